@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The small, stable set of error codes clients may branch on (`extensions.code`).
+ * Add a code only when a client would handle it differently from the existing ones.
+ */
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'CORRUPT_AUDIO',
+  'FILE_TOO_LARGE',
+  'AUDIO_TOO_LONG',
+  'AUDIO_TOO_SHORT',
+  'NO_SPEECH_DETECTED',
+  'EMPTY_REFERENCE_TEXT',
+  'MODEL_OUTPUT_INVALID',
+  'MODEL_UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error whose message is safe to show to the API client. */
+export class AppError extends GraphQLError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message, { extensions: { code, ...details } });
+    this.code = code;
+    this.name = 'AppError';
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

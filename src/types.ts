@@ -1,0 +1,84 @@
+/**
+ * Domain shapes shared by audio intake, inference, rationale checks, persistence and GraphQL.
+ * Scales follow SpeechOcean762 (see ../shared/DESIGN.md): sentence/word 0-10 integers,
+ * word stress 5 or 10, phoneme accuracy 0-2 (fractional: the dataset's labels are expert means).
+ */
+
+/** One word of a normalised reference text with its canonical ARPAbet phones (stress digits kept). */
+export interface ReferenceWord {
+  /** Upper-case, as in SpeechOcean762 ("THEME", "DON'T"). */
+  text: string;
+  phones: string[];
+  /** Where the pronunciation came from. */
+  source: 'dataset' | 'cmudict' | 'g2p';
+}
+
+export interface SentenceScores {
+  accuracy: number;
+  fluency: number;
+  prosody: number;
+  completeness: number;
+  total: number;
+}
+
+export interface PhonemeScore {
+  /** Canonical ARPAbet symbol with stress digit, e.g. "IY0". */
+  symbol: string;
+  accuracy: number;
+}
+
+export interface WordScore {
+  text: string;
+  accuracy: number;
+  stress: 5 | 10;
+  total: number;
+  phonemes: PhonemeScore[];
+}
+
+/** Labels at every level for one utterance: a model's predictions or a rater's scores. */
+export interface AssessmentLabels {
+  sentence: SentenceScores;
+  words: WordScore[];
+}
+
+export type Polarity = 'criticised' | 'praised';
+export type PlausibilityVerdict = 'consistent' | 'inconsistent' | 'not_mentioned';
+
+export const RATIONALE_FLAGS = [
+  'SENTIMENT_MISMATCH',
+  'UNSUPPORTED_WORD_CRITIQUE',
+  'UNSUPPORTED_PHONEME_CRITIQUE',
+  'CONTRADICTED_PRAISE',
+  'MISSED_ERRORS',
+  'UNKNOWN_WORD_MENTION',
+  'NO_TOKEN_REFERENCES',
+] as const;
+export type RationaleFlag = (typeof RATIONALE_FLAGS)[number];
+
+export interface TokenFaithfulness {
+  /** Words upper-case as in the reference text; phonemes ARPAbet without stress. */
+  criticised: string[];
+  praised: string[];
+  /** agreeing mentions / mentions; null when there are no mentions. */
+  precision: number | null;
+  /** error tokens criticised / error tokens; null when no token is labelled an error. */
+  recall: number | null;
+  mentions: number;
+  agreeing: number;
+  errorTokens: number;
+  errorTokensCriticised: number;
+}
+
+export interface RationaleCheck {
+  flags: RationaleFlag[];
+  plausibility: {
+    accuracy: PlausibilityVerdict;
+    fluency: PlausibilityVerdict;
+    prosody: PlausibilityVerdict;
+    overall: PlausibilityVerdict;
+  };
+  words: TokenFaithfulness;
+  phonemes: TokenFaithfulness;
+  /** Quoted words that are not in the reference text. */
+  unknownWords: string[];
+}
