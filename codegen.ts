@@ -1,0 +1,32 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// Resolver types come from schema.graphql (the contract); parents are our own model shapes.
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  generates: {
+    'src/generated/graphql.ts': {
+      plugins: ['typescript', 'typescript-resolvers'],
+      config: {
+        useIndexSignature: false,
+        contextType: '../graphql/context.js#RequestContext',
+        enumsAsTypes: true,
+        useTypeImports: true,
+        emitLegacyCommonJSImports: false,
+        scalars: { DateTime: 'Date', JSON: 'unknown', NonNegativeInt: 'number', Upload: 'Promise<import("../graphql/upload.js").FileUpload>' },
+        mappers: {
+          Learner: '../graphql/models.js#LearnerModel',
+          Utterance: '../graphql/models.js#UtteranceModel',
+          Job: '../graphql/models.js#JobModel',
+          Assessment: '../graphql/models.js#AssessmentModel',
+          WordAssessment: '../graphql/models.js#WordAssessmentModel',
+          Rationale: '../graphql/models.js#RationaleModel',
+          Organization: '../graphql/models.js#OrganizationModel',
+          ApiKey: '../graphql/models.js#ApiKeyModel',
+          Viewer: '../graphql/models.js#ViewerModel',
+          ModelInfo: '../graphql/models.js#ModelInfoModel',
+        },
+      },
+    },
+  },
+};
+export default config;

@@ -1,0 +1,73 @@
+import os from 'node:os';
+import type { Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { bootstrapAdminKey } from './graphql/auth.js';
+import { AudioStore } from './audio/store.js';
+import { SpeechDetector } from './audio/vad.js';
+import { Intake } from './intake.js';
+import { Scorer } from './inference/scorer.js';
+import { Worker } from './jobs/worker.js';
+import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
+import { startHttpServer } from './server.js';
+import type { Services } from './graphql/context.js';
+
+export interface Speechmark {
+  url: string;
+  /** The first start's admin key; null when the database already had an organisation. */
+  adminKey: string | null;
+  services: Services;
+  worker: Worker | null;
+  close(): Promise<void>;
+}
+
+/** The model and the audio intake, shared by the API and the worker. */
+export async function loadInferenceParts(config: Config) {
+  const scorer = await Scorer.load(config.modelDir, { providers: config.executionProviders });
+  await scorer.warmUp();
+  const intake = new Intake(new AudioStore(config.audioDir), new SpeechDetector(), {
+    maxSeconds: config.maxAudioSeconds,
+    minSeconds: config.minAudioSeconds,
+  });
+  return { scorer, intake };
+}
+
+export function createWorker(config: Config, parts: { prisma: Services['prisma']; intake: Intake; scorer: Scorer }) {
+  return new Worker({
+    prisma: parts.prisma,
+    workerId: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    leaseSeconds: config.jobLeaseSeconds,
+    pollIntervalMs: 1000,
+    concurrency: config.workerConcurrency,
+    handler: createAssessHandler(parts),
+    classifyError: classifyAssessError,
+  });
+}
+
+/** API server (and, by default, the in-process worker) on one database. */
+export async function startSpeechmark(config: Config, host?: string): Promise<Speechmark> {
+  const db = await openDatabase(config);
+  const adminKey = await bootstrapAdminKey(db.prisma);
+  const { scorer, intake } = await loadInferenceParts(config);
+  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, scorer }) : null;
+  const services: Services = {
+    prisma: db.prisma,
+    config,
+    intake,
+    model: () => ({ ...scorer.info(), executionProvider: scorer.executionProvider }),
+    wakeWorker: () => worker?.wake(),
+  };
+  const http = await startHttpServer(services, config.port, host);
+  worker?.start();
+  return {
+    url: http.url,
+    adminKey,
+    services,
+    worker,
+    async close() {
+      await http.close();
+      await worker?.stop({ graceful: true });
+      await intake.close();
+      await db.close();
+    },
+  };
+}

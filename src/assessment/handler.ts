@@ -1,0 +1,57 @@
+import type { Job, PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { Intake } from '../intake.js';
+import type { Scorer } from '../inference/scorer.js';
+import { generateRationale } from '../rationale/generate.js';
+import { checkRationale } from '../rationale/check.js';
+import { AppError } from '../errors.js';
+import type { ReferenceWord } from '../types.js';
+import { writeAssessment } from './persist.js';
+
+/**
+ * The inference job: decode the stored audio, score it, write a grounded rationale and check it.
+ * All of it runs outside any transaction; the returned function writes the result in the
+ * worker's completing transaction.
+ */
+export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; scorer: Scorer }) {
+  return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
+    const utterance = await deps.prisma.utterance.findUnique({ where: { id: job.utteranceId } });
+    if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
+    const audio = await deps.intake.load(utterance.audioSha256);
+    const words = utterance.referenceWords as unknown as ReferenceWord[];
+    const started = performance.now();
+    const labels = await deps.scorer.score(audio.samples, words);
+    const inferenceMs = Math.round(performance.now() - started);
+    const text = generateRationale(labels);
+    const check = checkRationale(text, labels);
+    const { scorer } = deps;
+    return async (tx) => {
+      await writeAssessment(tx, {
+        organizationId: job.organizationId,
+        utteranceId: utterance.id,
+        jobId: job.id,
+        source: 'MODEL',
+        model: { name: scorer.modelName, version: scorer.modelVersion, executionProvider: scorer.executionProvider },
+        inferenceMs,
+        labels,
+        rationale: { text, check },
+      });
+    };
+  };
+}
+
+/** Refusals of the input or the model's output are final; anything else may pass on a retry. */
+const PERMANENT = new Set(['MODEL_OUTPUT_INVALID', 'CORRUPT_AUDIO', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'EMPTY_REFERENCE_TEXT']);
+
+export function classifyAssessError(error: unknown) {
+  if (error instanceof AppError) {
+    const raw = error.extensions.rawOutput;
+    return {
+      code: error.code,
+      message: error.message,
+      transient: !PERMANENT.has(error.code),
+      rawOutput: typeof raw === 'string' ? raw : raw === undefined ? undefined : JSON.stringify(raw),
+    };
+  }
+  return { code: 'INTERNAL_SERVER_ERROR', message: (error as Error)?.message ?? String(error), transient: true };
+}

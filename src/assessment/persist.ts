@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { AssessmentLabels, RationaleCheck } from '../types.js';
+
+export interface AssessmentRecord {
+  organizationId: string;
+  utteranceId: string;
+  jobId: string | null;
+  source: 'MODEL' | 'HUMAN';
+  model: { name: string; version: string; executionProvider: string } | null;
+  inferenceMs: number | null;
+  labels: AssessmentLabels;
+  rationale: { text: string; check: RationaleCheck } | null;
+}
+
+/**
+ * Write one whole assessment (sentence, words, phonemes, rationale) with a fixed number of
+ * statements whatever its length: ids are made here so words and phonemes go in with createMany.
+ * Call inside a transaction so a reader never sees half of it.
+ */
+export async function writeAssessment(tx: Prisma.TransactionClient, record: AssessmentRecord): Promise<string> {
+  const { organizationId, labels } = record;
+  const assessmentId = randomUUID();
+  await tx.assessment.create({
+    data: {
+      id: assessmentId,
+      organizationId,
+      utteranceId: record.utteranceId,
+      jobId: record.jobId,
+      source: record.source,
+      modelName: record.model?.name ?? null,
+      modelVersion: record.model?.version ?? null,
+      executionProvider: record.model?.executionProvider ?? null,
+      inferenceMs: record.inferenceMs,
+      ...labels.sentence,
+    },
+  });
+  const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));
+  await tx.wordAssessment.createMany({
+    data: words.map(({ id, index, word }) => ({
+      id,
+      organizationId,
+      assessmentId,
+      index,
+      text: word.text,
+      accuracy: word.accuracy,
+      stress: word.stress,
+      total: word.total,
+    })),
+  });
+  await tx.phonemeAssessment.createMany({
+    data: words.flatMap(({ id, word }) =>
+      word.phonemes.map((p, index) => ({
+        organizationId,
+        assessmentId,
+        wordAssessmentId: id,
+        index,
+        symbol: p.symbol,
+        accuracy: p.accuracy,
+      })),
+    ),
+  });
+  if (record.rationale) await writeRationale(tx, organizationId, assessmentId, record.rationale);
+  return assessmentId;
+}
+
+async function writeRationale(
+  tx: Prisma.TransactionClient,
+  organizationId: string,
+  assessmentId: string,
+  { text, check }: { text: string; check: RationaleCheck },
+) {
+  await tx.rationale.create({
+    data: {
+      organizationId,
+      assessmentId,
+      text,
+      flags: check.flags,
+      plausibility: check.plausibility,
+      wordCheck: check.words as unknown as Prisma.InputJsonValue,
+      phonemeCheck: check.phonemes as unknown as Prisma.InputJsonValue,
+      wordPrecision: check.words.precision,
+      wordRecall: check.words.recall,
+      phonemePrecision: check.phonemes.precision,
+      phonemeRecall: check.phonemes.recall,
+    },
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * Content-addressed storage of original uploads on local disk: `<dir>/<ab>/<sha256>.<ext>`.
+ * Keyed by hash so a re-upload of the same bytes is free and rows can reference audio by digest;
+ * the two-character fan-out keeps any one directory small.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+const EXT_RE = /^[a-z0-9]{1,10}$/;
+
+export interface StoredAudio {
+  sha256: string;
+  path: string;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Digests come from clients and URLs too; validate before they touch a path (no traversal). */
+function assertSha256(sha256: string): void {
+  if (!SHA256_RE.test(sha256)) throw new Error(`invalid sha256 digest: ${JSON.stringify(sha256)}`);
+}
+
+function normalizeExt(ext: string): string {
+  const e = ext.replace(/^\./, '').toLowerCase();
+  if (!EXT_RE.test(e)) throw new Error(`invalid file extension: ${JSON.stringify(ext)}`);
+  return e;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class AudioStore {
+  constructor(readonly dir: string) {}
+
+  private shardDir(sha256: string): string {
+    return path.join(this.dir, sha256.slice(0, 2));
+  }
+
+  /** Path the bytes would have; callers use it to stream the file without reading it whole. */
+  pathFor(sha256: string, ext: string): string {
+    assertSha256(sha256);
+    return path.join(this.shardDir(sha256), `${sha256}.${normalizeExt(ext)}`);
+  }
+
+  /**
+   * Store bytes; idempotent. Written to a unique temp file in the same directory, then renamed, so a
+   * reader never sees a half-written file and two concurrent puts of the same bytes both succeed.
+   */
+  async put(bytes: Uint8Array, ext: string): Promise<StoredAudio> {
+    const sha256 = sha256Hex(bytes);
+    const target = this.pathFor(sha256, ext);
+    if (await exists(target)) return { sha256, path: target };
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = path.join(path.dirname(target), `.${sha256}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await fs.writeFile(tmp, bytes, { flag: 'wx' });
+      await fs.rename(tmp, target);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    return { sha256, path: target };
+  }
+
+  /** Locate a stored file by digest whatever its extension; null when absent. */
+  async locate(sha256: string): Promise<string | null> {
+    assertSha256(sha256);
+    let names: string[];
+    try {
+      names = await fs.readdir(this.shardDir(sha256));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    const name = names.find((n) => n.startsWith(`${sha256}.`));
+    return name ? path.join(this.shardDir(sha256), name) : null;
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.locate(sha256)) !== null;
+  }
+
+  /** The original bytes; throws when absent (a row pointing at missing audio is a server fault). */
+  async read(sha256: string): Promise<Uint8Array> {
+    const p = await this.locate(sha256);
+    if (!p) throw new Error(`audio ${sha256} is not in the store at ${this.dir}`);
+    return new Uint8Array(await fs.readFile(p));
+  }
+}

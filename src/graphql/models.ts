@@ -1,0 +1,31 @@
+/** Parent types the resolvers receive: database rows, plus a few computed shapes. */
+import type {
+  ApiKey,
+  Assessment,
+  Job,
+  Learner,
+  Organization,
+  Rationale,
+  Utterance,
+  WordAssessment,
+} from '../generated/prisma/client.js';
+import type { Principal } from './auth.js';
+
+export type LearnerModel = Learner;
+export type UtteranceModel = Utterance;
+export type JobModel = Job;
+export type AssessmentModel = Assessment;
+export type WordAssessmentModel = WordAssessment;
+export type RationaleModel = Rationale;
+export type OrganizationModel = Organization;
+export type ApiKeyModel = ApiKey;
+export type ViewerModel = Principal;
+
+export interface ModelInfoModel {
+  name: string;
+  version: string;
+  kind: string;
+  sha256: string;
+  executionProvider: string;
+  phoneSet: string[];
+}

@@ -1,0 +1,53 @@
+import { AppError } from '../errors.js';
+
+/** Keyset pagination over (createdAt desc, id desc): stable under inserts, index-backed. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface Keyset {
+  createdAt: Date;
+  id: string;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+export function encodeCursor(row: Keyset): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Keyset {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new AppError('BAD_USER_INPUT', `Invalid cursor "${cursor}".`);
+  return { createdAt, id };
+}
+
+export function pageSize(first: number | null | undefined): number {
+  const size = first ?? 20;
+  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
+    throw new AppError('BAD_USER_INPUT', `first must be an integer between 0 and ${MAX_PAGE_SIZE}.`);
+  }
+  return size;
+}
+
+/** Prisma `where` and `orderBy` fragments for the page after `after`, newest first. */
+export function keysetQuery(args: PageArgs) {
+  const take = pageSize(args.first) + 1; // one extra row tells whether there is a next page
+  const orderBy = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+  if (!args.after) return { where: {}, orderBy, take };
+  const c = decodeCursor(args.after);
+  const where = { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] };
+  return { where, orderBy, take };
+}
+
+export function toConnection<T extends Keyset>(rows: T[], args: PageArgs) {
+  const size = pageSize(args.first);
+  const nodes = rows.slice(0, size);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}

@@ -1,0 +1,69 @@
+import { decodeAudio, type DecodedAudio, type DurationLimits } from './audio/decode.js';
+import { FORMAT_EXTENSION } from './audio/sniff.js';
+import { AudioStore } from './audio/store.js';
+import { SpeechDetector, assertHasSpeech } from './audio/vad.js';
+import { analyzeReferenceText } from './text/reference.js';
+import type { ReferenceWord } from './types.js';
+
+/** What a submit stores about a recording, ready for `utterance.create`. */
+export interface PreparedUtterance {
+  words: ReferenceWord[];
+  audio: DecodedAudio;
+  utterance: {
+    referenceText: string;
+    referenceWords: ReferenceWord[];
+    audioSha256: string;
+    audioFormat: string;
+    audioBytes: number;
+    durationMs: number;
+    sourceSampleRate: number;
+    sourceChannels: number;
+    speechMs: number;
+  };
+}
+
+/**
+ * Everything that can refuse a submit, cheapest check first: the text, then the audio header and
+ * decode, then voice activity. Only audio that passed all of them is written to the store.
+ */
+export class Intake {
+  constructor(
+    private readonly store: AudioStore,
+    private readonly detector: SpeechDetector,
+    private readonly limits: DurationLimits,
+  ) {}
+
+  async prepare(bytes: Uint8Array, referenceText: string): Promise<PreparedUtterance> {
+    const words = analyzeReferenceText(referenceText);
+    const audio = await decodeAudio(bytes, this.limits);
+    const speech = await this.detector.detect(audio.samples);
+    assertHasSpeech(speech);
+    const { sha256 } = await this.store.put(bytes, FORMAT_EXTENSION[audio.format]);
+    return {
+      words,
+      audio,
+      utterance: {
+        referenceText: referenceText.trim(),
+        referenceWords: words,
+        audioSha256: sha256,
+        audioFormat: audio.format,
+        audioBytes: bytes.length,
+        durationMs: Math.round(audio.durationSeconds * 1000),
+        sourceSampleRate: audio.sourceSampleRate,
+        sourceChannels: audio.sourceChannels,
+        speechMs: Math.round(speech.speechSeconds * 1000),
+      },
+    };
+  }
+
+  /** Decode a stored recording again for the worker (the store keeps the original bytes). */
+  async load(sha256: string): Promise<DecodedAudio> {
+    const bytes = await this.store.read(sha256);
+    // Stored audio was accepted under possibly different limits; don't refuse it now.
+    return decodeAudio(bytes, { minSeconds: 0, maxSeconds: Number.MAX_SAFE_INTEGER });
+  }
+
+  close(): Promise<void> {
+    return this.detector.close();
+  }
+}

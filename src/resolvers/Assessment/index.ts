@@ -1,0 +1,7 @@
+// One resolver per file; this index only gathers them.
+export * from './id.js';
+export * from './model.js';
+export * from './rationale.js';
+export * from './sentence.js';
+export * from './utterance.js';
+export * from './words.js';

@@ -1,0 +1,5 @@
+// One resolver per file; this index only gathers them.
+export * from './assessment.js';
+export * from './error.js';
+export * from './id.js';
+export * from './utterance.js';

@@ -1,0 +1,5 @@
+// One resolver per file; this index only gathers them.
+export * from './createApiKey.js';
+export * from './createLearner.js';
+export * from './reassessUtterance.js';
+export * from './submitUtterance.js';

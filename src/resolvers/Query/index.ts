@@ -1,0 +1,10 @@
+// One resolver per file; this index only gathers them.
+export * from './assessment.js';
+export * from './job.js';
+export * from './learner.js';
+export * from './learnerByExternalId.js';
+export * from './learners.js';
+export * from './model.js';
+export * from './node.js';
+export * from './utterance.js';
+export * from './viewer.js';

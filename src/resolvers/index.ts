@@ -1,0 +1,30 @@
+import type { Resolvers } from '../generated/graphql.js';
+import * as Query from './Query/index.js';
+import * as Mutation from './Mutation/index.js';
+import * as Viewer from './Viewer/index.js';
+import * as Learner from './Learner/index.js';
+import * as Utterance from './Utterance/index.js';
+import * as Job from './Job/index.js';
+import * as Assessment from './Assessment/index.js';
+import * as WordAssessment from './WordAssessment/index.js';
+import * as Rationale from './Rationale/index.js';
+import * as Node from './Node/index.js';
+import * as Organization from './Organization/index.js';
+import * as ApiKey from './ApiKey/index.js';
+import { scalars } from './scalars.js';
+
+export const resolvers: Resolvers = {
+  ...scalars,
+  Query: { ...Query },
+  Mutation: { ...Mutation },
+  Viewer: { ...Viewer },
+  Learner: { ...Learner },
+  Utterance: { ...Utterance },
+  Job: { ...Job },
+  Assessment: { ...Assessment },
+  WordAssessment: { ...WordAssessment },
+  Rationale: { ...Rationale },
+  Node: { ...Node },
+  Organization: { ...Organization },
+  ApiKey: { ...ApiKey },
+};
