@@ -49,7 +49,7 @@ const RULES: Rule[] = [
   { g: 'TION', p: ['SH', 'AH', 'N'] },
   { g: 'SION', p: ['ZH', 'AH', 'N'] },
   { g: 'TURE', p: ['CH', 'ER'] },
-  { g: 'ES', p: ['IH', 'Z'], when: (c, e) => atEnd(c, e) && /(S|X|Z|CH|SH|CE|GE)$/.test(c.w.slice(0, c.i + 1)) },
+  { g: 'ES', p: ['IH', 'Z'], when: (c, e) => atEnd(c, e) && /(S|X|Z|CH|SH|C|G)$/.test(c.w.slice(0, c.i)) },
   { g: 'ES', p: ['Z'], when: (c, e) => atEnd(c, e) && hasVowelBefore(c) },
   { g: 'ED', p: ['IH', 'D'], when: (c, e) => atEnd(c, e) && /[TD]$/.test(c.w.slice(0, c.i)) },
   { g: 'ED', p: ['D'], when: (c, e) => atEnd(c, e) && hasVowelBefore(c) },
@@ -162,11 +162,6 @@ function stress(phones: string[]): string[] {
   });
 }
 
-/** Collapse doubled consonant letters ("LL" → "L"), keeping "CC" (ACCEPT) intact. */
-function undouble(w: string): string {
-  return w.replace(/([B-DF-HJ-NP-TV-Z])\1/g, (m, c: string) => (c === 'C' ? m : c));
-}
-
 function spell(letters: string): string[] {
   const out: string[] = [];
   for (const ch of letters) out.push(...(LETTER_NAMES[ch] ?? []));
@@ -174,21 +169,23 @@ function spell(letters: string): string[] {
 }
 
 /**
- * Letter-to-sound: ARPAbet phones with stress digits. Non-letters are ignored (a final "'S" reads
- * as a plural/possessive S). Returns [] only when the input has no letter A-Z.
+ * Letter-to-sound: ARPAbet phones with stress digits. Non-letters are ignored. Returns [] only when the input has no letter A-Z.
  */
 export function letterToSound(word: string): string[] {
-  const w = undouble(
-    word
-      .normalize('NFKD')
-      .toUpperCase()
-      .replace(/[^A-Z]/g, ''),
-  );
+  const w = word
+    .normalize('NFKD')
+    .toUpperCase()
+    .replace(/[^A-Z]/g, '');
   if (w.length === 0) return [];
   if (w.length === 1 || !/[AEIOUY]/.test(w)) return stress(spell(w));
   const out: string[] = [];
   let i = 0;
   while (i < w.length) {
+    // The second of a doubled consonant is silent ("HOPPED", "BELL"); "CC" before E/I/Y is a rule.
+    if (i > 0 && w[i] === w[i - 1] && isC(w[i])) {
+      i += 1;
+      continue;
+    }
     let matched = false;
     for (const r of RULES) {
       if (!w.startsWith(r.g, i)) continue;

@@ -1,0 +1,114 @@
+/**
+ * Reference text → words with canonical phones.
+ *
+ * Normalisation follows SpeechOcean762's texts: upper-case A-Z words separated by single spaces,
+ * inner apostrophes kept ("DON'T", "O'CLOCK"), no punctuation, no hyphens (hyphenated parts become
+ * separate words), numbers spelled out ("2" → TWO). Phones come from the dataset lexicon, then
+ * CMUdict, then the letter-to-sound fallback.
+ */
+import { dictionary as cmudict } from 'cmu-pronouncing-dictionary';
+import { AppError } from '../errors.js';
+import type { ReferenceWord } from '../types.js';
+import { letterToSound } from './g2p.js';
+import { loadLexicon, type Lexicon } from './lexicon.js';
+import { numberWords } from './numbers.js';
+import { stripStress } from './phones.js';
+
+export { loadLexicon, parseLexicon, DEFAULT_LEXICON_PATH, type Lexicon } from './lexicon.js';
+export { letterToSound } from './g2p.js';
+
+export const MAX_REFERENCE_WORDS = 100;
+export const MAX_REFERENCE_CHARS = 1000;
+
+/** Apostrophe look-alikes folded to "'" (NFKC leaves these alone). */
+const APOSTROPHES = /[\u2018\u2019\u201A\u201B\u2032\u2035\u02BC\u02BB\u02BD\u0060\u00B4\uFF07]/g;
+/** Numeric tokens (with thousands commas, decimals, ordinal suffixes), words with inner apostrophes, & and %. */
+const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|[&%]/g;
+
+/**
+ * Normalise a reference text to SpeechOcean762-style upper-case words. Does not enforce limits and
+ * may return []: analyzeReferenceText does both.
+ */
+export function normalizeReferenceText(text: string): string[] {
+  const folded = text
+    .normalize('NFKC')
+    .replace(APOSTROPHES, "'")
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '') // café → cafe
+    .toUpperCase();
+  const words: string[] = [];
+  for (const [tok] of folded.matchAll(TOKEN)) {
+    if (tok === '&') words.push('AND');
+    else if (tok === '%') words.push('PERCENT');
+    else if (/^\d/.test(tok)) words.push(...numberWords(tok));
+    else words.push(tok);
+  }
+  return words;
+}
+
+function cmuLookup(word: string): string[] | undefined {
+  const key = word.toLowerCase();
+  if (!Object.hasOwn(cmudict, key)) return undefined;
+  const v = cmudict[key];
+  return typeof v === 'string' && v.trim() !== '' ? v.trim().split(/\s+/) : undefined;
+}
+
+function dictionaryLookup(word: string, lexicon: Lexicon): Pick<ReferenceWord, 'phones' | 'source'> | undefined {
+  const fromDataset = lexicon.lookup(word);
+  if (fromDataset) return { phones: [...fromDataset], source: 'dataset' };
+  const fromCmu = cmuLookup(word);
+  if (fromCmu) return { phones: fromCmu, source: 'cmudict' };
+  return undefined;
+}
+
+/** Phones of the possessive/plural "'S" after a stem ending in `last`. */
+function sSuffix(last: string | undefined): string[] {
+  const p = last === undefined ? '' : stripStress(last);
+  if (['S', 'Z', 'SH', 'ZH', 'CH', 'JH'].includes(p)) return ['IH0', 'Z'];
+  if (['P', 'T', 'K', 'F', 'TH'].includes(p)) return ['S'];
+  return ['Z'];
+}
+
+/** Canonical phones of one normalised (upper-case) word. Never throws for a word with a letter. */
+export function pronounceWord(word: string, lexicon: Lexicon = loadLexicon()): ReferenceWord {
+  const hit = dictionaryLookup(word, lexicon);
+  if (hit) return { text: word, ...hit };
+  const possessive = /^(.+)'S$/.exec(word);
+  if (possessive) {
+    const stem = dictionaryLookup(possessive[1]!, lexicon);
+    if (stem) return { text: word, phones: [...stem.phones, ...sSuffix(stem.phones.at(-1))], source: stem.source };
+    const g2p = letterToSound(possessive[1]!);
+    if (g2p.length > 0) return { text: word, phones: [...g2p, ...sSuffix(g2p.at(-1))], source: 'g2p' };
+  }
+  return { text: word, phones: letterToSound(word), source: 'g2p' };
+}
+
+/**
+ * Normalise a reference text and give each word its canonical phones.
+ * Throws AppError BAD_USER_INPUT when the text is over MAX_REFERENCE_CHARS characters or has over
+ * MAX_REFERENCE_WORDS words (after numbers are spelled out), EMPTY_REFERENCE_TEXT when no word is left.
+ */
+export function analyzeReferenceText(text: string, lexicon?: Lexicon): ReferenceWord[] {
+  if (typeof text !== 'string') throw new AppError('BAD_USER_INPUT', 'Reference text must be a string.');
+  const chars = [...text].length;
+  if (chars > MAX_REFERENCE_CHARS) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Reference text is too long: ${chars} characters (at most ${MAX_REFERENCE_CHARS}).`,
+      { maxChars: MAX_REFERENCE_CHARS },
+    );
+  }
+  const words = normalizeReferenceText(text);
+  if (words.length === 0) {
+    throw new AppError('EMPTY_REFERENCE_TEXT', 'Reference text contains no words to read.');
+  }
+  if (words.length > MAX_REFERENCE_WORDS) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Reference text is too long: ${words.length} words (at most ${MAX_REFERENCE_WORDS}).`,
+      { maxWords: MAX_REFERENCE_WORDS },
+    );
+  }
+  const lex = lexicon ?? loadLexicon();
+  return words.map((w) => pronounceWord(w, lex));
+}
