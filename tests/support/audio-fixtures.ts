@@ -73,32 +73,7 @@ export function encodeWav(channels: Float32Array[] | Float32Array, sampleRate: n
   return out;
 }
 
-// ---- minimal FLAC encoder (VERBATIM subframes): lets FLAC decoding run without the shared data ----
-
-function crc8(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
-  }
-  return crc;
-}
-
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let k = 0; k < 8; k++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x8005) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** FLAC's UTF-8-like coding of the frame number (fixed block size). */
-function utf8FrameNumber(n: number): number[] {
-  if (n < 0x80) return [n];
-  if (n < 0x800) return [0xc0 | (n >> 6), 0x80 | (n & 0x3f)];
-  return [0xe0 | (n >> 12), 0x80 | ((n >> 6) & 0x3f), 0x80 | (n & 0x3f)];
-}
+// ---- FLAC header only: STREAMINFO claiming any length, for the cheap too-long refusal ----
 
 /** `fLaC` + STREAMINFO; `totalSamples` may be a lie (for the too-long test). */
 export function flacStreamHeader(sampleRate: number, channels: number, totalSamples: number, block = 4096): Uint8Array {
@@ -114,32 +89,6 @@ export function flacStreamHeader(sampleRate: number, channels: number, totalSamp
   si.setUint8(13, (((16 - 1) & 0x0f) << 4) | Math.floor(totalSamples / 2 ** 32));
   si.setUint32(14, totalSamples >>> 0);
   return out; // MD5 left zero = not computed
-}
-
-function flacFrame(chans: Float32Array[], start: number, size: number, index: number): Uint8Array {
-  const header = [0xff, 0xf8, 0x70, ((chans.length - 1) << 4) | 0x08, ...utf8FrameNumber(index), (size - 1) >> 8, (size - 1) & 0xff];
-  header.push(crc8(Uint8Array.from(header)));
-  const frame = new Uint8Array(header.length + chans.length * (1 + 2 * size) + 2);
-  frame.set(header);
-  const dv = new DataView(frame.buffer);
-  let at = header.length;
-  for (const ch of chans) {
-    frame[at++] = 0x02; // VERBATIM subframe, no wasted bits
-    for (let i = 0; i < size; i++, at += 2) dv.setInt16(at, toInt16(ch[start + i]), false);
-  }
-  dv.setUint16(at, crc16(frame.subarray(0, at)));
-  return frame;
-}
-
-/** 16-bit FLAC with uncompressed (VERBATIM) subframes: valid, just not small. */
-export function encodeFlac(channels: Float32Array[] | Float32Array, sampleRate: number, block = 4096): Uint8Array {
-  const chans = Array.isArray(channels) ? channels : [channels];
-  const total = chans[0].length;
-  const parts: Uint8Array[] = [flacStreamHeader(sampleRate, chans.length, total, block)];
-  for (let start = 0, i = 0; start < total; start += block, i++) {
-    parts.push(flacFrame(chans, start, Math.min(block, total - start), i));
-  }
-  return concatBytes(parts);
 }
 
 export function concatBytes(parts: Uint8Array[]): Uint8Array {

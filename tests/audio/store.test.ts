@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AudioStore } from '../../src/audio/store.js';
+
+describe('AudioStore', () => {
+  let dir: string;
+  let store: AudioStore;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'speechmark-store-'));
+    store = new AudioStore(dir);
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const bytes = new TextEncoder().encode('RIFF pretend audio bytes');
+  const sha = createHash('sha256').update(bytes).digest('hex');
+
+  test('put stores under <dir>/<ab>/<sha256>.<ext> and read returns the bytes', async () => {
+    const stored = await store.put(bytes, 'wav');
+    expect(stored).toEqual({ sha256: sha, path: path.join(dir, sha.slice(0, 2), `${sha}.wav`) });
+    expect(await store.has(sha)).toBe(true);
+    expect(Buffer.from(await store.read(sha))).toEqual(Buffer.from(bytes));
+  });
+
+  test('idempotent, also under concurrent puts; no temp files left behind', async () => {
+    const results = await Promise.all([1, 2, 3, 4].map(() => store.put(bytes, '.WAV')));
+    expect(new Set(results.map((r) => r.path)).size).toBe(1);
+    expect(await fs.readdir(path.join(dir, sha.slice(0, 2)))).toEqual([`${sha}.wav`]);
+  });
+
+  test('absent digests: has() false, read() throws', async () => {
+    const other = 'f'.repeat(64);
+    expect(await store.has(other)).toBe(false);
+    await expect(store.read(other)).rejects.toThrow(/not in the store/);
+  });
+
+  test('digests and extensions that could escape the directory are rejected', async () => {
+    await expect(store.has('../../etc/passwd')).rejects.toThrow(/invalid sha256/);
+    await expect(store.put(bytes, '../x')).rejects.toThrow(/invalid file extension/);
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startSpeechmark, type Speechmark } from '../../src/app.js';
+import { MEMORY_DATA_DIR } from '../../src/db/client.js';
+import { GqlClient } from './client.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The PostgreSQL server tests use: the machine's own, database `test` (CI has it too). */
+export const TEST_POSTGRES_URL = process.env.SPEECHMARK_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+export async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Databases to run the API suites on: PGlite always; PostgreSQL when reachable, and always in CI. */
+export async function testDatabases(): Promise<DatabaseKind[]> {
+  if (await postgresReachable()) return ['pglite', 'postgres'];
+  if (process.env.CI) throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}`);
+  return ['pglite'];
+}
+
+async function dropSchema(schema: string) {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}
+
+export interface TestApp {
+  app: Speechmark;
+  /** Authenticated with the bootstrap admin key. */
+  admin: GqlClient;
+  config: Config;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The real server on an ephemeral port: PGlite in memory, or a fresh schema on the PostgreSQL
+ * server, and a temporary audio store. Nothing is mocked.
+ */
+export async function startTestApp(kind: DatabaseKind, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'speechmark-test-'));
+  const schema = `sm_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    dataDir: kind === 'pglite' ? MEMORY_DATA_DIR : tmp,
+    databaseUrl: kind === 'postgres' ? `${TEST_POSTGRES_URL}?schema=${schema}` : undefined,
+    audioDir: path.join(tmp, 'audio'),
+    executionProviders: ['cpu'],
+    jobLeaseSeconds: 30,
+    ...overrides,
+  };
+  const app = await startSpeechmark(config, '127.0.0.1');
+  if (!app.adminKey) throw new Error('a fresh test database must bootstrap an admin key');
+  return {
+    app,
+    config,
+    admin: new GqlClient(app.url, app.adminKey),
+    async dispose() {
+      await app.close();
+      if (kind === 'postgres') await dropSchema(schema);
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Poll a job through the API until it leaves QUEUED/RUNNING. */
+export async function waitForJob(client: GqlClient, jobId: string, timeoutMs = 60000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await client.request(
+      `query($id: ID!) { job(id: $id) { id status attempts error { code message rawOutput } assessment { id } } }`,
+      { id: jobId },
+    );
+    const job = res.data?.job;
+    if (job && (job.status === 'SUCCEEDED' || job.status === 'FAILED')) return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
