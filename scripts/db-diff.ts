@@ -70,7 +70,15 @@ function pgliteFactory(db: PGlite): SqlMigrationAwareDriverAdapterFactory {
     provider: inner.provider,
     adapterName: inner.adapterName,
     connect: async () => fixExecuteScript(await inner.connect()),
-    connectToShadowDb: async () => fixExecuteScript(await inner.connectToShadowDb()),
+    connectToShadowDb: async () => {
+      // The adapter's shadow database is a fresh in-memory PGlite that its dispose() never closes.
+      const shadow = fixExecuteScript(await inner.connectToShadowDb());
+      const client = (shadow as unknown as { client: PGlite }).client;
+      shadow.dispose = async () => {
+        await client.close();
+      };
+      return shadow;
+    },
   };
 }
 

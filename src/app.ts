@@ -44,8 +44,11 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
 }
 
 /** API server (and, by default, the in-process worker) on one database. */
-export async function startSpeechmark(config: Config, host?: string): Promise<Speechmark> {
-  const db = await openDatabase(config);
+export async function startSpeechmark(
+  config: Config,
+  options: { host?: string; onQuery?: (sql: string) => void } = {},
+): Promise<Speechmark> {
+  const db = await openDatabase(config, { onQuery: options.onQuery });
   const adminKey = await bootstrapAdminKey(db.prisma);
   const { scorer, intake } = await loadInferenceParts(config);
   const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, scorer }) : null;
@@ -56,7 +59,7 @@ export async function startSpeechmark(config: Config, host?: string): Promise<Sp
     model: () => ({ ...scorer.info(), executionProvider: scorer.executionProvider }),
     wakeWorker: () => worker?.wake(),
   };
-  const http = await startHttpServer(services, config.port, host);
+  const http = await startHttpServer(services, config.port, options.host);
   worker?.start();
   return {
     url: http.url,

@@ -172,18 +172,16 @@ describe('decodeAudio: refusals', () => {
     const claimed = TWO_HOURS * 16000 * 2;
     const bytes = new Uint8Array(44 + 64);
     bytes.set(wavHeader(16000, 1, claimed));
-    const t0 = performance.now();
+    // Only 64 bytes of samples follow: a duration of 2 hours can only have come from the header.
     const err = await decodeAudio(bytes, LIMITS).catch((e: unknown) => e);
-    expect(performance.now() - t0).toBeLessThan(50);
     expect(err).toMatchObject({ code: 'AUDIO_TOO_LONG', extensions: { durationSeconds: TWO_HOURS, maxSeconds: 60 } });
   });
 
   test('a FLAC STREAMINFO claiming 2 hours is refused from the header', async () => {
     const bytes = new Uint8Array(200);
     bytes.set(flacStreamHeader(48000, 2, TWO_HOURS * 48000));
-    const t0 = performance.now();
-    expect(await codeOf(decodeAudio(bytes, LIMITS))).toBe('AUDIO_TOO_LONG');
-    expect(performance.now() - t0).toBeLessThan(50);
+    const err = await decodeAudio(bytes, LIMITS).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AUDIO_TOO_LONG', extensions: { durationSeconds: TWO_HOURS } });
   });
 
   (hasFfmpeg ? test : test.skip)(

@@ -6,29 +6,15 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { startSpeechmark, type Speechmark } from '../../src/app.js';
 import { MEMORY_DATA_DIR } from '../../src/db/client.js';
 import { GqlClient } from './client.js';
+import { postgresUnavailable, TEST_POSTGRES_URL } from './db.js';
 
-export type DatabaseKind = 'pglite' | 'postgres';
-
-/** The PostgreSQL server tests use: the machine's own, database `test` (CI has it too). */
-export const TEST_POSTGRES_URL = process.env.SPEECHMARK_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-
-export async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+type DatabaseKind = 'pglite' | 'postgres';
 
 /** Databases to run the API suites on: PGlite always; PostgreSQL when reachable, and always in CI. */
 export async function testDatabases(): Promise<DatabaseKind[]> {
-  if (await postgresReachable()) return ['pglite', 'postgres'];
-  if (process.env.CI) throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}`);
+  const unavailable = await postgresUnavailable();
+  if (!unavailable) return ['pglite', 'postgres'];
+  if (process.env.CI) throw new Error(`CI needs PostgreSQL at ${TEST_POSTGRES_URL}: ${unavailable}`);
   return ['pglite'];
 }
 
@@ -51,7 +37,11 @@ export interface TestApp {
  * The real server on an ephemeral port: PGlite in memory, or a fresh schema on the PostgreSQL
  * server, and a temporary audio store. Nothing is mocked.
  */
-export async function startTestApp(kind: DatabaseKind, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function startTestApp(
+  kind: DatabaseKind,
+  overrides: Partial<Config> = {},
+  options: { onQuery?: (sql: string) => void } = {},
+): Promise<TestApp> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'speechmark-test-'));
   const schema = `sm_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const config: Config = {
@@ -64,7 +54,7 @@ export async function startTestApp(kind: DatabaseKind, overrides: Partial<Config
     jobLeaseSeconds: 30,
     ...overrides,
   };
-  const app = await startSpeechmark(config, '127.0.0.1');
+  const app = await startSpeechmark(config, { host: '127.0.0.1', onQuery: options.onQuery });
   if (!app.adminKey) throw new Error('a fresh test database must bootstrap an admin key');
   return {
     app,

@@ -38,7 +38,7 @@ export class GqlClient {
     const form = new FormData();
     form.append('operations', JSON.stringify({ query, variables }));
     form.append('map', JSON.stringify({ 0: [filePath] }));
-    form.append('0', new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }), file.name);
+    form.append("0", new Blob([new Uint8Array(file.bytes)], { type: file.type ?? 'application/octet-stream' }), file.name);
     const res = await fetch(this.url, {
       method: 'POST',
       headers: { 'apollo-require-preflight': 'true', ...this.headers() },

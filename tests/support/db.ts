@@ -11,6 +11,7 @@ import pg from 'pg';
 import { openDatabase, MEMORY_DATA_DIR, quoteIdent, type Database, type DatabaseKind, type OpenDatabaseOptions } from '../../src/db/client.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 
+
 export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
 export interface TestDatabase extends Database {

@@ -9,10 +9,26 @@ const SHARED = [
   'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Buffer', 'WebAssembly',
 ];
 
+/**
+ * With WebAssembly shared, its errors are the outer realm's TypeError, so the sandbox's
+ * `instanceof TypeError` is false and PGlite's start-up (which relies on it) fails. Let the sandbox's
+ * TypeError recognise the outer one too.
+ */
+function shareTypeError(inner) {
+  const outer = TypeError;
+  if (inner === outer) return;
+  const plain = Function.prototype[Symbol.hasInstance];
+  Object.defineProperty(inner, Symbol.hasInstance, {
+    configurable: true,
+    value: (v) => plain.call(inner, v) || plain.call(outer, v),
+  });
+}
+
 class SharedTypedArrayEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     for (const name of SHARED) this.global[name] = globalThis[name];
+    shareTypeError(this.global.TypeError);
   }
 }
 module.exports = SharedTypedArrayEnvironment;

@@ -1,0 +1,154 @@
+/**
+ * Opens the database: PGlite (embedded PostgreSQL in WASM) in `<dataDir>/pglite` by default, or a
+ * PostgreSQL server when DATABASE_URL is set. Pending migrations are applied before returning.
+ *
+ * A `?schema=name` parameter on DATABASE_URL selects a PostgreSQL schema (Prisma's convention): it
+ * is taken off the URL, set as the connection's search_path (so raw SQL finds the tables) and
+ * given to the adapter (so Prisma's queries name it).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import {
+  applyMigrations,
+  pgliteExecutor,
+  pgPoolExecutor,
+  type AppliedMigrationsResult,
+  type MigrationExecutor,
+} from './migrate.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: DatabaseKind;
+  /** What applyMigrations did while opening (empty `applied` when nothing was pending). */
+  migrations: AppliedMigrationsResult | null;
+  /** Raw SQL on the underlying driver (migrations, maintenance, tests). */
+  executor: MigrationExecutor;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Defaults to the repository's prisma/migrations. */
+  migrationsDir?: string;
+  /** Set false to skip applying migrations (tests of the migrator itself). Default true. */
+  migrate?: boolean;
+  /** Called with the SQL of every statement Prisma sends (query counting in tests, debugging). */
+  onQuery?: (sql: string) => void;
+}
+
+function createPrisma(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient<{ adapter: SqlDriverAdapterFactory; log: [{ emit: 'event'; level: 'query' }] }>({
+    adapter,
+    log: [{ emit: 'event', level: 'query' }],
+  });
+  prisma.$on('query', (e) => onQuery(e.query));
+  return prisma as unknown as PrismaClient;
+}
+
+/** In-memory PGlite instead of a data folder, for tests and throw-away runs. */
+export const MEMORY_DATA_DIR = 'memory://';
+
+/** prisma/migrations, found from this file upwards (works from src/ under tsx/jest and from dist/). */
+export function defaultMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve('prisma', 'migrations');
+    dir = parent;
+  }
+}
+
+/** Splits Prisma's `?schema=` off a PostgreSQL URL. */
+export function parsePostgresUrl(url: string): { connectionString: string; schema: string | undefined } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema: schema || undefined };
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
+  const migrationsDir = options.migrationsDir ?? defaultMigrationsDir();
+  const migrate = options.migrate ?? true;
+
+  if (config.databaseUrl) {
+    const { connectionString, schema } = parsePostgresUrl(config.databaseUrl);
+    const pool = new pg.Pool({
+      connectionString,
+      ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+    });
+    pool.on('error', () => undefined); // an idle client dropped by the server must not crash the process
+    const executor = pgPoolExecutor(pool);
+    try {
+      if (schema) {
+        // Two processes racing on IF NOT EXISTS can still collide on the catalog's unique index.
+        await executor
+          .withConnection((c) => c.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`))
+          .catch((err: { code?: string }) => {
+            if (err.code !== '23505' && err.code !== '42P06') throw err;
+          });
+      }
+      const migrations = migrate ? await applyMigrations(executor, migrationsDir) : null;
+      const prisma = createPrisma(new PrismaPg(pool, schema ? { schema } : undefined), options.onQuery);
+      return {
+        prisma,
+        kind: 'postgres',
+        migrations,
+        executor,
+        async close() {
+          await prisma.$disconnect();
+          await pool.end();
+        },
+      };
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  let db: PGlite;
+  if (config.dataDir === MEMORY_DATA_DIR) {
+    db = await PGlite.create(MEMORY_DATA_DIR);
+  } else {
+    const dir = path.join(config.dataDir, 'pglite');
+    await mkdir(dir, { recursive: true });
+    db = await PGlite.create(dir);
+  }
+  const executor = pgliteExecutor(db);
+  try {
+    const migrations = migrate ? await applyMigrations(executor, migrationsDir) : null;
+    const prisma = createPrisma(new PrismaPGlite(db), options.onQuery);
+    return {
+      prisma,
+      kind: 'pglite',
+      migrations,
+      executor,
+      async close() {
+        await prisma.$disconnect();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

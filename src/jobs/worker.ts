@@ -1,0 +1,260 @@
+/**
+ * A generic job worker over the queue in ./queue.ts: claims up to `concurrency` jobs, renews each
+ * lease every leaseSeconds/3 while its handler runs, and commits the handler's result with
+ * completeJob. The handler does its slow work (inference) outside any transaction and returns the
+ * function that writes the result; that function runs inside completeJob's transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Job, PrismaClient } from '../generated/prisma/client.js';
+import {
+  claimJob,
+  completeJob,
+  countClaimableJobs,
+  extendLease,
+  failJob,
+  type JobFailure,
+  type TransactionClient,
+} from './queue.js';
+
+export type WriteResult = (tx: TransactionClient) => Promise<void>;
+export type JobHandler = (job: Job, signal: AbortSignal) => Promise<WriteResult>;
+
+export interface WorkerEvents {
+  /** Errors the worker survives (database unreachable while polling, a failed heartbeat...). */
+  onError?: (err: unknown, context: { jobId?: string; phase: string }) => void;
+  /** After each attempt: how it ended. */
+  onJobSettled?: (job: Job, outcome: 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned') => void;
+}
+
+export interface WorkerOptions extends WorkerEvents {
+  prisma: PrismaClient;
+  /** Unique per running worker; defaults to `<hostname>:<pid>:<random>`. */
+  workerId?: string;
+  leaseSeconds: number;
+  pollIntervalMs: number;
+  concurrency: number;
+  handler: JobHandler;
+  classifyError: (err: unknown) => JobFailure;
+}
+
+interface Running {
+  job: Job;
+  controller: AbortController;
+  heartbeat: NodeJS.Timeout;
+  done: Promise<void>;
+  /** Set by a non-graceful stop: the attempt must not touch the database any more. */
+  abandoned: boolean;
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+export class Worker {
+  readonly workerId: string;
+  private readonly opts: WorkerOptions;
+  private readonly running = new Map<string, Running>();
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  private abandoning = false;
+  /** Bumped by each start(): a loop left over from a non-graceful stop sees it and exits. */
+  private generation = 0;
+  private wakeUp: (() => void) | null = null;
+  private wakePending = false;
+  private drainWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(options: WorkerOptions) {
+    if (!(options.concurrency >= 1)) throw new Error('Worker concurrency must be at least 1');
+    if (!(options.leaseSeconds > 0)) throw new Error('Worker leaseSeconds must be positive');
+    this.opts = options;
+    this.workerId = options.workerId ?? defaultWorkerId();
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  get isRunning(): boolean {
+    return this.loop !== null && !this.stopping;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.abandoning = false;
+    this.loop = this.run(++this.generation);
+  }
+
+  /** Nudges the poll loop (after a submit), instead of waiting for the next poll. */
+  wake(): void {
+    this.wakePending = true;
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    w?.();
+  }
+
+  /**
+   * graceful: stop claiming and wait for the running attempts to finish and be recorded.
+   * not graceful: abandon the running attempts at once, without touching the database (as if the
+   * process had been killed); their leases expire and another worker takes the jobs over.
+   */
+  async stop({ graceful }: { graceful: boolean } = { graceful: true }): Promise<void> {
+    this.stopping = true;
+    if (!graceful) {
+      this.abandoning = true;
+      for (const r of this.running.values()) {
+        r.abandoned = true;
+        clearInterval(r.heartbeat);
+        r.controller.abort(new Error('worker stopped'));
+      }
+      this.running.clear();
+    }
+    this.wake();
+    const loop = this.loop;
+    if (graceful) {
+      await loop;
+      await Promise.all([...this.running.values()].map((r) => r.done));
+    }
+    this.loop = null;
+    const waiters = this.drainWaiters.splice(0);
+    for (const w of waiters) w.reject(new Error('worker stopped before the queue drained'));
+  }
+
+  /**
+   * Resolves once this worker runs nothing and no job is claimable (queued jobs waiting for their
+   * backoff and jobs leased by other live workers do not count). For tests and scripts.
+   */
+  drain(): Promise<void> {
+    if (!this.loop || this.stopping) return Promise.reject(new Error('drain() needs a started worker'));
+    const p = new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    this.wake();
+    return p;
+  }
+
+  private reportError(err: unknown, phase: string, jobId?: string): void {
+    if (this.opts.onError) this.opts.onError(err, { phase, jobId });
+    else console.error(`[worker ${this.workerId}] ${phase}${jobId ? ` (job ${jobId})` : ''}:`, err);
+  }
+
+  private async run(gen: number): Promise<void> {
+    const live = () => !this.stopping && gen === this.generation;
+    while (live()) {
+      this.wakePending = false;
+      let claimedNothing = false;
+      try {
+        while (live() && this.running.size < this.opts.concurrency) {
+          const job = await claimJob(this.opts.prisma, this.workerId, this.opts.leaseSeconds);
+          if (!job) {
+            claimedNothing = true;
+            break;
+          }
+          // Claimed while a non-graceful stop came in: leave it, its lease expires like a killed
+          // worker's. (A graceful stop awaits this loop, then the attempt launched here.)
+          if (this.abandoning || gen !== this.generation) break;
+          this.launch(job);
+        }
+        if (claimedNothing && this.running.size === 0 && this.drainWaiters.length > 0) {
+          // Double-check with a read: another worker may have re-queued something meanwhile.
+          if ((await countClaimableJobs(this.opts.prisma)) === 0 && this.running.size === 0) {
+            for (const w of this.drainWaiters.splice(0)) w.resolve();
+          } else {
+            this.wakePending = true;
+          }
+        }
+      } catch (err) {
+        if (!live()) break;
+        this.reportError(err, 'poll');
+      }
+      if (!live()) break;
+      if (this.wakePending) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wakeUp = null;
+          resolve();
+        }, this.opts.pollIntervalMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private launch(job: Job): void {
+    const controller = new AbortController();
+    const entry: Running = {
+      job,
+      controller,
+      abandoned: false,
+      heartbeat: setInterval(() => void this.heartbeat(entry), Math.max(50, (this.opts.leaseSeconds * 1000) / 3)),
+      done: Promise.resolve(),
+    };
+    entry.heartbeat.unref?.();
+    this.running.set(job.id, entry);
+    entry.done = this.attempt(entry).finally(() => {
+      clearInterval(entry.heartbeat);
+      if (this.running.get(job.id) === entry) this.running.delete(job.id);
+      this.wake(); // a slot is free
+    });
+  }
+
+  private async heartbeat(entry: Running): Promise<void> {
+    if (entry.abandoned || entry.controller.signal.aborted) return;
+    try {
+      const ok = await extendLease(this.opts.prisma, entry.job, this.workerId, this.opts.leaseSeconds);
+      if (!ok && !entry.abandoned) {
+        clearInterval(entry.heartbeat);
+        entry.controller.abort(new Error('lease lost'));
+      }
+    } catch (err) {
+      if (!entry.abandoned) this.reportError(err, 'heartbeat', entry.job.id);
+    }
+  }
+
+  private async attempt(entry: Running): Promise<void> {
+    const { job, controller } = entry;
+    const { prisma } = this.opts;
+    const settle = (outcome: 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned') => this.opts.onJobSettled?.(job, outcome);
+    let write: WriteResult;
+    try {
+      write = await this.opts.handler(job, controller.signal);
+    } catch (err) {
+      if (entry.abandoned) return settle('abandoned');
+      if (controller.signal.aborted) return settle('lost');
+      let failure: JobFailure;
+      try {
+        failure = this.opts.classifyError(err);
+      } catch (classifyErr) {
+        failure = { code: 'INTERNAL_SERVER_ERROR', message: String(classifyErr), transient: false };
+      }
+      try {
+        settle(await failJob(prisma, job, this.workerId, failure));
+      } catch (dbErr) {
+        // The lease will expire and the job will be retried by whoever claims it next.
+        this.reportError(dbErr, 'failJob', job.id);
+      }
+      return;
+    }
+    if (entry.abandoned) return settle('abandoned');
+    if (controller.signal.aborted) return settle('lost');
+    try {
+      const ok = await completeJob(prisma, job, this.workerId, write);
+      settle(ok ? 'succeeded' : 'lost');
+    } catch (err) {
+      if (entry.abandoned) return settle('abandoned');
+      // Writing the result failed (constraint violation, bug in the writer, database down).
+      let failure: JobFailure;
+      try {
+        failure = this.opts.classifyError(err);
+      } catch {
+        failure = { code: 'INTERNAL_SERVER_ERROR', message: String(err), transient: true };
+      }
+      try {
+        settle(await failJob(prisma, job, this.workerId, failure));
+      } catch (dbErr) {
+        this.reportError(dbErr, 'failJob', job.id);
+      }
+    }
+  }
+}

@@ -1,0 +1,172 @@
+import { openDatabase } from '../../src/db/client.js';
+import {
+  backoffMs, BACKOFF_CAP_MS, claimJob, completeJob, countClaimableJobs, extendLease, failJob, LEASE_EXPIRED,
+} from '../../src/jobs/queue.js';
+import { describeEachDatabase } from '../support/db.js';
+import { createJobs, sleep, writeAssessment } from './fixtures.js';
+
+describe('backoffMs', () => {
+  test('2 s base, doubling, 5 min cap, jitter in the upper half', () => {
+    expect(backoffMs(1, () => 0)).toBe(1000);
+    expect(backoffMs(1, () => 1)).toBe(2000);
+    expect(backoffMs(2, () => 1)).toBe(4000);
+    expect(backoffMs(3, () => 0.5)).toBe(6000);
+    expect(backoffMs(20, () => 1)).toBe(BACKOFF_CAP_MS);
+    expect(backoffMs(20, () => 0)).toBe(BACKOFF_CAP_MS / 2);
+    for (let i = 0; i < 50; i++) {
+      const v = backoffMs(4);
+      expect(v).toBeGreaterThanOrEqual(8000);
+      expect(v).toBeLessThanOrEqual(16000);
+    }
+  });
+});
+
+describeEachDatabase('job queue', (ctx) => {
+  beforeEach(async () => {
+    await ctx.db.reset();
+  });
+
+  test('nothing to claim', async () => {
+    expect(await claimJob(ctx.prisma, 'w1', 30)).toBeNull();
+  });
+
+  test('claim takes the oldest due job and leases it', async () => {
+    const [first, second] = await createJobs(ctx.prisma, 2);
+    await createJobs(ctx.prisma, 1, { runAfter: new Date(Date.now() + 60_000) }); // not due
+    const job = await claimJob(ctx.prisma, 'w1', 30);
+    expect(job).toMatchObject({ id: first!.id, status: 'RUNNING', attempts: 1, lockedBy: 'w1' });
+    expect(job!.startedAt).toBeInstanceOf(Date);
+    const leaseMs = job!.leaseExpiresAt!.getTime() - Date.now();
+    expect(leaseMs).toBeGreaterThan(25_000);
+    expect(leaseMs).toBeLessThan(35_000);
+    expect((await claimJob(ctx.prisma, 'w2', 30))!.id).toBe(second!.id);
+    expect(await claimJob(ctx.prisma, 'w3', 30)).toBeNull();
+    expect(await countClaimableJobs(ctx.prisma)).toBe(0);
+  });
+
+  test('complete writes the result and marks SUCCEEDED in one transaction, only for the holder', async () => {
+    const [created] = await createJobs(ctx.prisma, 1);
+    const job = (await claimJob(ctx.prisma, 'w1', 30))!;
+    let called = false;
+    expect(await completeJob(ctx.prisma, job, 'intruder', async () => { called = true; })).toBe(false);
+    expect(called).toBe(false);
+
+    // A writer that throws rolls everything back: job still RUNNING, no assessment.
+    await expect(
+      completeJob(ctx.prisma, job, 'w1', async (tx) => {
+        await writeAssessment(job)(tx);
+        throw new Error('writer bug');
+      }),
+    ).rejects.toThrow('writer bug');
+    expect(await ctx.prisma.assessment.count()).toBe(0);
+    expect((await ctx.prisma.job.findUniqueOrThrow({ where: { id: created!.id } })).status).toBe('RUNNING');
+
+    expect(await completeJob(ctx.prisma, job, 'w1', writeAssessment(job))).toBe(true);
+    const done = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job.id }, include: { assessment: true } });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', leaseExpiresAt: null, errorCode: null });
+    expect(done.finishedAt).toBeInstanceOf(Date);
+    expect(done.assessment?.jobId).toBe(job.id);
+    // Completing twice does nothing.
+    expect(await completeJob(ctx.prisma, job.id, 'w1', async () => { called = true; })).toBe(false);
+    expect(called).toBe(false);
+  });
+
+  test('transient failure re-queues with backoff; permanent or exhausted failure is FAILED', async () => {
+    await createJobs(ctx.prisma, 1, { maxAttempts: 2 });
+    const a1 = (await claimJob(ctx.prisma, 'w1', 30))!;
+    expect(await failJob(ctx.prisma, a1, 'w2', { code: 'X', message: 'not yours', transient: true })).toBe('lost');
+    const t0 = Date.now();
+    expect(await failJob(ctx.prisma, a1, 'w1', { code: 'MODEL_UNAVAILABLE', message: 'model server restarting', transient: true }, () => 1)).toBe('retry');
+    const queued = await ctx.prisma.job.findUniqueOrThrow({ where: { id: a1.id } });
+    expect(queued).toMatchObject({ status: 'QUEUED', attempts: 1, lockedBy: null, leaseExpiresAt: null, errorCode: 'MODEL_UNAVAILABLE', errorMessage: 'model server restarting', finishedAt: null });
+    const delay = queued.runAfter.getTime() - t0;
+    expect(delay).toBeGreaterThan(1500); // attempt 1 with jitter 1.0 → 2 s
+    expect(delay).toBeLessThan(2500);
+    expect(await claimJob(ctx.prisma, 'w1', 30)).toBeNull(); // still backing off
+
+    await ctx.prisma.job.update({ where: { id: a1.id }, data: { runAfter: new Date(Date.now() - 1000) } });
+    const a2 = (await claimJob(ctx.prisma, 'w1', 30))!;
+    expect(a2.attempts).toBe(2);
+    // attempts == maxAttempts: a transient error is final now.
+    expect(await failJob(ctx.prisma, a2, 'w1', { code: 'MODEL_UNAVAILABLE', message: 'still down', transient: true })).toBe('failed');
+    const failed = await ctx.prisma.job.findUniqueOrThrow({ where: { id: a1.id } });
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 2, errorCode: 'MODEL_UNAVAILABLE', leaseExpiresAt: null });
+    expect(failed.finishedAt).toBeInstanceOf(Date);
+
+    const [other] = await createJobs(ctx.prisma, 1);
+    const b = (await claimJob(ctx.prisma, 'w1', 30))!;
+    expect(b.id).toBe(other!.id);
+    expect(
+      await failJob(ctx.prisma, b, 'w1', { code: 'MODEL_OUTPUT_INVALID', message: 'no JSON in response', rawOutput: 'Score: great', transient: false }),
+    ).toBe('failed');
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: b.id } })).toMatchObject({
+      status: 'FAILED', attempts: 1, errorCode: 'MODEL_OUTPUT_INVALID', rawOutput: 'Score: great',
+    });
+  });
+
+  test('an expired lease is claimed again; the old holder can no longer extend or complete', async () => {
+    await createJobs(ctx.prisma, 1);
+    const first = (await claimJob(ctx.prisma, 'w1', 1))!;
+    expect(await extendLease(ctx.prisma, first, 'w1', 1)).toBe(true);
+    expect(await claimJob(ctx.prisma, 'w2', 1)).toBeNull();
+    await sleep(1300);
+    const second = (await claimJob(ctx.prisma, 'w2', 30))!;
+    expect(second).toMatchObject({ id: first.id, status: 'RUNNING', attempts: 2, lockedBy: 'w2', errorCode: LEASE_EXPIRED });
+    expect(await extendLease(ctx.prisma, first, 'w1', 30)).toBe(false);
+    expect(await completeJob(ctx.prisma, first, 'w1', writeAssessment(first))).toBe(false);
+    expect(await failJob(ctx.prisma, first, 'w1', { code: 'X', message: 'x', transient: false })).toBe('lost');
+    // Even the same worker id cannot finish an attempt that was taken over (attempt fencing).
+    await sleep(50);
+    expect(await completeJob(ctx.prisma, second, 'w2', writeAssessment(second))).toBe(true);
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: first.id } })).toMatchObject({ status: 'SUCCEEDED', attempts: 2, errorCode: null });
+  });
+
+  test('same worker id reclaiming its own expired job fences the older attempt', async () => {
+    await createJobs(ctx.prisma, 1);
+    const a1 = (await claimJob(ctx.prisma, 'w1', 1))!;
+    await sleep(1300);
+    const a2 = (await claimJob(ctx.prisma, 'w1', 30))!;
+    expect(a2.attempts).toBe(2);
+    expect(await completeJob(ctx.prisma, a1, 'w1', writeAssessment(a1))).toBe(false);
+    expect(await extendLease(ctx.prisma, a2, 'w1', 30)).toBe(true);
+  });
+
+  test('a job whose last attempt lost its lease is marked FAILED, not run again', async () => {
+    const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 1 });
+    const [next] = await createJobs(ctx.prisma, 1, { runAfter: new Date(Date.now() + 500) });
+    await claimJob(ctx.prisma, 'w1', 1);
+    await sleep(1300);
+    const claimed = await claimJob(ctx.prisma, 'w2', 30);
+    expect(claimed?.id).toBe(next!.id); // the exhausted one was retired, the next due one returned
+    const retired = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+    expect(retired).toMatchObject({ status: 'FAILED', attempts: 1, errorCode: LEASE_EXPIRED, leaseExpiresAt: null, lockedBy: 'w1' });
+    expect(retired.errorMessage).toContain('no attempts left');
+    expect(retired.finishedAt).toBeInstanceOf(Date);
+  });
+
+  if (ctx.kind === 'postgres') {
+    test('concurrent claimers (separate clients) never get the same job', async () => {
+      const jobs = await createJobs(ctx.prisma, 40);
+      const clients = await Promise.all([0, 1, 2].map(() => openDatabase({ databaseUrl: ctx.db.url, dataDir: 'memory://' })));
+      try {
+        const claimers = [ctx.prisma, ...clients.map((c) => c.prisma)].flatMap((prisma, i) =>
+          [0, 1].map(async (j) => {
+            const got: string[] = [];
+            for (;;) {
+              const job = await claimJob(prisma, `w${i}.${j}`, 30);
+              if (!job) return got;
+              got.push(job.id);
+            }
+          }),
+        );
+        const claimed = (await Promise.all(claimers)).flat();
+        expect(claimed).toHaveLength(jobs.length);
+        expect(new Set(claimed).size).toBe(jobs.length);
+        const rows = await ctx.prisma.job.findMany();
+        expect(rows.every((r) => r.status === 'RUNNING' && r.attempts === 1)).toBe(true);
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    });
+  }
+});

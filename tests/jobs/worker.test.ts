@@ -1,0 +1,143 @@
+import type { Job } from '../../src/generated/prisma/client.js';
+import type { JobFailure } from '../../src/jobs/queue.js';
+import { Worker, type JobHandler, type WorkerOptions } from '../../src/jobs/worker.js';
+import { describeEachDatabase } from '../support/db.js';
+import { createJobs, sleep, waitFor, writeAssessment } from './fixtures.js';
+
+class TransientError extends Error {}
+
+const classifyError = (err: unknown): JobFailure =>
+  err instanceof TransientError
+    ? { code: 'MODEL_UNAVAILABLE', message: err.message, transient: true }
+    : { code: 'MODEL_OUTPUT_INVALID', message: (err as Error).message, rawOutput: 'raw!', transient: false };
+
+describeEachDatabase('Worker', (ctx) => {
+  const workers: Worker[] = [];
+  const make = (handler: JobHandler, extra: Partial<WorkerOptions> = {}) => {
+    const w = new Worker({
+      prisma: ctx.prisma, leaseSeconds: 30, pollIntervalMs: 50, concurrency: 2, handler, classifyError,
+      onError: (err, c) => { if (!String(err).includes('worker stopped')) console.warn(c, err); },
+      ...extra,
+    });
+    workers.push(w);
+    return w;
+  };
+  beforeEach(async () => {
+    await ctx.db.reset();
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ graceful: false })));
+  });
+
+  test('runs every job to SUCCEEDED with its result, respecting concurrency', async () => {
+    const jobs = await createJobs(ctx.prisma, 6);
+    let active = 0;
+    let maxActive = 0;
+    const w = make(async (job) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await sleep(30);
+      active--;
+      return writeAssessment(job);
+    });
+    w.start();
+    await w.drain();
+    expect(maxActive).toBe(2);
+    const rows = await ctx.prisma.job.findMany({ include: { assessment: true } });
+    expect(rows).toHaveLength(jobs.length);
+    for (const r of rows) {
+      expect(r).toMatchObject({ status: 'SUCCEEDED', attempts: 1, lockedBy: w.workerId });
+      expect(r.assessment).not.toBeNull();
+    }
+  });
+
+  test('wake() picks up a job submitted after start without waiting for the poll', async () => {
+    const w = make(async (job) => writeAssessment(job), { pollIntervalMs: 60_000 });
+    w.start();
+    await sleep(200); // first poll found nothing; the next one is a minute away
+    const [job] = await createJobs(ctx.prisma, 1);
+    w.wake();
+    await waitFor(async () => (await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status === 'SUCCEEDED', 5000, 20);
+  });
+
+  test('a transient error retries after backoff; a permanent one fails with the error stored', async () => {
+    const [flaky, broken] = await createJobs(ctx.prisma, 2);
+    const calls = new Map<string, number>();
+    const w = make(async (job: Job) => {
+      const n = (calls.get(job.id) ?? 0) + 1;
+      calls.set(job.id, n);
+      if (job.id === broken!.id) throw new Error('unparseable model output');
+      if (n === 1) throw new TransientError('model server busy');
+      return writeAssessment(job);
+    });
+    w.start();
+    await w.drain(); // flaky is backing off now (2 s at most), broken is FAILED
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: broken!.id } })).toMatchObject({
+      status: 'FAILED', attempts: 1, errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'unparseable model output', rawOutput: 'raw!',
+    });
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: flaky!.id } })).toMatchObject({ status: 'QUEUED', attempts: 1, errorCode: 'MODEL_UNAVAILABLE' });
+    const done = await waitFor(async () => {
+      const j = await ctx.prisma.job.findUniqueOrThrow({ where: { id: flaky!.id } });
+      return j.status === 'SUCCEEDED' && j;
+    }, 8000);
+    expect(done).toMatchObject({ attempts: 2, errorCode: null });
+  });
+
+  test('the heartbeat keeps a long job leased: another worker never steals it', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const seen: string[] = [];
+    const handler: JobHandler = async (j) => {
+      seen.push(j.id);
+      await sleep(2500); // 2.5 leases
+      return writeAssessment(j);
+    };
+    const a = make(handler, { leaseSeconds: 1, workerId: 'A' });
+    const b = make(handler, { leaseSeconds: 1, workerId: 'B' });
+    a.start();
+    await waitFor(async () => seen.length === 1, 5000, 10);
+    b.start();
+    await waitFor(async () => (await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status === 'SUCCEEDED', 8000);
+    expect(seen).toHaveLength(1);
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).toMatchObject({ attempts: 1, lockedBy: 'A' });
+  });
+
+  test('a worker killed mid-job: a second worker finishes it once the lease expires', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    let started = false;
+    const a = make(async (j, signal) => {
+      started = true;
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      return writeAssessment(j); // never reached
+    }, { leaseSeconds: 1, workerId: 'A' });
+    a.start();
+    await waitFor(async () => started, 5000, 10);
+    await a.stop({ graceful: false });
+    const leased = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+    expect(leased).toMatchObject({ status: 'RUNNING', lockedBy: 'A' }); // the kill wrote nothing
+
+    const t0 = Date.now();
+    const b = make(async (j) => writeAssessment(j), { leaseSeconds: 1, workerId: 'B' });
+    b.start();
+    const done = await waitFor(async () => {
+      const j = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id }, include: { assessment: true } });
+      return j.status === 'SUCCEEDED' && j;
+    }, 8000, 50);
+    expect(done).toMatchObject({ attempts: 2, lockedBy: 'B' });
+    expect(done.assessment).not.toBeNull();
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  test('graceful stop waits for the running job and records it', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    let started = false;
+    const w = make(async (j) => {
+      started = true;
+      await sleep(300);
+      return writeAssessment(j);
+    });
+    w.start();
+    await waitFor(async () => started, 5000, 10);
+    await w.stop({ graceful: true });
+    expect((await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status).toBe('SUCCEEDED');
+  });
+});
