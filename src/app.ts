@@ -43,6 +43,11 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
   });
 }
 
+function modelInfo(scorer: Scorer) {
+  const { name, version, kind, sha256, phoneSet } = scorer.bundle.manifest;
+  return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: scorer.executionProvider };
+}
+
 /** API server (and, by default, the in-process worker) on one database. */
 export async function startSpeechmark(
   config: Config,
@@ -56,7 +61,7 @@ export async function startSpeechmark(
     prisma: db.prisma,
     config,
     intake,
-    model: () => ({ ...scorer.info(), executionProvider: scorer.executionProvider }),
+    model: () => modelInfo(scorer),
     wakeWorker: () => worker?.wake(),
   };
   const http = await startHttpServer(services, config.port, options.host);
