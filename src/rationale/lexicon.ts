@@ -10,21 +10,21 @@ export const ASPECTS: readonly Aspect[] = ['accuracy', 'fluency', 'prosody', 'ov
 const CUES: Record<number, string> = {
   2: 'excellent perfect perfectly flawless flawlessly outstanding superb impeccable impeccably exceptional brilliant ' +
     'fantastic wonderful superbly nativelike masterful nailed',
-  1.5: 'great impressive beautifully beautiful',
+  1.5: 'great impressive beautifully beautiful best',
   1: 'good well clear clearly accurate accurately correct correctly natural naturally smooth smoothly fluent fluently ' +
     'confident confidently crisp crisply precise precisely strong nice nicely expressive lively intelligible ' +
     'understandable consistent consistently effortless effortlessly easy appropriate appropriately clean cleanly ' +
     'distinct distinctly authentic pleasant engaging dynamic clarity right spot mastered strength strengths ' +
-    'successfully success controlled varied lovely articulate expressively',
+    'successfully success controlled varied lovely articulate expressively strongest',
   0.8: 'solid solidly steady steadily high',
   0.6: 'fine decent improved comfortable',
   0.3: 'satisfactory',
-  0: 'okay ok acceptable adequate adequately average moderate passable mixed mid medium intermediate so-so',
+  0: 'fair reasonable okay ok acceptable adequate adequately average moderate passable mixed mid medium intermediate so-so',
   [-0.5]: 'accented mediocre uneven unevenly',
   [-0.6]: 'slow slowly tricky inconsistent irregular pause pauses paused pausing accent hard practice practise ' +
     'practicing practising focus try watch careful attention improve improvement improving improvements should ' +
-    'needs need must avoid remember revisit',
-  [-0.8]: 'rushed hurried difficult heavy became become becomes sounded resembled',
+    'needs need must avoid remember revisit rolled trilled',
+  [-0.8]: 'low rushed hurried difficult heavy became become becomes clearer smoother crisper stronger better weakest weaker off devoiced lost slip slips lapse lapses',
   [-1]: 'poor poorly unclear inaccurate inaccurately incorrect incorrectly wrong wrongly mispronounced ' +
     'mispronunciation mispronunciations mispronouncing mispronounce mispronounces error errors mistake mistakes ' +
     'problem problems problematic issue issues difficulty difficulties struggled struggle struggles struggling ' +
@@ -33,8 +33,8 @@ const CUES: Record<number, string> = {
     'mumbled garbled blurred slurred missing missed dropped omitted skipped swallowed deleted inserted substituted ' +
     'replaced confused confusing awkward awkwardly stilted jerky laboured labored fragmented stumbled stumble ' +
     'stumbles stumbling repetition repetitions restarts trouble instead bad badly imprecise lacked vague sloppy ' +
-    'mangled misplaced incomplete',
-  [-2]: 'terrible awful unintelligible incomprehensible dreadful',
+    'mangled misplaced incomplete unclearly inaudible hardest unrecognisable unrecognizable',
+  [-2]: 'terrible awful unintelligible incomprehensible dreadful worst',
 };
 
 /** Two-word cues overriding their parts ("strong accent" is not praise). */
@@ -44,7 +44,7 @@ const BIGRAMS: Record<string, number> = {
   'need work': -0.8, 'work on': -0.6, 'more work': -0.6, 'some work': -0.6, 'came out': -0.8, 'turned into': -0.8,
   'off target': -1, 'a bit off': -0.5, 'was off': -1, 'were off': -1, 'sounds off': -1, 'sounded off': -1,
   'slightly off': -0.5, 'too fast': -1, 'too slow': -1, 'native like': 2, 'hard to': -1, 'easy to': 1,
-  'room for': -0.6, 'fell flat': -1, 'false starts': -1, 'false start': -1,
+  'room for': -0.6, 'pronounced as': -0.8, 'said as': -0.8, 'sounded like': -0.8, 'sounds like': -0.8, 'sound like': -0.8, 'fell flat': -1, 'false starts': -1, 'false start': -1,
 };
 
 export const CUE_VALUE: ReadonlyMap<string, number> = buildCueMap();
@@ -61,12 +61,14 @@ function buildCueMap(): Map<string, number> {
 /** Multipliers for the next cue: intensifiers > 1, hedges (downtoners) < 1. */
 export const MODIFIERS: ReadonlyMap<string, number> = new Map(
   [
-    ...'very really extremely highly truly remarkably exceptionally completely totally entirely fully major serious severe significant significantly frequent frequently many constant constantly particularly so especially quite'
+    ...'very really extremely highly truly remarkably exceptionally completely totally entirely fully major serious severe significant significantly frequent frequently many constant constantly particularly so especially'
       .split(' ').map((w) => [w, 1.5] as const),
-    ...'several noticeable noticeably consistently clearly obvious obviously'.split(' ').map((w) => [w, 1.2] as const),
-    ...'slightly somewhat bit mostly mainly largely generally fairly relatively reasonably partly partially occasionally occasional sometimes some minor small mild mildly kind sort little couple'
+    ...'quite several long noticeable noticeably consistently clearly obvious obviously'.split(' ').map((w) => [w, 1.2] as const),
+    ...'few slightly somewhat bit fairly relatively reasonably partly partially occasionally occasional sometimes some minor small mild mildly kind sort little couple'
       .split(' ').map((w) => [w, 0.5] as const),
-    ...'almost nearly seems seemed maybe perhaps possibly'.split(' ').map((w) => [w, 0.7] as const),
+    // Quantity hedges name the majority: "mostly inaccurate" is still mainly inaccurate.
+    ...'mostly mainly largely generally'.split(' ').map((w) => [w, 0.75] as const),
+    ...'pretty almost nearly seems seemed maybe perhaps possibly'.split(' ').map((w) => [w, 0.7] as const),
   ],
 );
 
@@ -85,11 +87,11 @@ export const CONCESSION_MARKERS: ReadonlySet<string> = new Set('although though 
 /** "except 'THINK'": the exception takes the opposite polarity of the rest of its sentence. */
 export const EXCEPT_MARKERS: ReadonlySet<string> = new Set(['except', 'apart', 'besides']);
 /** Weight of the conceded (non-dominant) side of a contrast. */
-export const CONCESSION_WEIGHT = 0.6;
+export const CONCESSION_WEIGHT = 0.5;
 
 const ASPECT_WORDS: Record<Exclude<Aspect, 'overall'>, string> = {
   accuracy:
-    'pronunciation pronounced pronouncing articulation articulated articulate enunciation enunciated sounds accuracy ' +
+    'word pronunciation pronounced pronouncing articulation articulated articulate enunciation enunciated sounds accuracy ' +
     'accurate accurately inaccurate consonants vowels phonemes phones words mispronounced mispronunciation ' +
     'mispronunciations clarity intelligibility intelligible',
   fluency:
@@ -112,8 +114,8 @@ function buildAspectMap(): Map<string, Aspect> {
   return map;
 }
 
-/** Phrases meaning "overall": "in general", "on the whole", "all in all". Checked on (prev, word). */
-export const OVERALL_BIGRAMS: ReadonlySet<string> = new Set(['in general', 'the whole', 'a whole', 'in all']);
+/** Phrases meaning "overall", checked on the word and the two before it. */
+export const OVERALL_PHRASES: ReadonlySet<string> = new Set(['in general', 'on the whole', 'as a whole', 'all in all']);
 
 /** Function words: count as word mentions only when quoted or written UPPER-CASE. */
 export const FUNCTION_WORDS: ReadonlySet<string> = new Set(
@@ -131,7 +133,3 @@ export const SOUND_NOUNS: ReadonlySet<string> = new Set(
   ['sound', 'sounds', 'vowel', 'vowels', 'consonant', 'consonants', 'phoneme', 'phonemes', 'stress', 'syllable', 'ending', 'onset', 'cluster'],
 );
 
-/** Mentions right after these are what the learner produced, not a reference token ("sounded like 'TINK'"). */
-export const REALIZATION_LEADS: ReadonlySet<string> = new Set(
-  ['sounded like', 'sounds like', 'sound like', 'came out as', 'more like', 'closer to', 'heard as', 'into', 'became', 'become', 'becomes', 'like a', 'as a'],
-);

@@ -1,21 +1,18 @@
 /** Phoneme spellings a rationale may use, all mapped to ARPAbet without stress. */
+import { ipaToArpabet, PHONES, stripStress } from '../text/phones.js';
 
-export const ARPABET: ReadonlySet<string> = new Set(
-  ('AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH').split(' '),
-);
+export { stripStress };
+
+export const ARPABET: ReadonlySet<string> = new Set(PHONES);
 
 /** Two-letter ARPAbet vowels/consonants that are safe to read as phonemes when written bare in UPPER-CASE. */
 export const BARE_ARPABET: ReadonlySet<string> = new Set([...ARPABET].filter((p) => p.length === 2));
 
-/** IPA (broad, British or American) to ARPAbet. Longest keys are matched first by the caller. */
-const IPA: Record<string, string> = {
-  θ: 'TH', ð: 'DH', ʃ: 'SH', ʒ: 'ZH', tʃ: 'CH', ʧ: 'CH', dʒ: 'JH', ʤ: 'JH', ŋ: 'NG', ɹ: 'R', r: 'R', l: 'L', ɫ: 'L',
-  j: 'Y', w: 'W', h: 'HH', p: 'P', b: 'B', t: 'T', d: 'D', k: 'K', g: 'G', ɡ: 'G', f: 'F', v: 'V', s: 'S', z: 'Z',
-  m: 'M', n: 'N', i: 'IY', 'iː': 'IY', 'i:': 'IY', ɪ: 'IH', e: 'EH', ɛ: 'EH', æ: 'AE', ɑ: 'AA', 'ɑː': 'AA',
-  'ɑ:': 'AA', ɒ: 'AA', ɔ: 'AO', 'ɔː': 'AO', 'ɔ:': 'AO', ʊ: 'UH', u: 'UW', 'uː': 'UW', 'u:': 'UW', ʌ: 'AH', ə: 'AH',
-  ɜ: 'ER', 'ɜː': 'ER', 'ɜ:': 'ER', ɝ: 'ER', ɚ: 'ER', eɪ: 'EY', aɪ: 'AY', ɔɪ: 'OY', aʊ: 'AW', oʊ: 'OW', əʊ: 'OW',
-};
-const IPA_MAP: ReadonlyMap<string, string> = new Map(Object.entries(IPA));
+/** One IPA segment ("θ", "iː", "/ʃ/") as ARPAbet, through the shared IPA table in src/text/phones.ts. */
+function ipaSegment(s: string): string | undefined {
+  const phones = ipaToArpabet(s);
+  return phones?.length === 1 ? phones[0] : undefined;
+}
 
 /** Letter spellings used in prose: "the th sound", "/ch/", "the 'r' sound". */
 const GRAPHEMES: Record<string, string> = {
@@ -39,7 +36,7 @@ export function toArpabet(raw: string): string | undefined {
   }
   const upper = s.toUpperCase();
   if (s === upper && ARPABET.has(upper)) return upper;
-  const ipa = IPA_MAP.get(s) ?? IPA_MAP.get(s.replace(/ˈ|ˌ/g, ''));
+  const ipa = /[a-z]/.test(s) && s === s.toLowerCase() && s.length === 1 ? undefined : ipaSegment(s);
   if (ipa) return ipa;
   const g = GRAPHEME_MAP.get(s.toLowerCase());
   if (g) return g;
@@ -51,25 +48,21 @@ export function graphemeToArpabet(raw: string): string | undefined {
   return GRAPHEME_MAP.get(raw.toLowerCase());
 }
 
-export function stripStress(symbol: string): string {
-  const last = symbol.charCodeAt(symbol.length - 1);
-  return last >= 48 && last <= 50 ? symbol.slice(0, -1) : symbol;
-}
 
 /** Short articulation tips for the generator, keyed by ARPAbet without stress. */
 export const PRACTICE_TIPS: Readonly<Record<string, string>> = {
-  TH: 'place the tongue tip lightly between the teeth and let air flow out without voicing',
+  TH: 'place the tongue tip lightly between the teeth and let air pass out without voicing',
   DH: 'put the tongue tip between the teeth and add voice, so it buzzes gently',
   R: 'curl the tongue tip back a little without touching the roof of the mouth',
   L: 'touch the tongue tip to the ridge behind the upper teeth',
   V: 'rest the upper teeth on the lower lip and keep the voice on',
   W: 'round the lips tightly, then open them into the vowel',
-  Z: 'keep the tongue as for S and add voice',
+  Z: 'keep the tongue as for an s and add voice',
   S: 'keep the tongue close to the ridge behind the teeth and push a thin stream of air',
   SH: 'round the lips slightly and pull the tongue back from the teeth',
-  ZH: 'shape the mouth as for SH and add voice',
-  CH: 'start with the tongue pressed as for T, then release into SH',
-  JH: 'start as for D, then release into a voiced SH',
+  ZH: 'shape the mouth as for a sh and add voice',
+  CH: 'start with the tongue pressed as for a t, then release into a sh',
+  JH: 'start as for a d, then release into a voiced sh',
   NG: 'raise the back of the tongue to the soft palate and let the sound go through the nose',
   HH: 'breathe out gently before the vowel, with the mouth already in its shape',
   IY: 'spread the lips and hold the long, tense vowel a little longer',
@@ -81,12 +74,12 @@ export const PRACTICE_TIPS: Readonly<Record<string, string>> = {
   AO: 'round the lips and keep the tongue back',
   UW: 'round the lips firmly and hold the long vowel',
   UH: 'round the lips loosely and keep the vowel short',
-  ER: 'pull the tongue back and hold the R colour through the vowel',
-  EY: 'glide from the EH position towards IY',
-  AY: 'glide from an open AA towards IY',
-  OW: 'start with rounded lips and glide towards UW',
-  AW: 'start open as for AA and close towards UW',
-  OY: 'start rounded as for AO and glide to IY',
+  ER: 'pull the tongue back and keep the r colour through the vowel',
+  EY: 'glide from an open e towards a long ee',
+  AY: 'glide from an open ah towards a long ee',
+  OW: 'start with rounded lips and glide towards oo',
+  AW: 'start with an open jaw and close towards oo',
+  OY: 'start with rounded lips and glide to a long ee',
   T: 'tap the tongue tip on the ridge behind the upper teeth and release a short puff of air',
   D: 'tap the tongue tip on the ridge behind the teeth with voice',
   P: 'close the lips and release a puff of air',
@@ -96,5 +89,5 @@ export const PRACTICE_TIPS: Readonly<Record<string, string>> = {
   F: 'rest the upper teeth on the lower lip and blow air without voice',
   M: 'close the lips and hum',
   N: 'touch the ridge behind the teeth and let the air go through the nose',
-  Y: 'start with the tongue high, as for IY, and glide into the vowel',
+  Y: 'start with the tongue high, as for ee, and glide into the vowel',
 };

@@ -1,0 +1,65 @@
+/** The generator must pass its own checks for every label set (property test) and be deterministic. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRationale } from '../../src/rationale/check.js';
+import { generateRationale } from '../../src/rationale/generate.js';
+import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
+import type { AssessmentLabels } from '../../src/types.js';
+import { randomLabels, rng } from './random-labels.js';
+
+function expectClean(l: AssessmentLabels, seedInfo: string): void {
+  const text = generateRationale(l);
+  const r = checkRationale(text, l);
+  if (r.flags.length > 0) throw new Error(`${seedInfo}: ${r.flags.join(',')}\n${text}\n${JSON.stringify(l)}`);
+  // Every aspect is addressed, consistently with its band.
+  expect(Object.values(r.plausibility)).toEqual(['consistent', 'consistent', 'consistent', 'consistent']);
+  // Grounded: everything it criticises or praises is supported by the labels.
+  if (r.words.precision !== null) expect(r.words.precision).toBe(1);
+  if (r.phonemes.precision !== null) expect(r.phonemes.precision).toBe(1);
+}
+
+test('no flags for 3000 random label sets', () => {
+  for (let seed = 1; seed <= 3000; seed++) expectClean(randomLabels(seed), `seed ${seed}`);
+});
+
+test('no flags for fractional predictions and edge scores', () => {
+  const r = rng(42);
+  for (let k = 0; k < 500; k++) {
+    const l = randomLabels(100000 + k);
+    // Model predictions are real numbers: band edges (4.5, 7.5) and word accuracies just under 8.
+    l.sentence = { accuracy: r() * 10, fluency: 4.5 + r() * 3.1, prosody: 7.49 + r() * 0.02, completeness: 10, total: r() * 10 };
+    for (const w of l.words) w.accuracy = r() < 0.5 ? 7.99 : 8;
+    expectClean(l, `fractional ${k}`);
+  }
+});
+
+const SCORES = join(process.cwd(), '../shared/speechocean762/train/scores.json');
+// The dataset lives beside the checkout (../shared); skip where it is not present.
+(existsSync(SCORES) ? test : test.skip)('no flags for every SpeechOcean762 training record', () => {
+  const records = JSON.parse(readFileSync(SCORES, 'utf8')) as Record<string, unknown>;
+  for (const [id, rec] of Object.entries(records)) expectClean(speechOceanToLabels(rec), id);
+});
+
+test('deterministic, and varied across label sets', () => {
+  const a = randomLabels(7);
+  expect(generateRationale(a)).toBe(generateRationale(randomLabels(7)));
+  const firstLines = new Set<string>();
+  for (let seed = 1; seed <= 200; seed++) firstLines.add(generateRationale(randomLabels(seed)).split('\n')[0]!);
+  expect(firstLines.size).toBeGreaterThanOrEqual(6);
+});
+
+test('names weakest words and sounds with a tip; praises strong words when there are no errors', () => {
+  const l: AssessmentLabels = {
+    sentence: { accuracy: 6, fluency: 8, prosody: 7, completeness: 10, total: 6 },
+    words: [
+      { text: 'THINK', accuracy: 4, stress: 10, total: 4, phonemes: [{ symbol: 'TH', accuracy: 0.2 }, { symbol: 'IH1', accuracy: 2 }, { symbol: 'NG', accuracy: 2 }, { symbol: 'K', accuracy: 2 }] },
+      { text: 'SO', accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'S', accuracy: 2 }, { symbol: 'OW1', accuracy: 2 }] },
+    ],
+  };
+  const text = generateRationale(l);
+  expect(text).toContain('"THINK"');
+  expect(text).toContain('/TH/');
+  expect(text).toMatch(/Tip: .*teeth/);
+  const good: AssessmentLabels = { sentence: { ...l.sentence, accuracy: 10 }, words: [l.words[1]!] };
+  expect(checkRationale(generateRationale(good), good).words.praised).toEqual(['SO']);
+});
