@@ -28,7 +28,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   try {
     const { utterance, job } = await prisma.$transaction(async (tx) => {
       const utterance = await tx.utterance.create({
-        data: { organizationId, learnerId: learner.id, idempotencyKey, ...prepared.utterance },
+        data: { organizationId, learnerId: learner.id, idempotencyKey, ...prepared.utterance, referenceWords: prepared.utterance.referenceWords as never },
       });
       const job = await tx.job.create({
         data: { organizationId, utteranceId: utterance.id, maxAttempts: config.jobMaxAttempts },
