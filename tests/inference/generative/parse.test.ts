@@ -1,0 +1,107 @@
+import { describe, expect, test } from '@jest/globals';
+import { AppError } from '../../../src/errors.js';
+import { parseResponse } from '../../../src/inference/generative/parse.js';
+import { EXPECTED_LABELS, GOOD_JSON, GOOD_LINES, WORDS } from './fixtures.js';
+
+const RATIONALE_JSON = GOOD_JSON.rationale;
+const RATIONALE_LINES = 'Mostly clear. "CALL" is mispronounced: the /ɔ/ (AO) vowel is accented\nand the final L is missing.';
+
+function json(edit: (o: any) => void): string {
+  const o = structuredClone(GOOD_JSON) as any;
+  edit(o);
+  return JSON.stringify(o);
+}
+
+function failure(text: string, format: 'json' | 'lines'): AppError {
+  try {
+    parseResponse(text, WORDS, format);
+  } catch (e) {
+    expect(e).toBeInstanceOf(AppError);
+    const err = e as AppError;
+    expect(err.code).toBe('MODEL_OUTPUT_INVALID');
+    expect(err.extensions.rawOutput).toBe(text);
+    return err;
+  }
+  throw new Error(`expected ${JSON.stringify(text.slice(0, 60))} to be refused`);
+}
+
+describe('JSON responses', () => {
+  test('a well-formed response parses to labels and rationale', () => {
+    expect(parseResponse(JSON.stringify(GOOD_JSON), WORDS, 'json')).toEqual({ labels: EXPECTED_LABELS, rationale: RATIONALE_JSON });
+  });
+
+  test('a Markdown code fence and surrounding whitespace are accepted; word text is compared case-insensitively', () => {
+    const text = '\n```json\n' + json((o) => (o.words[0].text = 'we')) + '\n```\n';
+    expect(parseResponse(text, WORDS, 'json').labels).toEqual(EXPECTED_LABELS);
+  });
+
+  test.each<[string, string, string, RegExp]>([
+    ['truncated JSON', JSON.stringify(GOOD_JSON).slice(0, 80), 'malformed', /not valid JSON/],
+    ['prose instead of JSON', 'The speaker did well overall.', 'malformed', /expected a JSON object, the response starts with "The speaker/],
+    ['a JSON array', '[1,2]', 'malformed', /expected a JSON object/],
+    ['missing sentence field', json((o) => delete o.prosody), 'missing_field', /missing field\(s\): prosody/],
+    ['missing rationale', json((o) => delete o.rationale), 'missing_field', /missing field\(s\): rationale/],
+    ['empty rationale', json((o) => (o.rationale = '  ')), 'missing_field', /rationale is empty/],
+    ['sentence score 11', json((o) => (o.accuracy = 11)), 'out_of_range', /accuracy is 11, expected an integer from 0 to 10/],
+    ['negative total', json((o) => (o.total = -1)), 'out_of_range', /total is -1/],
+    ['fractional fluency', json((o) => (o.fluency = 7.5)), 'out_of_range', /fluency is 7.5, expected an integer/],
+    ['score as a string', json((o) => (o.fluency = '7')), 'wrong_type', /fluency must be a number, got "7"/],
+    ['stress 7', json((o) => (o.words[1].stress = 7)), 'out_of_range', /words\[1\]\.stress is 7, expected 5 or 10/],
+    ['phone score 3', json((o) => (o.words[1].phones[2] = 3)), 'out_of_range', /words\[1\]\.phones\[2\] \(L of "CALL"\) is 3, expected a number from 0 to 2/],
+    ['word accuracy 12', json((o) => (o.words[3].accuracy = 12)), 'out_of_range', /words\[3\]\.accuracy is 12/],
+    ['one word too few', json((o) => o.words.pop()), 'word_mismatch', /scores 3 word\(s\), the reference text has 4 \(WE CALL IT BEAR\)/],
+    ['one word too many', json((o) => o.words.push(o.words[0])), 'word_mismatch', /scores 5 word\(s\)/],
+    ['words out of order', json((o) => o.words.reverse()), 'word_mismatch', /word 1 is "BEAR", expected "WE"/],
+    ['phone count', json((o) => o.words[1].phones.pop()), 'phone_count', /words\[1\]\.phones has 2 phone score\(s\) for "CALL", expected 3 \(K AO1 L\)/],
+    ['word field missing', json((o) => delete o.words[2].total), 'missing_field', /words\[2\] \("IT"\) is missing field\(s\): total/],
+    ['words not an array', json((o) => (o.words = 'WE CALL')), 'wrong_type', /words must be an array/],
+    ['empty response', '   \n', 'empty', /the response is empty/],
+  ])('%s → MODEL_OUTPUT_INVALID (%s)', (_name, text, reason, message) => {
+    const err = failure(text, 'json');
+    expect(err.extensions.reason).toBe(reason);
+    expect(err.message).toMatch(message);
+    expect(err.message).toMatch(/^The model produced an invalid response: /);
+  });
+});
+
+describe('labelled-lines responses', () => {
+  test('a well-formed response parses to labels and a multi-line rationale', () => {
+    expect(parseResponse(GOOD_LINES, WORDS, 'lines')).toEqual({ labels: EXPECTED_LABELS, rationale: RATIONALE_LINES });
+  });
+
+  test('labels are case-insensitive, blank lines and comma-separated phones are accepted', () => {
+    const text = GOOD_LINES.replace('Accuracy: 8', 'ACCURACY: 8\n').replace('phones 2 1 0', 'phones: 2, 1, 0');
+    expect(parseResponse(text, WORDS, 'lines').labels).toEqual(EXPECTED_LABELS);
+  });
+
+  const edit = (from: string, to: string) => GOOD_LINES.replace(from, to);
+  test.each<[string, string, string, RegExp]>([
+    ['missing Prosody line', edit('Prosody: 7\n', ''), 'missing_field', /missing line\(s\): Prosody/],
+    ['missing rationale', GOOD_LINES.split('\nRationale:')[0]!, 'missing_field', /Rationale is missing/],
+    ['duplicate label', edit('Fluency: 7', 'Fluency: 7\nFluency: 6'), 'malformed', /"Fluency" is given twice/],
+    ['unlabelled line', edit('Total: 7', 'Total: 7\nOverall the speaker did fine'), 'malformed', /line 6 is not a labelled line/],
+    ['score 11', edit('Completeness: 10', 'Completeness: 11'), 'out_of_range', /completeness is 11/],
+    ['score in words', edit('Total: 7', 'Total: seven'), 'wrong_type', /total must be a number, got "seven"/],
+    ['phone score 2.5', edit('phones 2 1 0', 'phones 2 2.5 0'), 'out_of_range', /word 2 phones\[1\] \(AO1 of "CALL"\) is 2.5/],
+    ['stress 8', edit('stress 5', 'stress 8'), 'out_of_range', /word 4 \("BEAR"\) stress is 8, expected 5 or 10/],
+    ['word missing', edit('Word IT: accuracy 10, stress 10, total 10; phones 2 2\n', ''), 'word_mismatch', /word 3 is "BEAR", expected "IT"/],
+    ['extra word', edit('Rationale:', 'Word EXTRA: accuracy 1, stress 5, total 1; phones 1\nRationale:'), 'word_mismatch', /scores 5 word\(s\), the reference text has 4/],
+    ['last word missing', edit('Word BEAR: accuracy 8, stress 5, total 8; phones 2 1.5 2\n', ''), 'word_mismatch', /scores 3 word\(s\)/],
+    ['phone count', edit('phones 2 1 0', 'phones 2 1'), 'phone_count', /word 2 phones has 2 phone score\(s\) for "CALL", expected 3/],
+    ['unreadable word line', edit('accuracy 6, stress 10', 'accuracy six, stress 10'), 'malformed', /cannot read the scores of "CALL"/],
+  ])('%s → MODEL_OUTPUT_INVALID (%s)', (_name, text, reason, message) => {
+    const err = failure(text, 'lines');
+    expect(err.extensions.reason).toBe(reason);
+    expect(err.message).toMatch(message);
+  });
+
+  test('a JSON response is refused when the bundle says lines (no guessing)', () => {
+    expect(failure(JSON.stringify(GOOD_JSON), 'lines').extensions.reason).toBe('malformed');
+  });
+
+  test('a pathological phone list is rejected quickly (no regex blow-up)', () => {
+    const t0 = Date.now();
+    failure(edit('phones 2 1 0', `phones ${'2'.repeat(5000)}x`), 'lines');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
