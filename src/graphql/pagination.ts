@@ -51,3 +51,14 @@ export function toConnection<T extends Keyset>(rows: T[], args: PageArgs) {
     pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
   };
 }
+
+/**
+ * One connection page: `fetch` gets the keyset `where`/`orderBy`/`take` to merge with its own
+ * tenant-scoped filter, so every paginated field shares one implementation.
+ */
+export async function findPage<T extends Keyset>(
+  args: PageArgs,
+  fetch: (page: ReturnType<typeof keysetQuery>) => Promise<T[]>,
+) {
+  return toConnection(await fetch(keysetQuery(args)), args);
+}
