@@ -24,6 +24,7 @@ const config: CodegenConfig = {
           ApiKey: '../graphql/models.js#ApiKeyModel',
           Viewer: '../graphql/models.js#ViewerModel',
           ModelInfo: '../graphql/models.js#ModelInfoModel',
+          RationaleAlignment: '../graphql/models.js#RationaleAlignmentModel',
         },
       },
     },

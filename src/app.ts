@@ -5,7 +5,7 @@ import { bootstrapAdminKey } from './graphql/auth.js';
 import { AudioStore } from './audio/store.js';
 import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
-import { Scorer } from './inference/scorer.js';
+import { loadAssessor, type Assessor } from './inference/assessor.js';
 import { Worker } from './jobs/worker.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
@@ -20,18 +20,22 @@ export interface Speechmark {
   close(): Promise<void>;
 }
 
-/** The model and the audio intake, shared by the API and the worker. */
-export async function loadInferenceParts(config: Config) {
-  const scorer = await Scorer.load(config.modelDir, { providers: config.executionProviders });
-  await scorer.warmUp();
-  const intake = new Intake(new AudioStore(config.audioDir), new SpeechDetector(), {
+/** The audio intake the API uses (also the dataset importer's, which needs no model). */
+export function createIntake(config: Config): Intake {
+  return new Intake(new AudioStore(config.audioDir), new SpeechDetector(), {
     maxSeconds: config.maxAudioSeconds,
     minSeconds: config.minAudioSeconds,
   });
-  return { scorer, intake };
 }
 
-export function createWorker(config: Config, parts: { prisma: Services['prisma']; intake: Intake; scorer: Scorer }) {
+/** The model and the audio intake, shared by the API and the worker. */
+export async function loadInferenceParts(config: Config) {
+  const assessor = await loadAssessor(config.modelDir, { providers: config.executionProviders });
+  await assessor.warmUp();
+  return { assessor, intake: createIntake(config) };
+}
+
+export function createWorker(config: Config, parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor }) {
   return new Worker({
     prisma: parts.prisma,
     workerId: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
@@ -43,9 +47,9 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
   });
 }
 
-function modelInfo(scorer: Scorer) {
-  const { name, version, kind, sha256, phoneSet } = scorer.bundle.manifest;
-  return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: scorer.executionProvider };
+function modelInfo(assessor: Assessor) {
+  const { name, version, kind, sha256, phoneSet } = assessor.bundle.manifest;
+  return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: assessor.executionProvider };
 }
 
 /** API server (and, by default, the in-process worker) on one database. */
@@ -55,13 +59,13 @@ export async function startSpeechmark(
 ): Promise<Speechmark> {
   const db = await openDatabase(config, { onQuery: options.onQuery });
   const adminKey = await bootstrapAdminKey(db.prisma);
-  const { scorer, intake } = await loadInferenceParts(config);
-  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, scorer }) : null;
+  const { assessor, intake } = await loadInferenceParts(config);
+  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
   const services: Services = {
     prisma: db.prisma,
     config,
     intake,
-    model: () => modelInfo(scorer),
+    model: () => modelInfo(assessor),
     wakeWorker: () => worker?.wake(),
   };
   const http = await startHttpServer(services, config.port, options.host);

@@ -12,7 +12,7 @@ async function main() {
   const parts = await loadInferenceParts(config);
   const worker = createWorker(config, { prisma: db.prisma, ...parts });
   worker.start();
-  console.log(`speechmark worker: ${parts.scorer.modelVersion} on ${parts.scorer.executionProvider}`);
+  console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}`);
   const stop = async () => {
     await worker.stop({ graceful: true });
     await db.close();

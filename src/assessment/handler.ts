@@ -1,40 +1,42 @@
 import type { Job, PrismaClient } from '../generated/prisma/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
-import type { Scorer } from '../inference/scorer.js';
+import type { Assessor } from '../inference/assessor.js';
 import { generateRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
+import { humanCheckForNewRationale } from './human.js';
 
 /**
- * The inference job: decode the stored audio, score it, write a grounded rationale and check it.
+ * The inference job: decode the stored audio, score it, take the model's rationale or write a
+ * grounded one, and check it against the labels.
  * All of it runs outside any transaction; the returned function writes the result in the
  * worker's completing transaction.
  */
-export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; scorer: Scorer }) {
+export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
     const utterance = await deps.prisma.utterance.findUnique({ where: { id: job.utteranceId } });
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
     const audio = await deps.intake.load(utterance.audioSha256);
     const words = utterance.referenceWords as unknown as ReferenceWord[];
     const started = performance.now();
-    const labels = await deps.scorer.score(audio.samples, words);
+    const { labels, rationale } = await deps.assessor.assess(audio.samples, words);
     const inferenceMs = Math.round(performance.now() - started);
-    const text = generateRationale(labels);
+    const text = rationale ?? generateRationale(labels);
     const check = checkRationale(text, labels);
-    const { scorer } = deps;
+    const model = deps.assessor;
     return async (tx) => {
       await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
         jobId: job.id,
         source: 'MODEL',
-        model: { name: scorer.modelName, version: scorer.modelVersion, executionProvider: scorer.executionProvider },
+        model: { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider },
         inferenceMs,
         labels,
-        rationale: { text, check },
+        rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
       });
     };
   };

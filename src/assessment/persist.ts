@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AssessmentLabels, RationaleCheck } from '../types.js';
+import type { HumanCheck } from './human.js';
 
 export interface AssessmentRecord {
   organizationId: string;
@@ -10,7 +11,16 @@ export interface AssessmentRecord {
   model: { name: string; version: string; executionProvider: string } | null;
   inferenceMs: number | null;
   labels: AssessmentLabels;
-  rationale: { text: string; check: RationaleCheck } | null;
+  rationale: RationaleRecord | null;
+  /** Who supplied HUMAN labels. */
+  rater?: string | null;
+}
+
+export interface RationaleRecord {
+  text: string;
+  check: RationaleCheck;
+  /** The check against the utterance's human labels, when it has them (see ./human.ts). */
+  humanCheck?: HumanCheck | null;
 }
 
 /**
@@ -32,6 +42,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       modelVersion: record.model?.version ?? null,
       executionProvider: record.model?.executionProvider ?? null,
       inferenceMs: record.inferenceMs,
+      rater: record.rater ?? null,
       ...labels.sentence,
     },
   });
@@ -68,7 +79,7 @@ async function writeRationale(
   tx: Prisma.TransactionClient,
   organizationId: string,
   assessmentId: string,
-  { text, check }: { text: string; check: RationaleCheck },
+  { text, check, humanCheck }: RationaleRecord,
 ) {
   await tx.rationale.create({
     data: {
@@ -83,6 +94,8 @@ async function writeRationale(
       wordRecall: check.words.recall,
       phonemePrecision: check.phonemes.precision,
       phonemeRecall: check.phonemes.recall,
+      // Omitted rather than JSON null, so "no human labels" is SQL NULL.
+      ...(humanCheck ? { humanCheck: humanCheck as unknown as Prisma.InputJsonValue } : {}),
     },
   });
 }

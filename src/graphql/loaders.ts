@@ -49,6 +49,15 @@ export function createLoaders(prisma: PrismaClient, organizationId: string) {
       const byUtterance = new Map(rows.map((r) => [r.utteranceId, r]));
       return ids.map((id) => byUtterance.get(id) ?? null);
     }),
+    latestHumanByUtterance: new DataLoader<string, Assessment | null>(async (ids) => {
+      const rows = await prisma.assessment.findMany({
+        where: { organizationId, utteranceId: { in: [...ids] }, source: 'HUMAN' },
+        orderBy: [{ utteranceId: 'asc' }, { createdAt: 'desc' }, { id: 'desc' }],
+        distinct: ['utteranceId'],
+      });
+      const byUtterance = new Map(rows.map((r) => [r.utteranceId, r]));
+      return ids.map((id) => byUtterance.get(id) ?? null);
+    }),
     assessmentByJob: new DataLoader<string, Assessment | null>(async (ids) => {
       const rows = await prisma.assessment.findMany({ where: { organizationId, jobId: { in: [...ids] } } });
       const byJob = new Map(rows.map((r) => [r.jobId, r]));

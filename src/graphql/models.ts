@@ -10,6 +10,7 @@ import type {
   WordAssessment,
 } from '../generated/prisma/client.js';
 import type { Principal } from './auth.js';
+import type { HumanCheck } from '../assessment/human.js';
 
 export type LearnerModel = Learner;
 export type UtteranceModel = Utterance;
@@ -20,6 +21,8 @@ export type RationaleModel = Rationale;
 export type OrganizationModel = Organization;
 export type ApiKeyModel = ApiKey;
 export type ViewerModel = Principal;
+/** Rationale.humanCheck as stored. */
+export type RationaleAlignmentModel = HumanCheck;
 
 export interface ModelInfoModel {
   name: string;

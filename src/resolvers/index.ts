@@ -8,6 +8,7 @@ import * as Job from './Job/index.js';
 import * as Assessment from './Assessment/index.js';
 import * as WordAssessment from './WordAssessment/index.js';
 import * as Rationale from './Rationale/index.js';
+import * as RationaleAlignment from './RationaleAlignment/index.js';
 import * as Node from './Node/index.js';
 import * as Organization from './Organization/index.js';
 import * as ApiKey from './ApiKey/index.js';
@@ -24,6 +25,7 @@ export const resolvers: Resolvers = {
   Assessment: { ...Assessment },
   WordAssessment: { ...WordAssessment },
   Rationale: { ...Rationale },
+  RationaleAlignment: { ...RationaleAlignment },
   Node: { ...Node },
   Organization: { ...Organization },
   ApiKey: { ...ApiKey },

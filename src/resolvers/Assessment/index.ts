@@ -1,4 +1,5 @@
 // One resolver per file; this index only gathers them.
+export * from './agreementWithHuman.js';
 export * from './id.js';
 export * from './model.js';
 export * from './rationale.js';

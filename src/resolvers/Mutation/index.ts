@@ -1,4 +1,5 @@
 // One resolver per file; this index only gathers them.
+export * from './attachHumanLabels.js';
 export * from './createApiKey.js';
 export * from './createLearner.js';
 export * from './reassessUtterance.js';

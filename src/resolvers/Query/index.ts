@@ -1,10 +1,12 @@
 // One resolver per file; this index only gathers them.
 export * from './assessment.js';
+export * from './flaggedAssessments.js';
 export * from './job.js';
 export * from './learner.js';
 export * from './learnerByExternalId.js';
 export * from './learners.js';
 export * from './model.js';
 export * from './node.js';
+export * from './rationaleAnalytics.js';
 export * from './utterance.js';
 export * from './viewer.js';

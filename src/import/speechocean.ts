@@ -1,0 +1,194 @@
+/**
+ * Imports a SpeechOcean762-layout folder (scores.json, utt2spk, audio) as learners, utterances,
+ * queued assessment jobs and HUMAN labels. Audio goes through the same Intake as the API, so an
+ * imported utterance is exactly what a submit of the same recording would have stored.
+ *
+ * Idempotent per utterance (idempotencyKey "import:<utt id>"); each utterance is one transaction.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Intake } from '../intake.js';
+import { isAppError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { analyzeReferenceText } from '../text/reference.js';
+import { stripStress } from '../text/phones.js';
+import { speechOceanToLabels, SpeechOceanFormatError } from '../rationale/speechocean.js';
+import { validateHumanLabels, writeHumanLabels, type HumanLabelsInput } from '../assessment/human.js';
+import type { AssessmentLabels, ReferenceWord } from '../types.js';
+
+export const IMPORT_RATER = 'speechocean762';
+
+export interface ImportOptions {
+  dataDir: string;
+  organizationId: string;
+  /** Prepended to the speaker id to make the learner's externalId. */
+  learnerPrefix: string;
+  limit?: number;
+  jobMaxAttempts: number;
+  log?: (line: string) => void;
+}
+
+export interface ImportSummary {
+  imported: number;
+  /** Imported with sentence labels only: the dataset's phones differ from the reference's. */
+  sentenceOnly: number;
+  /** Already imported by an earlier run. */
+  skipped: number;
+  failed: { id: string; reason: string }[];
+}
+
+/** Kaldi-style "<key> <value...>" lines. */
+async function readKeyValues(file: string): Promise<Map<string, string>> {
+  const text = await readFile(file, 'utf8');
+  const map = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+(.+?)\s*$/.exec(line);
+    if (m) map.set(m[1]!, m[2]!);
+  }
+  return map;
+}
+
+interface Dataset {
+  dir: string;
+  scores: Record<string, unknown>;
+  utt2spk: Map<string, string>;
+  wavScp: Map<string, string> | null;
+}
+
+/** Throws, naming the missing file, unless `dir` looks like a SpeechOcean762 split folder. */
+export function checkDatasetDir(dir: string): void {
+  const scoresPath = path.join(dir, 'scores.json');
+  if (!existsSync(scoresPath)) throw new Error(`${scoresPath} not found: --data must point at a SpeechOcean762 split folder.`);
+  const utt2spkPath = path.join(dir, 'utt2spk');
+  if (!existsSync(utt2spkPath)) throw new Error(`${utt2spkPath} not found: it names each utterance's speaker.`);
+}
+
+async function loadDataset(dir: string): Promise<Dataset> {
+  checkDatasetDir(dir);
+  const scoresPath = path.join(dir, 'scores.json');
+  const utt2spkPath = path.join(dir, 'utt2spk');
+  const scpPath = path.join(dir, 'wav.scp');
+  return {
+    dir,
+    scores: JSON.parse(await readFile(scoresPath, 'utf8')) as Record<string, unknown>,
+    utt2spk: await readKeyValues(utt2spkPath),
+    wavScp: existsSync(scpPath) ? await readKeyValues(scpPath) : null,
+  };
+}
+
+/** DIR/audio/<id>.flac|wav, then DIR/../audio/<id>.flac|wav, then DIR/wav.scp. */
+function audioPath(ds: Dataset, id: string): string {
+  for (const base of [path.join(ds.dir, 'audio'), path.join(ds.dir, '..', 'audio')]) {
+    for (const ext of ['flac', 'wav']) {
+      const p = path.join(base, `${id}.${ext}`);
+      if (existsSync(p)) return p;
+    }
+  }
+  const entry = ds.wavScp?.get(id);
+  if (entry === undefined) throw new Error('no audio file (audio/<id>.flac|wav, ../audio/<id>.flac|wav or wav.scp)');
+  if (entry.endsWith('|')) throw new Error(`wav.scp entry is a command pipe ("${entry}"), not a file`);
+  // Kaldi paths are usually relative to the recipe folder, which holds the split folders.
+  const candidates = [entry, path.resolve(ds.dir, entry), path.resolve(ds.dir, '..', entry)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`wav.scp names ${entry}, which does not exist`);
+  return found;
+}
+
+/** True when every word has the same phones (stress aside) in the dataset and in the reference. */
+function phonesAgree(labels: AssessmentLabels, reference: ReferenceWord[]): boolean {
+  return labels.words.length === reference.length && labels.words.every((w, i) => {
+    const ref = reference[i]!;
+    return w.text === ref.text && w.phonemes.length === ref.phones.length &&
+      w.phonemes.every((p, j) => stripStress(p.symbol) === stripStress(ref.phones[j]!));
+  });
+}
+
+/**
+ * Word labels only when they line up phone by phone with the reference; otherwise sentence
+ * scores only (our lexicon's canonical pronunciation of e.g. FOUR may lack the dataset's R).
+ */
+function toInput(labels: AssessmentLabels, reference: ReferenceWord[]): HumanLabelsInput {
+  if (!phonesAgree(labels, reference)) return { sentence: labels.sentence, words: null };
+  return {
+    sentence: labels.sentence,
+    words: labels.words.map((w) => ({ ...w, phonemes: w.phonemes.map((p) => p.accuracy) })),
+  };
+}
+
+type Outcome = 'imported' | 'sentenceOnly' | 'skipped';
+
+async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: string, opts: ImportOptions): Promise<Outcome> {
+  const { organizationId } = opts;
+  const idempotencyKey = `import:${id}`;
+  const earlier = await prisma.utterance.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+  if (earlier) return 'skipped';
+  const speaker = ds.utt2spk.get(id);
+  if (!speaker) throw new Error('not in utt2spk');
+  const record = ds.scores[id] as { text?: unknown };
+  if (typeof record?.text !== 'string') throw new Error('scores.json record has no text');
+  const dataset = speechOceanToLabels(record);
+  // Labels are checked against the reference before the audio is stored.
+  const input = toInput(dataset, analyzeReferenceText(record.text));
+  const prepared = await intake.prepare(new Uint8Array(await readFile(audioPath(ds, id))), record.text);
+  const labels = validateHumanLabels(input, prepared.words);
+  const learner = await prisma.learner.upsert({
+    where: { organizationId_externalId: { organizationId, externalId: opts.learnerPrefix + speaker } },
+    create: { organizationId, externalId: opts.learnerPrefix + speaker },
+    update: {},
+  });
+  try {
+    await prisma.$transaction(async (tx) => {
+      const utterance = await tx.utterance.create({
+        data: { organizationId, learnerId: learner.id, idempotencyKey, ...prepared.utterance, referenceWords: prepared.utterance.referenceWords as never },
+      });
+      await tx.job.create({ data: { organizationId, utteranceId: utterance.id, maxAttempts: opts.jobMaxAttempts } });
+      await writeHumanLabels(tx, { organizationId, utterance, labels, rater: IMPORT_RATER });
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) return 'skipped'; // a concurrent run imported it first
+    throw e;
+  }
+  return labels.words ? 'imported' : 'sentenceOnly';
+}
+
+function reasonOf(e: unknown): string {
+  if (isAppError(e)) return `${e.code}: ${e.message}`;
+  if (e instanceof SpeechOceanFormatError) return `malformed scores.json record: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Imports utterances in scores.json order; one failing utterance is reported, not fatal. */
+export async function importSpeechOcean(prisma: PrismaClient, intake: Intake, opts: ImportOptions): Promise<ImportSummary> {
+  const log = opts.log ?? (() => undefined);
+  const ds = await loadDataset(opts.dataDir);
+  const ids = Object.keys(ds.scores).slice(0, opts.limit ?? undefined);
+  const summary: ImportSummary = { imported: 0, sentenceOnly: 0, skipped: 0, failed: [] };
+  for (const [n, id] of ids.entries()) {
+    try {
+      const outcome = await importOne(prisma, intake, ds, id, opts);
+      if (outcome === 'skipped') summary.skipped++;
+      else summary.imported++;
+      if (outcome === 'sentenceOnly') summary.sentenceOnly++;
+      log(`${n + 1}/${ids.length} ${id}: ${outcome === 'sentenceOnly' ? 'imported (sentence labels only: phones differ from the reference)' : outcome}`);
+    } catch (e) {
+      summary.failed.push({ id, reason: reasonOf(e) });
+      log(`${n + 1}/${ids.length} ${id}: FAILED ${reasonOf(e)}`);
+    }
+  }
+  return summary;
+}
+
+/** The organisation to import into: the one named, or the only one. */
+export async function resolveOrganization(prisma: PrismaClient, orgId: string | undefined): Promise<string> {
+  if (orgId) {
+    const org = await prisma.organization.findUnique({ where: { id: orgId } }).catch(() => null);
+    if (!org) throw new Error(`No organisation with id ${orgId}.`);
+    return org.id;
+  }
+  const orgs = await prisma.organization.findMany({ take: 2, select: { id: true } });
+  if (orgs.length === 0) throw new Error('The database has no organisation yet: start the server once, or pass --org-id.');
+  if (orgs.length > 1) throw new Error('The database has several organisations: pass --org-id.');
+  return orgs[0]!.id;
+}
