@@ -40,9 +40,10 @@ export function createLoaders(prisma: PrismaClient, organizationId: string) {
       }),
     ),
     latestAssessmentByUtterance: new DataLoader<string, Assessment | null>(async (ids) => {
-      // DISTINCT ON picks each utterance's newest assessment in one statement.
+      // DISTINCT ON picks each utterance's newest model assessment in one statement; a rater's
+      // labels are Utterance.humanLabels, not the latest result.
       const rows = await prisma.assessment.findMany({
-        where: { organizationId, utteranceId: { in: [...ids] } },
+        where: { organizationId, utteranceId: { in: [...ids] }, source: 'MODEL' },
         orderBy: [{ utteranceId: 'asc' }, { createdAt: 'desc' }, { id: 'desc' }],
         distinct: ['utteranceId'],
       });
