@@ -1,0 +1,142 @@
+/**
+ * Model bundle = a directory with manifest.json + the ONNX file it names (see ../shared/DESIGN.md,
+ * "Model bundle"). Loading validates the manifest before any session is created, so a bad bundle
+ * fails at start-up with a message that says exactly what is wrong.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { PHONES } from '../text/phones.js';
+
+export type BundleKind = 'scorer' | 'generative';
+
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+  description?: string;
+}
+
+export interface ScaleSpec {
+  aspects?: string[];
+  min: number;
+  max: number;
+  integer?: boolean;
+  decimals?: number;
+  stress?: { values: number[]; threshold: number };
+}
+
+export interface ModelManifest {
+  name: string;
+  version: string;
+  kind: BundleKind;
+  file: string;
+  sha256: string;
+  sampleRate: number;
+  phoneSet: string[];
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  scales: { sentence: ScaleSpec; word: ScaleSpec; phoneme: ScaleSpec };
+  training?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface ModelBundle {
+  dir: string;
+  manifest: ModelManifest;
+  /** Absolute path of the ONNX file. */
+  modelPath: string;
+}
+
+/** A bundle that cannot be used; the message names the bundle and the problem. */
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+const REQUIRED: (keyof ModelManifest)[] = [
+  'name', 'version', 'kind', 'file', 'sha256', 'sampleRate', 'phoneSet', 'inputs', 'outputs', 'scales',
+];
+
+export function sha256File(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function checkTensorSpecs(where: string, value: unknown, field: string): void {
+  if (!Array.isArray(value) || value.length === 0) throw new BundleError(`${where}: "${field}" must be a non-empty array`);
+  for (const [i, t] of value.entries()) {
+    const spec = t as Partial<TensorSpec>;
+    if (typeof spec?.name !== 'string' || typeof spec.dtype !== 'string' || !Array.isArray(spec.shape)) {
+      throw new BundleError(`${where}: ${field}[${i}] needs name, dtype and shape`);
+    }
+  }
+}
+
+/** Validate a parsed manifest (throws BundleError). Exported for tests and tooling. */
+export function validateManifest(raw: unknown, where = 'manifest.json'): ModelManifest {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BundleError(`${where}: not a JSON object`);
+  const m = raw as Record<string, unknown>;
+  const missing = REQUIRED.filter((k) => m[k] === undefined || m[k] === null || m[k] === '');
+  if (missing.length) throw new BundleError(`${where}: missing required field(s): ${missing.join(', ')}`);
+  for (const k of ['name', 'version', 'file', 'sha256'] as const) {
+    if (typeof m[k] !== 'string') throw new BundleError(`${where}: "${k}" must be a string`);
+  }
+  if (m.kind !== 'scorer' && m.kind !== 'generative') {
+    throw new BundleError(`${where}: unknown kind ${JSON.stringify(m.kind)} (expected "scorer" or "generative")`);
+  }
+  if (!/^[0-9a-f]{64}$/i.test(m.sha256 as string)) throw new BundleError(`${where}: "sha256" must be 64 hex digits`);
+  if (m.sampleRate !== 16000) throw new BundleError(`${where}: sampleRate must be 16000, got ${JSON.stringify(m.sampleRate)}`);
+  const phones = m.phoneSet;
+  if (!Array.isArray(phones) || phones.length !== PHONES.length || phones.some((p, i) => p !== PHONES[i])) {
+    const got = Array.isArray(phones) ? `${phones.length} phones [${phones.slice(0, 6).join(' ')}${phones.length > 6 ? ' …' : ''}]` : JSON.stringify(phones);
+    const firstDiff = Array.isArray(phones) ? PHONES.findIndex((p, i) => phones[i] !== p) : -1;
+    throw new BundleError(
+      `${where}: phoneSet differs from the platform's 39-phone ARPAbet set (PHONES, alphabetical CMU order): got ${got}` +
+        (firstDiff >= 0 ? `; first difference at index ${firstDiff}: expected ${PHONES[firstDiff]}, got ${JSON.stringify((phones as unknown[])[firstDiff])}` : ''),
+    );
+  }
+  checkTensorSpecs(where, m.inputs, 'inputs');
+  checkTensorSpecs(where, m.outputs, 'outputs');
+  const scales = m.scales as Record<string, unknown>;
+  if (typeof scales !== 'object' || !scales) throw new BundleError(`${where}: "scales" must be an object`);
+  for (const level of ['sentence', 'word', 'phoneme']) {
+    const s = scales[level] as Partial<ScaleSpec> | undefined;
+    if (!s || typeof s.min !== 'number' || typeof s.max !== 'number') {
+      throw new BundleError(`${where}: scales.${level} needs numeric min and max`);
+    }
+  }
+  return m as unknown as ModelManifest;
+}
+
+/**
+ * Read and validate `<dir>/manifest.json`, check the model file exists and its sha256 matches.
+ * Throws BundleError with the bundle directory in the message.
+ */
+export function loadModelBundle(dir: string): ModelBundle {
+  const abs = path.resolve(dir);
+  const manifestPath = path.join(abs, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new BundleError(`Model bundle ${abs}: manifest.json not found`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (e) {
+    throw new BundleError(`Model bundle ${abs}: manifest.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const manifest = validateManifest(raw, `Model bundle ${abs}: manifest.json`);
+  const modelPath = path.resolve(abs, manifest.file);
+  if (path.relative(abs, modelPath).startsWith('..')) {
+    throw new BundleError(`Model bundle ${abs}: file "${manifest.file}" points outside the bundle directory`);
+  }
+  if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {
+    throw new BundleError(`Model bundle ${abs}: model file "${manifest.file}" named in manifest.json does not exist`);
+  }
+  const actual = sha256File(modelPath);
+  if (actual.toLowerCase() !== manifest.sha256.toLowerCase()) {
+    throw new BundleError(
+      `Model bundle ${abs}: sha256 mismatch for "${manifest.file}": manifest expects ${manifest.sha256.toLowerCase()}, file has ${actual}`,
+    );
+  }
+  return { dir: abs, manifest, modelPath };
+}

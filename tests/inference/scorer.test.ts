@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { AppError } from '../../src/errors.js';
+import { decodeLabels, encodePhones, Scorer } from '../../src/inference/scorer.js';
+import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
+import { cleanupTempDirs, copyDefaultBundle, DEFAULT_BUNDLE, FIXTURES, garbageBundle, hasSharedData, SHARED_SO762 } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const ONE_WORD: ReferenceWord[] = [{ text: 'WE', phones: ['W', 'IY0'], source: 'dataset' }];
+const quietNoise = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.05) * 0.01);
+
+function expectWithinScales(labels: AssessmentLabels, words: readonly ReferenceWord[]): void {
+  const s = labels.sentence;
+  for (const v of [s.accuracy, s.fluency, s.prosody, s.completeness, s.total]) {
+    expect(Number.isInteger(v)).toBe(true);
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThanOrEqual(10);
+  }
+  expect(labels.words).toHaveLength(words.length);
+  labels.words.forEach((w, i) => {
+    expect(w.text).toBe(words[i]!.text);
+    for (const v of [w.accuracy, w.total]) {
+      expect(Number.isInteger(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(10);
+    }
+    expect([5, 10]).toContain(w.stress);
+    expect(w.phonemes.map((p) => p.symbol)).toEqual(words[i]!.phones);
+    for (const p of w.phonemes) {
+      expect(p.accuracy).toBeGreaterThanOrEqual(0);
+      expect(p.accuracy).toBeLessThanOrEqual(2);
+      expect(Math.round(p.accuracy * 10)).toBeCloseTo(p.accuracy * 10, 6);
+    }
+  });
+}
+
+describe('phone encoding and label decoding', () => {
+  test('encodePhones: ids, stress classes, word positions, membership', () => {
+    const e = encodePhones([
+      { text: 'THEME', phones: ['TH', 'IY1', 'M'], source: 'dataset' },
+      { text: 'A', phones: ['AH0'], source: 'dataset' },
+      { text: 'PUT', phones: ['P', 'UH', 'T'], source: 'g2p' },
+    ]);
+    expect(Array.from(e.phoneIds, Number)).toEqual([31, 17, 21, 2, 26, 32, 30]);
+    expect(Array.from(e.phoneStress, Number)).toEqual([0, 2, 0, 1, 0, 4, 0]);
+    expect(Array.from(e.phoneWordPosition, Number)).toEqual([1, 2, 3, 0, 1, 2, 3]);
+    expect(Array.from(e.wordMembership)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+  });
+
+  test('decodeLabels rounds and clamps to the scales; stress thresholds at 7.5', () => {
+    const labels = decodeLabels(
+      { utterance: [7.49, 10.2, -0.3, 9.5, 6.51], words: [[8.6, 7.4, 3.2], [0.2, 7.6, 10.4]], phones: [1.96, 2.04, -0.02, 0.449] },
+      [
+        { text: 'A', phones: ['AH0', 'B'], source: 'dataset' },
+        { text: 'B', phones: ['B', 'IY1'], source: 'dataset' },
+      ],
+    );
+    expect(labels.sentence).toEqual({ accuracy: 7, fluency: 10, prosody: 0, completeness: 10, total: 7 });
+    expect(labels.words.map((w) => [w.accuracy, w.stress, w.total])).toEqual([[9, 5, 3], [0, 10, 10]]);
+    expect(labels.words.flatMap((w) => w.phonemes.map((p) => p.accuracy))).toEqual([2, 2, 0, 0.4]);
+  });
+
+  test("decodeLabels uses the bundle's stress threshold when given", () => {
+    const raw = { utterance: [5, 5, 5, 5, 5], words: [[5, 9.6, 5], [5, 9.9, 5]], phones: [1, 1] };
+    const words: ReferenceWord[] = [
+      { text: 'A', phones: ['AH0'], source: 'dataset' },
+      { text: 'B', phones: ['B'], source: 'dataset' },
+    ];
+    expect(decodeLabels(raw, words).words.map((w) => w.stress)).toEqual([10, 10]);
+    expect(decodeLabels(raw, words, 9.7).words.map((w) => w.stress)).toEqual([5, 10]);
+  });
+});
+
+describe('Scorer with models/default', () => {
+  let scorer: Scorer;
+  beforeAll(async () => {
+    scorer = await Scorer.load(DEFAULT_BUNDLE, { providers: ['cuda', 'cpu'], log: () => {} });
+    await scorer.warmUp();
+  });
+  afterAll(async () => scorer?.release());
+
+  test('records model name, version and the provider actually used', () => {
+    const manifest = JSON.parse(readFileSync(path.join(DEFAULT_BUNDLE, 'manifest.json'), 'utf8'));
+    expect(scorer.modelName).toBe(manifest.name);
+    expect(scorer.modelVersion).toBe(manifest.version);
+    expect(['cuda', 'cpu']).toContain(scorer.executionProvider);
+    expect(scorer.stressThreshold).toBe(manifest.scales.word.stress?.threshold ?? 7.5);
+  });
+
+  test('short synthetic input scores within scales; concurrent runs equal sequential ones', async () => {
+    const a = quietNoise(8000);
+    const b = quietNoise(200); // shorter than one analysis window: padded
+    const seq = [await scorer.score(a, ONE_WORD), await scorer.score(b, ONE_WORD)];
+    const par = await Promise.all([scorer.score(a, ONE_WORD), scorer.score(b, ONE_WORD), scorer.score(a, ONE_WORD)]);
+    expect(par).toEqual([seq[0], seq[1], seq[0]]);
+    expectWithinScales(seq[0]!, ONE_WORD);
+  });
+
+  test('empty reference is refused', async () => {
+    await expect(scorer.score(quietNoise(8000), [])).rejects.toMatchObject({ code: 'EMPTY_REFERENCE_TEXT' });
+  });
+
+  const speech = hasSharedData ? test : test.skip;
+  speech(`real SpeechOcean762 utterances: every level within scales, one entry per word and phone${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
+    const labels = JSON.parse(readFileSync(path.join(SHARED_SO762, 'dev', 'scores.json'), 'utf8')) as Record<string, { words: { text: string; phones: string[] }[] }>;
+    for (const id of Object.keys(labels).sort().slice(0, 3)) {
+      const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
+      const words: ReferenceWord[] = labels[id]!.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
+      const out = await scorer.score(audio.samples, words);
+      expectWithinScales(out, words);
+    }
+  });
+
+  const refFile = path.join(FIXTURES, 'so762-reference-outputs.json');
+  const withRef = hasSharedData && existsSync(refFile) ? test : test.skip;
+  withRef(`onnxruntime-node equals the torch model on dev utterances${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
+    const ref = JSON.parse(readFileSync(refFile, 'utf8')) as {
+      sha256: string;
+      references: { id: string; words: ReferenceWord[]; utterance_scores: number[]; word_scores: number[][]; phone_scores: number[] }[];
+    };
+    expect(ref.sha256).toBe(scorer.bundle.manifest.sha256); // regenerate with scripts/train/export.py when the model changes
+    for (const r of ref.references) {
+      const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${r.id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
+      const { raw } = await scorer.scoreDetailed(audio.samples, r.words);
+      raw.utterance.forEach((v, i) => expect(v).toBeCloseTo(r.utterance_scores[i]!, 3));
+      raw.words.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(r.word_scores[i]![j]!, 3)));
+      raw.phones.forEach((v, i) => expect(v).toBeCloseTo(r.phone_scores[i]!, 3));
+    }
+  });
+});
+
+describe('garbage models → MODEL_OUTPUT_INVALID', () => {
+  test.each([
+    ['garbage-nan.onnx', /output "utterance_scores" contains NaN at index 1/],
+    ['garbage-shape.onnx', /output "utterance_scores" has shape \[1, 4\], expected \[1, 5\]/],
+    ['garbage-range.onnx', /output "phone_scores" value 7 at index 0 is outside 0-2/],
+  ])('%s', async (file, message) => {
+    const scorer = await Scorer.load(garbageBundle(file), { providers: ['cpu'] });
+    const run = scorer.score(quietNoise(8000), ONE_WORD);
+    await expect(run).rejects.toBeInstanceOf(AppError);
+    await expect(run).rejects.toMatchObject({ code: 'MODEL_OUTPUT_INVALID', message: expect.stringMatching(message) });
+    await scorer.release();
+  });
+});
+
+describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
+  test('bad sha256', async () => {
+    const dir = copyDefaultBundle((m) => (m.sha256 = '0'.repeat(64)));
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/sha256 mismatch .*manifest expects 0{64}, file has [0-9a-f]{64}/),
+    });
+  });
+
+  test('a generative bundle is not a scorer', async () => {
+    const dir = copyDefaultBundle((m) => (m.kind = 'generative'));
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({ code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/kind "generative", expected "scorer"/) });
+  });
+});
