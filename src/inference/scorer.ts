@@ -216,6 +216,24 @@ export class Scorer {
 
   /** Labels on the platform scales plus the continuous outputs they were decoded from. */
   async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+    const { feeds, nPhones: P, nWords: W } = this.buildFeeds(samples, words);
+    const outputs = await this.run(feeds);
+    const utt = checkTensor(outputs, 'utterance_scores', [1, 5]);
+    const wrd = checkTensor(outputs, 'word_scores', [1, W, 3]);
+    const ph = checkTensor(outputs, 'phone_scores', [1, P]);
+    checkRange('utterance_scores', utt, 0, 10, TOLERANCE.tenScale);
+    checkRange('word_scores', wrd, 0, 10, TOLERANCE.tenScale);
+    checkRange('phone_scores', ph, 0, 2, TOLERANCE.phone);
+    const raw: RawScores = {
+      utterance: Array.from(utt),
+      words: Array.from({ length: W }, (_, i) => Array.from(wrd.subarray(i * 3, i * 3 + 3))),
+      phones: Array.from(ph),
+    };
+    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+  }
+
+  /** The session's input tensors for one utterance (public for benchmarks of the bare session). */
+  buildFeeds(samples: Float32Array, words: readonly ReferenceWord[]) {
     const enc = encodePhones(words);
     if (enc.nWords === 0 || enc.nPhones === 0) {
       throw new AppError('EMPTY_REFERENCE_TEXT', 'The reference text has no words with known pronunciations to score.');
@@ -233,22 +251,11 @@ export class Scorer {
       phone_word_position: new ort.Tensor('int64', enc.phoneWordPosition, [1, P]),
       word_membership: new ort.Tensor('float32', enc.wordMembership, [1, W, P]),
     };
-    const outputs = await this.run(feeds);
-    const utt = checkTensor(outputs, 'utterance_scores', [1, 5]);
-    const wrd = checkTensor(outputs, 'word_scores', [1, W, 3]);
-    const ph = checkTensor(outputs, 'phone_scores', [1, P]);
-    checkRange('utterance_scores', utt, 0, 10, TOLERANCE.tenScale);
-    checkRange('word_scores', wrd, 0, 10, TOLERANCE.tenScale);
-    checkRange('phone_scores', ph, 0, 2, TOLERANCE.phone);
-    const raw: RawScores = {
-      utterance: Array.from(utt),
-      words: Array.from({ length: W }, (_, i) => Array.from(wrd.subarray(i * 3, i * 3 + 3))),
-      phones: Array.from(ph),
-    };
-    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+    return { feeds, nPhones: P, nWords: W };
   }
 
-  private run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  /** One bare session run, serialised with the others on this session. */
+  run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
     const next = this.queue.then(() => this.session.run(feeds));
     this.queue = next.catch(() => undefined);
     return next;
