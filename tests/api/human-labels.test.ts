@@ -284,6 +284,11 @@ describe.each(DATABASES)('human-label fields without N+1 on %s', (kind) => {
       return statements.length;
     };
     const four = await cost(4);
-    expect(await cost(20)).toBe(four);
+    const twenty = await cost(20);
+    // Per-item queries would add at least 16 statements. On PostgreSQL the human and model words of
+    // one wave can land in two batches depending on which connection answers first (PGlite is
+    // exact), so allow that one split and nothing that grows with the page.
+    expect(four).toBeLessThanOrEqual(12);
+    expect(Math.abs(twenty - four)).toBeLessThanOrEqual(kind === 'postgres' ? 2 : 0);
   });
 });
