@@ -41,7 +41,7 @@ async function main() {
       jobMaxAttempts: config.jobMaxAttempts, log: (line) => console.log(line),
     });
     console.log(
-      `imported ${summary.imported} (${summary.sentenceOnly} with sentence labels only), ` +
+      `imported ${summary.imported}, ` +
         `skipped ${summary.skipped} already imported, failed ${summary.failed.length}`,
     );
     if (summary.failed.length > 0) process.exitCode = 1;

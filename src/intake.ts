@@ -33,8 +33,12 @@ export class Intake {
     private readonly limits: DurationLimits,
   ) {}
 
-  async prepare(bytes: Uint8Array, referenceText: string): Promise<PreparedUtterance> {
-    const words = analyzeReferenceText(referenceText);
+  /** `words` overrides the lexicon when the canonical phones are known (a dataset's own). */
+  async prepare(
+    bytes: Uint8Array,
+    referenceText: string,
+    words: ReferenceWord[] = analyzeReferenceText(referenceText),
+  ): Promise<PreparedUtterance> {
     const audio = await decodeAudio(bytes, this.limits);
     const speech = await this.detector.detect(audio.samples);
     assertHasSpeech(speech);

@@ -12,8 +12,6 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
 import { isAppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { analyzeReferenceText } from '../text/reference.js';
-import { stripStress } from '../text/phones.js';
 import { speechOceanToLabels, SpeechOceanFormatError } from '../rationale/speechocean.js';
 import { validateHumanLabels, writeHumanLabels, type HumanLabelsInput } from '../assessment/human.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
@@ -32,8 +30,6 @@ export interface ImportOptions {
 
 export interface ImportSummary {
   imported: number;
-  /** Imported with sentence labels only: the dataset's phones differ from the reference's. */
-  sentenceOnly: number;
   /** Already imported by an earlier run. */
   skipped: number;
   failed: { id: string; reason: string }[];
@@ -96,28 +92,23 @@ function audioPath(ds: Dataset, id: string): string {
   return found;
 }
 
-/** True when every word has the same phones (stress aside) in the dataset and in the reference. */
-function phonesAgree(labels: AssessmentLabels, reference: ReferenceWord[]): boolean {
-  return labels.words.length === reference.length && labels.words.every((w, i) => {
-    const ref = reference[i]!;
-    return w.text === ref.text && w.phonemes.length === ref.phones.length &&
-      w.phonemes.every((p, j) => stripStress(p.symbol) === stripStress(ref.phones[j]!));
-  });
+/**
+ * The dataset says which pronunciation each recording was scored against (YOUR is Y AO0 in some
+ * records, Y UH AH0 in others), so its canonical phones become the utterance's reference words and
+ * every word and phone label lines up with them.
+ */
+function datasetReferenceWords(labels: AssessmentLabels): ReferenceWord[] {
+  return labels.words.map((w) => ({ text: w.text, phones: w.phonemes.map((p) => p.symbol), source: 'dataset' }));
 }
 
-/**
- * Word labels only when they line up phone by phone with the reference; otherwise sentence
- * scores only (our lexicon's canonical pronunciation of e.g. FOUR may lack the dataset's R).
- */
-function toInput(labels: AssessmentLabels, reference: ReferenceWord[]): HumanLabelsInput {
-  if (!phonesAgree(labels, reference)) return { sentence: labels.sentence, words: null };
+function toInput(labels: AssessmentLabels): HumanLabelsInput {
   return {
     sentence: labels.sentence,
     words: labels.words.map((w) => ({ ...w, phonemes: w.phonemes.map((p) => p.accuracy) })),
   };
 }
 
-type Outcome = 'imported' | 'sentenceOnly' | 'skipped';
+type Outcome = 'imported' | 'skipped';
 
 async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: string, opts: ImportOptions): Promise<Outcome> {
   const { organizationId } = opts;
@@ -129,10 +120,10 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
   const record = ds.scores[id] as { text?: unknown };
   if (typeof record?.text !== 'string') throw new Error('scores.json record has no text');
   const dataset = speechOceanToLabels(record);
+  const words = datasetReferenceWords(dataset);
   // Labels are checked against the reference before the audio is stored.
-  const input = toInput(dataset, analyzeReferenceText(record.text));
-  const prepared = await intake.prepare(new Uint8Array(await readFile(audioPath(ds, id))), record.text);
-  const labels = validateHumanLabels(input, prepared.words);
+  const labels = validateHumanLabels(toInput(dataset), words);
+  const prepared = await intake.prepare(new Uint8Array(await readFile(audioPath(ds, id))), record.text, words);
   const learner = await prisma.learner.upsert({
     where: { organizationId_externalId: { organizationId, externalId: opts.learnerPrefix + speaker } },
     create: { organizationId, externalId: opts.learnerPrefix + speaker },
@@ -150,7 +141,7 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
     if (isUniqueViolation(e)) return 'skipped'; // a concurrent run imported it first
     throw e;
   }
-  return labels.words ? 'imported' : 'sentenceOnly';
+  return 'imported';
 }
 
 function reasonOf(e: unknown): string {
@@ -164,14 +155,13 @@ export async function importSpeechOcean(prisma: PrismaClient, intake: Intake, op
   const log = opts.log ?? (() => undefined);
   const ds = await loadDataset(opts.dataDir);
   const ids = Object.keys(ds.scores).slice(0, opts.limit ?? undefined);
-  const summary: ImportSummary = { imported: 0, sentenceOnly: 0, skipped: 0, failed: [] };
+  const summary: ImportSummary = { imported: 0, skipped: 0, failed: [] };
   for (const [n, id] of ids.entries()) {
     try {
       const outcome = await importOne(prisma, intake, ds, id, opts);
       if (outcome === 'skipped') summary.skipped++;
       else summary.imported++;
-      if (outcome === 'sentenceOnly') summary.sentenceOnly++;
-      log(`${n + 1}/${ids.length} ${id}: ${outcome === 'sentenceOnly' ? 'imported (sentence labels only: phones differ from the reference)' : outcome}`);
+      log(`${n + 1}/${ids.length} ${id}: ${outcome}`);
     } catch (e) {
       summary.failed.push({ id, reason: reasonOf(e) });
       log(`${n + 1}/${ids.length} ${id}: FAILED ${reasonOf(e)}`);

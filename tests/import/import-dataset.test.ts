@@ -53,7 +53,6 @@ describeWithSpeech('SpeechOcean762 import', () => {
       expect(first.failed).toEqual([]);
       expect(first.imported).toBe(3);
       expect(first.skipped).toBe(0);
-      expect(first.sentenceOnly).toBeLessThan(3); // most SpeechOcean762 texts line up phone by phone
       const bySpeaker = new Map<string, string[]>();
       for (const id of ids) bySpeaker.set(speakers.get(id)!, [...(bySpeaker.get(speakers.get(id)!) ?? []), id]);
       for (const [speaker, uttIds] of bySpeaker) {
@@ -67,20 +66,16 @@ describeWithSpeech('SpeechOcean762 import', () => {
           expect(node.audio.format).toBe('flac');
           expect(node.jobs).toHaveLength(1);
           expect(node.humanLabels).toMatchObject({ source: 'HUMAN', rater: 'speechocean762', sentence: expected.sentence });
-          if (node.humanLabels.words.length > 0) {
-            // Word labels are stored only where the dataset's phones line up with the reference's.
-            expect(node.humanLabels.words.map((w: any) => [w.text, w.accuracy, w.stress, w.total])).toEqual(
-              expected.words.map((w) => [w.text, w.accuracy, w.stress, w.total]),
-            );
-            expect(node.humanLabels.words.map((w: any) => w.phonemes.map((p: any) => p.accuracy))).toEqual(
-              expected.words.map((w) => w.phonemes.map((p) => p.accuracy)),
-            );
-          }
+          // The dataset's canonical phones are the reference, so every word and phone label is kept.
+          expect(node.humanLabels.words.map((w: any) => [w.text, w.accuracy, w.stress, w.total])).toEqual(
+            expected.words.map((w) => [w.text, w.accuracy, w.stress, w.total]),
+          );
+          expect(node.humanLabels.words.map((w: any) => w.phonemes.map((p: any) => [p.symbol, p.accuracy]))).toEqual(
+            expected.words.map((w) => w.phonemes.map((p) => [p.symbol, p.accuracy])),
+          );
         }
       }
-      expect(first.sentenceOnly).toBe(
-        (await t.app.services.prisma.assessment.count({ where: { source: 'HUMAN', words: { none: {} } } })),
-      );
+      expect(await t.app.services.prisma.assessment.count({ where: { source: 'HUMAN', words: { none: {} } } })).toBe(0);
     });
 
     test('the worker checks each model rationale against the imported labels when it writes it', async () => {
@@ -95,18 +90,17 @@ describeWithSpeech('SpeechOcean762 import', () => {
         expect(a.rationale.humanAlignment.humanLabels.rater).toBe('speechocean762');
         const uttId = job.utterance.idempotencyKey!.slice('import:'.length);
         const human = speechOceanToLabels(scores[uttId]);
-        if (a.agreementWithHuman.wordsCompared > 0) {
-          const expected = checkRationale(a.rationale.text, human);
-          expect(a.rationale.humanAlignment.flags).toEqual(expected.flags);
-          expect(a.rationale.humanAlignment.words).toEqual({ precision: expected.words.precision, recall: expected.words.recall });
-        }
+        expect(a.agreementWithHuman.wordsCompared).toBe(human.words.length);
+        const expected = checkRationale(a.rationale.text, human);
+        expect(a.rationale.humanAlignment.flags).toEqual(expected.flags);
+        expect(a.rationale.humanAlignment.words).toEqual({ precision: expected.words.precision, recall: expected.words.recall });
       }
     });
 
     test('a second run imports nothing twice', async () => {
       const before = await t.app.services.prisma.utterance.count();
       const again = await run();
-      expect(again).toEqual({ imported: 0, sentenceOnly: 0, skipped: 3, failed: [] });
+      expect(again).toEqual({ imported: 0, skipped: 3, failed: [] });
       expect(await t.app.services.prisma.utterance.count()).toBe(before);
       expect(await t.app.services.prisma.learner.count()).toBe(new Set(ids.map((id) => speakers.get(id))).size);
     });
