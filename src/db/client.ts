@@ -83,72 +83,74 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A connected driver, before migrations and Prisma: what differs between PGlite and PostgreSQL. */
+interface Driver {
+  kind: DatabaseKind;
+  executor: MigrationExecutor;
+  adapter: SqlDriverAdapterFactory;
+  end(): Promise<void>;
+}
+
+async function connectPostgres(url: string): Promise<Driver> {
+  const { connectionString, schema } = parsePostgresUrl(url);
+  const pool = new pg.Pool({
+    connectionString,
+    ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+  });
+  pool.on('error', () => undefined); // an idle client dropped by the server must not crash the process
+  const executor = pgPoolExecutor(pool);
+  const driver: Driver = {
+    kind: 'postgres',
+    executor,
+    adapter: new PrismaPg(pool, schema ? { schema } : undefined),
+    end: () => pool.end(),
+  };
+  if (schema) {
+    // Two processes racing on IF NOT EXISTS can still collide on the catalog's unique index.
+    await executor
+      .withConnection((c) => c.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`))
+      .catch(async (err: { code?: string }) => {
+        if (err.code === '23505' || err.code === '42P06') return;
+        await pool.end().catch(() => undefined);
+        throw err;
+      });
+  }
+  return driver;
+}
+
+async function connectPglite(dataDir: string): Promise<Driver> {
+  let db: PGlite;
+  if (dataDir === MEMORY_DATA_DIR) {
+    db = await PGlite.create(MEMORY_DATA_DIR);
+  } else {
+    const dir = path.join(dataDir, 'pglite');
+    await mkdir(dir, { recursive: true });
+    db = await PGlite.create(dir);
+  }
+  return { kind: 'pglite', executor: pgliteExecutor(db), adapter: new PrismaPGlite(db), end: () => db.close() };
+}
+
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
-  const migrationsDir = options.migrationsDir ?? defaultMigrationsDir();
-  const migrate = options.migrate ?? true;
-
-  if (config.databaseUrl) {
-    const { connectionString, schema } = parsePostgresUrl(config.databaseUrl);
-    const pool = new pg.Pool({
-      connectionString,
-      ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
-    });
-    pool.on('error', () => undefined); // an idle client dropped by the server must not crash the process
-    const executor = pgPoolExecutor(pool);
-    try {
-      if (schema) {
-        // Two processes racing on IF NOT EXISTS can still collide on the catalog's unique index.
-        await executor
-          .withConnection((c) => c.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`))
-          .catch((err: { code?: string }) => {
-            if (err.code !== '23505' && err.code !== '42P06') throw err;
-          });
-      }
-      const migrations = migrate ? await applyMigrations(executor, migrationsDir) : null;
-      const prisma = createPrisma(new PrismaPg(pool, schema ? { schema } : undefined), options.onQuery);
-      return {
-        prisma,
-        kind: 'postgres',
-        migrations,
-        executor,
-        async close() {
-          await prisma.$disconnect();
-          await pool.end();
-        },
-      };
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
-  }
-
-  let db: PGlite;
-  if (config.dataDir === MEMORY_DATA_DIR) {
-    db = await PGlite.create(MEMORY_DATA_DIR);
-  } else {
-    const dir = path.join(config.dataDir, 'pglite');
-    await mkdir(dir, { recursive: true });
-    db = await PGlite.create(dir);
-  }
-  const executor = pgliteExecutor(db);
+  const driver = config.databaseUrl ? await connectPostgres(config.databaseUrl) : await connectPglite(config.dataDir);
   try {
-    const migrations = migrate ? await applyMigrations(executor, migrationsDir) : null;
-    const prisma = createPrisma(new PrismaPGlite(db), options.onQuery);
+    const migrate = options.migrate ?? true;
+    const migrations = migrate ? await applyMigrations(driver.executor, options.migrationsDir ?? defaultMigrationsDir()) : null;
+    const prisma = createPrisma(driver.adapter, options.onQuery);
     return {
       prisma,
-      kind: 'pglite',
+      kind: driver.kind,
       migrations,
-      executor,
+      executor: driver.executor,
       async close() {
         await prisma.$disconnect();
-        await db.close();
+        await driver.end();
       },
     };
   } catch (err) {
-    await db.close().catch(() => undefined);
+    await driver.end().catch(() => undefined);
     throw err;
   }
 }
