@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startSpeechmark, type Speechmark } from '../../src/app.js';
 import { MEMORY_DATA_DIR } from '../../src/db/client.js';
 import { GqlClient } from './client.js';
-import { postgresUnavailable, TEST_POSTGRES_URL } from './db.js';
+import { dropTestSchema, postgresUnavailable, TEST_POSTGRES_URL } from './db.js';
 
 type DatabaseKind = 'pglite' | 'postgres';
 
@@ -18,12 +17,6 @@ export async function testDatabases(): Promise<DatabaseKind[]> {
   return ['pglite'];
 }
 
-async function dropSchema(schema: string) {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
-}
 
 export interface TestApp {
   app: Speechmark;
@@ -62,7 +55,7 @@ export async function startTestApp(
     admin: new GqlClient(app.url, app.adminKey),
     async dispose() {
       await app.close();
-      if (kind === 'postgres') await dropSchema(schema);
+      if (kind === 'postgres') await dropTestSchema(schema);
       await rm(tmp, { recursive: true, force: true });
     },
   };

@@ -14,6 +14,18 @@ import type { PrismaClient } from '../../src/generated/prisma/client.js';
 
 export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
+/** Drop a per-suite schema on the test PostgreSQL server. */
+export async function dropTestSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface TestDatabase extends Database {
   /** postgres only: the URL (with ?schema=) that reaches this same database, for a second client. */
   url: string | undefined;
@@ -74,14 +86,7 @@ export async function openTestDatabase(kind: DatabaseKind, options: OpenDatabase
     reset: () => truncateAll(db),
     async close() {
       await db.close();
-      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      admin.on('error', () => undefined);
-      await admin.connect();
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      } finally {
-        await admin.end();
-      }
+      await dropTestSchema(schema);
     },
   };
 }
