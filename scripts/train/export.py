@@ -20,6 +20,15 @@ OPSET = 14
 def _r3(v):
     return None if v is None or v != v else round(float(v), 3)  # NaN is not JSON
 ONNX_FILE = 'scorer.onnx'
+VERSION = 'so762-scorer-1.1.0'
+
+
+def _pretrain_text(summary):
+    pre = summary.get('pretrain')
+    if not pre:
+        return 'one stage: '
+    return (f"stage 1: encoder + CTC head alone on canonical phones, {pre['steps']} steps ({pre['minutes']} min, "
+            f"lr {pre['lr']}, batch {pre['batch']}; held-out greedy PER {pre['heldOutPER']}); stage 2 (joint): ")
 
 
 def _inputs(item):
@@ -91,7 +100,7 @@ def export_bundle(model, args, dev, summary):
     d = summary['dev']
     manifest = {
         'name': 'speechmark-so762-scorer',
-        'version': 'so762-scorer-1.0.0',
+        'version': VERSION,
         'kind': 'scorer',
         'file': ONNX_FILE,
         'sha256': sha,
@@ -131,12 +140,18 @@ def export_bundle(model, args, dev, summary):
             'data': 'SpeechOcean762 train/ (2,500 utterances, 125 speakers; labels rebuilt from the pre-release per-expert scores), CC BY 4.0',
             'recipe': 'scripts/train/README.md: dump.ts (decode via src/audio/decode.ts) then train.py; '
                       f"{summary['parameters']} parameters, conv encoder + phone transformer with cross-attention "
-                      'under a proportional alignment prior, utterance context into phone/word heads, '
+                      'under a proportional alignment prior, utterance context into phone/word heads; '
+                      + _pretrain_text(summary) +
                       f"MSE on all levels + {summary['args'].get('ctc_weight')} x CTC on canonical phones; AdamW lr {summary['args'].get('lr')}, "
                       f"batch {summary['args'].get('batch')}, cosine schedule over a {summary['args'].get('max_minutes')}-minute budget; "
                       f"best of {len(summary['history'])} epochs on held-out train speakers (epoch {summary['bestEpoch']}), EMA weights",
             'seed': args.seed,
             'trainMinutes': summary['trainMinutes'],
+            'pretrainMinutes': (summary.get('pretrain') or {}).get('minutes', 0),
+            'pretrainSteps': (summary.get('pretrain') or {}).get('steps', 0),
+            'steps': summary.get('steps'),
+            'reproduce': 'npm run train (wall-clock budgets); bitwise: train.py --pretrain-steps '
+                         f"{(summary.get('pretrain') or {}).get('steps', 0)} --steps {summary.get('steps')} --threads {summary['args'].get('threads')}",
             'heldOutSpeakers': 'a tenth of train/ speakers, chosen by seed',
             'devResults': {
                 'split': 'SpeechOcean762 dev/ (640 utterances, 32 speakers); Pearson correlation of continuous outputs',

@@ -25,6 +25,11 @@ import torch
 import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+# Debian's torch 1.13 CPU build: the oneDNN (mkldnn) conv1d backward returns garbage gradients for
+# some batch shapes (norms of 1e3-1e20 where the native path gives ~40, differing run to run on the
+# same batch). With gradient clipping that silently froze learning (so762-scorer-1.0.0's CTC head
+# "never got going"). The native kernels are ~1.2-2x slower but correct.
+torch.backends.mkldnn.enabled = False
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import HOP, N_MELS, SAMPLE_RATE, WIN, Frontend, Scorer, mel_filterbank, phone_inputs  # noqa: E402
 
@@ -44,9 +49,16 @@ def parse_args():
     ap.add_argument('--conv-layers', type=int, default=4)
     ap.add_argument('--cross-layers', type=int, default=2)
     ap.add_argument('--ctc-weight', type=float, default=0.5)
+    ap.add_argument('--pretrain-minutes', type=float, default=6.0,
+                    help='stage 1: train the audio encoder + CTC head alone on the canonical phones for this long (0: skip)')
+    ap.add_argument('--pretrain-steps', type=int, default=0,
+                    help='stage 1 by steps instead of minutes (reproduces a budgeted run: see "pretrain.steps" in its summary)')
+    ap.add_argument('--pretrain-lr', type=float, default=3e-3)
+    ap.add_argument('--pretrain-batch', type=int, default=8)
+    ap.add_argument('--pretrain-only', action='store_true', help='experiments: stop after stage 1')
     ap.add_argument('--dropout', type=float, default=0.1)
     ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--max-minutes', type=float, default=14.0,
+    ap.add_argument('--max-minutes', type=float, default=12.0,
                     help='wall-clock budget: the cosine schedule ends when it runs out (0: no budget, schedule by --epochs / --steps)')
     ap.add_argument('--steps', type=int, default=0,
                     help='exact number of optimiser steps (reproduces a budgeted run: see "steps" in its summary); implies --max-minutes 0')
@@ -162,12 +174,98 @@ def losses(out, b, ctc_weight):
     lw = ((wd ** 2).sum(2) * wm).sum() / wm.sum() / 3
     uw = torch.tensor([1.0, 1.0, 1.0, 0.3, 1.0])
     lu = ((((utt - b['ut']) / 10.0) ** 2) * uw).sum(1).mean() / uw.sum()
-    in_len = b['m20'].sum(1).long()
-    tgt_len = pm.sum(1).long()
-    targets = torch.cat([b['ids'][i, : tgt_len[i]] + 1 for i in range(len(tgt_len))])
-    lc = F.ctc_loss(logp.transpose(0, 1), targets, in_len, tgt_len, blank=0, reduction='mean', zero_infinity=True)
+    lc = ctc_loss(logp, b)
     total = 10.0 * (lp + lw + lu) + ctc_weight * lc
     return total, dict(phone=lp.item(), word=lw.item(), utt=lu.item(), ctc=lc.item())
+
+
+def ctc_loss(logp, b):
+    in_len = b['m20'].sum(1).long()
+    tgt_len = b['pm'].sum(1).long()
+    targets = torch.cat([b['ids'][i, : tgt_len[i]] + 1 for i in range(len(tgt_len))])
+    # float64: in float32 the CPU CTC backward overflows (exp of large log-ratios) once the model is
+    # confident, giving inf/NaN gradient norms that the clip turned into vanishing updates (1.0.0)
+    return F.ctc_loss(logp.double().transpose(0, 1), targets, in_len, tgt_len, blank=0, reduction='mean', zero_infinity=True).float()
+
+
+def edit_distance(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def greedy_per(model, items, batch=16):
+    """Greedy CTC phone error rate against the canonical phones (what the speaker should have said)."""
+    model.eval()
+    errs = n = 0
+    with torch.no_grad():
+        for s in range(0, len(items), batch):
+            bl = items[s: s + batch]
+            b = collate(bl)
+            logp = model.ctc(model.encode_audio(b['feats'], b['m10'], b['m20']))
+            best = logp.argmax(-1)
+            for i, it in enumerate(bl):
+                t = int(b['m20'][i].sum())
+                seq, last = [], -1
+                for v in best[i, :t].tolist():
+                    if v != last and v != 0:
+                        seq.append(v - 1)
+                    last = v
+                errs += edit_distance(seq, it['ids'])
+                n += len(it['ids'])
+    model.train()
+    return errs / max(1, n)
+
+
+def pretrain_ctc(model, train, val, args, rng):
+    """Stage 1: the audio encoder and its CTC head alone, CTC on the canonical phones.
+
+    Trained jointly from scratch (so762-scorer-1.0.0) the CTC head never left the blank plateau, so
+    the phone head's GOP-like evidence carried nothing; a recogniser that works first, then the joint
+    stage, gives that evidence meaning. Cosine schedule over --pretrain-minutes (or --pretrain-steps)."""
+    params = [p for n, p in model.named_parameters() if n.split('.')[0] in ('inp', 'blocks', 'anorm', 'ctc')]
+    opt = torch.optim.AdamW(params, lr=args.pretrain_lr, weight_decay=0.01)
+    order = sorted(range(len(train)), key=lambda i: train[i]['feats'].shape[1])
+    batches = [order[s: s + args.pretrain_batch] for s in range(0, len(order), args.pretrain_batch)]
+    total = args.pretrain_steps or 10 ** 9
+    warm = 100
+    step, t0, hist, skipped = 0, time.time(), [], 0
+    done = False
+    while not done:
+        rng.shuffle(batches)
+        run = 0.0
+        for bi in batches:
+            budget = (time.time() - t0) / 60 / args.pretrain_minutes if not args.pretrain_steps else 0.0
+            progress = min(1.0, max(step / total, budget))
+            if progress >= 1.0:
+                done = True
+                break
+            lr = args.pretrain_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
+            for gparam in opt.param_groups:
+                gparam['lr'] = lr
+            b = collate([train[i] for i in bi], augment=True, rng=rng)
+            logp = torch.log_softmax(model.ctc(model.encode_audio(b['feats'], b['m10'], b['m20'])), dim=-1)
+            loss = ctc_loss(logp, b)
+            opt.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
+            step += 1
+            if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                skipped += 1  # a non-finite CTC loss/gradient (rare): skip the update, keep the weights
+                continue
+            opt.step()
+            run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
+            if step % 50 == 0:
+                print(f'  pretrain step {step} {(time.time() - t0) / 60:.1f} min ctc {run:.3f} lr {lr:.2e}', flush=True)
+        per = greedy_per(model, val)
+        hist.append({'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'ctc': round(run, 3), 'heldOutPER': round(per, 3)})
+        print(f'pretrain pass done: step {step} ctc {run:.3f} held-out greedy PER {per:.3f} (skipped {skipped})', flush=True)
+    return {'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'lr': args.pretrain_lr, 'batch': args.pretrain_batch,
+            'heldOutPER': hist[-1]['heldOutPER'] if hist else None, 'skippedSteps': skipped, 'history': hist}
 
 
 def pcc(a, b):
@@ -261,6 +359,11 @@ def main():
     model.init_output_bias(pm, [wmean[0] / 10, (wmean[1] - 5) / 5, wmean[2] / 10], list(umean))
     nparams = sum(p.numel() for p in model.parameters())
     print(f'parameters: {nparams}', flush=True)
+    pre = None
+    if args.pretrain_minutes > 0 or args.pretrain_steps:
+        pre = pretrain_ctc(model, train, val, args, random.Random(args.seed + 2))
+        if args.pretrain_only:
+            return
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     rng = random.Random(args.seed + 1)
@@ -273,6 +376,7 @@ def main():
     warm = max(1, min(args.warmup, total_steps // 10))
     step = 0
     best, best_state, best_epoch = -1.0, None, -1
+    skipped = 0
     history = []
     t_train = time.time()
     for epoch in range(args.epochs):
@@ -293,9 +397,12 @@ def main():
             loss, parts = losses(run_model(model, b), b, args.ctc_weight)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             step += 1
+            if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                skipped += 1
+                continue
+            opt.step()
             d = min(0.998, (1 + step) / (10 + step))
             with torch.no_grad():
                 for pe, pmod in zip(ema.parameters(), model.parameters()):
@@ -318,8 +425,8 @@ def main():
     os.makedirs(args.cache, exist_ok=True)
     torch.save(best_state, os.path.join(args.cache, f'model-{tag}.pt'))
     model.load_state_dict(best_state)
-    summary = {'args': vars(args), 'parameters': nparams, 'bestEpoch': best_epoch, 'trainMinutes': round(train_minutes, 1), 'steps': step,
-               'history': history}
+    summary = {'args': vars(args), 'parameters': nparams, 'pretrain': pre, 'bestEpoch': best_epoch, 'trainMinutes': round(train_minutes, 1), 'steps': step,
+               'skippedSteps': skipped, 'history': history}
     finalize(model, args, val, dev, summary, tag)
 
 
