@@ -18,7 +18,6 @@ export interface Config {
   workerConcurrency: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
-  lexiconPath: string | undefined;
 }
 
 function int(name: string, fallback: number): number {
@@ -45,6 +44,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1),
     jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60),
     jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3),
-    lexiconPath: env.SPEECHMARK_LEXICON,
   };
 }
