@@ -1,5 +1,4 @@
-import type { Job, PrismaClient } from '../generated/prisma/client.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
 import type { Assessor } from '../inference/assessor.js';
 import { generateRationale } from '../rationale/generate.js';
