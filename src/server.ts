@@ -62,6 +62,10 @@ export interface HttpServer {
 export async function startHttpServer(services: Services, port: number, host = '0.0.0.0'): Promise<HttpServer> {
   const app = express();
   const httpServer = http.createServer(app);
+  // Keep idle connections longer than clients and load balancers do (Node's 5 s default races
+  // with clients reusing a socket just as the server closes it: ECONNRESET on their next request).
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const apollo = new ApolloServer<RequestContext>({
     typeDefs,
     resolvers: resolvers as never,
