@@ -334,3 +334,47 @@ class Exported(nn.Module):
         utt, word, phone, _ = self.scorer(feats, mask10, mask20, g, start, last, phone_ids, phone_stress,
                                           phone_word_position, pmask, word_membership)
         return utt, word, phone
+
+
+class Recogniser(nn.Module):
+    """CTC phone recogniser for the GOP pipeline: normalised log-mel [B, 80, T] -> log-posteriors
+    [B, T/2, 40] over blank + the 39 phones (20 ms frames). Same layout as the scorer's audio
+    encoder (so `greedy_per` in train.py works on both), deeper and wider."""
+
+    def __init__(self, c=160, layers=6, k=5, drop=0.15):
+        super().__init__()
+        self.inp = nn.Conv1d(N_MELS, c, 5, stride=2, padding=2)  # 20 ms frames
+        self.blocks = nn.ModuleList([ConvBlock(c, k, drop) for _ in range(layers)])
+        self.anorm = nn.LayerNorm(c)
+        self.ctc = nn.Linear(c, len(PHONES) + 1)  # blank = 0
+
+    def encode_audio(self, feats, mask10, mask20):
+        h = F.gelu(self.inp(feats * mask10[:, None, :])) * mask20[:, None, :]
+        for b in self.blocks:
+            h = b(h, mask20) * mask20[:, None, :]
+        return self.anorm(h.transpose(1, 2))
+
+    def forward(self, feats, mask10, mask20):
+        return torch.log_softmax(self.ctc(self.encode_audio(feats, mask10, mask20)), dim=-1)
+
+
+class AcousticExported(nn.Module):
+    """The GOP bundle's acoustic graph: samples [1, N] -> log-posteriors [K, T/2, 40] of the K
+    cross-fitted recognisers, and frame energy in dB [T] (10 ms) for the pause/prosody features."""
+
+    def __init__(self, recognisers):
+        super().__init__()
+        self.front = Frontend()
+        self.recognisers = nn.ModuleList(recognisers)
+
+    def forward(self, samples):
+        one = torch.ones_like(samples[:, 0])
+        feats, _, _, _ = self.front(samples, one, one)
+        x = samples[:, None, :] - samples.mean(dim=1, keepdim=True)[:, None, :]
+        spec = F.conv1d(x, self.front.dft, stride=HOP)
+        re, im = spec[:, : self.front.bins], spec[:, self.front.bins:]
+        energy = 10.0 * torch.log10((re * re + im * im).sum(dim=1) + 1e-4)[0]
+        mask10 = torch.ones_like(feats[:, 0, :])
+        mask20 = torch.ones_like(feats[:, 0, ::2])
+        logp = torch.cat([r(feats, mask10, mask20) for r in self.recognisers], dim=0)
+        return logp, energy

@@ -39,7 +39,7 @@ UTT_KEYS = ['accuracy', 'fluency', 'prosodic', 'completeness', 'total']
 def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument('--cache', default='data/train-cache')
-    ap.add_argument('--out', default='models/default')
+    ap.add_argument('--out', default='models/so762-scorer-1.1.0')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--epochs', type=int, default=14)
     ap.add_argument('--batch', type=int, default=8)

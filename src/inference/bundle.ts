@@ -38,6 +38,16 @@ export interface ModelManifest {
   outputs: TensorSpec[];
   scales: { sentence: ScaleSpec; word: ScaleSpec; phoneme: ScaleSpec };
   training?: Record<string, unknown>;
+  /**
+   * How a scorer computes its scores: "end-to-end" (default: one graph, waveform + phones in,
+   * scores out) or "gop" (`file` is the acoustic graph of K recognisers, `heads` the graph that
+   * turns the platform's GOP features into scores; see src/inference/gop/).
+   */
+  pipeline?: 'end-to-end' | 'gop';
+  heads?: { file: string; sha256: string };
+  recognisers?: number;
+  /** gop: the heads' input columns, in order (must equal src/inference/gop/features.ts). */
+  features?: { phone: string[]; word: string[]; utterance: string[] };
   [extra: string]: unknown;
 }
 
@@ -46,6 +56,8 @@ export interface ModelBundle {
   manifest: ModelManifest;
   /** Absolute path of the ONNX file. */
   modelPath: string;
+  /** gop pipeline: absolute path of the heads graph. */
+  headsPath?: string;
 }
 
 /** A bundle that cannot be used; the message names the bundle and the problem. */
@@ -97,6 +109,9 @@ export function validateManifest(raw: unknown, where = 'manifest.json'): ModelMa
         (firstDiff >= 0 ? `; first difference at index ${firstDiff}: expected ${PHONES[firstDiff]}, got ${JSON.stringify((phones as unknown[])[firstDiff])}` : ''),
     );
   }
+  if (m.pipeline !== undefined && m.pipeline !== 'end-to-end' && m.pipeline !== 'gop') {
+    throw new BundleError(`${where}: unknown pipeline ${JSON.stringify(m.pipeline)} (expected "end-to-end" or "gop")`);
+  }
   checkTensorSpecs(where, m.inputs, 'inputs');
   checkTensorSpecs(where, m.outputs, 'outputs');
   const scales = m.scales as Record<string, unknown>;
@@ -108,6 +123,22 @@ export function validateManifest(raw: unknown, where = 'manifest.json'): ModelMa
     }
   }
   return m as unknown as ModelManifest;
+}
+
+/** A file the manifest names: inside the bundle, present, and with the sha256 it states. */
+function checkedFile(abs: string, file: string, sha256: string): string {
+  const full = path.resolve(abs, file);
+  if (path.relative(abs, full).startsWith('..')) {
+    throw new BundleError(`Model bundle ${abs}: file "${file}" points outside the bundle directory`);
+  }
+  if (!existsSync(full) || !statSync(full).isFile()) {
+    throw new BundleError(`Model bundle ${abs}: model file "${file}" named in manifest.json does not exist`);
+  }
+  const actual = sha256File(full);
+  if (actual.toLowerCase() !== sha256.toLowerCase()) {
+    throw new BundleError(`Model bundle ${abs}: sha256 mismatch for "${file}": manifest expects ${sha256.toLowerCase()}, file has ${actual}`);
+  }
+  return full;
 }
 
 /**
@@ -125,18 +156,13 @@ export function loadModelBundle(dir: string): ModelBundle {
     throw new BundleError(`Model bundle ${abs}: manifest.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   const manifest = validateManifest(raw, `Model bundle ${abs}: manifest.json`);
-  const modelPath = path.resolve(abs, manifest.file);
-  if (path.relative(abs, modelPath).startsWith('..')) {
-    throw new BundleError(`Model bundle ${abs}: file "${manifest.file}" points outside the bundle directory`);
-  }
-  if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {
-    throw new BundleError(`Model bundle ${abs}: model file "${manifest.file}" named in manifest.json does not exist`);
-  }
-  const actual = sha256File(modelPath);
-  if (actual.toLowerCase() !== manifest.sha256.toLowerCase()) {
-    throw new BundleError(
-      `Model bundle ${abs}: sha256 mismatch for "${manifest.file}": manifest expects ${manifest.sha256.toLowerCase()}, file has ${actual}`,
-    );
+  const modelPath = checkedFile(abs, manifest.file, manifest.sha256);
+  if (manifest.pipeline === 'gop') {
+    const heads = manifest.heads;
+    if (!heads || typeof heads.file !== 'string' || typeof heads.sha256 !== 'string') {
+      throw new BundleError(`Model bundle ${abs}: a "gop" pipeline needs "heads": {"file", "sha256"} in manifest.json`);
+    }
+    return { dir: abs, manifest, modelPath, headsPath: checkedFile(abs, heads.file, heads.sha256) };
   }
   return { dir: abs, manifest, modelPath };
 }

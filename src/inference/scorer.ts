@@ -10,6 +10,8 @@ import { AppError } from '../errors.js';
 import { phoneId, stripStress, VOWELS, type Phone } from '../text/phones.js';
 import type { AssessmentLabels, ReferenceWord, WordScore } from '../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
+import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads } from './gop/engine.js';
+import { PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from './gop/features.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from './session.js';
 
 export const SCORER_INPUTS = ['samples', 'phone_ids', 'phone_stress', 'phone_word_position', 'word_membership'] as const;
@@ -152,11 +154,19 @@ export class Scorer {
   /** Continuous word-stress output at or above this decodes to 10, below to 5. */
   readonly stressThreshold: number;
   private readonly session: ort.InferenceSession;
+  /** gop pipeline: the heads graph (the primary session is then the acoustic graph). */
+  private readonly heads?: { session: ort.InferenceSession; recognisers: number };
   /** Runs on one session are serialised through this chain. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(bundle: ModelBundle, session: ort.InferenceSession, provider: ExecutionProvider) {
+  private constructor(
+    bundle: ModelBundle,
+    session: ort.InferenceSession,
+    provider: ExecutionProvider,
+    heads?: { session: ort.InferenceSession; recognisers: number },
+  ) {
     this.bundle = bundle;
+    this.heads = heads;
     this.modelName = bundle.manifest.name;
     this.modelVersion = bundle.manifest.version;
     this.executionProvider = provider;
@@ -186,17 +196,26 @@ export class Scorer {
       throw new AppError('MODEL_UNAVAILABLE', e instanceof Error ? e.message : String(e), { modelDir: bundle.dir });
     }
     const { session, provider } = created;
-    const missingIn = SCORER_INPUTS.filter((n) => !session.inputNames.includes(n));
-    const missingOut = SCORER_OUTPUTS.filter((n) => !session.outputNames.includes(n));
+    const gop = bundle.manifest.pipeline === 'gop';
+    const wantIn = gop ? ['samples'] : SCORER_INPUTS;
+    const wantOut = gop ? ACOUSTIC_OUTPUTS : SCORER_OUTPUTS;
+    const missingIn = wantIn.filter((n) => !session.inputNames.includes(n));
+    const missingOut = wantOut.filter((n) => !session.outputNames.includes(n));
     if (missingIn.length || missingOut.length) {
       await session.release();
       throw new AppError(
         'MODEL_UNAVAILABLE',
-        `Model ${bundle.modelPath} does not have the scorer interface: missing inputs [${missingIn.join(', ')}], outputs [${missingOut.join(', ')}].`,
+        `Model ${bundle.modelPath} does not have the ${gop ? 'acoustic' : 'scorer'} interface: missing inputs [${missingIn.join(', ')}], outputs [${missingOut.join(', ')}].`,
         { modelDir: bundle.dir },
       );
     }
-    return new Scorer(bundle, session, provider);
+    if (!gop) return new Scorer(bundle, session, provider);
+    try {
+      return new Scorer(bundle, session, provider, await loadHeads(bundle, options));
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
   }
 
   /** One run on a short synthetic input, so the first real request does not pay for graph set-up. */
@@ -216,6 +235,7 @@ export class Scorer {
 
   /** Labels on the platform scales plus the continuous outputs they were decoded from. */
   async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+    if (this.heads) return this.scoreGop(samples, words, this.heads);
     const { feeds, nPhones: P, nWords: W } = this.buildFeeds(samples, words);
     const outputs = await this.run(feeds);
     const utt = checkTensor(outputs, 'utterance_scores', [1, 5]);
@@ -232,7 +252,26 @@ export class Scorer {
     return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
   }
 
-  /** The session's input tensors for one utterance (public for benchmarks of the bare session). */
+  /** Acoustic graph → alignment and GOP features → heads graph (src/inference/gop/). */
+  private async scoreGop(
+    samples: Float32Array,
+    words: readonly ReferenceWord[],
+    heads: { session: ort.InferenceSession; recognisers: number },
+  ): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+    const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
+    const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, heads.recognisers);
+    const raw = await runHeads((f) => this.runOn(heads.session, f), acoustic, words);
+    checkRange('utterance_scores', raw.utterance, 0, 10, TOLERANCE.tenScale);
+    checkRange('word_scores', raw.words.flat(), 0, 10, TOLERANCE.tenScale);
+    checkRange('phone_scores', raw.phones, 0, 2, TOLERANCE.phone);
+    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+  }
+
+  /**
+   * The primary session's input tensors for one utterance (public for benchmarks of the bare
+   * session): samples and phones for an end-to-end scorer, samples alone for a gop pipeline's
+   * acoustic graph.
+   */
   buildFeeds(samples: Float32Array, words: readonly ReferenceWord[]) {
     const enc = encodePhones(words);
     if (enc.nWords === 0 || enc.nPhones === 0) {
@@ -244,6 +283,7 @@ export class Scorer {
       audio.set(samples);
     }
     const { nPhones: P, nWords: W } = enc;
+    if (this.heads) return { feeds: { samples: new ort.Tensor('float32', audio, [1, audio.length]) } as Record<string, ort.Tensor>, nPhones: P, nWords: W };
     const feeds: Record<string, ort.Tensor> = {
       samples: new ort.Tensor('float32', audio, [1, audio.length]),
       phone_ids: new ort.Tensor('int64', enc.phoneIds, [1, P]),
@@ -256,7 +296,11 @@ export class Scorer {
 
   /** One bare session run, serialised with the others on this session. */
   run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-    const next = this.queue.then(() => this.session.run(feeds));
+    return this.runOn(this.session, feeds);
+  }
+
+  private runOn(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const next = this.queue.then(() => session.run(feeds));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -264,5 +308,29 @@ export class Scorer {
   async release(): Promise<void> {
     await this.queue;
     await this.session.release();
+    await this.heads?.session.release();
   }
+}
+
+/** The gop pipeline's heads graph, checked against the feature columns this build computes. */
+async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promise<{ session: ort.InferenceSession; recognisers: number }> {
+  const m = bundle.manifest;
+  const fail = (reason: string) => new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: ${reason}`, { modelDir: bundle.dir });
+  const recognisers = m.recognisers;
+  if (typeof recognisers !== 'number' || !Number.isInteger(recognisers) || recognisers < 1) throw fail('"recognisers" must be a positive integer');
+  const ours = { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
+  for (const level of ['phone', 'word', 'utterance'] as const) {
+    const theirs = m.features?.[level];
+    if (!Array.isArray(theirs) || theirs.length !== ours[level].length || theirs.some((n, i) => n !== ours[level][i])) {
+      throw fail(`its ${level} feature columns differ from the ones this server computes (src/inference/gop/features.ts); retrain the heads`);
+    }
+  }
+  // trees run on the CPU whatever the acoustic graph's provider (no GPU kernels for them)
+  const { session } = await createSession(bundle.headsPath!, ['cpu'], { ...options, log: options.log ?? (() => undefined) });
+  const missing = [...HEADS_INPUTS.filter((n) => !session.inputNames.includes(n)), ...HEADS_OUTPUTS.filter((n) => !session.outputNames.includes(n))];
+  if (missing.length) {
+    await session.release();
+    throw fail(`heads graph lacks ${missing.join(', ')}`);
+  }
+  return { session, recognisers };
 }

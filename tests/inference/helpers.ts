@@ -5,6 +5,8 @@ import { sha256File } from '../../src/inference/bundle.js';
 import { PHONES } from '../../src/text/phones.js';
 
 export const DEFAULT_BUNDLE = path.resolve('models/default');
+/** The previous default: one end-to-end graph (waveform + phones in, scores out). */
+export const END_TO_END_BUNDLE = path.resolve('models/so762-scorer-1.1.0');
 export const FIXTURES = path.resolve('tests/inference/fixtures');
 export const SHARED_SO762 = path.resolve(process.env.SPEECHOCEAN762_DIR ?? '../shared/speechocean762');
 export const hasSharedData = existsSync(path.join(SHARED_SO762, 'dev', 'scores.json'));
@@ -19,11 +21,25 @@ export function cleanupTempDirs(): void {
   for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** A temporary copy of models/default whose manifest can be edited. */
-export function copyDefaultBundle(edit?: (m: Record<string, unknown>) => void): string {
+/**
+ * A temporary copy of a bundle (models/default unless `from` says) whose manifest can be edited;
+ * `replace` swaps in a fixture graph for the acoustic (`file`) or `heads` graph, sha256 updated.
+ */
+export function copyDefaultBundle(
+  edit?: (m: Record<string, unknown>) => void,
+  from = DEFAULT_BUNDLE,
+  replace: { file?: string; heads?: string } = {},
+): string {
   const dir = tempDir();
-  const manifest = JSON.parse(readFileSync(path.join(DEFAULT_BUNDLE, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  copyFileSync(path.join(DEFAULT_BUNDLE, manifest.file as string), path.join(dir, manifest.file as string));
+  const manifest = JSON.parse(readFileSync(path.join(from, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const heads = manifest.heads as { file: string; sha256: string } | undefined;
+  const main = manifest.file as string;
+  copyFileSync(replace.file ? path.join(FIXTURES, replace.file) : path.join(from, main), path.join(dir, main));
+  if (replace.file) manifest.sha256 = sha256File(path.join(dir, main));
+  if (heads) {
+    copyFileSync(replace.heads ? path.join(FIXTURES, replace.heads) : path.join(from, heads.file), path.join(dir, heads.file));
+    if (replace.heads) heads.sha256 = sha256File(path.join(dir, heads.file));
+  }
   edit?.(manifest);
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;

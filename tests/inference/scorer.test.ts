@@ -4,7 +4,7 @@ import { decodeAudio } from '../../src/audio/decode.js';
 import { AppError } from '../../src/errors.js';
 import { decodeLabels, encodePhones, Scorer } from '../../src/inference/scorer.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
-import { cleanupTempDirs, copyDefaultBundle, DEFAULT_BUNDLE, FIXTURES, garbageBundle, hasSharedData, SHARED_SO762 } from './helpers.js';
+import { cleanupTempDirs, copyDefaultBundle, DEFAULT_BUNDLE, END_TO_END_BUNDLE, FIXTURES, garbageBundle, hasSharedData, SHARED_SO762 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -113,6 +113,19 @@ describe('Scorer with models/default', () => {
     }
   });
 
+});
+
+describe('Scorer with the end-to-end bundle (models/so762-scorer-1.1.0)', () => {
+  let scorer: Scorer;
+  beforeAll(async () => {
+    scorer = await Scorer.load(END_TO_END_BUNDLE, { providers: ['cpu'], log: () => {} });
+  });
+  afterAll(async () => scorer?.release());
+
+  test('short synthetic input scores within scales', async () => {
+    expectWithinScales(await scorer.score(quietNoise(8000), ONE_WORD), ONE_WORD);
+  });
+
   const refFile = path.join(FIXTURES, 'so762-reference-outputs.json');
   const withRef = hasSharedData && existsSync(refFile) ? test : test.skip;
   withRef(`onnxruntime-node equals the torch model on dev utterances${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
@@ -145,7 +158,40 @@ describe('garbage models → MODEL_OUTPUT_INVALID', () => {
   });
 });
 
+describe('garbage in the gop pipeline → MODEL_OUTPUT_INVALID', () => {
+  test.each([
+    [{ file: 'garbage-acoustic-unnormalised.onnx' }, /recogniser 0's posteriors at frame 0 sum to 40\.0000, not 1/],
+    [{ file: 'garbage-acoustic-shape.onnx' }, /output "log_posteriors" has shape \[2, 5, 39\], expected \[2, T, 40\]/],
+    [{ heads: 'garbage-heads-range.onnx' }, /output "phone_scores" value 7 at index 0 is outside 0-2/],
+  ])('%o', async (replace, message) => {
+    const scorer = await Scorer.load(copyDefaultBundle(undefined, DEFAULT_BUNDLE, replace), { providers: ['cpu'] });
+    const run = scorer.score(quietNoise(8000), ONE_WORD);
+    await expect(run).rejects.toBeInstanceOf(AppError);
+    await expect(run).rejects.toMatchObject({ code: 'MODEL_OUTPUT_INVALID', message: expect.stringMatching(message) });
+    await scorer.release();
+  });
+});
+
 describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
+  test('gop heads fitted on other feature columns are refused', async () => {
+    const dir = copyDefaultBundle((m) => {
+      const f = m.features as { phone: string[] };
+      f.phone = [...f.phone.slice(1), f.phone[0]!];
+    });
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/phone feature columns differ/),
+    });
+  });
+
+  test('gop heads file missing or altered', async () => {
+    const dir = copyDefaultBundle((m) => ((m.heads as { sha256: string }).sha256 = 'f'.repeat(64)));
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/sha256 mismatch for "heads.onnx"/),
+    });
+  });
+
   test('bad sha256', async () => {
     const dir = copyDefaultBundle((m) => (m.sha256 = '0'.repeat(64)));
     await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({

@@ -2,7 +2,7 @@ import { createSession } from '../../src/inference/session.js';
 import { DEFAULT_BUNDLE } from './helpers.js';
 import path from 'node:path';
 
-const MODEL = path.join(DEFAULT_BUNDLE, 'scorer.onnx');
+const MODEL = path.join(DEFAULT_BUNDLE, 'acoustic.onnx');
 
 describe('execution provider fallback', () => {
   test("['cuda', 'cpu'] ends on cpu here (no CUDA libraries) and says so", async () => {

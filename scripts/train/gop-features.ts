@@ -1,0 +1,120 @@
+/**
+ * Stage 2 of the GOP bundle's training: run the exported acoustic graph on every train/ and dev/
+ * utterance with onnxruntime-node and compute the heads' features with the server's own code
+ * (src/inference/gop/features.ts), so the heads are fitted on exactly what they see in service.
+ *
+ *   npx tsx scripts/train/gop-features.ts [--cache data/train-cache] [--acoustic data/train-cache/gop/acoustic.onnx]
+ *
+ * Train utterances get features from the one recogniser that did not hear them (folds.json, written
+ * by recogniser.py); dev utterances from every recogniser (the serving path averages over them).
+ * Writes <cache>/gop/<split>.{phone,word,utterance}.f32 (row-major float32) and <split>.meta.json
+ * (feature names, and per row: utterance index, recogniser, labels).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createSession } from '../../src/inference/session.js';
+import { runAcoustic } from '../../src/inference/gop/engine.js';
+import { gopFeatures, PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from '../../src/inference/gop/features.js';
+import type { ReferenceWord } from '../../src/types.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+interface CachedWord {
+  text: string;
+  phones: string[];
+  accuracy: number;
+  stress: number;
+  total: number;
+  'phones-accuracy': number[];
+}
+interface CachedUtterance {
+  id: string;
+  speaker: string;
+  age: number | null;
+  offset: number;
+  length: number;
+  labels: { words: CachedWord[]; accuracy: number; fluency: number; prosodic: number; completeness: number; total: number };
+}
+
+const cache = path.resolve(arg('cache', 'data/train-cache'));
+const acousticPath = path.resolve(arg('acoustic', path.join(cache, 'gop', 'acoustic.onnx')));
+const outDir = path.resolve(arg('out', path.join(cache, 'gop')));
+const limit = Number(arg('limit', '0'));
+
+class Matrix {
+  private chunks: Float32Array[] = [];
+  rows = 0;
+  constructor(readonly width: number) {}
+  push(data: Float32Array): void {
+    this.chunks.push(data);
+    this.rows += data.length / this.width;
+  }
+  write(file: string): void {
+    const fd = fs.openSync(file, 'w');
+    for (const c of this.chunks) fs.writeSync(fd, Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    fs.closeSync(fd);
+  }
+}
+
+async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, K: number): Promise<void> {
+  const index = JSON.parse(fs.readFileSync(path.join(cache, `${split}.json`), 'utf8')) as { scale: number; utterances: CachedUtterance[] };
+  const pcm = fs.readFileSync(path.join(cache, `${split}.pcm`));
+  const pcm16 = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
+  const { session } = await createSession(acousticPath, ['cpu'], { intraOpNumThreads: 2, log: () => undefined });
+  const run = (feeds: Record<string, import('onnxruntime-node').Tensor>) => session.run(feeds);
+  const phone = new Matrix(PHONE_FEATURES.length);
+  const word = new Matrix(WORD_FEATURES.length);
+  const utterance = new Matrix(UTTERANCE_FEATURES.length);
+  const meta = {
+    names: { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES },
+    utterances: [] as { id: string; speaker: string; age: number | null; fold: number | null }[],
+    phone: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[] },
+    word: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[][] },
+    utt: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[][] },
+  };
+  const utts = limit ? index.utterances.slice(0, limit) : index.utterances;
+  const t0 = Date.now();
+  for (const [ui, u] of utts.entries()) {
+    const samples = new Float32Array(u.length);
+    for (let i = 0; i < u.length; i++) samples[i] = pcm16[u.offset + i]! / index.scale;
+    const words: ReferenceWord[] = u.labels.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
+    const acoustic = await runAcoustic(run, samples, K);
+    const fold = split === 'train' ? folds[u.id] : undefined;
+    if (split === 'train' && fold === undefined) throw new Error(`utterance ${u.id} has no fold in folds.json`);
+    const recognisers = fold === undefined ? [...Array(K).keys()] : [fold];
+    meta.utterances.push({ id: u.id, speaker: u.speaker, age: u.age, fold: fold ?? null });
+    for (const k of recognisers) {
+      const f = gopFeatures(acoustic.logp[k]!, acoustic.frames, acoustic.track, words);
+      phone.push(f.phone);
+      word.push(f.word);
+      utterance.push(f.utterance);
+      for (const w of u.labels.words) {
+        for (const a of w['phones-accuracy']) {
+          meta.phone.utterance.push(ui);
+          meta.phone.recogniser.push(k);
+          meta.phone.label.push(a);
+        }
+        meta.word.utterance.push(ui);
+        meta.word.recogniser.push(k);
+        meta.word.label.push([w.accuracy, w.stress, w.total]);
+      }
+      const l = u.labels;
+      meta.utt.utterance.push(ui);
+      meta.utt.recogniser.push(k);
+      meta.utt.label.push([l.accuracy, l.fluency, l.prosodic, l.completeness, l.total]);
+    }
+    if ((ui + 1) % 250 === 0) console.log(`${split}: ${ui + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  await session.release();
+  for (const [name, m] of [['phone', phone], ['word', word], ['utterance', utterance]] as const) m.write(path.join(outDir, `${split}.${name}.f32`));
+  fs.writeFileSync(path.join(outDir, `${split}.meta.json`), JSON.stringify(meta));
+  console.log(`${split}: ${utts.length} utterances, ${phone.rows} phone rows, ${word.rows} word rows in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+const foldFile = JSON.parse(fs.readFileSync(path.join(cache, 'folds.json'), 'utf8')) as { folds: number; utterances: Record<string, number> };
+fs.mkdirSync(outDir, { recursive: true });
+await dumpSplit('train', foldFile.utterances, foldFile.folds);
+await dumpSplit('dev', foldFile.utterances, foldFile.folds);

@@ -1,0 +1,105 @@
+"""Last step of `npm run train`: assemble the GOP bundle (models/default) from the recognisers'
+acoustic graph and the heads graph, with a manifest that says what every tensor is.
+
+    /usr/bin/python3 scripts/train/gop_bundle.py [--cache data/train-cache] [--out models/default]
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import PHONES  # noqa: E402
+
+VERSION = 'so762-gop-2.0.0'
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, 'rb').read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--cache', default='data/train-cache')
+    ap.add_argument('--out', default='models/default')
+    ap.add_argument('--total-minutes', type=float, default=None, help='wall-clock of the whole npm run train (printed by it)')
+    args = ap.parse_args()
+    gop = os.path.join(args.cache, 'gop')
+    recog = json.load(open(os.path.join(gop, 'recognisers.json')))
+    heads = json.load(open(os.path.join(gop, 'heads.json')))
+    os.makedirs(args.out, exist_ok=True)
+    for f in ('acoustic.onnx', 'heads.onnx'):
+        shutil.copyfile(os.path.join(gop, f), os.path.join(args.out, f))
+    acoustic, head_file = os.path.join(args.out, 'acoustic.onnx'), os.path.join(args.out, 'heads.onnx')
+    K = len(recog['folds'])
+    names = heads['features']
+    dev = heads['dev']
+    manifest = {
+        'name': 'speechmark-so762-gop',
+        'version': VERSION,
+        'kind': 'scorer',
+        'pipeline': 'gop',
+        'file': 'acoustic.onnx',
+        'sha256': sha256(acoustic),
+        'sizeBytes': os.path.getsize(acoustic),
+        'heads': {'file': 'heads.onnx', 'sha256': sha256(head_file), 'sizeBytes': os.path.getsize(head_file)},
+        'recognisers': K,
+        'opset': 14,
+        'sampleRate': 16000,
+        'phoneSet': PHONES,
+        'inputs': [{'name': 'samples', 'dtype': 'float32', 'shape': [1, 'N'],
+                    'description': '16 kHz mono PCM in [-1, 1]; at least 400 samples. The log-mel front-end is inside the graph.'}],
+        'outputs': [
+            {'name': 'log_posteriors', 'dtype': 'float32', 'shape': [K, 'T2', len(PHONES) + 1],
+             'description': f'per recogniser (K = {K}, cross-fitted by speaker), log-posteriors over blank (index 0) and phoneSet '
+                            '(index + 1) per 20 ms frame'},
+            {'name': 'frame_energy', 'dtype': 'float32', 'shape': ['T'], 'description': 'frame energy in dB per 10 ms frame (25 ms window)'},
+        ],
+        'headsInputs': [
+            {'name': f'{level}_features', 'dtype': 'float32', 'shape': [f'N_{level}', len(names[level])],
+             'description': f'one row per {level} (stacked for the K recognisers): the columns in "features.{level}", '
+                            'computed by src/inference/gop/features.ts from the forced alignment'}
+            for level in ('phone', 'word', 'utterance')],
+        'headsOutputs': [
+            {'name': 'phone_scores', 'dtype': 'float32', 'shape': ['N_phone', 1], 'description': 'phone accuracy, continuous 0-2'},
+            {'name': 'word_scores', 'dtype': 'float32', 'shape': ['N_word', 3],
+             'description': 'word accuracy (0-10), stress (0-10; decoded to 5 or 10 at the threshold), total (0-10); continuous'},
+            {'name': 'utterance_scores', 'dtype': 'float32', 'shape': ['N_utterance', 5],
+             'description': 'sentence accuracy, fluency, prosody, completeness, total; continuous 0-10'},
+        ],
+        'features': names,
+        'scales': {
+            'sentence': {'aspects': ['accuracy', 'fluency', 'prosody', 'completeness', 'total'], 'min': 0, 'max': 10, 'integer': True},
+            'word': {'aspects': ['accuracy', 'stress', 'total'], 'min': 0, 'max': 10, 'integer': True,
+                     'stress': {'values': [5, 10], 'threshold': 7.5, 'note': 'stress output >= threshold is 10, else 5; the scale midpoint'}},
+            'phoneme': {'aspects': ['accuracy'], 'min': 0, 'max': 2, 'decimals': 1},
+        },
+        'training': {
+            'data': 'SpeechOcean762 train/ (2,500 utterances, 125 speakers; labels rebuilt from the pre-release per-expert scores), CC BY 4.0',
+            'recipe': 'scripts/train/README.md: dump.ts, recogniser.py (K CTC recognisers, speaker folds), gop-features.ts '
+                      '(server feature code), heads.py (HistGradientBoosting per output, exported as ONNX trees), gop_bundle.py',
+            'seed': recog['args']['seed'],
+            'recognisers': [{k: f[k] for k in ('fold', 'steps', 'minutes', 'trainUtterances', 'heldOutPER', 'devPER')} for f in recog['folds']],
+            'recogniserParameters': recog['parameters'],
+            'recogniserMinutes': recog['minutes'],
+            'heads': {k: v for k, v in heads['args'].items()},
+            'headsMinutes': heads['minutes'],
+            'totalMinutes': args.total_minutes,
+            'reproduce': 'npm run train (wall-clock budgets); bitwise: recogniser.py --steps N per fold (see recognisers[].steps)',
+            'devResults': {
+                'split': 'SpeechOcean762 dev/ (640 utterances, 32 speakers); Pearson correlation of continuous outputs, averaged over the recognisers',
+                **{k: v['pcc'] for k, v in dev.items()},
+                'phoneMse': dev['phone.accuracy']['mse'],
+            },
+        },
+    }
+    json.dump(manifest, open(os.path.join(args.out, 'manifest.json'), 'w'), indent=2)
+    size = (os.path.getsize(acoustic) + os.path.getsize(head_file)) / 1e6
+    print(f'wrote {args.out} ({VERSION}, {size:.1f} MB)')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,270 @@
+"""Stage 3 of the GOP bundle: gradient-boosted heads on the GOP features, exported as ONNX trees.
+
+    /usr/bin/python3 scripts/train/heads.py [--cache data/train-cache] [--seed 1]
+
+Reads the features gop-features.ts wrote (train/: each utterance's features come from the
+recogniser that did not hear it), fits one HistGradientBoostingRegressor per output (phone
+accuracy; word accuracy, stress, total; utterance accuracy, fluency, prosody, completeness,
+total), with early stopping on a held-out share of train/, and writes
+<cache>/gop/heads.onnx: three ai.onnx.ml TreeEnsembleRegressor nodes (one per level) and a Clip to
+each scale. dev/ is scored once at the end for the report (predictions averaged over the
+recognisers, as the server does); nothing is chosen on it here.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.dont_write_bytecode = True
+from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
+from sklearn.linear_model import RidgeCV  # noqa: E402
+
+LEVELS = {
+    'phone': (['accuracy'], 0.0, 2.0),
+    'word': (['accuracy', 'stress', 'total'], 0.0, 10.0),
+    'utterance': (['accuracy', 'fluency', 'prosody', 'completeness', 'total'], 0.0, 10.0),
+}
+META_KEY = {'phone': 'phone', 'word': 'word', 'utterance': 'utt'}
+# levels where a ridge model may be blended with the trees (chosen per output by speaker-grouped
+# cross-validation on train/); phones have ~50k rows where trees alone do well and CV is slow
+BLENDED = ('word', 'utterance')
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--cache', default='data/train-cache')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--learning-rate', type=float, default=0.05)
+    ap.add_argument('--max-iter', type=int, default=600)
+    ap.add_argument('--max-leaf-nodes', type=int, default=15)
+    ap.add_argument('--min-samples-leaf', type=int, default=40)
+    ap.add_argument('--l2', type=float, default=1.0)
+    ap.add_argument('--cv-folds', type=int, default=5)
+    ap.add_argument('--tree-weights', default='1,0.75,0.5', help='candidate tree weights in the blend (the ridge gets the rest)')
+    return ap.parse_args()
+
+
+def load(gop, split):
+    meta = json.load(open(os.path.join(gop, f'{split}.meta.json')))
+    out = {'meta': meta}
+    for level in LEVELS:
+        x = np.fromfile(os.path.join(gop, f'{split}.{level}.f32'), dtype=np.float32)
+        out[level] = x.reshape(-1, len(meta['names'][level]))
+        y = np.asarray(meta[META_KEY[level]]['label'], dtype=np.float64)
+        out[level + '_y'] = y.reshape(len(out[level]), -1)
+        out[level + '_k'] = np.asarray(meta[META_KEY[level]]['recogniser'])
+    return out
+
+
+def pcc(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.std() == 0 or b.std() == 0:
+        return float('nan')
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def fit(x, y, args, seed):
+    m = HistGradientBoostingRegressor(learning_rate=args.learning_rate, max_iter=args.max_iter, max_leaf_nodes=args.max_leaf_nodes,
+                                      min_samples_leaf=args.min_samples_leaf, l2_regularization=args.l2, early_stopping=True,
+                                      validation_fraction=0.15, n_iter_no_change=40, random_state=seed)
+    return m.fit(x, y)
+
+
+class Linear:
+    """Ridge on standardised features, folded back to raw features: y = x @ w + b."""
+
+    def __init__(self, x, y):
+        mu, sd = x.mean(0), x.std(0) + 1e-6
+        r = RidgeCV(alphas=np.logspace(-1, 4, 12)).fit((x - mu) / sd, y)
+        self.w = r.coef_ / sd
+        self.b = float(r.intercept_ - (mu * r.coef_ / sd).sum())
+        self.alpha = float(r.alpha_)
+
+    def predict(self, x):
+        return x.astype(np.float64) @ self.w + self.b
+
+
+def choose_blend(x, y, groups, args, seed):
+    """Tree weight for one output by speaker-grouped K-fold CV on train/ (PCC of the blend)."""
+    speakers = sorted(set(groups))
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(len(speakers))
+    fold_of = {speakers[i]: n % args.cv_folds for n, i in enumerate(order)}
+    f = np.array([fold_of[g] for g in groups])
+    tree_pred, lin_pred = np.zeros(len(y)), np.zeros(len(y))
+    for k in range(args.cv_folds):
+        tr, te = f != k, f == k
+        if not tr.any() or not te.any():
+            continue  # fewer speakers than folds (tiny debugging runs)
+        tree_pred[te] = fit(x[tr], y[tr], args, seed).predict(x[te])
+        lin_pred[te] = Linear(x[tr], y[tr]).predict(x[te])
+    weights = [float(a) for a in args.tree_weights.split(',')]
+    scores = {a: pcc(a * tree_pred + (1 - a) * lin_pred, y) for a in weights}
+    best = max(weights, key=lambda a: -1 if np.isnan(scores[a]) else scores[a])
+    return best, {str(a): round(v, 3) for a, v in scores.items()}, round(pcc(lin_pred, y), 3)
+
+
+def average_over_recognisers(pred, k):
+    """Rows come as K copies per utterance (dev); the server averages the K predictions."""
+    ks = sorted(set(k.tolist()))
+    return np.mean([pred[k == r] for r in ks], axis=0), (k == ks[0])
+
+
+def predict(head, x):
+    out = head['trees'].predict(x)
+    if head['linear'] is not None:
+        out = head['weight'] * out + (1 - head['weight']) * head['linear'].predict(x)
+    return out
+
+
+def floor32(v):
+    """Largest float32 <= v: x <= floor32(t) in float32 is exactly x <= t for float32 x."""
+    f = np.float32(v)
+    return float(np.nextafter(f, np.float32(-np.inf))) if float(f) > v else float(f)
+
+
+def tree_ensemble(models, input_name, output_name, prefix):
+    """HistGradientBoostingRegressor(s), one per target, as one TreeEnsembleRegressor node."""
+    from onnx import helper
+    attrs = {k: [] for k in ['nodes_treeids', 'nodes_nodeids', 'nodes_featureids', 'nodes_values', 'nodes_modes',
+                             'nodes_truenodeids', 'nodes_falsenodeids', 'nodes_missing_value_tracks_true',
+                             'nodes_hitrates', 'target_treeids', 'target_nodeids', 'target_ids', 'target_weights']}
+    base = []
+    tree_id = 0
+    for target, head in enumerate(models):
+        m = head['trees']
+        base.append(float(np.ravel(m._baseline_prediction)[0]))
+        for predictors in m._predictors:
+            for p in predictors:
+                for nid, node in enumerate(p.nodes):
+                    leaf = bool(node['is_leaf'])
+                    attrs['nodes_treeids'].append(tree_id)
+                    attrs['nodes_nodeids'].append(nid)
+                    attrs['nodes_featureids'].append(0 if leaf else int(node['feature_idx']))
+                    attrs['nodes_values'].append(0.0 if leaf else floor32(float(node['num_threshold'])))
+                    attrs['nodes_modes'].append('LEAF' if leaf else 'BRANCH_LEQ')
+                    attrs['nodes_truenodeids'].append(0 if leaf else int(node['left']))
+                    attrs['nodes_falsenodeids'].append(0 if leaf else int(node['right']))
+                    attrs['nodes_missing_value_tracks_true'].append(0 if leaf else int(node['missing_go_to_left']))
+                    attrs['nodes_hitrates'].append(1.0)
+                    if leaf:
+                        attrs['target_treeids'].append(tree_id)
+                        attrs['target_nodeids'].append(nid)
+                        attrs['target_ids'].append(target)
+                        attrs['target_weights'].append(float(node['value']))
+                tree_id += 1
+    return helper.make_node('TreeEnsembleRegressor', [input_name], [output_name], domain='ai.onnx.ml', name=prefix,
+                            n_targets=len(models), base_values=base, aggregate_function='SUM', post_transform='NONE', **attrs)
+
+
+def export(heads, names, path):
+    import onnx
+    from onnx import TensorProto, helper
+    nodes, inputs, outputs, inits = [], [], [], []
+    for level, (aspects, lo, hi) in LEVELS.items():
+        inp = f'{level}_features'
+        inputs.append(helper.make_tensor_value_info(inp, TensorProto.FLOAT, [f'N_{level}', len(names[level])]))
+        nodes.append(tree_ensemble(heads[level], inp, f'{level}_trees_out', f'{level}_trees'))
+        if any(h['linear'] is not None for h in heads[level]):
+            # blend: a * trees + (1 - a) * (x @ w + b), per output; a = 1 where no ridge was chosen
+            a = np.array([h['weight'] for h in heads[level]], dtype=np.float32)
+            w = np.stack([h['linear'].w if h['linear'] is not None else np.zeros(len(names[level])) for h in heads[level]], 1)
+            b = np.array([h['linear'].b if h['linear'] is not None else 0.0 for h in heads[level]], dtype=np.float32)
+            inits += [helper.make_tensor(f'{level}_w', TensorProto.FLOAT, list(w.shape), w.astype(np.float32).ravel().tolist()),
+                      helper.make_tensor(f'{level}_b', TensorProto.FLOAT, [len(b)], b.tolist()),
+                      helper.make_tensor(f'{level}_a', TensorProto.FLOAT, [len(a)], a.tolist()),
+                      helper.make_tensor(f'{level}_1ma', TensorProto.FLOAT, [len(a)], (1 - a).tolist())]
+            nodes += [helper.make_node('MatMul', [inp, f'{level}_w'], [f'{level}_xw']),
+                      helper.make_node('Add', [f'{level}_xw', f'{level}_b'], [f'{level}_lin']),
+                      helper.make_node('Mul', [f'{level}_trees_out', f'{level}_a'], [f'{level}_ta']),
+                      helper.make_node('Mul', [f'{level}_lin', f'{level}_1ma'], [f'{level}_la']),
+                      helper.make_node('Add', [f'{level}_ta', f'{level}_la'], [f'{level}_raw'])]
+        else:
+            nodes.append(helper.make_node('Identity', [f'{level}_trees_out'], [f'{level}_raw']))
+        inits += [helper.make_tensor(f'{level}_min', TensorProto.FLOAT, [], [lo]), helper.make_tensor(f'{level}_max', TensorProto.FLOAT, [], [hi])]
+        nodes.append(helper.make_node('Clip', [f'{level}_raw', f'{level}_min', f'{level}_max'], [f'{level}_scores'], name=f'{level}_clip'))
+        outputs.append(helper.make_tensor_value_info(f'{level}_scores', TensorProto.FLOAT, [f'N_{level}', len(aspects)]))
+    graph = helper.make_graph(nodes, 'speechmark_gop_heads', inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 14), helper.make_opsetid('ai.onnx.ml', 3)],
+                              producer_name='speechmark scripts/train/heads.py')
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def main():
+    args = parse_args()
+    gop = os.path.join(args.cache, 'gop')
+    t0 = time.time()
+    train, dev = load(gop, 'train'), load(gop, 'dev')
+    names = train['meta']['names']
+    heads, report, preds = {}, {}, {}
+    for level, (aspects, lo, hi) in LEVELS.items():
+        x, y = train[level], train[level + '_y']
+        heads[level] = []
+        groups = [train['meta']['utterances'][u]['speaker'] for u in train['meta'][META_KEY[level]]['utterance']]
+        for j, aspect in enumerate(aspects):
+            t1 = time.time()
+            m = fit(x, y[:, j], args, args.seed + j)
+            head = {'trees': m, 'weight': 1.0, 'linear': None}
+            cv = None
+            if level in BLENDED:
+                weight, cv, cv_linear = choose_blend(x, y[:, j], groups, args, args.seed + j)
+                head.update(weight=weight, linear=Linear(x, y[:, j]) if weight < 1 else None)
+                print(f'  {level}.{aspect}: train CV PCC by tree weight {cv} (ridge alone {cv_linear}) -> {weight}', flush=True)
+            heads[level].append(head)
+            raw = np.clip(predict(head, dev[level]), lo, hi)
+            avg, first = average_over_recognisers(raw, dev[level + '_k'])
+            truth = dev[level + '_y'][first, j]
+            single = pcc(raw[first], truth)
+            report[f'{level}.{aspect}'] = {'pcc': round(pcc(avg, truth), 3), 'pccOneRecogniser': round(single, 3),
+                                           'mse': round(float(np.mean((avg - truth) ** 2)), 4), 'iterations': int(m.n_iter_),
+                                           'treeWeight': head['weight'], 'trainCvPccByTreeWeight': cv}
+            preds.setdefault(level, []).append(raw)
+            print(f'{level}.{aspect}: dev PCC {report[level + "." + aspect]["pcc"]} (one recogniser {single:.3f}), '
+                  f'{m.n_iter_} trees, {time.time() - t1:.0f} s', flush=True)
+    path = os.path.join(gop, 'heads.onnx')
+    export(heads, names, path)
+    check_export(path, heads, dev)
+    json.dump({'args': vars(args), 'dev': report, 'minutes': round((time.time() - t0) / 60, 1), 'features': names},
+              open(os.path.join(gop, 'heads.json'), 'w'), indent=1)
+    print(f'wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB) in {(time.time() - t0) / 60:.1f} min')
+
+
+def check_export(path, heads, dev):
+    """onnxruntime is not installed for Python here; evaluate the exported trees with numpy instead,
+    exactly as TreeEnsembleRegressor defines them, and compare with sklearn's predictions."""
+    import onnx
+    from onnx import numpy_helper  # noqa: F401
+    model = onnx.load(path)
+    for node in model.graph.node:
+        if node.op_type != 'TreeEnsembleRegressor':
+            continue
+        level = node.name.replace('_trees', '')
+        a = {attr.name: onnx.helper.get_attribute_value(attr) for attr in node.attribute}
+        x = dev[level][:300].astype(np.float32)
+        ours = np.tile(np.asarray(a['base_values'], dtype=np.float64), (len(x), 1))
+        trees = {}
+        for i, t in enumerate(a['nodes_treeids']):
+            trees.setdefault(t, {})[a['nodes_nodeids'][i]] = i
+        leaf_value = {(a['target_treeids'][i], a['target_nodeids'][i]): (a['target_ids'][i], a['target_weights'][i]) for i in range(len(a['target_ids']))}
+        for t, nodes in trees.items():
+            for r in range(len(x)):
+                n = 0
+                while a['nodes_modes'][nodes[n]] != b'LEAF':
+                    i = nodes[n]
+                    n = a['nodes_truenodeids'][i] if x[r, a['nodes_featureids'][i]] <= np.float32(a['nodes_values'][i]) else a['nodes_falsenodeids'][i]
+                tid, w = leaf_value[(t, n)]
+                ours[r, tid] += w
+        want = np.stack([h['trees'].predict(dev[level][:300]) for h in heads[level]], axis=1)
+        err = float(np.abs(ours - want).max())
+        print(f'export check {level}: max |onnx trees - sklearn| = {err:.2e}')
+        if err > 1e-3:
+            raise SystemExit(f'exported {level} trees disagree with sklearn ({err})')
+
+
+if __name__ == '__main__':
+    main()

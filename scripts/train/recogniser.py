@@ -1,0 +1,172 @@
+"""Stage 1 of the GOP bundle: K cross-fitted CTC phone recognisers, exported as one acoustic graph.
+
+    /usr/bin/python3 scripts/train/recogniser.py [--folds 2] [--minutes 13] [--seed 1]
+
+The train/ speakers are split into K folds (seeded). Recogniser k is trained on every fold but k,
+so the GOP features of fold k's utterances (scripts/train/gop-features.ts) come from a model that
+never heard them: a recogniser reaches near-zero phone error on its own training speech, and heads
+fitted on such features learn nothing that transfers (../shared/ACCURACY-NOTES.md, "the trap").
+At serving time every recogniser scores the utterance and the heads' predictions are averaged.
+
+Writes data/train-cache/recogniser-fold{k}.pt, data/train-cache/folds.json (utterance id -> fold)
+and <out>/acoustic.onnx (samples [1, N] -> log-posteriors [K, T/2, 40], frame energy [T]).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True
+torch.backends.mkldnn.enabled = False  # see train.py: oneDNN conv1d backward is broken in this build
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import AcousticExported, Frontend, Recogniser  # noqa: E402
+from train import collate, ctc_loss, greedy_per, load_split  # noqa: E402
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--cache', default='data/train-cache')
+    ap.add_argument('--out', default='data/train-cache/gop')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--folds', type=int, default=2)
+    ap.add_argument('--minutes', type=float, default=13.0, help='wall-clock budget per fold (cosine schedule ends with it)')
+    ap.add_argument('--steps', type=int, default=0, help='steps per fold instead of minutes (deterministic)')
+    ap.add_argument('--channels', type=int, default=128)
+    ap.add_argument('--layers', type=int, default=5)
+    ap.add_argument('--dropout', type=float, default=0.15)
+    ap.add_argument('--lr', type=float, default=3e-3)
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--only-fold', type=int, default=-1, help='train just this fold (others must be saved already)')
+    ap.add_argument('--export-only', action='store_true')
+    return ap.parse_args()
+
+
+def speaker_folds(items, k, seed):
+    speakers = sorted({it['speaker'] for it in items})
+    random.Random(seed).shuffle(speakers)
+    return {s: i % k for i, s in enumerate(speakers)}
+
+
+def augment(it, rng):
+    """Tempo perturbation (linear resampling of the log-mel frames, 0.85-1.15) and time masks;
+    collate() adds the frequency masks. Children speak slower and higher: tempo variety helps."""
+    f = it['feats'].float()
+    rate = rng.uniform(0.85, 1.15)
+    t = f.shape[1]
+    nt = max(8, int(round(t / rate)))
+    f = F.interpolate(f[None], size=nt, mode='linear', align_corners=False)[0]
+    for _ in range(2):
+        w = rng.randint(0, 8)
+        t0 = rng.randint(0, max(0, nt - w))
+        f[:, t0: t0 + w] = 0
+    return {**it, 'feats': f}
+
+
+def train_fold(k, train, val, args):
+    rng = random.Random(args.seed * 100 + k)
+    torch.manual_seed(args.seed * 100 + k)
+    model = Recogniser(args.channels, args.layers, drop=args.dropout)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    order = sorted(range(len(train)), key=lambda i: train[i]['feats'].shape[1])
+    batches = [order[s: s + args.batch] for s in range(0, len(order), args.batch)]
+    total = args.steps or 10 ** 9
+    warm = 150
+    step, t0, hist, skipped, done = 0, time.time(), [], 0, False
+    while not done:
+        rng.shuffle(batches)
+        run = 0.0
+        for bi in batches:
+            budget = 0.0 if args.steps else (time.time() - t0) / 60 / args.minutes
+            progress = min(1.0, max(step / total, budget))
+            if progress >= 1.0:
+                done = True
+                break
+            lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
+            for g in opt.param_groups:
+                g['lr'] = lr
+            b = collate([augment(train[i], rng) for i in bi], augment=True, rng=rng)
+            loss = ctc_loss(model(b['feats'], b['m10'], b['m20']), b)
+            opt.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            step += 1
+            if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                skipped += 1
+                continue
+            opt.step()
+            run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
+            if step % 100 == 0:
+                print(f'  fold {k} step {step} {(time.time() - t0) / 60:.1f} min ctc {run:.3f} lr {lr:.2e}', flush=True)
+        per = greedy_per(model, val[:240])
+        hist.append({'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'ctc': round(run, 3), 'heldOutPER': round(per, 3)})
+        print(f'fold {k}: pass done, step {step}, ctc {run:.3f}, held-out greedy PER {per:.3f}', flush=True)
+    model.eval()
+    return model, {'fold': k, 'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'skippedSteps': skipped,
+                   'trainUtterances': len(train), 'heldOutPER': hist[-1]['heldOutPER'], 'history': hist}
+
+
+def export(models, args, dev):
+    os.makedirs(args.out, exist_ok=True)
+    graph = AcousticExported(models).eval()
+    x = torch.from_numpy(dev_samples(args.cache, dev[0]['id']))[None]
+    path = os.path.join(args.out, 'acoustic.onnx')
+    torch.onnx.export(graph, (x,), path, input_names=['samples'], output_names=['log_posteriors', 'frame_energy'],
+                      dynamic_axes={'samples': {1: 'N'}, 'log_posteriors': {1: 'T2'}, 'frame_energy': {0: 'T'}}, opset_version=14)
+    import onnx
+    onnx.checker.check_model(onnx.load(path))
+    with torch.no_grad():
+        logp, energy = graph(x)
+    print(f'exported {path} ({os.path.getsize(path) / 1e6:.1f} MB); log_posteriors {tuple(logp.shape)}, energy {tuple(energy.shape)}')
+
+
+def dev_samples(cache, uid):
+    index = json.load(open(os.path.join(cache, 'dev.json')))
+    u = next(u for u in index['utterances'] if u['id'] == uid)
+    pcm = np.memmap(os.path.join(cache, 'dev.pcm'), dtype='<i2', mode='r')
+    return pcm[u['offset']: u['offset'] + u['length']].astype(np.float32) / index['scale']
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    front = Frontend().eval()
+    train_all = load_split(args.cache, 'train', front)
+    dev = load_split(args.cache, 'dev', front)
+    folds = speaker_folds(train_all, args.folds, args.seed)
+    json.dump({'folds': args.folds, 'seed': args.seed, 'utterances': {it['id']: folds[it['speaker']] for it in train_all}},
+              open(os.path.join(args.cache, 'folds.json'), 'w'))
+    models, summaries = [], []
+    for k in range(args.folds):
+        path = os.path.join(args.cache, f'recogniser-fold{k}.pt')
+        if args.export_only or (args.only_fold >= 0 and args.only_fold != k):
+            m = Recogniser(args.channels, args.layers, drop=args.dropout)
+            m.load_state_dict(torch.load(path))
+            models.append(m.eval())
+            summaries.append(json.load(open(path + '.json')))
+            continue
+        train = [it for it in train_all if folds[it['speaker']] != k]
+        val = [it for it in train_all if folds[it['speaker']] == k]
+        print(f'fold {k}: training on {len(train)} utterances, {len(val)} held out', flush=True)
+        m, s = train_fold(k, train, val, args)
+        s['devPER'] = round(greedy_per(m, dev), 3)
+        print(f'fold {k}: dev greedy PER {s["devPER"]}', flush=True)
+        torch.save(m.state_dict(), path)
+        json.dump(s, open(path + '.json', 'w'), indent=1)
+        models.append(m)
+        summaries.append(s)
+    export(models, args, dev)
+    json.dump({'args': vars(args), 'parameters': sum(p.numel() for p in models[0].parameters()), 'folds': summaries,
+               'minutes': round((time.time() - t0) / 60, 1)}, open(os.path.join(args.out, 'recognisers.json'), 'w'), indent=1)
+
+
+if __name__ == '__main__':
+    main()

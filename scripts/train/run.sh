@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm run train: reproduce models/default (the GOP bundle) from ../shared/speechocean762.
+# Arguments go to recogniser.py (e.g. --seed 2, --minutes 10, --steps N for a bitwise rerun).
+set -euo pipefail
+start=$(date +%s)
+bash scripts/train/requirements.sh
+npx tsx scripts/train/dump.ts                       # decode train/ and dev/ with src/audio/decode.ts
+/usr/bin/python3 scripts/train/recogniser.py "$@"   # K cross-fitted CTC recognisers -> acoustic.onnx
+npx tsx scripts/train/gop-features.ts               # alignment + GOP features with the server's code
+/usr/bin/python3 scripts/train/heads.py             # boosted-tree heads -> heads.onnx
+minutes=$(( ($(date +%s) - start + 30) / 60 ))
+/usr/bin/python3 scripts/train/gop_bundle.py --total-minutes "$minutes"
+echo "npm run train: models/default rebuilt in ${minutes} min"

@@ -1,0 +1,121 @@
+/**
+ * The "gop" scorer pipeline: an acoustic graph (K cross-fitted CTC phone recognisers) → forced
+ * alignment and GOP features here → a heads graph (gradient-boosted trees as ONNX
+ * TreeEnsembleRegressor) → scores. Each recogniser's features go through the same heads and the
+ * K predictions are averaged (the heads were fitted on features from recognisers that had not
+ * heard those utterances, which is what every recogniser's features look like at serving time).
+ */
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../../errors.js';
+import type { ReferenceWord } from '../../types.js';
+import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES, type GopFeatures, type SignalTrack } from './features.js';
+
+export type RunGraph = (feeds: Record<string, ort.Tensor>) => Promise<ort.InferenceSession.OnnxValueMapType>;
+
+export const ACOUSTIC_OUTPUTS = ['log_posteriors', 'frame_energy'] as const;
+export const HEADS_INPUTS = ['phone_features', 'word_features', 'utterance_features'] as const;
+export const HEADS_OUTPUTS = ['phone_scores', 'word_scores', 'utterance_scores'] as const;
+
+export interface AcousticResult {
+  /** per recogniser, [frames, VOCAB] log-posteriors */
+  logp: Float32Array[];
+  frames: number;
+  track: SignalTrack;
+}
+
+function invalid(message: string, details: Record<string, unknown>): AppError {
+  return new AppError('MODEL_OUTPUT_INVALID', `The model produced invalid output: ${message}`, details);
+}
+
+function tensorData(outputs: ort.InferenceSession.OnnxValueMapType, name: string, rank: number): { data: Float32Array; dims: number[] } {
+  const t = outputs[name] as ort.Tensor | undefined;
+  if (!t) throw invalid(`output "${name}" is missing`, { output: name });
+  if (t.type !== 'float32' || t.dims.length !== rank) {
+    throw invalid(`output "${name}" is ${t.type} [${t.dims.join(', ')}], expected float32 of rank ${rank}`, { output: name, shape: [...t.dims] });
+  }
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw invalid(`output "${name}" contains ${Number.isNaN(data[i]) ? 'NaN' : 'an infinite value'} at index ${i}`, { output: name, index: i });
+  }
+  return { data, dims: [...t.dims] };
+}
+
+/** Run the acoustic graph and check what it returned: K recognisers' log-posteriors and energy. */
+export async function runAcoustic(run: RunGraph, samples: Float32Array, recognisers: number): Promise<AcousticResult> {
+  const outputs = await run({ samples: new ort.Tensor('float32', samples, [1, samples.length]) });
+  const lp = tensorData(outputs, 'log_posteriors', 3);
+  const energy = tensorData(outputs, 'frame_energy', 1);
+  const [K, frames, V] = lp.dims as [number, number, number];
+  if (K !== recognisers || V !== VOCAB || frames < 1) {
+    throw invalid(`output "log_posteriors" has shape [${lp.dims.join(', ')}], expected [${recognisers}, T, ${VOCAB}]`, { output: 'log_posteriors', shape: lp.dims });
+  }
+  const logp = Array.from({ length: K }, (_, k) => lp.data.subarray(k * frames * V, (k + 1) * frames * V));
+  for (const [k, m] of logp.entries()) checkLogPosteriors(m, frames, k);
+  return { logp, frames, track: signalTrack(samples, energy.data, frames) };
+}
+
+/** Each frame must be a distribution: log-probabilities at most 0 whose exponentials sum to 1. */
+function checkLogPosteriors(logp: Float32Array, frames: number, recogniser: number): void {
+  for (let t = 0; t < frames; t++) {
+    let sum = 0;
+    for (let v = 0; v < VOCAB; v++) sum += Math.exp(logp[t * VOCAB + v]!);
+    if (Math.abs(sum - 1) > 1e-3) {
+      throw invalid(`recogniser ${recogniser}'s posteriors at frame ${t} sum to ${sum.toFixed(4)}, not 1`, { output: 'log_posteriors', recogniser, frame: t });
+    }
+  }
+}
+
+/** Stack the K feature sets row-wise so one heads run scores them all. */
+function stack(sets: GopFeatures[], P: number, W: number): Record<string, ort.Tensor> {
+  const K = sets.length;
+  const cat = (parts: Float32Array[], width: number): Float32Array => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    if (out.length % width) throw new Error('feature matrix width mismatch');
+    return out;
+  };
+  return {
+    phone_features: new ort.Tensor('float32', cat(sets.map((s) => s.phone), PHONE_FEATURES.length), [K * P, PHONE_FEATURES.length]),
+    word_features: new ort.Tensor('float32', cat(sets.map((s) => s.word), WORD_FEATURES.length), [K * W, WORD_FEATURES.length]),
+    utterance_features: new ort.Tensor('float32', cat(sets.map((s) => s.utterance), UTTERANCE_FEATURES.length), [K, UTTERANCE_FEATURES.length]),
+  };
+}
+
+/** Mean over the K stacked copies: [K * rows, width] → rows × width. */
+function averageCopies(data: Float32Array, K: number, rows: number, width: number): number[][] {
+  return Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: width }, (_, c) => {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += data[(k * rows + r) * width + c]!;
+      return s / K;
+    }),
+  );
+}
+
+export interface HeadScores {
+  utterance: number[];
+  words: number[][];
+  phones: number[];
+}
+
+/** Features of every recogniser → heads graph → scores averaged over the recognisers. */
+export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: readonly ReferenceWord[]): Promise<HeadScores> {
+  const P = words.reduce((n, w) => n + w.phones.length, 0);
+  const W = words.length;
+  const K = acoustic.logp.length;
+  const sets = acoustic.logp.map((lp) => gopFeatures(lp, acoustic.frames, acoustic.track, words));
+  const outputs = await run(stack(sets, P, W));
+  const expect = (name: string, dims: number[]) => {
+    const { data, dims: got } = tensorData(outputs, name, dims.length);
+    if (got.some((d, i) => d !== dims[i])) throw invalid(`output "${name}" has shape [${got.join(', ')}], expected [${dims.join(', ')}]`, { output: name, shape: got, expectedShape: dims });
+    return data;
+  };
+  const phones = averageCopies(expect('phone_scores', [K * P, 1]), K, P, 1).map((r) => r[0]!);
+  const wordScores = averageCopies(expect('word_scores', [K * W, 3]), K, W, 3);
+  const utterance = averageCopies(expect('utterance_scores', [K, 5]), K, 1, 5)[0]!;
+  return { utterance, words: wordScores, phones };
+}
