@@ -62,7 +62,11 @@ def main():
             {'name': f'{level}_features', 'dtype': 'float32', 'shape': [f'N_{level}', len(names[level])],
              'description': f'one row per {level} (stacked for the K recognisers): the columns in "features.{level}", '
                             'computed by src/inference/gop/features.ts from the forced alignment'}
-            for level in ('phone', 'word', 'utterance')],
+            for level in ('phone', 'word', 'utterance')] + [
+            {'name': f'{level}_phone_membership', 'dtype': 'float32', 'shape': [f'N_{level}', 'N_phone'],
+             'description': f'1 where phone row p belongs to {level} row r, else 0; the graph appends "stackedFeatures" '
+                            f'(computed from its own phone predictions) to the {level} rows'}
+            for level in ('word', 'utterance')],
         'headsOutputs': [
             {'name': 'phone_scores', 'dtype': 'float32', 'shape': ['N_phone', 1], 'description': 'phone accuracy, continuous 0-2'},
             {'name': 'word_scores', 'dtype': 'float32', 'shape': ['N_word', 3],
@@ -71,6 +75,7 @@ def main():
              'description': 'sentence accuracy, fluency, prosody, completeness, total; continuous 0-10'},
         ],
         'features': names,
+        'stackedFeatures': heads['stacked'],
         'scales': {
             'sentence': {'aspects': ['accuracy', 'fluency', 'prosody', 'completeness', 'total'], 'min': 0, 'max': 10, 'integer': True},
             'word': {'aspects': ['accuracy', 'stress', 'total'], 'min': 0, 'max': 10, 'integer': True,

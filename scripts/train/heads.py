@@ -31,6 +31,11 @@ META_KEY = {'phone': 'phone', 'word': 'word', 'utterance': 'utt'}
 # levels where a ridge model may be blended with the trees (chosen per output by speaker-grouped
 # cross-validation on train/); phones have ~50k rows where trees alone do well and CV is slow
 BLENDED = ('word', 'utterance')
+# columns the heads graph appends to the word and utterance rows from its own phone predictions
+# (stacking): the mean, the minimum and the shares below 1.5 and 1.0 of the phones' predicted
+# accuracy. Training rows get out-of-fold phone predictions (speaker-grouped CV), so the word and
+# utterance heads learn how far to trust predictions made on speech the phone head had not seen.
+STACKED = ['phone_prediction_mean', 'phone_prediction_min', 'phone_prediction_below_1_5', 'phone_prediction_below_1_0']
 
 
 def parse_args():
@@ -87,13 +92,43 @@ class Linear:
         return x.astype(np.float64) @ self.w + self.b
 
 
+def speaker_folds(groups, n_folds, seed):
+    speakers = sorted(set(groups))
+    order = np.random.RandomState(seed).permutation(len(speakers))
+    fold_of = {speakers[i]: n % n_folds for n, i in enumerate(order)}
+    return np.array([fold_of[g] for g in groups])
+
+
+def phone_groups(data):
+    """Per word row and per utterance row, the indices of its phone rows (same utterance and
+    recogniser copy, in order; a word's phones follow its 'phones' count column)."""
+    pu, pk = np.asarray(data['meta']['phone']['utterance']), data['phone_k']
+    wu, wk = np.asarray(data['meta']['word']['utterance']), data['word_k']
+    uu, uk = np.asarray(data['meta']['utt']['utterance']), data['utterance_k']
+    counts = data['word'][:, data['meta']['names']['word'].index('phones')].astype(int)
+    by_key = {}
+    for i, key in enumerate(zip(pu.tolist(), pk.tolist())):
+        by_key.setdefault(key, []).append(i)
+    words, utts = [None] * len(wu), []
+    cursor = {}
+    for i, key in enumerate(zip(wu.tolist(), wk.tolist())):
+        start = cursor.get(key, 0)
+        words[i] = by_key[key][start: start + counts[i]]
+        cursor[key] = start + counts[i]
+    for key in zip(uu.tolist(), uk.tolist()):
+        utts.append(by_key[key])
+    return words, utts
+
+
+def aggregate(pred, groups):
+    """The STACKED columns, as the heads graph computes them (float32 comparisons)."""
+    p = pred.astype(np.float32)
+    return np.array([[p[g].mean(), p[g].min(), (p[g] < 1.5).mean(), (p[g] < 1.0).mean()] for g in groups], dtype=np.float32)
+
+
 def choose_blend(x, y, groups, args, seed):
     """Tree weight for one output by speaker-grouped K-fold CV on train/ (PCC of the blend)."""
-    speakers = sorted(set(groups))
-    rng = np.random.RandomState(seed)
-    order = rng.permutation(len(speakers))
-    fold_of = {speakers[i]: n % args.cv_folds for n, i in enumerate(order)}
-    f = np.array([fold_of[g] for g in groups])
+    f = speaker_folds(groups, args.cv_folds, seed)
     tree_pred, lin_pred = np.zeros(len(y)), np.zeros(len(y))
     for k in range(args.cv_folds):
         tr, te = f != k, f == k
@@ -160,6 +195,34 @@ def tree_ensemble(models, input_name, output_name, prefix):
                             n_targets=len(models), base_values=base, aggregate_function='SUM', post_transform='NONE', **attrs)
 
 
+def stacked_input(level, nodes, inputs, inits):
+    """[level_features | STACKED], the STACKED columns computed from phone_scores and a 0/1
+    membership matrix [N_level, N_phone] (row r's phones)."""
+    from onnx import TensorProto, helper
+    m, s = f'{level}_phone_membership', 'phone_scores'
+    inputs.append(helper.make_tensor_value_info(m, TensorProto.FLOAT, [f'N_{level}', 'N_phone']))
+    if level == 'word':
+        inits += [helper.make_tensor('one', TensorProto.FLOAT, [], [1.0]), helper.make_tensor('far', TensorProto.FLOAT, [], [100.0]),
+                  helper.make_tensor('t15', TensorProto.FLOAT, [], [1.5]), helper.make_tensor('t10', TensorProto.FLOAT, [], [1.0]),
+                  helper.make_tensor('axis1', TensorProto.INT64, [1], [1])]
+        nodes += [helper.make_node('Transpose', [s], ['phone_row'], perm=[1, 0]),
+                  helper.make_node('Less', [s, 't15'], ['below15_b']), helper.make_node('Cast', ['below15_b'], ['below15'], to=TensorProto.FLOAT),
+                  helper.make_node('Less', [s, 't10'], ['below10_b']), helper.make_node('Cast', ['below10_b'], ['below10'], to=TensorProto.FLOAT)]
+    p = f'{level}_stk'
+    nodes += [helper.make_node('ReduceSum', [m, 'axis1'], [f'{p}_n'], keepdims=1),
+              helper.make_node('MatMul', [m, s], [f'{p}_sum']),
+              helper.make_node('Div', [f'{p}_sum', f'{p}_n'], [f'{p}_mean']),
+              helper.make_node('Sub', ['one', m], [f'{p}_out']),
+              helper.make_node('Mul', [f'{p}_out', 'far'], [f'{p}_far']),
+              helper.make_node('Mul', [m, 'phone_row'], [f'{p}_in']),
+              helper.make_node('Add', [f'{p}_in', f'{p}_far'], [f'{p}_masked']),
+              helper.make_node('ReduceMin', [f'{p}_masked'], [f'{p}_min'], axes=[1], keepdims=1),
+              helper.make_node('MatMul', [m, 'below15'], [f'{p}_n15']), helper.make_node('Div', [f'{p}_n15', f'{p}_n'], [f'{p}_s15']),
+              helper.make_node('MatMul', [m, 'below10'], [f'{p}_n10']), helper.make_node('Div', [f'{p}_n10', f'{p}_n'], [f'{p}_s10']),
+              helper.make_node('Concat', [f'{level}_features', f'{p}_mean', f'{p}_min', f'{p}_s15', f'{p}_s10'], [f'{level}_input'], axis=1)]
+    return f'{level}_input'
+
+
 def export(heads, names, path):
     import onnx
     from onnx import TensorProto, helper
@@ -167,6 +230,8 @@ def export(heads, names, path):
     for level, (aspects, lo, hi) in LEVELS.items():
         inp = f'{level}_features'
         inputs.append(helper.make_tensor_value_info(inp, TensorProto.FLOAT, [f'N_{level}', len(names[level])]))
+        if level != 'phone':
+            inp = stacked_input(level, nodes, inputs, inits)
         nodes.append(tree_ensemble(heads[level], inp, f'{level}_trees_out', f'{level}_trees'))
         if any(h['linear'] is not None for h in heads[level]):
             # blend: a * trees + (1 - a) * (x @ w + b), per output; a = 1 where no ridge was chosen
@@ -203,6 +268,8 @@ def main():
     names = train['meta']['names']
     heads, report, preds = {}, {}, {}
     for level, (aspects, lo, hi) in LEVELS.items():
+        if level == 'word':
+            stack_phone_predictions(train, dev, heads['phone'][0], args)
         x, y = train[level], train[level + '_y']
         heads[level] = []
         groups = [train['meta']['utterances'][u]['speaker'] for u in train['meta'][META_KEY[level]]['utterance']]
@@ -229,9 +296,29 @@ def main():
     path = os.path.join(gop, 'heads.onnx')
     export(heads, names, path)
     check_export(path, heads, dev)
-    json.dump({'args': vars(args), 'dev': report, 'minutes': round((time.time() - t0) / 60, 1), 'features': names},
+    json.dump({'args': vars(args), 'dev': report, 'minutes': round((time.time() - t0) / 60, 1), 'features': names, 'stacked': STACKED},
               open(os.path.join(gop, 'heads.json'), 'w'), indent=1)
     print(f'wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB) in {(time.time() - t0) / 60:.1f} min')
+
+
+def stack_phone_predictions(train, dev, phone_head, args):
+    """Append the STACKED columns to the word and utterance rows: out-of-fold phone predictions on
+    train/ (speaker-grouped CV), the final phone head's on dev/ (as in service)."""
+    lo, hi = LEVELS['phone'][1:]
+    speakers = [train['meta']['utterances'][u]['speaker'] for u in train['meta']['phone']['utterance']]
+    folds = speaker_folds(speakers, args.cv_folds, args.seed)
+    oof = np.zeros(len(train['phone']))
+    for k in range(args.cv_folds):
+        tr, te = folds != k, folds == k
+        if tr.any() and te.any():
+            oof[te] = fit(train['phone'][tr], train['phone_y'][tr, 0], args, args.seed).predict(train['phone'][te])
+    oof = np.clip(oof, lo, hi)
+    print(f'phone out-of-fold PCC on train: {pcc(oof, train["phone_y"][:, 0]):.3f}', flush=True)
+    dev_pred = np.clip(predict(phone_head, dev['phone']), lo, hi)
+    for data, pred in ((train, oof), (dev, dev_pred)):
+        words, utts = phone_groups(data)
+        data['word'] = np.concatenate([data['word'], aggregate(pred, words)], 1)
+        data['utterance'] = np.concatenate([data['utterance'], aggregate(pred, utts)], 1)
 
 
 def check_export(path, heads, dev):

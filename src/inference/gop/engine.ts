@@ -13,7 +13,9 @@ import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WO
 export type RunGraph = (feeds: Record<string, ort.Tensor>) => Promise<ort.InferenceSession.OnnxValueMapType>;
 
 export const ACOUSTIC_OUTPUTS = ['log_posteriors', 'frame_energy'] as const;
-export const HEADS_INPUTS = ['phone_features', 'word_features', 'utterance_features'] as const;
+export const HEADS_INPUTS = [
+  'phone_features', 'word_features', 'utterance_features', 'word_phone_membership', 'utterance_phone_membership',
+] as const;
 export const HEADS_OUTPUTS = ['phone_scores', 'word_scores', 'utterance_scores'] as const;
 
 export interface AcousticResult {
@@ -65,9 +67,33 @@ function checkLogPosteriors(logp: Float32Array, frames: number, recogniser: numb
   }
 }
 
+/**
+ * 0/1 matrices [K*W, K*P] and [K, K*P]: which phone rows belong to each word row and utterance
+ * row. The heads graph averages its own phone predictions over them (stacked features).
+ */
+function memberships(words: readonly ReferenceWord[], K: number): { word: Float32Array; utterance: Float32Array } {
+  const P = words.reduce((n, w) => n + w.phones.length, 0);
+  const W = words.length;
+  const word = new Float32Array(K * W * K * P);
+  const utterance = new Float32Array(K * K * P);
+  for (let k = 0; k < K; k++) {
+    let p = k * P;
+    words.forEach((w, wi) => {
+      for (let j = 0; j < w.phones.length; j++, p++) {
+        word[(k * W + wi) * K * P + p] = 1;
+        utterance[k * K * P + p] = 1;
+      }
+    });
+  }
+  return { word, utterance };
+}
+
 /** Stack the K feature sets row-wise so one heads run scores them all. */
-function stack(sets: GopFeatures[], P: number, W: number): Record<string, ort.Tensor> {
+function stack(sets: GopFeatures[], words: readonly ReferenceWord[]): Record<string, ort.Tensor> {
+  const P = words.reduce((n, w) => n + w.phones.length, 0);
+  const W = words.length;
   const K = sets.length;
+  const member = memberships(words, K);
   const cat = (parts: Float32Array[], width: number): Float32Array => {
     const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
@@ -82,6 +108,8 @@ function stack(sets: GopFeatures[], P: number, W: number): Record<string, ort.Te
     phone_features: new ort.Tensor('float32', cat(sets.map((s) => s.phone), PHONE_FEATURES.length), [K * P, PHONE_FEATURES.length]),
     word_features: new ort.Tensor('float32', cat(sets.map((s) => s.word), WORD_FEATURES.length), [K * W, WORD_FEATURES.length]),
     utterance_features: new ort.Tensor('float32', cat(sets.map((s) => s.utterance), UTTERANCE_FEATURES.length), [K, UTTERANCE_FEATURES.length]),
+    word_phone_membership: new ort.Tensor('float32', member.word, [K * W, K * P]),
+    utterance_phone_membership: new ort.Tensor('float32', member.utterance, [K, K * P]),
   };
 }
 
@@ -108,7 +136,7 @@ export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: r
   const W = words.length;
   const K = acoustic.logp.length;
   const sets = acoustic.logp.map((lp) => gopFeatures(lp, acoustic.frames, acoustic.track, words));
-  const outputs = await run(stack(sets, P, W));
+  const outputs = await run(stack(sets, words));
   const expect = (name: string, dims: number[]) => {
     const { data, dims: got } = tensorData(outputs, name, dims.length);
     if (got.some((d, i) => d !== dims[i])) throw invalid(`output "${name}" has shape [${got.join(', ')}], expected [${dims.join(', ')}]`, { output: name, shape: got, expectedShape: dims });

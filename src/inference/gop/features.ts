@@ -37,6 +37,8 @@ export const UTTERANCE_FEATURES = [
   'npp_mean', 'npp_std', 'npp_min', 'npp_p10', 'npp_p25', 'npp_median', 'lpr_mean', 'lpr_std', 'lpr_p10', 'lpp_mean',
   'low_npp_05', 'low_npp_02', 'word_min_npp_mean', 'word_npp_min', 'blank_in_span', 'energy_std', 'energy_range',
   'voiced_share', 'f0_mean', 'f0_std', 'f0_range', 'f0_delta', 'f0_slope', 'viterbi', 'energy_silence_share',
+  'vowel_npvi', 'consonant_std', 'vowel_share', 'long_phone_share', 'word_gap_share', 'word_rate_cv', 'final_lengthening',
+  'long_pauses',
 ] as const;
 
 /** Row-major feature matrices for one recogniser. */
@@ -120,10 +122,11 @@ interface PhoneStats {
   energy: number;
   f0: number;
   posterior: Float64Array;
+  vowel: boolean;
 }
 
 /** Evidence for canonical phone `label` (1-based) over its aligned frames. */
-function phoneStats(logp: Float32Array, T: number, seg: PhoneSegment, label: number, track: SignalTrack): PhoneStats {
+function phoneStats(logp: Float32Array, T: number, seg: PhoneSegment, label: number, track: SignalTrack, vowel: boolean): PhoneStats {
   const start = Math.max(0, Math.min(T - 1, seg.start));
   const end = Math.max(start + 1, Math.min(T, seg.end));
   const posterior = new Float64Array(VOCAB - 1);
@@ -168,7 +171,7 @@ function phoneStats(logp: Float32Array, T: number, seg: PhoneSegment, label: num
   });
   return {
     lpp: lpp / n, lppMax, lpr: lpr / n, npp: npp / n, nppMax, nppContext, argmaxShare: argmaxShare / n, blank: blank / n,
-    entropy: entropy / n, competitor, frames: n, energy: energy / n, f0: f0s.length ? mean(f0s) : NaN, posterior,
+    entropy: entropy / n, competitor, frames: n, energy: energy / n, f0: f0s.length ? mean(f0s) : NaN, posterior, vowel,
   };
 }
 
@@ -182,7 +185,7 @@ function stressClass(phone: string): number {
 export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, words: readonly ReferenceWord[]): GopFeatures {
   const phones = words.flatMap((w, wi) => w.phones.map((p, j) => ({ symbol: p, id: phoneId(p), word: wi, index: j, of: w.phones.length })));
   const alignment = forcedAlign(logp, T, VOCAB, phones.map((p) => p.id + 1));
-  const stats = phones.map((p, i) => phoneStats(logp, T, alignment.segments[i]!, p.id + 1, track));
+  const stats = phones.map((p, i) => phoneStats(logp, T, alignment.segments[i]!, p.id + 1, track, VOWELS.has(stripStress(p.symbol) as Phone)));
   const P = phones.length;
   const W = words.length;
   const logFrames = stats.map((s) => Math.log1p(s.frames));
@@ -286,6 +289,36 @@ function utteranceFeatures(
     1 - (phoneFrames * FRAME_S) / alignedSpan, std(inSpan), quantile(inSpan, 0.95) - quantile(inSpan, 0.05),
     voiced.length / Math.max(1, alignedEnd - alignedStart), st.length ? mean(st) : 0, std(st), st.length ? quantile(st, 0.9) - quantile(st, 0.1) : 0,
     deltas.length ? mean(deltas) : 0, slope, viterbi ? 1 : 0, 1 - track.speech.frames / speechSpan,
+    ...rhythm(stats, segs, wordPhones, gaps),
   ];
   return Float32Array.from(row);
+}
+
+/**
+ * Rhythm and hesitation: vowel nPVI, consonant-duration spread, vowel share of phone time,
+ * elongated phones, silences inside words, variation of the speaking rate across words, final
+ * lengthening, pauses of half a second or more.
+ */
+function rhythm(stats: PhoneStats[], segs: PhoneSegment[], wordPhones: number[][], gaps: number[]): number[] {
+  const vowels = stats.filter((s) => s.vowel).map((s) => s.frames);
+  const consonants = stats.filter((s) => !s.vowel).map((s) => s.frames * FRAME_S);
+  const npvi = vowels.length > 1 ? 100 * mean(vowels.slice(1).map((d, k) => Math.abs(d - vowels[k]!) / ((d + vowels[k]!) / 2))) : 0;
+  const frames = stats.map((s) => s.frames);
+  const total = frames.reduce((a, b) => a + b, 0);
+  const median = quantile(frames, 0.5);
+  const perPhone = wordPhones.map((idx) => (segs[idx.at(-1)!]!.end - segs[idx[0]!]!.start) / idx.length);
+  let inside = 0;
+  for (const idx of wordPhones) for (let j = 1; j < idx.length; j++) inside += Math.max(0, segs[idx[j]!]!.start - segs[idx[j - 1]!]!.end);
+  const span = Math.max(1, segs.at(-1)!.end - segs[0]!.start);
+  const meanPerPhone = mean(perPhone);
+  return [
+    npvi,
+    std(consonants),
+    vowels.reduce((a, b) => a + b, 0) / Math.max(1, total),
+    frames.filter((f) => f > 2.5 * median).length / frames.length,
+    inside / span,
+    meanPerPhone > 0 ? std(perPhone) / meanPerPhone : 0,
+    meanPerPhone > 0 ? perPhone.at(-1)! / meanPerPhone : 1,
+    gaps.filter((g) => g >= 25).length,
+  ];
 }
