@@ -1,4 +1,4 @@
-"""Export a trained Scorer to ONNX and write the bundle manifest (models/default/manifest.json).
+"""Export a trained Scorer to ONNX and write the bundle manifest (models/so762-scorer-1.1.0/manifest.json by default).
 
 Also checks that the exported graph on raw samples equals the training path on cached features,
 and writes reference outputs (<cache>/onnx-ref.json) that scripts/train/verify-onnx.ts compares
@@ -94,7 +94,7 @@ def export_bundle(model, args, dev, summary):
         r['word_scores'] = [[round(v, 5) for v in row] for row in r['word_scores']]
     if getattr(args, 'fixture', ''):
         os.makedirs(os.path.dirname(os.path.abspath(args.fixture)), exist_ok=True)
-        json.dump({'model': 'models/default', 'sha256': sha, 'split': 'dev', 'references': refs[:3]}, open(args.fixture, 'w'), indent=1)
+        json.dump({'model': args.out, 'sha256': sha, 'split': 'dev', 'references': refs[:3]}, open(args.fixture, 'w'), indent=1)
         print(f'wrote {args.fixture}', flush=True)
 
     d = summary['dev']

@@ -79,7 +79,9 @@ def main():
         'scales': {
             'sentence': {'aspects': ['accuracy', 'fluency', 'prosody', 'completeness', 'total'], 'min': 0, 'max': 10, 'integer': True},
             'word': {'aspects': ['accuracy', 'stress', 'total'], 'min': 0, 'max': 10, 'integer': True,
-                     'stress': {'values': [5, 10], 'threshold': 7.5, 'note': 'stress output >= threshold is 10, else 5; the scale midpoint'}},
+                     'stress': {'values': [5, 10], 'threshold': heads['stressThreshold'],
+                                'note': 'stress output >= threshold is 10, else 5; the threshold maximised the PCC of the 5/10 labels '
+                                        f'on train/ out-of-fold predictions ({heads["stressThresholdTrainCvPcc"]})'}},
             'phoneme': {'aspects': ['accuracy'], 'min': 0, 'max': 2, 'decimals': 1},
         },
         'training': {

@@ -13,7 +13,6 @@ and <out>/acoustic.onnx (samples [1, N] -> log-posteriors [K, T/2, 40], frame en
 """
 import argparse
 import json
-import math
 import os
 import random
 import sys
@@ -27,7 +26,7 @@ sys.dont_write_bytecode = True
 torch.backends.mkldnn.enabled = False  # see train.py: oneDNN conv1d backward is broken in this build
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import AcousticExported, Frontend, Recogniser  # noqa: E402
-from train import collate, ctc_loss, greedy_per, load_split  # noqa: E402
+from train import ctc_stage, greedy_per, load_split  # noqa: E402
 
 
 def parse_args():
@@ -35,7 +34,7 @@ def parse_args():
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--out', default='data/train-cache/gop')
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--folds', type=int, default=2)
+    ap.add_argument('--folds', type=int, default=3)
     ap.add_argument('--minutes', type=float, default=13.0, help='wall-clock budget per fold (cosine schedule ends with it)')
     ap.add_argument('--steps', type=int, default=0, help='steps per fold instead of minutes (deterministic)')
     ap.add_argument('--channels', type=int, default=128)
@@ -74,43 +73,11 @@ def train_fold(k, train, val, args):
     rng = random.Random(args.seed * 100 + k)
     torch.manual_seed(args.seed * 100 + k)
     model = Recogniser(args.channels, args.layers, drop=args.dropout)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    order = sorted(range(len(train)), key=lambda i: train[i]['feats'].shape[1])
-    batches = [order[s: s + args.batch] for s in range(0, len(order), args.batch)]
-    total = args.steps or 10 ** 9
-    warm = 150
-    step, t0, hist, skipped, done = 0, time.time(), [], 0, False
-    while not done:
-        rng.shuffle(batches)
-        run = 0.0
-        for bi in batches:
-            budget = 0.0 if args.steps else (time.time() - t0) / 60 / args.minutes
-            progress = min(1.0, max(step / total, budget))
-            if progress >= 1.0:
-                done = True
-                break
-            lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
-            for g in opt.param_groups:
-                g['lr'] = lr
-            b = collate([augment(train[i], rng) for i in bi], augment=True, rng=rng)
-            loss = ctc_loss(model(b['feats'], b['m10'], b['m20']), b)
-            opt.zero_grad()
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            step += 1
-            if not (torch.isfinite(loss) and torch.isfinite(norm)):
-                skipped += 1
-                continue
-            opt.step()
-            run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
-            if step % 100 == 0:
-                print(f'  fold {k} step {step} {(time.time() - t0) / 60:.1f} min ctc {run:.3f} lr {lr:.2e}', flush=True)
-        per = greedy_per(model, val[:240])
-        hist.append({'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'ctc': round(run, 3), 'heldOutPER': round(per, 3)})
-        print(f'fold {k}: pass done, step {step}, ctc {run:.3f}, held-out greedy PER {per:.3f}', flush=True)
+    r = ctc_stage(model, list(model.parameters()), train, val[:240], rng, lr=args.lr, batch=args.batch, minutes=args.minutes,
+                  steps=args.steps, warm=150, item=augment, label=f'fold {k}', log_every=100)
     model.eval()
-    return model, {'fold': k, 'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'skippedSteps': skipped,
-                   'trainUtterances': len(train), 'heldOutPER': hist[-1]['heldOutPER'], 'history': hist}
+    return model, {'fold': k, **{key: r[key] for key in ('steps', 'minutes', 'skippedSteps')}, 'trainUtterances': len(train),
+                   'heldOutPER': r['heldOutPER'], 'history': r['history']}
 
 
 def export(models, args, dev):

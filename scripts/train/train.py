@@ -221,33 +221,31 @@ def greedy_per(model, items, batch=16):
     return errs / max(1, n)
 
 
-def pretrain_ctc(model, train, val, args, rng):
-    """Stage 1: the audio encoder and its CTC head alone, CTC on the canonical phones.
-
-    Trained jointly from scratch (so762-scorer-1.0.0) the CTC head never left the blank plateau, so
-    the phone head's GOP-like evidence carried nothing; a recogniser that works first, then the joint
-    stage, gives that evidence meaning. Cosine schedule over --pretrain-minutes (or --pretrain-steps)."""
-    params = [p for n, p in model.named_parameters() if n.split('.')[0] in ('inp', 'blocks', 'anorm', 'ctc')]
-    opt = torch.optim.AdamW(params, lr=args.pretrain_lr, weight_decay=0.01)
+def ctc_stage(model, params, train, val, rng, *, lr, batch, minutes, steps, warm, item=None, label='ctc', log_every=50):
+    """Train `model`'s encoder + CTC head on the canonical phones alone: AdamW, linear warm-up, then a
+    cosine to zero that ends with the wall-clock budget (`minutes`), or after `steps` when given
+    (deterministic). A non-finite loss or gradient (rare) skips the update, keeping the weights.
+    Held-out greedy PER after every pass. `item(it, rng)` may transform each training item
+    (augmentation) before collate's frequency masks."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     order = sorted(range(len(train)), key=lambda i: train[i]['feats'].shape[1])
-    batches = [order[s: s + args.pretrain_batch] for s in range(0, len(order), args.pretrain_batch)]
-    total = args.pretrain_steps or 10 ** 9
-    warm = 100
+    batches = [order[s: s + batch] for s in range(0, len(order), batch)]
+    total = steps or 10 ** 9
     step, t0, hist, skipped = 0, time.time(), [], 0
     done = False
     while not done:
         rng.shuffle(batches)
         run = 0.0
         for bi in batches:
-            budget = (time.time() - t0) / 60 / args.pretrain_minutes if not args.pretrain_steps else 0.0
+            budget = (time.time() - t0) / 60 / minutes if not steps else 0.0
             progress = min(1.0, max(step / total, budget))
             if progress >= 1.0:
                 done = True
                 break
-            lr = args.pretrain_lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
+            rate = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
             for gparam in opt.param_groups:
-                gparam['lr'] = lr
-            b = collate([train[i] for i in bi], augment=True, rng=rng)
+                gparam['lr'] = rate
+            b = collate([item(train[i], rng) if item else train[i] for i in bi], augment=True, rng=rng)
             logp = torch.log_softmax(model.ctc(model.encode_audio(b['feats'], b['m10'], b['m20'])), dim=-1)
             loss = ctc_loss(logp, b)
             opt.zero_grad()
@@ -255,17 +253,29 @@ def pretrain_ctc(model, train, val, args, rng):
             norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
             step += 1
             if not (torch.isfinite(loss) and torch.isfinite(norm)):
-                skipped += 1  # a non-finite CTC loss/gradient (rare): skip the update, keep the weights
+                skipped += 1
                 continue
             opt.step()
             run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
-            if step % 50 == 0:
-                print(f'  pretrain step {step} {(time.time() - t0) / 60:.1f} min ctc {run:.3f} lr {lr:.2e}', flush=True)
+            if step % log_every == 0:
+                print(f'  {label} step {step} {(time.time() - t0) / 60:.1f} min ctc {run:.3f} lr {rate:.2e}', flush=True)
         per = greedy_per(model, val)
         hist.append({'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'ctc': round(run, 3), 'heldOutPER': round(per, 3)})
-        print(f'pretrain pass done: step {step} ctc {run:.3f} held-out greedy PER {per:.3f} (skipped {skipped})', flush=True)
-    return {'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'lr': args.pretrain_lr, 'batch': args.pretrain_batch,
-            'heldOutPER': hist[-1]['heldOutPER'] if hist else None, 'skippedSteps': skipped, 'history': hist}
+        print(f'{label} pass done: step {step} ctc {run:.3f} held-out greedy PER {per:.3f} (skipped {skipped})', flush=True)
+    return {'steps': step, 'minutes': round((time.time() - t0) / 60, 2), 'skippedSteps': skipped,
+            'heldOutPER': hist[-1]['heldOutPER'] if hist else None, 'history': hist}
+
+
+def pretrain_ctc(model, train, val, args, rng):
+    """Stage 1: the audio encoder and its CTC head alone, CTC on the canonical phones.
+
+    Trained jointly from scratch (so762-scorer-1.0.0) the CTC head never left the blank plateau, so
+    the phone head's GOP-like evidence carried nothing; a recogniser that works first, then the joint
+    stage, gives that evidence meaning. Cosine schedule over --pretrain-minutes (or --pretrain-steps)."""
+    params = [p for n, p in model.named_parameters() if n.split('.')[0] in ('inp', 'blocks', 'anorm', 'ctc')]
+    r = ctc_stage(model, params, train, val, rng, lr=args.pretrain_lr, batch=args.pretrain_batch, minutes=args.pretrain_minutes,
+                  steps=args.pretrain_steps, warm=100, label='pretrain')
+    return {**r, 'lr': args.pretrain_lr, 'batch': args.pretrain_batch}
 
 
 def pcc(a, b):

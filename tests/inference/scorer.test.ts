@@ -164,7 +164,9 @@ describe('garbage in the gop pipeline → MODEL_OUTPUT_INVALID', () => {
     [{ file: 'garbage-acoustic-shape.onnx' }, /output "log_posteriors" has shape \[2, 5, 39\], expected \[2, T, 40\]/],
     [{ heads: 'garbage-heads-range.onnx' }, /output "phone_scores" value 7 at index 0 is outside 0-2/],
   ])('%o', async (replace, message) => {
-    const scorer = await Scorer.load(copyDefaultBundle(undefined, DEFAULT_BUNDLE, replace), { providers: ['cpu'] });
+    // the acoustic fixture graphs hold two recognisers' outputs
+    const edit = replace.file ? (m: Record<string, unknown>) => (m.recognisers = 2) : undefined;
+    const scorer = await Scorer.load(copyDefaultBundle(edit, DEFAULT_BUNDLE, replace), { providers: ['cpu'] });
     const run = scorer.score(quietNoise(8000), ONE_WORD);
     await expect(run).rejects.toBeInstanceOf(AppError);
     await expect(run).rejects.toMatchObject({ code: 'MODEL_OUTPUT_INVALID', message: expect.stringMatching(message) });
