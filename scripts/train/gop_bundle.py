@@ -95,7 +95,8 @@ def main():
             'heads': {k: v for k, v in heads['args'].items()},
             'headsMinutes': heads['minutes'],
             'totalMinutes': args.total_minutes,
-            'reproduce': 'npm run train (wall-clock budgets); bitwise: recogniser.py --steps N per fold (see recognisers[].steps)',
+            'reproduce': 'npm run train (wall-clock budgets); bitwise (2 threads): npm run train -- --steps '
+                         + ','.join(str(f['steps']) for f in recog['folds']),
             'devResults': {
                 'split': 'SpeechOcean762 dev/ (640 utterances, 32 speakers); Pearson correlation of continuous outputs, averaged over the recognisers',
                 **{k: v['pcc'] for k, v in dev.items()},

@@ -36,7 +36,9 @@ def parse_args():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--folds', type=int, default=3)
     ap.add_argument('--minutes', type=float, default=13.0, help='wall-clock budget per fold (cosine schedule ends with it)')
-    ap.add_argument('--steps', type=int, default=0, help='steps per fold instead of minutes (deterministic)')
+    ap.add_argument('--steps', default='0',
+                    help='steps instead of minutes (deterministic): one number for every fold, or one per fold, '
+                         'comma-separated (the manifest records each fold\'s steps: training.recognisers[].steps)')
     ap.add_argument('--channels', type=int, default=128)
     ap.add_argument('--layers', type=int, default=5)
     ap.add_argument('--dropout', type=float, default=0.15)
@@ -73,8 +75,9 @@ def train_fold(k, train, val, args):
     rng = random.Random(args.seed * 100 + k)
     torch.manual_seed(args.seed * 100 + k)
     model = Recogniser(args.channels, args.layers, drop=args.dropout)
+    steps = [int(v) for v in str(args.steps).split(',')]
     r = ctc_stage(model, list(model.parameters()), train, val[:240], rng, lr=args.lr, batch=args.batch, minutes=args.minutes,
-                  steps=args.steps, warm=150, item=augment, label=f'fold {k}', log_every=100)
+                  steps=steps[k] if len(steps) > 1 else steps[0], warm=150, item=augment, label=f'fold {k}', log_every=100)
     model.eval()
     return model, {'fold': k, **{key: r[key] for key in ('steps', 'minutes', 'skippedSteps')}, 'trainUtterances': len(train),
                    'heldOutPER': r['heldOutPER'], 'history': r['history']}
