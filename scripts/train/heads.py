@@ -47,6 +47,9 @@ def parse_args():
     ap.add_argument('--max-leaf-nodes', type=int, default=15)
     ap.add_argument('--min-samples-leaf', type=int, default=40)
     ap.add_argument('--l2', type=float, default=1.0)
+    ap.add_argument('--fixture', default='tests/inference/fixtures/gop-reference-outputs.json',
+                    help="where to write the heads' dev predictions for three utterances, which "
+                         "tests/inference/scorer.test.ts requires the server to reproduce ('' to skip)")
     ap.add_argument('--cv-folds', type=int, default=5)
     ap.add_argument('--bag', type=int, default=4,
                     help='word and utterance heads: average this many boosted models (different early-stopping splits); '
@@ -327,12 +330,14 @@ def main():
             report[f'{level}.{aspect}'] = {'pcc': round(pcc(avg, truth), 3), 'pccOneRecogniser': round(single, 3),
                                            'mse': round(float(np.mean((avg - truth) ** 2)), 4), 'iterations': int(m.n_iter_),
                                            'treeWeight': head['weight'], 'trainCvPccByTreeWeight': cv}
-            preds.setdefault(level, []).append(raw)
+            preds.setdefault(level, []).append(avg)
             print(f'{level}.{aspect}: dev PCC {report[level + "." + aspect]["pcc"]} (one recogniser {single:.3f}), '
                   f'{m.n_iter_} trees, {time.time() - t1:.0f} s', flush=True)
     path = os.path.join(gop, 'heads.onnx')
     export(heads, names, path)
     check_export(path, heads, dev)
+    if args.fixture:
+        write_fixture(args, dev, preds, path)
     json.dump({'args': vars(args), 'dev': report, 'stressThreshold': threshold, 'stressThresholdTrainCvPcc': cv_binary,
                'minutes': round((time.time() - t0) / 60, 1), 'features': names, 'stacked': STACKED},
               open(os.path.join(gop, 'heads.json'), 'w'), indent=1)
@@ -357,6 +362,25 @@ def stack_phone_predictions(train, dev, phone_head, args):
         words, utts = phone_groups(data)
         data['word'] = np.concatenate([data['word'], aggregate(pred, words)], 1)
         data['utterance'] = np.concatenate([data['utterance'], aggregate(pred, utts)], 1)
+
+
+def write_fixture(args, dev, preds, heads_path, n=3):
+    """The averaged dev predictions (what the server returns, before label decoding) of the first
+    n dev utterances, with their words: the server must reproduce them from the audio."""
+    import hashlib
+    index = {u['id']: u for u in json.load(open(os.path.join(args.cache, 'dev.json')))['utterances']}
+    first_copy = {level: dev[level + '_k'] == min(dev[level + '_k']) for level in LEVELS}
+    rows = {level: np.asarray(dev['meta'][META_KEY[level]]['utterance'])[first_copy[level]] for level in LEVELS}
+    out = []
+    for ui in range(n):
+        uid = dev['meta']['utterances'][ui]['id']
+        pick = {level: np.stack(preds[level], 1)[rows[level] == ui] for level in LEVELS}
+        out.append({'id': uid, 'words': [{'text': w['text'], 'phones': w['phones'], 'source': 'dataset'} for w in index[uid]['labels']['words']],
+                    'utterance_scores': pick['utterance'][0].tolist(), 'word_scores': pick['word'].tolist(),
+                    'phone_scores': pick['phone'][:, 0].tolist()})
+    sha = hashlib.sha256(open(heads_path, 'rb').read()).hexdigest()
+    json.dump({'headsSha256': sha, 'split': 'dev', 'references': out}, open(args.fixture, 'w'), indent=1)
+    print(f'wrote {args.fixture}')
 
 
 def check_export(path, heads, dev):

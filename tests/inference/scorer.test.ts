@@ -102,6 +102,23 @@ describe('Scorer with models/default', () => {
     await expect(scorer.score(quietNoise(8000), [])).rejects.toMatchObject({ code: 'EMPTY_REFERENCE_TEXT' });
   });
 
+  const gopRef = path.join(FIXTURES, 'gop-reference-outputs.json');
+  const withGopRef = hasSharedData && existsSync(gopRef) ? test : test.skip;
+  withGopRef(`the server's features and heads reproduce heads.py's dev predictions${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
+    const ref = JSON.parse(readFileSync(gopRef, 'utf8')) as {
+      headsSha256: string;
+      references: { id: string; words: ReferenceWord[]; utterance_scores: number[]; word_scores: number[][]; phone_scores: number[] }[];
+    };
+    expect(ref.headsSha256).toBe(scorer.bundle.manifest.heads?.sha256); // regenerate with scripts/train/heads.py
+    for (const r of ref.references) {
+      const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${r.id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
+      const { raw } = await scorer.scoreDetailed(audio.samples, r.words);
+      raw.utterance.forEach((v, i) => expect(v).toBeCloseTo(r.utterance_scores[i]!, 3));
+      raw.words.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(r.word_scores[i]![j]!, 3)));
+      raw.phones.forEach((v, i) => expect(v).toBeCloseTo(r.phone_scores[i]!, 3));
+    }
+  });
+
   const speech = hasSharedData ? test : test.skip;
   speech(`real SpeechOcean762 utterances: every level within scales, one entry per word and phone${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
     const labels = JSON.parse(readFileSync(path.join(SHARED_SO762, 'dev', 'scores.json'), 'utf8')) as Record<string, { words: { text: string; phones: string[] }[] }>;
