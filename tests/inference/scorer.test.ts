@@ -191,6 +191,18 @@ describe('garbage in the gop pipeline → MODEL_OUTPUT_INVALID', () => {
   });
 });
 
+describe('gop manifest disagreeing with its acoustic graph', () => {
+  test('a recogniser count that differs from the graph\'s output is MODEL_OUTPUT_INVALID, not a silent average', async () => {
+    const real = JSON.parse(readFileSync(path.join(DEFAULT_BUNDLE, 'manifest.json'), 'utf8')) as { recognisers: number };
+    const scorer = await Scorer.load(copyDefaultBundle((m) => (m.recognisers = real.recognisers + 1)), { providers: ['cpu'] });
+    await expect(scorer.score(quietNoise(8000), ONE_WORD)).rejects.toMatchObject({
+      code: 'MODEL_OUTPUT_INVALID',
+      message: expect.stringMatching(new RegExp(`expected \\[${real.recognisers + 1}, T, 40\\]`)),
+    });
+    await scorer.release();
+  });
+});
+
 describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
   test('gop heads fitted on other feature columns are refused', async () => {
     const dir = copyDefaultBundle((m) => {
