@@ -12,6 +12,7 @@ import type { AssessmentLabels, ReferenceWord, WordScore } from '../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads } from './gop/engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from './gop/features.js';
+import { checkRange, checkTensor } from './outputs.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from './session.js';
 
 export const SCORER_INPUTS = ['samples', 'phone_ids', 'phone_stress', 'phone_word_position', 'word_membership'] as const;
@@ -77,47 +78,6 @@ export function encodePhones(words: readonly ReferenceWord[]): Omit<ScorerInputs
     });
   });
   return { phoneIds, phoneStress, phoneWordPosition, wordMembership, nPhones: P, nWords: W };
-}
-
-function invalid(message: string, details: Record<string, unknown>): AppError {
-  return new AppError('MODEL_OUTPUT_INVALID', `The model produced invalid output: ${message}`, details);
-}
-
-function checkTensor(
-  outputs: ort.InferenceSession.OnnxValueMapType,
-  name: string,
-  dims: number[],
-): Float32Array {
-  const t = outputs[name] as ort.Tensor | undefined;
-  if (!t) throw invalid(`output "${name}" is missing`, { output: name });
-  if (t.type !== 'float32') throw invalid(`output "${name}" has type ${t.type}, expected float32`, { output: name, type: t.type });
-  const got = [...t.dims];
-  if (got.length !== dims.length || got.some((d, i) => d !== dims[i])) {
-    throw invalid(`output "${name}" has shape [${got.join(', ')}], expected [${dims.join(', ')}]`, {
-      output: name,
-      shape: got,
-      expectedShape: dims,
-    });
-  }
-  const data = t.data as Float32Array;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw invalid(`output "${name}" contains ${Number.isNaN(data[i]) ? 'NaN' : 'an infinite value'} at index ${i}`, {
-        output: name,
-        index: i,
-      });
-    }
-  }
-  return data;
-}
-
-function checkRange(name: string, values: ArrayLike<number>, min: number, max: number, tol: number, stride = 1, offset = 0): void {
-  for (let i = offset; i < values.length; i += stride) {
-    const v = values[i]!;
-    if (v < min - tol || v > max + tol) {
-      throw invalid(`output "${name}" value ${v} at index ${i} is outside ${min}-${max}`, { output: name, index: i, value: v, min, max });
-    }
-  }
 }
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));

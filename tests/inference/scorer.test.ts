@@ -36,6 +36,25 @@ function expectWithinScales(labels: AssessmentLabels, words: readonly ReferenceW
   });
 }
 
+/** Outputs a training script recorded for a dev utterance; the server must reproduce them from the audio. */
+interface ReferenceOutputs {
+  id: string;
+  words: ReferenceWord[];
+  utterance_scores: number[];
+  word_scores: number[][];
+  phone_scores: number[];
+}
+
+async function expectReproduces(scorer: Scorer, references: readonly ReferenceOutputs[]): Promise<void> {
+  for (const r of references) {
+    const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${r.id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
+    const { raw } = await scorer.scoreDetailed(audio.samples, r.words);
+    raw.utterance.forEach((v, i) => expect(v).toBeCloseTo(r.utterance_scores[i]!, 3));
+    raw.words.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(r.word_scores[i]![j]!, 3)));
+    raw.phones.forEach((v, i) => expect(v).toBeCloseTo(r.phone_scores[i]!, 3));
+  }
+}
+
 describe('phone encoding and label decoding', () => {
   test('encodePhones: ids, stress classes, word positions, membership', () => {
     const e = encodePhones([
@@ -107,16 +126,10 @@ describe('Scorer with models/default', () => {
   withGopRef(`the server's features and heads reproduce heads.py's dev predictions${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
     const ref = JSON.parse(readFileSync(gopRef, 'utf8')) as {
       headsSha256: string;
-      references: { id: string; words: ReferenceWord[]; utterance_scores: number[]; word_scores: number[][]; phone_scores: number[] }[];
+      references: ReferenceOutputs[];
     };
     expect(ref.headsSha256).toBe(scorer.bundle.manifest.heads?.sha256); // regenerate with scripts/train/heads.py
-    for (const r of ref.references) {
-      const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${r.id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
-      const { raw } = await scorer.scoreDetailed(audio.samples, r.words);
-      raw.utterance.forEach((v, i) => expect(v).toBeCloseTo(r.utterance_scores[i]!, 3));
-      raw.words.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(r.word_scores[i]![j]!, 3)));
-      raw.phones.forEach((v, i) => expect(v).toBeCloseTo(r.phone_scores[i]!, 3));
-    }
+    await expectReproduces(scorer, ref.references);
   });
 
   const speech = hasSharedData ? test : test.skip;
@@ -148,16 +161,10 @@ describe('Scorer with the end-to-end bundle (models/so762-scorer-1.1.0)', () => 
   withRef(`onnxruntime-node equals the torch model on dev utterances${hasSharedData ? '' : ' (skipped: ../shared absent)'}`, async () => {
     const ref = JSON.parse(readFileSync(refFile, 'utf8')) as {
       sha256: string;
-      references: { id: string; words: ReferenceWord[]; utterance_scores: number[]; word_scores: number[][]; phone_scores: number[] }[];
+      references: ReferenceOutputs[];
     };
     expect(ref.sha256).toBe(scorer.bundle.manifest.sha256); // regenerate with scripts/train/export.py when the model changes
-    for (const r of ref.references) {
-      const audio = await decodeAudio(new Uint8Array(readFileSync(path.join(SHARED_SO762, 'audio', `${r.id}.flac`))), { maxSeconds: 60, minSeconds: 0.3 });
-      const { raw } = await scorer.scoreDetailed(audio.samples, r.words);
-      raw.utterance.forEach((v, i) => expect(v).toBeCloseTo(r.utterance_scores[i]!, 3));
-      raw.words.forEach((w, i) => w.forEach((v, j) => expect(v).toBeCloseTo(r.word_scores[i]![j]!, 3)));
-      raw.phones.forEach((v, i) => expect(v).toBeCloseTo(r.phone_scores[i]!, 3));
-    }
+    await expectReproduces(scorer, ref.references);
   });
 });
 
@@ -182,7 +189,7 @@ describe('garbage in the gop pipeline → MODEL_OUTPUT_INVALID', () => {
     [{ heads: 'garbage-heads-range.onnx' }, /output "phone_scores" value 7 at index 0 is outside 0-2/],
   ])('%o', async (replace, message) => {
     // the acoustic fixture graphs hold two recognisers' outputs
-    const edit = replace.file ? (m: Record<string, unknown>) => (m.recognisers = 2) : undefined;
+    const edit = 'file' in replace ? (m: Record<string, unknown>) => (m.recognisers = 2) : undefined;
     const scorer = await Scorer.load(copyDefaultBundle(edit, DEFAULT_BUNDLE, replace), { providers: ['cpu'] });
     const run = scorer.score(quietNoise(8000), ONE_WORD);
     await expect(run).rejects.toBeInstanceOf(AppError);

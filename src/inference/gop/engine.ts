@@ -6,7 +6,7 @@
  * heard those utterances, which is what every recogniser's features look like at serving time).
  */
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../../errors.js';
+import { checkTensor, invalidOutput, readTensor } from '../outputs.js';
 import type { ReferenceWord } from '../../types.js';
 import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES, type GopFeatures, type SignalTrack } from './features.js';
 
@@ -25,31 +25,14 @@ export interface AcousticResult {
   track: SignalTrack;
 }
 
-function invalid(message: string, details: Record<string, unknown>): AppError {
-  return new AppError('MODEL_OUTPUT_INVALID', `The model produced invalid output: ${message}`, details);
-}
-
-function tensorData(outputs: ort.InferenceSession.OnnxValueMapType, name: string, rank: number): { data: Float32Array; dims: number[] } {
-  const t = outputs[name] as ort.Tensor | undefined;
-  if (!t) throw invalid(`output "${name}" is missing`, { output: name });
-  if (t.type !== 'float32' || t.dims.length !== rank) {
-    throw invalid(`output "${name}" is ${t.type} [${t.dims.join(', ')}], expected float32 of rank ${rank}`, { output: name, shape: [...t.dims] });
-  }
-  const data = t.data as Float32Array;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw invalid(`output "${name}" contains ${Number.isNaN(data[i]) ? 'NaN' : 'an infinite value'} at index ${i}`, { output: name, index: i });
-  }
-  return { data, dims: [...t.dims] };
-}
-
 /** Run the acoustic graph and check what it returned: K recognisers' log-posteriors and energy. */
 export async function runAcoustic(run: RunGraph, samples: Float32Array, recognisers: number): Promise<AcousticResult> {
   const outputs = await run({ samples: new ort.Tensor('float32', samples, [1, samples.length]) });
-  const lp = tensorData(outputs, 'log_posteriors', 3);
-  const energy = tensorData(outputs, 'frame_energy', 1);
+  const lp = readTensor(outputs, 'log_posteriors', 3);
+  const energy = readTensor(outputs, 'frame_energy', 1);
   const [K, frames, V] = lp.dims as [number, number, number];
   if (K !== recognisers || V !== VOCAB || frames < 1) {
-    throw invalid(`output "log_posteriors" has shape [${lp.dims.join(', ')}], expected [${recognisers}, T, ${VOCAB}]`, { output: 'log_posteriors', shape: lp.dims });
+    throw invalidOutput(`output "log_posteriors" has shape [${lp.dims.join(', ')}], expected [${recognisers}, T, ${VOCAB}]`, { output: 'log_posteriors', shape: lp.dims });
   }
   const logp = Array.from({ length: K }, (_, k) => lp.data.subarray(k * frames * V, (k + 1) * frames * V));
   for (const [k, m] of logp.entries()) checkLogPosteriors(m, frames, k);
@@ -62,7 +45,7 @@ function checkLogPosteriors(logp: Float32Array, frames: number, recogniser: numb
     let sum = 0;
     for (let v = 0; v < VOCAB; v++) sum += Math.exp(logp[t * VOCAB + v]!);
     if (Math.abs(sum - 1) > 1e-3) {
-      throw invalid(`recogniser ${recogniser}'s posteriors at frame ${t} sum to ${sum.toFixed(4)}, not 1`, { output: 'log_posteriors', recogniser, frame: t });
+      throw invalidOutput(`recogniser ${recogniser}'s posteriors at frame ${t} sum to ${sum.toFixed(4)}, not 1`, { output: 'log_posteriors', recogniser, frame: t });
     }
   }
 }
@@ -137,11 +120,7 @@ export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: r
   const K = acoustic.logp.length;
   const sets = acoustic.logp.map((lp) => gopFeatures(lp, acoustic.frames, acoustic.track, words));
   const outputs = await run(stack(sets, words));
-  const expect = (name: string, dims: number[]) => {
-    const { data, dims: got } = tensorData(outputs, name, dims.length);
-    if (got.some((d, i) => d !== dims[i])) throw invalid(`output "${name}" has shape [${got.join(', ')}], expected [${dims.join(', ')}]`, { output: name, shape: got, expectedShape: dims });
-    return data;
-  };
+  const expect = (name: string, dims: number[]) => checkTensor(outputs, name, dims);
   const phones = averageCopies(expect('phone_scores', [K * P, 1]), K, P, 1).map((r) => r[0]!);
   const wordScores = averageCopies(expect('word_scores', [K * W, 3]), K, W, 3);
   const utterance = averageCopies(expect('utterance_scores', [K, 5]), K, 1, 5)[0]!;
