@@ -8,6 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { checkTensor, invalidOutput, readTensor } from '../outputs.js';
 import type { ReferenceWord } from '../../types.js';
+import type { RawScores } from '../scorer.js';
 import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES, type GopFeatures, type SignalTrack } from './features.js';
 
 export type RunGraph = (feeds: Record<string, ort.Tensor>) => Promise<ort.InferenceSession.OnnxValueMapType>;
@@ -107,14 +108,8 @@ function averageCopies(data: Float32Array, K: number, rows: number, width: numbe
   );
 }
 
-export interface HeadScores {
-  utterance: number[];
-  words: number[][];
-  phones: number[];
-}
-
 /** Features of every recogniser → heads graph → scores averaged over the recognisers. */
-export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: readonly ReferenceWord[]): Promise<HeadScores> {
+export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: readonly ReferenceWord[]): Promise<RawScores> {
   const P = words.reduce((n, w) => n + w.phones.length, 0);
   const W = words.length;
   const K = acoustic.logp.length;
