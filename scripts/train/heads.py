@@ -302,6 +302,7 @@ def main():
     t0 = time.time()
     train, dev = load(gop, 'train'), load(gop, 'dev')
     names = train['meta']['names']
+    single = single_feature_pccs(dev)
     heads, report, preds = {}, {}, {}
     threshold, cv_binary = 7.5, None
     for level, (aspects, lo, hi) in LEVELS.items():
@@ -338,10 +339,22 @@ def main():
     check_export(path, heads, dev)
     if args.fixture:
         write_fixture(args, dev, preds, path)
-    json.dump({'args': vars(args), 'dev': report, 'stressThreshold': threshold, 'stressThresholdTrainCvPcc': cv_binary,
+    json.dump({'args': vars(args), 'dev': report, 'devSingleFeaturePcc': single, 'stressThreshold': threshold, 'stressThresholdTrainCvPcc': cv_binary,
                'minutes': round((time.time() - t0) / 60, 1), 'features': names, 'stacked': STACKED},
               open(os.path.join(gop, 'heads.json'), 'w'), indent=1)
     print(f'wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB) in {(time.time() - t0) / 60:.1f} min')
+
+
+def single_feature_pccs(dev):
+    """Dev PCC with the phone labels of single GOP features, no fitting (averaged over the
+    recognisers): how much the raw evidence says before any head."""
+    names = dev['meta']['names']['phone']
+    out = {}
+    for f in ('npp', 'lpp', 'lpr', 'argmax_share'):
+        avg, first = average_over_recognisers(dev['phone'][:, names.index(f)].astype(np.float64), dev['phone_k'])
+        out[f] = round(pcc(avg, dev['phone_y'][first, 0]), 3)
+    print(f'single phone features, dev PCC without fitting: {out}', flush=True)
+    return out
 
 
 def stack_phone_predictions(train, dev, phone_head, args):
