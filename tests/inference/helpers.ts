@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { sha256File } from '../../src/inference/bundle.js';
 import { PHONES } from '../../src/text/phones.js';
+import { SHARED_DATA_DIR } from '../support/audio-fixtures.js';
 
 export const DEFAULT_BUNDLE = path.resolve('models/default');
 /** The previous default: one end-to-end graph (waveform + phones in, scores out). */
 export const END_TO_END_BUNDLE = path.resolve('models/so762-scorer-1.1.0');
 export const FIXTURES = path.resolve('tests/inference/fixtures');
-export const SHARED_SO762 = path.resolve(process.env.SPEECHOCEAN762_DIR ?? '../shared/speechocean762');
+export const SHARED_SO762 = SHARED_DATA_DIR;
 export const hasSharedData = existsSync(path.join(SHARED_SO762, 'dev', 'scores.json'));
 
 const tmpDirs: string[] = [];
