@@ -7,6 +7,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
   },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
+  // tests/stress runs under `npm run test:stress` (jest.stress.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/stress/'],
   testTimeout: 120000,
   maxWorkers: 2,
 };
