@@ -4,6 +4,7 @@ import base from './jest.config.js';
 export default {
   ...base,
   testMatch: ['<rootDir>/tests/stress/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 1_800_000,
   maxWorkers: 1,
 };
