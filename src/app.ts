@@ -52,13 +52,7 @@ function modelInfo(assessor: Assessor) {
   return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: assessor.executionProvider };
 }
 
-/** API server (and, by default, the in-process worker) on one database. */
-export async function startSpeechmark(
-  config: Config,
-  options: { host?: string; onQuery?: (sql: string) => void } = {},
-): Promise<Speechmark> {
-  const db = await openDatabase(config, { onQuery: options.onQuery });
-  const adminKey = await bootstrapAdminKey(db.prisma);
+async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   const { assessor, intake } = await loadInferenceParts(config);
   const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
   const services: Services = {
@@ -68,7 +62,29 @@ export async function startSpeechmark(
     model: () => modelInfo(assessor),
     wakeWorker: () => worker?.wake(),
   };
-  const http = await startHttpServer(services, config.port, options.host);
+  try {
+    return { http: await startHttpServer(services, config.port, host), worker, intake, services };
+  } catch (e) {
+    await intake.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** API server (and, by default, the in-process worker) on one database. */
+export async function startSpeechmark(
+  config: Config,
+  options: { host?: string; onQuery?: (sql: string) => void } = {},
+): Promise<Speechmark> {
+  const db = await openDatabase(config, { onQuery: options.onQuery });
+  // A failed start releases what it opened (the PGlite folder lock above all), then reports why.
+  const started = await startOnDatabase(config, db, options.host).catch(async (e: unknown) => {
+    await db.close().catch(() => undefined);
+    throw e;
+  });
+  const { http, worker, intake, services } = started;
+  // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
+  // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
+  const adminKey = await bootstrapAdminKey(db.prisma);
   worker?.start();
   return {
     url: http.url,

@@ -85,7 +85,11 @@ export async function startHttpServer(services: Services, port: number, host = '
     expressMiddleware(apollo, { context: async ({ req }) => buildContext(services, req.headers.authorization) }),
   );
   app.use(multipartErrors);
-  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    // A port in use is an 'error' event, not a throw: without this the start neither fails nor finishes.
+    httpServer.once('error', (e) => apollo.stop().finally(() => reject(e)));
+    httpServer.listen(port, host, resolve);
+  });
   const address = httpServer.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return {

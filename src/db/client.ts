@@ -16,6 +16,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
+import { lockFolder } from './folder-lock.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import {
   applyMigrations,
@@ -119,15 +120,22 @@ async function connectPostgres(url: string): Promise<Driver> {
 }
 
 async function connectPglite(dataDir: string): Promise<Driver> {
-  let db: PGlite;
-  if (dataDir === MEMORY_DATA_DIR) {
-    db = await PGlite.create(MEMORY_DATA_DIR);
-  } else {
-    const dir = path.join(dataDir, 'pglite');
-    await mkdir(dir, { recursive: true });
-    db = await PGlite.create(dir);
+  const driver = (db: PGlite, release: () => void = () => {}): Driver => ({
+    kind: 'pglite',
+    executor: pgliteExecutor(db),
+    adapter: new PrismaPGlite(db),
+    end: () => db.close().finally(release),
+  });
+  if (dataDir === MEMORY_DATA_DIR) return driver(await PGlite.create(MEMORY_DATA_DIR));
+  const dir = path.join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const release = lockFolder(dir, path.join(dataDir, 'pglite.lock'));
+  try {
+    return driver(await PGlite.create(dir), release);
+  } catch (e) {
+    release();
+    throw e;
   }
-  return { kind: 'pglite', executor: pgliteExecutor(db), adapter: new PrismaPGlite(db), end: () => db.close() };
 }
 
 export async function openDatabase(

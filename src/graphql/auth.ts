@@ -9,6 +9,8 @@ export const ALL_SCOPES: Scope[] = ['ASSESS_WRITE', 'SCORES_READ', 'ADMIN'];
 export interface Principal {
   organizationId: string;
   apiKeyId: string;
+  /** "name (prefix)": how the audit log names this key. */
+  apiKeyLabel: string;
   scopes: Scope[];
 }
 
@@ -24,12 +26,44 @@ export async function createApiKey(
   organizationId: string,
   name: string,
   scopes: Scope[],
+  options: { expiresAt?: Date | null } = {},
 ) {
   const key = KEY_PREFIX + randomBytes(24).toString('base64url');
   const apiKey = await prisma.apiKey.create({
-    data: { organizationId, name, scopes, prefix: key.slice(0, 10), keyHash: hashApiKey(key) },
+    data: {
+      organizationId, name, scopes, prefix: key.slice(0, 10), keyHash: hashApiKey(key),
+      expiresAt: options.expiresAt ?? null,
+    },
   });
   return { key, apiKey };
+}
+
+export type ApiKeyStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
+
+/** Revocation wins over expiry; a key expires at the instant `expiresAt` is reached. */
+export function apiKeyStatus(key: { revokedAt: Date | null; expiresAt: Date | null }, now: Date = new Date()): ApiKeyStatus {
+  if (key.revokedAt) return 'REVOKED';
+  if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return 'EXPIRED';
+  return 'ACTIVE';
+}
+
+export function apiKeyLabel(key: { name: string; prefix: string }): string {
+  return `${key.name} (${key.prefix})`;
+}
+
+/** lastUsedAt is written at most once a minute per key. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+/**
+ * Record a successful authentication, off the request's critical path: the conditional UPDATE
+ * makes concurrent requests (and several API processes) write at most once a minute per key.
+ */
+function recordLastUse(prisma: PrismaClient, key: { id: string; lastUsedAt: Date | null }): void {
+  if (key.lastUsedAt && Date.now() - key.lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return;
+  prisma
+    .$executeRaw`UPDATE "ApiKey" SET "lastUsedAt" = now()
+      WHERE "id" = ${key.id}::uuid AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - interval '1 minute')`
+    .catch((err: unknown) => console.error(`[speechmark] recording lastUsedAt of API key ${key.id} failed:`, err));
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -42,7 +76,11 @@ export async function authenticate(prisma: PrismaClient, authorization: string |
   if (!token) throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
   const key = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(token) } });
   if (!key || key.revokedAt) throw new AppError('UNAUTHENTICATED', 'The API key is not valid.');
-  return { organizationId: key.organizationId, apiKeyId: key.id, scopes: key.scopes as Scope[] };
+  if (apiKeyStatus(key) === 'EXPIRED') {
+    throw new AppError('UNAUTHENTICATED', `The API key expired at ${key.expiresAt!.toISOString()}.`);
+  }
+  recordLastUse(prisma, key);
+  return { organizationId: key.organizationId, apiKeyId: key.id, apiKeyLabel: apiKeyLabel(key), scopes: key.scopes as Scope[] };
 }
 
 /** ADMIN implies every other scope. */
@@ -54,7 +92,9 @@ export function requireScope(principal: Principal, scope: Scope): void {
 /** First start: one organisation and an admin key, so the server is usable with no setup. */
 export async function bootstrapAdminKey(prisma: PrismaClient): Promise<string | null> {
   if ((await prisma.organization.count()) > 0) return null;
-  const org = await prisma.organization.create({ data: { name: 'Default organisation' } });
-  const { key } = await createApiKey(prisma, org.id, 'bootstrap admin', ALL_SCOPES);
-  return key;
+  // One transaction: an organisation is never left without the key that administers it.
+  return prisma.$transaction(async (tx) => {
+    const org = await tx.organization.create({ data: { name: 'Default organisation' } });
+    return (await createApiKey(tx, org.id, 'bootstrap admin', ALL_SCOPES)).key;
+  });
 }
