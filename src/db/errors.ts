@@ -2,3 +2,53 @@
 export function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 }
+
+/**
+ * Recognising "the database is not there right now" (server restarted, connection killed,
+ * unreachable, pool exhausted) among the errors Prisma and the pg driver throw, so the API can
+ * answer SERVICE_UNAVAILABLE (retry later) instead of INTERNAL_SERVER_ERROR, and the worker can
+ * retry instead of recording a failed attempt.
+ *
+ * The shapes seen through @prisma/adapter-pg: a PrismaClientKnownRequestError whose
+ * meta.driverAdapterError.cause carries the PostgreSQL SQLSTATE (57P01 "terminating connection
+ * due to administrator command") or a connection kind; a plain pg Error "Client has encountered a
+ * connection error and is not queryable" inside an interactive transaction; Node socket errors.
+ */
+
+/** Prisma's own codes for an unreachable or vanished server, and the connection-pool timeout. */
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** Driver-adapter error kinds that mean the connection, not the query, failed. */
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionAlreadyClosed']);
+/** Node socket errors. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const MESSAGES = [
+  /connection error and is not queryable/i,
+  /Connection terminated/i,
+  /terminating connection due to administrator command/i,
+  /the database system is (shutting down|starting up|in recovery mode)/i,
+  /server closed the connection unexpectedly/i,
+  /Can't reach database server/i,
+  /timeout exceeded when trying to connect/i,
+];
+
+/** SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown, cannot connect now). */
+function isConnectionSqlState(code: unknown): boolean {
+  return typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03');
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const x = e as { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: unknown; originalError?: unknown; errors?: unknown };
+    if (typeof x.code === 'string' && (PRISMA_CODES.has(x.code) || SOCKET_CODES.has(x.code) || isConnectionSqlState(x.code))) return true;
+    if (typeof x.kind === 'string' && ADAPTER_KINDS.has(x.kind)) return true;
+    if (typeof x.message === 'string' && MESSAGES.some((m) => m.test(x.message as string))) return true;
+    queue.push(x.cause, x.originalError, (x.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+    if (Array.isArray(x.errors)) queue.push(...x.errors);
+  }
+  return false;
+}

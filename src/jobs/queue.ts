@@ -205,3 +205,21 @@ export async function failJob(
   if (n === 0) return 'lost';
   return retry ? 'retry' : 'failed';
 }
+
+/**
+ * Hands a held job back untouched, for a worker that is shutting down: QUEUED again at once, the
+ * attempt not counted (attempts - 1), lease and holder cleared, so another worker claims it on its
+ * next poll instead of waiting for the lease to expire. Fenced like completeJob: false when the job
+ * was no longer this attempt's (already completed, failed or taken over).
+ */
+export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
+  const n = await prisma.$executeRawUnsafe(
+    `UPDATE "Job" SET "status" = 'QUEUED', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
+            "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
+      WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
+    job.id,
+    workerId,
+    job.attempts,
+  );
+  return n > 0;
+}

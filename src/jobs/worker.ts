@@ -13,9 +13,11 @@ import {
   countClaimableJobs,
   extendLease,
   failJob,
+  releaseJob,
   type JobFailure,
   type TransactionClient,
 } from './queue.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 export type WriteResult = (tx: TransactionClient) => Promise<void>;
 export type JobHandler = (job: Job, signal: AbortSignal) => Promise<WriteResult>;
@@ -24,8 +26,14 @@ export interface WorkerEvents {
   /** Errors the worker survives (database unreachable while polling, a failed heartbeat...). */
   onError?: (err: unknown, context: { jobId?: string; phase: string }) => void;
   /** After each attempt: how it ended. */
-  onJobSettled?: (job: Job, outcome: 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned') => void;
+  onJobSettled?: (job: Job, outcome: JobOutcome) => void;
 }
+
+/**
+ * How an attempt ended. `released`: handed back by a graceful stop whose deadline passed (QUEUED
+ * again, the attempt not counted); `abandoned`: dropped by a non-graceful stop (the lease expires).
+ */
+export type JobOutcome = 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned' | 'released';
 
 export interface WorkerOptions extends WorkerEvents {
   prisma: PrismaClient;
@@ -36,15 +44,31 @@ export interface WorkerOptions extends WorkerEvents {
   concurrency: number;
   handler: JobHandler;
   classifyError: (err: unknown) => JobFailure;
+  /**
+   * A graceful stop waits this long for running attempts, then releases the ones still running
+   * (back to QUEUED, attempt not counted) so another worker takes them at once. Default 30 s.
+   */
+  shutdownGraceMs?: number;
+  /** Longest wait between polls while the database keeps failing (doubling from pollIntervalMs). Default 15 s. */
+  maxPollBackoffMs?: number;
 }
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const DEFAULT_MAX_POLL_BACKOFF_MS = 15_000;
+/** Writing a finished result is retried this many times while the database is unreachable. */
+const COMPLETE_RETRIES = 5;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
 interface Running {
   job: Job;
   controller: AbortController;
   heartbeat: NodeJS.Timeout;
   done: Promise<void>;
-  /** Set by a non-graceful stop: the attempt must not touch the database any more. */
+  /** Set by a non-graceful stop, or once released: the attempt must not touch the database any more. */
   abandoned: boolean;
+  /** Handed back by a graceful stop (its outcome is already reported). */
+  released?: boolean;
 }
 
 export function defaultWorkerId(): string {
@@ -95,11 +119,14 @@ export class Worker {
   }
 
   /**
-   * graceful: stop claiming and wait for the running attempts to finish and be recorded.
+   * graceful: stop claiming and wait for the running attempts to finish and be recorded, at most
+   * `deadlineMs` (default: the shutdownGraceMs option); attempts still running then are released:
+   * put back to QUEUED with the attempt not counted, so another worker claims them right away
+   * (their handlers are aborted and can no longer write anything).
    * not graceful: abandon the running attempts at once, without touching the database (as if the
    * process had been killed); their leases expire and another worker takes the jobs over.
    */
-  async stop({ graceful }: { graceful: boolean } = { graceful: true }): Promise<void> {
+  async stop({ graceful, deadlineMs }: { graceful: boolean; deadlineMs?: number } = { graceful: true }): Promise<void> {
     this.stopping = true;
     if (!graceful) {
       this.abandoning = true;
@@ -113,12 +140,48 @@ export class Worker {
     this.wake();
     const loop = this.loop;
     if (graceful) {
-      await loop;
-      await Promise.all([...this.running.values()].map((r) => r.done));
+      const grace = deadlineMs ?? this.opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), Math.max(0, grace));
+      });
+      try {
+        // The loop ends after its current claim (a job claimed while stopping is released by it).
+        await Promise.race([loop, deadline]);
+        await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+      await Promise.all([...this.running.values()].map((r) => this.release(r)));
     }
     this.loop = null;
     const waiters = this.drainWaiters.splice(0);
     for (const w of waiters) w.reject(new Error('worker stopped before the queue drained'));
+  }
+
+  /** Hands a running attempt's job back (graceful stop past its deadline). */
+  private async release(entry: Running): Promise<void> {
+    if (entry.abandoned) return;
+    entry.abandoned = true; // from here on the attempt writes nothing, whatever its handler does
+    entry.released = true;
+    clearInterval(entry.heartbeat);
+    entry.controller.abort(new Error('worker shutting down'));
+    if (this.running.get(entry.job.id) === entry) this.running.delete(entry.job.id);
+    try {
+      const released = await releaseJob(this.opts.prisma, entry.job, this.workerId);
+      this.settle(entry.job, released ? 'released' : 'lost');
+    } catch (err) {
+      // The lease expires and whoever claims next takes the job over.
+      this.reportError(err, 'release', entry.job.id);
+    }
+  }
+
+  private settle(job: Job, outcome: JobOutcome): void {
+    try {
+      this.opts.onJobSettled?.(job, outcome);
+    } catch (err) {
+      this.reportError(err, 'onJobSettled', job.id);
+    }
   }
 
   /**
@@ -139,6 +202,7 @@ export class Worker {
 
   private async run(gen: number): Promise<void> {
     const live = () => !this.stopping && gen === this.generation;
+    let failures = 0; // consecutive failed polls: the wait doubles, up to maxPollBackoffMs
     while (live()) {
       this.wakePending = false;
       let claimedNothing = false;
@@ -149,9 +213,13 @@ export class Worker {
             claimedNothing = true;
             break;
           }
-          // Claimed while a non-graceful stop came in: leave it, its lease expires like a killed
-          // worker's. (A graceful stop awaits this loop, then the attempt launched here.)
+          // Claimed while a stop came in. Non-graceful: leave it, its lease expires like a killed
+          // worker's. Graceful: hand it straight back.
           if (this.abandoning || gen !== this.generation) break;
+          if (this.stopping) {
+            await releaseJob(this.opts.prisma, job, this.workerId).catch((err) => this.reportError(err, 'release', job.id));
+            break;
+          }
           this.launch(job);
         }
         if (claimedNothing && this.running.size === 0 && this.drainWaiters.length > 0) {
@@ -162,17 +230,23 @@ export class Worker {
             this.wakePending = true;
           }
         }
+        failures = 0;
       } catch (err) {
         if (!live()) break;
-        this.reportError(err, 'poll');
+        failures++;
+        this.reportError(err, failures > 1 ? `poll (failed ${failures} times in a row)` : 'poll');
       }
       if (!live()) break;
-      if (this.wakePending) continue;
+      if (this.wakePending && failures === 0) continue;
+      const wait =
+        failures === 0
+          ? this.opts.pollIntervalMs
+          : Math.min(this.opts.maxPollBackoffMs ?? DEFAULT_MAX_POLL_BACKOFF_MS, this.opts.pollIntervalMs * 2 ** (failures - 1));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.wakeUp = null;
           resolve();
-        }, this.opts.pollIntervalMs);
+        }, wait);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
@@ -192,11 +266,13 @@ export class Worker {
     };
     entry.heartbeat.unref?.();
     this.running.set(job.id, entry);
-    entry.done = this.attempt(entry).finally(() => {
-      clearInterval(entry.heartbeat);
-      if (this.running.get(job.id) === entry) this.running.delete(job.id);
-      this.wake(); // a slot is free
-    });
+    entry.done = this.attempt(entry)
+      .catch((err) => this.reportError(err, 'attempt', job.id)) // never an unhandled rejection
+      .finally(() => {
+        clearInterval(entry.heartbeat);
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
+        this.wake(); // a slot is free
+      });
   }
 
   private async heartbeat(entry: Running): Promise<void> {
@@ -215,7 +291,9 @@ export class Worker {
   private async attempt(entry: Running): Promise<void> {
     const { job, controller } = entry;
     const { prisma } = this.opts;
-    const settle = (outcome: 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned') => this.opts.onJobSettled?.(job, outcome);
+    const settle = (outcome: JobOutcome) => {
+      if (!entry.released) this.settle(job, outcome);
+    };
     let write: WriteResult;
     try {
       write = await this.opts.handler(job, controller.signal);
@@ -236,24 +314,35 @@ export class Worker {
       }
       return;
     }
-    if (entry.abandoned) return settle('abandoned');
-    if (controller.signal.aborted) return settle('lost');
-    try {
-      const ok = await completeJob(prisma, job, this.workerId, write);
-      settle(ok ? 'succeeded' : 'lost');
-    } catch (err) {
+    for (let retry = 0; ; retry++) {
       if (entry.abandoned) return settle('abandoned');
-      // Writing the result failed (constraint violation, bug in the writer, database down).
-      let failure: JobFailure;
+      if (controller.signal.aborted) return settle('lost');
       try {
-        failure = this.opts.classifyError(err);
-      } catch {
-        failure = { code: 'INTERNAL_SERVER_ERROR', message: String(err), transient: true };
-      }
-      try {
-        settle(await failJob(prisma, job, this.workerId, failure));
-      } catch (dbErr) {
-        this.reportError(dbErr, 'failJob', job.id);
+        // Safe to repeat: completeJob writes only while this attempt still holds the job, in one
+        // transaction, so a retry after a commit whose answer was lost finds it SUCCEEDED (false).
+        const ok = await completeJob(prisma, job, this.workerId, write);
+        return settle(ok ? 'succeeded' : 'lost');
+      } catch (err) {
+        if (entry.abandoned) return settle('abandoned');
+        if (isDatabaseUnavailable(err) && retry < COMPLETE_RETRIES) {
+          // The heartbeat keeps the lease while we wait for the database (when it can reach it).
+          this.reportError(err, `complete (retry ${retry + 1} of ${COMPLETE_RETRIES})`, job.id);
+          await sleep(Math.min(8_000, 500 * 2 ** retry));
+          continue;
+        }
+        // Writing the result failed (constraint violation, bug in the writer, database down).
+        let failure: JobFailure;
+        try {
+          failure = this.opts.classifyError(err);
+        } catch {
+          failure = { code: 'INTERNAL_SERVER_ERROR', message: String(err), transient: true };
+        }
+        try {
+          settle(await failJob(prisma, job, this.workerId, failure));
+        } catch (dbErr) {
+          this.reportError(dbErr, 'failJob', job.id);
+        }
+        return;
       }
     }
   }

@@ -1,6 +1,6 @@
 import { openDatabase } from '../../src/db/client.js';
 import {
-  backoffMs, BACKOFF_CAP_MS, claimJob, completeJob, countClaimableJobs, extendLease, failJob, LEASE_EXPIRED,
+  backoffMs, BACKOFF_CAP_MS, claimJob, completeJob, countClaimableJobs, extendLease, failJob, LEASE_EXPIRED, releaseJob,
 } from '../../src/jobs/queue.js';
 import { describeEachDatabase } from '../support/db.js';
 import { createJobs, sleep, writeAssessment } from './fixtures.js';
@@ -142,6 +142,26 @@ describeEachDatabase('job queue', (ctx) => {
     expect(retired).toMatchObject({ status: 'FAILED', attempts: 1, errorCode: LEASE_EXPIRED, leaseExpiresAt: null, lockedBy: 'w1' });
     expect(retired.errorMessage).toContain('no attempts left');
     expect(retired.finishedAt).toBeInstanceOf(Date);
+  });
+
+  test('release hands a held job back at once, the attempt not counted; only the holder can release', async () => {
+    await createJobs(ctx.prisma, 1);
+    const a1 = (await claimJob(ctx.prisma, 'w1', 300))!;
+    expect(await releaseJob(ctx.prisma, a1, 'w2')).toBe(false);
+    expect(await releaseJob(ctx.prisma, { id: a1.id, attempts: a1.attempts + 1 }, 'w1')).toBe(false);
+    expect(await releaseJob(ctx.prisma, a1, 'w1')).toBe(true);
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: a1.id } })).toMatchObject({
+      status: 'QUEUED', attempts: 0, lockedBy: null, leaseExpiresAt: null, startedAt: null,
+    });
+    expect(await countClaimableJobs(ctx.prisma)).toBe(1); // no lease to wait for
+    // The released attempt can no longer extend or complete it; the next claim can.
+    const a2 = (await claimJob(ctx.prisma, 'w2', 300))!;
+    expect(a2).toMatchObject({ id: a1.id, attempts: 1, lockedBy: 'w2' });
+    expect(await extendLease(ctx.prisma, a1, 'w1', 300)).toBe(false);
+    expect(await completeJob(ctx.prisma, a1, 'w1', writeAssessment(a1))).toBe(false);
+    expect(await completeJob(ctx.prisma, a2, 'w2', writeAssessment(a2))).toBe(true);
+    expect(await releaseJob(ctx.prisma, a2, 'w2')).toBe(false); // finished jobs stay finished
+    expect(await ctx.prisma.assessment.count()).toBe(1);
   });
 
   if (ctx.kind === 'postgres') {

@@ -140,4 +140,50 @@ describeEachDatabase('Worker', (ctx) => {
     await w.stop({ graceful: true });
     expect((await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status).toBe('SUCCEEDED');
   });
+  test('graceful stop past its deadline releases the running job; another worker takes it without waiting for the lease', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    let started = false;
+    let aborted = false;
+    const outcomes: string[] = [];
+    const a = make(async (j, signal) => {
+      started = true;
+      await new Promise((_, reject) => signal.addEventListener('abort', () => { aborted = true; reject(signal.reason); }));
+      return writeAssessment(j); // never reached
+    }, { leaseSeconds: 300, workerId: 'A', onJobSettled: (_j, o) => outcomes.push(o) });
+    a.start();
+    await waitFor(async () => started, 5000, 10);
+    await a.stop({ graceful: true, deadlineMs: 100 });
+    expect(aborted).toBe(true);
+    expect(outcomes).toEqual(['released']);
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).toMatchObject({
+      status: 'QUEUED', attempts: 0, lockedBy: null, leaseExpiresAt: null,
+    });
+
+    // The lease was 300 s: B finishing it at all shows it did not wait for an expiry.
+    const b = make(async (j) => writeAssessment(j), { leaseSeconds: 300, workerId: 'B' });
+    b.start();
+    await b.drain();
+    const done = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id }, include: { assessment: true } });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1, lockedBy: 'B', errorCode: null });
+    expect(done.assessment).not.toBeNull();
+  });
+
+  test('the poll loop survives database errors: logged, retried with a backoff, and it picks work up again', async () => {
+    const errors: string[] = [];
+    const w = make(async (j) => writeAssessment(j), { pollIntervalMs: 20, maxPollBackoffMs: 200, onError: (_e, c) => errors.push(c.phase) });
+    // A real failure of every claim: the table is not there for a while.
+    await ctx.prisma.$executeRawUnsafe('ALTER TABLE "Job" RENAME TO "Job_away"');
+    try {
+      w.start();
+      await waitFor(async () => errors.length >= 3, 10000, 10);
+    } finally {
+      await ctx.prisma.$executeRawUnsafe('ALTER TABLE "Job_away" RENAME TO "Job"');
+    }
+    expect(errors[0]).toBe('poll');
+    expect(errors[1]).toMatch(/^poll \(failed 2 times in a row\)$/);
+    expect(w.isRunning).toBe(true);
+    const [job] = await createJobs(ctx.prisma, 1);
+    w.wake();
+    await waitFor(async () => (await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status === 'SUCCEEDED', 10000, 20);
+  });
 });
