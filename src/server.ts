@@ -45,7 +45,7 @@ const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
 async function buildContext(services: Services, authorization: string | undefined): Promise<RequestContext> {
   try {
     const principal = await authenticate(services.prisma, authorization);
-    return { principal, loaders: createLoaders(services.prisma, principal.organizationId), services };
+    return { principal, loaders: createLoaders(services.prisma, principal), services };
   } catch (e) {
     if (e instanceof AppError) {
       throw new AppError(e.code, e.message, { http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 403 } });

@@ -1,6 +1,33 @@
-import type DataLoader from 'dataloader';
+/**
+ * Access policy. Enforced where data is loaded, not only at the door: the per-request loaders
+ * (loaders.ts) are created for the caller's principal, and every loader that returns learner data
+ * or scores checks the key's scope itself when loading. Whatever path a query takes (an entry
+ * field, a mutation payload, `node(id)`, a connection, a relation several levels down), it reaches
+ * data only through those loaders, so the same rule applies everywhere.
+ *
+ * - Tenant. Every loader is bound to the key's organisation: an id of another organisation loads
+ *   as null (NOT_FOUND where a mutation names it), for every key, ADMIN included.
+ * - ADMIN implies every other scope, and alone reaches the admin things: API keys, trust analytics
+ *   (`rationaleAnalytics`), the review queue (`flaggedAssessments`), attaching human labels.
+ * - SCORES_READ reads all learner data of the organisation: learners, utterances (reference text,
+ *   audio facts), jobs (including their error and the model's raw output), assessments and
+ *   everything in them (sentence/word/phoneme scores, rationales and their checks, human labels,
+ *   agreement with them).
+ * - ASSESS_WRITE creates learners, submits utterances and re-assesses them. Without SCORES_READ it
+ *   sees only the objects its own mutation returns, field by field as it wrote them: the Learner
+ *   createLearner made, the Utterance and Job submitUtterance made (or replays), the Job
+ *   reassessUtterance queued (id, status, attempts, times). Every relation from those objects is
+ *   loaded, so it is refused: the learner behind an utterance, an utterance's jobs or assessments,
+ *   a job's utterance, assessment or error, a learner's utterances. It cannot poll `job(id)`.
+ * - Any key sees `viewer` (its organisation and scopes) and `model` (the bundle served).
+ *
+ * A refused field is FORBIDDEN ("This API key lacks the SCORES_READ scope."); a nullable field
+ * reads as null next to that error, a non-null one nulls its parent as GraphQL prescribes.
+ * tests/api/access-generated.test.ts walks every field path of the schema with every combination
+ * of scopes (and another organisation's ADMIN key) against this policy.
+ */
 import type { RequestContext } from './context.js';
-import type { Loaders } from './loaders.js';
+import type { Loaders, ScopedLoader } from './loaders.js';
 import { requireScope } from './auth.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
@@ -12,10 +39,9 @@ function isLoadable(type: NodeType): type is Loadable {
   return type in LOADER;
 }
 
-/** Load a tenant-scoped row by database id; reading needs SCORES_READ. */
+/** Load a tenant-scoped row by database id; reading needs SCORES_READ (the loader checks it). */
 export async function loadVisible<T extends Loadable>(ctx: RequestContext, type: T, id: string): Promise<Row<T> | null> {
-  requireScope(ctx.principal, 'SCORES_READ');
-  const loader = ctx.loaders[LOADER[type]] as unknown as DataLoader<string, Row<T> | null>;
+  const loader = ctx.loaders[LOADER[type]] as unknown as ScopedLoader<string, Row<T> | null>;
   return loader.load(id);
 }
 
@@ -23,6 +49,7 @@ export async function loadVisible<T extends Loadable>(ctx: RequestContext, type:
 export async function loadNode(ctx: RequestContext, globalId: string) {
   const parsed = fromGlobalId(globalId);
   if (!parsed || !isLoadable(parsed.type)) {
+    // Same answer whatever the id: a key that may not read learns nothing from which ids parse.
     requireScope(ctx.principal, 'SCORES_READ');
     return null;
   }

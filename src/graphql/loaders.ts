@@ -9,6 +9,10 @@ import type {
   Utterance,
   WordAssessment,
 } from '../generated/prisma/client.js';
+import type { RationaleFlag } from '../generated/graphql.js';
+import { rationaleAnalytics } from '../analytics/trust.js';
+import { requireScope, type Principal, type Scope } from './auth.js';
+import { findPage, keysetQuery, toConnection, type PageArgs } from './pagination.js';
 
 /**
  * Dispatch a batch once the I/O callbacks of this turn of the event loop have run, not on the next
@@ -20,11 +24,50 @@ function batched<K, V>(load: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> {
   return new DataLoader<K, V>(load, { batchScheduleFn: (dispatch) => setImmediate(dispatch) });
 }
 
+/** What resolvers see of a loader: `load`/`loadMany`, each checking the key's scope first. */
+export interface ScopedLoader<K, V> {
+  load(key: K): Promise<V>;
+  loadMany(keys: readonly K[]): Promise<Array<V | Error>>;
+}
+
 /**
- * Per-request batch loaders. Every one is bound to the caller's organisation, so an id from
- * another tenant simply loads as null: no field or lookup can cross organisations.
+ * The scope check runs on every call, before the batch (and its cache) is consulted: a row another
+ * field of the same request loaded is refused just the same.
  */
-export function createLoaders(prisma: PrismaClient, organizationId: string) {
+function scoped<K, V>(loader: DataLoader<K, V>, check: () => void): ScopedLoader<K, V> {
+  return {
+    load: (key) => {
+      try {
+        check();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return loader.load(key);
+    },
+    loadMany: (keys) => {
+      try {
+        check();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return loader.loadMany(keys);
+    },
+  };
+}
+
+/**
+ * Per-request loaders, created for one principal (see the access policy in access.ts). Every one
+ * is bound to the caller's organisation, so an id from another tenant simply loads as null, and
+ * every one that returns learner data or scores checks the key's scope itself when loading: no
+ * field path, mutation payload or `node(id)` reaches data the key may not read, whichever entry
+ * point it started from. Resolvers read the database only through these.
+ */
+export function createLoaders(prisma: PrismaClient, principal: Principal) {
+  const { organizationId } = principal;
+  const needs = (scope: Scope) => () => requireScope(principal, scope);
+  const reads = needs('SCORES_READ');
+  const admin = needs('ADMIN');
+
   const byId = <T extends { id: string }>(fetch: (ids: string[]) => Promise<T[]>) =>
     batched<string, T | null>(async (ids) => {
       const rows = new Map((await fetch([...ids])).map((r) => [r.id, r]));
@@ -50,45 +93,131 @@ export function createLoaders(prisma: PrismaClient, organizationId: string) {
     return ids.map((id) => byUtterance.get(id)!);
   });
 
+  const learner = byId<Learner>((ids) => prisma.learner.findMany({ where: scope(ids) }));
+  const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
+
   return {
-    learner: byId<Learner>((ids) => prisma.learner.findMany({ where: scope(ids) })),
-    utterance: byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) })),
-    job: byId<Job>((ids) => prisma.job.findMany({ where: scope(ids) })),
-    assessment: byId<Assessment>((ids) => prisma.assessment.findMany({ where: scope(ids) })),
-    jobsByUtterance: groupedBy<Job, 'utteranceId'>('utteranceId', (ids) =>
-      prisma.job.findMany({
-        where: { organizationId, utteranceId: { in: ids } },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    learner: scoped(learner, reads),
+    utterance: scoped(utterance, reads),
+    job: scoped(byId<Job>((ids) => prisma.job.findMany({ where: scope(ids) })), reads),
+    assessment: scoped(byId<Assessment>((ids) => prisma.assessment.findMany({ where: scope(ids) })), reads),
+    learnerByExternalId: scoped(
+      batched<string, Learner | null>(async (externalIds) => {
+        const rows = await prisma.learner.findMany({ where: { organizationId, externalId: { in: [...externalIds] } } });
+        const byExternalId = new Map(rows.map((r) => [r.externalId, r]));
+        return externalIds.map((id) => byExternalId.get(id) ?? null);
       }),
+      reads,
     ),
-    latestAssessmentByUtterance: batched<string, Assessment | null>(async (ids) =>
-      (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.MODEL ?? null)),
+    jobsByUtterance: scoped(
+      groupedBy<Job, 'utteranceId'>('utteranceId', (ids) =>
+        prisma.job.findMany({
+          where: { organizationId, utteranceId: { in: ids } },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+      ),
+      reads,
     ),
-    latestHumanByUtterance: batched<string, Assessment | null>(async (ids) =>
-      (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.HUMAN ?? null)),
+    latestAssessmentByUtterance: scoped(
+      batched<string, Assessment | null>(async (ids) =>
+        (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.MODEL ?? null)),
+      ),
+      reads,
     ),
-    assessmentByJob: batched<string, Assessment | null>(async (ids) => {
-      const rows = await prisma.assessment.findMany({ where: { organizationId, jobId: { in: [...ids] } } });
-      const byJob = new Map(rows.map((r) => [r.jobId, r]));
-      return ids.map((id) => byJob.get(id) ?? null);
-    }),
-    wordsByAssessment: groupedBy<WordAssessment, 'assessmentId'>('assessmentId', (ids) =>
-      prisma.wordAssessment.findMany({
-        where: { organizationId, assessmentId: { in: ids } },
-        orderBy: { index: 'asc' },
+    latestHumanByUtterance: scoped(
+      batched<string, Assessment | null>(async (ids) =>
+        (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.HUMAN ?? null)),
+      ),
+      reads,
+    ),
+    assessmentByJob: scoped(
+      batched<string, Assessment | null>(async (ids) => {
+        const rows = await prisma.assessment.findMany({ where: { organizationId, jobId: { in: [...ids] } } });
+        const byJob = new Map(rows.map((r) => [r.jobId, r]));
+        return ids.map((id) => byJob.get(id) ?? null);
       }),
+      reads,
     ),
-    phonemesByWord: groupedBy<PhonemeAssessment, 'wordAssessmentId'>('wordAssessmentId', (ids) =>
-      prisma.phonemeAssessment.findMany({
-        where: { organizationId, wordAssessmentId: { in: ids } },
-        orderBy: { index: 'asc' },
+    wordsByAssessment: scoped(
+      groupedBy<WordAssessment, 'assessmentId'>('assessmentId', (ids) =>
+        prisma.wordAssessment.findMany({
+          where: { organizationId, assessmentId: { in: ids } },
+          orderBy: { index: 'asc' },
+        }),
+      ),
+      reads,
+    ),
+    phonemesByWord: scoped(
+      groupedBy<PhonemeAssessment, 'wordAssessmentId'>('wordAssessmentId', (ids) =>
+        prisma.phonemeAssessment.findMany({
+          where: { organizationId, wordAssessmentId: { in: ids } },
+          orderBy: { index: 'asc' },
+        }),
+      ),
+      reads,
+    ),
+    rationaleByAssessment: scoped(
+      batched<string, Rationale | null>(async (ids) => {
+        const rows = await prisma.rationale.findMany({ where: { organizationId, assessmentId: { in: [...ids] } } });
+        const byAssessment = new Map(rows.map((r) => [r.assessmentId, r]));
+        return ids.map((id) => byAssessment.get(id) ?? null);
       }),
+      reads,
     ),
-    rationaleByAssessment: batched<string, Rationale | null>(async (ids) => {
-      const rows = await prisma.rationale.findMany({ where: { organizationId, assessmentId: { in: [...ids] } } });
-      const byAssessment = new Map(rows.map((r) => [r.assessmentId, r]));
-      return ids.map((id) => byAssessment.get(id) ?? null);
-    }),
+
+    /**
+     * Rows a mutation's input names, checked for the tenant only: a write (ASSESS_WRITE) must find
+     * the learner or utterance it refers to without the key being able to read it. The mutation
+     * uses the row to write; it never returns it to the client.
+     */
+    writeTarget: { learner, utterance },
+
+    /** The caller's own organisation: any key may see it (Viewer). */
+    organization: () => prisma.organization.findUniqueOrThrow({ where: { id: organizationId } }),
+
+    // Connections: one page, newest first, keyset-paginated; the scope is checked before the read.
+    learnersPage: (args: PageArgs) => {
+      reads();
+      return findPage(args, ({ where, orderBy, take }) =>
+        prisma.learner.findMany({ where: { organizationId, ...where }, orderBy, take }),
+      );
+    },
+    /** On the (organizationId, learnerId, createdAt, id) index. */
+    utterancesPage: (learnerId: string, args: PageArgs) => {
+      reads();
+      return findPage(args, ({ where, orderBy, take }) =>
+        prisma.utterance.findMany({ where: { organizationId, learnerId, ...where }, orderBy, take }),
+      );
+    },
+    assessmentsPage: (utteranceId: string, args: PageArgs) => {
+      reads();
+      return findPage(args, ({ where, orderBy, take }) =>
+        prisma.assessment.findMany({ where: { organizationId, utteranceId, ...where }, orderBy, take }),
+      );
+    },
+    /** The review queue (ADMIN): model assessments whose rationale raised `flag` (any flag). */
+    flaggedAssessmentsPage: async (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null }) => {
+      admin();
+      const page = keysetQuery(args);
+      const flags = args.flag ? { has: args.flag } : { isEmpty: false };
+      const rows = await prisma.assessment.findMany({
+        where: {
+          organizationId,
+          source: 'MODEL',
+          ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
+          rationale: { is: { flags } },
+          ...page.where,
+        },
+        orderBy: page.orderBy,
+        take: page.take,
+      });
+      return toConnection(rows, args);
+    },
+    /** Trust analytics per model version (ADMIN). */
+    trustStats: (modelVersion: string | null | undefined) => {
+      admin();
+      return rationaleAnalytics(prisma, organizationId, modelVersion);
+    },
   };
 }
 

@@ -27,5 +27,5 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
   const id = await prisma.$transaction((tx) =>
     writeHumanLabels(tx, { organizationId: ctx.principal.organizationId, utterance, labels, rater }),
   );
-  return prisma.assessment.findUniqueOrThrow({ where: { id } });
+  return (await ctx.loaders.assessment.load(id))!;
 };

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 /** A new job for a stored utterance; its earlier assessments stay. */
 export const reassessUtterance: MutationResolvers['reassessUtterance'] = async (_parent, { utteranceId }, ctx) => {
   requireScope(ctx.principal, 'ASSESS_WRITE');
-  const utterance = await ctx.loaders.utterance.load(expectGlobalId(utteranceId, 'Utterance'));
+  const utterance = await ctx.loaders.writeTarget.utterance.load(expectGlobalId(utteranceId, 'Utterance'));
   if (!utterance) throw new AppError('NOT_FOUND', `No Utterance with id "${utteranceId}".`);
   const job = await ctx.services.prisma.job.create({
     data: {

@@ -14,7 +14,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   requireScope(ctx.principal, 'ASSESS_WRITE');
   const { prisma, config, intake } = ctx.services;
   const organizationId = ctx.principal.organizationId;
-  const learner = await ctx.loaders.learner.load(expectGlobalId(input.learnerId, 'Learner'));
+  const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
   const idempotencyKey = input.idempotencyKey?.trim() || null;
 

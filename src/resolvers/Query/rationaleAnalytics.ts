@@ -1,8 +1,5 @@
 import type { QueryResolvers } from '../../generated/graphql.js';
-import { requireScope } from '../../graphql/auth.js';
-import { rationaleAnalytics as analytics } from '../../analytics/trust.js';
 
-export const rationaleAnalytics: QueryResolvers['rationaleAnalytics'] = (_parent, { modelVersion }, ctx) => {
-  requireScope(ctx.principal, 'ADMIN');
-  return analytics(ctx.services.prisma, ctx.principal.organizationId, modelVersion);
-};
+/** ADMIN; the loader checks it. */
+export const rationaleAnalytics: QueryResolvers['rationaleAnalytics'] = (_parent, { modelVersion }, ctx) =>
+  ctx.loaders.trustStats(modelVersion);

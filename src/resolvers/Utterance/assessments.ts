@@ -1,11 +1,5 @@
 import type { UtteranceResolvers } from '../../generated/graphql.js';
-import { findPage } from '../../graphql/pagination.js';
 
+/** Newest first, keyset-paginated; the loader checks the key may read scores. */
 export const assessments: UtteranceResolvers['assessments'] = (utterance, args, ctx) =>
-  findPage(args, ({ where, orderBy, take }) =>
-    ctx.services.prisma.assessment.findMany({
-      where: { organizationId: ctx.principal.organizationId, utteranceId: utterance.id, ...where },
-      orderBy,
-      take,
-    }),
-  );
+  ctx.loaders.assessmentsPage(utterance.id, args);

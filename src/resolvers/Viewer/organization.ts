@@ -1,4 +1,4 @@
 import type { ViewerResolvers } from '../../generated/graphql.js';
 
-export const organization: ViewerResolvers['organization'] = async (principal, _args, ctx) =>
-  ctx.services.prisma.organization.findUniqueOrThrow({ where: { id: principal.organizationId } });
+/** The key's own organisation, which any key may see. */
+export const organization: ViewerResolvers['organization'] = (_principal, _args, ctx) => ctx.loaders.organization();
