@@ -1,11 +1,19 @@
 /**
  * Upload bytes → 16 kHz mono float PCM, with the client-facing errors the API promises
  * (UNSUPPORTED_MEDIA_TYPE, CORRUPT_AUDIO, AUDIO_TOO_LONG, AUDIO_TOO_SHORT).
+ *
+ * Decoding is bounded, because compressed audio can expand a thousandfold: a 5 MB FLAC of silence
+ * with its length field zeroed decoded to 2.4 GB when the whole file went to the decoder at once.
+ * So the header is checked first (rate, channels, codec, declared length), then the file is fed to
+ * the codec's streaming decoder a few KiB at a time and decoding stops the moment the frames decoded
+ * so far exceed the duration limit. Each chunk is downmixed as it arrives, so at most the limit's
+ * worth of mono PCM (plus one chunk's output) is ever held.
  */
 import decode from 'audio-decode';
 import { AppError } from '../errors.js';
-import { headerInfo } from './header-duration.js';
-import { downmix, resample } from './resample.js';
+import { assertStreamBounds } from './bounds.js';
+import { headerInfo, wavHeaderInfo, type HeaderInfo } from './header-duration.js';
+import { resample } from './resample.js';
 import { sniffAudioFormat, type AudioFormat } from './sniff.js';
 
 export const TARGET_SAMPLE_RATE = 16000;
@@ -25,10 +33,25 @@ export interface DurationLimits {
   minSeconds: number;
 }
 
-interface RawAudio {
+/** One step of audio-decode's streaming decoder: a chunk in, the PCM it completed out. */
+interface ChunkResult {
   channelData: Float32Array[];
   sampleRate: number;
 }
+interface StreamDecoder {
+  (chunk?: Uint8Array): Promise<ChunkResult>;
+  free(): void;
+}
+
+/**
+ * Bytes handed to the decoder per step. The worst case between two length checks is one chunk's
+ * output: FLAC constant subframes reach ~4,600 samples per 12 bytes, so 4 KiB can yield ~6 MB of
+ * float PCM; Opus and MP3 expand far less. WebM gets 1 KiB: its decoder's cost grows with the square
+ * of the frames in one chunk (64 KiB of silent Opus frames took 116 s, 1 KiB chunks 0.25 s). WAV
+ * expands at most 4x and its length is bounded by its header.
+ */
+const CHUNK_BYTES: Partial<Record<AudioFormat, number>> = { wav: 1 << 20, webm: 1024 };
+const DEFAULT_CHUNK_BYTES = 4096;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -38,6 +61,17 @@ function tooLong(seconds: number, limits: DurationLimits): AppError {
     `Recording is ${round2(seconds)} s long; the limit is ${limits.maxSeconds} s.`,
     { durationSeconds: round2(seconds), maxSeconds: limits.maxSeconds },
   );
+}
+
+/** Decoding stopped at the limit: the true length is unknown, only that it is over. */
+function overLimit(limits: DurationLimits): AppError {
+  return new AppError('AUDIO_TOO_LONG', `Recording is longer than the ${limits.maxSeconds} s limit.`, {
+    maxSeconds: limits.maxSeconds,
+  });
+}
+
+function corrupt(format: AudioFormat, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError('CORRUPT_AUDIO', message, { format, ...details });
 }
 
 function sniffOrThrow(bytes: Uint8Array): AudioFormat {
@@ -52,53 +86,157 @@ function sniffOrThrow(bytes: Uint8Array): AudioFormat {
   return format;
 }
 
-/** Refuse from the header alone when it proves the recording is too long (no decode needed). */
-function checkHeaderDuration(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): void {
-  const info = headerInfo(format, bytes);
-  if (info && info.seconds > limits.maxSeconds) throw tooLong(info.seconds, limits);
+/** PCM integer depths and IEEE float depths the WAV decoder really reads; ADPCM, G.711 etc. are not taken. */
+const WAV_CODECS: Record<number, { name: string; bits: number[] }> = {
+  1: { name: 'PCM', bits: [8, 16, 24, 32] },
+  3: { name: 'IEEE float', bits: [32, 64] },
+};
+
+/** WAV: a fmt and data chunk, a codec we decode, and a block size that matches it. */
+function checkWavHeader(bytes: Uint8Array): HeaderInfo {
+  const info = wavHeaderInfo(bytes);
+  if (!info) throw corrupt('wav', 'The WAV file has no readable "fmt " and "data" chunks.');
+  const codec = info.formatTag === null ? undefined : WAV_CODECS[info.formatTag];
+  if (!codec || !codec.bits.includes(info.bitsPerSample)) {
+    const tag = info.formatTag === null ? 'an unreadable extensible' : `0x${info.formatTag.toString(16).padStart(4, '0')}`;
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `WAV with format tag ${tag} at ${info.bitsPerSample} bits is not supported; send PCM (8/16/24/32-bit) or IEEE float (32/64-bit).`,
+      { format: 'wav', formatTag: info.formatTag, bitsPerSample: info.bitsPerSample },
+    );
+  }
+  assertStreamBounds('wav', info.sampleRate, info.channels);
+  if (info.blockAlign !== (info.channels * info.bitsPerSample) / 8) {
+    throw corrupt('wav', `The WAV header's block size (${info.blockAlign}) does not match its channels and bit depth.`);
+  }
+  return info;
 }
 
-/** Decoder failures are the client's bad bytes, not our fault: map them to CORRUPT_AUDIO. */
-async function runDecoder(format: AudioFormat, bytes: Uint8Array): Promise<RawAudio> {
-  let raw: RawAudio;
-  try {
-    raw = await decode(bytes);
-  } catch (e) {
-    throw new AppError('CORRUPT_AUDIO', `Could not decode the ${format} audio: it is damaged or truncated.`, {
-      format,
-      reason: e instanceof Error ? e.message : String(e),
-    });
+/**
+ * Refuse from the header alone what it proves unacceptable: odd rates or channel counts, codecs we do
+ * not decode, or a declared length over the limit (no decode needed). Headers that do not state a
+ * length (MP3, WebM, a zeroed FLAC count) are bounded while decoding instead.
+ */
+function checkHeader(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): void {
+  const info = format === 'wav' ? checkWavHeader(bytes) : headerInfo(format, bytes);
+  if (!info) return;
+  assertStreamBounds(format, info.sampleRate, info.channels);
+  if (info.seconds !== null && info.seconds > limits.maxSeconds) throw tooLong(info.seconds, limits);
+}
+
+/** audio-decode's codec name: Ogg carries Opus, Vorbis or FLAC, told apart by its first packet. */
+function codecName(format: AudioFormat, bytes: Uint8Array): string {
+  if (format !== 'ogg') return format;
+  const payload = bytes.subarray(27 + (bytes[26] ?? 0));
+  const starts = (sig: string) => [...sig].every((c, i) => payload[i] === c.charCodeAt(0));
+  if (starts('OpusHead')) return 'opus';
+  if (starts('\x7fFLAC')) return 'flac';
+  return 'oga';
+}
+
+/** Mono PCM collected chunk by chunk, refusing as soon as it passes the limit. */
+class BoundedPcm {
+  private readonly parts: Float32Array[] = [];
+  private frames = 0;
+  sampleRate = 0;
+  channels = 0;
+
+  constructor(
+    private readonly format: AudioFormat,
+    private readonly limits: DurationLimits,
+  ) {}
+
+  add(result: ChunkResult): void {
+    const channels = result?.channelData ?? [];
+    const length = channels[0]?.length ?? 0;
+    if (length === 0) return;
+    this.checkStream(result.sampleRate, channels.length);
+    assertFinite(channels, this.format);
+    this.frames += length;
+    if (this.frames > this.limits.maxSeconds * this.sampleRate) throw overLimit(this.limits);
+    this.parts.push(downmixCopy(channels, length));
   }
-  const frames = raw?.channelData?.[0]?.length ?? 0;
-  if (!raw || !raw.sampleRate || frames === 0) {
-    throw new AppError('CORRUPT_AUDIO', `The ${format} file decoded to no audio samples.`, { format });
+
+  /** Every chunk must agree with the first: a stream that changes rate mid-way is damaged. */
+  private checkStream(sampleRate: number, channels: number): void {
+    if (!this.sampleRate) {
+      assertStreamBounds(this.format, sampleRate, channels);
+      this.sampleRate = sampleRate;
+    } else if (sampleRate !== this.sampleRate) {
+      throw corrupt(this.format, `The ${this.format} stream changes sample rate mid-way (${this.sampleRate} → ${sampleRate} Hz).`);
+    }
+    if (channels > this.channels) assertStreamBounds(this.format, sampleRate, channels);
+    this.channels = Math.max(this.channels, channels);
   }
-  return raw;
+
+  finish(): Float32Array {
+    if (this.frames === 0) throw corrupt(this.format, `The ${this.format} file decoded to no audio samples.`);
+    const out = new Float32Array(this.frames);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
 }
 
 function assertFinite(channels: Float32Array[], format: AudioFormat): void {
   for (const ch of channels) {
     for (let i = 0; i < ch.length; i++) {
       if (!Number.isFinite(ch[i])) {
-        throw new AppError('CORRUPT_AUDIO', `The ${format} file decoded to invalid (NaN/infinite) samples.`, { format });
+        throw corrupt(format, `The ${format} file decoded to invalid (NaN/infinite) samples.`);
       }
     }
   }
 }
 
 /**
- * Decode any accepted container to 16 kHz mono. Format is sniffed from the bytes; duration limits are
- * checked from the header first (cheap refusal), then again on the decoded frames (authoritative).
+ * Average the channels into a new array. Always a copy: some decoders hand out views of their WASM
+ * heap that the next chunk overwrites. Averaging (not summing) keeps a centred source at its level.
+ */
+function downmixCopy(channels: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  for (const ch of channels) for (let i = 0; i < length; i++) out[i] += ch[i];
+  if (channels.length > 1) for (let i = 0; i < length; i++) out[i] /= channels.length;
+  return out;
+}
+
+async function openDecoder(format: AudioFormat, codec: string): Promise<StreamDecoder> {
+  const open = (decode as unknown as Record<string, () => Promise<StreamDecoder>>)[codec];
+  if (!open) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `No decoder for ${format} (${codec}).`, { format });
+  return open();
+}
+
+/** Feed the file chunk by chunk; decoder failures are the client's bad bytes: CORRUPT_AUDIO. */
+async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): Promise<BoundedPcm> {
+  const pcm = new BoundedPcm(format, limits);
+  const dec = await openDecoder(format, codecName(format, bytes));
+  const step = CHUNK_BYTES[format] ?? DEFAULT_CHUNK_BYTES;
+  try {
+    for (let at = 0; at < bytes.length; at += step) pcm.add(await dec(bytes.subarray(at, at + step)));
+    pcm.add(await dec()); // end of stream: flush what the decoder still holds
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw corrupt(format, `Could not decode the ${format} audio: it is damaged or truncated.`, {
+      reason: e instanceof Error ? e.message : String(e),
+    });
+  } finally {
+    dec.free(); // a no-op once flushed; releases the WASM decoder when we stopped early
+  }
+  return pcm;
+}
+
+/**
+ * Decode any accepted container to 16 kHz mono. Format is sniffed from the bytes; the header is
+ * checked first (cheap refusal), then the decoded frames are counted as they come (authoritative).
  */
 export async function decodeAudio(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedAudio> {
   const format = sniffOrThrow(bytes);
-  checkHeaderDuration(format, bytes, limits);
-  const raw = await runDecoder(format, bytes);
-  const channels = raw.channelData;
-  const sourceSeconds = channels[0].length / raw.sampleRate;
-  if (sourceSeconds > limits.maxSeconds) throw tooLong(sourceSeconds, limits);
-  assertFinite(channels, format);
-  const samples = resample(downmix(channels), raw.sampleRate, TARGET_SAMPLE_RATE);
+  checkHeader(format, bytes, limits);
+  const pcm = await decodeBounded(format, bytes, limits);
+  const mono = pcm.finish();
+  const samples = resample(mono, pcm.sampleRate, TARGET_SAMPLE_RATE);
   const durationSeconds = samples.length / TARGET_SAMPLE_RATE;
   if (durationSeconds < limits.minSeconds) {
     throw new AppError(
@@ -112,7 +250,7 @@ export async function decodeAudio(bytes: Uint8Array, limits: DurationLimits): Pr
     sampleRate: TARGET_SAMPLE_RATE,
     durationSeconds,
     format,
-    sourceSampleRate: raw.sampleRate,
-    sourceChannels: channels.length,
+    sourceSampleRate: pcm.sampleRate,
+    sourceChannels: pcm.channels,
   };
 }

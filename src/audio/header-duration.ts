@@ -1,12 +1,13 @@
 /**
  * Duration from container headers, read without decoding, so that an over-long upload (a 2-hour
  * lecture sent by mistake) is refused before we spend seconds of CPU and gigabytes of float PCM on it.
- * Each reader returns null when the header does not say; the caller then checks after decoding.
+ * Each reader returns null when there is no header it can read, and `seconds: null` when the header
+ * gives the stream's rate and channels but not its length; the decoder's own count then decides.
  */
 import { id3v2Size, type AudioFormat } from './sniff.js';
 
 export interface HeaderInfo {
-  seconds: number;
+  seconds: number | null;
   sampleRate: number;
   channels: number;
 }
@@ -14,30 +15,50 @@ export interface HeaderInfo {
 const text = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
 const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
+/** What the WAV `fmt ` chunk says, beyond duration: enough to refuse codecs we do not decode. */
+export interface WavHeaderInfo extends HeaderInfo {
+  /** WAVE_FORMAT tag; for WAVE_FORMAT_EXTENSIBLE the SubFormat's tag (null when the chunk is too short to say) */
+  formatTag: number | null;
+  bitsPerSample: number;
+  blockAlign: number;
+}
+
+const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+
+/** The codec tag: the SubFormat GUID's first two bytes when the tag is WAVE_FORMAT_EXTENSIBLE. */
+function wavFormatTag(dv: DataView, body: number, size: number): number | null {
+  const tag = dv.getUint16(body, true);
+  if (tag !== WAVE_FORMAT_EXTENSIBLE) return tag;
+  return size >= 40 && body + 26 <= dv.byteLength ? dv.getUint16(body + 24, true) : null;
+}
+
 /**
  * WAV: walk the RIFF chunks to `fmt ` and `data`. The claimed data size is trusted even when the file
  * is shorter (the point is refusing cheaply), except the 0 / 0xFFFFFFFF placeholders that streaming
- * writers leave, where the bytes actually present are used.
+ * writers leave, where the bytes actually present are used. Null when either chunk is missing.
  */
-export function wavHeaderInfo(bytes: Uint8Array): HeaderInfo | null {
+export function wavHeaderInfo(bytes: Uint8Array): WavHeaderInfo | null {
   const dv = view(bytes);
   let off = 12;
-  let rate = 0;
-  let channels = 0;
-  let blockAlign = 0;
+  let fmt: Omit<WavHeaderInfo, 'seconds'> | null = null;
   while (off + 8 <= bytes.length) {
     const id = text(bytes, off, 4);
     const size = dv.getUint32(off + 4, true);
     const body = off + 8;
-    if (id === 'fmt ' && body + 16 <= bytes.length) {
-      channels = dv.getUint16(body + 2, true);
-      rate = dv.getUint32(body + 4, true);
-      blockAlign = dv.getUint16(body + 12, true);
+    if (id === 'fmt ' && size >= 16 && body + 16 <= bytes.length) {
+      fmt = {
+        formatTag: wavFormatTag(dv, body, size),
+        channels: dv.getUint16(body + 2, true),
+        sampleRate: dv.getUint32(body + 4, true),
+        blockAlign: dv.getUint16(body + 12, true),
+        bitsPerSample: dv.getUint16(body + 14, true),
+      };
     } else if (id === 'data') {
-      if (!rate || !blockAlign || !channels) return null;
+      if (!fmt) return null;
       const present = bytes.length - body;
       const dataBytes = size === 0 || size === 0xffffffff ? present : size;
-      return { seconds: dataBytes / blockAlign / rate, sampleRate: rate, channels };
+      const seconds = fmt.blockAlign && fmt.sampleRate ? dataBytes / fmt.blockAlign / fmt.sampleRate : 0;
+      return { ...fmt, seconds };
     }
     off = body + size + (size & 1); // chunks are padded to even length
   }
@@ -52,8 +73,8 @@ export function flacHeaderInfo(bytes: Uint8Array): HeaderInfo | null {
   const rate = (bytes[si + 10] << 12) | (bytes[si + 11] << 4) | (bytes[si + 12] >> 4);
   const channels = ((bytes[si + 12] >> 1) & 0x07) + 1;
   const total = (bytes[si + 13] & 0x0f) * 2 ** 32 + view(bytes).getUint32(si + 14, false);
-  if (!rate || !total) return null; // 0 total samples means "unknown"
-  return { seconds: total / rate, sampleRate: rate, channels };
+  // 0 total samples means "unknown" (and is what a decompression bomb writes there)
+  return { seconds: total && rate ? total / rate : null, sampleRate: rate, channels };
 }
 
 function oggPagePayloadStart(bytes: Uint8Array, page: number): number {
@@ -93,8 +114,8 @@ export function oggHeaderInfo(bytes: Uint8Array): HeaderInfo | null {
     return null;
   }
   const granule = lastOggGranule(bytes);
-  if (granule === null || !rate) return null;
-  return { seconds: Math.max(0, granule - preSkip) / rate, sampleRate: rate, channels };
+  const seconds = granule === null || !rate ? null : Math.max(0, granule - preSkip) / rate;
+  return { seconds, sampleRate: rate, channels };
 }
 
 export function headerInfo(format: AudioFormat, bytes: Uint8Array): HeaderInfo | null {
