@@ -44,6 +44,7 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
     concurrency: config.workerConcurrency,
     handler: createAssessHandler(parts),
     classifyError: classifyAssessError,
+    shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
   });
 }
 
@@ -92,8 +93,9 @@ export async function startSpeechmark(
     services,
     worker,
     async close() {
-      await http.close();
-      await worker?.stop({ graceful: true });
+      // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
+      // finish, or are handed back to the queue once the shutdown grace has passed.
+      await Promise.all([http.close(), worker?.stop({ graceful: true })]);
       await intake.close();
       await db.close();
     },

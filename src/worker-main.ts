@@ -1,6 +1,7 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createWorker, loadInferenceParts } from './app.js';
+import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
 
 /** `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue. */
 async function main() {
@@ -8,21 +9,19 @@ async function main() {
   if (!config.databaseUrl) {
     throw new Error('A separate worker needs DATABASE_URL (PGlite allows one process per data folder).');
   }
-  const db = await openDatabase(config);
+  logUnhandledRejections('speechmark worker');
+  // The model first: a bundle that fails its checks is refused before anything touches the database.
   const parts = await loadInferenceParts(config);
+  const db = await openDatabase(config);
   const worker = createWorker(config, { prisma: db.prisma, ...parts });
   worker.start();
   console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}`);
-  const stop = async () => {
-    await worker.stop({ graceful: true });
-    await db.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  const graceMs = config.shutdownGraceSeconds * 1000;
+  stopOnSignals('speechmark worker', async () => {
+    await worker.stop({ graceful: true, deadlineMs: graceMs });
+    await withTimeout(parts.intake.close(), 5_000);
+    await withTimeout(db.close(), 5_000);
+  }, graceMs);
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('speechmark worker'));
