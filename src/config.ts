@@ -20,8 +20,6 @@ export interface Config {
   jobMaxAttempts: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
   shutdownGraceSeconds: number;
-  /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
-  shutdownGraceSeconds: number;
 }
 
 function int(name: string, fallback: number): number {
@@ -48,7 +46,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1),
     jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60),
     jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3),
-    shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10),
     shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10),
   };
 }
