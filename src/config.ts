@@ -20,6 +20,12 @@ export interface Config {
   jobMaxAttempts: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
   shutdownGraceSeconds: number;
+  /** PostgreSQL only: connections in the pool (requests beyond it queue for a free one). */
+  dbPoolSize: number;
+  /** How long a transaction may wait for a connection before its start is retried (ms). */
+  dbTransactionMaxWaitMs: number;
+  /** A transaction running longer than this is rolled back (ms). */
+  dbTransactionTimeoutMs: number;
 }
 
 function int(name: string, fallback: number): number {
@@ -47,5 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60),
     jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3),
     shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10),
+    dbPoolSize: int('SPEECHMARK_DB_POOL_SIZE', 10),
+    dbTransactionMaxWaitMs: int('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000),
+    dbTransactionTimeoutMs: int('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000),
   };
 }

@@ -1,6 +1,6 @@
 import { decodeAudio, type DecodedAudio, type DurationLimits } from './audio/decode.js';
 import { FORMAT_EXTENSION } from './audio/sniff.js';
-import { AudioStore } from './audio/store.js';
+import { AudioStore, sha256Hex } from './audio/store.js';
 import { SpeechDetector, assertHasSpeech } from './audio/vad.js';
 import { analyzeReferenceText } from './text/reference.js';
 import type { ReferenceWord } from './types.js';
@@ -9,6 +9,8 @@ import type { ReferenceWord } from './types.js';
 export interface PreparedUtterance {
   words: ReferenceWord[];
   audio: DecodedAudio;
+  /** The store's file extension for this format. */
+  extension: string;
   utterance: {
     referenceText: string;
     referenceWords: ReferenceWord[];
@@ -24,17 +26,18 @@ export interface PreparedUtterance {
 
 /**
  * Everything that can refuse a submit, cheapest check first: the text, then the audio header and
- * decode, then voice activity. Only audio that passed all of them is written to the store.
+ * decode, then voice activity. `inspect` writes nothing: the one write path
+ * (src/assessment/submit.ts) stores the file and the rows together.
  */
 export class Intake {
   constructor(
-    private readonly store: AudioStore,
+    readonly store: AudioStore,
     private readonly detector: SpeechDetector,
     private readonly limits: DurationLimits,
   ) {}
 
   /** `words` overrides the lexicon when the canonical phones are known (a dataset's own). */
-  async prepare(
+  async inspect(
     bytes: Uint8Array,
     referenceText: string,
     words: ReferenceWord[] = analyzeReferenceText(referenceText),
@@ -42,10 +45,11 @@ export class Intake {
     const audio = await decodeAudio(bytes, this.limits);
     const speech = await this.detector.detect(audio.samples);
     assertHasSpeech(speech);
-    const { sha256 } = await this.store.put(bytes, FORMAT_EXTENSION[audio.format]);
+    const sha256 = sha256Hex(bytes);
     return {
       words,
       audio,
+      extension: FORMAT_EXTENSION[audio.format],
       utterance: {
         referenceText: referenceText.trim(),
         referenceWords: words,

@@ -90,6 +90,25 @@ export class AudioStore {
     return (await this.locate(sha256)) !== null;
   }
 
+  /**
+   * Delete a stored file (every extension) by digest; true when something was removed. Callers
+   * decide that no row references the digest (see src/assessment/audio-files.ts: content-addressed
+   * files are shared, so only removeAudioIfUnreferenced should call this for uploads).
+   */
+  async remove(sha256: string): Promise<boolean> {
+    assertSha256(sha256);
+    let names: string[];
+    try {
+      names = await fs.readdir(this.shardDir(sha256));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    const mine = names.filter((n) => n.startsWith(`${sha256}.`));
+    await Promise.all(mine.map((n) => fs.rm(path.join(this.shardDir(sha256), n), { force: true })));
+    return mine.length > 0;
+  }
+
   /** The original bytes; throws when absent (a row pointing at missing audio is a server fault). */
   async read(sha256: string): Promise<Uint8Array> {
     const p = await this.locate(sha256);

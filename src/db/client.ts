@@ -47,10 +47,20 @@ export interface OpenDatabaseOptions {
   onQuery?: (sql: string) => void;
 }
 
-function createPrisma(adapter: SqlDriverAdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter });
-  const prisma = new PrismaClient<{ adapter: SqlDriverAdapterFactory; log: [{ emit: 'event'; level: 'query' }] }>({
+/** Pool and transaction settings (Config's names); each defaults to Config's default. */
+export type DatabaseTuning = Partial<Pick<Config, 'dbPoolSize' | 'dbTransactionMaxWaitMs' | 'dbTransactionTimeoutMs'>>;
+
+function createPrisma(adapter: SqlDriverAdapterFactory, tuning: DatabaseTuning, onQuery?: (sql: string) => void): PrismaClient {
+  // Defaults for every $transaction; runTransaction (./transaction.ts) retries a start that timed out.
+  const transactionOptions = { maxWait: tuning.dbTransactionMaxWaitMs ?? 10_000, timeout: tuning.dbTransactionTimeoutMs ?? 15_000 };
+  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
+  const prisma = new PrismaClient<{
+    adapter: SqlDriverAdapterFactory;
+    transactionOptions: typeof transactionOptions;
+    log: [{ emit: 'event'; level: 'query' }];
+  }>({
     adapter,
+    transactionOptions,
     log: [{ emit: 'event', level: 'query' }],
   });
   prisma.$on('query', (e) => onQuery(e.query));
@@ -92,10 +102,11 @@ interface Driver {
   end(): Promise<void>;
 }
 
-async function connectPostgres(url: string): Promise<Driver> {
+async function connectPostgres(url: string, poolSize = 10): Promise<Driver> {
   const { connectionString, schema } = parsePostgresUrl(url);
   const pool = new pg.Pool({
     connectionString,
+    max: poolSize,
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
   pool.on('error', () => undefined); // an idle client dropped by the server must not crash the process
@@ -139,14 +150,14 @@ async function connectPglite(dataDir: string): Promise<Driver> {
 }
 
 export async function openDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir'> & DatabaseTuning,
   options: OpenDatabaseOptions = {},
 ): Promise<Database> {
-  const driver = config.databaseUrl ? await connectPostgres(config.databaseUrl) : await connectPglite(config.dataDir);
+  const driver = config.databaseUrl ? await connectPostgres(config.databaseUrl, config.dbPoolSize) : await connectPglite(config.dataDir);
   try {
     const migrate = options.migrate ?? true;
     const migrations = migrate ? await applyMigrations(driver.executor, options.migrationsDir ?? defaultMigrationsDir()) : null;
-    const prisma = createPrisma(driver.adapter, options.onQuery);
+    const prisma = createPrisma(driver.adapter, config, options.onQuery);
     return {
       prisma,
       kind: driver.kind,

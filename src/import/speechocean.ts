@@ -1,7 +1,7 @@
 /**
  * Imports a SpeechOcean762-layout folder (scores.json, utt2spk, audio) as learners, utterances,
- * queued assessment jobs and HUMAN labels. Audio goes through the same Intake as the API, so an
- * imported utterance is exactly what a submit of the same recording would have stored.
+ * queued assessment jobs and HUMAN labels. Each recording goes through submitRecording, the API's
+ * own write path, so an imported utterance is exactly what a submit of the same recording stores.
  *
  * Idempotent per utterance (idempotencyKey "import:<utt id>"); each utterance is one transaction.
  */
@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
 import { isAppError } from '../errors.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { submitRecording } from '../assessment/submit.js';
 import { speechOceanToLabels, SpeechOceanFormatError } from '../rationale/speechocean.js';
 import { validateHumanLabels, writeHumanLabels, type HumanLabelsInput } from '../assessment/human.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
@@ -112,9 +112,6 @@ type Outcome = 'imported' | 'skipped';
 
 async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: string, opts: ImportOptions): Promise<Outcome> {
   const { organizationId } = opts;
-  const idempotencyKey = `import:${id}`;
-  const earlier = await prisma.utterance.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
-  if (earlier) return 'skipped';
   const speaker = ds.utt2spk.get(id);
   if (!speaker) throw new Error('not in utt2spk');
   const record = ds.scores[id] as { text?: unknown };
@@ -123,25 +120,27 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
   const words = datasetReferenceWords(dataset);
   // Labels are checked against the reference before the audio is stored.
   const labels = validateHumanLabels(toInput(dataset), words);
-  const prepared = await intake.prepare(new Uint8Array(await readFile(audioPath(ds, id))), record.text, words);
+  const audio = new Uint8Array(await readFile(audioPath(ds, id)));
   const learner = await prisma.learner.upsert({
     where: { organizationId_externalId: { organizationId, externalId: opts.learnerPrefix + speaker } },
     create: { organizationId, externalId: opts.learnerPrefix + speaker },
     update: {},
   });
-  try {
-    await prisma.$transaction(async (tx) => {
-      const utterance = await tx.utterance.create({
-        data: { organizationId, learnerId: learner.id, idempotencyKey, ...prepared.utterance, referenceWords: prepared.utterance.referenceWords as never },
-      });
-      await tx.job.create({ data: { organizationId, utteranceId: utterance.id, maxAttempts: opts.jobMaxAttempts } });
-      await writeHumanLabels(tx, { organizationId, utterance, labels, rater: IMPORT_RATER });
-    });
-  } catch (e) {
-    if (isUniqueViolation(e)) return 'skipped'; // a concurrent run imported it first
-    throw e;
-  }
-  return 'imported';
+  // The API's write path; the key makes a re-run (or a concurrent run) replay instead of duplicating,
+  // and a dataset whose record changed since the first import a CONFLICT (reported as failed).
+  const { replayed } = await submitRecording(
+    { prisma, intake, jobMaxAttempts: opts.jobMaxAttempts },
+    {
+      organizationId,
+      learnerId: learner.id,
+      referenceText: record.text,
+      audio,
+      words,
+      idempotencyKey: `import:${id}`,
+      alsoWrite: (tx, utterance) => writeHumanLabels(tx, { organizationId, utterance, labels, rater: IMPORT_RATER }).then(() => undefined),
+    },
+  );
+  return replayed ? 'skipped' : 'imported';
 }
 
 function reasonOf(e: unknown): string {

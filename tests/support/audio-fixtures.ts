@@ -36,6 +36,67 @@ export function whiteNoise(seconds: number, rate: number, amplitude: number, see
   return out;
 }
 
+/**
+ * Speech-like audio made in code: syllables of a voiced source (a glottal pulse train with a falling
+ * pitch and a little jitter) through three vowel formant resonators, between short noise bursts
+ * (consonants) and pauses. Enough like speech for Silero VAD; `seed` varies pitch, vowels and
+ * timing, so different seeds give different bytes.
+ */
+export function syntheticSpeech(seconds: number, rate: number, seed = 1): Float32Array {
+  const out = new Float32Array(Math.round(seconds * rate));
+  let s = (seed * 2654435761) >>> 0;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const VOWELS = [
+    [730, 1090, 2440], // a
+    [270, 2290, 3010], // i
+    [300, 870, 2240], // u
+    [530, 1840, 2480], // e
+    [570, 840, 2410], // o
+  ];
+  /** Two-pole resonator coefficients for a formant at f Hz with bandwidth bw Hz. */
+  const resonator = (f: number, bw: number) => {
+    const r = Math.exp((-Math.PI * bw) / rate);
+    return { a1: 2 * r * Math.cos((2 * Math.PI * f) / rate), a2: -r * r, g: 1 - r };
+  };
+  let at = Math.round(0.15 * rate); // leading silence
+  const baseF0 = 100 + 60 * rand();
+  while (at < out.length - 0.15 * rate) {
+    // consonant: a short noise burst
+    const burst = Math.round((0.03 + 0.04 * rand()) * rate);
+    for (let i = 0; i < burst && at + i < out.length; i++) out[at + i] = 0.08 * (rand() * 2 - 1);
+    at += burst;
+    // vowel: pulse train through formants, with a raised-cosine envelope
+    const len = Math.round((0.12 + 0.14 * rand()) * rate);
+    const formants = VOWELS[Math.floor(rand() * VOWELS.length)]!.map((f, k) => resonator(f * (0.95 + 0.1 * rand()), 60 + 40 * k));
+    const state = formants.map(() => [0, 0]);
+    let phase = 0;
+    for (let i = 0; i < len && at + i < out.length; i++) {
+      const f0 = baseF0 * (1.1 - 0.2 * (i / len)) * (1 + 0.01 * (rand() - 0.5));
+      phase += f0 / rate;
+      let x = 0;
+      if (phase >= 1) {
+        phase -= 1;
+        x = 1;
+      }
+      let y = 0;
+      formants.forEach((c, k) => {
+        const st = state[k]!;
+        const v = c.g * x + c.a1 * st[0]! + c.a2 * st[1]!;
+        st[1] = st[0]!;
+        st[0] = v;
+        y += v / (k + 1);
+      });
+      out[at + i] = 0.6 * y * 0.5 * (1 - Math.cos((2 * Math.PI * i) / len));
+    }
+    at += len;
+    at += Math.round((0.02 + 0.1 * rand()) * rate); // pause between syllables
+  }
+  let peak = 0;
+  for (const v of out) peak = Math.max(peak, Math.abs(v));
+  if (peak > 0) for (let i = 0; i < out.length; i++) out[i] = (0.5 * out[i]!) / peak;
+  return out;
+}
+
 const toInt16 = (x: number): number => Math.max(-32768, Math.min(32767, Math.round(x * 32767)));
 
 /** RIFF/WAVE header for 16-bit PCM; `dataBytes` may claim more than follows (for the too-long test). */

@@ -2,18 +2,17 @@ import type { MutationResolvers } from '../../generated/graphql.js';
 import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
+import { createAssessmentJob } from '../../assessment/submit.js';
 
 /** A new job for a stored utterance; its earlier assessments stay. */
 export const reassessUtterance: MutationResolvers['reassessUtterance'] = async (_parent, { utteranceId }, ctx) => {
   requireScope(ctx.principal, 'ASSESS_WRITE');
   const utterance = await ctx.loaders.writeTarget.utterance.load(expectGlobalId(utteranceId, 'Utterance'));
   if (!utterance) throw new AppError('NOT_FOUND', `No Utterance with id "${utteranceId}".`);
-  const job = await ctx.services.prisma.job.create({
-    data: {
-      organizationId: utterance.organizationId,
-      utteranceId: utterance.id,
-      maxAttempts: ctx.services.config.jobMaxAttempts,
-    },
+  const job = await createAssessmentJob(ctx.services.prisma, {
+    organizationId: utterance.organizationId,
+    utteranceId: utterance.id,
+    maxAttempts: ctx.services.config.jobMaxAttempts,
   });
   ctx.services.wakeWorker();
   return job;

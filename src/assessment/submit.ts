@@ -1,0 +1,186 @@
+/**
+ * The one write path for a recording: validate, inspect the audio, store it, and create the
+ * utterance and its assessment job in one transaction. The submitUtterance mutation and the dataset
+ * importer both call submitRecording; reassessUtterance shares createAssessmentJob.
+ *
+ * Idempotency (the IETF "Idempotency-Key" draft's semantics, as Stripe implements them): a key is
+ * scoped to the organisation and remembers the request it first came with, as a fingerprint of
+ * (learner id, normalised reference text, audio sha256) stored in Utterance.requestFingerprint.
+ * - the same key with the same request returns the first utterance and job (`replayed: true`),
+ *   without decoding or storing anything again;
+ * - the same key with a different request is CONFLICT, naming the key and what differs;
+ * - two concurrent submits with one key: the unique index on (organizationId, idempotencyKey) lets
+ *   one insert win; the other rolls back and then replays or conflicts like a later retry would.
+ * Keys are opaque, compared exactly as sent, 1 to 255 characters, no control characters.
+ */
+import { createHash } from 'node:crypto';
+import type { Job, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
+import { sha256Hex } from '../audio/store.js';
+import { AppError } from '../errors.js';
+import type { Intake } from '../intake.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { runTransaction } from '../db/transaction.js';
+import { analyzeReferenceText, normalizeReferenceText } from '../text/reference.js';
+import type { ReferenceWord } from '../types.js';
+import { holdAudioForInsert, removeAudioIfUnreferenced } from './audio-files.js';
+
+export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
+
+export interface SubmitDeps {
+  prisma: PrismaClient;
+  intake: Intake;
+  jobMaxAttempts: number;
+}
+
+export interface SubmitRecordingInput {
+  organizationId: string;
+  /** The learner's database id; the caller has checked it is visible to the requester. */
+  learnerId: string;
+  referenceText: string;
+  audio: Uint8Array;
+  /** Canonical words when they are known (a dataset's own phones); else from the lexicon. */
+  words?: ReferenceWord[];
+  idempotencyKey?: string | null;
+  /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
+  alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
+}
+
+export interface SubmitRecordingResult {
+  utterance: Utterance;
+  job: Job;
+  /** An earlier submit with the same key and request, returned as it was. */
+  replayed: boolean;
+}
+
+/** null for no key; BAD_USER_INPUT for a key that is empty, too long or has control characters. */
+export function checkIdempotencyKey(key: string | null | undefined): string | null {
+  if (key === null || key === undefined) return null;
+  const chars = [...key].length;
+  if (chars === 0 || chars > MAX_IDEMPOTENCY_KEY_CHARS) {
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters (got ${chars}).`,
+      { maxChars: MAX_IDEMPOTENCY_KEY_CHARS },
+    );
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) {
+    throw new AppError('BAD_USER_INPUT', 'idempotencyKey must not contain control characters.');
+  }
+  return key;
+}
+
+/** What a key remembers about its request. */
+interface RequestIdentity {
+  learnerId: string;
+  /** normalizeReferenceText's words, space-joined: "we call it bear!" and "We call it bear" match. */
+  text: string;
+  audioSha256: string;
+}
+
+function identityOf(learnerId: string, referenceText: string, audioSha256: string): RequestIdentity {
+  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256 };
+}
+
+export function requestFingerprint(id: RequestIdentity): string {
+  return createHash('sha256').update(JSON.stringify(['v1', id.learnerId, id.text, id.audioSha256])).digest('hex');
+}
+
+/** The earlier utterance's answer to a retry with the same key: a replay, or CONFLICT. */
+function replayOrConflict(earlier: Utterance & { jobs: Job[] }, key: string, request: RequestIdentity): SubmitRecordingResult {
+  const stored = identityOf(earlier.learnerId, earlier.referenceText, earlier.audioSha256);
+  const fingerprint = earlier.requestFingerprint ?? requestFingerprint(stored); // rows from before fingerprints
+  if (fingerprint !== requestFingerprint(request)) {
+    const differs = [
+      stored.learnerId !== request.learnerId && 'learner',
+      stored.text !== request.text && 'referenceText',
+      stored.audioSha256 !== request.audioSha256 && 'audio',
+    ].filter((d): d is string => typeof d === 'string');
+    throw new AppError(
+      'CONFLICT',
+      `idempotencyKey ${JSON.stringify(key)} was already used for a different request` +
+        (differs.length ? ` (different ${differs.join(', ')})` : '') +
+        '; use a new key for a new submission.',
+      { idempotencyKey: key, differs },
+    );
+  }
+  const { jobs, ...utterance } = earlier;
+  const job = jobs[0];
+  if (!job) throw new Error(`utterance ${earlier.id} has no job`);
+  return { utterance, job, replayed: true };
+}
+
+async function findByKey(prisma: PrismaClient, organizationId: string, idempotencyKey: string) {
+  return prisma.utterance.findUnique({
+    where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } },
+    include: { jobs: { orderBy: { createdAt: 'asc' }, take: 1 } },
+  });
+}
+
+/** Prisma's foreign-key violation (P2003): the learner was deleted between the check and the insert. */
+function isForeignKeyViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
+}
+
+/** A QUEUED assessment job for a stored utterance (submit, reassess, bulk jobs). */
+export function createAssessmentJob(
+  db: PrismaClient | Prisma.TransactionClient,
+  data: { organizationId: string; utteranceId: string; maxAttempts: number; requestedModelVersion?: string | null },
+): Promise<Job> {
+  return db.job.create({ data });
+}
+
+/**
+ * Validate, inspect and store a recording and queue its assessment. Refusals throw AppError with
+ * their code and leave neither a row nor a file behind (see ./audio-files.ts for the file's order).
+ */
+export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingInput): Promise<SubmitRecordingResult> {
+  const { prisma, intake } = deps;
+  const { organizationId, learnerId } = input;
+  const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
+  const words = input.words ?? analyzeReferenceText(input.referenceText);
+  const request = identityOf(learnerId, input.referenceText, sha256Hex(input.audio));
+
+  if (idempotencyKey) {
+    const earlier = await findByKey(prisma, organizationId, idempotencyKey);
+    if (earlier) return replayOrConflict(earlier, idempotencyKey, request);
+  }
+
+  // Decoding and voice activity run here, outside any transaction and before anything is written.
+  const prepared = await intake.inspect(input.audio, input.referenceText, words);
+  const sha256 = prepared.utterance.audioSha256;
+  const writeFile = () => intake.store.put(input.audio, prepared.extension);
+  await writeFile();
+
+  try {
+    const result = await runTransaction(prisma, async (tx) => {
+      await holdAudioForInsert(tx, intake.store, sha256, writeFile);
+      const utterance = await tx.utterance.create({
+        data: {
+          organizationId,
+          learnerId,
+          idempotencyKey,
+          requestFingerprint: idempotencyKey ? requestFingerprint(request) : null,
+          ...prepared.utterance,
+          referenceWords: prepared.utterance.referenceWords as never,
+        },
+      });
+      const job = await createAssessmentJob(tx, { organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts });
+      await input.alsoWrite?.(tx, utterance);
+      return { utterance, job, replayed: false };
+    });
+    return result;
+  } catch (e) {
+    await removeAudioIfUnreferenced(prisma, intake.store, sha256).catch(() => undefined);
+    if (idempotencyKey && isUniqueViolation(e)) {
+      // A concurrent submit with this key committed first: answer as a retry after it would be.
+      const earlier = await findByKey(prisma, organizationId, idempotencyKey);
+      if (earlier) return replayOrConflict(earlier, idempotencyKey, request);
+      throw new AppError('CONFLICT', `idempotencyKey ${JSON.stringify(idempotencyKey)} is in use by a concurrent request; retry.`, {
+        idempotencyKey,
+      });
+    }
+    if (isForeignKeyViolation(e)) throw new AppError('NOT_FOUND', 'The learner no longer exists.');
+    throw e;
+  }
+}
