@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           Rationale: '../graphql/models.js#RationaleModel',
           Organization: '../graphql/models.js#OrganizationModel',
           ApiKey: '../graphql/models.js#ApiKeyModel',
+          AuditEvent: '../graphql/models.js#AuditEventModel',
           Viewer: '../graphql/models.js#ViewerModel',
           ModelInfo: '../graphql/models.js#ModelInfoModel',
           RationaleAlignment: '../graphql/models.js#RationaleAlignmentModel',

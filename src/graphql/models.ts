@@ -2,6 +2,7 @@
 import type {
   ApiKey,
   Assessment,
+  AuditEvent,
   Job,
   Learner,
   Organization,
@@ -20,6 +21,7 @@ export type WordAssessmentModel = WordAssessment;
 export type RationaleModel = Rationale;
 export type OrganizationModel = Organization;
 export type ApiKeyModel = ApiKey;
+export type AuditEventModel = AuditEvent;
 export type ViewerModel = Principal;
 /** Rationale.humanCheck as stored. */
 export type RationaleAlignmentModel = HumanCheck;

@@ -12,6 +12,7 @@ import * as RationaleAlignment from './RationaleAlignment/index.js';
 import * as Node from './Node/index.js';
 import * as Organization from './Organization/index.js';
 import * as ApiKey from './ApiKey/index.js';
+import * as AuditEvent from './AuditEvent/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -29,4 +30,5 @@ export const resolvers: Resolvers = {
   Node: { ...Node },
   Organization: { ...Organization },
   ApiKey: { ...ApiKey },
+  AuditEvent: { ...AuditEvent },
 };

@@ -1,6 +1,7 @@
 import type { MutationResolvers } from '../../generated/graphql.js';
 import { requireScope } from '../../graphql/auth.js';
-import { expectGlobalId } from '../../graphql/ids.js';
+import { expectGlobalId, toGlobalId } from '../../graphql/ids.js';
+import { actorOf, recordAudit } from '../../admin/audit.js';
 import { AppError } from '../../errors.js';
 import { validateHumanLabels, writeHumanLabels } from '../../assessment/human.js';
 import type { ReferenceWord } from '../../types.js';
@@ -15,7 +16,8 @@ function normaliseRater(rater: string | null | undefined): string | null {
 
 /**
  * Validate everything before writing; then the HUMAN assessment and the re-checked model
- * rationales go in one transaction, so a refused or failed attach leaves nothing behind.
+ * rationales go in one transaction with the audit event, so a refused or failed attach leaves
+ * nothing behind.
  */
 export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (_parent, args, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
@@ -24,8 +26,14 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
   const labels = validateHumanLabels(args.labels, utterance.referenceWords as unknown as ReferenceWord[]);
   const rater = normaliseRater(args.rater);
   const prisma = ctx.services.prisma;
-  const id = await prisma.$transaction((tx) =>
-    writeHumanLabels(tx, { organizationId: ctx.principal.organizationId, utterance, labels, rater }),
-  );
+  const organizationId = ctx.principal.organizationId;
+  const id = await prisma.$transaction(async (tx) => {
+    const id = await writeHumanLabels(tx, { organizationId, utterance, labels, rater });
+    await recordAudit(tx, {
+      organizationId, actor: actorOf(ctx.principal), action: 'humanLabels.attached', targetType: 'Utterance', targetId: utterance.id,
+      details: { assessmentId: toGlobalId('Assessment', id), rater, wordLevel: labels.words !== null },
+    });
+    return id;
+  });
   return (await ctx.loaders.assessment.load(id))!;
 };

@@ -1,9 +1,13 @@
 import type { MutationResolvers } from '../../generated/graphql.js';
-import { createApiKey as create, requireScope } from '../../graphql/auth.js';
-import { AppError } from '../../errors.js';
+import { requireScope } from '../../graphql/auth.js';
+import { actorOf } from '../../admin/audit.js';
+import { issueApiKey } from '../../admin/keys.js';
 
-export const createApiKey: MutationResolvers['createApiKey'] = async (_parent, { input }, ctx) => {
+export const createApiKey: MutationResolvers['createApiKey'] = (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  if (input.scopes.length === 0) throw new AppError('BAD_USER_INPUT', 'An API key needs at least one scope.');
-  return create(ctx.services.prisma, ctx.principal.organizationId, input.name, [...new Set(input.scopes)]);
+  return issueApiKey(
+    ctx.services.prisma,
+    { organizationId: ctx.principal.organizationId, name: input.name, scopes: input.scopes, expiresAt: input.expiresAt },
+    actorOf(ctx.principal),
+  );
 };

@@ -1,5 +1,7 @@
 // One resolver per file; this index only gathers them.
+export * from './apiKeys.js';
 export * from './assessment.js';
+export * from './auditEvents.js';
 export * from './flaggedAssessments.js';
 export * from './job.js';
 export * from './learner.js';

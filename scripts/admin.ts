@@ -1,0 +1,220 @@
+/**
+ * Operator commands, run with the server stopped or running elsewhere, against the database the
+ * server uses (DATABASE_URL, or PGlite in SPEECHMARK_DATA_DIR; pending migrations are applied):
+ *
+ *   npm run admin -- create-org --name NAME                 prints the organisation's id
+ *   npm run admin -- create-key --org ID [--name NAME] [--scopes ADMIN,SCORES_READ,ASSESS_WRITE]
+ *                                 [--expires-in-days N]     prints the secret, once (stdout only)
+ *   npm run admin -- revoke-key (--prefix sm_XXXXXXX | --id ID)
+ *   npm run admin -- list-keys [--org ID]
+ *   npm run admin -- list-orgs
+ *
+ * create-key is also how a lost admin key is recovered. Every change is recorded in the
+ * organisation's audit log with actor "cli:<os user>". Exit status: 0 done, 1 failed (e.g. not
+ * found), 2 bad arguments.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { apiKeyStatus } from '../src/graphql/auth.js';
+import { fromGlobalId } from '../src/graphql/ids.js';
+import { isAppError } from '../src/errors.js';
+import { cliActor, recordAudit } from '../src/admin/audit.js';
+import { issueApiKey, revokeApiKey } from '../src/admin/keys.js';
+
+const USAGE = `usage: npm run admin -- <command> [options]
+  create-org --name NAME
+  create-key --org ID [--name NAME] [--scopes ADMIN,SCORES_READ,ASSESS_WRITE] [--expires-in-days N]
+  revoke-key (--prefix PREFIX | --id ID)
+  list-keys [--org ID]
+  list-orgs`;
+
+/** Bad arguments: exit status 2 with the usage. */
+class UsageError extends Error {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Options = Record<string, { type: 'string' }>;
+
+function parse<T extends Options>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as { [K in keyof T]?: string };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`${flag} is required.`);
+  return value.trim();
+}
+
+/** A database id, or the API's global id of the given type. */
+function parseId(value: string, type: 'Organization' | 'ApiKey', flag: string): string {
+  if (UUID.test(value)) return value.toLowerCase();
+  const global = fromGlobalId(value);
+  if (global?.type === type) return global.id;
+  throw new UsageError(`${flag} must be an id (a UUID, or the API's ${type} id), got "${value}".`);
+}
+
+function date(d: Date | null): string {
+  return d ? d.toISOString() : '-';
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+async function organization(prisma: PrismaClient, id: string) {
+  const org = await prisma.organization.findUnique({ where: { id } });
+  if (!org) throw new Error(`No organisation with id ${id} (npm run admin -- list-orgs).`);
+  return org;
+}
+
+const commands: Record<string, (prisma: PrismaClient, args: string[]) => Promise<void>> = {
+  async 'create-org'(prisma, args) {
+    const name = required(parse(args, { name: { type: 'string' } }).name, '--name');
+    if (name.length > 200) throw new UsageError('--name must be at most 200 characters.');
+    const actor = cliActor();
+    const org = await prisma.$transaction(async (tx) => {
+      const org = await tx.organization.create({ data: { name } });
+      await recordAudit(tx, {
+        organizationId: org.id, actor, action: 'organization.created', targetType: 'Organization', targetId: org.id, details: { name },
+      });
+      return org;
+    });
+    console.log(org.id);
+  },
+
+  async 'create-key'(prisma, args) {
+    const v = parse(args, {
+      org: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, 'expires-in-days': { type: 'string' },
+    });
+    const organizationId = parseId(required(v.org, '--org'), 'Organization', '--org');
+    const scopes = (v.scopes ?? 'ADMIN').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    let expiresAt: Date | null = null;
+    if (v['expires-in-days'] !== undefined) {
+      const days = Number(v['expires-in-days']);
+      if (!Number.isFinite(days) || days <= 0) throw new UsageError('--expires-in-days must be a positive number.');
+      expiresAt = new Date(Date.now() + days * 86_400_000);
+    }
+    const org = await organization(prisma, organizationId);
+    const { key, apiKey } = await issueApiKey(
+      prisma, { organizationId, name: v.name ?? 'admin (cli)', scopes, expiresAt }, cliActor(),
+    );
+    console.error(
+      `Created API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}) for "${org.name}" with scopes ` +
+        `${apiKey.scopes.join(',')}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}. ` +
+        'The key is printed once on stdout; store it now:',
+    );
+    console.log(key);
+  },
+
+  async 'revoke-key'(prisma, args) {
+    const v = parse(args, { prefix: { type: 'string' }, id: { type: 'string' } });
+    if ((v.prefix === undefined) === (v.id === undefined)) throw new UsageError('Give exactly one of --prefix or --id.');
+    let id: string;
+    if (v.id !== undefined) {
+      id = parseId(v.id.trim(), 'ApiKey', '--id');
+    } else {
+      const prefix = required(v.prefix, '--prefix');
+      const keys = await prisma.apiKey.findMany({ where: { prefix } });
+      if (keys.length === 0) throw new Error(`No API key with prefix ${prefix} (npm run admin -- list-keys).`);
+      if (keys.length > 1) throw new Error(`${keys.length} API keys have prefix ${prefix}; revoke by --id (${keys.map((k) => k.id).join(', ')}).`);
+      id = keys[0]!.id;
+    }
+    // The operator may revoke any key, an organisation's last admin key included (create-key recovers).
+    const { apiKey, changed, activeAdminKeysLeft } = await revokeApiKey(
+      prisma, { organizationId: null, id }, cliActor(), { protectLastAdmin: false },
+    ).catch((e: unknown) => {
+      if (isAppError(e) && e.code === 'NOT_FOUND') throw new Error(`No API key with id ${id}.`);
+      throw e;
+    });
+    console.log(changed
+      ? `Revoked API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}).`
+      : `API key ${apiKey.prefix} "${apiKey.name}" was already revoked at ${date(apiKey.revokedAt)}.`);
+    if (activeAdminKeysLeft === 0) {
+      console.error(
+        `warning: organisation ${apiKey.organizationId} has no active ADMIN key left; ` +
+          `create one with: npm run admin -- create-key --org ${apiKey.organizationId}`,
+      );
+    }
+  },
+
+  async 'list-keys'(prisma, args) {
+    const v = parse(args, { org: { type: 'string' } });
+    const organizationId = v.org === undefined ? undefined : parseId(required(v.org, '--org'), 'Organization', '--org');
+    if (organizationId) await organization(prisma, organizationId);
+    const keys = await prisma.apiKey.findMany({
+      where: organizationId ? { organizationId } : {},
+      orderBy: [{ organizationId: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+      // Never the hash.
+      select: {
+        id: true, organizationId: true, name: true, prefix: true, scopes: true, createdAt: true,
+        lastUsedAt: true, expiresAt: true, revokedAt: true,
+      },
+    });
+    const now = new Date();
+    console.log(table([
+      ['ORGANISATION', 'ID', 'NAME', 'PREFIX', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
+      ...keys.map((k) => [
+        k.organizationId, k.id, k.name, k.prefix, k.scopes.join(','), apiKeyStatus(k, now),
+        date(k.createdAt), date(k.lastUsedAt), date(k.expiresAt), date(k.revokedAt),
+      ]),
+    ]));
+  },
+
+  async 'list-orgs'(prisma, args) {
+    parse(args, {});
+    const orgs = await prisma.organization.findMany({
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { _count: { select: { apiKeys: true, learners: true } } },
+    });
+    console.log(table([
+      ['ID', 'NAME', 'CREATED', 'KEYS', 'LEARNERS'],
+      ...orgs.map((o) => [o.id, o.name, date(o.createdAt), String(o._count.apiKeys), String(o._count.learners)]),
+    ]));
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    (command ? console.log : console.error)(USAGE);
+    return command ? 0 : 2;
+  }
+  const run = commands[command];
+  if (!run) throw new UsageError(`Unknown command "${command}".`);
+  // Validate the arguments before opening (and perhaps creating) a database.
+  if (command !== 'list-orgs') parseCheck(command, args);
+  const db = await openDatabase(loadConfig());
+  try {
+    await run(db.prisma, args);
+  } finally {
+    await db.close();
+  }
+  return 0;
+}
+
+/** Flags each command accepts, checked before the database is opened. */
+function parseCheck(command: string, args: string[]): void {
+  const flags: Record<string, string[]> = {
+    'create-org': ['name'], 'create-key': ['org', 'name', 'scopes', 'expires-in-days'],
+    'revoke-key': ['prefix', 'id'], 'list-keys': ['org'],
+  };
+  parse(args, Object.fromEntries((flags[command] ?? []).map((f) => [f, { type: 'string' as const }])));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError || (isAppError(e) && e.code === 'BAD_USER_INPUT')) {
+      console.error(`error: ${e.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

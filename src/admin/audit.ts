@@ -1,0 +1,67 @@
+/**
+ * The audit log: who did what, when. Every administrative change (API keys, erasures, human labels,
+ * operator commands) writes one AuditEvent in the same transaction as the change itself, so an
+ * action that rolls back leaves no event and a committed one always has its event.
+ */
+import os from 'node:os';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { Principal } from '../graphql/auth.js';
+
+/** Who acted: an API key (id and "name (prefix)"), or an operator on the command line. */
+export interface Actor {
+  apiKeyId: string | null;
+  label: string;
+}
+
+export type AuditAction =
+  | 'organization.created'
+  | 'apiKey.created'
+  | 'apiKey.revoked'
+  | 'apiKey.rotated'
+  | 'learner.erased'
+  | 'humanLabels.attached';
+
+export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance';
+
+export interface AuditRecord {
+  organizationId: string;
+  actor: Actor;
+  action: AuditAction;
+  targetType?: AuditTargetType;
+  /** The target's database id. */
+  targetId?: string;
+  /** Particulars; never secrets. */
+  details?: Record<string, unknown>;
+}
+
+export function actorOf(principal: Principal): Actor {
+  return { apiKeyId: principal.apiKeyId, label: principal.apiKeyLabel };
+}
+
+/** `cli:<os user>` for `npm run admin`. */
+export function cliActor(): Actor {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+  return { apiKeyId: null, label: `cli:${user}` };
+}
+
+/** Write one event; call with the transaction that makes the change. Returns the event's id. */
+export async function recordAudit(tx: Prisma.TransactionClient, record: AuditRecord): Promise<string> {
+  const event = await tx.auditEvent.create({
+    data: {
+      organizationId: record.organizationId,
+      actorApiKeyId: record.actor.apiKeyId,
+      actor: record.actor.label,
+      action: record.action,
+      targetType: record.targetType ?? null,
+      targetId: record.targetId ?? null,
+      details: (record.details ?? {}) as Prisma.InputJsonValue,
+    },
+    select: { id: true },
+  });
+  return event.id;
+}

@@ -1,0 +1,105 @@
+/**
+ * Erasure of one learner (a data subject's request): every row recorded about them, and the
+ * stored recordings no one else's utterance still uses.
+ *
+ * Rows go in one transaction that first locks, in this order, the learner (no new utterance can
+ * reference it), the jobs of its utterances (a worker completing one holds its job row, then the
+ * utterance: taking them in the same order cannot deadlock, and a completion in flight commits
+ * before we count) and the utterances (no new job or human labels). A worker that completes a job
+ * afterwards finds no row to update and writes nothing (src/jobs/queue.ts completeJob).
+ *
+ * Files are content-addressed and shared by identical uploads, of any learner or organisation: a
+ * file is removed only when no remaining utterance references its digest, and only after commit
+ * (a rollback must not lose audio). Each is re-checked just before removal, narrowing (not
+ * closing) the race with a concurrent upload of the very same bytes.
+ */
+import { promises as fs } from 'node:fs';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { AudioStore } from '../audio/store.js';
+import { AppError } from '../errors.js';
+import { toGlobalId } from '../graphql/ids.js';
+import { recordAudit, type Actor } from './audit.js';
+
+export interface ErasureCounts {
+  learners: number;
+  utterances: number;
+  assessments: number;
+  jobs: number;
+  audioFilesRemoved: number;
+  audioFilesKept: number;
+}
+
+async function removeStoredFile(store: AudioStore, sha256: string): Promise<boolean> {
+  let removed = false;
+  // One digest may be stored under more than one extension; remove every copy.
+  for (let p = await store.locate(sha256); p; p = await store.locate(sha256)) {
+    await fs.rm(p, { force: true });
+    removed = true;
+  }
+  return removed;
+}
+
+export async function eraseLearner(
+  prisma: PrismaClient,
+  store: AudioStore,
+  target: { organizationId: string; learnerId: string },
+  actor: Actor,
+): Promise<ErasureCounts> {
+  const { organizationId, learnerId } = target;
+  const rows = await prisma.$transaction(
+    async (tx) => {
+      const learner = await tx.$queryRaw<{ id: string }[]>`
+        SELECT "id"::text AS "id" FROM "Learner"
+         WHERE "id" = ${learnerId}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
+      if (learner.length === 0) throw new AppError('NOT_FOUND', `No Learner with id "${toGlobalId('Learner', learnerId)}".`);
+      await tx.$queryRaw`
+        SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
+         WHERE u."learnerId" = ${learnerId}::uuid FOR UPDATE OF j`;
+      const utterances = await tx.$queryRaw<{ id: string; audioSha256: string }[]>`
+        SELECT "id"::text AS "id", "audioSha256" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
+      const utteranceIds = utterances.map((u) => u.id);
+      const inUtterances = { organizationId, utteranceId: { in: utteranceIds } };
+      const inAssessments = { organizationId, assessment: { utteranceId: { in: utteranceIds } } };
+      await tx.rationale.deleteMany({ where: inAssessments });
+      await tx.phonemeAssessment.deleteMany({ where: inAssessments });
+      await tx.wordAssessment.deleteMany({ where: inAssessments });
+      const assessments = await tx.assessment.deleteMany({ where: inUtterances });
+      const jobs = await tx.job.deleteMany({ where: inUtterances });
+      const deleted = await tx.utterance.deleteMany({ where: { organizationId, learnerId } });
+      await tx.learner.delete({ where: { id: learnerId } });
+
+      // Across every organisation on purpose: identical bytes are one file.
+      const digests = [...new Set(utterances.map((u) => u.audioSha256))];
+      const stillUsed = await tx.utterance.findMany({
+        where: { audioSha256: { in: digests } },
+        select: { audioSha256: true },
+        distinct: ['audioSha256'],
+      });
+      const kept = new Set(stillUsed.map((u) => u.audioSha256));
+      const removable = digests.filter((d) => !kept.has(d));
+      const counts = { learners: 1, utterances: deleted.count, assessments: assessments.count, jobs: jobs.count };
+      const eventId = await recordAudit(tx, {
+        organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
+        details: { ...counts, audioFilesToRemove: removable.length, audioFilesKept: kept.size },
+      });
+      return { counts, removable, kept: kept.size, eventId };
+    },
+    { timeout: 60_000, maxWait: 10_000 },
+  );
+
+  let removed = 0;
+  let kept = rows.kept;
+  for (const sha256 of rows.removable) {
+    // Re-check: an upload of the same bytes may have committed since.
+    if ((await prisma.utterance.count({ where: { audioSha256: sha256 } })) > 0) {
+      kept++;
+      continue;
+    }
+    if (await removeStoredFile(store, sha256)) removed++;
+  }
+  const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept };
+  await prisma.auditEvent
+    .update({ where: { id: rows.eventId }, data: { details: { ...result } } })
+    .catch((err: unknown) => console.error(`[speechmark] updating audit event ${rows.eventId} failed:`, err));
+  return result;
+}
