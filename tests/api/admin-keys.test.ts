@@ -1,0 +1,284 @@
+/**
+ * API key administration and the audit log over real HTTP on the real server: expiry, last use,
+ * revocation (the last active admin key is protected), rotation with an overlap, tenant isolation,
+ * scopes, and the audit events every change leaves.
+ */
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode, GqlClient } from '../support/client.js';
+import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+
+const DATABASES = await testDatabases();
+
+const KEY_FIELDS = 'id name prefix scopes createdAt expiresAt lastUsedAt revokedAt status';
+const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { ${KEY_FIELDS} } } }`;
+const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { ${KEY_FIELDS} } }`;
+const ROTATE = `mutation($id: ID!, $s: Int, $e: DateTime) { rotateApiKey(id: $id, expireOldAfterSeconds: $s, expiresAt: $e) {
+  key apiKey { ${KEY_FIELDS} } previous { ${KEY_FIELDS} } } }`;
+const LIST = `query($first: Int, $after: String, $rev: Boolean) { apiKeys(first: $first, after: $after, includeRevoked: $rev) {
+  edges { cursor node { ${KEY_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
+const AUDIT = `query($first: Int, $after: String, $action: String) { auditEvents(first: $first, after: $after, action: $action) {
+  edges { node { id action actor actorApiKeyId targetType targetId details createdAt } } pageInfo { hasNextPage endCursor } } }`;
+const VIEWER = `{ viewer { scopes organization { name } } }`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(DATABASES)('API key administration on %s', (kind) => {
+  let t: TestApp;
+  const prisma = () => t.app.services.prisma;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+  });
+  afterAll(() => t?.dispose());
+
+  async function create(input: Record<string, unknown>, client: GqlClient = t.admin) {
+    const res = await client.request(CREATE, { input });
+    expect(res.errors).toBeUndefined();
+    return { ...res.data.createApiKey, client: new GqlClient(t.app.url, res.data.createApiKey.key) };
+  }
+
+  /** The admin key the request authenticates with, as the audit log names it. */
+  async function callerKey(client: GqlClient) {
+    const row = await prisma().apiKey.findFirstOrThrow({ where: { prefix: client.apiKey!.slice(0, 10) } });
+    return { id: toGlobalId('ApiKey', row.id), label: `${row.name} (${row.prefix})` };
+  }
+
+  test('createApiKey stores expiry; an expiry in the past, no scope or an empty name is BAD_USER_INPUT and stores nothing', async () => {
+    const before = await prisma().apiKey.count();
+    for (const input of [
+      { name: 'late', scopes: ['SCORES_READ'], expiresAt: new Date(Date.now() - 1000).toISOString() },
+      { name: 'none', scopes: [] },
+      { name: '   ', scopes: ['SCORES_READ'] },
+    ]) {
+      const res = await t.admin.request(CREATE, { input });
+      expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    }
+    expect(await prisma().apiKey.count()).toBe(before);
+    expect(await prisma().auditEvent.count({ where: { action: 'apiKey.created' } })).toBe(0);
+
+    const expiresAt = new Date(Date.now() + 3600_000).toISOString();
+    const { apiKey, key } = await create({ name: 'lms reader', scopes: ['SCORES_READ', 'SCORES_READ'], expiresAt });
+    expect(apiKey).toMatchObject({ name: 'lms reader', scopes: ['SCORES_READ'], expiresAt, lastUsedAt: null, revokedAt: null, status: 'ACTIVE' });
+    expect(apiKey.prefix).toBe(key.slice(0, 10));
+    const row = await prisma().apiKey.findUniqueOrThrow({ where: { id: fromGlobalId(apiKey.id)!.id } });
+    expect(row.keyHash).not.toContain(key);
+    expect(row.expiresAt?.toISOString()).toBe(expiresAt);
+  });
+
+  test('the schema has no way to read a key hash or secret back', async () => {
+    const res = await t.admin.request(`{ apiKeys { edges { node { keyHash } } } }`);
+    expect(errorCode(res)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  test('an expired key is refused with UNAUTHENTICATED and a message saying it expired', async () => {
+    const { client, apiKey } = await create({ name: 'short-lived', scopes: ['SCORES_READ'], expiresAt: new Date(Date.now() + 1500).toISOString() });
+    expect((await client.request(VIEWER)).errors).toBeUndefined();
+    await sleep(1600);
+    const res = await client.request(VIEWER);
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('UNAUTHENTICATED');
+    expect(res.errors![0]!.message).toBe(`The API key expired at ${apiKey.expiresAt}.`);
+    const listed = await t.admin.request(LIST, { first: 100 });
+    expect(listed.data.apiKeys.edges.find((e: any) => e.node.id === apiKey.id).node.status).toBe('EXPIRED');
+  });
+
+  test('lastUsedAt is recorded after use, at most once a minute', async () => {
+    const { client, apiKey } = await create({ name: 'usage', scopes: ['SCORES_READ'] });
+    const id = fromGlobalId(apiKey.id)!.id;
+    const lastUsed = async () => (await prisma().apiKey.findUniqueOrThrow({ where: { id } })).lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    expect((await client.request(VIEWER)).errors).toBeUndefined();
+    // Written off the request's path: wait for it.
+    let first: Date | null = null;
+    for (let i = 0; i < 100 && !first; i++, await sleep(50)) first = await lastUsed();
+    expect(first).not.toBeNull();
+    for (let i = 0; i < 3; i++) expect((await client.request(VIEWER)).errors).toBeUndefined();
+    await sleep(300);
+    expect((await lastUsed())?.getTime()).toBe(first!.getTime());
+    // A minute later (moved back in the database), the next use is recorded again.
+    const old = new Date(first!.getTime() - 120_000);
+    await prisma().apiKey.update({ where: { id }, data: { lastUsedAt: old } });
+    expect((await client.request(VIEWER)).errors).toBeUndefined();
+    let again: Date | null = old;
+    for (let i = 0; i < 100 && again!.getTime() === old.getTime(); i++, await sleep(50)) again = await lastUsed();
+    expect(again!.getTime()).toBeGreaterThan(first!.getTime() - 1000);
+    const listed = await t.admin.request(LIST, { first: 100 });
+    expect(listed.data.apiKeys.edges.find((e: any) => e.node.id === apiKey.id).node.lastUsedAt).toBe(again!.toISOString());
+  });
+
+  test('revokeApiKey: the key stops working at once, is hidden unless includeRevoked, and a second revoke changes nothing', async () => {
+    const { client, apiKey } = await create({ name: 'to revoke', scopes: ['ASSESS_WRITE'] });
+    expect((await client.request(VIEWER)).errors).toBeUndefined();
+    const res = await t.admin.request(REVOKE, { id: apiKey.id });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.revokeApiKey).toMatchObject({ id: apiKey.id, status: 'REVOKED' });
+    const revokedAt = res.data.revokeApiKey.revokedAt;
+    expect(revokedAt).not.toBeNull();
+    const refused = await client.request(VIEWER);
+    expect(refused.status).toBe(401);
+    expect(errorCode(refused)).toBe('UNAUTHENTICATED');
+
+    const ids = async (rev: boolean) => (await t.admin.request(LIST, { first: 100, rev })).data.apiKeys.edges.map((e: any) => e.node.id);
+    expect(await ids(false)).not.toContain(apiKey.id);
+    expect(await ids(true)).toContain(apiKey.id);
+
+    const again = await t.admin.request(REVOKE, { id: apiKey.id });
+    expect(again.data.revokeApiKey.revokedAt).toBe(revokedAt);
+    expect(await prisma().auditEvent.count({ where: { action: 'apiKey.revoked', targetId: fromGlobalId(apiKey.id)!.id } })).toBe(1);
+  });
+
+  test("the organisation's last active ADMIN key cannot be revoked (CONFLICT); another admin key lifts that", async () => {
+    const other = await otherOrganization(t, ['ADMIN']);
+    const [self] = (await other.client.request(LIST)).data.apiKeys.edges.map((e: any) => e.node);
+    const res = await other.client.request(REVOKE, { id: self.id });
+    expect(errorCode(res)).toBe('CONFLICT');
+    expect(res.errors![0]!.message).toMatch(/last active ADMIN key/);
+    expect((await other.client.request(VIEWER)).errors).toBeUndefined();
+
+    // A non-admin key does not count, nor does an expired admin key.
+    await create({ name: 'reader', scopes: ['SCORES_READ'] }, other.client);
+    const expiring = await create({ name: 'brief admin', scopes: ['ADMIN'], expiresAt: new Date(Date.now() + 800).toISOString() }, other.client);
+    await sleep(900);
+    expect(errorCode(await expiring.client.request(VIEWER))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await other.client.request(REVOKE, { id: self.id }))).toBe('CONFLICT');
+
+    const second = await create({ name: 'second admin', scopes: ['ADMIN'] }, other.client);
+    const revoked = await other.client.request(REVOKE, { id: self.id });
+    expect(revoked.errors).toBeUndefined();
+    expect(revoked.data.revokeApiKey.status).toBe('REVOKED');
+    // The second is now the last: it cannot revoke itself.
+    expect(errorCode(await second.client.request(REVOKE, { id: second.apiKey.id }))).toBe('CONFLICT');
+  });
+
+  test('rotateApiKey: same name and scopes, both keys work during the overlap, the old one expires at its end', async () => {
+    const { client: old, apiKey } = await create({ name: 'lms backend', scopes: ['ASSESS_WRITE', 'SCORES_READ'] });
+    const before = Date.now();
+    const res = await t.admin.request(ROTATE, { id: apiKey.id, s: 3600 });
+    expect(res.errors).toBeUndefined();
+    const rotated = res.data.rotateApiKey;
+    expect(rotated.apiKey).toMatchObject({ name: 'lms backend', scopes: ['ASSESS_WRITE', 'SCORES_READ'], status: 'ACTIVE', expiresAt: null });
+    expect(rotated.apiKey.id).not.toBe(apiKey.id);
+    expect(rotated.key.slice(0, 10)).toBe(rotated.apiKey.prefix);
+    expect(rotated.previous).toMatchObject({ id: apiKey.id, status: 'ACTIVE' });
+    const oldExpiry = Date.parse(rotated.previous.expiresAt);
+    expect(oldExpiry).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
+    expect(oldExpiry).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
+    const fresh = new GqlClient(t.app.url, rotated.key);
+    expect((await old.request(VIEWER)).errors).toBeUndefined();
+    expect((await fresh.request(VIEWER)).data.viewer.scopes).toEqual(['ASSESS_WRITE', 'SCORES_READ']);
+
+    // Rotating again with no overlap: the current key stops at once, its successor works.
+    const now = await t.admin.request(ROTATE, { id: rotated.apiKey.id });
+    expect(now.errors).toBeUndefined();
+    expect(now.data.rotateApiKey.previous.status).toBe('EXPIRED');
+    const stopped = await fresh.request(VIEWER);
+    expect(errorCode(stopped)).toBe('UNAUTHENTICATED');
+    expect(stopped.errors![0]!.message).toMatch(/expired/);
+    expect((await new GqlClient(t.app.url, now.data.rotateApiKey.key).request(VIEWER)).errors).toBeUndefined();
+    // The first key keeps its one-hour overlap; an expired key cannot be rotated.
+    expect((await old.request(VIEWER)).errors).toBeUndefined();
+    expect(errorCode(await t.admin.request(ROTATE, { id: rotated.apiKey.id }))).toBe('CONFLICT');
+  });
+
+  test('rotateApiKey refuses a revoked key (CONFLICT), a bad overlap or a past expiry (BAD_USER_INPUT)', async () => {
+    const { apiKey } = await create({ name: 'rot', scopes: ['SCORES_READ'], expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    expect(errorCode(await t.admin.request(ROTATE, { id: apiKey.id, s: -1 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await t.admin.request(ROTATE, { id: apiKey.id, s: 31 * 24 * 3600 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await t.admin.request(ROTATE, { id: apiKey.id, e: new Date(Date.now() - 5000).toISOString() }))).toBe('BAD_USER_INPUT');
+    // An overlap longer than the key had left does not extend it.
+    const longer = await t.admin.request(ROTATE, { id: apiKey.id, s: 7200 });
+    expect(longer.data.rotateApiKey.previous.expiresAt).toBe(apiKey.expiresAt);
+    await t.admin.request(REVOKE, { id: apiKey.id });
+    expect(errorCode(await t.admin.request(ROTATE, { id: apiKey.id }))).toBe('CONFLICT');
+  });
+
+  test('another organisation cannot see, revoke or rotate our keys or read our audit log', async () => {
+    const { apiKey } = await create({ name: 'ours', scopes: ['SCORES_READ'] });
+    const other = await otherOrganization(t, ['ADMIN']);
+    expect(errorCode(await other.client.request(REVOKE, { id: apiKey.id }))).toBe('NOT_FOUND');
+    expect(errorCode(await other.client.request(ROTATE, { id: apiKey.id, s: 60 }))).toBe('NOT_FOUND');
+    const keys = (await other.client.request(LIST, { first: 100, rev: true })).data.apiKeys.edges.map((e: any) => e.node.name);
+    expect(keys).toEqual(['other']);
+    expect((await other.client.request(AUDIT, { first: 100 })).data.auditEvents.edges).toEqual([]);
+    expect((await prisma().apiKey.findUniqueOrThrow({ where: { id: fromGlobalId(apiKey.id)!.id } })).revokedAt).toBeNull();
+  });
+
+  test('without ADMIN scope every administrative field is FORBIDDEN', async () => {
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    const { apiKey } = await create({ name: 'target', scopes: ['SCORES_READ'] });
+    const learnerId = toGlobalId('Learner', '00000000-0000-4000-8000-000000000000');
+    for (const [query, variables] of [
+      [LIST, {}], [AUDIT, {}], [CREATE, { input: { name: 'x', scopes: ['ADMIN'] } }], [REVOKE, { id: apiKey.id }],
+      [ROTATE, { id: apiKey.id }], [`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: learnerId }],
+    ] as const) {
+      expect(errorCode(await reader.request(query, variables))).toBe('FORBIDDEN');
+    }
+  });
+
+  test('apiKeys pages newest first with cursors', async () => {
+    const all = (await t.admin.request(LIST, { first: 100, rev: true })).data.apiKeys.edges.map((e: any) => e.node);
+    const created = all.map((k: any) => Date.parse(k.createdAt));
+    expect([...created].sort((a, b) => b - a)).toEqual(created);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: any = (await t.admin.request(LIST, { first: 2, after, rev: true })).data.apiKeys;
+      seen.push(...page.edges.map((e: any) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all.map((k: any) => k.id));
+  });
+
+  test('every change is in the audit log, newest first, with who did it; human labels too', async () => {
+    const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const utterance = await seedUtterance(prisma(), org.id, 'We call it bear');
+    const attach = await t.admin.request(
+      `mutation($u: ID!) { attachHumanLabels(utteranceId: $u, labels: {sentence: {accuracy: 8, fluency: 7, prosody: 7, completeness: 10, total: 8}}, rater: "r1") { id } }`,
+      { u: toGlobalId('Utterance', utterance.id) },
+    );
+    expect(attach.errors).toBeUndefined();
+    const { apiKey } = await create({ name: 'audited', scopes: ['SCORES_READ'] });
+    await t.admin.request(ROTATE, { id: apiKey.id, s: 60 });
+
+    const admin = await callerKey(t.admin);
+    const events = (await t.admin.request(AUDIT, { first: 100 })).data.auditEvents.edges.map((e: any) => e.node);
+    const times = events.map((e: any) => Date.parse(e.createdAt));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(events[0]).toMatchObject({
+      action: 'apiKey.rotated', actor: admin.label, actorApiKeyId: admin.id, targetType: 'ApiKey', targetId: apiKey.id,
+      details: { name: 'audited', prefix: apiKey.prefix },
+    });
+    expect(events[1]).toMatchObject({
+      action: 'apiKey.created', actor: admin.label, targetId: apiKey.id, details: { name: 'audited', scopes: ['SCORES_READ'], expiresAt: null },
+    });
+    expect(events[2]).toMatchObject({
+      action: 'humanLabels.attached', actor: admin.label, targetType: 'Utterance', targetId: toGlobalId('Utterance', utterance.id),
+      details: { assessmentId: attach.data.attachHumanLabels.id, rater: 'r1', wordLevel: false },
+    });
+    const actions = new Set(events.map((e: any) => e.action));
+    expect(actions).toEqual(new Set(['apiKey.created', 'apiKey.revoked', 'apiKey.rotated', 'humanLabels.attached']));
+    // No secret anywhere in the log.
+    expect(JSON.stringify(events)).not.toMatch(/sm_[A-Za-z0-9_-]{20,}/);
+
+    const revoked = (await t.admin.request(AUDIT, { first: 100, action: 'apiKey.revoked' })).data.auditEvents.edges;
+    expect(revoked.length).toBeGreaterThan(0);
+    expect(revoked.every((e: any) => e.node.action === 'apiKey.revoked')).toBe(true);
+    const page1 = (await t.admin.request(AUDIT, { first: 2 })).data.auditEvents;
+    const page2 = (await t.admin.request(AUDIT, { first: 2, after: page1.pageInfo.endCursor })).data.auditEvents;
+    expect([...page1.edges, ...page2.edges].map((e: any) => e.node.id)).toEqual(events.slice(0, 4).map((e: any) => e.id));
+  });
+
+  test('a refused attach of human labels leaves no audit event', async () => {
+    const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const utterance = await seedUtterance(prisma(), org.id, 'We call it bear');
+    const before = await prisma().auditEvent.count();
+    const res = await t.admin.request(
+      `mutation($u: ID!) { attachHumanLabels(utteranceId: $u, labels: {sentence: {accuracy: 11, fluency: 7, prosody: 7, completeness: 10, total: 8}}) { id } }`,
+      { u: toGlobalId('Utterance', utterance.id) },
+    );
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(await prisma().auditEvent.count()).toBe(before);
+  });
+});
