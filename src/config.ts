@@ -26,14 +26,52 @@ export interface Config {
   dbTransactionMaxWaitMs: number;
   /** A transaction running longer than this is rolled back (ms). */
   dbTransactionTimeoutMs: number;
+  /** Development mode: stack traces in error responses. Never set it on a server others can reach. */
+  dev: boolean;
+  /** Schema introspection (and "Did you mean" field suggestions, which leak the schema the same way). */
+  introspection: boolean;
+  /** Query limits, checked before anything runs (src/graphql/limits.ts); a refusal is QUERY_TOO_COMPLEX. */
+  maxQueryChars: number;
+  maxQueryTokens: number;
+  maxQueryDepth: number;
+  maxQueryCost: number;
+  maxQueryAliases: number;
+  maxQueryDirectives: number;
+  maxMutationFields: number;
+  /** Requests per API key per minute (token bucket, per process); 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** What one multipart upload request costs against `rateLimitPerMinute`. */
+  rateLimitUploadCost: number;
+  /** Failed authentications per client IP per minute before that IP is refused; 0 turns it off. */
+  authFailuresPerMinute: number;
+  /** Browser origins allowed to call the API (CORS); empty means no cross-origin access. */
+  corsOrigins: string[];
+  /** Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client IP. */
+  trustProxy: boolean | number | string;
 }
 
-function int(name: string, fallback: number): number {
-  const raw = process.env[name];
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
   return value;
+}
+
+/** 1/true/yes/on and 0/false/no/off; anything else is a configuration error. */
+function flag(name: string, env: NodeJS.ProcessEnv, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw; // addresses or subnets, comma-separated, as Express takes them
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -56,5 +94,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int('SPEECHMARK_DB_POOL_SIZE', 10),
     dbTransactionMaxWaitMs: int('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000),
     dbTransactionTimeoutMs: int('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000),
+    dev: flag('SPEECHMARK_DEV', env, false),
+    introspection: flag('SPEECHMARK_INTROSPECTION', env, true),
+    maxQueryChars: int('SPEECHMARK_MAX_QUERY_CHARS', 20_000, env),
+    maxQueryTokens: int('SPEECHMARK_MAX_QUERY_TOKENS', 2_000, env),
+    maxQueryDepth: int('SPEECHMARK_MAX_QUERY_DEPTH', 15, env),
+    maxQueryCost: int('SPEECHMARK_MAX_QUERY_COST', 50_000, env),
+    maxQueryAliases: int('SPEECHMARK_MAX_QUERY_ALIASES', 30, env),
+    maxQueryDirectives: int('SPEECHMARK_MAX_QUERY_DIRECTIVES', 20, env),
+    maxMutationFields: int('SPEECHMARK_MAX_MUTATION_FIELDS', 10, env),
+    rateLimitPerMinute: int('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, env),
+    rateLimitUploadCost: int('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, env),
+    authFailuresPerMinute: int('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, env),
+    corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
+    trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
   };
 }

@@ -19,6 +19,10 @@ export const ERROR_CODES = [
   'EMPTY_REFERENCE_TEXT',
   'MODEL_OUTPUT_INVALID',
   'MODEL_UNAVAILABLE',
+  /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */
+  'QUERY_TOO_COMPLEX',
+  /** Too many requests for this API key, or too many failed authentications from this address. */
+  'RATE_LIMITED',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

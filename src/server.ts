@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import express, { type ErrorRequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -11,6 +11,8 @@ import { authenticate } from './graphql/auth.js';
 import { createLoaders } from './graphql/loaders.js';
 import type { RequestContext, Services } from './graphql/context.js';
 import { AppError, ERROR_CODES } from './errors.js';
+import { queryLimitsPlugin } from './graphql/limits.js';
+import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -24,30 +26,49 @@ const PASS_THROUGH = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
-/** Unexpected errors are logged whole and shown to clients only as INTERNAL_SERVER_ERROR. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
-  if (typeof code === 'string' && PASS_THROUGH.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  console.error('[speechmark] internal error:', (error as { originalError?: unknown })?.originalError ?? error);
-  return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+/**
+ * Unexpected errors (database, bugs) are logged whole with the request id and shown to clients
+ * only as INTERNAL_SERVER_ERROR carrying that id (`extensions.requestId`, also the X-Request-Id
+ * response header), so a report can be matched with the log line. Stack traces reach clients only
+ * in development mode (SPEECHMARK_DEV), where Apollo adds them.
+ */
+export function createFormatError(dev = false) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && PASS_THROUGH.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    const requestId = currentRequestId();
+    console.error(`[speechmark] internal error (request ${requestId ?? 'unknown'}):`, (error as { originalError?: unknown })?.originalError ?? error);
+    const stacktrace = dev ? formatted.extensions?.stacktrace : undefined;
+    return {
+      message: 'Internal server error.',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}), ...(stacktrace ? { stacktrace } : {}) },
+    };
+  };
 }
+export const formatError = createFormatError(false);
 
 /** Errors raised before GraphQL runs (multipart parsing, upload limits) in GraphQL's response shape. */
 const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) return next(err);
   const status = (err as { status?: number }).status ?? 500;
   const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
-  if (status >= 500) console.error('[speechmark] request error:', err);
+  const requestId = res.locals.requestId as string | undefined;
+  if (status >= 500) console.error(`[speechmark] request error (request ${requestId ?? 'unknown'}):`, err);
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
-  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
 
-async function buildContext(services: Services, authorization: string | undefined): Promise<RequestContext> {
+async function buildContext(services: Services, req: Request, res: Response, limiter: RateLimiter): Promise<RequestContext> {
+  const authorization = req.headers.authorization;
   try {
     const principal = await authenticate(services.prisma, authorization);
+    limiter.authSucceeded(authorization);
     return { principal, loaders: createLoaders(services.prisma, principal), services };
   } catch (e) {
     if (e instanceof AppError) {
+      if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
       throw new AppError(e.code, e.message, { http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 403 } });
     }
     throw e;
@@ -61,6 +82,9 @@ export interface HttpServer {
 
 export async function startHttpServer(services: Services, port: number, host = '0.0.0.0'): Promise<HttpServer> {
   const app = express();
+  const { config } = services;
+  app.set('trust proxy', config.trustProxy);
+  const limiter = new RateLimiter(config);
   const httpServer = http.createServer(app);
   // Keep idle connections longer than clients and load balancers do (Node's 5 s default races
   // with clients reusing a socket just as the server closes it: ECONNRESET on their next request).
@@ -69,8 +93,16 @@ export async function startHttpServer(services: Services, port: number, host = '
   const apollo = new ApolloServer<RequestContext>({
     typeDefs,
     resolvers: resolvers as never,
-    formatError,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    formatError: createFormatError(config.dev),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin(config)],
+    // Stack traces (absolute server paths) only in development mode, whatever NODE_ENV says.
+    includeStacktraceInErrorResponses: config.dev,
+    // Introspection on by default (a self-hosted API with a published contract); when it is off,
+    // "Did you mean ...?" suggestions are hidden too, as they reveal the schema the same way.
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    // One operation per HTTP request: a JSON array of operations would multiply every limit.
+    allowBatchedHttpRequests: false,
     // CSRF prevention stays on: multipart clients send `Apollo-Require-Preflight: true`.
     csrfPrevention: true,
   });
@@ -80,9 +112,14 @@ export async function startHttpServer(services: Services, port: number, host = '
   });
   app.use(
     '/graphql',
+    requestId,
+    cors(config.corsOrigins),
+    limiter.middleware,
     express.json({ limit: '1mb' }),
     graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes, maxFiles: 1 }),
-    expressMiddleware(apollo, { context: async ({ req }) => buildContext(services, req.headers.authorization) }),
+    querySourceLimits(config),
+    enterRequestScope,
+    expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );
   app.use(multipartErrors);
   await new Promise<void>((resolve, reject) => {

@@ -45,6 +45,10 @@ export async function startTestApp(
     audioDir: path.join(tmp, 'audio'),
     executionProviders: ['cpu'],
     jobLeaseSeconds: 30,
+    // Suites send bursts of requests with one key from one address: the rate limits have their own
+    // suite (tests/api/http-guards.test.ts) with small limits; elsewhere they are off.
+    rateLimitPerMinute: 0,
+    authFailuresPerMinute: 0,
     ...overrides,
   };
   const app = await startSpeechmark(config, { host: '127.0.0.1', onQuery: options.onQuery });

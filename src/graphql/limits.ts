@@ -1,0 +1,268 @@
+/**
+ * Query limits: every operation is measured before anything runs, and one that is too big is
+ * refused with QUERY_TOO_COMPLEX (HTTP 400) naming the limit, its maximum and what was asked for.
+ *
+ * - size (characters) and tokens: checked on the raw text before it is parsed (`checkQuerySource`);
+ * - depth, cost, aliases, directives, root mutation fields: checked on the parsed, validated
+ *   operation with its variables (`checkOperation`, from the Apollo plugin's didResolveOperation).
+ *
+ * Cost: every field costs 1; a list field's selection costs once per item it can return. A
+ * connection's `edges` return up to the connection's `first` (clamped to the page-size cap; a
+ * variable is read from the request, an omitted argument takes its schema default), any other list
+ * field counts DEFAULT_LIST_SIZE items. Fragments are measured once per use, with memoisation, so a
+ * fragment that spreads another twice at every level cannot make the measuring itself exponential.
+ * Introspection fields (`__schema`, `__type`) are exempt: they are bounded by the schema.
+ *
+ * A NUL character in any string (variables or literals) is refused once here as BAD_USER_INPUT:
+ * PostgreSQL text cannot hold it, so it would otherwise fail deep inside the database driver.
+ */
+import {
+  GraphQLError,
+  Kind,
+  Lexer,
+  Source,
+  TokenKind,
+  getNamedType,
+  getNullableType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLArgument,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { AppError } from '../errors.js';
+import { MAX_PAGE_SIZE } from './pagination.js';
+
+export interface QueryLimits {
+  maxQueryChars: number;
+  maxQueryTokens: number;
+  maxQueryDepth: number;
+  maxQueryCost: number;
+  maxQueryAliases: number;
+  maxQueryDirectives: number;
+  maxMutationFields: number;
+}
+
+/** Items assumed for a list field without a `first` argument (jobs, words, phonemes, ...). */
+export const DEFAULT_LIST_SIZE = 10;
+/** Uploads per request: one file, so at most one submitUtterance. */
+export const MAX_SUBMITS_PER_REQUEST = 1;
+
+export type LimitName = 'querySize' | 'tokens' | 'depth' | 'cost' | 'aliases' | 'directives' | 'mutationFields' | 'submitUtterance';
+
+export function limitError(limit: LimitName, max: number, actual: number | null, message: string): AppError {
+  return new AppError('QUERY_TOO_COMPLEX', message, {
+    limit,
+    max,
+    ...(actual === null ? {} : { actual }),
+    http: { status: 400 },
+  });
+}
+
+/** Size and token count of the raw query text; syntax errors are left to the parser. */
+export function checkQuerySource(query: string, limits: QueryLimits): void {
+  if (query.length > limits.maxQueryChars) {
+    throw limitError('querySize', limits.maxQueryChars, query.length, `The query is ${query.length} characters long; the limit is ${limits.maxQueryChars}.`);
+  }
+  const lexer = new Lexer(new Source(query));
+  let tokens = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (++tokens > limits.maxQueryTokens) {
+        throw limitError('tokens', limits.maxQueryTokens, null, `The query has more than ${limits.maxQueryTokens} tokens.`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    // a lexical error: the parser reports it as GRAPHQL_PARSE_FAILED
+  }
+}
+
+interface Measure {
+  cost: number;
+  depth: number;
+}
+
+/** Depth, cost, aliases, directives and root mutation fields of the operation to execute. */
+export function checkOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  limits: QueryLimits,
+): void {
+  let aliases = 0;
+  let directives = 0;
+  visit(document, {
+    Field(node) {
+      if (node.alias) aliases++;
+    },
+    Directive() {
+      directives++;
+    },
+  });
+  if (aliases > limits.maxQueryAliases) {
+    throw limitError('aliases', limits.maxQueryAliases, aliases, `The query uses ${aliases} aliases; the limit is ${limits.maxQueryAliases}.`);
+  }
+  if (directives > limits.maxQueryDirectives) {
+    throw limitError('directives', limits.maxQueryDirectives, directives, `The query uses ${directives} directives; the limit is ${limits.maxQueryDirectives}.`);
+  }
+
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const variableDefaults = new Map<string, unknown>();
+  for (const v of operation.variableDefinitions ?? []) {
+    if (v.defaultValue?.kind === Kind.INT) variableDefaults.set(v.variable.name.value, Number(v.defaultValue.value));
+  }
+
+  if (operation.operation === 'mutation') {
+    const mutationType = schema.getMutationType();
+    const keys = new Map<string, string>(); // response key -> field name (same key, same args: executed once)
+    const collect = (set: SelectionSetNode, seen: Set<string>) => {
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) keys.set(sel.alias?.value ?? sel.name.value, sel.name.value);
+        else if (sel.kind === Kind.INLINE_FRAGMENT) collect(sel.selectionSet, seen);
+        else if (!seen.has(sel.name.value)) {
+          seen.add(sel.name.value);
+          const fragment = fragments.get(sel.name.value);
+          if (fragment) collect(fragment.selectionSet, seen);
+        }
+      }
+    };
+    if (mutationType) collect(operation.selectionSet, new Set());
+    if (keys.size > limits.maxMutationFields) {
+      throw limitError('mutationFields', limits.maxMutationFields, keys.size, `The mutation has ${keys.size} root fields; the limit is ${limits.maxMutationFields} per request.`);
+    }
+    const submits = [...keys.values()].filter((name) => name === 'submitUtterance').length;
+    if (submits > MAX_SUBMITS_PER_REQUEST) {
+      throw limitError('submitUtterance', MAX_SUBMITS_PER_REQUEST, submits, `Send one submitUtterance per request (this one has ${submits}).`);
+    }
+  }
+
+  const pageSizeOf = (field: FieldNode, arg: GraphQLArgument): number => {
+    const node = field.arguments?.find((a) => a.name.value === 'first');
+    let value: unknown = arg.defaultValue ?? MAX_PAGE_SIZE;
+    if (node?.value.kind === Kind.INT) value = Number(node.value.value);
+    else if (node?.value.kind === Kind.VARIABLE) {
+      const name = node.value.name.value;
+      value = name in variables ? variables[name] : variableDefaults.get(name) ?? arg.defaultValue ?? MAX_PAGE_SIZE;
+    } else if (node?.value.kind === Kind.NULL) value = arg.defaultValue ?? MAX_PAGE_SIZE;
+    const n = typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE_SIZE;
+    // a page above the cap is refused by the resolver (BAD_USER_INPUT naming the cap), not here
+    return Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(n)));
+  };
+
+  const memo = new Map<string, Measure>();
+  const measure = (set: SelectionSetNode, type: GraphQLNamedType | undefined, page: number | null): Measure => {
+    let cost = 0;
+    let depth = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        const name = sel.name.value;
+        if (name === '__schema' || name === '__type') continue; // introspection: bounded by the schema
+        if (name === '__typename') {
+          cost += 1;
+          depth = Math.max(depth, 1);
+          continue;
+        }
+        const def = type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields()[name] : undefined;
+        if (!def) continue; // validation has refused unknown fields already
+        const firstArg = def.args.find((a) => a.name === 'first');
+        const childPage = firstArg ? pageSizeOf(sel, firstArg) : null;
+        const items = isListType(getNullableType(def.type)) ? (name === 'edges' && page !== null ? page : DEFAULT_LIST_SIZE) : 1;
+        const child = sel.selectionSet ? measure(sel.selectionSet, getNamedType(def.type), childPage) : { cost: 0, depth: 0 };
+        cost += 1 + items * child.cost;
+        depth = Math.max(depth, 1 + child.depth);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
+        const child = measure(sel.selectionSet, t ?? undefined, page);
+        cost += child.cost;
+        depth = Math.max(depth, child.depth);
+      } else {
+        const fragment = fragments.get(sel.name.value);
+        if (!fragment) continue;
+        const key = `${sel.name.value}|${page}`;
+        let child = memo.get(key);
+        if (!child) {
+          child = measure(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? undefined, page);
+          memo.set(key, child);
+        }
+        cost += child.cost;
+        depth = Math.max(depth, child.depth);
+      }
+    }
+    return { cost, depth };
+  };
+  const rootType = schema.getRootType(operation.operation) ?? undefined;
+  const { cost, depth } = measure(operation.selectionSet, rootType, null);
+  if (depth > limits.maxQueryDepth) {
+    throw limitError('depth', limits.maxQueryDepth, depth, `The query is nested ${depth} levels deep; the limit is ${limits.maxQueryDepth}.`);
+  }
+  if (cost > limits.maxQueryCost) {
+    throw limitError(
+      'cost',
+      limits.maxQueryCost,
+      cost,
+      `The query could return about ${cost} fields; the limit is ${limits.maxQueryCost}. Ask for smaller pages (first) or fewer nested lists.`,
+    );
+  }
+}
+
+const NUL = '\u0000';
+
+function nulError(where: string): AppError {
+  return new AppError('BAD_USER_INPUT', `${where} contains a NUL character (\\u0000), which text cannot hold.`, { http: { status: 400 } });
+}
+
+/** Refuse a NUL character in any string: literal arguments in the document and every variable. */
+export function rejectNulStrings(document: DocumentNode, variables: Record<string, unknown> | undefined): void {
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes(NUL)) throw nulError('A string argument');
+    },
+  });
+  // iterative: a deeply nested variable value cannot overflow the stack
+  const stack: { value: unknown; path: string }[] = Object.entries(variables ?? {}).map(([k, value]) => ({ value, path: `$${k}` }));
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes(NUL)) throw nulError(`Variable ${path}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]` }));
+    } else if (value !== null && typeof value === 'object') {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) continue; // an Upload, not client text
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes(NUL)) throw nulError(`Variable ${path}`);
+        stack.push({ value: v, path: `${path}.${k}` });
+      }
+    }
+  }
+}
+
+/** Runs the operation checks once the operation is parsed, validated and chosen. */
+export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          if (!operation) return;
+          checkOperation(schema, document, operation, (request.variables ?? {}) as Record<string, unknown>, limits);
+          rejectNulStrings(document, request.variables as Record<string, unknown> | undefined);
+        },
+      };
+    },
+  };
+}
+
+export function isLimitError(e: unknown): e is GraphQLError {
+  return e instanceof GraphQLError && e.extensions?.code === 'QUERY_TOO_COMPLEX';
+}

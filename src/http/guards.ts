@@ -1,0 +1,151 @@
+/**
+ * Express middleware in front of the GraphQL endpoint: request ids, CORS, rate limits and the
+ * query-text limits. Refusals use GraphQL's response shape (`{ errors: [...] }`) and a stable code.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { GraphQLError } from 'graphql';
+import type { Config } from '../config.js';
+import { bearerToken, hashApiKey } from '../graphql/auth.js';
+import { checkQuerySource, type QueryLimits } from '../graphql/limits.js';
+import { rateLimitHeaders, RecentSet, TokenBuckets, type BucketState } from './rate-limit.js';
+
+/** The request being served, for log lines and error responses deep inside Apollo. */
+export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+
+export function currentRequestId(): string | undefined {
+  return requestScope.getStore()?.requestId;
+}
+
+/** A client's own X-Request-Id is kept when it is a plain token (no spaces, no line breaks). */
+const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export const requestId: RequestHandler = (req, res, next) => {
+  const sent = req.headers['x-request-id'];
+  const id = typeof sent === 'string' && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();
+  res.locals.requestId = id;
+  res.setHeader('X-Request-Id', id);
+  next();
+};
+
+/** Runs the rest of the request inside `requestScope` (mount it after the body parsers). */
+export const enterRequestScope: RequestHandler = (_req, res, next) => {
+  requestScope.run({ requestId: String(res.locals.requestId ?? randomUUID()) }, next);
+};
+
+export function sendError(res: Response, status: number, message: string, extensions: Record<string, unknown>): void {
+  res.status(status).json({ errors: [{ message, extensions }] });
+}
+
+const ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After, X-Request-Id';
+
+/**
+ * CORS with an allow-list: no cross-origin access unless the origin is listed. Preflights are
+ * answered here, for allowed origins only, with the headers a multipart upload needs.
+ */
+export function cors(origins: string[]): RequestHandler {
+  const allowed = new Set(origins);
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (!origin) return next();
+    res.vary('Origin');
+    const ok = allowed.has(origin);
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    if (ok) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    }
+    if (!preflight) return next();
+    if (!ok) {
+      res.status(403).end();
+      return;
+    }
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+  };
+}
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+function setHeaders(res: Response, headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+}
+
+/**
+ * Per-API-key request buckets and per-IP failed-authentication buckets. The middleware runs before
+ * the body is read; the GraphQL context reports how authentication went (`authFailed`/`authSucceeded`).
+ */
+export class RateLimiter {
+  readonly keys: TokenBuckets;
+  readonly failures: TokenBuckets;
+  /** Keys that authenticated recently: an IP throttled for failures still lets them through. */
+  private readonly knownGood = new RecentSet();
+
+  constructor(private readonly config: Pick<Config, 'rateLimitPerMinute' | 'rateLimitUploadCost' | 'authFailuresPerMinute'>) {
+    this.keys = new TokenBuckets(config.rateLimitPerMinute);
+    this.failures = new TokenBuckets(config.authFailuresPerMinute);
+  }
+
+  private refuse(res: Response, state: BucketState, message: string): void {
+    res.setHeader('Retry-After', String(state.retryAfterSeconds));
+    sendError(res, 429, message, { code: 'RATE_LIMITED', retryAfterSeconds: state.retryAfterSeconds });
+  }
+
+  readonly middleware: RequestHandler = (req, res, next) => {
+    if (req.method === 'OPTIONS') return next();
+    const token = bearerToken(req.headers.authorization);
+    const keyHash = token ? hashApiKey(token) : null;
+    if (this.failures.enabled && !(keyHash && this.knownGood.has(keyHash))) {
+      const state = this.failures.peek(clientIp(req));
+      if (!state.allowed) {
+        setHeaders(res, rateLimitHeaders('auth-failures', this.failures.perMinute, state));
+        return this.refuse(res, state, `Too many failed authentications from this address; retry in ${state.retryAfterSeconds} s.`);
+      }
+    }
+    if (keyHash && this.keys.enabled) {
+      const upload = (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
+      const state = this.keys.take(keyHash, upload ? this.config.rateLimitUploadCost : 1);
+      setHeaders(res, rateLimitHeaders('api-key', this.keys.perMinute, state));
+      if (!state.allowed) {
+        return this.refuse(res, state, `Rate limit of ${this.keys.perMinute} requests a minute reached for this API key; retry in ${state.retryAfterSeconds} s.`);
+      }
+    }
+    next();
+  };
+
+  authFailed(req: Request, res: Response): void {
+    if (!this.failures.enabled) return;
+    const state = this.failures.take(clientIp(req));
+    setHeaders(res, rateLimitHeaders('auth-failures', this.failures.perMinute, state));
+  }
+
+  authSucceeded(authorization: string | undefined): void {
+    const token = bearerToken(authorization);
+    if (token && this.failures.enabled) this.knownGood.add(hashApiKey(token));
+  }
+}
+
+/** Size and token limits on the query text, before Apollo parses it (JSON, multipart and GET). */
+export function querySourceLimits(limits: QueryLimits): RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    let query: unknown = body && typeof body === 'object' && !Array.isArray(body) ? body.query : undefined;
+    if (query === undefined && req.method === 'GET') query = (req.query as Record<string, unknown>).query;
+    if (typeof query === 'string') {
+      try {
+        checkQuerySource(query, limits);
+      } catch (e) {
+        if (!(e instanceof GraphQLError)) return next(e);
+        const { http: _http, ...extensions } = e.extensions as Record<string, unknown>;
+        return sendError(res, 400, e.message, extensions);
+      }
+    }
+    next();
+  };
+}
