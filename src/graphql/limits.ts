@@ -17,7 +17,6 @@
  * PostgreSQL text cannot hold it, so it would otherwise fail deep inside the database driver.
  */
 import {
-  GraphQLError,
   Kind,
   Lexer,
   Source,
@@ -261,8 +260,4 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
       };
     },
   };
-}
-
-export function isLimitError(e: unknown): e is GraphQLError {
-  return e instanceof GraphQLError && e.extensions?.code === 'QUERY_TOO_COMPLEX';
 }
