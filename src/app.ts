@@ -22,7 +22,10 @@ export interface Speechmark {
 
 /** The audio intake the API uses (also the dataset importer's, which needs no model). */
 export function createIntake(config: Config): Intake {
-  return new Intake(new AudioStore(config.audioDir), new SpeechDetector(), {
+  const store = new AudioStore(config.audioDir);
+  // Temp files of writes cut short by a killed process; in the background, nothing waits on it.
+  store.sweepStaleTempFiles().catch((e) => console.warn(`audio store temp sweep failed: ${(e as Error).message}`));
+  return new Intake(store, new SpeechDetector(), {
     maxSeconds: config.maxAudioSeconds,
     minSeconds: config.minAudioSeconds,
   });

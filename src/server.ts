@@ -116,7 +116,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     cors(config.corsOrigins),
     limiter.middleware,
     express.json({ limit: '1mb' }),
-    graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes, maxFiles: 1 }),
+    graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1 }), // busboy's limit is exclusive; ours is not
     querySourceLimits(config),
     enterRequestScope,
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),

@@ -9,6 +9,8 @@ import path from 'node:path';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const EXT_RE = /^[a-z0-9]{1,10}$/;
+/** `put`'s temp file name: `.<sha256>.<12 hex>.tmp`. */
+const TEMP_RE = /^\.[0-9a-f]{64}\.[0-9a-f]{12}\.tmp$/;
 
 export interface StoredAudio {
   sha256: string;
@@ -41,6 +43,34 @@ async function exists(p: string): Promise<boolean> {
 
 export class AudioStore {
   constructor(readonly dir: string) {}
+
+  /**
+   * Delete `put`'s temp files (`<ab>/.<sha256>.<random>.tmp`) older than `maxAgeMs`: a process killed
+   * between write and rename leaves them behind, and nothing else ever would remove them. A live put
+   * finishes in seconds, so an hour-old temp file is an orphan. Returns the number deleted.
+   */
+  async sweepStaleTempFiles(maxAgeMs = 60 * 60 * 1000, now = Date.now()): Promise<number> {
+    let shards: string[];
+    try {
+      shards = (await fs.readdir(this.dir)).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0; // a fresh store
+      throw e;
+    }
+    let removed = 0;
+    for (const shard of shards) {
+      const names = await fs.readdir(path.join(this.dir, shard)).catch(() => [] as string[]);
+      for (const name of names.filter((n) => TEMP_RE.test(n))) {
+        const file = path.join(this.dir, shard, name);
+        const stat = await fs.stat(file).catch(() => null);
+        if (stat && now - stat.mtimeMs > maxAgeMs) {
+          await fs.rm(file, { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
 
   private shardDir(sha256: string): string {
     return path.join(this.dir, sha256.slice(0, 2));

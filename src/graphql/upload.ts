@@ -9,26 +9,55 @@ export interface FileUpload {
   createReadStream(): Readable;
 }
 
+/** graphql-upload's temp file (fs-capacitor, in os.tmpdir()); not in its public type. */
+interface Capacitor {
+  release(): void;
+}
+
 /**
- * Read an upload fully into memory. graphql-upload enforces maxFileSize by failing the stream
- * with a 413 error; that becomes FILE_TOO_LARGE so clients see a stable code.
+ * Read an upload fully into memory, at most `maxBytes` (inclusive: a file of exactly the limit is
+ * accepted). graphql-upload is configured with `maxBytes + 1` because busboy's limit is exclusive;
+ * it then fails the stream with a 413 the moment one byte more arrives, and so does our own count,
+ * so an oversized upload is never read further. Either way the client sees FILE_TOO_LARGE.
+ *
+ * The temp file behind the upload is released here on every path, success or not, rather than
+ * only when the HTTP response closes: a refused upload frees its disk at once.
  */
 export async function readUpload(upload: Promise<FileUpload>, maxBytes: number): Promise<Uint8Array> {
-  const file = await upload;
+  let file: FileUpload;
+  try {
+    file = await upload;
+  } catch (e) {
+    throw uploadError(e, maxBytes);
+  }
+  let stream: Readable | undefined;
+  try {
+    stream = file.createReadStream(); // throws when the upload already failed (e.g. 413)
+    return await readAtMost(stream, maxBytes);
+  } catch (e) {
+    throw uploadError(e, maxBytes);
+  } finally {
+    stream?.destroy();
+    (file as FileUpload & { capacitor?: Capacitor }).capacitor?.release();
+  }
+}
+
+async function readAtMost(stream: Readable, maxBytes: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
-  try {
-    for await (const chunk of file.createReadStream()) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw tooLarge(maxBytes);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (e) {
-    if (e instanceof AppError) throw e;
-    if ((e as { status?: number }).status === 413) throw tooLarge(maxBytes);
-    throw new AppError('BAD_USER_INPUT', `Could not read the uploaded file: ${(e as Error).message}`);
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk as Buffer);
   }
   return new Uint8Array(Buffer.concat(chunks, size));
+}
+
+/** Our own errors pass through; graphql-upload's 413 is FILE_TOO_LARGE, anything else bad input. */
+function uploadError(e: unknown, maxBytes: number): AppError {
+  if (e instanceof AppError) return e;
+  if ((e as { status?: number }).status === 413) return tooLarge(maxBytes);
+  return new AppError('BAD_USER_INPUT', `Could not read the uploaded file: ${(e as Error).message}`);
 }
 
 function tooLarge(maxBytes: number): AppError {

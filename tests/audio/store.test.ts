@@ -35,6 +35,20 @@ describe('AudioStore', () => {
     await expect(store.read(other)).rejects.toThrow(/not in the store/);
   });
 
+  test('sweepStaleTempFiles deletes only temp files older than the age, never stored audio', async () => {
+    await store.put(bytes, 'wav');
+    const shard = path.join(dir, sha.slice(0, 2));
+    const stale = path.join(shard, `.${sha}.0123456789ab.tmp`); // a put killed before its rename
+    const fresh = path.join(shard, `.${sha}.ba9876543210.tmp`); // a put in progress
+    const lookalike = path.join(shard, 'notes.tmp');
+    for (const f of [stale, fresh, lookalike]) await fs.writeFile(f, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const f of [stale, lookalike]) await fs.utimes(f, twoHoursAgo, twoHoursAgo);
+    expect(await store.sweepStaleTempFiles(3600_000)).toBe(1);
+    expect((await fs.readdir(shard)).sort()).toEqual([`.${sha}.ba9876543210.tmp`, `${sha}.wav`, 'notes.tmp'].sort());
+    expect(await new AudioStore(path.join(dir, 'absent')).sweepStaleTempFiles()).toBe(0);
+  });
+
   test('digests and extensions that could escape the directory are rejected', async () => {
     await expect(store.has('../../etc/passwd')).rejects.toThrow(/invalid sha256/);
     await expect(store.put(bytes, '../x')).rejects.toThrow(/invalid file extension/);
