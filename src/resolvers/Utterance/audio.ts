@@ -5,7 +5,7 @@ import { MIN_SPEECH_SECONDS } from '../../audio/vad.js';
 const MIN_SPEECH_SHARE = 0.1;
 
 /** Derived from the stored measurements, so utterances stored before the flag existed get it too. */
-export function audioWarnings(speechMs: number, durationMs: number): AudioWarning[] {
+function audioWarnings(speechMs: number, durationMs: number): AudioWarning[] {
   const little = speechMs < MIN_SPEECH_SECONDS * 1000 || speechMs < MIN_SPEECH_SHARE * durationMs;
   return little ? ['LITTLE_SPEECH'] : [];
 }
