@@ -21,7 +21,7 @@ import { apiKeyStatus } from '../src/graphql/auth.js';
 import { fromGlobalId } from '../src/graphql/ids.js';
 import { isAppError } from '../src/errors.js';
 import { cliActor, recordAudit } from '../src/admin/audit.js';
-import { issueApiKey, revokeApiKey } from '../src/admin/keys.js';
+import { issueApiKey, revokeApiKey, validateKeyName, validateScopes } from '../src/admin/keys.js';
 
 const USAGE = `usage: npm run admin -- <command> [options]
   create-org --name NAME
@@ -73,109 +73,127 @@ async function organization(prisma: PrismaClient, id: string) {
   return org;
 }
 
-const commands: Record<string, (prisma: PrismaClient, args: string[]) => Promise<void>> = {
-  async 'create-org'(prisma, args) {
+/**
+ * Each command checks its arguments first (bad ones fail before a database is opened, and whether
+ * or not one can be) and returns what to run on the database.
+ */
+type Run = (prisma: PrismaClient) => Promise<void>;
+
+const commands: Record<string, (args: string[]) => Run> = {
+  'create-org'(args) {
     const name = required(parse(args, { name: { type: 'string' } }).name, '--name');
     if (name.length > 200) throw new UsageError('--name must be at most 200 characters.');
-    const actor = cliActor();
-    const org = await prisma.$transaction(async (tx) => {
-      const org = await tx.organization.create({ data: { name } });
-      await recordAudit(tx, {
-        organizationId: org.id, actor, action: 'organization.created', targetType: 'Organization', targetId: org.id, details: { name },
+    return async (prisma) => {
+      const actor = cliActor();
+      const org = await prisma.$transaction(async (tx) => {
+        const org = await tx.organization.create({ data: { name } });
+        await recordAudit(tx, {
+          organizationId: org.id, actor, action: 'organization.created', targetType: 'Organization', targetId: org.id, details: { name },
+        });
+        return org;
       });
-      return org;
-    });
-    console.log(org.id);
+      console.log(org.id);
+    };
   },
 
-  async 'create-key'(prisma, args) {
+  'create-key'(args) {
     const v = parse(args, {
       org: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, 'expires-in-days': { type: 'string' },
     });
     const organizationId = parseId(required(v.org, '--org'), 'Organization', '--org');
-    const scopes = (v.scopes ?? 'ADMIN').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const scopes = validateScopes((v.scopes ?? 'ADMIN').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean));
+    const name = validateKeyName(v.name ?? 'admin (cli)');
     let expiresAt: Date | null = null;
     if (v['expires-in-days'] !== undefined) {
       const days = Number(v['expires-in-days']);
       if (!Number.isFinite(days) || days <= 0) throw new UsageError('--expires-in-days must be a positive number.');
       expiresAt = new Date(Date.now() + days * 86_400_000);
     }
-    const org = await organization(prisma, organizationId);
-    const { key, apiKey } = await issueApiKey(
-      prisma, { organizationId, name: v.name ?? 'admin (cli)', scopes, expiresAt }, cliActor(),
-    );
-    console.error(
-      `Created API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}) for "${org.name}" with scopes ` +
-        `${apiKey.scopes.join(',')}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}. ` +
-        'The key is printed once on stdout; store it now:',
-    );
-    console.log(key);
+    return async (prisma) => {
+      const org = await organization(prisma, organizationId);
+      const { key, apiKey } = await issueApiKey(
+        prisma, { organizationId, name, scopes, expiresAt }, cliActor(),
+      );
+      console.error(
+        `Created API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}) for "${org.name}" with scopes ` +
+          `${apiKey.scopes.join(',')}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}. ` +
+          'The key is printed once on stdout; store it now:',
+      );
+      console.log(key);
+    };
   },
 
-  async 'revoke-key'(prisma, args) {
+  'revoke-key'(args) {
     const v = parse(args, { prefix: { type: 'string' }, id: { type: 'string' } });
     if ((v.prefix === undefined) === (v.id === undefined)) throw new UsageError('Give exactly one of --prefix or --id.');
-    let id: string;
-    if (v.id !== undefined) {
-      id = parseId(v.id.trim(), 'ApiKey', '--id');
-    } else {
-      const prefix = required(v.prefix, '--prefix');
-      const keys = await prisma.apiKey.findMany({ where: { prefix } });
-      if (keys.length === 0) throw new Error(`No API key with prefix ${prefix} (npm run admin -- list-keys).`);
-      if (keys.length > 1) throw new Error(`${keys.length} API keys have prefix ${prefix}; revoke by --id (${keys.map((k) => k.id).join(', ')}).`);
-      id = keys[0]!.id;
-    }
-    // The operator may revoke any key, an organisation's last admin key included (create-key recovers).
-    const { apiKey, changed, activeAdminKeysLeft } = await revokeApiKey(
-      prisma, { organizationId: null, id }, cliActor(), { protectLastAdmin: false },
-    ).catch((e: unknown) => {
-      if (isAppError(e) && e.code === 'NOT_FOUND') throw new Error(`No API key with id ${id}.`);
-      throw e;
-    });
-    console.log(changed
-      ? `Revoked API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}).`
-      : `API key ${apiKey.prefix} "${apiKey.name}" was already revoked at ${date(apiKey.revokedAt)}.`);
-    if (activeAdminKeysLeft === 0) {
-      console.error(
-        `warning: organisation ${apiKey.organizationId} has no active ADMIN key left; ` +
-          `create one with: npm run admin -- create-key --org ${apiKey.organizationId}`,
-      );
-    }
+    const byId = v.id === undefined ? null : parseId(v.id.trim(), 'ApiKey', '--id');
+    const prefix = v.id === undefined ? required(v.prefix, '--prefix') : null;
+    return async (prisma) => {
+      let id: string;
+      if (byId) {
+        id = byId;
+      } else {
+        const keys = await prisma.apiKey.findMany({ where: { prefix: prefix! } });
+        if (keys.length === 0) throw new Error(`No API key with prefix ${prefix} (npm run admin -- list-keys).`);
+        if (keys.length > 1) throw new Error(`${keys.length} API keys have prefix ${prefix}; revoke by --id (${keys.map((k) => k.id).join(', ')}).`);
+        id = keys[0]!.id;
+      }
+      // The operator may revoke any key, an organisation's last admin key included (create-key recovers).
+      const { apiKey, changed, activeAdminKeysLeft } = await revokeApiKey(
+        prisma, { organizationId: null, id }, cliActor(), { protectLastAdmin: false },
+      ).catch((e: unknown) => {
+        if (isAppError(e) && e.code === 'NOT_FOUND') throw new Error(`No API key with id ${id}.`);
+        throw e;
+      });
+      console.log(changed
+        ? `Revoked API key ${apiKey.prefix} "${apiKey.name}" (id ${apiKey.id}).`
+        : `API key ${apiKey.prefix} "${apiKey.name}" was already revoked at ${date(apiKey.revokedAt)}.`);
+      if (activeAdminKeysLeft === 0) {
+        console.error(
+          `warning: organisation ${apiKey.organizationId} has no active ADMIN key left; ` +
+            `create one with: npm run admin -- create-key --org ${apiKey.organizationId}`,
+        );
+      }
+    };
   },
 
-  async 'list-keys'(prisma, args) {
+  'list-keys'(args) {
     const v = parse(args, { org: { type: 'string' } });
     const organizationId = v.org === undefined ? undefined : parseId(required(v.org, '--org'), 'Organization', '--org');
-    if (organizationId) await organization(prisma, organizationId);
-    const keys = await prisma.apiKey.findMany({
-      where: organizationId ? { organizationId } : {},
-      orderBy: [{ organizationId: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
-      // Never the hash.
-      select: {
-        id: true, organizationId: true, name: true, prefix: true, scopes: true, createdAt: true,
-        lastUsedAt: true, expiresAt: true, revokedAt: true,
-      },
-    });
-    const now = new Date();
-    console.log(table([
-      ['ORGANISATION', 'ID', 'NAME', 'PREFIX', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
-      ...keys.map((k) => [
-        k.organizationId, k.id, k.name, k.prefix, k.scopes.join(','), apiKeyStatus(k, now),
-        date(k.createdAt), date(k.lastUsedAt), date(k.expiresAt), date(k.revokedAt),
-      ]),
-    ]));
+    return async (prisma) => {
+      if (organizationId) await organization(prisma, organizationId);
+      const keys = await prisma.apiKey.findMany({
+        where: organizationId ? { organizationId } : {},
+        orderBy: [{ organizationId: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+        // Never the hash.
+        select: {
+          id: true, organizationId: true, name: true, prefix: true, scopes: true, createdAt: true,
+          lastUsedAt: true, expiresAt: true, revokedAt: true,
+        },
+      });
+      const now = new Date();
+      console.log(table([
+        ['ORGANISATION', 'ID', 'NAME', 'PREFIX', 'SCOPES', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'],
+        ...keys.map((k) => [
+          k.organizationId, k.id, k.name, k.prefix, k.scopes.join(','), apiKeyStatus(k, now),
+          date(k.createdAt), date(k.lastUsedAt), date(k.expiresAt), date(k.revokedAt),
+        ]),
+      ]));
+    };
   },
 
-  async 'list-orgs'(prisma, args) {
+  'list-orgs'(args) {
     parse(args, {});
-    const orgs = await prisma.organization.findMany({
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      include: { _count: { select: { apiKeys: true, learners: true } } },
-    });
-    console.log(table([
-      ['ID', 'NAME', 'CREATED', 'KEYS', 'LEARNERS'],
-      ...orgs.map((o) => [o.id, o.name, date(o.createdAt), String(o._count.apiKeys), String(o._count.learners)]),
-    ]));
+    return async (prisma) => {
+      const orgs = await prisma.organization.findMany({
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        include: { _count: { select: { apiKeys: true, learners: true } } },
+      });
+      console.log(table([
+        ['ID', 'NAME', 'CREATED', 'KEYS', 'LEARNERS'],
+        ...orgs.map((o) => [o.id, o.name, date(o.createdAt), String(o._count.apiKeys), String(o._count.learners)]),
+      ]));
+    };
   },
 };
 
@@ -185,26 +203,16 @@ async function main(argv: string[]): Promise<number> {
     (command ? console.log : console.error)(USAGE);
     return command ? 0 : 2;
   }
-  const run = commands[command];
-  if (!run) throw new UsageError(`Unknown command "${command}".`);
-  // Validate the arguments before opening (and perhaps creating) a database.
-  if (command !== 'list-orgs') parseCheck(command, args);
+  const prepare = commands[command];
+  if (!prepare) throw new UsageError(`Unknown command "${command}".`);
+  const run = prepare(args); // arguments checked before opening (and perhaps creating) a database
   const db = await openDatabase(loadConfig());
   try {
-    await run(db.prisma, args);
+    await run(db.prisma);
   } finally {
     await db.close();
   }
   return 0;
-}
-
-/** Flags each command accepts, checked before the database is opened. */
-function parseCheck(command: string, args: string[]): void {
-  const flags: Record<string, string[]> = {
-    'create-org': ['name'], 'create-key': ['org', 'name', 'scopes', 'expires-in-days'],
-    'revoke-key': ['prefix', 'id'], 'list-keys': ['org'],
-  };
-  parse(args, Object.fromEntries((flags[command] ?? []).map((f) => [f, { type: 'string' as const }])));
 }
 
 main(process.argv.slice(2)).then(

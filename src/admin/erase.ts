@@ -10,13 +10,13 @@
  *
  * Files are content-addressed and shared by identical uploads, of any learner or organisation: a
  * file is removed only when no remaining utterance references its digest, and only after commit
- * (a rollback must not lose audio). Each is re-checked just before removal, narrowing (not
- * closing) the race with a concurrent upload of the very same bytes.
+ * (a rollback must not lose audio). Each removal goes through removeAudioIfUnreferenced, which
+ * serialises it with concurrent submits of the very same bytes (src/assessment/audio-files.ts).
  */
-import { promises as fs } from 'node:fs';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AudioStore } from '../audio/store.js';
 import { AppError } from '../errors.js';
+import { removeAudioIfUnreferenced } from '../assessment/audio-files.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from './audit.js';
 
@@ -27,16 +27,6 @@ export interface ErasureCounts {
   jobs: number;
   audioFilesRemoved: number;
   audioFilesKept: number;
-}
-
-async function removeStoredFile(store: AudioStore, sha256: string): Promise<boolean> {
-  let removed = false;
-  // One digest may be stored under more than one extension; remove every copy.
-  for (let p = await store.locate(sha256); p; p = await store.locate(sha256)) {
-    await fs.rm(p, { force: true });
-    removed = true;
-  }
-  return removed;
 }
 
 export async function eraseLearner(
@@ -90,12 +80,9 @@ export async function eraseLearner(
   let removed = 0;
   let kept = rows.kept;
   for (const sha256 of rows.removable) {
-    // Re-check: an upload of the same bytes may have committed since.
-    if ((await prisma.utterance.count({ where: { audioSha256: sha256 } })) > 0) {
-      kept++;
-      continue;
-    }
-    if (await removeStoredFile(store, sha256)) removed++;
+    if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
+    // Not removed: an upload of the same bytes committed since (kept), or the file was already gone.
+    else if ((await prisma.utterance.count({ where: { audioSha256: sha256 } })) > 0) kept++;
   }
   const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept };
   await prisma.auditEvent
