@@ -17,11 +17,20 @@ export function encodeCursor(row: Keyset): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): Keyset {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new AppError('BAD_USER_INPUT', `Invalid cursor "${cursor}".`);
-  return { createdAt, id };
+const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,200}$/;
+/** What encodeCursor writes: an ISO timestamp of years 1000-9999 in UTC, a bar, a UUID. */
+const CURSOR_BODY = /^([1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Only a cursor this server could have written is accepted; anything else is BAD_USER_INPUT. */
+export function decodeCursor(cursor: string): Keyset {
+  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor or edge cursor exactly as this API returned it.');
+  if (!CURSOR_TEXT.test(cursor)) throw invalid();
+  const match = CURSOR_BODY.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw invalid();
+  const createdAt = new Date(match[1]!);
+  // a calendar-invalid date (2024-02-31) parses to another day or NaN: require the round trip
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1]) throw invalid();
+  return { createdAt, id: match[2]! };
 }
 
 export function pageSize(first: number | null | undefined): number {
