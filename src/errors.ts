@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'EMPTY_REFERENCE_TEXT',
   'MODEL_OUTPUT_INVALID',
   'MODEL_UNAVAILABLE',
+  /** The database is unreachable or dropped the connection (restart, failover): retry shortly. HTTP 503 when it happens during authentication. */
+  'SERVICE_UNAVAILABLE',
   /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */
   'QUERY_TOO_COMPLEX',
   /** Too many requests for this API key, or too many failed authentications from this address. */

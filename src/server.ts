@@ -11,6 +11,7 @@ import { authenticate } from './graphql/auth.js';
 import { createLoaders } from './graphql/loaders.js';
 import type { RequestContext, Services } from './graphql/context.js';
 import { AppError, ERROR_CODES } from './errors.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
 import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 
@@ -32,11 +33,19 @@ const PASS_THROUGH = new Set<string>([
  * response header), so a report can be matched with the log line. Stack traces reach clients only
  * in development mode (SPEECHMARK_DEV), where Apollo adds them.
  */
+const DATABASE_UNAVAILABLE = 'The database is unavailable right now; retry shortly.';
+
 export function createFormatError(dev = false) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && PASS_THROUGH.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
     const requestId = currentRequestId();
+    const original = (error as { originalError?: unknown })?.originalError ?? error;
+    if (isDatabaseUnavailable(original)) {
+      // Not a bug: the database restarted or dropped the connection. Worth a retry by the client.
+      console.error(`[speechmark] database unavailable (request ${requestId ?? 'unknown'}): ${(original as Error)?.message?.split('\n').filter(Boolean).pop() ?? original}`);
+      return { message: DATABASE_UNAVAILABLE, locations: formatted.locations, path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', ...(requestId ? { requestId } : {}) } };
+    }
     console.error(`[speechmark] internal error (request ${requestId ?? 'unknown'}):`, (error as { originalError?: unknown })?.originalError ?? error);
     const stacktrace = dev ? formatted.extensions?.stacktrace : undefined;
     return {
@@ -71,6 +80,7 @@ async function buildContext(services: Services, req: Request, res: Response, lim
       if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
       throw new AppError(e.code, e.message, { http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 403 } });
     }
+    if (isDatabaseUnavailable(e)) throw new AppError('SERVICE_UNAVAILABLE', DATABASE_UNAVAILABLE, { http: { status: 503 } });
     throw e;
   }
 }
