@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "Utterance_audioSha256_idx" ON "Utterance"("audioSha256");
