@@ -1,0 +1,698 @@
+/**
+ * Access control, generated from the schema (issue 8). Every Query field, every Mutation payload
+ * and every field path below them to a bounded depth is run over real HTTP with an API key of each
+ * combination of scopes of organisation A, and with an ADMIN key of organisation B, against data
+ * seeded through the API (a real upload scored by the real model, human labels, a flagged
+ * rationale, a failed job). The oracle comes from a small policy map: each object type of the
+ * schema is classified by the scope needed to see it, and the test fails when a type, a Mutation or
+ * a required argument appears that nobody has classified, so a new field is covered (or a decision
+ * forced) without editing a hand-written list of queries.
+ *
+ * A leak is any of:
+ *  - an object of a type the key may not see, non-null in the response (the objects a mutation
+ *    returns as its own write are the exception for learner data, never for scores);
+ *  - for a key without SCORES_READ (or ADMIN), any id, global id, cursor or text of organisation
+ *    A's learner data anywhere in the response; for a non-ADMIN key, any id of an admin row;
+ *  - for organisation B, any id (raw, or inside a global id or cursor) or text of organisation A;
+ *  - a refusal with another code than FORBIDDEN (NOT_FOUND for organisation B), or a FORBIDDEN
+ *    message that does not name the scope; and, the other way round, any error for a key that
+ *    holds every scope the path needs, or a silent null where the full admin key got data.
+ * The full ADMIN key must see a non-null object of every type the paths reach, so the checks
+ * above are never vacuous.
+ *
+ * ACCESS_DEPTH (default 5) bounds query paths (object fields, the root field included); mutation
+ * payload paths go one level less, since every run of them writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  buildSchema,
+  getNamedType,
+  isInterfaceType,
+  isLeafType,
+  isNonNullType,
+  isObjectType,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLObjectType,
+} from 'graphql';
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { GqlClient, type GqlResponse } from '../support/client.js';
+import { seedModelAssessment } from '../support/seed.js';
+import { speechLikeWav } from '../support/synthetic-speech.js';
+import { createApiKey, type Scope } from '../../src/graphql/auth.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+import { checkRationale } from '../../src/rationale/check.js';
+import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
+
+const DATABASES = await testDatabases();
+const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
+const QUERY_DEPTH = Number(process.env.ACCESS_DEPTH ?? 5);
+const MUTATION_DEPTH = QUERY_DEPTH - 1;
+
+// ---------------------------------------------------------------------------------------------
+// The policy, as the test sees it (src/graphql/access.ts has it in words).
+
+/**
+ * ANY: every key of the organisation. PAYLOAD: a mutation's result wrapper (its objects are the
+ * mutation's own writes). LEARNER: learner data (SCORES_READ, except the objects a mutation just
+ * wrote and returns). SCORES: anything that carries scores or what was derived from them
+ * (SCORES_READ, always). ADMIN: admin things. PART: a value inside its parent row, no scores of its
+ * own: it needs what its parent needs.
+ */
+type Need = 'ANY' | 'PAYLOAD' | 'LEARNER' | 'SCORES' | 'ADMIN' | 'PART';
+const TYPE_NEEDS: Record<string, Need> = {
+  Query: 'ANY',
+  Mutation: 'ANY',
+  Viewer: 'ANY',
+  Organization: 'ANY',
+  ModelInfo: 'ANY',
+  SubmitUtterancePayload: 'PAYLOAD',
+  Learner: 'LEARNER',
+  LearnerConnection: 'LEARNER',
+  LearnerEdge: 'LEARNER',
+  Utterance: 'LEARNER',
+  UtteranceConnection: 'LEARNER',
+  UtteranceEdge: 'LEARNER',
+  Job: 'LEARNER',
+  ReferenceWord: 'PART',
+  AudioInfo: 'PART',
+  PageInfo: 'PART',
+  Assessment: 'SCORES',
+  AssessmentConnection: 'SCORES',
+  AssessmentEdge: 'SCORES',
+  ModelRef: 'SCORES',
+  SentenceScores: 'SCORES',
+  WordAssessment: 'SCORES',
+  PhonemeAssessment: 'SCORES',
+  Rationale: 'SCORES',
+  Plausibility: 'SCORES',
+  TokenFaithfulness: 'SCORES',
+  RationaleAlignment: 'SCORES',
+  Agreement: 'SCORES',
+  /** The model's raw output is in it. */
+  JobError: 'SCORES',
+  ModelTrustStats: 'ADMIN',
+  TrustChecks: 'ADMIN',
+  FlagShare: 'ADMIN',
+  MeanFaithfulness: 'ADMIN',
+  ApiKey: 'ADMIN',
+  ApiKeyConnection: 'ADMIN',
+  ApiKeyEdge: 'ADMIN',
+  CreatedApiKey: 'ADMIN',
+  RotatedApiKey: 'ADMIN',
+  EraseLearnerPayload: 'ADMIN',
+  AuditEvent: 'ADMIN',
+  AuditEventConnection: 'ADMIN',
+  AuditEventEdge: 'ADMIN',
+};
+
+/** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
+const FIELD_NEEDS: Record<string, Need> = {
+  'Query.node': 'LEARNER',
+};
+
+interface Seed {
+  learnerId: string;
+  externalId: string;
+  utteranceId: string;
+  jobId: string;
+  modelAssessmentId: string;
+  organizationId: string;
+  adminKeyId: string;
+  referenceWords: ReferenceWord[];
+}
+
+/** Global ids of seeded rows for `node(id)`, per Node type. */
+function nodeIds(s: Seed): Record<string, string> {
+  return {
+    Learner: s.learnerId,
+    Utterance: s.utteranceId,
+    Job: s.jobId,
+    Assessment: s.modelAssessmentId,
+    Organization: toGlobalId('Organization', s.organizationId),
+    ApiKey: toGlobalId('ApiKey', s.adminKeyId),
+  };
+}
+
+/** Values for required arguments of Query fields, by `Type.field.argument`; ID args of a field that returns a seeded type are filled by type. */
+function queryArgument(s: Seed, field: GraphQLField<unknown, unknown>, arg: GraphQLArgument): string | undefined {
+  if (`${field.name}.${arg.name}` === 'learnerByExternalId.externalId') return s.externalId;
+  const byType = nodeIds(s)[getNamedType(field.type).name];
+  return getNamedType(arg.type).name === 'ID' ? byType : undefined;
+}
+
+function humanLabelsInput(ref: ReferenceWord[]) {
+  return {
+    sentence: { accuracy: 7, fluency: 6, prosody: 6, completeness: 10, total: 7 },
+    words: ref.map((w, i) => ({ text: w.text, accuracy: i % 2 ? 4 : 9, stress: 10, total: i % 2 ? 4 : 9, phonemes: w.phones.map((_, j) => (j ? 1.5 : 2)) })),
+  };
+}
+
+interface MutationSpec {
+  /** The scope the mutation itself requires. */
+  need: Scope;
+  /** Variables for one run; called once per run, so a run may write its own fresh target. */
+  variables(ctx: RunContext): Promise<Record<string, unknown>>;
+  /** submitUtterance: the file goes in this variable, as a multipart request. */
+  upload?: string;
+}
+
+interface RunContext {
+  t: TestApp;
+  seed: Seed;
+  organizationId: string;
+}
+
+/**
+ * Every Mutation, classified: how to run it safely once per path and key. One that is not listed
+ * fails the test. Destructive ones act on a target made fresh for the run (in organisation A, so
+ * organisation B's key must be refused it).
+ */
+const MUTATIONS: Record<string, MutationSpec> = {
+  createLearner: {
+    need: 'ASSESS_WRITE',
+    variables: async () => ({ input: { externalId: `gen-${randomUUID()}`, displayName: 'Generated' } }),
+  },
+  submitUtterance: {
+    need: 'ASSESS_WRITE',
+    upload: 'variables.input.audio',
+    variables: async ({ seed }) => ({ input: { learnerId: seed.learnerId, referenceText: 'A bear is here', audio: null } }),
+  },
+  reassessUtterance: { need: 'ASSESS_WRITE', variables: async ({ seed }) => ({ utteranceId: seed.utteranceId }) },
+  createApiKey: { need: 'ADMIN', variables: async () => ({ input: { name: `gen-${randomUUID()}`, scopes: ['SCORES_READ'] } }) },
+  attachHumanLabels: {
+    need: 'ADMIN',
+    variables: async ({ seed }) => ({ utteranceId: seed.utteranceId, labels: humanLabelsInput(seed.referenceWords), rater: 'generated rater' }),
+  },
+  revokeApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
+  rotateApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
+  eraseLearner: { need: 'ADMIN', variables: async (c) => ({ id: await freshLearner(c) }) },
+};
+
+async function freshKey({ t, organizationId }: RunContext) {
+  const { apiKey } = await createApiKey(t.app.services.prisma, organizationId, `target-${randomUUID()}`, ['SCORES_READ']);
+  return toGlobalId('ApiKey', apiKey.id);
+}
+
+async function freshLearner({ t, organizationId }: RunContext) {
+  const learner = await t.app.services.prisma.learner.create({ data: { organizationId, externalId: `target-${randomUUID()}` } });
+  return toGlobalId('Learner', learner.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths.
+
+interface Step {
+  field: GraphQLField<unknown, unknown>;
+  /** The concrete object type this step's value has (an interface is split per implementation). */
+  type: GraphQLObjectType;
+  /** Declared through an interface: select with an inline fragment. */
+  viaInterface: boolean;
+}
+
+interface PathSpec {
+  root: 'query' | 'mutation';
+  steps: Step[];
+  /** Literal arguments of the root field (queries). */
+  rootArgs: string;
+  /** For printing. */
+  name: string;
+}
+
+const possibleTypes = (t: GraphQLField<unknown, unknown>['type']): { type: GraphQLObjectType; viaInterface: boolean }[] => {
+  const named = getNamedType(t);
+  if (isObjectType(named)) return [{ type: named, viaInterface: false }];
+  if (isInterfaceType(named)) return schema.getPossibleTypes(named).map((type) => ({ type, viaInterface: true }));
+  throw new Error(`type ${named.name} is neither object, interface nor leaf: teach the generator about it`);
+};
+
+const requiredArgs = (f: GraphQLField<unknown, unknown>) => f.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined);
+
+/** Object-typed fields of `type` to follow, within depth, each type at most twice on the way. */
+function extend(chain: Step[], depth: number, out: Step[][]) {
+  out.push(chain);
+  if (chain.length >= depth) return;
+  const last = chain.at(-1)!.type;
+  for (const field of Object.values(last.getFields())) {
+    if (isLeafType(getNamedType(field.type))) continue;
+    const missing = requiredArgs(field);
+    if (missing.length) throw new Error(`${last.name}.${field.name} has required arguments (${missing.map((a) => a.name)}): give the generator values for them`);
+    for (const p of possibleTypes(field.type)) {
+      if (chain.filter((s) => s.type === p.type).length >= 2) continue;
+      extend([...chain, { field, ...p }], depth, out);
+    }
+  }
+}
+
+function queryPaths(seed: Seed): PathSpec[] {
+  const paths: PathSpec[] = [];
+  for (const field of Object.values(schema.getQueryType()!.getFields())) {
+    if (isLeafType(getNamedType(field.type))) throw new Error(`Query.${field.name} is a leaf: classify it in the generator`);
+    for (const p of possibleTypes(field.type)) {
+      const args: string[] = [];
+      for (const arg of requiredArgs(field)) {
+        // node(id): the id of the seeded row of the implementation being followed.
+        const value = field.name === 'node' ? nodeIds(seed)[p.type.name] : queryArgument(seed, field, arg);
+        if (value === undefined) throw new Error(`no value for the required argument Query.${field.name}(${arg.name}) (${p.type.name}): add one to the generator`);
+        args.push(`${arg.name}: ${JSON.stringify(value)}`);
+      }
+      const chains: Step[][] = [];
+      extend([{ field, ...p }], QUERY_DEPTH, chains);
+      for (const steps of chains) {
+        paths.push({ root: 'query', steps, rootArgs: args.length ? `(${args.join(', ')})` : '', name: pathName(steps) });
+      }
+    }
+  }
+  return paths;
+}
+
+function mutationPaths(): PathSpec[] {
+  const paths: PathSpec[] = [];
+  for (const field of Object.values(schema.getMutationType()!.getFields())) {
+    if (!MUTATIONS[field.name]) throw new Error(`Mutation.${field.name} is not classified: add it to MUTATIONS (its scope and how to run it safely)`);
+    for (const p of possibleTypes(field.type)) {
+      const chains: Step[][] = [];
+      extend([{ field, ...p }], MUTATION_DEPTH, chains);
+      for (const steps of chains) paths.push({ root: 'mutation', steps, rootArgs: '', name: pathName(steps) });
+    }
+  }
+  for (const name of Object.keys(MUTATIONS)) {
+    if (!schema.getMutationType()!.getFields()[name]) throw new Error(`MUTATIONS lists ${name}, which the schema no longer has`);
+  }
+  return paths;
+}
+
+function pathName(steps: Step[]): string {
+  return steps.map((s) => `${s.field.name}${s.viaInterface ? `<${s.type.name}>` : ''}`).join('.');
+}
+
+/** `__typename` and every leaf field of the type that takes no required argument. */
+function leaves(type: GraphQLObjectType): string {
+  const names = Object.values(type.getFields())
+    .filter((f) => isLeafType(getNamedType(f.type)) && requiredArgs(f).length === 0)
+    .map((f) => f.name);
+  return ['__typename', ...names].join(' ');
+}
+
+function selection(steps: Step[], i: number): string {
+  const step = steps[i]!;
+  const inner = `${leaves(step.type)}${i + 1 < steps.length ? ` ${steps[i + 1]!.field.name} { ${selection(steps, i + 1)} }` : ''}`;
+  return step.viaInterface ? `__typename ... on ${step.type.name} { ${inner} }` : inner;
+}
+
+function operation(p: PathSpec): string {
+  const root = p.steps[0]!;
+  if (p.root === 'query') return `query { ${root.field.name}${p.rootArgs} { ${selection(p.steps, 0)} } }`;
+  const defs = root.field.args.map((a) => `$${a.name}: ${String(a.type)}`);
+  const args = root.field.args.map((a) => `${a.name}: $${a.name}`);
+  const wrap = (s: string) => (s ? `(${s})` : '');
+  return `mutation${wrap(defs.join(', '))} { ${root.field.name}${wrap(args.join(', '))} { ${selection(p.steps, 0)} } }`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals and the oracle.
+
+interface Principal {
+  label: string;
+  client: GqlClient;
+  scopes: Scope[];
+  other: boolean;
+}
+
+const SCOPE_SETS: Scope[][] = [
+  ['ASSESS_WRITE'],
+  ['SCORES_READ'],
+  ['ADMIN'],
+  ['ASSESS_WRITE', 'SCORES_READ'],
+  ['ASSESS_WRITE', 'ADMIN'],
+  ['SCORES_READ', 'ADMIN'],
+  ['ASSESS_WRITE', 'SCORES_READ', 'ADMIN'],
+];
+
+const holds = (p: Principal, scope: Scope) => p.scopes.includes(scope) || p.scopes.includes('ADMIN');
+
+/** Whether the principal may see an object whose (effective) need is `need`. */
+function allowed(p: Principal, need: Need): boolean {
+  if (need === 'LEARNER' || need === 'SCORES') return holds(p, 'SCORES_READ');
+  if (need === 'ADMIN') return holds(p, 'ADMIN');
+  return true;
+}
+
+function typeNeed(type: GraphQLObjectType): Need {
+  const need = TYPE_NEEDS[type.name];
+  if (!need) throw new Error(`type ${type.name} is not classified: add it to TYPE_NEEDS`);
+  return need;
+}
+
+/** The need of each step's object: its type's, a PART's parent's, raised by the root field's own. */
+function stepNeeds(p: PathSpec): Need[] {
+  const needs: Need[] = [];
+  p.steps.forEach((s, i) => {
+    let need = typeNeed(s.type);
+    if (need === 'PART') need = i > 0 ? needs[i - 1]! : 'ANY';
+    if (i === 0 && p.root === 'query') {
+      const key = `Query.${s.field.name}`;
+      need = FIELD_NEEDS[key] ?? need;
+      if (/admin scope/i.test(s.field.description ?? '')) need = 'ADMIN';
+    }
+    needs.push(need);
+  });
+  return needs;
+}
+
+/**
+ * Objects a mutation returns as its own write: the root value, and the objects of a PAYLOAD
+ * wrapper (and the PARTs inside them). Learner data there is visible to the key that wrote it.
+ */
+function ownWrite(p: PathSpec, i: number): boolean {
+  if (p.root !== 'mutation') return false;
+  let j = 0;
+  if (typeNeed(p.steps[0]!.type) === 'PAYLOAD') j = 1;
+  if (i <= j) return true;
+  for (let k = j + 1; k <= i; k++) if (typeNeed(p.steps[k]!.type) !== 'PART') return false;
+  return true;
+}
+
+interface Sensitive {
+  /** Organisation A's row ids by table. */
+  ids: Map<string, string>;
+  texts: { value: string; table: string }[];
+}
+
+const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']);
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Which of organisation A's tables the principal may not learn anything from. */
+function hiddenTable(p: Principal, table: string): boolean {
+  if (p.other) return true;
+  if (table === 'Organization') return false;
+  if (LEARNER_TABLES.has(table)) return !holds(p, 'SCORES_READ');
+  return !holds(p, 'ADMIN'); // ApiKey, AuditEvent, and any table added later
+}
+
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => strings(v, out));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => strings(v, out));
+  return out;
+}
+
+/** A string as sent, and decoded when it is base64url (global ids, cursors). */
+function readings(s: string): string[] {
+  if (!/^[A-Za-z0-9_-]{16,}={0,2}$/.test(s)) return [s];
+  return [s, Buffer.from(s, 'base64url').toString('utf8')];
+}
+
+interface Outcome {
+  leaks: string[];
+  /** Per step: whether a non-null object was seen there (for the full admin's reference run). */
+  reached: boolean[];
+  typesSeen: Set<string>;
+}
+
+function judge(p: PathSpec, who: Principal, res: GqlResponse, sensitive: Sensitive, adminReached: boolean[] | undefined, sentText: string): Outcome {
+  const leaks: string[] = [];
+  const leak = (what: string) => leaks.push(`${who.label} ${p.name}: ${what}`);
+  const needs = stepNeeds(p);
+  const entryNeed = p.root === 'mutation' ? MUTATIONS[p.steps[0]!.field.name]!.need : null;
+  const reached = p.steps.map(() => false);
+  const typesSeen = new Set<string>();
+
+  // Objects, step by step, lists flattened.
+  const visit = (value: unknown, i: number) => {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) return value.forEach((v) => visit(v, i));
+    const obj = value as Record<string, unknown>;
+    const step = p.steps[i]!;
+    if (obj.__typename !== step.type.name) {
+      if (step.viaInterface) return; // another implementation of the interface
+      leak(`expected a ${step.type.name}, got ${JSON.stringify(obj.__typename)}`);
+      return;
+    }
+    reached[i] = true;
+    typesSeen.add(step.type.name);
+    const need = needs[i]!;
+    const exempt = ownWrite(p, i) && need === 'LEARNER';
+    if (!allowed(who, need) && !exempt) leak(`a ${step.type.name} (needs ${need}) came back non-null`);
+    if (i + 1 < p.steps.length) visit(obj[p.steps[i + 1]!.field.name], i + 1);
+  };
+  visit(res.data?.[p.steps[0]!.field.name], 0);
+
+  // Values: ids inside any string (decoded too), and texts.
+  for (const s of strings(res.data)) {
+    for (const r of readings(s)) {
+      for (const id of r.match(UUID) ?? []) {
+        const table = sensitive.ids.get(id);
+        if (table && hiddenTable(who, table)) leak(`an id of ${table} (${id}) in ${JSON.stringify(s)}`);
+      }
+    }
+    for (const t of sensitive.texts) if (hiddenTable(who, t.table) && s.includes(t.value)) leak(`${t.table} text ${JSON.stringify(t.value)}`);
+  }
+
+  // Errors: only refusals, naming the scope; none at all for a key that holds every need.
+  const entryOk = entryNeed === null || holds(who, entryNeed);
+  const mayAll = entryOk && needs.every((n, i) => allowed(who, n) || (ownWrite(p, i) && n === 'LEARNER'));
+  for (const e of res.errors ?? []) {
+    const code = e.extensions?.code;
+    if (code === 'FORBIDDEN') {
+      if (!/lacks the (ASSESS_WRITE|SCORES_READ|ADMIN) scope/.test(e.message)) leak(`FORBIDDEN without naming a scope: ${e.message}`);
+      if (mayAll && !who.other) leak(`refused though it holds every scope the path needs: ${e.message}`);
+    } else if (code === 'NOT_FOUND' && who.other) {
+      // Organisation A's ids are not found for organisation B; the message only echoes the id sent.
+    } else {
+      leak(`unexpected error ${code}: ${e.message}`);
+    }
+    for (const id of e.message.match(UUID) ?? []) {
+      if (sensitive.ids.has(id) && hiddenTable(who, sensitive.ids.get(id)!) && !sentText.includes(id)) leak(`an id in an error message: ${e.message}`);
+    }
+  }
+  if (mayAll && !who.other && res.errors === undefined && adminReached) {
+    // What the full admin reached, a key that may read all of it reaches too (no silent null).
+    adminReached.forEach((r, i) => {
+      if (r && !reached[i]) leak(`null at ${p.steps[i]!.field.name} where the admin key got data, without an error`);
+    });
+  }
+  if (!mayAll && !who.other && adminReached?.every(Boolean) && !(res.errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN')) {
+    leak('a path it may not read came back without FORBIDDEN');
+  }
+  return { leaks, reached, typesSeen };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding and running.
+
+async function organisationRows(t: TestApp, organizationId: string): Promise<Sensitive> {
+  const prisma = t.app.services.prisma;
+  const tables = await prisma.$queryRawUnsafe<{ table_name: string }[]>(
+    `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'organizationId'`,
+  );
+  const ids = new Map<string, string>([[organizationId, 'Organization']]);
+  for (const { table_name } of tables) {
+    const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT id::text AS id FROM "${table_name}" WHERE "organizationId" = $1::uuid`,
+      organizationId,
+    );
+    for (const r of rows) ids.set(r.id, table_name);
+  }
+  const texts: Sensitive['texts'] = [];
+  const add = (table: string, ...values: (string | null | undefined)[]) => {
+    for (const v of values) if (v && v.length >= 6) texts.push({ value: v, table });
+  };
+  const where = { where: { organizationId } };
+  for (const l of await prisma.learner.findMany(where)) add('Learner', l.externalId, l.displayName);
+  for (const u of await prisma.utterance.findMany(where)) add('Utterance', u.referenceText, u.audioSha256);
+  for (const r of await prisma.rationale.findMany(where)) add('Rationale', r.text);
+  for (const a of await prisma.assessment.findMany(where)) add('Assessment', a.rater);
+  for (const j of await prisma.job.findMany(where)) add('Job', j.errorMessage, j.rawOutput);
+  for (const k of await prisma.apiKey.findMany(where)) add('ApiKey', k.name, k.prefix);
+  add('Organization', (await prisma.organization.findUniqueOrThrow({ where: { id: organizationId } })).name);
+  return { ids, texts };
+}
+
+async function seedOrganisationA(t: TestApp) {
+  const prisma = t.app.services.prisma;
+  const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+  const externalId = `access-learner-${randomUUID()}`;
+  const created = await t.admin.request(`mutation($i: CreateLearnerInput!) { createLearner(input: $i) { id } }`, {
+    i: { externalId, displayName: 'Access Seed Learner' },
+  });
+  const learnerId: string = created.data.createLearner.id;
+  // A real upload, scored by the real model through the in-process worker.
+  const submitted = await t.admin.upload(
+    `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`,
+    { input: { learnerId, referenceText: 'We call it bear', audio: null } },
+    'variables.input.audio',
+    { bytes: speechLikeWav(1.5), name: 'speech.wav' },
+  );
+  if (submitted.errors) throw new Error(JSON.stringify(submitted.errors));
+  const { utterance, job } = submitted.data.submitUtterance;
+  const done = await waitForJob(t.admin, job.id);
+  if (done.status !== 'SUCCEEDED') throw new Error(`seed job ${done.status}`);
+  // From here on jobs stay queued: every reassessUtterance run below would otherwise be scored.
+  await t.app.worker?.stop({ graceful: true });
+
+  const utteranceRow = await prisma.utterance.findUniqueOrThrow({ where: { id: fromGlobalId(utterance.id)!.id } });
+  const ref = utteranceRow.referenceWords as unknown as ReferenceWord[];
+  // A second model assessment whose rationale contradicts its labels, for the review queue.
+  const labels: AssessmentLabels = {
+    sentence: { accuracy: 3, fluency: 4, prosody: 4, completeness: 10, total: 3 },
+    words: ref.map((w) => ({ text: w.text, accuracy: 2, stress: 10, total: 2, phonemes: w.phones.map((symbol) => ({ symbol, accuracy: 0.5 })) })),
+  };
+  const praise = 'Excellent work: every word was perfect and your fluency was superb.';
+  await seedModelAssessment(prisma, utteranceRow, labels, { text: praise, check: checkRationale(praise, labels) }, { version: 'flagged-seed' });
+  // Human labels through the API: alignment and agreement get values.
+  const attached = await t.admin.request(
+    `mutation($u: ID!, $l: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $l, rater: "seed rater") { id } }`,
+    { u: utterance.id, l: humanLabelsInput(ref) },
+  );
+  if (attached.errors) throw new Error(JSON.stringify(attached.errors));
+  // A job that failed with the model's raw output kept (what the worker writes for MODEL_OUTPUT_INVALID).
+  const reassessed = await t.admin.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: utterance.id });
+  await prisma.job.update({
+    where: { id: fromGlobalId(reassessed.data.reassessUtterance.id)!.id },
+    data: { status: 'FAILED', errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'seeded failure', rawOutput: '{"accuracy": 7, "seeded": "raw output"}', finishedAt: new Date() },
+  });
+  const adminKey = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
+  const seed: Seed = {
+    learnerId,
+    externalId,
+    utteranceId: utterance.id,
+    jobId: job.id,
+    modelAssessmentId: done.assessment.id,
+    organizationId: org.id,
+    adminKeyId: adminKey.id,
+    referenceWords: ref,
+  };
+  return seed;
+}
+
+/** Runs `tasks` with a few requests in flight (the server batches; PGlite serialises anyway). */
+async function pool<T>(items: T[], width: number, run: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await run(items[next++]!);
+  }));
+}
+
+test('every object type and Mutation of the schema is classified', () => {
+  const unclassified = Object.values(schema.getTypeMap())
+    .filter((t) => isObjectType(t) && !t.name.startsWith('__') && !TYPE_NEEDS[t.name])
+    .map((t) => t.name);
+  expect(unclassified).toEqual([]);
+  const stale = Object.keys(TYPE_NEEDS).filter((name) => !schema.getType(name));
+  expect(stale).toEqual([]);
+  expect(Object.keys(schema.getMutationType()!.getFields()).filter((m) => !MUTATIONS[m])).toEqual([]);
+});
+
+describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
+  let t: TestApp;
+  let seed: Seed;
+  let principals: Principal[];
+  let sensitive: Sensitive;
+  const adminReached = new Map<string, boolean[]>();
+  const seenByAdmin = new Set<string>();
+  const onPaths = new Set<string>();
+
+  beforeAll(async () => {
+    t = await startTestApp(kind);
+    seed = await seedOrganisationA(t);
+    const prisma = t.app.services.prisma;
+    principals = [];
+    for (const scopes of SCOPE_SETS) {
+      const { key } = await createApiKey(prisma, seed.organizationId, `access-${scopes.join('-')}-${randomUUID()}`, scopes);
+      principals.push({ label: `A[${scopes.join('+')}]`, client: new GqlClient(t.app.url, key), scopes, other: false });
+    }
+    const orgB = await prisma.organization.create({ data: { name: `access other ${randomUUID()}` } });
+    const { key } = await createApiKey(prisma, orgB.id, `access-other-${randomUUID()}`, ['ADMIN']);
+    principals.push({ label: 'B[ADMIN]', client: new GqlClient(t.app.url, key), scopes: ['ADMIN'], other: true });
+    sensitive = await organisationRows(t, seed.organizationId);
+  }, 180_000);
+  afterAll(() => t?.dispose());
+
+  /**
+   * Level by level (shorter paths first), the full admin key before the others on each level. A
+   * key does not send a path whose parent path brought it no object at its last step (refused, not
+   * found, null or empty): the parent's field resolves the same whatever is selected below it, so
+   * the longer path cannot bring it more. Those runs count as `pruned`.
+   */
+  async function runAll(paths: PathSpec[], runOne: (p: PathSpec, who: Principal) => Promise<{ res: GqlResponse; sent: string }>) {
+    const full = principals.find((p) => !p.other && p.scopes.length === 3)!;
+    const others = principals.filter((w) => w !== full);
+    const leaks: string[] = [];
+    let sent = 0;
+    let pruned = 0;
+    const reachedEnd = new Map<Principal, Set<string>>(principals.map((w) => [w, new Set()]));
+    const parentReached = (p: PathSpec, who: Principal) =>
+      p.steps.length === 1 || reachedEnd.get(who)!.has(`${p.root}:${pathName(p.steps.slice(0, -1))}`);
+    const run = async (p: PathSpec, who: Principal) => {
+      if (!parentReached(p, who)) {
+        pruned++;
+        return;
+      }
+      const { res, sent: text } = await runOne(p, who);
+      sent++;
+      const key = `${p.root}:${p.name}`;
+      const o = judge(p, who, res, sensitive, who === full ? undefined : adminReached.get(key), text);
+      leaks.push(...o.leaks);
+      if (o.reached.at(-1)) reachedEnd.get(who)!.add(key);
+      if (who === full) {
+        adminReached.set(key, o.reached);
+        o.typesSeen.forEach((x) => seenByAdmin.add(x));
+      }
+    };
+    const depth = Math.max(...paths.map((p) => p.steps.length));
+    for (let level = 1; level <= depth; level++) {
+      const onLevel = paths.filter((p) => p.steps.length === level);
+      onLevel.forEach((p) => p.steps.forEach((s) => onPaths.add(s.type.name)));
+      await pool(onLevel, 4, (p) => run(p, full));
+      await pool(others.flatMap((who) => onLevel.map((p) => ({ p, who }))), 4, ({ p, who }) => run(p, who));
+    }
+    return { tried: sent + pruned, sent, pruned, leaks };
+  }
+
+  test('every Query path, with every combination of scopes and another organisation', async () => {
+    const paths = queryPaths(seed);
+    const started = Date.now();
+    const { tried, sent: requests, pruned, leaks } = await runAll(paths, async (p, who) => {
+      const sent = operation(p);
+      return { res: await who.client.request(sent), sent };
+    });
+    const reached = [...adminReached.entries()].filter(([k, r]) => k.startsWith('query:') && r.every(Boolean)).length;
+    console.log(`[access ${kind}] queries: ${paths.length} paths x ${principals.length} keys = ${tried} runs, ${requests} sent ` +
+      `(${pruned} pruned under a refused or empty parent) in ${Date.now() - started} ms; ` +
+      `the full admin reached the end of ${reached}; leaks: ${leaks.length}`);
+    expect(leaks.slice(0, 50)).toEqual([]);
+    expect(tried).toBe(paths.length * principals.length);
+  }, 600_000);
+
+  test('every Mutation payload path, with every combination of scopes and another organisation', async () => {
+    const paths = mutationPaths();
+    const started = Date.now();
+    const ctxA: RunContext = { t, seed, organizationId: seed.organizationId };
+    let variant = 0;
+    const { tried, sent: requests, pruned, leaks } = await runAll(paths, async (p, who) => {
+      const field = p.steps[0]!.field.name;
+      const spec = MUTATIONS[field]!;
+      const variables = await spec.variables(ctxA);
+      const sent = operation(p);
+      if (spec.upload) {
+        // A different recording each time: no run repeats the seeded audio (or another run's).
+        const bytes = speechLikeWav(0.8, 100 + (variant++ % 200) / 4);
+        return { res: await who.client.upload(sent, variables, spec.upload, { bytes, name: 'speech.wav' }), sent: sent + JSON.stringify(variables) };
+      }
+      return { res: await who.client.request(sent, variables), sent: sent + JSON.stringify(variables) };
+    });
+    const reached = [...adminReached.entries()].filter(([k, r]) => k.startsWith('mutation:') && r.every(Boolean)).length;
+    console.log(`[access ${kind}] mutations: ${paths.length} paths x ${principals.length} keys = ${tried} runs, ${requests} sent ` +
+      `(${pruned} pruned under a refused or empty parent) in ${Date.now() - started} ms; ` +
+      `the full admin reached the end of ${reached}; leaks: ${leaks.length}`);
+    expect(leaks.slice(0, 50)).toEqual([]);
+    expect(tried).toBe(paths.length * principals.length);
+  }, 600_000);
+
+  test('the full admin key saw a non-null object of every type on the paths (the checks are not vacuous)', () => {
+    expect([...onPaths].filter((x) => !seenByAdmin.has(x)).sort()).toEqual([]);
+  });
+});
