@@ -5,7 +5,7 @@
 import { decodeAudio, type DurationLimits } from '../../src/audio/decode.js';
 import { AppError } from '../../src/errors.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, type FfmpegTarget } from '../support/audio-fixtures.js';
-import { craftWav, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
+import { craftWav, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, rssGrowthMiB, type BombKind } from '../support/hostile-audio.js';
 
 const LIMITS: DurationLimits = { maxSeconds: 60, minSeconds: 0.3 };
 const TONE = pcm16(sine(440, 1, 16000, 0.5)); // 1 s of 16-bit mono at 16 kHz: 32,000 bytes
@@ -24,12 +24,13 @@ async function outcome(bytes: Uint8Array, limits = LIMITS): Promise<string> {
 /** Outcome, wall time and resident-memory growth of one decode. */
 async function measured(bytes: Uint8Array) {
   const rss0 = process.memoryUsage().rss;
+  const maxRss0 = process.resourceUsage().maxRSS;
   const t0 = performance.now();
   let peak = rss0;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   try {
     const code = await outcome(bytes);
-    return { code, ms: performance.now() - t0, rssGrowthMb: (Math.max(peak, process.memoryUsage().rss) - rss0) / 2 ** 20 };
+    return { code, ms: performance.now() - t0, rssGrowthMb: rssGrowthMiB(rss0, peak, maxRss0) };
   } finally {
     clearInterval(timer);
   }
@@ -130,12 +131,12 @@ describe('decompression bombs stop at the duration limit', () => {
   }, 30_000);
   // Decoded whole, each is 2 hours: 1.4 GB of float PCM at 48 kHz (0.7 GB for the 24 kHz MP3).
   (hasFfmpeg ? test.each(kinds) : test.skip.each(kinds))(
-    hasFfmpeg ? '2 hours of %s: AUDIO_TOO_LONG in under 3 s (a shared 2-core machine), < 150 MB more memory' : '%s (skipped: ffmpeg absent)',
+    hasFfmpeg ? '2 hours of %s: AUDIO_TOO_LONG in under 5 s (on a shared, loaded 2-core machine), < 150 MB more memory' : '%s (skipped: ffmpeg absent)',
     async (kind) => {
       const bomb = decompressionBomb(kind);
       const { code, ms, rssGrowthMb } = await measured(bomb);
       expect(code).toBe('AUDIO_TOO_LONG');
-      expect(ms).toBeLessThan(3000);
+      expect(ms).toBeLessThan(5000); // about 0.3 s on an idle machine; whole-file decoding took 13 s and 2.7 GB
       expect(rssGrowthMb).toBeLessThan(150);
     },
     30_000,

@@ -141,3 +141,14 @@ export function decompressionBomb(kind: BombKind, seconds = 2 * 3600): Uint8Arra
       return loopedSilence(seconds, 24000, ['-c:a', 'libmp3lame', '-b:a', '8k'], 'mp3');
   }
 }
+
+/**
+ * Resident-memory growth since (rss0, maxRss0) in MiB. Sampling RSS on a timer misses a synchronous
+ * decode (the timer cannot fire while it runs), so the process's high-water mark (maxRSS, KiB) is
+ * consulted too: a decode that blocked the event loop while using gigabytes still raises it.
+ */
+export function rssGrowthMiB(rss0: number, sampledPeak: number, maxRss0: number): number {
+  const sampled = Math.max(sampledPeak, process.memoryUsage().rss) - rss0;
+  const highWater = (process.resourceUsage().maxRSS - maxRss0) * 1024;
+  return Math.max(sampled, highWater) / 2 ** 20;
+}
