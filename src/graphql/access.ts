@@ -7,8 +7,9 @@
  *
  * - Tenant. Every loader is bound to the key's organisation: an id of another organisation loads
  *   as null (NOT_FOUND where a mutation names it), for every key, ADMIN included.
- * - ADMIN implies every other scope, and alone reaches the admin things: API keys, trust analytics
- *   (`rationaleAnalytics`), the review queue (`flaggedAssessments`), attaching human labels.
+ * - ADMIN implies every other scope, and alone reaches the admin things: API keys (list, create,
+ *   revoke, rotate), the audit log, erasing a learner, trust analytics (`rationaleAnalytics`), the
+ *   review queue (`flaggedAssessments`), attaching human labels.
  * - SCORES_READ reads all learner data of the organisation: learners, utterances (reference text,
  *   audio facts), jobs (including their error and the model's raw output), assessments and
  *   everything in them (sentence/word/phoneme scores, rationales and their checks, human labels,

@@ -213,6 +213,20 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       });
       return toConnection(rows, args);
     },
+    /** The organisation's API keys (ADMIN); revoked ones only when asked. */
+    apiKeysPage: (args: PageArgs & { includeRevoked?: boolean | null }) => {
+      admin();
+      return findPage(args, ({ where, orderBy, take }) =>
+        prisma.apiKey.findMany({ where: { organizationId, ...(args.includeRevoked ? {} : { revokedAt: null }), ...where }, orderBy, take }),
+      );
+    },
+    /** The organisation's audit log (ADMIN), optionally one action. */
+    auditEventsPage: (args: PageArgs & { action?: string | null }) => {
+      admin();
+      return findPage(args, ({ where, orderBy, take }) =>
+        prisma.auditEvent.findMany({ where: { organizationId, ...(args.action != null ? { action: args.action } : {}), ...where }, orderBy, take }),
+      );
+    },
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {
       admin();
