@@ -14,7 +14,7 @@ import { AppError } from '../errors.js';
 import { assertStreamBounds } from './bounds.js';
 import { headerInfo, wavHeaderInfo, type HeaderInfo } from './header-duration.js';
 import { resample } from './resample.js';
-import { sniffAudioFormat, type AudioFormat } from './sniff.js';
+import { id3v2Size, sniffAudioFormat, type AudioFormat } from './sniff.js';
 
 export const TARGET_SAMPLE_RATE = 16000;
 
@@ -52,6 +52,13 @@ interface StreamDecoder {
  */
 const CHUNK_BYTES: Partial<Record<AudioFormat, number>> = { wav: 1 << 20, webm: 1024 };
 const DEFAULT_CHUNK_BYTES = 4096;
+/**
+ * Input after which a decoder that has produced nothing is given up on. Some decoders keep rescanning
+ * what they could not parse (1 MiB of junk after a WebM header took 0.3 s, 4 MiB took 4.5 s), so junk
+ * is refused at 1 MiB rather than at the 20 MiB upload limit. Real streams yield audio every few KiB;
+ * cover art and other metadata before the audio are not counted.
+ */
+const MAX_BYTES_WITHOUT_AUDIO = 1 << 20;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -146,15 +153,17 @@ class BoundedPcm {
     private readonly limits: DurationLimits,
   ) {}
 
-  add(result: ChunkResult): void {
+  /** Returns whether the chunk held any audio. */
+  add(result: ChunkResult): boolean {
     const channels = result?.channelData ?? [];
     const length = channels[0]?.length ?? 0;
-    if (length === 0) return;
+    if (length === 0) return false;
     this.checkStream(result.sampleRate, channels.length);
     assertFinite(channels, this.format);
     this.frames += length;
     if (this.frames > this.limits.maxSeconds * this.sampleRate) throw overLimit(this.limits);
     this.parts.push(downmixCopy(channels, length));
+    return true;
   }
 
   /** Every chunk must agree with the first: a stream that changes rate mid-way is damaged. */
@@ -208,13 +217,29 @@ async function openDecoder(format: AudioFormat, codec: string): Promise<StreamDe
   return open();
 }
 
+/** Where the audio starts: past an ID3v2 tag, and for FLAC past its metadata blocks (pictures, tags). */
+function audioStart(format: AudioFormat, bytes: Uint8Array): number {
+  let at = id3v2Size(bytes);
+  if (format !== 'flac') return at;
+  for (at += 4; at + 4 <= bytes.length; ) {
+    const last = bytes[at]! & 0x80;
+    at += 4 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+    if (last) break;
+  }
+  return Math.min(at, bytes.length);
+}
+
 /** Feed the file chunk by chunk; decoder failures are the client's bad bytes: CORRUPT_AUDIO. */
 async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): Promise<BoundedPcm> {
   const pcm = new BoundedPcm(format, limits);
   const dec = await openDecoder(format, codecName(format, bytes));
   const step = CHUNK_BYTES[format] ?? DEFAULT_CHUNK_BYTES;
+  let lastAudioAt = audioStart(format, bytes);
   try {
-    for (let at = 0; at < bytes.length; at += step) pcm.add(await dec(bytes.subarray(at, at + step)));
+    for (let at = 0; at < bytes.length; at += step) {
+      if (pcm.add(await dec(bytes.subarray(at, at + step)))) lastAudioAt = at + step;
+      else if (at + step - lastAudioAt > MAX_BYTES_WITHOUT_AUDIO) throw noAudioIn(format);
+    }
     pcm.add(await dec()); // end of stream: flush what the decoder still holds
   } catch (e) {
     if (e instanceof AppError) throw e;
@@ -225,6 +250,12 @@ async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: Dur
     dec.free(); // a no-op once flushed; releases the WASM decoder when we stopped early
   }
   return pcm;
+}
+
+function noAudioIn(format: AudioFormat): AppError {
+  return corrupt(format, `The ${format} file holds more than ${MAX_BYTES_WITHOUT_AUDIO} bytes that decode to no audio.`, {
+    maxBytesWithoutAudio: MAX_BYTES_WITHOUT_AUDIO,
+  });
 }
 
 /**

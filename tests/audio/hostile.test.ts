@@ -123,6 +123,52 @@ describe('NaN, infinities, truncation', () => {
   );
 });
 
+describe('bytes that decode to nothing are given up on after 1 MiB', () => {
+  const junk = (n: number) => {
+    const out = new Uint8Array(n);
+    let s = 7;
+    for (let i = 0; i < n; i++) out[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24;
+    return out;
+  };
+  const join = (a: Uint8Array, b: Uint8Array) => {
+    const out = new Uint8Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+
+  // The WebM decoder rescans what it cannot parse: 4 MiB of junk took 4.5 s when read to the end.
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'a WebM start followed by 4 MiB of junk is CORRUPT_AUDIO within seconds' : 'WebM junk (skipped: ffmpeg absent)',
+    async () => {
+      const webm = transcodeWithFfmpeg(encodeWav(sine(440, 1, 48000), 48000), 'webm-opus');
+      const { code, ms } = await measured(join(webm.subarray(0, 2000), junk(4 << 20)));
+      expect(code).toBe('CORRUPT_AUDIO');
+      expect(ms).toBeLessThan(3000); // about 0.4 s idle
+    },
+  );
+
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'cover art before the audio is not junk: an MP3 behind a 2 MiB ID3 tag and a FLAC with a 2 MiB picture decode' : 'cover art (skipped: ffmpeg absent)',
+    async () => {
+      const wav = encodeWav(sine(440, 1, 48000), 48000);
+      const art = 2 << 20;
+      const id3 = new Uint8Array(10 + art);
+      id3.set([0x49, 0x44, 0x33, 3, 0, 0, (art >> 21) & 0x7f, (art >> 14) & 0x7f, (art >> 7) & 0x7f, art & 0x7f]);
+      expect(await outcome(join(id3, transcodeWithFfmpeg(wav, 'mp3')))).toBe('OK');
+      const flac = flacWithFfmpeg(wav);
+      // a PICTURE block (type 6) of zeros inserted after STREAMINFO; STREAMINFO loses its "last" flag
+      const picture = new Uint8Array(4 + art);
+      picture.set([0x86, (art >> 16) & 0xff, (art >> 8) & 0xff, art & 0xff]);
+      const head = flac.slice(0, 42);
+      if (!(head[4]! & 0x80)) picture[0] = 0x06; // more blocks follow STREAMINFO: the picture is not the last
+      head[4] = head[4]! & 0x7f;
+      const rest = flac.subarray(42);
+      expect(await outcome(join(join(head, picture), rest))).toBe('OK');
+    },
+  );
+});
+
 describe('decompression bombs stop at the duration limit', () => {
   const kinds: BombKind[] = ['flac-zeroed-length', 'ogg-opus-fake-granule', 'webm-opus', 'mp3'];
   // Load and compile every decoder once first: the one-time WASM start-up is not the bomb's cost.
