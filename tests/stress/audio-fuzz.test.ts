@@ -6,7 +6,7 @@
  * a documented intake code, and refused uploads leave no row, stored file or temp file behind.
  * FUZZ_COUNT (default 2,400) and FUZZ_SEED (default 762) reproduce a run.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sha256Hex } from '../../src/audio/store.js';
@@ -215,7 +215,7 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
     const failures: string[] = [];
     const accepted = new Set<string>();
     let acceptedRows = 0;
-    let slowest = { ms: 0, what: '' };
+    const slowest: { ms: number; what: string; bytes: Uint8Array }[] = [];
     const latencies: number[] = [];
 
     const cases = Array.from({ length: COUNT }, (_, i) => {
@@ -239,7 +239,8 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
       });
       const ms = performance.now() - t0;
       latencies.push(ms);
-      if (ms > slowest.ms) slowest = { ms, what: c.what };
+      slowest.push({ ms, what: `${c.what} (${c.bytes.length} B)`, bytes: c.bytes });
+      slowest.sort((a, b) => b.ms - a.ms).splice(5);
       const code = res.errors ? (errorCode(res) ?? `NO_CODE(${res.status}: ${res.errors[0]?.message.slice(0, 80)})`) : 'OK';
       counts.set(code, (counts.get(code) ?? 0) + 1);
       const per = byMutation.get(c.mutation) ?? new Map<string, number>();
@@ -275,12 +276,15 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
         `audio fuzz: ${COUNT} uploads (seed ${SEED}, ${base.length} seed files${hasFfmpeg ? ', ffmpeg formats and bombs' : ', WAV only: ffmpeg absent'}) in ${wall.toFixed(1)} s`,
         `answers: ${[...counts].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`,
         ...[...byMutation].map(([m, per]) => `  ${m}: ${[...per].map(([c, n]) => `${c} ${n}`).join(', ')}`),
-        `latency: median ${latencies[latencies.length >> 1]!.toFixed(0)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(0)} ms, max ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
+        `latency: median ${latencies[latencies.length >> 1]!.toFixed(0)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(0)} ms, max ${slowest[0]!.ms.toFixed(0)} ms`,
+        `slowest: ${slowest.map((x) => `${x.ms.toFixed(0)} ms ${x.what}`).join('; ')}`,
         `RSS: ${(rssAtStart / 2 ** 20).toFixed(0)} MiB with the server started, peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB at the end (the test process is the server process)`,
         `rows ${rows} (accepted ${acceptedRows}), stored files ${stored.length} (distinct accepted ${accepted.size}), upload temp files ${temp.length}`,
       ].join('\n'),
     );
 
+    // FUZZ_DUMP_DIR=dir keeps the slowest inputs for a closer look (never commit audio files).
+    if (process.env.FUZZ_DUMP_DIR) slowest.forEach((x, i) => writeFileSync(path.join(process.env.FUZZ_DUMP_DIR!, `slow-${i}.bin`), x.bytes));
     expect(failures).toEqual([]);
     expect(healthy).toBe(true);
     expect(rows).toBe(acceptedRows);
