@@ -1,0 +1,118 @@
+/**
+ * Cohorts: the learners of one group (Learner.groups, the LMS's course/class/section ids, on the
+ * GIN index). Score distributions, weak sounds, learners whose scores dropped and learners without
+ * recent practice, each one statement aggregated in SQL.
+ */
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import {
+  aspectColumn, bound, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
+  type Aspect, type DistributionRow, type Window,
+} from './common.js';
+import { soundStats, type SoundArgs } from './sounds.js';
+
+export interface LearnerGroupModel {
+  externalId: string;
+  learnerCount: number;
+}
+
+export interface GroupComparisonModel {
+  a: LearnerGroupModel | null;
+  b: LearnerGroupModel | null;
+  aId: string;
+  bId: string;
+}
+
+export const MAX_LEARNERS = 100;
+
+const inGroup = (organizationId: string, externalId: string) =>
+  Prisma.sql`AND u."learnerId" IN (${groupLearners(organizationId, externalId)})`;
+
+/** Learner counts of one or two groups in one statement; a group nobody is in is null. */
+export async function groups(prisma: PrismaClient, organizationId: string, externalIds: string[]): Promise<(LearnerGroupModel | null)[]> {
+  const rows = await prisma.$queryRaw<{ g: string; n: number }[]>`
+    SELECT g.g, COUNT(l.id)::int AS n
+    FROM unnest(${externalIds}::text[]) AS g(g)
+    LEFT JOIN "Learner" l ON l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[g.g]
+    GROUP BY g.g`;
+  return externalIds.map((id) => {
+    const n = Number(rows.find((r) => r.g === id)?.n ?? 0);
+    return n > 0 ? { externalId: id, learnerCount: n } : null;
+  });
+}
+
+export interface DistributionArgs extends Window {
+  modelVersion?: string | null;
+}
+
+export async function groupDistribution(prisma: PrismaClient, organizationId: string, externalId: string, args: DistributionArgs) {
+  const latest = latestModelAssessments({
+    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn(args)}`,
+  });
+  return distributions(await prisma.$queryRaw<DistributionRow[]>(distributionSql(latest, Prisma.sql`NULL::text`)));
+}
+
+export function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
+  return soundStats(prisma, organizationId, inGroup(organizationId, externalId), args, 10);
+}
+
+export interface DropArgs {
+  since?: Date | null;
+  aspect?: Aspect | null;
+  latest?: number | null;
+  minDrop?: number | null;
+  first?: number | null;
+}
+
+interface DropRow {
+  learner_id: string;
+  recent: number;
+  rc: number;
+  earlier: number;
+  ec: number;
+  drop: number;
+}
+
+/** Learners whose latest-N mean is at least minDrop below their earlier mean; largest drop first. */
+export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs) {
+  const n = bound('latest', args.latest, 5, 1000);
+  const first = bound('first', args.first, 20, MAX_LEARNERS);
+  const minDrop = args.minDrop ?? 1;
+  const score = aspectColumn('l', args.aspect ?? 'TOTAL');
+  const latest = latestModelAssessments({
+    organizationId, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn({ from: args.since })}`,
+  });
+  const rows = await prisma.$queryRaw<DropRow[]>`WITH latest AS (${latest}),
+    ranked AS (
+      SELECT l."learnerId", ${score}::float8 AS score,
+        ROW_NUMBER() OVER (PARTITION BY l."learnerId" ORDER BY l.at DESC, l."utteranceId" DESC) AS rk
+      FROM latest l),
+    per AS (
+      SELECT "learnerId",
+        AVG(score) FILTER (WHERE rk <= ${n}::int)::float8 AS recent, COUNT(*) FILTER (WHERE rk <= ${n}::int)::int AS rc,
+        AVG(score) FILTER (WHERE rk > ${n}::int)::float8 AS earlier, COUNT(*) FILTER (WHERE rk > ${n}::int)::int AS ec
+      FROM ranked GROUP BY "learnerId")
+    SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
+    FROM per WHERE ec > 0 AND earlier - recent >= ${minDrop}::float8
+    ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
+  return rows.map((r) => ({
+    learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
+  }));
+}
+
+/** Learners of the group with no utterance since `days` ago, never-practised first, then the longest inactive. */
+export async function inactiveLearners(
+  prisma: PrismaClient, organizationId: string, externalId: string, args: { days?: number | null; first?: number | null }, now = new Date(),
+) {
+  const days = bound('days', args.days, 14, 36_500);
+  const first = bound('first', args.first, 20, MAX_LEARNERS);
+  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
+  const rows = await prisma.$queryRaw<{ learner_id: string; last: Date | null }[]>`
+    SELECT l.id::text AS learner_id, MAX(u."createdAt") AS last
+    FROM "Learner" l
+    LEFT JOIN "Utterance" u ON u."learnerId" = l.id AND u."organizationId" = l."organizationId"
+    WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${externalId}]::text[]
+    GROUP BY l.id
+    HAVING MAX(u."createdAt") IS NULL OR MAX(u."createdAt") < ${cutoff}::timestamptz
+    ORDER BY last ASC NULLS FIRST, l.id LIMIT ${first}::int`;
+  return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
+}

@@ -1,0 +1,147 @@
+/**
+ * Sound and word profiles (Learner.soundProfile, wordProfile, soundChanges; LearnerGroup.weakSounds)
+ * from the stored phoneme and word rows of the latest model assessment of each utterance. One
+ * statement each, aggregated in SQL (GROUP BY, FILTER, regr_slope).
+ */
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+
+export const MAX_SOUNDS = 40;
+export const MAX_WORDS = 100;
+const EXAMPLE_WORDS = 3;
+/** A sound IMPROVED or WORSENED when its mean accuracy moved by at least this much. */
+export const CHANGE_THRESHOLD = 0.1;
+
+export interface SoundArgs extends Window {
+  modelVersion?: string | null;
+  first?: number | null;
+  minCount?: number | null;
+}
+
+interface SoundRow {
+  phone: string;
+  n: number;
+  mean: number;
+  errors: number;
+  error_rate: number;
+  slope: number | null;
+  examples: string[];
+}
+
+/** Phones (stress stripped) of the latest assessments whose utterances match `utterances`, with word and time. */
+function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: string | null | undefined) {
+  return Prisma.sql`latest AS (${latestModelAssessments({ organizationId, utterances, modelVersion })}),
+    ph AS (
+      SELECT regexp_replace(p.symbol, '[012]$', '') AS phone, p.accuracy, upper(w.text) AS word, l.at
+      FROM latest l
+      JOIN "PhonemeAssessment" p ON p."assessmentId" = l.id AND p."organizationId" = ${organizationId}::uuid
+      JOIN "WordAssessment" w ON w.id = p."wordAssessmentId" AND w."organizationId" = ${organizationId}::uuid)`;
+}
+
+/** Per phoneme, highest error rate first. `utterances`: conditions on `u` (a learner, a group). */
+export async function soundStats(prisma: PrismaClient, organizationId: string, utterances: Prisma.Sql, args: SoundArgs, fallback: number) {
+  const first = bound('first', args.first, fallback, MAX_SOUNDS);
+  const minCount = bound('minCount', args.minCount, 1, 1_000_000);
+  const rows = await prisma.$queryRaw<SoundRow[]>`WITH ${phones(organizationId, Prisma.sql`${utterances} ${submittedIn(args)}`, args.modelVersion)},
+    words AS (
+      SELECT phone, word, COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8) AS errs FROM ph GROUP BY phone, word),
+    examples AS (
+      SELECT phone, (array_agg(word ORDER BY errs DESC, word) FILTER (WHERE errs > 0))[1:${EXAMPLE_WORDS}::int] AS words
+      FROM words GROUP BY phone),
+    stats AS (
+      SELECT phone, COUNT(*)::int AS n, AVG(accuracy)::float8 AS mean,
+        COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8)::int AS errors,
+        regr_slope(accuracy, ${weeks(Prisma.sql`at`)}) AS slope
+      FROM ph GROUP BY phone HAVING COUNT(*) >= ${minCount}::int)
+    SELECT s.phone, s.n, s.mean, s.errors, s.errors::float8 / s.n AS error_rate, s.slope,
+      COALESCE(e.words, ARRAY[]::text[]) AS examples
+    FROM stats s LEFT JOIN examples e ON e.phone = s.phone
+    ORDER BY error_rate DESC, s.errors DESC, s.phone
+    LIMIT ${first}::int`;
+  return rows.map((r) => ({
+    phoneme: r.phone, ipa: ipaOf(r.phone), count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors),
+    errorRate: r.error_rate, slopePerWeek: r.slope, exampleWords: r.examples,
+  }));
+}
+
+export const learnerUtterances = (learnerId: string) => Prisma.sql`AND u."learnerId" = ${learnerId}::uuid`;
+
+interface WordRow {
+  word: string;
+  n: number;
+  mean: number;
+  errors: number;
+}
+
+/** Per reference word, the most often wrong first. */
+export async function wordStats(prisma: PrismaClient, organizationId: string, learnerId: string, args: SoundArgs) {
+  const first = bound('first', args.first, 20, MAX_WORDS);
+  const latest = latestModelAssessments({
+    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${learnerUtterances(learnerId)} ${submittedIn(args)}`,
+  });
+  const rows = await prisma.$queryRaw<WordRow[]>`WITH latest AS (${latest})
+    SELECT upper(w.text) AS word, COUNT(*)::int AS n, AVG(w.accuracy)::float8 AS mean,
+      COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::int AS errors
+    FROM latest l JOIN "WordAssessment" w ON w."assessmentId" = l.id AND w."organizationId" = ${organizationId}::uuid
+    GROUP BY upper(w.text)
+    ORDER BY errors DESC, COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::float8 / COUNT(*) DESC, word
+    LIMIT ${first}::int`;
+  return rows.map((r) => ({
+    word: r.word, count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors), errorRate: Number(r.errors) / Number(r.n),
+  }));
+}
+
+export interface ChangeArgs {
+  period1From?: Date | null;
+  period1To?: Date | null;
+  period2From?: Date | null;
+  period2To?: Date | null;
+  modelVersion?: string | null;
+  first?: number | null;
+}
+
+interface ChangeRow {
+  phone: string;
+  before: number | null;
+  after: number | null;
+  n1: number;
+  n2: number;
+  e1: number | null;
+  e2: number | null;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Per phoneme, mean accuracy in two periods; the largest change first. */
+export async function soundChanges(prisma: PrismaClient, organizationId: string, learnerId: string, args: ChangeArgs, now = new Date()) {
+  const first = bound('first', args.first, MAX_SOUNDS, MAX_SOUNDS);
+  const p2To = args.period2To ?? now;
+  const p2From = args.period2From ?? new Date(p2To.getTime() - 30 * DAY_MS);
+  const p1To = args.period1To ?? p2From;
+  const p1From = args.period1From ?? new Date(p1To.getTime() - 30 * DAY_MS);
+  const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
+  const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;
+  const err = Prisma.sql`accuracy < ${PHONEME_ERROR_BELOW}::float8`;
+  const rows = await prisma.$queryRaw<ChangeRow[]>`WITH ${phones(organizationId, learnerUtterances(learnerId), args.modelVersion)}
+    SELECT phone,
+      AVG(accuracy) FILTER (WHERE ${in1})::float8 AS before,
+      AVG(accuracy) FILTER (WHERE ${in2})::float8 AS after,
+      COUNT(*) FILTER (WHERE ${in1})::int AS n1,
+      COUNT(*) FILTER (WHERE ${in2})::int AS n2,
+      (COUNT(*) FILTER (WHERE ${in1} AND ${err}))::float8 / NULLIF(COUNT(*) FILTER (WHERE ${in1}), 0) AS e1,
+      (COUNT(*) FILTER (WHERE ${in2} AND ${err}))::float8 / NULLIF(COUNT(*) FILTER (WHERE ${in2}), 0) AS e2
+    FROM ph WHERE ${in1} OR ${in2}
+    GROUP BY phone
+    ORDER BY abs(AVG(accuracy) FILTER (WHERE ${in2}) - AVG(accuracy) FILTER (WHERE ${in1})) DESC NULLS LAST, phone
+    LIMIT ${first}::int`;
+  return rows.map((r) => {
+    const change = r.before != null && r.after != null ? r.after - r.before : null;
+    const direction = change == null ? 'UNKNOWN' as const
+      : change >= CHANGE_THRESHOLD ? 'IMPROVED' as const
+      : change <= -CHANGE_THRESHOLD ? 'WORSENED' as const : 'UNCHANGED' as const;
+    return {
+      phoneme: r.phone, ipa: ipaOf(r.phone), before: r.before, after: r.after, countBefore: Number(r.n1), countAfter: Number(r.n2),
+      errorRateBefore: r.e1, errorRateAfter: r.e2, change, direction,
+    };
+  });
+}
