@@ -1,0 +1,5 @@
+// One resolver per file; this index only gathers them.
+export * from './droppedLearners.js';
+export * from './inactiveLearners.js';
+export * from './scoreDistribution.js';
+export * from './weakSounds.js';
