@@ -1,0 +1,182 @@
+/**
+ * Cohorts and the model audit (issue 9): a group with a learner who improves, one who gets worse
+ * and one who never practised, all weak on one sound; another group to compare with; model
+ * versions with and without human labels. Every aggregate is checked against a recomputation here.
+ */
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { writeAssessment } from '../../src/assessment/persist.js';
+import { fromGlobalId } from '../../src/graphql/ids.js';
+import { ASPECT_KEYS, close, labels, mean, percentile, phonesOf, seedLearner, sentence, type Take } from '../support/history.js';
+
+const DATABASES = await testDatabases();
+const ASPECTS = ['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const;
+
+const take = (at: string, total: number, r: number, extra: Partial<Take> = {}): Take => ({ at, total, th: 2, r, think: 9, bear: r < 1.5 ? 6 : 9, ...extra });
+const IMPROVER = [take('2026-01-05T10:00:00Z', 4, 0, { superseded: 1 }), take('2026-01-12T10:00:00Z', 6, 1), take('2026-01-19T10:00:00Z', 9, 1)];
+const DECLINER = [take('2026-01-05T10:00:00Z', 9, 1), take('2026-01-12T10:00:00Z', 8, 2), take('2026-01-18T10:00:00Z', 5, 0)];
+const OTHER = [take('2026-01-06T10:00:00Z', 10, 2), take('2026-01-07T10:00:00Z', 7, 2, { th: 1 })];
+
+const GROUP = `query($g: String!, $since: DateTime, $latest: Int, $days: Int, $min: Int) { group(externalId: $g) {
+  externalId learnerCount
+  scoreDistribution { aspect count mean p10 p25 median p75 p90 }
+  weakSounds(minCount: $min) { phoneme ipa count errors errorRate meanAccuracy exampleWords }
+  droppedLearners(since: $since, latest: $latest) { learner { externalId } recentMean recentCount earlierMean earlierCount drop }
+  inactiveLearners(days: $days) { learner { externalId } lastPracticeAt } } }`;
+const COMPARE = `query($a: String!, $b: String!) { compareGroups(a: $a, b: $b) {
+  a { externalId learnerCount } b { externalId learnerCount } aspects { aspect meanA meanB difference } } }`;
+const AUDIT = `query($v: String) { modelAudit(modelVersion: $v) { modelVersion utterances
+  scoreDistribution { aspect count mean p10 p25 median p75 p90 }
+  agreement { utterancesCompared sentence { aspect meanAbsoluteDifference exactMatchShare }
+    wordAccuracyMae wordExactMatchShare wordsCompared phonemeAccuracyMae phonemesCompared } } }`;
+
+function distribution(takes: Take[]) {
+  return ASPECTS.map((aspect, i) => {
+    const xs = takes.map((t) => sentence(t.total)[ASPECT_KEYS[i]!]);
+    return {
+      aspect, count: xs.length, mean: mean(xs), p10: percentile(xs, 0.1), p25: percentile(xs, 0.25),
+      median: percentile(xs, 0.5), p75: percentile(xs, 0.75), p90: percentile(xs, 0.9),
+    };
+  });
+}
+
+describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
+  let t: TestApp;
+  const statements: string[] = [];
+  const ext: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false }, { onQuery: (sql) => statements.push(sql) });
+    const prisma = t.app.services.prisma;
+    const org = (await prisma.organization.findFirstOrThrow()).id;
+    ext.improver = (await seedLearner(prisma, org, IMPROVER, ['class-a'])).externalId;
+    ext.decliner = (await seedLearner(prisma, org, DECLINER, ['class-a', 'all'])).externalId;
+    ext.idle = (await seedLearner(prisma, org, [], ['class-a'])).externalId;
+    ext.other = (await seedLearner(prisma, org, OTHER, ['class-b', 'all'])).externalId;
+    const other = await otherOrganization(t);
+    await seedLearner(prisma, other.org.id, DECLINER, ['class-a']);
+    ext.otherKey = other.client.apiKey!;
+  });
+  afterAll(() => t?.dispose());
+
+  const group = async (variables: Record<string, unknown>) => {
+    const res = await t.admin.request(GROUP, variables);
+    expect(res.errors).toBeUndefined();
+    return res.data.group;
+  };
+
+  test('a group: learner count, score distribution, the weak sound, dropped and inactive learners', async () => {
+    statements.length = 0;
+    const g = await group({ g: 'class-a', latest: 1, days: 14 });
+    const reads = statements.filter((s) => !/UPDATE "ApiKey" SET "lastUsedAt"/.test(s)).length;
+    expect(g).toMatchObject({ externalId: 'class-a', learnerCount: 3 });
+    close(g.scoreDistribution, distribution([...IMPROVER, ...DECLINER]));
+    // R is the weak sound: recomputed from the phones of every take of the group.
+    const rows = [...IMPROVER, ...DECLINER].flatMap(phonesOf);
+    const r = rows.filter(([p]) => p === 'R').map(([, a]) => a);
+    close(g.weakSounds[0], {
+      phoneme: 'R', ipa: 'ɹ', count: r.length, errors: r.filter((a) => a < 1.5).length,
+      errorRate: r.filter((a) => a < 1.5).length / r.length, meanAccuracy: mean(r), exampleWords: ['BEAR'],
+    });
+    expect(g.weakSounds.slice(1).every((s: any) => s.errors === 0)).toBe(true);
+    // latest 1 vs earlier: the decliner dropped from mean(9, 8) to 5; the improver did not.
+    close(g.droppedLearners, [{ learner: { externalId: ext.decliner }, recentMean: 5, recentCount: 1, earlierMean: 8.5, earlierCount: 2, drop: 3.5 }]);
+    // Never practised first, then the longest inactive.
+    expect(g.inactiveLearners).toEqual([
+      { learner: { externalId: ext.idle }, lastPracticeAt: null },
+      { learner: { externalId: ext.decliner }, lastPracticeAt: '2026-01-18T10:00:00.000Z' },
+      { learner: { externalId: ext.improver }, lastPracticeAt: '2026-01-19T10:00:00.000Z' },
+    ]);
+    // group count, distribution, sounds, drops (+ learners), inactive (+ learners), key lookup: constant.
+    expect(reads).toBeLessThanOrEqual(8);
+  });
+
+  test('drops since a date; nobody inactive over a long window', async () => {
+    const g = await group({ g: 'class-a', since: '2026-01-10T00:00:00Z', latest: 1, days: 36_500 });
+    close(g.droppedLearners, [{ learner: { externalId: ext.decliner }, recentMean: 5, earlierMean: 8, drop: 3 }]);
+    expect(g.inactiveLearners.map((x: any) => x.learner.externalId)).toEqual([ext.idle]);
+    expect((await group({ g: 'nobody' }))).toBeNull();
+    expect(errorCode(await t.admin.request(GROUP, { g: 'class-a', latest: -1 }))).toBe('BAD_USER_INPUT');
+  });
+
+  test('compareGroups: each group and the difference of mean scores', async () => {
+    const res = await t.admin.request(COMPARE, { a: 'class-a', b: 'class-b' });
+    expect(res.errors).toBeUndefined();
+    const c = res.data.compareGroups;
+    expect(c.a).toEqual({ externalId: 'class-a', learnerCount: 3 });
+    expect(c.b).toEqual({ externalId: 'class-b', learnerCount: 1 });
+    const [da, db] = [distribution([...IMPROVER, ...DECLINER]), distribution(OTHER)];
+    close(c.aspects, ASPECTS.map((aspect, i) => ({ aspect, meanA: da[i]!.mean, meanB: db[i]!.mean, difference: db[i]!.mean - da[i]!.mean })));
+    const none = (await t.admin.request(COMPARE, { a: 'class-a', b: 'nobody' })).data.compareGroups;
+    expect(none.b).toBeNull();
+    expect(none.aspects[0]).toMatchObject({ meanB: null, difference: null });
+  });
+
+  test('cohorts need SCORES_READ and stay inside the organisation', async () => {
+    const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
+    expect(errorCode(await writer.request(GROUP, { g: 'class-a' }))).toBe('FORBIDDEN');
+    expect(errorCode(await writer.request(COMPARE, { a: 'class-a', b: 'all' }))).toBe('FORBIDDEN');
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    expect((await reader.request(GROUP, { g: 'class-a' })).errors).toBeUndefined();
+    const other = t.admin.withKey(ext.otherKey);
+    const g = (await other.request(GROUP, { g: 'class-a', latest: 1 })).data.group;
+    expect(g).toMatchObject({ learnerCount: 1 });
+    close(g.scoreDistribution, distribution(DECLINER));
+    expect(g.droppedLearners).toHaveLength(1);
+    expect(g.droppedLearners[0].learner.externalId).not.toBe(ext.decliner);
+  });
+
+  test('model audit: distributions per version and agreement with human labels (admin scope)', async () => {
+    const prisma = t.app.services.prisma;
+    // One utterance of the decliner re-scored by v2 and labelled by a rater: agreement is computed for it only.
+    const decliner = await prisma.learner.findFirstOrThrow({ where: { externalId: ext.decliner } });
+    const u = await prisma.utterance.findFirstOrThrow({ where: { learnerId: decliner.id }, orderBy: { createdAt: 'asc' } });
+    const modelTake = take(u.createdAt.toISOString(), 7, 1, { think: 8, bear: 6 });
+    const humanTake = take(u.createdAt.toISOString(), 9, 2, { think: 8, bear: 9, th: 1 });
+    const write = (source: 'MODEL' | 'HUMAN', l: ReturnType<typeof labels>) => prisma.$transaction((tx) => writeAssessment(tx, {
+      organizationId: u.organizationId, utteranceId: u.id, jobId: null, source, inferenceMs: null, rationale: null, labels: l,
+      model: source === 'MODEL' ? { name: 'seed-model', version: 'v2', executionProvider: 'cpu' } : null, rater: source === 'HUMAN' ? 'r1' : null,
+    } as never));
+    const older = await write('HUMAN', labels({ ...humanTake, total: 1 }));
+    await prisma.assessment.update({ where: { id: older }, data: { createdAt: new Date('2020-01-01T00:00:00Z') } });
+    await write('MODEL', labels(modelTake));
+    await write('HUMAN', labels(humanTake)); // the latest human labels count
+
+    const res = await t.admin.request(AUDIT, {});
+    expect(res.errors).toBeUndefined();
+    const [v1, v2] = res.data.modelAudit;
+    // v1: every take of this organisation (the decliner's first utterance still counts once for v1).
+    const all = [...IMPROVER, ...DECLINER, ...OTHER];
+    expect(v1).toMatchObject({ modelVersion: 'v1', utterances: all.length, agreement: { utterancesCompared: 1 } });
+    close(v1.scoreDistribution, distribution(all));
+    expect(v2).toMatchObject({ modelVersion: 'v2', utterances: 1 });
+    close(v2.scoreDistribution, distribution([modelTake]));
+    const m = labels(modelTake);
+    const h = labels(humanTake);
+    const wd = m.words.map((w, i) => Math.abs(w.accuracy - h.words[i]!.accuracy));
+    const pd = m.words.flatMap((w, i) => w.phonemes.map((p, j) => Math.abs(p.accuracy - h.words[i]!.phonemes[j]!.accuracy)));
+    close(v2.agreement, {
+      utterancesCompared: 1,
+      sentence: ASPECTS.map((aspect, i) => {
+        const d = Math.abs(m.sentence[ASPECT_KEYS[i]!] - h.sentence[ASPECT_KEYS[i]!]);
+        return { aspect, meanAbsoluteDifference: d, exactMatchShare: d === 0 ? 1 : 0 };
+      }),
+      wordAccuracyMae: mean(wd), wordExactMatchShare: wd.filter((d) => d === 0).length / wd.length, wordsCompared: wd.length,
+      phonemeAccuracyMae: mean(pd), phonemesCompared: pd.length,
+    });
+    expect((await t.admin.request(AUDIT, { v: 'v2' })).data.modelAudit).toHaveLength(1);
+    // The same definitions as Assessment.agreementWithHuman.
+    const a = await t.admin.request(`query($id: ID!) { learner(id: $id) { utterances(first: 5) { edges { node { id latestAssessment {
+      model { version } agreementWithHuman { wordAccuracyMae wordExactMatchShare phonemeAccuracyMae sentence { total } } } } } } } }`,
+    { id: (await import('../../src/graphql/ids.js')).toGlobalId('Learner', decliner.id) });
+    const node = a.data.learner.utterances.edges.map((e: any) => e.node).find((n: any) => fromGlobalId(n.id)!.id === u.id);
+    close(node.latestAssessment.agreementWithHuman, {
+      wordAccuracyMae: v2.agreement.wordAccuracyMae, wordExactMatchShare: v2.agreement.wordExactMatchShare,
+      phonemeAccuracyMae: v2.agreement.phonemeAccuracyMae, sentence: { total: v2.agreement.sentence[4].meanAbsoluteDifference },
+    });
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(AUDIT, {}))).toBe('FORBIDDEN');
+    expect((await t.admin.withKey(ext.otherKey).request(AUDIT, {})).data.modelAudit.map((x: any) => x.utterances)).toEqual([DECLINER.length]);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * Learner analytics (issue 9): progress, sound and word profiles, sound changes. Small histories
+ * with known answers (a learner who improves, one who gets worse), each aggregate checked against a
+ * straightforward recomputation here; statement counts that do not grow with the data.
+ */
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { toGlobalId } from '../../src/graphql/ids.js';
+import {
+  ASPECT_KEYS, close, mean, percentile, phonesOf, seedLearner, sentence, slope, weekStart, weeksOf, type Take,
+} from '../support/history.js';
+
+const DATABASES = await testDatabases();
+
+const IMPROVER: Take[] = [
+  { at: '2026-01-05T10:00:00Z', total: 4, superseded: 2, th: 0, r: 2, think: 4, bear: 9 },
+  { at: '2026-01-07T10:00:00Z', total: 5, th: 1, r: 2, think: 6, bear: 9 },
+  { at: '2026-01-13T10:00:00Z', total: 7, th: 2, r: 1, think: 9, bear: 7 },
+  { at: '2026-01-21T10:00:00Z', total: 8, th: 2, r: 1, think: 9, bear: 7 },
+  { at: '2026-01-22T10:00:00Z', total: 9, th: 2, r: 0.5, think: 10, bear: 6, version: 'v2' },
+];
+const DECLINER: Take[] = [
+  { at: '2026-01-05T10:00:00Z', total: 8, th: 2, r: 2, think: 9, bear: 9 },
+  { at: '2026-01-12T10:00:00Z', total: 6, th: 1, r: 2, think: 7, bear: 9 },
+];
+
+const PROGRESS = `query($id: ID!, $bucket: TimeBucket, $from: DateTime, $to: DateTime, $v: String, $last: Int) {
+  learner(id: $id) { progress(bucket: $bucket, from: $from, to: $to, modelVersion: $v, lastBuckets: $last) {
+    bucket utterances aspects { aspect first latest best mean slopePerWeek
+      series { start count mean p25 median p75 movingAverage } } } } }`;
+const SOUNDS = `query($id: ID!, $first: Int, $v: String) { learner(id: $id) {
+  soundProfile(first: $first, modelVersion: $v) { phoneme ipa count meanAccuracy errors errorRate slopePerWeek exampleWords } } }`;
+const WORDS = `query($id: ID!, $first: Int) { learner(id: $id) { wordProfile(first: $first) { word count meanAccuracy errors errorRate } } }`;
+const CHANGES = `query($id: ID!, $a: DateTime, $b: DateTime, $c: DateTime, $d: DateTime) { learner(id: $id) {
+  soundChanges(period1From: $a, period1To: $b, period2From: $c, period2To: $d) {
+    phoneme ipa before after countBefore countAfter errorRateBefore errorRateAfter change direction } } }`;
+const ALL = `query($id: ID!) { learner(id: $id) {
+  progress { utterances aspects { aspect first latest slopePerWeek series { start mean median movingAverage } } }
+  soundProfile { phoneme errorRate exampleWords } wordProfile { word errors }
+  soundChanges(period1From: "2026-01-01T00:00:00Z", period1To: "2026-01-12T00:00:00Z", period2From: "2026-01-12T00:00:00Z", period2To: "2027-01-01T00:00:00Z") { phoneme change } } }`;
+
+const ASPECTS = ['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const;
+
+/** The expected progress: buckets by `key`, quartiles, 3-bucket moving average, first/latest/best, slope per week. */
+function expectedProgress(takes: Take[], key: (at: string) => string, last = 52) {
+  const sorted = [...takes].sort((a, b) => a.at.localeCompare(b.at));
+  return {
+    utterances: sorted.length,
+    aspects: ASPECTS.map((aspect, i) => {
+      const score = (t: Take) => sentence(t.total)[ASPECT_KEYS[i]!];
+      const starts = [...new Set(sorted.map((t) => key(t.at)))].sort();
+      const buckets = starts.map((start) => {
+        const xs = sorted.filter((t) => key(t.at) === start).map(score);
+        return { start, count: xs.length, mean: mean(xs), p25: percentile(xs, 0.25), median: percentile(xs, 0.5), p75: percentile(xs, 0.75) };
+      });
+      const series = buckets.map((b, j) => ({ ...b, movingAverage: mean(buckets.slice(Math.max(0, j - 2), j + 1).map((x) => x.mean)) }));
+      const ys = sorted.map(score);
+      return {
+        aspect, series: series.slice(-last), first: ys[0], latest: ys.at(-1), best: Math.max(...ys), mean: mean(ys),
+        slopePerWeek: slope(sorted.map((t) => weeksOf(t.at)), ys),
+      };
+    }),
+  };
+}
+
+function expectedSounds(takes: Take[]) {
+  const rows = takes.flatMap((t) => phonesOf(t).map(([phone, acc, word]) => ({ phone, acc, word, x: weeksOf(t.at) })));
+  const phones = [...new Set(rows.map((r) => r.phone))];
+  return phones.map((phone) => {
+    const of = rows.filter((r) => r.phone === phone);
+    const errors = of.filter((r) => r.acc < 1.5);
+    const words = [...new Set(errors.map((r) => r.word))]
+      .map((w) => ({ w, n: errors.filter((r) => r.word === w).length }))
+      .sort((a, b) => b.n - a.n || a.w.localeCompare(b.w)).slice(0, 3).map((x) => x.w);
+    return {
+      phoneme: phone, count: of.length, meanAccuracy: mean(of.map((r) => r.acc)), errors: errors.length,
+      errorRate: errors.length / of.length, slopePerWeek: slope(of.map((r) => r.x), of.map((r) => r.acc)), exampleWords: words,
+    };
+  }).sort((a, b) => b.errorRate - a.errorRate || b.errors - a.errors || (a.phoneme < b.phoneme ? -1 : 1));
+}
+
+describe.each(DATABASES)('learner analytics on %s', (kind) => {
+  let t: TestApp;
+  const statements: string[] = [];
+  let improver: string;
+  let decliner: string;
+  let organizationId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false }, { onQuery: (sql) => statements.push(sql) });
+    const prisma = t.app.services.prisma;
+    organizationId = (await prisma.organization.findFirstOrThrow()).id;
+    improver = toGlobalId('Learner', (await seedLearner(prisma, organizationId, IMPROVER)).id);
+    decliner = toGlobalId('Learner', (await seedLearner(prisma, organizationId, DECLINER)).id);
+  });
+  afterAll(() => t?.dispose());
+
+  const ask = async (query: string, variables: Record<string, unknown>) => {
+    const res = await t.admin.request(query, variables);
+    expect(res.errors).toBeUndefined();
+    return res.data.learner;
+  };
+  const iso = (s: { start: string }) => s.start;
+
+  test('weekly progress of a learner who improves: buckets, quartiles, moving average, trend (re-assessments count once)', async () => {
+    const p = (await ask(PROGRESS, { id: improver })).progress;
+    expect(p.bucket).toBe('WEEK');
+    close(p, expectedProgress(IMPROVER, weekStart));
+    const total = p.aspects.find((a: any) => a.aspect === 'TOTAL');
+    expect(total.series.map(iso)).toEqual(['2026-01-05T00:00:00.000Z', '2026-01-12T00:00:00.000Z', '2026-01-19T00:00:00.000Z']);
+    expect(total.first).toBe(4); // the re-assessed score, not the superseded 2
+    expect(total.slopePerWeek).toBeGreaterThan(0);
+  });
+
+  test('daily progress of one model version in a window, the latest buckets only', async () => {
+    const vars = { id: improver, bucket: 'DAY', v: 'v1', from: '2026-01-06T00:00:00Z', to: '2026-02-01T00:00:00Z', last: 2 };
+    const p = (await ask(PROGRESS, vars)).progress;
+    const takes = IMPROVER.filter((x) => !x.version && x.at >= '2026-01-06');
+    close(p, expectedProgress(takes, (at) => `${at.slice(0, 10)}T00:00:00.000Z`, 2));
+    expect(p.aspects[0].series).toHaveLength(2);
+  });
+
+  test('a learner who gets worse: negative trend, latest below first', async () => {
+    const p = (await ask(PROGRESS, { id: decliner, bucket: 'MONTH' })).progress;
+    close(p, expectedProgress(DECLINER, (at) => `${at.slice(0, 7)}-01T00:00:00.000Z`));
+    const total = p.aspects.find((a: any) => a.aspect === 'TOTAL');
+    expect(total).toMatchObject({ first: 8, latest: 6, best: 8 });
+    expect(total.slopePerWeek).toBeLessThan(0);
+  });
+
+  test('sound profile: per phoneme accuracy, error rate, trend and example words, worst first', async () => {
+    const sounds = (await ask(SOUNDS, { id: improver })).soundProfile;
+    close(sounds.map(({ ipa: _ipa, ...s }: any) => s), expectedSounds(IMPROVER));
+    expect(sounds[0]).toMatchObject({ phoneme: 'R', ipa: 'ɹ', exampleWords: ['BEAR'] });
+    expect(sounds.find((s: any) => s.phoneme === 'TH')).toMatchObject({ ipa: 'θ', errors: 2 });
+    expect(sounds.find((s: any) => s.phoneme === 'TH').slopePerWeek).toBeGreaterThan(0);
+    const top = (await ask(SOUNDS, { id: improver, first: 2, v: 'v1' })).soundProfile;
+    close(top.map(({ ipa: _ipa, ...s }: any) => s), expectedSounds(IMPROVER.filter((x) => !x.version)).slice(0, 2));
+    expect(errorCode(await t.admin.request(SOUNDS, { id: improver, first: 1000 }))).toBe('BAD_USER_INPUT');
+  });
+
+  test('word profile: the words most often wrong first', async () => {
+    const words = (await ask(WORDS, { id: improver })).wordProfile;
+    const expected = ['THINK', 'BEAR'].map((w) => {
+      const xs = IMPROVER.map((x) => (w === 'THINK' ? x.think : x.bear));
+      const errors = xs.filter((a) => a < 8).length;
+      return { word: w, count: xs.length, meanAccuracy: mean(xs), errors, errorRate: errors / xs.length };
+    }).sort((a, b) => b.errors - a.errors || b.errorRate - a.errorRate || a.word.localeCompare(b.word));
+    close(words, expected);
+    expect((await ask(WORDS, { id: improver, first: 1 })).wordProfile).toHaveLength(1);
+  });
+
+  test('sound changes between two periods: TH improved, R got worse', async () => {
+    const periods = { a: '2026-01-01T00:00:00Z', b: '2026-01-12T00:00:00Z', c: '2026-01-12T00:00:00Z', d: '2026-02-01T00:00:00Z' };
+    const changes = (await ask(CHANGES, { id: improver, ...periods })).soundChanges;
+    const rows = (lo: string, hi: string) => IMPROVER.filter((x) => x.at >= lo && x.at < hi).flatMap(phonesOf);
+    const [before, after] = [rows(periods.a, periods.b), rows(periods.c, periods.d)];
+    const stat = (rs: [string, number, string][], phone: string) => {
+      const xs = rs.filter((r) => r[0] === phone).map((r) => r[1]);
+      return { mean: mean(xs), n: xs.length, er: xs.filter((a) => a < 1.5).length / xs.length };
+    };
+    const expected = [...new Set(before.map((r) => r[0]))].map((phone) => {
+      const b = stat(before, phone);
+      const a = stat(after, phone);
+      const change = a.mean - b.mean;
+      return {
+        phoneme: phone, before: b.mean, after: a.mean, countBefore: b.n, countAfter: a.n, errorRateBefore: b.er, errorRateAfter: a.er, change,
+        direction: change >= 0.1 ? 'IMPROVED' : change <= -0.1 ? 'WORSENED' : 'UNCHANGED',
+      };
+    }).sort((x, y) => Math.abs(y.change) - Math.abs(x.change) || (x.phoneme < y.phoneme ? -1 : 1));
+    close(changes.map(({ ipa: _ipa, ...c }: any) => c), expected);
+    expect(changes.find((c: any) => c.phoneme === 'TH').direction).toBe('IMPROVED');
+    expect(changes.find((c: any) => c.phoneme === 'R').direction).toBe('WORSENED');
+  });
+
+  test('needs SCORES_READ; another organisation cannot reach the learner', async () => {
+    const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
+    expect(errorCode(await writer.request(ALL, { id: improver }))).toBe('FORBIDDEN');
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    expect((await reader.request(ALL, { id: improver })).errors).toBeUndefined();
+    const other = await otherOrganization(t);
+    const res = await other.client.request(ALL, { id: improver });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.learner).toBeNull();
+  });
+
+  test('statements per request do not grow with the data', async () => {
+    const reads = async () => {
+      statements.length = 0;
+      const res = await t.admin.request(ALL, { id: decliner });
+      expect(res.errors).toBeUndefined();
+      return statements.filter((s) => !/UPDATE "ApiKey" SET "lastUsedAt"/.test(s)).length;
+    };
+    const before = await reads();
+    const more: Take[] = Array.from({ length: 30 }, (_, i) => ({
+      at: new Date(Date.UTC(2026, 1, 1 + i, 9)).toISOString(), total: i % 11, th: i % 3, r: (i + 1) % 3, think: i % 11, bear: (i * 7) % 11,
+    }));
+    const prisma = t.app.services.prisma;
+    const learner = await prisma.learner.findUniqueOrThrow({ where: { id: (await import('../../src/graphql/ids.js')).fromGlobalId(decliner)!.id } });
+    const extra = await seedLearner(prisma, organizationId, more);
+    await prisma.utterance.updateMany({ where: { learnerId: extra.id }, data: { learnerId: learner.id } });
+    const after = await reads();
+    expect(after).toBe(before);
+    // key lookup, learner, 2 progress, sound, word, change statements
+    expect(before).toBeLessThanOrEqual(7);
+  });
+});
