@@ -55,7 +55,7 @@ async function main() {
       : await db.prisma.organization.findFirst({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     if (!org) throw new Error(`no organisation ${values.org}`);
     console.log(`organisation: ${org.id} (${org.name})`);
-    const result = await writeSeed(db, { ...options, organizationId: org.id, progress: (line) => console.log(`  ${line}`) });
+    const result = await writeSeed(db.prisma, { ...options, organizationId: org.id, progress: (line) => console.log(`  ${line}`) });
     console.log(
       `seeded ${result.learners} learners, ${result.utterances} utterances, ${result.assessments} assessments (${result.humanLabels} human), ` +
         `${result.words} word rows, ${result.phonemes} phoneme rows in ${result.seconds.toFixed(1)} s`,

@@ -1,11 +1,10 @@
 /**
  * Writes the generated history (./generate.ts) in bulk: one INSERT ... SELECT FROM unnest(arrays)
- * per table per batch, each batch in its own transaction, straight on the driver (PGlite or a pg
- * connection). Word, phoneme and rationale ids are derived in SQL (md5 of the assessment id and
+ * per table per batch, each batch in its own transaction (Prisma's raw queries: the same on PGlite
+ * and PostgreSQL, and usable on a running server's client in tests). Word, phoneme and rationale ids are derived in SQL (md5 of the assessment id and
  * position), so the whole history is deterministic and little is sent per row.
  */
-import type { MigrationConnection } from '../db/migrate.js';
-import type { Database } from '../db/client.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { checkRationale } from '../rationale/check.js';
 import { generateRationale } from '../rationale/generate.js';
 import {
@@ -31,9 +30,15 @@ export interface SeedResult {
   seconds: number;
 }
 
-const q = (conn: MigrationConnection, sql: string, params: unknown[]) => conn.query(sql, params);
+/** One raw statement with $n parameters (arrays for unnest). */
+interface Sql {
+  query(sql: string, params: unknown[]): Promise<unknown[]>;
+}
+type Raw = Pick<PrismaClient, '$queryRawUnsafe'>;
+const sqlOf = (p: Raw): Sql => ({ query: (sql, params) => p.$queryRawUnsafe(sql, ...params) });
+const q = (conn: Sql, sql: string, params: unknown[]) => conn.query(sql, params);
 
-async function insertLearners(conn: MigrationConnection, org: string, learners: SeedLearner[]) {
+async function insertLearners(conn: Sql, org: string, learners: SeedLearner[]) {
   await q(
     conn,
     `INSERT INTO "Learner" ("id","organizationId","externalId","displayName","groups","createdAt")
@@ -86,10 +91,10 @@ class Batch {
     }
   }
 
-  async flush(conn: MigrationConnection, org: string) {
+  async flush(prisma: PrismaClient, org: string) {
     if (!this.size) return;
-    await conn.exec('BEGIN');
-    try {
+    await prisma.$transaction(async (tx) => {
+      const conn = sqlOf(tx);
       await q(
         conn,
         `INSERT INTO "Utterance" ("id","organizationId","learnerId","referenceText","referenceWords","audioSha256","audioFormat","audioBytes","durationMs","sourceSampleRate","sourceChannels","speechMs","createdAt")
@@ -134,11 +139,7 @@ class Batch {
            AS t(asm, txt, fl, pl, wc, pc, wp, wr, pp, pr, at)`,
         [org, ...this.rat],
       );
-      await conn.exec('COMMIT');
-    } catch (e) {
-      await conn.exec('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    }, { timeout: 300_000, maxWait: 60_000 });
   }
 }
 
@@ -150,44 +151,46 @@ export interface WriteSeedOptions extends SeedOptions {
 }
 
 /** Writes the whole history into `organizationId`; refuses when its learners are already there. */
-export async function writeSeed(db: Pick<Database, 'executor'>, o: WriteSeedOptions): Promise<SeedResult> {
+export async function writeSeed(prisma: PrismaClient, o: WriteSeedOptions): Promise<SeedResult> {
   const started = performance.now();
   const log = o.progress ?? (() => {});
   const groups = seedGroups(o);
   const counts = utteranceCounts(o);
   const learners = counts.map((n, i) => seedLearner(o, i, n, groups));
   const batchSize = o.batchSize ?? 1000;
-  return db.executor.withConnection(async (conn) => {
-    const existing = await conn.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "Learner" WHERE "organizationId" = $1::uuid AND "externalId" = ANY($2::text[])`,
-      [o.organizationId, learners.slice(0, 1000).map((l) => l.externalId)],
-    );
-    if (existing[0]!.n > 0) throw new Error(`organisation ${o.organizationId} already has seeded learners (${learners[0]!.externalId}, ...): seed an empty organisation or database`);
-    for (let i = 0; i < learners.length; i += 5000) await insertLearners(conn, o.organizationId, learners.slice(i, i + 5000));
-    log(`learners: ${learners.length} in ${groups.length} groups`);
-    const total = { assessments: 0, words: 0, phonemes: 0, humanLabels: 0 };
-    let written = 0;
-    let nextReport = 0.1;
-    let batch = new Batch();
-    const flush = async () => {
-      await batch.flush(conn, o.organizationId);
-      written += batch.size;
-      for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += batch.counts[k];
-      batch = new Batch();
-      if (written / o.utterances >= nextReport) {
-        const s = (performance.now() - started) / 1000;
-        log(`utterances: ${written}/${o.utterances} (${((100 * written) / o.utterances).toFixed(0)}%), ${total.words} words, ${total.phonemes} phonemes, ${s.toFixed(1)} s, ${(written / s).toFixed(0)} utterances/s`);
-        while (nextReport <= written / o.utterances) nextReport += 0.1;
-      }
-    };
-    for (const learner of learners) {
-      for (const u of seedUtterances(o, learner)) {
-        batch.add(learner.id, u);
-        if (batch.size >= batchSize) await flush();
-      }
+  const conn = sqlOf(prisma);
+  const existing = (await conn.query(
+    `SELECT count(*)::int AS n FROM "Learner" WHERE "organizationId" = $1::uuid AND "externalId" = ANY($2::text[])`,
+    [o.organizationId, learners.slice(0, 1000).map((l) => l.externalId)],
+  )) as { n: number }[];
+  if (existing[0]!.n > 0) throw new Error(`organisation ${o.organizationId} already has seeded learners (${learners[0]!.externalId}, ...): seed an empty organisation or database`);
+  for (let i = 0; i < learners.length; i += 5000) await insertLearners(conn, o.organizationId, learners.slice(i, i + 5000));
+  log(`learners: ${learners.length} in ${groups.length} groups`);
+  const total = { assessments: 0, words: 0, phonemes: 0, humanLabels: 0 };
+  let written = 0;
+  let nextReport = 0.1;
+  let batch = new Batch();
+  const flush = async () => {
+    await batch.flush(prisma, o.organizationId);
+    written += batch.size;
+    for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += batch.counts[k];
+    batch = new Batch();
+    if (written / o.utterances >= nextReport) {
+      const s = (performance.now() - started) / 1000;
+      log(`utterances: ${written}/${o.utterances} (${((100 * written) / o.utterances).toFixed(0)}%), ${total.words} words, ${total.phonemes} phonemes, ${s.toFixed(1)} s, ${(written / s).toFixed(0)} utterances/s`);
+      while (nextReport <= written / o.utterances) nextReport += 0.1;
     }
-    await flush();
-    await conn.exec('ANALYZE');
-    return { learners: learners.length, utterances: written, ...total, seconds: (performance.now() - started) / 1000 };
-  });
+  };
+  for (const learner of learners) {
+    for (const u of seedUtterances(o, learner)) {
+      batch.add(learner.id, u);
+      if (batch.size >= batchSize) await flush();
+    }
+  }
+  await flush();
+  // Fresh statistics, so the planner sees the new row counts straight away.
+  for (const table of ['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']) {
+    await prisma.$executeRawUnsafe(`ANALYZE "${table}"`);
+  }
+  return { learners: learners.length, utterances: written, ...total, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,0 +1,293 @@
+/**
+ * `GET /export/results?learner=<externalId or global id>|group=<group id>&format=csv|jsonl&level=utterance|word`
+ *
+ * Streams a learner's or a group's results: for every utterance, its latest MODEL assessment (one
+ * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
+ * out. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
+ * is read. A group is exported learner by learner (externalId order), each learner's utterances
+ * oldest first.
+ *
+ * Nothing is buffered whole: rows are read in keyset pages of PAGE_SIZE utterances and each page is
+ * written as soon as it arrives, waiting for 'drain' when the client reads slower than we write; a
+ * client that goes away stops the export. A failure after the first byte cuts the connection (no
+ * complete-looking file); before it, the error is JSON like every other refusal.
+ *
+ * CSV follows RFC 4180 (CRLF, quotes doubled, fields with , " CR LF quoted) and neutralises
+ * spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading '.
+ */
+import { once } from 'node:events';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Services } from '../graphql/context.js';
+import { authenticate, requireScope, type Principal } from '../graphql/auth.js';
+import { fromGlobalId, toGlobalId } from '../graphql/ids.js';
+import { AppError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { Learner } from '../generated/prisma/client.js';
+import { sendError, type RateLimiter } from './guards.js';
+
+export const EXPORT_PAGE_SIZE = 500;
+
+type Format = 'csv' | 'jsonl';
+type Level = 'utterance' | 'word';
+
+interface UtteranceRow {
+  utteranceId: string;
+  createdAt: Date;
+  referenceText: string;
+  assessmentId: string;
+  assessedAt: Date;
+  modelVersion: string | null;
+  accuracy: number;
+  fluency: number;
+  prosody: number;
+  completeness: number;
+  total: number;
+}
+
+interface WordRow {
+  assessmentId: string;
+  index: number;
+  text: string;
+  accuracy: number;
+  stress: number;
+  total: number;
+}
+
+const UTTERANCE_COLUMNS = [
+  'learnerExternalId', 'groups', 'utteranceId', 'referenceText', 'createdAt', 'assessmentId', 'assessedAt',
+  'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total',
+] as const;
+const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal'] as const;
+
+type Record_ = Record<string, string | number | string[] | null>;
+
+/** One CSV cell: formula guard on text, then RFC 4180 quoting. */
+export function csvCell(value: string | number | string[] | null): string {
+  if (value === null) return '';
+  if (typeof value === 'number') return String(value);
+  let s = Array.isArray(value) ? value.join(';') : value;
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvLine(cells: (string | number | string[] | null)[]): string {
+  return cells.map(csvCell).join(',') + '\r\n';
+}
+
+class BadRequest extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function param(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new BadRequest(400, 'BAD_USER_INPUT', `Give "${name}" once.`);
+  return v;
+}
+
+function parseRequest(req: Request) {
+  const learner = param(req, 'learner');
+  const group = param(req, 'group');
+  const format = param(req, 'format') ?? 'csv';
+  const level = param(req, 'level') ?? 'utterance';
+  if ((learner === undefined) === (group === undefined)) {
+    throw new BadRequest(400, 'BAD_USER_INPUT', 'Give exactly one of "learner" (externalId or global id) and "group".');
+  }
+  if ((learner ?? group)!.length === 0 || (learner ?? group)!.length > 256) throw new BadRequest(400, 'BAD_USER_INPUT', 'The learner or group id must be 1-256 characters.');
+  if (format !== 'csv' && format !== 'jsonl') throw new BadRequest(400, 'BAD_USER_INPUT', '"format" must be csv or jsonl.');
+  if (level !== 'utterance' && level !== 'word') throw new BadRequest(400, 'BAD_USER_INPUT', '"level" must be utterance or word.');
+  return { learner, group, format: format as Format, level: level as Level };
+}
+
+async function findLearner(services: Services, principal: Principal, idOrExternal: string): Promise<Learner | null> {
+  const { prisma } = services;
+  const parsed = fromGlobalId(idOrExternal);
+  if (parsed?.type === 'Learner') {
+    const byId = await prisma.learner.findFirst({ where: { organizationId: principal.organizationId, id: parsed.id } });
+    if (byId) return byId;
+  }
+  return prisma.learner.findUnique({ where: { organizationId_externalId: { organizationId: principal.organizationId, externalId: idOrExternal } } });
+}
+
+/** Keyset pages of a learner's assessed utterances, oldest first, with each one's latest MODEL assessment. */
+async function* utterancePages(services: Services, organizationId: string, learnerId: string): AsyncGenerator<UtteranceRow[]> {
+  let after: { createdAt: Date; id: string } | null = null;
+  for (;;) {
+    const afterAt: Date = after?.createdAt ?? new Date(0);
+    const afterId: string = after?.id ?? '00000000-0000-0000-0000-000000000000';
+    const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
+      SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
+             a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total"
+      FROM "Utterance" u
+      JOIN LATERAL (
+        SELECT * FROM "Assessment" x
+        WHERE x."organizationId" = ${organizationId}::uuid AND x."utteranceId" = u."id" AND x."source" = 'MODEL'
+        ORDER BY x."createdAt" DESC, x."id" DESC LIMIT 1
+      ) a ON true
+      WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = ${learnerId}::uuid
+        AND (u."createdAt", u."id") > (${afterAt}::timestamptz, ${afterId}::uuid)
+      ORDER BY u."createdAt" ASC, u."id" ASC
+      LIMIT ${EXPORT_PAGE_SIZE}`;
+    if (rows.length === 0) return;
+    yield rows;
+    if (rows.length < EXPORT_PAGE_SIZE) return;
+    const last: UtteranceRow = rows.at(-1)!;
+    after = { createdAt: last.createdAt, id: last.utteranceId };
+  }
+}
+
+async function wordsOf(services: Services, organizationId: string, assessmentIds: string[]): Promise<Map<string, WordRow[]>> {
+  const rows = await services.prisma.wordAssessment.findMany({
+    where: { organizationId, assessmentId: { in: assessmentIds } },
+    orderBy: [{ assessmentId: 'asc' }, { index: 'asc' }],
+    select: { assessmentId: true, index: true, text: true, accuracy: true, stress: true, total: true },
+  });
+  const by = new Map<string, WordRow[]>();
+  for (const r of rows) {
+    const list = by.get(r.assessmentId) ?? [];
+    list.push(r);
+    by.set(r.assessmentId, list);
+  }
+  return by;
+}
+
+/** Learners of a group, in externalId order, a page at a time. */
+async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
+  let after: string | null = null;
+  for (;;) {
+    const page: Learner[] = await services.prisma.learner.findMany({
+      where: { organizationId, groups: { has: group }, ...(after !== null ? { externalId: { gt: after } } : {}) },
+      orderBy: { externalId: 'asc' },
+      take: EXPORT_PAGE_SIZE,
+    });
+    yield* page;
+    if (page.length < EXPORT_PAGE_SIZE) return;
+    after = page.at(-1)!.externalId;
+  }
+}
+
+function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]> | null): Record_[] {
+  const out: Record_[] = [];
+  for (const r of rows) {
+    const base: Record_ = {
+      learnerExternalId: learner.externalId,
+      groups: learner.groups,
+      utteranceId: toGlobalId('Utterance', r.utteranceId),
+      referenceText: r.referenceText,
+      createdAt: r.createdAt.toISOString(),
+      assessmentId: toGlobalId('Assessment', r.assessmentId),
+      assessedAt: r.assessedAt.toISOString(),
+      modelVersion: r.modelVersion,
+      accuracy: r.accuracy,
+      fluency: r.fluency,
+      prosody: r.prosody,
+      completeness: r.completeness,
+      total: r.total,
+    };
+    if (!words) {
+      out.push(base);
+      continue;
+    }
+    for (const w of words.get(r.assessmentId) ?? []) {
+      out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total });
+    }
+  }
+  return out;
+}
+
+function safeFilePart(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'export';
+}
+
+/** Writes and waits when the socket's buffer is full; false when the client has gone away. */
+async function write(res: Response, chunk: string): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (!res.write(chunk)) {
+    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+  return !res.destroyed;
+}
+
+export function exportResults(services: Services, limiter: RateLimiter): RequestHandler {
+  return async (req, res) => {
+    if (req.path !== '/') return sendError(res, 404, 'Not found.', { code: 'NOT_FOUND' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
+    }
+    let principal: Principal;
+    try {
+      principal = await authenticate(services.prisma, req.headers.authorization);
+      limiter.authSucceeded(req.headers.authorization);
+      requireScope(principal, 'SCORES_READ');
+    } catch (e) {
+      if (e instanceof AppError) {
+        if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
+        return sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 403, e.message, { code: e.code });
+      }
+      return failBeforeBody(res, e);
+    }
+    let request: ReturnType<typeof parseRequest>;
+    try {
+      request = parseRequest(req);
+    } catch (e) {
+      if (e instanceof BadRequest) return sendError(res, e.status, e.message, { code: e.code });
+      throw e;
+    }
+    const { organizationId } = principal;
+    let learners: AsyncIterable<Learner>;
+    let name: string;
+    try {
+      if (request.learner !== undefined) {
+        const learner = await findLearner(services, principal, request.learner);
+        if (!learner) return sendError(res, 404, `No learner "${request.learner}".`, { code: 'NOT_FOUND' });
+        learners = (async function* () {
+          yield learner;
+        })();
+        name = `learner-${learner.externalId}`;
+      } else {
+        const any = await services.prisma.learner.findFirst({ where: { organizationId, groups: { has: request.group! } }, select: { id: true } });
+        if (!any) return sendError(res, 404, `No learner is in group "${request.group}".`, { code: 'NOT_FOUND' });
+        learners = groupLearners(services, organizationId, request.group!);
+        name = `group-${request.group}`;
+      }
+    } catch (e) {
+      return failBeforeBody(res, e);
+    }
+
+    const { format, level } = request;
+    const columns = level === 'word' ? [...UTTERANCE_COLUMNS, ...WORD_COLUMNS] : [...UTTERANCE_COLUMNS];
+    res.status(200);
+    res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="results-${safeFilePart(name)}${level === 'word' ? '-words' : ''}.${format}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (req.method === 'HEAD') return void res.end();
+    try {
+      if (format === 'csv' && !(await write(res, csvLine(columns)))) return;
+      for await (const learner of learners) {
+        for await (const rows of utterancePages(services, organizationId, learner.id)) {
+          const words = level === 'word' ? await wordsOf(services, organizationId, rows.map((r) => r.assessmentId)) : null;
+          const recs = records(learner, rows, words);
+          const chunk = format === 'csv' ? recs.map((r) => csvLine(columns.map((c) => r[c] ?? null))).join('') : recs.map((r) => JSON.stringify(r) + '\n').join('');
+          if (!(await write(res, chunk))) return; // the client went away
+        }
+      }
+      res.end();
+    } catch (e) {
+      const requestId = res.locals.requestId as string | undefined;
+      console.error(`[speechmark] export failed after the first byte (request ${requestId ?? 'unknown'}):`, e);
+      // The status line is sent: cut the connection so the client cannot take a partial file for a whole one.
+      res.destroy(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+}
+
+function failBeforeBody(res: Response, e: unknown): void {
+  const requestId = res.locals.requestId as string | undefined;
+  if (isDatabaseUnavailable(e)) return sendError(res, 503, 'The database is unavailable right now; retry shortly.', { code: 'SERVICE_UNAVAILABLE' });
+  console.error(`[speechmark] export failed (request ${requestId ?? 'unknown'}):`, e);
+  sendError(res, 500, 'Internal server error.', { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) });
+}

@@ -1,0 +1,235 @@
+/**
+ * GET /export/results over real HTTP on the real server (PGlite, and PostgreSQL when reachable):
+ * what it streams equals what the database holds (latest MODEL assessment per utterance, words of
+ * it), CSV is RFC 4180 with formula cells neutralised, keys need SCORES_READ and see only their own
+ * organisation, and a few thousand rows arrive as a stream in several chunks.
+ */
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import { writeAssessment } from '../../src/assessment/persist.js';
+import { toGlobalId } from '../../src/graphql/ids.js';
+import { EXPORT_PAGE_SIZE } from '../../src/http/export.js';
+import { writeSeed } from '../../src/seed/write.js';
+import { analyzeReferenceText } from '../../src/text/reference.js';
+import type { AssessmentLabels } from '../../src/types.js';
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+
+const kinds = await testDatabases();
+
+/** RFC 4180 parser (CRLF records, quoted fields with doubled quotes). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), (i += 2);
+      else if (ch === '"') (quoted = false), i++;
+      else (cell += ch), i++;
+    } else if (ch === '"' && cell === '') (quoted = true), i++;
+    else if (ch === ',') row.push(cell), (cell = ''), i++;
+    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), (i += 2);
+    else if (ch === '\r' || ch === '\n') throw new Error(`bare line break at ${i}`);
+    else (cell += ch), i++;
+  }
+  if (cell !== '' || row.length) throw new Error('last record not terminated by CRLF');
+  return rows;
+}
+
+function labels(total: number, words: string[]): AssessmentLabels {
+  return {
+    sentence: { accuracy: total, fluency: total, prosody: total, completeness: 10, total },
+    words: words.map((text, i) => ({ text, accuracy: (total + i) % 11, stress: 10, total: total, phonemes: [{ symbol: 'AH0', accuracy: 1.5 }] })),
+  };
+}
+
+type Rec = Record<string, string | number | string[] | null>;
+
+/** The export's rows computed independently from the database through Prisma. */
+async function expected(prisma: PrismaClient, learnerId: string, level: 'utterance' | 'word'): Promise<Rec[]> {
+  const learner = await prisma.learner.findUniqueOrThrow({ where: { id: learnerId } });
+  const utterances = await prisma.utterance.findMany({
+    where: { learnerId },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    include: { assessments: { where: { source: 'MODEL' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1, include: { words: { orderBy: { index: 'asc' } } } } },
+  });
+  const out: Rec[] = [];
+  for (const u of utterances) {
+    const a = u.assessments[0];
+    if (!a) continue;
+    const base: Rec = {
+      learnerExternalId: learner.externalId, groups: learner.groups, utteranceId: toGlobalId('Utterance', u.id), referenceText: u.referenceText,
+      createdAt: u.createdAt.toISOString(), assessmentId: toGlobalId('Assessment', a.id), assessedAt: a.createdAt.toISOString(), modelVersion: a.modelVersion,
+      accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total,
+    };
+    if (level === 'utterance') out.push(base);
+    else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total });
+  }
+  return out;
+}
+
+/** How the CSV writes a value (formula guard on text, groups joined by ';'). */
+function asCsv(v: string | number | string[] | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  const s = Array.isArray(v) ? v.join(';') : v;
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+}
+
+describe.each(kinds)('GET /export/results [%s]', (kind) => {
+  let t: TestApp;
+  let prisma: PrismaClient;
+  let base: string;
+  let reader: string;
+  let nasty: { id: string; externalId: string };
+  let seeded: { id: string; externalId: string; n: number };
+
+  const get = (query: string, key: string | null = reader) =>
+    fetch(`${base}?${query}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+
+  beforeAll(async () => {
+    t = await startTestApp(kind);
+    prisma = t.app.services.prisma;
+    base = t.app.url.replace(/\/graphql$/, '/export/results');
+    reader = (await keyWithScopes(t, ['SCORES_READ'])).apiKey!;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    // A few thousand utterances, all in group-001, several pages per learner.
+    await writeSeed(prisma, { learners: 5, utterances: 2600, groups: 1, seed: 11, months: 6, end: new Date('2026-06-01T00:00:00Z'), organizationId: org.id });
+    const top = await prisma.utterance.groupBy({ by: ['learnerId'], _count: true, orderBy: { _count: { learnerId: 'desc' } }, take: 1 });
+    const l = await prisma.learner.findUniqueOrThrow({ where: { id: top[0]!.learnerId } });
+    seeded = { id: l.id, externalId: l.externalId, n: top[0]!._count };
+
+    // A learner whose strings need quoting and formula guarding.
+    const learner = await prisma.learner.create({ data: { organizationId: org.id, externalId: '=HYPERLINK("http://x","y")', groups: ['@class', 'set,2', 'group-001'] } });
+    nasty = learner;
+    const utterance = async (text: string, at: string) =>
+      prisma.utterance.create({
+        data: {
+          organizationId: org.id, learnerId: learner.id, referenceText: text, referenceWords: analyzeReferenceText(text) as never,
+          audioSha256: 'f'.repeat(64), audioFormat: 'wav', audioBytes: 1, durationMs: 1000, sourceSampleRate: 16000, sourceChannels: 1, speechMs: 900,
+          createdAt: new Date(at),
+        },
+      });
+    const assess = async (utteranceId: string, source: 'MODEL' | 'HUMAN', version: string | null, total: number, words: string[], at: string) => {
+      const id = await prisma.$transaction((tx) =>
+        writeAssessment(tx, {
+          organizationId: org.id, utteranceId, jobId: null, source, inferenceMs: null, rationale: null, rater: source === 'HUMAN' ? 'r1' : null,
+          model: version ? { name: 'm', version, executionProvider: 'cpu' } : null, labels: labels(total, words),
+        }),
+      );
+      await prisma.assessment.update({ where: { id }, data: { createdAt: new Date(at) } });
+    };
+    const u1 = await utterance('He said "hi", then left.\nAgain', '2026-07-01T10:00:00.000Z');
+    await assess(u1.id, 'MODEL', '1.0', 3, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-01T10:00:01.000Z');
+    await assess(u1.id, 'MODEL', '2.0', 7, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-02T10:00:00.000Z');
+    await assess(u1.id, 'HUMAN', null, 9, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-03T10:00:00.000Z');
+    await utterance('Not assessed yet', '2026-07-04T10:00:00.000Z');
+    const u3 = await utterance('-5 degrees + wind', '2026-07-05T10:00:00.000Z');
+    await assess(u3.id, 'MODEL', '=2.0', 4, ['MINUS', 'FIVE'], '2026-07-05T10:00:02.000Z');
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  test('CSV of a learner by externalId: RFC 4180, formulas neutralised, latest MODEL assessment per utterance', async () => {
+    const res = await get(`learner=${encodeURIComponent(nasty.externalId)}&format=csv`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-learner-_HYPERLINK_http_x_y_.csv"');
+    const text = await res.text();
+    const lines = text.split('\r\n');
+    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total');
+    // The unassessed utterance is left out; the HUMAN labels are not the result; v2 replaced v1.
+    expect(text.startsWith(lines[0] + '\r\n"\'=HYPERLINK(""http://x"",""y"")","@class;set,2;group-001"'.replace('"@class', '"\'@class'))).toBe(true);
+    const rows = parseCsv(text);
+    expect(rows.length).toBe(3);
+    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7']);
+    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4']);
+    const want = await expected(prisma, nasty.id, 'utterance');
+    expect(rows.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
+  });
+
+  test('JSON lines of a learner by global id, several pages, equal the database', async () => {
+    expect(seeded.n).toBeGreaterThan(EXPORT_PAGE_SIZE); // more than one page
+    const res = await get(`learner=${toGlobalId('Learner', seeded.id)}&format=jsonl`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}.jsonl"`);
+    const text = await res.text();
+    expect(text.endsWith('\n')).toBe(true);
+    const got = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(got).toEqual(await expected(prisma, seeded.id, 'utterance'));
+    expect(got.length).toBe(seeded.n);
+  });
+
+  test('level=word: one row per word of the latest MODEL assessment, in CSV and JSON lines', async () => {
+    const want = await expected(prisma, nasty.id, 'word');
+    expect(want.length).toBe(8);
+    const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
+    expect(csv[0]!.slice(-5)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal']);
+    expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
+    const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);
+    const got = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(got).toEqual(await expected(prisma, seeded.id, 'word'));
+  });
+
+  test('a group of a few thousand rows streams in several chunks, learner by learner', async () => {
+    const res = await get('group=group-001&format=csv');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    expect(res.headers.get('content-length')).toBeNull();
+    const body = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let chunks = 0;
+    let text = '';
+    for (;;) {
+      const { done, value } = await body.read();
+      if (done) break;
+      chunks++;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(chunks).toBeGreaterThan(1);
+    const rows = parseCsv(text).slice(1);
+    const learners = await prisma.learner.findMany({ where: { groups: { has: 'group-001' } }, orderBy: { externalId: 'asc' } });
+    expect(learners.length).toBe(6);
+    const want: Rec[] = [];
+    for (const l of learners) want.push(...(await expected(prisma, l.id, 'utterance')));
+    expect(want.length).toBeGreaterThan(2500);
+    expect(rows).toEqual(want.map((r) => Object.values(r).map(asCsv)));
+  });
+
+  test('authentication, scope and tenancy', async () => {
+    const q = `learner=${seeded.externalId}`;
+    const none = await get(q, null);
+    expect(none.status).toBe(401);
+    expect((await none.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await get(q, 'sm_not-a-key')).status).toBe(401);
+    const writer = (await keyWithScopes(t, ['ASSESS_WRITE'])).apiKey!;
+    const refused = await get(q, writer);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await refused.json()).toEqual({ errors: [{ message: 'This API key lacks the SCORES_READ scope.', extensions: { code: 'FORBIDDEN' } }] });
+    expect((await get(q, t.app.adminKey)).status).toBe(200); // ADMIN implies SCORES_READ
+    // Another organisation's ADMIN key finds neither the learner (by externalId or global id) nor the group.
+    const other = (await otherOrganization(t)).client.apiKey!;
+    for (const query of [q, `learner=${toGlobalId('Learner', seeded.id)}`, 'group=group-001']) {
+      const res = await get(query, other);
+      expect(res.status).toBe(404);
+      expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    }
+  });
+
+  test('bad requests are refused with JSON errors', async () => {
+    for (const query of ['', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b']) {
+      const res = await get(query);
+      expect(res.status).toBe(400);
+      expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    }
+    expect((await get('learner=nobody')).status).toBe(404);
+    expect((await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${reader}` } })).status).toBe(405);
+  });
+});
