@@ -51,8 +51,9 @@ export async function groupDistribution(prisma: PrismaClient, organizationId: st
   return distributions(await prisma.$queryRaw<DistributionRow[]>(distributionSql(latest, Prisma.sql`NULL::text`)));
 }
 
-export function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  return soundStats(prisma, organizationId, inGroup(organizationId, externalId), args, 10);
+export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
+  const rows = await soundStats(prisma, organizationId, inGroup(organizationId, externalId), Prisma.sql`'group'::text`, args, 10);
+  return rows.map(({ key: _key, ...s }) => s);
 }
 
 export interface DropArgs {

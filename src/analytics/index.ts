@@ -2,21 +2,47 @@
  * The history analytics as the per-request loaders hand them out (loaders.ts): bound to the
  * caller's organisation, each checking the key's scope before it reads. Learner and cohort
  * analytics need SCORES_READ; the model audit needs ADMIN.
+ *
+ * The Learner fields batch: every learner of one request asking a field with the same arguments
+ * (a page of learners, say) is answered by the same statement(s), partitioned by learner, so the
+ * statement count depends neither on the rows nor on the number of learners.
  */
+import DataLoader from 'dataloader';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { learnerProgress, type ProgressArgs } from './progress.js';
-import { learnerUtterances, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
+import { BY_LEARNER, learnersUtterances, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
 import { droppedLearners, groupDistribution, groups, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs } from './cohorts.js';
 import { modelAudit } from './audit.js';
-import { MAX_SOUNDS } from './sounds.js';
+
+/** A loader per distinct arguments, keyed by learner id, dispatched like the other loaders (setImmediate). */
+function perLearner<A, R>(fetch: (learnerIds: string[], args: A) => Promise<Map<string, R>>) {
+  const loaders = new Map<string, DataLoader<string, R>>();
+  return (learnerId: string, args: A): Promise<R> => {
+    const key = JSON.stringify(args);
+    let loader = loaders.get(key);
+    if (!loader) {
+      loader = new DataLoader<string, R>(async (ids) => {
+        const results = await fetch([...ids], args);
+        return ids.map((id) => results.get(id)!);
+      }, { batchScheduleFn: (dispatch) => setImmediate(dispatch) });
+      loaders.set(key, loader);
+    }
+    return loader.load(learnerId);
+  };
+}
 
 export function scopedAnalytics(prisma: PrismaClient, organizationId: string, reads: () => void, admin: () => void) {
   const org = organizationId;
+  const progress = perLearner((ids, args: ProgressArgs) => learnerProgress(prisma, org, ids, args));
+  const sounds = perLearner(async (ids, args: SoundArgs) =>
+    perKey(ids, await soundStats(prisma, org, learnersUtterances(ids), BY_LEARNER, args, MAX_SOUNDS)));
+  const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, ids, args)));
+  const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, ids, args)));
   return {
-    progress: (learnerId: string, args: ProgressArgs) => (reads(), learnerProgress(prisma, org, learnerId, args)),
-    soundProfile: (learnerId: string, args: SoundArgs) => (reads(), soundStats(prisma, org, learnerUtterances(learnerId), args, MAX_SOUNDS)),
-    wordProfile: (learnerId: string, args: SoundArgs) => (reads(), wordStats(prisma, org, learnerId, args)),
-    soundChanges: (learnerId: string, args: ChangeArgs) => (reads(), soundChanges(prisma, org, learnerId, args)),
+    progress: (learnerId: string, args: ProgressArgs) => (reads(), progress(learnerId, args)),
+    soundProfile: (learnerId: string, args: SoundArgs) => (reads(), sounds(learnerId, args)),
+    wordProfile: (learnerId: string, args: SoundArgs) => (reads(), words(learnerId, args)),
+    soundChanges: (learnerId: string, args: ChangeArgs) => (reads(), changes(learnerId, args)),
     groups: (externalIds: string[]) => (reads(), groups(prisma, org, externalIds)),
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
     weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),

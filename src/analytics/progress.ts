@@ -2,7 +2,7 @@
  * A learner's scores over time (Learner.progress): per sentence aspect, buckets of a day, week or
  * month with count, mean and quartiles (percentile_cont), a 3-bucket moving average (a window
  * function), first/latest/best and the least-squares slope per week (regr_slope). Two statements,
- * whatever the number of utterances.
+ * whatever the number of utterances and of learners one request asks about.
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { ASPECTS, aspectRows, bound, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
@@ -19,6 +19,7 @@ export interface ProgressArgs extends Window {
 }
 
 interface BucketRow {
+  learner: string;
   aspect: Aspect;
   start: Date;
   n: number;
@@ -30,6 +31,7 @@ interface BucketRow {
 }
 
 interface SummaryRow {
+  learner: string;
   aspect: Aspect;
   n: number;
   utterances: number;
@@ -40,7 +42,10 @@ interface SummaryRow {
   slope: number | null;
 }
 
-export async function learnerProgress(prisma: PrismaClient, organizationId: string, learnerId: string, args: ProgressArgs) {
+export type LearnerProgress = ReturnType<typeof progressOf>;
+
+/** Progress of several learners with the same arguments: still two statements (partitioned by learner). */
+export async function learnerProgress(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ProgressArgs) {
   const bucket = args.bucket ?? 'WEEK';
   const unit = UNIT[bucket];
   const last = bound('lastBuckets', args.lastBuckets, 52, MAX_BUCKETS);
@@ -48,33 +53,39 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
   const latest = latestModelAssessments({
     organizationId,
     modelVersion: args.modelVersion,
-    utterances: Prisma.sql`AND u."learnerId" = ${learnerId}::uuid ${submittedIn(args)} ${text}`,
+    utterances: Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[]) ${submittedIn(args)} ${text}`,
   });
   const scores = Prisma.sql`latest AS (${latest}),
-    scores AS (SELECT l.at, l."utteranceId", s.aspect, s.score FROM latest l CROSS JOIN LATERAL ${aspectRows('l')})`;
+    scores AS (SELECT l."learnerId"::text AS learner, l.at, l."utteranceId", s.aspect, s.score FROM latest l CROSS JOIN LATERAL ${aspectRows('l')})`;
   const [buckets, summary] = await Promise.all([
     prisma.$queryRaw<BucketRow[]>`WITH ${scores},
       buckets AS (
-        SELECT aspect, date_trunc(${unit}::text, at AT TIME ZONE 'UTC') AS start, COUNT(*)::int AS n,
+        SELECT learner, aspect, date_trunc(${unit}::text, at AT TIME ZONE 'UTC') AS start, COUNT(*)::int AS n,
           AVG(score)::float8 AS mean,
           percentile_cont(0.25) WITHIN GROUP (ORDER BY score) AS p25,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS median,
           percentile_cont(0.75) WITHIN GROUP (ORDER BY score) AS p75
-        FROM scores GROUP BY aspect, start),
+        FROM scores GROUP BY learner, aspect, start),
       windowed AS (
-        SELECT b.*, AVG(mean) OVER (PARTITION BY aspect ORDER BY start ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)::float8 AS moving,
-          ROW_NUMBER() OVER (PARTITION BY aspect ORDER BY start DESC) AS back
+        SELECT b.*, AVG(mean) OVER (PARTITION BY learner, aspect ORDER BY start ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)::float8 AS moving,
+          ROW_NUMBER() OVER (PARTITION BY learner, aspect ORDER BY start DESC) AS back
         FROM buckets b)
-      SELECT aspect, start AT TIME ZONE 'UTC' AS start, n, mean, p25, median, p75, moving
-      FROM windowed WHERE back <= ${last}::int ORDER BY aspect, start`,
+      SELECT learner, aspect, start AT TIME ZONE 'UTC' AS start, n, mean, p25, median, p75, moving
+      FROM windowed WHERE back <= ${last}::int ORDER BY learner, aspect, start`,
     prisma.$queryRaw<SummaryRow[]>`WITH ${scores}
-      SELECT aspect, COUNT(*)::int AS n,
+      SELECT learner, aspect, COUNT(*)::int AS n,
         (array_agg(score ORDER BY at, "utteranceId"))[1] AS first,
         (array_agg(score ORDER BY at DESC, "utteranceId" DESC))[1] AS latest,
         MAX(score) AS best, AVG(score)::float8 AS mean,
         regr_slope(score, ${weeks(Prisma.sql`at`)}) AS slope
-      FROM scores GROUP BY aspect`,
+      FROM scores GROUP BY learner, aspect`,
   ]);
+  return new Map(learnerIds.map((id) => [
+    id, progressOf(bucket, buckets.filter((b) => b.learner === id), summary.filter((r) => r.learner === id)),
+  ]));
+}
+
+function progressOf(bucket: TimeBucket, buckets: BucketRow[], summary: SummaryRow[]) {
   return {
     bucket,
     utterances: summary.length ? Number(summary[0]!.n) : 0,

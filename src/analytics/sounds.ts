@@ -1,7 +1,8 @@
 /**
  * Sound and word profiles (Learner.soundProfile, wordProfile, soundChanges; LearnerGroup.weakSounds)
  * from the stored phoneme and word rows of the latest model assessment of each utterance. One
- * statement each, aggregated in SQL (GROUP BY, FILTER, regr_slope).
+ * statement each, for any number of learners of one request (partitioned by learner), aggregated in
+ * SQL (GROUP BY, FILTER, regr_slope, ROW_NUMBER for the per-learner bound).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
@@ -19,6 +20,7 @@ export interface SoundArgs extends Window {
 }
 
 interface SoundRow {
+  key: string;
   phone: string;
   n: number;
   mean: number;
@@ -29,65 +31,84 @@ interface SoundRow {
 }
 
 /** Phones (stress stripped) of the latest assessments whose utterances match `utterances`, with word and time. */
-function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: string | null | undefined) {
+function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: string | null | undefined, key: Prisma.Sql) {
   return Prisma.sql`latest AS (${latestModelAssessments({ organizationId, utterances, modelVersion })}),
     ph AS (
-      SELECT regexp_replace(p.symbol, '[012]$', '') AS phone, p.accuracy, upper(w.text) AS word, l.at
+      SELECT ${key} AS key, regexp_replace(p.symbol, '[012]$', '') AS phone, p.accuracy, upper(w.text) AS word, l.at
       FROM latest l
       JOIN "PhonemeAssessment" p ON p."assessmentId" = l.id AND p."organizationId" = ${organizationId}::uuid
       JOIN "WordAssessment" w ON w.id = p."wordAssessmentId" AND w."organizationId" = ${organizationId}::uuid)`;
 }
 
-/** Per phoneme, highest error rate first. `utterances`: conditions on `u` (a learner, a group). */
-export async function soundStats(prisma: PrismaClient, organizationId: string, utterances: Prisma.Sql, args: SoundArgs, fallback: number) {
+/**
+ * Per phoneme, highest error rate first, at most `first` per key. `utterances`: conditions on `u`;
+ * `key`: what the statistics are per (the learner, for several learners in one statement; a constant
+ * for a group).
+ */
+export async function soundStats(
+  prisma: PrismaClient, organizationId: string, utterances: Prisma.Sql, key: Prisma.Sql, args: SoundArgs, fallback: number,
+) {
   const first = bound('first', args.first, fallback, MAX_SOUNDS);
   const minCount = bound('minCount', args.minCount, 1, 1_000_000);
-  const rows = await prisma.$queryRaw<SoundRow[]>`WITH ${phones(organizationId, Prisma.sql`${utterances} ${submittedIn(args)}`, args.modelVersion)},
+  const rows = await prisma.$queryRaw<SoundRow[]>`WITH ${phones(organizationId, Prisma.sql`${utterances} ${submittedIn(args)}`, args.modelVersion, key)},
     words AS (
-      SELECT phone, word, COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8) AS errs FROM ph GROUP BY phone, word),
+      SELECT key, phone, word, COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8) AS errs FROM ph GROUP BY key, phone, word),
     examples AS (
-      SELECT phone, (array_agg(word ORDER BY errs DESC, word) FILTER (WHERE errs > 0))[1:${EXAMPLE_WORDS}::int] AS words
-      FROM words GROUP BY phone),
+      SELECT key, phone, (array_agg(word ORDER BY errs DESC, word) FILTER (WHERE errs > 0))[1:${EXAMPLE_WORDS}::int] AS words
+      FROM words GROUP BY key, phone),
     stats AS (
-      SELECT phone, COUNT(*)::int AS n, AVG(accuracy)::float8 AS mean,
+      SELECT key, phone, COUNT(*)::int AS n, AVG(accuracy)::float8 AS mean,
         COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8)::int AS errors,
         regr_slope(accuracy, ${weeks(Prisma.sql`at`)}) AS slope
-      FROM ph GROUP BY phone HAVING COUNT(*) >= ${minCount}::int)
-    SELECT s.phone, s.n, s.mean, s.errors, s.errors::float8 / s.n AS error_rate, s.slope,
-      COALESCE(e.words, ARRAY[]::text[]) AS examples
-    FROM stats s LEFT JOIN examples e ON e.phone = s.phone
-    ORDER BY error_rate DESC, s.errors DESC, s.phone
-    LIMIT ${first}::int`;
+      FROM ph GROUP BY key, phone HAVING COUNT(*) >= ${minCount}::int),
+    ranked AS (
+      SELECT s.key, s.phone, s.n, s.mean, s.errors, s.errors::float8 / s.n AS error_rate, s.slope,
+        COALESCE(e.words, ARRAY[]::text[]) AS examples,
+        ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.errors::float8 / s.n DESC, s.errors DESC, s.phone) AS rk
+      FROM stats s LEFT JOIN examples e ON e.key = s.key AND e.phone = s.phone)
+    SELECT * FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;
   return rows.map((r) => ({
+    key: r.key,
     phoneme: r.phone, ipa: ipaOf(r.phone), count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors),
     errorRate: r.error_rate, slopePerWeek: r.slope, exampleWords: r.examples,
   }));
 }
 
-export const learnerUtterances = (learnerId: string) => Prisma.sql`AND u."learnerId" = ${learnerId}::uuid`;
+export const learnersUtterances = (learnerIds: string[]) => Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[])`;
+export const BY_LEARNER = Prisma.sql`l."learnerId"::text`;
+
+/** One list per learner (empty when a learner has no rows). */
+export function perKey<T extends { key: string }>(ids: string[], rows: T[]): Map<string, Omit<T, 'key'>[]> {
+  const out = new Map<string, Omit<T, 'key'>[]>(ids.map((id) => [id, []]));
+  for (const { key, ...rest } of rows) out.get(key)?.push(rest);
+  return out;
+}
 
 interface WordRow {
+  key: string;
   word: string;
   n: number;
   mean: number;
   errors: number;
 }
 
-/** Per reference word, the most often wrong first. */
-export async function wordStats(prisma: PrismaClient, organizationId: string, learnerId: string, args: SoundArgs) {
+/** Per learner and reference word, the most often wrong first, at most `first` per learner. */
+export async function wordStats(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: SoundArgs) {
   const first = bound('first', args.first, 20, MAX_WORDS);
   const latest = latestModelAssessments({
-    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${learnerUtterances(learnerId)} ${submittedIn(args)}`,
+    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${learnersUtterances(learnerIds)} ${submittedIn(args)}`,
   });
-  const rows = await prisma.$queryRaw<WordRow[]>`WITH latest AS (${latest})
-    SELECT upper(w.text) AS word, COUNT(*)::int AS n, AVG(w.accuracy)::float8 AS mean,
-      COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::int AS errors
-    FROM latest l JOIN "WordAssessment" w ON w."assessmentId" = l.id AND w."organizationId" = ${organizationId}::uuid
-    GROUP BY upper(w.text)
-    ORDER BY errors DESC, COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::float8 / COUNT(*) DESC, word
-    LIMIT ${first}::int`;
+  const rows = await prisma.$queryRaw<WordRow[]>`WITH latest AS (${latest}),
+    stats AS (
+      SELECT l."learnerId"::text AS key, upper(w.text) AS word, COUNT(*)::int AS n, AVG(w.accuracy)::float8 AS mean,
+        COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::int AS errors
+      FROM latest l JOIN "WordAssessment" w ON w."assessmentId" = l.id AND w."organizationId" = ${organizationId}::uuid
+      GROUP BY l."learnerId", upper(w.text)),
+    ranked AS (
+      SELECT stats.*, ROW_NUMBER() OVER (PARTITION BY key ORDER BY errors DESC, errors::float8 / n DESC, word) AS rk FROM stats)
+    SELECT key, word, n, mean, errors FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;
   return rows.map((r) => ({
-    word: r.word, count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors), errorRate: Number(r.errors) / Number(r.n),
+    key: r.key, word: r.word, count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors), errorRate: Number(r.errors) / Number(r.n),
   }));
 }
 
@@ -101,6 +122,7 @@ export interface ChangeArgs {
 }
 
 interface ChangeRow {
+  key: string;
   phone: string;
   before: number | null;
   after: number | null;
@@ -112,8 +134,8 @@ interface ChangeRow {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Per phoneme, mean accuracy in two periods; the largest change first. */
-export async function soundChanges(prisma: PrismaClient, organizationId: string, learnerId: string, args: ChangeArgs, now = new Date()) {
+/** Per learner and phoneme, mean accuracy in two periods; the largest change first, at most `first` per learner. */
+export async function soundChanges(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ChangeArgs, now = new Date()) {
   const first = bound('first', args.first, MAX_SOUNDS, MAX_SOUNDS);
   const p2To = args.period2To ?? now;
   const p2From = args.period2From ?? new Date(p2To.getTime() - 30 * DAY_MS);
@@ -122,8 +144,9 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;
   const err = Prisma.sql`accuracy < ${PHONEME_ERROR_BELOW}::float8`;
-  const rows = await prisma.$queryRaw<ChangeRow[]>`WITH ${phones(organizationId, learnerUtterances(learnerId), args.modelVersion)}
-    SELECT phone,
+  const rows = await prisma.$queryRaw<ChangeRow[]>`WITH ${phones(organizationId, learnersUtterances(learnerIds), args.modelVersion, BY_LEARNER)},
+    changes AS (
+    SELECT key, phone,
       AVG(accuracy) FILTER (WHERE ${in1})::float8 AS before,
       AVG(accuracy) FILTER (WHERE ${in2})::float8 AS after,
       COUNT(*) FILTER (WHERE ${in1})::int AS n1,
@@ -131,16 +154,16 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
       (COUNT(*) FILTER (WHERE ${in1} AND ${err}))::float8 / NULLIF(COUNT(*) FILTER (WHERE ${in1}), 0) AS e1,
       (COUNT(*) FILTER (WHERE ${in2} AND ${err}))::float8 / NULLIF(COUNT(*) FILTER (WHERE ${in2}), 0) AS e2
     FROM ph WHERE ${in1} OR ${in2}
-    GROUP BY phone
-    ORDER BY abs(AVG(accuracy) FILTER (WHERE ${in2}) - AVG(accuracy) FILTER (WHERE ${in1})) DESC NULLS LAST, phone
-    LIMIT ${first}::int`;
+    GROUP BY key, phone),
+    ranked AS (SELECT changes.*, ROW_NUMBER() OVER (PARTITION BY key ORDER BY abs(after - before) DESC NULLS LAST, phone) AS rk FROM changes)
+    SELECT * FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;
   return rows.map((r) => {
     const change = r.before != null && r.after != null ? r.after - r.before : null;
     const direction = change == null ? 'UNKNOWN' as const
       : change >= CHANGE_THRESHOLD ? 'IMPROVED' as const
       : change <= -CHANGE_THRESHOLD ? 'WORSENED' as const : 'UNCHANGED' as const;
     return {
-      phoneme: r.phone, ipa: ipaOf(r.phone), before: r.before, after: r.after, countBefore: Number(r.n1), countAfter: Number(r.n2),
+      key: r.key, phoneme: r.phone, ipa: ipaOf(r.phone), before: r.before, after: r.after, countBefore: Number(r.n1), countAfter: Number(r.n2),
       errorRateBefore: r.e1, errorRateAfter: r.e2, change, direction,
     };
   });

@@ -205,4 +205,30 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     // key lookup, learner, 2 progress, sound, word, change statements
     expect(before).toBeLessThanOrEqual(7);
   });
+
+  test('a page of learners with every analytics field: the same statements for 2 learners as for 6, and the same answers', async () => {
+    const PAGE = `query { learners(first: 50) { edges { node { id
+      progress { utterances aspects { aspect latest slopePerWeek series { start mean } } }
+      soundProfile(first: 3) { phoneme errorRate } wordProfile(first: 1) { word errors }
+      soundChanges(period1From: "2026-01-01T00:00:00Z", period1To: "2026-01-12T00:00:00Z", period2From: "2026-01-12T00:00:00Z", period2To: "2027-01-01T00:00:00Z") { phoneme change } } } } }`;
+    const page = async () => {
+      statements.length = 0;
+      const res = await t.admin.request(PAGE);
+      expect(res.errors).toBeUndefined();
+      return { nodes: res.data.learners.edges.map((e: any) => e.node), reads: statements.filter((s) => !/UPDATE "ApiKey" SET "lastUsedAt"/.test(s)).length };
+    };
+    const small = await page();
+    const prisma = t.app.services.prisma;
+    for (let i = 0; i < 4; i++) await seedLearner(prisma, organizationId, DECLINER);
+    const large = await page();
+    expect(large.nodes.length).toBeGreaterThanOrEqual(small.nodes.length + 4);
+    expect(large.reads).toBe(small.reads);
+    // Batched answers are each learner's own: the improver's equal its single-learner answer.
+    const alone = await ask(ALL, { id: improver });
+    const inPage = large.nodes.find((n: any) => n.id === improver);
+    expect(inPage.progress.utterances).toBe(alone.progress.utterances);
+    expect(inPage.soundProfile).toEqual(alone.soundProfile.slice(0, 3).map(({ phoneme, errorRate }: any) => ({ phoneme, errorRate })));
+    expect(inPage.wordProfile).toEqual(alone.wordProfile.slice(0, 1));
+    expect(inPage.soundChanges).toEqual(alone.soundChanges);
+  });
 });
