@@ -30,6 +30,7 @@
 import type { RequestContext } from './context.js';
 import type { Loaders, ScopedLoader } from './loaders.js';
 import { requireScope } from './auth.js';
+import { AppError } from '../errors.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
 const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment' } as const;
@@ -66,4 +67,19 @@ export async function findByGlobalId<T extends Loadable>(ctx: RequestContext, ty
     return null;
   }
   return loadVisible(ctx, type, parsed.id);
+}
+
+/** At most this many ids per `nodes(ids)` call. */
+export const MAX_NODE_IDS = 100;
+
+/**
+ * `nodes(ids)`: each id as `loadNode` answers it, in the order asked (the loaders batch the reads,
+ * one statement per type). A key that may not read learner data is refused once, whatever the ids.
+ */
+export async function loadNodes(ctx: RequestContext, globalIds: readonly string[]) {
+  if (globalIds.length > MAX_NODE_IDS) {
+    throw new AppError('BAD_USER_INPUT', `nodes takes at most ${MAX_NODE_IDS} ids (got ${globalIds.length}).`, { max: MAX_NODE_IDS });
+  }
+  requireScope(ctx.principal, 'SCORES_READ');
+  return Promise.all(globalIds.map((id) => loadNode(ctx, id)));
 }

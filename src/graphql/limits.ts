@@ -7,10 +7,12 @@
  *   operation with its variables (`checkOperation`, from the Apollo plugin's didResolveOperation).
  *
  * Cost: every field costs 1; a list field's selection costs once per item it can return. A
- * connection's `edges` return up to the connection's `first` (clamped to the page-size cap; a
- * variable is read from the request, an omitted argument takes its schema default), any other list
- * field counts DEFAULT_LIST_SIZE items. Fragments are measured once per use, with memoisation, so a
- * fragment that spreads another twice at every level cannot make the measuring itself exponential.
+ * connection's `edges` return up to the connection's `first` or `last` (clamped to the page-size
+ * cap; a variable is read from the request; when neither is given, the schema default or the
+ * connections' default page size); `nodes(ids)` returns one item per id (at most MAX_PAGE_SIZE);
+ * any other list field counts DEFAULT_LIST_SIZE items. Fragments are measured once per use, with
+ * memoisation, so a fragment that spreads another twice at every level cannot make the measuring
+ * itself exponential.
  * Introspection fields (`__schema`, `__type`) are exempt: they are bounded by the schema.
  *
  * A NUL character in any string (variables or literals) is refused once here as BAD_USER_INPUT:
@@ -38,7 +40,7 @@ import {
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { AppError } from '../errors.js';
-import { MAX_PAGE_SIZE } from './pagination.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.js';
 
 export interface QueryLimits {
   maxQueryChars: number;
@@ -146,17 +148,42 @@ export function checkOperation(
     }
   }
 
-  const pageSizeOf = (field: FieldNode, arg: GraphQLArgument): number => {
-    const node = field.arguments?.find((a) => a.name.value === 'first');
-    let value: unknown = arg.defaultValue ?? MAX_PAGE_SIZE;
-    if (node?.value.kind === Kind.INT) value = Number(node.value.value);
-    else if (node?.value.kind === Kind.VARIABLE) {
-      const name = node.value.name.value;
-      value = name in variables ? variables[name] : variableDefaults.get(name) ?? arg.defaultValue ?? MAX_PAGE_SIZE;
-    } else if (node?.value.kind === Kind.NULL) value = arg.defaultValue ?? MAX_PAGE_SIZE;
-    const n = typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE_SIZE;
+  /**
+   * Items a paginated field can return: its `first` or `last` (whichever is given; both is refused
+   * by the resolver), else the argument's schema default, else the connections' DEFAULT_PAGE_SIZE.
+   */
+  const pageSizeOf = (field: FieldNode, args: readonly GraphQLArgument[]): number => {
+    let size: number | null = null;
+    for (const arg of args) {
+      const node = field.arguments?.find((a) => a.name.value === arg.name);
+      let value: unknown = undefined;
+      if (node?.value.kind === Kind.INT) value = Number(node.value.value);
+      else if (node?.value.kind === Kind.VARIABLE) {
+        const name = node.value.name.value;
+        value = name in variables ? variables[name] : variableDefaults.get(name);
+      } else if (node && node.value.kind !== Kind.NULL) value = MAX_PAGE_SIZE;
+      if (value === undefined || value === null) continue;
+      const n = typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE_SIZE;
+      size = Math.max(size ?? 0, n);
+    }
+    if (size === null) {
+      const withDefault = args.find((a) => typeof a.defaultValue === 'number');
+      size = withDefault ? (withDefault.defaultValue as number) : DEFAULT_PAGE_SIZE;
+    }
     // a page above the cap is refused by the resolver (BAD_USER_INPUT naming the cap), not here
-    return Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(n)));
+    return Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(size)));
+  };
+
+  /** `nodes(ids:)`: one item per id sent (an unreadable count: the cap). */
+  const idCount = (field: FieldNode): number => {
+    const node = field.arguments?.find((a) => a.name.value === 'ids');
+    let n: number = MAX_PAGE_SIZE;
+    if (node?.value.kind === Kind.LIST) n = node.value.values.length;
+    else if (node?.value.kind === Kind.VARIABLE) {
+      const value = variables[node.value.name.value];
+      if (Array.isArray(value)) n = value.length;
+    }
+    return Math.min(MAX_PAGE_SIZE, n);
   };
 
   const memo = new Map<string, Measure>();
@@ -174,9 +201,14 @@ export function checkOperation(
         }
         const def = type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields()[name] : undefined;
         if (!def) continue; // validation has refused unknown fields already
-        const firstArg = def.args.find((a) => a.name === 'first');
-        const childPage = firstArg ? pageSizeOf(sel, firstArg) : null;
-        const items = isListType(getNullableType(def.type)) ? (name === 'edges' && page !== null ? page : DEFAULT_LIST_SIZE) : 1;
+        const sizeArgs = def.args.filter((a) => a.name === 'first' || a.name === 'last');
+        const childPage = sizeArgs.length ? pageSizeOf(sel, sizeArgs) : null;
+        const idsArg = def.args.some((a) => a.name === 'ids') ? idCount(sel) : null;
+        const items = isListType(getNullableType(def.type))
+          ? name === 'edges' && page !== null
+            ? page
+            : idsArg ?? DEFAULT_LIST_SIZE
+          : 1;
         const child = sel.selectionSet ? measure(sel.selectionSet, getNamedType(def.type), childPage) : { cost: 0, depth: 0 };
         cost += 1 + items * child.cost;
         depth = Math.max(depth, 1 + child.depth);

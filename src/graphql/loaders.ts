@@ -9,10 +9,13 @@ import type {
   Utterance,
   WordAssessment,
 } from '../generated/prisma/client.js';
-import type { RationaleFlag } from '../generated/graphql.js';
+import type { JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag } from '../generated/graphql.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
+import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
-import { findPage, keysetQuery, toConnection, type PageArgs } from './pagination.js';
+import { findPage, rowsSource, type PageArgs, type PageQuery } from './pagination.js';
+import { fromGlobalId } from './ids.js';
+import { likeContains } from './filters.js';
 
 /**
  * Dispatch a batch once the I/O callbacks of this turn of the event loop have run, not on the next
@@ -94,6 +97,70 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   });
 
   const learner = byId<Learner>((ids) => prisma.learner.findMany({ where: scope(ids) }));
+  const jobsByUtterance = groupedBy<Job, 'utteranceId'>('utteranceId', (ids) =>
+    prisma.job.findMany({ where: { organizationId, utteranceId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  );
+
+  /** A page query over `where` (the tenant and the field's filters) and the keyset range. */
+  const pageOf = <W extends object>(where: W, q: PageQuery) => ({
+    where: { AND: [where, q.where] },
+    orderBy: q.orderBy,
+    take: q.take,
+  });
+
+  /** Learners by group (the GIN index: groups @> ARRAY[group]) and a literal substring search. */
+  const learnerWhere = (filter: LearnerFilter | null | undefined) => {
+    const and: object[] = [];
+    if (filter?.group != null) and.push({ groups: { has: filter.group } });
+    if (filter?.search != null && filter.search !== '') {
+      const contains = likeContains(filter.search);
+      and.push({ OR: [{ externalId: { contains, mode: 'insensitive' as const } }, { displayName: { contains, mode: 'insensitive' as const } }] });
+    }
+    return and.length ? { AND: and } : {};
+  };
+
+  /** Utterances matching `scopeWhere` (learner, group) and the time, text and job-status filters. */
+  const utterancePage = async (args: PageArgs, scopeWhere: object, f: LearnerUtteranceFilter | null | undefined) => {
+    const createdAt = {
+      ...(f?.createdAfter != null ? { gte: f.createdAfter } : {}),
+      ...(f?.createdBefore != null ? { lt: f.createdBefore } : {}),
+    };
+    const ids = f?.status != null ? await utterancesWithLatestJob(f.status, scopeWhere) : null;
+    const where = {
+      organizationId,
+      ...scopeWhere,
+      ...(Object.keys(createdAt).length ? { createdAt } : {}),
+      ...(f?.referenceText != null ? { referenceText: { equals: f.referenceText.trim(), mode: 'insensitive' as const } } : {}),
+      ...(ids ? { id: { in: ids } } : {}),
+    };
+    return findPage(args, {
+      findMany: (q) => prisma.utterance.findMany(pageOf(where, q)),
+      count: () => prisma.utterance.count({ where }),
+    });
+  };
+
+  /**
+   * Ids of the organisation's utterances (of one learner when `scopeWhere.learnerId`) whose newest
+   * job has `status`: DISTINCT ON over the (organizationId, utteranceId, createdAt) index.
+   */
+  const utterancesWithLatestJob = async (status: JobStatus, scopeWhere: { learnerId?: string }) => {
+    const rows = scopeWhere.learnerId
+      ? await prisma.$queryRaw<{ id: string }[]>`
+          SELECT l.id::text AS id FROM (
+            SELECT DISTINCT ON (j."utteranceId") j."utteranceId" AS id, j.status::text AS status
+            FROM "Job" j JOIN "Utterance" u ON u.id = j."utteranceId"
+            WHERE j."organizationId" = ${organizationId}::uuid AND u."learnerId" = ${scopeWhere.learnerId}::uuid
+            ORDER BY j."utteranceId", j."createdAt" DESC, j.id DESC) l
+          WHERE l.status = ${status}`
+      : await prisma.$queryRaw<{ id: string }[]>`
+          SELECT l.id::text AS id FROM (
+            SELECT DISTINCT ON (j."utteranceId") j."utteranceId" AS id, j.status::text AS status
+            FROM "Job" j
+            WHERE j."organizationId" = ${organizationId}::uuid
+            ORDER BY j."utteranceId", j."createdAt" DESC, j.id DESC) l
+          WHERE l.status = ${status}`;
+    return rows.map((r) => r.id);
+  };
   const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
 
   return {
@@ -107,15 +174,6 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         const byExternalId = new Map(rows.map((r) => [r.externalId, r]));
         return externalIds.map((id) => byExternalId.get(id) ?? null);
       }),
-      reads,
-    ),
-    jobsByUtterance: scoped(
-      groupedBy<Job, 'utteranceId'>('utteranceId', (ids) =>
-        prisma.job.findMany({
-          where: { organizationId, utteranceId: { in: ids } },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
-      ),
       reads,
     ),
     latestAssessmentByUtterance: scoped(
@@ -175,58 +233,87 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     /** The caller's own organisation: any key may see it (Viewer). */
     organization: () => prisma.organization.findUniqueOrThrow({ where: { id: organizationId } }),
 
-    // Connections: one page, newest first, keyset-paginated; the scope is checked before the read.
-    learnersPage: (args: PageArgs) => {
+    // Connections (pagination.ts): one page, newest first, keyset-paginated either way; the scope is
+    // checked before the read; the COUNT runs only when `totalCount` is selected.
+    learnersPage: (args: PageArgs & { filter?: LearnerFilter | null }) => {
       reads();
-      return findPage(args, ({ where, orderBy, take }) =>
-        prisma.learner.findMany({ where: { organizationId, ...where }, orderBy, take }),
-      );
+      const where = { organizationId, ...learnerWhere(args.filter) };
+      return findPage(args, {
+        findMany: (q) => prisma.learner.findMany(pageOf(where, q)),
+        count: () => prisma.learner.count({ where }),
+      });
     },
-    /** On the (organizationId, learnerId, createdAt, id) index. */
-    utterancesPage: (learnerId: string, args: PageArgs) => {
+    /** A learner's utterances, on the (organizationId, learnerId, createdAt, id) index. */
+    utterancesPage: (learnerId: string, args: PageArgs & { filter?: LearnerUtteranceFilter | null }) => {
       reads();
-      return findPage(args, ({ where, orderBy, take }) =>
-        prisma.utterance.findMany({ where: { organizationId, learnerId, ...where }, orderBy, take }),
-      );
+      return utterancePage(args, { learnerId }, args.filter);
+    },
+    /** The organisation's utterances, on the (organizationId, createdAt, id) index. */
+    allUtterancesPage: (args: PageArgs & { filter?: UtteranceFilterArgs | null }) => {
+      reads();
+      const f = args.filter ?? {};
+      let learnerId: string | undefined;
+      if (f.learnerId != null) {
+        const parsed = fromGlobalId(f.learnerId);
+        // an id that is not a learner's matches nothing (like another organisation's)
+        learnerId = parsed?.type === 'Learner' ? parsed.id : '00000000-0000-0000-0000-000000000000';
+      }
+      return utterancePage(args, {
+        ...(learnerId ? { learnerId } : {}),
+        ...(f.group != null ? { learner: { is: { groups: { has: f.group } } } } : {}),
+      }, f);
     },
     assessmentsPage: (utteranceId: string, args: PageArgs) => {
       reads();
-      return findPage(args, ({ where, orderBy, take }) =>
-        prisma.assessment.findMany({ where: { organizationId, utteranceId, ...where }, orderBy, take }),
-      );
+      const where = { organizationId, utteranceId };
+      return findPage(args, {
+        findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
+        count: () => prisma.assessment.count({ where }),
+      });
+    },
+    /**
+     * An utterance's jobs: every job of the utterances resolved together is read in one batched
+     * statement (an utterance has a handful), then paged in memory with the same semantics.
+     */
+    jobsPage: (utteranceId: string, args: PageArgs) => {
+      reads();
+      return findPage(args, rowsSource(() => jobsByUtterance.load(utteranceId)));
     },
     /** The review queue (ADMIN): model assessments whose rationale raised `flag` (any flag). */
-    flaggedAssessmentsPage: async (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null }) => {
+    flaggedAssessmentsPage: (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null }) => {
       admin();
-      const page = keysetQuery(args);
       const flags = args.flag ? { has: args.flag } : { isEmpty: false };
-      const rows = await prisma.assessment.findMany({
-        where: {
-          organizationId,
-          source: 'MODEL',
-          ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
-          rationale: { is: { flags } },
-          ...page.where,
-        },
-        orderBy: page.orderBy,
-        take: page.take,
+      const where = {
+        organizationId,
+        source: 'MODEL' as const,
+        ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
+        rationale: { is: { flags } },
+      };
+      return findPage(args, {
+        findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
+        count: () => prisma.assessment.count({ where }),
       });
-      return toConnection(rows, args);
     },
     /** The organisation's API keys (ADMIN); revoked ones only when asked. */
     apiKeysPage: (args: PageArgs & { includeRevoked?: boolean | null }) => {
       admin();
-      return findPage(args, ({ where, orderBy, take }) =>
-        prisma.apiKey.findMany({ where: { organizationId, ...(args.includeRevoked ? {} : { revokedAt: null }), ...where }, orderBy, take }),
-      );
+      const where = { organizationId, ...(args.includeRevoked ? {} : { revokedAt: null }) };
+      return findPage(args, {
+        findMany: (q) => prisma.apiKey.findMany(pageOf(where, q)),
+        count: () => prisma.apiKey.count({ where }),
+      });
     },
     /** The organisation's audit log (ADMIN), optionally one action. */
     auditEventsPage: (args: PageArgs & { action?: string | null }) => {
       admin();
-      return findPage(args, ({ where, orderBy, take }) =>
-        prisma.auditEvent.findMany({ where: { organizationId, ...(args.action != null ? { action: args.action } : {}), ...where }, orderBy, take }),
-      );
+      const where = { organizationId, ...(args.action != null ? { action: args.action } : {}) };
+      return findPage(args, {
+        findMany: (q) => prisma.auditEvent.findMany(pageOf(where, q)),
+        count: () => prisma.auditEvent.count({ where }),
+      });
     },
+    /** History analytics (src/analytics): learner and cohort ones need SCORES_READ, the model audit ADMIN. */
+    analytics: scopedAnalytics(prisma, organizationId, reads, admin),
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {
       admin();
@@ -236,3 +323,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** `Query.utterances`' filter: a learner's filters plus learner and group. */
+export interface UtteranceFilterArgs extends LearnerUtteranceFilter {
+  learnerId?: string | null;
+  group?: string | null;
+}

@@ -12,6 +12,7 @@ import type {
 } from '../generated/prisma/client.js';
 import type { Principal } from './auth.js';
 import type { HumanCheck } from '../assessment/human.js';
+import type { Connection } from './pagination.js';
 
 export type LearnerModel = Learner;
 export type UtteranceModel = Utterance;
@@ -23,6 +24,13 @@ export type OrganizationModel = Organization;
 export type ApiKeyModel = ApiKey;
 export type AuditEventModel = AuditEvent;
 export type ViewerModel = Principal;
+/** Connection pages (pagination.ts): `totalCount` is there only when the client selected it. */
+export type LearnerConnectionModel = Connection<Learner>;
+export type UtteranceConnectionModel = Connection<Utterance>;
+export type JobConnectionModel = Connection<Job>;
+export type AssessmentConnectionModel = Connection<Assessment>;
+export type ApiKeyConnectionModel = Connection<ApiKey>;
+export type AuditEventConnectionModel = Connection<AuditEvent>;
 /** Rationale.humanCheck as stored. */
 export type RationaleAlignmentModel = HumanCheck;
 

@@ -1,9 +1,19 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { AppError } from '../errors.js';
 
-/** Keyset pagination over (createdAt desc, id desc): stable under inserts, index-backed. */
+/**
+ * Relay cursor connections (https://relay.dev/graphql/connections.htm), one implementation for
+ * every paginated field: keyset pagination over (createdAt desc, id desc), stable under inserts and
+ * index-backed. `first`/`after` page forward (older rows), `last`/`before` backward (newer rows);
+ * a page is always returned newest first.
+ */
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
+  last?: number | null;
+  before?: string | null;
+  /** Whether the client selected `totalCount` (see `selectsTotalCount`): only then is it counted. */
+  withTotalCount?: boolean;
 }
 
 export interface Keyset {
@@ -12,6 +22,8 @@ export interface Keyset {
 }
 
 export const MAX_PAGE_SIZE = 100;
+/** Page size when neither `first` nor `last` is given. */
+export const DEFAULT_PAGE_SIZE = 20;
 
 export function encodeCursor(row: Keyset): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
@@ -23,7 +35,7 @@ const CURSOR_BODY = /^([1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a
 
 /** Only a cursor this server could have written is accepted; anything else is BAD_USER_INPUT. */
 export function decodeCursor(cursor: string): Keyset {
-  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor or edge cursor exactly as this API returned it.');
+  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.');
   if (!CURSOR_TEXT.test(cursor)) throw invalid();
   const match = CURSOR_BODY.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw invalid();
@@ -33,41 +45,186 @@ export function decodeCursor(cursor: string): Keyset {
   return { createdAt, id: match[2]! };
 }
 
-export function pageSize(first: number | null | undefined): number {
-  const size = first ?? 20;
-  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw new AppError('BAD_USER_INPUT', `first must be an integer between 0 and ${MAX_PAGE_SIZE}.`);
+export interface PageWindow {
+  size: number;
+  /** `last` was given: the page is the end of the window (the rows just newer than `before`). */
+  backward: boolean;
+  after: Keyset | null;
+  before: Keyset | null;
+}
+
+/** The page the arguments ask for; refuses first+last, negative sizes and sizes above the cap. */
+export function pageWindow(args: PageArgs): PageWindow {
+  const { first, last } = args;
+  if (first != null && last != null) {
+    throw new AppError('BAD_USER_INPUT', 'Pass either first (with after) or last (with before), not both.');
   }
-  return size;
-}
-
-/** Prisma `where` and `orderBy` fragments for the page after `after`, newest first. */
-export function keysetQuery(args: PageArgs) {
-  const take = pageSize(args.first) + 1; // one extra row tells whether there is a next page
-  const orderBy = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
-  if (!args.after) return { where: {}, orderBy, take };
-  const c = decodeCursor(args.after);
-  const where = { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] };
-  return { where, orderBy, take };
-}
-
-export function toConnection<T extends Keyset>(rows: T[], args: PageArgs) {
-  const size = pageSize(args.first);
-  const nodes = rows.slice(0, size);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  const backward = last != null;
+  const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
+  const name = backward ? 'last' : 'first';
+  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
+    throw new AppError('BAD_USER_INPUT', `${name} must be an integer between 0 and ${MAX_PAGE_SIZE} (the page size cap is ${MAX_PAGE_SIZE}).`, {
+      argument: name,
+      max: MAX_PAGE_SIZE,
+    });
+  }
   return {
-    edges,
-    pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null },
+    size,
+    backward,
+    after: args.after ? decodeCursor(args.after) : null,
+    before: args.before ? decodeCursor(args.before) : null,
   };
 }
 
+/** Newest first: createdAt desc, then id desc (PostgreSQL orders uuids as their lower-case hex text). */
+export function newestFirst(a: Keyset, b: Keyset): number {
+  const t = b.createdAt.getTime() - a.createdAt.getTime();
+  return t !== 0 ? t : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** A condition on the keyset, as a Prisma `where` fragment and as the same test in memory. */
+interface Range {
+  where: object;
+  test(row: Keyset): boolean;
+}
+
+/** Older than the cursor's row, in the (createdAt desc, id desc) order. */
+const olderThan = (c: Keyset): Range => ({
+  where: { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] },
+  test: (r) => newestFirst(c, r) < 0,
+});
+/** Newer than the cursor's row. */
+const newerThan = (c: Keyset): Range => ({
+  where: { OR: [{ createdAt: { gt: c.createdAt } }, { createdAt: c.createdAt, id: { gt: c.id } }] },
+  test: (r) => newestFirst(c, r) > 0,
+});
+/** The cursor's row or newer. */
+const notOlderThan = (c: Keyset): Range => ({
+  where: { OR: [{ createdAt: { gt: c.createdAt } }, { createdAt: c.createdAt, id: { gte: c.id } }] },
+  test: (r) => newestFirst(c, r) >= 0,
+});
+/** The cursor's row or older. */
+const notNewerThan = (c: Keyset): Range => ({
+  where: { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lte: c.id } }] },
+  test: (r) => newestFirst(c, r) <= 0,
+});
+
+const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+const OLDEST_FIRST = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
+
 /**
- * One connection page: `fetch` gets the keyset `where`/`orderBy`/`take` to merge with its own
- * tenant-scoped filter, so every paginated field shares one implementation.
+ * What a source is asked for: a Prisma `where` fragment to AND with its own filter (`test` is the
+ * same condition for rows already in memory), an order, a limit.
  */
-export async function findPage<T extends Keyset>(
-  args: PageArgs,
-  fetch: (page: ReturnType<typeof keysetQuery>) => Promise<T[]>,
-) {
-  return toConnection(await fetch(keysetQuery(args)), args);
+export interface PageQuery {
+  where: object;
+  test(row: Keyset): boolean;
+  orderBy: typeof NEWEST_FIRST | typeof OLDEST_FIRST;
+  oldestFirst: boolean;
+  take: number;
+}
+
+/**
+ * One paginated, filtered, tenant-scoped set of rows. `findMany` gets the keyset `where` to AND
+ * with its own filter; `count` (totalCount) gets none: the count is of the whole filtered set.
+ */
+export interface PageSource<T extends Keyset> {
+  findMany(query: PageQuery): Promise<T[]>;
+  count(): Promise<number>;
+}
+
+/**
+ * A source over rows already loaded (one batched query for many parents, e.g. every job of a page
+ * of utterances): the same paging, applied in memory.
+ */
+export function rowsSource<T extends Keyset>(load: () => Promise<T[]>): PageSource<T> {
+  return {
+    findMany: async (q) => {
+      const rows = (await load()).filter((r) => q.test(r)).sort(newestFirst);
+      if (q.oldestFirst) rows.reverse();
+      return rows.slice(0, q.take);
+    },
+    count: async () => (await load()).length,
+  };
+}
+
+const all = (...ranges: Range[]): Range => ({
+  where: ranges.length === 0 ? {} : ranges.length === 1 ? ranges[0]!.where : { AND: ranges.map((r) => r.where) },
+  test: (row) => ranges.every((r) => r.test(row)),
+});
+
+/**
+ * `hasNextPage`/`hasPreviousPage` either known from the page query (one extra row) or, for the
+ * side the spec leaves open (rows beyond the cursor we started from), a thunk that asks the
+ * database only when the client selects that field.
+ */
+export interface PageInfoModel {
+  startCursor: string | null;
+  endCursor: string | null;
+  hasNextPage: boolean | (() => Promise<boolean>);
+  hasPreviousPage: boolean | (() => Promise<boolean>);
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: PageInfoModel;
+  /** Present only when the client selected it (the COUNT runs only then). */
+  totalCount?: number;
+}
+
+/**
+ * One connection page. Forward: the `size` newest rows older than `after` (and newer than
+ * `before`, when both are given). Backward: the `size` oldest rows newer than `before` (and older
+ * than `after`), fetched oldest first and returned newest first. The COUNT runs alongside the page
+ * query, and only when `args.withTotalCount`.
+ */
+export async function findPage<T extends Keyset>(args: PageArgs, source: PageSource<T>): Promise<Connection<T>> {
+  const w = pageWindow(args);
+  const bounds = all(...(w.after ? [olderThan(w.after)] : []), ...(w.before ? [newerThan(w.before)] : []));
+  const query = (range: Range, oldestFirst: boolean, take: number): PageQuery => ({
+    where: range.where,
+    test: range.test,
+    orderBy: oldestFirst ? OLDEST_FIRST : NEWEST_FIRST,
+    oldestFirst,
+    take,
+  });
+  const [fetched, totalCount] = await Promise.all([
+    source.findMany(query(bounds, w.backward, w.size + 1)),
+    args.withTotalCount ? source.count() : Promise.resolve(undefined),
+  ]);
+  const more = fetched.length > w.size;
+  const rows = fetched.slice(0, w.size);
+  if (w.backward) rows.reverse();
+  const edges = rows.map((node) => ({ cursor: encodeCursor(node), node }));
+  // Rows on the far side of the cursor we started from (the spec's "may" case): asked only when selected.
+  const beyond = (cursor: Keyset | null, range: (c: Keyset) => Range): boolean | (() => Promise<boolean>) =>
+    cursor ? async () => (await source.findMany(query(range(cursor), false, 1))).length > 0 : false;
+  const pageInfo: PageInfoModel = {
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges.at(-1)?.cursor ?? null,
+    hasNextPage: w.backward ? beyond(w.before, notNewerThan) : more,
+    hasPreviousPage: w.backward ? more : beyond(w.after, notOlderThan),
+  };
+  return { edges, pageInfo, ...(totalCount === undefined ? {} : { totalCount }) };
+}
+
+/** Whether the connection field being resolved selects `field` (fragments and inline fragments included). */
+export function selects(info: GraphQLResolveInfo | undefined, field: string): boolean {
+  if (!info) return false;
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    !!set &&
+    set.selections.some((sel) => {
+      if (sel.kind === Kind.FIELD) return sel.name.value === field;
+      if (sel.kind === Kind.INLINE_FRAGMENT) return walk(sel.selectionSet);
+      if (seen.has(sel.name.value)) return false;
+      seen.add(sel.name.value);
+      return walk(info.fragments[sel.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
+}
+
+/** The arguments of a connection field, with whether `totalCount` is wanted. */
+export function pageArgs<A extends PageArgs>(args: A, info: GraphQLResolveInfo): A & { withTotalCount: boolean } {
+  return { ...args, withTotalCount: selects(info, 'totalCount') };
 }

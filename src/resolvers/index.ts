@@ -13,6 +13,9 @@ import * as Node from './Node/index.js';
 import * as Organization from './Organization/index.js';
 import * as ApiKey from './ApiKey/index.js';
 import * as AuditEvent from './AuditEvent/index.js';
+import * as PageInfo from './PageInfo/index.js';
+import * as LearnerGroup from './LearnerGroup/index.js';
+import * as GroupComparison from './GroupComparison/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -31,4 +34,7 @@ export const resolvers: Resolvers = {
   Organization: { ...Organization },
   ApiKey: { ...ApiKey },
   AuditEvent: { ...AuditEvent },
+  PageInfo: { ...PageInfo },
+  LearnerGroup: { ...LearnerGroup },
+  GroupComparison: { ...GroupComparison },
 };

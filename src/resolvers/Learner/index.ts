@@ -1,3 +1,7 @@
 // One resolver per file; this index only gathers them.
 export * from './id.js';
 export * from './utterances.js';
+export * from './progress.js';
+export * from './soundChanges.js';
+export * from './soundProfile.js';
+export * from './wordProfile.js';

@@ -7,3 +7,4 @@ export * from './reassessUtterance.js';
 export * from './revokeApiKey.js';
 export * from './rotateApiKey.js';
 export * from './submitUtterance.js';
+export * from './updateLearner.js';

@@ -1,3 +1,5 @@
 import type { QueryResolvers } from '../../generated/graphql.js';
+import { pageArgs } from '../../graphql/pagination.js';
 
-export const learners: QueryResolvers['learners'] = (_parent, args, ctx) => ctx.loaders.learnersPage(args);
+/** Newest first on the (organizationId, createdAt, id) index; by group (GIN index) and search. */
+export const learners: QueryResolvers['learners'] = (_parent, args, ctx, info) => ctx.loaders.learnersPage(pageArgs(args, info));

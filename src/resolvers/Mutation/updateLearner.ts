@@ -1,0 +1,29 @@
+import type { MutationResolvers } from '../../generated/graphql.js';
+import { requireScope } from '../../graphql/auth.js';
+import { expectGlobalId } from '../../graphql/ids.js';
+import { AppError } from '../../errors.js';
+import { applyGroupChange, changesGroups } from '../../learners/groups.js';
+
+/**
+ * ASSESS_WRITE, like createLearner. The learner's row is locked while its groups are edited, so
+ * two concurrent addGroups/removeGroups both apply (neither overwrites the other's).
+ */
+export const updateLearner: MutationResolvers['updateLearner'] = async (_parent, { id, input }, ctx) => {
+  requireScope(ctx.principal, 'ASSESS_WRITE');
+  const learnerId = expectGlobalId(id, 'Learner');
+  const { organizationId } = ctx.principal;
+  const touchesGroups = changesGroups(input);
+  const notFound = () => new AppError('NOT_FOUND', `No Learner with id "${id}".`);
+  return ctx.services.prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ groups: string[] }[]>`
+      SELECT groups FROM "Learner" WHERE id = ${learnerId}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
+    if (!row) throw notFound();
+    return tx.learner.update({
+      where: { id: learnerId },
+      data: {
+        ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+        ...(touchesGroups ? { groups: applyGroupChange(row.groups, input) } : {}),
+      },
+    });
+  });
+};

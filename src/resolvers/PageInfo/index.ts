@@ -1,0 +1,3 @@
+// One resolver per file; this index only gathers them.
+export * from './hasNextPage.js';
+export * from './hasPreviousPage.js';

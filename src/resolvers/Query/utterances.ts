@@ -1,0 +1,6 @@
+import type { QueryResolvers } from '../../generated/graphql.js';
+import { pageArgs } from '../../graphql/pagination.js';
+
+/** The organisation's utterances, newest first, filtered; SCORES_READ (the loader checks). */
+export const utterances: QueryResolvers['utterances'] = (_parent, args, ctx, info) =>
+  ctx.loaders.allUtterancesPage(pageArgs(args, info));
