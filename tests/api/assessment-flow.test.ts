@@ -81,8 +81,8 @@ describeWithSpeech('assessment flow over HTTP', () => {
 
     test('re-assessing keeps the earlier assessment', async () => {
       const utterance = (await submit(first!, 'reassess-me')).data.submitUtterance.utterance;
-      const list = `query($id: ID!) { utterance(id: $id) { latestAssessment { id } assessments { edges { node { id } } } jobs { id status } } }`;
-      const firstJob = (await t.admin.request(`query($id: ID!) { utterance(id: $id) { jobs { id } } }`, { id: utterance.id })).data.utterance.jobs[0].id;
+      const list = `query($id: ID!) { utterance(id: $id) { latestAssessment { id } assessments { edges { node { id } } } jobs { totalCount edges { node { id status } } } } }`;
+      const firstJob = (await t.admin.request(`query($id: ID!) { utterance(id: $id) { jobs(first: 1) { edges { node { id } } } } }`, { id: utterance.id })).data.utterance.jobs.edges[0].node.id;
       await waitForJob(t.admin, firstJob);
       const before = (await t.admin.request(list, { id: utterance.id })).data.utterance;
       const again = await t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id status } }`, { id: utterance.id });
@@ -92,7 +92,10 @@ describeWithSpeech('assessment flow over HTTP', () => {
       expect(after.assessments.edges).toHaveLength(2);
       expect(after.assessments.edges.map((e: any) => e.node.id)).toContain(before.latestAssessment.id);
       expect(after.latestAssessment.id).not.toBe(before.latestAssessment.id);
-      expect(after.jobs).toHaveLength(2);
+      expect(after.jobs.edges).toHaveLength(2);
+      expect(after.jobs.totalCount).toBe(2);
+      // newest first: the re-assessment's job leads
+      expect(after.jobs.edges[0].node.id).toBe(again.data.reassessUtterance.id);
     });
 
     test('a retried submit with the same idempotency key returns the first result', async () => {

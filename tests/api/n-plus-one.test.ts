@@ -7,7 +7,7 @@ import type { AssessmentLabels } from '../../src/types.js';
 const DATABASES = await testDatabases();
 
 const PAGE = `query($id: ID!, $first: Int!) { learner(id: $id) { utterances(first: $first) { edges { node {
-  id referenceText audio { format durationMs } jobs { status }
+  id referenceText audio { format durationMs } jobs { totalCount edges { node { status } } }
   latestAssessment { sentence { total } model { version } words { text accuracy phonemes { symbol accuracy } }
     rationale { text flags trusted words { precision } phonemes { recall } } }
 } } } } }`;

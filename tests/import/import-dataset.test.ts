@@ -15,7 +15,7 @@ const DEV = path.join(SHARED_DATA_DIR, 'dev');
 
 const LEARNER = `query($ext: String!) { learnerByExternalId(externalId: $ext) { externalId utterances(first: 10) { edges { node {
   id referenceText audio { format }
-  jobs { id status }
+  jobs { totalCount edges { node { id status } } }
   humanLabels { rater source sentence { accuracy fluency prosody completeness total }
     words { text accuracy stress total phonemes { symbol accuracy } } }
 } } } } }`;
@@ -64,7 +64,8 @@ describeWithSpeech('SpeechOcean762 import', () => {
           const id = uttIds.find((u) => scores[u].text === node.referenceText)!;
           const expected = speechOceanToLabels(scores[id]);
           expect(node.audio.format).toBe('flac');
-          expect(node.jobs).toHaveLength(1);
+          expect(node.jobs.edges).toHaveLength(1);
+          expect(node.jobs.totalCount).toBe(1);
           expect(node.humanLabels).toMatchObject({ source: 'HUMAN', rater: 'speechocean762', sentence: expected.sentence });
           // The dataset's canonical phones are the reference, so every word and phone label is kept.
           expect(node.humanLabels.words.map((w: any) => [w.text, w.accuracy, w.stress, w.total])).toEqual(
