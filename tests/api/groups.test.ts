@@ -1,0 +1,131 @@
+/**
+ * Learner groups (issue 9): the LMS's group ids on createLearner and updateLearner (replace, add,
+ * remove), their validation, the scope updateLearner needs, tenant isolation, and concurrent edits,
+ * through the real HTTP server on PGlite and PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode, type GqlClient } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+
+const DATABASES = await testDatabases();
+
+const CREATE = `mutation($i: CreateLearnerInput!) { createLearner(input: $i) { id externalId displayName groups } }`;
+const UPDATE = `mutation($id: ID!, $i: UpdateLearnerInput!) { updateLearner(id: $id, input: $i) { id externalId displayName groups } }`;
+
+describe.each(DATABASES)('learner groups on %s', (kind) => {
+  let t: TestApp;
+  let writer: GqlClient;
+  let reader: GqlClient;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+    writer = await keyWithScopes(t, ['ASSESS_WRITE']);
+    reader = await keyWithScopes(t, ['SCORES_READ']);
+  });
+  afterAll(() => t?.dispose());
+
+  const create = async (groups?: string[], displayName: string | null = 'Grouped') => {
+    const res = await writer.request(CREATE, { i: { externalId: `g-${randomUUID()}`, displayName, ...(groups ? { groups } : {}) } });
+    return res;
+  };
+  const stored = async (id: string) =>
+    (await t.app.services.prisma.learner.findUniqueOrThrow({ where: { id: fromGlobalId(id)!.id } })).groups;
+
+  test('createLearner stores groups trimmed and deduplicated, in order; none when omitted', async () => {
+    const res = await create(['course-1', ' class-A ', 'course-1', 'section 3']);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.createLearner.groups).toEqual(['course-1', 'class-A', 'section 3']);
+    expect(await stored(res.data.createLearner.id)).toEqual(['course-1', 'class-A', 'section 3']);
+    const none = await create();
+    expect(none.data.createLearner.groups).toEqual([]);
+    const read = await reader.request(`query($id: ID!) { learner(id: $id) { groups } }`, { id: res.data.createLearner.id });
+    expect(read.data.learner.groups).toEqual(['course-1', 'class-A', 'section 3']);
+  });
+
+  test('createLearner refuses more than 50 groups, an empty group and one over 200 characters, creating nothing', async () => {
+    const before = await t.app.services.prisma.learner.count();
+    const fifty = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    for (const groups of [[...fifty, 'one-more'], ['ok', '   '], ['x'.repeat(201)]]) {
+      const res = await create(groups);
+      expect({ groups: groups.length, code: errorCode(res) }).toEqual({ groups: groups.length, code: 'BAD_USER_INPUT' });
+    }
+    expect(await t.app.services.prisma.learner.count()).toBe(before);
+    // the limits themselves are accepted
+    expect((await create(fifty)).data.createLearner.groups).toHaveLength(50);
+    expect((await create(['y'.repeat(200)])).data.createLearner.groups).toEqual(['y'.repeat(200)]);
+  });
+
+  test('updateLearner replaces, adds and removes groups and changes the display name', async () => {
+    const id = (await create(['a', 'b'])).data.createLearner.id;
+    const update = async (i: Record<string, unknown>) => {
+      const res = await writer.request(UPDATE, { id, i });
+      expect(res.errors).toBeUndefined();
+      return res.data.updateLearner;
+    };
+    expect(await update({ addGroups: ['c', 'a', 'd'] })).toMatchObject({ groups: ['a', 'b', 'c', 'd'], displayName: 'Grouped' });
+    expect((await update({ removeGroups: ['b', 'zz'] })).groups).toEqual(['a', 'c', 'd']);
+    expect((await update({ addGroups: ['e'], removeGroups: ['e', 'a'] })).groups).toEqual(['c', 'd']);
+    expect(await update({ groups: ['x', 'x', 'y'] })).toMatchObject({ groups: ['x', 'y'] });
+    expect(await update({ displayName: 'Renamed' })).toMatchObject({ groups: ['x', 'y'], displayName: 'Renamed' });
+    expect(await update({ displayName: null })).toMatchObject({ displayName: null, groups: ['x', 'y'] });
+    expect((await update({ groups: [] })).groups).toEqual([]);
+    expect(await stored(id)).toEqual([]);
+    // the group filter follows the update
+    await update({ groups: [`only-${id}`] });
+    const found = await reader.request(`query($g: String!) { learners(filter: { group: $g }) { totalCount edges { node { id } } } }`, { g: `only-${id}` });
+    expect(found.data.learners).toEqual({ totalCount: 1, edges: [{ node: { id } }] });
+  });
+
+  test('updateLearner refuses invalid changes and leaves the learner as it was', async () => {
+    const id = (await create(Array.from({ length: 49 }, (_, i) => `k${i}`))).data.createLearner.id;
+    const before = await stored(id);
+    const cases: Record<string, unknown>[] = [
+      { addGroups: ['n1', 'n2'] }, // 51 after adding
+      { groups: Array.from({ length: 51 }, (_, i) => `r${i}`) },
+      { groups: ['ok'], addGroups: ['x'] },
+      { groups: ['ok'], removeGroups: ['k1'] },
+      { addGroups: [''] },
+      { removeGroups: ['z'.repeat(201)] },
+      { groups: ['ok', 'x'.repeat(201)], displayName: 'Not applied' },
+    ];
+    for (const i of cases) {
+      const res = await writer.request(UPDATE, { id, i });
+      expect({ i, code: errorCode(res) }).toEqual({ i, code: 'BAD_USER_INPUT' });
+    }
+    expect(await stored(id)).toEqual(before);
+    // adding one more, and replacing while removing some, stays within 50
+    const ok = await writer.request(UPDATE, { id, i: { addGroups: ['n1', 'n2'], removeGroups: ['k0'] } });
+    expect(ok.data.updateLearner.groups).toHaveLength(50);
+  });
+
+  test('updateLearner needs ASSESS_WRITE; unknown, malformed and foreign ids are NOT_FOUND', async () => {
+    const id = (await create(['a'])).data.createLearner.id;
+    const refused = await reader.request(UPDATE, { id, i: { addGroups: ['b'] } });
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    expect(refused.errors![0]!.message).toMatch(/ASSESS_WRITE/);
+    expect(await stored(id)).toEqual(['a']);
+
+    const other = await otherOrganization(t);
+    const foreign = await t.app.services.prisma.learner.create({ data: { organizationId: other.org.id, externalId: `f-${randomUUID()}`, groups: ['theirs'] } });
+    for (const target of [toGlobalId('Learner', foreign.id), toGlobalId('Learner', randomUUID()), toGlobalId('Utterance', randomUUID()), 'nope']) {
+      const res = await writer.request(UPDATE, { id: target, i: { addGroups: ['mine'] } });
+      expect({ target, code: errorCode(res) }).toEqual({ target, code: 'NOT_FOUND' });
+    }
+    expect((await t.app.services.prisma.learner.findUniqueOrThrow({ where: { id: foreign.id } })).groups).toEqual(['theirs']);
+    // and the other organisation cannot touch ours
+    const theirs = await other.client.request(UPDATE, { id, i: { groups: [] } });
+    expect(errorCode(theirs)).toBe('NOT_FOUND');
+    expect(await stored(id)).toEqual(['a']);
+  });
+
+  test('concurrent addGroups on one learner all apply', async () => {
+    const id = (await create([])).data.createLearner.id;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => writer.request(UPDATE, { id, i: { addGroups: [`p${i}`] } })),
+    );
+    for (const r of results) expect(r.errors).toBeUndefined();
+    expect((await stored(id)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `p${i}`).sort());
+  });
+});
