@@ -77,7 +77,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
 /** API server (and, by default, the in-process worker) on one database. */
 export async function startSpeechmark(
   config: Config,
-  options: { host?: string; onQuery?: (sql: string) => void } = {},
+  options: { host?: string; onQuery?: (sql: string, params?: string) => void } = {},
 ): Promise<Speechmark> {
   const db = await openDatabase(config, { onQuery: options.onQuery });
   // A failed start releases what it opened (the PGlite folder lock above all), then reports why.

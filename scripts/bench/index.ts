@@ -6,12 +6,15 @@
  *      onnxruntime session runs/s on the same inputs: the ratio is the platform's overhead;
  *   2. the server's peak memory while 20 uploads run at once, against its memory when idle;
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
+ *
+ * `npm run bench -- analytics [...]` runs the history/analytics read bench instead (./analytics.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
 import { startChildServer } from './server.js';
 import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
+import { benchAnalytics } from './analytics.js';
 
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const JOB = `query($id: ID!) { job(id: $id) { status } }`;
@@ -73,7 +76,10 @@ async function main() {
   console.log(`rationale checks: ${checks.perSecond.toFixed(0)}/s on ${checks.count} stored-style rationales, one core (target 10,000/s: ratio ${(checks.perSecond / 10_000).toFixed(2)})`);
 }
 
-main().then(
+// `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
+const run = process.argv[2] === 'analytics' ? () => benchAnalytics(process.argv.slice(3)) : main;
+
+run().then(
   () => process.exit(0),
   (e) => {
     console.error(e);

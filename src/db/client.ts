@@ -43,14 +43,17 @@ export interface OpenDatabaseOptions {
   migrationsDir?: string;
   /** Set false to skip applying migrations (tests of the migrator itself). Default true. */
   migrate?: boolean;
-  /** Called with the SQL of every statement Prisma sends (query counting in tests, debugging). */
-  onQuery?: (sql: string) => void;
+  /**
+   * Called with the SQL of every statement Prisma sends (query counting in tests, debugging), and
+   * its parameters as Prisma logs them (a JSON array; the analytics bench replays statements).
+   */
+  onQuery?: (sql: string, params?: string) => void;
 }
 
 /** Pool and transaction settings (Config's names); each defaults to Config's default. */
 export type DatabaseTuning = Partial<Pick<Config, 'dbPoolSize' | 'dbTransactionMaxWaitMs' | 'dbTransactionTimeoutMs'>>;
 
-function createPrisma(adapter: SqlDriverAdapterFactory, tuning: DatabaseTuning, onQuery?: (sql: string) => void): PrismaClient {
+function createPrisma(adapter: SqlDriverAdapterFactory, tuning: DatabaseTuning, onQuery?: (sql: string, params?: string) => void): PrismaClient {
   // Defaults for every $transaction; runTransaction (./transaction.ts) retries a start that timed out.
   const transactionOptions = { maxWait: tuning.dbTransactionMaxWaitMs ?? 10_000, timeout: tuning.dbTransactionTimeoutMs ?? 15_000 };
   if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
@@ -63,7 +66,7 @@ function createPrisma(adapter: SqlDriverAdapterFactory, tuning: DatabaseTuning, 
     transactionOptions,
     log: [{ emit: 'event', level: 'query' }],
   });
-  prisma.$on('query', (e) => onQuery(e.query));
+  prisma.$on('query', (e) => onQuery(e.query, e.params));
   return prisma as unknown as PrismaClient;
 }
 
