@@ -40,6 +40,7 @@ import {
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { GqlClient, type GqlResponse } from '../support/client.js';
 import { seedModelAssessment } from '../support/seed.js';
+import { seedLearner } from '../support/history.js';
 import { speechLikeWav } from '../support/synthetic-speech.js';
 import { createApiKey, type Scope } from '../../src/graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
@@ -50,6 +51,8 @@ const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
 const QUERY_DEPTH = Number(process.env.ACCESS_DEPTH ?? 5);
 const MUTATION_DEPTH = QUERY_DEPTH - 1;
+/** The LMS group id of the seeded learners (Query.group, compareGroups). */
+const ACCESS_GROUP = 'access-group';
 
 // ---------------------------------------------------------------------------------------------
 // The policy, as the test sees it (src/graphql/access.ts has it in words).
@@ -76,6 +79,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   UtteranceConnection: 'LEARNER',
   UtteranceEdge: 'LEARNER',
   Job: 'LEARNER',
+  JobConnection: 'LEARNER',
+  JobEdge: 'LEARNER',
   ReferenceWord: 'PART',
   AudioInfo: 'PART',
   PageInfo: 'PART',
@@ -106,11 +111,30 @@ const TYPE_NEEDS: Record<string, Need> = {
   AuditEvent: 'ADMIN',
   AuditEventConnection: 'ADMIN',
   AuditEventEdge: 'ADMIN',
+  // History analytics (issue 9): derived from scores, so SCORES_READ; the model audit is ADMIN.
+  LearnerProgress: 'SCORES',
+  AspectProgress: 'SCORES',
+  ProgressBucket: 'SCORES',
+  SoundStat: 'SCORES',
+  WordStat: 'SCORES',
+  SoundChange: 'SCORES',
+  LearnerGroup: 'SCORES',
+  LearnerDrop: 'SCORES',
+  /** A group member and when they last practised: learner data, no scores. */
+  InactiveLearner: 'LEARNER',
+  GroupComparison: 'SCORES',
+  AspectComparison: 'SCORES',
+  /** Inside a LearnerGroup (SCORES) or a ModelAudit (ADMIN). */
+  AspectDistribution: 'PART',
+  ModelAudit: 'ADMIN',
+  ModelAgreement: 'ADMIN',
+  AspectAgreement: 'ADMIN',
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
 const FIELD_NEEDS: Record<string, Need> = {
   'Query.node': 'LEARNER',
+  'Query.nodes': 'LEARNER',
 };
 
 interface Seed {
@@ -139,6 +163,7 @@ function nodeIds(s: Seed): Record<string, string> {
 /** Values for required arguments of Query fields, by `Type.field.argument`; ID args of a field that returns a seeded type are filled by type. */
 function queryArgument(s: Seed, field: GraphQLField<unknown, unknown>, arg: GraphQLArgument): string | undefined {
   if (`${field.name}.${arg.name}` === 'learnerByExternalId.externalId') return s.externalId;
+  if (field.name === 'group' || field.name === 'compareGroups') return ACCESS_GROUP;
   const byType = nodeIds(s)[getNamedType(field.type).name];
   return getNamedType(arg.type).name === 'ID' ? byType : undefined;
 }
@@ -174,6 +199,10 @@ const MUTATIONS: Record<string, MutationSpec> = {
   createLearner: {
     need: 'ASSESS_WRITE',
     variables: async () => ({ input: { externalId: `gen-${randomUUID()}`, displayName: 'Generated' } }),
+  },
+  updateLearner: {
+    need: 'ASSESS_WRITE',
+    variables: async (c) => ({ id: await freshLearner(c), input: { displayName: 'Updated', addGroups: [`gen-group-${randomUUID()}`] } }),
   },
   submitUtterance: {
     need: 'ASSESS_WRITE',
@@ -253,8 +282,11 @@ function queryPaths(seed: Seed): PathSpec[] {
     for (const p of possibleTypes(field.type)) {
       const args: string[] = [];
       for (const arg of requiredArgs(field)) {
-        // node(id): the id of the seeded row of the implementation being followed.
-        const value = field.name === 'node' ? nodeIds(seed)[p.type.name] : queryArgument(seed, field, arg);
+        // node(id) / nodes(ids): the id of the seeded row of the implementation being followed.
+        const value =
+          field.name === 'node' ? nodeIds(seed)[p.type.name]
+          : field.name === 'nodes' ? (nodeIds(seed)[p.type.name] === undefined ? undefined : [nodeIds(seed)[p.type.name]])
+          : queryArgument(seed, field, arg);
         if (value === undefined) throw new Error(`no value for the required argument Query.${field.name}(${arg.name}) (${p.type.name}): add one to the generator`);
         args.push(`${arg.name}: ${JSON.stringify(value)}`);
       }
@@ -532,6 +564,11 @@ async function seedOrganisationA(t: TestApp) {
   if (done.status !== 'SUCCEEDED') throw new Error(`seed job ${done.status}`);
   // From here on jobs stay queued: every reassessUtterance run below would otherwise be scored.
   await t.app.worker?.stop({ graceful: true });
+  // A group for the cohort fields: the seeded learner, one whose scores dropped (latest 5 below the
+  // one before) and who has not practised for months, so every analytics type has a value.
+  await prisma.learner.update({ where: { id: fromGlobalId(learnerId)!.id }, data: { groups: [ACCESS_GROUP] } });
+  const takes = [9, 3, 3, 3, 3, 3].map((total, i) => ({ at: `2026-01-0${i + 1}T10:00:00Z`, total, th: 1, r: 2, think: 5, bear: 9 }));
+  await seedLearner(prisma, org.id, takes, [ACCESS_GROUP]);
 
   const utteranceRow = await prisma.utterance.findUniqueOrThrow({ where: { id: fromGlobalId(utterance.id)!.id } });
   const ref = utteranceRow.referenceWords as unknown as ReferenceWord[];
