@@ -39,26 +39,25 @@ export const SEED_AUDIO_SHA256 = 'b1f5c0b6e8d4b1d3f0b7f4c2a9e6d3b0c7a4e1f8d5b2c9
 /** Phonemes (stress stripped) that learners of a language background commonly find hard. */
 const HARD_PHONEMES = ['TH', 'DH', 'R', 'L', 'V', 'W', 'Z', 'ZH', 'AE', 'IH', 'UH', 'NG', 'SH', 'JH', 'ER', 'V'];
 
-/** mulberry32: small, fast, good enough for synthetic data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/**
+ * sfc32 (128-bit state), its state filled from up to four 32-bit words: distinct words give distinct
+ * streams that do not overlap in practice (a 32-bit-state generator's streams would: colliding ids
+ * and correlated learners at 200,000 utterances).
+ */
+export function rng(...words: number[]): () => number {
+  let [a, b, c, d] = [words[0] ?? 0, words[1] ?? 0x9e3779b9, words[2] ?? 0x243f6a88, words[3] ?? 0xb7e15162].map((w) => w >>> 0) as [number, number, number, number];
+  const next = () => {
+    const t0 = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    const t = (t0 + d) | 0;
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
   };
-}
-
-function mix(...parts: number[]): number {
-  let h = 2166136261;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 16777619);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0x5bd1e995);
-  }
-  return h >>> 0;
+  for (let i = 0; i < 20; i++) next();
+  return next;
 }
 
 /** A version-4-shaped UUID from the stream (deterministic). */
@@ -114,7 +113,7 @@ export interface SeedLearner {
 const sentences = SEED_SENTENCES.map((text) => ({ text, words: analyzeReferenceText(text) }));
 
 export function seedGroups(o: SeedOptions): SeedGroup[] {
-  const r = rng(mix(o.seed, 0x67726f75));
+  const r = rng(o.seed, 0x67726f75);
   return Array.from({ length: o.groups }, (_, i) => {
     const first = HARD_PHONEMES[Math.floor(r() * HARD_PHONEMES.length)]!;
     let second = HARD_PHONEMES[Math.floor(r() * HARD_PHONEMES.length)]!;
@@ -125,7 +124,7 @@ export function seedGroups(o: SeedOptions): SeedGroup[] {
 
 /** Utterances per learner: skewed (a few practise a lot), every learner at least one, summing to the total. */
 export function utteranceCounts(o: SeedOptions): number[] {
-  const r = rng(mix(o.seed, 0x636f756e));
+  const r = rng(o.seed, 0x636f756e);
   const weights = Array.from({ length: o.learners }, () => Math.exp(r() * 2.5));
   const sum = weights.reduce((a, b) => a + b, 0);
   const spare = Math.max(0, o.utterances - o.learners);
@@ -137,7 +136,7 @@ export function utteranceCounts(o: SeedOptions): number[] {
 }
 
 export function seedLearner(o: SeedOptions, index: number, count: number, groups: SeedGroup[]): SeedLearner & { r: () => number } {
-  const r = rng(mix(o.seed, 0x6c6561, index));
+  const r = rng(o.seed, 0x6c6561, index);
   const id = uuidFrom(r);
   const roll = r();
   const trajectory: Trajectory = roll < 0.4 ? 'improving' : roll < 0.75 ? 'flat' : 'declining';
