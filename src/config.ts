@@ -50,7 +50,7 @@ export interface Config {
   trustProxy: boolean | number | string;
 }
 
-function int(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -77,23 +77,23 @@ function trustProxy(raw: string | undefined): boolean | number | string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.SPEECHMARK_DATA_DIR ?? 'data');
   return {
-    port: int('PORT', 4000),
+    port: int('PORT', 4000, env),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
     audioDir: path.resolve(env.SPEECHMARK_AUDIO_DIR ?? path.join(dataDir, 'audio')),
     modelDir: path.resolve(env.SPEECHMARK_MODEL_DIR ?? 'models/default'),
     executionProviders: (env.SPEECHMARK_EXECUTION_PROVIDERS ?? 'cuda,cpu').split(',').map((s) => s.trim()).filter(Boolean),
-    maxUploadBytes: int('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024),
-    maxAudioSeconds: int('SPEECHMARK_MAX_AUDIO_SECONDS', 60),
-    minAudioSeconds: int('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3),
+    maxUploadBytes: int('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, env),
+    maxAudioSeconds: int('SPEECHMARK_MAX_AUDIO_SECONDS', 60, env),
+    minAudioSeconds: int('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, env),
     inProcessWorker: (env.SPEECHMARK_WORKER ?? 'in-process') === 'in-process',
-    workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1),
-    jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60),
-    jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3),
-    shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10),
-    dbPoolSize: int('SPEECHMARK_DB_POOL_SIZE', 10),
-    dbTransactionMaxWaitMs: int('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000),
-    dbTransactionTimeoutMs: int('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000),
+    workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1, env),
+    jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60, env),
+    jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, env),
+    shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, env),
+    dbPoolSize: int('SPEECHMARK_DB_POOL_SIZE', 10, env),
+    dbTransactionMaxWaitMs: int('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000, env),
+    dbTransactionTimeoutMs: int('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000, env),
     dev: flag('SPEECHMARK_DEV', env, false),
     introspection: flag('SPEECHMARK_INTROSPECTION', env, true),
     maxQueryChars: int('SPEECHMARK_MAX_QUERY_CHARS', 20_000, env),
