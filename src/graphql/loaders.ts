@@ -71,11 +71,13 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const reads = needs('SCORES_READ');
   const admin = needs('ADMIN');
 
-  const byId = <T extends { id: string }>(fetch: (ids: string[]) => Promise<T[]>) =>
-    batched<string, T | null>(async (ids) => {
-      const rows = new Map((await fetch([...ids])).map((r) => [r.id, r]));
-      return ids.map((id) => rows.get(id) ?? null);
+  /** One row (or null) per key, the key being a unique column: `id`, or a one-to-one foreign key. */
+  const oneBy = <T, K extends keyof T>(key: K, fetch: (keys: string[]) => Promise<T[]>) =>
+    batched<string, T | null>(async (keys) => {
+      const rows = new Map((await fetch([...keys])).map((r) => [r[key] as string, r]));
+      return keys.map((k) => rows.get(k) ?? null);
     });
+  const byId = <T extends { id: string }>(fetch: (ids: string[]) => Promise<T[]>) => oneBy<T, 'id'>('id', fetch);
   const groupedBy = <T, K extends keyof T>(key: K, fetch: (ids: string[]) => Promise<T[]>) =>
     batched<string, T[]>(async (ids) => {
       const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
@@ -189,11 +191,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       reads,
     ),
     assessmentByJob: scoped(
-      batched<string, Assessment | null>(async (ids) => {
-        const rows = await prisma.assessment.findMany({ where: { organizationId, jobId: { in: [...ids] } } });
-        const byJob = new Map(rows.map((r) => [r.jobId, r]));
-        return ids.map((id) => byJob.get(id) ?? null);
-      }),
+      oneBy<Assessment, 'jobId'>('jobId', (ids) => prisma.assessment.findMany({ where: { organizationId, jobId: { in: ids } } })),
       reads,
     ),
     wordsByAssessment: scoped(
@@ -215,11 +213,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       reads,
     ),
     rationaleByAssessment: scoped(
-      batched<string, Rationale | null>(async (ids) => {
-        const rows = await prisma.rationale.findMany({ where: { organizationId, assessmentId: { in: [...ids] } } });
-        const byAssessment = new Map(rows.map((r) => [r.assessmentId, r]));
-        return ids.map((id) => byAssessment.get(id) ?? null);
-      }),
+      oneBy<Rationale, 'assessmentId'>('assessmentId', (ids) =>
+        prisma.rationale.findMany({ where: { organizationId, assessmentId: { in: ids } } }),
+      ),
       reads,
     ),
 
