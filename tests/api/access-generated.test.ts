@@ -41,7 +41,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { GqlClient, type GqlResponse } from '../support/client.js';
 import { seedModelAssessment } from '../support/seed.js';
 import { seedLearner } from '../support/history.js';
-import { speechLikeWav } from '../support/synthetic-speech.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
 import { createApiKey, type Scope } from '../../src/graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { checkRationale } from '../../src/rationale/check.js';

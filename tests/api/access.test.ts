@@ -7,7 +7,7 @@ import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient, type GqlResponse } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { seedScoredUtterance } from '../support/scored.js';
-import { speechLikeWav } from '../support/synthetic-speech.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
 
 const DATABASES = await testDatabases();
 

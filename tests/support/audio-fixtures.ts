@@ -192,3 +192,11 @@ export function transcodeWithFfmpeg(input: Uint8Array, target: FfmpegTarget): Ui
   const args = ['-loglevel', 'error', '-i', 'pipe:0', '-map_metadata', '-1', ...FFMPEG_ARGS[target], 'pipe:1'];
   return new Uint8Array(execFileSync('ffmpeg', args, { input, maxBuffer: 64 * 1024 * 1024 }));
 }
+
+/**
+ * A 16 kHz mono WAV of syntheticSpeech(), for API tests that need an upload the voice activity
+ * detector accepts (and the model scores) without ../shared; another `variant` gives other bytes.
+ */
+export function speechLikeWav(seconds: number, variant = 1): Uint8Array {
+  return encodeWav(syntheticSpeech(seconds, 16000, variant), 16000);
+}

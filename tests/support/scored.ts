@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { waitForJob, type TestApp } from './app.js';
 import type { GqlClient } from './client.js';
-import { speechLikeWav } from './synthetic-speech.js';
+import { speechLikeWav } from './audio-fixtures.js';
 
 export const SUBMIT = `mutation($input: SubmitUtteranceInput!) {
   submitUtterance(input: $input) { utterance { id } job { id } } }`;
