@@ -36,8 +36,10 @@ function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: st
     ph AS (
       SELECT ${key} AS key, regexp_replace(p.symbol, '[012]$', '') AS phone, p.accuracy, upper(w.text) AS word, l.at
       FROM latest l
-      JOIN "PhonemeAssessment" p ON p."assessmentId" = l.id AND p."organizationId" = ${organizationId}::uuid
-      JOIN "WordAssessment" w ON w.id = p."wordAssessmentId" AND w."organizationId" = ${organizationId}::uuid)`;
+      -- Assessment → its words → their phonemes, each step on an index keyed by the step before:
+      -- joining phonemes to words by the word's id made the planner hash all of WordAssessment.
+      JOIN "WordAssessment" w ON w."assessmentId" = l.id AND w."organizationId" = ${organizationId}::uuid
+      JOIN "PhonemeAssessment" p ON p."wordAssessmentId" = w.id)`;
 }
 
 /**
