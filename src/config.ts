@@ -48,6 +48,42 @@ export interface Config {
   corsOrigins: string[];
   /** Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client IP. */
   trustProxy: boolean | number | string;
+  // --- xAPI (src/xapi/) ---
+  xapi: XapiConfig;
+}
+
+/** xAPI statements (src/xapi/): where their IRIs live, whose accounts they name, and the optional LRS. */
+export interface XapiConfig {
+  /** Base of the IRIs speechmark owns in statements (activities, extensions), without a trailing slash. */
+  iriBase: string;
+  /** `actor.account.homePage`: the LMS whose user ids are the learners' externalIds. */
+  accountHomePage: string;
+  /** Learning Record Store to send statements to; null sends nothing. The password never leaves the server. */
+  lrs: { endpoint: string; username: string; password: string } | null;
+}
+
+export const DEFAULT_XAPI_IRI_BASE = 'https://speechmark.dev/xapi';
+
+function absoluteUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+function xapiConfig(env: NodeJS.ProcessEnv): XapiConfig {
+  const iriBase = absoluteUrl('SPEECHMARK_XAPI_IRI_BASE', env.SPEECHMARK_XAPI_IRI_BASE || DEFAULT_XAPI_IRI_BASE);
+  const accountHomePage = absoluteUrl('SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE', env.SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE || `${iriBase}/lms`);
+  const endpoint = env.SPEECHMARK_XAPI_LRS_ENDPOINT;
+  if (!endpoint) return { iriBase, accountHomePage, lrs: null };
+  const username = env.SPEECHMARK_XAPI_LRS_USERNAME ?? '';
+  const password = env.SPEECHMARK_XAPI_LRS_PASSWORD ?? '';
+  if (!username) throw new Error('SPEECHMARK_XAPI_LRS_ENDPOINT needs SPEECHMARK_XAPI_LRS_USERNAME (and _PASSWORD): an LRS takes Basic auth');
+  return { iriBase, accountHomePage, lrs: { endpoint: absoluteUrl('SPEECHMARK_XAPI_LRS_ENDPOINT', endpoint), username, password } };
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -108,5 +144,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailuresPerMinute: int('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, env),
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
     trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
+    xapi: xapiConfig(env),
   };
 }

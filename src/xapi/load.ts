@@ -1,0 +1,69 @@
+/** Stored rows → StatementSource, read a page at a time and always within one organisation. */
+import type { PrismaClient, Prisma } from '../generated/prisma/client.js';
+import { normalizeReferenceText } from '../text/reference.js';
+import type { StatementSource } from './statement.js';
+
+export const STATEMENT_PAGE_SIZE = 200;
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+const include = {
+  utterance: { include: { learner: { select: { externalId: true } } } },
+  words: { orderBy: { index: 'asc' }, include: { phonemes: { orderBy: { index: 'asc' } } } },
+} as const satisfies Prisma.AssessmentInclude;
+
+type Loaded = Prisma.AssessmentGetPayload<{ include: typeof include }>;
+
+/** The stored normalised words (what was scored), so later lexicon changes cannot move the activity. */
+function normalisedText(referenceWords: unknown, referenceText: string): string {
+  const words = Array.isArray(referenceWords) ? referenceWords.map((w) => (w as { text?: unknown }).text).filter((t): t is string => typeof t === 'string') : [];
+  return (words.length > 0 ? words : normalizeReferenceText(referenceText)).join(' ');
+}
+
+function toSource(a: Loaded): StatementSource {
+  const u = a.utterance;
+  return {
+    assessmentId: a.id,
+    assessedAt: a.createdAt,
+    learnerExternalId: u.learner.externalId,
+    utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: normalisedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
+    model: { name: a.modelName, version: a.modelVersion, executionProvider: a.executionProvider },
+    sentence: { accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total },
+    words: a.words.map((w) => ({
+      index: w.index, text: w.text, accuracy: w.accuracy, stress: w.stress, total: w.total,
+      phonemes: w.phonemes.map((p) => ({ index: p.index, symbol: p.symbol, accuracy: p.accuracy })),
+    })),
+  };
+}
+
+/** One MODEL assessment of the organisation, or null (unknown, another organisation's, or HUMAN labels). */
+export async function loadStatementSource(db: Db, organizationId: string, assessmentId: string): Promise<StatementSource | null> {
+  const a = await db.assessment.findFirst({ where: { id: assessmentId, organizationId, source: 'MODEL' }, include });
+  return a ? toSource(a) : null;
+}
+
+/**
+ * Every MODEL assessment of a learner (re-assessments included: each was a statement when it was
+ * made), oldest first, in keyset pages: an export fills an LRS with what live sending would have sent.
+ */
+export async function* learnerStatementSources(db: Db, organizationId: string, learnerId: string, pageSize = STATEMENT_PAGE_SIZE): AsyncGenerator<StatementSource[]> {
+  let after: { createdAt: Date; id: string } | null = null;
+  for (;;) {
+    const page: Loaded[] = await db.assessment.findMany({
+      where: {
+        organizationId,
+        source: 'MODEL',
+        utterance: { learnerId },
+        ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: pageSize,
+      include,
+    });
+    if (page.length === 0) return;
+    yield page.map(toSource);
+    if (page.length < pageSize) return;
+    const last: Loaded = page.at(-1)!;
+    after = { createdAt: last.createdAt, id: last.id };
+  }
+}
