@@ -15,6 +15,7 @@ import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
 import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
+import { exportStatements } from './xapi/export.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -133,6 +134,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );
   app.use('/export/results', requestId, cors(config.corsOrigins), limiter.middleware, exportResults(services, limiter));
+  app.use('/export/xapi', requestId, cors(config.corsOrigins), limiter.middleware, exportStatements(services, limiter));
   app.use(multipartErrors);
   await new Promise<void>((resolve, reject) => {
     // A port in use is an 'error' event, not a throw: without this the start neither fails nor finishes.

@@ -101,7 +101,7 @@ function parseRequest(req: Request) {
   return { learner, group, format: format as Format, level: level as Level };
 }
 
-async function findLearner(services: Services, principal: Principal, idOrExternal: string): Promise<Learner | null> {
+export async function findLearner(services: Services, principal: Principal, idOrExternal: string): Promise<Learner | null> {
   const { prisma } = services;
   const parsed = fromGlobalId(idOrExternal);
   if (parsed?.type === 'Learner') {
@@ -197,12 +197,12 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
   return out;
 }
 
-function safeFilePart(s: string): string {
+export function safeFilePart(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'export';
 }
 
 /** Writes and waits when the socket's buffer is full; false when the client has gone away. */
-async function write(res: Response, chunk: string): Promise<boolean> {
+export async function write(res: Response, chunk: string): Promise<boolean> {
   if (res.destroyed || res.writableEnded) return false;
   if (!res.write(chunk)) {
     await Promise.race([once(res, 'drain'), once(res, 'close')]);
@@ -285,7 +285,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
   };
 }
 
-function failBeforeBody(res: Response, e: unknown): void {
+export function failBeforeBody(res: Response, e: unknown): void {
   const requestId = res.locals.requestId as string | undefined;
   if (isDatabaseUnavailable(e)) return sendError(res, 503, 'The database is unavailable right now; retry shortly.', { code: 'SERVICE_UNAVAILABLE' });
   console.error(`[speechmark] export failed (request ${requestId ?? 'unknown'}):`, e);

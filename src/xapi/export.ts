@@ -1,0 +1,91 @@
+/**
+ * `GET /export/xapi?learner=<externalId or global id>`
+ *
+ * A learner's xAPI statements (every MODEL assessment, oldest first) as one JSON array, the body an
+ * LRS takes at `POST {endpoint}/statements`. Same rules as /export/results (src/http/export.ts):
+ * `Authorization: Bearer <key>` with SCORES_READ, only the key's organisation, the API's rate
+ * limits, read in keyset pages and written as they arrive, and a failure after the first byte cuts
+ * the connection so a partial array is never taken for a whole one.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import type { Services } from '../graphql/context.js';
+import { authenticate, requireScope, type Principal } from '../graphql/auth.js';
+import { AppError } from '../errors.js';
+import { failBeforeBody, findLearner, safeFilePart, write } from '../http/export.js';
+import { sendError, type RateLimiter } from '../http/guards.js';
+import { learnerStatementSources } from './load.js';
+import { buildStatement } from './statement.js';
+
+/** The principal, or null once a refusal has been sent. */
+async function authorise(services: Services, limiter: RateLimiter, req: Request, res: Response): Promise<Principal | null> {
+  try {
+    const principal = await authenticate(services.prisma, req.headers.authorization);
+    limiter.authSucceeded(req.headers.authorization);
+    requireScope(principal, 'SCORES_READ');
+    return principal;
+  } catch (e) {
+    if (!(e instanceof AppError)) {
+      failBeforeBody(res, e);
+      return null;
+    }
+    if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
+    sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 403, e.message, { code: e.code });
+    return null;
+  }
+}
+
+/** The learner parameter, or null once a 400 has been sent. */
+function learnerParam(req: Request, res: Response): string | null {
+  const unknown = Object.keys(req.query).filter((k) => k !== 'learner');
+  const learner = req.query.learner;
+  if (unknown.length > 0) sendError(res, 400, `Unknown parameter "${unknown[0]}"; give only "learner".`, { code: 'BAD_USER_INPUT' });
+  else if (typeof learner !== 'string' || learner.length === 0 || learner.length > 256) {
+    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters.', { code: 'BAD_USER_INPUT' });
+  } else return learner;
+  return null;
+}
+
+async function streamStatements(services: Services, res: Response, organizationId: string, learnerId: string): Promise<void> {
+  const { xapi } = services.config;
+  if (!(await write(res, '['))) return;
+  let first = true;
+  for await (const page of learnerStatementSources(services.prisma, organizationId, learnerId)) {
+    const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
+    if (!(await write(res, chunk))) return; // the client went away
+  }
+  res.end(first ? ']' : '\n]\n');
+}
+
+export function exportStatements(services: Services, limiter: RateLimiter): RequestHandler {
+  return async (req, res) => {
+    if (req.path !== '/') return sendError(res, 404, 'Not found.', { code: 'NOT_FOUND' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
+    }
+    const principal = await authorise(services, limiter, req, res);
+    if (!principal) return;
+    const wanted = learnerParam(req, res);
+    if (wanted === null) return;
+    let learner: Awaited<ReturnType<typeof findLearner>>;
+    try {
+      learner = await findLearner(services, principal, wanted);
+    } catch (e) {
+      return failBeforeBody(res, e);
+    }
+    if (!learner) return sendError(res, 404, `No learner "${wanted}".`, { code: 'NOT_FOUND' });
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('X-Experience-API-Version', '1.0.3');
+    res.setHeader('Content-Disposition', `attachment; filename="statements-learner-${safeFilePart(learner.externalId)}.json"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (req.method === 'HEAD') return void res.end();
+    try {
+      await streamStatements(services, res, principal.organizationId, learner.id);
+    } catch (e) {
+      console.error(`[speechmark] xAPI export failed after the first byte (request ${(res.locals.requestId as string | undefined) ?? 'unknown'}):`, e);
+      res.destroy(e instanceof Error ? e : new Error(String(e)));
+    }
+  };
+}

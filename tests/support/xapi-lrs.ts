@@ -1,0 +1,82 @@
+/**
+ * A small Learning Record Store for tests, checking requests as a strict LRS does (xAPI 1.0.3
+ * communication): `POST /xapi/statements` only, Basic auth with the configured user,
+ * `X-Experience-API-Version: 1.0.x`, `Content-Type: application/json`, a statement or an array of
+ * statements that validates against tests/support/xapi-schema.ts, no id twice in one batch.
+ * It stores by statement id and answers 200 with the ids; a statement whose id it already holds is
+ * 409 Conflict (as some LRSs answer any re-sent id). `failNext` makes the next requests 503.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { xapiErrors } from './xapi-schema.js';
+
+export interface LrsRequest {
+  status: number;
+  reason: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export class TestLrs {
+  readonly stored = new Map<string, unknown>();
+  readonly requests: LrsRequest[] = [];
+  failNext = 0;
+  private server: http.Server | null = null;
+  url = '';
+
+  constructor(readonly username = 'lrs-user', readonly password = 'lrs-secret: with colon') {}
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/xapi/`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, status: number, reason: string, body?: unknown): void {
+    this.requests.push({ status, reason, headers: req.headers });
+    res.writeHead(status, { 'content-type': 'application/json', 'x-experience-api-version': '1.0.3' });
+    res.end(body === undefined ? JSON.stringify({ error: reason }) : JSON.stringify(body));
+  }
+
+  private authorised(header: string | undefined): boolean {
+    const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+    if (!m) return false;
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':'); // the user id cannot hold a colon; the password may
+    return decoded.slice(0, colon) === this.username && decoded.slice(colon + 1) === this.password;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (req.url !== '/xapi/statements' || req.method !== 'POST') return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
+    if (!this.authorised(req.headers.authorization)) return this.answer(req, res, 401, 'bad or missing Basic credentials');
+    if (!/^1\.0(\.\d+)?$/.test(String(req.headers['x-experience-api-version'] ?? ''))) return this.answer(req, res, 400, 'missing X-Experience-API-Version');
+    if (!/^application\/json(\s*;.*)?$/i.test(req.headers['content-type'] ?? '')) return this.answer(req, res, 400, `content type ${req.headers['content-type']}`);
+    if (this.failNext > 0) {
+      this.failNext--;
+      return this.answer(req, res, 503, 'asked to fail');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return this.answer(req, res, 400, 'body is not JSON');
+    }
+    const batch = Array.isArray(body) ? body : [body];
+    const errors = xapiErrors(batch, true);
+    if (errors.length > 0) return this.answer(req, res, 400, `invalid statements: ${errors.slice(0, 5).join('; ')}`);
+    const ids = batch.map((s) => (s as { id?: string }).id);
+    if (ids.some((id) => !id)) return this.answer(req, res, 400, 'this LRS wants the producer to set ids');
+    if (new Set(ids).size !== ids.length) return this.answer(req, res, 400, 'an id twice in one batch');
+    if (ids.some((id) => this.stored.has(id!))) return this.answer(req, res, 409, 'a statement with this id is stored already');
+    batch.forEach((s, i) => this.stored.set(ids[i]!, s));
+    return this.answer(req, res, 200, 'stored', ids);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * GET /export/xapi over real HTTP on the real server (PGlite, and PostgreSQL when reachable): a
+ * learner's statements as one streamed JSON array, every statement valid against the xAPI 1.0.3
+ * schema and equal to what the database holds (one per MODEL assessment, re-assessments included,
+ * oldest first), including one scored by the real pipeline; the same keys, scopes, tenancy and
+ * parameter rules as /export/results; the README's snippet run as written, into a local LRS.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import { writeAssessment } from '../../src/assessment/persist.js';
+import { toGlobalId } from '../../src/graphql/ids.js';
+import { writeSeed } from '../../src/seed/write.js';
+import { STATEMENT_PAGE_SIZE } from '../../src/xapi/load.js';
+import { statementIdFor } from '../../src/xapi/uuid.js';
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { seedScoredUtterance } from '../support/scored.js';
+import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
+import { sentence } from '../support/history.js';
+import { xapiErrors } from '../support/xapi-schema.js';
+import { TestLrs } from '../support/xapi-lrs.js';
+
+const kinds = await testDatabases();
+const HOME = 'https://lms.example.edu';
+const BASE = 'https://speechmark.dev/xapi';
+
+/** The statements the export must hold, from the database through Prisma, in order. */
+async function expectedRows(prisma: PrismaClient, learnerId: string) {
+  return prisma.assessment.findMany({
+    where: { source: 'MODEL', utterance: { learnerId } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    include: { utterance: true, words: { orderBy: { index: 'asc' }, include: { phonemes: { orderBy: { index: 'asc' } } } } },
+  });
+}
+
+describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
+  let t: TestApp;
+  let prisma: PrismaClient;
+  let base: string;
+  let reader: string;
+  let seeded: { id: string; externalId: string };
+  let small: { id: string; externalId: string };
+  let organizationId: string;
+
+  const get = (query: string, key: string | null = reader) => fetch(`${base}?${query}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { xapi: { iriBase: BASE, accountHomePage: HOME, lrs: null } });
+    prisma = t.app.services.prisma;
+    base = t.app.url.replace(/\/graphql$/, '/export/xapi');
+    reader = (await keyWithScopes(t, ['SCORES_READ'])).apiKey!;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    organizationId = org.id;
+    await writeSeed(prisma, { learners: 2, utterances: 700, groups: 1, seed: 5, months: 3, end: new Date('2026-06-01T00:00:00Z'), organizationId: org.id });
+    const top = await prisma.utterance.groupBy({ by: ['learnerId'], _count: true, orderBy: { _count: { learnerId: 'desc' } }, take: 1 });
+    seeded = await prisma.learner.findUniqueOrThrow({ where: { id: top[0]!.learnerId } });
+    // A learner with a re-assessment, HUMAN labels (not a statement) and an unassessed utterance.
+    const u1 = await seedUtterance(prisma, org.id, 'We call it bear.');
+    small = await prisma.learner.findUniqueOrThrow({ where: { id: u1.learnerId } });
+    const words = [{ text: 'WE', accuracy: 9, stress: 10 as const, total: 9, phonemes: [{ symbol: 'W', accuracy: 2 }, { symbol: 'IY0', accuracy: 1.5 }] }];
+    await seedModelAssessment(prisma, u1, { sentence: sentence(4), words }, null, { version: '1', createdAt: new Date('2026-07-01T10:00:00Z') });
+    await seedModelAssessment(prisma, u1, { sentence: sentence(7), words }, null, { version: '2', createdAt: new Date('2026-07-02T10:00:00Z') });
+    await prisma.$transaction(async (tx) => {
+      await writeAssessment(tx, { organizationId: org.id, utteranceId: u1.id, jobId: null, source: 'HUMAN', model: null, inferenceMs: null, rationale: null, rater: 'r1', labels: { sentence: sentence(9), words } });
+    });
+    const { id: _id, createdAt: _at, idempotencyKey: _key, requestFingerprint: _fp, ...sameRecording } = u1;
+    await prisma.utterance.create({ data: { ...sameRecording, referenceWords: u1.referenceWords as never, referenceText: 'Not assessed yet' } });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  test('a learner with a re-assessment: one valid statement per MODEL assessment, oldest first', async () => {
+    const res = await get(`learner=${encodeURIComponent(small.externalId)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('x-experience-api-version')).toBe('1.0.3');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="statements-learner-${small.externalId}.json"`);
+    const statements = await res.json();
+    expect(xapiErrors(statements, true)).toEqual([]);
+    const rows = await expectedRows(prisma, small.id);
+    expect(rows.length).toBe(2);
+    expect(statements.map((s: any) => s.id)).toEqual(rows.map((r) => statementIdFor(r.id)));
+    expect(statements.map((s: any) => s.result.score.raw)).toEqual([4, 7]);
+    expect(statements.map((s: any) => s.context.extensions[`${BASE}/extensions/model-version`])).toEqual(['1', '2']);
+    for (const s of statements) {
+      expect(s.actor).toEqual({ objectType: 'Agent', account: { homePage: HOME, name: small.externalId } });
+      expect(s.object.definition.name).toEqual({ 'en-US': 'WE CALL IT BEAR' });
+      expect(s.context.extensions[`${BASE}/extensions/reference-text`]).toBe('We call it bear.');
+      expect(s.result.extensions[`${BASE}/extensions/phonemes`].items).toEqual([
+        { wordIndex: 0, index: 0, symbol: 'W', accuracy: 2 }, { wordIndex: 0, index: 1, symbol: 'IY0', accuracy: 1.5 },
+      ]);
+    }
+  });
+
+  test('several pages stream in chunks as one array equal to the database, and a second export is identical', async () => {
+    const res = await get(`learner=${toGlobalId('Learner', seeded.id)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let chunks = 0;
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks++;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(chunks).toBeGreaterThan(1);
+    const statements = JSON.parse(text);
+    const rows = await expectedRows(prisma, seeded.id);
+    expect(rows.length).toBeGreaterThan(STATEMENT_PAGE_SIZE);
+    expect(statements.length).toBe(rows.length);
+    expect(xapiErrors(statements, true)).toEqual([]);
+    statements.forEach((s: any, i: number) => {
+      const r = rows[i]!;
+      expect(s.id).toBe(statementIdFor(r.id));
+      expect(s.timestamp).toBe(r.utterance.createdAt.toISOString());
+      expect(s.result.score).toEqual({ scaled: r.total / 10, raw: r.total, min: 0, max: 10 });
+      expect(s.result.extensions[`${BASE}/extensions/aspects`]).toEqual({ min: 0, max: 10, accuracy: r.accuracy, fluency: r.fluency, prosody: r.prosody, completeness: r.completeness, total: r.total });
+      expect(s.result.extensions[`${BASE}/extensions/words`].items.map((w: any) => [w.text, w.total])).toEqual(r.words.map((w) => [w.text, w.total]));
+      expect(s.result.extensions[`${BASE}/extensions/phonemes`].items.length).toBe(r.words.reduce((n, w) => n + w.phonemes.length, 0));
+    });
+    expect(await (await get(`learner=${seeded.externalId}`)).text()).toBe(text);
+  });
+
+  test('a learner without assessments is an empty array; HEAD sends headers only', async () => {
+    const learner = await prisma.learner.create({ data: { organizationId, externalId: 'nobody-assessed' } });
+    const res = await get(`learner=${learner.externalId}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual([]);
+    const head = await fetch(`${base}?learner=${learner.externalId}`, { method: 'HEAD', headers: { authorization: `Bearer ${reader}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  test('authentication, scope, tenancy and bad requests', async () => {
+    const q = `learner=${small.externalId}`;
+    expect((await get(q, null)).status).toBe(401);
+    expect((await get(q, 'sm_not-a-key')).status).toBe(401);
+    const writer = (await keyWithScopes(t, ['ASSESS_WRITE'])).apiKey!;
+    const refused = await get(q, writer);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ errors: [{ message: 'This API key lacks the SCORES_READ scope.', extensions: { code: 'FORBIDDEN' } }] });
+    expect((await get(q, t.app.adminKey)).status).toBe(200);
+    const other = (await otherOrganization(t)).client.apiKey!;
+    for (const query of [q, `learner=${toGlobalId('Learner', small.id)}`]) {
+      const res = await get(query, other);
+      expect(res.status).toBe(404);
+      expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    }
+    for (const query of ['', 'learner=', 'learner=a&learner=b', `learner=${'x'.repeat(257)}`, `${q}&format=csv`]) {
+      const res = await get(query);
+      expect([query, res.status]).toEqual([query, 400]);
+      expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    }
+    expect((await get('learner=nobody')).status).toBe(404);
+    expect((await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${reader}` } })).status).toBe(405);
+  });
+
+  if (kind === 'pglite') {
+    test('an assessment made by the real pipeline exports as a valid statement', async () => {
+      const scored = await seedScoredUtterance(t);
+      const statements = await (await get(`learner=${scored.externalId}`)).json();
+      expect(xapiErrors(statements, true)).toEqual([]);
+      expect(statements.length).toBe(1);
+      const assessment = await prisma.assessment.findFirstOrThrow({ where: { utterance: { learnerId: (await prisma.learner.findFirstOrThrow({ where: { externalId: scored.externalId } })).id } } });
+      expect(statements[0].id).toBe(statementIdFor(assessment.id));
+      expect(statements[0].result.score.raw).toBe(assessment.total);
+      expect(statements[0].context.extensions[`${BASE}/extensions/model-version`]).toBe(t.app.services.model().version);
+    });
+
+    test("the README's snippet: export with curl, then POST the array to an LRS by hand", async () => {
+      const readme = readFileSync('README.md', 'utf8');
+      const section = readme.slice(readme.indexOf('### xAPI statements'));
+      const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+      const lrs = await new TestLrs('lrs-user', 'lrs-secret').start();
+      const cwd = await mkdtemp(path.join(os.tmpdir(), 'speechmark-xapi-readme-'));
+      try {
+        const env = { ...process.env, KEY: reader, API: t.app.url, LRS: lrs.url.replace(/\/$/, ''), LRS_USER: 'lrs-user', LRS_PASSWORD: 'lrs-secret' };
+        const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', block.replace('lms-42', small.externalId)], { cwd, env, encoding: 'utf8', timeout: 60_000 });
+        expect(lrs.requests.map((r) => [r.status, r.reason])).toEqual([[200, 'stored']]);
+        expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual((await expectedRows(prisma, small.id)).map((r) => statementIdFor(r.id)));
+        expect([...lrs.stored.keys()].length).toBe(2);
+      } finally {
+        await lrs.stop();
+        await rm(cwd, { recursive: true, force: true });
+      }
+    });
+  }
+});
