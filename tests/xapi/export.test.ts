@@ -194,3 +194,28 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
     });
   }
 });
+
+describe('GET /export/xapi behind the rate limiter [pglite]', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('pglite', { rateLimitPerMinute: 2, authFailuresPerMinute: 2 });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  test('a key gets its per-minute requests, then 429 with Retry-After; failed authentications are throttled per address', async () => {
+    const url = t.app.url.replace(/\/graphql$/, '/export/xapi?learner=none');
+    const asAdmin = () => fetch(url, { headers: { authorization: `Bearer ${t.app.adminKey}` } });
+    expect((await asAdmin()).status).toBe(404); // authenticated and allowed: no such learner
+    expect((await asAdmin()).status).toBe(404);
+    const limited = await asAdmin();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await limited.json()).errors[0].extensions.code).toBe('RATE_LIMITED');
+    const wrong = () => fetch(url, { headers: { authorization: 'Bearer sm_wrong' } });
+    expect((await wrong()).status).toBe(401);
+    expect((await wrong()).status).toBe(401);
+    expect((await wrong()).status).toBe(429);
+  });
+});
