@@ -17,6 +17,7 @@ import { toGlobalId } from '../../src/graphql/ids.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { STATEMENT_PAGE_SIZE } from '../../src/xapi/load.js';
 import { statementIdFor } from '../../src/xapi/uuid.js';
+import { sendAssessmentStatement } from '../../src/xapi/send.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { seedScoredUtterance } from '../support/scored.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
@@ -173,6 +174,26 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
       expect(statements[0].id).toBe(statementIdFor(assessment.id));
       expect(statements[0].result.score.raw).toBe(assessment.total);
       expect(statements[0].context.extensions[`${BASE}/extensions/model-version`]).toBe(t.app.services.model().version);
+    });
+
+    test('sendAssessmentStatement: one assessment to a local LRS, the same statement on a re-send, nothing for another organisation's or HUMAN labels', async () => {
+      const lrs = await new TestLrs().start();
+      try {
+        const xapi = { ...t.config.xapi, lrs: { endpoint: lrs.url, username: lrs.username, password: lrs.password } };
+        const [first, second] = await expectedRows(prisma, small.id);
+        const exported = await (await get(`learner=${small.externalId}`)).json();
+        expect(await sendAssessmentStatement(prisma, xapi, organizationId, first!.id)).toEqual({ kind: 'delivered', status: 200, alreadyStored: false });
+        expect(await sendAssessmentStatement(prisma, xapi, organizationId, first!.id)).toEqual({ kind: 'delivered', status: 409, alreadyStored: true });
+        expect([...lrs.stored.values()]).toEqual([exported[0]]); // what the LRS holds is what the export gives
+        // Another organisation's id, or HUMAN labels, are no statement of this organisation.
+        const other = await otherOrganization(t);
+        expect((await sendAssessmentStatement(prisma, xapi, other.org.id, second!.id)).kind).toBe('gone');
+        const human = await prisma.assessment.findFirstOrThrow({ where: { source: 'HUMAN', utterance: { learnerId: small.id } } });
+        expect((await sendAssessmentStatement(prisma, xapi, organizationId, human.id)).kind).toBe('gone');
+        expect(lrs.stored.size).toBe(1);
+      } finally {
+        await lrs.stop();
+      }
     });
 
     test("the README's snippet: export with curl, then POST the array to an LRS by hand", async () => {
