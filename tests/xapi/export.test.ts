@@ -176,7 +176,7 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
       expect(statements[0].context.extensions[`${BASE}/extensions/model-version`]).toBe(t.app.services.model().version);
     });
 
-    test('sendAssessmentStatement: one assessment to a local LRS, the same statement on a re-send, nothing for another organisation's or HUMAN labels', async () => {
+    test("sendAssessmentStatement: one assessment to a local LRS, the same statement on a re-send, nothing for another organisation's or HUMAN labels", async () => {
       const lrs = await new TestLrs().start();
       try {
         const xapi = { ...t.config.xapi, lrs: { endpoint: lrs.url, username: lrs.username, password: lrs.password } };
