@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { GraphQLFormattedError } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
@@ -105,7 +106,9 @@ export async function startHttpServer(services: Services, port: number, host = '
     typeDefs,
     resolvers: resolvers as never,
     formatError: createFormatError(config.dev),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin(config)],
+    // Cache control is off: no field carries a cache hint (results are per key and organisation),
+    // and its per-field hook only costs time on every read.
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin(config), ApolloServerPluginCacheControlDisabled()],
     // Stack traces (absolute server paths) only in development mode, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: config.dev,
     // Introspection on by default (a self-hosted API with a published contract); when it is off,
