@@ -85,6 +85,10 @@ describe('decodeAudio: formats', () => {
     ['ogg-opus', 'ogg'],
     ['mp3', 'mp3'],
     ['webm-opus', 'webm'],
+    ['m4a-aac', 'm4a'],
+    ['m4a-aac-faststart', 'm4a'],
+    ['m4a-aac-fragmented', 'm4a'],
+    ['adts-aac', 'aac'],
   ];
   describe.each(ffmpegTargets)('%s', (target, format) => {
     (hasFfmpeg ? test : test.skip)(
@@ -104,6 +108,35 @@ describe('decodeAudio: formats', () => {
 });
 
 describe('decodeAudio: refusals', () => {
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'an M4A whose moov box is cut off → CORRUPT_AUDIO, not an unbounded decode' : 'M4A without moov (skipped: ffmpeg absent)',
+    async () => {
+      const tone = sine(440, 1, 16000, 0.5);
+      const m4a = transcodeWithFfmpeg(encodeWav([tone], 16000), 'm4a-aac'); // moov last
+      const moovAt = Buffer.from(m4a).indexOf('moov') - 4;
+      expect(moovAt).toBeGreaterThan(0);
+      await expect(decodeAudio(m4a.subarray(0, moovAt), LIMITS)).rejects.toMatchObject({
+        code: 'CORRUPT_AUDIO',
+        message: expect.stringMatching(/moov/),
+      });
+    },
+  );
+
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'an M4A whose sample table lists 2 hours is refused from the header' : 'M4A 2 hours (skipped: ffmpeg absent)',
+    async () => {
+      const tone = sine(440, 1, 16000, 0.5);
+      const m4a = transcodeWithFfmpeg(encodeWav([tone], 16000), 'm4a-aac-faststart');
+      // stsz: size, 'stsz', version/flags, sample size, sample count: claim 2 hours of 1024-sample frames.
+      const stsz = Buffer.from(m4a).indexOf('stsz') - 4;
+      new DataView(m4a.buffer, m4a.byteOffset).setUint32(stsz + 16, Math.ceil((TWO_HOURS * 16000) / 1024));
+      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({
+        code: 'AUDIO_TOO_LONG',
+        extensions: expect.objectContaining({ durationSeconds: expect.closeTo(TWO_HOURS, -1) }),
+      });
+    },
+  );
+
   test('empty file → CORRUPT_AUDIO', async () => {
     await expect(decodeAudio(new Uint8Array(0), LIMITS)).rejects.toMatchObject({
       code: 'CORRUPT_AUDIO',

@@ -14,7 +14,7 @@ import { ERROR_CODES } from '../../src/errors.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, whiteNoise, type FfmpegTarget } from '../support/audio-fixtures.js';
-import { craftWav, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
+import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
 
 process.env.TMPDIR = mkdtempSync(path.join(os.tmpdir(), 'speechmark-fuzz-tmp-'));
 
@@ -208,7 +208,7 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
     const r = prng(SEED);
     const base = seeds();
     const bombs = hasFfmpeg
-      ? (['flac-zeroed-length', 'ogg-opus-fake-granule', 'webm-opus', 'mp3'] as BombKind[]).map((k) => ({ name: `bomb-${k}`, bytes: decompressionBomb(k, 3600) }))
+      ? BOMB_KINDS.map((k) => ({ name: `bomb-${k}`, bytes: decompressionBomb(k, 3600) }))
       : [];
     const counts = new Map<string, number>();
     const byMutation = new Map<string, Map<string, number>>();
