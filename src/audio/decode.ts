@@ -13,6 +13,7 @@ import decode from 'audio-decode';
 import { AppError } from '../errors.js';
 import { assertStreamBounds } from './bounds.js';
 import { headerInfo, wavHeaderInfo, type HeaderInfo } from './header-duration.js';
+import { inconsistentMp4Table } from './mp4-header.js';
 import { resample } from './resample.js';
 import { id3v2Size, sniffAudioFormat, type AudioFormat } from './sniff.js';
 
@@ -131,6 +132,8 @@ function checkHeader(format: AudioFormat, bytes: Uint8Array, limits: DurationLim
     throw corrupt('m4a', 'The MP4/M4A file has no sound track with a sample table (moov box missing or damaged).');
   }
   if (!info) return null;
+  const badTable = format === 'm4a' ? inconsistentMp4Table(bytes) : null;
+  if (badTable) throw corrupt('m4a', `The MP4/M4A file's ${badTable} table claims more entries than it holds.`, { box: badTable });
   assertStreamBounds(format, info.sampleRate, info.channels);
   if (info.seconds !== null && info.seconds > limits.maxSeconds) throw tooLong(info.seconds, limits);
   return info;

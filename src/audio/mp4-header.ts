@@ -63,6 +63,56 @@ function fragmentFrames(bytes: Uint8Array): number {
   return frames;
 }
 
+/** Boxes that only hold other boxes, walked when checking tables. */
+const CONTAINERS = new Set(['moov', 'trak', 'edts', 'mdia', 'minf', 'stbl', 'moof', 'traf', 'mvex', 'dinf']);
+
+/** Bytes per entry of the tables whose entry count the demuxer allocates by (version/flags aware). */
+function entryBytes(bytes: Uint8Array, box: Box): number | null {
+  const dv = view(bytes);
+  const version = bytes[box.body]!;
+  const flags = dv.getUint32(box.body) & 0xffffff;
+  switch (box.type) {
+    case 'elst': return version === 1 ? 20 : 12;
+    case 'stts': case 'ctts': case 'co64': return 8;
+    case 'stsc': return 12;
+    case 'stco': case 'stss': return 4;
+    case 'stsz': return dv.getUint32(box.body + 4) === 0 ? 4 : 0; // a fixed sample size lists no sizes
+    case 'trun': // optional fields per sample, by flag
+      return [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length * 4;
+    default: return null;
+  }
+}
+
+/** Where the entry count sits in each table's body (after version/flags, and stsz's sample size). */
+const COUNT_AT: Record<string, number> = { stsz: 8 };
+
+/**
+ * The first table whose entry count does not fit in its box, or null. The demuxer sizes its arrays
+ * by these counts: one flipped byte in an edit list's count made it allocate until the process ran
+ * out of memory (found by fuzzing), so a table that claims more entries than its bytes hold is
+ * refused before decoding.
+ */
+export function inconsistentMp4Table(bytes: Uint8Array, from = 0, to = bytes.length): string | null {
+  const dv = view(bytes);
+  for (const box of boxes(bytes, from, to)) {
+    if (CONTAINERS.has(box.type)) {
+      const bad = inconsistentMp4Table(bytes, box.body, box.end);
+      if (bad) return bad;
+      continue;
+    }
+    const size = box.body + 4 <= box.end ? entryBytes(bytes, box) : null;
+    if (size === null) continue;
+    const countAt = box.body + (COUNT_AT[box.type] ?? 4);
+    if (countAt + 4 > box.end) return box.type;
+    const count = dv.getUint32(countAt);
+    // trun: optional data offset and first-sample flags come before its entries.
+    const flags = dv.getUint32(box.body) & 0xffffff;
+    const optional = box.type === 'trun' ? ((flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0)) : 0;
+    if (countAt + 4 + optional + count * size > box.end) return box.type;
+  }
+  return null;
+}
+
 /** MP4: an `ftyp` box first. */
 export function isMp4(bytes: Uint8Array): boolean {
   return bytes.length >= 12 && text(bytes, 4, 4) === 'ftyp';

@@ -123,17 +123,23 @@ describe('decodeAudio: refusals', () => {
   );
 
   (hasFfmpeg ? test : test.skip)(
-    hasFfmpeg ? 'an M4A whose sample table lists 2 hours is refused from the header' : 'M4A 2 hours (skipped: ffmpeg absent)',
+    hasFfmpeg ? 'an M4A table claiming more entries than it holds → CORRUPT_AUDIO (the demuxer would allocate by it)' : 'M4A lying table (skipped: ffmpeg absent)',
     async () => {
       const tone = sine(440, 1, 16000, 0.5);
       const m4a = transcodeWithFfmpeg(encodeWav([tone], 16000), 'm4a-aac-faststart');
-      // stsz: size, 'stsz', version/flags, sample size, sample count: claim 2 hours of 1024-sample frames.
-      const stsz = Buffer.from(m4a).indexOf('stsz') - 4;
-      new DataView(m4a.buffer, m4a.byteOffset).setUint32(stsz + 16, Math.ceil((TWO_HOURS * 16000) / 1024));
-      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({
-        code: 'AUDIO_TOO_LONG',
-        extensions: expect.objectContaining({ durationSeconds: expect.closeTo(TWO_HOURS, -1) }),
-      });
+      const elst = Buffer.from(m4a).indexOf('elst') - 4; // found by fuzzing: 0xFFFFFFFF here ran the process out of memory
+      expect(elst).toBeGreaterThan(0);
+      new DataView(m4a.buffer, m4a.byteOffset).setUint32(elst + 12, 0xffffffff);
+      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({ code: 'CORRUPT_AUDIO', message: expect.stringMatching(/elst/) });
+    },
+  );
+
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'a 2-minute M4A (moov after the audio) is refused from its sample table, before decoding' : 'M4A too long (skipped: ffmpeg absent)',
+    async () => {
+      const m4a = transcodeWithFfmpeg(encodeWav([new Float32Array(120 * 16000)], 16000), 'm4a-aac');
+      // The header path states the length ("is 120.06 s long"); a decode stopped at the limit could not.
+      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG', message: expect.stringMatching(/is 12\d\.\d+ s long/) });
     },
   );
 

@@ -62,7 +62,7 @@ function seeds(): { name: string; bytes: Uint8Array }[] {
   if (hasFfmpeg) {
     const wav48 = encodeWav([signal(1.2, 48000), signal(1.2, 48000)], 48000);
     out.push({ name: 'flac', bytes: flacWithFfmpeg(wav48) });
-    for (const target of ['ogg-vorbis', 'ogg-opus', 'mp3', 'webm-opus'] as FfmpegTarget[]) {
+    for (const target of ['ogg-vorbis', 'ogg-opus', 'mp3', 'webm-opus', 'm4a-aac', 'm4a-aac-fragmented', 'adts-aac'] as FfmpegTarget[]) {
       out.push({ name: target, bytes: transcodeWithFfmpeg(wav48, target) });
     }
   }
