@@ -19,6 +19,7 @@ const config: CodegenConfig = {
           Job: '../graphql/models.js#JobModel',
           Assessment: '../graphql/models.js#AssessmentModel',
           WordAssessment: '../graphql/models.js#WordAssessmentModel',
+          PhonemeAssessment: '../graphql/models.js#PhonemeAssessmentModel',
           Rationale: '../graphql/models.js#RationaleModel',
           Organization: '../graphql/models.js#OrganizationModel',
           ApiKey: '../graphql/models.js#ApiKeyModel',

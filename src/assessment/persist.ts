@@ -23,6 +23,18 @@ export interface RationaleRecord {
   humanCheck?: HumanCheck | null;
 }
 
+/** The sentence's continuous predictions as Assessment columns (all null when there are none). */
+function continuousSentence(labels: AssessmentLabels) {
+  const c = labels.continuous?.sentence;
+  return {
+    accuracyScore: c?.accuracy ?? null,
+    fluencyScore: c?.fluency ?? null,
+    prosodyScore: c?.prosody ?? null,
+    completenessScore: c?.completeness ?? null,
+    totalScore: c?.total ?? null,
+  };
+}
+
 /**
  * Write one whole assessment (sentence, words, phonemes, rationale) with a fixed number of
  * statements whatever its length: ids are made here so words and phonemes go in with createMany.
@@ -44,6 +56,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       inferenceMs: record.inferenceMs,
       rater: record.rater ?? null,
       ...labels.sentence,
+      ...continuousSentence(labels),
     },
   });
   const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));
@@ -57,6 +70,8 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       accuracy: word.accuracy,
       stress: word.stress,
       total: word.total,
+      accuracyScore: labels.continuous?.words[index]?.accuracy ?? null,
+      totalScore: labels.continuous?.words[index]?.total ?? null,
     })),
   });
   await tx.phonemeAssessment.createMany({

@@ -7,6 +7,7 @@ import * as Utterance from './Utterance/index.js';
 import * as Job from './Job/index.js';
 import * as Assessment from './Assessment/index.js';
 import * as WordAssessment from './WordAssessment/index.js';
+import * as PhonemeAssessment from './PhonemeAssessment/index.js';
 import * as Rationale from './Rationale/index.js';
 import * as RationaleAlignment from './RationaleAlignment/index.js';
 import * as Node from './Node/index.js';
@@ -28,6 +29,7 @@ export const resolvers: Resolvers = {
   Job: { ...Job },
   Assessment: { ...Assessment },
   WordAssessment: { ...WordAssessment },
+  PhonemeAssessment: { ...PhonemeAssessment },
   Rationale: { ...Rationale },
   RationaleAlignment: { ...RationaleAlignment },
   Node: { ...Node },

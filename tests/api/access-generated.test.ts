@@ -89,6 +89,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   AssessmentEdge: 'SCORES',
   ModelRef: 'SCORES',
   SentenceScores: 'SCORES',
+  SentenceScoreDifferences: 'SCORES',
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
   Rationale: 'SCORES',
