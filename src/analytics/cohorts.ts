@@ -8,7 +8,7 @@ import {
   aspectColumn, bound, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
-import { soundStats, type SoundArgs } from './sounds.js';
+import { soundStats, type SoundArgs, type SoundScope } from './sounds.js';
 
 export interface LearnerGroupModel {
   externalId: string;
@@ -52,7 +52,11 @@ export async function groupDistribution(prisma: PrismaClient, organizationId: st
 }
 
 export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  const rows = await soundStats(prisma, organizationId, inGroup(organizationId, externalId), Prisma.sql`'group'::text`, args, 10);
+  const scope: SoundScope = {
+    where: (col) => Prisma.sql`AND ${col} IN (${groupLearners(organizationId, externalId)})`,
+    key: () => Prisma.sql`'group'::text`,
+  };
+  const rows = await soundStats(prisma, organizationId, scope, args, 10);
   return rows.map(({ key: _key, ...s }) => s);
 }
 

@@ -7,6 +7,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { checkRationale } from '../rationale/check.js';
 import { generateRationale } from '../rationale/generate.js';
+import { addNewUtterances } from '../analytics/rollup.js';
 import {
   SEED_AUDIO_FORMAT,
   SEED_AUDIO_SHA256,
@@ -139,6 +140,8 @@ class Batch {
            AS t(asm, txt, fl, pl, wc, pc, wp, wr, pp, pr, at)`,
         [org, ...this.rat],
       );
+      // The sound rollups of these (new) utterances, by the same SQL as the completing transaction's.
+      await addNewUtterances(tx, org, this.utt[0] as string[]);
     }, { timeout: 300_000, maxWait: 60_000 });
   }
 }
@@ -189,7 +192,7 @@ export async function writeSeed(prisma: PrismaClient, o: WriteSeedOptions): Prom
   }
   await flush();
   // Fresh statistics, so the planner sees the new row counts straight away.
-  for (const table of ['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']) {
+  for (const table of ['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale', 'LearnerSoundRollup', 'LearnerSoundWordRollup']) {
     await prisma.$executeRawUnsafe(`ANALYZE "${table}"`);
   }
   return { learners: learners.length, utterances: written, ...total, seconds: (performance.now() - started) / 1000 };
