@@ -7,7 +7,7 @@
  * One definition of "a learner's sound sums": `addContributions` below, of a set of signed
  * assessments. The completing transaction (writeAssessment) adds the new latest assessment of an
  * utterance and subtracts the one it replaced; the seeder adds the latest assessment of each
- * utterance it wrote; the migration 20261130053418_sound_rollups backfilled with the same SQL.
+ * utterance of the learners it wrote; the migration 20261130053418_sound_rollups backfilled with the same SQL.
  *
  * The sums are numeric: exact, so a subtraction takes back exactly what an addition put in (a
  * learner left with one utterance has Σxx·n − Σx² = 0, hence a null slope, as regr_slope says).
@@ -76,8 +76,8 @@ export async function applyNewModelAssessment(
     SELECT id, -1 AS sign FROM replaced WHERE EXISTS (SELECT 1 FROM latest WHERE id = ${assessmentId}::uuid)`);
 }
 
-/** Adds the latest model assessment of each of `utteranceIds`, which must not be counted yet (the seeder's new utterances). */
-export async function addNewUtterances(db: Db, organizationId: string, utteranceIds: string[]): Promise<void> {
-  const latest = latestModelAssessments({ organizationId, utterances: Prisma.sql`AND u.id = ANY(${utteranceIds}::uuid[])` });
+/** Adds the latest model assessment of each utterance of `learnerIds`, learners not counted yet (the seeder's new ones). */
+export async function addNewLearners(db: Db, organizationId: string, learnerIds: string[]): Promise<void> {
+  const latest = latestModelAssessments({ organizationId, utterances: Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[])` });
   await addContributions(db, Prisma.sql`SELECT id, 1 AS sign FROM (${latest}) l`);
 }
