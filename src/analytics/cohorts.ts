@@ -44,11 +44,41 @@ export interface DistributionArgs extends Window {
   modelVersion?: string | null;
 }
 
+/**
+ * Without a window or model version, from the score histograms (LearnerScoreRollup): the same count,
+ * mean and percentile_cont (rank floor/ceil of p·(n−1), linearly interpolated), exact because scores
+ * are integers. With either, from the latest assessments themselves.
+ */
 export async function groupDistribution(prisma: PrismaClient, organizationId: string, externalId: string, args: DistributionArgs) {
+  if (args.from == null && args.to == null && args.modelVersion == null) {
+    return distributions(await prisma.$queryRaw<DistributionRow[]>(histogramDistributionSql(organizationId, externalId)));
+  }
   const latest = latestModelAssessments({
     organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn(args)}`,
   });
   return distributions(await prisma.$queryRaw<DistributionRow[]>(distributionSql(latest, Prisma.sql`NULL::text`)));
+}
+
+function histogramDistributionSql(organizationId: string, externalId: string) {
+  return Prisma.sql`WITH h AS (
+      SELECT r.aspect, r.score, SUM(r.count)::bigint AS c FROM "LearnerScoreRollup" r
+      WHERE r."organizationId" = ${organizationId}::uuid AND r."learnerId" IN (${groupLearners(organizationId, externalId)})
+      GROUP BY r.aspect, r.score HAVING SUM(r.count) > 0),
+    cum AS (
+      SELECT aspect, score, SUM(c) OVER (PARTITION BY aspect ORDER BY score) AS upto,
+        SUM(c) OVER (PARTITION BY aspect) AS n, SUM(c * score) OVER (PARTITION BY aspect) AS total
+      FROM h),
+    q AS (
+      SELECT DISTINCT a.aspect, a.n, a.total, p.i, p.p * (a.n - 1) AS pos
+      FROM cum a CROSS JOIN unnest(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]::float8[]) WITH ORDINALITY AS p(p, i)),
+    v AS (
+      SELECT q.*,
+        (SELECT c.score FROM cum c WHERE c.aspect = q.aspect AND c.upto > floor(q.pos) ORDER BY c.score LIMIT 1)::float8 AS lo,
+        (SELECT c.score FROM cum c WHERE c.aspect = q.aspect AND c.upto > ceil(q.pos) ORDER BY c.score LIMIT 1)::float8 AS hi
+      FROM q)
+    SELECT NULL::text AS key, aspect, n::int AS n, total::float8 / n AS mean,
+      array_agg(lo + (hi - lo) * (pos - floor(pos)) ORDER BY i) AS pct
+    FROM v GROUP BY aspect, n, total`;
 }
 
 export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {

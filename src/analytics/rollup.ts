@@ -1,19 +1,22 @@
 /**
- * The sound rollups (LearnerSoundRollup, LearnerSoundWordRollup; DESIGN.md "small rollups maintained
- * in the same completing transaction"): per learner and phone, the sums over the phonemes of the
- * latest MODEL assessment of each of the learner's utterances, so LearnerGroup.weakSounds of a
- * 500-learner cohort adds up ~20,000 rollup rows instead of ~1,300,000 phoneme rows.
+ * The learner rollups (LearnerSoundRollup, LearnerSoundWordRollup, LearnerScoreRollup; DESIGN.md
+ * "small rollups maintained in the same completing transaction"): per learner and phone, the sums
+ * over the phonemes of the latest MODEL assessment of each of the learner's utterances, so
+ * LearnerGroup.weakSounds of a 500-learner cohort adds up ~20,000 rollup rows instead of ~1,300,000
+ * phoneme rows; per learner, aspect and score (integers 0-10), how many latest assessments have it,
+ * so LearnerGroup.scoreDistribution reads a histogram instead of ~50,000 utterances.
  *
- * One definition of "a learner's sound sums": `addContributions` below, of a set of signed
- * assessments. The completing transaction (writeAssessment) adds the new latest assessment of an
- * utterance and subtracts the one it replaced; the seeder adds the latest assessment of each
- * utterance of the learners it wrote; the migration 20261130053418_sound_rollups backfilled with the same SQL.
+ * One definition of "a learner's sums": `addContributions` below, of a set of signed assessments.
+ * The completing transaction (writeAssessment) adds the new latest assessment of an utterance and
+ * subtracts the one it replaced; the seeder adds the latest assessment of each utterance of the
+ * learners it wrote; the migrations 20261130053418_sound_rollups and 20261130060507_score_rollups
+ * backfilled with the same SQL.
  *
  * The sums are numeric: exact, so a subtraction takes back exactly what an addition put in (a
  * learner left with one utterance has Σxx·n − Σx² = 0, hence a null slope, as regr_slope says).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { latestModelAssessments, PHONEME_ERROR_BELOW } from './common.js';
+import { aspectRows, latestModelAssessments, PHONEME_ERROR_BELOW } from './common.js';
 
 /** x of the slope sums: seconds from 2026-01-01T00:00:00Z to the utterance (small, exact numbers). */
 export const SLOPE_ORIGIN_EPOCH = 1_767_225_600;
@@ -22,7 +25,7 @@ export const WEEK_SECONDS = 7 * 24 * 3600;
 type Db = Pick<PrismaClient, '$executeRaw'>;
 
 /**
- * Adds to both rollups the phonemes of `changes` (a query of (id uuid, sign int): assessments and
+ * Adds to the rollups the phonemes and sentence scores of `changes` (a query of (id uuid, sign int): assessments and
  * whether they count +1 or -1). Rows are upserted in (learner, phone[, word]) order, so two workers
  * adding to the same learner take the row locks in the same order and cannot deadlock; each
  * statement touches a row once (GROUP BY), subtraction and addition netted.
@@ -54,6 +57,15 @@ export async function addContributions(db: Db, changes: Prisma.Sql): Promise<voi
     SELECT org, learner, phone, word, SUM(sign)::int
     FROM ph WHERE err GROUP BY org, learner, phone, word HAVING SUM(sign) <> 0 ORDER BY org, learner, phone, word
     ON CONFLICT ("organizationId", "learnerId", phone, word) DO UPDATE SET errors = r.errors + EXCLUDED.errors`;
+  await db.$executeRaw`WITH changes AS (${changes})
+    INSERT INTO "LearnerScoreRollup" AS r ("organizationId", "learnerId", aspect, score, count)
+    SELECT a."organizationId", u."learnerId", s.aspect, s.score::int, SUM(c.sign)::int
+    FROM changes c
+    JOIN "Assessment" a ON a.id = c.id
+    JOIN "Utterance" u ON u.id = a."utteranceId" AND u."organizationId" = a."organizationId"
+    CROSS JOIN LATERAL ${aspectRows('a')}
+    GROUP BY 1, 2, 3, 4 HAVING SUM(c.sign) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT ("organizationId", "learnerId", aspect, score) DO UPDATE SET count = r.count + EXCLUDED.count`;
 }
 
 /**

@@ -194,10 +194,10 @@ export async function writeSeed(prisma: PrismaClient, o: WriteSeedOptions): Prom
     for (const table of tables) await prisma.$executeRawUnsafe(`ANALYZE "${table}"`);
   };
   await analyze(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']);
-  // The sound rollups of the new learners, by the same SQL as the completing transaction's: once at
+  // The learner rollups (sounds, scores) of the new learners, by the same SQL as the completing transaction's: once at
   // the end, one hash-joined pass (per batch, each pass re-read the growing tables).
   await prisma.$transaction((tx) => addNewLearners(tx, o.organizationId, learners.map((l) => l.id)), { timeout: 3_600_000, maxWait: 60_000 });
-  await analyze(['LearnerSoundRollup', 'LearnerSoundWordRollup']);
-  log('sound rollups written');
+  await analyze(['LearnerSoundRollup', 'LearnerSoundWordRollup', 'LearnerScoreRollup']);
+  log('learner rollups written');
   return { learners: learners.length, utterances: written, ...total, seconds: (performance.now() - started) / 1000 };
 }

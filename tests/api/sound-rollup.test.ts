@@ -1,5 +1,5 @@
 /**
- * The sound rollups (src/analytics/rollup.ts) against a recomputation from the raw rows, done here
+ * The learner rollups (src/analytics/rollup.ts: sounds, example words, score histograms) against a recomputation from the raw rows, done here
  * in JavaScript from the stored assessments, words and phonemes: after submissions, a re-assessment
  * (and a late older one), human labels, the seeder, the migration's backfill and an erasure. Then
  * the GraphQL answers from the rollups against the same fields read from the phoneme rows (a window
@@ -24,6 +24,8 @@ const B: Take[] = [take('2026-01-06T10:00:00Z', 2, 1.4), take('2026-01-20T10:00:
 const ERASE = `mutation($id: ID!) { eraseLearner(id: $id) { utterances } }`;
 const WEAK = `query($g: String!, $from: DateTime, $min: Int, $first: Int) { group(externalId: $g) {
   weakSounds(from: $from, minCount: $min, first: $first) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords } } }`;
+const DISTRIBUTION = `query($g: String!, $from: DateTime) { group(externalId: $g) {
+  scoreDistribution(from: $from) { aspect count mean p10 p25 median p75 p90 } } }`;
 const PROFILE = `query($id: ID!, $from: DateTime) { learner(id: $id) {
   soundProfile(from: $from) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords } } }`;
 
@@ -43,7 +45,12 @@ async function recomputed(prisma: PrismaClient, organizationId: string) {
   }
   const sounds = new Map<string, Sums>();
   const words = new Map<string, number>();
+  const scores = new Map<string, number>();
   for (const a of latest.values()) {
+    for (const [aspect, score] of [['ACCURACY', a.accuracy], ['FLUENCY', a.fluency], ['PROSODY', a.prosody], ['COMPLETENESS', a.completeness], ['TOTAL', a.total]]) {
+      const key = `${a.utterance.learnerId} ${aspect} ${score}`;
+      scores.set(key, (scores.get(key) ?? 0) + 1);
+    }
     const x = a.utterance.createdAt.getTime() / 1000 - SLOPE_ORIGIN_EPOCH;
     for (const w of a.words) {
       for (const p of w.phonemes) {
@@ -59,7 +66,7 @@ async function recomputed(prisma: PrismaClient, organizationId: string) {
       }
     }
   }
-  return { sounds, words };
+  return { sounds, words, scores };
 }
 
 /** The rollup rows; rows a re-assessment brought back to zero are left in place and mean nothing. */
@@ -75,7 +82,11 @@ async function stored(prisma: PrismaClient, organizationId: string) {
   for (const r of await prisma.learnerSoundWordRollup.findMany({ where: { organizationId } })) {
     if (r.errors !== 0) words.set(`${r.learnerId} ${r.phone} ${r.word}`, r.errors);
   }
-  return { sounds, words };
+  const scores = new Map<string, number>();
+  for (const r of await prisma.learnerScoreRollup.findMany({ where: { organizationId } })) {
+    if (r.count !== 0) scores.set(`${r.learnerId} ${r.aspect} ${r.score}`, r.count);
+  }
+  return { sounds, words, scores };
 }
 
 async function expectConsistent(prisma: PrismaClient, organizationId: string) {
@@ -90,10 +101,11 @@ async function expectConsistent(prisma: PrismaClient, organizationId: string) {
     }
   }
   expect(Object.fromEntries([...got.words].sort())).toEqual(Object.fromEntries([...want.words].sort()));
+  expect(Object.fromEntries([...got.scores].sort())).toEqual(Object.fromEntries([...want.scores].sort()));
   return want;
 }
 
-describe.each(DATABASES)('sound rollups on %s', (kind) => {
+describe.each(DATABASES)('learner rollups on %s', (kind) => {
   let t: TestApp;
   let prisma: PrismaClient;
   let org: string;
@@ -142,7 +154,7 @@ describe.each(DATABASES)('sound rollups on %s', (kind) => {
     await expectConsistent(prisma, org);
   });
 
-  test('GraphQL: weakSounds and soundProfile from the rollups equal the same fields read from the phoneme rows', async () => {
+  test('GraphQL: scoreDistribution, weakSounds and soundProfile from the rollups equal the same fields read from the phoneme rows', async () => {
     const all = '1970-01-01T00:00:00Z'; // a window: the raw path, over the same rows
     for (const vars of [{ g: 'rollup' }, { g: 'rollup', min: 4, first: 3 }, { g: 'rollup', min: 0, first: 40 }]) {
       const fast = await t.admin.request(WEAK, vars);
@@ -151,6 +163,11 @@ describe.each(DATABASES)('sound rollups on %s', (kind) => {
       expect(fast.data.group.weakSounds.length).toBeGreaterThan(0);
       expectSameStats(fast.data.group.weakSounds, raw.data.group.weakSounds);
     }
+    const fast = await t.admin.request(DISTRIBUTION, { g: 'rollup' });
+    const raw = await t.admin.request(DISTRIBUTION, { g: 'rollup', from: all });
+    expect(fast.errors).toBeUndefined();
+    expect(fast.data.group.scoreDistribution[0].count).toBe(A.length + B.length);
+    expect(fast.data.group.scoreDistribution).toEqual(raw.data.group.scoreDistribution);
     for (const id of [learners.a!, learners.b!]) {
       const fast = await t.admin.request(PROFILE, { id: toGlobalId('Learner', id) });
       const raw = await t.admin.request(PROFILE, { id: toGlobalId('Learner', id), from: all });
@@ -165,22 +182,32 @@ describe.each(DATABASES)('sound rollups on %s', (kind) => {
     });
     const want = await expectConsistent(prisma, org);
     expect(want.sounds.size).toBeGreaterThan(12 * 10);
+    // Percentiles of a seeded group (interpolated between ranks) from the histograms and from the rows.
+    const fast = await t.admin.request(DISTRIBUTION, { g: 'group-001' });
+    const raw = await t.admin.request(DISTRIBUTION, { g: 'group-001', from: '1970-01-01T00:00:00Z' });
+    expect(fast.data.group.scoreDistribution[0].count).toBeGreaterThan(50);
+    expect(fast.data.group.scoreDistribution).toEqual(raw.data.group.scoreDistribution);
   });
 
   test('the migration\'s backfill rebuilds the same rollups', async () => {
     const before = await stored(prisma, org);
-    const sql = await readFile(path.join(process.cwd(), 'prisma/migrations/20261130053418_sound_rollups/migration.sql'), 'utf8');
-    const backfill = sql.slice(sql.indexOf('-- Backfill')).split(/;\s*\n/).map((s) => s.trim()).filter((s) => /\S/.test(s.replace(/^--.*$/gm, '')));
-    expect(backfill).toHaveLength(4);
+    const backfill: string[] = [];
+    for (const name of ['20261130053418_sound_rollups', '20261130060507_score_rollups']) {
+      const sql = await readFile(path.join(process.cwd(), 'prisma/migrations', name, 'migration.sql'), 'utf8');
+      backfill.push(...sql.slice(sql.indexOf('-- Backfill')).split(/;\s*\n/).map((s) => s.trim()).filter((s) => /\S/.test(s.replace(/^--.*$/gm, ''))));
+    }
+    expect(backfill).toHaveLength(5);
     await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`DELETE FROM "LearnerSoundRollup"`;
       await tx.$executeRaw`DELETE FROM "LearnerSoundWordRollup"`;
+      await tx.$executeRaw`DELETE FROM "LearnerScoreRollup"`;
       for (const statement of backfill) await tx.$executeRawUnsafe(statement);
     });
     await expectConsistent(prisma, org);
     const after = await stored(prisma, org);
     expect([...after.sounds.keys()].sort()).toEqual([...before.sounds.keys()].sort());
     expect(Object.fromEntries(after.words)).toEqual(Object.fromEntries(before.words));
+    expect(Object.fromEntries(after.scores)).toEqual(Object.fromEntries(before.scores));
   });
 
   test('erasure removes the learner\'s rollup rows and leaves the others consistent', async () => {
@@ -188,6 +215,7 @@ describe.each(DATABASES)('sound rollups on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     expect(await prisma.learnerSoundRollup.count({ where: { learnerId: learners.a } })).toBe(0);
     expect(await prisma.learnerSoundWordRollup.count({ where: { learnerId: learners.a } })).toBe(0);
+    expect(await prisma.learnerScoreRollup.count({ where: { learnerId: learners.a } })).toBe(0);
     expect(await prisma.learnerSoundRollup.count({ where: { learnerId: learners.b } })).toBeGreaterThan(0);
     await expectConsistent(prisma, org);
   });
