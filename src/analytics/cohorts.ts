@@ -141,13 +141,17 @@ export async function inactiveLearners(
   const days = bound('days', args.days, 14, 36_500);
   const first = bound('first', args.first, 20, MAX_LEARNERS);
   const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
+  // Each learner's latest utterance is the first entry of the (organisation, learner, createdAt DESC)
+  // index: one short index probe per learner instead of grouping all of a 500-learner cohort's utterances.
   const rows = await prisma.$queryRaw<{ learner_id: string; last: Date | null }[]>`
-    SELECT l.id::text AS learner_id, MAX(u."createdAt") AS last
+    SELECT l.id::text AS learner_id, latest.at AS last
     FROM "Learner" l
-    LEFT JOIN "Utterance" u ON u."learnerId" = l.id AND u."organizationId" = l."organizationId"
+    LEFT JOIN LATERAL (
+      SELECT u."createdAt" AS at FROM "Utterance" u
+      WHERE u."organizationId" = l."organizationId" AND u."learnerId" = l.id
+      ORDER BY u."createdAt" DESC LIMIT 1) latest ON true
     WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${externalId}]::text[]
-    GROUP BY l.id
-    HAVING MAX(u."createdAt") IS NULL OR MAX(u."createdAt") < ${cutoff}::timestamptz
+      AND (latest.at IS NULL OR latest.at < ${cutoff}::timestamptz)
     ORDER BY last ASC NULLS FIRST, l.id LIMIT ${first}::int`;
   return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
 }
