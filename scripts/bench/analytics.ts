@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30]`
+ * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30] [--group ID]`
  *
  * Reads on a seeded history (npm run seed), through GraphQL over HTTP against the same SQL run
  * directly on the driver, in the same run:
@@ -7,7 +7,8 @@
  *   - a history page by cursor (learner.utterances(first: 20, after) with each latest assessment),
  *     walking a heavy learner's history page after page;
  *   - a learner's progress (weekly buckets), a learner's sound profile, a cohort summary
- *     (group: learner count, score distribution, weak sounds).
+ *     (group: learner count, score distribution, weak sounds) of the largest group, or of --group.
+ *     Issue 9's 500-learner cohort: --learners 2000 --groups 5 (groups of 483 to 510 learners).
  *
  * For each: median and p95 of the GraphQL request (timed by a client in its own process over one
  * keep-alive connection, client-process.ts), the same of the direct replay, their ratio, and
@@ -56,6 +57,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       groups: { type: 'string', default: '50' },
       seed: { type: 'string', default: '1' },
       runs: { type: 'string', default: '30' },
+      group: { type: 'string' },
     },
   });
   const utterances = Number(values.utterances);
@@ -110,7 +112,9 @@ export async function benchAnalytics(args: string[]): Promise<void> {
     const learnerId = heavy[0]!.learnerId;
     const learner = await prisma.learner.findUniqueOrThrow({ where: { id: learnerId } });
     const groupRows = await prisma.$queryRaw<{ g: string; n: number }[]>`
-      SELECT g, count(*)::int AS n FROM "Learner", unnest(groups) AS g WHERE "organizationId" = ${org.id}::uuid GROUP BY g ORDER BY n DESC, g LIMIT 1`;
+      SELECT g, count(*)::int AS n FROM "Learner", unnest(groups) AS g WHERE "organizationId" = ${org.id}::uuid
+        AND (${values.group ?? null}::text IS NULL OR g = ${values.group ?? null}::text)
+      GROUP BY g ORDER BY n DESC, g LIMIT 1`;
     const group = groupRows[0]?.g ?? 'none';
     const total = await prisma.utterance.count({ where: { organizationId: org.id } });
     console.log(`\n${app.services.config.databaseUrl ? 'PostgreSQL' : 'PGlite'}: ${total} utterances; learner ${learner.externalId} (${heavy[0]!._count} utterances), group ${group} (${groupRows[0]?.n ?? 0} learners); ${runs} runs each after 3 warm-ups`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AssessmentLabels, RationaleCheck } from '../types.js';
 import type { HumanCheck } from './human.js';
+import { applyNewModelAssessment } from '../analytics/rollup.js';
 
 export interface AssessmentRecord {
   organizationId: string;
@@ -14,6 +15,8 @@ export interface AssessmentRecord {
   rationale: RationaleRecord | null;
   /** Who supplied HUMAN labels. */
   rater?: string | null;
+  /** When it was made; now by default (imports and test histories give their own). */
+  createdAt?: Date;
 }
 
 export interface RationaleRecord {
@@ -43,6 +46,9 @@ function continuousSentence(labels: AssessmentLabels) {
 export async function writeAssessment(tx: Prisma.TransactionClient, record: AssessmentRecord): Promise<string> {
   const { organizationId, labels } = record;
   const assessmentId = randomUUID();
+  // Sound rollups: lock the utterance before the insert's FK lock on it, so model assessments of one
+  // utterance are written one after the other and each sees the latest before it.
+  if (record.source === 'MODEL') await tx.$queryRaw`SELECT 1 FROM "Utterance" WHERE id = ${record.utteranceId}::uuid FOR UPDATE`;
   await tx.assessment.create({
     data: {
       id: assessmentId,
@@ -55,6 +61,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       executionProvider: record.model?.executionProvider ?? null,
       inferenceMs: record.inferenceMs,
       rater: record.rater ?? null,
+      ...(record.createdAt ? { createdAt: record.createdAt } : {}),
       ...labels.sentence,
       ...continuousSentence(labels),
     },
@@ -87,6 +94,8 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
     ),
   });
   if (record.rationale) await writeRationale(tx, organizationId, assessmentId, record.rationale);
+  // Sound rollups (src/analytics/rollup.ts), in this same transaction: HUMAN labels do not count.
+  if (record.source === 'MODEL') await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
   return assessmentId;
 }
 
