@@ -38,9 +38,6 @@ interface Cached {
 export class LtiTokenClient {
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<string>>();
-  /** Tokens fetched from token endpoints (not served from the cache): for tests and figures. */
-  fetched = 0;
-
   constructor(
     private readonly prisma: PrismaClient,
     private readonly post: HttpPost,
@@ -80,7 +77,6 @@ export class LtiTokenClient {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: body.toString(),
     });
-    this.fetched += 1;
     if (answer.status < 200 || answer.status >= 300) {
       throw new TokenError(`token endpoint answered ${answer.status}: ${answer.text.slice(0, 300)}`, answer.status);
     }

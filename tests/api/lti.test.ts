@@ -70,7 +70,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
     expect(job.status).toBe('SUCCEEDED');
-    return { assessmentId: job.assessment.id as string, externalId };
+    return { assessmentId: job.assessment.id as string, externalId, learnerId: learnerId as string };
   }
 
   async function deliveriesOf(assessmentId: string, client: GqlClient = t.admin) {
@@ -207,7 +207,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
 
   test('a score the platform refuses (400) is given up at once and shows FAILED with the reason', async () => {
     const item = await lineItem({ aspect: 'FLUENCY', scoreMaximum: 10, path: 'fluency-10' });
-    const { assessmentId } = await assessedSubmission({ lineItemId: item.id });
+    const { assessmentId, learnerId } = await assessedSubmission({ lineItemId: item.id });
     lms.failNextScores(400);
     const [outcome] = await attemptAll(assessmentId);
     expect(outcome).toMatchObject({ outcome: 'failed', httpStatus: 400 });
@@ -215,6 +215,12 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastHttpStatus: 400, nextAttemptAt: null, deliveredAt: null });
     expect(d.lastError).toContain('400');
     expect(lms.scores.filter((s) => s.lineItem === 'fluency-10')).toHaveLength(0);
+
+    // Erasing the learner erases what was owed to the gradebook about them (the LTI user id with it).
+    const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learnerId } }`, { id: learnerId });
+    expect(erased.errors).toBeUndefined();
+    expect(await prisma().ltiScoreDelivery.count({ where: { assessmentId: fromGlobalId(assessmentId)!.id } })).toBe(0);
+    expect(await prisma().ltiSubmission.count({ where: { lineItemId: fromGlobalId(item.id)!.id } })).toBe(0);
   });
 
   test('after a key rotation the new key signs, the old one stays published, and the platform verifies the new one', async () => {
