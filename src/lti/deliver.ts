@@ -10,8 +10,8 @@ import { aspectValue, MAX_COMMENT_CHARS, scaleScore, SCORE_MEDIA_TYPE, scoreBody
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
-/** Give up after this many attempts (with the backoff below: about a day). */
-export const LTI_MAX_ATTEMPTS = 12;
+/** Give up after this many attempts: with the backoff below, about 18 hours after the first (24 at most). */
+export const LTI_MAX_ATTEMPTS = 15;
 const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 4 * 3600_000;
 
