@@ -95,29 +95,33 @@ export async function attemptLtiScore(deps: Pick<LtiDeliveryDeps, 'tokens' | 'po
   }
 }
 
+/** A delivery with its line item and platform, as attemptLtiScore needs it; null when gone (erased). */
+export function loadLtiScoreDelivery(prisma: PrismaClient, deliveryId: string): Promise<DeliveryWithTarget | null> {
+  return prisma.ltiScoreDelivery.findUnique({ where: { id: deliveryId }, include: { lineItem: { include: { platform: true } } } });
+}
+
 /**
- * One attempt at a PENDING delivery, recorded on its row: DELIVERED, or PENDING with the next
- * attempt's time, or FAILED when the platform refused for good or the attempts ran out. Returns
- * the outcome ('failed' also when attempts ran out) or null when the delivery was not pending.
+ * Record an attempt's outcome on the delivery row (what `Assessment.gradeDeliveries` shows):
+ * DELIVERED; PENDING with the next attempt's time; or FAILED when the platform refused for good or
+ * the attempts ran out. Returns the outcome as recorded ('failed' also when attempts ran out).
  */
-export async function deliverLtiScore(deps: LtiDeliveryDeps, deliveryId: string, now = () => new Date()): Promise<LtiOutcome | null> {
-  const delivery = await deps.prisma.ltiScoreDelivery.findUnique({
-    where: { id: deliveryId },
-    include: { lineItem: { include: { platform: true } } },
-  });
-  if (!delivery || delivery.status !== 'PENDING') return null;
-  const result = await attemptLtiScore(deps, delivery);
+export async function recordLtiOutcome(
+  prisma: PrismaClient,
+  delivery: { id: string; attempts: number },
+  result: LtiOutcome,
+  now = () => new Date(),
+): Promise<LtiOutcome> {
   const attempts = delivery.attempts + 1;
   if (result.outcome === 'delivered') {
-    await deps.prisma.ltiScoreDelivery.update({
-      where: { id: deliveryId },
+    await prisma.ltiScoreDelivery.update({
+      where: { id: delivery.id },
       data: { status: 'DELIVERED', attempts, deliveredAt: now(), lastHttpStatus: result.httpStatus, lastError: null },
     });
     return result;
   }
   const final = result.outcome === 'failed' || attempts >= LTI_MAX_ATTEMPTS;
-  await deps.prisma.ltiScoreDelivery.update({
-    where: { id: deliveryId },
+  await prisma.ltiScoreDelivery.update({
+    where: { id: delivery.id },
     data: {
       status: final ? 'FAILED' : 'PENDING',
       attempts,
@@ -127,4 +131,16 @@ export async function deliverLtiScore(deps: LtiDeliveryDeps, deliveryId: string,
     },
   });
   return final ? { ...result, outcome: 'failed' } : result;
+}
+
+/**
+ * One attempt at a PENDING delivery, recorded on its row (loadLtiScoreDelivery, attemptLtiScore,
+ * recordLtiOutcome). Null when the delivery is gone or not pending. Whoever drives the retries
+ * calls it again at `nextAttemptAt` while the outcome is 'retry'; it does not fence concurrent
+ * callers of one delivery (a claiming queue does that).
+ */
+export async function deliverLtiScore(deps: LtiDeliveryDeps, deliveryId: string, now = () => new Date()): Promise<LtiOutcome | null> {
+  const delivery = await loadLtiScoreDelivery(deps.prisma, deliveryId);
+  if (!delivery || delivery.status !== 'PENDING') return null;
+  return recordLtiOutcome(deps.prisma, delivery, await attemptLtiScore(deps, delivery), now);
 }

@@ -12,9 +12,7 @@ import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
-import { deliverLtiScore, type LtiDeliveryDeps } from '../../src/lti/deliver.js';
-import { LtiTokenClient } from '../../src/lti/token.js';
-import { fetchPost } from '../../src/lti/http.js';
+import { createLtiScoreSender, type LtiScoreSender } from '../../src/lti/sender.js';
 
 const DATABASES = await testDatabases();
 
@@ -33,8 +31,7 @@ const DELIVERIES = `query($id: ID!) { assessment(id: $id) {
 describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   let t: TestApp;
   let lms: LtiTestPlatform;
-  let tokens: LtiTokenClient;
-  let deps: LtiDeliveryDeps;
+  let sender: LtiScoreSender;
   let platformId: string;
   let writer: GqlClient;
   const prisma = () => t.app.services.prisma;
@@ -43,8 +40,8 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   beforeAll(async () => {
     t = await startTestApp(kind);
     lms = await LtiTestPlatform.start();
-    tokens = new LtiTokenClient(prisma(), fetchPost);
-    deps = { prisma: prisma(), tokens, post: fetchPost };
+    // The sender a delivery worker holds (one token cache per process); the test makes its attempts.
+    sender = createLtiScoreSender(prisma());
     writer = await keyWithScopes(t, ['ASSESS_WRITE']);
   });
   afterAll(async () => {
@@ -81,7 +78,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   /** One attempt at each pending delivery of the assessment, as the delivery worker makes them. */
   async function attemptAll(assessmentId: string) {
     const pending = await prisma().ltiScoreDelivery.findMany({ where: { assessmentId: fromGlobalId(assessmentId)!.id, status: 'PENDING' } });
-    return Promise.all(pending.map((d) => deliverLtiScore(deps, d.id)));
+    return Promise.all(pending.map((d) => sender.deliver(d.id)));
   }
 
   test('registering a platform makes an RSA 2048 key pair; its public half is served as a JWKS, the private half never', async () => {
@@ -167,7 +164,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(after).toMatchObject({ status: 'DELIVERED', attempts: 1, lastHttpStatus: 204, lastError: null, nextAttemptAt: null, lineItem: { id: item.id, aspect: 'TOTAL' } });
     expect(Date.parse(after.deliveredAt)).toBeGreaterThanOrEqual(Date.parse(after.createdAt));
     // A delivered score is not posted again.
-    expect(await deliverLtiScore(deps, (await prisma().ltiScoreDelivery.findFirstOrThrow({ where: { assessmentId: fromGlobalId(assessmentId)!.id } })).id)).toBeNull();
+    expect(await sender.deliver((await prisma().ltiScoreDelivery.findFirstOrThrow({ where: { assessmentId: fromGlobalId(assessmentId)!.id } })).id)).toBeNull();
 
     // Scores readers see the status; the platform behind the line item is admin configuration.
     const reader = await keyWithScopes(t, ['SCORES_READ']);
