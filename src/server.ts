@@ -16,6 +16,7 @@ import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
 import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
+import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -135,6 +136,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     enterRequestScope,
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );
+  app.get(JWKS_ROUTE, requestId, serveJwks(services.prisma));
   app.use('/export/results', requestId, cors(config.corsOrigins), limiter.middleware, exportResults(services, limiter));
   app.use(multipartErrors);
   await new Promise<void>((resolve, reject) => {

@@ -44,3 +44,6 @@ export interface ModelInfoModel {
   executionProvider: string;
   phoneSet: string[];
 }
+
+// LTI grade passback (src/lti): the rows themselves.
+export type { LtiPlatform as LtiPlatformModel, LtiLineItem as LtiLineItemModel, LtiScoreDelivery as GradeDeliveryModel, LtiKey as LtiToolKeyModel } from '../generated/prisma/client.js';

@@ -17,6 +17,11 @@ import * as AuditEvent from './AuditEvent/index.js';
 import * as PageInfo from './PageInfo/index.js';
 import * as LearnerGroup from './LearnerGroup/index.js';
 import * as GroupComparison from './GroupComparison/index.js';
+// LTI grade passback
+import * as LtiPlatform from './LtiPlatform/index.js';
+import * as LtiToolKey from './LtiToolKey/index.js';
+import * as LtiLineItem from './LtiLineItem/index.js';
+import * as GradeDelivery from './GradeDelivery/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -39,4 +44,8 @@ export const resolvers: Resolvers = {
   PageInfo: { ...PageInfo },
   LearnerGroup: { ...LearnerGroup },
   GroupComparison: { ...GroupComparison },
+  LtiPlatform: { ...LtiPlatform },
+  LtiToolKey: { ...LtiToolKey },
+  LtiLineItem: { ...LtiLineItem },
+  GradeDelivery: { ...GradeDelivery },
 };
