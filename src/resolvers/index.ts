@@ -16,6 +16,7 @@ import * as AuditEvent from './AuditEvent/index.js';
 import * as PageInfo from './PageInfo/index.js';
 import * as LearnerGroup from './LearnerGroup/index.js';
 import * as GroupComparison from './GroupComparison/index.js';
+import * as Subscription from './Subscription/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -37,4 +38,5 @@ export const resolvers: Resolvers = {
   PageInfo: { ...PageInfo },
   LearnerGroup: { ...LearnerGroup },
   GroupComparison: { ...GroupComparison },
+  Subscription: { ...Subscription },
 };

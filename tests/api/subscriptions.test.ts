@@ -1,0 +1,223 @@
+/**
+ * GraphQL subscriptions over WebSocket with a real graphql-ws client: on PGlite (API and worker in
+ * one process, PGlite's LISTEN/NOTIFY) and on PostgreSQL with the worker in a separate process
+ * (`npm run worker`), so each event crosses processes through LISTEN/NOTIFY. Authentication, scopes,
+ * tenancy, query limits, ordering of a job's transitions, and the latency from a job finishing to
+ * its event arriving (printed, not asserted).
+ */
+import { randomUUID } from 'node:crypto';
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { createApiKey } from '../../src/graphql/auth.js';
+import { runEntry, type ChildRun } from '../support/processes.js';
+import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js';
+import { subscribe, type Subscription } from '../support/subscriptions.js';
+
+const DATABASES = await testDatabases();
+
+const CREATE_LEARNER = `mutation($input: CreateLearnerInput!) { createLearner(input: $input) { id } }`;
+const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id status } } }`;
+const REASSESS = `mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id } }`;
+const JOBS = `subscription($learnerId: ID, $utteranceId: ID, $jobId: ID) {
+  jobStatusChanged(learnerId: $learnerId, utteranceId: $utteranceId, jobId: $jobId) {
+    id status attempts finishedAt utterance { id } assessment { id sentence { total } }
+  }
+}`;
+const ASSESSMENTS = `subscription($learnerId: ID, $utteranceId: ID) {
+  assessmentCreated(learnerId: $learnerId, utteranceId: $utteranceId) { id source utterance { id } sentence { total } }
+}`;
+const LATENCY_JOBS = 6;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The code a refused subscription ended with: an `error` message (refused before it ran: limits,
+ * validation) or, as graphql-ws sends resolver errors, a `next` carrying errors followed by `complete`.
+ */
+async function refusal(s: Subscription): Promise<{ code?: string; limit?: unknown }> {
+  const why = await s.ended;
+  const errors = why.errors ?? s.received.find((r) => r.result.errors)?.result.errors;
+  return errors?.[0]?.extensions ?? {};
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
+  describe.each(DATABASES)('on %s', (kind) => {
+    let t: TestApp;
+    let worker: ChildRun | null = null;
+    let disposed = false;
+    let learnerId: string;
+    let readKey: string;
+    let writeKey: string;
+    let otherOrgKey: string;
+    let otherLearnerId: string;
+    const open: Subscription[] = [];
+    const [recording] = speechOceanUtterances('train', 1);
+
+    const sub = (key: string | undefined, query: string, variables: Record<string, unknown> = {}, options = {}) => {
+      const s = subscribe(t.app.url, key, query, variables, options);
+      open.push(s);
+      return s;
+    };
+    /** Wait until the API process holds `n` subscriptions: the server has registered ours. */
+    const hubHolds = async (n: number, exactly?: 'exactly') => {
+      const size = () => t.app.services.events?.size ?? 0;
+      while (exactly ? size() !== n : size() < n) await sleep(10);
+    };
+
+    beforeAll(async () => {
+      // PostgreSQL: no worker in the API process; a separate `npm run worker` process runs the jobs.
+      t = await startTestApp(kind, kind === 'postgres' ? { inProcessWorker: false } : {});
+      if (kind === 'postgres') {
+        worker = runEntry('src/worker-main.ts', { DATABASE_URL: t.config.databaseUrl, SPEECHMARK_AUDIO_DIR: t.config.audioDir });
+        await worker.waitFor(/speechmark worker: /);
+      }
+      const { prisma } = t.app.services;
+      learnerId = (await t.admin.request(CREATE_LEARNER, { input: { externalId: 'ws-learner' } })).data.createLearner.id;
+      const org = await prisma.organization.findFirstOrThrow();
+      readKey = (await createApiKey(prisma, org.id, 'ws-read', ['SCORES_READ'])).key;
+      writeKey = (await createApiKey(prisma, org.id, 'ws-write', ['ASSESS_WRITE'])).key;
+      const other = await prisma.organization.create({ data: { name: `other ${randomUUID()}` } });
+      otherOrgKey = (await createApiKey(prisma, other.id, 'other-admin', ['ADMIN'])).key;
+      otherLearnerId = (await t.admin.withKey(otherOrgKey).request(CREATE_LEARNER, { input: { externalId: 'ws-learner' } })).data.createLearner.id;
+    }, 120_000);
+
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((s) => s.dispose()));
+      // Every subscription a closed client held is released on the server.
+      if (!disposed) await hubHolds(0, 'exactly');
+    });
+
+    afterAll(async () => {
+      worker?.child.kill('SIGTERM');
+      if (worker) await worker.exited;
+      if (!disposed) await t?.dispose();
+    });
+
+    test('a missing, unknown or revoked key is refused with close code 4401', async () => {
+      const { prisma } = t.app.services;
+      const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+      const revoked = await createApiKey(prisma, org.id, 'ws-revoked', ['SCORES_READ']);
+      await prisma.apiKey.update({ where: { id: revoked.apiKey.id }, data: { revokedAt: new Date() } });
+      const expired = await createApiKey(prisma, org.id, 'ws-expired', ['SCORES_READ'], { expiresAt: new Date(Date.now() + 1000) });
+      await sleep(1100);
+      for (const key of [undefined, 'sm_not_a_key', revoked.key, expired.key]) {
+        const s = sub(key, JOBS, { learnerId });
+        const why = await s.ended;
+        expect(why.closeCode).toBe(4401);
+        expect(why.closeReason).toMatch(/^UNAUTHENTICATED/);
+      }
+      // The upgrade request's Authorization header is accepted as well.
+      const viaHeader = sub(undefined, JOBS, { learnerId }, { headerKey: readKey });
+      await viaHeader.connected;
+    });
+
+    test('scopes and tenancy are those of HTTP: FORBIDDEN without SCORES_READ, NOT_FOUND for another organisation', async () => {
+      // Rejected subscriptions leave nothing behind on the server (afterEach waits for an empty hub).
+      expect((await refusal(sub(writeKey, ASSESSMENTS, { learnerId }))).code).toBe('FORBIDDEN');
+      expect((await refusal(sub(writeKey, JOBS, { learnerId }))).code).toBe('FORBIDDEN');
+      expect((await refusal(sub(otherOrgKey, JOBS, { learnerId }))).code).toBe('NOT_FOUND');
+      expect((await refusal(sub(readKey, JOBS, { learnerId, utteranceId: learnerId }))).code).toBe('BAD_USER_INPUT');
+      expect((await refusal(sub(readKey, JOBS, {}))).code).toBe('BAD_USER_INPUT');
+    });
+
+    test('the query limits apply, and only subscriptions are served over WebSocket', async () => {
+      const deep = `subscription($l: ID) { jobStatusChanged(learnerId: $l) { utterance { learner { utterances { edges { node {
+        jobs { edges { node { utterance { learner { utterances { edges { node { learner { id } } } } } } } } } } } } } } } }`;
+      expect(await refusal(sub(readKey, deep, { l: learnerId }))).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 15 });
+      expect((await refusal(sub(readKey, `query { viewer { organization { id } } }`))).code).toBe('BAD_REQUEST');
+      expect((await refusal(sub(readKey, `subscription { jobStatusChanged(learnerId: "x") { nope } }`))).code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await refusal(sub(readKey, `subscription { jobStatusChanged(learnerId: "x") { id `))).code).toBe('GRAPHQL_PARSE_FAILED');
+      expect((await refusal(sub(readKey, JOBS, { learnerId: 42.5 }))).code).toBe('BAD_USER_INPUT');
+    });
+
+    test('a subscription started before submitting sees QUEUED, RUNNING, SUCCEEDED in order, then the assessment', async () => {
+      const before = t.app.services.events!.size;
+      const jobs = sub(readKey, JOBS, { learnerId });
+      const assessments = sub(readKey, ASSESSMENTS, { learnerId });
+      // Another organisation's admin, following its own learner, must hear nothing of ours.
+      const foreign = sub(otherOrgKey, JOBS, { learnerId: otherLearnerId });
+      const foreignAssessments = sub(otherOrgKey, ASSESSMENTS, { learnerId: otherLearnerId });
+      await hubHolds(before + 4);
+
+      const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: recording!.text, audio: null } }, 'variables.input.audio', {
+        bytes: recording!.bytes,
+        name: 'recording.flac',
+      });
+      expect(res.errors).toBeUndefined();
+      const { job, utterance } = res.data.submitUtterance;
+
+      const statuses: string[] = [];
+      let last: any;
+      while (statuses.at(-1) !== 'SUCCEEDED' && statuses.at(-1) !== 'FAILED') {
+        const event = await jobs.next();
+        expect(event.errors).toBeUndefined();
+        last = event.data.jobStatusChanged;
+        expect(last.id).toBe(job.id);
+        expect(last.utterance.id).toBe(utterance.id);
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+      expect(last.assessment.id).toMatch(/\S/);
+      expect(last.finishedAt).not.toBeNull();
+
+      const created = await assessments.next();
+      expect(created.errors).toBeUndefined();
+      expect(created.data.assessmentCreated).toEqual({
+        id: last.assessment.id,
+        source: 'MODEL',
+        utterance: { id: utterance.id },
+        sentence: { total: last.assessment.sentence.total },
+      });
+      // Human labels attached afterwards arrive as a HUMAN assessment.
+      const attach = await t.admin.request(
+        `mutation($u: ID!) { attachHumanLabels(utteranceId: $u, labels: { sentence: { accuracy: 8, fluency: 8, prosody: 8, completeness: 10, total: 8 } }, rater: "ws") { id } }`,
+        { u: utterance.id },
+      );
+      expect(attach.errors).toBeUndefined();
+      const human = await assessments.next();
+      expect(human.data.assessmentCreated).toMatchObject({ id: attach.data.attachHumanLabels.id, source: 'HUMAN' });
+
+      expect(foreign.received).toEqual([]);
+      expect(foreignAssessments.received).toEqual([]);
+    }, 120_000);
+
+    test(`latency from a job finishing to its event arriving (${LATENCY_JOBS} reassessments)`, async () => {
+      const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
+        .data.learner.utterances.edges[0].node.id;
+      const latencies: number[] = [];
+      const s = sub(readKey, JOBS, { utteranceId });
+      await hubHolds(1, 'exactly');
+      for (let i = 0; i < LATENCY_JOBS; i++) {
+        const queued = await t.admin.request(REASSESS, { id: utteranceId });
+        expect(queued.errors).toBeUndefined();
+        for (;;) {
+          const event = await s.next();
+          expect(event.errors).toBeUndefined();
+          const job = event.data.jobStatusChanged;
+          if (job.id !== queued.data.reassessUtterance.id || job.status !== 'SUCCEEDED') continue;
+          latencies.push(s.received.at(-1)!.at - Date.parse(job.finishedAt));
+          break;
+        }
+      }
+      latencies.sort((a, b) => a - b);
+      expect(latencies).toHaveLength(LATENCY_JOBS);
+      console.log(
+        `subscription latency [${kind}${kind === 'postgres' ? ', worker in another process' : ''}]: job finishedAt → event received over ` +
+          `${LATENCY_JOBS} jobs: median ${quantile(latencies, 0.5)} ms, p95 ${quantile(latencies, 0.95)} ms (all: ${latencies.join(', ')})`,
+      );
+    }, 180_000);
+
+    test('stopping the server closes open subscriptions (1001, going away)', async () => {
+      const s = sub(readKey, JOBS, { learnerId });
+      await hubHolds(1, 'exactly');
+      disposed = true;
+      await t.dispose();
+      const why = await s.ended;
+      expect(why.closeCode).toBe(1001);
+      expect(t.app.services.events!.size).toBe(0);
+    }, 60_000);
+  });
+});
