@@ -6,11 +6,15 @@
  * its event arriving (printed, not asserted).
  */
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { createApiKey } from '../../src/graphql/auth.js';
 import { runEntry, type ChildRun } from '../support/processes.js';
 import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js';
-import { subscribe, type Subscription } from '../support/subscriptions.js';
+import { subscribe, wsUrl, type Subscription } from '../support/subscriptions.js';
+import { fromGlobalId } from '../../src/graphql/ids.js';
 
 const DATABASES = await testDatabases();
 
@@ -188,8 +192,16 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
       const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
         .data.learner.utterances.edges[0].node.id;
       const latencies: number[] = [];
+      const notified: number[] = [];
+      // The API process's own view: when each raw notification reached its hub (before it is re-read
+      // through the loaders and sent over the WebSocket).
+      const raw = t.app.services.events!.subscribe((e) => e.type === 'job' && e.status === 'SUCCEEDED');
+      const rawArrivals = new Map<string, number>();
+      void (async () => {
+        for await (const e of raw) if (e.type === 'job') rawArrivals.set(e.jobId, Date.now());
+      })();
       const s = sub(readKey, JOBS, { utteranceId });
-      await hubHolds(1, 'exactly');
+      await hubHolds(2, 'exactly');
       for (let i = 0; i < LATENCY_JOBS; i++) {
         const queued = await t.admin.request(REASSESS, { id: utteranceId });
         expect(queued.errors).toBeUndefined();
@@ -198,17 +210,58 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
           expect(event.errors).toBeUndefined();
           const job = event.data.jobStatusChanged;
           if (job.id !== queued.data.reassessUtterance.id || job.status !== 'SUCCEEDED') continue;
-          latencies.push(s.received.at(-1)!.at - Date.parse(job.finishedAt));
+          const finishedAt = Date.parse(job.finishedAt);
+          latencies.push(s.received.at(-1)!.at - finishedAt);
+          notified.push(rawArrivals.get(fromGlobalId(job.id)!.id)! - finishedAt);
           break;
         }
       }
+      await raw.return!();
       latencies.sort((a, b) => a - b);
+      notified.sort((a, b) => a - b);
       expect(latencies).toHaveLength(LATENCY_JOBS);
+      expect(notified.every(Number.isFinite)).toBe(true);
       console.log(
         `subscription latency [${kind}${kind === 'postgres' ? ', worker in another process' : ''}]: job finishedAt → event received over ` +
-          `${LATENCY_JOBS} jobs: median ${quantile(latencies, 0.5)} ms, p95 ${quantile(latencies, 0.95)} ms (all: ${latencies.join(', ')})`,
+          `${LATENCY_JOBS} jobs: median ${quantile(latencies, 0.5)} ms, p95 ${quantile(latencies, 0.95)} ms (all: ${latencies.join(', ')}); ` +
+          `of which finishedAt → notification at the API process (result written, committed, NOTIFY delivered): ` +
+          `median ${quantile(notified, 0.5)} ms, p95 ${quantile(notified, 0.95)} ms`,
       );
     }, 180_000);
+
+    // The README's client snippet, run as written (PGlite only: it exercises the client, not the database).
+    (kind === 'pglite' ? test : test.skip)('the README\'s graphql-ws snippet prints QUEUED, RUNNING, SUCCEEDED', async () => {
+      const readme = readFileSync(path.resolve('README.md'), 'utf8');
+      const section = readme.slice(readme.indexOf('### Results pushed: subscriptions'));
+      const snippet = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+      expect(snippet).toContain("url: 'ws://localhost:4000/graphql'");
+      const file = path.resolve(`tests/.readme-subscription-${process.pid}.mts`);
+      writeFileSync(file, snippet.replace('ws://localhost:4000/graphql', wsUrl(t.app.url)));
+      try {
+        const child = spawn(process.execPath, ['--import', 'tsx', file], {
+          env: { ...process.env, NODE_OPTIONS: '', KEY: readKey, LEARNER: learnerId },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (c) => (out += c));
+        child.stderr.on('data', (c) => (err += c));
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        await Promise.race([hubHolds(1, 'exactly'), exited.then(() => { throw new Error(`snippet exited early:\n${out}\n${err}`); })]);
+        const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: recording!.text, audio: null } }, 'variables.input.audio', {
+          bytes: recording!.bytes,
+          name: 'recording.flac',
+        });
+        expect(res.errors).toBeUndefined();
+        expect(await exited).toBe(0);
+        const events = out.trim().split('\n').map((line) => JSON.parse(line));
+        expect(events.map((e) => e.data.jobStatusChanged.status)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+        expect(events.every((e) => e.data.jobStatusChanged.id === res.data.submitUtterance.job.id)).toBe(true);
+        expect(Number.isInteger(events[2].data.jobStatusChanged.assessment.sentence.total)).toBe(true);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    }, 120_000);
 
     test('stopping the server closes open subscriptions (1001, going away)', async () => {
       const s = sub(readKey, JOBS, { learnerId });
@@ -221,3 +274,37 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
     }, 60_000);
   });
 });
+
+describe('subscription rate limits (PGlite)', () => {
+  let t: TestApp;
+  const open: Subscription[] = [];
+  beforeAll(async () => {
+    t = await startTestApp('pglite', { rateLimitPerMinute: 3, authFailuresPerMinute: 2 });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(open.map((s) => s.dispose()));
+    await t?.dispose();
+  });
+
+  test('each subscribe costs one request of the key\'s bucket; failed handshakes count against the address', async () => {
+    const learnerId = (await t.admin.request(CREATE_LEARNER, { input: { externalId: 'ws-rate' } })).data.createLearner.id; // 1 of 3
+    // Requests 2 and 3: two subscriptions, held open by the server.
+    for (let i = 1; i <= 2; i++) {
+      open.push(subscribe(t.app.url, t.app.adminKey!, JOBS, { learnerId }));
+      await waitForHub(t, i);
+    }
+    const refused = subscribe(t.app.url, t.app.adminKey!, JOBS, { learnerId });
+    open.push(refused);
+    expect(await refusal(refused)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(t.app.services.events!.size).toBe(2);
+
+    for (let i = 0; i < 2; i++) expect((await subscribe(t.app.url, 'sm_wrong', JOBS, { learnerId }).ended).closeCode).toBe(4401);
+    const throttled = await subscribe(t.app.url, 'sm_wrong', JOBS, { learnerId }).ended;
+    expect(throttled.closeCode).toBe(4429);
+  }, 60_000);
+});
+
+async function waitForHub(t: TestApp, n: number): Promise<'held'> {
+  while ((t.app.services.events?.size ?? 0) < n) await sleep(10);
+  return 'held';
+}
