@@ -40,6 +40,9 @@ export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_TOO_MANY_FAILURES = 4429;
 export const CLOSE_SERVICE_UNAVAILABLE = 4503;
 
+/** How long a stopping server waits for clients to answer its close frame before dropping them. */
+const CLOSE_HANDSHAKE_MS = 2_000;
+
 /** Largest message a client may send; an operation is far smaller (maxQueryChars and variables). */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -205,7 +208,15 @@ export function startSubscriptionServer(
 
   return {
     dispose: async () => {
-      await server.dispose();
+      // A client that does not answer the close handshake would hold the stop for ws's 30 s.
+      const stragglers = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, CLOSE_HANDSHAKE_MS);
+      try {
+        await server.dispose();
+      } finally {
+        clearTimeout(stragglers);
+      }
     },
   };
 }

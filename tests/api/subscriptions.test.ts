@@ -188,6 +188,26 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
       expect(foreignAssessments.received).toEqual([]);
     }, 120_000);
 
+    test('a key revoked while subscribed: its next event ends the subscription with UNAUTHENTICATED', async () => {
+      const { prisma } = t.app.services;
+      const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+      const doomed = await createApiKey(prisma, org.id, 'ws-doomed', ['SCORES_READ']);
+      const s = sub(doomed.key, JOBS, { learnerId });
+      // A second subscriber sees the job through, so the next test starts with no job running.
+      const done = sub(readKey, JOBS, { learnerId });
+      await hubHolds(2, 'exactly');
+      const revoked = await t.admin.request(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, {
+        id: Buffer.from(`ApiKey:${doomed.apiKey.id}`).toString('base64url'),
+      });
+      expect(revoked.data?.revokeApiKey.status).toBe('REVOKED');
+      const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
+        .data.learner.utterances.edges[0].node.id;
+      expect((await t.admin.request(REASSESS, { id: utteranceId })).errors).toBeUndefined();
+      expect((await refusal(s)).code).toBe('UNAUTHENTICATED');
+      expect(s.received.filter((r) => r.result.data)).toEqual([]);
+      while (!['SUCCEEDED', 'FAILED'].includes((await done.next()).data.jobStatusChanged.status));
+    }, 120_000);
+
     test(`latency from a job finishing to its event arriving (${LATENCY_JOBS} reassessments)`, async () => {
       const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
         .data.learner.utterances.edges[0].node.id;
