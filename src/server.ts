@@ -16,7 +16,7 @@ import { queryLimitsPlugin } from './graphql/limits.js';
 import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { startSubscriptionServer } from './graphql/subscriptions.js';
+import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -113,6 +113,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryLimitsPlugin(config),
+      refuseSubscriptionsOverHttp(),
       // On stop: WebSocket clients are closed (1001, going away) while HTTP requests drain.
       { serverWillStart: async () => ({ drainServer: () => subscriptions.dispose() }) },
     ],

@@ -34,6 +34,7 @@ import { createLoaders } from './loaders.js';
 import type { RequestContext, Services } from './context.js';
 import { checkOperation, checkQuerySource, rejectNulStrings } from './limits.js';
 import { requestScope, type RateLimiter } from '../http/guards.js';
+import type { ApolloServerPlugin } from '@apollo/server';
 
 /** graphql-ws close codes (4400-4499 mirror HTTP statuses, as the protocol's own 4400/4401/4403 do). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -217,6 +218,22 @@ export function startSubscriptionServer(
       } finally {
         clearTimeout(stragglers);
       }
+    },
+  };
+}
+
+/** Over HTTP a subscription has nothing to stream: refused (400 BAD_REQUEST) with where to send it. */
+export function refuseSubscriptionsOverHttp(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws, subprotocol graphql-transport-ws) on this same URL.', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        },
+      };
     },
   };
 }

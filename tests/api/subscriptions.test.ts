@@ -5,7 +5,9 @@
  * tenancy, query limits, ordering of a job's transitions, and the latency from a job finishing to
  * its event arriving (printed, not asserted).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { parsePostgresUrl } from '../../src/db/client.js';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +31,7 @@ const JOBS = `subscription($learnerId: ID, $utteranceId: ID, $jobId: ID) {
 const ASSESSMENTS = `subscription($learnerId: ID, $utteranceId: ID) {
   assessmentCreated(learnerId: $learnerId, utteranceId: $utteranceId) { id source utterance { id } sentence { total } }
 }`;
-const LATENCY_JOBS = 6;
+const LATENCY_JOBS = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,6 +137,10 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
       expect((await refusal(sub(readKey, `subscription { jobStatusChanged(learnerId: "x") { nope } }`))).code).toBe('GRAPHQL_VALIDATION_FAILED');
       expect((await refusal(sub(readKey, `subscription { jobStatusChanged(learnerId: "x") { id `))).code).toBe('GRAPHQL_PARSE_FAILED');
       expect((await refusal(sub(readKey, JOBS, { learnerId: 42.5 }))).code).toBe('BAD_USER_INPUT');
+      // And the other way round: a subscription sent over HTTP is refused, not run.
+      const overHttp = await t.admin.withKey(readKey).request(JOBS, { learnerId });
+      expect(overHttp.status).toBe(400);
+      expect(overHttp.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
     });
 
     test('a subscription started before submitting sees QUEUED, RUNNING, SUCCEEDED in order, then the assessment', async () => {
@@ -248,6 +254,37 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
           `median ${quantile(notified, 0.5)} ms, p95 ${quantile(notified, 0.95)} ms`,
       );
     }, 180_000);
+
+    (kind === 'postgres' ? test : test.skip)('after PostgreSQL drops the LISTEN connection it is opened again, and events flow again', async () => {
+      const { connectionString, schema } = parsePostgresUrl(t.config.databaseUrl!);
+      const channel = `speechmark_${createHash('md5').update(schema!).digest('hex').slice(0, 12)}`;
+      const sql = new pg.Client({ connectionString });
+      sql.on('error', () => undefined);
+      await sql.connect();
+      try {
+        const listeners = async () =>
+          (await sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${channel}"`])).rows.map((r) => r.pid);
+        const [old] = await listeners();
+        expect(old).toBeDefined();
+        await sql.query('SELECT pg_terminate_backend($1)', [old]);
+        while (!(await listeners()).some((pid) => pid !== old)) await sleep(50);
+
+        const s = sub(readKey, JOBS, { learnerId });
+        await hubHolds(1, 'exactly');
+        const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
+          .data.learner.utterances.edges[0].node.id;
+        const queued = await t.admin.request(REASSESS, { id: utteranceId });
+        const statuses: string[] = [];
+        while (!['SUCCEEDED', 'FAILED'].includes(statuses.at(-1) ?? '')) {
+          const job = (await s.next()).data.jobStatusChanged;
+          expect(job.id).toBe(queued.data.reassessUtterance.id);
+          statuses.push(job.status);
+        }
+        expect(statuses).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+      } finally {
+        await sql.end();
+      }
+    }, 120_000);
 
     // The README's client snippet, run as written (PGlite only: it exercises the client, not the database).
     (kind === 'pglite' ? test : test.skip)('the README\'s graphql-ws snippet prints QUEUED, RUNNING, SUCCEEDED', async () => {
