@@ -4,6 +4,7 @@
  * MAX_BUFFERED events behind (a client that stopped reading) is ended with an error rather than
  * holding memory without bound.
  */
+import { AppError } from '../errors.js';
 import { parseChangeEvent, type ChangeEvent } from './notify.js';
 import type { NotificationListener, OnNotification } from './listener.js';
 
@@ -63,7 +64,7 @@ export class EventHub {
           return;
         }
         if (buffer.length >= MAX_BUFFERED) {
-          subscriber.end(new Error(`The subscription fell more than ${MAX_BUFFERED} events behind and was ended.`));
+          subscriber.end(new AppError('SERVICE_UNAVAILABLE', `The subscription fell more than ${MAX_BUFFERED} events behind and was ended; subscribe again.`));
           return;
         }
         buffer.push(event);
