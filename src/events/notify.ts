@@ -17,10 +17,15 @@ type Db = PrismaClient | Prisma.TransactionClient;
 /** The channel name as SQL: `speechmark_` and 12 hex digits of the schema's md5. */
 export const CHANNEL_SQL = `'speechmark_' || left(md5(current_schema()), 12)`;
 
-/** What a notification says: a job changed status, or an assessment was stored. */
+/**
+ * What a notification says: a job changed status, or an assessment was stored. Only columns of the
+ * changed row itself, no join: a notification must not make the claim or the hand-back of a job
+ * wait on another table's locks. Which learner an utterance belongs to is looked up by the
+ * listening side (src/resolvers/Subscription/target.ts).
+ */
 export type ChangeEvent =
-  | { type: 'job'; organizationId: string; jobId: string; utteranceId: string; learnerId: string; status: JobStatusName }
-  | { type: 'assessment'; organizationId: string; assessmentId: string; utteranceId: string; learnerId: string };
+  | { type: 'job'; organizationId: string; jobId: string; utteranceId: string; status: JobStatusName }
+  | { type: 'assessment'; organizationId: string; assessmentId: string; utteranceId: string };
 
 export type JobStatusName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -32,14 +37,14 @@ export async function notifyJobChanged(tx: Db, jobId: string): Promise<void> {
   await tx.$queryRawUnsafe(
     `SELECT pg_notify(${CHANNEL_SQL}, json_build_object(
               'type', 'job', 'organizationId', j."organizationId", 'jobId', j."id",
-              'utteranceId', j."utteranceId", 'learnerId', u."learnerId", 'status', j."status")::text)::text AS "sent"
-       FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
+              'utteranceId', j."utteranceId", 'status', j."status")::text)::text AS "sent"
+       FROM "Job" j
       WHERE j."id" = $1::uuid
      UNION ALL
      SELECT pg_notify(${CHANNEL_SQL}, json_build_object(
               'type', 'assessment', 'organizationId', a."organizationId", 'assessmentId', a."id",
-              'utteranceId', a."utteranceId", 'learnerId', u."learnerId")::text)::text
-       FROM "Assessment" a JOIN "Job" j ON j."id" = a."jobId" JOIN "Utterance" u ON u."id" = a."utteranceId"
+              'utteranceId', a."utteranceId")::text)::text
+       FROM "Assessment" a JOIN "Job" j ON j."id" = a."jobId"
       WHERE a."jobId" = $1::uuid AND j."status" = 'SUCCEEDED'`,
     jobId,
   );
@@ -50,8 +55,8 @@ export async function notifyAssessmentCreated(tx: Db, assessmentId: string): Pro
   await tx.$queryRawUnsafe(
     `SELECT pg_notify(${CHANNEL_SQL}, json_build_object(
               'type', 'assessment', 'organizationId', a."organizationId", 'assessmentId', a."id",
-              'utteranceId', a."utteranceId", 'learnerId', u."learnerId")::text)::text AS "sent"
-       FROM "Assessment" a JOIN "Utterance" u ON u."id" = a."utteranceId"
+              'utteranceId', a."utteranceId")::text)::text AS "sent"
+       FROM "Assessment" a
       WHERE a."id" = $1::uuid`,
     assessmentId,
   );
@@ -68,12 +73,12 @@ export function parseChangeEvent(payload: string | undefined): ChangeEvent | nul
   } catch {
     return null;
   }
-  if (!v || !str(v.organizationId) || !str(v.utteranceId) || !str(v.learnerId)) return null;
+  if (!v || !str(v.organizationId) || !str(v.utteranceId)) return null;
   if (v.type === 'job' && str(v.jobId) && typeof v.status === 'string' && STATUSES.has(v.status)) {
-    return { type: 'job', organizationId: v.organizationId, jobId: v.jobId, utteranceId: v.utteranceId, learnerId: v.learnerId, status: v.status as JobStatusName };
+    return { type: 'job', organizationId: v.organizationId, jobId: v.jobId, utteranceId: v.utteranceId, status: v.status as JobStatusName };
   }
   if (v.type === 'assessment' && str(v.assessmentId)) {
-    return { type: 'assessment', organizationId: v.organizationId, assessmentId: v.assessmentId, utteranceId: v.utteranceId, learnerId: v.learnerId };
+    return { type: 'assessment', organizationId: v.organizationId, assessmentId: v.assessmentId, utteranceId: v.utteranceId };
   }
   return null;
 }

@@ -7,7 +7,7 @@ import type { OnNotification } from '../../src/events/listener.js';
 
 const ORG = '00000000-0000-4000-8000-000000000001';
 const job = (jobId: string, status: string, organizationId = ORG) =>
-  JSON.stringify({ type: 'job', organizationId, jobId, utteranceId: 'u1', learnerId: 'l1', status });
+  JSON.stringify({ type: 'job', organizationId, jobId, utteranceId: 'u1', status });
 
 async function startedHub() {
   let emit: OnNotification = () => undefined;
@@ -25,7 +25,7 @@ test('delivers the events a filter accepts, in order; ignores payloads that are 
   const events = hub.subscribe((e) => e.organizationId === ORG && e.type === 'job');
   emit(job('j1', 'QUEUED'));
   emit('not json');
-  emit(JSON.stringify({ type: 'job', organizationId: ORG, jobId: 'j1', utteranceId: 'u1', learnerId: 'l1', status: 'BOGUS' }));
+  emit(JSON.stringify({ type: 'job', organizationId: ORG, jobId: 'j1', utteranceId: 'u1', status: 'BOGUS' }));
   emit(job('j1', 'RUNNING', '00000000-0000-4000-8000-000000000002'));
   emit(job('j1', 'RUNNING'));
   emit(job('j1', 'SUCCEEDED'));

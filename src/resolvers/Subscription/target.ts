@@ -30,12 +30,40 @@ export async function resolveTarget(ctx: RequestContext, args: Partial<Record<Ta
   return { arg, id: row.id };
 }
 
-/** Whether `event` is about `target`, within the caller's organisation. */
-export function concerns(event: ChangeEvent, organizationId: string, target: Target): boolean {
+/**
+ * Whether `event` can be about `target`, from what the event itself says: the organisation, and the
+ * job or utterance id. Whose utterance it is the event does not say (see notify.ts): for a learner
+ * target, `concernsLearner` settles it.
+ */
+export function mayConcern(event: ChangeEvent, organizationId: string, target: Target): boolean {
   if (event.organizationId !== organizationId) return false;
   if (target.arg === 'jobId') return event.type === 'job' && event.jobId === target.id;
   if (target.arg === 'utteranceId') return event.utteranceId === target.id;
-  return event.learnerId === target.id;
+  return true;
+}
+
+/** Utterances remembered per subscription (an utterance never changes learner). */
+const MAX_CACHED_UTTERANCES = 10_000;
+
+/**
+ * For a learner target: whether the event's utterance is that learner's, looked up once per
+ * utterance (per subscription) within the caller's organisation. Other targets: always (mayConcern decided).
+ */
+export function concernsLearner(ctx: RequestContext, target: Target): (event: ChangeEvent) => Promise<boolean> {
+  if (target.arg !== 'learnerId') return async () => true;
+  const known = new Map<string, boolean>();
+  return async (event) => {
+    let mine = known.get(event.utteranceId);
+    if (mine === undefined) {
+      // The tenant-bound loader without a scope check: this only filters; what is sent is read
+      // with the scoped loaders after ctx.renew.
+      const utterance = await ctx.loaders.writeTarget.utterance.load(event.utteranceId);
+      mine = utterance?.learnerId === target.id;
+      if (known.size >= MAX_CACHED_UTTERANCES) known.clear();
+      known.set(event.utteranceId, mine);
+    }
+    return mine;
+  };
 }
 
 /**
@@ -47,6 +75,7 @@ export function concerns(event: ChangeEvent, organizationId: string, target: Tar
 export function deliver<T>(
   ctx: RequestContext,
   events: AsyncIterableIterator<ChangeEvent>,
+  relevant: (event: ChangeEvent) => Promise<boolean>,
   load: (event: ChangeEvent) => Promise<T | null>,
 ): AsyncIterableIterator<T> {
   const end = async (): Promise<IteratorResult<T>> => {
@@ -59,6 +88,7 @@ export function deliver<T>(
         const event = await events.next();
         if (event.done) return { value: undefined, done: true };
         try {
+          if (!(await relevant(event.value))) continue;
           await ctx.renew?.();
           const row = await load(event.value);
           if (row) return { value: row, done: false };
