@@ -62,43 +62,44 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
   // Each round is one atomic statement; a round only loops when it retired a job that had
   // exhausted its attempts (marked FAILED), so the loop is bounded by the number of such jobs.
   for (;;) {
+    // With its notification (src/events), sent only if the claim commits.
     const rows = await prisma.$transaction(async (tx) => {
-      const claimed = await tx.$queryRawUnsafe<{ id: string; status: string }[]>(
-        `WITH candidate AS (
-           SELECT "id" FROM "Job"
-            WHERE ${CLAIMABLE}
-            ORDER BY "runAfter", "createdAt", "id"
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE "Job" AS j SET
-           "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
-           "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."attempts" ELSE j."attempts" + 1 END,
-           "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."lockedBy" ELSE $1 END,
-           "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
-           "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."startedAt" ELSE now() END,
-           "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN now() ELSE NULL END,
-           -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
-           "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
-           "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
-                                   THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
-                                        ' stopped renewing its lease' ||
-                                        CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
-                                   ELSE j."errorMessage" END
-           FROM candidate
-          WHERE j."id" = candidate."id"
-         RETURNING j."id"::text AS "id", j."status"::text AS "status"`,
-        workerId,
-        leaseSeconds,
-        );
-      if (claimed[0]) await notifyJobChanged(tx, claimed[0].id);
-      return claimed;
+    const claimed = await tx.$queryRawUnsafe<{ id: string; status: string }[]>(
+      `WITH candidate AS (
+         SELECT "id" FROM "Job"
+          WHERE ${CLAIMABLE}
+          ORDER BY "runAfter", "createdAt", "id"
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE "Job" AS j SET
+         "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
+         "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN j."attempts" ELSE j."attempts" + 1 END,
+         "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN j."lockedBy" ELSE $1 END,
+         "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
+         "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN j."startedAt" ELSE now() END,
+         "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                 THEN now() ELSE NULL END,
+         -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
+         "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
+         "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
+                                 THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
+                                      ' stopped renewing its lease' ||
+                                      CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
+                                 ELSE j."errorMessage" END
+         FROM candidate
+        WHERE j."id" = candidate."id"
+       RETURNING j."id"::text AS "id", j."status"::text AS "status"`,
+      workerId,
+      leaseSeconds,
+    );
+    if (claimed[0]) await notifyJobChanged(tx, claimed[0].id);
+    return claimed;
     });
     const row = rows[0];
     if (!row) return null;
@@ -152,87 +153,87 @@ export async function completeJob(
       // First, so the row lock is held for the rest of the transaction: a claimer skips the row
       // instead of taking it over between our check and our commit.
       const n = await tx.$executeRawUnsafe(
-          `UPDATE "Job" SET "status" = 'SUCCEEDED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
-                  "errorCode" = NULL, "errorMessage" = NULL, "rawOutput" = NULL
-            WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2
-              AND ($3::int IS NULL OR "attempts" = $3::int)`,
-          id,
-          workerId,
-          attempts,
-        );
-        if (n === 0) return false;
-        await writeResult(tx as TransactionClient);
-        await notifyJobChanged(tx, id);
-        return true;
-      },
-      { timeout: options.timeoutMs ?? 30_000, maxWait: 10_000 },
-    );
-  }
-
-  /**
-   * Records a failed attempt. Transient and attempts left: back to QUEUED after an exponential
-   * backoff ('retry'). Otherwise FAILED for good ('failed'). 'lost' when the job was no longer this
-   * worker's (nothing written).
-   */
-  export async function failJob(
-    prisma: PrismaClient,
-    job: Pick<Job, 'id' | 'attempts' | 'maxAttempts'>,
-    workerId: string,
-    failure: JobFailure,
-    random: () => number = Math.random,
-  ): Promise<FailOutcome> {
-    const retry = failure.transient && job.attempts < job.maxAttempts;
-    const delaySeconds = backoffMs(job.attempts, random) / 1000;
-    const n = await prisma.$transaction(async (tx) => {
-      const changed = retry
-        ? await tx.$executeRawUnsafe(
-            `UPDATE "Job" SET "status" = 'QUEUED', "runAfter" = now() + make_interval(secs => $3::float8),
-                    "lockedBy" = NULL, "leaseExpiresAt" = NULL,
-                    "errorCode" = $4, "errorMessage" = $5, "rawOutput" = $6
-              WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $7::int`,
-            job.id,
-            workerId,
-            delaySeconds,
-            failure.code,
-            failure.message,
-            failure.rawOutput ?? null,
-            job.attempts,
-          )
-        : await tx.$executeRawUnsafe(
-            `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
-                    "errorCode" = $3, "errorMessage" = $4, "rawOutput" = $5
-              WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $6::int`,
-            job.id,
-            workerId,
-            failure.code,
-            failure.message,
-            failure.rawOutput ?? null,
-            job.attempts,
-          );
-      if (changed > 0) await notifyJobChanged(tx, job.id);
-      return changed;
-    });
-    if (n === 0) return 'lost';
-    return retry ? 'retry' : 'failed';
-  }
-
-  /**
-   * Hands a held job back untouched, for a worker that is shutting down: QUEUED again at once, the
-   * attempt not counted (attempts - 1), lease and holder cleared, so another worker claims it on its
-   * next poll instead of waiting for the lease to expire. Fenced like completeJob: false when the job
-   * was no longer this attempt's (already completed, failed or taken over).
-   */
-  export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
-    return prisma.$transaction(async (tx) => {
-      const n = await tx.$executeRawUnsafe(
-      `UPDATE "Job" SET "status" = 'QUEUED', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
-              "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
-        WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
-      job.id,
-      workerId,
-      job.attempts,
+        `UPDATE "Job" SET "status" = 'SUCCEEDED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
+                "errorCode" = NULL, "errorMessage" = NULL, "rawOutput" = NULL
+          WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2
+            AND ($3::int IS NULL OR "attempts" = $3::int)`,
+        id,
+        workerId,
+        attempts,
       );
-    if (n > 0) await notifyJobChanged(tx, job.id);
-    return n > 0;
+      if (n === 0) return false;
+      await writeResult(tx as TransactionClient);
+      await notifyJobChanged(tx, id);
+      return true;
+    },
+    { timeout: options.timeoutMs ?? 30_000, maxWait: 10_000 },
+  );
+}
+
+/**
+ * Records a failed attempt. Transient and attempts left: back to QUEUED after an exponential
+ * backoff ('retry'). Otherwise FAILED for good ('failed'). 'lost' when the job was no longer this
+ * worker's (nothing written).
+ */
+export async function failJob(
+  prisma: PrismaClient,
+  job: Pick<Job, 'id' | 'attempts' | 'maxAttempts'>,
+  workerId: string,
+  failure: JobFailure,
+  random: () => number = Math.random,
+): Promise<FailOutcome> {
+  const retry = failure.transient && job.attempts < job.maxAttempts;
+  const delaySeconds = backoffMs(job.attempts, random) / 1000;
+  const n = await prisma.$transaction(async (tx) => {
+  const changed = retry
+    ? await tx.$executeRawUnsafe(
+        `UPDATE "Job" SET "status" = 'QUEUED', "runAfter" = now() + make_interval(secs => $3::float8),
+                "lockedBy" = NULL, "leaseExpiresAt" = NULL,
+                "errorCode" = $4, "errorMessage" = $5, "rawOutput" = $6
+          WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $7::int`,
+        job.id,
+        workerId,
+        delaySeconds,
+        failure.code,
+        failure.message,
+        failure.rawOutput ?? null,
+        job.attempts,
+      )
+    : await tx.$executeRawUnsafe(
+        `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
+                "errorCode" = $3, "errorMessage" = $4, "rawOutput" = $5
+          WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $6::int`,
+        job.id,
+        workerId,
+        failure.code,
+        failure.message,
+        failure.rawOutput ?? null,
+        job.attempts,
+      );
+  if (changed > 0) await notifyJobChanged(tx, job.id);
+  return changed;
+  });
+  if (n === 0) return 'lost';
+  return retry ? 'retry' : 'failed';
+}
+
+/**
+ * Hands a held job back untouched, for a worker that is shutting down: QUEUED again at once, the
+ * attempt not counted (attempts - 1), lease and holder cleared, so another worker claims it on its
+ * next poll instead of waiting for the lease to expire. Fenced like completeJob: false when the job
+ * was no longer this attempt's (already completed, failed or taken over).
+ */
+export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+  const n = await tx.$executeRawUnsafe(
+    `UPDATE "Job" SET "status" = 'QUEUED', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
+            "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
+      WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
+    job.id,
+    workerId,
+    job.attempts,
+  );
+  if (n > 0) await notifyJobChanged(tx, job.id);
+  return n > 0;
   });
 }
