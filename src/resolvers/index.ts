@@ -22,6 +22,7 @@ import * as LtiPlatform from './LtiPlatform/index.js';
 import * as LtiToolKey from './LtiToolKey/index.js';
 import * as LtiLineItem from './LtiLineItem/index.js';
 import * as GradeDelivery from './GradeDelivery/index.js';
+import * as Subscription from './Subscription/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -48,4 +49,5 @@ export const resolvers: Resolvers = {
   LtiToolKey: { ...LtiToolKey },
   LtiLineItem: { ...LtiLineItem },
   GradeDelivery: { ...GradeDelivery },
+  Subscription: { ...Subscription },
 };

@@ -70,6 +70,8 @@ type Need = 'ANY' | 'PAYLOAD' | 'LEARNER' | 'SCORES' | 'ADMIN' | 'PART';
 const TYPE_NEEDS: Record<string, Need> = {
   Query: 'ANY',
   Mutation: 'ANY',
+  /** Its fields are classified in SUBSCRIPTIONS. */
+  Subscription: 'ANY',
   Viewer: 'ANY',
   Organization: 'ANY',
   ModelInfo: 'ANY',
@@ -643,6 +645,23 @@ async function pool<T>(items: T[], width: number, run: (item: T) => Promise<void
     while (next < items.length) await run(items[next++]!);
   }));
 }
+
+/**
+ * Every Subscription root field (WebSocket, not walked here: tests/api/subscriptions.test.ts runs
+ * them with keys of each kind and another organisation), by what its events carry. The scope is
+ * checked when the subscription starts, and each event is re-read with the key's loaders, so the
+ * types it reaches keep their classification above.
+ */
+const SUBSCRIPTIONS: Record<string, Need> = {
+  jobStatusChanged: 'LEARNER',
+  assessmentCreated: 'SCORES',
+};
+
+test('every Subscription root field is classified', () => {
+  const fields = Object.keys(schema.getSubscriptionType()?.getFields() ?? {});
+  expect(fields.filter((f) => !SUBSCRIPTIONS[f])).toEqual([]);
+  expect(Object.keys(SUBSCRIPTIONS).filter((f) => !fields.includes(f))).toEqual([]);
+});
 
 test('every object type and Mutation of the schema is classified', () => {
   const unclassified = Object.values(schema.getTypeMap())
