@@ -143,7 +143,10 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(before.gradeDeliveries).toEqual([expect.objectContaining({ status: 'PENDING', attempts: 0, userId: externalId, deliveredAt: null, lastError: null })]);
     expect(before.gradeDeliveries[0].scoreGiven).toBe(before.sentence.total * 10);
 
+    const started = performance.now();
     expect(await attemptAll(assessmentId)).toEqual([{ outcome: 'delivered', httpStatus: 204 }]);
+    // A figure, not an assertion: the first attempt signs an assertion, the platform fetches the JWKS.
+    console.log(`[lti ${kind}] first delivery (token request, JWKS fetch, score post): ${(performance.now() - started).toFixed(1)} ms`);
     expect(lms.problems).toEqual([]);
     const posted = lms.scores.filter((s) => s.lineItem === 'total-100');
     expect(posted).toHaveLength(1);
@@ -180,7 +183,9 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const assertionsBefore = lms.assertions.length;
 
     lms.failNextScores(500);
+    const cachedStart = performance.now();
     const [first] = await attemptAll(assessmentId);
+    console.log(`[lti ${kind}] attempt with a cached token (answered 500): ${(performance.now() - cachedStart).toFixed(1)} ms`);
     expect(first).toMatchObject({ outcome: 'retry', httpStatus: 500 });
     let d = (await deliveriesOf(assessmentId)).data.assessment.gradeDeliveries[0];
     expect(d).toMatchObject({ status: 'PENDING', attempts: 1, lastHttpStatus: 500, deliveredAt: null });
@@ -190,7 +195,9 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(lms.assertions.length).toBe(assertionsBefore);
 
     lms.revokeTokens();
+    const started = performance.now();
     const [second] = await attemptAll(assessmentId);
+    console.log(`[lti ${kind}] delivery after a 401 (refused post, new token, post again): ${(performance.now() - started).toFixed(1)} ms`);
     expect(second).toEqual({ outcome: 'delivered', httpStatus: 204 });
     expect(lms.assertions.length).toBe(assertionsBefore + 1);
     expect(new Set(lms.assertions.map((a) => a.jti)).size).toBe(lms.assertions.length);
