@@ -10,6 +10,7 @@ import { Worker } from './jobs/worker.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
+import { EventHub } from './events/hub.js';
 
 export interface Speechmark {
   url: string;
@@ -59,16 +60,21 @@ function modelInfo(assessor: Assessor) {
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   const { assessor, intake } = await loadInferenceParts(config);
   const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
+  // Subscriptions hear job and assessment changes from every process through LISTEN (src/events).
+  const events = new EventHub();
   const services: Services = {
     prisma: db.prisma,
     config,
     intake,
     model: () => modelInfo(assessor),
     wakeWorker: () => worker?.wake(),
+    events,
   };
   try {
-    return { http: await startHttpServer(services, config.port, host), worker, intake, services };
+    await events.start(db.listen);
+    return { http: await startHttpServer(services, config.port, host), worker, intake, services, events };
   } catch (e) {
+    await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
     throw e;
   }
@@ -85,7 +91,7 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, intake, services } = started;
+  const { http, worker, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
@@ -99,6 +105,7 @@ export async function startSpeechmark(
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed.
       await Promise.all([http.close(), worker?.stop({ graceful: true })]);
+      await events.close();
       await intake.close();
       await db.close();
     },

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { GraphQLFormattedError } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
@@ -16,6 +17,9 @@ import { queryLimitsPlugin } from './graphql/limits.js';
 import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { exportStatements } from './xapi/export.js';
+import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -102,11 +106,23 @@ export async function startHttpServer(services: Services, port: number, host = '
   // with clients reusing a socket just as the server closes it: ECONNRESET on their next request).
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  // One executable schema for HTTP (Apollo) and WebSocket subscriptions (graphql-ws).
+  const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
+  const formatError = createFormatError(config.dev);
+  const subscriptions = startSubscriptionServer(httpServer, schema, services, limiter, formatError);
   const apollo = new ApolloServer<RequestContext>({
-    typeDefs,
-    resolvers: resolvers as never,
-    formatError: createFormatError(config.dev),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin(config)],
+    schema,
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryLimitsPlugin(config),
+      refuseSubscriptionsOverHttp(),
+      // Cache control is off: no field carries a cache hint (results are per key and organisation),
+      // and its per-field hook only costs time on every read.
+      ApolloServerPluginCacheControlDisabled(),
+      // On stop: WebSocket clients are closed (1001, going away) while HTTP requests drain.
+      { serverWillStart: async () => ({ drainServer: () => subscriptions.dispose() }) },
+    ],
     // Stack traces (absolute server paths) only in development mode, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: config.dev,
     // Introspection on by default (a self-hosted API with a published contract); when it is off,
@@ -133,6 +149,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     enterRequestScope,
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );
+  app.get(JWKS_ROUTE, requestId, serveJwks(services.prisma));
   app.use('/export/results', requestId, cors(config.corsOrigins), limiter.middleware, exportResults(services, limiter));
   app.use('/export/xapi', requestId, cors(config.corsOrigins), limiter.middleware, exportStatements(services, limiter));
   app.use(multipartErrors);

@@ -35,10 +35,22 @@ export interface WordScore {
   phonemes: PhonemeScore[];
 }
 
+/**
+ * A model's continuous predictions before they are rounded to the integer scales (0-10, 2 decimals):
+ * they correlate better with human raters than the integers. Absent for human labels and for
+ * models that only produce integers or labels.
+ */
+export interface ContinuousScores {
+  sentence: SentenceScores;
+  /** Per reference word, in order. */
+  words: { accuracy: number; total: number }[];
+}
+
 /** Labels at every level for one utterance: a model's predictions or a rater's scores. */
 export interface AssessmentLabels {
   sentence: SentenceScores;
   words: WordScore[];
+  continuous?: ContinuousScores;
 }
 
 export type Polarity = 'criticised' | 'praised';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30]`
+ * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30] [--group ID]`
  *
  * Reads on a seeded history (npm run seed), through GraphQL over HTTP against the same SQL run
  * directly on the driver, in the same run:
@@ -7,9 +7,11 @@
  *   - a history page by cursor (learner.utterances(first: 20, after) with each latest assessment),
  *     walking a heavy learner's history page after page;
  *   - a learner's progress (weekly buckets), a learner's sound profile, a cohort summary
- *     (group: learner count, score distribution, weak sounds).
+ *     (group: learner count, score distribution, weak sounds) of the largest group, or of --group.
+ *     Issue 9's 500-learner cohort: --learners 2000 --groups 5 (groups of 483 to 510 learners).
  *
- * For each: median and p95 of the GraphQL request, the same of the direct replay, their ratio, and
+ * For each: median and p95 of the GraphQL request (timed by a client in its own process over one
+ * keep-alive connection, client-process.ts), the same of the direct replay, their ratio, and
  * the statements the request sent (the onQuery hook of the server's Prisma client). "Direct" replays
  * exactly the statements (SQL and parameters) one GraphQL request sent, one after another, on a
  * dedicated pg connection: what is left is the database's own time. Then EXPLAIN of each distinct
@@ -27,6 +29,7 @@ import { startSpeechmark } from '../../src/app.js';
 import { bootstrapAdminKey, createApiKey } from '../../src/graphql/auth.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { writeSeed } from '../../src/seed/write.js';
+import { ClientProcess } from './client-process.js';
 
 interface Statement {
   sql: string;
@@ -54,6 +57,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       groups: { type: 'string', default: '50' },
       seed: { type: 'string', default: '1' },
       runs: { type: 'string', default: '30' },
+      group: { type: 'string' },
     },
   });
   const utterances = Number(values.utterances);
@@ -95,6 +99,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
   const prisma = app.services.prisma;
   const org = await prisma.organization.findFirstOrThrow({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   const { key, apiKey } = await createApiKey(prisma, org.id, 'analytics bench', ['ADMIN']);
+  const client = new ClientProcess(app.url, key);
   let pool: pg.Pool | null = null;
   let direct: pg.PoolClient | null = null;
   if (config.databaseUrl) {
@@ -107,15 +112,18 @@ export async function benchAnalytics(args: string[]): Promise<void> {
     const learnerId = heavy[0]!.learnerId;
     const learner = await prisma.learner.findUniqueOrThrow({ where: { id: learnerId } });
     const groupRows = await prisma.$queryRaw<{ g: string; n: number }[]>`
-      SELECT g, count(*)::int AS n FROM "Learner", unnest(groups) AS g WHERE "organizationId" = ${org.id}::uuid GROUP BY g ORDER BY n DESC, g LIMIT 1`;
+      SELECT g, count(*)::int AS n FROM "Learner", unnest(groups) AS g WHERE "organizationId" = ${org.id}::uuid
+        AND (${values.group ?? null}::text IS NULL OR g = ${values.group ?? null}::text)
+      GROUP BY g ORDER BY n DESC, g LIMIT 1`;
     const group = groupRows[0]?.g ?? 'none';
     const total = await prisma.utterance.count({ where: { organizationId: org.id } });
     console.log(`\n${app.services.config.databaseUrl ? 'PostgreSQL' : 'PGlite'}: ${total} utterances; learner ${learner.externalId} (${heavy[0]!._count} utterances), group ${group} (${groupRows[0]?.n ?? 0} learners); ${runs} runs each after 3 warm-ups`);
 
+    let lastMs = 0;
     const gql = async (query: string, variables: Record<string, unknown>) => {
-      const res = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: any; errors?: unknown[] };
+      const { ms, body } = await client.request(query, variables);
       if (body.errors) throw new Error(JSON.stringify(body.errors));
+      lastMs = ms;
       return body.data;
     };
     const id = toGlobalId('Learner', learnerId);
@@ -155,9 +163,8 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       let sample: Statement[] = [];
       for (let i = 0; i < runs; i++) {
         recording = [];
-        const t0 = performance.now();
         await c.run();
-        graphMs.push(performance.now() - t0);
+        graphMs.push(lastMs);
         // Statements of this request (the once-a-minute lastUsedAt UPDATE of the key is not one of its reads).
         const mine = recording.filter((s) => !/^UPDATE "ApiKey"/i.test(s.sql.trim()));
         counts.push(mine.length);
@@ -202,6 +209,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       for (const [name, scans] of explained) console.log(`  ${name}: ${scans.length ? scans.join(', ') : 'none'}`);
     }
   } finally {
+    await client.close();
     direct?.release();
     await pool?.end();
     await prisma.apiKey.update({ where: { id: apiKey.id }, data: { revokedAt: new Date() } }).catch(() => undefined);

@@ -19,9 +19,13 @@ export type AuditAction =
   | 'apiKey.revoked'
   | 'apiKey.rotated'
   | 'learner.erased'
-  | 'humanLabels.attached';
+  | 'humanLabels.attached'
+  // LTI grade passback (src/lti)
+  | 'ltiPlatform.registered'
+  | 'ltiPlatform.keyRotated'
+  | 'ltiLineItem.created';
 
-export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance';
+export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'LtiPlatform' | 'LtiLineItem';
 
 export interface AuditRecord {
   organizationId: string;

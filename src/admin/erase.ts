@@ -57,6 +57,10 @@ export async function eraseLearner(
       const jobs = await tx.job.deleteMany({ where: inUtterances });
       const deleted = await tx.utterance.deleteMany({ where: { organizationId, learnerId } });
       await tx.learner.delete({ where: { id: learnerId } });
+      // The learner rollups carry no FK to the learner (see prisma/schema.prisma): removed here.
+      await tx.learnerSoundRollup.deleteMany({ where: { organizationId, learnerId } });
+      await tx.learnerSoundWordRollup.deleteMany({ where: { organizationId, learnerId } });
+      await tx.learnerScoreRollup.deleteMany({ where: { organizationId, learnerId } });
 
       // Across every organisation on purpose: identical bytes are one file.
       const digests = [...new Set(utterances.map((u) => u.audioSha256))];

@@ -8,7 +8,7 @@ import {
   aspectColumn, bound, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
-import { soundStats, type SoundArgs } from './sounds.js';
+import { soundStats, type SoundArgs, type SoundScope } from './sounds.js';
 
 export interface LearnerGroupModel {
   externalId: string;
@@ -44,15 +44,49 @@ export interface DistributionArgs extends Window {
   modelVersion?: string | null;
 }
 
+/**
+ * Without a window or model version, from the score histograms (LearnerScoreRollup): the same count,
+ * mean and percentile_cont (rank floor/ceil of p·(n−1), linearly interpolated), exact because scores
+ * are integers. With either, from the latest assessments themselves.
+ */
 export async function groupDistribution(prisma: PrismaClient, organizationId: string, externalId: string, args: DistributionArgs) {
+  if (args.from == null && args.to == null && args.modelVersion == null) {
+    return distributions(await prisma.$queryRaw<DistributionRow[]>(histogramDistributionSql(organizationId, externalId)));
+  }
   const latest = latestModelAssessments({
     organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn(args)}`,
   });
   return distributions(await prisma.$queryRaw<DistributionRow[]>(distributionSql(latest, Prisma.sql`NULL::text`)));
 }
 
+function histogramDistributionSql(organizationId: string, externalId: string) {
+  return Prisma.sql`WITH h AS (
+      SELECT r.aspect, r.score, SUM(r.count)::bigint AS c FROM "LearnerScoreRollup" r
+      WHERE r."organizationId" = ${organizationId}::uuid AND r."learnerId" IN (${groupLearners(organizationId, externalId)})
+      GROUP BY r.aspect, r.score HAVING SUM(r.count) > 0),
+    cum AS (
+      SELECT aspect, score, SUM(c) OVER (PARTITION BY aspect ORDER BY score) AS upto,
+        SUM(c) OVER (PARTITION BY aspect) AS n, SUM(c * score) OVER (PARTITION BY aspect) AS total
+      FROM h),
+    q AS (
+      SELECT DISTINCT a.aspect, a.n, a.total, p.i, p.p * (a.n - 1) AS pos
+      FROM cum a CROSS JOIN unnest(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]::float8[]) WITH ORDINALITY AS p(p, i)),
+    v AS (
+      SELECT q.*,
+        (SELECT c.score FROM cum c WHERE c.aspect = q.aspect AND c.upto > floor(q.pos) ORDER BY c.score LIMIT 1)::float8 AS lo,
+        (SELECT c.score FROM cum c WHERE c.aspect = q.aspect AND c.upto > ceil(q.pos) ORDER BY c.score LIMIT 1)::float8 AS hi
+      FROM q)
+    SELECT NULL::text AS key, aspect, n::int AS n, total::float8 / n AS mean,
+      array_agg(lo + (hi - lo) * (pos - floor(pos)) ORDER BY i) AS pct
+    FROM v GROUP BY aspect, n, total`;
+}
+
 export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  const rows = await soundStats(prisma, organizationId, inGroup(organizationId, externalId), Prisma.sql`'group'::text`, args, 10);
+  const scope: SoundScope = {
+    where: (col) => Prisma.sql`AND ${col} IN (${groupLearners(organizationId, externalId)})`,
+    key: () => Prisma.sql`'group'::text`,
+  };
+  const rows = await soundStats(prisma, organizationId, scope, args, 10);
   return rows.map(({ key: _key, ...s }) => s);
 }
 
@@ -107,13 +141,17 @@ export async function inactiveLearners(
   const days = bound('days', args.days, 14, 36_500);
   const first = bound('first', args.first, 20, MAX_LEARNERS);
   const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
+  // Each learner's latest utterance is the first entry of the (organisation, learner, createdAt DESC)
+  // index: one short index probe per learner instead of grouping all of a 500-learner cohort's utterances.
   const rows = await prisma.$queryRaw<{ learner_id: string; last: Date | null }[]>`
-    SELECT l.id::text AS learner_id, MAX(u."createdAt") AS last
+    SELECT l.id::text AS learner_id, latest.at AS last
     FROM "Learner" l
-    LEFT JOIN "Utterance" u ON u."learnerId" = l.id AND u."organizationId" = l."organizationId"
+    LEFT JOIN LATERAL (
+      SELECT u."createdAt" AS at FROM "Utterance" u
+      WHERE u."organizationId" = l."organizationId" AND u."learnerId" = l.id
+      ORDER BY u."createdAt" DESC LIMIT 1) latest ON true
     WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${externalId}]::text[]
-    GROUP BY l.id
-    HAVING MAX(u."createdAt") IS NULL OR MAX(u."createdAt") < ${cutoff}::timestamptz
+      AND (latest.at IS NULL OR latest.at < ${cutoff}::timestamptz)
     ORDER BY last ASC NULLS FIRST, l.id LIMIT ${first}::int`;
   return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
 }

@@ -10,7 +10,7 @@
 import DataLoader from 'dataloader';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { learnerProgress, type ProgressArgs } from './progress.js';
-import { BY_LEARNER, learnersUtterances, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
+import { learnersScope, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
 import { droppedLearners, groupDistribution, groups, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs } from './cohorts.js';
 import { modelAudit } from './audit.js';
 
@@ -35,7 +35,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
   const org = organizationId;
   const progress = perLearner((ids, args: ProgressArgs) => learnerProgress(prisma, org, ids, args));
   const sounds = perLearner(async (ids, args: SoundArgs) =>
-    perKey(ids, await soundStats(prisma, org, learnersUtterances(ids), BY_LEARNER, args, MAX_SOUNDS)));
+    perKey(ids, await soundStats(prisma, org, learnersScope(ids), args, MAX_SOUNDS)));
   const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, ids, args)));
   const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, ids, args)));
   return {

@@ -5,6 +5,7 @@
  * SQL (GROUP BY, FILTER, regr_slope, ROW_NUMBER for the per-learner bound).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { WEEK_SECONDS } from './rollup.js';
 import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
 
 export const MAX_SOUNDS = 40;
@@ -43,16 +44,45 @@ function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: st
 }
 
 /**
- * Per phoneme, highest error rate first, at most `first` per key. `utterances`: conditions on `u`;
- * `key`: what the statistics are per (the learner, for several learners in one statement; a constant
- * for a group).
+ * Which learners a sound statistic covers and what it is per: `where(column)` conditions (starting
+ * with AND) on a learner id column; `key(alias)` the key of a row of `alias` (the learner, for
+ * several learners in one statement; a constant for a group).
  */
-export async function soundStats(
-  prisma: PrismaClient, organizationId: string, utterances: Prisma.Sql, key: Prisma.Sql, args: SoundArgs, fallback: number,
-) {
+export interface SoundScope {
+  where: (learnerId: Prisma.Sql) => Prisma.Sql;
+  key: (alias: string) => Prisma.Sql;
+}
+
+export const learnersScope = (learnerIds: string[]): SoundScope => ({
+  where: (col) => Prisma.sql`AND ${col} = ANY(${learnerIds}::uuid[])`,
+  key: (alias) => Prisma.raw(`${alias}."learnerId"::text`),
+});
+
+/**
+ * The rollups (./rollup.ts) sum the latest model assessment of every utterance: they answer only
+ * without a submission window and without a model version. With either, the phoneme rows are read
+ * (the same numbers, from the same rows, just more of them).
+ */
+export const rollupAnswers = (args: SoundArgs) => args.from == null && args.to == null && args.modelVersion == null;
+
+/** Per phoneme, highest error rate first, at most `first` per key (`fallback` when omitted). */
+export async function soundStats(prisma: PrismaClient, organizationId: string, scope: SoundScope, args: SoundArgs, fallback: number) {
   const first = bound('first', args.first, fallback, MAX_SOUNDS);
   const minCount = bound('minCount', args.minCount, 1, 1_000_000);
-  const rows = await prisma.$queryRaw<SoundRow[]>`WITH ${phones(organizationId, Prisma.sql`${utterances} ${submittedIn(args)}`, args.modelVersion, key)},
+  const rows = rollupAnswers(args)
+    ? await prisma.$queryRaw<SoundRow[]>(rollupSoundSql(organizationId, scope, first, minCount))
+    : await prisma.$queryRaw<SoundRow[]>(phonemeSoundSql(organizationId, scope, args, first, minCount));
+  return rows.map((r) => ({
+    key: r.key,
+    phoneme: r.phone, ipa: ipaOf(r.phone), count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors),
+    errorRate: r.error_rate, slopePerWeek: r.slope, exampleWords: r.examples,
+  }));
+}
+
+/** From the phoneme rows of the latest assessments (of the version, in the window). */
+function phonemeSoundSql(organizationId: string, scope: SoundScope, args: SoundArgs, first: number, minCount: number) {
+  const utterances = Prisma.sql`${scope.where(Prisma.sql`u."learnerId"`)} ${submittedIn(args)}`;
+  return Prisma.sql`WITH ${phones(organizationId, utterances, args.modelVersion, scope.key('l'))},
     words AS (
       SELECT key, phone, word, COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8) AS errs FROM ph GROUP BY key, phone, word),
     examples AS (
@@ -69,11 +99,37 @@ export async function soundStats(
         ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.errors::float8 / s.n DESC, s.errors DESC, s.phone) AS rk
       FROM stats s LEFT JOIN examples e ON e.key = s.key AND e.phone = s.phone)
     SELECT * FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;
-  return rows.map((r) => ({
-    key: r.key,
-    phoneme: r.phone, ipa: ipaOf(r.phone), count: Number(r.n), meanAccuracy: r.mean, errors: Number(r.errors),
-    errorRate: r.error_rate, slopePerWeek: r.slope, exampleWords: r.examples,
-  }));
+}
+
+/**
+ * From the rollups: the same columns, ranking and example words. regr_slope from the sums,
+ * (nΣxy − ΣxΣy) / (nΣxx − (Σx)²), x in seconds, times a week's seconds; null where all x are equal.
+ * Example words only for the phones kept.
+ */
+function rollupSoundSql(organizationId: string, scope: SoundScope, first: number, minCount: number) {
+  return Prisma.sql`WITH stats AS (
+      SELECT ${scope.key('r')} AS key, r.phone, SUM(r.count)::int AS n, SUM(r."sumAccuracy") AS sy, SUM(r.errors)::int AS errors,
+        SUM(r."sumX") AS sx, SUM(r."sumXX") AS sxx, SUM(r."sumXY") AS sxy
+      FROM "LearnerSoundRollup" r
+      WHERE r."organizationId" = ${organizationId}::uuid ${scope.where(Prisma.sql`r."learnerId"`)}
+      GROUP BY 1, r.phone HAVING SUM(r.count) >= GREATEST(${minCount}::int, 1)),
+    ranked AS (
+      SELECT key, phone, n, (sy / n)::float8 AS mean, errors, errors::float8 / n AS error_rate,
+        ((n * sxy - sx * sy) * ${WEEK_SECONDS}::numeric / NULLIF(n * sxx - sx * sx, 0))::float8 AS slope,
+        ROW_NUMBER() OVER (PARTITION BY key ORDER BY errors::float8 / n DESC, errors DESC, phone) AS rk
+      FROM stats),
+    kept AS (SELECT * FROM ranked WHERE rk <= ${first}::int),
+    words AS (
+      SELECT ${scope.key('w')} AS key, w.phone, w.word, SUM(w.errors) AS errs
+      FROM "LearnerSoundWordRollup" w
+      WHERE w."organizationId" = ${organizationId}::uuid ${scope.where(Prisma.sql`w."learnerId"`)}
+        AND w.phone IN (SELECT phone FROM kept)
+      GROUP BY 1, w.phone, w.word HAVING SUM(w.errors) > 0),
+    examples AS (
+      SELECT key, phone, (array_agg(word ORDER BY errs DESC, word))[1:${EXAMPLE_WORDS}::int] AS words FROM words GROUP BY key, phone)
+    SELECT k.key, k.phone, k.n, k.mean, k.errors, k.error_rate, k.slope, COALESCE(e.words, ARRAY[]::text[]) AS examples
+    FROM kept k LEFT JOIN examples e ON e.key = k.key AND e.phone = k.phone
+    ORDER BY k.key, k.rk`;
 }
 
 export const learnersUtterances = (learnerIds: string[]) => Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[])`;

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { humanCheckForNewRationale } from './human.js';
+import { queueLtiScore } from '../lti/deliver.js';
 
 /**
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
@@ -27,7 +28,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const check = checkRationale(text, labels);
     const model = deps.assessor;
     return async (tx) => {
-      await writeAssessment(tx, {
+      const assessmentId = await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
         jobId: job.id,
@@ -37,6 +38,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         labels,
         rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
       });
+      // LTI grade passback: the score owed to a gradebook, committed with the assessment.
+      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
     };
   };
 }

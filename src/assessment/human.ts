@@ -13,6 +13,7 @@ import type {
   AssessmentLabels, RationaleCheck, ReferenceWord, SentenceScores, TokenFaithfulness, WordScore,
 } from '../types.js';
 import { writeAssessment } from './persist.js';
+import { notifyAssessmentCreated } from '../events/notify.js';
 
 /** As the API (HumanLabelsInput) and the importer supply them, not yet validated. */
 export interface HumanLabelsInput {
@@ -176,6 +177,7 @@ export async function writeHumanLabels(
     organizationId, utteranceId: utterance.id, jobId: null, source: 'HUMAN', model: null,
     inferenceMs: null, labels: stored, rationale: null, rater: record.rater,
   });
+  await notifyAssessmentCreated(tx, id);
   const reference = utterance.referenceWords as ReferenceWord[];
   const rationales = await tx.rationale.findMany({
     where: { organizationId, assessment: { utteranceId: utterance.id, source: 'MODEL' } },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AssessmentLabels, RationaleCheck } from '../types.js';
 import type { HumanCheck } from './human.js';
+import { applyNewModelAssessment } from '../analytics/rollup.js';
 
 export interface AssessmentRecord {
   organizationId: string;
@@ -14,6 +15,8 @@ export interface AssessmentRecord {
   rationale: RationaleRecord | null;
   /** Who supplied HUMAN labels. */
   rater?: string | null;
+  /** When it was made; now by default (imports and test histories give their own). */
+  createdAt?: Date;
 }
 
 export interface RationaleRecord {
@@ -21,6 +24,18 @@ export interface RationaleRecord {
   check: RationaleCheck;
   /** The check against the utterance's human labels, when it has them (see ./human.ts). */
   humanCheck?: HumanCheck | null;
+}
+
+/** The sentence's continuous predictions as Assessment columns (all null when there are none). */
+function continuousSentence(labels: AssessmentLabels) {
+  const c = labels.continuous?.sentence;
+  return {
+    accuracyScore: c?.accuracy ?? null,
+    fluencyScore: c?.fluency ?? null,
+    prosodyScore: c?.prosody ?? null,
+    completenessScore: c?.completeness ?? null,
+    totalScore: c?.total ?? null,
+  };
 }
 
 /**
@@ -31,6 +46,9 @@ export interface RationaleRecord {
 export async function writeAssessment(tx: Prisma.TransactionClient, record: AssessmentRecord): Promise<string> {
   const { organizationId, labels } = record;
   const assessmentId = randomUUID();
+  // Sound rollups: lock the utterance before the insert's FK lock on it, so model assessments of one
+  // utterance are written one after the other and each sees the latest before it.
+  if (record.source === 'MODEL') await tx.$queryRaw`SELECT 1 FROM "Utterance" WHERE id = ${record.utteranceId}::uuid FOR UPDATE`;
   await tx.assessment.create({
     data: {
       id: assessmentId,
@@ -43,7 +61,9 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       executionProvider: record.model?.executionProvider ?? null,
       inferenceMs: record.inferenceMs,
       rater: record.rater ?? null,
+      ...(record.createdAt ? { createdAt: record.createdAt } : {}),
       ...labels.sentence,
+      ...continuousSentence(labels),
     },
   });
   const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));
@@ -57,6 +77,8 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       accuracy: word.accuracy,
       stress: word.stress,
       total: word.total,
+      accuracyScore: labels.continuous?.words[index]?.accuracy ?? null,
+      totalScore: labels.continuous?.words[index]?.total ?? null,
     })),
   });
   await tx.phonemeAssessment.createMany({
@@ -72,6 +94,8 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
     ),
   });
   if (record.rationale) await writeRationale(tx, organizationId, assessmentId, record.rationale);
+  // Sound rollups (src/analytics/rollup.ts), in this same transaction: HUMAN labels do not count.
+  if (record.source === 'MODEL') await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
   return assessmentId;
 }
 

@@ -23,6 +23,7 @@ import { runTransaction } from '../db/transaction.js';
 import { analyzeReferenceText, normalizeReferenceText } from '../text/reference.js';
 import type { ReferenceWord } from '../types.js';
 import { holdAudioForInsert, removeAudioIfUnreferenced } from './audio-files.js';
+import { notifyJobChanged } from '../events/notify.js';
 
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
@@ -166,6 +167,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
         },
       });
       const job = await createAssessmentJob(tx, { organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts });
+      await notifyJobChanged(tx, job.id);
       await input.alsoWrite?.(tx, utterance);
       return { utterance, job, replayed: false };
     });

@@ -13,6 +13,7 @@ import decode from 'audio-decode';
 import { AppError } from '../errors.js';
 import { assertStreamBounds } from './bounds.js';
 import { headerInfo, wavHeaderInfo, type HeaderInfo } from './header-duration.js';
+import { inconsistentMp4Table } from './mp4-header.js';
 import { resample } from './resample.js';
 import { id3v2Size, sniffAudioFormat, type AudioFormat } from './sniff.js';
 
@@ -87,7 +88,7 @@ function sniffOrThrow(bytes: Uint8Array): AudioFormat {
   if (!format) {
     throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
-      'Unrecognized audio format; send WAV, FLAC, OGG (Vorbis/Opus), MP3 or WebM (Opus).',
+      'Unrecognized audio format; send WAV, FLAC, OGG (Vorbis/Opus), MP3, WebM (Opus), M4A/MP4 (AAC) or ADTS AAC.',
     );
   }
   return format;
@@ -126,7 +127,13 @@ function checkWavHeader(bytes: Uint8Array): HeaderInfo {
  */
 function checkHeader(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): HeaderInfo | null {
   const info = format === 'wav' ? checkWavHeader(bytes) : headerInfo(format, bytes);
+  if (!info && format === 'm4a') {
+    // Without a sample table there is nothing to decode, and nothing bounds what the decoder would buffer.
+    throw corrupt('m4a', 'The MP4/M4A file has no sound track with a sample table (moov box missing or damaged).');
+  }
   if (!info) return null;
+  const badTable = format === 'm4a' ? inconsistentMp4Table(bytes) : null;
+  if (badTable) throw corrupt('m4a', `The MP4/M4A file's ${badTable} table claims more entries than it holds.`, { box: badTable });
   assertStreamBounds(format, info.sampleRate, info.channels);
   if (info.seconds !== null && info.seconds > limits.maxSeconds) throw tooLong(info.seconds, limits);
   return info;
@@ -234,6 +241,13 @@ function audioStart(format: AudioFormat, bytes: Uint8Array): number {
   return Math.min(at, bytes.length);
 }
 
+/**
+ * M4A from phones puts the sample table (moov) after the audio, so its decoder yields nothing until
+ * the end of the file; checkHeader has already bounded its output by that table, so the no-audio
+ * rule would only refuse long, honest recordings.
+ */
+const headerBoundsDecoding = (format: AudioFormat): boolean => format === 'm4a';
+
 /** Feed the file chunk by chunk; decoder failures are the client's bad bytes: CORRUPT_AUDIO. */
 async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): Promise<BoundedPcm> {
   const pcm = new BoundedPcm(format, limits);
@@ -242,7 +256,7 @@ async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: Dur
   await withDecoder(format, bytes, async (dec) => {
     for (let at = 0; at < bytes.length; at += step) {
       if (pcm.add(await dec(bytes.subarray(at, at + step)))) lastAudioAt = at + step;
-      else if (at + step - lastAudioAt > MAX_BYTES_WITHOUT_AUDIO) throw noAudioIn(format);
+      else if (at + step - lastAudioAt > MAX_BYTES_WITHOUT_AUDIO && !headerBoundsDecoding(format)) throw noAudioIn(format);
     }
     pcm.add(await dec()); // end of stream: flush what the decoder still holds
   });

@@ -5,6 +5,7 @@
  * gives the stream's rate and channels but not its length; the decoder's own count then decides.
  */
 import { id3v2Size, type AudioFormat } from './sniff.js';
+import { adtsHeaderInfo, mp4HeaderInfo } from './mp4-header.js';
 
 export interface HeaderInfo {
   seconds: number | null;
@@ -126,6 +127,10 @@ export function headerInfo(format: AudioFormat, bytes: Uint8Array): HeaderInfo |
       return flacHeaderInfo(bytes);
     case 'ogg':
       return oggHeaderInfo(bytes);
+    case 'm4a':
+      return mp4HeaderInfo(bytes);
+    case 'aac':
+      return adtsHeaderInfo(bytes);
     default:
       return null; // MP3 (often VBR, no reliable length) and WebM (browsers omit Duration): after decode
   }

@@ -3,7 +3,9 @@
  * browsers label WebM as "audio/webm" or "video/webm" at whim, and a renamed file would otherwise
  * reach the wrong decoder.
  */
-export type AudioFormat = 'wav' | 'flac' | 'ogg' | 'mp3' | 'webm';
+import { isAdtsHeader, isMp4 } from './mp4-header.js';
+
+export type AudioFormat = 'wav' | 'flac' | 'ogg' | 'mp3' | 'webm' | 'm4a' | 'aac';
 
 /** File extension used when storing the original bytes of each format. */
 export const FORMAT_EXTENSION: Record<AudioFormat, string> = {
@@ -12,6 +14,8 @@ export const FORMAT_EXTENSION: Record<AudioFormat, string> = {
   ogg: 'ogg',
   mp3: 'mp3',
   webm: 'webm',
+  m4a: 'm4a',
+  aac: 'aac',
 };
 
 function startsWith(bytes: Uint8Array, sig: readonly number[], offset = 0): boolean {
@@ -23,7 +27,7 @@ const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 
 /**
  * MPEG audio frame header: 11 sync bits, then version != reserved (01), layer != 00 (00 is AAC ADTS,
- * which we do not accept), bitrate index != 1111 and sample-rate index != 11. The extra checks keep
+ * told apart in mp4-header.ts), bitrate index != 1111 and sample-rate index != 11. The extra checks keep
  * random binary that happens to begin with 0xFF from being called MP3.
  */
 export function isMpegFrameHeader(bytes: Uint8Array, at = 0): boolean {
@@ -51,6 +55,8 @@ export function sniffAudioFormat(bytes: Uint8Array): AudioFormat | null {
   if (startsWith(bytes, ascii('fLaC'))) return 'flac';
   if (startsWith(bytes, ascii('OggS'))) return 'ogg';
   if (startsWith(bytes, [0x1a, 0x45, 0xdf, 0xa3])) return 'webm'; // EBML: WebM and Matroska alike
+  if (isMp4(bytes)) return 'm4a'; // MP4/M4A/MOV: iOS and Android recorders (AAC)
+  if (isAdtsHeader(bytes, 0)) return 'aac'; // raw AAC in ADTS frames
   // ID3v2 prefixes MP3 almost always; FLAC files occasionally carry one too, so look past it.
   const id3 = id3v2Size(bytes);
   if (id3 > 0) {

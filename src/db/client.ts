@@ -25,6 +25,7 @@ import {
   type AppliedMigrationsResult,
   type MigrationExecutor,
 } from './migrate.js';
+import { listenPglite, listenPostgres, type NotificationListener, type OnNotification } from '../events/listener.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -35,6 +36,8 @@ export interface Database {
   migrations: AppliedMigrationsResult | null;
   /** Raw SQL on the underlying driver (migrations, maintenance, tests). */
   executor: MigrationExecutor;
+  /** Change notifications (src/events): a dedicated LISTEN connection, reconnecting when dropped. */
+  listen(onNotification: OnNotification): Promise<NotificationListener>;
   close(): Promise<void>;
 }
 
@@ -102,22 +105,21 @@ interface Driver {
   kind: DatabaseKind;
   executor: MigrationExecutor;
   adapter: SqlDriverAdapterFactory;
+  listen(onNotification: OnNotification): Promise<NotificationListener>;
   end(): Promise<void>;
 }
 
 async function connectPostgres(url: string, poolSize = 10): Promise<Driver> {
   const { connectionString, schema } = parsePostgresUrl(url);
-  const pool = new pg.Pool({
-    connectionString,
-    max: poolSize,
-    ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
-  });
+  const connection = { connectionString, ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}) };
+  const pool = new pg.Pool({ ...connection, max: poolSize });
   pool.on('error', () => undefined); // an idle client dropped by the server must not crash the process
   const executor = pgPoolExecutor(pool);
   const driver: Driver = {
     kind: 'postgres',
     executor,
     adapter: new PrismaPg(pool, schema ? { schema } : undefined),
+    listen: (onNotification) => listenPostgres(connection, onNotification),
     end: () => pool.end(),
   };
   if (schema) {
@@ -138,6 +140,7 @@ async function connectPglite(dataDir: string): Promise<Driver> {
     kind: 'pglite',
     executor: pgliteExecutor(db),
     adapter: new PrismaPGlite(db),
+    listen: (onNotification) => listenPglite(db, onNotification),
     end: () => db.close().finally(release),
   });
   if (dataDir === MEMORY_DATA_DIR) return driver(await PGlite.create(MEMORY_DATA_DIR));
@@ -166,6 +169,7 @@ export async function openDatabase(
       kind: driver.kind,
       migrations,
       executor: driver.executor,
+      listen: driver.listen,
       async close() {
         await prisma.$disconnect();
         await driver.end();

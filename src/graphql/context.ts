@@ -4,6 +4,7 @@ import type { Principal } from './auth.js';
 import type { Loaders } from './loaders.js';
 import type { ModelInfoModel } from './models.js';
 import type { Intake } from '../intake.js';
+import type { EventHub } from '../events/hub.js';
 
 /** Long-lived parts shared by every request (created once at start). */
 export interface Services {
@@ -13,6 +14,8 @@ export interface Services {
   model: () => ModelInfoModel;
   /** Nudge the in-process worker after a job is queued (no-op when workers run elsewhere). */
   wakeWorker: () => void;
+  /** Change notifications for GraphQL subscriptions (src/events); absent where nothing listens. */
+  events?: EventHub;
 }
 
 /** Built fresh for every request: the caller and loaders bound to the caller's organisation. */
@@ -20,4 +23,10 @@ export interface RequestContext {
   principal: Principal;
   loaders: Loaders;
   services: Services;
+  /**
+   * Subscriptions only (src/graphql/subscriptions.ts): before each event, authenticate the key
+   * again (a key revoked since is refused) and replace `principal` and `loaders` with fresh ones,
+   * so every event is read anew, never from an earlier event's loader cache.
+   */
+  renew?: () => Promise<void>;
 }

@@ -9,6 +9,7 @@ import type {
   Utterance,
   WordAssessment,
 } from '../generated/prisma/client.js';
+import type { LtiKey, LtiLineItem, LtiPlatform, LtiScoreDelivery } from '../generated/prisma/client.js';
 import type { JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag } from '../generated/graphql.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
@@ -164,6 +165,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return rows.map((r) => r.id);
   };
   const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
+  const ltiLineItem = byId<LtiLineItem>((ids) => prisma.ltiLineItem.findMany({ where: scope(ids) }));
 
   return {
     learner: scoped(learner, reads),
@@ -224,7 +226,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      * the learner or utterance it refers to without the key being able to read it. The mutation
      * uses the row to write; it never returns it to the client.
      */
-    writeTarget: { learner, utterance },
+    writeTarget: { learner, utterance, ltiLineItem },
 
     /** The caller's own organisation: any key may see it (Viewer). */
     organization: () => prisma.organization.findUniqueOrThrow({ where: { id: organizationId } }),
@@ -308,6 +310,32 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         count: () => prisma.auditEvent.count({ where }),
       });
     },
+    // LTI grade passback (src/lti): platforms and their keys are admin configuration; line items
+    // and the deliveries of an assessment's scores are read with the scores (SCORES_READ).
+    ltiPlatformsList: () => {
+      admin();
+      return prisma.ltiPlatform.findMany({ where: { organizationId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    },
+    ltiPlatform: scoped(byId<LtiPlatform>((ids) => prisma.ltiPlatform.findMany({ where: scope(ids) })), admin),
+    ltiKeysByPlatform: scoped(
+      groupedBy<LtiKey, 'platformId'>('platformId', (ids) =>
+        prisma.ltiKey.findMany({ where: { organizationId, platformId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      ),
+      admin,
+    ),
+    ltiLineItemsByPlatform: scoped(
+      groupedBy<LtiLineItem, 'platformId'>('platformId', (ids) =>
+        prisma.ltiLineItem.findMany({ where: { organizationId, platformId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      ),
+      admin,
+    ),
+    ltiLineItem: scoped(ltiLineItem, reads),
+    gradeDeliveriesByAssessment: scoped(
+      groupedBy<LtiScoreDelivery, 'assessmentId'>('assessmentId', (ids) =>
+        prisma.ltiScoreDelivery.findMany({ where: { organizationId, assessmentId: { in: ids } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+      ),
+      reads,
+    ),
     /** History analytics (src/analytics): learner and cohort ones need SCORES_READ, the model audit ADMIN. */
     analytics: scopedAnalytics(prisma, organizationId, reads, admin),
     /** Trust analytics per model version (ADMIN). */

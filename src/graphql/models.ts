@@ -9,6 +9,7 @@ import type {
   Rationale,
   Utterance,
   WordAssessment,
+  PhonemeAssessment,
 } from '../generated/prisma/client.js';
 import type { Principal } from './auth.js';
 import type { HumanCheck } from '../assessment/human.js';
@@ -19,6 +20,7 @@ export type UtteranceModel = Utterance;
 export type JobModel = Job;
 export type AssessmentModel = Assessment;
 export type WordAssessmentModel = WordAssessment;
+export type PhonemeAssessmentModel = PhonemeAssessment;
 export type RationaleModel = Rationale;
 export type OrganizationModel = Organization;
 export type ApiKeyModel = ApiKey;
@@ -42,3 +44,6 @@ export interface ModelInfoModel {
   executionProvider: string;
   phoneSet: string[];
 }
+
+// LTI grade passback (src/lti): the rows themselves.
+export type { LtiPlatform as LtiPlatformModel, LtiLineItem as LtiLineItemModel, LtiScoreDelivery as GradeDeliveryModel, LtiKey as LtiToolKeyModel } from '../generated/prisma/client.js';

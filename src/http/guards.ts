@@ -125,6 +125,11 @@ export class RateLimiter {
     setHeaders(res, rateLimitHeaders('auth-failures', this.failures.perMinute, state));
   }
 
+  /** Whether this key hash authenticated recently (the WebSocket handshake's failure throttle spares it too). */
+  isKnownGood(keyHash: string): boolean {
+    return this.knownGood.has(keyHash);
+  }
+
   authSucceeded(authorization: string | undefined): void {
     const token = bearerToken(authorization);
     if (token && this.failures.enabled) this.knownGood.add(hashApiKey(token));

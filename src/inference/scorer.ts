@@ -82,6 +82,8 @@ export function encodePhones(words: readonly ReferenceWord[]): Omit<ScorerInputs
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 const toTen = (v: number): number => clamp(Math.round(v), 0, 10);
+/** The continuous value on the same 0-10 scale, to 2 decimals. */
+const onTen = (v: number): number => Math.round(clamp(v, 0, 10) * 100) / 100;
 
 /** Continuous outputs → the platform's label scales (../shared/DESIGN.md, "Scales"). */
 export function decodeLabels(raw: RawScores, words: readonly ReferenceWord[], stressThreshold = STRESS_THRESHOLD): AssessmentLabels {
@@ -98,7 +100,12 @@ export function decodeLabels(raw: RawScores, words: readonly ReferenceWord[], st
       phonemes,
     };
   });
-  return { sentence: { accuracy, fluency, prosody, completeness, total }, words: out };
+  const [cAccuracy, cFluency, cProsody, cCompleteness, cTotal] = raw.utterance.map(onTen) as [number, number, number, number, number];
+  const continuous = {
+    sentence: { accuracy: cAccuracy, fluency: cFluency, prosody: cProsody, completeness: cCompleteness, total: cTotal },
+    words: words.map((_w, wi) => ({ accuracy: onTen(raw.words[wi]![0]!), total: onTen(raw.words[wi]![2]!) })),
+  };
+  return { sentence: { accuracy, fluency, prosody, completeness, total }, words: out, continuous };
 }
 
 export interface ScorerLoadOptions extends CreateSessionOptions {

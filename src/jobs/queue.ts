@@ -11,6 +11,7 @@
  *   time must not loop forever).
  */
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { notifyJobChanged } from '../events/notify.js';
 
 /** What the transaction callback of completeJob receives. */
 export type TransactionClient = Prisma.TransactionClient;
@@ -61,7 +62,9 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
   // Each round is one atomic statement; a round only loops when it retired a job that had
   // exhausted its attempts (marked FAILED), so the loop is bounded by the number of such jobs.
   for (;;) {
-    const rows = await prisma.$queryRawUnsafe<{ id: string; status: string }[]>(
+    // With its notification (src/events), sent only if the claim commits.
+    const rows = await prisma.$transaction(async (tx) => {
+    const claimed = await tx.$queryRawUnsafe<{ id: string; status: string }[]>(
       `WITH candidate AS (
          SELECT "id" FROM "Job"
           WHERE ${CLAIMABLE}
@@ -95,6 +98,9 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
       workerId,
       leaseSeconds,
     );
+    if (claimed[0]) await notifyJobChanged(tx, claimed[0].id);
+    return claimed;
+    });
     const row = rows[0];
     if (!row) return null;
     if (row.status !== 'RUNNING') continue; // retired an exhausted job; look for the next one
@@ -157,6 +163,7 @@ export async function completeJob(
       );
       if (n === 0) return false;
       await writeResult(tx as TransactionClient);
+      await notifyJobChanged(tx, id);
       return true;
     },
     { timeout: options.timeoutMs ?? 30_000, maxWait: 10_000 },
@@ -177,8 +184,9 @@ export async function failJob(
 ): Promise<FailOutcome> {
   const retry = failure.transient && job.attempts < job.maxAttempts;
   const delaySeconds = backoffMs(job.attempts, random) / 1000;
-  const n = retry
-    ? await prisma.$executeRawUnsafe(
+  const n = await prisma.$transaction(async (tx) => {
+  const changed = retry
+    ? await tx.$executeRawUnsafe(
         `UPDATE "Job" SET "status" = 'QUEUED', "runAfter" = now() + make_interval(secs => $3::float8),
                 "lockedBy" = NULL, "leaseExpiresAt" = NULL,
                 "errorCode" = $4, "errorMessage" = $5, "rawOutput" = $6
@@ -191,7 +199,7 @@ export async function failJob(
         failure.rawOutput ?? null,
         job.attempts,
       )
-    : await prisma.$executeRawUnsafe(
+    : await tx.$executeRawUnsafe(
         `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
                 "errorCode" = $3, "errorMessage" = $4, "rawOutput" = $5
           WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $6::int`,
@@ -202,6 +210,9 @@ export async function failJob(
         failure.rawOutput ?? null,
         job.attempts,
       );
+  if (changed > 0) await notifyJobChanged(tx, job.id);
+  return changed;
+  });
   if (n === 0) return 'lost';
   return retry ? 'retry' : 'failed';
 }
@@ -213,7 +224,8 @@ export async function failJob(
  * was no longer this attempt's (already completed, failed or taken over).
  */
 export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
-  const n = await prisma.$executeRawUnsafe(
+  return prisma.$transaction(async (tx) => {
+  const n = await tx.$executeRawUnsafe(
     `UPDATE "Job" SET "status" = 'QUEUED', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
             "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
       WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
@@ -221,5 +233,7 @@ export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'at
     workerId,
     job.attempts,
   );
+  if (n > 0) await notifyJobChanged(tx, job.id);
   return n > 0;
+  });
 }

@@ -7,6 +7,7 @@ import * as Utterance from './Utterance/index.js';
 import * as Job from './Job/index.js';
 import * as Assessment from './Assessment/index.js';
 import * as WordAssessment from './WordAssessment/index.js';
+import * as PhonemeAssessment from './PhonemeAssessment/index.js';
 import * as Rationale from './Rationale/index.js';
 import * as RationaleAlignment from './RationaleAlignment/index.js';
 import * as Node from './Node/index.js';
@@ -16,6 +17,12 @@ import * as AuditEvent from './AuditEvent/index.js';
 import * as PageInfo from './PageInfo/index.js';
 import * as LearnerGroup from './LearnerGroup/index.js';
 import * as GroupComparison from './GroupComparison/index.js';
+// LTI grade passback
+import * as LtiPlatform from './LtiPlatform/index.js';
+import * as LtiToolKey from './LtiToolKey/index.js';
+import * as LtiLineItem from './LtiLineItem/index.js';
+import * as GradeDelivery from './GradeDelivery/index.js';
+import * as Subscription from './Subscription/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -28,6 +35,7 @@ export const resolvers: Resolvers = {
   Job: { ...Job },
   Assessment: { ...Assessment },
   WordAssessment: { ...WordAssessment },
+  PhonemeAssessment: { ...PhonemeAssessment },
   Rationale: { ...Rationale },
   RationaleAlignment: { ...RationaleAlignment },
   Node: { ...Node },
@@ -37,4 +45,9 @@ export const resolvers: Resolvers = {
   PageInfo: { ...PageInfo },
   LearnerGroup: { ...LearnerGroup },
   GroupComparison: { ...GroupComparison },
+  LtiPlatform: { ...LtiPlatform },
+  LtiToolKey: { ...LtiToolKey },
+  LtiLineItem: { ...LtiLineItem },
+  GradeDelivery: { ...GradeDelivery },
+  Subscription: { ...Subscription },
 };

@@ -7,6 +7,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { checkRationale } from '../rationale/check.js';
 import { generateRationale } from '../rationale/generate.js';
+import { addNewLearners } from '../analytics/rollup.js';
 import {
   SEED_AUDIO_FORMAT,
   SEED_AUDIO_SHA256,
@@ -189,8 +190,14 @@ export async function writeSeed(prisma: PrismaClient, o: WriteSeedOptions): Prom
   }
   await flush();
   // Fresh statistics, so the planner sees the new row counts straight away.
-  for (const table of ['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']) {
-    await prisma.$executeRawUnsafe(`ANALYZE "${table}"`);
-  }
+  const analyze = async (tables: string[]) => {
+    for (const table of tables) await prisma.$executeRawUnsafe(`ANALYZE "${table}"`);
+  };
+  await analyze(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']);
+  // The learner rollups (sounds, scores) of the new learners, by the same SQL as the completing transaction's: once at
+  // the end, one hash-joined pass (per batch, each pass re-read the growing tables).
+  await prisma.$transaction((tx) => addNewLearners(tx, o.organizationId, learners.map((l) => l.id)), { timeout: 3_600_000, maxWait: 60_000 });
+  await analyze(['LearnerSoundRollup', 'LearnerSoundWordRollup', 'LearnerScoreRollup']);
+  log('learner rollups written');
   return { learners: learners.length, utterances: written, ...total, seconds: (performance.now() - started) / 1000 };
 }

@@ -3,7 +3,8 @@
  *
  * Normalisation follows SpeechOcean762's texts: upper-case A-Z words separated by single spaces,
  * inner apostrophes kept ("DON'T", "O'CLOCK"), no punctuation, no hyphens (hyphenated parts become
- * separate words), numbers spelled out ("2" → TWO). Phones come from the dataset lexicon, then
+ * separate words), numbers spelled out ("2" → TWO), abbreviations and currency read out ("Dr. Smith" →
+ * DOCTOR SMITH, "$5" → FIVE DOLLARS: abbreviations.ts). Phones come from the dataset lexicon, then
  * CMUdict, then the letter-to-sound fallback.
  */
 import { dictionary as cmudict } from 'cmu-pronouncing-dictionary';
@@ -11,6 +12,7 @@ import { AppError } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { letterToSound } from './g2p.js';
 import { loadLexicon, type Lexicon } from './lexicon.js';
+import { expandAbbreviations } from './abbreviations.js';
 import { numberWords } from './numbers.js';
 import { stripStress } from './phones.js';
 
@@ -30,8 +32,7 @@ const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|
  * may return []: analyzeReferenceText does both.
  */
 export function normalizeReferenceText(text: string): string[] {
-  const folded = text
-    .normalize('NFKC')
+  const folded = expandAbbreviations(text.normalize('NFKC'))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe

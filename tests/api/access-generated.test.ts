@@ -46,6 +46,8 @@ import { createApiKey, type Scope } from '../../src/graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { checkRationale } from '../../src/rationale/check.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
+import { registerLtiPlatform } from '../../src/lti/platforms.js';
+import { cliActor } from '../../src/admin/audit.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -68,6 +70,8 @@ type Need = 'ANY' | 'PAYLOAD' | 'LEARNER' | 'SCORES' | 'ADMIN' | 'PART';
 const TYPE_NEEDS: Record<string, Need> = {
   Query: 'ANY',
   Mutation: 'ANY',
+  /** Its fields are classified in SUBSCRIPTIONS. */
+  Subscription: 'ANY',
   Viewer: 'ANY',
   Organization: 'ANY',
   ModelInfo: 'ANY',
@@ -89,6 +93,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   AssessmentEdge: 'SCORES',
   ModelRef: 'SCORES',
   SentenceScores: 'SCORES',
+  SentenceScoreDifferences: 'SCORES',
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
   Rationale: 'SCORES',
@@ -129,6 +134,12 @@ const TYPE_NEEDS: Record<string, Need> = {
   ModelAudit: 'ADMIN',
   ModelAgreement: 'ADMIN',
   AspectAgreement: 'ADMIN',
+  // LTI grade passback (issue 10): platforms and their keys are admin configuration; the line item
+  // and delivery status of an assessment's score are read with the scores.
+  LtiPlatform: 'ADMIN',
+  LtiToolKey: 'ADMIN',
+  LtiLineItem: 'SCORES',
+  GradeDelivery: 'SCORES',
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
@@ -218,7 +229,22 @@ const MUTATIONS: Record<string, MutationSpec> = {
   revokeApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
   rotateApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
   eraseLearner: { need: 'ADMIN', variables: async (c) => ({ id: await freshLearner(c) }) },
+  registerLtiPlatform: { need: 'ADMIN', variables: async () => ({ input: ltiPlatformInput() }) },
+  rotateLtiPlatformKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c) }) },
+  createLtiLineItem: {
+    need: 'ADMIN',
+    variables: async (c) => ({ input: { platformId: await freshLtiPlatform(c), url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 } }),
+  },
 };
+
+function ltiPlatformInput() {
+  return { name: 'Generated LMS', issuer: 'https://lms.example', clientId: `gen-${randomUUID()}`, deploymentId: '1', tokenEndpoint: 'https://lms.example/token' };
+}
+
+async function freshLtiPlatform({ t, organizationId }: RunContext) {
+  const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor());
+  return toGlobalId('LtiPlatform', platform.id);
+}
 
 async function freshKey({ t, organizationId }: RunContext) {
   const { apiKey } = await createApiKey(t.app.services.prisma, organizationId, `target-${randomUUID()}`, ['SCORES_READ']);
@@ -413,7 +439,9 @@ interface Sensitive {
   texts: { value: string; table: string }[];
 }
 
-const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale']);
+const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale',
+  // LTI: an assessment's line item and delivery are read with its scores.
+  'LtiLineItem', 'LtiScoreDelivery', 'LtiSubmission']);
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 /** Which of organisation A's tables the principal may not learn anything from. */
@@ -551,10 +579,15 @@ async function seedOrganisationA(t: TestApp) {
     i: { externalId, displayName: 'Access Seed Learner' },
   });
   const learnerId: string = created.data.createLearner.id;
+  // An LTI platform and line item the submission names: its completion queues a grade delivery.
+  const platform = await t.admin.request(`mutation($i: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $i) { id } }`, { i: ltiPlatformInput() });
+  const lineItem = await t.admin.request(`mutation($i: CreateLtiLineItemInput!) { createLtiLineItem(input: $i) { id } }`, {
+    i: { platformId: platform.data.registerLtiPlatform.id, url: 'https://lms.example/lineitems/seed', aspect: 'TOTAL', scoreMaximum: 100 },
+  });
   // A real upload, scored by the real model through the in-process worker.
   const submitted = await t.admin.upload(
     `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`,
-    { input: { learnerId, referenceText: 'We call it bear', audio: null } },
+    { input: { learnerId, referenceText: 'We call it bear', audio: null, lti: { lineItemId: lineItem.data.createLtiLineItem.id } } },
     'variables.input.audio',
     { bytes: speechLikeWav(1.5), name: 'speech.wav' },
   );
@@ -612,6 +645,23 @@ async function pool<T>(items: T[], width: number, run: (item: T) => Promise<void
     while (next < items.length) await run(items[next++]!);
   }));
 }
+
+/**
+ * Every Subscription root field (WebSocket, not walked here: tests/api/subscriptions.test.ts runs
+ * them with keys of each kind and another organisation), by what its events carry. The scope is
+ * checked when the subscription starts, and each event is re-read with the key's loaders, so the
+ * types it reaches keep their classification above.
+ */
+const SUBSCRIPTIONS: Record<string, Need> = {
+  jobStatusChanged: 'LEARNER',
+  assessmentCreated: 'SCORES',
+};
+
+test('every Subscription root field is classified', () => {
+  const fields = Object.keys(schema.getSubscriptionType()?.getFields() ?? {});
+  expect(fields.filter((f) => !SUBSCRIPTIONS[f])).toEqual([]);
+  expect(Object.keys(SUBSCRIPTIONS).filter((f) => !fields.includes(f))).toEqual([]);
+});
 
 test('every object type and Mutation of the schema is classified', () => {
   const unclassified = Object.values(schema.getTypeMap())

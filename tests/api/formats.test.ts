@@ -44,7 +44,9 @@ describeWithSpeech('accepted audio formats', () => {
     expect(Math.abs(audio.durationMs - (stereo44k.length - 44) / 4 / 44.1)).toBeLessThan(5);
   });
 
-  const lossy: [FfmpegTarget, string][] = [['ogg-opus', 'ogg'], ['ogg-vorbis', 'ogg'], ['mp3', 'mp3'], ['webm-opus', 'webm']];
+  const lossy: [FfmpegTarget, string][] = [
+    ['ogg-opus', 'ogg'], ['ogg-vorbis', 'ogg'], ['mp3', 'mp3'], ['webm-opus', 'webm'], ['m4a-aac', 'm4a'], ['adts-aac', 'aac'],
+  ];
   for (const [target, format] of lossy) {
     const name = `${target} from a browser or phone is accepted`;
     (hasFfmpeg ? test : test.skip)(hasFfmpeg ? name : `${name} (skipped: ffmpeg absent to make the fixture)`, async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, whiteNoise } from '../support/audio-fixtures.js';
-import { craftWav, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, rssGrowthMiB, type BombKind } from '../support/hostile-audio.js';
+import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, rssGrowthMiB, type BombKind } from '../support/hostile-audio.js';
 
 // graphql-upload buffers each upload in os.tmpdir() (fs-capacitor): a private one makes leftovers countable.
 process.env.TMPDIR = mkdtempSync(path.join(os.tmpdir(), 'speechmark-hostile-tmp-'));
@@ -49,7 +49,7 @@ const wavCases: [string, string, () => Uint8Array][] = [
   ['silence', 'NO_SPEECH_DETECTED', () => encodeWav(new Float32Array(32000), 16000)],
 ];
 const ffmpegCases: [string, string, () => Uint8Array][] = [
-  ...(['flac-zeroed-length', 'ogg-opus-fake-granule', 'webm-opus', 'mp3'] as BombKind[]).map(
+  ...BOMB_KINDS.map(
     (kind): [string, string, () => Uint8Array] => [`a 2-hour ${kind} decompression bomb`, 'AUDIO_TOO_LONG', () => decompressionBomb(kind)],
   ),
   ['a FLAC cut after 300 bytes', 'CORRUPT_AUDIO', () => flacWithFfmpeg(encodeWav(whiteNoise(2, 16000, 0.3), 16000)).subarray(0, 300)],

@@ -85,6 +85,10 @@ describe('decodeAudio: formats', () => {
     ['ogg-opus', 'ogg'],
     ['mp3', 'mp3'],
     ['webm-opus', 'webm'],
+    ['m4a-aac', 'm4a'],
+    ['m4a-aac-faststart', 'm4a'],
+    ['m4a-aac-fragmented', 'm4a'],
+    ['adts-aac', 'aac'],
   ];
   describe.each(ffmpegTargets)('%s', (target, format) => {
     (hasFfmpeg ? test : test.skip)(
@@ -104,6 +108,41 @@ describe('decodeAudio: formats', () => {
 });
 
 describe('decodeAudio: refusals', () => {
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'an M4A whose moov box is cut off → CORRUPT_AUDIO, not an unbounded decode' : 'M4A without moov (skipped: ffmpeg absent)',
+    async () => {
+      const tone = sine(440, 1, 16000, 0.5);
+      const m4a = transcodeWithFfmpeg(encodeWav([tone], 16000), 'm4a-aac'); // moov last
+      const moovAt = Buffer.from(m4a).indexOf('moov') - 4;
+      expect(moovAt).toBeGreaterThan(0);
+      await expect(decodeAudio(m4a.subarray(0, moovAt), LIMITS)).rejects.toMatchObject({
+        code: 'CORRUPT_AUDIO',
+        message: expect.stringMatching(/moov/),
+      });
+    },
+  );
+
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'an M4A table claiming more entries than it holds → CORRUPT_AUDIO (the demuxer would allocate by it)' : 'M4A lying table (skipped: ffmpeg absent)',
+    async () => {
+      const tone = sine(440, 1, 16000, 0.5);
+      const m4a = transcodeWithFfmpeg(encodeWav([tone], 16000), 'm4a-aac-faststart');
+      const elst = Buffer.from(m4a).indexOf('elst') - 4; // found by fuzzing: 0xFFFFFFFF here ran the process out of memory
+      expect(elst).toBeGreaterThan(0);
+      new DataView(m4a.buffer, m4a.byteOffset).setUint32(elst + 12, 0xffffffff);
+      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({ code: 'CORRUPT_AUDIO', message: expect.stringMatching(/elst/) });
+    },
+  );
+
+  (hasFfmpeg ? test : test.skip)(
+    hasFfmpeg ? 'a 2-minute M4A (moov after the audio) is refused from its sample table, before decoding' : 'M4A too long (skipped: ffmpeg absent)',
+    async () => {
+      const m4a = transcodeWithFfmpeg(encodeWav([new Float32Array(120 * 16000)], 16000), 'm4a-aac');
+      // The header path states the length ("is 120.06 s long"); a decode stopped at the limit could not.
+      await expect(decodeAudio(m4a, LIMITS)).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG', message: expect.stringMatching(/is 12\d\.\d+ s long/) });
+    },
+  );
+
   test('empty file → CORRUPT_AUDIO', async () => {
     await expect(decodeAudio(new Uint8Array(0), LIMITS)).rejects.toMatchObject({
       code: 'CORRUPT_AUDIO',

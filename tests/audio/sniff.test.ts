@@ -31,9 +31,16 @@ describe('sniffAudioFormat', () => {
     expect(sniffAudioFormat(bytes(0xff, 0xf3, 0x48, 0xc4))).toBe('mp3'); // MPEG-2 layer III
   });
 
-  test('AAC ADTS and junk starting with 0xFF are not MP3', () => {
-    expect(sniffAudioFormat(bytes(0xff, 0xf1, 0x50, 0x80))).toBeNull(); // ADTS: layer bits 00
+  test('AAC ADTS is AAC, not MP3; junk starting with 0xFF is neither', () => {
+    expect(sniffAudioFormat(bytes(0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc))).toBe('aac'); // ADTS: layer bits 00
     expect(sniffAudioFormat(bytes(0xff, 0xff, 0xff, 0xff))).toBeNull(); // bad bitrate index
+    expect(sniffAudioFormat(bytes(0xff, 0xf1, 0x3c, 0x80, 0x02, 0x1f, 0xfc))).toBeNull(); // ADTS rate index 15: reserved
+  });
+
+  test('MP4/M4A from the ftyp box, whatever its brand', () => {
+    expect(sniffAudioFormat(bytes(0, 0, 0, 0x1c, 'ftypM4A ', 0, 0, 2, 0))).toBe('m4a');
+    expect(sniffAudioFormat(bytes(0, 0, 0, 0x18, 'ftypisom', 0, 0, 2, 0))).toBe('m4a');
+    expect(sniffAudioFormat(bytes(0, 0, 0, 0x1c, 'free'))).toBeNull();
   });
 
   test('WebM/Matroska from the EBML magic', () => {

@@ -14,7 +14,7 @@ import { ERROR_CODES } from '../../src/errors.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, whiteNoise, type FfmpegTarget } from '../support/audio-fixtures.js';
-import { craftWav, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
+import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
 
 process.env.TMPDIR = mkdtempSync(path.join(os.tmpdir(), 'speechmark-fuzz-tmp-'));
 
@@ -62,7 +62,7 @@ function seeds(): { name: string; bytes: Uint8Array }[] {
   if (hasFfmpeg) {
     const wav48 = encodeWav([signal(1.2, 48000), signal(1.2, 48000)], 48000);
     out.push({ name: 'flac', bytes: flacWithFfmpeg(wav48) });
-    for (const target of ['ogg-vorbis', 'ogg-opus', 'mp3', 'webm-opus'] as FfmpegTarget[]) {
+    for (const target of ['ogg-vorbis', 'ogg-opus', 'mp3', 'webm-opus', 'm4a-aac', 'm4a-aac-fragmented', 'adts-aac'] as FfmpegTarget[]) {
       out.push({ name: target, bytes: transcodeWithFfmpeg(wav48, target) });
     }
   }
@@ -208,7 +208,7 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
     const r = prng(SEED);
     const base = seeds();
     const bombs = hasFfmpeg
-      ? (['flac-zeroed-length', 'ogg-opus-fake-granule', 'webm-opus', 'mp3'] as BombKind[]).map((k) => ({ name: `bomb-${k}`, bytes: decompressionBomb(k, 3600) }))
+      ? BOMB_KINDS.map((k) => ({ name: `bomb-${k}`, bytes: decompressionBomb(k, 3600) }))
       : [];
     const counts = new Map<string, number>();
     const byMutation = new Map<string, Map<string, number>>();

@@ -3,7 +3,8 @@
  * recordings that sit beside the repository on development machines.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -178,19 +179,38 @@ function commandExists(cmd: string): boolean {
 
 export const hasFfmpeg = commandExists('ffmpeg');
 
-export type FfmpegTarget = 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm-opus';
+export type FfmpegTarget =
+  | 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm-opus' | 'm4a-aac' | 'm4a-aac-faststart' | 'm4a-aac-fragmented' | 'adts-aac';
 
 const FFMPEG_ARGS: Record<FfmpegTarget, string[]> = {
   'ogg-vorbis': ['-c:a', 'libvorbis', '-f', 'ogg'],
   'ogg-opus': ['-c:a', 'libopus', '-f', 'ogg'],
   mp3: ['-c:a', 'libmp3lame', '-f', 'mp3'],
   'webm-opus': ['-c:a', 'libopus', '-f', 'webm'],
+  // As iPhone and Android recorders write it: the sample table (moov) after the audio.
+  'm4a-aac': ['-c:a', 'aac', '-f', 'ipod'],
+  'm4a-aac-faststart': ['-c:a', 'aac', '-movflags', '+faststart', '-f', 'ipod'],
+  'm4a-aac-fragmented': ['-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'],
+  'adts-aac': ['-c:a', 'aac', '-f', 'adts'],
 };
 
-/** Transcode WAV/FLAC bytes with ffmpeg through pipes (no temp files). Requires `hasFfmpeg`. */
+/** Targets whose muxer seeks back to write its index: written to a temporary file, not a pipe. */
+const SEEKING_MUXER = new Set<FfmpegTarget>(['m4a-aac', 'm4a-aac-faststart']);
+
+/** Transcode WAV/FLAC bytes with ffmpeg. Requires `hasFfmpeg`. */
 export function transcodeWithFfmpeg(input: Uint8Array, target: FfmpegTarget): Uint8Array {
-  const args = ['-loglevel', 'error', '-i', 'pipe:0', '-map_metadata', '-1', ...FFMPEG_ARGS[target], 'pipe:1'];
-  return new Uint8Array(execFileSync('ffmpeg', args, { input, maxBuffer: 64 * 1024 * 1024 }));
+  const args = ['-loglevel', 'error', '-i', 'pipe:0', '-map_metadata', '-1', ...FFMPEG_ARGS[target]];
+  if (!SEEKING_MUXER.has(target)) {
+    return new Uint8Array(execFileSync('ffmpeg', [...args, 'pipe:1'], { input, maxBuffer: 64 * 1024 * 1024 }));
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'speechmark-ffmpeg-'));
+  try {
+    const out = path.join(dir, 'out.m4a');
+    execFileSync('ffmpeg', [...args, out], { input });
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

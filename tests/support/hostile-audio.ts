@@ -71,7 +71,8 @@ export function floatWav(samples: Float32Array, sampleRate = 16000): Uint8Array 
 
 // ---- decompression bombs: long silence that compresses to almost nothing ----
 
-export type BombKind = 'flac-zeroed-length' | 'ogg-opus-fake-granule' | 'webm-opus' | 'mp3';
+export type BombKind = 'flac-zeroed-length' | 'ogg-opus-fake-granule' | 'webm-opus' | 'mp3' | 'adts-aac' | 'm4a-aac-fragmented';
+export const BOMB_KINDS: BombKind[] = ['flac-zeroed-length', 'ogg-opus-fake-granule', 'webm-opus', 'mp3', 'adts-aac', 'm4a-aac-fragmented'];
 
 function ffmpeg(args: string[], input?: Uint8Array): Uint8Array {
   return new Uint8Array(
@@ -85,12 +86,14 @@ export function flacWithFfmpeg(wav: Uint8Array): Uint8Array {
 }
 
 /** Ten seconds of encoded silence, then `-stream_loop` copies (no re-encoding) up to `seconds`. */
-function loopedSilence(seconds: number, rate: number, codec: string[], format: string): Uint8Array {
-  const seed = ffmpeg(['-f', 'lavfi', '-i', `anullsrc=r=${rate}:cl=mono`, '-t', '10', ...codec, '-f', format, 'pipe:1']);
+function loopedSilence(
+  seconds: number, rate: number, codec: string[], format: string, muxer: string[] = [], demuxer = format,
+): Uint8Array {
+  const seed = ffmpeg(['-f', 'lavfi', '-i', `anullsrc=r=${rate}:cl=mono`, '-t', '10', ...codec, ...muxer, '-f', format, 'pipe:1']);
   const loops = Math.ceil(seconds / 10) - 1;
   // -stream_loop needs a seekable input: a data: URL of the seed is one, and needs no temp file.
   const url = `data:application/octet-stream;base64,${Buffer.from(seed).toString('base64')}`;
-  return ffmpeg(['-stream_loop', String(loops), '-f', format, '-i', url, '-c', 'copy', '-f', format, 'pipe:1']);
+  return ffmpeg(['-stream_loop', String(loops), '-f', demuxer, '-i', url, '-c', 'copy', ...muxer, '-f', format, 'pipe:1']);
 }
 
 /** Ogg page CRC-32 (polynomial 0x04C11DB7, not reflected, initial 0), over the page with its CRC field zeroed. */
@@ -121,8 +124,8 @@ function fakeLastGranule(ogg: Uint8Array, granule: number): Uint8Array {
 
 /**
  * A recording of `seconds` of silence whose header hides its length, as in the attack run: FLAC with
- * STREAMINFO's total-samples field zeroed, Ogg Opus whose last granule claims 2 s, and WebM and MP3,
- * which state no length at all. Decoded whole, 2 hours of 48 kHz mono is 1.4 GB of float PCM.
+ * STREAMINFO's total-samples field zeroed, Ogg Opus whose last granule claims 2 s, WebM, MP3 and
+ * ADTS AAC, which state no length at all, and fragmented M4A, whose length is spread over fragments. Decoded whole, 2 hours of 48 kHz mono is 1.4 GB of float PCM.
  */
 export function decompressionBomb(kind: BombKind, seconds = 2 * 3600): Uint8Array {
   switch (kind) {
@@ -139,6 +142,10 @@ export function decompressionBomb(kind: BombKind, seconds = 2 * 3600): Uint8Arra
       return loopedSilence(seconds, 48000, ['-c:a', 'libopus'], 'webm');
     case 'mp3': // MPEG-2 layer III at 24 kHz, 8 kbit/s: 2 hours in 7 MB
       return loopedSilence(seconds, 24000, ['-c:a', 'libmp3lame', '-b:a', '8k'], 'mp3');
+    case 'adts-aac': // raw AAC frames: no length anywhere
+      return loopedSilence(seconds, 16000, ['-c:a', 'aac', '-b:a', '8k'], 'adts', [], 'aac');
+    case 'm4a-aac-fragmented': // fragmented MP4 (what a pipe-writing recorder makes): an empty moov table
+      return loopedSilence(seconds, 16000, ['-c:a', 'aac', '-b:a', '8k'], 'mp4', ['-movflags', 'frag_keyframe+empty_moov'], 'mov');
   }
 }
 

@@ -47,8 +47,9 @@ export async function seedModelAssessment(
     writeAssessment(tx, {
       organizationId: utterance.organizationId, utteranceId: utterance.id, jobId: null, source: 'MODEL',
       model: { name: 'seed-model', version: options.version ?? '1', executionProvider: 'cpu' }, inferenceMs: 1, labels, rationale,
+      // Given at write time, not updated afterwards: the sound rollups take the latest assessment as written.
+      createdAt: options.createdAt,
     }),
   );
-  if (options.createdAt) await prisma.assessment.update({ where: { id }, data: { createdAt: options.createdAt } });
   return id;
 }

@@ -176,3 +176,29 @@ describeData(`SpeechOcean762 canonical phones${SUFFIX}`, () => {
     expect(r.exact / r.words).toBeGreaterThanOrEqual(0.96);
   });
 });
+
+describe('abbreviations and currency in reference texts', () => {
+  test.each([
+    ['Dr. Smith lives on Elm Dr.', 'DOCTOR SMITH LIVES ON ELM DRIVE'],
+    ['Dr Jones is here', 'DOCTOR JONES IS HERE'],
+    ['St. Paul walked down Baker St. today', 'SAINT PAUL WALKED DOWN BAKER STREET TODAY'],
+    ['Mr. and Mrs. Brown met Prof. Green', 'MISTER AND MISSUS BROWN MET PROFESSOR GREEN'],
+    ['Apples, pears, etc.', 'APPLES PEARS ET CETERA'],
+    ['Bring fruit, e.g. apples', 'BRING FRUIT FOR EXAMPLE APPLES'],
+    ['It costs $5 or $1', 'IT COSTS FIVE DOLLARS OR ONE DOLLAR'],
+    ['Only £2.50 today', 'ONLY TWO POUNDS FIFTY PENCE TODAY'],
+    ['Room No. 5', 'ROOM NUMBER FIVE'],
+    ['Say no. Then go', 'SAY NO THEN GO'],
+    ['I saw Jan. She waved', 'I SAW JAN SHE WAVED'],
+    ['Cats & dogs 100%', 'CATS AND DOGS ONE HUNDRED PERCENT'],
+  ])('%j → %s', (text, expected) => {
+    expect(words(text)).toBe(expected);
+  });
+
+  test('the expanded words get dictionary pronunciations, not letter-by-letter guesses', () => {
+    const ref = analyzeReferenceText('Dr. Smith');
+    expect(ref.map((w) => w.text)).toEqual(['DOCTOR', 'SMITH']);
+    expect(ref[0]!.source).not.toBe('g2p');
+    expect(ref[0]!.phones.map(stripStress).slice(0, 4)).toEqual(['D', expect.stringMatching(/^(AA|AH)$/), 'K', 'T']);
+  });
+});

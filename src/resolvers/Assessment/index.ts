@@ -6,3 +6,4 @@ export * from './rationale.js';
 export * from './sentence.js';
 export * from './utterance.js';
 export * from './words.js';
+export * from './gradeDeliveries.js';

@@ -8,3 +8,6 @@ export * from './revokeApiKey.js';
 export * from './rotateApiKey.js';
 export * from './submitUtterance.js';
 export * from './updateLearner.js';
+export * from './registerLtiPlatform.js';
+export * from './rotateLtiPlatformKey.js';
+export * from './createLtiLineItem.js';

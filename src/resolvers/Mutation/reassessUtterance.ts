@@ -3,16 +3,21 @@ import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { createAssessmentJob } from '../../assessment/submit.js';
+import { notifyJobChanged } from '../../events/notify.js';
 
 /** A new job for a stored utterance; its earlier assessments stay. */
 export const reassessUtterance: MutationResolvers['reassessUtterance'] = async (_parent, { utteranceId }, ctx) => {
   requireScope(ctx.principal, 'ASSESS_WRITE');
   const utterance = await ctx.loaders.writeTarget.utterance.load(expectGlobalId(utteranceId, 'Utterance'));
   if (!utterance) throw new AppError('NOT_FOUND', `No Utterance with id "${utteranceId}".`);
-  const job = await createAssessmentJob(ctx.services.prisma, {
-    organizationId: utterance.organizationId,
-    utteranceId: utterance.id,
-    maxAttempts: ctx.services.config.jobMaxAttempts,
+  const job = await ctx.services.prisma.$transaction(async (tx) => {
+    const created = await createAssessmentJob(tx, {
+      organizationId: utterance.organizationId,
+      utteranceId: utterance.id,
+      maxAttempts: ctx.services.config.jobMaxAttempts,
+    });
+    await notifyJobChanged(tx, created.id);
+    return created;
   });
   ctx.services.wakeWorker();
   return job;

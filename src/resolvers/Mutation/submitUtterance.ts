@@ -4,6 +4,7 @@ import { expectGlobalId } from '../../graphql/ids.js';
 import { readUpload } from '../../graphql/upload.js';
 import { AppError } from '../../errors.js';
 import { checkIdempotencyKey, submitRecording } from '../../assessment/submit.js';
+import { ltiScoreRequest } from '../../lti/submission.js';
 
 /**
  * The learner must be visible to the caller; everything else (the key, the text, the audio, the
@@ -16,6 +17,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
   checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
+  const lti = input.lti ? await ltiScoreRequest(ctx, input.lti, learner) : null; // and a bad line item
   const audio = await readUpload(input.audio, config.maxUploadBytes);
   const result = await submitRecording(
     { prisma, intake, jobMaxAttempts: config.jobMaxAttempts },
@@ -25,6 +27,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       referenceText: input.referenceText,
       audio,
       idempotencyKey: input.idempotencyKey,
+      ...(lti ? { alsoWrite: lti.write } : {}),
     },
   );
   if (!result.replayed) ctx.services.wakeWorker();

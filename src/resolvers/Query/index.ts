@@ -17,3 +17,4 @@ export * from './viewer.js';
 export * from './compareGroups.js';
 export * from './group.js';
 export * from './modelAudit.js';
+export * from './ltiPlatforms.js';

@@ -1,2 +1,4 @@
 // One resolver per file; this index only gathers them.
 export * from './phonemes.js';
+export * from './accuracyLabel.js';
+export * from './ipa.js';

@@ -1,0 +1,239 @@
+/**
+ * GraphQL subscriptions over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on the HTTP
+ * server's `/graphql` path, with what HTTP requests get:
+ * - the API key, from the `connection_init` payload (`authorization: "Bearer <key>"`) or the upgrade
+ *   request's Authorization header; a missing, unknown, revoked or expired key closes the socket
+ *   with 4401 (a failed attempt counts against the address, like HTTP; an address over its failure
+ *   limit is closed with 4429);
+ * - per operation: the per-key rate limit (one request), the query limits of ./limits.ts, parse and
+ *   validation, the key authenticated again, and a fresh context with scope-aware loaders;
+ * - errors with the same stable codes, unexpected ones masked (server.ts's formatError).
+ * Only subscriptions: queries and mutations are refused (BAD_REQUEST) and go over HTTP, where
+ * uploads, CSRF prevention and the HTTP guards apply.
+ */
+import type http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Context as WsContext } from 'graphql-ws';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { AppError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { authenticate, bearerToken, hashApiKey, type Principal } from './auth.js';
+import { createLoaders } from './loaders.js';
+import type { RequestContext, Services } from './context.js';
+import { checkOperation, checkQuerySource, rejectNulStrings } from './limits.js';
+import { requestScope, type RateLimiter } from '../http/guards.js';
+import type { ApolloServerPlugin } from '@apollo/server';
+
+/** graphql-ws close codes (4400-4499 mirror HTTP statuses, as the protocol's own 4400/4401/4403 do). */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_TOO_MANY_FAILURES = 4429;
+export const CLOSE_SERVICE_UNAVAILABLE = 4503;
+
+/** How long a stopping server waits for clients to answer its close frame before dropping them. */
+const CLOSE_HANDSHAKE_MS = 2_000;
+
+/** Largest message a client may send; an operation is far smaller (maxQueryChars and variables). */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+interface Connection {
+  authorization: string;
+  principal: Principal;
+}
+
+type Extra = {
+  socket: import('ws').WebSocket;
+  request: http.IncomingMessage;
+  connection?: Connection;
+  /** Per operation id: the id logged with an unexpected error and shown to the client. */
+  requestIds?: Map<string, string>;
+};
+
+/** The Authorization value: connection_init's `authorization` (or `Authorization`), else the upgrade header. */
+function authorizationOf(params: Record<string, unknown> | undefined, request: http.IncomingMessage): string | undefined {
+  const sent = params?.authorization ?? params?.Authorization;
+  if (typeof sent === 'string') return sent;
+  return request.headers.authorization;
+}
+
+function closeReason(message: string): string {
+  // WebSocket close reasons are at most 123 bytes.
+  return Buffer.byteLength(message) <= 123 ? message : `${Buffer.from(message).subarray(0, 120).toString()}...`;
+}
+
+function requestError(code: string, error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
+export interface SubscriptionServer {
+  dispose(): Promise<void>;
+}
+
+export function startSubscriptionServer(
+  httpServer: http.Server,
+  schema: GraphQLSchema,
+  services: Services,
+  limiter: RateLimiter,
+  formatError: FormatError,
+): SubscriptionServer {
+  const { prisma, config } = services;
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
+  const format = (ctx: WsContext<Record<string, unknown>, Extra>, id: string, errors: readonly GraphQLError[]) => {
+    const requestId = ctx.extra.requestIds?.get(id) ?? randomUUID();
+    return requestScope.run({ requestId }, () =>
+      errors.map((e) => {
+        // `http` (an HTTP status for Apollo) means nothing here and is not for clients.
+        const { http: _http, ...extensions } = (e.extensions ?? {}) as Record<string, unknown>;
+        return formatError({ ...e.toJSON(), extensions }, e);
+      }),
+    );
+  };
+
+  const server = useServer<Record<string, unknown>, Extra>(
+    {
+      schema,
+      connectionInitWaitTimeout: 10_000,
+      async onConnect(ctx) {
+        const { socket, request } = ctx.extra;
+        const ip = request.socket.remoteAddress ?? 'unknown';
+        const authorization = authorizationOf(ctx.connectionParams, request);
+        const token = bearerToken(authorization);
+        const knownGood = token ? limiter.isKnownGood(hashApiKey(token)) : false;
+        if (limiter.failures.enabled && !knownGood && !limiter.failures.peek(ip).allowed) {
+          socket.close(CLOSE_TOO_MANY_FAILURES, 'Too many failed authentications from this address.');
+          return false;
+        }
+        try {
+          const principal = await authenticate(prisma, authorization);
+          limiter.authSucceeded(authorization);
+          ctx.extra.connection = { authorization: authorization!, principal };
+          return true;
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'UNAUTHENTICATED') {
+            if (limiter.failures.enabled) limiter.failures.take(ip);
+            socket.close(CLOSE_UNAUTHORIZED, closeReason(`UNAUTHENTICATED: ${e.message}`));
+            return false;
+          }
+          if (isDatabaseUnavailable(e)) {
+            socket.close(CLOSE_SERVICE_UNAVAILABLE, 'The database is unavailable right now; retry shortly.');
+            return false;
+          }
+          throw e;
+        }
+      },
+      async onSubscribe(ctx, id, payload) {
+        (ctx.extra.requestIds ??= new Map()).set(id, randomUUID());
+        const connection = ctx.extra.connection!;
+        try {
+          return await prepareOperation(connection, payload);
+        } catch (e) {
+          if (e instanceof GraphQLError) return [e];
+          if (isDatabaseUnavailable(e)) return [new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.')];
+          throw e;
+        }
+      },
+      onNext(ctx, id, _payload, _args, result) {
+        if (!result.errors?.length) return undefined;
+        return { ...result, errors: format(ctx, id, result.errors) };
+      },
+      onError(ctx, id, _payload, errors) {
+        return format(ctx, id, errors);
+      },
+      onComplete(ctx, id) {
+        ctx.extra.requestIds?.delete(id);
+      },
+    },
+    wss,
+  );
+
+  /** Everything an HTTP request goes through before it runs, then a fresh context for this operation. */
+  async function prepareOperation(
+    connection: Connection,
+    payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  ): Promise<ExecutionArgs> {
+    const keyHash = hashApiKey(bearerToken(connection.authorization)!);
+    if (limiter.keys.enabled) {
+      const state = limiter.keys.take(keyHash, 1);
+      if (!state.allowed) {
+        throw new AppError('RATE_LIMITED', `Rate limit of ${limiter.keys.perMinute} requests a minute reached for this API key; retry in ${state.retryAfterSeconds} s.`, {
+          retryAfterSeconds: state.retryAfterSeconds,
+        });
+      }
+    }
+    if (typeof payload.query !== 'string') throw new AppError('BAD_USER_INPUT', 'The subscribe message has no query.');
+    checkQuerySource(payload.query, config);
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+    } catch (e) {
+      throw requestError('GRAPHQL_PARSE_FAILED', e as GraphQLError);
+    }
+    const invalid = validate(schema, document);
+    if (invalid.length) throw requestError('GRAPHQL_VALIDATION_FAILED', invalid[0]!);
+    const operation = getOperationAST(document, payload.operationName ?? undefined);
+    if (!operation) throw new AppError('BAD_USER_INPUT', 'Name the operation to run (operationName).');
+    if (operation.operation !== 'subscription') {
+      throw new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: 'BAD_REQUEST' } });
+    }
+    const variables = payload.variables ?? {};
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+    if (coerced.errors) throw requestError('BAD_USER_INPUT', coerced.errors[0]!);
+    checkOperation(schema, document, operation, variables, config);
+    rejectNulStrings(document, variables);
+
+    const context: RequestContext = {
+      principal: await authenticate(prisma, connection.authorization),
+      loaders: null as never,
+      services,
+      renew: async () => {
+        context.principal = await authenticate(prisma, connection.authorization);
+        context.loaders = createLoaders(prisma, context.principal);
+      },
+    };
+    context.loaders = createLoaders(prisma, context.principal);
+    return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue: context };
+  }
+
+  return {
+    dispose: async () => {
+      // A client that does not answer the close handshake would hold the stop for ws's 30 s.
+      const stragglers = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, CLOSE_HANDSHAKE_MS);
+      try {
+        await server.dispose();
+      } finally {
+        clearTimeout(stragglers);
+      }
+    },
+  };
+}
+
+/** Over HTTP a subscription has nothing to stream: refused (400 BAD_REQUEST) with where to send it. */
+export function refuseSubscriptionsOverHttp(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws, subprotocol graphql-transport-ws) on this same URL.', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        },
+      };
+    },
+  };
+}

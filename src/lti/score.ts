@@ -1,0 +1,66 @@
+/**
+ * The AGS score (application/vnd.ims.lis.v1.score+json) of one assessment for one line item. Our
+ * sentence scores are all on a 0-10 scale; the line item's own scale is 0..scoreMaximum.
+ */
+import type { LtiScoreAspect } from '../generated/prisma/client.js';
+
+export const SCORE_MEDIA_TYPE = 'application/vnd.ims.lis.v1.score+json';
+/** Our sentence-level scale (accuracy, fluency, prosody, completeness, total). */
+export const SENTENCE_SCALE_MAX = 10;
+/** Platforms show the comment to the learner; a rationale is a few sentences, this is a safety cap. */
+export const MAX_COMMENT_CHARS = 2000;
+
+export interface SentenceScoresRow {
+  accuracy: number;
+  fluency: number;
+  prosody: number;
+  completeness: number;
+  total: number;
+}
+
+export function aspectValue(scores: SentenceScoresRow, aspect: LtiScoreAspect): number {
+  const byAspect: Record<LtiScoreAspect, number> = {
+    TOTAL: scores.total,
+    ACCURACY: scores.accuracy,
+    FLUENCY: scores.fluency,
+    PROSODY: scores.prosody,
+    COMPLETENESS: scores.completeness,
+  };
+  return byAspect[aspect];
+}
+
+/** value on 0..10 → 0..scoreMaximum, to 4 decimals (multiplied first: 7 × 100 / 10 is exactly 70). */
+export function scaleScore(value: number, scoreMaximum: number): number {
+  const clamped = Math.min(Math.max(value, 0), SENTENCE_SCALE_MAX);
+  return Math.round(((clamped * scoreMaximum) / SENTENCE_SCALE_MAX) * 10_000) / 10_000;
+}
+
+export interface ScoreBody {
+  userId: string;
+  scoreGiven: number;
+  scoreMaximum: number;
+  comment?: string;
+  timestamp: string;
+  activityProgress: 'Completed';
+  gradingProgress: 'FullyGraded';
+}
+
+export function scoreBody(d: { userId: string; scoreGiven: number; scoreMaximum: number; comment: string | null; scoredAt: Date }): ScoreBody {
+  return {
+    userId: d.userId,
+    scoreGiven: d.scoreGiven,
+    scoreMaximum: d.scoreMaximum,
+    ...(d.comment ? { comment: d.comment } : {}),
+    // toISOString: milliseconds and the UTC offset "Z", as AGS asks.
+    timestamp: d.scoredAt.toISOString(),
+    activityProgress: 'Completed',
+    gradingProgress: 'FullyGraded',
+  };
+}
+
+/** `{lineItemUrl}/scores`, keeping the line item's query string (some platforms put ids there). */
+export function scoresUrl(lineItemUrl: string): string {
+  const url = new URL(lineItemUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/scores`;
+  return url.toString();
+}

@@ -1,0 +1,97 @@
+/**
+ * AGS access tokens: OAuth 2 client credentials with a signed JWT client assertion, cached per
+ * platform and signing key until shortly before they expire. A caller that saw 401 with a cached
+ * token asks again with `refresh`, which drops it and gets a fresh one.
+ */
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { clientAssertion } from './assertion.js';
+import { signingKey } from './keys.js';
+import type { HttpPost } from './http.js';
+
+export const AGS_SCORE_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/score';
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Renew this long before `expires_in` runs out, so a token never expires on its way. */
+const EXPIRY_MARGIN_MS = 60_000;
+/** Platforms that send no `expires_in`: assume the common one hour. */
+const DEFAULT_LIFETIME_S = 3600;
+
+export interface TokenPlatform {
+  id: string;
+  clientId: string;
+  tokenEndpoint: string;
+  audience: string | null;
+}
+
+/** The token endpoint refused or failed; `status` when it answered at all. */
+export class TokenError extends Error {
+  constructor(message: string, readonly status: number | null) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+interface Cached {
+  token: string;
+  renewAt: number;
+}
+
+export class LtiTokenClient {
+  private readonly cache = new Map<string, Cached>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly post: HttpPost,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A token with the score scope; `refresh` discards a cached one the platform refused. */
+  async token(platform: TokenPlatform, options: { refresh?: boolean } = {}): Promise<string> {
+    const signer = await signingKey(this.prisma, platform.id);
+    // Keyed by the kid too: after a rotation the next request uses the new key at once.
+    const key = `${platform.id}:${signer.kid}`;
+    if (options.refresh) this.cache.delete(key);
+    const cached = this.cache.get(key);
+    if (cached && cached.renewAt > this.now()) return cached.token;
+    // Concurrent deliveries to one platform share one token request.
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.request(platform, signer).then(
+        (c) => {
+          this.cache.set(key, c);
+          return c.token;
+        },
+      ).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async request(platform: TokenPlatform, signer: Awaited<ReturnType<typeof signingKey>>): Promise<Cached> {
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: await clientAssertion(platform, signer, new Date(this.now())),
+      scope: AGS_SCORE_SCOPE,
+    });
+    const answer = await this.post(platform.tokenEndpoint, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: body.toString(),
+    });
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new TokenError(`token endpoint answered ${answer.status}: ${answer.text.slice(0, 300)}`, answer.status);
+    }
+    let parsed: { access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      throw new TokenError('token endpoint answered with something that is not JSON', answer.status);
+    }
+    if (typeof parsed.access_token !== 'string' || !parsed.access_token) {
+      throw new TokenError('token endpoint answered without access_token', answer.status);
+    }
+    const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_LIFETIME_S) * 1000;
+    // A short-lived token is renewed at 90% of its life rather than a minute before it ends.
+    const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10);
+    return { token: parsed.access_token, renewAt: this.now() + lifetimeMs - margin };
+  }
+}

@@ -1,0 +1,59 @@
+/** The pure parts of score passback: scaling, the scores URL, the score body, retry classification, backoff. */
+import { aspectValue, scaleScore, scoreBody, scoresUrl } from '../../src/lti/score.js';
+import { classifyScoreAnswer, ltiBackoffMs, LTI_MAX_ATTEMPTS } from '../../src/lti/deliver.js';
+import { scoreProblems } from '../support/lti-platform.js';
+
+test('our 0-10 scores scale to the line item maximum, exactly where the ratio allows, clamped to the scale', () => {
+  expect(scaleScore(7, 100)).toBe(70);
+  expect(scaleScore(7, 5)).toBe(3.5);
+  expect(scaleScore(10, 1)).toBe(1);
+  expect(scaleScore(0, 100)).toBe(0);
+  expect(scaleScore(3, 7)).toBe(2.1);
+  expect(scaleScore(1, 3)).toBe(0.3);
+  expect(scaleScore(2, 1 / 3)).toBe(0.0667);
+  expect(scaleScore(12, 100)).toBe(100);
+  expect(scaleScore(-1, 100)).toBe(0);
+});
+
+test('each aspect reads its own sentence score', () => {
+  const s = { accuracy: 1, fluency: 2, prosody: 3, completeness: 4, total: 5 };
+  expect((['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const).map((a) => aspectValue(s, a))).toEqual([1, 2, 3, 4, 5]);
+});
+
+test('the scores URL is the line item path + /scores, keeping its query string', () => {
+  expect(scoresUrl('https://lms.example/api/lti/courses/1/line_items/7')).toBe('https://lms.example/api/lti/courses/1/line_items/7/scores');
+  expect(scoresUrl('https://lms.example/lineitems/7/lineitem/')).toBe('https://lms.example/lineitems/7/lineitem/scores');
+  expect(scoresUrl('https://moodle.example/mod/lti/services.php/2/lineitems/7/lineitem?type_id=1'))
+    .toBe('https://moodle.example/mod/lti/services.php/2/lineitems/7/lineitem/scores?type_id=1');
+});
+
+test('the score body has every AGS field, a millisecond UTC timestamp, and no comment when there is none', () => {
+  const at = new Date('2026-11-30T05:30:00.123Z');
+  const body = scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: 'Good.', scoredAt: at });
+  expect(body).toEqual({
+    userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: 'Good.', timestamp: '2026-11-30T05:30:00.123Z',
+    activityProgress: 'Completed', gradingProgress: 'FullyGraded',
+  });
+  expect(scoreProblems({ ...body })).toEqual([]);
+  expect('comment' in scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: null, scoredAt: at })).toBe(false);
+  // The checking peer is strict: it would notice a wrong field.
+  expect(scoreProblems({ ...body, scoreGiven: 11 })).toHaveLength(1);
+  expect(scoreProblems({ ...body, timestamp: '2026-11-30T05:30:00Z' })).toHaveLength(1);
+});
+
+test('2xx delivers; 401, 408, 429 and 5xx are retried; other refusals are final', () => {
+  expect([200, 201, 204].map(classifyScoreAnswer)).toEqual(['delivered', 'delivered', 'delivered']);
+  expect([401, 408, 429, 500, 502, 503].map(classifyScoreAnswer)).toEqual(Array(6).fill('retry'));
+  expect([301, 400, 403, 404, 409, 415, 422].map(classifyScoreAnswer)).toEqual(Array(7).fill('failed'));
+});
+
+test('the backoff doubles from 30 s to a 4 h cap, jittered over its upper half, and the attempts span about a day', () => {
+  expect(ltiBackoffMs(1, () => 0)).toBe(15_000);
+  expect(ltiBackoffMs(1, () => 1)).toBe(30_000);
+  expect(ltiBackoffMs(3, () => 1)).toBe(120_000);
+  expect(ltiBackoffMs(20, () => 1)).toBe(4 * 3600_000);
+  let longest = 0;
+  for (let a = 1; a < LTI_MAX_ATTEMPTS; a++) longest += ltiBackoffMs(a, () => 1);
+  expect(longest / 3600_000).toBeGreaterThan(20);
+  expect(longest / 3600_000).toBeLessThan(30);
+});
