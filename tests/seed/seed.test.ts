@@ -106,7 +106,7 @@ describe('npm run seed', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 360_000); // three seeding processes (each starts PGlite and migrates); a hang guard, not a speed test
 
   test('the history has learners in groups, trajectories, sound weaknesses, versions, re-assessments and human labels', async () => {
     const t = await pgliteTarget();
