@@ -87,16 +87,14 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
   }
 
   /**
-   * `maxMs` is generous for a 2-core machine that other suites share: the point is seconds, not the
-   * minutes a whole-file decode of a bomb takes. A 20 MB upload's own transfer is what the size
-   * tests pay for.
+   * Refused, bounded (memory: a whole-file decode of a bomb took gigabytes) and leaving nothing
+   * behind. No wall-clock bound: on a shared 2-core machine it measures the neighbours.
    */
-  async function expectRefusedCleanly(bytes: Uint8Array, code: string, { maxMs = 5000 } = {}) {
+  async function expectRefusedCleanly(bytes: Uint8Array, code: string) {
     const storedBefore = filesUnder(t.config.audioDir).length;
-    const { res, ms, rssGrowthMb } = await measuredSubmit(bytes);
+    const { res, rssGrowthMb } = await measuredSubmit(bytes);
     expect(errorCode(res)).toBe(code);
     expect(res.errors![0]!.message.length).toBeGreaterThan(10);
-    expect(ms).toBeLessThan(maxMs);
     expect(rssGrowthMb).toBeLessThan(300);
     expect(await t.app.services.prisma.utterance.count()).toBe(0);
     expect(await t.app.services.prisma.job.count()).toBe(0);
@@ -126,7 +124,7 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
     }
 
     test('one byte over the limit is FILE_TOO_LARGE, with nothing left behind', async () => {
-      await expectRefusedCleanly(wavOfSize(LIMIT + 1), 'FILE_TOO_LARGE', { maxMs: 60_000 });
+      await expectRefusedCleanly(wavOfSize(LIMIT + 1), 'FILE_TOO_LARGE');
     }, 120_000);
 
     test('exactly the limit is accepted, and its temp file released', async () => {
