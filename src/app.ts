@@ -7,6 +7,8 @@ import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
 import { loadAssessor, type Assessor } from './inference/assessor.js';
 import { Worker } from './jobs/worker.js';
+import { LtiDeliveryLoop } from './lti/delivery-loop.js';
+import { createLtiScoreSender } from './lti/sender.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
@@ -52,6 +54,15 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
   });
 }
 
+/** The LTI score poster that runs beside a job worker (null when turned off). */
+export function createLtiDeliveryLoop(config: Config, prisma: Services['prisma']): LtiDeliveryLoop | null {
+  if (config.ltiDeliveryPollMs <= 0) return null;
+  return new LtiDeliveryLoop(prisma, createLtiScoreSender(prisma), {
+    pollIntervalMs: config.ltiDeliveryPollMs,
+    onError: (err) => console.error('[speechmark] LTI delivery loop:', err instanceof Error ? err.message : err),
+  });
+}
+
 function modelInfo(assessor: Assessor) {
   const { name, version, kind, sha256, phoneSet } = assessor.bundle.manifest;
   return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: assessor.executionProvider };
@@ -60,6 +71,7 @@ function modelInfo(assessor: Assessor) {
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   const { assessor, intake } = await loadInferenceParts(config);
   const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
+  const lti = config.inProcessWorker ? createLtiDeliveryLoop(config, db.prisma) : null;
   // Subscriptions hear job and assessment changes from every process through LISTEN (src/events).
   const events = new EventHub();
   const services: Services = {
@@ -72,7 +84,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   };
   try {
     await events.start(db.listen);
-    return { http: await startHttpServer(services, config.port, host), worker, intake, services, events };
+    return { http: await startHttpServer(services, config.port, host), worker, lti, intake, services, events };
   } catch (e) {
     await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
@@ -91,11 +103,12 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, intake, services, events } = started;
+  const { http, worker, lti, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
   worker?.start();
+  lti?.start();
   return {
     url: http.url,
     adminKey,
@@ -104,7 +117,7 @@ export async function startSpeechmark(
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed.
-      await Promise.all([http.close(), worker?.stop({ graceful: true })]);
+      await Promise.all([http.close(), worker?.stop({ graceful: true }), lti?.stop()]);
       await events.close();
       await intake.close();
       await db.close();

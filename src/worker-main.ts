@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createWorker, loadInferenceParts } from './app.js';
+import { createLtiDeliveryLoop, createWorker, loadInferenceParts } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
 
 /** `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue. */
@@ -14,11 +14,13 @@ async function main() {
   const parts = await loadInferenceParts(config);
   const db = await openDatabase(config);
   const worker = createWorker(config, { prisma: db.prisma, ...parts });
+  const lti = createLtiDeliveryLoop(config, db.prisma);
   worker.start();
+  lti?.start();
   console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}`);
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
-    await worker.stop({ graceful: true, deadlineMs: graceMs });
+    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), lti?.stop()]);
     await withTimeout(parts.intake.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);

@@ -13,6 +13,7 @@ import { speechLikeWav } from '../support/audio-fixtures.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { createLtiScoreSender, type LtiScoreSender } from '../../src/lti/sender.js';
+import { LtiDeliveryLoop } from '../../src/lti/delivery-loop.js';
 
 const DATABASES = await testDatabases();
 
@@ -38,7 +39,9 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   const base = () => new URL(t.app.url).origin;
 
   beforeAll(async () => {
-    t = await startTestApp(kind);
+    // The in-process delivery loop is off here: these tests make each attempt themselves; the last
+    // test runs the loops (src/lti/delivery-loop.ts) as workers do.
+    t = await startTestApp(kind, { ltiDeliveryPollMs: 0 });
     lms = await LtiTestPlatform.start();
     // The sender a delivery worker holds (one token cache per process); the test makes its attempts.
     sender = createLtiScoreSender(prisma());
@@ -244,5 +247,39 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(lms.assertions.at(-1)!.kid).toBe(keys[0].kid);
     expect(lms.problems).toEqual([]);
     expect(await prisma().auditEvent.count({ where: { action: 'ltiPlatform.keyRotated' } })).toBe(1);
+  });
+
+  test('delivery loops post every score owed by themselves, each once, and retry a failure on their own', async () => {
+    const item = await lineItem({ aspect: 'ACCURACY', scoreMaximum: 10, path: 'looped' });
+    const submitted = await Promise.all([1, 2, 3].map(() => assessedSubmission({ lineItemId: item.id })));
+    const ids = submitted.map((s) => fromGlobalId(s.assessmentId)!.id);
+    const rows = () => prisma().ltiScoreDelivery.findMany({ where: { assessmentId: { in: ids } } });
+    /** Two loops (two worker processes' worth, each with its own token cache) until `done`. */
+    async function runLoopsUntil(done: (r: Awaited<ReturnType<typeof rows>>) => boolean) {
+      const loops = [1, 2].map(() => new LtiDeliveryLoop(prisma(), createLtiScoreSender(prisma()), { pollIntervalMs: 50 }));
+      loops.forEach((l) => l.start());
+      try {
+        const deadline = Date.now() + 60_000;
+        while (!done(await rows())) {
+          if (Date.now() > deadline) throw new Error(`loops did not finish: ${JSON.stringify((await rows()).map((r) => [r.status, r.attempts]))}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await Promise.all(loops.map((l) => l.stop()));
+      }
+    }
+    lms.failNextScores(503); // the first post fails
+    await runLoopsUntil((r) => r.filter((x) => x.status === 'DELIVERED').length === 2 && r.some((x) => x.status === 'PENDING' && x.attempts === 1));
+    const failed = (await rows()).find((r) => r.status === 'PENDING')!;
+    expect(failed).toMatchObject({ lastHttpStatus: 503, attempts: 1 });
+    expect(failed.nextAttemptAt.getTime()).toBeGreaterThan(Date.now()); // backoff, not a busy retry
+    // The backoff is 30 s and more: bring its time forward (loops stopped), as the clock would.
+    await prisma().ltiScoreDelivery.update({ where: { id: failed.id }, data: { nextAttemptAt: new Date() } });
+    await runLoopsUntil((r) => r.every((x) => x.status === 'DELIVERED'));
+    expect((await rows()).map((r) => r.attempts).sort()).toEqual([1, 1, 2]); // one retry; no attempt made twice
+    const posted = lms.scores.filter((s) => s.lineItem === 'looped');
+    expect(posted).toHaveLength(3);
+    expect(new Set(posted.map((s) => s.body.userId)).size).toBe(3);
+    expect(lms.problems).toEqual([]);
   });
 });
