@@ -546,7 +546,11 @@ function judge(p: PathSpec, who: Principal, res: GqlResponse, sensitive: Sensiti
 async function organisationRows(t: TestApp, organizationId: string): Promise<Sensitive> {
   const prisma = t.app.services.prisma;
   const tables = await prisma.$queryRawUnsafe<{ table_name: string }[]>(
-    `SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'organizationId'`,
+    // Tables with rows of their own (an id); the analytics rollups are keyed by learner and hold no ids.
+    `SELECT c.table_name FROM information_schema.columns c
+      WHERE c.table_schema = current_schema() AND c.column_name = 'organizationId'
+        AND EXISTS (SELECT 1 FROM information_schema.columns i
+                     WHERE i.table_schema = c.table_schema AND i.table_name = c.table_name AND i.column_name = 'id')`,
   );
   const ids = new Map<string, string>([[organizationId, 'Organization']]);
   for (const { table_name } of tables) {
