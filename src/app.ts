@@ -10,6 +10,9 @@ import { Worker } from './jobs/worker.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
+import { DeliveryWorker } from './outbox/worker.js';
+import { AddressPolicy } from './outbox/address-policy.js';
+import { emitJobFailed } from './outbox/events.js';
 
 export interface Speechmark {
   url: string;
@@ -17,6 +20,8 @@ export interface Speechmark {
   adminKey: string | null;
   services: Services;
   worker: Worker | null;
+  /** Sends the outbox's deliveries (webhooks); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
+  deliveries: DeliveryWorker | null;
   close(): Promise<void>;
 }
 
@@ -38,7 +43,15 @@ export async function loadInferenceParts(config: Config) {
   return { assessor, intake: createIntake(config) };
 }
 
-export function createWorker(config: Config, parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor }) {
+/**
+ * The inference worker. A job that ends (succeeded or failed for good) committed an outbox event
+ * with its result, so `onEventsCommitted` (the local delivery worker's wake) runs after each.
+ */
+export function createWorker(
+  config: Config,
+  parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor },
+  onEventsCommitted: () => void = () => undefined,
+) {
   return new Worker({
     prisma: parts.prisma,
     workerId: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
@@ -48,6 +61,25 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
     handler: createAssessHandler(parts),
     classifyError: classifyAssessError,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
+    onJobFailed: emitJobFailed,
+    onJobSettled: (_job, outcome) => {
+      if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
+    },
+  });
+}
+
+/** The outbox's delivery worker, with the webhook settings of `config`. */
+export function createDeliveryWorker(config: Config, prisma: Services['prisma'], options: { pollIntervalMs?: number } = {}) {
+  return new DeliveryWorker({
+    prisma,
+    concurrency: config.deliveryConcurrency,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    retentionDays: config.outboxRetentionDays,
+    shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
+    timeoutMs: config.webhookTimeoutMs,
+    maxPayloadBytes: config.webhookMaxPayloadBytes,
+    schedule: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs, maxAttempts: config.webhookMaxAttempts },
+    policy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   });
 }
 
@@ -58,16 +90,20 @@ function modelInfo(assessor: Assessor) {
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   const { assessor, intake } = await loadInferenceParts(config);
-  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
+  const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
+  const wakeDelivery = () => deliveries?.wake();
+  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }, wakeDelivery) : null;
   const services: Services = {
     prisma: db.prisma,
     config,
     intake,
     model: () => modelInfo(assessor),
     wakeWorker: () => worker?.wake(),
+    wakeDelivery,
+    webhookPolicy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   };
   try {
-    return { http: await startHttpServer(services, config.port, host), worker, intake, services };
+    return { http: await startHttpServer(services, config.port, host), worker, deliveries, intake, services };
   } catch (e) {
     await intake.close().catch(() => undefined);
     throw e;
@@ -85,20 +121,24 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, intake, services } = started;
+  const { http, worker, deliveries, intake, services } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
   worker?.start();
+  deliveries?.start();
   return {
     url: http.url,
     adminKey,
     services,
     worker,
+    deliveries,
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
-      // finish, or are handed back to the queue once the shutdown grace has passed.
+      // finish, or are handed back to the queue once the shutdown grace has passed; so do the
+      // deliveries in flight (their attempts are bounded by the webhook timeout).
       await Promise.all([http.close(), worker?.stop({ graceful: true })]);
+      await deliveries?.stop();
       await intake.close();
       await db.close();
     },

@@ -19,9 +19,14 @@ export type AuditAction =
   | 'apiKey.revoked'
   | 'apiKey.rotated'
   | 'learner.erased'
-  | 'humanLabels.attached';
+  | 'humanLabels.attached'
+  | 'webhookEndpoint.created'
+  | 'webhookEndpoint.updated'
+  | 'webhookEndpoint.deleted'
+  | 'webhookEndpoint.secretRotated'
+  | 'webhookDelivery.resent';
 
-export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance';
+export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'WebhookEndpoint' | 'WebhookDelivery';
 
 export interface AuditRecord {
   organizationId: string;

@@ -4,6 +4,7 @@ import type { Principal } from './auth.js';
 import type { Loaders } from './loaders.js';
 import type { ModelInfoModel } from './models.js';
 import type { Intake } from '../intake.js';
+import type { AddressPolicy } from '../outbox/address-policy.js';
 
 /** Long-lived parts shared by every request (created once at start). */
 export interface Services {
@@ -13,6 +14,10 @@ export interface Services {
   model: () => ModelInfoModel;
   /** Nudge the in-process worker after a job is queued (no-op when workers run elsewhere). */
   wakeWorker: () => void;
+  /** Nudge the in-process delivery worker after outbox events or re-sends are committed. */
+  wakeDelivery: () => void;
+  /** Which webhook addresses may be registered (SSRF protection; checked again on every connection). */
+  webhookPolicy: AddressPolicy;
 }
 
 /** Built fresh for every request: the caller and loaders bound to the caller's organisation. */

@@ -1,8 +1,11 @@
 import { AppError } from '../errors.js';
 
 /** Relay global ids: base64url("Type:uuid"), so `node(id)` can tell the type without a lookup. */
-export type NodeType = 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent';
-const NODE_TYPES: readonly NodeType[] = ['Learner', 'Utterance', 'Job', 'Assessment', 'Organization', 'ApiKey', 'AuditEvent'];
+export type NodeType =
+  | 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent' | 'WebhookEndpoint' | 'WebhookDelivery';
+const NODE_TYPES: readonly NodeType[] = [
+  'Learner', 'Utterance', 'Job', 'Assessment', 'Organization', 'ApiKey', 'AuditEvent', 'WebhookEndpoint', 'WebhookDelivery',
+];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function toGlobalId(type: NodeType, id: string): string {

@@ -16,6 +16,10 @@ import * as AuditEvent from './AuditEvent/index.js';
 import * as PageInfo from './PageInfo/index.js';
 import * as LearnerGroup from './LearnerGroup/index.js';
 import * as GroupComparison from './GroupComparison/index.js';
+import * as WebhookEndpoint from './WebhookEndpoint/index.js';
+import * as WebhookSigningSecret from './WebhookSigningSecret/index.js';
+import * as WebhookDelivery from './WebhookDelivery/index.js';
+import * as WebhookEvent from './WebhookEvent/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -37,4 +41,8 @@ export const resolvers: Resolvers = {
   PageInfo: { ...PageInfo },
   LearnerGroup: { ...LearnerGroup },
   GroupComparison: { ...GroupComparison },
+  WebhookEndpoint: { ...WebhookEndpoint },
+  WebhookSigningSecret: { ...WebhookSigningSecret },
+  WebhookDelivery: { ...WebhookDelivery },
+  WebhookEvent: { ...WebhookEvent },
 };

@@ -27,6 +27,9 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       idempotencyKey: input.idempotencyKey,
     },
   );
-  if (!result.replayed) ctx.services.wakeWorker();
+  if (!result.replayed) {
+    ctx.services.wakeWorker();
+    ctx.services.wakeDelivery(); // its utterance.submitted event
+  }
   return result;
 };
