@@ -13,6 +13,9 @@ import { createAssessHandler, classifyAssessError } from './assessment/handler.j
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
 import { EventHub } from './events/hub.js';
+import { DeliveryWorker } from './outbox/worker.js';
+import { AddressPolicy } from './outbox/address-policy.js';
+import { emitJobFailed } from './outbox/events.js';
 
 export interface Speechmark {
   url: string;
@@ -20,6 +23,8 @@ export interface Speechmark {
   adminKey: string | null;
   services: Services;
   worker: Worker | null;
+  /** Sends the outbox's deliveries (webhooks); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
+  deliveries: DeliveryWorker | null;
   close(): Promise<void>;
 }
 
@@ -41,7 +46,15 @@ export async function loadInferenceParts(config: Config) {
   return { assessor, intake: createIntake(config) };
 }
 
-export function createWorker(config: Config, parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor }) {
+/**
+ * The inference worker. A job that ends (succeeded or failed for good) committed an outbox event
+ * with its result, so `onEventsCommitted` (the local delivery worker's wake) runs after each.
+ */
+export function createWorker(
+  config: Config,
+  parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor },
+  onEventsCommitted: () => void = () => undefined,
+) {
   return new Worker({
     prisma: parts.prisma,
     workerId: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
@@ -51,6 +64,25 @@ export function createWorker(config: Config, parts: { prisma: Services['prisma']
     handler: createAssessHandler(parts),
     classifyError: classifyAssessError,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
+    onJobFailed: emitJobFailed,
+    onJobSettled: (_job, outcome) => {
+      if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
+    },
+  });
+}
+
+/** The outbox's delivery worker, with the webhook settings of `config`. */
+export function createDeliveryWorker(config: Config, prisma: Services['prisma'], options: { pollIntervalMs?: number } = {}) {
+  return new DeliveryWorker({
+    prisma,
+    concurrency: config.deliveryConcurrency,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    retentionDays: config.outboxRetentionDays,
+    shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
+    timeoutMs: config.webhookTimeoutMs,
+    maxPayloadBytes: config.webhookMaxPayloadBytes,
+    schedule: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs, maxAttempts: config.webhookMaxAttempts },
+    policy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   });
 }
 
@@ -70,7 +102,9 @@ function modelInfo(assessor: Assessor) {
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   const { assessor, intake } = await loadInferenceParts(config);
-  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }) : null;
+  const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
+  const wakeDelivery = () => deliveries?.wake();
+  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }, wakeDelivery) : null;
   const lti = config.inProcessWorker ? createLtiDeliveryLoop(config, db.prisma) : null;
   // Subscriptions hear job and assessment changes from every process through LISTEN (src/events).
   const events = new EventHub();
@@ -81,10 +115,12 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     model: () => modelInfo(assessor),
     wakeWorker: () => worker?.wake(),
     events,
+    wakeDelivery,
+    webhookPolicy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   };
   try {
     await events.start(db.listen);
-    return { http: await startHttpServer(services, config.port, host), worker, lti, intake, services, events };
+    return { http: await startHttpServer(services, config.port, host), worker, lti, deliveries, intake, services, events };
   } catch (e) {
     await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
@@ -103,21 +139,25 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, lti, intake, services, events } = started;
+  const { http, worker, lti, deliveries, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
   worker?.start();
   lti?.start();
+  deliveries?.start();
   return {
     url: http.url,
     adminKey,
     services,
     worker,
+    deliveries,
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
-      // finish, or are handed back to the queue once the shutdown grace has passed.
+      // finish, or are handed back to the queue once the shutdown grace has passed; so do the
+      // deliveries in flight (their attempts are bounded by the webhook and LTI timeouts).
       await Promise.all([http.close(), worker?.stop({ graceful: true }), lti?.stop()]);
+      await deliveries?.stop();
       await events.close();
       await intake.close();
       await db.close();

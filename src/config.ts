@@ -50,6 +50,30 @@ export interface Config {
   corsOrigins: string[];
   /** Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client IP. */
   trustProxy: boolean | number | string;
+  /** Run a delivery worker (outbox: webhooks) in this process. */
+  deliveryWorker: boolean;
+  /** Deliveries one delivery worker sends at once. */
+  deliveryConcurrency: number;
+  /** Webhooks: one request (connect, send, answer) may take this long (ms). */
+  webhookTimeoutMs: number;
+  /** Webhooks: largest body sent (bytes); an assessment that would be larger is sent without its words. */
+  webhookMaxPayloadBytes: number;
+  /** Webhooks: attempts per delivery (the first included). */
+  webhookMaxAttempts: number;
+  /** Webhooks: the first retry's delay (ms); each next one is 3 times longer, up to the cap. */
+  webhookBackoffBaseMs: number;
+  webhookBackoffCapMs: number;
+  /**
+   * Webhooks: private, loopback, link-local and other non-public addresses are refused unless listed
+   * here (CIDRs or addresses), or `true` for all of them (SSRF protection).
+   */
+  webhookAllowedPrivateNetworks: string[] | true;
+  /** Webhooks: allow http:// endpoint URLs (https only by default). */
+  webhookAllowHttp: boolean;
+  /** Webhooks: endpoints per organisation (every event is fanned out to each). */
+  webhookMaxEndpoints: number;
+  /** Outbox events (and their deliveries) older than this many days are deleted once settled. */
+  outboxRetentionDays: number;
   // --- xAPI (src/xapi/) ---
   xapi: XapiConfig;
 }
@@ -112,6 +136,12 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   return raw; // addresses or subnets, comma-separated, as Express takes them
 }
 
+function networks(raw: string | undefined): string[] | true {
+  if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return [];
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.SPEECHMARK_DATA_DIR ?? 'data');
   return {
@@ -148,5 +178,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
     trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
     xapi: xapiConfig(env),
+    deliveryWorker: (env.SPEECHMARK_DELIVERY_WORKER ?? 'in-process') === 'in-process',
+    deliveryConcurrency: int('SPEECHMARK_DELIVERY_CONCURRENCY', 8, env),
+    webhookTimeoutMs: int('SPEECHMARK_WEBHOOK_TIMEOUT_SECONDS', 15, env) * 1000,
+    webhookMaxPayloadBytes: int('SPEECHMARK_WEBHOOK_MAX_PAYLOAD_BYTES', 64 * 1024, env),
+    webhookMaxAttempts: int('SPEECHMARK_WEBHOOK_MAX_ATTEMPTS', 12, env),
+    webhookBackoffBaseMs: int('SPEECHMARK_WEBHOOK_BACKOFF_BASE_SECONDS', 5, env) * 1000,
+    webhookBackoffCapMs: int('SPEECHMARK_WEBHOOK_BACKOFF_CAP_SECONDS', 7 * 3600, env) * 1000,
+    webhookAllowedPrivateNetworks: networks(env.SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS),
+    webhookAllowHttp: flag('SPEECHMARK_WEBHOOK_ALLOW_HTTP', env, false),
+    webhookMaxEndpoints: int('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, env),
+    outboxRetentionDays: int('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, env),
   };
 }

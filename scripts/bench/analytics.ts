@@ -64,7 +64,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
   const learners = Number(values.learners ?? Math.max(1, Math.round(utterances / 100)));
   const runs = Number(values.runs);
   const base = loadConfig();
-  const config: Config = { ...base, port: 0, inProcessWorker: false, executionProviders: ['cpu'], rateLimitPerMinute: 0, authFailuresPerMinute: 0 };
+  const config: Config = { ...base, port: 0, inProcessWorker: false, deliveryWorker: false, executionProviders: ['cpu'], rateLimitPerMinute: 0, authFailuresPerMinute: 0 };
 
   // 1. Seed when empty (the server's database, closed again before the server opens it).
   {

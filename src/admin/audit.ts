@@ -23,9 +23,16 @@ export type AuditAction =
   // LTI grade passback (src/lti)
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
-  | 'ltiLineItem.created';
+  | 'ltiLineItem.created'
+  // Webhooks (src/outbox)
+  | 'webhookEndpoint.created'
+  | 'webhookEndpoint.updated'
+  | 'webhookEndpoint.deleted'
+  | 'webhookEndpoint.secretRotated'
+  | 'webhookDelivery.resent';
 
-export type AuditTargetType = 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'LtiPlatform' | 'LtiLineItem';
+export type AuditTargetType =
+  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
 
 export interface AuditRecord {
   organizationId: string;

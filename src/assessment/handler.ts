@@ -8,16 +8,20 @@ import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
+import { assessmentCompleted, emitEvent } from '../outbox/events.js';
 
 /**
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
  * grounded one, and check it against the labels.
- * All of it runs outside any transaction; the returned function writes the result in the
- * worker's completing transaction.
+ * All of it runs outside any transaction; the returned function writes the result, and its
+ * `assessment.completed` outbox event, in the worker's completing transaction.
  */
 export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
-    const utterance = await deps.prisma.utterance.findUnique({ where: { id: job.utteranceId } });
+    const utterance = await deps.prisma.utterance.findUnique({
+      where: { id: job.utteranceId },
+      include: { learner: { select: { id: true, externalId: true } } },
+    });
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
     const audio = await deps.intake.load(utterance.audioSha256);
     const words = utterance.referenceWords as unknown as ReferenceWord[];
@@ -27,19 +31,28 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const text = rationale ?? generateRationale(labels);
     const check = checkRationale(text, labels);
     const model = deps.assessor;
+    const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
     return async (tx) => {
       const assessmentId = await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
         jobId: job.id,
         source: 'MODEL',
-        model: { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider },
+        model: modelRef,
         inferenceMs,
         labels,
         rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
       });
       // LTI grade passback: the score owed to a gradebook, committed with the assessment.
       await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
+      await emitEvent(tx, {
+        organizationId: job.organizationId,
+        learnerId: utterance.learner.id,
+        type: 'assessment.completed',
+        data: assessmentCompleted({
+          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
+        }),
+      });
     };
   };
 }

@@ -14,6 +14,7 @@ import type {
 } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { notifyAssessmentCreated } from '../events/notify.js';
+import { emitEvent, humanLabelsAttached } from '../outbox/events.js';
 
 /** As the API (HumanLabelsInput) and the importer supply them, not yet validated. */
 export interface HumanLabelsInput {
@@ -158,14 +159,15 @@ export async function humanCheckForNewRationale(
 }
 
 /**
- * Store validated human labels and re-check every model rationale of the utterance against them.
- * Call inside a transaction; returns the new HUMAN assessment's id.
+ * Store validated human labels, re-check every model rationale of the utterance against them, and
+ * write the `humanLabels.attached` outbox event. Call inside a transaction; returns the new HUMAN
+ * assessment's id.
  */
 export async function writeHumanLabels(
   tx: Tx,
   record: {
     organizationId: string;
-    utterance: { id: string; referenceWords: unknown };
+    utterance: { id: string; referenceWords: unknown; learnerId: string; referenceText: string; createdAt: Date };
     labels: HumanLabels;
     rater: string | null;
   },
@@ -188,5 +190,12 @@ export async function writeHumanLabels(
     const humanCheck = checkAgainstHuman(r.text, { ...labels, id }, reference);
     await tx.rationale.update({ where: { id: r.id }, data: { humanCheck: humanCheck as unknown as Prisma.InputJsonValue } });
   }
+  const learner = await tx.learner.findUniqueOrThrow({ where: { id: utterance.learnerId }, select: { id: true, externalId: true } });
+  await emitEvent(tx, {
+    organizationId,
+    learnerId: learner.id,
+    type: 'humanLabels.attached',
+    data: humanLabelsAttached({ assessmentId: id, rater: record.rater, labels, utterance, learner }),
+  });
   return id;
 }

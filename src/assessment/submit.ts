@@ -1,6 +1,6 @@
 /**
  * The one write path for a recording: validate, inspect the audio, store it, and create the
- * utterance and its assessment job in one transaction. The submitUtterance mutation and the dataset
+ * utterance, its assessment job and its `utterance.submitted` outbox event in one transaction. The submitUtterance mutation and the dataset
  * importer both call submitRecording; reassessUtterance shares createAssessmentJob.
  *
  * Idempotency (the IETF "Idempotency-Key" draft's semantics, as Stripe implements them): a key is
@@ -24,6 +24,7 @@ import { analyzeReferenceText, normalizeReferenceText } from '../text/reference.
 import type { ReferenceWord } from '../types.js';
 import { holdAudioForInsert, removeAudioIfUnreferenced } from './audio-files.js';
 import { notifyJobChanged } from '../events/notify.js';
+import { emitEvent, utteranceSubmitted } from '../outbox/events.js';
 
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
@@ -168,6 +169,10 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
       });
       const job = await createAssessmentJob(tx, { organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts });
       await notifyJobChanged(tx, job.id);
+      const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });
+      await emitEvent(tx, {
+        organizationId, learnerId, type: 'utterance.submitted', data: utteranceSubmitted(utterance, learner, job), at: utterance.createdAt,
+      });
       await input.alsoWrite?.(tx, utterance);
       return { utterance, job, replayed: false };
     });

@@ -5,6 +5,7 @@ import type { Loaders } from './loaders.js';
 import type { ModelInfoModel } from './models.js';
 import type { Intake } from '../intake.js';
 import type { EventHub } from '../events/hub.js';
+import type { AddressPolicy } from '../outbox/address-policy.js';
 
 /** Long-lived parts shared by every request (created once at start). */
 export interface Services {
@@ -16,6 +17,10 @@ export interface Services {
   wakeWorker: () => void;
   /** Change notifications for GraphQL subscriptions (src/events); absent where nothing listens. */
   events?: EventHub;
+  /** Nudge the in-process delivery worker after outbox events or re-sends are committed. */
+  wakeDelivery: () => void;
+  /** Which webhook addresses may be registered (SSRF protection; checked again on every connection). */
+  webhookPolicy: AddressPolicy;
 }
 
 /** Built fresh for every request: the caller and loaders bound to the caller's organisation. */

@@ -1,10 +1,14 @@
 import { AppError } from '../errors.js';
 
 /** Relay global ids: base64url("Type:uuid"), so `node(id)` can tell the type without a lookup. */
-export type NodeType = 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent'
+export type NodeType =
+  | 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent' | 'WebhookEndpoint' | 'WebhookDelivery'
   // LTI grade passback: not Node implementations (`node(id)` reads them as null), global ids all the same.
   | 'LtiPlatform' | 'LtiLineItem';
-const NODE_TYPES: readonly NodeType[] = ['Learner', 'Utterance', 'Job', 'Assessment', 'Organization', 'ApiKey', 'AuditEvent', 'LtiPlatform', 'LtiLineItem'];
+const NODE_TYPES: readonly NodeType[] = [
+  'Learner', 'Utterance', 'Job', 'Assessment', 'Organization', 'ApiKey', 'AuditEvent', 'WebhookEndpoint', 'WebhookDelivery',
+  'LtiPlatform', 'LtiLineItem',
+];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function toGlobalId(type: NodeType, id: string): string {

@@ -1,16 +1,24 @@
 import DataLoader from 'dataloader';
 import type {
   Assessment,
+  Delivery,
+  DeliveryAttempt,
   Job,
+  OutboxEvent,
   Learner,
   PhonemeAssessment,
   PrismaClient,
   Rationale,
   Utterance,
   WordAssessment,
+  WebhookEndpoint,
+  WebhookSecret,
 } from '../generated/prisma/client.js';
 import type { LtiKey, LtiLineItem, LtiPlatform, LtiScoreDelivery } from '../generated/prisma/client.js';
-import type { JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag } from '../generated/graphql.js';
+import type {
+  JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
+} from '../generated/graphql.js';
+import { eventIdOf } from '../outbox/signing.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
@@ -336,6 +344,61 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       ),
       reads,
     ),
+    // Webhooks (ADMIN): endpoints, their valid secrets (never the secret itself reaches a client),
+    // deliveries, the events they send and their attempts.
+    webhookEndpoint: scoped(byId<WebhookEndpoint>((ids) => prisma.webhookEndpoint.findMany({ where: scope(ids) })), admin),
+    webhookDelivery: scoped(
+      byId<Delivery>((ids) => prisma.delivery.findMany({ where: { ...scope(ids), channel: 'WEBHOOK' } })),
+      admin,
+    ),
+    outboxEvent: scoped(byId<OutboxEvent>((ids) => prisma.outboxEvent.findMany({ where: scope(ids) })), admin),
+    attemptsByDelivery: scoped(
+      groupedBy<DeliveryAttempt, 'deliveryId'>('deliveryId', (ids) =>
+        prisma.deliveryAttempt.findMany({ where: { organizationId, deliveryId: { in: ids } }, orderBy: { number: 'asc' } }),
+      ),
+      admin,
+    ),
+    signingSecretsByEndpoint: scoped(
+      groupedBy<WebhookSecret, 'endpointId'>('endpointId', (ids) =>
+        prisma.webhookSecret.findMany({
+          where: { organizationId, endpointId: { in: ids }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+      ),
+      admin,
+    ),
+    webhookEndpointsPage: (args: PageArgs) => {
+      admin();
+      const where = { organizationId };
+      return findPage(args, {
+        findMany: (q) => prisma.webhookEndpoint.findMany(pageOf(where, q)),
+        count: () => prisma.webhookEndpoint.count({ where }),
+      });
+    },
+    /** Deliveries newest first; by endpoint on its index, else on the organisation's. */
+    webhookDeliveriesPage: (args: PageArgs & { filter?: (WebhookDeliveryFilter & { endpointDbId?: string }) | null }) => {
+      admin();
+      const f = args.filter ?? {};
+      const none = '00000000-0000-0000-0000-000000000000';
+      let endpointId = f.endpointDbId;
+      if (f.endpointId != null) {
+        const parsed = fromGlobalId(f.endpointId);
+        endpointId = parsed?.type === 'WebhookEndpoint' ? parsed.id : none; // another type's id matches nothing
+      }
+      const eventId = f.webhookId != null ? eventIdOf(f.webhookId) ?? none : undefined;
+      const where = {
+        organizationId,
+        channel: 'WEBHOOK' as const,
+        ...(endpointId ? { webhookEndpointId: endpointId } : {}),
+        ...(f.status != null ? { status: f.status as WebhookDeliveryStatus } : {}),
+        ...(eventId ? { eventId } : {}),
+        ...(f.eventType != null ? { event: { is: { type: f.eventType } } } : {}),
+      };
+      return findPage(args, {
+        findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),
+        count: () => prisma.delivery.count({ where }),
+      });
+    },
     /** History analytics (src/analytics): learner and cohort ones need SCORES_READ, the model audit ADMIN. */
     analytics: scopedAnalytics(prisma, organizationId, reads, admin),
     /** Trust analytics per model version (ADMIN). */

@@ -3,13 +3,18 @@ import type {
   ApiKey,
   Assessment,
   AuditEvent,
+  Delivery,
+  DeliveryAttempt,
   Job,
+  OutboxEvent,
   Learner,
   Organization,
   Rationale,
   Utterance,
   WordAssessment,
   PhonemeAssessment,
+  WebhookEndpoint,
+  WebhookSecret,
 } from '../generated/prisma/client.js';
 import type { Principal } from './auth.js';
 import type { HumanCheck } from '../assessment/human.js';
@@ -33,6 +38,13 @@ export type JobConnectionModel = Connection<Job>;
 export type AssessmentConnectionModel = Connection<Assessment>;
 export type ApiKeyConnectionModel = Connection<ApiKey>;
 export type AuditEventConnectionModel = Connection<AuditEvent>;
+export type WebhookEndpointModel = WebhookEndpoint;
+export type WebhookSigningSecretModel = WebhookSecret;
+export type WebhookDeliveryModel = Delivery;
+export type WebhookEventModel = OutboxEvent;
+export type WebhookDeliveryAttemptModel = DeliveryAttempt;
+export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
+export type WebhookDeliveryConnectionModel = Connection<Delivery>;
 /** Rationale.humanCheck as stored. */
 export type RationaleAlignmentModel = HumanCheck;
 

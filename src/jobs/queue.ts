@@ -33,6 +33,31 @@ export interface JobFailure {
 
 export type FailOutcome = 'retry' | 'failed' | 'lost';
 
+/** A job as it was just marked FAILED for good. */
+export interface FailedJob {
+  id: string;
+  organizationId: string;
+  utteranceId: string;
+  attempts: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/**
+ * Writes that belong with a job ending FAILED (the outbox's `assessment.failed` event), run with
+ * the transaction that marks it FAILED, so both commit or neither does.
+ */
+export interface QueueHooks {
+  onFailed?: (tx: TransactionClient, job: FailedJob) => Promise<void>;
+}
+
+const FAILED_COLUMNS = `j."id"::text AS "id", j."organizationId"::text AS "organizationId", j."utteranceId"::text AS "utteranceId",
+       j."attempts", j."errorCode", j."errorMessage"`;
+
+function failedJob(row: FailedJob): FailedJob {
+  return { ...row, attempts: Number(row.attempts) };
+}
+
 export const BACKOFF_BASE_MS = 2_000;
 export const BACKOFF_CAP_MS = 5 * 60_000;
 
@@ -57,51 +82,57 @@ const CLAIMABLE = `(("status" = 'QUEUED' AND "runAfter" <= now())
 /**
  * Claims the next job: a QUEUED one whose runAfter has come, or a RUNNING one whose lease expired.
  * One statement, so two workers never get the same job. Returns null when nothing is claimable.
+ * With `hooks.onFailed`, each round runs in a transaction, so a job the claim retires (FAILED, no
+ * attempt left) commits together with what the hook writes.
  */
-export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeconds: number): Promise<Job | null> {
+export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeconds: number, hooks: QueueHooks = {}): Promise<Job | null> {
   // Each round is one atomic statement; a round only loops when it retired a job that had
   // exhausted its attempts (marked FAILED), so the loop is bounded by the number of such jobs.
+  const onFailed = hooks.onFailed;
   for (;;) {
-    // With its notification (src/events), sent only if the claim commits.
-    const rows = await prisma.$transaction(async (tx) => {
-    const claimed = await tx.$queryRawUnsafe<{ id: string; status: string }[]>(
-      `WITH candidate AS (
-         SELECT "id" FROM "Job"
-          WHERE ${CLAIMABLE}
-          ORDER BY "runAfter", "createdAt", "id"
-          LIMIT 1
-          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE "Job" AS j SET
-         "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
-         "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN j."attempts" ELSE j."attempts" + 1 END,
-         "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN j."lockedBy" ELSE $1 END,
-         "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
-         "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN j."startedAt" ELSE now() END,
-         "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                 THEN now() ELSE NULL END,
-         -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
-         "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
-         "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
-                                 THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
-                                      ' stopped renewing its lease' ||
-                                      CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
-                                 ELSE j."errorMessage" END
-         FROM candidate
-        WHERE j."id" = candidate."id"
-       RETURNING j."id"::text AS "id", j."status"::text AS "status"`,
-      workerId,
-      leaseSeconds,
-    );
-    if (claimed[0]) await notifyJobChanged(tx, claimed[0].id);
-    return claimed;
-    });
-    const row = rows[0];
+    // With its notification (src/events) and, for a job that ran out of attempts, its outbox event:
+    // both only if the claim commits.
+    const round = async (db: TransactionClient) => {
+      const rows = await db.$queryRawUnsafe<(FailedJob & { status: string })[]>(
+        `WITH candidate AS (
+           SELECT "id" FROM "Job"
+            WHERE ${CLAIMABLE}
+            ORDER BY "runAfter", "createdAt", "id"
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+         )
+         UPDATE "Job" AS j SET
+           "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
+           "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN j."attempts" ELSE j."attempts" + 1 END,
+           "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN j."lockedBy" ELSE $1 END,
+           "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
+           "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN j."startedAt" ELSE now() END,
+           "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                                   THEN now() ELSE NULL END,
+           -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
+           "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
+           "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
+                                   THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
+                                        ' stopped renewing its lease' ||
+                                        CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
+                                   ELSE j."errorMessage" END
+           FROM candidate
+          WHERE j."id" = candidate."id"
+         RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status"`,
+        workerId,
+        leaseSeconds,
+      );
+      const row = rows[0];
+      if (row && row.status === 'FAILED' && onFailed) await onFailed(db, failedJob(row));
+      if (row) await notifyJobChanged(db, row.id);
+      return row;
+    };
+    const row = await prisma.$transaction((tx) => round(tx as TransactionClient));
     if (!row) return null;
     if (row.status !== 'RUNNING') continue; // retired an exhausted job; look for the next one
     return prisma.job.findUniqueOrThrow({ where: { id: row.id } });
@@ -181,9 +212,26 @@ export async function failJob(
   workerId: string,
   failure: JobFailure,
   random: () => number = Math.random,
+  hooks: QueueHooks = {},
 ): Promise<FailOutcome> {
   const retry = failure.transient && job.attempts < job.maxAttempts;
   const delaySeconds = backoffMs(job.attempts, random) / 1000;
+  const fail = async (db: TransactionClient) => {
+    const rows = await db.$queryRawUnsafe<FailedJob[]>(
+      `UPDATE "Job" AS j SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
+              "errorCode" = $3, "errorMessage" = $4, "rawOutput" = $5
+        WHERE j."id" = $1::uuid AND j."status" = 'RUNNING' AND j."lockedBy" = $2 AND j."attempts" = $6::int
+        RETURNING ${FAILED_COLUMNS}`,
+      job.id,
+      workerId,
+      failure.code,
+      failure.message,
+      failure.rawOutput ?? null,
+      job.attempts,
+    );
+    if (rows[0] && hooks.onFailed) await hooks.onFailed(db, failedJob(rows[0]));
+    return rows.length;
+  };
   const n = await prisma.$transaction(async (tx) => {
   const changed = retry
     ? await tx.$executeRawUnsafe(
@@ -199,17 +247,7 @@ export async function failJob(
         failure.rawOutput ?? null,
         job.attempts,
       )
-    : await tx.$executeRawUnsafe(
-        `UPDATE "Job" SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
-                "errorCode" = $3, "errorMessage" = $4, "rawOutput" = $5
-          WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $6::int`,
-        job.id,
-        workerId,
-        failure.code,
-        failure.message,
-        failure.rawOutput ?? null,
-        job.attempts,
-      );
+    : await fail(tx as TransactionClient);
   if (changed > 0) await notifyJobChanged(tx, job.id);
   return changed;
   });

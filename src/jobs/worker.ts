@@ -15,9 +15,11 @@ import {
   failJob,
   releaseJob,
   type JobFailure,
+  type QueueHooks,
   type TransactionClient,
 } from './queue.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
+import { Poller } from './poll.js';
 
 export type WriteResult = (tx: TransactionClient) => Promise<void>;
 export type JobHandler = (job: Job, signal: AbortSignal) => Promise<WriteResult>;
@@ -51,6 +53,11 @@ export interface WorkerOptions extends WorkerEvents {
   shutdownGraceMs?: number;
   /** Longest wait between polls while the database keeps failing (doubling from pollIntervalMs). Default 15 s. */
   maxPollBackoffMs?: number;
+  /**
+   * Writes that go with a job ending FAILED, in the transaction that marks it (the outbox's
+   * `assessment.failed`): see QueueHooks.
+   */
+  onJobFailed?: QueueHooks['onFailed'];
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
@@ -84,14 +91,17 @@ export class Worker {
   private abandoning = false;
   /** Bumped by each start(): a loop left over from a non-graceful stop sees it and exits. */
   private generation = 0;
-  private wakeUp: (() => void) | null = null;
-  private wakePending = false;
+  private readonly poller: Poller;
   private drainWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  private readonly hooks: QueueHooks;
 
   constructor(options: WorkerOptions) {
     if (!(options.concurrency >= 1)) throw new Error('Worker concurrency must be at least 1');
     if (!(options.leaseSeconds > 0)) throw new Error('Worker leaseSeconds must be positive');
     this.opts = options;
+    this.hooks = options.onJobFailed ? { onFailed: options.onJobFailed } : {};
+    this.poller = new Poller(options.pollIntervalMs, options.maxPollBackoffMs ?? DEFAULT_MAX_POLL_BACKOFF_MS);
     this.workerId = options.workerId ?? defaultWorkerId();
   }
 
@@ -112,10 +122,7 @@ export class Worker {
 
   /** Nudges the poll loop (after a submit), instead of waiting for the next poll. */
   wake(): void {
-    this.wakePending = true;
-    const w = this.wakeUp;
-    this.wakeUp = null;
-    w?.();
+    this.poller.wake();
   }
 
   /**
@@ -204,11 +211,11 @@ export class Worker {
     const live = () => !this.stopping && gen === this.generation;
     let failures = 0; // consecutive failed polls: the wait doubles, up to maxPollBackoffMs
     while (live()) {
-      this.wakePending = false;
+      this.poller.beginPoll();
       let claimedNothing = false;
       try {
         while (live() && this.running.size < this.opts.concurrency) {
-          const job = await claimJob(this.opts.prisma, this.workerId, this.opts.leaseSeconds);
+          const job = await claimJob(this.opts.prisma, this.workerId, this.opts.leaseSeconds, this.hooks);
           if (!job) {
             claimedNothing = true;
             break;
@@ -227,7 +234,7 @@ export class Worker {
           if ((await countClaimableJobs(this.opts.prisma)) === 0 && this.running.size === 0) {
             for (const w of this.drainWaiters.splice(0)) w.resolve();
           } else {
-            this.wakePending = true;
+            this.poller.pending = true;
           }
         }
         failures = 0;
@@ -237,21 +244,7 @@ export class Worker {
         this.reportError(err, failures > 1 ? `poll (failed ${failures} times in a row)` : 'poll');
       }
       if (!live()) break;
-      if (this.wakePending && failures === 0) continue;
-      const wait =
-        failures === 0
-          ? this.opts.pollIntervalMs
-          : Math.min(this.opts.maxPollBackoffMs ?? DEFAULT_MAX_POLL_BACKOFF_MS, this.opts.pollIntervalMs * 2 ** (failures - 1));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.wakeUp = null;
-          resolve();
-        }, wait);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.poller.idle(failures);
     }
   }
 
@@ -307,7 +300,7 @@ export class Worker {
         failure = { code: 'INTERNAL_SERVER_ERROR', message: String(classifyErr), transient: false };
       }
       try {
-        settle(await failJob(prisma, job, this.workerId, failure));
+        settle(await failJob(prisma, job, this.workerId, failure, Math.random, this.hooks));
       } catch (dbErr) {
         // The lease will expire and the job will be retried by whoever claims it next.
         this.reportError(dbErr, 'failJob', job.id);
@@ -338,7 +331,7 @@ export class Worker {
           failure = { code: 'INTERNAL_SERVER_ERROR', message: String(err), transient: true };
         }
         try {
-          settle(await failJob(prisma, job, this.workerId, failure));
+          settle(await failJob(prisma, job, this.workerId, failure, Math.random, this.hooks));
         } catch (dbErr) {
           this.reportError(dbErr, 'failJob', job.id);
         }

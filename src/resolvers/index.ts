@@ -23,6 +23,10 @@ import * as LtiToolKey from './LtiToolKey/index.js';
 import * as LtiLineItem from './LtiLineItem/index.js';
 import * as GradeDelivery from './GradeDelivery/index.js';
 import * as Subscription from './Subscription/index.js';
+import * as WebhookEndpoint from './WebhookEndpoint/index.js';
+import * as WebhookSigningSecret from './WebhookSigningSecret/index.js';
+import * as WebhookDelivery from './WebhookDelivery/index.js';
+import * as WebhookEvent from './WebhookEvent/index.js';
 import { scalars } from './scalars.js';
 
 export const resolvers: Resolvers = {
@@ -50,4 +54,8 @@ export const resolvers: Resolvers = {
   LtiLineItem: { ...LtiLineItem },
   GradeDelivery: { ...GradeDelivery },
   Subscription: { ...Subscription },
+  WebhookEndpoint: { ...WebhookEndpoint },
+  WebhookSigningSecret: { ...WebhookSigningSecret },
+  WebhookDelivery: { ...WebhookDelivery },
+  WebhookEvent: { ...WebhookEvent },
 };

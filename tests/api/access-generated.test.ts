@@ -48,6 +48,8 @@ import { checkRationale } from '../../src/rationale/check.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
 import { registerLtiPlatform } from '../../src/lti/platforms.js';
 import { cliActor } from '../../src/admin/audit.js';
+import { createEndpoint } from '../../src/outbox/endpoints.js';
+import { Receiver } from '../support/receiver.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -140,6 +142,19 @@ const TYPE_NEEDS: Record<string, Need> = {
   LtiToolKey: 'ADMIN',
   LtiLineItem: 'SCORES',
   GradeDelivery: 'SCORES',
+  // Webhooks (issue 10): admin things; their payloads carry learner data and scores.
+  WebhookEndpoint: 'ADMIN',
+  WebhookEndpointConnection: 'ADMIN',
+  WebhookEndpointEdge: 'ADMIN',
+  WebhookSigningSecret: 'ADMIN',
+  CreatedWebhookEndpoint: 'ADMIN',
+  RotatedWebhookSecret: 'ADMIN',
+  ResentWebhookDeliveries: 'ADMIN',
+  WebhookDelivery: 'ADMIN',
+  WebhookDeliveryConnection: 'ADMIN',
+  WebhookDeliveryEdge: 'ADMIN',
+  WebhookEvent: 'ADMIN',
+  WebhookDeliveryAttempt: 'ADMIN',
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
@@ -157,6 +172,9 @@ interface Seed {
   organizationId: string;
   adminKeyId: string;
   referenceWords: ReferenceWord[];
+  /** Global ids of a webhook endpoint and of one of its deliveries (with an attempt). */
+  webhookEndpointId: string;
+  webhookDeliveryId: string;
 }
 
 /** Global ids of seeded rows for `node(id)`, per Node type. */
@@ -168,6 +186,8 @@ function nodeIds(s: Seed): Record<string, string> {
     Assessment: s.modelAssessmentId,
     Organization: toGlobalId('Organization', s.organizationId),
     ApiKey: toGlobalId('ApiKey', s.adminKeyId),
+    WebhookEndpoint: s.webhookEndpointId,
+    WebhookDelivery: s.webhookDeliveryId,
   };
 }
 
@@ -235,6 +255,18 @@ const MUTATIONS: Record<string, MutationSpec> = {
     need: 'ADMIN',
     variables: async (c) => ({ input: { platformId: await freshLtiPlatform(c), url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 } }),
   },
+  createWebhookEndpoint: {
+    need: 'ADMIN',
+    variables: async ({ t }) => ({ input: { url: `${receiverUrl(t)}/gen-${randomUUID()}`, eventTypes: ['assessment.completed'] } }),
+  },
+  updateWebhookEndpoint: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c), input: { description: 'updated' } }) },
+  deleteWebhookEndpoint: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
+  rotateWebhookSecret: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
+  resendWebhookDelivery: { need: 'ADMIN', variables: async ({ seed }) => ({ id: seed.webhookDeliveryId }) },
+  resendFailedWebhookDeliveries: {
+    need: 'ADMIN',
+    variables: async ({ seed }) => ({ endpointId: seed.webhookEndpointId, since: '2026-01-01T00:00:00Z' }),
+  },
 };
 
 function ltiPlatformInput() {
@@ -244,6 +276,22 @@ function ltiPlatformInput() {
 async function freshLtiPlatform({ t, organizationId }: RunContext) {
   const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor());
   return toGlobalId('LtiPlatform', platform.id);
+}
+
+/** Where the seeded endpoints point: the receiver started for the suite (see seedOrganisationA). */
+const receivers = new Map<TestApp, Receiver>();
+function receiverUrl(t: TestApp): string {
+  return receivers.get(t)!.url;
+}
+
+async function freshEndpoint({ t, organizationId }: RunContext) {
+  const { endpoint } = await createEndpoint(
+    t.app.services.prisma,
+    { policy: t.app.services.webhookPolicy, allowHttp: true, maxEndpoints: t.config.webhookMaxEndpoints },
+    { organizationId, url: `${receiverUrl(t)}/target-${randomUUID()}`, eventTypes: ['utterance.submitted'] },
+    { apiKeyId: null, label: 'cli:access-test' },
+  );
+  return toGlobalId('WebhookEndpoint', endpoint.id);
 }
 
 async function freshKey({ t, organizationId }: RunContext) {
@@ -578,6 +626,13 @@ async function organisationRows(t: TestApp, organizationId: string): Promise<Sen
 async function seedOrganisationA(t: TestApp) {
   const prisma = t.app.services.prisma;
   const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+  // A webhook endpoint receiving everything, so the seed's events are delivered (with an attempt each).
+  const hook = await t.admin.request(
+    `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`,
+    { i: { url: `${receiverUrl(t)}/seed`, eventTypes: ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached'], description: 'access seed' } },
+  );
+  if (hook.errors) throw new Error(JSON.stringify(hook.errors));
+  const webhookEndpointId: string = hook.data.createWebhookEndpoint.endpoint.id;
   const externalId = `access-learner-${randomUUID()}`;
   const created = await t.admin.request(`mutation($i: CreateLearnerInput!) { createLearner(input: $i) { id } }`, {
     i: { externalId, displayName: 'Access Seed Learner' },
@@ -629,6 +684,8 @@ async function seedOrganisationA(t: TestApp) {
     data: { status: 'FAILED', errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'seeded failure', rawOutput: '{"accuracy": 7, "seeded": "raw output"}', finishedAt: new Date() },
   });
   const adminKey = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
+  // The upload's utterance.submitted delivery, once its attempt is recorded.
+  const delivered = await waitForDelivered(t, org.id);
   const seed: Seed = {
     learnerId,
     externalId,
@@ -638,8 +695,20 @@ async function seedOrganisationA(t: TestApp) {
     organizationId: org.id,
     adminKeyId: adminKey.id,
     referenceWords: ref,
+    webhookEndpointId,
+    webhookDeliveryId: toGlobalId('WebhookDelivery', delivered),
   };
   return seed;
+}
+
+async function waitForDelivered(t: TestApp, organizationId: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const d = await t.app.services.prisma.delivery.findFirst({ where: { organizationId, status: 'DELIVERED' }, orderBy: { createdAt: 'asc' } });
+    if (d) return d.id;
+    if (Date.now() > deadline) throw new Error('no webhook delivery was delivered to the access seed receiver');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Runs `tasks` with a few requests in flight (the server batches; PGlite serialises anyway). */
@@ -686,8 +755,12 @@ describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
   const seenByAdmin = new Set<string>();
   const onPaths = new Set<string>();
 
+  const receiver = new Receiver();
   beforeAll(async () => {
-    t = await startTestApp(kind);
+    await receiver.start();
+    // Every run of an endpoint mutation gets a fresh endpoint: far more than the default 20.
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true, webhookMaxEndpoints: 100_000 });
+    receivers.set(t, receiver);
     seed = await seedOrganisationA(t);
     const prisma = t.app.services.prisma;
     principals = [];
@@ -700,7 +773,10 @@ describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
     principals.push({ label: 'B[ADMIN]', client: new GqlClient(t.app.url, key), scopes: ['ADMIN'], other: true });
     sensitive = await organisationRows(t, seed.organizationId);
   }, 180_000);
-  afterAll(() => t?.dispose());
+  afterAll(async () => {
+    await t?.dispose();
+    await receiver.stop();
+  });
 
   /**
    * Level by level (shorter paths first), the full admin key before the others on each level. A

@@ -49,6 +49,9 @@ export async function startTestApp(
     // suite (tests/api/http-guards.test.ts) with small limits; elsewhere they are off.
     rateLimitPerMinute: 0,
     authFailuresPerMinute: 0,
+    // A suite that counts statements (onQuery) gets no delivery worker polling in the background
+    // unless it asks for one.
+    deliveryWorker: !options.onQuery,
     ...overrides,
   };
   const app = await startSpeechmark(config, { host: '127.0.0.1', onQuery: options.onQuery });

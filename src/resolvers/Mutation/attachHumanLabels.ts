@@ -35,5 +35,6 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
     });
     return id;
   });
+  ctx.services.wakeDelivery(); // its humanLabels.attached event
   return (await ctx.loaders.assessment.load(id))!;
 };

@@ -30,6 +30,9 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       ...(lti ? { alsoWrite: lti.write } : {}),
     },
   );
-  if (!result.replayed) ctx.services.wakeWorker();
+  if (!result.replayed) {
+    ctx.services.wakeWorker();
+    ctx.services.wakeDelivery(); // its utterance.submitted event
+  }
   return result;
 };

@@ -1,0 +1,143 @@
+/**
+ * Where webhooks may go (SSRF protection). A webhook URL is chosen by an organisation's admin, but
+ * the request leaves from inside the operator's network: without a check it could reach the
+ * database, a cloud metadata service (169.254.169.254) or anything else on a private network.
+ *
+ * Every address a host name resolves to must be public: not loopback, private (RFC 1918, unique
+ * local), link-local, carrier-grade NAT, multicast, documentation, benchmarking or otherwise
+ * reserved, for IPv4 and IPv6 (an IPv4-mapped or NAT64 address is judged by its IPv4 part). The
+ * check runs when the connection is made (the HTTP client's `lookup`), on the addresses it connects
+ * to, so a name that resolves differently later (DNS rebinding) is caught too. An operator allows
+ * particular networks (SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS=10.1.2.0/24,fd00::/8) or all of
+ * them (=true), e.g. for a receiver on the same host in development.
+ */
+import net from 'node:net';
+import { AppError } from '../errors.js';
+
+const V4_RESERVED = [
+  '0.0.0.0/8', // "this network"
+  '10.0.0.0/8', // private
+  '100.64.0.0/10', // carrier-grade NAT
+  '127.0.0.0/8', // loopback
+  '169.254.0.0/16', // link-local (cloud metadata services)
+  '172.16.0.0/12', // private
+  '192.0.0.0/24', // IETF protocol assignments
+  '192.0.2.0/24', // documentation
+  '192.88.99.0/24', // 6to4 relay anycast (deprecated)
+  '192.168.0.0/16', // private
+  '198.18.0.0/15', // benchmarking
+  '198.51.100.0/24', // documentation
+  '203.0.113.0/24', // documentation
+  '224.0.0.0/4', // multicast
+  '240.0.0.0/4', // reserved, and 255.255.255.255 broadcast
+];
+const V6_RESERVED = [
+  '::/128', // unspecified
+  '::1/128', // loopback
+  '100::/64', // discard
+  '2001::/23', // IETF protocol assignments (Teredo, benchmarking, ORCHID...)
+  '2001:db8::/32', // documentation
+  '2002::/16', // 6to4: embeds an IPv4 address; refused rather than decoded
+  'fc00::/7', // unique local
+  'fe80::/10', // link-local
+  'fec0::/10', // site-local (deprecated)
+  'ff00::/8', // multicast
+];
+
+function blockList(cidrs: string[]): net.BlockList {
+  const list = new net.BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/');
+    const family = net.isIPv6(address!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address!, family);
+    else list.addSubnet(address!, Number(bits), family);
+  }
+  return list;
+}
+
+const RESERVED_V4 = blockList(V4_RESERVED);
+const RESERVED_V6 = blockList(V6_RESERVED);
+
+/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::/96) IPv6 address. */
+function embeddedV4(address: string): string | null {
+  const lower = address.toLowerCase();
+  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (dotted) return dotted[1]!;
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (!hex) return null;
+  const hi = parseInt(hex[1]!, 16);
+  const lo = parseInt(hex[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** Whether an IP address is publicly routable (false for anything reserved, as listed above). */
+export function isPublicAddress(address: string): boolean {
+  if (net.isIPv4(address)) return !RESERVED_V4.check(address, 'ipv4');
+  if (!net.isIPv6(address)) return false;
+  const v4 = embeddedV4(address.replace(/^\[|\]$/g, ''));
+  if (v4) return isPublicAddress(v4);
+  return !RESERVED_V6.check(address, 'ipv6');
+}
+
+export class AddressPolicy {
+  private readonly allowAll: boolean;
+  private readonly allowed: net.BlockList;
+
+  /** `allowedPrivate`: CIDRs or single addresses that may be reached although not public; `true`: all. */
+  constructor(allowedPrivate: readonly string[] | true = []) {
+    this.allowAll = allowedPrivate === true;
+    const list = allowedPrivate === true ? [] : [...allowedPrivate];
+    for (const entry of list) {
+      const [address, bits] = entry.split('/');
+      if (!net.isIP(address!) || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
+        throw new Error(`SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS: "${entry}" is not an address or CIDR`);
+      }
+    }
+    this.allowed = blockList(list);
+  }
+
+  /** null when `address` may be connected to, else why not. */
+  refusal(address: string): string | null {
+    if (this.allowAll || isPublicAddress(address)) return null;
+    const v4 = net.isIPv6(address) ? embeddedV4(address) : null;
+    const family = net.isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (this.allowed.check(address, family) || (v4 !== null && this.allowed.check(v4, 'ipv4'))) return null;
+    return `${address} is not a public address (private, loopback, link-local or reserved); an operator can allow it with SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS`;
+  }
+}
+
+export const MAX_URL_CHARS = 2048;
+
+/**
+ * A webhook URL as an admin may register it: absolute http(s) (http only when the operator allows
+ * it), no credentials, and when the host is an IP literal or `localhost`, an allowed address. Host
+ * names are checked again on every connection (their addresses may change).
+ */
+export function validateEndpointUrl(raw: string, policy: AddressPolicy, allowHttp: boolean): string {
+  const bad = (message: string) => new AppError('BAD_USER_INPUT', message);
+  const text = raw.trim();
+  if (text.length === 0 || text.length > MAX_URL_CHARS) throw bad(`url must be 1 to ${MAX_URL_CHARS} characters.`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad(`url ${JSON.stringify(text)} is not an absolute URL.`);
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    throw bad(
+      allowHttp
+        ? `url must be http:// or https:// (got ${url.protocol}).`
+        : `url must be https:// (got ${url.protocol}); an operator can allow http:// with SPEECHMARK_WEBHOOK_ALLOW_HTTP.`,
+    );
+  }
+  if (url.username || url.password) throw bad('url must not contain credentials; receivers verify the webhook signature instead.');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const refusal = net.isIP(host)
+    ? policy.refusal(host)
+    : /^localhost$|\.localhost$/i.test(host)
+      ? policy.refusal('127.0.0.1')
+      : null;
+  if (refusal) throw bad(`url refused: ${refusal}.`);
+  url.hash = '';
+  return url.toString();
+}

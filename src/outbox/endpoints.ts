@@ -1,0 +1,245 @@
+/**
+ * Webhook endpoint administration (the GraphQL mutations; ADMIN): register, change, disable or
+ * enable, delete, rotate the signing secret, and re-send deliveries. Every change writes its audit
+ * event in the same transaction. A secret is returned once, when created or rotated; the API never
+ * shows it again (only its first characters).
+ */
+import type { Delivery, Prisma, PrismaClient, WebhookEndpoint } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { toGlobalId } from '../graphql/ids.js';
+import { recordAudit, type Actor } from '../admin/audit.js';
+import { validateEndpointUrl, type AddressPolicy } from './address-policy.js';
+import { EVENT_TYPES, isEventType } from './events.js';
+import { generateSecret, secretPrefix, webhookId } from './signing.js';
+
+type Tx = Prisma.TransactionClient;
+
+export const MAX_DESCRIPTION_CHARS = 500;
+/** rotateWebhookSecret's longest overlap: 7 days. */
+export const MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600;
+/** A bulk re-send creates at most this many deliveries per call. */
+export const MAX_BULK_RESEND = 10_000;
+
+/** The operator's rules for registering endpoints. */
+export interface EndpointRules {
+  policy: AddressPolicy;
+  allowHttp: boolean;
+  /** Endpoints per organisation (each event is fanned out to all of them). */
+  maxEndpoints: number;
+}
+
+const bad = (message: string, details?: Record<string, unknown>) => new AppError('BAD_USER_INPUT', message, details);
+
+export function validateEventTypes(types: readonly string[]): string[] {
+  if (types.length === 0) throw bad(`eventTypes needs at least one of ${EVENT_TYPES.join(', ')}.`);
+  for (const t of types) {
+    if (!isEventType(t)) throw bad(`Unknown event type ${JSON.stringify(t)} (event types: ${EVENT_TYPES.join(', ')}).`, { eventTypes: [...EVENT_TYPES] });
+  }
+  return [...new Set(types)];
+}
+
+function validateDescription(d: string | null | undefined): string | null {
+  const trimmed = d?.trim() ?? '';
+  if (trimmed.length > MAX_DESCRIPTION_CHARS) throw bad(`description must be at most ${MAX_DESCRIPTION_CHARS} characters.`);
+  return trimmed || null;
+}
+
+async function lockOrganization(tx: Tx, organizationId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId}::uuid FOR UPDATE`;
+}
+
+/** The endpoint, locked for the rest of the transaction; NOT_FOUND when unknown or another organisation's. */
+async function lockEndpoint(tx: Tx, organizationId: string, id: string): Promise<WebhookEndpoint> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "WebhookEndpoint" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new AppError('NOT_FOUND', `No WebhookEndpoint with id "${toGlobalId('WebhookEndpoint', id)}".`);
+  return tx.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+}
+
+export interface CreateEndpointInput {
+  organizationId: string;
+  url: string;
+  eventTypes: readonly string[];
+  description?: string | null;
+}
+
+/** A new endpoint and its first signing secret (returned here only). */
+export async function createEndpoint(prisma: PrismaClient, rules: EndpointRules, input: CreateEndpointInput, actor: Actor) {
+  const url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp);
+  const eventTypes = validateEventTypes(input.eventTypes);
+  const description = validateDescription(input.description);
+  const secret = generateSecret();
+  return prisma.$transaction(async (tx) => {
+    await lockOrganization(tx, input.organizationId);
+    const count = await tx.webhookEndpoint.count({ where: { organizationId: input.organizationId } });
+    if (count >= rules.maxEndpoints) {
+      throw new AppError('CONFLICT', `The organisation already has ${count} webhook endpoints (at most ${rules.maxEndpoints}); delete one first.`);
+    }
+    const endpoint = await tx.webhookEndpoint.create({
+      data: { organizationId: input.organizationId, url, eventTypes, description, secrets: { create: { organizationId: input.organizationId, secret } } },
+    });
+    await recordAudit(tx, {
+      organizationId: input.organizationId, actor, action: 'webhookEndpoint.created', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: { url, eventTypes, secretPrefix: secretPrefix(secret) },
+    });
+    return { endpoint, secret };
+  });
+}
+
+export interface UpdateEndpointInput {
+  url?: string | null;
+  eventTypes?: readonly string[] | null;
+  description?: string | null;
+  /** false disables the endpoint (nothing is delivered); true enables it again (after a 410, too). */
+  enabled?: boolean | null;
+  /** Whether `description` was given (null clears it). */
+  descriptionGiven: boolean;
+}
+
+export async function updateEndpoint(
+  prisma: PrismaClient,
+  rules: EndpointRules,
+  where: { organizationId: string; id: string },
+  input: UpdateEndpointInput,
+  actor: Actor,
+): Promise<WebhookEndpoint> {
+  const data: Prisma.WebhookEndpointUpdateInput = {};
+  if (input.url != null) data.url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp);
+  if (input.eventTypes != null) data.eventTypes = validateEventTypes(input.eventTypes);
+  if (input.descriptionGiven) data.description = validateDescription(input.description);
+  return prisma.$transaction(async (tx) => {
+    const before = await lockEndpoint(tx, where.organizationId, where.id);
+    if (input.enabled === true && before.disabledAt) Object.assign(data, { disabledAt: null, disabledReason: null });
+    if (input.enabled === false && !before.disabledAt) Object.assign(data, { disabledAt: new Date(), disabledReason: `Disabled by ${actor.label}.` });
+    const endpoint = await tx.webhookEndpoint.update({ where: { id: before.id }, data });
+    const changed = (['url', 'eventTypes', 'description', 'disabledAt'] as const).filter(
+      (k) => JSON.stringify(before[k]) !== JSON.stringify(endpoint[k]),
+    );
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookEndpoint.updated', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: {
+        changed: changed.map((k) => (k === 'disabledAt' ? 'enabled' : k)),
+        url: endpoint.url, eventTypes: endpoint.eventTypes, enabled: endpoint.disabledAt === null,
+      },
+    });
+    return endpoint;
+  });
+}
+
+/** Deletes the endpoint with its secrets, deliveries and attempts; returns it as it was. */
+export async function deleteEndpoint(prisma: PrismaClient, where: { organizationId: string; id: string }, actor: Actor): Promise<WebhookEndpoint> {
+  return prisma.$transaction(async (tx) => {
+    const endpoint = await lockEndpoint(tx, where.organizationId, where.id);
+    const deliveries = await tx.delivery.count({ where: { webhookEndpointId: endpoint.id } });
+    await tx.webhookEndpoint.delete({ where: { id: endpoint.id } });
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: { url: endpoint.url, deliveriesDeleted: deliveries },
+    });
+    return endpoint;
+  });
+}
+
+/**
+ * A new signing secret (returned here only). Secrets that were valid keep signing until now +
+ * `expireOldAfterSeconds` (never later than they were going to), so a receiver can switch over
+ * with no webhook failing verification: every request carries a signature per valid secret.
+ */
+export async function rotateSecret(
+  prisma: PrismaClient,
+  where: { organizationId: string; id: string },
+  options: { expireOldAfterSeconds: number },
+  actor: Actor,
+) {
+  const overlap = options.expireOldAfterSeconds;
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS) {
+    throw bad(`expireOldAfterSeconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS} (7 days).`);
+  }
+  const secret = generateSecret();
+  return prisma.$transaction(async (tx) => {
+    const endpoint = await lockEndpoint(tx, where.organizationId, where.id);
+    const now = new Date();
+    const until = new Date(now.getTime() + overlap * 1000);
+    await tx.webhookSecret.deleteMany({ where: { endpointId: endpoint.id, expiresAt: { lte: now } } });
+    await tx.webhookSecret.updateMany({ where: { endpointId: endpoint.id, OR: [{ expiresAt: null }, { expiresAt: { gt: until } }] }, data: { expiresAt: until } });
+    await tx.webhookSecret.create({ data: { organizationId: where.organizationId, endpointId: endpoint.id, secret } });
+    const updated = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { updatedAt: now } });
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookEndpoint.secretRotated', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: { secretPrefix: secretPrefix(secret), oldSecretsExpireAt: until.toISOString() },
+    });
+    return { endpoint: updated, secret };
+  });
+}
+
+function requireEnabled(endpoint: WebhookEndpoint): void {
+  if (endpoint.disabledAt) {
+    throw new AppError('CONFLICT', `The endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'}); enable it (updateWebhookEndpoint) before re-sending.`);
+  }
+}
+
+/**
+ * Sends a delivery's event to its endpoint again, with the same `webhook-id` (a receiver that
+ * already has it can tell). PENDING: its next attempt is moved to now. DELIVERED or FAILED: a new
+ * delivery of the same event, with a fresh set of attempts. SENDING: CONFLICT (an attempt is in
+ * flight). Returns the delivery that will be sent.
+ */
+export async function resendDelivery(prisma: PrismaClient, where: { organizationId: string; id: string }, actor: Actor): Promise<Delivery> {
+  return prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ id: string }[]>`
+      SELECT "id"::text AS "id" FROM "Delivery"
+       WHERE "id" = ${where.id}::uuid AND "organizationId" = ${where.organizationId}::uuid AND "channel" = 'WEBHOOK' FOR UPDATE`;
+    if (locked.length === 0) throw new AppError('NOT_FOUND', `No WebhookDelivery with id "${toGlobalId('WebhookDelivery', where.id)}".`);
+    const delivery = await tx.delivery.findUniqueOrThrow({ where: { id: where.id } });
+    const endpoint = await lockEndpoint(tx, where.organizationId, delivery.webhookEndpointId!);
+    requireEnabled(endpoint);
+    let result: Delivery;
+    if (delivery.status === 'SENDING') {
+      throw new AppError('CONFLICT', 'An attempt of this delivery is in flight; its outcome will show shortly.');
+    } else if (delivery.status === 'PENDING') {
+      result = await tx.delivery.update({ where: { id: delivery.id }, data: { runAfter: new Date(), updatedAt: new Date() } });
+    } else {
+      result = await tx.delivery.create({
+        data: { organizationId: delivery.organizationId, eventId: delivery.eventId, channel: 'WEBHOOK', webhookEndpointId: endpoint.id },
+      });
+    }
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookDelivery', targetId: delivery.id,
+      details: { webhookId: webhookId(delivery.eventId), previousStatus: delivery.status, deliveryId: toGlobalId('WebhookDelivery', result.id) },
+    });
+    return result;
+  });
+}
+
+/**
+ * Recovery after a long outage: a new delivery for every event of the endpoint since `since` whose
+ * deliveries there all FAILED (none pending, in flight or delivered). Returns how many.
+ */
+export async function resendFailedDeliveries(
+  prisma: PrismaClient,
+  where: { organizationId: string; endpointId: string },
+  since: Date,
+  actor: Actor,
+): Promise<number> {
+  if (Number.isNaN(since.getTime())) throw bad('since is not a valid instant.');
+  return prisma.$transaction(async (tx) => {
+    const endpoint = await lockEndpoint(tx, where.organizationId, where.endpointId);
+    requireEnabled(endpoint);
+    const count = await tx.$executeRaw`
+      INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status", "runAfter", "createdAt", "updatedAt")
+      SELECT gen_random_uuid(), ${where.organizationId}::uuid, x."eventId", 'WEBHOOK', ${endpoint.id}::uuid, 'PENDING', now(), now(), now()
+        FROM (
+          SELECT d."eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
+           WHERE d."webhookEndpointId" = ${endpoint.id}::uuid AND e."createdAt" >= ${since}
+           GROUP BY d."eventId"
+          HAVING bool_and(d."status" = 'FAILED')
+           ORDER BY min(e."createdAt")
+           LIMIT ${MAX_BULK_RESEND}
+        ) x`;
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: { since: since.toISOString(), deliveries: count },
+    });
+    return count;
+  });
+}

@@ -1,0 +1,221 @@
+/**
+ * Outbox events: what happened, written in the very transaction that makes it true (the completed
+ * job's result, the failed job's final state, the stored utterance, the human labels), so a process
+ * dying at any point can neither lose an event whose change committed nor leave one behind for a
+ * change that rolled back.
+ *
+ * emitEvent writes the event and, in the same statement, one delivery for every webhook endpoint of
+ * the organisation subscribed to its type: PENDING, for delivery workers (./worker.ts) to send, or,
+ * for a disabled endpoint, FAILED with ENDPOINT_DISABLED and nothing sent, so the admin sees what
+ * was missed and `resendFailedWebhookDeliveries` recovers it once the endpoint is enabled again. The body is fixed here, as the exact bytes every attempt and re-send signs:
+ * `{"type", "timestamp", "data"}` as Standard Webhooks recommends. Ids in `data` are the GraphQL
+ * global ids, so a receiver can query anything further.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Prisma } from '../generated/prisma/client.js';
+import { toGlobalId } from '../graphql/ids.js';
+import type { AssessmentLabels, SentenceScores } from '../types.js';
+
+export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(t: string): t is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(t);
+}
+
+type Tx = Prisma.TransactionClient;
+
+export interface EventInput {
+  organizationId: string;
+  /** The learner it is about (erasure removes the event); null for none. */
+  learnerId: string | null;
+  type: EventType;
+  data: Record<string, unknown>;
+  /** When it happened; now by default. */
+  at?: Date;
+}
+
+/** The exact body of an event. */
+export function eventBody(type: string, at: Date, data: unknown): string {
+  return JSON.stringify({ type, timestamp: at.toISOString(), data });
+}
+
+/**
+ * Writes the event and its webhook deliveries with the transaction given (one statement). Call it
+ * with the transaction that writes the change the event reports. Returns the event's id.
+ */
+export async function emitEvent(tx: Tx, input: EventInput): Promise<string> {
+  const id = randomUUID();
+  const at = input.at ?? new Date();
+  await tx.$executeRawUnsafe(
+    `WITH ev AS (
+       INSERT INTO "OutboxEvent" ("id", "organizationId", "learnerId", "type", "body", "createdAt")
+       VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6::timestamptz)
+       RETURNING "id", "organizationId", "type"
+     )
+     INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status",
+                             "lastErrorCode", "lastError", "runAfter", "createdAt", "updatedAt")
+     SELECT gen_random_uuid(), ev."organizationId", ev."id", 'WEBHOOK', e."id",
+            CASE WHEN e."disabledAt" IS NULL THEN 'PENDING' ELSE 'FAILED' END::"DeliveryStatus",
+            CASE WHEN e."disabledAt" IS NULL THEN NULL ELSE 'ENDPOINT_DISABLED' END,
+            CASE WHEN e."disabledAt" IS NULL THEN NULL ELSE 'Not sent: the endpoint is disabled (' || coalesce(e."disabledReason", 'no reason given') || ').' END,
+            now(), now(), now()
+       FROM ev JOIN "WebhookEndpoint" e
+         ON e."organizationId" = ev."organizationId" AND ev."type" = ANY(e."eventTypes")`,
+    id,
+    input.organizationId,
+    input.learnerId,
+    input.type,
+    eventBody(input.type, at, input.data),
+    at.toISOString(),
+  );
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads. Each event type has one shape (documented in the README).
+
+export interface LearnerRef {
+  id: string;
+  externalId: string;
+}
+
+function learnerRef(l: LearnerRef) {
+  return { id: toGlobalId('Learner', l.id), externalId: l.externalId };
+}
+
+function utteranceRef(u: { id: string; referenceText: string; createdAt: Date }) {
+  return { id: toGlobalId('Utterance', u.id), referenceText: u.referenceText, createdAt: u.createdAt.toISOString() };
+}
+
+function sentenceOf(s: SentenceScores) {
+  return { accuracy: s.accuracy, fluency: s.fluency, prosody: s.prosody, completeness: s.completeness, total: s.total };
+}
+
+function wordsOf(labels: AssessmentLabels) {
+  return labels.words.map((w) => ({
+    text: w.text,
+    accuracy: w.accuracy,
+    stress: w.stress,
+    total: w.total,
+    phonemes: w.phonemes.map((p) => ({ symbol: p.symbol, accuracy: p.accuracy })),
+  }));
+}
+
+export interface UtteranceFacts {
+  id: string;
+  referenceText: string;
+  createdAt: Date;
+  durationMs: number;
+}
+
+/** `utterance.submitted`: a recording was stored and its assessment queued. */
+export function utteranceSubmitted(u: UtteranceFacts, learner: LearnerRef, job: { id: string }) {
+  return {
+    utterance: { ...utteranceRef(u), durationMs: u.durationMs },
+    learner: learnerRef(learner),
+    job: { id: toGlobalId('Job', job.id), status: 'QUEUED' },
+  };
+}
+
+/** `assessment.completed`: a job's model assessment was stored. */
+export function assessmentCompleted(input: {
+  assessmentId: string;
+  job: { id: string; attempts: number };
+  utterance: { id: string; referenceText: string; createdAt: Date };
+  learner: LearnerRef;
+  model: { name: string; version: string; executionProvider: string };
+  labels: AssessmentLabels;
+  rationale: { text: string; flags: string[] };
+}) {
+  return {
+    assessment: {
+      id: toGlobalId('Assessment', input.assessmentId),
+      source: 'MODEL',
+      model: { name: input.model.name, version: input.model.version },
+      executionProvider: input.model.executionProvider,
+      sentence: sentenceOf(input.labels.sentence),
+      words: wordsOf(input.labels),
+      rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
+    },
+    job: { id: toGlobalId('Job', input.job.id), attempts: input.job.attempts },
+    utterance: utteranceRef(input.utterance),
+    learner: learnerRef(input.learner),
+  };
+}
+
+/** `assessment.failed`: a job ended FAILED (no attempt left, or a failure no retry can mend). */
+export function assessmentFailed(input: {
+  job: { id: string; attempts: number; errorCode: string | null; errorMessage: string | null };
+  utterance: { id: string; referenceText: string; createdAt: Date };
+  learner: LearnerRef;
+}) {
+  return {
+    job: {
+      id: toGlobalId('Job', input.job.id),
+      status: 'FAILED',
+      attempts: input.job.attempts,
+      error: { code: input.job.errorCode ?? 'INTERNAL_SERVER_ERROR', message: input.job.errorMessage ?? '' },
+    },
+    utterance: utteranceRef(input.utterance),
+    learner: learnerRef(input.learner),
+  };
+}
+
+/** `humanLabels.attached`: a rater's (or a dataset's) labels were stored as a HUMAN assessment. */
+export function humanLabelsAttached(input: {
+  assessmentId: string;
+  rater: string | null;
+  labels: AssessmentLabels | { sentence: SentenceScores; words: null };
+  utterance: { id: string; referenceText: string; createdAt: Date };
+  learner: LearnerRef;
+}) {
+  return {
+    assessment: {
+      id: toGlobalId('Assessment', input.assessmentId),
+      source: 'HUMAN',
+      rater: input.rater,
+      sentence: sentenceOf(input.labels.sentence),
+      words: input.labels.words === null ? null : wordsOf(input.labels as AssessmentLabels),
+    },
+    utterance: utteranceRef(input.utterance),
+    learner: learnerRef(input.learner),
+  };
+}
+
+/**
+ * The `assessment.failed` event of a job that has just been marked FAILED, with the transaction that
+ * marked it (the job queue's hook, src/jobs/queue.ts).
+ */
+export async function emitJobFailed(
+  tx: Tx,
+  job: { id: string; organizationId: string; utteranceId: string; attempts: number; errorCode: string | null; errorMessage: string | null },
+): Promise<void> {
+  const utterance = await tx.utterance.findUnique({
+    where: { id: job.utteranceId },
+    select: { id: true, referenceText: true, createdAt: true, learner: { select: { id: true, externalId: true } } },
+  });
+  if (!utterance) return; // erased meanwhile: nothing to report about
+  await emitEvent(tx, {
+    organizationId: job.organizationId,
+    learnerId: utterance.learner.id,
+    type: 'assessment.failed',
+    data: assessmentFailed({ job, utterance, learner: utterance.learner }),
+  });
+}
+
+/**
+ * The body actually sent when the stored one is over `maxBytes`: an assessment without its words
+ * (`wordsOmitted: true`; the receiver queries them by the assessment id). null when even that is
+ * too large.
+ */
+export function fitBody(body: string, maxBytes: number): string | null {
+  if (Buffer.byteLength(body) <= maxBytes) return body;
+  const parsed = JSON.parse(body) as { data?: { assessment?: { words?: unknown; wordsOmitted?: boolean } } };
+  const assessment = parsed.data?.assessment;
+  if (!assessment || assessment.words == null) return null;
+  delete assessment.words;
+  assessment.wordsOmitted = true;
+  const thin = JSON.stringify(parsed);
+  return Buffer.byteLength(thin) <= maxBytes ? thin : null;
+}

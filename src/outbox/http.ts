@@ -1,0 +1,159 @@
+/**
+ * One outbound POST for the outbox: a hard deadline over the whole exchange, no redirects followed
+ * (a 3xx is a failed attempt, as Standard Webhooks advises), every address connected to checked
+ * against the AddressPolicy at connection time, and at most a little of the answer read.
+ */
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { AddressPolicy } from './address-policy.js';
+import { parseRetryAfter } from './schedule.js';
+
+export type SendErrorCode = 'TIMEOUT' | 'CONNECTION_FAILED' | 'ADDRESS_NOT_ALLOWED' | 'ABORTED';
+
+export interface PostResult {
+  /** The HTTP status, or null when no answer came. */
+  statusCode: number | null;
+  /** Retry-After of the answer (429, 503), in ms. */
+  retryAfterMs: number | null;
+  /** The start of the answer's body as text (at most RESPONSE_KEEP_BYTES). */
+  responseBody: string | null;
+  errorCode: SendErrorCode | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** Kept for the attempt log. */
+export const RESPONSE_KEEP_BYTES = 1024;
+/** Read (and thrown away) beyond what is kept, so the connection can be reused; more closes it. */
+const RESPONSE_DRAIN_BYTES = 64 * 1024;
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000 }),
+};
+
+class AddressRefused extends Error {
+  readonly code = 'ADDRESS_NOT_ALLOWED';
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/** dns.lookup, refusing the whole name when any address it resolves to is not allowed. */
+function guardedLookup(policy: AddressPolicy) {
+  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      const list = addresses as dns.LookupAddress[];
+      for (const a of list) {
+        const refusal = policy.refusal(a.address);
+        if (refusal) return callback(new AddressRefused(`${hostname} resolves to ${refusal}`) as NodeJS.ErrnoException, []);
+      }
+      if (list.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+      if (options.all) return callback(null, list);
+      callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+/** Printable text of a response body (controls other than tab and newline dropped). */
+function printable(bytes: Buffer): string {
+  // eslint-disable-next-line no-control-regex
+  return bytes.toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+}
+
+export interface PostOptions {
+  timeoutMs: number;
+  policy: AddressPolicy;
+  /** Aborts the request (a worker shutting down). */
+  signal?: AbortSignal;
+  userAgent?: string;
+}
+
+export function postJson(urlText: string, headers: Record<string, string>, body: Buffer, options: PostOptions): Promise<PostResult> {
+  const started = performance.now();
+  const done = (r: Omit<PostResult, 'durationMs'>): PostResult => ({ ...r, durationMs: Math.round(performance.now() - started) });
+  const failed = (errorCode: SendErrorCode, error: string) =>
+    done({ statusCode: null, retryAfterMs: null, responseBody: null, errorCode, error });
+
+  const url = new URL(urlText);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // An IP literal is connected to without a lookup: check it here.
+  if (net.isIP(host)) {
+    const refusal = options.policy.refusal(host);
+    if (refusal) return Promise.resolve(failed('ADDRESS_NOT_ALLOWED', refusal));
+  }
+  const secure = url.protocol === 'https:';
+  return new Promise<PostResult>((resolve) => {
+    let settled = false;
+    /** Set once the status line arrived: from then on that status is the answer, even if the body stalls. */
+    let answered: (() => PostResult) | null = null;
+    const finish = (r: PostResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    const req = (secure ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        agent: secure ? agents.https : agents.http,
+        lookup: guardedLookup(options.policy) as never,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          'user-agent': options.userAgent ?? 'speechmark-webhooks/1',
+          ...headers,
+        },
+      },
+      (res) => {
+        const kept: Buffer[] = [];
+        let keptBytes = 0;
+        let readBytes = 0;
+        const answer = () =>
+          done({
+            statusCode: res.statusCode ?? null,
+            retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+            responseBody: keptBytes > 0 ? printable(Buffer.concat(kept)) : null,
+            errorCode: null,
+            error: null,
+          });
+        answered = answer;
+        res.on('data', (chunk: Buffer) => {
+          readBytes += chunk.length;
+          if (keptBytes < RESPONSE_KEEP_BYTES) {
+            const part = chunk.subarray(0, RESPONSE_KEEP_BYTES - keptBytes);
+            kept.push(part);
+            keptBytes += part.length;
+          }
+          if (readBytes > RESPONSE_DRAIN_BYTES) {
+            res.destroy(); // a long answer: keep what we have, drop the connection
+            finish(answer());
+          }
+        });
+        res.on('end', () => finish(answer()));
+        res.on('error', () => finish(answer())); // the status arrived: that is the answer
+        res.on('close', () => finish(answer()));
+      },
+    );
+    const deadline = setTimeout(() => {
+      const answer = answered;
+      req.destroy();
+      finish(answer ? answer() : failed('TIMEOUT', `no answer within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    const onAbort = () => {
+      req.destroy();
+      finish(failed('ABORTED', 'the delivery worker stopped during the attempt'));
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof AddressRefused || err.code === 'ADDRESS_NOT_ALLOWED') return finish(failed('ADDRESS_NOT_ALLOWED', err.message));
+      finish(failed('CONNECTION_FAILED', `${err.code ? `${err.code}: ` : ''}${err.message}`));
+    });
+    req.end(body);
+  });
+}

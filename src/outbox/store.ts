@@ -1,0 +1,179 @@
+/**
+ * The delivery queue: rows of "Delivery" claimed like jobs (src/jobs/queue.ts). A worker holds a
+ * delivery while `status = SENDING`, `lockedBy = workerId` and `attempts` is the number its claim
+ * set: that number fences the attempt, so an attempt whose lease expired (its process died or
+ * stalled) can no longer record anything once the delivery was claimed again. Times are the
+ * database's `now()`.
+ *
+ * Delivery is at least once: a process that dies after the receiver answered 2xx but before the
+ * answer was recorded leaves the delivery to be sent again when the lease expires, with the same
+ * `webhook-id`, which is what receivers deduplicate on.
+ */
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+export interface ClaimedDelivery {
+  id: string;
+  organizationId: string;
+  eventId: string;
+  channel: string;
+  webhookEndpointId: string | null;
+  /** This attempt's number (the fencing token). */
+  attempts: number;
+}
+
+const CLAIMABLE = `(("status" = 'PENDING' AND "runAfter" <= now()) OR ("status" = 'SENDING' AND "leaseExpiresAt" < now()))`;
+
+/**
+ * Claims up to `limit` due deliveries in one statement: PENDING ones whose time has come, and
+ * SENDING ones whose lease expired. An expired one gets an attempt row saying its attempt did not
+ * finish; when that was its last allowed attempt it is marked FAILED instead of being sent again.
+ */
+export async function claimDeliveries(
+  prisma: PrismaClient,
+  workerId: string,
+  leaseSeconds: number,
+  limit: number,
+  maxAttempts: number,
+): Promise<ClaimedDelivery[]> {
+  const rows = await prisma.$queryRawUnsafe<(ClaimedDelivery & { status: string })[]>(
+    `WITH candidate AS (
+       SELECT "id", "status", "attempts", "lockedBy", "updatedAt" FROM "Delivery"
+        WHERE ${CLAIMABLE}
+        ORDER BY "runAfter", "id"
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED
+     ),
+     lost AS (
+       INSERT INTO "DeliveryAttempt" ("id", "organizationId", "deliveryId", "number", "startedAt", "durationMs", "errorCode", "error", "createdAt")
+       SELECT gen_random_uuid(), d."organizationId", d."id", c."attempts", c."updatedAt",
+              greatest(0, floor(extract(epoch FROM (now() - c."updatedAt")) * 1000))::int,
+              'LEASE_EXPIRED', 'Attempt ' || c."attempts" || ' on ' || coalesce(c."lockedBy", '?') || ' did not finish (its process stopped or stalled).', now()
+         FROM candidate c JOIN "Delivery" d ON d."id" = c."id"
+        WHERE c."status" = 'SENDING'
+       ON CONFLICT ("deliveryId", "number") DO NOTHING
+     )
+     UPDATE "Delivery" AS d SET
+       "status"         = CASE WHEN c."status" = 'SENDING' AND c."attempts" >= $4 THEN 'FAILED'::"DeliveryStatus" ELSE 'SENDING'::"DeliveryStatus" END,
+       "attempts"       = CASE WHEN c."status" = 'SENDING' AND c."attempts" >= $4 THEN d."attempts" ELSE d."attempts" + 1 END,
+       "lockedBy"       = CASE WHEN c."status" = 'SENDING' AND c."attempts" >= $4 THEN NULL ELSE $1 END,
+       "leaseExpiresAt" = CASE WHEN c."status" = 'SENDING' AND c."attempts" >= $4 THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
+       "lastStatusCode" = CASE WHEN c."status" = 'SENDING' THEN NULL ELSE d."lastStatusCode" END,
+       "lastErrorCode"  = CASE WHEN c."status" = 'SENDING' THEN 'LEASE_EXPIRED' ELSE d."lastErrorCode" END,
+       "lastError"      = CASE WHEN c."status" = 'SENDING'
+                               THEN 'Attempt ' || c."attempts" || ' did not finish (its process stopped or stalled)' ||
+                                    CASE WHEN c."attempts" >= $4 THEN '; no attempts left.' ELSE '.' END
+                               ELSE d."lastError" END,
+       "updatedAt"      = now()
+       FROM candidate c
+      WHERE d."id" = c."id"
+      RETURNING d."id"::text AS "id", d."organizationId"::text AS "organizationId", d."eventId"::text AS "eventId",
+                d."channel"::text AS "channel", d."webhookEndpointId"::text AS "webhookEndpointId", d."attempts", d."status"::text AS "status"`,
+    workerId,
+    leaseSeconds,
+    limit,
+    maxAttempts,
+  );
+  return rows.filter((r) => r.status === 'SENDING').map(({ status: _status, ...r }) => ({ ...r, attempts: Number(r.attempts) }));
+}
+
+/** Deliveries a worker could claim now (drain, monitoring). */
+export async function countClaimableDeliveries(prisma: PrismaClient): Promise<number> {
+  const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM "Delivery" WHERE ${CLAIMABLE}`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+export type AttemptVerdict =
+  /** 2xx. */
+  | { kind: 'delivered' }
+  /** Tried again after `delayMs`. */
+  | { kind: 'retry'; delayMs: number }
+  /** No more attempts; with `disableEndpoint`, the endpoint is disabled too (410 Gone). */
+  | { kind: 'failed'; disableEndpoint?: string }
+  /** Handed back untouched (a worker shutting down): PENDING now, the attempt not counted, no attempt row. */
+  | { kind: 'release' };
+
+export interface AttemptRecord {
+  verdict: AttemptVerdict;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  errorCode: string | null;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/**
+ * Writes how an attempt ended, in one statement: the delivery's new state, the attempt row and, for
+ * a 410, the endpoint disabled. Fenced: false (nothing written) when the delivery is no longer this
+ * attempt's (its lease expired and it was claimed again, or it was deleted).
+ */
+export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
+  const v = r.verdict;
+  if (v.kind === 'release') {
+    const n = await prisma.$executeRawUnsafe(
+      `UPDATE "Delivery" SET "status" = 'PENDING', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
+              "lockedBy" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
+        WHERE "id" = $1::uuid AND "status" = 'SENDING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
+      d.id,
+      workerId,
+      d.attempts,
+    );
+    return n > 0;
+  }
+  const status = v.kind === 'delivered' ? 'DELIVERED' : v.kind === 'retry' ? 'PENDING' : 'FAILED';
+  const delaySeconds = v.kind === 'retry' ? v.delayMs / 1000 : 0;
+  const disable = v.kind === 'failed' && v.disableEndpoint ? v.disableEndpoint : null;
+  const rows = await prisma.$queryRawUnsafe<{ ok: number }[]>(
+    `WITH upd AS (
+       UPDATE "Delivery" SET
+         "status" = $4::"DeliveryStatus",
+         "runAfter" = CASE WHEN $4 = 'PENDING' THEN now() + make_interval(secs => $5::float8) ELSE "runAfter" END,
+         "lockedBy" = NULL, "leaseExpiresAt" = NULL,
+         "lastStatusCode" = $8::int, "lastErrorCode" = $9, "lastError" = $10,
+         "deliveredAt" = CASE WHEN $4 = 'DELIVERED' THEN now() ELSE "deliveredAt" END,
+         "updatedAt" = now()
+        WHERE "id" = $1::uuid AND "status" = 'SENDING' AND "lockedBy" = $2 AND "attempts" = $3::int
+        RETURNING "id", "organizationId", "attempts", "webhookEndpointId"
+     ),
+     attempt AS (
+       INSERT INTO "DeliveryAttempt" ("id", "organizationId", "deliveryId", "number", "startedAt", "durationMs", "statusCode", "errorCode", "error", "responseBody", "createdAt")
+       SELECT gen_random_uuid(), upd."organizationId", upd."id", upd."attempts", $6::timestamptz, $7::int, $8::int, $9, $10, $11, now() FROM upd
+       ON CONFLICT ("deliveryId", "number") DO NOTHING
+     ),
+     disabled AS (
+       UPDATE "WebhookEndpoint" e SET "disabledAt" = now(), "disabledReason" = $12, "updatedAt" = now()
+         FROM upd WHERE $12::text IS NOT NULL AND e."id" = upd."webhookEndpointId" AND e."disabledAt" IS NULL
+     )
+     SELECT count(*)::int AS "ok" FROM upd`,
+    d.id,
+    workerId,
+    d.attempts,
+    status,
+    delaySeconds,
+    r.startedAt.toISOString(),
+    r.durationMs,
+    r.statusCode,
+    r.errorCode,
+    r.error,
+    r.responseBody,
+    disable,
+  );
+  return Number(rows[0]?.ok ?? 0) > 0;
+}
+
+/**
+ * Retention: deletes events older than `days` whose deliveries are all settled (with their
+ * deliveries and attempts), at most `batch` per call. Returns how many went.
+ */
+export async function deleteOldEvents(prisma: PrismaClient, days: number, batch = 1000): Promise<number> {
+  return prisma.$executeRawUnsafe(
+    `DELETE FROM "OutboxEvent" WHERE "id" IN (
+       SELECT e."id" FROM "OutboxEvent" e
+        WHERE e."createdAt" < now() - make_interval(days => $1::int)
+          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
+        ORDER BY e."createdAt"
+        LIMIT $2::int)`,
+    days,
+    batch,
+  );
+}

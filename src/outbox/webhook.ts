@@ -1,0 +1,87 @@
+/**
+ * The WEBHOOK channel: one attempt of a claimed delivery, as Standard Webhooks describes it. POST
+ * the event's body to the endpoint with `webhook-id` (the event's, the same on every attempt),
+ * `webhook-timestamp` (this attempt's) and `webhook-signature` (one per valid secret), then judge
+ * the answer:
+ * - 2xx: delivered;
+ * - 410 Gone: the receiver wants no more; the endpoint is disabled (until an admin enables it again);
+ * - an address the policy refuses: failed at once (retrying cannot help; fix the URL or the policy);
+ * - anything else (3xx, other 4xx, 429, 5xx, timeout, connection error): tried again after the
+ *   backoff (or the answer's Retry-After, when longer), until the attempts run out.
+ */
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { AddressPolicy } from './address-policy.js';
+import { fitBody } from './events.js';
+import { postJson } from './http.js';
+import { retryDelayMs, type RetrySchedule } from './schedule.js';
+import { signedHeaders, webhookId } from './signing.js';
+import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from './store.js';
+
+export interface WebhookSettings {
+  timeoutMs: number;
+  maxPayloadBytes: number;
+  schedule: RetrySchedule;
+  policy: AddressPolicy;
+  random?: () => number;
+}
+
+/** Failed now, or again later while attempts are left. */
+function retryOrFail(d: ClaimedDelivery, s: WebhookSettings, retryAfterMs: number | null): AttemptVerdict {
+  if (d.attempts >= s.schedule.maxAttempts) return { kind: 'failed' };
+  const backoff = retryDelayMs(d.attempts, s.schedule, s.random);
+  return { kind: 'retry', delayMs: Math.min(s.schedule.capMs, Math.max(backoff, retryAfterMs ?? 0)) };
+}
+
+export async function attemptWebhook(
+  prisma: PrismaClient,
+  d: ClaimedDelivery,
+  s: WebhookSettings,
+  signal: AbortSignal,
+): Promise<AttemptRecord> {
+  const startedAt = new Date();
+  const local = (verdict: AttemptVerdict, errorCode: string, error: string): AttemptRecord => ({
+    verdict, startedAt, durationMs: 0, statusCode: null, errorCode, error, responseBody: null,
+  });
+  const now = new Date();
+  const [event, endpoint] = await Promise.all([
+    prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { id: true, body: true } }),
+    d.webhookEndpointId
+      ? prisma.webhookEndpoint.findUnique({
+          where: { id: d.webhookEndpointId },
+          include: { secrets: { where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }, orderBy: { createdAt: 'desc' } } },
+        })
+      : null,
+  ]);
+  if (!event || !endpoint) return local({ kind: 'failed' }, 'ENDPOINT_DELETED', 'The endpoint or the event no longer exists.');
+  if (endpoint.disabledAt) {
+    return local({ kind: 'failed' }, 'ENDPOINT_DISABLED', `The endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'}); enable it and re-send.`);
+  }
+  if (endpoint.secrets.length === 0) return local({ kind: 'failed' }, 'NO_SIGNING_SECRET', 'The endpoint has no valid signing secret; rotate it.');
+  const body = fitBody(event.body, s.maxPayloadBytes);
+  if (body === null) {
+    return local(
+      { kind: 'failed' },
+      'PAYLOAD_TOO_LARGE',
+      `The event is ${Buffer.byteLength(event.body)} bytes; SPEECHMARK_WEBHOOK_MAX_PAYLOAD_BYTES allows ${s.maxPayloadBytes}.`,
+    );
+  }
+  const headers = signedHeaders(
+    endpoint.secrets.map((x) => x.secret),
+    webhookId(event.id),
+    Math.floor(Date.now() / 1000),
+    body,
+  );
+  const res = await postJson(endpoint.url, headers, Buffer.from(body), { timeoutMs: s.timeoutMs, policy: s.policy, signal });
+  const record = (verdict: AttemptVerdict, errorCode: string | null, error: string | null): AttemptRecord => ({
+    verdict, startedAt, durationMs: res.durationMs, statusCode: res.statusCode, errorCode, error, responseBody: res.responseBody,
+  });
+  if (res.errorCode === 'ABORTED') return record({ kind: 'release' }, res.errorCode, res.error);
+  if (res.errorCode === 'ADDRESS_NOT_ALLOWED') return record({ kind: 'failed' }, res.errorCode, res.error);
+  if (res.errorCode) return record(retryOrFail(d, s, null), res.errorCode, res.error);
+  const status = res.statusCode!;
+  if (status >= 200 && status < 300) return record({ kind: 'delivered' }, null, null);
+  if (status === 410) {
+    return record({ kind: 'failed', disableEndpoint: `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` }, 'ENDPOINT_GONE', 'Answered 410 Gone: the endpoint was disabled.');
+  }
+  return record(retryOrFail(d, s, res.retryAfterMs), 'HTTP_STATUS', `Answered HTTP ${status}.`);
+}

@@ -1,0 +1,312 @@
+/**
+ * Webhooks end to end (issue 10): an admin registers an endpoint through GraphQL, real uploads are
+ * scored by the real model, and a receiver on 127.0.0.1 gets utterance.submitted,
+ * assessment.completed, humanLabels.attached and assessment.failed as Standard Webhooks, verified
+ * with the reference library. Deliveries and attempts are queried and re-sent; secrets rotate with
+ * an overlap; a disabled endpoint's missed events are recovered; erasure takes a learner's events
+ * with it; only ADMIN keys of the organisation reach any of it.
+ */
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
+import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
+import { toGlobalId } from '../../src/graphql/ids.js';
+import { sleep, waitFor } from '../jobs/fixtures.js';
+
+const DATABASES = await testDatabases();
+
+const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { secret endpoint { id url eventTypes enabled description signingSecrets { prefix expiresAt } } } }`;
+const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
+const DELIVERIES = `query($filter: WebhookDeliveryFilter) { webhookDeliveries(first: 50, filter: $filter) { totalCount edges { node {
+  id status attemptCount maxAttempts nextAttemptAt lastStatusCode lastErrorCode deliveredAt
+  endpoint { id } event { id type createdAt payload } attempts { number statusCode errorCode durationMs startedAt } } } } }`;
+
+describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
+  let t: TestApp;
+  const receiver = new Receiver();
+  let secret: string;
+  let endpointId: string;
+  let learnerId: string;
+  let externalId: string;
+
+  beforeAll(async () => {
+    await receiver.start();
+    t = await startTestApp(kind, {
+      webhookAllowedPrivateNetworks: ['127.0.0.1'],
+      webhookAllowHttp: true,
+      webhookBackoffBaseMs: 200,
+      webhookBackoffCapMs: 1000,
+      webhookMaxAttempts: 4,
+      jobMaxAttempts: 1,
+    });
+    externalId = `lms-${kind}-webhooks`;
+    const created = await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e, groups: ["class-7"]}) { id } }`, { e: externalId });
+    learnerId = created.data.createLearner.id;
+  }, 120_000);
+  afterAll(async () => {
+    await t?.dispose();
+    await receiver.stop();
+  });
+
+  test('registering: the secret is shown once; bad URLs, private addresses and unknown event types are refused', async () => {
+    const res = await t.admin.request(CREATE, {
+      input: { url: receiver.url, eventTypes: ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'assessment.completed'], description: ' LMS ' },
+    });
+    expect(res.errors).toBeUndefined();
+    const c = res.data.createWebhookEndpoint;
+    secret = c.secret;
+    endpointId = c.endpoint.id;
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(c.endpoint).toMatchObject({
+      url: receiver.url, enabled: true, description: 'LMS',
+      eventTypes: ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached'],
+      signingSecrets: [{ prefix: secret.slice(0, 12), expiresAt: null }],
+    });
+    // Never readable again: not through the endpoint, not in the audit log.
+    const again = await t.admin.request(`query($id: ID!) { webhookEndpoint(id: $id) { url signingSecrets { prefix } } auditEvents(first: 5) { edges { node { action details } } } }`, { id: endpointId });
+    expect(JSON.stringify(again.data)).not.toContain(secret.slice(12));
+    expect(again.data.auditEvents.edges[0].node).toMatchObject({ action: 'webhookEndpoint.created', details: { url: receiver.url, secretPrefix: secret.slice(0, 12) } });
+
+    const refused = async (input: Record<string, unknown>) => {
+      const r = await t.admin.request(CREATE, { input: { eventTypes: ['assessment.completed'], url: receiver.url, ...input } });
+      return `${r.errors?.[0]?.extensions?.code}: ${r.errors?.[0]?.message}`;
+    };
+    expect(await refused({ url: 'https://10.1.2.3/hooks' })).toMatch(/BAD_USER_INPUT: url refused: 10.1.2.3 is not a public address/);
+    expect(await refused({ url: 'https://169.254.169.254/latest' })).toMatch(/BAD_USER_INPUT.*not a public address/);
+    expect(await refused({ url: 'https://[::1]/x' })).toMatch(/BAD_USER_INPUT.*not a public address/);
+    expect(await refused({ url: 'gopher://example.com/' })).toMatch(/BAD_USER_INPUT.*http:\/\/ or https:\/\//);
+    expect(await refused({ eventTypes: ['assessment.created'] })).toMatch(/BAD_USER_INPUT: Unknown event type "assessment.created"/);
+    expect(await refused({ eventTypes: [] })).toMatch(/BAD_USER_INPUT: eventTypes needs at least one/);
+    expect(await refused({ description: 'x'.repeat(501) })).toMatch(/BAD_USER_INPUT: description must be at most 500/);
+  });
+
+  test('an upload: utterance.submitted, then assessment.completed with the scores the API serves, signed', async () => {
+    const before = receiver.received.length;
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.5), name: 'take.wav',
+    });
+    expect(res.errors).toBeUndefined();
+    const { utterance, job } = res.data.submitUtterance;
+    const done = await waitForJob(t.admin, job.id);
+    expect(done.status).toBe('SUCCEEDED');
+    await receiver.waitForCount(before + 2);
+    // Standard Webhooks promise no order: sorted by type.
+    const got = receiver.delivered().slice(before).sort((x, y) => y.type.localeCompare(x.type));
+    expect(got.map((g) => g.type)).toEqual(['utterance.submitted', 'assessment.completed']);
+    for (const g of got) expect(verifyStandardWebhook(secret, g)).toMatchObject({ type: g.type });
+    const [submitted, completed] = got;
+    expect(submitted!.data).toMatchObject({
+      utterance: { id: utterance.id, referenceText: 'We call it bear' },
+      learner: { id: learnerId, externalId },
+      job: { id: job.id, status: 'QUEUED' },
+    });
+    expect(submitted!.data.utterance.durationMs).toBeGreaterThan(1000);
+    const served = await t.admin.request(
+      `query($id: ID!) { assessment(id: $id) { model { name version } executionProvider sentence { accuracy fluency prosody completeness total }
+         words { text accuracy stress total phonemes { symbol accuracy } } rationale { text flags trusted } } }`,
+      { id: done.assessment.id },
+    );
+    const a = served.data.assessment;
+    expect(completed!.data).toEqual({
+      assessment: { id: done.assessment.id, source: 'MODEL', ...a },
+      job: { id: job.id, attempts: 1 },
+      utterance: { id: utterance.id, referenceText: 'We call it bear', createdAt: expect.any(String) },
+      learner: { id: learnerId, externalId },
+    });
+    expect(completed!.headers['webhook-id']).not.toBe(submitted!.headers['webhook-id']);
+  });
+
+  test('human labels: humanLabels.attached; a job that fails for good: assessment.failed', async () => {
+    const prisma = t.app.services.prisma;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    // An utterance whose audio file does not exist: its assessment job fails (one attempt allowed).
+    const seeded = await seedUtterance(prisma, org.id, 'A bear is here');
+    const uid = toGlobalId('Utterance', seeded.id);
+    const before = receiver.received.length;
+    const reassess = await t.admin.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: uid });
+    const failed = await waitForJob(t.admin, reassess.data.reassessUtterance.id);
+    expect(failed.status).toBe('FAILED');
+    const labels = await t.admin.request(
+      `mutation($u: ID!, $l: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $l, rater: "rater 1") { id } }`,
+      { u: uid, l: { sentence: { accuracy: 7, fluency: 6, prosody: 6, completeness: 10, total: 7 } } },
+    );
+    expect(labels.errors).toBeUndefined();
+    await receiver.waitForCount(before + 2);
+    const got = receiver.delivered().slice(before).sort((x, y) => x.type.localeCompare(y.type));
+    expect(got.map((g) => g.type)).toEqual(['assessment.failed', 'humanLabels.attached']);
+    got.forEach((g) => verifyStandardWebhook(secret, g));
+    expect(got[0]!.data).toMatchObject({
+      job: { id: reassess.data.reassessUtterance.id, status: 'FAILED', attempts: 1, error: { code: failed.error.code, message: failed.error.message } },
+      utterance: { id: uid, referenceText: 'A bear is here' },
+      learner: { externalId: expect.stringMatching(/^seed-/) },
+    });
+    expect(got[1]!.data).toMatchObject({
+      assessment: { id: labels.data.attachHumanLabels.id, source: 'HUMAN', rater: 'rater 1', sentence: { total: 7 }, words: null },
+      utterance: { id: uid },
+    });
+  });
+
+  test('deliveries and their attempts are queryable and filterable; re-sending keeps the webhook-id', async () => {
+    const all = await t.admin.request(DELIVERIES, { filter: { endpointId } });
+    expect(all.errors).toBeUndefined();
+    const nodes = all.data.webhookDeliveries.edges.map((e: any) => e.node);
+    expect(all.data.webhookDeliveries.totalCount).toBe(nodes.length);
+    expect(nodes.length).toBeGreaterThanOrEqual(4);
+    for (const n of nodes) {
+      expect(n).toMatchObject({ status: 'DELIVERED', attemptCount: 1, maxAttempts: 4, nextAttemptAt: null, lastStatusCode: 204, endpoint: { id: endpointId } });
+      expect(n.attempts).toEqual([expect.objectContaining({ number: 1, statusCode: 204, errorCode: null })]);
+      expect(n.event.id).toMatch(/^msg_[0-9a-f]{32}$/);
+      expect(n.event.payload.type).toBe(n.event.type);
+    }
+    const completed = await t.admin.request(DELIVERIES, { filter: { eventType: 'assessment.completed', status: 'DELIVERED' } });
+    expect(completed.data.webhookDeliveries.edges.map((e: any) => e.node.event.type)).toEqual(['assessment.completed']);
+    const target = completed.data.webhookDeliveries.edges[0].node;
+    const byId = await t.admin.request(DELIVERIES, { filter: { webhookId: target.event.id } });
+    expect(byId.data.webhookDeliveries.edges.map((e: any) => e.node.id)).toEqual([target.id]);
+    expect((await t.admin.request(DELIVERIES, { filter: { webhookId: 'msg_nope' } })).data.webhookDeliveries.totalCount).toBe(0);
+
+    const before = receiver.received.length;
+    const resent = await t.admin.request(`mutation($id: ID!) { resendWebhookDelivery(id: $id) { id status event { id } } }`, { id: target.id });
+    expect(resent.errors).toBeUndefined();
+    expect(resent.data.resendWebhookDelivery.id).not.toBe(target.id);
+    expect(resent.data.resendWebhookDelivery.event.id).toBe(target.event.id);
+    await receiver.waitForCount(before + 1);
+    const again = receiver.received.at(-1)!;
+    expect(again.headers['webhook-id']).toBe(target.event.id);
+    expect(again.body).toBe(JSON.stringify(target.event.payload));
+    verifyStandardWebhook(secret, again);
+    const one = await t.admin.request(`query($id: ID!) { webhookDelivery(id: $id) { status } webhookEndpoint(id: $id) { id } }`, { id: resent.data.resendWebhookDelivery.id });
+    expect(one.data.webhookEndpoint).toBeNull(); // another type's id
+    await waitFor(async () => (await t.admin.request(`query($id: ID!) { webhookDelivery(id: $id) { status } }`, { id: resent.data.resendWebhookDelivery.id })).data.webhookDelivery.status === 'DELIVERED');
+  });
+
+  test('rotating the secret: during the overlap both old and new verify; afterwards only the new', async () => {
+    const rotated = await t.admin.request(
+      `mutation($id: ID!) { rotateWebhookSecret(id: $id, expireOldAfterSeconds: 3600) { secret endpoint { signingSecrets { prefix expiresAt } } } }`,
+      { id: endpointId },
+    );
+    expect(rotated.errors).toBeUndefined();
+    const fresh = rotated.data.rotateWebhookSecret.secret;
+    expect(fresh).not.toBe(secret);
+    const secrets = rotated.data.rotateWebhookSecret.endpoint.signingSecrets;
+    expect(secrets.map((s: any) => s.prefix)).toEqual([fresh.slice(0, 12), secret.slice(0, 12)]);
+    expect(secrets[0].expiresAt).toBeNull();
+    expect(Date.parse(secrets[1].expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+
+    const send = async () => {
+      const before = receiver.received.length;
+      const r = await t.admin.request(`mutation { createLearner(input: {externalId: "rotation-${Math.random()}"}) { id } }`);
+      const up = await t.admin.upload(SUBMIT, { input: { learnerId: r.data.createLearner.id, referenceText: 'Hello there', audio: null } }, 'variables.input.audio', {
+        bytes: speechLikeWav(1.0, 140), name: 'take.wav',
+      });
+      await receiver.waitForCount(before + 1);
+      await waitForJob(t.admin, up.data.submitUtterance.job.id);
+      return receiver.received[before]!;
+    };
+    const during = await send();
+    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(() => verifyStandardWebhook(secret, during)).not.toThrow();
+    expect(() => verifyStandardWebhook(fresh, during)).not.toThrow();
+
+    const ended = await t.admin.request(`mutation($id: ID!) { rotateWebhookSecret(id: $id, expireOldAfterSeconds: 0) { secret } }`, { id: endpointId });
+    secret = ended.data.rotateWebhookSecret.secret;
+    const after = await send();
+    expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(() => verifyStandardWebhook(secret, after)).not.toThrow();
+    expect(() => verifyStandardWebhook(fresh, after)).toThrow();
+    const bad = await t.admin.request(`mutation($id: ID!) { rotateWebhookSecret(id: $id, expireOldAfterSeconds: 604801) { secret } }`, { id: endpointId });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('disabled, events are recorded as not sent; enabled again, resendFailedWebhookDeliveries recovers them', async () => {
+    await receiver.waitForCount(receiver.received.length); // settle
+    await sleep(300);
+    const since = new Date().toISOString();
+    const off = await t.admin.request(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { enabled disabledReason } }`, { id: endpointId });
+    expect(off.data.updateWebhookEndpoint).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/Disabled by bootstrap admin/) });
+    const before = receiver.received.length;
+    await t.admin.request(`mutation { createLearner(input: {externalId: "while-off"}) { id } }`);
+    const r = await t.admin.request(`query { learnerByExternalId(externalId: "while-off") { id } }`);
+    const up = await t.admin.upload(SUBMIT, { input: { learnerId: r.data.learnerByExternalId.id, referenceText: 'Good morning', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.0, 170), name: 'take.wav',
+    });
+    await waitForJob(t.admin, up.data.submitUtterance.job.id);
+    await sleep(500);
+    expect(receiver.received.length).toBe(before);
+    const missed = await t.admin.request(DELIVERIES, { filter: { endpointId, status: 'FAILED' } });
+    const missedTypes = missed.data.webhookDeliveries.edges.map((e: any) => e.node.event.type).sort();
+    expect(missedTypes).toEqual(['assessment.completed', 'utterance.submitted']);
+    expect(missed.data.webhookDeliveries.edges.every((e: any) => e.node.lastErrorCode === 'ENDPOINT_DISABLED' && e.node.attemptCount === 0)).toBe(true);
+    // Re-sending while disabled is refused.
+    const refused = await t.admin.request(`mutation($id: ID!, $s: DateTime!) { resendFailedWebhookDeliveries(endpointId: $id, since: $s) { count } }`, { id: endpointId, s: since });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const on = await t.admin.request(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: true}) { enabled disabledAt } }`, { id: endpointId });
+    expect(on.data.updateWebhookEndpoint).toEqual({ enabled: true, disabledAt: null });
+    const recovered = await t.admin.request(`mutation($id: ID!, $s: DateTime!) { resendFailedWebhookDeliveries(endpointId: $id, since: $s) { count } }`, { id: endpointId, s: since });
+    expect(recovered.data.resendFailedWebhookDeliveries.count).toBe(2);
+    await receiver.waitForCount(before + 2);
+    expect(receiver.delivered().slice(before).map((g) => g.type).sort()).toEqual(['assessment.completed', 'utterance.submitted']);
+    // A second recovery finds nothing left to send.
+    await sleep(300);
+    const twice = await t.admin.request(`mutation($id: ID!, $s: DateTime!) { resendFailedWebhookDeliveries(endpointId: $id, since: $s) { count } }`, { id: endpointId, s: since });
+    expect(twice.data.resendFailedWebhookDeliveries.count).toBe(0);
+  });
+
+  test('only ADMIN keys of the organisation reach webhooks', async () => {
+    for (const scopes of [['SCORES_READ'], ['ASSESS_WRITE', 'SCORES_READ']] as const) {
+      const client = await keyWithScopes(t, [...scopes]);
+      const q = await client.request(`{ webhookEndpoints { totalCount } }`);
+      expect(q.errors?.[0]).toMatchObject({ message: 'This API key lacks the ADMIN scope.', extensions: { code: 'FORBIDDEN' } });
+      const m = await client.request(CREATE, { input: { url: receiver.url, eventTypes: ['assessment.completed'] } });
+      expect(m.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const other = await otherOrganization(t);
+    expect((await other.client.request(`{ webhookEndpoints { totalCount } webhookDeliveries { totalCount } }`)).data).toEqual({
+      webhookEndpoints: { totalCount: 0 }, webhookDeliveries: { totalCount: 0 },
+    });
+    expect((await other.client.request(`query($id: ID!) { webhookEndpoint(id: $id) { id } }`, { id: endpointId })).data.webhookEndpoint).toBeNull();
+    for (const m of [
+      `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }`,
+      `mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`,
+      `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`,
+    ]) {
+      expect((await other.client.request(m, { id: endpointId })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    }
+    // At most 20 endpoints per organisation (SPEECHMARK_WEBHOOK_MAX_ENDPOINTS).
+    for (let i = 0; i < 20; i++) {
+      const r = await other.client.request(CREATE, { input: { url: `${receiver.url}/b${i}`, eventTypes: ['assessment.failed'] } });
+      expect(r.errors).toBeUndefined();
+    }
+    const full = await other.client.request(CREATE, { input: { url: `${receiver.url}/b20`, eventTypes: ['assessment.failed'] } });
+    expect(full.errors?.[0]).toMatchObject({ extensions: { code: 'CONFLICT' }, message: expect.stringMatching(/already has 20 webhook endpoints/) });
+    // Organisation B's events never reach A's endpoint.
+    const before = receiver.received.length;
+    const l = await other.client.request(`mutation { createLearner(input: {externalId: "b-learner"}) { id } }`);
+    await other.client.upload(SUBMIT, { input: { learnerId: l.data.createLearner.id, referenceText: 'Hello', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.0, 190), name: 'b.wav',
+    });
+    await sleep(500);
+    expect(receiver.received.length).toBe(before);
+  });
+
+  test("erasing a learner removes their events and deliveries; deleting the endpoint removes its deliveries", async () => {
+    const prisma = t.app.services.prisma;
+    const learner = await prisma.learner.findFirstOrThrow({ where: { externalId } });
+    expect(await prisma.outboxEvent.count({ where: { learnerId: learner.id } })).toBeGreaterThan(0);
+    const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: learnerId });
+    expect(erased.errors).toBeUndefined();
+    expect(await prisma.outboxEvent.count({ where: { learnerId: learner.id } })).toBe(0);
+    const deliveries = await prisma.delivery.count({ where: { webhookEndpointId: { not: null } } });
+    expect(deliveries).toBeGreaterThan(0);
+    const deleted = await t.admin.request(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id url } }`, { id: endpointId });
+    expect(deleted.data.deleteWebhookEndpoint).toEqual({ id: endpointId, url: receiver.url });
+    expect(await prisma.delivery.count({ where: { webhookEndpointId: { not: null } } })).toBe(0);
+    const audit = await t.admin.request(`{ auditEvents(first: 30) { edges { node { action targetType targetId } } } }`);
+    const actions = audit.data.auditEvents.edges.map((e: any) => e.node.action);
+    for (const a of ['webhookEndpoint.created', 'webhookEndpoint.updated', 'webhookEndpoint.secretRotated', 'webhookDelivery.resent', 'webhookEndpoint.deleted']) {
+      expect(actions).toContain(a);
+    }
+    expect(audit.data.auditEvents.edges[0].node).toEqual({ action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpointId });
+  });
+});

@@ -1,0 +1,324 @@
+/**
+ * The delivery worker against a real HTTP receiver on 127.0.0.1: signed requests the reference
+ * library verifies, the retry rules (2xx delivered, 410 disables the endpoint, 429/5xx/timeouts
+ * retried with backoff and Retry-After, attempts running out), the SSRF policy at connection time,
+ * fencing after an expired lease, and several workers sharing the queue without sending twice.
+ */
+import { describeEachDatabase } from '../support/db.js';
+import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
+import { emitEvent, type EventType } from '../../src/outbox/events.js';
+import { AddressPolicy } from '../../src/outbox/address-policy.js';
+import { DeliveryWorker, type DeliveryOutcome } from '../../src/outbox/worker.js';
+import { claimDeliveries, deleteOldEvents, recordAttempt } from '../../src/outbox/store.js';
+import { webhookId } from '../../src/outbox/signing.js';
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import { sleep, waitFor } from '../jobs/fixtures.js';
+import { endpoint, organisation } from './fixtures.js';
+
+const SCHEDULE = { baseMs: 150, capMs: 2_000, maxAttempts: 3 };
+
+function worker(prisma: PrismaClient, overrides: Partial<ConstructorParameters<typeof DeliveryWorker>[0]> = {}) {
+  const settled: { id: string; outcome: DeliveryOutcome }[] = [];
+  const w = new DeliveryWorker({
+    prisma,
+    concurrency: 4,
+    pollIntervalMs: 50,
+    retentionDays: 0,
+    timeoutMs: 2_000,
+    maxPayloadBytes: 64 * 1024,
+    schedule: SCHEDULE,
+    policy: new AddressPolicy(['127.0.0.1']),
+    onSettled: (d, outcome) => settled.push({ id: d.id, outcome }),
+    onError: () => undefined,
+    ...overrides,
+  });
+  return Object.assign(w, { settled });
+}
+
+async function emit(prisma: PrismaClient, organizationId: string, learnerId: string, type: EventType = 'assessment.completed', data: Record<string, unknown> = { n: 1 }) {
+  return prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId, type, data }));
+}
+
+async function deliveryOf(prisma: PrismaClient, eventId: string) {
+  return prisma.delivery.findFirstOrThrow({ where: { eventId }, include: { attemptLog: { orderBy: { number: 'asc' } } } });
+}
+
+describeEachDatabase('delivery worker', (ctx) => {
+  const receiver = new Receiver();
+  let w: ReturnType<typeof worker> | null = null;
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+  beforeEach(async () => {
+    receiver.received.length = 0;
+    receiver.answer = () => ({ status: 204 });
+    // Each test starts with nothing due (an earlier test may leave a delivery pending on purpose).
+    await ctx.db.prisma.delivery.updateMany({ where: { status: { in: ['PENDING', 'SENDING'] } }, data: { status: 'FAILED' } });
+  });
+  afterEach(async () => {
+    await w?.stop({ deadlineMs: 0 });
+    w = null;
+  });
+
+  test('delivers a signed request the reference library verifies; the attempt is recorded', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { secret } = await endpoint(db, org.id, receiver.url);
+    const eventId = await emit(db, org.id, learner.id, 'assessment.completed', { naïve: 'ünïcode 😀' });
+    w = worker(db);
+    w.start();
+    await receiver.waitForCount(1);
+    const got = receiver.received[0]!;
+    expect(got.headers['webhook-id']).toBe(webhookId(eventId));
+    expect(got.headers['content-type']).toBe('application/json');
+    expect(Math.abs(Number(got.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(5);
+    expect(verifyStandardWebhook(secret, got)).toMatchObject({ type: 'assessment.completed', data: { naïve: 'ünïcode 😀' } });
+    expect(got.body).toBe((await db.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).body);
+    const d = await waitFor(async () => {
+      const row = await deliveryOf(db, eventId);
+      return row.status === 'DELIVERED' ? row : null;
+    });
+    expect(d).toMatchObject({ attempts: 1, lastStatusCode: 204, lastErrorCode: null, lockedBy: null, leaseExpiresAt: null });
+    expect(d.deliveredAt).not.toBeNull();
+    expect(d.attemptLog).toEqual([expect.objectContaining({ number: 1, statusCode: 204, errorCode: null })]);
+  });
+
+  test('5xx is retried after a backoff, with the same webhook-id and a fresh timestamp signature', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { secret } = await endpoint(db, org.id, receiver.url);
+    let n = 0;
+    receiver.answer = () => (n++ === 0 ? { status: 503, body: 'busy' } : { status: 200 });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db);
+    w.start();
+    await receiver.waitForCount(2);
+    const [first, second] = receiver.received;
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(SCHEDULE.baseMs * 0.8 - 20);
+    expect(first!.headers['webhook-id']).toBe(second!.headers['webhook-id']);
+    expect(() => verifyStandardWebhook(secret, second!)).not.toThrow();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'DELIVERED' ? deliveryOf(db, eventId) : null));
+    expect(d.attemptLog.map((a) => [a.number, a.statusCode, a.errorCode, a.responseBody])).toEqual([
+      [1, 503, 'HTTP_STATUS', 'busy'],
+      [2, 200, null, null],
+    ]);
+  });
+
+  test('429 with Retry-After waits at least that long; other 4xx and 3xx are retried too', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    const answers = [{ status: 429, retryAfter: '1' }, { status: 302 }, { status: 404 }, { status: 200 }];
+    receiver.answer = () => answers.shift() ?? { status: 200 };
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { schedule: { ...SCHEDULE, maxAttempts: 5 } });
+    w.start();
+    await receiver.waitForCount(4, 20_000);
+    expect(receiver.received[1]!.at - receiver.received[0]!.at).toBeGreaterThanOrEqual(950);
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'DELIVERED' ? deliveryOf(db, eventId) : null));
+    expect(d.attemptLog.map((a) => a.statusCode)).toEqual([429, 302, 404, 200]);
+  });
+
+  test('410 Gone disables the endpoint: that delivery fails, later ones fail without a request', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 410 });
+    const first = await emit(db, org.id, learner.id);
+    w = worker(db);
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, first)).status === 'FAILED' ? deliveryOf(db, first) : null));
+    expect(d.attemptLog.map((a) => [a.statusCode, a.errorCode])).toEqual([[410, 'ENDPOINT_GONE']]);
+    const disabled = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } });
+    expect(disabled.disabledAt).not.toBeNull();
+    expect(disabled.disabledReason).toMatch(/410 Gone/);
+    // A delivery created before the disable, still pending: failed on its attempt, nothing sent.
+    const pending = await db.delivery.create({ data: { organizationId: org.id, eventId: first, channel: 'WEBHOOK', webhookEndpointId: ep.id } });
+    w.wake();
+    const p = await waitFor(async () => {
+      const row = await db.delivery.findUniqueOrThrow({ where: { id: pending.id } });
+      return row.status === 'FAILED' ? row : null;
+    });
+    expect(p.lastErrorCode).toBe('ENDPOINT_DISABLED');
+    expect(receiver.received).toHaveLength(1);
+    // A new event's delivery to it is FAILED from the start (recoverable once re-enabled), nothing sent.
+    const later = await emit(db, org.id, learner.id);
+    expect(await db.delivery.findFirstOrThrow({ where: { eventId: later } })).toMatchObject({ status: 'FAILED', lastErrorCode: 'ENDPOINT_DISABLED', attempts: 0 });
+    await sleep(200);
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  test('attempts run out: FAILED after maxAttempts, each one logged', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 500 });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db);
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? deliveryOf(db, eventId) : null), 20_000);
+    expect(d.attempts).toBe(3);
+    expect(d.attemptLog.map((a) => a.number)).toEqual([1, 2, 3]);
+    expect(d).toMatchObject({ lastStatusCode: 500, lastErrorCode: 'HTTP_STATUS' });
+  });
+
+  test('a receiver slower than the timeout: TIMEOUT, retried', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    let n = 0;
+    receiver.answer = () => (n++ === 0 ? { status: 200, delayMs: 1500 } : { status: 200 });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { timeoutMs: 300 });
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'DELIVERED' ? deliveryOf(db, eventId) : null), 20_000);
+    expect(d.attemptLog[0]).toMatchObject({ errorCode: 'TIMEOUT', statusCode: null });
+    expect(d.attemptLog[0]!.durationMs).toBeGreaterThanOrEqual(290);
+    expect(d.attemptLog[0]!.durationMs).toBeLessThan(1200);
+    expect(d.attemptLog.at(-1)).toMatchObject({ statusCode: 200 });
+  });
+
+  test('an answer whose body never ends counts by its status (not a timeout to retry)', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 202, stallBody: true, body: 'accepted, still talking' });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { timeoutMs: 400 });
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'DELIVERED' ? deliveryOf(db, eventId) : null));
+    expect(d.attemptLog).toEqual([expect.objectContaining({ statusCode: 202, errorCode: null, responseBody: 'accepted, still talking' })]);
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  test('SSRF: a name resolving to loopback is refused at connection time, without a request or a retry', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    // Registered while the policy allowed it (or a DNS record changed since): checked again on connecting.
+    await endpoint(db, org.id, receiver.url.replace('127.0.0.1', 'localhost'));
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { policy: new AddressPolicy() });
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? deliveryOf(db, eventId) : null));
+    expect(d.attempts).toBe(1);
+    expect(d.attemptLog[0]).toMatchObject({ errorCode: 'ADDRESS_NOT_ALLOWED', statusCode: null });
+    expect(d.attemptLog[0]!.error).toMatch(/localhost resolves to .*not a public address/);
+    // An IP literal too.
+    await db.webhookEndpoint.updateMany({ where: { organizationId: org.id }, data: { url: receiver.url } });
+    const second = await emit(db, org.id, learner.id);
+    w.wake();
+    const d2 = await waitFor(async () => ((await deliveryOf(db, second)).status === 'FAILED' ? deliveryOf(db, second) : null));
+    expect(d2.lastErrorCode).toBe('ADDRESS_NOT_ALLOWED');
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  test('an attempt whose process died: re-claimed after the lease, logged as LEASE_EXPIRED; the dead attempt is fenced off', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    const eventId = await emit(db, org.id, learner.id);
+    const [dead] = await claimDeliveries(db, 'dead-process', 1, 10, 3);
+    expect(dead).toMatchObject({ eventId, attempts: 1 });
+    expect(await claimDeliveries(db, 'other', 30, 10, 3)).toEqual([]); // leased
+    await sleep(1200);
+    w = worker(db);
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'DELIVERED' ? deliveryOf(db, eventId) : null));
+    expect(d.attemptLog.map((a) => [a.number, a.errorCode, a.statusCode])).toEqual([
+      [1, 'LEASE_EXPIRED', null],
+      [2, null, 204],
+    ]);
+    expect(d.attemptLog[0]!.error).toMatch(/dead-process did not finish/);
+    // The dead attempt's late answer changes nothing.
+    const late = await recordAttempt(db, dead!, 'dead-process', {
+      verdict: { kind: 'failed' }, startedAt: new Date(), durationMs: 1, statusCode: 500, errorCode: 'HTTP_STATUS', error: 'late', responseBody: null,
+    });
+    expect(late).toBe(false);
+    expect((await deliveryOf(db, eventId)).status).toBe('DELIVERED');
+  });
+
+  test('the last allowed attempt dying marks the delivery FAILED instead of sending again', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    const eventId = await emit(db, org.id, learner.id);
+    await claimDeliveries(db, 'dead-process', 1, 10, 1);
+    await sleep(1200);
+    expect(await claimDeliveries(db, 'w', 30, 10, 1)).toEqual([]);
+    const d = await deliveryOf(db, eventId);
+    expect(d).toMatchObject({ status: 'FAILED', lastErrorCode: 'LEASE_EXPIRED' });
+    expect(d.lastError).toMatch(/no attempts left/);
+    expect(receiver.received).toHaveLength(0);
+  });
+
+  test('two workers share 40 deliveries: each sent once, none twice', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 200, delayMs: 10 });
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push(await emit(db, org.id, learner.id, 'utterance.submitted', { i }));
+    w = worker(db);
+    const w2 = worker(db);
+    w.start();
+    w2.start();
+    try {
+      await receiver.waitForCount(40);
+      await Promise.all([w.drain(), w2.drain()]);
+    } finally {
+      await w2.stop({ deadlineMs: 0 });
+    }
+    const sent = receiver.received.map((r) => String(r.headers['webhook-id']));
+    expect(new Set(sent).size).toBe(40);
+    expect(sent).toHaveLength(40);
+    expect(new Set(sent)).toEqual(new Set(ids.map(webhookId)));
+    expect(w.settled.length + w2.settled.length).toBe(40);
+    expect(await db.delivery.count({ where: { organizationId: org.id, status: 'DELIVERED' } })).toBe(40);
+  });
+
+  test('a graceful stop past its deadline hands the delivery in flight back, unspent', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 200, delayMs: 1500 });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db);
+    w.start();
+    await waitFor(async () => (await deliveryOf(db, eventId)).status === 'SENDING');
+    await w.stop({ deadlineMs: 100 });
+    const d = await deliveryOf(db, eventId);
+    expect(d).toMatchObject({ status: 'PENDING', attempts: 0, lockedBy: null });
+    expect(d.attemptLog).toEqual([]);
+    expect(w.settled.map((s) => s.outcome)).toEqual(['released']);
+  });
+
+  test('payload cap: an assessment too large goes without its words; too large even so, it fails', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    const words = Array.from({ length: 30 }, (_, i) => ({ text: `W${i}`, accuracy: 9, stress: 10, total: 9, phonemes: [] }));
+    const fat = await emit(db, org.id, learner.id, 'assessment.completed', { assessment: { id: 'a', words } });
+    const huge = await emit(db, org.id, learner.id, 'utterance.submitted', { utterance: { referenceText: 'x'.repeat(2000) } });
+    w = worker(db, { maxPayloadBytes: 500 });
+    w.start();
+    await receiver.waitForCount(1);
+    expect(JSON.parse(receiver.received[0]!.body).data.assessment).toEqual({ id: 'a', wordsOmitted: true });
+    const d = await waitFor(async () => ((await deliveryOf(db, huge)).status === 'FAILED' ? deliveryOf(db, huge) : null));
+    expect(d.lastErrorCode).toBe('PAYLOAD_TOO_LARGE');
+    await waitFor(async () => (await deliveryOf(db, fat)).status === 'DELIVERED');
+  });
+
+  test('retention deletes old settled events with their deliveries, never pending ones', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    await endpoint(db, org.id, receiver.url);
+    const settled = await emit(db, org.id, learner.id);
+    const pending = await emit(db, org.id, learner.id);
+    const recent = await emit(db, org.id, learner.id);
+    await db.delivery.updateMany({ where: { eventId: { in: [settled, recent] } }, data: { status: 'DELIVERED' } });
+    await db.outboxEvent.updateMany({ where: { id: { in: [settled, pending] } }, data: { createdAt: new Date(Date.now() - 40 * 86400_000) } });
+    expect(await deleteOldEvents(db, 30)).toBeGreaterThanOrEqual(1);
+    const left = (await db.outboxEvent.findMany({ where: { organizationId: org.id } })).map((e) => e.id).sort();
+    expect(left).toEqual([pending, recent].sort());
+    expect(await db.delivery.count({ where: { eventId: settled } })).toBe(0);
+  });
+});
