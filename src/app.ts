@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { bootstrapAdminKey } from './graphql/auth.js';
+import { bootstrapAdminKey, configureApiKeyCache } from './graphql/auth.js';
 import { AudioStore } from './audio/store.js';
 import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
@@ -101,6 +101,7 @@ function modelInfo(assessor: Assessor) {
 }
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
+  configureApiKeyCache(db.prisma, config.apiKeyCacheMs);
   const { assessor, intake } = await loadInferenceParts(config);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const wakeDelivery = () => deliveries?.wake();

@@ -46,6 +46,11 @@ export interface Config {
   rateLimitUploadCost: number;
   /** Failed authentications per client IP per minute before that IP is refused; 0 turns it off. */
   authFailuresPerMinute: number;
+  /**
+   * How long a verified API key is reused before it is read from the database again (ms; 0: every
+   * request). Revocation through this process is immediate; through another one, within this time.
+   */
+  apiKeyCacheMs: number;
   /** Browser origins allowed to call the API (CORS); empty means no cross-origin access. */
   corsOrigins: string[];
   /** Express `trust proxy`: which proxies' X-Forwarded-For to believe for the client IP. */
@@ -175,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: int('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, env),
     rateLimitUploadCost: int('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, env),
     authFailuresPerMinute: int('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, env),
+    apiKeyCacheMs: int('SPEECHMARK_API_KEY_CACHE_MS', 5_000, env),
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
     trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
     xapi: xapiConfig(env),

@@ -8,7 +8,7 @@
  */
 import type { ApiKey, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
-import { ALL_SCOPES, apiKeyStatus, createApiKey, type Scope } from '../graphql/auth.js';
+import { ALL_SCOPES, apiKeyStatus, createApiKey, forgetCachedApiKeys, type Scope } from '../graphql/auth.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from './audit.js';
 
@@ -106,7 +106,7 @@ export async function revokeApiKey(
   actor: Actor,
   options: { protectLastAdmin: boolean },
 ): Promise<RevokeResult> {
-  return prisma.$transaction(async (tx) => {
+  const result = await prisma.$transaction(async (tx) => {
     const target = await findKey(tx, where.organizationId, where.id);
     await lockOrganization(tx, target.organizationId);
     const key = await findKey(tx, target.organizationId, where.id); // re-read under the lock
@@ -126,6 +126,9 @@ export async function revokeApiKey(
     });
     return { apiKey, changed: true, activeAdminKeysLeft: others };
   });
+  // Committed: this process stops accepting the key now, others when their cache expires.
+  if (result.changed) forgetCachedApiKeys(prisma);
+  return result;
 }
 
 /**
@@ -143,7 +146,7 @@ export async function rotateApiKey(
     throw bad(`expireOldAfterSeconds must be an integer from 0 to ${MAX_ROTATION_OVERLAP_SECONDS} (30 days).`);
   }
   const expiresAt = validateExpiry(options.expiresAt);
-  return prisma.$transaction(async (tx) => {
+  const rotated = await prisma.$transaction(async (tx) => {
     await lockOrganization(tx, where.organizationId);
     const old = await findKey(tx, where.organizationId, where.id);
     const now = new Date();
@@ -165,4 +168,7 @@ export async function rotateApiKey(
     });
     return { key: created.key, apiKey: created.apiKey, previous };
   });
+  // The old key's expiry moved forward: cached copies here must not outlive it.
+  forgetCachedApiKeys(prisma);
+  return rotated;
 }

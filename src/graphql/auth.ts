@@ -60,6 +60,8 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  */
 function recordLastUse(prisma: PrismaClient, key: { id: string; lastUsedAt: Date | null }): void {
   if (key.lastUsedAt && Date.now() - key.lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return;
+  // The row this process holds (cached) now says "used": no second UPDATE from here this minute.
+  key.lastUsedAt = new Date();
   prisma
     .$executeRaw`UPDATE "ApiKey" SET "lastUsedAt" = now()
       WHERE "id" = ${key.id}::uuid AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - interval '1 minute')`
@@ -71,10 +73,76 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
+type ApiKeyRow = NonNullable<Awaited<ReturnType<PrismaClient['apiKey']['findUnique']>>>;
+
+/** How long a verified key's row is reused before it is read again (SPEECHMARK_API_KEY_CACHE_MS). */
+export const DEFAULT_API_KEY_CACHE_MS = 5_000;
+
+/**
+ * Verified keys' rows, per database client, for a few seconds: the look-up was a statement (and a
+ * third of a small request's CPU) on every request. Only keys that were valid when read are kept;
+ * unknown keys always go to the database (and to the failed-authentication throttle). Revocation and
+ * rotation through this process forget the cache at once; through another process (the admin CLI,
+ * another API instance) they take effect within the TTL. Expiry is checked on every use.
+ */
+class ApiKeyCache {
+  private readonly rows = new Map<string, { row: ApiKeyRow; readAt: number }>();
+  constructor(public ttlMs: number) {}
+
+  get(keyHash: string): ApiKeyRow | null {
+    const hit = this.rows.get(keyHash);
+    if (!hit) return null;
+    if (performance.now() - hit.readAt >= this.ttlMs) {
+      this.rows.delete(keyHash);
+      return null;
+    }
+    return hit.row;
+  }
+
+  put(keyHash: string, row: ApiKeyRow): void {
+    if (this.ttlMs <= 0) return;
+    // Bounded: a process serving many keys keeps the most recently verified ones.
+    if (this.rows.size >= 10_000) this.rows.delete(this.rows.keys().next().value!);
+    this.rows.set(keyHash, { row, readAt: performance.now() });
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+}
+
+const caches = new WeakMap<PrismaClient, ApiKeyCache>();
+
+function cacheFor(prisma: PrismaClient): ApiKeyCache {
+  let cache = caches.get(prisma);
+  if (!cache) caches.set(prisma, (cache = new ApiKeyCache(DEFAULT_API_KEY_CACHE_MS)));
+  return cache;
+}
+
+/** Sets how long verified keys are reused on this database client (0: read on every request). */
+export function configureApiKeyCache(prisma: PrismaClient, ttlMs: number): void {
+  cacheFor(prisma).ttlMs = ttlMs;
+  if (ttlMs <= 0) cacheFor(prisma).clear();
+}
+
+/** Call after a key is revoked or its expiry brought forward, once the change has committed. */
+export function forgetCachedApiKeys(prisma: PrismaClient): void {
+  caches.get(prisma)?.clear();
+}
+
+async function findApiKey(prisma: PrismaClient, keyHash: string): Promise<ApiKeyRow | null> {
+  const cache = cacheFor(prisma);
+  const cached = cache.get(keyHash);
+  if (cached) return cached;
+  const row = await prisma.apiKey.findUnique({ where: { keyHash } });
+  if (row && !row.revokedAt) cache.put(keyHash, row);
+  return row;
+}
+
 export async function authenticate(prisma: PrismaClient, authorization: string | undefined): Promise<Principal> {
   const token = bearerToken(authorization);
   if (!token) throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
-  const key = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(token) } });
+  const key = await findApiKey(prisma, hashApiKey(token));
   if (!key || key.revokedAt) throw new AppError('UNAUTHENTICATED', 'The API key is not valid.');
   if (apiKeyStatus(key) === 'EXPIRED') {
     throw new AppError('UNAUTHENTICATED', `The API key expired at ${key.expiresAt!.toISOString()}.`);

@@ -26,9 +26,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.each(DATABASES)('API key administration on %s', (kind) => {
   let t: TestApp;
   const prisma = () => t.app.services.prisma;
+  const statements: string[] = [];
+  const keyLookups = () => statements.filter((s) => /^\s*SELECT\b[\s\S]*\bFROM\s+("[^"]+"\.)?"ApiKey"/i.test(s)).length;
 
   beforeAll(async () => {
-    t = await startTestApp(kind, { inProcessWorker: false });
+    // A short key cache, so that "another process revoked it" is seen within the test.
+    t = await startTestApp(kind, { inProcessWorker: false, apiKeyCacheMs: 1_000 }, { onQuery: (sql) => statements.push(sql) });
   });
   afterAll(() => t?.dispose());
 
@@ -96,15 +99,38 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     for (let i = 0; i < 3; i++) expect((await client.request(VIEWER)).errors).toBeUndefined();
     await sleep(300);
     expect((await lastUsed())?.getTime()).toBe(first!.getTime());
-    // A minute later (moved back in the database), the next use is recorded again.
+    // A minute later (moved back in the database, and read again once the key cache has expired),
+    // the next use is recorded again.
     const old = new Date(first!.getTime() - 120_000);
     await prisma().apiKey.update({ where: { id }, data: { lastUsedAt: old } });
+    await sleep(t.config.apiKeyCacheMs + 50);
     expect((await client.request(VIEWER)).errors).toBeUndefined();
     let again: Date | null = old;
     for (let i = 0; i < 100 && again!.getTime() === old.getTime(); i++, await sleep(50)) again = await lastUsed();
     expect(again!.getTime()).toBeGreaterThan(first!.getTime() - 1000);
     const listed = await t.admin.request(LIST, { first: 100 });
     expect(listed.data.apiKeys.edges.find((e: any) => e.node.id === apiKey.id).node.lastUsedAt).toBe(again!.toISOString());
+  });
+
+  test('a verified key is reused for apiKeyCacheMs, then read again: a revocation written by another process takes effect then', async () => {
+    const { client, apiKey } = await create({ name: 'cached', scopes: ['SCORES_READ'] });
+    await sleep(t.config.apiKeyCacheMs + 50); // whatever create() left in the cache has expired
+    statements.length = 0;
+    expect((await client.request(VIEWER)).errors).toBeUndefined();
+    expect(keyLookups()).toBe(1);
+    statements.length = 0;
+    for (let i = 0; i < 3; i++) expect((await client.request(VIEWER)).errors).toBeUndefined();
+    expect(keyLookups()).toBe(0);
+    // As the admin CLI in another process would: straight to the database, this process not told.
+    await prisma().$executeRaw`UPDATE "ApiKey" SET "revokedAt" = now() WHERE "id" = ${fromGlobalId(apiKey.id)!.id}::uuid`;
+    await sleep(t.config.apiKeyCacheMs + 50);
+    const refused = await client.request(VIEWER);
+    expect(refused.status).toBe(401);
+    expect(errorCode(refused)).toBe('UNAUTHENTICATED');
+    // Unknown keys are never cached: each attempt goes to the database.
+    statements.length = 0;
+    for (let i = 0; i < 2; i++) await new GqlClient(t.app.url, 'sm_unknown_key_for_cache_test').request(VIEWER);
+    expect(keyLookups()).toBe(2);
   });
 
   test('revokeApiKey: the key stops working at once, is hidden unless includeRevoked, and a second revoke changes nothing', async () => {

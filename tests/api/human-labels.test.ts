@@ -281,7 +281,8 @@ describe.each(DATABASES)('human-label fields without N+1 on %s', (kind) => {
         expect(model.agreementWithHuman.wordAccuracyMae).toBe(0);
         expect(model.rationale.humanAlignment.humanLabels).toBeTruthy();
       }
-      return statements.length;
+      // The API key's look-up is cached for a few seconds: not part of the page's cost.
+      return statements.filter((s) => !/"ApiKey"/.test(s)).length;
     };
     const four = await cost(4);
     const twenty = await cost(20);

@@ -63,7 +63,8 @@ describe.each(DATABASES)('no N+1 on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     expect(res.data.learner.utterances.edges).toHaveLength(first);
     for (const e of res.data.learner.utterances.edges) expect(e.node.latestAssessment.words[3].phonemes).toHaveLength(2);
-    return statements.length;
+    // The API key's look-up is cached for a few seconds: not part of the page's cost.
+    return statements.filter((s) => !/"ApiKey"/.test(s)).length;
   }
 
   test('a page of 50 utterances with words, phonemes and rationales costs the same SQL as a page of 5', async () => {
