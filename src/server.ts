@@ -5,16 +5,17 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { resolvers } from './resolvers/index.js';
 import { authenticate } from './graphql/auth.js';
 import { createLoaders } from './graphql/loaders.js';
 import type { RequestContext, Services } from './graphql/context.js';
-import { AppError, ERROR_CODES } from './errors.js';
+import { AppError } from './errors.js';
+import { createFormatError, DATABASE_UNAVAILABLE, maskedErrorsCarryRequestId } from './graphql/format-error.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
-import { cors, currentRequestId, enterRequestScope, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
+import { cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { exportStatements } from './xapi/export.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
@@ -23,46 +24,6 @@ import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
-/** Codes that may reach clients as they are: ours, plus Apollo's request-shape errors. */
-const PASS_THROUGH = new Set<string>([
-  ...ERROR_CODES,
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
-
-/**
- * Unexpected errors (database, bugs) are logged whole with the request id and shown to clients
- * only as INTERNAL_SERVER_ERROR carrying that id (`extensions.requestId`, also the X-Request-Id
- * response header), so a report can be matched with the log line. Stack traces reach clients only
- * in development mode (SPEECHMARK_DEV), where Apollo adds them.
- */
-const DATABASE_UNAVAILABLE = 'The database is unavailable right now; retry shortly.';
-
-export function createFormatError(dev = false) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && PASS_THROUGH.has(code) && code !== 'INTERNAL_SERVER_ERROR') return formatted;
-    const requestId = currentRequestId();
-    const original = (error as { originalError?: unknown })?.originalError ?? error;
-    if (isDatabaseUnavailable(original)) {
-      // Not a bug: the database restarted or dropped the connection. Worth a retry by the client.
-      console.error(`[speechmark] database unavailable (request ${requestId ?? 'unknown'}): ${(original as Error)?.message?.split('\n').filter(Boolean).pop() ?? original}`);
-      return { message: DATABASE_UNAVAILABLE, locations: formatted.locations, path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', ...(requestId ? { requestId } : {}) } };
-    }
-    console.error(`[speechmark] internal error (request ${requestId ?? 'unknown'}):`, (error as { originalError?: unknown })?.originalError ?? error);
-    const stacktrace = dev ? formatted.extensions?.stacktrace : undefined;
-    return {
-      message: 'Internal server error.',
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}), ...(stacktrace ? { stacktrace } : {}) },
-    };
-  };
-}
-export const formatError = createFormatError(false);
 
 /** Errors raised before GraphQL runs (multipart parsing, upload limits) in GraphQL's response shape. */
 const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
@@ -77,17 +38,20 @@ const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
 
 async function buildContext(services: Services, req: Request, res: Response, limiter: RateLimiter): Promise<RequestContext> {
   const authorization = req.headers.authorization;
+  const requestId = String(res.locals.requestId);
   try {
     const principal = await authenticate(services.prisma, authorization);
     limiter.authSucceeded(authorization);
-    return { principal, loaders: createLoaders(services.prisma, principal), services };
+    return { principal, loaders: createLoaders(services.prisma, principal), services, requestId };
   } catch (e) {
     if (e instanceof AppError) {
       if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
       throw new AppError(e.code, e.message, { http: { status: e.code === 'UNAUTHENTICATED' ? 401 : 403 } });
     }
-    if (isDatabaseUnavailable(e)) throw new AppError('SERVICE_UNAVAILABLE', DATABASE_UNAVAILABLE, { http: { status: 503 } });
-    throw e;
+    if (isDatabaseUnavailable(e)) throw new AppError('SERVICE_UNAVAILABLE', DATABASE_UNAVAILABLE, { requestId, http: { status: 503 } });
+    // No context, so no plugin hook will see this one: log it here, and let the id reach the client.
+    console.error(`[speechmark] internal error (request ${requestId}):`, e);
+    throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId, http: { status: 500 } } });
   }
 }
 
@@ -116,6 +80,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryLimitsPlugin(config),
+      maskedErrorsCarryRequestId(),
       refuseSubscriptionsOverHttp(),
       // Cache control is off: no field carries a cache hint (results are per key and organisation),
       // and its per-field hook only costs time on every read.
@@ -146,7 +111,6 @@ export async function startHttpServer(services: Services, port: number, host = '
     express.json({ limit: '1mb' }),
     graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1 }), // busboy's limit is exclusive; ours is not
     querySourceLimits(config),
-    enterRequestScope,
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );
   app.get(JWKS_ROUTE, requestId, serveJwks(services.prisma));

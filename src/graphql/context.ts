@@ -28,6 +28,8 @@ export interface RequestContext {
   principal: Principal;
   loaders: Loaders;
   services: Services;
+  /** X-Request-Id of the HTTP request (log lines, masked errors); a fresh id per WebSocket operation. */
+  requestId: string;
   /**
    * Subscriptions only (src/graphql/subscriptions.ts): before each event, authenticate the key
    * again (a key revoked since is refused) and replace `principal` and `loaders` with fresh ones,

@@ -33,7 +33,8 @@ import { authenticate, bearerToken, hashApiKey, type Principal } from './auth.js
 import { createLoaders } from './loaders.js';
 import type { RequestContext, Services } from './context.js';
 import { checkOperation, checkQuerySource, rejectNulStrings } from './limits.js';
-import { requestScope, type RateLimiter } from '../http/guards.js';
+import type { RateLimiter } from '../http/guards.js';
+import { logMaskedErrors, tagMaskedErrors } from './format-error.js';
 import type { ApolloServerPlugin } from '@apollo/server';
 
 /** graphql-ws close codes (4400-4499 mirror HTTP statuses, as the protocol's own 4400/4401/4403 do). */
@@ -93,13 +94,14 @@ export function startSubscriptionServer(
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
   const format = (ctx: WsContext<Record<string, unknown>, Extra>, id: string, errors: readonly GraphQLError[]) => {
     const requestId = ctx.extra.requestIds?.get(id) ?? randomUUID();
-    return requestScope.run({ requestId }, () =>
-      errors.map((e) => {
-        // `http` (an HTTP status for Apollo) means nothing here and is not for clients.
-        const { http: _http, ...extensions } = (e.extensions ?? {}) as Record<string, unknown>;
-        return formatError({ ...e.toJSON(), extensions }, e);
-      }),
-    );
+    logMaskedErrors(errors, requestId);
+    const formatted = errors.map((e) => {
+      // `http` (an HTTP status for Apollo) means nothing here and is not for clients.
+      const { http: _http, ...extensions } = (e.extensions ?? {}) as Record<string, unknown>;
+      return formatError({ ...e.toJSON(), extensions }, e);
+    });
+    tagMaskedErrors(formatted, requestId);
+    return formatted;
   };
 
   const server = useServer<Record<string, unknown>, Extra>(
@@ -135,10 +137,11 @@ export function startSubscriptionServer(
         }
       },
       async onSubscribe(ctx, id, payload) {
-        (ctx.extra.requestIds ??= new Map()).set(id, randomUUID());
+        const requestId = randomUUID();
+        (ctx.extra.requestIds ??= new Map()).set(id, requestId);
         const connection = ctx.extra.connection!;
         try {
-          return await prepareOperation(connection, payload);
+          return await prepareOperation(connection, payload, requestId);
         } catch (e) {
           if (e instanceof GraphQLError) return [e];
           if (isDatabaseUnavailable(e)) return [new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.')];
@@ -163,6 +166,7 @@ export function startSubscriptionServer(
   async function prepareOperation(
     connection: Connection,
     payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+    requestId: string,
   ): Promise<ExecutionArgs> {
     const keyHash = hashApiKey(bearerToken(connection.authorization)!);
     if (limiter.keys.enabled) {
@@ -198,6 +202,7 @@ export function startSubscriptionServer(
       principal: await authenticate(prisma, connection.authorization),
       loaders: null as never,
       services,
+      requestId,
       renew: async () => {
         context.principal = await authenticate(prisma, connection.authorization);
         context.loaders = createLoaders(prisma, context.principal);

@@ -2,7 +2,6 @@
  * Express middleware in front of the GraphQL endpoint: request ids, CORS, rate limits and the
  * query-text limits. Refusals use GraphQL's response shape (`{ errors: [...] }`) and a stable code.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
@@ -10,13 +9,6 @@ import type { Config } from '../config.js';
 import { bearerToken, hashApiKey } from '../graphql/auth.js';
 import { checkQuerySource, type QueryLimits } from '../graphql/limits.js';
 import { rateLimitHeaders, RecentSet, TokenBuckets, type BucketState } from './rate-limit.js';
-
-/** The request being served, for log lines and error responses deep inside Apollo. */
-export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
-
-export function currentRequestId(): string | undefined {
-  return requestScope.getStore()?.requestId;
-}
 
 /** A client's own X-Request-Id is kept when it is a plain token (no spaces, no line breaks). */
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -27,11 +19,6 @@ export const requestId: RequestHandler = (req, res, next) => {
   res.locals.requestId = id;
   res.setHeader('X-Request-Id', id);
   next();
-};
-
-/** Runs the rest of the request inside `requestScope` (mount it after the body parsers). */
-export const enterRequestScope: RequestHandler = (_req, res, next) => {
-  requestScope.run({ requestId: String(res.locals.requestId ?? randomUUID()) }, next);
 };
 
 export function sendError(res: Response, status: number, message: string, extensions: Record<string, unknown>): void {
