@@ -10,9 +10,13 @@
  *     (group: learner count, score distribution, weak sounds) of the largest group, or of --group.
  *     Issue 9's 500-learner cohort: --learners 2000 --groups 5 (groups of 483 to 510 learners).
  *
+ * First a floor: `{ __typename }`, which sends no statement (the API key is cached), so HTTP, the
+ * middleware and Apollo alone.
+ *
  * For each: median and p95 of the GraphQL request (timed by a client in its own process over one
  * keep-alive connection, client-process.ts), the same of the direct replay, their ratio, and
- * the statements the request sent (the onQuery hook of the server's Prisma client). "Direct" replays
+ * the server's CPU time per request (process.cpuUsage of this process; the client runs in its own),
+ * and the statements the request sent (the onQuery hook of the server's Prisma client). "Direct" replays
  * exactly the statements (SQL and parameters) one GraphQL request sent, one after another, on a
  * dedicated pg connection: what is left is the database's own time. Then EXPLAIN of each distinct
  * statement, listing sequential scans on the big tables.
@@ -133,6 +137,11 @@ export async function benchAnalytics(args: string[]): Promise<void> {
     let after: string | null = null;
     const cases: { name: string; run: () => Promise<void> }[] = [
       {
+        // No statement at all (the key is cached): what HTTP, the middleware and Apollo cost alone.
+        name: 'floor ({ __typename }: no statement)',
+        run: () => gql(`{ __typename }`, {}),
+      },
+      {
         name: 'history page (utterances first:20 after cursor)',
         run: async () => {
           const d = await gql(HISTORY, { id, after });
@@ -161,6 +170,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       const graphMs: number[] = [];
       const counts: number[] = [];
       let sample: Statement[] = [];
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < runs; i++) {
         recording = [];
         await c.run();
@@ -171,13 +181,20 @@ export async function benchAnalytics(args: string[]): Promise<void> {
         if (i === 0) sample = mine;
         recording = null;
       }
+      // The server's CPU per request (this process: the client runs in its own), PGlite's included.
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000 / runs;
       const g = summary(graphMs);
       const cnt = [...new Set(counts)].sort((a, b) => a - b).join('/');
       if (!direct) {
-        rows.push(`${c.name}: GraphQL median ${g.median.toFixed(2)} ms, p95 ${g.p95.toFixed(2)} ms; ${cnt} statements/request; direct: n/a on PGlite`);
+        rows.push(`${c.name}: GraphQL median ${g.median.toFixed(2)} ms, p95 ${g.p95.toFixed(2)} ms; server CPU ${cpuMs.toFixed(2)} ms/request; ${cnt} statements/request; direct: n/a on PGlite`);
         continue;
       }
       const replay = sample.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)\b/i.test(s.sql.trim()));
+      if (replay.length === 0) {
+        rows.push(`${c.name}: GraphQL median ${g.median.toFixed(2)} ms, p95 ${g.p95.toFixed(2)} ms | server CPU ${cpuMs.toFixed(2)} ms/request | no statement to replay`);
+        continue;
+      }
       for (let i = 0; i < 3; i++) for (const s of replay) await direct.query(s.sql, s.params);
       const directMs: number[] = [];
       for (let i = 0; i < runs; i++) {
@@ -188,7 +205,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       const d = summary(directMs);
       rows.push(
         `${c.name}: GraphQL median ${g.median.toFixed(2)} ms, p95 ${g.p95.toFixed(2)} ms | direct SQL median ${d.median.toFixed(2)} ms, p95 ${d.p95.toFixed(2)} ms | ` +
-          `ratio GraphQL/direct ${(g.median / d.median).toFixed(2)} (median), ${(g.p95 / d.p95).toFixed(2)} (p95) | ${cnt} statements/request`,
+          `ratio GraphQL/direct ${(g.median / d.median).toFixed(2)} (median), ${(g.p95 / d.p95).toFixed(2)} (p95) | server CPU ${cpuMs.toFixed(2)} ms/request | ${cnt} statements/request`,
       );
       const seqScans: string[] = [];
       for (const s of replay) {
