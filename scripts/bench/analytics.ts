@@ -7,7 +7,8 @@
  *   - a history page by cursor (learner.utterances(first: 20, after) with each latest assessment),
  *     walking a heavy learner's history page after page;
  *   - a learner's progress (weekly buckets), a learner's sound profile, a cohort summary
- *     (group: learner count, score distribution, weak sounds) of the largest group, or of --group.
+ *     (group: learner count, score distribution, weak sounds, dropped and inactive learners) of the
+ *     largest group, or of --group.
  *     Issue 9's 500-learner cohort: --learners 2000 --groups 5 (groups of 483 to 510 learners).
  *
  * First a floor: `{ __typename }`, which sends no statement (the API key is cached), so HTTP, the
@@ -159,7 +160,7 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       },
       {
         name: 'cohort summary (group)',
-        run: () => gql(`query($g: String!) { group(externalId: $g) { externalId learnerCount scoreDistribution { aspect count mean p10 median p90 } weakSounds { phoneme count meanAccuracy errorRate } } }`, { g: group }),
+        run: () => gql(`query($g: String!) { group(externalId: $g) { externalId learnerCount scoreDistribution { aspect count mean p10 median p90 } weakSounds { phoneme count meanAccuracy errorRate } droppedLearners { learner { externalId } drop } inactiveLearners { learner { externalId } lastPracticeAt } } }`, { g: group }),
       },
     ];
 

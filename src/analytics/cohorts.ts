@@ -107,31 +107,71 @@ interface DropRow {
   drop: number;
 }
 
-/** Learners whose latest-N mean is at least minDrop below their earlier mean; largest drop first. */
+/**
+ * Learners whose latest-N mean is at least minDrop below their earlier mean; largest drop first.
+ * Without `since`, each learner's total comes from the score histograms (LearnerScoreRollup) and
+ * only the latest N takes are read (an index probe per learner); the earlier mean is the rest. With
+ * `since`, from the latest assessments of the window themselves. Both give the same answers.
+ */
 export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs) {
   const n = bound('latest', args.latest, 5, 1000);
   const first = bound('first', args.first, 20, MAX_LEARNERS);
   const minDrop = args.minDrop ?? 1;
-  const score = aspectColumn('l', args.aspect ?? 'TOTAL');
-  const latest = latestModelAssessments({
-    organizationId, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn({ from: args.since })}`,
-  });
-  const rows = await prisma.$queryRaw<DropRow[]>`WITH latest AS (${latest}),
-    ranked AS (
-      SELECT l."learnerId", ${score}::float8 AS score,
-        ROW_NUMBER() OVER (PARTITION BY l."learnerId" ORDER BY l.at DESC, l."utteranceId" DESC) AS rk
-      FROM latest l),
-    per AS (
-      SELECT "learnerId",
-        AVG(score) FILTER (WHERE rk <= ${n}::int)::float8 AS recent, COUNT(*) FILTER (WHERE rk <= ${n}::int)::int AS rc,
-        AVG(score) FILTER (WHERE rk > ${n}::int)::float8 AS earlier, COUNT(*) FILTER (WHERE rk > ${n}::int)::int AS ec
-      FROM ranked GROUP BY "learnerId")
+  const aspect = args.aspect ?? 'TOTAL';
+  const sql = args.since == null
+    ? droppedFromRollupSql(organizationId, externalId, aspect, n)
+    : droppedFromAssessmentsSql(organizationId, externalId, aspect, n, args.since);
+  const rows = await prisma.$queryRaw<DropRow[]>`WITH per AS (${sql})
     SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
     FROM per WHERE ec > 0 AND earlier - recent >= ${minDrop}::float8
     ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
   return rows.map((r) => ({
     learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
   }));
+}
+
+/** Per learner ("learnerId", recent, rc, earlier, ec) from the latest assessments submitted since `since`. */
+function droppedFromAssessmentsSql(organizationId: string, externalId: string, aspect: Aspect, n: number, since: Date): Prisma.Sql {
+  const latest = latestModelAssessments({
+    organizationId, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn({ from: since })}`,
+  });
+  return Prisma.sql`WITH latest AS (${latest}),
+    ranked AS (
+      SELECT l."learnerId", ${aspectColumn('l', aspect)}::float8 AS score,
+        ROW_NUMBER() OVER (PARTITION BY l."learnerId" ORDER BY l.at DESC, l."utteranceId" DESC) AS rk
+      FROM latest l)
+    SELECT "learnerId",
+      AVG(score) FILTER (WHERE rk <= ${n}::int)::float8 AS recent, COUNT(*) FILTER (WHERE rk <= ${n}::int)::int AS rc,
+      AVG(score) FILTER (WHERE rk > ${n}::int)::float8 AS earlier, COUNT(*) FILTER (WHERE rk > ${n}::int)::int AS ec
+    FROM ranked GROUP BY "learnerId"`;
+}
+
+/**
+ * The same from the histograms: a learner's sum and count of `aspect` over every latest model
+ * assessment, minus those of the latest N utterances that have one (same order as above: submitted
+ * last, then utterance id).
+ */
+function droppedFromRollupSql(organizationId: string, externalId: string, aspect: Aspect, n: number): Prisma.Sql {
+  return Prisma.sql`WITH totals AS (
+      SELECT r."learnerId", SUM(r.count * r.score)::float8 AS s, SUM(r.count)::int AS c
+      FROM "LearnerScoreRollup" r
+      WHERE r."organizationId" = ${organizationId}::uuid AND r.aspect = ${aspect}
+        AND r."learnerId" IN (${groupLearners(organizationId, externalId)})
+      GROUP BY r."learnerId" HAVING SUM(r.count) > 0),
+    split AS (
+      SELECT t."learnerId", t.s, t.c, recent.s AS rs, recent.c AS rc
+      FROM totals t CROSS JOIN LATERAL (
+        SELECT SUM(x.score)::float8 AS s, COUNT(*)::int AS c FROM (
+          SELECT la.score FROM "Utterance" u
+          CROSS JOIN LATERAL (
+            SELECT ${aspectColumn('a', aspect)}::float8 AS score FROM "Assessment" a
+            WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'MODEL'
+            ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) la
+          WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = t."learnerId"
+          ORDER BY u."createdAt" DESC, u.id DESC LIMIT ${n}::int) x) recent)
+    SELECT "learnerId", rs / NULLIF(rc, 0) AS recent, rc,
+      (s - rs) / NULLIF(c - rc, 0) AS earlier, c - rc AS ec
+    FROM split`;
 }
 
 /** Learners of the group with no utterance since `days` ago, never-practised first, then the longest inactive. */

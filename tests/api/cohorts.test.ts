@@ -100,6 +100,25 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(errorCode(await t.admin.request(GROUP, { g: 'class-a', latest: -1 }))).toBe('BAD_USER_INPUT');
   });
 
+  test('drops without a date (score histograms + latest takes) equal drops since the beginning (the assessments themselves)', async () => {
+    const DROPS = `query($g: String!, $since: DateTime, $latest: Int, $aspect: SentenceAspect) { group(externalId: $g) {
+      droppedLearners(since: $since, latest: $latest, aspect: $aspect, minDrop: -100) { learner { externalId } recentMean recentCount earlierMean earlierCount drop } } }`;
+    for (const g of ['class-a', 'all']) {
+      for (const aspect of ASPECTS) {
+        for (const latest of [1, 2]) {
+          const run = async (since: string | null) => {
+            const res = await t.admin.request(DROPS, { g, since, latest, aspect });
+            expect(res.errors).toBeUndefined();
+            return res.data.group.droppedLearners;
+          };
+          const fromRollup = await run(null);
+          expect(fromRollup.length).toBeGreaterThan(0);
+          close(fromRollup, await run('1970-01-01T00:00:00Z'));
+        }
+      }
+    }
+  });
+
   test('compareGroups: each group and the difference of mean scores', async () => {
     const res = await t.admin.request(COMPARE, { a: 'class-a', b: 'class-b' });
     expect(res.errors).toBeUndefined();
