@@ -293,7 +293,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         organizationId,
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
-        rationale: { is: { flags } },
+        // The tenant on the rationale side too: the join then reads only this organisation's
+        // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
+        rationale: { is: { organizationId, flags } },
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
