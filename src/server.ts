@@ -20,6 +20,9 @@ import { exportStatements } from './xapi/export.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
+import { mountOpsRoutes, observeRequests, type Readiness } from './ops/http.js';
+import { graphqlMetricsPlugin } from './ops/graphql-metrics.js';
+import { log } from './ops/log.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -49,10 +52,10 @@ export function createFormatError(dev = false) {
     const original = (error as { originalError?: unknown })?.originalError ?? error;
     if (isDatabaseUnavailable(original)) {
       // Not a bug: the database restarted or dropped the connection. Worth a retry by the client.
-      console.error(`[speechmark] database unavailable (request ${requestId ?? 'unknown'}): ${(original as Error)?.message?.split('\n').filter(Boolean).pop() ?? original}`);
+      log.error('database unavailable', { requestId, reason: (original as Error)?.message?.split('\n').filter(Boolean).pop() ?? String(original) });
       return { message: DATABASE_UNAVAILABLE, locations: formatted.locations, path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', ...(requestId ? { requestId } : {}) } };
     }
-    console.error(`[speechmark] internal error (request ${requestId ?? 'unknown'}):`, (error as { originalError?: unknown })?.originalError ?? error);
+    log.error('internal error', { requestId, err: original });
     const stacktrace = dev ? formatted.extensions?.stacktrace : undefined;
     return {
       message: 'Internal server error.',
@@ -70,7 +73,7 @@ const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
   const status = (err as { status?: number }).status ?? 500;
   const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   const requestId = res.locals.requestId as string | undefined;
-  if (status >= 500) console.error(`[speechmark] request error (request ${requestId ?? 'unknown'}):`, err);
+  if (status >= 500) log.error('request error', { requestId, err });
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
@@ -80,6 +83,7 @@ async function buildContext(services: Services, req: Request, res: Response, lim
   try {
     const principal = await authenticate(services.prisma, authorization);
     limiter.authSucceeded(authorization);
+    res.locals.organizationId = principal.organizationId; // for the request's log line
     return { principal, loaders: createLoaders(services.prisma, principal), services };
   } catch (e) {
     if (e instanceof AppError) {
@@ -96,8 +100,14 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(services: Services, port: number, host = '0.0.0.0'): Promise<HttpServer> {
+export async function startHttpServer(
+  services: Services,
+  port: number,
+  host = '0.0.0.0',
+  readiness: () => Promise<Readiness> = async () => ({ ready: true, reasons: [], checks: {} }),
+): Promise<HttpServer> {
   const app = express();
+  app.use(observeRequests);
   const { config } = services;
   app.set('trust proxy', config.trustProxy);
   const limiter = new RateLimiter(config);
@@ -117,6 +127,7 @@ export async function startHttpServer(services: Services, port: number, host = '
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryLimitsPlugin(config),
       refuseSubscriptionsOverHttp(),
+      graphqlMetricsPlugin(),
       // Cache control is off: no field carries a cache hint (results are per key and organisation),
       // and its per-field hook only costs time on every read.
       ApolloServerPluginCacheControlDisabled(),
@@ -135,9 +146,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     csrfPrevention: true,
   });
   await apollo.start();
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, model: services.model() });
-  });
+  mountOpsRoutes(app, readiness, config.metricsToken);
   app.use(
     '/graphql',
     requestId,
