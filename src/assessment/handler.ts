@@ -45,6 +45,9 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
     return async (tx) => {
       const writeStarted = performance.now();
+      // First: it locks the utterance (the order writeAssessment needs) and skips the human-label
+      // look-up when there are none.
+      const humanCheck = await humanCheckForNewRationale(tx, utterance, text);
       const assessmentId = await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
@@ -53,7 +56,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         model: modelRef,
         inferenceMs,
         labels,
-        rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
+        rationale: { text, check, humanCheck },
+        utteranceLocked: true,
       });
       // LTI grade passback: the score owed to a gradebook, committed with the assessment.
       await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
