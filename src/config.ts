@@ -276,7 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'];
+// onnxruntime-node's provider names (src/inference/session.ts KNOWN_PROVIDERS; not imported: it loads onnxruntime).
+const KNOWN_PROVIDERS = ['cuda', 'tensorrt', 'cpu', 'webgpu', 'dml', 'coreml', 'qnn', 'xnnpack'];
 
 function providers(raw: string | undefined): string[] {
   const list = (raw ?? 'cuda,cpu').split(',').map((s) => s.trim()).filter(Boolean);

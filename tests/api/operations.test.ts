@@ -6,6 +6,9 @@
  * Configuration checked at start and the JSON logs are tested on the real entry point as a child
  * process.
  */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +27,26 @@ const base = (t: TestApp) => t.app.url.replace(/\/graphql$/, '');
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** The README's Operations commands: each `curl` line with the `# →` line after it. */
+function readmeOpsCommands(): { command: string; expected: string }[] {
+  const readme = readFileSync(path.resolve('README.md'), 'utf8');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Operations')))![1]!;
+  const lines = block.split('\n');
+  return lines.flatMap((line, i) => (line.startsWith('curl ') ? [{ command: line, expected: lines[i + 1]!.replace(/^# → /, '') }] : []));
+}
+
+/** `actual` has the example's shape and values; the string "..." in the example stands for any string. */
+function matchesExample(actual: unknown, example: unknown): boolean {
+  if (example === '...') return typeof actual === 'string';
+  if (Array.isArray(example)) return Array.isArray(actual) && actual.length === example.length && example.every((e, i) => matchesExample(actual[i], e));
+  if (example && typeof example === 'object') {
+    const a = actual as Record<string, unknown>;
+    return !!a && typeof a === 'object' && Object.keys(example).length === Object.keys(a).length
+      && Object.entries(example).every(([k, v]) => matchesExample(a[k], v));
+  }
+  return actual === example;
 }
 
 async function submitOne(t: TestApp): Promise<string> {
@@ -116,6 +139,22 @@ describe.each(DATABASES)('operations [%s]', (kind) => {
       expect(sample(text, 'speechmark_http_request_duration_seconds_count{method="POST",route="/graphql",status="2xx"}')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'speechmark_queue_jobs{state="ready"}')).toBe(0);
     }, 120_000);
+
+    test("the README's operations commands, run as written with curl", async () => {
+      const commands = readmeOpsCommands();
+      expect(commands.length).toBeGreaterThanOrEqual(5);
+      for (const { command, expected } of commands) {
+        const line = command.replaceAll('http://localhost:4000', base(t)).replaceAll('http://127.0.0.1:9464', t.app.opsUrl!);
+        const { stdout } = await promisify(execFile)('bash', ['-c', line], {
+          env: { ...process.env, SPEECHMARK_METRICS_TOKEN: TOKEN, KEY: t.app.adminKey! },
+        });
+        if (expected.startsWith('{')) {
+          expect(matchesExample(JSON.parse(stdout), JSON.parse(expected))).toBe(true);
+        } else {
+          expect(stdout.split('\n')[0]).toBe(expected);
+        }
+      }
+    }, 60_000);
 
     test('/readyz answers 503 with the reason when a migration of this build is not applied', async () => {
       const { prisma } = t.app.services;
