@@ -71,21 +71,27 @@ export function createWorker(
 ) {
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const logger = log.child({ workerId });
+  const assess = createAssessHandler(parts);
+  // When each attempt's handler started (this process's clock), for the claim-to-settled histogram.
+  const handlerStarted = new WeakMap<object, number>();
   return new Worker({
     prisma: parts.prisma,
     workerId,
     leaseSeconds: config.jobLeaseSeconds,
     pollIntervalMs: config.workerPollMs,
     concurrency: config.workerConcurrency,
-    handler: createAssessHandler(parts),
+    handler: (job) => {
+      handlerStarted.set(job, performance.now());
+      return assess(job);
+    },
     classifyError: classifyAssessError,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
     onJobFailed: emitJobFailed,
     onError: (err, { jobId, phase }) => logger.error(`worker ${phase}`, { jobId, err }),
     onJobSettled: (job, outcome) => {
       jobsSettled.inc({ outcome });
-      // Claim to settled, on the database's clock for both ends (startedAt is set by the claim).
-      if (job.startedAt) jobStageDuration.observe({ stage: 'total' }, Math.max(0, Date.now() - job.startedAt.getTime()) / 1000);
+      const started = handlerStarted.get(job);
+      if (started !== undefined) jobStageDuration.observe({ stage: 'total' }, (performance.now() - started) / 1000);
       logger.info('job settled', { jobId: job.id, organizationId: job.organizationId, attempt: job.attempts, outcome });
       if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
     },

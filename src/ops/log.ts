@@ -18,8 +18,11 @@ export type LogFields = Record<string, unknown>;
 /** Where lines go; tests give their own. */
 export type LogSink = (line: string, level: Exclude<LogLevel, 'silent'>) => void;
 
+// Through console (not process.stdout.write) so whatever captures console output, a test harness
+// included, sees the lines.
 const processSink: LogSink = (line, level) => {
-  (level === 'warn' || level === 'error' ? process.stderr : process.stdout).write(line + '\n');
+  if (level === 'warn' || level === 'error') console.error(line);
+  else console.log(line);
 };
 
 function errorFields(err: unknown): unknown {
