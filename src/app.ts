@@ -16,13 +16,26 @@ import { EventHub } from './events/hub.js';
 import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
 import { emitJobFailed } from './outbox/events.js';
+import { HeartbeatPublisher, liveWorkers } from './jobs/heartbeat.js';
+import { readManifest, type ModelManifest } from './inference/bundle.js';
+import type { ModelInfoModel } from './graphql/models.js';
+import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './ops/http.js';
+import { jobsSettled, jobStageDuration } from './ops/metrics.js';
+import { log } from './ops/log.js';
+import { parseChangeEvent } from './events/notify.js';
+import type { OnNotification } from './events/listener.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 
 export interface Speechmark {
   url: string;
+  /** The separate operations listener (/metrics, /healthz, /readyz) when SPEECHMARK_METRICS_PORT is set. */
+  opsUrl: string | null;
   /** The first start's admin key; null when the database already had an organisation. */
   adminKey: string | null;
   services: Services;
   worker: Worker | null;
+  /** The in-process worker's heartbeat (null without one). */
+  heartbeat: HeartbeatPublisher | null;
   /** Sends the outbox's deliveries (webhooks); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
   deliveries: DeliveryWorker | null;
   close(): Promise<void>;
@@ -32,7 +45,7 @@ export interface Speechmark {
 export function createIntake(config: Config): Intake {
   const store = new AudioStore(config.audioDir);
   // Temp files of writes cut short by a killed process; in the background, nothing waits on it.
-  store.sweepStaleTempFiles().catch((e) => console.warn(`audio store temp sweep failed: ${(e as Error).message}`));
+  store.sweepStaleTempFiles().catch((err: unknown) => log.warn('audio store temp sweep failed', { err }));
   return new Intake(store, new SpeechDetector(), {
     maxSeconds: config.maxAudioSeconds,
     minSeconds: config.minAudioSeconds,
@@ -49,26 +62,70 @@ export async function loadInferenceParts(config: Config) {
 /**
  * The inference worker. A job that ends (succeeded or failed for good) committed an outbox event
  * with its result, so `onEventsCommitted` (the local delivery worker's wake) runs after each.
+ * Every attempt's end is logged (job and organisation ids) and counted for /metrics.
  */
 export function createWorker(
   config: Config,
   parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor },
   onEventsCommitted: () => void = () => undefined,
 ) {
+  const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const logger = log.child({ workerId });
+  const assess = createAssessHandler(parts);
+  // When each attempt's handler started (this process's clock), for the claim-to-settled histogram.
+  const handlerStarted = new WeakMap<object, number>();
   return new Worker({
     prisma: parts.prisma,
-    workerId: `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+    workerId,
     leaseSeconds: config.jobLeaseSeconds,
-    pollIntervalMs: 1000,
+    pollIntervalMs: config.workerPollMs,
     concurrency: config.workerConcurrency,
-    handler: createAssessHandler(parts),
+    handler: (job) => {
+      handlerStarted.set(job, performance.now());
+      return assess(job);
+    },
     classifyError: classifyAssessError,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
     onJobFailed: emitJobFailed,
-    onJobSettled: (_job, outcome) => {
+    onError: (err, { jobId, phase }) => logger.error(`worker ${phase}`, { jobId, err }),
+    onJobSettled: (job, outcome) => {
+      jobsSettled.inc({ outcome });
+      const started = handlerStarted.get(job);
+      if (started !== undefined) jobStageDuration.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+      logger.info('job settled', { jobId: job.id, organizationId: job.organizationId, attempt: job.attempts, outcome });
       if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
     },
   });
+}
+
+/** The heartbeat a worker publishes (model, provider, jobs in hand): see src/jobs/heartbeat.ts. */
+export function createHeartbeat(config: Config, prisma: PrismaClient, worker: Worker, assessor: Assessor): HeartbeatPublisher {
+  const { name, version, sha256 } = assessor.bundle.manifest;
+  return new HeartbeatPublisher(
+    prisma,
+    {
+      workerId: worker.workerId,
+      host: os.hostname(),
+      pid: process.pid,
+      model: { name, version, sha256 },
+      executionProvider: assessor.executionProvider,
+      concurrency: config.workerConcurrency,
+    },
+    () => worker.activeJobs,
+    config.workerHeartbeatSeconds * 1000,
+  );
+}
+
+/**
+ * Listens for jobs committed as QUEUED by any process (PostgreSQL NOTIFY, src/events) and wakes
+ * `worker`: a separate worker starts a submitted job at once instead of at its next poll (which
+ * stays, as the fallback for notifications lost while the LISTEN connection was down).
+ */
+export function wakeOnQueuedJobs(worker: Pick<Worker, 'wake'>): OnNotification {
+  return (payload) => {
+    const event = parseChangeEvent(payload);
+    if (event?.type === 'job' && event.status === 'QUEUED') worker.wake();
+  };
 }
 
 /** The outbox's delivery worker, with the webhook settings of `config`. */
@@ -91,38 +148,67 @@ export function createLtiDeliveryLoop(config: Config, prisma: Services['prisma']
   if (config.ltiDeliveryPollMs <= 0) return null;
   return new LtiDeliveryLoop(prisma, createLtiScoreSender(prisma), {
     pollIntervalMs: config.ltiDeliveryPollMs,
-    onError: (err) => console.error('[speechmark] LTI delivery loop:', err instanceof Error ? err.message : err),
+    onError: (err) => log.error('LTI delivery loop', { err }),
   });
 }
 
-function modelInfo(assessor: Assessor) {
-  const { name, version, kind, sha256, phoneSet } = assessor.bundle.manifest;
-  return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider: assessor.executionProvider };
+function modelInfo(manifest: ModelManifest, executionProvider: string): ModelInfoModel {
+  const { name, version, kind, sha256, phoneSet } = manifest;
+  return { name, version, kind, sha256, phoneSet: [...phoneSet], executionProvider };
+}
+
+/**
+ * An API process without a worker names the model from its manifest alone (no model file is read,
+ * no session created) and the provider from the freshest heartbeat of a worker serving that version.
+ */
+function modelFromWorkers(prisma: PrismaClient, manifest: ModelManifest, withinSeconds: number) {
+  return async (): Promise<ModelInfoModel> => {
+    const live = await liveWorkers(prisma, Math.max(withinSeconds, 1));
+    const serving = live.find((w) => w.modelVersion === manifest.version);
+    return modelInfo(manifest, serving?.executionProvider ?? 'unknown');
+  };
 }
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   configureApiKeyCache(db.prisma, config.apiKeyCacheMs);
-  const { assessor, intake } = await loadInferenceParts(config);
+  // The model only where a worker runs: an API process without one creates no onnxruntime session
+  // for it (the intake's voice-activity detector is the only session it has).
+  const inference = config.inProcessWorker ? await loadInferenceParts(config) : null;
+  const intake = inference?.intake ?? createIntake(config);
+  const manifest = inference?.assessor.bundle.manifest ?? readManifest(config.modelDir);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const wakeDelivery = () => deliveries?.wake();
-  const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }, wakeDelivery) : null;
+  const worker = inference ? createWorker(config, { prisma: db.prisma, ...inference }, wakeDelivery) : null;
+  const heartbeat = inference && worker ? createHeartbeat(config, db.prisma, worker, inference.assessor) : null;
   const lti = config.inProcessWorker ? createLtiDeliveryLoop(config, db.prisma) : null;
-  // Subscriptions hear job and assessment changes from every process through LISTEN (src/events).
+  // Subscriptions hear job and assessment changes from every process through LISTEN (src/events);
+  // the in-process worker hears jobs other API processes queued on the same connection.
   const events = new EventHub();
+  const wakeOnQueued = worker ? wakeOnQueuedJobs(worker) : null;
   const services: Services = {
     prisma: db.prisma,
     config,
     intake,
-    model: () => modelInfo(assessor),
+    model: () => modelInfo(manifest, inference?.assessor.executionProvider ?? 'unknown'),
+    modelInfo: inference ? async () => modelInfo(manifest, inference.assessor.executionProvider) : modelFromWorkers(db.prisma, manifest, config.readyWorkerSeconds || 60),
     wakeWorker: () => worker?.wake(),
     events,
     wakeDelivery,
     webhookPolicy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   };
+  registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
+  const readiness = createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds });
+  let ops: Awaited<ReturnType<typeof startOpsServer>> | null = null;
   try {
-    await events.start(db.listen);
-    return { http: await startHttpServer(services, config.port, host), worker, lti, deliveries, intake, services, events };
+    await events.start((onNotification) => db.listen((payload) => {
+      onNotification(payload);
+      wakeOnQueued?.(payload);
+    }));
+    if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
+    const http = await startHttpServer(services, config.port, host, readiness);
+    return { http, ops, worker, heartbeat, lti, deliveries, intake, services, events };
   } catch (e) {
+    await ops?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
     throw e;
@@ -140,24 +226,29 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, lti, deliveries, intake, services, events } = started;
+  const { http, ops, worker, heartbeat, lti, deliveries, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
+  // Visible to /readyz and Query.workers before the first job can be claimed.
+  await heartbeat?.start();
   worker?.start();
   lti?.start();
   deliveries?.start();
   return {
     url: http.url,
+    opsUrl: ops?.url ?? null,
     adminKey,
     services,
     worker,
+    heartbeat,
     deliveries,
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
       // deliveries in flight (their attempts are bounded by the webhook and LTI timeouts).
-      await Promise.all([http.close(), worker?.stop({ graceful: true }), lti?.stop()]);
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), lti?.stop()]);
+      await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();
       await intake.close();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LOG_LEVELS, type LogLevel } from './ops/log.js';
 
 /** Every setting, read once from the environment; the defaults run with no configuration at all. */
 export interface Config {
@@ -81,6 +82,29 @@ export interface Config {
   outboxRetentionDays: number;
   // --- xAPI (src/xapi/) ---
   xapi: XapiConfig;
+  // --- Operations (src/ops/) ---
+  /** How often a worker with nothing to do looks for jobs (ms); PostgreSQL NOTIFY wakes it sooner. */
+  workerPollMs: number;
+  /** How often a worker writes its heartbeat row (seconds). */
+  workerHeartbeatSeconds: number;
+  /** /readyz: a worker must have been seen within this many seconds; 0 leaves workers out of readiness. */
+  readyWorkerSeconds: number;
+  /** Log level: debug, info, warn, error or silent. */
+  logLevel: LogLevel;
+  /** /metrics on the API port needs `Authorization: Bearer <token>`; null: not served there. */
+  metricsToken: string | null;
+  /** /metrics, without a token, on its own listener at this port (null: none); API and worker processes alike. */
+  metricsPort: number | null;
+  /** Address of that listener (default loopback: keep it off networks you do not trust). */
+  metricsHost: string;
+}
+
+/** Every problem of a configuration, one line each; thrown by loadConfig once all were looked at. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
 }
 
 /** xAPI statements (src/xapi/): where their IRIs live, whose accounts they name, and the optional LRS. */
@@ -117,12 +141,38 @@ function xapiConfig(env: NodeJS.ProcessEnv): XapiConfig {
   return { iriBase, accountHomePage, lrs: { endpoint: absoluteUrl('SPEECHMARK_XAPI_LRS_ENDPOINT', endpoint), username, password } };
 }
 
-function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+function int(name: string, fallback: number, env: NodeJS.ProcessEnv, range: { min?: number; max?: number; integer?: boolean } = {}): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a number, got "${raw}"`);
+  if (range.integer && !Number.isInteger(value)) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  if (range.min !== undefined && value < range.min) throw new Error(`${name} must be at least ${range.min}, got "${raw}"`);
+  if (range.max !== undefined && value > range.max) throw new Error(`${name} must be at most ${range.max}, got "${raw}"`);
   return value;
+}
+
+const COUNT = { min: 1, integer: true };
+const NON_NEGATIVE = { min: 0 };
+const POSITIVE = { min: Number.MIN_VALUE };
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, env: NodeJS.ProcessEnv): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+function postgresUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    throw new Error('DATABASE_URL must be a postgresql:// URL (it is not a URL)');
+  }
+  if (protocol !== 'postgresql:' && protocol !== 'postgres:') throw new Error(`DATABASE_URL must be a postgresql:// URL, got a ${protocol} URL`);
+  return raw;
 }
 
 /** 1/true/yes/on and 0/false/no/off; anything else is a configuration error. */
@@ -147,53 +197,98 @@ function networks(raw: string | undefined): string[] | true {
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/**
+ * The configuration from `env`. Every setting is checked, and all problems are reported together
+ * (ConfigError, one line each), so an operator fixes a bad deployment in one round.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const check = <T>(read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (e) {
+      problems.push((e as Error).message);
+      return fallback;
+    }
+  };
+  const num = (name: string, fallback: number, range?: Parameters<typeof int>[3]) => check(() => int(name, fallback, env, range), fallback);
+  const bool = (name: string, fallback: boolean) => check(() => flag(name, env, fallback), fallback);
   const dataDir = path.resolve(env.SPEECHMARK_DATA_DIR ?? 'data');
-  return {
-    port: int('PORT', 4000, env),
-    databaseUrl: env.DATABASE_URL || undefined,
+  const metricsPort = env.SPEECHMARK_METRICS_PORT ? num('SPEECHMARK_METRICS_PORT', 0, { min: 0, max: 65535, integer: true }) : null;
+  const config: Config = {
+    port: num('PORT', 4000, { min: 0, max: 65535, integer: true }),
+    databaseUrl: check(() => postgresUrl(env.DATABASE_URL), undefined),
     dataDir,
     audioDir: path.resolve(env.SPEECHMARK_AUDIO_DIR ?? path.join(dataDir, 'audio')),
     modelDir: path.resolve(env.SPEECHMARK_MODEL_DIR ?? 'models/default'),
-    executionProviders: (env.SPEECHMARK_EXECUTION_PROVIDERS ?? 'cuda,cpu').split(',').map((s) => s.trim()).filter(Boolean),
-    maxUploadBytes: int('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, env),
-    maxAudioSeconds: int('SPEECHMARK_MAX_AUDIO_SECONDS', 60, env),
-    minAudioSeconds: int('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, env),
-    inProcessWorker: (env.SPEECHMARK_WORKER ?? 'in-process') === 'in-process',
-    workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1, env),
-    ltiDeliveryPollMs: int('SPEECHMARK_LTI_DELIVERY_POLL_MS', 1000, env),
-    jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60, env),
-    jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, env),
-    shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, env),
-    dbPoolSize: int('SPEECHMARK_DB_POOL_SIZE', 10, env),
-    dbTransactionMaxWaitMs: int('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000, env),
-    dbTransactionTimeoutMs: int('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000, env),
-    dev: flag('SPEECHMARK_DEV', env, false),
-    introspection: flag('SPEECHMARK_INTROSPECTION', env, true),
-    maxQueryChars: int('SPEECHMARK_MAX_QUERY_CHARS', 20_000, env),
-    maxQueryTokens: int('SPEECHMARK_MAX_QUERY_TOKENS', 2_000, env),
-    maxQueryDepth: int('SPEECHMARK_MAX_QUERY_DEPTH', 15, env),
-    maxQueryCost: int('SPEECHMARK_MAX_QUERY_COST', 50_000, env),
-    maxQueryAliases: int('SPEECHMARK_MAX_QUERY_ALIASES', 30, env),
-    maxQueryDirectives: int('SPEECHMARK_MAX_QUERY_DIRECTIVES', 20, env),
-    maxMutationFields: int('SPEECHMARK_MAX_MUTATION_FIELDS', 10, env),
-    rateLimitPerMinute: int('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, env),
-    rateLimitUploadCost: int('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, env),
-    authFailuresPerMinute: int('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, env),
-    apiKeyCacheMs: int('SPEECHMARK_API_KEY_CACHE_MS', 5_000, env),
+    executionProviders: check(() => providers(env.SPEECHMARK_EXECUTION_PROVIDERS), ['cpu']),
+    maxUploadBytes: num('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, COUNT),
+    maxAudioSeconds: num('SPEECHMARK_MAX_AUDIO_SECONDS', 60, POSITIVE),
+    minAudioSeconds: num('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, NON_NEGATIVE),
+    inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
+    workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
+    ltiDeliveryPollMs: num('SPEECHMARK_LTI_DELIVERY_POLL_MS', 1000, NON_NEGATIVE),
+    jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),
+    jobMaxAttempts: num('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, COUNT),
+    shutdownGraceSeconds: num('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, NON_NEGATIVE),
+    dbPoolSize: num('SPEECHMARK_DB_POOL_SIZE', 10, COUNT),
+    dbTransactionMaxWaitMs: num('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000, POSITIVE),
+    dbTransactionTimeoutMs: num('SPEECHMARK_DB_TX_TIMEOUT_MS', 15_000, POSITIVE),
+    dev: bool('SPEECHMARK_DEV', false),
+    introspection: bool('SPEECHMARK_INTROSPECTION', true),
+    maxQueryChars: num('SPEECHMARK_MAX_QUERY_CHARS', 20_000, COUNT),
+    maxQueryTokens: num('SPEECHMARK_MAX_QUERY_TOKENS', 2_000, COUNT),
+    maxQueryDepth: num('SPEECHMARK_MAX_QUERY_DEPTH', 15, COUNT),
+    maxQueryCost: num('SPEECHMARK_MAX_QUERY_COST', 50_000, COUNT),
+    maxQueryAliases: num('SPEECHMARK_MAX_QUERY_ALIASES', 30, NON_NEGATIVE),
+    maxQueryDirectives: num('SPEECHMARK_MAX_QUERY_DIRECTIVES', 20, NON_NEGATIVE),
+    maxMutationFields: num('SPEECHMARK_MAX_MUTATION_FIELDS', 10, COUNT),
+    rateLimitPerMinute: num('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, NON_NEGATIVE),
+    rateLimitUploadCost: num('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, NON_NEGATIVE),
+    authFailuresPerMinute: num('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, NON_NEGATIVE),
+    apiKeyCacheMs: num('SPEECHMARK_API_KEY_CACHE_MS', 5_000, NON_NEGATIVE),
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
     trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
-    xapi: xapiConfig(env),
+    xapi: check(() => xapiConfig(env), { iriBase: DEFAULT_XAPI_IRI_BASE, accountHomePage: `${DEFAULT_XAPI_IRI_BASE}/lms`, lrs: null }),
     deliveryWorker: (env.SPEECHMARK_DELIVERY_WORKER ?? 'in-process') === 'in-process',
-    deliveryConcurrency: int('SPEECHMARK_DELIVERY_CONCURRENCY', 8, env),
-    webhookTimeoutMs: int('SPEECHMARK_WEBHOOK_TIMEOUT_SECONDS', 15, env) * 1000,
-    webhookMaxPayloadBytes: int('SPEECHMARK_WEBHOOK_MAX_PAYLOAD_BYTES', 64 * 1024, env),
-    webhookMaxAttempts: int('SPEECHMARK_WEBHOOK_MAX_ATTEMPTS', 12, env),
-    webhookBackoffBaseMs: int('SPEECHMARK_WEBHOOK_BACKOFF_BASE_SECONDS', 5, env) * 1000,
-    webhookBackoffCapMs: int('SPEECHMARK_WEBHOOK_BACKOFF_CAP_SECONDS', 7 * 3600, env) * 1000,
+    deliveryConcurrency: num('SPEECHMARK_DELIVERY_CONCURRENCY', 8, COUNT),
+    webhookTimeoutMs: num('SPEECHMARK_WEBHOOK_TIMEOUT_SECONDS', 15, POSITIVE) * 1000,
+    webhookMaxPayloadBytes: num('SPEECHMARK_WEBHOOK_MAX_PAYLOAD_BYTES', 64 * 1024, COUNT),
+    webhookMaxAttempts: num('SPEECHMARK_WEBHOOK_MAX_ATTEMPTS', 12, COUNT),
+    webhookBackoffBaseMs: num('SPEECHMARK_WEBHOOK_BACKOFF_BASE_SECONDS', 5, NON_NEGATIVE) * 1000,
+    webhookBackoffCapMs: num('SPEECHMARK_WEBHOOK_BACKOFF_CAP_SECONDS', 7 * 3600, NON_NEGATIVE) * 1000,
     webhookAllowedPrivateNetworks: networks(env.SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS),
-    webhookAllowHttp: flag('SPEECHMARK_WEBHOOK_ALLOW_HTTP', env, false),
-    webhookMaxEndpoints: int('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, env),
-    outboxRetentionDays: int('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, env),
+    webhookAllowHttp: bool('SPEECHMARK_WEBHOOK_ALLOW_HTTP', false),
+    webhookMaxEndpoints: num('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, NON_NEGATIVE),
+    outboxRetentionDays: num('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, NON_NEGATIVE),
+    workerPollMs: num('SPEECHMARK_WORKER_POLL_MS', 1000, { min: 10 }),
+    workerHeartbeatSeconds: num('SPEECHMARK_WORKER_HEARTBEAT_SECONDS', 10, POSITIVE),
+    readyWorkerSeconds: num('SPEECHMARK_READY_WORKER_SECONDS', 60, NON_NEGATIVE),
+    logLevel: check(() => oneOf('SPEECHMARK_LOG_LEVEL', LOG_LEVELS, 'info', env), 'info'),
+    metricsToken: env.SPEECHMARK_METRICS_TOKEN || null,
+    metricsPort,
+    metricsHost: env.SPEECHMARK_METRICS_HOST || '127.0.0.1',
   };
+  if (config.metricsToken !== null && config.metricsToken.length < 16) {
+    problems.push('SPEECHMARK_METRICS_TOKEN must be at least 16 characters (a guessable token protects nothing)');
+  }
+  if (config.minAudioSeconds >= config.maxAudioSeconds) {
+    problems.push(`SPEECHMARK_MIN_AUDIO_SECONDS (${config.minAudioSeconds}) must be below SPEECHMARK_MAX_AUDIO_SECONDS (${config.maxAudioSeconds})`);
+  }
+  if (config.workerHeartbeatSeconds > 0 && config.readyWorkerSeconds > 0 && config.readyWorkerSeconds < config.workerHeartbeatSeconds) {
+    problems.push(`SPEECHMARK_READY_WORKER_SECONDS (${config.readyWorkerSeconds}) must be at least SPEECHMARK_WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}), or 0`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+// onnxruntime-node's provider names (src/inference/session.ts KNOWN_PROVIDERS; not imported: it loads onnxruntime).
+const KNOWN_PROVIDERS = ['cuda', 'tensorrt', 'cpu', 'webgpu', 'dml', 'coreml', 'qnn', 'xnnpack'];
+
+function providers(raw: string | undefined): string[] {
+  const list = (raw ?? 'cuda,cpu').split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error('SPEECHMARK_EXECUTION_PROVIDERS must name at least one provider (e.g. cpu)');
+  const unknown = list.filter((p) => !KNOWN_PROVIDERS.includes(p));
+  if (unknown.length > 0) throw new Error(`SPEECHMARK_EXECUTION_PROVIDERS: unknown provider ${unknown.join(', ')} (known: ${KNOWN_PROVIDERS.join(', ')})`);
+  return list;
 }

@@ -4,9 +4,18 @@
  * within a deadline and exit 0; a stray promise rejection is logged and survived.
  */
 
-/** A failed start: the error's message on one line, exit 1. */
+/**
+ * A failed start: the error's message on one line, exit 1. A configuration error lists every
+ * problem, one per line, so all of them are fixed in one round.
+ */
 export function exitOnStartFailure(name: string) {
   return (e: unknown): never => {
+    if (e instanceof Error && e.name === 'ConfigError' && Array.isArray((e as { problems?: unknown }).problems)) {
+      const problems = (e as unknown as { problems: string[] }).problems;
+      console.error(`${name}: cannot start: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):`);
+      for (const p of problems) console.error(`  - ${p}`);
+      process.exit(1);
+    }
     const message = e instanceof Error ? e.message : String(e);
     console.error(`${name}: cannot start: ${message.replace(/\s*\n\s*/g, ' ')}`);
     process.exit(1);

@@ -21,6 +21,9 @@ import { exportStatements } from './xapi/export.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
+import { mountOpsRoutes, observeRequests, type Readiness } from './ops/http.js';
+import { graphqlMetricsPlugin } from './ops/graphql-metrics.js';
+import { log } from './ops/log.js';
 
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -31,7 +34,7 @@ const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
   const status = (err as { status?: number }).status ?? 500;
   const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   const requestId = res.locals.requestId as string | undefined;
-  if (status >= 500) console.error(`[speechmark] request error (request ${requestId ?? 'unknown'}):`, err);
+  if (status >= 500) log.error('request error', { requestId, err });
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
@@ -42,6 +45,7 @@ async function buildContext(services: Services, req: Request, res: Response, lim
   try {
     const principal = await authenticate(services.prisma, authorization);
     limiter.authSucceeded(authorization);
+    res.locals.organizationId = principal.organizationId; // for the request's log line
     return { principal, loaders: createLoaders(services.prisma, principal), services, requestId };
   } catch (e) {
     if (e instanceof AppError) {
@@ -50,7 +54,7 @@ async function buildContext(services: Services, req: Request, res: Response, lim
     }
     if (isDatabaseUnavailable(e)) throw new AppError('SERVICE_UNAVAILABLE', DATABASE_UNAVAILABLE, { requestId, http: { status: 503 } });
     // No context, so no plugin hook will see this one: log it here, and let the id reach the client.
-    console.error(`[speechmark] internal error (request ${requestId}):`, e);
+    log.error('internal error', { requestId, err: e });
     throw new GraphQLError('Internal server error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId, http: { status: 500 } } });
   }
 }
@@ -60,8 +64,14 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(services: Services, port: number, host = '0.0.0.0'): Promise<HttpServer> {
+export async function startHttpServer(
+  services: Services,
+  port: number,
+  host = '0.0.0.0',
+  readiness: () => Promise<Readiness> = async () => ({ ready: true, reasons: [], checks: {} }),
+): Promise<HttpServer> {
   const app = express();
+  app.use(observeRequests);
   const { config } = services;
   app.set('trust proxy', config.trustProxy);
   const limiter = new RateLimiter(config);
@@ -82,6 +92,7 @@ export async function startHttpServer(services: Services, port: number, host = '
       queryLimitsPlugin(config),
       maskedErrorsCarryRequestId(),
       refuseSubscriptionsOverHttp(),
+      graphqlMetricsPlugin(),
       // Cache control is off: no field carries a cache hint (results are per key and organisation),
       // and its per-field hook only costs time on every read.
       ApolloServerPluginCacheControlDisabled(),
@@ -100,9 +111,7 @@ export async function startHttpServer(services: Services, port: number, host = '
     csrfPrevention: true,
   });
   await apollo.start();
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, model: services.model() });
-  });
+  mountOpsRoutes(app, readiness, config.metricsToken);
   app.use(
     '/graphql',
     requestId,

@@ -1,14 +1,20 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createDeliveryWorker, createLtiDeliveryLoop, createWorker, loadInferenceParts } from './app.js';
+import { createDeliveryWorker, createHeartbeat, createLtiDeliveryLoop, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
+import { log } from './ops/log.js';
+import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './ops/http.js';
 
 /**
- * `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue, and a
- * delivery worker sending the outbox's webhooks (unless SPEECHMARK_DELIVERY_WORKER is not in-process).
+ * `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue, woken by
+ * PostgreSQL NOTIFY when a job is queued (its poll, SPEECHMARK_WORKER_POLL_MS, is the fallback), with
+ * a heartbeat row, and a delivery worker sending the outbox's webhooks (unless
+ * SPEECHMARK_DELIVERY_WORKER is not in-process). /metrics, /healthz and /readyz on
+ * SPEECHMARK_METRICS_PORT when set.
  */
 async function main() {
   const config = loadConfig();
+  log.configure({ level: config.logLevel, base: { service: 'worker' } });
   if (!config.databaseUrl) {
     throw new Error('A separate worker needs DATABASE_URL (PGlite allows one process per data folder).');
   }
@@ -18,14 +24,26 @@ async function main() {
   const db = await openDatabase(config);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const worker = createWorker(config, { prisma: db.prisma, ...parts }, () => deliveries?.wake());
+  const heartbeat = createHeartbeat(config, db.prisma, worker, parts.assessor);
   const lti = createLtiDeliveryLoop(config, db.prisma);
+  // LISTEN before the first claim: a job queued from here on wakes this worker.
+  const listener = await db.listen(wakeOnQueuedJobs(worker));
+  registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
+  const ops = config.metricsPort !== null
+    ? await startOpsServer(config.metricsPort, config.metricsHost, createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds }))
+    : null;
+  await heartbeat.start();
   worker.start();
   lti?.start();
   deliveries?.start();
-  console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}`);
+  console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
+  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, provider: parts.assessor.executionProvider });
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
     await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), lti?.stop(), deliveries?.stop({ deadlineMs: graceMs })]);
+    await withTimeout(heartbeat.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err })), 5_000);
+    await withTimeout(listener.close(), 5_000);
+    await ops?.close();
     await withTimeout(parts.intake.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);

@@ -9,6 +9,9 @@ import { writeAssessment } from './persist.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent } from '../outbox/events.js';
+import { inferenceDuration, jobStageDuration } from '../ops/metrics.js';
+
+const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
 
 /**
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
@@ -18,6 +21,9 @@ import { assessmentCompleted, emitEvent } from '../outbox/events.js';
  */
 export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
+    // Submit to claim, both on the database's clock.
+    if (job.startedAt) jobStageDuration.observe({ stage: 'queued' }, Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()) / 1000);
+    const loadStarted = performance.now();
     const utterance = await deps.prisma.utterance.findUnique({
       where: { id: job.utteranceId },
       include: { learner: { select: { id: true, externalId: true } } },
@@ -25,14 +31,23 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
     const audio = await deps.intake.load(utterance.audioSha256);
     const words = utterance.referenceWords as unknown as ReferenceWord[];
+    jobStageDuration.observe({ stage: 'load' }, seconds(loadStarted));
     const started = performance.now();
     const { labels, rationale } = await deps.assessor.assess(audio.samples, words);
     const inferenceMs = Math.round(performance.now() - started);
+    const model = deps.assessor;
+    jobStageDuration.observe({ stage: 'inference' }, inferenceMs / 1000);
+    inferenceDuration.observe({ provider: model.executionProvider, model_version: model.modelVersion }, inferenceMs / 1000);
+    const rationaleStarted = performance.now();
     const text = rationale ?? generateRationale(labels);
     const check = checkRationale(text, labels);
-    const model = deps.assessor;
+    jobStageDuration.observe({ stage: 'rationale' }, seconds(rationaleStarted));
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
     return async (tx) => {
+      const writeStarted = performance.now();
+      // First: it locks the utterance (the order writeAssessment needs) and skips the human-label
+      // look-up when there are none.
+      const humanCheck = await humanCheckForNewRationale(tx, utterance, text);
       const assessmentId = await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
@@ -41,7 +56,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         model: modelRef,
         inferenceMs,
         labels,
-        rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
+        rationale: { text, check, humanCheck },
+        utteranceLocked: true,
       });
       // LTI grade passback: the score owed to a gradebook, committed with the assessment.
       await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
@@ -53,6 +69,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
           assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
         }),
       });
+      // The statements of the completing transaction (its commit is not in it).
+      jobStageDuration.observe({ stage: 'write' }, seconds(writeStarted));
     };
   };
 }

@@ -145,7 +145,8 @@ export async function latestHumanLabels(
 }
 
 /**
- * For the worker, inside the transaction that writes a model assessment: the new rationale's
+ * For the worker, inside the transaction that writes a model assessment: locks the utterance (see
+ * the module comment; writeAssessment then need not lock it again) and returns the new rationale's
  * check against the utterance's human labels, or null when it has none.
  */
 export async function humanCheckForNewRationale(
@@ -153,7 +154,13 @@ export async function humanCheckForNewRationale(
   utterance: { id: string; organizationId: string; referenceWords: unknown },
   text: string,
 ): Promise<HumanCheck | null> {
-  await lockUtterance(tx, utterance.id);
+  // The lock and "has it any human labels?" in one round trip: most utterances have none, and then
+  // the labels are not looked up at all.
+  const [row] = await tx.$queryRaw<{ hasHuman: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "Assessment" a
+                    WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'HUMAN') AS "hasHuman"
+      FROM "Utterance" u WHERE u.id = ${utterance.id}::uuid FOR UPDATE OF u`;
+  if (!row?.hasHuman) return null;
   const human = await latestHumanLabels(tx, utterance.organizationId, utterance.id);
   return human ? checkAgainstHuman(text, human, utterance.referenceWords as ReferenceWord[]) : null;
 }

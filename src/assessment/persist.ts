@@ -17,6 +17,8 @@ export interface AssessmentRecord {
   rater?: string | null;
   /** When it was made; now by default (imports and test histories give their own). */
   createdAt?: Date;
+  /** The caller already holds the utterance's row lock in this transaction (the worker does). */
+  utteranceLocked?: boolean;
 }
 
 export interface RationaleRecord {
@@ -48,7 +50,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
   const assessmentId = randomUUID();
   // Sound rollups: lock the utterance before the insert's FK lock on it, so model assessments of one
   // utterance are written one after the other and each sees the latest before it.
-  if (record.source === 'MODEL') await tx.$queryRaw`SELECT 1 FROM "Utterance" WHERE id = ${record.utteranceId}::uuid FOR UPDATE`;
+  if (record.source === 'MODEL' && !record.utteranceLocked) await tx.$queryRaw`SELECT 1 FROM "Utterance" WHERE id = ${record.utteranceId}::uuid FOR UPDATE`;
   await tx.assessment.create({
     data: {
       id: assessmentId,

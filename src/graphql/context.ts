@@ -12,7 +12,13 @@ export interface Services {
   prisma: PrismaClient;
   config: Config;
   intake: Intake;
+  /** The model's identity as this process knows it without a database round trip. */
   model: () => ModelInfoModel;
+  /**
+   * The model as `Query.model` reports it: with the provider of the worker that serves it (the
+   * in-process worker's, or the freshest worker heartbeat's when this process runs no model).
+   */
+  modelInfo?: () => Promise<ModelInfoModel>;
   /** Nudge the in-process worker after a job is queued (no-op when workers run elsewhere). */
   wakeWorker: () => void;
   /** Change notifications for GraphQL subscriptions (src/events); absent where nothing listens. */

@@ -9,6 +9,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES } from '../errors.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { RequestContext } from './context.js';
+import { log } from '../ops/log.js';
 
 /** Codes that may reach clients as they are: ours, plus Apollo's request-shape errors. */
 const PASS_THROUGH = new Set<string>([
@@ -67,9 +68,9 @@ export function logMaskedErrors(errors: readonly { extensions?: Record<string, u
     if (passesThrough(error.extensions?.code)) continue;
     const original = originalOf(error);
     if (isDatabaseUnavailable(original)) {
-      console.error(`[speechmark] database unavailable (request ${requestId}): ${(original as Error)?.message?.split('\n').filter(Boolean).pop() ?? original}`);
+      log.error('database unavailable', { requestId, reason: (original as Error)?.message?.split('\n').filter(Boolean).pop() ?? String(original) });
     } else {
-      console.error(`[speechmark] internal error (request ${requestId}):`, original);
+      log.error('internal error', { requestId, err: original });
     }
   }
 }

@@ -25,6 +25,7 @@ import { requireScope, type Principal, type Scope } from './auth.js';
 import { findPage, rowsSource, type PageArgs, type PageQuery } from './pagination.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
+import { allWorkers } from '../jobs/heartbeat.js';
 
 /**
  * Dispatch a batch once the I/O callbacks of this turn of the event loop have run, not on the next
@@ -293,7 +294,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         organizationId,
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
-        rationale: { is: { flags } },
+        // The tenant on the rationale side too: the join then reads only this organisation's
+        // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
+        rationale: { is: { organizationId, flags } },
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
@@ -401,6 +404,29 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     },
     /** History analytics (src/analytics): learner and cohort ones need SCORES_READ, the model audit ADMIN. */
     analytics: scopedAnalytics(prisma, organizationId, reads, admin),
+    /**
+     * The deployment's inference workers from their heartbeats (ADMIN). Not tenant data: workers
+     * serve every organisation. `liveWithinSeconds`: the readiness window.
+     */
+    workers: async (includeStopped: boolean, liveWithinSeconds: number) => {
+      admin();
+      const rows = await allWorkers(prisma);
+      const list = rows.map((w) => ({
+        workerId: w.id,
+        host: w.host,
+        pid: w.pid,
+        model: { name: w.modelName, version: w.modelVersion },
+        modelSha256: w.modelSha256,
+        executionProvider: w.executionProvider,
+        concurrency: w.concurrency,
+        jobsInHand: w.jobsInHand,
+        startedAt: w.startedAt,
+        lastSeenAt: w.lastSeenAt,
+        stoppedAt: w.stoppedAt,
+        live: w.stoppedAt === null && Number(w.ageSeconds) <= liveWithinSeconds,
+      }));
+      return includeStopped ? list : list.filter((w) => w.live);
+    },
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {
       admin();

@@ -147,15 +147,7 @@ function checkedFile(abs: string, file: string, sha256: string): string {
  */
 export function loadModelBundle(dir: string): ModelBundle {
   const abs = path.resolve(dir);
-  const manifestPath = path.join(abs, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new BundleError(`Model bundle ${abs}: manifest.json not found`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch (e) {
-    throw new BundleError(`Model bundle ${abs}: manifest.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const manifest = validateManifest(raw, `Model bundle ${abs}: manifest.json`);
+  const manifest = readManifest(abs);
   const modelPath = checkedFile(abs, manifest.file, manifest.sha256);
   if (manifest.pipeline === 'gop') {
     const heads = manifest.heads;
@@ -165,4 +157,21 @@ export function loadModelBundle(dir: string): ModelBundle {
     return { dir: abs, manifest, modelPath, headsPath: checkedFile(abs, heads.file, heads.sha256) };
   }
   return { dir: abs, manifest, modelPath };
+}
+
+/**
+ * The validated manifest alone, without reading the model files: what an API process that runs no
+ * worker needs to name the model it serves (the workers check the files they load).
+ */
+export function readManifest(dir: string): ModelManifest {
+  const abs = path.resolve(dir);
+  const manifestPath = path.join(abs, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new BundleError(`Model bundle ${abs}: manifest.json not found`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (e) {
+    throw new BundleError(`Model bundle ${abs}: manifest.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return validateManifest(raw, `Model bundle ${abs}: manifest.json`);
 }

@@ -71,6 +71,20 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
+/** What the claim's RETURNING gives: the whole job row. */
+interface ClaimedRow extends FailedJob {
+  status: string;
+  requestedModelVersion: string | null;
+  maxAttempts: number;
+  runAfter: Date | string;
+  leaseExpiresAt: Date | string | null;
+  lockedBy: string | null;
+  rawOutput: string | null;
+  createdAt: Date | string;
+  startedAt: Date | string | null;
+  finishedAt: Date | string | null;
+}
+
 function refOf(job: JobRef): { id: string; attempts: number | null } {
   return typeof job === 'string' ? { id: job, attempts: null } : { id: job.id, attempts: job.attempts };
 }
@@ -93,7 +107,7 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
     // With its notification (src/events) and, for a job that ran out of attempts, its outbox event:
     // both only if the claim commits.
     const round = async (db: TransactionClient) => {
-      const rows = await db.$queryRawUnsafe<(FailedJob & { status: string })[]>(
+      const rows = await db.$queryRawUnsafe<ClaimedRow[]>(
         `WITH candidate AS (
            SELECT "id" FROM "Job"
             WHERE ${CLAIMABLE}
@@ -123,7 +137,8 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
                                    ELSE j."errorMessage" END
            FROM candidate
           WHERE j."id" = candidate."id"
-         RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status"`,
+         RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."requestedModelVersion", j."maxAttempts",
+                   j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`,
         workerId,
         leaseSeconds,
       );
@@ -135,8 +150,32 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
     const row = await prisma.$transaction((tx) => round(tx as TransactionClient));
     if (!row) return null;
     if (row.status !== 'RUNNING') continue; // retired an exhausted job; look for the next one
-    return prisma.job.findUniqueOrThrow({ where: { id: row.id } });
+    // The claim returned the whole row: no second round trip to read it again.
+    return claimedJob(row);
   }
+}
+
+/** The row the claim's RETURNING gave, as Prisma's Job (numbers and dates normalised). */
+function claimedJob(row: ClaimedRow): Job {
+  const date = (v: Date | string | null) => (v === null ? null : v instanceof Date ? v : new Date(v));
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    utteranceId: row.utteranceId,
+    status: row.status as Job['status'],
+    requestedModelVersion: row.requestedModelVersion,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.maxAttempts),
+    runAfter: date(row.runAfter)!,
+    leaseExpiresAt: date(row.leaseExpiresAt),
+    lockedBy: row.lockedBy,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    rawOutput: row.rawOutput,
+    createdAt: date(row.createdAt)!,
+    startedAt: date(row.startedAt),
+    finishedAt: date(row.finishedAt),
+  };
 }
 
 /** How many jobs a worker could claim right now (used by Worker.drain and monitoring). */

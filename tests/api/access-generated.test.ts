@@ -106,6 +106,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   /** The model's raw output is in it. */
   JobError: 'SCORES',
   ModelTrustStats: 'ADMIN',
+  /** Deployment-wide worker heartbeats (no tenant data): admins of every organisation see them. */
+  WorkerStatus: 'ADMIN',
   TrustChecks: 'ADMIN',
   FlagShare: 'ADMIN',
   MeanFaithfulness: 'ADMIN',

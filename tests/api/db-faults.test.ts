@@ -51,7 +51,14 @@ describePg('database connections killed under a running server [postgres]', () =
     await sql.connect();
     // The worker logs what it survives: note the phases to assert on (and still print everything).
     console.error = (...args: unknown[]) => {
-      const m = /^\[worker [^\]]+\] (\w+)/.exec(String(args[0]));
+      // One JSON line per error (src/ops/log.ts): the worker's say `"msg":"worker <phase>"`.
+      let record: { msg?: unknown } = {};
+      try {
+        record = JSON.parse(String(args[0])) as { msg?: unknown };
+      } catch {
+        // not a log line
+      }
+      const m = /^worker (\w+)/.exec(typeof record.msg === 'string' ? record.msg : '');
       if (m) workerErrors.push(m[1]!);
       consoleError(...args);
     };

@@ -6,6 +6,11 @@ import { startSpeechmark, type Speechmark } from '../../src/app.js';
 import { MEMORY_DATA_DIR } from '../../src/db/client.js';
 import { GqlClient } from './client.js';
 import { dropTestSchema, postgresUnavailable, TEST_POSTGRES_URL } from './db.js';
+import { log } from '../../src/ops/log.js';
+
+// The in-process server logs one JSON line per request and job: in test output only warnings and
+// errors (tests/api/operations.test.ts reads the info lines of a child process).
+log.configure({ level: 'warn' });
 
 type DatabaseKind = 'pglite' | 'postgres';
 

@@ -17,6 +17,7 @@ export * from './rationaleAnalytics.js';
 export * from './utterance.js';
 export * from './utterances.js';
 export * from './viewer.js';
+export * from './workers.js';
 export * from './compareGroups.js';
 export * from './group.js';
 export * from './modelAudit.js';
