@@ -98,6 +98,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   SentenceScoreDifferences: 'SCORES',
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
+  /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
+  Pause: 'SCORES',
+  InsertedSpeech: 'SCORES',
   Rationale: 'SCORES',
   Plausibility: 'SCORES',
   TokenFaithfulness: 'SCORES',

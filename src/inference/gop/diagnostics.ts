@@ -60,6 +60,8 @@ export interface Evidence {
   phones: PhoneEvidence[];
   /** per word, the mean of its phones' canonical evidence */
   words: number[];
+  /** per word, the frames from its first phone's spike to its last phone's, per phone */
+  wordFramesPerPhone: number[];
   /** per canonical phone, its span in (fractional) frames [start, end) after boundary refinement */
   spans: { start: number; end: number }[];
   /** blank runs between words (and before the first / after the last) with their silence part */
@@ -122,6 +124,10 @@ export function diagnosticEvidence(logps: readonly Float32Array[], T: number, tr
     const xs = evidence.filter((_, i) => phones[i]!.word === wi).map((e) => e.canonical);
     return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   });
+  const wordFramesPerPhone = words.map((w, wi) => {
+    const idx = phones.flatMap((p, i) => (p.word === wi ? [i] : []));
+    return (segs[idx.at(-1)!]!.end - segs[idx[0]!]!.start) / idx.length;
+  });
   const speech = (t: number) => t >= 0 && t < T && track.isSpeech[t] === 1;
   const spans = segs.map((s) => ({ start: s.start, end: s.end }));
   const gaps: Gap[] = [];
@@ -154,7 +160,7 @@ export function diagnosticEvidence(logps: readonly Float32Array[], T: number, tr
   while (offset < T && offset - segs[last]!.end < EDGE_FRAMES && speech(offset)) offset++;
   gaps.push({ after: words.length - 1, from: segs[last]!.end, to: T, silenceFrom: offset, silenceTo: T, heard: heardPhones(post, segs[last]!.end + 1, T) });
   spans[last]!.end = offset;
-  return { phones: evidence, words: wordEvidence, spans, gaps, frames: T };
+  return { phones: evidence, words: wordEvidence, wordFramesPerPhone, spans, gaps, frames: T };
 }
 
 const toMs = (frame: number, durationMs: number): number => Math.min(durationMs, Math.max(0, Math.round(frame * FRAME_MS + OFFSET_MS)));
