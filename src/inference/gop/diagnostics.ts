@@ -33,8 +33,10 @@ const HEARD_POSTERIOR = 0.5;
 export interface DiagnosticThresholds {
   /** A canonical phone whose evidence (peak posterior) is below this is an error: deleted or substituted. */
   phoneError: number;
-  /** A word whose mean phone evidence is below this is OMITTED. */
+  /** A word whose mean phone evidence is below `omission` ... */
   omission: number;
+  /** ... and whose phones' spikes span fewer frames per phone than this is OMITTED (squeezed in, as a skipped word is). */
+  omissionFramesPerPhone: number;
   /** Extra speech: at least this many distinct phones heard in a stretch between words ... */
   insertionPhones: number;
   /** ... spanning at least this many ms. */
@@ -44,7 +46,9 @@ export interface DiagnosticThresholds {
 }
 
 /** Used when a bundle has no diagnostics.json; models/default ships its own, chosen on train/. */
-export const DEFAULT_THRESHOLDS: DiagnosticThresholds = { phoneError: 0.1, omission: 0.05, insertionPhones: 2, insertionMs: 120, pauseMs: 200 };
+export const DEFAULT_THRESHOLDS: DiagnosticThresholds = {
+  phoneError: 0.01, omission: 0.005, omissionFramesPerPhone: 1000, insertionPhones: 2, insertionMs: 120, pauseMs: 200,
+};
 
 /** Per canonical phone: its evidence and the strongest other phone's. */
 export interface PhoneEvidence {
@@ -197,11 +201,15 @@ function insertionIn(gap: Gap, th: DiagnosticThresholds, durationMs: number): In
   };
 }
 
+export function isOmitted(ev: Evidence, word: number, th: DiagnosticThresholds): boolean {
+  return ev.words[word]! < th.omission && ev.wordFramesPerPhone[word]! < th.omissionFramesPerPhone;
+}
+
 /** Apply the thresholds: per-word error type, per-phone marks, pauses and insertions, in ms. */
 export function diagnose(ev: Evidence, words: readonly ReferenceWord[], th: DiagnosticThresholds, durationMs: number): Diagnostics {
   let k = 0;
   const out: WordDiagnosis[] = words.map((w, wi) => {
-    const omitted = ev.words[wi]! < th.omission;
+    const omitted = isOmitted(ev, wi, th);
     const phonemes: PhonemeDiagnosis[] = w.phones.map((symbol) => {
       const e = ev.phones[k]!;
       const span = ev.spans[k++]!;
