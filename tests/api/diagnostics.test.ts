@@ -6,6 +6,7 @@
  * silence put in the widest gap between two words, one word's audio silenced — and each change must show where the
  * API said it would: times shifted by the padding, a pause at the splice, the silenced word OMITTED.
  */
+import { readFileSync } from 'node:fs';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { arpabetToIpa, stripStress } from '../../src/text/phones.js';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
@@ -33,6 +34,12 @@ function join(...parts: Float32Array[]): Float32Array {
     o += p.length;
   }
   return out;
+}
+/** The query the README's "Timing and miscues" section shows, as written there. */
+function readmeQuery(): string {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('### Timing and miscues'));
+  return /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -142,6 +149,15 @@ describeWithSpeech('timing and miscues through the API', () => {
       expectCoherent(m.a, m.durationMs);
       expect(m.a.words.map((x: any) => x.errorType === 'OMITTED')).toEqual([false, true, false, false]);
     }, 120_000);
+
+    test("the README's query reads the same timing and miscues", async () => {
+      const res = await t.admin.request(readmeQuery(), { id: original.id });
+      expect(res.errors).toBeUndefined();
+      const a = res.data.utterance.latestAssessment;
+      expect(a.words.map((w: any) => [w.startMs, w.endMs, w.errorType])).toEqual(original.a.words.map((w: any) => [w.startMs, w.endMs, w.errorType]));
+      expect(a.words[0].phonemes[0].ipa).toBe('w');
+      expect(a.pauses).toEqual(original.a.pauses);
+    });
 
     test('human labels have no timing or miscues', async () => {
       const labels = {
