@@ -2,7 +2,7 @@
  * Choose the timing-and-miscue thresholds of a gop bundle (src/inference/gop/diagnostics.ts) on
  * train/ speaker folds, and write them with their cross-validated figures to <model>/diagnostics.json.
  *
- *   npx tsx scripts/train/diagnostics.ts [--model models/default] [--folds tmp/folds.json] [--cache tmp/diagnostics-train.json] [--limit N]
+ *   npx tsx scripts/train/diagnostics.ts [--model models/default] [--folds data/train-cache/folds.json] [--cache tmp/diagnostics-train.json] [--limit N]
  *
  * Cross-fitted like the heads' features: each train/ utterance is scored by the one recogniser that
  * did not hear it (folds.json, as recogniser.py writes it: utterance id -> fold). Every utterance is
@@ -16,6 +16,7 @@
  *   recall at a false OMITTED rate of at most 2% on the other folds is scored on the held-out fold.
  * The evidence is cached (--cache) so a second run only re-chooses. dev/ is never read.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.js';
@@ -49,15 +50,33 @@ interface Row {
 }
 
 const modelDir = path.resolve(arg('model', 'models/default'));
-const foldFile = path.resolve(arg('folds', 'tmp/folds.json'));
+const foldFile = path.resolve(arg('folds', 'data/train-cache/folds.json'));
 const cacheFile = path.resolve(arg('cache', 'tmp/diagnostics-train.json'));
 const limit = Number(arg('limit', '0'));
 const ERROR_LABEL = 1.0;
 const MAX_FALSE_OMITTED = 0.02;
 
+/**
+ * recogniser.py's speaker folds (it writes data/train-cache/folds.json while training); without
+ * that file, the same split made again by Python's own seeded shuffle, exactly as recogniser.py does.
+ */
+function readFolds(): { folds: number; utterances: Record<string, number> } {
+  if (fs.existsSync(foldFile)) return JSON.parse(fs.readFileSync(foldFile, 'utf8')) as ReturnType<typeof readFolds>;
+  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as { recognisers: number; training?: { seed?: number } };
+  const program = [
+    'import json, random, sys',
+    "m = dict(l.split() for l in open(sys.argv[1]) if l.strip())",
+    'speakers = sorted(set(m.values())); random.Random(int(sys.argv[2])).shuffle(speakers)',
+    'fold = {s: i % int(sys.argv[3]) for i, s in enumerate(speakers)}',
+    "print(json.dumps({'folds': int(sys.argv[3]), 'utterances': {u: fold[s] for u, s in m.items()}}))",
+  ].join('\n');
+  const out = execFileSync('/usr/bin/python3', ['-c', program, path.resolve('../shared/speechocean762/train/utt2spk'), String(manifest.training?.seed ?? 1), String(manifest.recognisers)], { encoding: 'utf8' });
+  return JSON.parse(out) as ReturnType<typeof readFolds>;
+}
+
 async function collect(): Promise<Row[]> {
   if (fs.existsSync(cacheFile)) return JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Row[];
-  const folds = (JSON.parse(fs.readFileSync(foldFile, 'utf8')) as { folds: number; utterances: Record<string, number> });
+  const folds = readFolds();
   const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as { file: string; recognisers: number };
   const { session } = await createSession(path.join(modelDir, manifest.file), ['cpu'], { intraOpNumThreads: 1, log: () => undefined });
   const run = (feeds: Record<string, import('onnxruntime-node').Tensor>) => session.run(feeds);
