@@ -7,12 +7,17 @@
  *
  *   npm run eval -- [--split dev] [--data DIR] [--model models/default] [--providers cpu]
  *                   [--limit N] [--draws 1000] [--seed 762] [--json]
+ *                   [--diagnostics [--timing-sentences 150]]
  *
  * --data DIR is one split in the dataset's own layout (scripts/eval/dataset.ts): DIR/scores.json,
  * audio in DIR/wav.scp, DIR/audio/ or DIR/../audio/, speakers from DIR/utt2spk, DIR/spk2age,
  * DIR/spk2gender. Without --data, the split is ../shared/speechocean762/<split>.
  * Canonical phones come from scores.json, so predictions align one-to-one with the labelled phones.
  * --json prints one flat object keyed like `phone.accuracy.pcc`, `utterance.fluency.pcc_ci95`.
+ * --diagnostics adds the timing-and-miscue figures (scripts/eval/diagnostics-report.ts): omission
+ * recall and false rate on the split's recordings with one word cut out, and word / phoneme
+ * boundary errors on the split's texts synthesised by espeak-ng (keys `diagnostics.omission.*`,
+ * `diagnostics.timing.*`).
  */
 import path from 'node:path';
 import { Scorer } from '../src/inference/scorer.js';
@@ -21,6 +26,7 @@ import { fileBytes, measureCpuOneThread, peakRssBytes, type RtfMeasure } from '.
 import { loadSplit, slicesOf, type EvalUtterance } from './eval/dataset.js';
 import { toJson, toText, type Cost, type Report } from './eval/report.js';
 import { summarise } from './eval/summarise.js';
+import { diagnosticsJson, diagnosticsText, measureDiagnostics } from './eval/diagnostics-report.js';
 
 interface Options {
   split: string;
@@ -31,6 +37,8 @@ interface Options {
   draws: number;
   seed: number;
   json: boolean;
+  diagnostics: boolean;
+  timingSentences: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -49,6 +57,8 @@ function options(): Options {
     draws: Number(arg('draws', '1000')),
     seed: Number(arg('seed', '762')),
     json: process.argv.includes('--json'),
+    diagnostics: process.argv.includes('--diagnostics'),
+    timingSentences: Number(arg('timing-sentences', '150')),
   };
 }
 
@@ -104,8 +114,10 @@ async function main(): Promise<void> {
     cost: await measureCost(o, scorer, c, utts),
     scaleViolations: c.scaleViolations,
   };
+  const diagnostics = o.diagnostics ? await measureDiagnostics(scorer, utts, o.timingSentences, log) : null;
   await scorer.release();
-  console.log(o.json ? JSON.stringify(toJson(report), null, 2) : toText(report));
+  if (o.json) console.log(JSON.stringify({ ...toJson(report), ...(diagnostics ? diagnosticsJson(diagnostics) : {}) }, null, 2));
+  else console.log(toText(report) + (diagnostics ? diagnosticsText(diagnostics) : ''));
   if (c.scaleViolations.length) process.exitCode = 1;
 }
 

@@ -46,11 +46,56 @@ export interface ContinuousScores {
   words: { accuracy: number; total: number }[];
 }
 
+/** What happened to a reference word: read (NONE), skipped, read wrongly; INSERTED marks extra speech. */
+export type WordErrorType = 'NONE' | 'OMITTED' | 'INSERTED' | 'MISPRONOUNCED';
+
+/** Times in ms from the start of the uploaded recording, [startMs, endMs). */
+export interface TimeSpan {
+  startMs: number;
+  endMs: number;
+}
+
+/** One canonical phone as the recogniser heard it. */
+export interface PhonemeDiagnosis extends TimeSpan {
+  /** The phone (ARPAbet, no stress) most likely produced over the phone's frames; null when deleted. */
+  produced: string | null;
+  /** Its evidence, 0-1 (peak posterior over the phone's frames); null when deleted. */
+  producedConfidence: number | null;
+  deleted: boolean;
+  substituted: boolean;
+}
+
+export interface WordDiagnosis extends TimeSpan {
+  errorType: Exclude<WordErrorType, 'INSERTED'>;
+  phonemes: PhonemeDiagnosis[];
+}
+
+/** A silence inside the utterance, between reference word `afterWordIndex` and the next. */
+export interface Pause extends TimeSpan {
+  afterWordIndex: number;
+}
+
+/** Speech that no reference word accounts for, after word `afterWordIndex` (null: before the first). */
+export interface Insertion extends TimeSpan {
+  afterWordIndex: number | null;
+  /** What the recogniser heard there, ARPAbet without stress. */
+  phones: string[];
+}
+
+/** Timing and miscues from a model's forced alignment; absent for human labels. */
+export interface Diagnostics {
+  /** Per reference word, in order. */
+  words: WordDiagnosis[];
+  pauses: Pause[];
+  insertions: Insertion[];
+}
+
 /** Labels at every level for one utterance: a model's predictions or a rater's scores. */
 export interface AssessmentLabels {
   sentence: SentenceScores;
   words: WordScore[];
   continuous?: ContinuousScores;
+  diagnostics?: Diagnostics;
 }
 
 export type Polarity = 'criticised' | 'praised';

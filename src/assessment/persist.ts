@@ -3,6 +3,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import type { AssessmentLabels, RationaleCheck } from '../types.js';
 import type { HumanCheck } from './human.js';
 import { applyNewModelAssessment } from '../analytics/rollup.js';
+import { encodeTimeline } from './timeline-codec.js';
 
 export interface AssessmentRecord {
   organizationId: string;
@@ -40,6 +41,19 @@ function continuousSentence(labels: AssessmentLabels) {
   };
 }
 
+/** A phoneme's timing and miscue columns (all null without a model alignment). */
+function phonemeDiagnosis(labels: AssessmentLabels, word: number, index: number) {
+  const d = labels.diagnostics?.words[word]?.phonemes[index];
+  return {
+    startMs: d?.startMs ?? null,
+    endMs: d?.endMs ?? null,
+    producedSymbol: d?.produced ?? null,
+    producedConfidence: d?.producedConfidence ?? null,
+    deleted: d?.deleted ?? null,
+    substituted: d?.substituted ?? null,
+  };
+}
+
 /**
  * Write one whole assessment (sentence, words, phonemes, rationale) with a fixed number of
  * statements whatever its length: ids are made here so words and phonemes go in with createMany.
@@ -66,6 +80,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       ...(record.createdAt ? { createdAt: record.createdAt } : {}),
       ...labels.sentence,
       ...continuousSentence(labels),
+      ...(labels.diagnostics ? { timeline: encodeTimeline(labels.diagnostics) as unknown as Prisma.InputJsonValue } : {}),
     },
   });
   const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));
@@ -81,10 +96,13 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       total: word.total,
       accuracyScore: labels.continuous?.words[index]?.accuracy ?? null,
       totalScore: labels.continuous?.words[index]?.total ?? null,
+      startMs: labels.diagnostics?.words[index]?.startMs ?? null,
+      endMs: labels.diagnostics?.words[index]?.endMs ?? null,
+      errorType: labels.diagnostics?.words[index]?.errorType ?? null,
     })),
   });
   await tx.phonemeAssessment.createMany({
-    data: words.flatMap(({ id, word }) =>
+    data: words.flatMap(({ id, index: wi, word }) =>
       word.phonemes.map((p, index) => ({
         organizationId,
         assessmentId,
@@ -92,6 +110,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
         index,
         symbol: p.symbol,
         accuracy: p.accuracy,
+        ...phonemeDiagnosis(labels, wi, index),
       })),
     ),
   });

@@ -12,12 +12,15 @@ import type { AssessmentLabels, ReferenceWord, WordScore } from '../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads } from './gop/engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from './gop/features.js';
+import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './gop/diagnostics.js';
+import { loadDiagnosticThresholds } from './gop/thresholds.js';
 import { checkRange, checkTensor } from './outputs.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from './session.js';
 
 export const SCORER_INPUTS = ['samples', 'phone_ids', 'phone_stress', 'phone_word_position', 'word_membership'] as const;
 export const SCORER_OUTPUTS = ['utterance_scores', 'word_scores', 'phone_scores'] as const;
 
+const SAMPLE_RATE = 16000;
 /** Shortest input the graph accepts (one 25 ms analysis window); shorter audio is zero-padded. */
 const MIN_SAMPLES = 400;
 /** How far outside a scale a raw output may stray (numerical slack) before it is rejected. */
@@ -123,6 +126,8 @@ export class Scorer {
   private readonly session: ort.InferenceSession;
   /** gop pipeline: the heads graph (the primary session is then the acoustic graph). */
   private readonly heads?: { session: ort.InferenceSession; recognisers: number };
+  /** gop pipeline: the timing and miscue thresholds (the bundle's diagnostics.json). */
+  private readonly diagnosticThresholds?: DiagnosticThresholds;
   /** Runs on one session are serialised through this chain. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -134,6 +139,7 @@ export class Scorer {
   ) {
     this.bundle = bundle;
     this.heads = heads;
+    if (heads) this.diagnosticThresholds = loadDiagnosticThresholds(bundle.dir);
     this.modelName = bundle.manifest.name;
     this.modelVersion = bundle.manifest.version;
     this.executionProvider = provider;
@@ -231,7 +237,11 @@ export class Scorer {
     checkRange('utterance_scores', raw.utterance, 0, 10, TOLERANCE.tenScale);
     checkRange('word_scores', raw.words.flat(), 0, 10, TOLERANCE.tenScale);
     checkRange('phone_scores', raw.phones, 0, 2, TOLERANCE.phone);
-    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+    const labels = decodeLabels(raw, words, this.stressThreshold);
+    // outputs beside the scores: nothing below feeds the heads
+    const evidence = diagnosticEvidence(acoustic.logp, acoustic.frames, acoustic.track, words);
+    labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds!, Math.round((samples.length / SAMPLE_RATE) * 1000));
+    return { labels, raw };
   }
 
   /**

@@ -5,13 +5,16 @@
  * - aspect sentences carry the band's sentiment and name no token; token sentences name no aspect;
  * - every error word criticised is labelled < 8, every praised word >= 8 at every occurrence;
  * - a weak phoneme is named with the word of its worst occurrence as its location;
- * - when any token is an error, at least one error token is criticised (no MISSED_ERRORS).
+ * - when any token is an error, at least one error token is criticised (no MISSED_ERRORS);
+ * - miscues from the model's alignment (labels.diagnostics) are told only where the labels agree:
+ *   a skipped word only if labelled < 8, a substituted sound only if labelled < 1.5.
  * Wording varies with a hash of the labels (deterministic: same labels, same text).
  */
 import type { AssessmentLabels, WordScore } from '../types.js';
+import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
 import { FUNCTION_WORDS } from './lexicon.js';
-import { ARPABET, PRACTICE_TIPS, stripStress } from './phonemes.js';
+import { ARPABET, PRACTICE_TIPS, stripStress, toArpabet } from './phonemes.js';
 import { PHONEME_ERROR_BELOW, WORD_ERROR_BELOW } from './reference.js';
 
 type Variants = Record<Band, readonly string[]>;
@@ -111,7 +114,7 @@ export function generateRationale(labels: AssessmentLabels): string {
 }
 
 function tokenLines(labels: AssessmentLabels, h: number): string[] {
-  const out: string[] = [];
+  const out: string[] = miscueLines(labels);
   const errorWords = weakestWords(labels.words);
   if (errorWords.length > 0) out.push(cap(fillList(pick(WORD_CRITIQUE, h, 4), errorWords)));
   else {
@@ -120,6 +123,42 @@ function tokenLines(labels: AssessmentLabels, h: number): string[] {
   }
   for (const [k, ph] of weakestPhonemes(labels).entries()) out.push(...phonemeLines(ph, h, k));
   return out;
+}
+
+/** How sure the recogniser must be of a substitute sound before the text names it. */
+const NAME_SUBSTITUTE_FROM = 0.5;
+
+/**
+ * What the alignment found, in the learner's terms: skipped words ("You skipped "TO".") and sounds
+ * heard as another ("The /θ/ sound in "THINK" sounded like /s/.", IPA), each only where the labels
+ * also call it an error, so the checker agrees by construction.
+ */
+function miscueLines(labels: AssessmentLabels): string[] {
+  const d = labels.diagnostics;
+  if (!d) return [];
+  const skipped = distinctByText(labels.words.filter((w, i) => d.words[i]?.errorType === 'OMITTED' && w.accuracy < WORD_ERROR_BELOW)).slice(0, 3);
+  const out = skipped.length ? [`You skipped ${quoteList(skipped)}.`] : [];
+  const named = new Set<string>();
+  labels.words.forEach((w, wi) => {
+    w.phonemes.forEach((p, j) => {
+      const m = d.words[wi]?.phonemes[j];
+      const symbol = stripStress(p.symbol.toUpperCase());
+      if (!m?.substituted || !m.produced || (m.producedConfidence ?? 0) < NAME_SUBSTITUTE_FROM) return;
+      if (p.accuracy >= PHONEME_ERROR_BELOW || !ARPABET.has(symbol) || named.has(symbol) || named.size >= 2) return;
+      named.add(symbol);
+      out.push(`The /${writtenSound(p.symbol.toUpperCase())}/ sound in "${w.text.toUpperCase()}" sounded like /${writtenSound(m.produced)}/.`);
+    });
+  });
+  return out;
+}
+
+/**
+ * IPA where the checker reads it back as the same sound; ARPAbet where it would not (a bare /i/ or
+ * /u/ is not read as a sound in prose, see phonemes.ts `toArpabet`).
+ */
+function writtenSound(symbol: string): string {
+  const ipa = arpabetToIpa(symbol);
+  return toArpabet(ipa) === stripStress(symbol) ? ipa : stripStress(symbol);
 }
 
 function phonemeLines(ph: WeakPhoneme, h: number, k: number): string[] {

@@ -98,6 +98,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   SentenceScoreDifferences: 'SCORES',
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
+  /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
+  Pause: 'SCORES',
+  InsertedSpeech: 'SCORES',
   Rationale: 'SCORES',
   Plausibility: 'SCORES',
   TokenFaithfulness: 'SCORES',
@@ -670,6 +673,18 @@ async function seedOrganisationA(t: TestApp) {
   const labels: AssessmentLabels = {
     sentence: { accuracy: 3, fluency: 4, prosody: 4, completeness: 10, total: 3 },
     words: ref.map((w) => ({ text: w.text, accuracy: 2, stress: 10, total: 2, phonemes: w.phones.map((symbol) => ({ symbol, accuracy: 0.5 })) })),
+    // timing and miscues with a pause and an inserted stretch, so Pause and InsertedSpeech have values
+    diagnostics: {
+      words: ref.map((w, i) => ({
+        startMs: 1000 + 600 * i, endMs: 1300 + 600 * i, errorType: 'MISPRONOUNCED' as const,
+        phonemes: w.phones.map((_p, j) => ({
+          startMs: 1000 + 600 * i + Math.floor((300 * j) / w.phones.length), endMs: 1000 + 600 * i + Math.floor((300 * (j + 1)) / w.phones.length),
+          produced: 'S', producedConfidence: 0.7, deleted: false, substituted: true,
+        })),
+      })),
+      pauses: [{ afterWordIndex: 0, startMs: 1300, endMs: 1600 }],
+      insertions: [{ afterWordIndex: null, startMs: 200, endMs: 600, phones: ['AH', 'M'] }],
+    },
   };
   const praise = 'Excellent work: every word was perfect and your fluency was superb.';
   await seedModelAssessment(prisma, utteranceRow, labels, { text: praise, check: checkRationale(praise, labels) }, { version: 'flagged-seed' });

@@ -5,7 +5,7 @@ import { checkRationale } from '../../src/rationale/check.js';
 import { generateRationale } from '../../src/rationale/generate.js';
 import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
 import type { AssessmentLabels } from '../../src/types.js';
-import { randomLabels, rng } from './random-labels.js';
+import { randomLabels, rng, withRandomDiagnostics } from './random-labels.js';
 
 function expectClean(l: AssessmentLabels, seedInfo: string): void {
   const text = generateRationale(l);
@@ -20,6 +20,56 @@ function expectClean(l: AssessmentLabels, seedInfo: string): void {
 
 test('no flags for 3000 random label sets', () => {
   for (let seed = 1; seed <= 3000; seed++) expectClean(randomLabels(seed), `seed ${seed}`);
+});
+
+test('no flags for 3000 random label sets with miscues from the alignment; skipped words and heard sounds are told', () => {
+  let skipped = 0;
+  let heard = 0;
+  for (let seed = 1; seed <= 3000; seed++) {
+    const l = withRandomDiagnostics(randomLabels(seed), seed);
+    expectClean(l, `seed ${seed} with miscues`);
+    const text = generateRationale(l);
+    if (text.includes('You skipped')) skipped++;
+    if (/sounded like \/[^/]+\//.test(text)) heard++;
+  }
+  // the lines do appear (the property above would hold vacuously otherwise)
+  expect(skipped).toBeGreaterThan(300);
+  expect(heard).toBeGreaterThan(300);
+});
+
+test('a skipped word and a substituted sound, in the learner\'s terms and IPA', () => {
+  const l: AssessmentLabels = {
+    sentence: { accuracy: 6, fluency: 6, prosody: 6, completeness: 8, total: 6 },
+    words: [
+      { text: 'I', accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'AY1', accuracy: 2 }] },
+      { text: 'THINK', accuracy: 5, stress: 10, total: 5, phonemes: [{ symbol: 'TH', accuracy: 0.4 }, { symbol: 'IH1', accuracy: 2 }, { symbol: 'NG', accuracy: 2 }, { symbol: 'K', accuracy: 2 }] },
+      { text: 'TO', accuracy: 2, stress: 10, total: 2, phonemes: [{ symbol: 'T', accuracy: 0.2 }, { symbol: 'UW1', accuracy: 0.3 }] },
+    ],
+  };
+  const span = (startMs: number) => ({ startMs, endMs: startMs + 50 });
+  const fine = { produced: 'AY', producedConfidence: 0.9, deleted: false, substituted: false };
+  const gone = { produced: null, producedConfidence: null, deleted: true, substituted: false };
+  l.diagnostics = {
+    words: [
+      { ...span(0), errorType: 'NONE', phonemes: [{ ...span(0), ...fine }] },
+      { ...span(100), errorType: 'MISPRONOUNCED', phonemes: [
+        { ...span(100), produced: 'S', producedConfidence: 0.8, deleted: false, substituted: true },
+        { ...span(150), ...fine, produced: 'IH' }, { ...span(200), ...fine, produced: 'NG' }, { ...span(250), ...fine, produced: 'K' }] },
+      { ...span(300), errorType: 'OMITTED', phonemes: [{ ...span(300), ...gone }, { ...span(320), ...gone }] },
+    ],
+    pauses: [],
+    insertions: [],
+  };
+  const text = generateRationale(l);
+  expect(text).toContain('You skipped "TO".');
+  expect(text).toContain('The /θ/ sound in "THINK" sounded like /s/.');
+  expect(checkRationale(text, l).flags).toEqual([]);
+  // the same miscues on words the labels call good are not told
+  l.words[2]!.accuracy = 9;
+  l.words[1]!.phonemes[0]!.accuracy = 1.8;
+  const quiet = generateRationale(l);
+  expect(quiet).not.toContain('skipped');
+  expect(quiet).not.toContain('sounded like');
 });
 
 test('no flags for fractional predictions and edge scores', () => {

@@ -48,3 +48,32 @@ export function randomLabels(seed: number): AssessmentLabels {
   };
   return { sentence, words };
 }
+
+const PHONE_POOL = ['TH', 'S', 'DH', 'Z', 'IY', 'IH', 'AH', 'ER', 'L', 'R', 'N', 'NG', 'V', 'W', 'AW', 'SH'];
+
+/**
+ * The same labels with random timing and miscues, as a model's alignment adds them: words omitted
+ * or mispronounced whatever their scores (the generator must only tell what the labels support),
+ * sounds substituted by a random other sound with a random confidence, or deleted.
+ */
+export function withRandomDiagnostics(labels: AssessmentLabels, seed: number): AssessmentLabels {
+  const r = rng(seed ^ 0x5eed);
+  let ms = 0;
+  const words = labels.words.map((w) => {
+    const omitted = r() < 0.25;
+    const phonemes = w.phonemes.map(() => {
+      const kind = omitted ? 'deleted' : r() < 0.3 ? 'substituted' : r() < 0.15 ? 'deleted' : 'none';
+      const startMs = ms;
+      ms += 40 + Math.floor(r() * 80);
+      return {
+        startMs, endMs: ms,
+        produced: kind === 'deleted' ? null : PHONE_POOL[Math.floor(r() * PHONE_POOL.length)]!,
+        producedConfidence: kind === 'deleted' ? null : Math.round(r() * 100) / 100,
+        deleted: kind === 'deleted', substituted: kind === 'substituted',
+      };
+    });
+    const errorType = omitted ? ('OMITTED' as const) : phonemes.some((p) => p.deleted || p.substituted) ? ('MISPRONOUNCED' as const) : ('NONE' as const);
+    return { startMs: phonemes[0]!.startMs, endMs: ms, errorType, phonemes };
+  });
+  return { ...labels, diagnostics: { words, pauses: [], insertions: [] } };
+}

@@ -56,6 +56,8 @@ export interface SignalTrack {
   f0: Float32Array;
   /** speech span from the energy VAD, in 20 ms frames [start, end) */
   speech: { start: number; end: number; frames: number };
+  /** per 20 ms frame, 1 where the energy VAD hears speech (timing and pauses, ./diagnostics.ts) */
+  isSpeech: Uint8Array;
 }
 
 const mean = (xs: ArrayLike<number>): number => {
@@ -97,14 +99,16 @@ export function signalTrack(samples: Float32Array, energy10: Float32Array, frame
   let start = -1;
   let end = 0;
   let speechFrames = 0;
+  const isSpeech = new Uint8Array(frames);
   smooth.forEach((e, t) => {
     if (e > threshold) {
+      isSpeech[t] = 1;
       if (start < 0) start = t;
       end = t + 1;
       speechFrames++;
     }
   });
-  return { energy, f0: trackPitch(samples, frames), speech: { start: Math.max(0, start), end: start < 0 ? frames : end, frames: speechFrames } };
+  return { energy, f0: trackPitch(samples, frames), speech: { start: Math.max(0, start), end: start < 0 ? frames : end, frames: speechFrames }, isSpeech };
 }
 
 interface PhoneStats {

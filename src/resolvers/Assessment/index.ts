@@ -7,3 +7,5 @@ export * from './sentence.js';
 export * from './utterance.js';
 export * from './words.js';
 export * from './gradeDeliveries.js';
+export * from './pauses.js';
+export * from './insertions.js';

@@ -1,0 +1,91 @@
+/**
+ * Timing and miscues below the API (issue 11): the bundle's thresholds file, the stored timeline's
+ * codec, the eval's audio cut and espeak-ng event parsing, and the real scorer's word boundaries
+ * against espeak-ng's own on synthesised speech (where espeak-ng is installed).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AppError } from '../../src/errors.js';
+import { decodeTimeline, encodeTimeline } from '../../src/assessment/timeline-codec.js';
+import { DEFAULT_THRESHOLDS } from '../../src/inference/gop/diagnostics.js';
+import { DIAGNOSTICS_FILE, loadDiagnosticThresholds } from '../../src/inference/gop/thresholds.js';
+import { Scorer } from '../../src/inference/scorer.js';
+import { cutSpan } from '../../scripts/eval/diagnostics-omission.js';
+import { knownBoundaries, measureTiming } from '../../scripts/eval/diagnostics-timing.js';
+
+const hasEspeak = spawnSync('espeak-ng', ['--version']).status === 0;
+
+describe('diagnostic thresholds of a bundle', () => {
+  test('the default bundle ships every threshold, chosen on train/ folds', () => {
+    const shipped = JSON.parse(fs.readFileSync(path.join('models/default', DIAGNOSTICS_FILE), 'utf8'));
+    expect(Object.keys(shipped.thresholds).sort()).toEqual(Object.keys(DEFAULT_THRESHOLDS).sort());
+    expect(shipped.chosenOn.data).toMatch(/train\//);
+    expect(loadDiagnosticThresholds('models/default')).toEqual(shipped.thresholds);
+  });
+
+  test('a bundle without the file gets the defaults; a broken file refuses the bundle', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'speechmark-diag-'));
+    try {
+      expect(loadDiagnosticThresholds(dir)).toEqual(DEFAULT_THRESHOLDS);
+      fs.writeFileSync(path.join(dir, DIAGNOSTICS_FILE), '{"thresholds": {"phoneError": "low"}}');
+      expect(() => loadDiagnosticThresholds(dir)).toThrow(AppError);
+      fs.writeFileSync(path.join(dir, DIAGNOSTICS_FILE), 'not json');
+      expect(() => loadDiagnosticThresholds(dir)).toThrow(/not JSON/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Assessment.timeline codec', () => {
+  test('round-trips pauses and insertions; anything else reads as no timeline', () => {
+    const t = { pauses: [{ afterWordIndex: 1, startMs: 900, endMs: 1300 }], insertions: [{ afterWordIndex: null, startMs: 10, endMs: 300, phones: ['AH', 'M'] }] };
+    expect(decodeTimeline(JSON.parse(JSON.stringify(encodeTimeline(t))))).toEqual(t);
+    expect(decodeTimeline(null)).toBeNull();
+    expect(decodeTimeline({ v: 2, pauses: [], insertions: [] })).toBeNull();
+    expect(decodeTimeline({ v: 1, pauses: [[1, 'a', 3]], insertions: [] })).toBeNull();
+  });
+});
+
+describe('the eval helpers', () => {
+  test('cutSpan removes the span and cross-fades the joint', () => {
+    const s = new Float32Array(16000).map((_, i) => (i < 8000 ? 1 : -1));
+    const out = cutSpan(s, 250, 500); // 4000 samples cut
+    expect(out.length).toBe(16000 - 4000 - 160);
+    expect(out[0]).toBe(1);
+    expect(out.at(-1)).toBe(-1);
+    // the 10 ms joint goes from one side to the other
+    expect(out[4000 - 160]).toBeGreaterThan(0.9);
+    expect(out[4000 - 1]).toBeLessThan(0.9);
+  });
+
+  test("espeak-ng's events give word and phoneme spans", () => {
+    const words = knownBoundaries([
+      { type: 'word', ms: 0, name: '' }, { type: 'phoneme', ms: 0, name: 'w' }, { type: 'phoneme', ms: 87, name: 'i:' },
+      { type: 'word', ms: 139, name: '' }, { type: 'phoneme', ms: 194, name: 'k' }, { type: 'phoneme', ms: 246, name: 'O:' },
+      { type: 'phoneme', ms: 481, name: 'l' }, { type: 'phoneme', ms: 520, name: '_:' }, { type: 'end', ms: 700, name: '' },
+    ]);
+    expect(words).toEqual([
+      { startMs: 0, endMs: 139, phonemes: [{ startMs: 0, endMs: 87 }, { startMs: 87, endMs: 139 }] },
+      { startMs: 139, endMs: 520, phonemes: [{ startMs: 194, endMs: 246 }, { startMs: 246, endMs: 481 }, { startMs: 481, endMs: 520 }] },
+    ]);
+  });
+});
+
+(hasEspeak ? describe : describe.skip)('word boundaries on speech synthesised by espeak-ng', () => {
+  test('the median word boundary error of the real scorer is under 30 ms', async () => {
+    const scorer = await Scorer.load('models/default', { intraOpNumThreads: 1 });
+    try {
+      const texts = ['WE CALL IT BEAR', 'I THINK THAT IS A GOOD IDEA', 'THE WEATHER IS VERY NICE TODAY', 'HE WENT TO THE PARK WITH HIS FRIENDS',
+        'SHE LIKES TO READ BOOKS AT NIGHT', 'MY FATHER WORKS IN A BIG FACTORY'];
+      const figures = await measureTiming(scorer, texts, () => undefined);
+      expect(figures.sentences).toBeGreaterThanOrEqual(5);
+      expect(figures.word_median_ms).toBeLessThan(30);
+      expect(figures.word_p90_ms).toBeGreaterThanOrEqual(figures.word_median_ms);
+    } finally {
+      await scorer.release();
+    }
+  }, 120_000);
+});
