@@ -1,11 +1,12 @@
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
 import type { Assessor } from '../inference/assessor.js';
-import { generateRationale } from '../rationale/generate.js';
+import { generateRationale, generateWrongTextRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
+import { applyContentMatch } from './wrong-text.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent } from '../outbox/events.js';
@@ -26,9 +27,11 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const audio = await deps.intake.load(utterance.audioSha256);
     const words = utterance.referenceWords as unknown as ReferenceWord[];
     const started = performance.now();
-    const { labels, rationale } = await deps.assessor.assess(audio.samples, words);
+    const assessed = await deps.assessor.assess(audio.samples, words);
     const inferenceMs = Math.round(performance.now() - started);
-    const text = rationale ?? generateRationale(labels);
+    // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
+    const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
+    const text = assessed.rationale ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels) : generateRationale(labels));
     const check = checkRationale(text, labels);
     const model = deps.assessor;
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
@@ -41,6 +44,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         model: modelRef,
         inferenceMs,
         labels,
+        contentMatch,
+        flags,
         rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
       });
       // LTI grade passback: the score owed to a gradebook, committed with the assessment.

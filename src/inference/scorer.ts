@@ -10,8 +10,10 @@ import { AppError } from '../errors.js';
 import { phoneId, stripStress, VOWELS, type Phone } from '../text/phones.js';
 import type { AssessmentLabels, ReferenceWord, WordScore } from '../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
-import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads } from './gop/engine.js';
-import { PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from './gop/features.js';
+import type { ContentMatch } from '../assessment/wrong-text.js';
+import { contentFeatures, contentMatch, type ContentModel } from './gop/content.js';
+import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './gop/engine.js';
+import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './gop/features.js';
 import { checkRange, checkTensor } from './outputs.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from './session.js';
 
@@ -200,8 +202,12 @@ export class Scorer {
     return (await this.scoreDetailed(samples, words)).labels;
   }
 
-  /** Labels on the platform scales plus the continuous outputs they were decoded from. */
-  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+  /**
+   * Labels on the platform scales plus the continuous outputs they were decoded from, and the
+   * content match (null for bundles without a content-match model). The labels are the model's;
+   * src/assessment/wrong-text.ts decides what a low content match does to them.
+   */
+  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
     if (this.heads) return this.scoreGop(samples, words, this.heads);
     const { feeds, nPhones: P, nWords: W } = this.buildFeeds(samples, words);
     const outputs = await this.run(feeds);
@@ -216,7 +222,7 @@ export class Scorer {
       words: Array.from({ length: W }, (_, i) => Array.from(wrd.subarray(i * 3, i * 3 + 3))),
       phones: Array.from(ph),
     };
-    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+    return { labels: decodeLabels(raw, words, this.stressThreshold), raw, content: null };
   }
 
   /** Acoustic graph → alignment and GOP features → heads graph (src/inference/gop/). */
@@ -224,14 +230,16 @@ export class Scorer {
     samples: Float32Array,
     words: readonly ReferenceWord[],
     heads: { session: ort.InferenceSession; recognisers: number },
-  ): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+  ): Promise<ScoredUtterance> {
     const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
     const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, heads.recognisers);
     const raw = await runHeads((f) => this.runOn(heads.session, f), acoustic, words);
     checkRange('utterance_scores', raw.utterance, 0, 10, TOLERANCE.tenScale);
     checkRange('word_scores', raw.words.flat(), 0, 10, TOLERANCE.tenScale);
     checkRange('phone_scores', raw.phones, 0, 2, TOLERANCE.phone);
-    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+    const model = this.bundle.manifest.contentMatch;
+    const content = model ? contentOf(model, acoustic, words) : null;
+    return { labels: decodeLabels(raw, words, this.stressThreshold), raw, content };
   }
 
   /**
@@ -277,6 +285,19 @@ export class Scorer {
     await this.session.release();
     await this.heads?.session.release();
   }
+}
+
+export interface ScoredUtterance {
+  labels: AssessmentLabels;
+  raw: RawScores;
+  content: ContentMatch | null;
+}
+
+/** Content match of the speech with the canonical phones, every recogniser a witness. */
+function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[]): ContentMatch {
+  const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
+  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels));
+  return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
 }
 
 /** The gop pipeline's heads graph, checked against the feature columns this build computes. */

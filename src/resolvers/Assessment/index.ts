@@ -7,3 +7,4 @@ export * from './sentence.js';
 export * from './utterance.js';
 export * from './words.js';
 export * from './gradeDeliveries.js';
+export * from './flags.js';
