@@ -6,17 +6,20 @@
  * thread, model size, peak memory).
  *
  *   npm run eval -- [--split dev] [--data DIR] [--model models/default] [--providers cpu]
- *                   [--limit N] [--draws 1000] [--seed 762] [--json]
+ *                   [--limit N] [--draws 1000] [--seed 762] [--json] [--diagnostics]
  *
  * --data DIR is one split in the dataset's own layout (scripts/eval/dataset.ts): DIR/scores.json,
  * audio in DIR/wav.scp, DIR/audio/ or DIR/../audio/, speakers from DIR/utt2spk, DIR/spk2age,
  * DIR/spk2gender. Without --data, the split is ../shared/speechocean762/<split>.
  * Canonical phones come from scores.json, so predictions align one-to-one with the labelled phones.
  * --json prints one flat object keyed like `phone.accuracy.pcc`, `utterance.fluency.pcc_ci95`.
+ * --diagnostics adds the sections of scripts/eval/diagnostics.ts (keys `diagnostics.<section>.<figure>`).
  */
 import path from 'node:path';
 import { Scorer } from '../src/inference/scorer.js';
 import { collectOne, emptyCollected, type Collected } from './eval/collect.js';
+import { diagnosticsJson, diagnosticsText, runDiagnostics, type DiagnosticResult, type DiagnosticSection } from './eval/diagnostics.js';
+import { wrongTextSection } from './eval/diagnostics-wrong-text.js';
 import { fileBytes, measureCpuOneThread, peakRssBytes, type RtfMeasure } from './eval/cost.js';
 import { loadSplit, slicesOf, type EvalUtterance } from './eval/dataset.js';
 import { toJson, toText, type Cost, type Report } from './eval/report.js';
@@ -31,7 +34,11 @@ interface Options {
   draws: number;
   seed: number;
   json: boolean;
+  diagnostics: boolean;
 }
+
+/** What `--diagnostics` measures, in report order. */
+const DIAGNOSTICS: DiagnosticSection[] = [wrongTextSection];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,6 +56,7 @@ function options(): Options {
     draws: Number(arg('draws', '1000')),
     seed: Number(arg('seed', '762')),
     json: process.argv.includes('--json'),
+    diagnostics: process.argv.includes('--diagnostics'),
   };
 }
 
@@ -104,8 +112,9 @@ async function main(): Promise<void> {
     cost: await measureCost(o, scorer, c, utts),
     scaleViolations: c.scaleViolations,
   };
+  const diagnostics: DiagnosticResult[] = o.diagnostics ? await runDiagnostics(DIAGNOSTICS, scorer, utts, log) : [];
   await scorer.release();
-  console.log(o.json ? JSON.stringify(toJson(report), null, 2) : toText(report));
+  console.log(o.json ? JSON.stringify({ ...toJson(report), ...diagnosticsJson(diagnostics) }, null, 2) : toText(report) + diagnosticsText(diagnostics));
   if (c.scaleViolations.length) process.exitCode = 1;
 }
 

@@ -24,12 +24,13 @@ function hash(s: string, draw: number): number {
 
 /**
  * Indices of `count` other texts of similar length for utterance `i` (distinct texts, never the
- * recording's own wording); the nearest lengths when too few are within the slack.
+ * recording's own wording); the nearest lengths when too few are within the slack. `lengthSlack`
+ * Infinity draws from every other text whatever its length.
  */
-export function wrongTexts(all: readonly PairCandidate[], i: number, count: number, key: string): number[] {
+export function wrongTexts(all: readonly PairCandidate[], i: number, count: number, key: string, lengthSlack = LENGTH_SLACK): number[] {
   const own = all[i]!;
   const ownText = own.words.join(' ');
-  const slack = Math.max(2, Math.round(LENGTH_SLACK * own.phones));
+  const slack = Math.max(2, Math.round(lengthSlack * own.phones));
   const seen = new Set<string>([ownText]);
   const others = all.flatMap((c, j) => {
     const text = c.words.join(' ');

@@ -134,16 +134,22 @@ export function thresholdFor(ownScores: readonly number[], target: number): numb
 
 interface CvResult {
   features: ContentFeature[];
+  /** own vs similar-length wrong pairs (what `npm run eval -- --diagnostics` measures) */
   auc: number;
   threshold: number;
   trueFlagged: number;
   wrongCaught: number;
+  /** wrong pairs of any length caught */
+  anyLengthCaught: number | null;
 }
+
+const isSimilar = (r: PairRow) => !r.match && r.pairing !== 'any';
 
 function evaluate(rows: readonly PairRow[], features: ContentFeature[]): CvResult {
   const s = outOfFold(rows, features);
   const own = s.filter((_, i) => rows[i]!.match);
-  const wrong = s.filter((_, i) => !rows[i]!.match);
+  const wrong = s.filter((_, i) => isSimilar(rows[i]!));
+  const any = s.filter((_, i) => rows[i]!.pairing === 'any');
   const threshold = thresholdFor(own, TRUE_FLAG_TARGET);
   return {
     features,
@@ -151,6 +157,7 @@ function evaluate(rows: readonly PairRow[], features: ContentFeature[]): CvResul
     threshold,
     trueFlagged: own.filter((v) => v < threshold).length / own.length,
     wrongCaught: wrong.filter((v) => v < threshold).length / wrong.length,
+    anyLengthCaught: any.length ? any.filter((v) => v < threshold).length / any.length : null,
   };
 }
 
@@ -158,19 +165,30 @@ const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 
 /** CV over the candidate sets; the best (wrong pairs caught, then AUC) is refitted on every row. */
 export function fitContentModel(rows: readonly PairRow[]): { model: ContentModel & { training: Record<string, unknown> }; report: string } {
-  const lines = [`train/ pairs: ${rows.filter((r) => r.match).length} own text, ${rows.filter((r) => !r.match).length} wrong text, ${new Set(rows.map((r) => r.speaker)).size} speakers; ${CV_FOLDS}-fold speaker CV`];
+  const lines = [
+    `train/ pairs: ${rows.filter((r) => r.match).length} own text, ${rows.filter(isSimilar).length} wrong text of similar length, ` +
+      `${rows.filter((r) => r.pairing === 'any').length} of any length, ${new Set(rows.map((r) => r.speaker)).size} speakers; ${CV_FOLDS}-fold speaker CV`,
+  ];
   const single = (Object.keys(rows[0]!.features) as ContentFeature[]).map((f) => {
     const own = rows.filter((r) => r.match).map((r) => r.features[f]);
-    const wrong = rows.filter((r) => !r.match).map((r) => r.features[f]);
+    const wrong = rows.filter(isSimilar).map((r) => r.features[f]);
     const auc = rocAuc(own, wrong);
     return `${f} ${Math.max(auc, 1 - auc).toFixed(4)}`;
   });
   lines.push(`single-feature AUC: ${single.join(', ')}`);
   const results = CANDIDATES.map((c) => evaluate(rows, c));
   for (const r of results) {
-    lines.push(`[${r.features.join(', ')}]: AUC ${r.auc.toFixed(4)}, threshold ${r.threshold.toFixed(4)}: own flagged ${pct(r.trueFlagged)}, wrong caught ${pct(r.wrongCaught)}`);
+    lines.push(`[${r.features.join(', ')}]: AUC ${r.auc.toFixed(4)}, threshold ${r.threshold.toFixed(4)}: own flagged ${pct(r.trueFlagged)}, wrong caught ${pct(r.wrongCaught)}` +
+      (r.anyLengthCaught === null ? '' : `, any-length wrong caught ${pct(r.anyLengthCaught)}`));
   }
   const best = [...results].sort((a, b) => b.wrongCaught - a.wrongCaught || b.auc - a.auc)[0]!;
+  lines.push(`chosen set, other operating points (out-of-fold): ${[0.002, 0.01, 0.02].map((target) => {
+    const s = outOfFold(rows, best.features);
+    const own = s.filter((_, i) => rows[i]!.match);
+    const t = thresholdFor(own, target);
+    const similar = rows.filter(isSimilar).length;
+    return `own flagged ${pct(own.filter((v) => v < t).length / own.length)} → wrong caught ${pct(s.filter((v, i) => isSimilar(rows[i]!) && v < t).length / similar)}`;
+  }).join('; ')}`);
   const fitted = fitLogistic(matrix(rows, best.features), rows.map((r) => r.match), balance(rows));
   const round = (v: number) => Math.round(v * 1e6) / 1e6;
   const model = {
@@ -181,9 +199,12 @@ export function fitContentModel(rows: readonly PairRow[]): { model: ContentModel
     intercept: round(fitted.intercept),
     threshold: round(best.threshold),
     training: {
-      data: 'SpeechOcean762 train/: each recording through the recogniser that did not hear its speaker, with its own text and 3 other texts of similar length (scripts/eval/wrong-text-pairs.ts)',
+      data: 'SpeechOcean762 train/: each recording through the recogniser that did not hear its speaker, with its own text, 3 other texts of similar length and 1 of any length (scripts/eval/wrong-text-pairs.ts)',
       recipe: 'scripts/train/content-match.ts (logistic regression, L2 1, own/wrong weighted equally; feature set and threshold by 5-fold speaker CV)',
-      cv: { auc: round(best.auc), trueFlagged: round(best.trueFlagged), wrongCaught: round(best.wrongCaught), trueFlagTarget: TRUE_FLAG_TARGET },
+      cv: {
+        auc: round(best.auc), trueFlagged: round(best.trueFlagged), wrongCaught: round(best.wrongCaught),
+        anyLengthCaught: best.anyLengthCaught === null ? null : round(best.anyLengthCaught), trueFlagTarget: TRUE_FLAG_TARGET,
+      },
     },
   };
   lines.push(`chosen: [${best.features.join(', ')}], threshold ${model.threshold}`);

@@ -26,8 +26,13 @@ import { loadSplit } from '../eval/dataset.js';
 import { wrongTexts } from '../eval/wrong-text-pairs.js';
 import { fitContentModel } from './content-match-fit.js';
 
-/** Wrong texts per train recording (the acoustic run is shared, so extra pairs are cheap). */
+/**
+ * Wrong texts per train recording (the acoustic run is shared, so extra pairs are cheap): 3 of
+ * similar length (what the benchmark measures) and 1 of any length (a short line for a long
+ * recording, or the reverse, must not pass either).
+ */
 const WRONG_PER_RECORDING = 3;
+const WRONG_ANY_LENGTH = 1;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,6 +44,8 @@ export interface PairRow {
   speaker: string;
   /** true: the recording's own text; false: another utterance's */
   match: boolean;
+  /** wrong pairs: 'similar' length (±15%) or 'any' length */
+  pairing?: 'similar' | 'any';
   features: Record<ContentFeature, number>;
 }
 
@@ -72,8 +79,12 @@ async function dumpFeatures(): Promise<PairRow[]> {
     const acoustic = await runAcoustic((f) => session.run(f), audio.samples, K);
     const logp = acoustic.logp[k]!;
     rows.push({ utterance: u.id, speaker: u.speaker, match: true, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[i]!) });
-    for (const j of wrongTexts(candidates, i, WRONG_PER_RECORDING, u.id)) {
-      rows.push({ utterance: u.id, speaker: u.speaker, match: false, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!) });
+    const similar = wrongTexts(candidates, i, WRONG_PER_RECORDING, u.id);
+    const any = wrongTexts(candidates, i, WRONG_ANY_LENGTH, `${u.id}/any`, Infinity);
+    for (const [pairing, js] of [['similar', similar], ['any', any]] as const) {
+      for (const j of js) {
+        rows.push({ utterance: u.id, speaker: u.speaker, match: false, pairing, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!) });
+      }
     }
     if ((i + 1) % 250 === 0) console.log(`  ${i + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
