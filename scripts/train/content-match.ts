@@ -8,7 +8,7 @@
  * bundle's manifest as `contentMatch`.
  *
  *   npx tsx scripts/train/content-match.ts [--model models/default] [--data ../shared/speechocean762/train]
- *        [--cache tmp/content-match] [--stage features|fit|all] [--write]
+ *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write]
  *
  * Features are cached in <cache>/train.features.json (about 4 min on one core); `fit` prints the CV
  * figures and, with --write, stores the model in <model>/manifest.json.
@@ -55,9 +55,15 @@ const cacheDir = path.resolve(arg('cache', 'tmp/content-match'));
 const stage = arg('stage', 'all');
 const featuresFile = path.join(cacheDir, 'train.features.json');
 
-/** utterance id → the fold whose recogniser never heard it */
+/**
+ * utterance id → the fold whose recogniser never heard it: recogniser.py's own folds.json when
+ * the training cache is here (it knows the seed used), else recomputed for seed 1 by folds.py.
+ */
 function folds(): { K: number; of: Record<string, number> } {
-  const out = execFileSync('/usr/bin/python3', [path.join(import.meta.dirname, 'folds.py'), '--utt2spk', path.join(dataDir, 'utt2spk')], { encoding: 'utf8' });
+  const file = path.resolve(arg('folds', 'data/train-cache/folds.json'));
+  const out = fs.existsSync(file)
+    ? fs.readFileSync(file, 'utf8')
+    : execFileSync('/usr/bin/python3', [path.join(import.meta.dirname, 'folds.py'), '--utt2spk', path.join(dataDir, 'utt2spk')], { encoding: 'utf8' });
   const parsed = JSON.parse(out) as { folds: number; utterances: Record<string, number> };
   return { K: parsed.folds, of: parsed.utterances };
 }

@@ -13,6 +13,13 @@ import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js'
 const DATABASES = await testDatabases();
 const THRESHOLD = (JSON.parse(readFileSync(path.resolve('models/default/manifest.json'), 'utf8')) as { contentMatch: { threshold: number } }).contentMatch.threshold;
 
+/** The query the README's "Wrong sentence" section shows, as written there. */
+function readmeQuery(): string {
+  const section = readFileSync('README.md', 'utf8').split('### Wrong sentence')[1]!;
+  const block = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+  return block.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).join('\n');
+}
+
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const ASSESSMENT = `query($id: ID!) { job(id: $id) { status assessment {
   contentMatch flags sentence { accuracy completeness total completenessScore totalScore }
@@ -30,7 +37,14 @@ async function assess(t: TestApp, learnerId: string, audio: Recording, reference
   expect(res.errors).toBeUndefined();
   const jobId = res.data.submitUtterance.job.id;
   expect((await waitForJob(t.admin, jobId)).status).toBe('SUCCEEDED');
-  return (await t.admin.request(ASSESSMENT, { id: jobId })).data.job.assessment;
+  const detailed = (await t.admin.request(ASSESSMENT, { id: jobId })).data.job.assessment;
+  // the README's query answers with the same values
+  const shown = (await t.admin.request(readmeQuery(), { id: jobId })).data.job.assessment;
+  expect(shown).toEqual({
+    contentMatch: detailed.contentMatch, flags: detailed.flags, sentence: { completeness: detailed.sentence.completeness, total: detailed.sentence.total },
+    rationale: { text: detailed.rationale.text },
+  });
+  return detailed;
 }
 
 function expectOrdinary(a: any): void {
