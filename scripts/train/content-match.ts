@@ -10,7 +10,7 @@
  *   npx tsx scripts/train/content-match.ts [--model models/default] [--data ../shared/speechocean762/train]
  *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write]
  *
- * Features are cached in <cache>/train.features.json (about 4 min on one core); `fit` prints the CV
+ * Features are cached in <cache>/train.features.json (about 11 min here with other jobs running); `fit` prints the CV
  * figures and, with --write, stores the model in <model>/manifest.json.
  */
 import { execFileSync } from 'node:child_process';

@@ -56,6 +56,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         type: 'assessment.completed',
         data: assessmentCompleted({
           assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
+          content: { contentMatch, flags },
         }),
       });
     };
