@@ -22,6 +22,12 @@ interface Pair {
   flagged: boolean;
 }
 
+/**
+ * Raters give completeness 0-4 to a recording that reads little or none of its sentence: such an
+ * own-text pair being flagged is the model agreeing with them, so it is reported apart.
+ */
+const READ_COMPLETENESS = 5;
+
 async function scorePair(scorer: Scorer, samples: Float32Array, words: ReferenceWord[]): Promise<Pair | null> {
   const { labels, content } = await scorer.scoreDetailed(samples, words);
   if (!content) return null;
@@ -32,12 +38,14 @@ export async function measureWrongText(scorer: Scorer, utts: readonly EvalUttera
   const candidates = utts.map((u) => ({ words: u.labels.words.map((w) => w.text), phones: u.labels.words.reduce((n, w) => n + w.phones.length, 0) }));
   const own: Pair[] = [];
   const wrong: Pair[] = [];
+  const read: boolean[] = []; // per own pair: human completeness >= READ_COMPLETENESS
   for (const [i, u] of utts.entries()) {
     const audio = await decodeAudio(new Uint8Array(fs.readFileSync(u.audioPath)), { maxSeconds: 60, minSeconds: 0.3 });
     const [j] = wrongTexts(candidates, i, 1, u.id);
     const mine = await scorePair(scorer, audio.samples, wordsOf(u));
     if (!mine) return notMeasured(scorer);
     own.push(mine);
+    read.push(u.labels.completeness >= READ_COMPLETENESS);
     if (j !== undefined) wrong.push((await scorePair(scorer, audio.samples, wordsOf(utts[j]!)))!);
     if ((i + 1) % 100 === 0) log(`  wrong text: ${i + 1}/${utts.length}`);
   }
@@ -45,6 +53,8 @@ export async function measureWrongText(scorer: Scorer, utts: readonly EvalUttera
   const auc = own.length && wrong.length ? rocAuc(own.map((p) => p.score), wrong.map((p) => p.score)) : null;
   const trueFlagged = share(own);
   const wrongCaught = share(wrong);
+  const readOwn = own.filter((_, i) => read[i]);
+  const unreadOwn = own.filter((_, i) => !read[i]);
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`);
   const threshold = scorer.bundle.manifest.contentMatch!.threshold;
   return {
@@ -54,8 +64,13 @@ export async function measureWrongText(scorer: Scorer, utts: readonly EvalUttera
       `| content-match ROC AUC | own text flagged READ_WRONG_TEXT (goal < 1%) | wrong text caught (goal > 95%) | threshold |`,
       '| --- | --- | --- | --- |',
       `| ${auc === null ? 'n/a' : auc.toFixed(4)} | ${pct(trueFlagged)} (${own.filter((p) => p.flagged).length}) | ${pct(wrongCaught)} (${wrong.filter((p) => p.flagged).length}) | ${threshold} |`,
+      `Own text flagged, by the raters' completeness: >= ${READ_COMPLETENESS} (read) ${pct(share(readOwn))} of ${readOwn.length}; ` +
+        `< ${READ_COMPLETENESS} (little or none of the sentence read) ${pct(share(unreadOwn))} of ${unreadOwn.length}`,
     ],
-    json: { auc, true_pairs_flagged: trueFlagged, wrong_pairs_caught: wrongCaught, pairs: own.length, threshold },
+    json: {
+      auc, true_pairs_flagged: trueFlagged, wrong_pairs_caught: wrongCaught, pairs: own.length, threshold,
+      read_true_pairs_flagged: share(readOwn), unread_true_pairs_flagged: share(unreadOwn), unread_true_pairs: unreadOwn.length,
+    },
   };
 }
 

@@ -80,5 +80,9 @@ const SENTENCES = [
     expect(out['diagnostics.wrong_text.auc']).toBe(1);
     expect(out['diagnostics.wrong_text.true_pairs_flagged']).toBe(0);
     expect(out['diagnostics.wrong_text.wrong_pairs_caught']).toBe(1);
+    // every synthetic recording reads its whole sentence (completeness 10)
+    expect(out['diagnostics.wrong_text.read_true_pairs_flagged']).toBe(0);
+    expect(out['diagnostics.wrong_text.unread_true_pairs']).toBe(0);
+    expect(out['diagnostics.wrong_text.unread_true_pairs_flagged']).toBeNull();
   });
 });
