@@ -14,19 +14,21 @@
  * DIR/spk2gender. Without --data, the split is ../shared/speechocean762/<split>.
  * Canonical phones come from scores.json, so predictions align one-to-one with the labelled phones.
  * --json prints one flat object keyed like `phone.accuracy.pcc`, `utterance.fluency.pcc_ci95`.
- * --diagnostics adds the timing-and-miscue figures (scripts/eval/diagnostics-report.ts): omission
+ * --diagnostics adds the sections of scripts/eval/diagnostics.ts (keys `diagnostics.<section>.<figure>`):
+ * wrong text (own vs another utterance's text, scripts/eval/diagnostics-wrong-text.ts), omission
  * recall and false rate on the split's recordings with one word cut out, and word / phoneme
- * boundary errors on the split's texts synthesised by espeak-ng (keys `diagnostics.omission.*`,
- * `diagnostics.timing.*`).
+ * boundary errors on the split's texts synthesised by espeak-ng (scripts/eval/diagnostics-report.ts).
  */
 import path from 'node:path';
 import { Scorer } from '../src/inference/scorer.js';
 import { collectOne, emptyCollected, type Collected } from './eval/collect.js';
+import { diagnosticsJson, diagnosticsText, runDiagnostics, type DiagnosticResult, type DiagnosticSection } from './eval/diagnostics.js';
+import { wrongTextSection } from './eval/diagnostics-wrong-text.js';
 import { fileBytes, measureCpuOneThread, peakRssBytes, type RtfMeasure } from './eval/cost.js';
 import { loadSplit, slicesOf, type EvalUtterance } from './eval/dataset.js';
 import { toJson, toText, type Cost, type Report } from './eval/report.js';
 import { summarise } from './eval/summarise.js';
-import { diagnosticsJson, diagnosticsText, measureDiagnostics } from './eval/diagnostics-report.js';
+import { omissionSection, timingSection } from './eval/diagnostics-report.js';
 
 interface Options {
   split: string;
@@ -40,6 +42,8 @@ interface Options {
   diagnostics: boolean;
   timingSentences: number;
 }
+
+/** What `--diagnostics` measures, in report order. */
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -114,10 +118,10 @@ async function main(): Promise<void> {
     cost: await measureCost(o, scorer, c, utts),
     scaleViolations: c.scaleViolations,
   };
-  const diagnostics = o.diagnostics ? await measureDiagnostics(scorer, utts, o.timingSentences, log) : null;
+  const sections: DiagnosticSection[] = [wrongTextSection, omissionSection, timingSection(o.timingSentences)];
+  const diagnostics: DiagnosticResult[] = o.diagnostics ? await runDiagnostics(sections, scorer, utts, log) : [];
   await scorer.release();
-  if (o.json) console.log(JSON.stringify({ ...toJson(report), ...(diagnostics ? diagnosticsJson(diagnostics) : {}) }, null, 2));
-  else console.log(toText(report) + (diagnostics ? diagnosticsText(diagnostics) : ''));
+  console.log(o.json ? JSON.stringify({ ...toJson(report), ...diagnosticsJson(diagnostics) }, null, 2) : toText(report) + diagnosticsText(diagnostics));
   if (c.scaleViolations.length) process.exitCode = 1;
 }
 

@@ -3,6 +3,7 @@
  * level and aspect, the API label, the continuous output, the human label and the speaker.
  */
 import fs from 'node:fs';
+import { applyContentMatch } from '../../src/assessment/wrong-text.js';
 import { decodeAudio } from '../../src/audio/decode.js';
 import type { Scorer } from '../../src/inference/scorer.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
@@ -87,7 +88,9 @@ export async function collectOne(c: Collected, scorer: Scorer, u: EvalUtterance)
   const audio = await decodeAudio(bytes, { maxSeconds: 60, minSeconds: 0.3 });
   const t1 = performance.now();
   const words: ReferenceWord[] = u.labels.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
-  const { labels, raw } = await scorer.scoreDetailed(audio.samples, words);
+  const scored = await scorer.scoreDetailed(audio.samples, words);
+  const { raw } = scored;
+  const { labels } = applyContentMatch(scored.labels, scored.content); // the labels the API returns
   c.decodeSeconds += (t1 - t0) / 1000;
   c.scoreSeconds += (performance.now() - t1) / 1000;
   c.audioSeconds += audio.durationSeconds;

@@ -27,6 +27,7 @@ torch.backends.mkldnn.enabled = False  # see train.py: oneDNN conv1d backward is
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import AcousticExported, Frontend, Recogniser  # noqa: E402
 from train import ctc_stage, greedy_per, load_split  # noqa: E402
+from folds import speaker_folds  # noqa: E402  (shared with content-match.ts's cross-fitting)
 
 
 def parse_args():
@@ -48,12 +49,6 @@ def parse_args():
     ap.add_argument('--only-fold', type=int, default=-1, help='train just this fold (others must be saved already)')
     ap.add_argument('--export-only', action='store_true')
     return ap.parse_args()
-
-
-def speaker_folds(items, k, seed):
-    speakers = sorted({it['speaker'] for it in items})
-    random.Random(seed).shuffle(speakers)
-    return {s: i % k for i, s in enumerate(speakers)}
 
 
 def augment(it, rng):

@@ -10,4 +10,5 @@ npx tsx scripts/train/gop-features.ts               # alignment + GOP features w
 /usr/bin/python3 scripts/train/heads.py             # boosted-tree heads -> heads.onnx
 minutes=$(( ($(date +%s) - start + 30) / 60 ))
 /usr/bin/python3 scripts/train/gop_bundle.py --total-minutes "$minutes"
+npx tsx scripts/train/content-match.ts --write      # wrong-sentence model (content match) into the manifest
 echo "npm run train: models/default rebuilt in ${minutes} min"

@@ -1,11 +1,12 @@
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
 import type { Assessor } from '../inference/assessor.js';
-import { generateRationale } from '../rationale/generate.js';
+import { generateRationale, generateWrongTextRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
+import { applyContentMatch } from './wrong-text.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent } from '../outbox/events.js';
@@ -33,13 +34,15 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const words = utterance.referenceWords as unknown as ReferenceWord[];
     jobStageDuration.observe({ stage: 'load' }, seconds(loadStarted));
     const started = performance.now();
-    const { labels, rationale } = await deps.assessor.assess(audio.samples, words);
+    const assessed = await deps.assessor.assess(audio.samples, words);
     const inferenceMs = Math.round(performance.now() - started);
     const model = deps.assessor;
     jobStageDuration.observe({ stage: 'inference' }, inferenceMs / 1000);
     inferenceDuration.observe({ provider: model.executionProvider, model_version: model.modelVersion }, inferenceMs / 1000);
     const rationaleStarted = performance.now();
-    const text = rationale ?? generateRationale(labels);
+    // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
+    const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
+    const text = assessed.rationale ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels) : generateRationale(labels));
     const check = checkRationale(text, labels);
     jobStageDuration.observe({ stage: 'rationale' }, seconds(rationaleStarted));
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
@@ -56,6 +59,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         model: modelRef,
         inferenceMs,
         labels,
+        contentMatch,
+        flags,
         rationale: { text, check, humanCheck },
         utteranceLocked: true,
       });
@@ -67,6 +72,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         type: 'assessment.completed',
         data: assessmentCompleted({
           assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
+          content: { contentMatch, flags },
         }),
       });
       // The statements of the completing transaction (its commit is not in it).

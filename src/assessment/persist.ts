@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AssessmentLabels, RationaleCheck } from '../types.js';
 import type { HumanCheck } from './human.js';
+import type { AssessmentFlag } from './wrong-text.js';
 import { applyNewModelAssessment } from '../analytics/rollup.js';
 import { encodeTimeline } from './timeline-codec.js';
 
@@ -13,6 +14,9 @@ export interface AssessmentRecord {
   model: { name: string; version: string; executionProvider: string } | null;
   inferenceMs: number | null;
   labels: AssessmentLabels;
+  /** The model's content-match score (0-1) and the outcome flags it led to (./wrong-text.ts). */
+  contentMatch?: number | null;
+  flags?: AssessmentFlag[];
   rationale: RationaleRecord | null;
   /** Who supplied HUMAN labels. */
   rater?: string | null;
@@ -77,6 +81,8 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       executionProvider: record.model?.executionProvider ?? null,
       inferenceMs: record.inferenceMs,
       rater: record.rater ?? null,
+      contentMatch: record.contentMatch ?? null,
+      flags: record.flags ?? [],
       ...(record.createdAt ? { createdAt: record.createdAt } : {}),
       ...labels.sentence,
       ...continuousSentence(labels),

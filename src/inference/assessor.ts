@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
+import type { ContentMatch } from '../assessment/wrong-text.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
 import type { ModelBundle } from './bundle.js';
 import { GenerativeAssessor } from './generative/assessor.js';
@@ -15,9 +16,10 @@ export interface Assessor {
   warmUp(): Promise<void>;
   /**
    * Labels at every level; a generative model also returns its own rationale (checked like any
-   * other), a scorer leaves it to the platform's grounded writer.
+   * other), a scorer leaves it to the platform's grounded writer. `content`: how well the speech
+   * matches the reference text, where the model can tell (src/assessment/wrong-text.ts).
    */
-  assess(samples: Float32Array, words: ReferenceWord[]): Promise<{ labels: AssessmentLabels; rationale?: string }>;
+  assess(samples: Float32Array, words: ReferenceWord[]): Promise<{ labels: AssessmentLabels; rationale?: string; content?: ContentMatch | null }>;
 }
 
 class ScorerAssessor implements Assessor {
@@ -38,7 +40,8 @@ class ScorerAssessor implements Assessor {
     return this.scorer.warmUp();
   }
   async assess(samples: Float32Array, words: ReferenceWord[]) {
-    return { labels: await this.scorer.score(samples, words) };
+    const { labels, content } = await this.scorer.scoreDetailed(samples, words);
+    return { labels, content };
   }
 }
 

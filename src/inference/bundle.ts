@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PHONES } from '../text/phones.js';
+import { CONTENT_FEATURES, type ContentModel } from './gop/content.js';
 
 export type BundleKind = 'scorer' | 'generative';
 
@@ -48,6 +49,8 @@ export interface ModelManifest {
   recognisers?: number;
   /** gop: the heads' input columns, in order (must equal src/inference/gop/features.ts). */
   features?: { phone: string[]; word: string[]; utterance: string[] };
+  /** gop: the content-match model (src/inference/gop/content.ts); absent: no content match. */
+  contentMatch?: ContentModel;
   [extra: string]: unknown;
 }
 
@@ -86,6 +89,23 @@ function checkTensorSpecs(where: string, value: unknown, field: string): void {
   }
 }
 
+/** A content-match model the server can evaluate: known feature names, finite numbers of matching lengths. */
+function checkContentModel(where: string, value: unknown): void {
+  const m = value as Partial<Record<keyof ContentModel, unknown>> | null;
+  const fail = (why: string) => new BundleError(`${where}: "contentMatch" ${why}`);
+  if (!m || typeof m !== 'object' || !Array.isArray(m.features) || m.features.length === 0) throw fail('needs a non-empty "features" list');
+  const unknown = m.features.filter((f) => !(CONTENT_FEATURES as readonly unknown[]).includes(f));
+  if (unknown.length) throw fail(`names features this server does not compute: ${unknown.join(', ')} (known: ${CONTENT_FEATURES.join(', ')})`);
+  const n = m.features.length;
+  for (const key of ['mean', 'scale', 'coefficients'] as const) {
+    const v = m[key];
+    if (!Array.isArray(v) || v.length !== n || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw fail(`"${key}" must be ${n} finite numbers`);
+  }
+  if ((m.scale as number[]).some((x) => x <= 0)) throw fail('"scale" must be positive');
+  if (typeof m.intercept !== 'number' || !Number.isFinite(m.intercept)) throw fail('"intercept" must be a finite number');
+  if (typeof m.threshold !== 'number' || !(m.threshold > 0 && m.threshold < 1)) throw fail('"threshold" must be between 0 and 1');
+}
+
 /** Validate a parsed manifest (throws BundleError). Exported for tests and tooling. */
 export function validateManifest(raw: unknown, where = 'manifest.json'): ModelManifest {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BundleError(`${where}: not a JSON object`);
@@ -112,6 +132,7 @@ export function validateManifest(raw: unknown, where = 'manifest.json'): ModelMa
   if (m.pipeline !== undefined && m.pipeline !== 'end-to-end' && m.pipeline !== 'gop') {
     throw new BundleError(`${where}: unknown pipeline ${JSON.stringify(m.pipeline)} (expected "end-to-end" or "gop")`);
   }
+  if (m.contentMatch !== undefined) checkContentModel(where, m.contentMatch);
   checkTensorSpecs(where, m.inputs, 'inputs');
   checkTensorSpecs(where, m.outputs, 'outputs');
   const scales = m.scales as Record<string, unknown>;

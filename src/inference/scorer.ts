@@ -10,8 +10,10 @@ import { AppError } from '../errors.js';
 import { phoneId, stripStress, VOWELS, type Phone } from '../text/phones.js';
 import type { AssessmentLabels, ReferenceWord, WordScore } from '../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
-import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads } from './gop/engine.js';
-import { PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from './gop/features.js';
+import type { ContentMatch } from '../assessment/wrong-text.js';
+import { contentFeatures, contentMatch, type ContentModel } from './gop/content.js';
+import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './gop/engine.js';
+import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './gop/features.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './gop/diagnostics.js';
 import { loadDiagnosticThresholds } from './gop/thresholds.js';
 import { checkRange, checkTensor } from './outputs.js';
@@ -206,8 +208,12 @@ export class Scorer {
     return (await this.scoreDetailed(samples, words)).labels;
   }
 
-  /** Labels on the platform scales plus the continuous outputs they were decoded from. */
-  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+  /**
+   * Labels on the platform scales plus the continuous outputs they were decoded from, and the
+   * content match (null for bundles without a content-match model). The labels are the model's;
+   * src/assessment/wrong-text.ts decides what a low content match does to them.
+   */
+  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
     if (this.heads) return this.scoreGop(samples, words, this.heads);
     const { feeds, nPhones: P, nWords: W } = this.buildFeeds(samples, words);
     const outputs = await this.run(feeds);
@@ -222,7 +228,7 @@ export class Scorer {
       words: Array.from({ length: W }, (_, i) => Array.from(wrd.subarray(i * 3, i * 3 + 3))),
       phones: Array.from(ph),
     };
-    return { labels: decodeLabels(raw, words, this.stressThreshold), raw };
+    return { labels: decodeLabels(raw, words, this.stressThreshold), raw, content: null };
   }
 
   /** Acoustic graph → alignment and GOP features → heads graph (src/inference/gop/). */
@@ -230,7 +236,7 @@ export class Scorer {
     samples: Float32Array,
     words: readonly ReferenceWord[],
     heads: { session: ort.InferenceSession; recognisers: number },
-  ): Promise<{ labels: AssessmentLabels; raw: RawScores }> {
+  ): Promise<ScoredUtterance> {
     const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
     const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, heads.recognisers);
     const raw = await runHeads((f) => this.runOn(heads.session, f), acoustic, words);
@@ -241,7 +247,9 @@ export class Scorer {
     // outputs beside the scores: nothing below feeds the heads
     const evidence = diagnosticEvidence(acoustic.logp, acoustic.frames, acoustic.track, words);
     labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds!, Math.round((samples.length / SAMPLE_RATE) * 1000));
-    return { labels, raw };
+    const model = this.bundle.manifest.contentMatch;
+    const content = model ? contentOf(model, acoustic, words) : null;
+    return { labels, raw, content };
   }
 
   /**
@@ -287,6 +295,19 @@ export class Scorer {
     await this.session.release();
     await this.heads?.session.release();
   }
+}
+
+export interface ScoredUtterance {
+  labels: AssessmentLabels;
+  raw: RawScores;
+  content: ContentMatch | null;
+}
+
+/** Content match of the speech with the canonical phones, every recogniser a witness. */
+function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[]): ContentMatch {
+  const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
+  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels));
+  return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
 }
 
 /** The gop pipeline's heads graph, checked against the feature columns this build computes. */

@@ -127,6 +127,8 @@ export function assessmentCompleted(input: {
   model: { name: string; version: string; executionProvider: string };
   labels: AssessmentLabels;
   rationale: { text: string; flags: string[] };
+  /** Assessment.contentMatch and Assessment.flags (READ_WRONG_TEXT), as the API serves them */
+  content: { contentMatch: number | null; flags: string[] };
 }) {
   return {
     assessment: {
@@ -137,6 +139,8 @@ export function assessmentCompleted(input: {
       sentence: sentenceOf(input.labels.sentence),
       words: wordsOf(input.labels),
       rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
+      contentMatch: input.content.contentMatch,
+      flags: input.content.flags,
     },
     job: { id: toGlobalId('Job', input.job.id), attempts: input.job.attempts },
     utterance: utteranceRef(input.utterance),

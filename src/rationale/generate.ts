@@ -113,6 +113,23 @@ export function generateRationale(labels: AssessmentLabels): string {
   return lines.join('\n');
 }
 
+/**
+ * The rationale of an assessment flagged READ_WRONG_TEXT (src/assessment/wrong-text.ts): it tells
+ * the learner the recording is not the sentence and to read it again, instead of grading a reading
+ * that did not happen. Still faithful to the labels: it names the first word neutrally, criticises
+ * only tokens labelled as errors (the token lines below), and the capped total is in the low band.
+ */
+export function generateWrongTextRationale(labels: AssessmentLabels): string {
+  const first = labels.words[0]?.text.toUpperCase();
+  const hasErrors = labels.words.some((w) => w.accuracy < WORD_ERROR_BELOW || w.phonemes.some((p) => p.accuracy < PHONEME_ERROR_BELOW));
+  return [
+    'This recording does not match the sentence you were asked to read, so it was not scored as a reading of it.',
+    first ? `Read the sentence exactly as written, starting with the word "${first}", and record it again.` : 'Read the sentence exactly as written and record it again.',
+    `Overall score: ${Math.round(labels.sentence.total)}/10 for this sentence.`,
+    ...(hasErrors ? tokenLines(labels, hashLabels(labels)) : []),
+  ].join('\n');
+}
+
 function tokenLines(labels: AssessmentLabels, h: number): string[] {
   const out: string[] = miscueLines(labels);
   const errorWords = weakestWords(labels.words);

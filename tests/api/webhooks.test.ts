@@ -104,7 +104,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(submitted!.data.utterance.durationMs).toBeGreaterThan(1000);
     const served = await t.admin.request(
       `query($id: ID!) { assessment(id: $id) { model { name version } executionProvider sentence { accuracy fluency prosody completeness total }
-         words { text accuracy stress total phonemes { symbol accuracy } } rationale { text flags trusted } } }`,
+         words { text accuracy stress total phonemes { symbol accuracy } } rationale { text flags trusted } contentMatch flags } }`,
       { id: done.assessment.id },
     );
     const a = served.data.assessment;

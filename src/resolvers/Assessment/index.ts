@@ -9,3 +9,4 @@ export * from './words.js';
 export * from './gradeDeliveries.js';
 export * from './pauses.js';
 export * from './insertions.js';
+export * from './flags.js';

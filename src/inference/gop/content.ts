@@ -1,0 +1,126 @@
+/**
+ * Content match: does the speech say the reference text at all, or another sentence?
+ *
+ * Evidence from one recogniser's log-posteriors, all normalised by length so short and long
+ * sentences compare:
+ * - how much worse the forced alignment of the canonical phones scores than the recogniser's own
+ *   best path (the frame-wise best label, which bounds every path from above);
+ * - the phone error rate of the greedy decoding against the canonical phones;
+ * - the share of canonical phones that the recogniser barely hears anywhere near their segment.
+ * A wrong sentence forces the alignment through phones the audio does not contain, so all three
+ * grow. A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
+ * scripts/train/content-match.ts on train/ speaker folds) turns them into a 0-1 score.
+ */
+import { forcedAlign } from './align.js';
+
+/** Every feature this build computes; a manifest's model names a subset of them. */
+export const CONTENT_FEATURES = [
+  'gap_per_frame', 'gap_per_phone', 'gap_per_speech_frame', 'greedy_per', 'low_posterior_01', 'low_posterior_05', 'greedy_length_ratio',
+] as const;
+export type ContentFeature = (typeof CONTENT_FEATURES)[number];
+
+/**
+ * @param logp [T, V] row-major log-posteriors, blank at index 0
+ * @param labels canonical phone ids, 1-based in the posterior's vocabulary
+ */
+export function contentFeatures(logp: Float32Array, T: number, V: number, labels: readonly number[]): Record<ContentFeature, number> {
+  const L = labels.length;
+  const { segments } = forcedAlign(logp, T, V, labels);
+  const best = frameBest(logp, T, V);
+  const gap = Math.min(0, pathScore(logp, T, V, labels, segments) - best.score);
+  const greedy = collapse(best.argmax);
+  const speechFrames = Math.max(1, best.argmax.reduce((n, v) => n + (v === 0 ? 0 : 1), 0));
+  return {
+    gap_per_frame: gap / T,
+    gap_per_phone: gap / L,
+    gap_per_speech_frame: gap / Math.max(speechFrames, L),
+    greedy_per: editDistance(greedy, labels) / L,
+    low_posterior_01: lowPosteriorShare(logp, T, V, labels, segments, 0.01),
+    low_posterior_05: lowPosteriorShare(logp, T, V, labels, segments, 0.05),
+    greedy_length_ratio: greedy.length / L,
+  };
+}
+
+/** Sum of the log-posteriors along the alignment: a phone's label on its frames, blank elsewhere. */
+function pathScore(logp: Float32Array, T: number, V: number, labels: readonly number[], segments: { start: number; end: number }[]): number {
+  const state = new Int32Array(T); // 0 = blank
+  segments.forEach((s, i) => {
+    for (let t = Math.max(0, s.start); t < Math.min(T, s.end); t++) state[t] = labels[i]!;
+  });
+  let score = 0;
+  for (let t = 0; t < T; t++) score += logp[t * V + state[t]!]!;
+  return score;
+}
+
+/** The best label of every frame and the score of that (unconstrained) path. */
+function frameBest(logp: Float32Array, T: number, V: number): { argmax: number[]; score: number } {
+  const argmax: number[] = [];
+  let score = 0;
+  for (let t = 0; t < T; t++) {
+    let b = 0;
+    for (let v = 1; v < V; v++) if (logp[t * V + v]! > logp[t * V + b]!) b = v;
+    argmax.push(b);
+    score += logp[t * V + b]!;
+  }
+  return { argmax, score };
+}
+
+/** CTC greedy decoding: merge repeats, drop blanks. */
+function collapse(argmax: readonly number[]): number[] {
+  const out: number[] = [];
+  argmax.forEach((v, t) => {
+    if (v !== 0 && v !== argmax[t - 1]) out.push(v);
+  });
+  return out;
+}
+
+/** Levenshtein distance (substitution, insertion, deletion each 1). */
+export function editDistance(a: readonly number[], b: readonly number[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Share of canonical phones whose posterior stays below `floor` on their segment and one frame either side. */
+function lowPosteriorShare(
+  logp: Float32Array, T: number, V: number, labels: readonly number[], segments: { start: number; end: number }[], floor: number,
+): number {
+  const logFloor = Math.log(floor);
+  let low = 0;
+  segments.forEach((s, i) => {
+    let peak = -Infinity;
+    for (let t = Math.max(0, s.start - 1); t < Math.min(T, s.end + 1); t++) peak = Math.max(peak, logp[t * V + labels[i]!]!);
+    if (peak < logFloor) low++;
+  });
+  return low / labels.length;
+}
+
+/** A logistic model over content features, as the manifest's `contentMatch` states it. */
+export interface ContentModel {
+  features: ContentFeature[];
+  /** standardisation: (x - mean) / scale, per feature */
+  mean: number[];
+  scale: number[];
+  coefficients: number[];
+  intercept: number;
+  /** content match below this is a wrong sentence */
+  threshold: number;
+}
+
+/** Log-odds that the speech matches the text, from one recogniser's features. */
+export function contentLogit(model: ContentModel, f: Record<ContentFeature, number>): number {
+  return model.features.reduce((z, name, i) => z + (model.coefficients[i]! * (f[name] - model.mean[i]!)) / model.scale[i]!, model.intercept);
+}
+
+/**
+ * The 0-1 content match of an utterance: the K recognisers' log-odds averaged (each recogniser
+ * is an independent witness that never heard this speaker), then the logistic function.
+ */
+export function contentMatch(model: ContentModel, perRecogniser: readonly Record<ContentFeature, number>[]): number {
+  const z = perRecogniser.reduce((s, f) => s + contentLogit(model, f), 0) / perRecogniser.length;
+  return 1 / (1 + Math.exp(-z));
+}
