@@ -64,6 +64,9 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       ...(record.createdAt ? { createdAt: record.createdAt } : {}),
       ...labels.sentence,
       ...continuousSentence(labels),
+      completenessRule: labels.derived?.completeness ?? null,
+      totalRule: labels.derived?.total ?? null,
+      wordTotalRule: labels.derived?.wordTotal ?? null,
     },
   });
   const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));

@@ -249,7 +249,7 @@ export class GenerativeAssessor {
         { generatedTokens: result.tokens.length },
       );
     }
-    const parsed = parseResponse(text, words, this.config.responseFormat);
+    const parsed = parseResponse(text, words, this.config.responseFormat, this.config.rubric);
     return { ...parsed, rawOutput: text, generatedTokens: result.tokens.length };
   }
 

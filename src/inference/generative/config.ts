@@ -11,7 +11,61 @@ import path from 'node:path';
 import { BundleError, sha256File } from '../bundle.js';
 import type { ReferenceWord } from '../../types.js';
 
-export type ResponseFormat = 'json' | 'lines';
+export type ResponseFormat = 'json' | 'lines' | 'rubric';
+export const RESPONSE_FORMATS: readonly ResponseFormat[] = ['json', 'lines', 'rubric'];
+
+/** The paper's five ordinal labels, worst first ("Poor" and "Fair" are read as Bad and Average). */
+export const RUBRIC_LABELS = ['Worst', 'Bad', 'Average', 'Good', 'Excellent'] as const;
+export type RubricLabel = (typeof RUBRIC_LABELS)[number];
+export type LabelValues = Readonly<Record<RubricLabel, number>>;
+
+/** What each label means on the platform's scales (one map per scale), see README.md "rubric". */
+export interface RubricScales {
+  accuracy: LabelValues;
+  fluency: LabelValues;
+  prosody: LabelValues;
+  completeness: LabelValues;
+  total: LabelValues;
+  word: LabelValues;
+  phoneme: LabelValues;
+}
+
+/** Rules for the scores the paper's format does not contain (the API marks their results as derived). */
+export const COMPLETENESS_RULES = ['produced', 'words_not_worst'] as const;
+export const TOTAL_RULES = ['produced', 'mean_accuracy_fluency_prosody'] as const;
+export const WORD_TOTAL_RULES = ['word_accuracy'] as const;
+
+export interface RubricConfig {
+  scales: RubricScales;
+  /** "produced": the response must carry a `Completeness:` line; otherwise how it is derived. */
+  completeness: (typeof COMPLETENESS_RULES)[number];
+  total: (typeof TOTAL_RULES)[number];
+  /** The format has no per-word total: it is derived by this rule. */
+  wordTotal: (typeof WORD_TOTAL_RULES)[number];
+}
+
+/**
+ * Default label values: one point inside each band of the paper's rubric (phonemes: Excellent
+ * 1.9-2.0, Good 1.5-1.8, Average 1.0-1.4, Bad 0.5-0.9, Worst 0.0-0.4) and, for the 0-10 scales the
+ * paper labels without numbers, of SpeechOcean762's rubric as src/assessment/proficiency.ts bands
+ * it, so a mapped value is labelled back as the label it came from. The band's middle, rounded up.
+ */
+export const DEFAULT_RUBRIC_SCALES: RubricScales = {
+  accuracy: { Worst: 1, Bad: 4, Average: 6, Good: 8, Excellent: 10 },
+  fluency: { Worst: 1, Bad: 3, Average: 5, Good: 7, Excellent: 9 },
+  prosody: { Worst: 1, Bad: 4, Average: 6, Good: 8, Excellent: 10 },
+  completeness: { Worst: 1, Bad: 4, Average: 6, Good: 9, Excellent: 10 },
+  total: { Worst: 1, Bad: 4, Average: 6, Good: 8, Excellent: 10 },
+  word: { Worst: 1, Bad: 3, Average: 5, Good: 8, Excellent: 10 },
+  phoneme: { Worst: 0.2, Bad: 0.7, Average: 1.2, Good: 1.7, Excellent: 2 },
+};
+
+export const DEFAULT_RUBRIC: RubricConfig = {
+  scales: DEFAULT_RUBRIC_SCALES,
+  completeness: 'words_not_worst',
+  total: 'mean_accuracy_fluency_prosody',
+  wordTotal: 'word_accuracy',
+};
 
 export interface BundleFile {
   file: string;
@@ -27,6 +81,8 @@ export interface GenerativeConfig {
   stopTokens: string[];
   maxNewTokens: number;
   responseFormat: ResponseFormat;
+  /** Label values and derivation rules of the "rubric" format (defaults: DEFAULT_RUBRIC). */
+  rubric: RubricConfig;
 }
 
 /** Names of the tensors a generative bundle's graphs must have. */
@@ -102,9 +158,10 @@ export function validateGenerativeConfig(raw: unknown, where = 'manifest.json'):
     throw new BundleError(`${where}: "generative.stopTokens" must be a non-empty array of token strings`);
   }
   const maxNewTokens = positiveInt(where, 'generative.maxNewTokens', raw.maxNewTokens, MAX_NEW_TOKENS_LIMIT);
-  if (raw.responseFormat !== 'json' && raw.responseFormat !== 'lines') {
-    throw new BundleError(`${where}: "generative.responseFormat" must be "json" or "lines", got ${JSON.stringify(raw.responseFormat)}`);
+  if (!RESPONSE_FORMATS.includes(raw.responseFormat as ResponseFormat)) {
+    throw new BundleError(`${where}: "generative.responseFormat" must be one of ${RESPONSE_FORMATS.map((f) => `"${f}"`).join(', ')}, got ${JSON.stringify(raw.responseFormat)}`);
   }
+  const rubric = validateRubric(raw.rubric, where);
   return {
     encoder,
     decoder,
@@ -112,7 +169,53 @@ export function validateGenerativeConfig(raw: unknown, where = 'manifest.json'):
     prompt: { template: promptRaw.template },
     stopTokens: stop as string[],
     maxNewTokens,
-    responseFormat: raw.responseFormat,
+    responseFormat: raw.responseFormat as ResponseFormat,
+    rubric,
+  };
+}
+
+/** Scale bounds of each rubric map: 0-10 integers, phonemes 0-2. */
+function scaleBounds(scale: keyof RubricScales): { max: number; integer: boolean } {
+  return scale === 'phoneme' ? { max: 2, integer: false } : { max: 10, integer: true };
+}
+
+function oneOf<T extends string>(where: string, field: string, v: unknown, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (!allowed.includes(v as T)) throw new BundleError(`${where}: "${field}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** Validate `generative.rubric` (optional; every part defaults to DEFAULT_RUBRIC). */
+export function validateRubric(raw: unknown, where = 'manifest.json'): RubricConfig {
+  if (raw === undefined) return DEFAULT_RUBRIC;
+  if (!isObject(raw)) throw new BundleError(`${where}: "generative.rubric" must be an object`);
+  const scalesRaw = raw.scales ?? {};
+  if (!isObject(scalesRaw)) throw new BundleError(`${where}: "generative.rubric.scales" must be an object`);
+  const unknownScale = Object.keys(scalesRaw).find((k) => !(k in DEFAULT_RUBRIC_SCALES));
+  if (unknownScale) throw new BundleError(`${where}: "generative.rubric.scales.${unknownScale}" is not a scale (known: ${Object.keys(DEFAULT_RUBRIC_SCALES).join(', ')})`);
+  const scales = { ...DEFAULT_RUBRIC_SCALES };
+  for (const [name, map] of Object.entries(scalesRaw)) {
+    const scale = name as keyof RubricScales;
+    const field = `generative.rubric.scales.${scale}`;
+    if (!isObject(map)) throw new BundleError(`${where}: "${field}" must map each of ${RUBRIC_LABELS.join(', ')} to a number`);
+    const { max, integer } = scaleBounds(scale);
+    const values = {} as Record<RubricLabel, number>;
+    for (const label of RUBRIC_LABELS) {
+      const v = map[label];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max || (integer && !Number.isInteger(v))) {
+        throw new BundleError(`${where}: "${field}.${label}" must be ${integer ? 'an integer' : 'a number'} from 0 to ${max}, got ${JSON.stringify(v)}`);
+      }
+      values[label] = v;
+    }
+    const extra = Object.keys(map).find((k) => !(RUBRIC_LABELS as readonly string[]).includes(k));
+    if (extra) throw new BundleError(`${where}: "${field}.${extra}" is not a label (labels: ${RUBRIC_LABELS.join(', ')})`);
+    scales[scale] = values;
+  }
+  return {
+    scales,
+    completeness: oneOf(where, 'generative.rubric.completeness', raw.completeness, COMPLETENESS_RULES, DEFAULT_RUBRIC.completeness),
+    total: oneOf(where, 'generative.rubric.total', raw.total, TOTAL_RULES, DEFAULT_RUBRIC.total),
+    wordTotal: oneOf(where, 'generative.rubric.wordTotal', raw.wordTotal, WORD_TOTAL_RULES, DEFAULT_RUBRIC.wordTotal),
   };
 }
 
@@ -132,6 +235,7 @@ export function checkBundleFile(dir: string, f: BundleFile, field: string): stri
 const FORMAT_HINT: Record<ResponseFormat, string> = {
   json: 'JSON',
   lines: 'labelled lines',
+  rubric: 'the rubric output format',
 };
 
 /**

@@ -296,3 +296,28 @@ export const EXPECTED_LABELS = {
     { text: 'BEAR', accuracy: 8, stress: 5, total: 8, phonemes: [{ symbol: 'B', accuracy: 2 }, { symbol: 'EH1', accuracy: 1.5 }, { symbol: 'R', accuracy: 2 }] },
   ],
 };
+
+/** A response in the paper's rubric format (multi_granularity/utils.py) for WE CALL IT BEAR, with word stress. */
+export const GOOD_RUBRIC = [
+  'Accuracy: Good',
+  'Fluency: Excellent',
+  'Prosody: Average',
+  'Words: WE/Excellent CALL/Bad IT/Excellent BEAR/Good',
+  'Word Stress: WE/Correct CALL/Correct IT/Correct BEAR/Incorrect',
+  'Phonemes: w/Excellent i/Excellent k/Excellent ɔ/Average l/Worst ɪ/Excellent t/Excellent b/Excellent ɛ/Good ɹ/Excellent',
+  'Verdict: Mostly clear. "CALL" is mispronounced: the /ɔ/ vowel is accented',
+  'and the final L is missing.',
+].join('\n');
+
+/** GOOD_RUBRIC on the platform's scales with the default label values and derivation rules. */
+export const EXPECTED_RUBRIC_LABELS = {
+  // completeness: no word labelled Worst → 10; total: round((8 + 9 + 6) / 3) = 8
+  sentence: { accuracy: 8, fluency: 9, prosody: 6, completeness: 10, total: 8 },
+  words: [
+    { text: 'WE', accuracy: 10, stress: 10, total: 10, phonemes: [{ symbol: 'W', accuracy: 2 }, { symbol: 'IY1', accuracy: 2 }] },
+    { text: 'CALL', accuracy: 3, stress: 10, total: 3, phonemes: [{ symbol: 'K', accuracy: 2 }, { symbol: 'AO1', accuracy: 1.2 }, { symbol: 'L', accuracy: 0.2 }] },
+    { text: 'IT', accuracy: 10, stress: 10, total: 10, phonemes: [{ symbol: 'IH1', accuracy: 2 }, { symbol: 'T', accuracy: 2 }] },
+    { text: 'BEAR', accuracy: 8, stress: 5, total: 8, phonemes: [{ symbol: 'B', accuracy: 2 }, { symbol: 'EH1', accuracy: 1.7 }, { symbol: 'R', accuracy: 2 }] },
+  ],
+  derived: { completeness: 'words_not_worst', total: 'mean_accuracy_fluency_prosody', wordTotal: 'word_accuracy' },
+};
