@@ -9,6 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BundleError, sha256File } from '../bundle.js';
+import { arpabetToIpa } from '../../text/phones.js';
 import type { ReferenceWord } from '../../types.js';
 
 export type ResponseFormat = 'json' | 'lines' | 'rubric';
@@ -72,9 +73,27 @@ export interface BundleFile {
   sha256: string;
 }
 
+/**
+ * "encoder-decoder" (default): the encoder's frames reach the decoder through cross-attention.
+ * "decoder-only" (Qwen2-Audio, the paper's model): the prompt holds one `audioToken` per encoder
+ * frame (`{{audio}}`), and the decoder graph puts the frames in place of those tokens' embeddings.
+ * Both graphs receive `input_ids` and `encoder_hidden`; see README.md "Graphs".
+ */
+export const ARCHITECTURES = ['encoder-decoder', 'decoder-only'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export interface DecoderConfig {
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+  architecture: Architecture;
+  /** decoder-only: the placeholder token `{{audio}}` expands to, once per encoder frame. */
+  audioToken?: string;
+}
+
 export interface GenerativeConfig {
   encoder: BundleFile;
-  decoder: { numLayers: number; numHeads: number; headDim: number };
+  decoder: DecoderConfig;
   tokenizer: BundleFile & { bos?: string; eos: string; pad?: string; addBos: boolean };
   prompt: { template: string };
   /** Token strings (vocab entries or added tokens); generation stops at the first one emitted. */
@@ -94,7 +113,9 @@ export const DECODER_LOGITS = 'logits';
 export const pastName = (layer: number, kv: 'key' | 'value'): string => `past.${layer}.${kv}`;
 export const presentName = (layer: number, kv: 'key' | 'value'): string => `present.${layer}.${kv}`;
 
-export const PROMPT_PLACEHOLDERS = ['text', 'phones', 'words', 'word_count', 'format'] as const;
+export const PROMPT_PLACEHOLDERS = ['text', 'phones', 'phonemes_ipa', 'words', 'word_count', 'format', 'audio'] as const;
+/** Left in the rendered prompt by renderPrompt, where the platform inserts one audio token per encoder frame. */
+export const AUDIO_SLOT = '{{audio}}';
 const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
 
 /** Upper bound on maxNewTokens, so a bad manifest cannot make one job run for hours. */
@@ -125,11 +146,21 @@ export function validateGenerativeConfig(raw: unknown, where = 'manifest.json'):
   const encoder = bundleFile(where, 'generative.encoder', raw.encoder);
   const dec = raw.decoder;
   if (!isObject(dec)) throw new BundleError(`${where}: "generative.decoder" must be an object with numLayers, numHeads, headDim`);
-  const decoder = {
+  const architecture = oneOf(where, 'generative.decoder.architecture', dec.architecture, ARCHITECTURES, 'encoder-decoder');
+  const decoder: DecoderConfig = {
     numLayers: positiveInt(where, 'generative.decoder.numLayers', dec.numLayers, 1024),
     numHeads: positiveInt(where, 'generative.decoder.numHeads', dec.numHeads, 4096),
     headDim: positiveInt(where, 'generative.decoder.headDim', dec.headDim, 65536),
+    architecture,
   };
+  if (architecture === 'decoder-only') {
+    if (typeof dec.audioToken !== 'string' || !dec.audioToken) {
+      throw new BundleError(`${where}: a decoder-only model needs "generative.decoder.audioToken", the placeholder token {{audio}} expands to (e.g. "<|AUDIO|>")`);
+    }
+    decoder.audioToken = dec.audioToken;
+  } else if (dec.audioToken !== undefined) {
+    throw new BundleError(`${where}: "generative.decoder.audioToken" is only for architecture "decoder-only"`);
+  }
   const tok = raw.tokenizer;
   const tokFile = bundleFile(where, 'generative.tokenizer', tok);
   const t = tok as Record<string, unknown>;
@@ -152,6 +183,13 @@ export function validateGenerativeConfig(raw: unknown, where = 'manifest.json'):
     );
   }
   if (!/\{\{\s*text\s*\}\}/.test(promptRaw.template)) throw new BundleError(`${where}: "generative.prompt.template" must contain {{text}}`);
+  const audioSlots = [...promptRaw.template.matchAll(PLACEHOLDER)].filter((m) => m[1] === 'audio').length;
+  if (architecture === 'decoder-only' && audioSlots !== 1) {
+    throw new BundleError(`${where}: the prompt of a decoder-only model must contain {{audio}} exactly once (it has ${audioSlots})`);
+  }
+  if (architecture === 'encoder-decoder' && audioSlots > 0) {
+    throw new BundleError(`${where}: {{audio}} is only for architecture "decoder-only" (an encoder-decoder model reads the audio through encoder_hidden)`);
+  }
 
   const stop = raw.stopTokens ?? [t.eos];
   if (!Array.isArray(stop) || stop.length === 0 || stop.some((s) => typeof s !== 'string' || !s)) {
@@ -241,15 +279,20 @@ const FORMAT_HINT: Record<ResponseFormat, string> = {
 /**
  * Fill the prompt template for a reference text. Placeholders:
  * {{text}} the words joined by spaces ("WE CALL IT BEAR"); {{phones}} one line per word,
- * "WE: W IY1"; {{words}} the words one per line; {{word_count}}; {{format}} "JSON" or "labelled lines".
+ * "WE: W IY1"; {{phonemes_ipa}} every target phoneme in broad IPA, space-separated, as the paper's
+ * "Target Phonemes:" ("w i k ɔ l ɪ t b ɛ ɹ"); {{words}} the words one per line; {{word_count}};
+ * {{format}} "JSON", "labelled lines" or the rubric's; {{audio}} is left as AUDIO_SLOT for the
+ * caller, which knows how many encoder frames there are.
  */
 export function renderPrompt(template: string, words: readonly ReferenceWord[], format: ResponseFormat): string {
   const values: Record<(typeof PROMPT_PLACEHOLDERS)[number], string> = {
     text: words.map((w) => w.text).join(' '),
     phones: words.map((w) => `${w.text}: ${w.phones.join(' ')}`).join('\n'),
+    phonemes_ipa: words.flatMap((w) => w.phones.map(arpabetToIpa)).join(' '),
     words: words.map((w) => w.text).join('\n'),
     word_count: String(words.length),
     format: FORMAT_HINT[format],
+    audio: AUDIO_SLOT,
   };
   return template.replace(PLACEHOLDER, (_, name: string) => values[name as keyof typeof values]);
 }
