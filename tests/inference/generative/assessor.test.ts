@@ -286,7 +286,8 @@ describe('decoder-only bundles (the paper\'s architecture) in the rubric format'
     expect(steps[0]).toMatchObject({ pastLength: 0, inputLength: prompt.length });
     expect(steps[1]).toMatchObject({ pastLength: prompt.length, inputLength: 1 });
     // longer audio, more frames, a longer prompt: the same response (positions come from the cache)
-    const longer = new Float32Array(3 * audio().length).map((_, i) => audio()[i % audio().length]!);
+    const one = audio();
+    const longer = new Float32Array(3 * one.length).map((_, i) => one[i % one.length]!);
     const steps2: StepInfo[] = [];
     expect((await a.assess(longer, WORDS, { onStep: (s) => steps2.push(s) })).labels).toEqual(EXPECTED_RUBRIC_LABELS);
     expect(steps2[0]!.inputLength).toBe(prompt.length + 2 * frames);
