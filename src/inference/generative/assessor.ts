@@ -28,6 +28,9 @@ import { greedyDecode, type GreedyResult, type StepInfo } from './decode.js';
 import { invalidResponse, parseResponse } from './parse.js';
 import { loadTokenizer, TokenizerError, type Tokenizer } from './tokenizer.js';
 
+/** Providers whose outputs can stay on the device as 'gpu-buffer' tensors in onnxruntime-node. */
+const DEVICE_CACHE_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['cuda', 'tensorrt']);
+
 /** Shortest input passed to the encoder (one 25 ms window); shorter audio is zero-padded. */
 const MIN_SAMPLES = 400;
 
@@ -130,7 +133,9 @@ export class GenerativeAssessor {
     let decoder;
     let encoder;
     try {
-      decoder = await createSession(bundle.modelPath, providers, options);
+      // on a GPU the KV cache stays on the device between steps (fed back through IO binding, see decode.ts)
+      const cache = Array.from({ length: config.decoder.numLayers }, (_, i) => [presentName(i, 'key'), presentName(i, 'value')]).flat();
+      decoder = await createSession(bundle.modelPath, providers, { ...options, deviceOutputs: (p) => (DEVICE_CACHE_PROVIDERS.has(p) ? cache : undefined) });
       // the encoder tries the decoder's provider first, then the ones after it
       const rest = providers.map((p) => p.trim().toLowerCase());
       const from = rest.indexOf(decoder.provider);
@@ -158,6 +163,13 @@ export class GenerativeAssessor {
       DECODER_LOGITS,
       ...layers.flatMap((i) => [presentName(i, 'key'), presentName(i, 'value')]),
     ]);
+    const cacheType = config.decoder.cacheType;
+    for (const meta of decoder.session.inputMetadata) {
+      if (/^past\.\d+\./.test(meta.name) && meta.isTensor && meta.type !== cacheType) {
+        problems.push(`decoder input "${meta.name}" is ${meta.type}, but generative.decoder.cacheType is ${cacheType}`);
+        break;
+      }
+    }
     const extraPast = decoder.session.inputNames.filter((n) => /^past\.\d+\./.test(n) && Number(n.split('.')[1]) >= L);
     if (extraPast.length) problems.push(`decoder has past inputs beyond generative.decoder.numLayers = ${L}: ${extraPast.join(', ')}`);
     if (problems.length) {

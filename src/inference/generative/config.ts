@@ -87,6 +87,8 @@ export interface DecoderConfig {
   numHeads: number;
   headDim: number;
   architecture: Architecture;
+  /** The KV cache's element type: "float32" (default) or "float16" for half-precision graphs. */
+  cacheType: 'float32' | 'float16';
   /** decoder-only: the placeholder token `{{audio}}` expands to, once per encoder frame. */
   audioToken?: string;
 }
@@ -152,6 +154,7 @@ export function validateGenerativeConfig(raw: unknown, where = 'manifest.json'):
     numHeads: positiveInt(where, 'generative.decoder.numHeads', dec.numHeads, 4096),
     headDim: positiveInt(where, 'generative.decoder.headDim', dec.headDim, 65536),
     architecture,
+    cacheType: oneOf(where, 'generative.decoder.cacheType', dec.cacheType, ['float32', 'float16'] as const, 'float32'),
   };
   if (architecture === 'decoder-only') {
     if (typeof dec.audioToken !== 'string' || !dec.audioToken) {

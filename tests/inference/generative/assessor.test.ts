@@ -151,6 +151,18 @@ describe('KV cache', () => {
     await session.release();
   });
 
+  test('a half-precision KV cache (decoder.cacheType float16) is fed back as float16; a cache type the graph does not have is refused at load', async () => {
+    const steps: StepInfo[] = [];
+    const a = await load({ response: JSON.stringify(GOOD_JSON), cacheFloat16: true, decoderOnly: true });
+    expect((await a.assess(audio(), WORDS, { onStep: (s) => steps.push(s) })).labels).toEqual(EXPECTED_LABELS);
+    expect(steps.length).toBe(TOKENIZER.encode(JSON.stringify(GOOD_JSON)).length + 1);
+    const bundle = buildBundle({ response: JSON.stringify(GOOD_JSON), cacheFloat16: true, edit: (m) => delete (m.generative as any).decoder.cacheType });
+    await expect(GenerativeAssessor.load(bundle, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/decoder input "past\.0\.key" is float16, but generative\.decoder\.cacheType is float32/),
+    });
+  });
+
   test('a decoder whose present does not grow by the tokens fed is refused', async () => {
     const err = await invalid({ response: JSON.stringify(GOOD_JSON), brokenCache: true });
     expect(err.extensions.reason).toBe('decoder_contract');

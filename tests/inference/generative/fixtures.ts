@@ -123,17 +123,21 @@ export interface DecoderSpec {
    * having been placed.
    */
   decoderOnly?: boolean;
+  /** float16 KV cache (past/present), as a half-precision export has. */
+  cacheFloat16?: boolean;
 }
 
 export function decoderModel(spec: DecoderSpec): Uint8Array {
   const { numLayers: L, numHeads: H, headDim: Dh, encoderDim: D } = spec;
   const maxLen = spec.table.length / VOCAB;
   const g = new GraphBuilder('decoder');
+  const cacheType = spec.cacheFloat16 ? 'float16' : 'float32';
+  const toCache = (t: string): string => (spec.cacheFloat16 ? g.op('Cast', [t], { to: 10 }) : t);
   g.input('input_ids', 'int64', [1, 'S']);
   g.input('encoder_hidden', 'float32', [1, 'T', D]);
   for (let i = 0; i < L; i++) {
-    g.input(`past.${i}.key`, 'float32', [1, H, 'L', Dh]);
-    g.input(`past.${i}.value`, 'float32', [1, H, 'L', Dh]);
+    g.input(`past.${i}.key`, cacheType, [1, H, 'L', Dh]);
+    g.input(`past.${i}.value`, cacheType, [1, H, 'L', Dh]);
   }
   // position of each fed token: past length … past length + S - 1
   const pastLen = g.op('Shape', ['past.0.key'], { start: 2, end: 3 });
@@ -151,7 +155,7 @@ export function decoderModel(spec: DecoderSpec): Uint8Array {
   const loud = rows('table', spec.table);
   const encMean = g.op('ReduceMean', ['encoder_hidden'], { axes: [1, 2], keepdims: 1 }); // [1,1,1]
   const merged = spec.decoderOnly ? mergeAudio(g, H, Dh) : undefined; // [1,H,S,Dh]
-  const mergedValue0 = merged ? g.op('Concat', ['past.0.value', merged], { axis: 2 }) : undefined;
+  const mergedValue0 = merged ? g.op('Concat', [g.op('Cast', ['past.0.value'], { to: 1 }), merged], { axis: 2 }) : undefined;
   if (spec.tableIfQuiet) {
     const quiet = rows('table_quiet', spec.tableIfQuiet);
     const loudness = mergedValue0 ? g.op('ReduceSum', [mergedValue0], { keepdims: 0 }) : encMean;
@@ -167,12 +171,12 @@ export function decoderModel(spec: DecoderSpec): Uint8Array {
   const newValue = merged ?? g.op('Add', [g.op('Mul', [newKey, g.scalarFloat(0)]), mean4]);
   for (let i = 0; i < L; i++) {
     const k = g.op('Add', [newKey, g.scalarFloat(i)]);
-    const keyParts = [`past.${i}.key`, k];
-    if (spec.brokenCache && i === 0) keyParts.push(k); // grows by 2S instead of S
+    const keyParts = [`past.${i}.key`, toCache(k)];
+    if (spec.brokenCache && i === 0) keyParts.push(keyParts[1]!); // grows by 2S instead of S
     g.op('Concat', keyParts, { axis: 2 }, `present.${i}.key`);
-    g.op('Concat', [`past.${i}.value`, newValue], { axis: 2 }, `present.${i}.value`);
-    g.output(`present.${i}.key`, 'float32', [1, H, 'L1', Dh]);
-    g.output(`present.${i}.value`, 'float32', [1, H, 'L1', Dh]);
+    g.op('Concat', [`past.${i}.value`, toCache(newValue)], { axis: 2 }, `present.${i}.value`);
+    g.output(`present.${i}.key`, cacheType, [1, H, 'L1', Dh]);
+    g.output(`present.${i}.value`, cacheType, [1, H, 'L1', Dh]);
   }
   return g.toModel();
 }
@@ -246,6 +250,8 @@ export interface BundleOptions {
   noTokenizer?: boolean;
   /** A decoder-only bundle (AUDIO_TEMPLATE, frame encoder, frames merged at the audio tokens in the decoder graph). */
   decoderOnly?: boolean;
+  /** float16 KV cache, declared in the manifest as decoder.cacheType. */
+  cacheFloat16?: boolean;
 }
 
 const dirs: string[] = [];
@@ -274,12 +280,12 @@ export function buildBundle(o: BundleOptions): string {
   writeFileSync(path.join(dir, 'encoder.onnx'), decoderOnly ? frameEncoderModel(encoderDim) : encoderModel(encoderDim));
   writeFileSync(
     path.join(dir, 'decoder.onnx'),
-    decoderModel({ numLayers, numHeads, headDim, encoderDim, table, ...(tableIfQuiet ? { tableIfQuiet } : {}), ...(o.brokenCache ? { brokenCache: true } : {}), decoderOnly }),
+    decoderModel({ numLayers, numHeads, headDim, encoderDim, table, ...(tableIfQuiet ? { tableIfQuiet } : {}), ...(o.brokenCache ? { brokenCache: true } : {}), decoderOnly, cacheFloat16: o.cacheFloat16 ?? false }),
   );
   if (!o.noTokenizer) writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson()));
   const sha = (f: string) => (o.noTokenizer && f === 'tokenizer.json' ? '0'.repeat(64) : sha256File(path.join(dir, f)));
   const kv = (prefix: string) =>
-    Array.from({ length: numLayers }, (_, i) => ['key', 'value'].map((k) => ({ name: `${prefix}.${i}.${k}`, dtype: 'float32', shape: [1, numHeads, 'L', headDim] }))).flat();
+    Array.from({ length: numLayers }, (_, i) => ['key', 'value'].map((k) => ({ name: `${prefix}.${i}.${k}`, dtype: o.cacheFloat16 ? 'float16' : 'float32', shape: [1, numHeads, 'L', headDim] }))).flat();
   const manifest: Record<string, unknown> = {
     name: 'test-speechllm',
     version: 'test-speechllm-0.0.1',
@@ -301,7 +307,7 @@ export function buildBundle(o: BundleOptions): string {
     },
     generative: {
       encoder: { file: 'encoder.onnx', sha256: sha('encoder.onnx') },
-      decoder: { numLayers, numHeads, headDim, ...(decoderOnly ? { architecture: 'decoder-only', audioToken: SPECIAL.audio } : {}) },
+      decoder: { numLayers, numHeads, headDim, ...(o.cacheFloat16 ? { cacheType: 'float16' } : {}), ...(decoderOnly ? { architecture: 'decoder-only', audioToken: SPECIAL.audio } : {}) },
       tokenizer: { file: 'tokenizer.json', sha256: sha('tokenizer.json'), bos: SPECIAL.bos, eos: SPECIAL.eos, pad: SPECIAL.pad, addBos: true },
       prompt: { template },
       stopTokens: [SPECIAL.eos],
