@@ -30,7 +30,8 @@ export interface PhonemeScore {
 export interface WordScore {
   text: string;
   accuracy: number;
-  stress: 5 | 10;
+  /** 5 or 10; null when the model did not produce word stress (never invented). */
+  stress: 5 | 10 | null;
   total: number;
   phonemes: PhonemeScore[];
 }
@@ -96,6 +97,16 @@ export interface AssessmentLabels {
   words: WordScore[];
   continuous?: ContinuousScores;
   diagnostics?: Diagnostics;
+  /** Scores the model did not produce, each with the rule that derived it (absent: all produced). */
+  derived?: DerivedRules;
+}
+
+/** The rule (named in the model bundle's manifest) behind each derived score. */
+export interface DerivedRules {
+  completeness?: string;
+  total?: string;
+  /** Every word's total. */
+  wordTotal?: string;
 }
 
 export type Polarity = 'criticised' | 'praised';

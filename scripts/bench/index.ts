@@ -15,6 +15,7 @@ import { startChildServer } from './server.js';
 import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
+import { benchSpeechLlm } from './speechllm.js';
 
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const JOB = `query($id: ID!) { job(id: $id) { status } }`;
@@ -77,7 +78,9 @@ async function main() {
 }
 
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
-const run = process.argv[2] === 'analytics' ? () => benchAnalytics(process.argv.slice(3)) : main;
+// `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
+const run =
+  process.argv[2] === 'analytics' ? () => benchAnalytics(process.argv.slice(3)) : process.argv[2] === 'speechllm' ? () => benchSpeechLlm(process.argv.slice(3)) : main;
 
 run().then(
   () => process.exit(0),

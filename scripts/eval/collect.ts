@@ -110,7 +110,7 @@ export async function collectOne(c: Collected, scorer: Scorer, u: EvalUtterance)
     const ow = labels.words[wi]!;
     const rw = raw.words[wi]!;
     push(c, 'word.accuracy', ow.accuracy, rw[0]!, w.accuracy, spk);
-    push(c, 'word.stress', ow.stress, rw[1]!, w.stress, spk);
+    if (ow.stress !== null) push(c, 'word.stress', ow.stress, rw[1]!, w.stress, spk); // null: the model does not produce stress
     push(c, 'word.total', ow.total, rw[2]!, w.total, spk);
     w['phones-accuracy'].forEach((g, j) => push(c, 'phone.accuracy', ow.phonemes[j]!.accuracy, raw.phones[k++]!, g, spk));
   });

@@ -87,6 +87,9 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
       ...labels.sentence,
       ...continuousSentence(labels),
       ...(labels.diagnostics ? { timeline: encodeTimeline(labels.diagnostics) as unknown as Prisma.InputJsonValue } : {}),
+      completenessRule: labels.derived?.completeness ?? null,
+      totalRule: labels.derived?.total ?? null,
+      wordTotalRule: labels.derived?.wordTotal ?? null,
     },
   });
   const words = labels.words.map((w, index) => ({ id: randomUUID(), index, word: w }));

@@ -49,7 +49,8 @@ interface WordRow {
   index: number;
   text: string;
   accuracy: number;
-  stress: number;
+  /** Null when the model did not produce word stress. */
+  stress: number | null;
   total: number;
 }
 

@@ -104,7 +104,8 @@ function datasetReferenceWords(labels: AssessmentLabels): ReferenceWord[] {
 function toInput(labels: AssessmentLabels): HumanLabelsInput {
   return {
     sentence: labels.sentence,
-    words: labels.words.map((w) => ({ ...w, phonemes: w.phonemes.map((p) => p.accuracy) })),
+    // the dataset scores every word's stress (src/rationale/speechocean.ts), so it is never null here
+    words: labels.words.map((w) => ({ ...w, stress: w.stress!, phonemes: w.phonemes.map((p) => p.accuracy) })),
   };
 }
 

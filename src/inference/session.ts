@@ -25,6 +25,11 @@ export interface CreateSessionOptions {
   log?: (line: string) => void;
   /** Intra-op threads for the CPU provider (default: onnxruntime's choice). */
   intraOpNumThreads?: number;
+  /**
+   * Outputs to leave on the device for the provider the session is created with (e.g. a decoder's
+   * KV cache on CUDA, fed back as inputs through onnxruntime's IO binding); undefined: all on the CPU.
+   */
+  deviceOutputs?: (provider: ExecutionProvider) => readonly string[] | undefined;
 }
 
 function firstLine(e: unknown): string {
@@ -54,7 +59,9 @@ export async function createSession(
       continue;
     }
     try {
+      const onDevice = options.deviceOutputs?.(name as ExecutionProvider);
       const session = await ort.InferenceSession.create(modelPath, {
+        ...(onDevice?.length ? { preferredOutputLocation: Object.fromEntries(onDevice.map((o) => [o, 'gpu-buffer' as const])) } : {}),
         executionProviders: [name],
         graphOptimizationLevel: 'all',
         // failed provider loads are reported by our own log line, not onnxruntime's native stderr

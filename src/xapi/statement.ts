@@ -33,7 +33,7 @@ export interface StatementSource {
   utterance: { id: string; createdAt: Date; referenceText: string; normalisedText: string; durationMs: number };
   model: { name: string | null; version: string | null; executionProvider: string | null };
   sentence: SentenceScores;
-  words: { index: number; text: string; accuracy: number; stress: number; total: number; phonemes: { index: number; symbol: string; accuracy: number }[] }[];
+  words: { index: number; text: string; accuracy: number; stress: number | null; total: number; phonemes: { index: number; symbol: string; accuracy: number }[] }[];
 }
 
 export type LanguageMap = Record<string, string>;

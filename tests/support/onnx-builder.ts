@@ -14,10 +14,10 @@
  * Field numbers are from onnx/onnx.proto (IR version 8).
  */
 
-export type ElemType = 'float32' | 'int64' | 'int32' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 export type Dim = number | string;
 
-const ELEM: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+const ELEM: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10 };
 
 // ---------------------------------------------------------------- protobuf wire format
 
@@ -86,6 +86,8 @@ function rawData(t: TensorInit): Uint8Array {
       return new Uint8Array(BigInt64Array.from(Array.from(t.data as ArrayLike<number | bigint>, (v) => BigInt(v))).buffer);
     case 'bool':
       return Uint8Array.from(t.data as ArrayLike<number>, (v) => (v ? 1 : 0));
+    case 'float16':
+      throw new Error('onnx-builder: float16 is supported for graph inputs and outputs only, not initializers');
   }
 }
 

@@ -11,6 +11,7 @@ import type { AssessmentLabels, ReferenceWord } from '../../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from '../bundle.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from '../session.js';
 import {
+  AUDIO_SLOT,
   checkBundleFile,
   DECODER_ENCODER_HIDDEN,
   DECODER_INPUT_IDS,
@@ -26,6 +27,9 @@ import {
 import { greedyDecode, type GreedyResult, type StepInfo } from './decode.js';
 import { invalidResponse, parseResponse } from './parse.js';
 import { loadTokenizer, TokenizerError, type Tokenizer } from './tokenizer.js';
+
+/** Providers whose outputs can stay on the device as 'gpu-buffer' tensors in onnxruntime-node. */
+const DEVICE_CACHE_PROVIDERS: ReadonlySet<ExecutionProvider> = new Set(['cuda', 'tensorrt']);
 
 /** Shortest input passed to the encoder (one 25 ms window); shorter audio is zero-padded. */
 const MIN_SAMPLES = 400;
@@ -65,6 +69,8 @@ export class GenerativeAssessor {
   readonly tokenizer: Tokenizer;
   private readonly stopIds: ReadonlySet<number>;
   private readonly bosId: number | undefined;
+  /** decoder-only: the id `{{audio}}` expands to. */
+  private readonly audioId: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -83,6 +89,7 @@ export class GenerativeAssessor {
     this.encoderExecutionProvider = encoder.provider;
     this.stopIds = new Set(config.stopTokens.map((t) => tokenizer.tokenId(t)!));
     this.bosId = config.tokenizer.addBos ? tokenizer.tokenId(config.tokenizer.bos!) : undefined;
+    this.audioId = config.decoder.audioToken !== undefined ? tokenizer.tokenId(config.decoder.audioToken) : undefined;
   }
 
   /** Load and validate a generative bundle; failures are AppError('MODEL_UNAVAILABLE') with the reason. */
@@ -109,6 +116,7 @@ export class GenerativeAssessor {
         ['tokenizer.eos', config.tokenizer.eos],
         ['tokenizer.bos', config.tokenizer.bos],
         ['tokenizer.pad', config.tokenizer.pad],
+        ['decoder.audioToken', config.decoder.audioToken],
         ...config.stopTokens.map((t, i): [string, string] => [`stopTokens[${i}]`, t]),
       ];
       for (const [field, tok] of named) {
@@ -125,7 +133,9 @@ export class GenerativeAssessor {
     let decoder;
     let encoder;
     try {
-      decoder = await createSession(bundle.modelPath, providers, options);
+      // on a GPU the KV cache stays on the device between steps (fed back through IO binding, see decode.ts)
+      const cache = Array.from({ length: config.decoder.numLayers }, (_, i) => [presentName(i, 'key'), presentName(i, 'value')]).flat();
+      decoder = await createSession(bundle.modelPath, providers, { ...options, deviceOutputs: (p) => (DEVICE_CACHE_PROVIDERS.has(p) ? cache : undefined) });
       // the encoder tries the decoder's provider first, then the ones after it
       const rest = providers.map((p) => p.trim().toLowerCase());
       const from = rest.indexOf(decoder.provider);
@@ -153,6 +163,13 @@ export class GenerativeAssessor {
       DECODER_LOGITS,
       ...layers.flatMap((i) => [presentName(i, 'key'), presentName(i, 'value')]),
     ]);
+    const cacheType = config.decoder.cacheType;
+    for (const meta of decoder.session.inputMetadata) {
+      if (/^past\.\d+\./.test(meta.name) && meta.isTensor && meta.type !== cacheType) {
+        problems.push(`decoder input "${meta.name}" is ${meta.type}, but generative.decoder.cacheType is ${cacheType}`);
+        break;
+      }
+    }
     const extraPast = decoder.session.inputNames.filter((n) => /^past\.\d+\./.test(n) && Number(n.split('.')[1]) >= L);
     if (extraPast.length) problems.push(`decoder has past inputs beyond generative.decoder.numLayers = ${L}: ${extraPast.join(', ')}`);
     if (problems.length) {
@@ -162,12 +179,17 @@ export class GenerativeAssessor {
     return new GenerativeAssessor(bundle, config, tokenizer, encoder, decoder);
   }
 
-  /** Prompt ids for a reference text (bos + encoded rubric prompt). */
-  promptIds(words: readonly ReferenceWord[]): number[] {
+  /**
+   * Prompt ids for a reference text: bos + the encoded rubric prompt, with `{{audio}}` (decoder-only
+   * models) replaced by one audio token per encoder frame (`audioFrames`). The text on each side of
+   * it is encoded on its own, so the audio tokens are exactly as many as the frames.
+   */
+  promptIds(words: readonly ReferenceWord[], audioFrames = 0): number[] {
     const text = renderPrompt(this.config.prompt.template, words, this.config.responseFormat);
+    const parts = text.split(AUDIO_SLOT);
     let ids: number[];
     try {
-      ids = this.tokenizer.encode(text);
+      ids = parts.flatMap((part, i) => [...(i > 0 ? new Array<number>(audioFrames).fill(this.audioId!) : []), ...this.tokenizer.encode(part)]);
     } catch (e) {
       if (e instanceof TokenizerError) throw new AppError('BAD_USER_INPUT', `The reference text cannot be tokenised for this model: ${e.message}`);
       throw e;
@@ -199,7 +221,9 @@ export class GenerativeAssessor {
       const bad = w.phones.find((p) => !isPhone(p));
       if (bad !== undefined) throw new AppError('BAD_USER_INPUT', `Reference word "${w.text}" has an unknown phone ${JSON.stringify(bad)}.`, { word: w.text, phone: bad });
     }
-    const promptIds = this.promptIds(words);
+    const decoderOnly = this.config.decoder.architecture === 'decoder-only';
+    // tokenise (and refuse untokenisable text) before queueing; a decoder-only prompt is redone with the frame count
+    const textPrompt = this.promptIds(words);
     let audio = samples;
     if (audio.length < MIN_SAMPLES) {
       audio = new Float32Array(MIN_SAMPLES);
@@ -207,15 +231,8 @@ export class GenerativeAssessor {
     }
     // one utterance at a time per assessor: the encoder run and the whole decode loop are serialised
     const job = this.queue.then(async () => {
-      const enc = await this.encoder.session.run({ [ENCODER_INPUT]: new ort.Tensor('float32', audio, [1, audio.length]) });
-      const hidden = enc[ENCODER_OUTPUT] as ort.Tensor | undefined;
-      if (!hidden || hidden.type !== 'float32' || hidden.dims.length !== 3 || hidden.dims[0] !== 1) {
-        throw new AppError(
-          'MODEL_OUTPUT_INVALID',
-          `The model produced invalid output: encoder output "${ENCODER_OUTPUT}" must be float32 [1, T, D], got ${hidden ? `${hidden.type} [${hidden.dims.join(', ')}]` : 'nothing'}`,
-          { reason: 'decoder_contract', output: ENCODER_OUTPUT },
-        );
-      }
+      const hidden = await this.encode(audio);
+      const promptIds = decoderOnly ? this.promptIds(words, hidden.dims[1]!) : textPrompt;
       return greedyDecode((feeds) => this.decoder.session.run(feeds), this.config.decoder, {
         promptIds,
         encoderHidden: hidden,
@@ -227,6 +244,20 @@ export class GenerativeAssessor {
     this.queue = job.catch(() => undefined);
     const result = await job;
     return { ...result, text: this.tokenizer.decode(result.tokens) };
+  }
+
+  /** Run the encoder: float32 [1, T, D] frames (checked). */
+  private async encode(audio: Float32Array): Promise<ort.Tensor> {
+    const enc = await this.encoder.session.run({ [ENCODER_INPUT]: new ort.Tensor('float32', audio, [1, audio.length]) });
+    const hidden = enc[ENCODER_OUTPUT] as ort.Tensor | undefined;
+    if (!hidden || hidden.type !== 'float32' || hidden.dims.length !== 3 || hidden.dims[0] !== 1 || !(hidden.dims[1]! >= 1)) {
+      throw new AppError(
+        'MODEL_OUTPUT_INVALID',
+        `The model produced invalid output: encoder output "${ENCODER_OUTPUT}" must be float32 [1, T, D] with T >= 1, got ${hidden ? `${hidden.type} [${hidden.dims.join(', ')}]` : 'nothing'}`,
+        { reason: 'decoder_contract', output: ENCODER_OUTPUT },
+      );
+    }
+    return hidden;
   }
 
   /**
@@ -249,7 +280,7 @@ export class GenerativeAssessor {
         { generatedTokens: result.tokens.length },
       );
     }
-    const parsed = parseResponse(text, words, this.config.responseFormat);
+    const parsed = parseResponse(text, words, this.config.responseFormat, this.config.rubric);
     return { ...parsed, rawOutput: text, generatedTokens: result.tokens.length };
   }
 

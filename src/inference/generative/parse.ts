@@ -4,41 +4,14 @@
  * into range or defaulted: any problem is AppError('MODEL_OUTPUT_INVALID') with a precise message,
  * `reason`, and the raw text in `rawOutput`, so the job is stored as failed with the text kept.
  */
-import { AppError } from '../../errors.js';
-import type { AssessmentLabels, ReferenceWord, SentenceScores, WordScore } from '../../types.js';
-import type { ResponseFormat } from './config.js';
+import type { ReferenceWord, SentenceScores, WordScore } from '../../types.js';
+import { DEFAULT_RUBRIC, type ResponseFormat, type RubricConfig } from './config.js';
+import { Invalid, invalidResponse, type ParsedResponse } from './invalid.js';
+import { parseRubric } from './rubric.js';
 
-export type InvalidReason =
-  | 'truncated' // no stop token before maxNewTokens
-  | 'unknown_token' // the decoder emitted an id the tokenizer does not know
-  | 'empty' // nothing but whitespace
-  | 'malformed' // not parseable in the expected format
-  | 'missing_field' // a required field or line is absent
-  | 'wrong_type' // a field of the wrong type (e.g. a string where a number is needed)
-  | 'out_of_range' // a number outside its scale (or not an integer where one is needed)
-  | 'word_mismatch' // word list differs from the reference words (count, order or text)
-  | 'phone_count'; // a word's phone scores differ in number from its canonical phones
-
-export interface ParsedResponse {
-  labels: AssessmentLabels;
-  rationale: string;
-}
+export { invalidResponse, type InvalidReason, type ParsedResponse } from './invalid.js';
 
 export const SENTENCE_FIELDS = ['accuracy', 'fluency', 'prosody', 'completeness', 'total'] as const;
-
-export function invalidResponse(reason: InvalidReason, message: string, rawOutput: string, extra: Record<string, unknown> = {}): AppError {
-  return new AppError('MODEL_OUTPUT_INVALID', `The model produced an invalid response: ${message}`, { reason, rawOutput, ...extra });
-}
-
-class Invalid extends Error {
-  constructor(
-    readonly reason: InvalidReason,
-    message: string,
-    readonly path?: string,
-  ) {
-    super(message);
-  }
-}
 
 // ---------------------------------------------------------------- value checks
 
@@ -234,9 +207,10 @@ function parseLines(text: string, words: readonly ReferenceWord[]): ParsedRespon
  * Parse and validate a response. Throws AppError('MODEL_OUTPUT_INVALID') with extensions
  * { reason, rawOutput: text, path? } on any problem.
  */
-export function parseResponse(text: string, words: readonly ReferenceWord[], format: ResponseFormat): ParsedResponse {
+export function parseResponse(text: string, words: readonly ReferenceWord[], format: ResponseFormat, rubric: RubricConfig = DEFAULT_RUBRIC): ParsedResponse {
   if (!text.trim()) throw invalidResponse('empty', 'the response is empty', text);
   try {
+    if (format === 'rubric') return parseRubric(unfence(text), words, rubric);
     return format === 'json' ? parseJson(text, words) : parseLines(text, words);
   } catch (e) {
     if (e instanceof Invalid) throw invalidResponse(e.reason, e.message, text, e.path ? { path: e.path } : {});

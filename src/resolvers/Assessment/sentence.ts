@@ -1,7 +1,7 @@
 import type { AssessmentResolvers } from '../../generated/graphql.js';
 import { proficiencyLabel } from '../../assessment/proficiency.js';
 
-/** The integer scores, the continuous ones where the model produced them, and a label of each. */
+/** The integer scores, the continuous ones where the model produced them, a label of each, and the rules behind derived ones. */
 export const sentence: AssessmentResolvers['sentence'] = (a) => ({
   accuracy: a.accuracy,
   fluency: a.fluency,
@@ -18,4 +18,7 @@ export const sentence: AssessmentResolvers['sentence'] = (a) => ({
   prosodyLabel: proficiencyLabel('PROSODY', a.prosodyScore ?? a.prosody),
   completenessLabel: proficiencyLabel('COMPLETENESS', a.completenessScore ?? a.completeness),
   totalLabel: proficiencyLabel('SENTENCE_TOTAL', a.totalScore ?? a.total),
+  completenessDerivedBy: a.completenessRule,
+  totalDerivedBy: a.totalRule,
+  wordTotalsDerivedBy: a.wordTotalRule,
 });

@@ -10,14 +10,21 @@ import { AppError } from '../../../src/errors.js';
 import { sha256File } from '../../../src/inference/bundle.js';
 import { GenerativeAssessor } from '../../../src/inference/generative/assessor.js';
 import { greedyDecode, type StepInfo } from '../../../src/inference/generative/decode.js';
+import { renderPrompt } from '../../../src/inference/generative/config.js';
 import type { ReferenceWord } from '../../../src/types.js';
 import {
   audio,
   buildBundle,
   cleanupBundles,
   EOS,
+  AUDIO_ID,
+  AUDIO_TEMPLATE,
   EXPECTED_LABELS,
+  EXPECTED_RUBRIC_LABELS,
+  FRAME_SAMPLES,
+  frameMeans,
   GOOD_JSON,
+  GOOD_RUBRIC,
   GOOD_LINES,
   promptIds,
   TOKENIZER,
@@ -144,6 +151,18 @@ describe('KV cache', () => {
     await session.release();
   });
 
+  test('a half-precision KV cache (decoder.cacheType float16) is fed back as float16; a cache type the graph does not have is refused at load', async () => {
+    const steps: StepInfo[] = [];
+    const a = await load({ response: JSON.stringify(GOOD_JSON), cacheFloat16: true, decoderOnly: true });
+    expect((await a.assess(audio(), WORDS, { onStep: (s) => steps.push(s) })).labels).toEqual(EXPECTED_LABELS);
+    expect(steps.length).toBe(TOKENIZER.encode(JSON.stringify(GOOD_JSON)).length + 1);
+    const bundle = buildBundle({ response: JSON.stringify(GOOD_JSON), cacheFloat16: true, edit: (m) => delete (m.generative as any).decoder.cacheType });
+    await expect(GenerativeAssessor.load(bundle, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/decoder input "past\.0\.key" is float16, but generative\.decoder\.cacheType is float32/),
+    });
+  });
+
   test('a decoder whose present does not grow by the tokens fed is refused', async () => {
     const err = await invalid({ response: JSON.stringify(GOOD_JSON), brokenCache: true });
     expect(err.extensions.reason).toBe('decoder_contract');
@@ -235,9 +254,20 @@ describe('loading', () => {
     await refused({ ...base, edit: (m) => ((m.generative as any).decoder.numLayers = 1) }, /past inputs beyond generative.decoder.numLayers = 1: past.1.key/);
   });
   test('bad response format, maxNewTokens and prompt placeholders', async () => {
-    await refused({ ...base, edit: (m) => ((m.generative as any).responseFormat = 'yaml') }, /responseFormat" must be "json" or "lines", got "yaml"/);
+    await refused({ ...base, edit: (m) => ((m.generative as any).responseFormat = 'yaml') }, /responseFormat" must be one of "json", "lines", "rubric", got "yaml"/);
     await refused({ ...base, edit: (m) => ((m.generative as any).maxNewTokens = 0) }, /maxNewTokens" must be an integer from 1 to 8192/);
     await refused({ ...base, edit: (m) => ((m.generative as any).prompt.template = 'Rate {{text}} using {{rubric}}') }, /unknown placeholder\(s\) \{\{rubric\}\}/);
+  });
+  test('decoder-only contract: an audio token that is a token, and {{audio}} exactly once, only in decoder-only prompts', async () => {
+    const dOnly = { ...base, decoderOnly: true };
+    await refused({ ...dOnly, edit: (m) => delete (m.generative as any).decoder.audioToken }, /decoder-only model needs "generative.decoder.audioToken"/);
+    await refused({ ...dOnly, edit: (m) => ((m.generative as any).decoder.audioToken = '<|audio|>') }, /generative.decoder.audioToken "<\|audio\|>" is not a token of tokenizer.json/);
+    await refused({ ...dOnly, edit: (m) => ((m.generative as any).prompt.template = 'Rate {{text}}') }, /must contain \{\{audio\}\} exactly once \(it has 0\)/);
+    await refused({ ...dOnly, edit: (m) => ((m.generative as any).prompt.template = '{{audio}}{{audio}} {{text}}') }, /exactly once \(it has 2\)/);
+    await refused({ ...base, edit: (m) => ((m.generative as any).prompt.template = '{{audio}} {{text}}') }, /\{\{audio\}\} is only for architecture "decoder-only"/);
+    await refused({ ...base, edit: (m) => ((m.generative as any).decoder.architecture = 'seq2seq') }, /architecture" must be one of "encoder-decoder", "decoder-only", got "seq2seq"/);
+    await refused({ ...base, edit: (m) => ((m.generative as any).rubric = { scales: { phoneme: { Worst: 0, Bad: 0.5, Average: 1, Good: 1.5, Excellent: 2.5 } } }) }, /rubric.scales.phoneme.Excellent" must be a number from 0 to 2, got 2.5/);
+    await refused({ ...base, edit: (m) => ((m.generative as any).rubric = { total: 'max' }) }, /rubric.total" must be one of "produced", "mean_accuracy_fluency_prosody", got "max"/);
   });
   test('unsupported tokenizer.json', async () => {
     await refused({ ...base }, /tokenizer.json: model type "Unigram" is not supported/, (dir) => {
@@ -246,6 +276,73 @@ describe('loading', () => {
       m.generative.tokenizer.sha256 = sha256File(path.join(dir, 'tokenizer.json'));
       writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
     });
+  });
+});
+
+describe('decoder-only bundles (the paper\'s architecture) in the rubric format', () => {
+  const frames = audio().length / FRAME_SAMPLES; // 10 frames of the test encoder
+
+  test('{{phonemes_ipa}} is the target phonemes in IPA, space-separated, as the paper\'s prompt has them', () => {
+    expect(renderPrompt('{{text}} | {{phonemes_ipa}}', WORDS, 'rubric')).toBe('WE CALL IT BEAR | w i k ɔ l ɪ t b ɛ ɹ');
+  });
+
+  test('{{audio}} becomes one audio token per encoder frame; the response is parsed as the paper writes it', async () => {
+    const a = await load({ response: GOOD_RUBRIC, format: 'rubric', decoderOnly: true });
+    const steps: StepInfo[] = [];
+    const r = await a.assess(audio(), WORDS, { onStep: (s) => steps.push(s) });
+    expect(r.labels).toEqual(EXPECTED_RUBRIC_LABELS);
+    expect(r.rationale).toMatch(/^Mostly clear\. "CALL" is mispronounced/);
+    const prompt = promptIds(WORDS, 'rubric', AUDIO_TEMPLATE, frames);
+    expect(a.promptIds(WORDS, frames)).toEqual(prompt);
+    expect(prompt.filter((id) => id === AUDIO_ID)).toHaveLength(frames);
+    expect(steps[0]).toMatchObject({ pastLength: 0, inputLength: prompt.length });
+    expect(steps[1]).toMatchObject({ pastLength: prompt.length, inputLength: 1 });
+    // longer audio, more frames, a longer prompt: the same response (positions come from the cache)
+    const one = audio();
+    const longer = new Float32Array(3 * one.length).map((_, i) => one[i % one.length]!);
+    const steps2: StepInfo[] = [];
+    expect((await a.assess(longer, WORDS, { onStep: (s) => steps2.push(s) })).labels).toEqual(EXPECTED_RUBRIC_LABELS);
+    expect(steps2[0]!.inputLength).toBe(prompt.length + 2 * frames);
+  });
+
+  test('the frames are what the decoder sees at the audio tokens: the audio decides the response', async () => {
+    const quiet = GOOD_RUBRIC.replace('Fluency: Excellent', 'Fluency: Bad');
+    const a = await load({ response: GOOD_RUBRIC, quietResponse: quiet, format: 'rubric', decoderOnly: true });
+    expect((await a.assess(audio('loud'), WORDS)).labels.sentence.fluency).toBe(9);
+    expect((await a.assess(audio('quiet'), WORDS)).labels.sentence.fluency).toBe(3);
+  });
+
+  test('inside the graph, the k-th audio token takes frame k and text tokens keep their own embedding', async () => {
+    const dir = buildBundle({ response: GOOD_RUBRIC, format: 'rubric', decoderOnly: true });
+    const encoder = await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'));
+    const decoder = await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'));
+    const samples = audio();
+    const hidden = (await encoder.run({ samples: new ort.Tensor('float32', samples, [1, samples.length]) })).audio_embeddings as ort.Tensor;
+    expect(hidden.dims).toEqual([1, frames, 4]);
+    const prompt = promptIds(WORDS, 'rubric', AUDIO_TEMPLATE, frames);
+    const out = await decoder.run({
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]),
+      encoder_hidden: hidden,
+      ...Object.fromEntries([0, 1].flatMap((i) => ['key', 'value'].map((kv) => [`past.${i}.${kv}`, new ort.Tensor('float32', new Float32Array(0), [1, 2, 0, 3])]))),
+    });
+    const value = (out['present.0.value'] as ort.Tensor).data as Float32Array;
+    const perPosition = prompt.map((_, p) => value[p * 3]!);
+    const expected = frameMeans(samples);
+    let k = 0;
+    prompt.forEach((id, p) => {
+      if (id === AUDIO_ID) expect(perPosition[p]).toBeCloseTo(expected[k++]!, 5);
+      else expect(perPosition[p]).toBe(0);
+    });
+    expect(k).toBe(frames);
+    expect(new Set(expected).size).toBe(frames); // every frame differs, so a misplaced frame would show
+    await Promise.all([encoder.release(), decoder.release()]);
+  });
+
+  test('a response with one phoneme too few fails with the raw text kept', async () => {
+    const short = GOOD_RUBRIC.replace(' ɹ/Excellent', '');
+    const err = await invalid({ response: short, format: 'rubric', decoderOnly: true });
+    expect(err.extensions.reason).toBe('phone_count');
+    expect(err.extensions.rawOutput).toBe(short);
   });
 });
 

@@ -1,7 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { AppError } from '../../../src/errors.js';
 import { parseResponse } from '../../../src/inference/generative/parse.js';
-import { EXPECTED_LABELS, GOOD_JSON, GOOD_LINES, WORDS } from './fixtures.js';
+import { validateRubric } from '../../../src/inference/generative/config.js';
+import { proficiencyLabel } from '../../../src/assessment/proficiency.js';
+import { EXPECTED_LABELS, EXPECTED_RUBRIC_LABELS, GOOD_JSON, GOOD_LINES, GOOD_RUBRIC, WORDS } from './fixtures.js';
 
 const RATIONALE_JSON = GOOD_JSON.rationale;
 const RATIONALE_LINES = 'Mostly clear. "CALL" is mispronounced: the /ɔ/ (AO) vowel is accented\nand the final L is missing.';
@@ -103,5 +105,97 @@ describe('labelled-lines responses', () => {
     const t0 = Date.now();
     failure(edit('phones 2 1 0', `phones ${'2'.repeat(5000)}x`), 'lines');
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('rubric responses (the paper\'s format)', () => {
+  const RATIONALE = 'Mostly clear. "CALL" is mispronounced: the /ɔ/ vowel is accented\nand the final L is missing.';
+  const edit = (from: string, to: string) => {
+    expect(GOOD_RUBRIC).toContain(from);
+    return GOOD_RUBRIC.replace(from, to);
+  };
+  const rubricFailure = (text: string): AppError => {
+    try {
+      parseResponse(text, WORDS, 'rubric');
+    } catch (e) {
+      expect(e).toBeInstanceOf(AppError);
+      expect((e as AppError).code).toBe('MODEL_OUTPUT_INVALID');
+      expect((e as AppError).extensions.rawOutput).toBe(text);
+      return e as AppError;
+    }
+    throw new Error(`expected ${JSON.stringify(text.slice(0, 60))} to be refused`);
+  };
+
+  test('a well-formed response maps labels to the platform scales, derives what the format lacks, and names the rules', () => {
+    expect(parseResponse(GOOD_RUBRIC, WORDS, 'rubric')).toEqual({ labels: EXPECTED_RUBRIC_LABELS, rationale: RATIONALE });
+  });
+
+  test('without a Word Stress line, stress is null (not produced), never invented', () => {
+    const { labels } = parseResponse(edit('Word Stress: WE/Correct CALL/Correct IT/Correct BEAR/Incorrect\n', ''), WORDS, 'rubric');
+    expect(labels.words.map((w) => w.stress)).toEqual([null, null, null, null]);
+    expect(labels.words.map((w) => w.accuracy)).toEqual([10, 3, 10, 8]);
+  });
+
+  test('Poor and Fair are Bad and Average; the rationale may follow without the Verdict cue (the paper\'s README form)', () => {
+    const text = edit('CALL/Bad', 'CALL/Poor').replace('Prosody: Average', 'Prosody: Fair').replace('Verdict: ', '');
+    const parsed = parseResponse(text, WORDS, 'rubric');
+    expect(parsed.labels).toEqual(EXPECTED_RUBRIC_LABELS);
+    expect(parsed.rationale).toBe(RATIONALE);
+  });
+
+  test('completeness: a Worst word lowers the derived completeness; a manifest may require it produced instead', () => {
+    const worst = edit('BEAR/Good', 'BEAR/Worst');
+    expect(parseResponse(worst, WORDS, 'rubric').labels.sentence.completeness).toBe(8); // round(10 * 3/4)
+    const rubric = validateRubric({ completeness: 'produced', total: 'produced', scales: { total: { Worst: 0, Bad: 3, Average: 5, Good: 7, Excellent: 9 } } });
+    const produced = edit('Prosody: Average', 'Prosody: Average\nCompleteness: Good\nTotal: Good');
+    const { labels } = parseResponse(produced, WORDS, 'rubric', rubric);
+    expect(labels.sentence).toMatchObject({ completeness: 9, total: 7 });
+    expect(labels.derived).toEqual({ wordTotal: 'word_accuracy' });
+    const err = (() => {
+      try {
+        parseResponse(GOOD_RUBRIC, WORDS, 'rubric', rubric);
+      } catch (e) {
+        return e as AppError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(err.extensions.reason).toBe('missing_field');
+    expect(err.message).toMatch(/missing line\(s\): Completeness, Total/);
+  });
+
+  test('every default label value is labelled back as the label it came from', () => {
+    const scales = validateRubric(undefined).scales;
+    const platform = { accuracy: 'SENTENCE_ACCURACY', fluency: 'FLUENCY', prosody: 'PROSODY', completeness: 'COMPLETENESS', total: 'SENTENCE_TOTAL', word: 'WORD_ACCURACY', phoneme: 'PHONEME' } as const;
+    for (const [scale, values] of Object.entries(scales)) {
+      for (const [label, value] of Object.entries(values)) {
+        expect([scale, proficiencyLabel(platform[scale as keyof typeof platform], value as number)]).toEqual([scale, label.toUpperCase()]);
+      }
+    }
+  });
+
+  test.each<[string, string, string, RegExp]>([
+    ['missing Fluency line', edit('Fluency: Excellent\n', ''), 'missing_field', /missing line\(s\): Fluency/],
+    ['missing Phonemes line', edit(/Phonemes: .*\n/.exec(GOOD_RUBRIC)![0], ''), 'missing_field', /missing line\(s\): Phonemes/],
+    ['missing Verdict', GOOD_RUBRIC.split('\nVerdict:')[0]!, 'missing_field', /Verdict is missing/],
+    ['empty Verdict', GOOD_RUBRIC.split('\nVerdict:')[0]! + '\nVerdict:  ', 'missing_field', /Verdict is empty/],
+    ['unknown sentence label', edit('Fluency: Excellent', 'Fluency: Superb'), 'unknown_label', /Fluency has the unknown label "Superb"/],
+    ['a number instead of a label', edit('Accuracy: Good', 'Accuracy: 8'), 'unknown_label', /Accuracy has the unknown label "8"/],
+    ['unknown word label', edit('IT/Excellent', 'IT/Great'), 'unknown_label', /Words item IT has the unknown label "Great"/],
+    ['unknown stress label', edit('BEAR/Incorrect', 'BEAR/Wrong'), 'unknown_label', /Word Stress item BEAR has the unknown label "Wrong"/],
+    ['one phoneme too few', edit(' ɹ/Excellent', ''), 'phone_count', /Phonemes has 9 label\(s\), the target phonemes are 10/],
+    ['one phoneme too many', edit('ɹ/Excellent', 'ɹ/Excellent ɹ/Good'), 'phone_count', /Phonemes has 11 label\(s\)/],
+    ['a phoneme that is not the target', edit('ɔ/Average', 'æ/Average'), 'phone_mismatch', /Phonemes item 4 is \/æ\/, expected the target phoneme AO/],
+    ['one word too few', edit(' BEAR/Good', ''), 'word_mismatch', /Words has 3 word\(s\), the reference text has 4/],
+    ['words out of order', edit('WE/Excellent CALL/Bad', 'CALL/Bad WE/Excellent'), 'word_mismatch', /Words word 1 is "CALL", expected "WE"/],
+    ['stress for too few words', edit(' BEAR/Incorrect', ''), 'word_mismatch', /Word Stress has 3 word\(s\)/],
+    ['an item without a label', edit('IT/Excellent', 'IT'), 'malformed', /Words item 3 "IT" is not TOKEN\/Label/],
+    ['a line given twice', edit('Prosody: Average', 'Prosody: Average\nProsody: Good'), 'malformed', /"Prosody" is given twice/],
+    ['prose before the labels', 'The speaker did well.\n' + GOOD_RUBRIC, 'malformed', /line 1 is not a labelled line/],
+    ['a Completeness line the manifest derives', edit('Prosody: Average', 'Prosody: Average\nCompleteness: Good'), 'malformed', /Completeness given, but the manifest derives them/],
+    ['JSON instead', JSON.stringify(GOOD_JSON), 'malformed', /line 1 is not a labelled line/],
+  ])('%s → MODEL_OUTPUT_INVALID', (_name, text, reason, message) => {
+    const err = rubricFailure(text);
+    expect(err.extensions.reason).toBe(reason);
+    expect(err.message).toMatch(message);
   });
 });
