@@ -7,8 +7,6 @@ import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
 import { loadAssessor, type Assessor } from './inference/assessor.js';
 import { Worker } from './jobs/worker.js';
-import { LtiDeliveryLoop } from './lti/delivery-loop.js';
-import { createLtiScoreSender } from './lti/sender.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
@@ -23,7 +21,7 @@ export interface Speechmark {
   adminKey: string | null;
   services: Services;
   worker: Worker | null;
-  /** Sends the outbox's deliveries (webhooks); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
+  /** Sends the outbox's deliveries (webhooks, LTI scores, xAPI statements); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
   deliveries: DeliveryWorker | null;
   close(): Promise<void>;
 }
@@ -61,7 +59,7 @@ export function createWorker(
     leaseSeconds: config.jobLeaseSeconds,
     pollIntervalMs: 1000,
     concurrency: config.workerConcurrency,
-    handler: createAssessHandler(parts),
+    handler: createAssessHandler({ ...parts, serverLrs: config.xapi.lrs }),
     classifyError: classifyAssessError,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
     onJobFailed: emitJobFailed,
@@ -71,7 +69,10 @@ export function createWorker(
   });
 }
 
-/** The outbox's delivery worker, with the webhook settings of `config`. */
+/**
+ * The outbox's delivery worker, with the settings of `config`: webhooks, LTI scores and xAPI
+ * statements share its timeout, backoff, attempts and address policy.
+ */
 export function createDeliveryWorker(config: Config, prisma: Services['prisma'], options: { pollIntervalMs?: number } = {}) {
   return new DeliveryWorker({
     prisma,
@@ -83,15 +84,7 @@ export function createDeliveryWorker(config: Config, prisma: Services['prisma'],
     maxPayloadBytes: config.webhookMaxPayloadBytes,
     schedule: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs, maxAttempts: config.webhookMaxAttempts },
     policy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
-  });
-}
-
-/** The LTI score poster that runs beside a job worker (null when turned off). */
-export function createLtiDeliveryLoop(config: Config, prisma: Services['prisma']): LtiDeliveryLoop | null {
-  if (config.ltiDeliveryPollMs <= 0) return null;
-  return new LtiDeliveryLoop(prisma, createLtiScoreSender(prisma), {
-    pollIntervalMs: config.ltiDeliveryPollMs,
-    onError: (err) => console.error('[speechmark] LTI delivery loop:', err instanceof Error ? err.message : err),
+    xapi: config.xapi,
   });
 }
 
@@ -105,7 +98,6 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const wakeDelivery = () => deliveries?.wake();
   const worker = config.inProcessWorker ? createWorker(config, { prisma: db.prisma, intake, assessor }, wakeDelivery) : null;
-  const lti = config.inProcessWorker ? createLtiDeliveryLoop(config, db.prisma) : null;
   // Subscriptions hear job and assessment changes from every process through LISTEN (src/events).
   const events = new EventHub();
   const services: Services = {
@@ -120,7 +112,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   };
   try {
     await events.start(db.listen);
-    return { http: await startHttpServer(services, config.port, host), worker, lti, deliveries, intake, services, events };
+    return { http: await startHttpServer(services, config.port, host), worker, deliveries, intake, services, events };
   } catch (e) {
     await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
@@ -139,12 +131,11 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, worker, lti, deliveries, intake, services, events } = started;
+  const { http, worker, deliveries, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
   worker?.start();
-  lti?.start();
   deliveries?.start();
   return {
     url: http.url,
@@ -155,8 +146,8 @@ export async function startSpeechmark(
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
-      // deliveries in flight (their attempts are bounded by the webhook and LTI timeouts).
-      await Promise.all([http.close(), worker?.stop({ graceful: true }), lti?.stop()]);
+      // deliveries in flight (their attempts are bounded by the outbound request timeout).
+      await Promise.all([http.close(), worker?.stop({ graceful: true })]);
       await deliveries?.stop();
       await events.close();
       await intake.close();

@@ -16,8 +16,6 @@ export interface Config {
   /** Run the inference worker inside the API process. */
   inProcessWorker: boolean;
   workerConcurrency: number;
-  /** How often a worker looks for LTI scores to post (ms); 0: this process posts none. */
-  ltiDeliveryPollMs: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
@@ -156,7 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minAudioSeconds: int('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, env),
     inProcessWorker: (env.SPEECHMARK_WORKER ?? 'in-process') === 'in-process',
     workerConcurrency: int('SPEECHMARK_WORKER_CONCURRENCY', 1, env),
-    ltiDeliveryPollMs: int('SPEECHMARK_LTI_DELIVERY_POLL_MS', 1000, env),
     jobLeaseSeconds: int('SPEECHMARK_JOB_LEASE_SECONDS', 60, env),
     jobMaxAttempts: int('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, env),
     shutdownGraceSeconds: int('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, env),

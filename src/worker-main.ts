@@ -1,11 +1,11 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createDeliveryWorker, createLtiDeliveryLoop, createWorker, loadInferenceParts } from './app.js';
+import { createDeliveryWorker, createWorker, loadInferenceParts } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
 
 /**
  * `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue, and a
- * delivery worker sending the outbox's webhooks (unless SPEECHMARK_DELIVERY_WORKER is not in-process).
+ * delivery worker sending the outbox's webhooks, LTI scores and xAPI statements (unless SPEECHMARK_DELIVERY_WORKER is not in-process).
  */
 async function main() {
   const config = loadConfig();
@@ -18,14 +18,12 @@ async function main() {
   const db = await openDatabase(config);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const worker = createWorker(config, { prisma: db.prisma, ...parts }, () => deliveries?.wake());
-  const lti = createLtiDeliveryLoop(config, db.prisma);
   worker.start();
-  lti?.start();
   deliveries?.start();
   console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}`);
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
-    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), lti?.stop(), deliveries?.stop({ deadlineMs: graceMs })]);
+    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs })]);
     await withTimeout(parts.intake.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);

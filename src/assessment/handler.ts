@@ -9,14 +9,18 @@ import { writeAssessment } from './persist.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent } from '../outbox/events.js';
+import { queueXapiStatement } from '../xapi/send.js';
+import type { LrsConfig } from '../xapi/lrs.js';
 
 /**
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
  * grounded one, and check it against the labels.
  * All of it runs outside any transaction; the returned function writes the result, and its
- * `assessment.completed` outbox event, in the worker's completing transaction.
+ * `assessment.completed` outbox event with its deliveries (webhooks, the LTI score owed, the xAPI
+ * statement when the organisation has an LRS; `serverLrs` is the server-wide one), in the worker's
+ * completing transaction.
  */
-export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor }) {
+export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor; serverLrs?: LrsConfig | null }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
     const utterance = await deps.prisma.utterance.findUnique({
       where: { id: job.utteranceId },
@@ -43,9 +47,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         labels,
         rationale: { text, check, humanCheck: await humanCheckForNewRationale(tx, utterance, text) },
       });
-      // LTI grade passback: the score owed to a gradebook, committed with the assessment.
-      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
-      await emitEvent(tx, {
+      const eventId = await emitEvent(tx, {
         organizationId: job.organizationId,
         learnerId: utterance.learner.id,
         type: 'assessment.completed',
@@ -53,6 +55,9 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
           assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
         }),
       });
+      // LTI grade passback and the LRS: deliveries of the same event, committed with the assessment.
+      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text }, eventId);
+      await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
     };
   };
 }

@@ -13,7 +13,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AddressPolicy } from './address-policy.js';
 import { fitBody } from './events.js';
 import { postJson } from './http.js';
-import { retryDelayMs, type RetrySchedule } from './schedule.js';
+import { retryOrFail as retryAfter, type RetrySchedule } from './schedule.js';
 import { signedHeaders, webhookId } from './signing.js';
 import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from './store.js';
 
@@ -27,9 +27,7 @@ export interface WebhookSettings {
 
 /** Failed now, or again later while attempts are left. */
 function retryOrFail(d: ClaimedDelivery, s: WebhookSettings, retryAfterMs: number | null): AttemptVerdict {
-  if (d.attempts >= s.schedule.maxAttempts) return { kind: 'failed' };
-  const backoff = retryDelayMs(d.attempts, s.schedule, s.random);
-  return { kind: 'retry', delayMs: Math.min(s.schedule.capMs, Math.max(backoff, retryAfterMs ?? 0)) };
+  return retryAfter(d.attempts, s.schedule, retryAfterMs, s.random);
 }
 
 export async function attemptWebhook(
