@@ -11,6 +11,7 @@ import { createAssessHandler, classifyAssessError } from './assessment/handler.j
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
 import { EventHub } from './events/hub.js';
+import { changesSince } from './events/notify.js';
 import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
 import { emitJobFailed } from './outbox/events.js';
@@ -111,7 +112,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     webhookPolicy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
   };
   try {
-    await events.start(db.listen);
+    await events.start(db.listen, { catchUp: (since) => changesSince(db.prisma, since), reconnectMs: config.listenReconnectMs });
     return { http: await startHttpServer(services, config.port, host), worker, deliveries, intake, services, events };
   } catch (e) {
     await events.close().catch(() => undefined);

@@ -40,6 +40,14 @@ export interface Config {
   maxMutationFields: number;
   /** Requests per API key per minute (token bucket, per process); 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** WebSocket (subscriptions): open connections per API process; beyond, a new one is closed with 1013. */
+  wsMaxConnections: number;
+  /** WebSocket: open connections per API key per API process; beyond, a new one is closed with 4429. */
+  wsMaxConnectionsPerKey: number;
+  /** WebSocket: active subscriptions per API key per API process; beyond, a subscribe gets RATE_LIMITED. */
+  wsMaxSubscriptionsPerKey: number;
+  /** PostgreSQL LISTEN connection: first reconnect delay after it drops (ms), doubling up to 10 s. */
+  listenReconnectMs: number;
   /** What one multipart upload request costs against `rateLimitPerMinute`. */
   rateLimitUploadCost: number;
   /** Failed authentications per client IP per minute before that IP is refused; 0 turns it off. */
@@ -170,6 +178,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDirectives: int('SPEECHMARK_MAX_QUERY_DIRECTIVES', 20, env),
     maxMutationFields: int('SPEECHMARK_MAX_MUTATION_FIELDS', 10, env),
     rateLimitPerMinute: int('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, env),
+    wsMaxConnections: int('SPEECHMARK_WS_MAX_CONNECTIONS', 2000, env),
+    wsMaxConnectionsPerKey: int('SPEECHMARK_WS_MAX_CONNECTIONS_PER_KEY', 50, env),
+    wsMaxSubscriptionsPerKey: int('SPEECHMARK_WS_MAX_SUBSCRIPTIONS_PER_KEY', 200, env),
+    listenReconnectMs: int('SPEECHMARK_LISTEN_RECONNECT_MS', 500, env),
     rateLimitUploadCost: int('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, env),
     authFailuresPerMinute: int('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, env),
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
