@@ -8,6 +8,7 @@
  * delivery worker (and, in the last test, two more) claims, retries and logs them like webhooks.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
@@ -192,6 +193,14 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(errorCode(withPlatform)).toBe('FORBIDDEN');
     expect(errorCode(await reader.request(`query($id: ID!) { assessment(id: $id) { gradeDeliveries { attemptLog { number } } } }`, { id: assessmentId }))).toBe('FORBIDDEN');
     expect(errorCode(await writer.request(DELIVERIES, { id: assessmentId }))).toBe('FORBIDDEN');
+
+    // The README's query, as written.
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### LMS gradebooks: LTI 1.3 score passback'));
+    const query = /```graphql\n(\{ assessment[\s\S]*?)```/.exec(section)![1]!.replace('<id>', assessmentId);
+    const fromReadme = await t.admin.request(query);
+    expect(fromReadme.errors).toBeUndefined();
+    expect(fromReadme.data.assessment.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attemptLog: [{ number: 1, statusCode: 204, errorCode: null }] });
   });
 
   test('a 500 is retried after a backoff; a revoked token is refreshed once; the token is cached between deliveries', async () => {

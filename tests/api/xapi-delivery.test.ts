@@ -8,6 +8,7 @@
  * without an LRS gets no delivery.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes } from '../support/seed.js';
@@ -125,6 +126,22 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     }, 30_000, 50);
     expect(again.lastStatusCode).toBe(409);
     expect(lrs.stored.size).toBe(stored);
+  });
+
+  test("the README's LRS operations run as written (with this test's LRS)", async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('#### Sent to a Learning Record Store by themselves'));
+    const block = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const operations = block.split('\n').filter((l) => l.trim()).map((l) => l.replace(/\s+#.*$/, ''));
+    expect(operations).toHaveLength(3);
+    const local = (op: string) =>
+      op.replace('https://lrs.example.org/xapi/', lrs.url).replace('username: "key"', `username: "${lrs.username}"`).replace('password: "secret"', `password: ${JSON.stringify(lrs.password)}`);
+    const [set, get, remove] = operations.map(local);
+    expect((await t.admin.request(set!)).data.setXapiLrs).toEqual({ endpoint: lrs.url, username: lrs.username });
+    expect((await t.admin.request(get!)).data.xapiLrs).toMatchObject({ endpoint: lrs.url, username: lrs.username, updatedAt: expect.any(String) });
+    // Removed and set again: the next test starts from the LRS set.
+    expect((await t.admin.request(remove!)).data.removeXapiLrs).toEqual({ endpoint: lrs.url });
+    expect((await t.admin.request(set!)).errors).toBeUndefined();
   });
 
   test('wrong credentials fail the delivery without retrying; with the LRS removed no delivery is written', async () => {
