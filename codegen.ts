@@ -28,6 +28,7 @@ const config: CodegenConfig = {
           LtiPlatform: '../graphql/models.js#LtiPlatformModel',
           LtiLineItem: '../graphql/models.js#LtiLineItemModel',
           GradeDelivery: '../graphql/models.js#GradeDeliveryModel',
+          XapiLrs: '../graphql/models.js#XapiLrsModel',
           LtiToolKey: '../graphql/models.js#LtiToolKeyModel',
           ModelInfo: '../graphql/models.js#ModelInfoModel',
           RationaleAlignment: '../graphql/models.js#RationaleAlignmentModel',

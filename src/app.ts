@@ -7,12 +7,11 @@ import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
 import { loadAssessor, type Assessor } from './inference/assessor.js';
 import { Worker } from './jobs/worker.js';
-import { LtiDeliveryLoop } from './lti/delivery-loop.js';
-import { createLtiScoreSender } from './lti/sender.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
 import { EventHub } from './events/hub.js';
+import { changesSince } from './events/notify.js';
 import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
 import { emitJobFailed } from './outbox/events.js';
@@ -36,7 +35,7 @@ export interface Speechmark {
   worker: Worker | null;
   /** The in-process worker's heartbeat (null without one). */
   heartbeat: HeartbeatPublisher | null;
-  /** Sends the outbox's deliveries (webhooks); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
+  /** Sends the outbox's deliveries (webhooks, LTI scores, xAPI statements); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
   deliveries: DeliveryWorker | null;
   close(): Promise<void>;
 }
@@ -71,7 +70,7 @@ export function createWorker(
 ) {
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const logger = log.child({ workerId });
-  const assess = createAssessHandler(parts);
+  const assess = createAssessHandler({ ...parts, serverLrs: config.xapi.lrs });
   // When each attempt's handler started (this process's clock), for the claim-to-settled histogram.
   const handlerStarted = new WeakMap<object, number>();
   return new Worker({
@@ -128,7 +127,10 @@ export function wakeOnQueuedJobs(worker: Pick<Worker, 'wake'>): OnNotification {
   };
 }
 
-/** The outbox's delivery worker, with the webhook settings of `config`. */
+/**
+ * The outbox's delivery worker, with the settings of `config`: webhooks, LTI scores and xAPI
+ * statements share its timeout, backoff, attempts and address policy.
+ */
 export function createDeliveryWorker(config: Config, prisma: Services['prisma'], options: { pollIntervalMs?: number } = {}) {
   return new DeliveryWorker({
     prisma,
@@ -140,15 +142,7 @@ export function createDeliveryWorker(config: Config, prisma: Services['prisma'],
     maxPayloadBytes: config.webhookMaxPayloadBytes,
     schedule: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs, maxAttempts: config.webhookMaxAttempts },
     policy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
-  });
-}
-
-/** The LTI score poster that runs beside a job worker (null when turned off). */
-export function createLtiDeliveryLoop(config: Config, prisma: Services['prisma']): LtiDeliveryLoop | null {
-  if (config.ltiDeliveryPollMs <= 0) return null;
-  return new LtiDeliveryLoop(prisma, createLtiScoreSender(prisma), {
-    pollIntervalMs: config.ltiDeliveryPollMs,
-    onError: (err) => log.error('LTI delivery loop', { err }),
+    xapi: config.xapi,
   });
 }
 
@@ -180,7 +174,6 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   const wakeDelivery = () => deliveries?.wake();
   const worker = inference ? createWorker(config, { prisma: db.prisma, ...inference }, wakeDelivery) : null;
   const heartbeat = inference && worker ? createHeartbeat(config, db.prisma, worker, inference.assessor) : null;
-  const lti = config.inProcessWorker ? createLtiDeliveryLoop(config, db.prisma) : null;
   // Subscriptions hear job and assessment changes from every process through LISTEN (src/events);
   // the in-process worker hears jobs other API processes queued on the same connection.
   const events = new EventHub();
@@ -200,13 +193,16 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   const readiness = createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | null = null;
   try {
-    await events.start((onNotification) => db.listen((payload) => {
-      onNotification(payload);
-      wakeOnQueued?.(payload);
-    }));
+    await events.start(
+      (onNotification) => db.listen((payload) => {
+        onNotification(payload);
+        wakeOnQueued?.(payload);
+      }),
+      { catchUp: (since) => changesSince(db.prisma, since), reconnectMs: config.listenReconnectMs },
+    );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
     const http = await startHttpServer(services, config.port, host, readiness);
-    return { http, ops, worker, heartbeat, lti, deliveries, intake, services, events };
+    return { http, ops, worker, heartbeat, deliveries, intake, services, events };
   } catch (e) {
     await ops?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
@@ -226,14 +222,13 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, ops, worker, heartbeat, lti, deliveries, intake, services, events } = started;
+  const { http, ops, worker, heartbeat, deliveries, intake, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
   // Visible to /readyz and Query.workers before the first job can be claimed.
   await heartbeat?.start();
   worker?.start();
-  lti?.start();
   deliveries?.start();
   return {
     url: http.url,
@@ -246,8 +241,8 @@ export async function startSpeechmark(
     async close() {
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
-      // deliveries in flight (their attempts are bounded by the webhook and LTI timeouts).
-      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), lti?.stop()]);
+      // deliveries in flight (their attempts are bounded by the outbound request timeout).
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true })]);
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();

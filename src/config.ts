@@ -17,8 +17,6 @@ export interface Config {
   /** Run the inference worker inside the API process. */
   inProcessWorker: boolean;
   workerConcurrency: number;
-  /** How often a worker looks for LTI scores to post (ms); 0: this process posts none. */
-  ltiDeliveryPollMs: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
@@ -43,6 +41,14 @@ export interface Config {
   maxMutationFields: number;
   /** Requests per API key per minute (token bucket, per process); 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** WebSocket (subscriptions): open connections per API process; beyond, a new one is closed with 1013. */
+  wsMaxConnections: number;
+  /** WebSocket: open connections per API key per API process; beyond, a new one is closed with 4429. */
+  wsMaxConnectionsPerKey: number;
+  /** WebSocket: active subscriptions per API key per API process; beyond, a subscribe gets RATE_LIMITED. */
+  wsMaxSubscriptionsPerKey: number;
+  /** PostgreSQL LISTEN connection: first reconnect delay after it drops (ms), doubling up to 10 s. */
+  listenReconnectMs: number;
   /** What one multipart upload request costs against `rateLimitPerMinute`. */
   rateLimitUploadCost: number;
   /** Failed authentications per client IP per minute before that IP is refused; 0 turns it off. */
@@ -227,7 +233,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minAudioSeconds: num('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, NON_NEGATIVE),
     inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
     workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
-    ltiDeliveryPollMs: num('SPEECHMARK_LTI_DELIVERY_POLL_MS', 1000, NON_NEGATIVE),
     jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),
     jobMaxAttempts: num('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, COUNT),
     shutdownGraceSeconds: num('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, NON_NEGATIVE),
@@ -244,6 +249,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDirectives: num('SPEECHMARK_MAX_QUERY_DIRECTIVES', 20, NON_NEGATIVE),
     maxMutationFields: num('SPEECHMARK_MAX_MUTATION_FIELDS', 10, COUNT),
     rateLimitPerMinute: num('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, NON_NEGATIVE),
+    wsMaxConnections: num('SPEECHMARK_WS_MAX_CONNECTIONS', 2000, COUNT),
+    wsMaxConnectionsPerKey: num('SPEECHMARK_WS_MAX_CONNECTIONS_PER_KEY', 50, COUNT),
+    wsMaxSubscriptionsPerKey: num('SPEECHMARK_WS_MAX_SUBSCRIPTIONS_PER_KEY', 200, COUNT),
+    listenReconnectMs: num('SPEECHMARK_LISTEN_RECONNECT_MS', 500, POSITIVE),
     rateLimitUploadCost: num('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, NON_NEGATIVE),
     authFailuresPerMinute: num('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, NON_NEGATIVE),
     apiKeyCacheMs: num('SPEECHMARK_API_KEY_CACHE_MS', 5_000, NON_NEGATIVE),

@@ -23,7 +23,7 @@ export const ERROR_CODES = [
   'SERVICE_UNAVAILABLE',
   /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */
   'QUERY_TOO_COMPLEX',
-  /** Too many requests for this API key, or too many failed authentications from this address. */
+  /** Too many requests (or active subscriptions) for this API key, or too many failed authentications from this address. */
   'RATE_LIMITED',
   'INTERNAL_SERVER_ERROR',
 ] as const;

@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createDeliveryWorker, createHeartbeat, createLtiDeliveryLoop, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
+import { createDeliveryWorker, createHeartbeat, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
 import { log } from './ops/log.js';
 import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './ops/http.js';
@@ -8,7 +8,7 @@ import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './op
 /**
  * `npm run worker`: a stand-alone inference worker claiming jobs from DATABASE_URL's queue, woken by
  * PostgreSQL NOTIFY when a job is queued (its poll, SPEECHMARK_WORKER_POLL_MS, is the fallback), with
- * a heartbeat row, and a delivery worker sending the outbox's webhooks (unless
+ * a heartbeat row, and a delivery worker sending the outbox's webhooks, LTI scores and xAPI statements (unless
  * SPEECHMARK_DELIVERY_WORKER is not in-process). /metrics, /healthz and /readyz on
  * SPEECHMARK_METRICS_PORT when set.
  */
@@ -25,7 +25,6 @@ async function main() {
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const worker = createWorker(config, { prisma: db.prisma, ...parts }, () => deliveries?.wake());
   const heartbeat = createHeartbeat(config, db.prisma, worker, parts.assessor);
-  const lti = createLtiDeliveryLoop(config, db.prisma);
   // LISTEN before the first claim: a job queued from here on wakes this worker.
   const listener = await db.listen(wakeOnQueuedJobs(worker));
   registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
@@ -34,13 +33,12 @@ async function main() {
     : null;
   await heartbeat.start();
   worker.start();
-  lti?.start();
   deliveries?.start();
   console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
   log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, provider: parts.assessor.executionProvider });
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
-    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), lti?.stop(), deliveries?.stop({ deadlineMs: graceMs })]);
+    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs })]);
     await withTimeout(heartbeat.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err })), 5_000);
     await withTimeout(listener.close(), 5_000);
     await ops?.close();

@@ -29,7 +29,10 @@ export type AuditAction =
   | 'webhookEndpoint.updated'
   | 'webhookEndpoint.deleted'
   | 'webhookEndpoint.secretRotated'
-  | 'webhookDelivery.resent';
+  | 'webhookDelivery.resent'
+  // xAPI (src/xapi)
+  | 'xapiLrs.set'
+  | 'xapiLrs.removed';
 
 export type AuditTargetType =
   | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';

@@ -10,6 +10,8 @@ import { applyContentMatch } from './wrong-text.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent } from '../outbox/events.js';
+import { queueXapiStatement } from '../xapi/send.js';
+import type { LrsConfig } from '../xapi/lrs.js';
 import { inferenceDuration, jobStageDuration } from '../ops/metrics.js';
 
 const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
@@ -18,9 +20,11 @@ const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
  * grounded one, and check it against the labels.
  * All of it runs outside any transaction; the returned function writes the result, and its
- * `assessment.completed` outbox event, in the worker's completing transaction.
+ * `assessment.completed` outbox event with its deliveries (webhooks, the LTI score owed, the xAPI
+ * statement when the organisation has an LRS; `serverLrs` is the server-wide one), in the worker's
+ * completing transaction.
  */
-export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor }) {
+export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor; serverLrs?: LrsConfig | null }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
     // Submit to claim, both on the database's clock.
     if (job.startedAt) jobStageDuration.observe({ stage: 'queued' }, Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()) / 1000);
@@ -64,9 +68,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         rationale: { text, check, humanCheck },
         utteranceLocked: true,
       });
-      // LTI grade passback: the score owed to a gradebook, committed with the assessment.
-      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text });
-      await emitEvent(tx, {
+      const eventId = await emitEvent(tx, {
         organizationId: job.organizationId,
         learnerId: utterance.learner.id,
         type: 'assessment.completed',
@@ -75,6 +77,9 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
           content: { contentMatch, flags },
         }),
       });
+      // LTI grade passback and the LRS: deliveries of the same event, committed with the assessment.
+      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text }, eventId);
+      await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
       // The statements of the completing transaction (its commit is not in it).
       jobStageDuration.observe({ stage: 'write' }, seconds(writeStarted));
     };

@@ -25,7 +25,7 @@ import {
   type AppliedMigrationsResult,
   type MigrationExecutor,
 } from './migrate.js';
-import { listenPglite, listenPostgres, type NotificationListener, type OnNotification } from '../events/listener.js';
+import { listenPglite, listenPostgres, type ListenOptions, type NotificationListener, type OnNotification } from '../events/listener.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -37,7 +37,7 @@ export interface Database {
   /** Raw SQL on the underlying driver (migrations, maintenance, tests). */
   executor: MigrationExecutor;
   /** Change notifications (src/events): a dedicated LISTEN connection, reconnecting when dropped. */
-  listen(onNotification: OnNotification): Promise<NotificationListener>;
+  listen(onNotification: OnNotification, options?: ListenOptions): Promise<NotificationListener>;
   close(): Promise<void>;
 }
 
@@ -105,7 +105,7 @@ interface Driver {
   kind: DatabaseKind;
   executor: MigrationExecutor;
   adapter: SqlDriverAdapterFactory;
-  listen(onNotification: OnNotification): Promise<NotificationListener>;
+  listen(onNotification: OnNotification, options?: ListenOptions): Promise<NotificationListener>;
   end(): Promise<void>;
 }
 
@@ -119,7 +119,7 @@ async function connectPostgres(url: string, poolSize = 10): Promise<Driver> {
     kind: 'postgres',
     executor,
     adapter: new PrismaPg(pool, schema ? { schema } : undefined),
-    listen: (onNotification) => listenPostgres(connection, onNotification),
+    listen: (onNotification, options) => listenPostgres(connection, onNotification, options),
     end: () => pool.end(),
   };
   if (schema) {

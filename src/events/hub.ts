@@ -1,12 +1,25 @@
 /**
- * Fans the process's change notifications out to its subscriptions. Each subscription gets an
+ * Fans the process's change notifications out to its subscriptions. When the LISTEN connection
+ * comes back after a drop, the hub re-reads from the database what changed while it was down
+ * (`catchUp`, notify.ts's changesSince) and publishes it like notifications, so no change is lost to
+ * a reconnect (a subscriber may hear a job's current status twice). Each subscription gets an
  * async iterator of the events its filter accepts, buffered in order; one that falls more than
  * MAX_BUFFERED events behind (a client that stopped reading) is ended with an error rather than
  * holding memory without bound.
  */
 import { AppError } from '../errors.js';
 import { parseChangeEvent, type ChangeEvent } from './notify.js';
-import type { NotificationListener, OnNotification } from './listener.js';
+import type { ListenOptions, NotificationListener, OnNotification } from './listener.js';
+
+/** Re-read from this much before the drop: rows carry the database's and other processes' clocks. */
+export const CATCH_UP_MARGIN_MS = 5_000;
+
+export interface HubOptions {
+  /** The missed changes' payloads since a time (notify.ts's changesSince on the process's database). */
+  catchUp?: (since: Date) => Promise<string[]>;
+  reconnectMs?: number;
+  onError?: (err: unknown) => void;
+}
 
 export const MAX_BUFFERED = 1000;
 
@@ -22,8 +35,24 @@ export class EventHub {
   private closed = false;
 
   /** Start listening (`listen` is Database.listen). */
-  async start(listen: (onNotification: OnNotification) => Promise<NotificationListener>): Promise<void> {
-    this.listener = await listen((payload) => this.publish(payload));
+  async start(
+    listen: (onNotification: OnNotification, options?: ListenOptions) => Promise<NotificationListener>,
+    options: HubOptions = {},
+  ): Promise<void> {
+    this.listener = await listen((payload) => this.publish(payload), {
+      reconnectMs: options.reconnectMs,
+      onReconnected: (downSince) => void this.catchUp(options, downSince),
+    });
+  }
+
+  private async catchUp(options: HubOptions, downSince: Date): Promise<void> {
+    if (!options.catchUp || this.closed) return;
+    try {
+      const missed = await options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS));
+      for (const payload of missed) this.publish(payload);
+    } catch (err) {
+      (options.onError ?? ((e) => console.error('[speechmark] subscription catch-up after a reconnect failed:', e)))(err);
+    }
   }
 
   /** Ends every subscription (their clients get `complete`) and the LISTEN connection. */

@@ -2,9 +2,10 @@
  * One LISTEN connection per API process, feeding the in-process hub (./hub.ts).
  *
  * - PostgreSQL: a dedicated `pg.Client` (not from the pool: a pooled connection is handed to other
- *   queries and would lose its LISTEN). When it drops (server restart, network), it reconnects with
- *   a growing delay (0.5 s doubling up to 10 s); notifications sent while it was down are lost, as
- *   NOTIFY keeps none for absent listeners.
+ *   queries and would lose its LISTEN). When it drops (server restart, network, a terminated
+ *   backend), it reconnects with a growing delay (0.5 s doubling up to 10 s by default). NOTIFY
+ *   keeps nothing for absent listeners, so once LISTENing again it calls `onReconnected` with when
+ *   it went down, and the hub re-reads what changed since from the database (./hub.ts).
  * - PGlite (one process): PGlite's own LISTEN/NOTIFY on the instance Prisma uses, which delivers a
  *   notification once the transaction that sent it commits, like PostgreSQL.
  */
@@ -18,6 +19,13 @@ export interface NotificationListener {
 
 export type OnNotification = (payload: string | undefined) => void;
 
+export interface ListenOptions {
+  /** The first reconnect delay (ms), doubling up to RECONNECT_MAX_MS. */
+  reconnectMs?: number;
+  /** LISTENing again after a drop; `downSince` is when the connection was lost (this process's clock). */
+  onReconnected?: (downSince: Date) => void;
+}
+
 /** The channel this connection's schema notifies on (see notify.ts). */
 const CHANNEL_QUERY = `SELECT ${CHANNEL_SQL} AS "channel"`;
 
@@ -25,11 +33,14 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
 /** `clientConfig`: the pool's connection string and options (search_path), so the schema matches. */
-export async function listenPostgres(clientConfig: pg.ClientConfig, onNotification: OnNotification): Promise<NotificationListener> {
+export async function listenPostgres(clientConfig: pg.ClientConfig, onNotification: OnNotification, options: ListenOptions = {}): Promise<NotificationListener> {
+  const firstDelay = options.reconnectMs ?? RECONNECT_MIN_MS;
   let client: pg.Client | null = null;
   let closed = false;
-  let delay = RECONNECT_MIN_MS;
+  let delay = firstDelay;
   let timer: NodeJS.Timeout | null = null;
+  /** Set when the connection drops, cleared once LISTENing again. */
+  let downSince: Date | null = null;
 
   const connect = async (): Promise<void> => {
     const c = new pg.Client(clientConfig);
@@ -37,6 +48,7 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     c.on('error', () => undefined); // followed by 'end', which reconnects
     c.on('end', () => {
       if (client === c) client = null;
+      downSince ??= new Date();
       if (!closed) scheduleReconnect();
     });
     await c.connect();
@@ -52,7 +64,12 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
       return;
     }
     client = c;
-    delay = RECONNECT_MIN_MS;
+    delay = firstDelay;
+    if (downSince) {
+      const since = downSince;
+      downSince = null;
+      options.onReconnected?.(since);
+    }
   };
 
   const scheduleReconnect = () => {

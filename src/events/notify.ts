@@ -62,6 +62,36 @@ export async function notifyAssessmentCreated(tx: Db, assessmentId: string): Pro
   );
 }
 
+/** At most this many changes are re-read after a reconnect (a long outage: re-read with a query). */
+export const MAX_CATCH_UP = 10_000;
+
+/**
+ * The notifications that jobs and assessments changed since `since` would have sent, as payloads in
+ * the order they happened: what a LISTEN connection that was down missed. Each job once, with its
+ * status now (a subscriber may hear a status again, or skip one it missed in between: at least the
+ * latest state, never a lost one); each assessment created since.
+ */
+export async function changesSince(db: Db, since: Date): Promise<string[]> {
+  const rows = await db.$queryRawUnsafe<{ payload: string }[]>(
+    `SELECT "payload" FROM (
+       SELECT json_build_object('type', 'job', 'organizationId', j."organizationId", 'jobId', j."id",
+                                'utteranceId', j."utteranceId", 'status', j."status")::text AS "payload",
+              greatest(j."createdAt", j."startedAt", j."finishedAt") AS "at", 0 AS "kind"
+         FROM "Job" j
+        WHERE j."createdAt" >= $1::timestamptz OR j."startedAt" >= $1::timestamptz OR j."finishedAt" >= $1::timestamptz
+       UNION ALL
+       SELECT json_build_object('type', 'assessment', 'organizationId', a."organizationId", 'assessmentId', a."id",
+                                'utteranceId', a."utteranceId")::text,
+              a."createdAt", 1
+         FROM "Assessment" a
+        WHERE a."createdAt" >= $1::timestamptz
+     ) c ORDER BY "at", "kind" LIMIT $2::int`,
+    since.toISOString(),
+    MAX_CATCH_UP,
+  );
+  return rows.map((r) => r.payload);
+}
+
 const STATUSES = new Set(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 

@@ -14,7 +14,8 @@ import type {
   WebhookEndpoint,
   WebhookSecret,
 } from '../generated/prisma/client.js';
-import type { LtiKey, LtiLineItem, LtiPlatform, LtiScoreDelivery } from '../generated/prisma/client.js';
+import type { LtiKey, LtiLineItem, LtiPlatform } from '../generated/prisma/client.js';
+import type { GradeDeliveryModel } from './models.js';
 import type {
   JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
 } from '../generated/graphql.js';
@@ -323,6 +324,11 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     },
     // LTI grade passback (src/lti): platforms and their keys are admin configuration; line items
     // and the deliveries of an assessment's scores are read with the scores (SCORES_READ).
+    /** The organisation's own LRS (ADMIN); its password is in the row, and no field reads it. */
+    xapiLrs: () => {
+      admin();
+      return prisma.xapiLrs.findUnique({ where: { organizationId } });
+    },
     ltiPlatformsList: () => {
       admin();
       return prisma.ltiPlatform.findMany({ where: { organizationId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
@@ -341,10 +347,16 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       admin,
     ),
     ltiLineItem: scoped(ltiLineItem, reads),
+    /** The outbox's LTI_SCORE deliveries of each assessment, with the scores they post. */
     gradeDeliveriesByAssessment: scoped(
-      groupedBy<LtiScoreDelivery, 'assessmentId'>('assessmentId', (ids) =>
-        prisma.ltiScoreDelivery.findMany({ where: { organizationId, assessmentId: { in: ids } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
-      ),
+      groupedBy<GradeDeliveryModel & { assessmentId: string }, 'assessmentId'>('assessmentId', async (ids) => {
+        const rows = await prisma.delivery.findMany({
+          where: { organizationId, channel: 'LTI_SCORE', ltiScore: { is: { organizationId, assessmentId: { in: ids } } } },
+          include: { ltiScore: true },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        });
+        return rows.map((d) => ({ ...d, ltiScore: d.ltiScore!, assessmentId: d.ltiScore!.assessmentId }));
+      }),
       reads,
     ),
     // Webhooks (ADMIN): endpoints, their valid secrets (never the secret itself reaches a client),

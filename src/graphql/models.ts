@@ -57,5 +57,9 @@ export interface ModelInfoModel {
   phoneSet: string[];
 }
 
-// LTI grade passback (src/lti): the rows themselves.
-export type { LtiPlatform as LtiPlatformModel, LtiLineItem as LtiLineItemModel, LtiScoreDelivery as GradeDeliveryModel, LtiKey as LtiToolKeyModel } from '../generated/prisma/client.js';
+// LTI grade passback (src/lti): the rows themselves; a grade delivery is the outbox's LTI_SCORE
+// delivery with the score it posts.
+export type { LtiPlatform as LtiPlatformModel, LtiLineItem as LtiLineItemModel, LtiKey as LtiToolKeyModel } from '../generated/prisma/client.js';
+export type GradeDeliveryModel = import('../generated/prisma/client.js').Delivery & { ltiScore: import('../generated/prisma/client.js').LtiScore };
+// xAPI (src/xapi): an organisation's LRS row; no resolver reads its password.
+export type { XapiLrs as XapiLrsModel } from '../generated/prisma/client.js';

@@ -7,7 +7,11 @@
  *   limit is closed with 4429);
  * - per operation: the per-key rate limit (one request), the query limits of ./limits.ts, parse and
  *   validation, the key authenticated again, and a fresh context with scope-aware loaders;
- * - errors with the same stable codes, unexpected ones masked (server.ts's formatError).
+ * - errors with the same stable codes, unexpected ones masked (server.ts's formatError);
+ * - caps, per API process: open connections (beyond, a new one is closed with 1013 Try Again
+ *   Later), open connections per API key (closed with 4429) and active subscriptions per API key
+ *   (a subscribe beyond is answered RATE_LIMITED with `limit: "subscriptionsPerKey"`), so one key
+ *   cannot hold the process's sockets or memory.
  * Only subscriptions: queries and mutations are refused (BAD_REQUEST) and go over HTTP, where
  * uploads, CSRF prevention and the HTTP guards apply.
  */
@@ -41,6 +45,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_TOO_MANY_FAILURES = 4429;
 export const CLOSE_SERVICE_UNAVAILABLE = 4503;
+/** The standard WebSocket "Try Again Later": the process holds as many connections as it allows. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** How long a stopping server waits for clients to answer its close frame before dropping them. */
 const CLOSE_HANDSHAKE_MS = 2_000;
@@ -53,6 +59,7 @@ type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQL
 interface Connection {
   authorization: string;
   principal: Principal;
+  keyHash: string;
 }
 
 type Extra = {
@@ -92,6 +99,11 @@ export function startSubscriptionServer(
 ): SubscriptionServer {
   const { prisma, config } = services;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
+  /** Accepted connections by API key hash: the caps count these (their `subscriptions` are graphql-ws's own). */
+  const byKey = new Map<string, Set<WsContext<Record<string, unknown>, Extra>>>();
+  let accepted = 0;
+  const subscriptionsOf = (keyHash: string) =>
+    [...(byKey.get(keyHash) ?? [])].reduce((n, c) => n + Object.keys(c.subscriptions).length, 0);
   const format = (ctx: WsContext<Record<string, unknown>, Extra>, id: string, errors: readonly GraphQLError[]) => {
     const requestId = ctx.extra.requestIds?.get(id) ?? randomUUID();
     logMaskedErrors(errors, requestId);
@@ -121,7 +133,20 @@ export function startSubscriptionServer(
         try {
           const principal = await authenticate(prisma, authorization);
           limiter.authSucceeded(authorization);
-          ctx.extra.connection = { authorization: authorization!, principal };
+          const keyHash = hashApiKey(token!);
+          if (accepted >= config.wsMaxConnections) {
+            socket.close(CLOSE_TRY_AGAIN_LATER, closeReason(`TOO_MANY_CONNECTIONS: this server holds ${config.wsMaxConnections} connections; retry later.`));
+            return false;
+          }
+          const mine = byKey.get(keyHash) ?? new Set();
+          if (mine.size >= config.wsMaxConnectionsPerKey) {
+            socket.close(CLOSE_TOO_MANY_FAILURES, closeReason(`TOO_MANY_CONNECTIONS: at most ${config.wsMaxConnectionsPerKey} open connections per API key.`));
+            return false;
+          }
+          mine.add(ctx);
+          byKey.set(keyHash, mine);
+          accepted++;
+          ctx.extra.connection = { authorization: authorization!, principal, keyHash };
           return true;
         } catch (e) {
           if (e instanceof AppError && e.code === 'UNAUTHENTICATED') {
@@ -136,10 +161,24 @@ export function startSubscriptionServer(
           throw e;
         }
       },
+      onClose(ctx) {
+        const keyHash = ctx.extra.connection?.keyHash;
+        const mine = keyHash ? byKey.get(keyHash) : undefined;
+        if (!mine?.delete(ctx)) return;
+        accepted--;
+        if (mine.size === 0) byKey.delete(keyHash!);
+      },
       async onSubscribe(ctx, id, payload) {
         const requestId = randomUUID();
         (ctx.extra.requestIds ??= new Map()).set(id, requestId);
         const connection = ctx.extra.connection!;
+        // This subscription is already among its connection's (graphql-ws registers it first).
+        if (subscriptionsOf(connection.keyHash) > config.wsMaxSubscriptionsPerKey) {
+          return [new AppError('RATE_LIMITED', `At most ${config.wsMaxSubscriptionsPerKey} active subscriptions per API key; complete one first.`, {
+            limit: 'subscriptionsPerKey',
+            maxSubscriptions: config.wsMaxSubscriptionsPerKey,
+          })];
+        }
         try {
           return await prepareOperation(connection, payload, requestId);
         } catch (e) {

@@ -1,26 +1,20 @@
 /**
- * The outbound HTTP the LTI client uses: one POST, a timeout, no redirects followed (a redirect
- * could carry the token or the score elsewhere), the answer's body capped.
+ * The outbound HTTP the LTI client uses: the outbox's guarded POST (src/outbox/http.ts), so token
+ * and score requests go only where the operator's AddressPolicy allows (platform URLs are chosen
+ * by an organisation's admin, the request leaves from the operator's network), time out, and
+ * follow no redirects (a redirect could carry the token or the score elsewhere).
  */
-export interface HttpAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
+import type { AddressPolicy } from '../outbox/address-policy.js';
+import { postForAnswer, type OutboundAnswer } from '../outbox/http.js';
+
+export type HttpAnswer = OutboundAnswer;
+
+export type HttpPost = (url: string, init: { headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<HttpAnswer>;
+
+/** A token answer is kept whole (access tokens may be long JWTs); larger answers are cut. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export function guardedPost(policy: AddressPolicy, timeoutMs: number): HttpPost {
+  return (url, init) =>
+    postForAnswer(url, init.headers, init.body, { policy, timeoutMs, signal: init.signal, keepBytes: MAX_ANSWER_BYTES, userAgent: 'speechmark-lti/1' });
 }
-
-export type HttpPost = (url: string, init: { headers: Record<string, string>; body: string }) => Promise<HttpAnswer>;
-
-export const LTI_HTTP_TIMEOUT_MS = 10_000;
-const MAX_ANSWER_CHARS = 64 * 1024;
-
-export const fetchPost: HttpPost = async (url, init) => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: init.headers,
-    body: init.body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(LTI_HTTP_TIMEOUT_MS),
-  });
-  const text = (await res.text()).slice(0, MAX_ANSWER_CHARS);
-  return { status: res.status, headers: res.headers, text };
-};

@@ -69,6 +69,8 @@ export interface PostOptions {
   /** Aborts the request (a worker shutting down). */
   signal?: AbortSignal;
   userAgent?: string;
+  /** How much of the answer's body to keep (RESPONSE_KEEP_BYTES by default; a token answer needs it whole). */
+  keepBytes?: number;
 }
 
 export function postJson(urlText: string, headers: Record<string, string>, body: Buffer, options: PostOptions): Promise<PostResult> {
@@ -110,6 +112,7 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
         },
       },
       (res) => {
+        const keepBytes = options.keepBytes ?? RESPONSE_KEEP_BYTES;
         const kept: Buffer[] = [];
         let keptBytes = 0;
         let readBytes = 0;
@@ -124,12 +127,12 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
         answered = answer;
         res.on('data', (chunk: Buffer) => {
           readBytes += chunk.length;
-          if (keptBytes < RESPONSE_KEEP_BYTES) {
-            const part = chunk.subarray(0, RESPONSE_KEEP_BYTES - keptBytes);
+          if (keptBytes < keepBytes) {
+            const part = chunk.subarray(0, keepBytes - keptBytes);
             kept.push(part);
             keptBytes += part.length;
           }
-          if (readBytes > RESPONSE_DRAIN_BYTES) {
+          if (readBytes > Math.max(RESPONSE_DRAIN_BYTES, keepBytes)) {
             res.destroy(); // a long answer: keep what we have, drop the connection
             finish(answer());
           }
@@ -156,4 +159,34 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
     });
     req.end(body);
   });
+}
+
+/** No answer came (timeout, refused address, connection error, aborted): what postJson reports, thrown. */
+export class OutboundError extends Error {
+  constructor(readonly code: SendErrorCode, message: string) {
+    super(message);
+    this.name = 'OutboundError';
+  }
+}
+
+export interface OutboundAnswer {
+  status: number;
+  text: string;
+  durationMs: number;
+}
+
+/**
+ * postJson for clients that expect an answer or an exception (the LTI token and score requests, the
+ * xAPI statements): the same guarded connection, timeout and no redirects, with an OutboundError
+ * carrying postJson's code when no answer came.
+ */
+export async function postForAnswer(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: PostOptions,
+): Promise<OutboundAnswer> {
+  const res = await postJson(url, headers, Buffer.from(body), options);
+  if (res.errorCode || res.statusCode === null) throw new OutboundError(res.errorCode ?? 'CONNECTION_FAILED', res.error ?? 'no answer');
+  return { status: res.statusCode, text: res.responseBody ?? '', durationMs: res.durationMs };
 }

@@ -45,3 +45,18 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   const at = Date.parse(v);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
+
+/**
+ * After a failed attempt (`attempts` made so far): failed when none is left, else a retry after the
+ * backoff, or the answer's Retry-After when that is longer (capped). Every channel judges this way.
+ */
+export function retryOrFail(
+  attempts: number,
+  s: RetrySchedule,
+  retryAfterMs: number | null,
+  random?: () => number,
+): { kind: 'failed' } | { kind: 'retry'; delayMs: number } {
+  if (attempts >= s.maxAttempts) return { kind: 'failed' };
+  const backoff = retryDelayMs(attempts, s, random);
+  return { kind: 'retry', delayMs: Math.min(s.capMs, Math.max(backoff, retryAfterMs ?? 0)) };
+}

@@ -17,6 +17,7 @@ export interface ClaimedDelivery {
   eventId: string;
   channel: string;
   webhookEndpointId: string | null;
+  ltiScoreId: string | null;
   /** This attempt's number (the fencing token). */
   attempts: number;
 }
@@ -67,7 +68,8 @@ export async function claimDeliveries(
        FROM candidate c
       WHERE d."id" = c."id"
       RETURNING d."id"::text AS "id", d."organizationId"::text AS "organizationId", d."eventId"::text AS "eventId",
-                d."channel"::text AS "channel", d."webhookEndpointId"::text AS "webhookEndpointId", d."attempts", d."status"::text AS "status"`,
+                d."channel"::text AS "channel", d."webhookEndpointId"::text AS "webhookEndpointId",
+                d."ltiScoreId"::text AS "ltiScoreId", d."attempts", d."status"::text AS "status"`,
     workerId,
     leaseSeconds,
     limit,
@@ -163,7 +165,9 @@ export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, wo
 
 /**
  * Retention: deletes events older than `days` whose deliveries are all settled (with their
- * deliveries and attempts), at most `batch` per call. Returns how many went.
+ * deliveries and attempts), at most `batch` per call. Returns how many went. Events with an
+ * LTI_SCORE delivery stay: that delivery is the score's visible status (Assessment.gradeDeliveries)
+ * and goes with the assessment.
  */
 export async function deleteOldEvents(prisma: PrismaClient, days: number, batch = 1000): Promise<number> {
   return prisma.$executeRawUnsafe(
@@ -171,6 +175,7 @@ export async function deleteOldEvents(prisma: PrismaClient, days: number, batch 
        SELECT e."id" FROM "OutboxEvent" e
         WHERE e."createdAt" < now() - make_interval(days => $1::int)
           AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
+          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')
         ORDER BY e."createdAt"
         LIMIT $2::int)`,
     days,

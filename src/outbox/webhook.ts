@@ -13,7 +13,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AddressPolicy } from './address-policy.js';
 import { fitBody } from './events.js';
 import { postJson } from './http.js';
-import { retryDelayMs, type RetrySchedule } from './schedule.js';
+import { retryOrFail, type RetrySchedule } from './schedule.js';
 import { signedHeaders, webhookId } from './signing.js';
 import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from './store.js';
 
@@ -23,13 +23,6 @@ export interface WebhookSettings {
   schedule: RetrySchedule;
   policy: AddressPolicy;
   random?: () => number;
-}
-
-/** Failed now, or again later while attempts are left. */
-function retryOrFail(d: ClaimedDelivery, s: WebhookSettings, retryAfterMs: number | null): AttemptVerdict {
-  if (d.attempts >= s.schedule.maxAttempts) return { kind: 'failed' };
-  const backoff = retryDelayMs(d.attempts, s.schedule, s.random);
-  return { kind: 'retry', delayMs: Math.min(s.schedule.capMs, Math.max(backoff, retryAfterMs ?? 0)) };
 }
 
 export async function attemptWebhook(
@@ -77,11 +70,11 @@ export async function attemptWebhook(
   });
   if (res.errorCode === 'ABORTED') return record({ kind: 'release' }, res.errorCode, res.error);
   if (res.errorCode === 'ADDRESS_NOT_ALLOWED') return record({ kind: 'failed' }, res.errorCode, res.error);
-  if (res.errorCode) return record(retryOrFail(d, s, null), res.errorCode, res.error);
+  if (res.errorCode) return record(retryOrFail(d.attempts, s.schedule, null, s.random), res.errorCode, res.error);
   const status = res.statusCode!;
   if (status >= 200 && status < 300) return record({ kind: 'delivered' }, null, null);
   if (status === 410) {
     return record({ kind: 'failed', disableEndpoint: `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` }, 'ENDPOINT_GONE', 'Answered 410 Gone: the endpoint was disabled.');
   }
-  return record(retryOrFail(d, s, res.retryAfterMs), 'HTTP_STATUS', `Answered HTTP ${status}.`);
+  return record(retryOrFail(d.attempts, s.schedule, res.retryAfterMs, s.random), 'HTTP_STATUS', `Answered HTTP ${status}.`);
 }

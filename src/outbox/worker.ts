@@ -1,6 +1,7 @@
 /**
- * The delivery worker: claims due deliveries (./store.ts), sends each through its channel (today
- * WEBHOOK, ./webhook.ts) with up to `concurrency` in flight, and records every attempt. It runs in
+ * The delivery worker: claims due deliveries (./store.ts), sends each through its channel (WEBHOOK:
+ * ./webhook.ts; LTI_SCORE: src/lti/deliver.ts; XAPI: src/xapi/send.ts) with up to `concurrency` in
+ * flight, and records every attempt: one queue, one lease and fencing, one backoff, one attempt log. It runs in
  * the API process and in `npm run worker` processes by default; any number of them share the queue.
  *
  * A process that committed an event nudges its own worker (wake) so the first attempt goes out at
@@ -13,6 +14,12 @@ import { hostname } from 'node:os';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { Poller } from '../jobs/poll.js';
+import type { XapiConfig } from '../config.js';
+import { DEFAULT_XAPI_IRI_BASE } from '../config.js';
+import { attemptLtiScore } from '../lti/deliver.js';
+import { guardedPost } from '../lti/http.js';
+import { LtiTokenClient } from '../lti/token.js';
+import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
 import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
 
@@ -30,7 +37,14 @@ export interface DeliveryWorkerOptions extends WebhookSettings {
   onError?: (err: unknown, context: { phase: string; deliveryId?: string }) => void;
   /** After each attempt is recorded. */
   onSettled?: (delivery: ClaimedDelivery, outcome: DeliveryOutcome, record: AttemptRecord) => void;
+  /** xAPI statements' IRIs and the server-wide LRS (an organisation's own LRS comes first). */
+  xapi?: XapiConfig;
 }
+
+/** One attempt of a claimed delivery of one channel; never throws for what the receiver does. */
+type ChannelAttempt = (d: ClaimedDelivery, signal: AbortSignal) => Promise<AttemptRecord>;
+
+const NO_XAPI: XapiConfig = { iriBase: DEFAULT_XAPI_IRI_BASE, accountHomePage: `${DEFAULT_XAPI_IRI_BASE}/lms`, lrs: null };
 
 const RETENTION_EVERY_MS = 3600_000;
 const RECORD_RETRIES = 5;
@@ -51,15 +65,31 @@ export class DeliveryWorker {
   private readonly poller: Poller;
   private lastRetention = 0;
   private drainWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private readonly channels: Record<string, ChannelAttempt>;
 
   constructor(options: DeliveryWorkerOptions) {
     if (!(options.concurrency >= 1)) throw new Error('DeliveryWorker concurrency must be at least 1');
     this.opts = options;
+    const { prisma, schedule, policy, timeoutMs, random } = options;
+    const post = guardedPost(policy, timeoutMs);
+    // One token cache per worker: a platform's token serves every score until it nears expiry.
+    const lti = { prisma, tokens: new LtiTokenClient(prisma, post), post, schedule, random };
+    const xapi = { prisma, xapi: options.xapi ?? NO_XAPI, policy, timeoutMs, schedule, random };
+    this.channels = {
+      WEBHOOK: (d, signal) => attemptWebhook(prisma, d, options, signal),
+      LTI_SCORE: (d, signal) => attemptLtiScore(lti, d, signal),
+      XAPI: (d, signal) => attemptXapiStatement(xapi, d, signal),
+    };
     this.poller = new Poller(options.pollIntervalMs, options.maxPollBackoffMs ?? 15_000);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:deliveries:${randomUUID().slice(0, 8)}`;
   }
 
-  /** A claimed delivery's lease: the request timeout, plus time to load and record it. */
+  /**
+   * A claimed delivery's lease: the request timeout, plus time to load and record it. An LTI score
+   * attempt that needs a fresh token and a second post after a 401 can outlive it when every request
+   * nears its timeout; it is then fenced off and claimed again, harmless for AGS (the platform keeps
+   * the latest score per user and line item).
+   */
   private get leaseSeconds(): number {
     return Math.ceil(this.opts.timeoutMs / 1000) + 10;
   }
@@ -179,8 +209,9 @@ export class DeliveryWorker {
   private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     let record: AttemptRecord;
     try {
-      if (d.channel !== 'WEBHOOK') throw new Error(`no sender for channel ${d.channel}`);
-      record = await attemptWebhook(this.opts.prisma, d, this.opts, signal);
+      const send = this.channels[d.channel];
+      if (!send) throw new Error(`no sender for channel ${d.channel}`);
+      record = await send(d, signal);
     } catch (err) {
       if (signal.aborted) {
         record = { verdict: { kind: 'release' }, startedAt: new Date(), durationMs: 0, statusCode: null, errorCode: 'ABORTED', error: null, responseBody: null };

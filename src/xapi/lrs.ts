@@ -15,7 +15,8 @@ export type LrsConfig = NonNullable<XapiConfig['lrs']>;
 
 export type LrsOutcome =
   | { kind: 'delivered'; status: number; alreadyStored: boolean }
-  | { kind: 'retry'; status: number | null; reason: string }
+  /** `errorCode`: why no answer came (the outbound client's code: TIMEOUT, ADDRESS_NOT_ALLOWED …), when known. */
+  | { kind: 'retry'; status: number | null; reason: string; errorCode?: string }
   | { kind: 'rejected'; status: number; reason: string };
 
 /** The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can stand in. */
@@ -42,18 +43,25 @@ export function classifyLrsStatus(status: number, body = ''): LrsOutcome {
 }
 
 /** One POST of a batch; never throws for what the network or the LRS does. */
-export async function postStatements(lrs: LrsConfig, statements: Statement[], options: { fetch?: Fetch; timeoutMs?: number } = {}): Promise<LrsOutcome> {
+export async function postStatements(
+  lrs: LrsConfig,
+  statements: Statement[],
+  options: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<LrsOutcome> {
   const doFetch: Fetch = options.fetch ?? ((url, init) => fetch(url, init));
   try {
     const res = await doFetch(statementsUrl(lrs.endpoint), {
       method: 'POST',
       headers: lrsHeaders(lrs),
       body: JSON.stringify(statements),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)])
+        : AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
     const body = res.status >= 400 ? await res.text().catch(() => '') : '';
     return classifyLrsStatus(res.status, body);
   } catch (e) {
-    return { kind: 'retry', status: null, reason: `LRS unreachable: ${(e as Error).message}` };
+    const code = (e as { code?: unknown }).code;
+    return { kind: 'retry', status: null, reason: `LRS unreachable: ${(e as Error).message}`, ...(typeof code === 'string' ? { errorCode: code } : {}) };
   }
 }

@@ -1,10 +1,17 @@
 /**
- * One finished assessment to the configured LRS: read it, build its statement, POST it. What a
- * delivery target calls per attempt; every attempt rebuilds the same statement (same id), so
- * retries and re-sends never make a second copy in the LRS.
+ * One finished assessment to a Learning Record Store: read it, build its statement, POST it. Every
+ * attempt rebuilds the same statement (same id), so retries and re-sends never make a second copy
+ * in the LRS. `attemptXapiStatement` is the outbox's XAPI channel: one attempt of a delivery that
+ * assessment.completed wrote (queueXapiStatement, in the completing transaction), through the
+ * outbox's guarded HTTP client.
  */
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
+import { fromGlobalId } from '../graphql/ids.js';
+import type { AddressPolicy } from '../outbox/address-policy.js';
+import { postForAnswer } from '../outbox/http.js';
+import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
+import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/store.js';
 import { loadStatementSource } from './load.js';
 import { postStatements, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
 import { buildStatement } from './statement.js';
@@ -16,10 +23,85 @@ export async function sendAssessmentStatement(
   xapi: XapiConfig & { lrs: LrsConfig },
   organizationId: string,
   assessmentId: string,
-  options: { fetch?: Fetch; timeoutMs?: number } = {},
+  options: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<SendOutcome> {
   const source = await loadStatementSource(prisma, organizationId, assessmentId);
   // Erased since (learner erasure deletes the rows): nothing left to report, and nothing to retry.
   if (!source) return { kind: 'gone', reason: 'the assessment no longer exists' };
   return postStatements(xapi.lrs, [buildStatement(xapi, source)], options);
+}
+
+/** The LRS an organisation's statements go to: its own (set by an admin), else the server's, else none. */
+export async function lrsFor(db: PrismaClient | Prisma.TransactionClient, organizationId: string, serverLrs: LrsConfig | null): Promise<LrsConfig | null> {
+  const own = await db.xapiLrs.findUnique({ where: { organizationId } });
+  return own ? { endpoint: own.endpoint, username: own.username, password: own.password } : serverLrs;
+}
+
+/**
+ * In the completing transaction, after the assessment.completed event (`eventId`): an XAPI
+ * delivery when the organisation has a Learning Record Store (its own, or the server's).
+ */
+export async function queueXapiStatement(
+  tx: Prisma.TransactionClient,
+  event: { organizationId: string; eventId: string },
+  serverLrs: LrsConfig | null,
+): Promise<boolean> {
+  if (!(await lrsFor(tx, event.organizationId, serverLrs))) return false;
+  await tx.delivery.create({ data: { organizationId: event.organizationId, eventId: event.eventId, channel: 'XAPI' } });
+  return true;
+}
+
+export interface XapiChannelDeps {
+  prisma: PrismaClient;
+  xapi: XapiConfig;
+  policy: AddressPolicy;
+  timeoutMs: number;
+  schedule: RetrySchedule;
+  random?: () => number;
+}
+
+/** The outbox's guarded POST as the fetch postStatements takes (it throws OutboundError when no answer came). */
+function guardedFetch(policy: AddressPolicy, timeoutMs: number): Fetch {
+  return async (url, init) => {
+    const answer = await postForAnswer(url, init.headers, init.body, { policy, timeoutMs, signal: init.signal, userAgent: 'speechmark-xapi/1' });
+    return { status: answer.status, text: async () => answer.text };
+  };
+}
+
+/** The assessment an assessment.completed body is about. */
+function assessmentIdOf(body: string): string | null {
+  const id = (JSON.parse(body) as { data?: { assessment?: { id?: unknown } } }).data?.assessment?.id;
+  const parsed = typeof id === 'string' ? fromGlobalId(id) : null;
+  return parsed?.type === 'Assessment' ? parsed.id : null;
+}
+
+/** One attempt of a claimed XAPI delivery: 200/204/409 delivered; 408, 429, 5xx and no answer retried; other answers fail. */
+export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDelivery, signal: AbortSignal): Promise<AttemptRecord> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const record = (verdict: AttemptVerdict, statusCode: number | null, errorCode: string | null, error: string | null): AttemptRecord => ({
+    verdict, startedAt, durationMs: Math.round(performance.now() - started), statusCode, errorCode, error, responseBody: null,
+  });
+  const event = await deps.prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { body: true } });
+  const assessmentId = event ? assessmentIdOf(event.body) : null;
+  if (!assessmentId) return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', 'The event or its assessment no longer exists.');
+  const lrs = await lrsFor(deps.prisma, d.organizationId, deps.xapi.lrs);
+  if (!lrs) return record({ kind: 'failed' }, null, 'LRS_NOT_CONFIGURED', 'The organisation has no Learning Record Store any more.');
+  const outcome = await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId, {
+    fetch: guardedFetch(deps.policy, deps.timeoutMs),
+    timeoutMs: deps.timeoutMs,
+    signal,
+  });
+  switch (outcome.kind) {
+    case 'delivered':
+      return record({ kind: 'delivered' }, outcome.status, null, null);
+    case 'gone':
+      return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', outcome.reason);
+    case 'rejected':
+      return record({ kind: 'failed' }, outcome.status, 'HTTP_STATUS', outcome.reason);
+    case 'retry':
+      if (signal.aborted) return record({ kind: 'release' }, null, 'ABORTED', outcome.reason);
+      if (outcome.errorCode === 'ADDRESS_NOT_ALLOWED') return record({ kind: 'failed' }, null, outcome.errorCode, outcome.reason);
+      return record(retryOrFail(d.attempts, deps.schedule, null, deps.random), outcome.status, outcome.errorCode ?? (outcome.status ? 'HTTP_STATUS' : 'CONNECTION_FAILED'), outcome.reason);
+  }
 }

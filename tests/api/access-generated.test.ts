@@ -160,6 +160,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   WebhookDeliveryEdge: 'ADMIN',
   WebhookEvent: 'ADMIN',
   WebhookDeliveryAttempt: 'ADMIN',
+  // xAPI (issue 10): the organisation's Learning Record Store is admin configuration.
+  XapiLrs: 'ADMIN',
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
@@ -268,6 +270,11 @@ const MUTATIONS: Record<string, MutationSpec> = {
   deleteWebhookEndpoint: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
   rotateWebhookSecret: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
   resendWebhookDelivery: { need: 'ADMIN', variables: async ({ seed }) => ({ id: seed.webhookDeliveryId }) },
+  setXapiLrs: {
+    need: 'ADMIN',
+    variables: async () => ({ input: { endpoint: 'https://lrs.example/xapi/', username: `gen-${randomUUID()}`, password: 'generated secret' } }),
+  },
+  removeXapiLrs: { need: 'ADMIN', variables: async () => ({}) },
   resendFailedWebhookDeliveries: {
     need: 'ADMIN',
     variables: async ({ seed }) => ({ endpointId: seed.webhookEndpointId, since: '2026-01-01T00:00:00Z' }),

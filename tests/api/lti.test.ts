@@ -3,17 +3,20 @@
  * (tests/support/lti-platform.ts) that fetches the tool's JWKS from speechmark and verifies every
  * client assertion and every score as a real LMS does: registration and its JWKS, scopes and
  * tenants, a submission naming a line item, the score posted with the right scale and fields,
- * a 500 retried, a revoked token refreshed once, a refused score given up, key rotation.
+ * a 500 retried, a revoked token refreshed once, a refused score given up, key rotation, an
+ * address the operator does not allow refused. Scores go out through the outbox: the app's own
+ * delivery worker (and, in the last test, two more) claims, retries and logs them like webhooks.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
-import { createLtiScoreSender, type LtiScoreSender } from '../../src/lti/sender.js';
-import { LtiDeliveryLoop } from '../../src/lti/delivery-loop.js';
+import { createDeliveryWorker } from '../../src/app.js';
+import { waitFor } from '../jobs/fixtures.js';
 
 const DATABASES = await testDatabases();
 
@@ -26,25 +29,27 @@ const CREATE_LEARNER = `mutation($externalId: String!) { createLearner(input: {e
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const DELIVERIES = `query($id: ID!) { assessment(id: $id) {
   sentence { accuracy fluency prosody completeness total } rationale { text }
-  gradeDeliveries { userId scoreGiven scoreMaximum status attempts lastError lastHttpStatus nextAttemptAt deliveredAt createdAt
-    lineItem { id url aspect scoreMaximum } } } }`;
+  gradeDeliveries { userId scoreGiven scoreMaximum status attempts lastError lastErrorCode lastHttpStatus nextAttemptAt deliveredAt createdAt
+    lineItem { id url aspect scoreMaximum } attemptLog { number statusCode errorCode error durationMs } } } }`;
 
 describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   let t: TestApp;
   let lms: LtiTestPlatform;
-  let sender: LtiScoreSender;
   let platformId: string;
   let writer: GqlClient;
   const prisma = () => t.app.services.prisma;
   const base = () => new URL(t.app.url).origin;
 
   beforeAll(async () => {
-    // The in-process delivery loop is off here: these tests make each attempt themselves; the last
-    // test runs the loops (src/lti/delivery-loop.ts) as workers do.
-    t = await startTestApp(kind, { ltiDeliveryPollMs: 0 });
+    // The platform is on 127.0.0.1: the operator allows that one address (nothing else private),
+    // as SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS=127.0.0.1 does. Short backoff, four attempts.
+    t = await startTestApp(kind, {
+      webhookAllowedPrivateNetworks: ['127.0.0.1'],
+      webhookBackoffBaseMs: 200,
+      webhookBackoffCapMs: 1000,
+      webhookMaxAttempts: 4,
+    });
     lms = await LtiTestPlatform.start();
-    // The sender a delivery worker holds (one token cache per process); the test makes its attempts.
-    sender = createLtiScoreSender(prisma());
     writer = await keyWithScopes(t, ['ASSESS_WRITE']);
   });
   afterAll(async () => {
@@ -78,10 +83,13 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     return res;
   }
 
-  /** One attempt at each pending delivery of the assessment, as the delivery worker makes them. */
-  async function attemptAll(assessmentId: string) {
-    const pending = await prisma().ltiScoreDelivery.findMany({ where: { assessmentId: fromGlobalId(assessmentId)!.id, status: 'PENDING' } });
-    return Promise.all(pending.map((d) => sender.deliver(d.id)));
+  /** The assessment once every grade delivery of it has settled (DELIVERED or FAILED), as the delivery worker leaves it. */
+  async function settled(assessmentId: string) {
+    return waitFor(async () => {
+      const a = (await deliveriesOf(assessmentId)).data.assessment;
+      const done = a.gradeDeliveries.length > 0 && a.gradeDeliveries.every((d: { status: string }) => d.status === 'DELIVERED' || d.status === 'FAILED');
+      return done ? a : null;
+    }, 30_000, 50);
   }
 
   test('registering a platform makes an RSA 2048 key pair; its public half is served as a JWKS, the private half never', async () => {
@@ -142,14 +150,14 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   test('a completed assessment posts its scaled score with every field; the delivery status is visible with the scores', async () => {
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 100, path: 'total-100' });
     const { assessmentId, externalId } = await assessedSubmission({ lineItemId: item.id });
-    const before = (await deliveriesOf(assessmentId)).data.assessment;
-    expect(before.gradeDeliveries).toEqual([expect.objectContaining({ status: 'PENDING', attempts: 0, userId: externalId, deliveredAt: null, lastError: null })]);
-    expect(before.gradeDeliveries[0].scoreGiven).toBe(before.sentence.total * 10);
+    // The score is owed from the completing transaction on: an LTI_SCORE delivery of the outbox,
+    // hanging on the assessment.completed event.
+    const dbId = fromGlobalId(assessmentId)!.id;
+    const row = await prisma().delivery.findFirstOrThrow({ where: { channel: 'LTI_SCORE', ltiScore: { is: { assessmentId: dbId } } }, include: { event: true } });
+    expect(row.event.type).toBe('assessment.completed');
+    expect(JSON.parse(row.event.body).data.assessment.id).toBe(assessmentId);
 
-    const started = performance.now();
-    expect(await attemptAll(assessmentId)).toEqual([{ outcome: 'delivered', httpStatus: 204 }]);
-    // A figure, not an assertion: the first attempt signs an assertion, the platform fetches the JWKS.
-    console.log(`[lti ${kind}] first delivery (token request, JWKS fetch, score post): ${(performance.now() - started).toFixed(1)} ms`);
+    const a = await settled(assessmentId);
     expect(lms.problems).toEqual([]);
     const posted = lms.scores.filter((s) => s.lineItem === 'total-100');
     expect(posted).toHaveLength(1);
@@ -157,77 +165,100 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(scoreProblems(score)).toEqual([]);
     expect(score).toEqual({
       userId: externalId,
-      scoreGiven: before.sentence.total * 10,
+      scoreGiven: a.sentence.total * 10,
       scoreMaximum: 100,
-      comment: before.rationale.text,
+      comment: a.rationale.text,
       timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       activityProgress: 'Completed',
       gradingProgress: 'FullyGraded',
     });
     expect(lms.assertions.at(-1)!.exp - lms.assertions.at(-1)!.iat).toBeLessThanOrEqual(300);
 
-    const after = (await deliveriesOf(assessmentId)).data.assessment.gradeDeliveries[0];
-    expect(after).toMatchObject({ status: 'DELIVERED', attempts: 1, lastHttpStatus: 204, lastError: null, nextAttemptAt: null, lineItem: { id: item.id, aspect: 'TOTAL' } });
+    const after = a.gradeDeliveries[0];
+    expect(after).toMatchObject({
+      status: 'DELIVERED', attempts: 1, userId: externalId, scoreGiven: a.sentence.total * 10, scoreMaximum: 100,
+      lastHttpStatus: 204, lastError: null, lastErrorCode: null, nextAttemptAt: null, lineItem: { id: item.id, aspect: 'TOTAL' },
+      attemptLog: [{ number: 1, statusCode: 204, errorCode: null, error: null, durationMs: expect.any(Number) }],
+    });
     expect(Date.parse(after.deliveredAt)).toBeGreaterThanOrEqual(Date.parse(after.createdAt));
-    // A delivered score is not posted again.
-    expect(await sender.deliver((await prisma().ltiScoreDelivery.findFirstOrThrow({ where: { assessmentId: fromGlobalId(assessmentId)!.id } })).id)).toBeNull();
+    // Not a webhook: the admin's webhook delivery list does not show it.
+    const hooks = await t.admin.request(`{ webhookDeliveries(first: 50) { totalCount } }`);
+    expect(hooks.data.webhookDeliveries.totalCount).toBe(0);
 
-    // Scores readers see the status; the platform behind the line item is admin configuration.
+    // Scores readers see the status; the platform behind the line item and the attempts' answers are admin's.
     const reader = await keyWithScopes(t, ['SCORES_READ']);
-    expect((await deliveriesOf(assessmentId, reader)).data.assessment.gradeDeliveries[0].status).toBe('DELIVERED');
+    const q = `query($id: ID!) { assessment(id: $id) { gradeDeliveries { status attempts lastHttpStatus } } }`;
+    expect((await reader.request(q, { id: assessmentId })).data.assessment.gradeDeliveries[0]).toEqual({ status: 'DELIVERED', attempts: 1, lastHttpStatus: 204 });
     const withPlatform = await reader.request(`query($id: ID!) { assessment(id: $id) { gradeDeliveries { lineItem { platform { id } } } } }`, { id: assessmentId });
     expect(errorCode(withPlatform)).toBe('FORBIDDEN');
+    expect(errorCode(await reader.request(`query($id: ID!) { assessment(id: $id) { gradeDeliveries { attemptLog { number } } } }`, { id: assessmentId }))).toBe('FORBIDDEN');
     expect(errorCode(await writer.request(DELIVERIES, { id: assessmentId }))).toBe('FORBIDDEN');
+
+    // The README's query, as written.
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### LMS gradebooks: LTI 1.3 score passback'));
+    const query = /```graphql\n(\{ assessment[\s\S]*?)```/.exec(section)![1]!.replace('<id>', assessmentId);
+    const fromReadme = await t.admin.request(query);
+    expect(fromReadme.errors).toBeUndefined();
+    expect(fromReadme.data.assessment.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attemptLog: [{ number: 1, statusCode: 204, errorCode: null }] });
   });
 
-  test('a 500 is retried later; a revoked token is refreshed once; the token is cached between deliveries', async () => {
+  test('a 500 is retried after a backoff; a revoked token is refreshed once; the token is cached between deliveries', async () => {
     const item = await lineItem({ aspect: 'ACCURACY', scoreMaximum: 5, path: 'accuracy-5' });
-    const { assessmentId } = await assessedSubmission({ lineItemId: item.id, userId: 'platform-user-42' });
     const assertionsBefore = lms.assertions.length;
-
     lms.failNextScores(500);
-    const cachedStart = performance.now();
-    const [first] = await attemptAll(assessmentId);
-    console.log(`[lti ${kind}] attempt with a cached token (answered 500): ${(performance.now() - cachedStart).toFixed(1)} ms`);
-    expect(first).toMatchObject({ outcome: 'retry', httpStatus: 500 });
-    let d = (await deliveriesOf(assessmentId)).data.assessment.gradeDeliveries[0];
-    expect(d).toMatchObject({ status: 'PENDING', attempts: 1, lastHttpStatus: 500, deliveredAt: null });
-    expect(d.lastError).toContain('500');
-    expect(Date.parse(d.nextAttemptAt)).toBeGreaterThan(Date.now());
-    // The cached token served that attempt: no new assertion.
+    const { assessmentId } = await assessedSubmission({ lineItemId: item.id, userId: 'platform-user-42' });
+    let a = await settled(assessmentId);
+    let d = a.gradeDeliveries[0];
+    expect(d).toMatchObject({ status: 'DELIVERED', attempts: 2, lastHttpStatus: 204, lastError: null });
+    expect(d.attemptLog).toEqual([
+      expect.objectContaining({ number: 1, statusCode: 500, errorCode: 'HTTP_STATUS', error: expect.stringContaining('500') }),
+      expect.objectContaining({ number: 2, statusCode: 204, errorCode: null }),
+    ]);
+    // The cached token served both attempts: no new assertion.
     expect(lms.assertions.length).toBe(assertionsBefore);
+    expect(lms.scores.filter((s) => s.lineItem === 'accuracy-5').map((s) => s.body.userId)).toEqual(['platform-user-42']);
+    expect(lms.scores.find((s) => s.lineItem === 'accuracy-5')!.body.scoreGiven).toBe(a.sentence.accuracy / 2);
 
+    // The platform revokes its tokens: the next score is refused 401, a fresh token is fetched, and
+    // the same attempt posts it again.
     lms.revokeTokens();
-    const started = performance.now();
-    const [second] = await attemptAll(assessmentId);
-    console.log(`[lti ${kind}] delivery after a 401 (refused post, new token, post again): ${(performance.now() - started).toFixed(1)} ms`);
-    expect(second).toEqual({ outcome: 'delivered', httpStatus: 204 });
+    const again = await assessedSubmission({ lineItemId: item.id, userId: 'platform-user-43' });
+    a = await settled(again.assessmentId);
+    d = a.gradeDeliveries[0];
+    expect(d).toMatchObject({ status: 'DELIVERED', attempts: 1, attemptLog: [expect.objectContaining({ number: 1, statusCode: 204 })] });
     expect(lms.assertions.length).toBe(assertionsBefore + 1);
-    expect(new Set(lms.assertions.map((a) => a.jti)).size).toBe(lms.assertions.length);
-    d = (await deliveriesOf(assessmentId)).data.assessment;
-    expect(d.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attempts: 2, lastError: null });
-    const posted = lms.scores.filter((s) => s.lineItem === 'accuracy-5');
-    expect(posted.map((s) => s.body.userId)).toEqual(['platform-user-42']);
-    expect(posted[0]!.body.scoreGiven).toBe(d.sentence.accuracy / 2);
+    expect(new Set(lms.assertions.map((x) => x.jti)).size).toBe(lms.assertions.length);
     expect(lms.problems).toEqual([]);
   });
 
   test('a score the platform refuses (400) is given up at once and shows FAILED with the reason', async () => {
     const item = await lineItem({ aspect: 'FLUENCY', scoreMaximum: 10, path: 'fluency-10' });
-    const { assessmentId, learnerId } = await assessedSubmission({ lineItemId: item.id });
     lms.failNextScores(400);
-    const [outcome] = await attemptAll(assessmentId);
-    expect(outcome).toMatchObject({ outcome: 'failed', httpStatus: 400 });
-    const d = (await deliveriesOf(assessmentId)).data.assessment.gradeDeliveries[0];
-    expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastHttpStatus: 400, nextAttemptAt: null, deliveredAt: null });
+    const { assessmentId, learnerId } = await assessedSubmission({ lineItemId: item.id });
+    const d = (await settled(assessmentId)).gradeDeliveries[0];
+    expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastHttpStatus: 400, lastErrorCode: 'HTTP_STATUS', nextAttemptAt: null, deliveredAt: null });
     expect(d.lastError).toContain('400');
     expect(lms.scores.filter((s) => s.lineItem === 'fluency-10')).toHaveLength(0);
 
     // Erasing the learner erases what was owed to the gradebook about them (the LTI user id with it).
+    const dbId = fromGlobalId(assessmentId)!.id;
     const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learnerId } }`, { id: learnerId });
     expect(erased.errors).toBeUndefined();
-    expect(await prisma().ltiScoreDelivery.count({ where: { assessmentId: fromGlobalId(assessmentId)!.id } })).toBe(0);
+    expect(await prisma().ltiScore.count({ where: { assessmentId: dbId } })).toBe(0);
+    expect(await prisma().delivery.count({ where: { channel: 'LTI_SCORE', ltiScore: { is: { assessmentId: dbId } } } })).toBe(0);
     expect(await prisma().ltiSubmission.count({ where: { lineItemId: fromGlobalId(item.id)!.id } })).toBe(0);
+  });
+
+  test('a line item on an address the operator does not allow is refused by the outbound guard, not tried again', async () => {
+    // 127.0.0.2 is loopback like the platform, but only 127.0.0.1 is allowed.
+    const url = lms.lineItemUrl('elsewhere').replace('127.0.0.1', '127.0.0.2');
+    const res = await t.admin.request(LINE_ITEM, { input: { platformId, url, aspect: 'TOTAL', scoreMaximum: 10 } });
+    expect(res.errors).toBeUndefined();
+    const { assessmentId } = await assessedSubmission({ lineItemId: res.data.createLtiLineItem.id });
+    const d = (await settled(assessmentId)).gradeDeliveries[0];
+    expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastErrorCode: 'ADDRESS_NOT_ALLOWED', lastHttpStatus: null });
+    expect(d.lastError).toMatch(/127\.0\.0\.2/);
   });
 
   test('after a key rotation the new key signs, the old one stays published, and the platform verifies the new one', async () => {
@@ -243,40 +274,29 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
 
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'after-rotation' });
     const { assessmentId } = await assessedSubmission({ lineItemId: item.id });
-    expect(await attemptAll(assessmentId)).toEqual([{ outcome: 'delivered', httpStatus: 204 }]);
+    expect((await settled(assessmentId)).gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attempts: 1 });
     expect(lms.assertions.at(-1)!.kid).toBe(keys[0].kid);
     expect(lms.problems).toEqual([]);
     expect(await prisma().auditEvent.count({ where: { action: 'ltiPlatform.keyRotated' } })).toBe(1);
   });
 
-  test('delivery loops post every score owed by themselves, each once, and retry a failure on their own', async () => {
+  test('several delivery workers post every score owed, each once, and retry a failure on their own', async () => {
     const item = await lineItem({ aspect: 'ACCURACY', scoreMaximum: 10, path: 'looped' });
-    const submitted = await Promise.all([1, 2, 3].map(() => assessedSubmission({ lineItemId: item.id })));
-    const ids = submitted.map((s) => fromGlobalId(s.assessmentId)!.id);
-    const rows = () => prisma().ltiScoreDelivery.findMany({ where: { assessmentId: { in: ids } } });
-    /** Two loops (two worker processes' worth, each with its own token cache) until `done`. */
-    async function runLoopsUntil(done: (r: Awaited<ReturnType<typeof rows>>) => boolean) {
-      const loops = [1, 2].map(() => new LtiDeliveryLoop(prisma(), createLtiScoreSender(prisma()), { pollIntervalMs: 50 }));
-      loops.forEach((l) => l.start());
-      try {
-        const deadline = Date.now() + 60_000;
-        while (!done(await rows())) {
-          if (Date.now() > deadline) throw new Error(`loops did not finish: ${JSON.stringify((await rows()).map((r) => [r.status, r.attempts]))}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      } finally {
-        await Promise.all(loops.map((l) => l.stop()));
-      }
+    // Two more workers (two worker processes' worth, each with its own token cache) beside the app's.
+    const workers = [1, 2].map(() => createDeliveryWorker(t.config, prisma(), { pollIntervalMs: 50 }));
+    workers.forEach((w) => w.start());
+    try {
+      lms.failNextScores(503); // the first post fails
+      const submitted = await Promise.all([1, 2, 3].map(() => assessedSubmission({ lineItemId: item.id })));
+      const all = await Promise.all(submitted.map((s) => settled(s.assessmentId)));
+      const deliveries = all.map((a) => a.gradeDeliveries[0]);
+      expect(deliveries.map((d) => d.status)).toEqual(['DELIVERED', 'DELIVERED', 'DELIVERED']);
+      expect(deliveries.map((d) => d.attempts).sort()).toEqual([1, 1, 2]); // one retry; no attempt made twice
+      const retried = deliveries.find((d) => d.attempts === 2);
+      expect(retried.attemptLog.map((x: { statusCode: number }) => x.statusCode)).toEqual([503, 204]);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
     }
-    lms.failNextScores(503); // the first post fails
-    await runLoopsUntil((r) => r.filter((x) => x.status === 'DELIVERED').length === 2 && r.some((x) => x.status === 'PENDING' && x.attempts === 1));
-    const failed = (await rows()).find((r) => r.status === 'PENDING')!;
-    expect(failed).toMatchObject({ lastHttpStatus: 503, attempts: 1 });
-    expect(failed.nextAttemptAt.getTime()).toBeGreaterThan(Date.now()); // backoff, not a busy retry
-    // The backoff is 30 s and more: bring its time forward (loops stopped), as the clock would.
-    await prisma().ltiScoreDelivery.update({ where: { id: failed.id }, data: { nextAttemptAt: new Date() } });
-    await runLoopsUntil((r) => r.every((x) => x.status === 'DELIVERED'));
-    expect((await rows()).map((r) => r.attempts).sort()).toEqual([1, 1, 2]); // one retry; no attempt made twice
     const posted = lms.scores.filter((s) => s.lineItem === 'looped');
     expect(posted).toHaveLength(3);
     expect(new Set(posted.map((s) => s.body.userId)).size).toBe(3);

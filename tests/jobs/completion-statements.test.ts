@@ -15,7 +15,7 @@ describe.each(DATABASES)('statements of one assessment job [%s]', (kind) => {
   let recording = false;
 
   beforeAll(async () => {
-    t = await startTestApp(kind, { ltiDeliveryPollMs: 0, workerHeartbeatSeconds: 3600 }, {
+    t = await startTestApp(kind, { workerHeartbeatSeconds: 3600 }, {
       onQuery: (sql) => {
         if (recording) log.push(sql);
       },

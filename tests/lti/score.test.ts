@@ -1,6 +1,7 @@
 /** The pure parts of score passback: scaling, the scores URL, the score body, retry classification, backoff. */
 import { aspectValue, scaleScore, scoreBody, scoresUrl } from '../../src/lti/score.js';
-import { classifyScoreAnswer, ltiBackoffMs, LTI_MAX_ATTEMPTS } from '../../src/lti/deliver.js';
+import { classifyScoreAnswer } from '../../src/lti/deliver.js';
+import { retryOrFail } from '../../src/outbox/schedule.js';
 import { scoreProblems } from '../support/lti-platform.js';
 
 test('our 0-10 scores scale to the line item maximum, exactly where the ratio allows, clamped to the scale', () => {
@@ -47,13 +48,11 @@ test('2xx delivers; 401, 408, 429 and 5xx are retried; other refusals are final'
   expect([301, 400, 403, 404, 409, 415, 422].map(classifyScoreAnswer)).toEqual(Array(7).fill('failed'));
 });
 
-test('the backoff doubles from 30 s to a 4 h cap, jittered over its upper half, and the attempts span about a day', () => {
-  expect(ltiBackoffMs(1, () => 0)).toBe(15_000);
-  expect(ltiBackoffMs(1, () => 1)).toBe(30_000);
-  expect(ltiBackoffMs(3, () => 1)).toBe(120_000);
-  expect(ltiBackoffMs(20, () => 1)).toBe(4 * 3600_000);
-  let longest = 0;
-  for (let a = 1; a < LTI_MAX_ATTEMPTS; a++) longest += ltiBackoffMs(a, () => 1);
-  expect(longest / 3600_000).toBeGreaterThan(20);
-  expect(longest / 3600_000).toBeLessThan(30);
+test('a retried score waits like a webhook: the outbox schedule, a longer Retry-After honoured up to the cap, failed once attempts run out', () => {
+  const schedule = { baseMs: 5_000, capMs: 7 * 3600_000, maxAttempts: 12 };
+  expect(retryOrFail(1, schedule, null, () => 0.5)).toEqual({ kind: 'retry', delayMs: 5_000 });
+  expect(retryOrFail(3, schedule, null, () => 0.5)).toEqual({ kind: 'retry', delayMs: 45_000 });
+  expect(retryOrFail(1, schedule, 60_000, () => 0.5)).toEqual({ kind: 'retry', delayMs: 60_000 });
+  expect(retryOrFail(1, schedule, 30 * 3600_000, () => 0.5)).toEqual({ kind: 'retry', delayMs: schedule.capMs });
+  expect(retryOrFail(12, schedule, null)).toEqual({ kind: 'failed' });
 });

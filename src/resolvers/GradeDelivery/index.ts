@@ -1,8 +1,6 @@
-import type { GradeDeliveryResolvers } from '../../generated/graphql.js';
-
-export const lineItem: GradeDeliveryResolvers['lineItem'] = async (delivery, _args, ctx) => {
-  const item = await ctx.loaders.ltiLineItem.load(delivery.lineItemId);
-  if (!item) throw new Error(`line item ${delivery.lineItemId} of delivery ${delivery.id} is missing`); // a foreign key holds it
-  return item;
-};
-export const nextAttemptAt: GradeDeliveryResolvers['nextAttemptAt'] = (delivery) => (delivery.status === 'PENDING' ? delivery.nextAttemptAt : null);
+// One resolver per file; this index only gathers them.
+export * from './attemptLog.js';
+export * from './lastHttpStatus.js';
+export * from './lineItem.js';
+export * from './nextAttemptAt.js';
+export * from './score.js';

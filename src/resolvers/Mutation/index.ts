@@ -17,3 +17,5 @@ export * from './registerLtiPlatform.js';
 export * from './rotateLtiPlatformKey.js';
 export * from './createLtiLineItem.js';
 export * from './updateWebhookEndpoint.js';
+export * from './setXapiLrs.js';
+export * from './removeXapiLrs.js';

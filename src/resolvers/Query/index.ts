@@ -26,3 +26,4 @@ export * from './webhookDeliveries.js';
 export * from './webhookDelivery.js';
 export * from './webhookEndpoint.js';
 export * from './webhookEndpoints.js';
+export * from './xapiLrs.js';

@@ -1,0 +1,6 @@
+import type { GradeDeliveryResolvers } from '../../generated/graphql.js';
+
+// The score the delivery posts (LtiScore), as computed when the assessment completed.
+export const userId: GradeDeliveryResolvers['userId'] = (delivery) => delivery.ltiScore.userId;
+export const scoreGiven: GradeDeliveryResolvers['scoreGiven'] = (delivery) => delivery.ltiScore.scoreGiven;
+export const scoreMaximum: GradeDeliveryResolvers['scoreMaximum'] = (delivery) => delivery.ltiScore.scoreMaximum;

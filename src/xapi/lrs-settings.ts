@@ -1,0 +1,60 @@
+/**
+ * An organisation's Learning Record Store (ADMIN GraphQL): set or replace it, remove it. Each change
+ * writes its audit event in the same transaction. The password is stored because Basic auth needs
+ * it on every request; nothing returns it (the GraphQL type has no field for it, the audit event
+ * records only the endpoint and user).
+ */
+import type { PrismaClient, XapiLrs } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { recordAudit, type Actor } from '../admin/audit.js';
+import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
+
+const MAX_CREDENTIAL_CHARS = 500;
+const bad = (message: string) => new AppError('BAD_USER_INPUT', message);
+
+export interface LrsInput {
+  endpoint: string;
+  username: string;
+  password: string;
+}
+
+function validateCredentials(input: LrsInput): { username: string; password: string } {
+  const username = input.username.trim();
+  // Basic auth splits user and password at the first colon: a user id cannot hold one.
+  if (!username || username.length > MAX_CREDENTIAL_CHARS || username.includes(':')) {
+    throw bad(`username must be 1 to ${MAX_CREDENTIAL_CHARS} characters without a colon.`);
+  }
+  if (!input.password || input.password.length > MAX_CREDENTIAL_CHARS) throw bad(`password must be 1 to ${MAX_CREDENTIAL_CHARS} characters.`);
+  return { username, password: input.password };
+}
+
+export async function setXapiLrs(
+  prisma: PrismaClient,
+  rules: { policy: AddressPolicy; allowHttp: boolean },
+  organizationId: string,
+  input: LrsInput,
+  actor: Actor,
+): Promise<XapiLrs> {
+  const endpoint = validateEndpointUrl(input.endpoint, rules.policy, rules.allowHttp);
+  const { username, password } = validateCredentials(input);
+  return prisma.$transaction(async (tx) => {
+    const row = await tx.xapiLrs.upsert({
+      where: { organizationId },
+      create: { organizationId, endpoint, username, password },
+      update: { endpoint, username, password },
+    });
+    await recordAudit(tx, { organizationId, actor, action: 'xapiLrs.set', targetType: 'Organization', targetId: organizationId, details: { endpoint, username } });
+    return row;
+  });
+}
+
+/** Removes it; null when there was none. Deliveries already written fail with LRS_NOT_CONFIGURED (unless the server has one). */
+export async function removeXapiLrs(prisma: PrismaClient, organizationId: string, actor: Actor): Promise<XapiLrs | null> {
+  return prisma.$transaction(async (tx) => {
+    const row = await tx.xapiLrs.findUnique({ where: { organizationId } });
+    if (!row) return null;
+    await tx.xapiLrs.delete({ where: { id: row.id } });
+    await recordAudit(tx, { organizationId, actor, action: 'xapiLrs.removed', targetType: 'Organization', targetId: organizationId, details: { endpoint: row.endpoint } });
+    return row;
+  });
+}

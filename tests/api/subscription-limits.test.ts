@@ -1,0 +1,164 @@
+/**
+ * Subscriptions under pressure (issue 10): the caps on open connections (per API process and per
+ * API key) and on active subscriptions per API key, with their close codes and error code; and, on
+ * PostgreSQL, no change lost while the API process's LISTEN connection is down: the test kills the
+ * listener's backend with pg_terminate_backend, a job finishes while it is away, and the
+ * subscribers still get the job's SUCCEEDED and the new assessment once it is back (re-read from
+ * the database). Real graphql-ws clients over real sockets; synthetic speech, the real model.
+ */
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { createApiKey } from '../../src/graphql/auth.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
+import { subscribe, wsUrl, type Subscription } from '../support/subscriptions.js';
+import { waitFor } from '../jobs/fixtures.js';
+
+const DATABASES = await testDatabases();
+
+const JOBS = `subscription($learnerId: ID) { jobStatusChanged(learnerId: $learnerId) { id status } }`;
+const ASSESSMENTS = `subscription($learnerId: ID) { assessmentCreated(learnerId: $learnerId) { id source } }`;
+const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
+
+describe.each(DATABASES)('subscription caps on %s', (kind) => {
+  let t: TestApp;
+  let learnerId: string;
+  const open: { dispose(): Promise<void> | void }[] = [];
+  const keys: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { wsMaxConnections: 4, wsMaxConnectionsPerKey: 2, wsMaxSubscriptionsPerKey: 3 });
+    const org = await t.app.services.prisma.organization.findFirstOrThrow();
+    for (let i = 0; i < 4; i++) keys.push((await createApiKey(t.app.services.prisma, org.id, `ws-cap-${i}`, ['SCORES_READ'])).key);
+    learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "ws-caps"}) { id } }`)).data.createLearner.id;
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.dispose()));
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const sub = (key: string) => {
+    const s = subscribe(t.app.url, key, JOBS, { learnerId });
+    open.push(s);
+    return s;
+  };
+  const hubHolds = (n: number) => waitFor(async () => (t.app.services.events!.size === n ? true : null), 10_000, 20);
+
+  /** One connection carrying several subscriptions (graphql-ws multiplexes them). */
+  function multiplexed(key: string) {
+    const client: Client = createClient({ url: wsUrl(t.app.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+    open.push(client);
+    const start = () => {
+      const outcome = { errors: null as any[] | null };
+      const stop = client.subscribe({ query: JOBS, variables: { learnerId } }, {
+        next: () => undefined,
+        error: (e) => (outcome.errors = Array.isArray(e) ? e : [e]),
+        complete: () => undefined,
+      });
+      return { outcome, stop };
+    };
+    return { client, start };
+  }
+
+  test('connections beyond the per-key cap are closed with 4429, beyond the process cap with 1013; closing one frees a place', async () => {
+    const [a1, a2] = [sub(keys[0]!), sub(keys[0]!)];
+    await Promise.all([a1.connected, a2.connected]);
+    const a3 = sub(keys[0]!);
+    expect(await a3.ended).toEqual({ closeCode: 4429, closeReason: 'TOO_MANY_CONNECTIONS: at most 2 open connections per API key.' });
+
+    // Four connections in all: keys[1] and keys[2] take the last two; keys[3] finds the process full.
+    const others = [sub(keys[1]!), sub(keys[2]!)];
+    await Promise.all(others.map((s) => s.connected));
+    const full = sub(keys[3]!);
+    expect(await full.ended).toEqual({ closeCode: 1013, closeReason: 'TOO_MANY_CONNECTIONS: this server holds 4 connections; retry later.' });
+
+    await a1.dispose();
+    await hubHolds(3);
+    const again = sub(keys[3]!);
+    await again.connected;
+    await hubHolds(4);
+  });
+
+  test('a subscription beyond the per-key cap is refused with RATE_LIMITED; completing one frees a place', async () => {
+    const { start } = multiplexed(keys[1]!);
+    const subs = [start(), start(), start()];
+    await hubHolds(3);
+    const fourth = start();
+    await waitFor(async () => fourth.outcome.errors, 10_000, 20);
+    expect(fourth.outcome.errors![0]).toMatchObject({
+      message: 'At most 3 active subscriptions per API key; complete one first.',
+      extensions: { code: 'RATE_LIMITED', limit: 'subscriptionsPerKey', maxSubscriptions: 3 },
+    });
+    expect(subs.every((s) => s.outcome.errors === null)).toBe(true);
+    // The cap is the key's, across its connections: a second connection of the key is refused too.
+    const other = multiplexed(keys[1]!).start();
+    await waitFor(async () => other.outcome.errors, 10_000, 20);
+    expect(other.outcome.errors![0].extensions.code).toBe('RATE_LIMITED');
+
+    subs[0]!.stop();
+    await hubHolds(2);
+    const fifth = start();
+    await hubHolds(3);
+    expect(fifth.outcome.errors).toBeNull();
+  });
+});
+
+const POSTGRES = DATABASES.includes('postgres') ? describe : describe.skip;
+
+POSTGRES('subscriptions across a dropped LISTEN connection (PostgreSQL)', () => {
+  let t: TestApp;
+  let learnerId: string;
+  let readKey: string;
+  const open: Subscription[] = [];
+
+  beforeAll(async () => {
+    // A long first reconnect delay, so the job below surely finishes while the listener is away.
+    t = await startTestApp('postgres', { listenReconnectMs: 4_000 });
+    const org = await t.app.services.prisma.organization.findFirstOrThrow();
+    readKey = (await createApiKey(t.app.services.prisma, org.id, 'ws-reconnect', ['SCORES_READ'])).key;
+    learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "ws-reconnect"}) { id } }`)).data.createLearner.id;
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((s) => s.dispose()));
+    await t?.dispose();
+  });
+
+  test('a job that finishes while the listener is reconnecting still reaches its subscribers, as does its assessment', async () => {
+    const { prisma } = t.app.services;
+    const [{ channel }] = await prisma.$queryRawUnsafe<{ channel: string }[]>(`SELECT 'speechmark_' || left(md5(current_schema()), 12) AS "channel"`);
+    const listeners = async () =>
+      (await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM pg_stat_activity WHERE "query" = $1`, `LISTEN "${channel}"`))[0]!.n;
+    expect(await listeners()).toBe(1);
+
+    const jobs = subscribe(t.app.url, readKey, JOBS, { learnerId });
+    const assessments = subscribe(t.app.url, readKey, ASSESSMENTS, { learnerId });
+    open.push(jobs, assessments);
+    await Promise.all([jobs.connected, assessments.connected]);
+    await waitFor(async () => (t.app.services.events!.size === 2 ? true : null), 10_000, 20);
+
+    const killed = await prisma.$queryRawUnsafe<{ ok: boolean }[]>(
+      `SELECT pg_terminate_backend("pid") AS "ok" FROM pg_stat_activity WHERE "query" = $1`,
+      `LISTEN "${channel}"`,
+    );
+    expect(killed).toEqual([{ ok: true }]);
+
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.2, 11),
+      name: 'take.wav',
+    });
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    expect(job.status).toBe('SUCCEEDED');
+    // The whole job (QUEUED, RUNNING, SUCCEEDED) happened while nobody listened.
+    expect(await listeners()).toBe(0);
+    expect(jobs.received).toEqual([]);
+
+    const finished = await waitFor(async () => jobs.received.find((r) => r.result.data?.jobStatusChanged.status === 'SUCCEEDED'), 20_000, 50);
+    expect(finished.result.data.jobStatusChanged.id).toBe(job.id);
+    const created = await assessments.next();
+    expect(created.data.assessmentCreated).toEqual({ id: job.assessment.id, source: 'MODEL' });
+    expect(await listeners()).toBe(1);
+  });
+});

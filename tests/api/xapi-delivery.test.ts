@@ -1,0 +1,162 @@
+/**
+ * xAPI statements sent to a Learning Record Store by themselves (issue 10): an admin sets the
+ * organisation's LRS through GraphQL (the password never readable back), and every completed
+ * assessment writes an XAPI delivery in its completing transaction, which the outbox's delivery
+ * worker sends to a local LRS started by the test (tests/support/xapi-lrs.ts: Basic auth, the
+ * version header, every statement validated against the xAPI schema). A 503 is retried, a re-send
+ * of a stored statement is a 409 the LRS dedupes on the stable statement id, and an organisation
+ * without an LRS gets no delivery.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes } from '../support/seed.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
+import { TestLrs } from '../support/xapi-lrs.js';
+import { xapiErrors } from '../support/xapi-schema.js';
+import { fromGlobalId } from '../../src/graphql/ids.js';
+import { statementIdFor } from '../../src/xapi/uuid.js';
+import { waitFor } from '../jobs/fixtures.js';
+
+const DATABASES = await testDatabases();
+
+const SET = `mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint username createdAt updatedAt } }`;
+const GET = `{ xapiLrs { endpoint username } }`;
+const REMOVE = `mutation { removeXapiLrs { endpoint } }`;
+const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
+
+describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (kind) => {
+  let t: TestApp;
+  let lrs: TestLrs;
+  let learnerId: string;
+  const externalId = `xapi-${randomUUID()}`;
+  const prisma = () => t.app.services.prisma;
+
+  beforeAll(async () => {
+    lrs = await new TestLrs().start();
+    // The LRS is on 127.0.0.1: the operator allows that address and http://.
+    t = await startTestApp(kind, {
+      webhookAllowedPrivateNetworks: ['127.0.0.1'],
+      webhookAllowHttp: true,
+      webhookBackoffBaseMs: 200,
+      webhookBackoffCapMs: 1000,
+      webhookMaxAttempts: 4,
+    });
+    learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: externalId })).data.createLearner.id;
+  });
+  afterAll(async () => {
+    await t?.dispose();
+    await lrs?.stop();
+  });
+
+  async function assessed(): Promise<string> {
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)),
+      name: 'take.wav',
+    });
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    expect(job.status).toBe('SUCCEEDED');
+    return fromGlobalId(job.assessment.id)!.id;
+  }
+
+  /** The XAPI deliveries of an assessment's assessment.completed event, once all settled. */
+  async function settledXapi(assessmentId: string) {
+    return waitFor(async () => {
+      const rows = await prisma().delivery.findMany({
+        where: { channel: 'XAPI', event: { is: { type: 'assessment.completed', body: { contains: Buffer.from(`Assessment:${assessmentId}`).toString('base64url') } } } },
+        include: { attemptLog: { orderBy: { number: 'asc' } } },
+      });
+      return rows.length > 0 && rows.every((r) => r.status === 'DELIVERED' || r.status === 'FAILED') ? rows : null;
+    }, 30_000, 50);
+  }
+
+  test('an admin sets the LRS; the password is never read back; bad settings and other scopes are refused', async () => {
+    const input = { endpoint: lrs.url, username: lrs.username, password: lrs.password };
+    const set = await t.admin.request(SET, { input });
+    expect(set.errors).toBeUndefined();
+    expect(set.data.setXapiLrs).toMatchObject({ endpoint: lrs.url, username: lrs.username });
+    const read = await t.admin.request(`${GET.slice(0, -1)} auditEvents(first: 1) { edges { node { action details } } } }`);
+    expect(read.data.xapiLrs).toEqual({ endpoint: lrs.url, username: lrs.username });
+    expect(read.data.auditEvents.edges[0].node).toEqual({ action: 'xapiLrs.set', details: { endpoint: lrs.url, username: lrs.username } });
+    expect(JSON.stringify([set, read])).not.toContain(lrs.password);
+    // No field of the type reads the password.
+    expect(errorCode(await t.admin.request(`{ xapiLrs { password } }`))).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const refused = async (patch: Record<string, string>) => {
+      const r = await t.admin.request(SET, { input: { ...input, ...patch } });
+      return `${errorCode(r)}: ${r.errors?.[0]?.message}`;
+    };
+    expect(await refused({ endpoint: 'https://10.0.0.7/xapi' })).toMatch(/^BAD_USER_INPUT: .*not a public address/);
+    expect(await refused({ endpoint: 'ftp://lrs.example/' })).toMatch(/^BAD_USER_INPUT/);
+    expect(await refused({ username: 'has:colon' })).toMatch(/^BAD_USER_INPUT: username/);
+    expect(await refused({ password: '' })).toMatch(/^BAD_USER_INPUT: password/);
+    expect((await t.admin.request(GET)).data.xapiLrs.username).toBe(lrs.username); // nothing half-written
+
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(GET))).toBe('FORBIDDEN');
+    expect(errorCode(await reader.request(SET, { input }))).toBe('FORBIDDEN');
+  });
+
+  test('a completed assessment is sent as a valid statement with its stable id; a 503 is retried', async () => {
+    lrs.failNext = 1;
+    const assessmentId = await assessed();
+    const [delivery] = await settledXapi(assessmentId);
+    expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 2, lastStatusCode: 200 });
+    expect(delivery!.attemptLog.map((a) => [a.statusCode, a.errorCode])).toEqual([[503, 'HTTP_STATUS'], [200, null]]);
+    const statement = lrs.stored.get(statementIdFor(assessmentId)) as { actor: { account: { name: string } }; result: { score: { raw: number } } };
+    expect(statement).toBeDefined();
+    expect(xapiErrors([statement], true)).toEqual([]);
+    expect(statement.actor.account.name).toBe(externalId);
+    const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId } });
+    expect(statement.result.score.raw).toBe(row.total);
+    const last = lrs.requests.at(-1)!;
+    expect(last.headers['x-experience-api-version']).toBe('1.0.3');
+    expect(last.headers.authorization).toBe(`Basic ${Buffer.from(`${lrs.username}:${lrs.password}`).toString('base64')}`);
+
+    // Sent again (as after a lost answer: the lease ran out), the LRS answers 409 for the id it holds:
+    // delivered, and still one statement.
+    const stored = lrs.stored.size;
+    await prisma().delivery.update({ where: { id: delivery!.id }, data: { status: 'PENDING', runAfter: new Date() } });
+    t.app.deliveries!.wake();
+    const again = await waitFor(async () => {
+      const d = await prisma().delivery.findUniqueOrThrow({ where: { id: delivery!.id } });
+      return d.status === 'DELIVERED' && d.attempts === 3 ? d : null;
+    }, 30_000, 50);
+    expect(again.lastStatusCode).toBe(409);
+    expect(lrs.stored.size).toBe(stored);
+  });
+
+  test("the README's LRS operations run as written (with this test's LRS)", async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('#### Sent to a Learning Record Store by themselves'));
+    const block = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const operations = block.split('\n').filter((l) => l.trim()).map((l) => l.replace(/\s+#.*$/, ''));
+    expect(operations).toHaveLength(3);
+    const local = (op: string) =>
+      op.replace('https://lrs.example.org/xapi/', lrs.url).replace('username: "key"', `username: "${lrs.username}"`).replace('password: "secret"', `password: ${JSON.stringify(lrs.password)}`);
+    const [set, get, remove] = operations.map(local);
+    expect((await t.admin.request(set!)).data.setXapiLrs).toEqual({ endpoint: lrs.url, username: lrs.username });
+    expect((await t.admin.request(get!)).data.xapiLrs).toMatchObject({ endpoint: lrs.url, username: lrs.username, updatedAt: expect.any(String) });
+    // Removed and set again: the next test starts from the LRS set.
+    expect((await t.admin.request(remove!)).data.removeXapiLrs).toEqual({ endpoint: lrs.url });
+    expect((await t.admin.request(set!)).errors).toBeUndefined();
+  });
+
+  test('wrong credentials fail the delivery without retrying; with the LRS removed no delivery is written', async () => {
+    expect((await t.admin.request(SET, { input: { endpoint: lrs.url, username: lrs.username, password: 'wrong' } })).errors).toBeUndefined();
+    const refusedId = await assessed();
+    const [refused] = await settledXapi(refusedId);
+    expect(refused).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 401, lastErrorCode: 'HTTP_STATUS' });
+    expect(lrs.stored.has(statementIdFor(refusedId))).toBe(false);
+
+    const removed = await t.admin.request(REMOVE);
+    expect(removed.data.removeXapiLrs).toEqual({ endpoint: lrs.url });
+    expect((await t.admin.request(REMOVE)).data.removeXapiLrs).toBeNull();
+    const silentId = await assessed();
+    const idInBody = Buffer.from(`Assessment:${silentId}`).toString('base64url');
+    expect(await prisma().delivery.count({ where: { channel: 'XAPI', event: { is: { body: { contains: idInBody } } } } })).toBe(0);
+    expect(lrs.stored.has(statementIdFor(silentId))).toBe(false);
+  });
+});
