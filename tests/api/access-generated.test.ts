@@ -303,6 +303,9 @@ async function freshEndpoint({ t, organizationId }: RunContext) {
     { organizationId, url: `${receiverUrl(t)}/target-${randomUUID()}`, eventTypes: ['utterance.submitted'] },
     { apiKeyId: null, label: 'cli:access-test' },
   );
+  // Subscribed to nothing (a state the API never writes): no event of the runs going on at the same
+  // time fans out to it, so every key sees the same, empty, deliveries of a fresh endpoint.
+  await t.app.services.prisma.webhookEndpoint.update({ where: { id: endpoint.id }, data: { eventTypes: [] } });
   return toGlobalId('WebhookEndpoint', endpoint.id);
 }
 
