@@ -194,10 +194,12 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   let ops: Awaited<ReturnType<typeof startOpsServer>> | null = null;
   try {
     await events.start(
-      (onNotification) => db.listen((payload) => {
+      // One LISTEN connection for subscribers and the in-process worker; its reconnect options
+      // (delay, catch-up after a drop) pass through.
+      (onNotification, listenOptions) => db.listen((payload) => {
         onNotification(payload);
         wakeOnQueued?.(payload);
-      }),
+      }, listenOptions),
       { catchUp: (since) => changesSince(db.prisma, since), reconnectMs: config.listenReconnectMs },
     );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);

@@ -114,8 +114,9 @@ POSTGRES('subscriptions across a dropped LISTEN connection (PostgreSQL)', () => 
   const open: Subscription[] = [];
 
   beforeAll(async () => {
-    // A long first reconnect delay, so the job below surely finishes while the listener is away.
-    t = await startTestApp('postgres', { listenReconnectMs: 4_000 });
+    // A long first reconnect delay, so the job below surely finishes while the listener is away (a
+    // loaded CI machine can take several seconds for an upload and its job).
+    t = await startTestApp('postgres', { listenReconnectMs: 25_000 });
     const org = await t.app.services.prisma.organization.findFirstOrThrow();
     readKey = (await createApiKey(t.app.services.prisma, org.id, 'ws-reconnect', ['SCORES_READ'])).key;
     learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "ws-reconnect"}) { id } }`)).data.createLearner.id;
@@ -155,7 +156,7 @@ POSTGRES('subscriptions across a dropped LISTEN connection (PostgreSQL)', () => 
     expect(await listeners()).toBe(0);
     expect(jobs.received).toEqual([]);
 
-    const finished = await waitFor(async () => jobs.received.find((r) => r.result.data?.jobStatusChanged.status === 'SUCCEEDED'), 20_000, 50);
+    const finished = await waitFor(async () => jobs.received.find((r) => r.result.data?.jobStatusChanged.status === 'SUCCEEDED'), 50_000, 50);
     expect(finished.result.data.jobStatusChanged.id).toBe(job.id);
     const created = await assessments.next();
     expect(created.data.assessmentCreated).toEqual({ id: job.assessment.id, source: 'MODEL' });
