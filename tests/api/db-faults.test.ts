@@ -72,11 +72,29 @@ describePg('database connections killed under a running server [postgres]', () =
     await rm(tmp, { recursive: true, force: true });
   });
 
-  /** The server's backends that wait for a lock (its request or claim is in flight). */
-  const waitingBackends = async () =>
-    (await sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName])).rows[0].n as number;
-  const terminateServerBackends = async () =>
-    (await sql.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, [appName])).rows[0].n as number;
+  /**
+   * pg_stat_activity is read inside the test's locking transaction, where PostgreSQL keeps the
+   * first read's snapshot for the rest of the transaction: clear it, or later reads see the past.
+   */
+  const activity = async (sqlText: string, params: unknown[]) => {
+    await sql.query('SELECT pg_stat_clear_snapshot()');
+    return (await sql.query(sqlText, params)).rows[0].n as number;
+  };
+  /**
+   * The server's backends that wait for a lock (its request or claim is in flight); with `querying`,
+   * only those whose statement contains it.
+   */
+  const waitingBackends = (querying = '') =>
+    activity(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = $1 AND wait_event_type = 'Lock' AND strpos(query, $2::text) > 0`,
+      [appName, querying],
+    );
+  const terminateServerBackends = () =>
+    activity(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+      [appName],
+    );
 
   /** Runs `request` while `table` is locked, kills the server's connections once it is blocked, then unlocks. */
   async function killedMidRequest(table: string, request: () => Promise<GqlResponse>): Promise<GqlResponse> {
@@ -127,12 +145,18 @@ describePg('database connections killed under a running server [postgres]', () =
   test('the worker survives its claim being killed, and goes on assessing', async () => {
     if (!hasSharedData) return; // needs real speech for the assessment half
     const before = workerErrors.length;
-    // The in-process worker polls every second: its claim blocks on the lock, then dies with its connection.
+    // The in-process worker polls every second: its claim blocks on the lock, then dies with its
+    // connection. Wait for the claim itself (FOR UPDATE SKIP LOCKED): other readers of "Job" (the
+    // event listener's catch-up after the earlier kills) can block on the lock first, and killing
+    // only them leaves the worker with nothing to report.
     await sql.query('BEGIN');
-    await sql.query('LOCK TABLE "Job" IN ACCESS EXCLUSIVE MODE');
-    await waitFor(async () => (await waitingBackends()) > 0, 20_000, 20);
-    expect(await terminateServerBackends()).toBeGreaterThan(0);
-    await sql.query('ROLLBACK');
+    try {
+      await sql.query('LOCK TABLE "Job" IN ACCESS EXCLUSIVE MODE');
+      await waitFor(async () => (await waitingBackends('SKIP LOCKED')) > 0, 20_000, 20);
+      expect(await terminateServerBackends()).toBeGreaterThan(0);
+    } finally {
+      await sql.query('ROLLBACK'); // never leave the table locked: the server could not stop
+    }
     await waitFor(async () => workerErrors.length > before, 20_000, 20);
     expect(workerErrors.slice(before)).toContain('poll');
     expect(app.worker!.isRunning).toBe(true);
