@@ -8,12 +8,17 @@
  *   npm run eval -- [--split dev] [--data DIR] [--model models/default] [--providers cpu]
  *                   [--limit N] [--draws 1000] [--seed 762] [--json]
  *                   [--diagnostics [--timing-sentences 150]]
+ *   npm run eval -- --rationales [--data DIR] [--limit N] [--keep-db DIR] [--json]
  *
  * --data DIR is one split in the dataset's own layout (scripts/eval/dataset.ts): DIR/scores.json,
  * audio in DIR/wav.scp, DIR/audio/ or DIR/../audio/, speakers from DIR/utt2spk, DIR/spk2age,
  * DIR/spk2gender. Without --data, the split is ../shared/speechocean762/<split>.
  * Canonical phones come from scores.json, so predictions align one-to-one with the labelled phones.
  * --json prints one flat object keyed like `phone.accuracy.pcc`, `utterance.fluency.pcc_ci95`.
+ * --rationales [--keep-db DIR] measures the platform's rationales against the human labels instead
+ * (scripts/eval/rationales.ts): the split is imported into a throwaway PGlite database (in memory,
+ * or kept in DIR and reused by a later run), assessed by the worker, and each rationale checked
+ * against its human labels; keys `rationale.vs_human.<figure>`, defined in src/rationale/README.md.
  * --diagnostics adds the sections of scripts/eval/diagnostics.ts (keys `diagnostics.<section>.<figure>`):
  * wrong text (own vs another utterance's text, scripts/eval/diagnostics-wrong-text.ts), omission
  * recall and false rate on the split's recordings with one word cut out, and word / phoneme
@@ -29,6 +34,7 @@ import { loadSplit, slicesOf, type EvalUtterance } from './eval/dataset.js';
 import { toJson, toText, type Cost, type Report } from './eval/report.js';
 import { summarise } from './eval/summarise.js';
 import { omissionSection, timingSection } from './eval/diagnostics-report.js';
+import { rationaleJson, rationaleText, runRationaleEval } from './eval/rationales.js';
 
 interface Options {
   split: string;
@@ -41,6 +47,8 @@ interface Options {
   json: boolean;
   diagnostics: boolean;
   timingSentences: number;
+  rationales: boolean;
+  keepDb: string | null;
 }
 
 /** What `--diagnostics` measures, in report order. */
@@ -63,6 +71,8 @@ function options(): Options {
     json: process.argv.includes('--json'),
     diagnostics: process.argv.includes('--diagnostics'),
     timingSentences: Number(arg('timing-sentences', '150')),
+    rationales: process.argv.includes('--rationales'),
+    keepDb: arg('keep-db', '') || null,
   };
 }
 
@@ -100,9 +110,19 @@ async function measureCost(o: Options, scorer: Scorer, c: Collected, utts: reado
   };
 }
 
+async function rationalesMain(o: Options, log: (l: string) => void): Promise<void> {
+  const r = await runRationaleEval({
+    dataDir: o.dataDir, modelDir: o.modelDir, providers: o.providers, limit: o.limit,
+    keepDb: o.keepDb, draws: o.draws, seed: o.seed, log,
+  });
+  console.log(o.json ? JSON.stringify(rationaleJson(r), null, 2) : rationaleText(r));
+  if (r.rationales === 0) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const o = options();
   const log = (l: string) => (o.json ? console.error(l) : console.log(l));
+  if (o.rationales) return rationalesMain(o, log);
   const utts = loadSplit(o.dataDir, o.limit);
   const scorer = await loadScorer(o, log);
   log(`model ${scorer.modelName} ${scorer.modelVersion} on ${scorer.executionProvider}; ${utts.length} utterances from ${o.dataDir}`);

@@ -130,3 +130,29 @@ export function bootstrapCI(
   mses.sort((a, b) => a - b);
   return { pcc: [quantile(pccs, 0.025), quantile(pccs, 0.975)], mse: [quantile(mses, 0.025), quantile(mses, 0.975)] };
 }
+
+/**
+ * A ratio of sums (Σ numerator / Σ denominator, e.g. agreeing critiques / critiques) and its
+ * percentile 95% interval over the same speaker draws. `num[s]` and `den[s]` are speaker s's sums;
+ * draws whose denominator is 0 are left out. NaN when the denominator is 0 overall.
+ */
+export function ratioWithCI(
+  num: readonly number[],
+  den: readonly number[],
+  draws: readonly Uint16Array[],
+): { value: number; ci95: [number, number] } {
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  const total = sum(den);
+  const ratios: number[] = [];
+  for (const counts of draws) {
+    let n = 0;
+    let d = 0;
+    for (let s = 0; s < counts.length; s++) {
+      n += counts[s]! * num[s]!;
+      d += counts[s]! * den[s]!;
+    }
+    if (d > 0) ratios.push(n / d);
+  }
+  ratios.sort((a, b) => a - b);
+  return { value: total > 0 ? sum(num) / total : NaN, ci95: [quantile(ratios, 0.025), quantile(ratios, 0.975)] };
+}
