@@ -6,7 +6,7 @@
 import {
   ADVICE_MODALS, ASPECT_OF, BIGRAM_VALUE, BUT_MARKERS, CONCESSION_MARKERS, CONCESSION_WEIGHT, CUE_VALUE,
   EXCEPT_MARKERS, FUNCTION_WORDS, MODIFIERS, NEGATION_WINDOW, NEGATORS, OVERALL_PHRASES, SOUND_NOUNS,
-  WORD_INTRODUCERS, type Aspect,
+  WEAK_ACCURACY_WORDS, WORD_INTRODUCERS, type Aspect,
 } from './lexicon.js';
 import { BARE_ARPABET, graphemeToArpabet, toArpabet } from './phonemes.js';
 import { fuzzyWord, type ReferenceIndex } from './reference.js';
@@ -22,6 +22,12 @@ export interface Mention {
   polarity: MentionPolarity;
   /** Phonemes only: reference words named in the same clause (narrows which occurrences count). */
   scopeWords: string[];
+  /**
+   * A word named before the phoneme it may locate ("In 'WATER', the /w/ was right", "WATER's /w/"):
+   * a location when that phoneme is praised, a word mention otherwise (so "In 'THREE', the /θ/
+   * became /t/" still criticises THREE).
+   */
+  locatesLater?: boolean;
 }
 
 /** Sentiment said about one sentence-level aspect, summed over the whole rationale. */
@@ -58,6 +64,8 @@ interface Segment {
   clause: number;
   cues: number[];
   aspects: number;
+  /** "words", "sounds": accuracy unless the segment names fluency ("stumbling over several words") */
+  weakAccuracy: boolean;
   mentions: Mention[];
 }
 
@@ -80,6 +88,8 @@ interface SentenceState {
   locationEnd: number;
   /** "pronounced"/"said" seen in this sentence: later plain reference words are mentions too. */
   introduced: boolean;
+  /** Index of the last example word ("/ɔ/ as in 'law' or 'saw'"), for lists of examples. */
+  exampleEnd: number;
 }
 
 export function analyse(text: string, ref: ReferenceIndex): Analysis {
@@ -102,11 +112,11 @@ function emptyAspects(): Record<Aspect, AspectSentiment> {
 
 function newState(): SentenceState {
   return {
-    segs: [{ clause: 0, cues: [], aspects: 0, mentions: [] }],
+    segs: [{ clause: 0, cues: [], aspects: 0, weakAccuracy: false, mentions: [] }],
     roles: ['main'],
     concessionUntilSep: false,
     pendingMod: 1, modTtl: 0, negTtl: 0, negHadMod: false, adviceTtl: 0, pendingToo: false, skipCue: -1,
-    listEnd: -2, locationEnd: -2, introduced: false,
+    listEnd: -2, locationEnd: -2, introduced: false, exampleEnd: -2,
   };
 }
 
@@ -117,12 +127,20 @@ function analyseSentence(tokens: Token[], from: number, to: number, ref: Referen
     if (t.kind === 'sep') onSeparator(tokens, i, to, st);
     else if (t.kind === 'word') onWord(tokens, i, from, to, st, ref);
     else if (t.kind === 'quote') onQuote(tokens, i, from, to, st, ref, out);
-    else if (t.kind === 'phon' || t.kind === 'ipa') addPhoneme(tokens, i, to, st, toArpabet(t.text));
+    else if (t.kind === 'phon' || t.kind === 'ipa') addPhoneme(tokens, i, to, st, phonemeSymbol(t));
     else if (t.kind === 'score') addCue(st, scoreCue(Number(t.text)));
   }
   closeElidedNegation(st);
   resolveMentions(st, out);
   collectAspects(st, out);
+}
+
+/**
+ * Between slashes or brackets a sound is IPA: /j/ is the y of "yes" (ARPAbet Y), not the j of
+ * "jam" (/dʒ/, JH) as in the prose spelling "the j sound".
+ */
+function phonemeSymbol(t: Token): string | undefined {
+  return t.kind === 'phon' && t.text === 'j' ? 'Y' : toArpabet(t.text);
 }
 
 /** "N/10" in the text states a band directly. */
@@ -137,14 +155,14 @@ function cur(st: SentenceState): Segment {
 
 function newSegment(st: SentenceState): void {
   const last = cur(st);
-  if (last.cues.length === 0 && last.aspects === 0 && last.mentions.length === 0) return;
-  st.segs.push({ clause: last.clause, cues: [], aspects: 0, mentions: [] });
+  if (last.cues.length === 0 && last.aspects === 0 && !last.weakAccuracy && last.mentions.length === 0) return;
+  st.segs.push({ clause: last.clause, cues: [], aspects: 0, weakAccuracy: false, mentions: [] });
 }
 
 function newClause(st: SentenceState, role: ClauseRole): void {
   closeElidedNegation(st);
   st.roles.push(role);
-  st.segs.push({ clause: st.roles.length - 1, cues: [], aspects: 0, mentions: [] });
+  st.segs.push({ clause: st.roles.length - 1, cues: [], aspects: 0, weakAccuracy: false, mentions: [] });
 }
 
 function onSeparator(tokens: Token[], i: number, to: number, st: SentenceState): void {
@@ -202,8 +220,11 @@ function onWord(tokens: Token[], i: number, from: number, to: number, st: Senten
 
 function markAspect(tokens: Token[], i: number, st: SentenceState): void {
   const w = tokens[i]!.lower;
-  const aspect = ASPECT_OF.get(w);
-  if (aspect) cur(st).aspects |= ASPECT_BIT[aspect];
+  if (WEAK_ACCURACY_WORDS.has(w)) cur(st).weakAccuracy = true;
+  else {
+    const aspect = ASPECT_OF.get(w);
+    if (aspect) cur(st).aspects |= ASPECT_BIT[aspect];
+  }
   if (w !== 'general' && w !== 'whole' && w !== 'all') return; // cheap pre-check: phrase-final words
   const p1 = tokens[i - 1];
   const p2 = tokens[i - 2];
@@ -380,13 +401,21 @@ function addPhoneme(tokens: Token[], i: number, to: number, st: SentenceState, s
 /** Classifies a word token as a word or phoneme mention; returns true when it was one. */
 function detectWordMention(tokens: Token[], i: number, from: number, to: number, st: SentenceState, ref: ReferenceIndex): boolean {
   const t = tokens[i]!;
-  const text = t.text;
+  const possessive = possessiveOf(t.text, ref);
+  const text = possessive ?? t.text;
   const upper = text.toUpperCase();
+  if (ref.wordIndices.has(upper) && isExample(tokens, i, from, st)) return true;
+  if (possessive && isPhonemeToken(tokens[i + 1])) {
+    // "WATER's /w/": where the phoneme is, like "the /w/ in WATER"
+    cur(st).mentions.push({ type: 'word', key: upper, polarity: 'neutral', scopeWords: [], locatesLater: true });
+    return true;
+  }
   const isUpper = text === upper && /[A-Z]/.test(text);
   if (isUpper) return upperMention(tokens, i, from, to, st, ref, upper);
   if (phonemeSpelling(tokens, i, to, t.lower)) return addPhoneme(tokens, i, to, st, graphemeToArpabet(t.lower));
   if (!ref.wordIndices.has(upper)) return false;
-  if (FUNCTION_WORDS.has(t.lower)) {
+  const lower = text.toLowerCase();
+  if (FUNCTION_WORDS.has(lower)) {
     // Not a mention, but keeps a list going: "the words has and tell".
     if (introducedPlain(tokens, i, from, st)) st.listEnd = i;
     return false;
@@ -394,6 +423,7 @@ function detectWordMention(tokens: Token[], i: number, from: number, to: number,
   const titled = text.charCodeAt(0) < 97;
   // Sentence-initial capitals carry no signal: only mid-sentence Title-case counts.
   if (titled && !t.initial) return addWord(tokens, i, from, to, st, upper);
+  if (!titled && judgedSubject(tokens, i, from, to, lower)) return addWord(tokens, i, from, to, st, upper);
   if (!titled && (introducedPlain(tokens, i, from, st) || st.introduced || judgedNext(tokens, i, to))) {
     st.listEnd = i;
     return addWord(tokens, i, from, to, st, upper);
@@ -406,6 +436,70 @@ function judgedNext(tokens: Token[], i: number, to: number): boolean {
   const n1 = i + 1 < to ? tokens[i + 1]!.lower : '';
   const n2 = i + 2 < to ? tokens[i + 2]!.lower : '';
   return (n1 === 'was' || n1 === 'were') && (n2 === 'mispronounced' || n2 === 'pronounced');
+}
+
+/** What may come before a plain word that starts a statement: nothing, a comma, a conjunction. */
+const SUBJECT_OPENERS: ReadonlySet<string> = new Set(['and', 'but', 'while', 'whereas', 'although', 'though', 'yet', 'even', 'only', 'also']);
+/** Words between such a subject and its verb: "elephant in particular was spot on". */
+const SUBJECT_FILLERS: ReadonlySet<string> = new Set(['in', 'particular', 'especially', 'too', 'also', 'itself', 'alone', 'though', 'however']);
+/** Verbs of a verdict on the subject before them. */
+const VERDICT_VERBS: ReadonlySet<string> = new Set(['was', 'were', 'is', 'are', 'sounded', 'sounds', 'came', 'comes', 'felt', 'needs', 'need']);
+/** How many tokens after the verb a cue may be: "was spot on", "sounded a bit off". */
+const VERDICT_REACH = 3;
+
+/**
+ * "and elephant in particular was spot on", "smile sounded flat": a lower-case reference word that starts a statement and is the subject of a judging verb with a sentiment cue
+ * soon after it. Cue and aspect words ("clear", "rhythm") are left out: they judge, they are not named.
+ */
+function judgedSubject(tokens: Token[], i: number, from: number, to: number, lower: string): boolean {
+  if (CUE_VALUE.has(lower) || ASPECT_OF.has(lower) || MODIFIERS.has(lower) || NEGATORS.has(lower)) return false;
+  const p1 = i - 1 >= from ? tokens[i - 1] : undefined;
+  if (p1 && p1.kind !== 'sep' && !(p1.kind === 'word' && SUBJECT_OPENERS.has(p1.lower))) return false;
+  let j = i + 1;
+  while (j < to && tokens[j]!.kind === 'word' && SUBJECT_FILLERS.has(tokens[j]!.lower)) j++;
+  if (!(j < to && tokens[j]!.kind === 'word' && VERDICT_VERBS.has(tokens[j]!.lower))) return false;
+  for (let k = j; k <= j + VERDICT_REACH && k < to; k++) {
+    const t = tokens[k]!;
+    if (t.kind !== 'word') return false;
+    const next = tokens[k + 1];
+    if (next?.kind === 'word' && BIGRAM_VALUE.has(`${t.lower} ${next.lower}`)) return true; // "needs work", "spot on"
+    if (k > j && CUE_VALUE.has(t.lower)) return true;
+  }
+  return false;
+}
+
+/** "WATER's" for the reference word WATER (when the reference itself has no "WATER'S"). */
+function possessiveOf(text: string, ref: ReferenceIndex): string | undefined {
+  if (!/'s$/i.test(text)) return undefined;
+  const stem = text.slice(0, -2);
+  return !ref.wordIndices.has(text.toUpperCase()) && ref.wordIndices.has(stem.toUpperCase()) ? stem : undefined;
+}
+
+function isPhonemeToken(t: Token | undefined): boolean {
+  return t?.kind === 'phon' || t?.kind === 'ipa';
+}
+
+/** Phrases that introduce an example of a sound: "/ɔ/ as in 'law'", "(e.g. 'law')", "such as 'law'". */
+const EXAMPLE_MARKERS: readonly (readonly string[])[] = [['as', 'in'], ['like', 'in'], ['e.g.'], ['for', 'example'], ['such', 'as']];
+const EXAMPLE_SKIP: ReadonlySet<string> = new Set(['the', 'word', 'words']);
+
+/**
+ * A word given as an example of a sound ("the /ɔ/ sound, as in 'law'", "as in 'law' or 'saw'") is
+ * an illustration: neither judged, nor where the sound is, nor an unknown word.
+ */
+function isExample(tokens: Token[], i: number, from: number, st: SentenceState): boolean {
+  if (st.exampleEnd >= from && onlyConjunctions(tokens, st.exampleEnd + 1, i)) {
+    st.exampleEnd = i;
+    return true;
+  }
+  let j = i - 1;
+  while (j >= from && ((tokens[j]!.kind === 'sep' && j === i - 1) || EXAMPLE_SKIP.has(tokens[j]!.lower))) j--;
+  const found = EXAMPLE_MARKERS.some((m) => m.every((w, k) => {
+    const t = tokens[j - (m.length - 1) + k];
+    return j - (m.length - 1) + k >= from && t?.kind === 'word' && t.lower === w;
+  }));
+  if (found) st.exampleEnd = i;
+  return found;
 }
 
 /**
@@ -433,8 +527,19 @@ function addWord(tokens: Token[], i: number, from: number, to: number, st: Sente
   if (isLocation(tokens, i, from, st)) {
     st.locationEnd = i;
     pushMention(tokens, i, st, 'location', upper);
-  } else pushMention(tokens, i, st, 'word', upper);
+  } else {
+    pushMention(tokens, i, st, 'word', upper);
+    if (leadingLocation(tokens, i, from)) cur(st).mentions[cur(st).mentions.length - 1]!.locatesLater = true;
+  }
   return true;
+}
+
+/** "In 'WATER', the /w/ was right": "in/on" opening the sentence or clause, before the word. */
+function leadingLocation(tokens: Token[], i: number, from: number): boolean {
+  const p1 = tokens[i - 1];
+  if (!(p1?.kind === 'word' && (p1.lower === 'in' || p1.lower === 'on') && i - 1 >= from)) return false;
+  const p2 = i - 2 >= from ? tokens[i - 2] : undefined;
+  return !p2 || p2.kind === 'sep' || (p2.kind === 'word' && (BUT_MARKERS.has(p2.lower) || p2.lower === 'and'));
 }
 
 function upperMention(tokens: Token[], i: number, from: number, to: number, st: SentenceState, ref: ReferenceIndex, upper: string): boolean {
@@ -510,6 +615,7 @@ const SPACE_RE = /\s+/;
 function onQuote(tokens: Token[], i: number, from: number, to: number, st: SentenceState, ref: ReferenceIndex, out: Analysis): void {
   const content = tokens[i]!.text.replace(QUOTE_TRIM_RE, '');
   if (content.length === 0) return;
+  if (isExample(tokens, i, from, st)) return;
   if (!content.includes(' ') && quotedPhoneme(tokens, i, to, content, ref)) {
     addPhoneme(tokens, i, to, st, toArpabet(content) ?? graphemeToArpabet(content));
     return;
@@ -553,16 +659,26 @@ function segmentSum(seg: Segment): number {
 function resolveMentions(st: SentenceState, out: Analysis): void {
   const sums = st.segs.map(segmentSum);
   const clauseWords = wordsByClause(st);
+  const withPhoneme = clausesWithPhoneme(st);
   st.segs.forEach((seg, k) => {
     if (seg.mentions.length === 0) return;
     const s = polarSum(st, sums, k);
     const polarity: MentionPolarity = s > 0 ? 'praised' : s < 0 ? 'criticised' : 'neutral';
     for (const m of seg.mentions) {
       m.polarity = polarity;
+      // Praise of one sound is not praise of its whole word; critique of it is critique of the word.
+      if (m.locatesLater && polarity === 'praised' && withPhoneme.has(seg.clause)) m.type = 'location';
+      delete m.locatesLater;
       if (m.type === 'phoneme') m.scopeWords = clauseWords[seg.clause] ?? [];
       out.mentions.push(m);
     }
   });
+}
+
+function clausesWithPhoneme(st: SentenceState): Set<number> {
+  const out = new Set<number>();
+  for (const seg of st.segs) if (seg.mentions.some((m) => m.type === 'phoneme')) out.add(seg.clause);
+  return out;
 }
 
 function polarSum(st: SentenceState, sums: number[], k: number): number {
@@ -602,13 +718,14 @@ function collectAspects(st: SentenceState, out: Analysis): void {
     if (seg.mentions.length > 0) continue;
     const w = st.roles[seg.clause] === 'main' ? 1 : CONCESSION_WEIGHT;
     const cues = seg.cues.map((c): [number, number] => [c, w]);
-    if (seg.aspects !== 0 && (!unit || unit.cues.length > 0)) {
+    const aspects = aspectsOf(seg);
+    if (aspects !== 0 && (!unit || unit.cues.length > 0)) {
       // Cues before the first aspect word belong to it only within the same clause ("very clear pronunciation").
-      unit = { aspects: seg.aspects, cues: orphanClause === seg.clause ? [...orphan, ...cues] : cues };
+      unit = { aspects, cues: orphanClause === seg.clause ? [...orphan, ...cues] : cues };
       units.push(unit);
       orphan = [];
     } else if (unit) {
-      unit.aspects |= seg.aspects;
+      unit.aspects |= aspects;
       unit.cues.push(...cues);
     } else if (cues.length > 0) {
       if (orphanClause !== seg.clause) orphan = [];
@@ -620,6 +737,12 @@ function collectAspects(st: SentenceState, out: Analysis): void {
     if (units[k]!.cues.length === 0) units[k - 1]!.aspects |= units[k]!.aspects;
   }
   for (const u of units) if (u.cues.length > 0) addToAspects(out, normaliseAspects(u.aspects), u.cues);
+}
+
+/** A segment's aspects; "words"/"sounds" name accuracy only beside no fluency word. */
+function aspectsOf(seg: Segment): number {
+  if (!seg.weakAccuracy || seg.aspects & ASPECT_BIT.fluency) return seg.aspects;
+  return seg.aspects | ASPECT_BIT.accuracy;
 }
 
 /** "overall" next to another aspect is an adverb ("overall, fluency was good"); "overall pronunciation" is overall. */

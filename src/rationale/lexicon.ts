@@ -15,7 +15,7 @@ const CUES: Record<number, string> = {
     'confident confidently crisp crisply precise precisely strong nice nicely expressive lively intelligible ' +
     'understandable consistent consistently effortless effortlessly easy appropriate appropriately clean cleanly ' +
     'distinct distinctly authentic pleasant engaging dynamic clarity right spot mastered strength strengths ' +
-    'successfully success controlled varied lovely articulate expressively strongest',
+    'successfully success controlled varied lovely articulate expressively strongest fluid',
   0.8: 'solid solidly steady steadily high',
   0.6: 'fine decent improved comfortable',
   0.3: 'satisfactory',
@@ -33,7 +33,8 @@ const CUES: Record<number, string> = {
     'mumbled garbled blurred slurred missing missed dropped omitted skipped swallowed deleted inserted substituted ' +
     'replaced confused confusing awkward awkwardly stilted jerky laboured labored fragmented stumbled stumble ' +
     'stumbles stumbling repetition repetitions restarts trouble instead bad badly imprecise lacked vague sloppy ' +
-    'mangled misplaced incomplete unclearly inaudible hardest unrecognisable unrecognizable',
+    'mangled misplaced incomplete unclearly inaudible hardest unrecognisable unrecognizable staccato disjointed ' +
+    'faltering faltered stuttering stuttered stutter stammering stammered stammer',
   [-2]: 'terrible awful unintelligible incomprehensible dreadful worst',
 };
 
@@ -97,13 +98,22 @@ const ASPECT_WORDS: Record<Exclude<Aspect, 'overall'>, string> = {
   fluency:
     'fluency fluent fluently disfluent disfluency smooth smoothly smoothness hesitant hesitantly hesitation hesitations ' +
     'hesitated hesitating hesitate pause pauses paused pausing choppy pace paced pacing rate speed tempo flow flowed ' +
-    'flowing halting stumbled stumbling stumble stumbles rushed hurried delivery repetition repetitions restarts',
+    'flowing halting stumbled stumbling stumble stumbles rushed hurried delivery repetition repetitions restarts ' +
+    // what a listener says of broken-up speech: a judgement of fluency, not of any word
+    'broken jerky laboured labored stilted fragmented staccato disjointed faltering faltered stuttering stuttered ' +
+    'stutter stammering stammered stammer fluid',
   prosody:
     'intonation rhythm rhythmic stress stressed prosody prosodic melody melodic monotone monotonous flat flatly pitch ' +
     'expressive expressively expression emphasis tone lilt',
 };
 
 export const ASPECT_OF: ReadonlyMap<string, Aspect> = buildAspectMap();
+
+/**
+ * Generic nouns that name accuracy only when nothing else names an aspect: "stumbling over several
+ * words" judges fluency, not the words' pronunciation.
+ */
+export const WEAK_ACCURACY_WORDS: ReadonlySet<string> = new Set(['word', 'words', 'sounds']);
 
 function buildAspectMap(): Map<string, Aspect> {
   const map = new Map<string, Aspect>();

@@ -57,7 +57,8 @@ const G = { abbr: 1, slash: 2, bracket: 3, dq: 4, sq: 5, score: 6, word: 7, ipa:
 
 function toToken(m: RegExpExecArray, atStart: boolean): Token | undefined {
   if (m[G.word] !== undefined) return { kind: 'word', text: m[G.word]!, lower: m[G.word]!.toLowerCase(), initial: atStart };
-  if (m[G.abbr] !== undefined) return undefined; // "e.g." is neither a word nor a sentence end
+  // "e.g." introduces examples of a sound (analyse.ts); "i.e.", "etc." are neither words nor sentence ends
+  if (m[G.abbr] !== undefined) return m[G.abbr] === 'e.g.' ? { kind: 'word', text: 'e.g.', lower: 'e.g.', initial: atStart } : undefined;
   if (m[G.sq] !== undefined) return { kind: 'quote', text: m[G.sq]!, lower: '', initial: atStart };
   if (m[G.dq] !== undefined) return { kind: 'quote', text: m[G.dq]!, lower: '', initial: atStart };
   if (m[G.slash] !== undefined) return { kind: 'phon', text: m[G.slash]!, lower: '', initial: false };

@@ -25,7 +25,9 @@ const phonemes = (t: string) => checkRationale(t, L).phonemes;
 describe('tokenize', () => {
   test('splits words, quotes, slash phonemes, scores and boundaries', () => {
     const kinds = tokenize("Overall 7/10: 'THIN' and \"THIEF\", /θ/ [r] — e.g. done. Next").map((t) => t.kind);
-    expect(kinds).toEqual(['word', 'score', 'sep', 'quote', 'word', 'quote', 'sep', 'phon', 'phon', 'sep', 'word', 'eos', 'word']);
+    // "e.g." is a word (it introduces examples of a sound, never a sentence end); "i.e." is dropped
+    expect(kinds).toEqual(['word', 'score', 'sep', 'quote', 'word', 'quote', 'sep', 'phon', 'phon', 'sep', 'word', 'word', 'eos', 'word']);
+    expect(tokenize('i.e. done').map((t) => t.text)).toEqual(['done']);
   });
   test('apostrophes inside words are not quotes; curly quotes are', () => {
     expect(tokenize("the learner's don't").map((t) => t.kind)).toEqual(['word', 'word', 'word']);
