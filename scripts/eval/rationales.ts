@@ -23,6 +23,7 @@ import { checkDatasetDir, importSpeechOcean, type ImportSummary } from '../../sr
 import { latestHumanLabels } from '../../src/assessment/human.js';
 import { rationaleAnalytics } from '../../src/analytics/trust.js';
 import { checkRationaleDetailed } from '../../src/rationale/check.js';
+import { log as serverLog } from '../../src/ops/log.js';
 import type { RationaleFlag } from '../../src/types.js';
 import { ratioWithCI, speakerDraws } from './stats.js';
 
@@ -189,6 +190,8 @@ export function figuresOf(rationales: readonly CheckedRationale[], draws: number
 /** Import, assess with the worker until the queue is empty, and read every rationale back. */
 export async function runRationaleEval(o: RationaleEvalOptions): Promise<RationaleReport> {
   checkDatasetDir(o.dataDir);
+  // the worker's per-job info lines would mix with the report on stdout; warnings still reach stderr
+  serverLog.configure({ level: 'warn' });
   const tempAudio = o.keepDb ? null : await mkdtemp(path.join(os.tmpdir(), 'speechmark-eval-audio-'));
   const config = evalConfig(o, tempAudio ?? path.join(path.resolve(o.keepDb!), 'audio'));
   const parts = await loadInferenceParts(config);

@@ -136,11 +136,14 @@ function analyseSentence(tokens: Token[], from: number, to: number, ref: Referen
 }
 
 /**
- * Between slashes or brackets a sound is IPA: /j/ is the y of "yes" (ARPAbet Y), not the j of
- * "jam" (/dʒ/, JH) as in the prose spelling "the j sound".
+ * Between slashes or brackets a letter is IPA: /j/ is the y of "yes" (ARPAbet Y), not the j of
+ * "jam" (/dʒ/, JH) as in the prose spelling "the j sound"; /i/, /u/ and /e/ are the vowels of
+ * "see", "too" and "bed" (/e/ as British dictionaries write DRESS; /eɪ/ is EY).
  */
+const IPA_LETTERS: ReadonlyMap<string, string> = new Map([['j', 'Y'], ['i', 'IY'], ['u', 'UW'], ['e', 'EH']]);
+
 function phonemeSymbol(t: Token): string | undefined {
-  return t.kind === 'phon' && t.text === 'j' ? 'Y' : toArpabet(t.text);
+  return (t.kind === 'phon' ? IPA_LETTERS.get(t.text) : undefined) ?? toArpabet(t.text);
 }
 
 /** "N/10" in the text states a band directly. */
