@@ -12,6 +12,7 @@
  * has, the worker finds no job, and the stored rationales are checked again, so a change of the
  * checker alone is measured without scoring the audio again.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,10 +131,19 @@ async function organizationId(prisma: PrismaClient): Promise<string> {
   return existing?.id ?? (await prisma.organization.create({ data: { name: 'speechmark eval' } })).id;
 }
 
-/** Every utterance's latest model rationale, checked against its latest human labels. */
-export async function readCheckedRationales(prisma: PrismaClient): Promise<CheckedRationale[]> {
+/** The idempotency keys the importer gives the split's utterances (the first `limit`, as it imports them). */
+function importKeys(dataDir: string, limit: number): string[] {
+  const ids = Object.keys(JSON.parse(readFileSync(path.join(dataDir, 'scores.json'), 'utf8')) as Record<string, unknown>);
+  return (limit > 0 ? ids.slice(0, limit) : ids).map((id) => `import:${id}`);
+}
+
+/**
+ * The latest model rationale of each utterance with one of `keys` (as imported; all utterances
+ * when null), checked against the utterance's latest human labels.
+ */
+export async function readCheckedRationales(prisma: PrismaClient, keys: string[] | null = null): Promise<CheckedRationale[]> {
   const rows = await prisma.assessment.findMany({
-    where: { source: 'MODEL', rationale: { isNot: null } },
+    where: { source: 'MODEL', rationale: { isNot: null }, ...(keys ? { utterance: { idempotencyKey: { in: keys } } } : {}) },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     select: {
       organizationId: true, utteranceId: true,
@@ -208,7 +218,8 @@ export async function runRationaleEval(o: RationaleEvalOptions): Promise<Rationa
     worker.start();
     await worker.drain();
     await worker.stop({ graceful: true });
-    const rationales = await readCheckedRationales(db.prisma);
+    // a kept database may hold more of the split than this run asked for (an earlier run without --limit)
+    const rationales = await readCheckedRationales(db.prisma, importKeys(o.dataDir, o.limit));
     const [trust] = await rationaleAnalytics(db.prisma, orgId);
     return {
       data: o.dataDir,
