@@ -66,24 +66,6 @@ const LABEL_OF: Record<Aspect, (l: AssessmentLabels) => number> = {
 };
 
 export function checkRationale(rationale: string, labels: AssessmentLabels): RationaleCheck {
-  const { criticisedAgreeing: _, ...check } = checkRationaleDetailed(rationale, labels);
-  return check;
-}
-
-/** Which of the criticised words and phonemes the labels bear out (precision of critique alone). */
-export interface CriticismAgreement {
-  words: string[];
-  phonemes: string[];
-}
-
-/**
- * checkRationale, plus the criticised tokens that agree with the labels: the precision of
- * criticism alone, which TokenFaithfulness.precision (praise and critique together) does not give.
- */
-export function checkRationaleDetailed(
-  rationale: string,
-  labels: AssessmentLabels,
-): RationaleCheck & { criticisedAgreeing: CriticismAgreement } {
   const ref = indexReference(labels);
   const analysis = analyse(rationale, ref);
   const plausibility = {
@@ -104,8 +86,7 @@ export function checkRationaleDetailed(
     anyMention: analysis.mentions.length > 0,
     ...praiseAndCritique(wordMentions, phonemeMentions, labels, ref),
   });
-  const criticisedAgreeing = { words: words.criticisedAgreeing, phonemes: phonemes.criticisedAgreeing };
-  return { flags, plausibility, words: words.result, phonemes: phonemes.result, unknownWords, criticisedAgreeing };
+  return { flags, plausibility, words: words.result, phonemes: phonemes.result, unknownWords };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,8 +95,6 @@ export function checkRationaleDetailed(
 interface Faithfulness {
   result: TokenFaithfulness;
   unsupportedCritique: boolean;
-  /** Criticised keys that the labels bear out. */
-  criticisedAgreeing: string[];
 }
 
 /** Distinct (key, polarity) pairs in order of first mention: repeating a word is one mention. */
@@ -139,8 +118,7 @@ function wordAgrees(key: string, polarity: 'criticised' | 'praised', labels: Ass
 function wordFaithfulness(mentions: Mention[], labels: AssessmentLabels, ref: ReferenceIndex): Faithfulness {
   const criticised = distinct(mentions, 'criticised');
   const praised = distinct(mentions, 'praised');
-  const criticisedAgreeing = criticised.filter((k) => wordAgrees(k, 'criticised', labels, ref));
-  const critAgree = criticisedAgreeing.length;
+  const critAgree = criticised.filter((k) => wordAgrees(k, 'criticised', labels, ref)).length;
   const praiseAgree = praised.filter((k) => wordAgrees(k, 'praised', labels, ref)).length;
   const crit = new Set(criticised);
   let errorTokens = 0;
@@ -153,7 +131,6 @@ function wordFaithfulness(mentions: Mention[], labels: AssessmentLabels, ref: Re
   return {
     result: summarise(criticised, praised, critAgree + praiseAgree, errorTokens, covered),
     unsupportedCritique: critAgree < criticised.length,
-    criticisedAgreeing,
   };
 }
 
@@ -199,8 +176,8 @@ function mergePhonemes(mentions: Mention[], polarity: 'criticised' | 'praised', 
 function phonemeFaithfulness(mentions: Mention[], ref: ReferenceIndex): Faithfulness {
   const crit = mergePhonemes(mentions, 'criticised', ref);
   const praise = mergePhonemes(mentions, 'praised', ref);
-  const criticisedAgreeing = [...crit].filter(([, occ]) => occ.some((o) => o.accuracy < PHONEME_ERROR_BELOW)).map(([k]) => k);
-  const critAgree = criticisedAgreeing.length;
+  let critAgree = 0;
+  for (const occ of crit.values()) if (occ.some((o) => o.accuracy < PHONEME_ERROR_BELOW)) critAgree++;
   let praiseAgree = 0;
   for (const occ of praise.values()) if (occ.length > 0 && occ.every((o) => o.accuracy >= PHONEME_ERROR_BELOW)) praiseAgree++;
   const covered = new Set<PhonemeOccurrence>();
@@ -208,7 +185,6 @@ function phonemeFaithfulness(mentions: Mention[], ref: ReferenceIndex): Faithful
   return {
     result: summarise([...crit.keys()], [...praise.keys()], critAgree + praiseAgree, ref.phonemeErrors, covered.size),
     unsupportedCritique: critAgree < crit.size,
-    criticisedAgreeing,
   };
 }
 
@@ -244,4 +220,33 @@ function collectFlags(f: FlagInput): RationaleFlag[] {
     NO_TOKEN_REFERENCES: !f.anyMention,
   };
   return RATIONALE_FLAGS.filter((flag) => on[flag]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Precision of critique alone (scripts/eval/rationales.ts)
+
+/** Which of the criticised words and phonemes the labels bear out. */
+export interface CriticismAgreement {
+  words: string[];
+  phonemes: string[];
+}
+
+/**
+ * checkRationale, plus the criticised tokens that agree with the labels by the rules above (a word
+ * with an error occurrence, a phoneme with an error occurrence in scope; hedged or not): the
+ * precision of criticism alone, which TokenFaithfulness.precision (praise and critique together)
+ * does not give. Reads the rationale a second time, so checkRationale itself stays as cheap as it was.
+ */
+export function checkRationaleDetailed(
+  rationale: string,
+  labels: AssessmentLabels,
+): RationaleCheck & { criticisedAgreeing: CriticismAgreement } {
+  const check = checkRationale(rationale, labels);
+  const ref = indexReference(labels);
+  const { mentions } = analyse(rationale, ref);
+  const words = distinct(mentions.filter((m) => m.type === 'word'), 'criticised').filter((k) => wordAgrees(k, 'criticised', labels, ref));
+  const phonemes = [...mergePhonemes(mentions.filter((m) => m.type === 'phoneme'), 'criticised', ref)]
+    .filter(([, occ]) => occ.some((o) => o.accuracy < PHONEME_ERROR_BELOW))
+    .map(([key]) => key);
+  return { ...check, criticisedAgreeing: { words, phonemes } };
 }
