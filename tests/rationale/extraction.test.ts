@@ -1,5 +1,5 @@
 /** Unit tests for tokenizing, phoneme spellings, mention extraction, polarity, sentiment and fuzzy matching. */
-import { checkRationale, classifySentiment, verdictFor } from '../../src/rationale/check.js';
+import { checkRationale, checkRationaleDetailed, classifySentiment, verdictFor } from '../../src/rationale/check.js';
 import { toArpabet, stripStress } from '../../src/rationale/phonemes.js';
 import { editDistance, fuzzyWord, indexReference } from '../../src/rationale/reference.js';
 import { tokenize } from '../../src/rationale/tokenize.js';
@@ -191,5 +191,22 @@ describe('fuzzy matching and the SpeechOcean converter', () => {
     expect(l.words[0]).toEqual({ text: 'WE', accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'W', accuracy: 2 }, { symbol: 'IY0', accuracy: 1.2 }] });
     expect(() => speechOceanToLabels({ accuracy: 8, words: [] })).toThrow(SpeechOceanFormatError);
     expect(() => speechOceanToLabels({ accuracy: 8, fluency: 9, prosodic: 7, total: 8, words: [{ text: 'A', accuracy: 9, phones: ['AH0'], 'phones-accuracy': [] }] })).toThrow(/equal length/);
+  });
+});
+
+describe('checkRationaleDetailed: the criticised tokens the labels bear out', () => {
+  test('words with an error occurrence; phonemes with an error occurrence in their scope', () => {
+    const text = "'THIN' and 'THIEF' were unclear. The /θ/ in THREE was weak, and the /ɹ/ in THREE was off.";
+    const d = checkRationaleDetailed(text, L);
+    expect([...d.words.criticised].sort()).toEqual(['THIEF', 'THIN']);
+    expect(d.criticisedAgreeing.words).toEqual(['THIEF']); // THIN scores 9
+    expect([...d.phonemes.criticised].sort()).toEqual(['R', 'TH']);
+    expect(d.criticisedAgreeing.phonemes).toEqual(['R']); // TH in THREE is 1.6; the bad one is in THIEF
+  });
+  test('is checkRationale plus criticisedAgreeing, nothing else', () => {
+    const text = "Fluency was good, but 'THIEF' was unclear.";
+    const { criticisedAgreeing, ...check } = checkRationaleDetailed(text, L);
+    expect(check).toEqual(checkRationale(text, L));
+    expect(criticisedAgreeing).toEqual({ words: ['THIEF'], phonemes: [] });
   });
 });
