@@ -1,0 +1,360 @@
+"""A compact Qwen2-Audio (Qwen2AudioForConditionalGeneration) in plain torch, with Hugging Face
+parameter names, so a checkpoint's state dict loads as it is:
+
+- audio_tower.*: Whisper-style encoder (conv1/conv2 + GELU, embed_positions, pre-LN layers with
+  self_attn q/k/v/out_proj and fc1/fc2), then Qwen2-Audio's AvgPool1d(2) and layer_norm;
+- multi_modal_projector.linear;
+- language_model.model.*: Qwen2 decoder (embed_tokens, RMSNorm, rotary attention with biases on
+  q/k/v and grouped key/value heads, SwiGLU mlp) and language_model.lm_head.
+
+It is the reference the exported graphs are checked against and the module they are traced from.
+The log-mel front-end has two forms: `log_mel_reference` (torch.stft, as Whisper's feature
+extractor computes it) and `LogMel` (a fixed DFT basis applied by conv1d, which torch 1.13's ONNX
+exporter can trace; it has no stft)."""
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SAMPLE_RATE = 16000
+N_FFT = 400
+HOP = 160
+
+
+class Config:
+    """The fields of a Qwen2AudioConfig (config.json) this implementation uses."""
+
+    def __init__(self, raw):
+        a, t = raw["audio_config"], raw["text_config"]
+        self.raw = raw
+        self.audio_token_index = raw.get("audio_token_index", 151646)
+        self.n_mels = a.get("num_mel_bins", 128)
+        self.a_dim = a["d_model"]
+        self.a_layers = a["encoder_layers"]
+        self.a_heads = a["encoder_attention_heads"]
+        self.a_ffn = a["encoder_ffn_dim"]
+        self.a_positions = a.get("max_source_positions", 1500)
+        if a.get("activation_function", "gelu") != "gelu":
+            raise ValueError(f"audio_config.activation_function {a.get('activation_function')} is not supported (gelu)")
+        self.vocab = t["vocab_size"]
+        self.dim = t["hidden_size"]
+        self.layers = t["num_hidden_layers"]
+        self.heads = t["num_attention_heads"]
+        self.kv_heads = t.get("num_key_value_heads", self.heads)
+        self.head_dim = self.dim // self.heads
+        self.ffn = t["intermediate_size"]
+        self.eps = t.get("rms_norm_eps", 1e-6)
+        self.theta = t.get("rope_theta", 10000.0)
+        if t.get("rope_scaling"):
+            raise ValueError("text_config.rope_scaling is not supported")
+        if t.get("hidden_act", "silu") != "silu":
+            raise ValueError(f"text_config.hidden_act {t.get('hidden_act')} is not supported (silu)")
+        self.tie_embeddings = raw.get("tie_word_embeddings", t.get("tie_word_embeddings", False))
+
+    @staticmethod
+    def load(folder):
+        with open(os.path.join(folder, "config.json")) as f:
+            return Config(json.load(f))
+
+
+# ------------------------------------------------------------------ log-mel front-end (Whisper's)
+
+def _hz_to_mel(f):
+    """Slaney mel scale (linear below 1 kHz, logarithmic above), as Whisper's filters use."""
+    f = np.asarray(f, dtype=np.float64)
+    mel = 3.0 * f / 200.0
+    log_region = f >= 1000.0
+    return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+
+def _mel_to_hz(m):
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), 200.0 * m / 3.0)
+
+
+def mel_filters(n_mels, n_fft=N_FFT, sr=SAMPLE_RATE):
+    """[n_mels, n_fft/2+1] Slaney-normalised triangular filters from 0 to 8 kHz (librosa's / Whisper's)."""
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    mel_pts = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_pts[2:n_mels + 2] - mel_pts[:n_mels]))[:, None]
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _normalise(mel_power):
+    """log10, floor 8 (decades) below the utterance's maximum, then (x + 4) / 4, as Whisper does."""
+    log_spec = torch.clamp(mel_power, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def log_mel_reference(samples, n_mels):
+    """[1, N] samples -> [1, n_mels, N // 160] with torch.stft (centred, reflect-padded, last frame dropped)."""
+    window = torch.hann_window(N_FFT)
+    stft = torch.stft(samples, N_FFT, HOP, window=window, center=True, pad_mode="reflect", return_complex=True)
+    power = stft[..., :-1].abs() ** 2
+    return _normalise(mel_filters(n_mels) @ power)
+
+
+class LogMel(nn.Module):
+    """The same front-end as log_mel_reference, from exportable ops: reflect padding, a conv1d whose
+    402 kernels are the Hann-windowed cosine and sine rows of the 400-point DFT (bins 0..200), the
+    power, the mel matrix as a constant."""
+
+    def __init__(self, n_mels):
+        super().__init__()
+        n = torch.arange(N_FFT, dtype=torch.float64)
+        k = torch.arange(N_FFT // 2 + 1, dtype=torch.float64)
+        angle = 2 * math.pi * k[:, None] * n[None, :] / N_FFT
+        window = torch.hann_window(N_FFT, dtype=torch.float64)
+        basis = torch.cat([torch.cos(angle) * window, -torch.sin(angle) * window])  # [402, 400]
+        self.register_buffer("basis", basis.float()[:, None, :], persistent=False)
+        self.register_buffer("mel", mel_filters(n_mels), persistent=False)
+
+    def forward(self, samples):  # [1, N]
+        x = F.pad(samples[:, None, :], (N_FFT // 2, N_FFT // 2), mode="reflect")
+        spec = F.conv1d(x, self.basis, stride=HOP)  # [1, 402, N // 160 + 1]
+        bins = N_FFT // 2 + 1
+        power = spec[:, :bins] ** 2 + spec[:, bins:] ** 2
+        return _normalise(torch.matmul(self.mel, power[:, :, :-1]))
+
+
+# ------------------------------------------------------------------ audio tower
+
+class AudioAttention(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.q_proj = nn.Linear(dim, dim)
+        self.k_proj = nn.Linear(dim, dim, bias=False)
+        self.v_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        split = lambda y: y.view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        q = split(self.q_proj(x) * self.head_dim ** -0.5)
+        k, v = split(self.k_proj(x)), split(self.v_proj(x))
+        att = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+        return self.out_proj((att @ v).transpose(1, 2).reshape(b, t, d))
+
+
+class AudioLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.self_attn = AudioAttention(cfg.a_dim, cfg.a_heads)
+        self.self_attn_layer_norm = nn.LayerNorm(cfg.a_dim)
+        self.fc1 = nn.Linear(cfg.a_dim, cfg.a_ffn)
+        self.fc2 = nn.Linear(cfg.a_ffn, cfg.a_dim)
+        self.final_layer_norm = nn.LayerNorm(cfg.a_dim)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.self_attn_layer_norm(x))
+        return x + self.fc2(F.gelu(self.fc1(self.final_layer_norm(x))))
+
+
+class AudioTower(nn.Module):
+    """Qwen2AudioEncoder on one unpadded utterance: [1, n_mels, M] -> [1, T, a_dim], T = ((M-1)//2+1)//2.
+
+    Hugging Face pads every input to 30 s and masks the padding in attention; on the unpadded input
+    the frames are the same except at the very end, where conv1/conv2 see reflect-padded audio
+    instead of the log-mel of silence."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.conv1 = nn.Conv1d(cfg.n_mels, cfg.a_dim, 3, padding=1)
+        self.conv2 = nn.Conv1d(cfg.a_dim, cfg.a_dim, 3, stride=2, padding=1)
+        self.embed_positions = nn.Embedding(cfg.a_positions, cfg.a_dim)
+        self.layers = nn.ModuleList(AudioLayer(cfg) for _ in range(cfg.a_layers))
+        self.avg_pooler = nn.AvgPool1d(2, stride=2)
+        self.layer_norm = nn.LayerNorm(cfg.a_dim)
+
+    def forward(self, mel):
+        x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)
+        x = x + self.embed_positions.weight[: x.shape[1]]
+        for layer in self.layers:
+            x = layer(x)
+        x = self.avg_pooler(x.transpose(1, 2)).transpose(1, 2)
+        return self.layer_norm(x)
+
+
+class Projector(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.linear = nn.Linear(cfg.a_dim, cfg.dim)
+
+
+# ------------------------------------------------------------------ Qwen2 decoder
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+class DecoderAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.q_proj = nn.Linear(cfg.dim, cfg.heads * cfg.head_dim)
+        self.k_proj = nn.Linear(cfg.dim, cfg.kv_heads * cfg.head_dim)
+        self.v_proj = nn.Linear(cfg.dim, cfg.kv_heads * cfg.head_dim)
+        self.o_proj = nn.Linear(cfg.heads * cfg.head_dim, cfg.dim, bias=False)
+
+    def repeat_kv(self, t):
+        """[1,Hkv,L,Dh] -> [1,H,L,Dh], each key/value head shared by heads/kv_heads query heads (HF's
+        repeat_kv); expand + reshape with L left free, as repeat_interleave's export freezes it."""
+        c = self.cfg
+        groups = c.heads // c.kv_heads
+        if groups == 1:
+            return t
+        return t[:, :, None].expand(-1, -1, groups, -1, -1).reshape(t.shape[0], c.heads, -1, c.head_dim)
+
+    def forward(self, x, cos, sin, mask, past_k, past_v):
+        """x [1,S,dim]; past [1,Hkv,L,Dh] -> (out, k [1,Hkv,L+S,Dh], v)."""
+        c = self.cfg
+        b, s, _ = x.shape
+        q = self.q_proj(x).view(b, s, c.heads, c.head_dim).transpose(1, 2)
+        k = self.k_proj(x).view(b, s, c.kv_heads, c.head_dim).transpose(1, 2)
+        v = self.v_proj(x).view(b, s, c.kv_heads, c.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        kk, vv = self.repeat_kv(k), self.repeat_kv(v)
+        att = torch.softmax((q @ kk.transpose(-1, -2)) / math.sqrt(c.head_dim) + mask, dim=-1)
+        return self.o_proj((att @ vv).transpose(1, 2).reshape(b, s, c.heads * c.head_dim)), k, v
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.gate_proj = nn.Linear(cfg.dim, cfg.ffn, bias=False)
+        self.up_proj = nn.Linear(cfg.dim, cfg.ffn, bias=False)
+        self.down_proj = nn.Linear(cfg.ffn, cfg.dim, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.self_attn = DecoderAttention(cfg)
+        self.mlp = MLP(cfg)
+        self.input_layernorm = RMSNorm(cfg.dim, cfg.eps)
+        self.post_attention_layernorm = RMSNorm(cfg.dim, cfg.eps)
+
+    def forward(self, x, cos, sin, mask, past_k, past_v):
+        h, k, v = self.self_attn(self.input_layernorm(x), cos, sin, mask, past_k, past_v)
+        x = x + h
+        return x + self.mlp(self.post_attention_layernorm(x)), k, v
+
+
+class Qwen2Model(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg.vocab, cfg.dim)
+        self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.layers))
+        self.norm = RMSNorm(cfg.dim, cfg.eps)
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.model = Qwen2Model(cfg)
+        self.lm_head = nn.Linear(cfg.dim, cfg.vocab, bias=False)
+
+
+class Qwen2Audio(nn.Module):
+    """Qwen2AudioForConditionalGeneration's parameters and the two halves the bundle needs."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.audio_tower = AudioTower(cfg)
+        self.multi_modal_projector = Projector(cfg)
+        self.language_model = LanguageModel(cfg)
+        half = cfg.head_dim // 2
+        inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, half, dtype=torch.float32) * 2 / cfg.head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def load_weights(self, weights):
+        """Load a Hugging Face state dict (tied lm_head filled from embed_tokens); every parameter must be present."""
+        weights = dict(weights)
+        if "language_model.lm_head.weight" not in weights and self.cfg.tie_embeddings:
+            weights["language_model.lm_head.weight"] = weights["language_model.model.embed_tokens.weight"]
+        own = self.state_dict()
+        missing = [k for k in own if k not in weights]
+        if missing:
+            raise KeyError(f"checkpoint lacks {len(missing)} parameter(s), e.g. {missing[:5]}")
+        for k, v in own.items():
+            if tuple(weights[k].shape) != tuple(v.shape):
+                raise ValueError(f"{k}: checkpoint shape {tuple(weights[k].shape)}, config says {tuple(v.shape)}")
+        unused = [k for k in weights if k not in own]
+        self.load_state_dict({k: weights[k] for k in own})
+        return unused
+
+    # -- audio
+    def encode_mel(self, mel):
+        """[1, n_mels, M] log-mel -> [1, T, dim] projected audio frames."""
+        return self.multi_modal_projector.linear(self.audio_tower(mel))
+
+    # -- text
+    def merge_audio(self, input_ids, audio):
+        """Token embeddings with the k-th audio placeholder replaced by frame k (CumSum, as the graph does)."""
+        embeds = self.language_model.model.embed_tokens(input_ids)
+        is_audio = input_ids == self.cfg.audio_token_index
+        frame = (torch.cumsum(is_audio.to(torch.int64), dim=1) - 1).clamp(min=0)  # [1, S]
+        frames = audio[0][frame[0]][None]  # [1, S, dim]
+        return torch.where(is_audio[..., None], frames, embeds)
+
+    def decode(self, embeds, past):
+        """embeds [1,S,dim], past [(k, v)] each [1,Hkv,L,Dh] -> logits [1,S,V], presents. Positions L..L+S-1."""
+        c = self.cfg
+        s = embeds.shape[1]
+        past_len = past[0][0].shape[2]
+        pos = torch.arange(s, dtype=torch.float32) + past_len  # traced: Shape(past.0.key)[2]
+        freqs = pos[:, None] * self.inv_freq[None, :]
+        emb = torch.cat([freqs, freqs], dim=-1)
+        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+        key_pos = torch.arange(s + past_len, dtype=torch.float32)
+        mask = torch.where(key_pos[None, :] > pos[:, None], torch.tensor(-1e9), torch.tensor(0.0))[None, None]
+        x, presents = embeds, []
+        for layer, (pk, pv) in zip(self.language_model.model.layers, past):
+            x, k, v = layer(x, cos, sin, mask, pk, pv)
+            presents.append((k, v))
+        return self.language_model.lm_head(self.language_model.model.norm(x)), presents
+
+    def empty_past(self):
+        c = self.cfg
+        return [(torch.zeros(1, c.kv_heads, 0, c.head_dim), torch.zeros(1, c.kv_heads, 0, c.head_dim)) for _ in range(c.layers)]
+
+
+def load_model(checkpoint, adapter=None):
+    """(model, merged LoRA module names) for a checkpoint folder and an optional PEFT adapter folder."""
+    from weights import load_checkpoint_weights, merge_lora
+
+    cfg = Config.load(checkpoint)
+    weights = load_checkpoint_weights(checkpoint)
+    merged = merge_lora(weights, adapter) if adapter else []
+    model = Qwen2Audio(cfg)
+    model.load_weights(weights)
+    return model.eval(), merged

@@ -1,0 +1,224 @@
+/**
+ * scripts/export-speechllm on a tiny randomly initialised Qwen2-Audio (Hugging Face parameter
+ * names, bfloat16 shards, a PEFT LoRA adapter; make_tiny.py): the exported bundle is loaded by the
+ * platform, its graphs give the torch implementation's outputs (reference.py computes them the
+ * plain way: torch.stft log-mel, every step over the whole sequence without a cache), and it runs
+ * through the server on real audio, the job ending as the platform says for the model's argmax text.
+ *
+ * Needs Debian's /usr/bin/python3 with torch and onnx; without them the suite is one skipped test
+ * saying so.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { GenerativeAssessor } from '../../../src/inference/generative/assessor.js';
+import { parseResponse } from '../../../src/inference/generative/parse.js';
+import type { ReferenceWord } from '../../../src/types.js';
+import { startTestApp, waitForJob } from '../../support/app.js';
+import { hasSharedData, speechOceanUtterances } from '../../support/speech.js';
+import { WORDS } from './fixtures.js';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPTS = path.resolve('scripts/export-speechllm');
+const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
+const hasTorch = probe.status === 0;
+const whyNot = hasTorch ? '' : `${PYTHON} -c "import torch, onnx" failed: ${(probe.stderr || String(probe.error ?? '')).trim().split('\n').pop()}`;
+const describeWithTorch = (name: string, fn: () => void) =>
+  hasTorch ? describe(name, fn) : test.skip(`${name} (skipped: ${whyNot})`, () => undefined);
+
+/** Tokens generated per utterance: enough to show the loop ran, few enough to keep the suite quick. */
+const MAX_NEW = 6;
+
+function python(script: string, args: string[]): string {
+  const r = spawnSync(PYTHON, [path.join(SCRIPTS, script), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${script} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Reference {
+  loraMerged: string[];
+  audioEmbeddings: { dims: number[]; data: number[] };
+  inputIds: number[];
+  logits: { positions: number[]; rows: Record<string, number[]> };
+  step1Logits: number[];
+  baseLastLogits: number[];
+  tokens: number[];
+}
+
+/** Largest absolute difference, and the scale it is judged against. */
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+/** float32 graphs against float32 torch: agreement to 1e-4 of the values' size. */
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>) => expect(maxDiff(actual, expected)).toBeLessThan(1e-4 * Math.max(1, maxAbs(expected)));
+
+describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exported as a generative bundle', () => {
+  let tmp: string;
+  let checkpoint: string;
+  let adapter: string;
+  let bundle: string;
+  let model: GenerativeAssessor;
+  let stopIds: number[];
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'speechllm-export-'));
+    checkpoint = path.join(tmp, 'checkpoint');
+    adapter = path.join(checkpoint, 'adapter');
+    bundle = path.join(tmp, 'bundle');
+    python('make_tiny.py', ['--out', checkpoint, '--shards', '2']);
+    python('export.py', ['--checkpoint', checkpoint, '--adapter', adapter, '--out', bundle, '--max-new-tokens', String(MAX_NEW)]);
+    model = await GenerativeAssessor.load(bundle);
+    stopIds = model.config.stopTokens.map((t) => model.tokenizer.tokenId(t)!);
+  }, 300_000);
+
+  afterAll(async () => {
+    await model?.release();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** The torch implementation's outputs for these samples and prompt (the prompt with {{audio}} as one placeholder). */
+  function reference(samples: Float32Array, words: readonly ReferenceWord[], name: string): Reference {
+    const samplesFile = path.join(tmp, `${name}.f32`);
+    const idsFile = path.join(tmp, `${name}.ids.json`);
+    const out = path.join(tmp, `${name}.ref.json`);
+    writeFileSync(samplesFile, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
+    writeFileSync(idsFile, JSON.stringify(model.promptIds(words, 1)));
+    python('reference.py', ['--checkpoint', checkpoint, '--adapter', adapter, '--samples', samplesFile, '--prompt-ids', idsFile,
+      '--max-new-tokens', String(MAX_NEW), '--stop-ids', stopIds.join(','), '--out', out]);
+    return JSON.parse(readFileSync(out, 'utf8')) as Reference;
+  }
+
+  test("the manifest is the paper's decoder-only rubric bundle, shaped by the checkpoint's config", () => {
+    const manifest = JSON.parse(readFileSync(path.join(bundle, 'manifest.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(path.join(checkpoint, 'config.json'), 'utf8'));
+    const readme = readFileSync('src/inference/generative/README.md', 'utf8');
+    const paperTemplate = JSON.parse(/^"template": ("(?:[^"\\]|\\.)*")$/m.exec(readme)![1]!) as string;
+    const text = config.text_config;
+    expect(model.config.decoder).toEqual({
+      numLayers: text.num_hidden_layers, numHeads: text.num_key_value_heads, headDim: text.hidden_size / text.num_attention_heads,
+      architecture: 'decoder-only', audioToken: '<|AUDIO|>', cacheType: 'float32',
+    });
+    expect(model.tokenizer.tokenId('<|AUDIO|>')).toBe(config.audio_token_index);
+    expect(model.config.prompt.template).toBe(paperTemplate);
+    expect(model.config.responseFormat).toBe('rubric');
+    expect(model.config.stopTokens).toEqual(['<|im_end|>', '<|endoftext|>']);
+    expect(readFileSync(path.join(bundle, 'tokenizer.json'))).toEqual(readFileSync(path.join(checkpoint, 'tokenizer.json')));
+    expect(manifest.outputs[0]).toEqual({ name: 'logits', dtype: 'float32', shape: [1, 'S', text.vocab_size] });
+  });
+
+  test('the ONNX encoder and decoder (with one cached step) give the torch reference outputs, with the LoRA merged', async () => {
+    const samples = new Float32Array(16000); // one second: a tone and a little deterministic noise
+    let seed = 7;
+    for (let i = 0; i < samples.length; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      samples[i] = 0.1 * Math.sin((2 * Math.PI * 220 * i) / 16000) + 0.02 * (seed / 0x7fffffff - 0.5);
+    }
+    const ref = reference(samples, WORDS, 'tone');
+    const encoder = await ort.InferenceSession.create(path.join(bundle, 'encoder.onnx'));
+    const decoder = await ort.InferenceSession.create(path.join(bundle, 'decoder.onnx'));
+    try {
+      const hidden = (await encoder.run({ samples: new ort.Tensor('float32', samples, [1, samples.length]) })).audio_embeddings as ort.Tensor;
+      expect(hidden.dims).toEqual(ref.audioEmbeddings.dims);
+      expectClose(hidden.data as Float32Array, ref.audioEmbeddings.data);
+
+      // the platform expands {{audio}} to one placeholder per frame exactly as the reference did
+      const ids = model.promptIds(WORDS, hidden.dims[1]!);
+      expect(ids).toEqual(ref.inputIds);
+      const { numLayers, numHeads, headDim } = model.config.decoder;
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+        encoder_hidden: hidden,
+      };
+      for (let i = 0; i < numLayers; i++) {
+        for (const kv of ['key', 'value']) feeds[`past.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, numHeads, 0, headDim]);
+      }
+      const step0 = await decoder.run(feeds);
+      const logits = step0.logits as ort.Tensor;
+      const V = logits.dims[2]!;
+      expect(logits.dims).toEqual([1, ids.length, ref.step1Logits.length]);
+      const row = (t: ort.Tensor, p: number) => (t.data as Float32Array).subarray(p * V, (p + 1) * V);
+      // the first token, the first and last audio frames, the last prompt token
+      for (const p of ref.logits.positions) expectClose(row(logits, p), ref.logits.rows[String(p)]!);
+      expect((step0['present.0.key'] as ort.Tensor).dims).toEqual([1, numHeads, ids.length, headDim]);
+
+      // one cached step: the argmax token on the prompt's cache, positions from the cache length
+      const last = row(logits, ids.length - 1);
+      const next = last.indexOf(Math.max(...last));
+      const feeds1: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(next)), [1, 1]), encoder_hidden: hidden };
+      for (let i = 0; i < numLayers; i++) {
+        for (const kv of ['key', 'value']) feeds1[`past.${i}.${kv}`] = step0[`present.${i}.${kv}`] as ort.Tensor;
+      }
+      const step1 = await decoder.run(feeds1);
+      expect((step1['present.1.value'] as ort.Tensor).dims).toEqual([1, numHeads, ids.length + 1, headDim]);
+      expectClose(row(step1.logits as ort.Tensor, 0), ref.step1Logits);
+
+      // the adapter was merged (into the language model and the audio tower's q/v), and it matters
+      expect(ref.loraMerged.some((m) => m.startsWith('language_model.'))).toBe(true);
+      expect(ref.loraMerged.some((m) => m.startsWith('audio_tower.'))).toBe(true);
+      expect(maxDiff(last, ref.baseLastLogits)).toBeGreaterThan(100 * 1e-4 * Math.max(1, maxAbs(ref.baseLastLogits)));
+
+      // the platform's greedy loop emits the reference's argmax tokens
+      const generated = await model.generate(samples, WORDS, { maxNewTokens: MAX_NEW });
+      expect(generated.tokens).toEqual(ref.tokens);
+    } finally {
+      await Promise.all([encoder.release(), decoder.release()]);
+    }
+  }, 180_000);
+
+  (hasSharedData ? test : test.skip)(
+    `the bundle serves a real recording through the API: the job ends as the platform says for the model's argmax text${hasSharedData ? '' : ' (skipped: ../shared/speechocean762 absent)'}`,
+    async () => {
+      const [utterance] = speechOceanUtterances('train', 1);
+      const t = await startTestApp('pglite', { modelDir: bundle });
+      try {
+        const learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "export-1"}) { id } }`)).data.createLearner.id;
+        const res = await t.admin.upload(
+          `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`,
+          { input: { learnerId, referenceText: utterance!.text, audio: null } },
+          'variables.input.audio',
+          { bytes: utterance!.bytes, name: 'take.flac' },
+        );
+        const jobId = res.data.submitUtterance.job.id;
+        await waitForJob(t.admin, jobId);
+        const job = (await t.admin.request(`query($id: ID!) { job(id: $id) { status error { code rawOutput } assessment { model { name } } } }`, { id: jobId })).data.job;
+
+        // what the worker decoded and the words it scored, recomputed in torch
+        const stored = await t.app.services.prisma.utterance.findFirstOrThrow();
+        const samples = (await t.app.services.intake.load(stored.audioSha256)).samples;
+        const words = stored.referenceWords as unknown as ReferenceWord[];
+        const ref = reference(samples, words, 'served');
+        expect(ref.tokens.length).toBeGreaterThan(0);
+        const text = model.tokenizer.decode(ref.tokens);
+        let parses = false;
+        if (ref.tokens.length < MAX_NEW) {
+          try {
+            parseResponse(text, words, 'rubric', model.config.rubric);
+            parses = true;
+          } catch {
+            parses = false;
+          }
+        }
+        if (parses) {
+          expect(job.status).toBe('SUCCEEDED');
+          expect(job.assessment.model.name).toBe(model.modelName);
+        } else {
+          // a random model's text is not the rubric (or is cut off at maxNewTokens): kept, not scored
+          expect(job.status).toBe('FAILED');
+          expect(job.error.code).toBe('MODEL_OUTPUT_INVALID');
+          expect(job.error.rawOutput).toBe(text);
+          expect(await t.app.services.prisma.assessment.count()).toBe(0);
+        }
+      } finally {
+        await t.dispose();
+      }
+    },
+    180_000,
+  );
+});
