@@ -113,63 +113,94 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(manifest.outputs[0]).toEqual({ name: 'logits', dtype: 'float32', shape: [1, 'S', text.vocab_size] });
   });
 
-  test('the ONNX encoder and decoder (with one cached step) give the torch reference outputs, with the LoRA merged', async () => {
-    const samples = new Float32Array(16000); // one second: a tone and a little deterministic noise
+  /** One second: a tone and a little deterministic noise. */
+  function tone(): Float32Array {
+    const samples = new Float32Array(16000);
     let seed = 7;
     for (let i = 0; i < samples.length; i++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       samples[i] = 0.1 * Math.sin((2 * Math.PI * 220 * i) / 16000) + 0.02 * (seed / 0x7fffffff - 0.5);
     }
-    const ref = reference(samples, WORDS, 'tone');
-    const encoder = await ort.InferenceSession.create(path.join(bundle, 'encoder.onnx'));
-    const decoder = await ort.InferenceSession.create(path.join(bundle, 'decoder.onnx'));
+    return samples;
+  }
+
+  /**
+   * The bundle's graphs run directly in onnxruntime: the encoder, the prompt step on empty caches,
+   * and one cached step feeding the prompt's argmax token with the prompt step's presents.
+   */
+  async function runGraphs(dir: string, samples: Float32Array, cacheType: 'float32' | 'float16') {
+    const encoder = await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'));
+    const decoder = await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'));
     try {
       const hidden = (await encoder.run({ samples: new ort.Tensor('float32', samples, [1, samples.length]) })).audio_embeddings as ort.Tensor;
-      expect(hidden.dims).toEqual(ref.audioEmbeddings.dims);
-      expectClose(hidden.data as Float32Array, ref.audioEmbeddings.data);
-
-      // the platform expands {{audio}} to one placeholder per frame exactly as the reference did
+      // the platform expands {{audio}} to one placeholder per frame
       const ids = model.promptIds(WORDS, hidden.dims[1]!);
-      expect(ids).toEqual(ref.inputIds);
       const { numLayers, numHeads, headDim } = model.config.decoder;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
-        encoder_hidden: hidden,
-      };
-      for (let i = 0; i < numLayers; i++) {
-        for (const kv of ['key', 'value']) feeds[`past.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, numHeads, 0, headDim]);
-      }
+      const empty = () => (cacheType === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [1, numHeads, 0, headDim]) : new ort.Tensor('float32', new Float32Array(0), [1, numHeads, 0, headDim]));
+      const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]), encoder_hidden: hidden };
+      for (let i = 0; i < numLayers; i++) for (const kv of ['key', 'value']) feeds[`past.${i}.${kv}`] = empty();
       const step0 = await decoder.run(feeds);
       const logits = step0.logits as ort.Tensor;
       const V = logits.dims[2]!;
-      expect(logits.dims).toEqual([1, ids.length, ref.step1Logits.length]);
       const row = (t: ort.Tensor, p: number) => (t.data as Float32Array).subarray(p * V, (p + 1) * V);
-      // the first token, the first and last audio frames, the last prompt token
-      for (const p of ref.logits.positions) expectClose(row(logits, p), ref.logits.rows[String(p)]!);
-      expect((step0['present.0.key'] as ort.Tensor).dims).toEqual([1, numHeads, ids.length, headDim]);
-
-      // one cached step: the argmax token on the prompt's cache, positions from the cache length
       const last = row(logits, ids.length - 1);
       const next = last.indexOf(Math.max(...last));
       const feeds1: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(next)), [1, 1]), encoder_hidden: hidden };
-      for (let i = 0; i < numLayers; i++) {
-        for (const kv of ['key', 'value']) feeds1[`past.${i}.${kv}`] = step0[`present.${i}.${kv}`] as ort.Tensor;
-      }
+      for (let i = 0; i < numLayers; i++) for (const kv of ['key', 'value']) feeds1[`past.${i}.${kv}`] = step0[`present.${i}.${kv}`] as ort.Tensor;
       const step1 = await decoder.run(feeds1);
-      expect((step1['present.1.value'] as ort.Tensor).dims).toEqual([1, numHeads, ids.length + 1, headDim]);
-      expectClose(row(step1.logits as ort.Tensor, 0), ref.step1Logits);
-
-      // the adapter was merged (into the language model and the audio tower's q/v), and it matters
-      expect(ref.loraMerged.some((m) => m.startsWith('language_model.'))).toBe(true);
-      expect(ref.loraMerged.some((m) => m.startsWith('audio_tower.'))).toBe(true);
-      expect(maxDiff(last, ref.baseLastLogits)).toBeGreaterThan(100 * 1e-4 * Math.max(1, maxAbs(ref.baseLastLogits)));
-
-      // the platform's greedy loop emits the reference's argmax tokens
-      const generated = await model.generate(samples, WORDS, { maxNewTokens: MAX_NEW });
-      expect(generated.tokens).toEqual(ref.tokens);
+      return { hidden, ids, logits, row, last, step0, step1, numHeads, headDim };
     } finally {
       await Promise.all([encoder.release(), decoder.release()]);
     }
+  }
+
+  let toneRef: Reference | undefined;
+  const toneReference = () => (toneRef ??= reference(tone(), WORDS, 'tone'));
+
+  test('the ONNX encoder and decoder (with one cached step) give the torch reference outputs, with the LoRA merged', async () => {
+    const samples = tone();
+    const ref = toneReference();
+    const g = await runGraphs(bundle, samples, 'float32');
+    // the log-mel front-end (a DFT by conv1d in the graph, torch.stft in the reference), tower, projector
+    expect(g.hidden.dims).toEqual(ref.audioEmbeddings.dims);
+    expectClose(g.hidden.data as Float32Array, ref.audioEmbeddings.data);
+    expect(g.ids).toEqual(ref.inputIds);
+    expect(g.logits.dims).toEqual([1, g.ids.length, ref.step1Logits.length]);
+    // the first token, the first and last audio frames, the last prompt token
+    for (const p of ref.logits.positions) expectClose(g.row(g.logits, p), ref.logits.rows[String(p)]!);
+    expect((g.step0['present.0.key'] as ort.Tensor).dims).toEqual([1, g.numHeads, g.ids.length, g.headDim]);
+    // the cached step: positions from the cache length, the cache grown by one
+    expect((g.step1['present.1.value'] as ort.Tensor).dims).toEqual([1, g.numHeads, g.ids.length + 1, g.headDim]);
+    expectClose(g.row(g.step1.logits as ort.Tensor, 0), ref.step1Logits);
+
+    // the adapter was merged (into the language model and the audio tower's q/v), and it matters
+    expect(ref.loraMerged.some((m) => m.startsWith('language_model.'))).toBe(true);
+    expect(ref.loraMerged.some((m) => m.startsWith('audio_tower.'))).toBe(true);
+    expect(maxDiff(g.last, ref.baseLastLogits)).toBeGreaterThan(100 * 1e-4 * Math.max(1, maxAbs(ref.baseLastLogits)));
+
+    // the platform's greedy loop emits the reference's argmax tokens
+    const generated = await model.generate(samples, WORDS, { maxNewTokens: MAX_NEW });
+    expect(generated.tokens).toEqual(ref.tokens);
+  }, 180_000);
+
+  test('--float16-cache: the platform loads it as a float16-cache bundle and its logits stay within half precision of the reference', async () => {
+    const bundle16 = path.join(tmp, 'bundle-f16');
+    python('export.py', ['--checkpoint', checkpoint, '--adapter', adapter, '--out', bundle16, '--float16-cache', '--max-new-tokens', String(MAX_NEW)]);
+    const model16 = await GenerativeAssessor.load(bundle16);
+    try {
+      expect(model16.config.decoder.cacheType).toBe('float16');
+    } finally {
+      await model16.release();
+    }
+    const samples = tone();
+    const ref = toneReference();
+    const g = await runGraphs(bundle16, samples, 'float16');
+    expect((g.step0['present.0.key'] as ort.Tensor).type).toBe('float16');
+    expect(g.logits.type).toBe('float32');
+    // the prompt step's own keys/values are used at full precision; the cached step reads them rounded
+    const tolerance = 1e-2 * Math.max(1, maxAbs(ref.step1Logits));
+    expect(maxDiff(g.row(g.logits, g.ids.length - 1), ref.logits.rows[String(g.ids.length - 1)]!)).toBeLessThan(tolerance);
+    expect(maxDiff(g.row(g.step1.logits as ort.Tensor, 0), ref.step1Logits)).toBeLessThan(tolerance);
   }, 180_000);
 
   (hasSharedData ? test : test.skip)(
