@@ -115,8 +115,40 @@ def check_tokenizer(path, audio_token_index):
     missing = [s for s in SPECIAL.values() if s not in ids]
     if missing:
         raise ValueError(f"{path}: lacks the token(s) {missing}")
+    for feature in unsupported_tokenizer_features(tok):
+        print(f"warning: {path}: {feature} is outside the platform's tokenizer subset "
+              "(src/inference/generative/README.md): the bundle will be refused at load until it is supported", file=sys.stderr)
     if ids[SPECIAL["audio"]] != audio_token_index:
         raise ValueError(f"{path}: {SPECIAL['audio']} is id {ids[SPECIAL['audio']]}, config.json's audio_token_index is {audio_token_index}")
+
+
+def unsupported_tokenizer_features(tok):
+    """What in a tokenizer.json the platform's tokenizer (src/inference/generative/tokenizer.ts) refuses
+    at load. Qwen2's own tokenizer.json has two: a Split pre-tokenizer with Qwen's regex, and a
+    ByteLevel with use_regex false. The platform does not approximate them, so neither does this."""
+    found = []
+
+    def walk(node, where):
+        if not isinstance(node, dict):
+            return
+        kind = node.get("type")
+        if kind == "Sequence":
+            for i, n in enumerate(node.get("pretokenizers") or []):
+                walk(n, f"{where}[{i}]")
+        elif kind == "ByteLevel":
+            if node.get("use_regex") is False:
+                found.append(f"{where}: ByteLevel with use_regex false")
+        elif kind not in ("Whitespace", "WhitespaceSplit"):
+            found.append(f"{where}: {kind}")
+
+    walk(tok.get("pre_tokenizer"), "pre_tokenizer")
+    model = tok.get("model", {})
+    if model.get("type") not in ("BPE", "WordLevel"):
+        found.append(f"model.type {model.get('type')}")
+    for key in ("byte_fallback", "continuing_subword_prefix", "end_of_word_suffix"):
+        if model.get(key):
+            found.append(f"model.{key}")
+    return found
 
 
 def manifest(c, out, name, version, cache_type, files):
