@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """A tiny randomly initialised Qwen2-Audio checkpoint with Hugging Face parameter names (2 audio
 layers, 2 text layers, small widths, grouped key/value heads), stored as Hugging Face stores one:
-config.json, safetensors weights in bfloat16 (one file or shards + index), a byte-level BPE
-tokenizer.json with Qwen2-Audio's special tokens, and a PEFT LoRA adapter folder (adapter/).
+config.json, the weights (safetensors in one file or shards + index, or pytorch_model.bin; bfloat16
+by default), a byte-level BPE tokenizer.json with Qwen2-Audio's special tokens, and a PEFT LoRA
+adapter folder (adapter/).
 
-    /usr/bin/python3 scripts/export-speechllm/make_tiny.py --out DIR [--shards 2] [--seed 0]
+    /usr/bin/python3 scripts/export-speechllm/make_tiny.py --out DIR [--shards 2 | --bin] [--dtype bf16|f16|f32] [--seed 0]
 
 It stands in for Qwen2-Audio-7B-Instruct + the paper's adapter, which were never available here."""
 import argparse
@@ -90,10 +91,16 @@ def random_weights(model, gen):
     return out
 
 
-def write_weights(folder, weights, shards):
-    """bfloat16 safetensors, one file or `shards` files plus model.safetensors.index.json."""
+DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+
+
+def write_weights(folder, weights, shards, dtype, as_bin):
+    """safetensors, one file or `shards` files plus model.safetensors.index.json, or pytorch_model.bin."""
     names = sorted(weights)
-    bf16 = {k: weights[k].to(torch.bfloat16) for k in names}
+    stored = {k: weights[k].to(dtype) for k in names}
+    if as_bin:
+        torch.save(stored, os.path.join(folder, "pytorch_model.bin"))
+        return
     if shards <= 1:
         files = {"model.safetensors": names}
     else:
@@ -103,10 +110,10 @@ def write_weights(folder, weights, shards):
             json.dump({"metadata": {}, "weight_map": {n: fname for fname, ns in files.items() for n in ns}}, f, indent=1)
     for fname, ns in files.items():
         path = os.path.join(folder, fname)
-        write_safetensors(path, {n: bf16[n] for n in ns}, {"format": "pt"})
+        write_safetensors(path, {n: stored[n] for n in ns}, {"format": "pt"})
         back = read_safetensors(path)  # the reader must give back exactly what was written
         for n in ns:
-            if not torch.equal(back[n], bf16[n].float()):
+            if not torch.equal(back[n], stored[n].float()):
                 raise AssertionError(f"safetensors round trip changed {n}")
 
 
@@ -129,6 +136,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
     p.add_argument("--shards", type=int, default=1)
+    p.add_argument("--bin", action="store_true", help="pytorch_model.bin instead of safetensors")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="bf16")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -142,7 +151,7 @@ def main(argv=None):
         json.dump(tok, f, ensure_ascii=False)
     gen = torch.Generator().manual_seed(args.seed)
     model = Qwen2Audio(Config(raw))
-    write_weights(args.out, random_weights(model, gen), args.shards)
+    write_weights(args.out, random_weights(model, gen), args.shards, DTYPES[args.dtype], args.bin)
     pairs = write_adapter(os.path.join(args.out, "adapter"), model, gen)
     print(json.dumps({"out": args.out, "vocab": vocab_size, "audioTokenIndex": audio_id, "loraModules": pairs}))
 

@@ -113,6 +113,21 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(manifest.outputs[0]).toEqual({ name: 'logits', dtype: 'float32', shape: [1, 'S', text.vocab_size] });
   });
 
+  test('the weights read the same from model.safetensors, shards + index and pytorch_model.bin, in bfloat16 and float16', () => {
+    // the same random model (same seed) in each layout; pytorch_model.bin is read by torch itself, so
+    // it checks this reader's bfloat16 and float16 decoding
+    const layouts: Record<string, string[]> = {
+      bf16Single: ['--shards', '1'], bf16Bin: ['--bin'], f16Single: ['--dtype', 'f16'], f16Bin: ['--dtype', 'f16', '--bin'],
+    };
+    const dirs = Object.keys(layouts).map((name) => path.join(tmp, `layout-${name}`));
+    Object.values(layouts).forEach((args, i) => python('make_tiny.py', ['--out', dirs[i]!, ...args]));
+    const [sharded, bf16Single, bf16Bin, f16Single, f16Bin] = python('digest.py', [checkpoint, ...dirs]).trim().split('\n');
+    expect(bf16Single).toBe(sharded);
+    expect(bf16Bin).toBe(sharded);
+    expect(f16Bin).toBe(f16Single);
+    expect(f16Single).not.toBe(sharded); // float16 rounds differently from bfloat16: the dtype was really read
+  }, 180_000);
+
   /** One second: a tone and a little deterministic noise. */
   function tone(): Float32Array {
     const samples = new Float32Array(16000);
