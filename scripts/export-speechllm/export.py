@@ -19,7 +19,7 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qwen2audio import LogMel, load_model  # noqa: E402
+from qwen2audio import GraphFrontEnd, load_model  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONTRACT = os.path.join(REPO, "src", "inference", "generative", "README.md")
@@ -39,18 +39,6 @@ def paper_prompt():
     if not m:
         raise RuntimeError(f"{CONTRACT}: no \"template\" line found")
     return json.loads(m.group(1))
-
-
-class EncoderGraph(torch.nn.Module):
-    """samples [1, N] -> audio_embeddings [1, T, dim]: log-mel in the graph, audio tower, projector."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self.log_mel = LogMel(model.cfg.n_mels)
-
-    def forward(self, samples):
-        return self.model.encode_mel(self.log_mel(samples))
 
 
 class DecoderGraph(torch.nn.Module):
@@ -77,8 +65,8 @@ def sha256(path):
 
 
 def export_encoder(model, path):
-    samples = torch.randn(1, 16000) * 0.1
-    torch.onnx.export(EncoderGraph(model), (samples,), path, input_names=["samples"], output_names=["audio_embeddings"],
+    samples = torch.randn(1, 9999) * 0.1  # not the length of any test input, so no size is frozen
+    torch.onnx.export(GraphFrontEnd(model), (samples,), path, input_names=["samples"], output_names=["audio_embeddings"],
                       dynamic_axes={"samples": {1: "N"}, "audio_embeddings": {1: "T"}}, opset_version=OPSET, do_constant_folding=True)
 
 

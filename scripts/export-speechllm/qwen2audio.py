@@ -8,9 +8,14 @@ parameter names, so a checkpoint's state dict loads as it is:
   q/k/v and grouped key/value heads, SwiGLU mlp) and language_model.lm_head.
 
 It is the reference the exported graphs are checked against and the module they are traced from.
-The log-mel front-end has two forms: `log_mel_reference` (torch.stft, as Whisper's feature
-extractor computes it) and `LogMel` (a fixed DFT basis applied by conv1d, which torch 1.13's ONNX
-exporter can trace; it has no stft)."""
+The audio front-end has two forms that give the same frames:
+
+- Hugging Face's (`hf_features` + `encode_audio(..., masked=True)`, the reference): the recording
+  zero-padded to 30 s, the log-mel by torch.stft, the audio tower over all 3000 mel frames with the
+  padding masked out of attention, the first T frames kept;
+- the graph's (`samples_to_audio`, exported): the recording zero-padded by a few frames only (the
+  convolutions at the end see the same silence), the log-mel by `LogMel` (a fixed DFT basis applied
+  by conv1d: torch 1.13's ONNX exporter has no stft), the tower on the valid frames only."""
 import json
 import math
 import os
@@ -96,6 +101,23 @@ def _normalise(mel_power):
     return (log_spec + 4.0) / 4.0
 
 
+CHUNK_SAMPLES = 30 * SAMPLE_RATE  # Qwen2-Audio's processor pads (and cuts) every recording to 30 s
+
+
+def valid_mel_frames(n_samples):
+    """Mel frames Hugging Face's processor counts as audio (its attention mask, every 160th sample)."""
+    return (n_samples + HOP - 1) // HOP
+
+
+def hf_features(samples, n_mels):
+    """What WhisperFeatureExtractor gives Qwen2-Audio: ([1, n_mels, 3000] log-mel of the recording
+    zero-padded to 30 s, number of valid frames)."""
+    n = samples.shape[1]
+    if n > CHUNK_SAMPLES:
+        raise ValueError("recordings longer than 30 s do not fit Qwen2-Audio's audio tower")
+    return log_mel_reference(F.pad(samples, (0, CHUNK_SAMPLES - n)), n_mels), valid_mel_frames(n)
+
+
 def log_mel_reference(samples, n_mels):
     """[1, N] samples -> [1, n_mels, N // 160] with torch.stft (centred, reflect-padded, last frame dropped)."""
     window = torch.hann_window(N_FFT)
@@ -138,12 +160,14 @@ class AudioAttention(nn.Module):
         self.v_proj = nn.Linear(dim, dim)
         self.out_proj = nn.Linear(dim, dim)
 
-    def forward(self, x):
+    def forward(self, x, key_mask=None):
+        """key_mask: [1, 1, 1, t] additive (-inf on padding keys), or None."""
         b, t, d = x.shape
         split = lambda y: y.view(b, t, self.heads, self.head_dim).transpose(1, 2)
         q = split(self.q_proj(x) * self.head_dim ** -0.5)
         k, v = split(self.k_proj(x)), split(self.v_proj(x))
-        att = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+        scores = q @ k.transpose(-1, -2)
+        att = torch.softmax(scores if key_mask is None else scores + key_mask, dim=-1)
         return self.out_proj((att @ v).transpose(1, 2).reshape(b, t, d))
 
 
@@ -156,17 +180,18 @@ class AudioLayer(nn.Module):
         self.fc2 = nn.Linear(cfg.a_ffn, cfg.a_dim)
         self.final_layer_norm = nn.LayerNorm(cfg.a_dim)
 
-    def forward(self, x):
-        x = x + self.self_attn(self.self_attn_layer_norm(x))
+    def forward(self, x, key_mask=None):
+        x = x + self.self_attn(self.self_attn_layer_norm(x), key_mask)
         return x + self.fc2(F.gelu(self.fc1(self.final_layer_norm(x))))
 
 
 class AudioTower(nn.Module):
-    """Qwen2AudioEncoder on one unpadded utterance: [1, n_mels, M] -> [1, T, a_dim], T = ((M-1)//2+1)//2.
+    """Qwen2AudioEncoder: [1, n_mels, M] log-mel of which the first `valid` frames are the recording ->
+    [1, T, a_dim], T = ((valid - 1) // 2 + 1) // 2 (its _get_feat_extract_output_lengths).
 
-    Hugging Face pads every input to 30 s and masks the padding in attention; on the unpadded input
-    the frames are the same except at the very end, where conv1/conv2 see reflect-padded audio
-    instead of the log-mel of silence."""
+    masked=True is Hugging Face's way (attention over every frame, the padding keys masked out);
+    masked=False drops the padding frames after the convolutions instead, which gives the same
+    frames (attention is the only place positions meet) and is what the graph does."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -177,13 +202,20 @@ class AudioTower(nn.Module):
         self.avg_pooler = nn.AvgPool1d(2, stride=2)
         self.layer_norm = nn.LayerNorm(cfg.a_dim)
 
-    def forward(self, mel):
+    def forward(self, mel, valid, masked=False):
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)
+        kept = (valid - 1) // 2 + 1  # conv2 frames that hold the recording
+        key_mask = None
+        if masked:
+            key_mask = torch.zeros(1, 1, 1, x.shape[1])
+            key_mask[..., kept:] = float("-inf")
+        else:
+            x = x[:, :kept]
         x = x + self.embed_positions.weight[: x.shape[1]]
         for layer in self.layers:
-            x = layer(x)
+            x = layer(x, key_mask)
         x = self.avg_pooler(x.transpose(1, 2)).transpose(1, 2)
-        return self.layer_norm(x)
+        return self.layer_norm(x)[:, : kept // 2]
 
 
 class Projector(nn.Module):
@@ -313,9 +345,14 @@ class Qwen2Audio(nn.Module):
         return unused
 
     # -- audio
-    def encode_mel(self, mel):
-        """[1, n_mels, M] log-mel -> [1, T, dim] projected audio frames."""
-        return self.multi_modal_projector.linear(self.audio_tower(mel))
+    def encode_audio(self, mel, valid, masked=False):
+        """[1, n_mels, M] log-mel with `valid` frames of recording -> [1, T, dim] projected audio frames."""
+        return self.multi_modal_projector.linear(self.audio_tower(mel, valid, masked))
+
+    def reference_audio(self, samples):
+        """[1, N] samples -> [1, T, dim] the way Hugging Face's processor and model compute them."""
+        mel, valid = hf_features(samples, self.cfg.n_mels)
+        return self.encode_audio(mel, valid, masked=True)
 
     # -- text
     def merge_audio(self, input_ids, audio):
@@ -346,6 +383,22 @@ class Qwen2Audio(nn.Module):
     def empty_past(self):
         c = self.cfg
         return [(torch.zeros(1, c.kv_heads, 0, c.head_dim), torch.zeros(1, c.kv_heads, 0, c.head_dim)) for _ in range(c.layers)]
+
+
+class GraphFrontEnd(nn.Module):
+    """[1, N] samples -> [1, T, dim], traceable: the recording zero-padded by 5 frames (enough
+    silence for the convolutions at its end to see what they see in the 30 s padding), LogMel, the
+    tower on the valid frames. The frame count is computed from Shape(samples) inside the graph."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.log_mel = LogMel(model.cfg.n_mels)
+
+    def forward(self, samples):
+        valid = (samples.shape[1] + HOP - 1) // HOP
+        mel = self.log_mel(F.pad(samples, (0, 5 * HOP)))
+        return self.model.encode_audio(mel, valid)
 
 
 def load_model(checkpoint, adapter=None):

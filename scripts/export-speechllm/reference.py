@@ -7,8 +7,9 @@ export-speechllm.test.ts): the same checkpoint, audio and prompt the ONNX bundle
 
 --samples: raw little-endian float32 16 kHz samples. --prompt-ids: a JSON array of token ids with the
 audio placeholder once; it is expanded to one placeholder per encoder frame, as the platform does.
-Everything here is computed the straightforward way, not as the graphs do it: the log-mel with
-torch.stft, every decoding step over the whole sequence without a cache."""
+Everything here is computed the straightforward way, not as the graphs do it: the audio as Hugging
+Face's processor and model do (padded to 30 s, torch.stft log-mel, the padding masked in attention),
+every decoding step over the whole sequence without a cache."""
 import argparse
 import json
 import os
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qwen2audio import load_model, log_mel_reference  # noqa: E402
+from qwen2audio import load_model  # noqa: E402
 
 
 def logits_of(model, ids, audio):
@@ -53,14 +54,13 @@ def main(argv=None):
         raise ValueError(f"--prompt-ids must hold the audio token {audio_id} exactly once")
 
     with torch.no_grad():
-        mel = log_mel_reference(samples, model.cfg.n_mels)
-        audio = model.encode_mel(mel)
+        audio = model.reference_audio(samples)
         at = prompt.index(audio_id)
         ids = prompt[:at] + [audio_id] * audio.shape[1] + prompt[at + 1:]
         first = logits_of(model, ids, audio)
         last = len(ids) - 1
         checked = sorted({0, at, at + audio.shape[1] - 1, last})
-        base_first = logits_of(base, ids, base.encode_mel(mel))
+        base_first = logits_of(base, ids, base.reference_audio(samples))
         tokens, seq, step1 = [], list(ids), None
         for _ in range(args.max_new_tokens):
             out = logits_of(model, seq, audio)[-1]
@@ -75,7 +75,6 @@ def main(argv=None):
             step1 = logits_of(model, ids + [int(first[-1].argmax())], audio)[-1].tolist()
     result = {
         "loraMerged": merged,
-        "melFrames": mel.shape[2],
         "audioEmbeddings": {"dims": list(audio.shape), "data": audio.flatten().tolist()},
         "inputIds": ids,
         "logits": {"positions": checked, "rows": rows(first, checked)},

@@ -2,7 +2,9 @@
  * scripts/export-speechllm on a tiny randomly initialised Qwen2-Audio (Hugging Face parameter
  * names, bfloat16 shards, a PEFT LoRA adapter; make_tiny.py): the exported bundle is loaded by the
  * platform, its graphs give the torch implementation's outputs (reference.py computes them the
- * plain way: torch.stft log-mel, every step over the whole sequence without a cache), and it runs
+ * plain way: the audio as Hugging Face's processor and model do, padded to 30 s with a torch.stft
+ * log-mel and the padding masked in attention; every step over the whole sequence without a
+ * cache), and it runs
  * through the server on real audio, the job ending as the platform says for the model's argmax text.
  *
  * Needs Debian's /usr/bin/python3 with torch and onnx; without them the suite is one skipped test
@@ -128,9 +130,9 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(f16Single).not.toBe(sharded); // float16 rounds differently from bfloat16: the dtype was really read
   }, 180_000);
 
-  /** One second: a tone and a little deterministic noise. */
+  /** About a second (not a whole number of 10 ms frames): a tone and a little deterministic noise. */
   function tone(): Float32Array {
-    const samples = new Float32Array(16000);
+    const samples = new Float32Array(16_123);
     let seed = 7;
     for (let i = 0; i < samples.length; i++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -176,7 +178,8 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     const samples = tone();
     const ref = toneReference();
     const g = await runGraphs(bundle, samples, 'float32');
-    // the log-mel front-end (a DFT by conv1d in the graph, torch.stft in the reference), tower, projector
+    // the front-end (graph: a few frames of padding, a DFT by conv1d, the tower on the valid frames;
+    // reference: 30 s of padding, torch.stft, the padding masked), tower, projector
     expect(g.hidden.dims).toEqual(ref.audioEmbeddings.dims);
     expectClose(g.hidden.data as Float32Array, ref.audioEmbeddings.data);
     expect(g.ids).toEqual(ref.inputIds);
