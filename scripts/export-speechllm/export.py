@@ -19,7 +19,7 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qwen2audio import GraphFrontEnd, load_model  # noqa: E402
+from qwen2audio import Config, GraphFrontEnd, load_model  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONTRACT = os.path.join(REPO, "src", "inference", "generative", "README.md")
@@ -168,14 +168,20 @@ def manifest(c, out, name, version, cache_type, files):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--print-config", action="store_true", help="print the dimensions read from config.json (defaults filled in) and stop")
     p.add_argument("--checkpoint", required=True, help="Hugging Face Qwen2-Audio folder (config.json, weights, tokenizer.json)")
     p.add_argument("--adapter", help="PEFT LoRA adapter folder, merged into the weights before export")
-    p.add_argument("--out", required=True, help="bundle folder to write")
+    p.add_argument("--out", help="bundle folder to write")
     p.add_argument("--float16-cache", action="store_true", help="past/present tensors in float16 (decoder.cacheType)")
     p.add_argument("--name", default="speechllm-qwen2audio")
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS)
     args = p.parse_args(argv)
+    if args.print_config:
+        print(json.dumps(Config.load(args.checkpoint).summary()))
+        return
+    if not args.out:
+        p.error("--out is required")
 
     tokenizer_src = os.path.join(args.checkpoint, "tokenizer.json")
     model, merged = load_model(args.checkpoint, args.adapter)

@@ -30,35 +30,52 @@ N_FFT = 400
 HOP = 160
 
 
+# The defaults of transformers' Qwen2AudioEncoderConfig and Qwen2Config: a checkpoint's config.json
+# stores only the fields that differ (Qwen2-Audio-7B's text_config names no hidden_size or layer count).
+AUDIO_DEFAULTS = {"num_mel_bins": 128, "encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120,
+                  "d_model": 1280, "max_source_positions": 1500, "activation_function": "gelu"}
+TEXT_DEFAULTS = {"vocab_size": 151936, "hidden_size": 4096, "intermediate_size": 22016, "num_hidden_layers": 32,
+                 "num_attention_heads": 32, "num_key_value_heads": None, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+                 "rope_theta": 10000.0, "rope_scaling": None, "tie_word_embeddings": False}
+
+
 class Config:
-    """The fields of a Qwen2AudioConfig (config.json) this implementation uses."""
+    """The fields of a Qwen2AudioConfig (config.json) this implementation uses, defaults filled in."""
 
     def __init__(self, raw):
-        a, t = raw["audio_config"], raw["text_config"]
+        a = {**AUDIO_DEFAULTS, **(raw.get("audio_config") or {})}
+        t = {**TEXT_DEFAULTS, **(raw.get("text_config") or {})}
         self.raw = raw
         self.audio_token_index = raw.get("audio_token_index", 151646)
-        self.n_mels = a.get("num_mel_bins", 128)
+        self.n_mels = a["num_mel_bins"]
         self.a_dim = a["d_model"]
         self.a_layers = a["encoder_layers"]
         self.a_heads = a["encoder_attention_heads"]
         self.a_ffn = a["encoder_ffn_dim"]
-        self.a_positions = a.get("max_source_positions", 1500)
-        if a.get("activation_function", "gelu") != "gelu":
-            raise ValueError(f"audio_config.activation_function {a.get('activation_function')} is not supported (gelu)")
+        self.a_positions = a["max_source_positions"]
+        if a["activation_function"] != "gelu":
+            raise ValueError(f"audio_config.activation_function {a['activation_function']} is not supported (gelu)")
         self.vocab = t["vocab_size"]
         self.dim = t["hidden_size"]
         self.layers = t["num_hidden_layers"]
         self.heads = t["num_attention_heads"]
-        self.kv_heads = t.get("num_key_value_heads", self.heads)
+        self.kv_heads = t["num_key_value_heads"] or self.heads
         self.head_dim = self.dim // self.heads
         self.ffn = t["intermediate_size"]
-        self.eps = t.get("rms_norm_eps", 1e-6)
-        self.theta = t.get("rope_theta", 10000.0)
-        if t.get("rope_scaling"):
+        self.eps = t["rms_norm_eps"]
+        self.theta = t["rope_theta"]
+        if t["rope_scaling"]:
             raise ValueError("text_config.rope_scaling is not supported")
-        if t.get("hidden_act", "silu") != "silu":
-            raise ValueError(f"text_config.hidden_act {t.get('hidden_act')} is not supported (silu)")
-        self.tie_embeddings = raw.get("tie_word_embeddings", t.get("tie_word_embeddings", False))
+        if t["hidden_act"] != "silu":
+            raise ValueError(f"text_config.hidden_act {t['hidden_act']} is not supported (silu)")
+        self.tie_embeddings = raw.get("tie_word_embeddings", t["tie_word_embeddings"])
+
+    def summary(self):
+        """The dimensions as read, for --print-config."""
+        return {"audio": {"numMelBins": self.n_mels, "layers": self.a_layers, "heads": self.a_heads, "dim": self.a_dim, "ffn": self.a_ffn},
+                "text": {"vocab": self.vocab, "layers": self.layers, "heads": self.heads, "kvHeads": self.kv_heads, "headDim": self.head_dim,
+                         "dim": self.dim, "ffn": self.ffn},
+                "audioTokenIndex": self.audio_token_index}
 
     @staticmethod
     def load(folder):

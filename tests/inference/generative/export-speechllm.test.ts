@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -113,6 +113,21 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(model.config.stopTokens).toEqual(['<|im_end|>', '<|endoftext|>']);
     expect(readFileSync(path.join(bundle, 'tokenizer.json'))).toEqual(readFileSync(path.join(checkpoint, 'tokenizer.json')));
     expect(manifest.outputs[0]).toEqual({ name: 'logits', dtype: 'float32', shape: [1, 'S', text.vocab_size] });
+  });
+
+  test("a config.json that names only what differs from transformers' defaults (as Qwen2-Audio-7B-Instruct's does) is read with those defaults", () => {
+    const dir = path.join(tmp, 'sparse-config');
+    mkdirSync(dir);
+    // the fields the published checkpoint's config.json has (no hidden size, layer or head counts)
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
+      architectures: ['Qwen2AudioForConditionalGeneration'], model_type: 'qwen2_audio', audio_token_index: 151646,
+      audio_config: { model_type: 'qwen2_audio_encoder' },
+      text_config: { model_type: 'qwen2', intermediate_size: 11008, max_position_embeddings: 8192, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 156032 },
+    }));
+    const read = JSON.parse(python('export.py', ['--checkpoint', dir, '--print-config']));
+    // README "The paper's model": 32 layers, 32 key/value heads of 128, hidden 4096; Whisper-large's audio tower
+    expect(read.text).toEqual({ vocab: 156032, layers: 32, heads: 32, kvHeads: 32, headDim: 128, dim: 4096, ffn: 11008 });
+    expect(read.audio).toEqual({ numMelBins: 128, layers: 32, heads: 20, dim: 1280, ffn: 5120 });
   });
 
   test('the weights read the same from model.safetensors, shards + index and pytorch_model.bin, in bfloat16 and float16', () => {
