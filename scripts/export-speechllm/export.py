@@ -112,8 +112,8 @@ def check_tokenizer(path, audio_token_index):
 
 def unsupported_tokenizer_features(tok):
     """What in a tokenizer.json the platform's tokenizer (src/inference/generative/tokenizer.ts) refuses
-    at load. Qwen2's own tokenizer.json has two: a Split pre-tokenizer with Qwen's regex, and a
-    ByteLevel with use_regex false. The platform does not approximate them, so neither does this."""
+    at load (a rough check; the platform's load is the judge). Qwen2's own (Split with Qwen's regex,
+    then ByteLevel with use_regex false) is inside the subset."""
     found = []
 
     def walk(node, where):
@@ -123,10 +123,10 @@ def unsupported_tokenizer_features(tok):
         if kind == "Sequence":
             for i, n in enumerate(node.get("pretokenizers") or []):
                 walk(n, f"{where}[{i}]")
-        elif kind == "ByteLevel":
-            if node.get("use_regex") is False:
-                found.append(f"{where}: ByteLevel with use_regex false")
-        elif kind not in ("Whitespace", "WhitespaceSplit"):
+        elif kind == "Split":
+            if node.get("behavior") != "Isolated" or node.get("invert"):
+                found.append(f"{where}: Split with behavior {node.get('behavior')}{' (inverted)' if node.get('invert') else ''}")
+        elif kind not in ("ByteLevel", "Whitespace", "WhitespaceSplit"):
             found.append(f"{where}: {kind}")
 
     walk(tok.get("pre_tokenizer"), "pre_tokenizer")

@@ -39,16 +39,23 @@ def byte_alphabet():
     return [chr(table[b]) for b in range(256)]
 
 
+# Qwen2's pre-tokenizer, as its tokenizer.json has it: Split with Qwen's regex, then ByteLevel without GPT-2's
+QWEN2_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+QWEN2_PRE_TOKENIZER = {"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN}, "behavior": "Isolated", "invert": False},
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}
+
+
 def tokenizer_json():
     vocab = {c: i for i, c in enumerate(byte_alphabet())}
     for a, b in MERGES:
         vocab[a + b] = len(vocab)
     added = [{"id": len(vocab) + i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
              for i, t in enumerate(SPECIAL_TOKENS)]
-    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": True}
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
     return {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
-        "normalizer": {"type": "NFC"}, "pre_tokenizer": byte_level, "post_processor": None, "decoder": byte_level,
+        "normalizer": {"type": "NFC"}, "pre_tokenizer": QWEN2_PRE_TOKENIZER, "post_processor": None, "decoder": byte_level,
         "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
                   "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": [f"{a} {b}" for a, b in MERGES]},
     }

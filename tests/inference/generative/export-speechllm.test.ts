@@ -112,6 +112,8 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(model.config.responseFormat).toBe('rubric');
     expect(model.config.stopTokens).toEqual(['<|im_end|>', '<|endoftext|>']);
     expect(readFileSync(path.join(bundle, 'tokenizer.json'))).toEqual(readFileSync(path.join(checkpoint, 'tokenizer.json')));
+    // Qwen2's own pre-tokenizer (Split with Qwen's regex, then ByteLevel without GPT-2's), which the platform loaded
+    expect(JSON.parse(readFileSync(path.join(bundle, 'tokenizer.json'), 'utf8')).pre_tokenizer.pretokenizers.map((p: { type: string }) => p.type)).toEqual(['Split', 'ByteLevel']);
     expect(manifest.outputs[0]).toEqual({ name: 'logits', dtype: 'float32', shape: [1, 'S', text.vocab_size] });
   });
 
