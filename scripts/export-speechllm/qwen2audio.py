@@ -345,21 +345,28 @@ class Qwen2Audio(nn.Module):
         inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, half, dtype=torch.float32) * 2 / cfg.head_dim))
         self.register_buffer("inv_freq", inv_freq, persistent=False)
 
-    def load_weights(self, weights):
-        """Load a Hugging Face state dict (tied lm_head filled from embed_tokens); every parameter must be present."""
-        weights = dict(weights)
-        if "language_model.lm_head.weight" not in weights and self.cfg.tie_embeddings:
-            weights["language_model.lm_head.weight"] = weights["language_model.model.embed_tokens.weight"]
+    def load_shard(self, weights, loaded):
+        """Copy one shard's weights into the parameters (checking shapes); names are added to `loaded`."""
         own = self.state_dict()
-        missing = [k for k in own if k not in weights]
+        for k, v in weights.items():
+            if k not in own:
+                continue  # e.g. rotary inv_freq buffers some checkpoints store
+            if tuple(v.shape) != tuple(own[k].shape):
+                raise ValueError(f"{k}: checkpoint shape {tuple(v.shape)}, config says {tuple(own[k].shape)}")
+            with torch.no_grad():
+                own[k].copy_(v)
+            loaded.add(k)
+
+    def finish_loading(self, loaded):
+        """Tie lm_head to embed_tokens when the config says so and the checkpoint has none; every parameter must be loaded."""
+        head = "language_model.lm_head.weight"
+        if head not in loaded and self.cfg.tie_embeddings and "language_model.model.embed_tokens.weight" in loaded:
+            with torch.no_grad():
+                self.language_model.lm_head.weight.copy_(self.language_model.model.embed_tokens.weight)
+            loaded.add(head)
+        missing = [k for k in self.state_dict() if k not in loaded]
         if missing:
             raise KeyError(f"checkpoint lacks {len(missing)} parameter(s), e.g. {missing[:5]}")
-        for k, v in own.items():
-            if tuple(weights[k].shape) != tuple(v.shape):
-                raise ValueError(f"{k}: checkpoint shape {tuple(weights[k].shape)}, config says {tuple(v.shape)}")
-        unused = [k for k in weights if k not in own]
-        self.load_state_dict({k: weights[k] for k in own})
-        return unused
 
     # -- audio
     def encode_audio(self, mel, valid, masked=False):
@@ -419,12 +426,17 @@ class GraphFrontEnd(nn.Module):
 
 
 def load_model(checkpoint, adapter=None):
-    """(model, merged LoRA module names) for a checkpoint folder and an optional PEFT adapter folder."""
-    from weights import load_checkpoint_weights, merge_lora
+    """(model, merged LoRA module names) for a checkpoint folder and an optional PEFT adapter folder.
+    Shard by shard, the adapter merged into each, so the model's weights are held once plus one shard."""
+    from weights import LoraAdapter, iter_checkpoint_weights
 
-    cfg = Config.load(checkpoint)
-    weights = load_checkpoint_weights(checkpoint)
-    merged = merge_lora(weights, adapter) if adapter else []
-    model = Qwen2Audio(cfg)
-    model.load_weights(weights)
-    return model.eval(), merged
+    model = Qwen2Audio(Config.load(checkpoint))
+    lora = LoraAdapter(adapter) if adapter else None
+    loaded = set()
+    for shard in iter_checkpoint_weights(checkpoint):
+        if lora:
+            lora.merge_into(shard)
+        model.load_shard(shard, loaded)
+        del shard
+    model.finish_loading(loaded)
+    return model.eval(), (lora.check_all_merged() if lora else [])

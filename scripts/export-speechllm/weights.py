@@ -69,51 +69,74 @@ def _load_torch_bin(path):
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def load_checkpoint_weights(folder):
-    """All weights of a Hugging Face checkpoint folder, float32, by parameter name."""
+def checkpoint_shards(folder):
+    """(path, loader) of each weight file of a Hugging Face checkpoint folder: the shards of an index,
+    or the single model.safetensors / pytorch_model.bin."""
     for index_name, loader in (("model.safetensors.index.json", read_safetensors), ("pytorch_model.bin.index.json", _load_torch_bin)):
         index = os.path.join(folder, index_name)
         if os.path.exists(index):
             with open(index) as f:
-                shards = sorted(set(json.load(f)["weight_map"].values()))
-            weights = {}
-            for shard in shards:
-                weights.update(loader(os.path.join(folder, shard)))
-            return weights
+                return [(os.path.join(folder, shard), loader) for shard in sorted(set(json.load(f)["weight_map"].values()))]
     for single, loader in (("model.safetensors", read_safetensors), ("pytorch_model.bin", _load_torch_bin)):
         p = os.path.join(folder, single)
         if os.path.exists(p):
-            return loader(p)
+            return [(p, loader)]
     raise FileNotFoundError(f"{folder}: no model.safetensors, sharded index or pytorch_model.bin")
 
 
-def merge_lora(weights, adapter_dir):
-    """W += scale * B @ A for every LoRA pair of a PEFT adapter folder; returns the merged module names.
+def iter_checkpoint_weights(folder):
+    """The weights, float32, one shard's {name: tensor} at a time (a 7B checkpoint is not held twice)."""
+    for path, loader in checkpoint_shards(folder):
+        yield loader(path)
 
-    scale is lora_alpha / r (lora_alpha / sqrt(r) with use_rslora), as PEFT's merge_and_unload does."""
-    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
-        cfg = json.load(f)
-    if cfg.get("peft_type", "LORA") != "LORA":
-        raise ValueError(f"{adapter_dir}: peft_type {cfg.get('peft_type')} is not LORA")
-    if cfg.get("rank_pattern") or cfg.get("alpha_pattern"):
-        raise ValueError(f"{adapter_dir}: per-module rank_pattern/alpha_pattern are not supported")
-    if cfg.get("use_dora"):
-        raise ValueError(f"{adapter_dir}: DoRA adapters are not supported")
-    r, alpha = cfg["r"], cfg["lora_alpha"]
-    scale = alpha / (r ** 0.5) if cfg.get("use_rslora") else alpha / r
-    p = os.path.join(adapter_dir, "adapter_model.safetensors")
-    lora = read_safetensors(p) if os.path.exists(p) else _load_torch_bin(os.path.join(adapter_dir, "adapter_model.bin"))
-    merged = []
-    for key in sorted(k for k in lora if ".lora_A." in k):
-        module = key.split(".lora_A.")[0]
-        b_key = key.replace(".lora_A.", ".lora_B.")
-        name = module[len("base_model.model."):] if module.startswith("base_model.model.") else module
-        target = name + ".weight"
-        if target not in weights:
-            raise KeyError(f"{adapter_dir}: LoRA module {name} has no base weight {target}")
-        a, b = lora[key].float(), lora[b_key].float()
-        weights[target] = weights[target] + scale * (b @ a)
-        merged.append(name)
-    if not merged:
-        raise ValueError(f"{adapter_dir}: adapter_model has no lora_A/lora_B weights")
-    return merged
+
+def load_checkpoint_weights(folder):
+    """All weights of a Hugging Face checkpoint folder, float32, by parameter name."""
+    weights = {}
+    for shard in iter_checkpoint_weights(folder):
+        weights.update(shard)
+    return weights
+
+
+class LoraAdapter:
+    """A PEFT LoRA adapter folder. merge_into(weights) adds scale * B @ A to each base weight it finds
+    there (scale = lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora, as PEFT's merge_and_unload
+    does); check_all_merged() then says whether every pair found its weight."""
+
+    def __init__(self, adapter_dir):
+        self.dir = adapter_dir
+        with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+            cfg = json.load(f)
+        if cfg.get("peft_type", "LORA") != "LORA":
+            raise ValueError(f"{adapter_dir}: peft_type {cfg.get('peft_type')} is not LORA")
+        if cfg.get("rank_pattern") or cfg.get("alpha_pattern"):
+            raise ValueError(f"{adapter_dir}: per-module rank_pattern/alpha_pattern are not supported")
+        if cfg.get("use_dora"):
+            raise ValueError(f"{adapter_dir}: DoRA adapters are not supported")
+        r, alpha = cfg["r"], cfg["lora_alpha"]
+        self.scale = alpha / (r ** 0.5) if cfg.get("use_rslora") else alpha / r
+        p = os.path.join(adapter_dir, "adapter_model.safetensors")
+        lora = read_safetensors(p) if os.path.exists(p) else _load_torch_bin(os.path.join(adapter_dir, "adapter_model.bin"))
+        # module name (as in the base checkpoint) -> (A, B)
+        self.pairs = {}
+        for key in sorted(k for k in lora if ".lora_A." in k):
+            module = key.split(".lora_A.")[0]
+            name = module[len("base_model.model."):] if module.startswith("base_model.model.") else module
+            self.pairs[name] = (lora[key].float(), lora[key.replace(".lora_A.", ".lora_B.")].float())
+        if not self.pairs:
+            raise ValueError(f"{adapter_dir}: adapter_model has no lora_A/lora_B weights")
+        self.merged = []
+
+    def merge_into(self, weights):
+        for name, (a, b) in self.pairs.items():
+            target = name + ".weight"
+            if target in weights:
+                weights[target] = weights[target] + self.scale * (b @ a)
+                self.merged.append(name)
+
+    def check_all_merged(self):
+        missing = sorted(set(self.pairs) - set(self.merged))
+        if missing:
+            raise KeyError(f"{self.dir}: LoRA module(s) without a base weight, e.g. {missing[:5]}")
+        return sorted(self.merged)
+
