@@ -128,10 +128,9 @@ def valid_mel_frames(n_samples):
 
 def hf_features(samples, n_mels):
     """What WhisperFeatureExtractor gives Qwen2-Audio: ([1, n_mels, 3000] log-mel of the recording
-    zero-padded to 30 s, number of valid frames)."""
+    cut or zero-padded to 30 s, number of valid frames)."""
+    samples = samples[:, :CHUNK_SAMPLES]
     n = samples.shape[1]
-    if n > CHUNK_SAMPLES:
-        raise ValueError("recordings longer than 30 s do not fit Qwen2-Audio's audio tower")
     return log_mel_reference(F.pad(samples, (0, CHUNK_SAMPLES - n)), n_mels), valid_mel_frames(n)
 
 
@@ -410,7 +409,7 @@ class Qwen2Audio(nn.Module):
 
 
 class GraphFrontEnd(nn.Module):
-    """[1, N] samples -> [1, T, dim], traceable: the recording zero-padded by 5 frames (enough
+    """[1, N] samples -> [1, T, dim], traceable: the first 30 s of the recording zero-padded by 5 frames (enough
     silence for the convolutions at its end to see what they see in the 30 s padding), LogMel, the
     tower on the valid frames. The frame count is computed from Shape(samples) inside the graph."""
 
@@ -420,6 +419,7 @@ class GraphFrontEnd(nn.Module):
         self.log_mel = LogMel(model.cfg.n_mels)
 
     def forward(self, samples):
+        samples = samples[:, :CHUNK_SAMPLES]  # the processor keeps the first 30 s
         valid = (samples.shape[1] + HOP - 1) // HOP
         mel = self.log_mel(F.pad(samples, (0, 5 * HOP)))
         return self.model.encode_audio(mel, valid)

@@ -213,6 +213,16 @@ describeWithTorch('scripts/export-speechllm: a Qwen2-Audio checkpoint + LoRA exp
     expect(ref.loraMerged.some((m) => m.startsWith('audio_tower.'))).toBe(true);
     expect(maxDiff(g.last, ref.baseLastLogits)).toBeGreaterThan(100 * 1e-4 * Math.max(1, maxAbs(ref.baseLastLogits)));
 
+    // past 30 s the processor (and so the graph) keeps the first 30 s: 3000 mel frames, 750 audio frames
+    const encoder = await ort.InferenceSession.create(path.join(bundle, 'encoder.onnx'));
+    try {
+      const long = new Float32Array(31 * 16000).map((_, i) => 0.1 * Math.sin(i / 9));
+      const frames = (await encoder.run({ samples: new ort.Tensor('float32', long, [1, long.length]) })).audio_embeddings as ort.Tensor;
+      expect(frames.dims).toEqual([1, 750, g.hidden.dims[2]]);
+    } finally {
+      await encoder.release();
+    }
+
     // the platform's greedy loop emits the reference's argmax tokens
     const generated = await model.generate(samples, WORDS, { maxNewTokens: MAX_NEW });
     expect(generated.tokens).toEqual(ref.tokens);
