@@ -139,7 +139,7 @@ def unsupported_tokenizer_features(tok):
     return found
 
 
-def manifest(c, out, name, version, cache_type, files):
+def manifest(c, name, version, cache_type, max_new_tokens, files):
     inputs, outputs = tensor_specs(c, cache_type)
     decoder = {"numLayers": c.layers, "numHeads": c.kv_heads, "headDim": c.head_dim,
                "architecture": "decoder-only", "audioToken": SPECIAL["audio"]}
@@ -160,7 +160,7 @@ def manifest(c, out, name, version, cache_type, files):
             "tokenizer": {"file": "tokenizer.json", "sha256": files["tokenizer.json"], "eos": SPECIAL["im_end"], "addBos": False},
             "prompt": {"template": paper_prompt()},
             "stopTokens": [SPECIAL["im_end"], SPECIAL["endoftext"]],
-            "maxNewTokens": MAX_NEW_TOKENS,
+            "maxNewTokens": max_new_tokens,
             "responseFormat": "rubric",
         },
     }
@@ -196,8 +196,7 @@ def main(argv=None):
         export_decoder(model, os.path.join(args.out, "decoder.onnx"), cache_dtype)
     shutil.copyfile(tokenizer_src, os.path.join(args.out, "tokenizer.json"))
     files = {f: sha256(os.path.join(args.out, f)) for f in ("encoder.onnx", "decoder.onnx", "tokenizer.json")}
-    m = manifest(model.cfg, args.out, args.name, args.version, "float16" if args.float16_cache else "float32", files)
-    m["generative"]["maxNewTokens"] = args.max_new_tokens
+    m = manifest(model.cfg, args.name, args.version, "float16" if args.float16_cache else "float32", args.max_new_tokens, files)
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(m, f, indent=2, ensure_ascii=False)
     print(json.dumps({"out": args.out, "loraMerged": len(merged), "files": files}))
