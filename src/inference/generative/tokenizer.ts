@@ -5,7 +5,8 @@
  * - model: `BPE` (merges optional; without merges every symbol must be in the vocab) or `WordLevel`.
  * - byte-level: a `ByteLevel` pre-tokenizer or decoder (GPT-2 / Qwen style) maps UTF-8 bytes to the
  *   printable characters of the GPT-2 byte table; decoding maps them back.
- * - pre_tokenizer: null, ByteLevel, Whitespace, WhitespaceSplit (or a Sequence of them).
+ * - pre_tokenizer: null, ByteLevel, Whitespace, WhitespaceSplit, Split (a regex, "Isolated"), or a
+ *   Sequence of them: Qwen2's is Split with its own regex, then ByteLevel without the GPT-2 regex.
  * - normalizer: null, NFC, NFD, NFKC, NFKD, Lowercase (or a Sequence of them).
  * - added_tokens: matched verbatim in the text before the model runs (so a prompt template can
  *   contain `<|im_start|>`); `special: true` ones are dropped when decoding a response.
@@ -25,7 +26,8 @@ interface AddedToken {
   special: boolean;
 }
 
-type PreTokenizer = 'bytelevel' | 'whitespace' | 'whitespacesplit';
+/** 'bytes': a ByteLevel pre-tokenizer with use_regex false (it splits nothing; bytes are mapped in bpe()). */
+type PreTokenizer = 'bytelevel' | 'bytes' | 'whitespace' | 'whitespacesplit' | { split: RegExp };
 type Normalizer = 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | 'lowercase';
 
 /** GPT-2's reversible byte → printable-character table. */
@@ -52,6 +54,49 @@ function byteTable(): { toChar: string[]; toByte: Map<string, number> } {
   return { toChar, toByte };
 }
 const BYTES = byteTable();
+
+/**
+ * A tokenizers (Oniguruma) regex as a JavaScript one. The only construct the two read differently
+ * in the patterns BPE tokenizers use is the scoped case-insensitive group `(?i:…)` (Qwen2's
+ * `(?i:'s|'t|'re|'ve|'m|'ll|'d)`), which Node's RegExp lacks: its letters become `[sS]` classes.
+ * A group holding a character class or an escape, or any other inline flag, is refused.
+ */
+function splitRegex(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') {
+      out += pattern.slice(i, i + 2);
+      i++;
+    } else if (pattern.startsWith('(?i:', i)) {
+      const end = pattern.indexOf(')', i);
+      const inner = pattern.slice(i + 4, end);
+      if (end < 0 || /[\\[(]/.test(inner)) throw new TokenizerError(`tokenizer.json: Split regex group ${JSON.stringify(pattern.slice(i, end + 1))} is not supported`);
+      out += `(?:${inner.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)})`;
+      i = end;
+    } else if (/^\(\?[a-z-]+[:)]/i.test(pattern.slice(i))) {
+      throw new TokenizerError(`tokenizer.json: Split regex flag group at ${JSON.stringify(pattern.slice(i, i + 8))} is not supported`);
+    } else out += pattern[i];
+  }
+  try {
+    return new RegExp(out, 'gu');
+  } catch (e) {
+    throw new TokenizerError(`tokenizer.json: Split regex ${JSON.stringify(pattern)} is not supported (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** Split's "Isolated" behaviour: every match is a piece, and so is the text between matches. */
+function isolate(text: string, regex: RegExp): string[] {
+  const pieces: string[] = [];
+  let last = 0;
+  for (const m of text.matchAll(regex)) {
+    if (m[0] === '') continue;
+    if (m.index! > last) pieces.push(text.slice(last, m.index));
+    pieces.push(m[0]);
+    last = m.index! + m[0].length;
+  }
+  if (last < text.length) pieces.push(text.slice(last));
+  return pieces;
+}
 
 /** The GPT-2 pre-tokenisation pattern used by the ByteLevel pre-tokenizer (use_regex: true). */
 const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -139,11 +184,22 @@ export class Tokenizer {
         }
         case 'ByteLevel':
           if (where.startsWith('pre_tokenizer')) {
-            this.preTokenizers.push('bytelevel');
+            this.preTokenizers.push(node.use_regex === false ? 'bytes' : 'bytelevel');
             prefixSpace ||= node.add_prefix_space === true;
-            if (node.use_regex === false) throw new TokenizerError('tokenizer.json: ByteLevel with use_regex false is not supported');
           }
           return;
+        case 'Split': {
+          if (!where.startsWith('pre_tokenizer')) break;
+          const pattern = isObject(node.pattern) ? node.pattern : {};
+          if (node.behavior !== 'Isolated' || node.invert === true) {
+            throw new TokenizerError(`tokenizer.json: ${where} Split with behavior ${JSON.stringify(node.behavior)}${node.invert ? ' (inverted)' : ''} is not supported (only "Isolated")`);
+          }
+          if (typeof pattern.Regex === 'string') return void this.preTokenizers.push({ split: splitRegex(pattern.Regex) });
+          if (typeof pattern.String === 'string' && pattern.String) {
+            return void this.preTokenizers.push({ split: new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu') });
+          }
+          throw new TokenizerError(`tokenizer.json: ${where} Split needs a "pattern" with a Regex or String`);
+        }
         case 'Whitespace':
           if (where.startsWith('pre_tokenizer')) return void this.preTokenizers.push('whitespace');
           break;
@@ -163,7 +219,7 @@ export class Tokenizer {
     collectDecoder(json.decoder);
     const unsupportedDecoder = decoderTypes.find((t) => t !== 'ByteLevel' && t !== 'Fuse');
     if (unsupportedDecoder) throw new TokenizerError(`tokenizer.json: decoder of type ${JSON.stringify(unsupportedDecoder)} is not supported`);
-    this.byteLevel = this.preTokenizers.includes('bytelevel') || decoderTypes.includes('ByteLevel');
+    this.byteLevel = this.preTokenizers.some((p) => p === 'bytelevel' || p === 'bytes') || decoderTypes.includes('ByteLevel');
     if (this.byteLevel && this.modelType !== 'BPE') throw new TokenizerError('tokenizer.json: byte-level needs a BPE model');
     this.addPrefixSpace = prefixSpace;
 
@@ -225,10 +281,11 @@ export class Tokenizer {
     let pieces = [t];
     for (const p of this.preTokenizers) {
       pieces = pieces.flatMap((s) => {
+        if (typeof p === 'object') return isolate(s, p.split);
         if (p === 'whitespacesplit') return s.split(/\s+/).filter(Boolean);
         if (p === 'whitespace') return s.match(/\w+|[^\w\s]+/gu) ?? [];
         const withPrefix = this.addPrefixSpace && !s.startsWith(' ') ? ` ${s}` : s;
-        return withPrefix.match(GPT2_SPLIT) ?? [];
+        return p === 'bytes' ? [withPrefix] : (withPrefix.match(GPT2_SPLIT) ?? []);
       });
     }
     if (this.preTokenizers.length === 0 && this.modelType === 'WordLevel') pieces = t.split(/\s+/).filter(Boolean);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { loadTokenizer, Tokenizer, TokenizerError } from '../../../src/inference/generative/tokenizer.js';
+import { byteLevelAlphabet, loadTokenizer, Tokenizer, TokenizerError } from '../../../src/inference/generative/tokenizer.js';
 import { BOS, EOS, SPECIAL, TOKENIZER, tokenizerJson } from './fixtures.js';
 
 describe('byte-level BPE tokenizer (tokenizer.json subset)', () => {
@@ -57,6 +57,53 @@ describe('byte-level BPE tokenizer (tokenizer.json subset)', () => {
   ])('unsupported tokenizer.json features are refused at load (%#)', (json, message) => {
     expect(() => new Tokenizer(json)).toThrow(TokenizerError);
     expect(() => new Tokenizer(json)).toThrow(message);
+  });
+
+  describe("Qwen2's pre-tokenizer: Split with its own regex (Isolated), then ByteLevel without the GPT-2 regex", () => {
+    /** As in Qwen2 / Qwen2-Audio's tokenizer.json. */
+    const QWEN2_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    // merges that join symbols only when Qwen2's split keeps them in one piece (GPT-2's would not)
+    const merges: [string, string][] = [['"', 'W'], ["'", 'S'], ['1', '2']];
+    function qwen2(preTokenizer: unknown = {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: QWEN2_PATTERN }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+      ],
+    }): Tokenizer {
+      const vocab: Record<string, number> = {};
+      byteLevelAlphabet().forEach((c, i) => (vocab[c] = i));
+      merges.forEach(([a, b], i) => (vocab[a + b] = 256 + i));
+      return new Tokenizer({ model: { type: 'BPE', vocab, merges: merges.map((m) => m.join(' ')) }, normalizer: { type: 'NFC' }, pre_tokenizer: preTokenizer, decoder: { type: 'ByteLevel' } });
+    }
+    const pieces = (t: Tokenizer, text: string) => t.encode(text).map((id) => t.decode([id]));
+
+    test('a punctuation mark joins the word after it, digits stand alone, contractions match in any case', () => {
+      const t = qwen2();
+      expect(pieces(t, '"WE')).toEqual(['"W', 'E']);
+      expect(pieces(t, '12')).toEqual(['1', '2']);
+      expect(pieces(t, "IT'S")).toEqual(['I', 'T', "'S"]);
+      for (const text of ['Transcript: "WE CALL IT BEAR"\nTarget Phonemes: w i k ɔ l', "it's 12 o'clock\r\n\n  x"]) expect(t.decode(t.encode(text))).toBe(text);
+    });
+
+    test("GPT-2's pattern would split them the other way (the pre-tokenizer is not approximated)", () => {
+      const gpt2 = qwen2({ type: 'ByteLevel', add_prefix_space: false, use_regex: true });
+      expect(pieces(gpt2, '"WE')).toEqual(['"', 'W', 'E']);
+      expect(pieces(gpt2, '12')).toEqual(['12']);
+      expect(pieces(gpt2, "IT'S")).toEqual(['I', 'T', "'", 'S']);
+    });
+
+    test.each([
+      [{ type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Removed', invert: false }, /behavior "Removed" is not supported/],
+      [{ type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Isolated', invert: true }, /inverted/],
+      [{ type: 'Split', pattern: { Regex: '(?i)abc' }, behavior: 'Isolated' }, /flag group/],
+      [{ type: 'Split', pattern: { Regex: '(?i:[a-z])' }, behavior: 'Isolated' }, /group .* is not supported/],
+      [{ type: 'Split', pattern: { Regex: '\\p{Nope}' }, behavior: 'Isolated' }, /Split regex .* is not supported/],
+      [{ type: 'Split', behavior: 'Isolated' }, /needs a "pattern"/],
+    ])('a Split it cannot read as tokenizers does is refused (%#)', (node, message) => {
+      expect(() => qwen2(node)).toThrow(TokenizerError);
+      expect(() => qwen2(node)).toThrow(message);
+    });
   });
 
   test('loadTokenizer reports invalid JSON', () => {
