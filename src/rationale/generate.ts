@@ -119,9 +119,12 @@ interface SoundCall {
   spelling: string;
   pError: number;
   hedged: boolean;
-  /** Words hosting the occurrences named, worst first, distinct. */
+  /** Words hosting the occurrences named, worst first, distinct, at most WHERE_AT_MOST. */
   where: WordScore[];
 }
+
+/** Locations named per sound: enough to show the pattern, short enough to read. */
+const WHERE_AT_MOST = 6;
 
 interface Substitution {
   symbol: string;
@@ -164,7 +167,7 @@ function planWords(labels: AssessmentLabels, c: RationaleCalibration): WordCall[
 }
 
 function planSounds(labels: AssessmentLabels, c: RationaleCalibration): SoundCall[] {
-  const bySymbol = new Map<string, SoundCall>();
+  const bySymbol = new Map<string, SoundCall & { hosts: { word: WordScore; rank: number }[] }>();
   for (const word of labels.words) {
     for (const ph of word.phonemes) {
       const symbol = stripStress(ph.symbol.toUpperCase());
@@ -172,15 +175,21 @@ function planSounds(labels: AssessmentLabels, c: RationaleCalibration): SoundCal
       const pError = phonemeErrorProbability(c, ph.accuracy);
       const how = firmness(ph.accuracy < PHONEME_ERROR_BELOW, pError, c.phoneme);
       if (how === null) continue;
-      const call = bySymbol.get(symbol) ?? { symbol, spelling: ph.symbol.toUpperCase(), pError, hedged: true, where: [] };
-      // asserted anywhere: the line is plain (the checker needs one labelled error in scope)
+      const call = bySymbol.get(symbol) ?? { symbol, spelling: ph.symbol.toUpperCase(), pError, hedged: true, where: [], hosts: [] };
+      // asserted anywhere: the line is plain (the checker needs one labelled error in scope, kept first below)
       if (how === 'assert') call.hedged = false;
       if (pError > call.pError) Object.assign(call, { pError, spelling: ph.symbol.toUpperCase() });
-      if (!call.where.some((w) => w.text.toUpperCase() === word.text.toUpperCase())) call.where.push(word);
+      call.hosts.push({ word, rank: (how === 'assert' ? 2 : 1) + pError });
       bySymbol.set(symbol, call);
     }
   }
-  return [...bySymbol.values()].sort((a, b) => Number(a.hedged) - Number(b.hedged) || b.pError - a.pError);
+  return [...bySymbol.values()].map(({ hosts, ...call }) => ({ ...call, where: worstHostsFirst(hosts) }))
+    .sort((a, b) => Number(a.hedged) - Number(b.hedged) || b.pError - a.pError);
+}
+
+/** Distinct words, asserted occurrences first, then by error probability; at most WHERE_AT_MOST. */
+function worstHostsFirst(hosts: { word: WordScore; rank: number }[]): WordScore[] {
+  return distinctByText([...hosts].sort((a, b) => b.rank - a.rank).map((h) => h.word)).slice(0, WHERE_AT_MOST);
 }
 
 /**
@@ -267,7 +276,9 @@ function tokenLines(labels: AssessmentLabels, plan: TokenPlan, audience: Audienc
   const sounds = plan.sounds.filter((s) => !told.has(s.symbol));
   const reference = new Set(labels.words.map((w) => w.text.toLowerCase()));
   for (const s of sounds.slice(0, SOUND_LINES)) out.push(soundLine(s, reference, child));
-  if (sounds.length > SOUND_LINES) out.push(groupedSoundsLine(sounds.slice(SOUND_LINES), child));
+  // the rest grouped, the sure ones and the hedged ones apart (a plain claim needs a labelled error)
+  const rest = sounds.slice(SOUND_LINES);
+  for (const group of [rest.filter((s) => !s.hedged), rest.filter((s) => s.hedged)]) if (group.length) out.push(groupedSoundsLine(group, child));
   const tip = sounds[0] && !sounds[0].hedged ? PRACTICE_TIPS[sounds[0].symbol] : undefined;
   if (tip) out.push(`Tip: ${tip}.`);
   if (out.length === 0) {
@@ -292,15 +303,15 @@ function unsureWordLine(words: WordScore[], child: boolean, afterSure: boolean):
 /** "The /θ/ sound (as in bath) was unclear in "THINK" and "THREE"." The words are its locations. */
 function soundLine(s: SoundCall, reference: Set<string>, child: boolean): string {
   const sound = `/${writtenSound(s.spelling)}/ sound${exampleFor(s, reference)}`;
-  const where = quoteList(s.where.slice(0, 6));
+  const where = quoteList(s.where);
   if (child) return s.hedged ? `The ${sound} in ${where} may need a bit more practice.` : `Practise the ${sound} in ${where}.`;
   return s.hedged ? `The ${sound} was probably not quite right in ${where}.` : `The ${sound} was unclear in ${where}.`;
 }
 
-/** The rest, grouped by kind, without locations (every occurrence is in scope). */
+/** The rest, all sure or all hedged, without locations (every occurrence is in scope). */
 function groupedSoundsLine(sounds: SoundCall[], child: boolean): string {
   const list = listOf(sounds.map((s) => `/${writtenSound(s.spelling)}/`));
-  const hedged = sounds.every((s) => s.hedged);
+  const hedged = sounds[0]!.hedged;
   if (child) return `The sounds ${list} ${hedged ? 'may need' : 'need'} practice too.`;
   return hedged ? `The sounds ${list} were probably not quite right either.` : `The sounds ${list} also need attention.`;
 }

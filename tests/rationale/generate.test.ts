@@ -2,13 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRationale } from '../../src/rationale/check.js';
-import { generateRationale } from '../../src/rationale/generate.js';
+import { generateRationale, type RationaleOptions } from '../../src/rationale/generate.js';
 import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
 import type { AssessmentLabels } from '../../src/types.js';
-import { randomLabels, rng, withRandomDiagnostics } from './random-labels.js';
+import { randomLabels, rng, withRandomDiagnostics, withRandomPredictions } from './random-labels.js';
 
-function expectClean(l: AssessmentLabels, seedInfo: string): void {
-  const text = generateRationale(l);
+function expectClean(l: AssessmentLabels, seedInfo: string, options: RationaleOptions = {}): string {
+  const text = generateRationale(l, options);
   const r = checkRationale(text, l);
   if (r.flags.length > 0) throw new Error(`${seedInfo}: ${r.flags.join(',')}\n${text}\n${JSON.stringify(l)}`);
   // Every aspect is addressed, consistently with its band.
@@ -16,7 +16,28 @@ function expectClean(l: AssessmentLabels, seedInfo: string): void {
   // Grounded: everything it criticises or praises is supported by the labels.
   if (r.words.precision !== null) expect(r.words.precision).toBe(1);
   if (r.phonemes.precision !== null) expect(r.phonemes.precision).toBe(1);
+  return text;
 }
+
+test('no flags for 3000 random model predictions (hedges where the calibration allows), with and without miscues, for adults and children', () => {
+  let hedged = 0;
+  let grouped = 0;
+  let childLines = 0;
+  for (let seed = 1; seed <= 3000; seed++) {
+    const base = withRandomPredictions(randomLabels(seed), seed);
+    const l = seed % 2 ? withRandomDiagnostics(base, seed) : base;
+    const text = expectClean(l, `seed ${seed} predictions`);
+    if (/probably/.test(text)) hedged++;
+    if (/^The sounds \//m.test(text)) grouped++;
+    const child = expectClean(l, `seed ${seed} predictions, child`, { audience: 'child' });
+    if (/practise|Maybe/.test(child)) childLines++;
+    expect(child).not.toBe(text);
+  }
+  // the new paths do occur (the property above would hold vacuously otherwise)
+  expect(hedged).toBeGreaterThan(100);
+  expect(grouped).toBeGreaterThan(30);
+  expect(childLines).toBeGreaterThan(300);
+});
 
 test('no flags for 3000 random label sets', () => {
   for (let seed = 1; seed <= 3000; seed++) expectClean(randomLabels(seed), `seed ${seed}`);
