@@ -268,7 +268,7 @@ function tokenLines(labels: AssessmentLabels, plan: TokenPlan, audience: Audienc
   const sure = words.filter((w) => !w.hedged).map((w) => w.word);
   const unsure = words.filter((w) => w.hedged).map((w) => w.word);
   if (sure.length) out.push(sureWordLine(sure, child));
-  if (unsure.length) out.push(unsureWordLine(unsure, child, sure.length > 0));
+  if (unsure.length) out.push(unsureWordLine(words.filter((w) => w.hedged), child, sure.length > 0));
   for (const s of plan.substitutions) {
     out.push(`The /${writtenSound(s.symbol)}/ sound in "${s.word.text.toUpperCase()}" sounded like /${writtenSound(s.produced)}/.`);
   }
@@ -294,18 +294,25 @@ function sureWordLine(words: WordScore[], child: boolean): string {
   return `Listen again to ${quoteList(words)}, which came out unclear.`;
 }
 
-function unsureWordLine(words: WordScore[], child: boolean, afterSure: boolean): string {
-  const were = words.length === 1 ? 'was' : 'were';
+/** "probably" where a rater would more likely than not agree, "may" below (still at least hedgeFrom). */
+function unsureWordLine(calls: WordCall[], child: boolean, afterSure: boolean): string {
+  const words = calls.map((c) => c.word);
   if (child) return `Maybe practise ${quoteList(words)} once more too.`;
-  return afterSure ? `${quoteList(words)} ${were} probably not quite clear either.` : `${quoteList(words)} ${were} probably not quite clear.`;
+  const either = afterSure ? ' either' : '';
+  if (calls.every((c) => c.pError >= LIKELY)) return `${quoteList(words)} ${words.length === 1 ? 'was' : 'were'} probably not quite clear${either}.`;
+  return `${quoteList(words)} may not have been quite clear${either}.`;
 }
+
+/** From here a hedge says "probably"; below, "may". */
+const LIKELY = 0.5;
 
 /** "The /θ/ sound (as in bath) was unclear in "THINK" and "THREE"." The words are its locations. */
 function soundLine(s: SoundCall, reference: Set<string>, child: boolean): string {
   const sound = `/${writtenSound(s.spelling)}/ sound${exampleFor(s, reference)}`;
   const where = quoteList(s.where);
   if (child) return s.hedged ? `The ${sound} in ${where} may need a bit more practice.` : `Practise the ${sound} in ${where}.`;
-  return s.hedged ? `The ${sound} was probably not quite right in ${where}.` : `The ${sound} was unclear in ${where}.`;
+  if (!s.hedged) return `The ${sound} was unclear in ${where}.`;
+  return s.pError >= LIKELY ? `The ${sound} was probably not quite right in ${where}.` : `The ${sound} may not have been quite right in ${where}.`;
 }
 
 /** The rest, all sure or all hedged, without locations (every occurrence is in scope). */
@@ -313,7 +320,7 @@ function groupedSoundsLine(sounds: SoundCall[], child: boolean): string {
   const list = listOf(sounds.map((s) => `/${writtenSound(s.spelling)}/`));
   const hedged = sounds[0]!.hedged;
   if (child) return `The sounds ${list} ${hedged ? 'may need' : 'need'} practice too.`;
-  return hedged ? `The sounds ${list} were probably not quite right either.` : `The sounds ${list} also need attention.`;
+  return hedged ? `The sounds ${list} may not have been quite right either.` : `The sounds ${list} also need attention.`;
 }
 
 /**
