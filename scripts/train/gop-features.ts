@@ -3,7 +3,7 @@
  * utterance with onnxruntime-node and compute the heads' features with the server's own code
  * (src/inference/gop/features.ts), so the heads are fitted on exactly what they see in service.
  *
- *   npx tsx scripts/train/gop-features.ts [--cache data/train-cache] [--acoustic data/train-cache/gop/acoustic.onnx]
+ *   npx tsx scripts/train/gop-features.ts [--cache data/train-cache] [--acoustic data/train-cache/gop/acoustic.onnx] [--splits train,dev]
  *
  * Train utterances get features from the one recogniser that did not hear them (folds.json, written
  * by recogniser.py); dev utterances from every recogniser (the serving path averages over them).
@@ -116,5 +116,5 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
 
 const foldFile = JSON.parse(fs.readFileSync(path.join(cache, 'folds.json'), 'utf8')) as { folds: number; utterances: Record<string, number> };
 fs.mkdirSync(outDir, { recursive: true });
-await dumpSplit('train', foldFile.utterances, foldFile.folds);
-await dumpSplit('dev', foldFile.utterances, foldFile.folds);
+// --splits train: the out-of-fold train/ features alone (rationale calibration reads no dev/).
+for (const split of arg('splits', 'train,dev').split(',') as ('train' | 'dev')[]) await dumpSplit(split, foldFile.utterances, foldFile.folds);

@@ -31,7 +31,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const loadStarted = performance.now();
     const utterance = await deps.prisma.utterance.findUnique({
       where: { id: job.utteranceId },
-      include: { learner: { select: { id: true, externalId: true } } },
+      include: { learner: { select: { id: true, externalId: true, ageGroup: true } } },
     });
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
     const audio = await deps.intake.load(utterance.audioSha256);
@@ -46,7 +46,9 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const rationaleStarted = performance.now();
     // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
     const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
-    const text = assessed.rationale ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels) : generateRationale(labels));
+    const wording = { audience: utterance.learner.ageGroup === 'CHILD' ? ('child' as const) : ('adult' as const) };
+    const text = assessed.rationale
+      ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels, wording) : generateRationale(labels, wording));
     const check = checkRationale(text, labels);
     jobStageDuration.observe({ stage: 'rationale' }, seconds(rationaleStarted));
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };

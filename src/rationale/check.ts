@@ -8,6 +8,7 @@ import type {
 } from '../types.js';
 import { RATIONALE_FLAGS } from '../types.js';
 import { analyse, type AspectSentiment, type Mention } from './analyse.js';
+import { hedgeSupport, type HedgeSupport } from './hedges.js';
 import type { Aspect } from './lexicon.js';
 import {
   indexReference, PHONEME_ERROR_BELOW, WORD_ERROR_BELOW, type PhonemeOccurrence, type ReferenceIndex,
@@ -76,8 +77,9 @@ export function checkRationale(rationale: string, labels: AssessmentLabels): Rat
   };
   const wordMentions = analysis.mentions.filter((m) => m.type === 'word');
   const phonemeMentions = analysis.mentions.filter((m) => m.type === 'phoneme');
-  const words = wordFaithfulness(wordMentions, labels, ref);
-  const phonemes = phonemeFaithfulness(phonemeMentions, ref);
+  const hedge = hedgeSupport(rationale, labels, ref);
+  const words = wordFaithfulness(wordMentions, labels, ref, hedge);
+  const phonemes = phonemeFaithfulness(phonemeMentions, ref, hedge);
   const unknownWords = [...new Set(analysis.unknownWords)];
   const flags = collectFlags({
     sentiment: Object.values(plausibility).includes('inconsistent'),
@@ -115,10 +117,10 @@ function wordAgrees(key: string, polarity: 'criticised' | 'praised', labels: Ass
   return polarity === 'criticised' ? idx.some((i) => wordIsError(labels, i)) : idx.every((i) => !wordIsError(labels, i));
 }
 
-function wordFaithfulness(mentions: Mention[], labels: AssessmentLabels, ref: ReferenceIndex): Faithfulness {
+function wordFaithfulness(mentions: Mention[], labels: AssessmentLabels, ref: ReferenceIndex, hedge: HedgeSupport): Faithfulness {
   const criticised = distinct(mentions, 'criticised');
   const praised = distinct(mentions, 'praised');
-  const critAgree = criticised.filter((k) => wordAgrees(k, 'criticised', labels, ref)).length;
+  const critAgree = criticised.filter((k) => wordAgrees(k, 'criticised', labels, ref) || hedge.word(k)).length;
   const praiseAgree = praised.filter((k) => wordAgrees(k, 'praised', labels, ref)).length;
   const crit = new Set(criticised);
   let errorTokens = 0;
@@ -173,11 +175,11 @@ function mergePhonemes(mentions: Mention[], polarity: 'criticised' | 'praised', 
  * A criticised phoneme agrees when any occurrence in scope is an error (the learner got at least
  * one wrong); a praised one when it occurs and none in scope is.
  */
-function phonemeFaithfulness(mentions: Mention[], ref: ReferenceIndex): Faithfulness {
+function phonemeFaithfulness(mentions: Mention[], ref: ReferenceIndex, hedge: HedgeSupport): Faithfulness {
   const crit = mergePhonemes(mentions, 'criticised', ref);
   const praise = mergePhonemes(mentions, 'praised', ref);
   let critAgree = 0;
-  for (const occ of crit.values()) if (occ.some((o) => o.accuracy < PHONEME_ERROR_BELOW)) critAgree++;
+  for (const [key, occ] of crit) if (occ.some((o) => o.accuracy < PHONEME_ERROR_BELOW) || hedge.phoneme(key, occ)) critAgree++;
   let praiseAgree = 0;
   for (const occ of praise.values()) if (occ.length > 0 && occ.every((o) => o.accuracy >= PHONEME_ERROR_BELOW)) praiseAgree++;
   const covered = new Set<PhonemeOccurrence>();

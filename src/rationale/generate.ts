@@ -1,209 +1,355 @@
 /**
- * Grounded rationale for a scorer model: a teacher-style text built only from the predicted labels,
- * so it is faithful by construction. checkRationale(generateRationale(l), l) raises no flag for
- * any labels with at least one word (property-tested). Rules that keep it so:
- * - aspect sentences carry the band's sentiment and name no token; token sentences name no aspect;
- * - every error word criticised is labelled < 8, every praised word >= 8 at every occurrence;
- * - a weak phoneme is named with the word of its worst occurrence as its location;
- * - when any token is an error, at least one error token is criticised (no MISSED_ERRORS);
+ * Grounded rationale for a scorer model, written from the predicted labels and the calibration of
+ * how far a rater would agree with them (calibration.ts). checkRationale(generateRationale(l), l)
+ * raises no flag for any labels with at least one word (property-tested). Rules that keep it so:
+ * - aspect sentences name no token, and use a phrase that fits the model's band (wording.ts); among
+ *   those, the one most likely to fit the band a rater would give: mildly positive around the
+ *   mid/high border, mildly negative around the low/mid border, strong only when sure;
+ * - token sentences name no aspect. A word or sound is criticised plainly when the model labels it
+ *   an error and a rater would probably agree (calibration `assertFrom`), with a hedge ("probably")
+ *   when the calibrated probability is at least `hedgeFrom` (hedges.ts makes the checker accept
+ *   that, and nothing weaker), and left out below; the worst come first, words in one list, sounds
+ *   one line each with their locations, many sounds grouped;
+ * - when any token is labelled an error, at least one labelled error is criticised (no MISSED_ERRORS);
+ * - praise only when nothing is criticised, of the words a rater would most surely call right;
  * - miscues from the model's alignment (labels.diagnostics) are told only where the labels agree:
  *   a skipped word only if labelled < 8, a substituted sound only if labelled < 1.5.
- * Wording varies with a hash of the labels (deterministic: same labels, same text).
+ * No random or hashed choice: the same labels give the same text, and the wording follows the
+ * content (which aspects are strong, how many errors, pauses, stress slips, the audience).
  */
 import type { AssessmentLabels, WordScore } from '../types.js';
 import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
+import {
+  bandProbabilities, defaultCalibration, isPrediction, phonemeErrorProbability, THRESHOLD_ONLY, predictedWordAccuracy, wordErrorProbability,
+  type RationaleCalibration, type SentenceAspect,
+} from './calibration.js';
 import { FUNCTION_WORDS } from './lexicon.js';
 import { ARPABET, PRACTICE_TIPS, stripStress, toArpabet } from './phonemes.js';
 import { PHONEME_ERROR_BELOW, WORD_ERROR_BELOW } from './reference.js';
+import { ASPECT_PHRASES, SCHWA_EXAMPLES, SOUND_EXAMPLES, type AspectPhrase, type Audience, type Content } from './wording.js';
 
-type Variants = Record<Band, readonly string[]>;
+export type { Audience } from './wording.js';
 
-// Each variant is checked to carry its band's sentiment (see tests/rationale/generate.test.ts).
-const ACCURACY: Variants = {
-  high: [
-    'Pronunciation is accurate: nearly every sound comes out clear and correct.',
-    'Your pronunciation is clear and precise throughout.',
-    'Articulation is strong, with clear, accurate consonants and vowels.',
-  ],
-  mid: [
-    'Pronunciation accuracy is fair, with some clear sounds and some errors.',
-    'Your pronunciation is acceptable, though a few sounds are still inaccurate.',
-    'Articulation is moderate: mostly understandable, with several mistakes.',
-  ],
-  low: [
-    'Pronunciation accuracy is low: many sounds are unclear or incorrect.',
-    'Your pronunciation has many errors, which makes several words hard to follow.',
-    'Articulation is weak, with frequent mistakes in consonants and vowels.',
-  ],
-};
-const FLUENCY: Variants = {
-  high: [
-    'Fluency is good: the delivery is smooth and steady.',
-    'You speak fluently, with no unnecessary hesitation.',
-    'The pace is natural and the speech flows smoothly.',
-  ],
-  mid: [
-    'Fluency is moderate, with some hesitation between words.',
-    'The pace is acceptable, though there are a few pauses.',
-    'Your fluency is fair: mostly steady, but with some choppy moments.',
-  ],
-  low: [
-    'Fluency needs work: the speech is choppy, with frequent pauses.',
-    'The delivery is hesitant and halting, with many long pauses.',
-    'Your fluency is weak, with frequent stops and restarts.',
-  ],
-};
-const PROSODY: Variants = {
-  high: [
-    'Intonation and rhythm are natural and expressive.',
-    'Your rhythm is natural and the intonation rises and falls appropriately.',
-    'Prosody is good, with natural stress and a lively melody.',
-  ],
-  mid: [
-    'Intonation is somewhat flat in places, though the rhythm is acceptable.',
-    'Your rhythm is fair, with some unnatural stress placement.',
-    'Prosody is moderate: the intonation is a little monotone at times.',
-  ],
-  low: [
-    'Intonation is flat and the rhythm is unnatural.',
-    'Your prosody is weak: the melody is monotone and the stress is often misplaced.',
-    'The rhythm is uneven and the intonation is very flat.',
-  ],
-};
-const OVERALL: Variants = {
-  high: ['Overall, this is a strong attempt.', 'Overall, a very good reading.', 'Overall score: {total}/10, a solid result.'],
-  mid: [
-    'Overall, this is a fair attempt with room for improvement.',
-    'Overall score: {total}/10, an acceptable result.',
-    'Overall, a reasonable attempt that still needs some practice.',
-  ],
-  low: [
-    'Overall, this attempt is weak and needs more practice.',
-    'Overall score: {total}/10, so more practice is needed.',
-    'Overall, the reading is difficult to follow and needs work.',
-  ],
-};
+export interface RationaleOptions {
+  /** CHILD learners get simpler, warmer wording (same bands, same tokens). */
+  audience?: Audience;
+  /** The model's calibration table; the default bundle's when absent. */
+  calibration?: RationaleCalibration;
+}
 
-/** Token sentences: no aspect word ("words", "sounds", "pronounced"...) so they stay token-level. */
-const WORD_CRITIQUE = [
-  'Listen again to {list}, which came out unclear.',
-  '{list} {need} the most attention.',
-  'Practise {list} slowly and carefully.',
-  'The weakest {item} {was} {list}.',
-];
-const WORD_PRAISE = ['{list} {was} especially clear.', 'Well done on {list}, which {was} excellent.', 'Good job on {list}.'];
-const PHONEME_CRITIQUE = [
-  'The {ph} sound {ex} was not quite right.',
-  'Watch the {ph} sound {ex}, which was unclear.',
-  'The {ph} sound {ex} needs practice.',
-];
-
-export function generateRationale(labels: AssessmentLabels): string {
-  const h = hashLabels(labels);
-  const s = labels.sentence;
-  const fill = (t: string): string => t.replace('{total}', String(Math.round(s.total)));
-  const lines = [
-    pick(ACCURACY[bandOf(s.accuracy)], h, 0),
-    pick(FLUENCY[bandOf(s.fluency)], h, 1),
-    pick(PROSODY[bandOf(s.prosody)], h, 2),
-    fill(pick(OVERALL[bandOf(s.total)], h, 3)),
-    ...tokenLines(labels, h),
-  ];
-  return lines.join('\n');
+export function generateRationale(labels: AssessmentLabels, options: RationaleOptions = {}): string {
+  const calibration = calibrationFor(labels, options);
+  const audience = options.audience ?? 'adult';
+  const plan = planTokens(labels, calibration);
+  const content: Content = {
+    errorWords: plan.words.length,
+    words: labels.words.length,
+    pauses: labels.diagnostics?.pauses.length ?? 0,
+    stressErrors: labels.words.filter((w) => w.stress === 5).length,
+  };
+  const aspects = (['accuracy', 'fluency', 'prosody', 'total'] as const).map((a) => aspectLine(labels, a, calibration, audience, content));
+  return [...aspects, ...tokenLines(labels, plan, audience)].join('\n');
 }
 
 /**
  * The rationale of an assessment flagged READ_WRONG_TEXT (src/assessment/wrong-text.ts): it tells
  * the learner the recording is not the sentence and to read it again, instead of grading a reading
  * that did not happen. Still faithful to the labels: it names the first word neutrally, criticises
- * only tokens labelled as errors (the token lines below), and the capped total is in the low band.
+ * only tokens the token lines below would, and the capped total is in the low band.
  */
-export function generateWrongTextRationale(labels: AssessmentLabels): string {
+export function generateWrongTextRationale(labels: AssessmentLabels, options: RationaleOptions = {}): string {
   const first = labels.words[0]?.text.toUpperCase();
   const hasErrors = labels.words.some((w) => w.accuracy < WORD_ERROR_BELOW || w.phonemes.some((p) => p.accuracy < PHONEME_ERROR_BELOW));
+  const plan = planTokens(labels, calibrationFor(labels, options));
   return [
     'This recording does not match the sentence you were asked to read, so it was not scored as a reading of it.',
     first ? `Read the sentence exactly as written, starting with the word "${first}", and record it again.` : 'Read the sentence exactly as written and record it again.',
     `Overall score: ${Math.round(labels.sentence.total)}/10 for this sentence.`,
-    ...(hasErrors ? tokenLines(labels, hashLabels(labels)) : []),
+    ...(hasErrors ? tokenLines(labels, plan, options.audience ?? 'adult') : []),
   ].join('\n');
 }
 
-function tokenLines(labels: AssessmentLabels, h: number): string[] {
-  const out: string[] = miscueLines(labels);
-  const errorWords = weakestWords(labels.words);
-  if (errorWords.length > 0) out.push(cap(fillList(pick(WORD_CRITIQUE, h, 4), errorWords)));
-  else {
-    const best = strongestWords(labels.words);
-    if (best.length > 0) out.push(cap(fillList(pick(WORD_PRAISE, h, 5), best)));
+/**
+ * Labels without the model's continuous predictions (a rater's, or an older model's) are taken at
+ * face value: the checker accepts no hedge against them (hedges.ts), so nothing is hedged.
+ */
+function calibrationFor(labels: AssessmentLabels, options: RationaleOptions): RationaleCalibration {
+  return isPrediction(labels) ? (options.calibration ?? defaultCalibration()) : THRESHOLD_ONLY;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentence level
+
+const SENTENCE_LABEL: Record<SentenceAspect, (l: AssessmentLabels) => number> = {
+  accuracy: (l) => l.sentence.accuracy, fluency: (l) => l.sentence.fluency, prosody: (l) => l.sentence.prosody, total: (l) => l.sentence.total,
+};
+const SENTENCE_PREDICTION: Record<SentenceAspect, (l: AssessmentLabels) => number | undefined> = {
+  accuracy: (l) => l.continuous?.sentence.accuracy, fluency: (l) => l.continuous?.sentence.fluency,
+  prosody: (l) => l.continuous?.sentence.prosody, total: (l) => l.continuous?.sentence.total,
+};
+/** A narrower (stronger) phrase is preferred while it is nearly as likely to fit the rater's band. */
+const NARROWER_WITHIN = 0.05;
+
+function aspectLine(labels: AssessmentLabels, aspect: SentenceAspect, c: RationaleCalibration, audience: Audience, content: Content): string {
+  const label = SENTENCE_LABEL[aspect](labels);
+  const p = bandProbabilities(c, aspect, SENTENCE_PREDICTION[aspect](labels) ?? label);
+  const phrases = ASPECT_PHRASES[audience][aspect].filter((ph) => ph.fits.includes(bandOf(label)));
+  const fitOf = (ph: AspectPhrase): number => ph.fits.reduce((s, b: Band) => s + p[b], 0);
+  const best = Math.max(...phrases.map(fitOf));
+  const likely = phrases.filter((ph) => fitOf(ph) >= best - NARROWER_WITHIN);
+  const narrowest = Math.min(...likely.map((ph) => ph.fits.length));
+  const choice = likely.filter((ph) => ph.fits.length === narrowest);
+  return (choice.find((ph) => ph.when?.(content)) ?? choice.find((ph) => !ph.when) ?? choice[0]!).text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token level: what to criticise, how firmly
+
+interface WordCall {
+  word: WordScore;
+  pError: number;
+  hedged: boolean;
+}
+
+interface SoundCall {
+  /** ARPAbet without stress. */
+  symbol: string;
+  /** The stressed symbol of its worst occurrence, for the IPA (AH0 is /ə/). */
+  spelling: string;
+  pError: number;
+  hedged: boolean;
+  /** Words hosting the occurrences named, worst first, distinct, at most WHERE_AT_MOST. */
+  where: WordScore[];
+}
+
+/** Locations named per sound: enough to show the pattern, short enough to read. */
+const WHERE_AT_MOST = 6;
+
+interface Substitution {
+  symbol: string;
+  word: WordScore;
+  produced: string;
+}
+
+interface TokenPlan {
+  words: WordCall[];
+  sounds: SoundCall[];
+  skipped: WordScore[];
+  substitutions: Substitution[];
+}
+
+/** How sure a criticism is: asserted, hedged, or left out (null). */
+function firmness(isLabelledError: boolean, pError: number, policy: { assertFrom: number; hedgeFrom: number }): 'assert' | 'hedge' | null {
+  if (isLabelledError && pError >= policy.assertFrom) return 'assert';
+  if (pError >= policy.hedgeFrom) return 'hedge';
+  return null;
+}
+
+function planTokens(labels: AssessmentLabels, c: RationaleCalibration): TokenPlan {
+  const plan: TokenPlan = { words: planWords(labels, c), sounds: planSounds(labels, c), ...miscues(labels) };
+  ensureALabelledErrorIsCriticised(labels, c, plan);
+  return plan;
+}
+
+/** Each distinct word once: its worst occurrence decides. */
+function planWords(labels: AssessmentLabels, c: RationaleCalibration): WordCall[] {
+  const byText = new Map<string, WordCall>();
+  labels.words.forEach((word, i) => {
+    const pError = wordErrorProbability(c, predictedWordAccuracy(labels, i));
+    const how = firmness(word.accuracy < WORD_ERROR_BELOW, pError, c.word);
+    const key = word.text.toUpperCase();
+    const prev = byText.get(key);
+    if (how === null || (prev && (prev.pError > pError || (prev.pError === pError && !prev.hedged)))) return;
+    byText.set(key, { word, pError, hedged: how === 'hedge' });
+  });
+  return [...byText.values()].sort((a, b) => Number(a.hedged) - Number(b.hedged) || b.pError - a.pError);
+}
+
+function planSounds(labels: AssessmentLabels, c: RationaleCalibration): SoundCall[] {
+  const bySymbol = new Map<string, SoundCall & { hosts: { word: WordScore; rank: number }[] }>();
+  for (const word of labels.words) {
+    for (const ph of word.phonemes) {
+      const symbol = stripStress(ph.symbol.toUpperCase());
+      if (!ARPABET.has(symbol)) continue;
+      const pError = phonemeErrorProbability(c, ph.accuracy);
+      const how = firmness(ph.accuracy < PHONEME_ERROR_BELOW, pError, c.phoneme);
+      if (how === null) continue;
+      const call = bySymbol.get(symbol) ?? { symbol, spelling: ph.symbol.toUpperCase(), pError, hedged: true, where: [], hosts: [] };
+      // asserted anywhere: the line is plain (the checker needs one labelled error in scope, kept first below)
+      if (how === 'assert') call.hedged = false;
+      if (pError > call.pError) Object.assign(call, { pError, spelling: ph.symbol.toUpperCase() });
+      call.hosts.push({ word, rank: (how === 'assert' ? 2 : 1) + pError });
+      bySymbol.set(symbol, call);
+    }
   }
-  for (const [k, ph] of weakestPhonemes(labels).entries()) out.push(...phonemeLines(ph, h, k));
-  return out;
+  return [...bySymbol.values()].map(({ hosts, ...call }) => ({ ...call, where: worstHostsFirst(hosts) }))
+    .sort((a, b) => Number(a.hedged) - Number(b.hedged) || b.pError - a.pError);
+}
+
+/** Distinct words, asserted occurrences first, then by error probability; at most WHERE_AT_MOST. */
+function worstHostsFirst(hosts: { word: WordScore; rank: number }[]): WordScore[] {
+  return distinctByText([...hosts].sort((a, b) => b.rank - a.rank).map((h) => h.word)).slice(0, WHERE_AT_MOST);
+}
+
+/**
+ * Without calibration doubts the worst labelled error would always be named; where the table
+ * leaves every labelled error out (a rater would probably not call it one), the worst is still
+ * named, hedged, so a reading the model marks down always says where.
+ */
+function ensureALabelledErrorIsCriticised(labels: AssessmentLabels, c: RationaleCalibration, plan: TokenPlan): void {
+  const wordCaught = plan.words.some((w) => w.word.accuracy < WORD_ERROR_BELOW) || plan.skipped.length > 0;
+  const soundCaught = plan.sounds.some((s) => s.where.some((w) => w.phonemes.some((p) => stripStress(p.symbol.toUpperCase()) === s.symbol && p.accuracy < PHONEME_ERROR_BELOW)))
+    || plan.substitutions.length > 0;
+  if (wordCaught || soundCaught) return;
+  const worstWord = labels.words.map((word, i) => ({ word, i })).filter(({ word }) => word.accuracy < WORD_ERROR_BELOW)
+    .sort((a, b) => a.word.accuracy - b.word.accuracy)[0];
+  if (worstWord) {
+    plan.words.push({ word: worstWord.word, pError: wordErrorProbability(c, predictedWordAccuracy(labels, worstWord.i)), hedged: true });
+    return;
+  }
+  let worst: { word: WordScore; symbol: string; spelling: string; accuracy: number } | undefined;
+  for (const word of labels.words) {
+    for (const ph of word.phonemes) {
+      const symbol = stripStress(ph.symbol.toUpperCase());
+      if (ARPABET.has(symbol) && ph.accuracy < PHONEME_ERROR_BELOW && (!worst || ph.accuracy < worst.accuracy)) {
+        worst = { word, symbol, spelling: ph.symbol.toUpperCase(), accuracy: ph.accuracy };
+      }
+    }
+  }
+  if (!worst) return;
+  const existing = plan.sounds.find((s) => s.symbol === worst!.symbol);
+  if (existing) {
+    existing.where.unshift(worst.word);
+    existing.hedged = false;
+  } else {
+    plan.sounds.push({ symbol: worst.symbol, spelling: worst.spelling, pError: phonemeErrorProbability(c, worst.accuracy), hedged: true, where: [worst.word] });
+  }
 }
 
 /** How sure the recogniser must be of a substitute sound before the text names it. */
 const NAME_SUBSTITUTE_FROM = 0.5;
 
 /**
- * What the alignment found, in the learner's terms: skipped words ("You skipped "TO".") and sounds
- * heard as another ("The /θ/ sound in "THINK" sounded like /s/.", IPA), each only where the labels
- * also call it an error, so the checker agrees by construction.
+ * What the alignment found, in the learner's terms: skipped words and sounds heard as another,
+ * each only where the labels also call it an error, so the checker agrees by construction.
  */
-function miscueLines(labels: AssessmentLabels): string[] {
+function miscues(labels: AssessmentLabels): Pick<TokenPlan, 'skipped' | 'substitutions'> {
   const d = labels.diagnostics;
-  if (!d) return [];
-  const skipped = distinctByText(labels.words.filter((w, i) => d.words[i]?.errorType === 'OMITTED' && w.accuracy < WORD_ERROR_BELOW)).slice(0, 3);
-  const out = skipped.length ? [`You skipped ${quoteList(skipped)}.`] : [];
+  if (!d) return { skipped: [], substitutions: [] };
+  const skipped = distinctByText(labels.words.filter((w, i) => d.words[i]?.errorType === 'OMITTED' && w.accuracy < WORD_ERROR_BELOW));
+  const substitutions: Substitution[] = [];
   const named = new Set<string>();
-  labels.words.forEach((w, wi) => {
-    w.phonemes.forEach((p, j) => {
+  labels.words.forEach((word, wi) => {
+    word.phonemes.forEach((p, j) => {
       const m = d.words[wi]?.phonemes[j];
       const symbol = stripStress(p.symbol.toUpperCase());
       if (!m?.substituted || !m.produced || (m.producedConfidence ?? 0) < NAME_SUBSTITUTE_FROM) return;
-      if (p.accuracy >= PHONEME_ERROR_BELOW || !ARPABET.has(symbol) || named.has(symbol) || named.size >= 2) return;
+      if (p.accuracy >= PHONEME_ERROR_BELOW || !ARPABET.has(symbol) || named.has(symbol)) return;
       named.add(symbol);
-      out.push(`The /${writtenSound(p.symbol.toUpperCase())}/ sound in "${w.text.toUpperCase()}" sounded like /${writtenSound(m.produced)}/.`);
+      substitutions.push({ symbol: p.symbol.toUpperCase(), word, produced: m.produced });
     });
   });
+  return { skipped, substitutions };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token level: the sentences
+
+/** Above this many criticised sounds, the rest are grouped into one line. */
+const SOUND_LINES = 3;
+
+function tokenLines(labels: AssessmentLabels, plan: TokenPlan, audience: Audience): string[] {
+  const out: string[] = [];
+  const child = audience === 'child';
+  if (plan.skipped.length) out.push(child ? `You missed out ${quoteList(plan.skipped)}.` : `You skipped ${quoteList(plan.skipped)}.`);
+  const skipped = new Set(plan.skipped.map((w) => w.text.toUpperCase()));
+  const words = plan.words.filter((w) => !skipped.has(w.word.text.toUpperCase()));
+  const sure = words.filter((w) => !w.hedged).map((w) => w.word);
+  const unsure = words.filter((w) => w.hedged).map((w) => w.word);
+  if (sure.length) out.push(sureWordLine(sure, child));
+  if (unsure.length) out.push(unsureWordLine(words.filter((w) => w.hedged), child, sure.length > 0));
+  for (const s of plan.substitutions) {
+    out.push(`The /${writtenSound(s.symbol)}/ sound in "${s.word.text.toUpperCase()}" sounded like /${writtenSound(s.produced)}/.`);
+  }
+  const told = new Set(plan.substitutions.map((s) => stripStress(s.symbol)));
+  const sounds = plan.sounds.filter((s) => !told.has(s.symbol));
+  const reference = new Set(labels.words.map((w) => w.text.toLowerCase()));
+  for (const s of sounds.slice(0, SOUND_LINES)) out.push(soundLine(s, reference, child));
+  // the rest grouped, the sure ones and the hedged ones apart (a plain claim needs a labelled error)
+  const rest = sounds.slice(SOUND_LINES);
+  for (const group of [rest.filter((s) => !s.hedged), rest.filter((s) => s.hedged)]) if (group.length) out.push(groupedSoundsLine(group, child));
+  const tip = sounds[0] && !sounds[0].hedged ? PRACTICE_TIPS[sounds[0].symbol] : undefined;
+  if (tip) out.push(`Tip: ${tip}.`);
+  if (out.length === 0) {
+    const best = strongestWords(labels);
+    if (best.length) out.push(child ? `You said ${quoteList(best)} really well!` : `${quoteList(best)} ${best.length === 1 ? 'was' : 'were'} especially clear.`);
+  }
   return out;
 }
 
+function sureWordLine(words: WordScore[], child: boolean): string {
+  if (child) return `Let us practise ${quoteList(words)} again.`;
+  if (words.length === 1) return `${quoteList(words)} came out unclear, so listen to it again.`;
+  return `Listen again to ${quoteList(words)}, which came out unclear.`;
+}
+
+/** "probably" where a rater would more likely than not agree, "may" below (still at least hedgeFrom). */
+function unsureWordLine(calls: WordCall[], child: boolean, afterSure: boolean): string {
+  const words = calls.map((c) => c.word);
+  if (child) return `Maybe practise ${quoteList(words)} once more too.`;
+  const either = afterSure ? ' either' : '';
+  if (calls.every((c) => c.pError >= LIKELY)) return `${quoteList(words)} ${words.length === 1 ? 'was' : 'were'} probably not quite clear${either}.`;
+  return `${quoteList(words)} may not have been quite clear${either}.`;
+}
+
+/** From here a hedge says "probably"; below, "may". */
+const LIKELY = 0.5;
+
+/** "The /θ/ sound (as in bath) was unclear in "THINK" and "THREE"." The words are its locations. */
+function soundLine(s: SoundCall, reference: Set<string>, child: boolean): string {
+  const sound = `/${writtenSound(s.spelling)}/ sound${exampleFor(s, reference)}`;
+  const where = quoteList(s.where);
+  if (child) return s.hedged ? `The ${sound} in ${where} may need a bit more practice.` : `Practise the ${sound} in ${where}.`;
+  if (!s.hedged) return `The ${sound} was unclear in ${where}.`;
+  return s.pError >= LIKELY ? `The ${sound} was probably not quite right in ${where}.` : `The ${sound} may not have been quite right in ${where}.`;
+}
+
+/** The rest, all sure or all hedged, without locations (every occurrence is in scope). */
+function groupedSoundsLine(sounds: SoundCall[], child: boolean): string {
+  const list = listOf(sounds.map((s) => `/${writtenSound(s.spelling)}/`));
+  const hedged = sounds[0]!.hedged;
+  if (child) return `The sounds ${list} ${hedged ? 'may need' : 'need'} practice too.`;
+  return hedged ? `The sounds ${list} may not have been quite right either.` : `The sounds ${list} also need attention.`;
+}
+
 /**
- * IPA where the checker reads it back as the same sound; ARPAbet where it would not (a bare /i/ or
- * /u/ is not read as a sound in prose, see phonemes.ts `toArpabet`).
+ * IPA where the checker reads it back as the same sound (/iː/, /uː/ written long; /j/ would read
+ * as /dʒ/, so Y stays ARPAbet).
  */
 function writtenSound(symbol: string): string {
+  const base = stripStress(symbol);
+  if (base === 'IY') return 'iː';
+  if (base === 'UW') return 'uː';
+  if (!ARPABET.has(base)) return base;
   const ipa = arpabetToIpa(symbol);
-  return toArpabet(ipa) === stripStress(symbol) ? ipa : stripStress(symbol);
+  return toArpabet(ipa) === base ? ipa : base;
 }
 
-function phonemeLines(ph: WeakPhoneme, h: number, k: number): string[] {
-  const line = pick(PHONEME_CRITIQUE, h, 6 + k).replace('{ph}', `/${ph.symbol}/`).replace(' {ex}', exampleFor(ph));
-  const tip = PRACTICE_TIPS[ph.symbol];
-  return tip ? [line, `Tip: ${tip}.`] : [line];
+/** " (as in sun)": a familiar word with the sound, never one of the reference's own words. */
+function exampleFor(s: SoundCall, reference: Set<string>): string {
+  const examples = s.spelling === 'AH0' ? SCHWA_EXAMPLES : (SOUND_EXAMPLES[s.symbol] ?? []);
+  const ex = examples.find((e) => !reference.has(e));
+  return ex ? ` (as in ${ex})` : '';
 }
 
-/**
- * The example word is quoted right after "sound in": the checker reads it as the phoneme's
- * location (scope), not as a judgement of the word, so a good word can host a weak sound.
- */
-function exampleFor(ph: WeakPhoneme): string {
-  return ` in "${ph.word.text.toUpperCase()}"`;
-}
-
-/** Up to three error words, weakest first, distinct texts. */
-function weakestWords(words: WordScore[]): WordScore[] {
-  const errors = words.filter((w) => w.accuracy < WORD_ERROR_BELOW).sort((a, b) => a.accuracy - b.accuracy);
-  return distinctByText(errors).slice(0, 3);
-}
-
-/** Up to two words labelled good at every occurrence, best first, content words preferred. */
-function strongestWords(words: WordScore[]): WordScore[] {
-  const bad = new Set(words.filter((w) => w.accuracy < WORD_ERROR_BELOW).map((w) => w.text.toUpperCase()));
-  const good = words.filter((w) => !bad.has(w.text.toUpperCase()));
-  const score = (w: WordScore): number => w.accuracy + (FUNCTION_WORDS.has(w.text.toLowerCase()) ? 0 : 0.5);
-  return distinctByText([...good].sort((a, b) => score(b) - score(a))).slice(0, 2);
+/** Up to two words a rater would most surely call right, content words preferred. */
+function strongestWords(labels: AssessmentLabels): WordScore[] {
+  const bad = new Set(labels.words.filter((w) => w.accuracy < WORD_ERROR_BELOW).map((w) => w.text.toUpperCase()));
+  const score = (w: WordScore, i: number): number => predictedWordAccuracy(labels, i) + (FUNCTION_WORDS.has(w.text.toLowerCase()) ? 0 : 0.5);
+  const ranked = labels.words.map((w, i) => ({ w, s: score(w, i) })).filter(({ w }) => !bad.has(w.text.toUpperCase()))
+    .sort((a, b) => b.s - a.s).map(({ w }) => w);
+  return distinctByText(ranked).slice(0, 2);
 }
 
 function distinctByText(words: WordScore[]): WordScore[] {
@@ -216,62 +362,10 @@ function distinctByText(words: WordScore[]): WordScore[] {
   });
 }
 
-interface WeakPhoneme {
-  symbol: string;
-  accuracy: number;
-  word: WordScore;
-}
-
-/** Up to two distinct error phonemes (ARPAbet, below 1.5), each with the word of its worst occurrence. */
-function weakestPhonemes(labels: AssessmentLabels): WeakPhoneme[] {
-  const worst = new Map<string, WeakPhoneme>();
-  for (const word of labels.words) {
-    for (const p of word.phonemes) {
-      const symbol = stripStress(p.symbol.toUpperCase());
-      if (p.accuracy >= PHONEME_ERROR_BELOW || !ARPABET.has(symbol)) continue;
-      const prev = worst.get(symbol);
-      if (!prev || p.accuracy < prev.accuracy) worst.set(symbol, { symbol, accuracy: p.accuracy, word });
-    }
-  }
-  return [...worst.values()].sort((a, b) => a.accuracy - b.accuracy).slice(0, 2);
-}
-
-/** Fills {list} and makes {was}/{need}/{item} agree with it. */
-function fillList(template: string, words: WordScore[]): string {
-  const one = words.length === 1;
-  return template
-    .replace('{list}', quoteList(words))
-    .replace('{was}', one ? 'was' : 'were')
-    .replace('{need}', one ? 'needs' : 'need')
-    .replace('{item}', one ? 'item' : 'items');
-}
-
 function quoteList(words: WordScore[]): string {
-  const q = words.map((w) => `"${w.text.toUpperCase()}"`);
-  return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+  return listOf(words.map((w) => `"${w.text.toUpperCase()}"`));
 }
 
-function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function pick(variants: readonly string[], h: number, slot: number): string {
-  // Different slots read different bits of the hash, so lines vary independently.
-  const mixed = Math.imul(h ^ (slot * 0x9e3779b9), 0x85ebca6b) >>> 0;
-  return variants[(mixed >>> 7) % variants.length]!;
-}
-
-/** FNV-1a over the labels' numbers and texts. */
-export function hashLabels(labels: AssessmentLabels): number {
-  let h = 0x811c9dc5;
-  const add = (s: string): void => {
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  };
-  const s = labels.sentence;
-  add(`${s.accuracy}|${s.fluency}|${s.prosody}|${s.completeness}|${s.total}`);
-  for (const w of labels.words) {
-    add(`${w.text}:${w.accuracy}:`);
-    for (const p of w.phonemes) add(`${p.symbol}${p.accuracy}`);
-  }
-  return h >>> 0;
+function listOf(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -1,5 +1,5 @@
 /** Seeded random AssessmentLabels for property tests (no Math.random: failures must reproduce). */
-import type { AssessmentLabels, WordScore } from '../../src/types.js';
+import type { AssessmentLabels, SentenceScores, WordScore } from '../../src/types.js';
 
 /** Words with their canonical phones: content and function words, repeated phones, lexicon look-alikes. */
 const VOCAB: Array<[string, string[]]> = [
@@ -76,4 +76,23 @@ export function withRandomDiagnostics(labels: AssessmentLabels, seed: number): A
     return { startMs: phonemes[0]!.startMs, endMs: ms, errorType, phonemes };
   });
   return { ...labels, diagnostics: { words, pauses: [], insertions: [] } };
+}
+
+/**
+ * The same labels as a model gives them: with the continuous predictions they were rounded from
+ * (each within half a point of its label), so the writer may hedge where the calibration allows.
+ */
+export function withRandomPredictions(labels: AssessmentLabels, seed: number): AssessmentLabels {
+  const r = rng(seed ^ 0xca1b);
+  const near = (label: number): number => Math.round(Math.min(10, Math.max(0, label + (r() - 0.5) * 0.98)) * 100) / 100;
+  const s = labels.sentence;
+  const each = (f: (v: number) => number): SentenceScores => ({
+    accuracy: f(s.accuracy), fluency: f(s.fluency), prosody: f(s.prosody), completeness: f(s.completeness), total: f(s.total),
+  });
+  const sentence = each((v) => near(Math.round(v)));
+  return {
+    ...labels,
+    sentence: each(Math.round),
+    continuous: { sentence, words: labels.words.map((w) => ({ accuracy: near(w.accuracy), total: near(w.total) })) },
+  };
 }

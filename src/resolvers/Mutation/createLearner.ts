@@ -13,7 +13,7 @@ export const createLearner: MutationResolvers['createLearner'] = async (_parent,
   const groups = cleanGroups(input.groups ?? [], 'groups');
   try {
     return await ctx.services.prisma.learner.create({
-      data: { organizationId: ctx.principal.organizationId, externalId, displayName: input.displayName ?? null, groups },
+      data: { organizationId: ctx.principal.organizationId, externalId, displayName: input.displayName ?? null, groups, ageGroup: input.ageGroup ?? null },
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('CONFLICT', `A learner with externalId "${externalId}" exists.`);

@@ -22,6 +22,7 @@ export const updateLearner: MutationResolvers['updateLearner'] = async (_parent,
       where: { id: learnerId },
       data: {
         ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+        ...(input.ageGroup !== undefined ? { ageGroup: input.ageGroup } : {}),
         ...(touchesGroups ? { groups: applyGroupChange(row.groups, input) } : {}),
       },
     });

@@ -1,0 +1,5 @@
+-- CreateEnum
+CREATE TYPE "AgeGroup" AS ENUM ('CHILD', 'ADULT');
+
+-- AlterTable
+ALTER TABLE "Learner" ADD COLUMN     "ageGroup" "AgeGroup";
