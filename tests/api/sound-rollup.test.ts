@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
-import { labels, seedLearner, type Take } from '../support/history.js';
+import { close, labels, seedLearner, type Take } from '../support/history.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
@@ -33,7 +33,7 @@ const DROPPED = `query($g: String!, $since: DateTime) { group(externalId: $g) {
   droppedLearners(since: $since, latest: 1, minDrop: -100) { recentMean recentCount earlierMean earlierCount drop } } }`;
 const LEARNER = `query($id: ID!, $from: DateTime) { learner(id: $id) {
   progress(from: $from) { bucket utterances aspects { aspect first latest best mean slopePerWeek series { start count mean p25 median p75 movingAverage } } }
-  soundProfile(from: $from, first: 50) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords }
+  soundProfile(from: $from, first: 40) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords }
   wordProfile(from: $from) { word count meanAccuracy errors errorRate } } }`;
 
 interface Sums { count: number; sumAccuracy: number; errors: number; sumX: number; sumXX: number; sumXY: number }
@@ -200,12 +200,12 @@ describe.each(DATABASES)('learner rollups on %s', (kind) => {
         expect(wrong.errors).toBeUndefined();
         expect(plain.data.learner.progress.utterances).toBe(A.length);
         expect(wrong.data.learner.soundProfile.length).toBeGreaterThan(0);
-        expect(wrong.data).toEqual(plain.data);
+        close(wrong.data, plain.data); // equal, numbers within float noise (the slopes' sums differ in order)
         const [gp, gw] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(DISTRIBUTION, { g, from })));
         expect(gw.data.group.scoreDistribution[0].count).toBe(A.length);
         expect(gw.data.group.scoreDistribution).toEqual(gp.data.group.scoreDistribution);
         const [wp, ww] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(WEAK, { g, from, min: 0, first: 40 })));
-        expect(ww.data.group.weakSounds).toEqual(wp.data.group.weakSounds);
+        close(ww.data.group.weakSounds, wp.data.group.weakSounds);
         const [dp, dw] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(DROPPED, { g, since: from })));
         expect(dw.data.group.droppedLearners).toHaveLength(1);
         expect(dw.data.group.droppedLearners).toEqual(dp.data.group.droppedLearners);
