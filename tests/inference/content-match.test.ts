@@ -64,6 +64,10 @@ describe('content features of one recogniser', () => {
     expect(other.shuffle_margin_per_phone).toBeLessThan(own.shuffle_margin_per_phone / 2);
     // deterministic: the same shuffles every time
     expect(contentFeatures(lp, weak.length, VOCAB, phones)).toEqual(own);
+    // a model that names no shuffle feature does not pay for the shuffles; the other features are the same
+    const lean = contentFeatures(lp, weak.length, VOCAB, phones, ['gap_per_speech_frame']);
+    expect(lean.shuffle_margin_per_phone).toBe(0);
+    expect({ ...lean, shuffle_margin_per_phone: 0, shuffle_z: 0 }).toEqual({ ...own, shuffle_margin_per_phone: 0, shuffle_z: 0 });
   });
 
   test('edit distance counts substitutions, insertions and deletions', () => {

@@ -28,14 +28,18 @@ export type ContentFeature = (typeof CONTENT_FEATURES)[number];
 /**
  * @param logp [T, V] row-major log-posteriors, blank at index 0
  * @param labels canonical phone ids, 1-based in the posterior's vocabulary
+ * @param needed the features a model uses: the shuffle yardstick (SHUFFLES more alignments) is
+ *   computed only when it names one of them (0 otherwise); all when omitted (training dumps)
  */
-export function contentFeatures(logp: Float32Array, T: number, V: number, labels: readonly number[]): Record<ContentFeature, number> {
+export function contentFeatures(
+  logp: Float32Array, T: number, V: number, labels: readonly number[], needed: readonly ContentFeature[] = CONTENT_FEATURES,
+): Record<ContentFeature, number> {
   const L = labels.length;
   const { segments } = forcedAlign(logp, T, V, labels);
   const best = frameBest(logp, T, V);
   const aligned = pathScore(logp, T, V, labels, segments);
   const gap = Math.min(0, aligned - best.score);
-  const margin = shuffleMargin(logp, T, V, labels, aligned);
+  const margin = needed.some((f) => f.startsWith('shuffle_')) ? shuffleMargin(logp, T, V, labels, aligned) : { mean: 0, z: 0 };
   const greedy = collapse(best.argmax);
   const speechFrames = Math.max(1, best.argmax.reduce((n, v) => n + (v === 0 ? 0 : 1), 0));
   return {
