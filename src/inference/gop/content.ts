@@ -7,10 +7,12 @@
  *   best path (the frame-wise best label, which bounds every path from above);
  * - the phone error rate of the greedy decoding against the canonical phones;
  * - the share of canonical phones that the recogniser barely hears anywhere near their segment;
- * - the recording's own yardstick: the canonical phones in their order against shuffles of them.
+ * - (for models that name it) the recording's own yardstick: the canonical phones in their order
+ *   against shuffles of them.
  * A wrong sentence forces the alignment through phones the audio does not contain, so the first
  * three grow and the yardstick shrinks (its order fits no better than a shuffle); a weak but honest
- * reading makes the first three grow too, but keeps its order's advantage. A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
+ * reading makes the first three grow too, but keeps its order's advantage. (On train/ folds the
+ * yardstick helped; on dev/ it did not: scripts/train/README.md, so the shipped model leaves it out.) A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
  * scripts/train/content-match.ts on train/ speaker folds) turns them into a 0-1 score.
  */
 import { forcedAlign } from './align.js';
