@@ -8,10 +8,12 @@
  * bundle's manifest as `contentMatch`.
  *
  *   npx tsx scripts/train/content-match.ts [--model models/default] [--data ../shared/speechocean762/train]
- *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write]
+ *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write] [--limit N]
  *
  * Features are cached in <cache>/train.features.json (about 11 min here with other jobs running); `fit` prints the CV
- * figures and, with --write, stores the model in <model>/manifest.json.
+ * figures and, with --write, stores the model in <model>/manifest.json. Each row also keeps the raters'
+ * completeness and accuracy, the speaker's age and the phone count, to see which own-text pairs a
+ * model flags (scripts/train/README.md, "Content match").
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
