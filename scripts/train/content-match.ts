@@ -8,10 +8,12 @@
  * bundle's manifest as `contentMatch`.
  *
  *   npx tsx scripts/train/content-match.ts [--model models/default] [--data ../shared/speechocean762/train]
- *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write]
+ *        [--cache tmp/content-match] [--folds data/train-cache/folds.json] [--stage features|fit|all] [--write] [--limit N]
  *
  * Features are cached in <cache>/train.features.json (about 11 min here with other jobs running); `fit` prints the CV
- * figures and, with --write, stores the model in <model>/manifest.json.
+ * figures and, with --write, stores the model in <model>/manifest.json. Each row also keeps the raters'
+ * completeness and accuracy, the speaker's age and the phone count, to see which own-text pairs a
+ * model flags (scripts/train/README.md, "Content match").
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -47,6 +49,8 @@ export interface PairRow {
   /** wrong pairs: 'similar' length (±15%) or 'any' length */
   pairing?: 'similar' | 'any';
   features: Record<ContentFeature, number>;
+  /** for the analysis of flagged own-text pairs: the raters' sentence labels and the speaker's age */
+  meta?: { completeness: number; accuracy: number; age: number; phones: number };
 }
 
 const modelDir = path.resolve(arg('model', 'models/default'));
@@ -54,6 +58,8 @@ const dataDir = path.resolve(arg('data', '../shared/speechocean762/train'));
 const cacheDir = path.resolve(arg('cache', 'tmp/content-match'));
 const stage = arg('stage', 'all');
 const featuresFile = path.join(cacheDir, 'train.features.json');
+/** --limit N: only the first N recordings (a quick look at new features; never for the shipped fit). */
+const LIMIT = Number(arg('limit', '0'));
 
 /**
  * utterance id → the fold whose recogniser never heard it: recogniser.py's own folds.json when
@@ -84,14 +90,16 @@ async function dumpFeatures(): Promise<PairRow[]> {
     const audio = await decodeAudio(new Uint8Array(fs.readFileSync(u.audioPath)), { maxSeconds: 60, minSeconds: 0.3 });
     const acoustic = await runAcoustic((f) => session.run(f), audio.samples, K);
     const logp = acoustic.logp[k]!;
-    rows.push({ utterance: u.id, speaker: u.speaker, match: true, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[i]!) });
+    const meta = { completeness: u.labels.completeness, accuracy: u.labels.accuracy, age: u.age, phones: labelsOf[i]!.length };
+    rows.push({ utterance: u.id, speaker: u.speaker, match: true, meta, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[i]!) });
     const similar = wrongTexts(candidates, i, WRONG_PER_RECORDING, u.id);
     const any = wrongTexts(candidates, i, WRONG_ANY_LENGTH, `${u.id}/any`, Infinity);
     for (const [pairing, js] of [['similar', similar], ['any', any]] as const) {
       for (const j of js) {
-        rows.push({ utterance: u.id, speaker: u.speaker, match: false, pairing, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!) });
+        rows.push({ utterance: u.id, speaker: u.speaker, match: false, pairing, meta, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!) });
       }
     }
+    if (LIMIT && i + 1 >= LIMIT) break;
     if ((i + 1) % 250 === 0) console.log(`  ${i + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await session.release();

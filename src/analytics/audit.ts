@@ -26,7 +26,7 @@ const sentenceAgreement = Prisma.raw(ASPECTS.map((a) => {
 
 export async function modelAudit(prisma: PrismaClient, organizationId: string, modelVersion?: string | null) {
   const latest = latestModelAssessments({
-    organizationId, modelVersion, perVersion: true, utterances: Prisma.sql`AND a."modelVersion" IS NOT NULL`,
+    organizationId, modelVersion, perVersion: true, includeWrongText: true, utterances: Prisma.sql`AND a."modelVersion" IS NOT NULL`,
   });
   const [dist, agreement] = await Promise.all([
     prisma.$queryRaw<DistributionRow[]>(distributionSql(latest, Prisma.sql`l."modelVersion"`)),

@@ -5,7 +5,7 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import {
-  aspectColumn, bound, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
+  aspectColumn, bound, countsAsReading, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
 import { soundStats, type SoundArgs, type SoundScope } from './sounds.js';
@@ -149,7 +149,7 @@ function droppedFromAssessmentsSql(organizationId: string, externalId: string, a
 /**
  * The same from the histograms: a learner's sum and count of `aspect` over every latest model
  * assessment, minus those of the latest N utterances that have one (same order as above: submitted
- * last, then utterance id).
+ * last, then utterance id), both leaving out READ_WRONG_TEXT as the histograms do.
  */
 function droppedFromRollupSql(organizationId: string, externalId: string, aspect: Aspect, n: number): Prisma.Sql {
   return Prisma.sql`WITH totals AS (
@@ -164,10 +164,10 @@ function droppedFromRollupSql(organizationId: string, externalId: string, aspect
         SELECT SUM(x.score)::float8 AS s, COUNT(*)::int AS c FROM (
           SELECT la.score FROM "Utterance" u
           CROSS JOIN LATERAL (
-            SELECT ${aspectColumn('a', aspect)}::float8 AS score FROM "Assessment" a
+            SELECT ${aspectColumn('a', aspect)}::float8 AS score, a.flags FROM "Assessment" a
             WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'MODEL'
             ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) la
-          WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = t."learnerId"
+          WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = t."learnerId" AND ${countsAsReading('la')}
           ORDER BY u."createdAt" DESC, u.id DESC LIMIT ${n}::int) x) recent)
     SELECT "learnerId", rs / NULLIF(rc, 0) AS recent, rc,
       (s - rs) / NULLIF(c - rc, 0) AS earlier, c - rc AS ec

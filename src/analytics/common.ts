@@ -61,6 +61,17 @@ export function groupLearners(organizationId: string, externalId: string): Prism
     WHERE gl."organizationId" = ${organizationId}::uuid AND gl.groups @> ARRAY[${externalId}]::text[]`;
 }
 
+/**
+ * The one rule of what a learner's analytics count (progress, sound profile, weak words, cohorts
+ * and the rollups behind them): an assessment flagged READ_WRONG_TEXT (src/assessment/wrong-text.ts)
+ * scored speech that is not a reading of the reference, so its scores and phonemes say nothing about
+ * how the learner reads that text. A predicate on Assessment row `alias` (flags never change once
+ * written, so the rollups can add and subtract by it).
+ */
+export function countsAsReading(alias: string): Prisma.Sql {
+  return Prisma.sql`NOT (${Prisma.raw(`${alias}.flags`)} @> ARRAY['READ_WRONG_TEXT']::text[])`;
+}
+
 export interface LatestOptions {
   organizationId: string;
   /** Conditions on the utterance `u`, each starting with AND. */
@@ -68,22 +79,33 @@ export interface LatestOptions {
   modelVersion?: string | null;
   /** The latest assessment per (utterance, model version) instead of per utterance (model audit). */
   perVersion?: boolean;
+  /**
+   * Keep latest assessments flagged READ_WRONG_TEXT (the model audit: what a version output, not what
+   * a learner read). Learner analytics leave it unset: such an utterance then does not count at all,
+   * even when an older assessment of it was not flagged, since the newest verdict is the one shown.
+   */
+  includeWrongText?: boolean;
 }
 
 /**
  * The body of a CTE: the latest MODEL assessment of each utterance (of the version, when given), so
- * a re-assessed utterance counts once. Columns: id, "utteranceId", "learnerId", "modelVersion",
- * at (the utterance's submission time), and the five sentence scores.
+ * a re-assessed utterance counts once, left out when it is flagged READ_WRONG_TEXT (countsAsReading)
+ * unless `includeWrongText`. Columns: id, "utteranceId", "learnerId", "modelVersion", at (the
+ * utterance's submission time), and the five sentence scores.
  */
 export function latestModelAssessments(o: LatestOptions): Prisma.Sql {
   const version = o.modelVersion == null ? Prisma.empty : Prisma.sql`AND a."modelVersion" = ${o.modelVersion}`;
   const distinct = o.perVersion ? Prisma.sql`a."utteranceId", a."modelVersion"` : Prisma.sql`a."utteranceId"`;
-  return Prisma.sql`SELECT DISTINCT ON (${distinct}) a.id, a."utteranceId", u."learnerId", a."modelVersion",
-      u."createdAt" AS at, a.accuracy, a.fluency, a.prosody, a.completeness, a.total
-    FROM "Assessment" a
-    JOIN "Utterance" u ON u.id = a."utteranceId" AND u."organizationId" = a."organizationId"
-    WHERE a."organizationId" = ${o.organizationId}::uuid AND a.source = 'MODEL' ${version} ${o.utterances}
-    ORDER BY ${distinct}, a."createdAt" DESC, a.id DESC`;
+  const reading = o.includeWrongText ? Prisma.empty : Prisma.sql`WHERE ${countsAsReading('l')}`;
+  return Prisma.sql`SELECT l.id, l."utteranceId", l."learnerId", l."modelVersion", l.at,
+      l.accuracy, l.fluency, l.prosody, l.completeness, l.total
+    FROM (SELECT DISTINCT ON (${distinct}) a.id, a."utteranceId", u."learnerId", a."modelVersion",
+        u."createdAt" AS at, a.accuracy, a.fluency, a.prosody, a.completeness, a.total, a.flags
+      FROM "Assessment" a
+      JOIN "Utterance" u ON u.id = a."utteranceId" AND u."organizationId" = a."organizationId"
+      WHERE a."organizationId" = ${o.organizationId}::uuid AND a.source = 'MODEL' ${version} ${o.utterances}
+      ORDER BY ${distinct}, a."createdAt" DESC, a.id DESC) l
+    ${reading}`;
 }
 
 export const ipaOf = (phone: string) => {

@@ -6,7 +6,9 @@
  * phoneme rows; per learner, aspect and score (integers 0-10), how many latest assessments have it,
  * so LearnerGroup.scoreDistribution reads a histogram instead of ~50,000 utterances.
  *
- * One definition of "a learner's sums": `addContributions` below, of a set of signed assessments.
+ * One definition of "a learner's sums": `addContributions` below, of a set of signed assessments;
+ * an assessment flagged READ_WRONG_TEXT adds and subtracts nothing (common.ts countsAsReading, the
+ * rule the windowed analytics apply through latestModelAssessments).
  * The completing transaction (writeAssessment) adds the new latest assessment of an utterance and
  * subtracts the one it replaced; the seeder adds the latest assessment of each utterance of the
  * learners it wrote; the migrations 20261130053418_sound_rollups and 20261130060507_score_rollups
@@ -16,7 +18,7 @@
  * learner left with one utterance has Σxx·n − Σx² = 0, hence a null slope, as regr_slope says).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { aspectRows, latestModelAssessments, PHONEME_ERROR_BELOW } from './common.js';
+import { aspectRows, countsAsReading, latestModelAssessments, PHONEME_ERROR_BELOW } from './common.js';
 
 /** x of the slope sums: seconds from 2026-01-01T00:00:00Z to the utterance (small, exact numbers). */
 export const SLOPE_ORIGIN_EPOCH = 1_767_225_600;
@@ -38,7 +40,7 @@ export async function addContributions(db: Db, changes: Prisma.Sql): Promise<voi
         p.accuracy::numeric AS y, p.accuracy < ${PHONEME_ERROR_BELOW}::float8 AS err,
         EXTRACT(EPOCH FROM u."createdAt") - ${SLOPE_ORIGIN_EPOCH}::numeric AS x
       FROM changes c
-      JOIN "Assessment" a ON a.id = c.id
+      JOIN "Assessment" a ON a.id = c.id AND ${countsAsReading('a')}
       JOIN "Utterance" u ON u.id = a."utteranceId" AND u."organizationId" = a."organizationId"
       JOIN "WordAssessment" w ON w."assessmentId" = a.id
       JOIN "PhonemeAssessment" p ON p."wordAssessmentId" = w.id)`;
@@ -61,7 +63,7 @@ export async function addContributions(db: Db, changes: Prisma.Sql): Promise<voi
     INSERT INTO "LearnerScoreRollup" AS r ("organizationId", "learnerId", aspect, score, count)
     SELECT a."organizationId", u."learnerId", s.aspect, s.score::int, SUM(c.sign)::int
     FROM changes c
-    JOIN "Assessment" a ON a.id = c.id
+    JOIN "Assessment" a ON a.id = c.id AND ${countsAsReading('a')}
     JOIN "Utterance" u ON u.id = a."utteranceId" AND u."organizationId" = a."organizationId"
     CROSS JOIN LATERAL ${aspectRows('a')}
     GROUP BY 1, 2, 3, 4 HAVING SUM(c.sign) <> 0 ORDER BY 1, 2, 3, 4

@@ -306,7 +306,7 @@ export interface ScoredUtterance {
 /** Content match of the speech with the canonical phones, every recogniser a witness. */
 function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[]): ContentMatch {
   const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
-  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels));
+  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features));
   return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
 }
 

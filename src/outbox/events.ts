@@ -92,14 +92,25 @@ function sentenceOf(s: SentenceScores) {
   return { accuracy: s.accuracy, fluency: s.fluency, prosody: s.prosody, completeness: s.completeness, total: s.total };
 }
 
+/**
+ * Per reference word: scores, phoneme accuracies and, from the model's alignment, when the word was
+ * said and its miscue (null for human labels). Phoneme timing and the sounds heard stay in the API
+ * (Assessment.words): the payload grows with the word count only, and stays a few KB.
+ */
 function wordsOf(labels: AssessmentLabels) {
-  return labels.words.map((w) => ({
-    text: w.text,
-    accuracy: w.accuracy,
-    stress: w.stress,
-    total: w.total,
-    phonemes: w.phonemes.map((p) => ({ symbol: p.symbol, accuracy: p.accuracy })),
-  }));
+  return labels.words.map((w, i) => {
+    const d = labels.diagnostics?.words[i];
+    return {
+      text: w.text,
+      accuracy: w.accuracy,
+      stress: w.stress,
+      total: w.total,
+      startMs: d?.startMs ?? null,
+      endMs: d?.endMs ?? null,
+      errorType: d?.errorType ?? null,
+      phonemes: w.phonemes.map((p) => ({ symbol: p.symbol, accuracy: p.accuracy })),
+    };
+  });
 }
 
 export interface UtteranceFacts {

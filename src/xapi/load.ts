@@ -29,8 +29,11 @@ function toSource(a: Loaded): StatementSource {
     utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: normalisedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
     model: { name: a.modelName, version: a.modelVersion, executionProvider: a.executionProvider },
     sentence: { accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total },
+    contentMatch: a.contentMatch,
+    flags: a.flags,
     words: a.words.map((w) => ({
       index: w.index, text: w.text, accuracy: w.accuracy, stress: w.stress, total: w.total,
+      startMs: w.startMs, endMs: w.endMs, errorType: w.errorType,
       phonemes: w.phonemes.map((p) => ({ index: p.index, symbol: p.symbol, accuracy: p.accuracy })),
     })),
   };

@@ -33,7 +33,15 @@ export interface StatementSource {
   utterance: { id: string; createdAt: Date; referenceText: string; normalisedText: string; durationMs: number };
   model: { name: string | null; version: string | null; executionProvider: string | null };
   sentence: SentenceScores;
-  words: { index: number; text: string; accuracy: number; stress: number | null; total: number; phonemes: { index: number; symbol: string; accuracy: number }[] }[];
+  /** Content match (0-1, null when the model gives none) and outcome flags (READ_WRONG_TEXT). */
+  contentMatch: number | null;
+  flags: string[];
+  words: {
+    index: number; text: string; accuracy: number; stress: number | null; total: number;
+    /** From the model's alignment (null for older rows). */
+    startMs: number | null; endMs: number | null; errorType: string | null;
+    phonemes: { index: number; symbol: string; accuracy: number }[];
+  }[];
 }
 
 export type LanguageMap = Record<string, string>;
@@ -49,7 +57,7 @@ export interface Statement {
   };
   result: {
     score: { scaled: number; raw: number; min: number; max: number };
-    completion: true;
+    completion: boolean;
     duration: string;
     extensions: Record<string, unknown>;
   };
@@ -72,6 +80,8 @@ export function xapiIris(iriBase: string) {
     utteranceId: ext('utterance-id'),
     assessedAt: ext('assessed-at'),
     referenceText: ext('reference-text'),
+    contentMatch: ext('content-match'),
+    flags: ext('flags'),
   };
 }
 
@@ -89,12 +99,16 @@ function resultExtensions(iris: ReturnType<typeof xapiIris>, source: StatementSo
     [iris.aspects]: { ...SENTENCE_SCALE, ...source.sentence },
     [iris.words]: {
       ...SENTENCE_SCALE,
-      items: source.words.map(({ index, text, accuracy, stress, total }) => ({ index, text, accuracy, stress, total })),
+      items: source.words.map(({ index, text, accuracy, stress, total, startMs, endMs, errorType }) => ({
+        index, text, accuracy, stress, total, startMs, endMs, errorType,
+      })),
     },
     [iris.phonemes]: {
       ...PHONEME_SCALE,
       items: source.words.flatMap((w) => w.phonemes.map((p) => ({ wordIndex: w.index, index: p.index, symbol: p.symbol, accuracy: p.accuracy }))),
     },
+    [iris.contentMatch]: source.contentMatch,
+    [iris.flags]: source.flags,
   };
 }
 
@@ -118,7 +132,8 @@ export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHome
     },
     result: {
       score: { scaled: scaled(sentence.total, SENTENCE_SCALE), raw: sentence.total, ...SENTENCE_SCALE },
-      completion: true,
+      // A reading of another sentence (READ_WRONG_TEXT) did not complete this activity.
+      completion: !source.flags.includes('READ_WRONG_TEXT'),
       duration: isoDuration(utterance.durationMs),
       extensions: resultExtensions(iris, source),
     },

@@ -1,14 +1,15 @@
 /**
  * The learner rollups (src/analytics/rollup.ts: sounds, example words, score histograms) against a recomputation from the raw rows, done here
  * in JavaScript from the stored assessments, words and phonemes: after submissions, a re-assessment
- * (and a late older one), human labels, the seeder, the migration's backfill and an erasure. Then
+ * (and a late older one), human labels, READ_WRONG_TEXT assessments (which count nowhere), the
+ * seeder, the migrations' backfill and an erasure. Then
  * the GraphQL answers from the rollups against the same fields read from the phoneme rows (a window
  * that holds everything takes the raw path).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
-import { labels, seedLearner, type Take } from '../support/history.js';
+import { close, labels, seedLearner, type Take } from '../support/history.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
@@ -28,6 +29,12 @@ const DISTRIBUTION = `query($g: String!, $from: DateTime) { group(externalId: $g
   scoreDistribution(from: $from) { aspect count mean p10 p25 median p75 p90 } } }`;
 const PROFILE = `query($id: ID!, $from: DateTime) { learner(id: $id) {
   soundProfile(from: $from) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords } } }`;
+const DROPPED = `query($g: String!, $since: DateTime) { group(externalId: $g) {
+  droppedLearners(since: $since, latest: 1, minDrop: -100) { recentMean recentCount earlierMean earlierCount drop } } }`;
+const LEARNER = `query($id: ID!, $from: DateTime) { learner(id: $id) {
+  progress(from: $from) { bucket utterances aspects { aspect first latest best mean slopePerWeek series { start count mean p25 median p75 movingAverage } } }
+  soundProfile(from: $from, first: 40) { phoneme ipa count errors errorRate meanAccuracy slopePerWeek exampleWords }
+  wordProfile(from: $from) { word count meanAccuracy errors errorRate } } }`;
 
 interface Sums { count: number; sumAccuracy: number; errors: number; sumX: number; sumXX: number; sumXY: number }
 
@@ -47,6 +54,7 @@ async function recomputed(prisma: PrismaClient, organizationId: string) {
   const words = new Map<string, number>();
   const scores = new Map<string, number>();
   for (const a of latest.values()) {
+    if (a.flags.includes('READ_WRONG_TEXT')) continue; // not a reading of the reference: counts nowhere
     for (const [aspect, score] of [['ACCURACY', a.accuracy], ['FLUENCY', a.fluency], ['PROSODY', a.prosody], ['COMPLETENESS', a.completeness], ['TOTAL', a.total]]) {
       const key = `${a.utterance.learnerId} ${aspect} ${score}`;
       scores.set(key, (scores.get(key) ?? 0) + 1);
@@ -118,9 +126,9 @@ describe.each(DATABASES)('learner rollups on %s', (kind) => {
   });
   afterAll(() => t?.dispose());
 
-  const write = (utteranceId: string, source: 'MODEL' | 'HUMAN', l: ReturnType<typeof labels>, createdAt?: Date) =>
+  const write = (utteranceId: string, source: 'MODEL' | 'HUMAN', l: ReturnType<typeof labels>, createdAt?: Date, flags: 'READ_WRONG_TEXT'[] = []) =>
     prisma.$transaction((tx) => writeAssessment(tx, {
-      organizationId: org, utteranceId, jobId: null, source, inferenceMs: null, rationale: null, labels: l, createdAt,
+      organizationId: org, utteranceId, jobId: null, source, inferenceMs: null, rationale: null, labels: l, createdAt, flags,
       model: source === 'MODEL' ? { name: 'seed-model', version: 'v3', executionProvider: 'cpu' } : null, rater: source === 'HUMAN' ? 'r1' : null,
     }));
 
@@ -176,6 +184,46 @@ describe.each(DATABASES)('learner rollups on %s', (kind) => {
     }
   });
 
+  test('READ_WRONG_TEXT counts nowhere: a learner with such a recording has the progress, profiles and cohort figures of the learner without it', async () => {
+    const extra = take('2026-02-08T10:00:00Z', 0, 0, { think: 0, bear: 0 });
+    learners.plain = (await seedLearner(prisma, org, A, ['plain'])).id;
+    learners.wrong = (await seedLearner(prisma, org, [...A, extra], ['wrong'])).id;
+    const u = await prisma.utterance.findFirstOrThrow({ where: { learnerId: learners.wrong }, orderBy: { createdAt: 'desc' } });
+    const flaggedAt = new Date('2026-02-08T11:00:00Z');
+    // Re-assessed as another sentence (replacing an ordinary assessment takes that one back out).
+    await write(u.id, 'MODEL', { ...labels(extra), sentence: { ...labels(extra).sentence, completeness: 0, total: 0 } }, flaggedAt, ['READ_WRONG_TEXT']);
+    await expectConsistent(prisma, org);
+    const all = '1970-01-01T00:00:00Z'; // with a window: the raw path; without: the rollups
+    const same = async () => {
+      for (const from of [undefined, all]) {
+        const [plain, wrong] = await Promise.all([learners.plain!, learners.wrong!].map((id) => t.admin.request(LEARNER, { id: toGlobalId('Learner', id), from })));
+        expect(wrong.errors).toBeUndefined();
+        expect(plain.data.learner.progress.utterances).toBe(A.length);
+        expect(wrong.data.learner.soundProfile.length).toBeGreaterThan(0);
+        close(wrong.data, plain.data); // equal, numbers within float noise (the slopes' sums differ in order)
+        const [gp, gw] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(DISTRIBUTION, { g, from })));
+        expect(gw.data.group.scoreDistribution[0].count).toBe(A.length);
+        expect(gw.data.group.scoreDistribution).toEqual(gp.data.group.scoreDistribution);
+        const [wp, ww] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(WEAK, { g, from, min: 0, first: 40 })));
+        close(ww.data.group.weakSounds, wp.data.group.weakSounds);
+        const [dp, dw] = await Promise.all(['plain', 'wrong'].map((g) => t.admin.request(DROPPED, { g, since: from })));
+        expect(dw.data.group.droppedLearners).toHaveLength(1);
+        expect(dw.data.group.droppedLearners).toEqual(dp.data.group.droppedLearners);
+      }
+    };
+    await same();
+    // Re-assessed as a reading after all: it counts (the flagged one is taken out by adding nothing back).
+    await write(u.id, 'MODEL', labels(extra), new Date(flaggedAt.getTime() + 60_000));
+    await expectConsistent(prisma, org);
+    const counted = (await t.admin.request(LEARNER, { id: toGlobalId('Learner', learners.wrong!) })).data.learner;
+    expect(counted.progress.utterances).toBe(A.length + 1);
+    expect(counted.soundProfile.find((s: any) => s.phoneme === 'TH').count).toBe(A.length + 1);
+    // And flagged once more: back to the learner without it.
+    await write(u.id, 'MODEL', labels(extra), new Date(flaggedAt.getTime() + 120_000), ['READ_WRONG_TEXT']);
+    await expectConsistent(prisma, org);
+    await same();
+  });
+
   test('the seeder leaves the rollups consistent', async () => {
     await writeSeed(prisma, {
       organizationId: org, learners: 12, utterances: 150, groups: 2, seed: 7, months: 2, end: new Date('2026-03-01T00:00:00Z'), batchSize: 40,
@@ -197,6 +245,10 @@ describe.each(DATABASES)('learner rollups on %s', (kind) => {
       backfill.push(...sql.slice(sql.indexOf('-- Backfill')).split(/;\s*\n/).map((s) => s.trim()).filter((s) => /\S/.test(s.replace(/^--.*$/gm, ''))));
     }
     expect(backfill).toHaveLength(5);
+    // The backfills count READ_WRONG_TEXT assessments as the rollups did then; the later migration takes them back out.
+    const skip = await readFile(path.join(process.cwd(), 'prisma/migrations/20261130122500_rollups_skip_wrong_text/migration.sql'), 'utf8');
+    backfill.push(...skip.split(/;\s*\n/).map((s) => s.trim()).filter((s) => /\S/.test(s.replace(/^--.*$/gm, ''))));
+    expect(await prisma.assessment.count({ where: { organizationId: org, flags: { has: 'READ_WRONG_TEXT' } } })).toBeGreaterThan(0);
     await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`DELETE FROM "LearnerSoundRollup"`;
       await tx.$executeRaw`DELETE FROM "LearnerSoundWordRollup"`;

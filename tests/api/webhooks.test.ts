@@ -104,10 +104,17 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(submitted!.data.utterance.durationMs).toBeGreaterThan(1000);
     const served = await t.admin.request(
       `query($id: ID!) { assessment(id: $id) { model { name version } executionProvider sentence { accuracy fluency prosody completeness total }
-         words { text accuracy stress total phonemes { symbol accuracy } } rationale { text flags trusted } contentMatch flags } }`,
+         words { text accuracy stress total startMs endMs errorType phonemes { symbol accuracy } } rationale { text flags trusted } contentMatch flags } }`,
       { id: done.assessment.id },
     );
     const a = served.data.assessment;
+    // the diagnostics a receiver needs to act without a query back: word timing, miscues, content match
+    expect(a.words.length).toBeGreaterThan(0);
+    for (const w of a.words) {
+      expect(w.endMs).toBeGreaterThan(w.startMs);
+      expect(['NONE', 'OMITTED', 'MISPRONOUNCED']).toContain(w.errorType);
+    }
+    expect(typeof a.contentMatch).toBe('number');
     expect(completed!.data).toEqual({
       assessment: { id: done.assessment.id, source: 'MODEL', ...a },
       job: { id: job.id, attempts: 1 },

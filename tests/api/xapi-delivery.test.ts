@@ -109,8 +109,17 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(statement).toBeDefined();
     expect(xapiErrors([statement], true)).toEqual([]);
     expect(statement.actor.account.name).toBe(externalId);
-    const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId } });
+    const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, include: { words: { orderBy: { index: 'asc' } } } });
     expect(statement.result.score.raw).toBe(row.total);
+    // the model's diagnostics: word timing and miscues, the content match and its outcome
+    const ext = (statement as unknown as { result: { completion: boolean; extensions: Record<string, any> } }).result;
+    const items = ext.extensions['https://speechmark.dev/xapi/extensions/words'].items;
+    expect(items.map((w: any) => [w.text, w.startMs, w.endMs, w.errorType])).toEqual(row.words.map((w) => [w.text, w.startMs, w.endMs, w.errorType]));
+    expect(items.every((w: any) => typeof w.startMs === 'number' && w.endMs > w.startMs)).toBe(true);
+    expect(ext.extensions['https://speechmark.dev/xapi/extensions/content-match']).toBe(row.contentMatch);
+    expect(typeof row.contentMatch).toBe('number');
+    expect(ext.extensions['https://speechmark.dev/xapi/extensions/flags']).toEqual(row.flags);
+    expect(ext.completion).toBe(!row.flags.includes('READ_WRONG_TEXT'));
     const last = lrs.requests.at(-1)!;
     expect(last.headers['x-experience-api-version']).toBe('1.0.3');
     expect(last.headers.authorization).toBe(`Basic ${Buffer.from(`${lrs.username}:${lrs.password}`).toString('base64')}`);

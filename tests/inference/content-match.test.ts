@@ -52,6 +52,24 @@ describe('content features of one recogniser', () => {
     expect(near.gap_per_speech_frame).toBeGreaterThan(far.gap_per_speech_frame);
   });
 
+  test('the recording\'s own yardstick: the reference in its order fits far better than its phones shuffled; another text does not', () => {
+    // a longer, weakly heard reading (posterior .4 on the said phone): every path scores low in absolute terms
+    const phones = ['DH', 'AH', 'K', 'W', 'IH', 'K', 'B', 'R', 'AW', 'N', 'F', 'AA', 'K', 'S'].map(id);
+    const weak = phones.flatMap((ph) => [0, ph, ph]);
+    const lp = posteriors(weak, 0.4);
+    const own = contentFeatures(lp, weak.length, VOCAB, phones);
+    const other = contentFeatures(lp, weak.length, VOCAB, ['S', 'IY', 'Y', 'UW', 'T', 'AH', 'M', 'AA', 'R', 'OW', 'AE', 'T', 'DH', 'AH'].map(id));
+    expect(own.shuffle_margin_per_phone).toBeGreaterThan(1);
+    expect(own.shuffle_z).toBeGreaterThan(2);
+    expect(other.shuffle_margin_per_phone).toBeLessThan(own.shuffle_margin_per_phone / 2);
+    // deterministic: the same shuffles every time
+    expect(contentFeatures(lp, weak.length, VOCAB, phones)).toEqual(own);
+    // a model that names no shuffle feature does not pay for the shuffles; the other features are the same
+    const lean = contentFeatures(lp, weak.length, VOCAB, phones, ['gap_per_speech_frame']);
+    expect(lean.shuffle_margin_per_phone).toBe(0);
+    expect({ ...lean, shuffle_margin_per_phone: 0, shuffle_z: 0 }).toEqual({ ...own, shuffle_margin_per_phone: 0, shuffle_z: 0 });
+  });
+
   test('edit distance counts substitutions, insertions and deletions', () => {
     expect(editDistance([1, 2, 3], [1, 2, 3])).toBe(0);
     expect(editDistance([1, 2, 3], [1, 4, 3])).toBe(1);

@@ -17,7 +17,9 @@ function statement(assessmentId: string, total = 7) {
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00Z'), referenceText: 'We call it bear', normalisedText: 'WE CALL IT BEAR', durationMs: 1500 },
     model: { name: 'm', version: '1', executionProvider: 'cpu' },
     sentence: { accuracy: total, fluency: total, prosody: total, completeness: 10, total },
-    words: [{ index: 0, text: 'WE', accuracy: 9, stress: 10, total: 9, phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }] }],
+    contentMatch: 0.97,
+    flags: [],
+    words: [{ index: 0, text: 'WE', accuracy: 9, stress: 10, total: 9, startMs: 100, endMs: 350, errorType: 'NONE', phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }] }],
   };
   return buildStatement(xapi, source);
 }

@@ -17,9 +17,11 @@ function source(overrides: Partial<StatementSource> = {}): StatementSource {
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.000Z'), referenceText: 'We call it bear.', normalisedText: 'WE CALL IT BEAR', durationMs: 2354 },
     model: { name: 'speechmark-so762-gop', version: 'so762-gop-2.0.0', executionProvider: 'cpu' },
     sentence: { accuracy: 8, fluency: 9, prosody: 8, completeness: 10, total: 8 },
+    contentMatch: 0.9731,
+    flags: [],
     words: [
-      { index: 0, text: 'WE', accuracy: 10, stress: 10, total: 10, phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }, { index: 1, symbol: 'IY0', accuracy: 1.8 }] },
-      { index: 1, text: 'BEAR', accuracy: 6, stress: 10, total: 7, phonemes: [{ index: 0, symbol: 'B', accuracy: 2 }, { index: 1, symbol: 'EH0', accuracy: 0.8 }, { index: 2, symbol: 'R', accuracy: 1.2 }] },
+      { index: 0, text: 'WE', accuracy: 10, stress: 10, total: 10, startMs: 120, endMs: 380, errorType: 'NONE', phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }, { index: 1, symbol: 'IY0', accuracy: 1.8 }] },
+      { index: 1, text: 'BEAR', accuracy: 6, stress: 10, total: 7, startMs: 400, endMs: 900, errorType: 'MISPRONOUNCED', phonemes: [{ index: 0, symbol: 'B', accuracy: 2 }, { index: 1, symbol: 'EH0', accuracy: 0.8 }, { index: 2, symbol: 'R', accuracy: 1.2 }] },
     ],
     ...overrides,
   };
@@ -39,9 +41,11 @@ describe('xAPI statement builder', () => {
     const ext = s.result.extensions;
     expect(ext['https://speechmark.dev/xapi/extensions/aspects']).toEqual({ min: 0, max: 10, accuracy: 8, fluency: 9, prosody: 8, completeness: 10, total: 8 });
     expect((ext['https://speechmark.dev/xapi/extensions/words'] as { items: unknown[] }).items).toEqual([
-      { index: 0, text: 'WE', accuracy: 10, stress: 10, total: 10 },
-      { index: 1, text: 'BEAR', accuracy: 6, stress: 10, total: 7 },
+      { index: 0, text: 'WE', accuracy: 10, stress: 10, total: 10, startMs: 120, endMs: 380, errorType: 'NONE' },
+      { index: 1, text: 'BEAR', accuracy: 6, stress: 10, total: 7, startMs: 400, endMs: 900, errorType: 'MISPRONOUNCED' },
     ]);
+    expect(ext['https://speechmark.dev/xapi/extensions/content-match']).toBe(0.9731);
+    expect(ext['https://speechmark.dev/xapi/extensions/flags']).toEqual([]);
     expect(ext['https://speechmark.dev/xapi/extensions/phonemes']).toEqual({
       min: 0, max: 2,
       items: [
@@ -52,6 +56,15 @@ describe('xAPI statement builder', () => {
     expect(s.context.platform).toBe('speechmark');
     expect(s.context.extensions['https://speechmark.dev/xapi/extensions/model-version']).toBe('so762-gop-2.0.0');
     expect(s.timestamp).toBe('2026-07-01T10:00:00.000Z');
+  });
+
+  test('a reading of another sentence (READ_WRONG_TEXT) is a valid statement that did not complete the activity and says why', () => {
+    const s = buildStatement(config.xapi, source({ contentMatch: 0.02, flags: ['READ_WRONG_TEXT'], sentence: { accuracy: 3, fluency: 5, prosody: 5, completeness: 0, total: 2 } }));
+    expect(xapiErrors(s)).toEqual([]);
+    expect(s.result.completion).toBe(false);
+    expect(s.result.extensions['https://speechmark.dev/xapi/extensions/flags']).toEqual(['READ_WRONG_TEXT']);
+    expect(s.result.extensions['https://speechmark.dev/xapi/extensions/content-match']).toBe(0.02);
+    expect(buildStatement(config.xapi, source()).result.completion).toBe(true);
   });
 
   test('the id is a UUID v5 of the assessment id: the same on every build, another for another assessment', () => {

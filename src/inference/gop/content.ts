@@ -6,9 +6,13 @@
  * - how much worse the forced alignment of the canonical phones scores than the recogniser's own
  *   best path (the frame-wise best label, which bounds every path from above);
  * - the phone error rate of the greedy decoding against the canonical phones;
- * - the share of canonical phones that the recogniser barely hears anywhere near their segment.
- * A wrong sentence forces the alignment through phones the audio does not contain, so all three
- * grow. A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
+ * - the share of canonical phones that the recogniser barely hears anywhere near their segment;
+ * - (for models that name it) the recording's own yardstick: the canonical phones in their order
+ *   against shuffles of them.
+ * A wrong sentence forces the alignment through phones the audio does not contain, so the first
+ * three grow and the yardstick shrinks (its order fits no better than a shuffle); a weak but honest
+ * reading makes the first three grow too, but keeps its order's advantage. (On train/ folds the
+ * yardstick helped; on dev/ it did not: scripts/train/README.md, so the shipped model leaves it out.) A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
  * scripts/train/content-match.ts on train/ speaker folds) turns them into a 0-1 score.
  */
 import { forcedAlign } from './align.js';
@@ -16,18 +20,28 @@ import { forcedAlign } from './align.js';
 /** Every feature this build computes; a manifest's model names a subset of them. */
 export const CONTENT_FEATURES = [
   'gap_per_frame', 'gap_per_phone', 'gap_per_speech_frame', 'greedy_per', 'low_posterior_01', 'low_posterior_05', 'greedy_length_ratio',
+  'gap_per_sqrt_phone', 'frame_confidence', 'log_phones', 'speech_frames_per_phone', 'shuffle_margin_per_phone', 'shuffle_z',
 ] as const;
+
+/** Shuffled copies of the reference phones aligned as impostors (shuffleMargin). */
+const SHUFFLES = 8;
 export type ContentFeature = (typeof CONTENT_FEATURES)[number];
 
 /**
  * @param logp [T, V] row-major log-posteriors, blank at index 0
  * @param labels canonical phone ids, 1-based in the posterior's vocabulary
+ * @param needed the features a model uses: the shuffle yardstick (SHUFFLES more alignments) is
+ *   computed only when it names one of them (0 otherwise); all when omitted (training dumps)
  */
-export function contentFeatures(logp: Float32Array, T: number, V: number, labels: readonly number[]): Record<ContentFeature, number> {
+export function contentFeatures(
+  logp: Float32Array, T: number, V: number, labels: readonly number[], needed: readonly ContentFeature[] = CONTENT_FEATURES,
+): Record<ContentFeature, number> {
   const L = labels.length;
   const { segments } = forcedAlign(logp, T, V, labels);
   const best = frameBest(logp, T, V);
-  const gap = Math.min(0, pathScore(logp, T, V, labels, segments) - best.score);
+  const aligned = pathScore(logp, T, V, labels, segments);
+  const gap = Math.min(0, aligned - best.score);
+  const margin = needed.some((f) => f.startsWith('shuffle_')) ? shuffleMargin(logp, T, V, labels, aligned) : { mean: 0, z: 0 };
   const greedy = collapse(best.argmax);
   const speechFrames = Math.max(1, best.argmax.reduce((n, v) => n + (v === 0 ? 0 : 1), 0));
   return {
@@ -38,6 +52,17 @@ export function contentFeatures(logp: Float32Array, T: number, V: number, labels
     low_posterior_01: lowPosteriorShare(logp, T, V, labels, segments, 0.01),
     low_posterior_05: lowPosteriorShare(logp, T, V, labels, segments, 0.05),
     greedy_length_ratio: greedy.length / L,
+    // Evidence adds up over phones: a mean gap over few phones is noisier than over many, so the
+    // total gap over the square root of the count (a z-like statistic) holds one threshold better
+    // across short and long sentences.
+    gap_per_sqrt_phone: gap / Math.sqrt(L),
+    // How sure the recogniser is of anything in this recording (mean best log-posterior over its
+    // speech frames): a weak or unusual voice makes every path score worse, not only a wrong text's.
+    frame_confidence: speechConfidence(logp, T, V, best.argmax),
+    log_phones: Math.log(L),
+    speech_frames_per_phone: speechFrames / L,
+    shuffle_margin_per_phone: margin.mean / L,
+    shuffle_z: margin.z,
   };
 }
 
@@ -63,6 +88,50 @@ function frameBest(logp: Float32Array, T: number, V: number): { argmax: number[]
     score += logp[t * V + b]!;
   }
   return { argmax, score };
+}
+
+/**
+ * How much better the reference phones align in their order than the same phones shuffled: the
+ * recording's own yardstick. A weak but honest reading aligns badly in absolute terms, yet its
+ * order still fits far better than a shuffle of the same sounds; another sentence's phones fit
+ * about as badly in order as shuffled. Mean margin and margin over the shuffles' spread (z).
+ */
+function shuffleMargin(logp: Float32Array, T: number, V: number, labels: readonly number[], aligned: number): { mean: number; z: number } {
+  const scores: number[] = [];
+  for (let k = 0; k < SHUFFLES; k++) {
+    const shuffled = shuffle(labels, k + 1);
+    scores.push(pathScore(logp, T, V, shuffled, forcedAlign(logp, T, V, shuffled).segments));
+  }
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+  return { mean: aligned - mean, z: (aligned - mean) / Math.max(sd, 1) };
+}
+
+/** Fisher-Yates with a seeded generator (mulberry32): the same shuffles on every run. */
+function shuffle(labels: readonly number[], seed: number): number[] {
+  const out = [...labels];
+  let s = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const j = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Mean best log-posterior over the frames whose best label is a phone (0 when there are none). */
+function speechConfidence(logp: Float32Array, T: number, V: number, argmax: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    if (argmax[t] === 0) continue;
+    sum += logp[t * V + argmax[t]!]!;
+    n++;
+  }
+  return n ? sum / n : 0;
 }
 
 /** CTC greedy decoding: merge repeats, drop blanks. */
