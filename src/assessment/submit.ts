@@ -14,7 +14,7 @@
  * Keys are opaque, compared exactly as sent, 1 to 255 characters, no control characters.
  */
 import { createHash } from 'node:crypto';
-import type { Job, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
+import type { Job, JobPriority, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
 import { sha256Hex } from '../audio/store.js';
 import { AppError } from '../errors.js';
 import type { Intake } from '../intake.js';
@@ -43,6 +43,8 @@ export interface SubmitRecordingInput {
   /** Canonical words when they are known (a dataset's own phones); else from the lexicon. */
   words?: ReferenceWord[];
   idempotencyKey?: string | null;
+  /** INTERACTIVE (default: someone waits for the result) or BULK (the importer): the claim order. */
+  priority?: JobPriority;
   /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
   alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
 }
@@ -127,7 +129,14 @@ function isForeignKeyViolation(e: unknown): boolean {
 /** A QUEUED assessment job for a stored utterance (submit, reassess, bulk jobs). */
 export function createAssessmentJob(
   db: PrismaClient | Prisma.TransactionClient,
-  data: { organizationId: string; utteranceId: string; maxAttempts: number; requestedModelVersion?: string | null },
+  data: {
+    organizationId: string;
+    utteranceId: string;
+    maxAttempts: number;
+    /** The claim takes INTERACTIVE before BULK (src/jobs/queue.ts); say which, there is no default here. */
+    priority: JobPriority;
+    requestedModelVersion?: string | null;
+  },
 ): Promise<Job> {
   return db.job.create({ data });
 }
@@ -167,7 +176,9 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
           referenceWords: prepared.utterance.referenceWords as never,
         },
       });
-      const job = await createAssessmentJob(tx, { organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts });
+      const job = await createAssessmentJob(tx, {
+        organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts, priority: input.priority ?? 'INTERACTIVE',
+      });
       await notifyJobChanged(tx, job.id);
       const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });
       await emitEvent(tx, {
