@@ -1,7 +1,8 @@
 /**
  * The one write path for a recording: validate, inspect the audio, store it, and create the
  * utterance, its assessment job and its `utterance.submitted` outbox event in one transaction. The submitUtterance mutation and the dataset
- * importer both call submitRecording; reassessUtterance shares createAssessmentJob.
+ * importer both call submitRecording; reassessUtterance shares createAssessmentJob, bulk
+ * re-assessment (./bulk.ts) createAssessmentJobs.
  *
  * Idempotency (the IETF "Idempotency-Key" draft's semantics, as Stripe implements them): a key is
  * scoped to the organisation and remembers the request it first came with, as a fingerprint of
@@ -126,19 +127,33 @@ function isForeignKeyViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
 }
 
-/** A QUEUED assessment job for a stored utterance (submit, reassess, bulk jobs). */
+/** What every assessment job is created with. */
+export interface AssessmentJobData {
+  organizationId: string;
+  maxAttempts: number;
+  /** The claim takes INTERACTIVE before BULK (src/jobs/queue.ts); say which, there is no default here. */
+  priority: JobPriority;
+  requestedModelVersion?: string | null;
+  /** The bulk re-assessment that asked for it (src/assessment/bulk.ts). */
+  bulkOperationId?: string | null;
+}
+
+/** A QUEUED assessment job for a stored utterance (submit, reassess). */
 export function createAssessmentJob(
   db: PrismaClient | Prisma.TransactionClient,
-  data: {
-    organizationId: string;
-    utteranceId: string;
-    maxAttempts: number;
-    /** The claim takes INTERACTIVE before BULK (src/jobs/queue.ts); say which, there is no default here. */
-    priority: JobPriority;
-    requestedModelVersion?: string | null;
-  },
+  data: AssessmentJobData & { utteranceId: string },
 ): Promise<Job> {
   return db.job.create({ data });
+}
+
+/** QUEUED assessment jobs for many stored utterances in one statement (bulk re-assessment). */
+export async function createAssessmentJobs(
+  db: PrismaClient | Prisma.TransactionClient,
+  data: AssessmentJobData & { utteranceIds: string[] },
+): Promise<number> {
+  const { utteranceIds, ...job } = data;
+  const { count } = await db.job.createMany({ data: utteranceIds.map((utteranceId) => ({ ...job, utteranceId })) });
+  return count;
 }
 
 /**

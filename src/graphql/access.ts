@@ -34,7 +34,7 @@ import { requireScope } from './auth.js';
 import { AppError } from '../errors.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
-const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment' } as const;
+const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment', BulkOperation: 'bulkOperation' } as const;
 type Loadable = keyof typeof LOADER;
 type Row<T extends Loadable> = NonNullable<Awaited<ReturnType<Loaders[(typeof LOADER)[T]]['load']>>>;
 

@@ -75,6 +75,7 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
 interface ClaimedRow extends FailedJob {
   status: string;
   priority: string;
+  bulkOperationId: string | null;
   requestedModelVersion: string | null;
   maxAttempts: number;
   runAfter: Date | string;
@@ -181,7 +182,7 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
                                ELSE j."errorMessage" END
        FROM candidate
       WHERE j."id" = candidate."id"
-     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."requestedModelVersion", j."maxAttempts",
+     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."bulkOperationId"::text AS "bulkOperationId", j."requestedModelVersion", j."maxAttempts",
                j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
 
 /**
@@ -226,6 +227,7 @@ function claimedJob(row: ClaimedRow): Job {
     utteranceId: row.utteranceId,
     status: row.status as Job['status'],
     priority: row.priority as Job['priority'],
+    bulkOperationId: row.bulkOperationId,
     requestedModelVersion: row.requestedModelVersion,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.maxAttempts),
