@@ -183,9 +183,13 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     utterance: scoped(utterance, reads),
     job: scoped(byId<Job>((ids) => prisma.job.findMany({ where: scope(ids) })), reads),
     assessment: scoped(byId<Assessment>((ids) => prisma.assessment.findMany({ where: scope(ids) })), reads),
-    /** Bulk re-assessments are the ASSESS_WRITE key's own work (like reassessUtterance's Job). */
-    bulkOperation: scoped(byId<BulkOperation>((ids) => prisma.bulkOperation.findMany({ where: scope(ids) })), needs('ASSESS_WRITE')),
-    /** Each bulk operation's jobs counted by status, one grouped read on the (bulkOperationId, status) index. */
+    /** Read like jobs (SCORES_READ); the ASSESS_WRITE key that starts or cancels one gets it back as its own write. */
+    bulkOperation: scoped(byId<BulkOperation>((ids) => prisma.bulkOperation.findMany({ where: scope(ids) })), reads),
+    /**
+     * Each bulk operation's jobs counted by status, one grouped read on the (bulkOperationId, status)
+     * index. No scope of its own: it is reached only from a BulkOperation, which its entry point
+     * (bulkOperation/node: SCORES_READ; the mutations: ASSESS_WRITE) has already checked.
+     */
     bulkJobCounts: scoped(
       batched<string, BulkJobCounts>(async (ids) => {
         const rows = await prisma.$queryRawUnsafe<{ id: string; status: string; n: number }[]>(
@@ -198,7 +202,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         for (const r of rows) counts.get(r.id)![r.status as keyof BulkJobCounts] = Number(r.n);
         return ids.map((id) => counts.get(id)!);
       }),
-      needs('ASSESS_WRITE'),
+      () => undefined,
     ),
     learnerByExternalId: scoped(
       batched<string, Learner | null>(async (externalIds) => {

@@ -99,7 +99,7 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
 
     const app = await startSpeechmark(config, { host: '127.0.0.1' });
     try {
-      const { key } = await createApiKey(app.services.prisma, orgId, 'bulk', ['ASSESS_WRITE']);
+      const { key } = await createApiKey(app.services.prisma, orgId, 'bulk', ['SCORES_READ']);
       const res = await new GqlClient(app.url, key).request(`query($id: ID!) { bulkOperation(id: $id) { status groupExternalId progress { total queued } } }`, { id: globalId });
       expect(res.data.bulkOperation).toEqual({ status: 'RUNNING', groupExternalId: 'class-1', progress: { total: 4, queued: 4 } });
       const jobs = await app.services.prisma.job.findMany({ where: { bulkOperationId: id } });

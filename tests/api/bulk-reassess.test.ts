@@ -44,7 +44,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
 
   beforeAll(async () => {
     t = await startTestApp(kind, { inProcessWorker: false });
-    writer = await keyWithScopes(t, ['ASSESS_WRITE']);
+    writer = await keyWithScopes(t, ['ASSESS_WRITE', 'SCORES_READ']);
     prisma = t.app.services.prisma;
     org = (await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
   });
@@ -159,12 +159,18 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(await prisma.job.count({ where: { organizationId: other.org.id } })).toBe(0);
   });
 
-  test('scopes and tenancy: ASSESS_WRITE needed; another organisation sees null and cannot cancel', async () => {
+  test('scopes and tenancy: ASSESS_WRITE starts and cancels, SCORES_READ reads; another organisation sees null and cannot cancel', async () => {
     await learnerWith(prisma, org, 2, ['g-scope']);
     const reader = await keyWithScopes(t, ['SCORES_READ']);
+    const writeOnly = await keyWithScopes(t, ['ASSESS_WRITE']);
     expect(errorCode(await start({ groupExternalId: 'g-scope' }, reader))).toBe('FORBIDDEN');
-    const op = (await start({ groupExternalId: 'g-scope' })).data.reassessUtterances;
-    expect(errorCode(await reader.request(GET, { id: op.id }))).toBe('FORBIDDEN');
+    // The writer gets its own operation back with its progress, but cannot poll it (like a Job).
+    const started = await start({ groupExternalId: 'g-scope' }, writeOnly);
+    expect(started.errors).toBeUndefined();
+    const op = started.data.reassessUtterances;
+    expect(op.progress).toMatchObject({ total: 2, queued: 2 });
+    expect(errorCode(await writeOnly.request(GET, { id: op.id }))).toBe('FORBIDDEN');
+    expect((await reader.request(GET, { id: op.id })).data.bulkOperation.progress).toMatchObject({ total: 2, queued: 2 });
     expect(errorCode(await reader.request(CANCEL, { id: op.id }))).toBe('FORBIDDEN');
     const node = (await writer.request(NODE, { id: op.id })).data.node;
     expect(node).toEqual({ __typename: 'BulkOperation', id: op.id, progress: { total: 2 } });
