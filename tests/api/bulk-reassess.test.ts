@@ -15,7 +15,7 @@ import type { PrismaClient } from '../../src/generated/prisma/client.js';
 
 const DATABASES = await testDatabases();
 
-const OP_FIELDS = `id status learnerId groupExternalId wholeOrganisation since modelVersion createdAt cancelledAt
+const OP_FIELDS = `id status oneLearner groupExternalId wholeOrganisation since modelVersion createdAt cancelledAt
   progress { total queued running succeeded failed cancelled }`;
 const START = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { ${OP_FIELDS} } }`;
 const GET = `query($id: ID!) { bulkOperation(id: $id) { ${OP_FIELDS} } }`;
@@ -66,7 +66,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     const op = res.data.reassessUtterances;
     expect(op).toMatchObject({
-      status: 'RUNNING', learnerId: toGlobalId('Learner', learner.id), groupExternalId: null, wholeOrganisation: false,
+      status: 'RUNNING', oneLearner: true, groupExternalId: null, wholeOrganisation: false,
       progress: { total: 3, queued: 3, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
     });
     const jobs = await jobsOf(op.id);
