@@ -124,16 +124,15 @@ describeEachDatabase('fair claim', (ctx) => {
       // Each claimer may have one claim in flight while the other returns: at most one position of slack.
       const interactive = order.flatMap((j, i) => (j.organizationId === c.org ? [i] : []));
       expect(Math.max(...interactive)).toBeLessThanOrEqual(10);
-      // Among the bulk claims, neither tenant gets more than a few turns ahead: runs on PostgreSQL
-      // alternate A B A B with an occasional swap (the order claims return in is not quite the order
-      // they committed in; leads of up to 4 were seen). An oldest-first queue gives A all 40 first;
-      // one without the busy-organisation check drifted to A A B, A A B (lead past 5 and growing).
-      let lead = 0;
-      for (const j of order) {
-        if (j.organizationId === a.org) lead++;
-        else if (j.organizationId === b.org) lead--;
-        expect(Math.abs(lead)).toBeLessThanOrEqual(4);
-      }
+      // Tenants in turn: of the first 40 bulk claims, each has a fair share. Not strict alternation
+      // (the single-claimer test checks that): while one claimer's transaction on A is stalled (2
+      // shared cores), A counts as being served and the other claimer rightly keeps taking B, so
+      // runs of one tenant appear (leads of 5 were seen under load). An oldest-first queue gives A
+      // all 40; one without the busy-organisation check drifted to A A B, A A B (27 to 13).
+      const firstBulk = order.filter((j) => j.organizationId !== c.org).slice(0, 40);
+      const ofA = firstBulk.filter((j) => j.organizationId === a.org).length;
+      expect(ofA).toBeGreaterThanOrEqual(14);
+      expect(ofA).toBeLessThanOrEqual(26);
       const rows = await ctx.prisma.job.findMany();
       expect(rows.every((r) => r.status === 'RUNNING' && r.attempts === 1)).toBe(true);
     } finally {
