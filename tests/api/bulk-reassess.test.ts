@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { BATCH_SIZE } from '../../src/assessment/bulk.js';
 import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
@@ -74,6 +75,25 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(jobs.every((j) => j.priority === 'BULK' && j.status === 'QUEUED' && j.organizationId === org)).toBe(true);
     const utterances = await prisma.utterance.findMany({ where: { learnerId: learner.id } });
     expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
+  });
+
+  test('priorities: a submission and a single re-assessment are INTERACTIVE, a bulk one BULK', async () => {
+    const learner = (await writer.request(`mutation($i: CreateLearnerInput!) { createLearner(input: $i) { id } }`, { i: { externalId: `p-${randomUUID()}` } }))
+      .data.createLearner.id;
+    const submitted = await writer.upload(
+      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`,
+      { input: { learnerId: learner, referenceText: 'A bear is here', audio: null } },
+      'variables.input.audio',
+      { bytes: speechLikeWav(1.5), name: 'speech.wav' },
+    );
+    expect(submitted.errors).toBeUndefined();
+    const { utterance, job } = submitted.data.submitUtterance;
+    const single = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: utterance.id });
+    const op = (await start({ learnerId: learner })).data.reassessUtterances;
+    const priorityOf = async (id: string) => (await prisma.job.findUniqueOrThrow({ where: { id: fromGlobalId(id)!.id } })).priority;
+    expect(await priorityOf(job.id)).toBe('INTERACTIVE');
+    expect(await priorityOf(single.data.reassessUtterance.id)).toBe('INTERACTIVE');
+    expect((await jobsOf(op.id)).map((j) => j.priority)).toEqual(['BULK']);
   });
 
   test('progress follows the jobs through the real queue: claimed, succeeded, failed; then COMPLETED', async () => {
