@@ -17,6 +17,7 @@ const config: CodegenConfig = {
           Learner: '../graphql/models.js#LearnerModel',
           Utterance: '../graphql/models.js#UtteranceModel',
           Job: '../graphql/models.js#JobModel',
+          BulkOperation: '../graphql/models.js#BulkOperationModel',
           Assessment: '../graphql/models.js#AssessmentModel',
           WordAssessment: '../graphql/models.js#WordAssessmentModel',
           PhonemeAssessment: '../graphql/models.js#PhonemeAssessmentModel',

@@ -8,6 +8,12 @@
  *   npm run admin -- revoke-key (--prefix sm_XXXXXXX | --id ID)
  *   npm run admin -- list-keys [--org ID]
  *   npm run admin -- list-orgs
+ *   npm run admin -- reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all)
+ *                             [--since ISO_INSTANT] [--model-version V] [--idempotency-key K]
+ *                                 queues BULK re-assessment jobs (src/assessment/bulk.ts, the
+ *                                 function reassessUtterances calls); prints the operation's id
+ *   npm run admin -- bulk-operation --id ID     its status and progress
+ *   npm run admin -- cancel-bulk-operation --id ID
  *
  * create-key is also how a lost admin key is recovered. Every change is recorded in the
  * organisation's audit log with actor "cli:<os user>". Exit status: 0 done, 1 failed (e.g. not
@@ -18,17 +24,23 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { apiKeyStatus } from '../src/graphql/auth.js';
-import { fromGlobalId } from '../src/graphql/ids.js';
+import { fromGlobalId, toGlobalId } from '../src/graphql/ids.js';
 import { isAppError } from '../src/errors.js';
 import { cliActor, recordAudit } from '../src/admin/audit.js';
 import { issueApiKey, revokeApiKey, validateKeyName, validateScopes } from '../src/admin/keys.js';
+import { bulkProgress, bulkStatus, cancelBulkOperation, startBulkReassessment } from '../src/assessment/bulk.js';
+import type { BulkOperation } from '../src/generated/prisma/client.js';
+import { readManifest } from '../src/inference/bundle.js';
 
 const USAGE = `usage: npm run admin -- <command> [options]
   create-org --name NAME
   create-key --org ID [--name NAME] [--scopes ADMIN,SCORES_READ,ASSESS_WRITE] [--expires-in-days N]
   revoke-key (--prefix PREFIX | --id ID)
   list-keys [--org ID]
-  list-orgs`;
+  list-orgs
+  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--idempotency-key K]
+  bulk-operation --id ID
+  cancel-bulk-operation --id ID`;
 
 /** Bad arguments: exit status 2 with the usage. */
 class UsageError extends Error {}
@@ -51,7 +63,7 @@ function required(value: string | undefined, flag: string): string {
 }
 
 /** A database id, or the API's global id of the given type. */
-function parseId(value: string, type: 'Organization' | 'ApiKey', flag: string): string {
+function parseId(value: string, type: 'Organization' | 'ApiKey' | 'BulkOperation', flag: string): string {
   if (UUID.test(value)) return value.toLowerCase();
   const global = fromGlobalId(value);
   if (global?.type === type) return global.id;
@@ -196,6 +208,72 @@ const commands: Record<string, (args: string[]) => Run> = {
     };
   },
 };
+
+/** One line: the operation's id (as the API's global id too), status and progress. */
+async function printBulkOperation(prisma: PrismaClient, op: BulkOperation): Promise<void> {
+  const rows = await prisma.job.groupBy({ by: ['status'], where: { bulkOperationId: op.id }, _count: { _all: true } });
+  const progress = bulkProgress(op, Object.fromEntries(rows.map((r) => [r.status, r._count._all])));
+  const counts = Object.entries(progress).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`${op.id} (${toGlobalId('BulkOperation', op.id)}) ${bulkStatus(op, progress)}: ${counts}`);
+}
+
+async function bulkOperationOf(prisma: PrismaClient, id: string): Promise<BulkOperation> {
+  const op = await prisma.bulkOperation.findUnique({ where: { id } });
+  if (!op) throw new Error(`No bulk operation with id ${id}.`);
+  return op;
+}
+
+Object.assign(commands, {
+  reassess(args: string[]): Run {
+    const all = args.includes('--all'); // a flag without a value
+    const v = parse(args.filter((a) => a !== '--all'), {
+      org: { type: 'string' }, learner: { type: 'string' }, group: { type: 'string' },
+      since: { type: 'string' }, 'model-version': { type: 'string' }, 'idempotency-key': { type: 'string' },
+    });
+    const organizationId = parseId(required(v.org, '--org'), 'Organization', '--org');
+    if ([v.learner !== undefined, v.group !== undefined, all].filter(Boolean).length !== 1) {
+      throw new UsageError('Give exactly one of --learner, --group or --all.');
+    }
+    let since: Date | null = null;
+    if (v.since !== undefined) {
+      since = new Date(v.since);
+      if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO 8601 instant, got "${v.since}".`);
+    }
+    const modelVersion = v['model-version'] ?? null;
+    return async (prisma) => {
+      await organization(prisma, organizationId);
+      if (modelVersion !== null) {
+        const served = readManifest(loadConfig().modelDir).version;
+        if (modelVersion !== served) throw new UsageError(`Unknown --model-version "${modelVersion}": the model bundle is "${served}".`);
+      }
+      let learnerId: string | null = null;
+      if (v.learner !== undefined) {
+        const learner = await prisma.learner.findUnique({ where: { organizationId_externalId: { organizationId, externalId: v.learner } } });
+        if (!learner) throw new Error(`No learner with externalId "${v.learner}" in organisation ${organizationId}.`);
+        learnerId = learner.id;
+      }
+      const op = await startBulkReassessment(prisma, {
+        organizationId, learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
+        since, requestedModelVersion: modelVersion, idempotencyKey: v['idempotency-key'] ?? null,
+        maxAttempts: loadConfig().jobMaxAttempts,
+      });
+      await printBulkOperation(prisma, op);
+    };
+  },
+
+  'bulk-operation'(args: string[]): Run {
+    const id = parseId(required(parse(args, { id: { type: 'string' } }).id, '--id'), 'BulkOperation', '--id');
+    return async (prisma) => printBulkOperation(prisma, await bulkOperationOf(prisma, id));
+  },
+
+  'cancel-bulk-operation'(args: string[]): Run {
+    const id = parseId(required(parse(args, { id: { type: 'string' } }).id, '--id'), 'BulkOperation', '--id');
+    return async (prisma) => {
+      const op = await bulkOperationOf(prisma, id);
+      await printBulkOperation(prisma, await cancelBulkOperation(prisma, op.organizationId, op.id));
+    };
+  },
+});
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;

@@ -7,7 +7,11 @@
  *   2. the server's peak memory while 20 uploads run at once, against its memory when idle;
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
- * `npm run bench -- analytics [...]` runs the history/analytics read bench instead (./analytics.ts).
+ *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal.
+ *
+ * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
+ * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
+ * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -16,6 +20,13 @@ import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
+import { benchQueue, runQueueBench } from './queue.js';
+
+const json = process.argv.includes('--json');
+/** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
+const say = (line: string) => (json ? console.error(line) : console.log(line));
+/** The figures --json prints, by dotted name. */
+const figures: Record<string, number | string> = {};
 
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const JOB = `query($id: ID!) { job(id: $id) { status } }`;
@@ -49,7 +60,7 @@ async function main() {
   const utterances = speechOceanUtterances('dev', 20);
 
   const raw = await benchRawSession(utterances);
-  console.log(`raw session (onnxruntime-node): ${raw.runsPerSecond.toFixed(2)} runs/s (${raw.runs} runs on ${utterances.length} dev utterances, ${raw.audioSeconds.toFixed(1)} s of audio, provider ${raw.provider}); real-time factor ${raw.realTimeFactor.toFixed(4)}`);
+  say(`raw session (onnxruntime-node): ${raw.runsPerSecond.toFixed(2)} runs/s (${raw.runs} runs on ${utterances.length} dev utterances, ${raw.audioSeconds.toFixed(1)} s of audio, provider ${raw.provider}); real-time factor ${raw.realTimeFactor.toFixed(4)}`);
 
   const server = await startChildServer();
   try {
@@ -66,21 +77,35 @@ async function main() {
     const seconds = (performance.now() - started) / 1000;
     const e2e = utterances.length / seconds;
     const peakMiB = server.peakRssMiB();
-    console.log(`end-to-end (HTTP upload → queue → inference → stored result): ${e2e.toFixed(2)} assessments/s`);
-    console.log(`ratio end-to-end / raw session: ${(e2e / raw.runsPerSecond).toFixed(3)}`);
-    console.log(`server peak RSS with 20 concurrent uploads: ${peakMiB.toFixed(0)} MiB (resident before the burst: ${idleMiB.toFixed(0)} MiB, ratio ${(peakMiB / idleMiB).toFixed(2)}; start-up peak ${startupPeakMiB.toFixed(0)} MiB)`);
+    say(`end-to-end (HTTP upload → queue → inference → stored result): ${e2e.toFixed(2)} assessments/s`);
+    figures['e2e.assessments_per_s'] = e2e;
+    figures['e2e.vs_raw_session'] = e2e / raw.runsPerSecond;
+    say(`ratio end-to-end / raw session: ${(e2e / raw.runsPerSecond).toFixed(3)}`);
+    say(`server peak RSS with 20 concurrent uploads: ${peakMiB.toFixed(0)} MiB (resident before the burst: ${idleMiB.toFixed(0)} MiB, ratio ${(peakMiB / idleMiB).toFixed(2)}; start-up peak ${startupPeakMiB.toFixed(0)} MiB)`);
   } finally {
     await server.stop();
   }
 
+  const queue = await benchQueue({ jobs: 100_000, orgs: 100, claims: 500 });
+  say(`queue claim latency, ${queue.pendingJobs} pending jobs (${queue.database}): median ${queue.claimMsP50.toFixed(2)} ms, p95 ${queue.claimMsP95.toFixed(2)} ms (goal: median under 10 ms, ratio ${(queue.claimMsP50 / 10).toFixed(2)})`);
+  figures['queue.claim_ms_p50'] = queue.claimMsP50;
+  figures['queue.claim_ms_p95'] = queue.claimMsP95;
+
   const checks = await benchRationaleChecks(10_000);
-  console.log(`rationale checks: ${checks.perSecond.toFixed(0)}/s on ${checks.count} stored-style rationales, one core (target 10,000/s: ratio ${(checks.perSecond / 10_000).toFixed(2)})`);
+  say(`rationale checks: ${checks.perSecond.toFixed(0)}/s on ${checks.count} stored-style rationales, one core (target 10,000/s: ratio ${(checks.perSecond / 10_000).toFixed(2)})`);
+  figures['rationale_checks.per_s'] = checks.perSecond;
+  if (json) console.log(JSON.stringify(figures));
 }
 
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
-const run =
-  process.argv[2] === 'analytics' ? () => benchAnalytics(process.argv.slice(3)) : process.argv[2] === 'speechllm' ? () => benchSpeechLlm(process.argv.slice(3)) : main;
+// `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
+const benches: Record<string, () => Promise<void>> = {
+  analytics: () => benchAnalytics(process.argv.slice(3)),
+  speechllm: () => benchSpeechLlm(process.argv.slice(3)),
+  queue: () => runQueueBench(process.argv.slice(3)),
+};
+const run = benches[process.argv[2] ?? ''] ?? main;
 
 run().then(
   () => process.exit(0),

@@ -1,7 +1,8 @@
 /**
  * The one write path for a recording: validate, inspect the audio, store it, and create the
  * utterance, its assessment job and its `utterance.submitted` outbox event in one transaction. The submitUtterance mutation and the dataset
- * importer both call submitRecording; reassessUtterance shares createAssessmentJob.
+ * importer both call submitRecording; reassessUtterance shares createAssessmentJob, bulk
+ * re-assessment (./bulk.ts) createAssessmentJobs.
  *
  * Idempotency (the IETF "Idempotency-Key" draft's semantics, as Stripe implements them): a key is
  * scoped to the organisation and remembers the request it first came with, as a fingerprint of
@@ -14,7 +15,7 @@
  * Keys are opaque, compared exactly as sent, 1 to 255 characters, no control characters.
  */
 import { createHash } from 'node:crypto';
-import type { Job, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
+import type { Job, JobPriority, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
 import { sha256Hex } from '../audio/store.js';
 import { AppError } from '../errors.js';
 import type { Intake } from '../intake.js';
@@ -43,6 +44,8 @@ export interface SubmitRecordingInput {
   /** Canonical words when they are known (a dataset's own phones); else from the lexicon. */
   words?: ReferenceWord[];
   idempotencyKey?: string | null;
+  /** INTERACTIVE (default: someone waits for the result) or BULK (the importer): the claim order. */
+  priority?: JobPriority;
   /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
   alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
 }
@@ -124,12 +127,33 @@ function isForeignKeyViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
 }
 
-/** A QUEUED assessment job for a stored utterance (submit, reassess, bulk jobs). */
+/** What every assessment job is created with. */
+export interface AssessmentJobData {
+  organizationId: string;
+  maxAttempts: number;
+  /** The claim takes INTERACTIVE before BULK (src/jobs/queue.ts); say which, there is no default here. */
+  priority: JobPriority;
+  requestedModelVersion?: string | null;
+  /** The bulk re-assessment that asked for it (src/assessment/bulk.ts). */
+  bulkOperationId?: string | null;
+}
+
+/** A QUEUED assessment job for a stored utterance (submit, reassess). */
 export function createAssessmentJob(
   db: PrismaClient | Prisma.TransactionClient,
-  data: { organizationId: string; utteranceId: string; maxAttempts: number; requestedModelVersion?: string | null },
+  data: AssessmentJobData & { utteranceId: string },
 ): Promise<Job> {
   return db.job.create({ data });
+}
+
+/** QUEUED assessment jobs for many stored utterances in one statement (bulk re-assessment). */
+export async function createAssessmentJobs(
+  db: PrismaClient | Prisma.TransactionClient,
+  data: AssessmentJobData & { utteranceIds: string[] },
+): Promise<number> {
+  const { utteranceIds, ...job } = data;
+  const { count } = await db.job.createMany({ data: utteranceIds.map((utteranceId) => ({ ...job, utteranceId })) });
+  return count;
 }
 
 /**
@@ -167,7 +191,9 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
           referenceWords: prepared.utterance.referenceWords as never,
         },
       });
-      const job = await createAssessmentJob(tx, { organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts });
+      const job = await createAssessmentJob(tx, {
+        organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts, priority: input.priority ?? 'INTERACTIVE',
+      });
       await notifyJobChanged(tx, job.id);
       const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });
       await emitEvent(tx, {

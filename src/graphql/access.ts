@@ -18,7 +18,8 @@
  * - ASSESS_WRITE creates learners, submits utterances and re-assesses them. Without SCORES_READ it
  *   sees only the objects its own mutation returns, field by field as it wrote them: the Learner
  *   createLearner made, the Utterance and Job submitUtterance made (or replays), the Job
- *   reassessUtterance queued (id, status, attempts, times). Every relation from those objects is
+ *   reassessUtterance queued (id, status, attempts, times), the BulkOperation reassessUtterances
+ *   started or cancelBulkOperation cancelled (with its progress). Every relation from those objects is
  *   loaded, so it is refused: the learner behind an utterance, an utterance's jobs or assessments,
  *   a job's utterance, assessment or error, a learner's utterances. It cannot poll `job(id)`.
  * - Any key sees `viewer` (its organisation and scopes) and `model` (the bundle served).
@@ -34,7 +35,7 @@ import { requireScope } from './auth.js';
 import { AppError } from '../errors.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
-const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment' } as const;
+const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment', BulkOperation: 'bulkOperation' } as const;
 type Loadable = keyof typeof LOADER;
 type Row<T extends Loadable> = NonNullable<Awaited<ReturnType<Loaders[(typeof LOADER)[T]]['load']>>>;
 

@@ -4,10 +4,11 @@ import { AppError } from '../errors.js';
 export type NodeType =
   | 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent' | 'WebhookEndpoint' | 'WebhookDelivery'
   // LTI grade passback: not Node implementations (`node(id)` reads them as null), global ids all the same.
-  | 'LtiPlatform' | 'LtiLineItem';
+  | 'LtiPlatform' | 'LtiLineItem'
+  | 'BulkOperation';
 const NODE_TYPES: readonly NodeType[] = [
   'Learner', 'Utterance', 'Job', 'Assessment', 'Organization', 'ApiKey', 'AuditEvent', 'WebhookEndpoint', 'WebhookDelivery',
-  'LtiPlatform', 'LtiLineItem',
+  'LtiPlatform', 'LtiLineItem', 'BulkOperation',
 ];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -14,7 +14,8 @@ import type {
   WebhookEndpoint,
   WebhookSecret,
 } from '../generated/prisma/client.js';
-import type { LtiKey, LtiLineItem, LtiPlatform } from '../generated/prisma/client.js';
+import type { BulkOperation, LtiKey, LtiLineItem, LtiPlatform } from '../generated/prisma/client.js';
+import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
   JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
@@ -182,6 +183,27 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     utterance: scoped(utterance, reads),
     job: scoped(byId<Job>((ids) => prisma.job.findMany({ where: scope(ids) })), reads),
     assessment: scoped(byId<Assessment>((ids) => prisma.assessment.findMany({ where: scope(ids) })), reads),
+    /** Read like jobs (SCORES_READ); the ASSESS_WRITE key that starts or cancels one gets it back as its own write. */
+    bulkOperation: scoped(byId<BulkOperation>((ids) => prisma.bulkOperation.findMany({ where: scope(ids) })), reads),
+    /**
+     * Each bulk operation's jobs counted by status, one grouped read on the (bulkOperationId, status)
+     * index. No scope of its own: it is reached only from a BulkOperation, which its entry point
+     * (bulkOperation/node: SCORES_READ; the mutations: ASSESS_WRITE) has already checked.
+     */
+    bulkJobCounts: scoped(
+      batched<string, BulkJobCounts>(async (ids) => {
+        const rows = await prisma.$queryRawUnsafe<{ id: string; status: string; n: number }[]>(
+          `SELECT "bulkOperationId"::text AS id, "status"::text AS status, count(*)::int AS n FROM "Job"
+            WHERE "bulkOperationId" = ANY($1::uuid[]) AND "organizationId" = $2::uuid GROUP BY 1, 2`,
+          [...ids],
+          organizationId,
+        );
+        const counts = new Map<string, BulkJobCounts>(ids.map((id) => [id, {}]));
+        for (const r of rows) counts.get(r.id)![r.status as keyof BulkJobCounts] = Number(r.n);
+        return ids.map((id) => counts.get(id)!);
+      }),
+      () => undefined,
+    ),
     learnerByExternalId: scoped(
       batched<string, Learner | null>(async (externalIds) => {
         const rows = await prisma.learner.findMany({ where: { organizationId, externalId: { in: [...externalIds] } } });

@@ -5,6 +5,7 @@ import type {
   AuditEvent,
   Delivery,
   DeliveryAttempt,
+  BulkOperation,
   Job,
   OutboxEvent,
   Learner,
@@ -23,6 +24,7 @@ import type { Connection } from './pagination.js';
 export type LearnerModel = Learner;
 export type UtteranceModel = Utterance;
 export type JobModel = Job;
+export type BulkOperationModel = BulkOperation;
 export type AssessmentModel = Assessment;
 export type WordAssessmentModel = WordAssessment;
 export type PhonemeAssessmentModel = PhonemeAssessment;

@@ -138,6 +138,7 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
       audio,
       words,
       idempotencyKey: `import:${id}`,
+      priority: 'BULK', // a dataset import must not hold up learners' submissions
       alsoWrite: (tx, utterance) => writeHumanLabels(tx, { organizationId, utterance, labels, rater: IMPORT_RATER }).then(() => undefined),
     },
   );

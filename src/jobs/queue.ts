@@ -74,6 +74,8 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
 /** What the claim's RETURNING gives: the whole job row. */
 interface ClaimedRow extends FailedJob {
   status: string;
+  priority: string;
+  bulkOperationId: string | null;
   requestedModelVersion: string | null;
   maxAttempts: number;
   runAfter: Date | string;
@@ -89,12 +91,103 @@ function refOf(job: JobRef): { id: string; attempts: number | null } {
   return typeof job === 'string' ? { id: job, attempts: null } : { id: job.id, attempts: job.attempts };
 }
 
-/** The claimable-job condition, shared by claimJob and countClaimableJobs. */
+/** The claimable-job condition, shared by countClaimableJobs and the metrics. */
 const CLAIMABLE = `(("status" = 'QUEUED' AND "runAfter" <= now())
       OR ("status" = 'RUNNING' AND "leaseExpiresAt" < now()))`;
 
+/** Claim order of priorities (the enum's declaration order in prisma/schema.prisma). */
+export const PRIORITIES = ['INTERACTIVE', 'BULK'] as const;
+export type JobPriority = (typeof PRIORITIES)[number];
+
+/** 'SMQO' as an int4: the advisory lock namespace (classid) of "a claim is serving this organisation". */
+export const QUEUE_ORG_LOCK_NAMESPACE = 0x534d514f;
+
 /**
- * Claims the next job: a QUEUED one whose runAfter has come, or a RUNNING one whose lease expired.
+ * One organisation's oldest due QUEUED job of one priority (a probe of the fair-claim index), if no
+ * concurrent claim is serving that organisation right now. Without that check, two claimers that
+ * start together both take the organisation whose turn it is, the next one alone goes to the other
+ * tenant, and the pair falls into step: A A B, A A B (seen on PostgreSQL with two workers). The
+ * transaction-scoped advisory lock is tried only for an organisation that has a due job (the
+ * filter is on the LIMITed probe's output, which it cannot be pushed into), so walking past idle
+ * organisations locks nothing; a job row locked by a probe whose organisation was busy is just
+ * skipped by others until this claim commits. hashtext collisions only mean a tenant waits a turn.
+ */
+function oldestDueOf(priority: JobPriority, skipBusy: boolean): string {
+  return `SELECT o."id" AS "organizationId", due."id"
+      FROM (SELECT "id" FROM "Organization" ORDER BY "queueServedAt", "id") AS o
+      CROSS JOIN LATERAL (
+        SELECT probe."id" FROM (
+          SELECT j."id", j."organizationId" FROM "Job" AS j
+           WHERE j."organizationId" = o."id" AND j."priority" = '${priority}' AND j."status" = 'QUEUED' AND j."runAfter" <= now()
+           ORDER BY j."runAfter", j."createdAt", j."id"
+           LIMIT 1
+           FOR UPDATE OF j SKIP LOCKED
+        ) AS probe
+        -- probe's column, not o's: a condition on o alone is pushed down into the walk (every organisation locked).
+        ${skipBusy ? `WHERE pg_try_advisory_xact_lock(${QUEUE_ORG_LOCK_NAMESPACE}, hashtext(probe."organizationId"::text))` : ''}
+      ) AS due`;
+}
+
+/**
+ * The next job to claim, locked, in this order:
+ *   1. a RUNNING job whose lease expired (its worker died; it has waited longest of all);
+ *   2. an INTERACTIVE job, then 3. a BULK one: in each, organisations are walked from the one served
+ *      least recently (Organization.queueServedAt, bumped by every claim), and the first with a due
+ *      job gives its oldest. So tenants take turns whatever the size of their backlogs: one
+ *      organisation's 10,000 bulk jobs cost another's next job at most one turn.
+ * Within a priority, organisations another claim is serving right now are passed over first
+ * (oldestDueOf); when only busy ones have due jobs, the walk is repeated without that check, so a
+ * claim never comes back empty, nor takes BULK, while an INTERACTIVE job could be had.
+ * The branches of UNION ALL run in order and LIMIT 1 stops at the first row, so only the job
+ * returned is locked (row-locking queries never run in parallel, so Append keeps its order). Each
+ * step is an index probe: expired leases by (status, leaseExpiresAt), organisations by
+ * (queueServedAt, id), an organisation's due jobs by (organizationId, priority, status, runAfter,
+ * createdAt, id). The cost grows with the number of organisations walked past (those with nothing
+ * due), never with the number of jobs (tests/jobs/fair-claim.test.ts checks the plan).
+ */
+export const NEXT_JOB = `SELECT * FROM (
+        SELECT j."organizationId", j."id" FROM "Job" AS j
+         WHERE j."status" = 'RUNNING' AND j."leaseExpiresAt" < now()
+         ORDER BY j."leaseExpiresAt"
+         LIMIT 1
+         FOR UPDATE OF j SKIP LOCKED) AS expired
+      ${PRIORITIES.flatMap((p) => [`UNION ALL (${oldestDueOf(p, true)})`, `UNION ALL (${oldestDueOf(p, false)})`]).join('\n      ')}
+      LIMIT 1`;
+
+/** The claim: NEXT_JOB locked, marked RUNNING with a lease for worker $1 for $2 seconds, returned whole. */
+export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
+     -- The organisation goes to the back of the line (clock_timestamp: distinct within a transaction).
+     served AS (
+       UPDATE "Organization" SET "queueServedAt" = clock_timestamp() WHERE "id" = (SELECT "organizationId" FROM candidate)
+     )
+     UPDATE "Job" AS j SET
+       "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
+       "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN j."attempts" ELSE j."attempts" + 1 END,
+       "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN j."lockedBy" ELSE $1 END,
+       "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
+       "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN j."startedAt" ELSE now() END,
+       "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
+                               THEN now() ELSE NULL END,
+       -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
+       "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
+       "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
+                               THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
+                                    ' stopped renewing its lease' ||
+                                    CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
+                               ELSE j."errorMessage" END
+       FROM candidate
+      WHERE j."id" = candidate."id"
+     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."bulkOperationId"::text AS "bulkOperationId", j."requestedModelVersion", j."maxAttempts",
+               j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
+
+/**
+ * Claims the next job (NEXT_JOB's order: expired leases, then INTERACTIVE, then BULK, organisations
+ * round-robin): a QUEUED one whose runAfter has come, or a RUNNING one whose lease expired.
  * One statement, so two workers never get the same job. Returns null when nothing is claimable.
  * With `hooks.onFailed`, each round runs in a transaction, so a job the claim retires (FAILED, no
  * attempt left) commits together with what the hook writes.
@@ -108,37 +201,7 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
     // both only if the claim commits.
     const round = async (db: TransactionClient) => {
       const rows = await db.$queryRawUnsafe<ClaimedRow[]>(
-        `WITH candidate AS (
-           SELECT "id" FROM "Job"
-            WHERE ${CLAIMABLE}
-            ORDER BY "runAfter", "createdAt", "id"
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE "Job" AS j SET
-           "status"         = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN 'FAILED'::"JobStatus" ELSE 'RUNNING'::"JobStatus" END,
-           "attempts"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."attempts" ELSE j."attempts" + 1 END,
-           "lockedBy"       = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."lockedBy" ELSE $1 END,
-           "leaseExpiresAt" = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN NULL ELSE now() + make_interval(secs => $2::float8) END,
-           "startedAt"      = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN j."startedAt" ELSE now() END,
-           "finishedAt"     = CASE WHEN j."status" = 'RUNNING' AND j."attempts" >= j."maxAttempts"
-                                   THEN now() ELSE NULL END,
-           -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
-           "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
-           "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
-                                   THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
-                                        ' stopped renewing its lease' ||
-                                        CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
-                                   ELSE j."errorMessage" END
-           FROM candidate
-          WHERE j."id" = candidate."id"
-         RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."requestedModelVersion", j."maxAttempts",
-                   j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`,
+        CLAIM_SQL,
         workerId,
         leaseSeconds,
       );
@@ -163,6 +226,8 @@ function claimedJob(row: ClaimedRow): Job {
     organizationId: row.organizationId,
     utteranceId: row.utteranceId,
     status: row.status as Job['status'],
+    priority: row.priority as Job['priority'],
+    bulkOperationId: row.bulkOperationId,
     requestedModelVersion: row.requestedModelVersion,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.maxAttempts),

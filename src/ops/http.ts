@@ -87,27 +87,53 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
   };
 }
 
-/** Queue depth and age, and live workers, read from the database when Prometheus scrapes. */
+/** Depth and the oldest ready job's age of one priority, lower-cased for a metric label. */
+interface PriorityDepth {
+  priority: string;
+  ready: number;
+  delayed: number;
+  running: number;
+  oldestReadyAgeSeconds: number;
+}
+
+/** One statement per scrape and gauge, every priority present (zeros included), read off the status indexes. */
+export async function queueDepth(prisma: PrismaClient): Promise<PriorityDepth[]> {
+  const rows = await prisma.$queryRawUnsafe<{ priority: string; ready: number; delayed: number; running: number; age: number | null }[]>(
+    `SELECT p."priority"::text AS "priority",
+            count(j."id") FILTER (WHERE j."status" = 'QUEUED' AND j."runAfter" <= now())::int AS "ready",
+            count(j."id") FILTER (WHERE j."status" = 'QUEUED' AND j."runAfter" > now())::int AS "delayed",
+            count(j."id") FILTER (WHERE j."status" = 'RUNNING')::int AS "running",
+            extract(epoch FROM now() - min(j."runAfter") FILTER (WHERE j."status" = 'QUEUED' AND j."runAfter" <= now()))::float8 AS "age"
+       FROM unnest(enum_range(NULL::"JobPriority")) AS p("priority")
+       LEFT JOIN "Job" AS j ON j."priority" = p."priority" AND j."status" IN ('QUEUED', 'RUNNING')
+      GROUP BY p."priority" ORDER BY p."priority"`,
+  );
+  return rows.map((r) => ({
+    priority: r.priority.toLowerCase(),
+    ready: Number(r.ready),
+    delayed: Number(r.delayed),
+    running: Number(r.running),
+    oldestReadyAgeSeconds: Math.max(0, Number(r.age ?? 0)),
+  }));
+}
+
+/** Queue depth and age per priority, and live workers, read from the database when Prometheus scrapes. */
 export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: number): void {
   metrics.replace(
-    new Gauge('speechmark_queue_jobs', 'Jobs waiting or running: state ready (claimable now), delayed (retry backoff) or running.', async () => {
-      const rows = await prisma.$queryRawUnsafe<{ ready: number; delayed: number; running: number }[]>(
-        `SELECT count(*) FILTER (WHERE "status" = 'QUEUED' AND "runAfter" <= now())::int AS "ready",
-                count(*) FILTER (WHERE "status" = 'QUEUED' AND "runAfter" > now())::int AS "delayed",
-                count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running"
-           FROM "Job" WHERE "status" IN ('QUEUED', 'RUNNING')`,
-      );
-      const r = rows[0] ?? { ready: 0, delayed: 0, running: 0 };
-      return (['ready', 'delayed', 'running'] as const).map((state) => ({ labels: { state }, value: Number(r[state]) }));
-    }),
+    new Gauge(
+      'speechmark_queue_jobs',
+      'Jobs waiting or running by priority (interactive, bulk) and state: ready (claimable now), delayed (retry backoff) or running.',
+      async () => (await queueDepth(prisma)).flatMap((r) =>
+        (['ready', 'delayed', 'running'] as const).map((state) => ({ labels: { priority: r.priority, state }, value: r[state] })),
+      ),
+    ),
   );
   metrics.replace(
-    new Gauge('speechmark_queue_oldest_ready_age_seconds', 'How long the oldest claimable job has been waiting (0 when none waits).', async () => {
-      const rows = await prisma.$queryRawUnsafe<{ age: number | null }[]>(
-        `SELECT extract(epoch FROM now() - min("runAfter"))::float8 AS "age" FROM "Job" WHERE "status" = 'QUEUED' AND "runAfter" <= now()`,
-      );
-      return [{ labels: {}, value: Math.max(0, Number(rows[0]?.age ?? 0)) }];
-    }),
+    new Gauge(
+      'speechmark_queue_oldest_ready_age_seconds',
+      'How long the oldest claimable job of each priority has been waiting (0 when none waits).',
+      async () => (await queueDepth(prisma)).map((r) => ({ labels: { priority: r.priority }, value: r.oldestReadyAgeSeconds })),
+    ),
   );
   metrics.replace(
     new Gauge('speechmark_workers_live', 'Inference workers whose heartbeat was seen within the readiness window, by execution provider.', async () => {

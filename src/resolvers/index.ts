@@ -5,6 +5,7 @@ import * as Viewer from './Viewer/index.js';
 import * as Learner from './Learner/index.js';
 import * as Utterance from './Utterance/index.js';
 import * as Job from './Job/index.js';
+import * as BulkOperation from './BulkOperation/index.js';
 import * as Assessment from './Assessment/index.js';
 import * as WordAssessment from './WordAssessment/index.js';
 import * as PhonemeAssessment from './PhonemeAssessment/index.js';
@@ -37,6 +38,7 @@ export const resolvers: Resolvers = {
   Learner: { ...Learner },
   Utterance: { ...Utterance },
   Job: { ...Job },
+  BulkOperation: { ...BulkOperation },
   Assessment: { ...Assessment },
   WordAssessment: { ...WordAssessment },
   PhonemeAssessment: { ...PhonemeAssessment },

@@ -50,6 +50,7 @@ import { registerLtiPlatform } from '../../src/lti/platforms.js';
 import { cliActor } from '../../src/admin/audit.js';
 import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
+import { startBulkReassessment } from '../../src/assessment/bulk.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -85,6 +86,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   UtteranceConnection: 'LEARNER',
   UtteranceEdge: 'LEARNER',
   Job: 'LEARNER',
+  /** A bulk re-assessment: read like jobs; its learner's id is learner data. */
+  BulkOperation: 'LEARNER',
+  BulkOperationProgress: 'PART',
   JobConnection: 'LEARNER',
   JobEdge: 'LEARNER',
   ReferenceWord: 'PART',
@@ -182,6 +186,8 @@ interface Seed {
   /** Global ids of a webhook endpoint and of one of its deliveries (with an attempt). */
   webhookEndpointId: string;
   webhookDeliveryId: string;
+  /** Global id of a bulk re-assessment of the seeded learner. */
+  bulkOperationId: string;
 }
 
 /** Global ids of seeded rows for `node(id)`, per Node type. */
@@ -195,6 +201,7 @@ function nodeIds(s: Seed): Record<string, string> {
     ApiKey: toGlobalId('ApiKey', s.adminKeyId),
     WebhookEndpoint: s.webhookEndpointId,
     WebhookDelivery: s.webhookDeliveryId,
+    BulkOperation: s.bulkOperationId,
   };
 }
 
@@ -248,6 +255,8 @@ const MUTATIONS: Record<string, MutationSpec> = {
     variables: async ({ seed }) => ({ input: { learnerId: seed.learnerId, referenceText: 'A bear is here', audio: null } }),
   },
   reassessUtterance: { need: 'ASSESS_WRITE', variables: async ({ seed }) => ({ utteranceId: seed.utteranceId }) },
+  reassessUtterances: { need: 'ASSESS_WRITE', variables: async ({ seed }) => ({ input: { learnerId: seed.learnerId } }) },
+  cancelBulkOperation: { need: 'ASSESS_WRITE', variables: async (c) => ({ id: await freshBulkOperation(c) }) },
   createApiKey: { need: 'ADMIN', variables: async () => ({ input: { name: `gen-${randomUUID()}`, scopes: ['SCORES_READ'] } }) },
   attachHumanLabels: {
     need: 'ADMIN',
@@ -312,6 +321,13 @@ async function freshEndpoint({ t, organizationId }: RunContext) {
 async function freshKey({ t, organizationId }: RunContext) {
   const { apiKey } = await createApiKey(t.app.services.prisma, organizationId, `target-${randomUUID()}`, ['SCORES_READ']);
   return toGlobalId('ApiKey', apiKey.id);
+}
+
+async function freshBulkOperation({ t, seed, organizationId }: RunContext) {
+  const op = await startBulkReassessment(t.app.services.prisma, {
+    organizationId, learnerId: fromGlobalId(seed.learnerId)!.id, maxAttempts: 1,
+  });
+  return toGlobalId('BulkOperation', op.id);
 }
 
 async function freshLearner({ t, organizationId }: RunContext) {
@@ -502,7 +518,7 @@ interface Sensitive {
   texts: { value: string; table: string }[];
 }
 
-const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale',
+const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'BulkOperation', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale',
   // LTI: an assessment's line item and delivery are read with its scores.
   'LtiLineItem', 'LtiScoreDelivery', 'LtiSubmission']);
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
@@ -711,6 +727,7 @@ async function seedOrganisationA(t: TestApp) {
     data: { status: 'FAILED', errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'seeded failure', rawOutput: '{"accuracy": 7, "seeded": "raw output"}', finishedAt: new Date() },
   });
   const adminKey = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
+  const bulk = await startBulkReassessment(prisma, { organizationId: org.id, learnerId: fromGlobalId(learnerId)!.id, maxAttempts: 1 });
   // The upload's utterance.submitted delivery, once its attempt is recorded.
   const delivered = await waitForDelivered(t, org.id);
   const seed: Seed = {
@@ -724,6 +741,7 @@ async function seedOrganisationA(t: TestApp) {
     referenceWords: ref,
     webhookEndpointId,
     webhookDeliveryId: toGlobalId('WebhookDelivery', delivered),
+    bulkOperationId: toGlobalId('BulkOperation', bulk.id),
   };
   return seed;
 }

@@ -137,7 +137,10 @@ describe.each(DATABASES)('operations [%s]', (kind) => {
       expect(sample(text, 'speechmark_graphql_operation_duration_seconds_count{operation="Viewer",type="query"}')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'speechmark_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED",operation="anonymous",type="unknown"}')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'speechmark_http_request_duration_seconds_count{method="POST",route="/graphql",status="2xx"}')).toBeGreaterThanOrEqual(1);
-      expect(sample(text, 'speechmark_queue_jobs{state="ready"}')).toBe(0);
+      for (const priority of ['interactive', 'bulk']) {
+        expect(sample(text, `speechmark_queue_jobs{priority="${priority}",state="ready"}`)).toBe(0);
+        expect(sample(text, `speechmark_queue_oldest_ready_age_seconds{priority="${priority}"}`)).toBe(0);
+      }
     }, 120_000);
 
     test("the README's operations commands, run as written with curl", async () => {

@@ -82,6 +82,8 @@ describeWithSpeech('SpeechOcean762 import', () => {
     test('the worker checks each model rationale against the imported labels when it writes it', async () => {
       const jobs = await t.app.services.prisma.job.findMany({ include: { utterance: true } });
       expect(jobs).toHaveLength(3);
+      // An import is bulk work: workers take learners' submissions (INTERACTIVE) before it.
+      expect(jobs.map((j) => j.priority)).toEqual(['BULK', 'BULK', 'BULK']);
       for (const job of jobs) {
         const { toGlobalId } = await import('../../src/graphql/ids.js');
         const jobId = toGlobalId('Job', job.id);

@@ -19,3 +19,5 @@ export * from './createLtiLineItem.js';
 export * from './updateWebhookEndpoint.js';
 export * from './setXapiLrs.js';
 export * from './removeXapiLrs.js';
+export * from './cancelBulkOperation.js';
+export * from './reassessUtterances.js';

@@ -15,6 +15,7 @@ export const reassessUtterance: MutationResolvers['reassessUtterance'] = async (
       organizationId: utterance.organizationId,
       utteranceId: utterance.id,
       maxAttempts: ctx.services.config.jobMaxAttempts,
+      priority: 'INTERACTIVE', // one utterance, asked for by someone who waits for it
     });
     await notifyJobChanged(tx, created.id);
     return created;

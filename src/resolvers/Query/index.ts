@@ -27,3 +27,4 @@ export * from './webhookDelivery.js';
 export * from './webhookEndpoint.js';
 export * from './webhookEndpoints.js';
 export * from './xapiLrs.js';
+export * from './bulkOperation.js';

@@ -1,0 +1,219 @@
+/**
+ * Bulk re-assessment: one request queues a new assessment of every utterance of a learner, of a
+ * group (the learners whose groups contain it) or of the whole organisation, optionally only those
+ * recorded since an instant. The reassessUtterances mutation and `npm run admin -- reassess` both
+ * call startBulkReassessment.
+ *
+ * - A BulkOperation row records the selection and `total` (the utterances selected when it
+ *   started); its jobs are BULK priority (src/jobs/queue.ts: interactive work goes first) and are
+ *   created through createAssessmentJobs, the write path of every assessment job, in batches of
+ *   BATCH_SIZE utterances, one transaction each: never one giant transaction.
+ * - Progress is counted from the jobs (the bulkJobCounts loader: one grouped read on the
+ *   (bulkOperationId, status) index).
+ * - Cancelling deletes the operation's jobs that have not started (QUEUED); RUNNING ones finish.
+ *   Batches not yet queued are not queued: each batch takes the operation's row lock and checks
+ *   cancelledAt, and the cancel takes the same lock. `cancelled` = total minus the jobs left.
+ * - An idempotency key (per organisation) returns the earlier operation for the same selection,
+ *   and is CONFLICT for a different one.
+ */
+import type { BulkOperation, Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
+
+export const BATCH_SIZE = 500;
+
+/** Which utterances: exactly one of learnerId, groupExternalId, wholeOrganisation. */
+export interface BulkSelection {
+  learnerId?: string | null;
+  groupExternalId?: string | null;
+  wholeOrganisation?: boolean | null;
+  since?: Date | null;
+}
+
+export interface StartBulkInput extends BulkSelection {
+  organizationId: string;
+  requestedModelVersion?: string | null;
+  idempotencyKey?: string | null;
+  maxAttempts: number;
+}
+
+export interface BulkProgress {
+  total: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
+
+export type BulkStatus = 'ENQUEUEING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED';
+
+/** BAD_USER_INPUT unless exactly one target is named. */
+function checkSelection(s: BulkSelection): void {
+  const named = [s.learnerId != null, s.groupExternalId != null, s.wholeOrganisation === true].filter(Boolean).length;
+  if (named !== 1) {
+    throw new AppError('BAD_USER_INPUT', 'Name exactly one of learnerId, groupExternalId or wholeOrganisation: true.');
+  }
+  if (s.groupExternalId != null && s.groupExternalId.trim() === '') {
+    throw new AppError('BAD_USER_INPUT', 'groupExternalId must not be empty.');
+  }
+}
+
+/** The selection's WHERE on "Utterance" u (joined to "Learner" l), with parameters from $2 on. */
+function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const conditions = [`u."organizationId" = $1::uuid`];
+  const param = (v: unknown, cast: string) => `$${params.push(v) + 1}::${cast}`;
+  if (op.learnerId) conditions.push(`u."learnerId" = ${param(op.learnerId, 'uuid')}`);
+  if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);
+  if (op.since) conditions.push(`u."createdAt" >= ${param(op.since, 'timestamptz')}`);
+  return { where: conditions.join(' AND '), params };
+}
+
+async function countSelected(db: PrismaClient | Prisma.TransactionClient, op: BulkOperation): Promise<number> {
+  const { where, params } = selectionSql(op);
+  const rows = await db.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM "Utterance" u JOIN "Learner" l ON l."id" = u."learnerId" WHERE ${where}`,
+    op.organizationId,
+    ...params,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The next BATCH_SIZE selected utterance ids after `after` (keyset on id). */
+async function nextBatch(prisma: PrismaClient, op: BulkOperation, after: string | null): Promise<string[]> {
+  const { where, params } = selectionSql(op);
+  const afterParam = `$${params.length + 2}`;
+  const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
+    `SELECT u."id"::text AS id FROM "Utterance" u JOIN "Learner" l ON l."id" = u."learnerId"
+      WHERE ${where} AND (${afterParam}::uuid IS NULL OR u."id" > ${afterParam}::uuid)
+      ORDER BY u."id" LIMIT ${BATCH_SIZE}`,
+    op.organizationId,
+    ...params,
+    after,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Same key, same selection: the earlier operation; a different one: CONFLICT. */
+function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: string): BulkOperation {
+  const same =
+    earlier.learnerId === (input.learnerId ?? null) &&
+    earlier.groupExternalId === (input.groupExternalId ?? null) &&
+    earlier.wholeOrganisation === (input.wholeOrganisation === true) &&
+    (earlier.since?.getTime() ?? null) === (input.since?.getTime() ?? null) &&
+    earlier.requestedModelVersion === (input.requestedModelVersion ?? null);
+  if (!same) {
+    throw new AppError('CONFLICT', `idempotencyKey ${JSON.stringify(key)} was already used for a different bulk re-assessment; use a new key.`, {
+      idempotencyKey: key,
+    });
+  }
+  return earlier;
+}
+
+/**
+ * Creates the operation and queues its jobs, batch by batch; returns the operation once every
+ * batch is queued (or the operation was cancelled meanwhile). The learner, when named, must be
+ * the caller's (checked by the caller through its tenant-scoped loader).
+ */
+export async function startBulkReassessment(prisma: PrismaClient, input: StartBulkInput): Promise<BulkOperation> {
+  checkSelection(input);
+  const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
+  const { organizationId } = input;
+  if (idempotencyKey) {
+    const earlier = await prisma.bulkOperation.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+    if (earlier) return replayOrConflict(earlier, input, idempotencyKey);
+  }
+  let op: BulkOperation;
+  try {
+    op = await prisma.$transaction(async (tx) => {
+      const created = await tx.bulkOperation.create({
+        data: {
+          organizationId,
+          learnerId: input.learnerId ?? null,
+          groupExternalId: input.groupExternalId?.trim() ?? null,
+          wholeOrganisation: input.wholeOrganisation === true,
+          since: input.since ?? null,
+          requestedModelVersion: input.requestedModelVersion ?? null,
+          idempotencyKey,
+          total: 0,
+        },
+      });
+      return tx.bulkOperation.update({ where: { id: created.id }, data: { total: await countSelected(tx, created) } });
+    });
+  } catch (e) {
+    if (idempotencyKey && isUniqueViolation(e)) {
+      const earlier = await prisma.bulkOperation.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+      if (earlier) return replayOrConflict(earlier, input, idempotencyKey);
+    }
+    throw e;
+  }
+  await enqueueAll(prisma, op, input.maxAttempts);
+  return prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } });
+}
+
+/** Queues the selection batch by batch; stops when the operation is cancelled. */
+async function enqueueAll(prisma: PrismaClient, op: BulkOperation, maxAttempts: number): Promise<void> {
+  let after: string | null = null;
+  for (;;) {
+    const ids = await nextBatch(prisma, op, after);
+    const more = await prisma.$transaction(async (tx) => {
+      // The cancel takes this lock too: a batch is queued entirely before it, or not at all.
+      const [row] = await tx.$queryRawUnsafe<{ cancelled: boolean }[]>(
+        `SELECT "cancelledAt" IS NOT NULL AS cancelled FROM "BulkOperation" WHERE "id" = $1::uuid FOR UPDATE`,
+        op.id,
+      );
+      if (!row || row.cancelled) return false;
+      if (ids.length === 0) {
+        await tx.bulkOperation.update({ where: { id: op.id }, data: { enqueuedAt: new Date() } });
+        return false;
+      }
+      await createAssessmentJobs(tx, {
+        organizationId: op.organizationId,
+        utteranceIds: ids,
+        maxAttempts,
+        priority: 'BULK',
+        requestedModelVersion: op.requestedModelVersion,
+        bulkOperationId: op.id,
+      });
+      return true;
+    });
+    if (!more) return;
+    after = ids[ids.length - 1]!;
+  }
+}
+
+/**
+ * Cancels the jobs that have not started (deleted: they never ran and hold nothing) and stops
+ * queueing. Cancelling twice, or after the end, changes nothing and returns the operation.
+ */
+export async function cancelBulkOperation(prisma: PrismaClient, organizationId: string, id: string): Promise<BulkOperation> {
+  return prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT "id"::text AS id FROM "BulkOperation" WHERE "id" = $1::uuid AND "organizationId" = $2::uuid FOR UPDATE`,
+      id,
+      organizationId,
+    );
+    if (!row) throw new AppError('NOT_FOUND', 'No such bulk operation.');
+    await tx.$executeRawUnsafe(`DELETE FROM "Job" WHERE "bulkOperationId" = $1::uuid AND "status" = 'QUEUED'`, id);
+    await tx.$executeRawUnsafe(`UPDATE "BulkOperation" SET "cancelledAt" = coalesce("cancelledAt", now()) WHERE "id" = $1::uuid`, id);
+    return tx.bulkOperation.findUniqueOrThrow({ where: { id } });
+  });
+}
+
+/** One operation's jobs counted by status (absent: none). */
+export type BulkJobCounts = Partial<Record<Job['status'], number>>;
+
+/** Progress from the job counts: what is cancelled is what the selection had and no job stands for. */
+export function bulkProgress(op: BulkOperation, by: BulkJobCounts): BulkProgress {
+  const p = { queued: by.QUEUED ?? 0, running: by.RUNNING ?? 0, succeeded: by.SUCCEEDED ?? 0, failed: by.FAILED ?? 0 };
+  const jobs = p.queued + p.running + p.succeeded + p.failed;
+  return { total: op.total, ...p, cancelled: op.cancelledAt ? Math.max(0, op.total - jobs) : 0 };
+}
+
+export function bulkStatus(op: BulkOperation, p: BulkProgress): BulkStatus {
+  if (op.cancelledAt) return 'CANCELLED';
+  if (!op.enqueuedAt) return 'ENQUEUEING';
+  return p.queued + p.running > 0 ? 'RUNNING' : 'COMPLETED';
+}

@@ -1,0 +1,205 @@
+/**
+ * Bulk re-assessment (issue 14) through the real HTTP server on PGlite and PostgreSQL, with no
+ * worker running so the jobs stay where the test puts them: selection by learner, group, whole
+ * organisation and `since`; batches past BATCH_SIZE; progress as jobs are claimed, completed and
+ * failed through the real queue; cancellation; idempotency; scopes and tenancy.
+ */
+import { randomUUID } from 'node:crypto';
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode, type GqlClient } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+import { BATCH_SIZE } from '../../src/assessment/bulk.js';
+import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
+
+const DATABASES = await testDatabases();
+
+const OP_FIELDS = `id status oneLearner groupExternalId wholeOrganisation since modelVersion createdAt cancelledAt
+  progress { total queued running succeeded failed cancelled }`;
+const START = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { ${OP_FIELDS} } }`;
+const GET = `query($id: ID!) { bulkOperation(id: $id) { ${OP_FIELDS} } }`;
+const NODE = `query($id: ID!) { node(id: $id) { __typename ... on BulkOperation { id progress { total } } } }`;
+const CANCEL = `mutation($id: ID!) { cancelBulkOperation(id: $id) { ${OP_FIELDS} } }`;
+
+/** A learner of `org` in `groups` with `n` utterances recorded `ageDays` ago. */
+async function learnerWith(prisma: PrismaClient, org: string, n: number, groups: string[] = [], ageDays = 0) {
+  const learner = await prisma.learner.create({ data: { organizationId: org, externalId: `b-${randomUUID()}`, groups } });
+  await prisma.$executeRawUnsafe(
+    `INSERT INTO "Utterance"(id, "organizationId", "learnerId", "referenceText", "referenceWords", "audioSha256", "audioFormat",
+                             "audioBytes", "durationMs", "sourceSampleRate", "sourceChannels", "speechMs", "createdAt")
+     SELECT gen_random_uuid(), $1::uuid, $2::uuid, 'HI', '[]', repeat('b', 64), 'wav', 1, 1000, 16000, 1, 900,
+            now() - make_interval(days => $4::int)
+       FROM generate_series(1, $3::int)`,
+    org, learner.id, n, ageDays,
+  );
+  return learner;
+}
+
+describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
+  let t: TestApp;
+  let writer: GqlClient;
+  let prisma: PrismaClient;
+  let org: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+    writer = await keyWithScopes(t, ['ASSESS_WRITE', 'SCORES_READ']);
+    prisma = t.app.services.prisma;
+    org = (await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
+  });
+  afterAll(() => t?.dispose());
+  beforeEach(async () => {
+    // Each test counts its own jobs and utterances.
+    await prisma.job.deleteMany({});
+    await prisma.bulkOperation.deleteMany({});
+    await prisma.utterance.deleteMany({});
+  });
+
+  const start = async (input: Record<string, unknown>, client = writer) => client.request(START, { i: input });
+  const jobsOf = (globalId: string) => prisma.job.findMany({ where: { bulkOperationId: fromGlobalId(globalId)!.id } });
+
+  test("a learner's utterances: one BULK job each, progress counted from the jobs", async () => {
+    const learner = await learnerWith(prisma, org, 3);
+    await learnerWith(prisma, org, 2); // another learner's: not selected
+    const res = await start({ learnerId: toGlobalId('Learner', learner.id) });
+    expect(res.errors).toBeUndefined();
+    const op = res.data.reassessUtterances;
+    expect(op).toMatchObject({
+      status: 'RUNNING', oneLearner: true, groupExternalId: null, wholeOrganisation: false,
+      progress: { total: 3, queued: 3, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+    });
+    const jobs = await jobsOf(op.id);
+    expect(jobs).toHaveLength(3);
+    expect(jobs.every((j) => j.priority === 'BULK' && j.status === 'QUEUED' && j.organizationId === org)).toBe(true);
+    const utterances = await prisma.utterance.findMany({ where: { learnerId: learner.id } });
+    expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
+  });
+
+  test('priorities: a submission and a single re-assessment are INTERACTIVE, a bulk one BULK', async () => {
+    const learner = (await writer.request(`mutation($i: CreateLearnerInput!) { createLearner(input: $i) { id } }`, { i: { externalId: `p-${randomUUID()}` } }))
+      .data.createLearner.id;
+    const submitted = await writer.upload(
+      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`,
+      { input: { learnerId: learner, referenceText: 'A bear is here', audio: null } },
+      'variables.input.audio',
+      { bytes: speechLikeWav(1.5), name: 'speech.wav' },
+    );
+    expect(submitted.errors).toBeUndefined();
+    const { utterance, job } = submitted.data.submitUtterance;
+    const single = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: utterance.id });
+    const op = (await start({ learnerId: learner })).data.reassessUtterances;
+    const priorityOf = async (id: string) => (await prisma.job.findUniqueOrThrow({ where: { id: fromGlobalId(id)!.id } })).priority;
+    expect(await priorityOf(job.id)).toBe('INTERACTIVE');
+    expect(await priorityOf(single.data.reassessUtterance.id)).toBe('INTERACTIVE');
+    expect((await jobsOf(op.id)).map((j) => j.priority)).toEqual(['BULK']);
+  });
+
+  test('progress follows the jobs through the real queue: claimed, succeeded, failed; then COMPLETED', async () => {
+    await learnerWith(prisma, org, 3, ['g-progress']);
+    const op = (await start({ groupExternalId: 'g-progress' })).data.reassessUtterances;
+    const a = (await claimJob(prisma, 'w1', 60))!;
+    const b = (await claimJob(prisma, 'w1', 60))!;
+    expect((await writer.request(GET, { id: op.id })).data.bulkOperation.progress).toMatchObject({ queued: 1, running: 2 });
+    expect(await completeJob(prisma, a, 'w1', async () => undefined)).toBe(true);
+    expect(await failJob(prisma, b, 'w1', { code: 'CORRUPT_AUDIO', message: 'x', transient: false })).toBe('failed');
+    const c = (await claimJob(prisma, 'w1', 60))!;
+    expect(await completeJob(prisma, c, 'w1', async () => undefined)).toBe(true);
+    const done = (await writer.request(GET, { id: op.id })).data.bulkOperation;
+    expect(done).toMatchObject({ status: 'COMPLETED', progress: { total: 3, queued: 0, running: 0, succeeded: 2, failed: 1, cancelled: 0 } });
+  });
+
+  test('a group selects the learners whose groups contain it; since leaves older utterances out', async () => {
+    await learnerWith(prisma, org, 2, ['class-a']);
+    await learnerWith(prisma, org, 3, ['class-b', 'class-a']);
+    await learnerWith(prisma, org, 4, ['class-a'], 30); // recorded a month ago
+    await learnerWith(prisma, org, 5, ['class-b']);
+    expect((await start({ groupExternalId: 'class-a' })).data.reassessUtterances.progress.total).toBe(9);
+    const since = new Date(Date.now() - 7 * 86_400_000).toISOString();
+    const recent = (await start({ groupExternalId: 'class-a', since })).data.reassessUtterances;
+    expect(recent.progress).toMatchObject({ total: 5, queued: 5 });
+    expect(new Date(recent.since).toISOString()).toBe(since);
+  });
+
+  test('the whole organisation, past one batch, and nothing of another organisation', async () => {
+    const other = await otherOrganization(t, ['ASSESS_WRITE', 'SCORES_READ']);
+    await learnerWith(prisma, other.org.id, 7);
+    await learnerWith(prisma, org, BATCH_SIZE + 20);
+    await learnerWith(prisma, org, 3);
+    const op = (await start({ wholeOrganisation: true })).data.reassessUtterances;
+    expect(op).toMatchObject({ status: 'RUNNING', wholeOrganisation: true, progress: { total: BATCH_SIZE + 23, queued: BATCH_SIZE + 23 } });
+    expect(await prisma.job.count({ where: { organizationId: other.org.id } })).toBe(0);
+    expect(await prisma.job.count({ where: { organizationId: org, priority: 'BULK' } })).toBe(BATCH_SIZE + 23);
+    // One job per utterance, none twice across batches.
+    const jobs = await prisma.job.findMany({ where: { organizationId: org } });
+    expect(new Set(jobs.map((j) => j.utteranceId)).size).toBe(BATCH_SIZE + 23);
+  });
+
+  test('cancel removes the jobs not started, leaves running ones, and is idempotent', async () => {
+    await learnerWith(prisma, org, 6, ['g-cancel']);
+    const op = (await start({ groupExternalId: 'g-cancel' })).data.reassessUtterances;
+    const running = (await claimJob(prisma, 'w1', 60))!;
+    const res = await writer.request(CANCEL, { id: op.id });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.cancelBulkOperation).toMatchObject({ status: 'CANCELLED', progress: { total: 6, queued: 0, running: 1, cancelled: 5 } });
+    expect(res.data.cancelBulkOperation.cancelledAt).not.toBeNull();
+    const left = await prisma.job.findMany({ where: { organizationId: org } });
+    expect(left.map((j) => j.id)).toEqual([running.id]);
+    // The running job still finishes and counts.
+    expect(await completeJob(prisma, running, 'w1', async () => undefined)).toBe(true);
+    const again = (await writer.request(CANCEL, { id: op.id })).data.cancelBulkOperation;
+    expect(again).toMatchObject({ status: 'CANCELLED', cancelledAt: res.data.cancelBulkOperation.cancelledAt, progress: { succeeded: 1, cancelled: 5 } });
+  });
+
+  test('an idempotency key returns the first operation; the same key for another selection is CONFLICT', async () => {
+    const learner = await learnerWith(prisma, org, 2);
+    const input = { learnerId: toGlobalId('Learner', learner.id), idempotencyKey: `k-${randomUUID()}` };
+    const first = (await start(input)).data.reassessUtterances;
+    const retry = (await start(input)).data.reassessUtterances;
+    expect(retry.id).toBe(first.id);
+    expect(await prisma.job.count()).toBe(2);
+    const other = await start({ ...input, learnerId: undefined, wholeOrganisation: true });
+    expect(errorCode(other)).toBe('CONFLICT');
+    expect(await prisma.job.count()).toBe(2);
+  });
+
+  test('refusals: no target or two, an unknown model version, a learner of another organisation', async () => {
+    const learner = await learnerWith(prisma, org, 1);
+    expect(errorCode(await start({}))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await start({ wholeOrganisation: true, groupExternalId: 'x' }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await start({ wholeOrganisation: true, modelVersion: 'no-such-version' }))).toBe('BAD_USER_INPUT');
+    const version = t.app.services.model().version;
+    const ok = (await start({ learnerId: toGlobalId('Learner', learner.id), modelVersion: version })).data.reassessUtterances;
+    expect(ok.modelVersion).toBe(version);
+    expect((await prisma.job.findFirstOrThrow()).requestedModelVersion).toBe(version);
+    const other = await otherOrganization(t, ['ASSESS_WRITE']);
+    const foreign = await learnerWith(prisma, other.org.id, 2);
+    expect(errorCode(await start({ learnerId: toGlobalId('Learner', foreign.id) }))).toBe('NOT_FOUND');
+    expect(await prisma.job.count({ where: { organizationId: other.org.id } })).toBe(0);
+  });
+
+  test('scopes and tenancy: ASSESS_WRITE starts and cancels, SCORES_READ reads; another organisation sees null and cannot cancel', async () => {
+    await learnerWith(prisma, org, 2, ['g-scope']);
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    const writeOnly = await keyWithScopes(t, ['ASSESS_WRITE']);
+    expect(errorCode(await start({ groupExternalId: 'g-scope' }, reader))).toBe('FORBIDDEN');
+    // The writer gets its own operation back with its progress, but cannot poll it (like a Job).
+    const started = await start({ groupExternalId: 'g-scope' }, writeOnly);
+    expect(started.errors).toBeUndefined();
+    const op = started.data.reassessUtterances;
+    expect(op.progress).toMatchObject({ total: 2, queued: 2 });
+    expect(errorCode(await writeOnly.request(GET, { id: op.id }))).toBe('FORBIDDEN');
+    expect((await reader.request(GET, { id: op.id })).data.bulkOperation.progress).toMatchObject({ total: 2, queued: 2 });
+    expect(errorCode(await reader.request(CANCEL, { id: op.id }))).toBe('FORBIDDEN');
+    const node = (await writer.request(NODE, { id: op.id })).data.node;
+    expect(node).toEqual({ __typename: 'BulkOperation', id: op.id, progress: { total: 2 } });
+
+    const other = await otherOrganization(t, ['ADMIN', 'ASSESS_WRITE', 'SCORES_READ']);
+    const seen = await other.client.request(GET, { id: op.id });
+    expect(seen.errors).toBeUndefined();
+    expect(seen.data.bulkOperation).toBeNull();
+    expect(errorCode(await other.client.request(CANCEL, { id: op.id }))).toBe('NOT_FOUND');
+    expect(await jobsOf(op.id)).toHaveLength(2);
+  });
+});
