@@ -51,6 +51,7 @@ import { cliActor } from '../../src/admin/audit.js';
 import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
 import { startBulkReassessment } from '../../src/assessment/bulk.js';
+import { setXapiLrs } from '../../src/xapi/lrs-settings.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -283,7 +284,9 @@ const MUTATIONS: Record<string, MutationSpec> = {
     need: 'ADMIN',
     variables: async () => ({ input: { endpoint: 'https://lrs.example/xapi/', username: `gen-${randomUUID()}`, password: 'generated secret' } }),
   },
-  removeXapiLrs: { need: 'ADMIN', variables: async () => ({}) },
+  // Organisation-wide, no id: each run first sets an LRS to remove (else the first run's removal
+  // leaves the next keys nothing, a null that is no refusal).
+  removeXapiLrs: { need: 'ADMIN', variables: async (c) => (await freshXapiLrs(c), {}) },
   resendFailedWebhookDeliveries: {
     need: 'ADMIN',
     variables: async ({ seed }) => ({ endpointId: seed.webhookEndpointId, since: '2026-01-01T00:00:00Z' }),
@@ -316,6 +319,12 @@ async function freshEndpoint({ t, organizationId }: RunContext) {
   // time fans out to it, so every key sees the same, empty, deliveries of a fresh endpoint.
   await t.app.services.prisma.webhookEndpoint.update({ where: { id: endpoint.id }, data: { eventTypes: [] } });
   return toGlobalId('WebhookEndpoint', endpoint.id);
+}
+
+async function freshXapiLrs({ t, organizationId }: RunContext) {
+  const { prisma, config, webhookPolicy } = t.app.services;
+  const input = { endpoint: 'https://lrs.example/xapi/', username: `target-${randomUUID()}`, password: 'generated secret' };
+  await setXapiLrs(prisma, { policy: webhookPolicy, allowHttp: config.webhookAllowHttp }, organizationId, input, cliActor());
 }
 
 async function freshKey({ t, organizationId }: RunContext) {
