@@ -30,7 +30,7 @@ def phone_inputs(words):
 
     stress class: 0 consonant, 1/2/3 vowel with stress digit 0/1/2, 4 vowel without a digit.
     word position: 0 one-phone word, 1 word-initial, 2 word-internal, 3 word-final.
-    (Mirrored by src/inference/scorer.ts: keep the two in step.)
+    (Mirrored by src/inference/phone-encoding.ts: keep the two in step.)
     """
     ids, stress, pos = [], [], []
     for phones in words:

@@ -44,7 +44,7 @@ const baseCalibration = JSON.parse(fs.readFileSync(calibrationFile, 'utf8')) as 
 
 const round = (v: number): number => Math.min(10, Math.max(0, Math.round(v)));
 
-/** What src/inference/scorer.ts decodeLabels makes of the predictions. */
+/** What src/inference/labels.ts decodeLabels makes of the predictions. */
 function modelLabels(human: AssessmentLabels, p: Oof): AssessmentLabels {
   let k = 0;
   const s = p.sentence;

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { AppError } from '../../src/errors.js';
-import { decodeLabels, encodePhones, Scorer } from '../../src/inference/scorer.js';
+import { Scorer } from '../../src/inference/scorer.js';
+import { decodeLabels } from '../../src/inference/labels.js';
+import { encodePhones } from '../../src/inference/phone-encoding.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
 import { cleanupTempDirs, copyDefaultBundle, DEFAULT_BUNDLE, END_TO_END_BUNDLE, FIXTURES, garbageBundle, hasSharedData, SHARED_SO762 } from './helpers.js';
 

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { checkTensor, invalidOutput, readTensor } from '../outputs.js';
 import type { ReferenceWord } from '../../types.js';
-import type { RawScores } from '../scorer.js';
+import type { RawScores } from '../labels.js';
 import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES, type GopFeatures, type SignalTrack } from './features.js';
 
 export type RunGraph = (feeds: Record<string, ort.Tensor>) => Promise<ort.InferenceSession.OnnxValueMapType>;

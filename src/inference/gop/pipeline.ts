@@ -1,0 +1,108 @@
+/**
+ * The "gop" scorer pipeline (README.md here): the acoustic graph (K cross-fitted CTC phone
+ * recognisers) → forced alignment, GOP features, diagnostics and content match in TypeScript →
+ * the heads graph → scores.
+ */
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../../errors.js';
+import { phoneId } from '../../text/phones.js';
+import type { ContentMatch } from '../../assessment/wrong-text.js';
+import type { ReferenceWord } from '../../types.js';
+import type { ModelBundle } from '../bundle.js';
+import { checkScoreRanges, decodeLabels, type ScoredUtterance } from '../labels.js';
+import { encodeReference } from '../phone-encoding.js';
+import { openPrimarySession, padSamples, ScorerBase, type ScorerFeeds, type ScorerLoadOptions } from '../scorer-base.js';
+import { createSession, type ExecutionProvider } from '../session.js';
+import { contentFeatures, contentMatch, type ContentModel } from './content.js';
+import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
+import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
+import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
+import { loadDiagnosticThresholds } from './thresholds.js';
+
+const SAMPLE_RATE = 16000;
+
+interface Heads {
+  session: ort.InferenceSession;
+  recognisers: number;
+}
+
+export class GopScorer extends ScorerBase {
+  /** The timing and miscue thresholds (the bundle's diagnostics.json). */
+  private readonly diagnosticThresholds: DiagnosticThresholds;
+
+  private constructor(
+    bundle: ModelBundle,
+    session: ort.InferenceSession,
+    provider: ExecutionProvider,
+    private readonly heads: Heads,
+  ) {
+    super(bundle, session, provider);
+    this.diagnosticThresholds = loadDiagnosticThresholds(bundle.dir);
+  }
+
+  static async open(bundle: ModelBundle, options: ScorerLoadOptions): Promise<GopScorer> {
+    const { session, provider } = await openPrimarySession(bundle, options, { inputs: ['samples'], outputs: ACOUSTIC_OUTPUTS, what: 'acoustic' });
+    try {
+      return new GopScorer(bundle, session, provider, await loadHeads(bundle, options));
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  /** Acoustic graph → alignment and GOP features → heads graph; diagnostics and content match beside. */
+  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
+    const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
+    const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, this.heads.recognisers);
+    const raw = await runHeads((f) => this.runOn(this.heads.session, f), acoustic, words);
+    checkScoreRanges(raw);
+    const labels = decodeLabels(raw, words, this.stressThreshold);
+    // outputs beside the scores: nothing below feeds the heads
+    const evidence = diagnosticEvidence(acoustic.logp, acoustic.frames, acoustic.track, words);
+    labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds, Math.round((samples.length / SAMPLE_RATE) * 1000));
+    const model = this.bundle.manifest.contentMatch;
+    const content = model ? contentOf(model, acoustic, words) : null;
+    return { labels, raw, content };
+  }
+
+  /** The acoustic graph's input: the samples alone (the phones are used after it, in TypeScript). */
+  buildFeeds(samples: Float32Array, words: readonly ReferenceWord[]): ScorerFeeds {
+    const { nPhones, nWords } = encodeReference(words);
+    const audio = padSamples(samples);
+    return { feeds: { samples: new ort.Tensor('float32', audio, [1, audio.length]) }, nPhones, nWords };
+  }
+
+  protected extraSessions(): ort.InferenceSession[] {
+    return [this.heads.session];
+  }
+}
+
+/** Content match of the speech with the canonical phones, every recogniser a witness. */
+function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[]): ContentMatch {
+  const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
+  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features));
+  return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
+}
+
+/** The heads graph, checked against the feature columns this build computes. */
+async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promise<Heads> {
+  const m = bundle.manifest;
+  const fail = (reason: string) => new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: ${reason}`, { modelDir: bundle.dir });
+  const recognisers = m.recognisers;
+  if (typeof recognisers !== 'number' || !Number.isInteger(recognisers) || recognisers < 1) throw fail('"recognisers" must be a positive integer');
+  const ours = { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
+  for (const level of ['phone', 'word', 'utterance'] as const) {
+    const theirs = m.features?.[level];
+    if (!Array.isArray(theirs) || theirs.length !== ours[level].length || theirs.some((n, i) => n !== ours[level][i])) {
+      throw fail(`its ${level} feature columns differ from the ones this server computes (src/inference/gop/features.ts); retrain the heads`);
+    }
+  }
+  // trees run on the CPU whatever the acoustic graph's provider (no GPU kernels for them)
+  const { session } = await createSession(bundle.headsPath!, ['cpu'], { ...options, log: options.log ?? (() => undefined) });
+  const missing = [...HEADS_INPUTS.filter((n) => !session.inputNames.includes(n)), ...HEADS_OUTPUTS.filter((n) => !session.outputNames.includes(n))];
+  if (missing.length) {
+    await session.release();
+    throw fail(`heads graph lacks ${missing.join(', ')}`);
+  }
+  return { session, recognisers };
+}
