@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30] [--group ID]`
+ * `npm run bench -- analytics [--utterances 200000] [--learners N] [--groups 50] [--seed 1] [--runs 30] [--group ID] [--only NAME]`
  *
  * Reads on a seeded history (npm run seed), through GraphQL over HTTP against the same SQL run
  * directly on the driver, in the same run:
@@ -35,6 +35,7 @@ import { bootstrapAdminKey, createApiKey } from '../../src/graphql/auth.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { ClientProcess } from './client-process.js';
+import { log } from '../../src/ops/log.js';
 
 interface Statement {
   sql: string;
@@ -63,12 +64,16 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       seed: { type: 'string', default: '1' },
       runs: { type: 'string', default: '30' },
       group: { type: 'string' },
+      // Only the cases whose name contains this (e.g. --only history), with the floor kept as the reference.
+      only: { type: 'string' },
     },
   });
   const utterances = Number(values.utterances);
   const learners = Number(values.learners ?? Math.max(1, Math.round(utterances / 100)));
   const runs = Number(values.runs);
   const base = loadConfig();
+  // The server's request log as `npm start` writes it (SPEECHMARK_LOG_LEVEL, default info): part of what a request costs.
+  log.configure({ level: base.logLevel });
   const config: Config = { ...base, port: 0, inProcessWorker: false, deliveryWorker: false, executionProviders: ['cpu'], rateLimitPerMinute: 0, authFailuresPerMinute: 0 };
 
   // 1. Seed when empty (the server's database, closed again before the server opens it).
@@ -164,9 +169,10 @@ export async function benchAnalytics(args: string[]): Promise<void> {
       },
     ];
 
+    const chosen = values.only ? cases.filter((c, i) => i === 0 || c.name.includes(values.only!)) : cases;
     const rows: string[] = [];
     const explained = new Map<string, string[]>();
-    for (const c of cases) {
+    for (const c of chosen) {
       for (let i = 0; i < 3; i++) await c.run();
       const graphMs: number[] = [];
       const counts: number[] = [];
