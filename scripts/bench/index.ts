@@ -7,7 +7,9 @@
  *   2. the server's peak memory while 20 uploads run at once, against its memory when idle;
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
- *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal.
+ *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
+ *   5. with DATABASE_URL (PostgreSQL): throughput with 1, 2 and 4 `npm run worker` processes behind an
+ *      API that runs no model, as ratios to one worker, and the cores they kept busy (./workers.ts).
  *
  * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
  * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
@@ -16,6 +18,8 @@
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
 import { startChildServer } from './server.js';
+import { submitAll, waitAll } from './uploads.js';
+import { runWorkersBench } from './workers.js';
 import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
@@ -27,34 +31,6 @@ const json = process.argv.includes('--json');
 const say = (line: string) => (json ? console.error(line) : console.log(line));
 /** The figures --json prints, by dotted name. */
 const figures: Record<string, number | string> = {};
-
-const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
-const JOB = `query($id: ID!) { job(id: $id) { status } }`;
-
-async function waitAll(client: GqlClient, jobIds: string[]) {
-  const pending = new Set(jobIds);
-  while (pending.size) {
-    for (const id of [...pending]) {
-      const status = (await client.request(JOB, { id })).data.job.status;
-      if (status === 'SUCCEEDED') pending.delete(id);
-      else if (status === 'FAILED') throw new Error(`job ${id} failed`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function submitAll(client: GqlClient, learnerId: string, utterances: { text: string; bytes: Uint8Array }[]) {
-  return Promise.all(
-    utterances.map(async (u) => {
-      const res = await client.upload(SUBMIT, { input: { learnerId, referenceText: u.text, audio: null } }, 'variables.input.audio', {
-        bytes: u.bytes,
-        name: 'take.flac',
-      });
-      if (res.errors) throw new Error(JSON.stringify(res.errors));
-      return res.data.submitUtterance.job.id as string;
-    }),
-  );
-}
 
 async function main() {
   const utterances = speechOceanUtterances('dev', 20);
@@ -86,6 +62,9 @@ async function main() {
     await server.stop();
   }
 
+  if (/^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '')) await runWorkersBench([], say, figures);
+  else say('worker processes (1, 2, 4): skipped, they need DATABASE_URL (PostgreSQL): `npm run bench -- workers`');
+
   const queue = await benchQueue({ jobs: 100_000, orgs: 100, claims: 500 });
   say(`queue claim latency, ${queue.pendingJobs} pending jobs (${queue.database}): median ${queue.claimMsP50.toFixed(2)} ms, p95 ${queue.claimMsP95.toFixed(2)} ms (goal: median under 10 ms, ratio ${(queue.claimMsP50 / 10).toFixed(2)})`);
   figures['queue.claim_ms_p50'] = queue.claimMsP50;
@@ -100,10 +79,15 @@ async function main() {
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
+// `npm run bench -- workers`: 1, 2 and 4 worker processes on PostgreSQL (./workers.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
   queue: () => runQueueBench(process.argv.slice(3)),
+  workers: async () => {
+    await runWorkersBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
+    if (json) console.log(JSON.stringify(figures));
+  },
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 
