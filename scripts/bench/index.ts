@@ -20,6 +20,7 @@ import { speechOceanUtterances } from '../../tests/support/speech.js';
 import { startChildServer } from './server.js';
 import { submitAll, waitAll } from './uploads.js';
 import { runWorkersBench } from './workers.js';
+import { runSizingBench } from './sizing.js';
 import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
@@ -80,10 +81,15 @@ async function main() {
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
 // `npm run bench -- workers`: 1, 2 and 4 worker processes on PostgreSQL (./workers.ts).
+// `npm run bench -- sizing`: bytes per utterance in PostgreSQL, extrapolated to 10 million (./sizing.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
   queue: () => runQueueBench(process.argv.slice(3)),
+  sizing: async () => {
+    await runSizingBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
+    if (json) console.log(JSON.stringify(figures));
+  },
   workers: async () => {
     await runWorkersBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
     if (json) console.log(JSON.stringify(figures));
