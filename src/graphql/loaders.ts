@@ -97,14 +97,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return ids.map((id) => groups.get(id) ?? []);
     });
   const scope = (ids: string[]) => ({ organizationId, id: { in: ids } });
-  // Each utterance's newest MODEL and newest HUMAN assessment in one statement (DISTINCT ON), shared
-  // by the two loaders below so both arrive in the same wave and what they lead to batches together.
+  // Each utterance's newest MODEL and newest HUMAN assessment in one statement, shared by the two
+  // loaders below so both arrive in the same wave and what they lead to batches together. DISTINCT ON
+  // runs in the database, along the (organizationId, utteranceId, createdAt, id) index: Prisma's
+  // `distinct` would read every assessment of each utterance and drop the older ones in memory.
   const latestBySource = batched<string, Partial<Record<'MODEL' | 'HUMAN', Assessment>>>(async (ids) => {
-    const rows = await prisma.assessment.findMany({
-      where: { organizationId, utteranceId: { in: [...ids] } },
-      orderBy: [{ utteranceId: 'asc' }, { source: 'asc' }, { createdAt: 'desc' }, { id: 'desc' }],
-      distinct: ['utteranceId', 'source'],
-    });
+    const rows = await prisma.$queryRaw<Assessment[]>`
+      SELECT DISTINCT ON ("utteranceId", "source") * FROM "Assessment"
+      WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ANY(${[...ids]}::uuid[])
+      ORDER BY "utteranceId", "source", "createdAt" DESC, "id" DESC`;
     const byUtterance = new Map<string, Partial<Record<'MODEL' | 'HUMAN', Assessment>>>(ids.map((id) => [id, {}]));
     for (const r of rows) byUtterance.get(r.utteranceId)![r.source] = r;
     return ids.map((id) => byUtterance.get(id)!);
