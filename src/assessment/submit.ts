@@ -46,6 +46,8 @@ export interface SubmitRecordingInput {
   idempotencyKey?: string | null;
   /** INTERACTIVE (default: someone waits for the result) or BULK (the importer): the claim order. */
   priority?: JobPriority;
+  /** The model version to run it with (checked by the caller: src/assessment/model-version.ts); null: the default. */
+  requestedModelVersion?: string | null;
   /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
   alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
 }
@@ -193,6 +195,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
       });
       const job = await createAssessmentJob(tx, {
         organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts, priority: input.priority ?? 'INTERACTIVE',
+        requestedModelVersion: input.requestedModelVersion ?? null,
       });
       await notifyJobChanged(tx, job.id);
       const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });

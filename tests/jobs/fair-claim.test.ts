@@ -147,7 +147,7 @@ describeEachDatabase('fair claim', (ctx) => {
     await ctx.prisma.$executeRawUnsafe(`UPDATE "Job" SET status = 'SUCCEEDED' WHERE id IN (SELECT id FROM "Job" WHERE priority = 'BULK' LIMIT 3)`);
     await ctx.prisma.$executeRawUnsafe('ANALYZE');
     expect(await ctx.prisma.job.count({ where: { status: 'QUEUED' } })).toBe(100_000);
-    const plan = await explain(ctx.db, CLAIM_SQL, ['w1', 60]);
+    const plan = await explain(ctx.db, CLAIM_SQL, ['w1', 60, null]);
     expect(plan).not.toMatch(/Seq Scan on "Job"/);
     expect(plan).toContain('Job_organizationId_priority_status_runAfter_createdAt_id_idx');
     expect(plan).toMatch(/Job_status_leaseExpiresAt_idx/);
