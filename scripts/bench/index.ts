@@ -7,11 +7,14 @@
  *   2. the server's peak memory while 20 uploads run at once, against its memory when idle;
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
- *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal.
+ *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
+ *   5. one assessment alone, end to end, broken down by stage (./stages.ts), each as a share of its
+ *      end-to-end time: the next bottleneck is the biggest row.
  *
  * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
  * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
- * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts).
+ * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts);
+ * `npm run bench -- stages [--json]` only the per-stage breakdown of one assessment (./stages.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -21,6 +24,7 @@ import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
 import { benchQueue, runQueueBench } from './queue.js';
+import { METRICS_TOKEN, oneAssessmentByStage, runStagesBench } from './stages.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -62,7 +66,7 @@ async function main() {
   const raw = await benchRawSession(utterances);
   say(`raw session (onnxruntime-node): ${raw.runsPerSecond.toFixed(2)} runs/s (${raw.runs} runs on ${utterances.length} dev utterances, ${raw.audioSeconds.toFixed(1)} s of audio, provider ${raw.provider}); real-time factor ${raw.realTimeFactor.toFixed(4)}`);
 
-  const server = await startChildServer();
+  const server = await startChildServer({ SPEECHMARK_METRICS_TOKEN: METRICS_TOKEN });
   try {
     const client = new GqlClient(server.url, server.adminKey);
     const learnerId = (await client.request(`mutation { createLearner(input: {externalId: "bench"}) { id } }`)).data.createLearner.id;
@@ -82,6 +86,12 @@ async function main() {
     figures['e2e.vs_raw_session'] = e2e / raw.runsPerSecond;
     say(`ratio end-to-end / raw session: ${(e2e / raw.runsPerSecond).toFixed(3)}`);
     say(`server peak RSS with 20 concurrent uploads: ${peakMiB.toFixed(0)} MiB (resident before the burst: ${idleMiB.toFixed(0)} MiB, ratio ${(peakMiB / idleMiB).toFixed(2)}; start-up peak ${startupPeakMiB.toFixed(0)} MiB)`);
+
+    const stages = await oneAssessmentByStage(client, server.url, learnerId, utterances[0]!);
+    say(`one assessment alone, by stage (end to end ${stages.e2eMs.toFixed(0)} ms, ${utterances[0]!.id}):`);
+    for (const line of stages.table) say(`  ${line}`);
+    figures['e2e.one_assessment_ms'] = stages.e2eMs;
+    for (const [stage, ms] of Object.entries(stages.stageMs)) figures[`e2e.stage_ms.${stage}`] = ms;
   } finally {
     await server.stop();
   }
@@ -100,10 +110,12 @@ async function main() {
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
+// `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
   queue: () => runQueueBench(process.argv.slice(3)),
+  stages: () => runStagesBench(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 
