@@ -166,7 +166,8 @@ function modelInfo(manifest: ModelManifest, executionProvider: string): ModelInf
 function modelFromWorkers(prisma: PrismaClient, manifest: ModelManifest, withinSeconds: number) {
   return async (): Promise<ModelInfoModel> => {
     const live = await liveWorkers(prisma, Math.max(withinSeconds, 1));
-    const serving = live.find((w) => w.modelVersion === manifest.version);
+    // its default bundle, or one of its extra ones
+    const serving = live.find((w) => w.modelVersion === manifest.version) ?? live.find((w) => w.modelVersions?.includes(manifest.version));
     return modelInfo(manifest, serving?.executionProvider ?? 'unknown');
   };
 }

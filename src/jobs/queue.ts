@@ -205,7 +205,8 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
  * round-robin): a QUEUED one whose runAfter has come, or a RUNNING one whose lease expired.
  * One statement, so two workers never get the same job. Returns null when nothing is claimable.
  * With `hooks.onFailed`, each round runs in a transaction, so a job the claim retires (FAILED, no
- * attempt left) commits together with what the hook writes.
+ * attempt left) commits together with what the hook writes. `modelVersions`: the versions the
+ * worker serves (only jobs asking for none or for one of them are claimed); null takes any job.
  */
 export async function claimJob(
   prisma: PrismaClient,
