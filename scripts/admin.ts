@@ -19,6 +19,7 @@
  * organisation's audit log with actor "cli:<os user>". Exit status: 0 done, 1 failed (e.g. not
  * found), 2 bad arguments.
  */
+import { servedModelVersions } from '../src/jobs/heartbeat.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -243,8 +244,12 @@ Object.assign(commands, {
     return async (prisma) => {
       await organization(prisma, organizationId);
       if (modelVersion !== null) {
-        const served = readManifest(loadConfig().modelDir).version;
-        if (modelVersion !== served) throw new UsageError(`Unknown --model-version "${modelVersion}": the model bundle is "${served}".`);
+        // The API's rule (src/assessment/model-version.ts): configured bundles and live workers' versions.
+        const config = loadConfig();
+        const configured = [config.modelDir, ...config.extraModelDirs].map((dir) => readManifest(dir).version);
+        const served = await servedModelVersions(prisma, config.readyWorkerSeconds || 60);
+        const known = [...new Set([...configured, ...served])];
+        if (!known.includes(modelVersion)) throw new UsageError(`Unknown --model-version "${modelVersion}": known versions are ${known.map((v) => `"${v}"`).join(', ')}.`);
       }
       let learnerId: string | null = null;
       if (v.learner !== undefined) {

@@ -5,7 +5,7 @@ import { bootstrapAdminKey, configureApiKeyCache } from './graphql/auth.js';
 import { AudioStore } from './audio/store.js';
 import { SpeechDetector } from './audio/vad.js';
 import { Intake } from './intake.js';
-import { loadAssessor, type Assessor } from './inference/assessor.js';
+import { loadModelSet, type ModelSet } from './inference/model-set.js';
 import { Worker } from './jobs/worker.js';
 import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
@@ -15,7 +15,7 @@ import { changesSince } from './events/notify.js';
 import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
 import { emitJobFailed } from './outbox/events.js';
-import { HeartbeatPublisher, liveWorkers } from './jobs/heartbeat.js';
+import { HeartbeatPublisher, liveWorkers, servedModelVersions } from './jobs/heartbeat.js';
 import { readManifest, type ModelManifest } from './inference/bundle.js';
 import type { ModelInfoModel } from './graphql/models.js';
 import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './ops/http.js';
@@ -51,11 +51,14 @@ export function createIntake(config: Config): Intake {
   });
 }
 
-/** The model and the audio intake, shared by the API and the worker. */
+/**
+ * The models (the default bundle and SPEECHMARK_EXTRA_MODEL_DIRS') and the audio intake, shared by
+ * the API and the worker. `assessor` is the default bundle's.
+ */
 export async function loadInferenceParts(config: Config) {
-  const assessor = await loadAssessor(config.modelDir, { providers: config.executionProviders });
-  await assessor.warmUp();
-  return { assessor, intake: createIntake(config) };
+  const models = await loadModelSet(config.modelDir, config.extraModelDirs, { providers: config.executionProviders });
+  await models.warmUp();
+  return { models, assessor: models.primary, intake: createIntake(config) };
 }
 
 /**
@@ -65,7 +68,7 @@ export async function loadInferenceParts(config: Config) {
  */
 export function createWorker(
   config: Config,
-  parts: { prisma: Services['prisma']; intake: Intake; assessor: Assessor },
+  parts: { prisma: Services['prisma']; intake: Intake; models: ModelSet },
   onEventsCommitted: () => void = () => undefined,
 ) {
   const workerId = `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -79,6 +82,9 @@ export function createWorker(
     leaseSeconds: config.jobLeaseSeconds,
     pollIntervalMs: config.workerPollMs,
     concurrency: config.workerConcurrency,
+    // Only jobs that ask for no version (the default bundle's) or for one of this worker's.
+    modelVersions: parts.models.versions,
+    onClaimed: (_job, claimMs) => jobStageDuration.observe({ stage: 'claim' }, claimMs / 1000),
     handler: (job) => {
       handlerStarted.set(job, performance.now());
       return assess(job);
@@ -97,8 +103,9 @@ export function createWorker(
   });
 }
 
-/** The heartbeat a worker publishes (model, provider, jobs in hand): see src/jobs/heartbeat.ts. */
-export function createHeartbeat(config: Config, prisma: PrismaClient, worker: Worker, assessor: Assessor): HeartbeatPublisher {
+/** The heartbeat a worker publishes (models, provider, jobs in hand): see src/jobs/heartbeat.ts. */
+export function createHeartbeat(config: Config, prisma: PrismaClient, worker: Worker, models: ModelSet): HeartbeatPublisher {
+  const assessor = models.primary;
   const { name, version, sha256 } = assessor.bundle.manifest;
   return new HeartbeatPublisher(
     prisma,
@@ -107,6 +114,7 @@ export function createHeartbeat(config: Config, prisma: PrismaClient, worker: Wo
       host: os.hostname(),
       pid: process.pid,
       model: { name, version, sha256 },
+      modelVersions: models.versions,
       executionProvider: assessor.executionProvider,
       concurrency: config.workerConcurrency,
     },
@@ -158,9 +166,21 @@ function modelInfo(manifest: ModelManifest, executionProvider: string): ModelInf
 function modelFromWorkers(prisma: PrismaClient, manifest: ModelManifest, withinSeconds: number) {
   return async (): Promise<ModelInfoModel> => {
     const live = await liveWorkers(prisma, Math.max(withinSeconds, 1));
-    const serving = live.find((w) => w.modelVersion === manifest.version);
+    // its default bundle, or one of its extra ones
+    const serving = live.find((w) => w.modelVersion === manifest.version) ?? live.find((w) => w.modelVersions?.includes(manifest.version));
     return modelInfo(manifest, serving?.executionProvider ?? 'unknown');
   };
+}
+
+/**
+ * The model versions a job may ask for: those live workers' heartbeats list, this process's own
+ * worker's, and those of the bundles configured here (SPEECHMARK_MODEL_DIR and
+ * SPEECHMARK_EXTRA_MODEL_DIRS, read from their manifests: an API process without a worker knows
+ * what its deployment's workers are set up to serve even while none is running).
+ */
+function knownModelVersions(prisma: PrismaClient, config: Config, inProcess: ModelSet | null, withinSeconds: number) {
+  const local = inProcess ? inProcess.versions : [config.modelDir, ...config.extraModelDirs].map((dir) => readManifest(dir).version);
+  return async (): Promise<string[]> => [...new Set([...local, ...(await servedModelVersions(prisma, Math.max(withinSeconds, 1)))])];
 }
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
@@ -173,7 +193,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const wakeDelivery = () => deliveries?.wake();
   const worker = inference ? createWorker(config, { prisma: db.prisma, ...inference }, wakeDelivery) : null;
-  const heartbeat = inference && worker ? createHeartbeat(config, db.prisma, worker, inference.assessor) : null;
+  const heartbeat = inference && worker ? createHeartbeat(config, db.prisma, worker, inference.models) : null;
   // Subscriptions hear job and assessment changes from every process through LISTEN (src/events);
   // the in-process worker hears jobs other API processes queued on the same connection.
   const events = new EventHub();
@@ -184,6 +204,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     intake,
     model: () => modelInfo(manifest, inference?.assessor.executionProvider ?? 'unknown'),
     modelInfo: inference ? async () => modelInfo(manifest, inference.assessor.executionProvider) : modelFromWorkers(db.prisma, manifest, config.readyWorkerSeconds || 60),
+    modelVersions: knownModelVersions(db.prisma, config, inference?.models ?? null, config.readyWorkerSeconds || 60),
     wakeWorker: () => worker?.wake(),
     events,
     wakeDelivery,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readManifest } from './inference/bundle.js';
 import { LOG_LEVELS, type LogLevel } from './ops/log.js';
 
 /** Every setting, read once from the environment; the defaults run with no configuration at all. */
@@ -9,6 +10,11 @@ export interface Config {
   dataDir: string;
   audioDir: string;
   modelDir: string;
+  /**
+   * More model bundles a worker serves beside `modelDir` (SPEECHMARK_EXTRA_MODEL_DIRS, comma-separated
+   * paths): jobs that ask for one of their versions run on it; jobs that ask for none on `modelDir`'s.
+   */
+  extraModelDirs: string[];
   /** onnxruntime execution providers, in order of preference. */
   executionProviders: string[];
   maxUploadBytes: number;
@@ -213,7 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       return read();
     } catch (e) {
-      problems.push((e as Error).message);
+      problems.push(...(e as Error).message.split('\n')); // one line per problem
       return fallback;
     }
   };
@@ -227,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     audioDir: path.resolve(env.SPEECHMARK_AUDIO_DIR ?? path.join(dataDir, 'audio')),
     modelDir: path.resolve(env.SPEECHMARK_MODEL_DIR ?? 'models/default'),
+    extraModelDirs: check(() => extraModelDirs(env), []),
     executionProviders: check(() => providers(env.SPEECHMARK_EXECUTION_PROVIDERS), ['cpu']),
     maxUploadBytes: num('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, COUNT),
     maxAudioSeconds: num('SPEECHMARK_MAX_AUDIO_SECONDS', 60, POSITIVE),
@@ -289,6 +296,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * SPEECHMARK_EXTRA_MODEL_DIRS: each a bundle whose manifest reads, none the default's directory,
+ * no model version twice (a version names one bundle; jobs ask for it by that name). The default
+ * bundle's own problems are reported by its loader, so here its version is only compared with.
+ */
+function extraModelDirs(env: NodeJS.ProcessEnv): string[] {
+  const dirs = (env.SPEECHMARK_EXTRA_MODEL_DIRS ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((d) => path.resolve(d));
+  if (dirs.length === 0) return [];
+  const defaultDir = path.resolve(env.SPEECHMARK_MODEL_DIR ?? 'models/default');
+  const problems: string[] = [];
+  const versions = new Map<string, string>();
+  try {
+    versions.set(readManifest(defaultDir).version, `SPEECHMARK_MODEL_DIR (${defaultDir})`);
+  } catch {
+    // reported when the default bundle is loaded
+  }
+  for (const dir of new Set(dirs)) {
+    if (dir === defaultDir) {
+      problems.push(`SPEECHMARK_EXTRA_MODEL_DIRS: ${dir} is already SPEECHMARK_MODEL_DIR`);
+      continue;
+    }
+    try {
+      const { version } = readManifest(dir);
+      const other = versions.get(version);
+      if (other) problems.push(`SPEECHMARK_EXTRA_MODEL_DIRS: ${dir} has model version "${version}", like ${other}; each version must name one bundle`);
+      else versions.set(version, dir);
+    } catch (e) {
+      problems.push(`SPEECHMARK_EXTRA_MODEL_DIRS: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return [...new Set(dirs)];
 }
 
 // onnxruntime-node's provider names (src/inference/session.ts KNOWN_PROVIDERS; not imported: it loads onnxruntime).

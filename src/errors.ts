@@ -19,6 +19,11 @@ export const ERROR_CODES = [
   'EMPTY_REFERENCE_TEXT',
   'MODEL_OUTPUT_INVALID',
   'MODEL_UNAVAILABLE',
+  /**
+   * A job asked for a model version that neither a live worker, this process's worker nor a
+   * configured model directory serves (a BAD_USER_INPUT refusal, raised before anything is written).
+   */
+  'UNKNOWN_MODEL_VERSION',
   /** The database is unreachable or dropped the connection (restart, failover): retry shortly. HTTP 503 when it happens during authentication. */
   'SERVICE_UNAVAILABLE',
   /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */

@@ -4,6 +4,7 @@ import { AudioStore, sha256Hex } from './audio/store.js';
 import { SpeechDetector, assertHasSpeech } from './audio/vad.js';
 import { analyzeReferenceText } from './text/reference.js';
 import type { ReferenceWord } from './types.js';
+import { timeStage, type StageTimes } from './ops/stage-times.js';
 
 /** What a submit stores about a recording, ready for `utterance.create`. */
 export interface PreparedUtterance {
@@ -36,14 +37,18 @@ export class Intake {
     private readonly limits: DurationLimits,
   ) {}
 
-  /** `words` overrides the lexicon when the canonical phones are known (a dataset's own). */
+  /**
+   * `words` overrides the lexicon when the canonical phones are known (a dataset's own); `times`
+   * gets the milliseconds of the decode and vad stages.
+   */
   async inspect(
     bytes: Uint8Array,
     referenceText: string,
     words: ReferenceWord[] = analyzeReferenceText(referenceText),
+    times?: StageTimes,
   ): Promise<PreparedUtterance> {
-    const audio = await decodeAudio(bytes, this.limits);
-    const speech = await this.detector.detect(audio.samples);
+    const audio = await timeStage(times, 'decode', () => decodeAudio(bytes, this.limits));
+    const speech = await timeStage(times, 'vad', () => this.detector.detect(audio.samples));
     assertHasSpeech(speech);
     const sha256 = sha256Hex(bytes);
     return {

@@ -24,7 +24,7 @@ async function main() {
   const db = await openDatabase(config);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const worker = createWorker(config, { prisma: db.prisma, ...parts }, () => deliveries?.wake());
-  const heartbeat = createHeartbeat(config, db.prisma, worker, parts.assessor);
+  const heartbeat = createHeartbeat(config, db.prisma, worker, parts.models);
   // LISTEN before the first claim: a job queued from here on wakes this worker.
   const listener = await db.listen(wakeOnQueuedJobs(worker));
   registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
@@ -34,8 +34,8 @@ async function main() {
   await heartbeat.start();
   worker.start();
   deliveries?.start();
-  console.log(`speechmark worker: ${parts.assessor.modelVersion} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
-  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, provider: parts.assessor.executionProvider });
+  console.log(`speechmark worker: ${parts.models.versions.join(', ')} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
+  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, modelVersions: parts.models.versions, provider: parts.assessor.executionProvider });
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
     await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs })]);

@@ -10,10 +10,13 @@
  *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
  *   5. with DATABASE_URL (PostgreSQL): throughput with 1, 2 and 4 `npm run worker` processes behind an
  *      API that runs no model, as ratios to one worker, and the cores they kept busy (./workers.ts).
+ *   6. one assessment alone, end to end, broken down by stage (./stages.ts), each as a share of its
+ *      end-to-end time: the next bottleneck is the biggest row.
  *
  * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
  * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
- * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts).
+ * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts);
+ * `npm run bench -- stages [--json]` only the per-stage breakdown of one assessment (./stages.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -26,6 +29,7 @@ import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
 import { benchQueue, runQueueBench } from './queue.js';
+import { METRICS_TOKEN, oneAssessmentByStage, runStagesBench } from './stages.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -39,7 +43,7 @@ async function main() {
   const raw = await benchRawSession(utterances);
   say(`raw session (onnxruntime-node): ${raw.runsPerSecond.toFixed(2)} runs/s (${raw.runs} runs on ${utterances.length} dev utterances, ${raw.audioSeconds.toFixed(1)} s of audio, provider ${raw.provider}); real-time factor ${raw.realTimeFactor.toFixed(4)}`);
 
-  const server = await startChildServer();
+  const server = await startChildServer({ SPEECHMARK_METRICS_TOKEN: METRICS_TOKEN });
   try {
     const client = new GqlClient(server.url, server.adminKey);
     const learnerId = (await client.request(`mutation { createLearner(input: {externalId: "bench"}) { id } }`)).data.createLearner.id;
@@ -59,6 +63,12 @@ async function main() {
     figures['e2e.vs_raw_session'] = e2e / raw.runsPerSecond;
     say(`ratio end-to-end / raw session: ${(e2e / raw.runsPerSecond).toFixed(3)}`);
     say(`server peak RSS with 20 concurrent uploads: ${peakMiB.toFixed(0)} MiB (resident before the burst: ${idleMiB.toFixed(0)} MiB, ratio ${(peakMiB / idleMiB).toFixed(2)}; start-up peak ${startupPeakMiB.toFixed(0)} MiB)`);
+
+    const stages = await oneAssessmentByStage(client, server.url, learnerId, utterances[0]!);
+    say(`one assessment alone, by stage (end to end ${stages.e2eMs.toFixed(0)} ms, ${utterances[0]!.id}):`);
+    for (const line of stages.table) say(`  ${line}`);
+    figures['e2e.one_assessment_ms'] = stages.e2eMs;
+    for (const [stage, ms] of Object.entries(stages.stageMs)) figures[`e2e.stage_ms.${stage}`] = ms;
   } finally {
     await server.stop();
   }
@@ -82,6 +92,7 @@ async function main() {
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
 // `npm run bench -- workers`: 1, 2 and 4 worker processes on PostgreSQL (./workers.ts).
 // `npm run bench -- sizing`: bytes per utterance in PostgreSQL, extrapolated to 10 million (./sizing.ts).
+// `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
@@ -94,6 +105,7 @@ const benches: Record<string, () => Promise<void>> = {
     await runWorkersBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
     if (json) console.log(JSON.stringify(figures));
   },
+  stages: () => runStagesBench(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 

@@ -69,7 +69,7 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
   try {
     await seed(db, args.jobs, args.orgs);
     const plan = (
-      await db.executor.withConnection((c) => c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, ['bench', 60]))
+      await db.executor.withConnection((c) => c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, ['bench', 60, null]))
     ).map((r) => r['QUERY PLAN']).join('\n');
     for (let i = 0; i < 20; i++) await claimJob(db.prisma, 'bench-warm', 60); // connections, plan cache, JIT
     const ms: number[] = [];
@@ -84,7 +84,7 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
       const out: number[] = [];
       for (let i = 0; i < args.claims; i++) {
         const t0 = performance.now();
-        await c.query(CLAIM_SQL, ['bench-bare', 60]);
+        await c.query(CLAIM_SQL, ['bench-bare', 60, null]);
         out.push(performance.now() - t0);
       }
       return out.sort((a, b) => a - b);
@@ -92,7 +92,7 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
     const statementMs = await db.executor.withConnection(async (c) => {
       await c.exec('BEGIN');
       try {
-        const rows = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${CLAIM_SQL}`, ['bench', 60]);
+        const rows = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${CLAIM_SQL}`, ['bench', 60, null]);
         const line = rows.map((r) => r['QUERY PLAN']).find((l) => l.startsWith('Execution Time'));
         return Number(/([\d.]+) ms/.exec(line ?? '')?.[1] ?? NaN);
       } finally {

@@ -1,6 +1,7 @@
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Intake } from '../intake.js';
-import type { Assessor } from '../inference/assessor.js';
+import type { ModelSet } from '../inference/model-set.js';
+import { addStage, timeStage, type StageTimes } from '../ops/stage-times.js';
 import { generateRationale, generateWrongTextRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
@@ -14,7 +15,10 @@ import { queueXapiStatement } from '../xapi/send.js';
 import type { LrsConfig } from '../xapi/lrs.js';
 import { inferenceDuration, jobStageDuration } from '../ops/metrics.js';
 
-const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
+/** Every stage of `times` into the stage histogram (speechmark_job_stage_duration_seconds). */
+function observeStages(times: StageTimes): void {
+  for (const [stage, ms] of Object.entries(times)) jobStageDuration.observe({ stage }, ms / 1000);
+}
 
 /**
  * The inference job: decode the stored audio, score it, take the model's rationale or write a
@@ -24,24 +28,24 @@ const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
  * statement when the organisation has an LRS; `serverLrs` is the server-wide one), in the worker's
  * completing transaction.
  */
-export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; assessor: Assessor; serverLrs?: LrsConfig | null }) {
+export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake; models: ModelSet; serverLrs?: LrsConfig | null }) {
   return async (job: Job): Promise<(tx: Prisma.TransactionClient) => Promise<void>> => {
+    // The bundle the job asked for (the claim took it because this worker serves it), else the default.
+    const model = deps.models.forVersion(job.requestedModelVersion);
+    const times: StageTimes = {};
     // Submit to claim, both on the database's clock.
-    if (job.startedAt) jobStageDuration.observe({ stage: 'queued' }, Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()) / 1000);
-    const loadStarted = performance.now();
-    const utterance = await deps.prisma.utterance.findUnique({
+    if (job.startedAt) addStage(times, 'queued', Math.max(0, job.startedAt.getTime() - job.createdAt.getTime()));
+    const utterance = await timeStage(times, 'load', () => deps.prisma.utterance.findUnique({
       where: { id: job.utteranceId },
       include: { learner: { select: { id: true, externalId: true, ageGroup: true } } },
-    });
+    }));
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
-    const audio = await deps.intake.load(utterance.audioSha256);
+    const audio = await timeStage(times, 'decode', () => deps.intake.load(utterance.audioSha256));
     const words = utterance.referenceWords as unknown as ReferenceWord[];
-    jobStageDuration.observe({ stage: 'load' }, seconds(loadStarted));
     const started = performance.now();
-    const assessed = await deps.assessor.assess(audio.samples, words);
+    const assessed = await model.assess(audio.samples, words, { times });
     const inferenceMs = Math.round(performance.now() - started);
-    const model = deps.assessor;
-    jobStageDuration.observe({ stage: 'inference' }, inferenceMs / 1000);
+    addStage(times, 'inference', inferenceMs);
     inferenceDuration.observe({ provider: model.executionProvider, model_version: model.modelVersion }, inferenceMs / 1000);
     const rationaleStarted = performance.now();
     // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
@@ -50,7 +54,8 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const text = assessed.rationale
       ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels, wording) : generateRationale(labels, wording));
     const check = checkRationale(text, labels);
-    jobStageDuration.observe({ stage: 'rationale' }, seconds(rationaleStarted));
+    addStage(times, 'rationale', performance.now() - rationaleStarted);
+    observeStages(times);
     const modelRef = { name: model.modelName, version: model.modelVersion, executionProvider: model.executionProvider };
     return async (tx) => {
       const writeStarted = performance.now();
@@ -83,7 +88,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
       await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text }, eventId);
       await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
       // The statements of the completing transaction (its commit is not in it).
-      jobStageDuration.observe({ stage: 'write' }, seconds(writeStarted));
+      jobStageDuration.observe({ stage: 'write' }, (performance.now() - writeStarted) / 1000);
     };
   };
 }

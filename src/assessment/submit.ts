@@ -26,6 +26,8 @@ import type { ReferenceWord } from '../types.js';
 import { holdAudioForInsert, removeAudioIfUnreferenced } from './audio-files.js';
 import { notifyJobChanged } from '../events/notify.js';
 import { emitEvent, utteranceSubmitted } from '../outbox/events.js';
+import { submitStageDuration } from '../ops/metrics.js';
+import { timeStage, type StageTimes } from '../ops/stage-times.js';
 
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
@@ -46,6 +48,8 @@ export interface SubmitRecordingInput {
   idempotencyKey?: string | null;
   /** INTERACTIVE (default: someone waits for the result) or BULK (the importer): the claim order. */
   priority?: JobPriority;
+  /** The model version to run it with (checked by the caller: src/assessment/model-version.ts); null: the default. */
+  requestedModelVersion?: string | null;
   /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
   alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
 }
@@ -173,13 +177,14 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   }
 
   // Decoding and voice activity run here, outside any transaction and before anything is written.
-  const prepared = await intake.inspect(input.audio, input.referenceText, words);
+  const times: StageTimes = {};
+  const prepared = await intake.inspect(input.audio, input.referenceText, words, times);
   const sha256 = prepared.utterance.audioSha256;
   const writeFile = () => intake.store.put(input.audio, prepared.extension);
-  await writeFile();
+  await timeStage(times, 'store', writeFile);
 
   try {
-    const result = await runTransaction(prisma, async (tx) => {
+    const result = await timeStage(times, 'enqueue', () => runTransaction(prisma, async (tx) => {
       await holdAudioForInsert(tx, intake.store, sha256, writeFile);
       const utterance = await tx.utterance.create({
         data: {
@@ -193,6 +198,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
       });
       const job = await createAssessmentJob(tx, {
         organizationId, utteranceId: utterance.id, maxAttempts: deps.jobMaxAttempts, priority: input.priority ?? 'INTERACTIVE',
+        requestedModelVersion: input.requestedModelVersion ?? null,
       });
       await notifyJobChanged(tx, job.id);
       const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });
@@ -201,7 +207,8 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
       });
       await input.alsoWrite?.(tx, utterance);
       return { utterance, job, replayed: false };
-    });
+    }));
+    for (const [stage, ms] of Object.entries(times)) submitStageDuration.observe({ stage }, ms / 1000);
     return result;
   } catch (e) {
     await removeAudioIfUnreferenced(prisma, intake.store, sha256).catch(() => undefined);

@@ -19,6 +19,8 @@ export interface Services {
    * in-process worker's, or the freshest worker heartbeat's when this process runs no model).
    */
   modelInfo?: () => Promise<ModelInfoModel>;
+  /** The model versions a job may ask for (src/assessment/model-version.ts has the rule). */
+  modelVersions: () => Promise<string[]>;
   /** Nudge the in-process worker after a job is queued (no-op when workers run elsewhere). */
   wakeWorker: () => void;
   /** Change notifications for GraphQL subscriptions (src/events); absent where nothing listens. */

@@ -451,6 +451,8 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         host: w.host,
         pid: w.pid,
         model: { name: w.modelName, version: w.modelVersion },
+        // rows from before the list existed serve their one version
+        modelVersions: w.modelVersions?.length ? w.modelVersions : [w.modelVersion],
         modelSha256: w.modelSha256,
         executionProvider: w.executionProvider,
         concurrency: w.concurrency,

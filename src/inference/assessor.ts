@@ -6,6 +6,7 @@ import type { AssessmentLabels, ReferenceWord } from '../types.js';
 import type { ModelBundle } from './bundle.js';
 import { GenerativeAssessor } from './generative/assessor.js';
 import { Scorer } from './scorer.js';
+import type { StageTimes } from '../ops/stage-times.js';
 
 /** What the worker needs from a model, whichever kind the bundle is. */
 export interface Assessor {
@@ -18,8 +19,9 @@ export interface Assessor {
    * Labels at every level; a generative model also returns its own rationale (checked like any
    * other), a scorer leaves it to the platform's grounded writer. `content`: how well the speech
    * matches the reference text, where the model can tell (src/assessment/wrong-text.ts).
+   * `times` gets the milliseconds of its stages (acoustic, features, heads) where the model has them.
    */
-  assess(samples: Float32Array, words: ReferenceWord[]): Promise<{ labels: AssessmentLabels; rationale?: string; content?: ContentMatch | null }>;
+  assess(samples: Float32Array, words: ReferenceWord[], options?: { times?: StageTimes }): Promise<{ labels: AssessmentLabels; rationale?: string; content?: ContentMatch | null }>;
 }
 
 class ScorerAssessor implements Assessor {
@@ -39,8 +41,8 @@ class ScorerAssessor implements Assessor {
   warmUp() {
     return this.scorer.warmUp();
   }
-  async assess(samples: Float32Array, words: ReferenceWord[]) {
-    const { labels, content } = await this.scorer.scoreDetailed(samples, words);
+  async assess(samples: Float32Array, words: ReferenceWord[], options: { times?: StageTimes } = {}) {
+    const { labels, content } = await this.scorer.scoreDetailed(samples, words, options.times);
     return { labels, content };
   }
 }

@@ -4,6 +4,7 @@
  * warm-up and release. A pipeline (./end-to-end/pipeline.ts, ./gop/pipeline.ts) says which graphs
  * it needs and how samples and phones become scores.
  */
+import type { StageTimes } from '../ops/stage-times.js';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../errors.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
@@ -105,7 +106,7 @@ export abstract class ScorerBase {
    * content match (null for bundles without a content-match model). The labels are the model's;
    * src/assessment/wrong-text.ts decides what a low content match does to them.
    */
-  abstract scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance>;
+  abstract scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<ScoredUtterance>;
 
   /** The primary session's input tensors for one utterance (public for benchmarks of the bare session). */
   abstract buildFeeds(samples: Float32Array, words: readonly ReferenceWord[]): ScorerFeeds;

@@ -13,7 +13,10 @@ export interface WorkerIdentity {
   workerId: string;
   host: string;
   pid: number;
+  /** The default bundle: it runs the jobs that ask for no version. */
   model: { name: string; version: string; sha256: string };
+  /** Every version the worker serves, the default's first. */
+  modelVersions: string[];
   executionProvider: string;
   concurrency: number;
 }
@@ -54,15 +57,15 @@ export class HeartbeatPublisher {
   }
 
   private async beat(): Promise<void> {
-    const { workerId, host, pid, model, executionProvider, concurrency } = this.identity;
+    const { workerId, host, pid, model, modelVersions, executionProvider, concurrency } = this.identity;
     // One statement: the upsert, and the rows of workers gone for a day go with it.
     await this.prisma.$executeRaw`
       WITH gone AS (DELETE FROM "WorkerHeartbeat" WHERE "lastSeenAt" < now() - make_interval(secs => ${FORGET_AFTER_SECONDS}::float8))
-      INSERT INTO "WorkerHeartbeat" ("id", "host", "pid", "modelName", "modelVersion", "modelSha256", "executionProvider",
+      INSERT INTO "WorkerHeartbeat" ("id", "host", "pid", "modelName", "modelVersion", "modelSha256", "modelVersions", "executionProvider",
                                      "concurrency", "jobsInHand", "startedAt", "lastSeenAt")
-      VALUES (${workerId}, ${host}, ${pid}, ${model.name}, ${model.version}, ${model.sha256}, ${executionProvider},
+      VALUES (${workerId}, ${host}, ${pid}, ${model.name}, ${model.version}, ${model.sha256}, ${modelVersions}::text[], ${executionProvider},
               ${concurrency}, ${this.jobsInHand()}, now(), now())
-      ON CONFLICT ("id") DO UPDATE SET "jobsInHand" = EXCLUDED."jobsInHand", "lastSeenAt" = now(), "stoppedAt" = NULL`;
+      ON CONFLICT ("id") DO UPDATE SET "jobsInHand" = EXCLUDED."jobsInHand", "modelVersions" = EXCLUDED."modelVersions", "lastSeenAt" = now(), "stoppedAt" = NULL`;
   }
 }
 
@@ -78,4 +81,17 @@ export function liveWorkers(prisma: PrismaClient, withinSeconds: number): Promis
 export function allWorkers(prisma: PrismaClient): Promise<(WorkerHeartbeat & { ageSeconds: number })[]> {
   return prisma.$queryRaw<(WorkerHeartbeat & { ageSeconds: number })[]>`
     SELECT *, extract(epoch FROM now() - "lastSeenAt")::float8 AS "ageSeconds" FROM "WorkerHeartbeat" ORDER BY "lastSeenAt" DESC`;
+}
+
+/**
+ * The model versions live workers serve (seen within `withinSeconds`, not stopped): what a job may
+ * ask for. A row from before workers listed their versions counts with its one modelVersion.
+ */
+export async function servedModelVersions(prisma: PrismaClient, withinSeconds: number): Promise<string[]> {
+  const rows = await prisma.$queryRaw<{ version: string }[]>`
+    SELECT DISTINCT v AS "version"
+      FROM "WorkerHeartbeat" AS w
+     CROSS JOIN LATERAL unnest(array_append(coalesce(w."modelVersions", ARRAY[]::text[]), w."modelVersion")) AS v
+     WHERE w."stoppedAt" IS NULL AND w."lastSeenAt" >= now() - make_interval(secs => ${withinSeconds}::float8)`;
+  return rows.map((r) => r.version);
 }

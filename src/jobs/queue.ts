@@ -95,6 +95,17 @@ function refOf(job: JobRef): { id: string; attempts: number | null } {
 const CLAIMABLE = `(("status" = 'QUEUED' AND "runAfter" <= now())
       OR ("status" = 'RUNNING' AND "leaseExpiresAt" < now()))`;
 
+/**
+ * A job the claiming worker can run: the model versions it serves are the claim's third parameter
+ * (a text[]; NULL = any job, for tools and tests that run no model). A job that asks for no version
+ * runs on the worker's default bundle; one asking for a version no live worker serves stays QUEUED
+ * (the speechmark_queue_unserved_jobs gauge counts them) until a worker serving it starts.
+ */
+function servable(alias: string, param: string): string {
+  const v = `${alias}"requestedModelVersion"`;
+  return `(${param}::text[] IS NULL OR ${v} IS NULL OR ${v} = ANY(${param}::text[]))`;
+}
+
 /** Claim order of priorities (the enum's declaration order in prisma/schema.prisma). */
 export const PRIORITIES = ['INTERACTIVE', 'BULK'] as const;
 export type JobPriority = (typeof PRIORITIES)[number];
@@ -119,6 +130,7 @@ function oldestDueOf(priority: JobPriority, skipBusy: boolean): string {
         SELECT probe."id" FROM (
           SELECT j."id", j."organizationId" FROM "Job" AS j
            WHERE j."organizationId" = o."id" AND j."priority" = '${priority}' AND j."status" = 'QUEUED' AND j."runAfter" <= now()
+             AND ${servable('j.', '$3')}
            ORDER BY j."runAfter", j."createdAt", j."id"
            LIMIT 1
            FOR UPDATE OF j SKIP LOCKED
@@ -147,14 +159,17 @@ function oldestDueOf(priority: JobPriority, skipBusy: boolean): string {
  */
 export const NEXT_JOB = `SELECT * FROM (
         SELECT j."organizationId", j."id" FROM "Job" AS j
-         WHERE j."status" = 'RUNNING' AND j."leaseExpiresAt" < now()
+         WHERE j."status" = 'RUNNING' AND j."leaseExpiresAt" < now() AND ${servable('j.', '$3')}
          ORDER BY j."leaseExpiresAt"
          LIMIT 1
          FOR UPDATE OF j SKIP LOCKED) AS expired
       ${PRIORITIES.flatMap((p) => [`UNION ALL (${oldestDueOf(p, true)})`, `UNION ALL (${oldestDueOf(p, false)})`]).join('\n      ')}
       LIMIT 1`;
 
-/** The claim: NEXT_JOB locked, marked RUNNING with a lease for worker $1 for $2 seconds, returned whole. */
+/**
+ * The claim: NEXT_JOB locked, marked RUNNING with a lease for worker $1 for $2 seconds, returned
+ * whole; $3 is the text[] of model versions the worker serves (NULL: any job).
+ */
 export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
      -- The organisation goes to the back of the line (clock_timestamp: distinct within a transaction).
      served AS (
@@ -190,9 +205,16 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
  * round-robin): a QUEUED one whose runAfter has come, or a RUNNING one whose lease expired.
  * One statement, so two workers never get the same job. Returns null when nothing is claimable.
  * With `hooks.onFailed`, each round runs in a transaction, so a job the claim retires (FAILED, no
- * attempt left) commits together with what the hook writes.
+ * attempt left) commits together with what the hook writes. `modelVersions`: the versions the
+ * worker serves (only jobs asking for none or for one of them are claimed); null takes any job.
  */
-export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeconds: number, hooks: QueueHooks = {}): Promise<Job | null> {
+export async function claimJob(
+  prisma: PrismaClient,
+  workerId: string,
+  leaseSeconds: number,
+  hooks: QueueHooks = {},
+  modelVersions: readonly string[] | null = null,
+): Promise<Job | null> {
   // Each round is one atomic statement; a round only loops when it retired a job that had
   // exhausted its attempts (marked FAILED), so the loop is bounded by the number of such jobs.
   const onFailed = hooks.onFailed;
@@ -204,6 +226,7 @@ export async function claimJob(prisma: PrismaClient, workerId: string, leaseSeco
         CLAIM_SQL,
         workerId,
         leaseSeconds,
+        modelVersions === null ? null : [...modelVersions],
       );
       const row = rows[0];
       if (row && row.status === 'FAILED' && onFailed) await onFailed(db, failedJob(row));
@@ -243,9 +266,12 @@ function claimedJob(row: ClaimedRow): Job {
   };
 }
 
-/** How many jobs a worker could claim right now (used by Worker.drain and monitoring). */
-export async function countClaimableJobs(prisma: PrismaClient): Promise<number> {
-  const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM "Job" WHERE ${CLAIMABLE}`);
+/** How many jobs a worker serving `modelVersions` (null: any) could claim right now (Worker.drain, monitoring). */
+export async function countClaimableJobs(prisma: PrismaClient, modelVersions: readonly string[] | null = null): Promise<number> {
+  const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS "n" FROM "Job" WHERE ${CLAIMABLE} AND ${servable('', '$1')}`,
+    modelVersions === null ? null : [...modelVersions],
+  );
   return Number(rows[0]?.n ?? 0);
 }
 

@@ -58,6 +58,13 @@ export interface WorkerOptions extends WorkerEvents {
    * `assessment.failed`): see QueueHooks.
    */
   onJobFailed?: QueueHooks['onFailed'];
+  /**
+   * The model versions this worker can run (src/jobs/queue.ts claims only jobs that ask for none or
+   * for one of them); null or absent: any job (workers that run no model, tests of the queue).
+   */
+  modelVersions?: readonly string[] | null;
+  /** After each claim that returned a job: how long the claim took (this process's clock). */
+  onClaimed?: (job: Job, claimMs: number) => void;
 }
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
@@ -215,11 +222,13 @@ export class Worker {
       let claimedNothing = false;
       try {
         while (live() && this.running.size < this.opts.concurrency) {
-          const job = await claimJob(this.opts.prisma, this.workerId, this.opts.leaseSeconds, this.hooks);
+          const claimStarted = performance.now();
+          const job = await claimJob(this.opts.prisma, this.workerId, this.opts.leaseSeconds, this.hooks, this.opts.modelVersions ?? null);
           if (!job) {
             claimedNothing = true;
             break;
           }
+          this.opts.onClaimed?.(job, performance.now() - claimStarted);
           // Claimed while a stop came in. Non-graceful: leave it, its lease expires like a killed
           // worker's. Graceful: hand it straight back.
           if (this.abandoning || gen !== this.generation) break;
@@ -231,7 +240,7 @@ export class Worker {
         }
         if (claimedNothing && this.running.size === 0 && this.drainWaiters.length > 0) {
           // Double-check with a read: another worker may have re-queued something meanwhile.
-          if ((await countClaimableJobs(this.opts.prisma)) === 0 && this.running.size === 0) {
+          if ((await countClaimableJobs(this.opts.prisma, this.opts.modelVersions ?? null)) === 0 && this.running.size === 0) {
             for (const w of this.drainWaiters.splice(0)) w.resolve();
           } else {
             this.poller.pending = true;

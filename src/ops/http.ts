@@ -14,7 +14,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { liveWorkers } from '../jobs/heartbeat.js';
+import { liveWorkers, servedModelVersions } from '../jobs/heartbeat.js';
 import { defaultMigrationsDir } from '../db/client.js';
 import { Gauge, httpDuration, metrics } from './metrics.js';
 import { log } from './log.js';
@@ -117,6 +117,21 @@ export async function queueDepth(prisma: PrismaClient): Promise<PriorityDepth[]>
   }));
 }
 
+/**
+ * QUEUED jobs per requested model version that no live worker serves (their claim filter skips
+ * them: src/jobs/queue.ts); they wait for a worker with that bundle.
+ */
+export async function unservedJobs(prisma: PrismaClient, liveWindowSeconds: number): Promise<{ modelVersion: string; jobs: number }[]> {
+  const served = await servedModelVersions(prisma, liveWindowSeconds);
+  const rows = await prisma.$queryRawUnsafe<{ modelVersion: string; jobs: number }[]>(
+    `SELECT "requestedModelVersion" AS "modelVersion", count(*)::int AS "jobs" FROM "Job"
+      WHERE "status" = 'QUEUED' AND "requestedModelVersion" IS NOT NULL AND NOT ("requestedModelVersion" = ANY($1::text[]))
+      GROUP BY 1 ORDER BY 1`,
+    served,
+  );
+  return rows.map((r) => ({ modelVersion: r.modelVersion, jobs: Number(r.jobs) }));
+}
+
 /** Queue depth and age per priority, and live workers, read from the database when Prometheus scrapes. */
 export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: number): void {
   metrics.replace(
@@ -133,6 +148,13 @@ export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: nu
       'speechmark_queue_oldest_ready_age_seconds',
       'How long the oldest claimable job of each priority has been waiting (0 when none waits).',
       async () => (await queueDepth(prisma)).map((r) => ({ labels: { priority: r.priority }, value: r.oldestReadyAgeSeconds })),
+    ),
+  );
+  metrics.replace(
+    new Gauge(
+      'speechmark_queue_unserved_jobs',
+      'QUEUED jobs asking for a model version no live worker serves, by version (they wait for such a worker).',
+      async () => (await unservedJobs(prisma, liveWindowSeconds)).map((r) => ({ labels: { model_version: r.modelVersion }, value: r.jobs })),
     ),
   );
   metrics.replace(

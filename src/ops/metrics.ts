@@ -181,7 +181,11 @@ export const graphqlErrors = metrics.counter(
 );
 export const jobStageDuration = metrics.histogram(
   'speechmark_job_stage_duration_seconds',
-  'Time an assessment job spent in each stage: queued (submit to claim), load (audio), inference, rationale, write (completing transaction), total (claim to settled).',
+  'Time an assessment job spent in each stage: queued (submit to claim), claim (the claim statement), load (its rows), decode (stored audio), inference (the model, of which acoustic, features, heads), rationale, write (completing transaction), total (claim to settled).',
+);
+export const submitStageDuration = metrics.histogram(
+  'speechmark_submit_stage_duration_seconds',
+  'Time a submit spent in each stage before its job is queued: decode, vad (voice activity), store (audio file), enqueue (the transaction writing utterance, job and event).',
 );
 export const inferenceDuration = metrics.histogram(
   'speechmark_inference_duration_seconds',

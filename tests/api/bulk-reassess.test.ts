@@ -168,7 +168,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const learner = await learnerWith(prisma, org, 1);
     expect(errorCode(await start({}))).toBe('BAD_USER_INPUT');
     expect(errorCode(await start({ wholeOrganisation: true, groupExternalId: 'x' }))).toBe('BAD_USER_INPUT');
-    expect(errorCode(await start({ wholeOrganisation: true, modelVersion: 'no-such-version' }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await start({ wholeOrganisation: true, modelVersion: 'no-such-version' }))).toBe('UNKNOWN_MODEL_VERSION');
     const version = t.app.services.model().version;
     const ok = (await start({ learnerId: toGlobalId('Learner', learner.id), modelVersion: version })).data.reassessUtterances;
     expect(ok.modelVersion).toBe(version);

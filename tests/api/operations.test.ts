@@ -211,7 +211,7 @@ describe.each(DATABASES)('operations [%s]', (kind) => {
       // A heartbeat as a GPU worker on another host would write it.
       const beat = new HeartbeatPublisher(
         t.app.services.prisma,
-        { workerId: 'gpu-host:42:abc', host: 'gpu-host', pid: 42, model: manifest, executionProvider: 'cuda', concurrency: 4 },
+        { workerId: 'gpu-host:42:abc', host: 'gpu-host', pid: 42, model: manifest, modelVersions: [manifest.version], executionProvider: 'cuda', concurrency: 4 },
         () => 2,
         60_000,
       );

@@ -147,7 +147,7 @@ describeEachDatabase('fair claim', (ctx) => {
     await ctx.prisma.$executeRawUnsafe(`UPDATE "Job" SET status = 'SUCCEEDED' WHERE id IN (SELECT id FROM "Job" WHERE priority = 'BULK' LIMIT 3)`);
     await ctx.prisma.$executeRawUnsafe('ANALYZE');
     expect(await ctx.prisma.job.count({ where: { status: 'QUEUED' } })).toBe(100_000);
-    const plan = await explain(ctx.db, CLAIM_SQL, ['w1', 60]);
+    const plan = await explain(ctx.db, CLAIM_SQL, ['w1', 60, null]);
     expect(plan).not.toMatch(/Seq Scan on "Job"/);
     expect(plan).toContain('Job_organizationId_priority_status_runAfter_createdAt_id_idx');
     expect(plan).toMatch(/Job_status_leaseExpiresAt_idx/);
@@ -156,6 +156,11 @@ describeEachDatabase('fair claim', (ctx) => {
     const lockFilters = [...plan.matchAll(/^(.*)\n\s+Filter: pg_try_advisory_xact_lock/gm)].map((m) => m[1]!);
     expect(lockFilters).toHaveLength(2); // the first walk of each priority
     for (const node of lockFilters) expect(node).toMatch(/Subquery Scan on probe/);
+    // A worker serving given model versions (the claim's third parameter) walks the same indexes.
+    const filtered = await explain(ctx.db, CLAIM_SQL, ['w1', 60, ['v-default', 'v-extra']]);
+    expect(filtered).not.toMatch(/Seq Scan on "Job"/);
+    expect(filtered).toContain('Job_organizationId_priority_status_runAfter_createdAt_id_idx');
+    expect(filtered).toMatch(/Job_status_leaseExpiresAt_idx/);
     // And it claims what the plan promises: the interactive job first.
     expect((await claimJob(ctx.prisma, 'w1', 60))!.priority).toBe('INTERACTIVE');
   }, 180_000);

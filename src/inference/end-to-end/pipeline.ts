@@ -3,6 +3,7 @@
  * reference text and returns scores at every level (the log-mel front-end is inside the graph;
  * models/README or the manifest's inputs/outputs give the tensor contract).
  */
+import { timeStage, type StageTimes } from '../../ops/stage-times.js';
 import * as ort from 'onnxruntime-node';
 import type { ReferenceWord } from '../../types.js';
 import type { ModelBundle } from '../bundle.js';
@@ -25,9 +26,10 @@ export class EndToEndScorer extends ScorerBase {
     return new EndToEndScorer(bundle, session, provider);
   }
 
-  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
-    const { feeds, nPhones: P, nWords: W } = this.buildFeeds(samples, words);
-    const outputs = await this.run(feeds);
+  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<ScoredUtterance> {
+    const { feeds, nPhones: P, nWords: W } = await timeStage(times, 'features', () => this.buildFeeds(samples, words));
+    // one graph from samples to scores: its run is the acoustic stage (it has no separate heads)
+    const outputs = await timeStage(times, 'acoustic', () => this.run(feeds));
     // Checked as tensors first: a wrong shape is named before any value is read.
     const utt = checkTensor(outputs, 'utterance_scores', [1, 5]);
     const wrd = checkTensor(outputs, 'word_scores', [1, W, 3]);

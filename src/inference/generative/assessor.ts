@@ -3,6 +3,7 @@
  * decoder, greedy decoding with a KV cache, response parsed into labels + rationale.
  * Bundle format: README.md in this folder.
  */
+import { timeStage, type StageTimes } from '../../ops/stage-times.js';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../errors.js';
@@ -51,6 +52,8 @@ export interface GenerativeAssessment {
 export interface AssessOptions {
   /** Called after every decoder step (tracing, tests). */
   onStep?: (info: StepInfo) => void;
+  /** Where the time went (the whole generation counts as the acoustic stage: one model does it all). */
+  times?: StageTimes;
 }
 
 function unavailable(message: string, dir: string): AppError {
@@ -266,7 +269,7 @@ export class GenerativeAssessor {
    * extensions.reason (see parse.ts InvalidReason).
    */
   async assess(samples: Float32Array, words: readonly ReferenceWord[], options: AssessOptions = {}): Promise<GenerativeAssessment> {
-    const result = await this.generate(samples, words, options);
+    const result = await timeStage(options.times, 'acoustic', () => this.generate(samples, words, options));
     const { text } = result;
     const unknown = result.tokens.filter((id) => !this.tokenizer.hasId(id));
     if (unknown.length) {

@@ -18,6 +18,7 @@ import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagn
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
 import { loadDiagnosticThresholds } from './thresholds.js';
+import { addStage, timeStage, type StageTimes } from '../../ops/stage-times.js';
 
 const SAMPLE_RATE = 16000;
 
@@ -51,10 +52,26 @@ export class GopScorer extends ScorerBase {
   }
 
   /** Acoustic graph → alignment and GOP features → heads graph; diagnostics and content match beside. */
-  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
+  async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<ScoredUtterance> {
     const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
-    const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, this.heads.recognisers);
-    const raw = await runHeads((f) => this.runOn(this.heads.session, f), acoustic, words);
+    const acoustic = await timeStage(times, 'acoustic', () =>
+      runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, this.heads.recognisers));
+    // runHeads aligns and computes the GOP features, then runs the heads graph: the graph's own runs
+    // are the heads stage, the rest of it the features stage.
+    let headsMs = 0;
+    const runHeadsGraph = async (f: Record<string, ort.Tensor>) => {
+      const started = performance.now();
+      try {
+        return await this.runOn(this.heads.session, f);
+      } finally {
+        headsMs += performance.now() - started;
+      }
+    };
+    const featuresStarted = performance.now();
+    const raw = await runHeads(runHeadsGraph, acoustic, words);
+    addStage(times, 'heads', headsMs);
+    addStage(times, 'features', performance.now() - featuresStarted - headsMs);
+    const afterStarted = performance.now();
     checkScoreRanges(raw);
     const labels = decodeLabels(raw, words, this.stressThreshold);
     // outputs beside the scores: nothing below feeds the heads
@@ -62,6 +79,7 @@ export class GopScorer extends ScorerBase {
     labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds, Math.round((samples.length / SAMPLE_RATE) * 1000));
     const model = this.bundle.manifest.contentMatch;
     const content = model ? contentOf(model, acoustic, words) : null;
+    addStage(times, 'features', performance.now() - afterStarted); // label decoding, diagnostics, content match
     return { labels, raw, content };
   }
 

@@ -3,6 +3,7 @@ import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { startBulkReassessment } from '../../assessment/bulk.js';
+import { checkModelVersion } from '../../assessment/model-version.js';
 
 /** Bulk re-assessment (src/assessment/bulk.ts); the learner, when named, is found through the tenant's loader. */
 export const reassessUtterances: MutationResolvers['reassessUtterances'] = async (_parent, { input }, ctx) => {
@@ -13,16 +14,14 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
     learnerId = learner.id;
   }
-  if (input.modelVersion != null && input.modelVersion !== ctx.services.model().version) {
-    throw new AppError('BAD_USER_INPUT', `Unknown modelVersion ${JSON.stringify(input.modelVersion)}: this service runs "${ctx.services.model().version}".`);
-  }
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion);
   const op = await startBulkReassessment(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId,
     learnerId,
     groupExternalId: input.groupExternalId ?? null,
     wholeOrganisation: input.wholeOrganisation ?? null,
     since: input.since ?? null,
-    requestedModelVersion: input.modelVersion ?? null,
+    requestedModelVersion,
     idempotencyKey: input.idempotencyKey ?? null,
     maxAttempts: ctx.services.config.jobMaxAttempts,
   });

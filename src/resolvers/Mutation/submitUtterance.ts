@@ -5,6 +5,7 @@ import { readUpload } from '../../graphql/upload.js';
 import { AppError } from '../../errors.js';
 import { checkIdempotencyKey, submitRecording } from '../../assessment/submit.js';
 import { ltiScoreRequest } from '../../lti/submission.js';
+import { checkModelVersion } from '../../assessment/model-version.js';
 
 /**
  * The learner must be visible to the caller; everything else (the key, the text, the audio, the
@@ -17,6 +18,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
   checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion); // and a version no worker runs
   const lti = input.lti ? await ltiScoreRequest(ctx, input.lti, learner) : null; // and a bad line item
   const audio = await readUpload(input.audio, config.maxUploadBytes);
   const result = await submitRecording(
@@ -27,6 +29,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       referenceText: input.referenceText,
       audio,
       idempotencyKey: input.idempotencyKey,
+      requestedModelVersion,
       ...(lti ? { alsoWrite: lti.write } : {}),
     },
   );

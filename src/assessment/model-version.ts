@@ -1,0 +1,21 @@
+/**
+ * Which model version a job may ask for. Known: a version a live worker's heartbeat lists (its
+ * default bundle's and its extra bundles'), one this process's own worker serves, or one of the
+ * bundles configured on this process (SPEECHMARK_MODEL_DIR, SPEECHMARK_EXTRA_MODEL_DIRS). Anything
+ * else is refused with UNKNOWN_MODEL_VERSION before a row is written: a job no worker could ever
+ * claim would wait in the queue for good. A known version whose workers all stop later is not
+ * refused after the fact: its jobs stay QUEUED until a worker serving it is back.
+ */
+import { AppError } from '../errors.js';
+
+/** `requested` when known, null when none was asked for; UNKNOWN_MODEL_VERSION otherwise. */
+export async function checkModelVersion(known: () => Promise<string[]>, requested: string | null | undefined): Promise<string | null> {
+  if (requested === null || requested === undefined) return null;
+  const versions = await known();
+  if (versions.includes(requested)) return requested;
+  throw new AppError(
+    'UNKNOWN_MODEL_VERSION',
+    `Unknown modelVersion ${JSON.stringify(requested)}: served here are ${versions.map((v) => JSON.stringify(v)).join(', ') || 'none'}.`,
+    { modelVersion: requested, knownVersions: versions },
+  );
+}
