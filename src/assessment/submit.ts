@@ -175,7 +175,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   // Decoding and voice activity run here, outside any transaction and before anything is written.
   const prepared = await intake.inspect(input.audio, input.referenceText, words);
   const sha256 = prepared.utterance.audioSha256;
-  const writeFile = () => intake.store.put(input.audio, prepared.extension);
+  const writeFile = () => intake.save(input.audio, prepared);
   await writeFile();
 
   try {
