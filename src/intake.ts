@@ -32,7 +32,7 @@ export interface PreparedUtterance {
 export class Intake {
   constructor(
     readonly store: AudioStore,
-    private readonly detector: VoiceActivityDetector,
+    readonly detector: VoiceActivityDetector,
     private readonly limits: DurationLimits,
   ) {}
 

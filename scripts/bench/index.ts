@@ -7,11 +7,14 @@
  *   2. the server's peak memory while 20 uploads run at once, against its memory when idle;
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
- *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal.
+ *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
+ *   5. voice-activity detection per recording, one at a time against batched across recordings, and
+ *      the worker's decode of a stored original against reading the samples the intake kept (./vad.ts).
  *
  * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
  * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
- * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts).
+ * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts);
+ * `npm run bench -- vad [...]` only the voice-activity bench (./vad.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -21,6 +24,7 @@ import { benchRationaleChecks } from './rationale-checks.js';
 import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
 import { benchQueue, runQueueBench } from './queue.js';
+import { benchVad, reportVad, runVadBench } from './vad.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -91,6 +95,10 @@ async function main() {
   figures['queue.claim_ms_p50'] = queue.claimMsP50;
   figures['queue.claim_ms_p95'] = queue.claimMsP95;
 
+  const vad = reportVad(await benchVad(utterances));
+  vad.lines.forEach(say);
+  Object.assign(figures, vad.figures);
+
   const checks = await benchRationaleChecks(10_000);
   say(`rationale checks: ${checks.perSecond.toFixed(0)}/s on ${checks.count} stored-style rationales, one core (target 10,000/s: ratio ${(checks.perSecond / 10_000).toFixed(2)})`);
   figures['rationale_checks.per_s'] = checks.perSecond;
@@ -100,10 +108,12 @@ async function main() {
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
+// `npm run bench -- vad`: the voice-activity and worker-load bench alone (./vad.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
   queue: () => runQueueBench(process.argv.slice(3)),
+  vad: () => runVadBench(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 

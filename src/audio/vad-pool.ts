@@ -64,6 +64,11 @@ export class VadPool implements VoiceActivityDetector {
     });
   }
 
+  /** Detections sent to the threads and not yet answered. */
+  get inFlight(): number {
+    return this.threads.reduce((n, t) => n + t.pending.size, 0);
+  }
+
   /** Threads started so far (tests). */
   get threadCount(): number {
     return this.threads.length;
