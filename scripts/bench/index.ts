@@ -25,6 +25,7 @@ import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
 import { benchQueue, runQueueBench } from './queue.js';
 import { benchVad, reportVad, runVadBench } from './vad.js';
+import { runVadAgreement } from './vad-agreement.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -109,11 +110,13 @@ async function main() {
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
 // `npm run bench -- vad`: the voice-activity and worker-load bench alone (./vad.ts).
+// `npm run bench -- vad-agreement`: batched against one-at-a-time VAD decisions on a split (./vad-agreement.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
   queue: () => runQueueBench(process.argv.slice(3)),
   vad: () => runVadBench(process.argv.slice(3)),
+  'vad-agreement': () => runVadAgreement(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 
