@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { bootstrapAdminKey, configureApiKeyCache } from './graphql/auth.js';
 import { AudioStore } from './audio/store.js';
-import { SpeechDetector } from './audio/vad.js';
+import { VadPool } from './audio/vad-pool.js';
 import { Intake } from './intake.js';
 import { loadModelSet, type ModelSet } from './inference/model-set.js';
 import { Worker } from './jobs/worker.js';
@@ -45,7 +45,7 @@ export function createIntake(config: Config): Intake {
   const store = new AudioStore(config.audioDir);
   // Temp files of writes cut short by a killed process; in the background, nothing waits on it.
   store.sweepStaleTempFiles().catch((err: unknown) => log.warn('audio store temp sweep failed', { err }));
-  return new Intake(store, new SpeechDetector(), {
+  return new Intake(store, new VadPool(config.vadThreads, config.vadMaxBatch), {
     maxSeconds: config.maxAudioSeconds,
     minSeconds: config.minAudioSeconds,
   });

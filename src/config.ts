@@ -20,6 +20,10 @@ export interface Config {
   maxUploadBytes: number;
   maxAudioSeconds: number;
   minAudioSeconds: number;
+  /** Threads running voice-activity detection for uploads, off the thread that serves HTTP (at most; started on use). */
+  vadThreads: number;
+  /** Recordings one voice-activity thread runs together, one batch row each, in one session call. */
+  vadMaxBatch: number;
   /** Run the inference worker inside the API process. */
   inProcessWorker: boolean;
   workerConcurrency: number;
@@ -238,6 +242,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: num('SPEECHMARK_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, COUNT),
     maxAudioSeconds: num('SPEECHMARK_MAX_AUDIO_SECONDS', 60, POSITIVE),
     minAudioSeconds: num('SPEECHMARK_MIN_AUDIO_SECONDS', 0.3, NON_NEGATIVE),
+    vadThreads: num('SPEECHMARK_VAD_THREADS', 1, COUNT),
+    vadMaxBatch: num('SPEECHMARK_VAD_MAX_BATCH', 32, COUNT),
     inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
     workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
     jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),

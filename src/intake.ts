@@ -1,7 +1,7 @@
 import { decodeAudio, type DecodedAudio, type DurationLimits } from './audio/decode.js';
 import { FORMAT_EXTENSION } from './audio/sniff.js';
 import { AudioStore, sha256Hex } from './audio/store.js';
-import { SpeechDetector, assertHasSpeech } from './audio/vad.js';
+import { assertHasSpeech, type VoiceActivityDetector } from './audio/vad.js';
 import { analyzeReferenceText } from './text/reference.js';
 import type { ReferenceWord } from './types.js';
 import { timeStage, type StageTimes } from './ops/stage-times.js';
@@ -33,7 +33,7 @@ export interface PreparedUtterance {
 export class Intake {
   constructor(
     readonly store: AudioStore,
-    private readonly detector: SpeechDetector,
+    readonly detector: VoiceActivityDetector,
     private readonly limits: DurationLimits,
   ) {}
 
@@ -69,8 +69,23 @@ export class Intake {
     };
   }
 
-  /** Decode a stored recording again for the worker (the store keeps the original bytes). */
-  async load(sha256: string): Promise<DecodedAudio> {
+  /**
+   * Store what a submit keeps of a recording `inspect` accepted: the original bytes (the record) and
+   * the samples decoded from them, so that the worker need not decode the original again. The one
+   * write of both, called again under the digest's lock when a removal got in between.
+   */
+  async save(bytes: Uint8Array, prepared: PreparedUtterance): Promise<void> {
+    const { sha256 } = await this.store.put(bytes, prepared.extension);
+    await this.store.putDecoded(sha256, prepared.audio.samples);
+  }
+
+  /**
+   * The 16 kHz samples of a stored recording for the worker: those `save` kept, else (audio stored
+   * before they were kept) the stored original decoded again.
+   */
+  async load(sha256: string): Promise<Pick<DecodedAudio, 'samples'>> {
+    const kept = await this.store.readDecoded(sha256);
+    if (kept) return { samples: kept };
     const bytes = await this.store.read(sha256);
     // Stored audio was accepted under possibly different limits; don't refuse it now.
     return decodeAudio(bytes, { minSeconds: 0, maxSeconds: Number.MAX_SAFE_INTEGER });

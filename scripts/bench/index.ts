@@ -12,11 +12,14 @@
  *      API that runs no model, as ratios to one worker, and the cores they kept busy (./workers.ts).
  *   6. one assessment alone, end to end, broken down by stage (./stages.ts), each as a share of its
  *      end-to-end time: the next bottleneck is the biggest row.
+ *   7. voice-activity detection per recording, one at a time against batched across recordings, and
+ *      the worker's decode of a stored original against reading the samples the intake kept (./vad.ts).
  *
  * `npm run bench -- --json` prints the figures as one JSON object on stdout (the lines above go to
  * stderr). `npm run bench -- analytics [...]` runs the history/analytics read bench instead
  * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts);
  * `npm run bench -- stages [--json]` only the per-stage breakdown of one assessment (./stages.ts).
+ * `npm run bench -- vad [...]` only the voice-activity bench (./vad.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -30,6 +33,8 @@ import { benchAnalytics } from './analytics.js';
 import { benchSpeechLlm } from './speechllm.js';
 import { benchQueue, runQueueBench } from './queue.js';
 import { METRICS_TOKEN, oneAssessmentByStage, runStagesBench } from './stages.js';
+import { benchVad, reportVad, runVadBench } from './vad.js';
+import { runVadAgreement } from './vad-agreement.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -81,6 +86,10 @@ async function main() {
   figures['queue.claim_ms_p50'] = queue.claimMsP50;
   figures['queue.claim_ms_p95'] = queue.claimMsP95;
 
+  const vad = reportVad(await benchVad(utterances));
+  vad.lines.forEach(say);
+  Object.assign(figures, vad.figures);
+
   const checks = await benchRationaleChecks(10_000);
   say(`rationale checks: ${checks.perSecond.toFixed(0)}/s on ${checks.count} stored-style rationales, one core (target 10,000/s: ratio ${(checks.perSecond / 10_000).toFixed(2)})`);
   figures['rationale_checks.per_s'] = checks.perSecond;
@@ -93,6 +102,8 @@ async function main() {
 // `npm run bench -- workers`: 1, 2 and 4 worker processes on PostgreSQL (./workers.ts).
 // `npm run bench -- sizing`: bytes per utterance in PostgreSQL, extrapolated to 10 million (./sizing.ts).
 // `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
+// `npm run bench -- vad`: the voice-activity and worker-load bench alone (./vad.ts).
+// `npm run bench -- vad-agreement`: batched against one-at-a-time VAD decisions on a split (./vad-agreement.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
   speechllm: () => benchSpeechLlm(process.argv.slice(3)),
@@ -106,6 +117,8 @@ const benches: Record<string, () => Promise<void>> = {
     if (json) console.log(JSON.stringify(figures));
   },
   stages: () => runStagesBench(process.argv.slice(3)),
+  vad: () => runVadBench(process.argv.slice(3)),
+  'vad-agreement': () => runVadAgreement(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 

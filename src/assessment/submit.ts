@@ -180,7 +180,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   const times: StageTimes = {};
   const prepared = await intake.inspect(input.audio, input.referenceText, words, times);
   const sha256 = prepared.utterance.audioSha256;
-  const writeFile = () => intake.store.put(input.audio, prepared.extension);
+  const writeFile = () => intake.save(input.audio, prepared);
   await timeStage(times, 'store', writeFile);
 
   try {

@@ -12,6 +12,14 @@ const EXT_RE = /^[a-z0-9]{1,10}$/;
 /** `put`'s temp file name: `.<sha256>.<12 hex>.tmp`. */
 const TEMP_RE = /^\.[0-9a-f]{64}\.[0-9a-f]{12}\.tmp$/;
 
+/**
+ * Beside an original, its decoded 16 kHz mono PCM as raw little-endian float32: the intake decodes
+ * every upload anyway, and the worker then reads these samples instead of decoding the original a
+ * second time. Derived data, never the record: absent or unreadable, the worker decodes the original.
+ * Named `<sha256>.decoded-16k.f32`, so `remove` (every `<sha256>.*`) deletes it with the original.
+ */
+const DECODED_SUFFIX = '.decoded-16k.f32';
+
 export interface StoredAudio {
   sha256: string;
   path: string;
@@ -38,6 +46,24 @@ async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Write `bytes` to `target` unless it exists: to a unique temp file in the same directory, then
+ * renamed, so a reader never sees a half-written file and two concurrent writes of the same bytes
+ * both succeed.
+ */
+async function writeOnce(target: string, sha256: string, bytes: Uint8Array): Promise<void> {
+  if (await exists(target)) return;
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${sha256}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await fs.writeFile(tmp, bytes, { flag: 'wx' });
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
   }
 }
 
@@ -89,17 +115,33 @@ export class AudioStore {
   async put(bytes: Uint8Array, ext: string): Promise<StoredAudio> {
     const sha256 = sha256Hex(bytes);
     const target = this.pathFor(sha256, ext);
-    if (await exists(target)) return { sha256, path: target };
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = path.join(path.dirname(target), `.${sha256}.${randomBytes(6).toString('hex')}.tmp`);
+    await writeOnce(target, sha256, bytes);
+    return { sha256, path: target };
+  }
+
+  private decodedPath(sha256: string): string {
+    assertSha256(sha256);
+    return path.join(this.shardDir(sha256), `${sha256}${DECODED_SUFFIX}`);
+  }
+
+  /** Keep the decoded samples of the original `sha256` (idempotent, atomic like `put`). */
+  async putDecoded(sha256: string, samples16k: Float32Array): Promise<void> {
+    const bytes = new Uint8Array(samples16k.buffer, samples16k.byteOffset, samples16k.byteLength);
+    await writeOnce(this.decodedPath(sha256), sha256, bytes);
+  }
+
+  /** The decoded samples `putDecoded` kept, or null when there are none (older uploads) or the file is not whole. */
+  async readDecoded(sha256: string): Promise<Float32Array | null> {
+    let buf: Buffer;
     try {
-      await fs.writeFile(tmp, bytes, { flag: 'wx' });
-      await fs.rename(tmp, target);
+      buf = await fs.readFile(this.decodedPath(sha256));
     } catch (e) {
-      await fs.rm(tmp, { force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    return { sha256, path: target };
+    if (buf.byteLength % 4 !== 0) return null;
+    // A copy into a fresh buffer: a Float32Array needs a 4-byte-aligned offset, which Buffer does not promise.
+    return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   }
 
   /** Locate a stored file by digest whatever its extension; null when absent. */
@@ -112,7 +154,7 @@ export class AudioStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    const name = names.find((n) => n.startsWith(`${sha256}.`));
+    const name = names.find((n) => n.startsWith(`${sha256}.`) && !n.endsWith(DECODED_SUFFIX));
     return name ? path.join(this.shardDir(sha256), name) : null;
   }
 

@@ -29,6 +29,9 @@ async function storedFiles(dir: string): Promise<string[]> {
   }
 }
 
+/** What a submit keeps of a WAV upload: the original and its decoded samples (for the worker). */
+const keptFiles = (sha256: string) => [`${sha256.slice(0, 2)}/${sha256}.decoded-16k.f32`, `${sha256.slice(0, 2)}/${sha256}.wav`];
+
 const speech = (seed: number) => encodeWav(syntheticSpeech(1.2, 16000, seed), 16000);
 
 describe.each(DATABASES)('idempotent submits on %s', (kind) => {
@@ -72,7 +75,7 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     expect(await prisma().job.count({ where: { utterance: { idempotencyKey: 'same-1' } } })).toBe(1);
     const row = await prisma().utterance.findFirstOrThrow({ where: { idempotencyKey: 'same-1' } });
     expect(row.requestFingerprint).toMatch(/^[0-9a-f]{64}$/);
-    expect(await files()).toEqual([`${sha256Hex(bytes).slice(0, 2)}/${sha256Hex(bytes)}.wav`]);
+    expect(await files()).toEqual(keptFiles(sha256Hex(bytes)));
   });
 
   test('the same key with another learner, text or audio is CONFLICT naming the key and the difference', async () => {
@@ -134,7 +137,7 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     expect(results.filter((r) => errorCode(r) === 'CONFLICT')).toHaveLength(takes.length - 1);
     const winner = created[0]!.data.submitUtterance.utterance.audio.sha256 as string;
     expect(await prisma().utterance.count({ where: { idempotencyKey: 'race-different' } })).toBe(1);
-    expect(await files()).toEqual([...before, `${winner.slice(0, 2)}/${winner}.wav`].sort());
+    expect(await files()).toEqual([...before, ...keptFiles(winner)].sort());
   });
 
   test('a key must be 1 to 255 characters without control characters (BAD_USER_INPUT, nothing stored)', async () => {

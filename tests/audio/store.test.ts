@@ -49,6 +49,27 @@ describe('AudioStore', () => {
     expect(await new AudioStore(path.join(dir, 'absent')).sweepStaleTempFiles()).toBe(0);
   });
 
+  test('decoded samples: kept beside the original, read back bit for bit, never taken for the original, removed with it', async () => {
+    const samples = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i / 7) * 0.5 + 1e-7 * i);
+    await store.put(bytes, 'wav');
+    expect(await store.readDecoded(sha)).toBeNull(); // audio stored before decoded samples were kept
+    await Promise.all([1, 2, 3].map(() => store.putDecoded(sha, samples)));
+    expect(await store.readDecoded(sha)).toEqual(samples);
+    // locate/read still find the original whatever order the directory lists them in
+    expect(await store.locate(sha)).toBe(path.join(dir, sha.slice(0, 2), `${sha}.wav`));
+    expect(Buffer.from(await store.read(sha))).toEqual(Buffer.from(bytes));
+    expect((await fs.readdir(path.join(dir, sha.slice(0, 2)))).sort()).toEqual([`${sha}.decoded-16k.f32`, `${sha}.wav`]);
+    expect(await store.remove(sha)).toBe(true);
+    expect(await fs.readdir(path.join(dir, sha.slice(0, 2)))).toEqual([]);
+    expect(await store.readDecoded(sha)).toBeNull();
+  });
+
+  test('decoded samples cut short (not a whole number of floats) are not used', async () => {
+    await fs.mkdir(path.join(dir, sha.slice(0, 2)), { recursive: true });
+    await fs.writeFile(path.join(dir, sha.slice(0, 2), `${sha}.decoded-16k.f32`), new Uint8Array(4 * 10 + 3));
+    expect(await store.readDecoded(sha)).toBeNull();
+  });
+
   test('digests and extensions that could escape the directory are rejected', async () => {
     await expect(store.has('../../etc/passwd')).rejects.toThrow(/invalid sha256/);
     await expect(store.put(bytes, '../x')).rejects.toThrow(/invalid file extension/);

@@ -289,7 +289,9 @@ describe('audio fuzz through the upload endpoint (PGlite)', () => {
     expect(healthy).toBe(true);
     expect(rows).toBe(acceptedRows);
     expect(stored.filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    expect(stored.length).toBe(accepted.size);
+    // each accepted recording: its original and the samples decoded at intake (for the worker)
+    expect(stored.filter((n) => !n.endsWith('.decoded-16k.f32')).length).toBe(accepted.size);
+    expect(stored.filter((n) => n.endsWith('.decoded-16k.f32')).length).toBe(accepted.size);
     expect(temp).toEqual([]);
   }, 1_500_000);
 });
