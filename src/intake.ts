@@ -81,11 +81,18 @@ export class Intake {
 
   /**
    * The 16 kHz samples of a stored recording for the worker: those `save` kept, else (audio stored
-   * before they were kept) the stored original decoded again.
+   * before they were kept, or already assessed) the stored original decoded again.
+   *
+   * The kept samples serve the first assessment only, and are dropped once read: as raw float32 they
+   * take 64 KB per second of audio, several times the original, and a re-assessment or a retry that
+   * finds them gone simply decodes the original (the record) again.
    */
   async load(sha256: string): Promise<Pick<DecodedAudio, 'samples'>> {
     const kept = await this.store.readDecoded(sha256);
-    if (kept) return { samples: kept };
+    if (kept) {
+      await this.store.removeDecoded(sha256);
+      return { samples: kept };
+    }
     const bytes = await this.store.read(sha256);
     // Stored audio was accepted under possibly different limits; don't refuse it now.
     return decodeAudio(bytes, { minSeconds: 0, maxSeconds: Number.MAX_SAFE_INTEGER });

@@ -144,6 +144,11 @@ export class AudioStore {
     return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   }
 
+  /** Drop the decoded samples of `sha256` (the original stays); nothing to do when there are none. */
+  async removeDecoded(sha256: string): Promise<void> {
+    await fs.rm(this.decodedPath(sha256), { force: true });
+  }
+
   /** Locate a stored file by digest whatever its extension; null when absent. */
   async locate(sha256: string): Promise<string | null> {
     assertSha256(sha256);
