@@ -1,16 +1,18 @@
-"""Issue 13, accuracy II: do the candidate columns of src/inference/gop/features.ts (stress relative to
-the word's other vowels and to the speaker's range; timing and pitch normalised by the utterance)
-help, by speaker-grouped cross-validation on train/ ONLY (dev/ is not read here).
+"""Issue 13, accuracy II: do the columns added to src/inference/gop/features.ts (RELATIVE_STRESS_FEATURES:
+stress relative to the word's other vowels and to the speaker's range, in the word contract) and the
+candidates left out of it (CANDIDATE_UTTERANCE_FEATURES: timing and pitch normalised by the
+utterance) help, by speaker-grouped cross-validation on train/ ONLY (dev/ is not read here).
 
     /usr/bin/python3 scripts/train/stress_cv.py [--gop data/train-cache/gop] [--folds 5] [--seed 1]
 
 For each word and utterance output, the heads' recipe inside each outer speaker fold (heads.py: a
 bag of boosted trees, a ridge, stacked out-of-fold phone predictions), once on the contract's
-columns ("base") and once with the candidates added ("+cand"). Prints the pooled out-of-fold PCC
+columns as before issue 13 ("base": words without RELATIVE_STRESS_FEATURES) and once with the
+new columns ("+new": words with them, utterances with CANDIDATE_UTTERANCE_FEATURES). Prints the pooled out-of-fold PCC
 of the trees and of the .75/.25 and .5/.5 blends with the ridge, the per-fold PCC spread
 (min-max and sd over the outer folds), word stress also decoded to 5/10 at the threshold heads.py
-would choose, a dedicated stress classifier, and the utterance fluency and prosody PCC within
-the dataset's age bands (children under 12, 12-17, adults 18+).
+would choose, a dedicated stress classifier, and the utterance columns' and word stress's PCC within
+the dataset's age bands (children under 12, 12-17, adults 18+; and under 18, the eval's slice).
 """
 import argparse
 import json
@@ -43,12 +45,14 @@ def parse():
 
 
 def load_train(gop):
-    """heads.load's train/ arrays plus the candidate matrices and the train speakers and ages."""
+    """heads.load's train/ arrays, split into the columns before and after issue 13."""
     d = H.load(gop, 'train')
-    meta = d['meta']
-    for level in ('word', 'utterance'):
-        names = meta['names'][f'{level}_candidates']
-        d[f'{level}_cand'] = np.fromfile(os.path.join(gop, f'train.{level}_candidates.f32'), dtype=np.float32).reshape(-1, len(names))
+    names = d['meta']['names']
+    added = set(names['word_relative_stress'])
+    keep = [i for i, n in enumerate(names['word']) if n not in added]
+    d['word_base'], d['word_new'] = d['word'][:, keep], d['word']
+    cand = np.fromfile(os.path.join(gop, 'train.utterance_candidates.f32'), dtype=np.float32).reshape(-1, len(names['utterance_candidates']))
+    d['utterance_base'], d['utterance_new'] = d['utterance'], np.concatenate([d['utterance'], cand], 1)
     return d
 
 
@@ -64,8 +68,10 @@ def stack_train(d, args, hargs):
     oof = np.clip(oof, 0, 2)
     print(f'phone out-of-fold PCC on train: {H.pcc(oof, d["phone_y"][:, 0]):.3f}', flush=True)
     words, utts = H.phone_groups(d)
-    d['word'] = np.concatenate([d['word'], H.aggregate(oof, words)], 1)
-    d['utterance'] = np.concatenate([d['utterance'], H.aggregate(oof, utts)], 1)
+    for level, groups in (('word', words), ('utterance', utts)):
+        stacked = H.aggregate(oof, groups)
+        for variant in ('base', 'new'):
+            d[f'{level}_{variant}'] = np.concatenate([d[f'{level}_{variant}'], stacked], 1)
 
 
 def outer_cv(x, y, folds, args, hargs, seed):
@@ -121,7 +127,7 @@ def main():
         groups = [d['meta']['utterances'][u]['speaker'] for u in d['meta'][key]['utterance']]
         folds = H.speaker_folds(groups, args.folds, args.seed)
         bands = age_bands(d, key, args.data)
-        variants = {'base': d[level], '+cand': np.concatenate([d[level], d[f'{level}_cand']], 1)}
+        variants = {'base': d[f'{level}_base'], '+new': d[f'{level}_new']}
         for j, aspect in enumerate(aspects):
             name = f'{level}.{aspect}'
             if only and name not in only:
@@ -140,7 +146,7 @@ def main():
                     boosted, logistic = stress_classifier(x, y, folds, args, args.seed)
                     row['classifier'] = {'boosted': round(H.pcc(boosted, y), 3), 'logistic': round(H.pcc(logistic, y), 3),
                                          'boosted_spread': per_fold(boosted, y, folds, args.folds)}
-                if level == 'utterance':
+                if level == 'utterance' or name == 'word.stress':
                     row['bands'] = {b: round(H.pcc(pred[m], y[m]), 3) for b, m in bands.items()}
                 table[f'{name} {variant}'] = row
                 print(f'{name:22s} {variant:6s} {json.dumps(row)} ({time.time() - t1:.0f} s)', flush=True)
