@@ -1,5 +1,5 @@
 import { forcedAlign } from '../../src/inference/gop/align.js';
-import { gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from '../../src/inference/gop/features.js';
+import { CANDIDATE_UTTERANCE_FEATURES, gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from '../../src/inference/gop/features.js';
 import { trackPitch } from '../../src/inference/gop/pitch.js';
 import { phoneId } from '../../src/text/phones.js';
 import type { ReferenceWord } from '../../src/types.js';
@@ -82,7 +82,8 @@ describe('gopFeatures', () => {
     expect(f.phone).toHaveLength(6 * PHONE_FEATURES.length);
     expect(f.word).toHaveLength(2 * WORD_FEATURES.length);
     expect(f.utterance).toHaveLength(UTTERANCE_FEATURES.length);
-    expect([...f.phone, ...f.word, ...f.utterance].every(Number.isFinite)).toBe(true);
+    expect([...f.phone, ...f.word, ...f.utterance, ...f.candidates.utterance].every(Number.isFinite)).toBe(true);
+    expect(f.candidates.utterance).toHaveLength(CANDIDATE_UTTERANCE_FEATURES.length);
     const u = (name: (typeof UTTERANCE_FEATURES)[number]) => f.utterance[UTTERANCE_FEATURES.indexOf(name)]!;
     expect(path).toHaveLength(frames);
     expect(u('pauses')).toBe(1); // 11 blank frames (220 ms) between the words

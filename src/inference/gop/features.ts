@@ -57,7 +57,8 @@ export const UTTERANCE_FEATURES = [
  * normalised by the utterance itself (issue 13, children's fluency and prosody). Speaker-grouped CV
  * on train/ gave fluency and prosody +.002/+.003 (noise) and completeness -.011, so they stay out;
  * scripts/train/gop-features.ts writes them beside the contract's columns so the measurement can be
- * repeated (scripts/train/stress_cv.py).
+ * repeated (scripts/train/stress_cv.py). The server computes them with the rest and ignores them
+ * (about 0.0005 of real time; one code path for training and serving).
  */
 export const CANDIDATE_UTTERANCE_FEATURES = [
   'median_phone_s', 'pause_total_rel', 'pause_max_rel', 'pause_mean_rel', 'gap_p90_rel', 'phone_duration_iqr_rel',
