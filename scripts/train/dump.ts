@@ -28,8 +28,9 @@ function readKaldiMap(file: string): Map<string, string> {
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const t = line.trim();
     if (!t) continue;
-    const sp = t.indexOf(' ');
-    m.set(t.slice(0, sp), t.slice(sp + 1).trim());
+    // key and value are separated by any whitespace: spk2age uses a tab (with ' ' alone every age was null)
+    const [key, ...rest] = t.split(/\s+/);
+    m.set(key!, rest.join(' '));
   }
   return m;
 }

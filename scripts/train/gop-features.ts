@@ -7,14 +7,15 @@
  *
  * Train utterances get features from the one recogniser that did not hear them (folds.json, written
  * by recogniser.py); dev utterances from every recogniser (the serving path averages over them).
- * Writes <cache>/gop/<split>.{phone,word,utterance}.f32 (row-major float32) and <split>.meta.json
+ * Writes <cache>/gop/<split>.{phone,word,utterance}.f32 (row-major float32), the utterance columns measured but not
+ * in the heads' contract in <split>.utterance_candidates.f32 (features.ts CANDIDATE_UTTERANCE_FEATURES), and <split>.meta.json
  * (feature names, and per row: utterance index, recogniser, labels).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSession } from '../../src/inference/session.js';
 import { runAcoustic } from '../../src/inference/gop/engine.js';
-import { gopFeatures, PHONE_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from '../../src/inference/gop/features.js';
+import { CANDIDATE_UTTERANCE_FEATURES, gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from '../../src/inference/gop/features.js';
 import type { ReferenceWord } from '../../src/types.js';
 
 function arg(name: string, fallback: string): string {
@@ -68,8 +69,9 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
   const phone = new Matrix(PHONE_FEATURES.length);
   const word = new Matrix(WORD_FEATURES.length);
   const utterance = new Matrix(UTTERANCE_FEATURES.length);
+  const candidateUtterance = new Matrix(CANDIDATE_UTTERANCE_FEATURES.length);
   const meta = {
-    names: { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES },
+    names: { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES, utterance_candidates: CANDIDATE_UTTERANCE_FEATURES, word_relative_stress: RELATIVE_STRESS_FEATURES },
     utterances: [] as { id: string; speaker: string; age: number | null; fold: number | null }[],
     phone: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[] },
     word: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[][] },
@@ -91,6 +93,7 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
       phone.push(f.phone);
       word.push(f.word);
       utterance.push(f.utterance);
+      candidateUtterance.push(f.candidates.utterance);
       for (const w of u.labels.words) {
         for (const a of w['phones-accuracy']) {
           meta.phone.utterance.push(ui);
@@ -109,7 +112,8 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
     if ((ui + 1) % 250 === 0) console.log(`${split}: ${ui + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await session.release();
-  for (const [name, m] of [['phone', phone], ['word', word], ['utterance', utterance]] as const) m.write(path.join(outDir, `${split}.${name}.f32`));
+  const matrices = [['phone', phone], ['word', word], ['utterance', utterance], ['utterance_candidates', candidateUtterance]] as const;
+  for (const [name, m] of matrices) m.write(path.join(outDir, `${split}.${name}.f32`));
   fs.writeFileSync(path.join(outDir, `${split}.meta.json`), JSON.stringify(meta));
   console.log(`${split}: ${utts.length} utterances, ${phone.rows} phone rows, ${word.rows} word rows in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }

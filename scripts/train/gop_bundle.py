@@ -1,7 +1,7 @@
 """Last step of `npm run train`: assemble the GOP bundle (models/default) from the recognisers'
 acoustic graph and the heads graph, with a manifest that says what every tensor is.
 
-    /usr/bin/python3 scripts/train/gop_bundle.py [--cache data/train-cache] [--out models/default]
+    /usr/bin/python3 scripts/train/gop_bundle.py [--cache data/train-cache] [--out models/default] [--keep-acoustic]
 """
 import argparse
 import hashlib
@@ -14,11 +14,17 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.0.0'
+VERSION = 'so762-gop-2.1.0'
 
 
 def sha256(path):
     return hashlib.sha256(open(path, 'rb').read()).hexdigest()
+
+
+def recogniser_record(manifest):
+    """recogniser.py's recognisers.json, as the existing bundle's manifest recorded it."""
+    t = manifest['training']
+    return {'args': {'seed': t['seed']}, 'folds': t['recognisers'], 'parameters': t['recogniserParameters'], 'minutes': t['recogniserMinutes']}
 
 
 def main():
@@ -26,12 +32,16 @@ def main():
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--out', default='models/default')
     ap.add_argument('--total-minutes', type=float, default=None, help='wall-clock of the whole npm run train (printed by it)')
+    ap.add_argument('--keep-acoustic', action='store_true',
+                    help="refit the heads only: keep <out>/acoustic.onnx, its recognisers' training record and the content "
+                         'match (which reads the acoustic graph alone) from the existing manifest')
     args = ap.parse_args()
     gop = os.path.join(args.cache, 'gop')
-    recog = json.load(open(os.path.join(gop, 'recognisers.json')))
+    old = json.load(open(os.path.join(args.out, 'manifest.json'))) if args.keep_acoustic else None
+    recog = recogniser_record(old) if old else json.load(open(os.path.join(gop, 'recognisers.json')))
     heads = json.load(open(os.path.join(gop, 'heads.json')))
     os.makedirs(args.out, exist_ok=True)
-    for f in ('acoustic.onnx', 'heads.onnx'):
+    for f in ('heads.onnx',) if old else ('acoustic.onnx', 'heads.onnx'):
         shutil.copyfile(os.path.join(gop, f), os.path.join(args.out, f))
     acoustic, head_file = os.path.join(args.out, 'acoustic.onnx'), os.path.join(args.out, 'heads.onnx')
     K = len(recog['folds'])
@@ -104,6 +114,10 @@ def main():
             },
         },
     }
+    if old and 'contentMatch' in old:
+        if old['sha256'] != manifest['sha256']:
+            raise SystemExit('--keep-acoustic: acoustic.onnx differs from the manifest it came with')
+        manifest['contentMatch'] = old['contentMatch']
     json.dump(manifest, open(os.path.join(args.out, 'manifest.json'), 'w'), indent=2)
     size = (os.path.getsize(acoustic) + os.path.getsize(head_file)) / 1e6
     print(f'wrote {args.out} ({VERSION}, {size:.1f} MB)')

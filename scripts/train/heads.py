@@ -301,7 +301,7 @@ def main():
     gop = os.path.join(args.cache, 'gop')
     t0 = time.time()
     train, dev = load(gop, 'train'), load(gop, 'dev')
-    names = train['meta']['names']
+    names = {level: train['meta']['names'][level] for level in LEVELS}  # the heads' contract (not the measured-only candidates)
     single = single_feature_pccs(dev)
     heads, report, preds = {}, {}, {}
     threshold, cv_binary = 7.5, None

@@ -1,5 +1,5 @@
 import { forcedAlign } from '../../src/inference/gop/align.js';
-import { gopFeatures, PHONE_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from '../../src/inference/gop/features.js';
+import { CANDIDATE_UTTERANCE_FEATURES, gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, signalTrack, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from '../../src/inference/gop/features.js';
 import { trackPitch } from '../../src/inference/gop/pitch.js';
 import { phoneId } from '../../src/text/phones.js';
 import type { ReferenceWord } from '../../src/types.js';
@@ -82,12 +82,36 @@ describe('gopFeatures', () => {
     expect(f.phone).toHaveLength(6 * PHONE_FEATURES.length);
     expect(f.word).toHaveLength(2 * WORD_FEATURES.length);
     expect(f.utterance).toHaveLength(UTTERANCE_FEATURES.length);
-    expect([...f.phone, ...f.word, ...f.utterance].every(Number.isFinite)).toBe(true);
+    expect([...f.phone, ...f.word, ...f.utterance, ...f.candidates.utterance].every(Number.isFinite)).toBe(true);
+    expect(f.candidates.utterance).toHaveLength(CANDIDATE_UTTERANCE_FEATURES.length);
     const u = (name: (typeof UTTERANCE_FEATURES)[number]) => f.utterance[UTTERANCE_FEATURES.indexOf(name)]!;
     expect(path).toHaveLength(frames);
     expect(u('pauses')).toBe(1); // 11 blank frames (220 ms) between the words
     expect(u('pause_total')).toBeCloseTo(0.22, 5);
     expect(u('phones')).toBe(6);
+  });
+
+  test('relative stress: the lexically stressed vowel against the other vowel of its word, whichever the lexicon marks', () => {
+    // B IH F AO R with the second vowel held longer and louder: its slot spans more frames and more energy
+    const path = [0, 0, id('B'), id('IH0'), 0, id('F'), 0, 0, 0, 0, 0, id('AO1'), id('AO1'), id('AO1'), 0, 0, 0, 0, 0, id('R'), 0, 0, 0, 0];
+    const loud = Float32Array.from({ length: frames * 2 }, (_, t) => (t >= 18 && t < 32 ? -5 : t >= 2 && t < 42 ? -20 : -60));
+    const track = signalTrack(samples, loud, frames);
+    const stressOf = (phones: string[]) => {
+      const f = gopFeatures(posteriors(path), frames, track, [{ text: 'BEFORE', phones, source: 'dataset' }]);
+      const column = (name: (typeof RELATIVE_STRESS_FEATURES)[number]) => f.word[WORD_FEATURES.indexOf(name)]!;
+      expect(f.word.every(Number.isFinite)).toBe(true);
+      return { lexical: column('lexical_stress'), duration: column('stressed_duration_vs_word'), energy: column('stressed_energy_vs_word'), most: column('stressed_is_most_prominent') };
+    };
+    const right = stressOf(['B', 'IH0', 'F', 'AO1', 'R']);
+    expect(right.lexical).toBe(1);
+    expect(right.duration).toBeGreaterThan(0);
+    expect(right.energy).toBeGreaterThan(0);
+    expect(right.most).toBe(1);
+    // the same audio read against a lexicon that stresses the first vowel: stress on the wrong syllable
+    const wrong = stressOf(['B', 'IH1', 'F', 'AO0', 'R']);
+    expect(wrong.duration).toBeCloseTo(-right.duration, 5);
+    expect(wrong.energy).toBeLessThan(0);
+    expect(wrong.most).toBe(0);
   });
 
   test('a mispronounced phone has lower evidence than the same phone said right', () => {
