@@ -53,7 +53,10 @@ export function createIntake(config: Config): Intake {
 
 /** The model and the audio intake, shared by the API and the worker. */
 export async function loadInferenceParts(config: Config) {
-  const assessor = await loadAssessor(config.modelDir, { providers: config.executionProviders });
+  const assessor = await loadAssessor(config.modelDir, {
+    providers: config.executionProviders,
+    batch: { size: config.batchSize, waitMs: config.batchWaitMs },
+  });
   await assessor.warmUp();
   return { assessor, intake: createIntake(config) };
 }

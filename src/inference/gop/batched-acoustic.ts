@@ -7,8 +7,9 @@
  * here); the frames past it are padding and are cut here.
  */
 import * as ort from 'onnxruntime-node';
+import { Batcher, type BatchSettings } from '../batcher.js';
 import { invalidOutput, readTensor } from '../outputs.js';
-import { acousticResult, type AcousticResult, type RunGraph } from './engine.js';
+import { acousticResult, runAcoustic, type AcousticResult, type RunGraph } from './engine.js';
 import { VOCAB } from './features.js';
 
 /** The front-end's analysis window and hop, in samples (25 ms and 10 ms at 16 kHz). */
@@ -61,4 +62,14 @@ export async function runAcousticBatch(run: RunGraph, rows: readonly Float32Arra
     const ownEnergy = energy.data.slice(b * T, b * T + energyFrames(samples.length));
     return acousticResult(own, K, frames, samples, ownEnergy);
   });
+}
+
+/**
+ * Acoustic runs batched across concurrent requests (src/inference/batcher.ts): a bucket of one
+ * runs the unbatched graph (exactly today's results); larger ones run the batched graph once.
+ */
+export function acousticBatcher(runPlain: RunGraph, runBatched: RunGraph, recognisers: number, settings: BatchSettings): Batcher<Float32Array, AcousticResult> {
+  const runBucket = async (rows: Float32Array[]): Promise<AcousticResult[]> =>
+    rows.length === 1 ? [await runAcoustic(runPlain, rows[0]!, recognisers)] : runAcousticBatch(runBatched, rows, recognisers);
+  return new Batcher(runBucket, (row) => row.length, settings);
 }

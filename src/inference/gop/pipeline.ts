@@ -13,6 +13,8 @@ import { checkScoreRanges, decodeLabels, type ScoredUtterance } from '../labels.
 import { encodeReference } from '../phone-encoding.js';
 import { openPrimarySession, padSamples, ScorerBase, type ScorerFeeds, type ScorerLoadOptions } from '../scorer-base.js';
 import { createSession, type ExecutionProvider } from '../session.js';
+import type { Batcher, BatchSettings } from '../batcher.js';
+import { acousticBatcher } from './batched-acoustic.js';
 import { contentFeatures, contentMatch, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
@@ -29,23 +31,33 @@ interface Heads {
 export class GopScorer extends ScorerBase {
   /** The timing and miscue thresholds (the bundle's diagnostics.json). */
   private readonly diagnosticThresholds: DiagnosticThresholds;
+  /** Acoustic runs of concurrent requests grouped into one session call; null: each runs alone. */
+  private readonly batcher: Batcher<Float32Array, AcousticResult> | null;
 
   private constructor(
     bundle: ModelBundle,
     session: ort.InferenceSession,
     provider: ExecutionProvider,
     private readonly heads: Heads,
+    private readonly batched: BatchedAcoustic | null,
   ) {
     super(bundle, session, provider);
     this.diagnosticThresholds = loadDiagnosticThresholds(bundle.dir);
+    this.batcher = batched
+      ? acousticBatcher((f) => this.run(f), (f) => this.runOn(batched.session, f), heads.recognisers, batched.settings)
+      : null;
   }
 
   static async open(bundle: ModelBundle, options: ScorerLoadOptions): Promise<GopScorer> {
     const { session, provider } = await openPrimarySession(bundle, options, { inputs: ['samples'], outputs: ACOUSTIC_OUTPUTS, what: 'acoustic' });
+    const opened: ort.InferenceSession[] = [session];
     try {
-      return new GopScorer(bundle, session, provider, await loadHeads(bundle, options));
+      const heads = await loadHeads(bundle, options);
+      opened.push(heads.session);
+      const batched = await loadBatched(bundle, options, provider);
+      return new GopScorer(bundle, session, provider, heads, batched);
     } catch (e) {
-      await session.release();
+      for (const s of opened) await s.release();
       throw e;
     }
   }
@@ -53,7 +65,8 @@ export class GopScorer extends ScorerBase {
   /** Acoustic graph → alignment and GOP features → heads graph; diagnostics and content match beside. */
   async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[]): Promise<ScoredUtterance> {
     const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
-    const acoustic = await runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, this.heads.recognisers);
+    const padded = feeds.samples!.data as Float32Array;
+    const acoustic = this.batcher ? await this.batcher.submit(padded) : await runAcoustic((f) => this.run(f), padded, this.heads.recognisers);
     const raw = await runHeads((f) => this.runOn(this.heads.session, f), acoustic, words);
     checkScoreRanges(raw);
     const labels = decodeLabels(raw, words, this.stressThreshold);
@@ -73,7 +86,7 @@ export class GopScorer extends ScorerBase {
   }
 
   protected extraSessions(): ort.InferenceSession[] {
-    return [this.heads.session];
+    return this.batched ? [this.heads.session, this.batched.session] : [this.heads.session];
   }
 }
 
@@ -82,6 +95,27 @@ function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonl
   const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
   const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features));
   return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
+}
+
+interface BatchedAcoustic {
+  session: ort.InferenceSession;
+  settings: BatchSettings;
+}
+
+/** The bundle's batched acoustic graph when batching is on (batch size > 1), on the acoustic graph's provider. */
+async function loadBatched(bundle: ModelBundle, options: ScorerLoadOptions, provider: ExecutionProvider): Promise<BatchedAcoustic | null> {
+  const settings = options.batch;
+  if (!settings || settings.size <= 1) return null;
+  if (!bundle.batchedPath) {
+    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir} has no "batched" acoustic graph, which a batch size of ${settings.size} needs (set SPEECHMARK_BATCH_SIZE=1 or add one: scripts/export-batched/).`, { modelDir: bundle.dir });
+  }
+  const { session } = await createSession(bundle.batchedPath, [provider], options);
+  const missing = [...['samples', 'lengths'].filter((n) => !session.inputNames.includes(n)), ...ACOUSTIC_OUTPUTS.filter((n) => !session.outputNames.includes(n))];
+  if (missing.length) {
+    await session.release();
+    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: batched acoustic graph lacks ${missing.join(', ')}`, { modelDir: bundle.dir });
+  }
+  return { session, settings };
 }
 
 /** The heads graph, checked against the feature columns this build computes. */
