@@ -12,6 +12,8 @@ export interface BatchSettings {
   waitMs: number;
   /** A bucket's longest row is at most this many times its shortest (padding stays small). */
   maxLengthRatio?: number;
+  /** Told the lengths of each bucket before it runs (benchmarks replay the same batches on the bare session). */
+  observe?: (lengths: readonly number[]) => void;
 }
 
 interface Pending<I, O> {
@@ -65,6 +67,7 @@ export class Batcher<I, O> {
 
   private async runBucket(bucket: Pending<I, O>[]): Promise<void> {
     try {
+      this.settings.observe?.(bucket.map((p) => this.lengthOf(p.item)));
       const outputs = await this.runBatch(bucket.map((p) => p.item));
       if (outputs.length !== bucket.length) throw new Error(`batch run returned ${outputs.length} results for ${bucket.length} requests`);
       bucket.forEach((p, i) => p.resolve(outputs[i]!));
