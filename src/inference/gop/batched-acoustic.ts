@@ -7,6 +7,7 @@
  * here); the frames past it are padding and are cut here.
  */
 import * as ort from 'onnxruntime-node';
+import { acousticBatches } from '../../ops/metrics.js';
 import { Batcher, type BatchSettings } from '../batcher.js';
 import { invalidOutput, readTensor } from '../outputs.js';
 import { acousticResult, runAcoustic, type AcousticResult, type RunGraph } from './engine.js';
@@ -69,7 +70,9 @@ export async function runAcousticBatch(run: RunGraph, rows: readonly Float32Arra
  * runs the unbatched graph (exactly today's results); larger ones run the batched graph once.
  */
 export function acousticBatcher(runPlain: RunGraph, runBatched: RunGraph, recognisers: number, settings: BatchSettings): Batcher<Float32Array, AcousticResult> {
-  const runBucket = async (rows: Float32Array[]): Promise<AcousticResult[]> =>
-    rows.length === 1 ? [await runAcoustic(runPlain, rows[0]!, recognisers)] : runAcousticBatch(runBatched, rows, recognisers);
+  const runBucket = async (rows: Float32Array[]): Promise<AcousticResult[]> => {
+    acousticBatches.inc({ rows: String(rows.length) });
+    return rows.length === 1 ? [await runAcoustic(runPlain, rows[0]!, recognisers)] : runAcousticBatch(runBatched, rows, recognisers);
+  };
   return new Batcher(runBucket, (row) => row.length, settings);
 }
