@@ -4,16 +4,18 @@
  * the scorer with batching on against the scorer without, a failing batch, and the settings.
  * Real ONNX sessions, real audio; nothing timed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadModelBundle, sha256File } from '../../src/inference/bundle.js';
 import { Batcher, buckets } from '../../src/inference/batcher.js';
 import { acousticBatcher, runAcousticBatch } from '../../src/inference/gop/batched-acoustic.js';
 import { runAcoustic, type AcousticResult, type RunGraph } from '../../src/inference/gop/engine.js';
 import { padSamples } from '../../src/inference/scorer-base.js';
 import { Scorer } from '../../src/inference/scorer.js';
+import { acousticBatches } from '../../src/ops/metrics.js';
 import type { RawScores } from '../../src/inference/labels.js';
 import type { ReferenceWord } from '../../src/types.js';
 import { describeWithSpeech } from '../support/speech.js';
@@ -136,7 +138,9 @@ describeWithSpeech('the gop scorer with batching on', () => {
   });
 
   test('concurrent requests of different lengths score as they do one by one', async () => {
+    const fullRuns = acousticBatches.get({ rows: '4' });
     const together = await Promise.all(recs.map((r) => batching.scoreDetailed(r.samples, r.words)));
+    expect(acousticBatches.get({ rows: '4' })).toBe(fullRuns + 1); // all four in one acoustic run
     for (const [i, r] of recs.entries()) {
       const alone = await unbatched.scoreDetailed(r.samples, r.words);
       expectSameScores(alone.raw, together[i]!.raw);
@@ -163,6 +167,24 @@ describeWithSpeech('the gop scorer with batching on', () => {
     });
     const unbatchedCopy = await Scorer.load(dir, { providers: ['cpu'], batch: { size: 1, waitMs: 5 } });
     await unbatchedCopy.release();
+  });
+});
+
+describe('the default bundle names its batched graph', () => {
+  test('checked like the others: present, its sha256, under 20 MB, a separate file from the unbatched graph', () => {
+    const b = loadModelBundle(DEFAULT_BUNDLE);
+    expect(b.batchedPath).toBe(path.join(DEFAULT_BUNDLE, 'acoustic-batched.onnx'));
+    expect(sha256File(b.batchedPath!)).toBe(b.manifest.batched!.sha256);
+    expect(statSync(b.batchedPath!).size).toBeLessThan(20 * 1024 * 1024);
+    expect(b.modelPath).toBe(path.join(DEFAULT_BUNDLE, 'acoustic.onnx'));
+  });
+
+  test('a batched graph that does not match its sha256, or a malformed entry, refuses the bundle', () => {
+    const dir = copyDefaultBundle();
+    writeFileSync(path.join(dir, 'acoustic-batched.onnx'), 'not the graph');
+    expect(() => loadModelBundle(dir)).toThrow(/sha256 mismatch for "acoustic-batched.onnx"/);
+    const malformed = copyDefaultBundle((m) => (m.batched = { file: 'acoustic-batched.onnx' }));
+    expect(() => loadModelBundle(malformed)).toThrow(/"batched" must be \{"file", "sha256"\}/);
   });
 });
 
