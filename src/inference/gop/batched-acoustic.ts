@@ -7,10 +7,14 @@
  * here); the frames past it are padding and are cut here.
  */
 import * as ort from 'onnxruntime-node';
+import { AppError } from '../../errors.js';
 import { acousticBatches } from '../../ops/metrics.js';
 import { Batcher, type BatchSettings } from '../batcher.js';
+import type { ModelBundle } from '../bundle.js';
+import type { ScorerLoadOptions } from '../scorer-base.js';
+import { createSession, type ExecutionProvider } from '../session.js';
 import { invalidOutput, readTensor } from '../outputs.js';
-import { acousticResult, runAcoustic, type AcousticResult, type RunGraph } from './engine.js';
+import { ACOUSTIC_OUTPUTS, acousticResult, runAcoustic, type AcousticResult, type RunGraph } from './engine.js';
 import { VOCAB } from './features.js';
 
 /** The front-end's analysis window and hop, in samples (25 ms and 10 ms at 16 kHz). */
@@ -75,4 +79,25 @@ export function acousticBatcher(runPlain: RunGraph, runBatched: RunGraph, recogn
     return rows.length === 1 ? [await runAcoustic(runPlain, rows[0]!, recognisers)] : runAcousticBatch(runBatched, rows, recognisers);
   };
   return new Batcher(runBucket, (row) => row.length, settings);
+}
+
+export interface BatchedAcoustic {
+  session: ort.InferenceSession;
+  settings: BatchSettings;
+}
+
+/** The bundle's batched acoustic graph when batching is on (batch size > 1), on the acoustic graph's provider. */
+export async function loadBatched(bundle: ModelBundle, options: ScorerLoadOptions, provider: ExecutionProvider): Promise<BatchedAcoustic | null> {
+  const settings = options.batch;
+  if (!settings || settings.size <= 1) return null;
+  if (!bundle.batchedPath) {
+    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir} has no "batched" acoustic graph, which a batch size of ${settings.size} needs (set SPEECHMARK_BATCH_SIZE=1 or add one: scripts/export-batched/).`, { modelDir: bundle.dir });
+  }
+  const { session } = await createSession(bundle.batchedPath, [provider], options);
+  const missing = [...['samples', 'lengths'].filter((n) => !session.inputNames.includes(n)), ...ACOUSTIC_OUTPUTS.filter((n) => !session.outputNames.includes(n))];
+  if (missing.length) {
+    await session.release();
+    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: batched acoustic graph lacks ${missing.join(', ')}`, { modelDir: bundle.dir });
+  }
+  return { session, settings };
 }

@@ -13,8 +13,8 @@ import { checkScoreRanges, decodeLabels, type ScoredUtterance } from '../labels.
 import { encodeReference } from '../phone-encoding.js';
 import { openPrimarySession, padSamples, ScorerBase, type ScorerFeeds, type ScorerLoadOptions } from '../scorer-base.js';
 import { createSession, type ExecutionProvider } from '../session.js';
-import type { Batcher, BatchSettings } from '../batcher.js';
-import { acousticBatcher } from './batched-acoustic.js';
+import type { Batcher } from '../batcher.js';
+import { acousticBatcher, loadBatched, type BatchedAcoustic } from './batched-acoustic.js';
 import { contentFeatures, contentMatch, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
@@ -95,27 +95,6 @@ function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonl
   const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
   const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features));
   return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
-}
-
-interface BatchedAcoustic {
-  session: ort.InferenceSession;
-  settings: BatchSettings;
-}
-
-/** The bundle's batched acoustic graph when batching is on (batch size > 1), on the acoustic graph's provider. */
-async function loadBatched(bundle: ModelBundle, options: ScorerLoadOptions, provider: ExecutionProvider): Promise<BatchedAcoustic | null> {
-  const settings = options.batch;
-  if (!settings || settings.size <= 1) return null;
-  if (!bundle.batchedPath) {
-    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir} has no "batched" acoustic graph, which a batch size of ${settings.size} needs (set SPEECHMARK_BATCH_SIZE=1 or add one: scripts/export-batched/).`, { modelDir: bundle.dir });
-  }
-  const { session } = await createSession(bundle.batchedPath, [provider], options);
-  const missing = [...['samples', 'lengths'].filter((n) => !session.inputNames.includes(n)), ...ACOUSTIC_OUTPUTS.filter((n) => !session.outputNames.includes(n))];
-  if (missing.length) {
-    await session.release();
-    throw new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: batched acoustic graph lacks ${missing.join(', ')}`, { modelDir: bundle.dir });
-  }
-  return { session, settings };
 }
 
 /** The heads graph, checked against the feature columns this build computes. */
