@@ -56,7 +56,10 @@ export function createIntake(config: Config): Intake {
  * the API and the worker. `assessor` is the default bundle's.
  */
 export async function loadInferenceParts(config: Config) {
-  const models = await loadModelSet(config.modelDir, config.extraModelDirs, { providers: config.executionProviders });
+  const models = await loadModelSet(config.modelDir, config.extraModelDirs, {
+    providers: config.executionProviders,
+    batch: { size: config.batchSize, waitMs: config.batchWaitMs },
+  });
   await models.warmUp();
   return { models, assessor: models.primary, intake: createIntake(config) };
 }

@@ -27,6 +27,10 @@ export interface Config {
   /** Run the inference worker inside the API process. */
   inProcessWorker: boolean;
   workerConcurrency: number;
+  /** Dynamic batching of acoustic runs (src/inference/batcher.ts): most requests per run; 1 = off. */
+  batchSize: number;
+  /** How long a request waits for others to fill its batch, in milliseconds. */
+  batchWaitMs: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
@@ -246,6 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vadMaxBatch: num('SPEECHMARK_VAD_MAX_BATCH', 32, COUNT),
     inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
     workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
+    batchSize: num('SPEECHMARK_BATCH_SIZE', 1, { min: 1, max: 64, integer: true }),
+    batchWaitMs: num('SPEECHMARK_BATCH_WAIT_MS', 5, { min: 0, max: 1000 }),
     jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),
     jobMaxAttempts: num('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, COUNT),
     shutdownGraceSeconds: num('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, NON_NEGATIVE),

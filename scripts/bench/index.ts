@@ -8,6 +8,8 @@
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
  *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
+ *   4b. dynamic batching at saturation: the scorer with batch size 8 against batch size 1 and
+ *      against bare onnxruntime runs of the batched graph on the same batches (./batching.ts);
  *   5. with DATABASE_URL (PostgreSQL): throughput with 1, 2 and 4 `npm run worker` processes behind an
  *      API that runs no model, as ratios to one worker, and the cores they kept busy (./workers.ts).
  *   6. one assessment alone, end to end, broken down by stage (./stages.ts), each as a share of its
@@ -26,6 +28,7 @@ import { speechOceanUtterances } from '../../tests/support/speech.js';
 import { startChildServer } from './server.js';
 import { submitAll, waitAll } from './uploads.js';
 import { runWorkersBench } from './workers.js';
+import { runBatchingBench } from './batching.js';
 import { runSizingBench } from './sizing.js';
 import { benchRawSession } from './raw-session.js';
 import { benchRationaleChecks } from './rationale-checks.js';
@@ -81,6 +84,8 @@ async function main() {
   if (/^postgres(ql)?:/.test(process.env.DATABASE_URL ?? '')) await runWorkersBench([], say, figures);
   else say('worker processes (1, 2, 4): skipped, they need DATABASE_URL (PostgreSQL): `npm run bench -- workers`');
 
+  await runBatchingBench([], say, figures);
+
   const queue = await benchQueue({ jobs: 100_000, orgs: 100, claims: 500 });
   say(`queue claim latency, ${queue.pendingJobs} pending jobs (${queue.database}): median ${queue.claimMsP50.toFixed(2)} ms, p95 ${queue.claimMsP95.toFixed(2)} ms (goal: median under 10 ms, ratio ${(queue.claimMsP50 / 10).toFixed(2)})`);
   figures['queue.claim_ms_p50'] = queue.claimMsP50;
@@ -99,6 +104,7 @@ async function main() {
 // `npm run bench -- analytics`: the history/analytics read bench (./analytics.ts) instead.
 // `npm run bench -- speechllm`: the generative decode loop (./speechllm.ts).
 // `npm run bench -- queue`: the claim-latency bench alone (./queue.ts).
+// `npm run bench -- batching`: dynamic batching at saturation alone (./batching.ts).
 // `npm run bench -- workers`: 1, 2 and 4 worker processes on PostgreSQL (./workers.ts).
 // `npm run bench -- sizing`: bytes per utterance in PostgreSQL, extrapolated to 10 million (./sizing.ts).
 // `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
@@ -110,6 +116,10 @@ const benches: Record<string, () => Promise<void>> = {
   queue: () => runQueueBench(process.argv.slice(3)),
   sizing: async () => {
     await runSizingBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
+    if (json) console.log(JSON.stringify(figures));
+  },
+  batching: async () => {
+    await runBatchingBench(process.argv.slice(3).filter((a) => a !== '--json'), say, figures);
     if (json) console.log(JSON.stringify(figures));
   },
   workers: async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { ContentMatch } from '../assessment/wrong-text.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
+import type { BatchSettings } from './batcher.js';
 import type { ModelBundle } from './bundle.js';
 import { GenerativeAssessor } from './generative/assessor.js';
 import { Scorer } from './scorer.js';
@@ -56,7 +57,7 @@ function bundleKind(dir: string): unknown {
 }
 
 /** Load the bundle in `dir` as the kind its manifest declares. */
-export async function loadAssessor(dir: string, options: { providers: readonly string[] }): Promise<Assessor> {
+export async function loadAssessor(dir: string, options: { providers: readonly string[]; batch?: BatchSettings }): Promise<Assessor> {
   const kind = bundleKind(dir);
   if (kind === 'generative') return GenerativeAssessor.load(dir, options);
   if (kind === 'scorer' || kind === undefined) return new ScorerAssessor(await Scorer.load(dir, options));

@@ -46,6 +46,11 @@ export interface ModelManifest {
    */
   pipeline?: 'end-to-end' | 'gop';
   heads?: { file: string; sha256: string };
+  /**
+   * gop, optional: the acoustic graph rewritten with a batch dimension (samples [B, N] and lengths
+   * [B] in; scripts/export-batched/), used when SPEECHMARK_BATCH_SIZE > 1.
+   */
+  batched?: { file: string; sha256: string };
   recognisers?: number;
   /** gop: the heads' input columns, in order (must equal src/inference/gop/features.ts). */
   features?: { phone: string[]; word: string[]; utterance: string[] };
@@ -61,6 +66,8 @@ export interface ModelBundle {
   modelPath: string;
   /** gop pipeline: absolute path of the heads graph. */
   headsPath?: string;
+  /** gop pipeline, when the manifest names one: absolute path of the batched acoustic graph. */
+  batchedPath?: string;
 }
 
 /** A bundle that cannot be used; the message names the bundle and the problem. */
@@ -175,7 +182,17 @@ export function loadModelBundle(dir: string): ModelBundle {
     if (!heads || typeof heads.file !== 'string' || typeof heads.sha256 !== 'string') {
       throw new BundleError(`Model bundle ${abs}: a "gop" pipeline needs "heads": {"file", "sha256"} in manifest.json`);
     }
-    return { dir: abs, manifest, modelPath, headsPath: checkedFile(abs, heads.file, heads.sha256) };
+    const batched = manifest.batched;
+    if (batched !== undefined && (typeof batched?.file !== 'string' || typeof batched.sha256 !== 'string')) {
+      throw new BundleError(`Model bundle ${abs}: "batched" must be {"file", "sha256"} in manifest.json`);
+    }
+    return {
+      dir: abs,
+      manifest,
+      modelPath,
+      headsPath: checkedFile(abs, heads.file, heads.sha256),
+      ...(batched ? { batchedPath: checkedFile(abs, batched.file, batched.sha256) } : {}),
+    };
   }
   return { dir: abs, manifest, modelPath };
 }

@@ -7,6 +7,7 @@
  */
 import { AppError } from '../errors.js';
 import { loadAssessor, type Assessor } from './assessor.js';
+import type { BatchSettings } from './batcher.js';
 
 export class ModelSet {
   private readonly byVersion: Map<string, Assessor>;
@@ -44,10 +45,18 @@ export class ModelSet {
   }
 }
 
-/** Loads the default bundle and the extra ones (one after another: each start-up is CPU-bound). */
-export async function loadModelSet(defaultDir: string, extraDirs: readonly string[], options: { providers: readonly string[] }): Promise<ModelSet> {
+/**
+ * Loads the default bundle and the extra ones (one after another: each start-up is CPU-bound).
+ * Dynamic batching (`batch`) applies to the default bundle, which serves the traffic; an extra
+ * bundle, asked for by name, runs one recording at a time whatever graphs it has.
+ */
+export async function loadModelSet(
+  defaultDir: string,
+  extraDirs: readonly string[],
+  options: { providers: readonly string[]; batch?: BatchSettings },
+): Promise<ModelSet> {
   const primary = await loadAssessor(defaultDir, options);
   const extra: Assessor[] = [];
-  for (const dir of extraDirs) extra.push(await loadAssessor(dir, options));
+  for (const dir of extraDirs) extra.push(await loadAssessor(dir, { providers: options.providers }));
   return new ModelSet(primary, extra);
 }

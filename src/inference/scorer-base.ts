@@ -8,6 +8,7 @@ import type { StageTimes } from '../ops/stage-times.js';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../errors.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
+import type { BatchSettings } from './batcher.js';
 import { BundleError, loadModelBundle, type ModelBundle } from './bundle.js';
 import { STRESS_THRESHOLD, type ScoredUtterance } from './labels.js';
 import { createSession, type CreateSessionOptions, type ExecutionProvider } from './session.js';
@@ -15,6 +16,8 @@ import { createSession, type CreateSessionOptions, type ExecutionProvider } from
 export interface ScorerLoadOptions extends CreateSessionOptions {
   /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. */
   providers?: readonly string[];
+  /** Dynamic batching of the model runs of concurrent requests (./batcher.ts); absent or size 1: none. */
+  batch?: BatchSettings;
 }
 
 /** The primary session's inputs for one utterance (for benchmarks of the bare session). */

@@ -191,6 +191,10 @@ export const inferenceDuration = metrics.histogram(
   'speechmark_inference_duration_seconds',
   'Model inference time per job by execution provider and model version.',
 );
+export const acousticBatches = metrics.counter(
+  'speechmark_acoustic_batches_total',
+  'Acoustic graph runs under dynamic batching (SPEECHMARK_BATCH_SIZE above 1), by rows in the run (rows="1": a request that ran alone).',
+);
 export const jobsSettled = metrics.counter(
   'speechmark_jobs_settled_total',
   'Job attempts this process ended, by outcome (succeeded, retry, failed, lost, released, abandoned).',

@@ -41,6 +41,8 @@ export function copyDefaultBundle(
     copyFileSync(replace.heads ? path.join(FIXTURES, replace.heads) : path.join(from, heads.file), path.join(dir, heads.file));
     if (replace.heads) heads.sha256 = sha256File(path.join(dir, heads.file));
   }
+  const batched = manifest.batched as { file: string } | undefined;
+  if (batched) copyFileSync(path.join(from, batched.file), path.join(dir, batched.file));
   edit?.(manifest);
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;

@@ -35,9 +35,14 @@ export async function runAcoustic(run: RunGraph, samples: Float32Array, recognis
   if (K !== recognisers || V !== VOCAB || frames < 1) {
     throw invalidOutput(`output "log_posteriors" has shape [${lp.dims.join(', ')}], expected [${recognisers}, T, ${VOCAB}]`, { output: 'log_posteriors', shape: lp.dims });
   }
-  const logp = Array.from({ length: K }, (_, k) => lp.data.subarray(k * frames * V, (k + 1) * frames * V));
+  return acousticResult(lp.data, K, frames, samples, energy.data);
+}
+
+/** [K, frames, VOCAB] log-posteriors and the frame energy of one recording, checked, as an AcousticResult. */
+export function acousticResult(lp: Float32Array, K: number, frames: number, samples: Float32Array, energy: Float32Array): AcousticResult {
+  const logp = Array.from({ length: K }, (_, k) => lp.subarray(k * frames * VOCAB, (k + 1) * frames * VOCAB));
   for (const [k, m] of logp.entries()) checkLogPosteriors(m, frames, k);
-  return { logp, frames, track: signalTrack(samples, energy.data, frames) };
+  return { logp, frames, track: signalTrack(samples, energy, frames) };
 }
 
 /** Each frame must be a distribution: log-probabilities at most 0 whose exponentials sum to 1. */

@@ -13,6 +13,8 @@ import { checkScoreRanges, decodeLabels, type ScoredUtterance } from '../labels.
 import { encodeReference } from '../phone-encoding.js';
 import { openPrimarySession, padSamples, ScorerBase, type ScorerFeeds, type ScorerLoadOptions } from '../scorer-base.js';
 import { createSession, type ExecutionProvider } from '../session.js';
+import type { Batcher } from '../batcher.js';
+import { acousticBatcher, loadBatched, type BatchedAcoustic } from './batched-acoustic.js';
 import { contentFeatures, contentMatch, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
@@ -30,23 +32,33 @@ interface Heads {
 export class GopScorer extends ScorerBase {
   /** The timing and miscue thresholds (the bundle's diagnostics.json). */
   private readonly diagnosticThresholds: DiagnosticThresholds;
+  /** Acoustic runs of concurrent requests grouped into one session call; null: each runs alone. */
+  private readonly batcher: Batcher<Float32Array, AcousticResult> | null;
 
   private constructor(
     bundle: ModelBundle,
     session: ort.InferenceSession,
     provider: ExecutionProvider,
     private readonly heads: Heads,
+    private readonly batched: BatchedAcoustic | null,
   ) {
     super(bundle, session, provider);
     this.diagnosticThresholds = loadDiagnosticThresholds(bundle.dir);
+    this.batcher = batched
+      ? acousticBatcher((f) => this.run(f), (f) => this.runOn(batched.session, f), heads.recognisers, batched.settings)
+      : null;
   }
 
   static async open(bundle: ModelBundle, options: ScorerLoadOptions): Promise<GopScorer> {
     const { session, provider } = await openPrimarySession(bundle, options, { inputs: ['samples'], outputs: ACOUSTIC_OUTPUTS, what: 'acoustic' });
+    const opened: ort.InferenceSession[] = [session];
     try {
-      return new GopScorer(bundle, session, provider, await loadHeads(bundle, options));
+      const heads = await loadHeads(bundle, options);
+      opened.push(heads.session);
+      const batched = await loadBatched(bundle, options, provider);
+      return new GopScorer(bundle, session, provider, heads, batched);
     } catch (e) {
-      await session.release();
+      for (const s of opened) await s.release();
       throw e;
     }
   }
@@ -54,8 +66,10 @@ export class GopScorer extends ScorerBase {
   /** Acoustic graph → alignment and GOP features → heads graph; diagnostics and content match beside. */
   async scoreDetailed(samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<ScoredUtterance> {
     const { feeds } = this.buildFeeds(samples, words); // validates the words; feeds = the padded samples
+    const padded = feeds.samples!.data as Float32Array;
+    // One recording's acoustic run, or its row of a batch of concurrent recordings (./batched-acoustic.ts).
     const acoustic = await timeStage(times, 'acoustic', () =>
-      runAcoustic((f) => this.run(f), feeds.samples!.data as Float32Array, this.heads.recognisers));
+      this.batcher ? this.batcher.submit(padded) : runAcoustic((f) => this.run(f), padded, this.heads.recognisers));
     // runHeads aligns and computes the GOP features, then runs the heads graph: the graph's own runs
     // are the heads stage, the rest of it the features stage.
     let headsMs = 0;
@@ -91,7 +105,7 @@ export class GopScorer extends ScorerBase {
   }
 
   protected extraSessions(): ort.InferenceSession[] {
-    return [this.heads.session];
+    return this.batched ? [this.heads.session, this.batched.session] : [this.heads.session];
   }
 }
 

@@ -1,0 +1,172 @@
+/**
+ * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 2]`, and
+ * part of `npm run bench`: dynamic batching (src/inference/batcher.ts) at saturation.
+ *
+ * What a worker's jobs run, in process: the gop scorer (acoustic graph, alignment and features in
+ * TypeScript, heads graph) with `concurrency` requests always in flight (as a worker with
+ * SPEECHMARK_WORKER_CONCURRENCY = concurrency keeps them), once with batch size 1 (today's path)
+ * and once with `batch`. The baseline: bare onnxruntime runs of the acoustic graph on the same
+ * batches (the ones the batcher formed, recorded and replayed: the batched graph, or the unbatched
+ * one for a batch of one), and, for reference, bare runs of the unbatched graph one recording at a
+ * time. The acoustic stage alone through the batcher (the graph, plus each row's energy and pitch
+ * tracks, which the scorer computes with it) bounds what the batching machinery costs. The modes take
+ * turns each round, so a load change on a shared machine touches all of them.
+ */
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { decodeAudio } from '../../src/audio/decode.js';
+import type { BatchSettings } from '../../src/inference/batcher.js';
+import { acousticBatcher, batchFeeds } from '../../src/inference/gop/batched-acoustic.js';
+import { padSamples } from '../../src/inference/scorer-base.js';
+import { Scorer } from '../../src/inference/scorer.js';
+import { analyzeReferenceText } from '../../src/text/reference.js';
+import type { ReferenceWord } from '../../src/types.js';
+import { speechOceanUtterances } from '../../tests/support/speech.js';
+
+const BUNDLE = 'models/default';
+const WAIT_MS = 5;
+
+interface Job { samples: Float32Array; words: ReferenceWord[] }
+
+/** `jobs` through `scorer` with `concurrency` always in flight; seconds taken. */
+async function saturate(scorer: Scorer, jobs: readonly Job[], concurrency: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      await scorer.scoreDetailed(job.samples, job.words);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return (performance.now() - started) / 1000;
+}
+
+/** The acoustic stage alone through the batcher (real sessions), `concurrency` in flight; seconds taken. */
+async function saturateAcoustic(plain: ort.InferenceSession, batched: ort.InferenceSession, jobs: readonly Job[], concurrency: number, settings: BatchSettings): Promise<number> {
+  const batcher = acousticBatcher((f) => plain.run(f), (f) => batched.run(f), 3, settings);
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) await batcher.submit(jobs[next++]!.samples);
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return (performance.now() - started) / 1000;
+}
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+export interface BatchingFigures {
+  recordings: number;
+  batch: number;
+  concurrency: number;
+  meanBatch: number;
+  batchedPerSecond: number;
+  unbatchedPerSecond: number;
+  rawBatchedPerSecond: number;
+  rawUnbatchedPerSecond: number;
+  /** The acoustic stage alone through the batcher: what batching itself costs against raw. */
+  batcherAcousticPerSecond: number;
+  /** Bare runs of the batches the acoustic-only pass formed. */
+  rawAcousticPerSecond: number;
+}
+
+/** Bare session runs of recorded batches (rows by length): the batched graph, or the unbatched one for a batch of one. */
+async function replay(batches: readonly (readonly number[])[], byLength: Map<number, Float32Array>, plain: ort.InferenceSession, batched: ort.InferenceSession): Promise<number> {
+  const feeds = batches.map((lengths) => {
+    const rows = lengths.map((n) => byLength.get(n)!);
+    return { one: rows.length === 1, feeds: rows.length === 1 ? { samples: new ort.Tensor('float32', rows[0]!, [1, rows[0]!.length]) } : batchFeeds(rows) };
+  });
+  return timeIt(async () => {
+    for (const f of feeds) await (f.one ? plain : batched).run(f.feeds);
+  });
+}
+
+export async function benchBatching(args: string[]): Promise<BatchingFigures> {
+  const { values } = parseArgs({
+    args,
+    options: { utterances: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },
+  });
+  const [count, size, concurrency, rounds] = [values.utterances, values.batch, values.concurrency, values.rounds].map(Number) as [number, number, number, number];
+  const recorded: number[][] = [];
+  const settings: BatchSettings = { size, waitMs: WAIT_MS, observe: (lengths) => recorded.push([...lengths]) };
+  const jobs: Job[] = await Promise.all(
+    speechOceanUtterances('dev', count).map(async (u) => ({
+      samples: padSamples((await decodeAudio(u.bytes, { minSeconds: 0, maxSeconds: 600 })).samples),
+      words: analyzeReferenceText(u.text),
+    })),
+  );
+  // a bare run's time depends on the shapes alone: any recording of a length stands for it
+  const byLength = new Map(jobs.map((j) => [j.samples.length, j.samples]));
+  const unbatched = await Scorer.load(BUNDLE, { providers: ['cpu'], batch: { size: 1, waitMs: WAIT_MS } });
+  const batched = await Scorer.load(BUNDLE, { providers: ['cpu'], batch: settings });
+  const plainGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic.onnx`, { graphOptimizationLevel: 'all' });
+  const batchedGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic-batched.onnx`, { graphOptimizationLevel: 'all' });
+  try {
+    // warm-up: every session, every shape path once
+    await saturate(unbatched, jobs.slice(0, 2), 2);
+    await saturate(batched, jobs.slice(0, size), size);
+    await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
+    const seconds = { batched: 0, unbatched: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0 };
+    const formed: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      seconds.unbatched += await saturate(unbatched, jobs, concurrency);
+      seconds.batched += await saturate(batched, jobs, concurrency);
+      const scorerBatches = recorded.splice(0);
+      seconds.rawBatched += await replay(scorerBatches, byLength, plainGraph, batchedGraph);
+      seconds.batcherAcoustic += await saturateAcoustic(plainGraph, batchedGraph, jobs, concurrency, settings);
+      seconds.rawAcoustic += await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
+      seconds.rawUnbatched += await timeIt(async () => {
+        for (const j of jobs) await plainGraph.run({ samples: new ort.Tensor('float32', j.samples, [1, j.samples.length]) });
+      });
+      formed.push(...scorerBatches.map((b) => b.length));
+    }
+    const n = jobs.length * rounds;
+    return {
+      recordings: jobs.length,
+      batch: size,
+      concurrency,
+      meanBatch: formed.reduce((a, b) => a + b, 0) / formed.length,
+      batchedPerSecond: n / seconds.batched,
+      unbatchedPerSecond: n / seconds.unbatched,
+      rawBatchedPerSecond: n / seconds.rawBatched,
+      rawUnbatchedPerSecond: n / seconds.rawUnbatched,
+      batcherAcousticPerSecond: n / seconds.batcherAcoustic,
+      rawAcousticPerSecond: n / seconds.rawAcoustic,
+    };
+  } finally {
+    await unbatched.release();
+    await batched.release();
+    await plainGraph.release();
+    await batchedGraph.release();
+  }
+}
+
+/** Prints the lines and sets the --json figures (worker.*). */
+export async function runBatchingBench(args: string[], say: (line: string) => void, figures: Record<string, number | string>): Promise<void> {
+  const f = await benchBatching(args);
+  say(
+    `batching at saturation (${f.recordings} dev recordings, ${f.concurrency} in flight, scorer in process): batch size ${f.batch} ${f.batchedPerSecond.toFixed(2)}/s, ` +
+      `batch size 1 ${f.unbatchedPerSecond.toFixed(2)}/s (ratio ${(f.batchedPerSecond / f.unbatchedPerSecond).toFixed(3)})`,
+  );
+  say(
+    `bare onnxruntime, the acoustic graphs on the same batches (mean ${f.meanBatch.toFixed(1)} rows): ${f.rawBatchedPerSecond.toFixed(2)} recordings/s; ` +
+      `platform with batching / raw: ${(f.batchedPerSecond / f.rawBatchedPerSecond).toFixed(3)}; ` +
+      `raw batched / raw unbatched graph (${f.rawUnbatchedPerSecond.toFixed(2)}/s): ${(f.rawBatchedPerSecond / f.rawUnbatchedPerSecond).toFixed(3)}`,
+  );
+  say(
+    `acoustic stage alone through the batcher (graph, then each row's energy and pitch tracks in TypeScript): ${f.batcherAcousticPerSecond.toFixed(2)} recordings/s, ` +
+      `ratio to bare runs of its own batches ${(f.batcherAcousticPerSecond / f.rawAcousticPerSecond).toFixed(3)} (the rest of the gap above is alignment, features and the heads graph, per recording)`,
+  );
+  figures['worker.batcher_acoustic_vs_raw'] = f.batcherAcousticPerSecond / f.rawAcousticPerSecond;
+  figures['worker.batched_per_s'] = f.batchedPerSecond;
+  figures['worker.unbatched_per_s'] = f.unbatchedPerSecond;
+  figures['worker.raw_batched_per_s'] = f.rawBatchedPerSecond;
+  figures['worker.batched_vs_unbatched'] = f.batchedPerSecond / f.unbatchedPerSecond;
+  figures['worker.batched_vs_raw'] = f.batchedPerSecond / f.rawBatchedPerSecond;
+  figures['worker.raw_batched_vs_raw_unbatched'] = f.rawBatchedPerSecond / f.rawUnbatchedPerSecond;
+}
