@@ -14,12 +14,11 @@
  *   other     what is left of the end-to-end time (polling granularity, notification, scheduling).
  */
 import type { GqlClient } from '../../tests/support/client.js';
+import { submitOne, waitAll } from './uploads.js';
 
 /** The child server's /metrics token (set in its environment by the bench). */
 export const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef';
 
-const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
-const JOB = `query($id: ID!) { job(id: $id) { status } }`;
 
 /** The table's rows: the key (e2e.stage_ms.<key> in --json), the histogram and stage it comes from. */
 const ROWS: { key: string; metric?: 'submit' | 'job'; stage?: string; label: string }[] = [
@@ -70,19 +69,9 @@ export async function oneAssessmentByStage(
 ): Promise<StageBreakdown> {
   const before = await stageSums(apiUrl);
   const started = performance.now();
-  const res = await client.upload(SUBMIT, { input: { learnerId, referenceText: utterance.text, audio: null } }, 'variables.input.audio', {
-    bytes: utterance.bytes,
-    name: 'take.flac',
-  });
+  const jobId = await submitOne(client, learnerId, utterance);
   const submitMs = performance.now() - started;
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  const jobId = res.data.submitUtterance.job.id as string;
-  for (;;) {
-    const status = (await client.request(JOB, { id: jobId })).data.job.status;
-    if (status === 'SUCCEEDED') break;
-    if (status === 'FAILED') throw new Error(`job ${jobId} failed`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitAll(client, [jobId], 5);
   const e2eMs = performance.now() - started;
   const after = await stageSums(apiUrl);
   const delta = (metric: string, stage: string) => (after.get(`${metric}:${stage}`) ?? 0) - (before.get(`${metric}:${stage}`) ?? 0);
