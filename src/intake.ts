@@ -1,10 +1,10 @@
 import { decodeAudio, type DecodedAudio, type DurationLimits } from './audio/decode.js';
 import { FORMAT_EXTENSION } from './audio/sniff.js';
 import { AudioStore, sha256Hex } from './audio/store.js';
-import { assertHasSpeech, type VoiceActivityDetector } from './audio/vad.js';
+import { assertHasSpeech, type SpeechDetection, type VoiceActivityDetector } from './audio/vad.js';
 import { analyzeReferenceText } from './text/reference.js';
 import type { ReferenceWord } from './types.js';
-import { timeStage, type StageTimes } from './ops/stage-times.js';
+import { addStage, timeStage, type StageTimes } from './ops/stage-times.js';
 
 /** What a submit stores about a recording, ready for `utterance.create`. */
 export interface PreparedUtterance {
@@ -47,8 +47,7 @@ export class Intake {
     words: ReferenceWord[] = analyzeReferenceText(referenceText),
     times?: StageTimes,
   ): Promise<PreparedUtterance> {
-    const audio = await timeStage(times, 'decode', () => decodeAudio(bytes, this.limits));
-    const speech = await timeStage(times, 'vad', () => this.detector.detect(audio.samples));
+    const { audio, speech } = await this.decodeAndDetect(bytes, times);
     assertHasSpeech(speech);
     const sha256 = sha256Hex(bytes);
     return {
@@ -67,6 +66,19 @@ export class Intake {
         speechMs: Math.round(speech.speechSeconds * 1000),
       },
     };
+  }
+
+  /** Decoded and detected in the pool's threads where the detector has them, else here. */
+  private async decodeAndDetect(bytes: Uint8Array, times?: StageTimes): Promise<{ audio: DecodedAudio; speech: SpeechDetection }> {
+    if (this.detector.decodeAndDetect) {
+      const { audio, detection, decodeMs, vadMs } = await this.detector.decodeAndDetect(bytes, this.limits);
+      addStage(times, 'decode', decodeMs);
+      addStage(times, 'vad', vadMs);
+      return { audio, speech: detection };
+    }
+    const audio = await timeStage(times, 'decode', () => decodeAudio(bytes, this.limits));
+    const speech = await timeStage(times, 'vad', () => this.detector.detect(audio.samples));
+    return { audio, speech };
   }
 
   /**

@@ -1,18 +1,21 @@
 /**
- * Voice activity detection off the thread that serves HTTP: a bounded pool of worker threads, each
- * with its own Silero session batching the recordings it is given (./vad-thread.ts). A detection
- * costs the request thread one copy of the samples; the ~100 session calls of a recording, and the
- * onnxruntime-node work around each, run in the pool. Threads start on first use, so a process that
+ * Decoding and voice activity detection off the thread that serves HTTP: a bounded pool of worker
+ * threads, each with its own Silero session batching the recordings it is given (./vad-thread.ts).
+ * An upload costs the request thread a copy of its bytes there and of the samples back; the decode,
+ * the ~100 session calls of a recording, and the onnxruntime-node work around each, run in the pool. Threads start on first use, so a process that
  * never detects (a worker-only process) starts none.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SpeechDetection, VoiceActivityDetector } from './vad.js';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { DurationLimits } from './decode.js';
+import type { DecodedDetection, SpeechDetection, VoiceActivityDetector } from './vad.js';
+import type { ThreadError, ThreadRequest } from './vad-thread.js';
 
 interface Pending {
-  resolve: (detection: SpeechDetection) => void;
+  resolve: (answer: SpeechDetection | DecodedDetection) => void;
   reject: (error: Error) => void;
 }
 
@@ -21,7 +24,13 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
-type Answer = { id: number; detection: SpeechDetection } | { id: number; error: string };
+type Answer = { id: number; detection: SpeechDetection } | { id: number; decoded: DecodedDetection } | { id: number; error: ThreadError };
+
+/** The thread's error as the HTTP thread raises it: a refusal keeps its code; anything else is plain (masked at the edge). */
+function threadError(e: ThreadError): Error {
+  if (e.code) return new AppError(e.code as ErrorCode, e.message, e.details);
+  return new Error(`voice activity detection failed: ${e.message}`);
+}
 
 /**
  * The thread's module. Compiled (dist/) it is plain JavaScript; run from source (tsx, jest) it is
@@ -56,13 +65,21 @@ export class VadPool implements VoiceActivityDetector {
   }
 
   detect(samples16k: Float32Array): Promise<SpeechDetection> {
+    return this.send((id) => ({ id, samples: samples16k })) as Promise<SpeechDetection>;
+  }
+
+  decodeAndDetect(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedDetection> {
+    return this.send((id) => ({ id, bytes, limits })) as Promise<DecodedDetection>;
+  }
+
+  private send(request: (id: number) => ThreadRequest): Promise<SpeechDetection | DecodedDetection> {
     if (this.closed) return Promise.reject(new Error('voice activity detection has shut down'));
     const thread = this.pick();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       thread.worker.ref();
-      thread.worker.postMessage({ id, samples: samples16k });
+      thread.worker.postMessage(request(id));
     });
   }
 
@@ -100,8 +117,8 @@ export class VadPool implements VoiceActivityDetector {
     if (!pending) return;
     thread.pending.delete(answer.id);
     if (thread.pending.size === 0) thread.worker.unref();
-    if ('error' in answer) pending.reject(new Error(`voice activity detection failed: ${answer.error}`));
-    else pending.resolve(answer.detection);
+    if ('error' in answer) pending.reject(threadError(answer.error));
+    else pending.resolve('decoded' in answer ? answer.decoded : answer.detection);
   }
 
   private fail(thread: Thread, error: Error): void {

@@ -1,18 +1,49 @@
 /**
  * The thread of a VadPool (./vad-pool.ts): one Silero session batching every recording it is sent
- * (BatchedSpeechDetector). Requests are `{ id, samples }`; each answer is `{ id, detection }` or
- * `{ id, error }`, in the order recordings finish.
+ * (BatchedSpeechDetector), and the decoding of uploads sent as bytes. A request is `{ id, samples }`
+ * (detect) or `{ id, bytes, limits }` (decode, then detect); each answer is `{ id, detection }`,
+ * `{ id, decoded }` or `{ id, error }`, in the order recordings finish. A refusal of the upload
+ * (an AppError: CORRUPT_AUDIO, AUDIO_TOO_LONG, ...) travels as its code, message and details, so
+ * the pool raises the same error the HTTP thread would have.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { AppError } from '../errors.js';
+import { decodeAudio, type DurationLimits } from './decode.js';
 import { BatchedSpeechDetector } from './vad.js';
+
+export type ThreadRequest = { id: number; samples: Float32Array } | { id: number; bytes: Uint8Array; limits: DurationLimits };
+export interface ThreadError {
+  message: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
 
 const port = parentPort!;
 const { maxBatch, modelPath } = workerData as { maxBatch: number; modelPath?: string };
 const detector = new BatchedSpeechDetector(maxBatch, undefined, modelPath);
 
-port.on('message', ({ id, samples }: { id: number; samples: Float32Array }) => {
-  detector.detect(samples).then(
-    (detection) => port.postMessage({ id, detection }),
-    (e: unknown) => port.postMessage({ id, error: e instanceof Error ? e.message : String(e) }),
-  );
-});
+function describe(e: unknown): ThreadError {
+  if (e instanceof AppError) {
+    const { code: _code, ...details } = e.extensions;
+    return { message: e.message, code: e.code, details };
+  }
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+async function answer(request: ThreadRequest): Promise<void> {
+  try {
+    if ('samples' in request) {
+      port.postMessage({ id: request.id, detection: await detector.detect(request.samples) });
+      return;
+    }
+    const started = performance.now();
+    const audio = await decodeAudio(request.bytes, request.limits);
+    const decoded = performance.now();
+    const detection = await detector.detect(audio.samples);
+    port.postMessage({ id: request.id, decoded: { audio, detection, decodeMs: decoded - started, vadMs: performance.now() - decoded } });
+  } catch (e) {
+    port.postMessage({ id: request.id, error: describe(e) });
+  }
+}
+
+port.on('message', (request: ThreadRequest) => void answer(request));

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import type { DecodedAudio, DurationLimits } from './decode.js';
 import { AppError } from '../errors.js';
 
 export const VAD_SAMPLE_RATE = 16000;
@@ -109,8 +110,22 @@ function dropShort(segments: SpeechSegment[], minSpeech: number): SpeechSegment[
 }
 
 /** What the intake needs of a detector: in this thread (SpeechDetector) or in a pool of threads (VadPool). */
+/** A recording decoded (src/audio/decode.ts) and its voice activity, with what each step took. */
+export interface DecodedDetection {
+  audio: DecodedAudio;
+  detection: SpeechDetection;
+  decodeMs: number;
+  vadMs: number;
+}
+
 export interface VoiceActivityDetector {
   detect(samples16k: Float32Array): Promise<SpeechDetection>;
+  /**
+   * Decode the upload and detect, both off the calling thread (VadPool): a long or compressed
+   * upload's decode must not hold up the requests the HTTP thread serves meanwhile. Absent where
+   * detection runs on the calling thread anyway; the caller then decodes itself.
+   */
+  decodeAndDetect?(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedDetection>;
   /** Release the model (and threads); graceful shutdown. */
   close(): Promise<void>;
 }

@@ -1,8 +1,10 @@
 /**
  * Voice activity detection in a pool of threads, batching recordings across rows of one session
- * call: the same detections as the detector in this thread, on real learner recordings.
+ * call: the same detections as the detector in this thread, on real learner recordings; and uploads
+ * decoded there, the same samples and the same refusals as decoding in this thread.
  */
 import { decodeAudio } from '../../src/audio/decode.js';
+import { AppError } from '../../src/errors.js';
 import { BatchedSpeechDetector, SpeechDetector, type SpeechDetection } from '../../src/audio/vad.js';
 import { VadPool } from '../../src/audio/vad-pool.js';
 import { whiteNoise } from '../support/audio-fixtures.js';
@@ -40,6 +42,33 @@ describeWithSpeech('VadPool and BatchedSpeechDetector on SpeechOcean762 train re
       const detections = await Promise.all(recordings.map((r) => pool.detect(r)));
       expect(detections).toEqual(expected);
       expect(pool.threadCount).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('uploads decoded in the pool: the same samples and detections as decoding and detecting here; refusals keep their code', async () => {
+    const uploads = speechOceanUtterances('train', 4);
+    const limits = { maxSeconds: 60, minSeconds: 0 };
+    const pool = new VadPool(1);
+    try {
+      const results = await Promise.all(uploads.map((u) => pool.decodeAndDetect(u.bytes, limits)));
+      for (let i = 0; i < uploads.length; i++) {
+        const here = await decodeAudio(uploads[i]!.bytes, limits);
+        expect(results[i]!.audio).toEqual(here);
+        expect(results[i]!.detection).toEqual(await inThread.detect(here.samples));
+        expect(results[i]!.decodeMs).toBeGreaterThan(0);
+      }
+      // A refusal of the upload is the same AppError the HTTP thread raised when it decoded itself.
+      const garbage = new Uint8Array(4096).fill(7);
+      const local = await decodeAudio(garbage, limits).catch((e: unknown) => e);
+      const pooled = await pool.decodeAndDetect(garbage, limits).catch((e: unknown) => e);
+      expect(pooled).toBeInstanceOf(AppError);
+      expect((pooled as AppError).code).toBe((local as AppError).code);
+      expect((pooled as AppError).message).toBe((local as AppError).message);
+      expect((pooled as AppError).extensions).toEqual((local as AppError).extensions);
+      const tooLong = await pool.decodeAndDetect(uploads[0]!.bytes, { maxSeconds: 0.5, minSeconds: 0 }).catch((e: unknown) => e);
+      expect((tooLong as AppError).code).toBe(((await decodeAudio(uploads[0]!.bytes, { maxSeconds: 0.5, minSeconds: 0 }).catch((e: unknown) => e)) as AppError).code);
     } finally {
       await pool.close();
     }
