@@ -155,6 +155,13 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
   });
 
   test('deliveries and their attempts are queryable and filterable; re-sending keeps the webhook-id', async () => {
+    // The receiver counts a request when it answers; the sender records DELIVERED after reading that
+    // answer, so the last delivery of the previous test may still be SENDING for a moment.
+    const settled = async () => {
+      const res = await t.admin.request(DELIVERIES, { filter: { endpointId } });
+      return res.data.webhookDeliveries.edges.every((e: any) => !['PENDING', 'SENDING'].includes(e.node.status));
+    };
+    await waitFor(settled);
     const all = await t.admin.request(DELIVERIES, { filter: { endpointId } });
     expect(all.errors).toBeUndefined();
     const nodes = all.data.webhookDeliveries.edges.map((e: any) => e.node);
