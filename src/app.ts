@@ -33,6 +33,8 @@ export interface Speechmark {
   adminKey: string | null;
   services: Services;
   worker: Worker | null;
+  /** The in-process worker's model bundles (null without one); each in its own thread unless SPEECHMARK_INFERENCE_THREAD=false. */
+  models: ModelSet | null;
   /** The in-process worker's heartbeat (null without one). */
   heartbeat: HeartbeatPublisher | null;
   /** Sends the outbox's deliveries (webhooks, LTI scores, xAPI statements); null when SPEECHMARK_DELIVERY_WORKER is not in-process. */
@@ -59,8 +61,12 @@ export async function loadInferenceParts(config: Config) {
   const models = await loadModelSet(config.modelDir, config.extraModelDirs, {
     providers: config.executionProviders,
     batch: { size: config.batchSize, waitMs: config.batchWaitMs },
+    thread: config.inferenceThread,
   });
-  await models.warmUp();
+  await models.warmUp().catch(async (e: unknown) => {
+    await models.close().catch(() => undefined);
+    throw e;
+  });
   return { models, assessor: models.primary, intake: createIntake(config) };
 }
 
@@ -228,11 +234,12 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
     const http = await startHttpServer(services, config.port, host, readiness);
-    return { http, ops, worker, heartbeat, deliveries, intake, services, events };
+    return { http, ops, worker, heartbeat, deliveries, intake, models: inference?.models ?? null, services, events };
   } catch (e) {
     await ops?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
     await intake.close().catch(() => undefined);
+    await inference?.models.close().catch(() => undefined);
     throw e;
   }
 }
@@ -248,7 +255,7 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, ops, worker, heartbeat, deliveries, intake, services, events } = started;
+  const { http, ops, worker, heartbeat, deliveries, intake, models, services, events } = started;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
@@ -262,6 +269,7 @@ export async function startSpeechmark(
     adminKey,
     services,
     worker,
+    models,
     heartbeat,
     deliveries,
     async close() {
@@ -273,6 +281,7 @@ export async function startSpeechmark(
       await deliveries?.stop();
       await events.close();
       await intake.close();
+      await models?.close();
       await db.close();
     },
   };

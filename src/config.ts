@@ -26,6 +26,11 @@ export interface Config {
   vadMaxBatch: number;
   /** Run the inference worker inside the API process. */
   inProcessWorker: boolean;
+  /**
+   * Each model bundle in a worker thread of its own (SPEECHMARK_INFERENCE_THREAD, on by default):
+   * model runs and feature code off the thread that serves HTTP and writes results. Off: on that thread.
+   */
+  inferenceThread: boolean;
   workerConcurrency: number;
   /** Dynamic batching of acoustic runs (src/inference/batcher.ts): most requests per run; 1 = off. */
   batchSize: number;
@@ -249,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vadThreads: num('SPEECHMARK_VAD_THREADS', 1, COUNT),
     vadMaxBatch: num('SPEECHMARK_VAD_MAX_BATCH', 32, COUNT),
     inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
+    inferenceThread: bool('SPEECHMARK_INFERENCE_THREAD', true),
     workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
     batchSize: num('SPEECHMARK_BATCH_SIZE', 1, { min: 1, max: 64, integer: true }),
     batchWaitMs: num('SPEECHMARK_BATCH_WAIT_MS', 5, { min: 0, max: 1000 }),

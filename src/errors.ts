@@ -47,3 +47,28 @@ export class AppError extends GraphQLError {
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
+
+/**
+ * An error crossing a thread boundary (postMessage clones neither classes nor prototypes): a
+ * refusal (AppError) keeps its code, message and details, so the receiving side raises the same
+ * error the sending thread would have; anything else travels as its message only.
+ */
+export interface WireError {
+  message: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+export function errorToWire(e: unknown): WireError {
+  if (e instanceof AppError) {
+    const { code: _code, ...details } = e.extensions;
+    return { message: e.message, code: e.code, details };
+  }
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The wire error raised again: an AppError with its code, else a plain Error (masked at the edge) whose message starts with `context`. */
+export function errorFromWire(e: WireError, context: string): Error {
+  if (e.code) return new AppError(e.code as ErrorCode, e.message, e.details);
+  return new Error(`${context}: ${e.message}`);
+}

@@ -43,6 +43,7 @@ async function main() {
     await withTimeout(listener.close(), 5_000);
     await ops?.close();
     await withTimeout(parts.intake.close(), 5_000);
+    await withTimeout(parts.models.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);
 }

@@ -22,6 +22,8 @@
  * (./analytics.ts); `npm run bench -- queue [...]` only the claim-latency bench (./queue.ts);
  * `npm run bench -- stages [--json]` only the per-stage breakdown of one assessment (./stages.ts).
  * `npm run bench -- vad [...]` only the voice-activity bench (./vad.ts).
+ * `npm run bench -- responsiveness [--uploads N]` the API's answer time while its in-process worker
+ * assesses, with the model on the HTTP thread against in its own thread (./responsiveness.ts).
  */
 import { GqlClient } from '../../tests/support/client.js';
 import { speechOceanUtterances } from '../../tests/support/speech.js';
@@ -38,6 +40,7 @@ import { benchQueue, runQueueBench } from './queue.js';
 import { METRICS_TOKEN, oneAssessmentByStage, runStagesBench } from './stages.js';
 import { benchVad, reportVad, runVadBench } from './vad.js';
 import { runVadAgreement } from './vad-agreement.js';
+import { runResponsivenessBench } from './responsiveness.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -109,6 +112,7 @@ async function main() {
 // `npm run bench -- sizing`: bytes per utterance in PostgreSQL, extrapolated to 10 million (./sizing.ts).
 // `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
 // `npm run bench -- vad`: the voice-activity and worker-load bench alone (./vad.ts).
+// `npm run bench -- responsiveness`: the API's answer time while its worker assesses, model thread or not (./responsiveness.ts).
 // `npm run bench -- vad-agreement`: batched against one-at-a-time VAD decisions on a split (./vad-agreement.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
@@ -129,6 +133,7 @@ const benches: Record<string, () => Promise<void>> = {
   stages: () => runStagesBench(process.argv.slice(3)),
   vad: () => runVadBench(process.argv.slice(3)),
   'vad-agreement': () => runVadAgreement(process.argv.slice(3)),
+  responsiveness: () => runResponsivenessBench(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 

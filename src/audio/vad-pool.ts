@@ -5,14 +5,12 @@
  * the ~100 session calls of a recording, and the onnxruntime-node work around each, run in the pool. Threads start on first use, so a process that
  * never detects (a worker-only process) starts none.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AppError, type ErrorCode } from '../errors.js';
+import { errorFromWire, type WireError } from '../errors.js';
+import { startModuleThread } from '../ops/threads.js';
 import type { DurationLimits } from './decode.js';
 import type { DecodedDetection, SpeechDetection, VoiceActivityDetector } from './vad.js';
-import type { ThreadError, ThreadRequest } from './vad-thread.js';
+import type { ThreadRequest } from './vad-thread.js';
 
 interface Pending {
   resolve: (answer: SpeechDetection | DecodedDetection) => void;
@@ -24,29 +22,7 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
-type Answer = { id: number; detection: SpeechDetection } | { id: number; decoded: DecodedDetection } | { id: number; error: ThreadError };
-
-/** The thread's error as the HTTP thread raises it: a refusal keeps its code; anything else is plain (masked at the edge). */
-function threadError(e: ThreadError): Error {
-  if (e.code) return new AppError(e.code as ErrorCode, e.message, e.details);
-  return new Error(`voice activity detection failed: ${e.message}`);
-}
-
-/**
- * The thread's module. Compiled (dist/) it is plain JavaScript; run from source (tsx, jest) it is
- * TypeScript, which a new thread loads through tsx's loader registered in that thread.
- */
-function startThread(maxBatch: number, modelPath: string | undefined): Worker {
-  const workerData = { maxBatch, modelPath };
-  const fromSource = import.meta.url.endsWith('.ts');
-  const module = new URL(fromSource ? './vad-thread.ts' : './vad-thread.js', import.meta.url);
-  if (!fromSource) return new Worker(module, { workerData });
-  // tsx's ESM API by file (`tsx/esm/api` resolves to its CommonJS build here, which cannot load the ESM one).
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(module.href)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(boot, { eval: true, workerData });
-}
+type Answer = { id: number; detection: SpeechDetection } | { id: number; decoded: DecodedDetection } | { id: number; error: WireError };
 
 export class VadPool implements VoiceActivityDetector {
   private readonly threads: Thread[] = [];
@@ -102,7 +78,7 @@ export class VadPool implements VoiceActivityDetector {
   }
 
   private start(): Thread {
-    const thread: Thread = { worker: startThread(this.maxBatch, this.modelPath), pending: new Map() };
+    const thread: Thread = { worker: startModuleThread('./vad-thread', import.meta.url, { maxBatch: this.maxBatch, modelPath: this.modelPath }), pending: new Map() };
     thread.worker.unref(); // idle threads do not keep the process alive
     thread.worker.on('message', (answer: Answer) => this.settle(thread, answer));
     // A thread that fails (its model will not load, it crashed) fails what it held and is replaced on next use.
@@ -117,7 +93,7 @@ export class VadPool implements VoiceActivityDetector {
     if (!pending) return;
     thread.pending.delete(answer.id);
     if (thread.pending.size === 0) thread.worker.unref();
-    if ('error' in answer) pending.reject(threadError(answer.error));
+    if ('error' in answer) pending.reject(errorFromWire(answer.error, 'voice activity detection failed'));
     else pending.resolve('decoded' in answer ? answer.decoded : answer.detection);
   }
 

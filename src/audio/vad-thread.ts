@@ -7,28 +7,15 @@
  * the pool raises the same error the HTTP thread would have.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AppError } from '../errors.js';
+import { errorToWire } from '../errors.js';
 import { decodeAudio, type DurationLimits } from './decode.js';
 import { BatchedSpeechDetector } from './vad.js';
 
 export type ThreadRequest = { id: number; samples: Float32Array } | { id: number; bytes: Uint8Array; limits: DurationLimits };
-export interface ThreadError {
-  message: string;
-  code?: string;
-  details?: Record<string, unknown>;
-}
 
 const port = parentPort!;
 const { maxBatch, modelPath } = workerData as { maxBatch: number; modelPath?: string };
 const detector = new BatchedSpeechDetector(maxBatch, undefined, modelPath);
-
-function describe(e: unknown): ThreadError {
-  if (e instanceof AppError) {
-    const { code: _code, ...details } = e.extensions;
-    return { message: e.message, code: e.code, details };
-  }
-  return { message: e instanceof Error ? e.message : String(e) };
-}
 
 async function answer(request: ThreadRequest): Promise<void> {
   try {
@@ -42,7 +29,7 @@ async function answer(request: ThreadRequest): Promise<void> {
     const detection = await detector.detect(audio.samples);
     port.postMessage({ id: request.id, decoded: { audio, detection, decodeMs: decoded - started, vadMs: performance.now() - decoded } });
   } catch (e) {
-    port.postMessage({ id: request.id, error: describe(e) });
+    port.postMessage({ id: request.id, error: errorToWire(e) });
   }
 }
 

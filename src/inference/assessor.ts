@@ -23,6 +23,8 @@ export interface Assessor {
    * `times` gets the milliseconds of its stages (acoustic, features, heads) where the model has them.
    */
   assess(samples: Float32Array, words: ReferenceWord[], options?: { times?: StageTimes }): Promise<{ labels: AssessmentLabels; rationale?: string; content?: ContentMatch | null }>;
+  /** Releases what it holds beyond memory (a model thread); absent where there is nothing to end. */
+  close?(): Promise<void>;
 }
 
 class ScorerAssessor implements Assessor {

@@ -8,6 +8,7 @@
 import { AppError } from '../errors.js';
 import { loadAssessor, type Assessor } from './assessor.js';
 import type { BatchSettings } from './batcher.js';
+import { ThreadedAssessor } from './threaded-assessor.js';
 
 export class ModelSet {
   private readonly byVersion: Map<string, Assessor>;
@@ -43,20 +44,34 @@ export class ModelSet {
   async warmUp(): Promise<void> {
     for (const a of [this.primary, ...this.extra]) await a.warmUp();
   }
+
+  /** Ends the bundles' model threads (after the worker has stopped). */
+  async close(): Promise<void> {
+    await Promise.all([this.primary, ...this.extra].map((a) => a.close?.()));
+  }
 }
 
 /**
  * Loads the default bundle and the extra ones (one after another: each start-up is CPU-bound).
  * Dynamic batching (`batch`) applies to the default bundle, which serves the traffic; an extra
- * bundle, asked for by name, runs one recording at a time whatever graphs it has.
+ * bundle, asked for by name, runs one recording at a time whatever graphs it has. `thread`: each
+ * bundle in a worker thread of its own (./threaded-assessor.ts), else on the calling thread.
  */
 export async function loadModelSet(
   defaultDir: string,
   extraDirs: readonly string[],
-  options: { providers: readonly string[]; batch?: BatchSettings },
+  options: { providers: readonly string[]; batch?: BatchSettings; thread?: boolean },
 ): Promise<ModelSet> {
-  const primary = await loadAssessor(defaultDir, options);
-  const extra: Assessor[] = [];
-  for (const dir of extraDirs) extra.push(await loadAssessor(dir, { providers: options.providers }));
-  return new ModelSet(primary, extra);
+  const load = options.thread ? ThreadedAssessor.start : loadAssessor;
+  const loaded: Assessor[] = [];
+  try {
+    loaded.push(await load(defaultDir, { providers: options.providers, batch: options.batch }));
+    for (const dir of extraDirs) loaded.push(await load(dir, { providers: options.providers }));
+    const [primary, ...extra] = loaded;
+    return new ModelSet(primary!, extra);
+  } catch (e) {
+    // a failed start leaves no thread behind
+    await Promise.all(loaded.map((a) => a.close?.().catch(() => undefined)));
+    throw e;
+  }
 }

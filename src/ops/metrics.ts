@@ -27,18 +27,28 @@ interface Metric {
   render(): Promise<string[]> | string[];
 }
 
+/**
+ * A count or an observation made in a worker thread, sent to the thread that owns the registry
+ * /metrics renders (a thread's own registry is never scraped): see `Registry.forwardTo`/`apply`.
+ */
+export type MetricUpdate = { name: string; labels: Labels; inc: number } | { name: string; labels: Labels; observe: number };
+type Forward = (update: MetricUpdate) => void;
+
 function header(name: string, help: string, type: string): string[] {
   return [`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`];
 }
 
 export class Counter implements Metric {
   private readonly values = new Map<string, number>();
+  /** Set in a worker thread: counts go to the parent's registry instead. */
+  forward: Forward | null = null;
   constructor(
     readonly name: string,
     private readonly help: string,
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    if (this.forward) return this.forward({ name: this.name, labels, inc: by });
     const key = labelText(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
@@ -85,6 +95,8 @@ interface HistogramSeries {
 
 export class Histogram implements Metric {
   private readonly series = new Map<string, HistogramSeries>();
+  /** Set in a worker thread: observations go to the parent's registry instead. */
+  forward: Forward | null = null;
   constructor(
     readonly name: string,
     private readonly help: string,
@@ -92,6 +104,7 @@ export class Histogram implements Metric {
   ) {}
 
   observe(labels: Labels, value: number): void {
+    if (this.forward) return this.forward({ name: this.name, labels, observe: value });
     const key = labelText(labels);
     let s = this.series.get(key);
     if (!s) {
@@ -127,12 +140,30 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
+  private forward: Forward | null = null;
 
   private add<M extends Metric>(m: M): M {
     const existing = this.metrics.get(m.name);
     if (existing) return existing as M; // one registration per name, whoever asks first
+    if (this.forward && (m instanceof Counter || m instanceof Histogram)) m.forward = this.forward;
     this.metrics.set(m.name, m);
     return m;
+  }
+
+  /**
+   * In a worker thread: every count and observation, of metrics registered so far and later, is
+   * sent through `send` to the parent thread, which `apply`s it to the registry it serves.
+   */
+  forwardTo(send: Forward): void {
+    this.forward = send;
+    for (const m of this.metrics.values()) if (m instanceof Counter || m instanceof Histogram) m.forward = send;
+  }
+
+  /** A worker thread's update (see `forwardTo`); a name this registry does not know is dropped. */
+  apply(update: MetricUpdate): void {
+    const m = this.metrics.get(update.name);
+    if ('inc' in update && m instanceof Counter) m.inc(update.labels, update.inc);
+    else if ('observe' in update && m instanceof Histogram) m.observe(update.labels, update.observe);
   }
 
   counter(name: string, help: string): Counter {
