@@ -9,6 +9,9 @@ async function main() {
   log.configure({ level: config.logLevel, base: { service: 'api' } });
   logUnhandledRejections('speechmark');
   const app = await startSpeechmark(config);
+  // app.close(): stops accepting requests, stops the worker (running jobs finish or are handed back
+  // within the grace), closes the database. Before the banners: whoever reads them may signal at once.
+  stopOnSignals('speechmark', () => app.close(), config.shutdownGraceSeconds * 1000);
   // The two banners stay plain text: for the person at the terminal (and scripts that read them).
   console.log(`speechmark GraphQL API: ${app.url}`);
   const model = app.services.model();
@@ -21,9 +24,6 @@ async function main() {
     console.log(`First start: created the default organisation. Admin API key (shown once, store it now):\n  ${app.adminKey}`);
   }
   log.info('started', { url: app.url, model: model.version, inProcessWorker: config.inProcessWorker, workerId: app.worker?.workerId });
-  // app.close(): stops accepting requests, stops the worker (running jobs finish or are handed back
-  // within the grace), closes the database.
-  stopOnSignals('speechmark', () => app.close(), config.shutdownGraceSeconds * 1000);
 }
 
 main().catch(exitOnStartFailure('speechmark'));

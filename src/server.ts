@@ -87,6 +87,10 @@ export async function startHttpServer(
   const apollo = new ApolloServer<RequestContext>({
     schema,
     formatError,
+    // The entry points own SIGTERM/SIGINT (src/lifecycle.ts: stop claiming, drain, hand jobs back).
+    // Apollo's own handler (on unless NODE_ENV=test) stopped the server first and then re-raised the
+    // signal, which the entry point took for a second one and exited 1 at once, skipping the grace.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryLimitsPlugin(config),

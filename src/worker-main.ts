@@ -34,8 +34,7 @@ async function main() {
   await heartbeat.start();
   worker.start();
   deliveries?.start();
-  console.log(`speechmark worker: ${parts.models.versions.join(', ')} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
-  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, modelVersions: parts.models.versions, provider: parts.assessor.executionProvider });
+  // Before the banner: whoever reads it may signal at once.
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
     await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs })]);
@@ -46,6 +45,8 @@ async function main() {
     await withTimeout(parts.models.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);
+  console.log(`speechmark worker: ${parts.models.versions.join(', ')} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
+  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, modelVersions: parts.models.versions, provider: parts.assessor.executionProvider });
 }
 
 main().catch(exitOnStartFailure('speechmark worker'));

@@ -61,9 +61,22 @@ interface ModeResult {
   assessmentsPerSecond: number;
 }
 
+/** On PostgreSQL, a schema of its own for each mode: a fresh database prints the admin key the bench needs. */
+function databaseFor(mode: string): Record<string, string> {
+  const url = process.env.DATABASE_URL;
+  if (!url || !/^postgres(ql)?:/.test(url)) return {};
+  const parsed = new URL(url);
+  parsed.searchParams.set('schema', `${parsed.searchParams.get('schema') ?? 'public'}_${mode}_${Date.now().toString(36)}`);
+  return { DATABASE_URL: parsed.toString() };
+}
+
 async function measure(inferenceThread: boolean, uploads: number): Promise<ModeResult> {
   const recordings = speechOceanUtterances('dev', uploads + 2);
-  const server = await startChildServer({ SPEECHMARK_INFERENCE_THREAD: String(inferenceThread), SPEECHMARK_LOG_LEVEL: 'warn' });
+  const server = await startChildServer({
+    SPEECHMARK_INFERENCE_THREAD: String(inferenceThread),
+    SPEECHMARK_LOG_LEVEL: 'warn',
+    ...databaseFor(inferenceThread ? 'thread' : 'main'),
+  });
   try {
     const client = new GqlClient(server.url, server.adminKey);
     const learnerId = (await client.request(`mutation { createLearner(input: {externalId: "bench"}) { id } }`)).data.createLearner.id;

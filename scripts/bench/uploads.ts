@@ -9,7 +9,9 @@ export async function waitAll(client: GqlClient, jobIds: string[], pollMs = 50):
   const pending = new Set(jobIds);
   while (pending.size) {
     for (const id of [...pending]) {
-      const status = (await client.request(JOB, { id })).data.job.status;
+      const res = await client.request(JOB, { id });
+      if (!res.data?.job) throw new Error(`job ${id}: ${JSON.stringify(res.errors ?? res)}`);
+      const status = res.data.job.status;
       if (status === 'SUCCEEDED') pending.delete(id);
       else if (status === 'FAILED') throw new Error(`job ${id} failed`);
     }

@@ -7,6 +7,8 @@
  * First message out: `{ ready: AssessorIdentity }` or `{ failed: WireError }`. Requests:
  * `{ id, warmUp: true }` and `{ id, samples, words }`; answers `{ id, done }`, `{ id, assessed,
  * times }` or `{ id, error }`. Metric updates made here (batch counts) go out as `{ metric }`.
+ * `{ close: true }`: the thread exits once the model runs it has started have returned (a thread
+ * terminated inside a native run can abort the whole process).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorToWire } from '../errors.js';
@@ -20,7 +22,19 @@ const port = parentPort!;
 const { dir, providers, batch } = workerData as AssessorThreadData;
 metrics.forwardTo((metric) => port.postMessage({ metric }));
 
+let inFlight = 0;
+let closing = false;
+
+function exitWhenIdle(): void {
+  if (closing && inFlight === 0) process.exit(0); // in a worker thread: ends this thread only
+}
+
 async function answer(assessor: Assessor, request: AssessorThreadRequest): Promise<void> {
+  if ('close' in request) {
+    closing = true;
+    return exitWhenIdle();
+  }
+  inFlight++;
   try {
     if ('warmUp' in request) {
       await assessor.warmUp();
@@ -32,6 +46,9 @@ async function answer(assessor: Assessor, request: AssessorThreadRequest): Promi
     port.postMessage({ id: request.id, assessed, times });
   } catch (e) {
     port.postMessage({ id: request.id, error: errorToWire(e) });
+  } finally {
+    inFlight--;
+    exitWhenIdle();
   }
 }
 

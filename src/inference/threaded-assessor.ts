@@ -24,7 +24,10 @@ export interface AssessorThreadData {
   batch?: Omit<BatchSettings, 'observe'>;
 }
 
-export type AssessorThreadRequest = { id: number; warmUp: true } | { id: number; samples: Float32Array; words: readonly ReferenceWord[] };
+export type AssessorThreadRequest =
+  | { id: number; warmUp: true }
+  | { id: number; samples: Float32Array; words: readonly ReferenceWord[] }
+  | { close: true };
 
 type Assessed = Awaited<ReturnType<Assessor['assess']>>;
 
@@ -49,6 +52,8 @@ interface Pending {
 }
 
 const CONTEXT = 'model thread';
+/** How long `close()` lets the thread finish the model runs it has started before terminating it. */
+const CLOSE_WAIT_MS = 10_000;
 
 /** A started thread, once its bundle has loaded. */
 interface Thread {
@@ -154,23 +159,36 @@ export class ThreadedAssessor implements Assessor {
     return this.thread ? (await this.thread).pending.size : 0;
   }
 
-  /** Ends the thread now, as a crash would: what it held fails, and the next call starts another. */
+  /**
+   * Ends the thread now, as a crash would: what it held fails, and the next call starts another
+   * (tests of that recovery; only while no native run is in flight, which terminating can abort).
+   */
   async killThread(): Promise<void> {
     const thread = await this.thread?.catch(() => null);
     await thread?.worker.terminate();
   }
 
-  /** Ends the thread; assessments still in it fail (a worker hands their jobs back before this). */
+  /**
+   * Ends the thread; assessments still waiting for it fail (a worker hands their jobs back before
+   * this). The thread exits once the model runs it has started return: terminating it inside a
+   * native run can abort the process. After CLOSE_WAIT_MS it is terminated anyway.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const thread = await this.thread?.catch(() => null);
     this.thread = null;
-    if (!thread) return;
-    await thread.worker.terminate();
+    this.live = null;
+    if (!thread || thread.dead) return;
     this.rejectAll(thread, new Error(`${CONTEXT} has shut down`));
+    const exited = new Promise<void>((resolve) => thread.worker.once('exit', () => resolve()));
+    thread.worker.postMessage({ close: true } satisfies AssessorThreadRequest);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS)));
+    if ((await Promise.race([exited, late])) === 'late') await thread.worker.terminate();
+    clearTimeout(timer);
   }
 
-  private async send(request: (id: number) => AssessorThreadRequest, transfer: ArrayBuffer[] = []): Promise<ThreadMessage> {
+  private async send(request: (id: number) => Exclude<AssessorThreadRequest, { close: true }>, transfer: ArrayBuffer[] = []): Promise<ThreadMessage> {
     if (this.closed) throw new Error(`${CONTEXT} has shut down`);
     this.thread ??= startThread(this.data, (thread, error) => this.lost(thread, error)).then((t) => (this.live = t));
     const starting = this.thread;

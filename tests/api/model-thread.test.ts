@@ -51,10 +51,12 @@ describe('the in-process worker\'s model thread', () => {
   }, 120_000);
 
   test('a model thread that dies mid-way is replaced: the job is retried and succeeds', async () => {
-    const t = await startTestApp('pglite', { vadThreads: 1, jobMaxAttempts: 3 });
+    // Batches of 2 waiting 3 s: the lone job's request waits in the thread's batcher when the thread
+    // is killed, not inside a native run (terminating a thread there can abort the process).
+    const t = await startTestApp('pglite', { vadThreads: 1, jobMaxAttempts: 3, batchSize: 2, batchWaitMs: 3_000 });
     try {
       const threaded = t.app.models!.primary as unknown as { killThread(): Promise<void>; assess: (...a: any[]) => Promise<unknown> };
-      // The first assessment sent to the thread kills it before answering (as a native crash would).
+      // The first assessment sent to the thread kills it before it answers (as a crash would).
       const assess = threaded.assess.bind(threaded);
       let first = true;
       threaded.assess = async (...args: any[]) => {

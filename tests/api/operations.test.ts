@@ -304,4 +304,17 @@ describe('structured logs (npm start as a child process, PGlite)', () => {
       await run.exited;
     }
   }, 180_000);
+
+  test('one SIGTERM stops npm start gracefully: it drains, closes and exits 0 (no library re-raises the signal)', async () => {
+    const run = runEntry('src/main.ts', { PORT: '0', SPEECHMARK_DATA_DIR: dataDir, DATABASE_URL: '', SPEECHMARK_LOG_LEVEL: 'warn' });
+    try {
+      await run.waitFor(/GraphQL API: (\S+)/);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toEqual({ code: 0, signal: null });
+      expect(run.stdout()).toMatch(/speechmark: SIGTERM: no new jobs[\s\S]*speechmark: stopped/);
+      expect(run.stderr()).not.toMatch(/second SIGTERM/);
+    } finally {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    }
+  }, 120_000);
 });

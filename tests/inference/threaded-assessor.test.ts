@@ -128,13 +128,25 @@ describe('starting, dying and closing', () => {
   }, 60_000);
 
   test('a thread that dies fails what it held; the next call starts another', async () => {
-    const a = await startThreaded();
+    // Batches of 2 waiting up to a minute: a lone request waits in the thread's batcher, not inside
+    // a native run (terminating a thread there can abort the process).
+    const a = await startThreaded(DEFAULT_BUNDLE, { size: 2, waitMs: 60_000 });
     const samples = syntheticSpeech(2, 16000, 2);
-    const expected = await a.assess(samples, WORDS);
-    const inFlight = a.assess(samples, WORDS);
+    const held = a.assess(samples, WORDS);
     await a.killThread();
-    await expect(inFlight).rejects.toThrow(/model thread exited/);
-    expect(await a.assess(samples, WORDS)).toEqual(expected);
+    await expect(held).rejects.toThrow(/model thread exited/);
+    const [x, y] = await Promise.all([a.assess(samples, WORDS), a.assess(samples, WORDS)]);
+    expect(x).toEqual(y);
+    expect(x.labels.words.map((w) => w.text)).toEqual(['WE', 'CALL', 'IT', 'BEAR']);
+  }, 60_000);
+
+  test('closing with a model run in flight: the caller is refused at once, the thread exits after the run', async () => {
+    const a = await startThreaded();
+    const running = a.assess(syntheticSpeech(2, 16000, 4), WORDS).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20)); // let the request reach the thread
+    await a.close();
+    expect(await running).toMatchObject({ message: 'model thread has shut down' });
+    expect(await a.inFlight()).toBe(0);
   }, 60_000);
 
   test('closed, it refuses more work', async () => {

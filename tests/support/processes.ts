@@ -16,8 +16,10 @@ export interface ChildRun {
 }
 
 export function runEntry(entry: 'src/main.ts' | 'src/worker-main.ts', env: Record<string, string | undefined>): ChildRun {
+  // As a user's `npm start` runs: without the NODE_ENV=test Jest sets (libraries change behaviour on it).
+  const { NODE_ENV: _jest, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, SPEECHMARK_EXECUTION_PROVIDERS: 'cpu', NODE_OPTIONS: '', ...env },
+    env: { ...inherited, SPEECHMARK_EXECUTION_PROVIDERS: 'cpu', NODE_OPTIONS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
