@@ -86,27 +86,39 @@ export function newestFirst(a: Keyset, b: Keyset): number {
 interface Range {
   where: object;
   test(row: Keyset): boolean;
+  /** The same condition as row comparisons `(createdAt, id) <op> (cursor)`, ANDed, for sources that write SQL. */
+  keyset: KeysetBound[];
+}
+
+/** `("createdAt", "id") <op> (at.createdAt, at.id)`: lexicographic, so the same test as the Prisma fragment. */
+export interface KeysetBound {
+  op: '<' | '>' | '<=' | '>=';
+  at: Keyset;
 }
 
 /** Older than the cursor's row, in the (createdAt desc, id desc) order. */
 const olderThan = (c: Keyset): Range => ({
   where: { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] },
   test: (r) => newestFirst(c, r) < 0,
+  keyset: [{ op: '<', at: c }],
 });
 /** Newer than the cursor's row. */
 const newerThan = (c: Keyset): Range => ({
   where: { OR: [{ createdAt: { gt: c.createdAt } }, { createdAt: c.createdAt, id: { gt: c.id } }] },
   test: (r) => newestFirst(c, r) > 0,
+  keyset: [{ op: '>', at: c }],
 });
 /** The cursor's row or newer. */
 const notOlderThan = (c: Keyset): Range => ({
   where: { OR: [{ createdAt: { gt: c.createdAt } }, { createdAt: c.createdAt, id: { gte: c.id } }] },
   test: (r) => newestFirst(c, r) >= 0,
+  keyset: [{ op: '>=', at: c }],
 });
 /** The cursor's row or older. */
 const notNewerThan = (c: Keyset): Range => ({
   where: { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lte: c.id } }] },
   test: (r) => newestFirst(c, r) <= 0,
+  keyset: [{ op: '<=', at: c }],
 });
 
 const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
@@ -119,6 +131,8 @@ const OLDEST_FIRST = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
 export interface PageQuery {
   where: object;
   test(row: Keyset): boolean;
+  /** The same keyset condition as row comparisons (see KeysetBound). */
+  keyset: KeysetBound[];
   orderBy: typeof NEWEST_FIRST | typeof OLDEST_FIRST;
   oldestFirst: boolean;
   take: number;
@@ -151,6 +165,7 @@ export function rowsSource<T extends Keyset>(load: () => Promise<T[]>): PageSour
 const all = (...ranges: Range[]): Range => ({
   where: ranges.length === 0 ? {} : ranges.length === 1 ? ranges[0]!.where : { AND: ranges.map((r) => r.where) },
   test: (row) => ranges.every((r) => r.test(row)),
+  keyset: ranges.flatMap((r) => r.keyset),
 });
 
 /**
@@ -184,6 +199,7 @@ export async function findPage<T extends Keyset>(args: PageArgs, source: PageSou
   const query = (range: Range, oldestFirst: boolean, take: number): PageQuery => ({
     where: range.where,
     test: range.test,
+    keyset: range.keyset,
     orderBy: oldestFirst ? OLDEST_FIRST : NEWEST_FIRST,
     oldestFirst,
     take,
