@@ -33,6 +33,11 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
+  let stopping = false;
+  // A server that dies under the bench says so (its requests would only fail with ECONNREFUSED).
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`bench server ${child.pid} exited unexpectedly (code ${code}, signal ${signal})`);
+  });
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return {
     url,
@@ -43,6 +48,7 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
     // Writing 5 to clear_refs resets the high-water mark (Linux), so a phase can be measured alone.
     resetPeak: () => writeFileSync(`/proc/${child.pid}/clear_refs`, '5'),
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dataDir, { recursive: true, force: true });
