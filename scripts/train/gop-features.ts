@@ -7,6 +7,8 @@
  *
  * Train utterances get features from the one recogniser that did not hear them (folds.json, written
  * by recogniser.py); dev utterances from every recogniser (the serving path averages over them).
+ * With --native (default models/default/native.onnx; '' for none) the phone rows end with the native-English
+ * model's columns (src/inference/gop/native.ts).
  * Writes <cache>/gop/<split>.{phone,word,utterance}.f32 (row-major float32), the utterance columns measured but not
  * in the heads' contract in <split>.utterance_candidates.f32 (features.ts CANDIDATE_UTTERANCE_FEATURES), and <split>.meta.json
  * (feature names, and per row: utterance index, recogniser, labels).
@@ -16,6 +18,7 @@ import path from 'node:path';
 import { createSession } from '../../src/inference/session.js';
 import { runAcoustic } from '../../src/inference/gop/engine.js';
 import { CANDIDATE_UTTERANCE_FEATURES, gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from '../../src/inference/gop/features.js';
+import { NATIVE_PHONE_FEATURES, nativePhoneFeatures, runNative } from '../../src/inference/gop/native.js';
 import type { ReferenceWord } from '../../src/types.js';
 
 function arg(name: string, fallback: string): string {
@@ -44,6 +47,8 @@ const cache = path.resolve(arg('cache', 'data/train-cache'));
 const acousticPath = path.resolve(arg('acoustic', path.join(cache, 'gop', 'acoustic.onnx')));
 const outDir = path.resolve(arg('out', path.join(cache, 'gop')));
 const limit = Number(arg('limit', '0'));
+// the native-English phone model (scripts/train/native_gop.py export); '' leaves its columns out
+const nativePath = arg('native', 'models/default/native.onnx');
 
 class Matrix {
   private chunks: Float32Array[] = [];
@@ -66,12 +71,14 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
   const pcm16 = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
   const { session } = await createSession(acousticPath, ['cpu'], { intraOpNumThreads: 2, log: () => undefined });
   const run = (feeds: Record<string, import('onnxruntime-node').Tensor>) => session.run(feeds);
-  const phone = new Matrix(PHONE_FEATURES.length);
+  const native = nativePath ? (await createSession(path.resolve(nativePath), ['cpu'], { intraOpNumThreads: 2, log: () => undefined })).session : null;
+  const phoneNames = [...PHONE_FEATURES, ...(native ? NATIVE_PHONE_FEATURES : [])];
+  const phone = new Matrix(phoneNames.length);
   const word = new Matrix(WORD_FEATURES.length);
   const utterance = new Matrix(UTTERANCE_FEATURES.length);
   const candidateUtterance = new Matrix(CANDIDATE_UTTERANCE_FEATURES.length);
   const meta = {
-    names: { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES, utterance_candidates: CANDIDATE_UTTERANCE_FEATURES, word_relative_stress: RELATIVE_STRESS_FEATURES },
+    names: { phone: phoneNames, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES, utterance_candidates: CANDIDATE_UTTERANCE_FEATURES, word_relative_stress: RELATIVE_STRESS_FEATURES },
     utterances: [] as { id: string; speaker: string; age: number | null; fold: number | null }[],
     phone: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[] },
     word: { utterance: [] as number[], recogniser: [] as number[], label: [] as number[][] },
@@ -84,12 +91,13 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
     for (let i = 0; i < u.length; i++) samples[i] = pcm16[u.offset + i]! / index.scale;
     const words: ReferenceWord[] = u.labels.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
     const acoustic = await runAcoustic(run, samples, K);
+    const nativeColumns = native ? nativePhoneFeatures(await runNative((f) => native.run(f), samples), words.map((w) => w.phones)) : undefined;
     const fold = split === 'train' ? folds[u.id] : undefined;
     if (split === 'train' && fold === undefined) throw new Error(`utterance ${u.id} has no fold in folds.json`);
     const recognisers = fold === undefined ? [...Array(K).keys()] : [fold];
     meta.utterances.push({ id: u.id, speaker: u.speaker, age: u.age, fold: fold ?? null });
     for (const k of recognisers) {
-      const f = gopFeatures(acoustic.logp[k]!, acoustic.frames, acoustic.track, words);
+      const f = gopFeatures(acoustic.logp[k]!, acoustic.frames, acoustic.track, words, nativeColumns);
       phone.push(f.phone);
       word.push(f.word);
       utterance.push(f.utterance);
@@ -112,6 +120,7 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
     if ((ui + 1) % 250 === 0) console.log(`${split}: ${ui + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await session.release();
+  await native?.release();
   const matrices = [['phone', phone], ['word', word], ['utterance', utterance], ['utterance_candidates', candidateUtterance]] as const;
   for (const [name, m] of matrices) m.write(path.join(outDir, `${split}.${name}.f32`));
   fs.writeFileSync(path.join(outDir, `${split}.meta.json`), JSON.stringify(meta));

@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.1.0'
+VERSION = 'so762-gop-2.2.0'
 
 
 def sha256(path):
@@ -114,10 +114,25 @@ def main():
             },
         },
     }
+    if old and old['sha256'] != manifest['sha256']:
+        raise SystemExit('--keep-acoustic: acoustic.onnx differs from the manifest it came with')
     if old and 'contentMatch' in old:
-        if old['sha256'] != manifest['sha256']:
-            raise SystemExit('--keep-acoustic: acoustic.onnx differs from the manifest it came with')
         manifest['contentMatch'] = old['contentMatch']
+    if old and 'batched' in old:  # the batched copy of the same acoustic graph (scripts/export-batched/)
+        manifest['batched'] = old['batched']
+    if any(n.startswith('native_') for n in names['phone']):
+        # the native-English phone model whose columns end the phone rows (scripts/train/native_gop.py export)
+        native = os.path.join(args.out, 'native.onnx')
+        if not os.path.exists(native):
+            raise SystemExit(f'the heads read native columns but {native} is missing: scripts/train/native_gop.py export')
+        manifest['native'] = {
+            'file': 'native.onnx', 'sha256': sha256(native), 'sizeBytes': os.path.getsize(native),
+            'outputs': [{'name': 'senone_loglik', 'dtype': 'float32', 'shape': ['T', 126],
+                         'description': 'log-likelihood of each context-independent senone (3 per CI phone) per 10 ms frame'}],
+            'source': 'CMU Sphinx en-us continuous model (Debian pocketsphinx-en-us 0.8+5prealpha+1, ptm; BSD-2, '
+                      'Copyright 1995-2014 Carnegie Mellon University, 2014-2015 Alpha Cephei Inc.); front-end and '
+                      'Gaussian scoring exported by scripts/train/native_gop.py, trained on native English speech, not on SpeechOcean762',
+        }
     json.dump(manifest, open(os.path.join(args.out, 'manifest.json'), 'w'), indent=2)
     size = (os.path.getsize(acoustic) + os.path.getsize(head_file)) / 1e6
     print(f'wrote {args.out} ({VERSION}, {size:.1f} MB)')

@@ -51,6 +51,11 @@ export interface ModelManifest {
    * [B] in; scripts/export-batched/), used when SPEECHMARK_BATCH_SIZE > 1.
    */
   batched?: { file: string; sha256: string };
+  /**
+   * gop, optional: the native-English phone model (src/inference/gop/native.ts; exported by
+   * scripts/train/native_gop.py). When present, its NATIVE_PHONE_FEATURES follow the phone columns.
+   */
+  native?: { file: string; sha256: string };
   recognisers?: number;
   /** gop: the heads' input columns, in order (must equal src/inference/gop/features.ts). */
   features?: { phone: string[]; word: string[]; utterance: string[] };
@@ -68,6 +73,8 @@ export interface ModelBundle {
   headsPath?: string;
   /** gop pipeline, when the manifest names one: absolute path of the batched acoustic graph. */
   batchedPath?: string;
+  /** gop pipeline, when the manifest names one: absolute path of the native-English phone model. */
+  nativePath?: string;
 }
 
 /** A bundle that cannot be used; the message names the bundle and the problem. */
@@ -186,12 +193,17 @@ export function loadModelBundle(dir: string): ModelBundle {
     if (batched !== undefined && (typeof batched?.file !== 'string' || typeof batched.sha256 !== 'string')) {
       throw new BundleError(`Model bundle ${abs}: "batched" must be {"file", "sha256"} in manifest.json`);
     }
+    const native = manifest.native;
+    if (native !== undefined && (typeof native?.file !== 'string' || typeof native.sha256 !== 'string')) {
+      throw new BundleError(`Model bundle ${abs}: "native" must be {"file", "sha256"} in manifest.json`);
+    }
     return {
       dir: abs,
       manifest,
       modelPath,
       headsPath: checkedFile(abs, heads.file, heads.sha256),
       ...(batched ? { batchedPath: checkedFile(abs, batched.file, batched.sha256) } : {}),
+      ...(native ? { nativePath: checkedFile(abs, native.file, native.sha256) } : {}),
     };
   }
   return { dir: abs, manifest, modelPath };

@@ -83,6 +83,8 @@ function stack(sets: GopFeatures[], words: readonly ReferenceWord[]): Record<str
   const W = words.length;
   const K = sets.length;
   const member = memberships(words, K);
+  // the contract's phone columns, and the native model's after them when the bundle has one
+  const phoneWidth = P ? sets[0]!.phone.length / P : PHONE_FEATURES.length;
   const cat = (parts: Float32Array[], width: number): Float32Array => {
     const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
@@ -94,7 +96,7 @@ function stack(sets: GopFeatures[], words: readonly ReferenceWord[]): Record<str
     return out;
   };
   return {
-    phone_features: new ort.Tensor('float32', cat(sets.map((s) => s.phone), PHONE_FEATURES.length), [K * P, PHONE_FEATURES.length]),
+    phone_features: new ort.Tensor('float32', cat(sets.map((s) => s.phone), phoneWidth), [K * P, phoneWidth]),
     word_features: new ort.Tensor('float32', cat(sets.map((s) => s.word), WORD_FEATURES.length), [K * W, WORD_FEATURES.length]),
     utterance_features: new ort.Tensor('float32', cat(sets.map((s) => s.utterance), UTTERANCE_FEATURES.length), [K, UTTERANCE_FEATURES.length]),
     word_phone_membership: new ort.Tensor('float32', member.word, [K * W, K * P]),
@@ -114,11 +116,11 @@ function averageCopies(data: Float32Array, K: number, rows: number, width: numbe
 }
 
 /** Features of every recogniser → heads graph → scores averaged over the recognisers. */
-export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: readonly ReferenceWord[]): Promise<RawScores> {
+export async function runHeads(run: RunGraph, acoustic: AcousticResult, words: readonly ReferenceWord[], native?: Float32Array): Promise<RawScores> {
   const P = words.reduce((n, w) => n + w.phones.length, 0);
   const W = words.length;
   const K = acoustic.logp.length;
-  const sets = acoustic.logp.map((lp) => gopFeatures(lp, acoustic.frames, acoustic.track, words));
+  const sets = acoustic.logp.map((lp) => gopFeatures(lp, acoustic.frames, acoustic.track, words, native));
   const outputs = await run(stack(sets, words));
   const expect = (name: string, dims: number[]) => checkTensor(outputs, name, dims);
   const phones = averageCopies(expect('phone_scores', [K * P, 1]), K, P, 1).map((r) => r[0]!);

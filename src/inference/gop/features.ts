@@ -213,7 +213,12 @@ function stressClass(phone: string): number {
 }
 
 /** Features of one utterance from one recogniser's log-posteriors [T, VOCAB]. */
-export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, words: readonly ReferenceWord[]): GopFeatures {
+/**
+ * The features of one recogniser's posteriors. `native`: the native-English model's columns per
+ * phone ([P, NATIVE_PHONE_FEATURES.length], src/inference/gop/native.ts), appended to each phone row
+ * when the bundle has that model.
+ */
+export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, words: readonly ReferenceWord[], native?: Float32Array): GopFeatures {
   const phones = words.flatMap((w, wi) => w.phones.map((p, j) => ({ symbol: p, id: phoneId(p), word: wi, index: j, of: w.phones.length })));
   const alignment = forcedAlign(logp, T, VOCAB, phones.map((p) => p.id + 1));
   const stats = phones.map((p, i) => phoneStats(logp, T, alignment.segments[i]!, p.id + 1, track, VOWELS.has(stripStress(p.symbol) as Phone)));
@@ -229,7 +234,8 @@ export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, w
   const wordPhones = words.map((_, wi) => phones.flatMap((p, i) => (p.word === wi ? [i] : [])));
   const wordNpp = wordPhones.map((idx) => idx.map((i) => nppAll[i]!));
 
-  const PF = PHONE_FEATURES.length;
+  const NF = native ? native.length / Math.max(P, 1) : 0;
+  const PF = PHONE_FEATURES.length + NF;
   const phone = new Float32Array(P * PF);
   phones.forEach((p, i) => {
     const s = stats[i]!;
@@ -241,6 +247,7 @@ export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, w
       ...s.posterior,
     ];
     phone.set(row, i * PF);
+    if (native) phone.set(native.subarray(i * NF, (i + 1) * NF), i * PF + PHONE_FEATURES.length);
   });
 
   const segs = alignment.segments;

@@ -19,6 +19,7 @@ import { contentFeatures, contentMatch, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
+import { NATIVE_PHONE_FEATURES, nativePhoneFeatures, runNative } from './native.js';
 import { loadDiagnosticThresholds } from './thresholds.js';
 import { addStage, timeStage, type StageTimes } from '../../ops/stage-times.js';
 
@@ -27,6 +28,8 @@ const SAMPLE_RATE = 16000;
 interface Heads {
   session: ort.InferenceSession;
   recognisers: number;
+  /** the native-English phone model (./native.ts), when the bundle has one */
+  native: ort.InferenceSession | null;
 }
 
 export class GopScorer extends ScorerBase {
@@ -55,6 +58,7 @@ export class GopScorer extends ScorerBase {
     try {
       const heads = await loadHeads(bundle, options);
       opened.push(heads.session);
+      if (heads.native) opened.push(heads.native);
       const batched = await loadBatched(bundle, options, provider);
       return new GopScorer(bundle, session, provider, heads, batched);
     } catch (e) {
@@ -81,8 +85,9 @@ export class GopScorer extends ScorerBase {
         headsMs += performance.now() - started;
       }
     };
+    const native = this.heads.native ? await this.nativeColumns(this.heads.native, padded, words, times) : undefined;
     const featuresStarted = performance.now();
-    const raw = await runHeads(runHeadsGraph, acoustic, words);
+    const raw = await runHeads(runHeadsGraph, acoustic, words, native);
     addStage(times, 'heads', headsMs);
     addStage(times, 'features', performance.now() - featuresStarted - headsMs);
     const afterStarted = performance.now();
@@ -97,6 +102,12 @@ export class GopScorer extends ScorerBase {
     return { labels, raw, content };
   }
 
+  /** The native-English model's run (counted as acoustic) and its alignment and columns (features). */
+  private async nativeColumns(session: ort.InferenceSession, samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<Float32Array> {
+    const loglik = await timeStage(times, 'acoustic', () => runNative((f) => this.runOn(session, f), samples));
+    return timeStage(times, 'features', async () => nativePhoneFeatures(loglik, words.map((w) => w.phones)));
+  }
+
   /** The acoustic graph's input: the samples alone (the phones are used after it, in TypeScript). */
   buildFeeds(samples: Float32Array, words: readonly ReferenceWord[]): ScorerFeeds {
     const { nPhones, nWords } = encodeReference(words);
@@ -105,7 +116,7 @@ export class GopScorer extends ScorerBase {
   }
 
   protected extraSessions(): ort.InferenceSession[] {
-    return this.batched ? [this.heads.session, this.batched.session] : [this.heads.session];
+    return [this.heads.session, ...(this.heads.native ? [this.heads.native] : []), ...(this.batched ? [this.batched.session] : [])];
   }
 }
 
@@ -122,7 +133,7 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
   const fail = (reason: string) => new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: ${reason}`, { modelDir: bundle.dir });
   const recognisers = m.recognisers;
   if (typeof recognisers !== 'number' || !Number.isInteger(recognisers) || recognisers < 1) throw fail('"recognisers" must be a positive integer');
-  const ours = { phone: PHONE_FEATURES, word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
+  const ours = { phone: [...PHONE_FEATURES, ...(bundle.nativePath ? NATIVE_PHONE_FEATURES : [])], word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
   for (const level of ['phone', 'word', 'utterance'] as const) {
     const theirs = m.features?.[level];
     if (!Array.isArray(theirs) || theirs.length !== ours[level].length || theirs.some((n, i) => n !== ours[level][i])) {
@@ -136,5 +147,11 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
     await session.release();
     throw fail(`heads graph lacks ${missing.join(', ')}`);
   }
-  return { session, recognisers };
+  // the native model is small (2.8 MB, a few matrix products per frame): the CPU serves it well
+  const native = bundle.nativePath ? (await createSession(bundle.nativePath, ['cpu'], { ...options, log: options.log ?? (() => undefined) })).session : null;
+  if (native && !native.outputNames.includes('senone_loglik')) {
+    await Promise.all([session.release(), native.release()]);
+    throw fail('native graph lacks senone_loglik');
+  }
+  return { session, recognisers, native };
 }

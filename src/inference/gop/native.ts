@@ -1,0 +1,232 @@
+/**
+ * Phone evidence from an acoustic model trained on native English speech (issue 13): CMU Sphinx's
+ * en-us continuous model (Debian's pocketsphinx-en-us), its front-end and Gaussian scoring exported
+ * by scripts/train/native_gop.py as one ONNX graph (samples → log-likelihood of each of the 126
+ * context-independent senones per 10 ms frame). Here: force-align the reference's phones with the
+ * 3-state CI HMMs and compute Witt & Young style goodness-of-pronunciation columns per phone.
+ *
+ * Speaker-grouped 5-fold CV on train/ (scripts/train/native_gop.py cv): the phone head's
+ * out-of-fold PCC rose from .484 to .605 with these columns beside the contract's, every fold up by
+ * .09-.18. The recognisers we train see 2,500 non-native utterances; this model heard hundreds of
+ * hours of native speech, so it knows what the canonical sound should be.
+ *
+ * Mirrors phone_features() and align() in scripts/train/native_gop.py, which the tests hold it to.
+ */
+import * as ort from 'onnxruntime-node';
+import { invalidOutput, readTensor } from '../outputs.js';
+import type { RunGraph } from './engine.js';
+
+export const NATIVE_PHONE_FEATURES = [
+  'native_gop_state', 'native_lpp', 'native_npp', 'native_argmax_share', 'native_log_frames', 'native_competitor',
+  'native_aligned_ll_rel', 'native_utterance_lpp_mean', 'native_word_lpp_mean', 'native_word_lpp_min', 'native_gop_phone',
+] as const;
+
+/** The model's CI phones in senone order (CI senone of phone p, state j = 3p + j). */
+export const NATIVE_PHONES = [
+  '+NSN+', '+SPN+', 'AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'B', 'CH', 'D', 'DH', 'EH', 'ER', 'EY', 'F', 'G', 'HH', 'IH', 'IY',
+  'JH', 'K', 'L', 'M', 'N', 'NG', 'OW', 'OY', 'P', 'R', 'S', 'SH', 'SIL', 'T', 'TH', 'UH', 'UW', 'V', 'W', 'Y', 'Z', 'ZH',
+] as const;
+const SENONES = NATIVE_PHONES.length * 3;
+const PHONE_INDEX = new Map<string, number>(NATIVE_PHONES.map((p, i) => [p, i]));
+/** The phones a speech frame is scored against: fillers (+NSN+, +SPN+) excluded, silence kept. */
+const SPEECH = NATIVE_PHONES.flatMap((p, i) => (p.startsWith('+') ? [] : [i]));
+const SIL = PHONE_INDEX.get('SIL')!;
+/** The front-end's window in samples (25.625 ms at 16 kHz). */
+const WINDOW = 410;
+
+export interface NativeLoglik {
+  /** [frames, 126] senone log-likelihoods */
+  ll: Float32Array;
+  frames: number;
+}
+
+/** Run the native graph on one recording (the server's float samples). */
+export async function runNative(run: RunGraph, samples: Float32Array): Promise<NativeLoglik> {
+  // the graph frames 410-sample windows; a shorter recording gets one frame of zeros after it
+  const input = samples.length >= WINDOW ? samples : Float32Array.from({ length: WINDOW }, (_, i) => samples[i] ?? 0);
+  const outputs = await run({ samples: new ort.Tensor('float32', input, [1, input.length]) });
+  const out = readTensor(outputs, 'senone_loglik', 2);
+  const [frames, width] = out.dims as [number, number];
+  if (width !== SENONES) throw invalidOutput(`output "senone_loglik" has shape [${out.dims.join(', ')}], expected [T, ${SENONES}]`, { output: 'senone_loglik', shape: out.dims });
+  return { ll: out.data, frames };
+}
+
+const stripStress = (p: string) => p.replace(/[012]$/, '');
+
+interface Alignment {
+  /** per reference phone, its frames [start, end) */
+  segments: [number, number][];
+  /** per frame, the senone it was aligned to */
+  senone: Int32Array;
+}
+
+/**
+ * Viterbi over SIL? w1 SIL? w2 … SIL? with 3-state left-to-right CI HMMs, transitions free (the
+ * model's transition matrices add little at this resolution). Null when the recording has fewer
+ * than 3 frames per phone.
+ */
+export function nativeAlign(ll: Float32Array, T: number, words: readonly (readonly string[])[]): Alignment | null {
+  const states: number[] = [];
+  const preds: number[][] = []; // -1: the start
+  const starts: number[] = [];
+  let exits = [-1];
+  const block = (phone: number, optional: boolean): number => {
+    const base = states.length;
+    for (let j = 0; j < 3; j++) {
+      states.push(3 * phone + j);
+      preds.push(j === 0 ? [...exits] : [base + j - 1]);
+    }
+    exits = optional ? [base + 2, ...exits] : [base + 2];
+    return base;
+  };
+  block(SIL, true);
+  for (const w of words) {
+    for (const p of w) {
+      const id = PHONE_INDEX.get(stripStress(p));
+      if (id === undefined) throw new Error(`native model has no phone ${p}`);
+      starts.push(block(id, false));
+    }
+    block(SIL, true);
+  }
+  const S = states.length;
+  if (T < 3 * starts.length) return null;
+  let score = new Float64Array(S).fill(-Infinity);
+  for (let s = 0; s < S; s++) if (preds[s]!.includes(-1)) score[s] = ll[states[s]!]!;
+  const back = new Int32Array(T * S);
+  for (let s = 0; s < S; s++) back[s] = s;
+  const real = preds.map((ps) => ps.filter((q) => q >= 0));
+  for (let t = 1; t < T; t++) {
+    const next = new Float64Array(S);
+    const row = t * ll.length / T;
+    for (let s = 0; s < S; s++) {
+      let best = score[s]!;
+      let from = s;
+      let bestPred = -Infinity;
+      let predArg = -1;
+      for (const q of real[s]!) {
+        if (score[q]! > bestPred) {
+          bestPred = score[q]!;
+          predArg = q;
+        }
+      }
+      if (predArg >= 0 && bestPred > best) {
+        best = bestPred;
+        from = predArg;
+      }
+      next[s] = best + ll[row + states[s]!]!;
+      back[t * S + s] = from;
+    }
+    score = next;
+  }
+  let s = -1;
+  for (const q of exits) if (q >= 0 && (s < 0 || score[q]! > score[s]!)) s = q;
+  const path = new Int32Array(T);
+  for (let t = T - 1; t >= 0; t--) {
+    path[t] = s;
+    s = back[t * S + s]!;
+  }
+  const segments = starts.map((b): [number, number] => {
+    let first = -1;
+    let last = -1;
+    for (let t = 0; t < T; t++) {
+      if (path[t]! >= b && path[t]! < b + 3) {
+        if (first < 0) first = t;
+        last = t;
+      }
+    }
+    return [first, last + 1];
+  });
+  const senone = new Int32Array(T);
+  for (let t = 0; t < T; t++) senone[t] = states[path[t]!]!;
+  return { segments, senone };
+}
+
+const logSumExp = (xs: ArrayLike<number>): number => {
+  let m = -Infinity;
+  for (let i = 0; i < xs.length; i++) m = Math.max(m, xs[i]!);
+  if (m === -Infinity) return m;
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += Math.exp(xs[i]! - m);
+  return m + Math.log(s);
+};
+
+/**
+ * NATIVE_PHONE_FEATURES for each reference phone, row-major [P, 11] in reading order; every value
+ * NaN when the recording is too short to align (the heads' trees route missing values).
+ */
+export function nativePhoneFeatures(native: NativeLoglik, words: readonly (readonly string[])[]): Float32Array {
+  const { ll, frames: T } = native;
+  const F = NATIVE_PHONE_FEATURES.length;
+  const P = words.reduce((n, w) => n + w.length, 0);
+  const out = new Float32Array(P * F).fill(NaN);
+  const alignment = nativeAlign(ll, T, words);
+  if (!alignment) return out;
+  // per frame: each speech phone's log-likelihood (log-sum over its 3 states), log posteriors over them, best senone, aligned senone
+  const Q = SPEECH.length;
+  const phoneLl = new Float64Array(T * Q);
+  const logPost = new Float64Array(T * Q);
+  const bestState = new Float64Array(T);
+  const alignedLl = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const o = t * SENONES;
+    let best = -Infinity;
+    for (let s = 0; s < SENONES; s++) best = Math.max(best, ll[o + s]!);
+    bestState[t] = best;
+    alignedLl[t] = ll[o + alignment.senone[t]!]!;
+    for (let q = 0; q < Q; q++) {
+      const p = SPEECH[q]!;
+      phoneLl[t * Q + q] = logSumExp([ll[o + 3 * p]!, ll[o + 3 * p + 1]!, ll[o + 3 * p + 2]!]);
+    }
+    const norm = logSumExp(phoneLl.subarray(t * Q, (t + 1) * Q));
+    for (let q = 0; q < Q; q++) logPost[t * Q + q] = phoneLl[t * Q + q]! - norm;
+  }
+  const meanAligned = mean(alignedLl);
+  const rows: number[][] = [];
+  const wordOf: number[] = [];
+  let k = 0;
+  words.forEach((w, wi) => {
+    for (const p of w) {
+      const [a, b] = alignment.segments[k]!;
+      const c = SPEECH.indexOf(PHONE_INDEX.get(stripStress(p))!);
+      let gopState = 0, lpp = 0, npp = 0, argmax = 0, competitor = 0, aligned = 0, gopPhone = 0;
+      for (let t = a; t < b; t++) {
+        const post = logPost.subarray(t * Q, (t + 1) * Q);
+        const pl = phoneLl.subarray(t * Q, (t + 1) * Q);
+        let top = 0;
+        let other = -Infinity;
+        let plBest = -Infinity;
+        for (let q = 0; q < Q; q++) {
+          if (post[q]! > post[top]!) top = q;
+          if (q !== c) other = Math.max(other, post[q]!);
+          plBest = Math.max(plBest, pl[q]!);
+        }
+        gopState += alignedLl[t]! - bestState[t]!;
+        lpp += post[c]!;
+        npp += Math.exp(post[c]!);
+        argmax += top === c ? 1 : 0;
+        competitor += Math.exp(other);
+        aligned += alignedLl[t]!;
+        gopPhone += pl[c]! - plBest;
+      }
+      const n = b - a;
+      rows.push([gopState / n, lpp / n, npp / n, argmax / n, Math.log(n), competitor / n, aligned / n - meanAligned, 0, 0, 0, gopPhone / n]);
+      wordOf.push(wi);
+      k++;
+    }
+  });
+  const uttLpp = mean(rows.map((r) => r[1]!));
+  rows.forEach((r, i) => {
+    const inWord = rows.filter((_, j) => wordOf[j] === wordOf[i]).map((x) => x[1]!);
+    r[7] = uttLpp;
+    r[8] = mean(inWord);
+    r[9] = Math.min(...inWord);
+    out.set(r, i * F);
+  });
+  return out;
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return xs.length ? s / xs.length : NaN;
+}
