@@ -2,7 +2,7 @@
 en-us continuous model, Debian package pocketsphinx-en-us), as an ONNX graph the server runs itself.
 
     apt-get install pocketsphinx-en-us
-    /usr/bin/python3 scripts/train/native_gop.py export [--model /usr/share/pocketsphinx/model/en-us/en-us] [--out models/native/en-us-ci.onnx]
+    /usr/bin/python3 scripts/train/native_gop.py export [--model /usr/share/pocketsphinx/model/en-us/en-us] [--out models/default/native.onnx]
     /usr/bin/python3 scripts/train/native_gop.py fixture --pcm F --words 'W IY|K AO L'  # the numpy reference for tests/inference/native.test.ts
     /usr/bin/python3 scripts/train/native_gop.py features [--split train] # numpy reference features -> data/train-cache/native.<split>.phone.f32
     npx tsx scripts/train/gop-features.ts --acoustic models/default/acoustic.onnx   # the server's features, native columns included
@@ -339,7 +339,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('command', choices=['export', 'features', 'cv', 'fixture'])
     ap.add_argument('--model', default=MODEL)
-    ap.add_argument('--out', default='models/native/en-us-ci.onnx')
+    ap.add_argument('--out', default='models/default/native.onnx')
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--split', default='train')
     ap.add_argument('--limit', type=int, default=0)
@@ -377,7 +377,7 @@ def fixture(model, args):
     ll = senone_loglik(model, samples)
     feats = phone_features(model, ll, words)
     b64 = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()  # noqa: E731
-    json.dump({'about': 'scripts/train/native_gop.py fixture: the numpy reference of models/native/en-us-ci.onnx and src/inference/gop/native.ts',
+    json.dump({'about': 'scripts/train/native_gop.py fixture: the numpy reference of models/default/native.onnx and src/inference/gop/native.ts',
                'words': words, 'pcm_s16le': b64(pcm.astype('<i2')), 'frames': len(ll),
                'senone_loglik_f32': b64(ll.astype('<f4')), 'features': feats.tolist(), 'names': NATIVE_PHONE_FEATURES},
               open(args.fixture, 'w'))

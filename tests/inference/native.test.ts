@@ -10,7 +10,7 @@ import { createSession } from '../../src/inference/session.js';
 import { NATIVE_PHONE_FEATURES, nativeAlign, nativePhoneFeatures, runNative } from '../../src/inference/gop/native.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GRAPH = path.join(ROOT, 'models/native/en-us-ci.onnx');
+const GRAPH = path.join(ROOT, 'models/default/native.onnx');
 const fixture = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures/native-reference.json'), 'utf8')) as {
   words: string[][];
   pcm_s16le: string;

@@ -224,6 +224,27 @@ describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
     });
   });
 
+  test('heads that read the native model\'s columns are refused without the native graph', async () => {
+    const dir = copyDefaultBundle((m) => delete m.native);
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/phone feature columns differ/),
+    });
+  });
+
+  test('a native graph that is altered, or named without its checksum, is refused', async () => {
+    const altered = copyDefaultBundle((m) => ((m.native as { sha256: string }).sha256 = 'f'.repeat(64)));
+    await expect(Scorer.load(altered, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/sha256 mismatch for "native.onnx"/),
+    });
+    const malformed = copyDefaultBundle((m) => (m.native = { file: 'native.onnx' }));
+    await expect(Scorer.load(malformed, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE',
+      message: expect.stringMatching(/"native" must be \{"file", "sha256"\}/),
+    });
+  });
+
   test('gop heads file missing or altered', async () => {
     const dir = copyDefaultBundle((m) => ((m.heads as { sha256: string }).sha256 = 'f'.repeat(64)));
     await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
