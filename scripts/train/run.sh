@@ -6,7 +6,8 @@ start=$(date +%s)
 bash scripts/train/requirements.sh
 npx tsx scripts/train/dump.ts                       # decode train/ and dev/ with src/audio/decode.ts
 /usr/bin/python3 scripts/train/recogniser.py "$@"   # K cross-fitted CTC recognisers -> acoustic.onnx
-npx tsx scripts/train/gop-features.ts               # alignment + GOP features with the server's code
+/usr/bin/python3 scripts/train/native_gop.py export # the native-English phone model -> models/default/native.onnx
+npx tsx scripts/train/gop-features.ts               # alignment + GOP features with the server's code (native columns included)
 /usr/bin/python3 scripts/train/heads.py             # boosted-tree heads -> heads.onnx
 minutes=$(( ($(date +%s) - start + 30) / 60 ))
 /usr/bin/python3 scripts/train/gop_bundle.py --total-minutes "$minutes"
