@@ -21,6 +21,7 @@ import path from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { contentFeatures, type ContentFeature } from '../../src/inference/gop/content.js';
 import { runAcoustic } from '../../src/inference/gop/engine.js';
+import { nativeContentFeatures, nativeLoop, runNative } from '../../src/inference/gop/native.js';
 import { VOCAB } from '../../src/inference/gop/features.js';
 import { createSession } from '../../src/inference/session.js';
 import { phoneId } from '../../src/text/phones.js';
@@ -75,13 +76,15 @@ function folds(): { K: number; of: Record<string, number> } {
 }
 
 async function dumpFeatures(): Promise<PairRow[]> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as { file: string; recognisers: number };
+  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'manifest.json'), 'utf8')) as { file: string; recognisers: number; native?: { file: string } };
   const { K, of } = folds();
   if (K !== manifest.recognisers) throw new Error(`folds.py gives ${K} folds, the bundle has ${manifest.recognisers} recognisers`);
   const utts = loadSplit(dataDir);
   const labelsOf = utts.map((u) => u.labels.words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1)));
   const candidates = utts.map((u, i) => ({ words: u.labels.words.map((w) => w.text), phones: labelsOf[i]!.length }));
   const { session } = await createSession(path.join(modelDir, manifest.file), ['cpu'], { intraOpNumThreads: 1, log: () => undefined });
+  // the native-English model's evidence (NATIVE_CONTENT_FEATURES) when the bundle has that model
+  const native = manifest.native ? (await createSession(path.join(modelDir, manifest.native.file), ['cpu'], { intraOpNumThreads: 1, log: () => undefined })).session : null;
   const rows: PairRow[] = [];
   const t0 = Date.now();
   for (const [i, u] of utts.entries()) {
@@ -90,19 +93,24 @@ async function dumpFeatures(): Promise<PairRow[]> {
     const audio = await decodeAudio(new Uint8Array(fs.readFileSync(u.audioPath)), { maxSeconds: 60, minSeconds: 0.3 });
     const acoustic = await runAcoustic((f) => session.run(f), audio.samples, K);
     const logp = acoustic.logp[k]!;
+    const loglik = native ? await runNative((f) => native.run(f), audio.samples) : null;
+    const loop = loglik ? nativeLoop(loglik) : null;
+    const nativeOf = (j: number) => (loglik ? nativeContentFeatures(loglik, utts[j]!.labels.words.map((w) => w.phones), loop!) : undefined);
+    const features = (j: number) => contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!, undefined, nativeOf(j));
     const meta = { completeness: u.labels.completeness, accuracy: u.labels.accuracy, age: u.age, phones: labelsOf[i]!.length };
-    rows.push({ utterance: u.id, speaker: u.speaker, match: true, meta, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[i]!) });
+    rows.push({ utterance: u.id, speaker: u.speaker, match: true, meta, features: features(i) });
     const similar = wrongTexts(candidates, i, WRONG_PER_RECORDING, u.id);
     const any = wrongTexts(candidates, i, WRONG_ANY_LENGTH, `${u.id}/any`, Infinity);
     for (const [pairing, js] of [['similar', similar], ['any', any]] as const) {
       for (const j of js) {
-        rows.push({ utterance: u.id, speaker: u.speaker, match: false, pairing, meta, features: contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!) });
+        rows.push({ utterance: u.id, speaker: u.speaker, match: false, pairing, meta, features: features(j) });
       }
     }
     if (LIMIT && i + 1 >= LIMIT) break;
     if ((i + 1) % 250 === 0) console.log(`  ${i + 1}/${utts.length} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await session.release();
+  await native?.release();
   fs.mkdirSync(cacheDir, { recursive: true });
   fs.writeFileSync(featuresFile, JSON.stringify(rows));
   return rows;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PHONES } from '../text/phones.js';
-import { CONTENT_FEATURES, type ContentModel } from './gop/content.js';
+import { CONTENT_FEATURES, NATIVE_CONTENT_FEATURES, type ContentModel } from './gop/content.js';
 
 export type BundleKind = 'scorer' | 'generative';
 
@@ -196,6 +196,10 @@ export function loadModelBundle(dir: string): ModelBundle {
     const native = manifest.native;
     if (native !== undefined && (typeof native?.file !== 'string' || typeof native.sha256 !== 'string')) {
       throw new BundleError(`Model bundle ${abs}: "native" must be {"file", "sha256"} in manifest.json`);
+    }
+    const nativeEvidence = manifest.contentMatch?.features.filter((f) => (NATIVE_CONTENT_FEATURES as readonly string[]).includes(f)) ?? [];
+    if (nativeEvidence.length && native === undefined) {
+      throw new BundleError(`Model bundle ${abs}: "contentMatch" reads the native model (${nativeEvidence.join(', ')}) but manifest.json has no "native"`);
     }
     return {
       dir: abs,

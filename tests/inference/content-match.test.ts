@@ -70,6 +70,22 @@ describe('content features of one recogniser', () => {
     expect({ ...lean, shuffle_margin_per_phone: 0, shuffle_z: 0 }).toEqual({ ...own, shuffle_margin_per_phone: 0, shuffle_z: 0 });
   });
 
+  test('a missing value (native evidence on a recording too short to align) counts as the training mean: the rest decides', () => {
+    const model = {
+      features: ['greedy_per' as const, 'native_gap_per_speech_frame' as const], mean: [0, -2], scale: [1, 1], coefficients: [-4, 3], intercept: 2, threshold: 0.5,
+    };
+    const wrong = contentFeatures(logp, said.length, VOCAB, [d, aa, g]);
+    // no native evidence given: NaN, which adds nothing
+    expect(wrong.native_gap_per_speech_frame).toBeNaN();
+    expect(contentMatch(model, [wrong])).toBeCloseTo(1 / (1 + Math.exp(2)), 9);
+    // given, it counts: 3 * (-5 - -2) more log-odds against a match
+    const withNative = contentFeatures(logp, said.length, VOCAB, [d, aa, g], undefined, {
+      native_gap_per_frame: -3, native_gap_per_phone: -60, native_gap_per_speech_frame: -5, native_loop_per: 1.5, native_lpp_mean: -6, native_low_npp_share: 0.7,
+    });
+    expect(withNative.native_gap_per_speech_frame).toBe(-5);
+    expect(contentMatch(model, [withNative])).toBeCloseTo(1 / (1 + Math.exp(11)), 9);
+  });
+
   test('edit distance counts substitutions, insertions and deletions', () => {
     expect(editDistance([1, 2, 3], [1, 2, 3])).toBe(0);
     expect(editDistance([1, 2, 3], [1, 4, 3])).toBe(1);
@@ -101,6 +117,10 @@ describe('the bundle\'s content-match model', () => {
     ['too few coefficients', (m: any) => m.contentMatch.coefficients.pop(), /"coefficients" must be \d+ finite numbers/],
     ['a threshold of 1.5', (m: any) => (m.contentMatch.threshold = 1.5), /"threshold" must be between 0 and 1/],
     ['a zero scale', (m: any) => (m.contentMatch.scale[0] = 0), /"scale" must be positive/],
+    ['native evidence but no native model', (m: any) => {
+      m.contentMatch = { ...m.contentMatch, features: ['native_gap_per_speech_frame'], mean: [0], scale: [1], coefficients: [1] };
+      delete m.native;
+    }, /"contentMatch" reads the native model \(native_gap_per_speech_frame\) but manifest.json has no "native"/],
   ])('a manifest with %s is refused at load', (_name, edit, message) => {
     expect(() => loadModelBundle(copyDefaultBundle(edit))).toThrow(message);
   });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSession } from '../../src/inference/session.js';
-import { NATIVE_PHONE_FEATURES, nativeAlign, nativePhoneFeatures, runNative } from '../../src/inference/gop/native.js';
+import { NATIVE_PHONE_FEATURES, nativeAlign, nativeContentFeatures, nativeLoop, nativePhoneFeatures, runNative } from '../../src/inference/gop/native.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GRAPH = path.join(ROOT, 'models/default/native.onnx');
@@ -74,6 +74,41 @@ describe('native phone evidence (CMU Sphinx en-us CI senones)', () => {
     const f = nativePhoneFeatures({ ll: referenceLl.subarray(0, frames * 126), frames }, fixture.words);
     expect(f.length).toBe(fixture.words.flat().length * NATIVE_PHONE_FEATURES.length);
     expect([...f].every((v) => Number.isNaN(v))).toBe(true);
+  });
+
+  it('free phone recognition bounds the forced alignment from above and is bounded by the frame-wise best senones', () => {
+    const ll = { ll: referenceLl, frames: fixture.frames };
+    const loop = nativeLoop(ll);
+    const forced = nativeAlign(referenceLl, fixture.frames, fixture.words)!;
+    let frameBest = 0;
+    for (let t = 0; t < fixture.frames; t++) frameBest += Math.max(...referenceLl.subarray(t * 126, (t + 1) * 126));
+    expect(loop.score).toBeGreaterThanOrEqual(forced.score - 1e-6);
+    expect(loop.score).toBeLessThanOrEqual(frameBest + 1e-6);
+    // it hears speech, and names phones of the model's set (silence is not counted as one)
+    expect(loop.speechFrames).toBeGreaterThan(0);
+    expect(loop.speechFrames).toBeLessThanOrEqual(fixture.frames);
+    expect(loop.phones.length).toBeGreaterThan(3);
+  });
+
+  it('content evidence: the recording\'s own text fits far better than another sentence of similar length', () => {
+    const ll = { ll: referenceLl, frames: fixture.frames };
+    const own = nativeContentFeatures(ll, fixture.words);
+    const other = nativeContentFeatures(ll, [['S', 'IH1', 'K', 'S'], ['G', 'R', 'IY1', 'N'], ['SH', 'UW1', 'Z']]);
+    expect(own.native_gap_per_speech_frame).toBeLessThanOrEqual(0);
+    expect(other.native_gap_per_speech_frame).toBeLessThan(own.native_gap_per_speech_frame - 1);
+    expect(other.native_gap_per_phone).toBeLessThan(own.native_gap_per_phone);
+    expect(other.native_lpp_mean).toBeLessThan(own.native_lpp_mean);
+    expect(other.native_low_npp_share).toBeGreaterThan(own.native_low_npp_share);
+    // (on espeak-ng's formant speech the native model recognises few phones: the own text's error is no lower)
+    expect(other.native_loop_per).toBeGreaterThanOrEqual(own.native_loop_per);
+    // the same free recognition passed in gives the same evidence
+    expect(nativeContentFeatures(ll, fixture.words, nativeLoop(ll))).toEqual(own);
+  });
+
+  it('content evidence of a recording too short to align is missing, not a guess', () => {
+    const frames = 5;
+    const f = nativeContentFeatures({ ll: referenceLl.subarray(0, frames * 126), frames }, fixture.words);
+    expect(Object.values(f).every((v) => Number.isNaN(v))).toBe(true);
   });
 
   it('refuses a phone the model does not have', () => {

@@ -12,15 +12,30 @@
  * A wrong sentence forces the alignment through phones the audio does not contain, so the first
  * three grow and the yardstick shrinks (its order fits no better than a shuffle); a weak but honest
  * reading makes the first three grow too, but keeps its order's advantage. (On train/ folds the
- * yardstick helped; on dev/ it did not: scripts/train/README.md, so the shipped model leaves it out.) A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
+ * yardstick helped; on dev/ it did not: scripts/train/README.md, so the shipped model leaves it out.
+ * Nor does it name the native-English model's evidence, NATIVE_CONTENT_FEATURES: no better on train/
+ * folds.) A small logistic model (coefficients in the bundle's manifest, `contentMatch`, trained by
  * scripts/train/content-match.ts on train/ speaker folds) turns them into a 0-1 score.
  */
 import { forcedAlign } from './align.js';
+
+/**
+ * Evidence from the native-English model (./native.ts, nativeContentFeatures): how much worse the
+ * reference's forced alignment scores than free phone recognition over the same frames, how far
+ * the recognised phones are from the reference's, and how weakly the reference's sounds are heard
+ * where the alignment puts them. A model of native speech never trained on our learners is a
+ * witness independent of our recognisers.
+ */
+export const NATIVE_CONTENT_FEATURES = [
+  'native_gap_per_frame', 'native_gap_per_phone', 'native_gap_per_speech_frame', 'native_loop_per', 'native_lpp_mean', 'native_low_npp_share',
+] as const;
+export type NativeContentFeature = (typeof NATIVE_CONTENT_FEATURES)[number];
 
 /** Every feature this build computes; a manifest's model names a subset of them. */
 export const CONTENT_FEATURES = [
   'gap_per_frame', 'gap_per_phone', 'gap_per_speech_frame', 'greedy_per', 'low_posterior_01', 'low_posterior_05', 'greedy_length_ratio',
   'gap_per_sqrt_phone', 'frame_confidence', 'log_phones', 'speech_frames_per_phone', 'shuffle_margin_per_phone', 'shuffle_z',
+  ...NATIVE_CONTENT_FEATURES,
 ] as const;
 
 /** Shuffled copies of the reference phones aligned as impostors (shuffleMargin). */
@@ -32,9 +47,12 @@ export type ContentFeature = (typeof CONTENT_FEATURES)[number];
  * @param labels canonical phone ids, 1-based in the posterior's vocabulary
  * @param needed the features a model uses: the shuffle yardstick (SHUFFLES more alignments) is
  *   computed only when it names one of them (0 otherwise); all when omitted (training dumps)
+ * @param native the native model's evidence on this recording and text (./native.ts,
+ *   nativeContentFeatures), when the bundle has that model
  */
 export function contentFeatures(
   logp: Float32Array, T: number, V: number, labels: readonly number[], needed: readonly ContentFeature[] = CONTENT_FEATURES,
+  native?: Record<NativeContentFeature, number>,
 ): Record<ContentFeature, number> {
   const L = labels.length;
   const { segments } = forcedAlign(logp, T, V, labels);
@@ -63,6 +81,8 @@ export function contentFeatures(
     speech_frames_per_phone: speechFrames / L,
     shuffle_margin_per_phone: margin.mean / L,
     shuffle_z: margin.z,
+    // the native model's evidence is the same for every recogniser; missing without a native model
+    ...(native ?? (Object.fromEntries(NATIVE_CONTENT_FEATURES.map((f) => [f, NaN])) as Record<NativeContentFeature, number>)),
   };
 }
 
@@ -180,9 +200,13 @@ export interface ContentModel {
   threshold: number;
 }
 
-/** Log-odds that the speech matches the text, from one recogniser's features. */
+/**
+ * Log-odds that the speech matches the text, from one recogniser's features. A missing value (the
+ * native model's evidence on a recording too short to align) counts as the training mean: the
+ * other evidence decides.
+ */
 export function contentLogit(model: ContentModel, f: Record<ContentFeature, number>): number {
-  return model.features.reduce((z, name, i) => z + (model.coefficients[i]! * (f[name] - model.mean[i]!)) / model.scale[i]!, model.intercept);
+  return model.features.reduce((z, name, i) => (Number.isFinite(f[name]) ? z + (model.coefficients[i]! * (f[name] - model.mean[i]!)) / model.scale[i]! : z), model.intercept);
 }
 
 /**

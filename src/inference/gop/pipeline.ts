@@ -15,11 +15,11 @@ import { openPrimarySession, padSamples, ScorerBase, type ScorerFeeds, type Scor
 import { createSession, type ExecutionProvider } from '../session.js';
 import type { Batcher } from '../batcher.js';
 import { acousticBatcher, loadBatched, type BatchedAcoustic } from './batched-acoustic.js';
-import { contentFeatures, contentMatch, type ContentModel } from './content.js';
+import { contentFeatures, contentMatch, NATIVE_CONTENT_FEATURES, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
-import { NATIVE_PHONE_FEATURES, nativePhoneFeatures, runNative } from './native.js';
+import { NATIVE_PHONE_FEATURES, nativeContentFeatures, nativePhoneFeatures, runNative, type NativeLoglik } from './native.js';
 import { loadDiagnosticThresholds } from './thresholds.js';
 import { addStage, timeStage, type StageTimes } from '../../ops/stage-times.js';
 
@@ -87,7 +87,7 @@ export class GopScorer extends ScorerBase {
     };
     const native = this.heads.native ? await this.nativeColumns(this.heads.native, padded, words, times) : undefined;
     const featuresStarted = performance.now();
-    const raw = await runHeads(runHeadsGraph, acoustic, words, native);
+    const raw = await runHeads(runHeadsGraph, acoustic, words, native?.columns);
     addStage(times, 'heads', headsMs);
     addStage(times, 'features', performance.now() - featuresStarted - headsMs);
     const afterStarted = performance.now();
@@ -97,15 +97,17 @@ export class GopScorer extends ScorerBase {
     const evidence = diagnosticEvidence(acoustic.logp, acoustic.frames, acoustic.track, words);
     labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds, Math.round((samples.length / SAMPLE_RATE) * 1000));
     const model = this.bundle.manifest.contentMatch;
-    const content = model ? contentOf(model, acoustic, words) : null;
+    const content = model ? contentOf(model, acoustic, words, native?.loglik) : null;
     addStage(times, 'features', performance.now() - afterStarted); // label decoding, diagnostics, content match
     return { labels, raw, content };
   }
 
   /** The native-English model's run (counted as acoustic) and its alignment and columns (features). */
-  private async nativeColumns(session: ort.InferenceSession, samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes): Promise<Float32Array> {
+  private async nativeColumns(
+    session: ort.InferenceSession, samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes,
+  ): Promise<{ loglik: NativeLoglik; columns: Float32Array }> {
     const loglik = await timeStage(times, 'acoustic', () => runNative((f) => this.runOn(session, f), samples));
-    return timeStage(times, 'features', async () => nativePhoneFeatures(loglik, words.map((w) => w.phones)));
+    return { loglik, columns: await timeStage(times, 'features', async () => nativePhoneFeatures(loglik, words.map((w) => w.phones))) };
   }
 
   /** The acoustic graph's input: the samples alone (the phones are used after it, in TypeScript). */
@@ -121,9 +123,11 @@ export class GopScorer extends ScorerBase {
 }
 
 /** Content match of the speech with the canonical phones, every recogniser a witness. */
-function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[]): ContentMatch {
+function contentOf(model: ContentModel, acoustic: AcousticResult, words: readonly ReferenceWord[], native?: NativeLoglik): ContentMatch {
   const labels = words.flatMap((w) => w.phones.map((p) => phoneId(p) + 1));
-  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features));
+  const usesNative = model.features.some((f) => (NATIVE_CONTENT_FEATURES as readonly string[]).includes(f));
+  const nativeEvidence = native && usesNative ? nativeContentFeatures(native, words.map((w) => w.phones)) : undefined;
+  const perRecogniser = acoustic.logp.map((lp) => contentFeatures(lp, acoustic.frames, VOCAB, labels, model.features, nativeEvidence));
   return { score: contentMatch(model, perRecogniser), threshold: model.threshold };
 }
 
