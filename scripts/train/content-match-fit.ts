@@ -3,7 +3,7 @@
  * features, feature set and threshold chosen by speaker-grouped cross-validation on train/ pairs.
  * Own/wrong pairs are weighted to equal total weight, so the score is P(match) at even odds.
  */
-import type { ContentFeature, ContentModel } from '../../src/inference/gop/content.js';
+import { isMissing, NATIVE_CONTENT_FEATURES, type ContentFeature, type ContentModel } from '../../src/inference/gop/content.js';
 import { rocAuc } from '../eval/roc.js';
 import type { PairRow } from './content-match.js';
 
@@ -51,10 +51,10 @@ interface Fitted {
  */
 function matrix(rows: readonly PairRow[], features: readonly ContentFeature[]): number[][] {
   const means = features.map((f) => {
-    const finite = rows.map((r) => r.features[f]).filter(Number.isFinite);
-    return finite.reduce((a, b) => a + b, 0) / Math.max(1, finite.length);
+    const present = rows.map((r) => r.features[f]).filter((v) => !isMissing(f, v));
+    return present.reduce((a, b) => a + b, 0) / Math.max(1, present.length);
   });
-  return rows.map((r) => features.map((f, j) => (Number.isFinite(r.features[f]) ? r.features[f] : means[j]!)));
+  return rows.map((r) => features.map((f, j) => (isMissing(f, r.features[f]) ? means[j]! : r.features[f])));
 }
 
 /** Weighted L2 logistic regression by Newton's method on standardised columns. */
@@ -209,15 +209,16 @@ export function fitContentModel(rows: readonly PairRow[]): { model: ContentModel
     `train/ pairs: ${rows.filter((r) => r.match).length} own text, ${rows.filter(isSimilar).length} wrong text of similar length, ` +
       `${rows.filter((r) => r.pairing === 'any').length} of any length, ${new Set(rows.map((r) => r.speaker)).size} speakers; ${CV_FOLDS}-fold speaker CV`,
   ];
-  const single = (Object.keys(rows[0]!.features) as ContentFeature[]).map((f) => {
-    const own = rows.filter((r) => r.match).map((r) => r.features[f]);
-    const wrong = rows.filter(isSimilar).map((r) => r.features[f]);
+  const present = (f: ContentFeature) => (r: PairRow) => !isMissing(f, r.features[f]);
+  const single = (Object.keys(rows[0]!.features) as ContentFeature[]).filter((f) => rows.some(present(f))).map((f) => {
+    const own = rows.filter((r) => r.match && present(f)(r)).map((r) => r.features[f]);
+    const wrong = rows.filter((r) => isSimilar(r) && present(f)(r)).map((r) => r.features[f]);
     const auc = rocAuc(own, wrong);
     return `${f} ${Math.max(auc, 1 - auc).toFixed(4)}`;
   });
   lines.push(`single-feature AUC: ${single.join(', ')}`);
   const results = CANDIDATES.map((c) => evaluate(rows, c));
-  const hasNative = Object.keys(rows[0]!.features).some((f) => f.startsWith('native_') && rows.some((r) => Number.isFinite(r.features[f as ContentFeature])));
+  const hasNative = NATIVE_CONTENT_FEATURES.some((f) => rows.some(present(f)));
   const compared = hasNative ? COMPARED.map((c) => evaluate(rows, c)) : [];
   for (const r of [...results, ...compared]) {
     lines.push(`${compared.includes(r) ? '(compared) ' : ''}[${r.features.join(', ')}]: AUC ${r.auc.toFixed(4)}, threshold ${r.threshold.toFixed(4)}: own flagged ${pct(r.trueFlagged)}, wrong caught ${pct(r.wrongCaught)}` +

@@ -84,6 +84,8 @@ describe('content features of one recogniser', () => {
     });
     expect(withNative.native_gap_per_speech_frame).toBe(-5);
     expect(contentMatch(model, [withNative])).toBeCloseTo(1 / (1 + Math.exp(11)), 9);
+    // only the native evidence can be missing: an infinite value of another feature still counts
+    expect(contentMatch(model, [{ ...wrong, greedy_per: Infinity }])).toBe(0);
   });
 
   test('edit distance counts substitutions, insertions and deletions', () => {

@@ -206,7 +206,15 @@ export interface ContentModel {
  * other evidence decides.
  */
 export function contentLogit(model: ContentModel, f: Record<ContentFeature, number>): number {
-  return model.features.reduce((z, name, i) => (Number.isFinite(f[name]) ? z + (model.coefficients[i]! * (f[name] - model.mean[i]!)) / model.scale[i]! : z), model.intercept);
+  return model.features.reduce((z, name, i) => (isMissing(name, f[name]) ? z : z + (model.coefficients[i]! * (f[name] - model.mean[i]!)) / model.scale[i]!), model.intercept);
+}
+
+/**
+ * Only the native evidence can be missing (NaN, or null read back from a JSON cache); any other
+ * value counts as it is, an infinite gap included (it drives the score to 0, as it should).
+ */
+export function isMissing(name: ContentFeature, value: number | null): boolean {
+  return (value === null || Number.isNaN(value)) && (NATIVE_CONTENT_FEATURES as readonly string[]).includes(name);
 }
 
 /**

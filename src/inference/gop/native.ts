@@ -314,10 +314,10 @@ function loopViterbi(native: NativeLoglik, insertionPenalty: number): NativeLoop
 /**
  * NATIVE_CONTENT_FEATURES of one recording against one reference; NaN throughout when the
  * recording is too short to align (the content model then reads the other evidence alone).
- * `loop` is the recording's free recognition (the same for every reference: pass it to compare many).
+ * `given` is the recording's free recognition (nativeLoop: the same for every reference, pass it to compare many).
  */
 export function nativeContentFeatures(
-  native: NativeLoglik, words: readonly (readonly string[])[], loop: NativeLoop = nativeLoop(native),
+  native: NativeLoglik, words: readonly (readonly string[])[], given?: NativeLoop,
 ): Record<NativeContentFeature, number> {
   const reference = words.flat().map((p) => PHONE_INDEX.get(stripStress(p))!);
   const P = reference.length;
@@ -325,6 +325,7 @@ export function nativeContentFeatures(
   if (!alignment || P === 0) return Object.fromEntries(NATIVE_CONTENT_FEATURES.map((f) => [f, NaN])) as Record<NativeContentFeature, number>;
   const F = NATIVE_PHONE_FEATURES.length;
   const column = (name: (typeof NATIVE_PHONE_FEATURES)[number]) => Array.from({ length: P }, (_, i) => columns[i * F + NATIVE_PHONE_FEATURES.indexOf(name)]!);
+  const loop = given ?? nativeLoop(native);
   const gap = Math.min(0, alignment.score - loop.score);
   return {
     native_gap_per_frame: gap / native.frames,
