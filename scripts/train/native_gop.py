@@ -70,8 +70,9 @@ def read_s3(model, name):
     return np.frombuffer(b, dtype='<f4', count=blk, offset=o).reshape(n_mgau, n_feat, n_dens, 13).astype(np.float64)
 
 
-def read_sendump(model):
-    """Quantised mixture weights [stream, codeword, senone]: -log weight in units of 2^10 log(1.0001)."""
+def read_sendump(model, senones=CI_SEN):
+    """Quantised mixture weights [stream, codeword, senone] of the first `senones` senones (None: all),
+    as log weights (the file holds -log weight in units of 2^10 log(1.0001))."""
     b = open(os.path.join(model, 'sendump'), 'rb').read()
     o = 0
     while True:
@@ -79,10 +80,10 @@ def read_sendump(model):
         o += 4 + n
         if n == 0:
             break
-    codewords, senones = struct.unpack('<2i', b[o:o + 8])
+    codewords, n_senones = struct.unpack('<2i', b[o:o + 8])
     o += 8
-    mix = np.frombuffer(b, dtype=np.uint8, count=3 * codewords * senones, offset=o).reshape(3, codewords, senones)
-    return -(mix[:, :, :CI_SEN].astype(np.float64)) * 1024 * np.log(1.0001)
+    mix = np.frombuffer(b, dtype=np.uint8, count=3 * codewords * n_senones, offset=o).reshape(3, codewords, n_senones)
+    return -(mix[:, :, :senones].astype(np.float64)) * 1024 * np.log(1.0001)
 
 
 class Model:
