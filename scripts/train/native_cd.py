@@ -4,6 +4,7 @@ native-English model's triphone senones.
     /usr/bin/python3 scripts/train/native_cd.py features [--jobs 2]  # -> data/train-cache/native-cd.train.phone.f32, ~9 min on 2 cores
     OMP_NUM_THREADS=2 /usr/bin/python3 scripts/train/native_cd.py cv   # the phone head by speaker-grouped 5-fold CV, with and without them,
                                                                      # then the word and utterance heads on the stacked phone predictions
+    (either with --transitions: the model's HMM transition probabilities in the alignments, else they are free)
 
 native_gop.py (so762-gop-2.2.0) scores the 126 context-independent (CI) senones only. The en-us model
 is phonetically tied: 42 CI codebooks of 128 Gaussians per stream, and 5,126 senones whose mixture
@@ -37,6 +38,8 @@ import native_gop as N  # noqa: E402
 
 CD_PHONE_FEATURES = ['cd_gop_state', 'cd_lpp', 'cd_gop_phone', 'cd_npp', 'cd_vs_ci', 'cd_log_frames', 'cd_sil_margin',
                      'cd_word_lpp_mean', 'cd_word_lpp_min', 'cd_utterance_lpp_mean', 'ci_segment_lpp']
+# the columns that need only the reference's own triphones (no candidates): the serving plan's first step
+ALIGNMENT_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames']
 WORD_POSITION = {'internal': 0, 'begin': 1, 'end': 2, 'single': 3}  # the mdef's wpos codes
 
 
@@ -191,7 +194,7 @@ def phone_features(cm, samples, words):
     out = np.full((P, len(CD_PHONE_FEATURES)), np.nan, np.float32)
     books = cm.codebooks(samples)
     T = len(books[0][0])
-    if T < 3 * P + 1:
+    if T < 3 * P:  # as native_gop.align: three emitting states a frame each at least
         return out
     flat = [cm.pi[p] for w in words for p in w]
     wpos, wid = [], []
@@ -273,7 +276,7 @@ def cv(args):
     assert len(cd) == len(y), 'the CD rows do not match the gop dump: rerun both'
     print('each CD column alone, PCC with the phone label:', ' '.join(f'{n}={H.pcc(np.nan_to_num(cd[:, j]), y):.3f}'
                                                                       for j, n in enumerate(CD_PHONE_FEATURES)))
-    alignment_only = [CD_PHONE_FEATURES.index(n) for n in ('cd_gop_state', 'cd_vs_ci', 'cd_log_frames')]
+    alignment_only = [CD_PHONE_FEATURES.index(n) for n in ALIGNMENT_FEATURES]
     for name, extra in (('2.2.0', None), ('+ CD, alignment only', cd[:, alignment_only]), ('+ CD', cd)):
         d = H.load(os.path.join(args.cache, 'gop'), 'train')
         if extra is not None:
@@ -299,15 +302,54 @@ def cv(args):
         print(f'{name}: ' + ', '.join(out), flush=True)
 
 
+def reference_triphones(cm, words):
+    """Each reference phone's CI id, its triphone's 3 senones, and the table entries any lookup for
+    this reference could touch (base a reference phone, left and right a reference phone or SIL)."""
+    flat = [cm.pi[p] for w in words for p in w]
+    P = len(flat)
+    wpos = [WORD_POSITION['single'] if len(w) == 1 else WORD_POSITION['begin'] if k == 0
+            else WORD_POSITION['end'] if k == len(w) - 1 else WORD_POSITION['internal'] for w in words for k in range(len(w))]
+    tri = [cm.triphone(flat[i], flat[i - 1] if i > 0 else cm.sil, flat[i + 1] if i + 1 < P else cm.sil, wpos[i]) for i in range(P)]
+    ctx = set(flat) | {cm.sil}
+    table = [[*key, *map(int, sen)] for key, sen in sorted(cm.triphones.items()) if key[0] in set(flat) and key[1] in ctx and key[2] in ctx]
+    return tri, table
+
+
+def fixture(args):
+    """What tests/inference/native-cd.test.ts holds src/inference/gop/native-cd.ts to, on the
+    recording of native_gop.py's fixture: the triphones chosen, their senones' log-likelihoods
+    over every frame, and ALIGNMENT_FEATURES."""
+    import base64
+    ref = json.load(open(args.native_fixture))
+    words = [[p.rstrip('012') for p in w] for w in ref['words']]
+    pcm = np.frombuffer(base64.b64decode(ref['pcm_s16le']), dtype='<i2')
+    samples = pcm.astype(np.float64) / N.PCM_SCALE
+    cm = ContextModel()
+    tri, table = reference_triphones(cm, words)
+    books = cm.codebooks(samples)
+    senones = np.unique(np.concatenate(tri))
+    ll = cm.senones(books, senones)
+    cols = [CD_PHONE_FEATURES.index(n) for n in ALIGNMENT_FEATURES]
+    feats = phone_features(cm, samples, words)[:, cols]
+    b64 = lambda a: base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()  # noqa: E731
+    json.dump({'about': 'scripts/train/native_cd.py fixture: the numpy reference of src/inference/gop/native-cd.ts',
+               'words': ref['words'], 'frames': int(ll.shape[0]), 'triphones': [list(map(int, t)) for t in tri],
+               'table': table, 'senones': senones.tolist(), 'cd_senone_loglik_f32': b64(ll.astype('<f4')),
+               'names': ALIGNMENT_FEATURES, 'features': feats.tolist()}, open(args.fixture, 'w'))
+    print(f'wrote {args.fixture}: {len(senones)} senones, {len(table)} table entries, {len(feats)} phones')
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('command', choices=['features', 'cv'])
+    ap.add_argument('command', choices=['features', 'cv', 'fixture'])
+    ap.add_argument('--native-fixture', default='tests/inference/fixtures/native-reference.json', help='fixture: the recording and words')
+    ap.add_argument('--fixture', default='tests/inference/fixtures/native-cd-reference.json')
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--jobs', type=int, default=2)
     ap.add_argument('--phone-only', action='store_true')
     ap.add_argument('--transitions', action='store_true', help="the model's HMM transition probabilities in the alignments")
     args = ap.parse_args()
-    features(args) if args.command == 'features' else cv(args)
+    {'features': features, 'cv': cv, 'fixture': fixture}[args.command](args)
 
 
 if __name__ == '__main__':

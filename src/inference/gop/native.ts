@@ -27,11 +27,11 @@ export const NATIVE_PHONES = [
   '+NSN+', '+SPN+', 'AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'B', 'CH', 'D', 'DH', 'EH', 'ER', 'EY', 'F', 'G', 'HH', 'IH', 'IY',
   'JH', 'K', 'L', 'M', 'N', 'NG', 'OW', 'OY', 'P', 'R', 'S', 'SH', 'SIL', 'T', 'TH', 'UH', 'UW', 'V', 'W', 'Y', 'Z', 'ZH',
 ] as const;
-const SENONES = NATIVE_PHONES.length * 3;
+export const SENONES = NATIVE_PHONES.length * 3;
 const PHONE_INDEX = new Map<string, number>(NATIVE_PHONES.map((p, i) => [p, i]));
 /** The phones a speech frame is scored against: fillers (+NSN+, +SPN+) excluded, silence kept. */
 const SPEECH = NATIVE_PHONES.flatMap((p, i) => (p.startsWith('+') ? [] : [i]));
-const SIL = PHONE_INDEX.get('SIL')!;
+export const SIL = PHONE_INDEX.get('SIL')!;
 /** The front-end's window in samples (25.625 ms at 16 kHz). */
 const WINDOW = 410;
 
@@ -57,50 +57,49 @@ const stripStress = (p: string) => p.replace(/[012]$/, '');
 export interface Alignment {
   /** per reference phone, its frames [start, end) */
   segments: [number, number][];
-  /** per frame, the senone it was aligned to */
+  /** per frame, the observation column aligned to it (in the CI alignment, the senone) */
   senone: Int32Array;
   /** the path's total log-likelihood */
   score: number;
 }
 
+/** One left-to-right 3-state HMM in a forced alignment: the columns of the observation matrix its states read. */
+export interface HmmBlock {
+  columns: readonly [number, number, number];
+  /** may be skipped (silence between words) */
+  optional: boolean;
+}
+
 /**
- * Viterbi over SIL? w1 SIL? w2 … SIL? with 3-state left-to-right CI HMMs, transitions free (the
- * model's transition matrices add little at this resolution). Null when the recording has fewer
- * than 3 frames per phone.
+ * Viterbi through HMM blocks in order, transitions free (the model's transition matrices add
+ * little at this resolution), optional blocks skippable. `obs` is [T, width] log-likelihoods.
+ * Returns, per non-optional block, its frames [start, end), and per frame the column aligned to it;
+ * null when the recording has fewer than 3 frames per non-optional block.
  */
-export function nativeAlign(ll: Float32Array, T: number, words: readonly (readonly string[])[]): Alignment | null {
-  const states: number[] = [];
+export function alignBlocks(obs: Float32Array, width: number, T: number, blocks: readonly HmmBlock[]): Alignment | null {
+  const columns: number[] = [];
   const preds: number[][] = []; // -1: the start
   const starts: number[] = [];
   let exits = [-1];
-  const block = (phone: number, optional: boolean): number => {
-    const base = states.length;
+  for (const block of blocks) {
+    const base = columns.length;
     for (let j = 0; j < 3; j++) {
-      states.push(3 * phone + j);
+      columns.push(block.columns[j]!);
       preds.push(j === 0 ? [...exits] : [base + j - 1]);
     }
-    exits = optional ? [base + 2, ...exits] : [base + 2];
-    return base;
-  };
-  block(SIL, true);
-  for (const w of words) {
-    for (const p of w) {
-      const id = PHONE_INDEX.get(stripStress(p));
-      if (id === undefined) throw new Error(`native model has no phone ${p}`);
-      starts.push(block(id, false));
-    }
-    block(SIL, true);
+    exits = block.optional ? [base + 2, ...exits] : [base + 2];
+    if (!block.optional) starts.push(base);
   }
-  const S = states.length;
+  const S = columns.length;
   if (T < 3 * starts.length) return null;
   let score = new Float64Array(S).fill(-Infinity);
-  for (let s = 0; s < S; s++) if (preds[s]!.includes(-1)) score[s] = ll[states[s]!]!;
+  for (let s = 0; s < S; s++) if (preds[s]!.includes(-1)) score[s] = obs[columns[s]!]!;
   const back = new Int32Array(T * S);
   for (let s = 0; s < S; s++) back[s] = s;
   const real = preds.map((ps) => ps.filter((q) => q >= 0));
   for (let t = 1; t < T; t++) {
     const next = new Float64Array(S);
-    const row = t * ll.length / T;
+    const row = t * width;
     for (let s = 0; s < S; s++) {
       let best = score[s]!;
       let from = s;
@@ -112,11 +111,11 @@ export function nativeAlign(ll: Float32Array, T: number, words: readonly (readon
           predArg = q;
         }
       }
-      if (predArg >= 0 && bestPred > best) {
+      if (predArg >= 0 && bestPred > best) { // ties stay in the state
         best = bestPred;
         from = predArg;
       }
-      next[s] = best + ll[row + states[s]!]!;
+      next[s] = best + obs[row + columns[s]!]!;
       back[t * S + s] = from;
     }
     score = next;
@@ -142,10 +141,40 @@ export function nativeAlign(ll: Float32Array, T: number, words: readonly (readon
   const senone = new Int32Array(T);
   let total = 0;
   for (let t = 0; t < T; t++) {
-    senone[t] = states[path[t]!]!;
-    total += ll[t * SENONES + senone[t]!]!;
+    senone[t] = columns[path[t]!]!;
+    total += obs[t * width + senone[t]!]!;
   }
   return { segments, senone, score: total };
+}
+
+/** The CI phone ids of a reference (stress marks dropped); throws on a phone the model lacks. */
+export function nativePhoneIds(words: readonly (readonly string[])[]): number[][] {
+  return words.map((w) => w.map((p) => {
+    const id = PHONE_INDEX.get(stripStress(p));
+    if (id === undefined) throw new Error(`native model has no phone ${p}`);
+    return id;
+  }));
+}
+
+/** SIL? w1 SIL? w2 … SIL?, each phone's block given by `phoneBlock` (its index in reading order). */
+export function referenceBlocks(words: readonly (readonly number[])[], phoneBlock: (phone: number, index: number) => HmmBlock): HmmBlock[] {
+  const silence: HmmBlock = { columns: [3 * SIL, 3 * SIL + 1, 3 * SIL + 2], optional: true };
+  const blocks = [silence];
+  let k = 0;
+  for (const w of words) {
+    for (const p of w) blocks.push(phoneBlock(p, k++));
+    blocks.push(silence);
+  }
+  return blocks;
+}
+
+/**
+ * Viterbi over SIL? w1 SIL? w2 … SIL? with the 3-state left-to-right CI HMMs. Null when the
+ * recording has fewer than 3 frames per phone.
+ */
+export function nativeAlign(ll: Float32Array, T: number, words: readonly (readonly string[])[]): Alignment | null {
+  const blocks = referenceBlocks(nativePhoneIds(words), (p) => ({ columns: [3 * p, 3 * p + 1, 3 * p + 2], optional: false }));
+  return alignBlocks(ll, SENONES, T, blocks);
 }
 
 const logSumExp = (xs: ArrayLike<number>): number => {

@@ -1,0 +1,128 @@
+/**
+ * Context-dependent phone evidence from the native-English model's triphone senones (issue 13).
+ * NOT IN THE DEFAULT BUNDLE YET: so762-gop-2.2.0 scores only the 126 context-independent senones.
+ * Speaker-grouped CV on train/ (scripts/train/native_cd.py; scripts/train/README.md,
+ * "Context-dependent GOP") put phone accuracy at .615 with ALIGNMENT_FEATURES against .606
+ * without, every fold up, and every word and utterance output with it. What is here is the part
+ * the server computes once it has the reference's triphone senone log-likelihoods: which triphone
+ * each reference phone is (the model's table, with the same fallbacks as the numpy reference),
+ * the forced alignment through those triphones, and the columns. The graph that scores the chosen
+ * senones and the bundle that carries the table are the next step (the plan in that README).
+ *
+ * Mirrors reference_triphones(), viterbi() and phone_features() in scripts/train/native_cd.py,
+ * which tests/inference/native-cd.test.ts holds it to.
+ */
+import { alignBlocks, nativePhoneIds, referenceBlocks, SENONES, SIL, type Alignment } from './native.js';
+
+export const CONTEXT_PHONE_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames'] as const;
+
+/** The model's word-position codes (the mdef's wpos). */
+const WORD_POSITION = { internal: 0, begin: 1, end: 2, single: 3 } as const;
+
+const key = (base: number, left: number, right: number, wpos: number) => ((base * 64 + left) * 64 + right) * 4 + wpos;
+
+/** The model's triphones: (base, left, right, word position) → their 3 senones. */
+export class TriphoneTable {
+  private readonly senones = new Map<number, readonly [number, number, number]>();
+
+  /** rows of [base, left, right, wpos, senone0, senone1, senone2] (CI phone ids as in NATIVE_PHONES) */
+  constructor(rows: Iterable<readonly number[]>) {
+    for (const [base, left, right, wpos, s0, s1, s2] of rows) this.senones.set(key(base!, left!, right!, wpos!), [s0!, s1!, s2!]);
+  }
+
+  /**
+   * The triphone's senones; when the model lacks that context, the same context at another word
+   * position, then silence on the left, on the right, on both, and at last the CI phone's own.
+   */
+  lookup(base: number, left: number, right: number, wpos: number): readonly [number, number, number] {
+    const tries = [[left, right, wpos], [left, right, 0], [left, right, 1], [left, right, 2], [left, right, 3],
+      [SIL, right, wpos], [left, SIL, wpos], [SIL, SIL, wpos]] as const;
+    for (const [l, r, w] of tries) {
+      const found = this.senones.get(key(base, l, r, w));
+      if (found) return found;
+    }
+    return [3 * base, 3 * base + 1, 3 * base + 2];
+  }
+}
+
+/**
+ * Each reference phone's triphone senones in reading order: its neighbours across word boundaries
+ * as context, silence at the ends of the utterance.
+ */
+export function referenceTriphones(table: TriphoneTable, words: readonly (readonly string[])[]): (readonly [number, number, number])[] {
+  const ids = nativePhoneIds(words);
+  const flat = ids.flat();
+  const wpos = ids.flatMap((w) => w.map((_, k) => (w.length === 1 ? WORD_POSITION.single : k === 0 ? WORD_POSITION.begin
+    : k === w.length - 1 ? WORD_POSITION.end : WORD_POSITION.internal)));
+  return flat.map((p, i) => table.lookup(p, flat[i - 1] ?? SIL, flat[i + 1] ?? SIL, wpos[i]!));
+}
+
+export interface ContextLoglik {
+  /** [frames, 126] CI senone log-likelihoods (the native graph's senone_loglik) */
+  ll: Float32Array;
+  /** [frames, senones.length] log-likelihoods of the senones listed */
+  cdLl: Float32Array;
+  senones: readonly number[];
+  frames: number;
+}
+
+/** The best left-to-right 3-state path's score through frames [a, b) of the given columns (from state 0 to 2). */
+function segmentScore(obs: Float32Array, width: number, a: number, b: number, columns: readonly number[]): number {
+  let s0 = obs[a * width + columns[0]!]!;
+  let s1 = -Infinity;
+  let s2 = -Infinity;
+  for (let t = a + 1; t < b; t++) {
+    const o = t * width;
+    const n2 = Math.max(s2, s1) + obs[o + columns[2]!]!;
+    const n1 = Math.max(s1, s0) + obs[o + columns[1]!]!;
+    s0 += obs[o + columns[0]!]!;
+    s1 = n1;
+    s2 = n2;
+  }
+  return b - a >= 3 ? s2 : Math.max(s0, s1, s2); // under 3 frames no path passes every state
+}
+
+/**
+ * CONTEXT_PHONE_FEATURES per reference phone, row-major [P, 3] in reading order (NaN throughout
+ * when the recording is too short to align): the aligned triphone state against the frame's best CI
+ * senone, the canonical triphone against the canonical CI phone over the phone's segment (per
+ * frame), and the segment's log length.
+ */
+export function contextPhoneFeatures(
+  native: ContextLoglik, words: readonly (readonly string[])[], triphones: readonly (readonly [number, number, number])[],
+): { alignment: Alignment | null; columns: Float32Array } {
+  const { ll, cdLl, senones, frames: T } = native;
+  const F = CONTEXT_PHONE_FEATURES.length;
+  const out = new Float32Array(triphones.length * F).fill(NaN);
+  // one observation matrix: the CI senones, then the listed triphone senones
+  const K = senones.length;
+  const width = SENONES + K;
+  const obs = new Float32Array(T * width);
+  for (let t = 0; t < T; t++) {
+    obs.set(ll.subarray(t * SENONES, (t + 1) * SENONES), t * width);
+    obs.set(cdLl.subarray(t * K, (t + 1) * K), t * width + SENONES);
+  }
+  const column = new Map(senones.map((s, i) => [s, SENONES + i]));
+  const cdColumns = triphones.map((tri) => tri.map((s) => {
+    const c = column.get(s);
+    if (c === undefined) throw new Error(`senone ${s} was not scored`);
+    return c;
+  }) as unknown as readonly [number, number, number]);
+  const ids = nativePhoneIds(words);
+  const alignment = alignBlocks(obs, width, T, referenceBlocks(ids, (_, i) => ({ columns: cdColumns[i]!, optional: false })));
+  if (!alignment) return { alignment, columns: out };
+  const flat = ids.flat();
+  alignment.segments.forEach(([a, b], i) => {
+    let gopState = 0;
+    for (let t = a; t < b; t++) {
+      let best = -Infinity;
+      for (let s = 0; s < SENONES; s++) best = Math.max(best, ll[t * SENONES + s]!);
+      gopState += obs[t * width + alignment.senone[t]!]! - best;
+    }
+    const n = b - a;
+    const p = flat[i]!;
+    const vsCi = (segmentScore(obs, width, a, b, cdColumns[i]!) - segmentScore(obs, width, a, b, [3 * p, 3 * p + 1, 3 * p + 2])) / n;
+    out.set([gopState / n, vsCi, Math.log(n)], i * F);
+  });
+  return { alignment, columns: out };
+}
