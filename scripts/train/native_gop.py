@@ -88,6 +88,7 @@ def read_sendump(model, senones=CI_SEN):
 
 class Model:
     def __init__(self, path=MODEL):
+        self.path = path
         self.names = read_mdef(path)
         self.mu = read_s3(path, 'means')
         self.var = np.maximum(read_s3(path, 'variances'), 1e-4)
@@ -165,7 +166,10 @@ def senone_loglik(model, samples):
 
 
 # ---- the ONNX graph -----------------------------------------------------------------------------
-def export(model, out):
+def export(model, out, context_dependent=False):
+    """The graph: samples -> senone_loglik [T, 126]; with context_dependent, also an input cd_senones [K]
+    (any of the model's 5,126 senone ids) and their log-likelihoods cd_senone_loglik [T, K]
+    (scripts/train/native_cd.py: the server chooses the reference's triphone senones)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     n = helper.make_node
@@ -229,14 +233,48 @@ def export(model, out):
         ]
         parts.append(f'sen{f}')
     nodes += [n('Sum', parts, ['senone_loglik'])]
-    graph = helper.make_graph(nodes, 'native_ci_senones', [helper.make_tensor_value_info('samples', TensorProto.FLOAT, [1, 'N'])],
-                              [helper.make_tensor_value_info('senone_loglik', TensorProto.FLOAT, ['T', CI_SEN])], init)
+    inputs = [helper.make_tensor_value_info('samples', TensorProto.FLOAT, [1, 'N'])]
+    outputs = [helper.make_tensor_value_info('senone_loglik', TensorProto.FLOAT, ['T', CI_SEN])]
+    if context_dependent:
+        nodes += context_dependent_nodes(model, n, const)
+        inputs.append(helper.make_tensor_value_info('cd_senones', TensorProto.INT64, ['K']))
+        outputs.append(helper.make_tensor_value_info('cd_senone_loglik', TensorProto.FLOAT, ['T', 'K']))
+    graph = helper.make_graph(nodes, 'native_ci_senones', inputs, outputs, init)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)], producer_name='speechmark native_gop.py')
     m.doc_string = ('CI senone log-likelihoods of CMU Sphinx en-us (pocketsphinx-en-us, ptm) per 10 ms frame; phones: '
                     + ' '.join(model.names))
     onnx.checker.check_model(m)
     onnx.save(m, out)
     print(f'wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB)')
+
+
+def context_dependent_nodes(model, n, const):
+    """Any senones' log-likelihoods from the codebook densities the CI part computed (lnp{f}: [T, 42, G]
+    per stream): per stream, exp(density - the codebook's max) gathered by each senone's base phone,
+    weighted by the senone's own mixture weights, summed, back to the log domain plus the max."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from native_cd import read_mdef_triphones
+    _, _, base_of = read_mdef_triphones(model.path)
+    weights = np.exp(read_sendump(model.path, None))  # [3, G, 5126]
+    nodes = [n('Gather', [const('cd_base_of', base_of, np.int64), 'cd_senones'], ['cd_base'], axis=0)]
+    parts = []
+    for f in range(3):
+        nodes += [
+            n('ReduceMax', [f'lnp{f}'], [f'top{f}'], axes=[2], keepdims=1),  # [T, 42, 1]
+            n('Sub', [f'lnp{f}', f'top{f}'], [f'shift{f}']),
+            n('Exp', [f'shift{f}'], [f'e{f}']),
+            n('Gather', [f'e{f}', 'cd_base'], [f'ek{f}'], axis=1),  # [T, K, G]
+            n('Gather', [const(f'cd_w{f}', weights[f].T), 'cd_senones'], [f'wk{f}'], axis=0),  # [K, G]
+            n('Mul', [f'ek{f}', f'wk{f}'], [f'ew{f}']),
+            n('ReduceSum', [f'ew{f}', const(f'cd_ax{f}', [2], np.int64)], [f'v{f}'], keepdims=0),  # [T, K]
+            n('Max', [f'v{f}', const(f'cd_floor{f}', 1e-30)], [f'vf{f}']),
+            n('Log', [f'vf{f}'], [f'lv{f}']),
+            n('Squeeze', [f'top{f}', const(f'cd_sq{f}', [2], np.int64)], [f'top2{f}']),  # [T, 42]
+            n('Gather', [f'top2{f}', 'cd_base'], [f'topk{f}'], axis=1),
+            n('Add', [f'lv{f}', f'topk{f}'], [f'cd{f}']),
+        ]
+        parts.append(f'cd{f}')
+    return nodes + [n('Sum', parts, ['cd_senone_loglik'])]
 
 
 # ---- alignment and features (the numpy reference of src/inference/gop/native.ts) -----------------
@@ -347,10 +385,11 @@ def main():
     ap.add_argument('--pcm', help='fixture: 16 kHz mono s16le speech')
     ap.add_argument('--words', help='fixture: the reference, words separated by | and phones by spaces')
     ap.add_argument('--fixture', default='tests/inference/fixtures/native-reference.json')
+    ap.add_argument('--context-dependent', action='store_true', help='export: also score any senones given as cd_senones (native_cd.py)')
     args = ap.parse_args()
     model = Model(args.model)
     if args.command == 'export':
-        export(model, args.out)
+        export(model, args.out, args.context_dependent)
     elif args.command == 'fixture':
         fixture(model, args)
     elif args.command == 'features':
