@@ -1,6 +1,8 @@
 """Issue 13, a CV experiment on train/ (not in the default bundle yet): context-dependent GOP from the
 native-English model's triphone senones.
 
+    /usr/bin/python3 scripts/train/native_cd.py table [--out-table F]  # the triphone table the server reads (TriphoneTable.fromBytes)
+    /usr/bin/python3 scripts/train/native_cd.py fixture                # the numpy reference for tests/inference/native-cd.test.ts
     /usr/bin/python3 scripts/train/native_cd.py features [--jobs 2]  # -> data/train-cache/native-cd.train.phone.f32, ~9 min on 2 cores
     OMP_NUM_THREADS=2 /usr/bin/python3 scripts/train/native_cd.py cv   # the phone head by speaker-grouped 5-fold CV, with and without them,
                                                                      # then the word and utterance heads on the stacked phone predictions
@@ -339,9 +341,19 @@ def fixture(args):
     print(f'wrote {args.fixture}: {len(senones)} senones, {len(table)} table entries, {len(feats)} phones')
 
 
+def table(args):
+    """The model's triphone table for the server (TriphoneTable.fromBytes in src/inference/gop/native-cd.ts):
+    rows of 7 little-endian uint16, base, left, right, word position and the 3 senones, sorted."""
+    triphones, _, _ = read_mdef_triphones(N.MODEL)
+    rows = np.array([[*key, *sen] for key, sen in sorted(triphones.items())], dtype='<u2')
+    rows.tofile(args.out_table)
+    print(f'wrote {args.out_table}: {len(rows)} triphones, {os.path.getsize(args.out_table) / 1e6:.2f} MB')
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('command', choices=['features', 'cv', 'fixture'])
+    ap.add_argument('command', choices=['features', 'cv', 'fixture', 'table'])
+    ap.add_argument('--out-table', default='models/default/native-triphones.u16', help='table: where to write it')
     ap.add_argument('--native-fixture', default='tests/inference/fixtures/native-reference.json', help='fixture: the recording and words')
     ap.add_argument('--fixture', default='tests/inference/fixtures/native-cd-reference.json')
     ap.add_argument('--cache', default='data/train-cache')
@@ -349,7 +361,7 @@ def main():
     ap.add_argument('--phone-only', action='store_true')
     ap.add_argument('--transitions', action='store_true', help="the model's HMM transition probabilities in the alignments")
     args = ap.parse_args()
-    {'features': features, 'cv': cv, 'fixture': fixture}[args.command](args)
+    {'features': features, 'cv': cv, 'fixture': fixture, 'table': table}[args.command](args)
 
 
 if __name__ == '__main__':

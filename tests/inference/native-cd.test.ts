@@ -45,6 +45,20 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     expect(new TriphoneTable([]).lookup(ao, k, l, 0)).toEqual([3 * ao, 3 * ao + 1, 3 * ao + 2]); // the CI phone
   });
 
+  it('reads the table file native_cd.py writes (rows of 7 little-endian uint16) and refuses anything else', () => {
+    const file = Buffer.alloc(cd.table.length * 14);
+    cd.table.forEach((row, i) => row.forEach((v, j) => file.writeUInt16LE(v, i * 14 + 2 * j)));
+    expect(referenceTriphones(TriphoneTable.fromBytes(file), cd.words)).toEqual(cd.triphones);
+    expect(() => TriphoneTable.fromBytes(file.subarray(0, 13))).toThrow(/not rows of 7 uint16/);
+    expect(() => TriphoneTable.fromBytes(new Uint8Array(0))).toThrow(/not rows of 7 uint16/);
+    const outOfRange = Buffer.from(file.subarray(0, 14));
+    outOfRange.writeUInt16LE(42, 0); // no phone 42
+    expect(() => TriphoneTable.fromBytes(outOfRange)).toThrow(/row 0 .* out of the model's range/);
+    outOfRange.writeUInt16LE(cd.table[0]![0]!, 0);
+    outOfRange.writeUInt16LE(5126, 12); // no senone 5126
+    expect(() => TriphoneTable.fromBytes(outOfRange)).toThrow(/out of the model's range/);
+  });
+
   it('the columns from the reference log-likelihoods are the reference columns', () => {
     const { columns } = contextPhoneFeatures(native, cd.words, cd.triphones as [number, number, number][]);
     const F = CONTEXT_PHONE_FEATURES.length;

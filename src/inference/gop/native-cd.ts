@@ -12,9 +12,14 @@
  * Mirrors reference_triphones(), viterbi() and phone_features() in scripts/train/native_cd.py,
  * which tests/inference/native-cd.test.ts holds it to.
  */
-import { alignBlocks, nativePhoneIds, referenceBlocks, SENONES, SIL, type Alignment } from './native.js';
+import { alignBlocks, NATIVE_PHONES, nativePhoneIds, referenceBlocks, SENONES, SIL, type Alignment } from './native.js';
 
 export const CONTEXT_PHONE_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames'] as const;
+
+/** The en-us model's senones: 126 CI ones, then the triphones' tied states. */
+const MODEL_SENONES = 5126;
+/** A row of the table file: base, left, right, word position, 3 senones (uint16 each). */
+const ROW = 7;
 
 /** The model's word-position codes (the mdef's wpos). */
 const WORD_POSITION = { internal: 0, begin: 1, end: 2, single: 3 } as const;
@@ -28,6 +33,26 @@ export class TriphoneTable {
   /** rows of [base, left, right, wpos, senone0, senone1, senone2] (CI phone ids as in NATIVE_PHONES) */
   constructor(rows: Iterable<readonly number[]>) {
     for (const [base, left, right, wpos, s0, s1, s2] of rows) this.senones.set(key(base!, left!, right!, wpos!), [s0!, s1!, s2!]);
+  }
+
+  /**
+   * The table file `native_cd.py table` writes: rows of 7 little-endian uint16 (base, left, right,
+   * word position, 3 senones). Refuses a file that is not such rows, so a wrong file fails at load.
+   */
+  static fromBytes(bytes: Uint8Array): TriphoneTable {
+    if (bytes.byteLength === 0 || bytes.byteLength % (2 * ROW) !== 0) throw new Error(`triphone table: ${bytes.byteLength} bytes is not rows of ${ROW} uint16`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const table = new TriphoneTable([]);
+    const row = new Array<number>(ROW);
+    for (let o = 0; o < bytes.byteLength; o += 2 * ROW) {
+      for (let j = 0; j < ROW; j++) row[j] = view.getUint16(o + 2 * j, true);
+      const [base, left, right, wpos, s0, s1, s2] = row as [number, number, number, number, number, number, number];
+      if (Math.max(base, left, right) >= NATIVE_PHONES.length || wpos > WORD_POSITION.single || Math.max(s0, s1, s2) >= MODEL_SENONES) {
+        throw new Error(`triphone table: row ${o / (2 * ROW)} (${row.join(' ')}) is out of the model's range`);
+      }
+      table.senones.set(key(base, left, right, wpos), [s0, s1, s2]);
+    }
+    return table;
   }
 
   /**
