@@ -41,6 +41,7 @@ import { METRICS_TOKEN, oneAssessmentByStage, runStagesBench } from './stages.js
 import { benchVad, reportVad, runVadBench } from './vad.js';
 import { runVadAgreement } from './vad-agreement.js';
 import { runResponsivenessBench } from './responsiveness.js';
+import { runNativeBench } from './native.js';
 
 const json = process.argv.includes('--json');
 /** A human line: stdout, or stderr when --json keeps stdout for the JSON object. */
@@ -113,6 +114,7 @@ async function main() {
 // `npm run bench -- stages`: one assessment's per-stage breakdown alone (./stages.ts).
 // `npm run bench -- vad`: the voice-activity and worker-load bench alone (./vad.ts).
 // `npm run bench -- responsiveness`: the API's answer time while its worker assesses, model thread or not (./responsiveness.ts).
+// `npm run bench -- native --baseline FILE`: the native-English graph against a baseline graph of the same model (./native.ts).
 // `npm run bench -- vad-agreement`: batched against one-at-a-time VAD decisions on a split (./vad-agreement.ts).
 const benches: Record<string, () => Promise<void>> = {
   analytics: () => benchAnalytics(process.argv.slice(3)),
@@ -134,6 +136,7 @@ const benches: Record<string, () => Promise<void>> = {
   vad: () => runVadBench(process.argv.slice(3)),
   'vad-agreement': () => runVadAgreement(process.argv.slice(3)),
   responsiveness: () => runResponsivenessBench(process.argv.slice(3)),
+  native: () => runNativeBench(process.argv.slice(3)),
 };
 const run = benches[process.argv[2] ?? ''] ?? main;
 
