@@ -128,55 +128,6 @@ class ContextModel:
         return self.ci[base]
 
 
-def viterbi(obs, blocks):
-    """obs [T, C]; blocks: (3 columns of obs, optional, transition log-probs [3, 4]) in order.
-    Left-to-right 3-state HMMs, optional blocks skippable. Per block its frames [a, b), or None when skipped."""
-    cols, preds, exits, starts, stay, leave, into = [], [], [-1], [], [], [], []
-    for c3, optional, tm in blocks:
-        first = len(cols)
-        for j in range(3):
-            cols.append(c3[j])
-            preds.append(list(exits) if j == 0 else [first + j - 1])
-            stay.append(tm[j, j])
-            leave.append(tm[j, j + 1])  # to the next state, or out of the block from the last
-        exits = [first + 2] + (list(exits) if optional else [])
-        starts.append(first)
-    leave = np.append(leave, 0.0)
-    stay = np.asarray(stay)
-    S, T = len(cols), len(obs)
-    P = np.full((S, max(len(p) for p in preds)), S, np.int64)  # S: a slot that stays -inf
-    init = np.full(S, -np.inf)
-    for s, p in enumerate(preds):
-        q = [x for x in p if x >= 0]
-        P[s, :len(q)] = q
-        init[s] = 0 if -1 in p else -np.inf
-    o = obs[:, cols]
-    cost = leave[P]  # leaving the predecessor: its next-state (or exit) transition
-    score = np.append(init + o[0], -np.inf)
-    back = np.zeros((T, S), np.int64)
-    back[0] = np.arange(S)
-    ar = np.arange(S)
-    for t in range(1, T):
-        c = score[P] + cost
-        k = c.argmax(1)
-        best = c[ar, k]
-        kept = score[:S] + stay
-        move = best > kept
-        back[t] = np.where(move, P[ar, k], ar)
-        score = np.append(np.where(move, best, kept) + o[t], -np.inf)
-    ends = [q for q in exits if q >= 0]
-    s = ends[int(np.argmax(score[ends]))]
-    path = np.zeros(T, np.int64)
-    for t in range(T - 1, -1, -1):
-        path[t] = s
-        s = back[t, s]
-    segs = []
-    for b in starts:
-        fr = np.nonzero((path >= b) & (path < b + 3))[0]
-        segs.append((int(fr[0]), int(fr[-1]) + 1) if len(fr) else None)
-    return segs, np.asarray(cols)[path]
-
-
 def segment_scores(ll, n, tm):
     """Each candidate's best left-to-right 3-state path over a segment of n frames: ll [n, C, 3];
     tm [C, 3, 4] their transition log-probabilities."""
@@ -219,7 +170,7 @@ def phone_features(cm, samples, words):
             blocks.append(([col[s] for s in tri[k]], False, cm.tmat[flat[k]]))
             k += 1
         blocks.append(sil)
-    segs, aligned_col = viterbi(obs, blocks)
+    segs, aligned_col = N.viterbi(obs, blocks)
     segs = [segs[i] for i in range(len(blocks)) if not blocks[i][1]]
     aligned = obs[np.arange(T), aligned_col]
     best_ci = ci_ll.max(1)

@@ -286,45 +286,45 @@ def senone_nodes(model, n, const, context_dependent):
 
 
 # ---- alignment and features (the numpy reference of src/inference/gop/native.ts) -----------------
-def align(ll, words, pi):
-    """Viterbi over SIL? w1 SIL? w2 ... SIL? with 3-state left-to-right CI HMMs (transitions free).
-    Returns each reference phone's frames [start, end) and the senone aligned to each frame, or None
-    when the recording is shorter than 3 frames per phone."""
-    sil = pi['SIL']
-    states, preds, exits, starts = [], [], [-1], []
-
-    def block(p, optional):
-        nonlocal exits
-        base = len(states)
+def viterbi(obs, blocks):
+    """The block Viterbi of align() and native_cd.py (src/inference/gop/native.ts alignBlocks mirrors it).
+    obs [T, C]; blocks: (3 columns of obs, optional, transition log-probs [3, 4]) in order.
+    Left-to-right 3-state HMMs, optional blocks skippable. Per block its frames [a, b), or None when skipped."""
+    cols, preds, exits, starts, stay, leave = [], [], [-1], [], [], []
+    for c3, optional, tm in blocks:
+        first = len(cols)
         for j in range(3):
-            states.append(3 * p + j)
-            preds.append(list(exits) if j == 0 else [base + j - 1])
-        exits = [base + 2] + (list(exits) if optional else [])
-        return base
-
-    block(sil, True)
-    for w in words:
-        for p in w:
-            starts.append(block(pi[p], False))
-        block(sil, True)
-    S, T = len(states), len(ll)
-    if T < 3 * len(starts):
-        return None
-    obs = ll[:, states]
-    score = np.array([obs[0, s] if -1 in preds[s] else -np.inf for s in range(S)])
-    back = np.zeros((T, S), np.int32)
+            cols.append(c3[j])
+            preds.append(list(exits) if j == 0 else [first + j - 1])
+            stay.append(tm[j, j])
+            leave.append(tm[j, j + 1])  # to the next state, or out of the block from the last
+        exits = [first + 2] + (list(exits) if optional else [])
+        starts.append(first)
+    leave = np.append(leave, 0.0)
+    stay = np.asarray(stay)
+    S, T = len(cols), len(obs)
+    P = np.full((S, max(len(p) for p in preds)), S, np.int64)  # S: a slot that stays -inf
+    init = np.full(S, -np.inf)
+    for s, p in enumerate(preds):
+        q = [x for x in p if x >= 0]
+        P[s, :len(q)] = q
+        init[s] = 0 if -1 in p else -np.inf
+    o = obs[:, cols]
+    cost = leave[P]  # leaving the predecessor: its next-state (or exit) transition
+    score = np.append(init + o[0], -np.inf)
+    back = np.zeros((T, S), np.int64)
     back[0] = np.arange(S)
-    parr = [np.array([q for q in preds[s] if q >= 0], dtype=np.int64) for s in range(S)]
+    ar = np.arange(S)
     for t in range(1, T):
-        new, bp = score.copy(), np.arange(S)
-        for s in range(S):
-            if len(parr[s]):
-                q = parr[s][np.argmax(score[parr[s]])]
-                if score[q] > new[s]:  # ties stay in the state (the TypeScript does the same)
-                    new[s], bp[s] = score[q], q
-        score = new + obs[t]
-        back[t] = bp
-    s = max((q for q in exits if q >= 0), key=lambda q: score[q])
+        c = score[P] + cost
+        k = c.argmax(1)
+        best = c[ar, k]
+        kept = score[:S] + stay
+        move = best > kept
+        back[t] = np.where(move, P[ar, k], ar)
+        score = np.append(np.where(move, best, kept) + o[t], -np.inf)
+    ends = [q for q in exits if q >= 0]
+    s = ends[int(np.argmax(score[ends]))]
     path = np.zeros(T, np.int64)
     for t in range(T - 1, -1, -1):
         path[t] = s
@@ -332,8 +332,23 @@ def align(ll, words, pi):
     segs = []
     for b in starts:
         fr = np.nonzero((path >= b) & (path < b + 3))[0]
-        segs.append((int(fr[0]), int(fr[-1]) + 1))
-    return segs, np.asarray(states)[path]
+        segs.append((int(fr[0]), int(fr[-1]) + 1) if len(fr) else None)
+    return segs, np.asarray(cols)[path]
+
+
+def align(ll, words, pi):
+    """Viterbi over SIL? w1 SIL? w2 ... SIL? with 3-state left-to-right CI HMMs (transitions free).
+    Returns each reference phone's frames [start, end) and the senone aligned to each frame, or None
+    when the recording is shorter than 3 frames per phone."""
+    free = np.zeros((3, 4))
+    ci = lambda p, optional: ([3 * p, 3 * p + 1, 3 * p + 2], optional, free)  # noqa: E731
+    blocks = [ci(pi['SIL'], True)]
+    for w in words:
+        blocks += [ci(pi[p], False) for p in w] + [ci(pi['SIL'], True)]
+    if len(ll) < 3 * sum(len(w) for w in words):
+        return None
+    segs, aligned = viterbi(ll, blocks)
+    return [seg for seg, (_, optional, _) in zip(segs, blocks) if not optional], aligned
 
 
 def phone_features(model, ll, words):

@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTEXT_PHONE_FEATURES, contextPhoneFeatures, referenceTriphones, TriphoneTable } from '../../src/inference/gop/native-cd.js';
+import { CONTEXT_PHONE_FEATURES, contextPhoneFeatures, contextSenones, referenceTriphones, TriphoneTable } from '../../src/inference/gop/native-cd.js';
 import { NATIVE_PHONES, SIL } from '../../src/inference/gop/native.js';
 
 const dir = path.join(import.meta.dirname, 'fixtures');
 const read = <T>(name: string) => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as T;
-const ci = read<{ frames: number; senone_loglik_f32: string }>('native-reference.json');
+const ci = read<{ words: string[][]; frames: number; senone_loglik_f32: string }>('native-reference.json');
 const cd = read<{
   words: string[][]; frames: number; triphones: number[][]; table: number[][]; senones: number[];
   cd_senone_loglik_f32: string; names: string[]; features: number[][];
@@ -27,6 +27,7 @@ const id = (p: string) => NATIVE_PHONES.indexOf(p as (typeof NATIVE_PHONES)[numb
 describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)', () => {
   it('the fixture is the CI fixture\'s recording', () => {
     expect(cd.frames).toBe(ci.frames);
+    expect(cd.words).toEqual(ci.words);
     expect(cd.names).toEqual([...CONTEXT_PHONE_FEATURES]);
   });
 
@@ -43,6 +44,12 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     expect(new TriphoneTable([[ao, k, SIL, 1, 30, 31, 32], [ao, SIL, SIL, 1, 40, 41, 42]]).lookup(ao, k, b, 1)).toEqual([30, 31, 32]);
     expect(new TriphoneTable([[ao, SIL, SIL, 1, 40, 41, 42]]).lookup(ao, k, b, 1)).toEqual([40, 41, 42]);
     expect(new TriphoneTable([]).lookup(ao, k, l, 0)).toEqual([3 * ao, 3 * ao + 1, 3 * ao + 2]); // the CI phone
+    // the exact word position first, then the others in order 0, 1, 2, 3; silence on the left before silence on the right
+    const positions = new TriphoneTable([[ao, k, l, 2, 50, 51, 52], [ao, k, l, 1, 60, 61, 62], [ao, k, l, 3, 70, 71, 72]]);
+    expect(positions.lookup(ao, k, l, 3)).toEqual([70, 71, 72]);
+    expect(positions.lookup(ao, k, l, 0)).toEqual([60, 61, 62]);
+    const silences = new TriphoneTable([[ao, k, SIL, 1, 30, 31, 32], [ao, SIL, l, 1, 20, 21, 22]]);
+    expect(silences.lookup(ao, k, l, 1)).toEqual([20, 21, 22]);
   });
 
   it('reads the table file native_cd.py writes (rows of 7 little-endian uint16) and refuses anything else', () => {
@@ -57,6 +64,13 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     outOfRange.writeUInt16LE(cd.table[0]![0]!, 0);
     outOfRange.writeUInt16LE(5126, 12); // no senone 5126
     expect(() => TriphoneTable.fromBytes(outOfRange)).toThrow(/out of the model's range/);
+    const row = () => Buffer.from(file.subarray(0, 14));
+    const badLeft = row();
+    badLeft.writeUInt16LE(42, 2);
+    expect(() => TriphoneTable.fromBytes(badLeft)).toThrow(/out of the model's range/);
+    const badPosition = row();
+    badPosition.writeUInt16LE(4, 6);
+    expect(() => TriphoneTable.fromBytes(badPosition)).toThrow(/out of the model's range/);
   });
 
   it('the columns from the reference log-likelihoods are the reference columns', () => {
@@ -73,9 +87,33 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     alignment!.segments.forEach(([a, b], i) => {
       expect(a).toBeGreaterThanOrEqual(previousEnd);
       expect(b - a).toBeGreaterThanOrEqual(3);
-      for (let t = a; t < b; t++) expect(cd.triphones[i]).toContain(cd.senones[alignment!.senone[t]! - 126]);
+      for (let t = a; t < b; t++) expect(cd.triphones[i]).toContain(cd.senones[alignment!.column[t]! - 126]);
       previousEnd = b;
     });
+  });
+
+  it('lists the senones the graph must score: the context-dependent ones, once each', () => {
+    expect(contextSenones(cd.triphones)).toEqual(cd.senones.filter((s) => s >= 126));
+    expect(contextSenones([[3, 4, 5], [200, 150, 200]])).toEqual([150, 200]);
+  });
+
+  it('a phone whose triphone the model lacks is aligned through its CI senones, and its triphone-against-CI column is 0', () => {
+    const triphones = cd.triphones.map((t) => [...t] as [number, number, number]);
+    const p = id('AO');
+    triphones[3] = [3 * p, 3 * p + 1, 3 * p + 2]; // AO of CALL (W IY K AO L …), as if its context were missing
+    const { alignment, columns } = contextPhoneFeatures(native, cd.words, triphones);
+    const F = CONTEXT_PHONE_FEATURES.length;
+    expect(alignment!.segments).toHaveLength(triphones.length);
+    expect(columns[3 * F + 1]).toBe(0);
+    expect(columns[2 * F + 1]).not.toBe(0); // K keeps its triphone
+    expect([...columns].every((v) => Number.isFinite(v))).toBe(true);
+  });
+
+  it('refuses inputs whose sizes disagree instead of aligning on zeros', () => {
+    const triphones = cd.triphones as [number, number, number][];
+    expect(() => contextPhoneFeatures(native, cd.words, triphones.slice(1))).toThrow(/9 triphones for 10 reference phones/);
+    expect(() => contextPhoneFeatures({ ...native, cdLl: native.cdLl.subarray(1) }, cd.words, triphones)).toThrow(/log-likelihoods of/);
+    expect(() => contextPhoneFeatures({ ...native, frames: native.frames + 1 }, cd.words, triphones)).toThrow(/log-likelihoods of/);
   });
 
   it('a recording too short for its phones yields missing values', () => {
@@ -87,7 +125,9 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
   });
 
   it('refuses triphones whose senones were not scored', () => {
-    expect(() => contextPhoneFeatures({ ...native, senones: cd.senones.slice(1), cdLl: native.cdLl }, cd.words, cd.triphones as [number, number, number][]))
-      .toThrow(/not scored/);
+    const K = cd.senones.length;
+    const dropped = Float32Array.from({ length: cd.frames * (K - 1) }, (_, i) => native.cdLl[Math.floor(i / (K - 1)) * K + 1 + (i % (K - 1))]!);
+    expect(() => contextPhoneFeatures({ ...native, senones: cd.senones.slice(1), cdLl: dropped }, cd.words, cd.triphones as [number, number, number][]))
+      .toThrow(/senone \d+ was not scored/);
   });
 });

@@ -82,6 +82,11 @@ export function referenceTriphones(table: TriphoneTable, words: readonly (readon
   return flat.map((p, i) => table.lookup(p, flat[i - 1] ?? SIL, flat[i + 1] ?? SIL, wpos[i]!));
 }
 
+/** The senones the graph must score for these triphones (cd_senones): the context-dependent ones, once each, ascending. */
+export function contextSenones(triphones: readonly (readonly number[])[]): number[] {
+  return [...new Set(triphones.flat().filter((s) => s >= SENONES))].sort((a, b) => a - b);
+}
+
 export interface ContextLoglik {
   /** [frames, 126] CI senone log-likelihoods (the native graph's senone_loglik) */
   ll: Float32Array;
@@ -117,6 +122,11 @@ export function contextPhoneFeatures(
   native: ContextLoglik, words: readonly (readonly string[])[], triphones: readonly (readonly [number, number, number])[],
 ): { alignment: Alignment | null; columns: Float32Array } {
   const { ll, cdLl, senones, frames: T } = native;
+  const P = words.reduce((n, w) => n + w.length, 0);
+  if (triphones.length !== P) throw new Error(`${triphones.length} triphones for ${P} reference phones`);
+  if (ll.length !== T * SENONES || cdLl.length !== T * senones.length) {
+    throw new Error(`log-likelihoods of ${ll.length} and ${cdLl.length} values for ${T} frames of ${SENONES} and ${senones.length} senones`);
+  }
   const F = CONTEXT_PHONE_FEATURES.length;
   const out = new Float32Array(triphones.length * F).fill(NaN);
   // one observation matrix: the CI senones, then the listed triphone senones
@@ -129,7 +139,7 @@ export function contextPhoneFeatures(
   }
   const column = new Map(senones.map((s, i) => [s, SENONES + i]));
   const cdColumns = triphones.map((tri) => tri.map((s) => {
-    const c = column.get(s);
+    const c = s < SENONES ? s : column.get(s); // a triphone the model lacks falls back to the CI phone's own senones
     if (c === undefined) throw new Error(`senone ${s} was not scored`);
     return c;
   }) as unknown as readonly [number, number, number]);
@@ -142,7 +152,7 @@ export function contextPhoneFeatures(
     for (let t = a; t < b; t++) {
       let best = -Infinity;
       for (let s = 0; s < SENONES; s++) best = Math.max(best, ll[t * SENONES + s]!);
-      gopState += obs[t * width + alignment.senone[t]!]! - best;
+      gopState += obs[t * width + alignment.column[t]!]! - best;
     }
     const n = b - a;
     const p = flat[i]!;

@@ -58,7 +58,7 @@ export interface Alignment {
   /** per reference phone, its frames [start, end) */
   segments: [number, number][];
   /** per frame, the observation column aligned to it (in the CI alignment, the senone) */
-  senone: Int32Array;
+  column: Int32Array;
   /** the path's total log-likelihood */
   score: number;
 }
@@ -138,13 +138,13 @@ export function alignBlocks(obs: Float32Array, width: number, T: number, blocks:
     }
     return [first, last + 1];
   });
-  const senone = new Int32Array(T);
+  const column = new Int32Array(T);
   let total = 0;
   for (let t = 0; t < T; t++) {
-    senone[t] = columns[path[t]!]!;
-    total += obs[t * width + senone[t]!]!;
+    column[t] = columns[path[t]!]!;
+    total += obs[t * width + column[t]!]!;
   }
-  return { segments, senone, score: total };
+  return { segments, column, score: total };
 }
 
 /** The CI phone ids of a reference (stress marks dropped); throws on a phone the model lacks. */
@@ -213,7 +213,7 @@ export function nativeEvidence(native: NativeLoglik, words: readonly (readonly s
     let best = -Infinity;
     for (let s = 0; s < SENONES; s++) best = Math.max(best, ll[o + s]!);
     bestState[t] = best;
-    alignedLl[t] = ll[o + alignment.senone[t]!]!;
+    alignedLl[t] = ll[o + alignment.column[t]!]!;
     for (let q = 0; q < Q; q++) {
       const p = SPEECH[q]!;
       phoneLl[t * Q + q] = logSumExp([ll[o + 3 * p]!, ll[o + 3 * p + 1]!, ll[o + 3 * p + 2]!]);
