@@ -2,17 +2,20 @@
  * The native-English model's graph (models/default/native.onnx) against a baseline graph of the
  * same model, in the same run: ms per recording through the server's runNative on real dev/
  * recordings, one onnxruntime thread each, the two graphs alternating round by round; and how far
- * their outputs and the server's native phone columns differ (they must agree within float rounding
- * for the heads trained on the baseline to be served by the other).
+ * their CI outputs and the server's native phone columns differ. A graph exported
+ * --context-dependent also scores each recording's reference triphones (the bundle's table), as the
+ * server does, so its time is what a recording costs in service.
  *
  *   git show f23d8b3:models/default/native.onnx > /tmp/native-2.2.0.onnx   # so762-gop-2.2.0 as released
  *   npm run bench -- native --baseline /tmp/native-2.2.0.onnx [--recordings 40] [--rounds 5]
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { decodeAudio } from '../../src/audio/decode.js';
-import { nativePhoneFeatures, runNative, type NativeLoglik } from '../../src/inference/gop/native.js';
+import { nativePhoneFeatures, type NativeLoglik } from '../../src/inference/gop/native.js';
+import { runNativeFor, TriphoneTable } from '../../src/inference/gop/native-cd.js';
 import { createSession } from '../../src/inference/session.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
 import { hasSharedData } from '../../tests/support/audio-fixtures.js';
@@ -32,9 +35,14 @@ export async function runNativeBench(argv: string[]): Promise<void> {
   const seconds = samples.reduce((s, x) => s + x.length / 16000, 0);
   const open = async (file: string) => (await createSession(path.resolve(file), ['cpu'], { intraOpNumThreads: 1, log: () => undefined })).session;
   const graphs = { baseline: await open(values.baseline), bundle: await open('models/default/native.onnx') };
+  const words = utterances.map((u) => analyzeReferenceText(u.text).map((w) => w.phones));
+  const tableFile = 'models/default/native-triphones.u16';
+  const table = fs.existsSync(tableFile) ? TriphoneTable.fromBytes(fs.readFileSync(tableFile)) : null;
   const runAll = async (session: ort.InferenceSession) => {
+    const takesSenones = session.inputNames.includes('cd_senones');
+    const model = { table: takesSenones ? table : null, takesSenones };
     const out: NativeLoglik[] = [];
-    for (const s of samples) out.push(await runNative((f) => session.run(f), s));
+    for (const [i, s] of samples.entries()) out.push((await runNativeFor((f) => session.run(f), s, words[i]!, model)).loglik);
     return out;
   };
   const times: Record<keyof typeof graphs, number[]> = { baseline: [], bundle: [] };
@@ -53,9 +61,8 @@ export async function runNativeBench(argv: string[]): Promise<void> {
   outputs.baseline!.forEach((a, i) => {
     const b = outputs.bundle![i]!;
     for (let k = 0; k < a.ll.length; k++) worstLl = Math.max(worstLl, Math.abs(a.ll[k]! - b.ll[k]!) / (1 + Math.abs(a.ll[k]!)));
-    const words = analyzeReferenceText(utterances[i]!.text).map((w) => w.phones);
-    const fa = nativePhoneFeatures(a, words);
-    const fb = nativePhoneFeatures(b, words);
+    const fa = nativePhoneFeatures(a, words[i]!);
+    const fb = nativePhoneFeatures(b, words[i]!);
     for (let k = 0; k < fa.length; k++) if (!Number.isNaN(fa[k]!)) worstColumn = Math.max(worstColumn, Math.abs(fa[k]! - fb[k]!) / (1 + Math.abs(fa[k]!)));
   });
   const base = median(times.baseline);

@@ -93,7 +93,8 @@ async function dumpFeatures(): Promise<PairRow[]> {
     const audio = await decodeAudio(new Uint8Array(fs.readFileSync(u.audioPath)), { maxSeconds: 60, minSeconds: 0.3 });
     const acoustic = await runAcoustic((f) => session.run(f), audio.samples, K);
     const logp = acoustic.logp[k]!;
-    const loglik = native ? await runNative((f) => native.run(f), audio.samples) : null;
+    // the context-dependent graph's cd_senones: none (content match reads the CI senones)
+    const loglik = native ? await runNative((f) => native.run(f), audio.samples, native.inputNames.includes('cd_senones') ? [] : undefined) : null;
     const loop = loglik ? nativeLoop(loglik) : null;
     const nativeOf = (j: number) => (loglik ? nativeContentFeatures(loglik, utts[j]!.labels.words.map((w) => w.phones), loop!) : undefined);
     const features = (j: number) => contentFeatures(logp, acoustic.frames, VOCAB, labelsOf[j]!, undefined, nativeOf(j));

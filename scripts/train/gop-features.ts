@@ -8,7 +8,9 @@
  * Train utterances get features from the one recogniser that did not hear them (folds.json, written
  * by recogniser.py); dev utterances from every recogniser (the serving path averages over them).
  * With --native (default models/default/native.onnx; '' for none) the phone rows end with the native-English
- * model's columns (src/inference/gop/native.ts).
+ * model's columns (src/inference/gop/native.ts), and with --triphones (default
+ * models/default/native-triphones.u16; '' for none) and a graph exported --context-dependent, its
+ * CONTEXT_PHONE_FEATURES after them (src/inference/gop/native-cd.ts), computed as the server does.
  * Writes <cache>/gop/<split>.{phone,word,utterance}.f32 (row-major float32), the utterance columns measured but not
  * in the heads' contract in <split>.utterance_candidates.f32 (features.ts CANDIDATE_UTTERANCE_FEATURES), and <split>.meta.json
  * (feature names, and per row: utterance index, recogniser, labels).
@@ -18,7 +20,8 @@ import path from 'node:path';
 import { createSession } from '../../src/inference/session.js';
 import { runAcoustic } from '../../src/inference/gop/engine.js';
 import { CANDIDATE_UTTERANCE_FEATURES, gopFeatures, PHONE_FEATURES, RELATIVE_STRESS_FEATURES, UTTERANCE_FEATURES, WORD_FEATURES } from '../../src/inference/gop/features.js';
-import { NATIVE_PHONE_FEATURES, nativePhoneFeatures, runNative } from '../../src/inference/gop/native.js';
+import { NATIVE_PHONE_FEATURES } from '../../src/inference/gop/native.js';
+import { CONTEXT_PHONE_FEATURES, nativeReferenceColumns, runNativeFor, TriphoneTable } from '../../src/inference/gop/native-cd.js';
 import type { ReferenceWord } from '../../src/types.js';
 
 function arg(name: string, fallback: string): string {
@@ -49,6 +52,8 @@ const outDir = path.resolve(arg('out', path.join(cache, 'gop')));
 const limit = Number(arg('limit', '0'));
 // the native-English phone model (scripts/train/native_gop.py export); '' leaves its columns out
 const nativePath = arg('native', 'models/default/native.onnx');
+// the model's triphone table (scripts/train/native_cd.py table); '' leaves the context-dependent columns out
+const triphonesPath = nativePath ? arg('triphones', 'models/default/native-triphones.u16') : '';
 
 class Matrix {
   private chunks: Float32Array[] = [];
@@ -72,7 +77,12 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
   const { session } = await createSession(acousticPath, ['cpu'], { intraOpNumThreads: 2, log: () => undefined });
   const run = (feeds: Record<string, import('onnxruntime-node').Tensor>) => session.run(feeds);
   const native = nativePath ? (await createSession(path.resolve(nativePath), ['cpu'], { intraOpNumThreads: 2, log: () => undefined })).session : null;
-  const phoneNames = [...PHONE_FEATURES, ...(native ? NATIVE_PHONE_FEATURES : [])];
+  const nativeModel = native && {
+    table: triphonesPath ? TriphoneTable.fromBytes(fs.readFileSync(triphonesPath)) : null,
+    takesSenones: native.inputNames.includes('cd_senones'),
+  };
+  if (nativeModel?.table && !nativeModel.takesSenones) throw new Error(`${nativePath} has no cd_senones input: export it --context-dependent, or pass --triphones ''`);
+  const phoneNames = [...PHONE_FEATURES, ...(native ? NATIVE_PHONE_FEATURES : []), ...(nativeModel?.table ? CONTEXT_PHONE_FEATURES : [])];
   const phone = new Matrix(phoneNames.length);
   const word = new Matrix(WORD_FEATURES.length);
   const utterance = new Matrix(UTTERANCE_FEATURES.length);
@@ -91,7 +101,9 @@ async function dumpSplit(split: 'train' | 'dev', folds: Record<string, number>, 
     for (let i = 0; i < u.length; i++) samples[i] = pcm16[u.offset + i]! / index.scale;
     const words: ReferenceWord[] = u.labels.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
     const acoustic = await runAcoustic(run, samples, K);
-    const nativeColumns = native ? nativePhoneFeatures(await runNative((f) => native.run(f), samples), words.map((w) => w.phones)) : undefined;
+    const phones = words.map((w) => w.phones);
+    const nativeRun = native && nativeModel ? await runNativeFor((f) => native.run(f), samples, phones, nativeModel) : null;
+    const nativeColumns = nativeRun ? nativeReferenceColumns(nativeRun.loglik, phones, nativeRun.triphones) : undefined;
     const fold = split === 'train' ? folds[u.id] : undefined;
     if (split === 'train' && fold === undefined) throw new Error(`utterance ${u.id} has no fold in folds.json`);
     const recognisers = fold === undefined ? [...Array(K).keys()] : [fold];

@@ -54,8 +54,11 @@ export interface ModelManifest {
   /**
    * gop, optional: the native-English phone model (src/inference/gop/native.ts; exported by
    * scripts/train/native_gop.py). When present, its NATIVE_PHONE_FEATURES follow the phone columns.
+   * `triphones`: the model's triphone table (scripts/train/native_cd.py table), for the
+   * context-dependent graph (`native_gop.py export --context-dependent`); with it the phone columns
+   * end with CONTEXT_PHONE_FEATURES (src/inference/gop/native-cd.ts).
    */
-  native?: { file: string; sha256: string };
+  native?: { file: string; sha256: string; triphones?: { file: string; sha256: string } };
   recognisers?: number;
   /** gop: the heads' input columns, in order (must equal src/inference/gop/features.ts). */
   features?: { phone: string[]; word: string[]; utterance: string[] };
@@ -75,6 +78,8 @@ export interface ModelBundle {
   batchedPath?: string;
   /** gop pipeline, when the manifest names one: absolute path of the native-English phone model. */
   nativePath?: string;
+  /** gop pipeline, when the native model has one: absolute path of its triphone table. */
+  nativeTriphonesPath?: string;
 }
 
 /** A bundle that cannot be used; the message names the bundle and the problem. */
@@ -197,6 +202,10 @@ export function loadModelBundle(dir: string): ModelBundle {
     if (native !== undefined && (typeof native?.file !== 'string' || typeof native.sha256 !== 'string')) {
       throw new BundleError(`Model bundle ${abs}: "native" must be {"file", "sha256"} in manifest.json`);
     }
+    const triphones = native?.triphones;
+    if (triphones !== undefined && (typeof triphones?.file !== 'string' || typeof triphones.sha256 !== 'string')) {
+      throw new BundleError(`Model bundle ${abs}: "native.triphones" must be {"file", "sha256"} in manifest.json`);
+    }
     const nativeEvidence = manifest.contentMatch?.features.filter((f) => (NATIVE_CONTENT_FEATURES as readonly string[]).includes(f)) ?? [];
     if (nativeEvidence.length && native === undefined) {
       throw new BundleError(`Model bundle ${abs}: "contentMatch" reads the native model (${nativeEvidence.join(', ')}) but manifest.json has no "native"`);
@@ -208,6 +217,7 @@ export function loadModelBundle(dir: string): ModelBundle {
       headsPath: checkedFile(abs, heads.file, heads.sha256),
       ...(batched ? { batchedPath: checkedFile(abs, batched.file, batched.sha256) } : {}),
       ...(native ? { nativePath: checkedFile(abs, native.file, native.sha256) } : {}),
+      ...(triphones ? { nativeTriphonesPath: checkedFile(abs, triphones.file, triphones.sha256) } : {}),
     };
   }
   return { dir: abs, manifest, modelPath };

@@ -1,17 +1,21 @@
 /**
- * Context-dependent phone evidence (src/inference/gop/native-cd.ts, issue 13; not in the default
- * bundle yet) against its numpy reference (scripts/train/native_cd.py fixture), on the recording of
- * native-reference.json: the triphones chosen from the model's table, and the alignment and columns
- * computed from the reference's senone log-likelihoods.
+ * Context-dependent phone evidence (src/inference/gop/native-cd.ts, issue 13) against its numpy
+ * reference (scripts/train/native_cd.py fixture), on the recording of native-reference.json: the
+ * triphones chosen from the model's table, the alignment and columns computed from the reference's
+ * senone log-likelihoods, and the same through the bundle's own graph and table file (real ONNX
+ * session, as the server runs them).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTEXT_PHONE_FEATURES, contextPhoneFeatures, contextSenones, referenceTriphones, TriphoneTable } from '../../src/inference/gop/native-cd.js';
-import { NATIVE_PHONES, SIL } from '../../src/inference/gop/native.js';
+import {
+  CONTEXT_PHONE_FEATURES, contextPhoneFeatures, contextSenones, nativeReferenceColumns, referenceTriphones, runNativeFor, TriphoneTable,
+} from '../../src/inference/gop/native-cd.js';
+import { NATIVE_PHONE_FEATURES, NATIVE_PHONES, nativePhoneFeatures, runNative, SIL } from '../../src/inference/gop/native.js';
+import { createSession } from '../../src/inference/session.js';
 
 const dir = path.join(import.meta.dirname, 'fixtures');
 const read = <T>(name: string) => JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as T;
-const ci = read<{ words: string[][]; frames: number; senone_loglik_f32: string }>('native-reference.json');
+const ci = read<{ words: string[][]; frames: number; senone_loglik_f32: string; pcm_s16le: string }>('native-reference.json');
 const cd = read<{
   words: string[][]; frames: number; triphones: number[][]; table: number[][]; senones: number[];
   cd_senone_loglik_f32: string; names: string[]; features: number[][];
@@ -129,5 +133,67 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     const dropped = Float32Array.from({ length: cd.frames * (K - 1) }, (_, i) => native.cdLl[Math.floor(i / (K - 1)) * K + 1 + (i % (K - 1))]!);
     expect(() => contextPhoneFeatures({ ...native, senones: cd.senones.slice(1), cdLl: dropped }, cd.words, cd.triphones as [number, number, number][]))
       .toThrow(/senone \d+ was not scored/);
+  });
+});
+
+describe('the bundle\'s context-dependent graph and triphone table (models/default)', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  const pcm = Buffer.from(ci.pcm_s16le, 'base64');
+  const samples = Float32Array.from(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2), (v) => v / 32767);
+  const bundleTable = TriphoneTable.fromBytes(fs.readFileSync(path.join(ROOT, 'models/default/native-triphones.u16')));
+  const withGraph = async <T>(use: (run: Parameters<typeof runNative>[0]) => Promise<T>): Promise<T> => {
+    const { session } = await createSession(path.join(ROOT, 'models/default/native.onnx'), ['cpu'], { log: () => undefined });
+    try {
+      expect(session.inputNames).toContain('cd_senones');
+      return await use((f) => session.run(f));
+    } finally {
+      await session.release();
+    }
+  };
+
+  it('the table file chooses the numpy reference\'s triphones', () => {
+    expect(referenceTriphones(bundleTable, cd.words)).toEqual(cd.triphones);
+  });
+
+  it('the graph scores the senones asked for as the numpy reference does, in the order asked', async () => {
+    const asked = [...contextSenones(cd.triphones)].reverse();
+    const out = await withGraph((run) => runNative(run, samples, asked));
+    expect(out.frames).toBe(cd.frames);
+    expect(out.cd!.senones).toEqual(asked);
+    let worst = 0;
+    asked.forEach((s, k) => {
+      const j = cd.senones.indexOf(s);
+      for (let t = 0; t < cd.frames; t++) {
+        const want = native.cdLl[t * cd.senones.length + j]!;
+        worst = Math.max(worst, Math.abs(out.cd!.ll[t * asked.length + k]! - want) / (1 + Math.abs(want)));
+      }
+    });
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it('an empty cd_senones scores the CI senones alone', async () => {
+    const out = await withGraph((run) => runNative(run, samples, []));
+    expect(out.cd!.ll).toHaveLength(0);
+    expect(out.ll).toHaveLength(cd.frames * 126);
+  });
+
+  it('the server\'s path: the native columns, then the context-dependent ones, per reference phone', async () => {
+    const { loglik, triphones } = await withGraph((run) => runNativeFor(run, samples, cd.words, { table: bundleTable, takesSenones: true }));
+    expect(triphones).toEqual(cd.triphones);
+    const columns = nativeReferenceColumns(loglik, cd.words, triphones);
+    const A = NATIVE_PHONE_FEATURES.length;
+    const W = A + CONTEXT_PHONE_FEATURES.length;
+    expect(columns).toHaveLength(cd.triphones.length * W);
+    const plain = nativePhoneFeatures(loglik, cd.words);
+    cd.features.forEach((row, i) => {
+      expect([...columns.subarray(i * W, i * W + A)]).toEqual([...plain.subarray(i * A, (i + 1) * A)]);
+      row.forEach((v, j) => expect(Math.abs(columns[i * W + A + j]! - v)).toBeLessThan(1e-2 * (1 + Math.abs(v))));
+    });
+  });
+
+  it('without a table the graph still runs (no triphone senones) and the columns are the CI ones', async () => {
+    const { loglik, triphones } = await withGraph((run) => runNativeFor(run, samples, cd.words, { table: null, takesSenones: true }));
+    expect(triphones).toBeNull();
+    expect(nativeReferenceColumns(loglik, cd.words, null)).toEqual(nativePhoneFeatures(loglik, cd.words));
   });
 });

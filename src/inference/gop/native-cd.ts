@@ -1,18 +1,20 @@
 /**
  * Context-dependent phone evidence from the native-English model's triphone senones (issue 13).
- * NOT IN THE DEFAULT BUNDLE YET: so762-gop-2.2.0 scores only the 126 context-independent senones.
  * Speaker-grouped CV on train/ (scripts/train/native_cd.py; scripts/train/README.md,
- * "Context-dependent GOP") put phone accuracy at .615 with ALIGNMENT_FEATURES against .606
- * without, every fold up, and every word and utterance output with it. What is here is the part
- * the server computes once it has the reference's triphone senone log-likelihoods: which triphone
- * each reference phone is (the model's table, with the same fallbacks as the numpy reference),
- * the forced alignment through those triphones, and the columns. The graph that scores the chosen
- * senones and the bundle that carries the table are the next step (the plan in that README).
+ * "Context-dependent GOP") put phone accuracy at .615 with these three columns against .606
+ * without, every fold up, and every word and utterance output with it. Which triphone each
+ * reference phone is (the model's table, shipped in the bundle as manifest.native.triphones, with
+ * the same fallbacks as the numpy reference), the senones the graph must score for them
+ * (its cd_senones input), the forced alignment through those triphones, and the columns.
  *
  * Mirrors reference_triphones(), viterbi() and phone_features() in scripts/train/native_cd.py,
  * which tests/inference/native-cd.test.ts holds it to.
  */
-import { alignBlocks, NATIVE_PHONES, nativePhoneIds, referenceBlocks, SENONES, SIL, type Alignment } from './native.js';
+import type { RunGraph } from './engine.js';
+import {
+  alignBlocks, NATIVE_PHONE_FEATURES, NATIVE_PHONES, nativePhoneFeatures, nativePhoneIds, referenceBlocks, runNative, SENONES, SIL,
+  type Alignment, type NativeLoglik,
+} from './native.js';
 
 export const CONTEXT_PHONE_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames'] as const;
 
@@ -160,4 +162,36 @@ export function contextPhoneFeatures(
     out.set([gopState / n, vsCi, Math.log(n)], i * F);
   });
   return { alignment, columns: out };
+}
+
+/** The reference's triphones and the native run with their senones (the context-dependent graph), or the plain run. */
+export async function runNativeFor(
+  run: RunGraph, samples: Float32Array, words: readonly (readonly string[])[], model: { table: TriphoneTable | null; takesSenones: boolean },
+): Promise<{ loglik: NativeLoglik; triphones: (readonly [number, number, number])[] | null }> {
+  const triphones = model.table ? referenceTriphones(model.table, words) : null;
+  // a context-dependent graph without a table still needs its input: no triphone senones
+  const senones = triphones ? contextSenones(triphones) : model.takesSenones ? [] : undefined;
+  return { loglik: await runNative(run, samples, senones), triphones };
+}
+
+/**
+ * The native model's phone columns, row-major [P, F] in reading order: NATIVE_PHONE_FEATURES, then
+ * CONTEXT_PHONE_FEATURES when the run scored the reference's triphones (what the heads read after
+ * the contract's columns).
+ */
+export function nativeReferenceColumns(
+  loglik: NativeLoglik, words: readonly (readonly string[])[], triphones: readonly (readonly [number, number, number])[] | null,
+): Float32Array {
+  const ci = nativePhoneFeatures(loglik, words);
+  if (!triphones) return ci;
+  if (!loglik.cd) throw new Error('the native run scored no triphone senones');
+  const { columns: cd } = contextPhoneFeatures({ ll: loglik.ll, cdLl: loglik.cd.ll, senones: loglik.cd.senones, frames: loglik.frames }, words, triphones);
+  const A = NATIVE_PHONE_FEATURES.length;
+  const B = CONTEXT_PHONE_FEATURES.length;
+  const out = new Float32Array(triphones.length * (A + B));
+  for (let i = 0; i < triphones.length; i++) {
+    out.set(ci.subarray(i * A, (i + 1) * A), i * (A + B));
+    out.set(cd.subarray(i * B, (i + 1) * B), i * (A + B) + A);
+  }
+  return out;
 }

@@ -39,17 +39,30 @@ export interface NativeLoglik {
   /** [frames, 126] senone log-likelihoods */
   ll: Float32Array;
   frames: number;
+  /** with the context-dependent graph: [frames, senones.length] log-likelihoods of the triphone senones asked for */
+  cd?: { ll: Float32Array; senones: readonly number[] };
 }
 
-/** Run the native graph on one recording (the server's float samples). */
-export async function runNative(run: RunGraph, samples: Float32Array): Promise<NativeLoglik> {
+/**
+ * Run the native graph on one recording (the server's float samples). `senones`: the triphone
+ * senones to score as well (cd_senones); the context-dependent graph needs the input, empty or not,
+ * and the context-independent one has none, so leave it out for that graph.
+ */
+export async function runNative(run: RunGraph, samples: Float32Array, senones?: readonly number[]): Promise<NativeLoglik> {
   // the graph frames 410-sample windows; a shorter recording gets one frame of zeros after it
   const input = samples.length >= WINDOW ? samples : Float32Array.from({ length: WINDOW }, (_, i) => samples[i] ?? 0);
-  const outputs = await run({ samples: new ort.Tensor('float32', input, [1, input.length]) });
+  const feeds: Record<string, ort.Tensor> = { samples: new ort.Tensor('float32', input, [1, input.length]) };
+  if (senones) feeds.cd_senones = new ort.Tensor('int64', BigInt64Array.from(senones, BigInt), [senones.length]);
+  const outputs = await run(feeds);
   const out = readTensor(outputs, 'senone_loglik', 2);
   const [frames, width] = out.dims as [number, number];
   if (width !== SENONES) throw invalidOutput(`output "senone_loglik" has shape [${out.dims.join(', ')}], expected [T, ${SENONES}]`, { output: 'senone_loglik', shape: out.dims });
-  return { ll: out.data, frames };
+  if (!senones) return { ll: out.data, frames };
+  const cd = readTensor(outputs, 'cd_senone_loglik', 2);
+  if (cd.dims[0] !== frames || cd.dims[1] !== senones.length) {
+    throw invalidOutput(`output "cd_senone_loglik" has shape [${cd.dims.join(', ')}], expected [${frames}, ${senones.length}]`, { output: 'cd_senone_loglik', shape: cd.dims });
+  }
+  return { ll: out.data, frames, cd: { ll: cd.data, senones } };
 }
 
 const stripStress = (p: string) => p.replace(/[012]$/, '');

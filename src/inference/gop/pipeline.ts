@@ -3,6 +3,7 @@
  * recognisers) → forced alignment, GOP features, diagnostics and content match in TypeScript →
  * the heads graph → scores.
  */
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../errors.js';
 import { phoneId } from '../../text/phones.js';
@@ -19,7 +20,8 @@ import { contentFeatures, contentMatch, NATIVE_CONTENT_FEATURES, type ContentMod
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
-import { NATIVE_PHONE_FEATURES, nativeContentFeatures, nativePhoneFeatures, runNative, type NativeLoglik } from './native.js';
+import { NATIVE_PHONE_FEATURES, nativeContentFeatures, type NativeLoglik } from './native.js';
+import { CONTEXT_PHONE_FEATURES, nativeReferenceColumns, runNativeFor, TriphoneTable } from './native-cd.js';
 import { loadDiagnosticThresholds } from './thresholds.js';
 import { addStage, timeStage, type StageTimes } from '../../ops/stage-times.js';
 
@@ -29,7 +31,15 @@ interface Heads {
   session: ort.InferenceSession;
   recognisers: number;
   /** the native-English phone model (./native.ts), when the bundle has one */
-  native: ort.InferenceSession | null;
+  native: NativeModel | null;
+}
+
+interface NativeModel {
+  session: ort.InferenceSession;
+  /** the model's triphone table (./native-cd.ts), when the bundle has one: the graph then scores the reference's triphones */
+  table: TriphoneTable | null;
+  /** the graph has the cd_senones input (exported --context-dependent) */
+  takesSenones: boolean;
 }
 
 export class GopScorer extends ScorerBase {
@@ -58,7 +68,7 @@ export class GopScorer extends ScorerBase {
     try {
       const heads = await loadHeads(bundle, options);
       opened.push(heads.session);
-      if (heads.native) opened.push(heads.native);
+      if (heads.native) opened.push(heads.native.session);
       const batched = await loadBatched(bundle, options, provider);
       return new GopScorer(bundle, session, provider, heads, batched);
     } catch (e) {
@@ -104,10 +114,11 @@ export class GopScorer extends ScorerBase {
 
   /** The native-English model's run (counted as acoustic) and its alignment and columns (features). */
   private async nativeColumns(
-    session: ort.InferenceSession, samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes,
+    native: NativeModel, samples: Float32Array, words: readonly ReferenceWord[], times?: StageTimes,
   ): Promise<{ loglik: NativeLoglik; columns: Float32Array }> {
-    const loglik = await timeStage(times, 'acoustic', () => runNative((f) => this.runOn(session, f), samples));
-    return { loglik, columns: await timeStage(times, 'features', async () => nativePhoneFeatures(loglik, words.map((w) => w.phones))) };
+    const phones = words.map((w) => w.phones);
+    const { loglik, triphones } = await timeStage(times, 'acoustic', () => runNativeFor((f) => this.runOn(native.session, f), samples, phones, native));
+    return { loglik, columns: await timeStage(times, 'features', async () => nativeReferenceColumns(loglik, phones, triphones)) };
   }
 
   /** The acoustic graph's input: the samples alone (the phones are used after it, in TypeScript). */
@@ -118,7 +129,7 @@ export class GopScorer extends ScorerBase {
   }
 
   protected extraSessions(): ort.InferenceSession[] {
-    return [this.heads.session, ...(this.heads.native ? [this.heads.native] : []), ...(this.batched ? [this.batched.session] : [])];
+    return [this.heads.session, ...(this.heads.native ? [this.heads.native.session] : []), ...(this.batched ? [this.batched.session] : [])];
   }
 }
 
@@ -137,7 +148,8 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
   const fail = (reason: string) => new AppError('MODEL_UNAVAILABLE', `Model bundle ${bundle.dir}: ${reason}`, { modelDir: bundle.dir });
   const recognisers = m.recognisers;
   if (typeof recognisers !== 'number' || !Number.isInteger(recognisers) || recognisers < 1) throw fail('"recognisers" must be a positive integer');
-  const ours = { phone: [...PHONE_FEATURES, ...(bundle.nativePath ? NATIVE_PHONE_FEATURES : [])], word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
+  const nativeColumns = bundle.nativePath ? [...NATIVE_PHONE_FEATURES, ...(bundle.nativeTriphonesPath ? CONTEXT_PHONE_FEATURES : [])] : [];
+  const ours = { phone: [...PHONE_FEATURES, ...nativeColumns], word: WORD_FEATURES, utterance: UTTERANCE_FEATURES };
   for (const level of ['phone', 'word', 'utterance'] as const) {
     const theirs = m.features?.[level];
     if (!Array.isArray(theirs) || theirs.length !== ours[level].length || theirs.some((n, i) => n !== ours[level][i])) {
@@ -151,11 +163,33 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
     await session.release();
     throw fail(`heads graph lacks ${missing.join(', ')}`);
   }
-  // the native model is small (2.8 MB, a few matrix products per frame): the CPU serves it well
-  const native = bundle.nativePath ? (await createSession(bundle.nativePath, ['cpu'], { ...options, log: options.log ?? (() => undefined) })).session : null;
-  if (native && !native.outputNames.includes('senone_loglik')) {
-    await Promise.all([session.release(), native.release()]);
-    throw fail('native graph lacks senone_loglik');
+  let native: NativeModel | null = null;
+  try {
+    native = bundle.nativePath ? await loadNative(bundle.nativePath, bundle.nativeTriphonesPath, options) : null;
+  } catch (e) {
+    await session.release();
+    throw e instanceof Error && !(e instanceof AppError) ? fail(e.message) : e;
   }
   return { session, recognisers, native };
+}
+
+/**
+ * The native model, checked against what the bundle asks of it. It is small (2.8 MB of CI
+ * scoring, 10.5 MB with the triphone weights; a few matrix products per frame): the CPU serves it.
+ */
+async function loadNative(graph: string, triphones: string | undefined, options: ScorerLoadOptions): Promise<NativeModel> {
+  const { session } = await createSession(graph, ['cpu'], { ...options, log: options.log ?? (() => undefined) });
+  const takesSenones = session.inputNames.includes('cd_senones');
+  const missing = [
+    ...(session.outputNames.includes('senone_loglik') ? [] : ['senone_loglik']),
+    ...(triphones && !takesSenones ? ['cd_senones'] : []),
+    ...(takesSenones && !session.outputNames.includes('cd_senone_loglik') ? ['cd_senone_loglik'] : []),
+  ];
+  try {
+    if (missing.length) throw new Error(`native graph lacks ${missing.join(', ')}`);
+    return { session, takesSenones, table: triphones ? TriphoneTable.fromBytes(readFileSync(triphones)) : null };
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
 }
