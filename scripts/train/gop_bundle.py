@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.2.0'
+VERSION = 'so762-gop-2.3.0'
 
 
 def sha256(path):
@@ -127,12 +127,27 @@ def main():
             raise SystemExit(f'the heads read native columns but {native} is missing: scripts/train/native_gop.py export')
         manifest['native'] = {
             'file': 'native.onnx', 'sha256': sha256(native), 'sizeBytes': os.path.getsize(native),
+            'inputs': [{'name': 'samples', 'dtype': 'float32', 'shape': [1, 'N'], 'description': '16 kHz mono PCM in [-1, 1]'}],
             'outputs': [{'name': 'senone_loglik', 'dtype': 'float32', 'shape': ['T', 126],
                          'description': 'log-likelihood of each context-independent senone (3 per CI phone) per 10 ms frame'}],
             'source': 'CMU Sphinx en-us continuous model (Debian pocketsphinx-en-us 0.8+5prealpha+1, ptm; BSD-2, '
                       'Copyright 1995-2014 Carnegie Mellon University, 2014-2015 Alpha Cephei Inc.); front-end and '
                       'Gaussian scoring exported by scripts/train/native_gop.py, trained on native English speech, not on SpeechOcean762',
         }
+        if any(n.startswith('cd_') for n in names['phone']):
+            # the context-dependent columns: the graph exported --context-dependent and the model's triphone table
+            table = os.path.join(args.out, 'native-triphones.u16')
+            if not os.path.exists(table):
+                raise SystemExit(f'the heads read context-dependent columns but {table} is missing: scripts/train/native_cd.py table')
+            manifest['native']['inputs'].append({'name': 'cd_senones', 'dtype': 'int64', 'shape': ['K'],
+                                                 'description': 'the triphone senones (of 5,126) to score: the reference\'s, from the table'})
+            manifest['native']['outputs'].append({'name': 'cd_senone_loglik', 'dtype': 'float32', 'shape': ['T', 'K'],
+                                                  'description': 'log-likelihood of each senone in cd_senones per 10 ms frame'})
+            manifest['native']['triphones'] = {
+                'file': 'native-triphones.u16', 'sha256': sha256(table), 'sizeBytes': os.path.getsize(table),
+                'description': "the model's triphones as rows of 7 little-endian uint16: base, left, right, word position, "
+                               '3 senones (scripts/train/native_cd.py table; src/inference/gop/native-cd.ts)',
+            }
     json.dump(manifest, open(os.path.join(args.out, 'manifest.json'), 'w'), indent=2)
     size = (os.path.getsize(acoustic) + os.path.getsize(head_file)) / 1e6
     print(f'wrote {args.out} ({VERSION}, {size:.1f} MB)')

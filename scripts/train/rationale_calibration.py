@@ -95,7 +95,8 @@ def main():
         'version': 1,
         'source': 'SpeechOcean762 train/ out-of-fold predictions (5 speaker folds), scripts/train/rationale_calibration.py; '
                   'isotonic fits; dev/ not read',
-        'model': 'so762-gop-2.1.0',
+        # the bundle the calibration was fitted for: the manifest beside it (written by gop_bundle.py first)
+        'model': json.load(open(os.path.join(os.path.dirname(mine.write), 'manifest.json')))['version'],
         'word': dict(error_curve(word, train['word_y'][:, 0] < WORD_ERROR_BELOW, 0, 10, 0.25), policy=policy('word')),
         'phoneme': dict(error_curve(phone, train['phone_y'][:, 0] < PHONE_ERROR_BELOW, 0, 2, 0.1), policy=policy('phoneme')),
         'sentence': {a: band_curve(sentence[a], train['utterance_y'][:, j]) for j, a in enumerate(ASPECTS) if a != 'completeness'},

@@ -43,8 +43,9 @@ export function copyDefaultBundle(
   }
   const batched = manifest.batched as { file: string } | undefined;
   if (batched) copyFileSync(path.join(from, batched.file), path.join(dir, batched.file));
-  const native = manifest.native as { file: string } | undefined;
+  const native = manifest.native as { file: string; triphones?: { file: string } } | undefined;
   if (native) copyFileSync(path.join(from, native.file), path.join(dir, native.file));
+  if (native?.triphones) copyFileSync(path.join(from, native.triphones.file), path.join(dir, native.triphones.file));
   edit?.(manifest);
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;

@@ -245,6 +245,42 @@ describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
     });
   });
 
+  test('the triphone table: altered, malformed, not a table, or beside a graph that cannot score triphones, is refused', async () => {
+    type Native = { file: string; sha256: string; triphones?: { file: string; sha256: string } };
+    const altered = copyDefaultBundle((m) => ((m.native as Native).triphones!.sha256 = 'f'.repeat(64)));
+    await expect(Scorer.load(altered, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/sha256 mismatch for "native-triphones.u16"/),
+    });
+    const malformed = copyDefaultBundle((m) => ((m.native as Native).triphones = { file: 'native-triphones.u16' } as Native['triphones']));
+    await expect(Scorer.load(malformed, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/"native.triphones" must be \{"file", "sha256"\}/),
+    });
+    // the heads' own file in the table's place: the right checksum, the wrong shape
+    const notATable = copyDefaultBundle((m) => {
+      const n = m.native as Native;
+      n.triphones = { file: (m.heads as Native).file, sha256: (m.heads as Native).sha256 };
+    });
+    await expect(Scorer.load(notATable, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/triphone table: .*(not rows of 7 uint16|out of the model's range)/),
+    });
+    // a graph without cd_senones (the acoustic graph stands in) cannot score the table's triphones
+    const ciOnly = copyDefaultBundle((m) => {
+      const n = m.native as Native;
+      n.file = m.file as string;
+      n.sha256 = m.sha256 as string;
+    });
+    await expect(Scorer.load(ciOnly, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/native graph lacks senone_loglik, cd_senones/),
+    });
+  });
+
+  test('heads that read the context-dependent columns are refused without the triphone table', async () => {
+    const dir = copyDefaultBundle((m) => delete (m.native as { triphones?: unknown }).triphones);
+    await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/phone feature columns differ/),
+    });
+  });
+
   test('gop heads file missing or altered', async () => {
     const dir = copyDefaultBundle((m) => ((m.heads as { sha256: string }).sha256 = 'f'.repeat(64)));
     await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
