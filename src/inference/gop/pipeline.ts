@@ -163,13 +163,10 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
     await session.release();
     throw fail(`heads graph lacks ${missing.join(', ')}`);
   }
-  let native: NativeModel | null = null;
-  try {
-    native = bundle.nativePath ? await loadNative(bundle.nativePath, bundle.nativeTriphonesPath, options) : null;
-  } catch (e) {
+  const native = !bundle.nativePath ? null : await loadNative(bundle.nativePath, bundle.nativeTriphonesPath, options).catch(async (e: unknown) => {
     await session.release();
     throw e instanceof Error && !(e instanceof AppError) ? fail(e.message) : e;
-  }
+  });
   return { session, recognisers, native };
 }
 
