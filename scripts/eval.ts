@@ -105,7 +105,7 @@ async function measureCost(o: Options, scorer: Scorer, c: Collected, utts: reado
     rtfCpu1WithDecode: (cpu.scoreSeconds + cpu.decodeSeconds) / cpu.audioSeconds,
     rtfAudioSeconds: cpu.audioSeconds,
     rtfProvider: c.scoreSeconds / c.audioSeconds,
-    modelBytes: [scorer.bundle.modelPath, scorer.bundle.headsPath, scorer.bundle.nativePath].reduce((n, p) => n + (p ? fileBytes(p) : 0), 0),
+    modelBytes: [scorer.bundle.modelPath, scorer.bundle.headsPath, scorer.bundle.nativePath, scorer.bundle.nativeTriphonesPath].reduce((n, p) => n + (p ? fileBytes(p) : 0), 0),
     peakRssBytes: peakRssBytes(),
   };
 }

@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.3.0'
+VERSION = 'so762-gop-2.4.0'
 
 
 def sha256(path):
@@ -96,7 +96,8 @@ def main():
         },
         'training': {
             'data': 'SpeechOcean762 train/ (2,500 utterances, 125 speakers; labels rebuilt from the pre-release per-expert scores), CC BY 4.0',
-            'recipe': 'scripts/train/README.md: dump.ts, recogniser.py (K CTC recognisers, speaker folds), gop-features.ts '
+            'recipe': 'scripts/train/README.md: dump.ts, recogniser.py (K CTC recognisers, speaker folds), native_gop.py export '
+                      '--context-dependent and native_cd.py table (the native-English model), gop-features.ts '
                       '(server feature code), heads.py (HistGradientBoosting per output, exported as ONNX trees), gop_bundle.py',
             'seed': recog['args']['seed'],
             'recognisers': [{k: f[k] for k in ('fold', 'steps', 'minutes', 'trainUtterances', 'heldOutPER', 'devPER')} for f in recog['folds']],
@@ -139,6 +140,10 @@ def main():
             table = os.path.join(args.out, 'native-triphones.u16')
             if not os.path.exists(table):
                 raise SystemExit(f'the heads read context-dependent columns but {table} is missing: scripts/train/native_cd.py table')
+            import onnx
+            if 'cd_senones' not in {i.name for i in onnx.load(native).graph.input}:
+                raise SystemExit(f'the heads read context-dependent columns but {native} has no cd_senones input: '
+                                 'scripts/train/native_gop.py export --context-dependent')
             manifest['native']['inputs'].append({'name': 'cd_senones', 'dtype': 'int64', 'shape': ['K'],
                                                  'description': 'the triphone senones (of 5,126) to score: the reference\'s, from the table'})
             manifest['native']['outputs'].append({'name': 'cd_senone_loglik', 'dtype': 'float32', 'shape': ['T', 'K'],

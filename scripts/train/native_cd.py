@@ -1,5 +1,5 @@
-"""Issue 13, a CV experiment on train/ (not in the default bundle yet): context-dependent GOP from the
-native-English model's triphone senones.
+"""Issue 13: context-dependent GOP from the native-English model's triphone senones: the numpy reference
+and CV experiments (the server's version, so762-gop-2.4.0 on: src/inference/gop/native-cd.ts).
 
     /usr/bin/python3 scripts/train/native_cd.py table [--out-table F]  # the triphone table the server reads (TriphoneTable.fromBytes)
     /usr/bin/python3 scripts/train/native_cd.py fixture                # the numpy reference for tests/inference/native-cd.test.ts
@@ -8,7 +8,8 @@ native-English model's triphone senones.
                                                                      # then the word and utterance heads on the stacked phone predictions
     (either with --transitions: the model's HMM transition probabilities in the alignments, else they are free)
 
-native_gop.py (so762-gop-2.2.0) scores the 126 context-independent (CI) senones only. The en-us model
+native_gop.py export scores the 126 context-independent (CI) senones (and, --context-dependent, any
+others it is given). The en-us model
 is phonetically tied: 42 CI codebooks of 128 Gaussians per stream, and 5,126 senones whose mixture
 weights over their base phone's codebook `sendump` holds. Its binary mdef maps each triphone
 (base, left, right, word position) to 3 senones. Here, per recording and reference:
@@ -23,7 +24,7 @@ weights over their base phone's codebook `sendump` holds. Its binary mdef maps e
 A senone's log-likelihood is computed from the codebook densities once per frame (max-shifted
 exponentials), so only the senones needed are scored: the CI ones, the reference's triphones over
 all frames, and the candidates over their segment.
-dev/ is not read. Results and the plan to ship: scripts/train/README.md, "Context-dependent GOP".
+dev/ is not read. Results and what shipped: scripts/train/README.md, "Context-dependent GOP".
 """
 import argparse
 import json

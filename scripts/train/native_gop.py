@@ -2,7 +2,7 @@
 en-us continuous model, Debian package pocketsphinx-en-us), as an ONNX graph the server runs itself.
 
     apt-get install pocketsphinx-en-us
-    /usr/bin/python3 scripts/train/native_gop.py export [--model /usr/share/pocketsphinx/model/en-us/en-us] [--out models/default/native.onnx]
+    /usr/bin/python3 scripts/train/native_gop.py export [--context-dependent] [--model /usr/share/pocketsphinx/model/en-us/en-us] [--out models/default/native.onnx]
     /usr/bin/python3 scripts/train/native_gop.py fixture --pcm F --words 'W IY|K AO L'  # the numpy reference for tests/inference/native.test.ts
     /usr/bin/python3 scripts/train/native_gop.py features [--split train] # numpy reference features -> data/train-cache/native.<split>.phone.f32
     npx tsx scripts/train/gop-features.ts --acoustic models/default/acoustic.onnx   # the server's features, native columns included
@@ -15,7 +15,9 @@ frame, the log-likelihood of each. No native binary runs at serving time: the fr
 MFCC: pre-emphasis .97, 410-sample Hamming window, 512-point FFT, 25 unit-area mel filters 130-6800
 Hz, orthonormal DCT-II, lifter 22, batch CMN, deltas c[t+2]-c[t-2], double deltas
 (c[t+3]-c[t-1])-(c[t+1]-c[t-3]); feat.params) and the Gaussian scoring are exported as one graph,
-samples [1, N] (float, the server's scale) -> senone_loglik [T, 126]. The server then force-aligns
+samples [1, N] (float, the server's scale) -> senone_loglik [T, 126]; exported --context-dependent
+(so762-gop-2.4.0 on) it also takes cd_senones [K] (any of the 5,126 senones, the reference's
+triphones: scripts/train/native_cd.py) and returns cd_senone_loglik [T, K]. The server then force-aligns
 the reference's phones with the CI HMMs and computes Witt & Young style GOP columns
 (src/inference/gop/native.ts, mirrored by phone_features() here).
 """

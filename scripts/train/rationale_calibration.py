@@ -59,8 +59,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--write', default='models/default/rationale-calibration.json')
+    ap.add_argument('--manifest', default='models/default/manifest.json', help='the bundle the calibration is for (its version is recorded)')
     ap.add_argument('--seed', type=int, default=1)
     mine = ap.parse_args()
+    # read first: the bundle the calibration is fitted for (gop_bundle.py writes its manifest before this runs)
+    model_version = json.load(open(mine.manifest))['version']
     sys.argv = [sys.argv[0], '--cache', mine.cache]
     args = H.parse_args()
     train = H.load(os.path.join(mine.cache, 'gop'), 'train')
@@ -95,8 +98,7 @@ def main():
         'version': 1,
         'source': 'SpeechOcean762 train/ out-of-fold predictions (5 speaker folds), scripts/train/rationale_calibration.py; '
                   'isotonic fits; dev/ not read',
-        # the bundle the calibration was fitted for: the manifest beside it (written by gop_bundle.py first)
-        'model': json.load(open(os.path.join(os.path.dirname(mine.write), 'manifest.json')))['version'],
+        'model': model_version,
         'word': dict(error_curve(word, train['word_y'][:, 0] < WORD_ERROR_BELOW, 0, 10, 0.25), policy=policy('word')),
         'phoneme': dict(error_curve(phone, train['phone_y'][:, 0] < PHONE_ERROR_BELOW, 0, 2, 0.1), policy=policy('phoneme')),
         'sentence': {a: band_curve(sentence[a], train['utterance_y'][:, j]) for j, a in enumerate(ASPECTS) if a != 'completeness'},

@@ -6,7 +6,8 @@ start=$(date +%s)
 bash scripts/train/requirements.sh
 npx tsx scripts/train/dump.ts                       # decode train/ and dev/ with src/audio/decode.ts
 /usr/bin/python3 scripts/train/recogniser.py "$@"   # K cross-fitted CTC recognisers -> acoustic.onnx
-/usr/bin/python3 scripts/train/native_gop.py export # the native-English phone model -> models/default/native.onnx
+/usr/bin/python3 scripts/train/native_gop.py export --context-dependent  # the native-English phone model -> models/default/native.onnx
+/usr/bin/python3 scripts/train/native_cd.py table   # its triphone table -> models/default/native-triphones.u16
 npx tsx scripts/train/gop-features.ts               # alignment + GOP features with the server's code (native columns included)
 /usr/bin/python3 scripts/train/heads.py             # boosted-tree heads -> heads.onnx
 minutes=$(( ($(date +%s) - start + 30) / 60 ))

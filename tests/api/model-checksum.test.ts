@@ -43,7 +43,7 @@ async function expectRefused(entry: 'src/main.ts' | 'src/worker-main.ts', file: 
 }
 
 describe('a model file failing its checksum', () => {
-  test.each(['acoustic.onnx', 'heads.onnx', 'native.onnx'])('%s: `npm start` refuses to start, naming the file', async (file) => {
+  test.each(['acoustic.onnx', 'heads.onnx', 'native.onnx', 'native-triphones.u16'])('%s: `npm start` refuses to start, naming the file', async (file) => {
     const restore = await corrupt(file);
     try {
       await expectRefused('src/main.ts', file, {});

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  CONTEXT_PHONE_FEATURES, contextPhoneFeatures, contextSenones, nativeReferenceColumns, referenceTriphones, runNativeFor, TriphoneTable,
+  ALIGNMENT_PHONE_FEATURES, CONTEXT_PHONE_FEATURES, contextPhoneFeatures, contextSenones, inContext, nativeReferenceColumns, referenceTriphones,
+  runNativeFor, TriphoneTable,
 } from '../../src/inference/gop/native-cd.js';
 import { NATIVE_PHONE_FEATURES, NATIVE_PHONES, nativePhoneFeatures, runNative, SIL } from '../../src/inference/gop/native.js';
 import { createSession } from '../../src/inference/session.js';
@@ -32,7 +33,7 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
   it('the fixture is the CI fixture\'s recording', () => {
     expect(cd.frames).toBe(ci.frames);
     expect(cd.words).toEqual(ci.words);
-    expect(cd.names).toEqual([...CONTEXT_PHONE_FEATURES]);
+    expect(cd.names).toEqual([...ALIGNMENT_PHONE_FEATURES]);
   });
 
   it('chooses the reference\'s triphones as the numpy reference does', () => {
@@ -79,7 +80,7 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
 
   it('the columns from the reference log-likelihoods are the reference columns', () => {
     const { columns } = contextPhoneFeatures(native, cd.words, cd.triphones as [number, number, number][]);
-    const F = CONTEXT_PHONE_FEATURES.length;
+    const F = ALIGNMENT_PHONE_FEATURES.length;
     expect(columns.length).toBe(cd.features.length * F);
     cd.features.forEach((row, i) => row.forEach((v, j) => expect(Math.abs(columns[i * F + j]! - v)).toBeLessThan(1e-3 * (1 + Math.abs(v)))));
   });
@@ -106,7 +107,7 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     const p = id('AO');
     triphones[3] = [3 * p, 3 * p + 1, 3 * p + 2]; // AO of CALL (W IY K AO L …), as if its context were missing
     const { alignment, columns } = contextPhoneFeatures(native, cd.words, triphones);
-    const F = CONTEXT_PHONE_FEATURES.length;
+    const F = ALIGNMENT_PHONE_FEATURES.length;
     expect(alignment!.segments).toHaveLength(triphones.length);
     expect(columns[3 * F + 1]).toBe(0);
     expect(columns[2 * F + 1]).not.toBe(0); // K keeps its triphone
@@ -133,6 +134,48 @@ describe('context-dependent phone evidence (CMU Sphinx en-us triphone senones)',
     const dropped = Float32Array.from({ length: cd.frames * (K - 1) }, (_, i) => native.cdLl[Math.floor(i / (K - 1)) * K + 1 + (i % (K - 1))]!);
     expect(() => contextPhoneFeatures({ ...native, senones: cd.senones.slice(1), cdLl: dropped }, cd.words, cd.triphones as [number, number, number][]))
       .toThrow(/senone \d+ was not scored/);
+  });
+});
+
+describe('the alignment columns in their word\'s and utterance\'s context', () => {
+  const words = [['W', 'IY0'], ['K', 'AO1', 'L']];
+  const A = ALIGNMENT_PHONE_FEATURES.length;
+  const aligned = Float32Array.from([-1, 0.5, 2, -3, -0.5, 1, -2, 1.5, 3, -4, 0, 2, -0.5, 2.5, 1]);
+
+  it('names 3 alignment columns, then mean, minimum and difference from the mean per column and context', () => {
+    expect(CONTEXT_PHONE_FEATURES.slice(0, A)).toEqual([...ALIGNMENT_PHONE_FEATURES]);
+    expect(CONTEXT_PHONE_FEATURES.slice(A)).toEqual([
+      'cd_gop_state_word_mean', 'cd_gop_state_word_min', 'cd_gop_state_word_dev', 'cd_gop_state_utterance_mean', 'cd_gop_state_utterance_min',
+      'cd_gop_state_utterance_dev', 'cd_vs_ci_word_mean', 'cd_vs_ci_word_min', 'cd_vs_ci_word_dev', 'cd_vs_ci_utterance_mean',
+      'cd_vs_ci_utterance_min', 'cd_vs_ci_utterance_dev',
+    ]);
+  });
+
+  it('computes each from the phones of its own word and of the whole utterance', () => {
+    const out = inContext(aligned, words);
+    const W = CONTEXT_PHONE_FEATURES.length;
+    expect(out).toHaveLength(5 * W);
+    const col = (i: number, name: string) => out[i * W + CONTEXT_PHONE_FEATURES.indexOf(name as never)]!;
+    // gop state: W IY = -1, -3; K AO L = -2, -4, -0.5
+    expect(col(0, 'cd_gop_state_word_mean')).toBeCloseTo(-2);
+    expect(col(1, 'cd_gop_state_word_min')).toBeCloseTo(-3);
+    expect(col(0, 'cd_gop_state_word_dev')).toBeCloseTo(1);
+    expect(col(3, 'cd_gop_state_word_mean')).toBeCloseTo(-6.5 / 3);
+    expect(col(4, 'cd_gop_state_word_min')).toBeCloseTo(-4);
+    expect(col(4, 'cd_gop_state_utterance_mean')).toBeCloseTo(-2.1);
+    expect(col(0, 'cd_gop_state_utterance_min')).toBeCloseTo(-4);
+    expect(col(4, 'cd_gop_state_utterance_dev')).toBeCloseTo(1.6);
+    // triphone against CI: 0.5, -0.5; 1.5, 0, 2.5
+    expect(col(1, 'cd_vs_ci_word_mean')).toBeCloseTo(0);
+    expect(col(2, 'cd_vs_ci_word_min')).toBeCloseTo(0);
+    expect(col(2, 'cd_vs_ci_utterance_mean')).toBeCloseTo(0.8);
+    expect(col(1, 'cd_vs_ci_utterance_min')).toBeCloseTo(-0.5);
+    expect(col(3, 'cd_vs_ci_utterance_dev')).toBeCloseTo(-0.8);
+    for (let i = 0; i < 5; i++) expect([...out.subarray(i * W, i * W + A)]).toEqual([...aligned.subarray(i * A, (i + 1) * A)]);
+  });
+
+  it('a recording that could not be aligned stays missing in every context column', () => {
+    expect([...inContext(new Float32Array(15).fill(NaN), words)].every((v) => Number.isNaN(v))).toBe(true);
   });
 });
 
@@ -189,11 +232,43 @@ describe('the bundle\'s context-dependent graph and triphone table (models/defau
       expect([...columns.subarray(i * W, i * W + A)]).toEqual([...plain.subarray(i * A, (i + 1) * A)]);
       row.forEach((v, j) => expect(Math.abs(columns[i * W + A + j]! - v)).toBeLessThan(1e-2 * (1 + Math.abs(v))));
     });
+    expect(loglik.cd!.senones.length).toBeGreaterThan(cd.triphones.length); // the reference's triphone senones were fed and scored
+    expect(loglik.cd!.ll).toHaveLength(cd.frames * loglik.cd!.senones.length);
   });
 
   it('without a table the graph still runs (no triphone senones) and the columns are the CI ones', async () => {
     const { loglik, triphones } = await withGraph((run) => runNativeFor(run, samples, cd.words, { table: null, takesSenones: true }));
     expect(triphones).toBeNull();
+    expect(loglik.cd!.senones).toEqual([]); // the graph's cd_senones input was fed, empty
+    expect(loglik.cd!.ll).toHaveLength(0);
     expect(nativeReferenceColumns(loglik, cd.words, null)).toEqual(nativePhoneFeatures(loglik, cd.words));
+  });
+
+  it('a table that lacks every context falls back to the CI senones: nothing more to score, the columns still computed', async () => {
+    const { loglik, triphones } = await withGraph((run) => runNativeFor(run, samples, cd.words, { table: new TriphoneTable([]), takesSenones: true }));
+    expect(loglik.cd!.senones).toEqual([]);
+    const columns = nativeReferenceColumns(loglik, cd.words, triphones);
+    const W = NATIVE_PHONE_FEATURES.length + CONTEXT_PHONE_FEATURES.length;
+    expect(columns).toHaveLength(cd.triphones.length * W);
+    expect([...columns].every((v) => Number.isFinite(v))).toBe(true);
+    // every triphone is its CI phone: the triphone-against-CI column is 0 for each phone
+    for (let i = 0; i < cd.triphones.length; i++) expect(columns[i * W + NATIVE_PHONE_FEATURES.length + 1]).toBe(0);
+  });
+
+  it('a recording too short to align gives rows of the full width, missing throughout', async () => {
+    const { loglik, triphones } = await withGraph((run) => runNativeFor(run, samples.subarray(0, 300), cd.words, { table: bundleTable, takesSenones: true }));
+    const columns = nativeReferenceColumns(loglik, cd.words, triphones);
+    expect(columns).toHaveLength(cd.triphones.length * (NATIVE_PHONE_FEATURES.length + CONTEXT_PHONE_FEATURES.length));
+    expect([...columns].every((v) => Number.isNaN(v))).toBe(true);
+  });
+
+  it('refuses a table beside a graph that cannot score triphones, before running it', async () => {
+    let ran = false;
+    const run = async () => {
+      ran = true;
+      return {};
+    };
+    await expect(runNativeFor(run, samples, cd.words, { table: bundleTable, takesSenones: false })).rejects.toThrow(/no cd_senones input/);
+    expect(ran).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { AppError } from '../../src/errors.js';
@@ -255,13 +256,19 @@ describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
     await expect(Scorer.load(malformed, { providers: ['cpu'] })).rejects.toMatchObject({
       code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/"native.triphones" must be \{"file", "sha256"\}/),
     });
-    // the heads' own file in the table's place: the right checksum, the wrong shape
-    const notATable = copyDefaultBundle((m) => {
-      const n = m.native as Native;
-      n.triphones = { file: (m.heads as Native).file, sha256: (m.heads as Native).sha256 };
+    // a file with the right checksum but not the model's table: not whole rows, or rows out of range
+    const notATable = (bytes: Buffer) => {
+      const dir = copyDefaultBundle((m) => {
+        (m.native as Native).triphones = { file: 'other.u16', sha256: createHash('sha256').update(bytes).digest('hex') };
+      });
+      writeFileSync(path.join(dir, 'other.u16'), bytes);
+      return dir;
+    };
+    await expect(Scorer.load(notATable(Buffer.alloc(13)), { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/triphone table: 13 bytes is not rows of 7 uint16/),
     });
-    await expect(Scorer.load(notATable, { providers: ['cpu'] })).rejects.toMatchObject({
-      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/triphone table: .*(not rows of 7 uint16|out of the model's range)/),
+    await expect(Scorer.load(notATable(Buffer.alloc(28, 0xff)), { providers: ['cpu'] })).rejects.toMatchObject({
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/triphone table: row 0 .* out of the model's range/),
     });
     // a graph without cd_senones (the acoustic graph stands in) cannot score the table's triphones
     const ciOnly = copyDefaultBundle((m) => {
@@ -277,7 +284,7 @@ describe('Scorer.load failures → MODEL_UNAVAILABLE', () => {
   test('heads that read the context-dependent columns are refused without the triphone table', async () => {
     const dir = copyDefaultBundle((m) => delete (m.native as { triphones?: unknown }).triphones);
     await expect(Scorer.load(dir, { providers: ['cpu'] })).rejects.toMatchObject({
-      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/phone feature columns differ/),
+      code: 'MODEL_UNAVAILABLE', message: expect.stringMatching(/heads read the triphone columns .* no "native.triphones" table/),
     });
   });
 

@@ -215,8 +215,9 @@ function stressClass(phone: string): number {
 /** Features of one utterance from one recogniser's log-posteriors [T, VOCAB]. */
 /**
  * The features of one recogniser's posteriors. `native`: the native-English model's columns per
- * phone ([P, NATIVE_PHONE_FEATURES.length], src/inference/gop/native.ts), appended to each phone row
- * when the bundle has that model.
+ * phone ([P, NATIVE_PHONE_FEATURES.length], src/inference/gop/native.ts, then CONTEXT_PHONE_FEATURES
+ * when the bundle has its triphone table, ./native-cd.ts), appended to each phone row when the bundle
+ * has that model.
  */
 export function gopFeatures(logp: Float32Array, T: number, track: SignalTrack, words: readonly ReferenceWord[], native?: Float32Array): GopFeatures {
   const phones = words.flatMap((w, wi) => w.phones.map((p, j) => ({ symbol: p, id: phoneId(p), word: wi, index: j, of: w.phones.length })));

@@ -1,8 +1,8 @@
 /**
  * Context-dependent phone evidence from the native-English model's triphone senones (issue 13).
- * Speaker-grouped CV on train/ (scripts/train/native_cd.py; scripts/train/README.md,
- * "Context-dependent GOP") put phone accuracy at .615 with these three columns against .606
- * without, every fold up, and every word and utterance output with it. Which triphone each
+ * Speaker-grouped CV on train/ (scripts/train/README.md, "Context-dependent GOP") put phone
+ * accuracy at .613 with the alignment's three columns against .606 without, and at .634 with their
+ * word and utterance context (CONTEXT_PHONE_FEATURES), every fold up. Which triphone each
  * reference phone is (the model's table, shipped in the bundle as manifest.native.triphones, with
  * the same fallbacks as the numpy reference), the senones the graph must score for them
  * (its cd_senones input), the forced alignment through those triphones, and the columns.
@@ -16,7 +16,21 @@ import {
   type Alignment, type NativeLoglik,
 } from './native.js';
 
-export const CONTEXT_PHONE_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames'] as const;
+/** The columns per phone from the triphone alignment itself (native_cd.py's ALIGNMENT_FEATURES). */
+export const ALIGNMENT_PHONE_FEATURES = ['cd_gop_state', 'cd_vs_ci', 'cd_log_frames'] as const;
+/** Of those, the ones also read in their word's and utterance's context (mean, minimum, the phone's difference from the mean). */
+const IN_CONTEXT = ['cd_gop_state', 'cd_vs_ci'] as const;
+const CONTEXTS = ['word', 'utterance'] as const;
+const CONTEXT_STATS = ['mean', 'min', 'dev'] as const;
+/**
+ * What the heads read from the triphones after the native columns: the alignment's 3 columns, then
+ * the two GOP columns' word and utterance context. Speaker-grouped CV on train/ (scripts/train/README.md,
+ * "Context-dependent GOP"): phone accuracy .606 without any, .613 with the first 3, .634 with all.
+ */
+export const CONTEXT_PHONE_FEATURES = [
+  ...ALIGNMENT_PHONE_FEATURES,
+  ...IN_CONTEXT.flatMap((c) => CONTEXTS.flatMap((g) => CONTEXT_STATS.map((st) => `${c}_${g}_${st}` as const))),
+] as const;
 
 /** The en-us model's senones: 126 CI ones, then the triphones' tied states. */
 const MODEL_SENONES = 5126;
@@ -115,7 +129,7 @@ function segmentScore(obs: Float32Array, width: number, a: number, b: number, co
 }
 
 /**
- * CONTEXT_PHONE_FEATURES per reference phone, row-major [P, 3] in reading order (NaN throughout
+ * ALIGNMENT_PHONE_FEATURES per reference phone, row-major [P, 3] in reading order (NaN throughout
  * when the recording is too short to align): the aligned triphone state against the frame's best CI
  * senone, the canonical triphone against the canonical CI phone over the phone's segment (per
  * frame), and the segment's log length.
@@ -129,7 +143,7 @@ export function contextPhoneFeatures(
   if (ll.length !== T * SENONES || cdLl.length !== T * senones.length) {
     throw new Error(`log-likelihoods of ${ll.length} and ${cdLl.length} values for ${T} frames of ${SENONES} and ${senones.length} senones`);
   }
-  const F = CONTEXT_PHONE_FEATURES.length;
+  const F = ALIGNMENT_PHONE_FEATURES.length;
   const out = new Float32Array(triphones.length * F).fill(NaN);
   // one observation matrix: the CI senones, then the listed triphone senones
   const K = senones.length;
@@ -168,6 +182,7 @@ export function contextPhoneFeatures(
 export async function runNativeFor(
   run: RunGraph, samples: Float32Array, words: readonly (readonly string[])[], model: { table: TriphoneTable | null; takesSenones: boolean },
 ): Promise<{ loglik: NativeLoglik; triphones: (readonly [number, number, number])[] | null }> {
+  if (model.table && !model.takesSenones) throw new Error('the native graph has no cd_senones input: export it --context-dependent to use a triphone table');
   const triphones = model.table ? referenceTriphones(model.table, words) : null;
   // a context-dependent graph without a table still needs its input: no triphone senones
   const senones = triphones ? contextSenones(triphones) : model.takesSenones ? [] : undefined;
@@ -185,13 +200,53 @@ export function nativeReferenceColumns(
   const ci = nativePhoneFeatures(loglik, words);
   if (!triphones) return ci;
   if (!loglik.cd) throw new Error('the native run scored no triphone senones');
-  const { columns: cd } = contextPhoneFeatures({ ll: loglik.ll, cdLl: loglik.cd.ll, senones: loglik.cd.senones, frames: loglik.frames }, words, triphones);
+  const { columns: aligned } = contextPhoneFeatures({ ll: loglik.ll, cdLl: loglik.cd.ll, senones: loglik.cd.senones, frames: loglik.frames }, words, triphones);
+  const cd = inContext(aligned, words);
   const A = NATIVE_PHONE_FEATURES.length;
   const B = CONTEXT_PHONE_FEATURES.length;
   const out = new Float32Array(triphones.length * (A + B));
   for (let i = 0; i < triphones.length; i++) {
     out.set(ci.subarray(i * A, (i + 1) * A), i * (A + B));
     out.set(cd.subarray(i * B, (i + 1) * B), i * (A + B) + A);
+  }
+  return out;
+}
+
+/**
+ * CONTEXT_PHONE_FEATURES rows from the ALIGNMENT_PHONE_FEATURES rows: each IN_CONTEXT column's mean
+ * and minimum over the phone's word and over the utterance, and the phone's difference from each
+ * mean. A phone's GOP means more beside how the same speaker's other phones scored (the model's
+ * fit to this voice and channel); the trees cannot take differences of columns themselves.
+ */
+export function inContext(aligned: Float32Array, words: readonly (readonly string[])[]): Float32Array {
+  const A = ALIGNMENT_PHONE_FEATURES.length;
+  const W = CONTEXT_PHONE_FEATURES.length;
+  const P = aligned.length / A;
+  const out = new Float32Array(P * W);
+  const wordOf = words.flatMap((w, wi) => w.map(() => wi));
+  const groups = { word: (i: number) => wordOf[i]!, utterance: () => 0 };
+  for (let i = 0; i < P; i++) out.set(aligned.subarray(i * A, (i + 1) * A), i * W);
+  let o = A;
+  for (const c of IN_CONTEXT) {
+    const j = ALIGNMENT_PHONE_FEATURES.indexOf(c);
+    for (const g of CONTEXTS) {
+      const sum = new Map<number, number>();
+      const count = new Map<number, number>();
+      const min = new Map<number, number>();
+      for (let i = 0; i < P; i++) {
+        const k = groups[g](i);
+        const v = aligned[i * A + j]!;
+        sum.set(k, (sum.get(k) ?? 0) + v);
+        count.set(k, (count.get(k) ?? 0) + 1);
+        min.set(k, Math.min(min.get(k) ?? Infinity, v));
+      }
+      for (let i = 0; i < P; i++) {
+        const k = groups[g](i);
+        const mean = sum.get(k)! / count.get(k)!; // NaN when the recording was too short to align: NaN throughout
+        out.set([mean, min.get(k)!, aligned[i * A + j]! - mean], i * W + o);
+      }
+      o += CONTEXT_STATS.length;
+    }
   }
   return out;
 }

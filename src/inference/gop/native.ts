@@ -2,8 +2,9 @@
  * Phone evidence from an acoustic model trained on native English speech (issue 13): CMU Sphinx's
  * en-us continuous model (Debian's pocketsphinx-en-us), its front-end and Gaussian scoring exported
  * by scripts/train/native_gop.py as one ONNX graph (samples → log-likelihood of each of the 126
- * context-independent senones per 10 ms frame). Here: force-align the reference's phones with the
- * 3-state CI HMMs and compute Witt & Young style goodness-of-pronunciation columns per phone.
+ * context-independent senones per 10 ms frame; exported --context-dependent, also of the triphone
+ * senones given as cd_senones, which ./native-cd.ts uses). Here: force-align the reference's phones
+ * with the 3-state CI HMMs and compute Witt & Young style goodness-of-pronunciation columns per phone.
  *
  * Speaker-grouped 5-fold CV on train/ (scripts/train/native_gop.py cv): the phone head's
  * out-of-fold PCC rose from .484 to .605 with these columns beside the contract's, every fold up by

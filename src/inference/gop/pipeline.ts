@@ -153,6 +153,9 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
   for (const level of ['phone', 'word', 'utterance'] as const) {
     const theirs = m.features?.[level];
     if (!Array.isArray(theirs) || theirs.length !== ours[level].length || theirs.some((n, i) => n !== ours[level][i])) {
+      if (level === 'phone' && bundle.nativePath && !bundle.nativeTriphonesPath && theirs?.includes(CONTEXT_PHONE_FEATURES[0])) {
+        throw fail('its heads read the triphone columns (CONTEXT_PHONE_FEATURES) but manifest.json has no "native.triphones" table');
+      }
       throw fail(`its ${level} feature columns differ from the ones this server computes (src/inference/gop/features.ts); retrain the heads`);
     }
   }
@@ -164,7 +167,7 @@ async function loadHeads(bundle: ModelBundle, options: ScorerLoadOptions): Promi
     throw fail(`heads graph lacks ${missing.join(', ')}`);
   }
   const native = !bundle.nativePath ? null : await loadNative(bundle.nativePath, bundle.nativeTriphonesPath, options).catch(async (e: unknown) => {
-    await session.release();
+    await session.release().catch(() => undefined); // the load's own error is the one to report
     throw e instanceof Error && !(e instanceof AppError) ? fail(e.message) : e;
   });
   return { session, recognisers, native };
@@ -186,7 +189,7 @@ async function loadNative(graph: string, triphones: string | undefined, options:
     if (missing.length) throw new Error(`native graph lacks ${missing.join(', ')}`);
     return { session, takesSenones, table: triphones ? TriphoneTable.fromBytes(readFileSync(triphones)) : null };
   } catch (e) {
-    await session.release();
+    await session.release().catch(() => undefined); // the load's own error is the one to report
     throw e;
   }
 }
