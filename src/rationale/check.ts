@@ -9,6 +9,7 @@ import type {
 import { RATIONALE_FLAGS } from '../types.js';
 import { analyse, type AspectSentiment, type Mention } from './analyse.js';
 import { hedgeSupport, type HedgeSupport } from './hedges.js';
+import type { RationaleCalibration } from './calibration.js';
 import type { Aspect } from './lexicon.js';
 import {
   indexReference, PHONEME_ERROR_BELOW, WORD_ERROR_BELOW, type PhonemeOccurrence, type ReferenceIndex,
@@ -66,7 +67,12 @@ const LABEL_OF: Record<Aspect, (l: AssessmentLabels) => number> = {
   overall: (l) => l.sentence.total,
 };
 
-export function checkRationale(rationale: string, labels: AssessmentLabels): RationaleCheck {
+/** What the checker judges hedges by: the calibration the writer used (the shipped one unless given). */
+export interface CheckOptions {
+  calibration?: RationaleCalibration;
+}
+
+export function checkRationale(rationale: string, labels: AssessmentLabels, options: CheckOptions = {}): RationaleCheck {
   const ref = indexReference(labels);
   const analysis = analyse(rationale, ref);
   const plausibility = {
@@ -77,7 +83,7 @@ export function checkRationale(rationale: string, labels: AssessmentLabels): Rat
   };
   const wordMentions = analysis.mentions.filter((m) => m.type === 'word');
   const phonemeMentions = analysis.mentions.filter((m) => m.type === 'phoneme');
-  const hedge = hedgeSupport(rationale, labels, ref);
+  const hedge = hedgeSupport(rationale, labels, ref, options.calibration);
   const words = wordFaithfulness(wordMentions, labels, ref, hedge);
   const phonemes = phonemeFaithfulness(phonemeMentions, ref, hedge);
   const unknownWords = [...new Set(analysis.unknownWords)];

@@ -137,6 +137,8 @@ interface TokenPlan {
   sounds: SoundCall[];
   skipped: WordScore[];
   substitutions: Substitution[];
+  /** Written only when nothing else is said about the words and sounds; hedged unless sure. */
+  praise: { words: WordScore[]; sure: boolean };
 }
 
 /** How sure a criticism is: asserted, hedged, or left out (null). */
@@ -147,7 +149,7 @@ function firmness(isLabelledError: boolean, pError: number, policy: { assertFrom
 }
 
 function planTokens(labels: AssessmentLabels, c: RationaleCalibration): TokenPlan {
-  const plan: TokenPlan = { words: planWords(labels, c), sounds: planSounds(labels, c), ...miscues(labels) };
+  const plan: TokenPlan = { words: planWords(labels, c), sounds: planSounds(labels, c), ...miscues(labels), praise: praiseFor(labels, c) };
   ensureALabelledErrorIsCriticised(labels, c, plan);
   return plan;
 }
@@ -282,8 +284,8 @@ function tokenLines(labels: AssessmentLabels, plan: TokenPlan, audience: Audienc
   const tip = sounds[0] && !sounds[0].hedged ? PRACTICE_TIPS[sounds[0].symbol] : undefined;
   if (tip) out.push(`Tip: ${tip}.`);
   if (out.length === 0) {
-    const best = strongestWords(labels);
-    if (best.length) out.push(child ? `You said ${quoteList(best)} really well!` : `${quoteList(best)} ${best.length === 1 ? 'was' : 'were'} especially clear.`);
+    const line = praiseLine(plan.praise, child);
+    if (line) out.push(line);
   }
   return out;
 }
@@ -344,12 +346,30 @@ function exampleFor(s: SoundCall, reference: Set<string>): string {
 }
 
 /** Up to two words a rater would most surely call right, content words preferred. */
-function strongestWords(labels: AssessmentLabels): WordScore[] {
-  const bad = new Set(labels.words.filter((w) => w.accuracy < WORD_ERROR_BELOW).map((w) => w.text.toUpperCase()));
+/**
+ * Praise, when nothing is criticised: at most two words, never one with a labelled error. Plainly
+ * only where a rater would call every occurrence right as surely as a plain criticism needs to be
+ * wrong (P(right) at least the calibration's assertFrom): praise is held to the same standard as
+ * criticism. Where no word is that sure, the best one is praised with a hedge.
+ */
+function praiseFor(labels: AssessmentLabels, c: RationaleCalibration): TokenPlan['praise'] {
+  const sureRight = (i: number): boolean => 1 - wordErrorProbability(c, predictedWordAccuracy(labels, i)) >= c.word.assertFrom;
+  const textsWhere = (bad: (w: WordScore, i: number) => boolean) => new Set(labels.words.filter(bad).map((w) => w.text.toUpperCase()));
+  const labelledBad = textsWhere((w) => w.accuracy < WORD_ERROR_BELOW);
+  const unsure = textsWhere((_, i) => !sureRight(i));
   const score = (w: WordScore, i: number): number => predictedWordAccuracy(labels, i) + (FUNCTION_WORDS.has(w.text.toLowerCase()) ? 0 : 0.5);
-  const ranked = labels.words.map((w, i) => ({ w, s: score(w, i) })).filter(({ w }) => !bad.has(w.text.toUpperCase()))
-    .sort((a, b) => b.s - a.s).map(({ w }) => w);
-  return distinctByText(ranked).slice(0, 2);
+  const ranked = distinctByText(labels.words.map((w, i) => ({ w, s: score(w, i) })).filter(({ w }) => !labelledBad.has(w.text.toUpperCase()))
+    .sort((a, b) => b.s - a.s).map(({ w }) => w));
+  const sure = ranked.filter((w) => !unsure.has(w.text.toUpperCase()));
+  return sure.length ? { words: sure.slice(0, 2), sure: true } : { words: ranked.slice(0, 1), sure: false };
+}
+
+function praiseLine(praise: TokenPlan['praise'], child: boolean): string | null {
+  const { words, sure } = praise;
+  if (!words.length) return null;
+  if (child) return `You said ${quoteList(words)} ${sure ? 'really' : 'quite'} well!`;
+  const were = words.length === 1 ? 'was' : 'were';
+  return `${quoteList(words)} ${were} ${sure ? 'especially' : 'probably'} clear.`;
 }
 
 function distinctByText(words: WordScore[]): WordScore[] {

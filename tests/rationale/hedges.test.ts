@@ -1,7 +1,8 @@
 /**
  * Calibrated hedges (src/rationale/README.md "Hedges"): accepted against the model's own
- * predictions exactly where the shipped calibration supports them, never a loophole.
+ * predictions exactly where the calibration supports them, never a loophole.
  */
+import { readFileSync } from 'node:fs';
 import { checkRationale } from '../../src/rationale/check.js';
 import {
   defaultCalibration, parseRationaleCalibration, phonemeErrorProbability, RationaleCalibrationFormatError, wordErrorProbability,
@@ -10,6 +11,14 @@ import { generateRationale } from '../../src/rationale/generate.js';
 import type { AssessmentLabels } from '../../src/types.js';
 
 const c = defaultCalibration();
+const shippedJson = JSON.parse(readFileSync(new URL('../../models/default/rationale-calibration.json', import.meta.url), 'utf8'));
+
+/**
+ * The shipped curves with the hedge band reaching into the good labels (hedgeFrom .3, as shipped
+ * before 2026-12-01): the shipped policy hedges only labelled errors, so the acceptance of a hedge
+ * on a word the model labels good is exercised on this one.
+ */
+const wide = parseRationaleCalibration({ ...shippedJson, word: { ...shippedJson.word, policy: { assertFrom: 0.9, hedgeFrom: 0.3 } } });
 
 /** THINK predicted at `think` (continuous), labelled 8 or more; THREE clearly good. */
 function labels(think: number, thPhone = 2): AssessmentLabels {
@@ -24,7 +33,7 @@ function labels(think: number, thPhone = 2): AssessmentLabels {
 }
 
 /** The lowest prediction that still rounds to a good label (8), and whether it reaches the hedge. */
-const HEDGE_ZONE = [7.5, 7.6, 7.7, 7.8, 7.9, 8.0, 8.2, 8.4].find((x) => wordErrorProbability(c, x) >= c.word.hedgeFrom);
+const HEDGE_ZONE = [7.5, 7.6, 7.7, 7.8, 7.9, 8.0, 8.2, 8.4].find((x) => wordErrorProbability(wide, x) >= wide.word.hedgeFrom);
 
 test('the shipped calibration parses, and its error probabilities fall as the predicted score rises', () => {
   expect(c.word.hedgeFrom).toBeLessThanOrEqual(c.word.assertFrom);
@@ -38,12 +47,15 @@ test('a hedged critique of a word in the calibrated hedge zone is accepted again
   const l = labels(HEDGE_ZONE!);
   expect(l.words[0]!.accuracy).toBeGreaterThanOrEqual(8);
   const text = '"THINK" was probably not quite clear.';
-  expect(checkRationale(text, l).flags).not.toContain('UNSUPPORTED_WORD_CRITIQUE');
+  expect(checkRationale(text, l, { calibration: wide }).flags).not.toContain('UNSUPPORTED_WORD_CRITIQUE');
   // stated as a fact, the same critique is not supported by a label of 8
-  expect(checkRationale('"THINK" was not quite clear.', l).flags).toContain('UNSUPPORTED_WORD_CRITIQUE');
+  expect(checkRationale('"THINK" was not quite clear.', l, { calibration: wide }).flags).toContain('UNSUPPORTED_WORD_CRITIQUE');
   // a rater's labels carry no predictions: the hedge is judged as a plain critique
   const { continuous: _omit, ...rater } = l;
-  expect(checkRationale(text, rater).flags).toContain('UNSUPPORTED_WORD_CRITIQUE');
+  expect(checkRationale(text, rater, { calibration: wide }).flags).toContain('UNSUPPORTED_WORD_CRITIQUE');
+  // the shipped policy does not hedge there: the same hedge is an unsupported critique under it
+  expect(wordErrorProbability(c, HEDGE_ZONE!)).toBeLessThan(c.word.hedgeFrom);
+  expect(checkRationale(text, l).flags).toContain('UNSUPPORTED_WORD_CRITIQUE');
 });
 
 test('a hedge on a word the model is confident is right is still an unsupported critique', () => {
@@ -54,13 +66,35 @@ test('a hedge on a word the model is confident is right is still an unsupported 
 });
 
 test('the writer hedges a word in the hedge zone, asserts a labelled error, and leaves a confident good word out', () => {
-  const hedged = generateRationale(labels(HEDGE_ZONE!));
+  const hedged = generateRationale(labels(HEDGE_ZONE!), { calibration: wide });
   expect(hedged).toMatch(/"THINK" (was probably|may not have been) not quite clear|"THINK" may not have been quite clear/);
-  expect(checkRationale(hedged, labels(HEDGE_ZONE!)).flags).toEqual([]);
+  expect(checkRationale(hedged, labels(HEDGE_ZONE!), { calibration: wide }).flags).toEqual([]);
+  // the shipped policy leaves that word out
+  expect(generateRationale(labels(HEDGE_ZONE!))).not.toContain('"THINK"');
   const sure = labels(3.2, 0.2);
   const text = generateRationale(sure);
   expect(text).toMatch(/"THINK" came out unclear/);
   expect(text).toContain('The /θ/ sound (as in bath) was unclear in "THINK"');
   expect(text).not.toContain('"THREE"');
   expect(checkRationale(text, sure).flags).toEqual([]);
+});
+
+test('praise is held to the same standard: plain only for a word a rater would surely call right, hedged otherwise', () => {
+  // THINK labelled good (8) but in the band where raters often disagree; THREE surely right
+  const zone = HEDGE_ZONE!;
+  expect(1 - wordErrorProbability(c, zone)).toBeLessThan(c.word.assertFrom);
+  expect(1 - wordErrorProbability(c, 9.9)).toBeGreaterThanOrEqual(c.word.assertFrom);
+  const both = generateRationale(labels(zone));
+  expect(both).toContain('"THREE" was especially clear.');
+  expect(both).not.toContain('"THINK"');
+  // only the unsure word: praised, but with a hedge, and the checker reads it as praise it supports
+  const l = labels(zone);
+  const only: AssessmentLabels = { ...l, words: [l.words[0]!], continuous: { ...l.continuous!, words: [l.continuous!.words[0]!] } };
+  const text = generateRationale(only);
+  expect(text).toContain('"THINK" was probably clear.');
+  const check = checkRationale(text, only);
+  expect(check.flags).toEqual([]);
+  expect(check.words.praised).toEqual(['THINK']);
+  expect(generateRationale(only, { audience: 'child' })).toContain('You said "THINK" quite well!');
+  expect(generateRationale(labels(9.9), { audience: 'child' })).toContain('You said "THINK" and "THREE" really well!');
 });
