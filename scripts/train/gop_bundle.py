@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.4.0'
+VERSION = 'so762-gop-2.5.0'
 
 
 def sha256(path):
