@@ -8,9 +8,9 @@ out-of-fold predictions on train/ only (5 speaker folds; dev/ is not read).
     /usr/bin/python3 scripts/train/rationale_calibration.py [--cache data/train-cache] [--write models/default/rationale-calibration.json]
 
 The acoustic features are cross-fitted already (each train/ utterance scored by the recogniser that
-did not hear it); the heads are refitted here per speaker fold (one boosted model per output, the
-heads.py settings without bagging or ridge blend, so slightly weaker than the shipped heads: the
-table errs on the side of doubt). Writes <cache>/rationale-oof.json (per utterance, the out-of-fold
+did not hear it); the heads are refitted here per speaker fold by the shipped recipe (heads.py's
+bag of boosted models, blended with its ridge at the tree weight heads.py chose, read from
+<cache>/gop/heads.json), so the table describes the predictions the server makes. Writes <cache>/rationale-oof.json (per utterance, the out-of-fold
 predictions, read by scripts/train/rationale-measure.ts) and the calibration table.
 """
 import argparse
@@ -29,12 +29,22 @@ WORD_ERROR_BELOW, PHONE_ERROR_BELOW = 8.0, 1.5
 ASPECTS = ['accuracy', 'fluency', 'prosody', 'completeness', 'total']
 
 
-def oof(x, y, folds, args, seed, lo, hi):
+def oof(x, y, folds, args, seed, lo, hi, tree_weight=1.0):
+    """Out-of-fold predictions of one head as heads.py fits it: a bag of args.bag boosted models,
+    blended with a ridge where heads.py chose a tree weight below 1."""
     out = np.zeros(len(y))
     for k in sorted(set(folds.tolist())):
         tr, te = folds != k, folds == k
-        out[te] = H.fit(x[tr], y[tr], args, seed).predict(x[te])
+        out[te] = H.fit_bag(x[tr], y[tr], args, seed, args.bag).predict(x[te])
+        if tree_weight < 1:
+            out[te] = tree_weight * out[te] + (1 - tree_weight) * H.Linear(x[tr], y[tr]).predict(x[te])
     return np.clip(out, lo, hi)
+
+
+def tree_weights(cache):
+    """The blend heads.py chose per output (train/ speaker CV), as it recorded it."""
+    report = json.load(open(os.path.join(cache, 'gop', 'heads.json')))['dev']
+    return {key: float(v.get('treeWeight', 1.0)) for key, v in report.items()}
 
 
 def error_curve(pred, is_error, lo, hi, step):
@@ -67,6 +77,7 @@ def main():
     sys.argv = [sys.argv[0], '--cache', mine.cache]
     args = H.parse_args()
     train = H.load(os.path.join(mine.cache, 'gop'), 'train')
+    weight = tree_weights(mine.cache)
     meta = train['meta']
     spk = lambda level: [meta['utterances'][u]['speaker'] for u in meta[H.META_KEY[level]]['utterance']]  # noqa: E731
     phone_folds = H.speaker_folds(spk('phone'), 5, mine.seed)
@@ -75,10 +86,12 @@ def main():
     words, utts = H.phone_groups(train)
     train['word'] = np.concatenate([train['word'], H.aggregate(phone, words)], 1)
     train['utterance'] = np.concatenate([train['utterance'], H.aggregate(phone, utts)], 1)
-    word = oof(train['word'], train['word_y'][:, 0], H.speaker_folds(spk('word'), 5, mine.seed), args, mine.seed, 0, 10)
+    word = oof(train['word'], train['word_y'][:, 0], H.speaker_folds(spk('word'), 5, mine.seed), args, mine.seed, 0, 10,
+               weight['word.accuracy'])
     print(f'word accuracy OOF PCC {H.pcc(word, train["word_y"][:, 0]):.3f}', flush=True)
     utt_folds = H.speaker_folds(spk('utterance'), 5, mine.seed)
-    sentence = {a: oof(train['utterance'], train['utterance_y'][:, j], utt_folds, args, mine.seed + j, 0, 10) for j, a in enumerate(ASPECTS)}
+    sentence = {a: oof(train['utterance'], train['utterance_y'][:, j], utt_folds, args, mine.seed + j, 0, 10, weight[f'utterance.{a}'])
+                for j, a in enumerate(ASPECTS)}
     for a in ASPECTS:
         print(f'sentence {a} OOF PCC {H.pcc(sentence[a], train["utterance_y"][:, ASPECTS.index(a)]):.3f}', flush=True)
 

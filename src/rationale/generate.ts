@@ -345,12 +345,11 @@ function exampleFor(s: SoundCall, reference: Set<string>): string {
   return ex ? ` (as in ${ex})` : '';
 }
 
-/** Up to two words a rater would most surely call right, content words preferred. */
 /**
  * Praise, when nothing is criticised: at most two words, never one with a labelled error. Plainly
  * only where a rater would call every occurrence right as surely as a plain criticism needs to be
  * wrong (P(right) at least the calibration's assertFrom): praise is held to the same standard as
- * criticism. Where no word is that sure, the best one is praised with a hedge.
+ * criticism. Where no word is that sure, the best one is praised with a hedge. Content words first.
  */
 function praiseFor(labels: AssessmentLabels, c: RationaleCalibration): TokenPlan['praise'] {
   const sureRight = (i: number): boolean => 1 - wordErrorProbability(c, predictedWordAccuracy(labels, i)) >= c.word.assertFrom;
