@@ -41,10 +41,18 @@ def oof(x, y, folds, args, seed, lo, hi, tree_weight=1.0):
     return np.clip(out, lo, hi)
 
 
-def tree_weights(cache):
-    """The blend heads.py chose per output (train/ speaker CV), as it recorded it."""
-    report = json.load(open(os.path.join(cache, 'gop', 'heads.json')))['dev']
-    return {key: float(v.get('treeWeight', 1.0)) for key, v in report.items()}
+def heads_record(cache, train):
+    """What heads.py recorded for the shipped heads (<cache>/gop/heads.json): its settings, and the
+    blend it chose per output (train/ speaker CV). The heads must have been fitted on this dump."""
+    path = os.path.join(cache, 'gop', 'heads.json')
+    if not os.path.exists(path):
+        sys.exit(f'{path} is missing: run scripts/train/heads.py on this cache first')
+    record = json.load(open(path))
+    if any(record['features'][level] != train['meta']['names'][level] for level in H.LEVELS):
+        sys.exit(f'{path} was written for other feature columns than {cache}/gop holds: run scripts/train/heads.py again')
+    settings = argparse.Namespace(**record['args'])
+    weights = {key: float(v.get('treeWeight', 1.0)) for key, v in record['dev'].items()}
+    return settings, weights
 
 
 def error_curve(pred, is_error, lo, hi, step):
@@ -74,10 +82,8 @@ def main():
     mine = ap.parse_args()
     # read first: the bundle the calibration is fitted for (gop_bundle.py writes its manifest before this runs)
     model_version = json.load(open(mine.manifest))['version']
-    sys.argv = [sys.argv[0], '--cache', mine.cache]
-    args = H.parse_args()
     train = H.load(os.path.join(mine.cache, 'gop'), 'train')
-    weight = tree_weights(mine.cache)
+    args, weight = heads_record(mine.cache, train)
     meta = train['meta']
     spk = lambda level: [meta['utterances'][u]['speaker'] for u in meta[H.META_KEY[level]]['utterance']]  # noqa: E731
     phone_folds = H.speaker_folds(spk('phone'), 5, mine.seed)

@@ -11,7 +11,8 @@
  *   that, and nothing weaker), and left out below; the worst come first, words in one list, sounds
  *   one line each with their locations, many sounds grouped;
  * - when any token is labelled an error, at least one labelled error is criticised (no MISSED_ERRORS);
- * - praise only when nothing is criticised, of the words a rater would most surely call right;
+ * - praise only when nothing is criticised, of the words a rater would most surely call right:
+ *   plainly only where P(right) reaches `assertFrom`, else the best one with a hedge;
  * - miscues from the model's alignment (labels.diagnostics) are told only where the labels agree:
  *   a skipped word only if labelled < 8, a substituted sound only if labelled < 1.5.
  * No random or hashed choice: the same labels give the same text, and the wording follows the
@@ -349,7 +350,8 @@ function exampleFor(s: SoundCall, reference: Set<string>): string {
  * Praise, when nothing is criticised: at most two words, never one with a labelled error. Plainly
  * only where a rater would call every occurrence right as surely as a plain criticism needs to be
  * wrong (P(right) at least the calibration's assertFrom): praise is held to the same standard as
- * criticism. Where no word is that sure, the best one is praised with a hedge. Content words first.
+ * criticism. Where no word is that sure, the best one is praised with a hedge. Sure words before
+ * unsure ones, then content words before function words, then the higher prediction.
  */
 function praiseFor(labels: AssessmentLabels, c: RationaleCalibration): TokenPlan['praise'] {
   const sureRight = (i: number): boolean => 1 - wordErrorProbability(c, predictedWordAccuracy(labels, i)) >= c.word.assertFrom;

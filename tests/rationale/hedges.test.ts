@@ -14,9 +14,9 @@ const c = defaultCalibration();
 const shippedJson = JSON.parse(readFileSync(new URL('../../models/default/rationale-calibration.json', import.meta.url), 'utf8'));
 
 /**
- * The shipped curves with the hedge band reaching into the good labels (hedgeFrom .3, as shipped
- * before 2026-12-01): the shipped policy hedges only labelled errors, so the acceptance of a hedge
- * on a word the model labels good is exercised on this one.
+ * The shipped curves with a hedge band reaching into the good labels (hedgeFrom .3, the word
+ * hedgeFrom shipped before 2026-12-01; assertFrom .9 as now): the shipped policy hedges only
+ * labelled errors, so the acceptance of a hedge on a word the model labels good is exercised here.
  */
 const wide = parseRationaleCalibration({ ...shippedJson, word: { ...shippedJson.word, policy: { assertFrom: 0.9, hedgeFrom: 0.3 } } });
 
@@ -95,6 +95,9 @@ test('praise is held to the same standard: plain only for a word a rater would s
   const check = checkRationale(text, only);
   expect(check.flags).toEqual([]);
   expect(check.words.praised).toEqual(['THINK']);
-  expect(generateRationale(only, { audience: 'child' })).toContain('You said "THINK" quite well!');
+  const child = generateRationale(only, { audience: 'child' });
+  expect(child).toContain('You said "THINK" quite well!');
+  expect(checkRationale(child, only).flags).toEqual([]);
+  expect(checkRationale(child, only).words.praised).toEqual(['THINK']);
   expect(generateRationale(labels(9.9), { audience: 'child' })).toContain('You said "THINK" and "THREE" really well!');
 });
