@@ -322,8 +322,12 @@ function soundLine(s: SoundCall, reference: Set<string>, child: boolean): string
 function groupedSoundsLine(sounds: SoundCall[], child: boolean): string {
   const list = listOf(sounds.map((s) => `/${writtenSound(s.spelling)}/`));
   const hedged = sounds[0]!.hedged;
-  if (child) return `The sounds ${list} ${hedged ? 'may need' : 'need'} practice too.`;
-  return hedged ? `The sounds ${list} may not have been quite right either.` : `The sounds ${list} also need attention.`;
+  // one sound left over is "the /s/ sound", not "the sounds /s/"
+  const one = sounds.length === 1;
+  const subject = one ? `The ${list} sound` : `The sounds ${list}`;
+  if (child) return `${subject} ${hedged ? 'may need' : one ? 'needs' : 'need'} practice too.`;
+  if (hedged) return `${subject} may not have been quite right either.`;
+  return `${subject} also ${one ? 'needs' : 'need'} attention.`;
 }
 
 /**
