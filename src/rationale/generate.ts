@@ -300,7 +300,7 @@ function sureWordLine(words: WordScore[], child: boolean): string {
 /** "probably" where a rater would more likely than not agree, "may" below (still at least hedgeFrom). */
 function unsureWordLine(calls: WordCall[], child: boolean, afterSure: boolean): string {
   const words = calls.map((c) => c.word);
-  if (child) return `Maybe practise ${quoteList(words)} once more too.`;
+  if (child) return `Maybe practise ${quoteList(words)} once more${afterSure ? ' too' : ''}.`;
   const either = afterSure ? ' either' : '';
   if (calls.every((c) => c.pError >= LIKELY)) return `${quoteList(words)} ${words.length === 1 ? 'was' : 'were'} probably not quite clear${either}.`;
   return `${quoteList(words)} may not have been quite clear${either}.`;

@@ -101,3 +101,13 @@ test('praise is held to the same standard: plain only for a word a rater would s
   expect(checkRationale(child, only).words.praised).toEqual(['THINK']);
   expect(generateRationale(labels(9.9), { audience: 'child' })).toContain('You said "THINK" and "THREE" really well!');
 });
+
+test('a hedged word for a child says "too" only after a plain one', () => {
+  // THINK a labelled error (6) that the shipped policy hedges, not asserts
+  const p = wordErrorProbability(c, 6.3);
+  expect(p).toBeGreaterThanOrEqual(c.word.hedgeFrom);
+  expect(p).toBeLessThan(c.word.assertFrom);
+  const text = generateRationale(labels(6.3), { audience: 'child' });
+  expect(text).toContain('Maybe practise "THINK" once more.');
+  expect(checkRationale(text, labels(6.3)).flags).toEqual([]);
+});
