@@ -9,7 +9,7 @@
  *   an error and a rater would probably agree (calibration `assertFrom`), with a hedge ("probably")
  *   when the calibrated probability is at least `hedgeFrom` (hedges.ts makes the checker accept
  *   that, and nothing weaker), and left out below; the worst come first, words in one list, sounds
- *   one line each with their locations, many sounds grouped;
+ *   with their locations (those in the same words and equally sure share a line), many grouped;
  * - when any token is labelled an error, at least one labelled error is criticised (no MISSED_ERRORS);
  * - praise only when nothing is criticised, of the words a rater would most surely call right:
  *   plainly only where P(right) reaches `assertFrom`, else the best one with a hedge;
@@ -278,7 +278,7 @@ function tokenLines(labels: AssessmentLabels, plan: TokenPlan, audience: Audienc
   const told = new Set(plan.substitutions.map((s) => stripStress(s.symbol)));
   const sounds = plan.sounds.filter((s) => !told.has(s.symbol));
   const reference = new Set(labels.words.map((w) => w.text.toLowerCase()));
-  for (const s of sounds.slice(0, SOUND_LINES)) out.push(soundLine(s, reference, child));
+  for (const group of sameWordsAndFirmness(sounds.slice(0, SOUND_LINES))) out.push(soundLine(group, reference, child));
   // the rest grouped, the sure ones and the hedged ones apart (a plain claim needs a labelled error)
   const rest = sounds.slice(SOUND_LINES);
   for (const group of [rest.filter((s) => !s.hedged), rest.filter((s) => s.hedged)]) if (group.length) out.push(groupedSoundsLine(group, child));
@@ -310,12 +310,26 @@ function unsureWordLine(calls: WordCall[], child: boolean, afterSure: boolean): 
 const LIKELY = 0.5;
 
 /** "The /θ/ sound (as in bath) was unclear in "THINK" and "THREE"." The words are its locations. */
-function soundLine(s: SoundCall, reference: Set<string>, child: boolean): string {
-  const sound = `/${writtenSound(s.spelling)}/ sound${exampleFor(s, reference)}`;
+function soundLine(group: SoundCall[], reference: Set<string>, child: boolean): string {
+  const s = group[0]!;
+  const named = listOf(group.map((g) => `/${writtenSound(g.spelling)}/${exampleFor(g, reference)}`));
+  const sound = group.length === 1 ? `/${writtenSound(s.spelling)}/ sound${exampleFor(s, reference)}` : `${named} sounds`;
+  const was = group.length === 1 ? 'was' : 'were';
   const where = quoteList(s.where);
   if (child) return s.hedged ? `The ${sound} in ${where} may need a bit more practice.` : `Practise the ${sound} in ${where}.`;
-  if (!s.hedged) return `The ${sound} was unclear in ${where}.`;
-  return s.pError >= LIKELY ? `The ${sound} was probably not quite right in ${where}.` : `The ${sound} may not have been quite right in ${where}.`;
+  if (!s.hedged) return `The ${sound} ${was} unclear in ${where}.`;
+  return s.pError >= LIKELY ? `The ${sound} ${was} probably not quite right in ${where}.` : `The ${sound} may not have been quite right in ${where}.`;
+}
+
+/**
+ * Sounds named in the same words with the same firmness share one line ("The /l/ (as in leg) and
+ * /ʌ/ (as in cup) sounds were probably not quite right in "REALLY"."), in the order of the first.
+ */
+function sameWordsAndFirmness(sounds: SoundCall[]): SoundCall[][] {
+  const wording = (s: SoundCall): string => `${s.where.map((w) => w.text.toUpperCase()).join(',')}|${s.hedged ? (s.pError >= LIKELY ? 'probably' : 'may') : 'plain'}`;
+  const groups = new Map<string, SoundCall[]>();
+  for (const s of sounds) groups.set(wording(s), [...(groups.get(wording(s)) ?? []), s]);
+  return [...groups.values()];
 }
 
 /** The rest, all sure or all hedged, without locations (every occurrence is in scope). */

@@ -23,6 +23,7 @@ test('no flags for 3000 random model predictions (hedges where the calibration a
   let hedged = 0;
   let grouped = 0;
   let groupsOfOne = 0;
+  let sharedLines = 0;
   let childLines = 0;
   for (let seed = 1; seed <= 3000; seed++) {
     const base = withRandomPredictions(randomLabels(seed), seed);
@@ -33,6 +34,7 @@ test('no flags for 3000 random model predictions (hedges where the calibration a
     // a group of one reads "The /s/ sound also needs attention.", never "The sounds /s/ also need ..."
     expect(text).not.toMatch(/^The sounds \/[^/]+\/ (also|may)/m);
     if (/^The \/[^/]+\/ sound (also needs attention|may not have been quite right either)\.$/m.test(text)) groupsOfOne++;
+    if (/^The \/.* and \/[^/]+\/( \(as in \w+\))? sounds (were|may)/m.test(text)) sharedLines++;
     const child = expectClean(l, `seed ${seed} predictions, child`, { audience: 'child' });
     if (/practise|Maybe/.test(child)) childLines++;
     expect(child).not.toBe(text);
@@ -41,6 +43,7 @@ test('no flags for 3000 random model predictions (hedges where the calibration a
   expect(hedged).toBeGreaterThan(100);
   expect(grouped).toBeGreaterThan(30);
   expect(groupsOfOne).toBeGreaterThan(30);
+  expect(sharedLines).toBeGreaterThan(30);
   expect(childLines).toBeGreaterThan(300);
 });
 
@@ -145,4 +148,29 @@ test('names weakest words and sounds with a tip; praises strong words when there
   expect(text).toMatch(/Tip: .*teeth/);
   const good: AssessmentLabels = { sentence: { ...l.sentence, accuracy: 10 }, words: [l.words[1]!] };
   expect(checkRationale(generateRationale(good), good).words.praised).toEqual(['SO']);
+});
+
+test('sounds wrong in the same words with the same firmness share one line, and the checker reads each of them', () => {
+  const l: AssessmentLabels = {
+    sentence: { accuracy: 6, fluency: 8, prosody: 7, completeness: 10, total: 6 },
+    words: [
+      { text: 'REALLY', accuracy: 3, stress: 10, total: 3, phonemes: [{ symbol: 'R', accuracy: 2 }, { symbol: 'IH1', accuracy: 0.1 }, { symbol: 'L', accuracy: 0.1 }, { symbol: 'IY0', accuracy: 2 }] },
+      { text: 'SO', accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'S', accuracy: 2 }, { symbol: 'OW1', accuracy: 2 }] },
+    ],
+  };
+  for (const audience of ['adult', 'child'] as const) {
+    const text = generateRationale(l, { audience });
+    const line = text.split('\n').find((s) => s.includes('/ɪ/') && s.includes('/l/'));
+    expect(line).toBeDefined();
+    expect(line).toMatch(/\/ɪ\/ \(as in \w+\) and \/l\/ \(as in \w+\) sounds/);
+    expect(line).toContain('"REALLY"');
+    const check = checkRationale(text, l);
+    expect(check.flags).toEqual([]);
+    // both sounds count as criticised, each agreeing with its label
+    expect(check.phonemes.precision).toBe(1);
+    expect(check.phonemes.recall).toBe(1);
+  }
+  // with one of them right, the line names the other alone
+  const one: AssessmentLabels = { ...l, words: [{ ...l.words[0]!, phonemes: l.words[0]!.phonemes.map((p) => (p.symbol === 'L' ? { ...p, accuracy: 2 } : p)) }, l.words[1]!] };
+  expect(generateRationale(one)).toMatch(/The \/ɪ\/ sound \(as in \w+\) was unclear in "REALLY"\./);
 });
