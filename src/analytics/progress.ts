@@ -49,7 +49,10 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
   const bucket = args.bucket ?? 'WEEK';
   const unit = UNIT[bucket];
   const last = bound('lastBuckets', args.lastBuckets, 52, MAX_BUCKETS);
-  const text = args.referenceText == null ? Prisma.empty : Prisma.sql`AND u."referenceText" = ${args.referenceText}`;
+  // Matched as the utterance filters match it (utterances(filter: {referenceText})): case and
+  // surrounding spaces ignored, so the same text finds the same utterances in both places.
+  const text = args.referenceText == null ? Prisma.empty
+    : Prisma.sql`AND lower(u."referenceText") = lower(${args.referenceText.trim()})`;
   const latest = latestModelAssessments({
     organizationId,
     modelVersion: args.modelVersion,

@@ -25,8 +25,8 @@ const DECLINER: Take[] = [
   { at: '2026-01-12T10:00:00Z', total: 6, th: 1, r: 2, think: 7, bear: 9 },
 ];
 
-const PROGRESS = `query($id: ID!, $bucket: TimeBucket, $from: DateTime, $to: DateTime, $v: String, $last: Int) {
-  learner(id: $id) { progress(bucket: $bucket, from: $from, to: $to, modelVersion: $v, lastBuckets: $last) {
+const PROGRESS = `query($id: ID!, $bucket: TimeBucket, $from: DateTime, $to: DateTime, $v: String, $last: Int, $text: String) {
+  learner(id: $id) { progress(bucket: $bucket, from: $from, to: $to, modelVersion: $v, lastBuckets: $last, referenceText: $text) {
     bucket utterances aspects { aspect first latest best mean slopePerWeek
       series { start count mean p25 median p75 movingAverage } } } } }`;
 const SOUNDS = `query($id: ID!, $first: Int, $v: String) { learner(id: $id) {
@@ -119,6 +119,16 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     const takes = IMPROVER.filter((x) => !x.version && x.at >= '2026-01-06');
     close(p, expectedProgress(takes, (at) => `${at.slice(0, 10)}T00:00:00.000Z`, 2));
     expect(p.aspects[0].series).toHaveLength(2);
+  });
+
+  test('progress of one reference text matches it as the utterance filter does (case and spaces ignored)', async () => {
+    const text = ' Think BEAR ';
+    const p = (await ask(PROGRESS, { id: improver, text })).progress;
+    close(p, expectedProgress(IMPROVER, weekStart));
+    const page = await t.admin.request(`query($id: ID!, $text: String) { learner(id: $id) {
+      utterances(first: 50, filter: { referenceText: $text }) { totalCount } } }`, { id: improver, text });
+    expect(page.data.learner.utterances.totalCount).toBe(p.utterances);
+    expect((await ask(PROGRESS, { id: improver, text: 'think bears' })).progress.utterances).toBe(0);
   });
 
   test('a learner who gets worse: negative trend, latest below first', async () => {
