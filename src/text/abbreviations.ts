@@ -27,8 +27,6 @@ const BEFORE_OR_AFTER_NAME: Record<string, [string, string]> = {
   St: ['Saint', 'Street'],
 };
 
-/** Written without a full stop in British English; expanded only before a capitalised name. */
-const TITLES_WITHOUT_STOP = new Set(['Mr', 'Mrs', 'Dr']);
 
 /** Letter-by-letter abbreviations with stops. */
 const DOTTED: [RegExp, string][] = [
@@ -36,32 +34,67 @@ const DOTTED: [RegExp, string][] = [
   [/\bi\.e\./gi, 'that is'],
 ];
 
-/** "$5", "£1.50", "€20": the amount, then the currency (singular for exactly one). */
-const CURRENCY: Record<string, [string, string, string]> = {
-  $: ['dollar', 'dollars', 'cents'],
-  '£': ['pound', 'pounds', 'pence'],
-  '€': ['euro', 'euros', 'cents'],
+/** "$5", "£1.50", "€20", "5€": the amount, then the currency (singular for exactly one). */
+const CURRENCY: Record<string, { one: string; many: string; small: [string, string] }> = {
+  $: { one: 'dollar', many: 'dollars', small: ['cent', 'cents'] },
+  '£': { one: 'pound', many: 'pounds', small: ['penny', 'pence'] },
+  '€': { one: 'euro', many: 'euros', small: ['cent', 'cents'] },
 };
 
-function spellCurrency(_m: string, symbol: string, whole: string, fraction: string | undefined): string {
-  const [one, many, small] = CURRENCY[symbol]!;
-  const unit = whole.replace(/,/g, '') === '1' ? one : many;
+/** "$1.01" → ONE DOLLAR ONE CENT, "$0.50" → FIFTY CENTS, "$1,000" → ONE THOUSAND DOLLARS. */
+function spellAmount(symbol: string, whole: string, fraction: string | undefined): string {
+  const { one, many, small } = CURRENCY[symbol]!;
+  const units = Number(whole.replace(/,/g, ''));
   const cents = fraction ? Number(fraction.padEnd(2, '0')) : 0;
-  return cents > 0 ? ` ${whole} ${unit} ${cents} ${small} ` : ` ${whole} ${unit} `;
+  const major = `${whole} ${units === 1 ? one : many}`;
+  if (cents === 0) return ` ${major} `;
+  const minor = `${cents} ${cents === 1 ? small[0] : small[1]}`;
+  return units === 0 ? ` ${minor} ` : ` ${major} ${minor} `;
 }
 
+/** Titles before a name and street words after one: these start sentences, so after "Baker St." they
+ * mean a new sentence, not a name ("Baker St. It is quiet" → STREET). */
+const SENTENCE_STARTERS = new Set([
+  'it', 'the', 'he', 'she', 'we', 'they', 'i', 'this', 'that', 'there', 'these', 'those', 'an', 'and', 'but', 'so',
+  'you', 'my', 'our', 'his', 'her', 'its', 'their', 'then', 'now', 'come', 'go', 'turn', 'take', 'walk',
+]);
+
+/**
+ * Dr/St before a name read as a title (DOCTOR, SAINT), otherwise as a street word (DRIVE, STREET).
+ * "Before a name" means a following word that is capitalised where the text's case says something
+ * (it has both cases), or any following word where it does not ("DR. SMITH", "dr. smith"), and not
+ * one of the words that start a new sentence. Opening quotes and brackets are skipped ('Dr. "Bob"').
+ */
+function titleOrStreet(pair: [string, string], next: string | undefined, caseTells: boolean): string {
+  if (!next || SENTENCE_STARTERS.has(next.toLowerCase())) return pair[1];
+  return !caseTells || /^\p{Lu}/u.test(next) ? pair[0] : pair[1];
+}
+
+/** Look-ups by the abbreviation in lower case, so "MR.", "Mr." and "mr." read the same. */
+const lowerKeys = <V>(table: Record<string, V>): Map<string, V> =>
+  new Map(Object.entries(table).map(([k, v]) => [k.toLowerCase(), v]));
+const ALWAYS_LC = lowerKeys(ALWAYS);
+const NAME_PAIRS_LC = lowerKeys(BEFORE_OR_AFTER_NAME);
+
 export function expandAbbreviations(text: string): string {
+  const caseTells = /\p{Ll}/u.test(text) && /\p{Lu}/u.test(text);
   let out = text;
   for (const [re, words] of DOTTED) out = out.replace(re, ` ${words} `);
-  out = out.replace(/([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b/g, spellCurrency);
+  out = out.replace(/([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b/g, (_m, symbol: string, whole: string, fraction?: string) =>
+    spellAmount(symbol, whole, fraction));
+  out = out.replace(/\b(\d[\d,]*)(?:\.(\d{1,2}))?\s?([$£€])/g, (_m, whole: string, fraction: string | undefined, symbol: string) =>
+    spellAmount(symbol, whole, fraction));
   // "No. 5" → NUMBER FIVE; "no." elsewhere is the word no.
-  out = out.replace(/\bNo\.(?=\s*\d)/g, ' number ');
-  out = out.replace(/\b([A-Za-z]+)\.(?=(\s+)?(\S)?)/g, (m, word: string, _space, next: string | undefined) => {
-    const pair = BEFORE_OR_AFTER_NAME[word];
-    if (pair) return ` ${next && /\p{Lu}/u.test(next) ? pair[0] : pair[1]} `;
-    return Object.hasOwn(ALWAYS, word) ? ` ${ALWAYS[word]} ` : m;
+  out = out.replace(/\b[Nn][Oo]\.(?=\s*\d)/g, ' number ');
+  out = out.replace(/\b([A-Za-z]+)\.(?=(?:\s*["'“‘(\[]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined) => {
+    const key = word.toLowerCase();
+    const pair = NAME_PAIRS_LC.get(key);
+    if (pair) return ` ${titleOrStreet(pair, next, caseTells)} `;
+    return ALWAYS_LC.has(key) ? ` ${ALWAYS_LC.get(key)} ` : m;
   });
-  out = out.replace(/\b(Mr|Mrs|Dr)\b(?!\.)(?=\s+\p{Lu})/gu, (m, word: string) =>
-    TITLES_WITHOUT_STOP.has(word) ? ` ${ALWAYS[word] ?? BEFORE_OR_AFTER_NAME[word]![0]} ` : m);
+  out = out.replace(/\b(Mr|Mrs|Dr|MR|MRS|DR)\b(?!\.)(?=\s+\p{Lu})/gu, (m, word: string) => {
+    const key = word.toLowerCase();
+    return ` ${ALWAYS_LC.get(key) ?? NAME_PAIRS_LC.get(key)![0]} `;
+  });
   return out;
 }

@@ -12,8 +12,12 @@ const ORDINAL_IRREGULAR: Record<string, string> = {
   ONE: 'FIRST', TWO: 'SECOND', THREE: 'THIRD', FIVE: 'FIFTH', EIGHT: 'EIGHTH', NINE: 'NINTH', TWELVE: 'TWELFTH',
 };
 
-/** Largest integer spelled as a cardinal; longer digit strings are read digit by digit. */
-export const MAX_CARDINAL = 999_999;
+/** Largest integer spelled as a cardinal: up to 999,999,999,999 when written with thousands commas. */
+export const MAX_CARDINAL = 999_999_999_999;
+/** Without commas, longer digit strings (phone numbers, codes) are read digit by digit. */
+const MAX_PLAIN_CARDINAL = 999_999;
+
+const SCALES: [number, string][] = [[1e9, 'BILLION'], [1e6, 'MILLION'], [1e3, 'THOUSAND']];
 
 function below1000(n: number): string[] {
   const out: string[] = [];
@@ -31,17 +35,46 @@ function below1000(n: number): string[] {
   return out;
 }
 
-/** 0 ≤ n ≤ MAX_CARDINAL: "TWO", "TWENTY ONE", "ONE HUNDRED AND FIVE", "TWO THOUSAND AND TWENTY". */
+/**
+ * 0 ≤ n ≤ MAX_CARDINAL: "TWO", "TWENTY ONE", "ONE HUNDRED AND FIVE", "TWO THOUSAND AND TWENTY",
+ * "ONE MILLION TWO HUNDRED THOUSAND" (British "AND" before a last group under a hundred).
+ */
 export function cardinalWords(n: number): string[] {
   if (!Number.isInteger(n) || n < 0 || n > MAX_CARDINAL) throw new RangeError(`cardinalWords: ${n}`);
   if (n < 1000) return below1000(n);
-  const th = Math.floor(n / 1000);
-  const r = n % 1000;
-  const out = [...below1000(th), 'THOUSAND'];
-  if (r === 0) return out;
-  if (r < 100) out.push('AND');
-  out.push(...below1000(r).filter((w, i) => !(i === 0 && w === 'AND')));
+  const out: string[] = [];
+  let rest = n;
+  for (const [size, name] of SCALES) {
+    if (rest >= size) {
+      out.push(...below1000(Math.floor(rest / size)), name);
+      rest %= size;
+    }
+  }
+  if (rest === 0) return out;
+  if (rest < 100) out.push('AND');
+  out.push(...below1000(rest));
   return out;
+}
+
+/** A year as it is read: 1999 → NINETEEN NINETY NINE, 1905 → NINETEEN OH FIVE, 1900 → NINETEEN HUNDRED. */
+export function yearWords(n: number): string[] {
+  const hi = Math.floor(n / 100);
+  const lo = n % 100;
+  if (lo === 0) return [...below1000(hi), 'HUNDRED'];
+  return [...below1000(hi), ...(lo < 10 ? ['OH', ONES[lo]!] : below1000(lo))];
+}
+
+/** Plain four-digit numbers read as years: 1100-1999 ("in 1999"). From 2000 both readings are usual
+ * ("two thousand and five", "twenty twenty"), and the cardinal is kept. */
+function isYear(digits: string): boolean {
+  return /^1[1-9]\d\d$/.test(digits);
+}
+
+/** The plural of a number's last word, for decades and centuries: NINETY → NINETIES, HUNDRED → HUNDREDS. */
+export function pluralNumberWords(words: string[]): string[] {
+  const last = words.at(-1)!;
+  const plural = last.endsWith('Y') ? `${last.slice(0, -1)}IES` : last === 'SIX' ? 'SIXES' : `${last}S`;
+  return [...words.slice(0, -1), plural];
 }
 
 export function ordinalWords(n: number): string[] {
@@ -64,17 +97,56 @@ export function digitWords(digits: string): string[] {
  */
 export function numberWords(token: string): string[] {
   const t = token.toUpperCase();
-  const ord = /^(\d{1,6})(ST|ND|RD|TH)$/.exec(t);
+  const ord = /^(\d{1,3}(?:,\d{3})+|\d{1,6})(ST|ND|RD|TH)$/.exec(t);
   if (ord) {
-    const n = Number(ord[1]);
-    if (ord[1]!.length === 1 || !ord[1]!.startsWith('0')) return n === 0 ? ['ZEROTH'] : ordinalWords(n);
+    const digits = ord[1]!.replace(/,/g, '');
+    if (digits.length === 1 || !digits.startsWith('0')) return Number(digits) === 0 ? ['ZEROTH'] : ordinalWords(Number(digits));
   }
   const m = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$/.exec(t);
   if (!m) return digitWords(t);
+  const grouped = m[1]!.includes(',');
   const intPart = m[1]!.replace(/,/g, '');
+  const n = Number(intPart);
   const intWords =
-    (intPart.length > 1 && intPart.startsWith('0')) || Number(intPart) > MAX_CARDINAL
+    (intPart.length > 1 && intPart.startsWith('0')) || n > (grouped ? MAX_CARDINAL : MAX_PLAIN_CARDINAL)
       ? digitWords(intPart)
-      : cardinalWords(Number(intPart));
+      : !grouped && m[2] === undefined && isYear(intPart) ? yearWords(n) : cardinalWords(n);
   return m[2] === undefined ? intWords : [...intWords, 'POINT', ...digitWords(m[2])];
+}
+
+/** Denominators read as words in fractions ("3/4" → THREE QUARTERS). */
+const FRACTION_NAMES: Record<number, [string, string]> = { 2: ['HALF', 'HALVES'], 4: ['QUARTER', 'QUARTERS'] };
+
+function fractionWords(n: number, d: number): string[] {
+  const [one, many] = FRACTION_NAMES[d] ?? [ordinalWords(d).at(-1)!, `${ordinalWords(d).at(-1)!}S`];
+  return n === 1 ? ['ONE', one] : [...cardinalWords(n), many];
+}
+
+const spaced = (words: string[]): string => ` ${words.join(' ')} `;
+
+/**
+ * Numbers whose reading depends on the characters around them, rewritten as words before the
+ * text is tokenised: clock times ("10:30" → TEN THIRTY, "9:05" → NINE OH FIVE, "10:00" → TEN
+ * O'CLOCK), simple fractions ("1/2", "½" → ONE HALF, "2 3/4" → TWO AND THREE QUARTERS), decades
+ * ("1990s" → NINETEEN NINETIES, "'80s" → EIGHTIES), "#1" → NUMBER ONE and a minus sign ("-5" → MINUS
+ * FIVE). Runs after NFKC, which turns "½" into "1⁄2".
+ */
+export function expandNumberForms(text: string): string {
+  return text
+    .replace(/\b([01]?\d|2[0-3]):([0-5]\d)\b/g, (_m, h: string, mm: string) => {
+      const minutes = Number(mm);
+      const hour = cardinalWords(Number(h));
+      if (minutes === 0) return spaced([...hour, "O'CLOCK"]);
+      return spaced([...hour, ...(minutes < 10 ? ['OH', ONES[minutes]!] : cardinalWords(minutes))]);
+    })
+    .replace(/(?:\b(\d{1,3})\s+)?\b([1-9])\s?[/\u2044]\s?(\d{1,2})\b(?![/\u2044]\d)/g, (m, whole: string | undefined, n: string, d: string) => {
+      const num = Number(n);
+      const den = Number(d);
+      if (den < 2 || den > 10 || num >= den) return m;
+      return spaced([...(whole ? [...numberWords(whole), 'AND'] : []), ...fractionWords(num, den)]);
+    })
+    .replace(/(?:(['\u2018\u2019])(\d0)|\b(1[1-9]\d0|\d0))S\b/gi, (_m, _q, short: string | undefined, long: string | undefined) =>
+      spaced(pluralNumberWords(short ? cardinalWords(Number(short)) : numberWords(long!))))
+    .replace(/#\s?(?=\d)/g, ' NUMBER ')
+    .replace(/(^|[\s(])[-\u2212](?=\d)/g, '$1 MINUS ');
 }

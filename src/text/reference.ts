@@ -13,7 +13,7 @@ import type { ReferenceWord } from '../types.js';
 import { letterToSound } from './g2p.js';
 import { loadLexicon, type Lexicon } from './lexicon.js';
 import { expandAbbreviations } from './abbreviations.js';
-import { numberWords } from './numbers.js';
+import { expandNumberForms, numberWords } from './numbers.js';
 import { stripStress } from './phones.js';
 
 export { loadLexicon, parseLexicon, DEFAULT_LEXICON_PATH, type Lexicon } from './lexicon.js';
@@ -32,7 +32,7 @@ const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|
  * may return []: analyzeReferenceText does both.
  */
 export function normalizeReferenceText(text: string): string[] {
-  const folded = expandAbbreviations(text.normalize('NFKC'))
+  const folded = expandNumberForms(expandAbbreviations(text.normalize('NFKC')))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe

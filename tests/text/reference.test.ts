@@ -46,6 +46,15 @@ describe('normalizeReferenceText', () => {
     ['abc123 x2', 'ABC ONE HUNDRED AND TWENTY THREE X TWO'],
     ['tabs\tand\nnewlines', 'TABS AND NEWLINES'],
     ['emoji 😀 and 中文 are dropped', 'EMOJI AND ARE DROPPED'],
+    ['in 1999, 1905 and 1900', 'IN NINETEEN NINETY NINE NINETEEN OH FIVE AND NINETEEN HUNDRED'],
+    ['the 1990s, the ’80s and the 60s', 'THE NINETEEN NINETIES THE EIGHTIES AND THE SIXTIES'],
+    ['1,000,000 stars and 2,500,017 more', 'ONE MILLION STARS AND TWO MILLION FIVE HUNDRED THOUSAND AND SEVENTEEN MORE'],
+    ['the 1,000th time', 'THE ONE THOUSANDTH TIME'],
+    ['at 10:00, 9:05 or 10:30', "AT TEN O'CLOCK NINE OH FIVE OR TEN THIRTY"],
+    ['½ cup, 2 3/4 miles, 2/3 of it', 'ONE HALF CUP TWO AND THREE QUARTERS MILES TWO THIRDS OF IT'],
+    ['on 1/2/2020', 'ON ONE TWO TWO THOUSAND AND TWENTY'],
+    ['-5 degrees, #1 fan', 'MINUS FIVE DEGREES NUMBER ONE FAN'],
+    ['theme-park 5 - 3', 'THEME PARK FIVE THREE'],
   ])('%j → %s', (input, expected) => {
     expect(words(input)).toBe(expected);
   });
@@ -191,6 +200,19 @@ describe('abbreviations and currency in reference texts', () => {
     ['Say no. Then go', 'SAY NO THEN GO'],
     ['I saw Jan. She waved', 'I SAW JAN SHE WAVED'],
     ['Cats & dogs 100%', 'CATS AND DOGS ONE HUNDRED PERCENT'],
+    // Case carries no information in all-caps or all-lower texts: a following word makes it a title.
+    ['DR. SMITH', 'DOCTOR SMITH'],
+    ['dr. smith', 'DOCTOR SMITH'],
+    ['DR SMITH and MR. JONES', 'DOCTOR SMITH AND MISTER JONES'],
+    ['I met Dr. Smith', 'I MET DOCTOR SMITH'],
+    // A new sentence after a street word is not a name; quotes before a name are skipped.
+    ['Baker St. It is quiet', 'BAKER STREET IT IS QUIET'],
+    ['Elm Dr. Come here', 'ELM DRIVE COME HERE'],
+    ['Dr. "Bob" Smith', 'DOCTOR BOB SMITH'],
+    ['$1.01 and $0.50', 'ONE DOLLAR ONE CENT AND FIFTY CENTS'],
+    ['£0.01 or £2', 'ONE PENNY OR TWO POUNDS'],
+    ['$1,000,000', 'ONE MILLION DOLLARS'],
+    ['5€ or 1.50€', 'FIVE EUROS OR ONE EURO FIFTY CENTS'],
   ])('%j → %s', (text, expected) => {
     expect(words(text)).toBe(expected);
   });
