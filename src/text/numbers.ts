@@ -127,7 +127,8 @@ const spaced = (words: string[]): string => ` ${words.join(' ')} `;
 /**
  * Numbers whose reading depends on the characters around them, rewritten as words before the
  * text is tokenised: clock times ("10:30" → TEN THIRTY, "9:05" → NINE OH FIVE, "10:00" → TEN
- * O'CLOCK), simple fractions ("1/2", "½" → ONE HALF, "2 3/4" → TWO AND THREE QUARTERS), decades
+ * O'CLOCK), simple fractions ("1/2", "½" → ONE HALF, "½ a mile" → HALF A MILE, "2 3/4" → TWO AND
+ * THREE QUARTERS), decades
  * ("1990s" → NINETEEN NINETIES, "'80s" → EIGHTIES), "#1" → NUMBER ONE and a minus sign ("-5" → MINUS
  * FIVE). Runs after NFKC, which turns "½" into "1⁄2".
  */
@@ -147,6 +148,7 @@ export function expandNumberForms(text: string): string {
     })
     .replace(/(?:(['\u2018\u2019])(\d0)|\b(1[1-9]\d0|\d0))S\b/gi, (_m, _q, short: string | undefined, long: string | undefined) =>
       spaced(pluralNumberWords(short ? cardinalWords(Number(short)) : numberWords(long!))))
+    .replace(/\bONE HALF\s+(?=(?:A|AN)\b)/gi, 'HALF ') // "½ a mile" → HALF A MILE
     .replace(/#\s?(?=\d)/g, ' NUMBER ')
     .replace(/(^|[\s(])[-\u2212](?=\d)/g, '$1 MINUS ');
 }

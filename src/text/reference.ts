@@ -47,6 +47,17 @@ export function normalizeReferenceText(text: string): string[] {
   return words;
 }
 
+/**
+ * The normalised text an utterance was scored on: its stored words joined by spaces (so later
+ * normaliser or lexicon changes cannot move it), or the text normalised now for a row without them.
+ */
+export function storedNormalizedText(referenceWords: unknown, referenceText: string): string {
+  const words = Array.isArray(referenceWords)
+    ? referenceWords.map((w) => (w as { text?: unknown }).text).filter((t): t is string => typeof t === 'string')
+    : [];
+  return (words.length > 0 ? words : normalizeReferenceText(referenceText)).join(' ');
+}
+
 function cmuLookup(word: string): string[] | undefined {
   const key = word.toLowerCase();
   if (!Object.hasOwn(cmudict, key)) return undefined;

@@ -1,6 +1,6 @@
 /** Stored rows → StatementSource, read a page at a time and always within one organisation. */
 import type { PrismaClient, Prisma } from '../generated/prisma/client.js';
-import { normalizeReferenceText } from '../text/reference.js';
+import { storedNormalizedText } from '../text/reference.js';
 import type { StatementSource } from './statement.js';
 
 export const STATEMENT_PAGE_SIZE = 200;
@@ -14,19 +14,13 @@ const include = {
 
 type Loaded = Prisma.AssessmentGetPayload<{ include: typeof include }>;
 
-/** The stored normalised words (what was scored), so later lexicon changes cannot move the activity. */
-function normalisedText(referenceWords: unknown, referenceText: string): string {
-  const words = Array.isArray(referenceWords) ? referenceWords.map((w) => (w as { text?: unknown }).text).filter((t): t is string => typeof t === 'string') : [];
-  return (words.length > 0 ? words : normalizeReferenceText(referenceText)).join(' ');
-}
-
 function toSource(a: Loaded): StatementSource {
   const u = a.utterance;
   return {
     assessmentId: a.id,
     assessedAt: a.createdAt,
     learnerExternalId: u.learner.externalId,
-    utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: normalisedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
+    utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: storedNormalizedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
     model: { name: a.modelName, version: a.modelVersion, executionProvider: a.executionProvider },
     sentence: { accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total },
     contentMatch: a.contentMatch,

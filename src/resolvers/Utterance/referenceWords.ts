@@ -1,9 +1,17 @@
 import type { UtteranceResolvers } from '../../generated/graphql.js';
+import { arpabetToIpa } from '../../text/phones.js';
+import { storedNormalizedText } from '../../text/reference.js';
 import type { ReferenceWord } from '../../types.js';
 
+const storedWords = (utterance: { referenceWords: unknown }): ReferenceWord[] => utterance.referenceWords as ReferenceWord[];
+
 export const referenceWords: UtteranceResolvers['referenceWords'] = (utterance) =>
-  (utterance.referenceWords as unknown as ReferenceWord[]).map((w) => ({
+  storedWords(utterance).map((w) => ({
     text: w.text,
     phonemes: w.phones,
+    ipa: w.phones.map(arpabetToIpa),
     source: w.source.toUpperCase() as 'DATASET' | 'CMUDICT' | 'G2P',
   }));
+
+export const normalizedText: UtteranceResolvers['normalizedText'] = (utterance) =>
+  storedNormalizedText(utterance.referenceWords, utterance.referenceText);
