@@ -38,9 +38,11 @@ export function checkScoreRanges(raw: RawScores): void {
 }
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
-const toTen = (v: number): number => clamp(Math.round(v), 0, 10);
 /** The continuous value on the same 0-10 scale, to 2 decimals. */
 const onTen = (v: number): number => Math.round(clamp(v, 0, 10) * 100) / 100;
+/** The integer is the rounding of the 2-decimal value a client sees, so 8.496 (shown 8.5) is 9, not
+ * 8, and the integer, the continuous score and their proficiency label always agree. */
+const toTen = (v: number): number => Math.round(onTen(v));
 
 /** Continuous outputs → the platform's label scales. */
 export function decodeLabels(raw: RawScores, words: readonly ReferenceWord[], stressThreshold = STRESS_THRESHOLD): AssessmentLabels {

@@ -24,7 +24,7 @@ describe.each(DATABASES)('reference text normalisation on %s', (kind) => {
 
   const submit = async (referenceText: string) => {
     const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText, audio: null } }, 'variables.input.audio', {
-      bytes: speechLikeWav(1.2, 7),
+      bytes: speechLikeWav(1.2, 7), name: 'recording.wav',
     });
     expect(res.errors).toBeUndefined();
     return res.data.submitUtterance.utterance;

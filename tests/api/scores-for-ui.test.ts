@@ -11,7 +11,7 @@ const TEXT = 'We call it bear';
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
 const SENTENCE = `sentence { accuracy fluency prosody completeness total accuracyScore fluencyScore prosodyScore completenessScore totalScore
   accuracyLabel fluencyLabel prosodyLabel completenessLabel totalLabel }`;
-const WORDS = `words { text accuracy total accuracyScore totalScore accuracyLabel ipa phonemes { symbol ipa accuracy label } }`;
+const WORDS = `words { text accuracy total accuracyScore totalScore accuracyLabel totalLabel ipa phonemes { symbol ipa accuracy label } }`;
 const LATEST = `query($id: ID!) { utterance(id: $id) { latestAssessment { model { version } ${SENTENCE} ${WORDS} } } }`;
 const ATTACH = `mutation($u: ID!, $labels: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $labels) { ${SENTENCE} ${WORDS} } }`;
 
@@ -62,7 +62,7 @@ describe('continuous scores, labels and IPA through the API', () => {
       expect(typeof c).toBe('number');
       expect(c).toBeGreaterThanOrEqual(0);
       expect(c).toBeLessThanOrEqual(10);
-      expect(Math.abs(c - s[aspect])).toBeLessThanOrEqual(0.51);
+      expect(s[aspect]).toBe(Math.round(c));
     }
     expect(s.accuracyLabel).toBe(rubricLabel('accuracy', s.accuracyScore));
     expect(s.fluencyLabel).toBe(rubricLabel('fluency', s.fluencyScore));
@@ -71,8 +71,10 @@ describe('continuous scores, labels and IPA through the API', () => {
   test('words carry continuous scores, a label and IPA; phonemes IPA and a label', () => {
     expect(model.words.map((w: any) => w.text)).toEqual(['WE', 'CALL', 'IT', 'BEAR']);
     for (const w of model.words) {
-      expect(Math.abs(w.accuracyScore - w.accuracy)).toBeLessThanOrEqual(0.51);
+      expect(w.accuracy).toBe(Math.round(w.accuracyScore));
+      expect(w.total).toBe(Math.round(w.totalScore));
       expect(w.accuracyLabel).toBe(rubricLabel('word', w.accuracyScore));
+      expect(w.totalLabel).toBe(rubricLabel('word', w.totalScore));
       expect(w.ipa).toBe(w.phonemes.map((p: any) => p.ipa).join(''));
       for (const p of w.phonemes) expect(p.label).toBe(rubricLabel('phoneme', p.accuracy));
     }
@@ -93,7 +95,7 @@ describe('continuous scores, labels and IPA through the API', () => {
       accuracyScore: null, fluencyScore: null, totalScore: null,
       accuracyLabel: 'GOOD', fluencyLabel: 'AVERAGE', prosodyLabel: 'BAD', completenessLabel: 'EXCELLENT', totalLabel: 'AVERAGE',
     });
-    expect(h.words[0]).toMatchObject({ accuracyScore: null, accuracyLabel: 'GOOD', ipa: 'wi' });
+    expect(h.words[0]).toMatchObject({ accuracyScore: null, accuracyLabel: 'GOOD', totalLabel: 'GOOD', ipa: 'wi' });
     expect(h.words[0].phonemes[0]).toMatchObject({ accuracy: 1.2, label: 'AVERAGE' });
   });
 });

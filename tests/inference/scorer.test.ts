@@ -84,6 +84,15 @@ describe('phone encoding and label decoding', () => {
     expect(labels.words.flatMap((w) => w.phonemes.map((p) => p.accuracy))).toEqual([2, 2, 0, 0.4]);
   });
 
+  test('decodeLabels: the integer is the rounding of the 2-decimal continuous score a client sees', () => {
+    const words: ReferenceWord[] = [{ text: 'A', phones: ['AH0'], source: 'dataset' }];
+    const labels = decodeLabels({ utterance: [8.496, 8.494, 4.4951, 0.004, 9.9951], words: [[9.496, 7, 6.4949]], phones: [1] }, words);
+    expect(labels.continuous!.sentence).toEqual({ accuracy: 8.5, fluency: 8.49, prosody: 4.5, completeness: 0, total: 10 });
+    expect(labels.sentence).toEqual({ accuracy: 9, fluency: 8, prosody: 5, completeness: 0, total: 10 });
+    expect(labels.continuous!.words[0]).toEqual({ accuracy: 9.5, total: 6.49 });
+    expect([labels.words[0]!.accuracy, labels.words[0]!.total]).toEqual([10, 6]);
+  });
+
   test("decodeLabels uses the bundle's stress threshold when given", () => {
     const raw = { utterance: [5, 5, 5, 5, 5], words: [[5, 9.6, 5], [5, 9.9, 5]], phones: [1, 1] };
     const words: ReferenceWord[] = [
