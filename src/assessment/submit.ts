@@ -150,14 +150,23 @@ export function createAssessmentJob(
   return db.job.create({ data });
 }
 
-/** QUEUED assessment jobs for many stored utterances in one statement (bulk re-assessment). */
+/**
+ * QUEUED assessment jobs for many stored utterances in one statement (bulk re-assessment), and one
+ * notification of the batch's first job, on commit: it wakes every separate worker (which LISTEN for
+ * queued jobs) as a submit does, without one notification per job flooding every listening API
+ * process during a re-assessment of millions. The others are heard of when they start and end.
+ */
 export async function createAssessmentJobs(
   db: PrismaClient | Prisma.TransactionClient,
   data: AssessmentJobData & { utteranceIds: string[] },
 ): Promise<number> {
   const { utteranceIds, ...job } = data;
-  const { count } = await db.job.createMany({ data: utteranceIds.map((utteranceId) => ({ ...job, utteranceId })) });
-  return count;
+  const created = await db.job.createManyAndReturn({
+    data: utteranceIds.map((utteranceId) => ({ ...job, utteranceId })),
+    select: { id: true },
+  });
+  if (created.length > 0) await notifyJobChanged(db, created[0]!.id);
+  return created.length;
 }
 
 /**

@@ -15,6 +15,7 @@ const onPostgres = DATABASES.includes('postgres') ? describe : describe.skip;
 onPostgres('a separate worker woken by NOTIFY [postgres]', () => {
   let t: TestApp;
   let worker: ChildRun;
+  let learnerId: string;
 
   beforeAll(async () => {
     t = await startTestApp('postgres', { inProcessWorker: false });
@@ -52,5 +53,27 @@ onPostgres('a separate worker woken by NOTIFY [postgres]', () => {
     expect(read.data.workers).toEqual([{ pid: worker.pid, executionProvider: 'cpu' }]);
     expect(read.data.job.assessment.executionProvider).toBe('cpu');
     expect(read.data.model.executionProvider).toBe('cpu');
+    learnerId = learner.data.createLearner.id;
+  }, 120_000);
+
+  test('a bulk re-assessment wakes the worker too (one notification per queued batch), and runs to the end', async () => {
+    expect(learnerId).toBeDefined();
+    const started = await t.admin.request(
+      `mutation($l: ID!) { reassessUtterances(input: {learnerId: $l}) { id progress { total } } }`,
+      { l: learnerId },
+    );
+    expect(started.errors).toBeUndefined();
+    const op = started.data.reassessUtterances;
+    expect(op.progress.total).toBe(1);
+    const deadline = Date.now() + 90_000;
+    let progress: Record<string, number> = {};
+    while (Date.now() < deadline) {
+      const r = await t.admin.request(`query($id: ID!) { bulkOperation(id: $id) { status progress { succeeded failed queued running } } }`, { id: op.id });
+      progress = r.data.bulkOperation.progress;
+      if (progress.succeeded + progress.failed === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // The worker polls every 10 minutes: only the notification can have started this job.
+    expect(progress).toMatchObject({ succeeded: 1, failed: 0, queued: 0, running: 0 });
   }, 120_000);
 });
