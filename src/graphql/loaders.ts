@@ -122,6 +122,10 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     prisma.job.findMany({ where: { organizationId, utteranceId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
   );
 
+  const assessmentsByUtterance = groupedBy<Assessment, 'utteranceId'>('utteranceId', (ids) =>
+    prisma.assessment.findMany({ where: { organizationId, utteranceId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  );
+
   /** A page query over `where` (the tenant and the field's filters) and the keyset range. */
   const pageOf = <W extends object>(where: W, q: PageQuery) => ({
     where: { AND: [where, q.where] },
@@ -325,13 +329,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         ...(f.group != null ? { learner: { is: { groups: { has: f.group } } } } : {}),
       }, f);
     },
+    /**
+     * An utterance's assessments: like its jobs, every assessment of the utterances resolved
+     * together is read in one batched statement (an utterance has a handful: the model's, its
+     * re-assessments, human labels), then paged in memory; `utterances { assessments }` under a page
+     * of 100 utterances is one statement, not 100.
+     */
     assessmentsPage: (utteranceId: string, args: PageArgs) => {
       reads();
-      const where = { organizationId, utteranceId };
-      return findPage(args, {
-        findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
-        count: () => prisma.assessment.count({ where }),
-      });
+      return findPage(args, rowsSource(() => assessmentsByUtterance.load(utteranceId)));
     },
     /**
      * An utterance's jobs: every job of the utterances resolved together is read in one batched

@@ -8,6 +8,7 @@ const DATABASES = await testDatabases();
 
 const PAGE = `query($id: ID!, $first: Int!) { learner(id: $id) { utterances(first: $first) { edges { node {
   id referenceText audio { format durationMs } jobs { totalCount edges { node { status } } }
+  assessments(first: 2) { totalCount pageInfo { hasNextPage } edges { cursor node { id source sentence { total } } } }
   latestAssessment { sentence { total } model { version } words { text accuracy phonemes { symbol accuracy } }
     rationale { text flags trusted words { precision } phonemes { recall } } }
 } } } } }`;
@@ -62,7 +63,14 @@ describe.each(DATABASES)('no N+1 on %s', (kind) => {
     const res = await t.admin.request(PAGE, { id: learnerId, first });
     expect(res.errors).toBeUndefined();
     expect(res.data.learner.utterances.edges).toHaveLength(first);
-    for (const e of res.data.learner.utterances.edges) expect(e.node.latestAssessment.words[3].phonemes).toHaveLength(2);
+    for (const e of res.data.learner.utterances.edges) {
+      expect(e.node.latestAssessment.words[3].phonemes).toHaveLength(2);
+      // Every utterance's assessments, paged as the connection pages them: the latest first.
+      const page = e.node.assessments;
+      expect(page.totalCount).toBe(1);
+      expect(page.pageInfo.hasNextPage).toBe(false);
+      expect(page.edges.map((a: any) => a.node.sentence.total)).toEqual([e.node.latestAssessment.sentence.total]);
+    }
     // The API key's look-up is cached for a few seconds: not part of the page's cost.
     return statements.filter((s) => !/"ApiKey"/.test(s)).length;
   }
@@ -75,5 +83,39 @@ describe.each(DATABASES)('no N+1 on %s', (kind) => {
     const fifty = await statementsFor(50, learnerId);
     expect(five).toBeGreaterThan(3);
     expect(fifty).toBe(five);
+  });
+
+  test('Utterance.assessments pages both ways over the batched read, newest first', async () => {
+    const { fromGlobalId, toGlobalId } = await import('../../src/graphql/ids.js');
+    const learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "n1-paging"}) { id } }`)).data.createLearner.id;
+    const prisma = t.app.services.prisma;
+    await seed(t, fromGlobalId(learnerId)!.id, 1);
+    const utterance = await prisma.utterance.findFirstOrThrow({ where: { learnerId: fromGlobalId(learnerId)!.id } });
+    for (const i of [1, 2]) {
+      await prisma.$transaction((tx) => writeAssessment(tx, {
+        organizationId: utterance.organizationId, utteranceId: utterance.id, jobId: null, source: 'MODEL',
+        model: { name: 'm', version: String(1 + i), executionProvider: 'cpu' }, inferenceMs: 1, labels: labelsFor(i),
+        rationale: { text: 'Clear.', check: checkRationale('Clear.', labelsFor(i)) },
+      }));
+    }
+    const expected = (await prisma.assessment.findMany({ where: { utteranceId: utterance.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }))
+      .map((a) => toGlobalId('Assessment', a.id));
+    expect(expected).toHaveLength(3);
+    const page = async (args: string) => {
+      const res = await t.admin.request(`query($id: ID!) { utterance(id: $id) { assessments(${args}) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } } }`,
+      { id: toGlobalId('Utterance', utterance.id) });
+      expect(res.errors).toBeUndefined();
+      const c = res.data.utterance.assessments;
+      return { ids: c.edges.map((e: any) => e.node.id), info: c.pageInfo, total: c.totalCount };
+    };
+    const first = await page('first: 2');
+    expect(first).toMatchObject({ ids: expected.slice(0, 2), total: 3, info: { hasNextPage: true } });
+    const rest = await page(`first: 2, after: "${first.info.endCursor}"`);
+    expect(rest).toMatchObject({ ids: expected.slice(2), info: { hasNextPage: false } });
+    const oldest = await page('last: 1');
+    expect(oldest).toMatchObject({ ids: expected.slice(2), info: { hasPreviousPage: true } });
+    const before = await page(`last: 5, before: "${oldest.info.startCursor}"`);
+    expect(before).toMatchObject({ ids: expected.slice(0, 2), info: { hasPreviousPage: false } });
   });
 });
