@@ -3,7 +3,8 @@
  *
  * Streams a learner's or a group's results: for every utterance, its latest MODEL assessment (one
  * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
- * out. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
+ * out. Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
+ * and `contentMatch` come with it, so a consumer can tell such rows from readings of the text. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
  * is read. A group is exported learner by learner (externalId order), each learner's utterances
  * oldest first.
  *
@@ -42,6 +43,10 @@ interface UtteranceRow {
   prosody: number;
   completeness: number;
   total: number;
+  /** 0-1; null for models without a content match. */
+  contentMatch: number | null;
+  /** Outcome flags such as READ_WRONG_TEXT (another sentence was read): the scores are not a reading of the text. */
+  flags: string[];
 }
 
 interface WordRow {
@@ -56,7 +61,7 @@ interface WordRow {
 
 const UTTERANCE_COLUMNS = [
   'learnerExternalId', 'groups', 'utteranceId', 'referenceText', 'createdAt', 'assessmentId', 'assessedAt',
-  'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total',
+  'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total', 'contentMatch', 'flags',
 ] as const;
 const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal'] as const;
 
@@ -120,7 +125,8 @@ async function* utterancePages(services: Services, organizationId: string, learn
     const afterId: string = after?.id ?? '00000000-0000-0000-0000-000000000000';
     const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
       SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
-             a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total"
+             a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total",
+             a."contentMatch", a."flags"
       FROM "Utterance" u
       JOIN LATERAL (
         SELECT * FROM "Assessment" x
@@ -186,6 +192,8 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       prosody: r.prosody,
       completeness: r.completeness,
       total: r.total,
+      contentMatch: r.contentMatch,
+      flags: r.flags,
     };
     if (!words) {
       out.push(base);

@@ -64,6 +64,7 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
       learnerExternalId: learner.externalId, groups: learner.groups, utteranceId: toGlobalId('Utterance', u.id), referenceText: u.referenceText,
       createdAt: u.createdAt.toISOString(), assessmentId: toGlobalId('Assessment', a.id), assessedAt: a.createdAt.toISOString(), modelVersion: a.modelVersion,
       accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total,
+      contentMatch: a.contentMatch, flags: a.flags,
     };
     if (level === 'utterance') out.push(base);
     else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total });
@@ -113,11 +114,14 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
           createdAt: new Date(at),
         },
       });
-    const assess = async (utteranceId: string, source: 'MODEL' | 'HUMAN', version: string | null, total: number, words: string[], at: string) => {
+    const assess = async (
+      utteranceId: string, source: 'MODEL' | 'HUMAN', version: string | null, total: number, words: string[], at: string,
+      outcome: { contentMatch: number; flags: 'READ_WRONG_TEXT'[] } | null = null,
+    ) => {
       const id = await prisma.$transaction((tx) =>
         writeAssessment(tx, {
           organizationId: org.id, utteranceId, jobId: null, source, inferenceMs: null, rationale: null, rater: source === 'HUMAN' ? 'r1' : null,
-          model: version ? { name: 'm', version, executionProvider: 'cpu' } : null, labels: labels(total, words),
+          model: version ? { name: 'm', version, executionProvider: 'cpu' } : null, labels: labels(total, words), ...outcome,
         }),
       );
       await prisma.assessment.update({ where: { id }, data: { createdAt: new Date(at) } });
@@ -128,7 +132,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     await assess(u1.id, 'HUMAN', null, 9, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-03T10:00:00.000Z');
     await utterance('Not assessed yet', '2026-07-04T10:00:00.000Z');
     const u3 = await utterance('-5 degrees + wind', '2026-07-05T10:00:00.000Z');
-    await assess(u3.id, 'MODEL', '=2.0', 4, ['MINUS', 'FIVE'], '2026-07-05T10:00:02.000Z');
+    await assess(u3.id, 'MODEL', '=2.0', 4, ['MINUS', 'FIVE'], '2026-07-05T10:00:02.000Z', { contentMatch: 0.12, flags: ['READ_WRONG_TEXT'] });
   });
   afterAll(async () => {
     await t?.dispose();
@@ -141,13 +145,14 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-learner-_HYPERLINK_http_x_y_.csv"');
     const text = await res.text();
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total');
+    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags');
     // The unassessed utterance is left out; the HUMAN labels are not the result; v2 replaced v1.
     expect(text.startsWith(lines[0] + '\r\n"\'=HYPERLINK(""http://x"",""y"")","@class;set,2;group-001"'.replace('"@class', '"\'@class'))).toBe(true);
     const rows = parseCsv(text);
     expect(rows.length).toBe(3);
-    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7']);
-    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4']);
+    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '']);
+    // Another sentence was read: the row says so (the analytics leave it out).
+    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT']);
     const want = await expected(prisma, nasty.id, 'utterance');
     expect(rows.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
   });
