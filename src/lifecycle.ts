@@ -1,8 +1,9 @@
 /**
  * Process lifecycle for the two entry points (`npm start`, `npm run worker`): a start-up failure is
  * one line on stderr and exit code 1 (no stack trace); SIGTERM/SIGINT stop the process gracefully
- * within a deadline and exit 0; a stray promise rejection is logged and survived.
+ * within a deadline and exit 0; a stray promise rejection is logged (a JSON line) and survived.
  */
+import { log } from './ops/log.js';
 
 /**
  * A failed start: the error's message on one line, exit 1. A configuration error lists every
@@ -29,7 +30,7 @@ export function exitOnStartFailure(name: string) {
  */
 export function logUnhandledRejections(name: string): void {
   process.on('unhandledRejection', (reason) => {
-    console.error(`[${name}] unhandled rejection (ignored):`, reason);
+    log.error('unhandled rejection (ignored)', { process: name, err: reason });
   });
 }
 

@@ -19,6 +19,7 @@ import { AppError } from '../errors.js';
 import { removeAudioIfUnreferenced } from '../assessment/audio-files.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from './audit.js';
+import { log } from '../ops/log.js';
 
 export interface ErasureCounts {
   learners: number;
@@ -91,6 +92,6 @@ export async function eraseLearner(
   const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept };
   await prisma.auditEvent
     .update({ where: { id: rows.eventId }, data: { details: { ...result } } })
-    .catch((err: unknown) => console.error(`[speechmark] updating audit event ${rows.eventId} failed:`, err));
+    .catch((err: unknown) => log.error('updating the erasure audit event failed', { auditEventId: rows.eventId, err }));
   return result;
 }

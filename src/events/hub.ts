@@ -10,6 +10,7 @@
 import { AppError } from '../errors.js';
 import { parseChangeEvent, type ChangeEvent } from './notify.js';
 import type { ListenOptions, NotificationListener, OnNotification } from './listener.js';
+import { log } from '../ops/log.js';
 
 /** Re-read from this much before the drop: rows carry the database's and other processes' clocks. */
 export const CATCH_UP_MARGIN_MS = 5_000;
@@ -51,7 +52,7 @@ export class EventHub {
       const missed = await options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS));
       for (const payload of missed) this.publish(payload);
     } catch (err) {
-      (options.onError ?? ((e) => console.error('[speechmark] subscription catch-up after a reconnect failed:', e)))(err);
+      (options.onError ?? ((e) => log.error('subscription catch-up after a reconnect failed', { err: e })))(err);
     }
   }
 

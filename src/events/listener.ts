@@ -12,6 +12,7 @@
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import { CHANNEL_SQL } from './notify.js';
+import { log } from '../ops/log.js';
 
 export interface NotificationListener {
   close(): Promise<void>;
@@ -76,7 +77,7 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     if (timer || closed) return;
     const wait = delay;
     delay = Math.min(RECONNECT_MAX_MS, delay * 2);
-    console.warn(`[speechmark] subscription listener disconnected; reconnecting in ${wait} ms`);
+    log.warn('subscription listener disconnected; reconnecting', { reconnectInMs: wait });
     timer = setTimeout(() => {
       timer = null;
       connect().catch(() => scheduleReconnect());

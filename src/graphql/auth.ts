@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
+import { log } from '../ops/log.js';
 
 export type Scope = 'ASSESS_WRITE' | 'SCORES_READ' | 'ADMIN';
 export const ALL_SCOPES: Scope[] = ['ASSESS_WRITE', 'SCORES_READ', 'ADMIN'];
@@ -65,7 +66,7 @@ function recordLastUse(prisma: PrismaClient, key: { id: string; lastUsedAt: Date
   prisma
     .$executeRaw`UPDATE "ApiKey" SET "lastUsedAt" = now()
       WHERE "id" = ${key.id}::uuid AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - interval '1 minute')`
-    .catch((err: unknown) => console.error(`[speechmark] recording lastUsedAt of API key ${key.id} failed:`, err));
+    .catch((err: unknown) => log.error('recording an API key\'s lastUsedAt failed', { apiKeyId: key.id, err }));
 }
 
 export function bearerToken(header: string | undefined): string | null {

@@ -25,6 +25,7 @@ import { AppError } from '../errors.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Learner } from '../generated/prisma/client.js';
 import { sendError, type RateLimiter } from './guards.js';
+import { log } from '../ops/log.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
@@ -287,7 +288,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       res.end();
     } catch (e) {
       const requestId = res.locals.requestId as string | undefined;
-      console.error(`[speechmark] export failed after the first byte (request ${requestId ?? 'unknown'}):`, e);
+      log.error('export failed after the first byte', { requestId, organizationId, err: e });
       // The status line is sent: cut the connection so the client cannot take a partial file for a whole one.
       res.destroy(e instanceof Error ? e : new Error(String(e)));
     }
@@ -297,6 +298,6 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
 export function failBeforeBody(res: Response, e: unknown): void {
   const requestId = res.locals.requestId as string | undefined;
   if (isDatabaseUnavailable(e)) return sendError(res, 503, 'The database is unavailable right now; retry shortly.', { code: 'SERVICE_UNAVAILABLE' });
-  console.error(`[speechmark] export failed (request ${requestId ?? 'unknown'}):`, e);
+  log.error('export failed', { requestId, err: e });
   sendError(res, 500, 'Internal server error.', { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) });
 }

@@ -7,6 +7,7 @@
  * the one recorded (every assessment stores it), and each one skipped is logged in one line.
  */
 import * as ort from 'onnxruntime-node';
+import { log as logger } from '../ops/log.js';
 
 /** Provider names onnxruntime-node understands (platform permitting). */
 export const KNOWN_PROVIDERS = ['cuda', 'tensorrt', 'cpu', 'webgpu', 'dml', 'coreml', 'qnn', 'xnnpack'] as const;
@@ -46,7 +47,7 @@ export async function createSession(
   providers: readonly string[],
   options: CreateSessionOptions = {},
 ): Promise<CreatedSession> {
-  const log = options.log ?? ((line: string) => console.warn(line));
+  const log = options.log ?? ((line: string) => logger.warn(line));
   const list = providers.map((p) => p.trim().toLowerCase()).filter(Boolean);
   if (list.length === 0) throw new Error('createSession: no execution providers given');
   const skipped: { provider: string; reason: string }[] = [];

@@ -20,6 +20,7 @@ import {
 } from './queue.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { Poller } from './poll.js';
+import { log } from '../ops/log.js';
 
 export type WriteResult = (tx: TransactionClient) => Promise<void>;
 export type JobHandler = (job: Job, signal: AbortSignal) => Promise<WriteResult>;
@@ -211,7 +212,7 @@ export class Worker {
 
   private reportError(err: unknown, phase: string, jobId?: string): void {
     if (this.opts.onError) this.opts.onError(err, { phase, jobId });
-    else console.error(`[worker ${this.workerId}] ${phase}${jobId ? ` (job ${jobId})` : ''}:`, err);
+    else log.error(`worker ${phase}`, { workerId: this.workerId, jobId, err });
   }
 
   private async run(gen: number): Promise<void> {

@@ -22,6 +22,7 @@ import { LtiTokenClient } from '../lti/token.js';
 import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
 import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
+import { log } from '../ops/log.js';
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'released' | 'lost';
 
@@ -142,7 +143,7 @@ export class DeliveryWorker {
 
   private reportError(err: unknown, phase: string, deliveryId?: string): void {
     if (this.opts.onError) this.opts.onError(err, { phase, deliveryId });
-    else console.error(`[deliveries ${this.workerId}] ${phase}${deliveryId ? ` (delivery ${deliveryId})` : ''}:`, err);
+    else log.error(`delivery worker ${phase}`, { workerId: this.workerId, deliveryId, err });
   }
 
   private async run(): Promise<void> {

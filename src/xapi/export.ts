@@ -15,6 +15,7 @@ import { failBeforeBody, findLearner, safeFilePart, write } from '../http/export
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
+import { log } from '../ops/log.js';
 
 /** The principal, or null once a refusal has been sent. */
 async function authorise(services: Services, limiter: RateLimiter, req: Request, res: Response): Promise<Principal | null> {
@@ -84,7 +85,7 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     try {
       await streamStatements(services, res, principal.organizationId, learner.id);
     } catch (e) {
-      console.error(`[speechmark] xAPI export failed after the first byte (request ${(res.locals.requestId as string | undefined) ?? 'unknown'}):`, e);
+      log.error('xAPI export failed after the first byte', { requestId: res.locals.requestId as string | undefined, organizationId: principal.organizationId, err: e });
       res.destroy(e instanceof Error ? e : new Error(String(e)));
     }
   };
