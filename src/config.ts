@@ -280,7 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     listenReconnectMs: num('SPEECHMARK_LISTEN_RECONNECT_MS', 500, POSITIVE),
     rateLimitUploadCost: num('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, NON_NEGATIVE),
     authFailuresPerMinute: num('SPEECHMARK_AUTH_FAILURES_PER_MINUTE', 30, NON_NEGATIVE),
-    apiKeyCacheMs: num('SPEECHMARK_API_KEY_CACHE_MS', 5_000, NON_NEGATIVE),
+    // At most a minute: a revoked key must stop working within seconds everywhere (issue 14).
+    apiKeyCacheMs: num('SPEECHMARK_API_KEY_CACHE_MS', 5_000, { min: 0, max: 60_000 }),
     corsOrigins: (env.SPEECHMARK_CORS_ORIGINS ?? '').split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean),
     trustProxy: trustProxy(env.SPEECHMARK_TRUST_PROXY),
     xapi: check(() => xapiConfig(env), { iriBase: DEFAULT_XAPI_IRI_BASE, accountHomePage: `${DEFAULT_XAPI_IRI_BASE}/lms`, lrs: null }),
@@ -311,6 +312,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.workerHeartbeatSeconds > 0 && config.readyWorkerSeconds > 0 && config.readyWorkerSeconds < config.workerHeartbeatSeconds) {
     problems.push(`SPEECHMARK_READY_WORKER_SECONDS (${config.readyWorkerSeconds}) must be at least SPEECHMARK_WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}), or 0`);
+  }
+  if (config.batchSize > 1 && config.batchSize > config.workerConcurrency) {
+    // A batch forms from the jobs a worker has in hand: a bigger one can never fill, and every
+    // acoustic run would wait SPEECHMARK_BATCH_WAIT_MS for rows that cannot come.
+    problems.push(`SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): a batch is formed from the jobs one worker has in hand`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -205,7 +205,20 @@ describe('batching settings', () => {
   test('defaults: batch size 1 (off), 5 ms wait', () => {
     const c = loadConfig({});
     expect([c.batchSize, c.batchWaitMs]).toEqual([1, 5]);
-    expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '8', SPEECHMARK_BATCH_WAIT_MS: '2.5' })).toMatchObject({ batchSize: 8, batchWaitMs: 2.5 });
+    expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '8', SPEECHMARK_WORKER_CONCURRENCY: '8', SPEECHMARK_BATCH_WAIT_MS: '2.5' }))
+      .toMatchObject({ batchSize: 8, batchWaitMs: 2.5 });
+  });
+
+  test('a batch larger than the jobs a worker has in hand is refused: it could never fill', () => {
+    expect(() => loadConfig({ SPEECHMARK_BATCH_SIZE: '8', SPEECHMARK_WORKER_CONCURRENCY: '4' })).toThrow(
+      /SPEECHMARK_BATCH_SIZE \(8\) must be at most SPEECHMARK_WORKER_CONCURRENCY \(4\)/,
+    );
+    expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '4', SPEECHMARK_WORKER_CONCURRENCY: '4' }).batchSize).toBe(4);
+  });
+
+  test('API keys are cached at most a minute, so a revocation reaches every process within it', () => {
+    expect(loadConfig({ SPEECHMARK_API_KEY_CACHE_MS: '60000' }).apiKeyCacheMs).toBe(60_000);
+    expect(() => loadConfig({ SPEECHMARK_API_KEY_CACHE_MS: '3600000' })).toThrow(/SPEECHMARK_API_KEY_CACHE_MS must be at most 60000, got "3600000"/);
   });
 
   test('one clear message per problem', () => {
