@@ -53,5 +53,12 @@ describe.each(DATABASES)('statements of one assessment job [%s]', (kind) => {
     const humanLookups = statements.filter((s) => /FROM "[^"]+"\."Assessment" WHERE/s.test(s) && /LabelSource/.test(s));
     expect(humanLookups).toEqual([]);
     expect(statements.filter((s) => /FROM "Utterance".*FOR UPDATE/s.test(s))).toHaveLength(1);
+    // A bounded number, whatever the text's length: every word row in one INSERT, every phoneme row
+    // in one. Measured 22 on both databases: claim (3), the utterance and learner (2), the
+    // completing transaction (15: job, assessment rows, rationale, the learner's three rollups,
+    // outbox event, LTI and xAPI look-ups, notify, commit), then the empty claim and the drain check.
+    expect(statements.filter((s) => /INSERT INTO "[^"]+"\."WordAssessment"/.test(s))).toHaveLength(1);
+    expect(statements.filter((s) => /INSERT INTO "[^"]+"\."PhonemeAssessment"/.test(s))).toHaveLength(1);
+    expect(statements.length).toBeLessThanOrEqual(22);
   }, 120_000);
 });
