@@ -4,9 +4,32 @@
  * wrong-text section as flat JSON keys (`diagnostics.omission.recall`,
  * `diagnostics.timing.word_median_ms`, ...) and text lines.
  */
-import type { DiagnosticSection } from './diagnostics.js';
+import fs from 'node:fs';
+import { decodeAudio } from '../../src/audio/decode.js';
+import type { Scorer } from '../../src/inference/scorer.js';
+import type { ReferenceWord } from '../../src/types.js';
+import type { EvalUtterance } from './dataset.js';
+import type { DiagnosticResult, DiagnosticSection } from './diagnostics.js';
 import { measureOmission } from './diagnostics-omission.js';
 import { measureTiming } from './diagnostics-timing.js';
+
+/** Whether the model gives word timing and miscues at all (the so762 scorer and generative models do not). */
+async function givesTiming(scorer: Scorer, utts: readonly EvalUtterance[]): Promise<boolean> {
+  const u = utts[0];
+  if (!u) return false;
+  const words: ReferenceWord[] = u.labels.words.map((w) => ({ text: w.text, phones: w.phones, source: 'dataset' }));
+  const audio = await decodeAudio(new Uint8Array(fs.readFileSync(u.audioPath)), { minSeconds: 0, maxSeconds: 60 });
+  return (await scorer.scoreDetailed(audio.samples, words)).labels.diagnostics !== undefined;
+}
+
+/** The section's keys as null, and a line that says why: nothing to measure is not a crash. */
+function notMeasured(name: string, keys: readonly string[], scorer: Scorer): DiagnosticResult {
+  return {
+    name,
+    lines: [`Diagnostics (${name}): model ${scorer.modelVersion} gives no word timing or miscues, nothing to measure`],
+    json: Object.fromEntries(keys.map((k) => [k, null])),
+  };
+}
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -14,6 +37,7 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 export const omissionSection: DiagnosticSection = {
   name: 'omission',
   async measure(scorer, utts, log) {
+    if (!(await givesTiming(scorer, utts))) return notMeasured('omission', ['recordings', 'recall', 'false_rate', 'false_rate_uncut'], scorer);
     const o = await measureOmission(scorer, utts, log);
     return {
       name: 'omission',
@@ -36,6 +60,9 @@ export function timingSection(sentences: number): DiagnosticSection {
   return {
     name: 'timing',
     async measure(scorer, utts, log) {
+      if (!(await givesTiming(scorer, utts))) {
+        return notMeasured('timing', ['sentences', 'sentencesSkipped', 'words', 'phonemes', 'word_median_ms', 'word_p90_ms', 'phoneme_median_ms', 'phoneme_p90_ms'], scorer);
+      }
       const texts = [...new Set(utts.map((u) => u.labels.text ?? u.labels.words.map((w) => w.text).join(' ')))].slice(0, sentences);
       log(`diagnostics: timing (${texts.length} sentences synthesised by espeak-ng)`);
       const t = await measureTiming(scorer, texts, log);

@@ -84,5 +84,27 @@ const SENTENCES = [
     expect(out['diagnostics.wrong_text.read_true_pairs_flagged']).toBe(0);
     expect(out['diagnostics.wrong_text.unread_true_pairs']).toBe(0);
     expect(out['diagnostics.wrong_text.unread_true_pairs_flagged']).toBeNull();
-  });
+    // Omissions: every recording once with a word cut out; shares are fractions.
+    expect(out['diagnostics.omission.recordings']).toBe(SENTENCES.length);
+    for (const k of ['recall', 'false_rate', 'false_rate_uncut']) {
+      expect(out[`diagnostics.omission.${k}`]).toBeGreaterThanOrEqual(0);
+      expect(out[`diagnostics.omission.${k}`]).toBeLessThanOrEqual(1);
+    }
+    // Timing against espeak-ng's own word and phoneme positions.
+    expect(out['diagnostics.timing.sentences']).toBeGreaterThan(0);
+    expect(out['diagnostics.timing.word_median_ms']).toBeGreaterThanOrEqual(0);
+    expect(out['diagnostics.timing.word_median_ms']).toBeLessThan(200);
+    expect(out['diagnostics.timing.word_p90_ms']).toBeGreaterThanOrEqual(out['diagnostics.timing.word_median_ms']!);
+  }, 300_000);
+
+  test('a model without timing or a content match reports every diagnostics key as null, not a crash', async () => {
+    const { stdout } = await promisify(execFile)('npx', [
+      'tsx', 'scripts/eval.ts', '--data', dir, '--diagnostics', '--json', '--draws', '20', '--model', 'models/so762-scorer-1.1.0',
+    ], { maxBuffer: 1 << 24 });
+    const out = JSON.parse(stdout) as Record<string, number | null>;
+    expect(out.utterances).toBe(SENTENCES.length);
+    for (const key of ['wrong_text.auc', 'omission.recall', 'omission.false_rate', 'timing.word_median_ms']) {
+      expect([key, out[`diagnostics.${key}`]]).toEqual([key, null]);
+    }
+  }, 300_000);
 });
