@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../src/errors.js';
 import { decodeTimeline, encodeTimeline } from '../../src/assessment/timeline-codec.js';
-import { DEFAULT_THRESHOLDS } from '../../src/inference/gop/diagnostics.js';
+import { DEFAULT_THRESHOLDS, diagnose, phoneEvidence, type Evidence } from '../../src/inference/gop/diagnostics.js';
+import { VOCAB } from '../../src/inference/gop/features.js';
+import { phoneId } from '../../src/text/phones.js';
 import { DIAGNOSTICS_FILE, loadDiagnosticThresholds } from '../../src/inference/gop/thresholds.js';
 import { Scorer } from '../../src/inference/scorer.js';
 import { cutSpan } from '../../scripts/eval/diagnostics-omission.js';
@@ -36,6 +38,56 @@ describe('diagnostic thresholds of a bundle', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('what was heard instead of a phone', () => {
+  /** Posteriors [T, VOCAB], blank (index 0) everywhere but the given spikes: [frame, phone, p]. */
+  function posteriors(T: number, spikes: [number, string, number][]): Float32Array {
+    const post = new Float32Array(T * VOCAB);
+    for (let t = 0; t < T; t++) post[t * VOCAB] = 1;
+    for (const [t, phone, p] of spikes) {
+      post[t * VOCAB + phoneId(phone) + 1] = p;
+      post[t * VOCAB] = 1 - p;
+    }
+    return post;
+  }
+  const TH = { ...DEFAULT_THRESHOLDS, phoneError: 0.05 };
+  /** Evidence for one word /TH IH NG K/ (THINK) with these phone evidences, nothing omitted. */
+  function think(phones: Evidence['phones']): Evidence {
+    return {
+      phones, words: [0.9], wordFramesPerPhone: [3], frames: 12, gaps: [],
+      spans: phones.map((_, i) => ({ start: 3 * i, end: 3 * i + 3 })),
+    };
+  }
+  const WORDS = [{ text: 'THINK', phones: ['TH', 'IH1', 'NG', 'K'], source: 'dataset' as const }];
+
+  test("a neighbour's spike next to a silent phone is not what was said instead", () => {
+    // TH's frames are [3, 6); the previous phone spikes at frame 2, the next at frame 6.
+    const post = posteriors(10, [[2, 'S', 0.9], [6, 'IH1', 0.95]]);
+    const e = phoneEvidence(post, 10, { start: 3, end: 6 }, phoneId('TH') + 1);
+    expect(e.canonical).toBe(0);
+    expect(e.best).toBe(0);
+  });
+
+  test('another sound inside the phone\'s own frames is', () => {
+    const post = posteriors(10, [[4, 'S', 0.8], [6, 'IH1', 0.95]]);
+    expect(phoneEvidence(post, 10, { start: 3, end: 6 }, phoneId('TH') + 1)).toMatchObject({ best: expect.closeTo(0.8, 5), bestPhone: phoneId('S') });
+  });
+
+  test('substituted when another sound is heard at least as surely as a sound counts as heard, deleted when nothing is', () => {
+    const heard = { canonical: 0.9, best: 0.01, bestPhone: phoneId('S') };
+    const d = diagnose(think([
+      { canonical: 0.01, best: 0.7, bestPhone: phoneId('S') }, // TH heard as S
+      heard,
+      { canonical: 0.01, best: 0.03, bestPhone: phoneId('N') }, // below phoneError: nothing there
+      heard,
+    ]), WORDS, TH, 1000);
+    const [th, ih, ng] = d.words[0]!.phonemes;
+    expect(th).toMatchObject({ substituted: true, deleted: false, produced: 'S', producedConfidence: 0.7 });
+    expect(ih).toMatchObject({ substituted: false, deleted: false, produced: 'IH', producedConfidence: 0.9 });
+    expect(ng).toMatchObject({ substituted: false, deleted: true, produced: null, producedConfidence: null });
+    expect(d.words[0]!.errorType).toBe('MISPRONOUNCED');
   });
 });
 

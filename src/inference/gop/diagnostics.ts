@@ -54,7 +54,11 @@ export const DEFAULT_THRESHOLDS: DiagnosticThresholds = {
 export interface PhoneEvidence {
   /** peak posterior of the canonical phone over its frames ± 1 */
   canonical: number;
-  /** the strongest other phone (index into PHONES) and its peak posterior */
+  /**
+   * the strongest other phone (index into PHONES) and its peak posterior over the phone's own
+   * frames only: the frame on either side holds the neighbouring phones' spikes, which would
+   * otherwise be reported as what was said instead ("/θ/ in THINK sounded like /ɪ/")
+   */
   best: number;
   bestPhone: number;
 }
@@ -100,13 +104,14 @@ export function meanPosteriors(logps: readonly Float32Array[], T: number): Float
   return out;
 }
 
-function phoneEvidence(post: Float32Array, T: number, seg: { start: number; end: number }, label: number): PhoneEvidence {
+export function phoneEvidence(post: Float32Array, T: number, seg: { start: number; end: number }, label: number): PhoneEvidence {
   let canonical = 0;
   let best = 0;
   let bestPhone = label - 1;
   for (let t = Math.max(0, seg.start - 1); t < Math.min(T, seg.end + 1); t++) {
     const row = t * VOCAB;
     canonical = Math.max(canonical, post[row + label]!);
+    if (t < seg.start || t >= seg.end) continue;
     for (let v = 1; v < VOCAB; v++) {
       if (v !== label && post[row + v]! > best) {
         best = post[row + v]!;
@@ -214,7 +219,9 @@ export function diagnose(ev: Evidence, words: readonly ReferenceWord[], th: Diag
       const e = ev.phones[k]!;
       const span = ev.spans[k++]!;
       const error = omitted || e.canonical < th.phoneError;
-      const substituted = error && !omitted && e.best > e.canonical;
+      // Another sound counts as heard on the evidence that makes the expected one count as heard
+      // (phoneError); below it nothing was heard there: a deletion.
+      const substituted = error && !omitted && e.best > e.canonical && e.best >= th.phoneError;
       const deleted = error && !substituted;
       return {
         startMs: toMs(span.start, durationMs),
