@@ -108,6 +108,17 @@ export function latestModelAssessments(o: LatestOptions): Prisma.Sql {
     ${reading}`;
 }
 
+/**
+ * The sound a phoneme row counts as in learner analytics: ARPAbet without its stress digit, except
+ * the unstressed AH0 (/ə/, the schwa in ABOUT) and ER0 (/ɚ/, in BUTTER), which are other sounds than
+ * stressed AH (/ʌ/, in BUT) and ER (/ɝ/, in BIRD) and the commonest weak sounds: merged, a schwa
+ * error would be reported as /ʌ/. One definition for the rollups (rollup.ts) and the windowed reads
+ * (sounds.ts); the migration 20261201120000_schwa_sounds split the rollups written before it.
+ */
+export function soundKey(symbol: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`CASE WHEN ${symbol} IN ('AH0', 'ER0') THEN ${symbol} ELSE regexp_replace(${symbol}, '[012]$', '') END`;
+}
+
 export const ipaOf = (phone: string) => {
   try {
     return arpabetToIpa(phone);

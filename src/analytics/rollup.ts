@@ -18,7 +18,7 @@
  * learner left with one utterance has Σxx·n − Σx² = 0, hence a null slope, as regr_slope says).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { aspectRows, countsAsReading, latestModelAssessments, PHONEME_ERROR_BELOW } from './common.js';
+import { aspectRows, countsAsReading, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey } from './common.js';
 
 /** x of the slope sums: seconds from 2026-01-01T00:00:00Z to the utterance (small, exact numbers). */
 export const SLOPE_ORIGIN_EPOCH = 1_767_225_600;
@@ -36,7 +36,7 @@ export async function addContributions(db: Db, changes: Prisma.Sql): Promise<voi
   const phonemes = Prisma.sql`changes AS (${changes}),
     ph AS (
       SELECT a."organizationId" AS org, u."learnerId" AS learner, c.sign,
-        regexp_replace(p.symbol, '[012]$', '') AS phone, upper(w.text) AS word,
+        ${soundKey(Prisma.sql`p.symbol`)} AS phone, upper(w.text) AS word,
         p.accuracy::numeric AS y, p.accuracy < ${PHONEME_ERROR_BELOW}::float8 AS err,
         EXTRACT(EPOCH FROM u."createdAt") - ${SLOPE_ORIGIN_EPOCH}::numeric AS x
       FROM changes c

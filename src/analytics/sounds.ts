@@ -6,7 +6,7 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
-import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
 
 export const MAX_SOUNDS = 40;
 export const MAX_WORDS = 100;
@@ -31,11 +31,11 @@ interface SoundRow {
   examples: string[];
 }
 
-/** Phones (stress stripped) of the latest assessments whose utterances match `utterances`, with word and time. */
+/** Sounds (common.ts soundKey: stress stripped, but AH0 and ER0 kept apart) of the latest assessments whose utterances match `utterances`, with word and time. */
 function phones(organizationId: string, utterances: Prisma.Sql, modelVersion: string | null | undefined, key: Prisma.Sql) {
   return Prisma.sql`latest AS (${latestModelAssessments({ organizationId, utterances, modelVersion })}),
     ph AS (
-      SELECT ${key} AS key, regexp_replace(p.symbol, '[012]$', '') AS phone, p.accuracy, upper(w.text) AS word, l.at
+      SELECT ${key} AS key, ${soundKey(Prisma.sql`p.symbol`)} AS phone, p.accuracy, upper(w.text) AS word, l.at
       FROM latest l
       -- Assessment → its words → their phonemes, each step on an index keyed by the step before:
       -- joining phonemes to words by the word's id made the planner hash all of WordAssessment.
