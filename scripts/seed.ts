@@ -1,6 +1,6 @@
 /**
  * `npm run seed -- --learners 2000 --utterances 200000 [--groups 50] [--seed 1] [--months 6]
- *  [--end 2026-06-01] [--org ID] [--batch 1000]`
+ *  [--end 2026-06-01 (default: today, 00:00 UTC)] [--org ID] [--batch 1000]`
  *
  * Writes a deterministic, plausible assessment history (src/seed/generate.ts) into the database the
  * server uses: PostgreSQL when DATABASE_URL is set, else PGlite in SPEECHMARK_DATA_DIR (default
@@ -21,7 +21,9 @@ const { values } = parseArgs({
     groups: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     months: { type: 'string', default: '6' },
-    end: { type: 'string', default: '2026-06-01T00:00:00Z' },
+    // Today at 00:00 UTC: the history runs up to now, so "recent practice" and the default periods of
+    // soundChanges find it. Give --end for the same rows on another day.
+    end: { type: 'string', default: new Date().toISOString().slice(0, 10) + 'T00:00:00Z' },
     org: { type: 'string' },
     batch: { type: 'string', default: '1000' },
   },

@@ -12,7 +12,8 @@ import { openDatabase, type Database } from '../../src/db/client.js';
 import { stripStress } from '../../src/text/phones.js';
 import { dropTestSchema, postgresUnavailable, TEST_POSTGRES_URL } from '../support/db.js';
 
-const ARGS = ['--learners', '20', '--utterances', '400', '--groups', '4', '--seed', '7'];
+// --end given: the same rows whatever the day (the default end is today).
+const ARGS = ['--end', '2026-06-01', '--learners', '20', '--utterances', '400', '--groups', '4', '--seed', '7'];
 
 function runSeed(env: Record<string, string | undefined>, args = ARGS): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -121,6 +122,11 @@ describe('npm run seed', () => {
       const p = db.prisma;
       expect(await p.learner.count()).toBe(30);
       expect(await p.utterance.count()).toBe(1500);
+      // Without --end the history runs up to today (00:00 UTC), so recent practice has something to find.
+      const { _max } = await p.utterance.aggregate({ _max: { createdAt: true } });
+      const today = Date.parse(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
+      expect(_max.createdAt!.getTime()).toBeLessThanOrEqual(today);
+      expect(_max.createdAt!.getTime()).toBeGreaterThan(today - 7 * 24 * 3600_000);
       const learners = await p.learner.findMany({ orderBy: { externalId: 'asc' } });
       expect(new Set(learners.flatMap((l) => l.groups))).toEqual(new Set(['group-001', 'group-002', 'group-003', 'group-004', 'group-005']));
       for (const l of learners) expect(l.groups.length).toBeGreaterThanOrEqual(1);
