@@ -94,6 +94,9 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(await priorityOf(job.id)).toBe('INTERACTIVE');
     expect(await priorityOf(single.data.reassessUtterance.id)).toBe('INTERACTIVE');
     expect((await jobsOf(op.id)).map((j) => j.priority)).toEqual(['BULK']);
+    // The API shows it: which of an utterance's jobs is the bulk one.
+    const read = await t.admin.request(`query($id: ID!) { utterance(id: $id) { jobs { edges { node { priority } } } } }`, { id: utterance.id });
+    expect(read.data.utterance.jobs.edges.map((e: any) => e.node.priority)).toEqual(['BULK', 'INTERACTIVE', 'INTERACTIVE']);
   });
 
   test('progress follows the jobs through the real queue: claimed, succeeded, failed; then COMPLETED', async () => {

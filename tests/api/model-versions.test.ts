@@ -123,6 +123,12 @@ describe.each(DATABASES)('model versions [%s]', (kind) => {
       expect(await ranWith(t, res.data.reassessUtterance.id)).toEqual({ version: SECOND_VERSION, provider: 'cpu' });
       const jobs = await t.app.services.prisma.job.findMany({ where: { utteranceId: expectGlobalId(plain.utteranceId, 'Utterance') }, orderBy: { createdAt: 'asc' } });
       expect(jobs.map((j) => j.requestedModelVersion)).toEqual([null, SECOND_VERSION]);
+      // ... and so does the API, with the job's priority.
+      const read = await t.admin.request(`query($id: ID!) { utterance(id: $id) { jobs(last: 5) { edges { node { priority requestedModelVersion } } } } }`, { id: plain.utteranceId });
+      expect(read.data.utterance.jobs.edges.map((e: any) => e.node)).toEqual([
+        { priority: 'INTERACTIVE', requestedModelVersion: SECOND_VERSION },
+        { priority: 'INTERACTIVE', requestedModelVersion: null },
+      ]);
     }, 240_000);
 
     test('/metrics has the per-stage histograms of jobs and submits', async () => {
