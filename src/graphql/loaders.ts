@@ -19,7 +19,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  JobStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
+  LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
@@ -144,72 +144,43 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return and.length ? { AND: and } : {};
   };
 
-  /** Utterances matching `scopeWhere` (learner, group) and the time, text and job-status filters. */
-  const utterancePage = async (args: PageArgs, scopeWhere: object, f: LearnerUtteranceFilter | null | undefined) => {
-    const createdAt = {
-      ...(f?.createdAfter != null ? { gte: f.createdAfter } : {}),
-      ...(f?.createdBefore != null ? { lt: f.createdBefore } : {}),
-    };
-    const ids = f?.status != null ? await utterancesWithLatestJob(f.status, scopeWhere) : null;
-    const where = {
-      organizationId,
-      ...scopeWhere,
-      ...(Object.keys(createdAt).length ? { createdAt } : {}),
-      ...(f?.referenceText != null ? { referenceText: { equals: f.referenceText.trim(), mode: 'insensitive' as const } } : {}),
-      ...(ids ? { id: { in: ids } } : {}),
-    };
-    // Without a text filter or a group (the learner's history, the organisation's feed), the page is
-    // one plain statement with the same conditions, order and limit: the same rows as Prisma's
-    // findMany, without its query building and row mapping (most of a small page's cost).
-    const plain = f?.referenceText == null && !('learner' in scopeWhere);
-    const learnerId = (scopeWhere as { learnerId?: string }).learnerId;
-    return findPage(args, {
-      findMany: (q) =>
-        plain
-          ? plainUtterancePage(q, { learnerId, createdAfter: f?.createdAfter ?? null, createdBefore: f?.createdBefore ?? null, ids })
-          : prisma.utterance.findMany(pageOf(where, q)),
-      count: () => prisma.utterance.count({ where }),
-    });
-  };
-
-  /** `utterancePage`'s statement as SQL: the keyset as row comparisons on the (…, createdAt DESC, id DESC) indexes. */
-  const plainUtterancePage = (
-    q: PageQuery,
-    w: { learnerId: string | undefined; createdAfter: Date | null; createdBefore: Date | null; ids: string[] | null },
-  ) => {
-    const conditions = [
-      Prisma.sql`"organizationId" = ${organizationId}::uuid`,
-      ...(w.learnerId ? [Prisma.sql`"learnerId" = ${w.learnerId}::uuid`] : []),
-      ...(w.createdAfter != null ? [Prisma.sql`"createdAt" >= ${w.createdAfter}::timestamptz`] : []),
-      ...(w.createdBefore != null ? [Prisma.sql`"createdAt" < ${w.createdBefore}::timestamptz`] : []),
-      ...(w.ids ? [Prisma.sql`"id" = ANY(${w.ids}::uuid[])`] : []),
-      ...q.keyset.map((b) => Prisma.sql`("createdAt", "id") ${Prisma.raw(b.op)} (${b.at.createdAt}::timestamptz, ${b.at.id}::uuid)`),
-    ];
-    const order = q.oldestFirst ? Prisma.sql`"createdAt" ASC, "id" ASC` : Prisma.sql`"createdAt" DESC, "id" DESC`;
-    return prisma.$queryRaw<Utterance[]>`SELECT * FROM "Utterance" WHERE ${Prisma.join(conditions, ' AND ')} ORDER BY ${order} LIMIT ${q.take}`;
-  };
-
   /**
-   * Ids of the organisation's utterances (of one learner when `scopeWhere.learnerId`) whose newest
-   * job has `status`: DISTINCT ON over the (organizationId, utteranceId, createdAt) index.
+   * Utterances of `scope` (a learner, a group's learners, or the whole organisation) matching the
+   * time, text and job-status filters: one statement for the page and one for `totalCount`, every
+   * condition in SQL, the keyset as row comparisons on the (…, createdAt DESC, id DESC) indexes.
+   * The job status is the utterance's newest job's, looked up per candidate row on the
+   * (organizationId, utteranceId, createdAt DESC) index: nothing is collected into JavaScript.
+   * Rows come back as Prisma's findMany would give them (the same columns, JSON parsed).
    */
-  const utterancesWithLatestJob = async (status: JobStatus, scopeWhere: { learnerId?: string }) => {
-    const rows = scopeWhere.learnerId
-      ? await prisma.$queryRaw<{ id: string }[]>`
-          SELECT l.id::text AS id FROM (
-            SELECT DISTINCT ON (j."utteranceId") j."utteranceId" AS id, j.status::text AS status
-            FROM "Job" j JOIN "Utterance" u ON u.id = j."utteranceId"
-            WHERE j."organizationId" = ${organizationId}::uuid AND u."learnerId" = ${scopeWhere.learnerId}::uuid
-            ORDER BY j."utteranceId", j."createdAt" DESC, j.id DESC) l
-          WHERE l.status = ${status}`
-      : await prisma.$queryRaw<{ id: string }[]>`
-          SELECT l.id::text AS id FROM (
-            SELECT DISTINCT ON (j."utteranceId") j."utteranceId" AS id, j.status::text AS status
-            FROM "Job" j
-            WHERE j."organizationId" = ${organizationId}::uuid
-            ORDER BY j."utteranceId", j."createdAt" DESC, j.id DESC) l
-          WHERE l.status = ${status}`;
-    return rows.map((r) => r.id);
+  const utterancePage = (args: PageArgs, scope: { learnerId?: string; group?: string }, f: LearnerUtteranceFilter | null | undefined) => {
+    const conditions = [
+      Prisma.sql`u."organizationId" = ${organizationId}::uuid`,
+      ...(scope.learnerId ? [Prisma.sql`u."learnerId" = ${scope.learnerId}::uuid`] : []),
+      ...(scope.group != null
+        ? [Prisma.sql`u."learnerId" IN (SELECT l.id FROM "Learner" l WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${scope.group}]::text[])`]
+        : []),
+      ...(f?.createdAfter != null ? [Prisma.sql`u."createdAt" >= ${f.createdAfter}::timestamptz`] : []),
+      ...(f?.createdBefore != null ? [Prisma.sql`u."createdAt" < ${f.createdBefore}::timestamptz`] : []),
+      ...(f?.referenceText != null ? [Prisma.sql`lower(u."referenceText") = lower(${f.referenceText.trim()})`] : []),
+      ...(f?.status != null
+        ? [Prisma.sql`(SELECT j.status::text FROM "Job" j WHERE j."organizationId" = ${organizationId}::uuid AND j."utteranceId" = u.id
+            ORDER BY j."createdAt" DESC, j.id DESC LIMIT 1) = ${f.status}`]
+        : []),
+    ];
+    return findPage(args, {
+      findMany: (q) => {
+        const page = [
+          ...conditions,
+          ...q.keyset.map((b) => Prisma.sql`(u."createdAt", u."id") ${Prisma.raw(b.op)} (${b.at.createdAt}::timestamptz, ${b.at.id}::uuid)`),
+        ];
+        const order = q.oldestFirst ? Prisma.sql`u."createdAt" ASC, u."id" ASC` : Prisma.sql`u."createdAt" DESC, u."id" DESC`;
+        return prisma.$queryRaw<Utterance[]>`SELECT u.* FROM "Utterance" u WHERE ${Prisma.join(page, ' AND ')} ORDER BY ${order} LIMIT ${q.take}`;
+      },
+      count: async () => {
+        const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Utterance" u WHERE ${Prisma.join(conditions, ' AND ')}`;
+        return row!.n;
+      },
+    });
   };
   const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
   const ltiLineItem = byId<LtiLineItem>((ids) => prisma.ltiLineItem.findMany({ where: scope(ids) }));
@@ -324,10 +295,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         // an id that is not a learner's matches nothing (like another organisation's)
         learnerId = parsed?.type === 'Learner' ? parsed.id : '00000000-0000-0000-0000-000000000000';
       }
-      return utterancePage(args, {
-        ...(learnerId ? { learnerId } : {}),
-        ...(f.group != null ? { learner: { is: { groups: { has: f.group } } } } : {}),
-      }, f);
+      return utterancePage(args, { ...(learnerId ? { learnerId } : {}), ...(f.group != null ? { group: f.group } : {}) }, f);
     },
     /**
      * An utterance's assessments: like its jobs, every assessment of the utterances resolved
