@@ -57,10 +57,12 @@ export function sniffAudioFormat(bytes: Uint8Array): AudioFormat | null {
   if (startsWith(bytes, [0x1a, 0x45, 0xdf, 0xa3])) return 'webm'; // EBML: WebM and Matroska alike
   if (isMp4(bytes)) return 'm4a'; // MP4/M4A/MOV: iOS and Android recorders (AAC)
   if (isAdtsHeader(bytes, 0)) return 'aac'; // raw AAC in ADTS frames
-  // ID3v2 prefixes MP3 almost always; FLAC files occasionally carry one too, so look past it.
+  // ID3v2 prefixes MP3 almost always; FLAC files and ADTS AAC streams (some encoders and radio
+  // rips) occasionally carry one too, so look past it.
   const id3 = id3v2Size(bytes);
   if (id3 > 0) {
     if (startsWith(bytes, ascii('fLaC'), id3)) return 'flac';
+    if (isAdtsHeader(bytes, id3)) return 'aac';
     return 'mp3';
   }
   if (isMpegFrameHeader(bytes, 0)) return 'mp3';

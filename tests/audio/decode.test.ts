@@ -89,6 +89,7 @@ describe('decodeAudio: formats', () => {
     ['m4a-aac-faststart', 'm4a'],
     ['m4a-aac-fragmented', 'm4a'],
     ['adts-aac', 'aac'],
+    ['adts-aac-id3', 'aac'],
   ];
   describe.each(ffmpegTargets)('%s', (target, format) => {
     (hasFfmpeg ? test : test.skip)(

@@ -180,7 +180,8 @@ function commandExists(cmd: string): boolean {
 export const hasFfmpeg = commandExists('ffmpeg');
 
 export type FfmpegTarget =
-  | 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm-opus' | 'm4a-aac' | 'm4a-aac-faststart' | 'm4a-aac-fragmented' | 'adts-aac';
+  | 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm-opus' | 'm4a-aac' | 'm4a-aac-faststart' | 'm4a-aac-fragmented' | 'adts-aac'
+  | 'adts-aac-id3';
 
 const FFMPEG_ARGS: Record<FfmpegTarget, string[]> = {
   'ogg-vorbis': ['-c:a', 'libvorbis', '-f', 'ogg'],
@@ -192,6 +193,8 @@ const FFMPEG_ARGS: Record<FfmpegTarget, string[]> = {
   'm4a-aac-faststart': ['-c:a', 'aac', '-movflags', '+faststart', '-f', 'ipod'],
   'm4a-aac-fragmented': ['-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'],
   'adts-aac': ['-c:a', 'aac', '-f', 'adts'],
+  // Some encoders put an ID3v2 tag (title, encoder) before the first ADTS frame, as MP3 files have.
+  'adts-aac-id3': ['-c:a', 'aac', '-f', 'adts', '-write_id3v2', '1', '-metadata', 'title=Recording'],
 };
 
 /** Targets whose muxer seeks back to write its index: written to a temporary file, not a pipe. */
