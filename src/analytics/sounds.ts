@@ -8,7 +8,8 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
 import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
 
-export const MAX_SOUNDS = 40;
+/** Every sound a profile can hold: the 39 ARPAbet phones, and AH0 and ER0 kept apart (common.ts soundKey). */
+export const MAX_SOUNDS = 41;
 export const MAX_WORDS = 100;
 const EXAMPLE_WORDS = 3;
 /** A sound IMPROVED or WORSENED when its mean accuracy moved by at least this much. */

@@ -132,6 +132,43 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(none.aspects[0]).toMatchObject({ meanB: null, difference: null });
   });
 
+  test('compareGroups over a window: both distributions, the median difference, and the sounds that differ most', async () => {
+    const Q = `query($a: String!, $b: String!, $from: DateTime) { compareGroups(a: $a, b: $b) {
+      aspects(from: $from) { aspect meanA meanB difference medianDifference a { count mean median p90 } b { count mean median p90 } }
+      sounds(from: $from, minCount: 1, first: 3) { phoneme ipa errorRateDifference a { count errors errorRate } b { count errors errorRate } } } }`;
+    const from = '2026-01-06T00:00:00Z';
+    const res = await t.admin.request(Q, { a: 'class-a', b: 'class-b', from });
+    expect(res.errors).toBeUndefined();
+    const c = res.data.compareGroups;
+    const inWindow = (takes: Take[]) => takes.filter((x) => x.at >= from);
+    const [ta, tb] = [inWindow([...IMPROVER, ...DECLINER]), inWindow(OTHER)];
+    const [da, db] = [distribution(ta), distribution(tb)];
+    close(c.aspects, ASPECTS.map((aspect, i) => ({
+      aspect, meanA: da[i]!.mean, meanB: db[i]!.mean, difference: db[i]!.mean - da[i]!.mean, medianDifference: db[i]!.median - da[i]!.median,
+      a: { count: da[i]!.count, mean: da[i]!.mean, median: da[i]!.median, p90: da[i]!.p90 },
+      b: { count: db[i]!.count, mean: db[i]!.mean, median: db[i]!.median, p90: db[i]!.p90 },
+    })));
+    // Per sound, each group's error rate over the same takes; the largest absolute difference first.
+    const rates = (takes: Take[]) => {
+      const m = new Map<string, { count: number; errors: number }>();
+      for (const [phone, acc] of takes.flatMap(phonesOf)) {
+        const r = m.get(phone) ?? { count: 0, errors: 0 };
+        m.set(phone, { count: r.count + 1, errors: r.errors + (acc < 1.5 ? 1 : 0) });
+      }
+      return m;
+    };
+    const [ra, rb] = [rates(ta), rates(tb)];
+    const want = [...ra].filter(([phone]) => rb.has(phone)).map(([phone, a]) => {
+      const b = rb.get(phone)!;
+      return { phoneme: phone, a: { ...a, errorRate: a.errors / a.count }, b: { ...b, errorRate: b.errors / b.count }, errorRateDifference: b.errors / b.count - a.errors / a.count };
+    }).sort((x, y) => Math.abs(y.errorRateDifference) - Math.abs(x.errorRateDifference) || (x.phoneme < y.phoneme ? -1 : 1)).slice(0, 3);
+    expect(want[0]!.errorRateDifference).not.toBe(0);
+    close(c.sounds.map(({ ipa: _ipa, ...x }: any) => x), want);
+    expect(c.sounds[0].ipa).toMatch(/\S/);
+    const tooMany = await t.admin.request(Q.replace('first: 3', 'first: 99'), { a: 'class-a', b: 'class-b', from });
+    expect(errorCode(tooMany)).toBe('BAD_USER_INPUT');
+  });
+
   test('cohorts need SCORES_READ and stay inside the organisation', async () => {
     const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
     expect(errorCode(await writer.request(GROUP, { g: 'class-a' }))).toBe('FORBIDDEN');
