@@ -114,20 +114,31 @@ interface DropRow {
  * `since`, from the latest assessments of the window themselves. Both give the same answers.
  */
 export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs) {
-  const n = bound('latest', args.latest, 5, 1000);
   const first = bound('first', args.first, 20, MAX_LEARNERS);
+  const rows = await prisma.$queryRaw<DropRow[]>`WITH ${droppedSql(organizationId, externalId, args)}
+    SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
+    FROM dropped ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
+  return rows.map((r) => ({
+    learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
+  }));
+}
+
+/** How many learners droppedLearners would list without its `first`. */
+export async function droppedLearnerCount(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ n: number }[]>`WITH ${droppedSql(organizationId, externalId, args)} SELECT count(*)::int AS n FROM dropped`;
+  return row!.n;
+}
+
+/** `per` (each learner's recent and earlier means) and `dropped` (those that dropped by minDrop), as CTEs. */
+function droppedSql(organizationId: string, externalId: string, args: DropArgs): Prisma.Sql {
+  const n = bound('latest', args.latest, 5, 1000);
   const minDrop = args.minDrop ?? 1;
   const aspect = args.aspect ?? 'TOTAL';
   const sql = args.since == null
     ? droppedFromRollupSql(organizationId, externalId, aspect, n)
     : droppedFromAssessmentsSql(organizationId, externalId, aspect, n, args.since);
-  const rows = await prisma.$queryRaw<DropRow[]>`WITH per AS (${sql})
-    SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
-    FROM per WHERE ec > 0 AND earlier - recent >= ${minDrop}::float8
-    ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
-  return rows.map((r) => ({
-    learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
-  }));
+  return Prisma.sql`per AS (${sql}),
+    dropped AS (SELECT * FROM per WHERE ec > 0 AND earlier - recent >= ${minDrop}::float8)`;
 }
 
 /** Per learner ("learnerId", recent, rc, earlier, ec) from the latest assessments submitted since `since`. */
@@ -178,12 +189,31 @@ function droppedFromRollupSql(organizationId: string, externalId: string, aspect
 export async function inactiveLearners(
   prisma: PrismaClient, organizationId: string, externalId: string, args: { days?: number | null; first?: number | null }, now = new Date(),
 ) {
-  const days = bound('days', args.days, 14, 36_500);
   const first = bound('first', args.first, 20, MAX_LEARNERS);
-  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
-  // Each learner's latest utterance is the first entry of the (organisation, learner, createdAt DESC)
-  // index: one short index probe per learner instead of grouping all of a 500-learner cohort's utterances.
   const rows = await prisma.$queryRaw<{ learner_id: string; last: Date | null }[]>`
+    SELECT learner_id, last FROM (${inactiveSql(organizationId, externalId, args.days, now)}) i
+    ORDER BY last ASC NULLS FIRST, learner_id LIMIT ${first}::int`;
+  return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
+}
+
+/** How many learners inactiveLearners would list without its `first`. */
+export async function inactiveLearnerCount(
+  prisma: PrismaClient, organizationId: string, externalId: string, args: { days?: number | null }, now = new Date(),
+): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (${inactiveSql(organizationId, externalId, args.days, now)}) i`;
+  return row!.n;
+}
+
+/**
+ * The group's learners without an utterance since `days` before `now`, with their latest one's
+ * time. Each learner's latest utterance is the first entry of the (organisation, learner,
+ * createdAt DESC) index: one short index probe per learner instead of grouping all of a
+ * 500-learner cohort's utterances.
+ */
+function inactiveSql(organizationId: string, externalId: string, daysArg: number | null | undefined, now: Date): Prisma.Sql {
+  const days = bound('days', daysArg, 14, 36_500);
+  const cutoff = new Date(now.getTime() - days * 24 * 3600 * 1000);
+  return Prisma.sql`
     SELECT l.id::text AS learner_id, latest.at AS last
     FROM "Learner" l
     LEFT JOIN LATERAL (
@@ -191,7 +221,5 @@ export async function inactiveLearners(
       WHERE u."organizationId" = l."organizationId" AND u."learnerId" = l.id
       ORDER BY u."createdAt" DESC LIMIT 1) latest ON true
     WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${externalId}]::text[]
-      AND (latest.at IS NULL OR latest.at < ${cutoff}::timestamptz)
-    ORDER BY last ASC NULLS FIRST, l.id LIMIT ${first}::int`;
-  return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
+      AND (latest.at IS NULL OR latest.at < ${cutoff}::timestamptz)`;
 }

@@ -11,7 +11,9 @@ import DataLoader from 'dataloader';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { learnerProgress, type ProgressArgs } from './progress.js';
 import { learnersScope, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
-import { droppedLearners, groupDistribution, groups, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs } from './cohorts.js';
+import {
+  droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs,
+} from './cohorts.js';
 import { modelAudit } from './audit.js';
 
 /** A loader per distinct arguments, keyed by learner id, dispatched like the other loaders (setImmediate). */
@@ -47,8 +49,10 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
     weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
     droppedLearners: (externalId: string, args: DropArgs) => (reads(), droppedLearners(prisma, org, externalId, args)),
+    droppedLearnerCount: (externalId: string, args: DropArgs) => (reads(), droppedLearnerCount(prisma, org, externalId, args)),
     inactiveLearners: (externalId: string, args: { days?: number | null; first?: number | null }) =>
       (reads(), inactiveLearners(prisma, org, externalId, args)),
+    inactiveLearnerCount: (externalId: string, args: { days?: number | null }) => (reads(), inactiveLearnerCount(prisma, org, externalId, args)),
     modelAudit: (modelVersion: string | null | undefined) => (admin(), modelAudit(prisma, org, modelVersion)),
   };
 }

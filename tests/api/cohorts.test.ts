@@ -169,6 +169,23 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(errorCode(tooMany)).toBe('BAD_USER_INPUT');
   });
 
+  test('counts beside the capped lists: inactive and dropped learners however many `first` shows', async () => {
+    const Q = `query($g: String!) { group(externalId: $g) {
+      inactiveLearners(days: 14, first: 1) { learner { externalId } } inactiveLearnerCount(days: 14)
+      all: inactiveLearners(days: 14, first: 100) { learner { externalId } }
+      droppedLearners(latest: 1, minDrop: -100, first: 1) { drop } droppedLearnerCount(latest: 1, minDrop: -100)
+      allDropped: droppedLearners(latest: 1, minDrop: -100, first: 100) { drop } } }`;
+    const g = (await t.admin.request(Q, { g: 'class-a' })).data.group;
+    // Every class-a learner last practised in January 2026: all three are inactive now.
+    expect(g.inactiveLearners).toHaveLength(1);
+    expect(g.inactiveLearnerCount).toBe(3);
+    expect(g.all).toHaveLength(3);
+    // With any drop allowed, every learner with earlier takes is listed: the improver and the decliner.
+    expect(g.droppedLearners).toHaveLength(1);
+    expect(g.droppedLearnerCount).toBe(2);
+    expect(g.allDropped).toHaveLength(2);
+  });
+
   test('cohorts need SCORES_READ and stay inside the organisation', async () => {
     const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
     expect(errorCode(await writer.request(GROUP, { g: 'class-a' }))).toBe('FORBIDDEN');

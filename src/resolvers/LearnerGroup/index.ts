@@ -3,3 +3,5 @@ export * from './droppedLearners.js';
 export * from './inactiveLearners.js';
 export * from './scoreDistribution.js';
 export * from './weakSounds.js';
+export * from './droppedLearnerCount.js';
+export * from './inactiveLearnerCount.js';
