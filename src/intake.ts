@@ -106,8 +106,10 @@ export class Intake {
       return { samples: kept };
     }
     const bytes = await this.store.read(sha256);
-    // Stored audio was accepted under possibly different limits; don't refuse it now.
-    return decodeAudio(bytes, { minSeconds: 0, maxSeconds: Number.MAX_SAFE_INTEGER });
+    // Stored audio was accepted under possibly different limits; don't refuse it now. Decoded in the
+    // detector's threads where it has them: this runs on the in-process worker's (the HTTP) thread.
+    const accepted = { minSeconds: 0, maxSeconds: Number.MAX_SAFE_INTEGER };
+    return this.detector.decode ? this.detector.decode(bytes, accepted) : decodeAudio(bytes, accepted);
   }
 
   close(): Promise<void> {

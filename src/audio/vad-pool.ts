@@ -8,12 +8,12 @@
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type WireError } from '../errors.js';
 import { startModuleThread } from '../ops/threads.js';
-import type { DurationLimits } from './decode.js';
+import type { DecodedAudio, DurationLimits } from './decode.js';
 import type { DecodedDetection, SpeechDetection, VoiceActivityDetector } from './vad.js';
 import type { ThreadRequest } from './vad-thread.js';
 
 interface Pending {
-  resolve: (answer: SpeechDetection | DecodedDetection) => void;
+  resolve: (answer: Result) => void;
   reject: (error: Error) => void;
 }
 
@@ -22,7 +22,12 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
-type Answer = { id: number; detection: SpeechDetection } | { id: number; decoded: DecodedDetection } | { id: number; error: WireError };
+type Answer =
+  | { id: number; detection: SpeechDetection }
+  | { id: number; decoded: DecodedDetection }
+  | { id: number; audio: DecodedAudio }
+  | { id: number; error: WireError };
+type Result = SpeechDetection | DecodedDetection | DecodedAudio;
 
 export class VadPool implements VoiceActivityDetector {
   private readonly threads: Thread[] = [];
@@ -48,7 +53,15 @@ export class VadPool implements VoiceActivityDetector {
     return this.send((id) => ({ id, bytes, limits })) as Promise<DecodedDetection>;
   }
 
-  private send(request: (id: number) => ThreadRequest): Promise<SpeechDetection | DecodedDetection> {
+  /**
+   * Decode a stored recording for its assessment (a retry, a re-assessment, a bulk one), off the
+   * calling thread: with the in-process worker that is the thread serving HTTP.
+   */
+  decode(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedAudio> {
+    return this.send((id) => ({ id, bytes, limits, detect: false })) as Promise<DecodedAudio>;
+  }
+
+  private send(request: (id: number) => ThreadRequest): Promise<Result> {
     if (this.closed) return Promise.reject(new Error('voice activity detection has shut down'));
     const thread = this.pick();
     const id = this.nextId++;
@@ -94,7 +107,7 @@ export class VadPool implements VoiceActivityDetector {
     thread.pending.delete(answer.id);
     if (thread.pending.size === 0) thread.worker.unref();
     if ('error' in answer) pending.reject(errorFromWire(answer.error, 'voice activity detection failed'));
-    else pending.resolve('decoded' in answer ? answer.decoded : answer.detection);
+    else pending.resolve('decoded' in answer ? answer.decoded : 'audio' in answer ? answer.audio : answer.detection);
   }
 
   private fail(thread: Thread, error: Error): void {

@@ -126,6 +126,8 @@ export interface VoiceActivityDetector {
    * detection runs on the calling thread anyway; the caller then decodes itself.
    */
   decodeAndDetect?(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedDetection>;
+  /** Decode only, off the calling thread (VadPool); absent where the caller decodes itself. */
+  decode?(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedAudio>;
   /** Release the model (and threads); graceful shutdown. */
   close(): Promise<void>;
 }

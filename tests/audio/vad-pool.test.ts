@@ -7,7 +7,12 @@ import { decodeAudio } from '../../src/audio/decode.js';
 import { AppError } from '../../src/errors.js';
 import { BatchedSpeechDetector, SpeechDetector, type SpeechDetection } from '../../src/audio/vad.js';
 import { VadPool } from '../../src/audio/vad-pool.js';
-import { whiteNoise } from '../support/audio-fixtures.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AudioStore } from '../../src/audio/store.js';
+import { Intake } from '../../src/intake.js';
+import { speechLikeWav, whiteNoise } from '../support/audio-fixtures.js';
 import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js';
 
 const decode = async (bytes: Uint8Array) => (await decodeAudio(bytes, { maxSeconds: 60, minSeconds: 0 })).samples;
@@ -118,4 +123,41 @@ describeWithSpeech('VadPool and BatchedSpeechDetector on SpeechOcean762 train re
 
 test('VadPool size must be a positive integer', () => {
   expect(() => new VadPool(0)).toThrow(/positive integer/);
+});
+
+describe('stored recordings decoded in the pool for their assessment', () => {
+  const limits = { maxSeconds: Number.MAX_SAFE_INTEGER, minSeconds: 0 };
+
+  test('pool.decode: the same samples as decoding here, and the same refusal', async () => {
+    const pool = new VadPool(1);
+    try {
+      const bytes = speechLikeWav(1.5);
+      expect(await pool.decode(bytes, limits)).toEqual(await decodeAudio(bytes, limits));
+      expect(pool.threadCount).toBe(1);
+      const garbage = new Uint8Array(4096).fill(7);
+      const local = (await decodeAudio(garbage, limits).catch((e: unknown) => e)) as AppError;
+      const pooled = (await pool.decode(garbage, limits).catch((e: unknown) => e)) as AppError;
+      expect(pooled).toBeInstanceOf(AppError);
+      expect([pooled.code, pooled.message]).toEqual([local.code, local.message]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('Intake.load decodes a stored original in the pool (a retry or re-assessment), not on the calling thread', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'speechmark-intake-'));
+    const pool = new VadPool(1);
+    try {
+      const intake = new Intake(new AudioStore(dir), pool, { maxSeconds: 60, minSeconds: 0 });
+      const bytes = speechLikeWav(1.5, 3);
+      const { sha256 } = await intake.store.put(bytes, 'wav');
+      expect(pool.threadCount).toBe(0);
+      const loaded = await intake.load(sha256); // no kept samples: the original is decoded again
+      expect(loaded.samples).toEqual((await decodeAudio(bytes, limits)).samples);
+      expect(pool.threadCount).toBe(1); // the decode ran in the pool's thread
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
