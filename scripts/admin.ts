@@ -261,6 +261,8 @@ Object.assign(commands, {
         organizationId, learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
         since, requestedModelVersion: modelVersion, idempotencyKey: v['idempotency-key'] ?? null,
         maxAttempts: loadConfig().jobMaxAttempts,
+        // A command line waits until everything is queued (the process ends after it).
+        inRequestMs: Infinity,
       });
       await printBulkOperation(prisma, op);
     };

@@ -24,6 +24,8 @@ import { log } from './ops/log.js';
 import { parseChangeEvent } from './events/notify.js';
 import type { OnNotification } from './events/listener.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
+import { STALLED_ENQUEUE_MS } from './assessment/bulk.js';
 
 export interface Speechmark {
   url: string;
@@ -110,6 +112,15 @@ export function createWorker(
       if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
     },
   });
+}
+
+/**
+ * The sweep that queues on bulk re-assessments left part-way (src/assessment/bulk-sweeper.ts), run by
+ * every process with a job worker: at start, then as often as the heartbeat and at least every
+ * STALLED_ENQUEUE_MS.
+ */
+export function createBulkSweeper(config: Config, prisma: PrismaClient): BulkEnqueueSweeper {
+  return new BulkEnqueueSweeper(prisma, config.jobMaxAttempts, Math.max(STALLED_ENQUEUE_MS, config.workerHeartbeatSeconds * 1000));
 }
 
 /** The heartbeat a worker publishes (models, provider, jobs in hand): see src/jobs/heartbeat.ts. */
@@ -256,6 +267,7 @@ export async function startSpeechmark(
     throw e;
   });
   const { http, ops, worker, heartbeat, deliveries, intake, models, services, events } = started;
+  const bulkSweeper = worker ? createBulkSweeper(config, db.prisma) : null;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
@@ -263,6 +275,7 @@ export async function startSpeechmark(
   await heartbeat?.start();
   worker?.start();
   deliveries?.start();
+  bulkSweeper?.start();
   return {
     url: http.url,
     opsUrl: ops?.url ?? null,
@@ -276,7 +289,7 @@ export async function startSpeechmark(
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
       // deliveries in flight (their attempts are bounded by the outbound request timeout).
-      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true })]);
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop()]);
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();

@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createDeliveryWorker, createHeartbeat, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
+import { createBulkSweeper, createDeliveryWorker, createHeartbeat, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
 import { log } from './ops/log.js';
 import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './ops/http.js';
@@ -34,10 +34,12 @@ async function main() {
   await heartbeat.start();
   worker.start();
   deliveries?.start();
+  const bulkSweeper = createBulkSweeper(config, db.prisma);
+  bulkSweeper.start();
   // Before the banner: whoever reads it may signal at once.
   const graceMs = config.shutdownGraceSeconds * 1000;
   stopOnSignals('speechmark worker', async () => {
-    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs })]);
+    await Promise.all([worker.stop({ graceful: true, deadlineMs: graceMs }), deliveries?.stop({ deadlineMs: graceMs }), bulkSweeper.stop()]);
     await withTimeout(heartbeat.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err })), 5_000);
     await withTimeout(listener.close(), 5_000);
     await ops?.close();

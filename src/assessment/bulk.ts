@@ -19,6 +19,7 @@
 import type { BulkOperation, Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { log } from '../ops/log.js';
 import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
 
 export const BATCH_SIZE = 500;
@@ -36,6 +37,8 @@ export interface StartBulkInput extends BulkSelection {
   requestedModelVersion?: string | null;
   idempotencyKey?: string | null;
   maxAttempts: number;
+  /** How long the call queues batches before returning (ENQUEUE_IN_REQUEST_MS); the rest in the background. */
+  inRequestMs?: number;
 }
 
 export interface BulkProgress {
@@ -82,10 +85,10 @@ async function countSelected(db: PrismaClient | Prisma.TransactionClient, op: Bu
 }
 
 /** The next BATCH_SIZE selected utterance ids after `after` (keyset on id). */
-async function nextBatch(prisma: PrismaClient, op: BulkOperation, after: string | null): Promise<string[]> {
+async function nextBatch(db: PrismaClient | Prisma.TransactionClient, op: BulkOperation, after: string | null): Promise<string[]> {
   const { where, params } = selectionSql(op);
   const afterParam = `$${params.length + 2}`;
-  const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(
+  const rows = await db.$queryRawUnsafe<{ id: string }[]>(
     `SELECT u."id"::text AS id FROM "Utterance" u JOIN "Learner" l ON l."id" = u."learnerId"
       WHERE ${where} AND (${afterParam}::uuid IS NULL OR u."id" > ${afterParam}::uuid)
       ORDER BY u."id" LIMIT ${BATCH_SIZE}`,
@@ -113,8 +116,9 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
 }
 
 /**
- * Creates the operation and queues its jobs, batch by batch; returns the operation once every
- * batch is queued (or the operation was cancelled meanwhile). The learner, when named, must be
+ * Creates the operation and queues its jobs, batch by batch: returns the operation once every batch
+ * is queued (or it was cancelled meanwhile) or after `inRequestMs`, whichever comes first; in the
+ * second case (status ENQUEUEING) this process queues on in the background. The learner, when named, must be
  * the caller's (checked by the caller through its tenant-scoped loader).
  */
 export async function startBulkReassessment(prisma: PrismaClient, input: StartBulkInput): Promise<BulkOperation> {
@@ -149,39 +153,80 @@ export async function startBulkReassessment(prisma: PrismaClient, input: StartBu
     }
     throw e;
   }
-  await enqueueAll(prisma, op, input.maxAttempts);
+  const finished = await enqueueFor(prisma, op.id, input.maxAttempts, input.inRequestMs ?? ENQUEUE_IN_REQUEST_MS);
+  if (!finished) {
+    // A large selection: the request returns (status ENQUEUEING) and this process queues on. Should
+    // it end first, any API or worker process takes the operation up from its cursor (sweepBulkEnqueueing).
+    enqueueFor(prisma, op.id, input.maxAttempts, Infinity).catch((err: unknown) =>
+      log.warn('bulk re-assessment: queueing stopped; it resumes from its cursor', { bulkOperationId: op.id, err }));
+  }
   return prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } });
 }
 
-/** Queues the selection batch by batch; stops when the operation is cancelled. */
-async function enqueueAll(prisma: PrismaClient, op: BulkOperation, maxAttempts: number): Promise<void> {
-  let after: string | null = null;
-  for (;;) {
-    const ids = await nextBatch(prisma, op, after);
-    const more = await prisma.$transaction(async (tx) => {
-      // The cancel takes this lock too: a batch is queued entirely before it, or not at all.
-      const [row] = await tx.$queryRawUnsafe<{ cancelled: boolean }[]>(
-        `SELECT "cancelledAt" IS NOT NULL AS cancelled FROM "BulkOperation" WHERE "id" = $1::uuid FOR UPDATE`,
-        op.id,
-      );
-      if (!row || row.cancelled) return false;
-      if (ids.length === 0) {
-        await tx.bulkOperation.update({ where: { id: op.id }, data: { enqueuedAt: new Date() } });
-        return false;
-      }
-      await createAssessmentJobs(tx, {
-        organizationId: op.organizationId,
-        utteranceIds: ids,
-        maxAttempts,
-        priority: 'BULK',
-        requestedModelVersion: op.requestedModelVersion,
-        bulkOperationId: op.id,
-      });
-      return true;
+/** How long a request queues batches itself before it returns and the rest goes on in the background. */
+export const ENQUEUE_IN_REQUEST_MS = 2_000;
+
+/**
+ * Queues the operation's next batch: under its row lock (the cancel takes it too, so a batch is
+ * queued entirely before a cancel or not at all), from its cursor, which moves in the same
+ * transaction. So processes queueing the same operation at once take turns and never queue an
+ * utterance twice. False when there is nothing more to queue (all queued: enqueuedAt is set; or
+ * cancelled).
+ */
+async function enqueueNextBatch(prisma: PrismaClient, id: string, maxAttempts: number): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    const [op] = await tx.$queryRawUnsafe<BulkOperation[]>(`SELECT * FROM "BulkOperation" WHERE "id" = $1::uuid FOR UPDATE`, id);
+    if (!op || op.cancelledAt || op.enqueuedAt) return false;
+    const ids = await nextBatch(tx, op, op.enqueuedThrough);
+    if (ids.length === 0) {
+      await tx.bulkOperation.update({ where: { id }, data: { enqueuedAt: new Date() } });
+      return false;
+    }
+    await createAssessmentJobs(tx, {
+      organizationId: op.organizationId,
+      utteranceIds: ids,
+      maxAttempts,
+      priority: 'BULK',
+      requestedModelVersion: op.requestedModelVersion,
+      bulkOperationId: id,
     });
-    if (!more) return;
-    after = ids[ids.length - 1]!;
-  }
+    await tx.bulkOperation.update({ where: { id }, data: { enqueuedThrough: ids.at(-1)!, enqueuedThroughAt: new Date() } });
+    return true;
+  });
+}
+
+/** Queues batches for up to `ms` (and while `go()`); true once nothing is left to queue. */
+export async function enqueueFor(prisma: PrismaClient, id: string, maxAttempts: number, ms: number, go: () => boolean = () => true): Promise<boolean> {
+  const until = Date.now() + ms;
+  do {
+    if (!(await enqueueNextBatch(prisma, id, maxAttempts))) return true;
+  } while (Date.now() < until && go());
+  return false;
+}
+
+/** An operation still queueing whose cursor has not moved for this long is taken up by a sweep. */
+export const STALLED_ENQUEUE_MS = 30_000;
+
+/**
+ * Operations still queueing whose cursor has not moved for STALLED_ENQUEUE_MS (the process queueing
+ * them ended): queued on, to the end (or until `go()` says stop: a batch at a time), from their
+ * cursors. Any API or worker process may run it at any time (the cursor's lock makes concurrent
+ * sweeps safe); returns the operations taken up.
+ */
+export async function sweepBulkEnqueueing(
+  prisma: PrismaClient, maxAttempts: number, now = new Date(), go: () => boolean = () => true,
+): Promise<number> {
+  const stalledBefore = new Date(now.getTime() - STALLED_ENQUEUE_MS);
+  const stalled = await prisma.bulkOperation.findMany({
+    where: {
+      enqueuedAt: null, cancelledAt: null,
+      OR: [{ enqueuedThroughAt: { lt: stalledBefore } }, { enqueuedThroughAt: null, createdAt: { lt: stalledBefore } }],
+    },
+    select: { id: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  for (const { id } of stalled) if (go()) await enqueueFor(prisma, id, maxAttempts, Infinity, go);
+  return stalled.length;
 }
 
 /**

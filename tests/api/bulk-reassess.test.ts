@@ -10,7 +10,8 @@ import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
-import { BATCH_SIZE } from '../../src/assessment/bulk.js';
+import { BATCH_SIZE, STALLED_ENQUEUE_MS, startBulkReassessment, sweepBulkEnqueueing } from '../../src/assessment/bulk.js';
+import { BulkEnqueueSweeper } from '../../src/assessment/bulk-sweeper.js';
 import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 
@@ -75,6 +76,72 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(jobs.every((j) => j.priority === 'BULK' && j.status === 'QUEUED' && j.organizationId === org)).toBe(true);
     const utterances = await prisma.utterance.findMany({ where: { learnerId: learner.id } });
     expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
+  });
+
+  /** Every selected utterance has exactly one job of the operation. */
+  async function expectEachQueuedOnce(opId: string, learnerId: string) {
+    const jobs = await prisma.job.findMany({ where: { bulkOperationId: opId } });
+    const utterances = await prisma.utterance.findMany({ where: { learnerId }, select: { id: true } });
+    expect(jobs).toHaveLength(utterances.length);
+    expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
+  }
+
+  test('a selection too large to queue within the request: it returns after the first batch and queues on in the background, beside a sweep, once each', async () => {
+    const learner = await learnerWith(prisma, org, 2 * BATCH_SIZE + 7);
+    const op = await startBulkReassessment(prisma, { organizationId: org, learnerId: learner.id, maxAttempts: 3, inRequestMs: 0 });
+    expect(op.total).toBe(2 * BATCH_SIZE + 7);
+    // At least the first batch was queued in the request; the rest follows in the background. A
+    // sweep that takes the operation for stalled (its clock far ahead) queues beside it, from the
+    // same cursor under the same lock: still one job per utterance.
+    expect(await prisma.job.count({ where: { bulkOperationId: op.id } })).toBeGreaterThanOrEqual(BATCH_SIZE);
+    await sweepBulkEnqueueing(prisma, 3, new Date(Date.now() + 10 * STALLED_ENQUEUE_MS));
+    for (let i = 0; i < 200 && !(await prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } })).enqueuedAt; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await expectEachQueuedOnce(op.id, learner.id);
+    expect((await writer.request(GET, { id: toGlobalId('BulkOperation', op.id) })).data.bulkOperation).toMatchObject({
+      status: 'RUNNING', progress: { total: 2 * BATCH_SIZE + 7, queued: 2 * BATCH_SIZE + 7 },
+    });
+  });
+
+  test('while queueing goes on, the operation reads ENQUEUEING', async () => {
+    const learner = await learnerWith(prisma, org, 3);
+    // As an operation whose queueing has not finished leaves the row: no enqueuedAt yet.
+    const op = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 3 } });
+    expect((await writer.request(GET, { id: toGlobalId('BulkOperation', op.id) })).data.bulkOperation.status).toBe('ENQUEUEING');
+  });
+
+  test('an operation left part-way (its process ended) is queued on from its cursor by the sweep, once, however many sweep at once', async () => {
+    const learner = await learnerWith(prisma, org, 2 * BATCH_SIZE + 3);
+    // As a process that queued one batch and then died leaves it: created long ago, cursor after batch 1.
+    const long = new Date(Date.now() - 10 * STALLED_ENQUEUE_MS);
+    const op = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 2 * BATCH_SIZE + 3, createdAt: long } });
+    const first = await prisma.utterance.findMany({ where: { learnerId: learner.id }, orderBy: { id: 'asc' }, take: BATCH_SIZE, select: { id: true } });
+    await prisma.job.createMany({ data: first.map((u) => ({ organizationId: org, utteranceId: u.id, priority: 'BULK' as const, bulkOperationId: op.id })) });
+    await prisma.bulkOperation.update({ where: { id: op.id }, data: { enqueuedThrough: first.at(-1)!.id, enqueuedThroughAt: long } });
+    // A fresh operation (its process may still be queueing it) is left alone.
+    const fresh = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 1 } });
+    const swept = await Promise.all([sweepBulkEnqueueing(prisma, 3), sweepBulkEnqueueing(prisma, 3)]);
+    expect(swept).toEqual([1, 1]);
+    expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } })).enqueuedAt).not.toBeNull();
+    await expectEachQueuedOnce(op.id, learner.id);
+    expect(await prisma.job.count({ where: { bulkOperationId: fresh.id } })).toBe(0);
+    // A cancelled one is not taken up.
+    await prisma.bulkOperation.update({ where: { id: fresh.id }, data: { cancelledAt: new Date(), createdAt: long } });
+    expect(await sweepBulkEnqueueing(prisma, 3)).toBe(0);
+  });
+
+  test('the sweeper a worker process runs takes up a stalled operation at start', async () => {
+    const learner = await learnerWith(prisma, org, 5);
+    const long = new Date(Date.now() - 10 * STALLED_ENQUEUE_MS);
+    const op = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 5, createdAt: long } });
+    const sweeper = new BulkEnqueueSweeper(prisma, 3, 60_000);
+    sweeper.start();
+    for (let i = 0; i < 100 && !(await prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } })).enqueuedAt; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await sweeper.stop();
+    await expectEachQueuedOnce(op.id, learner.id);
   });
 
   test('priorities: a submission and a single re-assessment are INTERACTIVE, a bulk one BULK', async () => {
