@@ -70,31 +70,47 @@ function titleOrStreet(pair: [string, string], next: string | undefined, caseTel
   return !caseTells || /^\p{Lu}/u.test(next) ? pair[0] : pair[1];
 }
 
-/** Look-ups by the abbreviation in lower case, so "MR.", "Mr." and "mr." read the same. */
-const lowerKeys = <V>(table: Record<string, V>): Map<string, V> =>
-  new Map(Object.entries(table).map(([k, v]) => [k.toLowerCase(), v]));
-const ALWAYS_LC = lowerKeys(ALWAYS);
-const NAME_PAIRS_LC = lowerKeys(BEFORE_OR_AFTER_NAME);
+/**
+ * The abbreviation as written, if it is one: exactly as listed ("Mr", "etc"), or in capitals
+ * ("MR", "ETC": all-caps texts), or in lower case only where the whole text is ("mr. smith"). A
+ * lower-case word elsewhere is a word ("data.gov." is not GOVERNOR).
+ */
+function lookup<V>(table: Record<string, V>, word: string, lowerText: boolean): V | undefined {
+  for (const [key, value] of Object.entries(table)) {
+    if (word === key || (word.length > 1 && word === key.toUpperCase()) || (lowerText && word === key.toLowerCase())) return value;
+  }
+  return undefined;
+}
+
+/** "$5 million", "€1.5 billion": the number with its scale word, then the currency. */
+const SCALED_CURRENCY = /([$£€])\s?(\d[\d,]*(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b/gi;
 
 export function expandAbbreviations(text: string): string {
   const caseTells = /\p{Ll}/u.test(text) && /\p{Lu}/u.test(text);
+  const lowerText = !/\p{Lu}/u.test(text);
   let out = text;
   for (const [re, words] of DOTTED) out = out.replace(re, ` ${words} `);
+  out = out.replace(SCALED_CURRENCY, (_m, symbol: string, amount: string, scale: string) => ` ${amount} ${scale} ${CURRENCY[symbol]!.many} `);
   out = out.replace(/([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b/g, (_m, symbol: string, whole: string, fraction?: string) =>
     spellAmount(symbol, whole, fraction));
+  // The symbol after the amount is the continental way, whose decimal mark is a comma: "1,50 €".
+  out = out.replace(/\b(\d[\d.]*),(\d{2})\s?([€£$])/g, (_m, whole: string, cents: string, symbol: string) =>
+    spellAmount(symbol, whole.replace(/\./g, ','), cents));
   out = out.replace(/\b(\d[\d,]*)(?:\.(\d{1,2}))?\s?([$£€])/g, (_m, whole: string, fraction: string | undefined, symbol: string) =>
     spellAmount(symbol, whole, fraction));
-  // "No. 5" → NUMBER FIVE; "no." elsewhere is the word no.
-  out = out.replace(/\b[Nn][Oo]\.(?=\s*\d)/g, ' number ');
-  out = out.replace(/\b([A-Za-z]+)\.(?=(?:\s*["'“‘(\[]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined) => {
-    const key = word.toLowerCase();
-    const pair = NAME_PAIRS_LC.get(key);
+  // "No. 5" → NUMBER FIVE ("NO. 5" in capitals); "no." elsewhere is the word no ("I said no. 5 more").
+  out = out.replace(/\b(?:No|NO)\.(?=\s*\d)/g, ' number ');
+  if (lowerText) out = out.replace(/^\s*no\.(?=\s*\d)/, ' number ');
+  // Not a piece of a domain or a path ("data.gov.", "x/etc."): only a word of its own.
+  out = out.replace(/(?<![.@/\p{L}\d])([A-Za-z]+)\.(?=(?:\s*["'“‘(\[]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined) => {
+    const pair = lookup(BEFORE_OR_AFTER_NAME, word, lowerText);
     if (pair) return ` ${titleOrStreet(pair, next, caseTells)} `;
-    return ALWAYS_LC.has(key) ? ` ${ALWAYS_LC.get(key)} ` : m;
+    const always = lookup(ALWAYS, word, lowerText);
+    return always !== undefined ? ` ${always} ` : m;
   });
-  out = out.replace(/\b(Mr|Mrs|Dr|MR|MRS|DR)\b(?!\.)(?=\s+\p{Lu})/gu, (m, word: string) => {
-    const key = word.toLowerCase();
-    return ` ${ALWAYS_LC.get(key) ?? NAME_PAIRS_LC.get(key)![0]} `;
-  });
+  // Without a stop: Mr and Mrs are titles wherever a name follows; "DR" only where nothing precedes
+  // it in its sentence ("DR SMITH", not "ELM DR IS": in capitals a street and a title look alike).
+  out = out.replace(/\b(Mr|Mrs|MR|MRS)\b(?!\.)(?=\s+\p{Lu})/gu, (_m, word: string) => ` ${lookup(ALWAYS, word, false)} `);
+  out = out.replace(/(^|[.!?;:,]\s*|\p{Ll}+\s+)\b(Dr|DR)\b(?!\.)(?=\s+\p{Lu})/gu, (_m, before: string) => `${before} Doctor `);
   return out;
 }

@@ -64,10 +64,18 @@ export function yearWords(n: number): string[] {
   return [...below1000(hi), ...(lo < 10 ? ['OH', ONES[lo]!] : below1000(lo))];
 }
 
-/** Plain four-digit numbers read as years: 1100-1999 ("in 1999"). From 2000 both readings are usual
- * ("two thousand and five", "twenty twenty"), and the cardinal is kept. */
+/** Plain four-digit numbers read as years: 1010-1999 ("in 1066", "in 1999"). From 2000 both readings
+ * are usual ("two thousand and five", "twenty twenty"), and the cardinal is kept. */
 function isYear(digits: string): boolean {
-  return /^1[1-9]\d\d$/.test(digits);
+  return /^1[0-9]\d\d$/.test(digits) && Number(digits) >= 1010;
+}
+
+/** A decade or century as read: 1990 → NINETEEN NINETIES, 1900 → NINETEEN HUNDREDS, 2000 → TWO
+ * THOUSANDS, 2010 → TWENTY TENS, 80 → EIGHTIES. */
+function decadeWords(n: number): string[] {
+  if (n === 2000) return ['TWO', 'THOUSANDS'];
+  if (n > 2000 && n < 2100) return pluralNumberWords(['TWENTY', ...below1000(n % 100)]);
+  return pluralNumberWords(n >= 1000 ? yearWords(n) : cardinalWords(n));
 }
 
 /** The plural of a number's last word, for decades and centuries: NINETY → NINETIES, HUNDRED → HUNDREDS. */
@@ -100,7 +108,8 @@ export function numberWords(token: string): string[] {
   const ord = /^(\d{1,3}(?:,\d{3})+|\d{1,6})(ST|ND|RD|TH)$/.exec(t);
   if (ord) {
     const digits = ord[1]!.replace(/,/g, '');
-    if (digits.length === 1 || !digits.startsWith('0')) return Number(digits) === 0 ? ['ZEROTH'] : ordinalWords(Number(digits));
+    const spelled = (digits.length === 1 || !digits.startsWith('0')) && Number(digits) <= MAX_CARDINAL;
+    if (spelled) return Number(digits) === 0 ? ['ZEROTH'] : ordinalWords(Number(digits));
   }
   const m = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$/.exec(t);
   if (!m) return digitWords(t);
@@ -124,31 +133,44 @@ function fractionWords(n: number, d: number): string[] {
 
 const spaced = (words: string[]): string => ` ${words.join(' ')} `;
 
+/** Hours said with "hundred" on the 24-hour clock's full hours: 13:00 → THIRTEEN HUNDRED, 00:00 → ZERO HUNDRED. */
+function clockWords(h: number, minutes: number): string[] {
+  const hour = cardinalWords(h);
+  if (minutes === 0) return [...hour, h >= 1 && h <= 12 ? "O'CLOCK" : 'HUNDRED'];
+  return [...hour, ...(minutes < 10 ? ['OH', ONES[minutes]!] : cardinalWords(minutes))];
+}
+
 /**
  * Numbers whose reading depends on the characters around them, rewritten as words before the
  * text is tokenised: clock times ("10:30" → TEN THIRTY, "9:05" → NINE OH FIVE, "10:00" → TEN
- * O'CLOCK), simple fractions ("1/2", "½" → ONE HALF, "½ a mile" → HALF A MILE, "2 3/4" → TWO AND
- * THREE QUARTERS), decades
- * ("1990s" → NINETEEN NINETIES, "'80s" → EIGHTIES), "#1" → NUMBER ONE and a minus sign ("-5" → MINUS
- * FIVE). Runs after NFKC, which turns "½" into "1⁄2".
+ * O'CLOCK, "24:00" → TWENTY FOUR HUNDRED), simple fractions ("1/2", "½" → ONE HALF, "½ a mile" →
+ * HALF A MILE, "2 3/4" → TWO AND THREE QUARTERS, "2½" → TWO AND A HALF; not "1/2/3", a date or a code), decades ("1990s",
+ * "1990's" → NINETEEN NINETIES, "the 80s", "'80s" → EIGHTIES; "30s" alone may be seconds and is
+ * left), "#1" → NUMBER ONE and a minus sign ("-5" → MINUS FIVE). Runs after NFKC, which turns "½"
+ * into "1⁄2" (normalizeReferenceText separates "1½" first).
  */
 export function expandNumberForms(text: string): string {
   return text
-    .replace(/\b([01]?\d|2[0-3]):([0-5]\d)\b/g, (_m, h: string, mm: string) => {
-      const minutes = Number(mm);
-      const hour = cardinalWords(Number(h));
-      if (minutes === 0) return spaced([...hour, "O'CLOCK"]);
-      return spaced([...hour, ...(minutes < 10 ? ['OH', ONES[minutes]!] : cardinalWords(minutes))]);
-    })
-    .replace(/(?:\b(\d{1,3})\s+)?\b([1-9])\s?[/\u2044]\s?(\d{1,2})\b(?![/\u2044]\d)/g, (m, whole: string | undefined, n: string, d: string) => {
-      const num = Number(n);
-      const den = Number(d);
-      if (den < 2 || den > 10 || num >= den) return m;
-      return spaced([...(whole ? [...numberWords(whole), 'AND'] : []), ...fractionWords(num, den)]);
-    })
-    .replace(/(?:(['\u2018\u2019])(\d0)|\b(1[1-9]\d0|\d0))S\b/gi, (_m, _q, short: string | undefined, long: string | undefined) =>
-      spaced(pluralNumberWords(short ? cardinalWords(Number(short)) : numberWords(long!))))
-    .replace(/\bONE HALF\s+(?=(?:A|AN)\b)/gi, 'HALF ') // "½ a mile" → HALF A MILE
+    .replace(/\b([01]?\d|2[0-4]):([0-5]\d)\b/g, (m, h: string, mm: string) =>
+      Number(h) === 24 && mm !== '00' ? m : spaced(clockWords(Number(h), Number(mm))))
+    .replace(
+      /(?<![\d/\u2044]\s?)(?:\b(\d{1,3})\s+)?\b([1-9])\s?[/\u2044]\s?(\d{1,2})\b(?!\s?[/\u2044]\s?\d)(?=(\s+an?\b)?)/gi,
+      (m, whole: string | undefined, n: string, d: string, article: string | undefined) => {
+        const num = Number(n);
+        const den = Number(d);
+        if (den < 2 || den > 10 || num >= den) return m;
+        // "½ a mile" is read HALF A MILE; after a whole number ("2½ hours") the fraction is said in full.
+        if (!whole && article && num === 1 && den === 2) return ' HALF ';
+        // After a whole number a unit fraction takes "a": 2½ → TWO AND A HALF.
+        if (whole) return spaced([...numberWords(whole), 'AND', ...(num === 1 ? ['A', fractionWords(1, den).at(-1)!] : fractionWords(num, den))]);
+        return spaced(fractionWords(num, den));
+      },
+    )
+    .replace(
+      /(?:(['\u2018\u2019])(\d0)|\b(THE\s+)(\d0)|\b(1[0-9]\d0|20\d0))['\u2019]?S\b/gi,
+      (_m, _q, quoted: string | undefined, the: string | undefined, afterThe: string | undefined, long: string | undefined) =>
+        `${the ?? ''}${spaced(decadeWords(Number(quoted ?? afterThe ?? long)))}`,
+    )
     .replace(/#\s?(?=\d)/g, ' NUMBER ')
     .replace(/(^|[\s(])[-\u2212](?=\d)/g, '$1 MINUS ');
 }

@@ -32,7 +32,9 @@ const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|
  * may return []: analyzeReferenceText does both.
  */
 export function normalizeReferenceText(text: string): string[] {
-  const folded = expandNumberForms(expandAbbreviations(text.normalize('NFKC')))
+  // "1½": NFKC makes it "11⁄2"; a space first keeps the whole number apart ("1 1⁄2").
+  const separated = text.replace(/(\d)([\u00BC-\u00BE\u2150-\u215E])/g, '$1 $2');
+  const folded = expandNumberForms(expandAbbreviations(separated.normalize('NFKC')))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe

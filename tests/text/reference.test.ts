@@ -55,6 +55,12 @@ describe('normalizeReferenceText', () => {
     ['on 1/2/2020', 'ON ONE TWO TWO THOUSAND AND TWENTY'],
     ['-5 degrees, #1 fan', 'MINUS FIVE DEGREES NUMBER ONE FAN'],
     ['theme-park 5 - 3', 'THEME PARK FIVE THREE'],
+    ['the 1,000,000,000,000th visitor', 'THE ONE ZERO ZERO ZERO ZERO ZERO ZERO ZERO ZERO ZERO ZERO ZERO ZERO VISITOR'],
+    ['1½ cups, 2 1/2 an hour, 2¾ miles', 'ONE AND A HALF CUPS TWO AND A HALF AN HOUR TWO AND THREE QUARTERS MILES'],
+    ['1/2/3 and 4/5/6', 'ONE TWO THREE AND FOUR FIVE SIX'],
+    ['one half a cup', 'ONE HALF A CUP'],
+    ["the 1990's, the 60s, the 2000s, 2010s", 'THE NINETEEN NINETIES THE SIXTIES THE TWO THOUSANDS TWENTY TENS'],
+    ['at 24:00 or 13:00, in 1066', 'AT TWENTY FOUR HUNDRED OR THIRTEEN HUNDRED IN TEN SIXTY SIX'],
   ])('%j → %s', (input, expected) => {
     expect(words(input)).toBe(expected);
   });
@@ -213,6 +219,15 @@ describe('abbreviations and currency in reference texts', () => {
     ['£0.01 or £2', 'ONE PENNY OR TWO POUNDS'],
     ['$1,000,000', 'ONE MILLION DOLLARS'],
     ['5€ or 1.50€', 'FIVE EUROS OR ONE EURO FIFTY CENTS'],
+    ['$1.5 million and €2 billion', 'ONE POINT FIVE MILLION DOLLARS AND TWO BILLION EUROS'],
+    ['1,50 € or 1.000,50€', 'ONE EURO FIFTY CENTS OR ONE THOUSAND EUROS FIFTY CENTS'],
+    // Lower case outside an all-lower text, a domain, or "no." before a number in a sentence: words.
+    ['I said no. 5 more', 'I SAID NO FIVE MORE'],
+    ['visit data.gov. Then go', 'VISIT DATA GOV THEN GO'],
+    ['NO. 5 and No. 6', 'NUMBER FIVE AND NUMBER SIX'],
+    // Capitals without a stop: DR is a title only where it starts its sentence.
+    ['ELM DR IS LONG', 'ELM DR IS LONG'],
+    ['DR SMITH IS HERE', 'DOCTOR SMITH IS HERE'],
   ])('%j → %s', (text, expected) => {
     expect(words(text)).toBe(expected);
   });
