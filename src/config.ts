@@ -125,6 +125,18 @@ export interface Config {
 }
 
 /** Every problem of a configuration, one line each; thrown by loadConfig once all were looked at. */
+/**
+ * Settings that only a process running a job worker must get right: a batch forms from the jobs one
+ * worker has in hand, so a bigger one can never fill, and every acoustic run would wait
+ * SPEECHMARK_BATCH_WAIT_MS for rows that cannot come.
+ */
+export function workerProblems(config: Pick<Config, 'batchSize' | 'workerConcurrency'>): string[] {
+  if (config.batchSize > 1 && config.batchSize > config.workerConcurrency) {
+    return [`SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): a batch is formed from the jobs one worker has in hand`];
+  }
+  return [];
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -313,11 +325,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.workerHeartbeatSeconds > 0 && config.readyWorkerSeconds > 0 && config.readyWorkerSeconds < config.workerHeartbeatSeconds) {
     problems.push(`SPEECHMARK_READY_WORKER_SECONDS (${config.readyWorkerSeconds}) must be at least SPEECHMARK_WORKER_HEARTBEAT_SECONDS (${config.workerHeartbeatSeconds}), or 0`);
   }
-  if (config.batchSize > 1 && config.batchSize > config.workerConcurrency) {
-    // A batch forms from the jobs a worker has in hand: a bigger one can never fill, and every
-    // acoustic run would wait SPEECHMARK_BATCH_WAIT_MS for rows that cannot come.
-    problems.push(`SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): a batch is formed from the jobs one worker has in hand`);
-  }
+  // Only where this process runs a worker: an API process with SPEECHMARK_WORKER=none batches nothing
+  // and may share a worker's environment. `npm run worker` checks its own (workerProblems).
+  if (config.inProcessWorker) problems.push(...workerProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

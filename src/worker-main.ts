@@ -1,4 +1,4 @@
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig, workerProblems } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createBulkSweeper, createDeliveryWorker, createHeartbeat, createWorker, loadInferenceParts, wakeOnQueuedJobs } from './app.js';
 import { exitOnStartFailure, logUnhandledRejections, stopOnSignals, withTimeout } from './lifecycle.js';
@@ -14,6 +14,9 @@ import { createReadinessCheck, registerQueueMetrics, startOpsServer } from './op
  */
 async function main() {
   const config = loadConfig();
+  // This process runs a worker whatever SPEECHMARK_WORKER says (that setting is the API's).
+  const problems = workerProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
   log.configure({ level: config.logLevel, base: { service: 'worker' } });
   if (!config.databaseUrl) {
     throw new Error('A separate worker needs DATABASE_URL (PGlite allows one process per data folder).');

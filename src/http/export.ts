@@ -62,9 +62,11 @@ interface WordRow {
 
 const UTTERANCE_COLUMNS = [
   'learnerExternalId', 'groups', 'utteranceId', 'referenceText', 'createdAt', 'assessmentId', 'assessedAt',
-  'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total', 'contentMatch', 'flags',
+  'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total',
 ] as const;
 const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal'] as const;
+/** Added after the others (last, at either level), so readers of the earlier columns by position still work. */
+const OUTCOME_COLUMNS = ['contentMatch', 'flags'] as const;
 
 type Record_ = Record<string, string | number | string[] | null>;
 
@@ -193,15 +195,14 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       prosody: r.prosody,
       completeness: r.completeness,
       total: r.total,
-      contentMatch: r.contentMatch,
-      flags: r.flags,
     };
+    const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags };
     if (!words) {
-      out.push(base);
+      out.push({ ...base, ...outcome });
       continue;
     }
     for (const w of words.get(r.assessmentId) ?? []) {
-      out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total });
+      out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome });
     }
   }
   return out;
@@ -268,7 +269,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
     }
 
     const { format, level } = request;
-    const columns = level === 'word' ? [...UTTERANCE_COLUMNS, ...WORD_COLUMNS] : [...UTTERANCE_COLUMNS];
+    const columns = [...UTTERANCE_COLUMNS, ...(level === 'word' ? WORD_COLUMNS : []), ...OUTCOME_COLUMNS];
     res.status(200);
     res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="results-${safeFilePart(name)}${level === 'word' ? '-words' : ''}.${format}"`);

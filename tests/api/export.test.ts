@@ -64,10 +64,11 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
       learnerExternalId: learner.externalId, groups: learner.groups, utteranceId: toGlobalId('Utterance', u.id), referenceText: u.referenceText,
       createdAt: u.createdAt.toISOString(), assessmentId: toGlobalId('Assessment', a.id), assessedAt: a.createdAt.toISOString(), modelVersion: a.modelVersion,
       accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total,
-      contentMatch: a.contentMatch, flags: a.flags,
     };
-    if (level === 'utterance') out.push(base);
-    else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total });
+    // The outcome columns come last, after the word columns too.
+    const outcome: Rec = { contentMatch: a.contentMatch, flags: a.flags };
+    if (level === 'utterance') out.push({ ...base, ...outcome });
+    else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome });
   }
   return out;
 }
@@ -174,7 +175,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     const want = await expected(prisma, nasty.id, 'word');
     expect(want.length).toBe(8);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
-    expect(csv[0]!.slice(-5)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal']);
+    expect(csv[0]!.slice(-7)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags']);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);

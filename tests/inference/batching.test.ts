@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeAudio } from '../../src/audio/decode.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, workerProblems } from '../../src/config.js';
 import { loadModelBundle, sha256File } from '../../src/inference/bundle.js';
 import { Batcher, buckets } from '../../src/inference/batcher.js';
 import { acousticBatcher, runAcousticBatch } from '../../src/inference/gop/batched-acoustic.js';
@@ -214,6 +214,9 @@ describe('batching settings', () => {
       /SPEECHMARK_BATCH_SIZE \(8\) must be at most SPEECHMARK_WORKER_CONCURRENCY \(4\)/,
     );
     expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '4', SPEECHMARK_WORKER_CONCURRENCY: '4' }).batchSize).toBe(4);
+    // An API process that runs no worker batches nothing: a worker's settings shared with it are not its problem.
+    expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '8', SPEECHMARK_WORKER_CONCURRENCY: '1', SPEECHMARK_WORKER: 'none' }).batchSize).toBe(8);
+    expect(workerProblems({ batchSize: 8, workerConcurrency: 4 })).toHaveLength(1);
   });
 
   test('API keys are cached at most a minute, so a revocation reaches every process within it', () => {

@@ -1,5 +1,5 @@
 import type { UtteranceResolvers } from '../../generated/graphql.js';
-import { arpabetToIpa } from '../../text/phones.js';
+import { ipaOf } from '../../analytics/common.js';
 import { storedNormalizedText } from '../../text/reference.js';
 import type { ReferenceWord } from '../../types.js';
 
@@ -9,7 +9,8 @@ export const referenceWords: UtteranceResolvers['referenceWords'] = (utterance) 
   storedWords(utterance).map((w) => ({
     text: w.text,
     phonemes: w.phones,
-    ipa: w.phones.map(arpabetToIpa),
+    // ipaOf, not arpabetToIpa: a stored symbol it does not know is shown as itself, not an error.
+    ipa: w.phones.map(ipaOf),
     source: w.source.toUpperCase() as 'DATASET' | 'CMUDICT' | 'G2P',
   }));
 
