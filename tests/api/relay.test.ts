@@ -138,6 +138,29 @@ describe.each(DATABASES)('Relay connections on %s', (kind) => {
     expect(none.pageInfo).toMatchObject({ hasNextPage: true, startCursor: null, endCursor: null });
   });
 
+  test('a status filter pages both ways like the rest: first/after, last/before, with text and the group', async () => {
+    const failedOrQueued = (f: { status: string | null }) => f.status === 'FAILED';
+    const want = seeded.order.filter((id) => failedOrQueued(seeded.facts.get(id)!));
+    expect(want.length).toBeGreaterThanOrEqual(4);
+    const filter = { status: 'FAILED' };
+    const first = await page({ first: 2, filter });
+    expect(first.edges.map((e: any) => e.node.id)).toEqual(want.slice(0, 2));
+    const next = await page({ first: 10, after: first.pageInfo.endCursor, filter });
+    expect(next.edges.map((e: any) => e.node.id)).toEqual(want.slice(2));
+    const oldest = await page({ last: 2, filter });
+    expect(oldest.edges.map((e: any) => e.node.id)).toEqual(want.slice(-2));
+    expect(oldest.pageInfo.hasPreviousPage).toBe(true);
+    const before = await page({ last: 10, before: oldest.pageInfo.startCursor, filter });
+    expect(before.edges.map((e: any) => e.node.id)).toEqual(want.slice(0, -2));
+    // The organisation's feed: the seeded learner's group, a status and a text together.
+    const Q = `query($f: UtteranceFilter) { utterances(first: 100, filter: $f) { totalCount edges { node { id } } } }`;
+    const combined = (await reader.request(Q, { f: { group: 'relay-course', status: 'SUCCEEDED', referenceText: 'we call it BEAR' } })).data.utterances;
+    const expected = seeded.order.filter((id) => { const f = seeded.facts.get(id)!; return f.status === 'SUCCEEDED' && f.text === 'We call it bear'; });
+    expect(expected.length).toBeGreaterThan(0);
+    expect(combined.edges.map((e: any) => e.node.id)).toEqual(expected);
+    expect(combined.totalCount).toBe(expected.length);
+  });
+
   test('cursors stay valid under inserts: the next page continues where the last one ended', async () => {
     const prisma = t.app.services.prisma;
     const learner = await prisma.learner.create({ data: { organizationId, externalId: `stable-${randomUUID()}` } });
