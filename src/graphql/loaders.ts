@@ -25,7 +25,7 @@ import { eventIdOf } from '../outbox/signing.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
-import { findPage, rowsSource, type PageArgs, type PageQuery } from './pagination.js';
+import { findPage, newestFirst, rowsSource, type PageArgs, type PageQuery } from './pagination.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
 import { allWorkers } from '../jobs/heartbeat.js';
@@ -144,13 +144,28 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return and.length ? { AND: and } : {};
   };
 
+  /** The time, text and job-status filters on `u`. The job status is the utterance's newest job's,
+   * looked up per candidate row on the (organizationId, utteranceId, createdAt DESC) index. */
+  const utteranceFilter = (f: LearnerUtteranceFilter | null | undefined): Prisma.Sql[] => [
+    ...(f?.createdAfter != null ? [Prisma.sql`u."createdAt" >= ${f.createdAfter}::timestamptz`] : []),
+    ...(f?.createdBefore != null ? [Prisma.sql`u."createdAt" < ${f.createdBefore}::timestamptz`] : []),
+    ...(f?.referenceText != null ? [Prisma.sql`lower(u."referenceText") = lower(${f.referenceText.trim()})`] : []),
+    ...(f?.status != null
+      ? [Prisma.sql`(SELECT j.status::text FROM "Job" j WHERE j."organizationId" = ${organizationId}::uuid AND j."utteranceId" = u.id
+          ORDER BY j."createdAt" DESC, j.id DESC LIMIT 1) = ${f.status}`]
+      : []),
+  ];
+  /** A page query's keyset on `u` as row comparisons on the (…, createdAt DESC, id DESC) indexes, and its order. */
+  const keysetOf = (q: PageQuery): Prisma.Sql[] =>
+    q.keyset.map((b) => Prisma.sql`(u."createdAt", u."id") ${Prisma.raw(b.op)} (${b.at.createdAt}::timestamptz, ${b.at.id}::uuid)`);
+  const orderOf = (q: PageQuery): Prisma.Sql => (q.oldestFirst ? Prisma.sql`u."createdAt" ASC, u."id" ASC` : Prisma.sql`u."createdAt" DESC, u."id" DESC`);
+  const where = (conditions: Prisma.Sql[]) => Prisma.join([Prisma.sql`TRUE`, ...conditions], ' AND ');
+
   /**
-   * Utterances of `scope` (a learner, a group's learners, or the whole organisation) matching the
-   * time, text and job-status filters: one statement for the page and one for `totalCount`, every
-   * condition in SQL, the keyset as row comparisons on the (…, createdAt DESC, id DESC) indexes.
-   * The job status is the utterance's newest job's, looked up per candidate row on the
-   * (organizationId, utteranceId, createdAt DESC) index: nothing is collected into JavaScript.
-   * Rows come back as Prisma's findMany would give them (the same columns, JSON parsed).
+   * Utterances of `scope` (a group's learners, or the whole organisation, perhaps one learner)
+   * matching the filters: one statement for the page and one for `totalCount`, every condition in
+   * SQL, nothing collected into JavaScript. Rows come back as Prisma's findMany would give them
+   * (the same columns, JSON parsed).
    */
   const utterancePage = (args: PageArgs, scope: { learnerId?: string; group?: string }, f: LearnerUtteranceFilter | null | undefined) => {
     const conditions = [
@@ -159,28 +174,60 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       ...(scope.group != null
         ? [Prisma.sql`u."learnerId" IN (SELECT l.id FROM "Learner" l WHERE l."organizationId" = ${organizationId}::uuid AND l.groups @> ARRAY[${scope.group}]::text[])`]
         : []),
-      ...(f?.createdAfter != null ? [Prisma.sql`u."createdAt" >= ${f.createdAfter}::timestamptz`] : []),
-      ...(f?.createdBefore != null ? [Prisma.sql`u."createdAt" < ${f.createdBefore}::timestamptz`] : []),
-      ...(f?.referenceText != null ? [Prisma.sql`lower(u."referenceText") = lower(${f.referenceText.trim()})`] : []),
-      ...(f?.status != null
-        ? [Prisma.sql`(SELECT j.status::text FROM "Job" j WHERE j."organizationId" = ${organizationId}::uuid AND j."utteranceId" = u.id
-            ORDER BY j."createdAt" DESC, j.id DESC LIMIT 1) = ${f.status}`]
-        : []),
+      ...utteranceFilter(f),
     ];
     return findPage(args, {
-      findMany: (q) => {
-        const page = [
-          ...conditions,
-          ...q.keyset.map((b) => Prisma.sql`(u."createdAt", u."id") ${Prisma.raw(b.op)} (${b.at.createdAt}::timestamptz, ${b.at.id}::uuid)`),
-        ];
-        const order = q.oldestFirst ? Prisma.sql`u."createdAt" ASC, u."id" ASC` : Prisma.sql`u."createdAt" DESC, u."id" DESC`;
-        return prisma.$queryRaw<Utterance[]>`SELECT u.* FROM "Utterance" u WHERE ${Prisma.join(page, ' AND ')} ORDER BY ${order} LIMIT ${q.take}`;
-      },
+      findMany: (q) => prisma.$queryRaw<Utterance[]>`SELECT u.* FROM "Utterance" u WHERE ${where([...conditions, ...keysetOf(q)])} ORDER BY ${orderOf(q)} LIMIT ${q.take}`,
       count: async () => {
-        const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Utterance" u WHERE ${Prisma.join(conditions, ' AND ')}`;
+        const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Utterance" u WHERE ${where(conditions)}`;
         return row!.n;
       },
     });
+  };
+
+  /**
+   * Learner.utterances of every learner a request resolves with the same arguments, batched: one
+   * LATERAL statement for all their pages (each its own keyset, order and limit along the
+   * (organizationId, learnerId, createdAt, id) index) and one grouped count. A page of 100 learners
+   * with their recent utterances is then two statements, not one per learner.
+   */
+  const learnerPageLoaders = new Map<string, DataLoader<string, Utterance[]>>();
+  const learnerCountLoaders = new Map<string, DataLoader<string, number>>();
+  const learnerPage = (learnerId: string, q: PageQuery, f: LearnerUtteranceFilter | null | undefined): Promise<Utterance[]> => {
+    const key = JSON.stringify([q.keyset.map((b) => [b.op, b.at.createdAt.toISOString(), b.at.id]), q.oldestFirst, q.take, f ?? null]);
+    let loader = learnerPageLoaders.get(key);
+    if (!loader) {
+      loader = batched<string, Utterance[]>(async (ids) => {
+        const rows = await prisma.$queryRaw<Utterance[]>`SELECT p.* FROM unnest(${[...ids]}::uuid[]) AS l(id)
+          CROSS JOIN LATERAL (
+            SELECT u.* FROM "Utterance" u
+            WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = l.id AND ${where([...utteranceFilter(f), ...keysetOf(q)])}
+            ORDER BY ${orderOf(q)} LIMIT ${q.take}) p`;
+        const pages = new Map<string, Utterance[]>(ids.map((id) => [id, []]));
+        for (const r of rows) pages.get(r.learnerId)?.push(r);
+        // Each page in its order (a LATERAL's rows keep it in practice; SQL does not promise it).
+        for (const page of pages.values()) page.sort((a, b) => (q.oldestFirst ? -newestFirst(a, b) : newestFirst(a, b)));
+        return ids.map((id) => pages.get(id)!);
+      });
+      learnerPageLoaders.set(key, loader);
+    }
+    return loader.load(learnerId);
+  };
+  const learnerCount = (learnerId: string, f: LearnerUtteranceFilter | null | undefined): Promise<number> => {
+    const key = JSON.stringify(f ?? null);
+    let loader = learnerCountLoaders.get(key);
+    if (!loader) {
+      loader = batched<string, number>(async (ids) => {
+        const rows = await prisma.$queryRaw<{ learner: string; n: number }[]>`
+          SELECT u."learnerId"::text AS learner, count(*)::int AS n FROM "Utterance" u
+          WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = ANY(${[...ids]}::uuid[]) AND ${where(utteranceFilter(f))}
+          GROUP BY u."learnerId"`;
+        const counts = new Map(rows.map((r) => [r.learner, Number(r.n)]));
+        return ids.map((id) => counts.get(id) ?? 0);
+      });
+      learnerCountLoaders.set(key, loader);
+    }
+    return loader.load(learnerId);
   };
   const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
   const ltiLineItem = byId<LtiLineItem>((ids) => prisma.ltiLineItem.findMany({ where: scope(ids) }));
@@ -283,7 +330,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     /** A learner's utterances, on the (organizationId, learnerId, createdAt, id) index. */
     utterancesPage: (learnerId: string, args: PageArgs & { filter?: LearnerUtteranceFilter | null }) => {
       reads();
-      return utterancePage(args, { learnerId }, args.filter);
+      return findPage(args, { findMany: (q) => learnerPage(learnerId, q, args.filter), count: () => learnerCount(learnerId, args.filter) });
     },
     /** The organisation's utterances, on the (organizationId, createdAt, id) index. */
     allUtterancesPage: (args: PageArgs & { filter?: UtteranceFilterArgs | null }) => {

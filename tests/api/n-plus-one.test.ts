@@ -85,6 +85,35 @@ describe.each(DATABASES)('no N+1 on %s', (kind) => {
     expect(fifty).toBe(five);
   });
 
+  test('learners with their utterances: the same statements for 1 learner as for 4, and each learner its own page', async () => {
+    const { fromGlobalId } = await import('../../src/graphql/ids.js');
+    const prisma = t.app.services.prisma;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const id = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e, groups: ["n1-many"]}) { id } }`, { e: `n1-many-${i}` })).data.createLearner.id;
+      await seed(t, fromGlobalId(id)!.id, 2 + i);
+      ids.push(id);
+    }
+    const Q = `query($n: Int!) { learners(first: $n, filter: { group: "n1-many" }) { edges { node { id
+      utterances(first: 3) { totalCount pageInfo { hasNextPage } edges { node { id latestAssessment { sentence { total } } } } } } } } }`;
+    const run = async (n: number) => {
+      statements.length = 0;
+      const res = await t.admin.request(Q, { n });
+      expect(res.errors).toBeUndefined();
+      return { learners: res.data.learners.edges.map((e: any) => e.node), reads: statements.filter((x) => !/"ApiKey"/.test(x)).length };
+    };
+    const one = await run(1);
+    const four = await run(4);
+    expect(four.learners).toHaveLength(4);
+    expect(four.reads).toBe(one.reads);
+    for (const l of four.learners) {
+      const want = await prisma.utterance.findMany({ where: { learnerId: fromGlobalId(l.id)!.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      expect(l.utterances.totalCount).toBe(want.length);
+      expect(l.utterances.pageInfo.hasNextPage).toBe(want.length > 3);
+      expect(l.utterances.edges.map((e: any) => fromGlobalId(e.node.id)!.id)).toEqual(want.slice(0, 3).map((u) => u.id));
+    }
+  });
+
   test('Utterance.assessments pages both ways over the batched read, newest first', async () => {
     const { fromGlobalId, toGlobalId } = await import('../../src/graphql/ids.js');
     const learnerId = (await t.admin.request(`mutation { createLearner(input: {externalId: "n1-paging"}) { id } }`)).data.createLearner.id;
