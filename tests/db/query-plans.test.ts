@@ -126,6 +126,24 @@ describeEachDatabase('query plans', ({ kind }) => {
     expect(plan).not.toMatch(/Seq Scan/);
   });
 
+  // Issue 9's learner reads on the big tenant: the history page (each learner's page in one LATERAL
+  // statement), progress, and a windowed sound profile (from the phoneme rows, not the rollups).
+  test.each([
+    ['a history page', (l: ReturnType<typeof createLoaders>, id: string) => l.utterancesPage(id, { first: 20 })],
+    ['a history page filtered by status', (l: ReturnType<typeof createLoaders>, id: string) => l.utterancesPage(id, { first: 20, filter: { status: 'SUCCEEDED' } })],
+    ['learner progress', (l: ReturnType<typeof createLoaders>, id: string) => l.analytics.progress(id, {})],
+    ['a windowed sound profile', (l: ReturnType<typeof createLoaders>, id: string) => l.analytics.soundProfile(id, { from: new Date(0) })],
+  ])('%s reads no big table sequentially', async (_name, read) => {
+    const learnerId = (await db.prisma.learner.findFirstOrThrow({ where: { organizationId: big }, orderBy: { externalId: 'asc' } })).id;
+    const statements = await captured(log, () => read(createLoaders(db.prisma, adminOf(big)), learnerId));
+    const reads = statements.filter((s) => /"(Utterance|Assessment|WordAssessment|PhonemeAssessment)"/.test(s.sql));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const s of reads) {
+      const plan = await explain(db, s.sql, s.params);
+      expect({ sql: s.sql.slice(0, 80), plan }).not.toMatchObject({ plan: expect.stringMatching(/Seq Scan on "?(Utterance|Assessment|WordAssessment|PhonemeAssessment|Job)"?/) });
+    }
+  });
+
   test('flaggedAssessments of a small tenant (any flag) stays on its own rows', async () => {
     const loaders = createLoaders(db.prisma, adminOf(small));
     const statements = await captured(log, () => loaders.flaggedAssessmentsPage({ first: 20 }));
