@@ -2,7 +2,7 @@
  * `npm run bench -- queue [--jobs 100000] [--orgs 100] [--claims 500] [--json]`: the job claim's
  * latency with a deep backlog. Seeds `--jobs` pending jobs (BULK backlogs spread over `--orgs`
  * organisations, 1% INTERACTIVE, oldest first), ANALYZEs, prints the claim statement's plan, then
- * times `--claims` claims through claimJob exactly as a worker makes them (one transaction each)
+ * times `--claims` claims through claimJob exactly as a worker makes them (one transaction each, with the default bundle's model version as the versions it serves)
  * and prints the median and p95 (goal: median under 10 ms); then the statement alone, sent as one
  * round trip on one connection, and as the server times it (EXPLAIN ANALYZE, rolled back), so the
  * share of the transaction's round trips (BEGIN, claim, NOTIFY, COMMIT through Prisma) is visible.
@@ -13,7 +13,11 @@
  */
 import { parseArgs } from 'node:util';
 import { openDatabase, MEMORY_DATA_DIR, quoteIdent, type Database } from '../../src/db/client.js';
+import { readManifest } from '../../src/inference/bundle.js';
 import { CLAIM_SQL, claimJob } from '../../src/jobs/queue.js';
+
+/** The model versions a worker serving the default bundle claims with (a worker never claims with NULL). */
+const WORKER_VERSIONS = [readManifest('models/default').version];
 
 export interface QueueBenchResult {
   database: 'postgres' | 'pglite';
@@ -69,13 +73,13 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
   try {
     await seed(db, args.jobs, args.orgs);
     const plan = (
-      await db.executor.withConnection((c) => c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, ['bench', 60, null]))
+      await db.executor.withConnection((c) => c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${CLAIM_SQL}`, ['bench', 60, WORKER_VERSIONS]))
     ).map((r) => r['QUERY PLAN']).join('\n');
-    for (let i = 0; i < 20; i++) await claimJob(db.prisma, 'bench-warm', 60); // connections, plan cache, JIT
+    for (let i = 0; i < 20; i++) await claimJob(db.prisma, 'bench-warm', 60, {}, WORKER_VERSIONS); // connections, plan cache, JIT
     const ms: number[] = [];
     for (let i = 0; i < args.claims; i++) {
       const t0 = performance.now();
-      const job = await claimJob(db.prisma, 'bench', 60);
+      const job = await claimJob(db.prisma, 'bench', 60, {}, WORKER_VERSIONS);
       ms.push(performance.now() - t0);
       if (!job) throw new Error('the backlog ran out; seed more jobs');
     }
@@ -84,7 +88,7 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
       const out: number[] = [];
       for (let i = 0; i < args.claims; i++) {
         const t0 = performance.now();
-        await c.query(CLAIM_SQL, ['bench-bare', 60, null]);
+        await c.query(CLAIM_SQL, ['bench-bare', 60, WORKER_VERSIONS]);
         out.push(performance.now() - t0);
       }
       return out.sort((a, b) => a - b);
@@ -92,7 +96,7 @@ export async function benchQueue(args: { jobs: number; orgs: number; claims: num
     const statementMs = await db.executor.withConnection(async (c) => {
       await c.exec('BEGIN');
       try {
-        const rows = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${CLAIM_SQL}`, ['bench', 60, null]);
+        const rows = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, TIMING OFF) ${CLAIM_SQL}`, ['bench', 60, WORKER_VERSIONS]);
         const line = rows.map((r) => r['QUERY PLAN']).find((l) => l.startsWith('Execution Time'));
         return Number(/([\d.]+) ms/.exec(line ?? '')?.[1] ?? NaN);
       } finally {
