@@ -161,6 +161,27 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     expect((await ask(WORDS, { id: improver, first: 1 })).wordProfile).toHaveLength(1);
   });
 
+  test('word profile over a window: only the takes submitted in it', async () => {
+    const from = '2026-01-13T00:00:00Z';
+    const res = await t.admin.request(`query($id: ID!, $from: DateTime) { learner(id: $id) { wordProfile(from: $from) { word count meanAccuracy errors errorRate } } }`, { id: improver, from });
+    expect(res.errors).toBeUndefined();
+    const takes = IMPROVER.filter((x) => x.at >= from);
+    const expected = ['THINK', 'BEAR'].map((w) => {
+      const xs = takes.map((x) => (w === 'THINK' ? x.think : x.bear));
+      const errors = xs.filter((a) => a < 8).length;
+      return { word: w, count: xs.length, meanAccuracy: mean(xs), errors, errorRate: errors / xs.length };
+    }).sort((a, b) => b.errors - a.errors || b.errorRate - a.errorRate || a.word.localeCompare(b.word));
+    expect(takes.length).toBeLessThan(IMPROVER.length);
+    close(res.data.learner.wordProfile, expected);
+  });
+
+  test('a sound assessed in one period only has no direction: UNKNOWN, with nothing before', async () => {
+    const periods = { a: '2025-01-01T00:00:00Z', b: '2025-02-01T00:00:00Z', c: '2026-01-01T00:00:00Z', d: '2026-02-01T00:00:00Z' };
+    const changes = (await ask(CHANGES, { id: improver, ...periods })).soundChanges;
+    expect(changes.length).toBeGreaterThan(0);
+    for (const c of changes) expect(c).toMatchObject({ direction: 'UNKNOWN', countBefore: 0, before: null, change: null });
+  });
+
   test('sound changes between two periods: TH improved, R got worse', async () => {
     const periods = { a: '2026-01-01T00:00:00Z', b: '2026-01-12T00:00:00Z', c: '2026-01-12T00:00:00Z', d: '2026-02-01T00:00:00Z' };
     const changes = (await ask(CHANGES, { id: improver, ...periods })).soundChanges;
