@@ -38,6 +38,8 @@ export interface Config {
   batchWaitMs: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
+  /** How long reassessUtterances queues batches before returning (the rest in the background). */
+  bulkEnqueueInRequestMs: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
   shutdownGraceSeconds: number;
   /** PostgreSQL only: connections in the pool (requests beyond it queue for a free one). */
@@ -272,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchWaitMs: num('SPEECHMARK_BATCH_WAIT_MS', 5, { min: 0, max: 1000 }),
     jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),
     jobMaxAttempts: num('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, COUNT),
+    bulkEnqueueInRequestMs: num('SPEECHMARK_BULK_ENQUEUE_IN_REQUEST_MS', 2_000, { min: 0, max: 60_000 }),
     shutdownGraceSeconds: num('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, NON_NEGATIVE),
     dbPoolSize: num('SPEECHMARK_DB_POOL_SIZE', 10, COUNT),
     dbTransactionMaxWaitMs: num('SPEECHMARK_DB_TX_MAX_WAIT_MS', 10_000, POSITIVE),

@@ -24,6 +24,7 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     requestedModelVersion,
     idempotencyKey: input.idempotencyKey ?? null,
     maxAttempts: ctx.services.config.jobMaxAttempts,
+    inRequestMs: ctx.services.config.bulkEnqueueInRequestMs,
   });
   ctx.services.wakeWorker();
   return op;
