@@ -141,6 +141,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   InactiveLearner: 'LEARNER',
   GroupComparison: 'SCORES',
   AspectComparison: 'SCORES',
+  SoundComparison: 'SCORES',
   /** Inside a LearnerGroup (SCORES) or a ModelAudit (ADMIN). */
   AspectDistribution: 'PART',
   ModelAudit: 'ADMIN',
