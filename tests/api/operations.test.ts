@@ -143,6 +143,41 @@ describe.each(DATABASES)('operations [%s]', (kind) => {
       }
     }, 120_000);
 
+    test('queue gauges count waiting jobs by priority and state, their age, and jobs no worker serves', async () => {
+      const prisma = t.app.services.prisma;
+      const organizationId = (await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
+      const learner = await prisma.learner.create({ data: { organizationId, externalId: `gauges-${Date.now()}` } });
+      const utterance = await prisma.utterance.create({
+        data: {
+          organizationId, learnerId: learner.id, referenceText: 'HI', referenceWords: [], audioSha256: 'c'.repeat(64), audioFormat: 'wav',
+          audioBytes: 1, durationMs: 1000, sourceSampleRate: 16000, sourceChannels: 1, speechMs: 900,
+        },
+      });
+      // Jobs no worker here will claim (they ask for a version nobody serves): two BULK ones ready for
+      // two minutes, one INTERACTIVE one delayed (a retry's backoff).
+      const unserved = 'no-worker-serves-this-1.0';
+      const minutesAgo = new Date(Date.now() - 120_000);
+      await prisma.job.createMany({
+        data: [
+          { organizationId, utteranceId: utterance.id, priority: 'BULK', requestedModelVersion: unserved, runAfter: minutesAgo, createdAt: minutesAgo },
+          { organizationId, utteranceId: utterance.id, priority: 'BULK', requestedModelVersion: unserved, runAfter: new Date(), createdAt: new Date() },
+          { organizationId, utteranceId: utterance.id, priority: 'INTERACTIVE', requestedModelVersion: unserved, runAfter: new Date(Date.now() + 3_600_000) },
+        ],
+      });
+      try {
+        const text = await (await fetch(`${t.app.opsUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+        expect(sample(text, 'speechmark_queue_jobs{priority="bulk",state="ready"}')).toBe(2);
+        expect(sample(text, 'speechmark_queue_jobs{priority="interactive",state="delayed"}')).toBe(1);
+        expect(sample(text, 'speechmark_queue_jobs{priority="interactive",state="ready"}')).toBe(0);
+        const age = sample(text, 'speechmark_queue_oldest_ready_age_seconds{priority="bulk"}')!;
+        expect(age).toBeGreaterThanOrEqual(119);
+        expect(age).toBeLessThan(600);
+        expect(sample(text, `speechmark_queue_unserved_jobs{model_version="${unserved}"}`)).toBe(3);
+      } finally {
+        await prisma.job.deleteMany({ where: { utteranceId: utterance.id } });
+      }
+    });
+
     test("the README's operations commands, run as written with curl", async () => {
       const commands = readmeOpsCommands();
       expect(commands.length).toBeGreaterThanOrEqual(5);
