@@ -200,6 +200,13 @@ const logSumExp = (xs: ArrayLike<number>): number => {
   return m + Math.log(s);
 };
 
+/** logSumExp of three values, without an array per call (the same operations in the same order). */
+function logSumExp3(a: number, b: number, c: number): number {
+  const m = Math.max(Math.max(Math.max(-Infinity, a), b), c);
+  if (m === -Infinity) return m;
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m) + Math.exp(c - m));
+}
+
 /**
  * NATIVE_PHONE_FEATURES for each reference phone, row-major [P, 11] in reading order; every value
  * NaN when the recording is too short to align (the heads' trees route missing values).
@@ -230,7 +237,7 @@ export function nativeEvidence(native: NativeLoglik, words: readonly (readonly s
     alignedLl[t] = ll[o + alignment.column[t]!]!;
     for (let q = 0; q < Q; q++) {
       const p = SPEECH[q]!;
-      phoneLl[t * Q + q] = logSumExp([ll[o + 3 * p]!, ll[o + 3 * p + 1]!, ll[o + 3 * p + 2]!]);
+      phoneLl[t * Q + q] = logSumExp3(ll[o + 3 * p]!, ll[o + 3 * p + 1]!, ll[o + 3 * p + 2]!);
     }
     const norm = logSumExp(phoneLl.subarray(t * Q, (t + 1) * Q));
     for (let q = 0; q < Q; q++) logPost[t * Q + q] = phoneLl[t * Q + q]! - norm;
