@@ -64,6 +64,7 @@ export async function loadInferenceParts(config: Config) {
     providers: config.executionProviders,
     batch: { size: config.batchSize, waitMs: config.batchWaitMs },
     thread: config.inferenceThread,
+    threads: config.modelThreads,
   });
   await models.warmUp().catch(async (e: unknown) => {
     await models.close().catch(() => undefined);

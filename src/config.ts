@@ -31,6 +31,11 @@ export interface Config {
    * model runs and feature code off the thread that serves HTTP and writes results. Off: on that thread.
    */
   inferenceThread: boolean;
+  /**
+   * Threads serving the default bundle, each with its own sessions (SPEECHMARK_MODEL_THREADS): one
+   * thread's feature code runs while another's model runs, which a single thread cannot overlap.
+   */
+  modelThreads: number;
   workerConcurrency: number;
   /** Dynamic batching of acoustic runs (src/inference/batcher.ts): most requests per run; 1 = off. */
   batchSize: number;
@@ -126,17 +131,29 @@ export interface Config {
   metricsHost: string;
 }
 
-/** Every problem of a configuration, one line each; thrown by loadConfig once all were looked at. */
 /**
- * Settings that only a process running a job worker must get right: a batch forms from the jobs one
- * worker has in hand, so a bigger one can never fill, and every acoustic run would wait
- * SPEECHMARK_BATCH_WAIT_MS for rows that cannot come.
+ * Settings that only a process running a job worker must get right. A batch forms from the jobs one
+ * model thread has in hand (the worker's jobs shared among its model threads), so a bigger one can
+ * never fill, and every acoustic run would wait SPEECHMARK_BATCH_WAIT_MS for rows that cannot come;
+ * a model thread beyond the worker's concurrency would never get a job.
  */
-export function workerProblems(config: Pick<Config, 'batchSize' | 'workerConcurrency'>): string[] {
-  if (config.batchSize > 1 && config.batchSize > config.workerConcurrency) {
-    return [`SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): a batch is formed from the jobs one worker has in hand`];
+export function workerProblems(config: Pick<Config, 'batchSize' | 'workerConcurrency' | 'modelThreads' | 'inferenceThread'>): string[] {
+  const problems: string[] = [];
+  if (config.modelThreads > 1 && !config.inferenceThread) {
+    problems.push(`SPEECHMARK_MODEL_THREADS (${config.modelThreads}) needs SPEECHMARK_INFERENCE_THREAD=true: with it off the model runs on the thread that serves HTTP, and there is only one of those`);
   }
-  return [];
+  if (config.modelThreads > config.workerConcurrency) {
+    problems.push(`SPEECHMARK_MODEL_THREADS (${config.modelThreads}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): each model thread runs the jobs the worker has in hand, and a thread beyond them would never get one`);
+  }
+  const perThread = Math.floor(config.workerConcurrency / config.modelThreads);
+  if (config.batchSize > 1 && config.batchSize > perThread) {
+    problems.push(
+      config.modelThreads === 1
+        ? `SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY (${config.workerConcurrency}): a batch is formed from the jobs one worker has in hand`
+        : `SPEECHMARK_BATCH_SIZE (${config.batchSize}) must be at most SPEECHMARK_WORKER_CONCURRENCY / SPEECHMARK_MODEL_THREADS (${config.workerConcurrency} / ${config.modelThreads}, so ${perThread}): a batch is formed from the jobs one model thread has in hand`,
+    );
+  }
+  return problems;
 }
 
 export class ConfigError extends Error {
@@ -269,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vadMaxBatch: num('SPEECHMARK_VAD_MAX_BATCH', 32, COUNT),
     inProcessWorker: check(() => oneOf('SPEECHMARK_WORKER', ['in-process', 'none'], 'in-process', env), 'in-process') === 'in-process',
     inferenceThread: bool('SPEECHMARK_INFERENCE_THREAD', true),
+    modelThreads: num('SPEECHMARK_MODEL_THREADS', 1, { min: 1, max: 64, integer: true }),
     workerConcurrency: num('SPEECHMARK_WORKER_CONCURRENCY', 1, COUNT),
     batchSize: num('SPEECHMARK_BATCH_SIZE', 1, { min: 1, max: 64, integer: true }),
     batchWaitMs: num('SPEECHMARK_BATCH_WAIT_MS', 5, { min: 0, max: 1000 }),

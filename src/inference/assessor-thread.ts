@@ -19,7 +19,7 @@ import { loadAssessor, type Assessor } from './assessor.js';
 import type { AssessorThreadData, AssessorThreadRequest } from './threaded-assessor.js';
 
 const port = parentPort!;
-const { dir, providers, batch } = workerData as AssessorThreadData;
+const { dir, providers, batch, intraOpNumThreads } = workerData as AssessorThreadData;
 metrics.forwardTo((metric) => port.postMessage({ metric }));
 
 let inFlight = 0;
@@ -52,7 +52,7 @@ async function answer(assessor: Assessor, request: AssessorThreadRequest): Promi
   }
 }
 
-loadAssessor(dir, { providers, batch }).then(
+loadAssessor(dir, { providers, batch, intraOpNumThreads }).then(
   (assessor) => {
     const { modelName, modelVersion, executionProvider, bundle } = assessor;
     port.on('message', (request: AssessorThreadRequest) => void answer(assessor, request));

@@ -59,7 +59,7 @@ function bundleKind(dir: string): unknown {
 }
 
 /** Load the bundle in `dir` as the kind its manifest declares. */
-export async function loadAssessor(dir: string, options: { providers: readonly string[]; batch?: BatchSettings }): Promise<Assessor> {
+export async function loadAssessor(dir: string, options: { providers: readonly string[]; batch?: BatchSettings; intraOpNumThreads?: number }): Promise<Assessor> {
   const kind = bundleKind(dir);
   if (kind === 'generative') return GenerativeAssessor.load(dir, options);
   if (kind === 'scorer' || kind === undefined) return new ScorerAssessor(await Scorer.load(dir, options));

@@ -8,6 +8,7 @@
 import { AppError } from '../errors.js';
 import { loadAssessor, type Assessor } from './assessor.js';
 import type { BatchSettings } from './batcher.js';
+import { AssessorPool } from './assessor-pool.js';
 import { ThreadedAssessor } from './threaded-assessor.js';
 
 export class ModelSet {
@@ -55,17 +56,21 @@ export class ModelSet {
  * Loads the default bundle and the extra ones (one after another: each start-up is CPU-bound).
  * Dynamic batching (`batch`) applies to the default bundle, which serves the traffic; an extra
  * bundle, asked for by name, runs one recording at a time whatever graphs it has. `thread`: each
- * bundle in a worker thread of its own (./threaded-assessor.ts), else on the calling thread.
+ * bundle in a worker thread of its own (./threaded-assessor.ts), else on the calling thread;
+ * `threads` above 1 (with `thread`): the default bundle in that many (./assessor-pool.ts).
  */
 export async function loadModelSet(
   defaultDir: string,
   extraDirs: readonly string[],
-  options: { providers: readonly string[]; batch?: BatchSettings; thread?: boolean },
+  options: { providers: readonly string[]; batch?: BatchSettings; thread?: boolean; threads?: number },
 ): Promise<ModelSet> {
   const load = options.thread ? ThreadedAssessor.start : loadAssessor;
+  const threads = options.threads ?? 1;
+  if (threads > 1 && !options.thread) throw new Error('loadModelSet: several model threads need `thread`');
   const loaded: Assessor[] = [];
   try {
-    loaded.push(await load(defaultDir, { providers: options.providers, batch: options.batch }));
+    const defaultOptions = { providers: options.providers, batch: options.batch };
+    loaded.push(await (threads > 1 ? AssessorPool.start(defaultDir, { ...defaultOptions, threads }) : load(defaultDir, defaultOptions)));
     for (const dir of extraDirs) loaded.push(await load(dir, { providers: options.providers }));
     const [primary, ...extra] = loaded;
     return new ModelSet(primary!, extra);

@@ -22,6 +22,8 @@ export interface AssessorThreadData {
   dir: string;
   providers: readonly string[];
   batch?: Omit<BatchSettings, 'observe'>;
+  /** The CPU provider's intra-op threads for each session (absent: onnxruntime's choice). */
+  intraOpNumThreads?: number;
 }
 
 export type AssessorThreadRequest =
@@ -119,9 +121,9 @@ export class ThreadedAssessor implements Assessor {
   private readonly identity: AssessorIdentity;
 
   /** Starts the thread and waits for its bundle to load (a refusal keeps its code: MODEL_UNAVAILABLE). */
-  static async start(dir: string, options: { providers: readonly string[]; batch?: BatchSettings }): Promise<ThreadedAssessor> {
+  static async start(dir: string, options: { providers: readonly string[]; batch?: BatchSettings; intraOpNumThreads?: number }): Promise<ThreadedAssessor> {
     const batch = options.batch && { size: options.batch.size, waitMs: options.batch.waitMs, maxLengthRatio: options.batch.maxLengthRatio };
-    const data: AssessorThreadData = { dir, providers: [...options.providers], batch };
+    const data: AssessorThreadData = { dir, providers: [...options.providers], batch, ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}) };
     let self: ThreadedAssessor | null = null;
     const first = await startThread(data, (thread, error) => self?.lost(thread, error));
     self = new ThreadedAssessor(data, first);

@@ -5,6 +5,7 @@
  * assessment is the same as with the model on that thread (SPEECHMARK_INFERENCE_THREAD=false), and
  * closing the app ends the model's thread. Real HTTP, a real upload, real sessions.
  */
+import { AssessorPool } from '../../src/inference/assessor-pool.js';
 import { startTestApp, waitForJob, type TestApp } from '../support/app.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { sessionsCreatedHere } from '../support/sessions.js';
@@ -13,17 +14,22 @@ const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input:
 const RESULT = `query($id: ID!) { job(id: $id) { status assessment { executionProvider model { version } sentence { accuracy fluency prosody completeness total }
   words { text accuracy phonemes { symbol accuracy } } } } model { version executionProvider } }`;
 
-async function startAndAssess(inferenceThread: boolean): Promise<{ t: TestApp; result: any }> {
-  const t = await startTestApp('pglite', { inferenceThread, vadThreads: 1 });
-  const learner = await t.admin.request(`mutation { createLearner(input: {externalId: "thread-${inferenceThread}"}) { id } }`);
+/** One upload through `t`, waited for; its result. */
+async function assessOne(t: TestApp, externalId: string, seconds = 1.6, hz = 150): Promise<any> {
+  const learner = await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: externalId });
   const up = await t.admin.upload(SUBMIT, { input: { learnerId: learner.data.createLearner.id, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
-    bytes: speechLikeWav(1.6, 150),
+    bytes: speechLikeWav(seconds, hz),
     name: 'take.wav',
   });
   expect(up.errors).toBeUndefined();
   const jobId = up.data.submitUtterance.job.id;
   await waitForJob(t.admin, jobId);
-  return { t, result: (await t.admin.request(RESULT, { id: jobId })).data };
+  return (await t.admin.request(RESULT, { id: jobId })).data;
+}
+
+async function startAndAssess(inferenceThread: boolean): Promise<{ t: TestApp; result: any }> {
+  const t = await startTestApp('pglite', { inferenceThread, vadThreads: 1 });
+  return { t, result: await assessOne(t, `thread-${inferenceThread}`) };
 }
 
 describe('the in-process worker\'s model thread', () => {
@@ -47,6 +53,28 @@ describe('the in-process worker\'s model thread', () => {
       expect(onMain.result.result.model).toEqual({ version: models.primary.modelVersion, executionProvider: 'cpu' });
     } finally {
       await onMain.result.t.dispose();
+    }
+  }, 120_000);
+
+  test('SPEECHMARK_MODEL_THREADS=2: the jobs in hand are shared by two model threads, each assessed as one thread assesses it', async () => {
+    const t = await startTestApp('pglite', { vadThreads: 1, modelThreads: 2, workerConcurrency: 2 });
+    let pooled: any[];
+    try {
+      const primary = t.app.models!.primary as AssessorPool;
+      expect(primary).toBeInstanceOf(AssessorPool);
+      expect(primary.size).toBe(2);
+      pooled = await Promise.all([assessOne(t, 'pool-a'), assessOne(t, 'pool-b', 1.4, 170)]);
+    } finally {
+      await t.dispose();
+    }
+    const one = await startTestApp('pglite', { vadThreads: 1 });
+    try {
+      expect(pooled.map((r) => r.job.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const alone = [await assessOne(one, 'one-a'), await assessOne(one, 'one-b', 1.4, 170)];
+      expect(pooled.map((r) => r.job.assessment.sentence)).toEqual(alone.map((r) => r.job.assessment.sentence));
+      expect(pooled.map((r) => r.job.assessment.words.map((w: any) => [w.text, w.accuracy]))).toEqual(alone.map((r) => r.job.assessment.words.map((w: any) => [w.text, w.accuracy])));
+    } finally {
+      await one.dispose();
     }
   }, 120_000);
 

@@ -216,7 +216,7 @@ describe('batching settings', () => {
     expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '4', SPEECHMARK_WORKER_CONCURRENCY: '4' }).batchSize).toBe(4);
     // An API process that runs no worker batches nothing: a worker's settings shared with it are not its problem.
     expect(loadConfig({ SPEECHMARK_BATCH_SIZE: '8', SPEECHMARK_WORKER_CONCURRENCY: '1', SPEECHMARK_WORKER: 'none' }).batchSize).toBe(8);
-    expect(workerProblems({ batchSize: 8, workerConcurrency: 4 })).toHaveLength(1);
+    expect(workerProblems({ batchSize: 8, workerConcurrency: 4, modelThreads: 1, inferenceThread: true })).toHaveLength(1);
   });
 
   test('API keys are cached at most a minute, so a revocation reaches every process within it', () => {
