@@ -2,19 +2,26 @@
  * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 2]`, and
  * part of `npm run bench`: dynamic batching (src/inference/batcher.ts) at saturation.
  *
- * What a worker's jobs run, in process: the gop scorer (acoustic graph, alignment and features in
- * TypeScript, heads graph) with `concurrency` requests always in flight (as a worker with
- * SPEECHMARK_WORKER_CONCURRENCY = concurrency keeps them), once with batch size 1 (today's path)
- * and once with `batch`. The baseline: bare onnxruntime runs of the acoustic graph on the same
- * batches (the ones the batcher formed, recorded and replayed: the batched graph, or the unbatched
- * one for a batch of one), and, for reference, bare runs of the unbatched graph one recording at a
- * time. The acoustic stage alone through the batcher (the graph, plus each row's energy and pitch
- * tracks, which the scorer computes with it) bounds what the batching machinery costs. The modes take
- * turns each round, so a load change on a shared machine touches all of them.
+ * What a worker's jobs run, in process: the gop scorer (acoustic graph, native-English graph,
+ * alignment and features in TypeScript, heads graph) with `concurrency` requests always in flight
+ * (as a worker with SPEECHMARK_WORKER_CONCURRENCY = concurrency keeps them), once with batch size 1
+ * (today's default) and once with `batch`.
+ *
+ * The baseline ("raw"): every onnxruntime session run the batched scorer made, recorded with its
+ * exact feeds (the batches the batcher formed, the native graph's and the heads graph's runs) and
+ * replayed as bare runs of the same sessions, one after another. The platform / raw ratio is then
+ * what the platform keeps of the model's own throughput: everything it does besides running the
+ * bundle's graphs (batching, tracks, alignment, features, decoding, diagnostics) is the difference.
+ * Printed beside it, as before: bare runs of the acoustic graph's batches alone, which the
+ * platform's rate cannot approach since the bundle has two more graphs; bare runs of the unbatched
+ * acoustic graph one recording at a time; and the acoustic stage alone through the batcher (the
+ * graph, plus each row's energy and pitch tracks), which bounds what the batching machinery costs.
+ * The modes take turns each round, so a load change on a shared machine touches all of them.
  */
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { decodeAudio } from '../../src/audio/decode.js';
+import { AssessorPool } from '../../src/inference/assessor-pool.js';
 import type { BatchSettings } from '../../src/inference/batcher.js';
 import { acousticBatcher, batchFeeds } from '../../src/inference/gop/batched-acoustic.js';
 import { padSamples } from '../../src/inference/scorer-base.js';
@@ -28,14 +35,14 @@ const WAIT_MS = 5;
 
 interface Job { samples: Float32Array; words: ReferenceWord[] }
 
-/** `jobs` through `scorer` with `concurrency` always in flight; seconds taken. */
-async function saturate(scorer: Scorer, jobs: readonly Job[], concurrency: number): Promise<number> {
+/** `jobs` through `scorer` (a Scorer here, or model threads) with `concurrency` always in flight; seconds taken. */
+async function saturate(scorer: Scorer | AssessorPool, jobs: readonly Job[], concurrency: number): Promise<number> {
   const started = performance.now();
   let next = 0;
   const lane = async () => {
     while (next < jobs.length) {
       const job = jobs[next++]!;
-      await scorer.scoreDetailed(job.samples, job.words);
+      await (scorer instanceof AssessorPool ? scorer.assess(job.samples, job.words) : scorer.scoreDetailed(job.samples, job.words));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
@@ -64,6 +71,10 @@ export interface BatchingFigures {
   recordings: number;
   batch: number;
   concurrency: number;
+  /** Model threads of the worker-shaped run (SPEECHMARK_MODEL_THREADS). */
+  threads: number;
+  /** The bundle through `threads` model threads (src/inference/assessor-pool.ts) with batching: a worker's model side. */
+  threadsPerSecond: number;
   meanBatch: number;
   batchedPerSecond: number;
   unbatchedPerSecond: number;
@@ -73,6 +84,24 @@ export interface BatchingFigures {
   batcherAcousticPerSecond: number;
   /** Bare runs of the batches the acoustic-only pass formed. */
   rawAcousticPerSecond: number;
+  /** Bare replays of every session run the batched scorer made: the bundle's graphs alone. */
+  rawAllPerSecond: number;
+  /** Of that replay, ms per recording by graph (named by its first output). */
+  rawMsByGraph: Record<string, number>;
+}
+
+interface RecordedRun { session: ort.InferenceSession; feeds: Record<string, ort.Tensor> }
+
+/** Bare runs of `runs` one after another; seconds per graph (named by its first output). */
+async function replayRuns(runs: readonly RecordedRun[]): Promise<Map<string, number>> {
+  const seconds = new Map<string, number>();
+  for (const { session, feeds } of runs) {
+    const started = performance.now();
+    await session.run(feeds);
+    const graph = session.outputNames[0] ?? '?';
+    seconds.set(graph, (seconds.get(graph) ?? 0) + (performance.now() - started) / 1000);
+  }
+  return seconds;
 }
 
 /** Bare session runs of recorded batches (rows by length): the batched graph, or the unbatched one for a batch of one. */
@@ -89,9 +118,14 @@ async function replay(batches: readonly (readonly number[])[], byLength: Map<num
 export async function benchBatching(args: string[]): Promise<BatchingFigures> {
   const { values } = parseArgs({
     args,
-    options: { utterances: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },
+    options: {
+      utterances: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' },
+    },
   });
-  const [count, size, concurrency, rounds] = [values.utterances, values.batch, values.concurrency, values.rounds].map(Number) as [number, number, number, number];
+  const [count, size, concurrency, rounds, threads] = [values.utterances, values.batch, values.concurrency, values.rounds, values.threads].map(Number) as [number, number, number, number, number];
+  // each model thread forms its batches from its share of the requests in flight (as workerProblems requires)
+  const threadBatch = Math.max(1, Math.min(size, Math.floor(concurrency / threads)));
   const recorded: number[][] = [];
   const settings: BatchSettings = { size, waitMs: WAIT_MS, observe: (lengths) => recorded.push([...lengths]) };
   const jobs: Job[] = await Promise.all(
@@ -104,19 +138,30 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
   const byLength = new Map(jobs.map((j) => [j.samples.length, j.samples]));
   const unbatched = await Scorer.load(BUNDLE, { providers: ['cpu'], batch: { size: 1, waitMs: WAIT_MS } });
   const batched = await Scorer.load(BUNDLE, { providers: ['cpu'], batch: settings });
+  const runs: RecordedRun[] = [];
+  batched.onSessionRun = (session, feeds) => runs.push({ session, feeds });
   const plainGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic.onnx`, { graphOptimizationLevel: 'all' });
   const batchedGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic-batched.onnx`, { graphOptimizationLevel: 'all' });
+  const pool = await AssessorPool.start(BUNDLE, { providers: ['cpu'], batch: { size: threadBatch, waitMs: WAIT_MS }, threads });
   try {
+    await saturate(pool, jobs.slice(0, 2 * threads), 2 * threads);
     // warm-up: every session, every shape path once
     await saturate(unbatched, jobs.slice(0, 2), 2);
     await saturate(batched, jobs.slice(0, size), size);
     await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
-    const seconds = { batched: 0, unbatched: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0 };
+    await replayRuns(runs.splice(0));
+    const seconds = { batched: 0, unbatched: 0, threads: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0, rawAll: 0 };
+    const byGraph = new Map<string, number>();
     const formed: number[] = [];
     for (let r = 0; r < rounds; r++) {
       seconds.unbatched += await saturate(unbatched, jobs, concurrency);
       seconds.batched += await saturate(batched, jobs, concurrency);
+      seconds.threads += await saturate(pool, jobs, concurrency);
       const scorerBatches = recorded.splice(0);
+      for (const [graph, t] of await replayRuns(runs.splice(0))) {
+        byGraph.set(graph, (byGraph.get(graph) ?? 0) + t);
+        seconds.rawAll += t;
+      }
       seconds.rawBatched += await replay(scorerBatches, byLength, plainGraph, batchedGraph);
       seconds.batcherAcoustic += await saturateAcoustic(plainGraph, batchedGraph, jobs, concurrency, settings);
       seconds.rawAcoustic += await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
@@ -130,6 +175,8 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
       recordings: jobs.length,
       batch: size,
       concurrency,
+      threads,
+      threadsPerSecond: n / seconds.threads,
       meanBatch: formed.reduce((a, b) => a + b, 0) / formed.length,
       batchedPerSecond: n / seconds.batched,
       unbatchedPerSecond: n / seconds.unbatched,
@@ -137,8 +184,11 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
       rawUnbatchedPerSecond: n / seconds.rawUnbatched,
       batcherAcousticPerSecond: n / seconds.batcherAcoustic,
       rawAcousticPerSecond: n / seconds.rawAcoustic,
+      rawAllPerSecond: n / seconds.rawAll,
+      rawMsByGraph: Object.fromEntries([...byGraph].map(([graph, t]) => [graph, (t * 1000) / n])),
     };
   } finally {
+    await pool.close();
     await unbatched.release();
     await batched.release();
     await plainGraph.release();
@@ -153,20 +203,34 @@ export async function runBatchingBench(args: string[], say: (line: string) => vo
     `batching at saturation (${f.recordings} dev recordings, ${f.concurrency} in flight, scorer in process): batch size ${f.batch} ${f.batchedPerSecond.toFixed(2)}/s, ` +
       `batch size 1 ${f.unbatchedPerSecond.toFixed(2)}/s (ratio ${(f.batchedPerSecond / f.unbatchedPerSecond).toFixed(3)})`,
   );
+  const graphs = Object.entries(f.rawMsByGraph).map(([g, ms]) => `${g} ${ms.toFixed(1)}`).join(', ');
   say(
-    `bare onnxruntime, the acoustic graphs on the same batches (mean ${f.meanBatch.toFixed(1)} rows): ${f.rawBatchedPerSecond.toFixed(2)} recordings/s; ` +
-      `platform with batching / raw: ${(f.batchedPerSecond / f.rawBatchedPerSecond).toFixed(3)}; ` +
-      `raw batched / raw unbatched graph (${f.rawUnbatchedPerSecond.toFixed(2)}/s): ${(f.rawBatchedPerSecond / f.rawUnbatchedPerSecond).toFixed(3)}`,
+    `bare onnxruntime, every session run the batched scorer made, replayed one after another with onnxruntime's default threads (ms per recording by graph output: ${graphs}): ` +
+      `${f.rawAllPerSecond.toFixed(2)} recordings/s`,
+  );
+  say(
+    `worker-shaped, ${f.threads} model threads (SPEECHMARK_MODEL_THREADS=${f.threads}, batch size ${Math.min(f.batch, Math.floor(f.concurrency / f.threads))} each): ${f.threadsPerSecond.toFixed(2)} recordings/s; ` +
+      `/ raw: ${(f.threadsPerSecond / f.rawAllPerSecond).toFixed(3)} (worker.batched_vs_raw); one thread with batching / raw: ${(f.batchedPerSecond / f.rawAllPerSecond).toFixed(3)}`,
+  );
+  say(
+    `bare onnxruntime, the acoustic graph alone on the same batches (mean ${f.meanBatch.toFixed(1)} rows): ${f.rawBatchedPerSecond.toFixed(2)} recordings/s ` +
+      `(platform / that: ${(f.batchedPerSecond / f.rawBatchedPerSecond).toFixed(3)}); ` +
+      `raw batched / raw unbatched acoustic graph (${f.rawUnbatchedPerSecond.toFixed(2)}/s): ${(f.rawBatchedPerSecond / f.rawUnbatchedPerSecond).toFixed(3)}`,
   );
   say(
     `acoustic stage alone through the batcher (graph, then each row's energy and pitch tracks in TypeScript): ${f.batcherAcousticPerSecond.toFixed(2)} recordings/s, ` +
-      `ratio to bare runs of its own batches ${(f.batcherAcousticPerSecond / f.rawAcousticPerSecond).toFixed(3)} (the rest of the gap above is alignment, features and the heads graph, per recording)`,
+      `ratio to bare runs of its own batches ${(f.batcherAcousticPerSecond / f.rawAcousticPerSecond).toFixed(3)}`,
   );
   figures['worker.batcher_acoustic_vs_raw'] = f.batcherAcousticPerSecond / f.rawAcousticPerSecond;
   figures['worker.batched_per_s'] = f.batchedPerSecond;
   figures['worker.unbatched_per_s'] = f.unbatchedPerSecond;
   figures['worker.raw_batched_per_s'] = f.rawBatchedPerSecond;
   figures['worker.batched_vs_unbatched'] = f.batchedPerSecond / f.unbatchedPerSecond;
-  figures['worker.batched_vs_raw'] = f.batchedPerSecond / f.rawBatchedPerSecond;
+  figures['worker.raw_per_s'] = f.rawAllPerSecond;
+  figures['worker.model_threads'] = f.threads;
+  figures['worker.threads_per_s'] = f.threadsPerSecond;
+  figures['worker.batched_vs_raw'] = f.threadsPerSecond / f.rawAllPerSecond;
+  figures['worker.one_thread_vs_raw'] = f.batchedPerSecond / f.rawAllPerSecond;
+  figures['worker.batched_vs_raw_acoustic_graph'] = f.batchedPerSecond / f.rawBatchedPerSecond;
   figures['worker.raw_batched_vs_raw_unbatched'] = f.rawBatchedPerSecond / f.rawUnbatchedPerSecond;
 }

@@ -93,6 +93,11 @@ export abstract class ScorerBase {
   protected readonly session: ort.InferenceSession;
   /** Runs on this scorer's sessions are serialised through this chain. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Told of every session run as it is made (the session and its exact feeds), for `npm run bench
+   * -- batching`, which replays them as bare runs to measure what the platform adds around the model.
+   */
+  onSessionRun: ((session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) => void) | null = null;
 
   protected constructor(bundle: ModelBundle, session: ort.InferenceSession, provider: ExecutionProvider) {
     this.bundle = bundle;
@@ -135,6 +140,7 @@ export abstract class ScorerBase {
   }
 
   protected runOn(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    this.onSessionRun?.(session, feeds);
     const next = this.queue.then(() => session.run(feeds));
     this.queue = next.catch(() => undefined);
     return next;
