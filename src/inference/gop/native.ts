@@ -111,15 +111,18 @@ export function alignBlocks(obs: Float32Array, width: number, T: number, blocks:
   const back = new Int32Array(T * S);
   for (let s = 0; s < S; s++) back[s] = s;
   const real = preds.map((ps) => ps.filter((q) => q >= 0));
+  // two rows swapped each frame, not one allocated per frame
+  let next = new Float64Array(S);
   for (let t = 1; t < T; t++) {
-    const next = new Float64Array(S);
     const row = t * width;
     for (let s = 0; s < S; s++) {
       let best = score[s]!;
       let from = s;
       let bestPred = -Infinity;
       let predArg = -1;
-      for (const q of real[s]!) {
+      const ps = real[s]!;
+      for (let i = 0; i < ps.length; i++) {
+        const q = ps[i]!;
         if (score[q]! > bestPred) {
           bestPred = score[q]!;
           predArg = q;
@@ -132,7 +135,7 @@ export function alignBlocks(obs: Float32Array, width: number, T: number, blocks:
       next[s] = best + obs[row + columns[s]!]!;
       back[t * S + s] = from;
     }
-    score = next;
+    [score, next] = [next, score];
   }
   let s = -1;
   for (const q of exits) if (q >= 0 && (s < 0 || score[q]! > score[s]!)) s = q;
