@@ -1,17 +1,22 @@
 /**
- * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 2]`, and
+ * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 3] [--threads 2] [--thread-batch 4]`, and
  * part of `npm run bench`: dynamic batching (src/inference/batcher.ts) at saturation.
  *
  * What a worker's jobs run, in process: the gop scorer (acoustic graph, native-English graph,
  * alignment and features in TypeScript, heads graph) with `concurrency` requests always in flight
  * (as a worker with SPEECHMARK_WORKER_CONCURRENCY = concurrency keeps them), once with batch size 1
- * (today's default) and once with `batch`.
+ * (today's default) and once with `batch`; and shaped as a worker runs it with
+ * SPEECHMARK_MODEL_THREADS = `threads`: the bundle in that many model threads
+ * (src/inference/assessor-pool.ts), each batching its share of the requests in flight with batch
+ * size `thread-batch`. That last one is `worker.batched_vs_raw`'s numerator.
  *
  * The baseline ("raw"): every onnxruntime session run the batched scorer made, recorded with its
  * exact feeds (the batches the batcher formed, the native graph's and the heads graph's runs) and
  * replayed as bare runs of the same sessions, one after another. The platform / raw ratio is then
  * what the platform keeps of the model's own throughput: everything it does besides running the
  * bundle's graphs (batching, tracks, alignment, features, decoding, diagnostics) is the difference.
+ * The same runs are also replayed in `threads` threads at once, each with the cores divided as the
+ * model threads divide them (./raw-streams.ts): the bare model with the model threads' parallelism.
  * Printed beside it, as before: bare runs of the acoustic graph's batches alone, which the
  * platform's rate cannot approach since the bundle has two more graphs; bare runs of the unbatched
  * acoustic graph one recording at a time; and the acoustic stage alone through the batcher (the
@@ -21,7 +26,10 @@
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { decodeAudio } from '../../src/audio/decode.js';
-import { AssessorPool } from '../../src/inference/assessor-pool.js';
+import type { Worker } from 'node:worker_threads';
+import { AssessorPool, intraOpThreadsPerModelThread } from '../../src/inference/assessor-pool.js';
+import { startModuleThread } from '../../src/ops/threads.js';
+import type { StreamData, WireRun } from './raw-streams.js';
 import type { BatchSettings } from '../../src/inference/batcher.js';
 import { acousticBatcher, batchFeeds } from '../../src/inference/gop/batched-acoustic.js';
 import { padSamples } from '../../src/inference/scorer-base.js';
@@ -71,8 +79,9 @@ export interface BatchingFigures {
   recordings: number;
   batch: number;
   concurrency: number;
-  /** Model threads of the worker-shaped run (SPEECHMARK_MODEL_THREADS). */
+  /** Model threads of the worker-shaped run (SPEECHMARK_MODEL_THREADS), and each one's batch size. */
   threads: number;
+  threadBatch: number;
   /** The bundle through `threads` model threads (src/inference/assessor-pool.ts) with batching: a worker's model side. */
   threadsPerSecond: number;
   meanBatch: number;
@@ -86,11 +95,53 @@ export interface BatchingFigures {
   rawAcousticPerSecond: number;
   /** Bare replays of every session run the batched scorer made: the bundle's graphs alone. */
   rawAllPerSecond: number;
+  /** The same runs replayed in `threads` threads at once, the cores shared out as the model threads share them. */
+  rawStreamsPerSecond: number;
   /** Of that replay, ms per recording by graph (named by its first output). */
   rawMsByGraph: Record<string, number>;
 }
 
 interface RecordedRun { session: ort.InferenceSession; feeds: Record<string, ort.Tensor> }
+
+/** Which of the bundle's graphs a session is (by its inputs and outputs), and the files. */
+function graphOf(session: ort.InferenceSession): 'acoustic' | 'batched' | 'native' | 'heads' {
+  if (session.inputNames.includes('lengths')) return 'batched';
+  if (session.outputNames.includes('senone_loglik')) return 'native';
+  if (session.outputNames.includes('phone_scores')) return 'heads';
+  return 'acoustic';
+}
+
+/**
+ * `runs` replayed bare in `streams` threads at once (./raw-streams.ts), dealt out in turn, each
+ * thread's sessions on the cores divided by the streams, as AssessorPool shares them; seconds from
+ * go to the last stream's end.
+ */
+async function replayStreams(runs: readonly RecordedRun[], streams: number, scorer: Scorer): Promise<number> {
+  const b = scorer.bundle;
+  const paths = { acoustic: b.modelPath, batched: b.batchedPath!, native: b.nativePath!, heads: b.headsPath! };
+  const wire = (r: RecordedRun): WireRun => ({
+    graph: graphOf(r.session),
+    feeds: Object.fromEntries(Object.entries(r.feeds).map(([name, t]) => [name, { type: t.type, dims: t.dims, data: t.data }])),
+  });
+  const threads = Array.from({ length: streams }, (_, i) => {
+    const data: StreamData = { paths, intraOpNumThreads: intraOpThreadsPerModelThread(streams), runs: runs.filter((_, k) => k % streams === i).map(wire) };
+    return startModuleThread('./raw-streams', import.meta.url, data);
+  });
+  const next = (w: Worker) => new Promise<any>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  try {
+    await Promise.all(threads.map(next));
+    const started = performance.now();
+    const done = Promise.all(threads.map(next));
+    threads.forEach((w) => w.postMessage('go'));
+    await done;
+    return (performance.now() - started) / 1000;
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+}
 
 /** Bare runs of `runs` one after another; seconds per graph (named by its first output). */
 async function replayRuns(runs: readonly RecordedRun[]): Promise<Map<string, number>> {
@@ -120,12 +171,12 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
     args,
     options: {
       utterances: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '16' },
-      rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, 'thread-batch': { type: 'string', default: '4' },
     },
   });
   const [count, size, concurrency, rounds, threads] = [values.utterances, values.batch, values.concurrency, values.rounds, values.threads].map(Number) as [number, number, number, number, number];
   // each model thread forms its batches from its share of the requests in flight (as workerProblems requires)
-  const threadBatch = Math.max(1, Math.min(size, Math.floor(concurrency / threads)));
+  const threadBatch = Math.max(1, Math.min(Number(values['thread-batch']), Math.floor(concurrency / threads)));
   const recorded: number[][] = [];
   const settings: BatchSettings = { size, waitMs: WAIT_MS, observe: (lengths) => recorded.push([...lengths]) };
   const jobs: Job[] = await Promise.all(
@@ -150,14 +201,20 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
     await saturate(batched, jobs.slice(0, size), size);
     await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
     await replayRuns(runs.splice(0));
-    const seconds = { batched: 0, unbatched: 0, threads: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0, rawAll: 0 };
+    const seconds = { batched: 0, unbatched: 0, threads: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0, rawAll: 0, rawStreams: 0 };
     const byGraph = new Map<string, number>();
     const formed: number[] = [];
+    // Whichever mode runs first in a round measured up to a fifth slower (the same scorer twice
+    // gave 1.19 in one run), so the three take turns at going first.
+    const modes = [
+      async () => (seconds.unbatched += await saturate(unbatched, jobs, concurrency)),
+      async () => (seconds.batched += await saturate(batched, jobs, concurrency)),
+      async () => (seconds.threads += await saturate(pool, jobs, concurrency)),
+    ];
     for (let r = 0; r < rounds; r++) {
-      seconds.unbatched += await saturate(unbatched, jobs, concurrency);
-      seconds.batched += await saturate(batched, jobs, concurrency);
-      seconds.threads += await saturate(pool, jobs, concurrency);
+      for (let m = 0; m < modes.length; m++) await modes[(r + m) % modes.length]!();
       const scorerBatches = recorded.splice(0);
+      seconds.rawStreams += await replayStreams(runs, threads, batched);
       for (const [graph, t] of await replayRuns(runs.splice(0))) {
         byGraph.set(graph, (byGraph.get(graph) ?? 0) + t);
         seconds.rawAll += t;
@@ -176,6 +233,7 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
       batch: size,
       concurrency,
       threads,
+      threadBatch,
       threadsPerSecond: n / seconds.threads,
       meanBatch: formed.reduce((a, b) => a + b, 0) / formed.length,
       batchedPerSecond: n / seconds.batched,
@@ -185,6 +243,7 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
       batcherAcousticPerSecond: n / seconds.batcherAcoustic,
       rawAcousticPerSecond: n / seconds.rawAcoustic,
       rawAllPerSecond: n / seconds.rawAll,
+      rawStreamsPerSecond: n / seconds.rawStreams,
       rawMsByGraph: Object.fromEntries([...byGraph].map(([graph, t]) => [graph, (t * 1000) / n])),
     };
   } finally {
@@ -209,8 +268,12 @@ export async function runBatchingBench(args: string[], say: (line: string) => vo
       `${f.rawAllPerSecond.toFixed(2)} recordings/s`,
   );
   say(
-    `worker-shaped, ${f.threads} model threads (SPEECHMARK_MODEL_THREADS=${f.threads}, batch size ${Math.min(f.batch, Math.floor(f.concurrency / f.threads))} each): ${f.threadsPerSecond.toFixed(2)} recordings/s; ` +
+    `worker-shaped, ${f.threads} model threads (SPEECHMARK_MODEL_THREADS=${f.threads}, SPEECHMARK_BATCH_SIZE=${f.threadBatch}, each thread batching its share): ${f.threadsPerSecond.toFixed(2)} recordings/s; ` +
       `/ raw: ${(f.threadsPerSecond / f.rawAllPerSecond).toFixed(3)} (worker.batched_vs_raw); one thread with batching / raw: ${(f.batchedPerSecond / f.rawAllPerSecond).toFixed(3)}`,
+  );
+  say(
+    `bare onnxruntime, the same runs in ${f.threads} threads at once (the cores shared out as the model threads share them): ${f.rawStreamsPerSecond.toFixed(2)} recordings/s; ` +
+      `${f.threads} model threads / that: ${(f.threadsPerSecond / f.rawStreamsPerSecond).toFixed(3)} (worker.batched_vs_raw_streams)`,
   );
   say(
     `bare onnxruntime, the acoustic graph alone on the same batches (mean ${f.meanBatch.toFixed(1)} rows): ${f.rawBatchedPerSecond.toFixed(2)} recordings/s ` +
@@ -231,6 +294,8 @@ export async function runBatchingBench(args: string[], say: (line: string) => vo
   figures['worker.threads_per_s'] = f.threadsPerSecond;
   figures['worker.batched_vs_raw'] = f.threadsPerSecond / f.rawAllPerSecond;
   figures['worker.one_thread_vs_raw'] = f.batchedPerSecond / f.rawAllPerSecond;
+  figures['worker.raw_streams_per_s'] = f.rawStreamsPerSecond;
+  figures['worker.batched_vs_raw_streams'] = f.threadsPerSecond / f.rawStreamsPerSecond;
   figures['worker.batched_vs_raw_acoustic_graph'] = f.batchedPerSecond / f.rawBatchedPerSecond;
   figures['worker.raw_batched_vs_raw_unbatched'] = f.rawBatchedPerSecond / f.rawUnbatchedPerSecond;
 }

@@ -8,8 +8,9 @@
  *   3. rationale checks/s on stored rationales, against the 10,000/s target (one core).
  *
  *   4. the job claim's median latency with 100,000 pending jobs (./queue.ts), against the 10 ms goal;
- *   4b. dynamic batching at saturation: the scorer with batch size 8 against batch size 1 and
- *      against bare onnxruntime runs of the batched graph on the same batches (./batching.ts);
+ *   4b. dynamic batching at saturation: the scorer with batch size 8 against batch size 1, and two
+ *      model threads with batching against bare onnxruntime runs of every graph on the same batches
+ *      (./batching.ts);
  *   5. with DATABASE_URL (PostgreSQL): throughput with 1, 2 and 4 `npm run worker` processes behind an
  *      API that runs no model, as ratios to one worker, and the cores they kept busy (./workers.ts).
  *   6. one assessment alone, end to end, broken down by stage (./stages.ts), each as a share of its
