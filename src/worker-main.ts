@@ -50,8 +50,9 @@ async function main() {
     await withTimeout(parts.models.close(), 5_000);
     await withTimeout(db.close(), 5_000);
   }, graceMs);
-  console.log(`speechmark worker: ${parts.models.versions.join(', ')} on ${parts.assessor.executionProvider}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
-  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, modelVersions: parts.models.versions, provider: parts.assessor.executionProvider });
+  const threads = config.modelThreads > 1 ? `, ${config.modelThreads} model threads` : '';
+  console.log(`speechmark worker: ${parts.models.versions.join(', ')} on ${parts.assessor.executionProvider}${threads}${ops ? ` (metrics ${ops.url}/metrics)` : ''}`);
+  log.info('started', { workerId: worker.workerId, model: parts.assessor.modelVersion, modelVersions: parts.models.versions, provider: parts.assessor.executionProvider, modelThreads: config.modelThreads });
 }
 
 main().catch(exitOnStartFailure('speechmark worker'));
