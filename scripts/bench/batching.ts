@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 3] [--threads 2] [--thread-batch 4]`, and
+ * `npm run bench -- batching [--utterances 32] [--batch 8] [--concurrency 16] [--rounds 4] [--threads 2] [--thread-batch 4]`, and
  * part of `npm run bench`: dynamic batching (src/inference/batcher.ts) at saturation.
  *
  * What a worker's jobs run, in process: the gop scorer (acoustic graph, native-English graph,
@@ -8,7 +8,8 @@
  * (today's default) and once with `batch`; and shaped as a worker runs it with
  * SPEECHMARK_MODEL_THREADS = `threads`: the bundle in that many model threads
  * (src/inference/assessor-pool.ts), each batching its share of the requests in flight with batch
- * size `thread-batch`. That last one is `worker.batched_vs_raw`'s numerator.
+ * size `thread-batch`, and with batch size 1 (`worker.batched_vs_unbatched` is their ratio). The
+ * batched one is `worker.batched_vs_raw`'s numerator.
  *
  * The baseline ("raw"): every onnxruntime session run the batched scorer made, recorded with its
  * exact feeds (the batches the batcher formed, the native graph's and the heads graph's runs) and
@@ -84,6 +85,8 @@ export interface BatchingFigures {
   threadBatch: number;
   /** The bundle through `threads` model threads (src/inference/assessor-pool.ts) with batching: a worker's model side. */
   threadsPerSecond: number;
+  /** The same model threads with batch size 1. */
+  threadsUnbatchedPerSecond: number;
   meanBatch: number;
   batchedPerSecond: number;
   unbatchedPerSecond: number;
@@ -171,7 +174,7 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
     args,
     options: {
       utterances: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, concurrency: { type: 'string', default: '16' },
-      rounds: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, 'thread-batch': { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '4' }, threads: { type: 'string', default: '2' }, 'thread-batch': { type: 'string', default: '4' },
     },
   });
   const [count, size, concurrency, rounds, threads] = [values.utterances, values.batch, values.concurrency, values.rounds, values.threads].map(Number) as [number, number, number, number, number];
@@ -194,22 +197,25 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
   const plainGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic.onnx`, { graphOptimizationLevel: 'all' });
   const batchedGraph = await ort.InferenceSession.create(`${BUNDLE}/acoustic-batched.onnx`, { graphOptimizationLevel: 'all' });
   const pool = await AssessorPool.start(BUNDLE, { providers: ['cpu'], batch: { size: threadBatch, waitMs: WAIT_MS }, threads });
+  const poolUnbatched = await AssessorPool.start(BUNDLE, { providers: ['cpu'], threads });
   try {
     await saturate(pool, jobs.slice(0, 2 * threads), 2 * threads);
+    await saturate(poolUnbatched, jobs.slice(0, 2 * threads), 2 * threads);
     // warm-up: every session, every shape path once
     await saturate(unbatched, jobs.slice(0, 2), 2);
     await saturate(batched, jobs.slice(0, size), size);
     await replay(recorded.splice(0), byLength, plainGraph, batchedGraph);
     await replayRuns(runs.splice(0));
-    const seconds = { batched: 0, unbatched: 0, threads: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0, rawAll: 0, rawStreams: 0 };
+    const seconds = { batched: 0, unbatched: 0, threads: 0, rawBatched: 0, rawUnbatched: 0, batcherAcoustic: 0, rawAcoustic: 0, rawAll: 0, rawStreams: 0, threadsUnbatched: 0 };
     const byGraph = new Map<string, number>();
     const formed: number[] = [];
     // Whichever mode runs first in a round measured up to a fifth slower (the same scorer twice
-    // gave 1.19 in one run), so the three take turns at going first.
+    // gave 1.19 in one run), so the modes take turns at going first.
     const modes = [
       async () => (seconds.unbatched += await saturate(unbatched, jobs, concurrency)),
       async () => (seconds.batched += await saturate(batched, jobs, concurrency)),
       async () => (seconds.threads += await saturate(pool, jobs, concurrency)),
+      async () => (seconds.threadsUnbatched += await saturate(poolUnbatched, jobs, concurrency)),
     ];
     for (let r = 0; r < rounds; r++) {
       for (let m = 0; m < modes.length; m++) await modes[(r + m) % modes.length]!();
@@ -235,6 +241,7 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
       threads,
       threadBatch,
       threadsPerSecond: n / seconds.threads,
+      threadsUnbatchedPerSecond: n / seconds.threadsUnbatched,
       meanBatch: formed.reduce((a, b) => a + b, 0) / formed.length,
       batchedPerSecond: n / seconds.batched,
       unbatchedPerSecond: n / seconds.unbatched,
@@ -248,6 +255,7 @@ export async function benchBatching(args: string[]): Promise<BatchingFigures> {
     };
   } finally {
     await pool.close();
+    await poolUnbatched.close();
     await unbatched.release();
     await batched.release();
     await plainGraph.release();
@@ -272,6 +280,10 @@ export async function runBatchingBench(args: string[], say: (line: string) => vo
       `/ raw: ${(f.threadsPerSecond / f.rawAllPerSecond).toFixed(3)} (worker.batched_vs_raw); one thread with batching / raw: ${(f.batchedPerSecond / f.rawAllPerSecond).toFixed(3)}`,
   );
   say(
+    `worker-shaped, ${f.threads} model threads with batch size 1: ${f.threadsUnbatchedPerSecond.toFixed(2)} recordings/s; ` +
+      `batching / batch size 1 in the model threads: ${(f.threadsPerSecond / f.threadsUnbatchedPerSecond).toFixed(3)} (worker.batched_vs_unbatched)`,
+  );
+  say(
     `bare onnxruntime, the same runs in ${f.threads} threads at once (the cores shared out as the model threads share them): ${f.rawStreamsPerSecond.toFixed(2)} recordings/s; ` +
       `${f.threads} model threads / that: ${(f.threadsPerSecond / f.rawStreamsPerSecond).toFixed(3)} (worker.batched_vs_raw_streams)`,
   );
@@ -288,7 +300,9 @@ export async function runBatchingBench(args: string[], say: (line: string) => vo
   figures['worker.batched_per_s'] = f.batchedPerSecond;
   figures['worker.unbatched_per_s'] = f.unbatchedPerSecond;
   figures['worker.raw_batched_per_s'] = f.rawBatchedPerSecond;
-  figures['worker.batched_vs_unbatched'] = f.batchedPerSecond / f.unbatchedPerSecond;
+  figures['worker.one_thread_batched_vs_unbatched'] = f.batchedPerSecond / f.unbatchedPerSecond;
+  figures['worker.threads_unbatched_per_s'] = f.threadsUnbatchedPerSecond;
+  figures['worker.batched_vs_unbatched'] = f.threadsPerSecond / f.threadsUnbatchedPerSecond;
   figures['worker.raw_per_s'] = f.rawAllPerSecond;
   figures['worker.model_threads'] = f.threads;
   figures['worker.threads_per_s'] = f.threadsPerSecond;

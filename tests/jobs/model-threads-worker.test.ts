@@ -46,9 +46,10 @@ onPostgres('the README\'s worker with two model threads [postgres]', () => {
     await t?.dispose();
   });
 
-  test('the command sets two model threads, with a concurrency and batch size they can use', () => {
+  test('the command sets two model threads, each with jobs in hand (and a batch size they can fill, if any)', () => {
     expect(settings.SPEECHMARK_MODEL_THREADS).toBe('2');
-    expect(Number(settings.SPEECHMARK_BATCH_SIZE)).toBeLessThanOrEqual(Number(settings.SPEECHMARK_WORKER_CONCURRENCY) / 2);
+    expect(Number(settings.SPEECHMARK_WORKER_CONCURRENCY)).toBeGreaterThanOrEqual(2);
+    expect(Number(settings.SPEECHMARK_BATCH_SIZE ?? 1)).toBeLessThanOrEqual(Number(settings.SPEECHMARK_WORKER_CONCURRENCY) / 2);
   });
 
   test('it assesses what is submitted, several at once', async () => {
