@@ -245,46 +245,57 @@ def export(model, out, context_dependent=False):
 
 def senone_nodes(model, n, const, context_dependent):
     """Senone log-likelihoods from the codebook densities (lnp{f}: [T, 42, G] per stream): per stream,
-    exp(density - the codebook's max) once, gathered by each senone's base phone, weighted by the
-    senone's own mixture weights, summed, back to the log domain plus the max. The CI senones always
-    (senone_loglik); with context_dependent also those given as cd_senones (cd_senone_loglik).
+    exp(density - the codebook's max) once, weighted by each senone's own mixture weights, summed, back
+    to the log domain plus the max. The 126 CI senones (senone_loglik), 3 per base phone, are one
+    batched MatMul [42, T, G] x [42, G, 3]; with context_dependent, those given as cd_senones
+    (cd_senone_loglik) gather their base phone's densities [T, K, G] and weights [K, G].
     About 3.7 times faster on the CPU than a log-sum-exp per senone over its base phone's codebook
-    (42 x G exponentials a frame instead of 126 x G), the same values within float rounding."""
+    (42 x G exponentials a frame instead of 126 x G), and the CI senones' MatMul about 1.5 times
+    faster again than gathering [T, 126, G] for them (the graph's largest buffers, reallocated for
+    every recording length); the same values within float rounding (2e-7 relative)."""
     if context_dependent:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from native_cd import read_mdef_triphones
         _, _, base_of = read_mdef_triphones(model.path)
         weights = np.exp(read_sendump(model.path, None))  # [3, G, 5126]
-        # the CI senones first, then the ones asked for: one path, split at the end
-        nodes = [n('Concat', [const('ci_senones', np.arange(CI_SEN), np.int64), 'cd_senones'], ['all_senones'], axis=0)]
+        nodes = [n('Gather', [const('base_of', base_of, np.int64), 'cd_senones'], ['base'], axis=0)]
     else:
-        base_of, weights = np.arange(CI_SEN) // 3, np.exp(model.logw)  # [3, G, 126]
-        nodes = [n('Identity', [const('ci_senones', np.arange(CI_SEN), np.int64)], ['all_senones'])]
-    nodes.append(n('Gather', [const('base_of', base_of, np.int64), 'all_senones'], ['base'], axis=0))
-    parts = []
+        weights = np.exp(model.logw)  # [3, G, 126]
+        nodes = []
+    G = weights.shape[1]
+    ci, cd = [], []
     for f in range(3):
+        ci_weights = weights[f][:, :CI_SEN].reshape(G, CI_SEN // 3, 3).transpose(1, 0, 2)  # [42, G, 3]: senone 3b + j
         nodes += [
             n('ReduceMax', [f'lnp{f}'], [f'top{f}'], axes=[2], keepdims=1),  # [T, 42, 1]
             n('Sub', [f'lnp{f}', f'top{f}'], [f'shift{f}']),
             n('Exp', [f'shift{f}'], [f'e{f}']),
-            n('Gather', [f'e{f}', 'base'], [f'ek{f}'], axis=1),  # [T, senones, G]
-            n('Gather', [const(f'w{f}', weights[f].T), 'all_senones'], [f'wk{f}'], axis=0),  # [senones, G]
-            n('Mul', [f'ek{f}', f'wk{f}'], [f'ew{f}']),
-            n('ReduceSum', [f'ew{f}', const(f'ax2_{f}', [2], np.int64)], [f'v{f}'], keepdims=0),  # [T, senones]
-            n('Max', [f'v{f}', const(f'floor{f}', 1e-30)], [f'vf{f}']),
-            n('Log', [f'vf{f}'], [f'lv{f}']),
-            n('Squeeze', [f'top{f}', const(f'sq{f}', [2], np.int64)], [f'top2{f}']),  # [T, 42]
-            n('Gather', [f'top2{f}', 'base'], [f'topk{f}'], axis=1),
-            n('Add', [f'lv{f}', f'topk{f}'], [f'sen{f}']),
+            n('Transpose', [f'e{f}'], [f'eb{f}'], perm=[1, 0, 2]),  # [42, T, G]
+            n('MatMul', [f'eb{f}', const(f'wci{f}', ci_weights)], [f'cib{f}']),  # [42, T, 3]
+            n('Transpose', [f'cib{f}'], [f'cit{f}'], perm=[1, 0, 2]),  # [T, 42, 3]
+            n('Reshape', [f'cit{f}', const(f'ci_shape{f}', [-1, CI_SEN], np.int64)], [f'civ{f}']),
+            n('Max', [f'civ{f}', const(f'ci_floor{f}', 1e-30)], [f'civf{f}']),
+            n('Log', [f'civf{f}'], [f'cilv{f}']),
+            n('Expand', [f'top{f}', const(f'by3_{f}', [1, 1, 3], np.int64)], [f'top3{f}']),  # each base's max, per state
+            n('Reshape', [f'top3{f}', const(f'top_shape{f}', [-1, CI_SEN], np.int64)], [f'citop{f}']),
+            n('Add', [f'cilv{f}', f'citop{f}'], [f'ci{f}']),
         ]
-        parts.append(f'sen{f}')
-    if not context_dependent:
-        return nodes + [n('Sum', parts, ['senone_loglik'])]
-    return nodes + [
-        n('Sum', parts, ['all_loglik']),
-        n('Slice', ['all_loglik', const('cd_s0', [0], np.int64), const('cd_s126', [CI_SEN], np.int64), const('cd_a1', [1], np.int64)], ['senone_loglik']),
-        n('Slice', ['all_loglik', const('cd_s126b', [CI_SEN], np.int64), const('cd_big', [2 ** 62], np.int64), const('cd_a1b', [1], np.int64)], ['cd_senone_loglik']),
-    ]
+        ci.append(f'ci{f}')
+        if context_dependent:
+            nodes += [
+                n('Gather', [f'e{f}', 'base'], [f'ek{f}'], axis=1),  # [T, K, G]
+                n('Gather', [const(f'w{f}', weights[f].T), 'cd_senones'], [f'wk{f}'], axis=0),  # [K, G]
+                n('Mul', [f'ek{f}', f'wk{f}'], [f'ew{f}']),
+                n('ReduceSum', [f'ew{f}', const(f'ax2_{f}', [2], np.int64)], [f'v{f}'], keepdims=0),  # [T, K]
+                n('Max', [f'v{f}', const(f'floor{f}', 1e-30)], [f'vf{f}']),
+                n('Log', [f'vf{f}'], [f'lv{f}']),
+                n('Squeeze', [f'top{f}', const(f'sq{f}', [2], np.int64)], [f'top2{f}']),  # [T, 42]
+                n('Gather', [f'top2{f}', 'base'], [f'topk{f}'], axis=1),
+                n('Add', [f'lv{f}', f'topk{f}'], [f'cd{f}']),
+            ]
+            cd.append(f'cd{f}')
+    nodes.append(n('Sum', ci, ['senone_loglik']))
+    return nodes + ([n('Sum', cd, ['cd_senone_loglik'])] if context_dependent else [])
 
 
 # ---- alignment and features (the numpy reference of src/inference/gop/native.ts) -----------------
