@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import PHONES  # noqa: E402
 
-VERSION = 'so762-gop-2.5.0'
+VERSION = 'so762-gop-2.6.0'
 
 
 def sha256(path):
@@ -98,12 +98,14 @@ def main():
             'data': 'SpeechOcean762 train/ (2,500 utterances, 125 speakers; labels rebuilt from the pre-release per-expert scores), CC BY 4.0',
             'recipe': 'scripts/train/README.md: dump.ts, recogniser.py (K CTC recognisers, speaker folds), native_gop.py export '
                       '--context-dependent and native_cd.py table (the native-English model), gop-features.ts '
-                      '(server feature code), heads.py (HistGradientBoosting per output, exported as ONNX trees), gop_bundle.py',
+                      '(server feature code), phone_seq.py cv and fit (the phone transformer blended with the phone trees), heads.py '
+                      '(HistGradientBoosting per output, exported as ONNX trees, with the phone transformer inside), gop_bundle.py',
             'seed': recog['args']['seed'],
             'recognisers': [{k: f[k] for k in ('fold', 'steps', 'minutes', 'trainUtterances', 'heldOutPER', 'devPER')} for f in recog['folds']],
             'recogniserParameters': recog['parameters'],
             'recogniserMinutes': recog['minutes'],
             'heads': {k: v for k, v in heads['args'].items()},
+            'phoneSequence': heads.get('phoneSequence'),
             'headsMinutes': heads['minutes'],
             'totalMinutes': args.total_minutes,
             'reproduce': 'npm run train (wall-clock budgets); bitwise (2 threads): npm run train -- --steps '

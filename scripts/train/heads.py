@@ -55,6 +55,9 @@ def parse_args():
                     help='every head: average this many boosted models (different early-stopping splits); '
                          'speaker-grouped CV on train/ gained about .005 with 4 (phones: .634 -> .640, every fold up)')
     ap.add_argument('--tree-weights', default='1,0.75,0.5', help='candidate tree weights in the blend (the ridge gets the rest)')
+    ap.add_argument('--phone-sequence', default=True, action=argparse.BooleanOptionalAction,
+                    help='blend the phone trees with the sequence model of scripts/train/phone_seq.py (its cv and fit must have run on '
+                         'this cache) at the tree weight its CV chose; its out-of-fold predictions go into the stacked columns')
     return ap.parse_args()
 
 
@@ -184,8 +187,12 @@ def average_over_recognisers(pred, k):
     return np.mean([pred[k == r] for r in ks], axis=0), (k == ks[0])
 
 
-def predict(head, x):
+def predict(head, x, sequence=None):
+    """A head's raw output; the phone head with a sequence model needs that model's predictions
+    for the same rows (computed per utterance by phone_seq.predict_rows)."""
     out = head['trees'].predict(x)
+    if head.get('sequence') is not None:
+        out = head['sequence']['weight'] * out + (1 - head['sequence']['weight']) * sequence
     if head['linear'] is not None:
         out = head['weight'] * out + (1 - head['weight']) * head['linear'].predict(x)
     return out
@@ -245,6 +252,8 @@ def stacked_input(level, nodes, inputs, inits):
                   helper.make_node('Less', [s, 't15'], ['below15_b']), helper.make_node('Cast', ['below15_b'], ['below15'], to=TensorProto.FLOAT),
                   helper.make_node('Less', [s, 't10'], ['below10_b']), helper.make_node('Cast', ['below10_b'], ['below10'], to=TensorProto.FLOAT)]
     p = f'{level}_stk'
+    if any(i.name == m for i in inputs[:-1]):
+        inputs.pop()  # declared already (the phone sequence model reads utterance_phone_membership for K)
     nodes += [helper.make_node('ReduceSum', [m, 'axis1'], [f'{p}_n'], keepdims=1),
               helper.make_node('MatMul', [m, s], [f'{p}_sum']),
               helper.make_node('Div', [f'{p}_sum', f'{p}_n'], [f'{p}_mean']),
@@ -259,6 +268,30 @@ def stacked_input(level, nodes, inputs, inits):
     return f'{level}_input'
 
 
+def sequence_nodes(seq, nodes, inputs, inits):
+    """phone_seq.py's exported graph inside this one: its nodes and weights renamed under 'seq/',
+    reading phone_features and utterance_phone_membership (declared here). Returns its output."""
+    import onnx
+    from onnx import TensorProto, helper
+    g = onnx.load(seq['onnx']).graph
+    shared = {'phone_features', 'utterance_phone_membership'}
+    rename = lambda n: n if (n in shared or n == '') else f'seq/{n}'  # noqa: E731
+    for node in g.node:
+        n = onnx.NodeProto()
+        n.CopyFrom(node)
+        n.name = rename(node.name or f'{node.op_type}_{len(nodes)}')
+        n.input[:] = [rename(i) for i in node.input]
+        n.output[:] = [rename(o) for o in node.output]
+        nodes.append(n)
+    for init in g.initializer:
+        t = onnx.TensorProto()
+        t.CopyFrom(init)
+        t.name = rename(init.name)
+        inits.append(t)
+    inputs.append(helper.make_tensor_value_info('utterance_phone_membership', TensorProto.FLOAT, ['N_utterance', 'N_phone']))
+    return rename(g.output[0].name)
+
+
 def export(heads, names, path):
     import onnx
     from onnx import TensorProto, helper
@@ -269,6 +302,19 @@ def export(heads, names, path):
         if level != 'phone':
             inp = stacked_input(level, nodes, inputs, inits)
         nodes.append(tree_ensemble(heads[level], inp, f'{level}_trees_out', f'{level}_trees'))
+        if heads[level][0].get('sequence'):
+            seq_out = sequence_nodes(heads[level][0]['sequence'], nodes, inputs, inits)
+            a = heads[level][0]['sequence']['weight']
+            inits += [helper.make_tensor('phone_tree_weight', TensorProto.FLOAT, [], [a]),
+                      helper.make_tensor('phone_sequence_weight', TensorProto.FLOAT, [], [1 - a])]
+            nodes += [helper.make_node('Mul', [f'{level}_trees_out', 'phone_tree_weight'], ['phone_trees_weighted']),
+                      helper.make_node('Mul', [seq_out, 'phone_sequence_weight'], ['phone_sequence_weighted']),
+                      helper.make_node('Add', ['phone_trees_weighted', 'phone_sequence_weighted'], ['phone_blend_out'])]
+            nodes.append(helper.make_node('Identity', ['phone_blend_out'], [f'{level}_raw']))
+            inits += [helper.make_tensor(f'{level}_min', TensorProto.FLOAT, [], [lo]), helper.make_tensor(f'{level}_max', TensorProto.FLOAT, [], [hi])]
+            nodes.append(helper.make_node('Clip', [f'{level}_raw', f'{level}_min', f'{level}_max'], [f'{level}_scores'], name=f'{level}_clip'))
+            outputs.append(helper.make_tensor_value_info(f'{level}_scores', TensorProto.FLOAT, [f'N_{level}', len(aspects)]))
+            continue
         if any(h['linear'] is not None for h in heads[level]):
             # blend: a * trees + (1 - a) * (x @ w + b), per output; a = 1 where no ridge was chosen
             a = np.array([h['weight'] for h in heads[level]], dtype=np.float32)
@@ -315,6 +361,8 @@ def main():
             t1 = time.time()
             m = fit_bag(x, y[:, j], args, args.seed + j, args.bag)
             head = {'trees': m, 'weight': 1.0, 'linear': None}
+            if level == 'phone' and args.phone_sequence:
+                head['sequence'] = phone_sequence(args, train, dev)
             cv = None
             if level in BLENDED:
                 weight, cv, cv_linear, oof = choose_blend(x, y[:, j], groups, args, args.seed + j)
@@ -324,7 +372,7 @@ def main():
                     threshold, cv_binary = stress_threshold(oof, y[:, j])
                     print(f'  word.stress: threshold {threshold} (train CV PCC of the 5/10 labels {cv_binary})', flush=True)
             heads[level].append(head)
-            raw = np.clip(predict(head, dev[level]), lo, hi)
+            raw = np.clip(predict(head, dev[level], head.get('sequence') and head['sequence']['dev']), lo, hi)
             avg, first = average_over_recognisers(raw, dev[level + '_k'])
             truth = dev[level + '_y'][first, j]
             single = pcc(raw[first], truth)
@@ -340,7 +388,8 @@ def main():
     if args.fixture:
         write_fixture(args, dev, preds, path)
     json.dump({'args': vars(args), 'dev': report, 'devSingleFeaturePcc': single, 'stressThreshold': threshold, 'stressThresholdTrainCvPcc': cv_binary,
-               'minutes': round((time.time() - t0) / 60, 1), 'features': names, 'stacked': STACKED},
+               'minutes': round((time.time() - t0) / 60, 1), 'features': names, 'stacked': STACKED,
+               'phoneSequence': phone_sequence_record(heads['phone'][0])},
               open(os.path.join(gop, 'heads.json'), 'w'), indent=1)
     print(f'wrote {path} ({os.path.getsize(path) / 1e6:.2f} MB) in {(time.time() - t0) / 60:.1f} min')
 
@@ -357,6 +406,31 @@ def single_feature_pccs(dev):
     return out
 
 
+def phone_sequence(args, train, dev):
+    """The sequence model phone_seq.py trained on this cache: its tree weight, its out-of-fold
+    predictions on train/ and its predictions on dev/ (keyed by the feature array they belong to)."""
+    import phone_seq
+    gop = os.path.join(args.cache, 'gop')
+    record = json.load(open(os.path.join(gop, 'phone_seq.json')))
+    if record['features'] != train['meta']['names']['phone']:
+        sys.exit(f'{gop}/phone_seq.json was written for other phone columns: run phone_seq.py cv and fit again')
+    oof = np.load(os.path.join(gop, 'phone_seq_oof.npy'))
+    if len(oof) != len(train['phone']):
+        sys.exit(f'{gop}/phone_seq_oof.npy has {len(oof)} rows, train/ {len(train["phone"])}: run phone_seq.py cv again')
+    print(f'phone sequence model: tree weight {record["treeWeight"]} (train CV {record["cvPccByTreeWeight"]})', flush=True)
+    return {'weight': record['treeWeight'], 'seed': record['args']['seed'], 'oof': oof, 'record': record,
+            'onnx': os.path.join(gop, 'phone_seq.onnx'), 'dev': phone_seq.predict_rows(args.cache, dev)}
+
+
+def phone_sequence_record(phone_head):
+    seq = phone_head.get('sequence')
+    if not seq:
+        return None
+    r = seq['record']
+    return {'treeWeight': seq['weight'], 'cvPccByTreeWeight': r['cvPccByTreeWeight'], 'cvPccTrees': r['cvPccTrees'],
+            'cvPccSequence': r['cvPccSequence'], 'perFold': r['perFold'], 'settings': r['args']}
+
+
 def stack_phone_predictions(train, dev, phone_head, args):
     """Append the STACKED columns to the word and utterance rows: out-of-fold phone predictions on
     train/ (speaker-grouped CV), the final phone head's on dev/ (as in service)."""
@@ -368,9 +442,16 @@ def stack_phone_predictions(train, dev, phone_head, args):
         tr, te = folds != k, folds == k
         if tr.any() and te.any():
             oof[te] = fit_bag(train['phone'][tr], train['phone_y'][tr, 0], args, args.seed, args.bag).predict(train['phone'][te])
+    print(f'phone out-of-fold PCC on train: {pcc(np.clip(oof, lo, hi), train["phone_y"][:, 0]):.3f}', flush=True)
+    seq = phone_head.get('sequence')
+    if seq:
+        if not np.array_equal(folds, speaker_folds(speakers, 5, seq['seed'])):
+            sys.exit('phone_seq.py cv used other speaker folds than heads.py: run both with the same --seed and 5 folds')
+        oof = seq['weight'] * oof + (1 - seq['weight']) * seq['oof']  # as the graph blends, before its Clip
+        print(f'phone out-of-fold PCC on train, blended with the sequence model: {pcc(np.clip(oof, lo, hi), train["phone_y"][:, 0]):.3f}',
+              flush=True)
     oof = np.clip(oof, lo, hi)
-    print(f'phone out-of-fold PCC on train: {pcc(oof, train["phone_y"][:, 0]):.3f}', flush=True)
-    dev_pred = np.clip(predict(phone_head, dev['phone']), lo, hi)
+    dev_pred = np.clip(predict(phone_head, dev['phone'], seq and seq['dev']), lo, hi)
     for data, pred in ((train, oof), (dev, dev_pred)):
         words, utts = phone_groups(data)
         data['word'] = np.concatenate([data['word'], aggregate(pred, words)], 1)

@@ -52,7 +52,7 @@ def heads_record(cache, train):
         sys.exit(f'{path} was written for other feature columns than {cache}/gop holds: run scripts/train/heads.py again')
     settings = argparse.Namespace(**record['args'])
     weights = {key: float(v.get('treeWeight', 1.0)) for key, v in record['dev'].items()}
-    return settings, weights
+    return settings, weights, record.get('phoneSequence')
 
 
 def error_curve(pred, is_error, lo, hi, step):
@@ -83,11 +83,16 @@ def main():
     # read first: the bundle the calibration is fitted for (gop_bundle.py writes its manifest before this runs)
     model_version = json.load(open(mine.manifest))['version']
     train = H.load(os.path.join(mine.cache, 'gop'), 'train')
-    args, weight = heads_record(mine.cache, train)
+    args, weight, sequence = heads_record(mine.cache, train)
     meta = train['meta']
     spk = lambda level: [meta['utterances'][u]['speaker'] for u in meta[H.META_KEY[level]]['utterance']]  # noqa: E731
     phone_folds = H.speaker_folds(spk('phone'), 5, mine.seed)
     phone = oof(train['phone'], train['phone_y'][:, 0], phone_folds, args, mine.seed, 0, 2)
+    if sequence:
+        # the phone head blends its trees with phone_seq.py's sequence model, whose out-of-fold
+        # predictions come from the same speaker folds (heads.py checks that)
+        seq = np.load(os.path.join(mine.cache, 'gop', 'phone_seq_oof.npy'))
+        phone = np.clip(sequence['treeWeight'] * phone + (1 - sequence['treeWeight']) * seq, 0, 2)
     print(f'phone OOF PCC {H.pcc(phone, train["phone_y"][:, 0]):.3f}', flush=True)
     words, utts = H.phone_groups(train)
     train['word'] = np.concatenate([train['word'], H.aggregate(phone, words)], 1)

@@ -9,7 +9,9 @@ npx tsx scripts/train/dump.ts                       # decode train/ and dev/ wit
 /usr/bin/python3 scripts/train/native_gop.py export --context-dependent  # the native-English phone model -> models/default/native.onnx
 /usr/bin/python3 scripts/train/native_cd.py table   # its triphone table -> models/default/native-triphones.u16
 npx tsx scripts/train/gop-features.ts               # alignment + GOP features with the server's code (native columns included)
-/usr/bin/python3 scripts/train/heads.py             # boosted-tree heads -> heads.onnx
+/usr/bin/python3 scripts/train/phone_seq.py cv     # the phone transformer: speaker-fold predictions, blend weight
+/usr/bin/python3 scripts/train/phone_seq.py fit    # ... trained on all of train/, exported for heads.py
+/usr/bin/python3 scripts/train/heads.py             # boosted-tree heads (+ the phone transformer) -> heads.onnx
 minutes=$(( ($(date +%s) - start + 30) / 60 ))
 /usr/bin/python3 scripts/train/gop_bundle.py --total-minutes "$minutes"
 npx tsx scripts/train/content-match.ts --write      # wrong-sentence model (content match) into the manifest
