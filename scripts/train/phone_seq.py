@@ -37,6 +37,7 @@ def parse_args():
     ap.add_argument('--layers', type=int, default=2)
     ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--lr', type=float, default=1e-3)
+    ap.add_argument('--dropout', type=float, default=0.1)
     ap.add_argument('--seeds', type=int, default=1, help='sequence models averaged per fold')
     ap.add_argument('--limit-folds', type=int, default=0)
     return ap.parse_args()
@@ -80,7 +81,7 @@ def build_model(n_features, n_phones, args):
             self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
             self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
             self.ff = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
-            self.drop = nn.Dropout(0.1)
+            self.drop = nn.Dropout(getattr(args, 'dropout', 0.1))  # records before --dropout existed used .1
 
         def forward(self, h, bias):
             b, n, d = h.shape
