@@ -30,7 +30,7 @@ from train import ctc_stage, greedy_per, load_split  # noqa: E402
 from folds import speaker_folds  # noqa: E402  (shared with content-match.ts's cross-fitting)
 
 
-def parse_args():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument('--cache', default='data/train-cache')
     ap.add_argument('--out', default='data/train-cache/gop')
@@ -48,7 +48,7 @@ def parse_args():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--only-fold', type=int, default=-1, help='train just this fold (others must be saved already)')
     ap.add_argument('--export-only', action='store_true')
-    return ap.parse_args()
+    return ap.parse_args(argv)
 
 
 def augment(it, rng):

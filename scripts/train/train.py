@@ -221,12 +221,13 @@ def greedy_per(model, items, batch=16):
     return errs / max(1, n)
 
 
-def ctc_stage(model, params, train, val, rng, *, lr, batch, minutes, steps, warm, item=None, label='ctc', log_every=50):
+def ctc_stage(model, params, train, val, rng, *, lr, batch, minutes, steps, warm, item=None, label='ctc', log_every=50, extra_loss=None):
     """Train `model`'s encoder + CTC head on the canonical phones alone: AdamW, linear warm-up, then a
     cosine to zero that ends with the wall-clock budget (`minutes`), or after `steps` when given
     (deterministic). A non-finite loss or gradient (rare) skips the update, keeping the weights.
     Held-out greedy PER after every pass. `item(it, rng)` may transform each training item
-    (augmentation) before collate's frequency masks."""
+    (augmentation) before collate's frequency masks; `extra_loss(logits, items, batch)`, when given,
+    is added to the CTC loss (scripts/train/teacher.py's measured-only teacher)."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     order = sorted(range(len(train)), key=lambda i: train[i]['feats'].shape[1])
     batches = [order[s: s + batch] for s in range(0, len(order), batch)]
@@ -245,9 +246,12 @@ def ctc_stage(model, params, train, val, rng, *, lr, batch, minutes, steps, warm
             rate = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress))
             for gparam in opt.param_groups:
                 gparam['lr'] = rate
-            b = collate([item(train[i], rng) if item else train[i] for i in bi], augment=True, rng=rng)
-            logp = torch.log_softmax(model.ctc(model.encode_audio(b['feats'], b['m10'], b['m20'])), dim=-1)
-            loss = ctc_loss(logp, b)
+            items = [item(train[i], rng) if item else train[i] for i in bi]
+            b = collate(items, augment=True, rng=rng)
+            logits = model.ctc(model.encode_audio(b['feats'], b['m10'], b['m20']))
+            loss = ctc_loss(torch.log_softmax(logits, dim=-1), b)
+            if extra_loss is not None:
+                loss = loss + extra_loss(logits, items, b)
             opt.zero_grad()
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
