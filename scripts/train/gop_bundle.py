@@ -101,7 +101,8 @@ def main():
                       '(server feature code), phone_seq.py cv and fit (the phone transformer blended with the phone trees), heads.py '
                       '(HistGradientBoosting per output, exported as ONNX trees, with the phone transformer inside), gop_bundle.py',
             'seed': recog['args']['seed'],
-            'recognisers': [{k: f[k] for k in ('fold', 'steps', 'minutes', 'trainUtterances', 'heldOutPER', 'devPER')} for f in recog['folds']],
+            'recognisers': [{**{k: f[k] for k in ('fold', 'steps', 'minutes', 'trainUtterances', 'heldOutPER', 'devPER')},
+                             **({'teacher': f['teacher']} if f.get('teacher') else {})} for f in recog['folds']],
             'recogniserParameters': recog['parameters'],
             'recogniserMinutes': recog['minutes'],
             'heads': {k: v for k, v in heads['args'].items()},

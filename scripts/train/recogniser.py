@@ -48,6 +48,10 @@ def parse_args(argv=None):
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--only-fold', type=int, default=-1, help='train just this fold (others must be saved already)')
     ap.add_argument('--export-only', action='store_true')
+    ap.add_argument('--teacher-weight', type=float, default=0.0,
+                    help='beside CTC, the native model as a teacher at this weight (scripts/train/teacher.py; '
+                         '<cache>/teacher.train.pt from `teacher.py targets` first); 0: off, as shipped')
+    ap.add_argument('--teacher-sharpen', type=float, default=1.0, help="raise the teacher's targets to this power (teacher.attach)")
     return ap.parse_args(argv)
 
 
@@ -71,11 +75,17 @@ def train_fold(k, train, val, args):
     torch.manual_seed(args.seed * 100 + k)
     model = Recogniser(args.channels, args.layers, drop=args.dropout)
     steps = [int(v) for v in str(args.steps).split(',')]
+    item, extra, teacher = augment, None, None
+    if args.teacher_weight > 0:  # items carry 'teacher' (teacher.attach)
+        import teacher as TT
+        item, extra = TT.augment, TT.kl_loss(args.teacher_weight)
+        teacher = {'weight': args.teacher_weight, 'scale': getattr(args, 'teacher_scale', None), 'sharpen': args.teacher_sharpen}
     r = ctc_stage(model, list(model.parameters()), train, val[:240], rng, lr=args.lr, batch=args.batch, minutes=args.minutes,
-                  steps=steps[k] if len(steps) > 1 else steps[0], warm=150, item=augment, label=f'fold {k}', log_every=100)
+                  steps=steps[k] if len(steps) > 1 else steps[0], warm=150, item=item, label=f'fold {k}', log_every=100,
+                  extra_loss=extra)
     model.eval()
     return model, {'fold': k, **{key: r[key] for key in ('steps', 'minutes', 'skippedSteps')}, 'trainUtterances': len(train),
-                   'heldOutPER': r['heldOutPER'], 'history': r['history']}
+                   'heldOutPER': r['heldOutPER'], 'teacher': teacher, 'history': r['history']}
 
 
 def export(models, args, dev):
@@ -105,6 +115,9 @@ def main():
     t0 = time.time()
     front = Frontend().eval()
     train_all = load_split(args.cache, 'train', front)
+    if args.teacher_weight > 0:
+        import teacher as TT
+        args.teacher_scale = TT.attach(train_all, args.cache, args.teacher_sharpen)
     dev = load_split(args.cache, 'dev', front)
     folds = speaker_folds(train_all, args.folds, args.seed)
     json.dump({'folds': args.folds, 'seed': args.seed, 'utterances': {it['id']: folds[it['speaker']] for it in train_all}},
