@@ -1,4 +1,6 @@
 /** A small GraphQL-over-HTTP client for tests: JSON requests and multipart uploads, real fetch. */
+import http from 'node:http';
+
 export interface GqlResponse<T = any> {
   status: number;
   data?: T;
@@ -39,18 +41,37 @@ export class GqlClient {
     form.append('operations', JSON.stringify({ query, variables }));
     form.append('map', JSON.stringify({ 0: [filePath] }));
     form.append("0", new Blob([new Uint8Array(file.bytes)], { type: file.type ?? 'application/octet-stream' }), file.name);
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'apollo-require-preflight': 'true', ...this.headers() },
-      body: form,
-    });
-    const text = await res.text();
+    // fetch's own multipart encoding (boundary and all), sent on a connection of its own: see postFresh.
+    const encoded = new Request(this.url, { method: 'POST', body: form });
+    const res = await postFresh(this.url, { 'content-type': encoded.headers.get('content-type')!, 'apollo-require-preflight': 'true', ...this.headers() }, new Uint8Array(await encoded.arrayBuffer()));
     try {
-      return { status: res.status, ...(JSON.parse(text) as object) };
+      return { status: res.status, ...(JSON.parse(res.text) as object) };
     } catch {
-      return { status: res.status, errors: [{ message: text }] };
+      return { status: res.status, errors: [{ message: res.text }] };
     }
   }
+}
+
+/**
+ * POST on a new connection, closed after the answer. One clean-clone CI run (2 December) lost a
+ * 20 MB upload to ECONNRESET before any answer, on a machine loaded enough to run the suite 3x
+ * slower than usual. The likely cause is HTTP/1.1's keep-alive race: fetch's pool reuses its
+ * longest-idle socket first, and a socket near the server's 65 s idle limit can be closed just
+ * as a request is written to it. Browsers retry that case; fetch does not. It did not reproduce
+ * in isolation, so this is not proven. A connection of its own cannot be stale. Every upload stays
+ * a real multipart request (fetch's own encoding, boundary and all) over real HTTP.
+ */
+function postFresh(url: string, headers: Record<string, string>, body: Uint8Array): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export function errorCode(res: GqlResponse): string | undefined {
