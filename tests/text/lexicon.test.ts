@@ -53,12 +53,6 @@ describe('dataset lexicon (lexicon/speechocean762.txt)', () => {
     expect(lex.has('ZORBLAX')).toBe(false);
     expect(lex.pronunciations('ZORBLAX')).toEqual([]);
   });
-
-  test('lookups are fast', () => {
-    const t0 = performance.now();
-    for (let i = 0; i < 200_000; i++) lex.lookup(i % 2 ? 'THEME' : 'NOPE');
-    expect(performance.now() - t0).toBeLessThan(1000);
-  });
 });
 
 describe('parseLexicon', () => {

@@ -101,10 +101,10 @@ describe('labelled-lines responses', () => {
     expect(failure(JSON.stringify(GOOD_JSON), 'lines').extensions.reason).toBe('malformed');
   });
 
-  test('a pathological phone list is rejected quickly (no regex blow-up)', () => {
-    const t0 = Date.now();
-    failure(edit('phones 2 1 0', `phones ${'2'.repeat(5000)}x`), 'lines');
-    expect(Date.now() - t0).toBeLessThan(1000);
+  // No wall-clock bound (timed assertions measure the machine): a regex that backtracks
+  // catastrophically on 5,000 characters would not finish within the test's timeout.
+  test('a pathological phone list is rejected (no regex blow-up)', () => {
+    expect(failure(edit('phones 2 1 0', `phones ${'2'.repeat(5000)}x`), 'lines').extensions.reason).toBe('malformed');
   });
 });
 
