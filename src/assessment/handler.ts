@@ -5,6 +5,7 @@ import { addStage, timeStage, type StageTimes } from '../ops/stage-times.js';
 import { generateRationale, generateWrongTextRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
+import { INTERNAL_FAILURE_MESSAGE } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { applyContentMatch } from './wrong-text.js';
@@ -106,5 +107,6 @@ export function classifyAssessError(error: unknown) {
       rawOutput: typeof raw === 'string' ? raw : raw === undefined ? undefined : JSON.stringify(raw),
     };
   }
-  return { code: 'INTERNAL_SERVER_ERROR', message: (error as Error)?.message ?? String(error), transient: true };
+  // Not the error's own message: it may name paths, SQL or hosts (the worker logs it).
+  return { code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_FAILURE_MESSAGE, transient: true };
 }

@@ -21,6 +21,13 @@ export type JobRef = string | Pick<Job, 'id' | 'attempts'>;
 
 export const LEASE_EXPIRED = 'LEASE_EXPIRED';
 
+/**
+ * What a job's error says when the cause is not a refusal (a bug, a missing file, a database or
+ * runtime fault). Job.error and the assessment.failed event reach API clients and webhook
+ * receivers, so the cause (paths, SQL, host names) stays in the worker's log, under the job's id.
+ */
+export const INTERNAL_FAILURE_MESSAGE = "The assessment failed because of an internal error; the worker's log has the cause under this job's id.";
+
 export interface JobFailure {
   /** Short stable code, e.g. MODEL_OUTPUT_INVALID, CORRUPT_AUDIO, INTERNAL_SERVER_ERROR. */
   code: string;
@@ -191,8 +198,8 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
        -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
        "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
        "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
-                               THEN 'Attempt ' || j."attempts" || ' on worker ' || coalesce(j."lockedBy", '?') ||
-                                    ' stopped renewing its lease' ||
+                               -- Not the worker's id (host and pid): clients read this message; lockedBy keeps it.
+                               THEN 'Attempt ' || j."attempts" || ' stopped renewing its lease (its worker stopped or lost the database)' ||
                                     CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
                                ELSE j."errorMessage" END
        FROM candidate

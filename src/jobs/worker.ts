@@ -13,6 +13,7 @@ import {
   countClaimableJobs,
   extendLease,
   failJob,
+  INTERNAL_FAILURE_MESSAGE,
   releaseJob,
   type JobFailure,
   type QueueHooks,
@@ -210,6 +211,22 @@ export class Worker {
     return p;
   }
 
+  /**
+   * The failure to record for an attempt that threw. An internal one is stored with a fixed
+   * message (clients read Job.error) and its cause goes to the log under the job's id.
+   */
+  private classify(err: unknown, jobId: string, transientIfUnclassified: boolean): JobFailure {
+    let failure: JobFailure;
+    try {
+      failure = this.opts.classifyError(err);
+    } catch (classifyErr) {
+      this.reportError(classifyErr, 'classify', jobId);
+      failure = { code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_FAILURE_MESSAGE, transient: transientIfUnclassified };
+    }
+    if (failure.code === 'INTERNAL_SERVER_ERROR') this.reportError(err, 'assess', jobId);
+    return failure;
+  }
+
   private reportError(err: unknown, phase: string, jobId?: string): void {
     if (this.opts.onError) this.opts.onError(err, { phase, jobId });
     else log.error(`worker ${phase}`, { workerId: this.workerId, jobId, err });
@@ -303,12 +320,7 @@ export class Worker {
     } catch (err) {
       if (entry.abandoned) return settle('abandoned');
       if (controller.signal.aborted) return settle('lost');
-      let failure: JobFailure;
-      try {
-        failure = this.opts.classifyError(err);
-      } catch (classifyErr) {
-        failure = { code: 'INTERNAL_SERVER_ERROR', message: String(classifyErr), transient: false };
-      }
+      const failure = this.classify(err, job.id, false);
       try {
         settle(await failJob(prisma, job, this.workerId, failure, Math.random, this.hooks));
       } catch (dbErr) {
@@ -334,12 +346,7 @@ export class Worker {
           continue;
         }
         // Writing the result failed (constraint violation, bug in the writer, database down).
-        let failure: JobFailure;
-        try {
-          failure = this.opts.classifyError(err);
-        } catch {
-          failure = { code: 'INTERNAL_SERVER_ERROR', message: String(err), transient: true };
-        }
+        const failure = this.classify(err, job.id, true);
         try {
           settle(await failJob(prisma, job, this.workerId, failure, Math.random, this.hooks));
         } catch (dbErr) {

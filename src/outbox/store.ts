@@ -48,7 +48,7 @@ export async function claimDeliveries(
        INSERT INTO "DeliveryAttempt" ("id", "organizationId", "deliveryId", "number", "startedAt", "durationMs", "errorCode", "error", "createdAt")
        SELECT gen_random_uuid(), d."organizationId", d."id", c."attempts", c."updatedAt",
               greatest(0, floor(extract(epoch FROM (now() - c."updatedAt")) * 1000))::int,
-              'LEASE_EXPIRED', 'Attempt ' || c."attempts" || ' on ' || coalesce(c."lockedBy", '?') || ' did not finish (its process stopped or stalled).', now()
+              'LEASE_EXPIRED', 'Attempt ' || c."attempts" || ' did not finish (its process stopped or stalled).', now()
          FROM candidate c JOIN "Delivery" d ON d."id" = c."id"
         WHERE c."status" = 'SENDING'
        ON CONFLICT ("deliveryId", "number") DO NOTHING

@@ -207,6 +207,12 @@ export class DeliveryWorker {
       });
   }
 
+  /**
+   * An attempt that failed inside this server (not the receiver's answer): admins read the attempt
+   * log, so it says where to look, and the cause (SQL, paths) is logged with the delivery's id.
+   */
+  private static readonly INTERNAL = 'The attempt failed inside the server before a request was sent; its log has the cause under this delivery\'s id.';
+
   private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
     let record: AttemptRecord;
     try {
@@ -224,7 +230,7 @@ export class DeliveryWorker {
         this.reportError(err, 'attempt', d.id);
         record = {
           verdict: d.attempts >= this.opts.schedule.maxAttempts ? { kind: 'failed' } : { kind: 'retry', delayMs: this.opts.schedule.baseMs },
-          startedAt: new Date(), durationMs: 0, statusCode: null, errorCode: 'INTERNAL_ERROR', error: (err as Error)?.message ?? String(err), responseBody: null,
+          startedAt: new Date(), durationMs: 0, statusCode: null, errorCode: 'INTERNAL_ERROR', error: DeliveryWorker.INTERNAL, responseBody: null,
         };
       }
     }

@@ -10,6 +10,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
+import { INTERNAL_FAILURE_MESSAGE } from '../../src/jobs/queue.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
 
@@ -134,6 +135,8 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     const reassess = await t.admin.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: uid });
     const failed = await waitForJob(t.admin, reassess.data.reassessUtterance.id);
     expect(failed.status).toBe('FAILED');
+    // An internal fault, told as one without its detail (the store's path stays in the worker's log).
+    expect(failed.error).toEqual({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_FAILURE_MESSAGE, rawOutput: null });
     const labels = await t.admin.request(
       `mutation($u: ID!, $l: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $l, rater: "rater 1") { id } }`,
       { u: uid, l: { sentence: { accuracy: 7, fluency: 6, prosody: 6, completeness: 10, total: 7 } } },
@@ -148,6 +151,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       utterance: { id: uid, referenceText: 'A bear is here' },
       learner: { externalId: expect.stringMatching(/^seed-/) },
     });
+    expect(JSON.stringify(got[0]!.data)).not.toContain(t.config.audioDir);
     expect(got[1]!.data).toMatchObject({
       assessment: { id: labels.data.attachHumanLabels.id, source: 'HUMAN', rater: 'rater 1', sentence: { total: 7 }, words: null },
       utterance: { id: uid },

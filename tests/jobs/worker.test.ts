@@ -124,7 +124,7 @@ describeEachDatabase('Worker', (ctx) => {
     expect(done).toMatchObject({ attempts: 2, lockedBy: 'B' });
     expect(done.assessment).not.toBeNull();
     // taken over once A's lease had run out, not before (waitFor's 8 s bounds how long that took)
-    expect(done.startedAt.getTime()).toBeGreaterThanOrEqual(leased.leaseExpiresAt!.getTime());
+    expect(done.startedAt!.getTime()).toBeGreaterThanOrEqual(leased.leaseExpiresAt!.getTime());
   });
 
   test('graceful stop waits for the running job and records it', async () => {

@@ -161,6 +161,27 @@ describeEachDatabase('delivery worker', (ctx) => {
     expect(d).toMatchObject({ lastStatusCode: 500, lastErrorCode: 'HTTP_STATUS' });
   });
 
+  test('a fault inside the server (a stored secret that is not whsec_): INTERNAL_ERROR with a fixed message; the cause goes to the log', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    await db.webhookSecret.updateMany({ where: { endpointId: ep.id }, data: { secret: 'corrupted at /srv/speechmark/secrets' } });
+    const eventId = await emit(db, org.id, learner.id);
+    const logged: { err: unknown; deliveryId?: string }[] = [];
+    w = worker(db, { onError: (err, where) => logged.push({ err, deliveryId: where.deliveryId }) });
+    w.start();
+    const d = await waitFor(async () => {
+      const row = await deliveryOf(db, eventId);
+      return row.attemptLog.length > 0 ? row : null;
+    });
+    expect(d.attemptLog[0]).toMatchObject({ errorCode: 'INTERNAL_ERROR', statusCode: null });
+    expect(d.attemptLog[0]!.error).toBe("The attempt failed inside the server before a request was sent; its log has the cause under this delivery's id.");
+    expect(d.lastError ?? '').not.toMatch(/whsec_|\/srv/);
+    expect(receiver.received).toHaveLength(0);
+    const cause = logged.find((l) => l.deliveryId === d.id);
+    expect((cause?.err as Error)?.message).toMatch(/whsec_/);
+  });
+
   test('a receiver slower than the timeout: TIMEOUT, retried', async () => {
     const db = ctx.db.prisma;
     const { org, learner } = await organisation(db);
@@ -227,7 +248,8 @@ describeEachDatabase('delivery worker', (ctx) => {
       [1, 'LEASE_EXPIRED', null],
       [2, null, 204],
     ]);
-    expect(d.attemptLog[0]!.error).toMatch(/dead-process did not finish/);
+    // Says what happened, not which host and process it was (admins of the organisation read it).
+    expect(d.attemptLog[0]!.error).toBe('Attempt 1 did not finish (its process stopped or stalled).');
     // The dead attempt's late answer changes nothing.
     const late = await recordAttempt(db, dead!, 'dead-process', {
       verdict: { kind: 'failed' }, startedAt: new Date(), durationMs: 1, statusCode: 500, errorCode: 'HTTP_STATUS', error: 'late', responseBody: null,
