@@ -63,31 +63,38 @@ export async function eraseLearner(
       await tx.learnerSoundWordRollup.deleteMany({ where: { organizationId, learnerId } });
       await tx.learnerScoreRollup.deleteMany({ where: { organizationId, learnerId } });
 
-      // Across every organisation on purpose: identical bytes are one file.
+      // Across every organisation on purpose: identical bytes are one file. What is reported counts
+      // only this organisation's references: a file left for another organisation's identical
+      // upload is gone for this one, and saying "kept" would tell its admin that someone else holds
+      // those bytes.
       const digests = [...new Set(utterances.map((u) => u.audioSha256))];
       const stillUsed = await tx.utterance.findMany({
         where: { audioSha256: { in: digests } },
-        select: { audioSha256: true },
-        distinct: ['audioSha256'],
+        select: { audioSha256: true, organizationId: true },
+        distinct: ['audioSha256', 'organizationId'],
       });
-      const kept = new Set(stillUsed.map((u) => u.audioSha256));
-      const removable = digests.filter((d) => !kept.has(d));
+      const used = new Set(stillUsed.map((u) => u.audioSha256));
+      const keptHere = new Set(stillUsed.filter((u) => u.organizationId === organizationId).map((u) => u.audioSha256));
+      const removable = digests.filter((d) => !used.has(d));
+      const releasedHere = digests.length - removable.length - keptHere.size;
       const counts = { learners: 1, utterances: deleted.count, assessments: assessments.count, jobs: jobs.count };
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
-        details: { ...counts, audioFilesToRemove: removable.length, audioFilesKept: kept.size },
+        details: { ...counts, audioFilesToRemove: removable.length + releasedHere, audioFilesKept: keptHere.size },
       });
-      return { counts, removable, kept: kept.size, eventId };
+      return { counts, removable, releasedHere, kept: keptHere.size, eventId };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
 
-  let removed = 0;
+  let removed = rows.releasedHere;
   let kept = rows.kept;
   for (const sha256 of rows.removable) {
     if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
-    // Not removed: an upload of the same bytes committed since (kept), or the file was already gone.
-    else if ((await prisma.utterance.count({ where: { audioSha256: sha256 } })) > 0) kept++;
+    // Not removed: this organisation uploaded the same bytes since (kept), or another one did or
+    // the file was already gone (no longer stored for this organisation: removed, as above).
+    else if ((await prisma.utterance.count({ where: { audioSha256: sha256, organizationId } })) > 0) kept++;
+    else removed++;
   }
   const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept };
   await prisma.auditEvent

@@ -19,9 +19,12 @@
  *   sees only the objects its own mutation returns, field by field as it wrote them: the Learner
  *   createLearner made, the Utterance and Job submitUtterance made (or replays), the Job
  *   reassessUtterance queued (id, status, attempts, times), the BulkOperation reassessUtterances
- *   started or cancelBulkOperation cancelled (with its progress). Every relation from those objects is
- *   loaded, so it is refused: the learner behind an utterance, an utterance's jobs or assessments,
- *   a job's utterance, assessment or error, a learner's utterances. It cannot poll `job(id)`.
+ *   started or cancelBulkOperation cancelled (not its progress: how many utterances a selection
+ *   matched is learner data, and varying `since` would date a learner's practice). Every relation
+ *   from those objects is loaded, so it is refused: the learner behind an utterance, an utterance's
+ *   jobs or assessments, a job's utterance, assessment or error, a learner's utterances. It cannot
+ *   poll `job(id)`. updateLearner changes a learner that existed before: of it, such a key reads back
+ *   the id and the fields its input set (`asWritten`), not the rest of the row.
  * - Any key sees `viewer` (its organisation and scopes) and `model` (the bundle served).
  *
  * A refused field is FORBIDDEN ("This API key lacks the SCORES_READ scope."); a nullable field
@@ -31,7 +34,7 @@
  */
 import type { RequestContext } from './context.js';
 import type { Loaders, ScopedLoader } from './loaders.js';
-import { requireScope } from './auth.js';
+import { holdsScope, requireScope } from './auth.js';
 import { AppError } from '../errors.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
@@ -84,4 +87,25 @@ export async function loadNodes(ctx: RequestContext, globalIds: readonly string[
   }
   requireScope(ctx.principal, 'SCORES_READ');
   return Promise.all(globalIds.map((id) => loadNode(ctx, id)));
+}
+
+/** The fields of a row that this request wrote, on the row a mutation returns (see asWritten). */
+const WRITTEN_FIELDS = Symbol('fields written by this request');
+type Written<T> = T & { [WRITTEN_FIELDS]?: ReadonlySet<string> };
+
+/**
+ * A row a mutation changed but did not create, as a key without SCORES_READ may read it back: the
+ * fields it wrote (`fields`), nothing else (readWritten refuses the rest). A key that may read
+ * learner data gets the row as it is.
+ */
+export function asWritten<T extends object>(ctx: RequestContext, row: T, fields: readonly (keyof T & string)[]): T {
+  if (holdsScope(ctx.principal, 'SCORES_READ')) return row;
+  return { ...row, [WRITTEN_FIELDS]: new Set<string>(fields) };
+}
+
+/** A field of a row: refused (SCORES_READ) when the row is asWritten's and this field was not written. */
+export function readWritten<T extends object, K extends keyof T & string>(ctx: RequestContext, row: T, field: K): T[K] {
+  const written = (row as Written<T>)[WRITTEN_FIELDS];
+  if (written && !written.has(field)) requireScope(ctx.principal, 'SCORES_READ');
+  return row[field];
 }

@@ -153,8 +153,12 @@ export async function authenticate(prisma: PrismaClient, authorization: string |
 }
 
 /** ADMIN implies every other scope. */
+export function holdsScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes(scope) || principal.scopes.includes('ADMIN');
+}
+
 export function requireScope(principal: Principal, scope: Scope): void {
-  if (principal.scopes.includes(scope) || principal.scopes.includes('ADMIN')) return;
+  if (holdsScope(principal, scope)) return;
   throw new AppError('FORBIDDEN', `This API key lacks the ${scope} scope.`);
 }
 

@@ -89,7 +89,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   Job: 'LEARNER',
   /** A bulk re-assessment: read like jobs; its learner's id is learner data. */
   BulkOperation: 'LEARNER',
-  BulkOperationProgress: 'PART',
+  /** How many utterances the selection matched, by state: SCORES_READ even on an operation the key just started. */
+  BulkOperationProgress: 'SCORES',
   JobConnection: 'LEARNER',
   JobEdge: 'LEARNER',
   ReferenceWord: 'PART',
@@ -509,12 +510,18 @@ function stepNeeds(p: PathSpec): Need[] {
   return needs;
 }
 
+/** Mutations that return a row they changed but did not create. */
+const EXISTING_TARGETS = new Set(['updateLearner']);
+
 /**
  * Objects a mutation returns as its own write: the root value, and the objects of a PAYLOAD
  * wrapper (and the PARTs inside them). Learner data there is visible to the key that wrote it.
  */
 function ownWrite(p: PathSpec, i: number): boolean {
   if (p.root !== 'mutation') return false;
+  // A learner that existed before: the key reads back only the fields its input set (the generator
+  // selects them all, so it must be refused them).
+  if (EXISTING_TARGETS.has(p.steps[0]!.field.name)) return false;
   let j = 0;
   if (typeNeed(p.steps[0]!.type) === 'PAYLOAD') j = 1;
   if (i <= j) return true;

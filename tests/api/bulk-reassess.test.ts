@@ -256,11 +256,19 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const reader = await keyWithScopes(t, ['SCORES_READ']);
     const writeOnly = await keyWithScopes(t, ['ASSESS_WRITE']);
     expect(errorCode(await start({ groupExternalId: 'g-scope' }, reader))).toBe('FORBIDDEN');
-    // The writer gets its own operation back with its progress, but cannot poll it (like a Job).
-    const started = await start({ groupExternalId: 'g-scope' }, writeOnly);
+    // The writer gets its own operation back, but not its progress (how many utterances matched,
+    // and by `since` when, is learner data), and cannot poll it (like a Job).
+    const withProgress = await start({ groupExternalId: 'g-scope' }, writeOnly);
+    expect(errorCode(withProgress)).toBe('FORBIDDEN');
+    expect(withProgress.errors![0]!.message).toMatch(/SCORES_READ/);
+    expect(withProgress.data).toBeNull(); // progress is non-null: the refusal nulls the operation
+    const started = await writeOnly.request(
+      `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id status groupExternalId since } }`,
+      { i: { groupExternalId: 'g-scope', since: '2020-01-01T00:00:00Z' } },
+    );
     expect(started.errors).toBeUndefined();
     const op = started.data.reassessUtterances;
-    expect(op.progress).toMatchObject({ total: 2, queued: 2 });
+    expect(op).toMatchObject({ groupExternalId: 'g-scope', since: '2020-01-01T00:00:00.000Z' });
     expect(errorCode(await writeOnly.request(GET, { id: op.id }))).toBe('FORBIDDEN');
     expect((await reader.request(GET, { id: op.id })).data.bulkOperation.progress).toMatchObject({ total: 2, queued: 2 });
     expect(errorCode(await reader.request(CANCEL, { id: op.id }))).toBe('FORBIDDEN');
@@ -273,5 +281,11 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(seen.data.bulkOperation).toBeNull();
     expect(errorCode(await other.client.request(CANCEL, { id: op.id }))).toBe('NOT_FOUND');
     expect(await jobsOf(op.id)).toHaveLength(2);
+
+    // The writer cancels it and reads back its status, not its progress.
+    const cancelled = await writeOnly.request(`mutation($id: ID!) { cancelBulkOperation(id: $id) { id status } }`, { id: op.id });
+    expect(cancelled.errors).toBeUndefined();
+    expect(cancelled.data.cancelBulkOperation).toEqual({ id: op.id, status: 'CANCELLED' });
+    expect(await jobsOf(op.id)).toHaveLength(0);
   });
 });

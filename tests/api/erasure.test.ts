@@ -96,7 +96,10 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
     const a3 = await recordedUtterance(prisma(), store, orgId, a.id, 500);
     const shared = await recordedUtterance(prisma(), store, other.org.id, c.id, 500);
     const b1 = await recordedUtterance(prisma(), store, orgId, b.id, 700);
+    // B uploaded A's first recording's bytes too: that file stays, for B.
+    const b2 = await recordedUtterance(prisma(), store, orgId, b.id, 300);
     expect(a1.path).toBe(a2.path);
+    expect(b2.path).toBe(a1.path);
     expect(a3.path).toBe(shared.path);
 
     const ref = analyzeReferenceText(TEXT);
@@ -113,7 +116,7 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
     await prisma().job.create({ data: { organizationId: orgId, utteranceId: b1.utterance.id, status: 'SUCCEEDED' } });
 
     const aIds = [a1, a2, a3].map((u) => u.utterance.id);
-    const keepIds = [b1, shared].map((u) => u.utterance.id);
+    const keepIds = [b1, b2, shared].map((u) => u.utterance.id);
     const wordsPer = ref.length;
     const phonesPer = ref.reduce((n, w) => n + w.phones.length, 0);
     expect(await rowsOf(prisma(), aIds)).toEqual({
@@ -123,14 +126,16 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
 
     const res = await t.admin.request(ERASE, { id: a.gid });
     expect(res.errors).toBeUndefined();
+    // Kept: the file B still uses. Removed: A's other recording, which only another organisation's
+    // identical upload still holds (gone for this one; the count does not tell that it exists).
     expect(res.data.eraseLearner).toEqual({
       learnerId: a.gid, learners: 1, utterances: 3, assessments: 3, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 1,
     });
 
     expect(await rowsOf(prisma(), aIds)).toEqual(NONE);
     expect(await prisma().learner.count({ where: { id: a.id } })).toBe(0);
-    expect(existsSync(a1.path)).toBe(false);
-    expect(existsSync(shared.path)).toBe(true);
+    expect(existsSync(a1.path)).toBe(true); // B's
+    expect(existsSync(shared.path)).toBe(true); // the other organisation's
     expect(existsSync(b1.path)).toBe(true);
     expect(await rowsOf(prisma(), keepIds)).toEqual(kept);
     expect(await prisma().learner.count({ where: { id: { in: [b.id, c.id] } } })).toBe(2);

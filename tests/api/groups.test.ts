@@ -18,11 +18,14 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
   let t: TestApp;
   let writer: GqlClient;
   let reader: GqlClient;
+  /** An LMS's usual key: writes and reads. */
+  let lms: GqlClient;
 
   beforeAll(async () => {
     t = await startTestApp(kind, { inProcessWorker: false });
     writer = await keyWithScopes(t, ['ASSESS_WRITE']);
     reader = await keyWithScopes(t, ['SCORES_READ']);
+    lms = await keyWithScopes(t, ['ASSESS_WRITE', 'SCORES_READ']);
   });
   afterAll(() => t?.dispose());
 
@@ -60,7 +63,7 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
   test('updateLearner replaces, adds and removes groups and changes the display name', async () => {
     const id = (await create(['a', 'b'])).data.createLearner.id;
     const update = async (i: Record<string, unknown>) => {
-      const res = await writer.request(UPDATE, { id, i });
+      const res = await lms.request(UPDATE, { id, i });
       expect(res.errors).toBeUndefined();
       return res.data.updateLearner;
     };
@@ -91,12 +94,12 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
       { groups: ['ok', 'x'.repeat(201)], displayName: 'Not applied' },
     ];
     for (const i of cases) {
-      const res = await writer.request(UPDATE, { id, i });
+      const res = await lms.request(UPDATE, { id, i });
       expect({ i, code: errorCode(res) }).toEqual({ i, code: 'BAD_USER_INPUT' });
     }
     expect(await stored(id)).toEqual(before);
     // adding one more, and replacing while removing some, stays within 50
-    const ok = await writer.request(UPDATE, { id, i: { addGroups: ['n1', 'n2'], removeGroups: ['k0'] } });
+    const ok = await lms.request(UPDATE, { id, i: { addGroups: ['n1', 'n2'], removeGroups: ['k0'] } });
     expect(ok.data.updateLearner.groups).toHaveLength(50);
   });
 
@@ -120,10 +123,35 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
     expect(await stored(id)).toEqual(['a']);
   });
 
+  test('a key without SCORES_READ reads back only what its update wrote, never the rest of the learner', async () => {
+    const created = await lms.request(CREATE, { i: { externalId: `secret-${randomUUID()}`, displayName: 'Alice Secret', groups: ['class-7b'], ageGroup: 'CHILD' } });
+    const id = created.data.createLearner.id;
+    const as = (selection: string, i: Record<string, unknown>) =>
+      writer.request(`mutation($id: ID!, $i: UpdateLearnerInput!) { updateLearner(id: $id, input: $i) { ${selection} } }`, { id, i });
+
+    // Nothing written, everything asked: refused, and nothing of the row in the answer.
+    for (const field of ['externalId', 'displayName', 'groups', 'ageGroup', 'createdAt']) {
+      const res = await as(`id ${field}`, {});
+      expect({ field, code: errorCode(res), message: res.errors?.[0]?.message }).toEqual({ field, code: 'FORBIDDEN', message: 'This API key lacks the SCORES_READ scope.' });
+      expect(JSON.stringify(res)).not.toMatch(/Alice Secret|class-7b|CHILD|secret-/);
+    }
+    // What it wrote, it reads back; the groups after addGroups hold groups it did not send.
+    expect((await as('id displayName ageGroup', { displayName: 'Bob', ageGroup: 'ADULT' })).data.updateLearner).toEqual({ id, displayName: 'Bob', ageGroup: 'ADULT' });
+    expect((await as('id groups', { groups: ['x', ' x ', 'y'] })).data.updateLearner).toEqual({ id, groups: ['x', 'y'] });
+    const added = await as('groups', { addGroups: ['z'] });
+    expect(errorCode(added)).toBe('FORBIDDEN');
+    expect(JSON.stringify(added)).not.toContain('"y"');
+    // The write itself happened each time (the refusal is of reading, not of writing).
+    const row = await t.app.services.prisma.learner.findUniqueOrThrow({ where: { id: fromGlobalId(id)!.id } });
+    expect(row).toMatchObject({ displayName: 'Bob', ageGroup: 'ADULT', groups: ['x', 'y', 'z'] });
+    // A key that also reads gets the whole row.
+    expect((await lms.request(UPDATE, { id, i: {} })).data.updateLearner).toMatchObject({ externalId: created.data.createLearner.externalId, groups: ['x', 'y', 'z'] });
+  });
+
   test('concurrent addGroups on one learner all apply', async () => {
     const id = (await create([])).data.createLearner.id;
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => writer.request(UPDATE, { id, i: { addGroups: [`p${i}`] } })),
+      Array.from({ length: 12 }, (_, i) => lms.request(UPDATE, { id, i: { addGroups: [`p${i}`] } })),
     );
     for (const r of results) expect(r.errors).toBeUndefined();
     expect((await stored(id)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `p${i}`).sort());

@@ -1,11 +1,13 @@
-import type { MutationResolvers } from '../../generated/graphql.js';
+import type { MutationResolvers, UpdateLearnerInput } from '../../generated/graphql.js';
+import { asWritten } from '../../graphql/access.js';
 import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { applyGroupChange, changesGroups } from '../../learners/groups.js';
 
 /**
- * ASSESS_WRITE, like createLearner. The learner's row is locked while its groups are edited, so
+ * ASSESS_WRITE, like createLearner; a key without SCORES_READ reads back only what it wrote (access.ts).
+ * The learner's row is locked while its groups are edited, so
  * two concurrent addGroups/removeGroups both apply (neither overwrites the other's).
  */
 export const updateLearner: MutationResolvers['updateLearner'] = async (_parent, { id, input }, ctx) => {
@@ -18,7 +20,7 @@ export const updateLearner: MutationResolvers['updateLearner'] = async (_parent,
     const [row] = await tx.$queryRaw<{ groups: string[] }[]>`
       SELECT groups FROM "Learner" WHERE id = ${learnerId}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
     if (!row) throw notFound();
-    return tx.learner.update({
+    const updated = await tx.learner.update({
       where: { id: learnerId },
       data: {
         ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
@@ -26,5 +28,18 @@ export const updateLearner: MutationResolvers['updateLearner'] = async (_parent,
         ...(touchesGroups ? { groups: applyGroupChange(row.groups, input) } : {}),
       },
     });
+    return asWritten(ctx, updated, writtenFields(input));
   });
 };
+
+/**
+ * What the input set outright, so a key without SCORES_READ may read it back. Not the groups after
+ * addGroups/removeGroups: the resulting list holds groups the key did not send.
+ */
+function writtenFields(input: UpdateLearnerInput): ('id' | 'displayName' | 'ageGroup' | 'groups')[] {
+  const fields: ('id' | 'displayName' | 'ageGroup' | 'groups')[] = ['id'];
+  if (input.displayName !== undefined) fields.push('displayName');
+  if (input.ageGroup !== undefined) fields.push('ageGroup');
+  if (input.groups != null) fields.push('groups'); // replaced outright (never with addGroups/removeGroups)
+  return fields;
+}
