@@ -197,6 +197,10 @@ export function startSubscriptionServer(
       onComplete(ctx, id) {
         ctx.extra.requestIds?.delete(id);
       },
+      // A fault in onConnect/onSubscribe closes the socket (4500) with "Internal server error",
+      // never with its own message, whatever NODE_ENV says (like the HTTP errors; SPEECHMARK_DEV
+      // shows it, as it shows stack traces there).
+      isProd: !config.dev,
     },
     wss,
   );

@@ -104,10 +104,18 @@ function parseRequest(req: Request) {
   if ((learner === undefined) === (group === undefined)) {
     throw new BadRequest(400, 'BAD_USER_INPUT', 'Give exactly one of "learner" (externalId or global id) and "group".');
   }
-  if ((learner ?? group)!.length === 0 || (learner ?? group)!.length > 256) throw new BadRequest(400, 'BAD_USER_INPUT', 'The learner or group id must be 1-256 characters.');
+  if (!isIdText(learner ?? group!)) throw new BadRequest(400, 'BAD_USER_INPUT', 'The learner or group id must be 1-256 characters, none of them NUL.');
   if (format !== 'csv' && format !== 'jsonl') throw new BadRequest(400, 'BAD_USER_INPUT', '"format" must be csv or jsonl.');
   if (level !== 'utterance' && level !== 'word') throw new BadRequest(400, 'BAD_USER_INPUT', '"level" must be utterance or word.');
   return { learner, group, format: format as Format, level: level as Level };
+}
+
+/**
+ * A learner's externalId or global id, or a group id, as a query parameter: 1-256 characters and
+ * no NUL, which text columns cannot hold (the database would refuse it as an internal error).
+ */
+export function isIdText(value: string): boolean {
+  return value.length >= 1 && value.length <= 256 && !value.includes('\u0000');
 }
 
 export async function findLearner(services: Services, principal: Principal, idOrExternal: string): Promise<Learner | null> {

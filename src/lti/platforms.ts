@@ -19,6 +19,14 @@ export interface PlatformInput {
 
 const MAX_FIELD_CHARS = 2048;
 
+/**
+ * The platform's identifiers, in UTF-8 bytes. LTI 1.3 caps deployment_id at 255 ASCII characters
+ * and sets no cap on issuer or client_id; these keep the unique index (organisation, issuer, client
+ * id, deployment id) under PostgreSQL's 2,704-byte limit for an index row, which a longer value
+ * would hit as an internal error.
+ */
+const MAX_ID_BYTES = { issuer: 1024, clientId: 1024, deploymentId: 255 } as const;
+
 function text(field: string, value: string): string {
   const trimmed = value.trim();
   if (!trimmed || trimmed.length > MAX_FIELD_CHARS) {
@@ -27,7 +35,20 @@ function text(field: string, value: string): string {
   return trimmed;
 }
 
-/** An absolute http(s) URL without credentials in it (they would end up in logs). */
+function identifier(field: keyof typeof MAX_ID_BYTES, value: string): string {
+  const trimmed = text(field, value);
+  const max = MAX_ID_BYTES[field];
+  if (Buffer.byteLength(trimmed) > max) {
+    throw new AppError('BAD_USER_INPUT', `${field} must be at most ${max} bytes in UTF-8.`, { field, max });
+  }
+  return trimmed;
+}
+
+/**
+ * An absolute http(s) URL without credentials in it (they would end up in logs), at most 2,048
+ * characters as stored: normalising percent-encodes what is not ASCII, up to 9 characters for one,
+ * and a line item's URL is in a unique index.
+ */
 export function httpUrl(field: string, value: string): string {
   let url: URL;
   try {
@@ -39,7 +60,11 @@ export function httpUrl(field: string, value: string): string {
     throw new AppError('BAD_USER_INPUT', `${field} must be an http(s) URL.`, { field });
   }
   if (url.username || url.password) throw new AppError('BAD_USER_INPUT', `${field} must not contain credentials.`, { field });
-  return url.toString();
+  const normalised = url.toString();
+  if (normalised.length > MAX_FIELD_CHARS) {
+    throw new AppError('BAD_USER_INPUT', `${field} must be at most ${MAX_FIELD_CHARS} characters once percent-encoded (${normalised.length}).`, { field });
+  }
+  return normalised;
 }
 
 /** A platform and its first RSA 2048 key pair, in one transaction. */
@@ -47,9 +72,9 @@ export async function registerLtiPlatform(prisma: PrismaClient, organizationId: 
   const data = {
     organizationId,
     name: text('name', input.name),
-    issuer: text('issuer', input.issuer),
-    clientId: text('clientId', input.clientId),
-    deploymentId: text('deploymentId', input.deploymentId),
+    issuer: identifier('issuer', input.issuer),
+    clientId: identifier('clientId', input.clientId),
+    deploymentId: identifier('deploymentId', input.deploymentId),
     tokenEndpoint: httpUrl('tokenEndpoint', input.tokenEndpoint),
     audience: input.audience == null || input.audience.trim() === '' ? null : text('audience', input.audience),
   };

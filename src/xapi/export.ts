@@ -11,7 +11,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
 import { authenticate, requireScope, type Principal } from '../graphql/auth.js';
 import { AppError } from '../errors.js';
-import { failBeforeBody, findLearner, safeFilePart, write } from '../http/export.js';
+import { failBeforeBody, findLearner, isIdText, safeFilePart, write } from '../http/export.js';
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
@@ -40,8 +40,8 @@ function learnerParam(req: Request, res: Response): string | null {
   const unknown = Object.keys(req.query).filter((k) => k !== 'learner');
   const learner = req.query.learner;
   if (unknown.length > 0) sendError(res, 400, `Unknown parameter "${unknown[0]}"; give only "learner".`, { code: 'BAD_USER_INPUT' });
-  else if (typeof learner !== 'string' || learner.length === 0 || learner.length > 256) {
-    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters.', { code: 'BAD_USER_INPUT' });
+  else if (typeof learner !== 'string' || !isIdText(learner)) {
+    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters, none of them NUL.', { code: 'BAD_USER_INPUT' });
   } else return learner;
   return null;
 }

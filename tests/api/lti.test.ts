@@ -7,7 +7,7 @@
  * address the operator does not allow refused. Scores go out through the outbox: the app's own
  * delivery worker (and, in the last test, two more) claims, retries and logs them like webhooks.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
@@ -123,7 +123,18 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     // The same registration again is CONFLICT; a token endpoint that is no URL is refused.
     expect(errorCode(await t.admin.request(REGISTER, { input }))).toBe('CONFLICT');
     expect(errorCode(await t.admin.request(REGISTER, { input: { ...input, deploymentId: 'x', tokenEndpoint: 'not a url' } }))).toBe('BAD_USER_INPUT');
+    // Identifiers that would overflow the unique index's row (random text does not compress) are
+    // refused by name, not left to the database as an internal error; the limits themselves pass.
+    const random = (bytes: number) => randomBytes(bytes).toString('base64url').slice(0, bytes);
+    for (const [field, value] of [['issuer', random(1025)], ['clientId', random(1025)], ['deploymentId', random(256)], ['deploymentId', 'é'.repeat(128)]] as const) {
+      const res = await t.admin.request(REGISTER, { input: { ...input, issuer: random(1024), clientId: random(1024), deploymentId: random(255), [field]: value } });
+      expect({ field, code: errorCode(res), details: res.errors?.[0]?.extensions?.field }).toEqual({ field, code: 'BAD_USER_INPUT', details: field });
+    }
     expect(await prisma().auditEvent.count({ where: { action: 'ltiPlatform.registered' } })).toBe(1);
+    // (in another organisation, so this one still has the one platform the later tests use)
+    const { client: otherAdmin } = await otherOrganization(t);
+    const largest = await otherAdmin.request(REGISTER, { input: { ...input, issuer: random(1024), clientId: random(1024), deploymentId: random(255) } });
+    expect(largest.errors).toBeUndefined();
   });
 
   test('platforms and line items are admin-only and per organisation', async () => {
@@ -137,6 +148,10 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     for (const scoreMaximum of [0, -1, 1e9]) {
       expect(errorCode(await t.admin.request(LINE_ITEM, { input: { platformId, url: lms.lineItemUrl('x'), aspect: 'TOTAL', scoreMaximum } }))).toBe('BAD_USER_INPUT');
     }
+    // 1,900 CJK characters are 17,100 once percent-encoded: refused before the unique index sees them.
+    const wide = await t.admin.request(LINE_ITEM, { input: { platformId, url: lms.lineItemUrl('字'.repeat(1900)), aspect: 'TOTAL', scoreMaximum: 10 } });
+    expect(errorCode(wide)).toBe('BAD_USER_INPUT');
+    expect(wide.errors![0]!.message).toMatch(/at most 2048 characters once percent-encoded/);
     // Another organisation's line item cannot be named by a submission.
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'scoped' });
     const { client: foreignWriter } = await otherOrganization(t, ['ASSESS_WRITE', 'ADMIN']);

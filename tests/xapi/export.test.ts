@@ -155,7 +155,7 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
       expect(res.status).toBe(404);
       expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
     }
-    for (const query of ['', 'learner=', 'learner=a&learner=b', `learner=${'x'.repeat(257)}`, `${q}&format=csv`]) {
+    for (const query of ['', 'learner=', 'learner=a&learner=b', `learner=${'x'.repeat(257)}`, `${q}&format=csv`, 'learner=a%00b']) {
       const res = await get(query);
       expect([query, res.status]).toEqual([query, 400]);
       expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
