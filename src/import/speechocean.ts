@@ -15,6 +15,7 @@ import { submitRecording } from '../assessment/submit.js';
 import { speechOceanToLabels, SpeechOceanFormatError } from '../rationale/speechocean.js';
 import { validateHumanLabels, writeHumanLabels, type HumanLabelsInput } from '../assessment/human.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
+import { ensureLearner } from '../learners/create.js';
 
 export const IMPORT_RATER = 'speechocean762';
 
@@ -122,11 +123,7 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
   // Labels are checked against the reference before the audio is stored.
   const labels = validateHumanLabels(toInput(dataset), words);
   const audio = new Uint8Array(await readFile(audioPath(ds, id)));
-  const learner = await prisma.learner.upsert({
-    where: { organizationId_externalId: { organizationId, externalId: opts.learnerPrefix + speaker } },
-    create: { organizationId, externalId: opts.learnerPrefix + speaker },
-    update: {},
-  });
+  const learner = await ensureLearner(prisma, organizationId, opts.learnerPrefix + speaker);
   // The API's write path; the key makes a re-run (or a concurrent run) replay instead of duplicating,
   // and a dataset whose record changed since the first import a CONFLICT (reported as failed).
   const { replayed } = await submitRecording(

@@ -1,0 +1,50 @@
+/**
+ * The one write path for a new learner: the API's createLearner and the dataset importer both come
+ * here, so the same checks (externalId 1-200 characters after trimming, groups as groups.ts cleans
+ * them) hold however a learner is made.
+ */
+import type { AgeGroup, Learner, PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { cleanGroups } from './groups.js';
+
+export interface NewLearner {
+  externalId: string;
+  displayName?: string | null;
+  groups?: readonly string[] | null;
+  ageGroup?: AgeGroup | null;
+}
+
+function cleanExternalId(raw: string): string {
+  const externalId = raw.trim();
+  if (!externalId || externalId.length > 200) throw new AppError('BAD_USER_INPUT', 'externalId must be 1 to 200 characters.');
+  return externalId;
+}
+
+/** A new learner of the organisation; an externalId it already uses is CONFLICT. */
+export async function createLearner(prisma: PrismaClient, organizationId: string, input: NewLearner): Promise<Learner> {
+  const externalId = cleanExternalId(input.externalId);
+  const groups = cleanGroups(input.groups ?? [], 'groups');
+  try {
+    return await prisma.learner.create({
+      data: { organizationId, externalId, displayName: input.displayName ?? null, groups, ageGroup: input.ageGroup ?? null },
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', `A learner with externalId "${externalId}" exists.`);
+    throw e;
+  }
+}
+
+/** The learner with this externalId, created (by createLearner) when there is none yet; safe to race. */
+export async function ensureLearner(prisma: PrismaClient, organizationId: string, externalId: string): Promise<Learner> {
+  const where = { organizationId_externalId: { organizationId, externalId: cleanExternalId(externalId) } };
+  const existing = await prisma.learner.findUnique({ where });
+  if (existing) return existing;
+  try {
+    return await createLearner(prisma, organizationId, { externalId });
+  } catch (e) {
+    // Created by a concurrent run between the read and the insert.
+    if (e instanceof AppError && e.code === 'CONFLICT') return prisma.learner.findUniqueOrThrow({ where });
+    throw e;
+  }
+}
