@@ -53,10 +53,15 @@ async function readAtMost(stream: Readable, maxBytes: number): Promise<Uint8Arra
   return new Uint8Array(Buffer.concat(chunks, size));
 }
 
-/** Our own errors pass through; graphql-upload's 413 is FILE_TOO_LARGE, anything else bad input. */
-function uploadError(e: unknown, maxBytes: number): AppError {
+/**
+ * Our own errors pass through; graphql-upload's 413 is FILE_TOO_LARGE; a system error (the temp
+ * file's disk full or unwritable: it has a `syscall`) is the server's fault, left to be masked and
+ * logged; anything else (a malformed or cut-off multipart body, a client gone) is bad input.
+ */
+function uploadError(e: unknown, maxBytes: number): Error {
   if (e instanceof AppError) return e;
   if ((e as { status?: number }).status === 413) return tooLarge(maxBytes);
+  if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') return e;
   return new AppError('BAD_USER_INPUT', `Could not read the uploaded file: ${(e as Error).message}`);
 }
 
