@@ -28,12 +28,21 @@ import { log } from './ops/log.js';
 const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
 
-/** Errors raised before GraphQL runs (multipart parsing, upload limits) in GraphQL's response shape. */
+/** The largest JSON request body (the query and its variables); uploads are multipart and bounded on their own. */
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/** Errors raised before GraphQL runs (JSON and multipart parsing, upload limits) in GraphQL's response shape. */
 const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) return next(err);
   const status = (err as { status?: number }).status ?? 500;
-  const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   const requestId = res.locals.requestId as string | undefined;
+  if ((err as { type?: string }).type === 'entity.too.large') {
+    // body-parser's: a JSON body over the limit is an operation too large, like a query over its size.
+    const message = `The request body exceeds ${MAX_JSON_BODY_BYTES} bytes; send audio as a multipart upload.`;
+    res.status(413).json({ errors: [{ message, extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: MAX_JSON_BODY_BYTES } }] });
+    return;
+  }
+  const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   if (status >= 500) log.error('request error', { requestId, err });
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
@@ -121,7 +130,7 @@ export async function startHttpServer(
     requestId,
     cors(config.corsOrigins),
     limiter.middleware,
-    express.json({ limit: '1mb' }),
+    express.json({ limit: MAX_JSON_BODY_BYTES }),
     graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1 }), // busboy's limit is exclusive; ours is not
     querySourceLimits(config),
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),

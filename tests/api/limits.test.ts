@@ -181,6 +181,18 @@ describe.each(DATABASES)('query limits on %s', (kind) => {
     expect((await reader.request(`{ viewer { ${'... @include(if: true) { scopes } '.repeat(DEFAULTS.maxQueryDirectives)} } }`)).errors).toBeUndefined();
   });
 
+  test('a JSON body over 1 MiB is QUERY_TOO_COMPLEX (limit bodyBytes), not an upload error; just under it is parsed', async () => {
+    const MiB = 1024 * 1024;
+    const over = await post(t.app.url, { query: '{ viewer { scopes } }', variables: { pad: 'x'.repeat(MiB) } }, reader.apiKey!);
+    expect(over.status).toBe(413);
+    expect(over.errors).toEqual([{
+      message: `The request body exceeds ${MiB} bytes; send audio as a multipart upload.`,
+      extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: MiB },
+    }]);
+    const under = await post(t.app.url, { query: '{ viewer { scopes } }', variables: { pad: 'x'.repeat(MiB - 100) } }, reader.apiKey!);
+    expect(under.errors).toBeUndefined();
+  });
+
   test('a batch of operations (JSON array) is refused', async () => {
     const res = await post(t.app.url, [{ query: '{ viewer { scopes } }' }, { query: '{ viewer { scopes } }' }], reader.apiKey!);
     expect(res.status).toBe(400);
