@@ -28,6 +28,7 @@ export interface ErasureCounts {
   jobs: number;
   audioFilesRemoved: number;
   audioFilesKept: number;
+  audioFilesNotRemoved: number;
 }
 
 export async function eraseLearner(
@@ -89,14 +90,22 @@ export async function eraseLearner(
 
   let removed = rows.releasedHere;
   let kept = rows.kept;
+  let notRemoved = 0;
   for (const sha256 of rows.removable) {
-    if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
-    // Not removed: this organisation uploaded the same bytes since (kept), or another one did or
-    // the file was already gone (no longer stored for this organisation: removed, as above).
-    else if ((await prisma.utterance.count({ where: { audioSha256: sha256, organizationId } })) > 0) kept++;
-    else removed++;
+    try {
+      if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
+      // Not removed: this organisation uploaded the same bytes since (kept), or another one did or
+      // the file was already gone (no longer stored for this organisation: removed, as above).
+      else if ((await prisma.utterance.count({ where: { audioSha256: sha256, organizationId } })) > 0) kept++;
+      else removed++;
+    } catch (err) {
+      // The rows are gone for good (committed): the answer says so and counts the file that stayed;
+      // the log names it for an operator to delete, since no learner is left to erase again.
+      notRemoved++;
+      log.error('erasure: a recording could not be removed from the audio store', { auditEventId: rows.eventId, sha256, err });
+    }
   }
-  const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept };
+  const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept, audioFilesNotRemoved: notRemoved };
   await prisma.auditEvent
     .update({ where: { id: rows.eventId }, data: { details: { ...result } } })
     .catch((err: unknown) => log.error('updating the erasure audit event failed', { auditEventId: rows.eventId, err }));

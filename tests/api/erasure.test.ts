@@ -3,7 +3,7 @@
  * database and the audio store on disk, shared recordings survive, other learners and organisations
  * are untouched, and a worker holding one of the learner's jobs cannot bring any row back.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment } from '../support/seed.js';
@@ -23,7 +23,7 @@ const DATABASES = await testDatabases();
 
 const TEXT = 'We call it bear';
 const ERASE = `mutation($id: ID!) { eraseLearner(id: $id) {
-  learnerId learners utterances assessments jobs audioFilesRemoved audioFilesKept } }`;
+  learnerId learners utterances assessments jobs audioFilesRemoved audioFilesKept audioFilesNotRemoved } }`;
 const CREATE_LEARNER = `mutation($x: String!) { createLearner(input: {externalId: $x}) { id } }`;
 
 function labelsFor(ref: ReferenceWord[]): AssessmentLabels {
@@ -129,7 +129,7 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
     // Kept: the file B still uses. Removed: A's other recording, which only another organisation's
     // identical upload still holds (gone for this one; the count does not tell that it exists).
     expect(res.data.eraseLearner).toEqual({
-      learnerId: a.gid, learners: 1, utterances: 3, assessments: 3, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 1,
+      learnerId: a.gid, learners: 1, utterances: 3, assessments: 3, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 1, audioFilesNotRemoved: 0,
     });
 
     expect(await rowsOf(prisma(), aIds)).toEqual(NONE);
@@ -147,7 +147,7 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
     expect(events).toHaveLength(1);
     expect(events[0].node).toMatchObject({
       targetType: 'Learner', targetId: a.gid,
-      details: { learners: 1, utterances: 3, assessments: 3, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 1 },
+      details: { learners: 1, utterances: 3, assessments: 3, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 1, audioFilesNotRemoved: 0 },
     });
     expect(events[0].node.actor).toMatch(/^bootstrap admin \(sm_/);
     expect(JSON.stringify(events)).not.toContain('erase-me');
@@ -157,6 +157,24 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
     expect(errorCode(await t.admin.request(ERASE, { id: c.gid }))).toBe('NOT_FOUND');
     expect(errorCode(await t.admin.request(ERASE, { id: toGlobalId('Utterance', b1.utterance.id) }))).toBe('NOT_FOUND');
     expect(await rowsOf(prisma(), keepIds)).toEqual(kept);
+  });
+
+  test('a recording the store cannot delete: the rows are erased all the same, the answer counts the file that stayed', async () => {
+    const l = await learner('undeletable');
+    const { utterance, path } = await recordedUtterance(prisma(), store, orgId, l.id, 1100);
+    // A directory where the file was: removing it fails (EISDIR) as a broken disk would.
+    rmSync(path);
+    mkdirSync(path);
+    try {
+      const res = await t.admin.request(ERASE, { id: l.gid });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.eraseLearner).toMatchObject({ utterances: 1, audioFilesRemoved: 0, audioFilesKept: 0, audioFilesNotRemoved: 1 });
+      expect(await rowsOf(prisma(), [utterance.id])).toEqual(NONE);
+      expect(await prisma().learner.count({ where: { id: l.id } })).toBe(0);
+      expect(existsSync(path)).toBe(true);
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
   });
 
   test('needs the ADMIN scope', async () => {
