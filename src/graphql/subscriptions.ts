@@ -132,6 +132,9 @@ export function startSubscriptionServer(
         }
         try {
           const principal = await authenticate(prisma, authorization);
+          // The client may have gone while the key was looked up: graphql-ws has then already run
+          // onClose (with nothing registered), so counting it now would hold its slot for ever.
+          if (socket.readyState !== socket.OPEN) return false;
           limiter.authSucceeded(authorization);
           const keyHash = hashApiKey(token!);
           if (accepted >= config.wsMaxConnections) {

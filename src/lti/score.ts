@@ -3,6 +3,7 @@
  * sentence scores are all on a 0-10 scale; the line item's own scale is 0..scoreMaximum.
  */
 import type { LtiScoreAspect } from '../generated/prisma/client.js';
+import { appendPath } from '../outbox/http.js';
 
 export const SCORE_MEDIA_TYPE = 'application/vnd.ims.lis.v1.score+json';
 /** Our sentence-level scale (accuracy, fluency, prosody, completeness, total). */
@@ -60,7 +61,5 @@ export function scoreBody(d: { userId: string; scoreGiven: number; scoreMaximum:
 
 /** `{lineItemUrl}/scores`, keeping the line item's query string (some platforms put ids there). */
 export function scoresUrl(lineItemUrl: string): string {
-  const url = new URL(lineItemUrl);
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/scores`;
-  return url.toString();
+  return appendPath(lineItemUrl, 'scores');
 }

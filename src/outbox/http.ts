@@ -190,3 +190,13 @@ export async function postForAnswer(
   if (res.errorCode || res.statusCode === null) throw new OutboundError(res.errorCode ?? 'CONNECTION_FAILED', res.error ?? 'no answer');
   return { status: res.statusCode, text: res.responseBody ?? '', durationMs: res.durationMs };
 }
+
+/**
+ * `segment` appended to the URL's path, its query kept as the query: an LTI line item's `/scores`
+ * (AGS) and an LRS endpoint's `/statements` (xAPI) both sit under URLs that may carry one.
+ */
+export function appendPath(base: string, segment: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${segment}`;
+  return url.toString();
+}

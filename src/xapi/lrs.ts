@@ -10,6 +10,7 @@
  */
 import type { XapiConfig } from '../config.js';
 import { XAPI_VERSION, type Statement } from './statement.js';
+import { appendPath } from '../outbox/http.js';
 
 export type LrsConfig = NonNullable<XapiConfig['lrs']>;
 
@@ -22,8 +23,9 @@ export type LrsOutcome =
 /** The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can stand in. */
 export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
+/** The Statements resource under the LRS endpoint; a query string on the endpoint (e.g. a tenant) stays a query string. */
 export function statementsUrl(endpoint: string): string {
-  return `${endpoint.replace(/\/+$/, '')}/statements`;
+  return appendPath(endpoint, 'statements');
 }
 
 export function lrsHeaders(lrs: LrsConfig): Record<string, string> {

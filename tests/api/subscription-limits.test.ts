@@ -81,6 +81,28 @@ describe.each(DATABASES)('subscription caps on %s', (kind) => {
     await hubHolds(4);
   });
 
+  test('clients that drop while their key is being checked hold no place afterwards', async () => {
+    // Fresh keys, so each check reads the database (a cached key answers before the drop is seen).
+    const org = await t.app.services.prisma.organization.findFirstOrThrow();
+    for (let i = 0; i < 6; i++) {
+      const { key } = await createApiKey(t.app.services.prisma, org.id, `ws-drop-${i}`, ['SCORES_READ']);
+      const ws = new WebSocket(wsUrl(t.app.url), 'graphql-transport-ws');
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => {
+          ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
+          ws.terminate(); // gone before the server has answered connection_init
+          resolve();
+        });
+        ws.once('error', reject);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the checks finish after the drops
+    // The process cap is 4 and the per-key cap 2: all four places are free.
+    const subs = [sub(keys[0]!), sub(keys[0]!), sub(keys[1]!), sub(keys[2]!)];
+    const outcomes = await Promise.all(subs.map((s) => Promise.race([s.connected.then(() => 'connected'), s.ended])));
+    expect(outcomes).toEqual(['connected', 'connected', 'connected', 'connected']);
+  });
+
   test('a subscription beyond the per-key cap is refused with RATE_LIMITED; completing one frees a place', async () => {
     const { start } = multiplexed(keys[1]!);
     const subs = [start(), start(), start()];

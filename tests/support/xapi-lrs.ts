@@ -14,6 +14,8 @@ export interface LrsRequest {
   status: number;
   reason: string;
   headers: http.IncomingHttpHeaders;
+  /** The request's query string ('' without one), e.g. a tenant a hosted LRS puts in its endpoint. */
+  query: string;
 }
 
 export class TestLrs {
@@ -38,7 +40,7 @@ export class TestLrs {
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse, status: number, reason: string, body?: unknown): void {
-    this.requests.push({ status, reason, headers: req.headers });
+    this.requests.push({ status, reason, headers: req.headers, query: new URL(req.url ?? '/', 'http://lrs').search });
     res.writeHead(status, { 'content-type': 'application/json', 'x-experience-api-version': '1.0.3' });
     res.end(body === undefined ? JSON.stringify({ error: reason }) : JSON.stringify(body));
   }
@@ -55,7 +57,7 @@ export class TestLrs {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
-    if (req.url !== '/xapi/statements' || req.method !== 'POST') return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
+    if (new URL(req.url ?? '/', 'http://lrs').pathname !== '/xapi/statements' || req.method !== 'POST') return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
     if (!this.authorised(req.headers.authorization)) return this.answer(req, res, 401, 'bad or missing Basic credentials');
     if (!/^1\.0(\.\d+)?$/.test(String(req.headers['x-experience-api-version'] ?? ''))) return this.answer(req, res, 400, 'missing X-Experience-API-Version');
     if (!/^application\/json(\s*;.*)?$/i.test(req.headers['content-type'] ?? '')) return this.answer(req, res, 400, `content type ${req.headers['content-type']}`);

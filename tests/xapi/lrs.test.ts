@@ -59,6 +59,14 @@ describe('sending statements to a Learning Record Store', () => {
     expect(classifyLrsStatus(429).kind).toBe('retry');
     expect(classifyLrsStatus(400, 'bad').kind).toBe('rejected');
     expect(statementsUrl('https://lrs.example/xapi/')).toBe('https://lrs.example/xapi/statements');
+    expect(statementsUrl('https://lrs.example/xapi?tenant=7')).toBe('https://lrs.example/xapi/statements?tenant=7');
+  });
+
+  test('an endpoint with a query string (a hosted LRS naming its tenant): the statements go to /statements with the query kept', async () => {
+    const before = lrs.requests.length;
+    const res = await postStatements({ ...config(), endpoint: `${lrs.url}?tenant=7` }, [statement('0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a15')]);
+    expect(res).toMatchObject({ kind: 'delivered' });
+    expect(lrs.requests.slice(before).map((r) => [r.status, r.query])).toEqual([[200, '?tenant=7']]);
   });
 
   test("the test LRS refuses what a strict LRS refuses: a missing version header, another content type, an invalid statement", async () => {
