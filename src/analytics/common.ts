@@ -48,8 +48,19 @@ export interface Window {
   to?: Date | null;
 }
 
-/** Utterances submitted in [from, to). */
+/**
+ * A time range [from, to): BAD_USER_INPUT unless `from` is before `to` (when both are given). An
+ * inverted range would silently match nothing, which reads as "no practice" rather than a mistake.
+ */
+export function checkRange(from: Date | null | undefined, to: Date | null | undefined, names: [string, string] = ['from', 'to']): void {
+  if (from && to && from.getTime() >= to.getTime()) {
+    throw new AppError('BAD_USER_INPUT', `${names[0]} (${from.toISOString()}) must be before ${names[1]} (${to.toISOString()}).`, { arguments: names });
+  }
+}
+
+/** Utterances submitted in [from, to) (checked by checkRange). */
 export function submittedIn(w: Window, alias = 'u'): Prisma.Sql {
+  checkRange(w.from, w.to);
   const col = Prisma.raw(`${alias}."createdAt"`);
   return Prisma.sql`${w.from ? Prisma.sql`AND ${col} >= ${w.from}::timestamptz` : Prisma.empty}
     ${w.to ? Prisma.sql`AND ${col} < ${w.to}::timestamptz` : Prisma.empty}`;

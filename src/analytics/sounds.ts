@@ -6,7 +6,8 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
-import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+import { bound, checkRange, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+import { AppError } from '../errors.js';
 
 /** Every sound a profile can hold: the 39 ARPAbet phones, and AH0 and ER0 kept apart (common.ts soundKey). */
 export const MAX_SOUNDS = 41;
@@ -200,6 +201,12 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   const p2From = args.period2From ?? new Date(p2To.getTime() - 30 * DAY_MS);
   const p1To = args.period1To ?? p2From;
   const p1From = args.period1From ?? new Date(p1To.getTime() - 30 * DAY_MS);
+  checkRange(p1From, p1To, ['period1From', 'period1To']);
+  checkRange(p2From, p2To, ['period2From', 'period2To']);
+  // Period 1 is the earlier one: reversed, IMPROVED and WORSENED would mean the opposite.
+  if (p1From.getTime() > p2From.getTime()) {
+    throw new AppError('BAD_USER_INPUT', `Period 1 is the earlier period: period1From (${p1From.toISOString()}) must not be after period2From (${p2From.toISOString()}).`, { arguments: ['period1From', 'period2From'] });
+  }
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;
   const err = Prisma.sql`accuracy < ${PHONEME_ERROR_BELOW}::float8`;

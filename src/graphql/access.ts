@@ -52,9 +52,20 @@ export async function loadVisible<T extends Loadable>(ctx: RequestContext, type:
   return loader.load(id);
 }
 
-/** Any loadable node by global id: a malformed, foreign or unknown id reads as null. */
+/**
+ * Any node by global id: a malformed, foreign or unknown id reads as null. Learner data goes through
+ * the scoped loaders; the key's own Organization reads as `viewer.organization` does (any key), an
+ * ApiKey as `apiKeys` does (ADMIN).
+ */
 export async function loadNode(ctx: RequestContext, globalId: string) {
   const parsed = fromGlobalId(globalId);
+  if (parsed?.type === 'Organization') {
+    return parsed.id === ctx.principal.organizationId ? { ...(await ctx.loaders.organization()), __typename: 'Organization' as const } : null;
+  }
+  if (parsed?.type === 'ApiKey') {
+    const key = await ctx.loaders.apiKeyById(parsed.id);
+    return key ? { ...key, __typename: 'ApiKey' as const } : null;
+  }
   if (!parsed || !isLoadable(parsed.type)) {
     // Same answer whatever the id: a key that may not read learns nothing from which ids parse.
     requireScope(ctx.principal, 'SCORES_READ');

@@ -16,11 +16,20 @@ export function toGlobalId(type: NodeType, id: string): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');
 }
 
+/**
+ * The type and database id of a global id, or null. Only the exact form toGlobalId writes is an
+ * id: Node's contract is that `node(id: X).id` is X, and Buffer's decoder would also take padding,
+ * whitespace, the standard alphabet and text after the uuid, so one object would have many ids
+ * (and clients that cache by id, many records).
+ */
 export function fromGlobalId(globalId: string): { type: NodeType; id: string } | null {
   const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
-  const [type, id] = decoded.split(':');
-  if (!NODE_TYPES.includes(type as NodeType) || !id || !UUID.test(id)) return null;
-  return { type: type as NodeType, id };
+  const colon = decoded.indexOf(':');
+  const type = decoded.slice(0, colon) as NodeType;
+  const id = decoded.slice(colon + 1);
+  if (colon < 0 || !NODE_TYPES.includes(type) || !UUID.test(id)) return null;
+  if (toGlobalId(type, id) !== globalId) return null;
+  return { type, id };
 }
 
 /** The database id behind a global id of the expected type; a wrong or foreign id is NOT_FOUND. */

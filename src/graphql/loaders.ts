@@ -379,6 +379,11 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         count: () => prisma.assessment.count({ where }),
       });
     },
+    /** One of the organisation's API keys by database id (ADMIN), revoked ones included; null when none. */
+    apiKeyById: (id: string) => {
+      admin();
+      return prisma.apiKey.findFirst({ where: { id, organizationId } });
+    },
     /** The organisation's API keys (ADMIN); revoked ones only when asked. */
     apiKeysPage: (args: PageArgs & { includeRevoked?: boolean | null }) => {
       admin();

@@ -71,8 +71,9 @@ export function pageWindow(args: PageArgs): PageWindow {
   return {
     size,
     backward,
-    after: args.after ? decodeCursor(args.after) : null,
-    before: args.before ? decodeCursor(args.before) : null,
+    // != null: an empty cursor is no cursor the API returned (BAD_USER_INPUT), not "from the start".
+    after: args.after != null ? decodeCursor(args.after) : null,
+    before: args.before != null ? decodeCursor(args.before) : null,
   };
 }
 

@@ -205,6 +205,26 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     expect(changes.find((c: any) => c.phoneme === 'R').direction).toBe('WORSENED');
   });
 
+  test('an inverted date range, or period 1 after period 2, is BAD_USER_INPUT naming the arguments, not an empty answer', async () => {
+    const refused = async (query: string, variables: Record<string, unknown>, pattern: RegExp) => {
+      const res = await t.admin.request(query, { id: improver, ...variables });
+      expect({ variables, code: errorCode(res) }).toEqual({ variables, code: 'BAD_USER_INPUT' });
+      expect(res.errors![0]!.message).toMatch(pattern);
+    };
+    const [early, late] = ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'];
+    await refused(PROGRESS, { from: late, to: early }, /^from \(2026-02-01.*\) must be before to/);
+    await refused(PROGRESS, { from: early, to: early }, /must be before/);
+    await refused(`query($id: ID!, $from: DateTime, $to: DateTime) { learner(id: $id) { soundProfile(from: $from, to: $to) { phoneme } } }`, { from: late, to: early }, /must be before/);
+    await refused(`query($id: ID!, $f: LearnerUtteranceFilter) { learner(id: $id) { utterances(filter: $f) { totalCount } } }`,
+      { f: { createdAfter: late, createdBefore: early } }, /^createdAfter .* must be before createdBefore/);
+    await refused(CHANGES, { a: early, b: '2026-01-12T00:00:00Z', c: early, d: early }, /period2From .* must be before period2To/);
+    // the periods swapped: IMPROVED would read as WORSENED
+    await refused(CHANGES, { a: '2026-01-12T00:00:00Z', b: late, c: early, d: '2026-01-12T00:00:00Z' }, /Period 1 is the earlier period/);
+    // a range with only one end, and adjacent periods, are fine
+    expect((await t.admin.request(PROGRESS, { id: improver, from: early })).errors).toBeUndefined();
+    expect((await t.admin.request(CHANGES, { id: improver, a: early, b: '2026-01-12T00:00:00Z', c: '2026-01-12T00:00:00Z', d: late })).errors).toBeUndefined();
+  });
+
   test('needs SCORES_READ; another organisation cannot reach the learner', async () => {
     const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
     expect(errorCode(await writer.request(ALL, { id: improver }))).toBe('FORBIDDEN');

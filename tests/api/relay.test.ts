@@ -338,7 +338,7 @@ describe.each(DATABASES)('Relay connections on %s', (kind) => {
     }
   });
 
-  test('nodes(ids): in order, null for malformed, unknown, foreign and unloadable ids, batched', async () => {
+  test('nodes(ids): in order, null for malformed, unknown and foreign ids, batched', async () => {
     const prisma = t.app.services.prisma;
     const other = await otherOrganization(t);
     const foreign = await prisma.learner.create({ data: { organizationId: other.org.id, externalId: `nf-${randomUUID()}` } });
@@ -365,7 +365,7 @@ describe.each(DATABASES)('Relay connections on %s', (kind) => {
       null,
       null,
       null,
-      null,
+      { __typename: 'Organization', id: toGlobalId('Organization', organizationId) },
       { __typename: 'Utterance', id: seeded.order[1] },
       { __typename: 'Utterance', id: seeded.order[2] },
     ]);
@@ -387,8 +387,32 @@ describe.each(DATABASES)('Relay connections on %s', (kind) => {
     expect((await reader.request(Q, { ids: Array.from({ length: 100 }, () => seeded.learnerId) })).data.nodes).toHaveLength(100);
   });
 
-  test('a page above the cap, a negative page, first with last and a forged cursor are BAD_USER_INPUT', async () => {
-    for (const args of ['first: 101', 'last: 101', 'first: -1', 'first: 2, last: 2', 'before: "bm9wZQ"']) {
+  test('node(id) reads every Node type back with the id it was given, and only that exact id', async () => {
+    const admin = t.admin;
+    const key = await t.app.services.prisma.apiKey.findFirstOrThrow({ where: { organizationId, revokedAt: null }, orderBy: { createdAt: 'asc' } });
+    const Q = `query($id: ID!) { node(id: $id) { __typename id } }`;
+    for (const [type, id] of [
+      ['Learner', seeded.learnerId], ['Utterance', seeded.order[0]!],
+      ['Organization', toGlobalId('Organization', organizationId)], ['ApiKey', toGlobalId('ApiKey', key.id)],
+    ] as const) {
+      expect((await admin.request(Q, { id })).data.node).toEqual({ __typename: type, id });
+    }
+    // an ApiKey needs the admin scope; another organisation's Organization reads as null
+    expect(errorCode(await reader.request(Q, { id: toGlobalId('ApiKey', key.id) }))).toBe('FORBIDDEN');
+    const other = await otherOrganization(t);
+    expect((await admin.request(Q, { id: toGlobalId('Organization', other.org.id) })).data.node).toBeNull();
+    expect((await other.client.request(Q, { id: toGlobalId('ApiKey', key.id) })).data.node).toBeNull();
+    // Other spellings of the same id are not ids (node(id: X).id must be X): padding, spaces, the
+    // standard alphabet's characters, text after the uuid.
+    const raw = Buffer.from(`Learner:${seeded.learnerId ? Buffer.from(seeded.learnerId, 'base64url').toString().split(':')[1] : ''}`);
+    for (const variant of [`${seeded.learnerId}==`, ` ${seeded.learnerId} `, raw.toString('base64'), Buffer.from(`${raw.toString()}:junk`).toString('base64url')]) {
+      if (variant === seeded.learnerId) continue; // (base64 and base64url agree on this one)
+      expect({ variant, node: (await reader.request(Q, { id: variant })).data?.node }).toEqual({ variant, node: null });
+    }
+  });
+
+  test('a page above the cap, a negative page, first with last, a forged or empty cursor are BAD_USER_INPUT', async () => {
+    for (const args of ['first: 101', 'last: 101', 'first: -1', 'first: 2, last: 2', 'before: "bm9wZQ"', 'after: ""', 'before: ""']) {
       const res = await reader.request(`{ learners(${args}) { edges { node { id } } } }`);
       expect({ args, code: errorCode(res) }).toEqual({ args, code: 'BAD_USER_INPUT' });
       if (args.includes('101')) expect(res.errors![0]!.message).toMatch(/100/);

@@ -1,6 +1,12 @@
 import type { LearnerResolvers } from '../../generated/graphql.js';
 import { pageArgs } from '../../graphql/pagination.js';
+import { checkRange } from '../../analytics/common.js';
 
-/** Newest first, keyset-paginated and filtered; the loader checks the key may read them. */
-export const utterances: LearnerResolvers['utterances'] = (learner, args, ctx, info) =>
-  ctx.loaders.utterancesPage(learner.id, pageArgs(args, info));
+/**
+ * Newest first, keyset-paginated and filtered; the loader checks the key may read them. An inverted
+ * date range is refused here, not in the loader, whose batch serves other learners' pages too.
+ */
+export const utterances: LearnerResolvers['utterances'] = (learner, args, ctx, info) => {
+  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['createdAfter', 'createdBefore']);
+  return ctx.loaders.utterancesPage(learner.id, pageArgs(args, info));
+};

@@ -1,6 +1,9 @@
 import type { QueryResolvers } from '../../generated/graphql.js';
 import { pageArgs } from '../../graphql/pagination.js';
+import { checkRange } from '../../analytics/common.js';
 
 /** The organisation's utterances, newest first, filtered; SCORES_READ (the loader checks). */
-export const utterances: QueryResolvers['utterances'] = (_parent, args, ctx, info) =>
-  ctx.loaders.allUtterancesPage(pageArgs(args, info));
+export const utterances: QueryResolvers['utterances'] = (_parent, args, ctx, info) => {
+  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['createdAfter', 'createdBefore']);
+  return ctx.loaders.allUtterancesPage(pageArgs(args, info));
+};
