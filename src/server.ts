@@ -15,7 +15,7 @@ import { AppError } from './errors.js';
 import { createFormatError, DATABASE_UNAVAILABLE, maskedErrorsCarryRequestId } from './graphql/format-error.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
-import { cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
+import { authenticateUploads, cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { exportStatements } from './xapi/export.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
@@ -131,6 +131,7 @@ export async function startHttpServer(
     cors(config.corsOrigins),
     limiter.middleware,
     express.json({ limit: MAX_JSON_BODY_BYTES }),
+    authenticateUploads(services.prisma, limiter),
     graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1 }), // busboy's limit is exclusive; ours is not
     querySourceLimits(config),
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),

@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../config.js';
-import { bearerToken, hashApiKey } from '../graphql/auth.js';
+import { authenticate, bearerToken, hashApiKey } from '../graphql/auth.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
 import { checkQuerySource, type QueryLimits } from '../graphql/limits.js';
 import { rateLimitHeaders, RecentSet, TokenBuckets, type BucketState } from './rate-limit.js';
 
@@ -121,6 +123,28 @@ export class RateLimiter {
     const token = bearerToken(authorization);
     if (token && this.failures.enabled) this.knownGood.add(hashApiKey(token));
   }
+}
+
+/**
+ * A multipart request (an upload) is authenticated before graphql-upload reads its body into a temp
+ * file, so a client without a valid key, or a cross-site form (which cannot send Authorization),
+ * writes nothing to the server's disk. The GraphQL context authenticates again (from the key cache);
+ * any other failure here (the database away) is left to it, which answers it as it does for JSON.
+ */
+export function authenticateUploads(prisma: PrismaClient, limiter: RateLimiter): RequestHandler {
+  return (req, res, next) => {
+    if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) return next();
+    authenticate(prisma, req.headers.authorization).then(
+      () => next(),
+      (e: unknown) => {
+        if (!(e instanceof AppError && e.code === 'UNAUTHENTICATED')) return next();
+        limiter.authFailed(req, res);
+        // The body is not read: close the connection after the answer rather than drain an upload.
+        res.setHeader('Connection', 'close');
+        sendError(res, 401, e.message, { code: 'UNAUTHENTICATED' });
+      },
+    );
+  };
 }
 
 /** Size and token limits on the query text, before Apollo parses it (JSON, multipart and GET). */

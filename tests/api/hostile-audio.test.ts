@@ -3,7 +3,7 @@
  * with its documented code, the server's memory stays bounded, and a refusal leaves no row, no
  * stored file and no upload temp file behind. The size limit is inclusive.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
@@ -70,6 +70,28 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
 
   const submit = (bytes: Uint8Array) =>
     t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'WE CALL IT BEAR', audio: null } }, 'variables.input.audio', { bytes, name: 'take.wav' });
+
+  test('an upload without a valid key is refused before its body reaches the disk', async () => {
+    const earlier = new Set(uploadTempFiles()); // (an earlier upload's file may still be on its way out)
+    const seen: string[] = [];
+    const watcher = watch(os.tmpdir(), (_event, name) => { if (name?.startsWith('capacitor-') && !earlier.has(name)) seen.push(name); });
+    try {
+      const bytes = encodeWav(sine(440, 1, 16000), 16000); // small (32 KB): the whole body is sent before the answer
+      for (const key of [undefined, 'sm_not-a-real-key']) {
+        const res = await t.admin.withKey(key).upload(SUBMIT, { input: { learnerId, referenceText: 'WE CALL IT BEAR', audio: null } }, 'variables.input.audio', { bytes, name: 'take.wav' });
+        expect({ key, status: res.status, code: errorCode(res) }).toEqual({ key, status: 401, code: 'UNAUTHENTICATED' });
+      }
+      await new Promise((r) => setTimeout(r, 200)); // any watch event still on its way
+      expect(seen).toEqual([]);
+      // the same upload with the key is buffered and stored as ever
+      expect((await submit(bytes)).errors).toBeUndefined();
+    } finally {
+      watcher.close();
+    }
+    expect(await t.app.services.prisma.utterance.count()).toBe(1);
+    await t.app.services.prisma.job.deleteMany();
+    await t.app.services.prisma.utterance.deleteMany();
+  });
 
   /** Upload, sampling the server process's resident memory while the request runs. */
   async function measuredSubmit(bytes: Uint8Array) {
