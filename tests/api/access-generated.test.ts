@@ -172,9 +172,14 @@ const TYPE_NEEDS: Record<string, Need> = {
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
-const FIELD_NEEDS: Record<string, Need> = {
-  'Query.node': 'LEARNER',
-  'Query.nodes': 'LEARNER',
+/**
+ * Entry fields whose need depends on the type they return: `node(id)` needs what the object's type
+ * needs (its own Organization: any key; an ApiKey: ADMIN); `nodes(ids)` also refuses, once, a key
+ * without SCORES_READ, whatever the ids.
+ */
+const FIELD_NEEDS: Record<string, (typeNeed: Need) => Need> = {
+  'Query.node': (n) => n,
+  'Query.nodes': (n) => (n === 'ANY' ? 'LEARNER' : n),
 };
 
 interface Seed {
@@ -502,7 +507,7 @@ function stepNeeds(p: PathSpec): Need[] {
     if (need === 'PART') need = i > 0 ? needs[i - 1]! : 'ANY';
     if (i === 0 && p.root === 'query') {
       const key = `Query.${s.field.name}`;
-      need = FIELD_NEEDS[key] ?? need;
+      need = FIELD_NEEDS[key]?.(need) ?? need;
       if (/admin scope/i.test(s.field.description ?? '')) need = 'ADMIN';
     }
     needs.push(need);
