@@ -100,9 +100,10 @@ export async function eraseLearner(
       else removed++;
     } catch (err) {
       // The rows are gone for good (committed): the answer says so and counts the file that stayed;
-      // the log names it for an operator to delete, since no learner is left to erase again.
+      // the log names it for an operator to delete (once no utterance references it), since no
+      // learner is left to erase again. The cause may be the store or the database (err says which).
       notRemoved++;
-      log.error('erasure: a recording could not be removed from the audio store', { auditEventId: rows.eventId, sha256, err });
+      log.error('erasure: a recording may still be stored (removing it failed)', { auditEventId: rows.eventId, sha256, err });
     }
   }
   const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept, audioFilesNotRemoved: notRemoved };

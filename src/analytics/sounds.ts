@@ -203,9 +203,10 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   const p1From = args.period1From ?? new Date(p1To.getTime() - 30 * DAY_MS);
   checkRange(p1From, p1To, ['period1From', 'period1To']);
   checkRange(p2From, p2To, ['period2From', 'period2To']);
-  // Period 1 is the earlier one: reversed, IMPROVED and WORSENED would mean the opposite.
-  if (p1From.getTime() > p2From.getTime()) {
-    throw new AppError('BAD_USER_INPUT', `Period 1 is the earlier period: period1From (${p1From.toISOString()}) must not be after period2From (${p2From.toISOString()}).`, { arguments: ['period1From', 'period2From'] });
+  // Period 1 is the earlier one (they may overlap): wholly after period 2, IMPROVED and WORSENED
+  // would mean the opposite.
+  if (p1From.getTime() >= p2To.getTime()) {
+    throw new AppError('BAD_USER_INPUT', `Period 1 is the earlier period: period1From (${p1From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, { arguments: ['period1From', 'period2To'] });
   }
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;

@@ -63,7 +63,7 @@ export async function loadNode(ctx: RequestContext, globalId: string) {
     return parsed.id === ctx.principal.organizationId ? { ...(await ctx.loaders.organization()), __typename: 'Organization' as const } : null;
   }
   if (parsed?.type === 'ApiKey') {
-    const key = await ctx.loaders.apiKeyById(parsed.id);
+    const key = await ctx.loaders.apiKey.load(parsed.id);
     return key ? { ...key, __typename: 'ApiKey' as const } : null;
   }
   if (!parsed || !isLoadable(parsed.type)) {
@@ -91,13 +91,15 @@ export const MAX_NODE_IDS = 100;
 /**
  * `nodes(ids)`: each id as `loadNode` answers it, in the order asked (the loaders batch the reads,
  * one statement per type). A key that may not read learner data is refused once, whatever the ids.
+ * Each item is its own promise, not one Promise.all: an id refused on its own (an ApiKey to a key
+ * without ADMIN) is null with its error at `nodes[i]`, and the others still answer.
  */
-export async function loadNodes(ctx: RequestContext, globalIds: readonly string[]) {
+export function loadNodes(ctx: RequestContext, globalIds: readonly string[]) {
   if (globalIds.length > MAX_NODE_IDS) {
     throw new AppError('BAD_USER_INPUT', `nodes takes at most ${MAX_NODE_IDS} ids (got ${globalIds.length}).`, { max: MAX_NODE_IDS });
   }
   requireScope(ctx.principal, 'SCORES_READ');
-  return Promise.all(globalIds.map((id) => loadNode(ctx, id)));
+  return globalIds.map((id) => loadNode(ctx, id));
 }
 
 /** The fields of a row that this request wrote, on the row a mutation returns (see asWritten). */

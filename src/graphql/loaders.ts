@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type {
+  ApiKey,
   Assessment,
   Delivery,
   DeliveryAttempt,
@@ -379,11 +380,8 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         count: () => prisma.assessment.count({ where }),
       });
     },
-    /** One of the organisation's API keys by database id (ADMIN), revoked ones included; null when none. */
-    apiKeyById: (id: string) => {
-      admin();
-      return prisma.apiKey.findFirst({ where: { id, organizationId } });
-    },
+    /** The organisation's API keys by database id (ADMIN), revoked ones included; null when none (node/nodes). */
+    apiKey: scoped(byId<ApiKey>((ids) => prisma.apiKey.findMany({ where: scope(ids) })), admin),
     /** The organisation's API keys (ADMIN); revoked ones only when asked. */
     apiKeysPage: (args: PageArgs & { includeRevoked?: boolean | null }) => {
       admin();

@@ -220,7 +220,9 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     await refused(CHANGES, { a: early, b: '2026-01-12T00:00:00Z', c: early, d: early }, /period2From .* must be before period2To/);
     // the periods swapped: IMPROVED would read as WORSENED
     await refused(CHANGES, { a: '2026-01-12T00:00:00Z', b: late, c: early, d: '2026-01-12T00:00:00Z' }, /Period 1 is the earlier period/);
-    // a range with only one end, and adjacent periods, are fine
+    // a range with only one end, adjacent or overlapping periods, and period 1 alone (period 2 by default) are fine
+    expect((await t.admin.request(CHANGES, { id: improver, a: early, b: late, c: '2026-01-12T00:00:00Z', d: late })).errors).toBeUndefined();
+    expect((await t.admin.request(CHANGES, { id: improver, a: '2026-01-12T00:00:00Z', b: late })).errors).toBeUndefined();
     expect((await t.admin.request(PROGRESS, { id: improver, from: early })).errors).toBeUndefined();
     expect((await t.admin.request(CHANGES, { id: improver, a: early, b: '2026-01-12T00:00:00Z', c: '2026-01-12T00:00:00Z', d: late })).errors).toBeUndefined();
   });

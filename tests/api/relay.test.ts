@@ -399,6 +399,10 @@ describe.each(DATABASES)('Relay connections on %s', (kind) => {
     }
     // an ApiKey needs the admin scope; another organisation's Organization reads as null
     expect(errorCode(await reader.request(Q, { id: toGlobalId('ApiKey', key.id) }))).toBe('FORBIDDEN');
+    // in nodes(ids) the refusal is that item's alone: the others still answer
+    const mixed = await reader.request(`query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, { ids: [seeded.learnerId, toGlobalId('ApiKey', key.id)] });
+    expect(mixed.data.nodes).toEqual([{ __typename: 'Learner', id: seeded.learnerId }, null]);
+    expect(mixed.errors).toEqual([expect.objectContaining({ path: ['nodes', 1], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
     const other = await otherOrganization(t);
     expect((await admin.request(Q, { id: toGlobalId('Organization', other.org.id) })).data.node).toBeNull();
     expect((await other.client.request(Q, { id: toGlobalId('ApiKey', key.id) })).data.node).toBeNull();
