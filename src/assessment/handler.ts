@@ -86,7 +86,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         }),
       });
       // LTI grade passback and the LRS: deliveries of the same event, committed with the assessment.
-      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text }, eventId);
+      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text, flags }, eventId);
       await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
       // The statements of the completing transaction (its commit is not in it).
       jobStageDuration.observe({ stage: 'write' }, (performance.now() - writeStarted) / 1000);

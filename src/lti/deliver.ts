@@ -8,7 +8,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/store.js';
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
-import { aspectValue, MAX_COMMENT_CHARS, scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
+import { aspectValue, gradingProgressFor, MAX_COMMENT_CHARS, scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
@@ -19,7 +19,7 @@ import type { HttpAnswer, HttpPost } from './http.js';
  */
 export async function queueLtiScore(
   tx: Prisma.TransactionClient,
-  assessment: { id: string; organizationId: string; utteranceId: string; scores: SentenceScoresRow; comment: string | null },
+  assessment: { id: string; organizationId: string; utteranceId: string; scores: SentenceScoresRow; comment: string | null; flags: readonly string[] },
   eventId: string,
 ): Promise<string | null> {
   const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, include: { lineItem: true } });
@@ -34,6 +34,7 @@ export async function queueLtiScore(
       scoreGiven: scaleScore(aspectValue(assessment.scores, lineItem.aspect), lineItem.scoreMaximum),
       scoreMaximum: lineItem.scoreMaximum,
       comment: assessment.comment?.slice(0, MAX_COMMENT_CHARS) ?? null,
+      gradingProgress: gradingProgressFor(assessment.flags),
       scoredAt: new Date(),
     },
   });

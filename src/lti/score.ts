@@ -2,7 +2,7 @@
  * The AGS score (application/vnd.ims.lis.v1.score+json) of one assessment for one line item. Our
  * sentence scores are all on a 0-10 scale; the line item's own scale is 0..scoreMaximum.
  */
-import type { LtiScoreAspect } from '../generated/prisma/client.js';
+import type { LtiGradingProgress, LtiScoreAspect } from '../generated/prisma/client.js';
 import { appendPath } from '../outbox/http.js';
 
 export const SCORE_MEDIA_TYPE = 'application/vnd.ims.lis.v1.score+json';
@@ -36,6 +36,9 @@ export function scaleScore(value: number, scoreMaximum: number): number {
   return Math.round(((clamped * scoreMaximum) / SENTENCE_SCALE_MAX) * 10_000) / 10_000;
 }
 
+/** AGS's spelling of each grading progress we post. */
+const AGS_GRADING_PROGRESS = { FULLY_GRADED: 'FullyGraded', PENDING_MANUAL: 'PendingManual' } as const satisfies Record<LtiGradingProgress, string>;
+
 export interface ScoreBody {
   userId: string;
   scoreGiven: number;
@@ -43,10 +46,21 @@ export interface ScoreBody {
   comment?: string;
   timestamp: string;
   activityProgress: 'Completed';
-  gradingProgress: 'FullyGraded';
+  gradingProgress: (typeof AGS_GRADING_PROGRESS)[LtiGradingProgress];
 }
 
-export function scoreBody(d: { userId: string; scoreGiven: number; scoreMaximum: number; comment: string | null; scoredAt: Date }): ScoreBody {
+/**
+ * A reading of another sentence (the assessment's READ_WRONG_TEXT flag) is not a grade of the task:
+ * its score is posted as PendingManual, which AGS defines as "requires human intervention", so a
+ * platform shows it as awaiting the teacher rather than as final.
+ */
+export function gradingProgressFor(flags: readonly string[]): LtiGradingProgress {
+  return flags.includes('READ_WRONG_TEXT') ? 'PENDING_MANUAL' : 'FULLY_GRADED';
+}
+
+export function scoreBody(d: {
+  userId: string; scoreGiven: number; scoreMaximum: number; comment: string | null; scoredAt: Date; gradingProgress: LtiGradingProgress;
+}): ScoreBody {
   return {
     userId: d.userId,
     scoreGiven: d.scoreGiven,
@@ -55,7 +69,7 @@ export function scoreBody(d: { userId: string; scoreGiven: number; scoreMaximum:
     // toISOString: milliseconds and the UTC offset "Z", as AGS asks.
     timestamp: d.scoredAt.toISOString(),
     activityProgress: 'Completed',
-    gradingProgress: 'FullyGraded',
+    gradingProgress: AGS_GRADING_PROGRESS[d.gradingProgress],
   };
 }
 

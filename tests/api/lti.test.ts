@@ -13,6 +13,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
+import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { createDeliveryWorker } from '../../src/app.js';
@@ -28,8 +29,8 @@ const LINE_ITEM = `mutation($input: CreateLtiLineItemInput!) { createLtiLineItem
 const CREATE_LEARNER = `mutation($externalId: String!) { createLearner(input: {externalId: $externalId}) { id } }`;
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const DELIVERIES = `query($id: ID!) { assessment(id: $id) {
-  sentence { accuracy fluency prosody completeness total } rationale { text }
-  gradeDeliveries { userId scoreGiven scoreMaximum status attempts lastError lastErrorCode lastHttpStatus nextAttemptAt deliveredAt createdAt
+  flags sentence { accuracy fluency prosody completeness total } rationale { text }
+  gradeDeliveries { userId scoreGiven scoreMaximum gradingProgress status attempts lastError lastErrorCode lastHttpStatus nextAttemptAt deliveredAt createdAt
     lineItem { id url aspect scoreMaximum } attemptLog { number statusCode errorCode error durationMs } } } }`;
 
 describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
@@ -64,13 +65,17 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   }
 
   /** Submit a recording naming a line item (with the writing key) and wait for its assessment. */
-  async function assessedSubmission(lti: { lineItemId: string; userId?: string }, externalId = `lti-${randomUUID()}`) {
+  async function assessedSubmission(
+    lti: { lineItemId: string; userId?: string },
+    externalId = `lti-${randomUUID()}`,
+    take: { referenceText: string; bytes: Uint8Array } = { referenceText: 'We call it bear', bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)) },
+  ) {
     const learnerId = (await t.admin.request(CREATE_LEARNER, { externalId })).data.createLearner.id;
     const res = await writer.upload(
       SUBMIT,
-      { input: { learnerId, referenceText: 'We call it bear', audio: null, lti } },
+      { input: { learnerId, referenceText: take.referenceText, audio: null, lti } },
       'variables.input.audio',
-      { bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav' },
+      { bytes: take.bytes, name: 'take.wav' },
     );
     expect(res.errors).toBeUndefined();
     const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
@@ -162,9 +167,12 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().ltiSubmission.count()).toBe(0);
   });
 
-  test('a completed assessment posts its scaled score with every field; the delivery status is visible with the scores', async () => {
+  // A reading of its own sentence (espeak-ng), so an ordinary assessment: speechLikeWav's noise is
+  // rightly READ_WRONG_TEXT, which the next test covers with real speech of another sentence.
+  (hasEspeak ? test : test.skip)('a completed assessment posts its scaled score with every field; the delivery status is visible with the scores', async () => {
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 100, path: 'total-100' });
-    const { assessmentId, externalId } = await assessedSubmission({ lineItemId: item.id });
+    const said = 'We will see you tomorrow at the stream';
+    const { assessmentId, externalId } = await assessedSubmission({ lineItemId: item.id }, undefined, { referenceText: said, bytes: espeakWav(said) });
     // The score is owed from the completing transaction on: an LTI_SCORE delivery of the outbox,
     // hanging on the assessment.completed event.
     const dbId = fromGlobalId(assessmentId)!.id;
@@ -189,9 +197,10 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     });
     expect(lms.assertions.at(-1)!.exp - lms.assertions.at(-1)!.iat).toBeLessThanOrEqual(300);
 
+    expect(a.flags).toEqual([]);
     const after = a.gradeDeliveries[0];
     expect(after).toMatchObject({
-      status: 'DELIVERED', attempts: 1, userId: externalId, scoreGiven: a.sentence.total * 10, scoreMaximum: 100,
+      status: 'DELIVERED', attempts: 1, userId: externalId, scoreGiven: a.sentence.total * 10, scoreMaximum: 100, gradingProgress: 'FULLY_GRADED',
       lastHttpStatus: 204, lastError: null, lastErrorCode: null, nextAttemptAt: null, lineItem: { id: item.id, aspect: 'TOTAL' },
       attemptLog: [{ number: 1, statusCode: 204, errorCode: null, error: null, durationMs: expect.any(Number) }],
     });
@@ -215,7 +224,32 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const query = /```graphql\n(\{ assessment[\s\S]*?)```/.exec(section)![1]!.replace('<id>', assessmentId);
     const fromReadme = await t.admin.request(query);
     expect(fromReadme.errors).toBeUndefined();
-    expect(fromReadme.data.assessment.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attemptLog: [{ number: 1, statusCode: 204, errorCode: null }] });
+    expect(fromReadme.data.assessment.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', gradingProgress: 'FULLY_GRADED', attemptLog: [{ number: 1, statusCode: 204, errorCode: null }] });
+  });
+
+  // espeak-ng reads one sentence and the learner is said to have read another (tests/api/wrong-text.test.ts).
+  (hasEspeak ? test : test.skip)('a reading of another sentence is posted as PendingManual, so the gradebook waits for the teacher', async () => {
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'wrong-text' });
+    const take = { referenceText: 'We will see you tomorrow at the stream', bytes: espeakWav('The quick brown fox jumps over the lazy dog') };
+    const { assessmentId, externalId } = await assessedSubmission({ lineItemId: item.id }, undefined, take);
+    const a = await settled(assessmentId);
+    expect(a.flags).toEqual(['READ_WRONG_TEXT']);
+    expect(lms.problems).toEqual([]);
+    const posted = lms.scores.filter((s) => s.lineItem === 'wrong-text');
+    expect(posted).toHaveLength(1);
+    const score = posted[0]!.body;
+    expect(scoreProblems(score)).toEqual([]);
+    expect(score).toEqual({
+      userId: externalId,
+      scoreGiven: a.sentence.total,
+      scoreMaximum: 10,
+      comment: a.rationale.text,
+      timestamp: expect.any(String),
+      activityProgress: 'Completed',
+      gradingProgress: 'PendingManual',
+    });
+    expect(a.rationale.text).toMatch(/does not match the sentence you were asked to read/);
+    expect(a.gradeDeliveries).toMatchObject([{ status: 'DELIVERED', gradingProgress: 'PENDING_MANUAL', scoreGiven: a.sentence.total }]);
   });
 
   test('a 500 is retried after a backoff; a revoked token is refreshed once; the token is cached between deliveries', async () => {

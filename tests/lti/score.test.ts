@@ -1,5 +1,5 @@
 /** The pure parts of score passback: scaling, the scores URL, the score body, retry classification, backoff. */
-import { aspectValue, scaleScore, scoreBody, scoresUrl } from '../../src/lti/score.js';
+import { aspectValue, gradingProgressFor, scaleScore, scoreBody, scoresUrl } from '../../src/lti/score.js';
 import { classifyScoreAnswer } from '../../src/lti/deliver.js';
 import { retryOrFail } from '../../src/outbox/schedule.js';
 import { scoreProblems } from '../support/lti-platform.js';
@@ -30,16 +30,27 @@ test('the scores URL is the line item path + /scores, keeping its query string',
 
 test('the score body has every AGS field, a millisecond UTC timestamp, and no comment when there is none', () => {
   const at = new Date('2026-11-30T05:30:00.123Z');
-  const body = scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: 'Good.', scoredAt: at });
+  const body = scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: 'Good.', scoredAt: at, gradingProgress: 'FULLY_GRADED' });
   expect(body).toEqual({
     userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: 'Good.', timestamp: '2026-11-30T05:30:00.123Z',
     activityProgress: 'Completed', gradingProgress: 'FullyGraded',
   });
   expect(scoreProblems({ ...body })).toEqual([]);
-  expect('comment' in scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: null, scoredAt: at })).toBe(false);
+  expect('comment' in scoreBody({ userId: 'u1', scoreGiven: 7, scoreMaximum: 10, comment: null, scoredAt: at, gradingProgress: 'FULLY_GRADED' })).toBe(false);
   // The checking peer is strict: it would notice a wrong field.
   expect(scoreProblems({ ...body, scoreGiven: 11 })).toHaveLength(1);
   expect(scoreProblems({ ...body, timestamp: '2026-11-30T05:30:00Z' })).toHaveLength(1);
+});
+
+test('a reading of another sentence is posted as PendingManual (awaiting the teacher), every other assessment as FullyGraded', () => {
+  expect(gradingProgressFor([])).toBe('FULLY_GRADED');
+  expect(gradingProgressFor(['READ_WRONG_TEXT'])).toBe('PENDING_MANUAL');
+  const at = new Date('2026-11-30T05:30:00.123Z');
+  const body = scoreBody({ userId: 'u1', scoreGiven: 1, scoreMaximum: 10, comment: null, scoredAt: at, gradingProgress: 'PENDING_MANUAL' });
+  expect(body.gradingProgress).toBe('PendingManual');
+  expect(scoreProblems({ ...body })).toEqual([]);
+  // AGS has exactly five values: the checking peer refuses any other spelling.
+  expect(scoreProblems({ ...body, gradingProgress: 'PENDING_MANUAL' })).toHaveLength(1);
 });
 
 test('2xx delivers; 401, 408, 429 and 5xx are retried; other refusals are final', () => {

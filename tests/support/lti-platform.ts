@@ -163,6 +163,9 @@ export class LtiTestPlatform {
   }
 }
 
+/** The AGS score's gradingProgress values (Assignment and Grade Services 2.0, "Score publish service"). */
+const GRADING_PROGRESS = new Set(['FullyGraded', 'Pending', 'PendingManual', 'Failed', 'NotReady']);
+
 /** Every rule of the AGS score media type that a strict platform enforces. */
 export function scoreProblems(s: Record<string, unknown>): string[] {
   const p: string[] = [];
@@ -178,6 +181,6 @@ export function scoreProblems(s: Record<string, unknown>): string[] {
     p.push(`timestamp ${String(s.timestamp)} is not ISO 8601 with milliseconds and an offset`);
   }
   if (s.activityProgress !== 'Completed') p.push(`activityProgress ${String(s.activityProgress)}`);
-  if (s.gradingProgress !== 'FullyGraded') p.push(`gradingProgress ${String(s.gradingProgress)}`);
+  if (!GRADING_PROGRESS.has(String(s.gradingProgress))) p.push(`gradingProgress ${String(s.gradingProgress)}`);
   return p;
 }

@@ -4,3 +4,4 @@ import type { GradeDeliveryResolvers } from '../../generated/graphql.js';
 export const userId: GradeDeliveryResolvers['userId'] = (delivery) => delivery.ltiScore.userId;
 export const scoreGiven: GradeDeliveryResolvers['scoreGiven'] = (delivery) => delivery.ltiScore.scoreGiven;
 export const scoreMaximum: GradeDeliveryResolvers['scoreMaximum'] = (delivery) => delivery.ltiScore.scoreMaximum;
+export const gradingProgress: GradeDeliveryResolvers['gradingProgress'] = (delivery) => delivery.ltiScore.gradingProgress;
