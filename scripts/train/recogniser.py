@@ -52,6 +52,9 @@ def parse_args(argv=None):
                     help='beside CTC, the native model as a teacher at this weight (scripts/train/teacher.py; '
                          '<cache>/teacher.train.pt from `teacher.py targets` first); 0: off, as shipped')
     ap.add_argument('--teacher-sharpen', type=float, default=1.0, help="raise the teacher's targets to this power (teacher.attach)")
+    ap.add_argument('--synth-steps', type=int, default=0,
+                    help='before the real speech, this many steps on espeak-ng readings of the fold\'s own training texts '
+                         '(scripts/train/synth.py make first); 0: off, as shipped')
     return ap.parse_args(argv)
 
 
@@ -70,10 +73,18 @@ def augment(it, rng):
     return {**it, 'feats': f}
 
 
-def train_fold(k, train, val, args):
+def train_fold(k, train, val, args, synth=()):
+    """Recogniser k on `train`; with `synth` (items of synth.py's readings) and --synth-steps, first a
+    stage on those readings alone, with its own warm-up and cosine, then the real stage as shipped."""
     rng = random.Random(args.seed * 100 + k)
     torch.manual_seed(args.seed * 100 + k)
     model = Recogniser(args.channels, args.layers, drop=args.dropout)
+    pre = None
+    if getattr(args, 'synth_steps', 0) > 0 and synth:
+        pre = ctc_stage(model, list(model.parameters()), list(synth), val[:240], rng, lr=args.lr, batch=args.batch,
+                        minutes=args.minutes, steps=args.synth_steps, warm=150, item=augment, label=f'fold {k} synth',
+                        log_every=100)
+        pre = {'steps': pre['steps'], 'utterances': len(synth), 'heldOutPER': pre['heldOutPER'], 'minutes': pre['minutes']}
     steps = [int(v) for v in str(args.steps).split(',')]
     item, extra, teacher = augment, None, None
     if args.teacher_weight > 0:  # items carry 'teacher' (teacher.attach)
@@ -85,7 +96,14 @@ def train_fold(k, train, val, args):
                   extra_loss=extra)
     model.eval()
     return model, {'fold': k, **{key: r[key] for key in ('steps', 'minutes', 'skippedSteps')}, 'trainUtterances': len(train),
-                   'heldOutPER': r['heldOutPER'], 'teacher': teacher, 'history': r['history']}
+                   'heldOutPER': r['heldOutPER'], 'teacher': teacher, 'synthPretraining': pre, 'history': r['history']}
+
+
+def synth_readings(cache, front):
+    """synth.py's readings as training items, each with the id of the train/ utterance whose text it
+    reads ('source'): a fold pretrains only on the texts of its own training speakers."""
+    meta = json.load(open(os.path.join(cache, 'synth.json')))['utterances']
+    return [{**it, 'source': m['source']} for it, m in zip(load_split(cache, 'synth', front), meta)]
 
 
 def export(models, args, dev):
@@ -119,6 +137,7 @@ def main():
         import teacher as TT
         args.teacher_scale = TT.attach(train_all, args.cache, args.teacher_sharpen)
     dev = load_split(args.cache, 'dev', front)
+    synth = synth_readings(args.cache, front) if args.synth_steps > 0 else []
     folds = speaker_folds(train_all, args.folds, args.seed)
     json.dump({'folds': args.folds, 'seed': args.seed, 'utterances': {it['id']: folds[it['speaker']] for it in train_all}},
               open(os.path.join(args.cache, 'folds.json'), 'w'))
@@ -134,7 +153,8 @@ def main():
         train = [it for it in train_all if folds[it['speaker']] != k]
         val = [it for it in train_all if folds[it['speaker']] == k]
         print(f'fold {k}: training on {len(train)} utterances, {len(val)} held out', flush=True)
-        m, s = train_fold(k, train, val, args)
+        heard = {it['id'] for it in train}
+        m, s = train_fold(k, train, val, args, [it for it in synth if it['source'] in heard])
         s['devPER'] = round(greedy_per(m, dev), 3)
         print(f'fold {k}: dev greedy PER {s["devPER"]}', flush=True)
         torch.save(m.state_dict(), path)
