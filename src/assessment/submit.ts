@@ -6,7 +6,8 @@
  *
  * Idempotency (the IETF "Idempotency-Key" draft's semantics, as Stripe implements them): a key is
  * scoped to the organisation and remembers the request it first came with, as a fingerprint of
- * (learner id, normalised reference text, audio sha256) stored in Utterance.requestFingerprint.
+ * (learner id, normalised reference text, audio sha256, model version asked for, LTI line item and
+ * user) stored in Utterance.requestFingerprint.
  * - the same key with the same request returns the first utterance and job (`replayed: true`),
  *   without decoding or storing anything again;
  * - the same key with a different request is CONFLICT, naming the key and what differs;
@@ -15,7 +16,7 @@
  * Keys are opaque, compared exactly as sent, 1 to 255 characters, no control characters.
  */
 import { createHash } from 'node:crypto';
-import type { Job, JobPriority, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
+import type { Job, JobPriority, LtiSubmission, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
 import { sha256Hex } from '../audio/store.js';
 import { AppError } from '../errors.js';
 import type { Intake } from '../intake.js';
@@ -28,6 +29,8 @@ import { notifyJobChanged } from '../events/notify.js';
 import { emitEvent, utteranceSubmitted } from '../outbox/events.js';
 import { submitStageDuration } from '../ops/metrics.js';
 import { timeStage, type StageTimes } from '../ops/stage-times.js';
+import { writeLtiSubmission, type LtiScoreRequest } from '../lti/submission.js';
+import { log } from '../ops/log.js';
 
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
@@ -50,6 +53,8 @@ export interface SubmitRecordingInput {
   priority?: JobPriority;
   /** The model version to run it with (checked by the caller: src/assessment/model-version.ts); null: the default. */
   requestedModelVersion?: string | null;
+  /** The gradebook the score is owed to (checked by the caller: src/lti/submission.ts), written with the utterance. */
+  lti?: LtiScoreRequest | null;
   /** More writes in the creating transaction (the importer's human labels); not run on a replay. */
   alsoWrite?: (tx: Prisma.TransactionClient, utterance: Utterance) => Promise<void>;
 }
@@ -85,25 +90,54 @@ interface RequestIdentity {
   /** normalizeReferenceText's words, space-joined: "we call it bear!" and "We call it bear" match. */
   text: string;
   audioSha256: string;
+  modelVersion: string | null;
+  lti: LtiScoreRequest | null;
 }
 
-function identityOf(learnerId: string, referenceText: string, audioSha256: string): RequestIdentity {
-  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256 };
+function identityOf(learnerId: string, referenceText: string, audioSha256: string, modelVersion: string | null, lti: LtiScoreRequest | null): RequestIdentity {
+  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256, modelVersion, lti };
 }
 
+/** v2: the whole request. A retry that adds a gradebook or asks for another model is another request. */
 export function requestFingerprint(id: RequestIdentity): string {
-  return createHash('sha256').update(JSON.stringify(['v1', id.learnerId, id.text, id.audioSha256])).digest('hex');
+  return sha256Json(['v2', id.learnerId, id.text, id.audioSha256, id.modelVersion, id.lti?.lineItemId ?? null, id.lti?.userId ?? null]);
+}
+
+/** v1 (stored before the model version and the gradebook counted): learner, text and audio only. */
+function requestFingerprintV1(id: RequestIdentity): string {
+  return sha256Json(['v1', id.learnerId, id.text, id.audioSha256]);
+}
+
+function sha256Json(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+type EarlierSubmit = Utterance & { jobs: Job[]; ltiSubmission: LtiSubmission | null };
+
+/** The request an earlier utterance was created by, as far as its rows tell. */
+function storedIdentity(earlier: EarlierSubmit): RequestIdentity {
+  const lti = earlier.ltiSubmission ? { lineItemId: earlier.ltiSubmission.lineItemId, userId: earlier.ltiSubmission.userId } : null;
+  return identityOf(earlier.learnerId, earlier.referenceText, earlier.audioSha256, earlier.jobs[0]?.requestedModelVersion ?? null, lti);
+}
+
+function sameRequest(earlier: EarlierSubmit, stored: RequestIdentity, request: RequestIdentity): boolean {
+  const fingerprint = earlier.requestFingerprint ?? requestFingerprint(stored); // rows from before fingerprints
+  if (fingerprint === requestFingerprint(request)) return true;
+  // A v1 fingerprint froze learner, text and audio; the model version and gradebook are read from the rows.
+  return fingerprint === requestFingerprintV1(request) && stored.modelVersion === request.modelVersion
+    && stored.lti?.lineItemId === request.lti?.lineItemId && stored.lti?.userId === request.lti?.userId;
 }
 
 /** The earlier utterance's answer to a retry with the same key: a replay, or CONFLICT. */
-function replayOrConflict(earlier: Utterance & { jobs: Job[] }, key: string, request: RequestIdentity): SubmitRecordingResult {
-  const stored = identityOf(earlier.learnerId, earlier.referenceText, earlier.audioSha256);
-  const fingerprint = earlier.requestFingerprint ?? requestFingerprint(stored); // rows from before fingerprints
-  if (fingerprint !== requestFingerprint(request)) {
+function replayOrConflict(earlier: EarlierSubmit, key: string, request: RequestIdentity): SubmitRecordingResult {
+  const stored = storedIdentity(earlier);
+  if (!sameRequest(earlier, stored, request)) {
     const differs = [
       stored.learnerId !== request.learnerId && 'learner',
       stored.text !== request.text && 'referenceText',
       stored.audioSha256 !== request.audioSha256 && 'audio',
+      stored.modelVersion !== request.modelVersion && 'modelVersion',
+      (stored.lti?.lineItemId !== request.lti?.lineItemId || stored.lti?.userId !== request.lti?.userId) && 'lti',
     ].filter((d): d is string => typeof d === 'string');
     throw new AppError(
       'CONFLICT',
@@ -113,7 +147,7 @@ function replayOrConflict(earlier: Utterance & { jobs: Job[] }, key: string, req
       { idempotencyKey: key, differs },
     );
   }
-  const { jobs, ...utterance } = earlier;
+  const { jobs, ltiSubmission: _lti, ...utterance } = earlier;
   const job = jobs[0];
   if (!job) throw new Error(`utterance ${earlier.id} has no job`);
   return { utterance, job, replayed: true };
@@ -122,7 +156,7 @@ function replayOrConflict(earlier: Utterance & { jobs: Job[] }, key: string, req
 async function findByKey(prisma: PrismaClient, organizationId: string, idempotencyKey: string) {
   return prisma.utterance.findUnique({
     where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } },
-    include: { jobs: { orderBy: { createdAt: 'asc' }, take: 1 } },
+    include: { jobs: { orderBy: { createdAt: 'asc' }, take: 1 }, ltiSubmission: true },
   });
 }
 
@@ -178,7 +212,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   const { organizationId, learnerId } = input;
   const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
   const words = input.words ?? analyzeReferenceText(input.referenceText);
-  const request = identityOf(learnerId, input.referenceText, sha256Hex(input.audio));
+  const request = identityOf(learnerId, input.referenceText, sha256Hex(input.audio), input.requestedModelVersion ?? null, input.lti ?? null);
 
   if (idempotencyKey) {
     const earlier = await findByKey(prisma, organizationId, idempotencyKey);
@@ -190,9 +224,11 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   const prepared = await intake.inspect(input.audio, input.referenceText, words, times);
   const sha256 = prepared.utterance.audioSha256;
   const writeFile = () => intake.save(input.audio, prepared);
-  await timeStage(times, 'store', writeFile);
 
   try {
+    // Inside the try: a save that wrote the original and then failed on the decoded samples leaves
+    // a file no row points to, which the catch removes like a failed transaction's.
+    await timeStage(times, 'store', writeFile);
     const result = await timeStage(times, 'enqueue', () => runTransaction(prisma, async (tx) => {
       await holdAudioForInsert(tx, intake.store, sha256, writeFile);
       const utterance = await tx.utterance.create({
@@ -214,13 +250,17 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
       await emitEvent(tx, {
         organizationId, learnerId, type: 'utterance.submitted', data: utteranceSubmitted(utterance, learner, job), at: utterance.createdAt,
       });
+      if (input.lti) await writeLtiSubmission(tx, utterance, input.lti);
       await input.alsoWrite?.(tx, utterance);
       return { utterance, job, replayed: false };
     }));
     for (const [stage, ms] of Object.entries(times)) submitStageDuration.observe({ stage }, ms / 1000);
     return result;
   } catch (e) {
-    await removeAudioIfUnreferenced(prisma, intake.store, sha256).catch(() => undefined);
+    await removeAudioIfUnreferenced(prisma, intake.store, sha256).catch((cleanup: unknown) => {
+      // The submit's own error is what the client gets; a file left behind is the operator's to know.
+      log.error('could not remove the audio of a failed submit', { audioSha256: sha256, err: cleanup });
+    });
     if (idempotencyKey && isUniqueViolation(e)) {
       // A concurrent submit with this key committed first: answer as a retry after it would be.
       const earlier = await findByKey(prisma, organizationId, idempotencyKey);

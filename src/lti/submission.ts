@@ -11,13 +11,19 @@ import { expectGlobalId } from '../graphql/ids.js';
 import { AppError } from '../errors.js';
 import { ltiUserId } from './platforms.js';
 
-export async function ltiScoreRequest(ctx: RequestContext, input: LtiScoreRequestInput, learner: { externalId: string }) {
+/** A line item of the caller's organisation and the LTI user the score is for. */
+export interface LtiScoreRequest {
+  lineItemId: string;
+  userId: string;
+}
+
+export async function ltiScoreRequest(ctx: RequestContext, input: LtiScoreRequestInput, learner: { externalId: string }): Promise<LtiScoreRequest> {
   const lineItem = await ctx.loaders.writeTarget.ltiLineItem.load(expectGlobalId(input.lineItemId, 'LtiLineItem'));
   if (!lineItem) throw new AppError('NOT_FOUND', `No LtiLineItem with id "${input.lineItemId}".`);
-  const userId = ltiUserId(input.userId, learner);
-  return {
-    write: async (tx: Prisma.TransactionClient, utterance: Utterance) => {
-      await tx.ltiSubmission.create({ data: { organizationId: utterance.organizationId, utteranceId: utterance.id, lineItemId: lineItem.id, userId } });
-    },
-  };
+  return { lineItemId: lineItem.id, userId: ltiUserId(input.userId, learner) };
+}
+
+/** In the submit's transaction (src/assessment/submit.ts): the score request, beside its utterance. */
+export async function writeLtiSubmission(tx: Prisma.TransactionClient, utterance: Utterance, lti: LtiScoreRequest): Promise<void> {
+  await tx.ltiSubmission.create({ data: { organizationId: utterance.organizationId, utteranceId: utterance.id, ...lti } });
 }

@@ -3,6 +3,8 @@
  * a key remembers its request (replay vs CONFLICT), concurrent submits with one key, bounded keys,
  * and no audio file left behind by a submit that did not commit.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
@@ -10,6 +12,8 @@ import { errorCode, type GqlClient } from '../support/client.js';
 import { encodeWav, syntheticSpeech } from '../support/audio-fixtures.js';
 import { otherOrganization } from '../support/seed.js';
 import { sha256Hex } from '../../src/audio/store.js';
+import { fromGlobalId } from '../../src/graphql/ids.js';
+import { normalizeReferenceText } from '../../src/text/reference.js';
 
 const DATABASES = await testDatabases();
 
@@ -48,12 +52,17 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
   afterAll(() => t?.dispose());
 
   const submit = (
-    o: { bytes: Uint8Array; key?: string | null; text?: string; learner?: string },
+    o: { bytes: Uint8Array; key?: string | null; text?: string; learner?: string; modelVersion?: string | null; lti?: { lineItemId: string; userId: string } | null },
     client: GqlClient = t.admin,
   ) =>
     client.upload(
       SUBMIT,
-      { input: { learnerId: o.learner ?? learnerId, referenceText: o.text ?? 'We call it bear', audio: null, idempotencyKey: o.key } },
+      {
+        input: {
+          learnerId: o.learner ?? learnerId, referenceText: o.text ?? 'We call it bear', audio: null, idempotencyKey: o.key,
+          ...(o.modelVersion ? { modelVersion: o.modelVersion } : {}), ...(o.lti ? { lti: o.lti } : {}),
+        },
+      },
       'variables.input.audio',
       { bytes: o.bytes, name: 'take.wav' },
     );
@@ -103,6 +112,58 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     // The first request still replays.
     const again = await submit({ bytes, key: 'conflict-1' });
     expect(again.data.submitUtterance).toMatchObject({ replayed: true, utterance: { id: first.data.submitUtterance.utterance.id } });
+  });
+
+  test('the same key asking for another model version or another gradebook is CONFLICT; asking for the same ones replays', async () => {
+    const version = (JSON.parse(readFileSync('models/default/manifest.json', 'utf8')) as { version: string }).version;
+    const platformId = (await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id } }`, {
+      input: { name: 'LMS', issuer: 'https://lms.example', clientId: 'tool', deploymentId: 'd1', tokenEndpoint: 'https://lms.example/token' },
+    })).data.registerLtiPlatform.id;
+    const lineItemId = (await t.admin.request(`mutation($input: CreateLtiLineItemInput!) { createLtiLineItem(input: $input) { id } }`, {
+      input: { platformId, url: 'https://lms.example/lineitems/7/lineitem', aspect: 'TOTAL', scoreMaximum: 10 },
+    })).data.createLtiLineItem.id;
+    const bytes = speech(6);
+    const lti = { lineItemId, userId: 'lti-user-1' };
+    const first = await submit({ bytes, key: 'whole-request', modelVersion: version, lti });
+    expect(first.errors).toBeUndefined();
+    const before = { utterances: await prisma().utterance.count(), jobs: await prisma().job.count(), ltiSubmissions: await prisma().ltiSubmission.count() };
+
+    // Before, a retry that added a gradebook or changed the model was answered as a replay, and the
+    // score it asked for was never owed.
+    const cases: [Parameters<typeof submit>[0], string[]][] = [
+      [{ bytes, key: 'whole-request', lti }, ['modelVersion']],
+      [{ bytes, key: 'whole-request', modelVersion: version }, ['lti']],
+      [{ bytes, key: 'whole-request', modelVersion: version, lti: { ...lti, userId: 'someone-else' } }, ['lti']],
+      [{ bytes, key: 'whole-request', text: 'Another text' }, ['referenceText', 'modelVersion', 'lti']],
+    ];
+    for (const [request, differs] of cases) {
+      const res = await submit(request);
+      expect(errorCode(res)).toBe('CONFLICT');
+      expect(res.errors![0]!.extensions!.differs).toEqual(differs);
+    }
+    expect({ utterances: await prisma().utterance.count(), jobs: await prisma().job.count(), ltiSubmissions: await prisma().ltiSubmission.count() })
+      .toEqual(before);
+    const again = await submit({ bytes, key: 'whole-request', modelVersion: version, lti });
+    expect(again.errors).toBeUndefined();
+    expect(again.data.submitUtterance).toMatchObject({ replayed: true, job: { id: first.data.submitUtterance.job.id } });
+    const utteranceId = fromGlobalId(first.data.submitUtterance.utterance.id)!.id;
+    expect(await prisma().ltiSubmission.findUniqueOrThrow({ where: { utteranceId } })).toMatchObject({ userId: 'lti-user-1' });
+    expect((await prisma().job.findFirstOrThrow({ where: { utteranceId } })).requestedModelVersion).toBe(version);
+  });
+
+  test('a key stored with the older fingerprint (learner, text, audio) still replays, and the model version and gradebook are read from its rows', async () => {
+    const bytes = speech(7);
+    const first = await submit({ bytes, key: 'v1-key' });
+    expect(first.errors).toBeUndefined();
+    const v1 = createHash('sha256')
+      .update(JSON.stringify(['v1', fromGlobalId(learnerId)!.id, normalizeReferenceText('We call it bear').join(' '), sha256Hex(bytes)]))
+      .digest('hex');
+    await prisma().utterance.updateMany({ where: { idempotencyKey: 'v1-key' }, data: { requestFingerprint: v1 } });
+    const version = (JSON.parse(readFileSync('models/default/manifest.json', 'utf8')) as { version: string }).version;
+    expect((await submit({ bytes, key: 'v1-key' })).data.submitUtterance.replayed).toBe(true);
+    const other = await submit({ bytes, key: 'v1-key', modelVersion: version });
+    expect(errorCode(other)).toBe('CONFLICT');
+    expect(other.errors![0]!.extensions!.differs).toEqual(['modelVersion']);
   });
 
   test('keys are scoped to the organisation', async () => {

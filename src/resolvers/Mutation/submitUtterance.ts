@@ -30,7 +30,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       audio,
       idempotencyKey: input.idempotencyKey,
       requestedModelVersion,
-      ...(lti ? { alsoWrite: lti.write } : {}),
+      lti,
     },
   );
   if (!result.replayed) {
