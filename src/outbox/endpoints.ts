@@ -179,17 +179,34 @@ function requireEnabled(endpoint: WebhookEndpoint): void {
 }
 
 /**
+ * Share-locks outbox events until commit and returns those still there. A resend holds its events
+ * so that retention (deleteOldEvents: FOR UPDATE SKIP LOCKED) leaves them and their new deliveries
+ * alone; if retention holds one first, this waits, and a deleted event is not returned.
+ */
+async function lockEvents(tx: Prisma.TransactionClient, eventIds: string[]): Promise<string[]> {
+  if (eventIds.length === 0) return [];
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "OutboxEvent" WHERE "id" = ANY(${eventIds}::uuid[]) ORDER BY "id" FOR SHARE`;
+  return rows.map((r) => r.id);
+}
+
+/**
  * Sends a delivery's event to its endpoint again, with the same `webhook-id` (a receiver that
  * already has it can tell). PENDING: its next attempt is moved to now. DELIVERED or FAILED: a new
  * delivery of the same event, with a fresh set of attempts. SENDING: CONFLICT (an attempt is in
  * flight). Returns the delivery that will be sent.
  */
 export async function resendDelivery(prisma: PrismaClient, where: { organizationId: string; id: string }, actor: Actor): Promise<Delivery> {
+  const notFound = () => new AppError('NOT_FOUND', `No WebhookDelivery with id "${toGlobalId('WebhookDelivery', where.id)}".`);
   return prisma.$transaction(async (tx) => {
+    const target = await tx.delivery.findFirst({ where: { ...where, channel: 'WEBHOOK' }, select: { eventId: true } });
+    if (!target) throw notFound();
+    // The event first, the order retention takes it in (deleteOldEvents skips an event held here).
+    if ((await lockEvents(tx, [target.eventId])).length === 0) throw notFound();
     const locked = await tx.$queryRaw<{ id: string }[]>`
       SELECT "id"::text AS "id" FROM "Delivery"
        WHERE "id" = ${where.id}::uuid AND "organizationId" = ${where.organizationId}::uuid AND "channel" = 'WEBHOOK' FOR UPDATE`;
-    if (locked.length === 0) throw new AppError('NOT_FOUND', `No WebhookDelivery with id "${toGlobalId('WebhookDelivery', where.id)}".`);
+    if (locked.length === 0) throw notFound();
     const delivery = await tx.delivery.findUniqueOrThrow({ where: { id: where.id } });
     const endpoint = await lockEndpoint(tx, where.organizationId, delivery.webhookEndpointId!);
     requireEnabled(endpoint);
@@ -225,17 +242,20 @@ export async function resendFailedDeliveries(
   return prisma.$transaction(async (tx) => {
     const endpoint = await lockEndpoint(tx, where.organizationId, where.endpointId);
     requireEnabled(endpoint);
-    const count = await tx.$executeRaw`
+    const failed = await tx.$queryRaw<{ eventId: string }[]>`
+      SELECT d."eventId"::text AS "eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
+       WHERE d."webhookEndpointId" = ${endpoint.id}::uuid AND e."createdAt" >= ${since}
+       GROUP BY d."eventId"
+      HAVING bool_and(d."status" = 'FAILED')
+       ORDER BY min(e."createdAt")
+       LIMIT ${MAX_BULK_RESEND}`;
+    // Held until commit, so retention cannot delete them (and their new deliveries) meanwhile; an
+    // event retention deleted a moment ago is simply not resent.
+    const eventIds = await lockEvents(tx, failed.map((f) => f.eventId));
+    const count = eventIds.length === 0 ? 0 : await tx.$executeRaw`
       INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status", "runAfter", "createdAt", "updatedAt")
-      SELECT gen_random_uuid(), ${where.organizationId}::uuid, x."eventId", 'WEBHOOK', ${endpoint.id}::uuid, 'PENDING', now(), now(), now()
-        FROM (
-          SELECT d."eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
-           WHERE d."webhookEndpointId" = ${endpoint.id}::uuid AND e."createdAt" >= ${since}
-           GROUP BY d."eventId"
-          HAVING bool_and(d."status" = 'FAILED')
-           ORDER BY min(e."createdAt")
-           LIMIT ${MAX_BULK_RESEND}
-        ) x`;
+      SELECT gen_random_uuid(), ${where.organizationId}::uuid, x, 'WEBHOOK', ${endpoint.id}::uuid, 'PENDING', now(), now(), now()
+        FROM unnest(${eventIds}::uuid[]) AS x`;
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookEndpoint', targetId: endpoint.id,
       details: { since: since.toISOString(), deliveries: count },

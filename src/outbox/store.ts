@@ -177,7 +177,11 @@ export async function deleteOldEvents(prisma: PrismaClient, days: number, batch 
           AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
           AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')
         ORDER BY e."createdAt"
-        LIMIT $2::int)`,
+        LIMIT $2::int
+        -- An event a resend holds (src/outbox/endpoints.ts locks it before adding its delivery) is
+        -- left for the next sweep: the NOT EXISTS above cannot see a delivery not yet committed, and
+        -- deleting the event would cascade to it after the admin was told it was resent.
+        FOR UPDATE OF e SKIP LOCKED)`,
     days,
     batch,
   );

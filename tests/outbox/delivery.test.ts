@@ -9,7 +9,9 @@ import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { emitEvent, type EventType } from '../../src/outbox/events.js';
 import { AddressPolicy } from '../../src/outbox/address-policy.js';
 import { DeliveryWorker, type DeliveryOutcome } from '../../src/outbox/worker.js';
+import pg from 'pg';
 import { claimDeliveries, deleteOldEvents, recordAttempt } from '../../src/outbox/store.js';
+import { resendDelivery, resendFailedDeliveries } from '../../src/outbox/endpoints.js';
 import { webhookId } from '../../src/outbox/signing.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
@@ -342,5 +344,73 @@ describeEachDatabase('delivery worker', (ctx) => {
     const left = (await db.outboxEvent.findMany({ where: { organizationId: org.id } })).map((e) => e.id).sort();
     expect(left).toEqual([pending, recent].sort());
     expect(await db.delivery.count({ where: { eventId: settled } })).toBe(0);
+  });
+
+  // Two transactions at once need a second connection: PostgreSQL only (PGlite has one).
+  async function oldFailedEvents(db: PrismaClient) {
+    const { org, learner } = await organisation(db);
+    const hook = (await endpoint(db, org.id, receiver.url)).endpoint;
+    const events = [await emit(db, org.id, learner.id), await emit(db, org.id, learner.id)];
+    await db.delivery.updateMany({ where: { eventId: { in: events } }, data: { status: 'FAILED' } });
+    await db.outboxEvent.updateMany({ where: { id: { in: events } }, data: { createdAt: new Date(Date.now() - 40 * 86400_000) } });
+    return { org, hook, events };
+  }
+  const actor = { apiKeyId: null, label: 'test' };
+  async function secondConnection() {
+    const [url, schema] = ctx.db.url!.split('?schema=');
+    const client = new pg.Client({ connectionString: url, options: `-c search_path="${schema}"` });
+    await client.connect();
+    return client;
+  }
+  /** Until some statement waits for a row lock. */
+  const someoneWaits = (client: pg.Client) => waitFor(async () => {
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
+    return rows[0].n > 0;
+  });
+  const statuses = async (db: PrismaClient, eventId: string) => (await db.delivery.findMany({ where: { eventId } })).map((d) => d.status).sort();
+
+  test('retention leaves an event whose resend is in flight, so the new delivery is not deleted with it', async () => {
+    if (ctx.kind !== 'postgres') return;
+    const db = ctx.db.prisma;
+    const { org, events: [one, other] } = await oldFailedEvents(db);
+    const failed = await deliveryOf(db, one!);
+    // A second connection holds the failed delivery's row: the resend locks the event, then waits there.
+    const blocker = await secondConnection();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "Delivery" WHERE "id" = $1 FOR UPDATE`, [failed.id]);
+      const resent = resendDelivery(db, { organizationId: org.id, id: failed.id }, actor);
+      await someoneWaits(blocker);
+      // Before, retention chose this event too and deleted it, with the new delivery, once the resend committed.
+      await deleteOldEvents(db, 30);
+      expect(await db.outboxEvent.count({ where: { id: one! } })).toBe(1);
+      expect(await db.outboxEvent.count({ where: { id: other! } })).toBe(0);
+      await blocker.query('COMMIT');
+      expect((await resent).status).toBe('PENDING');
+    } finally {
+      await blocker.end();
+    }
+    expect(await statuses(db, one!)).toEqual(['FAILED', 'PENDING']);
+  });
+
+  test('a bulk resend that waits for retention to commit resends what is left and fails on nothing', async () => {
+    if (ctx.kind !== 'postgres') return;
+    const db = ctx.db.prisma;
+    const { org, hook, events } = await oldFailedEvents(db);
+    // Retention, on a second connection, has deleted both events but not committed yet.
+    const retention = await secondConnection();
+    try {
+      await retention.query('BEGIN');
+      const { rowCount } = await retention.query(`DELETE FROM "OutboxEvent" WHERE "id" = ANY($1::uuid[])`, [events]);
+      expect(rowCount).toBe(2);
+      const resent = resendFailedDeliveries(db, { organizationId: org.id, endpointId: hook.id }, new Date(0), actor);
+      await someoneWaits(retention);
+      await retention.query('COMMIT');
+      // Before, the insert's foreign key check failed once the events were gone: INTERNAL for the admin.
+      expect(await resent).toBe(0);
+    } finally {
+      await retention.end();
+    }
+    expect(await db.delivery.count({ where: { eventId: { in: events } } })).toBe(0);
   });
 });
