@@ -71,6 +71,9 @@ function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
   if (op.learnerId) conditions.push(`u."learnerId" = ${param(op.learnerId, 'uuid')}`);
   if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);
   if (op.since) conditions.push(`u."createdAt" >= ${param(op.since, 'timestamptz')}`);
+  // What existed when the operation was made: ids are random, so a recording submitted while the
+  // batches are being queued could land after the cursor and be queued beyond `total`.
+  conditions.push(`u."createdAt" <= ${param(op.createdAt, 'timestamptz')}`);
   return { where: conditions.join(' AND '), params };
 }
 

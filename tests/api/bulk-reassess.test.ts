@@ -24,17 +24,22 @@ const GET = `query($id: ID!) { bulkOperation(id: $id) { ${OP_FIELDS} } }`;
 const NODE = `query($id: ID!) { node(id: $id) { __typename ... on BulkOperation { id progress { total } } } }`;
 const CANCEL = `mutation($id: ID!) { cancelBulkOperation(id: $id) { ${OP_FIELDS} } }`;
 
-/** A learner of `org` in `groups` with `n` utterances recorded `ageDays` ago. */
-async function learnerWith(prisma: PrismaClient, org: string, n: number, groups: string[] = [], ageDays = 0) {
-  const learner = await prisma.learner.create({ data: { organizationId: org, externalId: `b-${randomUUID()}`, groups } });
+/** `n` utterances of a learner recorded `ageDays` ago. */
+async function recordFor(prisma: PrismaClient, org: string, learnerId: string, n: number, ageDays = 0) {
   await prisma.$executeRawUnsafe(
     `INSERT INTO "Utterance"(id, "organizationId", "learnerId", "referenceText", "referenceWords", "audioSha256", "audioFormat",
                              "audioBytes", "durationMs", "sourceSampleRate", "sourceChannels", "speechMs", "createdAt")
      SELECT gen_random_uuid(), $1::uuid, $2::uuid, 'HI', '[]', repeat('b', 64), 'wav', 1, 1000, 16000, 1, 900,
             now() - make_interval(days => $4::int)
        FROM generate_series(1, $3::int)`,
-    org, learner.id, n, ageDays,
+    org, learnerId, n, ageDays,
   );
+}
+
+/** A learner of `org` in `groups` with `n` utterances recorded `ageDays` ago. */
+async function learnerWith(prisma: PrismaClient, org: string, n: number, groups: string[] = [], ageDays = 0) {
+  const learner = await prisma.learner.create({ data: { organizationId: org, externalId: `b-${randomUUID()}`, groups } });
+  await recordFor(prisma, org, learner.id, n, ageDays);
   return learner;
 }
 
@@ -80,10 +85,10 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
   });
 
-  /** Every selected utterance has exactly one job of the operation. */
-  async function expectEachQueuedOnce(opId: string, learnerId: string) {
+  /** Every selected utterance (of the learner, recorded before `before`) has exactly one job of the operation. */
+  async function expectEachQueuedOnce(opId: string, learnerId: string, before = new Date(8.64e15)) {
     const jobs = await prisma.job.findMany({ where: { bulkOperationId: opId } });
-    const utterances = await prisma.utterance.findMany({ where: { learnerId }, select: { id: true } });
+    const utterances = await prisma.utterance.findMany({ where: { learnerId, createdAt: { lt: before } }, select: { id: true } });
     expect(jobs).toHaveLength(utterances.length);
     expect(new Set(jobs.map((j) => j.utteranceId))).toEqual(new Set(utterances.map((u) => u.id)));
   }
@@ -114,19 +119,22 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
   });
 
   test('an operation left part-way (its process ended) is queued on from its cursor by the sweep, once, however many sweep at once', async () => {
-    const learner = await learnerWith(prisma, org, 2 * BATCH_SIZE + 3);
+    const learner = await learnerWith(prisma, org, 2 * BATCH_SIZE + 3, [], 1);
     // As a process that queued one batch and then died leaves it: created long ago, cursor after batch 1.
     const long = new Date(Date.now() - 10 * STALLED_ENQUEUE_MS);
     const op = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 2 * BATCH_SIZE + 3, createdAt: long } });
     const first = await prisma.utterance.findMany({ where: { learnerId: learner.id }, orderBy: { id: 'asc' }, take: BATCH_SIZE, select: { id: true } });
     await prisma.job.createMany({ data: first.map((u) => ({ organizationId: org, utteranceId: u.id, priority: 'BULK' as const, bulkOperationId: op.id })) });
     await prisma.bulkOperation.update({ where: { id: op.id }, data: { enqueuedThrough: first.at(-1)!.id, enqueuedThroughAt: long } });
+    // Recorded after the operation was made: not part of it (ids are random, so some land after the cursor).
+    await recordFor(prisma, org, learner.id, 20);
     // A fresh operation (its process may still be queueing it) is left alone.
     const fresh = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 1 } });
     const swept = await Promise.all([sweepBulkEnqueueing(prisma, 3), sweepBulkEnqueueing(prisma, 3)]);
     expect(swept).toEqual([1, 1]);
     expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } })).enqueuedAt).not.toBeNull();
-    await expectEachQueuedOnce(op.id, learner.id);
+    await expectEachQueuedOnce(op.id, learner.id, long);
+    expect(await prisma.job.count({ where: { bulkOperationId: op.id } })).toBe(2 * BATCH_SIZE + 3);
     expect(await prisma.job.count({ where: { bulkOperationId: fresh.id } })).toBe(0);
     // A cancelled one is not taken up.
     await prisma.bulkOperation.update({ where: { id: fresh.id }, data: { cancelledAt: new Date(), createdAt: long } });
@@ -134,7 +142,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
   });
 
   test('the sweeper a worker process runs takes up a stalled operation at start', async () => {
-    const learner = await learnerWith(prisma, org, 5);
+    const learner = await learnerWith(prisma, org, 5, [], 1);
     const long = new Date(Date.now() - 10 * STALLED_ENQUEUE_MS);
     const op = await prisma.bulkOperation.create({ data: { organizationId: org, learnerId: learner.id, total: 5, createdAt: long } });
     const sweeper = new BulkEnqueueSweeper(prisma, 3, 60_000);
