@@ -32,9 +32,12 @@ const typeDefs = readFileSync(new URL('../schema.graphql', import.meta.url), 'ut
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Errors raised before GraphQL runs (JSON and multipart parsing, upload limits) in GraphQL's response shape. */
-const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
+const multipartErrors: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) return next(err);
-  const status = (err as { status?: number }).status ?? 500;
+  const multipart = typeof req.is('multipart/form-data') === 'string';
+  // graphql-upload sends the answer only once the request has ended: read what is left (the parser
+  // may have refused it before reading any of it).
+  if (multipart && !req.readableEnded) req.resume();
   const requestId = res.locals.requestId as string | undefined;
   if ((err as { type?: string }).type === 'entity.too.large') {
     // body-parser's: a JSON body over the limit is an operation too large, like a query over its size.
@@ -42,11 +45,27 @@ const multipartErrors: ErrorRequestHandler = (err, _req, res, next) => {
     res.status(413).json({ errors: [{ message, extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: MAX_JSON_BODY_BYTES } }] });
     return;
   }
+  if (multipart && isParserRefusal(err)) {
+    res.setHeader('Connection', 'close');
+    const message = `Malformed multipart request (${(err as Error).message}); send the GraphQL multipart request format: operations, map, then the files.`;
+    res.status(400).json({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] });
+    return;
+  }
+  const status = (err as { status?: number }).status ?? 500;
   const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   if (status >= 500) log.error('request error', { requestId, err });
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
+
+/**
+ * busboy's own refusals (no boundary, a malformed part header, the form cut short) carry no HTTP
+ * status: the client's malformed body, not a server fault. A system error (the temp disk) has a
+ * syscall and stays internal.
+ */
+function isParserRefusal(err: unknown): boolean {
+  return err instanceof Error && (err as { status?: number }).status === undefined && (err as { syscall?: string }).syscall === undefined;
+}
 
 async function buildContext(services: Services, req: Request, res: Response, limiter: RateLimiter): Promise<RequestContext> {
   const authorization = req.headers.authorization;

@@ -4,6 +4,7 @@
  * statement each, for any number of learners of one request (partitioned by learner), aggregated in
  * SQL (GROUP BY, FILTER, regr_slope, ROW_NUMBER for the per-learner bound).
  */
+import { shiftWithin } from '../instants.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
 import { bound, checkRange, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
@@ -198,9 +199,9 @@ const DAY_MS = 24 * 3600 * 1000;
 export async function soundChanges(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ChangeArgs, now = new Date()) {
   const first = bound('first', args.first, MAX_SOUNDS, MAX_SOUNDS);
   const p2To = args.period2To ?? now;
-  const p2From = args.period2From ?? new Date(p2To.getTime() - 30 * DAY_MS);
+  const p2From = args.period2From ?? shiftWithin(p2To, -30 * DAY_MS);
   const p1To = args.period1To ?? p2From;
-  const p1From = args.period1From ?? new Date(p1To.getTime() - 30 * DAY_MS);
+  const p1From = args.period1From ?? shiftWithin(p1To, -30 * DAY_MS);
   checkRange(p1From, p1To, ['period1From', 'period1To']);
   checkRange(p2From, p2To, ['period2From', 'period2To']);
   // Period 1 is the earlier one (they may overlap): wholly after period 2, IMPROVED and WORSENED

@@ -21,6 +21,7 @@ import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { log } from '../ops/log.js';
 import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
+import { cleanGroups } from '../learners/groups.js';
 
 export const BATCH_SIZE = 500;
 
@@ -124,8 +125,11 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
  * second case (status ENQUEUEING) this process queues on in the background. The learner, when named, must be
  * the caller's (checked by the caller through its tenant-scoped loader).
  */
-export async function startBulkReassessment(prisma: PrismaClient, input: StartBulkInput): Promise<BulkOperation> {
-  checkSelection(input);
+export async function startBulkReassessment(prisma: PrismaClient, request: StartBulkInput): Promise<BulkOperation> {
+  checkSelection(request);
+  // The group as a learner's groups hold it (trimmed, 1-200 characters): stored and compared so, a
+  // retry that sends the same group with other spacing replays instead of CONFLICT.
+  const input = { ...request, groupExternalId: request.groupExternalId == null ? request.groupExternalId : cleanGroups([request.groupExternalId], 'groupExternalId')[0] };
   const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
   const { organizationId } = input;
   if (idempotencyKey) {
@@ -139,7 +143,7 @@ export async function startBulkReassessment(prisma: PrismaClient, input: StartBu
         data: {
           organizationId,
           learnerId: input.learnerId ?? null,
-          groupExternalId: input.groupExternalId?.trim() ?? null,
+          groupExternalId: input.groupExternalId ?? null,
           wholeOrganisation: input.wholeOrganisation === true,
           since: input.since ?? null,
           requestedModelVersion: input.requestedModelVersion ?? null,

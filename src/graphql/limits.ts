@@ -16,7 +16,9 @@
  * Introspection fields (`__schema`, `__type`) are exempt: they are bounded by the schema.
  *
  * A NUL character in any string (variables or literals) is refused once here as BAD_USER_INPUT:
- * PostgreSQL text cannot hold it, so it would otherwise fail deep inside the database driver.
+ * PostgreSQL text cannot hold it, so it would otherwise fail deep inside the database driver. So is
+ * an unpaired UTF-16 surrogate, which UTF-8 would silently turn into U+FFFD (two different external
+ * ids or idempotency keys becoming one).
  */
 import {
   Kind,
@@ -248,16 +250,34 @@ export function checkOperation(
 }
 
 const NUL = '\u0000';
+/** A UTF-16 surrogate without its pair: not a character, so UTF-8 (and PostgreSQL) cannot hold it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function nulError(where: string): AppError {
-  return new AppError('BAD_USER_INPUT', `${where} contains a NUL character (\\u0000), which text cannot hold.`, { http: { status: 400 } });
+/** Why a string cannot be stored as sent, or null. */
+function unstorable(value: string): string | null {
+  if (value.includes(NUL)) return 'a NUL character (\\u0000), which text cannot hold';
+  // Encoded to UTF-8 it would become U+FFFD: two different ids or keys could turn into one.
+  if (LONE_SURROGATE.test(value)) return 'an unpaired UTF-16 surrogate (not a character), which text cannot hold as sent';
+  return null;
 }
 
-/** Refuse a NUL character in any string: literal arguments in the document and every variable. */
-export function rejectNulStrings(document: DocumentNode, variables: Record<string, unknown> | undefined): void {
+function unstorableError(where: string, why: string): AppError {
+  return new AppError('BAD_USER_INPUT', `${where} contains ${why}.`, { http: { status: 400 } });
+}
+
+function check(value: string, where: string): void {
+  const why = unstorable(value);
+  if (why) throw unstorableError(where, why);
+}
+
+/**
+ * Refuse a string that text cannot hold as sent (a NUL, an unpaired surrogate): literal arguments in
+ * the document and every variable, keys of input objects included.
+ */
+export function rejectUnstorableStrings(document: DocumentNode, variables: Record<string, unknown> | undefined): void {
   visit(document, {
     StringValue(node) {
-      if (node.value.includes(NUL)) throw nulError('A string argument');
+      check(node.value, 'A string argument');
     },
   });
   // iterative: a deeply nested variable value cannot overflow the stack
@@ -265,14 +285,14 @@ export function rejectNulStrings(document: DocumentNode, variables: Record<strin
   while (stack.length) {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
-      if (value.includes(NUL)) throw nulError(`Variable ${path}`);
+      check(value, `Variable ${path}`);
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => stack.push({ value: v, path: `${path}[${i}]` }));
     } else if (value !== null && typeof value === 'object') {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) continue; // an Upload, not client text
       for (const [k, v] of Object.entries(value)) {
-        if (k.includes(NUL)) throw nulError(`Variable ${path}`);
+        check(k, `Variable ${path}`);
         stack.push({ value: v, path: `${path}.${k}` });
       }
     }
@@ -287,7 +307,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return;
           checkOperation(schema, document, operation, (request.variables ?? {}) as Record<string, unknown>, limits);
-          rejectNulStrings(document, request.variables as Record<string, unknown> | undefined);
+          rejectUnstorableStrings(document, request.variables as Record<string, unknown> | undefined);
         },
       };
     },

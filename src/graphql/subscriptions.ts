@@ -36,7 +36,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import { authenticate, bearerToken, hashApiKey, type Principal } from './auth.js';
 import { createLoaders } from './loaders.js';
 import type { RequestContext, Services } from './context.js';
-import { checkOperation, checkQuerySource, rejectNulStrings } from './limits.js';
+import { checkOperation, checkQuerySource, rejectUnstorableStrings } from './limits.js';
 import type { RateLimiter } from '../http/guards.js';
 import { logMaskedErrors, tagMaskedErrors } from './format-error.js';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -242,7 +242,7 @@ export function startSubscriptionServer(
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
     if (coerced.errors) throw requestError('BAD_USER_INPUT', coerced.errors[0]!);
     checkOperation(schema, document, operation, variables, config);
-    rejectNulStrings(document, variables);
+    rejectUnstorableStrings(document, variables);
 
     const context: RequestContext = {
       principal: await authenticate(prisma, connection.authorization),

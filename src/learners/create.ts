@@ -15,6 +15,17 @@ export interface NewLearner {
   ageGroup?: AgeGroup | null;
 }
 
+/** A display name is at most this many characters: a label, not a document every page would carry. */
+export const MAX_DISPLAY_NAME_LENGTH = 200;
+
+/** The display name as sent (null clears it); over MAX_DISPLAY_NAME_LENGTH characters is BAD_USER_INPUT. */
+export function checkDisplayName<T extends string | null | undefined>(displayName: T): T {
+  if (typeof displayName === 'string' && [...displayName].length > MAX_DISPLAY_NAME_LENGTH) {
+    throw new AppError('BAD_USER_INPUT', `displayName must be at most ${MAX_DISPLAY_NAME_LENGTH} characters.`, { field: 'displayName', max: MAX_DISPLAY_NAME_LENGTH });
+  }
+  return displayName;
+}
+
 function cleanExternalId(raw: string): string {
   const externalId = raw.trim();
   if (!externalId || externalId.length > 200) throw new AppError('BAD_USER_INPUT', 'externalId must be 1 to 200 characters.');
@@ -25,9 +36,10 @@ function cleanExternalId(raw: string): string {
 export async function createLearner(prisma: PrismaClient, organizationId: string, input: NewLearner): Promise<Learner> {
   const externalId = cleanExternalId(input.externalId);
   const groups = cleanGroups(input.groups ?? [], 'groups');
+  const displayName = checkDisplayName(input.displayName ?? null);
   try {
     return await prisma.learner.create({
-      data: { organizationId, externalId, displayName: input.displayName ?? null, groups, ageGroup: input.ageGroup ?? null },
+      data: { organizationId, externalId, displayName, groups, ageGroup: input.ageGroup ?? null },
     });
   } catch (e) {
     if (isUniqueViolation(e)) throw new AppError('CONFLICT', `A learner with externalId "${externalId}" exists.`);

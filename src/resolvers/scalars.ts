@@ -1,9 +1,33 @@
-import type { GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType, type ValueNode } from 'graphql';
 import { DateTimeResolver, JSONResolver, NonNegativeIntResolver } from 'graphql-scalars';
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
+import { EARLIEST_INSTANT, LATEST_INSTANT } from '../instants.js';
+
+
+/**
+ * An instant outside years 1-9999 (after its offset: "9999-12-31T23:59:59-01:00" is year 10000) is
+ * the client's mistake, refused here; else PostgreSQL refuses year 0 as an internal error, and a
+ * year-10000 expiry is stored but cannot be read back.
+ */
+function withinYears1To9999(value: Date): Date {
+  if (value < EARLIEST_INSTANT || value > LATEST_INSTANT) {
+    throw new GraphQLError(
+      `DateTime ${JSON.stringify(value.toISOString())} is outside the supported range ${EARLIEST_INSTANT.toISOString()} to ${LATEST_INSTANT.toISOString()}.`,
+      { extensions: { code: 'BAD_USER_INPUT' } },
+    );
+  }
+  return value;
+}
+
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  parseValue: (value: unknown) => withinYears1To9999(DateTimeResolver.parseValue(value) as Date),
+  parseLiteral: (ast: ValueNode, variables?: { [name: string]: unknown } | null) =>
+    withinYears1To9999(DateTimeResolver.parseLiteral(ast, variables) as Date),
+});
 
 export const scalars = {
-  DateTime: DateTimeResolver,
+  DateTime,
   JSON: JSONResolver,
   NonNegativeInt: NonNegativeIntResolver,
   Upload: GraphQLUpload as GraphQLScalarType,

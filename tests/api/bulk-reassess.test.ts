@@ -242,12 +242,19 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const other = await start({ ...input, learnerId: undefined, wholeOrganisation: true });
     expect(errorCode(other)).toBe('CONFLICT');
     expect(await prisma.job.count()).toBe(2);
+    // A group is stored trimmed: the same request sent again replays (it was CONFLICT, compared untrimmed).
+    const grouped = { groupExternalId: ' class-7 ', idempotencyKey: `k-${randomUUID()}` };
+    const firstGroup = (await start(grouped)).data.reassessUtterances;
+    expect(firstGroup.groupExternalId).toBe('class-7');
+    expect((await start(grouped)).data.reassessUtterances.id).toBe(firstGroup.id);
+    expect((await start({ ...grouped, groupExternalId: 'class-7' })).data.reassessUtterances.id).toBe(firstGroup.id);
   });
 
   test('refusals: no target or two, an unknown model version, a learner of another organisation', async () => {
     const learner = await learnerWith(prisma, org, 1);
     expect(errorCode(await start({}))).toBe('BAD_USER_INPUT');
     expect(errorCode(await start({ wholeOrganisation: true, groupExternalId: 'x' }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await start({ groupExternalId: 'g'.repeat(201) }))).toBe('BAD_USER_INPUT');
     expect(errorCode(await start({ wholeOrganisation: true, modelVersion: 'no-such-version' }))).toBe('UNKNOWN_MODEL_VERSION');
     const version = t.app.services.model().version;
     const ok = (await start({ learnerId: toGlobalId('Learner', learner.id), modelVersion: version })).data.reassessUtterances;

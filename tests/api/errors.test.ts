@@ -203,6 +203,86 @@ describe.each(DATABASES)('error hygiene on %s', (kind) => {
       expect(await counts()).toEqual(before);
     });
   });
+
+  describe('strings text cannot hold as sent, instants outside years 1-9999, malformed multipart: BAD_USER_INPUT, nothing written', () => {
+    const counts = async () => {
+      const p = t.app.services.prisma;
+      return [await p.learner.count(), await p.apiKey.count(), await p.bulkOperation.count(), await p.job.count()];
+    };
+
+    test('an unpaired surrogate would be stored as U+FFFD (two different ids becoming one): refused', async () => {
+      const before = await counts();
+      for (const v of ['s\uD800', 'x\uDFFFy']) {
+        const res = await raw(t, `mutation($v: String!) { createLearner(input: {externalId: $v}) { id } }`, { v });
+        expect(errorCode(res.body)).toBe('BAD_USER_INPUT');
+        expect(res.body.errors![0]!.message).toMatch(/unpaired UTF-16 surrogate/);
+      }
+      // A pair is a character, and is kept as sent.
+      const ok = await raw(t, `mutation($v: String!) { createLearner(input: {externalId: $v}) { externalId } }`, { v: 'emoji-\u{1F600}' });
+      expect(ok.body.data).toEqual({ createLearner: { externalId: 'emoji-\u{1F600}' } });
+      expect((await counts())[0]).toBe(before[0]! + 1);
+    });
+
+    test.each([
+      ['a filter before year 1', `query($v: DateTime) { utterances(first: 1, filter: {createdAfter: $v}) { totalCount } }`, '0000-01-01T00:00:00Z'],
+      ['a filter at year 0 through its offset', `query($v: DateTime) { utterances(first: 1, filter: {createdBefore: $v}) { totalCount } }`, '0001-01-01T00:00:00+01:00'],
+      ['a key expiring in year 10000 through its offset', `mutation($v: DateTime) { createApiKey(input: {name: "far", scopes: [SCORES_READ], expiresAt: $v}) { key } }`, '9999-12-31T23:59:59-01:00'],
+      ['a bulk re-assessment since year 0', `mutation($v: DateTime) { reassessUtterances(input: {wholeOrganisation: true, since: $v}) { id } }`, '0000-06-01T00:00:00Z'],
+    ])('%s (variable)', async (_name, query, v) => {
+      const before = await counts();
+      const res = await raw(t, query, { v });
+      expect(errorCode(res.body)).toBe('BAD_USER_INPUT');
+      expect(res.body.errors![0]!.message).toMatch(/outside the supported range/);
+      expect(await counts()).toEqual(before);
+    });
+
+    test('the same instants as literals are refused; the ends of the range are accepted', async () => {
+      const literal = await raw(t, `{ utterances(first: 1, filter: {createdAfter: "0000-01-01T00:00:00Z"}) { totalCount } }`);
+      expect(errorCode(literal.body)).not.toBe('INTERNAL_SERVER_ERROR');
+      expect(literal.body.errors![0]!.message).toMatch(/outside the supported range/);
+      const ends = await raw(t, `{ utterances(first: 1, filter: {createdAfter: "0001-01-01T00:00:00Z", createdBefore: "9999-12-31T23:59:59.999Z"}) { totalCount } }`);
+      expect(ends.body.errors).toBeUndefined();
+      expect(ends.body.data.utterances.totalCount).toBeGreaterThanOrEqual(1);
+    });
+
+    test("soundChanges' default periods near year 1 stay within the range (was INTERNAL: year 0 reached the database)", async () => {
+      const res = await raw(t, `query($id: ID!) { learner(id: $id) { soundChanges(period2To: "0001-01-15T00:00:00Z") { phoneme } } }`, { id: learnerId });
+      // period 2 is clamped to start at 0001-01-01, leaving period 1 empty: the range rule names it
+      expect(errorCode(res.body)).toBe('BAD_USER_INPUT');
+      expect(res.body.errors![0]!.message).toMatch(/period1From/);
+    });
+
+    const multipart = (body: string, contentType: string) =>
+      fetch(t.app.url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, 'apollo-require-preflight': 'true', authorization: `Bearer ${t.admin.apiKey}` },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      });
+
+    test('a multipart request without a boundary is answered 400 (it hung: nothing read the body the answer waited for)', async () => {
+      const res = await multipart('operations=x', 'multipart/form-data');
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as GqlResponse;
+      expect(errorCode(body)).toBe('BAD_USER_INPUT');
+      expect(body.errors![0]!.message).toMatch(/Malformed multipart request/);
+    });
+
+    test('a multipart form cut short or with a malformed part header is 400, not INTERNAL', async () => {
+      const operations = JSON.stringify({ query: `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`, variables: { input: { learnerId, referenceText: 'A', audio: null } } });
+      const cut = `--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n--b\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0": ["variables.inp`;
+      const badHeader = `--b\r\n${'X'.repeat(100_000)}\r\n\r\nvalue\r\n--b--\r\n`;
+      const before = await counts();
+      for (const body of [cut, badHeader, '']) {
+        const res = await multipart(body, 'multipart/form-data; boundary=b');
+        expect(res.status).toBe(400);
+        const json = (await res.json()) as GqlResponse;
+        expect(errorCode(json)).toBe('BAD_USER_INPUT');
+        expect(json.errors![0]!.extensions).not.toHaveProperty('requestId');
+      }
+      expect(await counts()).toEqual(before);
+    });
+  });
 });
 
 describe('development mode', () => {

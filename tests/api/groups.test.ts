@@ -81,6 +81,16 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
     expect(found.data.learners).toEqual({ totalCount: 1, edges: [{ node: { id } }] });
   });
 
+  test('a display name is at most 200 characters (code points) on create and update; the learners search at most 200', async () => {
+    expect(errorCode(await writer.request(CREATE, { i: { externalId: `d-${randomUUID()}`, displayName: 'd'.repeat(201) } }))).toBe('BAD_USER_INPUT');
+    const longest = '\u{1F600}'.repeat(200); // 200 characters, 400 UTF-16 units
+    const made = await writer.request(CREATE, { i: { externalId: `d-${randomUUID()}`, displayName: longest } });
+    expect(made.data.createLearner.displayName).toBe(longest);
+    const search = (s: string) => t.admin.request(`query($s: String) { learners(first: 1, filter: {search: $s}) { totalCount } }`, { s });
+    expect((await search(longest)).data.learners.totalCount).toBe(1);
+    expect(errorCode(await search('d'.repeat(201)))).toBe('BAD_USER_INPUT');
+  });
+
   test('updateLearner refuses invalid changes and leaves the learner as it was', async () => {
     const id = (await create(Array.from({ length: 49 }, (_, i) => `k${i}`))).data.createLearner.id;
     const before = await stored(id);
@@ -92,6 +102,8 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
       { addGroups: [''] },
       { removeGroups: ['z'.repeat(201)] },
       { groups: ['ok', 'x'.repeat(201)], displayName: 'Not applied' },
+      { displayName: 'd'.repeat(201) }, // was stored at any length: 1 MB names made every page of learners huge
+      { addGroups: ['n1'], displayName: 'd'.repeat(201) },
     ];
     for (const i of cases) {
       const res = await lms.request(UPDATE, { id, i });

@@ -4,6 +4,7 @@ import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { applyGroupChange, changesGroups } from '../../learners/groups.js';
+import { checkDisplayName } from '../../learners/create.js';
 
 /**
  * ASSESS_WRITE, like createLearner; a key without SCORES_READ reads back only what it wrote (access.ts).
@@ -15,6 +16,7 @@ export const updateLearner: MutationResolvers['updateLearner'] = async (_parent,
   const learnerId = expectGlobalId(id, 'Learner');
   const { organizationId } = ctx.principal;
   const touchesGroups = changesGroups(input);
+  checkDisplayName(input.displayName);
   const notFound = () => new AppError('NOT_FOUND', `No Learner with id "${id}".`);
   return ctx.services.prisma.$transaction(async (tx) => {
     const [row] = await tx.$queryRaw<{ groups: string[] }[]>`

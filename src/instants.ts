@@ -1,0 +1,11 @@
+/**
+ * The instants the API accepts: those PostgreSQL's timestamptz and JavaScript's Date both hold,
+ * years 1 to 9999 UTC (the DateTime scalar refuses the rest; src/resolvers/scalars.ts).
+ */
+export const EARLIEST_INSTANT = new Date('0001-01-01T00:00:00.000Z');
+export const LATEST_INSTANT = new Date('9999-12-31T23:59:59.999Z');
+
+/** `at` moved by `ms`, kept within the supported instants (a default window near year 1). */
+export function shiftWithin(at: Date, ms: number): Date {
+  return new Date(Math.min(Math.max(at.getTime() + ms, EARLIEST_INSTANT.getTime()), LATEST_INSTANT.getTime()));
+}
