@@ -74,22 +74,34 @@ def make(args):
     print(f'wrote {len(out)} synthetic readings ({offset / 16000 / 3600:.2f} h) to {args.cache}/synth.*')
 
 
+def fold_items(args):
+    """recogniser.py's fold k of train/: its training items, its held-out items, and the synthetic
+    readings of its training texts (never of a held-out utterance's)."""
+    import recogniser as R
+    from model import Frontend
+    from train import load_split
+    front = Frontend().eval()
+    train_all = load_split(args.cache, 'train', front)
+    folds = R.speaker_folds(train_all, args.folds, args.seed)
+    train = [it for it in train_all if folds[it['speaker']] != args.fold]
+    val = [it for it in train_all if folds[it['speaker']] == args.fold]
+    heard = {it['id'] for it in train}
+    return train, val, [it for it in R.synth_readings(args.cache, front) if it['source'] in heard]
+
+
+def recogniser_args(args, **more):
+    import recogniser as R
+    return argparse.Namespace(**{**vars(R.parse_args([])), 'steps': str(args.steps), 'seed': args.seed, 'threads': args.threads, **more})
+
+
 def cv(args):
     import torch
     import recogniser as R
-    from model import Frontend
-    from train import greedy_per, load_split
+    from train import greedy_per
     torch.set_num_threads(args.threads)
-    front = Frontend().eval()
-    train_all = load_split(args.cache, 'train', front)
-    synth = load_split(args.cache, 'synth', front)
-    folds = R.speaker_folds(train_all, args.folds, args.seed)
     k = args.fold
-    train = [it for it in train_all if folds[it['speaker']] != k]
-    val = [it for it in train_all if folds[it['speaker']] == k]
-    heard = {it['id'] for it in train}
-    extra = [it for it, meta in zip(synth, json.load(open(os.path.join(args.cache, 'synth.json')))['utterances']) if meta['source'] in heard]
-    rargs = argparse.Namespace(**{**vars(R.parse_args([])), 'steps': str(args.steps), 'seed': args.seed, 'threads': args.threads})
+    train, val, extra = fold_items(args)
+    rargs = recogniser_args(args)
     result = {'fold': k, 'steps': args.steps, 'trainUtterances': len(train), 'synthUtterances': len(extra), 'heldOutUtterances': len(val)}
     for arm, items in (('real', train), ('real+synth', train + extra)):
         t0 = time.time()
@@ -106,19 +118,11 @@ def pretrain_cv(args):
     arm of `cv`, same seed, is the baseline). Scored on all of fold k's held-out real speakers."""
     import torch
     import recogniser as R
-    from model import Frontend
-    from train import greedy_per, load_split
+    from train import greedy_per
     torch.set_num_threads(args.threads)
-    front = Frontend().eval()
-    train_all = load_split(args.cache, 'train', front)
-    folds = R.speaker_folds(train_all, args.folds, args.seed)
     k = args.fold
-    train = [it for it in train_all if folds[it['speaker']] != k]
-    val = [it for it in train_all if folds[it['speaker']] == k]
-    heard = {it['id'] for it in train}
-    synth = [it for it in R.synth_readings(args.cache, front) if it['source'] in heard]
-    rargs = argparse.Namespace(**{**vars(R.parse_args([])), 'steps': str(args.steps), 'seed': args.seed, 'threads': args.threads,
-                                  'synth_steps': args.synth_steps})
+    train, val, synth = fold_items(args)
+    rargs = recogniser_args(args, synth_steps=args.synth_steps)
     t0 = time.time()
     model, summary = R.train_fold(k, train, val, rargs, synth)
     per = round(greedy_per(model, val), 4)
