@@ -24,6 +24,9 @@ import { attemptWebhook, type WebhookSettings } from './webhook.js';
 import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
 import { log } from '../ops/log.js';
 
+/** The most HTTP requests one attempt makes (attemptLtiScore: token, post, fresh token, post). */
+const MAX_REQUESTS_PER_ATTEMPT = 4;
+
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'released' | 'lost';
 
 export interface DeliveryWorkerOptions extends WebhookSettings {
@@ -86,13 +89,14 @@ export class DeliveryWorker {
   }
 
   /**
-   * A claimed delivery's lease: the request timeout, plus time to load and record it. An LTI score
-   * attempt that needs a fresh token and a second post after a 401 can outlive it when every request
-   * nears its timeout; it is then fenced off and claimed again, harmless for AGS (the platform keeps
-   * the latest score per user and line item).
+   * A claimed delivery's lease: every request one attempt may make, each up to the request timeout,
+   * plus time to load and record it. An LTI score attempt makes up to four (a token, the post, a
+   * fresh token after a 401, the post again); a shorter lease let such an attempt outlive it, so a
+   * second worker posted the score beside it, and on the last attempt the claim marked the delivery
+   * FAILED while the score was in fact accepted.
    */
   private get leaseSeconds(): number {
-    return Math.ceil(this.opts.timeoutMs / 1000) + 10;
+    return Math.ceil((this.opts.timeoutMs * MAX_REQUESTS_PER_ATTEMPT) / 1000) + 10;
   }
 
   get inFlight(): number {

@@ -51,7 +51,7 @@ const COMMON_ENV = {
   SPEECHMARK_JOB_MAX_ATTEMPTS: '100', // kills must not exhaust a job's attempts
   SPEECHMARK_SHUTDOWN_GRACE_SECONDS: '5',
   PORT: '0',
-  // Webhooks to the receiver on 127.0.0.1, with a short timeout (lease 12 s) and quick retries.
+  // Webhooks to the receiver on 127.0.0.1, with a short timeout (delivery lease 4 × 2 s + 10 s) and quick retries.
   SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS: '127.0.0.1',
   SPEECHMARK_WEBHOOK_ALLOW_HTTP: 'true',
   SPEECHMARK_WEBHOOK_TIMEOUT_SECONDS: '2',
