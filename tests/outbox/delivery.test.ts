@@ -307,7 +307,12 @@ describeEachDatabase('delivery worker', (ctx) => {
     const eventId = await emit(db, org.id, learner.id);
     w = worker(db);
     w.start();
-    await waitFor(async () => (await deliveryOf(db, eventId)).status === 'SENDING');
+    const claimed = await waitFor(async () => {
+      const d = await deliveryOf(db, eventId);
+      return d.status === 'SENDING' ? d : null;
+    });
+    // The lease covers the four requests an LTI attempt may make at the 2 s timeout, plus 10 s.
+    expect(claimed.leaseExpiresAt!.getTime() - claimed.updatedAt.getTime()).toBeGreaterThanOrEqual(17_000);
     await w.stop({ deadlineMs: 100 });
     const d = await deliveryOf(db, eventId);
     expect(d).toMatchObject({ status: 'PENDING', attempts: 0, lockedBy: null });
