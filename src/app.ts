@@ -26,6 +26,7 @@ import type { OnNotification } from './events/listener.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
 import { STALLED_ENQUEUE_MS } from './assessment/bulk.js';
+import { sweepUnreferencedAudio } from './assessment/audio-files.js';
 
 export interface Speechmark {
   url: string;
@@ -210,6 +211,10 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   // for it (the intake's voice-activity detector is the only session it has).
   const inference = config.inProcessWorker ? await loadInferenceParts(config) : null;
   const intake = inference?.intake ?? createIntake(config);
+  // In the background; close() waits for it, so it never outlives the database connection.
+  const audioSweep = sweepUnreferencedAudio(db.prisma, intake.store)
+    .then((removed) => { if (removed > 0) log.info('removed audio files no utterance references', { removed }); })
+    .catch((err: unknown) => log.warn('unreferenced audio sweep failed', { err }));
   const manifest = inference?.assessor.bundle.manifest ?? readManifest(config.modelDir);
   const deliveries = config.deliveryWorker ? createDeliveryWorker(config, db.prisma) : null;
   const wakeDelivery = () => deliveries?.wake();
@@ -246,10 +251,11 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
     const http = await startHttpServer(services, config.port, host, readiness);
-    return { http, ops, worker, heartbeat, deliveries, intake, models: inference?.models ?? null, services, events };
+    return { http, ops, worker, heartbeat, deliveries, intake, models: inference?.models ?? null, services, events, audioSweep };
   } catch (e) {
     await ops?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
+    await audioSweep;
     await intake.close().catch(() => undefined);
     await inference?.models.close().catch(() => undefined);
     throw e;
@@ -267,7 +273,7 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, ops, worker, heartbeat, deliveries, intake, models, services, events } = started;
+  const { http, ops, worker, heartbeat, deliveries, intake, models, services, events, audioSweep } = started;
   const bulkSweeper = worker ? createBulkSweeper(config, db.prisma) : null;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
@@ -294,6 +300,7 @@ export async function startSpeechmark(
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();
+      await audioSweep;
       await intake.close();
       await models?.close();
       await db.close();

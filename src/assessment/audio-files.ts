@@ -19,8 +19,8 @@
  * committed row is ever left without its file, and a failed submit leaves no file nobody references.
  * Concurrent submits do not block each other (shared locks). The lock is per digest, across
  * organisations, in the two-key advisory space (apart from the migrator's one-key lock). A crash
- * between the write and the commit can still leave an unreferenced file: a sweep of the store
- * (files no row references) is the remedy for that, not this module.
+ * between the write and the commit can still leave an unreferenced file (so can a clean-up that
+ * failed): sweepUnreferencedAudio, run as the server starts, removes those.
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { AudioStore } from '../audio/store.js';
@@ -56,4 +56,33 @@ export async function removeAudioIfUnreferenced(prisma: PrismaClient, store: Aud
     if (referenced) return false;
     return store.remove(sha256);
   });
+}
+
+/** A submit writes its file just before its transaction: a younger unreferenced file may be one in flight. */
+export const UNREFERENCED_AUDIO_MIN_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * Removes files that no Utterance references and nothing touched for `minAgeMs`: left by a process
+ * killed between a submit's write and its commit, or by a clean-up that failed. They are learners'
+ * voices that no row points to, so neither erasure nor anything else would ever find them. Each is
+ * removed by removeAudioIfUnreferenced, under the digest's lock. Returns how many were removed.
+ */
+export async function sweepUnreferencedAudio(
+  prisma: PrismaClient,
+  store: AudioStore,
+  minAgeMs = UNREFERENCED_AUDIO_MIN_AGE_MS,
+  now = Date.now(),
+): Promise<number> {
+  let removed = 0;
+  for await (const shard of store.digests()) {
+    const old = shard.filter((d) => now - d.mtimeMs > minAgeMs).map((d) => d.sha256);
+    if (old.length === 0) continue;
+    const referenced = await prisma.$queryRaw<{ sha: string }[]>`
+      SELECT DISTINCT "audioSha256" AS sha FROM "Utterance" WHERE "audioSha256" = ANY(${old}::text[])`;
+    const kept = new Set(referenced.map((r) => r.sha));
+    for (const sha256 of old.filter((sha) => !kept.has(sha))) {
+      if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
+    }
+  }
+  return removed;
 }

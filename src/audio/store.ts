@@ -149,6 +149,30 @@ export class AudioStore {
     await fs.rm(this.decodedPath(sha256), { force: true });
   }
 
+  /**
+   * Every digest in the store, a shard at a time, with the newest modification time of its files
+   * (the original and any decoded samples; temp files are not digests).
+   */
+  async *digests(): AsyncGenerator<{ sha256: string; mtimeMs: number }[]> {
+    let shards: string[];
+    try {
+      shards = (await fs.readdir(this.dir)).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // a fresh store
+      throw e;
+    }
+    for (const shard of shards.sort()) {
+      const newest = new Map<string, number>();
+      for (const name of await fs.readdir(path.join(this.dir, shard)).catch(() => [] as string[])) {
+        const sha256 = /^([0-9a-f]{64})\./.exec(name)?.[1];
+        if (!sha256) continue;
+        const stat = await fs.stat(path.join(this.dir, shard, name)).catch(() => null);
+        if (stat) newest.set(sha256, Math.max(newest.get(sha256) ?? 0, stat.mtimeMs));
+      }
+      if (newest.size) yield [...newest].map(([sha256, mtimeMs]) => ({ sha256, mtimeMs }));
+    }
+  }
+
   /** Locate a stored file by digest whatever its extension; null when absent. */
   async locate(sha256: string): Promise<string | null> {
     assertSha256(sha256);

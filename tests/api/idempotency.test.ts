@@ -5,13 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
 import { encodeWav, syntheticSpeech } from '../support/audio-fixtures.js';
 import { otherOrganization } from '../support/seed.js';
-import { sha256Hex } from '../../src/audio/store.js';
+import { AudioStore, sha256Hex } from '../../src/audio/store.js';
+import { sweepUnreferencedAudio } from '../../src/assessment/audio-files.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { normalizeReferenceText } from '../../src/text/reference.js';
 
@@ -274,6 +276,43 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
       expect(errorCode(res)).toBe('NOT_FOUND');
       expect(await prisma().utterance.count()).toBe(before.utterances);
       expect(await files()).toEqual(before.files);
+    });
+
+    /** Every file of `sha256` in `dir`, dated two hours back (older than a submit in flight). */
+    async function age(dir: string, sha256: string) {
+      const old = new Date(Date.now() - 2 * 3600_000);
+      for (const f of (await storedFiles(dir)).filter((n) => n.includes(sha256))) await utimes(path.join(dir, f), old, old);
+    }
+
+    test('audio no utterance references (a process killed between write and commit) is swept; referenced and recent files stay', async () => {
+      const store = t.app.services.intake.store;
+      const kept = speech(40);
+      expect((await submit({ bytes: kept })).errors).toBeUndefined();
+      // What a submit killed after its write leaves: the file, and no row.
+      const orphan = speech(41);
+      const young = speech(42);
+      await store.put(orphan, 'wav');
+      await store.put(young, 'wav');
+      await age(t.config.audioDir, sha256Hex(kept));
+      await age(t.config.audioDir, sha256Hex(orphan));
+      const before = await files();
+      expect(await sweepUnreferencedAudio(prisma(), store)).toBe(1);
+      expect(await files()).toEqual(before.filter((f) => !f.includes(sha256Hex(orphan))));
+      expect(await files()).toContain(`${sha256Hex(young).slice(0, 2)}/${sha256Hex(young)}.wav`);
+    });
+
+    test('the server sweeps its store as it starts', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'speechmark-sweep-'));
+      try {
+        const orphan = speech(43);
+        await new AudioStore(dir).put(orphan, 'wav');
+        await age(dir, sha256Hex(orphan));
+        const other = await startTestApp(kind, { inProcessWorker: false, audioDir: dir });
+        await other.dispose(); // close() waits for the sweep
+        expect(await storedFiles(dir)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     test('a refused recording and a refused key leave no file and no row', async () => {
