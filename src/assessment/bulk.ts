@@ -5,7 +5,7 @@
  * call startBulkReassessment.
  *
  * - A BulkOperation row records the selection and `total` (the utterances selected when it
- *   started); its jobs are BULK priority (src/jobs/queue.ts: interactive work goes first) and are
+ *   started, then, once every batch is queued, the jobs it queued); its jobs are BULK priority (src/jobs/queue.ts: interactive work goes first) and are
  *   created through createAssessmentJobs, the write path of every assessment job, in batches of
  *   BATCH_SIZE utterances, one transaction each: never one giant transaction.
  * - Progress is counted from the jobs (the bulkJobCounts loader: one grouped read on the
@@ -72,9 +72,6 @@ function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
   if (op.learnerId) conditions.push(`u."learnerId" = ${param(op.learnerId, 'uuid')}`);
   if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);
   if (op.since) conditions.push(`u."createdAt" >= ${param(op.since, 'timestamptz')}`);
-  // What existed when the operation was made: ids are random, so a recording submitted while the
-  // batches are being queued could land after the cursor and be queued beyond `total`.
-  conditions.push(`u."createdAt" <= ${param(op.createdAt, 'timestamptz')}`);
   return { where: conditions.join(' AND '), params };
 }
 
@@ -186,7 +183,11 @@ async function enqueueNextBatch(prisma: PrismaClient, id: string, maxAttempts: n
     if (!op || op.cancelledAt || op.enqueuedAt) return false;
     const ids = await nextBatch(tx, op, op.enqueuedThrough);
     if (ids.length === 0) {
-      await tx.bulkOperation.update({ where: { id }, data: { enqueuedAt: new Date() } });
+      // `total` becomes what was queued: ids are random, so a recording made while the batches were
+      // queued may have landed after the cursor and joined (or an erasure taken some away). Bounding
+      // the selection by time instead would compare the clocks of different hosts.
+      const queued = await tx.job.count({ where: { bulkOperationId: id } });
+      await tx.bulkOperation.update({ where: { id }, data: { enqueuedAt: new Date(), total: queued } });
       return false;
     }
     await createAssessmentJobs(tx, {

@@ -163,6 +163,10 @@ export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, wo
   return Number(rows[0]?.ok ?? 0) > 0;
 }
 
+/** An event retention may delete: nothing pending or in flight, and no LTI score (that delivery is the score's status). */
+const SETTLED_WITHOUT_SCORE = `NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
+          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')`;
+
 /**
  * Retention: deletes events older than `days` whose deliveries are all settled (with their
  * deliveries and attempts), at most `batch` per call. Returns how many went. Events with an
@@ -170,19 +174,26 @@ export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, wo
  * and goes with the assessment.
  */
 export async function deleteOldEvents(prisma: PrismaClient, days: number, batch = 1000): Promise<number> {
-  return prisma.$executeRawUnsafe(
-    `DELETE FROM "OutboxEvent" WHERE "id" IN (
-       SELECT e."id" FROM "OutboxEvent" e
+  return prisma.$transaction(async (tx) => {
+    // Two statements: the candidates locked first (an event a resend holds, src/outbox/endpoints.ts,
+    // is skipped for the next sweep), then deleted only if, read afresh, they still have no pending
+    // delivery. One statement judged every row by the snapshot it started with: a resend committed
+    // during its scan was not seen, and its new delivery went with the event after the admin was
+    // told it was resent.
+    const locked = await tx.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT e."id"::text AS "id" FROM "OutboxEvent" e
         WHERE e."createdAt" < now() - make_interval(days => $1::int)
-          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
-          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')
+          AND ${SETTLED_WITHOUT_SCORE}
         ORDER BY e."createdAt"
         LIMIT $2::int
-        -- An event a resend holds (src/outbox/endpoints.ts locks it before adding its delivery) is
-        -- left for the next sweep: the NOT EXISTS above cannot see a delivery not yet committed, and
-        -- deleting the event would cascade to it after the admin was told it was resent.
-        FOR UPDATE OF e SKIP LOCKED)`,
-    days,
-    batch,
-  );
+        FOR UPDATE OF e SKIP LOCKED`,
+      days,
+      batch,
+    );
+    if (locked.length === 0) return 0;
+    return tx.$executeRawUnsafe(
+      `DELETE FROM "OutboxEvent" e WHERE e."id" = ANY($1::uuid[]) AND ${SETTLED_WITHOUT_SCORE}`,
+      locked.map((r) => r.id),
+    );
+  });
 }
