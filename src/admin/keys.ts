@@ -10,6 +10,7 @@ import type { ApiKey, Prisma, PrismaClient } from '../generated/prisma/client.js
 import { AppError } from '../errors.js';
 import { ALL_SCOPES, apiKeyStatus, createApiKey, forgetCachedApiKeys, type Scope } from '../graphql/auth.js';
 import { toGlobalId } from '../graphql/ids.js';
+import { checkInstant } from '../instants.js';
 import { recordAudit, type Actor } from './audit.js';
 
 type Tx = Prisma.TransactionClient;
@@ -39,6 +40,7 @@ export function validateScopes(scopes: readonly string[]): Scope[] {
 export function validateExpiry(expiresAt: Date | null | undefined, now: Date = new Date()): Date | null {
   if (expiresAt == null) return null;
   if (Number.isNaN(expiresAt.getTime())) throw bad('expiresAt is not a valid instant.');
+  checkInstant(expiresAt, 'expiresAt'); // `npm run admin -- create-key --expires-in-days` as well as the API
   if (expiresAt.getTime() <= now.getTime()) throw bad(`expiresAt (${expiresAt.toISOString()}) must be in the future.`);
   return expiresAt;
 }

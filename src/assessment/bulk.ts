@@ -22,6 +22,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { log } from '../ops/log.js';
 import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
 import { cleanGroups } from '../learners/groups.js';
+import { checkInstant } from '../instants.js';
 
 export const BATCH_SIZE = 500;
 
@@ -124,6 +125,7 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
  */
 export async function startBulkReassessment(prisma: PrismaClient, request: StartBulkInput): Promise<BulkOperation> {
   checkSelection(request);
+  if (request.since) checkInstant(request.since, 'since'); // `npm run admin -- reassess --since` as well as the API
   // The group as a learner's groups hold it (trimmed, 1-200 characters): stored and compared so, a
   // retry that sends the same group with other spacing replays instead of CONFLICT.
   const input = { ...request, groupExternalId: request.groupExternalId == null ? request.groupExternalId : cleanGroups([request.groupExternalId], 'groupExternalId')[0] };

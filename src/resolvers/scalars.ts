@@ -19,12 +19,16 @@ function withinYears1To9999(value: Date): Date {
   return value;
 }
 
+/** graphql-scalars' DateTime with the range check. */
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   parseValue: (value: unknown) => withinYears1To9999(DateTimeResolver.parseValue(value) as Date),
   parseLiteral: (ast: ValueNode, variables?: { [name: string]: unknown } | null) =>
     withinYears1To9999(DateTimeResolver.parseLiteral(ast, variables) as Date),
 });
+// graphql-tools copies every field of a resolver's scalar type onto the schema's, the description
+// too (even an undefined one): without it, schema.graphql's description (the range) is what clients read.
+delete (DateTime as { description?: unknown }).description;
 
 export const scalars = {
   DateTime,

@@ -96,6 +96,10 @@ describe.each(DATABASES)('npm run admin on %s', (kind) => {
     const badScope = await cli('create-key', '--org', orgId, '--scopes', 'ADMIN,EVERYTHING');
     expect(badScope.code).toBe(2);
     expect(badScope.stderr).toContain('Unknown scope "EVERYTHING"');
+    // An expiry past year 9999 was stored, then could not be read back (the key list failed).
+    const farOff = await cli('create-key', '--org', orgId, '--expires-in-days', '3000000');
+    expect(farOff.code).toBe(2);
+    expect(farOff.stderr).toContain('expiresAt must be an instant from');
 
     const admin = await cli('create-key', '--org', orgId, '--name', 'ops');
     expect(admin.code).toBe(0);
