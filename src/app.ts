@@ -211,8 +211,9 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   // for it (the intake's voice-activity detector is the only session it has).
   const inference = config.inProcessWorker ? await loadInferenceParts(config) : null;
   const intake = inference?.intake ?? createIntake(config);
-  // In the background; close() waits for it, so it never outlives the database connection.
-  const audioSweep = sweepUnreferencedAudio(db.prisma, intake.store)
+  // In the background; close() stops it between shards and waits, so it never outlives the database connection.
+  const stopAudioSweep = new AbortController();
+  const audioSweep = sweepUnreferencedAudio(db.prisma, intake.store, { signal: stopAudioSweep.signal })
     .then((removed) => { if (removed > 0) log.info('removed audio files no utterance references', { removed }); })
     .catch((err: unknown) => log.warn('unreferenced audio sweep failed', { err }));
   const manifest = inference?.assessor.bundle.manifest ?? readManifest(config.modelDir);
@@ -251,10 +252,15 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
     const http = await startHttpServer(services, config.port, host, readiness);
-    return { http, ops, worker, heartbeat, deliveries, intake, models: inference?.models ?? null, services, events, audioSweep };
+    const stopSweep = async () => {
+      stopAudioSweep.abort();
+      await audioSweep;
+    };
+    return { http, ops, worker, heartbeat, deliveries, intake, models: inference?.models ?? null, services, events, stopSweep };
   } catch (e) {
     await ops?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
+    stopAudioSweep.abort();
     await audioSweep;
     await intake.close().catch(() => undefined);
     await inference?.models.close().catch(() => undefined);
@@ -273,7 +279,7 @@ export async function startSpeechmark(
     await db.close().catch(() => undefined);
     throw e;
   });
-  const { http, ops, worker, heartbeat, deliveries, intake, models, services, events, audioSweep } = started;
+  const { http, ops, worker, heartbeat, deliveries, intake, models, services, events, stopSweep } = started;
   const bulkSweeper = worker ? createBulkSweeper(config, db.prisma) : null;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
@@ -300,7 +306,7 @@ export async function startSpeechmark(
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();
-      await audioSweep;
+      await stopSweep();
       await intake.close();
       await models?.close();
       await db.close();

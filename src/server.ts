@@ -7,6 +7,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError } from 'graphql';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import processRequest from 'graphql-upload/processRequest.mjs';
 import { resolvers } from './resolvers/index.js';
 import { authenticate } from './graphql/auth.js';
 import { createLoaders } from './graphql/loaders.js';
@@ -36,8 +37,8 @@ const multipartErrors: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) return next(err);
   const multipart = typeof req.is('multipart/form-data') === 'string';
   // graphql-upload sends the answer only once the request has ended: read what is left (the parser
-  // may have refused it before reading any of it).
-  if (multipart && !req.readableEnded) req.resume();
+  // may have refused it before reading any of it), up to the upload limit, then cut the connection.
+  if (multipart && !req.readableEnded) drain(req, MAX_DRAIN_BYTES);
   const requestId = res.locals.requestId as string | undefined;
   if ((err as { type?: string }).type === 'entity.too.large') {
     // body-parser's: a JSON body over the limit is an operation too large, like a query over its size.
@@ -58,13 +59,36 @@ const multipartErrors: ErrorRequestHandler = (err, req, res, next) => {
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
 
+/** How much of a refused multipart body is read (so that the answer can go) before the connection is cut instead. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+function drain(req: Request, maxBytes: number): void {
+  let read = 0;
+  req.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > maxBytes) req.destroy();
+  });
+  req.resume();
+}
+
+/** Set on what graphql-upload's request processing refused without an HTTP status of its own. */
+const PARSER_REFUSAL = Symbol('multipart parser refusal');
+
 /**
- * busboy's own refusals (no boundary, a malformed part header, the form cut short) carry no HTTP
- * status: the client's malformed body, not a server fault. A system error (the temp disk) has a
- * syscall and stays internal.
+ * graphql-upload's processRequest, marking busboy's own refusals (no boundary, a malformed part
+ * header, the form cut short): they carry no HTTP status, yet are the client's malformed body. Only
+ * these are answered 400 by multipartErrors; any other error without a status stays internal.
  */
+const markingParserRefusals: typeof processRequest = (req, res, options) =>
+  processRequest(req, res, options).catch((err: unknown) => {
+    if (err instanceof Error && (err as { status?: number }).status === undefined && (err as { syscall?: string }).syscall === undefined) {
+      Object.assign(err, { [PARSER_REFUSAL]: true });
+    }
+    throw err;
+  });
+
 function isParserRefusal(err: unknown): boolean {
-  return err instanceof Error && (err as { status?: number }).status === undefined && (err as { syscall?: string }).syscall === undefined;
+  return err instanceof Error && (err as { [PARSER_REFUSAL]?: boolean })[PARSER_REFUSAL] === true;
 }
 
 async function buildContext(services: Services, req: Request, res: Response, limiter: RateLimiter): Promise<RequestContext> {
@@ -151,7 +175,8 @@ export async function startHttpServer(
     limiter.middleware,
     express.json({ limit: MAX_JSON_BODY_BYTES }),
     authenticateUploads(services.prisma, limiter),
-    graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1 }), // busboy's limit is exclusive; ours is not
+    // busboy's limit is exclusive; ours is not
+    graphqlUploadExpress({ maxFileSize: services.config.maxUploadBytes + 1, maxFiles: 1, processRequest: markingParserRefusals }),
     querySourceLimits(config),
     expressMiddleware(apollo, { context: async ({ req, res }) => buildContext(services, req, res, limiter) }),
   );

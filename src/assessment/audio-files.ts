@@ -65,16 +65,18 @@ export const UNREFERENCED_AUDIO_MIN_AGE_MS = 60 * 60 * 1000;
  * Removes files that no Utterance references and nothing touched for `minAgeMs`: left by a process
  * killed between a submit's write and its commit, or by a clean-up that failed. They are learners'
  * voices that no row points to, so neither erasure nor anything else would ever find them. Each is
- * removed by removeAudioIfUnreferenced, under the digest's lock. Returns how many were removed.
+ * removed by removeAudioIfUnreferenced, under the digest's lock. Stops between shards once `signal`
+ * aborts. Returns how many were removed.
  */
 export async function sweepUnreferencedAudio(
   prisma: PrismaClient,
   store: AudioStore,
-  minAgeMs = UNREFERENCED_AUDIO_MIN_AGE_MS,
-  now = Date.now(),
+  options: { minAgeMs?: number; now?: number; signal?: AbortSignal } = {},
 ): Promise<number> {
+  const { minAgeMs = UNREFERENCED_AUDIO_MIN_AGE_MS, now = Date.now(), signal } = options;
   let removed = 0;
   for await (const shard of store.digests()) {
+    if (signal?.aborted) break; // the server is stopping: the next start sweeps on
     const old = shard.filter((d) => now - d.mtimeMs > minAgeMs).map((d) => d.sha256);
     if (old.length === 0) continue;
     const referenced = await prisma.$queryRaw<{ sha: string }[]>`

@@ -12,6 +12,7 @@ import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
 import { encodeWav, syntheticSpeech } from '../support/audio-fixtures.js';
 import { otherOrganization } from '../support/seed.js';
+import { waitFor } from '../jobs/fixtures.js';
 import { AudioStore, sha256Hex } from '../../src/audio/store.js';
 import { sweepUnreferencedAudio } from '../../src/assessment/audio-files.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
@@ -296,6 +297,8 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
       await age(t.config.audioDir, sha256Hex(kept));
       await age(t.config.audioDir, sha256Hex(orphan));
       const before = await files();
+      expect(await sweepUnreferencedAudio(prisma(), store, { signal: AbortSignal.abort() })).toBe(0); // a stopping server sweeps nothing
+      expect(await files()).toEqual(before);
       expect(await sweepUnreferencedAudio(prisma(), store)).toBe(1);
       expect(await files()).toEqual(before.filter((f) => !f.includes(sha256Hex(orphan))));
       expect(await files()).toContain(`${sha256Hex(young).slice(0, 2)}/${sha256Hex(young)}.wav`);
@@ -308,8 +311,12 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
         await new AudioStore(dir).put(orphan, 'wav');
         await age(dir, sha256Hex(orphan));
         const other = await startTestApp(kind, { inProcessWorker: false, audioDir: dir });
-        await other.dispose(); // close() waits for the sweep
-        expect(await storedFiles(dir)).toEqual([]);
+        try {
+          // In the background, after the start: the file goes without any request.
+          expect(await waitFor(async () => (await storedFiles(dir)).length === 0, 30_000)).toBe(true);
+        } finally {
+          await other.dispose();
+        }
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
