@@ -103,6 +103,7 @@ export function createWorker(
       return assess(job);
     },
     classifyError: classifyAssessError,
+    maxAttemptMs: config.jobMaxAttemptSeconds * 1000,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
     onJobFailed: emitJobFailed,
     onError: (err, { jobId, phase }) => logger.error(`worker ${phase}`, { jobId, err }),

@@ -43,6 +43,8 @@ export interface Config {
   batchWaitMs: number;
   jobLeaseSeconds: number;
   jobMaxAttempts: number;
+  /** An attempt still running after this long is given up (transient: retried while attempts last). */
+  jobMaxAttemptSeconds: number;
   /** How long reassessUtterances queues batches before returning (the rest in the background). */
   bulkEnqueueInRequestMs: number;
   /** On SIGTERM/SIGINT a worker waits this long for its running jobs, then hands them back to the queue (seconds). */
@@ -292,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchWaitMs: num('SPEECHMARK_BATCH_WAIT_MS', 5, { min: 0, max: 1000 }),
     jobLeaseSeconds: num('SPEECHMARK_JOB_LEASE_SECONDS', 60, POSITIVE),
     jobMaxAttempts: num('SPEECHMARK_JOB_MAX_ATTEMPTS', 3, COUNT),
+    jobMaxAttemptSeconds: num('SPEECHMARK_JOB_MAX_ATTEMPT_SECONDS', 600, POSITIVE),
     bulkEnqueueInRequestMs: num('SPEECHMARK_BULK_ENQUEUE_IN_REQUEST_MS', 2_000, { min: 0, max: 60_000 }),
     shutdownGraceSeconds: num('SPEECHMARK_SHUTDOWN_GRACE_SECONDS', 10, NON_NEGATIVE),
     dbPoolSize: num('SPEECHMARK_DB_POOL_SIZE', 10, COUNT),

@@ -53,6 +53,13 @@ export interface WorkerOptions extends WorkerEvents {
    * (back to QUEUED, attempt not counted) so another worker takes them at once. Default 30 s.
    */
   shutdownGraceMs?: number;
+  /**
+   * An attempt whose handler has not finished after this long is given up: failed as transient
+   * (ATTEMPT_TIMED_OUT, retried while attempts last) and its handler signalled to stop. The lease is
+   * renewed while the process lives, so without a limit a hung handler would hold its job RUNNING,
+   * and a slot, for good. Absent: no limit.
+   */
+  maxAttemptMs?: number;
   /** Longest wait between polls while the database keeps failing (doubling from pollIntervalMs). Default 15 s. */
   maxPollBackoffMs?: number;
   /**
@@ -73,6 +80,15 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 const DEFAULT_MAX_POLL_BACKOFF_MS = 15_000;
 /** Writing a finished result is retried this many times while the database is unreachable. */
 const COMPLETE_RETRIES = 5;
+
+/** What an attempt past `maxAttemptMs` is failed with (transient). */
+export const ATTEMPT_TIMED_OUT = 'ATTEMPT_TIMED_OUT';
+
+class AttemptTimedOut extends Error {
+  constructor(readonly ms: number) {
+    super(`The attempt did not finish within ${Math.round(ms / 1000)} s.`);
+  }
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
@@ -308,6 +324,18 @@ export class Worker {
     }
   }
 
+  /** The handler's result, or AttemptTimedOut once maxAttemptMs has passed. */
+  private withinAttemptLimit<T>(work: Promise<T>): Promise<T> {
+    const ms = this.opts.maxAttemptMs;
+    if (!ms) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AttemptTimedOut(ms)), ms);
+      timer.unref?.();
+    });
+    return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+  }
+
   private async attempt(entry: Running): Promise<void> {
     const { job, controller } = entry;
     const { prisma } = this.opts;
@@ -316,9 +344,20 @@ export class Worker {
     };
     let write: WriteResult;
     try {
-      write = await this.opts.handler(job, controller.signal);
+      write = await this.withinAttemptLimit(this.opts.handler(job, controller.signal));
     } catch (err) {
       if (entry.abandoned) return settle('abandoned');
+      if (err instanceof AttemptTimedOut && !controller.signal.aborted) {
+        controller.abort(err); // the handler may stop; whatever it still writes is fenced off
+        const failure = { code: ATTEMPT_TIMED_OUT, message: err.message, transient: true };
+        this.reportError(err, 'attempt', job.id);
+        try {
+          settle(await failJob(prisma, job, this.workerId, failure, Math.random, this.hooks));
+        } catch (dbErr) {
+          this.reportError(dbErr, 'failJob', job.id);
+        }
+        return;
+      }
       if (controller.signal.aborted) return settle('lost');
       const failure = this.classify(err, job.id, false);
       try {

@@ -83,6 +83,28 @@ describeEachDatabase('Worker', (ctx) => {
     expect(done).toMatchObject({ attempts: 2, errorCode: null });
   });
 
+  test('an attempt past its time limit is given up as transient, its handler signalled; attempts run out to FAILED', async () => {
+    const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 2 });
+    const signals: AbortSignal[] = [];
+    // A handler that never settles, as a wedged inference would (the lease is renewed all the while).
+    const w = make((_job, signal) => {
+      signals.push(signal);
+      return new Promise<never>(() => undefined);
+    }, { maxAttemptMs: 300 });
+    w.start();
+    const first = await waitFor(async () => {
+      const j = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+      return j.attempts === 1 && j.status === 'QUEUED' && j;
+    }, 8000);
+    expect(first).toMatchObject({ errorCode: 'ATTEMPT_TIMED_OUT', lockedBy: null });
+    expect(signals[0]!.aborted).toBe(true);
+    const failed = await waitFor(async () => {
+      const j = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+      return j.status === 'FAILED' && j;
+    }, 20_000);
+    expect(failed).toMatchObject({ attempts: failed.maxAttempts, errorCode: 'ATTEMPT_TIMED_OUT' });
+  });
+
   test('the heartbeat keeps a long job leased: another worker never steals it', async () => {
     const [job] = await createJobs(ctx.prisma, 1);
     const seen: string[] = [];
