@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           WordAssessment: '../graphql/models.js#WordAssessmentModel',
           PhonemeAssessment: '../graphql/models.js#PhonemeAssessmentModel',
           Rationale: '../graphql/models.js#RationaleModel',
+          RationaleReview: '../graphql/models.js#RationaleReviewModel',
           Organization: '../graphql/models.js#OrganizationModel',
           ApiKey: '../graphql/models.js#ApiKeyModel',
           AuditEvent: '../graphql/models.js#AuditEventModel',

@@ -20,6 +20,7 @@ export type AuditAction =
   | 'apiKey.rotated'
   | 'learner.erased'
   | 'humanLabels.attached'
+  | 'rationale.reviewed'
   // LTI grade passback (src/lti)
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
@@ -35,7 +36,7 @@ export type AuditAction =
   | 'xapiLrs.removed';
 
 export type AuditTargetType =
-  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
+  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'Assessment' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
 
 export interface AuditRecord {
   organizationId: string;

@@ -19,12 +19,23 @@ export interface TrustChecks {
   phonemes: { precision: number | null; recall: number | null };
 }
 
+/** What people's verdicts (src/admin/reviews.ts) say about the rationales and the checks. */
+export interface ReviewStats {
+  reviewed: number;
+  accurate: number;
+  inaccurate: number;
+  flaggedAccurate: number;
+  trustedInaccurate: number;
+  flagPrecision: number | null;
+}
+
 export interface ModelTrustStats {
   modelVersion: string;
   assessments: number;
   rationales: number;
   selfCheck: TrustChecks;
   vsHuman: TrustChecks;
+  reviews: ReviewStats;
 }
 
 interface TotalsRow {
@@ -34,6 +45,7 @@ interface TotalsRow {
   human_rationales: number;
   wp: number | null; wr: number | null; pp: number | null; pr: number | null;
   hwp: number | null; hwr: number | null; hpp: number | null; hpr: number | null;
+  reviewed: number; accurate: number; reviewed_flagged: number; flagged_accurate: number; trusted_inaccurate: number;
 }
 
 interface FlagRow {
@@ -63,9 +75,16 @@ function totals(prisma: PrismaClient, where: Prisma.Sql) {
       AVG(r."wordPrecision")::float8 AS wp, AVG(r."wordRecall")::float8 AS wr,
       AVG(r."phonemePrecision")::float8 AS pp, AVG(r."phonemeRecall")::float8 AS pr,
       AVG(${human('words', 'precision')}) AS hwp, AVG(${human('words', 'recall')}) AS hwr,
-      AVG(${human('phonemes', 'precision')}) AS hpp, AVG(${human('phonemes', 'recall')}) AS hpr
+      AVG(${human('phonemes', 'precision')}) AS hpp, AVG(${human('phonemes', 'recall')}) AS hpr,
+      COUNT(v.id)::int AS reviewed,
+      COUNT(*) FILTER (WHERE v.verdict = 'ACCURATE')::int AS accurate,
+      COUNT(v.id) FILTER (WHERE cardinality(r.flags) > 0)::int AS reviewed_flagged,
+      COUNT(*) FILTER (WHERE v.verdict = 'ACCURATE' AND cardinality(r.flags) > 0)::int AS flagged_accurate,
+      COUNT(*) FILTER (WHERE v.verdict = 'INACCURATE' AND cardinality(r.flags) = 0)::int AS trusted_inaccurate
     FROM "Assessment" a
     LEFT JOIN "Rationale" r ON r."assessmentId" = a.id AND r."organizationId" = a."organizationId"
+    -- one review per rationale at most (unique rationaleId): the join adds no rows
+    LEFT JOIN "RationaleReview" v ON v."rationaleId" = r.id AND v."organizationId" = a."organizationId"
     WHERE ${where}
     GROUP BY a."modelVersion"
     ORDER BY a."modelVersion"`;
@@ -87,6 +106,18 @@ function flagCounts(prisma: PrismaClient, where: Prisma.Sql) {
     CROSS JOIN LATERAL jsonb_array_elements_text(r."humanCheck"->'flags') AS f(flag)
     WHERE ${where} AND r."humanCheck" IS NOT NULL
     GROUP BY a."modelVersion", f.flag`;
+}
+
+function reviewStats(r: TotalsRow): ReviewStats {
+  const [reviewed, accurate, reviewedFlagged, flaggedAccurate] = [r.reviewed, r.accurate, r.reviewed_flagged, r.flagged_accurate].map(Number) as [number, number, number, number];
+  return {
+    reviewed,
+    accurate,
+    inaccurate: reviewed - accurate,
+    flaggedAccurate,
+    trustedInaccurate: Number(r.trusted_inaccurate),
+    flagPrecision: reviewedFlagged === 0 ? null : (reviewedFlagged - flaggedAccurate) / reviewedFlagged,
+  };
 }
 
 function shares(counts: Map<string, number>, rationales: number): FlagShare[] {
@@ -121,5 +152,6 @@ export async function rationaleAnalytics(
       words: { precision: r.hwp, recall: r.hwr },
       phonemes: { precision: r.hpp, recall: r.hpr },
     },
+    reviews: reviewStats(r),
   }));
 }

@@ -10,6 +10,7 @@ import type {
   PhonemeAssessment,
   PrismaClient,
   Rationale,
+  RationaleReview,
   Utterance,
   WordAssessment,
   WebhookEndpoint,
@@ -307,6 +308,13 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       ),
       reads,
     ),
+    /** A rationale's latest review (ADMIN: reviews are the operators' notes, not learner feedback). */
+    reviewByRationale: scoped(
+      oneBy<RationaleReview, 'rationaleId'>('rationaleId', (ids) =>
+        prisma.rationaleReview.findMany({ where: { organizationId, rationaleId: { in: ids } } }),
+      ),
+      admin,
+    ),
 
     /**
      * Rows a mutation's input names, checked for the tenant only: a write (ASSESS_WRITE) must find
@@ -364,16 +372,17 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return findPage(args, rowsSource(() => jobsByUtterance.load(utteranceId)));
     },
     /** The review queue (ADMIN): model assessments whose rationale raised `flag` (any flag). */
-    flaggedAssessmentsPage: (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null }) => {
+    flaggedAssessmentsPage: (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null; reviewed?: boolean | null }) => {
       admin();
       const flags = args.flag ? { has: args.flag } : { isEmpty: false };
+      const review = args.reviewed == null ? {} : { review: args.reviewed ? { isNot: null } : { is: null } };
       const where = {
         organizationId,
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
         // The tenant on the rationale side too: the join then reads only this organisation's
         // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
-        rationale: { is: { organizationId, flags } },
+        rationale: { is: { organizationId, flags, ...review } },
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),

@@ -11,6 +11,7 @@ import type {
   Learner,
   Organization,
   Rationale,
+  RationaleReview,
   Utterance,
   WordAssessment,
   PhonemeAssessment,
@@ -29,6 +30,7 @@ export type AssessmentModel = Assessment;
 export type WordAssessmentModel = WordAssessment;
 export type PhonemeAssessmentModel = PhonemeAssessment;
 export type RationaleModel = Rationale;
+export type RationaleReviewModel = RationaleReview;
 export type OrganizationModel = Organization;
 export type ApiKeyModel = ApiKey;
 export type AuditEventModel = AuditEvent;

@@ -118,6 +118,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   /** Deployment-wide worker heartbeats (no tenant data): admins of every organisation see them. */
   WorkerStatus: 'ADMIN',
   TrustChecks: 'ADMIN',
+  /** People's verdicts on rationales: the operators' notes, not learner feedback. */
+  RationaleReview: 'ADMIN',
+  ReviewStats: 'ADMIN',
   FlagShare: 'ADMIN',
   MeanFaithfulness: 'ADMIN',
   ApiKey: 'ADMIN',
@@ -269,6 +272,10 @@ const MUTATIONS: Record<string, MutationSpec> = {
   attachHumanLabels: {
     need: 'ADMIN',
     variables: async ({ seed }) => ({ utteranceId: seed.utteranceId, labels: humanLabelsInput(seed.referenceWords), rater: 'generated rater' }),
+  },
+  reviewRationale: {
+    need: 'ADMIN',
+    variables: async ({ seed }) => ({ assessmentId: seed.modelAssessmentId, verdict: 'ACCURATE', note: 'generated review' }),
   },
   revokeApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
   rotateApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
@@ -669,6 +676,7 @@ async function organisationRows(t: TestApp, organizationId: string): Promise<Sen
   for (const l of await prisma.learner.findMany(where)) add('Learner', l.externalId, l.displayName);
   for (const u of await prisma.utterance.findMany(where)) add('Utterance', u.referenceText, u.audioSha256);
   for (const r of await prisma.rationale.findMany(where)) add('Rationale', r.text);
+  for (const r of await prisma.rationaleReview.findMany(where)) add('RationaleReview', r.note, r.reviewer);
   for (const a of await prisma.assessment.findMany(where)) add('Assessment', a.rater);
   for (const j of await prisma.job.findMany(where)) add('Job', j.errorMessage, j.rawOutput);
   for (const k of await prisma.apiKey.findMany(where)) add('ApiKey', k.name, k.prefix);
@@ -735,7 +743,13 @@ async function seedOrganisationA(t: TestApp) {
     },
   };
   const praise = 'Excellent work: every word was perfect and your fluency was superb.';
-  await seedModelAssessment(prisma, utteranceRow, labels, { text: praise, check: checkRationale(praise, labels) }, { version: 'flagged-seed' });
+  const flagged = await seedModelAssessment(prisma, utteranceRow, labels, { text: praise, check: checkRationale(praise, labels) }, { version: 'flagged-seed' });
+  // A person's verdict on it, so Rationale.review has a value to reach (and a note to leak).
+  const reviewed = await t.admin.request(
+    `mutation($a: ID!) { reviewRationale(assessmentId: $a, verdict: INACCURATE, note: "seeded review note") { id } }`,
+    { a: toGlobalId('Assessment', flagged) },
+  );
+  if (reviewed.errors) throw new Error(JSON.stringify(reviewed.errors));
   // Human labels through the API: alignment and agreement get values.
   const attached = await t.admin.request(
     `mutation($u: ID!, $l: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $l, rater: "seed rater") { id } }`,

@@ -21,3 +21,4 @@ export * from './setXapiLrs.js';
 export * from './removeXapiLrs.js';
 export * from './cancelBulkOperation.js';
 export * from './reassessUtterances.js';
+export * from './reviewRationale.js';

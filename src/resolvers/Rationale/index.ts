@@ -5,3 +5,4 @@ export * from './phonemes.js';
 export * from './plausibility.js';
 export * from './trusted.js';
 export * from './words.js';
+export * from './review.js';

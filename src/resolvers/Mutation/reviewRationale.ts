@@ -1,0 +1,15 @@
+import type { MutationResolvers } from '../../generated/graphql.js';
+import { requireScope } from '../../graphql/auth.js';
+import { expectGlobalId } from '../../graphql/ids.js';
+import { actorOf } from '../../admin/audit.js';
+import { reviewRationale as review } from '../../admin/reviews.js';
+
+/** ADMIN: a person's verdict on a rationale (src/admin/reviews.ts); returns the assessment it is on. */
+export const reviewRationale: MutationResolvers['reviewRationale'] = async (_parent, args, ctx) => {
+  requireScope(ctx.principal, 'ADMIN');
+  const assessmentId = expectGlobalId(args.assessmentId, 'Assessment');
+  await review(ctx.services.prisma, {
+    organizationId: ctx.principal.organizationId, assessmentId, verdict: args.verdict, note: args.note, actor: actorOf(ctx.principal),
+  });
+  return (await ctx.loaders.assessment.load(assessmentId))!;
+};

@@ -1,0 +1,192 @@
+/**
+ * reviewRationale over real HTTP on the real server: a person's verdict on a rationale, the review
+ * queue it shrinks (`flaggedAssessments(reviewed:)`), what it says about the checks
+ * (`rationaleAnalytics.reviews`, recomputed here from the stored rows), its audit trail, its
+ * refusals (which write nothing), tenancy and scopes, and erasure.
+ */
+import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+import type { AssessmentLabels, RationaleCheck, RationaleFlag, TokenFaithfulness } from '../../src/types.js';
+
+const DATABASES = await testDatabases();
+
+const REVIEW = `mutation($a: ID!, $v: RationaleVerdict!, $note: String) {
+  reviewRationale(assessmentId: $a, verdict: $v, note: $note) { id rationale { flags review { verdict note reviewer reviewedAt } } } }`;
+const QUEUE = `query($reviewed: Boolean, $flag: RationaleFlag) {
+  flaggedAssessments(reviewed: $reviewed, flag: $flag) { totalCount edges { node { id } } } }`;
+const STATS = `query { rationaleAnalytics { modelVersion rationales
+  reviews { reviewed accurate inaccurate flaggedAccurate trustedInaccurate flagPrecision } } }`;
+
+const LABELS: AssessmentLabels = {
+  sentence: { accuracy: 7, fluency: 7, prosody: 7, completeness: 10, total: 7 },
+  words: [{ text: 'HELLO', accuracy: 7, stress: 10, total: 7, phonemes: [{ symbol: 'HH', accuracy: 2 }] }],
+};
+
+function check(flags: RationaleFlag[]): RationaleCheck {
+  const faith: TokenFaithfulness = { criticised: [], praised: [], precision: null, recall: null, mentions: 0, agreeing: 0, errorTokens: 0, errorTokensCriticised: 0 };
+  const plausibility = { accuracy: 'consistent', fluency: 'consistent', prosody: 'consistent', overall: 'consistent' } as const;
+  return { flags, plausibility, words: faith, phonemes: faith, unknownWords: [] };
+}
+
+describe.each(DATABASES)('rationale reviews on %s', (kind) => {
+  let t: TestApp;
+  const ids: Record<string, string> = {};
+  let organizationId: string;
+  let learnerToErase: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+    const prisma = t.app.services.prisma;
+    organizationId = (await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
+    const u = await seedUtterance(prisma, organizationId, 'Hello');
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute));
+    const seed = async (name: string, version: string, minute: number, flags: RationaleFlag[] | null, utterance = u) =>
+      (ids[name] = toGlobalId('Assessment', await seedModelAssessment(prisma, utterance, LABELS,
+        flags && { text: `seeded ${name}`, check: check(flags) }, { version, createdAt: at(minute) })));
+    await seed('missed', 'v1', 1, ['MISSED_ERRORS']);
+    await seed('trusted', 'v1', 2, []);
+    await seed('praise', 'v1', 3, ['CONTRADICTED_PRAISE', 'MISSED_ERRORS']);
+    await seed('silent', 'v1', 4, null);
+    await seed('other', 'v2', 5, ['NO_TOKEN_REFERENCES']);
+    const human = await prisma.assessment.create({ data: { organizationId, utteranceId: u.id, source: 'HUMAN', ...LABELS.sentence } });
+    ids.human = toGlobalId('Assessment', human.id);
+    const erasable = await seedUtterance(prisma, organizationId, 'Hello');
+    learnerToErase = toGlobalId('Learner', erasable.learnerId);
+    await seed('erasable', 'v2', 6, ['MISSED_ERRORS'], erasable);
+  });
+  afterAll(() => t?.dispose());
+
+  const review = async (name: string, verdict: string, note?: string | null) => {
+    const res = await t.admin.request(REVIEW, { a: ids[name], v: verdict, note });
+    expect(res.errors).toBeUndefined();
+    return res.data.reviewRationale;
+  };
+  const queue = async (variables: Record<string, unknown>) => {
+    const res = await t.admin.request(QUEUE, variables);
+    expect(res.errors).toBeUndefined();
+    const names = res.data.flaggedAssessments.edges.map((e: any) => Object.keys(ids).find((k) => ids[k] === e.node.id));
+    expect(res.data.flaggedAssessments.totalCount).toBe(names.length);
+    return names;
+  };
+  const counts = async () => {
+    const prisma = t.app.services.prisma;
+    return { reviews: await prisma.rationaleReview.count(), audits: await prisma.auditEvent.count({ where: { action: 'rationale.reviewed' } }) };
+  };
+
+  test('a verdict is stored with its reviewer and trimmed note, and leaves the queue', async () => {
+    expect(await queue({ reviewed: false })).toEqual(['erasable', 'other', 'praise', 'missed']);
+    expect(await queue({ reviewed: true })).toEqual([]);
+    const before = Date.now();
+    const assessment = await review('missed', 'INACCURATE', '  It never mentions the /h/ in HELLO.  ');
+    expect(assessment.id).toBe(ids.missed);
+    const key = await t.app.services.prisma.apiKey.findFirstOrThrow({ where: { organizationId }, orderBy: { createdAt: 'asc' } });
+    expect(assessment.rationale).toEqual({
+      flags: ['MISSED_ERRORS'],
+      review: { verdict: 'INACCURATE', note: 'It never mentions the /h/ in HELLO.', reviewer: `${key.name} (${key.prefix})`, reviewedAt: expect.any(String) },
+    });
+    expect(Date.parse(assessment.rationale.review.reviewedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(await queue({ reviewed: false })).toEqual(['erasable', 'other', 'praise']);
+    expect(await queue({ reviewed: true })).toEqual(['missed']);
+    expect(await queue({ reviewed: false, flag: 'MISSED_ERRORS' })).toEqual(['erasable', 'praise']);
+    expect(await queue({})).toEqual(['erasable', 'other', 'praise', 'missed']);
+  });
+
+  test('a new verdict replaces the earlier one; the audit log keeps both', async () => {
+    await review('praise', 'INACCURATE', 'praises HELLO, which was weak');
+    const replaced = await review('praise', 'ACCURATE', '   ');
+    expect(replaced.rationale.review).toMatchObject({ verdict: 'ACCURATE', note: null });
+    const rationale = { assessmentId: fromGlobalId(ids.praise!)!.id };
+    expect(await t.app.services.prisma.rationaleReview.count({ where: { rationale } })).toBe(1);
+    const log = await t.admin.request(`query { auditEvents(action: "rationale.reviewed", first: 2) {
+      edges { node { action targetType targetId details } } } }`);
+    expect(log.errors).toBeUndefined();
+    expect(log.data.auditEvents.edges.map((e: any) => e.node)).toEqual([
+      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'ACCURATE', previousVerdict: 'INACCURATE', flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], note: null } },
+      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'INACCURATE', previousVerdict: null, flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], note: 'praises HELLO, which was weak' } },
+    ]);
+  });
+
+  test('rationaleAnalytics counts the verdicts as the stored rows say', async () => {
+    await review('trusted', 'INACCURATE');
+    await review('other', 'ACCURATE');
+    const res = await t.admin.request(STATS);
+    expect(res.errors).toBeUndefined();
+    // The expectation recomputed from the rows: every review with its rationale's flags and version.
+    const rows = await t.app.services.prisma.rationaleReview.findMany({
+      where: { organizationId }, include: { rationale: { select: { flags: true, assessment: { select: { modelVersion: true } } } } },
+    });
+    const expected = (version: string) => {
+      const mine = rows.filter((r) => r.rationale.assessment.modelVersion === version);
+      const flagged = mine.filter((r) => r.rationale.flags.length > 0);
+      return {
+        reviewed: mine.length,
+        accurate: mine.filter((r) => r.verdict === 'ACCURATE').length,
+        inaccurate: mine.filter((r) => r.verdict === 'INACCURATE').length,
+        flaggedAccurate: flagged.filter((r) => r.verdict === 'ACCURATE').length,
+        trustedInaccurate: mine.filter((r) => r.rationale.flags.length === 0 && r.verdict === 'INACCURATE').length,
+        flagPrecision: flagged.length ? flagged.filter((r) => r.verdict === 'INACCURATE').length / flagged.length : null,
+      };
+    };
+    expect(res.data.rationaleAnalytics).toEqual([
+      { modelVersion: 'v1', rationales: 3, reviews: expected('v1') },
+      { modelVersion: 'v2', rationales: 2, reviews: expected('v2') },
+    ]);
+    // and the known answer: missed INACCURATE, praise ACCURATE (a false alarm), trusted INACCURATE (a miss)
+    expect(res.data.rationaleAnalytics[0].reviews).toEqual({ reviewed: 3, accurate: 1, inaccurate: 2, flaggedAccurate: 1, trustedInaccurate: 1, flagPrecision: 0.5 });
+    expect(res.data.rationaleAnalytics[1].reviews).toEqual({ reviewed: 1, accurate: 1, inaccurate: 0, flaggedAccurate: 1, trustedInaccurate: 0, flagPrecision: 0 });
+  });
+
+  test('refusals have stable codes and write nothing', async () => {
+    const before = await counts();
+    const refused = async (variables: Record<string, unknown>, code = 'BAD_USER_INPUT', client = t.admin) => {
+      const res = await client.request(REVIEW, { v: 'ACCURATE', ...variables });
+      expect(errorCode(res)).toBe(code);
+      expect(res.data ?? null).toBeNull();
+      return res.errors![0]!.message;
+    };
+    expect(await refused({ a: ids.missed, note: 'x'.repeat(2001) })).toMatch(/at most 2000 characters/);
+    expect(await refused({ a: ids.human })).toMatch(/human labels/);
+    expect(await refused({ a: ids.silent })).toMatch(/no rationale/);
+    await refused({ a: 'not-an-id' }, 'NOT_FOUND');
+    await refused({ a: toGlobalId('Assessment', '00000000-0000-4000-8000-000000000000') }, 'NOT_FOUND');
+    await refused({ a: toGlobalId('Utterance', '00000000-0000-4000-8000-000000000000') }, 'NOT_FOUND');
+    await refused({ a: ids.missed, v: 'MAYBE' }, 'BAD_USER_INPUT');
+    const other = await otherOrganization(t);
+    await refused({ a: ids.missed }, 'NOT_FOUND', other.client);
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    await refused({ a: ids.missed }, 'FORBIDDEN', reader);
+    expect(await counts()).toEqual(before);
+    // The note on an accepted verdict may be exactly 2000 characters.
+    expect((await review('missed', 'INACCURATE', 'y'.repeat(2000))).rationale.review.note).toHaveLength(2000);
+  });
+
+  test("a reader without the admin scope sees the rationale but not the reviewers' verdict", async () => {
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    const res = await reader.request(`query($a: ID!) { assessment(id: $a) { rationale { text review { verdict } } } }`, { a: ids.missed });
+    expect(errorCode(res)).toBe('FORBIDDEN');
+    expect((res.errors![0] as { path?: unknown }).path).toEqual(['assessment', 'rationale', 'review']);
+    expect(res.data.assessment.rationale).toEqual({ text: 'seeded missed', review: null });
+    expect(errorCode(await reader.request(QUEUE, { reviewed: false }))).toBe('FORBIDDEN');
+  });
+
+  test("another organisation's queue and counts are its own", async () => {
+    const other = await otherOrganization(t);
+    const res = await other.client.request(STATS);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.rationaleAnalytics).toEqual([]);
+    expect((await other.client.request(QUEUE, { reviewed: true })).data.flaggedAssessments.totalCount).toBe(0);
+  });
+
+  test("erasing the learner erases the reviews of their rationales", async () => {
+    await review('erasable', 'INACCURATE', 'a note about this learner');
+    const prisma = t.app.services.prisma;
+    const reviewsOf = () => prisma.rationaleReview.count({ where: { note: 'a note about this learner' } });
+    expect(await reviewsOf()).toBe(1);
+    const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: learnerToErase });
+    expect(erased.errors).toBeUndefined();
+    expect(await reviewsOf()).toBe(0);
+    expect(await queue({ reviewed: true })).not.toContain('erasable');
+  });
+});
