@@ -23,6 +23,8 @@ export interface ReviewRequest {
   organizationId: string;
   /** The model assessment's database id. */
   assessmentId: string;
+  /** Its global id, as the caller named it (error messages). */
+  assessmentGlobalId: string;
   verdict: RationaleVerdict;
   note: string | null | undefined;
   actor: Actor;
@@ -30,8 +32,12 @@ export interface ReviewRequest {
 
 /**
  * Record (or replace) the verdict on an assessment's rationale. NOT_FOUND when the organisation has
- * no such assessment; BAD_USER_INPUT when it has no rationale. The rationale row is share-locked,
- * so an erasure running beside it either finishes first (NOT_FOUND) or waits for the review.
+ * no such assessment; BAD_USER_INPUT when it has no rationale. The rationale row is locked, so an
+ * erasure running beside it either finishes first (NOT_FOUND) or waits for the review, and two
+ * reviews of one rationale take turns (each audit event names the verdict it replaced).
+ *
+ * The audit event holds the verdict and the note's length, not the note: a note is about a learner
+ * and goes with them on erasure, while the audit log is kept.
  */
 export async function reviewRationale(prisma: PrismaClient, request: ReviewRequest): Promise<RationaleReview> {
   const note = normaliseReviewNote(request.note);
@@ -40,10 +46,10 @@ export async function reviewRationale(prisma: PrismaClient, request: ReviewReque
     const [rationale] = await tx.$queryRaw<{ id: string; flags: string[] }[]>`
       SELECT id, flags FROM "Rationale"
       WHERE "organizationId" = ${organizationId}::uuid AND "assessmentId" = ${assessmentId}::uuid
-      FOR SHARE`;
+      FOR UPDATE`;
     if (!rationale) {
       const assessment = await tx.assessment.findFirst({ where: { organizationId, id: assessmentId }, select: { source: true } });
-      if (!assessment) throw new AppError('NOT_FOUND', 'No Assessment with this id.');
+      if (!assessment) throw new AppError('NOT_FOUND', `No Assessment with id "${request.assessmentGlobalId}".`);
       throw new AppError('BAD_USER_INPUT', assessment.source === 'HUMAN'
         ? 'This assessment holds human labels; only a model assessment has a rationale to review.'
         : 'This model assessment has no rationale to review.');
@@ -57,7 +63,7 @@ export async function reviewRationale(prisma: PrismaClient, request: ReviewReque
     });
     await recordAudit(tx, {
       organizationId, actor, action: 'rationale.reviewed', targetType: 'Assessment', targetId: assessmentId,
-      details: { verdict, previousVerdict: previous?.verdict ?? null, flags: rationale.flags, note },
+      details: { verdict, previousVerdict: previous?.verdict ?? null, flags: rationale.flags, noteChars: note?.length ?? 0 },
     });
     return review;
   });

@@ -46,6 +46,8 @@ function batched<K, V>(load: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> {
 export interface ScopedLoader<K, V> {
   load(key: K): Promise<V>;
   loadMany(keys: readonly K[]): Promise<Array<V | Error>>;
+  /** After a write in this request: later loads of `key` see `value`, not what was cached before. */
+  replace(key: K, value: V): void;
 }
 
 /**
@@ -69,6 +71,9 @@ function scoped<K, V>(loader: DataLoader<K, V>, check: () => void): ScopedLoader
         return Promise.reject(e);
       }
       return loader.loadMany(keys);
+    },
+    replace: (key, value) => {
+      loader.clear(key).prime(key, value);
     },
   };
 }

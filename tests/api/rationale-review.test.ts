@@ -103,9 +103,21 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
       edges { node { action targetType targetId details } } } }`);
     expect(log.errors).toBeUndefined();
     expect(log.data.auditEvents.edges.map((e: any) => e.node)).toEqual([
-      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'ACCURATE', previousVerdict: 'INACCURATE', flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], note: null } },
-      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'INACCURATE', previousVerdict: null, flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], note: 'praises HELLO, which was weak' } },
+      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'ACCURATE', previousVerdict: 'INACCURATE', flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], noteChars: 0 } },
+      { action: 'rationale.reviewed', targetType: 'Assessment', targetId: ids.praise, details: { verdict: 'INACCURATE', previousVerdict: null, flags: ['CONTRADICTED_PRAISE', 'MISSED_ERRORS'], noteChars: 29 } },
     ]);
+  });
+
+  test('two verdicts in one request: each payload shows its own, the last one stays', async () => {
+    const res = await t.admin.request(`mutation($a: ID!) {
+      first: reviewRationale(assessmentId: $a, verdict: ACCURATE) { rationale { review { verdict } } }
+      second: reviewRationale(assessmentId: $a, verdict: INACCURATE, note: "changed my mind") { rationale { review { verdict note } } } }`, { a: ids.praise });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.first.rationale.review).toEqual({ verdict: 'ACCURATE' });
+    expect(res.data.second.rationale.review).toEqual({ verdict: 'INACCURATE', note: 'changed my mind' });
+    const stored = await t.app.services.prisma.rationaleReview.findFirstOrThrow({ where: { rationale: { assessmentId: fromGlobalId(ids.praise!)!.id } } });
+    expect(stored).toMatchObject({ verdict: 'INACCURATE', note: 'changed my mind' });
+    await review('praise', 'ACCURATE'); // back to the verdict the counts below expect
   });
 
   test('rationaleAnalytics counts the verdicts as the stored rows say', async () => {
@@ -173,10 +185,27 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
 
   test("another organisation's queue and counts are its own", async () => {
     const other = await otherOrganization(t);
-    const res = await other.client.request(STATS);
-    expect(res.errors).toBeUndefined();
-    expect(res.data.rationaleAnalytics).toEqual([]);
-    expect((await other.client.request(QUEUE, { reviewed: true })).data.flaggedAssessments.totalCount).toBe(0);
+    const prisma = t.app.services.prisma;
+    const statsOf = async (client: typeof t.admin) => {
+      const res = await client.request(STATS);
+      expect(res.errors).toBeUndefined();
+      return res.data.rationaleAnalytics;
+    };
+    const ours = await statsOf(t.admin);
+    // Its own flagged v1 rationale, reviewed by its own admin.
+    const u = await seedUtterance(prisma, other.org.id, 'Hello');
+    const theirs = toGlobalId('Assessment', await seedModelAssessment(prisma, u, LABELS, { text: 'theirs', check: check(['MISSED_ERRORS']) }, { version: 'v1' }));
+    const reviewed = await other.client.request(REVIEW, { a: theirs, v: 'ACCURATE', note: 'their note' });
+    expect(reviewed.errors).toBeUndefined();
+    expect(await statsOf(other.client)).toEqual([{
+      modelVersion: 'v1', rationales: 1,
+      reviews: { reviewed: 1, accurate: 1, inaccurate: 0, flaggedAccurate: 1, trustedInaccurate: 0, flagPrecision: 0 },
+    }]);
+    const queue = (await other.client.request(QUEUE, { reviewed: true })).data.flaggedAssessments;
+    expect(queue.edges.map((e: any) => e.node.id)).toEqual([theirs]);
+    // Ours did not move, and our key cannot review theirs.
+    expect(await statsOf(t.admin)).toEqual(ours);
+    expect(errorCode(await t.admin.request(REVIEW, { a: theirs, v: 'INACCURATE' }))).toBe('NOT_FOUND');
   });
 
   test("erasing the learner erases the reviews of their rationales", async () => {
@@ -187,6 +216,10 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: learnerToErase });
     expect(erased.errors).toBeUndefined();
     expect(await reviewsOf()).toBe(0);
-    expect(await queue({ reviewed: true })).not.toContain('erasable');
+    // The audit log keeps that a review was made, never the note about the learner.
+    const log = await prisma.auditEvent.findMany({ where: { action: 'rationale.reviewed' } });
+    expect(log.length).toBeGreaterThan(0);
+    expect(JSON.stringify(log)).not.toContain('a note about this learner');
+    expect(log.find((e) => e.targetId === fromGlobalId(ids.erasable!)!.id)?.details).toMatchObject({ verdict: 'INACCURATE', noteChars: 25 });
   });
 });

@@ -8,8 +8,11 @@ import { reviewRationale as review } from '../../admin/reviews.js';
 export const reviewRationale: MutationResolvers['reviewRationale'] = async (_parent, args, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
   const assessmentId = expectGlobalId(args.assessmentId, 'Assessment');
-  await review(ctx.services.prisma, {
-    organizationId: ctx.principal.organizationId, assessmentId, verdict: args.verdict, note: args.note, actor: actorOf(ctx.principal),
+  const written = await review(ctx.services.prisma, {
+    organizationId: ctx.principal.organizationId, assessmentId, assessmentGlobalId: args.assessmentId,
+    verdict: args.verdict, note: args.note, actor: actorOf(ctx.principal),
   });
+  // A review read earlier in this request (another aliased reviewRationale) is stale now.
+  ctx.loaders.reviewByRationale.replace(written.rationaleId, written);
   return (await ctx.loaders.assessment.load(assessmentId))!;
 };
