@@ -9,9 +9,9 @@
  *   as null (NOT_FOUND where a mutation names it), for every key, ADMIN included.
  * - ADMIN implies every other scope, and alone reaches the admin things: API keys (list, create,
  *   revoke, rotate), the audit log, erasing a learner, trust analytics (`rationaleAnalytics`), the
- *   review queue (`flaggedAssessments`) and its verdicts (`reviewRationale`, `Rationale.review`),
- *   attaching human labels, and the deployment's inference workers (`workers`: shared by every
- *   organisation, they carry no tenant data).
+ *   review queue (`flaggedAssessments`) and its verdicts (`reviewRationale`, `Rationale.review`,
+ *   `reviewedAssessments`), attaching human labels, and the deployment's inference workers
+ *   (`workers`: shared by every organisation, they carry no tenant data).
  * - SCORES_READ reads all learner data of the organisation: learners, utterances (reference text,
  *   audio facts), jobs (including their error and the model's raw output), assessments and
  *   everything in them (sentence/word/phoneme scores, rationales and their checks, human labels,

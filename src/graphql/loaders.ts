@@ -21,7 +21,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  LearnerFilter, LearnerUtteranceFilter, RationaleFlag, WebhookDeliveryFilter, WebhookDeliveryStatus,
+  LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter, WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
@@ -388,6 +388,21 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         // The tenant on the rationale side too: the join then reads only this organisation's
         // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
         rationale: { is: { organizationId, flags, ...review } },
+      };
+      return findPage(args, {
+        findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
+        count: () => prisma.assessment.count({ where }),
+      });
+    },
+    /** Model assessments whose rationale a person reviewed (ADMIN), by verdict and whether it is flagged. */
+    reviewedAssessmentsPage: (args: PageArgs & { verdict?: RationaleVerdict | null; flagged?: boolean | null; modelVersion?: string | null }) => {
+      admin();
+      const flags = args.flagged == null ? {} : { flags: args.flagged ? { isEmpty: false } : { isEmpty: true } };
+      const where = {
+        organizationId,
+        source: 'MODEL' as const,
+        ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
+        rationale: { is: { organizationId, ...flags, review: { is: { organizationId, ...(args.verdict ? { verdict: args.verdict } : {}) } } } },
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),

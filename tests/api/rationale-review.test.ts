@@ -150,6 +150,30 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     expect(res.data.rationaleAnalytics[1].reviews).toEqual({ reviewed: 1, accurate: 1, inaccurate: 0, flaggedAccurate: 1, trustedInaccurate: 0, flagPrecision: 0 });
   });
 
+  test('reviewedAssessments lists what the reviewers found, by verdict, flag and version', async () => {
+    const reviewed = async (variables: Record<string, unknown>) => {
+      const res = await t.admin.request(`query($verdict: RationaleVerdict, $flagged: Boolean, $v: String, $first: Int, $after: String) {
+        reviewedAssessments(verdict: $verdict, flagged: $flagged, modelVersion: $v, first: $first, after: $after) {
+          totalCount edges { node { id rationale { review { verdict } } } } pageInfo { hasNextPage endCursor } } }`, variables);
+      expect(res.errors).toBeUndefined();
+      return res.data.reviewedAssessments;
+    };
+    const names = (c: any) => c.edges.map((e: any) => Object.keys(ids).find((k) => ids[k] === e.node.id));
+    // As the test above left them: missed INACCURATE, trusted INACCURATE (no flag), praise and other ACCURATE.
+    const all = await reviewed({});
+    expect(names(all)).toEqual(['other', 'praise', 'trusted', 'missed']);
+    expect(all.totalCount).toBe(4);
+    expect(names(await reviewed({ verdict: 'INACCURATE' }))).toEqual(['trusted', 'missed']);
+    expect(names(await reviewed({ verdict: 'INACCURATE', flagged: false }))).toEqual(['trusted']);
+    expect(names(await reviewed({ verdict: 'ACCURATE', flagged: true, v: 'v1' }))).toEqual(['praise']);
+    expect((await reviewed({ verdict: 'ACCURATE' })).edges.map((e: any) => e.node.rationale.review.verdict)).toEqual(['ACCURATE', 'ACCURATE']);
+    const page1 = await reviewed({ first: 3 });
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    expect(names(await reviewed({ first: 3, after: page1.pageInfo.endCursor }))).toEqual(['missed']);
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(`{ reviewedAssessments { totalCount } }`))).toBe('FORBIDDEN');
+  });
+
   test('refusals have stable codes and write nothing', async () => {
     const before = await counts();
     const refused = async (variables: Record<string, unknown>, code = 'BAD_USER_INPUT', client = t.admin) => {

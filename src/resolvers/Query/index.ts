@@ -4,6 +4,7 @@ export * from './assessment.js';
 export * from './auditEvents.js';
 export * from './compareGroups.js';
 export * from './flaggedAssessments.js';
+export * from './reviewedAssessments.js';
 export * from './group.js';
 export * from './job.js';
 export * from './learner.js';
