@@ -2,8 +2,12 @@
  * Hostile audio through the real upload endpoint (issue 8): each attack-run case is answered quickly
  * with its documented code, the server's memory stays bounded, and a refusal leaves no row, no
  * stored file and no upload temp file behind. The size limit is inclusive.
+ *
+ * graphql-upload buffers each upload in os.tmpdir() (fs-capacitor); this file gets a temp
+ * directory of its own (tests/support/node-environment.cjs), so its leftovers are countable.
+ * @jest-environment-options {"privateTmpdir": true}
  */
-import { mkdtempSync, readdirSync, watch } from 'node:fs';
+import { readdirSync, watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
@@ -11,8 +15,6 @@ import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, whiteNoise } from '../support/audio-fixtures.js';
 import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, rssGrowthMiB, type BombKind } from '../support/hostile-audio.js';
 
-// graphql-upload buffers each upload in os.tmpdir() (fs-capacitor): a private one makes leftovers countable.
-process.env.TMPDIR = mkdtempSync(path.join(os.tmpdir(), 'speechmark-hostile-tmp-'));
 const DATABASES = await testDatabases();
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
 const LIMIT = 20 * 1024 * 1024; // the documented default, SPEECHMARK_MAX_UPLOAD_BYTES
@@ -83,8 +85,9 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
       }
       await new Promise((r) => setTimeout(r, 200)); // any watch event still on its way
       expect(seen).toEqual([]);
-      // the same upload with the key is buffered and stored as ever
+      // the same upload with the key is buffered (in the directory watched) and stored as ever
       expect((await submit(bytes)).errors).toBeUndefined();
+      expect(await eventually(() => new Set(seen).size === 1, 5_000)).toBe(true); // (a file has several events)
     } finally {
       watcher.close();
     }
@@ -166,4 +169,8 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
       await t.app.services.prisma.utterance.deleteMany();
     }, 120_000);
   });
+});
+
+test('this file has a temp directory of its own (what counts its upload temp files)', () => {
+  expect(path.basename(os.tmpdir())).toMatch(/^speechmark-private-tmp-/);
 });

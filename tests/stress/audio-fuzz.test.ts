@@ -5,8 +5,12 @@
  * Passes when the server never crashes or answers INTERNAL_SERVER_ERROR, every answer is success or
  * a documented intake code, and refused uploads leave no row, stored file or temp file behind.
  * FUZZ_COUNT (default 2,400) and FUZZ_SEED (default 762) reproduce a run.
+ *
+ * graphql-upload buffers each upload in os.tmpdir() (fs-capacitor); this file gets a temp
+ * directory of its own (tests/support/node-environment.cjs), so its leftovers are countable.
+ * @jest-environment-options {"privateTmpdir": true}
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sha256Hex } from '../../src/audio/store.js';
@@ -16,7 +20,6 @@ import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, whiteNoise, type FfmpegTarget } from '../support/audio-fixtures.js';
 import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
 
-process.env.TMPDIR = mkdtempSync(path.join(os.tmpdir(), 'speechmark-fuzz-tmp-'));
 
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2400);
 const SEED = Number(process.env.FUZZ_SEED ?? 762);
