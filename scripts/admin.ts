@@ -9,9 +9,10 @@
  *   npm run admin -- list-keys [--org ID]
  *   npm run admin -- list-orgs
  *   npm run admin -- reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all)
- *                             [--since ISO_INSTANT] [--model-version V] [--idempotency-key K]
+ *                             [--since ISO_INSTANT] [--model-version V] [--post-grades] [--idempotency-key K]
  *                                 queues BULK re-assessment jobs (src/assessment/bulk.ts, the
- *                                 function reassessUtterances calls); prints the operation's id
+ *                                 function reassessUtterances calls); prints the operation's id;
+ *                                 --post-grades: the new scores replace LTI grades (default: not)
  *   npm run admin -- bulk-operation --id ID     its status and progress
  *   npm run admin -- cancel-bulk-operation --id ID
  *
@@ -39,7 +40,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
   revoke-key (--prefix PREFIX | --id ID)
   list-keys [--org ID]
   list-orgs
-  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--idempotency-key K]
+  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--post-grades] [--idempotency-key K]
   bulk-operation --id ID
   cancel-bulk-operation --id ID`;
 
@@ -226,8 +227,9 @@ async function bulkOperationOf(prisma: PrismaClient, id: string): Promise<BulkOp
 
 Object.assign(commands, {
   reassess(args: string[]): Run {
-    const all = args.includes('--all'); // a flag without a value
-    const v = parse(args.filter((a) => a !== '--all'), {
+    const all = args.includes('--all'); // flags without a value
+    const postGrades = args.includes('--post-grades');
+    const v = parse(args.filter((a) => a !== '--all' && a !== '--post-grades'), {
       org: { type: 'string' }, learner: { type: 'string' }, group: { type: 'string' },
       since: { type: 'string' }, 'model-version': { type: 'string' }, 'idempotency-key': { type: 'string' },
     });
@@ -258,8 +260,8 @@ Object.assign(commands, {
         learnerId = learner.id;
       }
       const op = await startBulkReassessment(prisma, {
-        organizationId, learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
-        since, requestedModelVersion: modelVersion, idempotencyKey: v['idempotency-key'] ?? null,
+        organizationId, actor: cliActor(), learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
+        since, requestedModelVersion: modelVersion, postGrades, idempotencyKey: v['idempotency-key'] ?? null,
         maxAttempts: loadConfig().jobMaxAttempts,
         // A command line waits until everything is queued (the process ends after it).
         inRequestMs: Infinity,
@@ -277,7 +279,7 @@ Object.assign(commands, {
     const id = parseId(required(parse(args, { id: { type: 'string' } }).id, '--id'), 'BulkOperation', '--id');
     return async (prisma) => {
       const op = await bulkOperationOf(prisma, id);
-      await printBulkOperation(prisma, await cancelBulkOperation(prisma, op.organizationId, op.id));
+      await printBulkOperation(prisma, await cancelBulkOperation(prisma, op.organizationId, op.id, cliActor()));
     };
   },
 });

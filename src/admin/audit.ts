@@ -21,6 +21,9 @@ export type AuditAction =
   | 'learner.erased'
   | 'humanLabels.attached'
   | 'rationale.reviewed'
+  // Bulk re-assessment (src/assessment/bulk.ts)
+  | 'bulkOperation.started'
+  | 'bulkOperation.cancelled'
   // LTI grade passback (src/lti)
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
@@ -36,7 +39,7 @@ export type AuditAction =
   | 'xapiLrs.removed';
 
 export type AuditTargetType =
-  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'Assessment' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
+  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'Assessment' | 'BulkOperation' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
 
 export interface AuditRecord {
   organizationId: string;

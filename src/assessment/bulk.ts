@@ -15,6 +15,9 @@
  *   cancelledAt, and the cancel takes the same lock. `cancelled` = total minus the jobs left.
  * - An idempotency key (per organisation) returns the earlier operation for the same selection,
  *   and is CONFLICT for a different one.
+ * - Its assessments post LTI grades only with `postGrades` (src/assessment/handler.ts asks).
+ * - Starting and cancelling are in the audit log (bulkOperation.started, bulkOperation.cancelled),
+ *   in the transaction that does it: a re-grade of the whole organisation can be traced to a key.
  */
 import type { BulkOperation, Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
@@ -23,6 +26,7 @@ import { log } from '../ops/log.js';
 import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
 import { cleanGroups } from '../learners/groups.js';
 import { checkInstant } from '../instants.js';
+import { recordAudit, type Actor } from '../admin/audit.js';
 
 export const BATCH_SIZE = 500;
 
@@ -36,7 +40,11 @@ export interface BulkSelection {
 
 export interface StartBulkInput extends BulkSelection {
   organizationId: string;
+  /** Who starts it (the audit log's bulkOperation.started). */
+  actor: Actor;
   requestedModelVersion?: string | null;
+  /** Its assessments post LTI grades (default false: see BulkOperation.postGrades). */
+  postGrades?: boolean | null;
   idempotencyKey?: string | null;
   maxAttempts: number;
   /** How long the call queues batches before returning (ENQUEUE_IN_REQUEST_MS); the rest in the background. */
@@ -108,7 +116,8 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
     earlier.groupExternalId === (input.groupExternalId ?? null) &&
     earlier.wholeOrganisation === (input.wholeOrganisation === true) &&
     (earlier.since?.getTime() ?? null) === (input.since?.getTime() ?? null) &&
-    earlier.requestedModelVersion === (input.requestedModelVersion ?? null);
+    earlier.requestedModelVersion === (input.requestedModelVersion ?? null) &&
+    earlier.postGrades === (input.postGrades === true);
   if (!same) {
     throw new AppError('CONFLICT', `idempotencyKey ${JSON.stringify(key)} was already used for a different bulk re-assessment; use a new key.`, {
       idempotencyKey: key,
@@ -146,11 +155,21 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
           wholeOrganisation: input.wholeOrganisation === true,
           since: input.since ?? null,
           requestedModelVersion: input.requestedModelVersion ?? null,
+          postGrades: input.postGrades === true,
           idempotencyKey,
           total: 0,
         },
       });
-      return tx.bulkOperation.update({ where: { id: created.id }, data: { total: await countSelected(tx, created) } });
+      const counted = await tx.bulkOperation.update({ where: { id: created.id }, data: { total: await countSelected(tx, created) } });
+      await recordAudit(tx, {
+        organizationId, actor: input.actor, action: 'bulkOperation.started', targetType: 'BulkOperation', targetId: counted.id,
+        details: {
+          learnerId: counted.learnerId, groupExternalId: counted.groupExternalId, wholeOrganisation: counted.wholeOrganisation,
+          since: counted.since?.toISOString() ?? null, modelVersion: counted.requestedModelVersion, postGrades: counted.postGrades,
+          selected: counted.total,
+        },
+      });
+      return counted;
     });
   } catch (e) {
     if (idempotencyKey && isUniqueViolation(e)) {
@@ -241,18 +260,22 @@ export async function sweepBulkEnqueueing(
 
 /**
  * Cancels the jobs that have not started (deleted: they never ran and hold nothing) and stops
- * queueing. Cancelling twice, or after the end, changes nothing and returns the operation.
+ * queueing. Cancelling twice, or after the end, changes nothing and returns the operation; only
+ * the first cancel is in the audit log (with the jobs it removed).
  */
-export async function cancelBulkOperation(prisma: PrismaClient, organizationId: string, id: string): Promise<BulkOperation> {
+export async function cancelBulkOperation(prisma: PrismaClient, organizationId: string, id: string, actor: Actor): Promise<BulkOperation> {
   return prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRawUnsafe<{ id: string }[]>(
-      `SELECT "id"::text AS id FROM "BulkOperation" WHERE "id" = $1::uuid AND "organizationId" = $2::uuid FOR UPDATE`,
+    const [row] = await tx.$queryRawUnsafe<{ id: string; cancelled: boolean }[]>(
+      `SELECT "id"::text AS id, "cancelledAt" IS NOT NULL AS cancelled FROM "BulkOperation" WHERE "id" = $1::uuid AND "organizationId" = $2::uuid FOR UPDATE`,
       id,
       organizationId,
     );
     if (!row) throw new AppError('NOT_FOUND', 'No such bulk operation.');
-    await tx.$executeRawUnsafe(`DELETE FROM "Job" WHERE "bulkOperationId" = $1::uuid AND "status" = 'QUEUED'`, id);
+    const removed = await tx.$executeRawUnsafe(`DELETE FROM "Job" WHERE "bulkOperationId" = $1::uuid AND "status" = 'QUEUED'`, id);
     await tx.$executeRawUnsafe(`UPDATE "BulkOperation" SET "cancelledAt" = coalesce("cancelledAt", now()) WHERE "id" = $1::uuid`, id);
+    if (!row.cancelled) {
+      await recordAudit(tx, { organizationId, actor, action: 'bulkOperation.cancelled', targetType: 'BulkOperation', targetId: id, details: { jobsRemoved: removed } });
+    }
     return tx.bulkOperation.findUniqueOrThrow({ where: { id } });
   });
 }

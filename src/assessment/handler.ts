@@ -86,12 +86,25 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         }),
       });
       // LTI grade passback and the LRS: deliveries of the same event, committed with the assessment.
-      await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text, flags }, eventId);
+      if (await postsGrade(tx, job)) {
+        await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text, flags }, eventId);
+      }
       await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
       // The statements of the completing transaction (its commit is not in it).
       jobStageDuration.observe({ stage: 'write' }, (performance.now() - writeStarted) / 1000);
     };
   };
+}
+
+/**
+ * Whether this job's assessment posts an LTI grade (when its submission named a line item): a
+ * submission's and a single re-assessment's do; a bulk re-assessment's only when it was started
+ * with postGrades, so a model upgrade over past work does not replace grades a teacher has read.
+ */
+async function postsGrade(tx: Prisma.TransactionClient, job: Job): Promise<boolean> {
+  if (job.bulkOperationId === null) return true;
+  const op = await tx.bulkOperation.findUnique({ where: { id: job.bulkOperationId }, select: { postGrades: true } });
+  return op?.postGrades === true;
 }
 
 /** Refusals of the input or the model's output are final; anything else may pass on a retry. */

@@ -45,6 +45,8 @@ export interface FailedJob {
   id: string;
   organizationId: string;
   utteranceId: string;
+  /** The bulk re-assessment it belongs to (null: a submission or a single re-assessment). */
+  bulkOperationId: string | null;
   attempts: number;
   errorCode: string | null;
   errorMessage: string | null;
@@ -59,6 +61,7 @@ export interface QueueHooks {
 }
 
 const FAILED_COLUMNS = `j."id"::text AS "id", j."organizationId"::text AS "organizationId", j."utteranceId"::text AS "utteranceId",
+       j."bulkOperationId"::text AS "bulkOperationId",
        j."attempts", j."errorCode", j."errorMessage"`;
 
 function failedJob(row: FailedJob): FailedJob {
@@ -82,7 +85,6 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
 interface ClaimedRow extends FailedJob {
   status: string;
   priority: string;
-  bulkOperationId: string | null;
   requestedModelVersion: string | null;
   maxAttempts: number;
   runAfter: Date | string;
@@ -204,7 +206,7 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
                                ELSE j."errorMessage" END
        FROM candidate
       WHERE j."id" = candidate."id"
-     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."bulkOperationId"::text AS "bulkOperationId", j."requestedModelVersion", j."maxAttempts",
+     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."requestedModelVersion", j."maxAttempts",
                j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
 
 /**

@@ -132,7 +132,7 @@ export function utteranceSubmitted(u: UtteranceFacts, learner: LearnerRef, job: 
 /** `assessment.completed`: a job's model assessment was stored. */
 export function assessmentCompleted(input: {
   assessmentId: string;
-  job: { id: string; attempts: number };
+  job: { id: string; attempts: number; bulkOperationId: string | null };
   utterance: { id: string; referenceText: string; createdAt: Date };
   learner: LearnerRef;
   model: { name: string; version: string; executionProvider: string };
@@ -153,15 +153,20 @@ export function assessmentCompleted(input: {
       contentMatch: input.content.contentMatch,
       flags: input.content.flags,
     },
-    job: { id: toGlobalId('Job', input.job.id), attempts: input.job.attempts },
+    job: { id: toGlobalId('Job', input.job.id), attempts: input.job.attempts, bulkOperationId: bulkOperationRef(input.job.bulkOperationId) },
     utterance: utteranceRef(input.utterance),
     learner: learnerRef(input.learner),
   };
 }
 
+/** A job's bulk re-assessment as the API names it (global id), so a receiver can tell a re-grade from a new result. */
+function bulkOperationRef(id: string | null): string | null {
+  return id === null ? null : toGlobalId('BulkOperation', id);
+}
+
 /** `assessment.failed`: a job ended FAILED (no attempt left, or a failure no retry can mend). */
 export function assessmentFailed(input: {
-  job: { id: string; attempts: number; errorCode: string | null; errorMessage: string | null };
+  job: { id: string; attempts: number; bulkOperationId: string | null; errorCode: string | null; errorMessage: string | null };
   utterance: { id: string; referenceText: string; createdAt: Date };
   learner: LearnerRef;
 }) {
@@ -170,6 +175,7 @@ export function assessmentFailed(input: {
       id: toGlobalId('Job', input.job.id),
       status: 'FAILED',
       attempts: input.job.attempts,
+      bulkOperationId: bulkOperationRef(input.job.bulkOperationId),
       error: { code: input.job.errorCode ?? 'INTERNAL_SERVER_ERROR', message: input.job.errorMessage ?? '' },
     },
     utterance: utteranceRef(input.utterance),
@@ -204,7 +210,7 @@ export function humanLabelsAttached(input: {
  */
 export async function emitJobFailed(
   tx: Tx,
-  job: { id: string; organizationId: string; utteranceId: string; attempts: number; errorCode: string | null; errorMessage: string | null },
+  job: { id: string; organizationId: string; utteranceId: string; bulkOperationId: string | null; attempts: number; errorCode: string | null; errorMessage: string | null },
 ): Promise<void> {
   const utterance = await tx.utterance.findUnique({
     where: { id: job.utteranceId },

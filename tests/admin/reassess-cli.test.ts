@@ -90,8 +90,9 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
     expect(group.stdout).toMatch(/ RUNNING: total 4, queued 4, running 0, succeeded 0, failed 0, cancelled 0\n$/);
     const [, id, globalId] = /^([0-9a-f-]{36}) \(([^)]+)\)/.exec(group.stdout)!;
 
-    const all = await cli('reassess', '--org', orgId, '--all');
+    const all = await cli('reassess', '--org', orgId, '--all', '--post-grades');
     expect(all.stdout).toContain('total 6, queued 6');
+    const [, allId] = /^([0-9a-f-]{36}) /.exec(all.stdout)!;
 
     const shown = await cli('bulk-operation', '--id', globalId!);
     expect(shown.code).toBe(0);
@@ -112,5 +113,21 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
     const cancelled = await cli('cancel-bulk-operation', '--id', id!);
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(/ CANCELLED: total 4, queued 0, running 0, succeeded 0, failed 0, cancelled 4\n$/);
+
+    // Each start and the cancel are in the audit log as the operator's; --post-grades was kept.
+    const again = await startSpeechmark(config, { host: '127.0.0.1' });
+    try {
+      const prisma = again.services.prisma;
+      expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id: allId } })).postGrades).toBe(true);
+      expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id } })).postGrades).toBe(false);
+      const events = await prisma.auditEvent.findMany({ where: { targetType: 'BulkOperation' }, orderBy: { createdAt: 'asc' } });
+      expect(events.map((e) => [e.action, e.targetId, e.actorApiKeyId, e.actor.startsWith('cli:')])).toEqual([
+        ['bulkOperation.started', id, null, true],
+        ['bulkOperation.started', allId, null, true],
+        ['bulkOperation.cancelled', id, null, true],
+      ]);
+    } finally {
+      await again.close();
+    }
   }, 240_000);
 });

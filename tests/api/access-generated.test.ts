@@ -348,7 +348,7 @@ async function freshKey({ t, organizationId }: RunContext) {
 
 async function freshBulkOperation({ t, seed, organizationId }: RunContext) {
   const op = await startBulkReassessment(t.app.services.prisma, {
-    organizationId, learnerId: fromGlobalId(seed.learnerId)!.id, maxAttempts: 1,
+    organizationId, actor: cliActor(), learnerId: fromGlobalId(seed.learnerId)!.id, maxAttempts: 1,
   });
   return toGlobalId('BulkOperation', op.id);
 }
@@ -763,7 +763,7 @@ async function seedOrganisationA(t: TestApp) {
     data: { status: 'FAILED', errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'seeded failure', rawOutput: '{"accuracy": 7, "seeded": "raw output"}', finishedAt: new Date() },
   });
   const adminKey = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
-  const bulk = await startBulkReassessment(prisma, { organizationId: org.id, learnerId: fromGlobalId(learnerId)!.id, maxAttempts: 1 });
+  const bulk = await startBulkReassessment(prisma, { organizationId: org.id, actor: cliActor(), learnerId: fromGlobalId(learnerId)!.id, maxAttempts: 1 });
   // The upload's utterance.submitted delivery, once its attempt is recorded.
   const delivered = await waitForDelivered(t, org.id);
   const seed: Seed = {

@@ -12,12 +12,13 @@ import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { BATCH_SIZE, STALLED_ENQUEUE_MS, startBulkReassessment, sweepBulkEnqueueing } from '../../src/assessment/bulk.js';
 import { BulkEnqueueSweeper } from '../../src/assessment/bulk-sweeper.js';
+import { cliActor } from '../../src/admin/audit.js';
 import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 
 const DATABASES = await testDatabases();
 
-const OP_FIELDS = `id status oneLearner groupExternalId wholeOrganisation since modelVersion createdAt cancelledAt
+const OP_FIELDS = `id status oneLearner groupExternalId wholeOrganisation since modelVersion postGrades createdAt cancelledAt
   progress { total queued running succeeded failed cancelled }`;
 const START = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { ${OP_FIELDS} } }`;
 const GET = `query($id: ID!) { bulkOperation(id: $id) { ${OP_FIELDS} } }`;
@@ -95,7 +96,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
 
   test('a selection too large to queue within the request: it returns after the first batch and queues on in the background, beside a sweep, once each', async () => {
     const learner = await learnerWith(prisma, org, 2 * BATCH_SIZE + 7);
-    const op = await startBulkReassessment(prisma, { organizationId: org, learnerId: learner.id, maxAttempts: 3, inRequestMs: 0 });
+    const op = await startBulkReassessment(prisma, { organizationId: org, actor: cliActor(), learnerId: learner.id, maxAttempts: 3, inRequestMs: 0 });
     expect(op.total).toBe(2 * BATCH_SIZE + 7);
     // At least the first batch was queued in the request; the rest follows in the background. A
     // sweep that takes the operation for stalled (its clock far ahead) queues beside it, from the
@@ -233,6 +234,17 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(await completeJob(prisma, running, 'w1', async () => undefined)).toBe(true);
     const again = (await writer.request(CANCEL, { id: op.id })).data.cancelBulkOperation;
     expect(again).toMatchObject({ status: 'CANCELLED', cancelledAt: res.data.cancelBulkOperation.cancelledAt, progress: { succeeded: 1, cancelled: 5 } });
+    // In the audit log: started and cancelled once (the second cancel changed nothing), by the writing key.
+    const events = await prisma.auditEvent.findMany({ where: { targetType: 'BulkOperation', targetId: fromGlobalId(op.id)!.id }, orderBy: { createdAt: 'asc' } });
+    const key = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org, name: 'ASSESS_WRITE+SCORES_READ' }, orderBy: { createdAt: 'asc' } }); // the writer (tests/support/seed.ts names keys by scopes)
+    expect(events.map((e) => [e.action, e.actorApiKeyId, e.details])).toEqual([
+      ['bulkOperation.started', key.id, { learnerId: null, groupExternalId: 'g-cancel', wholeOrganisation: false, since: null, modelVersion: null, postGrades: false, selected: 6 }],
+      ['bulkOperation.cancelled', key.id, { jobsRemoved: 5 }],
+    ]);
+    // Admins read them through the API.
+    const audit = await t.admin.request(`{ auditEvents(first: 20, action: "bulkOperation.cancelled") { edges { node { action actor } } } }`);
+    expect(audit.errors).toBeUndefined();
+    expect(audit.data.auditEvents.edges.map((e: any) => e.node.action)).toContain('bulkOperation.cancelled');
   });
 
   test('an idempotency key returns the first operation; the same key for another selection is CONFLICT', async () => {
@@ -241,10 +253,15 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const first = (await start(input)).data.reassessUtterances;
     const retry = (await start(input)).data.reassessUtterances;
     expect(retry.id).toBe(first.id);
+    expect(first.postGrades).toBe(false);
     expect(await prisma.job.count()).toBe(2);
     const other = await start({ ...input, learnerId: undefined, wholeOrganisation: true });
     expect(errorCode(other)).toBe('CONFLICT');
+    // Posting grades or not is part of the request: the same key asking for it is another request.
+    expect(errorCode(await start({ ...input, postGrades: true }))).toBe('CONFLICT');
     expect(await prisma.job.count()).toBe(2);
+    // A replay starts nothing: one bulkOperation.started for the operation.
+    expect(await prisma.auditEvent.count({ where: { action: 'bulkOperation.started', targetId: fromGlobalId(first.id)!.id } })).toBe(1);
     // A group is stored trimmed: the same request sent again replays (it was CONFLICT, compared untrimmed).
     const grouped = { groupExternalId: ' class-7 ', idempotencyKey: `k-${randomUUID()}` };
     const firstGroup = (await start(grouped)).data.reassessUtterances;

@@ -15,7 +15,7 @@ import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
-import { fromGlobalId } from '../../src/graphql/ids.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { createDeliveryWorker } from '../../src/app.js';
 import { waitFor } from '../jobs/fixtures.js';
 
@@ -278,6 +278,47 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(d).toMatchObject({ status: 'DELIVERED', attempts: 1, attemptLog: [expect.objectContaining({ number: 1, statusCode: 204 })] });
     expect(lms.assertions.length).toBe(assertionsBefore + 1);
     expect(new Set(lms.assertions.map((x) => x.jti)).size).toBe(lms.assertions.length);
+    expect(lms.problems).toEqual([]);
+  });
+
+  test('a bulk re-assessment leaves the gradebook alone unless it asks to post grades; a single re-assessment posts', async () => {
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'regrade' });
+    const { assessmentId, learnerId } = await assessedSubmission({ lineItemId: item.id, userId: 'regraded-user' });
+    await settled(assessmentId);
+    const posted = () => lms.scores.filter((s) => s.lineItem === 'regrade').length;
+    expect(posted()).toBe(1);
+
+    /** Runs a bulk re-assessment of the learner to its end; the new assessment's id. */
+    async function bulkReassess(postGrades?: boolean) {
+      const res = await writer.request(`mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id postGrades } }`,
+        { i: { learnerId, ...(postGrades === undefined ? {} : { postGrades }) } });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.reassessUtterances.postGrades).toBe(postGrades === true);
+      const [job] = await prisma().job.findMany({ where: { bulkOperationId: fromGlobalId(res.data.reassessUtterances.id)!.id } });
+      const done = await waitForJob(t.admin, toGlobalId('Job', job!.id));
+      expect(done.status).toBe('SUCCEEDED');
+      return done.assessment.id as string;
+    }
+
+    // By default: a new assessment, and no score owed to the gradebook for it.
+    const quiet = await bulkReassess();
+    expect(quiet).not.toBe(assessmentId);
+    expect((await deliveriesOf(quiet)).data.assessment.gradeDeliveries).toEqual([]);
+    expect(await prisma().ltiScore.count({ where: { assessmentId: fromGlobalId(quiet)!.id } })).toBe(0);
+
+    // Asked to: the new score replaces the grade.
+    const loud = await bulkReassess(true);
+    const a = await settled(loud);
+    expect(a.gradeDeliveries).toMatchObject([{ status: 'DELIVERED', userId: 'regraded-user', scoreGiven: a.sentence.total }]);
+    expect(posted()).toBe(2);
+
+    // One utterance re-assessed on purpose posts, as its submission did.
+    const utteranceId = (await prisma().ltiSubmission.findFirstOrThrow({ where: { lineItemId: fromGlobalId(item.id)!.id } })).utteranceId;
+    const single = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: toGlobalId('Utterance', utteranceId) });
+    expect(single.errors).toBeUndefined();
+    const done = await waitForJob(t.admin, single.data.reassessUtterance.id);
+    await settled(done.assessment.id);
+    expect(posted()).toBe(3);
     expect(lms.problems).toEqual([]);
   });
 

@@ -118,7 +118,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(typeof a.contentMatch).toBe('number');
     expect(completed!.data).toEqual({
       assessment: { id: done.assessment.id, source: 'MODEL', ...a },
-      job: { id: job.id, attempts: 1 },
+      job: { id: job.id, attempts: 1, bulkOperationId: null },
       utterance: { id: utterance.id, referenceText: 'We call it bear', createdAt: expect.any(String) },
       learner: { id: learnerId, externalId },
     });
@@ -147,7 +147,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(got.map((g) => g.type)).toEqual(['assessment.failed', 'humanLabels.attached']);
     got.forEach((g) => verifyStandardWebhook(secret, g));
     expect(got[0]!.data).toMatchObject({
-      job: { id: reassess.data.reassessUtterance.id, status: 'FAILED', attempts: 1, error: { code: failed.error.code, message: failed.error.message } },
+      job: { id: reassess.data.reassessUtterance.id, status: 'FAILED', attempts: 1, bulkOperationId: null, error: { code: failed.error.code, message: failed.error.message } },
       utterance: { id: uid, referenceText: 'A bear is here' },
       learner: { externalId: expect.stringMatching(/^seed-/) },
     });
@@ -156,6 +156,15 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       assessment: { id: labels.data.attachHumanLabels.id, source: 'HUMAN', rater: 'rater 1', sentence: { total: 7 }, words: null },
       utterance: { id: uid },
     });
+
+    // The same failure in a bulk re-assessment names the operation, so a receiver can tell a re-grade's events apart.
+    const bulk = await t.admin.request(`mutation($l: ID!) { reassessUtterances(input: {learnerId: $l}) { id } }`, { l: toGlobalId('Learner', seeded.learnerId) });
+    expect(bulk.errors).toBeUndefined();
+    await receiver.waitForCount(before + 3);
+    const fromBulk = receiver.delivered().slice(before + 2);
+    expect(fromBulk.map((g) => g.type)).toEqual(['assessment.failed']);
+    expect(fromBulk[0]!.data.job).toMatchObject({ status: 'FAILED', bulkOperationId: bulk.data.reassessUtterances.id });
+    expect(fromBulk[0]!.data.job.id).not.toBe(reassess.data.reassessUtterance.id);
   });
 
   test('deliveries and their attempts are queryable and filterable; re-sending keeps the webhook-id', async () => {

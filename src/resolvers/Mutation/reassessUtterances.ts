@@ -4,6 +4,7 @@ import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { startBulkReassessment } from '../../assessment/bulk.js';
 import { checkModelVersion } from '../../assessment/model-version.js';
+import { actorOf } from '../../admin/audit.js';
 
 /** Bulk re-assessment (src/assessment/bulk.ts); the learner, when named, is found through the tenant's loader. */
 export const reassessUtterances: MutationResolvers['reassessUtterances'] = async (_parent, { input }, ctx) => {
@@ -17,11 +18,13 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
   const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion);
   const op = await startBulkReassessment(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId,
+    actor: actorOf(ctx.principal),
     learnerId,
     groupExternalId: input.groupExternalId ?? null,
     wholeOrganisation: input.wholeOrganisation ?? null,
     since: input.since ?? null,
     requestedModelVersion,
+    postGrades: input.postGrades ?? false,
     idempotencyKey: input.idempotencyKey ?? null,
     maxAttempts: ctx.services.config.jobMaxAttempts,
     inRequestMs: ctx.services.config.bulkEnqueueInRequestMs,
