@@ -32,7 +32,11 @@ function cleanExternalId(raw: string): string {
   return externalId;
 }
 
-/** A new learner of the organisation; an externalId it already uses is CONFLICT. */
+/**
+ * A new learner of the organisation. An externalId it already uses is CONFLICT, naming the learner
+ * that has it (its database id, as `existingLearnerId`): a client that lost the first answer
+ * (a timeout) recovers the id it needs to submit, whatever its key may read.
+ */
 export async function createLearner(prisma: PrismaClient, organizationId: string, input: NewLearner): Promise<Learner> {
   const externalId = cleanExternalId(input.externalId);
   const groups = cleanGroups(input.groups ?? [], 'groups');
@@ -42,8 +46,9 @@ export async function createLearner(prisma: PrismaClient, organizationId: string
       data: { organizationId, externalId, displayName, groups, ageGroup: input.ageGroup ?? null },
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError('CONFLICT', `A learner with externalId "${externalId}" exists.`);
-    throw e;
+    if (!isUniqueViolation(e)) throw e;
+    const existing = await prisma.learner.findUnique({ where: { organizationId_externalId: { organizationId, externalId } }, select: { id: true } });
+    throw new AppError('CONFLICT', `A learner with externalId "${externalId}" exists.`, { externalId, existingLearnerId: existing?.id ?? null });
   }
 }
 
