@@ -176,10 +176,10 @@ export interface AssessmentJobData {
   bulkOperationId?: string | null;
 }
 
-/** A QUEUED assessment job for a stored utterance (submit, reassess). */
+/** A QUEUED assessment job for a stored utterance (submit, reassess: with its idempotency key). */
 export function createAssessmentJob(
   db: PrismaClient | Prisma.TransactionClient,
-  data: AssessmentJobData & { utteranceId: string },
+  data: AssessmentJobData & { utteranceId: string; idempotencyKey?: string | null },
 ): Promise<Job> {
   return db.job.create({ data });
 }

@@ -86,6 +86,7 @@ interface ClaimedRow extends FailedJob {
   status: string;
   priority: string;
   requestedModelVersion: string | null;
+  idempotencyKey: string | null;
   maxAttempts: number;
   runAfter: Date | string;
   leaseExpiresAt: Date | string | null;
@@ -206,7 +207,7 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
                                ELSE j."errorMessage" END
        FROM candidate
       WHERE j."id" = candidate."id"
-     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."requestedModelVersion", j."maxAttempts",
+     RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."requestedModelVersion", j."idempotencyKey", j."maxAttempts",
                j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
 
 /**
@@ -261,6 +262,7 @@ function claimedJob(row: ClaimedRow): Job {
     priority: row.priority as Job['priority'],
     bulkOperationId: row.bulkOperationId,
     requestedModelVersion: row.requestedModelVersion,
+    idempotencyKey: row.idempotencyKey,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.maxAttempts),
     runAfter: date(row.runAfter)!,
