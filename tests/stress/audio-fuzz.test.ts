@@ -20,7 +20,6 @@ import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, whiteNoise, type FfmpegTarget } from '../support/audio-fixtures.js';
 import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
 
-
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2400);
 const SEED = Number(process.env.FUZZ_SEED ?? 762);
 const MAX_UPLOAD = 4 * 1024 * 1024; // small enough that oversized files are cheap to make

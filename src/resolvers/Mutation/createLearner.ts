@@ -14,8 +14,10 @@ export const createLearner: MutationResolvers['createLearner'] = async (_parent,
   try {
     return await create(ctx.services.prisma, ctx.principal.organizationId, input);
   } catch (e) {
-    if (e instanceof AppError && e.code === 'CONFLICT' && typeof e.extensions.existingLearnerId === 'string') {
-      throw new AppError('CONFLICT', e.message, { externalId: e.extensions.externalId, learnerId: toGlobalId('Learner', e.extensions.existingLearnerId) });
+    if (e instanceof AppError && e.code === 'CONFLICT') {
+      // (null when the learner was erased between the refused insert and the look-up)
+      const existing = e.extensions.existingLearnerId;
+      throw new AppError('CONFLICT', e.message, { externalId: e.extensions.externalId, learnerId: typeof existing === 'string' ? toGlobalId('Learner', existing) : null });
     }
     throw e;
   }
