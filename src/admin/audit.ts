@@ -28,6 +28,7 @@ export type AuditAction =
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
   | 'ltiLineItem.created'
+  | 'gradeDelivery.resent'
   // Webhooks (src/outbox)
   | 'webhookEndpoint.created'
   | 'webhookEndpoint.updated'
@@ -36,10 +37,12 @@ export type AuditAction =
   | 'webhookDelivery.resent'
   // xAPI (src/xapi)
   | 'xapiLrs.set'
-  | 'xapiLrs.removed';
+  | 'xapiLrs.removed'
+  | 'xapiDelivery.resent';
 
 export type AuditTargetType =
-  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'Assessment' | 'BulkOperation' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery';
+  | 'Organization' | 'ApiKey' | 'Learner' | 'Utterance' | 'Assessment' | 'BulkOperation' | 'LtiPlatform' | 'LtiLineItem' | 'WebhookEndpoint' | 'WebhookDelivery'
+  | 'GradeDelivery' | 'XapiDelivery';
 
 export interface AuditRecord {
   organizationId: string;

@@ -21,7 +21,8 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter, WebhookDeliveryStatus,
+  GradeDeliveryFilter, GradeDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
+  WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
@@ -31,6 +32,29 @@ import { findPage, newestFirst, rowsSource, type PageArgs, type PageQuery } from
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
 import { allWorkers } from '../jobs/heartbeat.js';
+
+/** auditEvents' filters; ids are global ids, as AuditEvent shows them. */
+export interface AuditEventFilterArgs {
+  action?: string | null;
+  targetId?: string | null;
+  actorApiKeyId?: string | null;
+  since?: Date | null;
+  until?: Date | null;
+}
+
+const NO_ID = '00000000-0000-0000-0000-000000000000';
+
+/** The Prisma filter of auditEvents: an id that does not parse (or is not a key's) matches nothing. */
+function auditEventWhere(f: AuditEventFilterArgs): Prisma.AuditEventWhereInput {
+  const target = f.targetId != null ? fromGlobalId(f.targetId) : null;
+  const actor = f.actorApiKeyId != null ? fromGlobalId(f.actorApiKeyId) : null;
+  return {
+    ...(f.action != null ? { action: f.action } : {}),
+    ...(f.targetId != null ? (target ? { targetType: target.type, targetId: target.id } : { targetId: NO_ID }) : {}),
+    ...(f.actorApiKeyId != null ? { actorApiKeyId: actor?.type === 'ApiKey' ? actor.id : NO_ID } : {}),
+    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+  };
+}
 
 /**
  * Dispatch a batch once the I/O callbacks of this turn of the event loop have run, not on the next
@@ -421,9 +445,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       });
     },
     /** The organisation's audit log (ADMIN), optionally one action. */
-    auditEventsPage: (args: PageArgs & { action?: string | null }) => {
+    auditEventsPage: (args: PageArgs & AuditEventFilterArgs) => {
       admin();
-      const where = { organizationId, ...(args.action != null ? { action: args.action } : {}) };
+      const where = { organizationId, ...auditEventWhere(args) };
       return findPage(args, {
         findMany: (q) => prisma.auditEvent.findMany(pageOf(where, q)),
         count: () => prisma.auditEvent.count({ where }),
@@ -516,6 +540,43 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         ...(eventId ? { eventId } : {}),
         ...(f.eventType != null ? { event: { is: { type: f.eventType } } } : {}),
       };
+      return findPage(args, {
+        findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),
+        count: () => prisma.delivery.count({ where }),
+      });
+    },
+    /** Grade deliveries (ADMIN) newest first, with their scores; by line item, status and LMS user. */
+    gradeDeliveriesPage: (args: PageArgs & { filter?: GradeDeliveryFilter | null }) => {
+      admin();
+      const f = args.filter ?? {};
+      const none = '00000000-0000-0000-0000-000000000000';
+      const lineItem = f.lineItemId != null ? fromGlobalId(f.lineItemId) : null;
+      const where = {
+        organizationId,
+        channel: 'LTI_SCORE' as const,
+        ...(f.status != null ? { status: f.status } : {}),
+        ...(f.lineItemId != null || f.userId != null
+          ? { ltiScore: { is: {
+            ...(f.lineItemId != null ? { lineItemId: lineItem?.type === 'LtiLineItem' ? lineItem.id : none } : {}), // another type's id matches nothing
+            ...(f.userId != null ? { userId: f.userId } : {}),
+          } } }
+          : {}),
+      };
+      return findPage(args, {
+        findMany: async (q) => (await prisma.delivery.findMany({ ...pageOf(where, q), include: { ltiScore: true } })).map((d) => ({ ...d, ltiScore: d.ltiScore! })),
+        count: () => prisma.delivery.count({ where }),
+      });
+    },
+    gradeDelivery: scoped(
+      byId<GradeDeliveryModel>(async (ids) =>
+        (await prisma.delivery.findMany({ where: { ...scope(ids), channel: 'LTI_SCORE' }, include: { ltiScore: true } })).map((d) => ({ ...d, ltiScore: d.ltiScore! })),
+      ),
+      admin,
+    ),
+    /** xAPI statement deliveries (ADMIN) newest first. */
+    xapiDeliveriesPage: (args: PageArgs & { status?: GradeDeliveryStatus | null }) => {
+      admin();
+      const where = { organizationId, channel: 'XAPI' as const, ...(args.status != null ? { status: args.status } : {}) };
       return findPage(args, {
         findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),
         count: () => prisma.delivery.count({ where }),

@@ -49,6 +49,9 @@ export type WebhookEventModel = OutboxEvent;
 export type WebhookDeliveryAttemptModel = DeliveryAttempt;
 export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
 export type WebhookDeliveryConnectionModel = Connection<Delivery>;
+/** An XAPI delivery of the outbox. */
+export type XapiDeliveryModel = Delivery;
+export type XapiDeliveryConnectionModel = Connection<Delivery>;
 /** Rationale.humanCheck as stored. */
 export type RationaleAlignmentModel = HumanCheck;
 
@@ -65,5 +68,6 @@ export interface ModelInfoModel {
 // delivery with the score it posts.
 export type { LtiPlatform as LtiPlatformModel, LtiLineItem as LtiLineItemModel, LtiKey as LtiToolKeyModel } from '../generated/prisma/client.js';
 export type GradeDeliveryModel = import('../generated/prisma/client.js').Delivery & { ltiScore: import('../generated/prisma/client.js').LtiScore };
+export type GradeDeliveryConnectionModel = Connection<GradeDeliveryModel>;
 // xAPI (src/xapi): an organisation's LRS row; no resolver reads its password.
 export type { XapiLrs as XapiLrsModel } from '../generated/prisma/client.js';

@@ -11,14 +11,13 @@ import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from './address-policy.js';
 import { EVENT_TYPES, isEventType } from './events.js';
 import { generateSecret, secretPrefix, webhookId } from './signing.js';
+import { insertResends, MAX_BULK_RESEND, resendOne } from './resend.js';
 
 type Tx = Prisma.TransactionClient;
 
 export const MAX_DESCRIPTION_CHARS = 500;
 /** rotateWebhookSecret's longest overlap: 7 days. */
 export const MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600;
-/** A bulk re-send creates at most this many deliveries per call. */
-export const MAX_BULK_RESEND = 10_000;
 
 /** The operator's rules for registering endpoints. */
 export interface EndpointRules {
@@ -179,50 +178,18 @@ function requireEnabled(endpoint: WebhookEndpoint): void {
 }
 
 /**
- * Share-locks outbox events until commit and returns those still there. A resend holds its events
- * so that retention (deleteOldEvents: FOR UPDATE SKIP LOCKED) leaves them and their new deliveries
- * alone; if retention holds one first, this waits, and a deleted event is not returned.
- */
-async function lockEvents(tx: Prisma.TransactionClient, eventIds: string[]): Promise<string[]> {
-  if (eventIds.length === 0) return [];
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT "id"::text AS "id" FROM "OutboxEvent" WHERE "id" = ANY(${eventIds}::uuid[]) ORDER BY "id" FOR SHARE`;
-  return rows.map((r) => r.id);
-}
-
-/**
  * Sends a delivery's event to its endpoint again, with the same `webhook-id` (a receiver that
- * already has it can tell). PENDING: its next attempt is moved to now. DELIVERED or FAILED: a new
- * delivery of the same event, with a fresh set of attempts. SENDING: CONFLICT (an attempt is in
- * flight). Returns the delivery that will be sent.
+ * already has it can tell): ./resend.ts's rules, once the endpoint (locked) is enabled. Returns the
+ * delivery that will be sent.
  */
 export async function resendDelivery(prisma: PrismaClient, where: { organizationId: string; id: string }, actor: Actor): Promise<Delivery> {
-  const notFound = () => new AppError('NOT_FOUND', `No WebhookDelivery with id "${toGlobalId('WebhookDelivery', where.id)}".`);
   return prisma.$transaction(async (tx) => {
-    const target = await tx.delivery.findFirst({ where: { ...where, channel: 'WEBHOOK' }, select: { eventId: true } });
-    if (!target) throw notFound();
-    // The event first, the order retention takes it in (deleteOldEvents skips an event held here).
-    if ((await lockEvents(tx, [target.eventId])).length === 0) throw notFound();
-    const locked = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id"::text AS "id" FROM "Delivery"
-       WHERE "id" = ${where.id}::uuid AND "organizationId" = ${where.organizationId}::uuid AND "channel" = 'WEBHOOK' FOR UPDATE`;
-    if (locked.length === 0) throw notFound();
-    const delivery = await tx.delivery.findUniqueOrThrow({ where: { id: where.id } });
-    const endpoint = await lockEndpoint(tx, where.organizationId, delivery.webhookEndpointId!);
-    requireEnabled(endpoint);
-    let result: Delivery;
-    if (delivery.status === 'SENDING') {
-      throw new AppError('CONFLICT', 'An attempt of this delivery is in flight; its outcome will show shortly.');
-    } else if (delivery.status === 'PENDING') {
-      result = await tx.delivery.update({ where: { id: delivery.id }, data: { runAfter: new Date(), updatedAt: new Date() } });
-    } else {
-      result = await tx.delivery.create({
-        data: { organizationId: delivery.organizationId, eventId: delivery.eventId, channel: 'WEBHOOK', webhookEndpointId: endpoint.id },
-      });
-    }
+    const { previous, result } = await resendOne(tx, { ...where, channel: 'WEBHOOK' }, async (delivery) => {
+      requireEnabled(await lockEndpoint(tx, where.organizationId, delivery.webhookEndpointId!));
+    });
     await recordAudit(tx, {
-      organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookDelivery', targetId: delivery.id,
-      details: { webhookId: webhookId(delivery.eventId), previousStatus: delivery.status, deliveryId: toGlobalId('WebhookDelivery', result.id) },
+      organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookDelivery', targetId: previous.id,
+      details: { webhookId: webhookId(previous.eventId), previousStatus: previous.status, deliveryId: toGlobalId('WebhookDelivery', result.id) },
     });
     return result;
   });
@@ -249,13 +216,8 @@ export async function resendFailedDeliveries(
       HAVING bool_and(d."status" = 'FAILED')
        ORDER BY min(e."createdAt")
        LIMIT ${MAX_BULK_RESEND}`;
-    // Held until commit, so retention cannot delete them (and their new deliveries) meanwhile; an
-    // event retention deleted a moment ago is simply not resent.
-    const eventIds = await lockEvents(tx, failed.map((f) => f.eventId));
-    const count = eventIds.length === 0 ? 0 : await tx.$executeRaw`
-      INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status", "runAfter", "createdAt", "updatedAt")
-      SELECT gen_random_uuid(), ${where.organizationId}::uuid, x, 'WEBHOOK', ${endpoint.id}::uuid, 'PENDING', now(), now(), now()
-        FROM unnest(${eventIds}::uuid[]) AS x`;
+    // Events retention deleted a moment ago are simply not resent (insertResends locks the rest).
+    const count = await insertResends(tx, where.organizationId, 'WEBHOOK', failed.map((f) => ({ eventId: f.eventId, webhookEndpointId: endpoint.id })));
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookEndpoint', targetId: endpoint.id,
       details: { since: since.toISOString(), deliveries: count },

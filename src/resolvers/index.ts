@@ -23,6 +23,7 @@ import * as LtiPlatform from './LtiPlatform/index.js';
 import * as LtiToolKey from './LtiToolKey/index.js';
 import * as LtiLineItem from './LtiLineItem/index.js';
 import * as GradeDelivery from './GradeDelivery/index.js';
+import * as XapiDelivery from './XapiDelivery/index.js';
 import * as Subscription from './Subscription/index.js';
 import * as WebhookEndpoint from './WebhookEndpoint/index.js';
 import * as WebhookSigningSecret from './WebhookSigningSecret/index.js';
@@ -55,6 +56,7 @@ export const resolvers: Resolvers = {
   LtiToolKey: { ...LtiToolKey },
   LtiLineItem: { ...LtiLineItem },
   GradeDelivery: { ...GradeDelivery },
+  XapiDelivery: { ...XapiDelivery },
   Subscription: { ...Subscription },
   WebhookEndpoint: { ...WebhookEndpoint },
   WebhookSigningSecret: { ...WebhookSigningSecret },

@@ -69,7 +69,7 @@ function guardedFetch(policy: AddressPolicy, timeoutMs: number): Fetch {
 }
 
 /** The assessment an assessment.completed body is about. */
-function assessmentIdOf(body: string): string | null {
+export function assessmentIdOf(body: string): string | null {
   const id = (JSON.parse(body) as { data?: { assessment?: { id?: unknown } } }).data?.assessment?.id;
   const parsed = typeof id === 'string' ? fromGlobalId(id) : null;
   return parsed?.type === 'Assessment' ? parsed.id : null;

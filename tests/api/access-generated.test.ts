@@ -52,6 +52,7 @@ import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
 import { startBulkReassessment } from '../../src/assessment/bulk.js';
 import { setXapiLrs } from '../../src/xapi/lrs-settings.js';
+import { loadConfig } from '../../src/config.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -157,6 +158,10 @@ const TYPE_NEEDS: Record<string, Need> = {
   LtiToolKey: 'ADMIN',
   LtiLineItem: 'SCORES',
   GradeDelivery: 'SCORES',
+  /** Listing and re-sending grade and statement deliveries is LMS administration. */
+  GradeDeliveryConnection: 'ADMIN',
+  GradeDeliveryEdge: 'ADMIN',
+  ResentDeliveries: 'ADMIN',
   // Webhooks (issue 10): admin things; their payloads carry learner data and scores.
   WebhookEndpoint: 'ADMIN',
   WebhookEndpointConnection: 'ADMIN',
@@ -172,6 +177,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   WebhookDeliveryAttempt: 'ADMIN',
   // xAPI (issue 10): the organisation's Learning Record Store is admin configuration.
   XapiLrs: 'ADMIN',
+  XapiDelivery: 'ADMIN',
+  XapiDeliveryConnection: 'ADMIN',
+  XapiDeliveryEdge: 'ADMIN',
 };
 
 /** Root fields whose need is not their type's: a field described "(admin scope)" needs ADMIN too. */
@@ -199,6 +207,12 @@ interface Seed {
   webhookDeliveryId: string;
   /** Global id of a bulk re-assessment of the seeded learner. */
   bulkOperationId: string;
+  /** The seeded submission's line item (global id), its score and that score's first delivery (global id). */
+  ltiLineItemId: string;
+  ltiScoreId: string;
+  gradeDeliveryId: string;
+  /** The assessment.completed event the server's LRS got a statement delivery for. */
+  xapiEventId: string;
 }
 
 /** Global ids of seeded rows for `node(id)`, per Node type. */
@@ -213,6 +227,8 @@ function nodeIds(s: Seed): Record<string, string> {
     WebhookEndpoint: s.webhookEndpointId,
     WebhookDelivery: s.webhookDeliveryId,
     BulkOperation: s.bulkOperationId,
+    // Not Node implementations; their root fields take an id all the same.
+    GradeDelivery: s.gradeDeliveryId,
   };
 }
 
@@ -305,7 +321,26 @@ const MUTATIONS: Record<string, MutationSpec> = {
     need: 'ADMIN',
     variables: async ({ seed }) => ({ endpointId: seed.webhookEndpointId, since: '2026-01-01T00:00:00Z' }),
   },
+  resendGradeDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'LTI_SCORE') }) },
+  resendFailedGradeDeliveries: { need: 'ADMIN', variables: async ({ seed }) => ({ lineItemId: seed.ltiLineItemId, since: '2026-01-01T00:00:00Z' }) },
+  resendXapiDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'XAPI') }) },
+  resendFailedXapiDeliveries: { need: 'ADMIN', variables: async () => ({ since: '2026-01-01T00:00:00Z' }) },
 };
+
+/**
+ * A settled (FAILED) delivery of the seeded score or statement, fresh for the run, so a re-send
+ * never meets one that the delivery worker is sending at that moment (CONFLICT, not a refusal).
+ */
+async function failedDelivery({ t, seed, organizationId }: RunContext, channel: 'LTI_SCORE' | 'XAPI'): Promise<string> {
+  const prisma = t.app.services.prisma;
+  const eventId = channel === 'XAPI'
+    ? seed.xapiEventId
+    : (await prisma.delivery.findFirstOrThrow({ where: { ltiScoreId: seed.ltiScoreId }, select: { eventId: true } })).eventId;
+  const d = await prisma.delivery.create({
+    data: { organizationId, eventId, channel, ltiScoreId: channel === 'LTI_SCORE' ? seed.ltiScoreId : null, status: 'FAILED', attempts: 1 },
+  });
+  return toGlobalId(channel === 'XAPI' ? 'XapiDelivery' : 'GradeDelivery', d.id);
+}
 
 function ltiPlatformInput() {
   return { name: 'Generated LMS', issuer: 'https://lms.example', clientId: `gen-${randomUUID()}`, deploymentId: '1', tokenEndpoint: 'https://lms.example/token' };
@@ -668,6 +703,10 @@ async function organisationRows(t: TestApp, organizationId: string): Promise<Sen
     );
     for (const r of rows) ids.set(r.id, table_name);
   }
+  // A grade delivery (GradeDelivery.id) is read with its assessment's scores; the outbox's other
+  // deliveries (webhooks, xAPI statements) stay admin rows.
+  const grades = await prisma.delivery.findMany({ where: { organizationId, channel: 'LTI_SCORE' }, select: { id: true } });
+  for (const g of grades) ids.set(g.id, 'LtiScoreDelivery');
   const texts: Sensitive['texts'] = [];
   const add = (table: string, ...values: (string | null | undefined)[]) => {
     for (const v of values) if (v && v.length >= 6) texts.push({ value: v, table });
@@ -766,6 +805,9 @@ async function seedOrganisationA(t: TestApp) {
   const bulk = await startBulkReassessment(prisma, { organizationId: org.id, actor: cliActor(), learnerId: fromGlobalId(learnerId)!.id, maxAttempts: 1 });
   // The upload's utterance.submitted delivery, once its attempt is recorded.
   const delivered = await waitForDelivered(t, org.id);
+  const score = await prisma.ltiScore.findFirstOrThrow({ where: { organizationId: org.id } });
+  const gradeDelivery = await prisma.delivery.findFirstOrThrow({ where: { ltiScoreId: score.id }, orderBy: { createdAt: 'asc' } });
+  const xapiDelivery = await prisma.delivery.findFirstOrThrow({ where: { organizationId: org.id, channel: 'XAPI' } });
   const seed: Seed = {
     learnerId,
     externalId,
@@ -778,6 +820,10 @@ async function seedOrganisationA(t: TestApp) {
     webhookEndpointId,
     webhookDeliveryId: toGlobalId('WebhookDelivery', delivered),
     bulkOperationId: toGlobalId('BulkOperation', bulk.id),
+    ltiLineItemId: lineItem.data.createLtiLineItem.id,
+    ltiScoreId: score.id,
+    gradeDeliveryId: toGlobalId('GradeDelivery', gradeDelivery.id),
+    xapiEventId: xapiDelivery.eventId,
   };
   return seed;
 }
@@ -840,7 +886,9 @@ describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
   beforeAll(async () => {
     await receiver.start();
     // Every run of an endpoint mutation gets a fresh endpoint: far more than the default 20.
-    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true, webhookMaxEndpoints: 100_000 });
+    // The server's own LRS (the receiver): the seeded assessment's statement is an XAPI delivery.
+    const xapi = { ...loadConfig({}).xapi, lrs: { endpoint: `${receiver.url}/xapi/`, username: 'access', password: 'access secret' } };
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true, webhookMaxEndpoints: 100_000, xapi });
     receivers.set(t, receiver);
     seed = await seedOrganisationA(t);
     const prisma = t.app.services.prisma;

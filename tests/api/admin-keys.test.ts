@@ -296,6 +296,48 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     expect([...page1.edges, ...page2.edges].map((e: any) => e.node.id)).toEqual(events.slice(0, 4).map((e: any) => e.id));
   });
 
+  test('the audit log narrows by target, acting key and time; ids of another kind match nothing', async () => {
+    const FILTERED = `query($t: ID, $a: ID, $s: DateTime, $u: DateTime, $action: String) {
+      auditEvents(first: 100, targetId: $t, actorApiKeyId: $a, since: $s, until: $u, action: $action) { totalCount edges { node { id action actorApiKeyId targetId createdAt } } } }`;
+    const list = async (vars: Record<string, unknown>) => {
+      const res = await t.admin.request(FILTERED, vars);
+      expect(res.errors).toBeUndefined();
+      return res.data.auditEvents as { totalCount: number; edges: { node: { id: string; action: string; actorApiKeyId: string | null; targetId: string | null; createdAt: string } }[] };
+    };
+    const { apiKey: target } = await create({ name: 'audit-target', scopes: ['SCORES_READ'] });
+    const { key: otherAdminKey } = await create({ name: 'second admin', scopes: ['ADMIN'] });
+    const otherAdmin = new GqlClient(t.app.url, otherAdminKey);
+    const between = new Date();
+    await sleep(5);
+    expect((await otherAdmin.request(ROTATE, { id: target.id, s: 0 })).errors).toBeUndefined();
+    const rotatedTarget = (await list({ action: 'apiKey.rotated' })).edges[0]!.node.targetId;
+
+    const aboutTarget = await list({ t: target.id });
+    expect(aboutTarget.edges.map((e) => e.node.action)).toEqual(['apiKey.rotated', 'apiKey.created']);
+    expect(aboutTarget.totalCount).toBe(2);
+    expect(aboutTarget.edges.every((e) => e.node.targetId === target.id)).toBe(true);
+    expect(rotatedTarget).toBe(target.id);
+
+    const second = await callerKey(otherAdmin);
+    const bySecond = await list({ a: second.id });
+    expect(bySecond.edges.map((e) => e.node.action)).toEqual(['apiKey.rotated']);
+    expect(bySecond.edges[0]!.node.actorApiKeyId).toBe(second.id);
+
+    const after = await list({ t: target.id, s: between.toISOString() });
+    expect(after.edges.map((e) => e.node.action)).toEqual(['apiKey.rotated']);
+    const before = await list({ t: target.id, u: between.toISOString() });
+    expect(before.edges.map((e) => e.node.action)).toEqual(['apiKey.created']);
+    expect((await list({ t: target.id, action: 'apiKey.created', a: second.id })).totalCount).toBe(0); // every filter must hold
+
+    // An id of a kind that names nothing audited, or none at all, matches nothing (it is no error).
+    expect((await list({ a: toGlobalId('Learner', fromGlobalId(target.id)!.id) })).totalCount).toBe(0);
+    expect((await list({ t: 'not-an-id' })).totalCount).toBe(0);
+    // Another organisation's admin filtering on our key sees nothing of ours.
+    const { client: other } = await otherOrganization(t);
+    const theirs = await other.request(FILTERED, { t: target.id });
+    expect(theirs.data.auditEvents.totalCount).toBe(0);
+  });
+
   test('a refused attach of human labels leaves no audit event', async () => {
     const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
     const utterance = await seedUtterance(prisma(), org.id, 'We call it bear');

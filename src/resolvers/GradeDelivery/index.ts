@@ -4,3 +4,5 @@ export * from './lastHttpStatus.js';
 export * from './lineItem.js';
 export * from './nextAttemptAt.js';
 export * from './score.js';
+export * from './id.js';
+export * from './assessment.js';

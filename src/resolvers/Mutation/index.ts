@@ -22,3 +22,7 @@ export * from './removeXapiLrs.js';
 export * from './cancelBulkOperation.js';
 export * from './reassessUtterances.js';
 export * from './reviewRationale.js';
+export * from './resendGradeDelivery.js';
+export * from './resendFailedGradeDeliveries.js';
+export * from './resendXapiDelivery.js';
+export * from './resendFailedXapiDeliveries.js';

@@ -29,3 +29,6 @@ export * from './webhookEndpoint.js';
 export * from './webhookEndpoints.js';
 export * from './xapiLrs.js';
 export * from './bulkOperation.js';
+export * from './gradeDeliveries.js';
+export * from './gradeDelivery.js';
+export * from './xapiDeliveries.js';

@@ -1,0 +1,73 @@
+/**
+ * Re-sending xAPI statements to the organisation's Learning Record Store after a failure (ADMIN),
+ * by src/outbox/resend.ts's rules. A statement keeps its id on every attempt and re-send, so an LRS
+ * that already has it keeps one copy.
+ */
+import type { Delivery, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
+import { toGlobalId } from '../graphql/ids.js';
+import { recordAudit, type Actor } from '../admin/audit.js';
+import { insertResends, MAX_BULK_RESEND, resendOne } from '../outbox/resend.js';
+import type { LrsConfig } from './lrs.js';
+import { lrsFor } from './send.js';
+
+type Tx = Prisma.TransactionClient;
+
+/** CONFLICT when the organisation has no LRS (its own or the server's): the attempt could only fail. */
+async function requireLrs(tx: Tx, organizationId: string, serverLrs: LrsConfig | null): Promise<void> {
+  if (!(await lrsFor(tx, organizationId, serverLrs))) {
+    throw new AppError('CONFLICT', 'The organisation has no Learning Record Store; set one (setXapiLrs) before re-sending.');
+  }
+}
+
+/**
+ * Sends an xAPI delivery's statement again. PENDING: tried now; DELIVERED or FAILED: a new delivery,
+ * which is returned. CONFLICT while an attempt is in flight or without an LRS.
+ */
+export async function resendXapiDelivery(
+  prisma: PrismaClient,
+  serverLrs: LrsConfig | null,
+  where: { organizationId: string; id: string },
+  actor: Actor,
+): Promise<Delivery> {
+  return prisma.$transaction(async (tx) => {
+    const { previous, result } = await resendOne(tx, { ...where, channel: 'XAPI' }, () => requireLrs(tx, where.organizationId, serverLrs));
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'xapiDelivery.resent', targetType: 'XapiDelivery', targetId: previous.id,
+      details: { previousStatus: previous.status, deliveryId: toGlobalId('XapiDelivery', result.id) },
+    });
+    return result;
+  });
+}
+
+/**
+ * Recovery after an LRS outage: a new delivery for every assessment.completed event since `since`
+ * whose statement deliveries all FAILED (at most MAX_BULK_RESEND, oldest first). Returns how many.
+ */
+export async function resendFailedXapiDeliveries(
+  prisma: PrismaClient,
+  serverLrs: LrsConfig | null,
+  organizationId: string,
+  since: Date,
+  actor: Actor,
+): Promise<number> {
+  if (Number.isNaN(since.getTime())) throw new AppError('BAD_USER_INPUT', 'since is not a valid instant.');
+  return prisma.$transaction(async (tx) => {
+    // Two bulk re-sends of one organisation take turns (NO KEY: rows may still refer to it meanwhile).
+    await tx.$queryRaw`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId}::uuid FOR NO KEY UPDATE`;
+    await requireLrs(tx, organizationId, serverLrs);
+    const failed = await tx.$queryRaw<{ eventId: string }[]>`
+      SELECT d."eventId"::text AS "eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
+       WHERE d."organizationId" = ${organizationId}::uuid AND d."channel" = 'XAPI' AND e."createdAt" >= ${since}
+       GROUP BY d."eventId"
+      HAVING bool_and(d."status" = 'FAILED')
+       ORDER BY min(e."createdAt"), d."eventId"
+       LIMIT ${MAX_BULK_RESEND}`;
+    const count = await insertResends(tx, organizationId, 'XAPI', failed);
+    await recordAudit(tx, {
+      organizationId, actor, action: 'xapiDelivery.resent', targetType: 'Organization', targetId: organizationId,
+      details: { since: since.toISOString(), deliveries: count },
+    });
+    return count;
+  });
+}

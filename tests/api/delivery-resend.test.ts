@@ -1,0 +1,292 @@
+/**
+ * Failed LMS deliveries can be found and sent again (admin scope): grade deliveries (LTI AGS scores)
+ * and xAPI statement deliveries are listed with their state and attempts, re-sent one by one, or
+ * re-sent in bulk after an outage. Real peers started here: the LTI test platform (verifies every
+ * client assertion and score as an LMS does) and the test LRS (validates every statement); real
+ * uploads scored by the real model; the app's own delivery worker sends everything.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { speechLikeWav } from '../support/audio-fixtures.js';
+import { LtiTestPlatform } from '../support/lti-platform.js';
+import { TestLrs } from '../support/xapi-lrs.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+import { statementIdFor } from '../../src/xapi/uuid.js';
+import { waitFor } from '../jobs/fixtures.js';
+
+const DATABASES = await testDatabases();
+
+const GRADE_FIELDS = 'id status attempts lastErrorCode lastHttpStatus userId scoreGiven deliveredAt createdAt assessment { id } lineItem { id }';
+const GRADE = `query($id: ID!) { gradeDelivery(id: $id) { ${GRADE_FIELDS} } }`;
+const GRADES = `query($f: GradeDeliveryFilter) { gradeDeliveries(first: 100, filter: $f) { totalCount edges { node { ${GRADE_FIELDS} } } } }`;
+const RESEND_GRADE = `mutation($id: ID!) { resendGradeDelivery(id: $id) { ${GRADE_FIELDS} } }`;
+const RESEND_FAILED_GRADES = `mutation($l: ID!, $s: DateTime!) { resendFailedGradeDeliveries(lineItemId: $l, since: $s) { count } }`;
+const XAPI_FIELDS = 'id status attempts lastErrorCode lastHttpStatus statementId deliveredAt assessment { id } attemptLog { number statusCode }';
+const XAPIS = `query($s: GradeDeliveryStatus) { xapiDeliveries(first: 100, status: $s) { totalCount edges { node { ${XAPI_FIELDS} } } } }`;
+const RESEND_XAPI = `mutation($id: ID!) { resendXapiDelivery(id: $id) { ${XAPI_FIELDS} } }`;
+const RESEND_FAILED_XAPI = `mutation($s: DateTime!) { resendFailedXapiDeliveries(since: $s) { count } }`;
+const AUDIT = `{ auditEvents(first: 5, action: "gradeDelivery.resent") { edges { node { targetType targetId details } } } }`;
+
+interface Grade {
+  id: string;
+  status: string;
+  attempts: number;
+  userId: string;
+  scoreGiven: number;
+  assessment: { id: string };
+  lineItem: { id: string };
+}
+
+describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s', (kind) => {
+  let t: TestApp;
+  let lms: LtiTestPlatform;
+  let lrs: TestLrs;
+  let platformId: string;
+  const prisma = () => t.app.services.prisma;
+
+  beforeAll(async () => {
+    lms = await LtiTestPlatform.start();
+    lrs = await new TestLrs().start();
+    // Both peers are on 127.0.0.1, over http: the operator allows that. Short backoff, four attempts.
+    t = await startTestApp(kind, {
+      webhookAllowedPrivateNetworks: ['127.0.0.1'],
+      webhookAllowHttp: true,
+      webhookBackoffBaseMs: 200,
+      webhookBackoffCapMs: 1000,
+      webhookMaxAttempts: 4,
+    });
+    const input = { name: 'Test LMS', issuer: lms.url, clientId: 'speechmark-resend', deploymentId: 'dep-1', tokenEndpoint: lms.tokenEndpoint };
+    const res = await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id jwksPath } }`, { input });
+    expect(res.errors).toBeUndefined();
+    platformId = res.data.registerLtiPlatform.id;
+    lms.trustTool(input.clientId, new URL(res.data.registerLtiPlatform.jwksPath, t.app.url).href);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+    await lms?.close();
+    await lrs?.stop();
+  });
+
+  async function lineItem(path: string): Promise<string> {
+    const res = await t.admin.request(`mutation($input: CreateLtiLineItemInput!) { createLtiLineItem(input: $input) { id } }`, {
+      input: { platformId, url: lms.lineItemUrl(path), aspect: 'TOTAL', scoreMaximum: 100 },
+    });
+    expect(res.errors).toBeUndefined();
+    return res.data.createLtiLineItem.id;
+  }
+
+  /** A recording scored by the model; with `lti`, its score is owed to that line item for that user. */
+  async function assessed(lti?: { lineItemId: string; userId: string }): Promise<string> {
+    const learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `resend-${randomUUID()}` }))
+      .data.createLearner.id;
+    const res = await t.admin.upload(
+      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`,
+      { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(lti ? { lti } : {}) } },
+      'variables.input.audio',
+      { bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav' },
+    );
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    expect(job.status).toBe('SUCCEEDED');
+    return job.assessment.id;
+  }
+
+  /** The grade deliveries of an assessment once all are settled (DELIVERED or FAILED). */
+  async function settledGrades(assessmentId: string): Promise<Grade[]> {
+    return waitFor(async () => {
+      const res = await t.admin.request(GRADES, {});
+      const mine = (res.data.gradeDeliveries.edges as { node: Grade }[]).map((e) => e.node).filter((g) => g.assessment.id === assessmentId);
+      return mine.length > 0 && mine.every((g) => g.status === 'DELIVERED' || g.status === 'FAILED') ? mine : null;
+    }, 30_000, 50);
+  }
+
+  async function settledGrade(id: string): Promise<Grade> {
+    return waitFor(async () => {
+      const g = (await t.admin.request(GRADE, { id })).data.gradeDelivery as Grade;
+      return g.status === 'DELIVERED' || g.status === 'FAILED' ? g : null;
+    }, 30_000, 50);
+  }
+
+  const postedTo = (path: string) => lms.scores.filter((s) => s.lineItem === path);
+
+  test('a refused score is listed as FAILED and posted again by id, with its original timestamp; the re-send is audited', async () => {
+    const item = await lineItem('resend-one');
+    lms.failNextScores(400);
+    const assessmentId = await assessed({ lineItemId: item, userId: 'user-one' });
+    const [failed] = await settledGrades(assessmentId);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1, lastHttpStatus: 400, userId: 'user-one', lineItem: { id: item } });
+    expect(postedTo('resend-one')).toHaveLength(0);
+
+    // Found by the filters an admin UI uses; another line item's or user's filter leaves it out.
+    const listed = await t.admin.request(GRADES, { f: { status: 'FAILED', lineItemId: item } });
+    expect(listed.data.gradeDeliveries.edges.map((e: { node: Grade }) => e.node.id)).toEqual([failed!.id]);
+    expect(listed.data.gradeDeliveries.totalCount).toBe(1);
+    expect((await t.admin.request(GRADES, { f: { lineItemId: item, userId: 'someone-else' } })).data.gradeDeliveries.totalCount).toBe(0);
+    expect((await t.admin.request(GRADES, { f: { lineItemId: platformId } })).data.gradeDeliveries.totalCount).toBe(0);
+
+    const resent = await t.admin.request(RESEND_GRADE, { id: failed!.id });
+    expect(resent.errors).toBeUndefined();
+    const fresh = resent.data.resendGradeDelivery as Grade;
+    expect(fresh.id).not.toBe(failed!.id);
+    expect(fresh).toMatchObject({ userId: 'user-one', scoreGiven: failed!.scoreGiven, assessment: { id: assessmentId }, lineItem: { id: item } });
+    expect(await settledGrade(fresh.id)).toMatchObject({ status: 'DELIVERED', attempts: 1, lastHttpStatus: expect.any(Number) });
+    // The failed delivery stays as it was, for the record.
+    expect((await t.admin.request(GRADE, { id: failed!.id })).data.gradeDelivery).toMatchObject({ status: 'FAILED', attempts: 1 });
+
+    const [posted] = postedTo('resend-one');
+    const score = await prisma().ltiScore.findFirstOrThrow({ where: { assessmentId: fromGlobalId(assessmentId)!.id } });
+    // The score as it was owed: the same value and gradingProgress (the noise fixture reads as another sentence: PendingManual).
+    expect(posted!.body).toMatchObject({ userId: 'user-one', scoreGiven: failed!.scoreGiven, gradingProgress: score.gradingProgress === 'PENDING_MANUAL' ? 'PendingManual' : 'FullyGraded' });
+    expect(Date.parse(posted!.body.timestamp as string)).toBe(score.scoredAt.getTime());
+    expect(lms.problems).toEqual([]);
+
+    const audit = (await t.admin.request(AUDIT)).data.auditEvents.edges[0].node;
+    expect(audit).toMatchObject({ targetType: 'GradeDelivery', targetId: failed!.id, details: { previousStatus: 'FAILED', deliveryId: fresh.id } });
+  });
+
+  test('a score a later one supersedes is CONFLICT naming the later delivery; nothing is created', async () => {
+    const item = await lineItem('superseded');
+    lms.failNextScores(400);
+    const [older] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-two' }));
+    const [newer] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-two' }));
+    expect([older!.status, newer!.status]).toEqual(['FAILED', 'DELIVERED']);
+    const before = await prisma().delivery.count({ where: { channel: 'LTI_SCORE' } });
+    const refused = await t.admin.request(RESEND_GRADE, { id: older!.id });
+    expect(errorCode(refused)).toBe('CONFLICT');
+    expect(refused.errors![0]!.extensions!.supersededBy).toBe(newer!.id);
+    expect(refused.errors![0]!.message).toMatch(/later score/);
+    expect(await prisma().delivery.count({ where: { channel: 'LTI_SCORE' } })).toBe(before);
+    // The latest one may be re-sent (a delivered score too: the platform keeps one).
+    expect((await t.admin.request(RESEND_GRADE, { id: newer!.id })).errors).toBeUndefined();
+  });
+
+  test('after an outage, the bulk re-send posts each user\'s latest failed score once, and only that', async () => {
+    const item = await lineItem('outage');
+    const since = new Date(Date.now() - 1000).toISOString();
+    lms.failNextScores(400, 400, 400);
+    const [a1] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-a' }));
+    const [b1] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-b' }));
+    const [a2] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-a' }));
+    expect([a1, b1, a2].map((g) => g!.status)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+
+    const { client: other } = await otherOrganization(t);
+    expect(errorCode(await other.request(RESEND_FAILED_GRADES, { l: item, s: since }))).toBe('NOT_FOUND');
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(RESEND_FAILED_GRADES, { l: item, s: since }))).toBe('FORBIDDEN');
+    expect(errorCode(await reader.request(GRADES, {}))).toBe('FORBIDDEN');
+    expect((await t.admin.request(RESEND_FAILED_GRADES, { l: item, s: new Date(Date.now() + 60_000).toISOString() })).data.resendFailedGradeDeliveries.count).toBe(0);
+
+    const bulk = await t.admin.request(RESEND_FAILED_GRADES, { l: item, s: since });
+    expect(bulk.errors).toBeUndefined();
+    expect(bulk.data.resendFailedGradeDeliveries.count).toBe(2);
+    await waitFor(async () => (postedTo('outage').length === 2 ? true : null), 30_000, 50);
+    const byUser = Object.fromEntries(postedTo('outage').map((s) => [s.body.userId, s.body.scoreGiven]));
+    expect(byUser).toEqual({ 'user-a': a2!.scoreGiven, 'user-b': b1!.scoreGiven });
+    // Settled now: nothing left whose deliveries all failed.
+    await waitFor(async () => ((await prisma().delivery.count({ where: { channel: 'LTI_SCORE', status: { in: ['PENDING', 'SENDING'] } } })) === 0 ? true : null), 30_000, 50);
+    expect((await t.admin.request(RESEND_FAILED_GRADES, { l: item, s: since })).data.resendFailedGradeDeliveries.count).toBe(0);
+    expect(postedTo('outage')).toHaveLength(2);
+    expect(lms.problems).toEqual([]);
+  });
+
+  test('ids of another type, another organisation or none are NOT_FOUND; reading needs the admin scope', async () => {
+    const [g] = (await t.admin.request(GRADES, {})).data.gradeDeliveries.edges;
+    const { client: other } = await otherOrganization(t);
+    expect(errorCode(await other.request(RESEND_GRADE, { id: g.node.id }))).toBe('NOT_FOUND');
+    expect((await other.request(GRADE, { id: g.node.id })).data.gradeDelivery).toBeNull();
+    expect(errorCode(await t.admin.request(RESEND_GRADE, { id: toGlobalId('GradeDelivery', randomUUID()) }))).toBe('NOT_FOUND');
+    expect(errorCode(await t.admin.request(RESEND_GRADE, { id: platformId }))).toBe('NOT_FOUND');
+    expect(errorCode(await t.admin.request(RESEND_XAPI, { id: g.node.id }))).toBe('NOT_FOUND'); // a grade delivery is no statement delivery
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    expect(errorCode(await reader.request(GRADE, { id: g.node.id }))).toBe('FORBIDDEN');
+    expect(errorCode(await reader.request(RESEND_GRADE, { id: g.node.id }))).toBe('FORBIDDEN');
+    expect(errorCode(await reader.request(XAPIS, {}))).toBe('FORBIDDEN');
+  });
+
+  test("the README's operations run as written: find the failed grade and statement, send each again, then in bulk", async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('#### Failed deliveries: find them, send them again'));
+    const block = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const ops = block.split('\n').filter((l) => l.trim());
+    expect(ops).toHaveLength(6);
+    const run = async (op: string, ids: Record<string, string> = {}) => {
+      const filled = Object.entries(ids).reduce((q, [k, v]) => q.replace(`<${k}>`, v), op);
+      expect(filled).not.toMatch(/<[a-z ]+>/);
+      const res = await t.admin.request(filled);
+      expect(res.errors).toBeUndefined();
+      return res.data;
+    };
+    expect((await t.admin.request(`mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint } }`, {
+      input: { endpoint: lrs.url, username: lrs.username, password: lrs.password },
+    })).errors).toBeUndefined();
+    const item = await lineItem('readme');
+    lms.failNextScores(400);
+    lrs.failNext = 4;
+    const assessmentId = await assessed({ lineItemId: item, userId: 'readme-user' });
+    await settledGrades(assessmentId);
+    const statement = statementIdFor(fromGlobalId(assessmentId)!.id);
+
+    const grades = await waitFor(async () => {
+      const nodes = (await run(ops[0]!)).gradeDeliveries.edges.map((e: { node: { lineItem: { id: string } } }) => e.node);
+      return nodes.find((n: { lineItem: { id: string } }) => n.lineItem.id === item) ?? null;
+    }, 30_000, 50);
+    expect(grades).toMatchObject({ userId: 'readme-user', lastHttpStatus: 400, lastErrorCode: 'HTTP_STATUS' });
+    expect((await run(ops[1]!, { 'grade delivery id': grades.id })).resendGradeDelivery.status).toBe('PENDING');
+    await waitFor(async () => (postedTo('readme').length === 1 ? true : null), 30_000, 50);
+    expect(typeof (await run(ops[2]!, { 'line item id': item })).resendFailedGradeDeliveries.count).toBe('number');
+
+    const failedStatement = await waitFor(async () => {
+      const nodes = (await run(ops[3]!)).xapiDeliveries.edges.map((e: { node: { statementId: string } }) => e.node);
+      return nodes.find((n: { statementId: string }) => n.statementId === statement) ?? null;
+    }, 30_000, 50);
+    expect(failedStatement).toMatchObject({ lastHttpStatus: 503, assessment: { id: assessmentId } });
+    expect((await run(ops[4]!, { 'statement delivery id': failedStatement.id })).resendXapiDelivery.status).toBe('PENDING');
+    await waitFor(async () => (lrs.stored.has(statement) ? true : null), 30_000, 50);
+    expect(typeof (await run(ops[5]!)).resendFailedXapiDeliveries.count).toBe('number');
+    expect(lms.problems).toEqual([]);
+  });
+
+  test('statements an LRS refused are listed, re-sent by id and in bulk; without an LRS a re-send is CONFLICT', async () => {
+    const set = await t.admin.request(`mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint } }`, {
+      input: { endpoint: lrs.url, username: lrs.username, password: lrs.password },
+    });
+    expect(set.errors).toBeUndefined();
+    const since = new Date(Date.now() - 1000).toISOString();
+    const failedOf = async (assessmentId: string) =>
+      waitFor(async () => {
+        const res = await t.admin.request(XAPIS, { s: 'FAILED' });
+        return res.data.xapiDeliveries.edges.map((e: { node: { assessment: { id: string } } }) => e.node).find((n: { assessment: { id: string } }) => n.assessment.id === assessmentId) ?? null;
+      }, 30_000, 50);
+
+    lrs.failNext = 4; // every attempt of the next statement
+    const first = await assessed();
+    const failed = await failedOf(first);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 4, lastHttpStatus: 503, lastErrorCode: 'HTTP_STATUS', statementId: statementIdFor(fromGlobalId(first)!.id) });
+    expect(failed.attemptLog.map((a: { number: number }) => a.number)).toEqual([1, 2, 3, 4]);
+    expect(lrs.stored.has(failed.statementId)).toBe(false);
+
+    const resent = await t.admin.request(RESEND_XAPI, { id: failed.id });
+    expect(resent.errors).toBeUndefined();
+    expect(resent.data.resendXapiDelivery).toMatchObject({ status: 'PENDING', attempts: 0, statementId: failed.statementId, assessment: { id: first } });
+    await waitFor(async () => (lrs.stored.has(failed.statementId) ? true : null), 30_000, 50);
+
+    lrs.failNext = 4;
+    const second = await assessed();
+    const failedToo = await failedOf(second);
+    const bulk = await t.admin.request(RESEND_FAILED_XAPI, { s: since });
+    expect(bulk.errors).toBeUndefined();
+    expect(bulk.data.resendFailedXapiDeliveries.count).toBe(1); // the first is delivered by its re-send already
+    await waitFor(async () => (lrs.stored.has(failedToo.statementId) ? true : null), 30_000, 50);
+    const audit = await t.admin.request(`{ auditEvents(first: 2, action: "xapiDelivery.resent") { edges { node { targetType details } } } }`);
+    expect(audit.data.auditEvents.edges.map((e: { node: { targetType: string } }) => e.node.targetType)).toEqual(['Organization', 'XapiDelivery']);
+
+    expect((await t.admin.request(`mutation { removeXapiLrs { endpoint } }`)).errors).toBeUndefined();
+    const refused = await t.admin.request(RESEND_XAPI, { id: failed.id });
+    expect(errorCode(refused)).toBe('CONFLICT');
+    expect(refused.errors![0]!.message).toMatch(/no Learning Record Store/);
+    expect(errorCode(await t.admin.request(RESEND_FAILED_XAPI, { s: since }))).toBe('CONFLICT');
+  });
+});
