@@ -5,6 +5,7 @@
  * whatever the number of utterances and of learners one request asks about.
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { AppError } from '../errors.js';
 import { ASPECTS, aspectRows, bound, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
 
 export type TimeBucket = 'DAY' | 'WEEK' | 'MONTH';
@@ -13,6 +14,8 @@ export const MAX_BUCKETS = 400;
 
 export interface ProgressArgs extends Window {
   bucket?: TimeBucket | null;
+  /** An IANA zone name; the buckets follow its calendar. UTC when omitted. */
+  timeZone?: string | null;
   referenceText?: string | null;
   modelVersion?: string | null;
   lastBuckets?: number | null;
@@ -44,10 +47,39 @@ interface SummaryRow {
 
 export type LearnerProgress = ReturnType<typeof progressOf>;
 
+/** An IANA zone name, or a POSIX-style name PostgreSQL also reads (EST5EDT): letters first, no bare offsets. */
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+/**
+ * The time zone the buckets follow, checked against the IANA database Node carries (ICU). A bare
+ * offset ("+02:00", "-5") is refused: PostgreSQL reads it as a POSIX zone, whose sign is the
+ * opposite of ISO 8601's, so "+02:00" would silently mean two hours west.
+ */
+export function timeZoneOf(name: string | null | undefined): string {
+  if (name == null) return 'UTC';
+  if (name.length > 64 || !ZONE_NAME.test(name)) throw unknownTimeZone(name);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+  } catch {
+    throw unknownTimeZone(name);
+  }
+  return name;
+}
+
+function unknownTimeZone(name: string): AppError {
+  return new AppError('BAD_USER_INPUT', `timeZone must be an IANA time zone name such as Europe/Berlin or UTC; got ${JSON.stringify(name.slice(0, 64))}.`);
+}
+
+/** A zone Node knows but the database's older time zone data does not is the caller's input too, not INTERNAL. */
+function zoneRefusedByDatabase(e: unknown, zone: string): unknown {
+  return /time zone .* not recognized/i.test(String((e as Error | undefined)?.message)) ? unknownTimeZone(zone) : e;
+}
+
 /** Progress of several learners with the same arguments: still two statements (partitioned by learner). */
 export async function learnerProgress(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ProgressArgs) {
   const bucket = args.bucket ?? 'WEEK';
   const unit = UNIT[bucket];
+  const zone = timeZoneOf(args.timeZone);
   const last = bound('lastBuckets', args.lastBuckets, 52, MAX_BUCKETS);
   // Matched as the utterance filters match it (utterances(filter: {referenceText})): case and
   // surrounding spaces ignored, so the same text finds the same utterances in both places.
@@ -63,7 +95,7 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
   const [buckets, summary] = await Promise.all([
     prisma.$queryRaw<BucketRow[]>`WITH ${scores},
       buckets AS (
-        SELECT learner, aspect, date_trunc(${unit}::text, at AT TIME ZONE 'UTC') AS start, COUNT(*)::int AS n,
+        SELECT learner, aspect, date_trunc(${unit}::text, at AT TIME ZONE ${zone}::text) AS start, COUNT(*)::int AS n,
           AVG(score)::float8 AS mean,
           percentile_cont(0.25) WITHIN GROUP (ORDER BY score) AS p25,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS median,
@@ -73,7 +105,7 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
         SELECT b.*, AVG(mean) OVER (PARTITION BY learner, aspect ORDER BY start ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)::float8 AS moving,
           ROW_NUMBER() OVER (PARTITION BY learner, aspect ORDER BY start DESC) AS back
         FROM buckets b)
-      SELECT learner, aspect, start AT TIME ZONE 'UTC' AS start, n, mean, p25, median, p75, moving
+      SELECT learner, aspect, start AT TIME ZONE ${zone}::text AS start, n, mean, p25, median, p75, moving
       FROM windowed WHERE back <= ${last}::int ORDER BY learner, aspect, start`,
     prisma.$queryRaw<SummaryRow[]>`WITH ${scores}
       SELECT learner, aspect, COUNT(*)::int AS n,
@@ -82,15 +114,18 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
         MAX(score) AS best, AVG(score)::float8 AS mean,
         regr_slope(score, ${weeks(Prisma.sql`at`)}) AS slope
       FROM scores GROUP BY learner, aspect`,
-  ]);
+  ]).catch((e: unknown) => {
+    throw zoneRefusedByDatabase(e, zone);
+  });
   return new Map(learnerIds.map((id) => [
-    id, progressOf(bucket, buckets.filter((b) => b.learner === id), summary.filter((r) => r.learner === id)),
+    id, progressOf(bucket, zone, buckets.filter((b) => b.learner === id), summary.filter((r) => r.learner === id)),
   ]));
 }
 
-function progressOf(bucket: TimeBucket, buckets: BucketRow[], summary: SummaryRow[]) {
+function progressOf(bucket: TimeBucket, timeZone: string, buckets: BucketRow[], summary: SummaryRow[]) {
   return {
     bucket,
+    timeZone,
     utterances: summary.length ? Number(summary[0]!.n) : 0,
     aspects: ASPECTS.map((aspect) => {
       const s = summary.find((r) => r.aspect === aspect);

@@ -284,4 +284,41 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     expect(inPage.wordProfile).toEqual(alone.wordProfile.slice(0, 1));
     expect(inPage.soundChanges).toEqual(alone.soundChanges);
   });
+
+  test("buckets follow the calendar of the time zone asked for, across a daylight-saving change", async () => {
+    // Berlin moves to summer time at 2026-03-29T01:00Z (UTC+1 → UTC+2). Local times of the takes:
+    // Sunday 29 March 00:30 (CET), Monday 30 March 00:30 (CEST), Monday 30 March 23:30 (CEST).
+    const nightOwl: Take[] = [
+      { at: '2026-03-28T23:30:00Z', total: 4, th: 1, r: 2, think: 5, bear: 8 },
+      { at: '2026-03-29T22:30:00Z', total: 6, th: 1, r: 2, think: 6, bear: 8 },
+      { at: '2026-03-30T21:30:00Z', total: 8, th: 2, r: 2, think: 8, bear: 9 },
+    ];
+    const id = toGlobalId('Learner', (await seedLearner(t.app.services.prisma, organizationId, nightOwl)).id);
+    const ZONED = `query($id: ID!, $bucket: TimeBucket, $tz: String) { learner(id: $id) { progress(bucket: $bucket, timeZone: $tz) {
+      bucket timeZone utterances aspects { aspect first latest best mean slopePerWeek series { start count mean p25 median p75 movingAverage } } } } }`;
+    // Local midnights as instants: 29 March 00:00 CET = 28 March 23:00Z; 30 March 00:00 CEST = 29 March 22:00Z.
+    const berlinDay: Record<string, string> = {
+      '2026-03-28T23:30:00Z': '2026-03-28T23:00:00.000Z', '2026-03-29T22:30:00Z': '2026-03-29T22:00:00.000Z', '2026-03-30T21:30:00Z': '2026-03-29T22:00:00.000Z',
+    };
+    // Weeks from local Monday 00:00: 23 March (CET) = 22 March 23:00Z; 30 March (CEST) = 29 March 22:00Z.
+    const berlinWeek: Record<string, string> = {
+      '2026-03-28T23:30:00Z': '2026-03-22T23:00:00.000Z', '2026-03-29T22:30:00Z': '2026-03-29T22:00:00.000Z', '2026-03-30T21:30:00Z': '2026-03-29T22:00:00.000Z',
+    };
+    const day = (await ask(ZONED, { id, bucket: 'DAY', tz: 'Europe/Berlin' })).progress;
+    expect(day).toMatchObject({ bucket: 'DAY', timeZone: 'Europe/Berlin' });
+    close(day, expectedProgress(nightOwl, (at) => berlinDay[at]!));
+    const week = (await ask(ZONED, { id, bucket: 'WEEK', tz: 'Europe/Berlin' })).progress;
+    close(week, expectedProgress(nightOwl, (at) => berlinWeek[at]!));
+    // The same takes in UTC fall on three days and other weeks; omitted, the zone is UTC.
+    const utc = (await ask(ZONED, { id, bucket: 'DAY' })).progress;
+    expect(utc.timeZone).toBe('UTC');
+    close(utc, expectedProgress(nightOwl, (at) => `${at.slice(0, 10)}T00:00:00.000Z`));
+    close((await ask(ZONED, { id, bucket: 'WEEK', tz: 'UTC' })).progress, expectedProgress(nightOwl, weekStart));
+
+    for (const tz of ['Mars/Olympus_Mons', '+02:00', 'UTC+2', '', 'Europe/Berlin; DROP TABLE "Learner"']) {
+      const res = await t.admin.request(ZONED, { id, bucket: 'DAY', tz });
+      expect([tz, errorCode(res)]).toEqual([tz, 'BAD_USER_INPUT']);
+      expect(res.errors![0]!.message).toMatch(/^timeZone must be an IANA time zone name/);
+    }
+  });
 });
