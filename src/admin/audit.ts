@@ -27,7 +27,11 @@ export type AuditAction =
   // LTI grade passback (src/lti)
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
+  | 'ltiPlatform.updated'
+  | 'ltiPlatform.deleted'
   | 'ltiLineItem.created'
+  | 'ltiLineItem.updated'
+  | 'ltiLineItem.deleted'
   | 'gradeDelivery.resent'
   // Webhooks (src/outbox)
   | 'webhookEndpoint.created'

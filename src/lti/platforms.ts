@@ -2,7 +2,7 @@
  * Registering LTI platforms and mapping line items (admin). One write path each; every change
  * writes its audit event in the same transaction.
  */
-import type { LtiScoreAspect, PrismaClient } from '../generated/prisma/client.js';
+import type { LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
@@ -67,6 +67,12 @@ export function httpUrl(field: string, value: string): string {
   return normalised;
 }
 
+function audienceOf(value: string | null | undefined): string | null {
+  return value == null || value.trim() === '' ? null : text('audience', value);
+}
+
+const PLATFORM_CONFLICT = 'This organisation already registered a platform with that issuer, client id and deployment id.';
+
 /** A platform and its first RSA 2048 key pair, in one transaction. */
 export async function registerLtiPlatform(prisma: PrismaClient, organizationId: string, input: PlatformInput, actor: Actor) {
   const data = {
@@ -76,7 +82,7 @@ export async function registerLtiPlatform(prisma: PrismaClient, organizationId: 
     clientId: identifier('clientId', input.clientId),
     deploymentId: identifier('deploymentId', input.deploymentId),
     tokenEndpoint: httpUrl('tokenEndpoint', input.tokenEndpoint),
-    audience: input.audience == null || input.audience.trim() === '' ? null : text('audience', input.audience),
+    audience: audienceOf(input.audience),
   };
   try {
     return await prisma.$transaction(async (tx) => {
@@ -90,7 +96,7 @@ export async function registerLtiPlatform(prisma: PrismaClient, organizationId: 
     });
   } catch (e) {
     if (isUniqueViolation(e)) {
-      throw new AppError('CONFLICT', 'This organisation already registered a platform with that issuer, client id and deployment id.');
+      throw new AppError('CONFLICT', PLATFORM_CONFLICT);
     }
     throw e;
   }
@@ -109,6 +115,65 @@ export async function rotateLtiPlatformKey(prisma: PrismaClient, organizationId:
   });
 }
 
+/** What updateLtiPlatform may change; undefined or null keeps a field (audience: '' clears it). */
+export type PlatformChanges = { [K in keyof PlatformInput]?: PlatformInput[K] | null };
+
+/** The platform, locked for the rest of the transaction; NOT_FOUND when unknown or another organisation's. */
+async function lockPlatform(tx: Prisma.TransactionClient, organizationId: string, id: string): Promise<LtiPlatform> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "LtiPlatform" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new AppError('NOT_FOUND', 'No such LTI platform.');
+  return tx.ltiPlatform.findUniqueOrThrow({ where: { id } });
+}
+
+/** Changes a platform's settings; every given field is checked as registration checks it. */
+export async function updateLtiPlatform(prisma: PrismaClient, organizationId: string, id: string, changes: PlatformChanges, actor: Actor) {
+  const data = {
+    ...(changes.name != null ? { name: text('name', changes.name) } : {}),
+    ...(changes.issuer != null ? { issuer: identifier('issuer', changes.issuer) } : {}),
+    ...(changes.clientId != null ? { clientId: identifier('clientId', changes.clientId) } : {}),
+    ...(changes.deploymentId != null ? { deploymentId: identifier('deploymentId', changes.deploymentId) } : {}),
+    ...(changes.tokenEndpoint != null ? { tokenEndpoint: httpUrl('tokenEndpoint', changes.tokenEndpoint) } : {}),
+    ...(changes.audience != null ? { audience: audienceOf(changes.audience) } : {}),
+  };
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const before = await lockPlatform(tx, organizationId, id);
+      const platform = await tx.ltiPlatform.update({ where: { id: before.id }, data });
+      const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== platform[k as keyof typeof data]);
+      await recordAudit(tx, { organizationId, actor, action: 'ltiPlatform.updated', targetType: 'LtiPlatform', targetId: id, details: { changed } });
+      return platform;
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', PLATFORM_CONFLICT);
+    throw e;
+  }
+}
+
+/** How many scores were owed to what a deletion removes, and how many of their deliveries had not been delivered. */
+async function owedTo(tx: Prisma.TransactionClient, lineItems: Prisma.LtiLineItemWhereInput) {
+  const scores = await tx.ltiScore.count({ where: { lineItem: { is: lineItems } } });
+  const undelivered = await tx.delivery.count({
+    where: { channel: 'LTI_SCORE', status: { in: ['PENDING', 'SENDING'] }, ltiScore: { is: { lineItem: { is: lineItems } } } },
+  });
+  return { scores, undeliveredDeliveries: undelivered };
+}
+
+/** Deletes a platform; its keys, line items, submissions' mappings, scores and deliveries go with it (cascades). */
+export async function deleteLtiPlatform(prisma: PrismaClient, organizationId: string, id: string, actor: Actor) {
+  return prisma.$transaction(async (tx) => {
+    const platform = await lockPlatform(tx, organizationId, id);
+    const dropped = await owedTo(tx, { platformId: id });
+    const lineItems = await tx.ltiLineItem.count({ where: { platformId: id } });
+    await tx.ltiPlatform.delete({ where: { id } });
+    await recordAudit(tx, {
+      organizationId, actor, action: 'ltiPlatform.deleted', targetType: 'LtiPlatform', targetId: id,
+      details: { issuer: platform.issuer, clientId: platform.clientId, deploymentId: platform.deploymentId, lineItems, ...dropped },
+    });
+    return platform;
+  });
+}
+
 export interface LineItemInput {
   platformId: string;
   url: string;
@@ -120,10 +185,17 @@ export interface LineItemInput {
 /** Scores above a million points are a typing mistake, not a gradebook. */
 const MAX_SCORE_MAXIMUM = 1_000_000;
 
-export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor) {
-  if (!Number.isFinite(input.scoreMaximum) || input.scoreMaximum <= 0 || input.scoreMaximum > MAX_SCORE_MAXIMUM) {
+function scoreMaximumOf(value: number): number {
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_SCORE_MAXIMUM) {
     throw new AppError('BAD_USER_INPUT', `scoreMaximum must be above 0 and at most ${MAX_SCORE_MAXIMUM}.`, { field: 'scoreMaximum' });
   }
+  return value;
+}
+
+const LINE_ITEM_CONFLICT = 'That line item URL is already mapped for this platform.';
+
+export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor) {
+  scoreMaximumOf(input.scoreMaximum);
   const url = httpUrl('url', input.url);
   const label = input.label == null ? null : text('label', input.label);
   try {
@@ -140,9 +212,59 @@ export async function createLtiLineItem(prisma: PrismaClient, organizationId: st
       return lineItem;
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError('CONFLICT', 'That line item URL is already mapped for this platform.');
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', LINE_ITEM_CONFLICT);
     throw e;
   }
+}
+
+/** What updateLtiLineItem may change; undefined or null keeps a field (label: '' clears it). */
+export type LineItemChanges = { url?: string | null; aspect?: LtiScoreAspect | null; scoreMaximum?: number | null; label?: string | null };
+
+/** The line item, locked for the rest of the transaction; NOT_FOUND when unknown or another organisation's. */
+async function lockLineItem(tx: Prisma.TransactionClient, organizationId: string, id: string): Promise<LtiLineItem> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
+  if (rows.length === 0) throw new AppError('NOT_FOUND', 'No such LTI line item.');
+  return tx.ltiLineItem.findUniqueOrThrow({ where: { id } });
+}
+
+/** Changes a mapping for the scores owed from now on (an LtiScore keeps what it was computed with). */
+export async function updateLtiLineItem(prisma: PrismaClient, organizationId: string, id: string, changes: LineItemChanges, actor: Actor) {
+  const data = {
+    ...(changes.url != null ? { url: httpUrl('url', changes.url) } : {}),
+    ...(changes.aspect != null ? { aspect: changes.aspect } : {}),
+    ...(changes.scoreMaximum != null ? { scoreMaximum: scoreMaximumOf(changes.scoreMaximum) } : {}),
+    ...(changes.label != null ? { label: changes.label.trim() === '' ? null : text('label', changes.label) } : {}),
+  };
+  try {
+    return await prisma.$transaction(async (tx) => {
+      const before = await lockLineItem(tx, organizationId, id);
+      const lineItem = await tx.ltiLineItem.update({ where: { id: before.id }, data });
+      const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== lineItem[k as keyof typeof data]);
+      await recordAudit(tx, {
+        organizationId, actor, action: 'ltiLineItem.updated', targetType: 'LtiLineItem', targetId: id,
+        details: { changed, url: lineItem.url, aspect: lineItem.aspect, scoreMaximum: lineItem.scoreMaximum },
+      });
+      return lineItem;
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', LINE_ITEM_CONFLICT);
+    throw e;
+  }
+}
+
+/** Deletes a mapping; its submissions' mappings, scores and deliveries go with it (cascades). */
+export async function deleteLtiLineItem(prisma: PrismaClient, organizationId: string, id: string, actor: Actor) {
+  return prisma.$transaction(async (tx) => {
+    const lineItem = await lockLineItem(tx, organizationId, id);
+    const dropped = await owedTo(tx, { id });
+    await tx.ltiLineItem.delete({ where: { id } });
+    await recordAudit(tx, {
+      organizationId, actor, action: 'ltiLineItem.deleted', targetType: 'LtiLineItem', targetId: id,
+      details: { platformId: lineItem.platformId, url: lineItem.url, ...dropped },
+    });
+    return lineItem;
+  });
 }
 
 /** The LTI user id of a learner: the one the submission names, else the learner's externalId. */

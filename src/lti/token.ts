@@ -48,7 +48,9 @@ export class LtiTokenClient {
   async token(platform: TokenPlatform, options: { refresh?: boolean } = {}): Promise<string> {
     const signer = await signingKey(this.prisma, platform.id);
     // Keyed by the kid too: after a rotation the next request uses the new key at once.
-    const key = `${platform.id}:${signer.kid}`;
+    // And by what the token is asked with: after updateLtiPlatform a token of the old client or
+    // endpoint is not used again.
+    const key = JSON.stringify([platform.id, signer.kid, platform.clientId, platform.tokenEndpoint, platform.audience]);
     if (options.refresh) this.cache.delete(key);
     const cached = this.cache.get(key);
     if (cached && cached.renewAt > this.now()) return cached.token;

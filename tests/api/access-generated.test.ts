@@ -46,7 +46,7 @@ import { createApiKey, type Scope } from '../../src/graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { checkRationale } from '../../src/rationale/check.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
-import { registerLtiPlatform } from '../../src/lti/platforms.js';
+import { createLtiLineItem, registerLtiPlatform } from '../../src/lti/platforms.js';
 import { cliActor } from '../../src/admin/audit.js';
 import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
@@ -321,6 +321,10 @@ const MUTATIONS: Record<string, MutationSpec> = {
     need: 'ADMIN',
     variables: async ({ seed }) => ({ endpointId: seed.webhookEndpointId, since: '2026-01-01T00:00:00Z' }),
   },
+  updateLtiPlatform: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c), input: { name: 'Renamed LMS' } }) },
+  deleteLtiPlatform: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c) }) },
+  updateLtiLineItem: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiLineItem(c), input: { label: 'relabelled', scoreMaximum: 50 } }) },
+  deleteLtiLineItem: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiLineItem(c) }) },
   resendGradeDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'LTI_SCORE') }) },
   resendFailedGradeDeliveries: { need: 'ADMIN', variables: async ({ seed }) => ({ lineItemId: seed.ltiLineItemId, since: '2026-01-01T00:00:00Z' }) },
   resendXapiDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'XAPI') }) },
@@ -349,6 +353,14 @@ function ltiPlatformInput() {
 async function freshLtiPlatform({ t, organizationId }: RunContext) {
   const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor());
   return toGlobalId('LtiPlatform', platform.id);
+}
+
+async function freshLtiLineItem(c: RunContext) {
+  const platformId = fromGlobalId(await freshLtiPlatform(c))!.id;
+  const item = await createLtiLineItem(
+    c.t.app.services.prisma, c.organizationId, { platformId, url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 }, cliActor(),
+  );
+  return toGlobalId('LtiLineItem', item.id);
 }
 
 /** Where the seeded endpoints point: the receiver started for the suite (see seedOrganisationA). */

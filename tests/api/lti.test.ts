@@ -392,4 +392,86 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(new Set(posted.map((s) => s.body.userId)).size).toBe(3);
     expect(lms.problems).toEqual([]);
   });
+
+  test('an admin changes a line item for the scores owed from then on; a taken URL, bad values and other keys are refused', async () => {
+    const UPDATE = `mutation($id: ID!, $input: UpdateLtiLineItemInput!) { updateLtiLineItem(id: $id, input: $input) { id url aspect scoreMaximum label } }`;
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 100, path: 'editable' });
+    const before = await settled((await assessedSubmission({ lineItemId: item.id, userId: 'edit-user' })).assessmentId);
+    expect(before.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', scoreMaximum: 100 });
+
+    const changed = await t.admin.request(UPDATE, { id: item.id, input: { aspect: 'FLUENCY', scoreMaximum: 10, label: '' } });
+    expect(changed.errors).toBeUndefined();
+    expect(changed.data.updateLtiLineItem).toEqual({ id: item.id, url: item.url, aspect: 'FLUENCY', scoreMaximum: 10, label: null });
+    const after = await settled((await assessedSubmission({ lineItemId: item.id, userId: 'edit-user' })).assessmentId);
+    expect(after.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', scoreMaximum: 10, scoreGiven: after.sentence.fluency });
+    const posts = lms.scores.filter((x) => x.lineItem === 'editable');
+    expect(posts.map((x) => x.body.scoreMaximum)).toEqual([100, 10]);
+    // The score owed before the change keeps what it was computed with.
+    const kept = await prisma().ltiScore.findMany({ where: { lineItemId: fromGlobalId(item.id)!.id }, orderBy: { scoredAt: 'asc' } });
+    expect(kept.map((k) => k.scoreMaximum)).toEqual([100, 10]);
+
+    const other = await lineItem({ aspect: 'TOTAL', scoreMaximum: 100, path: 'taken' });
+    const taken = await t.admin.request(UPDATE, { id: item.id, input: { url: other.url } });
+    expect(errorCode(taken)).toBe('CONFLICT');
+    expect(errorCode(await t.admin.request(UPDATE, { id: item.id, input: { scoreMaximum: 0 } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await t.admin.request(UPDATE, { id: item.id, input: { url: 'ftp://lms.example/x' } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await writer.request(UPDATE, { id: item.id, input: { label: 'x' } }))).toBe('FORBIDDEN');
+    const { client: foreign } = await otherOrganization(t);
+    expect(errorCode(await foreign.request(UPDATE, { id: item.id, input: { label: 'x' } }))).toBe('NOT_FOUND');
+    const row = await prisma().ltiLineItem.findUniqueOrThrow({ where: { id: fromGlobalId(item.id)!.id } });
+    expect(row).toMatchObject({ url: item.url, aspect: 'FLUENCY', scoreMaximum: 10, label: null }); // nothing half-written
+
+    const audit = await t.admin.request(`{ auditEvents(first: 1, action: "ltiLineItem.updated") { edges { node { targetId details } } } }`);
+    expect(audit.data.auditEvents.edges[0].node).toMatchObject({ targetId: item.id, details: { changed: ['aspect', 'scoreMaximum', 'label'] } });
+  });
+
+  test('a platform changed by an admin gets a fresh token for the new settings; deleting a line item or a platform stops every post to it', async () => {
+    const UPDATE = `mutation($id: ID!, $input: UpdateLtiPlatformInput!) { updateLtiPlatform(id: $id, input: $input) { id name audience tokenEndpoint } }`;
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'moved' });
+    await settled((await assessedSubmission({ lineItemId: item.id })).assessmentId);
+    const assertions = lms.assertions.length;
+    await settled((await assessedSubmission({ lineItemId: item.id })).assessmentId);
+    expect(lms.assertions.length).toBe(assertions); // the cached token
+
+    // The audience given explicitly (the same URL): the token is asked with other settings, so a new one.
+    const updated = await t.admin.request(UPDATE, { id: platformId, input: { name: 'Renamed LMS', audience: lms.tokenEndpoint } });
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data.updateLtiPlatform).toEqual({ id: platformId, name: 'Renamed LMS', audience: lms.tokenEndpoint, tokenEndpoint: lms.tokenEndpoint });
+    const after = await settled((await assessedSubmission({ lineItemId: item.id })).assessmentId);
+    expect(after.gradeDeliveries[0].status).toBe('DELIVERED');
+    expect(lms.assertions.length).toBe(assertions + 1);
+    expect(errorCode(await t.admin.request(UPDATE, { id: platformId, input: { tokenEndpoint: 'not a url' } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await writer.request(UPDATE, { id: platformId, input: { name: 'x' } }))).toBe('FORBIDDEN');
+
+    // A second registration of the same LMS; making it the first's twin is CONFLICT.
+    const second = await t.admin.request(REGISTER, { input: { name: 'Second', issuer: lms.url, clientId: 'another-client', deploymentId: 'dep-1', tokenEndpoint: lms.tokenEndpoint } });
+    const secondId = second.data.registerLtiPlatform.id;
+    expect(errorCode(await t.admin.request(UPDATE, { id: secondId, input: { clientId: 'speechmark-tool' } }))).toBe('CONFLICT');
+
+    // Deleting the line item: its scores and deliveries go; a later submission naming it posts nothing.
+    const owed = await prisma().ltiScore.count({ where: { lineItemId: fromGlobalId(item.id)!.id } });
+    const DELETE_ITEM = `mutation($id: ID!) { deleteLtiLineItem(id: $id) { id url } }`;
+    const deleted = await t.admin.request(DELETE_ITEM, { id: item.id });
+    expect(deleted.data.deleteLtiLineItem).toEqual({ id: item.id, url: item.url });
+    expect(await prisma().ltiScore.count({ where: { lineItemId: fromGlobalId(item.id)!.id } })).toBe(0);
+    expect(errorCode(await t.admin.request(DELETE_ITEM, { id: item.id }))).toBe('NOT_FOUND');
+    const audit = await t.admin.request(`{ auditEvents(first: 1, action: "ltiLineItem.deleted") { edges { node { targetId details } } } }`);
+    expect(audit.data.auditEvents.edges[0].node).toMatchObject({ targetId: item.id, details: { scores: owed, undeliveredDeliveries: 0 } });
+
+    // Deleting the second platform: its JWKS is gone, its line items with it; the first is untouched.
+    const secondItem = (await t.admin.request(LINE_ITEM, { input: { platformId: secondId, url: lms.lineItemUrl('second'), aspect: 'TOTAL', scoreMaximum: 10 } })).data.createLtiLineItem;
+    const jwksPath = `/lti/jwks/${fromGlobalId(secondId)!.id}`;
+    expect((await fetch(base() + jwksPath)).status).toBe(200);
+    const DELETE_PLATFORM = `mutation($id: ID!) { deleteLtiPlatform(id: $id) { id name keys { kid } lineItems { id } } }`;
+    expect(errorCode(await writer.request(DELETE_PLATFORM, { id: secondId }))).toBe('FORBIDDEN');
+    const gone = await t.admin.request(DELETE_PLATFORM, { id: secondId });
+    expect(gone.errors).toBeUndefined();
+    expect(gone.data.deleteLtiPlatform).toEqual({ id: secondId, name: 'Second', keys: [], lineItems: [] });
+    expect((await fetch(base() + jwksPath)).status).toBe(404);
+    expect(await prisma().ltiLineItem.count({ where: { id: fromGlobalId(secondItem.id)!.id } })).toBe(0);
+    const platforms = (await t.admin.request(PLATFORMS)).data.ltiPlatforms.map((p: { id: string }) => p.id);
+    expect(platforms).toContain(platformId);
+    expect(platforms).not.toContain(secondId);
+    expect(lms.problems).toEqual([]);
+  });
 });

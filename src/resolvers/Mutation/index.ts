@@ -26,3 +26,7 @@ export * from './resendGradeDelivery.js';
 export * from './resendFailedGradeDeliveries.js';
 export * from './resendXapiDelivery.js';
 export * from './resendFailedXapiDeliveries.js';
+export * from './updateLtiPlatform.js';
+export * from './deleteLtiPlatform.js';
+export * from './updateLtiLineItem.js';
+export * from './deleteLtiLineItem.js';
