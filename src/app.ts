@@ -25,7 +25,7 @@ import { parseChangeEvent } from './events/notify.js';
 import type { OnNotification } from './events/listener.js';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
-import { STALLED_ENQUEUE_MS } from './assessment/bulk.js';
+import { completeIfDone, STALLED_ENQUEUE_MS } from './assessment/bulk.js';
 import { sweepUnreferencedAudio } from './assessment/audio-files.js';
 
 export interface Speechmark {
@@ -112,7 +112,15 @@ export function createWorker(
       const started = handlerStarted.get(job);
       if (started !== undefined) jobStageDuration.observe({ stage: 'total' }, (performance.now() - started) / 1000);
       logger.info('job settled', { jobId: job.id, organizationId: job.organizationId, attempt: job.attempts, outcome });
-      if (outcome === 'succeeded' || outcome === 'failed') onEventsCommitted();
+      if (outcome === 'succeeded' || outcome === 'failed') {
+        onEventsCommitted();
+        // Its operation may be done now (the sweep catches what this misses, e.g. a process ending here).
+        if (job.bulkOperationId) {
+          completeIfDone(parts.prisma, job.bulkOperationId)
+            .then((completed) => { if (completed) onEventsCommitted(); })
+            .catch((err: unknown) => logger.warn('bulk re-assessment: completion check failed; the sweep retries', { bulkOperationId: job.bulkOperationId, err }));
+        }
+      }
     },
   });
 }
@@ -122,8 +130,8 @@ export function createWorker(
  * every process with a job worker: at start, then as often as the heartbeat and at least every
  * STALLED_ENQUEUE_MS.
  */
-export function createBulkSweeper(config: Config, prisma: PrismaClient): BulkEnqueueSweeper {
-  return new BulkEnqueueSweeper(prisma, config.jobMaxAttempts, Math.max(STALLED_ENQUEUE_MS, config.workerHeartbeatSeconds * 1000));
+export function createBulkSweeper(config: Config, prisma: PrismaClient, onEventsCommitted: () => void = () => undefined): BulkEnqueueSweeper {
+  return new BulkEnqueueSweeper(prisma, config.jobMaxAttempts, Math.max(STALLED_ENQUEUE_MS, config.workerHeartbeatSeconds * 1000), onEventsCommitted);
 }
 
 /** The heartbeat a worker publishes (models, provider, jobs in hand): see src/jobs/heartbeat.ts. */
@@ -281,7 +289,7 @@ export async function startSpeechmark(
     throw e;
   });
   const { http, ops, worker, heartbeat, deliveries, intake, models, services, events, stopSweep } = started;
-  const bulkSweeper = worker ? createBulkSweeper(config, db.prisma) : null;
+  const bulkSweeper = worker ? createBulkSweeper(config, db.prisma, () => deliveries?.wake()) : null;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);

@@ -37,7 +37,7 @@ async function main() {
   await heartbeat.start();
   worker.start();
   deliveries?.start();
-  const bulkSweeper = createBulkSweeper(config, db.prisma);
+  const bulkSweeper = createBulkSweeper(config, db.prisma, () => deliveries?.wake());
   bulkSweeper.start();
   // Before the banner: whoever reads it may signal at once.
   const graceMs = config.shutdownGraceSeconds * 1000;

@@ -2,21 +2,25 @@
  * Runs sweepBulkEnqueueing (./bulk.ts) in every process that runs a job worker: once at start, then
  * every `everyMs`. A bulk re-assessment whose queueing stopped part-way (the process that began it
  * ended) is thus queued on by whichever worker process looks next, from its cursor: nothing a
- * client was told is accepted goes unqueued.
+ * client was told is accepted goes unqueued. It also completes operations whose last job ended
+ * where no one checked (./bulk.ts completeIfDone).
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { log } from '../ops/log.js';
-import { sweepBulkEnqueueing } from './bulk.js';
+import { sweepBulkCompletion, sweepBulkEnqueueing } from './bulk.js';
 
 export class BulkEnqueueSweeper {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private completing: Promise<void> | null = null;
+  private queueing: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly maxAttempts: number,
     private readonly everyMs: number,
+    /** Nudges the delivery worker after a completion event is committed. */
+    private readonly onEventsCommitted: () => void = () => undefined,
   ) {}
 
   start(): void {
@@ -27,16 +31,30 @@ export class BulkEnqueueSweeper {
     this.timer.unref();
   }
 
-  /** One sweep at a time; a tick that finds one running skips. */
+  /**
+   * Each tick: the completion sweep and the queueing sweep, each one at a time (a tick that finds
+   * one still running skips that one). They run apart: queueing a large operation may take minutes,
+   * and completions must not wait for it.
+   */
   private sweep(): void {
-    if (this.running) return;
-    this.running = sweepBulkEnqueueing(this.prisma, this.maxAttempts, new Date(), () => !this.stopped)
+    const go = () => !this.stopped;
+    this.completing ??= sweepBulkCompletion(this.prisma, go)
+      .then((completed) => {
+        if (completed === 0) return;
+        log.info('bulk re-assessment: completed by the sweep', { operations: completed });
+        this.onEventsCommitted();
+      })
+      .catch((err: unknown) => log.warn('bulk completion sweep failed; the next one retries', { err }))
+      .finally(() => {
+        this.completing = null;
+      });
+    this.queueing ??= sweepBulkEnqueueing(this.prisma, this.maxAttempts, new Date(), go)
       .then((n) => {
         if (n > 0) log.info('bulk re-assessment: queued on from the cursor', { operations: n });
       })
       .catch((err: unknown) => log.warn('bulk re-assessment sweep failed; the next one retries', { err }))
       .finally(() => {
-        this.running = null;
+        this.queueing = null;
       });
   }
 
@@ -45,6 +63,6 @@ export class BulkEnqueueSweeper {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running;
+    await Promise.all([this.completing, this.queueing]);
   }
 }

@@ -18,6 +18,10 @@
  * - Its assessments post LTI grades only with `postGrades` (src/assessment/handler.ts asks).
  * - Starting and cancelling are in the audit log (bulkOperation.started, bulkOperation.cancelled),
  *   in the transaction that does it: a re-grade of the whole organisation can be traced to a key.
+ * - Completion (every job queued and finished, not cancelled) sets completedAt and emits
+ *   bulkOperation.completed once, under the operation's row lock (completeIfDone): checked when
+ *   the last batch is queued, after each of its jobs settles (src/app.ts), and by the sweep (a job
+ *   failed by an expired lease, a process that died in between).
  */
 import type { BulkOperation, Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
@@ -27,6 +31,7 @@ import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
 import { cleanGroups } from '../learners/groups.js';
 import { checkInstant } from '../instants.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
+import { bulkOperationCompleted, emitEvent } from '../outbox/events.js';
 
 export const BATCH_SIZE = 500;
 
@@ -208,7 +213,8 @@ async function enqueueNextBatch(prisma: PrismaClient, id: string, maxAttempts: n
       // queued may have landed after the cursor and joined (or an erasure taken some away). Bounding
       // the selection by time instead would compare the clocks of different hosts.
       const queued = await tx.job.count({ where: { bulkOperationId: id } });
-      await tx.bulkOperation.update({ where: { id }, data: { enqueuedAt: new Date(), total: queued } });
+      const enqueued = await tx.bulkOperation.update({ where: { id }, data: { enqueuedAt: new Date(), total: queued } });
+      await completeLockedIfDone(tx, enqueued); // none queued, or every job finished already
       return false;
     }
     await createAssessmentJobs(tx, {
@@ -254,7 +260,12 @@ export async function sweepBulkEnqueueing(
     select: { id: true },
     orderBy: { createdAt: 'asc' },
   });
-  for (const { id } of stalled) if (go()) await enqueueFor(prisma, id, maxAttempts, Infinity, go);
+  for (const { id } of stalled) {
+    if (!go()) break;
+    // One operation's failure does not hold up the others; the next sweep tries it again.
+    await enqueueFor(prisma, id, maxAttempts, Infinity, go)
+      .catch((err: unknown) => log.warn('bulk re-assessment: queueing failed; the next sweep retries', { bulkOperationId: id, err }));
+  }
   return stalled.length;
 }
 
@@ -265,12 +276,15 @@ export async function sweepBulkEnqueueing(
  */
 export async function cancelBulkOperation(prisma: PrismaClient, organizationId: string, id: string, actor: Actor): Promise<BulkOperation> {
   return prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRawUnsafe<{ id: string; cancelled: boolean }[]>(
-      `SELECT "id"::text AS id, "cancelledAt" IS NOT NULL AS cancelled FROM "BulkOperation" WHERE "id" = $1::uuid AND "organizationId" = $2::uuid FOR UPDATE`,
+    const [op] = await tx.$queryRawUnsafe<BulkOperation[]>(
+      `SELECT * FROM "BulkOperation" WHERE "id" = $1::uuid AND "organizationId" = $2::uuid FOR UPDATE`,
       id,
       organizationId,
     );
-    if (!row) throw new AppError('NOT_FOUND', 'No such bulk operation.');
+    if (!op) throw new AppError('NOT_FOUND', 'No such bulk operation.');
+    const row = { cancelled: op.cancelledAt !== null };
+    // Finished (every job ended; marked now if no one had yet): nothing is left to cancel, and it stays COMPLETED.
+    if (op.completedAt || (await completeLockedIfDone(tx, op))) return tx.bulkOperation.findUniqueOrThrow({ where: { id } });
     const removed = await tx.$executeRawUnsafe(`DELETE FROM "Job" WHERE "bulkOperationId" = $1::uuid AND "status" = 'QUEUED'`, id);
     await tx.$executeRawUnsafe(`UPDATE "BulkOperation" SET "cancelledAt" = coalesce("cancelledAt", now()) WHERE "id" = $1::uuid`, id);
     if (!row.cancelled) {
@@ -283,6 +297,64 @@ export async function cancelBulkOperation(prisma: PrismaClient, organizationId: 
 /** One operation's jobs counted by status (absent: none). */
 export type BulkJobCounts = Partial<Record<Job['status'], number>>;
 
+/**
+ * With the operation's row locked: when it is fully queued, not cancelled, not yet completed, and
+ * none of its jobs is QUEUED or RUNNING, sets completedAt and emits bulkOperation.completed (each
+ * statement reads what committed before it, so the last of several jobs settling at once sees the
+ * others). True when it completed now.
+ */
+async function completeLockedIfDone(tx: Prisma.TransactionClient, op: BulkOperation): Promise<boolean> {
+  if (!op.enqueuedAt || op.cancelledAt || op.completedAt) return false;
+  const counts = await tx.$queryRawUnsafe<{ status: Job['status']; n: number }[]>(
+    `SELECT "status"::text AS status, count(*)::int AS n FROM "Job" WHERE "bulkOperationId" = $1::uuid GROUP BY 1`,
+    op.id,
+  );
+  const by = Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])) as BulkJobCounts;
+  if ((by.QUEUED ?? 0) + (by.RUNNING ?? 0) > 0) return false;
+  const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT now() AS now`; // the database's clock, as the queue's
+  const completed = await tx.bulkOperation.update({ where: { id: op.id }, data: { completedAt: now } });
+  // The learner it re-assessed was erased since: completed, with no event (an event names its
+  // learner, and nothing of theirs is left to report).
+  if (op.learnerId && (await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Learner" WHERE "id" = ${op.learnerId}::uuid FOR KEY SHARE`).length === 0) return true;
+  await emitEvent(tx, {
+    organizationId: op.organizationId,
+    learnerId: op.learnerId, // erasing the learner removes it, as their other events
+    type: 'bulkOperation.completed',
+    data: bulkOperationCompleted({ ...completed, completedAt: completed.completedAt! }, { succeeded: by.SUCCEEDED ?? 0, failed: by.FAILED ?? 0 }),
+    at: completed.completedAt!,
+  });
+  return true;
+}
+
+/** Completes the operation when it is done (completeLockedIfDone, in its own transaction); true when it did now. */
+export async function completeIfDone(prisma: PrismaClient, id: string): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    const [op] = await tx.$queryRawUnsafe<BulkOperation[]>(`SELECT * FROM "BulkOperation" WHERE "id" = $1::uuid FOR UPDATE`, id);
+    return op ? completeLockedIfDone(tx, op) : false;
+  });
+}
+
+/** Completes every operation that is done but not yet marked (the sweep's safety net). Returns how many. */
+export async function sweepBulkCompletion(prisma: PrismaClient, go: () => boolean = () => true): Promise<number> {
+  const done = await prisma.$queryRawUnsafe<{ id: string }[]>(
+    `SELECT b."id"::text AS id FROM "BulkOperation" b
+      WHERE b."enqueuedAt" IS NOT NULL AND b."completedAt" IS NULL AND b."cancelledAt" IS NULL
+        AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."bulkOperationId" = b."id" AND j."status" IN ('QUEUED', 'RUNNING'))
+      ORDER BY b."createdAt" LIMIT 1000`,
+  );
+  let completed = 0;
+  for (const { id } of done) {
+    if (!go()) break;
+    // One operation's failure does not hold up the others; it is tried again on the next sweep.
+    try {
+      if (await completeIfDone(prisma, id)) completed++;
+    } catch (err) {
+      log.warn('bulk re-assessment: completing failed; the next sweep retries', { bulkOperationId: id, err });
+    }
+  }
+  return completed;
+}
+
 /** Progress from the job counts: what is cancelled is what the selection had and no job stands for. */
 export function bulkProgress(op: BulkOperation, by: BulkJobCounts): BulkProgress {
   const p = { queued: by.QUEUED ?? 0, running: by.RUNNING ?? 0, succeeded: by.SUCCEEDED ?? 0, failed: by.FAILED ?? 0 };
@@ -290,8 +362,10 @@ export function bulkProgress(op: BulkOperation, by: BulkJobCounts): BulkProgress
   return { total: op.total, ...p, cancelled: op.cancelledAt ? Math.max(0, op.total - jobs) : 0 };
 }
 
-export function bulkStatus(op: BulkOperation, p: BulkProgress): BulkStatus {
+/** COMPLETED once marked (completeIfDone, with its event), so status and the event always agree. */
+export function bulkStatus(op: BulkOperation, _p: BulkProgress): BulkStatus {
+  if (op.completedAt) return 'COMPLETED';
   if (op.cancelledAt) return 'CANCELLED';
   if (!op.enqueuedAt) return 'ENQUEUEING';
-  return p.queued + p.running > 0 ? 'RUNNING' : 'COMPLETED';
+  return 'RUNNING';
 }

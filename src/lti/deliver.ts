@@ -22,6 +22,13 @@ export async function queueLtiScore(
   assessment: { id: string; organizationId: string; utteranceId: string; scores: SentenceScoresRow; comment: string | null; flags: readonly string[] },
   eventId: string,
 ): Promise<string | null> {
+  const named = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, select: { lineItemId: true } });
+  if (!named) return null;
+  // Held until commit, then read afresh: a deletion or change of the mapping (updateLtiLineItem,
+  // deleteLtiLineItem lock it FOR UPDATE) either committed before, and is seen, or waits for this
+  // assessment. Without it the score's insert would fail on a line item deleted meanwhile, failing the job.
+  const held = await tx.$queryRaw<{ id: string }[]>`SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${named.lineItemId}::uuid FOR KEY SHARE`;
+  if (held.length === 0) return null;
   const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, include: { lineItem: true } });
   if (!submission) return null;
   const { lineItem } = submission;

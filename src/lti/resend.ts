@@ -8,9 +8,29 @@ import type { Delivery, LtiScore, Prisma, PrismaClient } from '../generated/pris
 import { AppError } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
-import { insertResends, MAX_BULK_RESEND, resendOne } from '../outbox/resend.js';
+import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from '../outbox/resend.js';
 
 type Tx = Prisma.TransactionClient;
+
+/*
+ * Lock order, the one deletions take: line item, then score, then event, then delivery. Erasing a
+ * learner deletes assessments (cascading to scores and their deliveries) before the learner's
+ * events, and deleteLtiLineItem locks the line item before its scores; a re-send that locked the
+ * event or the delivery first could wait on one of them while it waited on the re-send.
+ */
+
+/** Shares the line item: a bulk re-send of it (FOR NO KEY UPDATE) waits, and so does its deletion. */
+async function shareLineItem(tx: Tx, lineItemId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "LtiLineItem" WHERE "id" = ${lineItemId}::uuid FOR SHARE`;
+}
+
+/** Holds scores until commit (their deletion waits) and returns those still there. */
+async function holdScores(tx: Tx, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "LtiScore" WHERE "id" = ANY(${ids}::uuid[]) ORDER BY "id" FOR KEY SHARE`;
+  return new Set(rows.map((r) => r.id));
+}
 
 /** CONFLICT when a later score of the same line item and user exists: the platform keeps that one. */
 async function requireLatestScore(tx: Tx, ltiScoreId: string): Promise<void> {
@@ -44,6 +64,11 @@ export async function resendGradeDelivery(
   actor: Actor,
 ): Promise<Delivery & { ltiScore: LtiScore }> {
   return prisma.$transaction(async (tx) => {
+    const found = await tx.delivery.findFirst({ where: { ...where, channel: 'LTI_SCORE' }, select: { ltiScore: { select: { id: true, lineItemId: true } } } });
+    if (found?.ltiScore) {
+      await shareLineItem(tx, found.ltiScore.lineItemId);
+      await holdScores(tx, [found.ltiScore.id]);
+    }
     const { previous, result } = await resendOne(tx, { ...where, channel: 'LTI_SCORE' }, (delivery) => requireLatestScore(tx, delivery.ltiScoreId!));
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'gradeDelivery.resent', targetType: 'GradeDelivery', targetId: previous.id,
@@ -57,17 +82,17 @@ export async function resendGradeDelivery(
 /**
  * Recovery after a gradebook outage: for each user of the line item, their latest score, when it
  * became owed at or after `since` and every delivery of it FAILED, gets a new delivery (at most
- * MAX_BULK_RESEND, oldest first). Returns how many.
+ * MAX_BULK_RESEND, oldest first). Returns how many, and whether the cap left some.
  */
 export async function resendFailedGradeDeliveries(
   prisma: PrismaClient,
   where: { organizationId: string; lineItemId: string },
   since: Date,
   actor: Actor,
-): Promise<number> {
+): Promise<BulkResent> {
   if (Number.isNaN(since.getTime())) throw new AppError('BAD_USER_INPUT', 'since is not a valid instant.');
   return prisma.$transaction(async (tx) => {
-    // The line item, held so that two bulk re-sends of it take turns (NO KEY: new scores may still refer to it).
+    // The line item, held so that bulk and single re-sends of it take turns (NO KEY: new scores may still refer to it).
     const items = await tx.$queryRaw<{ id: string }[]>`
       SELECT "id"::text AS "id" FROM "LtiLineItem"
        WHERE "id" = ${where.lineItemId}::uuid AND "organizationId" = ${where.organizationId}::uuid FOR NO KEY UPDATE`;
@@ -83,12 +108,15 @@ export async function resendFailedGradeDeliveries(
        GROUP BY s."id"
       HAVING bool_and(d."status" = 'FAILED')
        ORDER BY min(s."scoredAt"), s."id"
-       LIMIT ${MAX_BULK_RESEND}`;
-    const count = await insertResends(tx, where.organizationId, 'LTI_SCORE', failed);
+       LIMIT ${MAX_BULK_RESEND + 1}`;
+    const { rows, hasMore } = capped(failed);
+    // A score erased since the selection is left out (its deletion waits on the rest until commit).
+    const present = await holdScores(tx, rows.map((r) => r.ltiScoreId));
+    const count = await insertResends(tx, where.organizationId, 'LTI_SCORE', rows.filter((r) => present.has(r.ltiScoreId)));
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'gradeDelivery.resent', targetType: 'LtiLineItem', targetId: where.lineItemId,
-      details: { since: since.toISOString(), deliveries: count },
+      details: { since: since.toISOString(), deliveries: count, hasMore },
     });
-    return count;
+    return { count, hasMore };
   });
 }

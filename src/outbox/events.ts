@@ -16,7 +16,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 
-export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached'] as const;
+export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export function isEventType(t: string): t is EventType {
@@ -201,6 +201,37 @@ export function humanLabelsAttached(input: {
     },
     utterance: utteranceRef(input.utterance),
     learner: learnerRef(input.learner),
+  };
+}
+
+/** `bulkOperation.completed`: every job of a bulk re-assessment has finished (it was not cancelled). */
+export function bulkOperationCompleted(op: {
+  id: string;
+  learnerId: string | null;
+  groupExternalId: string | null;
+  wholeOrganisation: boolean;
+  since: Date | null;
+  requestedModelVersion: string | null;
+  postGrades: boolean;
+  total: number;
+  createdAt: Date;
+  completedAt: Date;
+}, jobs: { succeeded: number; failed: number }) {
+  return {
+    bulkOperation: {
+      id: toGlobalId('BulkOperation', op.id),
+      learnerId: op.learnerId === null ? null : toGlobalId('Learner', op.learnerId),
+      groupExternalId: op.groupExternalId,
+      wholeOrganisation: op.wholeOrganisation,
+      since: op.since?.toISOString() ?? null,
+      modelVersion: op.requestedModelVersion,
+      postGrades: op.postGrades,
+      total: op.total,
+      succeeded: jobs.succeeded,
+      failed: jobs.failed,
+      createdAt: op.createdAt.toISOString(),
+      completedAt: op.completedAt.toISOString(),
+    },
   };
 }
 

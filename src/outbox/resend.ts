@@ -13,6 +13,17 @@ type Tx = Prisma.TransactionClient;
 /** A bulk re-send creates at most this many deliveries per call. */
 export const MAX_BULK_RESEND = 10_000;
 
+/** What a bulk re-send reports: how many deliveries it made, and whether the cap left some for another call. */
+export interface BulkResent {
+  count: number;
+  hasMore: boolean;
+}
+
+/** Rows selected with `LIMIT MAX_BULK_RESEND + 1`: the first MAX_BULK_RESEND, and whether there were more. */
+export function capped<T>(rows: T[]): { rows: T[]; hasMore: boolean } {
+  return { rows: rows.slice(0, MAX_BULK_RESEND), hasMore: rows.length > MAX_BULK_RESEND };
+}
+
 /** The GraphQL type each channel's deliveries are shown as (their global ids). */
 export const DELIVERY_TYPE_NAMES = { WEBHOOK: 'WebhookDelivery', LTI_SCORE: 'GradeDelivery', XAPI: 'XapiDelivery' } as const satisfies Record<DeliveryChannel, string>;
 
@@ -38,9 +49,10 @@ export interface ResentDelivery {
 /**
  * Inside a transaction: sends one delivery of `channel` again. PENDING: its next attempt is moved
  * to now. DELIVERED or FAILED: a new delivery of the same event to the same target, with a fresh set
- * of attempts. SENDING: CONFLICT (an attempt is in flight). NOT_FOUND when the id is unknown, another
- * channel's or another organisation's, or retention removed its event. `checkTarget` runs with the
- * delivery locked and throws when its target cannot take it now.
+ * of attempts, unless an earlier re-send of it is still pending or in flight: that one is returned
+ * (a retried or doubled request sends once). SENDING: CONFLICT (an attempt is in flight). NOT_FOUND
+ * when the id is unknown, another channel's or another organisation's, or retention removed its
+ * event. `checkTarget` runs with the delivery locked and throws when its target cannot take it now.
  */
 export async function resendOne(
   tx: Tx,
@@ -64,6 +76,24 @@ export async function resendOne(
   }
   if (previous.status === 'PENDING') {
     const result = await tx.delivery.update({ where: { id: previous.id }, data: { runAfter: new Date(), updatedAt: new Date() } });
+    return { previous, result };
+  }
+  // Serialised by the lock on `previous`: a second re-send of it sees the first's delivery here.
+  const open = await tx.delivery.findFirst({
+    where: {
+      organizationId: previous.organizationId,
+      eventId: previous.eventId,
+      channel: previous.channel,
+      webhookEndpointId: previous.webhookEndpointId,
+      ltiScoreId: previous.ltiScoreId,
+      status: { in: ['PENDING', 'SENDING'] },
+    },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+  });
+  if (open) {
+    const result = open.status === 'PENDING'
+      ? await tx.delivery.update({ where: { id: open.id }, data: { runAfter: new Date(), updatedAt: new Date() } })
+      : open;
     return { previous, result };
   }
   const result = await tx.delivery.create({

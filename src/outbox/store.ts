@@ -175,7 +175,7 @@ const SETTLED_WITHOUT_SCORE = `NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."e
  */
 export async function deleteOldEvents(prisma: PrismaClient, days: number, batch = 1000): Promise<number> {
   return prisma.$transaction(async (tx) => {
-    // Two statements: the candidates locked first (an event a resend holds, src/outbox/endpoints.ts,
+    // Two statements: the candidates locked first (an event a resend holds, src/outbox/resend.ts,
     // is skipped for the next sweep), then deleted only if, read afresh, they still have no pending
     // delivery. One statement judged every row by the snapshot it started with: a resend committed
     // during its scan was not seen, and its new delivery went with the event after the admin was

@@ -7,11 +7,24 @@ import type { Delivery, Prisma, PrismaClient } from '../generated/prisma/client.
 import { AppError } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
-import { insertResends, MAX_BULK_RESEND, resendOne } from '../outbox/resend.js';
+import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from '../outbox/resend.js';
 import type { LrsConfig } from './lrs.js';
 import { lrsFor } from './send.js';
 
 type Tx = Prisma.TransactionClient;
+
+/**
+ * One organisation's xAPI re-sends take turns with its bulk re-send: the bulk holds this advisory
+ * lock exclusively, a single re-send shares it. (Not a row lock on Organization: job claims update
+ * that row, and would wait for a whole bulk re-send.)
+ */
+const XAPI_RESEND_LOCK_NAMESPACE = 0x534d5852;
+
+async function resendLock(tx: Tx, organizationId: string, mode: 'shared' | 'exclusive'): Promise<void> {
+  const key = parseInt(organizationId.replace(/-/g, '').slice(0, 8), 16) | 0; // a collision only means a needless wait
+  if (mode === 'shared') await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)', XAPI_RESEND_LOCK_NAMESPACE, key);
+  else await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', XAPI_RESEND_LOCK_NAMESPACE, key);
+}
 
 /** CONFLICT when the organisation has no LRS (its own or the server's): the attempt could only fail. */
 async function requireLrs(tx: Tx, organizationId: string, serverLrs: LrsConfig | null): Promise<void> {
@@ -31,6 +44,7 @@ export async function resendXapiDelivery(
   actor: Actor,
 ): Promise<Delivery> {
   return prisma.$transaction(async (tx) => {
+    await resendLock(tx, where.organizationId, 'shared');
     const { previous, result } = await resendOne(tx, { ...where, channel: 'XAPI' }, () => requireLrs(tx, where.organizationId, serverLrs));
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'xapiDelivery.resent', targetType: 'XapiDelivery', targetId: previous.id,
@@ -42,7 +56,8 @@ export async function resendXapiDelivery(
 
 /**
  * Recovery after an LRS outage: a new delivery for every assessment.completed event since `since`
- * whose statement deliveries all FAILED (at most MAX_BULK_RESEND, oldest first). Returns how many.
+ * whose statement deliveries all FAILED (at most MAX_BULK_RESEND, oldest first). Returns how many,
+ * and whether the cap left some.
  */
 export async function resendFailedXapiDeliveries(
   prisma: PrismaClient,
@@ -50,24 +65,25 @@ export async function resendFailedXapiDeliveries(
   organizationId: string,
   since: Date,
   actor: Actor,
-): Promise<number> {
+): Promise<BulkResent> {
   if (Number.isNaN(since.getTime())) throw new AppError('BAD_USER_INPUT', 'since is not a valid instant.');
   return prisma.$transaction(async (tx) => {
-    // Two bulk re-sends of one organisation take turns (NO KEY: rows may still refer to it meanwhile).
-    await tx.$queryRaw`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId}::uuid FOR NO KEY UPDATE`;
+    await resendLock(tx, organizationId, 'exclusive');
     await requireLrs(tx, organizationId, serverLrs);
     const failed = await tx.$queryRaw<{ eventId: string }[]>`
       SELECT d."eventId"::text AS "eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
        WHERE d."organizationId" = ${organizationId}::uuid AND d."channel" = 'XAPI' AND e."createdAt" >= ${since}
+         AND d."createdAt" >= ${since} -- implied (a delivery is never older than its event); lets the index serve
        GROUP BY d."eventId"
       HAVING bool_and(d."status" = 'FAILED')
        ORDER BY min(e."createdAt"), d."eventId"
-       LIMIT ${MAX_BULK_RESEND}`;
-    const count = await insertResends(tx, organizationId, 'XAPI', failed);
+       LIMIT ${MAX_BULK_RESEND + 1}`;
+    const { rows, hasMore } = capped(failed);
+    const count = await insertResends(tx, organizationId, 'XAPI', rows);
     await recordAudit(tx, {
       organizationId, actor, action: 'xapiDelivery.resent', targetType: 'Organization', targetId: organizationId,
-      details: { since: since.toISOString(), deliveries: count },
+      details: { since: since.toISOString(), deliveries: count, hasMore },
     });
-    return count;
+    return { count, hasMore };
   });
 }

@@ -820,6 +820,9 @@ async function seedOrganisationA(t: TestApp) {
   const score = await prisma.ltiScore.findFirstOrThrow({ where: { organizationId: org.id } });
   const gradeDelivery = await prisma.delivery.findFirstOrThrow({ where: { ltiScoreId: score.id }, orderBy: { createdAt: 'asc' } });
   const xapiDelivery = await prisma.delivery.findFirstOrThrow({ where: { organizationId: org.id, channel: 'XAPI' } });
+  // From here on deliveries stay as the runs leave them: a re-sent delivery attempted between one
+  // key's run and another's would read differently (an attempt log for one, none for the other).
+  await t.app.deliveries?.stop({ deadlineMs: 10_000 });
   const seed: Seed = {
     learnerId,
     externalId,

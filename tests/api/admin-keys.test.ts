@@ -307,6 +307,7 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     const { apiKey: target } = await create({ name: 'audit-target', scopes: ['SCORES_READ'] });
     const { key: otherAdminKey } = await create({ name: 'second admin', scopes: ['ADMIN'] });
     const otherAdmin = new GqlClient(t.app.url, otherAdminKey);
+    await sleep(5); // createdAt has millisecond precision: `between` falls strictly between the two events
     const between = new Date();
     await sleep(5);
     expect((await otherAdmin.request(ROTATE, { id: target.id, s: 0 })).errors).toBeUndefined();

@@ -10,7 +10,7 @@ import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
-import { BATCH_SIZE, STALLED_ENQUEUE_MS, startBulkReassessment, sweepBulkEnqueueing } from '../../src/assessment/bulk.js';
+import { BATCH_SIZE, completeIfDone, STALLED_ENQUEUE_MS, startBulkReassessment, sweepBulkCompletion, sweepBulkEnqueueing } from '../../src/assessment/bulk.js';
 import { BulkEnqueueSweeper } from '../../src/assessment/bulk-sweeper.js';
 import { cliActor } from '../../src/admin/audit.js';
 import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
@@ -190,8 +190,81 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(await failJob(prisma, b, 'w1', { code: 'CORRUPT_AUDIO', message: 'x', transient: false })).toBe('failed');
     const c = (await claimJob(prisma, 'w1', 60))!;
     expect(await completeJob(prisma, c, 'w1', async () => undefined)).toBe(true);
+    // Every job has ended; COMPLETED once marked (a worker does it as the job settles, with the event).
+    expect((await writer.request(GET, { id: op.id })).data.bulkOperation).toMatchObject({ status: 'RUNNING', progress: { queued: 0, running: 0 } });
+    expect(await completeIfDone(prisma, fromGlobalId(op.id)!.id)).toBe(true);
     const done = (await writer.request(GET, { id: op.id })).data.bulkOperation;
     expect(done).toMatchObject({ status: 'COMPLETED', progress: { total: 3, queued: 0, running: 0, succeeded: 2, failed: 1, cancelled: 0 } });
+  });
+
+  test('completion: completedAt and one bulkOperation.completed event with the counts; none for a cancelled operation; an empty one at once', async () => {
+    const completions = (opId: string) =>
+      prisma.outboxEvent.findMany({ where: { type: 'bulkOperation.completed', body: { contains: opId } } });
+    await learnerWith(prisma, org, 2, ['g-done']);
+    const op = (await start({ groupExternalId: 'g-done' })).data.reassessUtterances;
+    const a = (await claimJob(prisma, 'w1', 60))!;
+    expect(await completeJob(prisma, a, 'w1', async () => undefined)).toBe(true);
+    expect(await completeIfDone(prisma, fromGlobalId(op.id)!.id)).toBe(false); // one job still queued
+    const b = (await claimJob(prisma, 'w1', 60))!;
+    expect(await failJob(prisma, b, 'w1', { code: 'CORRUPT_AUDIO', message: 'x', transient: false })).toBe('failed');
+    // Two checks at once (two workers settling its last jobs): one completes it.
+    const both = await Promise.all([completeIfDone(prisma, fromGlobalId(op.id)!.id), completeIfDone(prisma, fromGlobalId(op.id)!.id)]);
+    expect(both.filter(Boolean)).toHaveLength(1);
+    expect(await sweepBulkCompletion(prisma)).toBe(0);
+    const [event] = await completions(op.id);
+    expect(await completions(op.id)).toHaveLength(1);
+    const read = (await writer.request(`query($id: ID!) { bulkOperation(id: $id) { status completedAt } }`, { id: op.id })).data.bulkOperation;
+    expect(read.status).toBe('COMPLETED');
+    expect(JSON.parse(event!.body)).toMatchObject({
+      type: 'bulkOperation.completed', timestamp: new Date(read.completedAt).toISOString(),
+      data: { bulkOperation: { id: op.id, groupExternalId: 'g-done', total: 2, succeeded: 1, failed: 1, completedAt: new Date(read.completedAt).toISOString() } },
+    });
+    // Cancelling a completed operation changes nothing: it stays COMPLETED.
+    expect((await writer.request(CANCEL, { id: op.id })).data.cancelBulkOperation).toMatchObject({ status: 'COMPLETED', cancelledAt: null });
+
+    // Cancelled with a job running: when that job ends, no completion (the canceller knows).
+    await learnerWith(prisma, org, 2, ['g-cancelled']);
+    const cancelled = (await start({ groupExternalId: 'g-cancelled' })).data.reassessUtterances;
+    const running = (await claimJob(prisma, 'w1', 60))!;
+    expect((await writer.request(CANCEL, { id: cancelled.id })).errors).toBeUndefined();
+    expect(await completeJob(prisma, running, 'w1', async () => undefined)).toBe(true);
+    expect(await completeIfDone(prisma, fromGlobalId(cancelled.id)!.id)).toBe(false);
+    expect(await sweepBulkCompletion(prisma)).toBe(0);
+    expect(await completions(cancelled.id)).toHaveLength(0);
+
+    // Nothing selected: completed as it is queued.
+    const empty = (await start({ groupExternalId: 'g-nobody' })).data.reassessUtterances;
+    expect(empty).toMatchObject({ status: 'COMPLETED', progress: { total: 0 } });
+    expect(await completions(empty.id)).toHaveLength(1);
+
+    // A job that ended where no worker checked: failed by the claim after its worker's lease ran out
+    // on its last attempt. The sweep completes the operation.
+    await learnerWith(prisma, org, 1, ['g-swept']);
+    const swept = (await start({ groupExternalId: 'g-swept' })).data.reassessUtterances;
+    await prisma.job.updateMany({ where: { bulkOperationId: fromGlobalId(swept.id)!.id }, data: { maxAttempts: 1 } });
+    const lone = (await claimJob(prisma, 'w1', 1))!;
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await claimJob(prisma, 'w2', 60)).toBeNull(); // retired, not claimed: LEASE_EXPIRED
+    expect(await prisma.job.findUniqueOrThrow({ where: { id: lone.id } })).toMatchObject({ status: 'FAILED', errorCode: 'LEASE_EXPIRED' });
+    expect(await sweepBulkCompletion(prisma)).toBe(1);
+    expect(await completions(swept.id)).toHaveLength(1);
+
+    // Finished but not yet marked when cancelled: marked now, and it stays COMPLETED (with its event).
+    await learnerWith(prisma, org, 1, ['g-late-cancel']);
+    const late = (await start({ groupExternalId: 'g-late-cancel' })).data.reassessUtterances;
+    expect(await completeJob(prisma, (await claimJob(prisma, 'w1', 60))!, 'w1', async () => undefined)).toBe(true);
+    expect((await writer.request(CANCEL, { id: late.id })).data.cancelBulkOperation).toMatchObject({ status: 'COMPLETED', cancelledAt: null });
+    expect(await completions(late.id)).toHaveLength(1);
+
+    // The learner it re-assessed was erased meanwhile: completed, and no event names them.
+    const erasedLearner = await learnerWith(prisma, org, 1);
+    const orphan = (await start({ learnerId: toGlobalId('Learner', erasedLearner.id) })).data.reassessUtterances;
+    const orphanJob = (await claimJob(prisma, 'w1', 60))!;
+    expect(await completeJob(prisma, orphanJob, 'w1', async () => undefined)).toBe(true);
+    expect((await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: toGlobalId('Learner', erasedLearner.id) })).errors).toBeUndefined();
+    expect(await sweepBulkCompletion(prisma)).toBe(1);
+    expect(await completions(orphan.id)).toHaveLength(0);
+    expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id: fromGlobalId(orphan.id)!.id } })).completedAt).not.toBeNull();
   });
 
   test('a group selects the learners whose groups contain it; since leaves older utterances out', async () => {

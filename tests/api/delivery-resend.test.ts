@@ -23,9 +23,9 @@ const GRADE_FIELDS = 'id status attempts lastErrorCode lastHttpStatus userId sco
 const GRADE = `query($id: ID!) { gradeDelivery(id: $id) { ${GRADE_FIELDS} } }`;
 const GRADES = `query($f: GradeDeliveryFilter) { gradeDeliveries(first: 100, filter: $f) { totalCount edges { node { ${GRADE_FIELDS} } } } }`;
 const RESEND_GRADE = `mutation($id: ID!) { resendGradeDelivery(id: $id) { ${GRADE_FIELDS} } }`;
-const RESEND_FAILED_GRADES = `mutation($l: ID!, $s: DateTime!) { resendFailedGradeDeliveries(lineItemId: $l, since: $s) { count } }`;
+const RESEND_FAILED_GRADES = `mutation($l: ID!, $s: DateTime!) { resendFailedGradeDeliveries(lineItemId: $l, since: $s) { count hasMore } }`;
 const XAPI_FIELDS = 'id status attempts lastErrorCode lastHttpStatus statementId deliveredAt assessment { id } attemptLog { number statusCode }';
-const XAPIS = `query($s: GradeDeliveryStatus) { xapiDeliveries(first: 100, status: $s) { totalCount edges { node { ${XAPI_FIELDS} } } } }`;
+const XAPIS = `query($s: XapiDeliveryStatus) { xapiDeliveries(first: 100, status: $s) { totalCount edges { node { ${XAPI_FIELDS} } } } }`;
 const RESEND_XAPI = `mutation($id: ID!) { resendXapiDelivery(id: $id) { ${XAPI_FIELDS} } }`;
 const RESEND_FAILED_XAPI = `mutation($s: DateTime!) { resendFailedXapiDeliveries(since: $s) { count } }`;
 const AUDIT = `{ auditEvents(first: 5, action: "gradeDelivery.resent") { edges { node { targetType targetId details } } } }`;
@@ -182,6 +182,7 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     const bulk = await t.admin.request(RESEND_FAILED_GRADES, { l: item, s: since });
     expect(bulk.errors).toBeUndefined();
     expect(bulk.data.resendFailedGradeDeliveries.count).toBe(2);
+    expect(bulk.data.resendFailedGradeDeliveries.hasMore).toBe(false);
     await waitFor(async () => (postedTo('outage').length === 2 ? true : null), 30_000, 50);
     const byUser = Object.fromEntries(postedTo('outage').map((s) => [s.body.userId, s.body.scoreGiven]));
     expect(byUser).toEqual({ 'user-a': a2!.scoreGiven, 'user-b': b1!.scoreGiven });
@@ -192,8 +193,29 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect(lms.problems).toEqual([]);
   });
 
+  test('re-sending a delivery whose earlier re-send still waits returns that one and sends once', async () => {
+    const item = await lineItem('doubled');
+    lms.failNextScores(400);
+    const [failed] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-doubled' }));
+    // An earlier re-send of it, waiting for its attempt (as after a backoff).
+    const failedRow = await prisma().delivery.findUniqueOrThrow({ where: { id: fromGlobalId(failed!.id)!.id } });
+    const waiting = await prisma().delivery.create({
+      data: { organizationId: failedRow.organizationId, eventId: failedRow.eventId, channel: 'LTI_SCORE', ltiScoreId: failedRow.ltiScoreId, runAfter: new Date(Date.now() + 3_600_000) },
+    });
+    const before = await prisma().delivery.count({ where: { ltiScoreId: failedRow.ltiScoreId } });
+    const again = await t.admin.request(RESEND_GRADE, { id: failed!.id });
+    expect(again.errors).toBeUndefined();
+    expect(again.data.resendGradeDelivery.id).toBe(toGlobalId('GradeDelivery', waiting.id));
+    expect(await prisma().delivery.count({ where: { ltiScoreId: failedRow.ltiScoreId } })).toBe(before);
+    // Moved to now: sent at once, and only once.
+    expect(await settledGrade(again.data.resendGradeDelivery.id)).toMatchObject({ status: 'DELIVERED' });
+    expect(postedTo('doubled')).toHaveLength(1);
+  });
+
   test('ids of another type, another organisation or none are NOT_FOUND; reading needs the admin scope', async () => {
-    const [g] = (await t.admin.request(GRADES, {})).data.gradeDeliveries.edges;
+    const own = await assessed({ lineItemId: await lineItem('ids'), userId: 'user-ids' });
+    const [mine] = await settledGrades(own);
+    const g = { node: mine! };
     const { client: other } = await otherOrganization(t);
     expect(errorCode(await other.request(RESEND_GRADE, { id: g.node.id }))).toBe('NOT_FOUND');
     expect((await other.request(GRADE, { id: g.node.id })).data.gradeDelivery).toBeNull();
@@ -222,30 +244,44 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect((await t.admin.request(`mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint } }`, {
       input: { endpoint: lrs.url, username: lrs.username, password: lrs.password },
     })).errors).toBeUndefined();
+    // Two learners' scores and statements fail: one of each is sent again by id, the other by the bulk call.
     const item = await lineItem('readme');
-    lms.failNextScores(400);
-    lrs.failNext = 4;
-    const assessmentId = await assessed({ lineItemId: item, userId: 'readme-user' });
-    await settledGrades(assessmentId);
-    const statement = statementIdFor(fromGlobalId(assessmentId)!.id);
+    const takes: { user: string; assessmentId: string; statement: string }[] = [];
+    for (const user of ['readme-one', 'readme-two']) {
+      lms.failNextScores(400);
+      lrs.failNext = 4;
+      const assessmentId = await assessed({ lineItemId: item, userId: user });
+      await settledGrades(assessmentId);
+      // Its statement out of attempts before the next take asks the LRS to fail again.
+      await waitFor(async () => ((await prisma().delivery.count({
+        where: { channel: 'XAPI', status: 'FAILED', event: { is: { body: { contains: assessmentId } } } },
+      })) === 1 ? true : null), 30_000, 50);
+      takes.push({ user, assessmentId, statement: statementIdFor(fromGlobalId(assessmentId)!.id) });
+    }
+    const [one, two] = takes as [typeof takes[0], typeof takes[0]];
 
-    const grades = await waitFor(async () => {
-      const nodes = (await run(ops[0]!)).gradeDeliveries.edges.map((e: { node: { lineItem: { id: string } } }) => e.node);
-      return nodes.find((n: { lineItem: { id: string } }) => n.lineItem.id === item) ?? null;
+    const grade = await waitFor(async () => {
+      const nodes = (await run(ops[0]!)).gradeDeliveries.edges.map((e: { node: { userId: string; lineItem: { id: string } } }) => e.node);
+      return nodes.find((n: { userId: string; lineItem: { id: string } }) => n.lineItem.id === item && n.userId === one.user) ?? null;
     }, 30_000, 50);
-    expect(grades).toMatchObject({ userId: 'readme-user', lastHttpStatus: 400, lastErrorCode: 'HTTP_STATUS' });
-    expect((await run(ops[1]!, { 'grade delivery id': grades.id })).resendGradeDelivery.status).toBe('PENDING');
+    expect(grade).toMatchObject({ lastHttpStatus: 400, lastErrorCode: 'HTTP_STATUS' });
+    expect((await run(ops[1]!, { 'grade delivery id': grade.id })).resendGradeDelivery.status).toBe('PENDING');
     await waitFor(async () => (postedTo('readme').length === 1 ? true : null), 30_000, 50);
-    expect(typeof (await run(ops[2]!, { 'line item id': item })).resendFailedGradeDeliveries.count).toBe('number');
+    expect(postedTo('readme')[0]!.body.userId).toBe(one.user);
+    expect((await run(ops[2]!, { 'line item id': item })).resendFailedGradeDeliveries.count).toBe(1);
+    await waitFor(async () => (postedTo('readme').length === 2 ? true : null), 30_000, 50);
+    expect(postedTo('readme')[1]!.body.userId).toBe(two.user);
 
-    const failedStatement = await waitFor(async () => {
+    const statement = await waitFor(async () => {
       const nodes = (await run(ops[3]!)).xapiDeliveries.edges.map((e: { node: { statementId: string } }) => e.node);
-      return nodes.find((n: { statementId: string }) => n.statementId === statement) ?? null;
+      return nodes.find((n: { statementId: string }) => n.statementId === one.statement) ?? null;
     }, 30_000, 50);
-    expect(failedStatement).toMatchObject({ lastHttpStatus: 503, assessment: { id: assessmentId } });
-    expect((await run(ops[4]!, { 'statement delivery id': failedStatement.id })).resendXapiDelivery.status).toBe('PENDING');
-    await waitFor(async () => (lrs.stored.has(statement) ? true : null), 30_000, 50);
-    expect(typeof (await run(ops[5]!)).resendFailedXapiDeliveries.count).toBe('number');
+    expect(statement).toMatchObject({ lastHttpStatus: 503, assessment: { id: one.assessmentId } });
+    expect((await run(ops[4]!, { 'statement delivery id': statement.id })).resendXapiDelivery.status).toBe('PENDING');
+    await waitFor(async () => (lrs.stored.has(one.statement) ? true : null), 30_000, 50);
+    expect(lrs.stored.has(two.statement)).toBe(false);
+    expect((await run(ops[5]!)).resendFailedXapiDeliveries.count).toBe(1);
+    await waitFor(async () => (lrs.stored.has(two.statement) ? true : null), 30_000, 50);
     expect(lms.problems).toEqual([]);
   });
 

@@ -11,6 +11,7 @@ import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { INTERNAL_FAILURE_MESSAGE } from '../../src/jobs/queue.js';
+import { sweepBulkCompletion } from '../../src/assessment/bulk.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
 
@@ -315,6 +316,41 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     });
     await sleep(500);
     expect(receiver.received.length).toBe(before);
+  });
+
+  test('a bulk re-assessment sends bulkOperation.completed once, when its last job has finished, with the counts', async () => {
+    const hook = await t.admin.request(CREATE, { input: { url: `${receiver.url}/bulk`, eventTypes: ['bulkOperation.completed'] } });
+    expect(hook.errors).toBeUndefined();
+    const learner = (await t.admin.request(`mutation { createLearner(input: {externalId: "bulk-hooked"}) { id } }`)).data.createLearner.id;
+    for (const seed of [301, 302]) {
+      const res = await t.admin.upload(SUBMIT, { input: { learnerId: learner, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+        bytes: speechLikeWav(1.2, seed), name: 'take.wav',
+      });
+      expect((await waitForJob(t.admin, res.data.submitUtterance.job.id)).status).toBe('SUCCEEDED');
+    }
+    const started = await t.admin.request(`mutation($l: ID!) { reassessUtterances(input: {learnerId: $l}) { id completedAt } }`, { l: learner });
+    expect(started.errors).toBeUndefined();
+    const op = started.data.reassessUtterances;
+    expect(op.completedAt).toBeNull();
+    const isMine = (r: { body: string }) => {
+      const b = JSON.parse(r.body) as { type: string; data: { bulkOperation?: { id: string } } };
+      return b.type === 'bulkOperation.completed' && b.data.bulkOperation?.id === op.id;
+    };
+    const got = await waitFor(async () => receiver.received.find(isMine) ?? null, 60_000, 50);
+    const event = verifyStandardWebhook(hook.data.createWebhookEndpoint.secret, got) as { data: { bulkOperation: Record<string, unknown> } };
+    const read = (await t.admin.request(`query($id: ID!) { bulkOperation(id: $id) { status completedAt progress { total succeeded failed } } }`, { id: op.id })).data.bulkOperation;
+    expect(read).toMatchObject({ status: 'COMPLETED', progress: { total: 2, succeeded: 2, failed: 0 } });
+    expect(event.data.bulkOperation).toEqual({
+      id: op.id, learnerId: learner, groupExternalId: null, wholeOrganisation: false, since: null, modelVersion: null, postGrades: false,
+      total: 2, succeeded: 2, failed: 0, createdAt: expect.any(String), completedAt: new Date(read.completedAt).toISOString(),
+    });
+    // Once, whatever else checks: the sweep finds nothing more to complete.
+    expect(await sweepBulkCompletion(t.app.services.prisma)).toBe(0);
+    const events = await t.app.services.prisma.outboxEvent.count({ where: { type: 'bulkOperation.completed', body: { contains: op.id } } });
+    expect(events).toBe(1);
+    // Its endpoint goes again: the tests below count the first endpoint's deliveries only.
+    const removed = await t.admin.request(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id: hook.data.createWebhookEndpoint.endpoint.id });
+    expect(removed.errors).toBeUndefined();
   });
 
   test("erasing a learner removes their events and deliveries; deleting the endpoint removes its deliveries", async () => {

@@ -6,12 +6,12 @@ import { resendFailedGradeDeliveries as resendFailed } from '../../lti/resend.js
 
 export const resendFailedGradeDeliveries: MutationResolvers['resendFailedGradeDeliveries'] = async (_parent, args, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  const count = await resendFailed(
+  const resent = await resendFailed(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, lineItemId: expectGlobalId(args.lineItemId, 'LtiLineItem') },
     args.since,
     actorOf(ctx.principal),
   );
-  if (count > 0) ctx.services.wakeDelivery();
-  return { count };
+  if (resent.count > 0) ctx.services.wakeDelivery();
+  return resent;
 };
