@@ -21,7 +21,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  GradeDeliveryFilter, GradeDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
+  GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
@@ -43,6 +43,21 @@ export interface AuditEventFilterArgs {
 }
 
 const NO_ID = '00000000-0000-0000-0000-000000000000';
+
+/** The learner (through the delivery's event) and creation window that grade and statement deliveries filter on. */
+interface DeliveryWindow {
+  learnerId?: string | null;
+  since?: Date | null;
+  until?: Date | null;
+}
+
+function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
+  const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
+  return {
+    ...(f.learnerId != null ? { event: { is: { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } } } : {}),
+    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+  };
+}
 
 /** The Prisma filter of auditEvents: an id that does not parse (or is not a key's) matches nothing. */
 function auditEventWhere(f: AuditEventFilterArgs): Prisma.AuditEventWhereInput {
@@ -554,6 +569,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       const where = {
         organizationId,
         channel: 'LTI_SCORE' as const,
+        ...deliveryWindow(f),
         ...(f.status != null ? { status: f.status } : {}),
         ...(f.lineItemId != null || f.userId != null
           ? { ltiScore: { is: {
@@ -574,9 +590,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       admin,
     ),
     /** xAPI statement deliveries (ADMIN) newest first. */
-    xapiDeliveriesPage: (args: PageArgs & { status?: GradeDeliveryStatus | null }) => {
+    xapiDeliveriesPage: (args: PageArgs & DeliveryWindow & { status?: XapiDeliveryStatus | null }) => {
       admin();
-      const where = { organizationId, channel: 'XAPI' as const, ...(args.status != null ? { status: args.status } : {}) };
+      const where = { organizationId, channel: 'XAPI' as const, ...deliveryWindow(args), ...(args.status != null ? { status: args.status } : {}) };
       return findPage(args, {
         findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),
         count: () => prisma.delivery.count({ where }),

@@ -283,6 +283,26 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect((await run(ops[5]!)).resendFailedXapiDeliveries.count).toBe(1);
     await waitFor(async () => (lrs.stored.has(two.statement) ? true : null), 30_000, 50);
     expect(lms.problems).toEqual([]);
+
+    // Narrowed to one learner (and a time window), the lists hold that learner's deliveries only.
+    const learnerOf = async (assessmentId: string) =>
+      (await t.admin.request(`query($id: ID!) { assessment(id: $id) { utterance { learner { id } } } }`, { id: assessmentId })).data.assessment.utterance.learner.id as string;
+    const oneLearner = await learnerOf(one.assessmentId);
+    const BY_LEARNER = `query($l: ID, $s: DateTime, $u: DateTime) {
+      xapiDeliveries(first: 100, learnerId: $l, since: $s, until: $u) { totalCount edges { node { assessment { id } } } }
+      gradeDeliveries(first: 100, filter: {learnerId: $l, since: $s, until: $u}) { totalCount edges { node { userId } } } }`;
+    const mine = (await t.admin.request(BY_LEARNER, { l: oneLearner })).data;
+    expect(mine.xapiDeliveries.totalCount).toBe(2); // the failed one and its re-send
+    expect(mine.xapiDeliveries.edges.every((e: { node: { assessment: { id: string } } }) => e.node.assessment.id === one.assessmentId)).toBe(true);
+    expect(mine.gradeDeliveries.totalCount).toBe(2);
+    expect(mine.gradeDeliveries.edges.every((e: { node: { userId: string } }) => e.node.userId === one.user)).toBe(true);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const later = (await t.admin.request(BY_LEARNER, { l: oneLearner, s: future })).data;
+    expect([later.xapiDeliveries.totalCount, later.gradeDeliveries.totalCount]).toEqual([0, 0]);
+    const earlier = (await t.admin.request(BY_LEARNER, { l: oneLearner, u: '2026-01-01T00:00:00Z' })).data;
+    expect([earlier.xapiDeliveries.totalCount, earlier.gradeDeliveries.totalCount]).toEqual([0, 0]);
+    const wrongKind = (await t.admin.request(BY_LEARNER, { l: one.assessmentId })).data;
+    expect([wrongKind.xapiDeliveries.totalCount, wrongKind.gradeDeliveries.totalCount]).toEqual([0, 0]);
   });
 
   test('statements an LRS refused are listed, re-sent by id and in bulk; without an LRS a re-send is CONFLICT', async () => {

@@ -1,6 +1,6 @@
 import type { QueryResolvers } from '../../generated/graphql.js';
 import { pageArgs } from '../../graphql/pagination.js';
 
-/** Newest first, optionally of one status. ADMIN (the loader checks). */
+/** Newest first, by status, learner and time. ADMIN (the loader checks). */
 export const xapiDeliveries: QueryResolvers['xapiDeliveries'] = (_parent, args, ctx, info) =>
-  ctx.loaders.xapiDeliveriesPage({ ...pageArgs(args, info), status: args.status });
+  ctx.loaders.xapiDeliveriesPage(pageArgs(args, info));
