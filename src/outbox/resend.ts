@@ -28,14 +28,17 @@ export function capped<T>(rows: T[]): { rows: T[]; hasMore: boolean } {
 export const DELIVERY_TYPE_NAMES = { WEBHOOK: 'WebhookDelivery', LTI_SCORE: 'GradeDelivery', XAPI: 'XapiDelivery' } as const satisfies Record<DeliveryChannel, string>;
 
 /**
- * Share-locks outbox events until commit and returns those still there. A resend holds its events
- * so that retention (deleteOldEvents: FOR UPDATE SKIP LOCKED) leaves them and their new deliveries
- * alone; if retention holds one first, this waits, and a deleted event is not returned.
+ * Locks outbox events until commit (in id order) and returns those still there. A re-send holds its
+ * events so that retention (deleteOldEvents: FOR UPDATE SKIP LOCKED) leaves them and their new
+ * deliveries alone; if retention holds one first, this waits, and a deleted event is not returned.
+ * The lock is exclusive among re-sends (FOR NO KEY UPDATE, which a new delivery's foreign-key check
+ * does not wait for), so two re-sends of one event, by id or in bulk, run one after the other and
+ * the second sees the delivery the first made.
  */
 export async function lockEvents(tx: Tx, eventIds: string[]): Promise<string[]> {
   if (eventIds.length === 0) return [];
   const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT "id"::text AS "id" FROM "OutboxEvent" WHERE "id" = ANY(${eventIds}::uuid[]) ORDER BY "id" FOR SHARE`;
+    SELECT "id"::text AS "id" FROM "OutboxEvent" WHERE "id" = ANY(${eventIds}::uuid[]) ORDER BY "id" FOR NO KEY UPDATE`;
   return rows.map((r) => r.id);
 }
 
@@ -78,7 +81,8 @@ export async function resendOne(
     const result = await tx.delivery.update({ where: { id: previous.id }, data: { runAfter: new Date(), updatedAt: new Date() } });
     return { previous, result };
   }
-  // Serialised by the lock on `previous`: a second re-send of it sees the first's delivery here.
+  // Serialised by the event's lock: a second re-send of this delivery, or of another delivery of the
+  // same event to the same target, sees the first's new delivery here.
   const open = await tx.delivery.findFirst({
     where: {
       organizationId: previous.organizationId,
@@ -117,7 +121,9 @@ export interface NewDelivery {
 
 /**
  * Inside a transaction: a new PENDING delivery of `channel` for each row whose event is still there
- * (each is share-locked until commit, so retention cannot delete it meanwhile). Returns how many.
+ * (each is locked until commit, so retention cannot delete it meanwhile) and has no delivery to the
+ * same target pending or in flight (one a concurrent re-send made after the caller chose its rows:
+ * the event's lock orders the two, and this reads after it). Returns how many.
  */
 export async function insertResends(tx: Tx, organizationId: string, channel: DeliveryChannel, rows: NewDelivery[]): Promise<number> {
   const present = new Set(await lockEvents(tx, [...new Set(rows.map((r) => r.eventId))]));
@@ -126,5 +132,10 @@ export async function insertResends(tx: Tx, organizationId: string, channel: Del
   return tx.$executeRaw`
     INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "ltiScoreId", "status", "runAfter", "createdAt", "updatedAt")
     SELECT gen_random_uuid(), ${organizationId}::uuid, e, ${channel}::"DeliveryChannel", w, s, 'PENDING', now(), now(), now()
-      FROM unnest(${kept.map((r) => r.eventId)}::uuid[], ${kept.map((r) => r.webhookEndpointId ?? null)}::uuid[], ${kept.map((r) => r.ltiScoreId ?? null)}::uuid[]) AS t(e, w, s)`;
+      FROM unnest(${kept.map((r) => r.eventId)}::uuid[], ${kept.map((r) => r.webhookEndpointId ?? null)}::uuid[], ${kept.map((r) => r.ltiScoreId ?? null)}::uuid[]) AS t(e, w, s)
+     WHERE NOT EXISTS (
+       SELECT 1 FROM "Delivery" d
+        WHERE d."organizationId" = ${organizationId}::uuid AND d."eventId" = t.e AND d."channel" = ${channel}::"DeliveryChannel"
+          AND d."webhookEndpointId" IS NOT DISTINCT FROM t.w AND d."ltiScoreId" IS NOT DISTINCT FROM t.s
+          AND d."status" IN ('PENDING', 'SENDING'))`;
 }

@@ -212,6 +212,33 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect(postedTo('doubled')).toHaveLength(1);
   });
 
+  test('two failed deliveries of one score re-sent at once, by id and in bulk, make one new delivery', async () => {
+    const item = await lineItem('twice-failed');
+    lms.failNextScores(400);
+    const [failed] = await settledGrades(await assessed({ lineItemId: item, userId: 'user-twice' }));
+    const failedRow = await prisma().delivery.findUniqueOrThrow({ where: { id: fromGlobalId(failed!.id)!.id } });
+    const { organizationId, eventId, ltiScoreId } = failedRow;
+    const since = new Date(failedRow.createdAt.getTime() - 1000).toISOString();
+    // Rounds of concurrent re-sends: each round first leaves two FAILED deliveries of the score and
+    // nothing open (the previous round's re-send made to fail as if it had been tried).
+    for (let round = 0; round < 4; round++) {
+      await prisma().delivery.updateMany({ where: { ltiScoreId, status: { in: ['PENDING', 'SENDING'] } }, data: { status: 'FAILED' } });
+      const second = await prisma().delivery.create({ data: { organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId, status: 'FAILED', runAfter: new Date() } });
+      const before = await prisma().delivery.count({ where: { ltiScoreId } });
+      const [a, b, bulk] = await Promise.all([
+        t.admin.request(RESEND_GRADE, { id: failed!.id }),
+        t.admin.request(RESEND_GRADE, { id: toGlobalId('GradeDelivery', second.id) }),
+        t.admin.request(RESEND_FAILED_GRADES, { l: item, s: since }),
+      ]);
+      expect([a.errors, b.errors, bulk.errors]).toEqual([undefined, undefined, undefined]);
+      expect(a.data.resendGradeDelivery.id).toBe(b.data.resendGradeDelivery.id);
+      expect(await prisma().delivery.count({ where: { ltiScoreId } })).toBe(before + 1);
+      expect(bulk.data.resendFailedGradeDeliveries.count).toBeLessThanOrEqual(1);
+      await settledGrade(a.data.resendGradeDelivery.id);
+    }
+    expect(postedTo('twice-failed')).toHaveLength(4);
+  });
+
   test('ids of another type, another organisation or none are NOT_FOUND; reading needs the admin scope', async () => {
     const own = await assessed({ lineItemId: await lineItem('ids'), userId: 'user-ids' });
     const [mine] = await settledGrades(own);
@@ -345,4 +372,5 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect(refused.errors![0]!.message).toMatch(/no Learning Record Store/);
     expect(errorCode(await t.admin.request(RESEND_FAILED_XAPI, { s: since }))).toBe('CONFLICT');
   });
+
 });
