@@ -54,18 +54,38 @@ export async function loadVisible<T extends Loadable>(ctx: RequestContext, type:
 }
 
 /**
+ * The other Node types, each through the loader its own entry points use, so with the scope its type
+ * needs (the loader checks it before reading): admin configuration and logs (ADMIN); a line item and
+ * a grade delivery, read with the scores they carry (SCORES_READ).
+ */
+const OWN_LOADER = {
+  ApiKey: (l: Loaders) => l.apiKey,
+  AuditEvent: (l: Loaders) => l.auditEvent,
+  WebhookEndpoint: (l: Loaders) => l.webhookEndpoint,
+  WebhookDelivery: (l: Loaders) => l.webhookDelivery,
+  LtiPlatform: (l: Loaders) => l.ltiPlatform,
+  LtiLineItem: (l: Loaders) => l.ltiLineItem,
+  GradeDelivery: (l: Loaders) => l.gradeDeliveryNode,
+  XapiDelivery: (l: Loaders) => l.xapiDelivery,
+} satisfies Partial<Record<NodeType, (l: Loaders) => ScopedLoader<string, object | null>>>;
+
+function hasOwnLoader(type: NodeType): type is keyof typeof OWN_LOADER {
+  return type in OWN_LOADER;
+}
+
+/**
  * Any node by global id: a malformed, foreign or unknown id reads as null. Learner data goes through
- * the scoped loaders; the key's own Organization reads as `viewer.organization` does (any key), an
- * ApiKey as `apiKeys` does (ADMIN).
+ * the scoped loaders; the key's own Organization reads as `viewer.organization` does (any key); the
+ * other types as their own entry points read them (OWN_LOADER).
  */
 export async function loadNode(ctx: RequestContext, globalId: string) {
   const parsed = fromGlobalId(globalId);
   if (parsed?.type === 'Organization') {
     return parsed.id === ctx.principal.organizationId ? { ...(await ctx.loaders.organization()), __typename: 'Organization' as const } : null;
   }
-  if (parsed?.type === 'ApiKey') {
-    const key = await ctx.loaders.apiKey.load(parsed.id);
-    return key ? { ...key, __typename: 'ApiKey' as const } : null;
+  if (parsed && hasOwnLoader(parsed.type)) {
+    const row = await OWN_LOADER[parsed.type](ctx.loaders).load(parsed.id);
+    return row ? { ...row, __typename: parsed.type } : null;
   }
   if (!parsed || !isLoadable(parsed.type)) {
     // Same answer whatever the id: a key that may not read learns nothing from which ids parse.

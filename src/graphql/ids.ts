@@ -3,7 +3,6 @@ import { AppError } from '../errors.js';
 /** Relay global ids: base64url("Type:uuid"), so `node(id)` can tell the type without a lookup. */
 export type NodeType =
   | 'Learner' | 'Utterance' | 'Job' | 'Assessment' | 'Organization' | 'ApiKey' | 'AuditEvent' | 'WebhookEndpoint' | 'WebhookDelivery'
-  // LTI grade passback and xAPI statement deliveries: not Node implementations (`node(id)` reads them as null), global ids all the same.
   | 'LtiPlatform' | 'LtiLineItem' | 'GradeDelivery' | 'XapiDelivery'
   | 'BulkOperation';
 const NODE_TYPES: readonly NodeType[] = [

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type {
   ApiKey,
+  AuditEvent,
   Assessment,
   Delivery,
   DeliveryAttempt,
@@ -277,6 +278,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   };
   const utterance = byId<Utterance>((ids) => prisma.utterance.findMany({ where: scope(ids) }));
   const ltiLineItem = byId<LtiLineItem>((ids) => prisma.ltiLineItem.findMany({ where: scope(ids) }));
+  const gradeDelivery = byId<GradeDeliveryModel>(async (ids) =>
+    (await prisma.delivery.findMany({ where: { ...scope(ids), channel: 'LTI_SCORE' }, include: { ltiScore: true } })).map((d) => ({ ...d, ltiScore: d.ltiScore! })),
+  );
 
   return {
     learner: scoped(learner, reads),
@@ -459,6 +463,8 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         count: () => prisma.apiKey.count({ where }),
       });
     },
+    /** One audit event by database id (ADMIN), for `node(id)`. */
+    auditEvent: scoped(byId<AuditEvent>((ids) => prisma.auditEvent.findMany({ where: scope(ids) })), admin),
     /** The organisation's audit log (ADMIN), optionally one action. */
     auditEventsPage: (args: PageArgs & AuditEventFilterArgs) => {
       admin();
@@ -583,12 +589,12 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         count: () => prisma.delivery.count({ where }),
       });
     },
-    gradeDelivery: scoped(
-      byId<GradeDeliveryModel>(async (ids) =>
-        (await prisma.delivery.findMany({ where: { ...scope(ids), channel: 'LTI_SCORE' }, include: { ltiScore: true } })).map((d) => ({ ...d, ltiScore: d.ltiScore! })),
-      ),
-      admin,
-    ),
+    /** By id for `gradeDelivery(id)`, LMS administration (ADMIN). */
+    gradeDelivery: scoped(gradeDelivery, admin),
+    /** By id for `node(id)`: read with the scores it posts, as `Assessment.gradeDeliveries` is (SCORES_READ). */
+    gradeDeliveryNode: scoped(gradeDelivery, reads),
+    /** An xAPI statement delivery by id (ADMIN), for `node(id)`. */
+    xapiDelivery: scoped(byId<Delivery>((ids) => prisma.delivery.findMany({ where: { ...scope(ids), channel: 'XAPI' } })), admin),
     /** xAPI statement deliveries (ADMIN) newest first. */
     xapiDeliveriesPage: (args: PageArgs & DeliveryWindow & { status?: XapiDeliveryStatus | null }) => {
       admin();

@@ -11,7 +11,7 @@ import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from './address-policy.js';
 import { EVENT_TYPES, isEventType } from './events.js';
 import { generateSecret, secretPrefix, webhookId } from './signing.js';
-import { insertResends, MAX_BULK_RESEND, resendOne } from './resend.js';
+import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from './resend.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -197,14 +197,15 @@ export async function resendDelivery(prisma: PrismaClient, where: { organization
 
 /**
  * Recovery after a long outage: a new delivery for every event of the endpoint since `since` whose
- * deliveries there all FAILED (none pending, in flight or delivered). Returns how many.
+ * deliveries there all FAILED (none pending, in flight or delivered), at most MAX_BULK_RESEND, oldest
+ * first. Returns how many, and whether the cap left some.
  */
 export async function resendFailedDeliveries(
   prisma: PrismaClient,
   where: { organizationId: string; endpointId: string },
   since: Date,
   actor: Actor,
-): Promise<number> {
+): Promise<BulkResent> {
   if (Number.isNaN(since.getTime())) throw bad('since is not a valid instant.');
   return prisma.$transaction(async (tx) => {
     const endpoint = await lockEndpoint(tx, where.organizationId, where.endpointId);
@@ -214,14 +215,15 @@ export async function resendFailedDeliveries(
        WHERE d."webhookEndpointId" = ${endpoint.id}::uuid AND e."createdAt" >= ${since}
        GROUP BY d."eventId"
       HAVING bool_and(d."status" = 'FAILED')
-       ORDER BY min(e."createdAt")
-       LIMIT ${MAX_BULK_RESEND}`;
+       ORDER BY min(e."createdAt"), d."eventId"
+       LIMIT ${MAX_BULK_RESEND + 1}`;
+    const { rows, hasMore } = capped(failed);
     // Events retention deleted a moment ago are simply not resent (insertResends locks the rest).
-    const count = await insertResends(tx, where.organizationId, 'WEBHOOK', failed.map((f) => ({ eventId: f.eventId, webhookEndpointId: endpoint.id })));
+    const count = await insertResends(tx, where.organizationId, 'WEBHOOK', rows.map((f) => ({ eventId: f.eventId, webhookEndpointId: endpoint.id })));
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookEndpoint', targetId: endpoint.id,
-      details: { since: since.toISOString(), deliveries: count },
+      details: { since: since.toISOString(), deliveries: count, hasMore },
     });
-    return count;
+    return { count, hasMore };
   });
 }

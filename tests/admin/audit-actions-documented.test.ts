@@ -4,6 +4,7 @@
  * and neither names one the code does not write.
  */
 import { readFileSync } from 'node:fs';
+import { buildSchema, type GraphQLObjectType } from 'graphql';
 
 const ACTION = /\b[a-z][A-Za-z]*\.[a-z][A-Za-z]*\b/g;
 
@@ -21,9 +22,8 @@ function readmeActions(): string[] {
 }
 
 function schemaActions(): string[] {
-  const schema = readFileSync('schema.graphql', 'utf8');
-  const type = schema.slice(schema.indexOf('type AuditEvent {'));
-  const description = type.slice(type.indexOf('What was done:'), type.indexOf('action: String!'));
+  const type = buildSchema(readFileSync('schema.graphql', 'utf8')).getType('AuditEvent') as GraphQLObjectType;
+  const description = type.getFields().action!.description ?? '';
   return [...new Set(description.match(ACTION) ?? [])].sort();
 }
 

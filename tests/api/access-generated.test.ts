@@ -211,8 +211,12 @@ interface Seed {
   ltiLineItemId: string;
   ltiScoreId: string;
   gradeDeliveryId: string;
-  /** The assessment.completed event the server's LRS got a statement delivery for. */
+  /** The assessment.completed event the server's LRS got a statement delivery for, and that delivery (global id). */
   xapiEventId: string;
+  xapiDeliveryId: string;
+  /** The seeded LTI platform and an audit event of the seeding (global ids). */
+  ltiPlatformId: string;
+  auditEventId: string;
 }
 
 /** Global ids of seeded rows for `node(id)`, per Node type. */
@@ -227,8 +231,11 @@ function nodeIds(s: Seed): Record<string, string> {
     WebhookEndpoint: s.webhookEndpointId,
     WebhookDelivery: s.webhookDeliveryId,
     BulkOperation: s.bulkOperationId,
-    // Not Node implementations; their root fields take an id all the same.
     GradeDelivery: s.gradeDeliveryId,
+    XapiDelivery: s.xapiDeliveryId,
+    LtiPlatform: s.ltiPlatformId,
+    LtiLineItem: s.ltiLineItemId,
+    AuditEvent: s.auditEventId,
   };
 }
 
@@ -823,6 +830,7 @@ async function seedOrganisationA(t: TestApp) {
   // From here on deliveries stay as the runs leave them: a re-sent delivery attempted between one
   // key's run and another's would read differently (an attempt log for one, none for the other).
   await t.app.deliveries?.stop({ deadlineMs: 10_000 });
+  const auditEvent = await prisma.auditEvent.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
   const seed: Seed = {
     learnerId,
     externalId,
@@ -839,6 +847,9 @@ async function seedOrganisationA(t: TestApp) {
     ltiScoreId: score.id,
     gradeDeliveryId: toGlobalId('GradeDelivery', gradeDelivery.id),
     xapiEventId: xapiDelivery.eventId,
+    xapiDeliveryId: toGlobalId('XapiDelivery', xapiDelivery.id),
+    ltiPlatformId: platform.data.registerLtiPlatform.id,
+    auditEventId: toGlobalId('AuditEvent', auditEvent.id),
   };
   return seed;
 }

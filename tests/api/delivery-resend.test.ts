@@ -373,4 +373,58 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect(errorCode(await t.admin.request(RESEND_FAILED_XAPI, { s: since }))).toBe('CONFLICT');
   });
 
+  test('node(id) refetches deliveries, the platform, its line items and audit events, with the scope each type needs', async () => {
+    const org = (await t.admin.request('{ viewer { organization { id } } }')).data.viewer.organization.id;
+    const organizationId = fromGlobalId(org)!.id;
+    const grade = await prisma().delivery.findFirstOrThrow({ where: { organizationId, channel: 'LTI_SCORE' } });
+    const statement = await prisma().delivery.findFirstOrThrow({ where: { organizationId, channel: 'XAPI' } });
+    const item = await prisma().ltiLineItem.findFirstOrThrow({ where: { organizationId } });
+    const audit = await prisma().auditEvent.findFirstOrThrow({ where: { organizationId } });
+    const ids = {
+      GradeDelivery: toGlobalId('GradeDelivery', grade.id),
+      XapiDelivery: toGlobalId('XapiDelivery', statement.id),
+      LtiPlatform: platformId,
+      LtiLineItem: toGlobalId('LtiLineItem', item.id),
+      AuditEvent: toGlobalId('AuditEvent', audit.id),
+    };
+    const Q = `query($id: ID!) { node(id: $id) { __typename id
+      ... on GradeDelivery { status userId lineItem { id } }
+      ... on XapiDelivery { statementId }
+      ... on LtiPlatform { name }
+      ... on LtiLineItem { url }
+      ... on AuditEvent { action } } }`;
+    for (const [type, id] of Object.entries(ids)) {
+      const res = await t.admin.request(Q, { id });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.node).toMatchObject({ __typename: type, id });
+    }
+    // The same object its own entry point gives.
+    const viaNode = (await t.admin.request(Q, { id: ids.GradeDelivery })).data.node;
+    const viaField = (await t.admin.request(`query($id: ID!) { gradeDelivery(id: $id) { status userId lineItem { id } } }`, { id: ids.GradeDelivery })).data.gradeDelivery;
+    expect(viaNode).toEqual({ __typename: 'GradeDelivery', id: ids.GradeDelivery, ...viaField });
+    const listed = (await t.admin.request(XAPIS, {})).data.xapiDeliveries.edges.map((e: { node: { id: string } }) => e.node).find((n: { id: string }) => n.id === ids.XapiDelivery);
+    expect((await t.admin.request(Q, { id: ids.XapiDelivery })).data.node.statementId).toBe(listed.statementId);
+    // nodes(ids) answers each in its place.
+    const many = await t.admin.request(`query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, { ids: Object.values(ids) });
+    expect(many.data.nodes).toEqual(Object.entries(ids).map(([__typename, id]) => ({ __typename, id })));
+
+    // A key reading scores gets the line item and the grade delivery (as Assessment.gradeDeliveries
+    // gives them); admin configuration and logs are refused.
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    for (const type of ['GradeDelivery', 'LtiLineItem'] as const) {
+      expect((await reader.request(Q, { id: ids[type] })).data.node).toMatchObject({ __typename: type, id: ids[type] });
+    }
+    for (const type of ['XapiDelivery', 'LtiPlatform', 'AuditEvent'] as const) {
+      const refused = await reader.request(Q, { id: ids[type] });
+      expect({ type, code: errorCode(refused), node: refused.data?.node ?? null }).toEqual({ type, code: 'FORBIDDEN', node: null });
+    }
+    // Another organisation's admin reads none of them; an unknown id of each type reads as null.
+    const { client: other } = await otherOrganization(t);
+    for (const [type, id] of Object.entries(ids)) {
+      expect({ type, node: (await other.request(Q, { id })).data.node }).toEqual({ type, node: null });
+      expect({ type, node: (await t.admin.request(Q, { id: toGlobalId(type as 'AuditEvent', randomUUID()) })).data.node }).toEqual({ type, node: null });
+    }
+    // A grade delivery's id is not a statement delivery's: the id says the type, and the row must be of it.
+    expect((await t.admin.request(Q, { id: toGlobalId('XapiDelivery', grade.id) })).data.node).toBeNull();
+  });
 });

@@ -7,12 +7,13 @@
  * with it; only ADMIN keys of the organisation reach any of it.
  */
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { errorCode } from '../support/client.js';
 import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { INTERNAL_FAILURE_MESSAGE } from '../../src/jobs/queue.js';
 import { sweepBulkCompletion } from '../../src/assessment/bulk.js';
-import { toGlobalId } from '../../src/graphql/ids.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
 
 const DATABASES = await testDatabases();
@@ -289,11 +290,25 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       const m = await client.request(CREATE, { input: { url: receiver.url, eventTypes: ['assessment.completed'] } });
       expect(m.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
+    // node(id) refetches an endpoint and a delivery for an admin, as their own fields read them, and
+    // refuses any other key.
+    const delivery = (await t.admin.request(DELIVERIES, { filter: { endpointId } })).data.webhookDeliveries.edges[0].node.id;
+    const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on WebhookEndpoint { url } ... on WebhookDelivery { endpoint { id } } } }`;
+    const { url } = (await t.admin.request(`query($id: ID!) { webhookEndpoint(id: $id) { url } }`, { id: endpointId })).data.webhookEndpoint;
+    expect((await t.admin.request(NODE, { id: endpointId })).data.node).toEqual({ __typename: 'WebhookEndpoint', id: endpointId, url });
+    expect((await t.admin.request(NODE, { id: delivery })).data.node).toEqual({ __typename: 'WebhookDelivery', id: delivery, endpoint: { id: endpointId } });
+    const reader = await keyWithScopes(t, ['SCORES_READ']);
+    for (const id of [endpointId, delivery]) {
+      const refused = await reader.request(NODE, { id });
+      expect([errorCode(refused), refused.data?.node ?? null]).toEqual(['FORBIDDEN', null]);
+    }
     const other = await otherOrganization(t);
     expect((await other.client.request(`{ webhookEndpoints { totalCount } webhookDeliveries { totalCount } }`)).data).toEqual({
       webhookEndpoints: { totalCount: 0 }, webhookDeliveries: { totalCount: 0 },
     });
     expect((await other.client.request(`query($id: ID!) { webhookEndpoint(id: $id) { id } }`, { id: endpointId })).data.webhookEndpoint).toBeNull();
+    expect((await other.client.request(NODE, { id: endpointId })).data.node).toBeNull();
+    expect((await other.client.request(NODE, { id: delivery })).data.node).toBeNull();
     for (const m of [
       `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }`,
       `mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`,
@@ -371,5 +386,35 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       expect(actions).toContain(a);
     }
     expect(audit.data.auditEvents.edges[0].node).toEqual({ action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpointId });
+  });
+
+  test('a bulk re-send makes at most 10,000 deliveries a call and says hasMore until the rest are sent', async () => {
+    const prisma = t.app.services.prisma;
+    // Nothing is sent from here on: the new deliveries stay PENDING for the counts.
+    await t.app.deliveries?.stop({ deadlineMs: 10_000 });
+    const created = await t.admin.request(CREATE, { input: { url: `${receiver.url}/outage`, eventTypes: ['assessment.completed'] } });
+    expect(created.errors).toBeUndefined();
+    const endpoint = created.data.createWebhookEndpoint.endpoint.id;
+    const organizationId = (await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: fromGlobalId(endpoint)!.id } })).organizationId;
+    // 10,001 events of a long outage, each with its one delivery FAILED.
+    await prisma.$executeRaw`
+      WITH ev AS (
+        INSERT INTO "OutboxEvent" ("id", "organizationId", "type", "body", "createdAt")
+        SELECT gen_random_uuid(), ${organizationId}::uuid, 'assessment.completed', '{}', now() - interval '1 hour' + g * interval '1 millisecond'
+          FROM generate_series(1, 10001) g
+        RETURNING "id")
+      INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status", "attempts", "runAfter", "createdAt", "updatedAt")
+      SELECT gen_random_uuid(), ${organizationId}::uuid, ev."id", 'WEBHOOK', ${fromGlobalId(endpoint)!.id}::uuid, 'FAILED', 4, now(), now(), now() FROM ev`;
+    const RESEND = `mutation($e: ID!, $s: DateTime!) { resendFailedWebhookDeliveries(endpointId: $e, since: $s) { count hasMore } }`;
+    const since = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const first = await t.admin.request(RESEND, { e: endpoint, s: since });
+    expect(first.errors).toBeUndefined();
+    expect(first.data.resendFailedWebhookDeliveries).toEqual({ count: 10_000, hasMore: true });
+    expect((await t.admin.request(RESEND, { e: endpoint, s: since })).data.resendFailedWebhookDeliveries).toEqual({ count: 1, hasMore: false });
+    expect((await t.admin.request(RESEND, { e: endpoint, s: since })).data.resendFailedWebhookDeliveries).toEqual({ count: 0, hasMore: false });
+    // Every event has exactly one delivery waiting, the oldest ones from the first call.
+    const open = await prisma.delivery.groupBy({ by: ['eventId'], where: { webhookEndpointId: fromGlobalId(endpoint)!.id, status: 'PENDING' }, _count: true });
+    expect(open.length).toBe(10_001);
+    expect(open.every((g) => g._count === 1)).toBe(true);
   });
 });

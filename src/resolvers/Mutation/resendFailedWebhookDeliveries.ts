@@ -6,12 +6,12 @@ import { resendFailedDeliveries } from '../../outbox/endpoints.js';
 
 export const resendFailedWebhookDeliveries: MutationResolvers['resendFailedWebhookDeliveries'] = async (_parent, args, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  const count = await resendFailedDeliveries(
+  const resent = await resendFailedDeliveries(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, endpointId: expectGlobalId(args.endpointId, 'WebhookEndpoint') },
     args.since,
     actorOf(ctx.principal),
   );
-  if (count > 0) ctx.services.wakeDelivery();
-  return { count };
+  if (resent.count > 0) ctx.services.wakeDelivery();
+  return resent;
 };
