@@ -71,7 +71,7 @@ export interface Config {
   rateLimitPerMinute: number;
   /** WebSocket (subscriptions): open connections per API process; beyond, a new one is closed with 1013. */
   wsMaxConnections: number;
-  /** WebSocket: open connections per API key per API process; beyond, a new one is closed with 4429. */
+  /** WebSocket: open connections per API key per API process; beyond, a new one is closed with 1013 (Try Again Later). */
   wsMaxConnectionsPerKey: number;
   /** WebSocket: active subscriptions per API key per API process; beyond, a subscribe gets RATE_LIMITED. */
   wsMaxSubscriptionsPerKey: number;

@@ -8,8 +8,9 @@
  * - per operation: the per-key rate limit (one request), the query limits of ./limits.ts, parse and
  *   validation, the key authenticated again, and a fresh context with scope-aware loaders;
  * - errors with the same stable codes, unexpected ones masked (server.ts's formatError);
- * - caps, per API process: open connections (beyond, a new one is closed with 1013 Try Again
- *   Later), open connections per API key (closed with 4429) and active subscriptions per API key
+ * - caps, per API process: open connections and open connections per API key (beyond either, a
+ *   new one is closed with 1013 Try Again Later, which graphql-ws clients retry with backoff;
+ *   4429 would end them for good) and active subscriptions per API key
  *   (a subscribe beyond is answered RATE_LIMITED with `limit: "subscriptionsPerKey"`), so one key
  *   cannot hold the process's sockets or memory.
  * Only subscriptions: queries and mutations are refused (BAD_REQUEST) and go over HTTP, where
@@ -45,7 +46,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_TOO_MANY_FAILURES = 4429;
 export const CLOSE_SERVICE_UNAVAILABLE = 4503;
-/** The standard WebSocket "Try Again Later": the process holds as many connections as it allows. */
+/** The standard WebSocket "Try Again Later": the process, or the key, holds as many connections as it may. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** How long a stopping server waits for clients to answer its close frame before dropping them. */
@@ -143,7 +144,9 @@ export function startSubscriptionServer(
           }
           const mine = byKey.get(keyHash) ?? new Set();
           if (mine.size >= config.wsMaxConnectionsPerKey) {
-            socket.close(CLOSE_TOO_MANY_FAILURES, closeReason(`TOO_MANY_CONNECTIONS: at most ${config.wsMaxConnectionsPerKey} open connections per API key.`));
+            // Try Again Later, not 4429: graphql-ws clients give up on 4429 for good, and a place
+            // frees as soon as one of the key's sockets closes, so a client that backs off gets in.
+            socket.close(CLOSE_TRY_AGAIN_LATER, closeReason(`TOO_MANY_CONNECTIONS: at most ${config.wsMaxConnectionsPerKey} open connections per API key; retry later.`));
             return false;
           }
           mine.add(ctx);

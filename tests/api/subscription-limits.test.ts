@@ -62,11 +62,11 @@ describe.each(DATABASES)('subscription caps on %s', (kind) => {
     return { client, start };
   }
 
-  test('connections beyond the per-key cap are closed with 4429, beyond the process cap with 1013; closing one frees a place', async () => {
+  test('connections beyond the per-key cap or the process cap are closed with 1013 (Try Again Later); closing one frees a place', async () => {
     const [a1, a2] = [sub(keys[0]!), sub(keys[0]!)];
     await Promise.all([a1.connected, a2.connected]);
     const a3 = sub(keys[0]!);
-    expect(await a3.ended).toEqual({ closeCode: 4429, closeReason: 'TOO_MANY_CONNECTIONS: at most 2 open connections per API key.' });
+    expect(await a3.ended).toEqual({ closeCode: 1013, closeReason: 'TOO_MANY_CONNECTIONS: at most 2 open connections per API key; retry later.' });
 
     // Four connections in all: keys[1] and keys[2] take the last two; keys[3] finds the process full.
     const others = [sub(keys[1]!), sub(keys[2]!)];
@@ -79,6 +79,34 @@ describe.each(DATABASES)('subscription caps on %s', (kind) => {
     const again = sub(keys[3]!);
     await again.connected;
     await hubHolds(4);
+  });
+
+  test("a graphql-ws client with its default retry rules waits out the per-key cap and gets in once a place frees", async () => {
+    const [a1, a2] = [sub(keys[0]!), sub(keys[0]!)];
+    await Promise.all([a1.connected, a2.connected]);
+    // A third client of the same key, as an app would configure one: retries on (a short wait here),
+    // graphql-ws's own rules for which close codes are final (4429 would be).
+    let closes = 0;
+    const codes: number[] = [];
+    let connected!: () => void;
+    const gotIn = new Promise<void>((r) => (connected = r));
+    const client = createClient({
+      url: wsUrl(t.app.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${keys[0]}` },
+      lazy: false, retryAttempts: 50, retryWait: () => new Promise((r) => setTimeout(r, 100)),
+      on: { connected: () => connected(), closed: (e) => { closes++; codes.push((e as { code: number }).code); } },
+    });
+    open.push(client);
+    await waitFor(async () => (closes >= 2 ? true : null), 10_000, 20);
+    expect(new Set(codes)).toEqual(new Set([1013]));
+    await a1.dispose();
+    await gotIn;
+    // And it works: a subscription on it sees a job of the learner.
+    const seen: string[] = [];
+    client.subscribe({ query: JOBS, variables: { learnerId } }, { next: (r) => { seen.push((r.data as any).jobStatusChanged.status); }, error: () => undefined, complete: () => undefined });
+    await hubHolds(2);
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', { bytes: speechLikeWav(1.0, 77), name: 'retry.wav' });
+    expect(res.errors).toBeUndefined();
+    await waitFor(async () => (seen.includes('SUCCEEDED') ? true : null), 60_000, 50);
   });
 
   test('clients that drop while their key is being checked hold no place afterwards', async () => {
