@@ -10,12 +10,15 @@
  * - ADMIN implies every other scope, and alone reaches the admin things: API keys (list, create,
  *   revoke, rotate), the audit log, erasing a learner, trust analytics (`rationaleAnalytics`), the
  *   review queue (`flaggedAssessments`) and its verdicts (`reviewRationale`, `Rationale.review`,
- *   `reviewedAssessments`), attaching human labels, and the deployment's inference workers
- *   (`workers`: shared by every organisation, they carry no tenant data).
+ *   `reviewedAssessments`), attaching human labels, the LMS configuration (webhook endpoints and
+ *   their deliveries, LTI platforms, the LRS and its statement deliveries; listing and re-sending
+ *   grade deliveries), and the deployment's inference workers (`workers`: shared by every
+ *   organisation, they carry no tenant data).
  * - SCORES_READ reads all learner data of the organisation: learners, utterances (reference text,
  *   audio facts), jobs (including their error and the model's raw output), assessments and
  *   everything in them (sentence/word/phoneme scores, rationales and their checks, human labels,
- *   agreement with them).
+ *   agreement with them), and where an assessment's scores went: its grade deliveries and their line
+ *   items (`Assessment.gradeDeliveries`, and `node(id)` of either; lists of them are ADMIN's).
  * - ASSESS_WRITE creates learners, submits utterances and re-assesses them. Without SCORES_READ it
  *   sees only the objects its own mutation returns, field by field as it wrote them: the Learner
  *   createLearner made, the Utterance and Job submitUtterance made (or replays), the Job

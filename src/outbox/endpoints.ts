@@ -49,10 +49,15 @@ async function lockOrganization(tx: Tx, organizationId: string): Promise<void> {
 
 /** The endpoint, locked for the rest of the transaction; NOT_FOUND when unknown or another organisation's. */
 async function lockEndpoint(tx: Tx, organizationId: string, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await lockedEndpointOrNull(tx, organizationId, id);
+  if (!endpoint) throw new AppError('NOT_FOUND', `No WebhookEndpoint with id "${toGlobalId('WebhookEndpoint', id)}".`);
+  return endpoint;
+}
+
+async function lockedEndpointOrNull(tx: Tx, organizationId: string, id: string): Promise<WebhookEndpoint | null> {
   const rows = await tx.$queryRaw<{ id: string }[]>`
     SELECT "id"::text AS "id" FROM "WebhookEndpoint" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
-  if (rows.length === 0) throw new AppError('NOT_FOUND', `No WebhookEndpoint with id "${toGlobalId('WebhookEndpoint', id)}".`);
-  return tx.webhookEndpoint.findUniqueOrThrow({ where: { id } });
+  return rows.length === 0 ? null : tx.webhookEndpoint.findUniqueOrThrow({ where: { id } });
 }
 
 export interface CreateEndpointInput {
@@ -179,13 +184,18 @@ function requireEnabled(endpoint: WebhookEndpoint): void {
 
 /**
  * Sends a delivery's event to its endpoint again, with the same `webhook-id` (a receiver that
- * already has it can tell): ./resend.ts's rules, once the endpoint (locked) is enabled. Returns the
- * delivery that will be sent.
+ * already has it can tell): ./resend.ts's rules, once the endpoint is enabled. Returns the delivery
+ * that will be sent. The endpoint is locked first, then the event and the delivery: the order a bulk
+ * re-send and deleteEndpoint take them in, so neither can deadlock with this.
  */
 export async function resendDelivery(prisma: PrismaClient, where: { organizationId: string; id: string }, actor: Actor): Promise<Delivery> {
   return prisma.$transaction(async (tx) => {
-    const { previous, result } = await resendOne(tx, { ...where, channel: 'WEBHOOK' }, async (delivery) => {
-      requireEnabled(await lockEndpoint(tx, where.organizationId, delivery.webhookEndpointId!));
+    const found = await tx.delivery.findFirst({ where: { ...where, channel: 'WEBHOOK' }, select: { webhookEndpointId: true } });
+    // With an unknown id, or an endpoint deleted meanwhile (its deliveries went with it), resendOne
+    // finds no delivery and says NOT_FOUND of the delivery.
+    const endpoint = found?.webhookEndpointId ? await lockedEndpointOrNull(tx, where.organizationId, found.webhookEndpointId) : null;
+    const { previous, result } = await resendOne(tx, { ...where, channel: 'WEBHOOK' }, async () => {
+      if (endpoint) requireEnabled(endpoint);
     });
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'webhookDelivery.resent', targetType: 'WebhookDelivery', targetId: previous.id,

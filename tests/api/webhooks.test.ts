@@ -388,6 +388,31 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(audit.data.auditEvents.edges[0].node).toEqual({ action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpointId });
   });
 
+  test('a failed delivery re-sent by id while the endpoint is re-sent in bulk: one new delivery, no deadlock', async () => {
+    const prisma = t.app.services.prisma;
+    // Deliveries stay as the re-sends leave them (nothing sent), so each round starts from FAILED.
+    await t.app.deliveries?.stop({ deadlineMs: 10_000 });
+    const created = await t.admin.request(CREATE, { input: { url: `${receiver.url}/race`, eventTypes: ['assessment.completed'] } });
+    const endpoint = created.data.createWebhookEndpoint.endpoint.id;
+    const endpointDbId = fromGlobalId(endpoint)!.id;
+    const { organizationId } = await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointDbId } });
+    const event = await prisma.outboxEvent.create({ data: { organizationId, type: 'assessment.completed', body: '{}' } });
+    const failed = await prisma.delivery.create({ data: { organizationId, eventId: event.id, channel: 'WEBHOOK', webhookEndpointId: endpointDbId, status: 'FAILED', attempts: 4 } });
+    const since = new Date(event.createdAt.getTime() - 1000).toISOString();
+    for (let round = 0; round < 8; round++) {
+      await prisma.delivery.updateMany({ where: { webhookEndpointId: endpointDbId, status: { not: 'FAILED' } }, data: { status: 'FAILED' } });
+      const before = await prisma.delivery.count({ where: { webhookEndpointId: endpointDbId } });
+      const [one, bulk] = await Promise.all([
+        t.admin.request(`mutation($id: ID!) { resendWebhookDelivery(id: $id) { id } }`, { id: toGlobalId('WebhookDelivery', failed.id) }),
+        t.admin.request(`mutation($e: ID!, $s: DateTime!) { resendFailedWebhookDeliveries(endpointId: $e, since: $s) { count } }`, { e: endpoint, s: since }),
+      ]);
+      expect({ round, errors: [one.errors, bulk.errors] }).toEqual({ round, errors: [undefined, undefined] });
+      // Whichever ran first made the delivery; the other found it open (by id) or left it (bulk).
+      expect(await prisma.delivery.count({ where: { webhookEndpointId: endpointDbId } })).toBe(before + 1);
+      expect(await prisma.delivery.count({ where: { webhookEndpointId: endpointDbId, status: 'PENDING' } })).toBe(1);
+    }
+  });
+
   test('a bulk re-send makes at most 10,000 deliveries a call and says hasMore until the rest are sent', async () => {
     const prisma = t.app.services.prisma;
     // Nothing is sent from here on: the new deliveries stay PENDING for the counts.
@@ -396,7 +421,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(created.errors).toBeUndefined();
     const endpoint = created.data.createWebhookEndpoint.endpoint.id;
     const organizationId = (await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: fromGlobalId(endpoint)!.id } })).organizationId;
-    // 10,001 events of a long outage, each with its one delivery FAILED.
+    // 10,001 events of a long outage, each with its one delivery FAILED, a millisecond apart.
     await prisma.$executeRaw`
       WITH ev AS (
         INSERT INTO "OutboxEvent" ("id", "organizationId", "type", "body", "createdAt")
@@ -410,6 +435,11 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     const first = await t.admin.request(RESEND, { e: endpoint, s: since });
     expect(first.errors).toBeUndefined();
     expect(first.data.resendFailedWebhookDeliveries).toEqual({ count: 10_000, hasMore: true });
+    // The oldest first: the newest event is the one left for the next call.
+    const newest = await prisma.outboxEvent.findFirstOrThrow({ where: { organizationId, body: '{}', deliveries: { some: { webhookEndpointId: fromGlobalId(endpoint)!.id } } }, orderBy: { createdAt: 'desc' } });
+    expect(await prisma.delivery.count({ where: { eventId: newest.id, status: 'PENDING' } })).toBe(0);
+    const oldest = await prisma.outboxEvent.findFirstOrThrow({ where: { organizationId, body: '{}', deliveries: { some: { webhookEndpointId: fromGlobalId(endpoint)!.id } } }, orderBy: { createdAt: 'asc' } });
+    expect(await prisma.delivery.count({ where: { eventId: oldest.id, status: 'PENDING' } })).toBe(1);
     expect((await t.admin.request(RESEND, { e: endpoint, s: since })).data.resendFailedWebhookDeliveries).toEqual({ count: 1, hasMore: false });
     expect((await t.admin.request(RESEND, { e: endpoint, s: since })).data.resendFailedWebhookDeliveries).toEqual({ count: 0, hasMore: false });
     // Every event has exactly one delivery waiting, the oldest ones from the first call.
