@@ -24,6 +24,12 @@ export const ERROR_CODES = [
    * configured model directory serves (a BAD_USER_INPUT refusal, raised before anything is written).
    */
   'UNKNOWN_MODEL_VERSION',
+  /**
+   * An LMS (LTI platform) refused, failed or answered nonsense to a request speechmark made for the
+   * caller (syncLtiMembers): `extensions.status` (its HTTP status, or null) and `reason`. Not the
+   * caller's input and not speechmark's fault: fix the platform's configuration, or retry later.
+   */
+  'LTI_PLATFORM_ERROR',
   /** The database is unreachable or dropped the connection (restart, failover): retry shortly. HTTP 503 when it happens during authentication. */
   'SERVICE_UNAVAILABLE',
   /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */

@@ -29,6 +29,7 @@ export type AuditAction =
   | 'ltiPlatform.keyRotated'
   | 'ltiPlatform.updated'
   | 'ltiPlatform.deleted'
+  | 'ltiPlatform.membersSynced'
   | 'ltiLineItem.created'
   | 'ltiLineItem.updated'
   | 'ltiLineItem.deleted'

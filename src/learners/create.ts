@@ -3,7 +3,7 @@
  * here, so the same checks (externalId 1-200 characters after trimming, groups as groups.ts cleans
  * them) hold however a learner is made.
  */
-import type { AgeGroup, Learner, PrismaClient } from '../generated/prisma/client.js';
+import type { AgeGroup, Learner, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { cleanGroups } from './groups.js';
@@ -64,4 +64,22 @@ export async function ensureLearner(prisma: PrismaClient, organizationId: string
     if (e instanceof AppError && e.code === 'CONFLICT') return prisma.learner.findUniqueOrThrow({ where });
     throw e;
   }
+}
+
+/**
+ * Many new learners at once (a class roster from the LMS), checked as createLearner checks one;
+ * externalIds the organisation already uses are left as they are (created by someone else
+ * meanwhile included). Returns how many were created. Runs in the caller's transaction.
+ */
+export async function createMissingLearners(tx: Prisma.TransactionClient, organizationId: string, inputs: readonly NewLearner[]): Promise<number> {
+  if (inputs.length === 0) return 0;
+  const data = inputs.map((input) => ({
+    organizationId,
+    externalId: cleanExternalId(input.externalId),
+    displayName: checkDisplayName(input.displayName ?? null),
+    groups: cleanGroups(input.groups ?? [], 'groups'),
+    ageGroup: input.ageGroup ?? null,
+  }));
+  const { count } = await tx.learner.createMany({ data, skipDuplicates: true });
+  return count;
 }

@@ -44,20 +44,24 @@ export class LtiTokenClient {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** A token with the score scope; `refresh` discards a cached one the platform refused. */
-  async token(platform: TokenPlatform, options: { refresh?: boolean } = {}): Promise<string> {
+  /**
+   * A token with `scope` (by default AGS's score scope); `refresh` discards a cached one the
+   * platform refused.
+   */
+  async token(platform: TokenPlatform, options: { refresh?: boolean; scope?: string } = {}): Promise<string> {
+    const scope = options.scope ?? AGS_SCORE_SCOPE;
     const signer = await signingKey(this.prisma, platform.id);
     // Keyed by the kid too: after a rotation the next request uses the new key at once.
     // And by what the token is asked with: after updateLtiPlatform a token of the old client or
-    // endpoint is not used again.
-    const key = JSON.stringify([platform.id, signer.kid, platform.clientId, platform.tokenEndpoint, platform.audience]);
+    // endpoint is not used again, nor one of another scope.
+    const key = JSON.stringify([platform.id, signer.kid, platform.clientId, platform.tokenEndpoint, platform.audience, scope]);
     if (options.refresh) this.cache.delete(key);
     const cached = this.cache.get(key);
     if (cached && cached.renewAt > this.now()) return cached.token;
     // Concurrent deliveries to one platform share one token request.
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.request(platform, signer).then(
+      pending = this.request(platform, signer, scope).then(
         (c) => {
           this.cache.set(key, c);
           return c.token;
@@ -68,12 +72,12 @@ export class LtiTokenClient {
     return pending;
   }
 
-  private async request(platform: TokenPlatform, signer: Awaited<ReturnType<typeof signingKey>>): Promise<Cached> {
+  private async request(platform: TokenPlatform, signer: Awaited<ReturnType<typeof signingKey>>, scope: string): Promise<Cached> {
     const body = new URLSearchParams({
       grant_type: 'client_credentials',
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: await clientAssertion(platform, signer, new Date(this.now())),
-      scope: AGS_SCORE_SCOPE,
+      scope,
     });
     const answer = await this.post(platform.tokenEndpoint, {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },

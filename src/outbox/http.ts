@@ -22,6 +22,8 @@ export interface PostResult {
   errorCode: SendErrorCode | null;
   error: string | null;
   durationMs: number;
+  /** The answer's headers (null when no answer came): a paged GET reads its Link header. */
+  headers?: http.IncomingHttpHeaders | null;
 }
 
 /** Kept for the attempt log. */
@@ -71,6 +73,8 @@ export interface PostOptions {
   userAgent?: string;
   /** How much of the answer's body to keep (RESPONSE_KEEP_BYTES by default; a token answer needs it whole). */
   keepBytes?: number;
+  /** POST (the default, with the body) or GET (no body: an LTI membership page). */
+  method?: 'POST' | 'GET';
 }
 
 export function postJson(urlText: string, headers: Record<string, string>, body: Buffer, options: PostOptions): Promise<PostResult> {
@@ -101,12 +105,11 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
     const req = (secure ? https : http).request(
       url,
       {
-        method: 'POST',
+        method: options.method ?? 'POST',
         agent: secure ? agents.https : agents.http,
         lookup: guardedLookup(options.policy) as never,
         headers: {
-          'content-type': 'application/json',
-          'content-length': String(body.length),
+          ...(options.method === 'GET' ? {} : { 'content-type': 'application/json', 'content-length': String(body.length) }),
           'user-agent': options.userAgent ?? 'speechmark-webhooks/1',
           ...headers,
         },
@@ -123,6 +126,7 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
             responseBody: keptBytes > 0 ? printable(Buffer.concat(kept)) : null,
             errorCode: null,
             error: null,
+            headers: res.headers,
           });
         answered = answer;
         res.on('data', (chunk: Buffer) => {
@@ -173,6 +177,7 @@ export interface OutboundAnswer {
   status: number;
   text: string;
   durationMs: number;
+  headers: http.IncomingHttpHeaders;
 }
 
 /**
@@ -188,7 +193,12 @@ export async function postForAnswer(
 ): Promise<OutboundAnswer> {
   const res = await postJson(url, headers, Buffer.from(body), options);
   if (res.errorCode || res.statusCode === null) throw new OutboundError(res.errorCode ?? 'CONNECTION_FAILED', res.error ?? 'no answer');
-  return { status: res.statusCode, text: res.responseBody ?? '', durationMs: res.durationMs };
+  return { status: res.statusCode, text: res.responseBody ?? '', durationMs: res.durationMs, headers: res.headers ?? {} };
+}
+
+/** postForAnswer's GET: the same guarded connection, deadline and no redirects, no body sent. */
+export function getForAnswer(url: string, headers: Record<string, string>, options: PostOptions): Promise<OutboundAnswer> {
+  return postForAnswer(url, headers, '', { ...options, method: 'GET' });
 }
 
 /**

@@ -50,6 +50,7 @@ import { createLtiLineItem, registerLtiPlatform } from '../../src/lti/platforms.
 import { cliActor } from '../../src/admin/audit.js';
 import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
+import { LtiTestPlatform } from '../support/lti-platform.js';
 import { startBulkReassessment } from '../../src/assessment/bulk.js';
 import { setXapiLrs } from '../../src/xapi/lrs-settings.js';
 import { loadConfig } from '../../src/config.js';
@@ -162,6 +163,9 @@ const TYPE_NEEDS: Record<string, Need> = {
   GradeDeliveryConnection: 'ADMIN',
   GradeDeliveryEdge: 'ADMIN',
   ResentDeliveries: 'ADMIN',
+  /** A roster sync's outcome (user ids of the course's members): LMS administration. */
+  LtiMembersSync: 'ADMIN',
+  SkippedLtiMember: 'ADMIN',
   // Webhooks (issue 10): admin things; their payloads carry learner data and scores.
   WebhookEndpoint: 'ADMIN',
   WebhookEndpointConnection: 'ADMIN',
@@ -217,6 +221,9 @@ interface Seed {
   /** The seeded LTI platform and an audit event of the seeding (global ids). */
   ltiPlatformId: string;
   auditEventId: string;
+  /** A platform registered with the local LTI test platform, and the course roster it serves (NRPS). */
+  rosterPlatformId: string;
+  rosterUrl: string;
 }
 
 /** Global ids of seeded rows for `node(id)`, per Node type. */
@@ -336,6 +343,8 @@ const MUTATIONS: Record<string, MutationSpec> = {
   resendFailedGradeDeliveries: { need: 'ADMIN', variables: async ({ seed }) => ({ lineItemId: seed.ltiLineItemId, since: '2026-01-01T00:00:00Z' }) },
   resendXapiDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'XAPI') }) },
   resendFailedXapiDeliveries: { need: 'ADMIN', variables: async () => ({ since: '2026-01-01T00:00:00Z' }) },
+  // The same roster each run: the first creates its learner, the rest change nothing.
+  syncLtiMembers: { need: 'ADMIN', variables: async ({ seed }) => ({ input: { platformId: seed.rosterPlatformId, contextMembershipsUrl: seed.rosterUrl } }) },
 };
 
 /**
@@ -742,7 +751,7 @@ async function organisationRows(t: TestApp, organizationId: string): Promise<Sen
   return { ids, texts };
 }
 
-async function seedOrganisationA(t: TestApp) {
+async function seedOrganisationA(t: TestApp, lms: LtiTestPlatform) {
   const prisma = t.app.services.prisma;
   const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
   // A webhook endpoint receiving everything, so the seed's events are delivered (with an attempt each).
@@ -831,6 +840,11 @@ async function seedOrganisationA(t: TestApp) {
   // key's run and another's would read differently (an attempt log for one, none for the other).
   await t.app.deliveries?.stop({ deadlineMs: 10_000 });
   const auditEvent = await prisma.auditEvent.findFirstOrThrow({ where: { organizationId: org.id }, orderBy: { createdAt: 'asc' } });
+  // A platform whose token endpoint and roster are real (the local LTI test platform): syncLtiMembers works for the admin.
+  const rosterPlatformId = await lms.registerWith(t.admin, t.app.url, `gen-roster-${randomUUID()}`);
+  const learnerRole = ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'];
+  // One member to apply, one to skip (so SkippedLtiMember has a value to reach).
+  lms.setRoster('access-course', [{ user_id: `roster-${randomUUID()}`, roles: learnerRole, name: 'Roster Learner' }, { user_id: 'r'.repeat(201), roles: learnerRole }], { title: 'Access Course' });
   const seed: Seed = {
     learnerId,
     externalId,
@@ -850,6 +864,8 @@ async function seedOrganisationA(t: TestApp) {
     xapiDeliveryId: toGlobalId('XapiDelivery', xapiDelivery.id),
     ltiPlatformId: platform.data.registerLtiPlatform.id,
     auditEventId: toGlobalId('AuditEvent', auditEvent.id),
+    rosterPlatformId,
+    rosterUrl: lms.membershipsUrl('access-course'),
   };
   return seed;
 }
@@ -909,14 +925,16 @@ describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
   const onPaths = new Set<string>();
 
   const receiver = new Receiver();
+  let lms: LtiTestPlatform;
   beforeAll(async () => {
     await receiver.start();
+    lms = await LtiTestPlatform.start();
     // Every run of an endpoint mutation gets a fresh endpoint: far more than the default 20.
     // The server's own LRS (the receiver): the seeded assessment's statement is an XAPI delivery.
     const xapi = { ...loadConfig({}).xapi, lrs: { endpoint: `${receiver.url}/xapi/`, username: 'access', password: 'access secret' } };
     t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true, webhookMaxEndpoints: 100_000, xapi });
     receivers.set(t, receiver);
-    seed = await seedOrganisationA(t);
+    seed = await seedOrganisationA(t, lms);
     const prisma = t.app.services.prisma;
     principals = [];
     for (const scopes of SCOPE_SETS) {
@@ -931,6 +949,7 @@ describe.each(DATABASES)('access generated from the schema on %s', (kind) => {
   afterAll(async () => {
     await t?.dispose();
     await receiver.stop();
+    await lms?.close();
   });
 
   /**

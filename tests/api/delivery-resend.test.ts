@@ -58,11 +58,7 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
       webhookBackoffCapMs: 1000,
       webhookMaxAttempts: 4,
     });
-    const input = { name: 'Test LMS', issuer: lms.url, clientId: 'speechmark-resend', deploymentId: 'dep-1', tokenEndpoint: lms.tokenEndpoint };
-    const res = await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id jwksPath } }`, { input });
-    expect(res.errors).toBeUndefined();
-    platformId = res.data.registerLtiPlatform.id;
-    lms.trustTool(input.clientId, new URL(res.data.registerLtiPlatform.jwksPath, t.app.url).href);
+    platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-resend');
   });
   afterAll(async () => {
     await t?.dispose();

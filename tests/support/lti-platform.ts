@@ -5,14 +5,30 @@
  * lifetime of at most five minutes, `iss` = `sub` = client id, `jti` never seen before, a `kid`),
  * and line item score endpoints that check the Bearer token, the media type and every field of
  * the score. What it refuses it answers 400/401 and records in `problems`; it can be told to
- * answer 500 or to revoke its tokens, to exercise retries and token refresh.
+ * answer 500 or to revoke its tokens, to exercise retries and token refresh. Its Names and Role
+ * Provisioning Services side serves course rosters (`setRoster`) as NRPS 2.0 membership containers,
+ * paged with `Link: rel="next"`, to a token of the NRPS scope that asks for the container's media type.
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { GqlClient } from './client.js';
 
 export const SCORE_MEDIA_TYPE = 'application/vnd.ims.lis.v1.score+json';
 export const SCORE_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/score';
+export const NRPS_SCOPE = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
+export const MEMBERSHIP_MEDIA_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
+
+/** A member as NRPS 2.0 lists one. */
+export interface RosterMember {
+  user_id: string;
+  roles: string[];
+  status?: 'Active' | 'Inactive' | 'Deleted';
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  email?: string;
+}
 const ISO_WITH_MS_AND_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(Z|[+-]\d{2}:\d{2})$/;
 
 export interface ReceivedScore {
@@ -35,7 +51,13 @@ export class LtiTestPlatform {
   readonly problems: string[] = [];
   /** Answers the next N score posts with this status before accepting again. */
   private failures: number[] = [];
-  private readonly tokens = new Set<string>();
+  /** Issued tokens and the scope each was granted. */
+  private readonly tokens = new Map<string, string>();
+  private readonly rosters = new Map<string, { context: Record<string, string>; members: RosterMember[]; pageSize: number; next?: (page: number) => string }>();
+  /** Roster pages served (context, page), in order. */
+  readonly rosterPages: { context: string; page: number }[] = [];
+  /** Answers the next N roster page requests with this status. */
+  private rosterFailures: number[] = [];
   private readonly seenJti = new Set<string>();
   private tool: { clientId: string; jwks: ReturnType<typeof createRemoteJWKSet> } | null = null;
   tokenLifetimeS = 3600;
@@ -64,6 +86,18 @@ export class LtiTestPlatform {
     return `${this.url}/lineitems/${id}/lineitem`;
   }
 
+  /**
+   * Both sides of an LTI registration: this platform registered in speechmark through the API (by
+   * `admin`, of the server at `appUrl`), and speechmark trusted here as a tool. Returns the platform's id.
+   */
+  async registerWith(admin: GqlClient, appUrl: string, clientId: string, deploymentId = 'dep-1'): Promise<string> {
+    const input = { name: `Test LMS ${clientId}`, issuer: this.url, clientId, deploymentId, tokenEndpoint: this.tokenEndpoint };
+    const res = await admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id jwksPath } }`, { input });
+    if (res.errors) throw new Error(`registerLtiPlatform: ${JSON.stringify(res.errors)}`);
+    this.trustTool(clientId, new URL(res.data.registerLtiPlatform.jwksPath, appUrl).href);
+    return res.data.registerLtiPlatform.id;
+  }
+
   /** Register the tool as a platform admin does: its client id and its JWKS URL. */
   trustTool(clientId: string, jwksUrl: string) {
     // cooldownDuration 0: an unknown kid (after a key rotation) refetches the set at once.
@@ -72,6 +106,23 @@ export class LtiTestPlatform {
 
   failNextScores(...statuses: number[]) {
     this.failures.push(...statuses);
+  }
+
+  /**
+   * A course's roster, served at `membershipsUrl(contextId)` in pages of `pageSize`; `next` replaces
+   * the Link of every page (a platform that links elsewhere, or in a loop).
+   */
+  setRoster(contextId: string, members: RosterMember[], options: { pageSize?: number; label?: string; title?: string; next?: (page: number) => string } = {}) {
+    const context = { id: contextId, ...(options.label ? { label: options.label } : {}), ...(options.title ? { title: options.title } : {}) };
+    this.rosters.set(contextId, { context, members, pageSize: options.pageSize ?? 100, next: options.next });
+  }
+
+  membershipsUrl(contextId: string) {
+    return `${this.url}/contexts/${contextId}/memberships`;
+  }
+
+  failNextRosterPages(...statuses: number[]) {
+    this.rosterFailures.push(...statuses);
   }
 
   /** Revoke every token issued so far (their holders get 401). */
@@ -94,6 +145,8 @@ export class LtiTestPlatform {
     if (req.method === 'POST' && path === '/token') return this.token(req, body, res);
     const score = /^\/lineitems\/([^/]+)\/lineitem\/scores$/.exec(path);
     if (req.method === 'POST' && score) return this.score(req, score[1]!, body, res);
+    const roster = /^\/contexts\/([^/]+)\/memberships$/.exec(path);
+    if (req.method === 'GET' && roster) return this.roster(req, decodeURIComponent(roster[1]!), res);
     this.refuse(res, 404, `unexpected ${req.method} ${req.url}`);
   }
 
@@ -111,7 +164,8 @@ export class LtiTestPlatform {
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
       return this.refuse(res, 400, `client_assertion_type ${form.get('client_assertion_type')}`, 'invalid_client');
     }
-    if (form.get('scope') !== SCORE_SCOPE) return this.refuse(res, 400, `scope ${form.get('scope')}`, 'invalid_scope');
+    const scope = form.get('scope') ?? '';
+    if (scope !== SCORE_SCOPE && scope !== NRPS_SCOPE) return this.refuse(res, 400, `scope ${scope}`, 'invalid_scope');
     if (!this.tool) return this.refuse(res, 401, 'no tool registered', 'invalid_client');
     const assertion = form.get('client_assertion') ?? '';
     try {
@@ -132,9 +186,35 @@ export class LtiTestPlatform {
       return this.refuse(res, 401, `client assertion refused: ${(e as Error).message}`, 'invalid_client');
     }
     const token = randomBytes(24).toString('base64url');
-    this.tokens.add(token);
+    this.tokens.set(token, scope);
     res.writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeS, scope: SCORE_SCOPE }));
+      .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeS, scope }));
+  }
+
+  private roster(req: http.IncomingMessage, contextId: string, res: http.ServerResponse) {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || !this.tokens.has(token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      return;
+    }
+    if (this.tokens.get(token) !== NRPS_SCOPE) return this.refuse(res, 403, `roster read with a token of scope ${this.tokens.get(token)}`);
+    if (!(req.headers.accept ?? '').includes(MEMBERSHIP_MEDIA_TYPE)) return this.refuse(res, 406, `roster accept ${req.headers.accept}`);
+    const failure = this.rosterFailures.shift();
+    if (failure) {
+      res.writeHead(failure, { 'content-type': 'text/plain' }).end(`told to answer ${failure}`);
+      return;
+    }
+    const roster = this.rosters.get(contextId);
+    if (!roster) return this.refuse(res, 404, `no roster for context ${contextId}`);
+    const page = Number(new URL(req.url ?? '/', this.url).searchParams.get('page') ?? '0');
+    this.rosterPages.push({ context: contextId, page });
+    const members = roster.members.slice(page * roster.pageSize, (page + 1) * roster.pageSize);
+    const headers: Record<string, string> = { 'content-type': MEMBERSHIP_MEDIA_TYPE };
+    if (roster.next) headers.link = `<${roster.next(page)}>; rel="next"`;
+    else if ((page + 1) * roster.pageSize < roster.members.length) {
+      headers.link = `<${this.membershipsUrl(contextId)}?page=${page + 1}>; rel="next"`;
+    }
+    res.writeHead(200, headers).end(JSON.stringify({ id: `${this.membershipsUrl(contextId)}?page=${page}`, context: roster.context, members }));
   }
 
   private score(req: http.IncomingMessage, lineItem: string, body: string, res: http.ServerResponse) {
@@ -144,6 +224,7 @@ export class LtiTestPlatform {
       res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
       return;
     }
+    if (this.tokens.get(token) !== SCORE_SCOPE) return this.refuse(res, 403, `score posted with a token of scope ${this.tokens.get(token)}`);
     const failure = this.failures.shift();
     if (failure) {
       res.writeHead(failure, { 'content-type': 'text/plain' }).end(`told to answer ${failure}`);

@@ -30,3 +30,4 @@ export * from './updateLtiPlatform.js';
 export * from './deleteLtiPlatform.js';
 export * from './updateLtiLineItem.js';
 export * from './deleteLtiLineItem.js';
+export * from './syncLtiMembers.js';

@@ -1,0 +1,29 @@
+import type { MutationResolvers } from '../../generated/graphql.js';
+import { requireScope } from '../../graphql/auth.js';
+import { expectGlobalId } from '../../graphql/ids.js';
+import { actorOf } from '../../admin/audit.js';
+import { syncLtiMembers as sync } from '../../lti/members.js';
+import { guardedGet, guardedPost } from '../../lti/http.js';
+import { LtiTokenClient } from '../../lti/token.js';
+
+/**
+ * ADMIN. The platform's requests go out as the delivery workers' do: the operator's address policy,
+ * the webhook timeout, no redirects. A token is asked for each sync (a roster is read rarely).
+ */
+export const syncLtiMembers: MutationResolvers['syncLtiMembers'] = async (_parent, { input }, ctx) => {
+  requireScope(ctx.principal, 'ADMIN');
+  const { prisma, config, webhookPolicy } = ctx.services;
+  const result = await sync(
+    {
+      prisma,
+      tokens: new LtiTokenClient(prisma, guardedPost(webhookPolicy, config.webhookTimeoutMs)),
+      get: guardedGet(webhookPolicy, config.webhookTimeoutMs),
+      policy: webhookPolicy,
+      allowHttp: config.webhookAllowHttp,
+    },
+    { organizationId: ctx.principal.organizationId, platformId: expectGlobalId(input.platformId, 'LtiPlatform'), contextMembershipsUrl: input.contextMembershipsUrl, group: input.group },
+    actorOf(ctx.principal),
+  );
+  const { context, ...counts } = result;
+  return { ...counts, contextId: context.id, contextLabel: context.label, contextTitle: context.title };
+};
