@@ -17,6 +17,7 @@ import { MAX_GROUP_LENGTH, MAX_GROUPS } from '../learners/groups.js';
 import { OutboundError } from '../outbox/http.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 import { httpUrl } from './platforms.js';
+import { platformError as serviceError } from './platform-error.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import { MAX_PAGE_BYTES, type HttpGet } from './http.js';
 
@@ -81,7 +82,7 @@ interface Member {
 
 /** The platform refused, failed, or answered something that is not a roster. */
 function platformError(reason: string, status: number | null = null): AppError {
-  return new AppError('LTI_PLATFORM_ERROR', `The LTI platform's membership service: ${reason}`, { status, reason });
+  return serviceError('membership service', reason, status);
 }
 
 /** A learner role: the LIS v2 context role or one of its sub-roles, the short name, or the LTI 1.1 URN. */

@@ -194,10 +194,15 @@ function scoreMaximumOf(value: number): number {
 
 const LINE_ITEM_CONFLICT = 'That line item URL is already mapped for this platform.';
 
-export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor) {
+/** A line item's maximum and label as checked for a mapping (and for a column made on the platform). */
+export function checkLineItemFields(input: { scoreMaximum: number; label?: string | null }): { label: string | null } {
   scoreMaximumOf(input.scoreMaximum);
+  return { label: input.label == null ? null : text('label', input.label) };
+}
+
+export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor) {
+  const { label } = checkLineItemFields(input);
   const url = httpUrl('url', input.url);
-  const label = input.label == null ? null : text('label', input.label);
   try {
     return await prisma.$transaction(async (tx) => {
       const platform = await tx.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });

@@ -8,6 +8,8 @@
  * answer 500 or to revoke its tokens, to exercise retries and token refresh. Its Names and Role
  * Provisioning Services side serves course rosters (`setRoster`) as NRPS 2.0 membership containers,
  * paged with `Link: rel="next"`, to a token of the NRPS scope that asks for the container's media type.
+ * Its line items service (`lineItemsUrl`) makes gradebook columns for a token of the lineitem scope,
+ * as AGS 2.0 describes (label and scoreMaximum required, 201 with the new item and its `id` URL).
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +19,8 @@ import type { GqlClient } from './client.js';
 export const SCORE_MEDIA_TYPE = 'application/vnd.ims.lis.v1.score+json';
 export const SCORE_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/score';
 export const NRPS_SCOPE = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
+export const LINEITEM_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem';
+export const LINEITEM_MEDIA_TYPE = 'application/vnd.ims.lis.v2.lineitem+json';
 export const MEMBERSHIP_MEDIA_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
 
 /** A member as NRPS 2.0 lists one. */
@@ -58,6 +62,10 @@ export class LtiTestPlatform {
   readonly rosterPages: { context: string; page: number }[] = [];
   /** Answers the next N roster page requests with this status. */
   private rosterFailures: number[] = [];
+  /** Line items made through the line items service, with the course they were made in. */
+  readonly createdLineItems: { context: string; id: string; body: Record<string, unknown> }[] = [];
+  /** Answers the next N line item creations with this status. */
+  private lineItemFailures: number[] = [];
   private readonly seenJti = new Set<string>();
   private tool: { clientId: string; jwks: ReturnType<typeof createRemoteJWKSet> } | null = null;
   tokenLifetimeS = 3600;
@@ -121,6 +129,14 @@ export class LtiTestPlatform {
     return `${this.url}/contexts/${contextId}/memberships`;
   }
 
+  lineItemsUrl(contextId: string) {
+    return `${this.url}/contexts/${contextId}/lineitems`;
+  }
+
+  failNextLineItems(...statuses: number[]) {
+    this.lineItemFailures.push(...statuses);
+  }
+
   failNextRosterPages(...statuses: number[]) {
     this.rosterFailures.push(...statuses);
   }
@@ -147,6 +163,8 @@ export class LtiTestPlatform {
     if (req.method === 'POST' && score) return this.score(req, score[1]!, body, res);
     const roster = /^\/contexts\/([^/]+)\/memberships$/.exec(path);
     if (req.method === 'GET' && roster) return this.roster(req, decodeURIComponent(roster[1]!), res);
+    const container = /^\/contexts\/([^/]+)\/lineitems$/.exec(path);
+    if (req.method === 'POST' && container) return this.createLineItem(req, decodeURIComponent(container[1]!), body, res);
     this.refuse(res, 404, `unexpected ${req.method} ${req.url}`);
   }
 
@@ -165,7 +183,7 @@ export class LtiTestPlatform {
       return this.refuse(res, 400, `client_assertion_type ${form.get('client_assertion_type')}`, 'invalid_client');
     }
     const scope = form.get('scope') ?? '';
-    if (scope !== SCORE_SCOPE && scope !== NRPS_SCOPE) return this.refuse(res, 400, `scope ${scope}`, 'invalid_scope');
+    if (![SCORE_SCOPE, NRPS_SCOPE, LINEITEM_SCOPE].includes(scope)) return this.refuse(res, 400, `scope ${scope}`, 'invalid_scope');
     if (!this.tool) return this.refuse(res, 401, 'no tool registered', 'invalid_client');
     const assertion = form.get('client_assertion') ?? '';
     try {
@@ -189,6 +207,35 @@ export class LtiTestPlatform {
     this.tokens.set(token, scope);
     res.writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.tokenLifetimeS, scope }));
+  }
+
+  private createLineItem(req: http.IncomingMessage, contextId: string, body: string, res: http.ServerResponse) {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || !this.tokens.has(token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      return;
+    }
+    if (this.tokens.get(token) !== LINEITEM_SCOPE) return this.refuse(res, 403, `line item made with a token of scope ${this.tokens.get(token)}`);
+    const failure = this.lineItemFailures.shift();
+    if (failure) {
+      res.writeHead(failure, { 'content-type': 'text/plain' }).end(`told to answer ${failure}`);
+      return;
+    }
+    if (req.headers['content-type'] !== LINEITEM_MEDIA_TYPE) return this.refuse(res, 415, `line item content-type ${req.headers['content-type']}`);
+    let item: Record<string, unknown>;
+    try {
+      item = JSON.parse(body);
+    } catch {
+      return this.refuse(res, 400, 'line item body is not JSON');
+    }
+    const allowed = new Set(['scoreMaximum', 'label', 'resourceId', 'tag', 'resourceLinkId', 'startDateTime', 'endDateTime', 'gradesReleased']);
+    const problems = Object.keys(item).filter((k) => !allowed.has(k)).map((k) => `unknown field ${k}`);
+    if (typeof item.label !== 'string' || !item.label) problems.push('label must be a non-empty string');
+    if (typeof item.scoreMaximum !== 'number' || !(item.scoreMaximum > 0)) problems.push('scoreMaximum must be a number above 0');
+    if (problems.length) return this.refuse(res, 400, `line item refused: ${problems.join('; ')}`);
+    const id = this.lineItemUrl(`${contextId}-${this.createdLineItems.length + 1}`);
+    this.createdLineItems.push({ context: contextId, id, body: item });
+    res.writeHead(201, { 'content-type': LINEITEM_MEDIA_TYPE, location: id }).end(JSON.stringify({ id, ...item }));
   }
 
   private roster(req: http.IncomingMessage, contextId: string, res: http.ServerResponse) {
