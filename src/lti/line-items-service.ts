@@ -31,69 +31,112 @@ export interface PlatformLineItemInput {
   scoreMaximum: number;
   /** The column's title in the gradebook; by default "Pronunciation (<aspect>)". */
   label?: string | null;
-  /** The platform's resource link id the column belongs to, when it should belong to one. */
+  /** The tool's own id of the activity the column grades (AGS `resourceId`). */
   resourceId?: string | null;
+  /** The platform's resource link the column belongs to (AGS `resourceLinkId`). */
+  resourceLinkId?: string | null;
   /** A tag of the tool's own (AGS `tag`), to tell its columns apart. */
   tag?: string | null;
+}
+
+/** What createLtiLineItem takes: an existing line item (`url`), or where to make one (`lineItemsUrl`). */
+export type LineItemRequest = Omit<PlatformLineItemInput, 'lineItemsUrl'> & { url?: string | null; lineItemsUrl?: string | null };
+
+export interface LineItemServiceDeps {
+  prisma: PrismaClient;
+  tokens: LtiTokenClient;
+  post: HttpPost;
+  policy: AddressPolicy;
+  allowHttp: boolean;
+}
+
+/**
+ * createLtiLineItem's one entry: maps an existing line item, or makes one on the platform and maps
+ * it. Exactly one of `url` and `lineItemsUrl`; the AGS fields only with `lineItemsUrl`.
+ */
+export async function createLineItem(deps: LineItemServiceDeps, organizationId: string, input: LineItemRequest, actor: Actor) {
+  if ((input.url == null) === (input.lineItemsUrl == null)) {
+    throw new AppError('BAD_USER_INPUT', 'Give url (a line item that exists) or lineItemsUrl (to make one), one of them.', { field: input.url == null ? 'lineItemsUrl' : 'url' });
+  }
+  if (input.url != null) {
+    const extra = (['resourceId', 'resourceLinkId', 'tag'] as const).find((f) => input[f] != null);
+    if (extra) throw new AppError('BAD_USER_INPUT', `${extra} is for a line item made now (lineItemsUrl).`, { field: extra });
+    const { platformId, url, aspect, scoreMaximum, label } = input;
+    return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label }, actor);
+  }
+  return createLineItemOnPlatform(deps, organizationId, { ...input, lineItemsUrl: input.lineItemsUrl! }, actor);
 }
 
 function optional(field: string, value: string | null | undefined): string | undefined {
   if (value == null) return undefined;
   const trimmed = value.trim();
-  if (!trimmed || trimmed.length > MAX_TAG_CHARS) throw new AppError('BAD_USER_INPUT', `${field} must be 1 to ${MAX_TAG_CHARS} characters.`, { field });
+  if (!trimmed || [...trimmed].length > MAX_TAG_CHARS) throw new AppError('BAD_USER_INPUT', `${field} must be 1 to ${MAX_TAG_CHARS} characters.`, { field });
   return trimmed;
 }
 
-/** The new line item's URL from the platform's answer (`id`), or LTI_PLATFORM_ERROR. */
-function createdUrl(text: string, status: number): string {
-  let body: { id?: unknown };
+const SERVICE = 'line items service';
+
+/**
+ * The new line item's URL: the answer's `id`, else its Location header. It must be on the
+ * container's origin and pass the rules the container did: every score is posted there with a token.
+ */
+function createdUrl(answer: { text: string; status: number; headers: Record<string, string | string[] | undefined> }, container: string, deps: LineItemServiceDeps): string {
+  let id: unknown;
   try {
-    body = JSON.parse(text);
+    id = (JSON.parse(answer.text) as { id?: unknown })?.id;
   } catch {
-    throw platformError('line items service', 'the created line item is not JSON.', status);
+    id = undefined;
   }
-  if (typeof body?.id !== 'string') throw platformError('line items service', 'the created line item has no id.', status);
+  const location = answer.headers.location;
+  const raw = typeof id === 'string' ? id : typeof location === 'string' ? new URL(location, container).toString() : null;
+  if (raw === null) throw platformError(SERVICE, 'the answer names no line item (no id, no Location).', answer.status);
+  let url: string;
   try {
-    return httpUrl('id', body.id);
+    url = validateEndpointUrl(httpUrl('id', raw), deps.policy, deps.allowHttp);
   } catch {
-    throw platformError('line items service', 'the created line item\'s id is not an http(s) URL.', status);
+    throw platformError(SERVICE, 'the created line item\'s id is not a URL this server may post scores to.', answer.status);
   }
+  if (new URL(url).origin !== new URL(container).origin) {
+    throw platformError(SERVICE, 'the created line item is on another origin than the service.', answer.status);
+  }
+  return url;
 }
 
 /**
  * Creates a line item in the platform's gradebook and maps it (createLtiLineItem). NOT_FOUND for
  * another organisation's platform, BAD_USER_INPUT for input that is not valid (nothing is sent),
- * LTI_PLATFORM_ERROR when the platform refuses or fails (nothing is mapped).
+ * LTI_PLATFORM_ERROR when the platform refuses or fails (nothing is mapped; when the column may
+ * have been made all the same, the error says so and names it when known).
  */
-export async function createLineItemOnPlatform(
-  deps: { prisma: PrismaClient; tokens: LtiTokenClient; post: HttpPost; policy: AddressPolicy; allowHttp: boolean },
-  organizationId: string,
-  input: PlatformLineItemInput,
-  actor: Actor,
-) {
+export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organizationId: string, input: PlatformLineItemInput, actor: Actor) {
   const container = validateEndpointUrl(httpUrl('lineItemsUrl', input.lineItemsUrl), deps.policy, deps.allowHttp);
   const { label } = checkLineItemFields({ scoreMaximum: input.scoreMaximum, label: input.label ?? `Pronunciation (${input.aspect.toLowerCase()})` });
-  const body = {
-    scoreMaximum: input.scoreMaximum,
-    label,
-    ...(optional('resourceId', input.resourceId) ? { resourceId: optional('resourceId', input.resourceId) } : {}),
-    ...(optional('tag', input.tag) ? { tag: optional('tag', input.tag) } : {}),
-  };
+  const fields = { resourceId: optional('resourceId', input.resourceId), resourceLinkId: optional('resourceLinkId', input.resourceLinkId), tag: optional('tag', input.tag) };
+  const body = { scoreMaximum: input.scoreMaximum, label, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
   const platform = await deps.prisma.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });
   if (!platform) throw new AppError('NOT_FOUND', 'No such LTI platform.');
   let url: string;
   try {
     url = await postLineItem(deps, platform, container, JSON.stringify(body));
   } catch (e) {
-    if (e instanceof TokenError) throw platformError('line items service', `the token endpoint refused (${e.message}).`, e.status);
-    if (e instanceof OutboundError) throw platformError('line items service', `no answer (${e.code}: ${e.message}).`);
+    if (e instanceof TokenError) throw platformError(SERVICE, `the token endpoint refused (HTTP ${e.status ?? 'no answer'}).`, e.status);
+    if (e instanceof OutboundError) {
+      throw platformError(SERVICE, `no answer (${e.code}).${e.code === 'TIMEOUT' ? ' The line item may have been made all the same: look in the gradebook before trying again.' : ''}`);
+    }
     throw e;
   }
-  return createLtiLineItem(deps.prisma, organizationId, { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label }, actor);
+  try {
+    return await createLtiLineItem(deps.prisma, organizationId, { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label }, actor);
+  } catch (e) {
+    // Made on the platform but not mapped here (a platform that answered an id mapped already):
+    // name it, so it can be mapped by url or removed from the gradebook.
+    if (e instanceof AppError) throw new AppError(e.code, `${e.message} The platform made the line item ${url}.`, { ...(e.extensions as object), lineItemUrl: url });
+    throw e;
+  }
 }
 
 /** POSTs the line item, with one fresh token after a 401; returns its URL. */
-async function postLineItem(deps: { tokens: LtiTokenClient; post: HttpPost }, platform: Parameters<LtiTokenClient['token']>[0], container: string, body: string) {
+async function postLineItem(deps: LineItemServiceDeps, platform: Parameters<LtiTokenClient['token']>[0], container: string, body: string) {
   for (let refresh = false; ; refresh = true) {
     const token = await deps.tokens.token(platform, { scope: AGS_LINEITEM_SCOPE, refresh });
     const answer = await deps.post(container, {
@@ -102,8 +145,8 @@ async function postLineItem(deps: { tokens: LtiTokenClient; post: HttpPost }, pl
     });
     if (answer.status === 401 && !refresh) continue;
     if (answer.status < 200 || answer.status >= 300) {
-      throw platformError('line items service', `${container} answered ${answer.status}.`, answer.status);
+      throw platformError(SERVICE, `${container} answered ${answer.status}.`, answer.status);
     }
-    return createdUrl(answer.text, answer.status);
+    return createdUrl(answer, container, deps);
   }
 }

@@ -158,8 +158,9 @@ async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Paramet
       return answer;
     }
   } catch (e) {
-    if (e instanceof TokenError) throw platformError(`the token endpoint refused (${e.message}).`, e.status);
-    if (e instanceof OutboundError) throw platformError(`no answer (${e.code}: ${e.message}).`);
+    // The code only: the message may say what an internal name resolves to.
+    if (e instanceof TokenError) throw platformError(`the token endpoint refused (HTTP ${e.status ?? 'no answer'}).`, e.status);
+    if (e instanceof OutboundError) throw platformError(`no answer (${e.code}).`);
     throw e;
   }
 }

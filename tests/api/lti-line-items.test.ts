@@ -35,11 +35,11 @@ describe.each(DATABASES)('gradebook columns made on the platform on %s', (kind) 
 
   test('a column is made in the course, mapped, and fed: a scored recording posts to it', async () => {
     const res = await t.admin.request(CREATE, {
-      input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'TOTAL', scoreMaximum: 50, label: 'Speaking week 3', tag: 'speechmark', resourceId: 'unit-3' },
+      input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'TOTAL', scoreMaximum: 50, label: 'Speaking week 3', tag: 'speechmark', resourceId: 'unit-3', resourceLinkId: 'link-9' },
     });
     expect(res.errors).toBeUndefined();
     const made = lms.createdLineItems.at(-1)!;
-    expect(made).toEqual({ context: 'course-1', id: expect.any(String), body: { scoreMaximum: 50, label: 'Speaking week 3', tag: 'speechmark', resourceId: 'unit-3' } });
+    expect(made).toEqual({ context: 'course-1', id: expect.any(String), body: { scoreMaximum: 50, label: 'Speaking week 3', tag: 'speechmark', resourceId: 'unit-3', resourceLinkId: 'link-9' } });
     expect(res.data.createLtiLineItem).toEqual({ id: expect.any(String), url: made.id, label: 'Speaking week 3', aspect: 'TOTAL', scoreMaximum: 50 });
 
     const learner = (await t.admin.request(`mutation { createLearner(input: {externalId: "column-learner"}) { id } }`)).data.createLearner.id;
@@ -59,8 +59,7 @@ describe.each(DATABASES)('gradebook columns made on the platform on %s', (kind) 
     }, 30_000, 50);
     expect(posted!.body).toMatchObject({ userId: 'lms-user-3', scoreMaximum: 50, activityProgress: 'Completed' });
 
-    // Without a label the column gets one; a 401 (a revoked token) gets one fresh token and one more try.
-    lms.revokeTokens();
+    // Without a label the column gets one; a 401 gets one fresh token and one more try.
     lms.failNextLineItems(401);
     const plain = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'ACCURACY', scoreMaximum: 10 } });
     expect(plain.errors).toBeUndefined();
@@ -68,16 +67,22 @@ describe.each(DATABASES)('gradebook columns made on the platform on %s', (kind) 
     expect(plain.data.createLtiLineItem.label).toBe('Pronunciation (accuracy)');
     const audit = await t.admin.request(`{ auditEvents(first: 1, action: "ltiLineItem.created") { edges { node { targetId details } } } }`);
     expect(audit.data.auditEvents.edges[0].node.details).toMatchObject({ url: lms.createdLineItems.at(-1)!.id, aspect: 'ACCURACY' });
+    // A platform that answers 200 with only a (relative) Location: that URL is mapped.
+    lms.answerNextLineItems('location-only');
+    const located = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'FLUENCY', scoreMaximum: 10 } });
+    expect(located.errors).toBeUndefined();
+    expect(located.data.createLtiLineItem.url).toBe(lms.createdLineItems.at(-1)!.id);
     expect(lms.problems).toEqual([]);
   });
 
   test('input is checked before the platform is asked; a platform that refuses leaves nothing mapped', async () => {
-    const before = { made: lms.createdLineItems.length, mapped: await mapped() };
+    const before = { posts: lms.lineItemPosts, mapped: await mapped() };
     const url = lms.lineItemsUrl('course-2');
     for (const input of [
       { platformId, aspect: 'TOTAL', scoreMaximum: 10 },
       { platformId, url: lms.lineItemUrl('x'), lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10 },
       { platformId, url: lms.lineItemUrl('y'), aspect: 'TOTAL', scoreMaximum: 10, tag: 'only with lineItemsUrl' },
+      { platformId, url: lms.lineItemUrl('z'), aspect: 'TOTAL', scoreMaximum: 10, resourceLinkId: 'only with lineItemsUrl' },
       { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 0 },
       { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10, label: '  ' },
       { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10, tag: 't'.repeat(257) },
@@ -90,7 +95,13 @@ describe.each(DATABASES)('gradebook columns made on the platform on %s', (kind) 
     expect(errorCode(await other.request(CREATE, { input: { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10 } }))).toBe('NOT_FOUND');
     const writer = await keyWithScopes(t, ['ASSESS_WRITE', 'SCORES_READ']);
     expect(errorCode(await writer.request(CREATE, { input: { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10 } }))).toBe('FORBIDDEN');
-    expect({ made: lms.createdLineItems.length, mapped: await mapped() }).toEqual(before);
+    expect({ posts: lms.lineItemPosts, mapped: await mapped() }).toEqual(before);
+
+    // An id on another origin: every score would carry a token there. Refused, nothing mapped.
+    lms.answerNextLineItems('foreign-id');
+    const foreign = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10 } });
+    expect([errorCode(foreign), foreign.errors![0]!.extensions!.reason]).toEqual(['LTI_PLATFORM_ERROR', expect.stringMatching(/another origin/)]);
+    expect(await mapped()).toBe(before.mapped);
 
     lms.failNextLineItems(500);
     const failed = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: url, aspect: 'TOTAL', scoreMaximum: 10 } });

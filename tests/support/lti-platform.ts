@@ -66,6 +66,10 @@ export class LtiTestPlatform {
   readonly createdLineItems: { context: string; id: string; body: Record<string, unknown> }[] = [];
   /** Answers the next N line item creations with this status. */
   private lineItemFailures: number[] = [];
+  /** Every POST to a line items container, answered or refused. */
+  lineItemPosts = 0;
+  /** How the next creations answer: 201 with the item (the default), 200 with a Location only, or an id on another origin. */
+  private lineItemAnswers: ('location-only' | 'foreign-id')[] = [];
   private readonly seenJti = new Set<string>();
   private tool: { clientId: string; jwks: ReturnType<typeof createRemoteJWKSet> } | null = null;
   tokenLifetimeS = 3600;
@@ -135,6 +139,10 @@ export class LtiTestPlatform {
 
   failNextLineItems(...statuses: number[]) {
     this.lineItemFailures.push(...statuses);
+  }
+
+  answerNextLineItems(...answers: ('location-only' | 'foreign-id')[]) {
+    this.lineItemAnswers.push(...answers);
   }
 
   failNextRosterPages(...statuses: number[]) {
@@ -210,6 +218,7 @@ export class LtiTestPlatform {
   }
 
   private createLineItem(req: http.IncomingMessage, contextId: string, body: string, res: http.ServerResponse) {
+    this.lineItemPosts++;
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || !this.tokens.has(token)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
@@ -222,6 +231,7 @@ export class LtiTestPlatform {
       return;
     }
     if (req.headers['content-type'] !== LINEITEM_MEDIA_TYPE) return this.refuse(res, 415, `line item content-type ${req.headers['content-type']}`);
+    if (!(req.headers.accept ?? '').includes(LINEITEM_MEDIA_TYPE)) return this.refuse(res, 406, `line item accept ${req.headers.accept}`);
     let item: Record<string, unknown>;
     try {
       item = JSON.parse(body);
@@ -233,8 +243,16 @@ export class LtiTestPlatform {
     if (typeof item.label !== 'string' || !item.label) problems.push('label must be a non-empty string');
     if (typeof item.scoreMaximum !== 'number' || !(item.scoreMaximum > 0)) problems.push('scoreMaximum must be a number above 0');
     if (problems.length) return this.refuse(res, 400, `line item refused: ${problems.join('; ')}`);
-    const id = this.lineItemUrl(`${contextId}-${this.createdLineItems.length + 1}`);
+    const answer = this.lineItemAnswers.shift();
+    const id = answer === 'foreign-id'
+      ? `https://elsewhere.example/lineitems/${contextId}/lineitem`
+      : this.lineItemUrl(`${contextId}-${this.createdLineItems.length + 1}`);
     this.createdLineItems.push({ context: contextId, id, body: item });
+    if (answer === 'location-only') {
+      // A relative Location and no body, as some platforms answer.
+      res.writeHead(200, { location: new URL(id).pathname }).end();
+      return;
+    }
     res.writeHead(201, { 'content-type': LINEITEM_MEDIA_TYPE, location: id }).end(JSON.stringify({ id, ...item }));
   }
 
