@@ -397,15 +397,18 @@ export async function failJob(
 }
 
 /**
- * Hands a held job back untouched, for a worker that is shutting down: QUEUED again at once, the
- * attempt not counted (attempts - 1), lease and holder cleared, so another worker claims it on its
- * next poll instead of waiting for the lease to expire. Fenced like completeJob: false when the job
- * was no longer this attempt's (already completed, failed or taken over).
+ * Hands a held job back untouched, for a worker that is shutting down: QUEUED again at once, lease
+ * and holder cleared, so another worker claims it on its next poll instead of waiting for the lease
+ * to expire. The attempt is not counted against the job's budget (maxAttempts + 1), but its number
+ * stays used: attempt numbers only grow, so each one names one attempt (in the job's history and as
+ * the fencing token, even when the same worker id claims the job again after a restart). Fenced like
+ * completeJob: false when the job was no longer this attempt's (already completed, failed or taken
+ * over).
  */
 export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
   return prisma.$transaction(async (tx) => {
   const n = await tx.$executeRawUnsafe(
-    `UPDATE "Job" SET "status" = 'QUEUED', "attempts" = greatest("attempts" - 1, 0), "runAfter" = now(),
+    `UPDATE "Job" SET "status" = 'QUEUED', "maxAttempts" = "maxAttempts" + 1, "runAfter" = now(),
             "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
       WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
     job.id,

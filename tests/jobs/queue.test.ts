@@ -144,19 +144,21 @@ describeEachDatabase('job queue', (ctx) => {
     expect(retired.finishedAt).toBeInstanceOf(Date);
   });
 
-  test('release hands a held job back at once, the attempt not counted; only the holder can release', async () => {
-    await createJobs(ctx.prisma, 1);
+  test('release hands a held job back at once, the attempt not counted against the budget; only the holder can release', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const budget = job!.maxAttempts;
     const a1 = (await claimJob(ctx.prisma, 'w1', 300))!;
     expect(await releaseJob(ctx.prisma, a1, 'w2')).toBe(false);
     expect(await releaseJob(ctx.prisma, { id: a1.id, attempts: a1.attempts + 1 }, 'w1')).toBe(false);
     expect(await releaseJob(ctx.prisma, a1, 'w1')).toBe(true);
     expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: a1.id } })).toMatchObject({
-      status: 'QUEUED', attempts: 0, lockedBy: null, leaseExpiresAt: null, startedAt: null,
+      status: 'QUEUED', attempts: 1, maxAttempts: budget + 1, lockedBy: null, leaseExpiresAt: null, startedAt: null,
     });
     expect(await countClaimableJobs(ctx.prisma)).toBe(1); // no lease to wait for
     // The released attempt can no longer extend or complete it; the next claim can.
     const a2 = (await claimJob(ctx.prisma, 'w2', 300))!;
-    expect(a2).toMatchObject({ id: a1.id, attempts: 1, lockedBy: 'w2' });
+    // Its number is new (attempt numbers never repeat), so even the same worker id is fenced off.
+    expect(a2).toMatchObject({ id: a1.id, attempts: 2, lockedBy: 'w2' });
     expect(await extendLease(ctx.prisma, a1, 'w1', 300)).toBe(false);
     expect(await completeJob(ctx.prisma, a1, 'w1', writeAssessment(a1))).toBe(false);
     expect(await completeJob(ctx.prisma, a2, 'w2', writeAssessment(a2))).toBe(true);

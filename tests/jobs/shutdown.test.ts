@@ -1,7 +1,7 @@
 /**
  * Graceful shutdown of a real `npm run worker` process (PostgreSQL: a separate worker needs a server).
  * A job it holds when SIGTERM arrives and that does not finish within SPEECHMARK_SHUTDOWN_GRACE_SECONDS
- * is handed back (QUEUED, attempt not counted, lease cleared), the process exits 0, and another
+ * is handed back (QUEUED, the attempt not counted against the budget, lease cleared), the process exits 0, and another
  * worker takes the job at once instead of after the lease (300 s here) expires.
  *
  * To hold the job deterministically, the test locks the "Utterance" table (ACCESS EXCLUSIVE) from its
@@ -49,7 +49,7 @@ describePg('SIGTERM to a worker process', () => {
   });
 
   const jobRow = async (id: string) =>
-    (await sql.query(`SELECT "status", "attempts", "lockedBy", "leaseExpiresAt", "errorCode" FROM "Job" WHERE "id" = $1`, [id])).rows[0];
+    (await sql.query(`SELECT "status", "attempts", "maxAttempts", "lockedBy", "leaseExpiresAt", "errorCode" FROM "Job" WHERE "id" = $1`, [id])).rows[0];
 
   test('hands its running job back and exits 0; a second worker finishes it without waiting for the lease', async () => {
     const [u] = speechOceanUtterances('train', 1);
@@ -71,7 +71,7 @@ describePg('SIGTERM to a worker process', () => {
     a.child.kill('SIGTERM');
     expect(await a.exited).toEqual({ code: 0, signal: null });
     expect(a.stdout()).toMatch(/SIGTERM: no new jobs/);
-    expect(await jobRow(jobId)).toMatchObject({ status: 'QUEUED', attempts: 0, lockedBy: null, leaseExpiresAt: null });
+    expect(await jobRow(jobId)).toMatchObject({ status: 'QUEUED', attempts: 1, maxAttempts: held.maxAttempts + 1, lockedBy: null, leaseExpiresAt: null });
     await sql.query('ROLLBACK');
 
     const b = worker();
@@ -81,7 +81,8 @@ describePg('SIGTERM to a worker process', () => {
       return j.status === 'SUCCEEDED' && j;
     }, 60_000, 100);
     expect(done.lockedBy).toContain(`:${b.pid}:`);
-    expect(done).toMatchObject({ attempts: 1, errorCode: null }); // not a lease expiry (LEASE_EXPIRED, attempt 2)
+    // Attempt 2 within the budget it had: handed back, not a lease expiry (that would count attempt 1).
+    expect(done).toMatchObject({ attempts: 2, maxAttempts: held.maxAttempts + 1, errorCode: null });
     expect((await sql.query(`SELECT count(*)::int AS n FROM "Assessment" WHERE "jobId" = $1`, [jobId])).rows[0].n).toBe(1);
 
     b.child.kill('SIGINT'); // idle: stops at once

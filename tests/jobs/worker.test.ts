@@ -177,8 +177,9 @@ describeEachDatabase('Worker', (ctx) => {
     await a.stop({ graceful: true, deadlineMs: 100 });
     expect(aborted).toBe(true);
     expect(outcomes).toEqual(['released']);
+    // Handed back: attempt 1 keeps its number but not its place in the budget.
     expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).toMatchObject({
-      status: 'QUEUED', attempts: 0, lockedBy: null, leaseExpiresAt: null,
+      status: 'QUEUED', attempts: 1, maxAttempts: job!.maxAttempts + 1, lockedBy: null, leaseExpiresAt: null,
     });
 
     // The lease was 300 s: B finishing it at all shows it did not wait for an expiry.
@@ -186,8 +187,35 @@ describeEachDatabase('Worker', (ctx) => {
     b.start();
     await b.drain();
     const done = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id }, include: { assessment: true } });
-    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1, lockedBy: 'B', errorCode: null });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2, maxAttempts: job!.maxAttempts + 1, lockedBy: 'B', errorCode: null });
     expect(done.assessment).not.toBeNull();
+  });
+
+  test('a worker stopped and started again gives the job it handed back a new attempt number, and the old attempt stays fenced off', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const seen: number[] = [];
+    let releaseOld: (() => void) | null = null;
+    const a = make(async (j, signal) => {
+      seen.push(j.attempts);
+      if (seen.length === 1) {
+        // The first attempt ignores the abort and writes late, after the restart claimed the job.
+        await new Promise<void>((resolve) => { releaseOld = resolve; });
+        return writeAssessment(j);
+      }
+      return writeAssessment(j);
+    }, { leaseSeconds: 300, workerId: 'A' });
+    a.start();
+    await waitFor(async () => releaseOld !== null, 5000, 10);
+    await a.stop({ graceful: true, deadlineMs: 50 });
+    a.start();
+    await a.drain();
+    releaseOld!();
+    await sleep(200);
+    expect(seen).toEqual([1, 2]);
+    const done = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2, maxAttempts: job!.maxAttempts + 1, lockedBy: 'A' });
+    expect(await ctx.prisma.assessment.count({ where: { jobId: job!.id } })).toBe(1);
+    await a.stop({ graceful: true });
   });
 
   test('the poll loop survives database errors: logged, retried with a backoff, and it picks work up again', async () => {
