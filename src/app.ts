@@ -14,6 +14,8 @@ import { EventHub } from './events/hub.js';
 import { changesSince } from './events/notify.js';
 import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
+import { LtiTokenClient } from './lti/token.js';
+import { guardedPost } from './lti/http.js';
 import { emitJobFailed } from './outbox/events.js';
 import { HeartbeatPublisher, liveWorkers, servedModelVersions } from './jobs/heartbeat.js';
 import { readManifest, type ModelManifest } from './inference/bundle.js';
@@ -234,6 +236,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
   // the in-process worker hears jobs other API processes queued on the same connection.
   const events = new EventHub();
   const wakeOnQueued = worker ? wakeOnQueuedJobs(worker) : null;
+  const webhookPolicy = new AddressPolicy(config.webhookAllowedPrivateNetworks);
   const services: Services = {
     prisma: db.prisma,
     config,
@@ -244,7 +247,8 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     wakeWorker: () => worker?.wake(),
     events,
     wakeDelivery,
-    webhookPolicy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
+    webhookPolicy,
+    ltiTokens: new LtiTokenClient(db.prisma, guardedPost(webhookPolicy, config.webhookTimeoutMs)),
   };
   registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
   const readiness = createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds });

@@ -6,6 +6,7 @@ import type { ModelInfoModel } from './models.js';
 import type { Intake } from '../intake.js';
 import type { EventHub } from '../events/hub.js';
 import type { AddressPolicy } from '../outbox/address-policy.js';
+import type { LtiTokenClient } from '../lti/token.js';
 
 /** Long-lived parts shared by every request (created once at start). */
 export interface Services {
@@ -29,6 +30,11 @@ export interface Services {
   wakeDelivery: () => void;
   /** Which webhook addresses may be registered (SSRF protection; checked again on every connection). */
   webhookPolicy: AddressPolicy;
+  /**
+   * LTI access tokens for what the API asks of a platform (roster syncs, line items), one cache for
+   * the process: a second sync within the token's life reuses it instead of signing a new assertion.
+   */
+  ltiTokens: LtiTokenClient;
 }
 
 /** Built fresh for every request: the caller and loaders bound to the caller's organisation. */

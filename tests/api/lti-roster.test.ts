@@ -92,9 +92,11 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
       details: { group: 'course-7', learners: 4, created: 2, added: 1, removed: 1, skipped: 2, contextMembershipsUrl: lms.membershipsUrl('course-7') },
     });
 
-    // The same roster again changes nothing.
+    // The same roster again changes nothing, and reuses the token of the first sync (still valid).
+    const tokensAsked = lms.assertions.length;
     const again = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });
     expect(again.data.syncLtiMembers).toMatchObject({ learners: 4, created: 0, added: 0, removed: 0 });
+    expect(lms.assertions.length).toBe(tokensAsked);
     // One learner leaves the course (Inactive): only the group goes.
     lms.setRoster('course-7', members.map((m) => (m.user_id === 'u-new-1' ? { ...m, status: 'Inactive' as const } : m)), { pageSize: 2 });
     const left = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });
@@ -108,6 +110,7 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
     const refreshed = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });
     expect(refreshed.errors).toBeUndefined();
     expect(refreshed.data.syncLtiMembers).toMatchObject({ learners: 3, created: 0, added: 0, removed: 0 });
+    expect(lms.assertions.length).toBe(tokensAsked + 1);
     // A roster with no learners removes no one (a platform's empty page by mistake would empty the cohort).
     lms.setRoster('course-7', [{ user_id: 'u-teacher', roles: [INSTRUCTOR] }]);
     const empty = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });

@@ -3,20 +3,20 @@ import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId } from '../../graphql/ids.js';
 import { actorOf } from '../../admin/audit.js';
 import { syncLtiMembers as sync } from '../../lti/members.js';
-import { guardedGet, guardedPost } from '../../lti/http.js';
-import { LtiTokenClient } from '../../lti/token.js';
+import { guardedGet } from '../../lti/http.js';
 
 /**
  * ADMIN. The platform's requests go out as the delivery workers' do: the operator's address policy,
- * the webhook timeout, no redirects. A token is asked for each sync (a roster is read rarely).
+ * the webhook timeout, no redirects. The NRPS token comes from the process's cache, so syncs within
+ * its life share one.
  */
 export const syncLtiMembers: MutationResolvers['syncLtiMembers'] = async (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  const { prisma, config, webhookPolicy } = ctx.services;
+  const { prisma, config, webhookPolicy, ltiTokens } = ctx.services;
   const result = await sync(
     {
       prisma,
-      tokens: new LtiTokenClient(prisma, guardedPost(webhookPolicy, config.webhookTimeoutMs)),
+      tokens: ltiTokens,
       get: guardedGet(webhookPolicy, config.webhookTimeoutMs),
       policy: webhookPolicy,
       allowHttp: config.webhookAllowHttp,
