@@ -3,25 +3,37 @@
  * `POST {endpoint}/statements` with a JSON array, Basic auth, `X-Experience-API-Version: 1.0.3`.
  *
  * The outcome tells a caller (the delivery outbox, or anyone) what to do next: 200/204 are
- * delivered; 409 means the LRS already holds a statement with that id, which with ids derived from
- * the assessment means it already has ours: delivered too. 429, 5xx, timeouts and network errors
- * are worth retrying; any other status will not change by retrying (bad credentials, a statement
- * the LRS refuses) and is reported as rejected.
+ * delivered; 409 means the LRS already holds a statement with that id. Whether it holds ours is
+ * another matter (an LRS answers 409 for a re-sent id, and for the same id with other content), so
+ * `sendStatement` reads the stored one back and compares it by the specification's rules (xAPI
+ * 1.0.3 Data 2.3.1): the same statement is delivered, another one is a conflict that no retry
+ * mends. 429, 5xx, timeouts and network errors are worth retrying; any other status will not change
+ * by retrying (bad credentials, a statement the LRS refuses) and is reported as rejected.
  */
 import type { XapiConfig } from '../config.js';
 import { XAPI_VERSION, type Statement } from './statement.js';
 import { appendPath } from '../outbox/http.js';
+import { statementDifferences } from './compare.js';
 
 export type LrsConfig = NonNullable<XapiConfig['lrs']>;
 
 export type LrsOutcome =
-  | { kind: 'delivered'; status: number; alreadyStored: boolean }
+  /**
+   * `alreadyStored`: the LRS answered 409. `matches` then says whether the statement it returned is
+   * ours (true), or that it could not be read back to compare (null: credentials that may only
+   * write, an answer that is not a statement), in which case it counts as delivered as before.
+   */
+  | { kind: 'delivered'; status: number; alreadyStored: boolean; matches?: boolean | null }
   /** `errorCode`: why no answer came (the outbound client's code: TIMEOUT, ADDRESS_NOT_ALLOWED …), when known. */
   | { kind: 'retry'; status: number | null; reason: string; errorCode?: string }
-  | { kind: 'rejected'; status: number; reason: string };
+  | { kind: 'rejected'; status: number; reason: string }
+  /** The LRS holds another statement under this id (`differences`: where they differ, at most 10). */
+  | { kind: 'conflict'; status: 409; reason: string; differences: string[] };
 
 /** The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can stand in. */
-export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type Fetch = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+
+type SendOptions = { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal };
 
 /** The Statements resource under the LRS endpoint; a query string on the endpoint (e.g. a tenant) stays a query string. */
 export function statementsUrl(endpoint: string): string {
@@ -44,26 +56,84 @@ export function classifyLrsStatus(status: number, body = ''): LrsOutcome {
   return { kind: 'rejected', status, reason: `LRS answered ${status}: ${body.slice(0, 300)}` };
 }
 
+function deadline(options: SendOptions): AbortSignal {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  return options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+}
+
+function unreachable(e: unknown, what: string): LrsOutcome {
+  const code = (e as { code?: unknown }).code;
+  return { kind: 'retry', status: null, reason: `${what}: ${(e as Error).message}`, ...(typeof code === 'string' ? { errorCode: code } : {}) };
+}
+
+const fetchOf = (options: SendOptions): Fetch => options.fetch ?? ((url, init) => fetch(url, init));
+
 /** One POST of a batch; never throws for what the network or the LRS does. */
-export async function postStatements(
-  lrs: LrsConfig,
-  statements: Statement[],
-  options: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<LrsOutcome> {
-  const doFetch: Fetch = options.fetch ?? ((url, init) => fetch(url, init));
+export async function postStatements(lrs: LrsConfig, statements: Statement[], options: SendOptions = {}): Promise<LrsOutcome> {
   try {
-    const res = await doFetch(statementsUrl(lrs.endpoint), {
+    const res = await fetchOf(options)(statementsUrl(lrs.endpoint), {
       method: 'POST',
       headers: lrsHeaders(lrs),
       body: JSON.stringify(statements),
-      signal: options.signal
-        ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 10_000)])
-        : AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: deadline(options),
     });
     const body = res.status >= 400 ? await res.text().catch(() => '') : '';
     return classifyLrsStatus(res.status, body);
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    return { kind: 'retry', status: null, reason: `LRS unreachable: ${(e as Error).message}`, ...(typeof code === 'string' ? { errorCode: code } : {}) };
+    return unreachable(e, 'LRS unreachable');
   }
+}
+
+/**
+ * One statement to the LRS. A 409 is read back (`GET statements?statementId=…&format=exact`) and
+ * compared: ours is delivered, another one under our id is a conflict. Never throws for what the
+ * network or the LRS does.
+ */
+export async function sendStatement(lrs: LrsConfig, statement: Statement, options: SendOptions = {}): Promise<LrsOutcome> {
+  const posted = await postStatements(lrs, [statement], options);
+  if (posted.kind !== 'delivered' || !posted.alreadyStored) return posted;
+  return compareWithStored(lrs, statement, options);
+}
+
+/** The Statements resource's single-statement read; a query the endpoint carries (a tenant) is kept. */
+export function statementReadUrl(endpoint: string, statementId: string): string {
+  const url = new URL(statementsUrl(endpoint));
+  url.searchParams.set('statementId', statementId);
+  url.searchParams.set('format', 'exact');
+  return url.toString();
+}
+
+async function compareWithStored(lrs: LrsConfig, statement: Statement, options: SendOptions): Promise<LrsOutcome> {
+  const unverified: LrsOutcome = { kind: 'delivered', status: 409, alreadyStored: true, matches: null };
+  let res: { status: number; text(): Promise<string> };
+  try {
+    const { 'content-type': _none, ...headers } = lrsHeaders(lrs);
+    res = await fetchOf(options)(statementReadUrl(lrs.endpoint, statement.id), { method: 'GET', headers, signal: deadline(options) });
+  } catch (e) {
+    return unreachable(e, 'LRS answered 409 and could not be read back');
+  }
+  if (res.status === 408 || res.status === 429 || res.status >= 500) {
+    return { kind: 'retry', status: res.status, reason: `LRS answered 409, then ${res.status} to reading the stored statement back` };
+  }
+  if (res.status === 404) {
+    return {
+      kind: 'conflict', status: 409, differences: [],
+      reason: `The LRS answered 409 (it holds statement ${statement.id}) but returns no statement with that id (voided?), so this one was not stored.`,
+    };
+  }
+  // Credentials that may only write (401/403), or a read the LRS does not offer: nothing to compare.
+  if (res.status !== 200) return unverified;
+  let stored: unknown;
+  try {
+    stored = JSON.parse(await res.text());
+  } catch {
+    return unverified;
+  }
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return unverified;
+  const differences = statementDifferences(statement, stored as Record<string, unknown>);
+  if (differences.length === 0) return { kind: 'delivered', status: 409, alreadyStored: true, matches: true };
+  return {
+    kind: 'conflict', status: 409, differences: differences.slice(0, 10),
+    reason: `The LRS holds a different statement with id ${statement.id} (it differs at ${differences.slice(0, 10).join(', ')}); statements cannot be changed, so this one was not stored.`,
+  };
 }

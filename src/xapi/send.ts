@@ -9,11 +9,11 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
 import { fromGlobalId } from '../graphql/ids.js';
 import type { AddressPolicy } from '../outbox/address-policy.js';
-import { postForAnswer } from '../outbox/http.js';
+import { getForAnswer, postForAnswer } from '../outbox/http.js';
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/store.js';
 import { loadStatementSource } from './load.js';
-import { postStatements, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
+import { sendStatement, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
 import { buildStatement } from './statement.js';
 
 export type SendOutcome = LrsOutcome | { kind: 'gone'; reason: string };
@@ -28,7 +28,7 @@ export async function sendAssessmentStatement(
   const source = await loadStatementSource(prisma, organizationId, assessmentId);
   // Erased since (learner erasure deletes the rows): nothing left to report, and nothing to retry.
   if (!source) return { kind: 'gone', reason: 'the assessment no longer exists' };
-  return postStatements(xapi.lrs, [buildStatement(xapi, source)], options);
+  return sendStatement(xapi.lrs, buildStatement(xapi, source), options);
 }
 
 /** The LRS an organisation's statements go to: its own (set by an admin), else the server's, else none. */
@@ -60,10 +60,17 @@ export interface XapiChannelDeps {
   random?: () => number;
 }
 
-/** The outbox's guarded POST as the fetch postStatements takes (it throws OutboundError when no answer came). */
+/** A stored statement read back is kept whole up to this size (one statement: a few kB to tens of kB). */
+const MAX_READ_BACK_BYTES = 1024 * 1024;
+
+/** The outbox's guarded POST and GET as the fetch sendStatement takes (it throws OutboundError when no answer came). */
 function guardedFetch(policy: AddressPolicy, timeoutMs: number): Fetch {
   return async (url, init) => {
-    const answer = await postForAnswer(url, init.headers, init.body, { policy, timeoutMs, signal: init.signal, userAgent: 'speechmark-xapi/1' });
+    const options = { policy, timeoutMs, signal: init.signal, userAgent: 'speechmark-xapi/1' };
+    const answer = init.method === 'GET'
+      // One byte over the limit shows a cut answer, which then does not parse and is not compared.
+      ? await getForAnswer(url, init.headers, { ...options, keepBytes: MAX_READ_BACK_BYTES + 1 })
+      : await postForAnswer(url, init.headers, init.body ?? '', options);
     return { status: answer.status, text: async () => answer.text };
   };
 }
@@ -75,7 +82,11 @@ export function assessmentIdOf(body: string): string | null {
   return parsed?.type === 'Assessment' ? parsed.id : null;
 }
 
-/** One attempt of a claimed XAPI delivery: 200/204/409 delivered; 408, 429, 5xx and no answer retried; other answers fail. */
+/**
+ * One attempt of a claimed XAPI delivery: 200/204 delivered, and a 409 whose stored statement is
+ * ours (or cannot be read back); 408, 429, 5xx and no answer retried; another statement stored
+ * under our id (STATEMENT_CONFLICT) and other answers fail.
+ */
 export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDelivery, signal: AbortSignal): Promise<AttemptRecord> {
   const startedAt = new Date();
   const started = performance.now();
@@ -99,6 +110,8 @@ export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDeli
       return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', outcome.reason);
     case 'rejected':
       return record({ kind: 'failed' }, outcome.status, 'HTTP_STATUS', outcome.reason);
+    case 'conflict':
+      return record({ kind: 'failed' }, outcome.status, 'STATEMENT_CONFLICT', outcome.reason);
     case 'retry':
       if (signal.aborted) return record({ kind: 'release' }, null, 'ABORTED', outcome.reason);
       if (outcome.errorCode === 'ADDRESS_NOT_ALLOWED') return record({ kind: 'failed' }, null, outcome.errorCode, outcome.reason);

@@ -15,7 +15,7 @@ import { keyWithScopes } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { TestLrs } from '../support/xapi-lrs.js';
 import { xapiErrors } from '../support/xapi-schema.js';
-import { fromGlobalId } from '../../src/graphql/ids.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { statementIdFor } from '../../src/xapi/uuid.js';
 import { waitFor } from '../jobs/fixtures.js';
 
@@ -135,6 +135,23 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     }, 30_000, 50);
     expect(again.lastStatusCode).toBe(409);
     expect(lrs.stored.size).toBe(stored);
+    // Delivered because the statement read back is ours, not only because of the 409.
+    expect(lrs.requests.slice(-2).map((r) => [r.status, r.reason])).toEqual([[409, 'a statement with this id is stored already'], [200, 'read']]);
+
+    // The LRS holds another statement under the id (as one sent before the account home page
+    // changed): read back, compared, FAILED as a conflict that names where they differ; kept as it was.
+    const id = statementIdFor(assessmentId);
+    const theirs = { ...statement, actor: { objectType: 'Agent', account: { homePage: 'https://old-lms.example', name: externalId } } };
+    lrs.stored.set(id, theirs);
+    const resent = await t.admin.request(`mutation($id: ID!) { resendXapiDelivery(id: $id) { id } }`, { id: toGlobalId('XapiDelivery', delivery!.id) });
+    expect(resent.errors).toBeUndefined();
+    const conflict = await waitFor(async () => {
+      const d = await prisma().delivery.findUniqueOrThrow({ where: { id: fromGlobalId(resent.data.resendXapiDelivery.id)!.id } });
+      return d.status === 'FAILED' ? d : null;
+    }, 30_000, 50);
+    expect(conflict).toMatchObject({ lastStatusCode: 409, lastErrorCode: 'STATEMENT_CONFLICT', attempts: 1 });
+    expect(conflict.lastError).toContain('actor.account.homePage');
+    expect(lrs.stored.get(id)).toBe(theirs);
   });
 
   test("the README's LRS operations run as written (with this test's LRS)", async () => {

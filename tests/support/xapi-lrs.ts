@@ -5,6 +5,10 @@
  * statements that validates against tests/support/xapi-schema.ts, no id twice in one batch.
  * It stores by statement id and answers 200 with the ids; a statement whose id it already holds is
  * 409 Conflict (as some LRSs answer any re-sent id). `failNext` makes the next requests 503.
+ * `GET /xapi/statements?statementId=…` returns a stored statement as an LRS does: with `stored`,
+ * `authority` and `version` added and the timestamp in another time zone and precision (what xAPI's
+ * immutability exceptions allow), 404 for an id it does not hold; `readBack` makes it refuse reads
+ * (credentials that may only write) or fail them.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +26,10 @@ export class TestLrs {
   readonly stored = new Map<string, unknown>();
   readonly requests: LrsRequest[] = [];
   failNext = 0;
+  /** Ids of statements voided here: a POST of one is 409, a read by statementId 404 (xAPI 2.3.2). */
+  readonly voided = new Set<string>();
+  /** How `GET statements?statementId=` answers: as an LRS does, 403 (write-only credentials), or 503. */
+  readBack: 'serve' | 'forbid' | 'fail' = 'serve';
   private server: http.Server | null = null;
   url = '';
 
@@ -53,13 +61,34 @@ export class TestLrs {
     return decoded.slice(0, colon) === this.username && decoded.slice(colon + 1) === this.password;
   }
 
+  /** One stored statement by id, as an LRS returns it (xAPI 1.0.3 communication 2.1.3). */
+  private read(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    if (this.readBack === 'forbid') return this.answer(req, res, 403, 'these credentials may not read statements');
+    if (this.readBack === 'fail') return this.answer(req, res, 503, 'asked to fail reads');
+    const id = url.searchParams.get('statementId');
+    if (!id) return this.answer(req, res, 400, 'this LRS serves single statements only');
+    const stored = this.stored.get(id.toLowerCase()) as Record<string, unknown> | undefined;
+    if (!stored) return this.answer(req, res, 404, `no statement ${id}`);
+    const timestamp = typeof stored.timestamp === 'string' ? new Date(stored.timestamp) : null;
+    return this.answer(req, res, 200, 'read', {
+      ...stored,
+      // The same instant in another zone and precision, as 2.3.1 allows an LRS to return it.
+      ...(timestamp ? { timestamp: `${new Date(timestamp.getTime() + 3_600_000).toISOString().slice(0, 23)}000+01:00` } : {}),
+      stored: new Date().toISOString(),
+      authority: { objectType: 'Agent', account: { homePage: 'http://lrs', name: this.username } },
+      version: '1.0.3',
+    });
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
-    if (new URL(req.url ?? '/', 'http://lrs').pathname !== '/xapi/statements' || req.method !== 'POST') return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
+    const url = new URL(req.url ?? '/', 'http://lrs');
+    if (url.pathname !== '/xapi/statements' || (req.method !== 'POST' && req.method !== 'GET')) return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
     if (!this.authorised(req.headers.authorization)) return this.answer(req, res, 401, 'bad or missing Basic credentials');
     if (!/^1\.0(\.\d+)?$/.test(String(req.headers['x-experience-api-version'] ?? ''))) return this.answer(req, res, 400, 'missing X-Experience-API-Version');
+    if (req.method === 'GET') return this.read(req, res, url);
     if (!/^application\/json(\s*;.*)?$/i.test(req.headers['content-type'] ?? '')) return this.answer(req, res, 400, `content type ${req.headers['content-type']}`);
     if (this.failNext > 0) {
       this.failNext--;
@@ -77,7 +106,7 @@ export class TestLrs {
     const ids = batch.map((s) => (s as { id?: string }).id);
     if (ids.some((id) => !id)) return this.answer(req, res, 400, 'this LRS wants the producer to set ids');
     if (new Set(ids).size !== ids.length) return this.answer(req, res, 400, 'an id twice in one batch');
-    if (ids.some((id) => this.stored.has(id!))) return this.answer(req, res, 409, 'a statement with this id is stored already');
+    if (ids.some((id) => this.stored.has(id!) || this.voided.has(id!))) return this.answer(req, res, 409, 'a statement with this id is stored already');
     batch.forEach((s, i) => this.stored.set(ids[i]!, s));
     return this.answer(req, res, 200, 'stored', ids);
   }

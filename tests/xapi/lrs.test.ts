@@ -1,20 +1,22 @@
 /**
  * postStatements against a local LRS started by the test (tests/support/xapi-lrs.ts), which
  * checks Basic auth, the version header, the content type and every statement against the xAPI
- * schema: what is delivered, what is already there (409, also delivered), what to retry and what
- * retrying cannot fix. The LRS's own checks are shown to refuse what they should.
+ * schema: what is delivered, what is already there (409: read back and compared, delivered when
+ * it is ours, a conflict when another statement holds the id), what to retry and what retrying
+ * cannot fix. The LRS's own checks are shown to refuse what they should.
  */
 import { loadConfig } from '../../src/config.js';
-import { postStatements, classifyLrsStatus, statementsUrl, lrsHeaders } from '../../src/xapi/lrs.js';
+import { postStatements, sendStatement, classifyLrsStatus, statementsUrl, statementReadUrl, lrsHeaders } from '../../src/xapi/lrs.js';
+import { statementDifferences } from '../../src/xapi/compare.js';
 import { buildStatement, type StatementSource } from '../../src/xapi/statement.js';
 import { TestLrs } from '../support/xapi-lrs.js';
 
 const { xapi } = loadConfig({ SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: 'https://lms.example.edu' });
 
-function statement(assessmentId: string, total = 7) {
+function statement(assessmentId: string, total = 7, learnerExternalId = 'lms-42') {
   const source: StatementSource = {
-    assessmentId, assessedAt: new Date('2026-07-01T10:00:02Z'), learnerExternalId: 'lms-42',
-    utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00Z'), referenceText: 'We call it bear', normalisedText: 'WE CALL IT BEAR', durationMs: 1500 },
+    assessmentId, assessedAt: new Date('2026-07-01T10:00:02Z'), learnerExternalId,
+    utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.123Z'), referenceText: 'We call it bear', normalisedText: 'WE CALL IT BEAR', durationMs: 1500 },
     model: { name: 'm', version: '1', executionProvider: 'cpu' },
     sentence: { accuracy: total, fluency: total, prosody: total, completeness: 10, total },
     contentMatch: 0.97,
@@ -44,6 +46,88 @@ describe('sending statements to a Learning Record Store', () => {
     // The same assessment built again: the same id, so the LRS keeps one copy.
     expect(await postStatements(config(), [statement('0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a10')])).toEqual({ kind: 'delivered', status: 409, alreadyStored: true });
     expect(lrs.stored.size).toBe(2);
+  });
+
+  test('a 409 is read back and compared: the same statement is delivered, another one under the id is a conflict', async () => {
+    const id = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a20';
+    expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 200, alreadyStored: false });
+    // Sent again: 409, and the statement the LRS returns (with stored/authority/version added and its
+    // timestamp in another zone) is ours.
+    const before = lrs.requests.length;
+    expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: true });
+    const read = lrs.requests.slice(before);
+    expect(read.map((r) => [r.status, r.reason])).toEqual([[409, 'a statement with this id is stored already'], [200, 'read']]);
+    const statementId = statement(id).id; // derived from the assessment id
+    expect(read[1]!.query).toBe(`?statementId=${statementId}&format=exact`);
+    expect(read[1]!.headers['x-experience-api-version']).toBe('1.0.3');
+    expect(read[1]!.headers['content-type']).toBeUndefined();
+    // Built again for a learner whose LMS id changed and with another score: the LRS keeps the old one.
+    const changed = await sendStatement(config(), statement(id, 4, 'lms-43'));
+    expect(changed).toMatchObject({ kind: 'conflict', status: 409 });
+    if (changed.kind !== 'conflict') throw new Error('unreachable');
+    expect(changed.differences).toEqual(expect.arrayContaining(['actor.account.name', 'result.score.raw', 'result.score.scaled']));
+    expect(changed.differences).toContain('result.extensions["https://speechmark.dev/xapi/extensions/aspects"].total');
+    expect(changed.reason).toContain(`id ${statementId}`);
+    expect(changed.reason).toContain('actor.account.name');
+    expect(lrs.stored.get(statementId)).toEqual(JSON.parse(JSON.stringify(statement(id))));
+  });
+
+  test('a stored statement that cannot be read back: write-only credentials count as delivered, a failing read is retried, a missing one is a conflict', async () => {
+    const id = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a21';
+    await sendStatement(config(), statement(id));
+    try {
+      lrs.readBack = 'forbid';
+      expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: null });
+      lrs.readBack = 'fail';
+      expect(await sendStatement(config(), statement(id))).toMatchObject({ kind: 'retry', status: 503, reason: expect.stringContaining('reading the stored statement back') });
+    } finally {
+      lrs.readBack = 'serve';
+    }
+    // A voided statement keeps its id: the LRS answers 409, and 404 to statementId (xAPI returns
+    // voided ones only by voidedStatementId).
+    const voided = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a22';
+    lrs.voided.add(statement(voided).id);
+    const conflict = await sendStatement(config(), statement(voided));
+    expect(conflict).toMatchObject({ kind: 'conflict', status: 409, differences: [], reason: expect.stringContaining('voided') });
+    expect(statementReadUrl('https://lrs.example/xapi?tenant=7', voided)).toBe(`https://lrs.example/xapi/statements?tenant=7&statementId=${voided}&format=exact`);
+  });
+
+  test("statements are compared by xAPI's rules: what an LRS may rewrite is ignored, everything else counts", () => {
+    const sent = statement('0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a23');
+    const copy = () => JSON.parse(JSON.stringify(sent)) as Record<string, any>;
+    expect(statementDifferences(sent, copy())).toEqual([]);
+    // What 2.3.1 lets an LRS change: assigned properties, the timestamp's zone, id case, verb display,
+    // the activity definition, a default objectType left out, key order.
+    const rewritten = copy();
+    rewritten.id = sent.id.toUpperCase();
+    rewritten.stored = '2026-12-01T00:00:00Z';
+    rewritten.authority = { mbox: 'mailto:lrs@example.org' };
+    rewritten.version = '1.0.0';
+    rewritten.timestamp = '2026-07-01T05:00:00.123-05:00';
+    rewritten.verb.display = { 'en-GB': 'scored' };
+    rewritten.object.definition = { name: { 'en-US': 'something else' } };
+    delete rewritten.actor.objectType;
+    delete rewritten.object.objectType;
+    rewritten.result = Object.fromEntries(Object.entries(rewritten.result).reverse());
+    expect(statementDifferences(sent, rewritten)).toEqual([]);
+    // What it may not.
+    const cases: [string, (s: Record<string, any>) => void][] = [
+      ['timestamp', (s) => { s.timestamp = '2026-07-01T10:00:00.124Z'; }],
+      ['verb.id', (s) => { s.verb.id = 'http://adlnet.gov/expapi/verbs/answered'; }],
+      ['object.id', (s) => { s.object.id = 'https://elsewhere.example/activity'; }],
+      ['actor.account.homePage', (s) => { s.actor.account.homePage = 'https://other-lms.example'; }],
+      ['result.duration', (s) => { s.result.duration = 'PT1.50S'; }],
+      ['result.completion', (s) => { s.result.completion = false; }],
+      ['context.language', (s) => { delete s.context.language; }],
+      ['result.extensions["https://speechmark.dev/xapi/extensions/words"].items.length', (s) => { s.result.extensions['https://speechmark.dev/xapi/extensions/words'].items.push({}); }],
+      ['result.extensions["https://speechmark.dev/xapi/extensions/phonemes"].items[0].accuracy', (s) => { s.result.extensions['https://speechmark.dev/xapi/extensions/phonemes'].items[0].accuracy = 1; }],
+      ['extra', (s) => { s.extra = 1; }],
+    ];
+    for (const [path, change] of cases) {
+      const other = copy();
+      change(other);
+      expect({ path, differences: statementDifferences(sent, other) }).toEqual({ path, differences: [path] });
+    }
   });
 
   test('an LRS that is down or overloaded is retried; bad credentials are not; nothing throws', async () => {
