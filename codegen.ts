@@ -50,6 +50,7 @@ const config: CodegenConfig = {
           WebhookDeliveryAttempt: '../graphql/models.js#WebhookDeliveryAttemptModel',
           WebhookEndpointConnection: '../graphql/models.js#WebhookEndpointConnectionModel',
           WebhookDeliveryConnection: '../graphql/models.js#WebhookDeliveryConnectionModel',
+          WebhookEventConnection: '../graphql/models.js#WebhookEventConnectionModel',
           GradeDeliveryConnection: '../graphql/models.js#GradeDeliveryConnectionModel',
           XapiDelivery: '../graphql/models.js#XapiDeliveryModel',
           XapiDeliveryConnection: '../graphql/models.js#XapiDeliveryConnectionModel',

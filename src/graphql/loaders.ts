@@ -22,10 +22,12 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
+  EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
+import { EVENT_TYPES, isEventType } from '../outbox/events.js';
+import { AppError } from '../errors.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
@@ -56,6 +58,20 @@ function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
   const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
   return {
     ...(f.learnerId != null ? { event: { is: { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } } } : {}),
+    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+  };
+}
+
+/** The Prisma filter of `events`: types checked (a typo would otherwise list nothing), a learner id of another type matches nothing. */
+function eventWhere(f: EventFilter): Prisma.OutboxEventWhereInput {
+  const unknown = (f.types ?? []).filter((t) => !isEventType(t));
+  if (unknown.length > 0) {
+    throw new AppError('BAD_USER_INPUT', `Unknown event type ${JSON.stringify(unknown[0])} (event types: ${EVENT_TYPES.join(', ')}).`, { eventTypes: [...EVENT_TYPES] });
+  }
+  const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
+  return {
+    ...(f.types != null ? { type: { in: f.types } } : {}),
+    ...(f.learnerId != null ? { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } : {}),
     ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
   };
 }
@@ -540,6 +556,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return findPage(args, {
         findMany: (q) => prisma.webhookEndpoint.findMany(pageOf(where, q)),
         count: () => prisma.webhookEndpoint.count({ where }),
+      });
+    },
+    /** The organisation's outbox events newest first (SCORES_READ: they carry learner data and scores). */
+    eventsPage: (args: PageArgs & { filter?: EventFilter | null }) => {
+      reads();
+      const where = { organizationId, ...eventWhere(args.filter ?? {}) };
+      return findPage(args, {
+        findMany: (q) => prisma.outboxEvent.findMany(pageOf(where, q)),
+        count: () => prisma.outboxEvent.count({ where }),
       });
     },
     /** Deliveries newest first; by endpoint on its index, else on the organisation's. */

@@ -49,6 +49,7 @@ export type WebhookEventModel = OutboxEvent;
 export type WebhookDeliveryAttemptModel = DeliveryAttempt;
 export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
 export type WebhookDeliveryConnectionModel = Connection<Delivery>;
+export type WebhookEventConnectionModel = Connection<OutboxEvent>;
 /** An XAPI delivery of the outbox. */
 export type XapiDeliveryModel = Delivery;
 export type XapiDeliveryConnectionModel = Connection<Delivery>;

@@ -177,7 +177,10 @@ const TYPE_NEEDS: Record<string, Need> = {
   WebhookDelivery: 'ADMIN',
   WebhookDeliveryConnection: 'ADMIN',
   WebhookDeliveryEdge: 'ADMIN',
-  WebhookEvent: 'ADMIN',
+  /** Events carry learner data and scores: SCORES_READ through `events`; under a delivery, ADMIN like it. */
+  WebhookEvent: 'SCORES',
+  WebhookEventConnection: 'SCORES',
+  WebhookEventEdge: 'SCORES',
   WebhookDeliveryAttempt: 'ADMIN',
   // xAPI (issue 10): the organisation's Learning Record Store is admin configuration.
   XapiLrs: 'ADMIN',
@@ -612,7 +615,9 @@ interface Sensitive {
 
 const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'BulkOperation', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale',
   // LTI: an assessment's line item and delivery are read with its scores.
-  'LtiLineItem', 'LtiScoreDelivery', 'LtiSubmission']);
+  'LtiLineItem', 'LtiScoreDelivery', 'LtiSubmission',
+  // The events feed (Query.events): what webhooks carry, read with the data it reports.
+  'OutboxEvent']);
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 /** Which of organisation A's tables the principal may not learn anything from. */

@@ -32,3 +32,4 @@ export * from './bulkOperation.js';
 export * from './gradeDeliveries.js';
 export * from './gradeDelivery.js';
 export * from './xapiDeliveries.js';
+export * from './events.js';
