@@ -75,6 +75,11 @@ export interface PostOptions {
   keepBytes?: number;
   /** POST (the default, with the body) or GET (no body: an LTI membership page). */
   method?: 'POST' | 'GET';
+  /**
+   * The body exactly as its UTF-8 reads, for answers that are parsed rather than shown (a GET's
+   * JSON): printable() would drop characters JSON carries unescaped (U+007F), changing the data.
+   */
+  rawBody?: boolean;
 }
 
 export function postJson(urlText: string, headers: Record<string, string>, body: Buffer, options: PostOptions): Promise<PostResult> {
@@ -123,7 +128,7 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
           done({
             statusCode: res.statusCode ?? null,
             retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-            responseBody: keptBytes > 0 ? printable(Buffer.concat(kept)) : null,
+            responseBody: keptBytes > 0 ? (options.rawBody ? Buffer.concat(kept).toString('utf8') : printable(Buffer.concat(kept))) : null,
             errorCode: null,
             error: null,
             headers: res.headers,
@@ -196,9 +201,12 @@ export async function postForAnswer(
   return { status: res.statusCode, text: res.responseBody ?? '', durationMs: res.durationMs, headers: res.headers ?? {} };
 }
 
-/** postForAnswer's GET: the same guarded connection, deadline and no redirects, no body sent. */
+/**
+ * postForAnswer's GET: the same guarded connection, deadline and no redirects, no body sent; the
+ * answer's body as it came (its readers parse it).
+ */
 export function getForAnswer(url: string, headers: Record<string, string>, options: PostOptions): Promise<OutboundAnswer> {
-  return postForAnswer(url, headers, '', { ...options, method: 'GET' });
+  return postForAnswer(url, headers, '', { ...options, method: 'GET', rawBody: true });
 }
 
 /**

@@ -8,7 +8,10 @@
  * - the case of the statement id (a UUID);
  * - a Verb's `display` and an Activity's `definition` are not part of the statement (the LRS may
  *   return its canonical ones);
- * - an `objectType` left out where the specification gives it a default (Agent, Activity).
+ * - an `objectType` left out where the specification gives it a default (Agent, Activity);
+ * - the case of the context's language tag;
+ * - a member whose value is null, left out (xAPI allows null only inside extensions, where ours has
+ *   some, and some LRSs drop null members when they serialise).
  * Everything else (the actor, the verb and activity ids, the whole result with its extensions, the
  * context) must be equal as JSON values: key order and number spelling do not matter, strings do
  * (the result's duration is a string for comparison, as 2.3.1 says).
@@ -41,6 +44,10 @@ export function statementDifferences(statement: Statement, stored: Record<string
       case 'verb':
         diff(pick(a, ['id']), pick(b, ['id']), 'verb', out);
         break;
+      case 'context':
+        // A language tag is case-insensitive (RFC 5646), one of 2.3.1's case exceptions.
+        diff(lowerLanguage(a), lowerLanguage(b), 'context', out);
+        break;
       case 'object':
         diff(withoutKey(withDefaultType(a, 'Activity'), 'definition'), withoutKey(withDefaultType(b, 'Activity'), 'definition'), 'object', out);
         break;
@@ -64,6 +71,10 @@ function withDefaultType(v: Json, objectType: string): Json {
   return isObject(v) && v.objectType === undefined ? { ...v, objectType } : v;
 }
 
+function lowerLanguage(v: Json): Json {
+  return isObject(v) && typeof v.language === 'string' ? { ...v, language: v.language.toLowerCase() } : v;
+}
+
 function withoutKey(v: Json, key: string): Json {
   if (!isObject(v)) return v;
   const { [key]: _dropped, ...rest } = v;
@@ -82,7 +93,12 @@ function member(path: string, key: string): string {
 /** JSON equality with the first differing paths collected (objects by key, arrays in order). */
 function diff(a: Json, b: Json, path: string, out: string[]): void {
   if (isObject(a) && isObject(b)) {
-    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) diff(a[key], b[key], member(path, key), out);
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      // A member whose value is null and one left out say the same (our extensions carry nulls, and
+      // some LRSs' serialisers drop null members).
+      if ((a[key] ?? null) === null && (b[key] ?? null) === null) continue;
+      diff(a[key], b[key], member(path, key), out);
+    }
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {

@@ -22,8 +22,9 @@ export type LrsOutcome =
    * `alreadyStored`: the LRS answered 409. `matches` then says whether the statement it returned is
    * ours (true), or that it could not be read back to compare (null: credentials that may only
    * write, an answer that is not a statement), in which case it counts as delivered as before.
+   * `note`: what an admin should know about such a delivery (not compared, or voided since).
    */
-  | { kind: 'delivered'; status: number; alreadyStored: boolean; matches?: boolean | null }
+  | { kind: 'delivered'; status: number; alreadyStored: boolean; matches?: boolean | null; note?: string }
   /** `errorCode`: why no answer came (the outbound client's code: TIMEOUT, ADDRESS_NOT_ALLOWED …), when known. */
   | { kind: 'retry'; status: number | null; reason: string; errorCode?: string }
   | { kind: 'rejected'; status: number; reason: string }
@@ -95,45 +96,79 @@ export async function sendStatement(lrs: LrsConfig, statement: Statement, option
   return compareWithStored(lrs, statement, options);
 }
 
-/** The Statements resource's single-statement read; a query the endpoint carries (a tenant) is kept. */
-export function statementReadUrl(endpoint: string, statementId: string): string {
+/**
+ * The Statements resource's single-statement read (`statementId`, or `voidedStatementId` for a voided
+ * one), in the exact form it was received. Appended as text: re-encoding the endpoint's own query (a
+ * tenant, a token) could change what it names.
+ */
+export function statementReadUrl(endpoint: string, statementId: string, by: 'statementId' | 'voidedStatementId' = 'statementId'): string {
   const url = new URL(statementsUrl(endpoint));
-  url.searchParams.set('statementId', statementId);
-  url.searchParams.set('format', 'exact');
+  const query = `${by}=${encodeURIComponent(statementId)}&format=exact`;
+  url.search = url.search && url.search !== '?' ? `${url.search}&${query}` : `?${query}`;
   return url.toString();
 }
 
-async function compareWithStored(lrs: LrsConfig, statement: Statement, options: SendOptions): Promise<LrsOutcome> {
-  const unverified: LrsOutcome = { kind: 'delivered', status: 409, alreadyStored: true, matches: null };
+type ReadBack = { kind: 'read'; status: number; statement: Record<string, unknown> | null; note: string | null } | { kind: 'outcome'; outcome: LrsOutcome };
+
+/** One read of a stored statement: the statement when the LRS returned one with our id. */
+async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voidedStatementId', options: SendOptions): Promise<ReadBack> {
   let res: { status: number; text(): Promise<string> };
   try {
     const { 'content-type': _none, ...headers } = lrsHeaders(lrs);
-    res = await fetchOf(options)(statementReadUrl(lrs.endpoint, statement.id), { method: 'GET', headers, signal: deadline(options) });
+    res = await fetchOf(options)(statementReadUrl(lrs.endpoint, id, by), { method: 'GET', headers, signal: deadline(options) });
   } catch (e) {
-    return unreachable(e, 'LRS answered 409 and could not be read back');
+    return { kind: 'outcome', outcome: unreachable(e, 'LRS answered 409 and could not be read back') };
   }
   if (res.status === 408 || res.status === 429 || res.status >= 500) {
-    return { kind: 'retry', status: res.status, reason: `LRS answered 409, then ${res.status} to reading the stored statement back` };
+    return { kind: 'outcome', outcome: { kind: 'retry', status: res.status, reason: `LRS answered 409, then ${res.status} to reading the stored statement back` } };
   }
-  if (res.status === 404) {
-    return {
-      kind: 'conflict', status: 409, differences: [],
-      reason: `The LRS answered 409 (it holds statement ${statement.id}) but returns no statement with that id (voided?), so this one was not stored.`,
-    };
-  }
-  // Credentials that may only write (401/403), or a read the LRS does not offer: nothing to compare.
-  if (res.status !== 200) return unverified;
-  let stored: unknown;
+  if (res.status !== 200) return { kind: 'read', status: res.status, statement: null, note: `the LRS answered ${res.status} to reading it back` };
+  let body: unknown;
   try {
-    stored = JSON.parse(await res.text());
+    body = JSON.parse(await res.text());
   } catch {
-    return unverified;
+    return { kind: 'read', status: 200, statement: null, note: 'the LRS answered with something that is not JSON (or over 1 MB)' };
   }
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return unverified;
-  const differences = statementDifferences(statement, stored as Record<string, unknown>);
-  if (differences.length === 0) return { kind: 'delivered', status: 409, alreadyStored: true, matches: true };
+  const isOurs = typeof body === 'object' && body !== null && !Array.isArray(body)
+    && typeof (body as { id?: unknown }).id === 'string' && (body as { id: string }).id.toLowerCase() === id.toLowerCase();
+  // A StatementResult, or another statement: the LRS did not honour the single read; nothing to compare.
+  if (!isOurs) return { kind: 'read', status: 200, statement: null, note: 'the LRS did not return the statement with this id' };
+  return { kind: 'read', status: 200, statement: body as Record<string, unknown>, note: null };
+}
+
+/**
+ * After a 409: the stored statement read back and compared. Ours is delivered; another is a
+ * conflict. A voided one (xAPI returns it only by voidedStatementId) is compared the same way. One
+ * that cannot be read (credentials that may only write, a read the LRS does not offer) counts as
+ * delivered, with a note saying it was not compared.
+ */
+async function compareWithStored(lrs: LrsConfig, statement: Statement, options: SendOptions): Promise<LrsOutcome> {
+  const unverified = (note: string): LrsOutcome => ({
+    kind: 'delivered', status: 409, alreadyStored: true, matches: null, note: `Stored already (409); not compared: ${note}.`,
+  });
+  let read = await readStored(lrs, statement.id, 'statementId', options);
+  let voided = false;
+  if (read.kind === 'read' && read.status === 404) {
+    read = await readStored(lrs, statement.id, 'voidedStatementId', options);
+    voided = true;
+    if (read.kind === 'read' && read.status === 404) {
+      return {
+        kind: 'conflict', status: 409, differences: [],
+        reason: `The LRS answered 409 for statement ${statement.id} but returns it neither as a statement nor as a voided one, so this one was not stored.`,
+      };
+    }
+  }
+  if (read.kind === 'outcome') return read.outcome;
+  if (!read.statement) return unverified(read.note ?? 'no statement returned');
+  const differences = statementDifferences(statement, read.statement);
+  if (differences.length === 0) {
+    return voided
+      ? { kind: 'delivered', status: 409, alreadyStored: true, matches: true, note: 'Stored already (409), and voided in the LRS since.' }
+      : { kind: 'delivered', status: 409, alreadyStored: true, matches: true };
+  }
+  const where = differences.slice(0, 10);
   return {
-    kind: 'conflict', status: 409, differences: differences.slice(0, 10),
-    reason: `The LRS holds a different statement with id ${statement.id} (it differs at ${differences.slice(0, 10).join(', ')}); statements cannot be changed, so this one was not stored.`,
+    kind: 'conflict', status: 409, differences: where,
+    reason: `The LRS holds a different ${voided ? 'voided ' : ''}statement with id ${statement.id} (it differs at ${where.join(', ')}); statements cannot be changed, so this one was not stored.`,
   };
 }

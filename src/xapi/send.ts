@@ -105,7 +105,7 @@ export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDeli
   });
   switch (outcome.kind) {
     case 'delivered':
-      return record({ kind: 'delivered' }, outcome.status, null, null);
+      return record({ kind: 'delivered' }, outcome.status, null, outcome.note ?? null);
     case 'gone':
       return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', outcome.reason);
     case 'rejected':

@@ -28,8 +28,12 @@ export class TestLrs {
   failNext = 0;
   /** Ids of statements voided here: a POST of one is 409, a read by statementId 404 (xAPI 2.3.2). */
   readonly voided = new Set<string>();
-  /** How `GET statements?statementId=` answers: as an LRS does, 403 (write-only credentials), or 503. */
-  readBack: 'serve' | 'forbid' | 'fail' = 'serve';
+  /**
+   * How `GET statements?statementId=` answers: as an LRS does; with null members dropped (as some
+   * LRSs serialise); as a StatementResult (an LRS that ignores the single read); 403 (write-only
+   * credentials); or 503.
+   */
+  readBack: 'serve' | 'dropNulls' | 'statementResult' | 'forbid' | 'fail' = 'serve';
   private server: http.Server | null = null;
   url = '';
 
@@ -65,13 +69,16 @@ export class TestLrs {
   private read(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     if (this.readBack === 'forbid') return this.answer(req, res, 403, 'these credentials may not read statements');
     if (this.readBack === 'fail') return this.answer(req, res, 503, 'asked to fail reads');
-    const id = url.searchParams.get('statementId');
+    const voidedId = url.searchParams.get('voidedStatementId');
+    const id = voidedId ?? url.searchParams.get('statementId');
     if (!id) return this.answer(req, res, 400, 'this LRS serves single statements only');
-    const stored = this.stored.get(id.toLowerCase()) as Record<string, unknown> | undefined;
+    // A voided statement is returned only by voidedStatementId, and only a voided one is.
+    const stored = (this.voided.has(id.toLowerCase()) === (voidedId !== null) ? this.stored.get(id.toLowerCase()) : undefined) as Record<string, unknown> | undefined;
     if (!stored) return this.answer(req, res, 404, `no statement ${id}`);
+    if (this.readBack === 'statementResult') return this.answer(req, res, 200, 'read', { statements: [stored], more: '' });
     const timestamp = typeof stored.timestamp === 'string' ? new Date(stored.timestamp) : null;
     return this.answer(req, res, 200, 'read', {
-      ...stored,
+      ...(this.readBack === 'dropNulls' ? withoutNulls(stored) as Record<string, unknown> : stored),
       // The same instant in another zone and precision, as 2.3.1 allows an LRS to return it.
       ...(timestamp ? { timestamp: `${new Date(timestamp.getTime() + 3_600_000).toISOString().slice(0, 23)}000+01:00` } : {}),
       stored: new Date().toISOString(),
@@ -110,4 +117,11 @@ export class TestLrs {
     batch.forEach((s, i) => this.stored.set(ids[i]!, s));
     return this.answer(req, res, 200, 'stored', ids);
   }
+}
+
+/** A JSON value with every null member of its objects left out (array items kept). */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+  return v;
 }

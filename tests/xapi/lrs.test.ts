@@ -69,33 +69,60 @@ describe('sending statements to a Learning Record Store', () => {
     expect(changed.differences).toContain('result.extensions["https://speechmark.dev/xapi/extensions/aspects"].total');
     expect(changed.reason).toContain(`id ${statementId}`);
     expect(changed.reason).toContain('actor.account.name');
-    expect(lrs.stored.get(statementId)).toEqual(JSON.parse(JSON.stringify(statement(id))));
   });
 
   test('a stored statement that cannot be read back: write-only credentials count as delivered, a failing read is retried, a missing one is a conflict', async () => {
     const id = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a21';
     await sendStatement(config(), statement(id));
     try {
+      // The same statement as an LRS that drops null members returns it: still ours.
+      lrs.readBack = 'dropNulls';
+      expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: true });
       lrs.readBack = 'forbid';
-      expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: null });
+      expect(await sendStatement(config(), statement(id))).toEqual({
+        kind: 'delivered', status: 409, alreadyStored: true, matches: null, note: 'Stored already (409); not compared: the LRS answered 403 to reading it back.',
+      });
+      // An LRS that ignores the single read and answers with a StatementResult: nothing compared.
+      lrs.readBack = 'statementResult';
+      expect(await sendStatement(config(), statement(id))).toMatchObject({ kind: 'delivered', matches: null, note: expect.stringContaining('did not return the statement') });
       lrs.readBack = 'fail';
       expect(await sendStatement(config(), statement(id))).toMatchObject({ kind: 'retry', status: 503, reason: expect.stringContaining('reading the stored statement back') });
     } finally {
       lrs.readBack = 'serve';
     }
     // A voided statement keeps its id: the LRS answers 409, and 404 to statementId (xAPI returns
-    // voided ones only by voidedStatementId).
-    const voided = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a22';
-    lrs.voided.add(statement(voided).id);
-    const conflict = await sendStatement(config(), statement(voided));
-    expect(conflict).toMatchObject({ kind: 'conflict', status: 409, differences: [], reason: expect.stringContaining('voided') });
-    expect(statementReadUrl('https://lrs.example/xapi?tenant=7', voided)).toBe(`https://lrs.example/xapi/statements?tenant=7&statementId=${voided}&format=exact`);
+    // voided ones only by voidedStatementId). Ours, voided since: delivered, with a note.
+    await sendStatement(config(), statement(id, 7, 'lms-42'));
+    lrs.voided.add(statement(id).id);
+    expect(await sendStatement(config(), statement(id))).toEqual({
+      kind: 'delivered', status: 409, alreadyStored: true, matches: true, note: 'Stored already (409), and voided in the LRS since.',
+    });
+    expect(await sendStatement(config(), statement(id, 3))).toMatchObject({ kind: 'conflict', reason: expect.stringContaining('different voided statement') });
+    // An id the LRS holds but returns neither way.
+    const unknown = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a22';
+    lrs.voided.add(statement(unknown).id);
+    const conflict = await sendStatement(config(), statement(unknown));
+    expect(conflict).toMatchObject({ kind: 'conflict', status: 409, differences: [], reason: expect.stringContaining('neither as a statement nor as a voided one') });
+    // The endpoint's own query is kept as written.
+    expect(statementReadUrl('https://lrs.example/xapi?tenant=7', unknown)).toBe(`https://lrs.example/xapi/statements?tenant=7&statementId=${unknown}&format=exact`);
+    expect(statementReadUrl('https://lrs.example/xapi?key=a%20b&flag', unknown, 'voidedStatementId'))
+      .toBe(`https://lrs.example/xapi/statements?key=a%20b&flag&voidedStatementId=${unknown}&format=exact`);
   });
 
   test("statements are compared by xAPI's rules: what an LRS may rewrite is ignored, everything else counts", () => {
     const sent = statement('0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a23');
     const copy = () => JSON.parse(JSON.stringify(sent)) as Record<string, any>;
     expect(statementDifferences(sent, copy())).toEqual([]);
+    // A null member left out, or given as null where we left it out, is the same statement; null is
+    // not the same as a value.
+    const word = (s: Record<string, any>) => s.result.extensions['https://speechmark.dev/xapi/extensions/words'].items[0];
+    const withNull = copy();
+    word(withNull).stress = null;
+    const dropped = copy();
+    delete word(dropped).stress;
+    word(dropped).extra = null;
+    expect(statementDifferences(withNull as never, dropped)).toEqual([]);
+    expect(statementDifferences(withNull as never, copy())).toEqual(['result.extensions["https://speechmark.dev/xapi/extensions/words"].items[0].stress']);
     // What 2.3.1 lets an LRS change: assigned properties, the timestamp's zone, id case, verb display,
     // the activity definition, a default objectType left out, key order.
     const rewritten = copy();
@@ -109,6 +136,7 @@ describe('sending statements to a Learning Record Store', () => {
     delete rewritten.actor.objectType;
     delete rewritten.object.objectType;
     rewritten.result = Object.fromEntries(Object.entries(rewritten.result).reverse());
+    rewritten.context.language = 'EN-us';
     expect(statementDifferences(sent, rewritten)).toEqual([]);
     // What it may not.
     const cases: [string, (s: Record<string, any>) => void][] = [

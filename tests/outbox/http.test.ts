@@ -1,0 +1,36 @@
+/**
+ * The outbox's guarded client keeps an answer's body two ways: printable (control characters
+ * dropped) where people read it (a webhook attempt's log, an error's reason), and exactly as sent
+ * where it is parsed (a GET's JSON: an LTI roster page, an xAPI statement read back), since JSON may
+ * carry U+007F unescaped and dropping it would change the data.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AddressPolicy } from '../../src/outbox/address-policy.js';
+import { getForAnswer, postForAnswer } from '../../src/outbox/http.js';
+
+const BODY = JSON.stringify({ name: 'lms\u007fuser', note: 'tab\there' });
+
+let server: http.Server;
+let url = '';
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(BODY));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+test('a GET answer is kept exactly (it is parsed); a POST answer printable (it is shown)', async () => {
+  const options = { policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 5000, keepBytes: 4096 };
+  const got = await getForAnswer(url, {}, options);
+  expect(got.text).toBe(BODY);
+  expect(JSON.parse(got.text).name).toBe('lms\u007fuser');
+  const posted = await postForAnswer(url, {}, '{}', options);
+  expect(posted.text).toBe(BODY.replace('\u007f', ''));
+});
