@@ -135,7 +135,7 @@ export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organi
   }
 }
 
-/** POSTs the line item, with one fresh token after a 401; returns its URL. */
+/** POSTs the line item, with one fresh token after a 401 or 403; returns its URL. */
 async function postLineItem(deps: LineItemServiceDeps, platform: Parameters<LtiTokenClient['token']>[0], container: string, body: string) {
   for (let refresh = false; ; refresh = true) {
     const token = await deps.tokens.token(platform, { scope: AGS_LINEITEM_SCOPE, refresh });
@@ -143,7 +143,8 @@ async function postLineItem(deps: LineItemServiceDeps, platform: Parameters<LtiT
       headers: { authorization: `Bearer ${token}`, 'content-type': LINEITEM_MEDIA_TYPE, accept: LINEITEM_MEDIA_TYPE },
       body,
     });
-    if (answer.status === 401 && !refresh) continue;
+    // As for a roster page: a refused (401) or possibly stale-scoped (403) cached token, one fresh try.
+    if ((answer.status === 401 || answer.status === 403) && !refresh) continue;
     if (answer.status < 200 || answer.status >= 300) {
       throw platformError(SERVICE, `${container} answered ${answer.status}.`, answer.status);
     }

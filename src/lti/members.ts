@@ -152,7 +152,9 @@ async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Paramet
     for (let refresh = false; ; refresh = true) {
       const token = await tokens.token(platform, { scope: NRPS_SCOPE, refresh });
       const answer = await get(url, { headers: { authorization: `Bearer ${token}`, accept: MEMBERSHIP_MEDIA_TYPE } });
-      if (answer.status === 401 && !refresh) continue;
+      // 401: the token was refused. 403: it may have been granted before the platform allowed the
+      // scope (a platform grants only the scopes allowed, and the token is cached): one fresh try.
+      if ((answer.status === 401 || answer.status === 403) && !refresh) continue;
       if (answer.status < 200 || answer.status >= 300) throw platformError(`${url} answered ${answer.status}.`, answer.status);
       if (Buffer.byteLength(answer.text) > MAX_PAGE_BYTES) throw platformError(`a page is larger than ${MAX_PAGE_BYTES} bytes.`, answer.status);
       return answer;

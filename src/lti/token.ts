@@ -56,6 +56,7 @@ export class LtiTokenClient {
     // endpoint is not used again, nor one of another scope.
     const key = JSON.stringify([platform.id, signer.kid, platform.clientId, platform.tokenEndpoint, platform.audience, scope]);
     if (options.refresh) this.cache.delete(key);
+    this.dropExpired();
     const cached = this.cache.get(key);
     if (cached && cached.renewAt > this.now()) return cached.token;
     // Concurrent deliveries to one platform share one token request.
@@ -70,6 +71,15 @@ export class LtiTokenClient {
       this.inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Forgets tokens past their renewal time: the API's client lives as long as the process, and
+   * platforms deleted or edited (their keys change) would otherwise keep their tokens in memory.
+   */
+  private dropExpired(): void {
+    const now = this.now();
+    for (const [key, cached] of this.cache) if (cached.renewAt <= now) this.cache.delete(key);
   }
 
   private async request(platform: TokenPlatform, signer: Awaited<ReturnType<typeof signingKey>>, scope: string): Promise<Cached> {

@@ -111,6 +111,12 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
     expect(refreshed.errors).toBeUndefined();
     expect(refreshed.data.syncLtiMembers).toMatchObject({ learners: 3, created: 0, added: 0, removed: 0 });
     expect(lms.assertions.length).toBe(tokensAsked + 1);
+    // A 403 with the cached token (as when the LMS allowed the scope only after the token was
+    // granted): one fresh token too, and the sync goes through.
+    lms.failNextRosterPages(0, 403);
+    const afterForbidden = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });
+    expect(afterForbidden.errors).toBeUndefined();
+    expect(lms.assertions.length).toBe(tokensAsked + 2);
     // A roster with no learners removes no one (a platform's empty page by mistake would empty the cohort).
     lms.setRoster('course-7', [{ user_id: 'u-teacher', roles: [INSTRUCTOR] }]);
     const empty = await admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-7') } });
