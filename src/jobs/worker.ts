@@ -35,7 +35,7 @@ export interface WorkerEvents {
 
 /**
  * How an attempt ended. `released`: handed back by a graceful stop whose deadline passed (QUEUED
- * again, the attempt not counted); `abandoned`: dropped by a non-graceful stop (the lease expires).
+ * again, the attempt not counted against the budget: maxAttempts + 1); `abandoned`: dropped by a non-graceful stop (the lease expires).
  */
 export type JobOutcome = 'succeeded' | 'retry' | 'failed' | 'lost' | 'abandoned' | 'released';
 
@@ -50,7 +50,8 @@ export interface WorkerOptions extends WorkerEvents {
   classifyError: (err: unknown) => JobFailure;
   /**
    * A graceful stop waits this long for running attempts, then releases the ones still running
-   * (back to QUEUED, attempt not counted) so another worker takes them at once. Default 30 s.
+   * (back to QUEUED, the attempt not counted against the budget) so another worker takes them at
+   * once. Default 30 s.
    */
   shutdownGraceMs?: number;
   /**
@@ -153,7 +154,8 @@ export class Worker {
   /**
    * graceful: stop claiming and wait for the running attempts to finish and be recorded, at most
    * `deadlineMs` (default: the shutdownGraceMs option); attempts still running then are released:
-   * put back to QUEUED with the attempt not counted, so another worker claims them right away
+   * put back to QUEUED, the attempt not counted against the budget (its number stays used), so
+   * another worker claims them right away
    * (their handlers are aborted and can no longer write anything).
    * not graceful: abandon the running attempts at once, without touching the database (as if the
    * process had been killed); their leases expire and another worker takes the jobs over.

@@ -155,14 +155,15 @@ describeEachDatabase('job queue', (ctx) => {
       status: 'QUEUED', attempts: 1, maxAttempts: budget + 1, lockedBy: null, leaseExpiresAt: null, startedAt: null,
     });
     expect(await countClaimableJobs(ctx.prisma)).toBe(1); // no lease to wait for
-    // The released attempt can no longer extend or complete it; the next claim can.
-    const a2 = (await claimJob(ctx.prisma, 'w2', 300))!;
-    // Its number is new (attempt numbers never repeat), so even the same worker id is fenced off.
-    expect(a2).toMatchObject({ id: a1.id, attempts: 2, lockedBy: 'w2' });
+    // Claimed again by the same worker id (a restarted worker): the number is new (attempt numbers
+    // never repeat), so the released attempt is fenced off by its number alone; the new one is not.
+    const a2 = (await claimJob(ctx.prisma, 'w1', 300))!;
+    expect(a2).toMatchObject({ id: a1.id, attempts: 2, lockedBy: 'w1' });
     expect(await extendLease(ctx.prisma, a1, 'w1', 300)).toBe(false);
+    expect(await releaseJob(ctx.prisma, a1, 'w1')).toBe(false);
     expect(await completeJob(ctx.prisma, a1, 'w1', writeAssessment(a1))).toBe(false);
-    expect(await completeJob(ctx.prisma, a2, 'w2', writeAssessment(a2))).toBe(true);
-    expect(await releaseJob(ctx.prisma, a2, 'w2')).toBe(false); // finished jobs stay finished
+    expect(await completeJob(ctx.prisma, a2, 'w1', writeAssessment(a2))).toBe(true);
+    expect(await releaseJob(ctx.prisma, a2, 'w1')).toBe(false); // finished jobs stay finished
     expect(await ctx.prisma.assessment.count()).toBe(1);
   });
 
