@@ -64,6 +64,9 @@ function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
 
 /** The Prisma filter of `events`: types checked (a typo would otherwise list nothing), a learner id of another type matches nothing. */
 function eventWhere(f: EventFilter): Prisma.OutboxEventWhereInput {
+  if (f.types != null && f.types.length === 0) {
+    throw new AppError('BAD_USER_INPUT', `types needs at least one of ${EVENT_TYPES.join(', ')} (omit it for every type).`, { eventTypes: [...EVENT_TYPES] });
+  }
   const unknown = (f.types ?? []).filter((t) => !isEventType(t));
   if (unknown.length > 0) {
     throw new AppError('BAD_USER_INPUT', `Unknown event type ${JSON.stringify(unknown[0])} (event types: ${EVENT_TYPES.join(', ')}).`, { eventTypes: [...EVENT_TYPES] });

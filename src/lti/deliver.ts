@@ -93,8 +93,10 @@ export async function attemptLtiScore(deps: LtiChannelDeps, d: ClaimedDelivery, 
   };
   try {
     let answer = await post(false);
-    // The platform may have revoked the cached token before its expiry: one fresh token, once.
-    if (answer.status === 401) answer = await post(true);
+    // The platform may have revoked the cached token before its expiry (401), or the token may
+    // predate the platform allowing the score scope (403; a platform grants only allowed scopes):
+    // one fresh token, once.
+    if (answer.status === 401 || answer.status === 403) answer = await post(true);
     const outcome = classifyScoreAnswer(answer.status);
     const body = answer.text.slice(0, 1024) || null;
     if (outcome === 'delivered') return record({ kind: 'delivered' }, answer.status, null, null, body);

@@ -106,7 +106,7 @@ export function nextLink(header: string | string[] | undefined, base: string): s
   return null;
 }
 
-/** Every page of the roster, with one fresh token and one more try after a 401. */
+/** Every page of the roster, with one fresh token and one more try after a 401 or 403. */
 async function readRoster(tokens: LtiTokenClient, get: HttpGet, platform: Parameters<LtiTokenClient['token']>[0], firstUrl: string) {
   const origin = new URL(firstUrl).origin;
   const members: Member[] = [];

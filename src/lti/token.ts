@@ -1,7 +1,8 @@
 /**
- * AGS access tokens: OAuth 2 client credentials with a signed JWT client assertion, cached per
- * platform and signing key until shortly before they expire. A caller that saw 401 with a cached
- * token asks again with `refresh`, which drops it and gets a fresh one.
+ * AGS and NRPS access tokens: OAuth 2 client credentials with a signed JWT client assertion, cached
+ * per platform, signing key and scope until shortly before they expire (a day at most). A caller
+ * that saw 401 or 403 with a cached token asks again with `refresh`, which drops it and gets a fresh
+ * one.
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { clientAssertion } from './assertion.js';
@@ -14,6 +15,8 @@ const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-b
 const EXPIRY_MARGIN_MS = 60_000;
 /** Platforms that send no `expires_in`: assume the common one hour. */
 const DEFAULT_LIFETIME_S = 3600;
+/** No token is kept longer than a day, whatever the platform says. */
+const MAX_LIFETIME_S = 86_400;
 
 export interface TokenPlatform {
   id: string;
@@ -105,7 +108,8 @@ export class LtiTokenClient {
     if (typeof parsed.access_token !== 'string' || !parsed.access_token) {
       throw new TokenError('token endpoint answered without access_token', answer.status);
     }
-    const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_LIFETIME_S) * 1000;
+    // Capped: a platform's huge expires_in would keep a token (and its cache entry) forever.
+    const lifetimeMs = Math.min(MAX_LIFETIME_S, typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_LIFETIME_S) * 1000;
     // A short-lived token is renewed at 90% of its life rather than a minute before it ends.
     const margin = Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10);
     return { token: parsed.access_token, renewAt: this.now() + lifetimeMs - margin };

@@ -67,6 +67,13 @@ describe.each(DATABASES)('gradebook columns made on the platform on %s', (kind) 
     expect(plain.data.createLtiLineItem.label).toBe('Pronunciation (accuracy)');
     const audit = await t.admin.request(`{ auditEvents(first: 1, action: "ltiLineItem.created") { edges { node { targetId details } } } }`);
     expect(audit.data.auditEvents.edges[0].node.details).toMatchObject({ url: lms.createdLineItems.at(-1)!.id, aspect: 'ACCURACY' });
+    // A 403 with the cached token (the lineitem scope allowed since it was granted): one fresh token.
+    const tokensBefore = lms.assertions.length;
+    const postsBefore = lms.lineItemPosts;
+    lms.failNextLineItems(403);
+    const afterForbidden = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'TOTAL', scoreMaximum: 10 } });
+    expect(afterForbidden.errors).toBeUndefined();
+    expect([lms.assertions.length - tokensBefore, lms.lineItemPosts - postsBefore]).toEqual([1, 2]);
     // A platform that answers 200 with only a (relative) Location: that URL is mapped.
     lms.answerNextLineItems('location-only');
     const located = await t.admin.request(CREATE, { input: { platformId, lineItemsUrl: lms.lineItemsUrl('course-1'), aspect: 'FLUENCY', scoreMaximum: 10 } });

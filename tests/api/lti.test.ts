@@ -277,6 +277,13 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     d = a.gradeDeliveries[0];
     expect(d).toMatchObject({ status: 'DELIVERED', attempts: 1, attemptLog: [expect.objectContaining({ number: 1, statusCode: 204 })] });
     expect(lms.assertions.length).toBe(assertionsBefore + 1);
+    // A 403 with the cached token (granted before the LMS allowed the score scope, say): one fresh
+    // token too, and the score goes in the same attempt.
+    lms.failNextScores(403);
+    const third = await assessedSubmission({ lineItemId: item.id, userId: 'platform-user-44' });
+    a = await settled(third.assessmentId);
+    expect(a.gradeDeliveries[0]).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(lms.assertions.length).toBe(assertionsBefore + 2);
     expect(new Set(lms.assertions.map((x) => x.jti)).size).toBe(lms.assertions.length);
     expect(lms.problems).toEqual([]);
   });

@@ -13,15 +13,15 @@ import { TestLrs } from '../support/xapi-lrs.js';
 
 const { xapi } = loadConfig({ SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: 'https://lms.example.edu' });
 
-function statement(assessmentId: string, total = 7, learnerExternalId = 'lms-42') {
+function statement(assessmentId: string, total = 7, learnerExternalId = 'lms-42', nulls = false) {
   const source: StatementSource = {
     assessmentId, assessedAt: new Date('2026-07-01T10:00:02Z'), learnerExternalId,
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.123Z'), referenceText: 'We call it bear', normalisedText: 'WE CALL IT BEAR', durationMs: 1500 },
     model: { name: 'm', version: '1', executionProvider: 'cpu' },
     sentence: { accuracy: total, fluency: total, prosody: total, completeness: 10, total },
-    contentMatch: 0.97,
+    contentMatch: nulls ? null : 0.97,
     flags: [],
-    words: [{ index: 0, text: 'WE', accuracy: 9, stress: 10, total: 9, startMs: 100, endMs: 350, errorType: 'NONE', phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }] }],
+    words: [{ index: 0, text: 'WE', accuracy: 9, stress: nulls ? null : 10, total: 9, startMs: 100, endMs: 350, errorType: 'NONE', phonemes: [{ index: 0, symbol: 'W', accuracy: 2 }] }],
   };
   return buildStatement(xapi, source);
 }
@@ -75,9 +75,12 @@ describe('sending statements to a Learning Record Store', () => {
     const id = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a21';
     await sendStatement(config(), statement(id));
     try {
-      // The same statement as an LRS that drops null members returns it: still ours.
+      // A statement with null members (no content match, no stress), as an LRS that drops null
+      // members returns it: still ours.
+      const withNulls = '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a24';
+      await sendStatement(config(), statement(withNulls, 7, 'lms-42', true));
       lrs.readBack = 'dropNulls';
-      expect(await sendStatement(config(), statement(id))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: true });
+      expect(await sendStatement(config(), statement(withNulls, 7, 'lms-42', true))).toEqual({ kind: 'delivered', status: 409, alreadyStored: true, matches: true });
       lrs.readBack = 'forbid';
       expect(await sendStatement(config(), statement(id))).toEqual({
         kind: 'delivered', status: 409, alreadyStored: true, matches: null, note: 'Stored already (409); not compared: the LRS answered 403 to reading it back.',
