@@ -10,3 +10,4 @@ export * from './gradeDeliveries.js';
 export * from './pauses.js';
 export * from './insertions.js';
 export * from './flags.js';
+export * from './fluencyMetrics.js';

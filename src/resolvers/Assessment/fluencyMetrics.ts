@@ -1,0 +1,13 @@
+import type { AssessmentResolvers } from '../../generated/graphql.js';
+import { fluencyMetrics as measure } from '../../assessment/fluency.js';
+import { decodeTimeline } from '../../assessment/timeline-codec.js';
+import type { ReferenceWord } from '../../types.js';
+
+/** From the assessment's words (batched with Assessment.words), its timeline and its utterance's reference words. */
+export const fluencyMetrics: AssessmentResolvers['fluencyMetrics'] = async (assessment, _args, ctx) => {
+  const timeline = decodeTimeline(assessment.timeline);
+  if (!timeline) return null;
+  const [words, utterance] = await Promise.all([ctx.loaders.wordsByAssessment.load(assessment.id), ctx.loaders.utterance.load(assessment.utteranceId)]);
+  if (!utterance) return null;
+  return measure(words, utterance.referenceWords as unknown as ReferenceWord[], timeline.pauses);
+};
