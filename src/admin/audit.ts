@@ -39,6 +39,7 @@ export type AuditAction =
   | 'webhookEndpoint.updated'
   | 'webhookEndpoint.deleted'
   | 'webhookEndpoint.secretRotated'
+  | 'webhookEndpoint.tested'
   | 'webhookDelivery.resent'
   // xAPI (src/xapi)
   | 'xapiLrs.set'

@@ -26,7 +26,7 @@ import type {
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
-import { EVENT_TYPES, isEventType } from '../outbox/events.js';
+import { EVENT_TYPES, isEventType, TEST_EVENT_TYPE } from '../outbox/events.js';
 import { AppError } from '../errors.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
@@ -73,7 +73,8 @@ function eventWhere(f: EventFilter): Prisma.OutboxEventWhereInput {
   }
   const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
   return {
-    ...(f.types != null ? { type: { in: f.types } } : {}),
+    // The listed types; without a filter every type but sendTestWebhook's (an admin's test, not an event).
+    type: f.types != null ? { in: f.types } : { not: TEST_EVENT_TYPE },
     ...(f.learnerId != null ? { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } : {}),
     ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
   };
@@ -581,13 +582,20 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         endpointId = parsed?.type === 'WebhookEndpoint' ? parsed.id : none; // another type's id matches nothing
       }
       const eventId = f.webhookId != null ? eventIdOf(f.webhookId) ?? none : undefined;
-      const where = {
+      // A typo would list nothing, silently: the types are known.
+      if (f.eventType != null && !isEventType(f.eventType) && f.eventType !== TEST_EVENT_TYPE) {
+        throw new AppError('BAD_USER_INPUT', `Unknown event type ${JSON.stringify(f.eventType)} (event types: ${[...EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}).`, {
+          eventTypes: [...EVENT_TYPES, TEST_EVENT_TYPE],
+        });
+      }
+      const where: Prisma.DeliveryWhereInput = {
         organizationId,
         channel: 'WEBHOOK' as const,
         ...(endpointId ? { webhookEndpointId: endpointId } : {}),
         ...(f.status != null ? { status: f.status as WebhookDeliveryStatus } : {}),
         ...(eventId ? { eventId } : {}),
-        ...(f.eventType != null ? { event: { is: { type: f.eventType } } } : {}),
+        // Both may filter on the event: ANDed rather than merged.
+        AND: [deliveryWindow(f), ...(f.eventType != null ? [{ event: { is: { type: f.eventType } } }] : [])],
       };
       return findPage(args, {
         findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),

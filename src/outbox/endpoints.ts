@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from './address-policy.js';
-import { EVENT_TYPES, isEventType } from './events.js';
+import { EVENT_TYPES, emitTestEvent, isEventType, TEST_EVENT_TYPE } from './events.js';
 import { generateSecret, secretPrefix, webhookId } from './signing.js';
 import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from './resend.js';
 
@@ -202,6 +202,26 @@ export async function resendDelivery(prisma: PrismaClient, where: { organization
       details: { webhookId: webhookId(previous.eventId), previousStatus: previous.status, deliveryId: toGlobalId('WebhookDelivery', result.id) },
     });
     return result;
+  });
+}
+
+/**
+ * A `webhook.test` event to this endpoint only (an enabled one: a disabled endpoint is CONFLICT, as
+ * for a re-send), signed and retried like any delivery. Returns the delivery that will be sent.
+ */
+export async function sendTestEvent(prisma: PrismaClient, where: { organizationId: string; endpointId: string }, actor: Actor): Promise<Delivery> {
+  return prisma.$transaction(async (tx) => {
+    const endpoint = await lockEndpoint(tx, where.organizationId, where.endpointId);
+    if (endpoint.disabledAt) {
+      throw new AppError('CONFLICT', `The endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'}); enable it (updateWebhookEndpoint) before testing it.`);
+    }
+    const deliveryId = await emitTestEvent(tx, where.organizationId, endpoint.id);
+    const delivery = await tx.delivery.findUniqueOrThrow({ where: { id: deliveryId } });
+    await recordAudit(tx, {
+      organizationId: where.organizationId, actor, action: 'webhookEndpoint.tested', targetType: 'WebhookEndpoint', targetId: endpoint.id,
+      details: { type: TEST_EVENT_TYPE, webhookId: webhookId(delivery.eventId), deliveryId: toGlobalId('WebhookDelivery', delivery.id) },
+    });
+    return delivery;
   });
 }
 

@@ -18,6 +18,8 @@ import type { AssessmentLabels, SentenceScores } from '../types.js';
 
 export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+/** sendTestWebhook's event: to one endpoint on request, never subscribed to, not in the events feed. */
+export const TEST_EVENT_TYPE = 'webhook.test';
 
 export function isEventType(t: string): t is EventType {
   return (EVENT_TYPES as readonly string[]).includes(t);
@@ -70,6 +72,32 @@ export async function emitEvent(tx: Tx, input: EventInput): Promise<string> {
     at.toISOString(),
   );
   return id;
+}
+
+/**
+ * A `webhook.test` event (sendTestWebhook): one event whose only delivery goes to the endpoint
+ * given, so an integrator can check the URL and the signature without a real event. It is not one
+ * of EVENT_TYPES: no endpoint subscribes to it and the events feed leaves it out. Returns the
+ * delivery's id.
+ */
+export async function emitTestEvent(tx: Tx, organizationId: string, endpointId: string, at = new Date()): Promise<string> {
+  const eventId = randomUUID();
+  const deliveryId = randomUUID();
+  const body = eventBody(TEST_EVENT_TYPE, at, {
+    endpoint: { id: toGlobalId('WebhookEndpoint', endpointId) },
+    message: 'A test event sent by sendTestWebhook: nothing happened. Answer 2xx to mark it delivered.',
+  });
+  await tx.$executeRawUnsafe(
+    `WITH ev AS (
+       INSERT INTO "OutboxEvent" ("id", "organizationId", "learnerId", "type", "body", "createdAt")
+       VALUES ($1::uuid, $2::uuid, NULL, $4, $5, $6::timestamptz)
+       RETURNING "id"
+     )
+     INSERT INTO "Delivery" ("id", "organizationId", "eventId", "channel", "webhookEndpointId", "status", "runAfter", "createdAt", "updatedAt")
+     SELECT $7::uuid, $2::uuid, ev."id", 'WEBHOOK', $3::uuid, 'PENDING', now(), now(), now() FROM ev`,
+    eventId, organizationId, endpointId, TEST_EVENT_TYPE, body, at.toISOString(), deliveryId,
+  );
+  return deliveryId;
 }
 
 // ---------------------------------------------------------------------------------------------

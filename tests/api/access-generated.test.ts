@@ -108,6 +108,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   PhonemeAssessment: 'SCORES',
   /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
   Pause: 'SCORES',
+  /** Rates and pauses from the model's alignment, like Pause. */
+  FluencyMetrics: 'SCORES',
   InsertedSpeech: 'SCORES',
   Rationale: 'SCORES',
   Plausibility: 'SCORES',
@@ -327,6 +329,7 @@ const MUTATIONS: Record<string, MutationSpec> = {
   deleteWebhookEndpoint: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
   rotateWebhookSecret: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
   resendWebhookDelivery: { need: 'ADMIN', variables: async ({ seed }) => ({ id: seed.webhookDeliveryId }) },
+  sendTestWebhook: { need: 'ADMIN', variables: async (c) => ({ endpointId: await freshEndpoint(c) }) },
   setXapiLrs: {
     need: 'ADMIN',
     variables: async () => ({ input: { endpoint: 'https://lrs.example/xapi/', username: `gen-${randomUUID()}`, password: 'generated secret' } }),

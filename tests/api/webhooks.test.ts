@@ -6,6 +6,7 @@
  * an overlap; a disabled endpoint's missed events are recovered; erasure takes a learner's events
  * with it; only ADMIN keys of the organisation reach any of it.
  */
+import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
@@ -125,6 +126,32 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       learner: { id: learnerId, externalId },
     });
     expect(completed!.headers['webhook-id']).not.toBe(submitted!.headers['webhook-id']);
+  });
+
+  test('deliveries are found by learner and time; an unknown event type is BAD_USER_INPUT', async () => {
+    const list = async (filter: Record<string, unknown>) => {
+      const res = await t.admin.request(`query($filter: WebhookDeliveryFilter) { webhookDeliveries(first: 50, filter: $filter) {
+        totalCount edges { node { id createdAt event { type payload } } } } }`, { filter });
+      expect(res.errors).toBeUndefined();
+      return res.data.webhookDeliveries as { totalCount: number; edges: { node: any }[] };
+    };
+    const prisma = t.app.services.prisma;
+    const learner = await prisma.learner.findFirstOrThrow({ where: { externalId } });
+    const expected = await prisma.delivery.count({ where: { channel: 'WEBHOOK', event: { is: { learnerId: learner.id } } } });
+    expect(expected).toBeGreaterThan(0);
+    const ofLearner = await list({ learnerId });
+    expect(ofLearner.totalCount).toBe(expected);
+    expect(ofLearner.edges.every((e) => e.node.event.payload.data.learner.id === learnerId)).toBe(true);
+    const completed = await list({ learnerId, eventType: 'assessment.completed' });
+    expect(completed.edges.map((e) => e.node.event.type)).toEqual(Array(completed.totalCount).fill('assessment.completed'));
+    expect(completed.totalCount).toBeGreaterThan(0);
+    const newest = ofLearner.edges[0]!.node.createdAt as string;
+    expect((await list({ learnerId, since: newest })).edges.map((e) => e.node.id)).toContain(ofLearner.edges[0]!.node.id);
+    expect((await list({ learnerId, until: newest })).edges.map((e) => e.node.id)).not.toContain(ofLearner.edges[0]!.node.id);
+    expect((await list({ since: new Date(Date.now() + 3_600_000).toISOString() })).totalCount).toBe(0);
+    expect((await list({ learnerId: endpointId })).totalCount).toBe(0); // an id of another type
+    const typo = await t.admin.request(DELIVERIES, { filter: { eventType: 'assessment.complete' } });
+    expect([errorCode(typo), typo.errors![0]!.message]).toEqual(['BAD_USER_INPUT', expect.stringContaining('webhook.test')]);
   });
 
   test('human labels: humanLabels.attached; a job that fails for good: assessment.failed', async () => {
@@ -386,6 +413,70 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
       expect(actions).toContain(a);
     }
     expect(audit.data.auditEvents.edges[0].node).toEqual({ action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpointId });
+  });
+
+  test("sendTestWebhook: a signed webhook.test to one endpoint, kept out of the events feed; the README's webhook operations run as written", async () => {
+    // The README's block, one operation at a time, "..." standing for the endpoint (or delivery) it made.
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Webhooks (Standard Webhooks)'));
+    const block = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const operations: string[] = [];
+    let current = '';
+    for (const line of block.split('\n')) {
+      current += `${line.replace(/\s+#.*$/, '')}\n`;
+      const depth = [...current].reduce((d, c) => d + (c === '{' ? 1 : c === '}' ? -1 : 0), 0);
+      if (depth === 0 && current.trim()) {
+        operations.push(current.trim());
+        current = '';
+      }
+    }
+    expect(operations.map((o) => /^(?:mutation|query)?\s*\{\s*(\w+)/.exec(o)![1])).toEqual([
+      'createWebhookEndpoint', 'rotateWebhookSecret', 'updateWebhookEndpoint', 'sendTestWebhook', 'webhookDeliveries', 'resendWebhookDelivery', 'resendFailedWebhookDeliveries',
+    ]);
+    const run = async (op: string, id = '') => {
+      const res = await t.admin.request(op.replace('https://lms.example.com/speechmark', `${receiver.url}/readme`).replace('"..."', JSON.stringify(id)));
+      expect(res.errors).toBeUndefined();
+      return res.data;
+    };
+    const before = receiver.received.length;
+    const created = await run(operations[0]!);
+    const id = created.createWebhookEndpoint.endpoint.id;
+    const { secret } = (await run(operations[1]!, id)).rotateWebhookSecret;
+    expect((await run(operations[2]!, id)).updateWebhookEndpoint).toEqual({ enabled: true });
+    const test = (await run(operations[3]!, id)).sendTestWebhook;
+    expect(test).toMatchObject({ status: 'PENDING', event: { type: 'webhook.test', payload: { type: 'webhook.test', data: { endpoint: { id } } } } });
+    // It arrives signed with the endpoint's secrets (the rotated one among them) and is DELIVERED.
+    await receiver.waitForCount(before + 1);
+    const got = receiver.delivered().slice(before).find((r) => r.type === 'webhook.test')!;
+    expect(got.headers['webhook-id']).toBe(test.event.id);
+    expect(verifyStandardWebhook(secret, got)).toMatchObject({ type: 'webhook.test', data: { endpoint: { id }, message: expect.stringContaining('nothing happened') } });
+    const settled = await waitFor(async () => {
+      const d = (await t.admin.request(`query($id: ID!) { webhookDelivery(id: $id) { status } }`, { id: test.id })).data.webhookDelivery;
+      return d.status === 'DELIVERED' ? d : null;
+    }, 30_000, 50);
+    expect(settled.status).toBe('DELIVERED');
+    expect((await run(operations[4]!)).webhookDeliveries.edges).toBeDefined();
+    expect((await run(operations[5]!, test.id)).resendWebhookDelivery).toMatchObject({ status: 'PENDING' });
+    expect((await run(operations[6]!, id)).resendFailedWebhookDeliveries).toEqual({ count: 0, hasMore: false });
+    // Listed among the endpoint's deliveries by its type, never in the events feed; audited.
+    const listed = await t.admin.request(`query($f: WebhookDeliveryFilter) { webhookDeliveries(first: 10, filter: $f) { totalCount } events(first: 100) { edges { node { id type } } } }`,
+      { f: { endpointId: id, eventType: 'webhook.test' } });
+    expect(listed.data.webhookDeliveries.totalCount).toBe(2);
+    expect(listed.data.events.edges.map((e: any) => e.node.type)).not.toContain('webhook.test');
+    const audit = await t.admin.request(`{ auditEvents(first: 1, action: "webhookEndpoint.tested") { edges { node { targetId details } } } }`);
+    expect(audit.data.auditEvents.edges[0].node).toMatchObject({ targetId: id, details: { type: 'webhook.test', webhookId: test.event.id, deliveryId: test.id } });
+
+    // A disabled endpoint is CONFLICT; an unknown one NOT_FOUND; only an admin may test.
+    await t.admin.request(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { enabled } }`, { id });
+    const disabled = await t.admin.request(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id });
+    expect([errorCode(disabled), disabled.errors![0]!.message]).toEqual(['CONFLICT', expect.stringContaining('enable it')]);
+    const unknown = await t.admin.request(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id: toGlobalId('WebhookEndpoint', '00000000-0000-4000-8000-000000000000') });
+    expect(errorCode(unknown)).toBe('NOT_FOUND');
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id }))).toBe('FORBIDDEN');
+    const { client: other } = await otherOrganization(t);
+    expect(errorCode(await other.request(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id }))).toBe('NOT_FOUND');
+    await t.admin.request(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id });
   });
 
   test('a failed delivery re-sent by id while the endpoint is re-sent in bulk: one new delivery, no deadlock', async () => {

@@ -8,6 +8,7 @@ export * from './eraseLearner.js';
 export * from './reassessUtterance.js';
 export * from './resendFailedWebhookDeliveries.js';
 export * from './resendWebhookDelivery.js';
+export * from './sendTestWebhook.js';
 export * from './revokeApiKey.js';
 export * from './rotateApiKey.js';
 export * from './rotateWebhookSecret.js';
