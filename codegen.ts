@@ -42,6 +42,7 @@ const config: CodegenConfig = {
           ApiKeyConnection: '../graphql/models.js#ApiKeyConnectionModel',
           AuditEventConnection: '../graphql/models.js#AuditEventConnectionModel',
           LearnerGroup: '../analytics/cohorts.js#LearnerGroupModel',
+          LearnerGroupConnection: '../graphql/models.js#LearnerGroupConnectionModel',
           GroupComparison: '../analytics/cohorts.js#GroupComparisonModel',
           WebhookEndpoint: '../graphql/models.js#WebhookEndpointModel',
           WebhookSigningSecret: '../graphql/models.js#WebhookSigningSecretModel',

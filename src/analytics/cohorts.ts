@@ -27,6 +27,50 @@ export const MAX_LEARNERS = 100;
 const inGroup = (organizationId: string, externalId: string) =>
   Prisma.sql`AND u."learnerId" IN (${groupLearners(organizationId, externalId)})`;
 
+/** What one page of the organisation's groups asks for (src/graphql/loaders.ts makes the connection). */
+export interface GroupListing {
+  size: number;
+  /** The groups just before `before` (descending), returned ascending; else those after `after`. */
+  backward: boolean;
+  after: string | null;
+  before: string | null;
+  /** A LIKE pattern, already escaped (src/graphql/filters.ts likeContains). */
+  contains: string | null;
+}
+
+const byteOrder = Prisma.sql`COLLATE "C"`;
+
+/** Every group id of the organisation's learners that matches, each with its learner count. */
+function groupsOf(organizationId: string, contains: string | null) {
+  return Prisma.sql`SELECT g.g AS "externalId", COUNT(DISTINCT l.id)::int AS "learnerCount"
+    FROM "Learner" l CROSS JOIN LATERAL unnest(l.groups) AS g(g)
+    WHERE l."organizationId" = ${organizationId}::uuid
+      ${contains != null ? Prisma.sql`AND g.g ILIKE ${`%${contains}%`}` : Prisma.empty}
+    GROUP BY g.g`;
+}
+
+/**
+ * One page of the organisation's groups in byte order of their ids (the same on PostgreSQL and
+ * PGlite, whatever the locale), one row more than asked when more follow, in one statement.
+ */
+export async function listGroups(prisma: PrismaClient, organizationId: string, q: GroupListing): Promise<{ rows: LearnerGroupModel[]; more: boolean }> {
+  const rows = await prisma.$queryRaw<LearnerGroupModel[]>`
+    SELECT * FROM (${groupsOf(organizationId, q.contains)}) g
+     WHERE TRUE
+       ${q.after != null ? Prisma.sql`AND g."externalId" ${byteOrder} > ${q.after}` : Prisma.empty}
+       ${q.before != null ? Prisma.sql`AND g."externalId" ${byteOrder} < ${q.before}` : Prisma.empty}
+     ORDER BY g."externalId" ${byteOrder} ${q.backward ? Prisma.sql`DESC` : Prisma.sql`ASC`}
+     LIMIT ${q.size + 1}`;
+  const page = rows.slice(0, q.size).map((r) => ({ externalId: r.externalId, learnerCount: Number(r.learnerCount) }));
+  if (q.backward) page.reverse();
+  return { rows: page, more: rows.length > q.size };
+}
+
+export async function countGroups(prisma: PrismaClient, organizationId: string, contains: string | null): Promise<number> {
+  const [row] = await prisma.$queryRaw<{ n: number }[]>`SELECT COUNT(*)::int AS n FROM (${groupsOf(organizationId, contains)}) g`;
+  return Number(row?.n ?? 0);
+}
+
 /** Learner counts of one or two groups in one statement; a group nobody is in is null. */
 export async function groups(prisma: PrismaClient, organizationId: string, externalIds: string[]): Promise<(LearnerGroupModel | null)[]> {
   const rows = await prisma.$queryRaw<{ g: string; n: number }[]>`

@@ -31,7 +31,8 @@ import { AppError } from '../errors.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
-import { findPage, newestFirst, rowsSource, type PageArgs, type PageQuery } from './pagination.js';
+import { decodeNameCursor, encodeNameCursor, findPage, newestFirst, pageSize, rowsSource, type Connection, type PageArgs, type PageQuery } from './pagination.js';
+import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/cohorts.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
 import { allWorkers } from '../jobs/heartbeat.js';
@@ -561,6 +562,30 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         findMany: (q) => prisma.webhookEndpoint.findMany(pageOf(where, q)),
         count: () => prisma.webhookEndpoint.count({ where }),
       });
+    },
+    /** The organisation's groups by id (SCORES_READ), each with its learner count; two statements at most. */
+    groupsPage: async (args: PageArgs & { search?: string | null }): Promise<Connection<LearnerGroupModel>> => {
+      reads();
+      const { size, backward } = pageSize(args);
+      const after = args.after != null ? decodeNameCursor(args.after) : null;
+      const before = args.before != null ? decodeNameCursor(args.before) : null;
+      const contains = args.search != null && args.search !== '' ? likeContains(args.search) : null;
+      const [{ rows, more }, totalCount] = await Promise.all([
+        listGroups(prisma, organizationId, { size, backward, after, before, contains }),
+        args.withTotalCount ? countGroups(prisma, organizationId, contains) : Promise.resolve(undefined),
+      ]);
+      const edges = rows.map((node) => ({ cursor: encodeNameCursor(node.externalId), node }));
+      return {
+        edges,
+        pageInfo: {
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+          // Beyond the cursor we started from: the cursor's own group, at least (the spec lets this be loose).
+          hasNextPage: backward ? before != null : more,
+          hasPreviousPage: backward ? more : after != null,
+        },
+        ...(totalCount === undefined ? {} : { totalCount }),
+      };
     },
     /** The organisation's outbox events newest first (SCORES_READ: they carry learner data and scores). */
     eventsPage: (args: PageArgs & { filter?: EventFilter | null }) => {

@@ -21,6 +21,7 @@ import type {
 import type { Principal } from './auth.js';
 import type { HumanCheck } from '../assessment/human.js';
 import type { Connection } from './pagination.js';
+import type { LearnerGroupModel } from '../analytics/cohorts.js';
 
 export type LearnerModel = Learner;
 export type UtteranceModel = Utterance;
@@ -72,3 +73,4 @@ export type GradeDeliveryModel = import('../generated/prisma/client.js').Deliver
 export type GradeDeliveryConnectionModel = Connection<GradeDeliveryModel>;
 // xAPI (src/xapi): an organisation's LRS row; no resolver reads its password.
 export type { XapiLrs as XapiLrsModel } from '../generated/prisma/client.js';
+export type LearnerGroupConnectionModel = Connection<LearnerGroupModel>;

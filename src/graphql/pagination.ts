@@ -45,6 +45,23 @@ export function decodeCursor(cursor: string): Keyset {
   return { createdAt, id: match[2]! };
 }
 
+/**
+ * A cursor over rows ordered by a name (the organisation's groups): the name itself, marked, in
+ * base64url. Only what encodeNameCursor wrote is accepted; anything else is BAD_USER_INPUT.
+ */
+const NAME_CURSOR = 'name:';
+export function encodeNameCursor(name: string): string {
+  return Buffer.from(`${NAME_CURSOR}${name}`, 'utf8').toString('base64url');
+}
+
+export function decodeNameCursor(cursor: string): string {
+  const text = /^[A-Za-z0-9_-]{1,1200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!text.startsWith(NAME_CURSOR) || encodeNameCursor(text.slice(NAME_CURSOR.length)) !== cursor) {
+    throw new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.');
+  }
+  return text.slice(NAME_CURSOR.length);
+}
+
 export interface PageWindow {
   size: number;
   /** `last` was given: the page is the end of the window (the rows just newer than `before`). */
@@ -53,8 +70,8 @@ export interface PageWindow {
   before: Keyset | null;
 }
 
-/** The page the arguments ask for; refuses first+last, negative sizes and sizes above the cap. */
-export function pageWindow(args: PageArgs): PageWindow {
+/** The page size and direction the arguments ask for; refuses first+last, negative sizes and sizes above the cap. */
+export function pageSize(args: Pick<PageArgs, 'first' | 'last'>): { size: number; backward: boolean } {
   const { first, last } = args;
   if (first != null && last != null) {
     throw new AppError('BAD_USER_INPUT', 'Pass either first (with after) or last (with before), not both.');
@@ -68,6 +85,12 @@ export function pageWindow(args: PageArgs): PageWindow {
       max: MAX_PAGE_SIZE,
     });
   }
+  return { size, backward };
+}
+
+/** The page the arguments ask for: its size and direction (pageSize) and the cursors decoded. */
+export function pageWindow(args: PageArgs): PageWindow {
+  const { size, backward } = pageSize(args);
   return {
     size,
     backward,

@@ -144,6 +144,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   WordStat: 'SCORES',
   SoundChange: 'SCORES',
   LearnerGroup: 'SCORES',
+  LearnerGroupConnection: 'SCORES',
+  LearnerGroupEdge: 'SCORES',
   LearnerDrop: 'SCORES',
   /** A group member and when they last practised: learner data, no scores. */
   InactiveLearner: 'LEARNER',

@@ -33,3 +33,4 @@ export * from './gradeDeliveries.js';
 export * from './gradeDelivery.js';
 export * from './xapiDeliveries.js';
 export * from './events.js';
+export * from './groups.js';
