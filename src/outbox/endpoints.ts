@@ -135,6 +135,8 @@ export async function deleteEndpoint(prisma: PrismaClient, where: { organization
   return prisma.$transaction(async (tx) => {
     const endpoint = await lockEndpoint(tx, where.organizationId, where.id);
     const deliveries = await tx.delivery.count({ where: { webhookEndpointId: endpoint.id } });
+    // Its test events go too: they were this endpoint's only (the deliveries go by cascade).
+    await tx.outboxEvent.deleteMany({ where: { organizationId: where.organizationId, type: TEST_EVENT_TYPE, deliveries: { some: { webhookEndpointId: endpoint.id } } } });
     await tx.webhookEndpoint.delete({ where: { id: endpoint.id } });
     await recordAudit(tx, {
       organizationId: where.organizationId, actor, action: 'webhookEndpoint.deleted', targetType: 'WebhookEndpoint', targetId: endpoint.id,
@@ -243,6 +245,8 @@ export async function resendFailedDeliveries(
     const failed = await tx.$queryRaw<{ eventId: string }[]>`
       SELECT d."eventId"::text AS "eventId" FROM "Delivery" d JOIN "OutboxEvent" e ON e."id" = d."eventId"
        WHERE d."webhookEndpointId" = ${endpoint.id}::uuid AND e."createdAt" >= ${since}
+         -- An outage's recovery re-sends events, not old test pings nobody asked for again.
+         AND e."type" <> ${TEST_EVENT_TYPE}
        GROUP BY d."eventId"
       HAVING bool_and(d."status" = 'FAILED')
        ORDER BY min(e."createdAt"), d."eventId"

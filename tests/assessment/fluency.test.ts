@@ -36,6 +36,34 @@ test('rates, runs and pauses of a reading with a skipped word, a pause inside an
   });
 });
 
+test("a skipped word's time is silence: the pauses either side of it are one pause", () => {
+  const words = [
+    { index: 0, startMs: 0, endMs: 300, errorType: 'NONE' },
+    { index: 1, startMs: 550, endMs: 700, errorType: 'OMITTED' },
+    { index: 3, startMs: 950, endMs: 1200, errorType: 'NONE' },
+  ];
+  // The alignment's pauses are per gap between reference words: the skipped word cuts the silence in two.
+  const m = fluencyMetrics(words, reference, [{ startMs: 300, endMs: 550 }, { startMs: 700, endMs: 950 }])!;
+  expect(m).toMatchObject({ wordCount: 2, syllableCount: 4, speakingMs: 1200, pauseCount: 1, totalPauseMs: 650, longestPauseMs: 650, articulationMs: 550 });
+  expect(m.meanLengthOfRun).toBe(2); // 4 syllables over 2 runs, not 3
+});
+
+test('inserted speech inside a pause is speech: the silence left is what counts', () => {
+  const words = [
+    { index: 0, startMs: 0, endMs: 300, errorType: 'NONE' },
+    { index: 1, startMs: 1000, endMs: 1300, errorType: 'NONE' },
+  ];
+  // 700 ms between the words, 200 of them a filler: a 500 ms pause.
+  expect(fluencyMetrics(words, reference, [{ startMs: 300, endMs: 1000 }], [{ startMs: 500, endMs: 700 }])).toMatchObject({
+    pauseCount: 1, totalPauseMs: 500, articulationMs: 800,
+  });
+  // 300 ms between the words, 150 of them speech: what is left is under 200 ms, no pause.
+  const short = [words[0]!, { index: 1, startMs: 600, endMs: 900, errorType: 'NONE' }];
+  expect(fluencyMetrics(short, reference, [{ startMs: 300, endMs: 600 }], [{ startMs: 350, endMs: 500 }])).toMatchObject({
+    pauseCount: 0, totalPauseMs: 0, articulationMs: 900, phonationTimeRatio: 1,
+  });
+});
+
 test('nothing to measure without timed spoken words', () => {
   expect(fluencyMetrics([{ index: 0, startMs: null, endMs: null, errorType: null }], reference, [])).toBeNull();
   expect(fluencyMetrics([{ index: 2, startMs: 700, endMs: 700, errorType: 'OMITTED' }], reference, [])).toBeNull();
