@@ -18,6 +18,7 @@ const config: CodegenConfig = {
           Utterance: '../graphql/models.js#UtteranceModel',
           Job: '../graphql/models.js#JobModel',
           BulkOperation: '../graphql/models.js#BulkOperationModel',
+          BulkOperationConnection: '../graphql/models.js#BulkOperationConnectionModel',
           Assessment: '../graphql/models.js#AssessmentModel',
           WordAssessment: '../graphql/models.js#WordAssessmentModel',
           PhonemeAssessment: '../graphql/models.js#PhonemeAssessmentModel',

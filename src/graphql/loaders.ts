@@ -22,7 +22,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { GradeDeliveryModel } from './models.js';
 import type {
-  EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
+  BulkOperationFilter, EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
@@ -60,6 +60,22 @@ function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
   return {
     ...(f.learnerId != null ? { event: { is: { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } } } : {}),
     ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+  };
+}
+
+/** The Prisma filter of `bulkOperations`: a status is the columns bulkStatus reads (src/assessment/bulk.ts). */
+function bulkOperationWhere(f: BulkOperationFilter): Prisma.BulkOperationWhereInput {
+  const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
+  const byStatus: Record<string, Prisma.BulkOperationWhereInput> = {
+    COMPLETED: { completedAt: { not: null } },
+    CANCELLED: { completedAt: null, cancelledAt: { not: null } },
+    ENQUEUEING: { completedAt: null, cancelledAt: null, enqueuedAt: null },
+    RUNNING: { completedAt: null, cancelledAt: null, enqueuedAt: { not: null } },
+  };
+  return {
+    ...(f.status != null ? byStatus[f.status] : {}),
+    ...(f.learnerId != null ? { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } : {}),
+    ...(f.groupExternalId != null ? { groupExternalId: f.groupExternalId } : {}),
   };
 }
 
@@ -561,6 +577,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return findPage(args, {
         findMany: (q) => prisma.webhookEndpoint.findMany(pageOf(where, q)),
         count: () => prisma.webhookEndpoint.count({ where }),
+      });
+    },
+    /** The organisation's bulk re-assessments newest first (SCORES_READ), by status, learner and group. */
+    bulkOperationsPage: (args: PageArgs & { filter?: BulkOperationFilter | null }) => {
+      reads();
+      const where = { organizationId, ...bulkOperationWhere(args.filter ?? {}) };
+      return findPage(args, {
+        findMany: (q) => prisma.bulkOperation.findMany(pageOf(where, q)),
+        count: () => prisma.bulkOperation.count({ where }),
       });
     },
     /** The organisation's groups by id (SCORES_READ), each with its learner count; two statements at most. */

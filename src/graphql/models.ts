@@ -27,6 +27,7 @@ export type LearnerModel = Learner;
 export type UtteranceModel = Utterance;
 export type JobModel = Job;
 export type BulkOperationModel = BulkOperation;
+export type BulkOperationConnectionModel = Connection<BulkOperation>;
 export type AssessmentModel = Assessment;
 export type WordAssessmentModel = WordAssessment;
 export type PhonemeAssessmentModel = PhonemeAssessment;

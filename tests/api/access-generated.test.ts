@@ -91,6 +91,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   Job: 'LEARNER',
   /** A bulk re-assessment: read like jobs; its learner's id is learner data. */
   BulkOperation: 'LEARNER',
+  BulkOperationConnection: 'LEARNER',
+  BulkOperationEdge: 'LEARNER',
   /** How many utterances the selection matched, by state: SCORES_READ even on an operation the key just started. */
   BulkOperationProgress: 'SCORES',
   JobConnection: 'LEARNER',

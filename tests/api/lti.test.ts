@@ -30,7 +30,7 @@ const CREATE_LEARNER = `mutation($externalId: String!) { createLearner(input: {e
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const DELIVERIES = `query($id: ID!) { assessment(id: $id) {
   flags sentence { accuracy fluency prosody completeness total } rationale { text }
-  gradeDeliveries { userId scoreGiven scoreMaximum gradingProgress status attempts lastError lastErrorCode lastHttpStatus nextAttemptAt deliveredAt createdAt
+  gradeDeliveries { userId scoreGiven scoreMaximum gradingProgress comment status attempts lastError lastErrorCode lastHttpStatus nextAttemptAt deliveredAt createdAt
     lineItem { id url aspect scoreMaximum } attemptLog { number statusCode errorCode error durationMs } } } }`;
 
 describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
@@ -201,6 +201,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const after = a.gradeDeliveries[0];
     expect(after).toMatchObject({
       status: 'DELIVERED', attempts: 1, userId: externalId, scoreGiven: a.sentence.total * 10, scoreMaximum: 100, gradingProgress: 'FULLY_GRADED',
+      comment: score.comment, // what the platform got, the rationale
       lastHttpStatus: 204, lastError: null, lastErrorCode: null, nextAttemptAt: null, lineItem: { id: item.id, aspect: 'TOTAL' },
       attemptLog: [{ number: 1, statusCode: 204, errorCode: null, error: null, durationMs: expect.any(Number) }],
     });

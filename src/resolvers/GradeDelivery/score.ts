@@ -5,3 +5,4 @@ export const userId: GradeDeliveryResolvers['userId'] = (delivery) => delivery.l
 export const scoreGiven: GradeDeliveryResolvers['scoreGiven'] = (delivery) => delivery.ltiScore.scoreGiven;
 export const scoreMaximum: GradeDeliveryResolvers['scoreMaximum'] = (delivery) => delivery.ltiScore.scoreMaximum;
 export const gradingProgress: GradeDeliveryResolvers['gradingProgress'] = (delivery) => delivery.ltiScore.gradingProgress;
+export const comment: GradeDeliveryResolvers['comment'] = (delivery) => delivery.ltiScore.comment;

@@ -3,3 +3,4 @@ export * from './assessment.js';
 export * from './error.js';
 export * from './id.js';
 export * from './utterance.js';
+export * from './bulkOperation.js';

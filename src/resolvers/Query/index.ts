@@ -34,3 +34,4 @@ export * from './gradeDelivery.js';
 export * from './xapiDeliveries.js';
 export * from './events.js';
 export * from './groups.js';
+export * from './bulkOperations.js';
