@@ -1,9 +1,11 @@
 /**
- * `GET /export/results?learner=<externalId or global id>|group=<group id>&format=csv|jsonl&level=utterance|word`
+ * `GET /export/results?learner=<externalId or global id>|group=<group id>&format=csv|jsonl&level=utterance|word&since=&until=`
  *
  * Streams a learner's or a group's results: for every utterance, its latest MODEL assessment (one
  * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
- * out. Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
+ * out. `since` (inclusive) and `until` (exclusive), RFC 3339 instants, keep the utterances recorded
+ * in that window, so a nightly sync fetches one day and the windows of consecutive runs neither
+ * overlap nor leave a gap. Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
  * and `contentMatch` come with it, so a consumer can tell such rows from readings of the text. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
  * is read. A group is exported learner by learner (externalId order), each learner's utterances
  * oldest first.
@@ -26,6 +28,8 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Learner } from '../generated/prisma/client.js';
 import { sendError, type RateLimiter } from './guards.js';
 import { log } from '../ops/log.js';
+import { EARLIEST_INSTANT, LATEST_INSTANT } from '../instants.js';
+import { parseDateTime } from '../resolvers/scalars.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
@@ -96,6 +100,16 @@ function param(req: Request, name: string): string | undefined {
   return v;
 }
 
+function instantParam(req: Request, name: 'since' | 'until'): Date | null {
+  const v = param(req, name);
+  if (v === undefined) return null;
+  try {
+    return parseDateTime(v);
+  } catch {
+    throw new BadRequest(400, 'BAD_USER_INPUT', `"${name}" must be an RFC 3339 instant with its offset (e.g. 2026-03-01T00:00:00Z), from year 1 to 9999.`);
+  }
+}
+
 function parseRequest(req: Request) {
   const learner = param(req, 'learner');
   const group = param(req, 'group');
@@ -107,7 +121,11 @@ function parseRequest(req: Request) {
   if (!isIdText(learner ?? group!)) throw new BadRequest(400, 'BAD_USER_INPUT', 'The learner or group id must be 1-256 characters, none of them NUL.');
   if (format !== 'csv' && format !== 'jsonl') throw new BadRequest(400, 'BAD_USER_INPUT', '"format" must be csv or jsonl.');
   if (level !== 'utterance' && level !== 'word') throw new BadRequest(400, 'BAD_USER_INPUT', '"level" must be utterance or word.');
-  return { learner, group, format: format as Format, level: level as Level };
+  const window: Window = { since: instantParam(req, 'since'), until: instantParam(req, 'until') };
+  if (window.since && window.until && window.since >= window.until) {
+    throw new BadRequest(400, 'BAD_USER_INPUT', '"since" must be before "until".');
+  }
+  return { learner, group, format: format as Format, level: level as Level, window };
 }
 
 /**
@@ -128,11 +146,20 @@ export async function findLearner(services: Services, principal: Principal, idOr
   return prisma.learner.findUnique({ where: { organizationId_externalId: { organizationId: principal.organizationId, externalId: idOrExternal } } });
 }
 
-/** Keyset pages of a learner's assessed utterances, oldest first, with each one's latest MODEL assessment. */
-async function* utterancePages(services: Services, organizationId: string, learnerId: string): AsyncGenerator<UtteranceRow[]> {
+/** Which utterances an export covers, by when they were recorded: `since` inclusive, `until` exclusive. */
+interface Window {
+  since: Date | null;
+  until: Date | null;
+}
+
+/** Keyset pages of a learner's assessed utterances in `window`, oldest first, with each one's latest MODEL assessment. */
+async function* utterancePages(services: Services, organizationId: string, learnerId: string, window: Window): AsyncGenerator<UtteranceRow[]> {
   let after: { createdAt: Date; id: string } | null = null;
+  const since = window.since ?? EARLIEST_INSTANT;
+  // Exclusive, so the default is just past the latest instant an utterance can carry.
+  const until = window.until ?? new Date(LATEST_INSTANT.getTime() + 1);
   for (;;) {
-    const afterAt: Date = after?.createdAt ?? new Date(0);
+    const afterAt: Date = after?.createdAt ?? EARLIEST_INSTANT;
     const afterId: string = after?.id ?? '00000000-0000-0000-0000-000000000000';
     const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
       SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
@@ -146,6 +173,7 @@ async function* utterancePages(services: Services, organizationId: string, learn
       ) a ON true
       WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = ${learnerId}::uuid
         AND (u."createdAt", u."id") > (${afterAt}::timestamptz, ${afterId}::uuid)
+        AND u."createdAt" >= ${since}::timestamptz AND u."createdAt" < ${until}::timestamptz
       ORDER BY u."createdAt" ASC, u."id" ASC
       LIMIT ${EXPORT_PAGE_SIZE}`;
     if (rows.length === 0) return;
@@ -287,7 +315,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
     try {
       if (format === 'csv' && !(await write(res, csvLine(columns)))) return;
       for await (const learner of learners) {
-        for await (const rows of utterancePages(services, organizationId, learner.id)) {
+        for await (const rows of utterancePages(services, organizationId, learner.id, request.window)) {
           const words = level === 'word' ? await wordsOf(services, organizationId, rows.map((r) => r.assessmentId)) : null;
           const recs = records(learner, rows, words);
           const chunk = format === 'csv' ? recs.map((r) => csvLine(columns.map((c) => r[c] ?? null))).join('') : recs.map((r) => JSON.stringify(r) + '\n').join('');

@@ -19,6 +19,14 @@ function withinYears1To9999(value: Date): Date {
   return value;
 }
 
+/**
+ * An RFC 3339 instant as the DateTime scalar reads it (an offset required, calendar dates checked),
+ * for instants that arrive outside GraphQL (query parameters); throws a BAD_USER_INPUT GraphQLError.
+ */
+export function parseDateTime(text: string): Date {
+  return withinYears1To9999(DateTimeResolver.parseValue(text) as Date);
+}
+
 /** graphql-scalars' DateTime with the range check. */
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),

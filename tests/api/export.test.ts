@@ -183,6 +183,42 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(got).toEqual(await expected(prisma, seeded.id, 'word'));
   });
 
+  test('since (inclusive) and until (exclusive) keep the utterances recorded in the window; consecutive windows partition the export', async () => {
+    const rowsOf = async (query: string) => {
+      const res = await get(query);
+      expect([query, res.status]).toEqual([query, 200]);
+      return (await res.text()).trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+    };
+    const learner = `learner=${encodeURIComponent(nasty.externalId)}&format=jsonl`;
+    const all = await rowsOf(learner);
+    expect(all.map((r) => r.createdAt)).toEqual(['2026-07-01T10:00:00.000Z', '2026-07-05T10:00:00.000Z']);
+    // The same instant written with another offset is still inclusive; a millisecond later is not.
+    expect(await rowsOf(`${learner}&since=${encodeURIComponent('2026-07-01T12:00:00+02:00')}`)).toEqual(all);
+    expect(await rowsOf(`${learner}&since=2026-07-01T10:00:00.001Z`)).toEqual(all.slice(1));
+    expect(await rowsOf(`${learner}&until=2026-07-05T10:00:00Z`)).toEqual(all.slice(0, 1));
+    expect(await rowsOf(`${learner}&until=2026-07-05T10:00:00.001Z`)).toEqual(all);
+    expect(await rowsOf(`${learner}&since=2026-07-02T00:00:00Z&until=2026-07-05T00:00:00Z`)).toEqual([]);
+
+    // Over several keyset pages: months cut at arbitrary instants add up to the whole, in order.
+    const whole = await expected(prisma, seeded.id, 'utterance');
+    const times = whole.map((r) => Date.parse(r.createdAt as string));
+    const cuts = [times[0]!, times[Math.floor(times.length / 3)]!, times[Math.floor((2 * times.length) / 3)]! + 1, times.at(-1)! + 1].map((t) => new Date(t).toISOString());
+    const parts: Rec[] = [];
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const part = await rowsOf(`learner=${seeded.externalId}&format=jsonl&since=${cuts[i]}&until=${cuts[i + 1]}`);
+      for (const r of part) {
+        expect(r.createdAt! >= cuts[i]! && r.createdAt! < cuts[i + 1]!).toBe(true);
+      }
+      parts.push(...part);
+    }
+    expect(parts.length).toBeGreaterThan(EXPORT_PAGE_SIZE);
+    expect(parts).toEqual(whole);
+    // The CSV of a window has the header and nothing else when no utterance falls in it.
+    const empty = await get(`group=group-001&since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00Z`);
+    expect(empty.status).toBe(200);
+    expect(parseCsv(await empty.text()).length).toBe(1);
+  });
+
   test('a group of a few thousand rows streams in several chunks, learner by learner', async () => {
     const res = await get('group=group-001&format=csv');
     expect(res.status).toBe(200);
@@ -231,7 +267,13 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
 
   test('bad requests are refused with JSON errors', async () => {
     // NUL: text columns cannot hold it; a client's mistake, not a server fault.
-    for (const query of ['', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b']) {
+    const l = `learner=${seeded.externalId}`;
+    const badWindows = [
+      `${l}&since=2026-07-01`, `${l}&since=2026-07-01T10:00:00`, `${l}&since=yesterday`, `${l}&until=2026-02-30T00:00:00Z`,
+      `${l}&since=10000-01-01T00:00:00Z`, `${l}&since=2026-07-02T00:00:00Z&until=2026-07-02T00:00:00Z`,
+      `${l}&since=2026-07-01T00:00:00Z&since=2026-07-02T00:00:00Z`,
+    ];
+    for (const query of ['', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b', ...badWindows]) {
       const res = await get(query);
       expect([query, res.status]).toEqual([query, 400]);
       expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
