@@ -19,6 +19,8 @@ import { queryLimitsPlugin } from './graphql/limits.js';
 import { authenticateUploads, cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { exportStatements } from './xapi/export.js';
+import { AUDIO_ROUTE } from './http/audio-url.js';
+import { serveAudio } from './http/audio.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
@@ -183,6 +185,7 @@ export async function startHttpServer(
   app.get(JWKS_ROUTE, requestId, serveJwks(services.prisma));
   app.use('/export/results', requestId, cors(config.corsOrigins), limiter.middleware, exportResults(services, limiter));
   app.use('/export/xapi', requestId, cors(config.corsOrigins), limiter.middleware, exportStatements(services, limiter));
+  app.use(AUDIO_ROUTE, requestId, cors(config.corsOrigins), limiter.middleware, serveAudio(services, limiter));
   app.use(multipartErrors);
   await new Promise<void>((resolve, reject) => {
     // A port in use is an 'error' event, not a throw: without this the start neither fails nor finishes.

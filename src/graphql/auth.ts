@@ -149,7 +149,24 @@ export async function authenticate(prisma: PrismaClient, authorization: string |
     throw new AppError('UNAUTHENTICATED', `The API key expired at ${key.expiresAt!.toISOString()}.`);
   }
   recordLastUse(prisma, key);
+  return principalOf(key);
+}
+
+function principalOf(key: ApiKeyRow): Principal {
   return { organizationId: key.organizationId, apiKeyId: key.id, apiKeyLabel: apiKeyLabel(key), scopes: key.scopes as Scope[] };
+}
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The key that signed a URL (src/http/audio-url.ts), by its id, read from the database on every use:
+ * a URL must stop working the moment its key is revoked or expires, in every process, so no cache.
+ * UNAUTHENTICATED when the key is unknown, revoked or expired.
+ */
+export async function authenticateSigningKey(prisma: PrismaClient, apiKeyId: string): Promise<{ principal: Principal; keyHash: string }> {
+  const key = UUID_TEXT.test(apiKeyId) ? await prisma.apiKey.findUnique({ where: { id: apiKeyId } }) : null;
+  if (!key || apiKeyStatus(key) !== 'ACTIVE') throw new AppError('UNAUTHENTICATED', 'The signed URL is not valid (its key is unknown, revoked or expired).');
+  return { principal: principalOf(key), keyHash: key.keyHash };
 }
 
 /** ADMIN implies every other scope. */

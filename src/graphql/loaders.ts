@@ -36,6 +36,7 @@ import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/co
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
 import { allWorkers } from '../jobs/heartbeat.js';
+import type { UrlSigningKey } from '../http/audio-url.js';
 
 /** auditEvents' filters; ids are global ids, as AuditEvent shows them. */
 export interface AuditEventFilterArgs {
@@ -407,6 +408,18 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      * uses the row to write; it never returns it to the client.
      */
     writeTarget: { learner, utterance, ltiLineItem },
+
+    /**
+     * The calling key's id and stored hash, read once per request: the key that signs audio URLs
+     * (src/http/audio-url.ts). SCORES_READ, as the URL it signs serves a learner's recording.
+     */
+    urlSigningKey: scoped(
+      batched<string, UrlSigningKey | null>(async (ids) => {
+        const rows = await prisma.apiKey.findMany({ where: { organizationId, id: { in: [...ids] } }, select: { id: true, keyHash: true } });
+        return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      }),
+      reads,
+    ),
 
     /** The caller's own organisation: any key may see it (Viewer). */
     organization: () => prisma.organization.findUniqueOrThrow({ where: { id: organizationId } }),

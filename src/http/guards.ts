@@ -27,8 +27,9 @@ export function sendError(res: Response, status: number, message: string, extens
   res.status(status).json({ errors: [{ message, extensions }] });
 }
 
-const ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
-const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After, X-Request-Id';
+// range and if-range: a player in the admin UI fetching a recording by parts (GET /audio/...).
+const ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id, range, if-range';
+const EXPOSED_HEADERS = 'RateLimit, RateLimit-Policy, Retry-After, X-Request-Id, Content-Range, Accept-Ranges, Content-Length, ETag';
 
 /**
  * CORS with an allow-list: no cross-origin access unless the origin is listed. Preflights are
@@ -97,16 +98,25 @@ export class RateLimiter {
         return this.refuse(res, state, `Too many failed authentications from this address; retry in ${state.retryAfterSeconds} s.`);
       }
     }
-    if (keyHash && this.keys.enabled) {
+    if (keyHash) {
       const upload = (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
-      const state = this.keys.take(keyHash, upload ? this.config.rateLimitUploadCost : 1);
-      setHeaders(res, rateLimitHeaders('api-key', this.keys.perMinute, state));
-      if (!state.allowed) {
-        return this.refuse(res, state, `Rate limit of ${this.keys.perMinute} requests a minute reached for this API key; retry in ${state.retryAfterSeconds} s.`);
-      }
+      if (!this.charge(keyHash, res, upload ? this.config.rateLimitUploadCost : 1)) return;
     }
     next();
   };
+
+  /**
+   * Take `cost` from the bucket of the key with this hash; false (and the 429 sent) when it is
+   * empty. The middleware charges Bearer requests; a signed URL is charged to the key that signed it.
+   */
+  charge(keyHash: string, res: Response, cost = 1): boolean {
+    if (!this.keys.enabled) return true;
+    const state = this.keys.take(keyHash, cost);
+    setHeaders(res, rateLimitHeaders('api-key', this.keys.perMinute, state));
+    if (state.allowed) return true;
+    this.refuse(res, state, `Rate limit of ${this.keys.perMinute} requests a minute reached for this API key; retry in ${state.retryAfterSeconds} s.`);
+    return false;
+  }
 
   authFailed(req: Request, res: Response): void {
     if (!this.failures.enabled) return;

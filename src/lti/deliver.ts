@@ -8,7 +8,8 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/store.js';
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
-import { aspectValue, gradingProgressFor, MAX_COMMENT_CHARS, scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
+import { scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
+import { gradeComment, gradeOf, otherReadings, readingOf } from './grading.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
@@ -32,16 +33,24 @@ export async function queueLtiScore(
   const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, include: { lineItem: true } });
   if (!submission) return null;
   const { lineItem } = submission;
+  const policy = lineItem.gradingPolicy;
+  const others = policy === 'LATEST' ? [] : await otherReadings(tx, {
+    organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect, exceptUtteranceId: assessment.utteranceId,
+  });
+  const grade = gradeOf(policy, readingOf(assessment.scores, assessment.flags, lineItem.aspect), others);
   const score = await tx.ltiScore.create({
     data: {
       organizationId: assessment.organizationId,
       assessmentId: assessment.id,
       lineItemId: lineItem.id,
       userId: submission.userId,
-      scoreGiven: scaleScore(aspectValue(assessment.scores, lineItem.aspect), lineItem.scoreMaximum),
+      scoreGiven: scaleScore(grade.value, lineItem.scoreMaximum),
       scoreMaximum: lineItem.scoreMaximum,
-      comment: assessment.comment?.slice(0, MAX_COMMENT_CHARS) ?? null,
-      gradingProgress: gradingProgressFor(assessment.flags),
+      comment: gradeComment(policy, grade, assessment.comment),
+      gradingProgress: grade.gradingProgress,
+      gradingPolicy: policy,
+      attemptsGraded: grade.attemptsGraded,
+      // After the grade's lock (otherReadings): a later grade of the same user has a later timestamp.
       scoredAt: new Date(),
     },
   });

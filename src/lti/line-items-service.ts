@@ -8,7 +8,7 @@
  * Everything that can be checked is checked before the platform is asked, so a refused input leaves
  * no orphan column in the gradebook.
  */
-import type { LtiScoreAspect, PrismaClient } from '../generated/prisma/client.js';
+import type { LtiGradingPolicy, LtiScoreAspect, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import type { Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
@@ -37,6 +37,8 @@ export interface PlatformLineItemInput {
   resourceLinkId?: string | null;
   /** A tag of the tool's own (AGS `tag`), to tell its columns apart. */
   tag?: string | null;
+  /** How the user's readings make the grade; LATEST when not given. */
+  gradingPolicy?: LtiGradingPolicy | null;
 }
 
 /** What createLtiLineItem takes: an existing line item (`url`), or where to make one (`lineItemsUrl`). */
@@ -61,8 +63,8 @@ export async function createLineItem(deps: LineItemServiceDeps, organizationId: 
   if (input.url != null) {
     const extra = (['resourceId', 'resourceLinkId', 'tag'] as const).find((f) => input[f] != null);
     if (extra) throw new AppError('BAD_USER_INPUT', `${extra} is for a line item made now (lineItemsUrl).`, { field: extra });
-    const { platformId, url, aspect, scoreMaximum, label } = input;
-    return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label }, actor);
+    const { platformId, url, aspect, scoreMaximum, label, gradingPolicy } = input;
+    return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label, gradingPolicy }, actor);
   }
   return createLineItemOnPlatform(deps, organizationId, { ...input, lineItemsUrl: input.lineItemsUrl! }, actor);
 }
@@ -126,7 +128,11 @@ export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organi
     throw e;
   }
   try {
-    return await createLtiLineItem(deps.prisma, organizationId, { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label }, actor);
+    return await createLtiLineItem(
+      deps.prisma, organizationId,
+      { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label, gradingPolicy: input.gradingPolicy },
+      actor,
+    );
   } catch (e) {
     // Made on the platform but not mapped here (a platform that answered an id mapped already):
     // name it, so it can be mapped by url or removed from the gradebook.

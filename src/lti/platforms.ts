@@ -2,7 +2,7 @@
  * Registering LTI platforms and mapping line items (admin). One write path each; every change
  * writes its audit event in the same transaction.
  */
-import type { LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { LtiGradingPolicy, LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
@@ -180,6 +180,8 @@ export interface LineItemInput {
   aspect: LtiScoreAspect;
   scoreMaximum: number;
   label?: string | null;
+  /** LATEST when not given (src/lti/grading.ts). */
+  gradingPolicy?: LtiGradingPolicy | null;
 }
 
 /** Scores above a million points are a typing mistake, not a gradebook. */
@@ -208,11 +210,11 @@ export async function createLtiLineItem(prisma: PrismaClient, organizationId: st
       const platform = await tx.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });
       if (!platform) throw new AppError('NOT_FOUND', 'No such LTI platform.');
       const lineItem = await tx.ltiLineItem.create({
-        data: { organizationId, platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label },
+        data: { organizationId, platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label, gradingPolicy: input.gradingPolicy ?? 'LATEST' },
       });
       await recordAudit(tx, {
         organizationId, actor, action: 'ltiLineItem.created', targetType: 'LtiLineItem', targetId: lineItem.id,
-        details: { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum },
+        details: { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, gradingPolicy: lineItem.gradingPolicy },
       });
       return lineItem;
     });
@@ -223,7 +225,9 @@ export async function createLtiLineItem(prisma: PrismaClient, organizationId: st
 }
 
 /** What updateLtiLineItem may change; undefined or null keeps a field (label: '' clears it). */
-export type LineItemChanges = { url?: string | null; aspect?: LtiScoreAspect | null; scoreMaximum?: number | null; label?: string | null };
+export type LineItemChanges = {
+  url?: string | null; aspect?: LtiScoreAspect | null; scoreMaximum?: number | null; label?: string | null; gradingPolicy?: LtiGradingPolicy | null;
+};
 
 /** The line item, locked for the rest of the transaction; NOT_FOUND when unknown or another organisation's. */
 async function lockLineItem(tx: Prisma.TransactionClient, organizationId: string, id: string): Promise<LtiLineItem> {
@@ -240,6 +244,7 @@ export async function updateLtiLineItem(prisma: PrismaClient, organizationId: st
     ...(changes.aspect != null ? { aspect: changes.aspect } : {}),
     ...(changes.scoreMaximum != null ? { scoreMaximum: scoreMaximumOf(changes.scoreMaximum) } : {}),
     ...(changes.label != null ? { label: changes.label.trim() === '' ? null : text('label', changes.label) } : {}),
+    ...(changes.gradingPolicy != null ? { gradingPolicy: changes.gradingPolicy } : {}),
   };
   try {
     return await prisma.$transaction(async (tx) => {
@@ -248,7 +253,7 @@ export async function updateLtiLineItem(prisma: PrismaClient, organizationId: st
       const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== lineItem[k as keyof typeof data]);
       await recordAudit(tx, {
         organizationId, actor, action: 'ltiLineItem.updated', targetType: 'LtiLineItem', targetId: id,
-        details: { changed, url: lineItem.url, aspect: lineItem.aspect, scoreMaximum: lineItem.scoreMaximum },
+        details: { changed, url: lineItem.url, aspect: lineItem.aspect, scoreMaximum: lineItem.scoreMaximum, gradingPolicy: lineItem.gradingPolicy },
       });
       return lineItem;
     });

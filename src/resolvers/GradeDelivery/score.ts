@@ -6,3 +6,5 @@ export const scoreGiven: GradeDeliveryResolvers['scoreGiven'] = (delivery) => de
 export const scoreMaximum: GradeDeliveryResolvers['scoreMaximum'] = (delivery) => delivery.ltiScore.scoreMaximum;
 export const gradingProgress: GradeDeliveryResolvers['gradingProgress'] = (delivery) => delivery.ltiScore.gradingProgress;
 export const comment: GradeDeliveryResolvers['comment'] = (delivery) => delivery.ltiScore.comment;
+export const gradingPolicy: GradeDeliveryResolvers['gradingPolicy'] = (delivery) => delivery.ltiScore.gradingPolicy;
+export const attemptsGraded: GradeDeliveryResolvers['attemptsGraded'] = (delivery) => delivery.ltiScore.attemptsGraded;

@@ -1,6 +1,7 @@
 // One resolver per file; this index only gathers them.
 export * from './assessments.js';
 export * from './audio.js';
+export * from './audioUrl.js';
 export * from './humanLabels.js';
 export * from './id.js';
 export * from './jobs.js';

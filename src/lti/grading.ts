@@ -1,0 +1,79 @@
+/**
+ * A line item's grading policy: how the grade posted for a user is made from every reading they
+ * submitted to that line item, each counted by its latest model assessment. LMS quizzes offer the
+ * same choice (latest, highest or average attempt); a practice column usually wants BEST, a
+ * progress column MEAN.
+ *
+ * A reading of another sentence (READ_WRONG_TEXT) is no reading of the task: under BEST and MEAN it
+ * is left out, and while nothing else is there the reading just assessed is posted as PENDING_MANUAL,
+ * as under LATEST.
+ */
+import type { LtiGradingPolicy, LtiGradingProgress, LtiScoreAspect, Prisma } from '../generated/prisma/client.js';
+import { aspectValue, gradingProgressFor, MAX_COMMENT_CHARS, type SentenceScoresRow } from './score.js';
+
+/** One reading as a grade sees it: the line item's aspect on 0-10, and whether it read the task. */
+export interface Reading {
+  value: number;
+  wrongText: boolean;
+}
+
+export interface Grade {
+  /** On our 0-10 scale (scaled to the line item's maximum when posted). */
+  value: number;
+  gradingProgress: LtiGradingProgress;
+  /** How many readings the grade was made from. */
+  attemptsGraded: number;
+}
+
+export function readingOf(scores: SentenceScoresRow, flags: readonly string[], aspect: LtiScoreAspect): Reading {
+  return { value: aspectValue(scores, aspect), wrongText: gradingProgressFor(flags) === 'PENDING_MANUAL' };
+}
+
+/** The grade under `policy`, from the reading just assessed and the user's other readings for the line item. */
+export function gradeOf(policy: LtiGradingPolicy, current: Reading, others: readonly Reading[]): Grade {
+  const alone: Grade = { value: current.value, gradingProgress: current.wrongText ? 'PENDING_MANUAL' : 'FULLY_GRADED', attemptsGraded: 1 };
+  if (policy === 'LATEST') return alone;
+  const task = [current, ...others].filter((r) => !r.wrongText).map((r) => r.value);
+  if (task.length === 0) return alone;
+  const value = policy === 'BEST' ? Math.max(...task) : task.reduce((sum, v) => sum + v, 0) / task.length;
+  return { value, gradingProgress: 'FULLY_GRADED', attemptsGraded: task.length };
+}
+
+/**
+ * The comment posted with the grade: under BEST and MEAN a first line says what the grade is made
+ * of (the rationale that follows is the latest reading's, which may not be the best one).
+ */
+export function gradeComment(policy: LtiGradingPolicy, grade: Grade, rationale: string | null): string | null {
+  const lead = policy === 'LATEST' || grade.gradingProgress === 'PENDING_MANUAL' ? null
+    : `Grade: the ${policy === 'BEST' ? 'best' : 'mean'} of ${grade.attemptsGraded} reading${grade.attemptsGraded === 1 ? '' : 's'}; feedback on the latest.`;
+  const comment = [lead, rationale].filter((s): s is string => !!s).join('\n\n');
+  return comment ? comment.slice(0, MAX_COMMENT_CHARS) : null;
+}
+
+/** 'SMLG' as an int4: the advisory lock namespace of "a grade of this line item and user is being computed". */
+const GRADE_LOCK_NAMESPACE = 0x534d4c47;
+
+/**
+ * The user's other readings for the line item (every submission but `exceptUtteranceId`, each by its
+ * latest MODEL assessment; readings not assessed yet are not counted). First takes a transaction
+ * lock on (line item, user): two readings completing at once would each miss the other's
+ * uncommitted assessment; this way the second waits, then reads the first (READ COMMITTED reads
+ * afresh per statement), so the later grade counts both.
+ */
+export async function otherReadings(
+  tx: Prisma.TransactionClient,
+  at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId: string },
+): Promise<Reading[]> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
+  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[] })[]>`
+    SELECT a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags"
+    FROM "LtiSubmission" s
+    JOIN LATERAL (
+      SELECT x."accuracy", x."fluency", x."prosody", x."completeness", x."total", x."flags" FROM "Assessment" x
+      WHERE x."organizationId" = ${at.organizationId}::uuid AND x."utteranceId" = s."utteranceId" AND x."source" = 'MODEL'
+      ORDER BY x."createdAt" DESC, x."id" DESC LIMIT 1
+    ) a ON true
+    WHERE s."organizationId" = ${at.organizationId}::uuid AND s."lineItemId" = ${at.lineItemId}::uuid
+      AND s."userId" = ${at.userId} AND s."utteranceId" <> ${at.exceptUtteranceId}::uuid`;
+  return rows.map((r) => readingOf(r, r.flags, at.aspect));
+}
