@@ -28,6 +28,7 @@ const config: CodegenConfig = {
           ApiKey: '../graphql/models.js#ApiKeyModel',
           AuditEvent: '../graphql/models.js#AuditEventModel',
           Viewer: '../graphql/models.js#ViewerModel',
+          ViewerApiKey: '../graphql/models.js#ApiKeyModel',
           LtiPlatform: '../graphql/models.js#LtiPlatformModel',
           LtiLineItem: '../graphql/models.js#LtiLineItemModel',
           GradeDelivery: '../graphql/models.js#GradeDeliveryModel',

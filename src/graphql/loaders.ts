@@ -183,6 +183,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return ids.map((id) => groups.get(id) ?? []);
     });
   const scope = (ids: string[]) => ({ organizationId, id: { in: ids } });
+  let ownKey: Promise<ApiKey | null> | null = null;
+  const ownApiKey = (): Promise<ApiKey | null> =>
+    (ownKey ??= prisma.apiKey.findFirst({ where: { id: principal.apiKeyId, organizationId } }));
   // Each utterance's newest MODEL and newest HUMAN assessment in one statement, shared by the two
   // loaders below so both arrive in the same wave and what they lead to batches together. DISTINCT ON
   // runs in the database, along the (organizationId, utteranceId, createdAt, id) index: Prisma's
@@ -409,17 +412,16 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      */
     writeTarget: { learner, utterance, ltiLineItem },
 
+    /** The calling key's own row, read once per request: any key may see itself (Viewer.apiKey). */
+    ownApiKey,
     /**
-     * The calling key's id and stored hash, read once per request: the key that signs audio URLs
-     * (src/http/audio-url.ts). SCORES_READ, as the URL it signs serves a learner's recording.
+     * The key that signs audio URLs (src/http/audio-url.ts): the calling key's id and stored hash.
+     * SCORES_READ, as the URL it signs serves a learner's recording.
      */
-    urlSigningKey: scoped(
-      batched<string, UrlSigningKey | null>(async (ids) => {
-        const rows = await prisma.apiKey.findMany({ where: { organizationId, id: { in: [...ids] } }, select: { id: true, keyHash: true } });
-        return ids.map((id) => rows.find((r) => r.id === id) ?? null);
-      }),
-      reads,
-    ),
+    urlSigningKey: async (): Promise<UrlSigningKey | null> => {
+      reads();
+      return ownApiKey();
+    },
 
     /** The caller's own organisation: any key may see it (Viewer). */
     organization: () => prisma.organization.findUniqueOrThrow({ where: { id: organizationId } }),

@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/graphql.js';
 import * as Query from './Query/index.js';
 import * as Mutation from './Mutation/index.js';
 import * as Viewer from './Viewer/index.js';
+import * as ViewerApiKey from './ViewerApiKey/index.js';
 import * as Learner from './Learner/index.js';
 import * as Utterance from './Utterance/index.js';
 import * as Job from './Job/index.js';
@@ -36,6 +37,7 @@ export const resolvers: Resolvers = {
   Query: { ...Query },
   Mutation: { ...Mutation },
   Viewer: { ...Viewer },
+  ViewerApiKey: { ...ViewerApiKey },
   Learner: { ...Learner },
   Utterance: { ...Utterance },
   Job: { ...Job },

@@ -79,6 +79,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   /** Its fields are classified in SUBSCRIPTIONS. */
   Subscription: 'ANY',
   Viewer: 'ANY',
+  // A key sees itself (its own id, name, prefix, expiry), whatever its scopes.
+  ViewerApiKey: 'ANY',
   Organization: 'ANY',
   ModelInfo: 'ANY',
   SubmitUtterancePayload: 'PAYLOAD',

@@ -207,6 +207,25 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     expect(errorCode(await t.admin.request(ROTATE, { id: rotated.apiKey.id }))).toBe('CONFLICT');
   });
 
+  test('viewer.apiKey: any key sees its own id, name, prefix and expiry (an overlap set by rotation too), never another key', async () => {
+    const VIEWER_KEY = `{ viewer { apiKey { id name prefix createdAt expiresAt } } }`;
+    const expiresAt = new Date(Date.now() + 7 * 24 * 3600_000).toISOString();
+    const { client, apiKey } = await create({ name: 'lms writer', scopes: ['ASSESS_WRITE'], expiresAt });
+    const own = await client.request(VIEWER_KEY);
+    expect(own.errors).toBeUndefined();
+    // The same values an admin lists for it (the write-only key cannot list keys).
+    expect(own.data.viewer.apiKey).toEqual({ id: apiKey.id, name: 'lms writer', prefix: apiKey.prefix, createdAt: apiKey.createdAt, expiresAt });
+    expect(errorCode(await client.request(LIST, { first: 5 }))).toBe('FORBIDDEN');
+    // Rotated with an hour's overlap: the old key sees its new expiry, the new key itself.
+    const rotated = (await t.admin.request(ROTATE, { id: apiKey.id, s: 3600 })).data.rotateApiKey;
+    expect((await client.request(VIEWER_KEY)).data.viewer.apiKey).toMatchObject({ id: apiKey.id, expiresAt: rotated.previous.expiresAt });
+    const successor = (await new GqlClient(t.app.url, rotated.key).request(VIEWER_KEY)).data.viewer.apiKey;
+    // Its own expiry is what rotateApiKey gave it (none here).
+    expect(successor).toEqual({ id: rotated.apiKey.id, name: 'lms writer', prefix: rotated.key.slice(0, 10), createdAt: rotated.apiKey.createdAt, expiresAt: null });
+    const other = (await otherOrganization(t, ['SCORES_READ'])).client;
+    expect((await other.request(VIEWER_KEY)).data.viewer.apiKey.id).not.toBe(apiKey.id);
+  });
+
   test('rotateApiKey refuses a revoked key (CONFLICT), a bad overlap or a past expiry (BAD_USER_INPUT)', async () => {
     const { apiKey } = await create({ name: 'rot', scopes: ['SCORES_READ'], expiresAt: new Date(Date.now() + 600_000).toISOString() });
     expect(errorCode(await t.admin.request(ROTATE, { id: apiKey.id, s: -1 }))).toBe('BAD_USER_INPUT');

@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 
 /** A signed playback URL, minted by the calling key (the loader checks SCORES_READ first). */
 export const audioUrl: UtteranceResolvers['audioUrl'] = async (u, { expiresInSeconds }, ctx) => {
-  const key = await ctx.loaders.urlSigningKey.load(ctx.principal.apiKeyId);
+  const key = await ctx.loaders.urlSigningKey();
   const seconds = expiresInSeconds ?? DEFAULT_AUDIO_URL_SECONDS;
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_AUDIO_URL_SECONDS) {
     throw new AppError('BAD_USER_INPUT', `expiresInSeconds must be 1 to ${MAX_AUDIO_URL_SECONDS} (seven days).`, { field: 'expiresInSeconds' });
