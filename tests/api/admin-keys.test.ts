@@ -3,6 +3,7 @@
  * revocation (the last active admin key is protected), rotation with an overlap, tenant isolation,
  * scopes, and the audit events every change leaves.
  */
+import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
@@ -208,12 +209,15 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
   });
 
   test('viewer.apiKey: any key sees its own id, name, prefix and expiry (an overlap set by rotation too), never another key', async () => {
-    const VIEWER_KEY = `{ viewer { apiKey { id name prefix createdAt expiresAt } } }`;
+    // As the README's access control section writes it.
+    const VIEWER_KEY = `{ viewer { scopes apiKey { id name prefix createdAt expiresAt } } }`;
+    expect(readFileSync('README.md', 'utf8').replace(/\s+/g, ' ')).toContain(`\`${VIEWER_KEY}\``);
     const expiresAt = new Date(Date.now() + 7 * 24 * 3600_000).toISOString();
     const { client, apiKey } = await create({ name: 'lms writer', scopes: ['ASSESS_WRITE'], expiresAt });
     const own = await client.request(VIEWER_KEY);
     expect(own.errors).toBeUndefined();
     // The same values an admin lists for it (the write-only key cannot list keys).
+    expect(own.data.viewer.scopes).toEqual(['ASSESS_WRITE']);
     expect(own.data.viewer.apiKey).toEqual({ id: apiKey.id, name: 'lms writer', prefix: apiKey.prefix, createdAt: apiKey.createdAt, expiresAt });
     expect(errorCode(await client.request(LIST, { first: 5 }))).toBe('FORBIDDEN');
     // Rotated with an hour's overlap: the old key sees its new expiry, the new key itself.
