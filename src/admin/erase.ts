@@ -20,6 +20,7 @@ import { removeAudioIfUnreferenced } from '../assessment/audio-files.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from './audit.js';
 import { log } from '../ops/log.js';
+import { emitEvent, learnerErased } from '../outbox/events.js';
 
 export interface ErasureCounts {
   learners: number;
@@ -40,8 +41,8 @@ export async function eraseLearner(
   const { organizationId, learnerId } = target;
   const rows = await prisma.$transaction(
     async (tx) => {
-      const learner = await tx.$queryRaw<{ id: string }[]>`
-        SELECT "id"::text AS "id" FROM "Learner"
+      const learner = await tx.$queryRaw<{ id: string; externalId: string }[]>`
+        SELECT "id"::text AS "id", "externalId" FROM "Learner"
          WHERE "id" = ${learnerId}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`;
       if (learner.length === 0) throw new AppError('NOT_FOUND', `No Learner with id "${toGlobalId('Learner', learnerId)}".`);
       await tx.$queryRaw`
@@ -79,6 +80,10 @@ export async function eraseLearner(
       const removable = digests.filter((d) => !used.has(d));
       const releasedHere = digests.length - removable.length - keptHere.size;
       const counts = { learners: 1, utterances: deleted.count, assessments: assessments.count, jobs: jobs.count };
+      // After the learner's own events are gone (they cascade with it): this one is not the learner's
+      // (learnerId null), so it stays, and tells every subscribed system to erase its copies too
+      // (GDPR art. 19: recipients are told of an erasure).
+      await emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: learnerErased(learner[0]!, counts) });
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
         details: { ...counts, audioFilesToRemove: removable.length + releasedHere, audioFilesKept: keptHere.size },

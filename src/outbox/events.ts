@@ -16,7 +16,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 
-export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed'] as const;
+export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** sendTestWebhook's event: to one endpoint on request, never subscribed to, not in the events feed. */
 export const TEST_EVENT_TYPE = 'webhook.test';
@@ -229,6 +229,18 @@ export function humanLabelsAttached(input: {
     },
     utterance: utteranceRef(input.utterance),
     learner: learnerRef(input.learner),
+  };
+}
+
+/**
+ * `learner.erased`: the learner and everything recorded about them were deleted (eraseLearner). The
+ * ids are all a receiver needs to find its own copies; nothing else about the learner is kept.
+ */
+export function learnerErased(learner: { id: string; externalId: string }, counts: { utterances: number; assessments: number }) {
+  return {
+    learner: { id: toGlobalId('Learner', learner.id), externalId: learner.externalId },
+    utterances: counts.utterances,
+    assessments: counts.assessments,
   };
 }
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
-import { Receiver } from '../support/receiver.js';
+import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 
@@ -157,13 +157,37 @@ describe.each(DATABASES)('the events feed on %s', (kind) => {
     expect(res.data.events.pageInfo).toMatchObject({ hasNextPage: false, endCursor: expect.any(String) });
   });
 
-  test("erasing a learner deletes the learner's events from the feed", async () => {
+  test("erasing a learner deletes the learner's events from the feed, and one learner.erased event tells subscribers", async () => {
     const [a, b] = learners;
-    const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { __typename } }`, { id: a });
-    expect(erased.errors).toBeUndefined();
-    expect(await nodes({ filter: { learnerId: a } })).toEqual([]);
-    const left = await nodes();
-    expect(left).toHaveLength(2);
-    expect(left.every((n) => n.payload.data.learner.id === b)).toBe(true);
+    const erasures = new Receiver();
+    await erasures.start();
+    try {
+      const endpoint = await t.admin.request(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }`, {
+        input: { url: erasures.url, eventTypes: ['learner.erased'] },
+      });
+      expect(endpoint.errors).toBeUndefined();
+      const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { utterances assessments } }`, { id: a });
+      expect(erased.errors).toBeUndefined();
+      expect(await nodes({ filter: { learnerId: a } })).toEqual([]);
+      const left = await nodes();
+      expect(left).toHaveLength(3);
+      const [notice, ...rest] = left;
+      expect(rest.every((n) => n.payload.data.learner.id === b)).toBe(true);
+      // Newest, not the learner's (so it stays), with what a receiver needs to find its copies.
+      expect(notice!.type).toBe('learner.erased');
+      expect(notice!.payload.data).toEqual({ learner: { id: a, externalId: `events-a-${kind}` }, ...erased.data.eraseLearner });
+      expect(erased.data.eraseLearner).toEqual({ utterances: 1, assessments: 1 });
+      expect(await nodes({ filter: { types: ['learner.erased'] } })).toEqual([notice]);
+      // The endpoint subscribed to erasures gets that event, signed like any other, and nothing else.
+      await erasures.waitForCount(1);
+      const [delivered] = erasures.delivered();
+      expect(delivered!.type).toBe('learner.erased');
+      expect(delivered!.id).toBe(notice!.id);
+      expect(JSON.parse(delivered!.body)).toEqual(notice!.payload);
+      expect(() => verifyStandardWebhook(endpoint.data.createWebhookEndpoint.secret, erasures.received[0]!)).not.toThrow();
+      expect(erasures.received).toHaveLength(1);
+    } finally {
+      await erasures.stop();
+    }
   });
 });
