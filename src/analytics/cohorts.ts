@@ -9,6 +9,7 @@ import {
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
 import { soundStats, type SoundArgs, type SoundScope } from './sounds.js';
+import { decodeRankCursor, encodeRankCursor } from '../graphql/pagination.js';
 
 export interface LearnerGroupModel {
   externalId: string;
@@ -157,15 +158,23 @@ interface DropRow {
  * only the latest N takes are read (an index probe per learner); the earlier mean is the rest. With
  * `since`, from the latest assessments of the window themselves. Both give the same answers.
  */
-export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs) {
+export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs & { after?: string | null }) {
   const first = bound('first', args.first, 20, MAX_LEARNERS);
+  const after = args.after == null ? null : decodeRankCursor(DROP_CURSOR, args.after, 'number');
+  // The next page starts after the cursor's row in the list's order (drop descending, then id).
+  const past = after === null ? Prisma.sql`true`
+    : Prisma.sql`(earlier - recent < ${after.value}::float8 OR (earlier - recent = ${after.value}::float8 AND "learnerId" > ${after.id}::uuid))`;
   const rows = await prisma.$queryRaw<DropRow[]>`WITH ${droppedSql(organizationId, externalId, args)}
     SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
-    FROM dropped ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
+    FROM dropped WHERE ${past} ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
   return rows.map((r) => ({
     learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
+    cursor: encodeRankCursor(DROP_CURSOR, { value: r.drop, id: r.learner_id }),
   }));
 }
+
+const DROP_CURSOR = 'dropped';
+const INACTIVE_CURSOR = 'inactive';
 
 /** How many learners droppedLearners would list without its `first`. */
 export async function droppedLearnerCount(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs): Promise<number> {
@@ -231,13 +240,23 @@ function droppedFromRollupSql(organizationId: string, externalId: string, aspect
 
 /** Learners of the group with no utterance since `days` ago, never-practised first, then the longest inactive. */
 export async function inactiveLearners(
-  prisma: PrismaClient, organizationId: string, externalId: string, args: { days?: number | null; first?: number | null }, now = new Date(),
+  prisma: PrismaClient, organizationId: string, externalId: string,
+  args: { days?: number | null; first?: number | null; after?: string | null }, now = new Date(),
 ) {
   const first = bound('first', args.first, 20, MAX_LEARNERS);
+  const after = args.after == null ? null : decodeRankCursor(INACTIVE_CURSOR, args.after, 'instant');
+  // After the cursor's row in the list's order: never practised (null) first, then the oldest, then id.
+  const past = after === null ? Prisma.sql`true`
+    : after.value === null ? Prisma.sql`(last IS NOT NULL OR learner_id::uuid > ${after.id}::uuid)`
+    : Prisma.sql`(last > ${after.value}::timestamptz OR (last = ${after.value}::timestamptz AND learner_id::uuid > ${after.id}::uuid))`;
   const rows = await prisma.$queryRaw<{ learner_id: string; last: Date | null }[]>`
     SELECT learner_id, last FROM (${inactiveSql(organizationId, externalId, args.days, now)}) i
-    ORDER BY last ASC NULLS FIRST, learner_id LIMIT ${first}::int`;
-  return rows.map((r) => ({ learnerId: r.learner_id, lastPracticeAt: r.last }));
+    WHERE ${past}
+    ORDER BY last ASC NULLS FIRST, learner_id::uuid LIMIT ${first}::int`;
+  return rows.map((r) => ({
+    learnerId: r.learner_id, lastPracticeAt: r.last,
+    cursor: encodeRankCursor(INACTIVE_CURSOR, { value: r.last?.toISOString() ?? null, id: r.learner_id }),
+  }));
 }
 
 /** How many learners inactiveLearners would list without its `first`. */

@@ -48,9 +48,9 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
     groups: (externalIds: string[]) => (reads(), groups(prisma, org, externalIds)),
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
     weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
-    droppedLearners: (externalId: string, args: DropArgs) => (reads(), droppedLearners(prisma, org, externalId, args)),
+    droppedLearners: (externalId: string, args: DropArgs & { after?: string | null }) => (reads(), droppedLearners(prisma, org, externalId, args)),
     droppedLearnerCount: (externalId: string, args: DropArgs) => (reads(), droppedLearnerCount(prisma, org, externalId, args)),
-    inactiveLearners: (externalId: string, args: { days?: number | null; first?: number | null }) =>
+    inactiveLearners: (externalId: string, args: { days?: number | null; first?: number | null; after?: string | null }) =>
       (reads(), inactiveLearners(prisma, org, externalId, args)),
     inactiveLearnerCount: (externalId: string, args: { days?: number | null }) => (reads(), inactiveLearnerCount(prisma, org, externalId, args)),
     modelAudit: (modelVersion: string | null | undefined) => (admin(), modelAudit(prisma, org, modelVersion)),

@@ -62,6 +62,44 @@ export function decodeNameCursor(cursor: string): string {
   return text.slice(NAME_CURSOR.length);
 }
 
+/**
+ * A cursor over a ranking (analytics lists ordered by a score or a time, then a learner id): a
+ * kind, the sort value, the learner's id, in base64url. Only what encodeRankCursor wrote for the
+ * same kind is accepted; anything else is BAD_USER_INPUT.
+ */
+export interface RankKey {
+  /** The sort value: a number (a score's drop), an ISO instant, or null (never practised). */
+  value: number | string | null;
+  id: string;
+}
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeRankCursor(kind: string, key: RankKey): string {
+  return Buffer.from(`${kind}:${JSON.stringify([key.value, key.id])}`, 'utf8').toString('base64url');
+}
+
+export function decodeRankCursor(kind: string, cursor: string, value: 'number' | 'instant'): RankKey {
+  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass a cursor exactly as this list returned it, with the same arguments.');
+  const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!text.startsWith(`${kind}:`)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(kind.length + 1));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
+  const [v, id] = parsed as unknown[];
+  if (typeof id !== 'string' || !UUID_TEXT.test(id)) throw invalid();
+  const ok = value === 'number' ? typeof v === 'number' && Number.isFinite(v)
+    : v === null || (typeof v === 'string' && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v);
+  if (!ok) throw invalid();
+  const key = { value: v as RankKey['value'], id };
+  if (encodeRankCursor(kind, key) !== cursor) throw invalid();
+  return key;
+}
+
 export interface PageWindow {
   size: number;
   /** `last` was given: the page is the end of the window (the rows just newer than `before`). */

@@ -5,7 +5,8 @@
  */
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
-import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
+import { writeSeed } from '../../src/seed/write.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { ASPECT_KEYS, close, labels, mean, percentile, phonesOf, seedLearner, sentence, type Take } from '../support/history.js';
@@ -251,5 +252,70 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
     expect(errorCode(await reader.request(AUDIT, {}))).toBe('FORBIDDEN');
     expect((await t.admin.withKey(ext.otherKey).request(AUDIT, {})).data.modelAudit.map((x: any) => x.utterances)).toEqual([DECLINER.length]);
+  });
+});
+
+/**
+ * Paging the ranked lists by `after`: on a seeded cohort larger than a page, with learners who never
+ * practised (null last practice) and two who last practised at the same instant, pages of 7 read one
+ * after another equal the whole list, in its order, on both databases.
+ */
+describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) => {
+  let t: TestApp;
+  const PAGES = `query($g: String!, $first: Int, $dropAfter: String, $idleAfter: String) { group(externalId: $g) {
+    droppedLearners(latest: 1, minDrop: -100, first: $first, after: $dropAfter) { learner { externalId } drop cursor }
+    droppedLearnerCount(latest: 1, minDrop: -100)
+    inactiveLearners(days: 14, first: $first, after: $idleAfter) { learner { externalId } lastPracticeAt cursor }
+    inactiveLearnerCount(days: 14) } }`;
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+    const prisma = t.app.services.prisma;
+    const org = (await prisma.organization.findFirstOrThrow()).id;
+    await writeSeed(prisma, { learners: 40, utterances: 600, groups: 1, seed: 5, months: 3, end: new Date('2026-06-01T00:00:00Z'), organizationId: org });
+    for (let i = 0; i < 3; i++) await prisma.learner.create({ data: { organizationId: org, externalId: `never-${i}`, groups: ['group-001'] } });
+    for (const externalId of ['tied-a', 'tied-b']) {
+      const l = await prisma.learner.create({ data: { organizationId: org, externalId, groups: ['group-001'] } });
+      const u = await seedUtterance(prisma, org, 'We call it bear');
+      await prisma.utterance.update({ where: { id: u.id }, data: { learnerId: l.id, createdAt: new Date('2026-05-01T12:00:00.000Z') } });
+    }
+  }, 120_000);
+  afterAll(() => t?.dispose());
+
+  test('pages of 7 by cursor equal the whole list, ties and never-practised learners included', async () => {
+    const whole = (await t.admin.request(PAGES, { g: 'group-001', first: 100 })).data.group;
+    expect(whole.inactiveLearners).toHaveLength(whole.inactiveLearnerCount);
+    expect(whole.inactiveLearnerCount).toBeGreaterThan(40);
+    expect(whole.droppedLearners).toHaveLength(whole.droppedLearnerCount);
+    expect(whole.droppedLearnerCount).toBeGreaterThan(14);
+    expect(whole.inactiveLearners.slice(0, 3).map((x: any) => x.lastPracticeAt)).toEqual([null, null, null]);
+    const drops = whole.droppedLearners.map((x: any) => x.drop);
+    expect(new Set(drops).size).toBeLessThan(drops.length); // ties on the drop: the id orders them
+
+    const walk = async (field: 'droppedLearners' | 'inactiveLearners', cursorVar: 'dropAfter' | 'idleAfter') => {
+      const pages: any[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = (await t.admin.request(PAGES, { g: 'group-001', first: 7, [cursorVar]: after })).data.group[field];
+        if (page.length === 0) return pages;
+        expect(page.length).toBeLessThanOrEqual(7);
+        pages.push(...page);
+        after = page.at(-1).cursor;
+      }
+    };
+    expect(await walk('inactiveLearners', 'idleAfter')).toEqual(whole.inactiveLearners);
+    expect(await walk('droppedLearners', 'dropAfter')).toEqual(whole.droppedLearners);
+    const tied = whole.inactiveLearners.filter((x: any) => x.learner.externalId.startsWith('tied-'));
+    expect(tied.map((x: any) => x.lastPracticeAt)).toEqual(['2026-05-01T12:00:00.000Z', '2026-05-01T12:00:00.000Z']);
+  });
+
+  test("a cursor that is not this list's is BAD_USER_INPUT", async () => {
+    const whole = (await t.admin.request(PAGES, { g: 'group-001', first: 2 })).data.group;
+    const idle = whole.inactiveLearners[0].cursor;
+    const drop = whole.droppedLearners[0].cursor;
+    for (const variables of [{ dropAfter: idle }, { idleAfter: drop }, { idleAfter: 'not-a-cursor' }, { dropAfter: Buffer.from('dropped:["x","y"]').toString('base64url') }]) {
+      const res = await t.admin.request(PAGES, { g: 'group-001', ...variables });
+      expect([variables, res.errors?.[0]?.extensions?.code]).toEqual([variables, 'BAD_USER_INPUT']);
+    }
   });
 });

@@ -7,6 +7,6 @@ export const inactiveLearners: LearnerGroupResolvers['inactiveLearners'] = async
   return rows.flatMap((r, i) => {
     const learner = learners[i];
     if (learner instanceof Error) throw learner;
-    return learner ? [{ lastPracticeAt: r.lastPracticeAt, learner }] : [];
+    return learner ? [{ lastPracticeAt: r.lastPracticeAt, cursor: r.cursor, learner }] : [];
   });
 };
