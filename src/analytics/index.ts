@@ -9,7 +9,7 @@
  */
 import DataLoader from 'dataloader';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { learnerProgress, type ProgressArgs } from './progress.js';
+import { groupProgress, learnerProgress, type ProgressArgs } from './progress.js';
 import { learnersScope, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
 import {
   droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs,
@@ -42,6 +42,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
   const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, ids, args)));
   return {
     progress: (learnerId: string, args: ProgressArgs) => (reads(), progress(learnerId, args)),
+    groupProgress: (externalId: string, args: ProgressArgs) => (reads(), groupProgress(prisma, org, externalId, args)),
     soundProfile: (learnerId: string, args: SoundArgs) => (reads(), sounds(learnerId, args)),
     wordProfile: (learnerId: string, args: SoundArgs) => (reads(), words(learnerId, args)),
     soundChanges: (learnerId: string, args: ChangeArgs) => (reads(), changes(learnerId, args)),

@@ -6,7 +6,7 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
-import { ASPECTS, aspectRows, bound, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
+import { ASPECTS, aspectRows, bound, groupLearners, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
 
 export type TimeBucket = 'DAY' | 'WEEK' | 'MONTH';
 const UNIT: Record<TimeBucket, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
@@ -26,6 +26,8 @@ interface BucketRow {
   aspect: Aspect;
   start: Date;
   n: number;
+  /** Distinct learners with a score in the bucket. */
+  learners: number;
   mean: number;
   p25: number;
   median: number;
@@ -77,6 +79,27 @@ function zoneRefusedByDatabase(e: unknown, zone: string): unknown {
 
 /** Progress of several learners with the same arguments: still two statements (partitioned by learner). */
 export async function learnerProgress(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ProgressArgs) {
+  const rows = await progressRows(prisma, organizationId, {
+    series: Prisma.sql`l."learnerId"::text`,
+    utterances: Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[])`,
+  }, args);
+  return new Map(learnerIds.map((id) => [id, rows.of(id)]));
+}
+
+/** A group's progress: every utterance of its learners in one series (LearnerGroup.progress). */
+export async function groupProgress(prisma: PrismaClient, organizationId: string, externalId: string, args: ProgressArgs) {
+  const rows = await progressRows(prisma, organizationId, {
+    series: Prisma.sql`'group'::text`,
+    utterances: Prisma.sql`AND u."learnerId" IN (${groupLearners(organizationId, externalId)})`,
+  }, args);
+  return rows.of('group');
+}
+
+/**
+ * The two statements behind a progress: `scope.series` names the series a score belongs to (a
+ * learner, or one for a whole group), `scope.utterances` narrows the utterances read.
+ */
+async function progressRows(prisma: PrismaClient, organizationId: string, scope: { series: Prisma.Sql; utterances: Prisma.Sql }, args: ProgressArgs) {
   const bucket = args.bucket ?? 'WEEK';
   const unit = UNIT[bucket];
   const zone = timeZoneOf(args.timeZone);
@@ -88,14 +111,15 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
   const latest = latestModelAssessments({
     organizationId,
     modelVersion: args.modelVersion,
-    utterances: Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[]) ${submittedIn(args)} ${text}`,
+    utterances: Prisma.sql`${scope.utterances} ${submittedIn(args)} ${text}`,
   });
   const scores = Prisma.sql`latest AS (${latest}),
-    scores AS (SELECT l."learnerId"::text AS learner, l.at, l."utteranceId", s.aspect, s.score FROM latest l CROSS JOIN LATERAL ${aspectRows('l')})`;
+    scores AS (SELECT ${scope.series} AS learner, l."learnerId" AS who, l.at, l."utteranceId", s.aspect, s.score FROM latest l CROSS JOIN LATERAL ${aspectRows('l')})`;
   const [buckets, summary] = await Promise.all([
     prisma.$queryRaw<BucketRow[]>`WITH ${scores},
       buckets AS (
         SELECT learner, aspect, date_trunc(${unit}::text, at AT TIME ZONE ${zone}::text) AS start, COUNT(*)::int AS n,
+          COUNT(DISTINCT who)::int AS learners,
           AVG(score)::float8 AS mean,
           percentile_cont(0.25) WITHIN GROUP (ORDER BY score) AS p25,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY score) AS median,
@@ -105,7 +129,7 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
         SELECT b.*, AVG(mean) OVER (PARTITION BY learner, aspect ORDER BY start ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)::float8 AS moving,
           ROW_NUMBER() OVER (PARTITION BY learner, aspect ORDER BY start DESC) AS back
         FROM buckets b)
-      SELECT learner, aspect, start AT TIME ZONE ${zone}::text AS start, n, mean, p25, median, p75, moving
+      SELECT learner, aspect, start AT TIME ZONE ${zone}::text AS start, n, learners, mean, p25, median, p75, moving
       FROM windowed WHERE back <= ${last}::int ORDER BY learner, aspect, start`,
     prisma.$queryRaw<SummaryRow[]>`WITH ${scores}
       SELECT learner, aspect, COUNT(*)::int AS n,
@@ -117,9 +141,9 @@ export async function learnerProgress(prisma: PrismaClient, organizationId: stri
   ]).catch((e: unknown) => {
     throw zoneRefusedByDatabase(e, zone);
   });
-  return new Map(learnerIds.map((id) => [
-    id, progressOf(bucket, zone, buckets.filter((b) => b.learner === id), summary.filter((r) => r.learner === id)),
-  ]));
+  return {
+    of: (series: string) => progressOf(bucket, zone, buckets.filter((b) => b.learner === series), summary.filter((r) => r.learner === series)),
+  };
 }
 
 function progressOf(bucket: TimeBucket, timeZone: string, buckets: BucketRow[], summary: SummaryRow[]) {
@@ -132,7 +156,7 @@ function progressOf(bucket: TimeBucket, timeZone: string, buckets: BucketRow[], 
       return {
         aspect,
         series: buckets.filter((b) => b.aspect === aspect).map((b) => ({
-          start: b.start, count: Number(b.n), mean: b.mean, p25: b.p25, median: b.median, p75: b.p75, movingAverage: b.moving,
+          start: b.start, count: Number(b.n), learners: Number(b.learners), mean: b.mean, p25: b.p25, median: b.median, p75: b.p75, movingAverage: b.moving,
         })),
         first: s?.first ?? null,
         latest: s?.latest ?? null,

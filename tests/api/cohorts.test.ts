@@ -8,8 +8,8 @@ import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
-import { fromGlobalId } from '../../src/graphql/ids.js';
-import { ASPECT_KEYS, close, labels, mean, percentile, phonesOf, seedLearner, sentence, type Take } from '../support/history.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
+import { ASPECT_KEYS, close, labels, mean, percentile, phonesOf, seedLearner, sentence, weekStart, type Take } from '../support/history.js';
 
 const DATABASES = await testDatabases();
 const ASPECTS = ['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const;
@@ -307,6 +307,50 @@ describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) =>
     expect(await walk('droppedLearners', 'dropAfter')).toEqual(whole.droppedLearners);
     const tied = whole.inactiveLearners.filter((x: any) => x.learner.externalId.startsWith('tied-'));
     expect(tied.map((x: any) => x.lastPracticeAt)).toEqual(['2026-05-01T12:00:00.000Z', '2026-05-01T12:00:00.000Z']);
+  });
+
+  test("group progress: the group's utterances as one weekly series, with how many learners practised, recomputed from the rows", async () => {
+    const prisma = t.app.services.prisma;
+    const Q = `query($g: String!) { group(externalId: $g) { learnerCount progress(bucket: WEEK, lastBuckets: 400) {
+      bucket timeZone utterances aspects { aspect first latest best mean series { start count learners mean median p25 p75 } } } } }`;
+    const res = await t.admin.request(Q, { g: 'group-001' });
+    expect(res.errors).toBeUndefined();
+    const p = res.data.group.progress;
+    // Every utterance of the group's learners, by its latest MODEL assessment, READ_WRONG_TEXT left out.
+    const utterances = await prisma.utterance.findMany({
+      where: { learner: { groups: { has: 'group-001' } } },
+      include: { assessments: { where: { source: 'MODEL' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1 } },
+    });
+    const counted = utterances.filter((u) => u.assessments[0] && !u.assessments[0].flags.includes('READ_WRONG_TEXT'));
+    expect(counted.length).toBeGreaterThan(500);
+    expect(p).toMatchObject({ bucket: 'WEEK', timeZone: 'UTC', utterances: counted.length });
+    const total = p.aspects.find((a: any) => a.aspect === 'TOTAL');
+    const byWeek = new Map<string, { scores: number[]; learners: Set<string> }>();
+    for (const u of counted) {
+      const week = weekStart(u.createdAt.toISOString());
+      const b = byWeek.get(week) ?? { scores: [], learners: new Set() };
+      b.scores.push(u.assessments[0]!.total);
+      b.learners.add(u.learnerId);
+      byWeek.set(week, b);
+    }
+    const want = [...byWeek].sort(([a], [b]) => a.localeCompare(b)).map(([start, b]) => ({
+      start, count: b.scores.length, learners: b.learners.size, mean: mean(b.scores),
+      median: percentile(b.scores, 0.5), p25: percentile(b.scores, 0.25), p75: percentile(b.scores, 0.75),
+    }));
+    close(total.series, want);
+    expect(Math.max(...total.series.map((b: any) => b.learners))).toBeGreaterThan(1);
+    const ordered = [...counted].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+    close({ first: total.first, latest: total.latest, best: total.best, mean: total.mean }, {
+      first: ordered[0]!.assessments[0]!.total, latest: ordered.at(-1)!.assessments[0]!.total,
+      best: Math.max(...counted.map((u) => u.assessments[0]!.total)), mean: mean(counted.map((u) => u.assessments[0]!.total)),
+    });
+    // A learner's own progress counts one learner in each bucket.
+    const one = counted[0]!.learnerId;
+    const own = await t.admin.request(`query($id: ID!) { node(id: $id) { ... on Learner { progress { aspects { series { learners } } } } } }`, { id: toGlobalId('Learner', one) });
+    expect(new Set(own.data.node.progress.aspects.flatMap((a: any) => a.series.map((b: any) => b.learners)))).toEqual(new Set([1]));
+    // The arguments are checked as for a learner's progress.
+    const bad = await t.admin.request(`{ group(externalId: "group-001") { progress(timeZone: "+02:00") { bucket } } }`);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   test("a cursor that is not this list's is BAD_USER_INPUT", async () => {

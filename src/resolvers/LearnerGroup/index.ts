@@ -5,3 +5,4 @@ export * from './scoreDistribution.js';
 export * from './weakSounds.js';
 export * from './droppedLearnerCount.js';
 export * from './inactiveLearnerCount.js';
+export * from './progress.js';
