@@ -29,6 +29,7 @@ import type { PrismaClient } from './generated/prisma/client.js';
 import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
 import { completeIfDone, STALLED_ENQUEUE_MS } from './assessment/bulk.js';
 import { sweepUnreferencedAudio } from './assessment/audio-files.js';
+import { loadAudioUrlSigner } from './http/audio-url.js';
 
 export interface Speechmark {
   url: string;
@@ -249,6 +250,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     wakeDelivery,
     webhookPolicy,
     ltiTokens: new LtiTokenClient(db.prisma, guardedPost(webhookPolicy, config.webhookTimeoutMs)),
+    audioUrls: await loadAudioUrlSigner(config.urlSigningSecret, config.audioDir),
   };
   registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
   const readiness = createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds });

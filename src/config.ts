@@ -127,6 +127,11 @@ export interface Config {
   logLevel: LogLevel;
   /** /metrics on the API port needs `Authorization: Bearer <token>`; null: not served there. */
   metricsToken: string | null;
+  /**
+   * The secret that signs audio playback URLs (src/http/audio-url.ts); null: one generated and kept
+   * in the audio folder, which every API process serving that folder shares.
+   */
+  urlSigningSecret: string | null;
   /** /metrics, without a token, on its own listener at this port (null: none); API and worker processes alike. */
   metricsPort: number | null;
   /** Address of that listener (default loopback: keep it off networks you do not trust). */
@@ -337,11 +342,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyWorkerSeconds: num('SPEECHMARK_READY_WORKER_SECONDS', 60, NON_NEGATIVE),
     logLevel: check(() => oneOf('SPEECHMARK_LOG_LEVEL', LOG_LEVELS, 'info', env), 'info'),
     metricsToken: env.SPEECHMARK_METRICS_TOKEN || null,
+    urlSigningSecret: env.SPEECHMARK_URL_SIGNING_SECRET || null,
     metricsPort,
     metricsHost: env.SPEECHMARK_METRICS_HOST || '127.0.0.1',
   };
   if (config.metricsToken !== null && config.metricsToken.length < 16) {
     problems.push('SPEECHMARK_METRICS_TOKEN must be at least 16 characters (a guessable token protects nothing)');
+  }
+  if (config.urlSigningSecret !== null && config.urlSigningSecret.length < 32) {
+    problems.push('SPEECHMARK_URL_SIGNING_SECRET must be at least 32 characters (it signs the audio playback URLs)');
   }
   if (config.minAudioSeconds >= config.maxAudioSeconds) {
     problems.push(`SPEECHMARK_MIN_AUDIO_SECONDS (${config.minAudioSeconds}) must be below SPEECHMARK_MAX_AUDIO_SECONDS (${config.maxAudioSeconds})`);

@@ -159,13 +159,16 @@ function principalOf(key: ApiKeyRow): Principal {
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The key that signed a URL (src/http/audio-url.ts), by its id, read from the database on every use:
- * a URL must stop working the moment its key is revoked or expires, in every process, so no cache.
- * UNAUTHENTICATED when the key is unknown, revoked or expired.
+ * The key a signed URL was made for (src/http/audio-url.ts: its signature already checked), by its
+ * id, read from the database on every use: a URL must stop working the moment its key is revoked
+ * or expires, in every process, so no cache. UNAUTHENTICATED when the key is gone, revoked or expired.
  */
 export async function authenticateSigningKey(prisma: PrismaClient, apiKeyId: string): Promise<{ principal: Principal; keyHash: string }> {
   const key = UUID_TEXT.test(apiKeyId) ? await prisma.apiKey.findUnique({ where: { id: apiKeyId } }) : null;
-  if (!key || apiKeyStatus(key) !== 'ACTIVE') throw new AppError('UNAUTHENTICATED', 'The signed URL is not valid (its key is unknown, revoked or expired).');
+  if (!key || apiKeyStatus(key) !== 'ACTIVE') {
+    throw new AppError('UNAUTHENTICATED', 'The API key this URL was made for has been revoked or has expired; ask Utterance.audioUrl for a new one.');
+  }
+  recordLastUse(prisma, key);
   return { principal: principalOf(key), keyHash: key.keyHash };
 }
 

@@ -7,6 +7,7 @@ import type { Intake } from '../intake.js';
 import type { EventHub } from '../events/hub.js';
 import type { AddressPolicy } from '../outbox/address-policy.js';
 import type { LtiTokenClient } from '../lti/token.js';
+import type { AudioUrlSigner } from '../http/audio-url.js';
 
 /** Long-lived parts shared by every request (created once at start). */
 export interface Services {
@@ -35,6 +36,8 @@ export interface Services {
    * the process: a second sync within the token's life reuses it instead of signing a new assertion.
    */
   ltiTokens: LtiTokenClient;
+  /** Signs and checks audio playback URLs with the server's secret (src/http/audio-url.ts). */
+  audioUrls: AudioUrlSigner;
 }
 
 /** Built fresh for every request: the caller and loaders bound to the caller's organisation. */

@@ -36,7 +36,6 @@ import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/co
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
 import { allWorkers } from '../jobs/heartbeat.js';
-import type { UrlSigningKey } from '../http/audio-url.js';
 
 /** auditEvents' filters; ids are global ids, as AuditEvent shows them. */
 export interface AuditEventFilterArgs {
@@ -415,12 +414,12 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     /** The calling key's own row, read once per request: any key may see itself (Viewer.apiKey). */
     ownApiKey,
     /**
-     * The key that signs audio URLs (src/http/audio-url.ts): the calling key's id and stored hash.
-     * SCORES_READ, as the URL it signs serves a learner's recording.
+     * The key an audio URL names (src/http/audio-url.ts): the caller's. SCORES_READ, as the URL
+     * serves a learner's recording.
      */
-    urlSigningKey: async (): Promise<UrlSigningKey | null> => {
+    audioUrlKeyId: (): string => {
       reads();
-      return ownApiKey();
+      return principal.apiKeyId;
     },
 
     /** The caller's own organisation: any key may see it (Viewer). */

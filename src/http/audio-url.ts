@@ -1,51 +1,81 @@
 /**
  * Signed playback URLs for `GET /audio/<utterance id>`: an `<audio src>` cannot send an
  * Authorization header, so `Utterance.audioUrl` hands out a URL that carries its own proof, as S3's
- * presigned URLs do: the minting key's id, an expiry, and an HMAC over (utterance, key, expiry).
+ * presigned URLs do: the asking key's id, an expiry, and an HMAC over (utterance, key, expiry).
  *
- * The HMAC key is the minting API key's stored hash, so no new secret has to be kept or rotated, and
- * a URL dies with its key: revoke, expire or rotate the key and every URL it signed stops working at
- * once (the route reads the key again on every request). The hash is never returned by the API; a
- * signature reveals nothing about it.
+ * The HMAC key is the server's own secret (SPEECHMARK_URL_SIGNING_SECRET, else one generated once
+ * and kept in the audio folder, beside the files it guards): neither an API key's holder nor
+ * someone who can read the database can sign a URL. The route reads the key on every request, so a
+ * URL stops working the moment its key is revoked or expires, whatever its own expiry.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { toGlobalId } from '../graphql/ids.js';
+import { log } from '../ops/log.js';
 
 export const AUDIO_ROUTE = '/audio';
 /** `audioUrl`'s default lifetime: long enough to review a page of recordings. */
 export const DEFAULT_AUDIO_URL_SECONDS = 3600;
 /** The longest a signed URL may live, as S3's presigned URLs (seven days). */
 export const MAX_AUDIO_URL_SECONDS = 7 * 24 * 3600;
+/** Clock difference tolerated between the process that signs and the one that serves. */
+const CLOCK_SKEW_SECONDS = 300;
 
-/** What signs a URL: the minting key (its id goes in the URL, its hash is the HMAC key). */
-export interface UrlSigningKey {
-  id: string;
-  keyHash: string;
+/** Where the generated secret is kept: a dot name, which the store's digests and sweeps never match. */
+export const SECRET_FILE = '.url-signing-secret';
+
+/** Signs and checks playback URLs with the server's secret. */
+export class AudioUrlSigner {
+  constructor(private readonly secret: Buffer) {}
+
+  /** The signed part of a URL; the version tag keeps these signatures apart from any later kind. */
+  private signature(utteranceId: string, apiKeyId: string, expires: number): string {
+    return createHmac('sha256', this.secret).update(`speechmark-audio-url-v1\n${utteranceId}\n${apiKeyId}\n${expires}`).digest('base64url');
+  }
+
+  /** `/audio/<utterance global id>?expires=<unix seconds>&key=<ApiKey global id>&signature=<base64url>`, relative to the server's root. */
+  sign(apiKeyId: string, utteranceId: string, expires: number): string {
+    const query = new URLSearchParams({ expires: String(expires), key: toGlobalId('ApiKey', apiKeyId), signature: this.signature(utteranceId, apiKeyId, expires) });
+    return `${AUDIO_ROUTE}/${toGlobalId('Utterance', utteranceId)}?${query}`;
+  }
+
+  /**
+   * Whether `signature` is the one this server gave (utterance, key, expiry), constant-time, and the
+   * expiry is one it could have given: a URL claiming to live longer than MAX_AUDIO_URL_SECONDS from
+   * now was not signed here.
+   */
+  verify(utteranceId: string, apiKeyId: string, expires: number, signature: string, nowSeconds = Date.now() / 1000): boolean {
+    if (expires > nowSeconds + MAX_AUDIO_URL_SECONDS + CLOCK_SKEW_SECONDS) return false;
+    const want = Buffer.from(this.signature(utteranceId, apiKeyId, expires));
+    const got = Buffer.from(signature);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
 }
 
-/** The signed part of a URL; the version tag keeps these signatures apart from any later kind. */
-function signature(keyHash: string, utteranceId: string, apiKeyId: string, expires: number): string {
-  return createHmac('sha256', Buffer.from(keyHash, 'hex'))
-    .update(`speechmark-audio-url-v1\n${utteranceId}\n${apiKeyId}\n${expires}`)
-    .digest('base64url');
-}
-
-/** `/audio/<global id>?expires=<unix seconds>&key=<api key id>&signature=<base64url>`, relative to the server's root. */
-export function signedAudioPath(key: UrlSigningKey, utteranceId: string, expires: number): string {
-  const query = new URLSearchParams({ expires: String(expires), key: key.id, signature: signature(key.keyHash, utteranceId, key.id, expires) });
-  return `${AUDIO_ROUTE}/${toGlobalId('Utterance', utteranceId)}?${query}`;
-}
-
-/** The query parameters of a signed URL, as sent (unchecked). */
-export interface SignedParams {
-  expires: string;
-  key: string;
-  signature: string;
-}
-
-/** Whether `params.signature` is the one `key` gives (utterance, key id, expiry); constant-time. */
-export function signatureMatches(key: UrlSigningKey, utteranceId: string, params: SignedParams): boolean {
-  const want = Buffer.from(signature(key.keyHash, utteranceId, key.id, Number(params.expires)));
-  const got = Buffer.from(params.signature);
-  return got.length === want.length && timingSafeEqual(got, want);
+/**
+ * The signer of this process: SPEECHMARK_URL_SIGNING_SECRET when set, else the secret kept in the
+ * audio folder (made once, 32 random bytes, owner-only; a second process starting at the same time
+ * reads the first one's). A folder that cannot hold it (read-only) gives a secret of this process
+ * alone, with a warning: its URLs then work only here, until it restarts.
+ */
+export async function loadAudioUrlSigner(configured: string | null, audioDir: string): Promise<AudioUrlSigner> {
+  if (configured !== null) return new AudioUrlSigner(Buffer.from(configured, 'utf8'));
+  const file = path.join(audioDir, SECRET_FILE);
+  try {
+    await fs.mkdir(audioDir, { recursive: true });
+    await fs.writeFile(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      log.warn('audio URL signing secret not stored: URLs work on this process only, until it restarts (set SPEECHMARK_URL_SIGNING_SECRET)', { file, err: e });
+      return new AudioUrlSigner(randomBytes(32));
+    }
+  }
+  // Written by `wx` in one call; a reader racing a writer may see it empty for an instant.
+  for (let tries = 0; ; tries++) {
+    const text = (await fs.readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f]{64}$/.test(text)) return new AudioUrlSigner(Buffer.from(text, 'hex'));
+    if (tries >= 20) throw new Error(`${file} does not hold a signing secret (64 hex digits): delete it to make a new one, or set SPEECHMARK_URL_SIGNING_SECRET`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

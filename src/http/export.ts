@@ -4,8 +4,8 @@
  * Streams a learner's or a group's results: for every utterance, its latest MODEL assessment (one
  * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
  * out. `since` (inclusive) and `until` (exclusive), RFC 3339 instants, keep the utterances recorded
- * in that window, so a nightly sync fetches one day and the windows of consecutive runs neither
- * overlap nor leave a gap. Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
+ * in that window (consecutive windows partition the recordings; a recording assessed after an
+ * export is in its window's next export only, which the README tells syncs to allow for). Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
  * and `contentMatch` come with it, so a consumer can tell such rows from readings of the text. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
  * is read. A group is exported learner by learner (externalId order), each learner's utterances
  * oldest first.
@@ -21,15 +21,14 @@
 import { once } from 'node:events';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
-import { authenticate, requireScope, type Principal } from '../graphql/auth.js';
+import type { Principal } from '../graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../graphql/ids.js';
-import { AppError } from '../errors.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Learner } from '../generated/prisma/client.js';
 import { sendError, type RateLimiter } from './guards.js';
 import { log } from '../ops/log.js';
 import { EARLIEST_INSTANT, LATEST_INSTANT } from '../instants.js';
 import { parseDateTime } from '../resolvers/scalars.js';
+import { authoriseRead, failBeforeBody } from './route-auth.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
@@ -106,7 +105,7 @@ function instantParam(req: Request, name: 'since' | 'until'): Date | null {
   try {
     return parseDateTime(v);
   } catch {
-    throw new BadRequest(400, 'BAD_USER_INPUT', `"${name}" must be an RFC 3339 instant with its offset (e.g. 2026-03-01T00:00:00Z), from year 1 to 9999.`);
+    throw new BadRequest(400, 'BAD_USER_INPUT', `"${name}" must be an RFC 3339 instant with its offset (e.g. 2026-03-01T00:00:00Z; write a + offset as %2B), from year 1 to 9999.`);
   }
 }
 
@@ -264,18 +263,8 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       res.setHeader('Allow', 'GET, HEAD');
       return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
     }
-    let principal: Principal;
-    try {
-      principal = await authenticate(services.prisma, req.headers.authorization);
-      limiter.authSucceeded(req.headers.authorization);
-      requireScope(principal, 'SCORES_READ');
-    } catch (e) {
-      if (e instanceof AppError) {
-        if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
-        return sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 403, e.message, { code: e.code });
-      }
-      return failBeforeBody(res, e);
-    }
+    const principal = await authoriseRead(services, limiter, req, res);
+    if (!principal) return; // refused, answered
     let request: ReturnType<typeof parseRequest>;
     try {
       request = parseRequest(req);
@@ -330,11 +319,4 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       res.destroy(e instanceof Error ? e : new Error(String(e)));
     }
   };
-}
-
-export function failBeforeBody(res: Response, e: unknown): void {
-  const requestId = res.locals.requestId as string | undefined;
-  if (isDatabaseUnavailable(e)) return sendError(res, 503, 'The database is unavailable right now; retry shortly.', { code: 'SERVICE_UNAVAILABLE' });
-  log.error('export failed', { requestId, err: e });
-  sendError(res, 500, 'Internal server error.', { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) });
 }

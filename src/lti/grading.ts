@@ -63,8 +63,12 @@ const GRADE_LOCK_NAMESPACE = 0x534d4c47;
 export async function otherReadings(
   tx: Prisma.TransactionClient,
   at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId: string },
-): Promise<Reading[]> {
+): Promise<{ readings: Reading[]; lastScoredAt: Date | null }> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
+  // The newest grade already owed to this user: the next one must be stamped after it (AGS keeps
+  // the score with the latest timestamp), whatever the clocks of the processes that wrote them.
+  const [last] = await tx.$queryRaw<{ at: Date | null }[]>`
+    SELECT max("scoredAt") AS at FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
   const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[] })[]>`
     SELECT a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags"
     FROM "LtiSubmission" s
@@ -75,5 +79,10 @@ export async function otherReadings(
     ) a ON true
     WHERE s."organizationId" = ${at.organizationId}::uuid AND s."lineItemId" = ${at.lineItemId}::uuid
       AND s."userId" = ${at.userId} AND s."utteranceId" <> ${at.exceptUtteranceId}::uuid`;
-  return rows.map((r) => readingOf(r, r.flags, at.aspect));
+  return { readings: rows.map((r) => readingOf(r, r.flags, at.aspect)), lastScoredAt: last?.at ?? null };
+}
+
+/** When a grade is stamped: now, or just after the user's previous grade when a clock is behind. */
+export function gradeTimestamp(lastScoredAt: Date | null, now = new Date()): Date {
+  return lastScoredAt && lastScoredAt.getTime() >= now.getTime() ? new Date(lastScoredAt.getTime() + 1) : now;
 }

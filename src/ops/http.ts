@@ -173,7 +173,7 @@ export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: nu
 /** A fixed route label (never the raw path: ids in paths would make a series per request). */
 function routeOf(req: Request): string {
   const p = req.originalUrl.split('?')[0] ?? '';
-  for (const r of ['/graphql', '/healthz', '/readyz', '/metrics', '/export/results', '/export/xapi', '/.well-known/jwks.json']) {
+  for (const r of ['/graphql', '/healthz', '/readyz', '/metrics', '/export/results', '/export/xapi', '/audio', '/.well-known/jwks.json']) {
     if (p === r || p.startsWith(`${r}/`)) return r;
   }
   return 'other';

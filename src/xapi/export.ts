@@ -9,31 +9,12 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
-import { authenticate, requireScope, type Principal } from '../graphql/auth.js';
-import { AppError } from '../errors.js';
-import { failBeforeBody, findLearner, isIdText, safeFilePart, write } from '../http/export.js';
+import { findLearner, isIdText, safeFilePart, write } from '../http/export.js';
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
 import { log } from '../ops/log.js';
-
-/** The principal, or null once a refusal has been sent. */
-async function authorise(services: Services, limiter: RateLimiter, req: Request, res: Response): Promise<Principal | null> {
-  try {
-    const principal = await authenticate(services.prisma, req.headers.authorization);
-    limiter.authSucceeded(req.headers.authorization);
-    requireScope(principal, 'SCORES_READ');
-    return principal;
-  } catch (e) {
-    if (!(e instanceof AppError)) {
-      failBeforeBody(res, e);
-      return null;
-    }
-    if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);
-    sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 403, e.message, { code: e.code });
-    return null;
-  }
-}
+import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 
 /** The learner parameter, or null once a 400 has been sent. */
 function learnerParam(req: Request, res: Response): string | null {
@@ -64,7 +45,7 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
       res.setHeader('Allow', 'GET, HEAD');
       return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
     }
-    const principal = await authorise(services, limiter, req, res);
+    const principal = await authoriseRead(services, limiter, req, res);
     if (!principal) return;
     const wanted = learnerParam(req, res);
     if (wanted === null) return;

@@ -7,9 +7,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import http from 'node:http';
+import path from 'node:path';
 import { createApiKey } from '../../src/graphql/auth.js';
+import { AudioUrlSigner, SECRET_FILE } from '../../src/http/audio-url.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import { SEED_AUDIO_FORMAT } from '../../src/seed/generate.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
@@ -77,7 +80,9 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect(res.headers.get('content-disposition')).toBe(`inline; filename="utterance-${utteranceId}.wav"`);
-    expect(res.headers.get('last-modified')).toBeNull();
+    // When it was submitted: the bytes under an id never change.
+    const row = await t.app.services.prisma.utterance.findUniqueOrThrow({ where: { id: fromGlobal(utteranceId) } });
+    expect(res.headers.get('last-modified')).toBe(row.createdAt.toUTCString());
   });
 
   test('Range, If-None-Match, If-Range and HEAD, as a seeking player uses them', async () => {
@@ -121,13 +126,17 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
 
   test('the signed URL from audioUrl plays without a header until it expires, bound to its recording, expiry and key', async () => {
     const url = (await audioUrl(reader, utteranceId))!;
-    expect(url).toMatch(new RegExp(`^/audio/${utteranceId}\\?expires=\\d+&key=[0-9a-f-]{36}&signature=[\\w-]{43}$`));
+    expect(url).toMatch(new RegExp(`^/audio/${utteranceId}\\?expires=\\d+&key=[\\w-]+&signature=[\\w-]{43}$`));
+    // The key it names is the asking key, by the global id viewer.apiKey gives.
+    expect(new URL(url, origin).searchParams.get('key')).toBe((await reader.request(`{ viewer { apiKey { id } } }`)).data.viewer.apiKey.id);
     const res = await get(url);
     expect(res.status).toBe(200);
     expect(Buffer.from(await bytesOf(res)).equals(Buffer.from(wav))).toBe(true);
-    const maxAge = Number(/^private, max-age=(\d+)$/.exec(res.headers.get('cache-control') ?? '')?.[1]);
-    expect(maxAge).toBeGreaterThan(3500);
-    expect(maxAge).toBeLessThanOrEqual(3600);
+    // Revalidated on every play: a cached copy must not outlive a revoked key or an erased learner.
+    expect(res.headers.get('cache-control')).toBe('private, no-cache');
+    const life = Number(new URL(url, origin).searchParams.get('expires')) - Date.now() / 1000;
+    expect(life).toBeGreaterThan(3500);
+    expect(life).toBeLessThanOrEqual(3600);
     const ranged = await get(url, { range: 'bytes=44-' });
     expect(ranged.status).toBe(206);
     expect(Buffer.from(await bytesOf(ranged)).equals(Buffer.from(wav.subarray(44)))).toBe(true);
@@ -174,7 +183,7 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
     expect(res.data.node.referenceText).toBe('We call it bear');
     const played = await get(res.data.node.audioUrl);
     expect(played.status).toBe(200);
-    expect(Number(/max-age=(\d+)/.exec(played.headers.get('cache-control')!)![1])).toBeLessThanOrEqual(900);
+    expect(Number(new URL(res.data.node.audioUrl, origin).searchParams.get('expires')) - Date.now() / 1000).toBeLessThanOrEqual(900);
     expect(Buffer.from(await bytesOf(played)).equals(Buffer.from(wav))).toBe(true);
   });
 
@@ -183,7 +192,7 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
     const url = (await audioUrl(minted, utteranceId))!;
     expect((await get(url)).status).toBe(200);
     const keyId = new URL(url, origin).searchParams.get('key')!;
-    const revoked = await t.admin.request(`mutation($id: ID!) { revokeApiKey(id: $id) { id status } }`, { id: toGlobalId('ApiKey', keyId) });
+    const revoked = await t.admin.request(`mutation($id: ID!) { revokeApiKey(id: $id) { id status } }`, { id: keyId });
     expect(revoked.errors).toBeUndefined();
     const res = await get(url);
     expect(res.status).toBe(401);
@@ -214,17 +223,33 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
     const foreign = await get(`/audio/${utteranceId}`, bearer(other.client.apiKey!));
     expect(foreign.status).toBe(404);
     expect((await errorOf(foreign)).extensions.code).toBe('NOT_FOUND');
-    // A key's holder can sign a URL as the server would (its hash is the HMAC key): no more than it
-    // could do with a Bearer header, so the organisation check still answers.
+    // Even a URL signed with the server's own secret for another organisation's key finds nothing here.
     const prisma = t.app.services.prisma;
-    const { key, apiKey } = await createApiKey(prisma, other.org.id, 'signer', ['SCORES_READ']);
-    const { signedAudioPath } = await import('../../src/http/audio-url.js');
-    const forged = signedAudioPath({ id: apiKey.id, keyHash: createHash('sha256').update(key).digest('hex') }, fromGlobal(utteranceId), Math.floor(Date.now() / 1000) + 60);
-    const foreignSigned = await get(forged);
+    const { apiKey } = await createApiKey(prisma, other.org.id, 'signer', ['SCORES_READ']);
+    const foreignSigned = await get(serverSigner().sign(apiKey.id, fromGlobal(utteranceId), Math.floor(Date.now() / 1000) + 60));
     expect(foreignSigned.status).toBe(404);
+    expect((await errorOf(foreignSigned)).extensions.code).toBe('NOT_FOUND');
   });
 
   const fromGlobal = (id: string) => Buffer.from(id, 'base64url').toString('utf8').split(':')[1]!;
+  /** The server's signer, from the secret it generated in the audio folder (what an attacker lacks). */
+  const serverSigner = () => new AudioUrlSigner(Buffer.from(readFileSync(path.join(t.config.audioDir, SECRET_FILE), 'utf8'), 'hex'));
+
+  test("a URL the server did not sign is refused: a key's holder cannot make one, nor stretch one past seven days", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const readerId = fromGlobal((await reader.request(`{ viewer { apiKey { id } } }`)).data.viewer.apiKey.id);
+    // The old scheme's key (the key's own hash) and a made-up secret both fail.
+    for (const secret of [createHash('sha256').update(readerKey).digest(), Buffer.alloc(32, 7)]) {
+      const made = new AudioUrlSigner(secret).sign(readerId, fromGlobal(utteranceId), now + 60);
+      const res = await get(made);
+      expect([made, res.status]).toEqual([made, 401]);
+      expect((await errorOf(res)).message).toBe('The signed URL is not valid for this recording.');
+    }
+    // With the server's secret, a lifetime beyond seven days was not given by this server.
+    const signer = serverSigner();
+    expect((await get(signer.sign(readerId, fromGlobal(utteranceId), now + 7 * 24 * 3600 - 60))).status).toBe(200);
+    expect((await get(signer.sign(readerId, fromGlobal(utteranceId), now + 30 * 24 * 3600))).status).toBe(401);
+  });
 
   test('no recording, a missing file, bad ids, bad lifetimes and other methods get clear JSON errors', async () => {
     const prisma = t.app.services.prisma;
@@ -267,27 +292,91 @@ describe.each(kinds)('GET /audio/<utterance id> [%s]', (kind) => {
 describe('GET /audio/<utterance id> behind the rate limiter [pglite]', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp('pglite', { rateLimitPerMinute: 3 });
+    t = await startTestApp('pglite', { rateLimitPerMinute: 3, authFailuresPerMinute: 2 });
   });
   afterAll(async () => {
     await t?.dispose();
   });
 
-  test('a signed URL is charged to the key that signed it', async () => {
+  test("signed playback has its key's own bucket; genuine but expired URLs do not count as failed authentications, forged ones do", async () => {
     const prisma = t.app.services.prisma;
     const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
     const seeded = await seedUtterance(prisma, org.id, 'Rate limited');
+    const id = toGlobalId('Utterance', seeded.id);
     const reader = await keyWithScopes(t, ['SCORES_READ']);
-    const url = (await reader.request(AUDIO_URL, { id: toGlobalId('Utterance', seeded.id) })).data.node.audioUrl as string; // 1 of 3
     const origin = new URL(t.app.url).origin;
-    // The seeded row's file was never stored: 404, after the charge.
-    expect((await fetch(`${origin}${url}`)).status).toBe(404); // 2 of 3
-    expect((await fetch(`${origin}${url}`)).status).toBe(404); // 3 of 3
+    const url = (await reader.request(AUDIO_URL, { id })).data.node.audioUrl as string; // the key's API bucket: 1 of 3
+    const short = (await reader.request(AUDIO_URL, { id, s: 1 })).data.node.audioUrl as string; // 2 of 3
+    // The seeded row's file was never stored: 404, after the charge to the playback bucket.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${origin}${url}`)).status).toBe(404);
     const limited = await fetch(`${origin}${url}`);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
-    // The same key with a Bearer header shares the empty bucket.
-    const byHeader = await fetch(`${origin}/audio/${toGlobalId('Utterance', seeded.id)}`, { headers: { authorization: `Bearer ${reader.apiKey}` } });
-    expect(byHeader.status).toBe(429);
+    // Browsers seeking do not eat the integration's API budget: its Bearer requests still pass.
+    expect((await fetch(`${origin}/audio/${id}`, { headers: { authorization: `Bearer ${reader.apiKey}` } })).status).toBe(404); // 3 of 3
+
+    await new Promise((r) => setTimeout(r, 2100));
+    for (let i = 0; i < 3; i++) {
+      const expired = await fetch(`${origin}${short}`);
+      expect(expired.status).toBe(401);
+    }
+    // Three expired URLs left the address's failure budget (2) whole: two forgeries use it up.
+    const forged = url.replace(/signature=(.)/, (_m, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`);
+    expect((await fetch(`${origin}${forged}`)).status).toBe(401);
+    expect((await fetch(`${origin}${forged}`)).status).toBe(401);
+    expect((await fetch(`${origin}${forged}`)).status).toBe(429);
+  });
+});
+
+describe('GET /audio/<utterance id> from an audio folder under a dot-directory [pglite]', () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'speechmark-audio-'));
+    t = await startTestApp('pglite', { audioDir: path.join(dir, '.speechmark', 'audio') });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('plays (a path with a dot segment is not a dotfile of the request), with Last-Modified preconditions', async () => {
+    const learner = await t.admin.request(`mutation { createLearner(input: { externalId: "dotted" }) { id } }`);
+    const wav = speechLikeWav(1.0, 3);
+    const submitted = await submitSpeech(t.admin, learner.data.createLearner.id, 'We call it bear', wav);
+    const id = submitted.data.submitUtterance.utterance.id;
+    const origin = new URL(t.app.url).origin;
+    const auth = { authorization: `Bearer ${t.app.adminKey}` };
+    const res = await fetch(`${origin}/audio/${id}`, { headers: auth });
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(wav))).toBe(true);
+    const lastModified = res.headers.get('last-modified')!;
+    const later = new Date(Date.parse(lastModified) + 60_000).toUTCString();
+    const earlier = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+    expect((await fetch(`${origin}/audio/${id}`, { headers: { ...auth, 'if-unmodified-since': later } })).status).toBe(200);
+    const refused = await fetch(`${origin}/audio/${id}`, { headers: { ...auth, 'if-unmodified-since': earlier } });
+    expect(refused.status).toBe(412);
+    expect(refused.headers.get('etag')).not.toMatch(/^"[0-9a-f]{64}"$/);
+    expect(refused.headers.get('cache-control')).toBeNull();
+    expect(refused.headers.get('accept-ranges')).toBeNull();
+    expect(((await refused.json()) as any).errors[0].extensions.code).toBe('PRECONDITION_FAILED');
+  });
+});
+
+describe('the signing secret', () => {
+  test('is generated once in the audio folder and shared by every process that opens it; a configured one replaces it', async () => {
+    const { loadAudioUrlSigner } = await import('../../src/http/audio-url.js');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'speechmark-secret-'));
+    try {
+      const [a, b] = await Promise.all([loadAudioUrlSigner(null, dir), loadAudioUrlSigner(null, dir)]);
+      const url = a.sign('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 2_000_000_000);
+      const signature = new URL(url, 'http://x').searchParams.get('signature')!;
+      expect(b.verify('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 2_000_000_000, signature, 1_999_999_000)).toBe(true);
+      expect(readFileSync(path.join(dir, SECRET_FILE), 'utf8')).toMatch(/^[0-9a-f]{64}$/);
+      const configured = await loadAudioUrlSigner('x'.repeat(32), dir);
+      expect(configured.verify('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 2_000_000_000, signature, 1_999_999_000)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -166,7 +166,7 @@ describe.each(DATABASES)('LTI grading of concurrent readings on %s', (kind) => {
     const utterances = [await seedUtterance(prisma, org.id, 'We call it bear'), await seedUtterance(prisma, org.id, 'We call it bear')];
     for (const u of utterances) await prisma.ltiSubmission.create({ data: { organizationId: org.id, utteranceId: u.id, lineItemId, userId: 'same-user' } });
 
-    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>) =>
+    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding: () => void = () => {}) =>
       prisma.$transaction(async (tx) => {
         const sentence = { accuracy: total, fluency: total, prosody: total, completeness: total, total };
         const id = await writeAssessment(tx, {
@@ -175,16 +175,21 @@ describe.each(DATABASES)('LTI grading of concurrent readings on %s', (kind) => {
         });
         const eventId = await emitEvent(tx, { organizationId: org.id, learnerId: u.learnerId, type: 'assessment.completed', data: { assessmentId: id } });
         const scoreId = await queueLtiScore(tx, { id, organizationId: org.id, utteranceId: u.id, scores: sentence, comment: null, flags: [] }, eventId);
+        holding();
         await hold;
         return scoreId!;
       }, { timeout: 30_000 });
 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const first = complete(utterances[0]!, 8, held);
-    await new Promise((r) => setTimeout(r, 300)); // the first holds the grade lock, uncommitted
+    let firstHolds!: () => void;
+    const firstHolding = new Promise<void>((resolve) => (firstHolds = resolve));
+    const first = complete(utterances[0]!, 8, held, firstHolds);
+    await firstHolding; // the first has graded and holds the grade lock, uncommitted
     const second = complete(utterances[1]!, 4, Promise.resolve());
-    await new Promise((r) => setTimeout(r, 300)); // the second is waiting (PostgreSQL) or queued (PGlite)
+    // Give the second time to reach the lock (PostgreSQL) or the connection (PGlite); had it not, it
+    // would start after the first commits and count both all the same.
+    await new Promise((r) => setTimeout(r, 300));
     release();
     const [a, b] = await Promise.all([first, second]);
     const scores = await prisma.ltiScore.findMany({ where: { id: { in: [a, b] } } });

@@ -277,11 +277,12 @@ describe('configuration checked at start (npm start as a child process)', () => 
       SPEECHMARK_LOG_LEVEL: 'loud',
       DATABASE_URL: 'mysql://db.example/speechmark',
       SPEECHMARK_METRICS_TOKEN: 'short',
+      SPEECHMARK_URL_SIGNING_SECRET: 'too-short-to-sign-with',
     });
     const { code } = await run.exited;
     expect(code).toBe(1);
     const lines = run.stderr().trim().split('\n');
-    expect(lines[0]).toBe('speechmark: cannot start: invalid configuration (6 problems):');
+    expect(lines[0]).toBe('speechmark: cannot start: invalid configuration (7 problems):');
     expect(lines.slice(1)).toEqual([
       '  - PORT must be a number, got "eighty"',
       '  - DATABASE_URL must be a postgresql:// URL, got a mysql: URL',
@@ -289,6 +290,7 @@ describe('configuration checked at start (npm start as a child process)', () => 
       '  - SPEECHMARK_WORKER_CONCURRENCY must be at least 1, got "0"',
       '  - SPEECHMARK_LOG_LEVEL must be one of debug, info, warn, error, silent, got "loud"',
       '  - SPEECHMARK_METRICS_TOKEN must be at least 16 characters (a guessable token protects nothing)',
+      '  - SPEECHMARK_URL_SIGNING_SECRET must be at least 32 characters (it signs the audio playback URLs)',
     ]);
     expect(run.stdout()).toBe('');
   }, 60_000);

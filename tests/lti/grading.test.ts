@@ -1,5 +1,5 @@
 /** The grading policies as plain functions: which readings count, and what the comment leads with. */
-import { gradeComment, gradeOf, type Reading } from '../../src/lti/grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, type Reading } from '../../src/lti/grading.js';
 
 const ok = (value: number): Reading => ({ value, wrongText: false });
 const wrong = (value: number): Reading => ({ value, wrongText: true });
@@ -29,4 +29,12 @@ test('the comment says what the grade is made of, then the latest reading\'s rat
   // Awaiting the teacher: the rationale (which asks for the right sentence) alone.
   expect(gradeComment('BEST', gradeOf('BEST', wrong(1), []), 'Read the sentence.')).toBe('Read the sentence.');
   expect(gradeComment('BEST', gradeOf('BEST', ok(4), [ok(9)]), 'x'.repeat(5000))!.length).toBe(2000);
+});
+
+test("a grade is stamped after the user's previous one, even when this process's clock is behind", () => {
+  const now = new Date('2026-12-03T10:00:00.000Z');
+  expect(gradeTimestamp(null, now)).toEqual(now);
+  expect(gradeTimestamp(new Date('2026-12-03T09:59:59.000Z'), now)).toEqual(now);
+  expect(gradeTimestamp(new Date('2026-12-03T10:00:00.000Z'), now)).toEqual(new Date('2026-12-03T10:00:00.001Z'));
+  expect(gradeTimestamp(new Date('2026-12-03T10:00:05.000Z'), now)).toEqual(new Date('2026-12-03T10:00:05.001Z'));
 });
