@@ -219,6 +219,8 @@ function knownModelVersions(prisma: PrismaClient, config: Config, inProcess: Mod
 
 async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof openDatabase>>, host?: string) {
   configureApiKeyCache(db.prisma, config.apiKeyCacheMs);
+  // Before any background work starts: a secret file that does not read stops the start cleanly.
+  const audioUrls = await loadAudioUrlSigner(config.urlSigningSecret, config.audioDir);
   // The model only where a worker runs: an API process without one creates no onnxruntime session
   // for it (the intake's voice-activity detector is the only session it has).
   const inference = config.inProcessWorker ? await loadInferenceParts(config) : null;
@@ -250,7 +252,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
     wakeDelivery,
     webhookPolicy,
     ltiTokens: new LtiTokenClient(db.prisma, guardedPost(webhookPolicy, config.webhookTimeoutMs)),
-    audioUrls: await loadAudioUrlSigner(config.urlSigningSecret, config.audioDir),
+    audioUrls,
   };
   registerQueueMetrics(db.prisma, config.readyWorkerSeconds || 60);
   const readiness = createReadinessCheck({ prisma: db.prisma, readyWorkerSeconds: config.readyWorkerSeconds });

@@ -160,21 +160,28 @@ interface DropRow {
  */
 export async function droppedLearners(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs & { after?: string | null }) {
   const first = bound('first', args.first, 20, MAX_LEARNERS);
-  const after = args.after == null ? null : decodeRankCursor(DROP_CURSOR, args.after, 'number');
+  const kind = dropCursorKind(args);
+  const after = args.after == null ? null : decodeRankCursor(kind, args.after, 'number');
+  // Ranked, compared and put in the cursor rounded to 1e-9: means computed again for the next page
+  // may differ in the last bits (another plan adds in another order), the rounded value does not.
+  const drop = Prisma.sql`round((earlier - recent)::numeric, 9)::float8`;
   // The next page starts after the cursor's row in the list's order (drop descending, then id).
   const past = after === null ? Prisma.sql`true`
-    : Prisma.sql`(earlier - recent < ${after.value}::float8 OR (earlier - recent = ${after.value}::float8 AND "learnerId" > ${after.id}::uuid))`;
+    : Prisma.sql`(${drop} < ${after.value}::float8 OR (${drop} = ${after.value}::float8 AND "learnerId" > ${after.id}::uuid))`;
   const rows = await prisma.$queryRaw<DropRow[]>`WITH ${droppedSql(organizationId, externalId, args)}
-    SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, earlier - recent AS drop
+    SELECT "learnerId"::text AS learner_id, recent, rc, earlier, ec, ${drop} AS drop
     FROM dropped WHERE ${past} ORDER BY drop DESC, "learnerId" LIMIT ${first}::int`;
   return rows.map((r) => ({
     learnerId: r.learner_id, recentMean: r.recent, recentCount: Number(r.rc), earlierMean: r.earlier, earlierCount: Number(r.ec), drop: r.drop,
-    cursor: encodeRankCursor(DROP_CURSOR, { value: r.drop, id: r.learner_id }),
+    cursor: encodeRankCursor(kind, { value: r.drop, id: r.learner_id }),
   }));
 }
 
-const DROP_CURSOR = 'dropped';
-const INACTIVE_CURSOR = 'inactive';
+/** A cursor belongs to the list made with the same arguments: they are part of its kind. */
+function dropCursorKind(args: DropArgs): string {
+  return `dropped/${args.aspect ?? 'TOTAL'}/${args.latest ?? 5}/${args.minDrop ?? 1}/${args.since?.toISOString() ?? ''}`;
+}
+const inactiveCursorKind = (days: number | null | undefined) => `inactive/${days ?? 14}`;
 
 /** How many learners droppedLearners would list without its `first`. */
 export async function droppedLearnerCount(prisma: PrismaClient, organizationId: string, externalId: string, args: DropArgs): Promise<number> {
@@ -244,7 +251,7 @@ export async function inactiveLearners(
   args: { days?: number | null; first?: number | null; after?: string | null }, now = new Date(),
 ) {
   const first = bound('first', args.first, 20, MAX_LEARNERS);
-  const after = args.after == null ? null : decodeRankCursor(INACTIVE_CURSOR, args.after, 'instant');
+  const after = args.after == null ? null : decodeRankCursor(inactiveCursorKind(args.days), args.after, 'instant');
   // After the cursor's row in the list's order: never practised (null) first, then the oldest, then id.
   const past = after === null ? Prisma.sql`true`
     : after.value === null ? Prisma.sql`(last IS NOT NULL OR learner_id::uuid > ${after.id}::uuid)`
@@ -255,7 +262,7 @@ export async function inactiveLearners(
     ORDER BY last ASC NULLS FIRST, learner_id::uuid LIMIT ${first}::int`;
   return rows.map((r) => ({
     learnerId: r.learner_id, lastPracticeAt: r.last,
-    cursor: encodeRankCursor(INACTIVE_CURSOR, { value: r.last?.toISOString() ?? null, id: r.learner_id }),
+    cursor: encodeRankCursor(inactiveCursorKind(args.days), { value: r.last?.toISOString() ?? null, id: r.learner_id }),
   }));
 }
 

@@ -184,7 +184,10 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const scope = (ids: string[]) => ({ organizationId, id: { in: ids } });
   let ownKey: Promise<ApiKey | null> | null = null;
   const ownApiKey = (): Promise<ApiKey | null> =>
-    (ownKey ??= prisma.apiKey.findFirst({ where: { id: principal.apiKeyId, organizationId } }));
+    (ownKey ??= prisma.apiKey.findFirst({ where: { id: principal.apiKeyId, organizationId } }).catch((e: unknown) => {
+      ownKey = null; // a failed read is not kept for the rest of the request
+      throw e;
+    }));
   // Each utterance's newest MODEL and newest HUMAN assessment in one statement, shared by the two
   // loaders below so both arrive in the same wave and what they lead to batches together. DISTINCT ON
   // runs in the database, along the (organizationId, utteranceId, createdAt, id) index: Prisma's

@@ -62,20 +62,34 @@ export class AudioUrlSigner {
 export async function loadAudioUrlSigner(configured: string | null, audioDir: string): Promise<AudioUrlSigner> {
   if (configured !== null) return new AudioUrlSigner(Buffer.from(configured, 'utf8'));
   const file = path.join(audioDir, SECRET_FILE);
+  let text: string;
   try {
-    await fs.mkdir(audioDir, { recursive: true });
-    await fs.writeFile(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      log.warn('audio URL signing secret not stored: URLs work on this process only, until it restarts (set SPEECHMARK_URL_SIGNING_SECRET)', { file, err: e });
-      return new AudioUrlSigner(randomBytes(32));
-    }
+    await createOnce(file);
+    text = (await fs.readFile(file, 'utf8')).trim();
+  } catch (err) {
+    log.error('audio URL signing secret neither stored nor read: this process signs with its own, so its URLs fail on other processes and after a restart (set SPEECHMARK_URL_SIGNING_SECRET)', { file, err });
+    return new AudioUrlSigner(randomBytes(32));
   }
-  // Written by `wx` in one call; a reader racing a writer may see it empty for an instant.
-  for (let tries = 0; ; tries++) {
-    const text = (await fs.readFile(file, 'utf8')).trim();
-    if (/^[0-9a-f]{64}$/.test(text)) return new AudioUrlSigner(Buffer.from(text, 'hex'));
-    if (tries >= 20) throw new Error(`${file} does not hold a signing secret (64 hex digits): delete it to make a new one, or set SPEECHMARK_URL_SIGNING_SECRET`);
-    await new Promise((r) => setTimeout(r, 50));
+  if (!/^[0-9a-f]{64}$/.test(text)) {
+    throw new Error(`${file} does not hold a signing secret (64 hex digits): delete it to make a new one, or set SPEECHMARK_URL_SIGNING_SECRET`);
+  }
+  return new AudioUrlSigner(Buffer.from(text, 'hex'));
+}
+
+/**
+ * The secret file, whole or not at all: written to a temp file (owner-only), then linked to its
+ * name, which fails when another process made it first (theirs is kept). A crash leaves at most a
+ * temp file, never an empty secret.
+ */
+async function createOnce(file: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  try {
+    await fs.link(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
   }
 }

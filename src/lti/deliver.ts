@@ -9,7 +9,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
 import { scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
-import { gradeComment, gradeOf, gradeTimestamp, otherReadings, readingOf } from './grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf } from './grading.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
@@ -34,10 +34,11 @@ export async function queueLtiScore(
   if (!submission) return null;
   const { lineItem } = submission;
   const policy = lineItem.gradingPolicy;
-  const others = policy === 'LATEST' ? { readings: [], lastScoredAt: null } : await otherReadings(tx, {
+  const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+  const others = policy === 'LATEST' ? [] : await otherReadings(tx, {
     organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect, exceptUtteranceId: assessment.utteranceId,
   });
-  const grade = gradeOf(policy, readingOf(assessment.scores, assessment.flags, lineItem.aspect), others.readings);
+  const grade = gradeOf(policy, readingOf(assessment.scores, assessment.flags, lineItem.aspect), others);
   const score = await tx.ltiScore.create({
     data: {
       organizationId: assessment.organizationId,
@@ -50,9 +51,8 @@ export async function queueLtiScore(
       gradingProgress: grade.gradingProgress,
       gradingPolicy: policy,
       attemptsGraded: grade.attemptsGraded,
-      // Under BEST and MEAN, taken under the grade's lock (otherReadings) and after the user's previous
-      // grade: the grade that counts more readings is the one the gradebook keeps.
-      scoredAt: gradeTimestamp(others.lastScoredAt),
+      // Under the grade's lock and after the user's previous grade: the gradebook keeps the newest.
+      scoredAt: gradeTimestamp(lastScoredAt),
     },
   });
   await tx.delivery.create({ data: { organizationId: assessment.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });

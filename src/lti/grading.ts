@@ -54,21 +54,27 @@ export function gradeComment(policy: LtiGradingPolicy, grade: Grade, rationale: 
 const GRADE_LOCK_NAMESPACE = 0x534d4c47;
 
 /**
+ * Takes the transaction lock on (line item, user) and returns when the user's newest grade there was
+ * stamped. Two readings completing at once would each miss the other's uncommitted assessment; this
+ * way the second waits, then reads the first (READ COMMITTED reads afresh per statement), so the
+ * later grade counts both, and is stamped after the other (AGS keeps the score with the latest
+ * timestamp), whatever the clocks of the processes that wrote them.
+ */
+export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: string; userId: string }): Promise<Date | null> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
+  const [last] = await tx.$queryRaw<{ at: Date | null }[]>`
+    SELECT max("scoredAt") AS at FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
+  return last?.at ?? null;
+}
+
+/**
  * The user's other readings for the line item (every submission but `exceptUtteranceId`, each by its
- * latest MODEL assessment; readings not assessed yet are not counted). First takes a transaction
- * lock on (line item, user): two readings completing at once would each miss the other's
- * uncommitted assessment; this way the second waits, then reads the first (READ COMMITTED reads
- * afresh per statement), so the later grade counts both.
+ * latest MODEL assessment; readings not assessed yet are not counted). Call it under lockGrade.
  */
 export async function otherReadings(
   tx: Prisma.TransactionClient,
   at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId: string },
-): Promise<{ readings: Reading[]; lastScoredAt: Date | null }> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
-  // The newest grade already owed to this user: the next one must be stamped after it (AGS keeps
-  // the score with the latest timestamp), whatever the clocks of the processes that wrote them.
-  const [last] = await tx.$queryRaw<{ at: Date | null }[]>`
-    SELECT max("scoredAt") AS at FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
+): Promise<Reading[]> {
   const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[] })[]>`
     SELECT a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags"
     FROM "LtiSubmission" s
@@ -79,7 +85,7 @@ export async function otherReadings(
     ) a ON true
     WHERE s."organizationId" = ${at.organizationId}::uuid AND s."lineItemId" = ${at.lineItemId}::uuid
       AND s."userId" = ${at.userId} AND s."utteranceId" <> ${at.exceptUtteranceId}::uuid`;
-  return { readings: rows.map((r) => readingOf(r, r.flags, at.aspect)), lastScoredAt: last?.at ?? null };
+  return rows.map((r) => readingOf(r, r.flags, at.aspect));
 }
 
 /** When a grade is stamped: now, or just after the user's previous grade when a clock is behind. */

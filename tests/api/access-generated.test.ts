@@ -629,7 +629,8 @@ function ownWrite(p: PathSpec, i: number): boolean {
 interface Sensitive {
   /** Organisation A's row ids by table. */
   ids: Map<string, string>;
-  texts: { value: string; table: string }[];
+  /** `ownerKeyId`: an API key's own name or prefix, which that key may read about itself. */
+  texts: { value: string; table: string; ownerKeyId?: string }[];
 }
 
 const LEARNER_TABLES = new Set(['Learner', 'Utterance', 'Job', 'BulkOperation', 'Assessment', 'WordAssessment', 'PhonemeAssessment', 'Rationale',
@@ -704,7 +705,10 @@ function judge(p: PathSpec, who: Principal, res: GqlResponse, sensitive: Sensiti
         if (table && hiddenTable(who, table)) leak(`an id of ${table} (${id}) in ${JSON.stringify(s)}`);
       }
     }
-    for (const t of sensitive.texts) if (hiddenTable(who, t.table) && s.includes(t.value)) leak(`${t.table} text ${JSON.stringify(t.value)}`);
+    for (const t of sensitive.texts) {
+      if (t.ownerKeyId === who.apiKeyId) continue; // a key sees its own name and prefix (viewer.apiKey)
+      if (hiddenTable(who, t.table) && s.includes(t.value)) leak(`${t.table} text ${JSON.stringify(t.value)}`);
+    }
   }
 
   // Errors: only refusals, naming the scope; none at all for a key that holds every need.
@@ -771,7 +775,9 @@ async function organisationRows(t: TestApp, organizationId: string): Promise<Sen
   for (const r of await prisma.rationaleReview.findMany(where)) add('RationaleReview', r.note, r.reviewer);
   for (const a of await prisma.assessment.findMany(where)) add('Assessment', a.rater);
   for (const j of await prisma.job.findMany(where)) add('Job', j.errorMessage, j.rawOutput);
-  for (const k of await prisma.apiKey.findMany(where)) add('ApiKey', k.name, k.prefix);
+  for (const k of await prisma.apiKey.findMany(where)) {
+    for (const v of [k.name, k.prefix]) if (v.length >= 6) texts.push({ value: v, table: 'ApiKey', ownerKeyId: k.id });
+  }
   add('Organization', (await prisma.organization.findUniqueOrThrow({ where: { id: organizationId } })).name);
   return { ids, texts };
 }

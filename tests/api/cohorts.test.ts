@@ -262,11 +262,11 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
  */
 describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) => {
   let t: TestApp;
-  const PAGES = `query($g: String!, $first: Int, $dropAfter: String, $idleAfter: String) { group(externalId: $g) {
-    droppedLearners(latest: 1, minDrop: -100, first: $first, after: $dropAfter) { learner { externalId } drop cursor }
-    droppedLearnerCount(latest: 1, minDrop: -100)
-    inactiveLearners(days: 14, first: $first, after: $idleAfter) { learner { externalId } lastPracticeAt cursor }
-    inactiveLearnerCount(days: 14) } }`;
+  const PAGES = `query($g: String!, $first: Int, $dropAfter: String, $idleAfter: String, $since: DateTime, $days: Int = 14) { group(externalId: $g) {
+    droppedLearners(latest: 1, minDrop: -100, since: $since, first: $first, after: $dropAfter) { learner { externalId } drop cursor }
+    droppedLearnerCount(latest: 1, minDrop: -100, since: $since)
+    inactiveLearners(days: $days, first: $first, after: $idleAfter) { learner { externalId } lastPracticeAt cursor }
+    inactiveLearnerCount(days: $days) } }`;
 
   beforeAll(async () => {
     t = await startTestApp(kind, { inProcessWorker: false });
@@ -292,11 +292,11 @@ describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) =>
     const drops = whole.droppedLearners.map((x: any) => x.drop);
     expect(new Set(drops).size).toBeLessThan(drops.length); // ties on the drop: the id orders them
 
-    const walk = async (field: 'droppedLearners' | 'inactiveLearners', cursorVar: 'dropAfter' | 'idleAfter') => {
+    const walk = async (field: 'droppedLearners' | 'inactiveLearners', cursorVar: 'dropAfter' | 'idleAfter', extra: Record<string, unknown> = {}) => {
       const pages: any[] = [];
       let after: string | undefined;
       for (;;) {
-        const page = (await t.admin.request(PAGES, { g: 'group-001', first: 7, [cursorVar]: after })).data.group[field];
+        const page = (await t.admin.request(PAGES, { g: 'group-001', first: 7, [cursorVar]: after, ...extra })).data.group[field];
         if (page.length === 0) return pages;
         expect(page.length).toBeLessThanOrEqual(7);
         pages.push(...page);
@@ -305,6 +305,12 @@ describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) =>
     };
     expect(await walk('inactiveLearners', 'idleAfter')).toEqual(whole.inactiveLearners);
     expect(await walk('droppedLearners', 'dropAfter')).toEqual(whole.droppedLearners);
+    // With `since`, the means come from a window's assessments (averaged again for every page).
+    const since = '2026-04-01T00:00:00Z';
+    const windowed = (await t.admin.request(PAGES, { g: 'group-001', first: 100, since })).data.group;
+    expect(windowed.droppedLearners.length).toBeGreaterThan(7);
+    expect(windowed.droppedLearners).not.toEqual(whole.droppedLearners);
+    expect(await walk('droppedLearners', 'dropAfter', { since })).toEqual(windowed.droppedLearners);
     const tied = whole.inactiveLearners.filter((x: any) => x.learner.externalId.startsWith('tied-'));
     expect(tied.map((x: any) => x.lastPracticeAt)).toEqual(['2026-05-01T12:00:00.000Z', '2026-05-01T12:00:00.000Z']);
   });
@@ -357,7 +363,9 @@ describe.each(DATABASES)('paging dropped and inactive learners on %s', (kind) =>
     const whole = (await t.admin.request(PAGES, { g: 'group-001', first: 2 })).data.group;
     const idle = whole.inactiveLearners[0].cursor;
     const drop = whole.droppedLearners[0].cursor;
-    for (const variables of [{ dropAfter: idle }, { idleAfter: drop }, { idleAfter: 'not-a-cursor' }, { dropAfter: Buffer.from('dropped:["x","y"]').toString('base64url') }]) {
+    // A cursor of the same list made with other arguments is not this list's either.
+    const otherArgs = [{ idleAfter: idle, days: 30 }, { dropAfter: drop, since: '2026-04-01T00:00:00Z' }];
+    for (const variables of [{ dropAfter: idle }, { idleAfter: drop }, { idleAfter: 'not-a-cursor' }, { dropAfter: Buffer.from('dropped:["x","y"]').toString('base64url') }, ...otherArgs]) {
       const res = await t.admin.request(PAGES, { g: 'group-001', ...variables });
       expect([variables, res.errors?.[0]?.extensions?.code]).toEqual([variables, 'BAD_USER_INPUT']);
     }
