@@ -17,6 +17,7 @@ import { AudioStore, sha256Hex } from '../../src/audio/store.js';
 import { sweepUnreferencedAudio } from '../../src/assessment/audio-files.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { normalizeReferenceText } from '../../src/text/reference.js';
+import { SECRET_FILE } from '../../src/http/audio-url.js';
 
 const DATABASES = await testDatabases();
 
@@ -29,7 +30,8 @@ const CREATE_LEARNER = `mutation($externalId: String!) { createLearner(input: {e
 async function storedFiles(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+    // Recordings only: the audio URL signing secret the server keeps at the folder's root is no upload.
+    return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).filter((f) => f !== SECRET_FILE).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -314,6 +316,8 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
         try {
           // In the background, after the start: the file goes without any request.
           expect(await waitFor(async () => (await storedFiles(dir)).length === 0, 30_000)).toBe(true);
+          // The sweep takes recordings only: the signing secret beside them stays.
+          expect((await readdir(dir)).includes(SECRET_FILE)).toBe(true);
         } finally {
           await other.dispose();
         }

@@ -19,6 +19,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { encodeWav, hasFfmpeg, sine, transcodeWithFfmpeg, whiteNoise, type FfmpegTarget } from '../support/audio-fixtures.js';
 import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, type BombKind } from '../support/hostile-audio.js';
+import { SECRET_FILE } from '../../src/http/audio-url.js';
 
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2400);
 const SEED = Number(process.env.FUZZ_SEED ?? 762);
@@ -186,10 +187,10 @@ function pickMutation(r: Rng): keyof typeof MUTATIONS | 'none' {
   return 'none';
 }
 
-/** Every file under `dir`, recursively. */
+/** Every file under `dir`, recursively, but the audio URL signing secret the server keeps at its root. */
 function filesUnder(dir: string): string[] {
   try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).filter((n) => n !== SECRET_FILE);
   } catch {
     return [];
   }
