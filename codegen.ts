@@ -50,6 +50,7 @@ const config: CodegenConfig = {
           WebhookSigningSecret: '../graphql/models.js#WebhookSigningSecretModel',
           WebhookDelivery: '../graphql/models.js#WebhookDeliveryModel',
           WebhookEvent: '../graphql/models.js#WebhookEventModel',
+          EventFeedPage: '../graphql/models.js#EventFeedPageModel',
           WebhookDeliveryAttempt: '../graphql/models.js#WebhookDeliveryAttemptModel',
           WebhookEndpointConnection: '../graphql/models.js#WebhookEndpointConnectionModel',
           WebhookDeliveryConnection: '../graphql/models.js#WebhookDeliveryConnectionModel',

@@ -20,18 +20,19 @@ import type {
 import type { BulkOperation, LtiKey, LtiLineItem, LtiPlatform } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
-import type { GradeDeliveryModel } from './models.js';
+import type { EventFeedPageModel, GradeDeliveryModel } from './models.js';
 import type {
   BulkOperationFilter, EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
 import { EVENT_TYPES, isEventType, TEST_EVENT_TYPE } from '../outbox/events.js';
+import { decodeFeedCursor, encodeFeedCursor, sequenceFeed } from '../outbox/feed.js';
 import { AppError } from '../errors.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
-import { decodeNameCursor, encodeNameCursor, findPage, newestFirst, pageSize, rowsSource, type Connection, type PageArgs, type PageQuery } from './pagination.js';
+import { decodeNameCursor, encodeNameCursor, findPage, newestFirst, MAX_PAGE_SIZE, pageSize, rowsSource, type Connection, type PageArgs, type PageQuery } from './pagination.js';
 import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/cohorts.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
@@ -637,6 +638,34 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         findMany: (q) => prisma.outboxEvent.findMany(pageOf(where, q)),
         count: () => prisma.outboxEvent.count({ where }),
       });
+    },
+    /**
+     * The event feed after a position, oldest first (SCORES_READ): places newly committed events
+     * first (src/outbox/feed.ts), then reads the page up to the last position placed.
+     */
+    eventFeed: async (args: { first?: number | null; after?: string | null; filter?: EventFilter | null }): Promise<EventFeedPageModel> => {
+      reads();
+      const where = { organizationId, ...eventWhere(args.filter ?? {}) };
+      const { size: first } = pageSize({ first: args.first ?? MAX_PAGE_SIZE });
+      const after = args.after != null ? decodeFeedCursor(args.after) : 0n;
+      const horizon = await sequenceFeed(prisma, organizationId);
+      if (after > horizon.last) {
+        // Only a cursor from before a database restore gets here: resuming from it would skip events.
+        throw new AppError('BAD_USER_INPUT', 'The cursor is beyond the end of the event feed (was the database restored from a backup?): read again from an earlier cursor, or without one.', {
+          argument: 'after',
+        });
+      }
+      if (first === 0) return { events: [], cursor: encodeFeedCursor(horizon.last), hasMore: horizon.more };
+      const rows = await prisma.outboxEvent.findMany({
+        where: { ...where, feedPosition: { gt: after, lte: horizon.last } },
+        orderBy: { feedPosition: 'asc' },
+        take: first + 1,
+      });
+      const full = rows.length > first;
+      const events = rows.slice(0, first);
+      // Caught up: the cursor moves to the end of the feed, past events the filter left out.
+      const position = full ? events[first - 1].feedPosition! : horizon.last;
+      return { events, cursor: encodeFeedCursor(position), hasMore: full || horizon.more };
     },
     /** Deliveries newest first; by endpoint on its index, else on the organisation's. */
     webhookDeliveriesPage: (args: PageArgs & { filter?: (WebhookDeliveryFilter & { endpointDbId?: string }) | null }) => {

@@ -52,6 +52,12 @@ export type WebhookDeliveryAttemptModel = DeliveryAttempt;
 export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
 export type WebhookDeliveryConnectionModel = Connection<Delivery>;
 export type WebhookEventConnectionModel = Connection<OutboxEvent>;
+/** Query.eventFeed's answer. */
+export interface EventFeedPageModel {
+  events: OutboxEvent[];
+  cursor: string;
+  hasMore: boolean;
+}
 /** An XAPI delivery of the outbox. */
 export type XapiDeliveryModel = Delivery;
 export type XapiDeliveryConnectionModel = Connection<Delivery>;

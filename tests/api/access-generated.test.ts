@@ -189,6 +189,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   WebhookEvent: 'SCORES',
   WebhookEventConnection: 'SCORES',
   WebhookEventEdge: 'SCORES',
+  EventFeedPage: 'SCORES',
   WebhookDeliveryAttempt: 'ADMIN',
   // xAPI (issue 10): the organisation's Learning Record Store is admin configuration.
   XapiLrs: 'ADMIN',

@@ -33,5 +33,6 @@ export * from './gradeDeliveries.js';
 export * from './gradeDelivery.js';
 export * from './xapiDeliveries.js';
 export * from './events.js';
+export * from './eventFeed.js';
 export * from './groups.js';
 export * from './bulkOperations.js';
