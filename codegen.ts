@@ -51,6 +51,7 @@ const config: CodegenConfig = {
           WebhookDelivery: '../graphql/models.js#WebhookDeliveryModel',
           WebhookEvent: '../graphql/models.js#WebhookEventModel',
           EventFeedPage: '../graphql/models.js#EventFeedPageModel',
+          DeleteUtterancePayload: '../graphql/models.js#DeleteUtterancePayloadModel',
           WebhookDeliveryAttempt: '../graphql/models.js#WebhookDeliveryAttemptModel',
           WebhookEndpointConnection: '../graphql/models.js#WebhookEndpointConnectionModel',
           WebhookDeliveryConnection: '../graphql/models.js#WebhookDeliveryConnectionModel',

@@ -19,6 +19,7 @@ export type AuditAction =
   | 'apiKey.revoked'
   | 'apiKey.rotated'
   | 'learner.erased'
+  | 'utterance.deleted'
   | 'humanLabels.attached'
   | 'rationale.reviewed'
   // Bulk re-assessment (src/assessment/bulk.ts)

@@ -13,14 +13,18 @@
  * (a rollback must not lose audio). Each removal goes through removeAudioIfUnreferenced, which
  * serialises it with concurrent submits of the very same bytes (src/assessment/audio-files.ts).
  */
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { AudioStore } from '../audio/store.js';
 import { AppError } from '../errors.js';
 import { removeAudioIfUnreferenced } from '../assessment/audio-files.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from './audit.js';
 import { log } from '../ops/log.js';
-import { emitEvent, learnerErased } from '../outbox/events.js';
+import { emitEvent, learnerErased, utteranceDeleted } from '../outbox/events.js';
+import { addContributions } from '../analytics/rollup.js';
+import { latestModelAssessments } from '../analytics/common.js';
+
+type Tx = Prisma.TransactionClient;
 
 export interface ErasureCounts {
   learners: number;
@@ -48,55 +52,152 @@ export async function eraseLearner(
       await tx.$queryRaw`
         SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
          WHERE u."learnerId" = ${learnerId}::uuid FOR UPDATE OF j`;
-      const utterances = await tx.$queryRaw<{ id: string; audioSha256: string }[]>`
+      const utterances = await tx.$queryRaw<StoredUtterance[]>`
         SELECT "id"::text AS "id", "audioSha256" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
-      const utteranceIds = utterances.map((u) => u.id);
-      const inUtterances = { organizationId, utteranceId: { in: utteranceIds } };
-      const inAssessments = { organizationId, assessment: { utteranceId: { in: utteranceIds } } };
-      await tx.rationale.deleteMany({ where: inAssessments });
-      await tx.phonemeAssessment.deleteMany({ where: inAssessments });
-      await tx.wordAssessment.deleteMany({ where: inAssessments });
-      const assessments = await tx.assessment.deleteMany({ where: inUtterances });
-      const jobs = await tx.job.deleteMany({ where: inUtterances });
-      const deleted = await tx.utterance.deleteMany({ where: { organizationId, learnerId } });
+      const deleted = await deleteUtteranceRows(tx, organizationId, utterances);
       await tx.learner.delete({ where: { id: learnerId } });
       // The learner rollups carry no FK to the learner (see prisma/schema.prisma): removed here.
       await tx.learnerSoundRollup.deleteMany({ where: { organizationId, learnerId } });
       await tx.learnerSoundWordRollup.deleteMany({ where: { organizationId, learnerId } });
       await tx.learnerScoreRollup.deleteMany({ where: { organizationId, learnerId } });
-
-      // Across every organisation on purpose: identical bytes are one file. What is reported counts
-      // only this organisation's references: a file left for another organisation's identical
-      // upload is gone for this one, and saying "kept" would tell its admin that someone else holds
-      // those bytes.
-      const digests = [...new Set(utterances.map((u) => u.audioSha256))];
-      const stillUsed = await tx.utterance.findMany({
-        where: { audioSha256: { in: digests } },
-        select: { audioSha256: true, organizationId: true },
-        distinct: ['audioSha256', 'organizationId'],
-      });
-      const used = new Set(stillUsed.map((u) => u.audioSha256));
-      const keptHere = new Set(stillUsed.filter((u) => u.organizationId === organizationId).map((u) => u.audioSha256));
-      const removable = digests.filter((d) => !used.has(d));
-      const releasedHere = digests.length - removable.length - keptHere.size;
-      const counts = { learners: 1, utterances: deleted.count, assessments: assessments.count, jobs: jobs.count };
+      const files = await planFileRemoval(tx, organizationId, utterances);
+      const counts = { learners: 1, ...deleted };
       // After the learner's own events are gone (they cascade with it): this one is not the learner's
       // (learnerId null), so it stays, and tells every subscribed system to erase its copies too
       // (GDPR art. 19: recipients are told of an erasure).
       await emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: learnerErased(learner[0]!, counts) });
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
-        details: { ...counts, audioFilesToRemove: removable.length + releasedHere, audioFilesKept: keptHere.size },
+        details: { ...counts, ...filesToReport(files) },
       });
-      return { counts, removable, releasedHere, kept: keptHere.size, eventId };
+      return { counts, files, eventId };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
+  const result: ErasureCounts = { ...rows.counts, ...(await removeFiles(prisma, store, organizationId, rows.files, rows.eventId)) };
+  await updateAuditDetails(prisma, rows.eventId, { ...result });
+  return result;
+}
 
-  let removed = rows.releasedHere;
-  let kept = rows.kept;
+export interface UtteranceDeletion {
+  learnerId: string;
+  assessments: number;
+  jobs: number;
+  audioFilesRemoved: number;
+  audioFilesKept: number;
+  audioFilesNotRemoved: number;
+}
+
+/**
+ * Deletes one utterance and everything recorded about it (deleteUtterance): its assessments with
+ * their word, phoneme and rationale rows, its jobs (a running one is abandoned, as by an erasure),
+ * its events (whose bodies name it), and its recording when no remaining utterance shares the bytes.
+ * The learner's analytics rollups lose the utterance's latest model assessment in the same
+ * transaction, so progress, sounds and cohorts no longer count it. Locks as an erasure does (the
+ * jobs, then the utterance), which is the order a completing worker takes them in.
+ */
+export async function deleteUtterance(
+  prisma: PrismaClient,
+  store: AudioStore,
+  target: { organizationId: string; utteranceId: string },
+  actor: Actor,
+): Promise<UtteranceDeletion> {
+  const { organizationId, utteranceId } = target;
+  const rows = await prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRaw`
+        SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
+         WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF j`;
+      const found = await tx.$queryRaw<(StoredUtterance & { learnerId: string; externalId: string })[]>`
+        SELECT u."id"::text AS "id", u."audioSha256", u."learnerId"::text AS "learnerId", l."externalId"
+          FROM "Utterance" u JOIN "Learner" l ON l."id" = u."learnerId"
+         WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF u`;
+      if (found.length === 0) throw new AppError('NOT_FOUND', `No Utterance with id "${toGlobalId('Utterance', utteranceId)}".`);
+      const utterance = found[0]!;
+      // Before its rows go: the learner's sums lose what this utterance added (its latest model assessment).
+      const latest = latestModelAssessments({ organizationId, utterances: Prisma.sql`AND u."id" = ${utteranceId}::uuid` });
+      await addContributions(tx, Prisma.sql`SELECT id, -1 AS sign FROM (${latest}) l`);
+      // The utterance's events carry its scores: they go too (their webhook deliveries with them).
+      const quotedId = JSON.stringify(toGlobalId('Utterance', utteranceId));
+      await tx.$executeRaw`
+        DELETE FROM "OutboxEvent" WHERE "organizationId" = ${organizationId}::uuid
+           AND "learnerId" = ${utterance.learnerId}::uuid AND strpos("body", ${quotedId}) > 0`;
+      const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);
+      const files = await planFileRemoval(tx, organizationId, [utterance]);
+      await emitEvent(tx, {
+        organizationId, learnerId: utterance.learnerId, type: 'utterance.deleted',
+        data: utteranceDeleted(utteranceId, { id: utterance.learnerId, externalId: utterance.externalId }, deleted),
+      });
+      const eventId = await recordAudit(tx, {
+        organizationId, actor, action: 'utterance.deleted', targetType: 'Utterance', targetId: utteranceId,
+        details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files) },
+      });
+      return { learnerId: utterance.learnerId, deleted, files, eventId };
+    },
+    { timeout: 60_000, maxWait: 10_000 },
+  );
+  const fileCounts = await removeFiles(prisma, store, organizationId, rows.files, rows.eventId);
+  const learnerId = toGlobalId('Learner', rows.learnerId);
+  await updateAuditDetails(prisma, rows.eventId, { learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts });
+  return { learnerId: rows.learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts };
+}
+
+interface StoredUtterance {
+  id: string;
+  audioSha256: string;
+}
+
+/** The rows of the (locked) utterances, children first: assessments with their rows, jobs, the utterances. */
+async function deleteUtteranceRows(tx: Tx, organizationId: string, utterances: StoredUtterance[]) {
+  const utteranceIds = utterances.map((u) => u.id);
+  const inUtterances = { organizationId, utteranceId: { in: utteranceIds } };
+  const inAssessments = { organizationId, assessment: { utteranceId: { in: utteranceIds } } };
+  await tx.rationale.deleteMany({ where: inAssessments });
+  await tx.phonemeAssessment.deleteMany({ where: inAssessments });
+  await tx.wordAssessment.deleteMany({ where: inAssessments });
+  const assessments = await tx.assessment.deleteMany({ where: inUtterances });
+  const jobs = await tx.job.deleteMany({ where: inUtterances });
+  const deleted = await tx.utterance.deleteMany({ where: { organizationId, id: { in: utteranceIds } } });
+  return { utterances: deleted.count, assessments: assessments.count, jobs: jobs.count };
+}
+
+/** Which of the deleted utterances' recordings may go once the transaction commits, and what to report. */
+interface FilePlan {
+  /** Digests no remaining utterance of any organisation references. */
+  removable: string[];
+  /** Digests only another organisation's identical upload still references: gone for this one. */
+  releasedHere: number;
+  /** Digests another of this organisation's utterances still references. */
+  kept: number;
+}
+
+async function planFileRemoval(tx: Tx, organizationId: string, utterances: StoredUtterance[]): Promise<FilePlan> {
+  // Across every organisation on purpose: identical bytes are one file. What is reported counts
+  // only this organisation's references: a file left for another organisation's identical
+  // upload is gone for this one, and saying "kept" would tell its admin that someone else holds
+  // those bytes.
+  const digests = [...new Set(utterances.map((u) => u.audioSha256))];
+  const stillUsed = await tx.utterance.findMany({
+    where: { audioSha256: { in: digests } },
+    select: { audioSha256: true, organizationId: true },
+    distinct: ['audioSha256', 'organizationId'],
+  });
+  const used = new Set(stillUsed.map((u) => u.audioSha256));
+  const keptHere = new Set(stillUsed.filter((u) => u.organizationId === organizationId).map((u) => u.audioSha256));
+  const removable = digests.filter((d) => !used.has(d));
+  return { removable, releasedHere: digests.length - removable.length - keptHere.size, kept: keptHere.size };
+}
+
+function filesToReport(files: FilePlan) {
+  return { audioFilesToRemove: files.removable.length + files.releasedHere, audioFilesKept: files.kept };
+}
+
+/** After commit: removes the files the plan allows; never throws (the rows are gone for good). */
+async function removeFiles(prisma: PrismaClient, store: AudioStore, organizationId: string, files: FilePlan, auditEventId: string) {
+  let removed = files.releasedHere;
+  let kept = files.kept;
   let notRemoved = 0;
-  for (const sha256 of rows.removable) {
+  for (const sha256 of files.removable) {
     try {
       if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
       // Not removed: this organisation uploaded the same bytes since (kept), or another one did or
@@ -105,15 +206,17 @@ export async function eraseLearner(
       else removed++;
     } catch (err) {
       // The rows are gone for good (committed): the answer says so and counts the file that stayed;
-      // the log names it for an operator to delete (once no utterance references it), since no
-      // learner is left to erase again. The cause may be the store or the database (err says which).
+      // the log names it for an operator to delete (once no utterance references it), since nothing
+      // is left to delete again. The cause may be the store or the database (err says which).
       notRemoved++;
-      log.error('erasure: a recording may still be stored (removing it failed)', { auditEventId: rows.eventId, sha256, err });
+      log.error('erasure: a recording may still be stored (removing it failed)', { auditEventId, sha256, err });
     }
   }
-  const result: ErasureCounts = { ...rows.counts, audioFilesRemoved: removed, audioFilesKept: kept, audioFilesNotRemoved: notRemoved };
+  return { audioFilesRemoved: removed, audioFilesKept: kept, audioFilesNotRemoved: notRemoved };
+}
+
+async function updateAuditDetails(prisma: PrismaClient, auditEventId: string, details: Record<string, unknown>): Promise<void> {
   await prisma.auditEvent
-    .update({ where: { id: rows.eventId }, data: { details: { ...result } } })
-    .catch((err: unknown) => log.error('updating the erasure audit event failed', { auditEventId: rows.eventId, err }));
-  return result;
+    .update({ where: { id: auditEventId }, data: { details: details as Prisma.InputJsonObject } })
+    .catch((err: unknown) => log.error('updating the erasure audit event failed', { auditEventId, err }));
 }

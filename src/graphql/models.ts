@@ -52,6 +52,16 @@ export type WebhookDeliveryAttemptModel = DeliveryAttempt;
 export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
 export type WebhookDeliveryConnectionModel = Connection<Delivery>;
 export type WebhookEventConnectionModel = Connection<OutboxEvent>;
+/** deleteUtterance's answer: the learner's database id, read through the loader. */
+export interface DeleteUtterancePayloadModel {
+  utteranceId: string;
+  learnerId: string;
+  assessments: number;
+  jobs: number;
+  audioFilesRemoved: number;
+  audioFilesKept: number;
+  audioFilesNotRemoved: number;
+}
 /** Query.eventFeed's answer. */
 export interface EventFeedPageModel {
   events: OutboxEvent[];

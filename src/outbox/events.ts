@@ -16,7 +16,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 
-export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased'] as const;
+export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** sendTestWebhook's event: to one endpoint on request, never subscribed to, not in the events feed. */
 export const TEST_EVENT_TYPE = 'webhook.test';
@@ -240,6 +240,18 @@ export function learnerErased(learner: { id: string; externalId: string }, count
   return {
     learner: { id: toGlobalId('Learner', learner.id), externalId: learner.externalId },
     utterances: counts.utterances,
+    assessments: counts.assessments,
+  };
+}
+
+/**
+ * `utterance.deleted`: one recording and everything recorded about it were deleted
+ * (deleteUtterance), its earlier events too; the learner stays.
+ */
+export function utteranceDeleted(utteranceId: string, learner: LearnerRef, counts: { assessments: number }) {
+  return {
+    utterance: { id: toGlobalId('Utterance', utteranceId) },
+    learner: learnerRef(learner),
     assessments: counts.assessments,
   };
 }

@@ -7,6 +7,7 @@ import * as Learner from './Learner/index.js';
 import * as Utterance from './Utterance/index.js';
 import * as Job from './Job/index.js';
 import * as BulkOperation from './BulkOperation/index.js';
+import * as DeleteUtterancePayload from './DeleteUtterancePayload/index.js';
 import * as Assessment from './Assessment/index.js';
 import * as WordAssessment from './WordAssessment/index.js';
 import * as PhonemeAssessment from './PhonemeAssessment/index.js';
@@ -42,6 +43,7 @@ export const resolvers: Resolvers = {
   Utterance: { ...Utterance },
   Job: { ...Job },
   BulkOperation: { ...BulkOperation },
+  DeleteUtterancePayload: { ...DeleteUtterancePayload },
   Assessment: { ...Assessment },
   WordAssessment: { ...WordAssessment },
   PhonemeAssessment: { ...PhonemeAssessment },

@@ -54,6 +54,7 @@ import { LtiTestPlatform } from '../support/lti-platform.js';
 import { startBulkReassessment } from '../../src/assessment/bulk.js';
 import { setXapiLrs } from '../../src/xapi/lrs-settings.js';
 import { loadConfig } from '../../src/config.js';
+import { analyzeReferenceText } from '../../src/text/reference.js';
 
 const DATABASES = await testDatabases();
 const schema = buildSchema(readFileSync(path.resolve('schema.graphql'), 'utf8'));
@@ -137,6 +138,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   CreatedApiKey: 'ADMIN',
   RotatedApiKey: 'ADMIN',
   EraseLearnerPayload: 'ADMIN',
+  DeleteUtterancePayload: 'ADMIN',
   AuditEvent: 'ADMIN',
   AuditEventConnection: 'ADMIN',
   AuditEventEdge: 'ADMIN',
@@ -322,6 +324,7 @@ const MUTATIONS: Record<string, MutationSpec> = {
   revokeApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
   rotateApiKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshKey(c) }) },
   eraseLearner: { need: 'ADMIN', variables: async (c) => ({ id: await freshLearner(c) }) },
+  deleteUtterance: { need: 'ADMIN', variables: async (c) => ({ id: await freshUtterance(c) }) },
   registerLtiPlatform: { need: 'ADMIN', variables: async () => ({ input: ltiPlatformInput() }) },
   rotateLtiPlatformKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c) }) },
   createLtiLineItem: {
@@ -427,6 +430,19 @@ async function freshBulkOperation({ t, seed, organizationId }: RunContext) {
     organizationId, actor: cliActor(), learnerId: fromGlobalId(seed.learnerId)!.id, maxAttempts: 1,
   });
   return toGlobalId('BulkOperation', op.id);
+}
+
+/** An utterance row of a fresh learner (its recording is a digest no file has: nothing on disk to lose). */
+async function freshUtterance(c: RunContext) {
+  const learnerId = fromGlobalId(await freshLearner(c))!.id;
+  const utterance = await c.t.app.services.prisma.utterance.create({
+    data: {
+      organizationId: c.organizationId, learnerId, referenceText: 'We call it bear', referenceWords: analyzeReferenceText('We call it bear') as never,
+      audioSha256: randomUUID().replace(/-/g, '').padEnd(64, '0'), audioFormat: 'wav', audioBytes: 44, durationMs: 500,
+      sourceSampleRate: 16000, sourceChannels: 1, speechMs: 400,
+    },
+  });
+  return toGlobalId('Utterance', utterance.id);
 }
 
 async function freshLearner({ t, organizationId }: RunContext) {

@@ -5,6 +5,7 @@ export * from './createLearner.js';
 export * from './createWebhookEndpoint.js';
 export * from './deleteWebhookEndpoint.js';
 export * from './eraseLearner.js';
+export * from './deleteUtterance.js';
 export * from './reassessUtterance.js';
 export * from './resendFailedWebhookDeliveries.js';
 export * from './resendWebhookDelivery.js';
