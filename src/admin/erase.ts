@@ -3,9 +3,11 @@
  * stored recordings no one else's utterance still uses.
  *
  * Rows go in one transaction that first locks, in this order, the learner (no new utterance can
- * reference it), the jobs of its utterances (a worker completing one holds its job row, then the
- * utterance: taking them in the same order cannot deadlock, and a completion in flight commits
- * before we count) and the utterances (no new job or human labels). A worker that completes a job
+ * reference it), the jobs of its utterances (a completion in flight commits before we count) and
+ * the utterances (no new job or human labels). Whatever settles a job, attaches human labels or
+ * deletes an utterance takes the learner FOR KEY SHARE before its job or utterance (the events it
+ * writes reference the learner): one of us waits at the learner's row, and none holds a row the
+ * other waits for. A worker that completes a job
  * afterwards finds no row to update and writes nothing (src/jobs/queue.ts completeJob).
  *
  * Files are content-addressed and shared by identical uploads, of any learner or organisation: a
@@ -23,6 +25,7 @@ import { log } from '../ops/log.js';
 import { emitEvent, learnerErased, utteranceDeleted } from '../outbox/events.js';
 import { addContributions } from '../analytics/rollup.js';
 import { latestModelAssessments } from '../analytics/common.js';
+import { lockGrade } from '../lti/grading.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -93,8 +96,8 @@ export interface UtteranceDeletion {
  * their word, phoneme and rationale rows, its jobs (a running one is abandoned, as by an erasure),
  * its events (whose bodies name it), and its recording when no remaining utterance shares the bytes.
  * The learner's analytics rollups lose the utterance's latest model assessment in the same
- * transaction, so progress, sounds and cohorts no longer count it. Locks as an erasure does (the
- * jobs, then the utterance), which is the order a completing worker takes them in.
+ * transaction, so progress, sounds and cohorts no longer count it. Locks in the order an erasure
+ * and a settling job do: the learner, the jobs, the utterance, then an LTI grade's lock.
  */
 export async function deleteUtterance(
   prisma: PrismaClient,
@@ -105,6 +108,12 @@ export async function deleteUtterance(
   const { organizationId, utteranceId } = target;
   const rows = await prisma.$transaction(
     async (tx) => {
+      // The learner first, as an erasure and a settling job take it: an erasure of the same learner
+      // waits for this deletion (or this one, after it, finds nothing), and neither holds what the
+      // other waits for. KEY SHARE: other work on the learner's utterances goes on.
+      await tx.$queryRaw`
+        SELECT l."id" FROM "Learner" l JOIN "Utterance" u ON u."learnerId" = l."id"
+         WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR KEY SHARE OF l`;
       await tx.$queryRaw`
         SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
          WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF j`;
@@ -114,6 +123,10 @@ export async function deleteUtterance(
          WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF u`;
       if (found.length === 0) throw new AppError('NOT_FOUND', `No Utterance with id "${toGlobalId('Utterance', utteranceId)}".`);
       const utterance = found[0]!;
+      // A reading graded under BEST or MEAN: a grade being computed for the same user and line item
+      // finishes first, or computes after this commits, without the deleted reading.
+      const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
+      if (submission) await lockGrade(tx, submission);
       // Before its rows go: the learner's sums lose what this utterance added (its latest model assessment).
       const latest = latestModelAssessments({ organizationId, utterances: Prisma.sql`AND u."id" = ${utteranceId}::uuid` });
       await addContributions(tx, Prisma.sql`SELECT id, -1 AS sign FROM (${latest}) l`);

@@ -119,8 +119,14 @@ export function checkAgainstHuman(
   };
 }
 
-/** Serialises the writers of one utterance's assessments (see the module comment). */
+/**
+ * Serialises the writers of one utterance's assessments (see the module comment). The learner
+ * first, FOR KEY SHARE (the event written later references it): the order an erasure, an utterance
+ * deletion and a settling job lock in, so none of them holds what another waits for.
+ */
 async function lockUtterance(tx: Tx, utteranceId: string): Promise<void> {
+  await tx.$queryRaw`
+    SELECT 1 FROM "Learner" l JOIN "Utterance" u ON u."learnerId" = l."id" WHERE u.id = ${utteranceId}::uuid FOR KEY SHARE OF l`;
   await tx.$queryRaw`SELECT 1 FROM "Utterance" WHERE id = ${utteranceId}::uuid FOR UPDATE`;
 }
 

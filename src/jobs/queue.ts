@@ -307,6 +307,20 @@ export async function extendLease(
 }
 
 /**
+ * Takes the job's learner FOR KEY SHARE, first thing in a transaction that settles the job: the
+ * events it writes reference the learner (a foreign key check takes that lock anyway, but late, while
+ * the job row is held). Taken first, an erasure or utterance deletion (which locks the learner, then
+ * the jobs) and a settling job queue on the same row instead of each holding what the other waits for.
+ */
+async function lockJobLearner(tx: TransactionClient, jobId: string): Promise<void> {
+  await tx.$queryRawUnsafe(
+    `SELECT 1 FROM "Learner" l JOIN "Utterance" u ON u."learnerId" = l."id" JOIN "Job" j ON j."utteranceId" = u."id"
+      WHERE j."id" = $1::uuid FOR KEY SHARE OF l`,
+    jobId,
+  );
+}
+
+/**
  * Runs `writeResult` and marks the job SUCCEEDED in one interactive transaction, only while this
  * worker still holds it. Returns false (and writes nothing) when the lease was lost.
  * `writeResult` must use the `tx` it is given, never the outer client (on PGlite, a query on the
@@ -322,8 +336,9 @@ export async function completeJob(
   const { id, attempts } = refOf(job);
   return prisma.$transaction(
     async (tx) => {
-      // First, so the row lock is held for the rest of the transaction: a claimer skips the row
-      // instead of taking it over between our check and our commit.
+      await lockJobLearner(tx as TransactionClient, id);
+      // Then the job, so its row lock is held for the rest of the transaction: a claimer skips the
+      // row instead of taking it over between our check and our commit.
       const n = await tx.$executeRawUnsafe(
         `UPDATE "Job" SET "status" = 'SUCCEEDED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
                 "errorCode" = NULL, "errorMessage" = NULL, "rawOutput" = NULL
@@ -374,6 +389,7 @@ export async function failJob(
     return rows.length;
   };
   const n = await prisma.$transaction(async (tx) => {
+  await lockJobLearner(tx as TransactionClient, job.id);
   const changed = retry
     ? await tx.$executeRawUnsafe(
         `UPDATE "Job" SET "status" = 'QUEUED', "runAfter" = now() + make_interval(secs => $3::float8),

@@ -33,16 +33,22 @@ export async function sequenceFeed(prisma: PrismaClient, organizationId: string,
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`INSERT INTO "EventFeedSequence" ("organizationId") VALUES (${organizationId}::uuid) ON CONFLICT DO NOTHING`;
     // The lock first, in its own statement: the next statement's snapshot is taken after it, so it
-    // sees every event that committed before, and none that another run has already numbered.
+    // sees every event that committed before, and none that another run has already numbered. An
+    // event another transaction holds (a re-send, an erasure, retention) is skipped, not waited for:
+    // it gets a later place on a later run, which loses nothing, and the sequencer never waits
+    // behind (or deadlocks with) those transactions while other pollers queue on its lock.
     const [{ last }] = await tx.$queryRaw<{ last: bigint }[]>`
       SELECT "lastPosition" AS "last" FROM "EventFeedSequence" WHERE "organizationId" = ${organizationId}::uuid FOR NO KEY UPDATE`;
     const [{ placed }] = await tx.$queryRaw<{ placed: bigint }[]>`
-      WITH pending AS (
-        SELECT "id", row_number() OVER (ORDER BY "createdAt", "id") AS "n"
+      WITH locked AS (
+        SELECT "id", "createdAt"
           FROM "OutboxEvent"
          WHERE "organizationId" = ${organizationId}::uuid AND "feedPosition" IS NULL
          ORDER BY "createdAt", "id"
          LIMIT ${batch}
+           FOR UPDATE SKIP LOCKED
+      ), pending AS (
+        SELECT "id", row_number() OVER (ORDER BY "createdAt", "id") AS "n" FROM locked
       ), numbered AS (
         UPDATE "OutboxEvent" e SET "feedPosition" = ${last}::bigint + p."n"
           FROM pending p

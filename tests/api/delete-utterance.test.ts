@@ -165,6 +165,21 @@ describe.each(DATABASES)('deleteUtterance on %s', (kind) => {
     expect(errorCode(await t.admin.request(DELETE, { id: mine }))).toBe('NOT_FOUND');
   });
 
+  test('deleting a recording while its learner is erased: one of them goes first, neither fails', async () => {
+    for (let round = 0; round < 4; round++) {
+      const f = await learner(`del-race-${round}`);
+      const target = await recording(f, 1.5 + round / 10);
+      const erase = t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { utterances } }`, { id: f });
+      const remove = t.admin.request(DELETE, { id: target });
+      const [erased, deleted] = await Promise.all([erase, remove]);
+      expect(erased.errors).toBeUndefined();
+      // Deleted first (the erasure then found one utterance fewer), or found already erased.
+      if (deleted.errors) expect(errorCode(deleted)).toBe('NOT_FOUND');
+      expect(erased.data.eraseLearner.utterances).toBe(deleted.errors ? 1 : 0);
+      expect(await prisma().utterance.count({ where: { id: dbId(target) } })).toBe(0);
+    }
+  });
+
   test("the README's deleteUtterance line runs as written", async () => {
     const e = await learner('del-e');
     const target = await recording(e, 1.6);

@@ -207,6 +207,34 @@ describe.each(DATABASES)('the event feed on %s', (kind) => {
     expect(again.data.eventFeed).toEqual({ events: [], cursor: first.data.eventFeed.cursor, hasMore: false });
   });
 
+  (kind === 'postgres' ? test : test.skip)('an event another transaction holds locked is placed later, without the read waiting for it', async () => {
+    const prisma = t.app.services.prisma;
+    const { cursor } = await drain(t.admin, 100);
+    const [held, free] = await prisma.$transaction(async (tx) => [
+      await emitEvent(tx, { organizationId, learnerId: null, type: 'bulkOperation.completed', data: { held: true } }),
+      await emitEvent(tx, { organizationId, learnerId: null, type: 'bulkOperation.completed', data: { held: false } }),
+    ]);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    // As a re-send of the event does (src/outbox/resend.ts), in a transaction that stays open.
+    const holder = prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT "id" FROM "OutboxEvent" WHERE "id" = ${held}::uuid FOR NO KEY UPDATE`;
+      locked();
+      await released;
+    }, { timeout: 60_000 });
+    await isLocked;
+    const now = await readFeed(t.admin, { after: cursor });
+    expect(now.events.map((e) => e.payload.data)).toEqual([{ held: false }]);
+    expect(await prisma.outboxEvent.findUniqueOrThrow({ where: { id: held } })).toMatchObject({ feedPosition: null });
+    release();
+    await holder;
+    const later = await readFeed(t.admin, { after: now.cursor });
+    expect(later.events.map((e) => e.payload.data)).toEqual([{ held: true }]);
+    expect(free).not.toBe(held);
+  });
+
   // PGlite serves one connection, one transaction at a time: commits cannot interleave there.
   (kind === 'postgres' ? test : test.skip)('an event that commits after a later event was read still comes, after it', async () => {
     const prisma = t.app.services.prisma;
