@@ -313,12 +313,12 @@ export async function extendLease(
  * the jobs) and a settling job queue on the same row instead of each holding what the other waits for.
  */
 async function lockJobLearner(tx: TransactionClient, jobId: string): Promise<void> {
-  await tx.$queryRawUnsafe(
-    `SELECT 1 FROM "Learner" l JOIN "Utterance" u ON u."learnerId" = l."id" JOIN "Job" j ON j."utteranceId" = u."id"
-      WHERE j."id" = $1::uuid FOR KEY SHARE OF l`,
-    jobId,
-  );
+  await tx.$queryRawUnsafe(`${LEARNER_OF_JOB} FOR KEY SHARE OF l`, jobId);
 }
+
+/** The learner of job $1 (alias l), to lock. */
+const LEARNER_OF_JOB = `SELECT l."id" FROM "Learner" l JOIN "Utterance" u ON u."learnerId" = l."id"
+  JOIN "Job" lj ON lj."utteranceId" = u."id" WHERE lj."id" = $1::uuid`;
 
 /**
  * Runs `writeResult` and marks the job SUCCEEDED in one interactive transaction, only while this
@@ -336,14 +336,16 @@ export async function completeJob(
   const { id, attempts } = refOf(job);
   return prisma.$transaction(
     async (tx) => {
-      await lockJobLearner(tx as TransactionClient, id);
-      // Then the job, so its row lock is held for the rest of the transaction: a claimer skips the
-      // row instead of taking it over between our check and our commit.
+      // First, so the job's row lock is held for the rest of the transaction: a claimer skips the
+      // row instead of taking it over between our check and our commit. The learner's KEY SHARE lock
+      // (lockJobLearner's) is taken by the same statement before the job's row: the uncorrelated
+      // EXISTS runs once, before the row is updated. A learner erased meanwhile: nothing updated.
       const n = await tx.$executeRawUnsafe(
-        `UPDATE "Job" SET "status" = 'SUCCEEDED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
+        `WITH learner AS (${LEARNER_OF_JOB} FOR KEY SHARE OF l)
+         UPDATE "Job" SET "status" = 'SUCCEEDED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
                 "errorCode" = NULL, "errorMessage" = NULL, "rawOutput" = NULL
           WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2
-            AND ($3::int IS NULL OR "attempts" = $3::int)`,
+            AND ($3::int IS NULL OR "attempts" = $3::int) AND EXISTS (SELECT 1 FROM learner)`,
         id,
         workerId,
         attempts,
