@@ -44,6 +44,7 @@ export type AuditAction =
   | 'webhookDelivery.resent'
   // xAPI (src/xapi)
   | 'xapiLrs.set'
+  | 'organization.xapiAccountHomePageSet'
   | 'xapiLrs.removed'
   | 'xapiDelivery.resent';
 

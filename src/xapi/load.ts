@@ -8,7 +8,7 @@ export const STATEMENT_PAGE_SIZE = 200;
 type Db = PrismaClient | Prisma.TransactionClient;
 
 const include = {
-  utterance: { include: { learner: { select: { externalId: true } } } },
+  utterance: { include: { learner: { select: { externalId: true } }, organization: { select: { xapiAccountHomePage: true } } } },
   words: { orderBy: { index: 'asc' }, include: { phonemes: { orderBy: { index: 'asc' } } } },
 } as const satisfies Prisma.AssessmentInclude;
 
@@ -17,6 +17,7 @@ type Loaded = Prisma.AssessmentGetPayload<{ include: typeof include }>;
 function toSource(a: Loaded): StatementSource {
   const u = a.utterance;
   return {
+    accountHomePage: u.organization.xapiAccountHomePage,
     assessmentId: a.id,
     assessedAt: a.createdAt,
     learnerExternalId: u.learner.externalId,

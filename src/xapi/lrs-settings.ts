@@ -4,7 +4,7 @@
  * it on every request; nothing returns it (the GraphQL type has no field for it, the audit event
  * records only the endpoint and user).
  */
-import type { PrismaClient, XapiLrs } from '../generated/prisma/client.js';
+import type { Organization, PrismaClient, XapiLrs } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
@@ -57,4 +57,40 @@ export async function removeXapiLrs(prisma: PrismaClient, organizationId: string
     await recordAudit(tx, { organizationId, actor, action: 'xapiLrs.removed', targetType: 'Organization', targetId: organizationId, details: { endpoint: row.endpoint } });
     return row;
   });
+}
+
+const MAX_HOME_PAGE_CHARS = 2000;
+
+/**
+ * The organisation's xAPI account home page (setXapiAccountHomePage): an identifier of the LMS, never
+ * fetched, so no address rules; only an absolute http(s) URL that an LRS will take as an IRL.
+ */
+export async function setXapiAccountHomePage(prisma: PrismaClient, organizationId: string, url: string | null, actor: Actor): Promise<Organization> {
+  const homePage = url === null ? null : validHomePage(url);
+  return prisma.$transaction(async (tx) => {
+    const before = await tx.organization.findUniqueOrThrow({ where: { id: organizationId }, select: { xapiAccountHomePage: true } });
+    const row = await tx.organization.update({ where: { id: organizationId }, data: { xapiAccountHomePage: homePage } });
+    await recordAudit(tx, {
+      organizationId, actor, action: 'organization.xapiAccountHomePageSet', targetType: 'Organization', targetId: organizationId,
+      details: { from: before.xapiAccountHomePage, to: homePage },
+    });
+    return row;
+  });
+}
+
+function validHomePage(text: string): string {
+  const url = text.trim();
+  const refuse = (why: string) =>
+    new AppError('BAD_USER_INPUT', `url ${why}: give the LMS's address, e.g. https://moodle.school.example.`, { argument: 'url' });
+  if (url.length === 0 || url.length > MAX_HOME_PAGE_CHARS) throw refuse(`must be 1 to ${MAX_HOME_PAGE_CHARS} characters`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw refuse('is not an absolute URL');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw refuse('must be http:// or https://');
+  if (parsed.username || parsed.password) throw refuse('must not hold credentials');
+  if (parsed.hash) throw refuse('must not have a fragment');
+  return url;
 }

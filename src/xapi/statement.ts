@@ -27,6 +27,8 @@ export const PHONEME_SCALE = { min: 0, max: 2 } as const;
 
 /** What a statement is built from: one MODEL assessment with its utterance and learner. */
 export interface StatementSource {
+  /** The organisation's own account home page (setXapiAccountHomePage); null: the server's. */
+  accountHomePage: string | null;
   assessmentId: string;
   assessedAt: Date;
   learnerExternalId: string;
@@ -117,7 +119,7 @@ export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHome
   const { utterance, sentence } = source;
   return {
     id: statementIdFor(source.assessmentId),
-    actor: { objectType: 'Agent', account: { homePage: config.accountHomePage, name: source.learnerExternalId } },
+    actor: { objectType: 'Agent', account: { homePage: source.accountHomePage ?? config.accountHomePage, name: source.learnerExternalId } },
     verb: { id: VERB_SCORED.id, display: { ...VERB_SCORED.display } },
     object: {
       objectType: 'Activity',

@@ -340,6 +340,7 @@ const MUTATIONS: Record<string, MutationSpec> = {
   rotateWebhookSecret: { need: 'ADMIN', variables: async (c) => ({ id: await freshEndpoint(c) }) },
   resendWebhookDelivery: { need: 'ADMIN', variables: async ({ seed }) => ({ id: seed.webhookDeliveryId }) },
   sendTestWebhook: { need: 'ADMIN', variables: async (c) => ({ endpointId: await freshEndpoint(c) }) },
+  setXapiAccountHomePage: { need: 'ADMIN', variables: async () => ({ url: `https://lms-${randomUUID()}.example` }) },
   setXapiLrs: {
     need: 'ADMIN',
     variables: async () => ({ input: { endpoint: 'https://lrs.example/xapi/', username: `gen-${randomUUID()}`, password: 'generated secret' } }),

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
-import { keyWithScopes } from '../support/seed.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { TestLrs } from '../support/xapi-lrs.js';
 import { xapiErrors } from '../support/xapi-schema.js';
@@ -167,6 +167,44 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     // Removed and set again: the next test starts from the LRS set.
     expect((await t.admin.request(remove!)).data.removeXapiLrs).toEqual({ endpoint: lrs.url });
     expect((await t.admin.request(set!)).errors).toBeUndefined();
+  });
+
+  test("the organisation's own account home page (the README's line) is in the statements sent after it; null returns to the server's", async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('mutation { setXapiAccountHomePage('))!;
+    const set = await t.admin.request(line);
+    expect(set.errors).toBeUndefined();
+    expect(set.data.setXapiAccountHomePage).toEqual({ xapiAccountHomePage: 'https://moodle.school.example' });
+    expect((await t.admin.request(`{ viewer { organization { xapiAccountHomePage } } }`)).data.viewer.organization.xapiAccountHomePage).toBe('https://moodle.school.example');
+    const actorOf = async () => {
+      const assessmentId = await assessed();
+      const [delivery] = await settledXapi(assessmentId);
+      expect(delivery).toMatchObject({ status: 'DELIVERED' });
+      const statement = lrs.stored.get(statementIdFor(assessmentId)) as { actor: unknown };
+      expect(xapiErrors([statement], true)).toEqual([]);
+      return statement.actor;
+    };
+    expect(await actorOf()).toEqual({ objectType: 'Agent', account: { homePage: 'https://moodle.school.example', name: externalId } });
+    // Another organisation keeps the server's.
+    const { client: other } = await otherOrganization(t);
+    expect((await other.request(`{ viewer { organization { xapiAccountHomePage } } }`)).data.viewer.organization.xapiAccountHomePage).toBe(t.config.xapi.accountHomePage);
+    // Back to the server's.
+    const cleared = await t.admin.request(`mutation { setXapiAccountHomePage(url: null) { xapiAccountHomePage } }`);
+    expect(cleared.data.setXapiAccountHomePage.xapiAccountHomePage).toBe(t.config.xapi.accountHomePage);
+    expect(await actorOf()).toEqual({ objectType: 'Agent', account: { homePage: t.config.xapi.accountHomePage, name: externalId } });
+    // Audited, from and to.
+    const audit = (await t.admin.request(`{ auditEvents(first: 2, action: "organization.xapiAccountHomePageSet") { edges { node { details } } } }`)).data.auditEvents.edges;
+    expect(audit.map((e: { node: { details: unknown } }) => e.node.details)).toEqual([
+      { from: 'https://moodle.school.example', to: null }, { from: null, to: 'https://moodle.school.example' },
+    ]);
+    // Bad input: BAD_USER_INPUT naming the argument, nothing changed; only ADMIN may set it.
+    for (const url of ['moodle.school.example', 'ftp://moodle.school.example', 'https://user:pw@moodle.school.example', 'https://moodle.school.example/#x', '', `https://x.example/${'a'.repeat(2000)}`]) {
+      const refused = await t.admin.request(`mutation($u: String) { setXapiAccountHomePage(url: $u) { id } }`, { u: url });
+      expect([url, errorCode(refused), refused.errors![0]!.extensions!.argument]).toEqual([url, 'BAD_USER_INPUT', 'url']);
+    }
+    const reader = await keyWithScopes(t, ['SCORES_READ', 'ASSESS_WRITE']);
+    expect(errorCode(await reader.request(`mutation { setXapiAccountHomePage(url: "https://evil.example") { id } }`))).toBe('FORBIDDEN');
+    expect((await t.admin.request(`{ viewer { organization { xapiAccountHomePage } } }`)).data.viewer.organization.xapiAccountHomePage).toBe(t.config.xapi.accountHomePage);
   });
 
   test('wrong credentials fail the delivery without retrying; with the LRS removed no delivery is written', async () => {

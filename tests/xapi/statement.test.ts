@@ -11,6 +11,7 @@ const config = loadConfig({ SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: 'https://lms.exam
 
 function source(overrides: Partial<StatementSource> = {}): StatementSource {
   return {
+    accountHomePage: null,
     assessmentId: '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a10',
     assessedAt: new Date('2026-07-01T10:00:02.500Z'),
     learnerExternalId: 'lms-42',

@@ -27,6 +27,7 @@ export * from './reviewRationale.js';
 export * from './resendGradeDelivery.js';
 export * from './resendFailedGradeDeliveries.js';
 export * from './resendXapiDelivery.js';
+export * from './setXapiAccountHomePage.js';
 export * from './resendFailedXapiDeliveries.js';
 export * from './updateLtiPlatform.js';
 export * from './deleteLtiPlatform.js';

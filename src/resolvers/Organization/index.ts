@@ -1,2 +1,3 @@
 // One resolver per file; this index only gathers them.
 export * from './id.js';
+export * from './xapiAccountHomePage.js';
