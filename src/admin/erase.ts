@@ -97,7 +97,8 @@ export interface UtteranceDeletion {
  * its events (whose bodies name it), and its recording when no remaining utterance shares the bytes.
  * The learner's analytics rollups lose the utterance's latest model assessment in the same
  * transaction, so progress, sounds and cohorts no longer count it. Locks in the order an erasure
- * and a settling job do: the learner, the jobs, the utterance, then an LTI grade's lock.
+ * and a settling job do: the learner, the jobs, the utterance, the rollups, an LTI grade's lock,
+ * then the LTI scores before the events (as a grade re-send does).
  */
 export async function deleteUtterance(
   prisma: PrismaClient,
@@ -123,19 +124,21 @@ export async function deleteUtterance(
          WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF u`;
       if (found.length === 0) throw new AppError('NOT_FOUND', `No Utterance with id "${toGlobalId('Utterance', utteranceId)}".`);
       const utterance = found[0]!;
-      // A reading graded under BEST or MEAN: a grade being computed for the same user and line item
-      // finishes first, or computes after this commits, without the deleted reading.
-      const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
-      if (submission) await lockGrade(tx, submission);
       // Before its rows go: the learner's sums lose what this utterance added (its latest model assessment).
       const latest = latestModelAssessments({ organizationId, utterances: Prisma.sql`AND u."id" = ${utteranceId}::uuid` });
       await addContributions(tx, Prisma.sql`SELECT id, -1 AS sign FROM (${latest}) l`);
+      // A reading graded under BEST or MEAN: a grade being computed for the same user and line item
+      // finishes first, or computes after this commits, without the deleted reading. After the
+      // rollups, as a completing worker takes them (src/lti/deliver.ts: rollups, then this lock).
+      const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
+      if (submission) await lockGrade(tx, submission);
+      // The rows (LTI scores among them) before the events: the order a grade re-send locks them in.
+      const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);
       // The utterance's events carry its scores: they go too (their webhook deliveries with them).
       const quotedId = JSON.stringify(toGlobalId('Utterance', utteranceId));
       await tx.$executeRaw`
         DELETE FROM "OutboxEvent" WHERE "organizationId" = ${organizationId}::uuid
            AND "learnerId" = ${utterance.learnerId}::uuid AND strpos("body", ${quotedId}) > 0`;
-      const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);
       const files = await planFileRemoval(tx, organizationId, [utterance]);
       await emitEvent(tx, {
         organizationId, learnerId: utterance.learnerId, type: 'utterance.deleted',

@@ -1,4 +1,5 @@
 /** Parent types the resolvers receive: database rows, plus a few computed shapes. */
+import type { UtteranceDeletion } from '../admin/erase.js';
 import type {
   ApiKey,
   Assessment,
@@ -52,16 +53,8 @@ export type WebhookDeliveryAttemptModel = DeliveryAttempt;
 export type WebhookEndpointConnectionModel = Connection<WebhookEndpoint>;
 export type WebhookDeliveryConnectionModel = Connection<Delivery>;
 export type WebhookEventConnectionModel = Connection<OutboxEvent>;
-/** deleteUtterance's answer: the learner's database id, read through the loader. */
-export interface DeleteUtterancePayloadModel {
-  utteranceId: string;
-  learnerId: string;
-  assessments: number;
-  jobs: number;
-  audioFilesRemoved: number;
-  audioFilesKept: number;
-  audioFilesNotRemoved: number;
-}
+/** deleteUtterance's answer: what was deleted, the learner by database id (read through the loader). */
+export type DeleteUtterancePayloadModel = UtteranceDeletion & { utteranceId: string };
 /** Query.eventFeed's answer. */
 export interface EventFeedPageModel {
   events: OutboxEvent[];

@@ -78,8 +78,12 @@ export async function setXapiAccountHomePage(prisma: PrismaClient, organizationI
   });
 }
 
+/** What an IRL may not hold unescaped (RFC 3987): spaces and controls, and these delimiters. */
+const NOT_IN_IRL = /[\s\x00-\x1f\x7f<>"{}|\\^`]/;
+
 function validHomePage(text: string): string {
-  const url = text.trim();
+  // Trailing slashes go, as from SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: one spelling per home page.
+  const url = text.trim().replace(/\/+$/, '');
   const refuse = (why: string) =>
     new AppError('BAD_USER_INPUT', `url ${why}: give the LMS's address, e.g. https://moodle.school.example.`, { argument: 'url' });
   if (url.length === 0 || url.length > MAX_HOME_PAGE_CHARS) throw refuse(`must be 1 to ${MAX_HOME_PAGE_CHARS} characters`);
@@ -89,6 +93,9 @@ function validHomePage(text: string): string {
   } catch {
     throw refuse('is not an absolute URL');
   }
+  if (!/^https?:\/\/[^/?#]/i.test(url)) throw refuse('must be http:// or https:// with a host');
+  if (NOT_IN_IRL.test(url)) throw refuse('must not hold spaces, control characters or any of <>"{}|\\^` (percent-encode them)');
+  if (/%(?![0-9A-Fa-f]{2})/.test(url)) throw refuse('has a % that is not a percent-encoding');
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw refuse('must be http:// or https://');
   if (parsed.username || parsed.password) throw refuse('must not hold credentials');
   if (parsed.hash) throw refuse('must not have a fragment');

@@ -175,6 +175,10 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     const set = await t.admin.request(line);
     expect(set.errors).toBeUndefined();
     expect(set.data.setXapiAccountHomePage).toEqual({ xapiAccountHomePage: 'https://moodle.school.example' });
+    // One spelling: trailing slashes go (as from the server's setting); an IRI's unicode stays.
+    const unicode = await t.admin.request(`mutation { setXapiAccountHomePage(url: " https://lms.exämple.org/schule// ") { xapiAccountHomePage } }`);
+    expect(unicode.data.setXapiAccountHomePage.xapiAccountHomePage).toBe('https://lms.exämple.org/schule');
+    expect((await t.admin.request(line)).errors).toBeUndefined();
     expect((await t.admin.request(`{ viewer { organization { xapiAccountHomePage } } }`)).data.viewer.organization.xapiAccountHomePage).toBe('https://moodle.school.example');
     const actorOf = async () => {
       const assessmentId = await assessed();
@@ -195,10 +199,15 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     // Audited, from and to.
     const audit = (await t.admin.request(`{ auditEvents(first: 2, action: "organization.xapiAccountHomePageSet") { edges { node { details } } } }`)).data.auditEvents.edges;
     expect(audit.map((e: { node: { details: unknown } }) => e.node.details)).toEqual([
-      { from: 'https://moodle.school.example', to: null }, { from: null, to: 'https://moodle.school.example' },
+      { from: 'https://moodle.school.example', to: null }, { from: 'https://lms.exämple.org/schule', to: 'https://moodle.school.example' },
     ]);
     // Bad input: BAD_USER_INPUT naming the argument, nothing changed; only ADMIN may set it.
-    for (const url of ['moodle.school.example', 'ftp://moodle.school.example', 'https://user:pw@moodle.school.example', 'https://moodle.school.example/#x', '', `https://x.example/${'a'.repeat(2000)}`]) {
+    const refusedUrls = [
+      'moodle.school.example', 'ftp://moodle.school.example', 'https://user:pw@moodle.school.example', 'https://moodle.school.example/#x', '',
+      `https://x.example/${'a'.repeat(2000)}`, 'https://lms.example/my lms', 'https://lms.example/a\tb', 'https://lms.example/a\\b', 'https://lms.example/%zz',
+      'https:lms.example', 'https://lms.example/{x}',
+    ];
+    for (const url of refusedUrls) {
       const refused = await t.admin.request(`mutation($u: String) { setXapiAccountHomePage(url: $u) { id } }`, { u: url });
       expect([url, errorCode(refused), refused.errors![0]!.extensions!.argument]).toEqual([url, 'BAD_USER_INPUT', 'url']);
     }
