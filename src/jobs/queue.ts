@@ -169,14 +169,10 @@ function oldestDueOf(priority: JobPriority, skipBusy: boolean): string {
  */
 export const NEXT_JOB = `SELECT * FROM (
         SELECT j."organizationId", j."id" FROM "Job" AS j
-          JOIN "Utterance" AS eu ON eu."id" = j."utteranceId"
-          JOIN "Learner" AS el ON el."id" = eu."learnerId"
          WHERE j."status" = 'RUNNING' AND j."leaseExpiresAt" < now() AND ${servable('j.', '$3')}
          ORDER BY j."leaseExpiresAt"
          LIMIT 1
-         -- The learner too (KEY SHARE): a job out of attempts is retired here with an event that
-         -- references the learner; one whose learner an erasure holds is skipped, not waited for.
-         FOR UPDATE OF j SKIP LOCKED FOR KEY SHARE OF el SKIP LOCKED) AS expired
+         FOR UPDATE OF j SKIP LOCKED) AS expired
       ${PRIORITIES.flatMap((p) => [`UNION ALL (${oldestDueOf(p, true)})`, `UNION ALL (${oldestDueOf(p, false)})`]).join('\n      ')}
       LIMIT 1`;
 
