@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
+import { maintainTables } from '../src/db/maintenance.js';
 import { createIntake } from '../src/app.js';
 import { checkDatasetDir, importSpeechOcean, resolveOrganization } from '../src/import/speechocean.js';
 
@@ -45,6 +46,12 @@ async function main() {
         `skipped ${summary.skipped} already imported, failed ${summary.failed.length}`,
     );
     if (summary.failed.length > 0) process.exitCode = 1;
+    // PGlite has no autovacuum, and the server's maintenance runs only once it starts: analyse the
+    // imported tables now, so the first requests after an import are planned on their real sizes.
+    if (db.kind === 'pglite') {
+      const runs = await maintainTables(db.executor);
+      if (runs.length > 0) console.log(`database maintenance: ${runs.map((r) => `${r.action} ${r.table}`).join(', ')}`);
+    }
   } finally {
     await intake.close();
     await db.close();

@@ -30,6 +30,7 @@ import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
 import { completeIfDone, STALLED_ENQUEUE_MS } from './assessment/bulk.js';
 import { sweepUnreferencedAudio } from './assessment/audio-files.js';
 import { loadAudioUrlSigner } from './http/audio-url.js';
+import { PgliteMaintenance } from './db/maintenance.js';
 
 export interface Speechmark {
   url: string;
@@ -298,6 +299,8 @@ export async function startSpeechmark(
   });
   const { http, ops, worker, heartbeat, deliveries, intake, models, services, events, stopSweep } = started;
   const bulkSweeper = worker ? createBulkSweeper(config, db.prisma, () => deliveries?.wake()) : null;
+  // The embedded database's autovacuum (a PostgreSQL server runs its own).
+  const maintenance = db.kind === 'pglite' ? new PgliteMaintenance(db.executor, config.pgliteMaintenanceSeconds * 1000) : null;
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
@@ -306,6 +309,7 @@ export async function startSpeechmark(
   worker?.start();
   deliveries?.start();
   bulkSweeper?.start();
+  maintenance?.start();
   return {
     url: http.url,
     opsUrl: ops?.url ?? null,
@@ -319,7 +323,7 @@ export async function startSpeechmark(
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
       // deliveries in flight (their attempts are bounded by the outbound request timeout).
-      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop()]);
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop(), maintenance?.stop()]);
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();

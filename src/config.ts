@@ -114,6 +114,11 @@ export interface Config {
   webhookMaxEndpoints: number;
   /** Outbox events (and their deliveries) older than this many days are deleted once settled. */
   outboxRetentionDays: number;
+  /**
+   * PGlite has no autovacuum: every this many seconds the server VACUUMs or ANALYZEs the tables
+   * autovacuum would (src/db/maintenance.ts); 0 turns it off. Unused with a PostgreSQL server.
+   */
+  pgliteMaintenanceSeconds: number;
   // --- xAPI (src/xapi/) ---
   xapi: XapiConfig;
   // --- Operations (src/ops/) ---
@@ -337,6 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowHttp: bool('SPEECHMARK_WEBHOOK_ALLOW_HTTP', false),
     webhookMaxEndpoints: num('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, NON_NEGATIVE),
     outboxRetentionDays: num('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, NON_NEGATIVE),
+    pgliteMaintenanceSeconds: num('SPEECHMARK_PGLITE_MAINTENANCE_SECONDS', 60, NON_NEGATIVE),
     workerPollMs: num('SPEECHMARK_WORKER_POLL_MS', 1000, { min: 10 }),
     workerHeartbeatSeconds: num('SPEECHMARK_WORKER_HEARTBEAT_SECONDS', 10, POSITIVE),
     readyWorkerSeconds: num('SPEECHMARK_READY_WORKER_SECONDS', 60, NON_NEGATIVE),

@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { SHARED_DATA_DIR } from '../support/audio-fixtures.js';
 import { describeWithSpeech } from '../support/speech.js';
 import { createIntake } from '../../src/app.js';
+import { openDatabase } from '../../src/db/client.js';
 import { importSpeechOcean, resolveOrganization, type ImportSummary } from '../../src/import/speechocean.js';
 import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
 import { checkRationale } from '../../src/rationale/check.js';
@@ -107,6 +110,33 @@ describeWithSpeech('SpeechOcean762 import', () => {
       expect(await t.app.services.prisma.utterance.count()).toBe(before);
       expect(await t.app.services.prisma.learner.count()).toBe(new Set(ids.map((id) => speakers.get(id))).size);
     });
+  });
+
+  test("the README's `npm run import` into the embedded database, which it then analyses (PGlite has no autovacuum)", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'speechmark-import-'));
+    try {
+      // As after the server's first start: one organisation, which the import then picks.
+      const created = await openDatabase({ databaseUrl: undefined, dataDir });
+      await created.prisma.organization.create({ data: { name: 'import' } });
+      await created.close();
+      const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'import', '--', '--data', DEV, '--limit', '51'], {
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', SPEECHMARK_DATA_DIR: dataDir },
+      });
+      expect(stdout).toContain('imported 51, skipped 0 already imported, failed 0');
+      expect(stdout).toMatch(/^database maintenance: .*analyze "?Utterance/m);
+      // The planner's row count, kept in the catalogue: what the server's first queries are planned on.
+      const db = await openDatabase({ databaseUrl: undefined, dataDir });
+      try {
+        const [row] = await db.executor.withConnection((c) =>
+          c.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE relname = 'Utterance'`),
+        );
+        expect(row!.reltuples).toBe(51);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('the npm script refuses a folder without scores.json, with a clear message', async () => {
