@@ -8,7 +8,7 @@
  * - All times are the database's `now()`, never the process clock.
  * - A RUNNING job whose lease expired is claimable again; if it already used `maxAttempts`, the
  *   claim marks it FAILED with errorCode LEASE_EXPIRED instead (a job that kills its worker every
- *   time must not loop forever).
+ *   time must not loop forever), in a transaction of its own (retireExhaustedJob).
  */
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { notifyJobChanged } from '../events/notify.js';
@@ -176,9 +176,13 @@ export const NEXT_JOB = `SELECT * FROM (
       ${PRIORITIES.flatMap((p) => [`UNION ALL (${oldestDueOf(p, true)})`, `UNION ALL (${oldestDueOf(p, false)})`]).join('\n      ')}
       LIMIT 1`;
 
+/** Why a RUNNING job's attempt ended when its lease expired. Not the worker's id (host and pid): clients read this message; lockedBy keeps it. */
+const LEASE_LOST_MESSAGE = `'Attempt ' || j."attempts" || ' stopped renewing its lease (its worker stopped or lost the database)'`;
+
 /**
  * The claim: NEXT_JOB locked, marked RUNNING with a lease for worker $1 for $2 seconds, returned
- * whole; $3 is the text[] of model versions the worker serves (NULL: any job).
+ * whole; $3 is the text[] of model versions the worker serves (NULL: any job). An expired job with
+ * no attempt left comes back FAILED instead; claimJob does not commit that (see retireExhaustedJob).
  */
 export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
      -- The organisation goes to the back of the line (clock_timestamp: distinct within a transaction).
@@ -201,8 +205,7 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
        -- A reclaimed RUNNING job: say why the previous attempt ended (cleared on success).
        "errorCode"      = CASE WHEN j."status" = 'RUNNING' THEN '${LEASE_EXPIRED}' ELSE j."errorCode" END,
        "errorMessage"   = CASE WHEN j."status" = 'RUNNING'
-                               -- Not the worker's id (host and pid): clients read this message; lockedBy keeps it.
-                               THEN 'Attempt ' || j."attempts" || ' stopped renewing its lease (its worker stopped or lost the database)' ||
+                               THEN ${LEASE_LOST_MESSAGE} ||
                                     CASE WHEN j."attempts" >= j."maxAttempts" THEN '; no attempts left.' ELSE '.' END
                                ELSE j."errorMessage" END
        FROM candidate
@@ -225,12 +228,10 @@ export async function claimJob(
   hooks: QueueHooks = {},
   modelVersions: readonly string[] | null = null,
 ): Promise<Job | null> {
-  // Each round is one atomic statement; a round only loops when it retired a job that had
-  // exhausted its attempts (marked FAILED), so the loop is bounded by the number of such jobs.
-  const onFailed = hooks.onFailed;
+  // Each round is one atomic statement; a round only loops when it met a job that had exhausted
+  // its attempts (then retired), so the loop is bounded by the number of such jobs.
   for (;;) {
-    // With its notification (src/events) and, for a job that ran out of attempts, its outbox event:
-    // both only if the claim commits.
+    // With its notification (src/events), only if the claim commits.
     const round = async (db: TransactionClient) => {
       const rows = await db.$queryRawUnsafe<ClaimedRow[]>(
         CLAIM_SQL,
@@ -239,16 +240,52 @@ export async function claimJob(
         modelVersions === null ? null : [...modelVersions],
       );
       const row = rows[0];
-      if (row && row.status === 'FAILED' && onFailed) await onFailed(db, failedJob(row));
+      if (row?.status === 'FAILED') throw new ExhaustedJobMet(row.id);
       if (row) await notifyJobChanged(db, row.id);
       return row;
     };
-    const row = await prisma.$transaction((tx) => round(tx as TransactionClient));
+    const row = await prisma.$transaction((tx) => round(tx as TransactionClient)).catch(async (e: unknown) => {
+      if (!(e instanceof ExhaustedJobMet)) throw e;
+      await retireExhaustedJob(prisma, e.jobId, hooks);
+      return 'retired' as const;
+    });
     if (!row) return null;
-    if (row.status !== 'RUNNING') continue; // retired an exhausted job; look for the next one
+    if (row === 'retired') continue; // look for the next one
     // The claim returned the whole row: no second round trip to read it again.
     return claimedJob(row);
   }
+}
+
+/** Rolls back a claim that met an expired job with no attempt left (retireExhaustedJob's to settle). */
+class ExhaustedJobMet extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} has no attempt left`);
+  }
+}
+
+/**
+ * Marks FAILED (LEASE_EXPIRED) an expired RUNNING job with no attempt left, with its outbox event
+ * (`hooks.onFailed`), in a transaction of its own that takes the job's learner FOR KEY SHARE before
+ * the job's row, as every other transaction that settles a job does. The claim that met the job
+ * holds its row, and the event's foreign key would then take the learner's lock: against an
+ * erasure (the learner, then its jobs) the two deadlocked. A job another transaction settled or
+ * deleted meanwhile is left as it is.
+ */
+async function retireExhaustedJob(prisma: PrismaClient, jobId: string, hooks: QueueHooks): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const db = tx as TransactionClient;
+    await lockJobLearner(db, jobId);
+    const rows = await db.$queryRawUnsafe<FailedJob[]>(
+      `UPDATE "Job" AS j SET "status" = 'FAILED', "leaseExpiresAt" = NULL, "finishedAt" = now(),
+              "errorCode" = '${LEASE_EXPIRED}', "errorMessage" = ${LEASE_LOST_MESSAGE} || '; no attempts left.'
+        WHERE j."id" = $1::uuid AND j."status" = 'RUNNING' AND j."leaseExpiresAt" < now() AND j."attempts" >= j."maxAttempts"
+        RETURNING ${FAILED_COLUMNS}`,
+      jobId,
+    );
+    if (!rows[0]) return;
+    if (hooks.onFailed) await hooks.onFailed(db, failedJob(rows[0]));
+    await notifyJobChanged(db, jobId);
+  });
 }
 
 /** The row the claim's RETURNING gave, as Prisma's Job (numbers and dates normalised). */

@@ -3,7 +3,8 @@ import {
   backoffMs, BACKOFF_CAP_MS, claimJob, completeJob, countClaimableJobs, extendLease, failJob, LEASE_EXPIRED, releaseJob,
 } from '../../src/jobs/queue.js';
 import { describeEachDatabase } from '../support/db.js';
-import { createJobs, sleep, writeAssessment } from './fixtures.js';
+import { createJobs, sleep, waitFor, writeAssessment } from './fixtures.js';
+import { emitJobFailed } from '../../src/outbox/events.js';
 
 describe('backoffMs', () => {
   test('2 s base, doubling, 5 min cap, jitter in the upper half', () => {
@@ -167,7 +168,58 @@ describeEachDatabase('job queue', (ctx) => {
     expect(await ctx.prisma.assessment.count()).toBe(1);
   });
 
+  test('a retired job gets its assessment.failed event with the FAILED row', async () => {
+    const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 1 });
+    await claimJob(ctx.prisma, 'w1', 1);
+    await sleep(1300);
+    expect(await claimJob(ctx.prisma, 'w2', 30, { onFailed: emitJobFailed })).toBeNull();
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).toMatchObject({ status: 'FAILED', errorCode: LEASE_EXPIRED });
+    const events = await ctx.prisma.outboxEvent.findMany({ where: { organizationId: job!.organizationId } });
+    expect(events.map((e) => e.type)).toEqual(['assessment.failed']);
+    expect(JSON.parse(events[0]!.body).data).toMatchObject({ job: { status: 'FAILED', error: { code: LEASE_EXPIRED } } });
+  });
+
   if (ctx.kind === 'postgres') {
+    test('retiring an exhausted job while its learner is being erased: the claim waits for the erasure, no deadlock', async () => {
+      const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 1 });
+      const { learnerId } = await ctx.prisma.utterance.findUniqueOrThrow({ where: { id: job!.utteranceId } });
+      await claimJob(ctx.prisma, 'w1', 1);
+      await sleep(1300);
+      const eraser = await openDatabase({ databaseUrl: ctx.db.url, dataDir: 'memory://' });
+      try {
+        // An erasure's lock order (src/admin/erase.ts): the learner, then its jobs, then the deletion.
+        let learnerLocked!: (xid: string) => void;
+        const locked = new Promise<string>((resolve) => (learnerLocked = resolve));
+        let claimWaits!: () => void;
+        const waiting = new Promise<void>((resolve) => (claimWaits = resolve));
+        const erasure = eraser.prisma.$transaction(async (tx) => {
+          await tx.$queryRawUnsafe(`SELECT "id" FROM "Learner" WHERE "id" = $1::uuid FOR UPDATE`, learnerId);
+          const [{ xid }] = await tx.$queryRawUnsafe<{ xid: string }[]>(`SELECT pg_current_xact_id()::text AS "xid"`);
+          learnerLocked(xid);
+          await waiting;
+          await tx.$queryRawUnsafe(`SELECT "id" FROM "Job" WHERE "utteranceId" = $1::uuid FOR UPDATE`, job!.utteranceId);
+          await tx.$executeRawUnsafe(`DELETE FROM "Learner" WHERE "id" = $1::uuid`, learnerId);
+        }, { timeout: 30_000 });
+        const xid = await locked;
+        const claim = claimJob(ctx.prisma, 'w2', 30, { onFailed: emitJobFailed });
+        // The claim (the only other transaction on this learner) now waits for the erasure's lock.
+        await waitFor(async () => {
+          const [{ n }] = await ctx.prisma.$queryRawUnsafe<{ n: number }[]>(
+            `SELECT count(*)::int AS "n" FROM pg_locks WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted`, xid);
+          return n > 0;
+        });
+        claimWaits();
+        // Before the fix the claim held the job's row while it waited: the erasure's next lock closed
+        // the cycle and PostgreSQL aborted one of them (40P01).
+        await expect(erasure).resolves.toBeUndefined();
+        await expect(claim).resolves.toBeNull();
+        expect(await ctx.prisma.job.count({ where: { id: job!.id } })).toBe(0);
+        expect(await ctx.prisma.outboxEvent.count({ where: { organizationId: job!.organizationId } })).toBe(0);
+      } finally {
+        await eraser.close();
+      }
+    });
+
     test('concurrent claimers (separate clients) never get the same job', async () => {
       const jobs = await createJobs(ctx.prisma, 40);
       const clients = await Promise.all([0, 1, 2].map(() => openDatabase({ databaseUrl: ctx.db.url, dataDir: 'memory://' })));
