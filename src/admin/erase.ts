@@ -26,6 +26,7 @@ import { emitEvent, learnerErased, utteranceDeleted } from '../outbox/events.js'
 import { addContributions } from '../analytics/rollup.js';
 import { latestModelAssessments } from '../analytics/common.js';
 import { lockGrade } from '../lti/grading.js';
+import { recordErasedLearner } from '../learners/erased.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -59,6 +60,8 @@ export async function eraseLearner(
         SELECT "id"::text AS "id", "audioSha256" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
       const deleted = await deleteUtteranceRows(tx, organizationId, utterances);
       await tx.learner.delete({ where: { id: learnerId } });
+      // So that the next roster sync does not create them again from the LMS's list.
+      await recordErasedLearner(tx, organizationId, learner[0]!.externalId);
       // The learner rollups carry no FK to the learner (see prisma/schema.prisma): removed here.
       await tx.learnerSoundRollup.deleteMany({ where: { organizationId, learnerId } });
       await tx.learnerSoundWordRollup.deleteMany({ where: { organizationId, learnerId } });

@@ -7,6 +7,7 @@ import type { AgeGroup, Learner, Prisma, PrismaClient } from '../generated/prism
 import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { cleanGroups } from './groups.js';
+import { erasedAmong, forgetErasedLearner } from './erased.js';
 
 export interface NewLearner {
   externalId: string;
@@ -42,8 +43,13 @@ export async function createLearner(prisma: PrismaClient, organizationId: string
   const groups = cleanGroups(input.groups ?? [], 'groups');
   const displayName = checkDisplayName(input.displayName ?? null);
   try {
-    return await prisma.learner.create({
-      data: { organizationId, externalId, displayName, groups, ageGroup: input.ageGroup ?? null },
+    // One transaction: the learner, and the end of an earlier erasure's hold on the id (./erased.ts).
+    return await prisma.$transaction(async (tx) => {
+      const learner = await tx.learner.create({
+        data: { organizationId, externalId, displayName, groups, ageGroup: input.ageGroup ?? null },
+      });
+      await forgetErasedLearner(tx, organizationId, externalId);
+      return learner;
     });
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
@@ -69,11 +75,17 @@ export async function ensureLearner(prisma: PrismaClient, organizationId: string
 /**
  * Many new learners at once (a class roster from the LMS), checked as createLearner checks one;
  * externalIds the organisation already uses are left as they are (created by someone else
- * meanwhile included). Returns how many were created. Runs in the caller's transaction.
+ * meanwhile included), and so are those of erased learners (./erased.ts), which are returned.
+ * Returns how many were created. Runs in the caller's transaction.
  */
-export async function createMissingLearners(tx: Prisma.TransactionClient, organizationId: string, inputs: readonly NewLearner[]): Promise<number> {
-  if (inputs.length === 0) return 0;
-  const data = inputs.map((input) => ({
+export async function createMissingLearners(
+  tx: Prisma.TransactionClient,
+  organizationId: string,
+  inputs: readonly NewLearner[],
+): Promise<{ created: number; erased: string[] }> {
+  if (inputs.length === 0) return { created: 0, erased: [] };
+  const erased = await erasedAmong(tx, organizationId, inputs.map((input) => cleanExternalId(input.externalId)));
+  const data = inputs.filter((input) => !erased.has(cleanExternalId(input.externalId))).map((input) => ({
     organizationId,
     externalId: cleanExternalId(input.externalId),
     displayName: checkDisplayName(input.displayName ?? null),
@@ -81,5 +93,5 @@ export async function createMissingLearners(tx: Prisma.TransactionClient, organi
     ageGroup: input.ageGroup ?? null,
   }));
   const { count } = await tx.learner.createMany({ data, skipDuplicates: true });
-  return count;
+  return { created: count, erased: [...erased] };
 }

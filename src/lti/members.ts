@@ -167,6 +167,9 @@ async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Paramet
   }
 }
 
+/** Why an erased learner listed by the roster was not created again. */
+export const ERASED_REASON = 'erased (eraseLearner); createLearner brings them back';
+
 /** At most this much of a user id is echoed in `skipped`. */
 const ECHO_CHARS = 200;
 
@@ -228,7 +231,9 @@ export async function syncLtiMembers(
     let created = 0;
     for (let i = 0; i < userIds.length; i += INSERT_CHUNK) {
       const chunk = userIds.slice(i, i + INSERT_CHUNK);
-      created += await createMissingLearners(tx, input.organizationId, chunk.map((externalId) => ({ externalId, displayName: learners.get(externalId), groups: [group] })));
+      const made = await createMissingLearners(tx, input.organizationId, chunk.map((externalId) => ({ externalId, displayName: learners.get(externalId), groups: [group] })));
+      created += made.created;
+      for (const userId of made.erased) skipped.push({ userId, reason: ERASED_REASON });
     }
     // Existing learners (and any created meanwhile by someone else) get the group, unless full.
     const added = await tx.$queryRaw<{ externalId: string }[]>`

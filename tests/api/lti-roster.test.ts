@@ -11,7 +11,7 @@ import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { LtiTestPlatform, type RosterMember } from '../support/lti-platform.js';
 import { MAX_GROUPS } from '../../src/learners/groups.js';
-import { isLearnerRole, nextLink } from '../../src/lti/members.js';
+import { ERASED_REASON, isLearnerRole, nextLink } from '../../src/lti/members.js';
 
 const DATABASES = await testDatabases();
 
@@ -123,6 +123,44 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
     expect(empty.data.syncLtiMembers).toMatchObject({ learners: 0, created: 0, added: 0, removed: 0 });
     expect((await learnerOf('u-known'))!.groups).toContain('course-7');
     expect(lms.problems).toEqual([]);
+  });
+
+  test('an erased learner is not created again by the next sync, until createLearner brings them back', async () => {
+    const admin = t.admin;
+    const members: RosterMember[] = [
+      { user_id: 'e-erased', roles: [LEARNER], name: 'Erin Erased' },
+      { user_id: 'e-stays', roles: [LEARNER], name: 'Sam Stays' },
+    ];
+    lms.setRoster('course-9', members);
+    const sync = () => admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-9') } });
+    expect((await sync()).data.syncLtiMembers).toMatchObject({ created: 2, skipped: [] });
+    const erasedId = (await admin.request(`{ learnerByExternalId(externalId: "e-erased") { id } }`)).data.learnerByExternalId.id;
+    const erased = await admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: erasedId });
+    expect(erased.errors).toBeUndefined();
+    // The hold keeps no trace of the id itself.
+    const holds = await prisma().erasedLearner.findMany();
+    expect(holds).toHaveLength(1);
+    expect(JSON.stringify(holds)).not.toContain('e-erased');
+
+    // The LMS still lists them: the sync skips them, saying why, and creates no one.
+    const again = await sync();
+    expect(again.errors).toBeUndefined();
+    expect(again.data.syncLtiMembers).toMatchObject({ learners: 2, created: 0, added: 0, removed: 0, skipped: [{ userId: 'e-erased', reason: ERASED_REASON }] });
+    expect(await learnerOf('e-erased')).toBeNull();
+    expect(await learnerOf('e-stays')).toEqual({ displayName: 'Sam Stays', groups: ['course-9'] });
+    // The hold is the organisation's: another one's learner with the same id neither meets nor lifts it.
+    const other = await otherOrganization(t);
+    expect((await other.client.request(`mutation { createLearner(input: {externalId: "e-erased"}) { id } }`)).errors).toBeUndefined();
+    expect(await prisma().erasedLearner.count()).toBe(1);
+    expect((await sync()).data.syncLtiMembers).toMatchObject({ created: 0, skipped: [{ userId: 'e-erased', reason: ERASED_REASON }] });
+
+    // An explicit createLearner is a request about that person: created, and the hold is gone.
+    const back = await admin.request(`mutation { createLearner(input: {externalId: "e-erased"}) { id } }`);
+    expect(back.errors).toBeUndefined();
+    expect(await prisma().erasedLearner.count()).toBe(0);
+    expect((await sync()).data.syncLtiMembers).toMatchObject({ created: 0, added: 1, skipped: [] });
+    expect(await prisma().learner.findFirst({ where: { externalId: 'e-erased', organizationId: { not: other.org.id } }, select: { displayName: true, groups: true } }))
+      .toEqual({ displayName: null, groups: ['course-9'] });
   });
 
   test('a platform that fails part-way writes nothing: LTI_PLATFORM_ERROR with its status', async () => {
