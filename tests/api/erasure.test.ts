@@ -1,7 +1,8 @@
 /**
  * eraseLearner over real HTTP on the real server: what it deletes is counted straight from the
  * database and the audio store on disk, shared recordings survive, other learners and organisations
- * are untouched, and a worker holding one of the learner's jobs cannot bring any row back.
+ * are untouched, and a worker holding one of the learner's jobs cannot bring any row back (nor one
+ * holding the job of a recording deleteUtterance removes).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
@@ -282,6 +283,53 @@ describe.each(DATABASES)('eraseLearner on %s', (kind) => {
       expect(res.data.eraseLearner).toMatchObject({ utterances: 1, assessments: 1, jobs: 1 });
       expect(await rowsOf(prisma(), [utterance.id])).toEqual(NONE);
       expect(await prisma().job.count({ where: { id: job.id } })).toBe(0);
+    });
+
+    const DELETE = `mutation($id: ID!) { deleteUtterance(id: $id) { utteranceId assessments jobs audioFilesRemoved } }`;
+    /** The learner's rollup counts still above zero (a subtraction leaves zero rows behind). */
+    const countedRollups = async (learnerId: string) => ({
+      scores: await prisma().learnerScoreRollup.count({ where: { learnerId, count: { not: 0 } } }),
+      sounds: await prisma().learnerSoundRollup.count({ where: { learnerId, count: { not: 0 } } }),
+    });
+
+    test('deleteUtterance while the job runs: the completion finds no job and writes nothing', async () => {
+      const { learner: l, utterance, path, g } = await queuedJob('deleted-running', 1500);
+      worker.wake();
+      await g.entered;
+      const res = await t.admin.request(DELETE, { id: toGlobalId('Utterance', utterance.id) });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.deleteUtterance).toMatchObject({ assessments: 0, jobs: 1, audioFilesRemoved: 1 });
+
+      g.openBefore();
+      g.openInside();
+      expect(await g.outcome).toBe('lost');
+      expect(await rowsOf(prisma(), [utterance.id])).toEqual(NONE);
+      expect(await countedRollups(l.id)).toEqual({ scores: 0, sounds: 0 });
+      expect(await prisma().learner.count({ where: { id: l.id } })).toBe(1);
+      expect(existsSync(path)).toBe(false);
+    });
+
+    test('deleteUtterance while the completion is committing: it waits, then deletes the new result and takes it out of the rollups', async () => {
+      const { learner: l, utterance, job, g } = await queuedJob('deleted-completing', 1700);
+      worker.wake();
+      await g.entered;
+      g.openBefore();
+      await g.committing; // the completing transaction holds the job row, and waits
+
+      let done = false;
+      const deleting = t.admin.request(DELETE, { id: toGlobalId('Utterance', utterance.id) }).finally(() => (done = true));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(done).toBe(false); // blocked behind the worker's transaction
+      g.openInside();
+      const res = await deleting;
+      expect(await g.outcome).toBe('succeeded');
+      expect(res.errors).toBeUndefined();
+      expect(res.data.deleteUtterance).toMatchObject({ assessments: 1, jobs: 1 });
+      expect(await rowsOf(prisma(), [utterance.id])).toEqual(NONE);
+      expect(await prisma().job.count({ where: { id: job.id } })).toBe(0);
+      // The completion added the assessment to the rollups; the deletion, which read it once it
+      // had committed, took it out again.
+      expect(await countedRollups(l.id)).toEqual({ scores: 0, sounds: 0 });
     });
 
     test('the worker loop goes on with the next jobs', async () => {
