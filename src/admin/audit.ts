@@ -19,6 +19,7 @@ export type AuditAction =
   | 'apiKey.revoked'
   | 'apiKey.rotated'
   | 'learner.erased'
+  | 'learner.erasureHoldLifted'
   | 'utterance.deleted'
   | 'humanLabels.attached'
   | 'rationale.reviewed'

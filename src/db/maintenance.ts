@@ -18,8 +18,13 @@ import { log } from '../ops/log.js';
 
 /** What one table needs now. */
 export interface TableMaintenance {
+  /** The application's schema, or pg_catalog for a system catalogue. */
+  schema: string;
   table: string;
-  /** VACUUM (ANALYZE) when dead rows or inserts since the last vacuum passed autovacuum's threshold; else ANALYZE. */
+  /**
+   * VACUUM (ANALYZE) when dead rows or inserts since the last vacuum passed autovacuum's threshold,
+   * or the table's oldest transaction id is older than `autovacuum_freeze_max_age`; else ANALYZE.
+   */
   action: 'vacuum' | 'analyze';
 }
 
@@ -30,9 +35,15 @@ export interface MaintenanceRun {
 }
 
 /**
- * autovacuum.c's relation_needs_vacanalyze, from pg_stat_user_tables and the server's settings: a
- * never-analysed table counts as empty (reltuples -1), so its first rows past the base threshold
- * trigger the first ANALYZE. Per-table storage parameters are not used (the schema sets none).
+ * autovacuum.c's relation_needs_vacanalyze, from pg_stat_all_tables and the server's settings, for
+ * the application's tables and the system catalogues (which VACUUM and ANALYZE themselves update):
+ * - VACUUM against transaction id wraparound: relfrozenxid older than autovacuum_freeze_max_age, or
+ *   relminmxid older than autovacuum_multixact_freeze_max_age (a single-user PostgreSQL, as PGlite
+ *   is, does not stop before wraparound, it only warns);
+ * - VACUUM for dead rows, and for inserts (unless autovacuum_vacuum_insert_threshold is -1);
+ * - ANALYZE for rows changed since the last one (never pg_statistic itself).
+ * A never-analysed table counts as empty (reltuples -1), so its first rows past the base threshold
+ * trigger the first ANALYZE. Per-table storage parameters are not read (the schema sets none).
  */
 const TABLES_DUE_SQL = `
   WITH settings AS (
@@ -41,44 +52,57 @@ const TABLES_DUE_SQL = `
            current_setting('autovacuum_vacuum_insert_threshold')::float8 AS it,
            current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS "is",
            current_setting('autovacuum_analyze_threshold')::float8 AS at,
-           current_setting('autovacuum_analyze_scale_factor')::float8 AS "as"
+           current_setting('autovacuum_analyze_scale_factor')::float8 AS "as",
+           coalesce($1::float8, current_setting('autovacuum_freeze_max_age')::float8) AS fa,
+           current_setting('autovacuum_multixact_freeze_max_age')::float8 AS ma
+  ), due AS (
+    SELECT s.schemaname AS "schema", s.relname AS "table", s.n_dead_tup + s.n_mod_since_analyze AS changes,
+           (c.relfrozenxid::text::bigint <> 0 AND age(c.relfrozenxid) > st.fa)
+             OR (c.relminmxid::text::bigint <> 0 AND mxid_age(c.relminmxid) > st.ma)
+             OR s.n_dead_tup > st.vt + st.vs * greatest(c.reltuples, 0)
+             OR (st.it >= 0 AND s.n_ins_since_vacuum > st.it + st."is" * greatest(c.reltuples, 0)) AS "vacuum",
+           s.relid <> 'pg_catalog.pg_statistic'::regclass
+             AND s.n_mod_since_analyze > st.at + st."as" * greatest(c.reltuples, 0) AS "analyze"
+      FROM pg_stat_all_tables s
+      JOIN pg_class c ON c.oid = s.relid
+     CROSS JOIN settings st
+     WHERE s.schemaname IN (current_schema(), 'pg_catalog') AND c.relkind = 'r'
   )
-  SELECT s.relname AS "table",
-         CASE WHEN s.n_dead_tup > st.vt + st.vs * greatest(c.reltuples, 0)
-                OR s.n_ins_since_vacuum > st.it + st."is" * greatest(c.reltuples, 0)
-              THEN 'vacuum' ELSE 'analyze' END AS action
-    FROM pg_stat_user_tables s
-    JOIN pg_class c ON c.oid = s.relid
-    CROSS JOIN settings st
-   WHERE s.schemaname = current_schema()
-     AND (s.n_dead_tup > st.vt + st.vs * greatest(c.reltuples, 0)
-       OR s.n_ins_since_vacuum > st.it + st."is" * greatest(c.reltuples, 0)
-       OR s.n_mod_since_analyze > st.at + st."as" * greatest(c.reltuples, 0))
-   ORDER BY s.n_dead_tup + s.n_mod_since_analyze DESC, s.relname`;
+  SELECT "schema", "table", CASE WHEN "vacuum" THEN 'vacuum' ELSE 'analyze' END AS action
+    FROM due
+   WHERE "vacuum" OR "analyze"
+   ORDER BY changes DESC, "schema", "table"`;
 
-/** The tables autovacuum would process now, most changed first. */
-export async function tablesDueForMaintenance(executor: MigrationExecutor): Promise<TableMaintenance[]> {
+/**
+ * The tables autovacuum would process now, most changed first. `freezeMaxAge` replaces the server's
+ * autovacuum_freeze_max_age (fixed when the server starts), for tests of the wraparound rule.
+ */
+export async function tablesDueForMaintenance(executor: MigrationExecutor, options: { freezeMaxAge?: number } = {}): Promise<TableMaintenance[]> {
   return executor.withConnection(async (c) => {
     // The backend sends its counts to the statistics at most once a second, after a statement:
     // forced here, so the decision sees the writes made up to now.
     await c.query('SELECT pg_stat_force_next_flush()');
-    return c.query<TableMaintenance>(TABLES_DUE_SQL);
+    return c.query<TableMaintenance>(TABLES_DUE_SQL, [options.freezeMaxAge ?? null]);
   });
 }
 
 /**
  * VACUUMs or ANALYZEs every table that is due, one at a time (PGlite runs one statement at a time
- * anyway: requests wait while a table is processed, so each is logged with how long it took).
+ * anyway: everything waits while a table is processed, so each is logged with how long it took).
  * `go` is asked between tables, so a shutdown does not wait for the rest.
  */
-export async function maintainTables(executor: MigrationExecutor, go: () => boolean = () => true): Promise<MaintenanceRun[]> {
+export async function maintainTables(
+  executor: MigrationExecutor,
+  go: () => boolean = () => true,
+  options: { freezeMaxAge?: number } = {},
+): Promise<MaintenanceRun[]> {
   const runs: MaintenanceRun[] = [];
-  for (const { table, action } of await tablesDueForMaintenance(executor)) {
+  for (const { schema, table, action } of await tablesDueForMaintenance(executor, options)) {
     if (!go()) break;
     const started = performance.now();
-    const sql = action === 'vacuum' ? `VACUUM (ANALYZE) ${quoteIdent(table)}` : `ANALYZE ${quoteIdent(table)}`;
-    await executor.withConnection((c) => c.exec(sql));
-    runs.push({ table, action, ms: Math.round(performance.now() - started) });
+    const name = `${quoteIdent(schema)}.${quoteIdent(table)}`;
+    await executor.withConnection((c) => c.exec(action === 'vacuum' ? `VACUUM (ANALYZE) ${name}` : `ANALYZE ${name}`));
+    runs.push({ table: schema === 'pg_catalog' ? `pg_catalog.${table}` : table, action, ms: Math.round(performance.now() - started) });
   }
   return runs;
 }

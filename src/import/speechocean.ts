@@ -16,6 +16,7 @@ import { speechOceanToLabels, SpeechOceanFormatError } from '../rationale/speech
 import { validateHumanLabels, writeHumanLabels, type HumanLabelsInput } from '../assessment/human.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
 import { ensureLearner } from '../learners/create.js';
+import { cliActor } from '../admin/audit.js';
 
 export const IMPORT_RATER = 'speechocean762';
 
@@ -123,7 +124,8 @@ async function importOne(prisma: PrismaClient, intake: Intake, ds: Dataset, id: 
   // Labels are checked against the reference before the audio is stored.
   const labels = validateHumanLabels(toInput(dataset), words);
   const audio = new Uint8Array(await readFile(audioPath(ds, id)));
-  const learner = await ensureLearner(prisma, organizationId, opts.learnerPrefix + speaker);
+  // An operator's command: a learner erased earlier is imported again, and the audit log says so.
+  const learner = await ensureLearner(prisma, organizationId, opts.learnerPrefix + speaker, cliActor());
   // The API's write path; the key makes a re-run (or a concurrent run) replay instead of duplicating,
   // and a dataset whose record changed since the first import a CONFLICT (reported as failed).
   const { replayed } = await submitRecording(

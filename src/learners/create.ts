@@ -8,6 +8,8 @@ import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { cleanGroups } from './groups.js';
 import { erasedAmong, forgetErasedLearner } from './erased.js';
+import { runTransaction } from '../db/transaction.js';
+import { recordAudit, type Actor } from '../admin/audit.js';
 
 export interface NewLearner {
   externalId: string;
@@ -38,17 +40,21 @@ function cleanExternalId(raw: string): string {
  * that has it (its database id, as `existingLearnerId`): a client that lost the first answer
  * (a timeout) recovers the id it needs to submit, whatever its key may read.
  */
-export async function createLearner(prisma: PrismaClient, organizationId: string, input: NewLearner): Promise<Learner> {
+export async function createLearner(prisma: PrismaClient, organizationId: string, input: NewLearner, actor: Actor): Promise<Learner> {
   const externalId = cleanExternalId(input.externalId);
   const groups = cleanGroups(input.groups ?? [], 'groups');
   const displayName = checkDisplayName(input.displayName ?? null);
   try {
-    // One transaction: the learner, and the end of an earlier erasure's hold on the id (./erased.ts).
-    return await prisma.$transaction(async (tx) => {
+    // One transaction: the learner, and the end of an earlier erasure's hold on the id (./erased.ts),
+    // which the audit log records.
+    return await runTransaction(prisma, async (tx) => {
       const learner = await tx.learner.create({
         data: { organizationId, externalId, displayName, groups, ageGroup: input.ageGroup ?? null },
       });
-      await forgetErasedLearner(tx, organizationId, externalId);
+      const lifted = await forgetErasedLearner(tx, organizationId, externalId);
+      if (lifted.count > 0) {
+        await recordAudit(tx, { organizationId, actor, action: 'learner.erasureHoldLifted', targetType: 'Learner', targetId: learner.id, details: {} });
+      }
       return learner;
     });
   } catch (e) {
@@ -59,12 +65,12 @@ export async function createLearner(prisma: PrismaClient, organizationId: string
 }
 
 /** The learner with this externalId, created (by createLearner) when there is none yet; safe to race. */
-export async function ensureLearner(prisma: PrismaClient, organizationId: string, externalId: string): Promise<Learner> {
+export async function ensureLearner(prisma: PrismaClient, organizationId: string, externalId: string, actor: Actor): Promise<Learner> {
   const where = { organizationId_externalId: { organizationId, externalId: cleanExternalId(externalId) } };
   const existing = await prisma.learner.findUnique({ where });
   if (existing) return existing;
   try {
-    return await createLearner(prisma, organizationId, { externalId });
+    return await createLearner(prisma, organizationId, { externalId }, actor);
   } catch (e) {
     // Created by a concurrent run between the read and the insert.
     if (e instanceof AppError && e.code === 'CONFLICT') return prisma.learner.findUniqueOrThrow({ where });
@@ -84,7 +90,13 @@ export async function createMissingLearners(
   inputs: readonly NewLearner[],
 ): Promise<{ created: number; erased: string[] }> {
   if (inputs.length === 0) return { created: 0, erased: [] };
-  const erased = await erasedAmong(tx, organizationId, inputs.map((input) => cleanExternalId(input.externalId)));
+  const externalIds = inputs.map((input) => cleanExternalId(input.externalId));
+  // An erasure in progress holds its learner FOR UPDATE and commits its hold with the deletion:
+  // waiting here for those learners' rows means the hold is read after it committed (else the
+  // insert below would wait on the deleted row's key and then create the learner again).
+  await tx.$queryRaw`SELECT "id" FROM "Learner" WHERE "organizationId" = ${organizationId}::uuid AND "externalId" = ANY(${externalIds}::text[])
+    ORDER BY "externalId" FOR KEY SHARE`;
+  const erased = await erasedAmong(tx, organizationId, externalIds);
   const data = inputs.filter((input) => !erased.has(cleanExternalId(input.externalId))).map((input) => ({
     organizationId,
     externalId: cleanExternalId(input.externalId),

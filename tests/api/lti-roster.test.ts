@@ -158,6 +158,8 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
     const back = await admin.request(`mutation { createLearner(input: {externalId: "e-erased"}) { id } }`);
     expect(back.errors).toBeUndefined();
     expect(await prisma().erasedLearner.count()).toBe(0);
+    const lifted = await admin.request(`{ auditEvents(first: 1, action: "learner.erasureHoldLifted") { edges { node { targetType targetId } } } }`);
+    expect(lifted.data.auditEvents.edges.map((e: any) => e.node)).toEqual([{ targetType: 'Learner', targetId: back.data.createLearner.id }]);
     expect((await sync()).data.syncLtiMembers).toMatchObject({ created: 0, added: 1, skipped: [] });
     expect(await prisma().learner.findFirst({ where: { externalId: 'e-erased', organizationId: { not: other.org.id } }, select: { displayName: true, groups: true } }))
       .toEqual({ displayName: null, groups: ['course-9'] });

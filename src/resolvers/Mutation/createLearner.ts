@@ -3,6 +3,7 @@ import { requireScope } from '../../graphql/auth.js';
 import { toGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { createLearner as create } from '../../learners/create.js';
+import { actorOf } from '../../admin/audit.js';
 
 /**
  * A taken externalId is CONFLICT with `extensions.learnerId`, the existing learner's global id: an
@@ -12,7 +13,7 @@ import { createLearner as create } from '../../learners/create.js';
 export const createLearner: MutationResolvers['createLearner'] = async (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ASSESS_WRITE');
   try {
-    return await create(ctx.services.prisma, ctx.principal.organizationId, input);
+    return await create(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx.principal));
   } catch (e) {
     if (e instanceof AppError && e.code === 'CONFLICT') {
       // (null when the learner was erased between the refused insert and the look-up)
