@@ -40,7 +40,9 @@ export interface MaintenanceRun {
  * - VACUUM against transaction id wraparound: relfrozenxid older than autovacuum_freeze_max_age, or
  *   relminmxid older than autovacuum_multixact_freeze_max_age (a single-user PostgreSQL, as PGlite
  *   is, does not stop before wraparound, it only warns);
- * - VACUUM for dead rows, and for inserts (unless autovacuum_vacuum_insert_threshold is -1);
+ * - VACUUM for dead rows (the threshold capped by autovacuum_vacuum_max_threshold), and for
+ *   inserts (unless autovacuum_vacuum_insert_threshold is -1; the scaled part counts only the
+ *   share of pages not yet all-frozen), as PostgreSQL 18 decides;
  * - ANALYZE for rows changed since the last one (never pg_statistic itself).
  * A never-analysed table counts as empty (reltuples -1), so its first rows past the base threshold
  * trigger the first ANALYZE. Per-table storage parameters are not read (the schema sets none).
@@ -49,6 +51,7 @@ const TABLES_DUE_SQL = `
   WITH settings AS (
     SELECT current_setting('autovacuum_vacuum_threshold')::float8 AS vt,
            current_setting('autovacuum_vacuum_scale_factor')::float8 AS vs,
+           current_setting('autovacuum_vacuum_max_threshold')::float8 AS vm,
            current_setting('autovacuum_vacuum_insert_threshold')::float8 AS it,
            current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS "is",
            current_setting('autovacuum_analyze_threshold')::float8 AS at,
@@ -59,8 +62,11 @@ const TABLES_DUE_SQL = `
     SELECT s.schemaname AS "schema", s.relname AS "table", s.n_dead_tup + s.n_mod_since_analyze AS changes,
            (c.relfrozenxid::text::bigint <> 0 AND age(c.relfrozenxid) > st.fa)
              OR (c.relminmxid::text::bigint <> 0 AND mxid_age(c.relminmxid) > st.ma)
-             OR s.n_dead_tup > st.vt + st.vs * greatest(c.reltuples, 0)
-             OR (st.it >= 0 AND s.n_ins_since_vacuum > st.it + st."is" * greatest(c.reltuples, 0)) AS "vacuum",
+             OR s.n_dead_tup > CASE WHEN st.vm >= 0 THEN least(st.vt + st.vs * greatest(c.reltuples, 0), st.vm)
+                                    ELSE st.vt + st.vs * greatest(c.reltuples, 0) END
+             OR (st.it >= 0 AND s.n_ins_since_vacuum > st.it + st."is" * greatest(c.reltuples, 0) *
+                   CASE WHEN c.relpages > 0 AND c.relallfrozen > 0
+                        THEN 1 - least(c.relallfrozen, c.relpages)::float8 / c.relpages ELSE 1 END) AS "vacuum",
            s.relid <> 'pg_catalog.pg_statistic'::regclass
              AND s.n_mod_since_analyze > st.at + st."as" * greatest(c.reltuples, 0) AS "analyze"
       FROM pg_stat_all_tables s
