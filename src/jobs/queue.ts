@@ -88,6 +88,7 @@ interface ClaimedRow extends FailedJob {
   requestedModelVersion: string | null;
   idempotencyKey: string | null;
   maxAttempts: number;
+  releasedAttempts: number;
   runAfter: Date | string;
   leaseExpiresAt: Date | string | null;
   lockedBy: string | null;
@@ -211,7 +212,7 @@ export const CLAIM_SQL = `WITH candidate AS (${NEXT_JOB}),
        FROM candidate
       WHERE j."id" = candidate."id"
      RETURNING ${FAILED_COLUMNS}, j."status"::text AS "status", j."priority"::text AS "priority", j."requestedModelVersion", j."idempotencyKey", j."maxAttempts",
-               j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
+               j."releasedAttempts", j."runAfter", j."leaseExpiresAt", j."lockedBy", j."rawOutput", j."createdAt", j."startedAt", j."finishedAt"`;
 
 /**
  * Claims the next job (NEXT_JOB's order: expired leases, then INTERACTIVE, then BULK, organisations
@@ -302,6 +303,7 @@ function claimedJob(row: ClaimedRow): Job {
     idempotencyKey: row.idempotencyKey,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.maxAttempts),
+    releasedAttempts: Number(row.releasedAttempts),
     runAfter: date(row.runAfter)!,
     leaseExpiresAt: date(row.leaseExpiresAt),
     lockedBy: row.lockedBy,
@@ -403,14 +405,15 @@ export async function completeJob(
  */
 export async function failJob(
   prisma: PrismaClient,
-  job: Pick<Job, 'id' | 'attempts' | 'maxAttempts'>,
+  job: Pick<Job, 'id' | 'attempts' | 'maxAttempts' | 'releasedAttempts'>,
   workerId: string,
   failure: JobFailure,
   random: () => number = Math.random,
   hooks: QueueHooks = {},
 ): Promise<FailOutcome> {
   const retry = failure.transient && job.attempts < job.maxAttempts;
-  const delaySeconds = backoffMs(job.attempts, random) / 1000;
+  // Released attempts were handed back, not failed: the delay follows the failures alone.
+  const delaySeconds = backoffMs(job.attempts - job.releasedAttempts, random) / 1000;
   const fail = async (db: TransactionClient) => {
     const rows = await db.$queryRawUnsafe<FailedJob[]>(
       `UPDATE "Job" AS j SET "status" = 'FAILED', "finishedAt" = now(), "leaseExpiresAt" = NULL,
@@ -463,7 +466,7 @@ export async function failJob(
 export async function releaseJob(prisma: PrismaClient, job: Pick<Job, 'id' | 'attempts'>, workerId: string): Promise<boolean> {
   return prisma.$transaction(async (tx) => {
   const n = await tx.$executeRawUnsafe(
-    `UPDATE "Job" SET "status" = 'QUEUED', "maxAttempts" = "maxAttempts" + 1, "runAfter" = now(),
+    `UPDATE "Job" SET "status" = 'QUEUED', "maxAttempts" = "maxAttempts" + 1, "releasedAttempts" = "releasedAttempts" + 1, "runAfter" = now(),
             "lockedBy" = NULL, "leaseExpiresAt" = NULL, "startedAt" = NULL
       WHERE "id" = $1::uuid AND "status" = 'RUNNING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
     job.id,

@@ -168,6 +168,31 @@ describeEachDatabase('job queue', (ctx) => {
     expect(await ctx.prisma.assessment.count()).toBe(1);
   });
 
+  test('a released attempt does not lengthen the backoff of the next failure', async () => {
+    await createJobs(ctx.prisma, 1);
+    const a1 = (await claimJob(ctx.prisma, 'w1', 300))!;
+    expect(await releaseJob(ctx.prisma, a1, 'w1')).toBe(true);
+    const a2 = (await claimJob(ctx.prisma, 'w1', 300))!;
+    expect(a2).toMatchObject({ attempts: 2, releasedAttempts: 1 });
+    const t0 = Date.now();
+    expect(await failJob(ctx.prisma, a2, 'w1', { code: 'MODEL_UNAVAILABLE', message: 'down', transient: true }, () => 1)).toBe('retry');
+    const queued = await ctx.prisma.job.findUniqueOrThrow({ where: { id: a2.id } });
+    expect(queued).toMatchObject({ status: 'QUEUED', attempts: 2, releasedAttempts: 1 });
+    // The first failure waits the first delay (2 s at jitter 1.0), not the second's 4 s.
+    const delay = queued.runAfter.getTime() - t0;
+    expect(delay).toBeGreaterThan(1500);
+    expect(delay).toBeLessThan(2500);
+
+    // A second failure after that doubles it, as for a job never released.
+    await ctx.prisma.job.update({ where: { id: a2.id }, data: { runAfter: new Date(Date.now() - 1000) } });
+    const a3 = (await claimJob(ctx.prisma, 'w1', 300))!;
+    const t1 = Date.now();
+    expect(await failJob(ctx.prisma, a3, 'w1', { code: 'MODEL_UNAVAILABLE', message: 'down', transient: true }, () => 1)).toBe('retry');
+    const again = (await ctx.prisma.job.findUniqueOrThrow({ where: { id: a3.id } })).runAfter.getTime() - t1;
+    expect(again).toBeGreaterThan(3500);
+    expect(again).toBeLessThan(4500);
+  });
+
   test('a retired job gets its assessment.failed event with the FAILED row', async () => {
     const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 1 });
     await claimJob(ctx.prisma, 'w1', 1);
