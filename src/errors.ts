@@ -50,6 +50,18 @@ export class AppError extends GraphQLError {
   }
 }
 
+/**
+ * A refusal of the caller's input (BAD_USER_INPUT) naming the input at fault, as the README's
+ * convention says: `extensions.argument` is a dotted path from the called field's arguments through
+ * input-object fields (`input.displayName`, `filter.createdAfter`, `first`); for a conflict between
+ * several inputs, pass them all: `arguments` lists them and `argument` is the first. Domain code
+ * whose inputs mirror a GraphQL input type writes the path that type gives it.
+ */
+export function badInput(message: string, argument: string | readonly [string, string, ...string[]], details?: Record<string, unknown>): AppError {
+  const named = typeof argument === 'string' ? { argument } : { argument: argument[0], arguments: [...argument] };
+  return new AppError('BAD_USER_INPUT', message, { ...named, ...details });
+}
+
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }

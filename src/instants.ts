@@ -5,12 +5,16 @@
 export const EARLIEST_INSTANT = new Date('0001-01-01T00:00:00.000Z');
 export const LATEST_INSTANT = new Date('9999-12-31T23:59:59.999Z');
 
-import { AppError } from './errors.js';
+import { badInput } from './errors.js';
 
-/** BAD_USER_INPUT unless `at` is a valid instant within the supported range (the CLI's input too). */
-export function checkInstant(at: Date, name: string): Date {
+/**
+ * BAD_USER_INPUT unless `at` is a valid instant within the supported range (the CLI's input too).
+ * `argument`: the input's path (errors.ts, badInput); the message names its last part.
+ */
+export function checkInstant(at: Date, argument: string): Date {
   if (Number.isNaN(at.getTime()) || at < EARLIEST_INSTANT || at > LATEST_INSTANT) {
-    throw new AppError('BAD_USER_INPUT', `${name} must be an instant from ${EARLIEST_INSTANT.toISOString()} to ${LATEST_INSTANT.toISOString()}.`);
+    const name = argument.split('.').pop();
+    throw badInput(`${name} must be an instant from ${EARLIEST_INSTANT.toISOString()} to ${LATEST_INSTANT.toISOString()}.`, argument);
   }
   return at;
 }

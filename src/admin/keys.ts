@@ -7,7 +7,7 @@
  * active ADMIN key.
  */
 import type { ApiKey, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { ALL_SCOPES, apiKeyStatus, createApiKey, forgetCachedApiKeys, type Scope } from '../graphql/auth.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { checkInstant } from '../instants.js';
@@ -19,29 +19,26 @@ export const MAX_KEY_NAME_CHARS = 200;
 /** rotateApiKey's longest overlap: 30 days. */
 export const MAX_ROTATION_OVERLAP_SECONDS = 30 * 24 * 3600;
 
-function bad(message: string): AppError {
-  return new AppError('BAD_USER_INPUT', message);
-}
-
+/** createApiKey's input (CreateApiKeyInput), also what `npm run admin -- create-key` checks. */
 export function validateKeyName(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > MAX_KEY_NAME_CHARS) throw bad(`name must be 1 to ${MAX_KEY_NAME_CHARS} characters.`);
+  if (!trimmed || trimmed.length > MAX_KEY_NAME_CHARS) throw badInput(`name must be 1 to ${MAX_KEY_NAME_CHARS} characters.`, 'input.name');
   return trimmed;
 }
 
 export function validateScopes(scopes: readonly string[]): Scope[] {
-  if (scopes.length === 0) throw bad('An API key needs at least one scope.');
-  for (const s of scopes) {
-    if (!ALL_SCOPES.includes(s as Scope)) throw bad(`Unknown scope "${s}" (scopes: ${ALL_SCOPES.join(', ')}).`);
+  if (scopes.length === 0) throw badInput('An API key needs at least one scope.', 'input.scopes');
+  for (const [i, s] of scopes.entries()) {
+    if (!ALL_SCOPES.includes(s as Scope)) throw badInput(`Unknown scope "${s}" (scopes: ${ALL_SCOPES.join(', ')}).`, `input.scopes.${i}`);
   }
   return [...new Set(scopes as Scope[])];
 }
 
-export function validateExpiry(expiresAt: Date | null | undefined, now: Date = new Date()): Date | null {
+/** `argument`: createApiKey's `input.expiresAt` or rotateApiKey's `expiresAt`. */
+export function validateExpiry(expiresAt: Date | null | undefined, argument: string, now: Date = new Date()): Date | null {
   if (expiresAt == null) return null;
-  if (Number.isNaN(expiresAt.getTime())) throw bad('expiresAt is not a valid instant.');
-  checkInstant(expiresAt, 'expiresAt'); // `npm run admin -- create-key --expires-in-days` as well as the API
-  if (expiresAt.getTime() <= now.getTime()) throw bad(`expiresAt (${expiresAt.toISOString()}) must be in the future.`);
+  checkInstant(expiresAt, argument); // `npm run admin -- create-key --expires-in-days` as well as the API
+  if (expiresAt.getTime() <= now.getTime()) throw badInput(`expiresAt (${expiresAt.toISOString()}) must be in the future.`, argument);
   return expiresAt;
 }
 
@@ -77,7 +74,7 @@ export interface IssueKeyInput {
 export async function issueApiKey(prisma: PrismaClient, input: IssueKeyInput, actor: Actor) {
   const name = validateKeyName(input.name);
   const scopes = validateScopes(input.scopes);
-  const expiresAt = validateExpiry(input.expiresAt);
+  const expiresAt = validateExpiry(input.expiresAt, 'input.expiresAt');
   return prisma.$transaction(async (tx) => {
     await lockOrganization(tx, input.organizationId);
     const created = await createApiKey(tx, input.organizationId, name, scopes, { expiresAt });
@@ -145,9 +142,9 @@ export async function rotateApiKey(
 ) {
   const overlap = options.expireOldAfterSeconds;
   if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) {
-    throw bad(`expireOldAfterSeconds must be an integer from 0 to ${MAX_ROTATION_OVERLAP_SECONDS} (30 days).`);
+    throw badInput(`expireOldAfterSeconds must be an integer from 0 to ${MAX_ROTATION_OVERLAP_SECONDS} (30 days).`, 'expireOldAfterSeconds');
   }
-  const expiresAt = validateExpiry(options.expiresAt);
+  const expiresAt = validateExpiry(options.expiresAt, 'expiresAt');
   const rotated = await prisma.$transaction(async (tx) => {
     await lockOrganization(tx, where.organizationId);
     const old = await findKey(tx, where.organizationId, where.id);

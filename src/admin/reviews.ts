@@ -5,7 +5,7 @@
  * its latest verdict; every verdict is in the audit log, written in the same transaction.
  */
 import type { PrismaClient, RationaleReview, RationaleVerdict } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { recordAudit, type Actor } from './audit.js';
 
 export const MAX_REVIEW_NOTE_CHARS = 2000;
@@ -14,7 +14,7 @@ export const MAX_REVIEW_NOTE_CHARS = 2000;
 export function normaliseReviewNote(note: string | null | undefined): string | null {
   const trimmed = note?.trim() ?? '';
   if (trimmed.length > MAX_REVIEW_NOTE_CHARS) {
-    throw new AppError('BAD_USER_INPUT', `note must be at most ${MAX_REVIEW_NOTE_CHARS} characters (it has ${trimmed.length}).`);
+    throw badInput(`note must be at most ${MAX_REVIEW_NOTE_CHARS} characters (it has ${trimmed.length}).`, 'note');
   }
   return trimmed || null;
 }
@@ -50,9 +50,9 @@ export async function reviewRationale(prisma: PrismaClient, request: ReviewReque
     if (!rationale) {
       const assessment = await tx.assessment.findFirst({ where: { organizationId, id: assessmentId }, select: { source: true } });
       if (!assessment) throw new AppError('NOT_FOUND', `No Assessment with id "${request.assessmentGlobalId}".`);
-      throw new AppError('BAD_USER_INPUT', assessment.source === 'HUMAN'
+      throw badInput(assessment.source === 'HUMAN'
         ? 'This assessment holds human labels; only a model assessment has a rationale to review.'
-        : 'This model assessment has no rationale to review.');
+        : 'This model assessment has no rationale to review.', 'assessmentId');
     }
     const previous = await tx.rationaleReview.findUnique({ where: { rationaleId: rationale.id }, select: { verdict: true } });
     const fields = { verdict, note, reviewerApiKeyId: actor.apiKeyId, reviewer: actor.label, reviewedAt: new Date() };

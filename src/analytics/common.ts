@@ -4,7 +4,7 @@
  * JavaScript only renames columns and fills in absent aspects.
  */
 import { Prisma } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 import { arpabetToIpa } from '../text/phones.js';
 
 export const ASPECTS = ['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const;
@@ -16,7 +16,7 @@ const COLUMN: Record<Aspect, string> = {
 };
 
 export function aspectColumn(alias: string, aspect: Aspect): Prisma.Sql {
-  if (!(aspect in COLUMN)) throw new AppError('BAD_USER_INPUT', `Unknown aspect ${JSON.stringify(aspect)}.`);
+  if (!(aspect in COLUMN)) throw badInput(`Unknown aspect ${JSON.stringify(aspect)}.`, 'aspect');
   return Prisma.raw(`${alias}."${COLUMN[aspect]}"`);
 }
 
@@ -38,7 +38,7 @@ export const weeks = (expr: Prisma.Sql) => Prisma.sql`(EXTRACT(EPOCH FROM ${expr
 export function bound(name: string, value: number | null | undefined, fallback: number, max: number): number {
   if (value == null) return fallback;
   if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new AppError('BAD_USER_INPUT', `${name} must be an integer from 0 to ${max}; got ${value}.`);
+    throw badInput(`${name} must be an integer from 0 to ${max}; got ${value}.`, name, { max });
   }
   return value;
 }
@@ -54,7 +54,7 @@ export interface Window {
  */
 export function checkRange(from: Date | null | undefined, to: Date | null | undefined, names: [string, string] = ['from', 'to']): void {
   if (from && to && from.getTime() >= to.getTime()) {
-    throw new AppError('BAD_USER_INPUT', `${names[0]} (${from.toISOString()}) must be before ${names[1]} (${to.toISOString()}).`, { arguments: names });
+    throw badInput(`${names[0].split('.').pop()} (${from.toISOString()}) must be before ${names[1].split('.').pop()} (${to.toISOString()}).`, names);
   }
 }
 

@@ -5,7 +5,7 @@
  * whatever the number of utterances and of learners one request asks about.
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { ASPECTS, aspectRows, bound, groupLearners, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
 
 export type TimeBucket = 'DAY' | 'WEEK' | 'MONTH';
@@ -69,7 +69,7 @@ export function timeZoneOf(name: string | null | undefined): string {
 }
 
 function unknownTimeZone(name: string): AppError {
-  return new AppError('BAD_USER_INPUT', `timeZone must be an IANA time zone name such as Europe/Berlin or UTC; got ${JSON.stringify(name.slice(0, 64))}.`);
+  return badInput(`timeZone must be an IANA time zone name such as Europe/Berlin or UTC; got ${JSON.stringify(name.slice(0, 64))}.`, 'timeZone');
 }
 
 /** A zone Node knows but the database's older time zone data does not is the caller's input too, not INTERNAL. */

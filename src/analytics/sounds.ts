@@ -8,7 +8,7 @@ import { shiftWithin } from '../instants.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
 import { bound, checkRange, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 
 /** Every sound a profile can hold: the 39 ARPAbet phones, and AH0 and ER0 kept apart (common.ts soundKey). */
 export const MAX_SOUNDS = 41;
@@ -207,7 +207,7 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   // Period 1 is the earlier one (they may overlap): wholly after period 2, IMPROVED and WORSENED
   // would mean the opposite.
   if (p1From.getTime() >= p2To.getTime()) {
-    throw new AppError('BAD_USER_INPUT', `Period 1 is the earlier period: period1From (${p1From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, { arguments: ['period1From', 'period2To'] });
+    throw badInput(`Period 1 is the earlier period: period1From (${p1From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, ['period1From', 'period2To']);
   }
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;

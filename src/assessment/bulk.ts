@@ -24,11 +24,11 @@
  *   failed by an expired lease, a process that died in between).
  */
 import type { BulkOperation, Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { log } from '../ops/log.js';
 import { checkIdempotencyKey, createAssessmentJobs } from './submit.js';
-import { cleanGroups } from '../learners/groups.js';
+import { cleanGroup } from '../learners/groups.js';
 import { checkInstant } from '../instants.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { bulkOperationCompleted, emitEvent } from '../outbox/events.js';
@@ -69,12 +69,15 @@ export type BulkStatus = 'ENQUEUEING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED';
 
 /** BAD_USER_INPUT unless exactly one target is named. */
 function checkSelection(s: BulkSelection): void {
-  const named = [s.learnerId != null, s.groupExternalId != null, s.wholeOrganisation === true].filter(Boolean).length;
-  if (named !== 1) {
-    throw new AppError('BAD_USER_INPUT', 'Name exactly one of learnerId, groupExternalId or wholeOrganisation: true.');
+  const targets = { 'input.learnerId': s.learnerId != null, 'input.groupExternalId': s.groupExternalId != null, 'input.wholeOrganisation': s.wholeOrganisation === true };
+  const named = Object.keys(targets).filter((k) => targets[k as keyof typeof targets]);
+  if (named.length !== 1) {
+    // Two or more named: those conflict; none: any of the three would do.
+    const involved = (named.length > 1 ? named : Object.keys(targets)) as [string, string, ...string[]];
+    throw badInput('Name exactly one of learnerId, groupExternalId or wholeOrganisation: true.', involved);
   }
   if (s.groupExternalId != null && s.groupExternalId.trim() === '') {
-    throw new AppError('BAD_USER_INPUT', 'groupExternalId must not be empty.');
+    throw badInput('groupExternalId must not be empty.', 'input.groupExternalId');
   }
 }
 
@@ -139,10 +142,10 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
  */
 export async function startBulkReassessment(prisma: PrismaClient, request: StartBulkInput): Promise<BulkOperation> {
   checkSelection(request);
-  if (request.since) checkInstant(request.since, 'since'); // `npm run admin -- reassess --since` as well as the API
+  if (request.since) checkInstant(request.since, 'input.since'); // `npm run admin -- reassess --since` as well as the API
   // The group as a learner's groups hold it (trimmed, 1-200 characters): stored and compared so, a
   // retry that sends the same group with other spacing replays instead of CONFLICT.
-  const input = { ...request, groupExternalId: request.groupExternalId == null ? request.groupExternalId : cleanGroups([request.groupExternalId], 'groupExternalId')[0] };
+  const input = { ...request, groupExternalId: request.groupExternalId == null ? request.groupExternalId : cleanGroup(request.groupExternalId, 'input.groupExternalId') };
   const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
   const { organizationId } = input;
   if (idempotencyKey) {

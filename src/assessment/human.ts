@@ -7,7 +7,7 @@
  * the utterance row, so neither can miss the other's uncommitted write.
  */
 import type { Prisma } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { checkRationale } from '../rationale/check.js';
 import type {
   AssessmentLabels, RationaleCheck, ReferenceWord, SentenceScores, TokenFaithfulness, WordScore,
@@ -40,32 +40,34 @@ type Tx = Prisma.TransactionClient;
 
 const SENTENCE_KEYS = ['accuracy', 'fluency', 'prosody', 'completeness', 'total'] as const;
 
-function bad(message: string): AppError {
-  return new AppError('BAD_USER_INPUT', message);
+/** A refusal naming `path` (`labels.words[2].accuracy`) in its message and, dotted, as the argument. */
+function bad(message: string, path: string): AppError {
+  return badInput(message, path.replace(/\[(\d+)\]/g, '.$1'));
 }
 
 function requireInt(value: number, min: number, max: number, path: string): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw bad(`${path} must be an integer from ${min} to ${max} (got ${value}).`);
+    throw bad(`${path} must be an integer from ${min} to ${max} (got ${value}).`, path);
   }
 }
 
 function validateWord(input: NonNullable<HumanLabelsInput['words']>[number], ref: ReferenceWord, i: number): WordScore {
   const path = `labels.words[${i}]`;
   if (input.text.trim().toUpperCase() !== ref.text) {
-    throw bad(`${path}.text is "${input.text}" but reference word ${i} is "${ref.text}".`);
+    throw bad(`${path}.text is "${input.text}" but reference word ${i} is "${ref.text}".`, `${path}.text`);
   }
   requireInt(input.accuracy, 0, 10, `${path}.accuracy`);
   requireInt(input.total, 0, 10, `${path}.total`);
-  if (input.stress !== 5 && input.stress !== 10) throw bad(`${path}.stress must be 5 or 10 (got ${input.stress}).`);
+  if (input.stress !== 5 && input.stress !== 10) throw bad(`${path}.stress must be 5 or 10 (got ${input.stress}).`, `${path}.stress`);
   if (input.phonemes.length !== ref.phones.length) {
     throw bad(
       `${path}.phonemes has ${input.phonemes.length} scores but "${ref.text}" has ${ref.phones.length} ` +
         `canonical phones (${ref.phones.join(' ')}).`,
+      `${path}.phonemes`,
     );
   }
   input.phonemes.forEach((a, j) => {
-    if (!Number.isFinite(a) || a < 0 || a > 2) throw bad(`${path}.phonemes[${j}] must be from 0 to 2 (got ${a}).`);
+    if (!Number.isFinite(a) || a < 0 || a > 2) throw bad(`${path}.phonemes[${j}] must be from 0 to 2 (got ${a}).`, `${path}.phonemes[${j}]`);
   });
   return {
     text: ref.text,
@@ -86,6 +88,7 @@ export function validateHumanLabels(input: HumanLabelsInput, reference: Referenc
     throw bad(
       `labels.words has ${input.words.length} entries but the reference text has ${reference.length} words ` +
         `(${reference.map((w) => w.text).join(' ')}); give every word in order, or omit words.`,
+      'labels.words',
     );
   }
   return { sentence, words: input.words.map((w, i) => validateWord(w, reference[i]!, i)) };

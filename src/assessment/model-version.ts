@@ -8,14 +8,17 @@
  */
 import { AppError } from '../errors.js';
 
-/** `requested` when known, null when none was asked for; UNKNOWN_MODEL_VERSION otherwise. */
-export async function checkModelVersion(known: () => Promise<string[]>, requested: string | null | undefined): Promise<string | null> {
+/**
+ * `requested` when known, null when none was asked for; UNKNOWN_MODEL_VERSION otherwise, naming the
+ * input as BAD_USER_INPUT does (`argument`: `input.modelVersion` or reassessUtterance's `modelVersion`).
+ */
+export async function checkModelVersion(known: () => Promise<string[]>, requested: string | null | undefined, argument: string): Promise<string | null> {
   if (requested === null || requested === undefined) return null;
   const versions = await known();
   if (versions.includes(requested)) return requested;
   throw new AppError(
     'UNKNOWN_MODEL_VERSION',
     `Unknown modelVersion ${JSON.stringify(requested)}: served here are ${versions.map((v) => JSON.stringify(v)).join(', ') || 'none'}.`,
-    { modelVersion: requested, knownVersions: versions },
+    { argument, modelVersion: requested, knownVersions: versions },
   );
 }

@@ -19,7 +19,7 @@ export interface ReassessRequest {
 }
 
 export async function reassessUtterance(prisma: PrismaClient, request: ReassessRequest): Promise<{ job: Job; replayed: boolean }> {
-  const idempotencyKey = checkIdempotencyKey(request.idempotencyKey);
+  const idempotencyKey = checkIdempotencyKey(request.idempotencyKey, 'idempotencyKey');
   if (idempotencyKey) {
     const earlier = await jobByKey(prisma, request.organizationId, idempotencyKey);
     if (earlier) return { job: replayOrConflict(earlier, request, idempotencyKey), replayed: true };

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Job, JobPriority, LtiSubmission, Prisma, PrismaClient, Utterance } from '../generated/prisma/client.js';
 import { sha256Hex } from '../audio/store.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { Intake } from '../intake.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { runTransaction } from '../db/transaction.js';
@@ -66,20 +66,19 @@ export interface SubmitRecordingResult {
   replayed: boolean;
 }
 
-/** null for no key; BAD_USER_INPUT for a key that is empty, too long or has control characters. */
-export function checkIdempotencyKey(key: string | null | undefined): string | null {
+/**
+ * null for no key; BAD_USER_INPUT for a key that is empty, too long or has control characters.
+ * `argument`: where the caller gave it (`input.idempotencyKey`, or reassessUtterance's `idempotencyKey`).
+ */
+export function checkIdempotencyKey(key: string | null | undefined, argument = 'input.idempotencyKey'): string | null {
   if (key === null || key === undefined) return null;
   const chars = [...key].length;
   if (chars === 0 || chars > MAX_IDEMPOTENCY_KEY_CHARS) {
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters (got ${chars}).`,
-      { maxChars: MAX_IDEMPOTENCY_KEY_CHARS },
-    );
+    throw badInput(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} characters (got ${chars}).`, argument, { maxChars: MAX_IDEMPOTENCY_KEY_CHARS });
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) {
-    throw new AppError('BAD_USER_INPUT', 'idempotencyKey must not contain control characters.');
+    throw badInput('idempotencyKey must not contain control characters.', argument);
   }
   return key;
 }

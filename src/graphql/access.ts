@@ -39,7 +39,7 @@
 import type { RequestContext } from './context.js';
 import type { Loaders, ScopedLoader } from './loaders.js';
 import { holdsScope, requireScope } from './auth.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 import { fromGlobalId, type NodeType } from './ids.js';
 
 const LOADER = { Learner: 'learner', Utterance: 'utterance', Job: 'job', Assessment: 'assessment', BulkOperation: 'bulkOperation' } as const;
@@ -120,7 +120,7 @@ export const MAX_NODE_IDS = 100;
  */
 export function loadNodes(ctx: RequestContext, globalIds: readonly string[]) {
   if (globalIds.length > MAX_NODE_IDS) {
-    throw new AppError('BAD_USER_INPUT', `nodes takes at most ${MAX_NODE_IDS} ids (got ${globalIds.length}).`, { max: MAX_NODE_IDS });
+    throw badInput(`nodes takes at most ${MAX_NODE_IDS} ids (got ${globalIds.length}).`, 'ids', { max: MAX_NODE_IDS });
   }
   requireScope(ctx.principal, 'SCORES_READ');
   return globalIds.map((id) => loadNode(ctx, id));

@@ -28,7 +28,7 @@ import type {
 import { eventIdOf } from '../outbox/signing.js';
 import { EVENT_TYPES, isEventType, TEST_EVENT_TYPE } from '../outbox/events.js';
 import { decodeFeedCursor, encodeFeedCursor, sequenceFeed } from '../outbox/feed.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 import { rationaleAnalytics } from '../analytics/trust.js';
 import { scopedAnalytics } from '../analytics/index.js';
 import { requireScope, type Principal, type Scope } from './auth.js';
@@ -83,11 +83,11 @@ function bulkOperationWhere(f: BulkOperationFilter): Prisma.BulkOperationWhereIn
 /** The Prisma filter of `events`: types checked (a typo would otherwise list nothing), a learner id of another type matches nothing. */
 function eventWhere(f: EventFilter): Prisma.OutboxEventWhereInput {
   if (f.types != null && f.types.length === 0) {
-    throw new AppError('BAD_USER_INPUT', `types needs at least one of ${EVENT_TYPES.join(', ')} (omit it for every type).`, { eventTypes: [...EVENT_TYPES] });
+    throw badInput(`types needs at least one of ${EVENT_TYPES.join(', ')} (omit it for every type).`, 'filter.types', { eventTypes: [...EVENT_TYPES] });
   }
-  const unknown = (f.types ?? []).filter((t) => !isEventType(t));
-  if (unknown.length > 0) {
-    throw new AppError('BAD_USER_INPUT', `Unknown event type ${JSON.stringify(unknown[0])} (event types: ${EVENT_TYPES.join(', ')}).`, { eventTypes: [...EVENT_TYPES] });
+  const unknown = (f.types ?? []).findIndex((t) => !isEventType(t));
+  if (unknown >= 0) {
+    throw badInput(`Unknown event type ${JSON.stringify(f.types![unknown])} (event types: ${EVENT_TYPES.join(', ')}).`, `filter.types.${unknown}`, { eventTypes: [...EVENT_TYPES] });
   }
   const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
   return {
@@ -229,7 +229,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     const and: object[] = [];
     if (filter?.group != null) and.push({ groups: { has: filter.group } });
     if (filter?.search != null && filter.search !== '') {
-      const contains = likeContains(filter.search);
+      const contains = likeContains(filter.search, 'filter.search');
       and.push({ OR: [{ externalId: { contains, mode: 'insensitive' as const } }, { displayName: { contains, mode: 'insensitive' as const } }] });
     }
     return and.length ? { AND: and } : {};
@@ -610,9 +610,9 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     groupsPage: async (args: PageArgs & { search?: string | null }): Promise<Connection<LearnerGroupModel>> => {
       reads();
       const { size, backward } = pageSize(args);
-      const after = args.after != null ? decodeNameCursor(args.after) : null;
-      const before = args.before != null ? decodeNameCursor(args.before) : null;
-      const contains = args.search != null && args.search !== '' ? likeContains(args.search) : null;
+      const after = args.after != null ? decodeNameCursor(args.after, 'after') : null;
+      const before = args.before != null ? decodeNameCursor(args.before, 'before') : null;
+      const contains = args.search != null && args.search !== '' ? likeContains(args.search, 'search') : null;
       const [{ rows, more }, totalCount] = await Promise.all([
         listGroups(prisma, organizationId, { size, backward, after, before, contains }),
         args.withTotalCount ? countGroups(prisma, organizationId, contains) : Promise.resolve(undefined),
@@ -651,9 +651,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       const horizon = await sequenceFeed(prisma, organizationId);
       if (after > horizon.last) {
         // Only a cursor from before a database restore gets here: resuming from it would skip events.
-        throw new AppError('BAD_USER_INPUT', 'The cursor is beyond the end of the event feed (was the database restored from a backup?): read again from an earlier cursor, or without one.', {
-          argument: 'after',
-        });
+        throw badInput('The cursor is beyond the end of the event feed (was the database restored from a backup?): read again from an earlier cursor, or without one.', 'after');
       }
       if (first === 0) return { events: [], cursor: encodeFeedCursor(horizon.last), hasMore: horizon.more };
       const rows = await prisma.outboxEvent.findMany({
@@ -680,7 +678,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       const eventId = f.webhookId != null ? eventIdOf(f.webhookId) ?? none : undefined;
       // A typo would list nothing, silently: the types are known.
       if (f.eventType != null && !isEventType(f.eventType) && f.eventType !== TEST_EVENT_TYPE) {
-        throw new AppError('BAD_USER_INPUT', `Unknown event type ${JSON.stringify(f.eventType)} (event types: ${[...EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}).`, {
+        throw badInput(`Unknown event type ${JSON.stringify(f.eventType)} (event types: ${[...EVENT_TYPES, TEST_EVENT_TYPE].join(', ')}).`, 'filter.eventType', {
           eventTypes: [...EVENT_TYPES, TEST_EVENT_TYPE],
         });
       }

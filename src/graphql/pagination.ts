@@ -1,5 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 
 /**
  * Relay cursor connections (https://relay.dev/graphql/connections.htm), one implementation for
@@ -33,9 +33,9 @@ const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,200}$/;
 /** What encodeCursor writes: an ISO timestamp of years 1000-9999 in UTC, a bar, a UUID. */
 const CURSOR_BODY = /^([1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** Only a cursor this server could have written is accepted; anything else is BAD_USER_INPUT. */
-export function decodeCursor(cursor: string): Keyset {
-  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.');
+/** Only a cursor this server could have written is accepted; anything else is BAD_USER_INPUT naming `argument` (after or before). */
+export function decodeCursor(cursor: string, argument: string): Keyset {
+  const invalid = () => badInput('Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.', argument);
   if (!CURSOR_TEXT.test(cursor)) throw invalid();
   const match = CURSOR_BODY.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw invalid();
@@ -54,10 +54,10 @@ export function encodeNameCursor(name: string): string {
   return Buffer.from(`${NAME_CURSOR}${name}`, 'utf8').toString('base64url');
 }
 
-export function decodeNameCursor(cursor: string): string {
+export function decodeNameCursor(cursor: string, argument: string): string {
   const text = /^[A-Za-z0-9_-]{1,1200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   if (!text.startsWith(NAME_CURSOR) || encodeNameCursor(text.slice(NAME_CURSOR.length)) !== cursor) {
-    throw new AppError('BAD_USER_INPUT', 'Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.');
+    throw badInput('Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.', argument);
   }
   return text.slice(NAME_CURSOR.length);
 }
@@ -79,8 +79,8 @@ export function encodeRankCursor(kind: string, key: RankKey): string {
   return Buffer.from(`${kind}:${JSON.stringify([key.value, key.id])}`, 'utf8').toString('base64url');
 }
 
-export function decodeRankCursor(kind: string, cursor: string, value: 'number' | 'instant'): RankKey {
-  const invalid = () => new AppError('BAD_USER_INPUT', 'Invalid cursor: pass a cursor exactly as this list returned it, with the same arguments.');
+export function decodeRankCursor(kind: string, cursor: string, value: 'number' | 'instant', argument = 'after'): RankKey {
+  const invalid = () => badInput('Invalid cursor: pass a cursor exactly as this list returned it, with the same arguments.', argument);
   const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   if (!text.startsWith(`${kind}:`)) throw invalid();
   let parsed: unknown;
@@ -112,16 +112,13 @@ export interface PageWindow {
 export function pageSize(args: Pick<PageArgs, 'first' | 'last'>): { size: number; backward: boolean } {
   const { first, last } = args;
   if (first != null && last != null) {
-    throw new AppError('BAD_USER_INPUT', 'Pass either first (with after) or last (with before), not both.');
+    throw badInput('Pass either first (with after) or last (with before), not both.', ['first', 'last']);
   }
   const backward = last != null;
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
   const name = backward ? 'last' : 'first';
   if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
-    throw new AppError('BAD_USER_INPUT', `${name} must be an integer between 0 and ${MAX_PAGE_SIZE} (the page size cap is ${MAX_PAGE_SIZE}).`, {
-      argument: name,
-      max: MAX_PAGE_SIZE,
-    });
+    throw badInput(`${name} must be an integer between 0 and ${MAX_PAGE_SIZE} (the page size cap is ${MAX_PAGE_SIZE}).`, name, { max: MAX_PAGE_SIZE });
   }
   return { size, backward };
 }
@@ -133,8 +130,8 @@ export function pageWindow(args: PageArgs): PageWindow {
     size,
     backward,
     // != null: an empty cursor is no cursor the API returned (BAD_USER_INPUT), not "from the start".
-    after: args.after != null ? decodeCursor(args.after) : null,
-    before: args.before != null ? decodeCursor(args.before) : null,
+    after: args.after != null ? decodeCursor(args.after, 'after') : null,
+    before: args.before != null ? decodeCursor(args.before, 'before') : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 
 /** The value graphql-upload resolves an `Upload` to. */
 export interface FileUpload {
@@ -62,7 +62,7 @@ function uploadError(e: unknown, maxBytes: number): Error {
   if (e instanceof AppError) return e;
   if ((e as { status?: number }).status === 413) return tooLarge(maxBytes);
   if (e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string') return e;
-  return new AppError('BAD_USER_INPUT', `Could not read the uploaded file: ${(e as Error).message}`);
+  return badInput(`Could not read the uploaded file: ${(e as Error).message}`, 'input.audio');
 }
 
 function tooLarge(maxBytes: number): AppError {

@@ -86,16 +86,27 @@ function csvLine(cells: (string | number | string[] | null)[]): string {
   return cells.map(csvCell).join(',') + '\r\n';
 }
 
+/**
+ * A 400 naming the query parameter at fault in `extensions.parameter` (and every one, for a
+ * conflict, in `parameters`): the HTTP endpoints' form of GraphQL's `extensions.argument`.
+ */
 class BadRequest extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  readonly status = 400;
+  readonly code = 'BAD_USER_INPUT';
+  constructor(message: string, readonly parameters: readonly [string, ...string[]]) {
     super(message);
+  }
+
+  get extensions(): Record<string, unknown> {
+    const [parameter] = this.parameters;
+    return { code: this.code, parameter, ...(this.parameters.length > 1 ? { parameters: [...this.parameters] } : {}) };
   }
 }
 
 function param(req: Request, name: string): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new BadRequest(400, 'BAD_USER_INPUT', `Give "${name}" once.`);
+  if (typeof v !== 'string') throw new BadRequest(`Give "${name}" once.`, [name]);
   return v;
 }
 
@@ -105,7 +116,7 @@ function instantParam(req: Request, name: 'since' | 'until'): Date | null {
   try {
     return parseDateTime(v);
   } catch {
-    throw new BadRequest(400, 'BAD_USER_INPUT', `"${name}" must be an RFC 3339 instant with its offset (e.g. 2026-03-01T00:00:00Z; write a + offset as %2B), from year 1 to 9999.`);
+    throw new BadRequest(`"${name}" must be an RFC 3339 instant with its offset (e.g. 2026-03-01T00:00:00Z; write a + offset as %2B), from year 1 to 9999.`, [name]);
   }
 }
 
@@ -115,14 +126,14 @@ function parseRequest(req: Request) {
   const format = param(req, 'format') ?? 'csv';
   const level = param(req, 'level') ?? 'utterance';
   if ((learner === undefined) === (group === undefined)) {
-    throw new BadRequest(400, 'BAD_USER_INPUT', 'Give exactly one of "learner" (externalId or global id) and "group".');
+    throw new BadRequest('Give exactly one of "learner" (externalId or global id) and "group".', ['learner', 'group']);
   }
-  if (!isIdText(learner ?? group!)) throw new BadRequest(400, 'BAD_USER_INPUT', 'The learner or group id must be 1-256 characters, none of them NUL.');
-  if (format !== 'csv' && format !== 'jsonl') throw new BadRequest(400, 'BAD_USER_INPUT', '"format" must be csv or jsonl.');
-  if (level !== 'utterance' && level !== 'word') throw new BadRequest(400, 'BAD_USER_INPUT', '"level" must be utterance or word.');
+  if (!isIdText(learner ?? group!)) throw new BadRequest('The learner or group id must be 1-256 characters, none of them NUL.', [learner !== undefined ? 'learner' : 'group']);
+  if (format !== 'csv' && format !== 'jsonl') throw new BadRequest('"format" must be csv or jsonl.', ['format']);
+  if (level !== 'utterance' && level !== 'word') throw new BadRequest('"level" must be utterance or word.', ['level']);
   const window: Window = { since: instantParam(req, 'since'), until: instantParam(req, 'until') };
   if (window.since && window.until && window.since >= window.until) {
-    throw new BadRequest(400, 'BAD_USER_INPUT', '"since" must be before "until".');
+    throw new BadRequest('"since" must be before "until".', ['since', 'until']);
   }
   return { learner, group, format: format as Format, level: level as Level, window };
 }
@@ -269,7 +280,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
     try {
       request = parseRequest(req);
     } catch (e) {
-      if (e instanceof BadRequest) return sendError(res, e.status, e.message, { code: e.code });
+      if (e instanceof BadRequest) return sendError(res, e.status, e.message, e.extensions);
       throw e;
     }
     const { organizationId } = principal;

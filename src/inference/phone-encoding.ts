@@ -2,7 +2,7 @@
  * The canonical phones of a reference text as model inputs. Mirrors scripts/train/model.py
  * `phone_inputs` (keep the two in step).
  */
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { phoneId, stripStress, VOWELS, type Phone } from '../text/phones.js';
 import type { ReferenceWord } from '../types.js';
 
@@ -35,7 +35,7 @@ export function encodePhones(words: readonly ReferenceWord[]): EncodedPhones {
       try {
         id = phoneId(p);
       } catch {
-        throw new AppError('BAD_USER_INPUT', `Reference word "${w.text}" has an unknown phone ${JSON.stringify(p)}.`, { word: w.text, phone: p });
+        throw badInput(`Reference word "${w.text}" has an unknown phone ${JSON.stringify(p)}.`, 'input.referenceText', { word: w.text, phone: p });
       }
       const base = stripStress(p) as Phone;
       const digit = p.at(-1);

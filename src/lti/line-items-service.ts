@@ -9,7 +9,7 @@
  * no orphan column in the gradebook.
  */
 import type { LtiGradingPolicy, LtiScoreAspect, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 import { OutboundError } from '../outbox/http.js';
@@ -58,11 +58,11 @@ export interface LineItemServiceDeps {
  */
 export async function createLineItem(deps: LineItemServiceDeps, organizationId: string, input: LineItemRequest, actor: Actor) {
   if ((input.url == null) === (input.lineItemsUrl == null)) {
-    throw new AppError('BAD_USER_INPUT', 'Give url (a line item that exists) or lineItemsUrl (to make one), one of them.', { field: input.url == null ? 'lineItemsUrl' : 'url' });
+    throw badInput('Give url (a line item that exists) or lineItemsUrl (to make one), one of them.', ['input.url', 'input.lineItemsUrl']);
   }
   if (input.url != null) {
     const extra = (['resourceId', 'resourceLinkId', 'tag'] as const).find((f) => input[f] != null);
-    if (extra) throw new AppError('BAD_USER_INPUT', `${extra} is for a line item made now (lineItemsUrl).`, { field: extra });
+    if (extra) throw badInput(`${extra} is for a line item made now (lineItemsUrl).`, [`input.${extra}`, 'input.url']);
     const { platformId, url, aspect, scoreMaximum, label, gradingPolicy } = input;
     return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label, gradingPolicy }, actor);
   }
@@ -72,7 +72,7 @@ export async function createLineItem(deps: LineItemServiceDeps, organizationId: 
 function optional(field: string, value: string | null | undefined): string | undefined {
   if (value == null) return undefined;
   const trimmed = value.trim();
-  if (!trimmed || [...trimmed].length > MAX_TAG_CHARS) throw new AppError('BAD_USER_INPUT', `${field} must be 1 to ${MAX_TAG_CHARS} characters.`, { field });
+  if (!trimmed || [...trimmed].length > MAX_TAG_CHARS) throw badInput(`${field} must be 1 to ${MAX_TAG_CHARS} characters.`, `input.${field}`);
   return trimmed;
 }
 
@@ -94,7 +94,7 @@ function createdUrl(answer: { text: string; status: number; headers: Record<stri
   if (raw === null) throw platformError(SERVICE, 'the answer names no line item (no id, no Location).', answer.status);
   let url: string;
   try {
-    url = validateEndpointUrl(httpUrl('id', raw), deps.policy, deps.allowHttp);
+    url = validateEndpointUrl(httpUrl('id', raw), deps.policy, deps.allowHttp, 'id');
   } catch {
     throw platformError(SERVICE, 'the created line item\'s id is not a URL this server may post scores to.', answer.status);
   }
@@ -111,7 +111,7 @@ function createdUrl(answer: { text: string; status: number; headers: Record<stri
  * have been made all the same, the error says so and names it when known).
  */
 export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organizationId: string, input: PlatformLineItemInput, actor: Actor) {
-  const container = validateEndpointUrl(httpUrl('lineItemsUrl', input.lineItemsUrl), deps.policy, deps.allowHttp);
+  const container = validateEndpointUrl(httpUrl('lineItemsUrl', input.lineItemsUrl), deps.policy, deps.allowHttp, 'input.lineItemsUrl');
   const { label } = checkLineItemFields({ scoreMaximum: input.scoreMaximum, label: input.label ?? `Pronunciation (${input.aspect.toLowerCase()})` });
   const fields = { resourceId: optional('resourceId', input.resourceId), resourceLinkId: optional('resourceLinkId', input.resourceLinkId), tag: optional('tag', input.tag) };
   const body = { scoreMaximum: input.scoreMaximum, label, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };

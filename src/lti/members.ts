@@ -10,7 +10,7 @@
  * written, then applied in one transaction with its audit event: a failure part-way writes nothing.
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { createMissingLearners, MAX_DISPLAY_NAME_LENGTH } from '../learners/create.js';
 import { MAX_GROUP_LENGTH, MAX_GROUPS } from '../learners/groups.js';
@@ -210,10 +210,10 @@ export async function syncLtiMembers(
 ): Promise<SyncResult> {
   const { prisma } = deps;
   // The token goes with the request: https unless the operator allows http, an address the policy allows.
-  const url = validateEndpointUrl(httpUrl('contextMembershipsUrl', input.contextMembershipsUrl), deps.policy, deps.allowHttp);
+  const url = validateEndpointUrl(httpUrl('contextMembershipsUrl', input.contextMembershipsUrl), deps.policy, deps.allowHttp, 'input.contextMembershipsUrl');
   const requestedGroup = input.group == null ? null : input.group.trim();
   if (requestedGroup !== null && (!requestedGroup || requestedGroup.length > MAX_GROUP_LENGTH)) {
-    throw new AppError('BAD_USER_INPUT', `group must be 1 to ${MAX_GROUP_LENGTH} characters.`, { field: 'group', max: MAX_GROUP_LENGTH });
+    throw badInput(`group must be 1 to ${MAX_GROUP_LENGTH} characters.`, 'input.group', { max: MAX_GROUP_LENGTH });
   }
   const platform = await prisma.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId: input.organizationId } });
   if (!platform) throw new AppError('NOT_FOUND', 'No LtiPlatform with that id.');
@@ -221,7 +221,7 @@ export async function syncLtiMembers(
   const roster = await readRoster(deps.tokens, deps.get, platform, url);
   const group = requestedGroup ?? roster.context.id?.trim() ?? null;
   if (!group) throw platformError('the roster names no context id; pass group.');
-  if (group.length > MAX_GROUP_LENGTH) throw new AppError('BAD_USER_INPUT', `The context id is over ${MAX_GROUP_LENGTH} characters; pass group.`, { field: 'group' });
+  if (group.length > MAX_GROUP_LENGTH) throw badInput(`The context id is over ${MAX_GROUP_LENGTH} characters; pass group.`, 'input.group');
   const { learners, skipped } = activeLearners(roster.members);
   const userIds = [...learners.keys()];
 

@@ -3,7 +3,7 @@
  * writes its audit event in the same transaction.
  */
 import type { LtiGradingPolicy, LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { createToolKey, rotateToolKey } from './keys.js';
@@ -27,10 +27,15 @@ const MAX_FIELD_CHARS = 2048;
  */
 const MAX_ID_BYTES = { issuer: 1024, clientId: 1024, deploymentId: 255 } as const;
 
+/** `field`: the name in the mutation's `input` (RegisterLtiPlatformInput, CreateLtiLineItemInput, ...): the argument is `input.<field>`. */
+function refuse(message: string, field: string, details?: Record<string, unknown>): AppError {
+  return badInput(message, `input.${field}`, details);
+}
+
 function text(field: string, value: string): string {
   const trimmed = value.trim();
   if (!trimmed || trimmed.length > MAX_FIELD_CHARS) {
-    throw new AppError('BAD_USER_INPUT', `${field} must be 1 to ${MAX_FIELD_CHARS} characters.`, { field });
+    throw refuse(`${field} must be 1 to ${MAX_FIELD_CHARS} characters.`, field);
   }
   return trimmed;
 }
@@ -39,7 +44,7 @@ function identifier(field: keyof typeof MAX_ID_BYTES, value: string): string {
   const trimmed = text(field, value);
   const max = MAX_ID_BYTES[field];
   if (Buffer.byteLength(trimmed) > max) {
-    throw new AppError('BAD_USER_INPUT', `${field} must be at most ${max} bytes in UTF-8.`, { field, max });
+    throw refuse(`${field} must be at most ${max} bytes in UTF-8.`, field, { max });
   }
   return trimmed;
 }
@@ -54,15 +59,15 @@ export function httpUrl(field: string, value: string): string {
   try {
     url = new URL(text(field, value));
   } catch {
-    throw new AppError('BAD_USER_INPUT', `${field} must be an absolute URL.`, { field });
+    throw refuse(`${field} must be an absolute URL.`, field);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('BAD_USER_INPUT', `${field} must be an http(s) URL.`, { field });
+    throw refuse(`${field} must be an http(s) URL.`, field);
   }
-  if (url.username || url.password) throw new AppError('BAD_USER_INPUT', `${field} must not contain credentials.`, { field });
+  if (url.username || url.password) throw refuse(`${field} must not contain credentials.`, field);
   const normalised = url.toString();
   if (normalised.length > MAX_FIELD_CHARS) {
-    throw new AppError('BAD_USER_INPUT', `${field} must be at most ${MAX_FIELD_CHARS} characters once percent-encoded (${normalised.length}).`, { field });
+    throw refuse(`${field} must be at most ${MAX_FIELD_CHARS} characters once percent-encoded (${normalised.length}).`, field);
   }
   return normalised;
 }
@@ -189,7 +194,7 @@ const MAX_SCORE_MAXIMUM = 1_000_000;
 
 function scoreMaximumOf(value: number): number {
   if (!Number.isFinite(value) || value <= 0 || value > MAX_SCORE_MAXIMUM) {
-    throw new AppError('BAD_USER_INPUT', `scoreMaximum must be above 0 and at most ${MAX_SCORE_MAXIMUM}.`, { field: 'scoreMaximum' });
+    throw refuse(`scoreMaximum must be above 0 and at most ${MAX_SCORE_MAXIMUM}.`, 'scoreMaximum');
   }
   return value;
 }

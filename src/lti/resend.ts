@@ -5,7 +5,7 @@
  * CONFLICT, and the bulk re-send picks each learner's latest failed score and nothing else.
  */
 import type { Delivery, LtiScore, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from '../outbox/resend.js';
@@ -90,7 +90,7 @@ export async function resendFailedGradeDeliveries(
   since: Date,
   actor: Actor,
 ): Promise<BulkResent> {
-  if (Number.isNaN(since.getTime())) throw new AppError('BAD_USER_INPUT', 'since is not a valid instant.');
+  if (Number.isNaN(since.getTime())) throw badInput('since is not a valid instant.', 'since');
   return prisma.$transaction(async (tx) => {
     // The line item, held so that bulk and single re-sends of it take turns (NO KEY: new scores may still refer to it).
     const items = await tx.$queryRaw<{ id: string }[]>`

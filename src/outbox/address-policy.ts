@@ -12,7 +12,7 @@
  * them (=true), e.g. for a receiver on the same host in development.
  */
 import net from 'node:net';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 
 const V4_RESERVED = [
   '0.0.0.0/8', // "this network"
@@ -113,31 +113,32 @@ export const MAX_URL_CHARS = 2048;
  * it), no credentials, and when the host is an IP literal or `localhost`, an allowed address. Host
  * names are checked again on every connection (their addresses may change).
  */
-export function validateEndpointUrl(raw: string, policy: AddressPolicy, allowHttp: boolean): string {
-  const bad = (message: string) => new AppError('BAD_USER_INPUT', message);
+export function validateEndpointUrl(raw: string, policy: AddressPolicy, allowHttp: boolean, argument: string): string {
+  const bad = (message: string) => badInput(message, argument);
+  const name = argument.split('.').pop();
   const text = raw.trim();
-  if (text.length === 0 || text.length > MAX_URL_CHARS) throw bad(`url must be 1 to ${MAX_URL_CHARS} characters.`);
+  if (text.length === 0 || text.length > MAX_URL_CHARS) throw bad(`${name} must be 1 to ${MAX_URL_CHARS} characters.`);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw bad(`url ${JSON.stringify(text)} is not an absolute URL.`);
+    throw bad(`${name} ${JSON.stringify(text)} is not an absolute URL.`);
   }
   if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
     throw bad(
       allowHttp
-        ? `url must be http:// or https:// (got ${url.protocol}).`
-        : `url must be https:// (got ${url.protocol}); an operator can allow http:// with SPEECHMARK_WEBHOOK_ALLOW_HTTP.`,
+        ? `${name} must be http:// or https:// (got ${url.protocol}).`
+        : `${name} must be https:// (got ${url.protocol}); an operator can allow http:// with SPEECHMARK_WEBHOOK_ALLOW_HTTP.`,
     );
   }
-  if (url.username || url.password) throw bad('url must not contain credentials; receivers verify the webhook signature instead.');
+  if (url.username || url.password) throw bad(`${name} must not contain credentials; receivers verify the webhook signature instead.`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const refusal = net.isIP(host)
     ? policy.refusal(host)
     : /^localhost$|\.localhost$/i.test(host)
       ? policy.refusal('127.0.0.1')
       : null;
-  if (refusal) throw bad(`url refused: ${refusal}.`);
+  if (refusal) throw bad(`${name} refused: ${refusal}.`);
   url.hash = '';
   return url.toString();
 }

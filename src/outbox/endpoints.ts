@@ -5,7 +5,7 @@
  * shows it again (only its first characters).
  */
 import type { Delivery, Prisma, PrismaClient, WebhookEndpoint } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from './address-policy.js';
@@ -27,19 +27,18 @@ export interface EndpointRules {
   maxEndpoints: number;
 }
 
-const bad = (message: string, details?: Record<string, unknown>) => new AppError('BAD_USER_INPUT', message, details);
 
 export function validateEventTypes(types: readonly string[]): string[] {
-  if (types.length === 0) throw bad(`eventTypes needs at least one of ${EVENT_TYPES.join(', ')}.`);
-  for (const t of types) {
-    if (!isEventType(t)) throw bad(`Unknown event type ${JSON.stringify(t)} (event types: ${EVENT_TYPES.join(', ')}).`, { eventTypes: [...EVENT_TYPES] });
+  if (types.length === 0) throw badInput(`eventTypes needs at least one of ${EVENT_TYPES.join(', ')}.`, 'input.eventTypes');
+  for (const [i, t] of types.entries()) {
+    if (!isEventType(t)) throw badInput(`Unknown event type ${JSON.stringify(t)} (event types: ${EVENT_TYPES.join(', ')}).`, `input.eventTypes.${i}`, { eventTypes: [...EVENT_TYPES] });
   }
   return [...new Set(types)];
 }
 
 function validateDescription(d: string | null | undefined): string | null {
   const trimmed = d?.trim() ?? '';
-  if (trimmed.length > MAX_DESCRIPTION_CHARS) throw bad(`description must be at most ${MAX_DESCRIPTION_CHARS} characters.`);
+  if (trimmed.length > MAX_DESCRIPTION_CHARS) throw badInput(`description must be at most ${MAX_DESCRIPTION_CHARS} characters.`, 'input.description');
   return trimmed || null;
 }
 
@@ -69,7 +68,7 @@ export interface CreateEndpointInput {
 
 /** A new endpoint and its first signing secret (returned here only). */
 export async function createEndpoint(prisma: PrismaClient, rules: EndpointRules, input: CreateEndpointInput, actor: Actor) {
-  const url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp);
+  const url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp, 'input.url');
   const eventTypes = validateEventTypes(input.eventTypes);
   const description = validateDescription(input.description);
   const secret = generateSecret();
@@ -108,7 +107,7 @@ export async function updateEndpoint(
   actor: Actor,
 ): Promise<WebhookEndpoint> {
   const data: Prisma.WebhookEndpointUpdateInput = {};
-  if (input.url != null) data.url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp);
+  if (input.url != null) data.url = validateEndpointUrl(input.url, rules.policy, rules.allowHttp, 'input.url');
   if (input.eventTypes != null) data.eventTypes = validateEventTypes(input.eventTypes);
   if (input.descriptionGiven) data.description = validateDescription(input.description);
   return prisma.$transaction(async (tx) => {
@@ -159,7 +158,7 @@ export async function rotateSecret(
 ) {
   const overlap = options.expireOldAfterSeconds;
   if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP_SECONDS) {
-    throw bad(`expireOldAfterSeconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS} (7 days).`);
+    throw badInput(`expireOldAfterSeconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS} (7 days).`, 'expireOldAfterSeconds');
   }
   const secret = generateSecret();
   return prisma.$transaction(async (tx) => {
@@ -238,7 +237,7 @@ export async function resendFailedDeliveries(
   since: Date,
   actor: Actor,
 ): Promise<BulkResent> {
-  if (Number.isNaN(since.getTime())) throw bad('since is not a valid instant.');
+  if (Number.isNaN(since.getTime())) throw badInput('since is not a valid instant.', 'since');
   return prisma.$transaction(async (tx) => {
     const endpoint = await lockEndpoint(tx, where.organizationId, where.endpointId);
     requireEnabled(endpoint);

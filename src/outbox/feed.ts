@@ -9,7 +9,7 @@
  * can commit after a later one was read.
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 
 /** Events numbered per sequencer transaction: a large backlog is placed over several reads. */
 export const SEQUENCER_BATCH = 10_000;
@@ -75,7 +75,7 @@ export function decodeFeedCursor(cursor: string): bigint {
   const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const match = /^eventFeed:(0|[1-9][0-9]{0,18})$/.exec(text);
   if (!match || encodeFeedCursor(BigInt(match[1])) !== cursor) {
-    throw new AppError('BAD_USER_INPUT', 'Invalid cursor: pass a cursor exactly as eventFeed returned it.', { argument: 'after' });
+    throw badInput('Invalid cursor: pass a cursor exactly as eventFeed returned it.', 'after');
   }
   return BigInt(match[1]);
 }

@@ -8,7 +8,7 @@
  * CMUdict, then the letter-to-sound fallback.
  */
 import { dictionary as cmudict } from 'cmu-pronouncing-dictionary';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { ReferenceWord } from '../types.js';
 import { letterToSound } from './g2p.js';
 import { loadLexicon, type Lexicon } from './lexicon.js';
@@ -103,25 +103,19 @@ export function pronounceWord(word: string, lexicon: Lexicon = loadLexicon()): R
  * MAX_REFERENCE_WORDS words (after numbers are spelled out), EMPTY_REFERENCE_TEXT when no word is left.
  */
 export function analyzeReferenceText(text: string, lexicon?: Lexicon): ReferenceWord[] {
-  if (typeof text !== 'string') throw new AppError('BAD_USER_INPUT', 'Reference text must be a string.');
+  // submitUtterance's input.referenceText is the one API input this reads (errors.ts, badInput).
+  const argument = 'input.referenceText';
+  if (typeof text !== 'string') throw badInput('Reference text must be a string.', argument);
   const chars = [...text].length;
   if (chars > MAX_REFERENCE_CHARS) {
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `Reference text is too long: ${chars} characters (at most ${MAX_REFERENCE_CHARS}).`,
-      { maxChars: MAX_REFERENCE_CHARS },
-    );
+    throw badInput(`Reference text is too long: ${chars} characters (at most ${MAX_REFERENCE_CHARS}).`, argument, { maxChars: MAX_REFERENCE_CHARS });
   }
   const words = normalizeReferenceText(text);
   if (words.length === 0) {
-    throw new AppError('EMPTY_REFERENCE_TEXT', 'Reference text contains no words to read.');
+    throw new AppError('EMPTY_REFERENCE_TEXT', 'Reference text contains no words to read.', { argument });
   }
   if (words.length > MAX_REFERENCE_WORDS) {
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `Reference text is too long: ${words.length} words (at most ${MAX_REFERENCE_WORDS}).`,
-      { maxWords: MAX_REFERENCE_WORDS },
-    );
+    throw badInput(`Reference text is too long: ${words.length} words (at most ${MAX_REFERENCE_WORDS}).`, argument, { maxWords: MAX_REFERENCE_WORDS });
   }
   const lex = lexicon ?? loadLexicon();
   return words.map((w) => pronounceWord(w, lex));

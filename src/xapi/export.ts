@@ -20,9 +20,10 @@ import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 function learnerParam(req: Request, res: Response): string | null {
   const unknown = Object.keys(req.query).filter((k) => k !== 'learner');
   const learner = req.query.learner;
-  if (unknown.length > 0) sendError(res, 400, `Unknown parameter "${unknown[0]}"; give only "learner".`, { code: 'BAD_USER_INPUT' });
+  // `parameter` names the query parameter at fault, as on /export (src/http/export.ts).
+  if (unknown.length > 0) sendError(res, 400, `Unknown parameter "${unknown[0]}"; give only "learner".`, { code: 'BAD_USER_INPUT', parameter: unknown[0] });
   else if (typeof learner !== 'string' || !isIdText(learner)) {
-    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters, none of them NUL.', { code: 'BAD_USER_INPUT' });
+    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters, none of them NUL.', { code: 'BAD_USER_INPUT', parameter: 'learner' });
   } else return learner;
   return null;
 }

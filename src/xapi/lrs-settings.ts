@@ -5,12 +5,11 @@
  * records only the endpoint and user).
  */
 import type { Organization, PrismaClient, XapiLrs } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { badInput } from '../errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 
 const MAX_CREDENTIAL_CHARS = 500;
-const bad = (message: string) => new AppError('BAD_USER_INPUT', message);
 
 export interface LrsInput {
   endpoint: string;
@@ -22,9 +21,9 @@ function validateCredentials(input: LrsInput): { username: string; password: str
   const username = input.username.trim();
   // Basic auth splits user and password at the first colon: a user id cannot hold one.
   if (!username || username.length > MAX_CREDENTIAL_CHARS || username.includes(':')) {
-    throw bad(`username must be 1 to ${MAX_CREDENTIAL_CHARS} characters without a colon.`);
+    throw badInput(`username must be 1 to ${MAX_CREDENTIAL_CHARS} characters without a colon.`, 'input.username');
   }
-  if (!input.password || input.password.length > MAX_CREDENTIAL_CHARS) throw bad(`password must be 1 to ${MAX_CREDENTIAL_CHARS} characters.`);
+  if (!input.password || input.password.length > MAX_CREDENTIAL_CHARS) throw badInput(`password must be 1 to ${MAX_CREDENTIAL_CHARS} characters.`, 'input.password');
   return { username, password: input.password };
 }
 
@@ -35,7 +34,7 @@ export async function setXapiLrs(
   input: LrsInput,
   actor: Actor,
 ): Promise<XapiLrs> {
-  const endpoint = validateEndpointUrl(input.endpoint, rules.policy, rules.allowHttp);
+  const endpoint = validateEndpointUrl(input.endpoint, rules.policy, rules.allowHttp, 'input.endpoint');
   const { username, password } = validateCredentials(input);
   return prisma.$transaction(async (tx) => {
     const row = await tx.xapiLrs.upsert({
@@ -85,7 +84,7 @@ function validHomePage(text: string): string {
   // Trailing slashes go, as from SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: one spelling per home page.
   const url = text.trim().replace(/\/+$/, '');
   const refuse = (why: string) =>
-    new AppError('BAD_USER_INPUT', `url ${why}: give the LMS's address, e.g. https://moodle.school.example.`, { argument: 'url' });
+    badInput(`url ${why}: give the LMS's address, e.g. https://moodle.school.example.`, 'url');
   if (url.length === 0 || url.length > MAX_HOME_PAGE_CHARS) throw refuse(`must be 1 to ${MAX_HOME_PAGE_CHARS} characters`);
   let parsed: URL;
   try {

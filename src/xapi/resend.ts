@@ -4,7 +4,7 @@
  * that already has it keeps one copy.
  */
 import type { Delivery, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } from '../outbox/resend.js';
@@ -66,7 +66,7 @@ export async function resendFailedXapiDeliveries(
   since: Date,
   actor: Actor,
 ): Promise<BulkResent> {
-  if (Number.isNaN(since.getTime())) throw new AppError('BAD_USER_INPUT', 'since is not a valid instant.');
+  if (Number.isNaN(since.getTime())) throw badInput('since is not a valid instant.', 'since');
   return prisma.$transaction(async (tx) => {
     await resendLock(tx, organizationId, 'exclusive');
     await requireLrs(tx, organizationId, serverLrs);

@@ -133,7 +133,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const random = (bytes: number) => randomBytes(bytes).toString('base64url').slice(0, bytes);
     for (const [field, value] of [['issuer', random(1025)], ['clientId', random(1025)], ['deploymentId', random(256)], ['deploymentId', 'é'.repeat(128)]] as const) {
       const res = await t.admin.request(REGISTER, { input: { ...input, issuer: random(1024), clientId: random(1024), deploymentId: random(255), [field]: value } });
-      expect({ field, code: errorCode(res), details: res.errors?.[0]?.extensions?.field }).toEqual({ field, code: 'BAD_USER_INPUT', details: field });
+      expect({ field, code: errorCode(res), argument: res.errors?.[0]?.extensions?.argument }).toEqual({ field, code: 'BAD_USER_INPUT', argument: `input.${field}` });
     }
     expect(await prisma().auditEvent.count({ where: { action: 'ltiPlatform.registered' } })).toBe(1);
     // (in another organisation, so this one still has the one platform the later tests use)

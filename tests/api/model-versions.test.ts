@@ -155,11 +155,14 @@ describe.each(DATABASES)('model versions [%s]', (kind) => {
       const refused = await submit(t, learnerId, 'no-such-model-1.0');
       expect(errorCode(refused)).toBe('UNKNOWN_MODEL_VERSION');
       expect(refused.errors![0]!.extensions!.knownVersions).toEqual(expect.arrayContaining([DEFAULT_VERSION, SECOND_VERSION]));
+      expect(refused.errors![0]!.extensions!.argument).toBe('input.modelVersion');
       expect(refused.data).toBeNull();
       const reassess = await t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id, modelVersion: "no-such-model-1.0") { id } }`, { id: utteranceId });
       expect(errorCode(reassess)).toBe('UNKNOWN_MODEL_VERSION');
+      expect(reassess.errors![0]!.extensions!.argument).toBe('modelVersion');
       const bulk = await t.admin.request(`mutation { reassessUtterances(input: {wholeOrganisation: true, modelVersion: "no-such-model-1.0"}) { id } }`);
       expect(errorCode(bulk)).toBe('UNKNOWN_MODEL_VERSION');
+      expect(bulk.errors![0]!.extensions!.argument).toBe('input.modelVersion');
       const after = { utterances: await prisma.utterance.count(), jobs: await prisma.job.count(), bulk: await prisma.bulkOperation.count(), files: (await readdir(t.config.audioDir, { recursive: true })).length };
       expect(after).toEqual(before);
     }, 120_000);

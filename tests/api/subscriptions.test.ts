@@ -125,8 +125,13 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
       expect((await refusal(sub(writeKey, ASSESSMENTS, { learnerId }))).code).toBe('FORBIDDEN');
       expect((await refusal(sub(writeKey, JOBS, { learnerId }))).code).toBe('FORBIDDEN');
       expect((await refusal(sub(otherOrgKey, JOBS, { learnerId }))).code).toBe('NOT_FOUND');
-      expect((await refusal(sub(readKey, JOBS, { learnerId, utteranceId: learnerId }))).code).toBe('BAD_USER_INPUT');
-      expect((await refusal(sub(readKey, JOBS, {}))).code).toBe('BAD_USER_INPUT');
+      // Two targets: both named; none: every one the subscription takes (the README's convention).
+      expect(await refusal(sub(readKey, JOBS, { learnerId, utteranceId: learnerId }))).toMatchObject({
+        code: 'BAD_USER_INPUT', argument: 'utteranceId', arguments: ['utteranceId', 'learnerId'],
+      });
+      expect(await refusal(sub(readKey, JOBS, {}))).toMatchObject({
+        code: 'BAD_USER_INPUT', argument: 'jobId', arguments: ['jobId', 'utteranceId', 'learnerId'],
+      });
     });
 
     test('the query limits apply, and only subscriptions are served over WebSocket', async () => {

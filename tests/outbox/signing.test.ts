@@ -117,12 +117,14 @@ describe('SSRF: which addresses webhooks may reach', () => {
 
   test('endpoint URLs: https only unless allowed, no credentials, literal private hosts refused', () => {
     const strict = new AddressPolicy();
-    expect(validateEndpointUrl(' https://lms.example.com/hooks#frag ', strict, false)).toBe('https://lms.example.com/hooks');
+    expect(validateEndpointUrl(' https://lms.example.com/hooks#frag ', strict, false, 'input.url')).toBe('https://lms.example.com/hooks');
     const refused = (url: string, policy = strict, http = false) => {
       try {
-        validateEndpointUrl(url, policy, http);
+        validateEndpointUrl(url, policy, http, 'input.url');
       } catch (e) {
-        return (e as { extensions: { code: string } }).extensions.code + ': ' + (e as Error).message;
+        const { code, argument } = (e as { extensions: { code: string; argument: string } }).extensions;
+        expect(argument).toBe('input.url');
+        return code + ': ' + (e as Error).message;
       }
       return 'accepted';
     };

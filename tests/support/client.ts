@@ -1,10 +1,11 @@
 /** A small GraphQL-over-HTTP client for tests: JSON requests and multipart uploads, real fetch. */
 import http from 'node:http';
+import { inputErrorViolations } from './input-error-convention.js';
 
 export interface GqlResponse<T = any> {
   status: number;
   data?: T;
-  errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
 export class GqlClient {
@@ -27,7 +28,7 @@ export class GqlClient {
       headers: { 'content-type': 'application/json', ...this.headers() },
       body: JSON.stringify({ query, variables }),
     });
-    return { status: res.status, ...((await res.json()) as object) };
+    return checked(query, { status: res.status, ...((await res.json()) as object) });
   }
 
   /** GraphQL multipart request (one file), as browsers and LMS back-ends send it. */
@@ -45,7 +46,7 @@ export class GqlClient {
     const encoded = new Request(this.url, { method: 'POST', body: form });
     const res = await postFresh(this.url, { 'content-type': encoded.headers.get('content-type')!, 'apollo-require-preflight': 'true', ...this.headers() }, new Uint8Array(await encoded.arrayBuffer()));
     try {
-      return { status: res.status, ...(JSON.parse(res.text) as object) };
+      return checked(query, { status: res.status, ...(JSON.parse(res.text) as object) });
     } catch {
       return { status: res.status, errors: [{ message: res.text }] };
     }
@@ -72,6 +73,13 @@ function postFresh(url: string, headers: Record<string, string>, body: Uint8Arra
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Every answer a test reads keeps the README's BAD_USER_INPUT convention (input-error-convention.ts), or the test fails here. */
+function checked<T>(query: string, res: GqlResponse<T>): GqlResponse<T> {
+  const violations = inputErrorViolations(query, res.errors as Parameters<typeof inputErrorViolations>[1]);
+  if (violations.length > 0) throw new Error(`The answer breaks the BAD_USER_INPUT convention:\n${violations.join('\n')}`);
+  return res;
 }
 
 export function errorCode(res: GqlResponse): string | undefined {

@@ -6,7 +6,7 @@
 import { timeStage, type StageTimes } from '../../ops/stage-times.js';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import { isPhone } from '../../text/phones.js';
 import type { AssessmentLabels, ReferenceWord } from '../../types.js';
 import { BundleError, loadModelBundle, type ModelBundle } from '../bundle.js';
@@ -194,7 +194,7 @@ export class GenerativeAssessor {
     try {
       ids = parts.flatMap((part, i) => [...(i > 0 ? new Array<number>(audioFrames).fill(this.audioId!) : []), ...this.tokenizer.encode(part)]);
     } catch (e) {
-      if (e instanceof TokenizerError) throw new AppError('BAD_USER_INPUT', `The reference text cannot be tokenised for this model: ${e.message}`);
+      if (e instanceof TokenizerError) throw badInput(`The reference text cannot be tokenised for this model: ${e.message}`, 'input.referenceText');
       throw e;
     }
     return this.bosId !== undefined ? [this.bosId, ...ids] : ids;
@@ -222,7 +222,7 @@ export class GenerativeAssessor {
     }
     for (const w of words) {
       const bad = w.phones.find((p) => !isPhone(p));
-      if (bad !== undefined) throw new AppError('BAD_USER_INPUT', `Reference word "${w.text}" has an unknown phone ${JSON.stringify(bad)}.`, { word: w.text, phone: bad });
+      if (bad !== undefined) throw badInput(`Reference word "${w.text}" has an unknown phone ${JSON.stringify(bad)}.`, 'input.referenceText', { word: w.text, phone: bad });
     }
     const decoderOnly = this.config.decoder.architecture === 'decoder-only';
     // tokenise (and refuse untokenisable text) before queueing; a decoder-only prompt is redone with the frame count

@@ -1,5 +1,5 @@
 import type { GroupComparisonResolvers } from '../../generated/graphql.js';
-import { AppError } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { MAX_SOUNDS } from '../../analytics/sounds.js';
 
 /**
@@ -10,7 +10,7 @@ import { MAX_SOUNDS } from '../../analytics/sounds.js';
 export const sounds: GroupComparisonResolvers['sounds'] = async (c, args, ctx) => {
   const first = args.first ?? 10;
   if (!Number.isInteger(first) || first < 1 || first > MAX_SOUNDS) {
-    throw new AppError('BAD_USER_INPUT', `"first" must be 1-${MAX_SOUNDS}, got ${first}.`, { argument: 'first', max: MAX_SOUNDS });
+    throw badInput(`"first" must be 1-${MAX_SOUNDS}, got ${first}.`, 'first', { max: MAX_SOUNDS });
   }
   const window = { from: args.from, to: args.to, modelVersion: args.modelVersion, minCount: args.minCount, first: MAX_SOUNDS };
   const [a, b] = await Promise.all([

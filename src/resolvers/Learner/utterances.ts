@@ -7,6 +7,6 @@ import { checkRange } from '../../analytics/common.js';
  * date range is refused here, not in the loader, whose batch serves other learners' pages too.
  */
 export const utterances: LearnerResolvers['utterances'] = (learner, args, ctx, info) => {
-  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['createdAfter', 'createdBefore']);
+  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['filter.createdAfter', 'filter.createdBefore']);
   return ctx.loaders.utterancesPage(learner.id, pageArgs(args, info));
 };

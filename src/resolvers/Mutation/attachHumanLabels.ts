@@ -2,7 +2,7 @@ import type { MutationResolvers } from '../../generated/graphql.js';
 import { requireScope } from '../../graphql/auth.js';
 import { expectGlobalId, toGlobalId } from '../../graphql/ids.js';
 import { actorOf, recordAudit } from '../../admin/audit.js';
-import { AppError } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import { validateHumanLabels, writeHumanLabels } from '../../assessment/human.js';
 import type { ReferenceWord } from '../../types.js';
 
@@ -10,7 +10,7 @@ const MAX_RATER_CHARS = 200;
 
 function normaliseRater(rater: string | null | undefined): string | null {
   const trimmed = rater?.trim() ?? '';
-  if (trimmed.length > MAX_RATER_CHARS) throw new AppError('BAD_USER_INPUT', `rater must be at most ${MAX_RATER_CHARS} characters.`);
+  if (trimmed.length > MAX_RATER_CHARS) throw badInput(`rater must be at most ${MAX_RATER_CHARS} characters.`, 'rater', { max: MAX_RATER_CHARS });
   return trimmed || null;
 }
 

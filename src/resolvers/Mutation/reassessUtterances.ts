@@ -15,7 +15,7 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
     learnerId = learner.id;
   }
-  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion);
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion');
   const op = await startBulkReassessment(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId,
     actor: actorOf(ctx.principal),

@@ -18,7 +18,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
   checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
-  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion); // and a version no worker runs
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion'); // and a version no worker runs
   const lti = input.lti ? await ltiScoreRequest(ctx, input.lti, learner) : null; // and a bad line item
   const audio = await readUpload(input.audio, config.maxUploadBytes);
   const result = await submitRecording(

@@ -4,6 +4,6 @@ import { checkRange } from '../../analytics/common.js';
 
 /** The organisation's utterances, newest first, filtered; SCORES_READ (the loader checks). */
 export const utterances: QueryResolvers['utterances'] = (_parent, args, ctx, info) => {
-  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['createdAfter', 'createdBefore']);
+  checkRange(args.filter?.createdAfter, args.filter?.createdBefore, ['filter.createdAfter', 'filter.createdBefore']);
   return ctx.loaders.allUtterancesPage(pageArgs(args, info));
 };

@@ -3,7 +3,7 @@ import { concernsLearner, deliver, hubOf, mayConcern, resolveTarget } from './ta
 
 export const assessmentCreated: SubscriptionResolvers['assessmentCreated'] = {
   subscribe: async (_parent, args, ctx) => {
-    const target = await resolveTarget(ctx, args);
+    const target = await resolveTarget(ctx, args, ['utteranceId', 'learnerId']);
     const { organizationId } = ctx.principal;
     const events = hubOf(ctx).subscribe((e) => e.type === 'assessment' && mayConcern(e, organizationId, target));
     return deliver(ctx, events, concernsLearner(ctx, target), async (e) => {

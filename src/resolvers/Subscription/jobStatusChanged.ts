@@ -8,7 +8,7 @@ import { concernsLearner, deliver, hubOf, mayConcern, resolveTarget } from './ta
  */
 export const jobStatusChanged: SubscriptionResolvers['jobStatusChanged'] = {
   subscribe: async (_parent, args, ctx) => {
-    const target = await resolveTarget(ctx, args);
+    const target = await resolveTarget(ctx, args, ['jobId', 'utteranceId', 'learnerId']);
     const { organizationId } = ctx.principal;
     const events = hubOf(ctx).subscribe((e) => e.type === 'job' && mayConcern(e, organizationId, target));
     return deliver(ctx, events, concernsLearner(ctx, target), async (e) => {

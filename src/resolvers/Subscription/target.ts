@@ -1,4 +1,4 @@
-import { AppError } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import { findByGlobalId } from '../../graphql/access.js';
 import { requireScope } from '../../graphql/auth.js';
 import type { RequestContext } from '../../graphql/context.js';
@@ -14,14 +14,18 @@ export interface Target {
 }
 
 /**
- * The one id argument given, checked like a query would check it: SCORES_READ, the caller's
- * organisation (another's id is NOT_FOUND, as an unknown one), and the id's type.
+ * The one id argument given of those the subscription `accepts`, checked like a query would check
+ * it: SCORES_READ, the caller's organisation (another's id is NOT_FOUND, as an unknown one), and
+ * the id's type. None or several: BAD_USER_INPUT naming those given, or all it accepts when none.
  */
-export async function resolveTarget(ctx: RequestContext, args: Partial<Record<TargetArg, string | null>>): Promise<Target> {
+export async function resolveTarget(
+  ctx: RequestContext, args: Partial<Record<TargetArg, string | null>>, accepts: readonly [TargetArg, TargetArg, ...TargetArg[]],
+): Promise<Target> {
   requireScope(ctx.principal, 'SCORES_READ');
-  const given = (Object.keys(args) as TargetArg[]).filter((k) => k in TYPE_OF_ARG && args[k] != null);
+  const given = accepts.filter((k) => args[k] != null);
   if (given.length !== 1) {
-    throw new AppError('BAD_USER_INPUT', `Give exactly one of ${Object.keys(args).join(', ')} (got ${given.length}).`);
+    const named = given.length > 1 ? given : accepts;
+    throw badInput(`Give exactly one of ${accepts.join(', ')} (got ${given.length}).`, [named[0]!, named[1]!, ...named.slice(2)]);
   }
   const arg = given[0]!;
   const type = TYPE_OF_ARG[arg];
