@@ -36,7 +36,7 @@ import { decodeNameCursor, encodeNameCursor, findPage, newestFirst, MAX_PAGE_SIZ
 import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/cohorts.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
-import { allWorkers } from '../jobs/heartbeat.js';
+import { allWorkers, servedModelVersions } from '../jobs/heartbeat.js';
 
 /** auditEvents' filters; ids are global ids, as AuditEvent shows them. */
 export interface AuditEventFilterArgs {
@@ -168,6 +168,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const needs = (scope: Scope) => () => requireScope(principal, scope);
   const reads = needs('SCORES_READ');
   const admin = needs('ADMIN');
+  let served: Promise<string[]> | undefined;
 
   /** One row (or null) per key, the key being a unique column: `id`, or a one-to-one foreign key. */
   const oneBy = <T, K extends keyof T>(key: K, fetch: (keys: string[]) => Promise<T[]>) =>
@@ -760,6 +761,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         live: w.stoppedAt === null && Number(w.ageSeconds) <= liveWithinSeconds,
       }));
       return includeStopped ? list : list.filter((w) => w.live);
+    },
+    /**
+     * The model versions live workers serve (`withinSeconds`: the readiness window), read once per
+     * request however many jobs ask. For a job's `queuedReason`: whoever may see the job (a write-only
+     * key its own submission's) may see why it waits; no worker detail or tenant data is in it.
+     */
+    servedModelVersions: (withinSeconds: number) => {
+      served ??= servedModelVersions(prisma, withinSeconds);
+      return served;
     },
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {

@@ -4,3 +4,4 @@ export * from './error.js';
 export * from './id.js';
 export * from './utterance.js';
 export * from './bulkOperation.js';
+export * from './queuedReason.js';
