@@ -7,7 +7,7 @@
 import { shiftWithin } from '../instants.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
-import { bound, checkRange, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
 import { badInput } from '../errors.js';
 
 /** Every sound a profile can hold: the 39 ARPAbet phones, and AH0 and ER0 kept apart (common.ts soundKey). */
@@ -202,12 +202,25 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   const p2From = args.period2From ?? shiftWithin(p2To, -30 * DAY_MS);
   const p1To = args.period1To ?? p2From;
   const p1From = args.period1From ?? shiftWithin(p1To, -30 * DAY_MS);
-  checkRange(p1From, p1To, ['period1From', 'period1To']);
-  checkRange(p2From, p2To, ['period2From', 'period2To']);
+  // Each bound's source: the argument given for it, else the one its default was derived from (null: now).
+  const src2To = args.period2To != null ? 'period2To' : null;
+  const src2From = args.period2From != null ? 'period2From' : src2To;
+  const src1To = args.period1To != null ? 'period1To' : src2From;
+  const src1From = args.period1From != null ? 'period1From' : src1To;
+  const refuse = (message: string, sources: (string | null)[], fallback: [string, string]) => {
+    const named = [...new Set(sources.filter((n): n is string => n !== null))];
+    return badInput(message, named.length === 1 ? named[0]! : named.length > 1 ? [named[0]!, named[1]!, ...named.slice(2)] : fallback);
+  };
+  if (p1From.getTime() >= p1To.getTime()) {
+    throw refuse(`period1From (${p1From.toISOString()}) must be before period1To (${p1To.toISOString()}).`, [src1From, src1To], ['period1From', 'period1To']);
+  }
+  if (p2From.getTime() >= p2To.getTime()) {
+    throw refuse(`period2From (${p2From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, [src2From, src2To], ['period2From', 'period2To']);
+  }
   // Period 1 is the earlier one (they may overlap): wholly after period 2, IMPROVED and WORSENED
   // would mean the opposite.
   if (p1From.getTime() >= p2To.getTime()) {
-    throw badInput(`Period 1 is the earlier period: period1From (${p1From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, ['period1From', 'period2To']);
+    throw refuse(`Period 1 is the earlier period: period1From (${p1From.toISOString()}) must be before period2To (${p2To.toISOString()}).`, [src1From, src2To], ['period1From', 'period2To']);
   }
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;

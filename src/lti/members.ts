@@ -14,6 +14,7 @@ import { AppError, badInput } from '../errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { createMissingLearners, MAX_DISPLAY_NAME_LENGTH } from '../learners/create.js';
 import { MAX_GROUP_LENGTH, MAX_GROUPS } from '../learners/groups.js';
+import { erasedAmong } from '../learners/erased.js';
 import { OutboundError } from '../outbox/http.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 import { httpUrl } from './platforms.js';
@@ -241,10 +242,16 @@ export async function syncLtiMembers(
        WHERE "organizationId" = ${input.organizationId}::uuid AND "externalId" = ANY(${userIds}::text[])
          AND NOT ("groups" @> ARRAY[${group}]::text[]) AND cardinality("groups") < ${MAX_GROUPS}
        RETURNING "externalId"`;
-    const full = await tx.$queryRaw<{ externalId: string }[]>`
-      SELECT "externalId" FROM "Learner"
-       WHERE "organizationId" = ${input.organizationId}::uuid AND "externalId" = ANY(${userIds}::text[]) AND NOT ("groups" @> ARRAY[${group}]::text[])`;
-    for (const f of full) skipped.push({ userId: f.externalId, reason: `already in ${MAX_GROUPS} groups` });
+    const listed = await tx.$queryRaw<{ externalId: string; inGroup: boolean }[]>`
+      SELECT "externalId", "groups" @> ARRAY[${group}]::text[] AS "inGroup" FROM "Learner"
+       WHERE "organizationId" = ${input.organizationId}::uuid AND "externalId" = ANY(${userIds}::text[])`;
+    for (const f of listed) if (!f.inGroup) skipped.push({ userId: f.externalId, reason: `already in ${MAX_GROUPS} groups` });
+    // A learner whose erasure was under way when the insert met them (locked, not yet deleted) was
+    // neither created nor, once the erasure committed, given the group: report them as erased too.
+    const reported = new Set([...listed.map((l) => l.externalId), ...skipped.map((k) => k.userId)]);
+    for (const userId of await erasedAmong(tx, input.organizationId, userIds.filter((id) => !reported.has(id)))) {
+      skipped.push({ userId, reason: ERASED_REASON });
+    }
     // An empty roster removes no one: a platform answering an empty page by mistake would otherwise
     // empty the cohort (a course whose learners all left is cleared with updateLearner).
     const removed = userIds.length === 0 ? 0 : await tx.$executeRaw`

@@ -253,6 +253,9 @@ describe.each(DATABASES)('error hygiene on %s', (kind) => {
       // period 2 is clamped to start at 0001-01-01, leaving period 1 empty: the range rule names it
       expect(errorCode(res.body)).toBe('BAD_USER_INPUT');
       expect(res.body.errors![0]!.message).toMatch(/period1From/);
+      // Every bound there came from period2To, the one argument given: it is the one named.
+      expect(res.body.errors![0]!.extensions).toMatchObject({ argument: 'period2To' });
+      expect(res.body.errors![0]!.extensions).not.toHaveProperty('arguments');
     });
 
     const multipart = (body: string, contentType: string) =>

@@ -220,6 +220,12 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     await refused(CHANGES, { a: early, b: '2026-01-12T00:00:00Z', c: early, d: early }, /period2From .* must be before period2To/);
     // the periods swapped: IMPROVED would read as WORSENED
     await refused(CHANGES, { a: '2026-01-12T00:00:00Z', b: late, c: early, d: '2026-01-12T00:00:00Z' }, /Period 1 is the earlier period/);
+    // Only the arguments given are named: period 1 starting after the default period 2 names period1From alone.
+    const alone = await t.admin.request(CHANGES, { id: improver, a: '2099-01-01T00:00:00Z' });
+    expect(alone.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'period1From' });
+    expect(alone.errors![0]!.extensions).not.toHaveProperty('arguments');
+    const both = await t.admin.request(CHANGES, { id: improver, a: '2026-01-12T00:00:00Z', b: late, c: early, d: '2026-01-12T00:00:00Z' });
+    expect(both.errors![0]!.extensions).toMatchObject({ argument: 'period1From', arguments: ['period1From', 'period2To'] });
     // a range with only one end, adjacent or overlapping periods, and period 1 alone (period 2 by default) are fine
     expect((await t.admin.request(CHANGES, { id: improver, a: early, b: late, c: '2026-01-12T00:00:00Z', d: late })).errors).toBeUndefined();
     expect((await t.admin.request(CHANGES, { id: improver, a: '2026-01-12T00:00:00Z', b: late })).errors).toBeUndefined();

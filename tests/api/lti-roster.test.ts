@@ -168,51 +168,57 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
   });
 
   if (kind === 'postgres') {
-    test('a sync running while the learner is being erased does not create them again', async () => {
-      lms.setRoster('course-race', [{ user_id: 'r-erased', roles: [LEARNER], name: 'Rae Race' }, { user_id: 'r-new', roles: [LEARNER] }]);
-      const sync = () => t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-race') } });
-      lms.setRoster('course-race-0', [{ user_id: 'r-erased', roles: [LEARNER] }]);
-      await t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-race-0') } });
-      const erasedId = (await t.admin.request(`{ learnerByExternalId(externalId: "r-erased") { id } }`)).data.learnerByExternalId.id;
+    // An erasure held at one of two points (src/admin/erase.ts) by a table lock it waits for:
+    // - "Job": it has locked the learner (FOR UPDATE) and not deleted them yet;
+    // - "ErasedLearner": it has deleted the learner and not recorded the hold yet, the window where
+    //   a sync could read no hold and insert the learner once the deletion commits.
+    test.each([['Job', 'EXCLUSIVE', 'locked'], ['ErasedLearner', 'SHARE', 'deleted']])(
+      'a sync running while the learner is being erased (held at %s: %s) does not create them again and says why',
+      async (table, mode, tag) => {
+        const course = `course-race-${tag}`;
+        const userId = `r-erased-${tag}`;
+        lms.setRoster(`${course}-0`, [{ user_id: userId, roles: [LEARNER] }]);
+        await t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl(`${course}-0`) } });
+        const erasedId = (await t.admin.request(`query($e: String!) { learnerByExternalId(externalId: $e) { id } }`, { e: userId })).data.learnerByExternalId.id;
+        lms.setRoster(course, [{ user_id: userId, roles: [LEARNER], name: 'Rae Race' }, { user_id: `r-new-${tag}`, roles: [LEARNER] }]);
 
-      // The erasure is held between deleting the learner and recording its hold (src/admin/erase.ts):
-      // the window where a sync could read no hold yet and insert the learner once the deletion commits.
-      const blocker = await openDatabase({ databaseUrl: t.config.databaseUrl, dataDir: 'memory://' });
-      // The erasure's transaction id, once it waits for the table (this schema's: other suites share the server).
-      const erasureXid = async () => (await prisma().$queryRaw<{ xid: string }[]>`
-        SELECT a.backend_xid::text AS "xid" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'relation' AND l.relation = '"ErasedLearner"'::regclass AND NOT l.granted AND a.backend_xid IS NOT NULL`)[0]?.xid;
-      const waitsFor = async (xid: string) => (await prisma().$queryRaw<{ n: number }[]>`
-        SELECT count(*)::int AS "n" FROM pg_locks WHERE locktype = 'transactionid' AND transactionid::text = ${xid} AND NOT granted`)[0]!.n > 0;
-      try {
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        let locked!: () => void;
-        const tableLocked = new Promise<void>((resolve) => (locked = resolve));
-        const holding = blocker.prisma.$transaction(async (tx) => {
-          await tx.$executeRawUnsafe(`LOCK TABLE "ErasedLearner" IN SHARE MODE`);
-          locked();
-          await released;
-        }, { timeout: 60_000 });
-        await tableLocked;
-        const erasure = t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: erasedId });
-        const xid = await waitFor(erasureXid);
-        let syncDone = false;
-        const racing = sync().finally(() => (syncDone = true));
-        // The sync either waits for the erasure's transaction or, wrongly, finishes first.
-        await waitFor(async () => syncDone || (await waitsFor(xid)));
-        release();
-        await holding;
-        expect((await erasure).errors).toBeUndefined();
-        const res = await racing;
-        expect(res.errors).toBeUndefined();
-        expect(res.data.syncLtiMembers).toMatchObject({ learners: 2, created: 1, skipped: [{ userId: 'r-erased', reason: ERASED_REASON }] });
-        expect(await learnerOf('r-erased')).toBeNull();
-        expect(await learnerOf('r-new')).toEqual({ displayName: null, groups: ['course-race'] });
-      } finally {
-        await blocker.close();
-      }
-    });
+        const blocker = await openDatabase({ databaseUrl: t.config.databaseUrl, dataDir: 'memory://' });
+        // The erasure's transaction id, once it waits for the table (this schema's: other suites share the server).
+        const erasureXid = async () => (await prisma().$queryRawUnsafe<{ xid: string }[]>(
+          `SELECT a.backend_xid::text AS "xid" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'relation' AND l.relation = '"${table}"'::regclass AND NOT l.granted AND a.backend_xid IS NOT NULL`))[0]?.xid;
+        const waitsFor = async (xid: string) => (await prisma().$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS "n" FROM pg_locks WHERE locktype = 'transactionid' AND transactionid::text = ${xid} AND NOT granted`)[0]!.n > 0;
+        try {
+          let release!: () => void;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          let locked!: () => void;
+          const tableLocked = new Promise<void>((resolve) => (locked = resolve));
+          const holding = blocker.prisma.$transaction(async (tx) => {
+            await tx.$executeRawUnsafe(`LOCK TABLE "${table}" IN ${mode} MODE`);
+            locked();
+            await released;
+          }, { timeout: 60_000 });
+          await tableLocked;
+          const erasure = t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learners } }`, { id: erasedId });
+          const xid = await waitFor(erasureXid);
+          let syncDone = false;
+          const racing = t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl(course) } }).finally(() => (syncDone = true));
+          // The sync either waits for the erasure's transaction or, wrongly, finishes first.
+          await waitFor(async () => syncDone || (await waitsFor(xid)));
+          release();
+          await holding;
+          expect((await erasure).errors).toBeUndefined();
+          const res = await racing;
+          expect(res.errors).toBeUndefined();
+          expect(res.data.syncLtiMembers).toMatchObject({ learners: 2, created: 1, skipped: [{ userId, reason: ERASED_REASON }] });
+          expect(await learnerOf(userId)).toBeNull();
+          expect(await learnerOf(`r-new-${tag}`)).toEqual({ displayName: null, groups: [course] });
+        } finally {
+          await blocker.close();
+        }
+      },
+    );
   }
 
   test('a platform that fails part-way writes nothing: LTI_PLATFORM_ERROR with its status', async () => {
