@@ -230,10 +230,13 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
     await timeStage(times, 'store', writeFile);
     const result = await timeStage(times, 'enqueue', () => runTransaction(prisma, async (tx) => {
       await holdAudioForInsert(tx, intake.store, sha256, writeFile);
+      const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true, groups: true } });
       const utterance = await tx.utterance.create({
         data: {
           organizationId,
           learnerId,
+          // The course or class this reading was done in, as the LMS had it then (xAPI grouping).
+          learnerGroups: learner.groups,
           idempotencyKey,
           requestFingerprint: idempotencyKey ? requestFingerprint(request) : null,
           ...prepared.utterance,
@@ -245,7 +248,6 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
         requestedModelVersion: input.requestedModelVersion ?? null,
       });
       await notifyJobChanged(tx, job.id);
-      const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true } });
       await emitEvent(tx, {
         organizationId, learnerId, type: 'utterance.submitted', data: utteranceSubmitted(utterance, learner, job), at: utterance.createdAt,
       });

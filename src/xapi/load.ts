@@ -21,6 +21,7 @@ function toSource(a: Loaded): StatementSource {
     assessmentId: a.id,
     assessedAt: a.createdAt,
     learnerExternalId: u.learner.externalId,
+    learnerGroups: u.learnerGroups,
     utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: storedNormalizedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
     model: { name: a.modelName, version: a.modelVersion, executionProvider: a.executionProvider },
     sentence: { accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total },

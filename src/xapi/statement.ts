@@ -32,6 +32,8 @@ export interface StatementSource {
   assessmentId: string;
   assessedAt: Date;
   learnerExternalId: string;
+  /** The learner's LMS groups when the recording was submitted (Utterance.learnerGroups). */
+  learnerGroups: string[];
   utterance: { id: string; createdAt: Date; referenceText: string; normalisedText: string; durationMs: number };
   model: { name: string | null; version: string | null; executionProvider: string | null };
   sentence: SentenceScores;
@@ -63,7 +65,12 @@ export interface Statement {
     duration: string;
     extensions: Record<string, unknown>;
   };
-  context: { platform: string; language: string; extensions: Record<string, unknown> };
+  context: {
+    platform: string;
+    language: string;
+    contextActivities?: { grouping: { objectType: 'Activity'; id: string; definition: { name: LanguageMap; description: LanguageMap } }[] };
+    extensions: Record<string, unknown>;
+  };
   timestamp: string;
 }
 
@@ -72,6 +79,12 @@ export function xapiIris(iriBase: string) {
   const ext = (name: string) => `${iriBase}/extensions/${name}`;
   return {
     activity: (normalisedText: string) => `${iriBase}/activities/read-aloud/${createHash('sha256').update(normalisedText, 'utf8').digest('hex')}`,
+    /**
+     * An LMS group (course, class, section): its id belongs to the LMS whose accounts the learners
+     * are (the account home page), so the IRI is a hash of both: one group in one LMS is one
+     * activity for every organisation using that LMS, and another LMS's same id another one.
+     */
+    group: (homePage: string, group: string) => `${iriBase}/activities/group/${createHash('sha256').update(`${homePage}\u0000${group}`, 'utf8').digest('hex')}`,
     aspects: ext('aspects'),
     words: ext('words'),
     phonemes: ext('phonemes'),
@@ -114,12 +127,25 @@ function resultExtensions(iris: ReturnType<typeof xapiIris>, source: StatementSo
   };
 }
 
+/** A group the learner was in when they read: its name is the LMS's group id, as the LMS sent it. */
+function groupActivity(iris: ReturnType<typeof xapiIris>, homePage: string, group: string) {
+  return {
+    objectType: 'Activity' as const,
+    id: iris.group(homePage, group),
+    definition: {
+      name: { 'en-US': group },
+      description: { 'en-US': `A group (course, class or section) of ${homePage} that the learner was in when they read.` },
+    },
+  };
+}
+
 export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'>, source: StatementSource): Statement {
   const iris = xapiIris(config.iriBase);
   const { utterance, sentence } = source;
+  const homePage = source.accountHomePage ?? config.accountHomePage;
   return {
     id: statementIdFor(source.assessmentId),
-    actor: { objectType: 'Agent', account: { homePage: source.accountHomePage ?? config.accountHomePage, name: source.learnerExternalId } },
+    actor: { objectType: 'Agent', account: { homePage, name: source.learnerExternalId } },
     verb: { id: VERB_SCORED.id, display: { ...VERB_SCORED.display } },
     object: {
       objectType: 'Activity',
@@ -142,6 +168,7 @@ export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHome
     context: {
       platform: PLATFORM,
       language: 'en-US',
+      ...(source.learnerGroups.length > 0 ? { contextActivities: { grouping: source.learnerGroups.map((g) => groupActivity(iris, homePage, g)) } } : {}),
       extensions: {
         [iris.modelName]: source.model.name,
         [iris.modelVersion]: source.model.version,

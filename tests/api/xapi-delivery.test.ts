@@ -43,7 +43,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
       webhookBackoffCapMs: 1000,
       webhookMaxAttempts: 4,
     });
-    learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: externalId })).data.createLearner.id;
+    learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e, groups: ["course-xapi"]}) { id } }`, { e: externalId })).data.createLearner.id;
   });
   afterAll(async () => {
     await t?.dispose();
@@ -109,6 +109,9 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(statement).toBeDefined();
     expect(xapiErrors([statement], true)).toEqual([]);
     expect(statement.actor.account.name).toBe(externalId);
+    // The course the learner was in when they read is the context's grouping.
+    const grouping = (statement as unknown as { context: { contextActivities: { grouping: { id: string; definition: { name: Record<string, string> } }[] } } }).context.contextActivities.grouping;
+    expect(grouping.map((g) => g.definition.name['en-US'])).toEqual(['course-xapi']);
     const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, include: { words: { orderBy: { index: 'asc' } } } });
     expect(statement.result.score.raw).toBe(row.total);
     // the model's diagnostics: word timing and miscues, the content match and its outcome
@@ -126,6 +129,12 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
 
     // Sent again (as after a lost answer: the lease ran out), the LRS answers 409 for the id it holds:
     // delivered, and still one statement.
+    // The learner moved on to another course meanwhile: the statement is built from the snapshot
+    // taken at submission, so the one read back is still ours.
+    const moved = await t.admin.request(`mutation($id: ID!) { updateLearner(id: $id, input: {groups: ["course-next"]}) { groups } }`, { id: learnerId });
+    expect(moved.data.updateLearner.groups).toEqual(['course-next']);
+    const snapshot = await t.admin.request(`query($id: ID!) { utterance(id: $id) { learnerGroups learner { groups } } }`, { id: toGlobalId('Utterance', row.utteranceId) });
+    expect(snapshot.data.utterance).toEqual({ learnerGroups: ['course-xapi'], learner: { groups: ['course-next'] } });
     const stored = lrs.stored.size;
     await prisma().delivery.update({ where: { id: delivery!.id }, data: { status: 'PENDING', runAfter: new Date() } });
     t.app.deliveries!.wake();

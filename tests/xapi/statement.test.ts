@@ -15,6 +15,7 @@ function source(overrides: Partial<StatementSource> = {}): StatementSource {
     assessmentId: '0b4f2d0e-1a6c-4d0e-9f57-3c1f1e8f2a10',
     assessedAt: new Date('2026-07-01T10:00:02.500Z'),
     learnerExternalId: 'lms-42',
+    learnerGroups: [],
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.000Z'), referenceText: 'We call it bear.', normalisedText: 'WE CALL IT BEAR', durationMs: 2354 },
     model: { name: 'speechmark-so762-gop', version: 'so762-gop-2.0.0', executionProvider: 'cpu' },
     sentence: { accuracy: 8, fluency: 9, prosody: 8, completeness: 10, total: 8 },
@@ -57,6 +58,25 @@ describe('xAPI statement builder', () => {
     expect(s.context.platform).toBe('speechmark');
     expect(s.context.extensions['https://speechmark.dev/xapi/extensions/model-version']).toBe('so762-gop-2.0.0');
     expect(s.timestamp).toBe('2026-07-01T10:00:00.000Z');
+  });
+
+  test("the learner's groups when they read are the context's grouping: one activity per group of that LMS", () => {
+    const plain = buildStatement(config.xapi, source());
+    expect(plain.context).not.toHaveProperty('contextActivities');
+    const s = buildStatement(config.xapi, source({ learnerGroups: ['course-7', 'section B/2'] }));
+    expect(xapiErrors(s)).toEqual([]);
+    const grouping = s.context.contextActivities!.grouping;
+    expect(grouping.map((g) => g.definition.name)).toEqual([{ 'en-US': 'course-7' }, { 'en-US': 'section B/2' }]);
+    for (const g of grouping) expect(g.id).toMatch(/^https:\/\/speechmark\.dev\/xapi\/activities\/group\/[0-9a-f]{64}$/);
+    expect(new Set(grouping.map((g) => g.id)).size).toBe(2);
+    // The same group of the same LMS is the same activity in every statement and organisation;
+    // the same id in another LMS (another account home page) is another group.
+    const again = buildStatement(config.xapi, source({ learnerGroups: ['course-7'], assessmentId: '7f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b' }));
+    expect(again.context.contextActivities!.grouping[0]!.id).toBe(grouping[0]!.id);
+    const otherLms = buildStatement(config.xapi, source({ learnerGroups: ['course-7'], accountHomePage: 'https://moodle.other.example' }));
+    expect(otherLms.context.contextActivities!.grouping[0]!.id).not.toBe(grouping[0]!.id);
+    // Rebuilt from the same snapshot, the statement is the same JSON (a re-send is a duplicate).
+    expect(JSON.stringify(buildStatement(config.xapi, source({ learnerGroups: ['course-7', 'section B/2'] })))).toBe(JSON.stringify(s));
   });
 
   test('a reading of another sentence (READ_WRONG_TEXT) is a valid statement that did not complete the activity and says why', () => {
