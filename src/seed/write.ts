@@ -98,8 +98,10 @@ class Batch {
       const conn = sqlOf(tx);
       await q(
         conn,
-        `INSERT INTO "Utterance" ("id","organizationId","learnerId","referenceText","referenceWords","audioSha256","audioFormat","audioBytes","durationMs","sourceSampleRate","sourceChannels","speechMs","createdAt")
-         SELECT id, $1::uuid, learner, txt, words::jsonb, $8, $9, 32 * dur, dur, 16000, 1, (dur * 85) / 100, at
+        `INSERT INTO "Utterance" ("id","organizationId","learnerId","referenceText","referenceWords","audioSha256","audioFormat","audioBytes","durationMs","sourceSampleRate","sourceChannels","speechMs","createdAt","learnerGroups")
+         SELECT id, $1::uuid, learner, txt, words::jsonb, $8, $9, 32 * dur, dur, 16000, 1, (dur * 85) / 100, at,
+                -- the groups snapshot a submission takes (the seeded learners keep theirs throughout)
+                (SELECT l."groups" FROM "Learner" l WHERE l."id" = learner)
          FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int[], $7::timestamptz[]) AS t(id, learner, txt, words, dur, at)`,
         [org, ...this.utt, SEED_AUDIO_SHA256, SEED_AUDIO_FORMAT],
       );

@@ -130,6 +130,10 @@ describe('npm run seed', () => {
       const learners = await p.learner.findMany({ orderBy: { externalId: 'asc' } });
       expect(new Set(learners.flatMap((l) => l.groups))).toEqual(new Set(['group-001', 'group-002', 'group-003', 'group-004', 'group-005']));
       for (const l of learners) expect(l.groups.length).toBeGreaterThanOrEqual(1);
+      // Each utterance keeps its learner's groups as a submission does (the xAPI grouping's snapshot).
+      const utterances = await p.utterance.findMany({ select: { learnerId: true, learnerGroups: true } });
+      const groupsOf = new Map(learners.map((l) => [l.id, l.groups]));
+      expect(utterances.filter((u) => JSON.stringify(u.learnerGroups) !== JSON.stringify(groupsOf.get(u.learnerId)))).toEqual([]);
       // Every utterance has a MODEL assessment with words, phonemes and a rationale; placeholder audio.
       const modelAssessed = await p.utterance.count({ where: { assessments: { some: { source: 'MODEL' } } } });
       expect(modelAssessed).toBe(1500);
