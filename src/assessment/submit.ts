@@ -230,7 +230,8 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
     await timeStage(times, 'store', writeFile);
     const result = await timeStage(times, 'enqueue', () => runTransaction(prisma, async (tx) => {
       await holdAudioForInsert(tx, intake.store, sha256, writeFile);
-      const learner = await tx.learner.findUniqueOrThrow({ where: { id: learnerId }, select: { id: true, externalId: true, groups: true } });
+      const learner = await tx.learner.findUnique({ where: { id: learnerId }, select: { id: true, externalId: true, groups: true } });
+      if (!learner) throw new AppError('NOT_FOUND', 'The learner no longer exists.'); // erased since the caller's check
       const utterance = await tx.utterance.create({
         data: {
           organizationId,

@@ -42,9 +42,27 @@ function originalOf(error: unknown): unknown {
   return (error as { originalError?: unknown })?.originalError ?? error;
 }
 
+/** graphql-js's refusals of a variable's value: `Variable "$i" got invalid value … at "i.scopes[1]"; …`, `… of required type …`. */
+const VARIABLE_REFUSED = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" (?:got invalid value|of required type|of non-null type)/;
+const VALUE_PATH = / at "([^"]+)"; /;
+
+/**
+ * A variable whose value the request's own coercion refused (BAD_USER_INPUT with no path: no field
+ * ran) is named as `argument` is for a field's input (README, "Errors"): `extensions.variable` is
+ * the dotted path into the request's variables, list positions as numbers (`i.scopes.1`).
+ */
+function withVariable(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (formatted.extensions?.code !== 'BAD_USER_INPUT' || formatted.path || formatted.extensions.variable !== undefined) return formatted;
+  const named = VARIABLE_REFUSED.exec(formatted.message);
+  if (!named) return formatted;
+  const inside = VALUE_PATH.exec(formatted.message)?.[1];
+  const variable = inside && inside.startsWith(named[1]!) ? inside.replace(/\[(\d+)\]/g, '.$1') : named[1]!;
+  return { ...formatted, extensions: { ...formatted.extensions, variable } };
+}
+
 export function createFormatError(dev = false) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    if (passesThrough(formatted.extensions?.code)) return formatted;
+    if (passesThrough(formatted.extensions?.code)) return withVariable(formatted);
     // An id attached where the request was known (context creation) survives the masking.
     const carried = formatted.extensions?.requestId;
     const requestId = typeof carried === 'string' ? { requestId: carried } : {};

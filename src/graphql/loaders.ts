@@ -168,7 +168,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const needs = (scope: Scope) => () => requireScope(principal, scope);
   const reads = needs('SCORES_READ');
   const admin = needs('ADMIN');
-  let served: Promise<string[]> | undefined;
+  let queueView: Promise<{ versions: string[]; now: Date }> | undefined;
 
   /** One row (or null) per key, the key being a unique column: `id`, or a one-to-one foreign key. */
   const oneBy = <T, K extends keyof T>(key: K, fetch: (keys: string[]) => Promise<T[]>) =>
@@ -763,13 +763,17 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return includeStopped ? list : list.filter((w) => w.live);
     },
     /**
-     * The model versions live workers serve (`withinSeconds`: the readiness window), read once per
-     * request however many jobs ask. For a job's `queuedReason`: whoever may see the job (a write-only
-     * key its own submission's) may see why it waits; no worker detail or tenant data is in it.
+     * What a job's `queuedReason` is judged by, read once per request however many jobs ask: the
+     * model versions live workers serve (`withinSeconds`: the readiness window) and the database's
+     * clock (the one `runAfter` was set by and the claim compares with). Whoever may see the job (a
+     * write-only key its own submission's) may see why it waits: no worker detail or tenant data.
      */
-    servedModelVersions: (withinSeconds: number) => {
-      served ??= servedModelVersions(prisma, withinSeconds);
-      return served;
+    queueView: (withinSeconds: number) => {
+      queueView ??= Promise.all([
+        servedModelVersions(prisma, withinSeconds),
+        prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS "now"`,
+      ]).then(([versions, [row]]) => ({ versions, now: new Date(row!.now) }));
+      return queueView;
     },
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {

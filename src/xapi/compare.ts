@@ -7,7 +7,7 @@
  * - timestamps are compared as instants (an LRS may return another time zone or precision);
  * - the case of the statement id (a UUID);
  * - a Verb's `display` and an Activity's `definition` are not part of the statement (the LRS may
- *   return its canonical ones);
+ *   return its canonical ones): the object's, and those of the context's activities (grouping);
  * - an `objectType` left out where the specification gives it a default (Agent, Activity);
  * - the case of the context's language tag;
  * - a member whose value is null, left out (xAPI allows null only inside extensions, where ours has
@@ -46,7 +46,7 @@ export function statementDifferences(statement: Statement, stored: Record<string
         break;
       case 'context':
         // A language tag is case-insensitive (RFC 5646), one of 2.3.1's case exceptions.
-        diff(lowerLanguage(a), lowerLanguage(b), 'context', out);
+        diff(contextActivitiesAsIds(lowerLanguage(a)), contextActivitiesAsIds(lowerLanguage(b)), 'context', out);
         break;
       case 'object':
         diff(withoutKey(withDefaultType(a, 'Activity'), 'definition'), withoutKey(withDefaultType(b, 'Activity'), 'definition'), 'object', out);
@@ -69,6 +69,16 @@ const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' &
 
 function withDefaultType(v: Json, objectType: string): Json {
   return isObject(v) && v.objectType === undefined ? { ...v, objectType } : v;
+}
+
+/** The context's activities (parent, grouping, category, other) without definitions, objectType defaulted, single ones as lists. */
+function contextActivitiesAsIds(v: Json): Json {
+  if (!isObject(v) || !isObject(v.contextActivities)) return v;
+  const lists = Object.fromEntries(Object.entries(v.contextActivities).map(([kind, acts]) => [
+    kind,
+    (Array.isArray(acts) ? acts : [acts]).map((act) => withoutKey(withDefaultType(act, 'Activity'), 'definition')),
+  ]));
+  return { ...v, contextActivities: lists };
 }
 
 function lowerLanguage(v: Json): Json {

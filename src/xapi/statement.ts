@@ -133,7 +133,8 @@ function groupActivity(iris: ReturnType<typeof xapiIris>, homePage: string, grou
     objectType: 'Activity' as const,
     id: iris.group(homePage, group),
     definition: {
-      name: { 'en-US': group },
+      // The LMS's own id, in no particular language (RFC 5646 "und").
+      name: { und: group },
       description: { 'en-US': `A group (course, class or section) of ${homePage} that the learner was in when they read.` },
     },
   };

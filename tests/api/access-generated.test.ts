@@ -546,9 +546,10 @@ function pathName(steps: Step[]): string {
  * Leaf fields with a scope of their own, above what their object needs: left out of the generated
  * selections (one refused leaf would mark the whole object refused) and tested where they are made.
  * Utterance.audioUrl (SCORES_READ, on an utterance a write key gets back from submitUtterance):
- * tests/api/audio-playback.test.ts.
+ * tests/api/audio-playback.test.ts. Utterance.learnerGroups (SCORES_READ, the same case):
+ * tests/api/xapi-delivery.test.ts.
  */
-const SCOPED_LEAVES = new Set(['Utterance.audioUrl']);
+const SCOPED_LEAVES = new Set(['Utterance.audioUrl', 'Utterance.learnerGroups']);
 
 function leaves(type: GraphQLObjectType): string {
   const names = Object.values(type.getFields())

@@ -44,6 +44,11 @@ describe('the convention checker', () => {
     expect(inputErrorViolations(query, at({ argument: 'input.groups', arguments: ['input.groups'] }))).toEqual([expect.stringContaining('two or more')]);
     expect(inputErrorViolations(query, at({ argument: 'input.groups', arguments: ['input.externalId', 'input.groups'] }))).toEqual([expect.stringContaining('the first being argument')]);
     expect(inputErrorViolations(query, at({ argument: 'input.groups', field: 'groups' }))).toEqual([expect.stringContaining('extensions.field')]);
+    // A refused variable names a declared variable.
+    const refused = (extensions: Record<string, unknown>) => [{ message: 'Variable "$i" got invalid value 7 at "i.groups[0]"; String cannot represent a non string value: 7', extensions: { code: 'BAD_USER_INPUT', ...extensions } }];
+    expect(inputErrorViolations(query, refused({ variable: 'i.groups.0' }))).toEqual([]);
+    expect(inputErrorViolations(query, refused({}))).toEqual([expect.stringContaining('extensions.variable is missing')]);
+    expect(inputErrorViolations(query, refused({ variable: 'input.groups.0' }))).toEqual([expect.stringContaining('no variable of the operation')]);
   });
 });
 
@@ -125,6 +130,21 @@ describe.each(DATABASES)('BAD_USER_INPUT names the input at fault [%s]', (kind) 
     };
     expect(await extensionsOf('mutation($u: ID!, $l: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $l) { id } }', { u: utteranceId, l: labels }))
       .toEqual({ argument: 'labels.words.2.accuracy' });
+  });
+
+  test("a variable the request's coercion refuses is named in extensions.variable, down to the list position", async () => {
+    const variableOf = async (query: string, variables: Record<string, unknown>) => {
+      const res = await t.admin.request(query, variables);
+      expect(res.errors).toHaveLength(1);
+      expect(res.errors![0]!.path).toBeUndefined();
+      return res.errors![0]!.extensions;
+    };
+    const KEY = 'mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { key } }';
+    expect(await variableOf(KEY, { i: { name: 'k', scopes: ['SCORES_READ', 'ROOT'] } })).toEqual({ code: 'BAD_USER_INPUT', variable: 'i.scopes.1' });
+    expect(await variableOf(KEY, { i: { name: 'k' } })).toEqual({ code: 'BAD_USER_INPUT', variable: 'i' });
+    expect(await variableOf(KEY, {})).toEqual({ code: 'BAD_USER_INPUT', variable: 'i' });
+    expect(await variableOf('query($n: Int) { learners(first: $n) { totalCount } }', { n: 'ten' })).toEqual({ code: 'BAD_USER_INPUT', variable: 'n' });
+    expect(await variableOf('query($f: LearnerFilter) { learners(filter: $f) { totalCount } }', { f: { group: 7, search: 'x' } })).toEqual({ code: 'BAD_USER_INPUT', variable: 'f.group' });
   });
 
   test('the HTTP export endpoints name the query parameter', async () => {

@@ -111,7 +111,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(statement.actor.account.name).toBe(externalId);
     // The course the learner was in when they read is the context's grouping.
     const grouping = (statement as unknown as { context: { contextActivities: { grouping: { id: string; definition: { name: Record<string, string> } }[] } } }).context.contextActivities.grouping;
-    expect(grouping.map((g) => g.definition.name['en-US'])).toEqual(['course-xapi']);
+    expect(grouping.map((g) => g.definition.name.und)).toEqual(['course-xapi']);
     const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, include: { words: { orderBy: { index: 'asc' } } } });
     expect(statement.result.score.raw).toBe(row.total);
     // the model's diagnostics: word timing and miscues, the content match and its outcome
@@ -239,5 +239,23 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     const idInBody = Buffer.from(`Assessment:${silentId}`).toString('base64url');
     expect(await prisma().delivery.count({ where: { channel: 'XAPI', event: { is: { body: { contains: idInBody } } } } })).toBe(0);
     expect(lrs.stored.has(statementIdFor(silentId))).toBe(false);
+  });
+  test("a write-only key gets its submission's utterance back, but not the learner's groups it snapshots", async () => {
+    const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
+    const res = await writer.upload(
+      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id learnerGroups } } }`,
+      { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio',
+      { bytes: speechLikeWav(1.2, 11), name: 'take.wav' },
+    );
+    expect(errorCode(res)).toBe('FORBIDDEN');
+    expect(res.errors![0]!.path).toEqual(['submitUtterance', 'utterance', 'learnerGroups']);
+    const readable = await writer.upload(
+      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } } }`,
+      { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio',
+      { bytes: speechLikeWav(1.2, 12), name: 'take.wav' },
+    );
+    expect(readable.errors).toBeUndefined();
+    const row = await prisma().utterance.findUniqueOrThrow({ where: { id: fromGlobalId(readable.data.submitUtterance.utterance.id)!.id } });
+    expect(row.learnerGroups).toEqual(['course-next']); // the groups the learner is in now
   });
 });

@@ -4,8 +4,9 @@
  * names the input at fault in `extensions.argument`, a dotted path that starts with one of that
  * field's arguments and goes on through input-object fields (list positions as numbers), as the
  * schema declares them; when several inputs conflict, `extensions.arguments` lists every one, the
- * first being `argument`. Errors without a path (the document, its variables, the request's
- * size) concern the request as a whole and are left alone.
+ * first being `argument`. A variable's value refused before any field ran names the variable in
+ * `extensions.variable`. Other errors without a path (the document, the request's size) concern
+ * the request as a whole and are left alone.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -86,10 +87,29 @@ function resolvesTo(field: GraphQLField<unknown, unknown>, dotted: string): bool
   return true;
 }
 
+/** A refused variable's value names the variable, a declared one, in `extensions.variable` (a dotted path into it). */
+function variableViolations(query: string, e: ErrorLike): string[] {
+  const variable = e.extensions?.variable;
+  const where = `BAD_USER_INPUT for a variable ("${e.message}")`;
+  if (typeof variable !== 'string') return [`${where}: extensions.variable is missing`];
+  let declared: string[] = [];
+  try {
+    const op = parse(query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+    declared = op && op.kind === Kind.OPERATION_DEFINITION ? (op.variableDefinitions ?? []).map((v) => v.variable.name.value) : [];
+  } catch {
+    return [];
+  }
+  return declared.includes(variable.split('.')[0]!) ? [] : [`${where}: extensions.variable "${variable}" is no variable of the operation`];
+}
+
 /** The errors of one answer that break the convention, each with why (empty when all keep it). */
 export function inputErrorViolations(query: string, errors: readonly ErrorLike[] | undefined): string[] {
   const bad: string[] = [];
   for (const e of errors ?? []) {
+    if (e.extensions?.code === 'BAD_USER_INPUT' && !e.path && e.message.startsWith('Variable "$')) {
+      bad.push(...variableViolations(query, e));
+      continue;
+    }
     if (e.extensions?.code !== 'BAD_USER_INPUT' || !e.path) continue;
     const s = loadSchema();
     let doc: DocumentNode;

@@ -140,6 +140,10 @@ describe('sending statements to a Learning Record Store', () => {
     delete rewritten.object.objectType;
     rewritten.result = Object.fromEntries(Object.entries(rewritten.result).reverse());
     rewritten.context.language = 'EN-us';
+    // The context's activities too: their definitions, a default objectType, one given bare.
+    rewritten.context.contextActivities.grouping[0].definition = { name: { 'en-US': 'Course seven' } };
+    delete rewritten.context.contextActivities.grouping[0].objectType;
+    rewritten.context.contextActivities.grouping = rewritten.context.contextActivities.grouping[0];
     expect(statementDifferences(sent, rewritten)).toEqual([]);
     // What it may not.
     const cases: [string, (s: Record<string, any>) => void][] = [
@@ -153,6 +157,8 @@ describe('sending statements to a Learning Record Store', () => {
       ['result.extensions["https://speechmark.dev/xapi/extensions/words"].items.length', (s) => { s.result.extensions['https://speechmark.dev/xapi/extensions/words'].items.push({}); }],
       ['result.extensions["https://speechmark.dev/xapi/extensions/phonemes"].items[0].accuracy', (s) => { s.result.extensions['https://speechmark.dev/xapi/extensions/phonemes'].items[0].accuracy = 1; }],
       ['extra', (s) => { s.extra = 1; }],
+      ['context.contextActivities.grouping[0].id', (s) => { s.context.contextActivities.grouping[0].id = 'https://elsewhere.example/group'; }],
+      ['context.contextActivities.grouping.length', (s) => { s.context.contextActivities.grouping.push({ objectType: 'Activity', id: 'https://elsewhere.example/g2' }); }],
     ];
     for (const [path, change] of cases) {
       const other = copy();

@@ -66,7 +66,7 @@ describe('xAPI statement builder', () => {
     const s = buildStatement(config.xapi, source({ learnerGroups: ['course-7', 'section B/2'] }));
     expect(xapiErrors(s)).toEqual([]);
     const grouping = s.context.contextActivities!.grouping;
-    expect(grouping.map((g) => g.definition.name)).toEqual([{ 'en-US': 'course-7' }, { 'en-US': 'section B/2' }]);
+    expect(grouping.map((g) => g.definition.name)).toEqual([{ und: 'course-7' }, { und: 'section B/2' }]);
     for (const g of grouping) expect(g.id).toMatch(/^https:\/\/speechmark\.dev\/xapi\/activities\/group\/[0-9a-f]{64}$/);
     expect(new Set(grouping.map((g) => g.id)).size).toBe(2);
     // The same group of the same LMS is the same activity in every statement and organisation;

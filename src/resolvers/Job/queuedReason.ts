@@ -7,11 +7,10 @@ import type { JobResolvers } from '../../generated/graphql.js';
  */
 export const queuedReason: JobResolvers['queuedReason'] = async (job, _args, ctx) => {
   if (job.status !== 'QUEUED') return null;
-  // Only a failed attempt puts runAfter ahead (failJob); a new or handed-back job's is the database's
-  // now(), which a server clock a little behind the database's could otherwise read as a delay.
-  if (job.errorCode !== null && job.runAfter.getTime() > Date.now()) return 'RETRY_BACKOFF';
-  const served = await ctx.loaders.servedModelVersions(ctx.services.config.readyWorkerSeconds || 60);
-  const servable = job.requestedModelVersion == null ? served.length > 0 : served.includes(job.requestedModelVersion);
+  // By the database's clock, as the claim judges it: only a failed attempt puts runAfter ahead.
+  const { versions, now } = await ctx.loaders.queueView(ctx.services.config.readyWorkerSeconds || 60);
+  if (job.runAfter.getTime() > now.getTime()) return 'RETRY_BACKOFF';
+  const servable = job.requestedModelVersion == null ? versions.length > 0 : versions.includes(job.requestedModelVersion);
   return servable ? 'IN_LINE' : 'WAITING_FOR_WORKER';
 };
 

@@ -8,3 +8,4 @@ export * from './jobs.js';
 export * from './latestAssessment.js';
 export * from './learner.js';
 export * from './referenceWords.js';
+export * from './learnerGroups.js';
