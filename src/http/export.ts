@@ -51,6 +51,8 @@ interface UtteranceRow {
   contentMatch: number | null;
   /** Outcome flags such as READ_WRONG_TEXT (another sentence was read): the scores are not a reading of the text. */
   flags: string[];
+  /** The learner's groups when the recording was submitted (Utterance.learnerGroups). */
+  learnerGroups: string[];
 }
 
 interface WordRow {
@@ -68,8 +70,12 @@ const UTTERANCE_COLUMNS = [
   'modelVersion', 'accuracy', 'fluency', 'prosody', 'completeness', 'total',
 ] as const;
 const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal'] as const;
-/** Added after the others (last, at either level), so readers of the earlier columns by position still work. */
-const OUTCOME_COLUMNS = ['contentMatch', 'flags'] as const;
+/**
+ * Added after the others (last, at either level), so readers of the earlier columns by position
+ * still work. `groupsAtSubmission` is the learner's groups when the recording was submitted, beside
+ * `groups` (today's): a learner who changed class is reported in the class each recording was made in.
+ */
+const OUTCOME_COLUMNS = ['contentMatch', 'flags', 'groupsAtSubmission'] as const;
 
 type Record_ = Record<string, string | number | string[] | null>;
 
@@ -174,7 +180,7 @@ async function* utterancePages(services: Services, organizationId: string, learn
     const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
       SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
              a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total",
-             a."contentMatch", a."flags"
+             a."contentMatch", a."flags", u."learnerGroups"
       FROM "Utterance" u
       JOIN LATERAL (
         SELECT * FROM "Assessment" x
@@ -242,7 +248,7 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       completeness: r.completeness,
       total: r.total,
     };
-    const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags };
+    const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups };
     if (!words) {
       out.push({ ...base, ...outcome });
       continue;
