@@ -13,7 +13,7 @@ import { readManifest } from '../../src/inference/bundle.js';
 
 const DATABASES = await testDatabases();
 const DEFAULT_VERSION = readManifest(path.resolve('models/default')).version;
-const JOB = `query($id: ID!) { job(id: $id) { status queuedReason nextAttemptAt createdAt requestedModelVersion error { code } } }`;
+const JOB = `query($id: ID!) { job(id: $id) { status attempts queuedReason nextAttemptAt leaseExpiresAt stalled createdAt requestedModelVersion error { code } } }`;
 
 describe.each(DATABASES)('why a queued job waits [%s]', (kind) => {
   let t: TestApp;
@@ -78,7 +78,11 @@ describe.each(DATABASES)('why a queued job waits [%s]', (kind) => {
     const id = await reassess();
     const claimed = (await claimJob(prisma, 'w-test', 30))!;
     expect(toGlobalId('Job', claimed.id)).toBe(id);
-    expect(await job(id)).toMatchObject({ status: 'RUNNING', queuedReason: null, nextAttemptAt: null });
+    const running = await job(id);
+    expect(running).toMatchObject({ status: 'RUNNING', queuedReason: null, nextAttemptAt: null, stalled: false });
+    // The 30 s lease, from the claim.
+    expect(Date.parse(running.leaseExpiresAt) - Date.now()).toBeGreaterThan(20_000);
+    expect(Date.parse(running.leaseExpiresAt) - Date.now()).toBeLessThan(31_000);
 
     const before = Date.now();
     expect(await failJob(prisma, claimed, 'w-test', { code: 'MODEL_UNAVAILABLE', message: 'restarting', transient: true }, () => 1)).toBe('retry');
@@ -90,5 +94,27 @@ describe.each(DATABASES)('why a queued job waits [%s]', (kind) => {
     // Once the delay is over it waits for a worker again, like any due job.
     await prisma.job.update({ where: { id: claimed.id }, data: { runAfter: new Date(Date.now() - 1_000) } });
     expect((await job(id)).queuedReason).toBe('WAITING_FOR_WORKER');
+    expect(await job(id)).toMatchObject({ leaseExpiresAt: null, stalled: null });
+  });
+
+  test('a worker that stops renewing its lease: stalled once the lease is over, until a claim takes the job back', async () => {
+    const { prisma } = t.app.services;
+    await prisma.job.updateMany({ where: { status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'FAILED' } }); // the other tests' jobs
+    const id = await reassess();
+    // A worker that claims with a 0.3 s lease and then dies: it never renews.
+    const claimed = (await claimJob(prisma, 'w-dies', 0.3))!;
+    expect(toGlobalId('Job', claimed.id)).toBe(id);
+    const held = await job(id);
+    expect(held).toMatchObject({ status: 'RUNNING', attempts: 1, stalled: false, queuedReason: null });
+    await new Promise((r) => setTimeout(r, 600));
+    const stalled = await job(id);
+    expect(stalled).toMatchObject({ status: 'RUNNING', attempts: 1, stalled: true, leaseExpiresAt: held.leaseExpiresAt });
+
+    // The next claim takes it back as a new attempt, saying why the first ended.
+    const again = (await claimJob(prisma, 'w-next', 30))!;
+    expect(again.id).toBe(claimed.id);
+    expect(await job(id)).toMatchObject({ status: 'RUNNING', attempts: 2, stalled: false, error: { code: 'LEASE_EXPIRED' } });
+    const done = await job(id);
+    expect(Date.parse(done.leaseExpiresAt)).toBeGreaterThan(Date.parse(held.leaseExpiresAt));
   });
 });

@@ -16,3 +16,17 @@ export const queuedReason: JobResolvers['queuedReason'] = async (job, _args, ctx
 
 /** While QUEUED, when it may be claimed (runAfter: the end of a retry delay, else when it was queued or handed back). */
 export const nextAttemptAt: JobResolvers['nextAttemptAt'] = (job) => (job.status === 'QUEUED' ? job.runAfter : null);
+
+/** While RUNNING, when the worker's lease ends unless renewed. */
+export const leaseExpiresAt: JobResolvers['leaseExpiresAt'] = (job) => (job.status === 'RUNNING' ? job.leaseExpiresAt : null);
+
+/**
+ * While RUNNING, whether the lease has ended by the database's clock (the one the claim compares
+ * it with: `"leaseExpiresAt" < now()` in src/jobs/queue.ts), so its worker stopped without finishing.
+ */
+export const stalled: JobResolvers['stalled'] = async (job, _args, ctx) => {
+  if (job.status !== 'RUNNING') return null;
+  if (job.leaseExpiresAt === null) return false; // not written by any claim; judged as the claim would (NULL < now() is not true)
+  const { now } = await ctx.loaders.queueView(ctx.services.config.readyWorkerSeconds || 60);
+  return job.leaseExpiresAt.getTime() < now.getTime();
+};
