@@ -183,7 +183,7 @@ export async function writeHumanLabels(
   tx: Tx,
   record: {
     organizationId: string;
-    utterance: { id: string; referenceWords: unknown; learnerId: string; referenceText: string; createdAt: Date };
+    utterance: { id: string; referenceWords: unknown; learnerId: string; referenceText: string; createdAt: Date; metadata: unknown };
     labels: HumanLabels;
     rater: string | null;
   },

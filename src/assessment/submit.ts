@@ -31,6 +31,7 @@ import { submitStageDuration } from '../ops/metrics.js';
 import { timeStage, type StageTimes } from '../ops/stage-times.js';
 import { writeLtiSubmission, type LtiScoreRequest } from '../lti/submission.js';
 import { log } from '../ops/log.js';
+import { checkMetadata, decodeMetadata, metadataEntries, type Metadata } from './metadata.js';
 
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
@@ -49,6 +50,8 @@ export interface SubmitRecordingInput {
   /** Canonical words when they are known (a dataset's own phones); else from the lexicon. */
   words?: ReferenceWord[];
   idempotencyKey?: string | null;
+  /** The caller's key-value pairs (unchecked: checkMetadata refuses what does not fit before anything is read). */
+  metadata?: unknown;
   /** INTERACTIVE (default: someone waits for the result) or BULK (the importer): the claim order. */
   priority?: JobPriority;
   /** The model version to run it with (checked by the caller: src/assessment/model-version.ts); null: the default. */
@@ -91,20 +94,35 @@ interface RequestIdentity {
   audioSha256: string;
   modelVersion: string | null;
   lti: LtiScoreRequest | null;
+  metadata: Metadata;
 }
 
-function identityOf(learnerId: string, referenceText: string, audioSha256: string, modelVersion: string | null, lti: LtiScoreRequest | null): RequestIdentity {
-  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256, modelVersion, lti };
+function identityOf(
+  learnerId: string, referenceText: string, audioSha256: string, modelVersion: string | null, lti: LtiScoreRequest | null, metadata: Metadata,
+): RequestIdentity {
+  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256, modelVersion, lti, metadata };
 }
 
-/** v2: the whole request. A retry that adds a gradebook or asks for another model is another request. */
+/**
+ * v2: the whole request. A retry that adds a gradebook or asks for another model is another request.
+ * Metadata joins the list only when given, so a request without any keeps the fingerprint that keys
+ * stored before metadata existed remember.
+ */
 export function requestFingerprint(id: RequestIdentity): string {
-  return sha256Json(['v2', id.learnerId, id.text, id.audioSha256, id.modelVersion, id.lti?.lineItemId ?? null, id.lti?.userId ?? null]);
+  const metadata = metadataEntries(id.metadata);
+  return sha256Json([
+    'v2', id.learnerId, id.text, id.audioSha256, id.modelVersion, id.lti?.lineItemId ?? null, id.lti?.userId ?? null,
+    ...(metadata.length > 0 ? [metadata] : []),
+  ]);
 }
 
 /** v1 (stored before the model version and the gradebook counted): learner, text and audio only. */
 function requestFingerprintV1(id: RequestIdentity): string {
   return sha256Json(['v1', id.learnerId, id.text, id.audioSha256]);
+}
+
+function sameMetadata(a: Metadata, b: Metadata): boolean {
+  return JSON.stringify(metadataEntries(a)) === JSON.stringify(metadataEntries(b));
 }
 
 function sha256Json(value: unknown): string {
@@ -116,7 +134,9 @@ type EarlierSubmit = Utterance & { jobs: Job[]; ltiSubmission: LtiSubmission | n
 /** The request an earlier utterance was created by, as far as its rows tell. */
 function storedIdentity(earlier: EarlierSubmit): RequestIdentity {
   const lti = earlier.ltiSubmission ? { lineItemId: earlier.ltiSubmission.lineItemId, userId: earlier.ltiSubmission.userId } : null;
-  return identityOf(earlier.learnerId, earlier.referenceText, earlier.audioSha256, earlier.jobs[0]?.requestedModelVersion ?? null, lti);
+  return identityOf(
+    earlier.learnerId, earlier.referenceText, earlier.audioSha256, earlier.jobs[0]?.requestedModelVersion ?? null, lti, decodeMetadata(earlier.metadata),
+  );
 }
 
 function sameRequest(earlier: EarlierSubmit, stored: RequestIdentity, request: RequestIdentity): boolean {
@@ -124,7 +144,8 @@ function sameRequest(earlier: EarlierSubmit, stored: RequestIdentity, request: R
   if (fingerprint === requestFingerprint(request)) return true;
   // A v1 fingerprint froze learner, text and audio; the model version and gradebook are read from the rows.
   return fingerprint === requestFingerprintV1(request) && stored.modelVersion === request.modelVersion
-    && stored.lti?.lineItemId === request.lti?.lineItemId && stored.lti?.userId === request.lti?.userId;
+    && stored.lti?.lineItemId === request.lti?.lineItemId && stored.lti?.userId === request.lti?.userId
+    && sameMetadata(stored.metadata, request.metadata);
 }
 
 /** The earlier utterance's answer to a retry with the same key: a replay, or CONFLICT. */
@@ -137,6 +158,7 @@ function replayOrConflict(earlier: EarlierSubmit, key: string, request: RequestI
       stored.audioSha256 !== request.audioSha256 && 'audio',
       stored.modelVersion !== request.modelVersion && 'modelVersion',
       (stored.lti?.lineItemId !== request.lti?.lineItemId || stored.lti?.userId !== request.lti?.userId) && 'lti',
+      !sameMetadata(stored.metadata, request.metadata) && 'metadata',
     ].filter((d): d is string => typeof d === 'string');
     throw new AppError(
       'CONFLICT',
@@ -211,7 +233,8 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
   const { organizationId, learnerId } = input;
   const idempotencyKey = checkIdempotencyKey(input.idempotencyKey);
   const words = input.words ?? analyzeReferenceText(input.referenceText);
-  const request = identityOf(learnerId, input.referenceText, sha256Hex(input.audio), input.requestedModelVersion ?? null, input.lti ?? null);
+  const metadata = checkMetadata(input.metadata);
+  const request = identityOf(learnerId, input.referenceText, sha256Hex(input.audio), input.requestedModelVersion ?? null, input.lti ?? null, metadata);
 
   if (idempotencyKey) {
     const earlier = await findByKey(prisma, organizationId, idempotencyKey);
@@ -238,6 +261,7 @@ export async function submitRecording(deps: SubmitDeps, input: SubmitRecordingIn
           learnerId,
           // The course or class this reading was done in, as the LMS had it then (xAPI grouping).
           learnerGroups: learner.groups,
+          metadata,
           idempotencyKey,
           requestFingerprint: idempotencyKey ? requestFingerprint(request) : null,
           ...prepared.utterance,

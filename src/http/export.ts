@@ -29,6 +29,7 @@ import { log } from '../ops/log.js';
 import { EARLIEST_INSTANT, LATEST_INSTANT } from '../instants.js';
 import { parseDateTime } from '../resolvers/scalars.js';
 import { authoriseRead, failBeforeBody } from './route-auth.js';
+import { decodeMetadata, type Metadata } from '../assessment/metadata.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
@@ -53,6 +54,8 @@ interface UtteranceRow {
   flags: string[];
   /** The learner's groups when the recording was submitted (Utterance.learnerGroups). */
   learnerGroups: string[];
+  /** Utterance.metadata as stored (decoded by src/assessment/metadata.ts). */
+  metadata: unknown;
 }
 
 interface WordRow {
@@ -75,20 +78,28 @@ const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTo
  * still work. `groupsAtSubmission` is the learner's groups when the recording was submitted, beside
  * `groups` (today's): a learner who changed class is reported in the class each recording was made in.
  */
-const OUTCOME_COLUMNS = ['contentMatch', 'flags', 'groupsAtSubmission'] as const;
+const OUTCOME_COLUMNS = ['contentMatch', 'flags', 'groupsAtSubmission', 'metadata'] as const;
 
-type Record_ = Record<string, string | number | string[] | null>;
+type Cell = string | number | string[] | Metadata | null;
+type Record_ = Record<string, Cell>;
 
-/** One CSV cell: formula guard on text, then RFC 4180 quoting. */
-export function csvCell(value: string | number | string[] | null): string {
+/**
+ * One CSV cell: formula guard on text, then RFC 4180 quoting. A list is joined by ';'; metadata is
+ * its JSON object (empty when there is none).
+ */
+export function csvCell(value: Cell): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
+  if (!Array.isArray(value) && typeof value === 'object') {
+    if (Object.keys(value).length === 0) return '';
+    value = JSON.stringify(value);
+  }
   let s = Array.isArray(value) ? value.join(';') : value;
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvLine(cells: (string | number | string[] | null)[]): string {
+function csvLine(cells: Cell[]): string {
   return cells.map(csvCell).join(',') + '\r\n';
 }
 
@@ -180,7 +191,7 @@ async function* utterancePages(services: Services, organizationId: string, learn
     const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
       SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
              a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total",
-             a."contentMatch", a."flags", u."learnerGroups"
+             a."contentMatch", a."flags", u."learnerGroups", u."metadata"
       FROM "Utterance" u
       JOIN LATERAL (
         SELECT * FROM "Assessment" x
@@ -248,7 +259,7 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       completeness: r.completeness,
       total: r.total,
     };
-    const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups };
+    const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups, metadata: decodeMetadata(r.metadata) };
     if (!words) {
       out.push({ ...base, ...outcome });
       continue;

@@ -117,6 +117,39 @@ export async function queueDepth(prisma: PrismaClient): Promise<PriorityDepth[]>
   }));
 }
 
+export interface ChannelDepth {
+  /** webhook, lti_score or xapi */
+  channel: string;
+  ready: number;
+  delayed: number;
+  sending: number;
+  oldestReadyAgeSeconds: number;
+}
+
+/**
+ * Outbox deliveries waiting or in flight per channel, every channel listed (zeros included) so the
+ * series are there before the first delivery. Along the (status, runAfter) index, as the claim.
+ */
+export async function deliveryDepth(prisma: PrismaClient): Promise<ChannelDepth[]> {
+  const rows = await prisma.$queryRawUnsafe<{ channel: string; ready: number; delayed: number; sending: number; age: number | null }[]>(
+    `SELECT c."channel"::text AS "channel",
+            count(d."id") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" <= now())::int AS "ready",
+            count(d."id") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" > now())::int AS "delayed",
+            count(d."id") FILTER (WHERE d."status" = 'SENDING')::int AS "sending",
+            extract(epoch FROM now() - min(d."runAfter") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" <= now()))::float8 AS "age"
+       FROM unnest(enum_range(NULL::"DeliveryChannel")) AS c("channel")
+       LEFT JOIN "Delivery" AS d ON d."channel" = c."channel" AND d."status" IN ('PENDING', 'SENDING')
+      GROUP BY c."channel" ORDER BY c."channel"`,
+  );
+  return rows.map((r) => ({
+    channel: r.channel.toLowerCase(),
+    ready: Number(r.ready),
+    delayed: Number(r.delayed),
+    sending: Number(r.sending),
+    oldestReadyAgeSeconds: Math.max(0, Number(r.age ?? 0)),
+  }));
+}
+
 /**
  * QUEUED jobs per requested model version that no live worker serves (their claim filter skips
  * them: src/jobs/queue.ts); they wait for a worker with that bundle.
@@ -132,7 +165,7 @@ export async function unservedJobs(prisma: PrismaClient, liveWindowSeconds: numb
   return rows.map((r) => ({ modelVersion: r.modelVersion, jobs: Number(r.jobs) }));
 }
 
-/** Queue depth and age per priority, and live workers, read from the database when Prometheus scrapes. */
+/** Queue depth and age per priority, live workers, and the outbox's deliveries, read from the database when Prometheus scrapes. */
 export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: number): void {
   metrics.replace(
     new Gauge(
@@ -164,6 +197,22 @@ export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: nu
       for (const w of live) byProvider.set(w.executionProvider, (byProvider.get(w.executionProvider) ?? 0) + 1);
       return [...byProvider].map(([provider, value]) => ({ labels: { provider }, value }));
     }),
+  );
+  metrics.replace(
+    new Gauge(
+      'speechmark_deliveries',
+      'Outbox deliveries (webhooks, LTI scores, xAPI statements) by channel and state: ready (due now), delayed (retry backoff) or sending.',
+      async () => (await deliveryDepth(prisma)).flatMap((r) =>
+        (['ready', 'delayed', 'sending'] as const).map((state) => ({ labels: { channel: r.channel, state }, value: r[state] })),
+      ),
+    ),
+  );
+  metrics.replace(
+    new Gauge(
+      'speechmark_delivery_oldest_ready_age_seconds',
+      'How long the oldest due delivery of each channel has waited for an attempt (0 when none waits).',
+      async () => (await deliveryDepth(prisma)).map((r) => ({ labels: { channel: r.channel }, value: r.oldestReadyAgeSeconds })),
+    ),
   );
   metrics.replace(
     new Gauge('speechmark_process_resident_memory_bytes', 'Resident memory of this process.', async () => [{ labels: {}, value: process.memoryUsage.rss() }]),

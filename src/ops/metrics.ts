@@ -226,6 +226,10 @@ export const acousticBatches = metrics.counter(
   'speechmark_acoustic_batches_total',
   'Acoustic graph runs under dynamic batching (SPEECHMARK_BATCH_SIZE above 1), by rows in the run (rows="1": a request that ran alone).',
 );
+export const deliveriesSettled = metrics.counter(
+  'speechmark_deliveries_settled_total',
+  'Delivery attempts this process recorded, by channel (webhook, lti_score, xapi) and outcome (delivered, retry, failed, released, lost).',
+);
 export const jobsSettled = metrics.counter(
   'speechmark_jobs_settled_total',
   'Job attempts this process ended, by outcome (succeeded, retry, failed, lost, released, abandoned).',

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
+import { decodeMetadata } from '../assessment/metadata.js';
 
 export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -112,8 +113,17 @@ function learnerRef(l: LearnerRef) {
   return { id: toGlobalId('Learner', l.id), externalId: l.externalId };
 }
 
-function utteranceRef(u: { id: string; referenceText: string; createdAt: Date }) {
-  return { id: toGlobalId('Utterance', u.id), referenceText: u.referenceText, createdAt: u.createdAt.toISOString() };
+/** An utterance as every event names it: with the submitter's metadata, so a receiver can match it to its own records. */
+function utteranceRef(u: UtteranceRef) {
+  return { id: toGlobalId('Utterance', u.id), referenceText: u.referenceText, createdAt: u.createdAt.toISOString(), metadata: decodeMetadata(u.metadata) };
+}
+
+/** What an event needs of an utterance row; `metadata` is the stored column (src/assessment/metadata.ts). */
+export interface UtteranceRef {
+  id: string;
+  referenceText: string;
+  createdAt: Date;
+  metadata: unknown;
 }
 
 function sentenceOf(s: SentenceScores) {
@@ -141,10 +151,7 @@ function wordsOf(labels: AssessmentLabels) {
   });
 }
 
-export interface UtteranceFacts {
-  id: string;
-  referenceText: string;
-  createdAt: Date;
+export interface UtteranceFacts extends UtteranceRef {
   durationMs: number;
 }
 
@@ -161,7 +168,7 @@ export function utteranceSubmitted(u: UtteranceFacts, learner: LearnerRef, job: 
 export function assessmentCompleted(input: {
   assessmentId: string;
   job: { id: string; attempts: number; bulkOperationId: string | null };
-  utterance: { id: string; referenceText: string; createdAt: Date };
+  utterance: UtteranceRef;
   learner: LearnerRef;
   model: { name: string; version: string; executionProvider: string };
   labels: AssessmentLabels;
@@ -195,7 +202,7 @@ function bulkOperationRef(id: string | null): string | null {
 /** `assessment.failed`: a job ended FAILED (no attempt left, or a failure no retry can mend). */
 export function assessmentFailed(input: {
   job: { id: string; attempts: number; bulkOperationId: string | null; errorCode: string | null; errorMessage: string | null };
-  utterance: { id: string; referenceText: string; createdAt: Date };
+  utterance: UtteranceRef;
   learner: LearnerRef;
 }) {
   return {
@@ -216,7 +223,7 @@ export function humanLabelsAttached(input: {
   assessmentId: string;
   rater: string | null;
   labels: AssessmentLabels | { sentence: SentenceScores; words: null };
-  utterance: { id: string; referenceText: string; createdAt: Date };
+  utterance: UtteranceRef;
   learner: LearnerRef;
 }) {
   return {
@@ -297,7 +304,7 @@ export async function emitJobFailed(
 ): Promise<void> {
   const utterance = await tx.utterance.findUnique({
     where: { id: job.utteranceId },
-    select: { id: true, referenceText: true, createdAt: true, learner: { select: { id: true, externalId: true } } },
+    select: { id: true, referenceText: true, createdAt: true, metadata: true, learner: { select: { id: true, externalId: true } } },
   });
   if (!utterance) return; // erased meanwhile: nothing to report about
   await emitEvent(tx, {

@@ -23,6 +23,7 @@ import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
 import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
 import { log } from '../ops/log.js';
+import { deliveriesSettled } from '../ops/metrics.js';
 
 /** The most HTTP requests one attempt makes (attemptLtiScore: token, post, fresh token, post). */
 const MAX_REQUESTS_PER_ATTEMPT = 4;
@@ -258,6 +259,7 @@ export class DeliveryWorker {
   }
 
   private settle(d: ClaimedDelivery, outcome: DeliveryOutcome, record: AttemptRecord): void {
+    deliveriesSettled.inc({ channel: d.channel.toLowerCase(), outcome });
     try {
       this.opts.onSettled?.(d, outcome, record);
     } catch (err) {

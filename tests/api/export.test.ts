@@ -46,7 +46,7 @@ function labels(total: number, words: string[]): AssessmentLabels {
   };
 }
 
-type Rec = Record<string, string | number | string[] | null>;
+type Rec = Record<string, string | number | string[] | Record<string, string> | null>;
 
 /** The export's rows computed independently from the database through Prisma. */
 async function expected(prisma: PrismaClient, learnerId: string, level: 'utterance' | 'word'): Promise<Rec[]> {
@@ -66,17 +66,18 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
       accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total,
     };
     // The outcome columns come last, after the word columns too.
-    const outcome: Rec = { contentMatch: a.contentMatch, flags: a.flags, groupsAtSubmission: u.learnerGroups };
+    const outcome: Rec = { contentMatch: a.contentMatch, flags: a.flags, groupsAtSubmission: u.learnerGroups, metadata: Object.fromEntries(Object.entries(u.metadata as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))) };
     if (level === 'utterance') out.push({ ...base, ...outcome });
     else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome });
   }
   return out;
 }
 
-/** How the CSV writes a value (formula guard on text, groups joined by ';'). */
-function asCsv(v: string | number | string[] | null | undefined): string {
+/** How the CSV writes a value (formula guard on text, groups joined by ';', metadata as its JSON object or nothing). */
+function asCsv(v: string | number | string[] | Record<string, string> | null | undefined): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
+  if (!Array.isArray(v) && typeof v === 'object') return Object.keys(v).length ? JSON.stringify(v) : '';
   const s = Array.isArray(v) ? v.join(';') : v;
   return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
 }
@@ -108,10 +109,10 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     const learner = await prisma.learner.create({ data: { organizationId: org.id, externalId: '=HYPERLINK("http://x","y")', groups: ['@class', 'set,2', 'group-001'] } });
     nasty = learner;
     // learnerGroups: the groups at submission, which the export reports beside today's.
-    const utterance = async (text: string, at: string, learnerGroups: string[] = []) =>
+    const utterance = async (text: string, at: string, learnerGroups: string[] = [], metadata: Record<string, string> = {}) =>
       prisma.utterance.create({
         data: {
-          organizationId: org.id, learnerId: learner.id, referenceText: text, referenceWords: analyzeReferenceText(text) as never, learnerGroups,
+          organizationId: org.id, learnerId: learner.id, referenceText: text, referenceWords: analyzeReferenceText(text) as never, learnerGroups, metadata,
           audioSha256: 'f'.repeat(64), audioFormat: 'wav', audioBytes: 1, durationMs: 1000, sourceSampleRate: 16000, sourceChannels: 1, speechMs: 900,
           createdAt: new Date(at),
         },
@@ -128,7 +129,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
       );
       await prisma.assessment.update({ where: { id }, data: { createdAt: new Date(at) } });
     };
-    const u1 = await utterance('He said "hi", then left.\nAgain', '2026-07-01T10:00:00.000Z', ['=old class', 'group-001']);
+    const u1 = await utterance('He said "hi", then left.\nAgain', '2026-07-01T10:00:00.000Z', ['=old class', 'group-001'], { attempt: 'a-1', note: 'said "hi", twice' });
     await assess(u1.id, 'MODEL', '1.0', 3, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-01T10:00:01.000Z');
     await assess(u1.id, 'MODEL', '2.0', 7, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-02T10:00:00.000Z');
     await assess(u1.id, 'HUMAN', null, 9, ['HE', 'SAID', 'HI', 'THEN', 'LEFT', 'AGAIN'], '2026-07-03T10:00:00.000Z');
@@ -147,16 +148,16 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-learner-_HYPERLINK_http_x_y_.csv"');
     const text = await res.text();
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission');
+    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission,metadata');
     // The unassessed utterance is left out; the HUMAN labels are not the result; v2 replaced v1.
     expect(text.startsWith(lines[0] + '\r\n"\'=HYPERLINK(""http://x"",""y"")","@class;set,2;group-001"'.replace('"@class', '"\'@class'))).toBe(true);
     const rows = parseCsv(text);
     expect(rows.length).toBe(3);
-    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001"]);
+    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001", '{"attempt":"a-1","note":"said \\"hi\\", twice"}']);
     // Groups now and at submission differ for a learner who changed class.
     expect(rows[1]![1]).toBe("'@class;set,2;group-001");
     // Another sentence was read: the row says so (the analytics leave it out).
-    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '']);
+    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '', '']);
     const want = await expected(prisma, nasty.id, 'utterance');
     expect(rows.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
   });
@@ -178,7 +179,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     const want = await expected(prisma, nasty.id, 'word');
     expect(want.length).toBe(8);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
-    expect(csv[0]!.slice(-8)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission']);
+    expect(csv[0]!.slice(-9)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata']);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);

@@ -122,7 +122,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(completed!.data).toEqual({
       assessment: { id: done.assessment.id, source: 'MODEL', ...a },
       job: { id: job.id, attempts: 1, bulkOperationId: null },
-      utterance: { id: utterance.id, referenceText: 'We call it bear', createdAt: expect.any(String) },
+      utterance: { id: utterance.id, referenceText: 'We call it bear', createdAt: expect.any(String), metadata: {} },
       learner: { id: learnerId, externalId },
     });
     expect(completed!.headers['webhook-id']).not.toBe(submitted!.headers['webhook-id']);

@@ -69,7 +69,7 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
       await writeAssessment(tx, { organizationId: org.id, utteranceId: u1.id, jobId: null, source: 'HUMAN', model: null, inferenceMs: null, rationale: null, rater: 'r1', labels: { sentence: sentence(9), words } });
     });
     const { id: _id, createdAt: _at, idempotencyKey: _key, requestFingerprint: _fp, ...sameRecording } = u1;
-    await prisma.utterance.create({ data: { ...sameRecording, referenceWords: u1.referenceWords as never, referenceText: 'Not assessed yet' } });
+    await prisma.utterance.create({ data: { ...sameRecording, referenceWords: u1.referenceWords as never, metadata: u1.metadata as never, referenceText: 'Not assessed yet' } });
   });
   afterAll(async () => {
     await t?.dispose();

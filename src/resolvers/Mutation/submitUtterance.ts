@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { checkIdempotencyKey, submitRecording } from '../../assessment/submit.js';
 import { ltiScoreRequest } from '../../lti/submission.js';
 import { checkModelVersion } from '../../assessment/model-version.js';
+import { checkMetadata } from '../../assessment/metadata.js';
 
 /**
  * The learner must be visible to the caller; everything else (the key, the text, the audio, the
@@ -18,6 +19,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
   checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
+  const metadata = checkMetadata(input.metadata); // and bad metadata
   const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion'); // and a version no worker runs
   const lti = input.lti ? await ltiScoreRequest(ctx, input.lti, learner) : null; // and a bad line item
   const audio = await readUpload(input.audio, config.maxUploadBytes);
@@ -29,6 +31,7 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
       referenceText: input.referenceText,
       audio,
       idempotencyKey: input.idempotencyKey,
+      metadata,
       requestedModelVersion,
       lti,
     },

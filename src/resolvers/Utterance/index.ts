@@ -9,3 +9,4 @@ export * from './latestAssessment.js';
 export * from './learner.js';
 export * from './referenceWords.js';
 export * from './learnerGroups.js';
+export * from './metadata.js';
