@@ -236,7 +236,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return and.length ? { AND: and } : {};
   };
 
-  /** The time, text and job-status filters on `u`. The job status is the utterance's newest job's,
+  /** The time, text, job-status, flag and metadata filters on `u`. The job status is the utterance's newest job's,
    * looked up per candidate row on the (organizationId, utteranceId, createdAt DESC) index. */
   const utteranceFilter = (f: LearnerUtteranceFilter | null | undefined): Prisma.Sql[] => [
     ...(f?.createdAfter != null ? [Prisma.sql`u."createdAt" >= ${f.createdAfter}::timestamptz`] : []),
@@ -245,6 +245,15 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     ...(f?.status != null
       ? [Prisma.sql`(SELECT j.status::text FROM "Job" j WHERE j."organizationId" = ${organizationId}::uuid AND j."utteranceId" = u.id
           ORDER BY j."createdAt" DESC, j.id DESC LIMIT 1) = ${f.status}`]
+      : []),
+    // The newest MODEL assessment's flags, per candidate row on the (organizationId, utteranceId, createdAt, id) index.
+    ...(f?.flag != null
+      ? [Prisma.sql`(SELECT a.flags FROM "Assessment" a WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = u.id
+          AND a."source" = 'MODEL' ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) @> ARRAY[${f.flag}]::text[]`]
+      : []),
+    // Containment, on the GIN index over metadata (jsonb_path_ops); checked by the resolver (checkMetadata).
+    ...(f?.metadata != null && Object.keys(f.metadata as object).length > 0
+      ? [Prisma.sql`u."metadata" @> ${JSON.stringify(f.metadata)}::jsonb`]
       : []),
   ];
   /** A page query's keyset on `u` as row comparisons on the (…, createdAt DESC, id DESC) indexes, and its order. */
