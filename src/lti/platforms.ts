@@ -2,6 +2,7 @@
  * Registering LTI platforms and mapping line items (admin). One write path each; every change
  * writes its audit event in the same transaction.
  */
+import { toGlobalId } from '../graphql/ids.js';
 import type { LtiGradingPolicy, LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -199,7 +200,17 @@ function scoreMaximumOf(value: number): number {
   return value;
 }
 
-const LINE_ITEM_CONFLICT = 'That line item URL is already mapped for this platform.';
+/**
+ * The CONFLICT of a URL the platform already has a mapping for, naming that mapping
+ * (`extensions.lineItemId`, null if it went meanwhile) so an integration can use it instead of
+ * keeping its own table, as createLearner's CONFLICT names the learner.
+ */
+async function lineItemConflict(prisma: PrismaClient, organizationId: string, platformId: string, url: string): Promise<AppError> {
+  const existing = await prisma.ltiLineItem.findFirst({ where: { organizationId, platformId, url }, select: { id: true } });
+  return new AppError('CONFLICT', 'That line item URL is already mapped for this platform.', {
+    url, lineItemId: existing ? toGlobalId('LtiLineItem', existing.id) : null,
+  });
+}
 
 /** A line item's maximum and label as checked for a mapping (and for a column made on the platform). */
 export function checkLineItemFields(input: { scoreMaximum: number; label?: string | null }): { label: string | null } {
@@ -224,7 +235,7 @@ export async function createLtiLineItem(prisma: PrismaClient, organizationId: st
       return lineItem;
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError('CONFLICT', LINE_ITEM_CONFLICT);
+    if (isUniqueViolation(e)) throw await lineItemConflict(prisma, organizationId, input.platformId, url);
     throw e;
   }
 }
@@ -263,7 +274,11 @@ export async function updateLtiLineItem(prisma: PrismaClient, organizationId: st
       return lineItem;
     });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new AppError('CONFLICT', LINE_ITEM_CONFLICT);
+    if (isUniqueViolation(e) && data.url !== undefined) {
+      const own = await prisma.ltiLineItem.findFirst({ where: { id, organizationId }, select: { platformId: true } });
+      if (own) throw await lineItemConflict(prisma, organizationId, own.platformId, data.url);
+    }
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', 'That line item URL is already mapped for this platform.');
     throw e;
   }
 }

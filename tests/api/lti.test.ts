@@ -421,6 +421,19 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const other = await lineItem({ aspect: 'TOTAL', scoreMaximum: 100, path: 'taken' });
     const taken = await t.admin.request(UPDATE, { id: item.id, input: { url: other.url } });
     expect(errorCode(taken)).toBe('CONFLICT');
+    // The CONFLICT names the mapping that holds the URL, so an integration can use it.
+    expect(taken.errors![0]!.extensions).toMatchObject({ url: other.url, lineItemId: other.id });
+    const again = await t.admin.request(LINE_ITEM, { input: { platformId: other.platform.id, url: other.url, aspect: 'TOTAL', scoreMaximum: 5 } });
+    expect(errorCode(again)).toBe('CONFLICT');
+    expect(again.errors![0]!.extensions).toMatchObject({ url: other.url, lineItemId: other.id });
+    // Or finds it by URL.
+    const PLATFORM_ITEMS = `query($id: ID!, $url: String) { node(id: $id) { ... on LtiPlatform { lineItems(url: $url) { id url } } } }`;
+    const byUrl = await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: other.url });
+    expect(byUrl.data.node.lineItems).toEqual([{ id: other.id, url: other.url }]);
+    expect((await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: `${other.url}/nope` })).data.node.lineItems).toEqual([]);
+    const every = (await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id })).data.node.lineItems;
+    expect(every.length).toBeGreaterThan(1);
+    expect(every.map((i: { id: string }) => i.id)).toContain(other.id);
     expect(errorCode(await t.admin.request(UPDATE, { id: item.id, input: { scoreMaximum: 0 } }))).toBe('BAD_USER_INPUT');
     expect(errorCode(await t.admin.request(UPDATE, { id: item.id, input: { url: 'ftp://lms.example/x' } }))).toBe('BAD_USER_INPUT');
     expect(errorCode(await writer.request(UPDATE, { id: item.id, input: { label: 'x' } }))).toBe('FORBIDDEN');
