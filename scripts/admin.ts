@@ -9,10 +9,11 @@
  *   npm run admin -- list-keys [--org ID]
  *   npm run admin -- list-orgs
  *   npm run admin -- reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all)
- *                             [--since ISO_INSTANT] [--model-version V] [--post-grades] [--idempotency-key K]
+ *                             [--since ISO_INSTANT] [--model-version V] [--post-grades] [--send-statements] [--idempotency-key K]
  *                                 queues BULK re-assessment jobs (src/assessment/bulk.ts, the
  *                                 function reassessUtterances calls); prints the operation's id;
  *                                 --post-grades: the new scores replace LTI grades (default: not)
+ *                                 --send-statements: the new assessments go to the LRS as xAPI statements (default: not)
  *   npm run admin -- bulk-operation --id ID     its status and progress
  *   npm run admin -- cancel-bulk-operation --id ID
  *
@@ -40,7 +41,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
   revoke-key (--prefix PREFIX | --id ID)
   list-keys [--org ID]
   list-orgs
-  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--post-grades] [--idempotency-key K]
+  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--post-grades] [--send-statements] [--idempotency-key K]
   bulk-operation --id ID
   cancel-bulk-operation --id ID`;
 
@@ -229,7 +230,8 @@ Object.assign(commands, {
   reassess(args: string[]): Run {
     const all = args.includes('--all'); // flags without a value
     const postGrades = args.includes('--post-grades');
-    const v = parse(args.filter((a) => a !== '--all' && a !== '--post-grades'), {
+    const sendStatements = args.includes('--send-statements');
+    const v = parse(args.filter((a) => a !== '--all' && a !== '--post-grades' && a !== '--send-statements'), {
       org: { type: 'string' }, learner: { type: 'string' }, group: { type: 'string' },
       since: { type: 'string' }, 'model-version': { type: 'string' }, 'idempotency-key': { type: 'string' },
     });
@@ -261,7 +263,7 @@ Object.assign(commands, {
       }
       const op = await startBulkReassessment(prisma, {
         organizationId, actor: cliActor(), learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
-        since, requestedModelVersion: modelVersion, postGrades, idempotencyKey: v['idempotency-key'] ?? null,
+        since, requestedModelVersion: modelVersion, postGrades, sendStatements, idempotencyKey: v['idempotency-key'] ?? null,
         maxAttempts: loadConfig().jobMaxAttempts,
         // A command line waits until everything is queued (the process ends after it).
         inRequestMs: Infinity,

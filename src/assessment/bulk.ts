@@ -15,7 +15,8 @@
  *   cancelledAt, and the cancel takes the same lock. `cancelled` = total minus the jobs left.
  * - An idempotency key (per organisation) returns the earlier operation for the same selection,
  *   and is CONFLICT for a different one.
- * - Its assessments post LTI grades only with `postGrades` (src/assessment/handler.ts asks).
+ * - Its assessments post LTI grades only with `postGrades`, and send xAPI statements only with
+ *   `sendStatements` (src/assessment/handler.ts asks).
  * - Starting and cancelling are in the audit log (bulkOperation.started, bulkOperation.cancelled),
  *   in the transaction that does it: a re-grade of the whole organisation can be traced to a key.
  * - Completion (every job queued and finished, not cancelled) sets completedAt and emits
@@ -50,6 +51,8 @@ export interface StartBulkInput extends BulkSelection {
   requestedModelVersion?: string | null;
   /** Its assessments post LTI grades (default false: see BulkOperation.postGrades). */
   postGrades?: boolean | null;
+  /** Its assessments send xAPI statements (default false: see BulkOperation.sendStatements). */
+  sendStatements?: boolean | null;
   idempotencyKey?: string | null;
   maxAttempts: number;
   /** How long the call queues batches before returning (ENQUEUE_IN_REQUEST_MS); the rest in the background. */
@@ -125,7 +128,8 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
     earlier.wholeOrganisation === (input.wholeOrganisation === true) &&
     (earlier.since?.getTime() ?? null) === (input.since?.getTime() ?? null) &&
     earlier.requestedModelVersion === (input.requestedModelVersion ?? null) &&
-    earlier.postGrades === (input.postGrades === true);
+    earlier.postGrades === (input.postGrades === true) &&
+    earlier.sendStatements === (input.sendStatements === true);
   if (!same) {
     throw new AppError('CONFLICT', `idempotencyKey ${JSON.stringify(key)} was already used for a different bulk re-assessment; use a new key.`, {
       idempotencyKey: key,
@@ -164,6 +168,7 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
           since: input.since ?? null,
           requestedModelVersion: input.requestedModelVersion ?? null,
           postGrades: input.postGrades === true,
+          sendStatements: input.sendStatements === true,
           idempotencyKey,
           total: 0,
         },
@@ -174,7 +179,7 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
         details: {
           learnerId: counted.learnerId, groupExternalId: counted.groupExternalId, wholeOrganisation: counted.wholeOrganisation,
           since: counted.since?.toISOString() ?? null, modelVersion: counted.requestedModelVersion, postGrades: counted.postGrades,
-          selected: counted.total,
+          sendStatements: counted.sendStatements, selected: counted.total,
         },
       });
       return counted;

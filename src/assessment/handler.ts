@@ -86,10 +86,11 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         }),
       });
       // LTI grade passback and the LRS: deliveries of the same event, committed with the assessment.
-      if (await postsGrade(tx, job)) {
+      const delivers = await deliveriesOf(tx, job);
+      if (delivers.grade) {
         await queueLtiScore(tx, { id: assessmentId, organizationId: job.organizationId, utteranceId: utterance.id, scores: labels.sentence, comment: text, flags }, eventId);
       }
-      await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
+      if (delivers.statement) await queueXapiStatement(tx, { organizationId: job.organizationId, eventId }, deps.serverLrs ?? null);
       // The statements of the completing transaction (its commit is not in it).
       jobStageDuration.observe({ stage: 'write' }, (performance.now() - writeStarted) / 1000);
     };
@@ -97,14 +98,16 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
 }
 
 /**
- * Whether this job's assessment posts an LTI grade (when its submission named a line item): a
- * submission's and a single re-assessment's do; a bulk re-assessment's only when it was started
- * with postGrades, so a model upgrade over past work does not replace grades a teacher has read.
+ * Whether this job's assessment posts an LTI grade (when its submission named a line item) and
+ * sends an xAPI statement (when the organisation has an LRS): a submission's and a single
+ * re-assessment's do; a bulk re-assessment's only when it was started with postGrades or
+ * sendStatements, so a model upgrade over past work neither replaces grades a teacher has read nor
+ * adds a second statement per past reading to an LRS, which keeps every statement.
  */
-async function postsGrade(tx: Prisma.TransactionClient, job: Job): Promise<boolean> {
-  if (job.bulkOperationId === null) return true;
-  const op = await tx.bulkOperation.findUnique({ where: { id: job.bulkOperationId }, select: { postGrades: true } });
-  return op?.postGrades === true;
+async function deliveriesOf(tx: Prisma.TransactionClient, job: Job): Promise<{ grade: boolean; statement: boolean }> {
+  if (job.bulkOperationId === null) return { grade: true, statement: true };
+  const op = await tx.bulkOperation.findUnique({ where: { id: job.bulkOperationId }, select: { postGrades: true, sendStatements: true } });
+  return { grade: op?.postGrades === true, statement: op?.sendStatements === true };
 }
 
 /** Refusals of the input or the model's output are final; anything else may pass on a retry. */

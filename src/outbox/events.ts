@@ -272,6 +272,7 @@ export function bulkOperationCompleted(op: {
   since: Date | null;
   requestedModelVersion: string | null;
   postGrades: boolean;
+  sendStatements: boolean;
   total: number;
   createdAt: Date;
   completedAt: Date;
@@ -285,6 +286,7 @@ export function bulkOperationCompleted(op: {
       since: op.since?.toISOString() ?? null,
       modelVersion: op.requestedModelVersion,
       postGrades: op.postGrades,
+      sendStatements: op.sendStatements,
       total: op.total,
       succeeded: jobs.succeeded,
       failed: jobs.failed,

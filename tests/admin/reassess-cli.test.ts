@@ -90,7 +90,7 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
     expect(group.stdout).toMatch(/ RUNNING: total 4, queued 4, running 0, succeeded 0, failed 0, cancelled 0\n$/);
     const [, id, globalId] = /^([0-9a-f-]{36}) \(([^)]+)\)/.exec(group.stdout)!;
 
-    const all = await cli('reassess', '--org', orgId, '--all', '--post-grades');
+    const all = await cli('reassess', '--org', orgId, '--all', '--post-grades', '--send-statements');
     expect(all.stdout).toContain('total 6, queued 6');
     const [, allId] = /^([0-9a-f-]{36}) /.exec(all.stdout)!;
 
@@ -114,12 +114,12 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toMatch(/ CANCELLED: total 4, queued 0, running 0, succeeded 0, failed 0, cancelled 4\n$/);
 
-    // Each start and the cancel are in the audit log as the operator's; --post-grades was kept.
+    // Each start and the cancel are in the audit log as the operator's; --post-grades and --send-statements were kept.
     const again = await startSpeechmark(config, { host: '127.0.0.1' });
     try {
       const prisma = again.services.prisma;
-      expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id: allId } })).postGrades).toBe(true);
-      expect((await prisma.bulkOperation.findUniqueOrThrow({ where: { id } })).postGrades).toBe(false);
+      expect(await prisma.bulkOperation.findUniqueOrThrow({ where: { id: allId } })).toMatchObject({ postGrades: true, sendStatements: true });
+      expect(await prisma.bulkOperation.findUniqueOrThrow({ where: { id } })).toMatchObject({ postGrades: false, sendStatements: false });
       const events = await prisma.auditEvent.findMany({ where: { targetType: 'BulkOperation' }, orderBy: { createdAt: 'asc' } });
       expect(events.map((e) => [e.action, e.targetId, e.actorApiKeyId, e.actor.startsWith('cli:')])).toEqual([
         ['bulkOperation.started', id, null, true],

@@ -311,7 +311,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const events = await prisma.auditEvent.findMany({ where: { targetType: 'BulkOperation', targetId: fromGlobalId(op.id)!.id }, orderBy: { createdAt: 'asc' } });
     const key = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org, name: 'ASSESS_WRITE+SCORES_READ' }, orderBy: { createdAt: 'asc' } }); // the writer (tests/support/seed.ts names keys by scopes)
     expect(events.map((e) => [e.action, e.actorApiKeyId, e.details])).toEqual([
-      ['bulkOperation.started', key.id, { learnerId: null, groupExternalId: 'g-cancel', wholeOrganisation: false, since: null, modelVersion: null, postGrades: false, selected: 6 }],
+      ['bulkOperation.started', key.id, { learnerId: null, groupExternalId: 'g-cancel', wholeOrganisation: false, since: null, modelVersion: null, postGrades: false, sendStatements: false, selected: 6 }],
       ['bulkOperation.cancelled', key.id, { jobsRemoved: 5 }],
     ]);
     // Admins read them through the API.

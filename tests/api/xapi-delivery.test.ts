@@ -162,6 +162,45 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(conflict.lastError).toContain('actor.account.homePage');
   });
 
+  test('a bulk re-assessment sends statements only with sendStatements (an LRS keeps every one)', async () => {
+    const learner = (await t.admin.request(`mutation { createLearner(input: {externalId: "xapi-bulk-${kind}"}) { id } }`)).data.createLearner.id;
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId: learner, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+      bytes: speechLikeWav(1.3, 77), name: 'take.wav',
+    });
+    const first = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    expect((await settledXapi(fromGlobalId(first.assessment.id)!.id)).map((d) => d.status)).toEqual(['DELIVERED']);
+
+    const START = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id sendStatements postGrades } }`;
+    /** Runs a bulk re-assessment of the learner to its end; the new assessment's id. */
+    const bulk = async (input: object) => {
+      const started = await t.admin.request(START, { i: { learnerId: learner, ...input } });
+      expect(started.errors).toBeUndefined();
+      const op = started.data.reassessUtterances;
+      await waitFor(async () => {
+        const r = await t.admin.request(`query($id: ID!) { node(id: $id) { ... on BulkOperation { status } } }`, { id: op.id });
+        return r.data.node.status === 'COMPLETED';
+      }, 60_000, 100);
+      const newest = await prisma().assessment.findFirstOrThrow({
+        where: { utterance: { learnerId: fromGlobalId(learner)!.id }, source: 'MODEL' }, orderBy: { createdAt: 'desc' },
+      });
+      return { op, assessmentId: newest.id };
+    };
+    const quiet = await bulk({});
+    expect(quiet.op).toMatchObject({ sendStatements: false, postGrades: false });
+    // Its assessment.completed event is there (webhooks, the feed), with no XAPI delivery.
+    const event = await waitFor(() => prisma().outboxEvent.findFirst({
+      where: { type: 'assessment.completed', body: { contains: Buffer.from(`Assessment:${quiet.assessmentId}`).toString('base64url') } },
+      include: { deliveries: true },
+    }));
+    expect(event.deliveries.filter((d) => d.channel === 'XAPI')).toEqual([]);
+
+    const sent = await bulk({ sendStatements: true });
+    expect(sent.op.sendStatements).toBe(true);
+    const deliveries = await settledXapi(sent.assessmentId);
+    expect(deliveries.map((d) => d.status)).toEqual(['DELIVERED']);
+    expect(lrs.stored.has(statementIdFor(sent.assessmentId))).toBe(true);
+  });
+
   test("the README's LRS operations run as written (with this test's LRS)", async () => {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(readme.indexOf('#### Sent to a Learning Record Store by themselves'));

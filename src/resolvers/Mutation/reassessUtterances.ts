@@ -25,6 +25,7 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     since: input.since ?? null,
     requestedModelVersion,
     postGrades: input.postGrades ?? false,
+    sendStatements: input.sendStatements ?? false,
     idempotencyKey: input.idempotencyKey ?? null,
     maxAttempts: ctx.services.config.jobMaxAttempts,
     inRequestMs: ctx.services.config.bulkEnqueueInRequestMs,
