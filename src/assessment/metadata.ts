@@ -13,6 +13,8 @@ import { badInput } from '../errors.js';
 export const MAX_METADATA_KEYS = 20;
 export const MAX_METADATA_KEY_CHARS = 40;
 export const MAX_METADATA_VALUE_CHARS = 500;
+/** The whole object as JSON, UTF-8: it rides in every event about the utterance (webhook bodies are capped). */
+export const MAX_METADATA_BYTES = 8192;
 
 /** Key → value. */
 export type Metadata = Record<string, string>;
@@ -25,8 +27,8 @@ const chars = (s: string) => [...s].length;
 
 /**
  * The metadata of a request, checked: a JSON object of at most 20 keys (1-40 characters, not
- * "__proto__") whose values are strings of 1-500 characters, no control characters in either.
- * Absent or null is none.
+ * "__proto__") whose values are strings of 1-500 characters, no control characters in either,
+ * 8 KiB at most as JSON. Absent or null is none.
  */
 export function checkMetadata(value: unknown, argument = 'input.metadata'): Metadata {
   if (value === null || value === undefined) return {};
@@ -58,7 +60,12 @@ export function checkMetadata(value: unknown, argument = 'input.metadata'): Meta
     }
     out.push([key, v]);
   }
-  return Object.fromEntries(out);
+  const metadata = Object.fromEntries(out);
+  const bytes = Buffer.byteLength(JSON.stringify(metadata));
+  if (bytes > MAX_METADATA_BYTES) {
+    throw badInput(`metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON (got ${bytes}).`, argument, { maxBytes: MAX_METADATA_BYTES });
+  }
+  return metadata;
 }
 
 /**

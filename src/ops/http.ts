@@ -128,15 +128,19 @@ export interface ChannelDepth {
 
 /**
  * Outbox deliveries waiting or in flight per channel, every channel listed (zeros included) so the
- * series are there before the first delivery. Along the (status, runAfter) index, as the claim.
+ * series are there before the first delivery. Judged as the claim judges (src/outbox/store.ts): a
+ * SENDING delivery whose lease has passed (its worker died) is due again, so it counts as ready and
+ * has waited since its lease ended. Along the (status, runAfter) and (status, leaseExpiresAt) indexes.
  */
-export async function deliveryDepth(prisma: PrismaClient): Promise<ChannelDepth[]> {
+async function readDeliveryDepth(prisma: PrismaClient): Promise<ChannelDepth[]> {
   const rows = await prisma.$queryRawUnsafe<{ channel: string; ready: number; delayed: number; sending: number; age: number | null }[]>(
     `SELECT c."channel"::text AS "channel",
-            count(d."id") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" <= now())::int AS "ready",
+            count(d."id") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" <= now()
+                                     OR d."status" = 'SENDING' AND d."leaseExpiresAt" < now())::int AS "ready",
             count(d."id") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" > now())::int AS "delayed",
-            count(d."id") FILTER (WHERE d."status" = 'SENDING')::int AS "sending",
-            extract(epoch FROM now() - min(d."runAfter") FILTER (WHERE d."status" = 'PENDING' AND d."runAfter" <= now()))::float8 AS "age"
+            count(d."id") FILTER (WHERE d."status" = 'SENDING' AND NOT (d."leaseExpiresAt" < now()))::int AS "sending",
+            extract(epoch FROM now() - min(CASE WHEN d."status" = 'PENDING' AND d."runAfter" <= now() THEN d."runAfter"
+                                                WHEN d."status" = 'SENDING' AND d."leaseExpiresAt" < now() THEN d."leaseExpiresAt" END))::float8 AS "age"
        FROM unnest(enum_range(NULL::"DeliveryChannel")) AS c("channel")
        LEFT JOIN "Delivery" AS d ON d."channel" = c."channel" AND d."status" IN ('PENDING', 'SENDING')
       GROUP BY c."channel" ORDER BY c."channel"`,
@@ -148,6 +152,22 @@ export async function deliveryDepth(prisma: PrismaClient): Promise<ChannelDepth[
     sending: Number(r.sending),
     oldestReadyAgeSeconds: Math.max(0, Number(r.age ?? 0)),
   }));
+}
+
+/**
+ * One read per scrape for the two delivery gauges: the first (rendered first, in registration
+ * order) reads and leaves its rows for the second, which takes them (or reads, when alone).
+ */
+function sharedDeliveryDepth(prisma: PrismaClient): { read: () => Promise<ChannelDepth[]>; take: () => Promise<ChannelDepth[]> } {
+  let left: Promise<ChannelDepth[]> | null = null;
+  return {
+    read: () => (left = readDeliveryDepth(prisma)),
+    take: () => {
+      const rows = left ?? readDeliveryDepth(prisma);
+      left = null;
+      return rows;
+    },
+  };
 }
 
 /**
@@ -167,6 +187,7 @@ export async function unservedJobs(prisma: PrismaClient, liveWindowSeconds: numb
 
 /** Queue depth and age per priority, live workers, and the outbox's deliveries, read from the database when Prometheus scrapes. */
 export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: number): void {
+  const depth = sharedDeliveryDepth(prisma);
   metrics.replace(
     new Gauge(
       'speechmark_queue_jobs',
@@ -201,8 +222,8 @@ export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: nu
   metrics.replace(
     new Gauge(
       'speechmark_deliveries',
-      'Outbox deliveries (webhooks, LTI scores, xAPI statements) by channel and state: ready (due now), delayed (retry backoff) or sending.',
-      async () => (await deliveryDepth(prisma)).flatMap((r) =>
+      'Outbox deliveries (webhooks, LTI scores, xAPI statements) by channel and state: ready (due now, or in flight on a worker whose lease has passed), delayed (retry backoff) or sending.',
+      async () => (await depth.read()).flatMap((r) =>
         (['ready', 'delayed', 'sending'] as const).map((state) => ({ labels: { channel: r.channel, state }, value: r[state] })),
       ),
     ),
@@ -211,7 +232,7 @@ export function registerQueueMetrics(prisma: PrismaClient, liveWindowSeconds: nu
     new Gauge(
       'speechmark_delivery_oldest_ready_age_seconds',
       'How long the oldest due delivery of each channel has waited for an attempt (0 when none waits).',
-      async () => (await deliveryDepth(prisma)).map((r) => ({ labels: { channel: r.channel }, value: r.oldestReadyAgeSeconds })),
+      async () => (await depth.take()).map((r) => ({ labels: { channel: r.channel }, value: r.oldestReadyAgeSeconds })),
     ),
   );
   metrics.replace(

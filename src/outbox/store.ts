@@ -9,6 +9,7 @@
  * answer was recorded leaves the delivery to be sent again when the lease expires, with the same
  * `webhook-id`, which is what receivers deduplicate on.
  */
+import { deliveriesSettled } from '../ops/metrics.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 export interface ClaimedDelivery {
@@ -75,6 +76,8 @@ export async function claimDeliveries(
     limit,
     maxAttempts,
   );
+  // Retired here (their worker died on the last attempt): settled as failed, by no worker's attempt.
+  for (const r of rows) if (r.status === 'FAILED') deliveriesSettled.inc({ channel: r.channel.toLowerCase(), outcome: 'failed' });
   return rows.filter((r) => r.status === 'SENDING').map(({ status: _status, ...r }) => ({ ...r, attempts: Number(r.attempts) }));
 }
 

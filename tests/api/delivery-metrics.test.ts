@@ -7,6 +7,7 @@
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { Receiver } from '../support/receiver.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
+import { claimDeliveries } from '../../src/outbox/store.js';
 
 const DATABASES = await testDatabases();
 
@@ -46,6 +47,8 @@ describe.each(DATABASES)('delivery metrics [%s]', (kind) => {
           { organizationId, eventId: event.id, channel: 'XAPI', runAfter: new Date() },
           { organizationId, eventId: event.id, channel: 'WEBHOOK', runAfter: new Date(Date.now() + 3_600_000), attempts: 1 },
           { organizationId, eventId: event.id, channel: 'LTI_SCORE', status: 'SENDING', attempts: 1, leaseExpiresAt: new Date(Date.now() + 60_000), lockedBy: 'w' },
+          // A webhook whose worker died mid-attempt three minutes ago: due again, the oldest waiting.
+          { organizationId, eventId: event.id, channel: 'WEBHOOK', status: 'SENDING', attempts: 1, leaseExpiresAt: new Date(Date.now() - 180_000), lockedBy: 'dead' },
           { organizationId, eventId: event.id, channel: 'WEBHOOK', status: 'DELIVERED', attempts: 1, deliveredAt: new Date() },
           { organizationId, eventId: event.id, channel: 'XAPI', status: 'FAILED', attempts: 8 },
         ],
@@ -55,12 +58,23 @@ describe.each(DATABASES)('delivery metrics [%s]', (kind) => {
         expect(sample(text, 'speechmark_deliveries{channel="xapi",state="ready"}')).toBe(2);
         expect(sample(text, 'speechmark_deliveries{channel="xapi",state="delayed"}')).toBe(0);
         expect(sample(text, 'speechmark_deliveries{channel="webhook",state="delayed"}')).toBe(1);
-        expect(sample(text, 'speechmark_deliveries{channel="webhook",state="ready"}')).toBe(0);
+        expect(sample(text, 'speechmark_deliveries{channel="webhook",state="ready"}')).toBe(1);
+        expect(sample(text, 'speechmark_deliveries{channel="webhook",state="sending"}')).toBe(0);
         expect(sample(text, 'speechmark_deliveries{channel="lti_score",state="sending"}')).toBe(1);
         const age = sample(text, 'speechmark_delivery_oldest_ready_age_seconds{channel="xapi"}')!;
         expect(age).toBeGreaterThanOrEqual(119);
         expect(age).toBeLessThan(600);
-        expect(sample(text, 'speechmark_delivery_oldest_ready_age_seconds{channel="webhook"}')).toBe(0);
+        const stale = sample(text, 'speechmark_delivery_oldest_ready_age_seconds{channel="webhook"}')!;
+        expect(stale).toBeGreaterThanOrEqual(179);
+        expect(stale).toBeLessThan(600);
+        expect(sample(text, 'speechmark_delivery_oldest_ready_age_seconds{channel="lti_score"}')).toBe(0);
+
+        // A claim retires the dead worker's delivery (its last attempt): counted as failed, though no worker settled it.
+        const failed = async () => sample(await scrape(), 'speechmark_deliveries_settled_total{channel="webhook",outcome="failed"}') ?? 0;
+        const before = await failed();
+        const claimed = await claimDeliveries(prisma, 'w-next', 30, 10, 1);
+        expect(claimed.map((d) => d.channel).sort()).toEqual(['XAPI', 'XAPI']);
+        expect(await failed()).toBe(before + 1);
       } finally {
         await prisma.outboxEvent.delete({ where: { id: event.id } });
       }

@@ -101,12 +101,12 @@ describe.each(DATABASES)('why a queued job waits [%s]', (kind) => {
     const { prisma } = t.app.services;
     await prisma.job.updateMany({ where: { status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'FAILED' } }); // the other tests' jobs
     const id = await reassess();
-    // A worker that claims with a 0.3 s lease and then dies: it never renews.
-    const claimed = (await claimJob(prisma, 'w-dies', 0.3))!;
+    // A worker that claims with a 3 s lease and then dies: it never renews.
+    const claimed = (await claimJob(prisma, 'w-dies', 3))!;
     expect(toGlobalId('Job', claimed.id)).toBe(id);
     const held = await job(id);
     expect(held).toMatchObject({ status: 'RUNNING', attempts: 1, stalled: false, queuedReason: null });
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(held.leaseExpiresAt) - Date.now()) + 300));
     const stalled = await job(id);
     expect(stalled).toMatchObject({ status: 'RUNNING', attempts: 1, stalled: true, leaseExpiresAt: held.leaseExpiresAt });
 

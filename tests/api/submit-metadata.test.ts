@@ -2,7 +2,7 @@
  * `SubmitUtteranceInput.metadata`: the integrator's own key-value pairs, over real HTTP (multipart
  * uploads) on PGlite and PostgreSQL, scored by the real in-process worker: kept with the recording,
  * given back in `Utterance.metadata` and in every event that names the utterance (submitted,
- * completed; failed through the queue's own failure path), part of the idempotency fingerprint, and
+ * completed; failed through emitJobFailed, which the queue's failure paths call), part of the idempotency fingerprint, and
  * refused with BAD_USER_INPUT naming `input.metadata` (nothing stored) when it does not fit.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { errorCode } from '../support/client.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
-import { MAX_METADATA_KEYS, MAX_METADATA_VALUE_CHARS } from '../../src/assessment/metadata.js';
+import { MAX_METADATA_BYTES, MAX_METADATA_KEY_CHARS, MAX_METADATA_KEYS, MAX_METADATA_VALUE_CHARS } from '../../src/assessment/metadata.js';
 import { emitJobFailed } from '../../src/outbox/events.js';
 import { normalizeReferenceText } from '../../src/text/reference.js';
 
@@ -61,7 +61,7 @@ describe.each(DATABASES)('submission metadata [%s]', (kind) => {
     expect(ofThis.map((e: { type: string }) => e.type)).toEqual(['utterance.submitted', 'assessment.completed']);
     for (const e of ofThis) expect(e.payload.data.utterance.metadata).toEqual(metadata);
 
-    // The queue's failure path writes assessment.failed from the stored row: the metadata is in it too.
+    // The queue's failure paths write assessment.failed through emitJobFailed, from the stored row: the metadata is in it too.
     const { prisma } = t.app.services;
     const row = await prisma.job.findUniqueOrThrow({ where: { id: fromGlobalId(job.id)!.id } });
     await prisma.$transaction((tx) => emitJobFailed(tx, { ...row, errorCode: 'MODEL_OUTPUT_INVALID', errorMessage: 'x' }));
@@ -91,6 +91,8 @@ describe.each(DATABASES)('submission metadata [%s]', (kind) => {
     // Sent as JSON text, as a client's JSON arrives: an own key that a careless codec would take for the prototype.
     ['the key __proto__', JSON.parse('{"__proto__": "x"}')],
     ['a control character in a key', { 'a\nb': 'x' }],
+    ['a control character in a value', { attempt: 'a\tb' }],
+    ['more than 8 KiB as JSON', { ...Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v'.repeat(400)])), k19: 'v'.repeat(412) }],
     ['too many keys', Object.fromEntries(Array.from({ length: MAX_METADATA_KEYS + 1 }, (_, i) => [`k${i}`, 'v']))],
   ])('%s is BAD_USER_INPUT naming input.metadata, and nothing is stored', async (_what, metadata) => {
     const before = await utteranceCount();
@@ -109,11 +111,17 @@ describe.each(DATABASES)('submission metadata [%s]', (kind) => {
     expect(await utteranceCount()).toBe(before);
   });
 
-  test('the limits themselves are accepted', async () => {
-    const metadata = Object.fromEntries(Array.from({ length: MAX_METADATA_KEYS }, (_, i) => [`${'k'.repeat(38)}${String(i).padStart(2, '0')}`, 'é'.repeat(MAX_METADATA_VALUE_CHARS)]));
-    const res = await submit(metadata);
-    expect(res.errors).toBeUndefined();
-    expect(res.data.submitUtterance.utterance.metadata).toEqual(metadata);
+  test('the limits themselves are accepted: 20 keys, 40-character keys, 500-character values, 8 KiB of JSON', async () => {
+    const wide = { ['k'.repeat(MAX_METADATA_KEY_CHARS)]: 'é'.repeat(MAX_METADATA_VALUE_CHARS) };
+    const many = Object.fromEntries(Array.from({ length: MAX_METADATA_KEYS }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v']));
+    // 19 values of 400 characters and one of 411: exactly 8,192 bytes as JSON (one more is refused above).
+    const full = { ...Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v'.repeat(400)])), k19: 'v'.repeat(411) };
+    expect(Buffer.byteLength(JSON.stringify(full))).toBe(MAX_METADATA_BYTES);
+    for (const metadata of [wide, many, full]) {
+      const res = await submit(metadata);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.submitUtterance.utterance.metadata).toEqual(metadata);
+    }
   });
 
   test('part of the idempotency fingerprint: the same pairs in any order replay, other pairs are CONFLICT naming metadata', async () => {

@@ -20,7 +20,7 @@ const labels = (total: number): AssessmentLabels => ({
   words: [{ text: 'HI', accuracy: total, stress: 10, total, phonemes: [{ symbol: 'HH', accuracy: 2 }, { symbol: 'AY1', accuracy: 2 }] }],
 });
 
-const ALL = `query($filter: UtteranceFilter) { utterances(first: 50, filter: $filter) { totalCount edges { node { referenceText } } } }`;
+const ALL = `query($filter: UtteranceFilter) { utterances(first: 50, filter: $filter) { totalCount edges { node { referenceText metadata } } } }`;
 const OF_LEARNER = `query($id: ID!, $filter: LearnerUtteranceFilter) { node(id: $id) { ... on Learner { utterances(first: 50, filter: $filter) { totalCount edges { node { referenceText } } } } } }`;
 
 describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => {
@@ -99,6 +99,9 @@ describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => 
   });
 
   test('metadata: every pair given must be there', async () => {
+    // The page's rows (raw SQL) carry the column through the codec.
+    const page = (await t.admin.request(ALL, { filter: { metadata: { attempt: 'a-2' } } })).data.utterances.edges;
+    expect(page.map((e: { node: { metadata: unknown } }) => e.node.metadata)).toEqual([{ attempt: 'a-2', course: 'c-1' }]);
     expect(await all({ metadata: { course: 'c-1' } })).toEqual(['elsewhere', 'rescored', 'flagged']);
     expect(await ofLearner({ metadata: { course: 'c-1' } })).toEqual(['rescored', 'flagged']);
     expect(await all({ metadata: { course: 'c-1', attempt: 'a-2' } })).toEqual(['rescored']);
