@@ -9,11 +9,13 @@
  *   npm run admin -- list-keys [--org ID]
  *   npm run admin -- list-orgs
  *   npm run admin -- reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all)
- *                             [--since ISO_INSTANT] [--model-version V] [--post-grades] [--send-statements] [--idempotency-key K]
+ *                             [--since ISO_INSTANT] [--only-failed [--failed-with-code C]] [--model-version V]
+ *                             [--post-grades] [--send-statements] [--idempotency-key K]
  *                                 queues BULK re-assessment jobs (src/assessment/bulk.ts, the
  *                                 function reassessUtterances calls); prints the operation's id;
  *                                 --post-grades: the new scores replace LTI grades (default: not)
  *                                 --send-statements: the new assessments go to the LRS as xAPI statements (default: not)
+ *                                 --only-failed: only utterances whose latest job FAILED (--failed-with-code: with that code)
  *   npm run admin -- bulk-operation --id ID     its status and progress
  *   npm run admin -- cancel-bulk-operation --id ID
  *
@@ -41,7 +43,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
   revoke-key (--prefix PREFIX | --id ID)
   list-keys [--org ID]
   list-orgs
-  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--model-version V] [--post-grades] [--send-statements] [--idempotency-key K]
+  reassess --org ID (--learner EXTERNAL_ID | --group GROUP | --all) [--since ISO_INSTANT] [--only-failed [--failed-with-code C]] [--model-version V] [--post-grades] [--send-statements] [--idempotency-key K]
   bulk-operation --id ID
   cancel-bulk-operation --id ID`;
 
@@ -231,8 +233,10 @@ Object.assign(commands, {
     const all = args.includes('--all'); // flags without a value
     const postGrades = args.includes('--post-grades');
     const sendStatements = args.includes('--send-statements');
-    const v = parse(args.filter((a) => a !== '--all' && a !== '--post-grades' && a !== '--send-statements'), {
-      org: { type: 'string' }, learner: { type: 'string' }, group: { type: 'string' },
+    const onlyFailed = args.includes('--only-failed');
+    const flags = ['--all', '--post-grades', '--send-statements', '--only-failed'];
+    const v = parse(args.filter((a) => !flags.includes(a)), {
+      org: { type: 'string' }, learner: { type: 'string' }, group: { type: 'string' }, 'failed-with-code': { type: 'string' },
       since: { type: 'string' }, 'model-version': { type: 'string' }, 'idempotency-key': { type: 'string' },
     });
     const organizationId = parseId(required(v.org, '--org'), 'Organization', '--org');
@@ -263,7 +267,7 @@ Object.assign(commands, {
       }
       const op = await startBulkReassessment(prisma, {
         organizationId, actor: cliActor(), learnerId, groupExternalId: v.group ?? null, wholeOrganisation: all ? true : null,
-        since, requestedModelVersion: modelVersion, postGrades, sendStatements, idempotencyKey: v['idempotency-key'] ?? null,
+        since, onlyFailed, failedWithCode: v['failed-with-code'] ?? null, requestedModelVersion: modelVersion, postGrades, sendStatements, idempotencyKey: v['idempotency-key'] ?? null,
         maxAttempts: loadConfig().jobMaxAttempts,
         // A command line waits until everything is queued (the process ends after it).
         inRequestMs: Infinity,

@@ -42,6 +42,9 @@ export interface BulkSelection {
   groupExternalId?: string | null;
   wholeOrganisation?: boolean | null;
   since?: Date | null;
+  /** Only utterances whose latest job FAILED (with failedWithCode: with that code). */
+  onlyFailed?: boolean | null;
+  failedWithCode?: string | null;
 }
 
 export interface StartBulkInput extends BulkSelection {
@@ -82,6 +85,12 @@ function checkSelection(s: BulkSelection): void {
   if (s.groupExternalId != null && s.groupExternalId.trim() === '') {
     throw badInput('groupExternalId must not be empty.', 'input.groupExternalId');
   }
+  if (s.failedWithCode != null && s.onlyFailed !== true) {
+    throw badInput('failedWithCode narrows onlyFailed: give onlyFailed: true with it.', ['input.failedWithCode', 'input.onlyFailed']);
+  }
+  if (s.failedWithCode != null && !/^[A-Z][A-Z0-9_]{0,63}$/.test(s.failedWithCode)) {
+    throw badInput('failedWithCode is an error code such as LEASE_EXPIRED (capital letters, digits and _, at most 64).', 'input.failedWithCode');
+  }
 }
 
 /** The selection's WHERE on "Utterance" u (joined to "Learner" l), with parameters from $2 on. */
@@ -92,6 +101,12 @@ function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
   if (op.learnerId) conditions.push(`u."learnerId" = ${param(op.learnerId, 'uuid')}`);
   if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);
   if (op.since) conditions.push(`u."createdAt" >= ${param(op.since, 'timestamptz')}`);
+  if (op.onlyFailed) {
+    // The utterance's newest job, on the (organizationId, utteranceId, createdAt DESC) index, as Query.utterances' status filter reads it.
+    const code = op.failedWithCode === null ? '' : ` AND latest."errorCode" = ${param(op.failedWithCode, 'text')}`;
+    conditions.push(`EXISTS (SELECT 1 FROM (SELECT j."status", j."errorCode" FROM "Job" j WHERE j."organizationId" = $1::uuid AND j."utteranceId" = u."id"
+        ORDER BY j."createdAt" DESC, j."id" DESC LIMIT 1) latest WHERE latest."status" = 'FAILED'${code})`);
+  }
   return { where: conditions.join(' AND '), params };
 }
 
@@ -127,6 +142,8 @@ function replayOrConflict(earlier: BulkOperation, input: StartBulkInput, key: st
     earlier.groupExternalId === (input.groupExternalId ?? null) &&
     earlier.wholeOrganisation === (input.wholeOrganisation === true) &&
     (earlier.since?.getTime() ?? null) === (input.since?.getTime() ?? null) &&
+    earlier.onlyFailed === (input.onlyFailed === true) &&
+    earlier.failedWithCode === (input.failedWithCode ?? null) &&
     earlier.requestedModelVersion === (input.requestedModelVersion ?? null) &&
     earlier.postGrades === (input.postGrades === true) &&
     earlier.sendStatements === (input.sendStatements === true);
@@ -166,6 +183,8 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
           groupExternalId: input.groupExternalId ?? null,
           wholeOrganisation: input.wholeOrganisation === true,
           since: input.since ?? null,
+          onlyFailed: input.onlyFailed === true,
+          failedWithCode: input.failedWithCode ?? null,
           requestedModelVersion: input.requestedModelVersion ?? null,
           postGrades: input.postGrades === true,
           sendStatements: input.sendStatements === true,
@@ -178,7 +197,7 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
         organizationId, actor: input.actor, action: 'bulkOperation.started', targetType: 'BulkOperation', targetId: counted.id,
         details: {
           learnerId: counted.learnerId, groupExternalId: counted.groupExternalId, wholeOrganisation: counted.wholeOrganisation,
-          since: counted.since?.toISOString() ?? null, modelVersion: counted.requestedModelVersion, postGrades: counted.postGrades,
+          since: counted.since?.toISOString() ?? null, onlyFailed: counted.onlyFailed, failedWithCode: counted.failedWithCode, modelVersion: counted.requestedModelVersion, postGrades: counted.postGrades,
           sendStatements: counted.sendStatements, selected: counted.total,
         },
       });

@@ -270,6 +270,8 @@ export function bulkOperationCompleted(op: {
   groupExternalId: string | null;
   wholeOrganisation: boolean;
   since: Date | null;
+  onlyFailed: boolean;
+  failedWithCode: string | null;
   requestedModelVersion: string | null;
   postGrades: boolean;
   sendStatements: boolean;
@@ -284,6 +286,8 @@ export function bulkOperationCompleted(op: {
       groupExternalId: op.groupExternalId,
       wholeOrganisation: op.wholeOrganisation,
       since: op.since?.toISOString() ?? null,
+      onlyFailed: op.onlyFailed,
+      failedWithCode: op.failedWithCode,
       modelVersion: op.requestedModelVersion,
       postGrades: op.postGrades,
       sendStatements: op.sendStatements,

@@ -129,5 +129,18 @@ describe.each(DATABASES)('npm run admin -- reassess on %s', (kind) => {
     } finally {
       await again.close();
     }
+
+    // After an incident: only what failed, with the code given. Nothing here failed, so nothing is queued.
+    const failed = await cli('reassess', '--org', orgId, '--all', '--only-failed', '--failed-with-code', 'LEASE_EXPIRED');
+    expect(failed.stderr).toBe('');
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toMatch(/total 0, queued 0/);
+    const [, failedId] = /^([0-9a-f-]{36}) /.exec(failed.stdout)!;
+    const third = await startSpeechmark(config, { host: '127.0.0.1' });
+    try {
+      expect(await third.services.prisma.bulkOperation.findUniqueOrThrow({ where: { id: failedId } })).toMatchObject({ onlyFailed: true, failedWithCode: 'LEASE_EXPIRED' });
+    } finally {
+      await third.close();
+    }
   }, 240_000);
 });

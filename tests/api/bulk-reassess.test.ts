@@ -69,6 +69,46 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
   const start = async (input: Record<string, unknown>, client = writer) => client.request(START, { i: input });
   const jobsOf = (globalId: string) => prisma.job.findMany({ where: { bulkOperationId: fromGlobalId(globalId)!.id } });
 
+  test('onlyFailed: the utterances whose latest job FAILED (with failedWithCode, that code only), and nothing else', async () => {
+    const learner = await learnerWith(prisma, org, 5);
+    const [a, b, c, d, e] = await prisma.utterance.findMany({ where: { learnerId: learner.id }, orderBy: { id: 'asc' } });
+    const job = (utteranceId: string, status: 'FAILED' | 'SUCCEEDED', errorCode: string | null, minutesAgo: number) => ({
+      organizationId: org, utteranceId, status, errorCode, errorMessage: errorCode, attempts: 1, createdAt: new Date(Date.now() - minutesAgo * 60_000),
+    });
+    await prisma.job.createMany({
+      data: [
+        job(a!.id, 'FAILED', 'LEASE_EXPIRED', 5), // failed: selected
+        job(b!.id, 'FAILED', 'MODEL_UNAVAILABLE', 5), // failed with another code
+        job(c!.id, 'SUCCEEDED', null, 5), // assessed: never selected
+        job(d!.id, 'FAILED', 'LEASE_EXPIRED', 10), job(d!.id, 'SUCCEEDED', null, 2), // failed once, then assessed: not selected
+        // e: no job at all (not failed): not selected
+      ],
+    });
+    expect(e).toBeDefined();
+    const id = toGlobalId('Learner', learner.id);
+    const queuedFor = async (opId: string) => (await jobsOf(opId)).map((j) => j.utteranceId).sort();
+
+    const any = await t.admin.request(`mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id onlyFailed failedWithCode progress { total } } }`, {
+      i: { learnerId: id, onlyFailed: true },
+    });
+    expect(any.errors).toBeUndefined();
+    expect(any.data.reassessUtterances).toMatchObject({ onlyFailed: true, failedWithCode: null, progress: { total: 2 } });
+    expect(await queuedFor(any.data.reassessUtterances.id)).toEqual([a!.id, b!.id].sort());
+
+    // Those two now have a QUEUED job as their latest: a second run selects nothing of theirs.
+    await prisma.job.deleteMany({ where: { bulkOperationId: fromGlobalId(any.data.reassessUtterances.id)!.id } });
+    const coded = await start({ learnerId: id, onlyFailed: true, failedWithCode: 'LEASE_EXPIRED' });
+    expect(coded.errors).toBeUndefined();
+    expect(coded.data.reassessUtterances.progress.total).toBe(1);
+    expect(await queuedFor(coded.data.reassessUtterances.id)).toEqual([a!.id]);
+
+    const without = await start({ learnerId: id, failedWithCode: 'LEASE_EXPIRED' });
+    expect(errorCode(without)).toBe('BAD_USER_INPUT');
+    expect(without.errors![0]!.extensions).toMatchObject({ argument: 'input.failedWithCode', arguments: ['input.failedWithCode', 'input.onlyFailed'] });
+    const badCode = await start({ learnerId: id, onlyFailed: true, failedWithCode: 'lease expired; DROP' });
+    expect(badCode.errors![0]!.extensions!.argument).toBe('input.failedWithCode');
+  });
+
   test("a learner's utterances: one BULK job each, progress counted from the jobs", async () => {
     const learner = await learnerWith(prisma, org, 3);
     await learnerWith(prisma, org, 2); // another learner's: not selected
@@ -311,7 +351,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     const events = await prisma.auditEvent.findMany({ where: { targetType: 'BulkOperation', targetId: fromGlobalId(op.id)!.id }, orderBy: { createdAt: 'asc' } });
     const key = await prisma.apiKey.findFirstOrThrow({ where: { organizationId: org, name: 'ASSESS_WRITE+SCORES_READ' }, orderBy: { createdAt: 'asc' } }); // the writer (tests/support/seed.ts names keys by scopes)
     expect(events.map((e) => [e.action, e.actorApiKeyId, e.details])).toEqual([
-      ['bulkOperation.started', key.id, { learnerId: null, groupExternalId: 'g-cancel', wholeOrganisation: false, since: null, modelVersion: null, postGrades: false, sendStatements: false, selected: 6 }],
+      ['bulkOperation.started', key.id, { learnerId: null, groupExternalId: 'g-cancel', wholeOrganisation: false, since: null, onlyFailed: false, failedWithCode: null, modelVersion: null, postGrades: false, sendStatements: false, selected: 6 }],
       ['bulkOperation.cancelled', key.id, { jobsRemoved: 5 }],
     ]);
     // Admins read them through the API.

@@ -383,7 +383,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     const read = (await t.admin.request(`query($id: ID!) { bulkOperation(id: $id) { status completedAt progress { total succeeded failed } } }`, { id: op.id })).data.bulkOperation;
     expect(read).toMatchObject({ status: 'COMPLETED', progress: { total: 2, succeeded: 2, failed: 0 } });
     expect(event.data.bulkOperation).toEqual({
-      id: op.id, learnerId: learner, groupExternalId: null, wholeOrganisation: false, since: null, modelVersion: null, postGrades: false, sendStatements: false,
+      id: op.id, learnerId: learner, groupExternalId: null, wholeOrganisation: false, since: null, onlyFailed: false, failedWithCode: null, modelVersion: null, postGrades: false, sendStatements: false,
       total: 2, succeeded: 2, failed: 0, createdAt: expect.any(String), completedAt: new Date(read.completedAt).toISOString(),
     });
     // Once, whatever else checks: the sweep finds nothing more to complete.

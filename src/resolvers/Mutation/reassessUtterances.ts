@@ -23,6 +23,8 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     groupExternalId: input.groupExternalId ?? null,
     wholeOrganisation: input.wholeOrganisation ?? null,
     since: input.since ?? null,
+    onlyFailed: input.onlyFailed ?? false,
+    failedWithCode: input.failedWithCode ?? null,
     requestedModelVersion,
     postGrades: input.postGrades ?? false,
     sendStatements: input.sendStatements ?? false,
