@@ -8,7 +8,7 @@ import {
   aspectColumn, bound, countsAsReading, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
-import { soundStats, type SoundArgs, type SoundScope } from './sounds.js';
+import { soundStats, wordStats, type SoundArgs, type SoundScope } from './sounds.js';
 import { decodeRankCursor, encodeRankCursor } from '../graphql/pagination.js';
 
 export interface LearnerGroupModel {
@@ -126,13 +126,21 @@ function histogramDistributionSql(organizationId: string, externalId: string) {
     FROM v GROUP BY aspect, n, total`;
 }
 
+/** A group's learners as one key: the group's statistics in the statements that give each learner theirs. */
+const groupScope = (organizationId: string, externalId: string): SoundScope => ({
+  where: (col) => Prisma.sql`AND ${col} IN (${groupLearners(organizationId, externalId)})`,
+  key: () => Prisma.sql`'group'::text`,
+});
+
 export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  const scope: SoundScope = {
-    where: (col) => Prisma.sql`AND ${col} IN (${groupLearners(organizationId, externalId)})`,
-    key: () => Prisma.sql`'group'::text`,
-  };
-  const rows = await soundStats(prisma, organizationId, scope, args, 10);
+  const rows = await soundStats(prisma, organizationId, groupScope(organizationId, externalId), args, 10);
   return rows.map(({ key: _key, ...s }) => s);
+}
+
+/** The reference words the group gets wrong most often, as Learner.wordProfile ranks one learner's. */
+export async function weakWords(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
+  const rows = await wordStats(prisma, organizationId, groupScope(organizationId, externalId), { ...args, first: args.first ?? 10 });
+  return rows.map(({ key: _key, ...w }) => w);
 }
 
 export interface DropArgs {

@@ -12,7 +12,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { groupProgress, learnerProgress, type ProgressArgs } from './progress.js';
 import { learnersScope, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
 import {
-  droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, type DistributionArgs, type DropArgs,
+  droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, weakWords, type DistributionArgs, type DropArgs,
 } from './cohorts.js';
 import { modelAudit } from './audit.js';
 
@@ -38,7 +38,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
   const progress = perLearner((ids, args: ProgressArgs) => learnerProgress(prisma, org, ids, args));
   const sounds = perLearner(async (ids, args: SoundArgs) =>
     perKey(ids, await soundStats(prisma, org, learnersScope(ids), args, MAX_SOUNDS)));
-  const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, ids, args)));
+  const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, learnersScope(ids), args)));
   const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, ids, args)));
   return {
     progress: (learnerId: string, args: ProgressArgs) => (reads(), progress(learnerId, args)),
@@ -49,6 +49,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
     groups: (externalIds: string[]) => (reads(), groups(prisma, org, externalIds)),
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
     weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
+    weakWords: (externalId: string, args: SoundArgs) => (reads(), weakWords(prisma, org, externalId, args)),
     droppedLearners: (externalId: string, args: DropArgs & { after?: string | null }) => (reads(), droppedLearners(prisma, org, externalId, args)),
     droppedLearnerCount: (externalId: string, args: DropArgs) => (reads(), droppedLearnerCount(prisma, org, externalId, args)),
     inactiveLearners: (externalId: string, args: { days?: number | null; first?: number | null; after?: string | null }) =>

@@ -153,18 +153,22 @@ interface WordRow {
   errors: number;
 }
 
-/** Per learner and reference word, the most often wrong first, at most `first` per learner. */
-export async function wordStats(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: SoundArgs) {
+/**
+ * Per key of `scope` (each learner, or the group) and reference word: the most often wrong first,
+ * at most `first` per key, among words assessed at least `minCount` times.
+ */
+export async function wordStats(prisma: PrismaClient, organizationId: string, scope: SoundScope, args: SoundArgs) {
   const first = bound('first', args.first, 20, MAX_WORDS);
+  const minCount = bound('minCount', args.minCount, 1, 1_000_000);
   const latest = latestModelAssessments({
-    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${learnersUtterances(learnerIds)} ${submittedIn(args)}`,
+    organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${scope.where(Prisma.sql`u."learnerId"`)} ${submittedIn(args)}`,
   });
   const rows = await prisma.$queryRaw<WordRow[]>`WITH latest AS (${latest}),
     stats AS (
-      SELECT l."learnerId"::text AS key, upper(w.text) AS word, COUNT(*)::int AS n, AVG(w.accuracy)::float8 AS mean,
+      SELECT ${scope.key('l')} AS key, upper(w.text) AS word, COUNT(*)::int AS n, AVG(w.accuracy)::float8 AS mean,
         COUNT(*) FILTER (WHERE w.accuracy < ${WORD_ERROR_BELOW}::int)::int AS errors
       FROM latest l JOIN "WordAssessment" w ON w."assessmentId" = l.id AND w."organizationId" = ${organizationId}::uuid
-      GROUP BY l."learnerId", upper(w.text)),
+      GROUP BY 1, upper(w.text) HAVING COUNT(*) >= ${minCount}::int),
     ranked AS (
       SELECT stats.*, ROW_NUMBER() OVER (PARTITION BY key ORDER BY errors DESC, errors::float8 / n DESC, word) AS rk FROM stats)
     SELECT key, word, n, mean, errors FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;

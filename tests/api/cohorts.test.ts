@@ -93,6 +93,36 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(reads).toBeLessThanOrEqual(8);
   });
 
+  test("weakWords: the group's words most often wrong, recomputed from the latest assessment of every take", async () => {
+    const WORDS = `query($g: String!, $min: Int, $first: Int, $from: DateTime) { group(externalId: $g) {
+      weakWords(minCount: $min, first: $first, from: $from) { word count meanAccuracy errors errorRate } } }`;
+    const words = async (variables: Record<string, unknown>) => {
+      const res = await t.admin.request(WORDS, { g: 'class-a', ...variables });
+      expect(res.errors).toBeUndefined();
+      return res.data.group.weakWords;
+    };
+    const expected = (takes: Take[]) => {
+      const out = ['THINK', 'BEAR'].map((word) => {
+        const xs = takes.map((tk) => labels(tk).words.find((w) => w.text === word)!.accuracy);
+        const errors = xs.filter((x) => x < 8).length;
+        return { word, count: xs.length, meanAccuracy: mean(xs), errors, errorRate: errors / xs.length };
+      });
+      return out.sort((a, b) => b.errors - a.errors || b.errorRate - a.errorRate || (a.word < b.word ? -1 : 1));
+    };
+    const all = await words({});
+    close(all, expected([...IMPROVER, ...DECLINER]));
+    expect(all[0].word).toBe('BEAR');
+    expect(all[0].errors).toBeGreaterThan(0);
+    close(await words({ first: 1 }), expected([...IMPROVER, ...DECLINER]).slice(0, 1));
+    expect(await words({ min: 7 })).toEqual([]);
+    // A window: only the takes submitted from the 12th.
+    const late = (tk: Take) => tk.at >= '2026-01-12';
+    close(await words({ from: '2026-01-12T00:00:00Z' }), expected([...IMPROVER, ...DECLINER].filter(late)));
+    const bad = await t.admin.request(WORDS, { g: 'class-a', first: 101 });
+    expect(errorCode(bad)).toBe('BAD_USER_INPUT');
+    expect(bad.errors![0]!.extensions!.argument).toBe('first');
+  });
+
   test('drops since a date; nobody inactive over a long window', async () => {
     const g = await group({ g: 'class-a', since: '2026-01-10T00:00:00Z', latest: 1, days: 36_500 });
     close(g.droppedLearners, [{ learner: { externalId: ext.decliner }, recentMean: 5, earlierMean: 8, drop: 3 }]);

@@ -6,3 +6,4 @@ export * from './weakSounds.js';
 export * from './droppedLearnerCount.js';
 export * from './inactiveLearnerCount.js';
 export * from './progress.js';
+export * from './weakWords.js';
