@@ -218,6 +218,20 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     prisma.assessment.findMany({ where: { organizationId, utteranceId: { in: ids } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
   );
 
+  /**
+   * The review queues' learner and group filters, as conditions on the assessment's utterance: a
+   * learner id that is not a learner's matches nothing (like another organisation's).
+   */
+  const ofLearners = (args: ReviewScope) => {
+    const on: Prisma.UtteranceWhereInput = {};
+    if (args.learnerId != null) {
+      const parsed = fromGlobalId(args.learnerId);
+      on.learnerId = parsed?.type === 'Learner' ? parsed.id : '00000000-0000-0000-0000-000000000000';
+    }
+    if (args.group != null) on.learner = { is: { organizationId, groups: { has: args.group } } };
+    return Object.keys(on).length ? { utterance: { is: { organizationId, ...on } } } : {};
+  };
+
   /** A page query over `where` (the tenant and the field's filters) and the keyset range. */
   const pageOf = <W extends object>(where: W, q: PageQuery) => ({
     where: { AND: [where, q.where] },
@@ -485,7 +499,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return findPage(args, rowsSource(() => jobsByUtterance.load(utteranceId)));
     },
     /** The review queue (ADMIN): model assessments whose rationale raised `flag` (any flag). */
-    flaggedAssessmentsPage: (args: PageArgs & { flag?: RationaleFlag | null; modelVersion?: string | null; reviewed?: boolean | null }) => {
+    flaggedAssessmentsPage: (args: PageArgs & ReviewScope & { flag?: RationaleFlag | null; modelVersion?: string | null; reviewed?: boolean | null }) => {
       admin();
       const flags = args.flag ? { has: args.flag } : { isEmpty: false };
       const review = args.reviewed == null ? {} : { review: args.reviewed ? { isNot: null } : { is: null } };
@@ -496,6 +510,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         // The tenant on the rationale side too: the join then reads only this organisation's
         // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
         rationale: { is: { organizationId, flags, ...review } },
+        ...ofLearners(args),
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
@@ -503,7 +518,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       });
     },
     /** Model assessments whose rationale a person reviewed (ADMIN), by verdict and whether it is flagged. */
-    reviewedAssessmentsPage: (args: PageArgs & { verdict?: RationaleVerdict | null; flagged?: boolean | null; modelVersion?: string | null }) => {
+    reviewedAssessmentsPage: (args: PageArgs & ReviewScope & { verdict?: RationaleVerdict | null; flagged?: boolean | null; modelVersion?: string | null }) => {
       admin();
       const flags = args.flagged == null ? {} : { flags: args.flagged ? { isEmpty: false } : { isEmpty: true } };
       const where = {
@@ -511,6 +526,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
         rationale: { is: { organizationId, ...flags, review: { is: { organizationId, ...(args.verdict ? { verdict: args.verdict } : {}) } } } },
+        ...ofLearners(args),
       };
       return findPage(args, {
         findMany: (q) => prisma.assessment.findMany(pageOf(where, q)),
@@ -793,6 +809,12 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/** The review queues' filters of whose assessments: a learner (global id) and a group. */
+interface ReviewScope {
+  learnerId?: string | null;
+  group?: string | null;
+}
 
 /** `Query.utterances`' filter: a learner's filters plus learner and group. */
 export interface UtteranceFilterArgs extends LearnerUtteranceFilter {

@@ -14,8 +14,8 @@ const DATABASES = await testDatabases();
 
 const REVIEW = `mutation($a: ID!, $v: RationaleVerdict!, $note: String) {
   reviewRationale(assessmentId: $a, verdict: $v, note: $note) { id rationale { flags review { verdict note reviewer reviewedAt } } } }`;
-const QUEUE = `query($reviewed: Boolean, $flag: RationaleFlag) {
-  flaggedAssessments(reviewed: $reviewed, flag: $flag) { totalCount edges { node { id } } } }`;
+const QUEUE = `query($reviewed: Boolean, $flag: RationaleFlag, $learnerId: ID, $group: String) {
+  flaggedAssessments(reviewed: $reviewed, flag: $flag, learnerId: $learnerId, group: $group) { totalCount edges { node { id } } } }`;
 const STATS = `query { rationaleAnalytics { modelVersion rationales
   reviews { reviewed accurate inaccurate flaggedAccurate trustedInaccurate flagPrecision } } }`;
 
@@ -35,12 +35,14 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
   const ids: Record<string, string> = {};
   let organizationId: string;
   let learnerToErase: string;
+  let firstLearner: string;
 
   beforeAll(async () => {
     t = await startTestApp(kind, { inProcessWorker: false });
     const prisma = t.app.services.prisma;
     organizationId = (await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
     const u = await seedUtterance(prisma, organizationId, 'Hello');
+    firstLearner = toGlobalId('Learner', u.learnerId);
     const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute));
     const seed = async (name: string, version: string, minute: number, flags: RationaleFlag[] | null, utterance = u) =>
       (ids[name] = toGlobalId('Assessment', await seedModelAssessment(prisma, utterance, LABELS,
@@ -54,6 +56,7 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     ids.human = toGlobalId('Assessment', human.id);
     const erasable = await seedUtterance(prisma, organizationId, 'Hello');
     learnerToErase = toGlobalId('Learner', erasable.learnerId);
+    await prisma.learner.update({ where: { id: erasable.learnerId }, data: { groups: ['class-r'] } });
     await seed('erasable', 'v2', 6, ['MISSED_ERRORS'], erasable);
   });
   afterAll(() => t?.dispose());
@@ -74,6 +77,16 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     const prisma = t.app.services.prisma;
     return { reviews: await prisma.rationaleReview.count(), audits: await prisma.auditEvent.count({ where: { action: 'rationale.reviewed' } }) };
   };
+
+  test("a teacher's queue: one learner's or one class's flagged rationales", async () => {
+    expect(await queue({ reviewed: false, learnerId: learnerToErase })).toEqual(['erasable']);
+    expect(await queue({ reviewed: false, learnerId: firstLearner })).toEqual(['other', 'praise', 'missed']);
+    expect(await queue({ reviewed: false, group: 'class-r' })).toEqual(['erasable']);
+    expect(await queue({ group: 'class-r', learnerId: firstLearner })).toEqual([]);
+    expect(await queue({ group: 'no-such-class' })).toEqual([]);
+    // An id of another type matches nothing, as another organisation's learner does.
+    expect(await queue({ learnerId: ids.missed })).toEqual([]);
+  });
 
   test('a verdict is stored with its reviewer and trimmed note, and leaves the queue', async () => {
     expect(await queue({ reviewed: false })).toEqual(['erasable', 'other', 'praise', 'missed']);
@@ -152,8 +165,8 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
 
   test('reviewedAssessments lists what the reviewers found, by verdict, flag and version', async () => {
     const reviewed = async (variables: Record<string, unknown>) => {
-      const res = await t.admin.request(`query($verdict: RationaleVerdict, $flagged: Boolean, $v: String, $first: Int, $after: String) {
-        reviewedAssessments(verdict: $verdict, flagged: $flagged, modelVersion: $v, first: $first, after: $after) {
+      const res = await t.admin.request(`query($verdict: RationaleVerdict, $flagged: Boolean, $v: String, $first: Int, $after: String, $learnerId: ID, $group: String) {
+        reviewedAssessments(verdict: $verdict, flagged: $flagged, modelVersion: $v, first: $first, after: $after, learnerId: $learnerId, group: $group) {
           totalCount edges { node { id rationale { review { verdict } } } } pageInfo { hasNextPage endCursor } } }`, variables);
       expect(res.errors).toBeUndefined();
       return res.data.reviewedAssessments;
@@ -165,6 +178,9 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     expect(all.totalCount).toBe(4);
     expect(names(await reviewed({ verdict: 'INACCURATE' }))).toEqual(['trusted', 'missed']);
     expect(names(await reviewed({ verdict: 'INACCURATE', flagged: false }))).toEqual(['trusted']);
+    expect(names(await reviewed({ learnerId: firstLearner }))).toEqual(['other', 'praise', 'trusted', 'missed']);
+    expect(names(await reviewed({ learnerId: learnerToErase }))).toEqual([]);
+    expect(names(await reviewed({ group: 'class-r' }))).toEqual([]);
     expect(names(await reviewed({ verdict: 'ACCURATE', flagged: true, v: 'v1' }))).toEqual(['praise']);
     expect((await reviewed({ verdict: 'ACCURATE' })).edges.map((e: any) => e.node.rationale.review.verdict)).toEqual(['ACCURATE', 'ACCURATE']);
     const page1 = await reviewed({ first: 3 });
