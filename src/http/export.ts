@@ -227,7 +227,7 @@ async function wordsOf(services: Services, organizationId: string, assessmentIds
 }
 
 /** Learners of a group, in externalId order, a page at a time. */
-async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
+export async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
   let after: string | null = null;
   for (;;) {
     const page: Learner[] = await services.prisma.learner.findMany({

@@ -1,7 +1,8 @@
 /**
- * `GET /export/xapi?learner=<externalId or global id>`
+ * `GET /export/xapi?learner=<externalId or global id>` or `?group=<group id>`
  *
- * A learner's xAPI statements (every MODEL assessment, oldest first) as one JSON array, the body an
+ * A learner's xAPI statements (every MODEL assessment, oldest first), or those of a group's learners
+ * (learner by learner, in externalId order), as one JSON array, the body an
  * LRS takes at `POST {endpoint}/statements`. Same rules as /export/results (src/http/export.ts):
  * `Authorization: Bearer <key>` with SCORES_READ, only the key's organisation, the API's rate
  * limits, read in keyset pages and written as they arrive, and a failure after the first byte cuts
@@ -9,32 +10,47 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
-import { findLearner, isIdText, safeFilePart, write } from '../http/export.js';
+import type { Learner } from '../generated/prisma/client.js';
+import { findLearner, groupLearners, isIdText, safeFilePart, write } from '../http/export.js';
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
 import { log } from '../ops/log.js';
 import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 
-/** The learner parameter, or null once a 400 has been sent. */
-function learnerParam(req: Request, res: Response): string | null {
-  const unknown = Object.keys(req.query).filter((k) => k !== 'learner');
-  const learner = req.query.learner;
+/** Whose statements: one learner (externalId or global id) or a group's learners; null once a 400 has been sent. */
+type Wanted = { learner: string } | { group: string };
+
+function wantedParam(req: Request, res: Response): Wanted | null {
+  const unknown = Object.keys(req.query).filter((k) => k !== 'learner' && k !== 'group');
   // `parameter` names the query parameter at fault, as on /export (src/http/export.ts).
-  if (unknown.length > 0) sendError(res, 400, `Unknown parameter "${unknown[0]}"; give only "learner".`, { code: 'BAD_USER_INPUT', parameter: unknown[0] });
-  else if (typeof learner !== 'string' || !isIdText(learner)) {
-    sendError(res, 400, 'Give "learner" once: the externalId or global id, 1-256 characters, none of them NUL.', { code: 'BAD_USER_INPUT', parameter: 'learner' });
-  } else return learner;
-  return null;
+  if (unknown.length > 0) {
+    sendError(res, 400, `Unknown parameter "${unknown[0]}"; give "learner" or "group".`, { code: 'BAD_USER_INPUT', parameter: unknown[0] });
+    return null;
+  }
+  const { learner, group } = req.query;
+  if ((learner === undefined) === (group === undefined)) {
+    sendError(res, 400, 'Give exactly one of "learner" (externalId or global id) and "group".', { code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group'] });
+    return null;
+  }
+  const [name, value] = learner !== undefined ? (['learner', learner] as const) : (['group', group] as const);
+  if (typeof value !== 'string' || !isIdText(value)) {
+    sendError(res, 400, `Give "${name}" once: 1-256 characters, none of them NUL.`, { code: 'BAD_USER_INPUT', parameter: name });
+    return null;
+  }
+  return name === 'learner' ? { learner: value } : { group: value };
 }
 
-async function streamStatements(services: Services, res: Response, organizationId: string, learnerId: string): Promise<void> {
+/** One JSON array of the statements of every learner given, in order, each learner's oldest first. */
+async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>): Promise<void> {
   const { xapi } = services.config;
   if (!(await write(res, '['))) return;
   let first = true;
-  for await (const page of learnerStatementSources(services.prisma, organizationId, learnerId)) {
-    const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
-    if (!(await write(res, chunk))) return; // the client went away
+  for await (const learner of learners) {
+    for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id)) {
+      const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
+      if (!(await write(res, chunk))) return; // the client went away
+    }
   }
   res.end(first ? ']' : '\n]\n');
 }
@@ -48,24 +64,36 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     }
     const principal = await authoriseRead(services, limiter, req, res);
     if (!principal) return;
-    const wanted = learnerParam(req, res);
+    const wanted = wantedParam(req, res);
     if (wanted === null) return;
-    let learner: Awaited<ReturnType<typeof findLearner>>;
+    let learners: AsyncIterable<Learner>;
+    let name: string;
     try {
-      learner = await findLearner(services, principal, wanted);
+      if ('learner' in wanted) {
+        const learner = await findLearner(services, principal, wanted.learner);
+        if (!learner) return sendError(res, 404, `No learner "${wanted.learner}".`, { code: 'NOT_FOUND' });
+        learners = (async function* () {
+          yield learner;
+        })();
+        name = `learner-${learner.externalId}`;
+      } else {
+        const any = await services.prisma.learner.findFirst({ where: { organizationId: principal.organizationId, groups: { has: wanted.group } }, select: { id: true } });
+        if (!any) return sendError(res, 404, `No learner is in group "${wanted.group}".`, { code: 'NOT_FOUND' });
+        learners = groupLearners(services, principal.organizationId, wanted.group);
+        name = `group-${wanted.group}`;
+      }
     } catch (e) {
       return failBeforeBody(res, e);
     }
-    if (!learner) return sendError(res, 404, `No learner "${wanted}".`, { code: 'NOT_FOUND' });
     res.status(200);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('X-Experience-API-Version', '1.0.3');
-    res.setHeader('Content-Disposition', `attachment; filename="statements-learner-${safeFilePart(learner.externalId)}.json"`);
+    res.setHeader('Content-Disposition', `attachment; filename="statements-${safeFilePart(name)}.json"`);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'HEAD') return void res.end();
     try {
-      await streamStatements(services, res, principal.organizationId, learner.id);
+      await streamStatements(services, res, principal.organizationId, learners);
     } catch (e) {
       log.error('xAPI export failed after the first byte', { requestId: res.locals.requestId as string | undefined, organizationId: principal.organizationId, err: e });
       res.destroy(e instanceof Error ? e : new Error(String(e)));

@@ -159,5 +159,7 @@ describe.each(DATABASES)('BAD_USER_INPUT names the input at fault [%s]', (kind) 
       .toEqual({ code: 'BAD_USER_INPUT', parameter: 'since', parameters: ['since', 'until'] });
     expect(await get('/export/results?learner=a&group=g')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group'] });
     expect(await get('/export/xapi?learner=a&format=csv')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'format' });
+    expect(await get('/export/xapi?learner=a&group=g')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group'] });
+    expect(await get('/export/xapi?group=')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'group' });
   });
 });

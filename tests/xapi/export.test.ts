@@ -164,6 +164,29 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
     expect((await fetch(base, { method: 'POST', headers: { authorization: `Bearer ${reader}` } })).status).toBe(405);
   });
 
+  test("a group: its learners' statements in one array, learner by learner in externalId order, each as the learner's own export", async () => {
+    const members = await prisma.learner.findMany({ where: { organizationId, groups: { has: 'group-001' } }, orderBy: { externalId: 'asc' } });
+    expect(members.length).toBeGreaterThan(1);
+    const want: unknown[] = [];
+    for (const m of members) want.push(...(await (await get(`learner=${encodeURIComponent(m.externalId)}`)).json()));
+    const res = await get('group=group-001');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="statements-group-group-001.json"');
+    const got = await res.json();
+    expect(got.length).toBeGreaterThan(500);
+    expect(got).toEqual(want);
+    expect(xapiErrors(got.slice(0, 20), true)).toEqual([]);
+    const none = await get('group=no-such-group');
+    expect(none.status).toBe(404);
+    expect((await none.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+    // Another organisation's key sees no such group.
+    expect((await get('group=group-001', (await otherOrganization(t)).client.apiKey!)).status).toBe(404);
+    for (const query of ['group=', 'group=a&group=b', 'learner=a&group=g']) {
+      const bad = await get(query);
+      expect([query, bad.status]).toEqual([query, 400]);
+    }
+  });
+
   if (kind === 'pglite') {
     test('an assessment made by the real pipeline exports as a valid statement', async () => {
       const scored = await seedScoredUtterance(t);
