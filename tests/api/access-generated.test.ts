@@ -148,6 +148,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   ProgressBucket: 'SCORES',
   SoundStat: 'SCORES',
   WordStat: 'SCORES',
+  TextStat: 'SCORES',
   SoundChange: 'SCORES',
   LearnerGroup: 'SCORES',
   LearnerGroupConnection: 'SCORES',

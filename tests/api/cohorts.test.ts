@@ -5,7 +5,7 @@
  */
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
-import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
+import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
@@ -121,6 +121,55 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     const bad = await t.admin.request(WORDS, { g: 'class-a', first: 101 });
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.errors![0]!.extensions!.argument).toBe('first');
+  });
+
+  test('hardestTexts: per text (case and spaces aside), the latest reading of each utterance, lowest mean total first', async () => {
+    const prisma = t.app.services.prisma;
+    // An organisation of its own: the other tests count this one's model versions and groups.
+    const { org: own, client } = await otherOrganization(t);
+    const org = own.id;
+    const learner = () => prisma.learner.create({ data: { organizationId: org, externalId: `texts-${Math.random()}`, groups: ['class-t'] } });
+    const read = async (learnerId: string, text: string, totals: number[], at: string) => {
+      const u = await prisma.utterance.create({
+        data: {
+          organizationId: org, learnerId, referenceText: text, referenceWords: [] as never, audioSha256: 'd'.repeat(64), audioFormat: 'wav',
+          audioBytes: 1, durationMs: 1000, sourceSampleRate: 16000, sourceChannels: 1, speechMs: 900, createdAt: new Date(at),
+        },
+      });
+      // Each later total re-assesses the reading: only the last counts.
+      for (const [i, total] of totals.entries()) {
+        await seedModelAssessment(prisma, u, labels({ total, th: 2, r: 2, think: 9, bear: 9 }), null, { createdAt: new Date(Date.parse(at) + (i + 1) * 60_000) });
+      }
+    };
+    const [a, b, c] = [await learner(), await learner(), await learner()];
+    await read(a.id, 'Think bear', [4], '2026-02-01T10:00:00Z');
+    await read(a.id, 'We call it bear', [9], '2026-02-02T10:00:00Z');
+    await read(b.id, ' think bear ', [6], '2026-02-03T10:00:00Z');
+    await read(b.id, 'We call it bear', [2, 7], '2026-02-04T10:00:00Z');
+    await read(c.id, 'Hello', [10], '2026-02-05T10:00:00Z');
+    const TEXTS = `query($min: Int, $first: Int, $from: DateTime) { group(externalId: "class-t") {
+      hardestTexts(minCount: $min, first: $first, from: $from) { referenceText readings learners meanAccuracy meanFluency meanProsody meanTotal } } }`;
+    const texts = async (variables: Record<string, unknown>) => {
+      const res = await client.request(TEXTS, variables);
+      expect(res.errors).toBeUndefined();
+      return res.data.group.hardestTexts;
+    };
+    const stat = (referenceText: string, totals: number[], learners: number) => ({
+      referenceText, readings: totals.length, learners,
+      meanAccuracy: mean(totals.map((x) => sentence(x).accuracy)), meanFluency: mean(totals.map((x) => sentence(x).fluency)),
+      meanProsody: mean(totals.map((x) => sentence(x).prosody)), meanTotal: mean(totals),
+    });
+    close(await texts({}), [stat('Think bear', [4, 6], 2), stat('We call it bear', [9, 7], 2), stat('Hello', [10], 1)]);
+    close(await texts({ min: 2 }), [stat('Think bear', [4, 6], 2), stat('We call it bear', [9, 7], 2)]);
+    close(await texts({ first: 1 }), [stat('Think bear', [4, 6], 2)]);
+    close(await texts({ from: '2026-02-03T00:00:00Z' }), [stat('think bear', [6], 1), stat('We call it bear', [7], 1), stat('Hello', [10], 1)]);
+    const bad = await client.request(TEXTS, { first: 101 });
+    expect(errorCode(bad)).toBe('BAD_USER_INPUT');
+    expect(bad.errors![0]!.extensions!.argument).toBe('first');
+    // The bootstrap organisation has no such group.
+    const mine = await t.admin.request(TEXTS, {});
+    expect(mine.errors).toBeUndefined();
+    expect(mine.data.group).toBeNull();
   });
 
   test('drops since a date; nobody inactive over a long window', async () => {

@@ -7,3 +7,4 @@ export * from './droppedLearnerCount.js';
 export * from './inactiveLearnerCount.js';
 export * from './progress.js';
 export * from './weakWords.js';
+export * from './hardestTexts.js';
