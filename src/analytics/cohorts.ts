@@ -156,9 +156,11 @@ interface TextRow {
 }
 
 /**
- * The reference texts a group reads worst: per text (as the utterance filter matches texts:
- * ignoring case and surrounding whitespace), the latest model assessment of each reading, the
- * lowest mean total first, among texts read at least `minCount` times. One statement.
+ * The reference texts a group reads worst: per text ignoring case (as the utterance filter matches
+ * a stored text: lower() of each side; texts are stored trimmed), the latest model assessment of
+ * each reading, the lowest mean total first, among texts read at least `minCount` times. One
+ * statement. The text shown and the last tie-break are in byte order (COLLATE "C"), the same on
+ * every database whatever its collation.
  */
 export async function hardestTexts(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
   const first = bound('first', args.first, 10, MAX_TEXTS);
@@ -167,11 +169,11 @@ export async function hardestTexts(prisma: PrismaClient, organizationId: string,
     organizationId, modelVersion: args.modelVersion, utterances: Prisma.sql`${inGroup(organizationId, externalId)} ${submittedIn(args)}`,
   });
   const rows = await prisma.$queryRaw<TextRow[]>`WITH latest AS (${latest})
-    SELECT min(btrim(u."referenceText")) AS text, COUNT(*)::int AS readings, COUNT(DISTINCT l."learnerId")::int AS learners,
+    SELECT min(u."referenceText" COLLATE "C") AS text, COUNT(*)::int AS readings, COUNT(DISTINCT l."learnerId")::int AS learners,
       AVG(l.accuracy)::float8 AS accuracy, AVG(l.fluency)::float8 AS fluency, AVG(l.prosody)::float8 AS prosody, AVG(l.total)::float8 AS total
     FROM latest l JOIN "Utterance" u ON u.id = l."utteranceId" AND u."organizationId" = ${organizationId}::uuid
-    GROUP BY lower(btrim(u."referenceText")) HAVING COUNT(*) >= ${minCount}::int
-    ORDER BY AVG(l.total), COUNT(*) DESC, lower(btrim(u."referenceText")) LIMIT ${first}::int`;
+    GROUP BY lower(u."referenceText") HAVING COUNT(*) >= ${minCount}::int
+    ORDER BY AVG(l.total), COUNT(*) DESC, lower(u."referenceText") COLLATE "C" LIMIT ${first}::int`;
   return rows.map((r) => ({
     referenceText: r.text, readings: Number(r.readings), learners: Number(r.learners),
     meanAccuracy: r.accuracy, meanFluency: r.fluency, meanProsody: r.prosody, meanTotal: r.total,

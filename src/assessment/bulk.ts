@@ -102,7 +102,10 @@ function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
   if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);
   if (op.since) conditions.push(`u."createdAt" >= ${param(op.since, 'timestamptz')}`);
   if (op.onlyFailed) {
-    // The utterance's newest job, on the (organizationId, utteranceId, createdAt DESC) index, as Query.utterances' status filter reads it.
+    // Candidates from the failed jobs (the (status, runAfter) index), not a probe of every utterance
+    // in scope; then each one's newest job, on the (organizationId, utteranceId, createdAt DESC)
+    // index, as Query.utterances' status filter reads it, must be the failed one.
+    conditions.push(`u."id" IN (SELECT fj."utteranceId" FROM "Job" fj WHERE fj."status" = 'FAILED' AND fj."organizationId" = $1::uuid)`);
     const code = op.failedWithCode === null ? '' : ` AND latest."errorCode" = ${param(op.failedWithCode, 'text')}`;
     conditions.push(`EXISTS (SELECT 1 FROM (SELECT j."status", j."errorCode" FROM "Job" j WHERE j."organizationId" = $1::uuid AND j."utteranceId" = u."id"
         ORDER BY j."createdAt" DESC, j."id" DESC LIMIT 1) latest WHERE latest."status" = 'FAILED'${code})`);

@@ -73,6 +73,15 @@ export function httpUrl(field: string, value: string): string {
   return normalised;
 }
 
+/** A line item URL as a mapping stores it (httpUrl's normal form), or null when it could be no mapping's. */
+export function normalisedLineItemUrl(value: string): string | null {
+  try {
+    return httpUrl('url', value);
+  } catch {
+    return null;
+  }
+}
+
 function audienceOf(value: string | null | undefined): string | null {
   return value == null || value.trim() === '' ? null : text('audience', value);
 }

@@ -42,8 +42,9 @@ export async function loadStatementSource(db: Db, organizationId: string, assess
 }
 
 /**
- * Every MODEL assessment of a learner (re-assessments included: each was a statement when it was
- * made), oldest first, in keyset pages: an export fills an LRS with what live sending would have sent.
+ * Every MODEL assessment of a learner (re-assessments included, bulk ones too, which live sending
+ * leaves out unless asked: src/assessment/handler.ts), oldest first, in keyset pages: an export is
+ * the learner's whole assessed history as statements.
  */
 export async function* learnerStatementSources(db: Db, organizationId: string, learnerId: string, pageSize = STATEMENT_PAGE_SIZE): AsyncGenerator<StatementSource[]> {
   let after: { createdAt: Date; id: string } | null = null;

@@ -95,7 +95,11 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(any.data.reassessUtterances).toMatchObject({ onlyFailed: true, failedWithCode: null, progress: { total: 2 } });
     expect(await queuedFor(any.data.reassessUtterances.id)).toEqual([a!.id, b!.id].sort());
 
-    // Those two now have a QUEUED job as their latest: a second run selects nothing of theirs.
+    // Those two now have a QUEUED job as their latest: a second run selects nothing.
+    const twice = await start({ learnerId: id, onlyFailed: true });
+    expect(twice.errors).toBeUndefined();
+    expect(twice.data.reassessUtterances.progress.total).toBe(0);
+    // With the queued jobs gone, their failed ones are the latest again.
     await prisma.job.deleteMany({ where: { bulkOperationId: fromGlobalId(any.data.reassessUtterances.id)!.id } });
     const coded = await start({ learnerId: id, onlyFailed: true, failedWithCode: 'LEASE_EXPIRED' });
     expect(coded.errors).toBeUndefined();

@@ -431,6 +431,11 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const byUrl = await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: other.url });
     expect(byUrl.data.node.lineItems).toEqual([{ id: other.id, url: other.url }]);
     expect((await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: `${other.url}/nope` })).data.node.lineItems).toEqual([]);
+    // Written another way, the same URL (a dot segment): found as the CONFLICT finds it.
+    const dotted = other.url.replace('/lineitems/', '/lineitems/./');
+    expect(dotted).not.toBe(other.url);
+    expect((await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: dotted })).data.node.lineItems).toEqual([{ id: other.id, url: other.url }]);
+    expect((await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id, url: 'not a url' })).data.node.lineItems).toEqual([]);
     const every = (await t.admin.request(PLATFORM_ITEMS, { id: other.platform.id })).data.node.lineItems;
     expect(every.length).toBeGreaterThan(1);
     expect(every.map((i: { id: string }) => i.id)).toContain(other.id);
