@@ -226,8 +226,38 @@ async function wordsOf(services: Services, organizationId: string, assessmentIds
   return by;
 }
 
+/** Whose results or statements an export covers: one learner (externalId or global id), or a group's learners. */
+export type ExportWanted = { learner: string } | { group: string };
+
+/** The learners of an export, one after another, and the name its file gets. */
+export interface ExportTarget {
+  learners: AsyncIterable<Learner>;
+  name: string;
+}
+
+/**
+ * The learners an export covers, in the key's organisation only, or the 404's message when there
+ * is no such learner or nobody is in the group. Shared by /export/results and /export/xapi.
+ */
+export async function exportTarget(services: Services, principal: Principal, wanted: ExportWanted): Promise<ExportTarget | { missing: string }> {
+  const { organizationId } = principal;
+  if ('learner' in wanted) {
+    const learner = await findLearner(services, principal, wanted.learner);
+    if (!learner) return { missing: `No learner "${wanted.learner}".` };
+    return {
+      learners: (async function* () {
+        yield learner;
+      })(),
+      name: `learner-${learner.externalId}`,
+    };
+  }
+  const any = await services.prisma.learner.findFirst({ where: { organizationId, groups: { has: wanted.group } }, select: { id: true } });
+  if (!any) return { missing: `No learner is in group "${wanted.group}".` };
+  return { learners: groupLearners(services, organizationId, wanted.group), name: `group-${wanted.group}` };
+}
+
 /** Learners of a group, in externalId order, a page at a time. */
-export async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
+async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
   let after: string | null = null;
   for (;;) {
     const page: Learner[] = await services.prisma.learner.findMany({
@@ -301,25 +331,15 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       throw e;
     }
     const { organizationId } = principal;
-    let learners: AsyncIterable<Learner>;
-    let name: string;
+    let target: ExportTarget;
     try {
-      if (request.learner !== undefined) {
-        const learner = await findLearner(services, principal, request.learner);
-        if (!learner) return sendError(res, 404, `No learner "${request.learner}".`, { code: 'NOT_FOUND' });
-        learners = (async function* () {
-          yield learner;
-        })();
-        name = `learner-${learner.externalId}`;
-      } else {
-        const any = await services.prisma.learner.findFirst({ where: { organizationId, groups: { has: request.group! } }, select: { id: true } });
-        if (!any) return sendError(res, 404, `No learner is in group "${request.group}".`, { code: 'NOT_FOUND' });
-        learners = groupLearners(services, organizationId, request.group!);
-        name = `group-${request.group}`;
-      }
+      const found = await exportTarget(services, principal, request.learner !== undefined ? { learner: request.learner } : { group: request.group! });
+      if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
+      target = found;
     } catch (e) {
       return failBeforeBody(res, e);
     }
+    const { learners, name } = target;
 
     const { format, level } = request;
     const columns = [...UTTERANCE_COLUMNS, ...(level === 'word' ? WORD_COLUMNS : []), ...OUTCOME_COLUMNS];

@@ -11,7 +11,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
 import type { Learner } from '../generated/prisma/client.js';
-import { findLearner, groupLearners, isIdText, safeFilePart, write } from '../http/export.js';
+import { exportTarget, isIdText, safeFilePart, write, type ExportTarget, type ExportWanted } from '../http/export.js';
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
@@ -19,9 +19,7 @@ import { log } from '../ops/log.js';
 import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 
 /** Whose statements: one learner (externalId or global id) or a group's learners; null once a 400 has been sent. */
-type Wanted = { learner: string } | { group: string };
-
-function wantedParam(req: Request, res: Response): Wanted | null {
+function wantedParam(req: Request, res: Response): ExportWanted | null {
   const unknown = Object.keys(req.query).filter((k) => k !== 'learner' && k !== 'group');
   // `parameter` names the query parameter at fault, as on /export (src/http/export.ts).
   if (unknown.length > 0) {
@@ -66,25 +64,15 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     if (!principal) return;
     const wanted = wantedParam(req, res);
     if (wanted === null) return;
-    let learners: AsyncIterable<Learner>;
-    let name: string;
+    let target: ExportTarget;
     try {
-      if ('learner' in wanted) {
-        const learner = await findLearner(services, principal, wanted.learner);
-        if (!learner) return sendError(res, 404, `No learner "${wanted.learner}".`, { code: 'NOT_FOUND' });
-        learners = (async function* () {
-          yield learner;
-        })();
-        name = `learner-${learner.externalId}`;
-      } else {
-        const any = await services.prisma.learner.findFirst({ where: { organizationId: principal.organizationId, groups: { has: wanted.group } }, select: { id: true } });
-        if (!any) return sendError(res, 404, `No learner is in group "${wanted.group}".`, { code: 'NOT_FOUND' });
-        learners = groupLearners(services, principal.organizationId, wanted.group);
-        name = `group-${wanted.group}`;
-      }
+      const found = await exportTarget(services, principal, wanted);
+      if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
+      target = found;
     } catch (e) {
       return failBeforeBody(res, e);
     }
+    const { learners, name } = target;
     res.status(200);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('X-Experience-API-Version', '1.0.3');
