@@ -2,6 +2,7 @@
 import type { PrismaClient, Prisma } from '../generated/prisma/client.js';
 import { storedNormalizedText } from '../text/reference.js';
 import type { StatementSource } from './statement.js';
+import { decodeMetadata } from '../assessment/metadata.js';
 
 export const STATEMENT_PAGE_SIZE = 200;
 
@@ -22,6 +23,7 @@ function toSource(a: Loaded): StatementSource {
     assessedAt: a.createdAt,
     learnerExternalId: u.learner.externalId,
     learnerGroups: u.learnerGroups,
+    metadata: decodeMetadata(u.metadata),
     utterance: { id: u.id, createdAt: u.createdAt, referenceText: u.referenceText, normalisedText: storedNormalizedText(u.referenceWords, u.referenceText), durationMs: u.durationMs },
     model: { name: a.modelName, version: a.modelVersion, executionProvider: a.executionProvider },
     sentence: { accuracy: a.accuracy, fluency: a.fluency, prosody: a.prosody, completeness: a.completeness, total: a.total },
@@ -41,19 +43,31 @@ export async function loadStatementSource(db: Db, organizationId: string, assess
   return a ? toSource(a) : null;
 }
 
+/** Assessments made from `since` (inclusive) to `until` (exclusive); null: no bound. */
+export interface AssessedWindow {
+  since: Date | null;
+  until: Date | null;
+}
+
 /**
  * Every MODEL assessment of a learner (re-assessments included, bulk ones too, which live sending
- * leaves out unless asked: src/assessment/handler.ts), oldest first, in keyset pages: an export is
- * the learner's whole assessed history as statements.
+ * leaves out unless asked: src/assessment/handler.ts) made in `window`, oldest first, in keyset
+ * pages: an export is the learner's assessed history as statements.
  */
-export async function* learnerStatementSources(db: Db, organizationId: string, learnerId: string, pageSize = STATEMENT_PAGE_SIZE): AsyncGenerator<StatementSource[]> {
+export async function* learnerStatementSources(
+  db: Db, organizationId: string, learnerId: string, window: AssessedWindow = { since: null, until: null }, pageSize = STATEMENT_PAGE_SIZE,
+): AsyncGenerator<StatementSource[]> {
   let after: { createdAt: Date; id: string } | null = null;
+  const assessedIn = window.since || window.until
+    ? { createdAt: { ...(window.since ? { gte: window.since } : {}), ...(window.until ? { lt: window.until } : {}) } }
+    : {};
   for (;;) {
     const page: Loaded[] = await db.assessment.findMany({
       where: {
         organizationId,
         source: 'MODEL',
         utterance: { learnerId },
+        AND: [assessedIn],
         ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
       },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { XapiConfig } from '../config.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { SentenceScores } from '../types.js';
+import type { Metadata } from '../assessment/metadata.js';
 import { statementIdFor } from './uuid.js';
 
 export const XAPI_VERSION = '1.0.3';
@@ -34,6 +35,8 @@ export interface StatementSource {
   learnerExternalId: string;
   /** The learner's LMS groups when the recording was submitted (Utterance.learnerGroups). */
   learnerGroups: string[];
+  /** The integrator's key-value pairs given with the recording (Utterance.metadata, decoded); {} when none. */
+  metadata: Metadata;
   utterance: { id: string; createdAt: Date; referenceText: string; normalisedText: string; durationMs: number };
   model: { name: string | null; version: string | null; executionProvider: string | null };
   sentence: SentenceScores;
@@ -97,6 +100,7 @@ export function xapiIris(iriBase: string) {
     referenceText: ext('reference-text'),
     contentMatch: ext('content-match'),
     flags: ext('flags'),
+    metadata: ext('metadata'),
   };
 }
 
@@ -178,6 +182,9 @@ export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHome
         [iris.utteranceId]: toGlobalId('Utterance', utterance.id),
         [iris.assessedAt]: source.assessedAt.toISOString(),
         [iris.referenceText]: utterance.referenceText,
+        // Only when given: a recording without metadata has the statement it had before the key existed
+        // (a re-send after an LRS's 409 is compared with the stored one, and must match it).
+        ...(Object.keys(source.metadata).length > 0 ? { [iris.metadata]: source.metadata } : {}),
       },
     },
     // When the learner read the sentence (the experience), not when a model scored it.

@@ -50,8 +50,8 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     await lrs?.stop();
   });
 
-  async function assessed(): Promise<string> {
-    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+  async function assessed(metadata?: Record<string, string>): Promise<string> {
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(metadata ? { metadata } : {}) } }, 'variables.input.audio', {
       bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)),
       name: 'take.wav',
     });
@@ -101,7 +101,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
 
   test('a completed assessment is sent as a valid statement with its stable id; a 503 is retried', async () => {
     lrs.failNext = 1;
-    const assessmentId = await assessed();
+    const assessmentId = await assessed({ attempt: 'quiz-9/2', 'lms.session': 'abc' });
     const [delivery] = await settledXapi(assessmentId);
     expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 2, lastStatusCode: 200 });
     expect(delivery!.attemptLog.map((a) => [a.statusCode, a.errorCode])).toEqual([[503, 'HTTP_STATUS'], [200, null]]);
@@ -112,6 +112,9 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     // The course the learner was in when they read is the context's grouping.
     const grouping = (statement as unknown as { context: { contextActivities: { grouping: { id: string; definition: { name: Record<string, string> } }[] } } }).context.contextActivities.grouping;
     expect(grouping.map((g) => g.definition.name.und)).toEqual(['course-xapi']);
+    // The integrator's metadata, so an LRS report can join a statement to the LMS's own attempt.
+    const context = (statement as unknown as { context: { extensions: Record<string, unknown> } }).context;
+    expect(context.extensions['https://speechmark.dev/xapi/extensions/metadata']).toEqual({ attempt: 'quiz-9/2', 'lms.session': 'abc' });
     const row = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, include: { words: { orderBy: { index: 'asc' } } } });
     expect(statement.result.score.raw).toBe(row.total);
     // the model's diagnostics: word timing and miscues, the content match and its outcome

@@ -15,7 +15,7 @@ const { xapi } = loadConfig({ SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE: 'https://lms.ex
 
 function statement(assessmentId: string, total = 7, learnerExternalId = 'lms-42', nulls = false) {
   const source: StatementSource = {
-    accountHomePage: null, assessmentId, assessedAt: new Date('2026-07-01T10:00:02Z'), learnerExternalId, learnerGroups: ['course-7'],
+    accountHomePage: null, assessmentId, assessedAt: new Date('2026-07-01T10:00:02Z'), learnerExternalId, learnerGroups: ['course-7'], metadata: {},
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.123Z'), referenceText: 'We call it bear', normalisedText: 'WE CALL IT BEAR', durationMs: 1500 },
     model: { name: 'm', version: '1', executionProvider: 'cpu' },
     sentence: { accuracy: total, fluency: total, prosody: total, completeness: 10, total },

@@ -16,6 +16,7 @@ function source(overrides: Partial<StatementSource> = {}): StatementSource {
     assessedAt: new Date('2026-07-01T10:00:02.500Z'),
     learnerExternalId: 'lms-42',
     learnerGroups: [],
+    metadata: {},
     utterance: { id: '5a0c3e8e-7f1b-4c55-a3a4-3b2f9d7f4e11', createdAt: new Date('2026-07-01T10:00:00.000Z'), referenceText: 'We call it bear.', normalisedText: 'WE CALL IT BEAR', durationMs: 2354 },
     model: { name: 'speechmark-so762-gop', version: 'so762-gop-2.0.0', executionProvider: 'cpu' },
     sentence: { accuracy: 8, fluency: 9, prosody: 8, completeness: 10, total: 8 },
@@ -77,6 +78,19 @@ describe('xAPI statement builder', () => {
     expect(otherLms.context.contextActivities!.grouping[0]!.id).not.toBe(grouping[0]!.id);
     // Rebuilt from the same snapshot, the statement is the same JSON (a re-send is a duplicate).
     expect(JSON.stringify(buildStatement(config.xapi, source({ learnerGroups: ['course-7', 'section B/2'] })))).toBe(JSON.stringify(s));
+  });
+
+  test("the integrator's metadata is in the context's extensions when the recording has some, and changes nothing otherwise", () => {
+    const key = 'https://speechmark.dev/xapi/extensions/metadata';
+    const plain = buildStatement(config.xapi, source());
+    expect(plain.context.extensions).not.toHaveProperty([key]);
+    const s = buildStatement(config.xapi, source({ metadata: { assignment: 'hw-3', attempt: '2' } }));
+    expect(xapiErrors(s)).toEqual([]);
+    expect(s.context.extensions[key]).toEqual({ assignment: 'hw-3', attempt: '2' });
+    // Everything else is the statement it was without metadata (the same id: one reading, one statement).
+    const { [key]: _dropped, ...rest } = s.context.extensions;
+    expect(rest).toEqual(plain.context.extensions);
+    expect({ ...s, context: { ...s.context, extensions: rest } }).toEqual(plain);
   });
 
   test('a reading of another sentence (READ_WRONG_TEXT) is a valid statement that did not complete the activity and says why', () => {
