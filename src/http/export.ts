@@ -1,14 +1,14 @@
 /**
- * `GET /export/results?learner=<externalId or global id>|group=<group id>&format=csv|jsonl&level=utterance|word&since=&until=`
+ * `GET /export/results?learner=<externalId or global id>|group=<group id>|all=true&format=csv|jsonl&level=utterance|word&since=&until=`
  *
- * Streams a learner's or a group's results: for every utterance, its latest MODEL assessment (one
+ * Streams a learner's, a group's or (`all=true`) the whole organisation's results: for every utterance, its latest MODEL assessment (one
  * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
  * out. `since` (inclusive) and `until` (exclusive), RFC 3339 instants, keep the utterances recorded
  * in that window (consecutive windows partition the recordings; a recording assessed after an
  * export is in its window's next export only, which the README tells syncs to allow for). Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
  * and `contentMatch` come with it, so a consumer can tell such rows from readings of the text. Needs `Authorization: Bearer <key>` with SCORES_READ (or ADMIN); only the key's organisation
- * is read. A group is exported learner by learner (externalId order), each learner's utterances
- * oldest first.
+ * is read. A group or the organisation is exported learner by learner (externalId order), each
+ * learner's utterances oldest first.
  *
  * Nothing is buffered whole: rows are read in keyset pages of PAGE_SIZE utterances and each page is
  * written as soon as it arrives, waiting for 'drain' when the client reads slower than we write; a
@@ -107,7 +107,7 @@ function csvLine(cells: Cell[]): string {
  * A 400 naming the query parameter at fault in `extensions.parameter` (and every one, for a
  * conflict, in `parameters`): the HTTP endpoints' form of GraphQL's `extensions.argument`.
  */
-class BadRequest extends Error {
+export class BadRequest extends Error {
   readonly status = 400;
   readonly code = 'BAD_USER_INPUT';
   constructor(message: string, readonly parameters: readonly [string, ...string[]]) {
@@ -127,6 +127,39 @@ function param(req: Request, name: string): string | undefined {
   return v;
 }
 
+/**
+ * Whose data an export covers: exactly one of `learner` (externalId or global id), `group` (a group
+ * id) and `all=true` (every learner of the key's organisation, asked for by name so that a
+ * forgotten parameter is a 400, not the whole organisation). A conflict names the parameters given;
+ * none names all three.
+ */
+export function wantedParam(req: Request): ExportWanted {
+  const learner = param(req, 'learner');
+  const group = param(req, 'group');
+  const all = param(req, 'all');
+  const given = (['learner', 'group', 'all'] as const).filter((n) => req.query[n] !== undefined);
+  if (given.length !== 1) {
+    const named = (given.length === 0 ? ['learner', 'group', 'all'] : given) as [string, ...string[]];
+    throw new BadRequest('Give exactly one of "learner" (externalId or global id), "group" and "all=true" (the whole organisation).', named);
+  }
+  if (all !== undefined) {
+    if (all !== 'true') throw new BadRequest('"all" can only be true.', ['all']);
+    return { all: true };
+  }
+  const [name, value] = learner !== undefined ? (['learner', learner] as const) : (['group', group!] as const);
+  if (!isIdText(value)) throw new BadRequest(`The ${name} id must be 1-256 characters, none of them NUL.`, [name]);
+  return name === 'learner' ? { learner: value } : { group: value };
+}
+
+/** `since` (inclusive) and `until` (exclusive), RFC 3339 instants, `since` before `until`. */
+export function windowParams(req: Request): Window {
+  const window: Window = { since: instantParam(req, 'since'), until: instantParam(req, 'until') };
+  if (window.since && window.until && window.since >= window.until) {
+    throw new BadRequest('"since" must be before "until".', ['since', 'until']);
+  }
+  return window;
+}
+
 function instantParam(req: Request, name: 'since' | 'until'): Date | null {
   const v = param(req, name);
   if (v === undefined) return null;
@@ -138,21 +171,12 @@ function instantParam(req: Request, name: 'since' | 'until'): Date | null {
 }
 
 function parseRequest(req: Request) {
-  const learner = param(req, 'learner');
-  const group = param(req, 'group');
+  const wanted = wantedParam(req);
   const format = param(req, 'format') ?? 'csv';
   const level = param(req, 'level') ?? 'utterance';
-  if ((learner === undefined) === (group === undefined)) {
-    throw new BadRequest('Give exactly one of "learner" (externalId or global id) and "group".', ['learner', 'group']);
-  }
-  if (!isIdText(learner ?? group!)) throw new BadRequest('The learner or group id must be 1-256 characters, none of them NUL.', [learner !== undefined ? 'learner' : 'group']);
   if (format !== 'csv' && format !== 'jsonl') throw new BadRequest('"format" must be csv or jsonl.', ['format']);
   if (level !== 'utterance' && level !== 'word') throw new BadRequest('"level" must be utterance or word.', ['level']);
-  const window: Window = { since: instantParam(req, 'since'), until: instantParam(req, 'until') };
-  if (window.since && window.until && window.since >= window.until) {
-    throw new BadRequest('"since" must be before "until".', ['since', 'until']);
-  }
-  return { learner, group, format: format as Format, level: level as Level, window };
+  return { wanted, format: format as Format, level: level as Level, window: windowParams(req) };
 }
 
 /**
@@ -173,8 +197,8 @@ export async function findLearner(services: Services, principal: Principal, idOr
   return prisma.learner.findUnique({ where: { organizationId_externalId: { organizationId: principal.organizationId, externalId: idOrExternal } } });
 }
 
-/** Which utterances an export covers, by when they were recorded: `since` inclusive, `until` exclusive. */
-interface Window {
+/** Which rows an export covers, by an instant (results: when recorded; statements: when assessed): `since` inclusive, `until` exclusive. */
+export interface Window {
   since: Date | null;
   until: Date | null;
 }
@@ -226,8 +250,8 @@ async function wordsOf(services: Services, organizationId: string, assessmentIds
   return by;
 }
 
-/** Whose results or statements an export covers: one learner (externalId or global id), or a group's learners. */
-export type ExportWanted = { learner: string } | { group: string };
+/** Whose results or statements an export covers: one learner (externalId or global id), a group's learners, or the organisation's. */
+export type ExportWanted = { learner: string } | { group: string } | { all: true };
 
 /** The learners of an export, one after another, and the name its file gets. */
 export interface ExportTarget {
@@ -237,10 +261,12 @@ export interface ExportTarget {
 
 /**
  * The learners an export covers, in the key's organisation only, or the 404's message when there
- * is no such learner or nobody is in the group. Shared by /export/results and /export/xapi.
+ * is no such learner or nobody is in the group (an organisation without learners is an empty
+ * export, not a 404: it exists). Shared by /export/results and /export/xapi.
  */
 export async function exportTarget(services: Services, principal: Principal, wanted: ExportWanted): Promise<ExportTarget | { missing: string }> {
   const { organizationId } = principal;
+  if ('all' in wanted) return { learners: learnersInOrder(services, organizationId, null), name: 'organization' };
   if ('learner' in wanted) {
     const learner = await findLearner(services, principal, wanted.learner);
     if (!learner) return { missing: `No learner "${wanted.learner}".` };
@@ -253,15 +279,15 @@ export async function exportTarget(services: Services, principal: Principal, wan
   }
   const any = await services.prisma.learner.findFirst({ where: { organizationId, groups: { has: wanted.group } }, select: { id: true } });
   if (!any) return { missing: `No learner is in group "${wanted.group}".` };
-  return { learners: groupLearners(services, organizationId, wanted.group), name: `group-${wanted.group}` };
+  return { learners: learnersInOrder(services, organizationId, wanted.group), name: `group-${wanted.group}` };
 }
 
-/** Learners of a group, in externalId order, a page at a time. */
-async function* groupLearners(services: Services, organizationId: string, group: string): AsyncGenerator<Learner> {
+/** Learners of a group (null: of the organisation), in externalId order, a page at a time. */
+async function* learnersInOrder(services: Services, organizationId: string, group: string | null): AsyncGenerator<Learner> {
   let after: string | null = null;
   for (;;) {
     const page: Learner[] = await services.prisma.learner.findMany({
-      where: { organizationId, groups: { has: group }, ...(after !== null ? { externalId: { gt: after } } : {}) },
+      where: { organizationId, ...(group !== null ? { groups: { has: group } } : {}), ...(after !== null ? { externalId: { gt: after } } : {}) },
       orderBy: { externalId: 'asc' },
       take: EXPORT_PAGE_SIZE,
     });
@@ -333,7 +359,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
     const { organizationId } = principal;
     let target: ExportTarget;
     try {
-      const found = await exportTarget(services, principal, request.learner !== undefined ? { learner: request.learner } : { group: request.group! });
+      const found = await exportTarget(services, principal, request.wanted);
       if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
       target = found;
     } catch (e) {

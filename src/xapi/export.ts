@@ -1,51 +1,42 @@
 /**
- * `GET /export/xapi?learner=<externalId or global id>` or `?group=<group id>`
+ * `GET /export/xapi?learner=<externalId or global id>|group=<group id>|all=true&since=&until=`
  *
- * A learner's xAPI statements (every MODEL assessment, oldest first), or those of a group's learners
- * (learner by learner, in externalId order), as one JSON array, the body an
- * LRS takes at `POST {endpoint}/statements`. Same rules as /export/results (src/http/export.ts):
- * `Authorization: Bearer <key>` with SCORES_READ, only the key's organisation, the API's rate
- * limits, read in keyset pages and written as they arrive, and a failure after the first byte cuts
- * the connection so a partial array is never taken for a whole one.
+ * A learner's xAPI statements (every MODEL assessment, oldest first), or those of a group's or the
+ * organisation's learners (learner by learner, in externalId order), as one JSON array, the body an
+ * LRS takes at `POST {endpoint}/statements`. `since` (inclusive) and `until` (exclusive) keep the
+ * statements of assessments made in that window: a statement is one assessment, so consecutive
+ * windows partition the statements (each is in exactly one), which is what a scheduled push to an
+ * LRS needs. Same rules as /export/results (src/http/export.ts): `Authorization: Bearer <key>` with
+ * SCORES_READ, only the key's organisation, the API's rate limits, read in keyset pages and written
+ * as they arrive, and a failure after the first byte cuts the connection so a partial array is
+ * never taken for a whole one.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
 import type { Learner } from '../generated/prisma/client.js';
-import { exportTarget, isIdText, safeFilePart, write, type ExportTarget, type ExportWanted } from '../http/export.js';
+import { BadRequest, exportTarget, safeFilePart, wantedParam, windowParams, write, type ExportTarget, type ExportWanted, type Window } from '../http/export.js';
 import { sendError, type RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
 import { log } from '../ops/log.js';
 import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 
-/** Whose statements: one learner (externalId or global id) or a group's learners; null once a 400 has been sent. */
-function wantedParam(req: Request, res: Response): ExportWanted | null {
-  const unknown = Object.keys(req.query).filter((k) => k !== 'learner' && k !== 'group');
-  // `parameter` names the query parameter at fault, as on /export (src/http/export.ts).
-  if (unknown.length > 0) {
-    sendError(res, 400, `Unknown parameter "${unknown[0]}"; give "learner" or "group".`, { code: 'BAD_USER_INPUT', parameter: unknown[0] });
-    return null;
-  }
-  const { learner, group } = req.query;
-  if ((learner === undefined) === (group === undefined)) {
-    sendError(res, 400, 'Give exactly one of "learner" (externalId or global id) and "group".', { code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group'] });
-    return null;
-  }
-  const [name, value] = learner !== undefined ? (['learner', learner] as const) : (['group', group] as const);
-  if (typeof value !== 'string' || !isIdText(value)) {
-    sendError(res, 400, `Give "${name}" once: 1-256 characters, none of them NUL.`, { code: 'BAD_USER_INPUT', parameter: name });
-    return null;
-  }
-  return name === 'learner' ? { learner: value } : { group: value };
+const PARAMETERS = new Set(['learner', 'group', 'all', 'since', 'until']);
+
+/** Whose statements and when assessed; a BadRequest names the parameter at fault. */
+function parseRequest(req: Request): { wanted: ExportWanted; window: Window } {
+  const unknown = Object.keys(req.query).filter((k) => !PARAMETERS.has(k));
+  if (unknown.length > 0) throw new BadRequest(`Unknown parameter "${unknown[0]}"; give "learner", "group" or "all=true", and optionally "since" and "until".`, [unknown[0]!]);
+  return { wanted: wantedParam(req), window: windowParams(req) };
 }
 
 /** One JSON array of the statements of every learner given, in order, each learner's oldest first. */
-async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>): Promise<void> {
+async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>, window: Window): Promise<void> {
   const { xapi } = services.config;
   if (!(await write(res, '['))) return;
   let first = true;
   for await (const learner of learners) {
-    for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id)) {
+    for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id, window)) {
       const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
       if (!(await write(res, chunk))) return; // the client went away
     }
@@ -62,11 +53,16 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     }
     const principal = await authoriseRead(services, limiter, req, res);
     if (!principal) return;
-    const wanted = wantedParam(req, res);
-    if (wanted === null) return;
+    let request: ReturnType<typeof parseRequest>;
+    try {
+      request = parseRequest(req);
+    } catch (e) {
+      if (e instanceof BadRequest) return sendError(res, e.status, e.message, e.extensions);
+      throw e;
+    }
     let target: ExportTarget;
     try {
-      const found = await exportTarget(services, principal, wanted);
+      const found = await exportTarget(services, principal, request.wanted);
       if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
       target = found;
     } catch (e) {
@@ -81,7 +77,7 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'HEAD') return void res.end();
     try {
-      await streamStatements(services, res, principal.organizationId, learners);
+      await streamStatements(services, res, principal.organizationId, learners, request.window);
     } catch (e) {
       log.error('xAPI export failed after the first byte', { requestId: res.locals.requestId as string | undefined, organizationId: principal.organizationId, err: e });
       res.destroy(e instanceof Error ? e : new Error(String(e)));

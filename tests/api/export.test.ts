@@ -12,7 +12,7 @@ import { writeSeed } from '../../src/seed/write.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
 import type { AssessmentLabels } from '../../src/types.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
-import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
 
 const kinds = await testDatabases();
 
@@ -251,6 +251,40 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(rows).toEqual(want.map((r) => Object.values(r).map(asCsv)));
   });
 
+  test("all=true: the whole organisation, learner by learner in externalId order, in a window; another organisation's key gets its own", async () => {
+    // Another organisation with an assessed recording of its own.
+    const other = await otherOrganization(t);
+    const theirs = await seedUtterance(prisma, other.org.id, 'Their sentence');
+    await seedModelAssessment(prisma, theirs, labels(6, ['THEIR', 'SENTENCE']), null, { version: 'x' });
+    const learners = await prisma.learner.findMany({ where: { organizationId: (await prisma.learner.findUniqueOrThrow({ where: { id: seeded.id } })).organizationId }, orderBy: { externalId: 'asc' } });
+    const want: Rec[] = [];
+    for (const l of learners) want.push(...(await expected(prisma, l.id, 'utterance')));
+    const res = await get('all=true&format=jsonl');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-organization.jsonl"');
+    const got = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
+    expect(got.length).toBeGreaterThan(2500);
+    expect(got).toEqual(want);
+    // Every learner, not only the group's: this one is in no group.
+    const loner = await prisma.learner.create({ data: { organizationId: learners[0]!.organizationId, externalId: 'zz-no-group' } });
+    const u = await prisma.utterance.findFirstOrThrow({ where: { learnerId: nasty.id, referenceText: '-5 degrees + wind' } });
+    await prisma.utterance.update({ where: { id: u.id }, data: { learnerId: loner.id } });
+    try {
+      // The window applies to every learner, as it does to one.
+      const windowed = (await (await get('all=true&format=jsonl&since=2026-07-05T00:00:00Z')).text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
+      expect(windowed.map((r) => [r.learnerExternalId, r.referenceText])).toEqual([['zz-no-group', '-5 degrees + wind']]);
+    } finally {
+      await prisma.utterance.update({ where: { id: u.id }, data: { learnerId: nasty.id } });
+      await prisma.learner.delete({ where: { id: loner.id } });
+    }
+    // Another organisation's key exports its own learner's reading and nothing of ours.
+    const res2 = await get('all=true&format=jsonl', other.client.apiKey!);
+    expect(res2.status).toBe(200);
+    const rows = (await res2.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
+    expect(rows).toEqual(await expected(prisma, theirs.learnerId, 'utterance'));
+    expect(rows.map((r) => r.referenceText)).toEqual(['Their sentence']);
+  });
+
   test('authentication, scope and tenancy', async () => {
     const q = `learner=${seeded.externalId}`;
     const none = await get(q, null);
@@ -280,7 +314,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
       `${l}&since=10000-01-01T00:00:00Z`, `${l}&since=2026-07-02T00:00:00Z&until=2026-07-02T00:00:00Z`,
       `${l}&since=2026-07-01T00:00:00Z&since=2026-07-02T00:00:00Z`,
     ];
-    for (const query of ['', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b', ...badWindows]) {
+    for (const query of ['', 'all=false', 'all=', 'all=true&all=true', 'all=true&group=group-001', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b', ...badWindows]) {
       const res = await get(query);
       expect([query, res.status]).toEqual([query, 400]);
       expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');

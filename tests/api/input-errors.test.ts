@@ -161,5 +161,11 @@ describe.each(DATABASES)('BAD_USER_INPUT names the input at fault [%s]', (kind) 
     expect(await get('/export/xapi?learner=a&format=csv')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'format' });
     expect(await get('/export/xapi?learner=a&group=g')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group'] });
     expect(await get('/export/xapi?group=')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'group' });
+    // Neither: all three named; a conflict names the ones given.
+    expect(await get('/export/results')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group', 'all'] });
+    expect(await get('/export/xapi?all=true&group=g')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'group', parameters: ['group', 'all'] });
+    expect(await get('/export/results?all=yes')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'all' });
+    expect(await get('/export/xapi?all=true&since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z'))
+      .toEqual({ code: 'BAD_USER_INPUT', parameter: 'since', parameters: ['since', 'until'] });
   });
 });

@@ -187,6 +187,44 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
     }
   });
 
+  test("all=true: every learner's statements in externalId order, each as the learner's own export; since/until keep the assessments made in the window", async () => {
+    const learners = await prisma.learner.findMany({ where: { organizationId }, orderBy: { externalId: 'asc' } });
+    expect(learners.length).toBeGreaterThan(2);
+    const want: unknown[] = [];
+    for (const l of learners) want.push(...(await (await get(`learner=${encodeURIComponent(l.externalId)}`)).json()));
+    const res = await get('all=true');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="statements-organization.json"');
+    expect(await res.json()).toEqual(want);
+    // Another organisation's key: only its own learners' statements, none of ours.
+    const theirs = await (await get('all=true', (await otherOrganization(t)).client.apiKey!)).json();
+    const ours = new Set((want as { id: string }[]).map((s) => s.id));
+    expect((theirs as { id: string }[]).some((s) => ours.has(s.id))).toBe(false);
+
+    // By when assessed (the statement is the assessment): version 1 on 1 July, version 2 on 2 July.
+    const versions = async (query: string) => {
+      const r = await get(`learner=${encodeURIComponent(small.externalId)}&${query}`);
+      expect([query, r.status]).toEqual([query, 200]);
+      return ((await r.json()) as any[]).map((x) => x.context.extensions[`${BASE}/extensions/model-version`]);
+    };
+    expect(await versions('since=2026-07-02T10:00:00Z')).toEqual(['2']);
+    expect(await versions('since=2026-07-02T10:00:00.001Z')).toEqual([]);
+    expect(await versions('until=2026-07-02T10:00:00Z')).toEqual(['1']);
+    expect(await versions(`since=${encodeURIComponent('2026-07-01T12:00:00+02:00')}&until=2026-07-03T00:00:00Z`)).toEqual(['1', '2']);
+    // Consecutive windows partition a long history over several keyset pages, in order.
+    const rows = await expectedRows(prisma, seeded.id);
+    const cut = new Date(rows[Math.floor(rows.length / 2)]!.createdAt.getTime() + 1).toISOString();
+    const before = await (await get(`learner=${seeded.externalId}&until=${cut}`)).json();
+    const after = await (await get(`learner=${seeded.externalId}&since=${cut}`)).json();
+    expect(before.length).toBeGreaterThan(STATEMENT_PAGE_SIZE);
+    expect(after.length).toBeGreaterThan(0);
+    expect([...before, ...after]).toEqual(await (await get(`learner=${seeded.externalId}`)).json());
+    for (const query of ['all=false', 'all=true&learner=a', 'learner=a&since=yesterday', 'learner=a&since=2026-07-02T00:00:00Z&until=2026-07-01T00:00:00Z']) {
+      const bad = await get(query);
+      expect([query, bad.status]).toEqual([query, 400]);
+    }
+  });
+
   if (kind === 'pglite') {
     test('an assessment made by the real pipeline exports as a valid statement', async () => {
       const scored = await seedScoredUtterance(t);
