@@ -7,7 +7,7 @@ import { VadPool } from './audio/vad-pool.js';
 import { Intake } from './intake.js';
 import { loadModelSet, type ModelSet } from './inference/model-set.js';
 import { Worker } from './jobs/worker.js';
-import { createAssessHandler, classifyAssessError } from './assessment/handler.js';
+import { createAssessHandler, classifyAssessError, jobFailed } from './assessment/handler.js';
 import { startHttpServer } from './server.js';
 import type { Services } from './graphql/context.js';
 import { EventHub } from './events/hub.js';
@@ -16,7 +16,6 @@ import { DeliveryWorker } from './outbox/worker.js';
 import { AddressPolicy } from './outbox/address-policy.js';
 import { LtiTokenClient } from './lti/token.js';
 import { guardedPost } from './lti/http.js';
-import { emitJobFailed } from './outbox/events.js';
 import { HeartbeatPublisher, liveWorkers, servedModelVersions } from './jobs/heartbeat.js';
 import { readManifest, type ModelManifest } from './inference/bundle.js';
 import type { ModelInfoModel } from './graphql/models.js';
@@ -109,7 +108,7 @@ export function createWorker(
     classifyError: classifyAssessError,
     maxAttemptMs: config.jobMaxAttemptSeconds * 1000,
     shutdownGraceMs: (config.shutdownGraceSeconds ?? 10) * 1000,
-    onJobFailed: emitJobFailed,
+    onJobFailed: jobFailed,
     onError: (err, { jobId, phase }) => logger.error(`worker ${phase}`, { jobId, err }),
     onJobSettled: (job, outcome) => {
       jobsSettled.inc({ outcome });

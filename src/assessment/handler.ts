@@ -5,13 +5,13 @@ import { addStage, timeStage, type StageTimes } from '../ops/stage-times.js';
 import { generateRationale, generateWrongTextRationale } from '../rationale/generate.js';
 import { checkRationale } from '../rationale/check.js';
 import { AppError } from '../errors.js';
-import { INTERNAL_FAILURE_MESSAGE } from '../jobs/queue.js';
+import { INTERNAL_FAILURE_MESSAGE, type FailedJob } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { applyContentMatch } from './wrong-text.js';
 import { humanCheckForNewRationale } from './human.js';
-import { queueLtiScore } from '../lti/deliver.js';
-import { assessmentCompleted, emitEvent } from '../outbox/events.js';
+import { queueLtiFailure, queueLtiScore } from '../lti/deliver.js';
+import { assessmentCompleted, emitEvent, emitJobFailed } from '../outbox/events.js';
 import { queueXapiStatement } from '../xapi/send.js';
 import type { LrsConfig } from '../xapi/lrs.js';
 import { inferenceDuration, jobStageDuration } from '../ops/metrics.js';
@@ -104,10 +104,22 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
  * sendStatements, so a model upgrade over past work neither replaces grades a teacher has read nor
  * adds a second statement per past reading to an LRS, which keeps every statement.
  */
-async function deliveriesOf(tx: Prisma.TransactionClient, job: Job): Promise<{ grade: boolean; statement: boolean }> {
+async function deliveriesOf(tx: Prisma.TransactionClient, job: Pick<Job, 'bulkOperationId'>): Promise<{ grade: boolean; statement: boolean }> {
   if (job.bulkOperationId === null) return { grade: true, statement: true };
   const op = await tx.bulkOperation.findUnique({ where: { id: job.bulkOperationId }, select: { postGrades: true, sendStatements: true } });
   return { grade: op?.postGrades === true, statement: op?.sendStatements === true };
+}
+
+/**
+ * The job queue's hook for a job just marked FAILED (src/jobs/queue.ts), in that transaction: the
+ * assessment.failed event, and with it a Failed grade when the reading named a line item and the
+ * user has no grade there yet (src/lti/deliver.ts queueLtiFailure; a bulk re-assessment's only with
+ * postGrades, as its grades).
+ */
+export async function jobFailed(tx: Prisma.TransactionClient, job: FailedJob): Promise<void> {
+  const eventId = await emitJobFailed(tx, job);
+  if (eventId === null) return;
+  if ((await deliveriesOf(tx, job)).grade) await queueLtiFailure(tx, job, eventId);
 }
 
 /** Refusals of the input or the model's output are final; anything else may pass on a retry. */

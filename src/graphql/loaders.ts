@@ -588,7 +588,8 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
           include: { ltiScore: true },
           orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         });
-        return rows.map((d) => ({ ...d, ltiScore: d.ltiScore!, assessmentId: d.ltiScore!.assessmentId }));
+        // Selected by assessment, so each score has one (only a FAILED score has none).
+        return rows.map((d) => ({ ...d, ltiScore: d.ltiScore!, assessmentId: d.ltiScore!.assessmentId! }));
       }),
       reads,
     ),

@@ -57,7 +57,7 @@ export interface FailedJob {
  * the transaction that marks it FAILED, so both commit or neither does.
  */
 export interface QueueHooks {
-  onFailed?: (tx: TransactionClient, job: FailedJob) => Promise<void>;
+  onFailed?: (tx: TransactionClient, job: FailedJob) => Promise<unknown>;
 }
 
 const FAILED_COLUMNS = `j."id"::text AS "id", j."organizationId"::text AS "organizationId", j."utteranceId"::text AS "utteranceId",

@@ -1,7 +1,7 @@
 /**
  * Score passback through the outbox: a completed assessment of a submission that named a line item
  * owes an LtiScore, written with its LTI_SCORE Delivery in the completing transaction (so a score
- * is never lost nor invented when a process dies). The outbox's DeliveryWorker claims, leases,
+ * is never lost nor invented when a process dies); a job that fails for good may owe a Failed one. The outbox's DeliveryWorker claims, leases,
  * fences, retries and logs that delivery like a webhook's; `attemptLtiScore` is its one attempt.
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -13,6 +13,18 @@ import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readin
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
+/** The line item (held FOR KEY SHARE until commit) and LTI user a reading's submission named; null when none. */
+async function heldSubmission(tx: Prisma.TransactionClient, utteranceId: string) {
+  const named = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true } });
+  if (!named) return null;
+  // Held until commit, then read afresh: a deletion or change of the mapping (updateLtiLineItem,
+  // deleteLtiLineItem lock it FOR UPDATE) either committed before, and is seen, or waits for this
+  // transaction. Without it the score's insert would fail on a line item deleted meanwhile, failing the job.
+  const held = await tx.$queryRaw<{ id: string }[]>`SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${named.lineItemId}::uuid FOR KEY SHARE`;
+  if (held.length === 0) return null;
+  return tx.ltiSubmission.findUnique({ where: { utteranceId }, include: { lineItem: true } });
+}
+
 /**
  * Inside the completing transaction, after the assessment and its assessment.completed event
  * (`eventId`) are written: the score for the line item the submission named, computed now (a later
@@ -23,14 +35,7 @@ export async function queueLtiScore(
   assessment: { id: string; organizationId: string; utteranceId: string; scores: SentenceScoresRow; comment: string | null; flags: readonly string[] },
   eventId: string,
 ): Promise<string | null> {
-  const named = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, select: { lineItemId: true } });
-  if (!named) return null;
-  // Held until commit, then read afresh: a deletion or change of the mapping (updateLtiLineItem,
-  // deleteLtiLineItem lock it FOR UPDATE) either committed before, and is seen, or waits for this
-  // assessment. Without it the score's insert would fail on a line item deleted meanwhile, failing the job.
-  const held = await tx.$queryRaw<{ id: string }[]>`SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${named.lineItemId}::uuid FOR KEY SHARE`;
-  if (held.length === 0) return null;
-  const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: assessment.utteranceId }, include: { lineItem: true } });
+  const submission = await heldSubmission(tx, assessment.utteranceId);
   if (!submission) return null;
   const { lineItem } = submission;
   const policy = lineItem.gradingPolicy;
@@ -56,6 +61,51 @@ export async function queueLtiScore(
     },
   });
   await tx.delivery.create({ data: { organizationId: assessment.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });
+  return score.id;
+}
+
+/** What the learner reads in the gradebook beside a Failed score (no internal detail: the code says what kind of failure). */
+export function failureComment(errorCode: string | null): string {
+  const unreadable = errorCode === 'CORRUPT_AUDIO' || errorCode === 'UNSUPPORTED_MEDIA_TYPE';
+  return `${unreadable ? 'Your recording could not be read' : 'Your recording could not be assessed'}, so it has no grade. Please record it again.`;
+}
+
+/**
+ * Inside the transaction that marks a job FAILED, after its assessment.failed event (`eventId`): when
+ * the reading's submission named a line item and the user has no grade there yet, a score without
+ * scoreGiven posted as AGS Failed (activityProgress Submitted), so the gradebook shows that the
+ * learner submitted and grading failed rather than nothing. When the user has a grade (an earlier
+ * reading), nothing is posted: AGS keeps the latest score, and a Failed one would hide that grade
+ * (Canvas ignores scoreGiven under Failed). A later reading's grade supersedes this score (it is
+ * stamped after it, under the same lock).
+ */
+export async function queueLtiFailure(
+  tx: Prisma.TransactionClient,
+  job: { id: string; organizationId: string; utteranceId: string; errorCode: string | null },
+  eventId: string,
+): Promise<string | null> {
+  const submission = await heldSubmission(tx, job.utteranceId);
+  if (!submission) return null;
+  const { lineItem } = submission;
+  const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+  const graded = await tx.ltiScore.findFirst({ where: { lineItemId: lineItem.id, userId: submission.userId, gradingProgress: { not: 'FAILED' } }, select: { id: true } });
+  if (graded) return null;
+  const score = await tx.ltiScore.create({
+    data: {
+      organizationId: job.organizationId,
+      jobId: job.id,
+      lineItemId: lineItem.id,
+      userId: submission.userId,
+      scoreGiven: null,
+      scoreMaximum: lineItem.scoreMaximum,
+      comment: failureComment(job.errorCode),
+      gradingProgress: 'FAILED',
+      gradingPolicy: lineItem.gradingPolicy,
+      attemptsGraded: 0,
+      scoredAt: gradeTimestamp(lastScoredAt),
+    },
+  });
+  await tx.delivery.create({ data: { organizationId: job.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });
   return score.id;
 }
 

@@ -37,15 +37,17 @@ export function scaleScore(value: number, scoreMaximum: number): number {
 }
 
 /** AGS's spelling of each grading progress we post. */
-const AGS_GRADING_PROGRESS = { FULLY_GRADED: 'FullyGraded', PENDING_MANUAL: 'PendingManual' } as const satisfies Record<LtiGradingProgress, string>;
+const AGS_GRADING_PROGRESS = { FULLY_GRADED: 'FullyGraded', PENDING_MANUAL: 'PendingManual', FAILED: 'Failed' } as const satisfies Record<LtiGradingProgress, string>;
 
 export interface ScoreBody {
   userId: string;
-  scoreGiven: number;
-  scoreMaximum: number;
+  /** Left out of a Failed score: nothing was graded (AGS makes it optional, scoreMaximum then optional too). */
+  scoreGiven?: number;
+  scoreMaximum?: number;
   comment?: string;
   timestamp: string;
-  activityProgress: 'Completed';
+  /** Completed once graded; Submitted for a Failed score (the learner did submit; the grading failed). */
+  activityProgress: 'Completed' | 'Submitted';
   gradingProgress: (typeof AGS_GRADING_PROGRESS)[LtiGradingProgress];
 }
 
@@ -59,16 +61,15 @@ export function gradingProgressFor(flags: readonly string[]): LtiGradingProgress
 }
 
 export function scoreBody(d: {
-  userId: string; scoreGiven: number; scoreMaximum: number; comment: string | null; scoredAt: Date; gradingProgress: LtiGradingProgress;
+  userId: string; scoreGiven: number | null; scoreMaximum: number; comment: string | null; scoredAt: Date; gradingProgress: LtiGradingProgress;
 }): ScoreBody {
   return {
     userId: d.userId,
-    scoreGiven: d.scoreGiven,
-    scoreMaximum: d.scoreMaximum,
+    ...(d.scoreGiven !== null ? { scoreGiven: d.scoreGiven, scoreMaximum: d.scoreMaximum } : {}),
     ...(d.comment ? { comment: d.comment } : {}),
     // toISOString: milliseconds and the UTC offset "Z", as AGS asks.
     timestamp: d.scoredAt.toISOString(),
-    activityProgress: 'Completed',
+    activityProgress: d.gradingProgress === 'FAILED' ? 'Submitted' : 'Completed',
     gradingProgress: AGS_GRADING_PROGRESS[d.gradingProgress],
   };
 }

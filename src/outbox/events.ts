@@ -302,18 +302,19 @@ export function bulkOperationCompleted(op: {
 
 /**
  * The `assessment.failed` event of a job that has just been marked FAILED, with the transaction that
- * marked it (the job queue's hook, src/jobs/queue.ts).
+ * marked it (through the job queue's hook, src/assessment/handler.ts jobFailed); its id, or null
+ * when the utterance is gone.
  */
 export async function emitJobFailed(
   tx: Tx,
   job: { id: string; organizationId: string; utteranceId: string; bulkOperationId: string | null; attempts: number; errorCode: string | null; errorMessage: string | null },
-): Promise<void> {
+): Promise<string | null> {
   const utterance = await tx.utterance.findUnique({
     where: { id: job.utteranceId },
     select: { id: true, referenceText: true, createdAt: true, metadata: true, learner: { select: { id: true, externalId: true } } },
   });
-  if (!utterance) return; // erased meanwhile: nothing to report about
-  await emitEvent(tx, {
+  if (!utterance) return null; // erased meanwhile: nothing to report about
+  return emitEvent(tx, {
     organizationId: job.organizationId,
     learnerId: utterance.learner.id,
     type: 'assessment.failed',

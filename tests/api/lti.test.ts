@@ -11,7 +11,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
-import { keyWithScopes, otherOrganization } from '../support/seed.js';
+import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
+import { writeLtiSubmission } from '../../src/lti/submission.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
@@ -327,6 +328,58 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const done = await waitForJob(t.admin, single.data.reassessUtterance.id);
     await settled(done.assessment.id);
     expect(posted()).toBe(3);
+    expect(lms.problems).toEqual([]);
+  });
+
+  test('a reading that cannot be assessed posts Failed (no score, activity Submitted) while the user has no grade; never over a grade; the next grade supersedes it', async () => {
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'failed-grading' });
+    const lineItemId = fromGlobalId(item.id)!.id;
+    const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const userId = `failing-${randomUUID()}`;
+    const received = () => lms.scores.filter((s) => s.lineItem === 'failed-grading' && s.body.userId === userId).map((s) => s.body);
+    const GRADES = `query($f: GradeDeliveryFilter) { gradeDeliveries(filter: $f) { edges { node {
+      status gradingProgress scoreGiven scoreMaximum attemptsGraded comment assessment { id } job { id status error { code } } } } } }`;
+
+    /** A reading named for the line item whose audio file is missing: re-assessing it fails for good. */
+    async function failedReading() {
+      const u = await seedUtterance(prisma(), org.id, 'We call it bear');
+      await prisma().$transaction((tx) => writeLtiSubmission(tx, u, { lineItemId, userId }));
+      const res = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: toGlobalId('Utterance', u.id) });
+      expect(res.errors).toBeUndefined();
+      const job = await waitForJob(t.admin, res.data.reassessUtterance.id);
+      expect(job.status).toBe('FAILED');
+      return fromGlobalId(job.id)!.id;
+    }
+
+    // No grade yet: the gradebook is told the learner submitted and grading failed.
+    const firstFailed = await failedReading();
+    const node = await waitFor(async () => {
+      const edges = (await t.admin.request(GRADES, { f: { userId } })).data.gradeDeliveries.edges;
+      return edges[0]?.node.status === 'DELIVERED' ? edges[0].node : null;
+    }, 30_000, 50);
+    expect(node).toEqual({
+      status: 'DELIVERED', gradingProgress: 'FAILED', scoreGiven: null, scoreMaximum: 10, attemptsGraded: 0,
+      comment: 'Your recording could not be assessed, so it has no grade. Please record it again.',
+      assessment: null, job: { id: toGlobalId('Job', firstFailed), status: 'FAILED', error: { code: 'INTERNAL_SERVER_ERROR' } },
+    });
+    const [failedBody] = received();
+    expect(failedBody).toEqual({ userId, comment: node.comment, timestamp: expect.any(String), activityProgress: 'Submitted', gradingProgress: 'Failed' });
+    expect(scoreProblems(failedBody!)).toEqual([]);
+
+    // A reading that is assessed: its grade is posted after the failure (the platform keeps the newest).
+    const { assessmentId } = await assessedSubmission({ lineItemId: item.id, userId });
+    await settled(assessmentId);
+    const graded = received().at(-1)!;
+    // (Synthetic audio reads as another sentence, so PendingManual: a score all the same.)
+    expect(graded).toMatchObject({ gradingProgress: expect.stringMatching(/^(FullyGraded|PendingManual)$/), activityProgress: 'Completed', scoreMaximum: 10, scoreGiven: expect.any(Number) });
+    expect(Date.parse(graded.timestamp as string)).toBeGreaterThan(Date.parse(failedBody!.timestamp as string));
+
+    // Another failure now owes nothing: a Failed score would hide the grade the user has.
+    const secondFailed = await failedReading();
+    expect(await prisma().ltiScore.count({ where: { jobId: secondFailed } })).toBe(0);
+    // Its assessment.failed event was written in the same transaction, so nothing more can come of it.
+    expect(await prisma().outboxEvent.count({ where: { type: 'assessment.failed', body: { contains: Buffer.from(`Job:${secondFailed}`).toString('base64url') } } })).toBe(1);
+    expect(received()).toHaveLength(2);
     expect(lms.problems).toEqual([]);
   });
 

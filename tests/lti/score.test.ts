@@ -53,6 +53,16 @@ test('a reading of another sentence is posted as PendingManual (awaiting the tea
   expect(scoreProblems({ ...body, gradingProgress: 'PENDING_MANUAL' })).toHaveLength(1);
 });
 
+test('a failed grading is posted without a score: Failed, the activity Submitted; the peer holds a given score to its maximum', () => {
+  const at = new Date('2026-11-30T05:30:00.123Z');
+  const body = scoreBody({ userId: 'u1', scoreGiven: null, scoreMaximum: 10, comment: 'Not graded.', scoredAt: at, gradingProgress: 'FAILED' });
+  expect(body).toEqual({ userId: 'u1', comment: 'Not graded.', timestamp: '2026-11-30T05:30:00.123Z', activityProgress: 'Submitted', gradingProgress: 'Failed' });
+  expect(scoreProblems({ ...body })).toEqual([]);
+  // A score given without its maximum, or an activity progress AGS does not have, is refused.
+  expect(scoreProblems({ ...body, scoreGiven: 3 })).toEqual(['scoreMaximum must be present when scoreGiven is']);
+  expect(scoreProblems({ ...body, activityProgress: 'Failed' })).toHaveLength(1);
+});
+
 test('2xx delivers; 401, 408, 429 and 5xx are retried; other refusals are final', () => {
   expect([200, 201, 204].map(classifyScoreAnswer)).toEqual(['delivered', 'delivered', 'delivered']);
   expect([401, 408, 429, 500, 502, 503].map(classifyScoreAnswer)).toEqual(Array(6).fill('retry'));

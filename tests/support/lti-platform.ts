@@ -311,6 +311,8 @@ export class LtiTestPlatform {
 
 /** The AGS score's gradingProgress values (Assignment and Grade Services 2.0, "Score publish service"). */
 const GRADING_PROGRESS = new Set(['FullyGraded', 'Pending', 'PendingManual', 'Failed', 'NotReady']);
+/** The AGS score's activityProgress values. */
+const ACTIVITY_PROGRESS = new Set(['Initialized', 'Started', 'InProgress', 'Submitted', 'Completed']);
 
 /** Every rule of the AGS score media type that a strict platform enforces. */
 export function scoreProblems(s: Record<string, unknown>): string[] {
@@ -318,15 +320,19 @@ export function scoreProblems(s: Record<string, unknown>): string[] {
   const allowed = new Set(['userId', 'scoreGiven', 'scoreMaximum', 'comment', 'timestamp', 'activityProgress', 'gradingProgress']);
   for (const k of Object.keys(s)) if (!allowed.has(k)) p.push(`unknown field ${k}`);
   if (typeof s.userId !== 'string' || s.userId === '') p.push('userId must be a non-empty string');
-  if (typeof s.scoreMaximum !== 'number' || !(s.scoreMaximum > 0)) p.push('scoreMaximum must be a number above 0');
-  if (typeof s.scoreGiven !== 'number' || s.scoreGiven < 0 || (typeof s.scoreMaximum === 'number' && s.scoreGiven > s.scoreMaximum)) {
-    p.push('scoreGiven must be a number within 0..scoreMaximum');
+  // scoreGiven is optional (a score without one reports progress only); given, it needs scoreMaximum.
+  if (s.scoreMaximum !== undefined && (typeof s.scoreMaximum !== 'number' || !(s.scoreMaximum > 0))) p.push('scoreMaximum must be a number above 0');
+  if (s.scoreGiven !== undefined) {
+    if (s.scoreMaximum === undefined) p.push('scoreMaximum must be present when scoreGiven is');
+    if (typeof s.scoreGiven !== 'number' || s.scoreGiven < 0 || (typeof s.scoreMaximum === 'number' && s.scoreGiven > s.scoreMaximum)) {
+      p.push('scoreGiven must be a number within 0..scoreMaximum');
+    }
   }
   if (s.comment !== undefined && typeof s.comment !== 'string') p.push('comment must be a string');
   if (typeof s.timestamp !== 'string' || !ISO_WITH_MS_AND_OFFSET.test(s.timestamp) || Number.isNaN(Date.parse(s.timestamp))) {
     p.push(`timestamp ${String(s.timestamp)} is not ISO 8601 with milliseconds and an offset`);
   }
-  if (s.activityProgress !== 'Completed') p.push(`activityProgress ${String(s.activityProgress)}`);
+  if (!ACTIVITY_PROGRESS.has(String(s.activityProgress))) p.push(`activityProgress ${String(s.activityProgress)}`);
   if (!GRADING_PROGRESS.has(String(s.gradingProgress))) p.push(`gradingProgress ${String(s.gradingProgress)}`);
   return p;
 }

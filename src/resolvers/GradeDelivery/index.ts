@@ -6,3 +6,4 @@ export * from './nextAttemptAt.js';
 export * from './score.js';
 export * from './id.js';
 export * from './assessment.js';
+export * from './job.js';
