@@ -340,31 +340,48 @@ export async function write(res: Response, chunk: string): Promise<boolean> {
   return !res.destroyed;
 }
 
+/**
+ * What both export endpoints do before their first byte: GET or HEAD on the root only, a key allowed
+ * to read scores, the query parsed by `parse` (a BadRequest is the 400 naming the parameter), the
+ * learners resolved in the key's organisation (404 when none). Null when it has answered.
+ */
+export async function openExport<T extends { wanted: ExportWanted }>(
+  services: Services, limiter: RateLimiter, req: Request, res: Response, parse: (req: Request) => T,
+): Promise<{ principal: Principal; request: T; target: ExportTarget } | null> {
+  if (req.path !== '/') {
+    sendError(res, 404, 'Not found.', { code: 'NOT_FOUND' });
+    return null;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
+    return null;
+  }
+  const principal = await authoriseRead(services, limiter, req, res);
+  if (!principal) return null; // refused, answered
+  let request: T;
+  try {
+    request = parse(req);
+  } catch (e) {
+    if (!(e instanceof BadRequest)) throw e;
+    sendError(res, e.status, e.message, e.extensions);
+    return null;
+  }
+  try {
+    const found = await exportTarget(services, principal, request.wanted);
+    if (!('missing' in found)) return { principal, request, target: found };
+    sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
+  } catch (e) {
+    failBeforeBody(res, e);
+  }
+  return null;
+}
+
 export function exportResults(services: Services, limiter: RateLimiter): RequestHandler {
   return async (req, res) => {
-    if (req.path !== '/') return sendError(res, 404, 'Not found.', { code: 'NOT_FOUND' });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
-    }
-    const principal = await authoriseRead(services, limiter, req, res);
-    if (!principal) return; // refused, answered
-    let request: ReturnType<typeof parseRequest>;
-    try {
-      request = parseRequest(req);
-    } catch (e) {
-      if (e instanceof BadRequest) return sendError(res, e.status, e.message, e.extensions);
-      throw e;
-    }
-    const { organizationId } = principal;
-    let target: ExportTarget;
-    try {
-      const found = await exportTarget(services, principal, request.wanted);
-      if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
-      target = found;
-    } catch (e) {
-      return failBeforeBody(res, e);
-    }
+    const opened = await openExport(services, limiter, req, res, parseRequest);
+    if (!opened) return;
+    const { principal: { organizationId }, request, target } = opened;
     const { learners, name } = target;
 
     const { format, level } = request;

@@ -14,12 +14,11 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
 import type { Learner } from '../generated/prisma/client.js';
-import { BadRequest, exportTarget, safeFilePart, wantedParam, windowParams, write, type ExportTarget, type ExportWanted, type Window } from '../http/export.js';
-import { sendError, type RateLimiter } from '../http/guards.js';
+import { BadRequest, openExport, safeFilePart, wantedParam, windowParams, write, type ExportWanted, type Window } from '../http/export.js';
+import type { RateLimiter } from '../http/guards.js';
 import { learnerStatementSources } from './load.js';
 import { buildStatement } from './statement.js';
 import { log } from '../ops/log.js';
-import { authoriseRead, failBeforeBody } from '../http/route-auth.js';
 
 const PARAMETERS = new Set(['learner', 'group', 'all', 'since', 'until']);
 
@@ -46,28 +45,9 @@ async function streamStatements(services: Services, res: Response, organizationI
 
 export function exportStatements(services: Services, limiter: RateLimiter): RequestHandler {
   return async (req, res) => {
-    if (req.path !== '/') return sendError(res, 404, 'Not found.', { code: 'NOT_FOUND' });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      return sendError(res, 405, 'Use GET.', { code: 'BAD_REQUEST' });
-    }
-    const principal = await authoriseRead(services, limiter, req, res);
-    if (!principal) return;
-    let request: ReturnType<typeof parseRequest>;
-    try {
-      request = parseRequest(req);
-    } catch (e) {
-      if (e instanceof BadRequest) return sendError(res, e.status, e.message, e.extensions);
-      throw e;
-    }
-    let target: ExportTarget;
-    try {
-      const found = await exportTarget(services, principal, request.wanted);
-      if ('missing' in found) return sendError(res, 404, found.missing, { code: 'NOT_FOUND' });
-      target = found;
-    } catch (e) {
-      return failBeforeBody(res, e);
-    }
+    const opened = await openExport(services, limiter, req, res, parseRequest);
+    if (!opened) return;
+    const { principal, request, target } = opened;
     const { learners, name } = target;
     res.status(200);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
