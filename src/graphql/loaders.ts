@@ -163,6 +163,13 @@ function scoped<K, V>(loader: DataLoader<K, V>, check: () => void): ScopedLoader
  * field path, mutation payload or `node(id)` reaches data the key may not read, whichever entry
  * point it started from. Resolvers read the database only through these.
  */
+/** Learner.activity: how much and how recently a learner has practised. */
+export interface LearnerActivity {
+  recordings: number;
+  firstPracticeAt: Date | null;
+  lastPracticeAt: Date | null;
+}
+
 export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const { organizationId } = principal;
   const needs = (scope: Scope) => () => requireScope(principal, scope);
@@ -468,6 +475,23 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       reads();
       return findPage(args, { findMany: (q) => learnerPage(learnerId, q, args.filter), count: () => learnerCount(learnerId, args.filter) });
     },
+    /**
+     * Each learner's recordings counted, first and latest (a learner without any: 0 and nulls), for
+     * every learner resolved together in one statement along the (organizationId, learnerId,
+     * createdAt) index.
+     */
+    learnerActivity: scoped(
+      batched<string, LearnerActivity>(async (ids) => {
+        const rows = await prisma.$queryRaw<(LearnerActivity & { learnerId: string })[]>`
+          SELECT "learnerId"::text AS "learnerId", count(*)::int AS "recordings", min("createdAt") AS "firstPracticeAt", max("createdAt") AS "lastPracticeAt"
+          FROM "Utterance"
+          WHERE "organizationId" = ${organizationId}::uuid AND "learnerId" = ANY(${[...ids]}::uuid[])
+          GROUP BY "learnerId"`;
+        const byLearner = new Map(rows.map(({ learnerId, ...activity }) => [learnerId, activity]));
+        return ids.map((id) => byLearner.get(id) ?? { recordings: 0, firstPracticeAt: null, lastPracticeAt: null });
+      }),
+      reads,
+    ),
     /** The organisation's utterances, on the (organizationId, createdAt, id) index. */
     allUtterancesPage: (args: PageArgs & { filter?: UtteranceFilterArgs | null }) => {
       reads();

@@ -88,6 +88,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   Learner: 'LEARNER',
   LearnerConnection: 'LEARNER',
   LearnerEdge: 'LEARNER',
+  LearnerActivity: 'LEARNER',
   Utterance: 'LEARNER',
   UtteranceConnection: 'LEARNER',
   UtteranceEdge: 'LEARNER',

@@ -10,3 +10,4 @@ export * from './progress.js';
 export * from './soundChanges.js';
 export * from './soundProfile.js';
 export * from './wordProfile.js';
+export * from './activity.js';
