@@ -156,13 +156,6 @@ function scoped<K, V>(loader: DataLoader<K, V>, check: () => void): ScopedLoader
   };
 }
 
-/**
- * Per-request loaders, created for one principal (see the access policy in access.ts). Every one
- * is bound to the caller's organisation, so an id from another tenant simply loads as null, and
- * every one that returns learner data or scores checks the key's scope itself when loading: no
- * field path, mutation payload or `node(id)` reaches data the key may not read, whichever entry
- * point it started from. Resolvers read the database only through these.
- */
 /** Learner.activity: how much and how recently a learner has practised. */
 export interface LearnerActivity {
   recordings: number;
@@ -170,6 +163,13 @@ export interface LearnerActivity {
   lastPracticeAt: Date | null;
 }
 
+/**
+ * Per-request loaders, created for one principal (see the access policy in access.ts). Every one
+ * is bound to the caller's organisation, so an id from another tenant simply loads as null, and
+ * every one that returns learner data or scores checks the key's scope itself when loading: no
+ * field path, mutation payload or `node(id)` reaches data the key may not read, whichever entry
+ * point it started from. Resolvers read the database only through these.
+ */
 export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const { organizationId } = principal;
   const needs = (scope: Scope) => () => requireScope(principal, scope);

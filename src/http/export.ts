@@ -170,7 +170,16 @@ function instantParam(req: Request, name: 'since' | 'until'): Date | null {
   }
 }
 
+/** A 400 naming the first query parameter the endpoint does not know (a typo'd `since` must not export everything). */
+export function rejectUnknownParams(req: Request, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(req.query).find((k) => !known.has(k));
+  if (unknown !== undefined) throw new BadRequest(`Unknown parameter "${unknown}"; this endpoint takes ${[...known].map((k) => `"${k}"`).join(', ')}.`, [unknown]);
+}
+
+const RESULTS_PARAMETERS: ReadonlySet<string> = new Set(['learner', 'group', 'all', 'format', 'level', 'since', 'until']);
+
 function parseRequest(req: Request) {
+  rejectUnknownParams(req, RESULTS_PARAMETERS);
   const wanted = wantedParam(req);
   const format = param(req, 'format') ?? 'csv';
   const level = param(req, 'level') ?? 'utterance';

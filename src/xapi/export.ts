@@ -14,28 +14,29 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
 import type { Learner } from '../generated/prisma/client.js';
-import { BadRequest, openExport, safeFilePart, wantedParam, windowParams, write, type ExportWanted, type Window } from '../http/export.js';
+import { BadRequest, openExport, rejectUnknownParams, safeFilePart, wantedParam, windowParams, write, type ExportWanted, type Window } from '../http/export.js';
 import type { RateLimiter } from '../http/guards.js';
-import { learnerStatementSources } from './load.js';
+import { learnerStatementSources, type StatementSelection } from './load.js';
 import { buildStatement } from './statement.js';
 import { log } from '../ops/log.js';
 
-const PARAMETERS = new Set(['learner', 'group', 'all', 'since', 'until']);
+const PARAMETERS: ReadonlySet<string> = new Set(['learner', 'group', 'all', 'since', 'until', 'liveOnly']);
 
-/** Whose statements and when assessed; a BadRequest names the parameter at fault. */
-function parseRequest(req: Request): { wanted: ExportWanted; window: Window } {
-  const unknown = Object.keys(req.query).filter((k) => !PARAMETERS.has(k));
-  if (unknown.length > 0) throw new BadRequest(`Unknown parameter "${unknown[0]}"; give "learner", "group" or "all=true", and optionally "since" and "until".`, [unknown[0]!]);
-  return { wanted: wantedParam(req), window: windowParams(req) };
+/** Whose statements, when assessed, and whether only live sending's; a BadRequest names the parameter at fault. */
+function parseRequest(req: Request): { wanted: ExportWanted; window: Window; liveOnly: boolean } {
+  rejectUnknownParams(req, PARAMETERS);
+  const liveOnly = req.query.liveOnly;
+  if (liveOnly !== undefined && liveOnly !== 'true' && liveOnly !== 'false') throw new BadRequest('"liveOnly" must be true or false, given once.', ['liveOnly']);
+  return { wanted: wantedParam(req), window: windowParams(req), liveOnly: liveOnly === 'true' };
 }
 
 /** One JSON array of the statements of every learner given, in order, each learner's oldest first. */
-async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>, window: Window): Promise<void> {
+async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>, which: StatementSelection): Promise<void> {
   const { xapi } = services.config;
   if (!(await write(res, '['))) return;
   let first = true;
   for await (const learner of learners) {
-    for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id, window)) {
+    for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id, which)) {
       const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
       if (!(await write(res, chunk))) return; // the client went away
     }
@@ -57,7 +58,7 @@ export function exportStatements(services: Services, limiter: RateLimiter): Requ
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'HEAD') return void res.end();
     try {
-      await streamStatements(services, res, principal.organizationId, learners, request.window);
+      await streamStatements(services, res, principal.organizationId, learners, { ...request.window, liveOnly: request.liveOnly });
     } catch (e) {
       log.error('xAPI export failed after the first byte', { requestId: res.locals.requestId as string | undefined, organizationId: principal.organizationId, err: e });
       res.destroy(e instanceof Error ? e : new Error(String(e)));

@@ -43,10 +43,14 @@ export async function loadStatementSource(db: Db, organizationId: string, assess
   return a ? toSource(a) : null;
 }
 
-/** Assessments made from `since` (inclusive) to `until` (exclusive); null: no bound. */
-export interface AssessedWindow {
+/**
+ * Which assessments: made from `since` (inclusive) to `until` (exclusive), null for no bound; with
+ * `liveOnly`, only those live sending sends (not a bulk re-assessment's started without sendStatements).
+ */
+export interface StatementSelection {
   since: Date | null;
   until: Date | null;
+  liveOnly?: boolean;
 }
 
 /**
@@ -55,11 +59,16 @@ export interface AssessedWindow {
  * pages: an export is the learner's assessed history as statements.
  */
 export async function* learnerStatementSources(
-  db: Db, organizationId: string, learnerId: string, window: AssessedWindow = { since: null, until: null }, pageSize = STATEMENT_PAGE_SIZE,
+  db: Db, organizationId: string, learnerId: string, which: StatementSelection = { since: null, until: null }, pageSize = STATEMENT_PAGE_SIZE,
 ): AsyncGenerator<StatementSource[]> {
   let after: { createdAt: Date; id: string } | null = null;
-  const assessedIn = window.since || window.until
-    ? { createdAt: { ...(window.since ? { gte: window.since } : {}), ...(window.until ? { lt: window.until } : {}) } }
+  const assessedIn: Prisma.AssessmentWhereInput = which.since || which.until
+    ? { createdAt: { ...(which.since ? { gte: which.since } : {}), ...(which.until ? { lt: which.until } : {}) } }
+    : {};
+  // As src/assessment/handler.ts deliveriesOf decides: a bulk re-assessment's only with sendStatements.
+  // (jobId null spelt out: NOT over a relation filter leaves out rows whose foreign key is null.)
+  const live: Prisma.AssessmentWhereInput = which.liveOnly
+    ? { OR: [{ jobId: null }, { NOT: { job: { is: { bulkOperation: { is: { sendStatements: false } } } } } }] }
     : {};
   for (;;) {
     const page: Loaded[] = await db.assessment.findMany({
@@ -67,7 +76,7 @@ export async function* learnerStatementSources(
         organizationId,
         source: 'MODEL',
         utterance: { learnerId },
-        AND: [assessedIn],
+        AND: [assessedIn, live],
         ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
       },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

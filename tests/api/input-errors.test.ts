@@ -165,6 +165,8 @@ describe.each(DATABASES)('BAD_USER_INPUT names the input at fault [%s]', (kind) 
     expect(await get('/export/results')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'learner', parameters: ['learner', 'group', 'all'] });
     expect(await get('/export/xapi?all=true&group=g')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'group', parameters: ['group', 'all'] });
     expect(await get('/export/results?all=yes')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'all' });
+    // A typo'd parameter is named, not ignored (with all=true it would export everything).
+    expect(await get('/export/results?all=true&sinse=2026-01-01T00:00:00Z')).toEqual({ code: 'BAD_USER_INPUT', parameter: 'sinse' });
     expect(await get('/export/xapi?all=true&since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z'))
       .toEqual({ code: 'BAD_USER_INPUT', parameter: 'since', parameters: ['since', 'until'] });
   });

@@ -225,6 +225,40 @@ describe.each(kinds)('GET /export/xapi [%s]', (kind) => {
     }
   });
 
+  test("liveOnly=true: what live sending sends, so a bulk re-assessment's statements stay out unless it was started with sendStatements", async () => {
+    const u = await seedUtterance(prisma, organizationId, 'We call it bear.');
+    const learner = await prisma.learner.findUniqueOrThrow({ where: { id: u.learnerId } });
+    const words = [{ text: 'WE', accuracy: 9, stress: 10 as const, total: 9, phonemes: [{ symbol: 'W', accuracy: 2 }] }];
+    const bulk = (sendStatements: boolean) => prisma.bulkOperation.create({ data: { organizationId, learnerId: learner.id, total: 1, sendStatements, completedAt: new Date() } });
+    /** A MODEL assessment of version `v`, by a job of `bulkOperationId` (undefined: no job at all, as imports and seeds write). */
+    const assess = async (v: string, bulkOperationId?: string | null) => {
+      const job = bulkOperationId === undefined ? null
+        : await prisma.job.create({ data: { organizationId, utteranceId: u.id, status: 'SUCCEEDED', bulkOperationId } });
+      await prisma.$transaction((tx) => writeAssessment(tx, {
+        organizationId, utteranceId: u.id, jobId: job?.id ?? null, source: 'MODEL', model: { name: 'm', version: v, executionProvider: 'cpu' },
+        inferenceMs: 1, rationale: null, labels: { sentence: sentence(6), words }, createdAt: new Date(`2026-08-0${v}T10:00:00Z`),
+      }));
+    };
+    await assess('1');
+    await assess('2', null); // a submission's or a single re-assessment's job
+    await assess('3', (await bulk(false)).id); // a model upgrade over past work: not sent live
+    await assess('4', (await bulk(true)).id); // started with sendStatements
+    const versions = async (query: string) => {
+      const r = await get(`learner=${encodeURIComponent(learner.externalId)}${query}`);
+      expect([query, r.status]).toEqual([query, 200]);
+      return ((await r.json()) as any[]).map((x) => x.context.extensions[`${BASE}/extensions/model-version`]);
+    };
+    expect(await versions('')).toEqual(['1', '2', '3', '4']);
+    expect(await versions('&liveOnly=false')).toEqual(['1', '2', '3', '4']);
+    expect(await versions('&liveOnly=true')).toEqual(['1', '2', '4']);
+    expect(await versions('&liveOnly=true&since=2026-08-02T00:00:00Z')).toEqual(['2', '4']);
+    for (const query of ['&liveOnly=yes', '&liveOnly=true&liveOnly=true']) {
+      const bad = await get(`learner=${encodeURIComponent(learner.externalId)}${query}`);
+      expect([query, bad.status]).toEqual([query, 400]);
+      expect((await bad.json()).errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', parameter: 'liveOnly' });
+    }
+  });
+
   if (kind === 'pglite') {
     test('an assessment made by the real pipeline exports as a valid statement', async () => {
       const scored = await seedScoredUtterance(t);

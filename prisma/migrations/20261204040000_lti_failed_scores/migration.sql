@@ -9,9 +9,12 @@ ALTER TABLE "LtiScore" ALTER COLUMN "assessmentId" DROP NOT NULL,
                        ALTER COLUMN "scoreGiven" DROP NOT NULL,
                        ADD COLUMN "jobId" UUID;
 
--- Exactly one of the assessment graded and the job that failed; a score given exactly with an assessment.
+-- Exactly one of the assessment graded and the job that failed; a score given exactly with an
+-- assessment; FAILED exactly for a job's score (compared as text: the new value cannot be used here).
 ALTER TABLE "LtiScore" ADD CONSTRAINT "LtiScore_graded_or_failed_check"
-  CHECK (("assessmentId" IS NULL) <> ("jobId" IS NULL) AND ("assessmentId" IS NULL) = ("scoreGiven" IS NULL));
+  CHECK (("assessmentId" IS NULL) <> ("jobId" IS NULL)
+     AND ("assessmentId" IS NULL) = ("scoreGiven" IS NULL)
+     AND ("jobId" IS NOT NULL) = ("gradingProgress"::text = 'FAILED'));
 
 CREATE UNIQUE INDEX "LtiScore_jobId_lineItemId_key" ON "LtiScore"("jobId", "lineItemId");
 
