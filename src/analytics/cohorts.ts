@@ -8,7 +8,7 @@ import {
   aspectColumn, bound, countsAsReading, distributions, distributionSql, groupLearners, latestModelAssessments, submittedIn,
   type Aspect, type DistributionRow, type Window,
 } from './common.js';
-import { soundStats, wordStats, type SoundArgs, type SoundScope } from './sounds.js';
+import { soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs, type SoundScope } from './sounds.js';
 import { decodeRankCursor, encodeRankCursor } from '../graphql/pagination.js';
 
 export interface LearnerGroupModel {
@@ -141,6 +141,12 @@ export async function weakSounds(prisma: PrismaClient, organizationId: string, e
 export async function weakWords(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
   const rows = await wordStats(prisma, organizationId, groupScope(organizationId, externalId), { ...args, first: args.first ?? 10 });
   return rows.map(({ key: _key, ...w }) => w);
+}
+
+/** How the group's sounds moved between two periods, as Learner.soundChanges measures one learner's. */
+export async function groupSoundChanges(prisma: PrismaClient, organizationId: string, externalId: string, args: ChangeArgs) {
+  const rows = await soundChanges(prisma, organizationId, groupScope(organizationId, externalId), args);
+  return rows.map(({ key: _key, ...c }) => c);
 }
 
 const MAX_TEXTS = 100;

@@ -12,7 +12,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { groupProgress, learnerProgress, type ProgressArgs } from './progress.js';
 import { learnersScope, MAX_SOUNDS, perKey, soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs } from './sounds.js';
 import {
-  droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, weakWords, hardestTexts, type DistributionArgs, type DropArgs,
+  droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, weakWords, groupSoundChanges, hardestTexts, type DistributionArgs, type DropArgs,
 } from './cohorts.js';
 import { modelAudit } from './audit.js';
 
@@ -39,7 +39,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
   const sounds = perLearner(async (ids, args: SoundArgs) =>
     perKey(ids, await soundStats(prisma, org, learnersScope(ids), args, MAX_SOUNDS)));
   const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, learnersScope(ids), args)));
-  const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, ids, args)));
+  const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, learnersScope(ids), args)));
   return {
     progress: (learnerId: string, args: ProgressArgs) => (reads(), progress(learnerId, args)),
     groupProgress: (externalId: string, args: ProgressArgs) => (reads(), groupProgress(prisma, org, externalId, args)),
@@ -50,6 +50,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
     weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
     weakWords: (externalId: string, args: SoundArgs) => (reads(), weakWords(prisma, org, externalId, args)),
+    groupSoundChanges: (externalId: string, args: ChangeArgs) => (reads(), groupSoundChanges(prisma, org, externalId, args)),
     hardestTexts: (externalId: string, args: SoundArgs) => (reads(), hardestTexts(prisma, org, externalId, args)),
     droppedLearners: (externalId: string, args: DropArgs & { after?: string | null }) => (reads(), droppedLearners(prisma, org, externalId, args)),
     droppedLearnerCount: (externalId: string, args: DropArgs) => (reads(), droppedLearnerCount(prisma, org, externalId, args)),

@@ -1,5 +1,5 @@
 /**
- * Sound and word profiles (Learner.soundProfile, wordProfile, soundChanges; LearnerGroup.weakSounds)
+ * Sound and word profiles (Learner.soundProfile, wordProfile, soundChanges; LearnerGroup.weakSounds, weakWords, soundChanges)
  * from the stored phoneme and word rows of the latest model assessment of each utterance. One
  * statement each, for any number of learners of one request (partitioned by learner), aggregated in
  * SQL (GROUP BY, FILTER, regr_slope, ROW_NUMBER for the per-learner bound).
@@ -135,8 +135,6 @@ function rollupSoundSql(organizationId: string, scope: SoundScope, first: number
     ORDER BY k.key, k.rk`;
 }
 
-export const learnersUtterances = (learnerIds: string[]) => Prisma.sql`AND u."learnerId" = ANY(${learnerIds}::uuid[])`;
-export const BY_LEARNER = Prisma.sql`l."learnerId"::text`;
 
 /** One list per learner (empty when a learner has no rows). */
 export function perKey<T extends { key: string }>(ids: string[], rows: T[]): Map<string, Omit<T, 'key'>[]> {
@@ -200,7 +198,7 @@ interface ChangeRow {
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Per learner and phoneme, mean accuracy in two periods; the largest change first, at most `first` per learner. */
-export async function soundChanges(prisma: PrismaClient, organizationId: string, learnerIds: string[], args: ChangeArgs, now = new Date()) {
+export async function soundChanges(prisma: PrismaClient, organizationId: string, scope: SoundScope, args: ChangeArgs, now = new Date()) {
   const first = bound('first', args.first, MAX_SOUNDS, MAX_SOUNDS);
   const p2To = args.period2To ?? now;
   const p2From = args.period2From ?? shiftWithin(p2To, -30 * DAY_MS);
@@ -229,7 +227,7 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
   const in1 = Prisma.sql`(at >= ${p1From}::timestamptz AND at < ${p1To}::timestamptz)`;
   const in2 = Prisma.sql`(at >= ${p2From}::timestamptz AND at < ${p2To}::timestamptz)`;
   const err = Prisma.sql`accuracy < ${PHONEME_ERROR_BELOW}::float8`;
-  const rows = await prisma.$queryRaw<ChangeRow[]>`WITH ${phones(organizationId, learnersUtterances(learnerIds), args.modelVersion, BY_LEARNER)},
+  const rows = await prisma.$queryRaw<ChangeRow[]>`WITH ${phones(organizationId, scope.where(Prisma.sql`u."learnerId"`), args.modelVersion, scope.key('l'))},
     changes AS (
     SELECT key, phone,
       AVG(accuracy) FILTER (WHERE ${in1})::float8 AS before,

@@ -22,7 +22,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { BulkJobCounts } from '../assessment/bulk.js';
 import type { EventFeedPageModel, GradeDeliveryModel } from './models.js';
 import type {
-  BulkOperationFilter, EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, WebhookDeliveryFilter,
+  BulkOperationFilter, EventFilter, GradeDeliveryFilter, XapiDeliveryStatus, LearnerFilter, LearnerUtteranceFilter, RationaleFlag, RationaleVerdict, SentenceAspect, WebhookDeliveryFilter,
   WebhookDeliveryStatus,
 } from '../generated/graphql.js';
 import { eventIdOf } from '../outbox/signing.js';
@@ -156,6 +156,9 @@ function scoped<K, V>(loader: DataLoader<K, V>, check: () => void): ScopedLoader
   };
 }
 
+/** The Assessment column of each sentence aspect (a fixed set: safe to splice into SQL). */
+const SCORE_COLUMN = { ACCURACY: 'accuracy', FLUENCY: 'fluency', PROSODY: 'prosody', COMPLETENESS: 'completeness', TOTAL: 'total' } as const satisfies Record<SentenceAspect, string>;
+
 /** Learner.activity: how much and how recently a learner has practised. */
 export interface LearnerActivity {
   recordings: number;
@@ -271,6 +274,11 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     ...(f?.flag != null
       ? [Prisma.sql`(SELECT a.flags FROM "Assessment" a WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = u.id
           AND a."source" = 'MODEL' ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) @> ARRAY[${f.flag}]::text[]`]
+      : []),
+    // One sentence score of the newest MODEL assessment in [min, max], on the same index; checked by the resolver.
+    ...(f?.score != null
+      ? [Prisma.sql`(SELECT a.${Prisma.raw(`"${SCORE_COLUMN[f.score.aspect]}"`)} FROM "Assessment" a WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = u.id
+          AND a."source" = 'MODEL' ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) BETWEEN ${f.score.min ?? 0}::float8 AND ${f.score.max ?? 10}::float8`]
       : []),
     // Containment, on the GIN index over metadata (jsonb_path_ops); checked by the resolver (checkMetadata).
     ...(f?.metadata != null && Object.keys(f.metadata as object).length > 0

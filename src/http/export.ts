@@ -1,8 +1,8 @@
 /**
- * `GET /export/results?learner=<externalId or global id>|group=<group id>|all=true&format=csv|jsonl&level=utterance|word&since=&until=`
+ * `GET /export/results?learner=<externalId or global id>|group=<group id>|all=true&format=csv|jsonl&level=utterance|word|phoneme&since=&until=`
  *
  * Streams a learner's, a group's or (`all=true`) the whole organisation's results: for every utterance, its latest MODEL assessment (one
- * row per utterance, or one row per word with `level=word`); utterances not yet assessed are left
+ * row per utterance, one per word with `level=word`, one per phoneme with `level=phoneme`); utterances not yet assessed are left
  * out. `since` (inclusive) and `until` (exclusive), RFC 3339 instants, keep the utterances recorded
  * in that window (consecutive windows partition the recordings; a recording assessed after an
  * export is in its window's next export only, which the README tells syncs to allow for). Its `flags` (e.g. READ_WRONG_TEXT: another sentence was read, which the analytics leave out)
@@ -30,11 +30,12 @@ import { EARLIEST_INSTANT, LATEST_INSTANT } from '../instants.js';
 import { parseDateTime } from '../resolvers/scalars.js';
 import { authoriseRead, failBeforeBody } from './route-auth.js';
 import { decodeMetadata, type Metadata } from '../assessment/metadata.js';
+import { ipaOf } from '../analytics/common.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
 type Format = 'csv' | 'jsonl';
-type Level = 'utterance' | 'word';
+type Level = 'utterance' | 'word' | 'phoneme';
 
 interface UtteranceRow {
   utteranceId: string;
@@ -66,6 +67,24 @@ interface WordRow {
   /** Null when the model did not produce word stress. */
   stress: number | null;
   total: number;
+  /** From the model's alignment and miscue detection; null for older rows and models without them. */
+  errorType: string | null;
+  startMs: number | null;
+  endMs: number | null;
+  /** In index order; read only for level=phoneme. */
+  phonemes?: PhonemeRow[];
+}
+
+interface PhonemeRow {
+  index: number;
+  symbol: string;
+  accuracy: number;
+  producedSymbol: string | null;
+  producedConfidence: number | null;
+  deleted: boolean | null;
+  substituted: boolean | null;
+  startMs: number | null;
+  endMs: number | null;
 }
 
 const UTTERANCE_COLUMNS = [
@@ -74,13 +93,26 @@ const UTTERANCE_COLUMNS = [
 ] as const;
 const WORD_COLUMNS = ['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal'] as const;
 /**
- * Added after the others (last, at either level), so readers of the earlier columns by position
+ * Added after the utterance and word columns, so readers of the earlier columns by position
  * still work. `groupsAtSubmission` is the learner's groups when the recording was submitted, beside
  * `groups` (today's): a learner who changed class is reported in the class each recording was made in.
  */
 const OUTCOME_COLUMNS = ['contentMatch', 'flags', 'groupsAtSubmission', 'metadata'] as const;
+/** The word's miscue and timing, at word and phoneme level: after the outcome columns, for the same reason. */
+const WORD_DETAIL_COLUMNS = ['wordErrorType', 'wordStartMs', 'wordEndMs'] as const;
+/** One phoneme of the word (level=phoneme): the canonical sound, its score, what was heard instead, its timing. */
+const PHONEME_COLUMNS = [
+  'phonemeIndex', 'phoneme', 'phonemeIpa', 'phonemeAccuracy', 'producedPhoneme', 'producedConfidence', 'phonemeDeleted', 'phonemeSubstituted',
+  'phonemeStartMs', 'phonemeEndMs',
+] as const;
 
-type Cell = string | number | string[] | Metadata | null;
+/** The columns of a level, in order. */
+function columnsOf(level: Level): string[] {
+  if (level === 'utterance') return [...UTTERANCE_COLUMNS, ...OUTCOME_COLUMNS];
+  return [...UTTERANCE_COLUMNS, ...WORD_COLUMNS, ...OUTCOME_COLUMNS, ...WORD_DETAIL_COLUMNS, ...(level === 'phoneme' ? PHONEME_COLUMNS : [])];
+}
+
+type Cell = string | number | boolean | string[] | Metadata | null;
 type Record_ = Record<string, Cell>;
 
 /**
@@ -89,7 +121,7 @@ type Record_ = Record<string, Cell>;
  */
 export function csvCell(value: Cell): string {
   if (value === null) return '';
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (!Array.isArray(value) && typeof value === 'object') {
     if (Object.keys(value).length === 0) return '';
     value = JSON.stringify(value);
@@ -184,7 +216,7 @@ function parseRequest(req: Request) {
   const format = param(req, 'format') ?? 'csv';
   const level = param(req, 'level') ?? 'utterance';
   if (format !== 'csv' && format !== 'jsonl') throw new BadRequest('"format" must be csv or jsonl.', ['format']);
-  if (level !== 'utterance' && level !== 'word') throw new BadRequest('"level" must be utterance or word.', ['level']);
+  if (level !== 'utterance' && level !== 'word' && level !== 'phoneme') throw new BadRequest('"level" must be utterance, word or phoneme.', ['level']);
   return { wanted, format: format as Format, level: level as Level, window: windowParams(req) };
 }
 
@@ -244,11 +276,19 @@ async function* utterancePages(services: Services, organizationId: string, learn
   }
 }
 
-async function wordsOf(services: Services, organizationId: string, assessmentIds: string[]): Promise<Map<string, WordRow[]>> {
-  const rows = await services.prisma.wordAssessment.findMany({
+async function wordsOf(services: Services, organizationId: string, assessmentIds: string[], withPhonemes: boolean): Promise<Map<string, WordRow[]>> {
+  const rows: WordRow[] = await services.prisma.wordAssessment.findMany({
     where: { organizationId, assessmentId: { in: assessmentIds } },
     orderBy: [{ assessmentId: 'asc' }, { index: 'asc' }],
-    select: { assessmentId: true, index: true, text: true, accuracy: true, stress: true, total: true },
+    select: {
+      assessmentId: true, index: true, text: true, accuracy: true, stress: true, total: true, errorType: true, startMs: true, endMs: true,
+      ...(withPhonemes ? {
+        phonemes: {
+          orderBy: { index: 'asc' as const },
+          select: { index: true, symbol: true, accuracy: true, producedSymbol: true, producedConfidence: true, deleted: true, substituted: true, startMs: true, endMs: true },
+        },
+      } : {}),
+    },
   });
   const by = new Map<string, WordRow[]>();
   for (const r of rows) {
@@ -306,6 +346,15 @@ async function* learnersInOrder(services: Services, organizationId: string, grou
   }
 }
 
+/** A phoneme's cells (level=phoneme): ARPAbet with its IPA, as the API names sounds. */
+function phonemeCells(p: PhonemeRow): Record_ {
+  return {
+    phonemeIndex: p.index, phoneme: p.symbol, phonemeIpa: ipaOf(p.symbol), phonemeAccuracy: p.accuracy,
+    producedPhoneme: p.producedSymbol, producedConfidence: p.producedConfidence, phonemeDeleted: p.deleted, phonemeSubstituted: p.substituted,
+    phonemeStartMs: p.startMs, phonemeEndMs: p.endMs,
+  };
+}
+
 function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]> | null): Record_[] {
   const out: Record_[] = [];
   for (const r of rows) {
@@ -330,7 +379,12 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       continue;
     }
     for (const w of words.get(r.assessmentId) ?? []) {
-      out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome });
+      const word: Record_ = {
+        ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome,
+        wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
+      };
+      if (!w.phonemes) out.push(word);
+      else for (const p of w.phonemes) out.push({ ...word, ...phonemeCells(p) });
     }
   }
   return out;
@@ -394,10 +448,10 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
     const { learners, name } = target;
 
     const { format, level } = request;
-    const columns = [...UTTERANCE_COLUMNS, ...(level === 'word' ? WORD_COLUMNS : []), ...OUTCOME_COLUMNS];
+    const columns = columnsOf(level);
     res.status(200);
     res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="results-${safeFilePart(name)}${level === 'word' ? '-words' : ''}.${format}"`);
+    res.setHeader('Content-Disposition', `attachment; filename="results-${safeFilePart(name)}${level === 'utterance' ? '' : `-${level}s`}.${format}"`);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'HEAD') return void res.end();
@@ -405,7 +459,7 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       if (format === 'csv' && !(await write(res, csvLine(columns)))) return;
       for await (const learner of learners) {
         for await (const rows of utterancePages(services, organizationId, learner.id, request.window)) {
-          const words = level === 'word' ? await wordsOf(services, organizationId, rows.map((r) => r.assessmentId)) : null;
+          const words = level === 'utterance' ? null : await wordsOf(services, organizationId, rows.map((r) => r.assessmentId), level === 'phoneme');
           const recs = records(learner, rows, words);
           const chunk = format === 'csv' ? recs.map((r) => csvLine(columns.map((c) => r[c] ?? null))).join('') : recs.map((r) => JSON.stringify(r) + '\n').join('');
           if (!(await write(res, chunk))) return; // the client went away

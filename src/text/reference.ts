@@ -102,9 +102,8 @@ export function pronounceWord(word: string, lexicon: Lexicon = loadLexicon()): R
  * Throws AppError BAD_USER_INPUT when the text is over MAX_REFERENCE_CHARS characters or has over
  * MAX_REFERENCE_WORDS words (after numbers are spelled out), EMPTY_REFERENCE_TEXT when no word is left.
  */
-export function analyzeReferenceText(text: string, lexicon?: Lexicon): ReferenceWord[] {
-  // submitUtterance's input.referenceText is the one API input this reads (errors.ts, badInput).
-  const argument = 'input.referenceText';
+export function analyzeReferenceText(text: string, lexicon?: Lexicon, argument = 'input.referenceText'): ReferenceWord[] {
+  // `argument`: the API input the text came from (errors.ts, badInput): submitUtterance's by default.
   if (typeof text !== 'string') throw badInput('Reference text must be a string.', argument);
   const chars = [...text].length;
   if (chars > MAX_REFERENCE_CHARS) {

@@ -102,6 +102,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   JobConnection: 'LEARNER',
   JobEdge: 'LEARNER',
   ReferenceWord: 'PART',
+  ReferenceTextPreview: 'ANY',
   AudioInfo: 'PART',
   PageInfo: 'PART',
   Assessment: 'SCORES',
@@ -263,8 +264,10 @@ function nodeIds(s: Seed): Record<string, string> {
 }
 
 /** Values for required arguments of Query fields, by `Type.field.argument`; ID args of a field that returns a seeded type are filled by type. */
-function queryArgument(s: Seed, field: GraphQLField<unknown, unknown>, arg: GraphQLArgument): string | undefined {
+function queryArgument(s: Seed, field: GraphQLField<unknown, unknown>, arg: GraphQLArgument): string | string[] | undefined {
   if (`${field.name}.${arg.name}` === 'learnerByExternalId.externalId') return s.externalId;
+  if (`${field.name}.${arg.name}` === 'learnersByExternalIds.externalIds') return [s.externalId, 'nobody-here'];
+  if (`${field.name}.${arg.name}` === 'previewReferenceText.text') return 'Dr. Smith paid 3 dollars';
   if (field.name === 'group' || field.name === 'compareGroups') return ACCESS_GROUP;
   const byType = nodeIds(s)[getNamedType(field.type).name];
   return getNamedType(arg.type).name === 'ID' ? byType : undefined;

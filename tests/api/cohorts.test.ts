@@ -9,7 +9,7 @@ import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } 
 import { writeSeed } from '../../src/seed/write.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
-import { ASPECT_KEYS, close, labels, mean, percentile, phonesOf, seedLearner, sentence, weekStart, type Take } from '../support/history.js';
+import { ASPECT_KEYS, close, expectedSoundChanges, labels, mean, percentile, phonesOf, seedLearner, sentence, weekStart, type Take } from '../support/history.js';
 
 const DATABASES = await testDatabases();
 const ASPECTS = ['ACCURACY', 'FLUENCY', 'PROSODY', 'COMPLETENESS', 'TOTAL'] as const;
@@ -121,6 +121,29 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     const bad = await t.admin.request(WORDS, { g: 'class-a', first: 101 });
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.errors![0]!.extensions!.argument).toBe('first');
+  });
+
+  test("soundChanges: the class's sounds between two periods over every member's takes, recomputed; another group's take does not count", async () => {
+    const CHANGES = `query($g: String!, $a: DateTime, $b: DateTime, $c: DateTime, $d: DateTime, $first: Int) { group(externalId: $g) {
+      soundChanges(period1From: $a, period1To: $b, period2From: $c, period2To: $d, first: $first) {
+        phoneme ipa before after countBefore countAfter errorRateBefore errorRateAfter change direction } } }`;
+    const periods = { a: '2026-01-01T00:00:00Z', b: '2026-01-12T00:00:00Z', c: '2026-01-12T00:00:00Z', d: '2026-02-01T00:00:00Z' };
+    const ask = async (variables: Record<string, unknown>) => {
+      const res = await t.admin.request(CHANGES, { g: 'class-a', ...periods, ...variables });
+      expect(res.errors).toBeUndefined();
+      return res.data.group.soundChanges;
+    };
+    // class-a's members' takes; the idle one has none.
+    const expected = expectedSoundChanges([...IMPROVER, ...DECLINER], periods);
+    const changes = await ask({});
+    close(changes.map(({ ipa: _ipa, ...c }: any) => c), expected);
+    expect(changes.find((c: any) => c.phoneme === 'TH')).toMatchObject({ ipa: 'θ', countBefore: 2, countAfter: 4 });
+    expect(changes.some((c: any) => c.direction !== 'UNCHANGED')).toBe(true);
+    close((await ask({ first: 2 })).map(({ ipa: _ipa, ...c }: any) => c), expected.slice(0, 2));
+    // Period 1 after period 2: BAD_USER_INPUT naming the bounds, as for one learner.
+    const bad = await t.admin.request(CHANGES, { g: 'class-a', a: '2026-03-01T00:00:00Z', b: '2026-03-02T00:00:00Z', c: periods.c, d: periods.d });
+    expect(errorCode(bad)).toBe('BAD_USER_INPUT');
+    expect(bad.errors![0]!.extensions!.arguments).toEqual(['period1From', 'period2To']);
   });
 
   test('hardestTexts: per text (case aside), the latest reading of each utterance, lowest mean total first', async () => {

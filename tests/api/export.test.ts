@@ -10,6 +10,7 @@ import { toGlobalId } from '../../src/graphql/ids.js';
 import { EXPORT_PAGE_SIZE } from '../../src/http/export.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
+import { arpabetToIpa } from '../../src/text/phones.js';
 import type { AssessmentLabels } from '../../src/types.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
@@ -46,15 +47,15 @@ function labels(total: number, words: string[]): AssessmentLabels {
   };
 }
 
-type Rec = Record<string, string | number | string[] | Record<string, string> | null>;
+type Rec = Record<string, string | number | boolean | string[] | Record<string, string> | null>;
 
 /** The export's rows computed independently from the database through Prisma. */
-async function expected(prisma: PrismaClient, learnerId: string, level: 'utterance' | 'word'): Promise<Rec[]> {
+async function expected(prisma: PrismaClient, learnerId: string, level: 'utterance' | 'word' | 'phoneme'): Promise<Rec[]> {
   const learner = await prisma.learner.findUniqueOrThrow({ where: { id: learnerId } });
   const utterances = await prisma.utterance.findMany({
     where: { learnerId },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    include: { assessments: { where: { source: 'MODEL' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1, include: { words: { orderBy: { index: 'asc' } } } } },
+    include: { assessments: { where: { source: 'MODEL' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: 1, include: { words: { orderBy: { index: 'asc' }, include: { phonemes: { orderBy: { index: 'asc' } } } } } } },
   });
   const out: Rec[] = [];
   for (const u of utterances) {
@@ -68,15 +69,32 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
     // The outcome columns come last, after the word columns too.
     const outcome: Rec = { contentMatch: a.contentMatch, flags: a.flags, groupsAtSubmission: u.learnerGroups, metadata: Object.fromEntries(Object.entries(u.metadata as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))) };
     if (level === 'utterance') out.push({ ...base, ...outcome });
-    else for (const w of a.words) out.push({ ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome });
+    else {
+      for (const w of a.words) {
+        const word: Rec = {
+          ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome,
+          wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
+        };
+        if (level === 'word') out.push(word);
+        else {
+          for (const p of w.phonemes) {
+            out.push({
+              ...word, phonemeIndex: p.index, phoneme: p.symbol, phonemeIpa: arpabetToIpa(p.symbol), phonemeAccuracy: p.accuracy,
+              producedPhoneme: p.producedSymbol, producedConfidence: p.producedConfidence, phonemeDeleted: p.deleted, phonemeSubstituted: p.substituted,
+              phonemeStartMs: p.startMs, phonemeEndMs: p.endMs,
+            });
+          }
+        }
+      }
+    }
   }
   return out;
 }
 
 /** How the CSV writes a value (formula guard on text, groups joined by ';', metadata as its JSON object or nothing). */
-function asCsv(v: string | number | string[] | Record<string, string> | null | undefined): string {
+function asCsv(v: string | number | boolean | string[] | Record<string, string> | null | undefined): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (!Array.isArray(v) && typeof v === 'object') return Object.keys(v).length ? JSON.stringify(v) : '';
   const s = Array.isArray(v) ? v.join(';') : v;
   return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
@@ -179,12 +197,41 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     const want = await expected(prisma, nasty.id, 'word');
     expect(want.length).toBe(8);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
-    expect(csv[0]!.slice(-9)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata']);
+    // The word columns, then the outcome columns, then the word's miscue and timing (added last, so earlier positions hold).
+    expect(csv[0]!.slice(-12)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata', 'wordErrorType', 'wordStartMs', 'wordEndMs']);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);
     const got = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(got).toEqual(await expected(prisma, seeded.id, 'word'));
+  });
+
+  test('level=phoneme: one row per phoneme of each word, with what was heard instead and its timing, in CSV and JSON lines', async () => {
+    // The model's diagnostics on one word of the nasty learner's latest assessment: timing, a miscue and the sound heard.
+    const u1 = await prisma.utterance.findFirstOrThrow({ where: { learnerId: nasty.id, createdAt: new Date('2026-07-01T10:00:00.000Z') } });
+    const latest = await prisma.assessment.findFirstOrThrow({ where: { utteranceId: u1.id, source: 'MODEL' }, orderBy: { createdAt: 'desc' }, include: { words: { orderBy: { index: 'asc' } } } });
+    const said = latest.words[1]!;
+    await prisma.wordAssessment.update({ where: { id: said.id }, data: { errorType: 'MISPRONOUNCED', startMs: 420, endMs: 760 } });
+    await prisma.phonemeAssessment.updateMany({
+      where: { wordAssessmentId: said.id, index: 0 },
+      data: { producedSymbol: 'EH', producedConfidence: 0.81, substituted: true, deleted: false, startMs: 420, endMs: 510 },
+    });
+    const want = await expected(prisma, nasty.id, 'phoneme');
+    expect(want.length).toBe(8); // one phoneme per word here
+    const heard = want.find((r) => r.producedPhoneme === 'EH')!;
+    expect(heard).toMatchObject({ word: said.text, wordErrorType: 'MISPRONOUNCED', wordStartMs: 420, phoneme: 'AH0', phonemeIpa: 'ə', phonemeSubstituted: true, phonemeStartMs: 420, phonemeEndMs: 510 });
+    const res = await get(`learner=${encodeURIComponent(nasty.externalId)}&level=phoneme&format=jsonl`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${nasty.externalId.replace(/[^A-Za-z0-9._-]+/g, '_')}-phonemes.jsonl"`);
+    expect((await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(want);
+    const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=phoneme`)).text());
+    expect(csv[0]!.slice(-13)).toEqual([
+      'wordErrorType', 'wordStartMs', 'wordEndMs', 'phonemeIndex', 'phoneme', 'phonemeIpa', 'phonemeAccuracy', 'producedPhoneme', 'producedConfidence',
+      'phonemeDeleted', 'phonemeSubstituted', 'phonemeStartMs', 'phonemeEndMs',
+    ]);
+    expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
+    // A long history at phoneme level equals the database too (several keyset pages).
+    const many = await get(`learner=${seeded.externalId}&level=phoneme&format=jsonl`);
+    expect((await many.text()).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(await expected(prisma, seeded.id, 'phoneme'));
   });
 
   test('since (inclusive) and until (exclusive) keep the utterances recorded in the window; consecutive windows partition the export', async () => {
@@ -314,7 +361,7 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
       `${l}&since=10000-01-01T00:00:00Z`, `${l}&since=2026-07-02T00:00:00Z&until=2026-07-02T00:00:00Z`,
       `${l}&since=2026-07-01T00:00:00Z&since=2026-07-02T00:00:00Z`,
     ];
-    for (const query of ['', 'all=false', 'all=', 'all=true&all=true', 'all=true&group=group-001', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=phoneme`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b', ...badWindows]) {
+    for (const query of ['', 'all=false', 'all=', 'all=true&all=true', 'all=true&group=group-001', `learner=${seeded.externalId}&group=group-001`, `learner=${seeded.externalId}&format=xml`, `learner=${seeded.externalId}&level=syllable`, 'learner=a&learner=b', 'learner=a%00b', 'group=a%00b', ...badWindows]) {
       const res = await get(query);
       expect([query, res.status]).toEqual([query, 400]);
       expect((await res.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');

@@ -5,6 +5,8 @@
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { arpabetToIpa } from '../../src/text/phones.js';
+import { errorCode } from '../support/client.js';
+import { keyWithScopes, otherOrganization } from '../support/seed.js';
 
 const DATABASES = await testDatabases();
 
@@ -46,5 +48,39 @@ describe.each(DATABASES)('reference text normalisation on %s', (kind) => {
     expect(doctor.source).not.toBe('G2P');
     expect(doctor.ipa.slice(0, 3)).toEqual(['d', expect.stringMatching(/^[ɑʌ]$/), 'k']);
     expect((await t.admin.request(READ, { id: u.id })).data.node).toEqual(u);
+  });
+
+  const PREVIEW = `query($text: String!) { previewReferenceText(text: $text) { normalizedText words { text phonemes ipa source } approximateWords } }`;
+
+  test('previewReferenceText: what a submission of the text would be scored on, before anything is recorded, for any key', async () => {
+    const text = 'In 1999 Dr. Jones lived on Elm Dr. Zorblax and zorblax & Qwvrt!';
+    const u = await submit(text);
+    const res = await t.admin.request(PREVIEW, { text });
+    expect(res.errors).toBeUndefined();
+    const preview = res.data.previewReferenceText;
+    // The same words, phones, IPA and sources as the stored utterance, and the same normalised text.
+    expect(preview.normalizedText).toBe(u.normalizedText);
+    expect(preview.words).toEqual(u.referenceWords);
+    // The words only letter-to-sound rules could pronounce, in order, each once.
+    const guessed = u.referenceWords.filter((w: any) => w.source === 'G2P').map((w: any) => w.text);
+    expect(guessed).toEqual(expect.arrayContaining(['ZORBLAX', 'QWVRT']));
+    expect(preview.approximateWords).toEqual([...new Set(guessed)]);
+    expect(preview.approximateWords.filter((w: string) => w === 'ZORBLAX')).toHaveLength(1);
+    // Nothing stored: any key may ask, another organisation's included, and no utterance appears.
+    const before = await t.app.services.prisma.utterance.count();
+    for (const client of [await keyWithScopes(t, ['ASSESS_WRITE']), (await otherOrganization(t, ['SCORES_READ'])).client]) {
+      expect((await client.request(PREVIEW, { text })).data.previewReferenceText).toEqual(preview);
+    }
+    expect(await t.app.services.prisma.utterance.count()).toBe(before);
+  });
+
+  test("previewReferenceText refuses what submitUtterance refuses, naming `text`", async () => {
+    const refused = async (text: string) => {
+      const res = await t.admin.request(PREVIEW, { text });
+      return [errorCode(res), res.errors?.[0]?.extensions?.argument];
+    };
+    expect(await refused('   ?! ')).toEqual(['EMPTY_REFERENCE_TEXT', 'text']);
+    expect(await refused('word '.repeat(101))).toEqual(['BAD_USER_INPUT', 'text']);
+    expect(await refused('x'.repeat(1001))).toEqual(['BAD_USER_INPUT', 'text']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The `flag` and `metadata` filters of `Query.utterances` and `Learner.utterances`, over real HTTP
+ * The `flag`, `score` and `metadata` filters of `Query.utterances` and `Learner.utterances`, over real HTTP
  * on PGlite and PostgreSQL: the flag is the latest MODEL assessment's (a later re-assessment without
  * it, or human labels, decide as they should), metadata matches by containment; each page and its
  * totalCount agree with a recomputation from the rows, and bad metadata is BAD_USER_INPUT naming
@@ -23,7 +23,7 @@ const labels = (total: number): AssessmentLabels => ({
 const ALL = `query($filter: UtteranceFilter) { utterances(first: 50, filter: $filter) { totalCount edges { node { referenceText metadata } } } }`;
 const OF_LEARNER = `query($id: ID!, $filter: LearnerUtteranceFilter) { node(id: $id) { ... on Learner { utterances(first: 50, filter: $filter) { totalCount edges { node { referenceText } } } } } }`;
 
-describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => {
+describe.each(DATABASES)('utterance filters: flag, score and metadata [%s]', (kind) => {
   let t: TestApp;
   let prisma: PrismaClient;
   let learnerId: string;
@@ -44,11 +44,11 @@ describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => 
           createdAt: new Date(Date.UTC(2026, 6, 1, 10, minute++)),
         },
       });
-    const assess = async (utteranceId: string, source: 'MODEL' | 'HUMAN', flagged: boolean, at: number) => {
+    const assess = async (utteranceId: string, source: 'MODEL' | 'HUMAN', flagged: boolean, at: number, total = 5) => {
       const id = await prisma.$transaction((tx) =>
         writeAssessment(tx, {
           organizationId: org.id, utteranceId, jobId: null, source, inferenceMs: null, rationale: null, rater: source === 'HUMAN' ? 'r1' : null,
-          model: source === 'MODEL' ? { name: 'm', version: '1', executionProvider: 'cpu' } : null, labels: labels(5),
+          model: source === 'MODEL' ? { name: 'm', version: '1', executionProvider: 'cpu' } : null, labels: labels(total),
           ...(flagged ? { contentMatch: 0.01, flags: ['READ_WRONG_TEXT' as const] } : source === 'MODEL' ? { contentMatch: 0.99, flags: [] } : {}),
         }),
       );
@@ -59,19 +59,19 @@ describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => 
     await assess(flagged.id, 'MODEL', true, 0);
     // rescored: flagged once, then a newer model's assessment reads it as the sentence.
     const rescored = await utterance('rescored', { attempt: 'a-2', course: 'c-1' });
-    await assess(rescored.id, 'MODEL', true, 1);
-    await assess(rescored.id, 'MODEL', false, 2);
+    await assess(rescored.id, 'MODEL', true, 1, 2);
+    await assess(rescored.id, 'MODEL', false, 2, 8);
     // labelled: flagged by the model, then human labels (not a model assessment: the flag stands).
     const labelled = await utterance('labelled', { attempt: 'a-3', course: 'c-2' });
-    await assess(labelled.id, 'MODEL', true, 3);
-    await assess(labelled.id, 'HUMAN', false, 4);
+    await assess(labelled.id, 'MODEL', true, 3, 3);
+    await assess(labelled.id, 'HUMAN', false, 4, 9);
     // clean, and one not assessed yet.
     const clean = await utterance('clean', { attempt: 'a-4', course: 'c-2' });
-    await assess(clean.id, 'MODEL', false, 5);
+    await assess(clean.id, 'MODEL', false, 5, 6);
     await utterance('unassessed', {});
     // Another learner's flagged reading: in Query.utterances, not in this learner's.
     const elsewhere = await utterance('elsewhere', { attempt: 'a-5', course: 'c-1' }, other);
-    await assess(elsewhere.id, 'MODEL', true, 6);
+    await assess(elsewhere.id, 'MODEL', true, 6, 4);
   });
   afterAll(() => t?.dispose());
 
@@ -109,6 +109,32 @@ describe.each(DATABASES)('utterance filters: flag and metadata [%s]', (kind) => 
     expect(await all({ metadata: { attempt: 'a-3' }, flag: 'READ_WRONG_TEXT' })).toEqual(['labelled']);
     // No pairs: no condition.
     expect((await all({ metadata: {} })).length).toBe(6);
+  });
+
+  test("score: a sentence score of the latest MODEL assessment in [min, max] (a re-assessment decides, human labels do not)", async () => {
+    // Totals, latest model assessment: flagged 5, rescored 8 (2 before), labelled 3 (humans said 9), clean 6, elsewhere 4; unassessed none.
+    expect(await all({ score: { aspect: 'TOTAL', max: 4 } })).toEqual(['elsewhere', 'labelled']);
+    expect(await all({ score: { aspect: 'TOTAL', min: 5, max: 6 } })).toEqual(['clean', 'flagged']);
+    expect(await all({ score: { aspect: 'TOTAL', min: 4.5, max: 5.5 } })).toEqual(['flagged']);
+    expect(await ofLearner({ score: { aspect: 'TOTAL', min: 8 } })).toEqual(['rescored']);
+    expect(await ofLearner({ score: { aspect: 'FLUENCY', min: 2, max: 2 } })).toEqual([]);
+    // Another aspect: every assessed utterance has completeness 10; the unassessed one matches no range.
+    expect(await all({ score: { aspect: 'COMPLETENESS', min: 10 } })).toEqual(['elsewhere', 'clean', 'labelled', 'rescored', 'flagged']);
+    // With the other filters: all must hold.
+    expect(await all({ score: { aspect: 'ACCURACY', max: 5 }, flag: 'READ_WRONG_TEXT', metadata: { course: 'c-1' } })).toEqual(['elsewhere', 'flagged']);
+  });
+
+  test('a score range without bounds, outside 0-10 or inverted is BAD_USER_INPUT naming the bound', async () => {
+    const refused = async (score: object) => {
+      const res = await t.admin.request(ALL, { filter: { score } });
+      return [errorCode(res), res.errors?.[0]?.extensions?.argument];
+    };
+    expect(await refused({ aspect: 'TOTAL' })).toEqual(['BAD_USER_INPUT', 'filter.score.min']);
+    expect(await refused({ aspect: 'TOTAL', min: 11 })).toEqual(['BAD_USER_INPUT', 'filter.score.min']);
+    expect(await refused({ aspect: 'TOTAL', max: -0.5 })).toEqual(['BAD_USER_INPUT', 'filter.score.max']);
+    expect(await refused({ aspect: 'TOTAL', min: 6, max: 5 })).toEqual(['BAD_USER_INPUT', 'filter.score.min']);
+    const ofOne = await t.admin.request(OF_LEARNER, { id: learnerId, filter: { score: { aspect: 'TOTAL', min: 6, max: 5 } } });
+    expect(ofOne.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', arguments: ['filter.score.min', 'filter.score.max'] });
   });
 
   test('bad metadata in a filter is BAD_USER_INPUT naming filter.metadata', async () => {

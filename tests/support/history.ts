@@ -110,3 +110,26 @@ export function close(actual: unknown, expected: unknown, path = '$'): void {
   }
   if (actual !== expected) throw new Error(`${path}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`);
 }
+
+/**
+ * Sound changes between two periods recomputed from takes, as `soundChanges` (a learner's or a
+ * group's) should report them: per sound of period 1, mean accuracy, count and error rate in each
+ * period, the change and its direction; largest change first, then by phoneme.
+ */
+export function expectedSoundChanges(takes: Take[], periods: { a: string; b: string; c: string; d: string }) {
+  const rows = (lo: string, hi: string) => takes.filter((x) => x.at >= lo && x.at < hi).flatMap(phonesOf);
+  const [before, after] = [rows(periods.a, periods.b), rows(periods.c, periods.d)];
+  const stat = (rs: [string, number, string][], phone: string) => {
+    const xs = rs.filter((r) => r[0] === phone).map((r) => r[1]);
+    return { mean: mean(xs), n: xs.length, er: xs.filter((a) => a < 1.5).length / xs.length };
+  };
+  return [...new Set(before.map((r) => r[0]))].map((phone) => {
+    const b = stat(before, phone);
+    const a = stat(after, phone);
+    const change = a.mean - b.mean;
+    return {
+      phoneme: phone, before: b.mean, after: a.mean, countBefore: b.n, countAfter: a.n, errorRateBefore: b.er, errorRateAfter: a.er, change,
+      direction: change >= 0.1 ? 'IMPROVED' : change <= -0.1 ? 'WORSENED' : 'UNCHANGED',
+    };
+  }).sort((x, y) => Math.abs(y.change) - Math.abs(x.change) || (x.phoneme < y.phoneme ? -1 : 1));
+}

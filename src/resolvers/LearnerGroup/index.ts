@@ -8,3 +8,4 @@ export * from './inactiveLearnerCount.js';
 export * from './progress.js';
 export * from './weakWords.js';
 export * from './hardestTexts.js';
+export * from './soundChanges.js';

@@ -9,6 +9,8 @@ export * from './group.js';
 export * from './job.js';
 export * from './learner.js';
 export * from './learnerByExternalId.js';
+export * from './learnersByExternalIds.js';
+export * from './previewReferenceText.js';
 export * from './learners.js';
 export * from './model.js';
 export * from './modelAudit.js';
