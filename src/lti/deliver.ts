@@ -9,7 +9,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
 import { scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
-import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf } from './grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf, tryLockGrade } from './grading.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
@@ -87,7 +87,10 @@ export async function queueLtiFailure(
   const submission = await heldSubmission(tx, job.utteranceId);
   if (!submission) return null;
   const { lineItem } = submission;
-  const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+  // A grade of this user being computed right now (another reading) will be posted and makes a
+  // Failed score moot; waiting for it would hold the queue's failure transaction behind it.
+  const lock = await tryLockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+  if (!lock.held) return null;
   const graded = await tx.ltiScore.findFirst({ where: { lineItemId: lineItem.id, userId: submission.userId, gradingProgress: { not: 'FAILED' } }, select: { id: true } });
   if (graded) return null;
   const score = await tx.ltiScore.create({
@@ -102,7 +105,7 @@ export async function queueLtiFailure(
       gradingProgress: 'FAILED',
       gradingPolicy: lineItem.gradingPolicy,
       attemptsGraded: 0,
-      scoredAt: gradeTimestamp(lastScoredAt),
+      scoredAt: gradeTimestamp(lock.lastScoredAt),
     },
   });
   await tx.delivery.create({ data: { organizationId: job.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });

@@ -13,6 +13,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { errorCode, type GqlClient } from '../support/client.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
 import { writeLtiSubmission } from '../../src/lti/submission.js';
+import { lockGrade } from '../../src/lti/grading.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform, scoreProblems } from '../support/lti-platform.js';
@@ -331,6 +332,17 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(lms.problems).toEqual([]);
   });
 
+  /** A reading named for the line item whose audio file is missing: re-assessing it fails for good. Returns the failed job's id. */
+  async function failingReading(organizationId: string, lineItemId: string, userId: string) {
+    const u = await seedUtterance(prisma(), organizationId, 'We call it bear');
+    await prisma().$transaction((tx) => writeLtiSubmission(tx, u, { lineItemId, userId }));
+    const res = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: toGlobalId('Utterance', u.id) });
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.reassessUtterance.id);
+    expect(job.status).toBe('FAILED');
+    return fromGlobalId(job.id)!.id;
+  }
+
   test('a reading that cannot be assessed posts Failed (no score, activity Submitted) while the user has no grade; never over a grade; the next grade supersedes it', async () => {
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'failed-grading' });
     const lineItemId = fromGlobalId(item.id)!.id;
@@ -340,16 +352,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     const GRADES = `query($f: GradeDeliveryFilter) { gradeDeliveries(filter: $f) { edges { node {
       status gradingProgress scoreGiven scoreMaximum attemptsGraded comment assessment { id } job { id status error { code } } } } } }`;
 
-    /** A reading named for the line item whose audio file is missing: re-assessing it fails for good. */
-    async function failedReading() {
-      const u = await seedUtterance(prisma(), org.id, 'We call it bear');
-      await prisma().$transaction((tx) => writeLtiSubmission(tx, u, { lineItemId, userId }));
-      const res = await writer.request(`mutation($u: ID!) { reassessUtterance(utteranceId: $u) { id } }`, { u: toGlobalId('Utterance', u.id) });
-      expect(res.errors).toBeUndefined();
-      const job = await waitForJob(t.admin, res.data.reassessUtterance.id);
-      expect(job.status).toBe('FAILED');
-      return fromGlobalId(job.id)!.id;
-    }
+    const failedReading = () => failingReading(org.id, lineItemId, userId);
 
     // No grade yet: the gradebook is told the learner submitted and grading failed.
     const firstFailed = await failedReading();
@@ -381,6 +384,37 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().outboxEvent.count({ where: { type: 'assessment.failed', body: { contains: Buffer.from(`Job:${secondFailed}`).toString('base64url') } } })).toBe(1);
     expect(received()).toHaveLength(2);
     expect(lms.problems).toEqual([]);
+  });
+
+  // PGlite has one connection: a transaction held open there would stop the queue too.
+  (kind === 'postgres' ? test : test.skip)('a failure while a grade of the same user is being computed posts no Failed score and does not wait for that grade', async () => {
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'failed-while-grading' });
+    const lineItemId = fromGlobalId(item.id)!.id;
+    const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const userId = `busy-${randomUUID()}`;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    // Another transaction computing this user's grade holds the grade lock until released.
+    const grading = prisma().$transaction(async (tx) => {
+      await lockGrade(tx, { lineItemId, userId });
+      locked();
+      await released;
+    }, { timeout: 120_000, maxWait: 10_000 });
+    try {
+      await isLocked;
+      // The job reaches FAILED while the lock is still held: the failure hook did not wait for it.
+      const failed = await failingReading(org.id, lineItemId, userId);
+      expect(await prisma().ltiScore.count({ where: { jobId: failed } })).toBe(0);
+      expect(await prisma().outboxEvent.count({ where: { type: 'assessment.failed', body: { contains: Buffer.from(`Job:${failed}`).toString('base64url') } } })).toBe(1);
+    } finally {
+      release();
+      await grading;
+    }
+    // With the lock free, a failure posts Failed as usual (the user still has no grade).
+    const next = await failingReading(org.id, lineItemId, userId);
+    expect(await prisma().ltiScore.findFirst({ where: { jobId: next }, select: { gradingProgress: true } })).toEqual({ gradingProgress: 'FAILED' });
   });
 
   test('a score the platform refuses (400) is given up at once and shows FAILED with the reason', async () => {
