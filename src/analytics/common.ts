@@ -60,8 +60,12 @@ export function checkRange(from: Date | null | undefined, to: Date | null | unde
 
 /** Utterances submitted in [from, to) (checked by checkRange). */
 export function submittedIn(w: Window, alias = 'u'): Prisma.Sql {
+  return within(Prisma.raw(`${alias}."createdAt"`), w);
+}
+
+/** `AND col` in [from, to) (checked as submittedIn checks it); nothing for an open window. */
+export function within(col: Prisma.Sql, w: Window): Prisma.Sql {
   checkRange(w.from, w.to);
-  const col = Prisma.raw(`${alias}."createdAt"`);
   return Prisma.sql`${w.from ? Prisma.sql`AND ${col} >= ${w.from}::timestamptz` : Prisma.empty}
     ${w.to ? Prisma.sql`AND ${col} < ${w.to}::timestamptz` : Prisma.empty}`;
 }

@@ -1,7 +1,7 @@
 /**
  * The history analytics as the per-request loaders hand them out (loaders.ts): bound to the
  * caller's organisation, each checking the key's scope before it reads. Learner and cohort
- * analytics need SCORES_READ; the model audit needs ADMIN.
+ * analytics need SCORES_READ; the model audit and the organisation's usage need ADMIN.
  *
  * The Learner fields batch: every learner of one request asking a field with the same arguments
  * (a page of learners, say) is answered by the same statement(s), partitioned by learner, so the
@@ -15,6 +15,7 @@ import {
   droppedLearnerCount, droppedLearners, groupDistribution, groups, inactiveLearnerCount, inactiveLearners, weakSounds, weakWords, groupSoundChanges, hardestTexts, type DistributionArgs, type DropArgs,
 } from './cohorts.js';
 import { modelAudit } from './audit.js';
+import { organizationUsage, type UsageArgs } from './usage.js';
 
 /** A loader per distinct arguments, keyed by learner id, dispatched like the other loaders (setImmediate). */
 function perLearner<A, R>(fetch: (learnerIds: string[], args: A) => Promise<Map<string, R>>) {
@@ -58,6 +59,7 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
       (reads(), inactiveLearners(prisma, org, externalId, args)),
     inactiveLearnerCount: (externalId: string, args: { days?: number | null }) => (reads(), inactiveLearnerCount(prisma, org, externalId, args)),
     modelAudit: (modelVersion: string | null | undefined) => (admin(), modelAudit(prisma, org, modelVersion)),
+    usage: (args: UsageArgs) => (admin(), organizationUsage(prisma, org, args)),
   };
 }
 

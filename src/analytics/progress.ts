@@ -9,7 +9,8 @@ import { AppError, badInput } from '../errors.js';
 import { ASPECTS, aspectRows, bound, groupLearners, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
 
 export type TimeBucket = 'DAY' | 'WEEK' | 'MONTH';
-const UNIT: Record<TimeBucket, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
+/** date_trunc's unit for each bucket width. */
+export const TIME_BUCKET_UNIT: Record<TimeBucket, string> = { DAY: 'day', WEEK: 'week', MONTH: 'month' };
 export const MAX_BUCKETS = 400;
 
 export interface ProgressArgs extends Window {
@@ -73,7 +74,7 @@ function unknownTimeZone(name: string): AppError {
 }
 
 /** A zone Node knows but the database's older time zone data does not is the caller's input too, not INTERNAL. */
-function zoneRefusedByDatabase(e: unknown, zone: string): unknown {
+export function zoneRefusedByDatabase(e: unknown, zone: string): unknown {
   return /time zone .* not recognized/i.test(String((e as Error | undefined)?.message)) ? unknownTimeZone(zone) : e;
 }
 
@@ -101,7 +102,7 @@ export async function groupProgress(prisma: PrismaClient, organizationId: string
  */
 async function progressRows(prisma: PrismaClient, organizationId: string, scope: { series: Prisma.Sql; utterances: Prisma.Sql }, args: ProgressArgs) {
   const bucket = args.bucket ?? 'WEEK';
-  const unit = UNIT[bucket];
+  const unit = TIME_BUCKET_UNIT[bucket];
   const zone = timeZoneOf(args.timeZone);
   const last = bound('lastBuckets', args.lastBuckets, 52, MAX_BUCKETS);
   // Matched as the utterance filters match it (utterances(filter: {referenceText})): case and

@@ -164,6 +164,10 @@ const TYPE_NEEDS: Record<string, Need> = {
   /** Inside a LearnerGroup (SCORES) or a ModelAudit (ADMIN). */
   AspectDistribution: 'PART',
   ModelAudit: 'ADMIN',
+  /** Organization.usage: what the organisation used, an operator's figures. */
+  OrganizationUsage: 'ADMIN',
+  UsageBucket: 'ADMIN',
+  UsageTotals: 'ADMIN',
   ModelAgreement: 'ADMIN',
   AspectAgreement: 'ADMIN',
   // LTI grade passback (issue 10): platforms and their keys are admin configuration; the line item

@@ -1,3 +1,4 @@
 // One resolver per file; this index only gathers them.
 export * from './id.js';
 export * from './xapiAccountHomePage.js';
+export * from './usage.js';

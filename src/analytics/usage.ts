@@ -1,0 +1,108 @@
+/**
+ * What an organisation used (Organization.usage): recordings and their audio, the learners who
+ * recorded, model assessments and their inference time, jobs that failed for good, per calendar
+ * day, week or month in a time zone, and over the whole window. Counted from the rows the database
+ * holds, so erased learners and deleted utterances leave it (see the schema's description).
+ *
+ * Two statements whatever the window: the buckets (three grouped scans, each on an index led by
+ * the organisation, joined on the bucket start) and the totals (distinct learners over the window
+ * cannot be summed from the buckets).
+ */
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { bound, within, type Window } from './common.js';
+import { MAX_BUCKETS, timeZoneOf, TIME_BUCKET_UNIT, zoneRefusedByDatabase, type TimeBucket } from './progress.js';
+
+export interface UsageArgs extends Window {
+  bucket?: TimeBucket | null;
+  timeZone?: string | null;
+  lastBuckets?: number | null;
+}
+
+export interface UsageFigures {
+  recordings: number;
+  audioSeconds: number;
+  activeLearners: number;
+  modelAssessments: number;
+  inferenceSeconds: number;
+  failedJobs: number;
+}
+
+export interface UsageBucket extends UsageFigures {
+  start: Date;
+}
+
+export interface OrganizationUsage {
+  bucket: TimeBucket;
+  timeZone: string;
+  buckets: UsageBucket[];
+  totals: UsageFigures;
+}
+
+interface FigureRow {
+  recordings: number;
+  audioMs: number;
+  activeLearners: number;
+  modelAssessments: number;
+  inferenceMs: number;
+  failedJobs: number;
+}
+
+/**
+ * The three sources, each grouped by `key` (a bucket start, or one constant for the totals):
+ * recordings by when they were submitted, assessments by when they were written, failed jobs by
+ * when they failed.
+ */
+function sources(organizationId: string, w: Window, key: (col: Prisma.Sql) => Prisma.Sql): Prisma.Sql {
+  const org = Prisma.sql`${organizationId}::uuid`;
+  return Prisma.sql`
+    recorded AS (
+      SELECT ${key(Prisma.sql`u."createdAt"`)} AS k, count(*)::int AS recordings,
+        coalesce(sum(u."durationMs"), 0)::float8 AS "audioMs", count(DISTINCT u."learnerId")::int AS "activeLearners"
+      FROM "Utterance" u WHERE u."organizationId" = ${org} ${within(Prisma.sql`u."createdAt"`, w)} GROUP BY 1),
+    assessed AS (
+      SELECT ${key(Prisma.sql`a."createdAt"`)} AS k, count(*)::int AS "modelAssessments", coalesce(sum(a."inferenceMs"), 0)::float8 AS "inferenceMs"
+      FROM "Assessment" a WHERE a."organizationId" = ${org} AND a.source = 'MODEL' ${within(Prisma.sql`a."createdAt"`, w)} GROUP BY 1),
+    failed AS (
+      SELECT ${key(Prisma.sql`j."finishedAt"`)} AS k, count(*)::int AS "failedJobs"
+      FROM "Job" j WHERE j."organizationId" = ${org} AND j.status = 'FAILED' ${within(Prisma.sql`j."finishedAt"`, w)} GROUP BY 1),
+    keys AS (SELECT k FROM recorded UNION SELECT k FROM assessed UNION SELECT k FROM failed)`;
+}
+
+const FIGURES = Prisma.sql`coalesce(r.recordings, 0) AS recordings, coalesce(r."audioMs", 0) AS "audioMs",
+  coalesce(r."activeLearners", 0) AS "activeLearners", coalesce(a."modelAssessments", 0) AS "modelAssessments",
+  coalesce(a."inferenceMs", 0) AS "inferenceMs", coalesce(f."failedJobs", 0) AS "failedJobs"`;
+/** Every key of `keys` with its figures from the three sources. */
+const JOINED = (keys: string) => Prisma.sql`${Prisma.raw(keys)} LEFT JOIN recorded r USING (k) LEFT JOIN assessed a USING (k) LEFT JOIN failed f USING (k)`;
+
+function figures(row: FigureRow | undefined): UsageFigures {
+  return {
+    recordings: row?.recordings ?? 0,
+    audioSeconds: (row?.audioMs ?? 0) / 1000,
+    activeLearners: row?.activeLearners ?? 0,
+    modelAssessments: row?.modelAssessments ?? 0,
+    inferenceSeconds: (row?.inferenceMs ?? 0) / 1000,
+    failedJobs: row?.failedJobs ?? 0,
+  };
+}
+
+export async function organizationUsage(prisma: PrismaClient, organizationId: string, args: UsageArgs): Promise<OrganizationUsage> {
+  const bucket = args.bucket ?? 'MONTH';
+  const unit = TIME_BUCKET_UNIT[bucket];
+  const zone = timeZoneOf(args.timeZone);
+  const last = bound('lastBuckets', args.lastBuckets, 12, MAX_BUCKETS);
+  const start = (col: Prisma.Sql) => Prisma.sql`date_trunc(${unit}::text, ${col} AT TIME ZONE ${zone}::text)`;
+  const [buckets, totals] = await Promise.all([
+    prisma.$queryRaw<(FigureRow & { start: Date })[]>`WITH ${sources(organizationId, args, start)},
+      newest AS (SELECT k FROM keys ORDER BY k DESC LIMIT ${last}::int)
+      SELECT k AT TIME ZONE ${zone}::text AS start, ${FIGURES}
+      FROM ${JOINED('newest')} ORDER BY k`,
+    prisma.$queryRaw<FigureRow[]>`WITH ${sources(organizationId, args, () => Prisma.sql`true`)}
+      SELECT ${FIGURES} FROM ${JOINED('keys')}`,
+  ]).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
+  return {
+    bucket,
+    timeZone: zone,
+    buckets: buckets.map((row) => ({ start: row.start, ...figures(row) })),
+    totals: figures(totals[0]),
+  };
+}
