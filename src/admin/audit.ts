@@ -11,6 +11,10 @@ import type { Principal } from '../graphql/auth.js';
 export interface Actor {
   apiKeyId: string | null;
   label: string;
+  /** The X-Request-Id of the API request that acted (its log line carries the same); null on the command line. */
+  requestId?: string | null;
+  /** The client's address as the server saw it (behind SPEECHMARK_TRUST_PROXY, the forwarded one); null on the command line. */
+  ipAddress?: string | null;
 }
 
 export type AuditAction =
@@ -64,8 +68,9 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-export function actorOf(principal: Principal): Actor {
-  return { apiKeyId: principal.apiKeyId, label: principal.apiKeyLabel };
+/** The acting key of a request, with the request's id and the client's address. */
+export function actorOf(ctx: { principal: Principal; requestId: string; clientIp: string | null }): Actor {
+  return { apiKeyId: ctx.principal.apiKeyId, label: ctx.principal.apiKeyLabel, requestId: ctx.requestId, ipAddress: ctx.clientIp };
 }
 
 /** `cli:<os user>` for `npm run admin`. */
@@ -86,6 +91,8 @@ export async function recordAudit(tx: Prisma.TransactionClient, record: AuditRec
       organizationId: record.organizationId,
       actorApiKeyId: record.actor.apiKeyId,
       actor: record.actor.label,
+      requestId: record.actor.requestId ?? null,
+      ipAddress: record.actor.ipAddress ?? null,
       action: record.action,
       targetType: record.targetType ?? null,
       targetId: record.targetId ?? null,

@@ -48,6 +48,11 @@ export interface RequestContext {
   /** X-Request-Id of the HTTP request (log lines, masked errors); a fresh id per WebSocket operation. */
   requestId: string;
   /**
+   * The client's address (Express `req.ip`: the forwarded one behind SPEECHMARK_TRUST_PROXY), for
+   * the audit log; null for a subscription (it writes nothing).
+   */
+  clientIp: string | null;
+  /**
    * Subscriptions only (src/graphql/subscriptions.ts): before each event, authenticate the key
    * again (a key revoked since is refused) and replace `principal` and `loaders` with fresh ones,
    * so every event is read anew, never from an earlier event's loader cache.

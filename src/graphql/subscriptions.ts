@@ -252,6 +252,8 @@ export function startSubscriptionServer(
       loaders: null as never,
       services,
       requestId,
+      // A subscription writes nothing, so nothing audits its address.
+      clientIp: null,
       renew: async () => {
         context.principal = await authenticate(prisma, connection.authorization);
         context.loaders = createLoaders(prisma, context.principal);

@@ -59,7 +59,8 @@ export function cors(origins: string[]): RequestHandler {
   };
 }
 
-function clientIp(req: Request): string {
+/** The client's address: Express's `req.ip`, which follows X-Forwarded-For only from the proxies SPEECHMARK_TRUST_PROXY trusts. */
+export function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

@@ -319,6 +319,48 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     expect([...page1.edges, ...page2.edges].map((e: any) => e.node.id)).toEqual(events.slice(0, 4).map((e: any) => e.id));
   });
 
+  test("each audit event names the request that did it (its X-Request-Id, sent or made) and the client's address; a forwarded address only from a trusted proxy", async () => {
+    const REQUEST_AUDIT = `query($id: ID!) { auditEvents(first: 1, targetId: $id) { edges { node { action requestId ipAddress } } } }`;
+    /** createApiKey over plain HTTP with the headers given: the response's X-Request-Id and the new key's id. */
+    async function createWith(url: string, headers: Record<string, string>) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.admin.apiKey}`, ...headers },
+        body: JSON.stringify({ query: CREATE, variables: { input: { name: 'traced', scopes: ['SCORES_READ'] } } }),
+      });
+      const body = await res.json();
+      expect(body.errors).toBeUndefined();
+      return { requestId: res.headers.get('x-request-id'), keyId: body.data.createApiKey.apiKey.id as string };
+    }
+    const eventOf = async (keyId: string) => (await t.admin.request(REQUEST_AUDIT, { id: keyId })).data.auditEvents.edges[0].node;
+    const LOOPBACK = /^(::ffff:)?127\.0\.0\.1$|^::1$/;
+
+    // The client's own id is kept; an address it claims is ignored (no proxy is trusted by default).
+    const sent = await createWith(t.app.url, { 'x-request-id': 'lms-sync-42', 'x-forwarded-for': '203.0.113.9' });
+    expect(sent.requestId).toBe('lms-sync-42');
+    const sentEvent = await eventOf(sent.keyId);
+    expect(sentEvent).toEqual({ action: 'apiKey.created', requestId: 'lms-sync-42', ipAddress: expect.stringMatching(LOOPBACK) });
+    // None sent (or not a plain token): the one the server made and returned.
+    const made = await createWith(t.app.url, { 'x-request-id': 'two words' });
+    expect(made.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await eventOf(made.keyId)).requestId).toBe(made.requestId);
+
+    // Behind a trusted proxy (here the loopback one), the forwarded client address is recorded.
+    const proxied = await startTestApp(kind, { inProcessWorker: false, trustProxy: 'loopback' });
+    try {
+      const behind = await fetch(proxied.app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${proxied.admin.apiKey}`, 'x-forwarded-for': '203.0.113.9' },
+        body: JSON.stringify({ query: CREATE, variables: { input: { name: 'proxied', scopes: ['SCORES_READ'] } } }),
+      }).then((r) => r.json());
+      const keyId = behind.data.createApiKey.apiKey.id;
+      const event = (await proxied.admin.request(REQUEST_AUDIT, { id: keyId })).data.auditEvents.edges[0].node;
+      expect(event).toEqual({ action: 'apiKey.created', requestId: expect.any(String), ipAddress: '203.0.113.9' });
+    } finally {
+      await proxied.dispose();
+    }
+  });
+
   test('the audit log narrows by target, acting key and time; ids of another kind match nothing', async () => {
     const FILTERED = `query($t: ID, $a: ID, $s: DateTime, $u: DateTime, $action: String) {
       auditEvents(first: 100, targetId: $t, actorApiKeyId: $a, since: $s, until: $u, action: $action) { totalCount edges { node { id action actorApiKeyId targetId createdAt } } } }`;

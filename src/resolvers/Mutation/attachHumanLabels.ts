@@ -30,7 +30,7 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
   const id = await prisma.$transaction(async (tx) => {
     const id = await writeHumanLabels(tx, { organizationId, utterance, labels, rater });
     await recordAudit(tx, {
-      organizationId, actor: actorOf(ctx.principal), action: 'humanLabels.attached', targetType: 'Utterance', targetId: utterance.id,
+      organizationId, actor: actorOf(ctx), action: 'humanLabels.attached', targetType: 'Utterance', targetId: utterance.id,
       details: { assessmentId: toGlobalId('Assessment', id), rater, wordLevel: labels.words !== null },
     });
     return id;

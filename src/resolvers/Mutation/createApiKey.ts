@@ -8,6 +8,6 @@ export const createApiKey: MutationResolvers['createApiKey'] = (_parent, { input
   return issueApiKey(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, name: input.name, scopes: input.scopes, expiresAt: input.expiresAt },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

@@ -13,7 +13,7 @@ import { actorOf } from '../../admin/audit.js';
 export const createLearner: MutationResolvers['createLearner'] = async (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ASSESS_WRITE');
   try {
-    return await create(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx.principal));
+    return await create(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx));
   } catch (e) {
     if (e instanceof AppError && e.code === 'CONFLICT') {
       // (null when the learner was erased between the refused insert and the look-up)

@@ -14,6 +14,6 @@ export const createLtiLineItem: MutationResolvers['createLtiLineItem'] = (_paren
     { prisma, tokens: ltiTokens, post, policy: webhookPolicy, allowHttp: config.webhookAllowHttp },
     ctx.principal.organizationId,
     { ...input, platformId: expectGlobalId(input.platformId, 'LtiPlatform') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

@@ -10,6 +10,6 @@ export const createWebhookEndpoint: MutationResolvers['createWebhookEndpoint'] =
     prisma,
     { policy: webhookPolicy, allowHttp: config.webhookAllowHttp, maxEndpoints: config.webhookMaxEndpoints },
     { organizationId: ctx.principal.organizationId, url: input.url, eventTypes: input.eventTypes, description: input.description },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

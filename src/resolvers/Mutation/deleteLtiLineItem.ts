@@ -6,5 +6,5 @@ import { deleteLtiLineItem as remove } from '../../lti/platforms.js';
 
 export const deleteLtiLineItem: MutationResolvers['deleteLtiLineItem'] = (_parent, { id }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return remove(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), actorOf(ctx.principal));
+  return remove(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), actorOf(ctx));
 };

@@ -6,5 +6,5 @@ import { deleteLtiPlatform as remove } from '../../lti/platforms.js';
 
 export const deleteLtiPlatform: MutationResolvers['deleteLtiPlatform'] = (_parent, { id }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return remove(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx.principal));
+  return remove(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx));
 };

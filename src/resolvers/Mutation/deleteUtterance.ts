@@ -12,7 +12,7 @@ export const deleteUtterance: MutationResolvers['deleteUtterance'] = async (_par
     ctx.services.prisma,
     new AudioStore(ctx.services.config.audioDir),
     { organizationId: ctx.principal.organizationId, utteranceId },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   return { utteranceId: toGlobalId('Utterance', utteranceId), ...deleted };
 };

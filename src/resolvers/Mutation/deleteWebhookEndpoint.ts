@@ -9,6 +9,6 @@ export const deleteWebhookEndpoint: MutationResolvers['deleteWebhookEndpoint'] =
   return deleteEndpoint(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'WebhookEndpoint') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

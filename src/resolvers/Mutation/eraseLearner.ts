@@ -12,7 +12,7 @@ export const eraseLearner: MutationResolvers['eraseLearner'] = async (_parent, {
     ctx.services.prisma,
     new AudioStore(ctx.services.config.audioDir),
     { organizationId: ctx.principal.organizationId, learnerId },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   return { learnerId: toGlobalId('Learner', learnerId), ...counts };
 };

@@ -18,7 +18,7 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
   const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion');
   const op = await startBulkReassessment(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId,
-    actor: actorOf(ctx.principal),
+    actor: actorOf(ctx),
     learnerId,
     groupExternalId: input.groupExternalId ?? null,
     wholeOrganisation: input.wholeOrganisation ?? null,

@@ -5,5 +5,5 @@ import { registerLtiPlatform as register } from '../../lti/platforms.js';
 
 export const registerLtiPlatform: MutationResolvers['registerLtiPlatform'] = (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return register(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx.principal));
+  return register(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx));
 };

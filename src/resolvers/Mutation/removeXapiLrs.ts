@@ -5,5 +5,5 @@ import { removeXapiLrs as remove } from '../../xapi/lrs-settings.js';
 
 export const removeXapiLrs: MutationResolvers['removeXapiLrs'] = (_parent, _args, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return remove(ctx.services.prisma, ctx.principal.organizationId, actorOf(ctx.principal));
+  return remove(ctx.services.prisma, ctx.principal.organizationId, actorOf(ctx));
 };

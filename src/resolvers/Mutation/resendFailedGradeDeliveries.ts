@@ -10,7 +10,7 @@ export const resendFailedGradeDeliveries: MutationResolvers['resendFailedGradeDe
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, lineItemId: expectGlobalId(args.lineItemId, 'LtiLineItem') },
     args.since,
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   if (resent.count > 0) ctx.services.wakeDelivery();
   return resent;

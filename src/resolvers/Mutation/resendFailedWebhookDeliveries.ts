@@ -10,7 +10,7 @@ export const resendFailedWebhookDeliveries: MutationResolvers['resendFailedWebho
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, endpointId: expectGlobalId(args.endpointId, 'WebhookEndpoint') },
     args.since,
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   if (resent.count > 0) ctx.services.wakeDelivery();
   return resent;

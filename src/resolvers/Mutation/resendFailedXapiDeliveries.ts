@@ -5,7 +5,7 @@ import { resendFailedXapiDeliveries as resendFailed } from '../../xapi/resend.js
 
 export const resendFailedXapiDeliveries: MutationResolvers['resendFailedXapiDeliveries'] = async (_parent, { since }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  const resent = await resendFailed(ctx.services.prisma, ctx.services.config.xapi.lrs, ctx.principal.organizationId, since, actorOf(ctx.principal));
+  const resent = await resendFailed(ctx.services.prisma, ctx.services.config.xapi.lrs, ctx.principal.organizationId, since, actorOf(ctx));
   if (resent.count > 0) ctx.services.wakeDelivery();
   return resent;
 };

@@ -9,7 +9,7 @@ export const resendGradeDelivery: MutationResolvers['resendGradeDelivery'] = asy
   const delivery = await resend(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'GradeDelivery') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   ctx.services.wakeDelivery();
   return delivery;

@@ -9,7 +9,7 @@ export const resendWebhookDelivery: MutationResolvers['resendWebhookDelivery'] =
   const delivery = await resendDelivery(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'WebhookDelivery') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   ctx.services.wakeDelivery();
   return delivery;

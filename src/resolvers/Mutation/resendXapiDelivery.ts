@@ -10,7 +10,7 @@ export const resendXapiDelivery: MutationResolvers['resendXapiDelivery'] = async
     ctx.services.prisma,
     ctx.services.config.xapi.lrs,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'XapiDelivery') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   ctx.services.wakeDelivery();
   return delivery;

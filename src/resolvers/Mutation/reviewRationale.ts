@@ -10,7 +10,7 @@ export const reviewRationale: MutationResolvers['reviewRationale'] = async (_par
   const assessmentId = expectGlobalId(args.assessmentId, 'Assessment');
   const written = await review(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId, assessmentId, assessmentGlobalId: args.assessmentId,
-    verdict: args.verdict, note: args.note, actor: actorOf(ctx.principal),
+    verdict: args.verdict, note: args.note, actor: actorOf(ctx),
   });
   // A review read earlier in this request (another aliased reviewRationale) is stale now.
   ctx.loaders.reviewByRationale.replace(written.rationaleId, written);

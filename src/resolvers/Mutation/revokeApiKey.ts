@@ -8,6 +8,6 @@ import { revokeApiKey as revoke } from '../../admin/keys.js';
 export const revokeApiKey: MutationResolvers['revokeApiKey'] = async (_parent, { id }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
   const where = { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'ApiKey') };
-  const { apiKey } = await revoke(ctx.services.prisma, where, actorOf(ctx.principal), { protectLastAdmin: true });
+  const { apiKey } = await revoke(ctx.services.prisma, where, actorOf(ctx), { protectLastAdmin: true });
   return apiKey;
 };

@@ -10,6 +10,6 @@ export const rotateApiKey: MutationResolvers['rotateApiKey'] = (_parent, args, c
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(args.id, 'ApiKey') },
     { expireOldAfterSeconds: args.expireOldAfterSeconds ?? 0, expiresAt: args.expiresAt },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

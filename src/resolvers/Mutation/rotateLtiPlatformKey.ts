@@ -6,5 +6,5 @@ import { rotateLtiPlatformKey as rotate } from '../../lti/platforms.js';
 
 export const rotateLtiPlatformKey: MutationResolvers['rotateLtiPlatformKey'] = (_parent, { id }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return rotate(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx.principal));
+  return rotate(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx));
 };

@@ -10,6 +10,6 @@ export const rotateWebhookSecret: MutationResolvers['rotateWebhookSecret'] = (_p
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(args.id, 'WebhookEndpoint') },
     { expireOldAfterSeconds: args.expireOldAfterSeconds ?? 86400 },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
 };

@@ -10,7 +10,7 @@ export const sendTestWebhook: MutationResolvers['sendTestWebhook'] = async (_par
   const delivery = await sendTestEvent(
     ctx.services.prisma,
     { organizationId: ctx.principal.organizationId, endpointId: expectGlobalId(endpointId, 'WebhookEndpoint') },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   ctx.services.wakeDelivery();
   return delivery;

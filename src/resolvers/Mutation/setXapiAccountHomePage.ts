@@ -5,5 +5,5 @@ import { setXapiAccountHomePage as set } from '../../xapi/lrs-settings.js';
 
 export const setXapiAccountHomePage: MutationResolvers['setXapiAccountHomePage'] = (_parent, { url }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return set(ctx.services.prisma, ctx.principal.organizationId, url ?? null, actorOf(ctx.principal));
+  return set(ctx.services.prisma, ctx.principal.organizationId, url ?? null, actorOf(ctx));
 };

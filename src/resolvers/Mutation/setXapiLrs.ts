@@ -6,5 +6,5 @@ import { setXapiLrs as set } from '../../xapi/lrs-settings.js';
 export const setXapiLrs: MutationResolvers['setXapiLrs'] = (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
   const { prisma, config, webhookPolicy } = ctx.services;
-  return set(prisma, { policy: webhookPolicy, allowHttp: config.webhookAllowHttp }, ctx.principal.organizationId, input, actorOf(ctx.principal));
+  return set(prisma, { policy: webhookPolicy, allowHttp: config.webhookAllowHttp }, ctx.principal.organizationId, input, actorOf(ctx));
 };

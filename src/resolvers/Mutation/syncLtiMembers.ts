@@ -22,7 +22,7 @@ export const syncLtiMembers: MutationResolvers['syncLtiMembers'] = async (_paren
       allowHttp: config.webhookAllowHttp,
     },
     { organizationId: ctx.principal.organizationId, platformId: expectGlobalId(input.platformId, 'LtiPlatform'), contextMembershipsUrl: input.contextMembershipsUrl, group: input.group },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   const { context, ...counts } = result;
   return { ...counts, contextId: context.id, contextLabel: context.label, contextTitle: context.title };

@@ -6,5 +6,5 @@ import { updateLtiLineItem as update } from '../../lti/platforms.js';
 
 export const updateLtiLineItem: MutationResolvers['updateLtiLineItem'] = (_parent, { id, input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), input, actorOf(ctx.principal));
+  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), input, actorOf(ctx));
 };

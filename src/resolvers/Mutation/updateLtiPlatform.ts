@@ -6,5 +6,5 @@ import { updateLtiPlatform as update } from '../../lti/platforms.js';
 
 export const updateLtiPlatform: MutationResolvers['updateLtiPlatform'] = (_parent, { id, input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), input, actorOf(ctx.principal));
+  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), input, actorOf(ctx));
 };

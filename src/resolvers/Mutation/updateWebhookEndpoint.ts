@@ -12,7 +12,7 @@ export const updateWebhookEndpoint: MutationResolvers['updateWebhookEndpoint'] =
     { policy: webhookPolicy, allowHttp: config.webhookAllowHttp, maxEndpoints: config.webhookMaxEndpoints },
     { organizationId: ctx.principal.organizationId, id: expectGlobalId(id, 'WebhookEndpoint') },
     { ...input, descriptionGiven: 'description' in input },
-    actorOf(ctx.principal),
+    actorOf(ctx),
   );
   if (input.enabled === true) ctx.services.wakeDelivery();
   return endpoint;
