@@ -344,6 +344,11 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     const made = await createWith(t.app.url, { 'x-request-id': 'two words' });
     expect(made.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await eventOf(made.keyId)).requestId).toBe(made.requestId);
+    // The README's audit query, as written, shows both.
+    const readmeQuery = readFileSync('README.md', 'utf8').split('\n').find((l) => l.startsWith('{ auditEvents(first: 50'))!;
+    const listed = await t.admin.request(readmeQuery.replace('"learner.erased"', '"apiKey.created"'));
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data.auditEvents.edges.map((e: { node: { requestId: string } }) => e.node.requestId)).toEqual(expect.arrayContaining(['lms-sync-42', made.requestId]));
 
     // Behind a trusted proxy (here the loopback one), the forwarded client address is recorded.
     const proxied = await startTestApp(kind, { inProcessWorker: false, trustProxy: 'loopback' });

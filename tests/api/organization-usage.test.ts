@@ -6,6 +6,7 @@
  * with its decoded duration; two statements whatever the window; bad arguments named; admin only.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, type GqlClient } from '../support/client.js';
@@ -146,6 +147,18 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     expect(totals).toEqual({ ...before, recordings: before.recordings + 1, activeLearners: before.activeLearners + 1, audioSeconds: before.audioSeconds + stored.durationMs! / 1000 });
     expect(stored.durationMs).toBeGreaterThan(1000);
     expect(buckets.at(-1)).toMatchObject({ recordings: 1, audioSeconds: stored.durationMs! / 1000 });
+  });
+
+  test("the README's usage query runs as written", async () => {
+    const section = readFileSync('README.md', 'utf8').split('#### Usage')[1]!;
+    const query = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const res = await admin.request(query);
+    expect(res.errors).toBeUndefined();
+    const usage = res.data.viewer.organization.usage;
+    // From 1 January 2026 in Berlin: everything seeded, by Berlin's months.
+    expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 1 });
+    expect(usage.buckets.slice(0, 2).map((b: { start: string; recordings: number }) => [b.start, b.recordings]))
+      .toEqual([['2026-01-31T23:00:00.000Z', 3], ['2026-02-28T23:00:00.000Z', 1]]);
   });
 
   test('bad arguments are BAD_USER_INPUT naming them', async () => {
