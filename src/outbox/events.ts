@@ -17,7 +17,10 @@ import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
 
-export const EVENT_TYPES = ['assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted'] as const;
+export const EVENT_TYPES = [
+  'assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted',
+  'gradeDelivery.failed', 'xapiDelivery.failed',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** sendTestWebhook's event: to one endpoint on request, never subscribed to, not in the events feed. */
 export const TEST_EVENT_TYPE = 'webhook.test';

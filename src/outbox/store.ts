@@ -10,7 +10,10 @@
  * `webhook-id`, which is what receivers deduplicate on.
  */
 import { deliveriesSettled } from '../ops/metrics.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { emitDeliveryFailed, NOTIFIED_CHANNELS } from './delivery-failed.js';
+
+type Tx = Prisma.TransactionClient;
 
 export interface ClaimedDelivery {
   id: string;
@@ -37,7 +40,19 @@ export async function claimDeliveries(
   limit: number,
   maxAttempts: number,
 ): Promise<ClaimedDelivery[]> {
-  const rows = await prisma.$queryRawUnsafe<(ClaimedDelivery & { status: string })[]>(
+  // One transaction with the failure events of the deliveries it retires (src/outbox/delivery-failed.ts).
+  const rows = await prisma.$transaction(async (tx) => {
+    const claimed = await claimStatement(tx, workerId, leaseSeconds, limit, maxAttempts);
+    for (const r of claimed) if (r.status === 'FAILED') await emitDeliveryFailed(tx, r.id);
+    return claimed;
+  });
+  // Retired here (their worker died on the last attempt): settled as failed, by no worker's attempt.
+  for (const r of rows) if (r.status === 'FAILED') deliveriesSettled.inc({ channel: r.channel.toLowerCase(), outcome: 'failed' });
+  return rows.filter((r) => r.status === 'SENDING').map(({ status: _status, ...r }) => ({ ...r, attempts: Number(r.attempts) }));
+}
+
+function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: number, maxAttempts: number) {
+  return tx.$queryRawUnsafe<(ClaimedDelivery & { status: string })[]>(
     `WITH candidate AS (
        SELECT "id", "status", "attempts", "lockedBy", "updatedAt" FROM "Delivery"
         WHERE ${CLAIMABLE}
@@ -76,9 +91,6 @@ export async function claimDeliveries(
     limit,
     maxAttempts,
   );
-  // Retired here (their worker died on the last attempt): settled as failed, by no worker's attempt.
-  for (const r of rows) if (r.status === 'FAILED') deliveriesSettled.inc({ channel: r.channel.toLowerCase(), outcome: 'failed' });
-  return rows.filter((r) => r.status === 'SENDING').map(({ status: _status, ...r }) => ({ ...r, attempts: Number(r.attempts) }));
 }
 
 /** Deliveries a worker could claim now (drain, monitoring). */
@@ -113,6 +125,16 @@ export interface AttemptRecord {
  * attempt's (its lease expired and it was claimed again, or it was deleted).
  */
 export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
+  if (r.verdict.kind !== 'failed' || !NOTIFIED_CHANNELS.has(d.channel)) return writeAttempt(prisma, d, workerId, r);
+  // A grade or statement given up: its failure event in the same transaction (src/outbox/delivery-failed.ts).
+  return prisma.$transaction(async (tx) => {
+    const written = await writeAttempt(tx, d, workerId, r);
+    if (written) await emitDeliveryFailed(tx, d.id);
+    return written;
+  });
+}
+
+async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
   const v = r.verdict;
   if (v.kind === 'release') {
     const n = await prisma.$executeRawUnsafe(

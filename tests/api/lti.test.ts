@@ -426,6 +426,27 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(d.lastError).toContain('400');
     expect(lms.scores.filter((s) => s.lineItem === 'fluency-10')).toHaveLength(0);
 
+    // The give-up is an event (webhooks and the events feed), written with the FAILED state: codes, not the platform's answer.
+    const deliveryId = (await t.admin.request(`query($id: ID!) { assessment(id: $id) { gradeDeliveries { id } } }`, { id: assessmentId })).data.assessment.gradeDeliveries[0].id;
+    const FAILED_EVENTS = `query($learner: ID!) { events(first: 10, filter: {types: ["gradeDelivery.failed"], learnerId: $learner}) { edges { node { type payload } } } }`;
+    const failedEvents = await t.admin.request(FAILED_EVENTS, { learner: learnerId });
+    expect(failedEvents.errors).toBeUndefined();
+    const externalId = (await t.admin.request(`query($id: ID!) { node(id: $id) { ... on Learner { externalId } } }`, { id: learnerId })).data.node.externalId;
+    expect(failedEvents.data.events.edges.map((e: { node: { payload: unknown } }) => e.node.payload)).toEqual([{
+      type: 'gradeDelivery.failed',
+      timestamp: expect.any(String),
+      data: {
+        gradeDelivery: {
+          id: deliveryId, status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 400,
+          userId: externalId, scoreGiven: d.scoreGiven, scoreMaximum: 10, gradingProgress: d.gradingProgress,
+        },
+        lineItem: { id: item.id, url: item.url, label: 'fluency-10' },
+        assessment: { id: assessmentId },
+        job: null,
+        learner: { id: learnerId, externalId },
+      },
+    }]);
+
     // Erasing the learner erases what was owed to the gradebook about them (the LTI user id with it).
     const dbId = fromGlobalId(assessmentId)!.id;
     const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { learnerId } }`, { id: learnerId });
@@ -433,6 +454,8 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().ltiScore.count({ where: { assessmentId: dbId } })).toBe(0);
     expect(await prisma().delivery.count({ where: { channel: 'LTI_SCORE', ltiScore: { is: { assessmentId: dbId } } } })).toBe(0);
     expect(await prisma().ltiSubmission.count({ where: { lineItemId: fromGlobalId(item.id)!.id } })).toBe(0);
+    // The failure event was the learner's: it went with them.
+    expect(await prisma().outboxEvent.count({ where: { type: 'gradeDelivery.failed', body: { contains: deliveryId } } })).toBe(0);
   });
 
   test('a line item on an address the operator does not allow is refused by the outbound guard, not tried again', async () => {

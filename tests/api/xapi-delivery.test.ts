@@ -273,6 +273,19 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     const [refused] = await settledXapi(refusedId);
     expect(refused).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 401, lastErrorCode: 'HTTP_STATUS' });
     expect(lrs.stored.has(statementIdFor(refusedId))).toBe(false);
+    // The give-up is an event (webhooks and the events feed), written with the FAILED state.
+    const failedEvents = await t.admin.request(`query($learner: ID!) { events(first: 50, filter: {types: ["xapiDelivery.failed"], learnerId: $learner}) { edges { node { payload } } } }`, { learner: learnerId });
+    expect(failedEvents.errors).toBeUndefined();
+    const payloads = failedEvents.data.events.edges.map((e: { node: { payload: { data: { assessment: { id: string } } } } }) => e.node.payload);
+    expect(payloads.filter((p: { data: { assessment: { id: string } } }) => p.data.assessment.id === toGlobalId('Assessment', refusedId))).toEqual([{
+      type: 'xapiDelivery.failed',
+      timestamp: expect.any(String),
+      data: {
+        xapiDelivery: { id: toGlobalId('XapiDelivery', refused!.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 401, statementId: statementIdFor(refusedId) },
+        assessment: { id: toGlobalId('Assessment', refusedId) },
+        learner: { id: learnerId, externalId },
+      },
+    }]);
 
     const removed = await t.admin.request(REMOVE);
     expect(removed.data.removeXapiLrs).toEqual({ endpoint: lrs.url });
