@@ -28,6 +28,7 @@ import type { PrismaClient } from './generated/prisma/client.js';
 import { BulkEnqueueSweeper } from './assessment/bulk-sweeper.js';
 import { completeIfDone, STALLED_ENQUEUE_MS } from './assessment/bulk.js';
 import { sweepUnreferencedAudio } from './assessment/audio-files.js';
+import { AudioRetention } from './assessment/audio-retention.js';
 import { loadAudioUrlSigner } from './http/audio-url.js';
 import { PgliteMaintenance } from './db/maintenance.js';
 
@@ -300,6 +301,8 @@ export async function startSpeechmark(
   const bulkSweeper = worker ? createBulkSweeper(config, db.prisma, () => deliveries?.wake()) : null;
   // The embedded database's autovacuum (a PostgreSQL server runs its own).
   const maintenance = db.kind === 'pglite' ? new PgliteMaintenance(db.executor, config.pgliteMaintenanceSeconds * 1000) : null;
+  // Recordings past their organisation's retention (every server sweeps; SKIP LOCKED shares the work).
+  const audioRetention = new AudioRetention(db.prisma, intake.store, config.audioRetentionDays, config.audioRetentionSweepSeconds * 1000);
   // Only now, with the model loaded and the port bound, can the first start no longer fail: a key
   // created earlier was lost with every failed start (`npm run admin -- create-key` recovers one).
   const adminKey = await bootstrapAdminKey(db.prisma);
@@ -309,6 +312,7 @@ export async function startSpeechmark(
   deliveries?.start();
   bulkSweeper?.start();
   maintenance?.start();
+  audioRetention.start();
   return {
     url: http.url,
     opsUrl: ops?.url ?? null,
@@ -322,7 +326,7 @@ export async function startSpeechmark(
       // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
       // finish, or are handed back to the queue once the shutdown grace has passed; so do the
       // deliveries in flight (their attempts are bounded by the outbound request timeout).
-      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop(), maintenance?.stop()]);
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop(), maintenance?.stop(), audioRetention.stop()]);
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
       await deliveries?.stop();
       await events.close();

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { readManifest } from './inference/bundle.js';
 import { LOG_LEVELS, type LogLevel } from './ops/log.js';
 
+/** The longest audio retention in days (a hundred years: "keep", written out); the database's CHECK says the same. */
+export const MAX_AUDIO_RETENTION_DAYS = 36_500;
+
 /** Every setting, read once from the environment; the defaults run with no configuration at all. */
 export interface Config {
   port: number;
@@ -114,6 +117,10 @@ export interface Config {
   webhookMaxEndpoints: number;
   /** Outbox events (and their deliveries) older than this many days are deleted once settled. */
   outboxRetentionDays: number;
+  /** Days a recording's audio is kept where the organisation set none (0: for ever; src/assessment/audio-retention.ts). */
+  audioRetentionDays: number;
+  /** Seconds between audio retention sweeps (0: none). */
+  audioRetentionSweepSeconds: number;
   /**
    * PGlite has no autovacuum: every this many seconds the server VACUUMs or ANALYZEs the tables
    * autovacuum would (src/db/maintenance.ts); 0 turns it off. Unused with a PostgreSQL server.
@@ -342,6 +349,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowHttp: bool('SPEECHMARK_WEBHOOK_ALLOW_HTTP', false),
     webhookMaxEndpoints: num('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, NON_NEGATIVE),
     outboxRetentionDays: num('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, NON_NEGATIVE),
+    audioRetentionDays: num('SPEECHMARK_AUDIO_RETENTION_DAYS', 0, { min: 0, max: MAX_AUDIO_RETENTION_DAYS, integer: true }),
+    audioRetentionSweepSeconds: num('SPEECHMARK_AUDIO_RETENTION_SWEEP_SECONDS', 3600, NON_NEGATIVE),
     pgliteMaintenanceSeconds: num('SPEECHMARK_PGLITE_MAINTENANCE_SECONDS', 60, NON_NEGATIVE),
     workerPollMs: num('SPEECHMARK_WORKER_POLL_MS', 1000, { min: 10 }),
     workerHeartbeatSeconds: num('SPEECHMARK_WORKER_HEARTBEAT_SECONDS', 10, POSITIVE),

@@ -30,6 +30,11 @@ export const ERROR_CODES = [
    * caller's input and not speechmark's fault: fix the platform's configuration, or retry later.
    */
   'LTI_PLATFORM_ERROR',
+  /**
+   * The utterance's recording was removed by the organisation's audio retention
+   * (`Utterance.audioRemovedAt`): it can be neither played back nor assessed again; its scores stay.
+   */
+  'AUDIO_REMOVED',
   /** The database is unreachable or dropped the connection (restart, failover): retry shortly. HTTP 503 when it happens during authentication. */
   'SERVICE_UNAVAILABLE',
   /** The operation exceeds a query limit (size, tokens, depth, cost, aliases, directives, mutation fields). */

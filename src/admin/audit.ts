@@ -50,6 +50,8 @@ export type AuditAction =
   // xAPI (src/xapi)
   | 'xapiLrs.set'
   | 'organization.xapiAccountHomePageSet'
+  // Audio retention (src/assessment/audio-retention.ts)
+  | 'organization.audioRetentionSet'
   | 'xapiLrs.removed'
   | 'xapiDelivery.resent';
 

@@ -57,7 +57,7 @@ export async function eraseLearner(
         SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
          WHERE u."learnerId" = ${learnerId}::uuid FOR UPDATE OF j`;
       const utterances = await tx.$queryRaw<StoredUtterance[]>`
-        SELECT "id"::text AS "id", "audioSha256" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
+        SELECT "id"::text AS "id", "audioSha256", "audioRemovedAt" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
       const deleted = await deleteUtteranceRows(tx, organizationId, utterances);
       await tx.learner.delete({ where: { id: learnerId } });
       // So that the next roster sync does not create them again from the LMS's list.
@@ -122,7 +122,7 @@ export async function deleteUtterance(
         SELECT j."id" FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
          WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF j`;
       const found = await tx.$queryRaw<(StoredUtterance & { learnerId: string; externalId: string })[]>`
-        SELECT u."id"::text AS "id", u."audioSha256", u."learnerId"::text AS "learnerId", l."externalId"
+        SELECT u."id"::text AS "id", u."audioSha256", u."audioRemovedAt", u."learnerId"::text AS "learnerId", l."externalId"
           FROM "Utterance" u JOIN "Learner" l ON l."id" = u."learnerId"
          WHERE u."id" = ${utteranceId}::uuid AND u."organizationId" = ${organizationId}::uuid FOR UPDATE OF u`;
       if (found.length === 0) throw new AppError('NOT_FOUND', `No Utterance with id "${toGlobalId('Utterance', utteranceId)}".`);
@@ -164,6 +164,8 @@ export async function deleteUtterance(
 interface StoredUtterance {
   id: string;
   audioSha256: string;
+  /** Set once audio retention removed the recording: no file of its own to remove or count. */
+  audioRemovedAt: Date | null;
 }
 
 /** The rows of the (locked) utterances, children first: assessments with their rows, jobs, the utterances. */
@@ -195,9 +197,9 @@ async function planFileRemoval(tx: Tx, organizationId: string, utterances: Store
   // only this organisation's references: a file left for another organisation's identical
   // upload is gone for this one, and saying "kept" would tell its admin that someone else holds
   // those bytes.
-  const digests = [...new Set(utterances.map((u) => u.audioSha256))];
+  const digests = [...new Set(utterances.filter((u) => u.audioRemovedAt === null).map((u) => u.audioSha256))];
   const stillUsed = await tx.utterance.findMany({
-    where: { audioSha256: { in: digests } },
+    where: { audioSha256: { in: digests }, audioRemovedAt: null },
     select: { audioSha256: true, organizationId: true },
     distinct: ['audioSha256', 'organizationId'],
   });

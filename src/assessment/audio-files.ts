@@ -48,11 +48,14 @@ export async function holdAudioForInsert(
   if (!(await store.has(sha256))) await rewrite();
 }
 
-/** Remove the file of `sha256` unless a committed Utterance references it. True when removed. */
+/**
+ * Remove the file of `sha256` unless a committed Utterance references it and keeps its recording
+ * (one whose audio retention removed keeps only the digest). True when removed.
+ */
 export async function removeAudioIfUnreferenced(prisma: PrismaClient, store: AudioStore, sha256: string): Promise<boolean> {
   return runTransaction(prisma, async (tx) => {
     await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1::int4, $2::int4)', AUDIO_LOCK_NAMESPACE, lockKey(sha256));
-    const referenced = await tx.utterance.findFirst({ where: { audioSha256: sha256 }, select: { id: true } });
+    const referenced = await tx.utterance.findFirst({ where: { audioSha256: sha256, audioRemovedAt: null }, select: { id: true } });
     if (referenced) return false;
     return store.remove(sha256);
   });
@@ -62,8 +65,9 @@ export async function removeAudioIfUnreferenced(prisma: PrismaClient, store: Aud
 export const UNREFERENCED_AUDIO_MIN_AGE_MS = 60 * 60 * 1000;
 
 /**
- * Removes files that no Utterance references and nothing touched for `minAgeMs`: left by a process
- * killed between a submit's write and its commit, or by a clean-up that failed. They are learners'
+ * Removes files that no Utterance references (with its recording kept) and nothing touched for
+ * `minAgeMs`: left by a process killed between a submit's write and its commit, or by a clean-up
+ * (or an audio retention sweep) that failed. They are learners'
  * voices that no row points to, so neither erasure nor anything else would ever find them. Each is
  * removed by removeAudioIfUnreferenced, under the digest's lock. Stops between shards once `signal`
  * aborts. Returns how many were removed.
@@ -80,7 +84,7 @@ export async function sweepUnreferencedAudio(
     const old = shard.filter((d) => now - d.mtimeMs > minAgeMs).map((d) => d.sha256);
     if (old.length === 0) continue;
     const referenced = await prisma.$queryRaw<{ sha: string }[]>`
-      SELECT DISTINCT "audioSha256" AS sha FROM "Utterance" WHERE "audioSha256" = ANY(${old}::text[])`;
+      SELECT DISTINCT "audioSha256" AS sha FROM "Utterance" WHERE "audioSha256" = ANY(${old}::text[]) AND "audioRemovedAt" IS NULL`;
     const kept = new Set(referenced.map((r) => r.sha));
     for (const sha256 of old.filter((sha) => !kept.has(sha))) {
       if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;

@@ -96,7 +96,8 @@ function checkSelection(s: BulkSelection): void {
 /** The selection's WHERE on "Utterance" u (joined to "Learner" l), with parameters from $2 on. */
 function selectionSql(op: BulkOperation): { where: string; params: unknown[] } {
   const params: unknown[] = [];
-  const conditions = [`u."organizationId" = $1::uuid`];
+  // A recording audio retention removed cannot be assessed again: not selected (nor counted in total).
+  const conditions = [`u."organizationId" = $1::uuid`, `u."audioRemovedAt" IS NULL`];
   const param = (v: unknown, cast: string) => `$${params.push(v) + 1}::${cast}`;
   if (op.learnerId) conditions.push(`u."learnerId" = ${param(op.learnerId, 'uuid')}`);
   if (op.groupExternalId) conditions.push(`l."groups" @> ARRAY[${param(op.groupExternalId, 'text')}]`);

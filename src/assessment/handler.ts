@@ -9,6 +9,7 @@ import { INTERNAL_FAILURE_MESSAGE, type FailedJob } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { applyContentMatch } from './wrong-text.js';
+import { audioRemoved } from './audio-retention.js';
 import { humanCheckForNewRationale } from './human.js';
 import { queueLtiFailure, queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent, emitJobFailed } from '../outbox/events.js';
@@ -41,6 +42,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
       include: { learner: { select: { id: true, externalId: true, ageGroup: true } } },
     }));
     if (!utterance) throw new AppError('NOT_FOUND', `Utterance ${job.utteranceId} no longer exists.`);
+    if (utterance.audioRemovedAt) throw audioRemoved(utterance.audioRemovedAt);
     const audio = await timeStage(times, 'decode', () => deps.intake.load(utterance.audioSha256));
     const words = utterance.referenceWords as unknown as ReferenceWord[];
     const started = performance.now();
@@ -123,7 +125,7 @@ export async function jobFailed(tx: Prisma.TransactionClient, job: FailedJob): P
 }
 
 /** Refusals of the input or the model's output are final; anything else may pass on a retry. */
-const PERMANENT = new Set(['MODEL_OUTPUT_INVALID', 'CORRUPT_AUDIO', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'EMPTY_REFERENCE_TEXT']);
+const PERMANENT = new Set(['MODEL_OUTPUT_INVALID', 'CORRUPT_AUDIO', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'EMPTY_REFERENCE_TEXT', 'AUDIO_REMOVED']);
 
 export function classifyAssessError(error: unknown) {
   if (error instanceof AppError) {

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { notifyJobChanged } from '../events/notify.js';
 import { checkIdempotencyKey, createAssessmentJob } from './submit.js';
+import { audioRemoved } from './audio-retention.js';
 
 export interface ReassessRequest {
   organizationId: string;
@@ -24,6 +25,9 @@ export async function reassessUtterance(prisma: PrismaClient, request: ReassessR
     const earlier = await jobByKey(prisma, request.organizationId, idempotencyKey);
     if (earlier) return { job: replayOrConflict(earlier, request, idempotencyKey), replayed: true };
   }
+  // Refused up front when retention removed the recording (a removal after this is the job's AUDIO_REMOVED).
+  const stored = await prisma.utterance.findFirst({ where: { id: request.utteranceId, organizationId: request.organizationId }, select: { audioRemovedAt: true } });
+  if (stored?.audioRemovedAt) throw audioRemoved(stored.audioRemovedAt);
   try {
     const job = await prisma.$transaction(async (tx) => {
       const created = await createAssessmentJob(tx, {

@@ -19,6 +19,7 @@ import type { Services } from '../graphql/context.js';
 import { authenticateSigningKey, bearerToken, type Principal } from '../graphql/auth.js';
 import { fromGlobalId } from '../graphql/ids.js';
 import { AppError } from '../errors.js';
+import { audioRemoved } from '../assessment/audio-retention.js';
 import { FORMAT_EXTENSION, type AudioFormat } from '../audio/sniff.js';
 import { sendError, type RateLimiter } from './guards.js';
 import { log } from '../ops/log.js';
@@ -161,11 +162,11 @@ export function serveAudio(services: Services, limiter: RateLimiter): RequestHan
     if (!principal) return; // refused or rate limited, answered
     res.locals.organizationId = principal.organizationId; // for the request's log line
 
-    let utterance: { audioSha256: string; audioFormat: string; createdAt: Date } | null;
+    let utterance: { audioSha256: string; audioFormat: string; createdAt: Date; audioRemovedAt: Date | null } | null;
     try {
       utterance = await services.prisma.utterance.findFirst({
         where: { id: parsed.id, organizationId: principal.organizationId },
-        select: { audioSha256: true, audioFormat: true, createdAt: true },
+        select: { audioSha256: true, audioFormat: true, createdAt: true, audioRemovedAt: true },
       });
     } catch (e) {
       return failBeforeBody(res, e);
@@ -173,6 +174,11 @@ export function serveAudio(services: Services, limiter: RateLimiter): RequestHan
     if (!utterance) return sendError(res, 404, `No Utterance with id "${globalId}".`, { code: 'NOT_FOUND' });
     // Seeded history (`npm run seed`) has scores but no recording.
     if (!isAudioFormat(utterance.audioFormat)) return sendError(res, 404, 'This utterance has no stored recording.', { code: 'NOT_FOUND' });
+    // Gone for good, and said so (410), unlike a recording that never was.
+    if (utterance.audioRemovedAt) {
+      const refusal = audioRemoved(utterance.audioRemovedAt);
+      return sendError(res, 410, refusal.message, { ...refusal.extensions });
+    }
     sendRecording(services, req, res, globalId!, { sha256: utterance.audioSha256, format: utterance.audioFormat, createdAt: utterance.createdAt });
   };
 }

@@ -350,6 +350,8 @@ const MUTATIONS: Record<string, MutationSpec> = {
   resendWebhookDelivery: { need: 'ADMIN', variables: async ({ seed }) => ({ id: seed.webhookDeliveryId }) },
   sendTestWebhook: { need: 'ADMIN', variables: async (c) => ({ endpointId: await freshEndpoint(c) }) },
   setXapiAccountHomePage: { need: 'ADMIN', variables: async () => ({ url: `https://lms-${randomUUID()}.example` }) },
+  // 0 days: keeps every recording, so the suite's seeded audio stays.
+  setAudioRetention: { need: 'ADMIN', variables: async () => ({ days: 0 }) },
   setXapiLrs: {
     need: 'ADMIN',
     variables: async () => ({ input: { endpoint: 'https://lrs.example/xapi/', username: `gen-${randomUUID()}`, password: 'generated secret' } }),

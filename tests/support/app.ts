@@ -57,6 +57,8 @@ export async function startTestApp(
     // A suite that counts statements (onQuery) gets no delivery worker polling in the background
     // unless it asks for one.
     deliveryWorker: !options.onQuery,
+    // Nor the audio retention sweep (its own suite turns it on).
+    audioRetentionSweepSeconds: options.onQuery ? 0 : 3600,
     ...overrides,
   };
   const app = await startSpeechmark(config, { host: '127.0.0.1', onQuery: options.onQuery });

@@ -28,6 +28,7 @@ export * from './resendGradeDelivery.js';
 export * from './resendFailedGradeDeliveries.js';
 export * from './resendXapiDelivery.js';
 export * from './setXapiAccountHomePage.js';
+export * from './setAudioRetention.js';
 export * from './resendFailedXapiDeliveries.js';
 export * from './updateLtiPlatform.js';
 export * from './deleteLtiPlatform.js';

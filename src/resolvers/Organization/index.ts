@@ -2,3 +2,4 @@
 export * from './id.js';
 export * from './xapiAccountHomePage.js';
 export * from './usage.js';
+export * from './audioRetentionDays.js';

@@ -11,5 +11,6 @@ export const audioUrl: UtteranceResolvers['audioUrl'] = (u, { expiresInSeconds }
     throw badInput(`expiresInSeconds must be 1 to ${MAX_AUDIO_URL_SECONDS} (seven days).`, 'expiresInSeconds', { max: MAX_AUDIO_URL_SECONDS });
   }
   if (!Object.hasOwn(FORMAT_EXTENSION, u.audioFormat)) return null; // seeded history: scores without a recording
+  if (u.audioRemovedAt) return null; // audio retention removed it
   return ctx.services.audioUrls.sign(keyId, u.id, Math.floor(Date.now() / 1000) + seconds);
 };
