@@ -43,6 +43,7 @@ export interface AuditEventFilterArgs {
   action?: string | null;
   targetId?: string | null;
   actorApiKeyId?: string | null;
+  requestId?: string | null;
   since?: Date | null;
   until?: Date | null;
 }
@@ -106,6 +107,7 @@ function auditEventWhere(f: AuditEventFilterArgs): Prisma.AuditEventWhereInput {
     ...(f.action != null ? { action: f.action } : {}),
     ...(f.targetId != null ? (target ? { targetType: target.type, targetId: target.id } : { targetId: NO_ID }) : {}),
     ...(f.actorApiKeyId != null ? { actorApiKeyId: actor?.type === 'ApiKey' ? actor.id : NO_ID } : {}),
+    ...(f.requestId != null ? { requestId: f.requestId } : {}),
     ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
   };
 }

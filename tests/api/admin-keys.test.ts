@@ -344,6 +344,9 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     const made = await createWith(t.app.url, { 'x-request-id': 'two words' });
     expect(made.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await eventOf(made.keyId)).requestId).toBe(made.requestId);
+    // What else one request did: the log narrowed to its id.
+    const byRequest = await t.admin.request(`query($r: String!) { auditEvents(first: 10, requestId: $r) { edges { node { action targetId } } } }`, { r: 'lms-sync-42' });
+    expect(byRequest.data.auditEvents.edges).toEqual([{ node: { action: 'apiKey.created', targetId: sent.keyId } }]);
     // The README's audit query, as written, shows both.
     const readmeQuery = readFileSync('README.md', 'utf8').split('\n').find((l) => l.startsWith('{ auditEvents(first: 50'))!;
     const listed = await t.admin.request(readmeQuery.replace('"learner.erased"', '"apiKey.created"'));
