@@ -1,10 +1,11 @@
 /**
  * What an organisation used (Organization.usage): recordings and their audio, the learners who
- * recorded, model assessments and their inference time, jobs that failed for good, per calendar
+ * recorded, model assessments and their inference time, jobs that failed for good, grades,
+ * statements and webhooks delivered, per calendar
  * day, week or month in a time zone, and over the whole window. Counted from the rows the database
  * holds, so erased learners and deleted utterances leave it (see the schema's description).
  *
- * Two statements whatever the window: the buckets (three grouped scans, each on an index led by
+ * Two statements whatever the window: the buckets (four grouped scans, each on an index led by
  * the organisation, joined on the bucket start) and the totals (distinct learners over the window
  * cannot be summed from the buckets).
  */
@@ -25,6 +26,9 @@ export interface UsageFigures {
   modelAssessments: number;
   inferenceSeconds: number;
   failedJobs: number;
+  gradesPosted: number;
+  statementsSent: number;
+  webhooksDelivered: number;
 }
 
 export interface UsageBucket extends UsageFigures {
@@ -45,12 +49,15 @@ interface FigureRow {
   modelAssessments: number;
   inferenceMs: number;
   failedJobs: number;
+  gradesPosted: number;
+  statementsSent: number;
+  webhooksDelivered: number;
 }
 
 /**
- * The three sources, each grouped by `key` (a bucket start, or one constant for the totals):
+ * The four sources, each grouped by `key` (a bucket start, or one constant for the totals):
  * recordings by when they were submitted, assessments by when they were written, failed jobs by
- * when they failed.
+ * when they failed, deliveries by when they were delivered.
  */
 function sources(organizationId: string, w: Window, key: (col: Prisma.Sql) => Prisma.Sql): Prisma.Sql {
   const org = Prisma.sql`${organizationId}::uuid`;
@@ -65,14 +72,23 @@ function sources(organizationId: string, w: Window, key: (col: Prisma.Sql) => Pr
     failed AS (
       SELECT ${key(Prisma.sql`j."finishedAt"`)} AS k, count(*)::int AS "failedJobs"
       FROM "Job" j WHERE j."organizationId" = ${org} AND j.status = 'FAILED' ${within(Prisma.sql`j."finishedAt"`, w)} GROUP BY 1),
-    keys AS (SELECT k FROM recorded UNION SELECT k FROM assessed UNION SELECT k FROM failed)`;
+    delivered AS (
+      SELECT ${key(Prisma.sql`d."deliveredAt"`)} AS k,
+        (count(*) FILTER (WHERE d.channel = 'LTI_SCORE'))::int AS "gradesPosted",
+        (count(*) FILTER (WHERE d.channel = 'XAPI'))::int AS "statementsSent",
+        (count(*) FILTER (WHERE d.channel = 'WEBHOOK'))::int AS "webhooksDelivered"
+      FROM "Delivery" d WHERE d."organizationId" = ${org} AND d.status = 'DELIVERED' ${within(Prisma.sql`d."deliveredAt"`, w)} GROUP BY 1),
+    keys AS (SELECT k FROM recorded UNION SELECT k FROM assessed UNION SELECT k FROM failed UNION SELECT k FROM delivered)`;
 }
 
 const FIGURES = Prisma.sql`coalesce(r.recordings, 0) AS recordings, coalesce(r."audioMs", 0) AS "audioMs",
   coalesce(r."activeLearners", 0) AS "activeLearners", coalesce(a."modelAssessments", 0) AS "modelAssessments",
-  coalesce(a."inferenceMs", 0) AS "inferenceMs", coalesce(f."failedJobs", 0) AS "failedJobs"`;
-/** Every key of `keys` with its figures from the three sources. */
-const JOINED = (keys: string) => Prisma.sql`${Prisma.raw(keys)} LEFT JOIN recorded r USING (k) LEFT JOIN assessed a USING (k) LEFT JOIN failed f USING (k)`;
+  coalesce(a."inferenceMs", 0) AS "inferenceMs", coalesce(f."failedJobs", 0) AS "failedJobs",
+  coalesce(d."gradesPosted", 0) AS "gradesPosted", coalesce(d."statementsSent", 0) AS "statementsSent",
+  coalesce(d."webhooksDelivered", 0) AS "webhooksDelivered"`;
+/** Every key of `keys` with its figures from the four sources. */
+const JOINED = (keys: string) =>
+  Prisma.sql`${Prisma.raw(keys)} LEFT JOIN recorded r USING (k) LEFT JOIN assessed a USING (k) LEFT JOIN failed f USING (k) LEFT JOIN delivered d USING (k)`;
 
 function figures(row: FigureRow | undefined): UsageFigures {
   return {
@@ -82,6 +98,9 @@ function figures(row: FigureRow | undefined): UsageFigures {
     modelAssessments: row?.modelAssessments ?? 0,
     inferenceSeconds: (row?.inferenceMs ?? 0) / 1000,
     failedJobs: row?.failedJobs ?? 0,
+    gradesPosted: row?.gradesPosted ?? 0,
+    statementsSent: row?.statementsSent ?? 0,
+    webhooksDelivered: row?.webhooksDelivered ?? 0,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Organization.usage over real HTTP on both databases: recordings, their audio, active learners,
- * model assessments and their inference time, and jobs failed for good, per calendar bucket in a
+ * model assessments and their inference time, jobs failed for good, and grades, statements and
+ * webhooks delivered, per calendar bucket in a
  * time zone and over the window, equal to known seeded rows (another organisation's never counted,
  * human labels not counted, a deleted recording gone); a recording uploaded through the API counts
  * with its decoded duration; two statements whatever the window; bad arguments named; admin only.
@@ -13,6 +14,7 @@ import { errorCode, type GqlClient } from '../support/client.js';
 import { otherOrganization, seedModelAssessment } from '../support/seed.js';
 import { labels } from '../support/history.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
+import { emitEvent } from '../../src/outbox/events.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 
@@ -21,8 +23,8 @@ const DATABASES = await testDatabases();
 const USAGE = `query($bucket: TimeBucket, $timeZone: String, $from: DateTime, $to: DateTime, $lastBuckets: Int) {
   viewer { organization { usage(bucket: $bucket, timeZone: $timeZone, from: $from, to: $to, lastBuckets: $lastBuckets) {
     bucket timeZone
-    buckets { start recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs }
-    totals { recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs } } } } }`;
+    buckets { start recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs gradesPosted statementsSent webhooksDelivered }
+    totals { recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs gradesPosted statementsSent webhooksDelivered } } } } }`;
 
 async function recording(prisma: PrismaClient, organizationId: string, learnerId: string, at: string, durationMs: number) {
   return prisma.utterance.create({
@@ -53,18 +55,37 @@ async function seedHistory(prisma: PrismaClient, organizationId: string) {
   ];
   for (const [learnerId, at, ms] of takes) {
     const u = await recording(prisma, organizationId, learnerId, at, ms);
-    await seedModelAssessment(prisma, u, labels(TAKE), null, { createdAt: new Date(Date.parse(at) + 60_000) });
+    const assessmentId = await seedModelAssessment(prisma, u, labels(TAKE), null, { createdAt: new Date(Date.parse(at) + 60_000) });
     if (at.startsWith('2026-02-10')) {
       await prisma.assessment.create({ data: { organizationId, utteranceId: u.id, source: 'HUMAN', accuracy: 7, fluency: 7, prosody: 7, completeness: 10, total: 7 } });
       await prisma.job.create({ data: { organizationId, utteranceId: u.id, status: 'FAILED', errorCode: 'AUDIO_UNREADABLE', finishedAt: new Date('2026-02-11T08:00:00.000Z') } });
+      await deliveries(prisma, organizationId, learnerId, assessmentId);
     }
   }
   const gone = await recording(prisma, organizationId, b.id, '2026-02-21T12:00:00.000Z', 9000);
   await prisma.utterance.delete({ where: { id: gone.id } });
 }
 
-const figures = (f: Partial<Record<'recordings' | 'audioSeconds' | 'activeLearners' | 'modelAssessments' | 'inferenceSeconds' | 'failedJobs', number>>) => ({
-  recordings: 0, audioSeconds: 0, activeLearners: 0, modelAssessments: 0, inferenceSeconds: 0, failedJobs: 0, ...f,
+/**
+ * What the February assessment was delivered as: its grade posted and its statement sent on 10
+ * February (a second statement delivery FAILED: not counted), a webhook on 5 March.
+ */
+async function deliveries(prisma: PrismaClient, organizationId: string, learnerId: string, assessmentId: string) {
+  const eventId = await prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId, type: 'assessment.completed', data: { assessment: { id: assessmentId } } }));
+  const platform = await prisma.ltiPlatform.create({ data: { organizationId, name: 'LMS', issuer: 'https://lms.example', clientId: 'c', deploymentId: 'd', tokenEndpoint: 'https://lms.example/token' } });
+  const lineItem = await prisma.ltiLineItem.create({ data: { organizationId, platformId: platform.id, url: `https://lms.example/items/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 10 } });
+  const score = await prisma.ltiScore.create({ data: { organizationId, assessmentId, lineItemId: lineItem.id, userId: 'u1', scoreGiven: 7, scoreMaximum: 10, scoredAt: new Date('2026-02-10T10:01:00.000Z') } });
+  const delivered = (channel: 'LTI_SCORE' | 'XAPI' | 'WEBHOOK', at: string, extra: { ltiScoreId?: string } = {}) =>
+    prisma.delivery.create({ data: { organizationId, eventId, channel, status: 'DELIVERED', attempts: 1, deliveredAt: new Date(at), ...extra } });
+  await delivered('LTI_SCORE', '2026-02-10T10:10:00.000Z', { ltiScoreId: score.id });
+  await delivered('XAPI', '2026-02-10T10:05:00.000Z');
+  await delivered('WEBHOOK', '2026-03-05T09:05:00.000Z');
+  await prisma.delivery.create({ data: { organizationId, eventId, channel: 'XAPI', status: 'FAILED', attempts: 3 } });
+}
+
+type Figure = 'recordings' | 'audioSeconds' | 'activeLearners' | 'modelAssessments' | 'inferenceSeconds' | 'failedJobs' | 'gradesPosted' | 'statementsSent' | 'webhooksDelivered';
+const figures = (f: Partial<Record<Figure, number>>) => ({
+  recordings: 0, audioSeconds: 0, activeLearners: 0, modelAssessments: 0, inferenceSeconds: 0, failedJobs: 0, gradesPosted: 0, statementsSent: 0, webhooksDelivered: 0, ...f,
 });
 
 describe.each(DATABASES)('Organization.usage on %s', (kind) => {
@@ -95,18 +116,30 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       buckets: [
         { start: '2026-01-01T00:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1 }) },
         // The January recording's assessment was written on 1 February, 00:00:30 UTC.
-        { start: '2026-02-01T00:00:00.000Z', ...figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1 }) },
-        { start: '2026-03-01T00:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
+        { start: '2026-02-01T00:00:00.000Z', ...figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
+        { start: '2026-03-01T00:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
       ],
-      totals: figures({ recordings: 4, audioSeconds: 7.75, activeLearners: 2, modelAssessments: 4, inferenceSeconds: 0.004, failedJobs: 1 }),
+      totals: figures({ recordings: 4, audioSeconds: 7.75, activeLearners: 2, modelAssessments: 4, inferenceSeconds: 0.004, failedJobs: 1, gradesPosted: 1, statementsSent: 1, webhooksDelivered: 1 }),
     });
+  });
+
+  test("the README's usage query runs as written", async () => {
+    const section = readFileSync('README.md', 'utf8').split('#### Usage')[1]!;
+    const query = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
+    const res = await admin.request(query);
+    expect(res.errors).toBeUndefined();
+    const usage = res.data.viewer.organization.usage;
+    // From 1 January 2026 in Berlin: everything seeded, by Berlin's months.
+    expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 1 });
+    expect(usage.buckets.slice(0, 2).map((b: { start: string; recordings: number }) => [b.start, b.recordings]))
+      .toEqual([['2026-01-31T23:00:00.000Z', 3], ['2026-02-28T23:00:00.000Z', 1]]);
   });
 
   test("a time zone's calendar, a window and the latest buckets only (the totals still cover the window)", async () => {
     const berlin = await admin.request(USAGE, { timeZone: 'Europe/Berlin', lastBuckets: 1 });
     expect(berlin.errors).toBeUndefined();
     expect(berlin.data.viewer.organization.usage.buckets).toEqual([
-      { start: '2026-02-28T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
+      { start: '2026-02-28T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
     ]);
     expect(berlin.data.viewer.organization.usage.totals.recordings).toBe(4);
     const feb = await admin.request(USAGE, { timeZone: 'Europe/Berlin', bucket: 'WEEK', from: '2026-01-31T23:00:00.000Z', to: '2026-03-01T00:00:00.000Z' });
@@ -117,10 +150,10 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       buckets: [
         // Sunday 1 February, about 1:00 in Berlin: the ISO week from Monday 26 January.
         { start: '2026-01-25T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
-        { start: '2026-02-08T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 1 }) },
+        { start: '2026-02-08T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
         { start: '2026-02-15T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 3, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
       ],
-      totals: figures({ recordings: 3, audioSeconds: 6.75, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1 }),
+      totals: figures({ recordings: 3, audioSeconds: 6.75, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }),
     });
     const none = await admin.request(USAGE, { lastBuckets: 0 });
     expect(none.data.viewer.organization.usage.buckets).toEqual([]);
@@ -147,18 +180,6 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     expect(totals).toEqual({ ...before, recordings: before.recordings + 1, activeLearners: before.activeLearners + 1, audioSeconds: before.audioSeconds + stored.durationMs! / 1000 });
     expect(stored.durationMs).toBeGreaterThan(1000);
     expect(buckets.at(-1)).toMatchObject({ recordings: 1, audioSeconds: stored.durationMs! / 1000 });
-  });
-
-  test("the README's usage query runs as written", async () => {
-    const section = readFileSync('README.md', 'utf8').split('#### Usage')[1]!;
-    const query = /```graphql\n([\s\S]*?)```/.exec(section)![1]!;
-    const res = await admin.request(query);
-    expect(res.errors).toBeUndefined();
-    const usage = res.data.viewer.organization.usage;
-    // From 1 January 2026 in Berlin: everything seeded, by Berlin's months.
-    expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 1 });
-    expect(usage.buckets.slice(0, 2).map((b: { start: string; recordings: number }) => [b.start, b.recordings]))
-      .toEqual([['2026-01-31T23:00:00.000Z', 3], ['2026-02-28T23:00:00.000Z', 1]]);
   });
 
   test('bad arguments are BAD_USER_INPUT naming them', async () => {
