@@ -27,6 +27,8 @@ import { addContributions } from '../analytics/rollup.js';
 import { latestModelAssessments } from '../analytics/common.js';
 import { lockGrade } from '../lti/grading.js';
 import { recordErasedLearner } from '../learners/erased.js';
+import { queueVoiding, statementsOf } from '../xapi/voiding.js';
+import type { LrsConfig } from '../xapi/lrs.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -38,6 +40,13 @@ export interface ErasureCounts {
   audioFilesRemoved: number;
   audioFilesKept: number;
   audioFilesNotRemoved: number;
+  /** Statements about the learner's assessments that the LRS is sent voiding statements for (src/xapi/voiding.ts). */
+  xapiStatementsVoided: number;
+}
+
+/** What erasure needs beyond the rows: the server's LRS, for organisations without their own. */
+export interface ErasureOptions {
+  serverLrs?: LrsConfig | null;
 }
 
 export async function eraseLearner(
@@ -45,6 +54,7 @@ export async function eraseLearner(
   store: AudioStore,
   target: { organizationId: string; learnerId: string },
   actor: Actor,
+  options: ErasureOptions = {},
 ): Promise<ErasureCounts> {
   const { organizationId, learnerId } = target;
   const rows = await prisma.$transaction(
@@ -58,6 +68,7 @@ export async function eraseLearner(
          WHERE u."learnerId" = ${learnerId}::uuid FOR UPDATE OF j`;
       const utterances = await tx.$queryRaw<StoredUtterance[]>`
         SELECT "id"::text AS "id", "audioSha256", "audioRemovedAt" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
+      const statements = await statementsOf(tx, organizationId, utterances.map((u) => u.id));
       const deleted = await deleteUtteranceRows(tx, organizationId, utterances);
       await tx.learner.delete({ where: { id: learnerId } });
       // So that the next roster sync does not create them again from the LMS's list.
@@ -71,12 +82,14 @@ export async function eraseLearner(
       // After the learner's own events are gone (they cascade with it): this one is not the learner's
       // (learnerId null), so it stays, and tells every subscribed system to erase its copies too
       // (GDPR art. 19: recipients are told of an erasure).
-      await emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: learnerErased(learner[0]!, counts) });
+      const erasedEvent = await emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: learnerErased(learner[0]!, counts) });
+      // The LRS is told too: the statements sent about the learner are voided there.
+      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: erasedEvent }, statements, options.serverLrs ?? null);
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
-        details: { ...counts, ...filesToReport(files) },
+        details: { ...counts, ...filesToReport(files), xapiStatementsVoided },
       });
-      return { counts, files, eventId };
+      return { counts: { ...counts, xapiStatementsVoided }, files, eventId };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
@@ -92,6 +105,7 @@ export interface UtteranceDeletion {
   audioFilesRemoved: number;
   audioFilesKept: number;
   audioFilesNotRemoved: number;
+  xapiStatementsVoided: number;
 }
 
 /**
@@ -108,6 +122,7 @@ export async function deleteUtterance(
   store: AudioStore,
   target: { organizationId: string; utteranceId: string },
   actor: Actor,
+  options: ErasureOptions = {},
 ): Promise<UtteranceDeletion> {
   const { organizationId, utteranceId } = target;
   const rows = await prisma.$transaction(
@@ -135,6 +150,7 @@ export async function deleteUtterance(
       // rollups, as a completing worker takes them (src/lti/deliver.ts: rollups, then this lock).
       const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
       if (submission) await lockGrade(tx, submission);
+      const statements = await statementsOf(tx, organizationId, [utteranceId]);
       // The rows (LTI scores among them) before the events: the order a grade re-send locks them in.
       const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);
       // The utterance's events carry its scores: they go too (their webhook deliveries with them).
@@ -143,22 +159,24 @@ export async function deleteUtterance(
         DELETE FROM "OutboxEvent" WHERE "organizationId" = ${organizationId}::uuid
            AND "learnerId" = ${utterance.learnerId}::uuid AND strpos("body", ${quotedId}) > 0`;
       const files = await planFileRemoval(tx, organizationId, [utterance]);
-      await emitEvent(tx, {
+      const deletedEvent = await emitEvent(tx, {
         organizationId, learnerId: utterance.learnerId, type: 'utterance.deleted',
         data: utteranceDeleted(utteranceId, { id: utterance.learnerId, externalId: utterance.externalId }, deleted),
       });
+      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: deletedEvent }, statements, options.serverLrs ?? null);
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'utterance.deleted', targetType: 'Utterance', targetId: utteranceId,
-        details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files) },
+        details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files), xapiStatementsVoided },
       });
-      return { learnerId: utterance.learnerId, deleted, files, eventId };
+      return { learnerId: utterance.learnerId, deleted, files, eventId, xapiStatementsVoided };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
   const fileCounts = await removeFiles(prisma, store, organizationId, rows.files, rows.eventId);
   const learnerId = toGlobalId('Learner', rows.learnerId);
-  await updateAuditDetails(prisma, rows.eventId, { learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts });
-  return { learnerId: rows.learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts };
+  const xapiStatementsVoided = rows.xapiStatementsVoided;
+  await updateAuditDetails(prisma, rows.eventId, { learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided });
+  return { learnerId: rows.learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided };
 }
 
 interface StoredUtterance {

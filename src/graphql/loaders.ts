@@ -5,6 +5,7 @@ import type {
   Assessment,
   Delivery,
   DeliveryAttempt,
+  XapiVoiding,
   Job,
   OutboxEvent,
   Learner,
@@ -635,6 +636,13 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       admin,
     ),
     outboxEvent: scoped(byId<OutboxEvent>((ids) => prisma.outboxEvent.findMany({ where: scope(ids) })), admin),
+    /** The statements an erasure's or deletion's event voids in the LRS (src/xapi/voiding.ts), by event. */
+    voidingsByEvent: scoped(
+      groupedBy<XapiVoiding, 'eventId'>('eventId', (ids) =>
+        prisma.xapiVoiding.findMany({ where: { organizationId, eventId: { in: ids } }, orderBy: { statementId: 'asc' } }),
+      ),
+      admin,
+    ),
     attemptsByDelivery: scoped(
       groupedBy<DeliveryAttempt, 'deliveryId'>('deliveryId', (ids) =>
         prisma.deliveryAttempt.findMany({ where: { organizationId, deliveryId: { in: ids } }, orderBy: { number: 'asc' } }),

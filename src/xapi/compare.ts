@@ -16,14 +16,14 @@
  * context) must be equal as JSON values: key order and number spelling do not matter, strings do
  * (the result's duration is a string for comparison, as 2.3.1 says).
  */
-import type { Statement } from './statement.js';
+import type { AnyStatement } from './statement.js';
 
 const ASSIGNED_BY_LRS = new Set(['authority', 'stored', 'version', 'attachments']);
 
 type Json = unknown;
 
 /** The paths where `stored` differs from `sent` (empty: the same statement). */
-export function statementDifferences(statement: Statement, stored: Record<string, Json>): string[] {
+export function statementDifferences(statement: AnyStatement, stored: Record<string, Json>): string[] {
   // As it went over the wire (undefined properties dropped).
   const sent = JSON.parse(JSON.stringify(statement)) as Record<string, Json>;
   const out: string[] = [];

@@ -11,7 +11,7 @@
  * by retrying (bad credentials, a statement the LRS refuses) and is reported as rejected.
  */
 import type { XapiConfig } from '../config.js';
-import { XAPI_VERSION, type Statement } from './statement.js';
+import { XAPI_VERSION, type AnyStatement } from './statement.js';
 import { appendPath } from '../outbox/http.js';
 import { statementDifferences } from './compare.js';
 
@@ -34,7 +34,7 @@ export type LrsOutcome =
 /** The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can stand in. */
 export type Fetch = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
-type SendOptions = { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal };
+export type SendOptions = { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal };
 
 /** The Statements resource under the LRS endpoint; a query string on the endpoint (e.g. a tenant) stays a query string. */
 export function statementsUrl(endpoint: string): string {
@@ -70,7 +70,7 @@ function unreachable(e: unknown, what: string): LrsOutcome {
 const fetchOf = (options: SendOptions): Fetch => options.fetch ?? ((url, init) => fetch(url, init));
 
 /** One POST of a batch; never throws for what the network or the LRS does. */
-export async function postStatements(lrs: LrsConfig, statements: Statement[], options: SendOptions = {}): Promise<LrsOutcome> {
+export async function postStatements(lrs: LrsConfig, statements: AnyStatement[], options: SendOptions = {}): Promise<LrsOutcome> {
   try {
     const res = await fetchOf(options)(statementsUrl(lrs.endpoint), {
       method: 'POST',
@@ -90,7 +90,7 @@ export async function postStatements(lrs: LrsConfig, statements: Statement[], op
  * compared: ours is delivered, another one under our id is a conflict. Never throws for what the
  * network or the LRS does.
  */
-export async function sendStatement(lrs: LrsConfig, statement: Statement, options: SendOptions = {}): Promise<LrsOutcome> {
+export async function sendStatement(lrs: LrsConfig, statement: AnyStatement, options: SendOptions = {}): Promise<LrsOutcome> {
   const posted = await postStatements(lrs, [statement], options);
   if (posted.kind !== 'delivered' || !posted.alreadyStored) return posted;
   return compareWithStored(lrs, statement, options);
@@ -142,7 +142,7 @@ async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voide
  * that cannot be read (credentials that may only write, a read the LRS does not offer) counts as
  * delivered, with a note saying it was not compared.
  */
-async function compareWithStored(lrs: LrsConfig, statement: Statement, options: SendOptions): Promise<LrsOutcome> {
+async function compareWithStored(lrs: LrsConfig, statement: AnyStatement, options: SendOptions): Promise<LrsOutcome> {
   const unverified = (note: string): LrsOutcome => ({
     kind: 'delivered', status: 409, alreadyStored: true, matches: null, note: `Stored already (409); not compared: ${note}.`,
   });

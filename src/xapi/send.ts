@@ -15,6 +15,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { loadStatementSource } from './load.js';
 import { sendStatement, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
 import { buildStatement } from './statement.js';
+import { sendVoiding, VOIDING_EVENT_TYPES } from './voiding.js';
 
 export type SendOutcome = LrsOutcome | { kind: 'gone'; reason: string };
 
@@ -93,16 +94,17 @@ export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDeli
   const record = (verdict: AttemptVerdict, statusCode: number | null, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: Math.round(performance.now() - started), statusCode, errorCode, error, responseBody: null,
   });
-  const event = await deps.prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { body: true } });
-  const assessmentId = event ? assessmentIdOf(event.body) : null;
-  if (!assessmentId) return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', 'The event or its assessment no longer exists.');
+  const event = await deps.prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { id: true, type: true, body: true, createdAt: true } });
+  const voids = event !== null && VOIDING_EVENT_TYPES.has(event.type);
+  const assessmentId = event && !voids ? assessmentIdOf(event.body) : null;
+  if (!voids && !assessmentId) return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', 'The event or its assessment no longer exists.');
   const lrs = await lrsFor(deps.prisma, d.organizationId, deps.xapi.lrs);
   if (!lrs) return record({ kind: 'failed' }, null, 'LRS_NOT_CONFIGURED', 'The organisation has no Learning Record Store any more.');
-  const outcome = await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId, {
-    fetch: guardedFetch(deps.policy, deps.timeoutMs),
-    timeoutMs: deps.timeoutMs,
-    signal,
-  });
+  const options = { fetch: guardedFetch(deps.policy, deps.timeoutMs), timeoutMs: deps.timeoutMs, signal };
+  // An erasure's or a deletion's event voids the statements sent about what went (./voiding.ts).
+  const outcome = voids
+    ? await sendVoiding(deps.prisma, deps.xapi, lrs, event!, options)
+    : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options);
   switch (outcome.kind) {
     case 'delivered':
       return record({ kind: 'delivered' }, outcome.status, null, outcome.note ?? null);

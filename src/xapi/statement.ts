@@ -77,6 +77,21 @@ export interface Statement {
   timestamp: string;
 }
 
+/** ADL's verb of a statement that voids another (xAPI 1.0.3 §2.3.2). */
+export const VERB_VOIDED = { id: 'http://adlnet.gov/expapi/verbs/voided', display: { 'en-US': 'voided' } } as const;
+
+/** A statement voiding another: the object is a StatementRef to it (src/xapi/voiding.ts). */
+export interface VoidingStatement {
+  id: string;
+  actor: { objectType: 'Agent'; account: { homePage: string; name: string } };
+  verb: { id: string; display: LanguageMap };
+  object: { objectType: 'StatementRef'; id: string };
+  timestamp: string;
+}
+
+/** What speechmark sends to an LRS: an assessment's `scored` statement, or one voiding such a statement. */
+export type AnyStatement = Statement | VoidingStatement;
+
 /** The IRIs speechmark owns under the configured base. */
 export function xapiIris(iriBase: string) {
   const ext = (name: string) => `${iriBase}/extensions/${name}`;

@@ -17,6 +17,7 @@ import { TestLrs } from '../support/xapi-lrs.js';
 import { xapiErrors } from '../support/xapi-schema.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { statementIdFor } from '../../src/xapi/uuid.js';
+import { voidingStatementIdFor } from '../../src/xapi/voiding.js';
 import { waitFor } from '../jobs/fixtures.js';
 
 const DATABASES = await testDatabases();
@@ -295,6 +296,70 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(await prisma().delivery.count({ where: { channel: 'XAPI', event: { is: { body: { contains: idInBody } } } } })).toBe(0);
     expect(lrs.stored.has(statementIdFor(silentId))).toBe(false);
   });
+  test("deleting a recording, then erasing its learner, voids their statements in the LRS (xAPI voided); a re-send voids the same ones", async () => {
+    expect((await t.admin.request(SET, { input: { endpoint: lrs.url, username: lrs.username, password: lrs.password } })).errors).toBeUndefined();
+    const erasedLearner = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-void-${randomUUID()}` })).data.createLearner.id;
+    const take = async () => {
+      const res = await t.admin.upload(SUBMIT, { input: { learnerId: erasedLearner, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+        bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav',
+      });
+      expect(res.errors).toBeUndefined();
+      const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+      expect(job.status).toBe('SUCCEEDED');
+      const assessmentId = fromGlobalId(job.assessment.id)!.id;
+      await settledXapi(assessmentId);
+      expect(lrs.stored.has(statementIdFor(assessmentId))).toBe(true);
+      const utterance = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, select: { utteranceId: true } });
+      return { assessmentId, utteranceId: toGlobalId('Utterance', utterance.utteranceId) };
+    };
+    const [first, second] = [await take(), await take()];
+    const VOIDINGS = `{ xapiDeliveries(first: 100) { edges { node { id status statementId assessment { id } voidedStatementIds } } } }`;
+    const voidingOf = async (statementId: string) => {
+      const edges = (await t.admin.request(VOIDINGS)).data.xapiDeliveries.edges as { node: { id: string; status: string; statementId: string | null; assessment: unknown; voidedStatementIds: string[] } }[];
+      return edges.map((e) => e.node).find((n) => n.voidedStatementIds.includes(statementId) && n.status === 'DELIVERED') ?? null;
+    };
+
+    // One recording deleted: its statement is voided, by a statement of speechmark's own.
+    const deleted = await t.admin.request(`mutation($id: ID!) { deleteUtterance(id: $id) { assessments xapiStatementsVoided } }`, { id: first.utteranceId });
+    expect(deleted.data.deleteUtterance).toEqual({ assessments: 1, xapiStatementsVoided: 1 });
+    const firstStatement = statementIdFor(first.assessmentId);
+    const voiding = await waitFor(() => voidingOf(firstStatement), 30_000, 50);
+    expect(voiding).toMatchObject({ statementId: null, assessment: null, voidedStatementIds: [firstStatement] });
+    expect(lrs.voided.has(firstStatement)).toBe(true);
+    const sent = lrs.stored.get(voidingStatementIdFor(firstStatement)) as Record<string, unknown>;
+    expect(sent).toEqual({
+      id: voidingStatementIdFor(firstStatement),
+      actor: { objectType: 'Agent', account: { homePage: t.config.xapi.iriBase, name: 'speechmark' } },
+      verb: { id: 'http://adlnet.gov/expapi/verbs/voided', display: { 'en-US': 'voided' } },
+      object: { objectType: 'StatementRef', id: firstStatement },
+      timestamp: expect.any(String),
+    });
+    expect(xapiErrors([sent], true)).toEqual([]);
+    expect(lrs.voided.has(statementIdFor(second.assessmentId))).toBe(false);
+
+    // Sent again (an admin's re-send): the same voiding statement, which the LRS already holds (409, compared): delivered.
+    const resent = await t.admin.request(`mutation($id: ID!) { resendXapiDelivery(id: $id) { id } }`, { id: voiding!.id });
+    expect(resent.errors).toBeUndefined();
+    const again = await waitFor(async () => {
+      const edges = (await t.admin.request(VOIDINGS)).data.xapiDeliveries.edges as { node: { id: string; status: string } }[];
+      const node = edges.map((e) => e.node).find((n) => n.id === resent.data.resendXapiDelivery.id);
+      return node && node.status !== 'PENDING' && node.status !== 'SENDING' ? node : null;
+    }, 30_000, 50);
+    expect(again.status).toBe('DELIVERED');
+
+    // The learner erased: the statement of the recording left is voided too.
+    const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { utterances xapiStatementsVoided } }`, { id: erasedLearner });
+    expect(erased.data.eraseLearner).toEqual({ utterances: 1, xapiStatementsVoided: 1 });
+    await waitFor(async () => (lrs.voided.has(statementIdFor(second.assessmentId)) ? true : null), 30_000, 50);
+    expect(await voidingOf(statementIdFor(second.assessmentId))).toMatchObject({ voidedStatementIds: [statementIdFor(second.assessmentId)] });
+
+    // Without an LRS, nothing is voided (and nothing owed).
+    expect((await t.admin.request(REMOVE)).errors).toBeUndefined();
+    const quiet = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-quiet-${randomUUID()}` })).data.createLearner.id;
+    const gone = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { xapiStatementsVoided } }`, { id: quiet });
+    expect(gone.data.eraseLearner).toEqual({ xapiStatementsVoided: 0 });
+  });
+
   test("a write-only key gets its submission's utterance back, but not the learner's groups it snapshots", async () => {
     const writer = await keyWithScopes(t, ['ASSESS_WRITE']);
     const res = await writer.upload(

@@ -4,7 +4,7 @@
  * `X-Experience-API-Version: 1.0.x`, `Content-Type: application/json`, a statement or an array of
  * statements that validates against tests/support/xapi-schema.ts, no id twice in one batch.
  * It stores by statement id and answers 200 with the ids; a statement whose id it already holds is
- * 409 Conflict (as some LRSs answer any re-sent id). `failNext` makes the next requests 503.
+ * 409 Conflict (as some LRSs answer any re-sent id). A `voided` statement voids its target. `failNext` makes the next requests 503.
  * `GET /xapi/statements?statementId=…` returns a stored statement as an LRS does: with `stored`,
  * `authority` and `version` added and the timestamp in another time zone and precision (what xAPI's
  * immutability exceptions allow), 404 for an id it does not hold; `readBack` makes it refuse reads
@@ -13,6 +13,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { xapiErrors } from './xapi-schema.js';
+
+const VOIDED_VERB = 'http://adlnet.gov/expapi/verbs/voided';
 
 export interface LrsRequest {
   status: number;
@@ -115,6 +117,10 @@ export class TestLrs {
     if (new Set(ids).size !== ids.length) return this.answer(req, res, 400, 'an id twice in one batch');
     if (ids.some((id) => this.stored.has(id!) || this.voided.has(id!))) return this.answer(req, res, 409, 'a statement with this id is stored already');
     batch.forEach((s, i) => this.stored.set(ids[i]!, s));
+    // A voiding statement voids its target (xAPI 2.3.2), whether the LRS holds the target or not.
+    for (const s of batch as { verb?: { id?: string }; object?: { objectType?: string; id?: string } }[]) {
+      if (s.verb?.id === VOIDED_VERB && s.object?.objectType === 'StatementRef' && s.object.id) this.voided.add(s.object.id.toLowerCase());
+    }
     return this.answer(req, res, 200, 'stored', ids);
   }
 }

@@ -13,6 +13,8 @@ export const deleteUtterance: MutationResolvers['deleteUtterance'] = async (_par
     new AudioStore(ctx.services.config.audioDir),
     { organizationId: ctx.principal.organizationId, utteranceId },
     actorOf(ctx),
+    { serverLrs: ctx.services.config.xapi.lrs },
   );
+  ctx.services.wakeDelivery(); // the learner.erased or utterance.deleted event, and any voiding statements
   return { utteranceId: toGlobalId('Utterance', utteranceId), ...deleted };
 };

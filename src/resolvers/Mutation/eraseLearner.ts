@@ -13,6 +13,8 @@ export const eraseLearner: MutationResolvers['eraseLearner'] = async (_parent, {
     new AudioStore(ctx.services.config.audioDir),
     { organizationId: ctx.principal.organizationId, learnerId },
     actorOf(ctx),
+    { serverLrs: ctx.services.config.xapi.lrs },
   );
+  ctx.services.wakeDelivery(); // the learner.erased or utterance.deleted event, and any voiding statements
   return { learnerId: toGlobalId('Learner', learnerId), ...counts };
 };

@@ -4,3 +4,4 @@ export * from './assessment.js';
 export * from './attemptLog.js';
 export * from './lastHttpStatus.js';
 export * from './nextAttemptAt.js';
+export * from './voidedStatementIds.js';
