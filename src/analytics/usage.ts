@@ -31,8 +31,9 @@ export interface UsageFigures {
   webhooksDelivered: number;
 }
 
-export interface UsageBucket extends UsageFigures {
+export interface UsageBucket {
   start: Date;
+  figures: UsageFigures;
 }
 
 export interface OrganizationUsage {
@@ -121,7 +122,7 @@ export async function organizationUsage(prisma: PrismaClient, organizationId: st
   return {
     bucket,
     timeZone: zone,
-    buckets: buckets.map((row) => ({ start: row.start, ...figures(row) })),
+    buckets: buckets.map((row) => ({ start: row.start, figures: figures(row) })),
     totals: figures(totals[0]),
   };
 }

@@ -68,14 +68,16 @@ export async function emitDeliveryFailed(tx: Tx, deliveryId: string): Promise<st
     });
   }
   const assessmentId = assessmentIdOf(d.event.body);
-  if (!assessmentId) return null;
+  // Without an assessment, the delivery voids an erasure's or a deletion's statements (src/xapi/voiding.ts).
+  const voided = assessmentId ? [] : (await tx.xapiVoiding.findMany({ where: { eventId: d.eventId }, select: { statementId: true }, orderBy: { statementId: 'asc' } })).map((v) => v.statementId);
+  if (!assessmentId && voided.length === 0) return null;
   return emitEvent(tx, {
     organizationId: d.organizationId,
     learnerId: learner?.id ?? null,
     type: 'xapiDelivery.failed',
     data: {
-      xapiDelivery: { ...deliveryRef('XapiDelivery', d), statementId: statementIdFor(assessmentId) },
-      assessment: { id: toGlobalId('Assessment', assessmentId) },
+      xapiDelivery: { ...deliveryRef('XapiDelivery', d), statementId: assessmentId ? statementIdFor(assessmentId) : null, voidedStatementIds: voided },
+      assessment: assessmentId ? { id: toGlobalId('Assessment', assessmentId) } : null,
       learner: learnerRef,
     },
   });

@@ -167,7 +167,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   /** Organization.usage: what the organisation used, an operator's figures. */
   OrganizationUsage: 'ADMIN',
   UsageBucket: 'ADMIN',
-  UsageTotals: 'ADMIN',
+  UsageFigures: 'ADMIN',
   ModelAgreement: 'ADMIN',
   AspectAgreement: 'ADMIN',
   // LTI grade passback (issue 10): platforms and their keys are admin configuration; the line item

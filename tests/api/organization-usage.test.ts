@@ -23,7 +23,7 @@ const DATABASES = await testDatabases();
 const USAGE = `query($bucket: TimeBucket, $timeZone: String, $from: DateTime, $to: DateTime, $lastBuckets: Int) {
   viewer { organization { usage(bucket: $bucket, timeZone: $timeZone, from: $from, to: $to, lastBuckets: $lastBuckets) {
     bucket timeZone
-    buckets { start recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs gradesPosted statementsSent webhooksDelivered }
+    buckets { start figures { recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs gradesPosted statementsSent webhooksDelivered } }
     totals { recordings audioSeconds activeLearners modelAssessments inferenceSeconds failedJobs gradesPosted statementsSent webhooksDelivered } } } } }`;
 
 async function recording(prisma: PrismaClient, organizationId: string, learnerId: string, at: string, durationMs: number) {
@@ -114,10 +114,10 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       bucket: 'MONTH',
       timeZone: 'UTC',
       buckets: [
-        { start: '2026-01-01T00:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1 }) },
+        { start: '2026-01-01T00:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1 }) },
         // The January recording's assessment was written on 1 February, 00:00:30 UTC.
-        { start: '2026-02-01T00:00:00.000Z', ...figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
-        { start: '2026-03-01T00:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
+        { start: '2026-02-01T00:00:00.000Z', figures: figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
+        { start: '2026-03-01T00:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
       ],
       totals: figures({ recordings: 4, audioSeconds: 7.75, activeLearners: 2, modelAssessments: 4, inferenceSeconds: 0.004, failedJobs: 1, gradesPosted: 1, statementsSent: 1, webhooksDelivered: 1 }),
     });
@@ -131,7 +131,7 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     const usage = res.data.viewer.organization.usage;
     // From 1 January 2026 in Berlin: everything seeded, by Berlin's months.
     expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 1 });
-    expect(usage.buckets.slice(0, 2).map((b: { start: string; recordings: number }) => [b.start, b.recordings]))
+    expect(usage.buckets.slice(0, 2).map((b: { start: string; figures: { recordings: number } }) => [b.start, b.figures.recordings]))
       .toEqual([['2026-01-31T23:00:00.000Z', 3], ['2026-02-28T23:00:00.000Z', 1]]);
   });
 
@@ -139,7 +139,7 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     const berlin = await admin.request(USAGE, { timeZone: 'Europe/Berlin', lastBuckets: 1 });
     expect(berlin.errors).toBeUndefined();
     expect(berlin.data.viewer.organization.usage.buckets).toEqual([
-      { start: '2026-02-28T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
+      { start: '2026-02-28T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
     ]);
     expect(berlin.data.viewer.organization.usage.totals.recordings).toBe(4);
     const feb = await admin.request(USAGE, { timeZone: 'Europe/Berlin', bucket: 'WEEK', from: '2026-01-31T23:00:00.000Z', to: '2026-03-01T00:00:00.000Z' });
@@ -149,9 +149,9 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       timeZone: 'Europe/Berlin',
       buckets: [
         // Sunday 1 February, about 1:00 in Berlin: the ISO week from Monday 26 January.
-        { start: '2026-01-25T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
-        { start: '2026-02-08T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
-        { start: '2026-02-15T23:00:00.000Z', ...figures({ recordings: 1, audioSeconds: 3, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
+        { start: '2026-01-25T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
+        { start: '2026-02-08T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
+        { start: '2026-02-15T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 3, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
       ],
       totals: figures({ recordings: 3, audioSeconds: 6.75, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }),
     });
@@ -179,7 +179,7 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     const { totals, buckets } = after.data.viewer.organization.usage;
     expect(totals).toEqual({ ...before, recordings: before.recordings + 1, activeLearners: before.activeLearners + 1, audioSeconds: before.audioSeconds + stored.durationMs! / 1000 });
     expect(stored.durationMs).toBeGreaterThan(1000);
-    expect(buckets.at(-1)).toMatchObject({ recordings: 1, audioSeconds: stored.durationMs! / 1000 });
+    expect(buckets.at(-1).figures).toMatchObject({ recordings: 1, audioSeconds: stored.durationMs! / 1000 });
   });
 
   test('bad arguments are BAD_USER_INPUT naming them', async () => {

@@ -282,7 +282,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
       type: 'xapiDelivery.failed',
       timestamp: expect.any(String),
       data: {
-        xapiDelivery: { id: toGlobalId('XapiDelivery', refused!.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 401, statementId: statementIdFor(refusedId) },
+        xapiDelivery: { id: toGlobalId('XapiDelivery', refused!.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 401, statementId: statementIdFor(refusedId), voidedStatementIds: [] },
         assessment: { id: toGlobalId('Assessment', refusedId) },
         learner: { id: learnerId, externalId },
       },

@@ -52,7 +52,7 @@ describeEachDatabase('delivery failure events', (ctx) => {
       type: 'xapiDelivery.failed',
       timestamp: expect.any(String),
       data: {
-        xapiDelivery: { id: toGlobalId('XapiDelivery', owed.deliveryId), status: 'FAILED', attempts: 1, lastErrorCode: 'LEASE_EXPIRED', lastHttpStatus: null, statementId: statementIdFor(owed.assessmentId) },
+        xapiDelivery: { id: toGlobalId('XapiDelivery', owed.deliveryId), status: 'FAILED', attempts: 1, lastErrorCode: 'LEASE_EXPIRED', lastHttpStatus: null, statementId: statementIdFor(owed.assessmentId), voidedStatementIds: [] },
         assessment: { id: toGlobalId('Assessment', owed.assessmentId) },
         learner: { id: toGlobalId('Learner', learner.id), externalId: learner.externalId },
       },
@@ -78,6 +78,23 @@ describeEachDatabase('delivery failure events', (ctx) => {
     expect(events.map((e) => [e.parsed.type, e.parsed.data.xapiDelivery.id, e.parsed.data.xapiDelivery.lastHttpStatus])).toEqual([
       ['xapiDelivery.failed', toGlobalId('XapiDelivery', owed[2]!.deliveryId), 403],
     ]);
+    // A delivery voiding an erasure's statements, refused: its event names them, no assessment and no learner.
+    const erasedEvent = await db.$transaction((tx) => emitEvent(tx, { organizationId: org.id, learnerId: null, type: 'learner.erased', data: { learner: { id: 'gone' } } }));
+    const voided = [randomUUID(), randomUUID()].sort();
+    await db.xapiVoiding.createMany({ data: voided.map((statementId) => ({ organizationId: org.id, eventId: erasedEvent, statementId })) });
+    const voiding = await db.delivery.create({ data: { organizationId: org.id, eventId: erasedEvent, channel: 'XAPI' } });
+    const [claimedVoiding] = (await claimDeliveries(db, 'w', 30, 20, 3)).filter((d) => d.id === voiding.id);
+    expect(await recordAttempt(db, claimedVoiding!, 'w', failed('HTTP_STATUS', 400))).toBe(true);
+    const voidingEvent = (await failureEvents(db, org.id)).find((e) => e.parsed.data.xapiDelivery.id === toGlobalId('XapiDelivery', voiding.id));
+    expect(voidingEvent!.learnerId).toBeNull();
+    expect(voidingEvent!.parsed.data).toEqual({
+      xapiDelivery: { id: toGlobalId('XapiDelivery', voiding.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 400, statementId: null, voidedStatementIds: voided },
+      assessment: null,
+      learner: null,
+    });
+    await db.delivery.deleteMany({ where: { eventId: erasedEvent } });
+    await db.outboxEvent.deleteMany({ where: { type: 'xapiDelivery.failed', body: { contains: toGlobalId('XapiDelivery', voiding.id) } } });
+
     // A stale attempt (fenced off) writes no event either.
     expect(await recordAttempt(db, byId.get(owed[2]!.deliveryId)!, 'w', failed('HTTP_STATUS', 403))).toBe(false);
     expect(await failureEvents(db, org.id)).toHaveLength(1);
