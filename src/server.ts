@@ -16,7 +16,7 @@ import { AppError } from './errors.js';
 import { createFormatError, DATABASE_UNAVAILABLE, maskedErrorsCarryRequestId } from './graphql/format-error.js';
 import { isDatabaseUnavailable } from './db/errors.js';
 import { queryLimitsPlugin } from './graphql/limits.js';
-import { authenticateUploads, clientIp, cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
+import { authenticateUploads, cors, querySourceLimits, RateLimiter, requestId } from './http/guards.js';
 import { exportResults } from './http/export.js';
 import { exportStatements } from './xapi/export.js';
 import { AUDIO_ROUTE } from './http/audio-url.js';
@@ -100,7 +100,7 @@ async function buildContext(services: Services, req: Request, res: Response, lim
     const principal = await authenticate(services.prisma, authorization);
     limiter.authSucceeded(authorization);
     res.locals.organizationId = principal.organizationId; // for the request's log line
-    return { principal, loaders: createLoaders(services.prisma, principal), services, requestId, clientIp: clientIp(req) };
+    return { principal, loaders: createLoaders(services.prisma, principal), services, requestId, clientIp: req.ip ?? req.socket.remoteAddress ?? null };
   } catch (e) {
     if (e instanceof AppError) {
       if (e.code === 'UNAUTHENTICATED') limiter.authFailed(req, res);

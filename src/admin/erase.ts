@@ -241,7 +241,7 @@ async function removeFiles(prisma: PrismaClient, store: AudioStore, organization
       if (await removeAudioIfUnreferenced(prisma, store, sha256)) removed++;
       // Not removed: this organisation uploaded the same bytes since (kept), or another one did or
       // the file was already gone (no longer stored for this organisation: removed, as above).
-      else if ((await prisma.utterance.count({ where: { audioSha256: sha256, organizationId } })) > 0) kept++;
+      else if ((await prisma.utterance.count({ where: { audioSha256: sha256, organizationId, audioRemovedAt: null } })) > 0) kept++;
       else removed++;
     } catch (err) {
       // The rows are gone for good (committed): the answer says so and counts the file that stayed;

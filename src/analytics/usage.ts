@@ -75,10 +75,14 @@ function sources(organizationId: string, w: Window, key: (col: Prisma.Sql) => Pr
       FROM "Job" j WHERE j."organizationId" = ${org} AND j.status = 'FAILED' ${within(Prisma.sql`j."finishedAt"`, w)} GROUP BY 1),
     delivered AS (
       SELECT ${key(Prisma.sql`d."deliveredAt"`)} AS k,
-        (count(*) FILTER (WHERE d.channel = 'LTI_SCORE'))::int AS "gradesPosted",
-        (count(*) FILTER (WHERE d.channel = 'XAPI'))::int AS "statementsSent",
+        -- A Failed score (grading failed) is no grade; an erasure's voiding statements are no usage.
+        (count(*) FILTER (WHERE d.channel = 'LTI_SCORE' AND s."gradingProgress" <> 'FAILED'))::int AS "gradesPosted",
+        (count(*) FILTER (WHERE d.channel = 'XAPI' AND e.type = 'assessment.completed'))::int AS "statementsSent",
         (count(*) FILTER (WHERE d.channel = 'WEBHOOK'))::int AS "webhooksDelivered"
-      FROM "Delivery" d WHERE d."organizationId" = ${org} AND d.status = 'DELIVERED' ${within(Prisma.sql`d."deliveredAt"`, w)} GROUP BY 1),
+      FROM "Delivery" d
+        JOIN "OutboxEvent" e ON e."id" = d."eventId"
+        LEFT JOIN "LtiScore" s ON s."id" = d."ltiScoreId"
+      WHERE d."organizationId" = ${org} AND d.status = 'DELIVERED' ${within(Prisma.sql`d."deliveredAt"`, w)} GROUP BY 1),
     keys AS (SELECT k FROM recorded UNION SELECT k FROM assessed UNION SELECT k FROM failed UNION SELECT k FROM delivered)`;
 }
 

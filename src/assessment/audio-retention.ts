@@ -19,8 +19,11 @@ import { AppError, badInput } from '../errors.js';
 import { log } from '../ops/log.js';
 import { removeAudioIfUnreferenced } from './audio-files.js';
 import { MAX_AUDIO_RETENTION_DAYS } from '../config.js';
+import { FORMAT_EXTENSION } from '../audio/sniff.js';
 
 const BATCH = 500;
+/** Formats of a stored recording; seeded history (`npm run seed`) has scores but none, so nothing to remove. */
+const RECORDING_FORMATS = Object.keys(FORMAT_EXTENSION);
 
 /** `days` for setAudioRetention: null (the server's), or a whole number from 0 to MAX_AUDIO_RETENTION_DAYS. */
 export function checkRetentionDays(days: number | null): number | null {
@@ -73,6 +76,7 @@ async function stampBatch(prisma: PrismaClient, serverDays: number): Promise<str
     WITH due AS (
       SELECT u."id" FROM "Utterance" u JOIN "Organization" o ON o."id" = u."organizationId"
        WHERE u."audioRemovedAt" IS NULL
+         AND u."audioFormat" = ANY(${RECORDING_FORMATS}::text[])
          AND coalesce(o."audioRetentionDays", ${serverDays}::int) > 0
          AND u."createdAt" < now() - make_interval(days => coalesce(o."audioRetentionDays", ${serverDays}::int))
          AND NOT EXISTS (SELECT 1 FROM "Job" j WHERE j."utteranceId" = u."id" AND j."status" IN ('QUEUED', 'RUNNING'))

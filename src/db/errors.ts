@@ -36,19 +36,48 @@ function isConnectionSqlState(code: unknown): boolean {
   return typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03');
 }
 
-export function isDatabaseUnavailable(err: unknown): boolean {
+/** The fields of an error (or of what it wraps) the checks below read. */
+interface ErrorLike {
+  code?: unknown;
+  originalCode?: unknown;
+  kind?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: unknown;
+  originalError?: unknown;
+  errors?: unknown;
+}
+
+/**
+ * Whether `test` holds for the error or anything it wraps: its cause, the original error, the
+ * driver adapter's error (where Prisma puts the PostgreSQL SQLSTATE), an AggregateError's errors.
+ */
+function anyCause(err: unknown, test: (e: ErrorLike) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   while (queue.length) {
     const e = queue.shift();
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
-    const x = e as { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: unknown; originalError?: unknown; errors?: unknown };
-    if (typeof x.code === 'string' && (PRISMA_CODES.has(x.code) || SOCKET_CODES.has(x.code) || isConnectionSqlState(x.code))) return true;
-    if (typeof x.kind === 'string' && ADAPTER_KINDS.has(x.kind)) return true;
-    if (typeof x.message === 'string' && MESSAGES.some((m) => m.test(x.message as string))) return true;
+    const x = e as ErrorLike;
+    if (test(x)) return true;
     queue.push(x.cause, x.originalError, (x.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
     if (Array.isArray(x.errors)) queue.push(...x.errors);
   }
   return false;
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return anyCause(err, (x) =>
+    (typeof x.code === 'string' && (PRISMA_CODES.has(x.code) || SOCKET_CODES.has(x.code) || isConnectionSqlState(x.code)))
+    || (typeof x.kind === 'string' && ADAPTER_KINDS.has(x.kind))
+    || (typeof x.message === 'string' && MESSAGES.some((m) => m.test(x.message as string))));
+}
+
+/** SQLSTATE 55P03 (lock_not_available: lock_timeout) or 40P01 (deadlock_detected), however the driver wraps it. */
+export function isLockConflict(err: unknown): boolean {
+  const LOCK_STATES = ['55P03', '40P01'];
+  return anyCause(err, (x) =>
+    LOCK_STATES.includes(x.code as string) || LOCK_STATES.includes(x.originalCode as string)
+    || (typeof x.message === 'string' && /lock timeout|deadlock detected/i.test(x.message)));
 }

@@ -59,8 +59,7 @@ export function cors(origins: string[]): RequestHandler {
   };
 }
 
-/** The client's address: Express's `req.ip`, which follows X-Forwarded-For only from the proxies SPEECHMARK_TRUST_PROXY trusts. */
-export function clientIp(req: Request): string {
+function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

@@ -9,7 +9,8 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
 import { scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
-import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf, tryLockGrade } from './grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf } from './grading.js';
+import { LOCK_BUSY, skippableUnderLock } from '../db/lock-timeout.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
 
@@ -87,30 +88,36 @@ export async function queueLtiFailure(
   const submission = await heldSubmission(tx, job.utteranceId);
   if (!submission) return null;
   const { lineItem } = submission;
-  // A grade of this user being computed right now (another reading) will be posted and makes a
-  // Failed score moot; waiting for it would hold the queue's failure transaction behind it.
-  const lock = await tryLockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
-  if (!lock.held) return null;
-  const graded = await tx.ltiScore.findFirst({ where: { lineItemId: lineItem.id, userId: submission.userId, gradingProgress: { not: 'FAILED' } }, select: { id: true } });
-  if (graded) return null;
-  const score = await tx.ltiScore.create({
-    data: {
-      organizationId: job.organizationId,
-      jobId: job.id,
-      lineItemId: lineItem.id,
-      userId: submission.userId,
-      scoreGiven: null,
-      scoreMaximum: lineItem.scoreMaximum,
-      comment: failureComment(job.errorCode),
-      gradingProgress: 'FAILED',
-      gradingPolicy: lineItem.gradingPolicy,
-      attemptsGraded: 0,
-      scoredAt: gradeTimestamp(lock.lastScoredAt),
-    },
+  // Under the grade lock, as every grade is computed; but a lock held for long (a grade or a
+  // deletion of this user's in progress, a hash collision) is not waited out in the queue's failure
+  // transaction: after GRADE_LOCK_WAIT_MS the Failed score is skipped (the job still fails).
+  const queued = await skippableUnderLock(tx, GRADE_LOCK_WAIT_MS, async () => {
+    const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+    const graded = await tx.ltiScore.findFirst({ where: { lineItemId: lineItem.id, userId: submission.userId, gradingProgress: { not: 'FAILED' } }, select: { id: true } });
+    if (graded) return null;
+    const score = await tx.ltiScore.create({
+      data: {
+        organizationId: job.organizationId,
+        jobId: job.id,
+        lineItemId: lineItem.id,
+        userId: submission.userId,
+        scoreGiven: null,
+        scoreMaximum: lineItem.scoreMaximum,
+        comment: failureComment(job.errorCode),
+        gradingProgress: 'FAILED',
+        gradingPolicy: lineItem.gradingPolicy,
+        attemptsGraded: 0,
+        scoredAt: gradeTimestamp(lastScoredAt),
+      },
+    });
+    await tx.delivery.create({ data: { organizationId: job.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });
+    return score.id;
   });
-  await tx.delivery.create({ data: { organizationId: job.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });
-  return score.id;
+  return queued === LOCK_BUSY ? null : queued;
 }
+
+/** How long a failing job waits for the user's grade lock before it posts no Failed score. */
+const GRADE_LOCK_WAIT_MS = 2_000;
 
 /** 408, 429 and 5xx pass on a retry (401 too, after the one token refresh); a platform that refuses the score itself (400, 403, 404, 422, 3xx …) will refuse it again. */
 export function classifyScoreAnswer(status: number): 'delivered' | 'retry' | 'failed' {

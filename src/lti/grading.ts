@@ -61,30 +61,7 @@ const GRADE_LOCK_NAMESPACE = 0x534d4c47;
  * timestamp), whatever the clocks of the processes that wrote them.
  */
 export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: string; userId: string }): Promise<Date | null> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${gradeLockKey(at)}))`;
-  return lastScoredAt(tx, at);
-}
-
-/**
- * lockGrade without the wait: `{ held: false }` when another transaction is computing a grade of
- * this line item and user right now. For a caller whose score that grade makes moot (a Failed
- * score), so that it never queues behind, or holds up, the grading in progress.
- */
-export async function tryLockGrade(
-  tx: Prisma.TransactionClient,
-  at: { lineItemId: string; userId: string },
-): Promise<{ held: false } | { held: true; lastScoredAt: Date | null }> {
-  const [lock] = await tx.$queryRaw<{ held: boolean }[]>`
-    SELECT pg_try_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${gradeLockKey(at)})) AS held`;
-  if (!lock?.held) return { held: false };
-  return { held: true, lastScoredAt: await lastScoredAt(tx, at) };
-}
-
-function gradeLockKey(at: { lineItemId: string; userId: string }): string {
-  return `${at.lineItemId}:${at.userId}`;
-}
-
-async function lastScoredAt(tx: Prisma.TransactionClient, at: { lineItemId: string; userId: string }): Promise<Date | null> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
   const [last] = await tx.$queryRaw<{ at: Date | null }[]>`
     SELECT max("scoredAt") AS at FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
   return last?.at ?? null;

@@ -51,6 +51,7 @@ export async function emitDeliveryFailed(tx: Tx, deliveryId: string): Promise<st
   if (d.channel === 'LTI_SCORE') {
     const score = d.ltiScore;
     if (!score) return null;
+    const utteranceId = await utteranceOf(tx, score);
     return emitEvent(tx, {
       organizationId: d.organizationId,
       learnerId: learner?.id ?? null,
@@ -63,6 +64,7 @@ export async function emitDeliveryFailed(tx: Tx, deliveryId: string): Promise<st
         lineItem: { id: toGlobalId('LtiLineItem', score.lineItem.id), url: score.lineItem.url, label: score.lineItem.label },
         assessment: score.assessmentId ? { id: toGlobalId('Assessment', score.assessmentId) } : null,
         job: score.jobId ? { id: toGlobalId('Job', score.jobId) } : null,
+        utterance: utteranceRef(utteranceId),
         learner: learnerRef,
       },
     });
@@ -78,7 +80,22 @@ export async function emitDeliveryFailed(tx: Tx, deliveryId: string): Promise<st
     data: {
       xapiDelivery: { ...deliveryRef('XapiDelivery', d), statementId: assessmentId ? statementIdFor(assessmentId) : null, voidedStatementIds: voided },
       assessment: assessmentId ? { id: toGlobalId('Assessment', assessmentId) } : null,
+      utterance: utteranceRef(assessmentId ? await utteranceOf(tx, { assessmentId, jobId: null }) : null),
       learner: learnerRef,
     },
   });
+}
+
+/**
+ * The recording a score or statement is about. Named in the event so that deleteUtterance, which
+ * deletes the events naming the recording, takes this one too.
+ */
+async function utteranceOf(tx: Tx, subject: { assessmentId: string | null; jobId: string | null }): Promise<string | null> {
+  if (subject.assessmentId) return (await tx.assessment.findUnique({ where: { id: subject.assessmentId }, select: { utteranceId: true } }))?.utteranceId ?? null;
+  if (subject.jobId) return (await tx.job.findUnique({ where: { id: subject.jobId }, select: { utteranceId: true } }))?.utteranceId ?? null;
+  return null;
+}
+
+function utteranceRef(id: string | null) {
+  return id ? { id: toGlobalId('Utterance', id) } : null;
 }

@@ -12,6 +12,9 @@
 import { deliveriesSettled } from '../ops/metrics.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { emitDeliveryFailed, NOTIFIED_CHANNELS } from './delivery-failed.js';
+import { runTransaction } from '../db/transaction.js';
+import { LOCK_BUSY, skippableUnderLock } from '../db/lock-timeout.js';
+import { log } from '../ops/log.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -41,9 +44,9 @@ export async function claimDeliveries(
   maxAttempts: number,
 ): Promise<ClaimedDelivery[]> {
   // One transaction with the failure events of the deliveries it retires (src/outbox/delivery-failed.ts).
-  const rows = await prisma.$transaction(async (tx) => {
+  const rows = await runTransaction(prisma, async (tx) => {
     const claimed = await claimStatement(tx, workerId, leaseSeconds, limit, maxAttempts);
-    for (const r of claimed) if (r.status === 'FAILED') await emitDeliveryFailed(tx, r.id);
+    for (const r of claimed) if (r.status === 'FAILED') await tellFailure(tx, r.id);
     return claimed;
   });
   // Retired here (their worker died on the last attempt): settled as failed, by no worker's attempt.
@@ -127,11 +130,25 @@ export interface AttemptRecord {
 export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
   if (r.verdict.kind !== 'failed' || !NOTIFIED_CHANNELS.has(d.channel)) return writeAttempt(prisma, d, workerId, r);
   // A grade or statement given up: its failure event in the same transaction (src/outbox/delivery-failed.ts).
-  return prisma.$transaction(async (tx) => {
+  return runTransaction(prisma, async (tx) => {
     const written = await writeAttempt(tx, d, workerId, r);
-    if (written) await emitDeliveryFailed(tx, d.id);
+    if (written) await tellFailure(tx, d.id);
     return written;
   });
+}
+
+/** How long a give-up waits for a lock its failure event needs before it is recorded without the event. */
+const FAILURE_EVENT_LOCK_WAIT_MS = 200;
+
+/**
+ * The failure event of a delivery given up, unless a lock it needs is held: the event's learner
+ * being erased (the delivery goes with them) or a subscribed endpoint being deleted. The event
+ * then goes, not the give-up: these transactions hold delivery rows that an erasure or an
+ * endpoint's deletion waits for, and waiting on theirs in turn would deadlock.
+ */
+async function tellFailure(tx: Tx, deliveryId: string): Promise<void> {
+  const told = await skippableUnderLock(tx, FAILURE_EVENT_LOCK_WAIT_MS, () => emitDeliveryFailed(tx, deliveryId));
+  if (told === LOCK_BUSY) log.warn('delivery given up without its failure event: a lock it needs is held', { deliveryId });
 }
 
 async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {

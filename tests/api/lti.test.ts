@@ -443,6 +443,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
         lineItem: { id: item.id, url: item.url, label: 'fluency-10' },
         assessment: { id: assessmentId },
         job: null,
+        utterance: { id: (await t.admin.request(`query($id: ID!) { assessment(id: $id) { utterance { id } } }`, { id: assessmentId })).data.assessment.utterance.id },
         learner: { id: learnerId, externalId },
       },
     }]);

@@ -42,7 +42,7 @@ const TAKE = { total: 7, th: 1, r: 1, think: 7, bear: 7 };
  * One organisation's history: learner A records on 31 January 23:59:30 UTC (already 1 February in
  * Berlin), 10 February and 5 March; learner B on 20 February. Each recording has a model assessment
  * a minute later (1 ms of inference each, as the seed writes); the February one of A also a human
- * label and a failed re-assessment job; one more recording of B is deleted.
+ * label and a failed re-assessment job (and one more behind a Failed grade); one more recording of B is deleted.
  */
 async function seedHistory(prisma: PrismaClient, organizationId: string) {
   const learner = (n: string) => prisma.learner.create({ data: { organizationId, externalId: `usage-${n}-${randomUUID()}` } });
@@ -68,7 +68,8 @@ async function seedHistory(prisma: PrismaClient, organizationId: string) {
 
 /**
  * What the February assessment was delivered as: its grade posted and its statement sent on 10
- * February (a second statement delivery FAILED: not counted), a webhook on 5 March.
+ * February (a second statement delivery FAILED, a Failed score and an erasure's voiding statements
+ * delivered the same day: none counted), a webhook on 5 March.
  */
 async function deliveries(prisma: PrismaClient, organizationId: string, learnerId: string, assessmentId: string) {
   const eventId = await prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId, type: 'assessment.completed', data: { assessment: { id: assessmentId } } }));
@@ -81,6 +82,13 @@ async function deliveries(prisma: PrismaClient, organizationId: string, learnerI
   await delivered('XAPI', '2026-02-10T10:05:00.000Z');
   await delivered('WEBHOOK', '2026-03-05T09:05:00.000Z');
   await prisma.delivery.create({ data: { organizationId, eventId, channel: 'XAPI', status: 'FAILED', attempts: 3 } });
+  // Neither a grade nor usage: a Failed score (grading failed), and the voiding statements of an erasure.
+  const { utteranceId } = await prisma.assessment.findUniqueOrThrow({ where: { id: assessmentId }, select: { utteranceId: true } });
+  const failedJob = await prisma.job.create({ data: { organizationId, utteranceId, status: 'FAILED', finishedAt: new Date('2026-02-10T10:02:00.000Z'), createdAt: new Date('2026-02-10T10:01:00.000Z') } });
+  const failedScore = await prisma.ltiScore.create({ data: { organizationId, jobId: failedJob.id, lineItemId: lineItem.id, userId: 'u2', scoreMaximum: 10, gradingProgress: 'FAILED', attemptsGraded: 0, scoredAt: new Date('2026-02-10T10:02:00.000Z') } });
+  await delivered('LTI_SCORE', '2026-02-10T10:12:00.000Z', { ltiScoreId: failedScore.id });
+  const erasure = await prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: {} }));
+  await prisma.delivery.create({ data: { organizationId, eventId: erasure, channel: 'XAPI', status: 'DELIVERED', attempts: 1, deliveredAt: new Date('2026-02-10T11:00:00.000Z') } });
 }
 
 type Figure = 'recordings' | 'audioSeconds' | 'activeLearners' | 'modelAssessments' | 'inferenceSeconds' | 'failedJobs' | 'gradesPosted' | 'statementsSent' | 'webhooksDelivered';
@@ -116,10 +124,10 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       buckets: [
         { start: '2026-01-01T00:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1 }) },
         // The January recording's assessment was written on 1 February, 00:00:30 UTC.
-        { start: '2026-02-01T00:00:00.000Z', figures: figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
+        { start: '2026-02-01T00:00:00.000Z', figures: figures({ recordings: 2, audioSeconds: 5.25, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 2, gradesPosted: 1, statementsSent: 1 }) },
         { start: '2026-03-01T00:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, webhooksDelivered: 1 }) },
       ],
-      totals: figures({ recordings: 4, audioSeconds: 7.75, activeLearners: 2, modelAssessments: 4, inferenceSeconds: 0.004, failedJobs: 1, gradesPosted: 1, statementsSent: 1, webhooksDelivered: 1 }),
+      totals: figures({ recordings: 4, audioSeconds: 7.75, activeLearners: 2, modelAssessments: 4, inferenceSeconds: 0.004, failedJobs: 2, gradesPosted: 1, statementsSent: 1, webhooksDelivered: 1 }),
     });
   });
 
@@ -130,7 +138,7 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     const usage = res.data.viewer.organization.usage;
     // From 1 January 2026 in Berlin: everything seeded, by Berlin's months.
-    expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 1 });
+    expect(usage.totals).toMatchObject({ recordings: 4, activeLearners: 2, modelAssessments: 4, failedJobs: 2 });
     expect(usage.buckets.slice(0, 2).map((b: { start: string; figures: { recordings: number } }) => [b.start, b.figures.recordings]))
       .toEqual([['2026-01-31T23:00:00.000Z', 3], ['2026-02-28T23:00:00.000Z', 1]]);
   });
@@ -150,10 +158,10 @@ describe.each(DATABASES)('Organization.usage on %s', (kind) => {
       buckets: [
         // Sunday 1 February, about 1:00 in Berlin: the ISO week from Monday 26 January.
         { start: '2026-01-25T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 1.5, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
-        { start: '2026-02-08T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }) },
+        { start: '2026-02-08T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 2.25, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001, failedJobs: 2, gradesPosted: 1, statementsSent: 1 }) },
         { start: '2026-02-15T23:00:00.000Z', figures: figures({ recordings: 1, audioSeconds: 3, activeLearners: 1, modelAssessments: 1, inferenceSeconds: 0.001 }) },
       ],
-      totals: figures({ recordings: 3, audioSeconds: 6.75, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 1, gradesPosted: 1, statementsSent: 1 }),
+      totals: figures({ recordings: 3, audioSeconds: 6.75, activeLearners: 2, modelAssessments: 3, inferenceSeconds: 0.003, failedJobs: 2, gradesPosted: 1, statementsSent: 1 }),
     });
     const none = await admin.request(USAGE, { lastBuckets: 0 });
     expect(none.data.viewer.organization.usage.buckets).toEqual([]);

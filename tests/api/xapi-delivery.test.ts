@@ -275,6 +275,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     expect(refused).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 401, lastErrorCode: 'HTTP_STATUS' });
     expect(lrs.stored.has(statementIdFor(refusedId))).toBe(false);
     // The give-up is an event (webhooks and the events feed), written with the FAILED state.
+    const refusedUtterance = toGlobalId('Utterance', (await prisma().assessment.findUniqueOrThrow({ where: { id: refusedId }, select: { utteranceId: true } })).utteranceId);
     const failedEvents = await t.admin.request(`query($learner: ID!) { events(first: 50, filter: {types: ["xapiDelivery.failed"], learnerId: $learner}) { edges { node { payload } } } }`, { learner: learnerId });
     expect(failedEvents.errors).toBeUndefined();
     const payloads = failedEvents.data.events.edges.map((e: { node: { payload: { data: { assessment: { id: string } } } } }) => e.node.payload);
@@ -284,9 +285,13 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
       data: {
         xapiDelivery: { id: toGlobalId('XapiDelivery', refused!.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 401, statementId: statementIdFor(refusedId), voidedStatementIds: [] },
         assessment: { id: toGlobalId('Assessment', refusedId) },
+        utterance: { id: refusedUtterance },
         learner: { id: learnerId, externalId },
       },
     }]);
+    // Deleting the recording deletes the events that name it, this one too.
+    expect((await t.admin.request(`mutation($id: ID!) { deleteUtterance(id: $id) { assessments } }`, { id: refusedUtterance })).errors).toBeUndefined();
+    expect(await prisma().outboxEvent.count({ where: { type: 'xapiDelivery.failed', body: { contains: toGlobalId('XapiDelivery', refused!.id) } } })).toBe(0);
 
     const removed = await t.admin.request(REMOVE);
     expect(removed.data.removeXapiLrs).toEqual({ endpoint: lrs.url });

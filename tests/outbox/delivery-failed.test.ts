@@ -54,10 +54,40 @@ describeEachDatabase('delivery failure events', (ctx) => {
       data: {
         xapiDelivery: { id: toGlobalId('XapiDelivery', owed.deliveryId), status: 'FAILED', attempts: 1, lastErrorCode: 'LEASE_EXPIRED', lastHttpStatus: null, statementId: statementIdFor(owed.assessmentId), voidedStatementIds: [] },
         assessment: { id: toGlobalId('Assessment', owed.assessmentId) },
+        // No such assessment row here (the event names an id only), so no recording either.
+        utterance: null,
         learner: { id: toGlobalId('Learner', learner.id), externalId: learner.externalId },
       },
     });
     expect(event!.deliveries.map((d) => [d.channel, d.webhookEndpointId, d.status])).toEqual([['WEBHOOK', subscribed.endpoint.id, 'PENDING']]);
+  });
+
+  test('a give-up whose learner is being erased (its row locked) is recorded at once, without the event (no deadlock with the erasure)', async () => {
+    // PGlite has one connection: no transaction can hold the learner while another records.
+    if (ctx.kind !== 'postgres') return;
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const owed = await statementOwed(db, org.id, learner.id);
+    const [claimed] = (await claimDeliveries(db, 'w', 30, 20, 3)).filter((d) => d.id === owed.deliveryId);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => { locked = resolve; });
+    // As eraseLearner does first: the learner's row FOR UPDATE, held.
+    const erasing = db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT "id" FROM "Learner" WHERE "id" = ${learner.id}::uuid FOR UPDATE`;
+      locked();
+      await released;
+    }, { timeout: 60_000 });
+    try {
+      await isLocked;
+      expect(await recordAttempt(db, claimed!, 'w', failed('HTTP_STATUS', 400))).toBe(true);
+      expect(await db.delivery.findUniqueOrThrow({ where: { id: owed.deliveryId } })).toMatchObject({ status: 'FAILED', lastStatusCode: 400 });
+      expect(await failureEvents(db, org.id)).toEqual([]);
+    } finally {
+      release();
+      await erasing;
+    }
   });
 
   test('a webhook given up raises nothing, nor a statement given up after our own side removed its assessment or the LRS; a refused one does', async () => {
@@ -90,6 +120,7 @@ describeEachDatabase('delivery failure events', (ctx) => {
     expect(voidingEvent!.parsed.data).toEqual({
       xapiDelivery: { id: toGlobalId('XapiDelivery', voiding.id), status: 'FAILED', attempts: 1, lastErrorCode: 'HTTP_STATUS', lastHttpStatus: 400, statementId: null, voidedStatementIds: voided },
       assessment: null,
+      utterance: null,
       learner: null,
     });
     await db.delivery.deleteMany({ where: { eventId: erasedEvent } });
