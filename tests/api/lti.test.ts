@@ -387,7 +387,7 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   });
 
   // PGlite has one connection: a transaction held open there would stop the queue too.
-  (kind === 'postgres' ? test : test.skip)('a failure while a grade of the same user is being computed posts no Failed score and does not wait for that grade', async () => {
+  (kind === 'postgres' ? test : test.skip)('a failure while a grade of the same user is being computed posts no Failed score and waits for that grade at most 2 s', async () => {
     const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'failed-while-grading' });
     const lineItemId = fromGlobalId(item.id)!.id;
     const org = await prisma().organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });

@@ -367,11 +367,17 @@ describeEachDatabase('delivery worker', (ctx) => {
     await client.connect();
     return client;
   }
-  /** Until some statement waits for a row lock. */
-  const someoneWaits = (client: pg.Client) => waitFor(async () => {
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
-    return rows[0].n > 0;
-  });
+  /**
+   * Until a statement waits for a lock `client` holds. Not any waiter on the server: other suites
+   * run on the same server at the same time, and some of them hold locks on purpose.
+   */
+  const someoneWaits = async (client: pg.Client) => {
+    const { rows: [me] } = await client.query(`SELECT pg_backend_pid() AS pid`);
+    return waitFor(async () => {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, [me.pid]);
+      return rows[0].n > 0;
+    });
+  };
   const statuses = async (db: PrismaClient, eventId: string) => (await db.delivery.findMany({ where: { eventId } })).map((d) => d.status).sort();
 
   const onPostgres = ctx.kind === 'postgres' ? test : test.skip;
