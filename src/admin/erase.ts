@@ -27,7 +27,7 @@ import { addContributions } from '../analytics/rollup.js';
 import { latestModelAssessments } from '../analytics/common.js';
 import { lockGrade } from '../lti/grading.js';
 import { recordErasedLearner } from '../learners/erased.js';
-import { queueVoiding, statementsOf } from '../xapi/voiding.js';
+import { pendingVoidingsOf, queueVoiding, statementsOf } from '../xapi/voiding.js';
 import type { LrsConfig } from '../xapi/lrs.js';
 
 type Tx = Prisma.TransactionClient;
@@ -69,6 +69,8 @@ export async function eraseLearner(
       const utterances = await tx.$queryRaw<StoredUtterance[]>`
         SELECT "id"::text AS "id", "audioSha256", "audioRemovedAt" FROM "Utterance" WHERE "learnerId" = ${learnerId}::uuid FOR UPDATE`;
       const statements = await statementsOf(tx, organizationId, utterances.map((u) => u.id));
+      // Voidings of earlier deletions not delivered yet: their events go with the learner.
+      const carried = await pendingVoidingsOf(tx, organizationId, learnerId);
       const deleted = await deleteUtteranceRows(tx, organizationId, utterances);
       await tx.learner.delete({ where: { id: learnerId } });
       // So that the next roster sync does not create them again from the LMS's list.
@@ -84,7 +86,7 @@ export async function eraseLearner(
       // (GDPR art. 19: recipients are told of an erasure).
       const erasedEvent = await emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: learnerErased(learner[0]!, counts) });
       // The LRS is told too: the statements sent about the learner are voided there.
-      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: erasedEvent }, statements, options.serverLrs ?? null);
+      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: erasedEvent, at: new Date() }, statements, options.serverLrs ?? null, carried);
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'learner.erased', targetType: 'Learner', targetId: learnerId,
         details: { ...counts, ...filesToReport(files), xapiStatementsVoided },
@@ -163,7 +165,7 @@ export async function deleteUtterance(
         organizationId, learnerId: utterance.learnerId, type: 'utterance.deleted',
         data: utteranceDeleted(utteranceId, { id: utterance.learnerId, externalId: utterance.externalId }, deleted),
       });
-      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: deletedEvent }, statements, options.serverLrs ?? null);
+      const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: deletedEvent, at: new Date() }, statements, options.serverLrs ?? null);
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'utterance.deleted', targetType: 'Utterance', targetId: utteranceId,
         details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files), xapiStatementsVoided },

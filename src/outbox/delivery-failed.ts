@@ -3,7 +3,9 @@
  * LRS, will not get without someone acting (the platform refused it, or stayed unreachable through
  * every attempt). Written in the transaction that records the delivery FAILED (an attempt's
  * verdict, or a claim retiring a delivery whose last attempt's process died), so a receiver hears
- * of every give-up the API shows, and only of those; resendFailedGradeDeliveries and
+ * of the give-ups the API shows, and only of those: all of them but one whose learner is being
+ * erased, or whose subscribed endpoint deleted, at that very moment (src/outbox/store.ts
+ * tellFailure skips the event rather than deadlock). resendFailedGradeDeliveries and
  * resendXapiDelivery then send it again.
  *
  * Not for failures that follow our own side's changes (the score or assessment deleted, the LRS

@@ -205,9 +205,15 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
   return Number(rows[0]?.ok ?? 0) > 0;
 }
 
-/** An event retention may delete: nothing pending or in flight, and no LTI score (that delivery is the score's status). */
+/**
+ * An event retention may delete: nothing pending or in flight, no LTI score (that delivery is the
+ * score's status), and no erasure's voidings that never reached the LRS (they would be lost for
+ * good: nothing else records what to void; src/xapi/voiding.ts).
+ */
 const SETTLED_WITHOUT_SCORE = `NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."status" IN ('PENDING', 'SENDING'))
-          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')`;
+          AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'LTI_SCORE')
+          AND NOT (EXISTS (SELECT 1 FROM "XapiVoiding" v WHERE v."eventId" = e."id")
+                   AND NOT EXISTS (SELECT 1 FROM "Delivery" d WHERE d."eventId" = e."id" AND d."channel" = 'XAPI' AND d."status" = 'DELIVERED'))`;
 
 /**
  * Retention: deletes events older than `days` whose deliveries are all settled (with their

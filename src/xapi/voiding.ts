@@ -7,9 +7,9 @@
  *
  * In the erasing transaction, one XapiVoiding row per MODEL assessment (each may have been sent:
  * live, by a bulk re-assessment, or by a re-send; voiding one the LRS never got is allowed, and an
- * LRS must not refuse it for that) and one XAPI delivery on the learner.erased or utterance.deleted
+ * LRS should not refuse it for that) and one XAPI delivery on the learner.erased or utterance.deleted
  * event, sent by the outbox like every statement. Its attempt posts the voiding statements in
- * batches; each is built from stored rows only (id a UUID v5 of the voided id, the event's time), so
+ * batches; each is built from stored rows only (id a UUID v5 of the voided id, the row's time), so
  * a retry or a re-send posts the same statements and an LRS's 409 is read back and compared.
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -60,21 +60,48 @@ export async function statementsOf(tx: Tx, organizationId: string, utteranceIds:
   return rows.map((r) => statementIdFor(r.id));
 }
 
+/** A statement to void, with the time its voiding statement carries. */
+export interface Voiding {
+  statementId: string;
+  voidedAt: Date;
+}
+
+/**
+ * The voidings a learner's earlier deletions asked for that no delivery has carried to the LRS yet
+ * (their utterance.deleted events are the learner's, and go with them on erasure): the erasure
+ * takes them over, with their times, so that they are not lost.
+ */
+export async function pendingVoidingsOf(tx: Tx, organizationId: string, learnerId: string): Promise<Voiding[]> {
+  return tx.xapiVoiding.findMany({
+    where: {
+      organizationId,
+      event: { learnerId, deliveries: { none: { channel: 'XAPI', status: 'DELIVERED' } } },
+    },
+    select: { statementId: true, voidedAt: true },
+  });
+}
+
 /**
  * In the erasing transaction, after its event (`eventId`): the statements to void and the XAPI
  * delivery that voids them, when the organisation has an LRS (its own or the server's) and there
- * is anything to void. Returns how many statements it will void.
+ * is anything to void. `statementIds` are voided as of `at`; `carried` keep their own times.
+ * Returns how many statements it will void.
  */
 export async function queueVoiding(
   tx: Tx,
-  event: { organizationId: string; eventId: string },
+  event: { organizationId: string; eventId: string; at: Date },
   statementIds: string[],
   serverLrs: LrsConfig | null,
+  carried: Voiding[] = [],
 ): Promise<number> {
-  if (statementIds.length === 0 || !(await lrsFor(tx, event.organizationId, serverLrs))) return 0;
-  await tx.xapiVoiding.createMany({ data: statementIds.map((statementId) => ({ organizationId: event.organizationId, eventId: event.eventId, statementId })) });
+  const voidings = new Map<string, Date>(carried.map((v) => [v.statementId, v.voidedAt]));
+  for (const id of statementIds) if (!voidings.has(id)) voidings.set(id, event.at);
+  if (voidings.size === 0 || !(await lrsFor(tx, event.organizationId, serverLrs))) return 0;
+  await tx.xapiVoiding.createMany({
+    data: [...voidings].map(([statementId, voidedAt]) => ({ organizationId: event.organizationId, eventId: event.eventId, statementId, voidedAt })),
+  });
   await tx.delivery.create({ data: { organizationId: event.organizationId, eventId: event.eventId, channel: 'XAPI' } });
-  return statementIds.length;
+  return voidings.size;
 }
 
 /**
@@ -86,13 +113,13 @@ export async function sendVoiding(
   prisma: PrismaClient,
   config: Pick<XapiConfig, 'iriBase'>,
   lrs: LrsConfig,
-  event: { id: string; createdAt: Date },
+  event: { id: string },
   options: SendOptions,
 ): Promise<LrsOutcome> {
-  const rows = await prisma.xapiVoiding.findMany({ where: { eventId: event.id }, select: { statementId: true }, orderBy: { statementId: 'asc' } });
+  const rows = await prisma.xapiVoiding.findMany({ where: { eventId: event.id }, select: { statementId: true, voidedAt: true }, orderBy: { statementId: 'asc' } });
   let last: LrsOutcome = { kind: 'delivered', status: 204, alreadyStored: false, note: 'Nothing to void.' };
   for (let i = 0; i < rows.length; i += BATCH) {
-    const statements = rows.slice(i, i + BATCH).map((r) => voidingStatement(config, r.statementId, event.createdAt));
+    const statements = rows.slice(i, i + BATCH).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
     last = await postStatements(lrs, statements, options);
     if (last.kind === 'delivered' && last.alreadyStored) last = await oneByOne(lrs, statements, options);
     if (last.kind !== 'delivered') return last;

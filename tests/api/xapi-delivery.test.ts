@@ -358,6 +358,42 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     await waitFor(async () => (lrs.voided.has(statementIdFor(second.assessmentId)) ? true : null), 30_000, 50);
     expect(await voidingOf(statementIdFor(second.assessmentId))).toMatchObject({ voidedStatementIds: [statementIdFor(second.assessmentId)] });
 
+    // A deletion whose voiding the LRS refused (wrong password), then the learner erased: the
+    // erasure takes that voiding over (with its time) instead of losing it with the learner's events.
+    expect((await t.admin.request(SET, { input: { endpoint: lrs.url, username: lrs.username, password: 'wrong' } })).errors).toBeUndefined();
+    const carriedLearner = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-carry-${randomUUID()}` })).data.createLearner.id;
+    const refusedTake = async () => {
+      const res = await t.admin.upload(SUBMIT, { input: { learnerId: carriedLearner, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+        bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav',
+      });
+      const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+      const assessmentId = fromGlobalId(job.assessment.id)!.id;
+      await settledXapi(assessmentId);
+      const { utteranceId } = await prisma().assessment.findUniqueOrThrow({ where: { id: assessmentId }, select: { utteranceId: true } });
+      return { statementId: statementIdFor(assessmentId), utteranceId: toGlobalId('Utterance', utteranceId) };
+    };
+    const [gone1, kept1] = [await refusedTake(), await refusedTake()];
+    expect((await t.admin.request(`mutation($id: ID!) { deleteUtterance(id: $id) { xapiStatementsVoided } }`, { id: gone1.utteranceId })).data.deleteUtterance).toEqual({ xapiStatementsVoided: 1 });
+    const firstVoiding = await waitFor(async () => {
+      const row = await prisma().xapiVoiding.findFirst({ where: { statementId: gone1.statementId }, include: { event: { include: { deliveries: true } } } });
+      return row && row.event.deliveries.some((d) => d.channel === 'XAPI' && d.status === 'FAILED') ? row : null;
+    }, 30_000, 50);
+    const carriedErase = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { xapiStatementsVoided } }`, { id: carriedLearner });
+    expect(carriedErase.data.eraseLearner).toEqual({ xapiStatementsVoided: 2 });
+    const rows = await prisma().xapiVoiding.findMany({ where: { statementId: { in: [gone1.statementId, kept1.statementId] } }, include: { event: true } });
+    expect(rows.map((r) => [r.statementId, r.event.type]).sort()).toEqual([[gone1.statementId, 'learner.erased'], [kept1.statementId, 'learner.erased']].sort());
+    expect(rows.find((r) => r.statementId === gone1.statementId)!.voidedAt).toEqual(firstVoiding.voidedAt);
+    // With the password mended, a re-send of the erasure's voiding voids both.
+    expect((await t.admin.request(SET, { input: { endpoint: lrs.url, username: lrs.username, password: lrs.password } })).errors).toBeUndefined();
+    const erasureVoiding = await waitFor(async () => {
+      const d = await prisma().delivery.findFirst({ where: { eventId: rows[0]!.eventId, channel: 'XAPI' } });
+      return d && (d.status === 'FAILED' || d.status === 'DELIVERED') ? d : null;
+    }, 30_000, 50);
+    if (erasureVoiding.status === 'FAILED') {
+      expect((await t.admin.request(`mutation($id: ID!) { resendXapiDelivery(id: $id) { id } }`, { id: toGlobalId('XapiDelivery', erasureVoiding.id) })).errors).toBeUndefined();
+    }
+    await waitFor(async () => (lrs.voided.has(gone1.statementId) && lrs.voided.has(kept1.statementId) ? true : null), 30_000, 50);
+
     // Without an LRS, nothing is voided (and nothing owed).
     expect((await t.admin.request(REMOVE)).errors).toBeUndefined();
     const quiet = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-quiet-${randomUUID()}` })).data.createLearner.id;

@@ -111,7 +111,7 @@ describeEachDatabase('delivery failure events', (ctx) => {
     // A delivery voiding an erasure's statements, refused: its event names them, no assessment and no learner.
     const erasedEvent = await db.$transaction((tx) => emitEvent(tx, { organizationId: org.id, learnerId: null, type: 'learner.erased', data: { learner: { id: 'gone' } } }));
     const voided = [randomUUID(), randomUUID()].sort();
-    await db.xapiVoiding.createMany({ data: voided.map((statementId) => ({ organizationId: org.id, eventId: erasedEvent, statementId })) });
+    await db.xapiVoiding.createMany({ data: voided.map((statementId) => ({ organizationId: org.id, eventId: erasedEvent, statementId, voidedAt: new Date() })) });
     const voiding = await db.delivery.create({ data: { organizationId: org.id, eventId: erasedEvent, channel: 'XAPI' } });
     const [claimedVoiding] = (await claimDeliveries(db, 'w', 30, 20, 3)).filter((d) => d.id === voiding.id);
     expect(await recordAttempt(db, claimedVoiding!, 'w', failed('HTTP_STATUS', 400))).toBe(true);

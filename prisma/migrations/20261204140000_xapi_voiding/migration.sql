@@ -5,6 +5,7 @@ CREATE TABLE "XapiVoiding" (
     "organizationId" UUID NOT NULL,
     "eventId" UUID NOT NULL,
     "statementId" TEXT NOT NULL,
+    "voidedAt" TIMESTAMPTZ(3) NOT NULL,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "XapiVoiding_pkey" PRIMARY KEY ("id")
