@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           Assessment: '../graphql/models.js#AssessmentModel',
           WordAssessment: '../graphql/models.js#WordAssessmentModel',
           PhonemeAssessment: '../graphql/models.js#PhonemeAssessmentModel',
+          SyllableAssessment: '../assessment/syllables.js#SyllableScore',
           Rationale: '../graphql/models.js#RationaleModel',
           RationaleReview: '../graphql/models.js#RationaleReviewModel',
           Organization: '../graphql/models.js#OrganizationModel',

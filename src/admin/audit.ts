@@ -38,6 +38,7 @@ export type AuditAction =
   | 'ltiPlatform.membersSynced'
   | 'ltiLineItem.created'
   | 'ltiLineItem.updated'
+  | 'ltiLineItem.regraded'
   | 'ltiLineItem.deleted'
   | 'gradeDelivery.resent'
   // Webhooks (src/outbox)

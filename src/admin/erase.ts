@@ -26,6 +26,7 @@ import { emitEvent, learnerErased, utteranceDeleted } from '../outbox/events.js'
 import { addContributions } from '../analytics/rollup.js';
 import { latestModelAssessments } from '../analytics/common.js';
 import { lockGrade } from '../lti/grading.js';
+import { holdLineItem, queueRegrade } from '../lti/regrade.js';
 import { recordErasedLearner } from '../learners/erased.js';
 import { pendingVoidingsOf, queueVoiding, statementsOf } from '../xapi/voiding.js';
 import type { LrsConfig } from '../xapi/lrs.js';
@@ -108,6 +109,8 @@ export interface UtteranceDeletion {
   audioFilesKept: number;
   audioFilesNotRemoved: number;
   xapiStatementsVoided: number;
+  /** 1 when the reading was graded on a line item and the user's grade was posted again from their other readings. */
+  gradesReposted: number;
 }
 
 /**
@@ -150,8 +153,13 @@ export async function deleteUtterance(
       // A reading graded under BEST or MEAN: a grade being computed for the same user and line item
       // finishes first, or computes after this commits, without the deleted reading. After the
       // rollups, as a completing worker takes them (src/lti/deliver.ts: rollups, then this lock).
+      // The line item held first (FOR KEY SHARE, as a completing reading holds it, so a deletion of
+      // the line item waits for this one instead of deadlocking on the submission row).
       const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
+      const lineItem = submission ? await holdLineItem(tx, submission.lineItemId) : null;
       if (submission) await lockGrade(tx, submission);
+      // A reading that was graded: the user's grade is made again from the others once it is gone.
+      const graded = submission ? await tx.ltiScore.findFirst({ where: { ...submission, assessment: { is: { utteranceId } } }, select: { id: true } }) : null;
       const statements = await statementsOf(tx, organizationId, [utteranceId]);
       // The rows (LTI scores among them) before the events: the order a grade re-send locks them in.
       const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);
@@ -166,19 +174,24 @@ export async function deleteUtterance(
         data: utteranceDeleted(utteranceId, { id: utterance.learnerId, externalId: utterance.externalId }, deleted),
       });
       const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: deletedEvent, at: new Date() }, statements, options.serverLrs ?? null);
+      // AGS cannot take a score back: with no assessed reading left, the gradebook keeps what it has.
+      const regraded = graded && lineItem && submission
+        ? await queueRegrade(tx, { organizationId, lineItem, userId: submission.userId, eventId: deletedEvent, reason: 'READING_DELETED' })
+        : null;
+      const gradesReposted = regraded ? 1 : 0;
       const eventId = await recordAudit(tx, {
         organizationId, actor, action: 'utterance.deleted', targetType: 'Utterance', targetId: utteranceId,
-        details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files), xapiStatementsVoided },
+        details: { learnerId: toGlobalId('Learner', utterance.learnerId), assessments: deleted.assessments, jobs: deleted.jobs, ...filesToReport(files), xapiStatementsVoided, gradesReposted },
       });
-      return { learnerId: utterance.learnerId, deleted, files, eventId, xapiStatementsVoided };
+      return { learnerId: utterance.learnerId, deleted, files, eventId, xapiStatementsVoided, gradesReposted };
     },
     { timeout: 60_000, maxWait: 10_000 },
   );
   const fileCounts = await removeFiles(prisma, store, organizationId, rows.files, rows.eventId);
   const learnerId = toGlobalId('Learner', rows.learnerId);
-  const xapiStatementsVoided = rows.xapiStatementsVoided;
-  await updateAuditDetails(prisma, rows.eventId, { learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided });
-  return { learnerId: rows.learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided };
+  const { xapiStatementsVoided, gradesReposted } = rows;
+  await updateAuditDetails(prisma, rows.eventId, { learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided, gradesReposted });
+  return { learnerId: rows.learnerId, assessments: rows.deleted.assessments, jobs: rows.deleted.jobs, ...fileCounts, xapiStatementsVoided, gradesReposted };
 }
 
 interface StoredUtterance {

@@ -66,6 +66,16 @@ function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
   };
 }
 
+/**
+ * Grade deliveries of a learner: on their events, or (a re-grade's, whose ltiLineItem.regraded event
+ * is the line item's) of a score made from one of their readings.
+ */
+function gradeLearnerWhere(learnerGlobalId: string): Prisma.DeliveryWhereInput {
+  const learner = fromGlobalId(learnerGlobalId);
+  const learnerId = learner?.type === 'Learner' ? learner.id : NO_ID;
+  return { OR: [{ event: { is: { learnerId } } }, { ltiScore: { is: { assessment: { is: { utterance: { is: { learnerId } } } } } } }] };
+}
+
 /** The Prisma filter of `bulkOperations`: a status is the columns bulkStatus reads (src/assessment/bulk.ts). */
 function bulkOperationWhere(f: BulkOperationFilter): Prisma.BulkOperationWhereInput {
   const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
@@ -774,7 +784,8 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       const where = {
         organizationId,
         channel: 'LTI_SCORE' as const,
-        ...deliveryWindow(f),
+        ...deliveryWindow({ since: f.since, until: f.until }),
+        ...(f.learnerId != null ? gradeLearnerWhere(f.learnerId) : {}),
         ...(f.status != null ? { status: f.status } : {}),
         ...(f.lineItemId != null || f.userId != null
           ? { ltiScore: { is: {

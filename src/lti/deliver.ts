@@ -9,7 +9,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { retryOrFail, type RetrySchedule } from '../outbox/schedule.js';
 import { OutboundError } from '../outbox/http.js';
 import { scaleScore, SCORE_MEDIA_TYPE, scoreBody, scoresUrl, type SentenceScoresRow } from './score.js';
-import { gradeComment, gradeOf, gradeTimestamp, lockGrade, otherReadings, readingOf } from './grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, lockGrade, readingOf, userReadings } from './grading.js';
 import { LOCK_BUSY, skippableUnderLock } from '../db/lock-timeout.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
@@ -41,7 +41,7 @@ export async function queueLtiScore(
   const { lineItem } = submission;
   const policy = lineItem.gradingPolicy;
   const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
-  const others = policy === 'LATEST' ? [] : await otherReadings(tx, {
+  const others = policy === 'LATEST' ? [] : await userReadings(tx, {
     organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect, exceptUtteranceId: assessment.utteranceId,
   });
   const grade = gradeOf(policy, readingOf(assessment.scores, assessment.flags, lineItem.aspect), others);
@@ -105,6 +105,7 @@ export async function queueLtiFailure(
         scoreMaximum: lineItem.scoreMaximum,
         comment: failureComment(job.errorCode),
         gradingProgress: 'FAILED',
+        reason: 'GRADING_FAILED',
         gradingPolicy: lineItem.gradingPolicy,
         attemptsGraded: 0,
         scoredAt: gradeTimestamp(lastScoredAt),

@@ -67,25 +67,37 @@ export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: 
   return last?.at ?? null;
 }
 
+/** One of a user's readings for a line item, by its latest MODEL assessment. */
+export interface AssessedReading extends Reading {
+  assessmentId: string;
+  /** The assessment's rationale: the comment a grade made from this reading carries. */
+  rationale: string | null;
+}
+
 /**
- * The user's other readings for the line item (every submission but `exceptUtteranceId`, each by its
- * latest MODEL assessment; readings not assessed yet are not counted). Call it under lockGrade.
+ * The user's readings for the line item, newest submission first (every submission but
+ * `exceptUtteranceId` when given, each by its latest MODEL assessment; readings not assessed yet are
+ * not counted). Call it under lockGrade.
  */
-export async function otherReadings(
+export async function userReadings(
   tx: Prisma.TransactionClient,
-  at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId: string },
-): Promise<Reading[]> {
-  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[] })[]>`
-    SELECT a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags"
+  at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId?: string },
+): Promise<AssessedReading[]> {
+  const except = at.exceptUtteranceId ?? null;
+  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[]; assessmentId: string; rationale: string | null })[]>`
+    SELECT a."id"::text AS "assessmentId", a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags", r."text" AS "rationale"
     FROM "LtiSubmission" s
+    JOIN "Utterance" u ON u."id" = s."utteranceId"
     JOIN LATERAL (
-      SELECT x."accuracy", x."fluency", x."prosody", x."completeness", x."total", x."flags" FROM "Assessment" x
+      SELECT x."id", x."accuracy", x."fluency", x."prosody", x."completeness", x."total", x."flags" FROM "Assessment" x
       WHERE x."organizationId" = ${at.organizationId}::uuid AND x."utteranceId" = s."utteranceId" AND x."source" = 'MODEL'
       ORDER BY x."createdAt" DESC, x."id" DESC LIMIT 1
     ) a ON true
+    LEFT JOIN "Rationale" r ON r."assessmentId" = a."id"
     WHERE s."organizationId" = ${at.organizationId}::uuid AND s."lineItemId" = ${at.lineItemId}::uuid
-      AND s."userId" = ${at.userId} AND s."utteranceId" <> ${at.exceptUtteranceId}::uuid`;
-  return rows.map((r) => readingOf(r, r.flags, at.aspect));
+      AND s."userId" = ${at.userId} AND (${except}::uuid IS NULL OR s."utteranceId" <> ${except}::uuid)
+    ORDER BY u."createdAt" DESC, u."id" DESC`;
+  return rows.map((r) => ({ ...readingOf(r, r.flags, at.aspect), assessmentId: r.assessmentId, rationale: r.rationale }));
 }
 
 /** When a grade is stamped: now, or just after the user's previous grade when a clock is behind. */

@@ -47,13 +47,14 @@ export async function emitDeliveryFailed(tx: Tx, deliveryId: string): Promise<st
   });
   if (!d || d.status !== 'FAILED' || !NOTIFIED_CHANNELS.has(d.channel)) return null;
   if (d.lastErrorCode !== null && NOT_NOTIFIED.has(d.lastErrorCode)) return null;
-  const learnerId = d.event.learnerId;
+  const score = d.channel === 'LTI_SCORE' ? d.ltiScore : null;
+  const utteranceId = score ? await utteranceOf(tx, score) : null;
+  // A re-grade's event (ltiLineItem.regraded) is the line item's, not a learner's: the learner is the reading's.
+  const learnerId = d.event.learnerId ?? (utteranceId ? (await tx.utterance.findUnique({ where: { id: utteranceId }, select: { learnerId: true } }))?.learnerId : null) ?? null;
   const learner = learnerId ? await tx.learner.findUnique({ where: { id: learnerId }, select: { id: true, externalId: true } }) : null;
   const learnerRef = learner ? { id: toGlobalId('Learner', learner.id), externalId: learner.externalId } : null;
   if (d.channel === 'LTI_SCORE') {
-    const score = d.ltiScore;
     if (!score) return null;
-    const utteranceId = await utteranceOf(tx, score);
     return emitEvent(tx, {
       organizationId: d.organizationId,
       learnerId: learner?.id ?? null,

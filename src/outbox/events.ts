@@ -19,7 +19,7 @@ import { decodeMetadata } from '../assessment/metadata.js';
 
 export const EVENT_TYPES = [
   'assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted',
-  'gradeDelivery.failed', 'xapiDelivery.failed',
+  'gradeDelivery.failed', 'xapiDelivery.failed', 'ltiLineItem.regraded',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** sendTestWebhook's event: to one endpoint on request, never subscribed to, not in the events feed. */

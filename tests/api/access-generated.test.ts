@@ -113,6 +113,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   SentenceScoreDifferences: 'SCORES',
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
+  SyllableAssessment: 'SCORES',
   /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
   Pause: 'SCORES',
   /** Rates and pauses from the model's alignment, like Pause. */
@@ -180,6 +181,8 @@ const TYPE_NEEDS: Record<string, Need> = {
   GradeDeliveryConnection: 'ADMIN',
   GradeDeliveryEdge: 'ADMIN',
   ResentDeliveries: 'ADMIN',
+  /** A re-grade's outcome: LMS administration. */
+  RegradeLtiLineItemPayload: 'ADMIN',
   /** A roster sync's outcome (user ids of the course's members): LMS administration. */
   LtiMembersSync: 'ADMIN',
   SkippedLtiMember: 'ADMIN',
@@ -367,6 +370,7 @@ const MUTATIONS: Record<string, MutationSpec> = {
   deleteLtiPlatform: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c) }) },
   updateLtiLineItem: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiLineItem(c), input: { label: 'relabelled', scoreMaximum: 50 } }) },
   deleteLtiLineItem: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiLineItem(c) }) },
+  regradeLtiLineItem: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiLineItem(c) }) },
   resendGradeDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'LTI_SCORE') }) },
   resendFailedGradeDeliveries: { need: 'ADMIN', variables: async ({ seed }) => ({ lineItemId: seed.ltiLineItemId, since: '2026-01-01T00:00:00Z' }) },
   resendXapiDelivery: { need: 'ADMIN', variables: async (c) => ({ id: await failedDelivery(c, 'XAPI') }) },

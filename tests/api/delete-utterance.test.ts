@@ -125,7 +125,7 @@ describe.each(DATABASES)('deleteUtterance on %s', (kind) => {
     const audit = (await t.admin.request(`{ auditEvents(first: 1, action: "utterance.deleted") { edges { node { targetType targetId details } } } }`)).data.auditEvents.edges[0].node;
     expect(audit).toEqual({
       targetType: 'Utterance', targetId: gone,
-      details: { learnerId: a, assessments: 2, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 0, audioFilesNotRemoved: 0, xapiStatementsVoided: 0 },
+      details: { learnerId: a, assessments: 2, jobs: 2, audioFilesRemoved: 1, audioFilesKept: 0, audioFilesNotRemoved: 0, xapiStatementsVoided: 0, gradesReposted: 0 },
     });
   });
 

@@ -8,3 +8,4 @@ export const gradingProgress: GradeDeliveryResolvers['gradingProgress'] = (deliv
 export const comment: GradeDeliveryResolvers['comment'] = (delivery) => delivery.ltiScore.comment;
 export const gradingPolicy: GradeDeliveryResolvers['gradingPolicy'] = (delivery) => delivery.ltiScore.gradingPolicy;
 export const attemptsGraded: GradeDeliveryResolvers['attemptsGraded'] = (delivery) => delivery.ltiScore.attemptsGraded;
+export const reason: GradeDeliveryResolvers['reason'] = (delivery) => delivery.ltiScore.reason;

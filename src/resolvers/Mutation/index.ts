@@ -34,4 +34,5 @@ export * from './updateLtiPlatform.js';
 export * from './deleteLtiPlatform.js';
 export * from './updateLtiLineItem.js';
 export * from './deleteLtiLineItem.js';
+export * from './regradeLtiLineItem.js';
 export * from './syncLtiMembers.js';

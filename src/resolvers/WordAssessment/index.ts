@@ -3,3 +3,4 @@ export * from './phonemes.js';
 export * from './accuracyLabel.js';
 export * from './ipa.js';
 export * from './totalLabel.js';
+export * from './syllables.js';

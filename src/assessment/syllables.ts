@@ -1,0 +1,44 @@
+/**
+ * Syllable-level scores of a word, computed from its stored phone rows when read (no column of their
+ * own: a syllable is a grouping of phones already scored, src/text/syllables.ts says which).
+ */
+import type { PhonemeAssessment } from '../generated/prisma/client.js';
+import { ipaOf } from '../analytics/common.js';
+import { syllabify, syllableStress } from '../text/syllables.js';
+import { proficiencyLabel, type ProficiencyLabel } from './proficiency.js';
+
+export interface SyllableScore {
+  index: number;
+  symbols: string[];
+  ipa: string;
+  stress: ReturnType<typeof syllableStress>;
+  accuracy: number;
+  label: ProficiencyLabel;
+  startMs: number | null;
+  endMs: number | null;
+  phonemes: PhonemeAssessment[];
+}
+
+/** The syllables of one word, from its phones in order (as the phonemesByWord loader gives them). */
+export function syllablesOf(phonemes: readonly PhonemeAssessment[]): SyllableScore[] {
+  const ordered = [...phonemes].sort((a, b) => a.index - b.index);
+  return syllabify(ordered.map((p) => p.symbol)).map((positions, index) => {
+    const phones = positions.map((i) => ordered[i]!);
+    const symbols = phones.map((p) => p.symbol);
+    // Two decimals: the phone scale is rated in tenths, and a mean of three phones is not.
+    const accuracy = Math.round((phones.reduce((sum, p) => sum + p.accuracy, 0) / phones.length) * 100) / 100;
+    const first = phones[0]!;
+    const last = phones.at(-1)!;
+    return {
+      index,
+      symbols,
+      ipa: symbols.map(ipaOf).join(''),
+      stress: syllableStress(symbols),
+      accuracy,
+      label: proficiencyLabel('PHONEME', accuracy),
+      startMs: first.startMs ?? null,
+      endMs: last.endMs ?? null,
+      phonemes: phones,
+    };
+  });
+}

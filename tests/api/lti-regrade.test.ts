@@ -1,0 +1,163 @@
+/**
+ * Re-grading end to end: real HTTP (multipart uploads), real database, real ONNX scoring of espeak-ng
+ * speech, and a local LTI platform (tests/support/lti-platform.ts) that verifies every token request
+ * and score. Two users read under LATEST; the line item is switched to BEST and re-graded: each
+ * user's grade must reach the platform recomputed here from the assessments the API reports, with
+ * its reason, event and audit record. Then a graded reading is deleted: its user's grade is made
+ * again from the other reading; deleting a user's only reading posts nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { espeakWav, hasEspeak } from '../support/espeak.js';
+import { LtiTestPlatform } from '../support/lti-platform.js';
+import { waitFor } from '../jobs/fixtures.js';
+import { toGlobalId } from '../../src/graphql/ids.js';
+
+const DATABASES = await testDatabases();
+
+const TASK = 'We will see you tomorrow at the stream';
+const LINE_ITEM = `mutation($input: CreateLtiLineItemInput!) { createLtiLineItem(input: $input) { id } }`;
+const UPDATE = `mutation($id: ID!, $input: UpdateLtiLineItemInput!) { updateLtiLineItem(id: $id, input: $input) { id gradingPolicy } }`;
+const REGRADE = `mutation($id: ID!, $userIds: [String!]) { regradeLtiLineItem(id: $id, userIds: $userIds) {
+  lineItem { id gradingPolicy } usersRegraded usersWithoutReadings } }`;
+const DELETE = `mutation($id: ID!) { deleteUtterance(id: $id) { utteranceId gradesReposted } }`;
+const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
+const ASSESSMENT = `query($id: ID!) { assessment(id: $id) { sentence { fluency } rationale { text } } }`;
+const DELIVERIES = `query($lineItemId: ID!, $userId: String!) { gradeDeliveries(first: 20, filter: { lineItemId: $lineItemId, userId: $userId }) {
+  edges { node { status reason scoreGiven gradingPolicy attemptsGraded gradingProgress comment assessment { id } } } } }`;
+
+interface Reading {
+  utteranceId: string;
+  assessmentId: string;
+  fluency: number;
+  rationale: string;
+}
+
+(hasEspeak ? describe.each(DATABASES) : describe.skip.each(DATABASES))('LTI re-grading on %s', (kind) => {
+  let t: TestApp;
+  let lms: LtiTestPlatform;
+  let platformId: string;
+  let learnerId: string;
+  const fluent = espeakWav(TASK);
+  const halting = espeakWav(`<speak>We <break time="1500ms"/> will see you <break time="1500ms"/> tomorrow <break time="1500ms"/> at the stream</speak>`, { ssml: true });
+
+  beforeAll(async () => {
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'] });
+    lms = await LtiTestPlatform.start();
+    platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-tool');
+    learnerId = (await t.admin.request(`mutation { createLearner(input: { externalId: "regrade" }) { id } }`)).data.createLearner.id;
+  });
+  afterAll(async () => {
+    await lms?.close();
+    await t?.dispose();
+  });
+
+  async function read(bytes: Uint8Array, lineItemId: string, userId: string): Promise<Reading> {
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: TASK, audio: null, lti: { lineItemId, userId } } }, 'variables.input.audio', { bytes, name: 'take.wav' });
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    expect(job.status).toBe('SUCCEEDED');
+    const a = (await t.admin.request(ASSESSMENT, { id: job.assessment.id })).data.assessment;
+    return { utteranceId: res.data.submitUtterance.utterance.id, assessmentId: job.assessment.id, fluency: a.sentence.fluency, rationale: a.rationale.text };
+  }
+
+  /** The user's grade deliveries on the line item, newest first, once every one is delivered. */
+  const delivered = (lineItemId: string, userId: string, count: number) => waitFor(async () => {
+    const edges = (await t.admin.request(DELIVERIES, { lineItemId, userId })).data.gradeDeliveries.edges.map((e: any) => e.node);
+    return edges.length === count && edges.every((d: any) => d.status === 'DELIVERED') ? edges : null;
+  }, 30_000, 50);
+  /** What the platform received for `userId` on the line item at `path`, in order. */
+  const received = (path: string, userId: string) => lms.scores.filter((s) => s.lineItem === path && s.body.userId === userId).map((s) => s.body);
+
+  test('a change of policy, then a re-grade: every user\'s grade posted again under the new policy; a deleted reading re-grades its user', async () => {
+    const path = `regrade-${kind}`;
+    const item = await t.admin.request(LINE_ITEM, { input: { platformId, url: lms.lineItemUrl(path), aspect: 'FLUENCY', scoreMaximum: 100 } });
+    const lineItemId = item.data.createLtiLineItem.id;
+    const a1 = await read(fluent, lineItemId, 'user-a');
+    const a2 = await read(halting, lineItemId, 'user-a');
+    const b1 = await read(fluent, lineItemId, 'user-b');
+    await delivered(lineItemId, 'user-a', 2);
+    await delivered(lineItemId, 'user-b', 1);
+    // The readings do what the test needs: the halting one is less fluent, so LATEST posted it.
+    expect(a2.fluency).toBeLessThan(a1.fluency);
+    expect(received(path, 'user-a').at(-1)).toMatchObject({ scoreGiven: a2.fluency * 10 });
+
+    expect((await t.admin.request(UPDATE, { id: lineItemId, input: { gradingPolicy: 'BEST' } })).data.updateLtiLineItem.gradingPolicy).toBe('BEST');
+    const regraded = await t.admin.request(REGRADE, { id: lineItemId });
+    expect(regraded.errors).toBeUndefined();
+    expect(regraded.data.regradeLtiLineItem).toEqual({ lineItem: { id: lineItemId, gradingPolicy: 'BEST' }, usersRegraded: 2, usersWithoutReadings: 0 });
+
+    const [aGrade] = await delivered(lineItemId, 'user-a', 3);
+    const [bGrade] = await delivered(lineItemId, 'user-b', 2);
+    const best = Math.max(a1.fluency, a2.fluency) * 10;
+    expect(aGrade).toEqual({
+      status: 'DELIVERED', reason: 'REGRADED', scoreGiven: best, gradingPolicy: 'BEST', attemptsGraded: 2, gradingProgress: 'FULLY_GRADED',
+      comment: `Grade: the best of 2 readings; feedback on the latest.\n\n${a2.rationale}`, assessment: { id: a2.assessmentId },
+    });
+    expect(bGrade).toMatchObject({ reason: 'REGRADED', scoreGiven: b1.fluency * 10, attemptsGraded: 1, assessment: { id: b1.assessmentId } });
+    // The platform got them, each stamped after the user's previous score (AGS keeps the newest).
+    const aScores = received(path, 'user-a');
+    expect(aScores.at(-1)).toMatchObject({ scoreGiven: best, scoreMaximum: 100, gradingProgress: 'FullyGraded', activityProgress: 'Completed' });
+    expect(Date.parse(aScores.at(-1)!.timestamp as string)).toBeGreaterThan(Date.parse(aScores.at(-2)!.timestamp as string));
+    expect(received(path, 'user-b').at(-1)).toMatchObject({ scoreGiven: b1.fluency * 10 });
+
+    // One event for the re-grade, and the audit record.
+    const events = await t.admin.request(`{ events(first: 5, filter: { types: ["ltiLineItem.regraded"] }) { edges { node { type payload } } } }`);
+    expect(events.errors).toBeUndefined();
+    const event = events.data.events.edges[0].node;
+    expect(event.payload.data).toMatchObject({ lineItem: { id: lineItemId, aspect: 'FLUENCY', scoreMaximum: 100, gradingPolicy: 'BEST' }, users: 2 });
+    const audit = await t.app.services.prisma.auditEvent.findFirstOrThrow({ where: { action: 'ltiLineItem.regraded' }, orderBy: { createdAt: 'desc' } });
+    expect(audit.details).toMatchObject({ usersRegraded: 2, usersWithoutReadings: 0, gradingPolicy: 'BEST' });
+
+    // Only the users asked for; one without a submission posts nothing.
+    const some = await t.admin.request(REGRADE, { id: lineItemId, userIds: ['user-b', 'nobody'] });
+    expect(some.data.regradeLtiLineItem).toMatchObject({ usersRegraded: 1, usersWithoutReadings: 1 });
+    await delivered(lineItemId, 'user-b', 3);
+    await delivered(lineItemId, 'user-a', 3); // user-a untouched
+
+    // Deleting the better reading: user-a's grade is made again from the halting one alone.
+    const better = a1.fluency >= a2.fluency ? a1 : a2;
+    const other = better === a1 ? a2 : a1;
+    const deleted = await t.admin.request(DELETE, { id: better.utteranceId });
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data.deleteUtterance.gradesReposted).toBe(1);
+    const [afterDeletion] = await delivered(lineItemId, 'user-a', other === a2 ? 3 : 2); // the deleted reading's deliveries are gone; a re-grade's stays with the reading it names
+    expect(afterDeletion).toMatchObject({ reason: 'READING_DELETED', scoreGiven: other.fluency * 10, attemptsGraded: 1, gradingPolicy: 'BEST', assessment: { id: other.assessmentId } });
+    expect(received(path, 'user-a').at(-1)).toMatchObject({ scoreGiven: other.fluency * 10 });
+
+    // Deleting user-b's only reading: no reading left, nothing posted (AGS cannot take a score back).
+    const before = received(path, 'user-b').length;
+    const onlyOne = await t.admin.request(DELETE, { id: b1.utteranceId });
+    expect(onlyOne.data.deleteUtterance.gradesReposted).toBe(0);
+    expect((await t.admin.request(DELIVERIES, { lineItemId, userId: 'user-b' })).data.gradeDeliveries.edges).toEqual([]);
+    expect(received(path, 'user-b')).toHaveLength(before);
+    expect(lms.problems).toEqual([]);
+  });
+
+  test("the README's mutation: a change of policy and a re-grade in one request", async () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const query = /```graphql\n(mutation Regrade[\s\S]*?)```/.exec(readme)![1]!;
+    const path = `readme-${kind}`;
+    const item = await t.admin.request(LINE_ITEM, { input: { platformId, url: lms.lineItemUrl(path), aspect: 'FLUENCY', scoreMaximum: 100 } });
+    const lineItemId = item.data.createLtiLineItem.id;
+    const only = await read(fluent, lineItemId, 'user-c');
+    await delivered(lineItemId, 'user-c', 1);
+    const res = await t.admin.request(query, { lineItem: lineItemId });
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({
+      updateLtiLineItem: { gradingPolicy: 'BEST' },
+      regradeLtiLineItem: { usersRegraded: 1, usersWithoutReadings: 0, lineItem: { gradingPolicy: 'BEST' } },
+    });
+    const [grade] = await delivered(lineItemId, 'user-c', 2);
+    expect(grade).toMatchObject({ reason: 'REGRADED', gradingPolicy: 'BEST', scoreGiven: only.fluency * 10, attemptsGraded: 1 });
+  });
+
+  test('bad input: an unknown line item is NOT_FOUND, too many user ids BAD_USER_INPUT naming the cap', async () => {
+    const unknown = await t.admin.request(REGRADE, { id: toGlobalId('LtiLineItem', '00000000-0000-0000-0000-000000000000') });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const item = await t.admin.request(LINE_ITEM, { input: { platformId, url: lms.lineItemUrl(`cap-${kind}`), aspect: 'TOTAL', scoreMaximum: 10 } });
+    const tooMany = await t.admin.request(REGRADE, { id: item.data.createLtiLineItem.id, userIds: Array.from({ length: 1001 }, (_, i) => `u${i}`) });
+    expect(tooMany.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(tooMany.errors?.[0]?.message).toContain('1000');
+  });
+});
