@@ -5,9 +5,9 @@
  * day, week or month in a time zone, and over the whole window. Counted from the rows the database
  * holds, so erased learners and deleted utterances leave it (see the schema's description).
  *
- * Two statements whatever the window: the buckets (four grouped scans, each on an index led by
- * the organisation, joined on the bucket start) and the totals (distinct learners over the window
- * cannot be summed from the buckets).
+ * Two statements whatever the window, in one read-only REPEATABLE READ transaction (one snapshot):
+ * the buckets (four grouped scans, each on an index led by the organisation, joined on the bucket
+ * start) and the totals (distinct learners over the window cannot be summed from the buckets).
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { bound, within, type Window } from './common.js';
@@ -115,14 +115,18 @@ export async function organizationUsage(prisma: PrismaClient, organizationId: st
   const zone = timeZoneOf(args.timeZone);
   const last = bound('lastBuckets', args.lastBuckets, 12, MAX_BUCKETS);
   const start = (col: Prisma.Sql) => Prisma.sql`date_trunc(${unit}::text, ${col} AT TIME ZONE ${zone}::text)`;
-  const [buckets, totals] = await Promise.all([
-    prisma.$queryRaw<(FigureRow & { start: Date })[]>`WITH ${sources(organizationId, args, start)},
+  // Both statements read one snapshot (REPEATABLE READ), so the totals are those of the buckets'
+  // rows: a recording committed between them cannot be in one and not the other.
+  const [buckets, totals] = await prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`;
+    const rows = await tx.$queryRaw<(FigureRow & { start: Date })[]>`WITH ${sources(organizationId, args, start)},
       newest AS (SELECT k FROM keys ORDER BY k DESC LIMIT ${last}::int)
       SELECT k AT TIME ZONE ${zone}::text AS start, ${FIGURES}
-      FROM ${JOINED('newest')} ORDER BY k`,
-    prisma.$queryRaw<FigureRow[]>`WITH ${sources(organizationId, args, () => Prisma.sql`true`)}
-      SELECT ${FIGURES} FROM ${JOINED('keys')}`,
-  ]).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
+      FROM ${JOINED('newest')} ORDER BY k`;
+    const whole = await tx.$queryRaw<FigureRow[]>`WITH ${sources(organizationId, args, () => Prisma.sql`true`)}
+      SELECT ${FIGURES} FROM ${JOINED('keys')}`;
+    return [rows, whole] as const;
+  }).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
   return {
     bucket,
     timeZone: zone,
