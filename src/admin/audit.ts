@@ -4,7 +4,8 @@
  * action that rolls back leaves no event and a committed one always has its event.
  */
 import os from 'node:os';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { log } from '../ops/log.js';
 import type { Principal } from '../graphql/auth.js';
 
 /** Who acted: an API key (id and "name (prefix)"), or an operator on the command line. */
@@ -104,4 +105,14 @@ export async function recordAudit(tx: Prisma.TransactionClient, record: AuditRec
     select: { id: true },
   });
   return event.id;
+}
+
+/**
+ * Replaces an audit event's details after its transaction committed, for work that finishes in
+ * later steps (an erasure's files, a re-grade's batches). A failure is logged, not thrown: the work is done.
+ */
+export async function updateAuditDetails(prisma: PrismaClient, auditEventId: string, details: Record<string, unknown>): Promise<void> {
+  await prisma.auditEvent
+    .update({ where: { id: auditEventId }, data: { details: details as Prisma.InputJsonObject } })
+    .catch((err: unknown) => log.error('updating an audit event failed', { auditEventId, err }));
 }

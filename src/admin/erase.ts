@@ -20,7 +20,7 @@ import type { AudioStore } from '../audio/store.js';
 import { AppError } from '../errors.js';
 import { removeAudioIfUnreferenced } from '../assessment/audio-files.js';
 import { toGlobalId } from '../graphql/ids.js';
-import { recordAudit, type Actor } from './audit.js';
+import { recordAudit, updateAuditDetails, type Actor } from './audit.js';
 import { log } from '../ops/log.js';
 import { emitEvent, learnerErased, utteranceDeleted } from '../outbox/events.js';
 import { addContributions } from '../analytics/rollup.js';
@@ -269,8 +269,3 @@ async function removeFiles(prisma: PrismaClient, store: AudioStore, organization
   return { audioFilesRemoved: removed, audioFilesKept: kept, audioFilesNotRemoved: notRemoved };
 }
 
-async function updateAuditDetails(prisma: PrismaClient, auditEventId: string, details: Record<string, unknown>): Promise<void> {
-  await prisma.auditEvent
-    .update({ where: { id: auditEventId }, data: { details: details as Prisma.InputJsonObject } })
-    .catch((err: unknown) => log.error('updating the erasure audit event failed', { auditEventId, err }));
-}

@@ -11,10 +11,10 @@
 import type { LtiLineItem, LtiScoreReason, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
-import { recordAudit, type Actor } from '../admin/audit.js';
+import { recordAudit, updateAuditDetails, type Actor } from '../admin/audit.js';
 import { emitEvent } from '../outbox/events.js';
 import { scaleScore } from './score.js';
-import { gradeComment, gradeOf, gradeTimestamp, lockGrade, userReadings } from './grading.js';
+import { gradeComment, gradeOf, gradeTimestamp, lockGrade, userReadings, type AssessedReading } from './grading.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -42,7 +42,8 @@ export async function queueRegrade(
 ): Promise<string | null> {
   const { lineItem, userId } = at;
   const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId });
-  const [newest, ...others] = await userReadings(tx, { organizationId: at.organizationId, lineItemId: lineItem.id, userId, aspect: lineItem.aspect });
+  const readings = await heldReadings(tx, { organizationId: at.organizationId, lineItemId: lineItem.id, userId, aspect: lineItem.aspect });
+  const [newest, ...others] = readings;
   if (!newest) return null;
   const grade = gradeOf(lineItem.gradingPolicy, newest, others);
   const score = await tx.ltiScore.create({
@@ -65,6 +66,21 @@ export async function queueRegrade(
   return score.id;
 }
 
+/**
+ * The user's readings with their assessments held FOR KEY SHARE until commit. An erasure or deletion
+ * removing some meanwhile (an erasure takes no grade lock) either committed first, and those readings
+ * are left out (the hold skips rows deleted by then), or waits for this transaction; without the hold
+ * the score's insert would fail on an assessment deleted under it.
+ */
+async function heldReadings(tx: Tx, at: Parameters<typeof userReadings>[1]): Promise<AssessedReading[]> {
+  const readings = await userReadings(tx, at);
+  if (readings.length === 0) return readings;
+  const held = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "Assessment" WHERE "id" = ANY(${readings.map((r) => r.assessmentId)}::uuid[]) ORDER BY "id" FOR KEY SHARE`;
+  const kept = new Set(held.map((h) => h.id));
+  return readings.filter((r) => kept.has(r.assessmentId));
+}
+
 export interface RegradeResult {
   lineItem: LtiLineItem;
   /** Users whose grade was queued. */
@@ -73,11 +89,16 @@ export interface RegradeResult {
   usersWithoutReadings: number;
 }
 
+/** Users re-graded per transaction: short transactions, so a reading completing meanwhile never waits long for its user's grade lock. */
+export const REGRADE_BATCH = 100;
+
 /**
  * regradeLtiLineItem: every user with a submission to the line item (or those of `userIds`), one
- * grade each, in one transaction with one `ltiLineItem.regraded` event and the audit record. The line
- * item is held FOR SHARE, so its settings cannot change meanwhile; assessments completing meanwhile
- * still grade (each user's grade lock orders them with this one).
+ * grade each. A first transaction takes the users and writes the `ltiLineItem.regraded` event and
+ * the audit record; then batches of REGRADE_BATCH users, each its own transaction holding the line
+ * item FOR SHARE (its settings cannot change during a batch; a change between batches applies to
+ * the batches after it; a deletion ends the re-grade). Assessments completing meanwhile still grade:
+ * each user's grade lock orders them with this one, and the later grade counts every reading.
  */
 export async function regradeLineItem(
   prisma: PrismaClient,
@@ -89,31 +110,47 @@ export async function regradeLineItem(
   if (userIds && userIds.length > MAX_REGRADE_USER_IDS) {
     throw badInput(`At most ${MAX_REGRADE_USER_IDS} user ids per re-grade.`, 'userIds', { max: MAX_REGRADE_USER_IDS });
   }
-  return prisma.$transaction(async (tx) => {
-    const held = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${lineItemId}::uuid AND "organizationId" = ${organizationId}::uuid FOR SHARE`;
-    if (held.length === 0) throw new AppError('NOT_FOUND', 'No such LTI line item.');
-    const lineItem = await tx.ltiLineItem.findUniqueOrThrow({ where: { id: lineItemId } });
+  const start = await prisma.$transaction(async (tx) => {
+    const lineItem = await shareLineItem(tx, organizationId, lineItemId);
+    if (!lineItem) throw new AppError('NOT_FOUND', 'No such LTI line item.');
     const users = await submittingUsers(tx, lineItem, userIds);
     const eventId = await emitEvent(tx, {
       organizationId, learnerId: null, type: 'ltiLineItem.regraded',
-      data: {
-        lineItem: { id: toGlobalId('LtiLineItem', lineItem.id), url: lineItem.url, label: lineItem.label, aspect: lineItem.aspect, scoreMaximum: lineItem.scoreMaximum, gradingPolicy: lineItem.gradingPolicy },
-        users: users.length,
-      },
+      data: { lineItem: { id: toGlobalId('LtiLineItem', lineItem.id), url: lineItem.url, label: lineItem.label, ...settingsOf(lineItem) }, users: users.length },
     });
-    let usersRegraded = 0;
-    // In user id order: two re-grades of the same line item take the users' grade locks in one order.
-    for (const userId of users) {
-      if (await queueRegrade(tx, { organizationId, lineItem, userId, eventId, reason: 'REGRADED' })) usersRegraded++;
-    }
-    const usersWithoutReadings = (userIds ? new Set(userIds).size : users.length) - usersRegraded;
-    await recordAudit(tx, {
+    const auditId = await recordAudit(tx, {
       organizationId, actor, action: 'ltiLineItem.regraded', targetType: 'LtiLineItem', targetId: lineItem.id,
-      details: { usersRegraded, usersWithoutReadings, aspect: lineItem.aspect, scoreMaximum: lineItem.scoreMaximum, gradingPolicy: lineItem.gradingPolicy },
+      details: { users: users.length, ...settingsOf(lineItem) },
     });
-    return { lineItem, usersRegraded, usersWithoutReadings };
-  }, { timeout: 120_000, maxWait: 10_000 });
+    return { lineItem, users, eventId, auditId };
+  });
+  let usersRegraded = 0;
+  for (let i = 0; i < start.users.length; i += REGRADE_BATCH) {
+    const batch = start.users.slice(i, i + REGRADE_BATCH);
+    const regraded = await prisma.$transaction(async (tx) => {
+      const lineItem = await shareLineItem(tx, organizationId, lineItemId);
+      if (!lineItem) return null;
+      let n = 0;
+      // In user id order: two re-grades of the same line item take the users' grade locks in one order.
+      for (const userId of batch) if (await queueRegrade(tx, { organizationId, lineItem, userId, eventId: start.eventId, reason: 'REGRADED' })) n++;
+      return n;
+    }, { timeout: 60_000, maxWait: 10_000 });
+    if (regraded === null) break; // the line item was deleted: its scores went with it
+    usersRegraded += regraded;
+  }
+  const usersWithoutReadings = (userIds ? new Set(userIds).size : start.users.length) - usersRegraded;
+  await updateAuditDetails(prisma, start.auditId, { users: start.users.length, usersRegraded, usersWithoutReadings, ...settingsOf(start.lineItem) });
+  return { lineItem: start.lineItem, usersRegraded, usersWithoutReadings };
+}
+
+/** What a grade is computed under. */
+const settingsOf = (l: LtiLineItem) => ({ aspect: l.aspect, scoreMaximum: l.scoreMaximum, gradingPolicy: l.gradingPolicy });
+
+/** The organisation's line item held FOR SHARE until commit (no change or deletion meanwhile); null when there is none. */
+async function shareLineItem(tx: Tx, organizationId: string, id: string): Promise<LtiLineItem | null> {
+  const held = await tx.$queryRaw<{ id: string }[]>`
+    SELECT "id"::text AS "id" FROM "LtiLineItem" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR SHARE`;
+  return held.length === 0 ? null : tx.ltiLineItem.findUnique({ where: { id } });
 }
 
 /** The users with a submission to the line item (only those of `userIds` when given), in user id order. */

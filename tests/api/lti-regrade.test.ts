@@ -115,15 +115,28 @@ interface Reading {
     await delivered(lineItemId, 'user-b', 3);
     await delivered(lineItemId, 'user-a', 3); // user-a untouched
 
-    // Deleting the better reading: user-a's grade is made again from the halting one alone.
-    const better = a1.fluency >= a2.fluency ? a1 : a2;
-    const other = better === a1 ? a2 : a1;
-    const deleted = await t.admin.request(DELETE, { id: better.utteranceId });
+    // MEAN, then LATEST (the newest reading by submission: a2, though a1 is the better one).
+    await t.admin.request(UPDATE, { id: lineItemId, input: { gradingPolicy: 'MEAN' } });
+    expect((await t.admin.request(REGRADE, { id: lineItemId, userIds: ['user-a'] })).data.regradeLtiLineItem.usersRegraded).toBe(1);
+    const [mean] = await delivered(lineItemId, 'user-a', 4);
+    expect(mean).toMatchObject({ reason: 'REGRADED', gradingPolicy: 'MEAN', scoreGiven: Math.round(((a1.fluency + a2.fluency) / 2) * 10 * 10_000) / 10_000, attemptsGraded: 2 });
+    await t.admin.request(UPDATE, { id: lineItemId, input: { gradingPolicy: 'LATEST' } });
+    await t.admin.request(REGRADE, { id: lineItemId, userIds: ['user-a'] });
+    const [latest] = await delivered(lineItemId, 'user-a', 5);
+    expect(latest).toEqual({
+      status: 'DELIVERED', reason: 'REGRADED', scoreGiven: a2.fluency * 10, gradingPolicy: 'LATEST', attemptsGraded: 1, gradingProgress: 'FULLY_GRADED',
+      comment: a2.rationale, assessment: { id: a2.assessmentId },
+    });
+    await t.admin.request(UPDATE, { id: lineItemId, input: { gradingPolicy: 'BEST' } });
+
+    // Deleting the better (first) reading: user-a's grade is made again from the halting one alone.
+    const deleted = await t.admin.request(DELETE, { id: a1.utteranceId });
     expect(deleted.errors).toBeUndefined();
     expect(deleted.data.deleteUtterance.gradesReposted).toBe(1);
-    const [afterDeletion] = await delivered(lineItemId, 'user-a', other === a2 ? 3 : 2); // the deleted reading's deliveries are gone; a re-grade's stays with the reading it names
-    expect(afterDeletion).toMatchObject({ reason: 'READING_DELETED', scoreGiven: other.fluency * 10, attemptsGraded: 1, gradingPolicy: 'BEST', assessment: { id: other.assessmentId } });
-    expect(received(path, 'user-a').at(-1)).toMatchObject({ scoreGiven: other.fluency * 10 });
+    // a1's own delivery is gone; a2's, and the re-grades that name a2 (the newest reading), stay.
+    const [afterDeletion] = await delivered(lineItemId, 'user-a', 5);
+    expect(afterDeletion).toMatchObject({ reason: 'READING_DELETED', scoreGiven: a2.fluency * 10, attemptsGraded: 1, gradingPolicy: 'BEST', assessment: { id: a2.assessmentId } });
+    expect(received(path, 'user-a').at(-1)).toMatchObject({ scoreGiven: a2.fluency * 10 });
 
     // Deleting user-b's only reading: no reading left, nothing posted (AGS cannot take a score back).
     const before = received(path, 'user-b').length;
