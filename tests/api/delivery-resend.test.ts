@@ -157,6 +157,8 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     expect(await prisma().delivery.count({ where: { channel: 'LTI_SCORE' } })).toBe(before);
     // The latest one may be re-sent (a delivered score too: the platform keeps one).
     expect((await t.admin.request(RESEND_GRADE, { id: newer!.id })).errors).toBeUndefined();
+    // Settled before the next test tells the platform to refuse its next scores (this post would take one).
+    expect((await settledGrades(newer!.assessment.id)).map((g) => g.status)).toEqual(['DELIVERED', 'DELIVERED']);
   });
 
   test('after an outage, the bulk re-send posts each user\'s latest failed score once, and only that', async () => {

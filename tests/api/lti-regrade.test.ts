@@ -174,3 +174,70 @@ interface Reading {
     expect(tooMany.errors?.[0]?.message).toContain('1000');
   });
 });
+
+/**
+ * A re-grade while a reading of the same user completes, through the completing transaction's own
+ * code (writeAssessment, emitEvent, queueLtiScore) held open on another connection: the re-grade
+ * waits for that user's grade lock, then counts the new reading, and its grade is stamped after it.
+ */
+describe.each(DATABASES)('a re-grade beside a completing reading on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(kind, { deliveryWorker: false });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  test('the re-grade counts the reading that completed while it waited', async () => {
+    const prisma = t.app.services.prisma;
+    const { writeAssessment } = await import('../../src/assessment/persist.js');
+    const { emitEvent } = await import('../../src/outbox/events.js');
+    const { queueLtiScore } = await import('../../src/lti/deliver.js');
+    const { seedUtterance } = await import('../support/seed.js');
+    const platform = await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id } }`, {
+      input: { name: 'Regrade LMS', issuer: 'https://lms.example', clientId: 'c', deploymentId: 'd', tokenEndpoint: 'https://lms.example/token' },
+    });
+    const item = await t.admin.request(LINE_ITEM, {
+      input: { platformId: platform.data.registerLtiPlatform.id, url: 'https://lms.example/lineitems/9/lineitem', aspect: 'TOTAL', scoreMaximum: 10, gradingPolicy: 'MEAN' },
+    });
+    const lineItemGlobalId = item.data.createLtiLineItem.id;
+    const lineItemId = Buffer.from(lineItemGlobalId, 'base64url').toString('utf8').split(':')[1]!;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const utterances = [await seedUtterance(prisma, org.id, 'We call it bear'), await seedUtterance(prisma, org.id, 'We call it bear')];
+    for (const u of utterances) await prisma.ltiSubmission.create({ data: { organizationId: org.id, utteranceId: u.id, lineItemId, userId: 'busy-user' } });
+
+    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding: () => void = () => {}) =>
+      prisma.$transaction(async (tx) => {
+        const sentence = { accuracy: total, fluency: total, prosody: total, completeness: total, total };
+        const id = await writeAssessment(tx, {
+          organizationId: org.id, utteranceId: u.id, jobId: null, source: 'MODEL', inferenceMs: 1, rationale: null,
+          model: { name: 'm', version: '1', executionProvider: 'cpu' }, labels: { sentence, words: [] },
+        });
+        const eventId = await emitEvent(tx, { organizationId: org.id, learnerId: u.learnerId, type: 'assessment.completed', data: { assessmentId: id } });
+        const scoreId = await queueLtiScore(tx, { id, organizationId: org.id, utteranceId: u.id, scores: sentence, comment: null, flags: [] }, eventId);
+        holding();
+        await hold;
+        return scoreId!;
+      }, { timeout: 30_000 });
+
+    await complete(utterances[0]!, 8, Promise.resolve());
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holds!: () => void;
+    const holding = new Promise<void>((resolve) => (holds = resolve));
+    const second = complete(utterances[1]!, 4, held, holds);
+    await holding; // the second reading has graded and holds the user's grade lock, uncommitted
+    const regrade = t.admin.request(`mutation($id: ID!) { regradeLtiLineItem(id: $id) { usersRegraded } }`, { id: lineItemGlobalId });
+    await new Promise((r) => setTimeout(r, 300)); // time to reach the lock (PostgreSQL) or the connection (PGlite)
+    release();
+    const secondScore = await second;
+    const res = await regrade;
+    expect(res.errors).toBeUndefined();
+    expect(res.data.regradeLtiLineItem.usersRegraded).toBe(1);
+    const scores = await prisma.ltiScore.findMany({ where: { lineItemId, userId: 'busy-user' }, orderBy: { scoredAt: 'asc' } });
+    expect(scores.map((s) => [s.reason, s.scoreGiven, s.attemptsGraded])).toEqual([['ASSESSED', 8, 1], ['ASSESSED', 6, 2], ['REGRADED', 6, 2]]);
+    expect(scores[1]!.id).toBe(secondScore);
+    expect(scores[2]!.scoredAt.getTime()).toBeGreaterThan(scores[1]!.scoredAt.getTime());
+  });
+});
