@@ -132,14 +132,21 @@ const groupScope = (organizationId: string, externalId: string): SoundScope => (
   key: () => Prisma.sql`'group'::text`,
 });
 
-export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  const rows = await soundStats(prisma, organizationId, groupScope(organizationId, externalId), args, 10);
+/** Every learner of the organisation as one key: the statements' own organisation filter is the whole scope. */
+const organizationScope: SoundScope = { where: () => Prisma.empty, key: () => Prisma.sql`'organization'::text` };
+
+/** The group's learners (`externalId`), or with null every learner of the organisation (Organization.weakSounds). */
+const scopeOf = (organizationId: string, externalId: string | null) => (externalId === null ? organizationScope : groupScope(organizationId, externalId));
+
+/** The sounds a group (or, with a null group, the whole organisation) gets wrong most often. */
+export async function weakSounds(prisma: PrismaClient, organizationId: string, externalId: string | null, args: SoundArgs) {
+  const rows = await soundStats(prisma, organizationId, scopeOf(organizationId, externalId), args, 10);
   return rows.map(({ key: _key, ...s }) => s);
 }
 
-/** The reference words the group gets wrong most often, as Learner.wordProfile ranks one learner's. */
-export async function weakWords(prisma: PrismaClient, organizationId: string, externalId: string, args: SoundArgs) {
-  const rows = await wordStats(prisma, organizationId, groupScope(organizationId, externalId), { ...args, first: args.first ?? 10 });
+/** The reference words a group (or the whole organisation) gets wrong most often, as Learner.wordProfile ranks one learner's. */
+export async function weakWords(prisma: PrismaClient, organizationId: string, externalId: string | null, args: SoundArgs) {
+  const rows = await wordStats(prisma, organizationId, scopeOf(organizationId, externalId), { ...args, first: args.first ?? 10 });
   return rows.map(({ key: _key, ...w }) => w);
 }
 

@@ -49,8 +49,9 @@ export function scopedAnalytics(prisma: PrismaClient, organizationId: string, re
     soundChanges: (learnerId: string, args: ChangeArgs) => (reads(), changes(learnerId, args)),
     groups: (externalIds: string[]) => (reads(), groups(prisma, org, externalIds)),
     groupDistribution: (externalId: string, args: DistributionArgs) => (reads(), groupDistribution(prisma, org, externalId, args)),
-    weakSounds: (externalId: string, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
-    weakWords: (externalId: string, args: SoundArgs) => (reads(), weakWords(prisma, org, externalId, args)),
+    /** A group's, or with null the whole organisation's. */
+    weakSounds: (externalId: string | null, args: SoundArgs) => (reads(), weakSounds(prisma, org, externalId, args)),
+    weakWords: (externalId: string | null, args: SoundArgs) => (reads(), weakWords(prisma, org, externalId, args)),
     groupSoundChanges: (externalId: string, args: ChangeArgs) => (reads(), groupSoundChanges(prisma, org, externalId, args)),
     hardestTexts: (externalId: string, args: SoundArgs) => (reads(), hardestTexts(prisma, org, externalId, args)),
     droppedLearners: (externalId: string, args: DropArgs & { after?: string | null }) => (reads(), droppedLearners(prisma, org, externalId, args)),

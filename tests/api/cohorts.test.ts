@@ -123,6 +123,42 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(bad.errors![0]!.extensions!.argument).toBe('first');
   });
 
+  test('the whole organisation: its weak sounds and words over every learner, recomputed; another organisation\'s never counted', async () => {
+    const ORG = `query($from: DateTime, $first: Int) { viewer { organization {
+      weakSounds(from: $from, first: $first) { phoneme ipa count errors errorRate meanAccuracy exampleWords }
+      weakWords(from: $from) { word count meanAccuracy errors errorRate } } } }`;
+    const org = async (variables: Record<string, unknown>) => {
+      const res = await t.admin.request(ORG, variables);
+      expect(res.errors).toBeUndefined();
+      return res.data.viewer.organization;
+    };
+    const everyone = [...IMPROVER, ...DECLINER, ...OTHER];
+    const soundOf = (takes: Take[], phone: string) => {
+      const xs = takes.flatMap(phonesOf).filter(([p]) => p === phone).map(([, a]) => a);
+      const errors = xs.filter((a) => a < 1.5).length;
+      return { phoneme: phone, count: xs.length, errors, errorRate: errors / xs.length, meanAccuracy: mean(xs) };
+    };
+    const wordsOf = (takes: Take[]) => ['THINK', 'BEAR'].map((word) => {
+      const xs = takes.map((tk) => labels(tk).words.find((w) => w.text === word)!.accuracy);
+      const errors = xs.filter((x) => x < 8).length;
+      return { word, count: xs.length, meanAccuracy: mean(xs), errors, errorRate: errors / xs.length };
+    }).sort((a, b) => b.errors - a.errors || b.errorRate - a.errorRate || (a.word < b.word ? -1 : 1));
+    // From the running sums (no window), then from the phoneme rows (a window that takes everything): the same.
+    for (const variables of [{}, { from: '2026-01-01T00:00:00Z' }]) {
+      const o = await org({ ...variables, first: 41 });
+      // R first (the learners' weak sound), then TH (OTHER's second take), each recomputed over every learner.
+      close(o.weakSounds[0], { ...soundOf(everyone, 'R'), ipa: 'ɹ', exampleWords: ['BEAR'] });
+      close(o.weakSounds[1], { ...soundOf(everyone, 'TH'), ipa: 'θ', exampleWords: ['THINK'] });
+      expect(o.weakSounds.slice(2).every((x: any) => x.errors === 0)).toBe(true);
+      close(o.weakWords, wordsOf(everyone));
+    }
+    // A window: only the takes submitted from the 12th.
+    const late = (tk: Take) => tk.at >= '2026-01-12';
+    close((await org({ from: '2026-01-12T00:00:00Z' })).weakSounds[0], { ...soundOf(everyone.filter(late), 'R'), ipa: 'ɹ', exampleWords: ['BEAR'] });
+    // Bounds as a group's.
+    expect(errorCode(await t.admin.request(ORG, { first: 42 }))).toBe('BAD_USER_INPUT');
+  });
+
   test("soundChanges: the class's sounds between two periods over every member's takes, recomputed; another group's take does not count", async () => {
     const CHANGES = `query($g: String!, $a: DateTime, $b: DateTime, $c: DateTime, $d: DateTime, $first: Int) { group(externalId: $g) {
       soundChanges(period1From: $a, period1To: $b, period2From: $c, period2To: $d, first: $first) {
