@@ -206,6 +206,9 @@ async function deleteUtteranceRows(tx: Tx, organizationId: string, utterances: S
   const utteranceIds = utterances.map((u) => u.id);
   const inUtterances = { organizationId, utteranceId: { in: utteranceIds } };
   const inAssessments = { organizationId, assessment: { utteranceId: { in: utteranceIds } } };
+  // The assessments locked in id order first, the order a re-grade holds a user's readings in
+  // (src/lti/regrade.ts heldReadings): the deletes below then take them in no particular order.
+  await tx.$queryRaw`SELECT "id" FROM "Assessment" WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ANY(${utteranceIds}::uuid[]) ORDER BY "id" FOR UPDATE`;
   await tx.rationale.deleteMany({ where: inAssessments });
   await tx.phonemeAssessment.deleteMany({ where: inAssessments });
   await tx.wordAssessment.deleteMany({ where: inAssessments });

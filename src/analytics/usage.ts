@@ -11,6 +11,7 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { bound, within, type Window } from './common.js';
+import { runTransaction } from '../db/transaction.js';
 import { MAX_BUCKETS, timeZoneOf, TIME_BUCKET_UNIT, zoneRefusedByDatabase, type TimeBucket } from './progress.js';
 
 export interface UsageArgs extends Window {
@@ -116,8 +117,10 @@ export async function organizationUsage(prisma: PrismaClient, organizationId: st
   const last = bound('lastBuckets', args.lastBuckets, 12, MAX_BUCKETS);
   const start = (col: Prisma.Sql) => Prisma.sql`date_trunc(${unit}::text, ${col} AT TIME ZONE ${zone}::text)`;
   // Both statements read one snapshot (REPEATABLE READ), so the totals are those of the buckets'
-  // rows: a recording committed between them cannot be in one and not the other.
-  const [buckets, totals] = await prisma.$transaction(async (tx) => {
+  // rows: a recording committed between them cannot be in one and not the other. Set by the first
+  // statement, not Prisma's isolationLevel option, which the PGlite adapter ignores (it sets it
+  // before its BEGIN). Read-only, so a long window may run long: 2 minutes.
+  const [buckets, totals] = await runTransaction(prisma, async (tx) => {
     await tx.$executeRaw`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`;
     const rows = await tx.$queryRaw<(FigureRow & { start: Date })[]>`WITH ${sources(organizationId, args, start)},
       newest AS (SELECT k FROM keys ORDER BY k DESC LIMIT ${last}::int)
@@ -126,7 +129,7 @@ export async function organizationUsage(prisma: PrismaClient, organizationId: st
     const whole = await tx.$queryRaw<FigureRow[]>`WITH ${sources(organizationId, args, () => Prisma.sql`true`)}
       SELECT ${FIGURES} FROM ${JOINED('keys')}`;
     return [rows, whole] as const;
-  }).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
+  }, { timeout: 120_000 }).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
   return {
     bucket,
     timeZone: zone,

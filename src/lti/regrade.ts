@@ -13,6 +13,7 @@ import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, updateAuditDetails, type Actor } from '../admin/audit.js';
 import { emitEvent } from '../outbox/events.js';
+import { runTransaction } from '../db/transaction.js';
 import { scaleScore } from './score.js';
 import { gradeComment, gradeOf, gradeTimestamp, lockGrade, userReadings, type AssessedReading } from './grading.js';
 
@@ -110,10 +111,11 @@ export async function regradeLineItem(
   if (userIds && userIds.length > MAX_REGRADE_USER_IDS) {
     throw badInput(`At most ${MAX_REGRADE_USER_IDS} user ids per re-grade.`, 'userIds', { max: MAX_REGRADE_USER_IDS });
   }
-  const start = await prisma.$transaction(async (tx) => {
+  const start = await runTransaction(prisma, async (tx) => {
     const lineItem = await shareLineItem(tx, organizationId, lineItemId);
     if (!lineItem) throw new AppError('NOT_FOUND', 'No such LTI line item.');
     const users = await submittingUsers(tx, lineItem, userIds);
+    // Written before the grades are queued: each batch's deliveries hang off this event.
     const eventId = await emitEvent(tx, {
       organizationId, learnerId: null, type: 'ltiLineItem.regraded',
       data: { lineItem: { id: toGlobalId('LtiLineItem', lineItem.id), url: lineItem.url, label: lineItem.label, ...settingsOf(lineItem) }, users: users.length },
@@ -125,22 +127,34 @@ export async function regradeLineItem(
     return { lineItem, users, eventId, auditId };
   });
   let usersRegraded = 0;
-  for (let i = 0; i < start.users.length; i += REGRADE_BATCH) {
-    const batch = start.users.slice(i, i + REGRADE_BATCH);
-    const regraded = await prisma.$transaction(async (tx) => {
-      const lineItem = await shareLineItem(tx, organizationId, lineItemId);
-      if (!lineItem) return null;
-      let n = 0;
-      // In user id order: two re-grades of the same line item take the users' grade locks in one order.
-      for (const userId of batch) if (await queueRegrade(tx, { organizationId, lineItem, userId, eventId: start.eventId, reason: 'REGRADED' })) n++;
-      return n;
-    }, { timeout: 60_000, maxWait: 10_000 });
-    if (regraded === null) break; // the line item was deleted: its scores went with it
-    usersRegraded += regraded;
+  let usersDone = 0;
+  const record = (extra: Record<string, unknown>) =>
+    updateAuditDetails(prisma, start.auditId, { users: start.users.length, usersRegraded, usersWithoutReadings: usersDone - usersRegraded, ...settingsOf(start.lineItem), ...extra });
+  try {
+    for (let i = 0; i < start.users.length; i += REGRADE_BATCH) {
+      const batch = start.users.slice(i, i + REGRADE_BATCH);
+      const regraded = await runTransaction(prisma, async (tx) => {
+        const lineItem = await shareLineItem(tx, organizationId, lineItemId);
+        if (!lineItem) throw new AppError('NOT_FOUND', 'The LTI line item was deleted during the re-grade; its scores went with it.');
+        let n = 0;
+        // In user id order: two re-grades of the same line item take the users' grade locks in one order.
+        for (const userId of batch) if (await queueRegrade(tx, { organizationId, lineItem, userId, eventId: start.eventId, reason: 'REGRADED' })) n++;
+        return n;
+      }, { timeout: 60_000, maxWait: 10_000 });
+      usersRegraded += regraded;
+      usersDone += batch.length;
+    }
+  } catch (e) {
+    // The batches before stay committed and their grades are posted: say how far it went.
+    await record({ incomplete: true });
+    if (e instanceof AppError) e.extensions.usersRegraded = usersRegraded;
+    // Anything else is masked at the edge (and logged); the audit record says how far it went.
+    throw e;
   }
-  const usersWithoutReadings = (userIds ? new Set(userIds).size : start.users.length) - usersRegraded;
-  await updateAuditDetails(prisma, start.auditId, { users: start.users.length, usersRegraded, usersWithoutReadings, ...settingsOf(start.lineItem) });
-  return { lineItem: start.lineItem, usersRegraded, usersWithoutReadings };
+  const asked = userIds ? new Set(userIds).size : start.users.length;
+  usersDone = asked; // users asked for without a submission count as without readings
+  await record({});
+  return { lineItem: start.lineItem, usersRegraded, usersWithoutReadings: asked - usersRegraded };
 }
 
 /** What a grade is computed under. */

@@ -189,7 +189,7 @@ describe.each(DATABASES)('a re-grade beside a completing reading on %s', (kind) 
     await t?.dispose();
   });
 
-  test('the re-grade counts the reading that completed while it waited', async () => {
+  test('the re-grade waits for the reading completing beside it, then counts it', async () => {
     const prisma = t.app.services.prisma;
     const { writeAssessment } = await import('../../src/assessment/persist.js');
     const { emitEvent } = await import('../../src/outbox/events.js');
@@ -229,7 +229,18 @@ describe.each(DATABASES)('a re-grade beside a completing reading on %s', (kind) 
     const second = complete(utterances[1]!, 4, held, holds);
     await holding; // the second reading has graded and holds the user's grade lock, uncommitted
     const regrade = t.admin.request(`mutation($id: ID!) { regradeLtiLineItem(id: $id) { usersRegraded } }`, { id: lineItemGlobalId });
-    await new Promise((r) => setTimeout(r, 300)); // time to reach the lock (PostgreSQL) or the connection (PGlite)
+    if (kind === 'postgres') {
+      // Released only once a session of this database waits for an advisory lock (the re-grade, on
+      // the user's grade lock): the re-grade reached the lock while the reading was uncommitted.
+      const waiting = await waitFor(async () => {
+        const [row] = await prisma.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`;
+        return row!.n > 0 ? true : null;
+      }, 20_000, 20);
+      expect(waiting).toBe(true);
+    } else {
+      await new Promise((r) => setTimeout(r, 300)); // PGlite: one connection, the re-grade queues behind the reading
+    }
     release();
     const secondScore = await second;
     const res = await regrade;
