@@ -10,6 +10,7 @@ import { startTestApp, testDatabases, waitForJob, type TestApp } from '../suppor
 import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform } from '../support/lti-platform.js';
 import { waitFor } from '../jobs/fixtures.js';
+import { completeReading, lineItemWithReadings } from '../support/lti-grading.js';
 
 const DATABASES = await testDatabases();
 
@@ -151,34 +152,11 @@ describe.each(DATABASES)('LTI grading of concurrent readings on %s', (kind) => {
 
   test('the later of two concurrent grades counts both readings', async () => {
     const prisma = t.app.services.prisma;
-    const { writeAssessment } = await import('../../src/assessment/persist.js');
-    const { emitEvent } = await import('../../src/outbox/events.js');
-    const { queueLtiScore } = await import('../../src/lti/deliver.js');
-    const { seedUtterance } = await import('../support/seed.js');
-    const platform = await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id } }`, {
-      input: { name: 'Concurrent LMS', issuer: 'https://lms.example', clientId: 'c', deploymentId: 'd', tokenEndpoint: 'https://lms.example/token' },
+    const { organizationId, utterances } = await lineItemWithReadings(t.admin, prisma, {
+      url: 'https://lms.example/lineitems/1/lineitem', gradingPolicy: 'MEAN', userId: 'same-user', readings: 2,
     });
-    const item = await t.admin.request(LINE_ITEM, {
-      input: { platformId: platform.data.registerLtiPlatform.id, url: 'https://lms.example/lineitems/1/lineitem', aspect: 'TOTAL', scoreMaximum: 10, gradingPolicy: 'MEAN' },
-    });
-    const lineItemId = Buffer.from(item.data.createLtiLineItem.id, 'base64url').toString('utf8').split(':')[1]!;
-    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
-    const utterances = [await seedUtterance(prisma, org.id, 'We call it bear'), await seedUtterance(prisma, org.id, 'We call it bear')];
-    for (const u of utterances) await prisma.ltiSubmission.create({ data: { organizationId: org.id, utteranceId: u.id, lineItemId, userId: 'same-user' } });
-
-    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding: () => void = () => {}) =>
-      prisma.$transaction(async (tx) => {
-        const sentence = { accuracy: total, fluency: total, prosody: total, completeness: total, total };
-        const id = await writeAssessment(tx, {
-          organizationId: org.id, utteranceId: u.id, jobId: null, source: 'MODEL', inferenceMs: 1, rationale: null,
-          model: { name: 'm', version: '1', executionProvider: 'cpu' }, labels: { sentence, words: [] },
-        });
-        const eventId = await emitEvent(tx, { organizationId: org.id, learnerId: u.learnerId, type: 'assessment.completed', data: { assessmentId: id } });
-        const scoreId = await queueLtiScore(tx, { id, organizationId: org.id, utteranceId: u.id, scores: sentence, comment: null, flags: [] }, eventId);
-        holding();
-        await hold;
-        return scoreId!;
-      }, { timeout: 30_000 });
+    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding?: () => void) =>
+      completeReading(prisma, organizationId, u, total, hold, holding);
 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

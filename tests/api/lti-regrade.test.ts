@@ -12,6 +12,7 @@ import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { LtiTestPlatform } from '../support/lti-platform.js';
 import { waitFor } from '../jobs/fixtures.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
+import { completeReading, lineItemWithReadings } from '../support/lti-grading.js';
 
 const DATABASES = await testDatabases();
 
@@ -191,35 +192,11 @@ describe.each(DATABASES)('a re-grade beside a completing reading on %s', (kind) 
 
   test('the re-grade waits for the reading completing beside it, then counts it', async () => {
     const prisma = t.app.services.prisma;
-    const { writeAssessment } = await import('../../src/assessment/persist.js');
-    const { emitEvent } = await import('../../src/outbox/events.js');
-    const { queueLtiScore } = await import('../../src/lti/deliver.js');
-    const { seedUtterance } = await import('../support/seed.js');
-    const platform = await t.admin.request(`mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { id } }`, {
-      input: { name: 'Regrade LMS', issuer: 'https://lms.example', clientId: 'c', deploymentId: 'd', tokenEndpoint: 'https://lms.example/token' },
+    const { organizationId, lineItemId, lineItemGlobalId, utterances } = await lineItemWithReadings(t.admin, prisma, {
+      url: 'https://lms.example/lineitems/9/lineitem', gradingPolicy: 'MEAN', userId: 'busy-user', readings: 2,
     });
-    const item = await t.admin.request(LINE_ITEM, {
-      input: { platformId: platform.data.registerLtiPlatform.id, url: 'https://lms.example/lineitems/9/lineitem', aspect: 'TOTAL', scoreMaximum: 10, gradingPolicy: 'MEAN' },
-    });
-    const lineItemGlobalId = item.data.createLtiLineItem.id;
-    const lineItemId = Buffer.from(lineItemGlobalId, 'base64url').toString('utf8').split(':')[1]!;
-    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
-    const utterances = [await seedUtterance(prisma, org.id, 'We call it bear'), await seedUtterance(prisma, org.id, 'We call it bear')];
-    for (const u of utterances) await prisma.ltiSubmission.create({ data: { organizationId: org.id, utteranceId: u.id, lineItemId, userId: 'busy-user' } });
-
-    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding: () => void = () => {}) =>
-      prisma.$transaction(async (tx) => {
-        const sentence = { accuracy: total, fluency: total, prosody: total, completeness: total, total };
-        const id = await writeAssessment(tx, {
-          organizationId: org.id, utteranceId: u.id, jobId: null, source: 'MODEL', inferenceMs: 1, rationale: null,
-          model: { name: 'm', version: '1', executionProvider: 'cpu' }, labels: { sentence, words: [] },
-        });
-        const eventId = await emitEvent(tx, { organizationId: org.id, learnerId: u.learnerId, type: 'assessment.completed', data: { assessmentId: id } });
-        const scoreId = await queueLtiScore(tx, { id, organizationId: org.id, utteranceId: u.id, scores: sentence, comment: null, flags: [] }, eventId);
-        holding();
-        await hold;
-        return scoreId!;
-      }, { timeout: 30_000 });
+    const complete = (u: (typeof utterances)[number], total: number, hold: Promise<void>, holding?: () => void) =>
+      completeReading(prisma, organizationId, u, total, hold, holding);
 
     await complete(utterances[0]!, 8, Promise.resolve());
     let release!: () => void;
