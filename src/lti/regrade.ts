@@ -107,6 +107,7 @@ export async function regradeLineItem(
   lineItemId: string,
   userIds: readonly string[] | null,
   actor: Actor,
+  batchSize = REGRADE_BATCH,
 ): Promise<RegradeResult> {
   if (userIds && userIds.length > MAX_REGRADE_USER_IDS) {
     throw badInput(`At most ${MAX_REGRADE_USER_IDS} user ids per re-grade.`, 'userIds', { max: MAX_REGRADE_USER_IDS });
@@ -131,8 +132,8 @@ export async function regradeLineItem(
   const record = (extra: Record<string, unknown>) =>
     updateAuditDetails(prisma, start.auditId, { users: start.users.length, usersRegraded, usersWithoutReadings: usersDone - usersRegraded, ...settingsOf(start.lineItem), ...extra });
   try {
-    for (let i = 0; i < start.users.length; i += REGRADE_BATCH) {
-      const batch = start.users.slice(i, i + REGRADE_BATCH);
+    for (let i = 0; i < start.users.length; i += batchSize) {
+      const batch = start.users.slice(i, i + batchSize);
       const regraded = await runTransaction(prisma, async (tx) => {
         const lineItem = await shareLineItem(tx, organizationId, lineItemId);
         if (!lineItem) throw new AppError('NOT_FOUND', 'The LTI line item was deleted during the re-grade; its scores went with it.');

@@ -229,3 +229,38 @@ describe.each(DATABASES)('a re-grade beside a completing reading on %s', (kind) 
     expect(scores[2]!.scoredAt.getTime()).toBeGreaterThan(scores[1]!.scoredAt.getTime());
   });
 });
+
+/** Batches: users re-graded a few to a transaction (a small batch size here), every one of them once. */
+describe.each(DATABASES)('a re-grade in batches on %s', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(kind, { deliveryWorker: false });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  test('five users in batches of two: each re-graded once, in user id order, counted in the payload and the audit', async () => {
+    const prisma = t.app.services.prisma;
+    const { regradeLineItem } = await import('../../src/lti/regrade.js');
+    const { seedUtterance } = await import('../support/seed.js');
+    const { organizationId, lineItemId } = await lineItemWithReadings(t.admin, prisma, {
+      url: 'https://lms.example/lineitems/batches/lineitem', gradingPolicy: 'BEST', userId: 'unused', readings: 0,
+    });
+    const users = ['u-5', 'u-3', 'u-1', 'u-4', 'u-2'];
+    for (const [i, userId] of users.entries()) {
+      const u = await seedUtterance(prisma, organizationId, 'We call it bear');
+      await prisma.ltiSubmission.create({ data: { organizationId, utteranceId: u.id, lineItemId, userId } });
+      await completeReading(prisma, organizationId, u, 2 + i, Promise.resolve());
+    }
+    const actor = { apiKeyId: null, label: 'test', requestId: null, ipAddress: null };
+    const result = await regradeLineItem(prisma, organizationId, lineItemId, null, actor, 2);
+    expect([result.usersRegraded, result.usersWithoutReadings]).toEqual([5, 0]);
+    const regrades = await prisma.ltiScore.findMany({ where: { lineItemId, reason: 'REGRADED' }, orderBy: { scoredAt: 'asc' } });
+    expect(regrades.map((r) => r.userId).sort()).toEqual([...users].sort());
+    // Each user's grade is their own reading's (BEST of one): 2 + its position in `users`.
+    for (const r of regrades) expect(r.scoreGiven).toBe(2 + users.indexOf(r.userId));
+    const audit = await prisma.auditEvent.findFirstOrThrow({ where: { action: 'ltiLineItem.regraded', targetId: lineItemId } });
+    expect(audit.details).toMatchObject({ users: 5, usersRegraded: 5, usersWithoutReadings: 0, gradingPolicy: 'BEST' });
+  });
+});
