@@ -15,6 +15,7 @@ import type {
 import { writeAssessment } from './persist.js';
 import { notifyAssessmentCreated } from '../events/notify.js';
 import { emitEvent, humanLabelsAttached } from '../outbox/events.js';
+import { regradeRatedReading } from '../lti/regrade.js';
 
 /** As the API (HumanLabelsInput) and the importer supply them, not yet validated. */
 export interface HumanLabelsInput {
@@ -175,9 +176,10 @@ export async function humanCheckForNewRationale(
 }
 
 /**
- * Store validated human labels, re-check every model rationale of the utterance against them, and
- * write the `humanLabels.attached` outbox event. Call inside a transaction; returns the new HUMAN
- * assessment's id.
+ * Store validated human labels, re-check every model rationale of the utterance against them, write
+ * the `humanLabels.attached` outbox event and, for a reading submitted to an LTI line item, post its
+ * user's grade again with the rater's scores counted (src/lti/grading.ts). Call inside a
+ * transaction; returns the new HUMAN assessment's id and how many grades were queued (0 or 1).
  */
 export async function writeHumanLabels(
   tx: Tx,
@@ -187,7 +189,7 @@ export async function writeHumanLabels(
     labels: HumanLabels;
     rater: string | null;
   },
-): Promise<string> {
+): Promise<{ id: string; gradesReposted: number }> {
   const { organizationId, utterance, labels } = record;
   await lockUtterance(tx, utterance.id);
   const stored: AssessmentLabels = { sentence: labels.sentence, words: labels.words ?? [] };
@@ -207,11 +209,12 @@ export async function writeHumanLabels(
     await tx.rationale.update({ where: { id: r.id }, data: { humanCheck: humanCheck as unknown as Prisma.InputJsonValue } });
   }
   const learner = await tx.learner.findUniqueOrThrow({ where: { id: utterance.learnerId }, select: { id: true, externalId: true } });
-  await emitEvent(tx, {
+  const eventId = await emitEvent(tx, {
     organizationId,
     learnerId: learner.id,
     type: 'humanLabels.attached',
     data: humanLabelsAttached({ assessmentId: id, rater: record.rater, labels, utterance, learner }),
   });
-  return id;
+  const gradesReposted = await regradeRatedReading(tx, { organizationId, utteranceId: utterance.id, eventId });
+  return { id, gradesReposted };
 }

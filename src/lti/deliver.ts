@@ -41,10 +41,12 @@ export async function queueLtiScore(
   const { lineItem } = submission;
   const policy = lineItem.gradingPolicy;
   const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
-  const others = policy === 'LATEST' ? [] : await userReadings(tx, {
-    organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect, exceptUtteranceId: assessment.utteranceId,
-  });
-  const grade = gradeOf(policy, readingOf(assessment.scores, assessment.flags, lineItem.aspect), others);
+  const at = { organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect };
+  const others = policy === 'LATEST' ? [] : await userReadings(tx, { ...at, exceptUtteranceId: assessment.utteranceId });
+  // A reading a rater scored is counted by the rater's scores, even when the model assesses it again.
+  const [rated] = (await userReadings(tx, { ...at, onlyUtteranceId: assessment.utteranceId })).filter((r) => r.rated);
+  const current = rated ?? readingOf(assessment.scores, assessment.flags, lineItem.aspect);
+  const grade = gradeOf(policy, current, others);
   const score = await tx.ltiScore.create({
     data: {
       organizationId: assessment.organizationId,
@@ -53,7 +55,7 @@ export async function queueLtiScore(
       userId: submission.userId,
       scoreGiven: scaleScore(grade.value, lineItem.scoreMaximum),
       scoreMaximum: lineItem.scoreMaximum,
-      comment: gradeComment(policy, grade, assessment.comment),
+      comment: gradeComment(policy, grade, rated ? rated.rationale : assessment.comment),
       gradingProgress: grade.gradingProgress,
       gradingPolicy: policy,
       attemptsGraded: grade.attemptsGraded,

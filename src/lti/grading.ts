@@ -1,8 +1,9 @@
 /**
  * A line item's grading policy: how the grade posted for a user is made from every reading they
- * submitted to that line item, each counted by its latest model assessment. LMS quizzes offer the
- * same choice (latest, highest or average attempt); a practice column usually wants BEST, a
- * progress column MEAN.
+ * submitted to that line item, each counted by its latest human labels when a rater scored it (a
+ * teacher's judgement overrides the model's, as a manual grade does in an LMS quiz), else by its
+ * latest model assessment. LMS quizzes offer the same choice (latest, highest or average attempt);
+ * a practice column usually wants BEST, a progress column MEAN.
  *
  * A reading of another sentence (READ_WRONG_TEXT) is no reading of the task: under BEST and MEAN it
  * is left out, and while nothing else is there the reading just assessed is posted as PENDING_MANUAL,
@@ -67,37 +68,52 @@ export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: 
   return last?.at ?? null;
 }
 
-/** One of a user's readings for a line item, by its latest MODEL assessment. */
+/** The comment of a grade made from a reading a rater scored (a HUMAN assessment has no rationale). */
+export const RATED_READING_COMMENT = 'Scored by your teacher.';
+
+/** One of a user's readings for a line item, by its latest HUMAN assessment, else its latest MODEL one. */
 export interface AssessedReading extends Reading {
   assessmentId: string;
-  /** The assessment's rationale: the comment a grade made from this reading carries. */
+  /** True when a rater's labels score it (its assessment is HUMAN). */
+  rated: boolean;
+  /** The comment a grade made from this reading carries: the model's rationale, or RATED_READING_COMMENT. */
   rationale: string | null;
 }
 
 /**
- * The user's readings for the line item, newest submission first (every submission but
- * `exceptUtteranceId` when given, each by its latest MODEL assessment; readings not assessed yet are
- * not counted). Call it under lockGrade.
+ * The user's readings for the line item, newest submission first: every submission (but
+ * `exceptUtteranceId`, or only `onlyUtteranceId`, when given), each by its latest HUMAN assessment
+ * when a rater scored it, else its latest MODEL assessment; readings with neither are not counted.
+ * A rater's scores are read as a reading of the task: the rater heard what was said. Call it under
+ * lockGrade.
  */
 export async function userReadings(
   tx: Prisma.TransactionClient,
-  at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId?: string },
+  at: { organizationId: string; lineItemId: string; userId: string; aspect: LtiScoreAspect; exceptUtteranceId?: string; onlyUtteranceId?: string },
 ): Promise<AssessedReading[]> {
   const except = at.exceptUtteranceId ?? null;
-  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[]; assessmentId: string; rationale: string | null })[]>`
-    SELECT a."id"::text AS "assessmentId", a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags", r."text" AS "rationale"
+  const only = at.onlyUtteranceId ?? null;
+  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[]; assessmentId: string; rated: boolean; rationale: string | null })[]>`
+    SELECT a."id"::text AS "assessmentId", a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags",
+           a."source" = 'HUMAN' AS "rated", r."text" AS "rationale"
     FROM "LtiSubmission" s
     JOIN "Utterance" u ON u."id" = s."utteranceId"
     JOIN LATERAL (
-      SELECT x."id", x."accuracy", x."fluency", x."prosody", x."completeness", x."total", x."flags" FROM "Assessment" x
-      WHERE x."organizationId" = ${at.organizationId}::uuid AND x."utteranceId" = s."utteranceId" AND x."source" = 'MODEL'
-      ORDER BY x."createdAt" DESC, x."id" DESC LIMIT 1
+      SELECT x."id", x."accuracy", x."fluency", x."prosody", x."completeness", x."total", x."flags", x."source" FROM "Assessment" x
+      WHERE x."organizationId" = ${at.organizationId}::uuid AND x."utteranceId" = s."utteranceId"
+      ORDER BY x."source" = 'HUMAN' DESC, x."createdAt" DESC, x."id" DESC LIMIT 1
     ) a ON true
     LEFT JOIN "Rationale" r ON r."assessmentId" = a."id"
     WHERE s."organizationId" = ${at.organizationId}::uuid AND s."lineItemId" = ${at.lineItemId}::uuid
       AND s."userId" = ${at.userId} AND (${except}::uuid IS NULL OR s."utteranceId" <> ${except}::uuid)
+      AND (${only}::uuid IS NULL OR s."utteranceId" = ${only}::uuid)
     ORDER BY u."createdAt" DESC, u."id" DESC`;
-  return rows.map((r) => ({ ...readingOf(r, r.flags, at.aspect), assessmentId: r.assessmentId, rationale: r.rationale }));
+  return rows.map((r) => ({
+    ...(r.rated ? { value: aspectValue(r, at.aspect), wrongText: false } : readingOf(r, r.flags, at.aspect)),
+    assessmentId: r.assessmentId,
+    rated: r.rated,
+    rationale: r.rated ? RATED_READING_COMMENT : r.rationale,
+  }));
 }
 
 /** When a grade is stamped: now, or just after the user's previous grade when a clock is behind. */

@@ -4,9 +4,10 @@
  * LTI_SCORE delivery, stamped after the user's previous grade so the gradebook keeps it). LMS
  * quizzes do the same when a teacher changes how attempts are graded.
  *
- * Two causes: an admin's regradeLtiLineItem (after updateLtiLineItem changed the policy, aspect or
- * maximum, or to post again what a gradebook lost), and deleteUtterance, whose reading may have been
- * the one the grade was made from.
+ * Three causes: an admin's regradeLtiLineItem (after updateLtiLineItem changed the policy, aspect or
+ * maximum, or to post again what a gradebook lost); deleteUtterance, whose reading may have been
+ * the one the grade was made from; and attachHumanLabels, whose rater's scores now count for the
+ * reading (and settle a PendingManual grade).
  */
 import type { LtiLineItem, LtiScoreReason, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
@@ -39,7 +40,7 @@ export const MAX_REGRADE_USER_IDS = 1000;
  */
 export async function queueRegrade(
   tx: Tx,
-  at: { organizationId: string; lineItem: LtiLineItem; userId: string; eventId: string; reason: Extract<LtiScoreReason, 'REGRADED' | 'READING_DELETED'> },
+  at: { organizationId: string; lineItem: LtiLineItem; userId: string; eventId: string; reason: Extract<LtiScoreReason, 'REGRADED' | 'READING_DELETED' | 'HUMAN_LABELS'> },
 ): Promise<string | null> {
   const { lineItem, userId } = at;
   const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId });
@@ -80,6 +81,20 @@ async function heldReadings(tx: Tx, at: Parameters<typeof userReadings>[1]): Pro
     SELECT "id"::text AS "id" FROM "Assessment" WHERE "id" = ANY(${readings.map((r) => r.assessmentId)}::uuid[]) ORDER BY "id" FOR KEY SHARE`;
   const kept = new Set(held.map((h) => h.id));
   return readings.filter((r) => kept.has(r.assessmentId));
+}
+
+/**
+ * Inside the transaction that stored a rater's labels for a reading (after its event `eventId`): when
+ * the reading was submitted to a line item, its user's grade made again, the reading now counted by
+ * the rater's scores. The line item held FOR KEY SHARE, then the grade lock, as a completing reading
+ * takes them. Returns 1 when a grade was queued, else 0 (no submission, or its line item deleted).
+ */
+export async function regradeRatedReading(tx: Tx, at: { organizationId: string; utteranceId: string; eventId: string }): Promise<number> {
+  const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: at.utteranceId }, select: { lineItemId: true, userId: true } });
+  const lineItem = submission ? await holdLineItem(tx, submission.lineItemId) : null;
+  if (!submission || !lineItem) return 0;
+  const queued = await queueRegrade(tx, { organizationId: at.organizationId, lineItem, userId: submission.userId, eventId: at.eventId, reason: 'HUMAN_LABELS' });
+  return queued ? 1 : 0;
 }
 
 export interface RegradeResult {

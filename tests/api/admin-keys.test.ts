@@ -304,7 +304,7 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     });
     expect(events[2]).toMatchObject({
       action: 'humanLabels.attached', actor: admin.label, targetType: 'Utterance', targetId: toGlobalId('Utterance', utterance.id),
-      details: { assessmentId: attach.data.attachHumanLabels.id, rater: 'r1', wordLevel: false },
+      details: { assessmentId: attach.data.attachHumanLabels.id, rater: 'r1', wordLevel: false, gradesReposted: 0 },
     });
     const actions = new Set(events.map((e: any) => e.action));
     expect(actions).toEqual(new Set(['apiKey.created', 'apiKey.revoked', 'apiKey.rotated', 'humanLabels.attached']));

@@ -28,13 +28,13 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
   const prisma = ctx.services.prisma;
   const organizationId = ctx.principal.organizationId;
   const id = await prisma.$transaction(async (tx) => {
-    const id = await writeHumanLabels(tx, { organizationId, utterance, labels, rater });
+    const { id, gradesReposted } = await writeHumanLabels(tx, { organizationId, utterance, labels, rater });
     await recordAudit(tx, {
       organizationId, actor: actorOf(ctx), action: 'humanLabels.attached', targetType: 'Utterance', targetId: utterance.id,
-      details: { assessmentId: toGlobalId('Assessment', id), rater, wordLevel: labels.words !== null },
+      details: { assessmentId: toGlobalId('Assessment', id), rater, wordLevel: labels.words !== null, gradesReposted },
     });
     return id;
   });
-  ctx.services.wakeDelivery(); // its humanLabels.attached event
+  ctx.services.wakeDelivery(); // its humanLabels.attached event, and a grade posted again
   return (await ctx.loaders.assessment.load(id))!;
 };
