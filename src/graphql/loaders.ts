@@ -273,7 +273,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return and.length ? { AND: and } : {};
   };
 
-  /** The time, text, job-status, flag and metadata filters on `u`. The job status is the utterance's newest job's,
+  /** The time, text, job-status, flag, score, human-labels and metadata filters on `u`. The job status is the utterance's newest job's,
    * looked up per candidate row on the (organizationId, utteranceId, createdAt DESC) index. */
   const utteranceFilter = (f: LearnerUtteranceFilter | null | undefined): Prisma.Sql[] => [
     ...(f?.createdAfter != null ? [Prisma.sql`u."createdAt" >= ${f.createdAfter}::timestamptz`] : []),
@@ -292,6 +292,11 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     ...(f?.score != null
       ? [Prisma.sql`(SELECT a.${Prisma.raw(`"${SCORE_COLUMN[f.score.aspect]}"`)} FROM "Assessment" a WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = u.id
           AND a."source" = 'MODEL' ORDER BY a."createdAt" DESC, a.id DESC LIMIT 1) BETWEEN ${f.score.min ?? 0}::float8 AND ${f.score.max ?? 10}::float8`]
+      : []),
+    // Any HUMAN assessment of the utterance (or none), on the same index.
+    ...(f?.humanLabels != null
+      ? [Prisma.sql`${Prisma.raw(f.humanLabels ? 'EXISTS' : 'NOT EXISTS')} (SELECT 1 FROM "Assessment" a WHERE a."organizationId" = ${organizationId}::uuid
+          AND a."utteranceId" = u.id AND a."source" = 'HUMAN')`]
       : []),
     // Containment, on the GIN index over metadata (jsonb_path_ops); checked by the resolver (checkMetadata).
     ...(f?.metadata != null && Object.keys(f.metadata as object).length > 0

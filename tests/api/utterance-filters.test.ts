@@ -1,5 +1,5 @@
 /**
- * The `flag`, `score` and `metadata` filters of `Query.utterances` and `Learner.utterances`, over real HTTP
+ * The `flag`, `score`, `humanLabels` and `metadata` filters of `Query.utterances` and `Learner.utterances`, over real HTTP
  * on PGlite and PostgreSQL: the flag is the latest MODEL assessment's (a later re-assessment without
  * it, or human labels, decide as they should), metadata matches by containment; each page and its
  * totalCount agree with a recomputation from the rows, and bad metadata is BAD_USER_INPUT naming
@@ -96,6 +96,15 @@ describe.each(DATABASES)('utterance filters: flag, score and metadata [%s]', (ki
     expect(await ofLearner({ flag: 'READ_WRONG_TEXT' })).toEqual(['labelled', 'flagged']);
     // With the other filters: all must hold.
     expect(await ofLearner({ flag: 'READ_WRONG_TEXT', referenceText: 'FLAGGED' })).toEqual(['flagged']);
+  });
+
+  test("humanLabels: whether a rater scored the utterance; with the flag, a teacher's queue", async () => {
+    expect(await all({ humanLabels: true })).toEqual(['labelled']);
+    expect(await all({ humanLabels: false })).toEqual(['elsewhere', 'unassessed', 'clean', 'rescored', 'flagged']);
+    // The readings of another sentence no teacher has scored yet.
+    expect(await all({ flag: 'READ_WRONG_TEXT', humanLabels: false })).toEqual(['elsewhere', 'flagged']);
+    expect(await ofLearner({ flag: 'READ_WRONG_TEXT', humanLabels: false })).toEqual(['flagged']);
+    expect(await ofLearner({ flag: 'READ_WRONG_TEXT', humanLabels: true })).toEqual(['labelled']);
   });
 
   test('metadata: every pair given must be there', async () => {
