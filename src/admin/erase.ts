@@ -158,8 +158,12 @@ export async function deleteUtterance(
       const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
       const lineItem = submission ? await holdLineItem(tx, submission.lineItemId) : null;
       if (submission) await lockGrade(tx, submission);
-      // A reading that was graded: the user's grade is made again from the others once it is gone.
-      const graded = submission ? await tx.ltiScore.findFirst({ where: { ...submission, assessment: { is: { utteranceId } } }, select: { id: true } }) : null;
+      // A reading that may count in the user's grade (assessed, by the model or a rater, while the
+      // user has a grade there): the grade is made again from the others once it is gone. Not "a
+      // score names it": a grade names the user's newest reading, and counts the others too.
+      const graded = submission && await tx.ltiScore.findFirst({ where: { ...submission, gradingProgress: { not: 'FAILED' } }, select: { id: true } })
+        ? await tx.assessment.findFirst({ where: { organizationId, utteranceId }, select: { id: true } })
+        : null;
       const statements = await statementsOf(tx, organizationId, [utteranceId]);
       // The rows (LTI scores among them) before the events: the order a grade re-send locks them in.
       const deleted = await deleteUtteranceRows(tx, organizationId, [utterance]);

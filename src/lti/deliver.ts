@@ -50,7 +50,8 @@ export async function queueLtiScore(
   const score = await tx.ltiScore.create({
     data: {
       organizationId: assessment.organizationId,
-      assessmentId: assessment.id,
+      // The assessment the grade's reading is counted by: the rater's, for a reading a rater scored.
+      assessmentId: rated ? rated.assessmentId : assessment.id,
       lineItemId: lineItem.id,
       userId: submission.userId,
       scoreGiven: scaleScore(grade.value, lineItem.scoreMaximum),

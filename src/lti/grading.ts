@@ -73,6 +73,7 @@ export const RATED_READING_COMMENT = 'Scored by your teacher.';
 
 /** One of a user's readings for a line item, by its latest HUMAN assessment, else its latest MODEL one. */
 export interface AssessedReading extends Reading {
+  utteranceId: string;
   assessmentId: string;
   /** True when a rater's labels score it (its assessment is HUMAN). */
   rated: boolean;
@@ -93,8 +94,8 @@ export async function userReadings(
 ): Promise<AssessedReading[]> {
   const except = at.exceptUtteranceId ?? null;
   const only = at.onlyUtteranceId ?? null;
-  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[]; assessmentId: string; rated: boolean; rationale: string | null })[]>`
-    SELECT a."id"::text AS "assessmentId", a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags",
+  const rows = await tx.$queryRaw<(SentenceScoresRow & { flags: string[]; utteranceId: string; assessmentId: string; rated: boolean; rationale: string | null })[]>`
+    SELECT s."utteranceId"::text AS "utteranceId", a."id"::text AS "assessmentId", a."accuracy", a."fluency", a."prosody", a."completeness", a."total", a."flags",
            a."source" = 'HUMAN' AS "rated", r."text" AS "rationale"
     FROM "LtiSubmission" s
     JOIN "Utterance" u ON u."id" = s."utteranceId"
@@ -110,6 +111,7 @@ export async function userReadings(
     ORDER BY u."createdAt" DESC, u."id" DESC`;
   return rows.map((r) => ({
     ...(r.rated ? { value: aspectValue(r, at.aspect), wrongText: false } : readingOf(r, r.flags, at.aspect)),
+    utteranceId: r.utteranceId,
     assessmentId: r.assessmentId,
     rated: r.rated,
     rationale: r.rated ? RATED_READING_COMMENT : r.rationale,

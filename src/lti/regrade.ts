@@ -40,13 +40,18 @@ export const MAX_REGRADE_USER_IDS = 1000;
  */
 export async function queueRegrade(
   tx: Tx,
-  at: { organizationId: string; lineItem: LtiLineItem; userId: string; eventId: string; reason: Extract<LtiScoreReason, 'REGRADED' | 'READING_DELETED' | 'HUMAN_LABELS'> },
+  at: {
+    organizationId: string; lineItem: LtiLineItem; userId: string; eventId: string; reason: Extract<LtiScoreReason, 'REGRADED' | 'READING_DELETED' | 'HUMAN_LABELS'>;
+    /** The reading whose change asks for the grade: under LATEST nothing is posted unless it is the newest (the grade would not change). */
+    changedUtteranceId?: string;
+  },
 ): Promise<string | null> {
   const { lineItem, userId } = at;
   const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId });
   const readings = await heldReadings(tx, { organizationId: at.organizationId, lineItemId: lineItem.id, userId, aspect: lineItem.aspect });
   const [newest, ...others] = readings;
   if (!newest) return null;
+  if (at.changedUtteranceId && lineItem.gradingPolicy === 'LATEST' && newest.utteranceId !== at.changedUtteranceId) return null;
   const grade = gradeOf(lineItem.gradingPolicy, newest, others);
   const score = await tx.ltiScore.create({
     data: {
@@ -87,13 +92,16 @@ async function heldReadings(tx: Tx, at: Parameters<typeof userReadings>[1]): Pro
  * Inside the transaction that stored a rater's labels for a reading (after its event `eventId`): when
  * the reading was submitted to a line item, its user's grade made again, the reading now counted by
  * the rater's scores. The line item held FOR KEY SHARE, then the grade lock, as a completing reading
- * takes them. Returns 1 when a grade was queued, else 0 (no submission, or its line item deleted).
+ * takes them. Returns 1 when a grade was queued, else 0 (no submission, its line item deleted, or
+ * under LATEST a reading that is not the user's newest: the grade is the newest one's).
  */
 export async function regradeRatedReading(tx: Tx, at: { organizationId: string; utteranceId: string; eventId: string }): Promise<number> {
   const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId: at.utteranceId }, select: { lineItemId: true, userId: true } });
   const lineItem = submission ? await holdLineItem(tx, submission.lineItemId) : null;
   if (!submission || !lineItem) return 0;
-  const queued = await queueRegrade(tx, { organizationId: at.organizationId, lineItem, userId: submission.userId, eventId: at.eventId, reason: 'HUMAN_LABELS' });
+  const queued = await queueRegrade(tx, {
+    organizationId: at.organizationId, lineItem, userId: submission.userId, eventId: at.eventId, reason: 'HUMAN_LABELS', changedUtteranceId: at.utteranceId,
+  });
   return queued ? 1 : 0;
 }
 

@@ -72,7 +72,7 @@ const sentence = (total: number) => ({ accuracy: total, fluency: total, prosody:
     expect(attached.errors).toBeUndefined();
     const human = attached.data.attachHumanLabels;
     expect(human.source).toBe('HUMAN');
-    // Queued in the labels' own transaction: the HUMAN assessment already names its grade.
+    // Queued before the mutation returns: the HUMAN assessment already names its grade.
     expect(human.gradeDeliveries).toEqual([{ reason: 'HUMAN_LABELS', gradingProgress: 'FULLY_GRADED', scoreGiven: teacher, comment: 'Scored by your teacher.', status: expect.any(String) }]);
     const [settled] = await delivered(lineItemId, 'user-r', 2);
     expect(settled).toEqual({
@@ -115,7 +115,11 @@ describe.each(DATABASES)('a model assessment of a rated reading on %s', (kind) =
     await t?.dispose();
   });
 
-  test('the teacher\'s score stands under LATEST; under MEAN the rated reading counts by it', async () => {
+  const rawId = (globalId: string) => Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1]!;
+  const scoresOf = (lineItemId: string, userId: string) =>
+    t.app.services.prisma.ltiScore.findMany({ where: { lineItemId, userId }, orderBy: { scoredAt: 'asc' } }).then((all) => all.map((s) => [s.reason, s.scoreGiven, s.attemptsGraded]));
+
+  test("the teacher's score stands when the model assesses the reading again; under LATEST labels on an older reading post nothing; under MEAN the rated reading counts by them", async () => {
     const prisma = t.app.services.prisma;
     const { organizationId, lineItemId, utterances } = await lineItemWithReadings(t.admin, prisma, {
       url: 'https://lms.example/lineitems/rated/lineitem', gradingPolicy: 'LATEST', userId: 'rated-user', readings: 2,
@@ -124,16 +128,41 @@ describe.each(DATABASES)('a model assessment of a rated reading on %s', (kind) =
     await completeReading(prisma, organizationId, older, 4, Promise.resolve());
     const attached = await t.admin.request(ATTACH, { id: toGlobalId('Utterance', older.id), labels: { sentence: sentence(9) } });
     expect(attached.errors).toBeUndefined();
-    // The model assesses the rated reading again with 2: the grade is still the teacher's 9.
-    const again = await completeReading(prisma, organizationId, older, 2, Promise.resolve());
-    const score = await prisma.ltiScore.findUniqueOrThrow({ where: { id: again } });
-    expect([score.reason, score.scoreGiven, score.comment, score.gradingProgress]).toEqual(['ASSESSED', 9, 'Scored by your teacher.', 'FULLY_GRADED']);
+    // The model assesses the rated reading again with 2: the grade is still the teacher's 9, of the rater's assessment.
+    const again = await prisma.ltiScore.findUniqueOrThrow({ where: { id: await completeReading(prisma, organizationId, older, 2, Promise.resolve()) } });
+    expect([again.reason, again.scoreGiven, again.comment, again.gradingProgress, again.assessmentId]).toEqual(['ASSESSED', 9, 'Scored by your teacher.', 'FULLY_GRADED', rawId(attached.data.attachHumanLabels.id)]);
 
-    // MEAN: the newer reading (model 5) and the rated one (teacher 9, not the model's 2).
+    // LATEST: the newer reading makes the grade; labels on the older one change nothing, so nothing is posted.
+    await completeReading(prisma, organizationId, newer, 5, Promise.resolve());
+    const relabelled = await t.admin.request(ATTACH, { id: toGlobalId('Utterance', older.id), labels: { sentence: sentence(8) } });
+    expect(relabelled.data.attachHumanLabels.gradeDeliveries).toEqual([]);
+    const audit = await prisma.auditEvent.findFirstOrThrow({ where: { action: 'humanLabels.attached' }, orderBy: { createdAt: 'desc' } });
+    expect(audit.details).toMatchObject({ gradesReposted: 0 });
+    expect(await scoresOf(lineItemId, 'rated-user')).toEqual([['ASSESSED', 4, 1], ['HUMAN_LABELS', 9, 1], ['ASSESSED', 9, 1], ['ASSESSED', 5, 1]]);
+
+    // MEAN: the newer reading (model 5) and the rated one by its latest labels (8, not the model's 2).
     await prisma.ltiLineItem.update({ where: { id: lineItemId }, data: { gradingPolicy: 'MEAN' } });
-    const mean = await prisma.ltiScore.findUniqueOrThrow({ where: { id: await completeReading(prisma, organizationId, newer, 5, Promise.resolve()) } });
-    expect([mean.scoreGiven, mean.attemptsGraded]).toEqual([7, 2]);
-    const all = await prisma.ltiScore.findMany({ where: { lineItemId, userId: 'rated-user' }, orderBy: { scoredAt: 'asc' } });
-    expect(all.map((s) => [s.reason, s.scoreGiven])).toEqual([['ASSESSED', 4], ['HUMAN_LABELS', 9], ['ASSESSED', 9], ['ASSESSED', 7]]);
+    await completeReading(prisma, organizationId, newer, 5, Promise.resolve());
+    expect((await scoresOf(lineItemId, 'rated-user')).at(-1)).toEqual(['ASSESSED', 6.5, 2]);
+  });
+
+  test("deleting a rated reading re-grades its user, though the grade named another reading", async () => {
+    const prisma = t.app.services.prisma;
+    const { organizationId, lineItemId, utterances } = await lineItemWithReadings(t.admin, prisma, {
+      url: 'https://lms.example/lineitems/rated-deleted/lineitem', gradingPolicy: 'BEST', userId: 'rated-deleted', readings: 2,
+    });
+    const [older, newer] = utterances as [(typeof utterances)[number], (typeof utterances)[number]];
+    // The older reading was never assessed by the model (its job failed); the newer one was: 5.
+    await completeReading(prisma, organizationId, newer, 5, Promise.resolve());
+    // A teacher scores the older one 9: BEST is 9, posted naming the newest reading's assessment (the newer one's).
+    const attached = await t.admin.request(ATTACH, { id: toGlobalId('Utterance', older.id), labels: { sentence: sentence(9) } });
+    expect(attached.errors).toBeUndefined();
+    expect(attached.data.attachHumanLabels.gradeDeliveries).toEqual([]);
+    expect(await scoresOf(lineItemId, 'rated-deleted')).toEqual([['ASSESSED', 5, 1], ['HUMAN_LABELS', 9, 2]]);
+
+    const deleted = await t.admin.request(`mutation($id: ID!) { deleteUtterance(id: $id) { gradesReposted } }`, { id: toGlobalId('Utterance', older.id) });
+    expect(deleted.errors).toBeUndefined();
+    expect(deleted.data.deleteUtterance.gradesReposted).toBe(1);
+    expect((await scoresOf(lineItemId, 'rated-deleted')).at(-1)).toEqual(['READING_DELETED', 5, 1]);
   });
 });

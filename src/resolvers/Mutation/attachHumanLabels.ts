@@ -34,7 +34,7 @@ export const attachHumanLabels: MutationResolvers['attachHumanLabels'] = async (
       details: { assessmentId: toGlobalId('Assessment', id), rater, wordLevel: labels.words !== null, gradesReposted },
     });
     return id;
-  });
+  }, { timeout: 60_000, maxWait: 10_000 }); // a re-grade batch may hold the user's grade lock for a while
   ctx.services.wakeDelivery(); // its humanLabels.attached event, and a grade posted again
   return (await ctx.loaders.assessment.load(id))!;
 };
