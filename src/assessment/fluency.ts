@@ -69,7 +69,7 @@ const length = (spans: Span[]) => spans.reduce((n, x) => n + x.endMs - x.startMs
  * Pauses are found per gap between reference words, so a skipped word would otherwise cut one
  * silence in two, and an insertion inside a pause would count as silence.
  */
-function silenceBetween(gap: Span, pauses: Span[], skipped: Span[], inserted: Span[]): number {
+export function silenceBetween(gap: Span, pauses: Span[], skipped: Span[], inserted: Span[]): number {
   const silent = union([...pauses, ...skipped].map((x) => clip(x, gap)));
   const speech = union(inserted.map((x) => clip(x, gap)));
   return length(silent) - silent.reduce((n, x) => n + length(speech.map((y) => clip(y, x)).filter((y) => y.endMs > y.startMs)), 0);

@@ -27,11 +27,17 @@ const APOSTROPHES = /[\u2018\u2019\u201A\u201B\u2032\u2035\u02BC\u02BB\u02BD\u00
 /** Numeric tokens (with thousands commas, decimals, ordinal suffixes), words with inner apostrophes, & and %. */
 const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|[&%]/g;
 
-/**
- * Normalise a reference text to SpeechOcean762-style upper-case words. Does not enforce limits and
- * may return []: analyzeReferenceText does both.
- */
-export function normalizeReferenceText(text: string): string[] {
+interface Token {
+  /** The normalised words it reads as ("2" → [TWO], "&" → [AND]). */
+  words: string[];
+  /** As matched, and where, in the folded text. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** The text folded (abbreviations and number forms spelled out, upper case) and its tokens, in order. */
+function referenceTokens(text: string): { folded: string; tokens: Token[] } {
   // "1½": NFKC makes it "11⁄2"; a space first keeps the whole number apart ("1 1⁄2").
   const separated = text.replace(/(\d)([\u00BC-\u00BE\u2150-\u215E])/g, '$1 $2');
   const folded = expandNumberForms(expandAbbreviations(separated.normalize('NFKC')))
@@ -39,14 +45,48 @@ export function normalizeReferenceText(text: string): string[] {
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe
     .toUpperCase();
-  const words: string[] = [];
-  for (const [tok] of folded.matchAll(TOKEN)) {
-    if (tok === '&') words.push('AND');
-    else if (tok === '%') words.push('PERCENT');
-    else if (/^\d/.test(tok)) words.push(...numberWords(tok));
-    else words.push(tok);
-  }
-  return words;
+  const tokens = [...folded.matchAll(TOKEN)].map((m) => {
+    const tok = m[0];
+    const words = tok === '&' ? ['AND'] : tok === '%' ? ['PERCENT'] : /^\d/.test(tok) ? numberWords(tok) : [tok];
+    return { words, text: tok, start: m.index, end: m.index + tok.length };
+  });
+  return { folded, tokens };
+}
+
+/**
+ * Normalise a reference text to SpeechOcean762-style upper-case words. Does not enforce limits and
+ * may return []: analyzeReferenceText does both.
+ */
+export function normalizeReferenceText(text: string): string[] {
+  return referenceTokens(text).tokens.flatMap((t) => t.words);
+}
+
+/**
+ * Whether the punctuation between two tokens marks a phrase boundary, where a reader is expected to
+ * pause: a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
+ * between them allowed); a dash or a bracket; a full stop (an ellipsis too) followed by a space,
+ * unless it ends an initial ("J. Smith", "U.S. Army").
+ */
+function phraseBoundary(between: string, previous: string): boolean {
+  if (/[\u2013\u2014()[\]]|\s-+\s/.test(between)) return true;
+  // Closing quotes may stand between the mark and the space ('"Go," he said').
+  if (/[,;:!?]["'\u201D\u00BB]*(?=\s)/.test(between)) return true;
+  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && previous.length > 1;
+}
+
+/**
+ * One entry per word of normalizeReferenceText(text): true where the text has a phrase boundary
+ * (phraseBoundary) just before that word. The first word, and every word after the first of a
+ * token read as several ("21" → TWENTY ONE), is false. Abbreviations are expanded first, so the
+ * full stop of "Dr." is no boundary.
+ */
+export function phraseBreaksBefore(text: string): boolean[] {
+  const { folded, tokens } = referenceTokens(text);
+  return tokens.flatMap((t, i) => {
+    const previous = tokens[i - 1];
+    const before = previous !== undefined && phraseBoundary(folded.slice(previous.end, t.start), previous.text);
+    return t.words.map((_w, j) => j === 0 && before);
+  });
 }
 
 /**

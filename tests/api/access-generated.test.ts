@@ -114,6 +114,7 @@ const TYPE_NEEDS: Record<string, Need> = {
   WordAssessment: 'SCORES',
   PhonemeAssessment: 'SCORES',
   SyllableAssessment: 'SCORES',
+  WordBreak: 'SCORES',
   /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
   Pause: 'SCORES',
   /** Rates and pauses from the model's alignment, like Pause. */

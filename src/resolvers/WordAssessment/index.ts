@@ -4,3 +4,4 @@ export * from './accuracyLabel.js';
 export * from './ipa.js';
 export * from './totalLabel.js';
 export * from './syllables.js';
+export * from './breakBefore.js';

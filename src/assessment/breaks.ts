@@ -1,0 +1,65 @@
+/**
+ * Prosody break feedback, as Azure Pronunciation Assessment gives it per word: how long the reader
+ * was silent before the word, whether the reference text's punctuation asked for a pause there, and
+ * whether that was a break where none belongs (UNEXPECTED_BREAK) or no break where one does
+ * (MISSING_BREAK).
+ *
+ * The thresholds are conventions, not fitted: SpeechOcean762's texts have no punctuation and its
+ * raters scored no breaks, so there is nothing to fit them on. An unexpected break is a pause as
+ * Assessment.pauses and the fluency measures count one (PAUSE_MS); a missing break is less than
+ * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (forced alignment
+ * places boundaries to a frame or two, and a reader who runs two phrases together leaves none).
+ */
+import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
+import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
+
+/** Less silence than this at a phrase boundary is a MISSING_BREAK. */
+export const MISSING_BREAK_MS = 100;
+
+export type BreakErrorType = 'UNEXPECTED_BREAK' | 'MISSING_BREAK';
+
+export interface WordBreak {
+  /** Silence between the previous spoken word's end and this word's start, in ms. */
+  silenceMs: number;
+  /** Whether the reference text has a phrase boundary (punctuation) just before this word. */
+  expected: boolean;
+  errorTypes: BreakErrorType[];
+}
+
+type Timed = TimedWord & { startMs: number; endMs: number };
+
+/**
+ * Each word's break feedback by word index: null for a word not spoken (OMITTED or untimed) and for
+ * the first spoken word (nothing before it to break from). `expected[i]` says whether the text has
+ * a phrase boundary before word i (phraseBreaksBefore). Silence is counted as the fluency measures
+ * count it: the alignment's pauses and the time of words skipped in between, less inserted speech.
+ */
+export function wordBreaks(words: TimedWord[], expected: readonly boolean[], pauses: TimedPause[], inserted: TimedPause[]): Map<number, WordBreak | null> {
+  const timed = words.filter((w): w is Timed => w.startMs != null && w.endMs != null);
+  const skipped = timed.filter((w) => w.errorType === 'OMITTED');
+  const spoken = timed.filter((w) => w.errorType !== 'OMITTED').sort((a, b) => a.startMs - b.startMs);
+  const out = new Map<number, WordBreak | null>(words.map((w) => [w.index, null]));
+  spoken.forEach((w, i) => {
+    const previous = spoken[i - 1];
+    if (!previous) return;
+    const silenceMs = Math.max(0, silenceBetween({ startMs: previous.endMs, endMs: w.startMs }, pauses, skipped, inserted));
+    // A boundary before any word from the previous spoken one to this one: a skipped word's boundary still stands between them.
+    const boundary = expected.slice(previous.index + 1, w.index + 1).some(Boolean);
+    const errorTypes: BreakErrorType[] = [];
+    if (!boundary && silenceMs >= PAUSE_MS) errorTypes.push('UNEXPECTED_BREAK');
+    if (boundary && silenceMs < MISSING_BREAK_MS) errorTypes.push('MISSING_BREAK');
+    out.set(w.index, { silenceMs, expected: boundary, errorTypes });
+  });
+  return out;
+}
+
+/**
+ * phraseBreaksBefore of the utterance's reference text, or null when its words are no longer what
+ * the normaliser makes of the text (a normaliser change since the utterance was stored): the
+ * boundaries would then fall before the wrong words.
+ */
+export function storedPhraseBreaks(utterance: { referenceText: string; referenceWords: unknown }): boolean[] | null {
+  const stored = Array.isArray(utterance.referenceWords) ? utterance.referenceWords.map((w) => (w as { text?: unknown }).text) : [];
+  const words = normalizeReferenceText(utterance.referenceText);
+  return words.length === stored.length && words.every((w, i) => w === stored[i]) ? phraseBreaksBefore(utterance.referenceText) : null;
+}
