@@ -7,8 +7,8 @@
  * The thresholds are conventions, not fitted: SpeechOcean762's texts have no punctuation and its
  * raters scored no breaks, so there is nothing to fit them on. An unexpected break is a pause as
  * Assessment.pauses and the fluency measures count one (PAUSE_MS); a missing break is less than
- * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (forced alignment
- * places boundaries to a frame or two, and a reader who runs two phrases together leaves none).
+ * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (the alignment's
+ * frames are 20 ms, and a reader who runs two phrases together leaves no silence at all).
  */
 import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
@@ -31,18 +31,23 @@ type Timed = TimedWord & { startMs: number; endMs: number };
 /**
  * Each word's break feedback by word index: null for a word not spoken (OMITTED or untimed) and for
  * the first spoken word (nothing before it to break from). `expected[i]` says whether the text has
- * a phrase boundary before word i (phraseBreaksBefore). Silence is counted as the fluency measures
- * count it: the alignment's pauses and the time of words skipped in between, less inserted speech.
+ * a phrase boundary before word i (phraseBreaksBefore). The silence is the time between the previous
+ * spoken word's end and this word's start, less inserted speech heard there: the alignment ends a
+ * word where the silence after it starts (src/inference/gop/diagnostics.ts), so that time is silence
+ * however short (Assessment.pauses keeps only the gaps of PAUSE_MS or more), and the place of a word
+ * skipped there was not spoken either.
  */
-export function wordBreaks(words: TimedWord[], expected: readonly boolean[], pauses: TimedPause[], inserted: TimedPause[]): Map<number, WordBreak | null> {
-  const timed = words.filter((w): w is Timed => w.startMs != null && w.endMs != null);
-  const skipped = timed.filter((w) => w.errorType === 'OMITTED');
-  const spoken = timed.filter((w) => w.errorType !== 'OMITTED').sort((a, b) => a.startMs - b.startMs);
+export function wordBreaks(words: TimedWord[], expected: readonly boolean[], inserted: TimedPause[]): Map<number, WordBreak | null> {
+  // In reference order: a forced alignment keeps the words in order.
+  const spoken = words
+    .filter((w): w is Timed => w.startMs != null && w.endMs != null && w.errorType !== 'OMITTED')
+    .sort((a, b) => a.index - b.index);
   const out = new Map<number, WordBreak | null>(words.map((w) => [w.index, null]));
   spoken.forEach((w, i) => {
     const previous = spoken[i - 1];
     if (!previous) return;
-    const silenceMs = Math.max(0, silenceBetween({ startMs: previous.endMs, endMs: w.startMs }, pauses, skipped, inserted));
+    const gap = { startMs: previous.endMs, endMs: w.startMs };
+    const silenceMs = Math.max(0, silenceBetween(gap, [gap], [], inserted));
     // A boundary before any word from the previous spoken one to this one: a skipped word's boundary still stands between them.
     const boundary = expected.slice(previous.index + 1, w.index + 1).some(Boolean);
     const errorTypes: BreakErrorType[] = [];

@@ -70,6 +70,11 @@ function titleOrStreet(pair: [string, string], next: string | undefined, caseTel
   return !caseTells || /^\p{Lu}/u.test(next) ? pair[0] : pair[1];
 }
 
+/** Whether the word after an abbreviation's stop starts a new sentence (or nothing follows). */
+function endsSentence(next: string | undefined, caseTells: boolean): boolean {
+  return next === undefined || (SENTENCE_STARTERS.has(next.toLowerCase()) && (!caseTells || /^\p{Lu}/u.test(next)));
+}
+
 /**
  * The abbreviation as written, if it is one: exactly as listed ("Mr", "etc"), or in capitals
  * ("MR", "ETC": all-caps texts), or in lower case only where the whole text is ("mr. smith"). A
@@ -103,10 +108,16 @@ export function expandAbbreviations(text: string): string {
   if (lowerText) out = out.replace(/^\s*no\.(?=\s*\d)/, ' number ');
   // Not a piece of a domain or a path ("data.gov.", "x/etc."): only a word of its own.
   out = out.replace(/(?<![.@/\p{L}\d])([A-Za-z]+)\.(?=(?:\s*["'“‘(\[]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined) => {
+    // The stop also ends a sentence ("Baker St. It is quiet", "and so on etc. Then"): it stays, apart,
+    // as the phrase boundary it is (src/text/reference.ts phraseBreaksBefore); no token reads it.
+    const stop = endsSentence(next, caseTells) ? ' . ' : ' ';
     const pair = lookup(BEFORE_OR_AFTER_NAME, word, lowerText);
-    if (pair) return ` ${titleOrStreet(pair, next, caseTells)} `;
+    if (pair) {
+      const reading = titleOrStreet(pair, next, caseTells);
+      return ` ${reading}${reading === pair[1] ? stop : ' '}`;
+    }
     const always = lookup(ALWAYS, word, lowerText);
-    return always !== undefined ? ` ${always} ` : m;
+    return always !== undefined ? ` ${always}${stop}` : m;
   });
   // Without a stop: Mr and Mrs are titles wherever a name follows; "DR" only where nothing precedes
   // it in its sentence ("DR SMITH", not "ELM DR IS": in capitals a street and a title look alike).

@@ -62,16 +62,19 @@ export function normalizeReferenceText(text: string): string[] {
 }
 
 /**
- * Whether the punctuation between two tokens marks a phrase boundary, where a reader is expected to
- * pause: a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
- * between them allowed); a dash or a bracket; a full stop (an ellipsis too) followed by a space,
- * unless it ends an initial ("J. Smith", "U.S. Army").
+ * Whether the text between two tokens marks a phrase boundary, where a reader is expected to pause:
+ * a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
+ * between them allowed); a full stop (an ellipsis too) followed by a space, unless it ends an
+ * initial ("J. Smith", "U.S. Army": a single letter other than I); a dash or a bracket, but not the
+ * dash of a range ("1990–2000"); a line break.
  */
-function phraseBoundary(between: string, previous: string): boolean {
-  if (/[\u2013\u2014()[\]]|\s-+\s/.test(between)) return true;
-  // Closing quotes may stand between the mark and the space ('"Go," he said').
+function phraseBoundary(between: string, previous: Token, next: Token): boolean {
+  const numeric = (t: Token) => /^\d/.test(t.text);
+  if (/^\s*[\u2013\u2014]\s*$/.test(between) && numeric(previous) && numeric(next)) return false;
+  if (/[\u2013\u2014()[\]\n]|\s-+\s/.test(between)) return true;
   if (/[,;:!?]["'\u201D\u00BB]*(?=\s)/.test(between)) return true;
-  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && previous.length > 1;
+  const initial = /^[A-Z]$/.test(previous.text) && previous.text !== 'I';
+  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && !initial;
 }
 
 /**
@@ -84,7 +87,7 @@ export function phraseBreaksBefore(text: string): boolean[] {
   const { folded, tokens } = referenceTokens(text);
   return tokens.flatMap((t, i) => {
     const previous = tokens[i - 1];
-    const before = previous !== undefined && phraseBoundary(folded.slice(previous.end, t.start), previous.text);
+    const before = previous !== undefined && phraseBoundary(folded.slice(previous.end, t.start), previous, t);
     return t.words.map((_w, j) => j === 0 && before);
   });
 }

@@ -1,6 +1,13 @@
 import type { WordAssessmentResolvers } from '../../generated/graphql.js';
-import { storedPhraseBreaks, wordBreaks } from '../../assessment/breaks.js';
+import { storedPhraseBreaks, wordBreaks, type WordBreak } from '../../assessment/breaks.js';
 import { decodeTimeline } from '../../assessment/timeline-codec.js';
+
+/**
+ * An assessment's breaks, computed once per request: keyed on its words as the request's loader
+ * returned them (one array per assessment per request), so every word of it reads the same map and
+ * the map goes with the request.
+ */
+const computed = new WeakMap<object, Map<number, WordBreak | null> | null>();
 
 /**
  * From the assessment's words (the loader Assessment.words batches), its timeline and the utterance's
@@ -12,6 +19,9 @@ export const breakBefore: WordAssessmentResolvers['breakBefore'] = async (word, 
   // Another sentence was read: an alignment of this text to it says nothing about its phrasing.
   if (!assessment || !timeline || assessment.flags.includes('READ_WRONG_TEXT')) return null;
   const [words, utterance] = await Promise.all([ctx.loaders.wordsByAssessment.load(assessment.id), ctx.loaders.utterance.load(assessment.utteranceId)]);
-  const expected = utterance ? storedPhraseBreaks(utterance) : null;
-  return expected ? wordBreaks(words, expected, timeline.pauses, timeline.insertions).get(word.index) ?? null : null;
+  if (!computed.has(words)) {
+    const expected = utterance ? storedPhraseBreaks(utterance) : null;
+    computed.set(words, expected ? wordBreaks(words, expected, timeline.insertions) : null);
+  }
+  return computed.get(words)?.get(word.index) ?? null;
 };
