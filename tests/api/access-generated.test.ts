@@ -381,16 +381,20 @@ const MUTATIONS: Record<string, MutationSpec> = {
 };
 
 /**
- * A settled (FAILED) delivery of the seeded score or statement, fresh for the run, so a re-send
- * never meets one that the delivery worker is sending at that moment (CONFLICT, not a refusal).
+ * A settled (FAILED) delivery of the seeded statement, or of the seeded user's latest score (the
+ * seeded one, or the grade a run's attachHumanLabels posted after it: only the latest may be sent
+ * again), fresh for the run, so a re-send never meets one that the delivery worker is sending at
+ * that moment (CONFLICT, not a refusal).
  */
 async function failedDelivery({ t, seed, organizationId }: RunContext, channel: 'LTI_SCORE' | 'XAPI'): Promise<string> {
   const prisma = t.app.services.prisma;
+  const seeded = await prisma.ltiScore.findUniqueOrThrow({ where: { id: seed.ltiScoreId }, select: { lineItemId: true, userId: true } });
+  const latest = await prisma.ltiScore.findFirstOrThrow({ where: seeded, orderBy: [{ scoredAt: 'desc' }, { id: 'desc' }], select: { id: true } });
   const eventId = channel === 'XAPI'
     ? seed.xapiEventId
-    : (await prisma.delivery.findFirstOrThrow({ where: { ltiScoreId: seed.ltiScoreId }, select: { eventId: true } })).eventId;
+    : (await prisma.delivery.findFirstOrThrow({ where: { ltiScoreId: latest.id }, select: { eventId: true } })).eventId;
   const d = await prisma.delivery.create({
-    data: { organizationId, eventId, channel, ltiScoreId: channel === 'LTI_SCORE' ? seed.ltiScoreId : null, status: 'FAILED', attempts: 1 },
+    data: { organizationId, eventId, channel, ltiScoreId: channel === 'LTI_SCORE' ? latest.id : null, status: 'FAILED', attempts: 1 },
   });
   return toGlobalId(channel === 'XAPI' ? 'XapiDelivery' : 'GradeDelivery', d.id);
 }

@@ -422,6 +422,8 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     lms.failNextScores(400);
     const { assessmentId, learnerId } = await assessedSubmission({ lineItemId: item.id });
     const d = (await settled(assessmentId)).gradeDeliveries[0];
+    // The log first: were there another attempt before the 400, it says what that one met.
+    expect(d.attemptLog).toEqual([expect.objectContaining({ number: 1, statusCode: 400, errorCode: 'HTTP_STATUS' })]);
     expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastHttpStatus: 400, lastErrorCode: 'HTTP_STATUS', nextAttemptAt: null, deliveredAt: null });
     expect(d.lastError).toContain('400');
     expect(lms.scores.filter((s) => s.lineItem === 'fluency-10')).toHaveLength(0);
