@@ -125,8 +125,27 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
   });
   if (record.rationale) await writeRationale(tx, organizationId, assessmentId, record.rationale);
   // Sound rollups (src/analytics/rollup.ts), in this same transaction: HUMAN labels do not count.
-  if (record.source === 'MODEL') await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
+  if (record.source === 'MODEL') {
+    await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
+    await markSuperseded(tx, organizationId, record.utteranceId);
+  }
   return assessmentId;
+}
+
+/**
+ * Every model assessment of the utterance but its latest (by createdAt, then id) marked superseded
+ * at the latest's createdAt: the one before the new one, or the new one itself when it was given an
+ * older createdAt (an import of history). Under the utterance's row lock, like the rollups.
+ */
+async function markSuperseded(tx: Prisma.TransactionClient, organizationId: string, utteranceId: string): Promise<void> {
+  await tx.$executeRaw`
+    WITH latest AS (
+      SELECT "id", "createdAt" FROM "Assessment"
+       WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ${utteranceId}::uuid AND "source" = 'MODEL'
+       ORDER BY "createdAt" DESC, "id" DESC LIMIT 1)
+    UPDATE "Assessment" a SET "supersededAt" = latest."createdAt" FROM latest
+     WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = ${utteranceId}::uuid AND a."source" = 'MODEL'
+       AND a."id" <> latest."id" AND a."supersededAt" IS NULL`;
 }
 
 async function writeRationale(

@@ -255,6 +255,10 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     return Object.keys(on).length ? { utterance: { is: { organizationId, ...on } } } : {};
   };
 
+  /** The review queues' `superseded` filter: true, replaced by a re-assessment; false, the utterance's latest model assessment. */
+  const supersededWhere = (superseded: boolean | null | undefined) =>
+    superseded == null ? {} : { supersededAt: superseded ? { not: null } : null };
+
   /** A page query over `where` (the tenant and the field's filters) and the keyset range. */
   const pageOf = <W extends object>(where: W, q: PageQuery) => ({
     where: { AND: [where, q.where] },
@@ -549,7 +553,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       return findPage(args, rowsSource(() => jobsByUtterance.load(utteranceId)));
     },
     /** The review queue (ADMIN): model assessments whose rationale raised `flag` (any flag). */
-    flaggedAssessmentsPage: (args: PageArgs & ReviewScope & { flag?: RationaleFlag | null; modelVersion?: string | null; reviewed?: boolean | null }) => {
+    flaggedAssessmentsPage: (args: PageArgs & ReviewScope & { flag?: RationaleFlag | null; modelVersion?: string | null; reviewed?: boolean | null; superseded?: boolean | null }) => {
       admin();
       const flags = args.flag ? { has: args.flag } : { isEmpty: false };
       const review = args.reviewed == null ? {} : { review: args.reviewed ? { isNot: null } : { is: null } };
@@ -557,6 +561,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         organizationId,
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
+        ...supersededWhere(args.superseded),
         // The tenant on the rationale side too: the join then reads only this organisation's
         // rationales (by index) instead of every tenant's; a named flag goes through the GIN index.
         rationale: { is: { organizationId, flags, ...review } },
@@ -568,13 +573,14 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       });
     },
     /** Model assessments whose rationale a person reviewed (ADMIN), by verdict and whether it is flagged. */
-    reviewedAssessmentsPage: (args: PageArgs & ReviewScope & { verdict?: RationaleVerdict | null; flagged?: boolean | null; modelVersion?: string | null }) => {
+    reviewedAssessmentsPage: (args: PageArgs & ReviewScope & { verdict?: RationaleVerdict | null; flagged?: boolean | null; modelVersion?: string | null; superseded?: boolean | null }) => {
       admin();
       const flags = args.flagged == null ? {} : { flags: args.flagged ? { isEmpty: false } : { isEmpty: true } };
       const where = {
         organizationId,
         source: 'MODEL' as const,
         ...(args.modelVersion != null ? { modelVersion: args.modelVersion } : {}),
+        ...supersededWhere(args.superseded),
         rationale: { is: { organizationId, ...flags, review: { is: { organizationId, ...(args.verdict ? { verdict: args.verdict } : {}) } } } },
         ...ofLearners(args),
       };

@@ -262,4 +262,35 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     expect(JSON.stringify(log)).not.toContain('a note about this learner');
     expect(log.find((e) => e.targetId === fromGlobalId(ids.erasable!)!.id)?.details).toMatchObject({ verdict: 'INACCURATE', noteChars: 25 });
   });
+
+  test('superseded: the queues of what learners see now, or of what re-assessments replaced, when each was replaced', async () => {
+    const SUPERSEDED = `query($superseded: Boolean) {
+      flaggedAssessments(superseded: $superseded) { totalCount edges { node { id supersededAt } } }
+      reviewedAssessments(superseded: $superseded, first: 50) { totalCount edges { node { id } } } }`;
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute)).toISOString();
+    const named = (edges: any[]) => edges.map((e) => Object.keys(ids).find((k) => ids[k] === e.node.id));
+    const current = (await t.admin.request(SUPERSEDED, { superseded: false })).data;
+    const replaced = (await t.admin.request(SUPERSEDED, { superseded: true })).data;
+    // "Hello" was assessed five times (minutes 1-5): only the last, "other", is current.
+    expect(named(current.flaggedAssessments.edges)).toEqual(['other']);
+    expect(current.flaggedAssessments.edges[0].node.supersededAt).toBeNull();
+    expect(named(replaced.flaggedAssessments.edges)).toEqual(['praise', 'missed']);
+    // Each replaced when the next one was made.
+    expect(replaced.flaggedAssessments.edges.map((e: any) => e.node.supersededAt)).toEqual([at(4), at(2)]);
+    expect(current.flaggedAssessments.totalCount + replaced.flaggedAssessments.totalCount)
+      .toBe((await t.admin.request(`{ flaggedAssessments { totalCount } }`)).data.flaggedAssessments.totalCount);
+    // The reviewed list splits the same way as the stored rows do.
+    const prisma = t.app.services.prisma;
+    const reviewed = await prisma.assessment.findMany({ where: { organizationId, rationale: { is: { review: { isNot: null } } } }, select: { id: true, supersededAt: true } });
+    expect(reviewed.length).toBeGreaterThan(0);
+    const ofRows = (superseded: boolean) => reviewed.filter((r) => (r.supersededAt !== null) === superseded).map((r) => toGlobalId('Assessment', r.id)).sort();
+    expect(current.reviewedAssessments.edges.map((e: any) => e.node.id).sort()).toEqual(ofRows(false));
+    expect(replaced.reviewedAssessments.edges.map((e: any) => e.node.id).sort()).toEqual(ofRows(true));
+    // Human labels are never superseded; a model assessment imported with an older time is replaced at once by the later one.
+    const ofNode = async (id: string) => (await t.admin.request(`query($id: ID!) { node(id: $id) { ... on Assessment { supersededAt } } }`, { id })).data.node.supersededAt;
+    expect(await ofNode(ids.human!)).toBeNull();
+    const { utteranceId } = await prisma.assessment.findUniqueOrThrow({ where: { id: fromGlobalId(ids.other!)!.id }, select: { utteranceId: true } });
+    const older = toGlobalId('Assessment', await seedModelAssessment(prisma, { id: utteranceId, organizationId }, LABELS, null, { createdAt: new Date(Date.UTC(2026, 0, 1, 11, 0)) }));
+    expect([await ofNode(older), await ofNode(ids.other!)]).toEqual([at(5), null]);
+  });
 });
