@@ -127,25 +127,25 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
   // Sound rollups (src/analytics/rollup.ts), in this same transaction: HUMAN labels do not count.
   if (record.source === 'MODEL') {
     await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
-    await markSuperseded(tx, organizationId, record.utteranceId);
+    await markSuperseded(tx, organizationId, [record.utteranceId]);
   }
   return assessmentId;
 }
 
 /**
- * Every model assessment of the utterance but its latest (by createdAt, then id) marked superseded
- * at the latest's createdAt: the one before the new one, or the new one itself when it was given an
- * older createdAt (an import of history). Under the utterance's row lock, like the rollups.
+ * The model assessments of `utteranceIds` marked as the migration that added the column marks them:
+ * each but an utterance's latest (by createdAt, then id) superseded at the next one's createdAt, the
+ * latest not. Recomputed over the utterance's few rows rather than patched, so an assessment given an
+ * older time (an import of history) lands in its place. Under the utterance's row lock, like the
+ * rollups; the seeder calls it for each batch it inserts.
  */
-async function markSuperseded(tx: Prisma.TransactionClient, organizationId: string, utteranceId: string): Promise<void> {
+export async function markSuperseded(tx: Prisma.TransactionClient, organizationId: string, utteranceIds: readonly string[]): Promise<void> {
   await tx.$executeRaw`
-    WITH latest AS (
-      SELECT "id", "createdAt" FROM "Assessment"
-       WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ${utteranceId}::uuid AND "source" = 'MODEL'
-       ORDER BY "createdAt" DESC, "id" DESC LIMIT 1)
-    UPDATE "Assessment" a SET "supersededAt" = latest."createdAt" FROM latest
-     WHERE a."organizationId" = ${organizationId}::uuid AND a."utteranceId" = ${utteranceId}::uuid AND a."source" = 'MODEL'
-       AND a."id" <> latest."id" AND a."supersededAt" IS NULL`;
+    UPDATE "Assessment" a SET "supersededAt" = n."next"
+      FROM (SELECT "id", lead("createdAt") OVER (PARTITION BY "utteranceId" ORDER BY "createdAt", "id") AS "next"
+              FROM "Assessment"
+             WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ANY(${[...utteranceIds]}::uuid[]) AND "source" = 'MODEL') n
+     WHERE a."id" = n."id" AND a."supersededAt" IS DISTINCT FROM n."next"`;
 }
 
 async function writeRationale(

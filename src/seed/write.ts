@@ -8,6 +8,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { checkRationale } from '../rationale/check.js';
 import { generateRationale } from '../rationale/generate.js';
 import { addNewLearners } from '../analytics/rollup.js';
+import { markSuperseded } from '../assessment/persist.js';
 import {
   SEED_AUDIO_FORMAT,
   SEED_AUDIO_SHA256,
@@ -142,6 +143,8 @@ class Batch {
            AS t(asm, txt, fl, pl, wc, pc, wp, wr, pp, pr, at)`,
         [org, ...this.rat],
       );
+      // Raw inserts bypass writeAssessment: the re-assessed utterances' earlier assessments marked as it marks them.
+      await markSuperseded(tx, org, this.utt[0] as string[]);
     }, { timeout: 300_000, maxWait: 60_000 });
   }
 }

@@ -286,11 +286,11 @@ describe.each(DATABASES)('rationale reviews on %s', (kind) => {
     const ofRows = (superseded: boolean) => reviewed.filter((r) => (r.supersededAt !== null) === superseded).map((r) => toGlobalId('Assessment', r.id)).sort();
     expect(current.reviewedAssessments.edges.map((e: any) => e.node.id).sort()).toEqual(ofRows(false));
     expect(replaced.reviewedAssessments.edges.map((e: any) => e.node.id).sort()).toEqual(ofRows(true));
-    // Human labels are never superseded; a model assessment imported with an older time is replaced at once by the later one.
+    // Human labels are never superseded; a model assessment imported with an older time is replaced at once, by the next one in time.
     const ofNode = async (id: string) => (await t.admin.request(`query($id: ID!) { node(id: $id) { ... on Assessment { supersededAt } } }`, { id })).data.node.supersededAt;
     expect(await ofNode(ids.human!)).toBeNull();
     const { utteranceId } = await prisma.assessment.findUniqueOrThrow({ where: { id: fromGlobalId(ids.other!)!.id }, select: { utteranceId: true } });
     const older = toGlobalId('Assessment', await seedModelAssessment(prisma, { id: utteranceId, organizationId }, LABELS, null, { createdAt: new Date(Date.UTC(2026, 0, 1, 11, 0)) }));
-    expect([await ofNode(older), await ofNode(ids.other!)]).toEqual([at(5), null]);
+    expect([await ofNode(older), await ofNode(ids.missed!), await ofNode(ids.other!)]).toEqual([at(1), at(2), null]);
   });
 });

@@ -244,6 +244,26 @@ describe.each(DATABASES)('learner rollups on %s', (kind) => {
     close(await weak(), await weak('1970-01-01T00:00:00Z'));
   });
 
+  test('the seeder marks superseded assessments as the write path and the migration\'s backfill do', async () => {
+    const marks = async () => (await prisma.assessment.findMany({ where: { organizationId: org }, select: { id: true, supersededAt: true }, orderBy: { id: 'asc' } }))
+      .map((a) => [a.id, a.supersededAt?.toISOString() ?? null]);
+    const seeded = await marks();
+    // Re-assessed utterances are there: some rows are superseded, and each utterance keeps one current model assessment.
+    expect(seeded.filter(([, at]) => at !== null).length).toBeGreaterThan(0);
+    const current = await prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM "Utterance" u WHERE u."organizationId" = ${org}::uuid
+         AND (SELECT count(*) FROM "Assessment" a WHERE a."utteranceId" = u.id AND a."source" = 'MODEL' AND a."supersededAt" IS NULL) <> 1
+         AND EXISTS (SELECT 1 FROM "Assessment" a WHERE a."utteranceId" = u.id AND a."source" = 'MODEL')`;
+    expect(current[0]!.n).toBe(0);
+    const sql = await readFile(path.join(process.cwd(), 'prisma/migrations/20261204190000_assessment_superseded/migration.sql'), 'utf8');
+    const update = sql.slice(sql.indexOf('UPDATE')).trim().replace(/;$/, '');
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE "Assessment" SET "supersededAt" = NULL WHERE "organizationId" = ${org}::uuid`;
+      await tx.$executeRawUnsafe(update);
+    });
+    expect(await marks()).toEqual(seeded);
+  });
+
   test('the migration\'s backfill rebuilds the same rollups', async () => {
     const before = await stored(prisma, org);
     const backfill: string[] = [];
