@@ -4,28 +4,14 @@
  * model assessment but an utterance's latest is superseded at the next one's time (of two made at
  * once, the larger id is the later); the latest and the human labels are not. PGlite and PostgreSQL.
  */
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { defaultMigrationsDir } from '../../src/db/client.js';
-import { applyMigrations, type MigrationExecutor } from '../../src/db/migrate.js';
+import { applyMigrations } from '../../src/db/migrate.js';
+import { migrationsBefore, rows } from '../support/migrations.js';
 import { openTestDatabase, postgresUnavailable, type TestDatabase } from '../support/db.js';
 
 const MIGRATION = '20261204190000_assessment_superseded';
 const pgSkip = await postgresUnavailable();
-
-async function rows(exec: MigrationExecutor, sql: string) {
-  return exec.withConnection((c) => c.query<Record<string, unknown>>(sql));
-}
-
-/** A folder with the migrations before MIGRATION only. */
-async function migrationsBefore(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'speechmark-mig-'));
-  for (const name of await readdir(defaultMigrationsDir())) {
-    if (name < MIGRATION || name === 'migration_lock.toml') await cp(path.join(defaultMigrationsDir(), name), path.join(dir, name), { recursive: true });
-  }
-  return dir;
-}
 
 const ORG = '00000000-0000-4000-8000-000000000001';
 const LEARNER = '00000000-0000-4000-8000-000000000002';
@@ -57,7 +43,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
     let dir: string;
     beforeAll(async () => {
       db = await openTestDatabase(kind, { migrate: false });
-      dir = await migrationsBefore();
+      dir = await migrationsBefore(MIGRATION);
     });
     afterAll(async () => {
       await db?.close();
