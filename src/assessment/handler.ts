@@ -10,7 +10,7 @@ import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { applyContentMatch } from './wrong-text.js';
 import { audioRemoved } from './audio-retention.js';
-import { humanCheckForNewRationale } from './human.js';
+import { lockForModelAssessment } from './human.js';
 import { queueLtiFailure, queueLtiScore } from '../lti/deliver.js';
 import { assessmentCompleted, emitEvent, emitJobFailed } from '../outbox/events.js';
 import { queueXapiStatement } from '../xapi/send.js';
@@ -64,7 +64,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
       const writeStarted = performance.now();
       // First: it locks the utterance (the order writeAssessment needs) and skips the human-label
       // look-up when there are none.
-      const humanCheck = await humanCheckForNewRationale(tx, utterance, text);
+      const { humanCheck, earlierModelAssessment } = await lockForModelAssessment(tx, utterance, text);
       const assessmentId = await writeAssessment(tx, {
         organizationId: job.organizationId,
         utteranceId: utterance.id,
@@ -77,6 +77,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         flags,
         rationale: { text, check, humanCheck },
         utteranceLocked: true,
+        earlierModelAssessment,
       });
       const eventId = await emitEvent(tx, {
         organizationId: job.organizationId,

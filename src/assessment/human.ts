@@ -157,22 +157,35 @@ export async function latestHumanLabels(
 /**
  * For the worker, inside the transaction that writes a model assessment: locks the utterance (see
  * the module comment; writeAssessment then need not lock it again) and returns the new rationale's
- * check against the utterance's human labels, or null when it has none.
+ * check against the utterance's human labels (null when it has none), and whether the utterance
+ * has an earlier model assessment (without one, writeAssessment has nothing to mark superseded).
  */
+export async function lockForModelAssessment(
+  tx: Tx,
+  utterance: { id: string; organizationId: string; referenceWords: unknown },
+  text: string,
+): Promise<{ humanCheck: HumanCheck | null; earlierModelAssessment: boolean }> {
+  // The lock and "has it any human labels, any model assessment?" in one round trip: most
+  // utterances have neither, and then the labels are not looked up at all.
+  const [row] = await tx.$queryRaw<{ hasHuman: boolean; hasModel: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "Assessment" a
+                    WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'HUMAN') AS "hasHuman",
+           EXISTS (SELECT 1 FROM "Assessment" a
+                    WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'MODEL') AS "hasModel"
+      FROM "Utterance" u WHERE u.id = ${utterance.id}::uuid FOR UPDATE OF u`;
+  const earlierModelAssessment = row?.hasModel ?? true;
+  if (!row?.hasHuman) return { humanCheck: null, earlierModelAssessment };
+  const human = await latestHumanLabels(tx, utterance.organizationId, utterance.id);
+  return { humanCheck: human ? checkAgainstHuman(text, human, utterance.referenceWords as ReferenceWord[]) : null, earlierModelAssessment };
+}
+
+/** lockForModelAssessment's check alone. */
 export async function humanCheckForNewRationale(
   tx: Tx,
   utterance: { id: string; organizationId: string; referenceWords: unknown },
   text: string,
 ): Promise<HumanCheck | null> {
-  // The lock and "has it any human labels?" in one round trip: most utterances have none, and then
-  // the labels are not looked up at all.
-  const [row] = await tx.$queryRaw<{ hasHuman: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM "Assessment" a
-                    WHERE a."organizationId" = u."organizationId" AND a."utteranceId" = u.id AND a.source = 'HUMAN') AS "hasHuman"
-      FROM "Utterance" u WHERE u.id = ${utterance.id}::uuid FOR UPDATE OF u`;
-  if (!row?.hasHuman) return null;
-  const human = await latestHumanLabels(tx, utterance.organizationId, utterance.id);
-  return human ? checkAgainstHuman(text, human, utterance.referenceWords as ReferenceWord[]) : null;
+  return (await lockForModelAssessment(tx, utterance, text)).humanCheck;
 }
 
 /**

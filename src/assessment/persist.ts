@@ -24,6 +24,12 @@ export interface AssessmentRecord {
   createdAt?: Date;
   /** The caller already holds the utterance's row lock in this transaction (the worker does). */
   utteranceLocked?: boolean;
+  /**
+   * Whether the utterance had a model assessment before this one, when the caller knows (the worker
+   * asks under its lock): without one, and written now, the new one is the latest and nothing is to
+   * be marked superseded.
+   */
+  earlierModelAssessment?: boolean;
 }
 
 export interface RationaleRecord {
@@ -127,7 +133,7 @@ export async function writeAssessment(tx: Prisma.TransactionClient, record: Asse
   // Sound rollups (src/analytics/rollup.ts), in this same transaction: HUMAN labels do not count.
   if (record.source === 'MODEL') {
     await applyNewModelAssessment(tx, organizationId, record.utteranceId, assessmentId);
-    await markSuperseded(tx, organizationId, [record.utteranceId]);
+    if (record.earlierModelAssessment !== false) await markSuperseded(tx, organizationId, [record.utteranceId]);
   }
   return assessmentId;
 }

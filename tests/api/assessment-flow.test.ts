@@ -81,7 +81,7 @@ describeWithSpeech('assessment flow over HTTP', () => {
 
     test('re-assessing keeps the earlier assessment', async () => {
       const utterance = (await submit(first!, 'reassess-me')).data.submitUtterance.utterance;
-      const list = `query($id: ID!) { utterance(id: $id) { latestAssessment { id } assessments { edges { node { id } } } jobs { totalCount edges { node { id status } } } } }`;
+      const list = `query($id: ID!) { utterance(id: $id) { latestAssessment { id } assessments { edges { node { id createdAt supersededAt } } } jobs { totalCount edges { node { id status } } } } }`;
       const firstJob = (await t.admin.request(`query($id: ID!) { utterance(id: $id) { jobs(first: 1) { edges { node { id } } } } }`, { id: utterance.id })).data.utterance.jobs.edges[0].node.id;
       await waitForJob(t.admin, firstJob);
       const before = (await t.admin.request(list, { id: utterance.id })).data.utterance;
@@ -92,6 +92,10 @@ describeWithSpeech('assessment flow over HTTP', () => {
       expect(after.assessments.edges).toHaveLength(2);
       expect(after.assessments.edges.map((e: any) => e.node.id)).toContain(before.latestAssessment.id);
       expect(after.latestAssessment.id).not.toBe(before.latestAssessment.id);
+      // The first is superseded when the re-assessment was made; the latest is not (the worker's path, which asks under its lock).
+      const [newer, older] = after.assessments.edges.map((e: any) => e.node);
+      expect(before.assessments.edges[0].node.supersededAt).toBeNull();
+      expect([newer.id, newer.supersededAt, older.id, older.supersededAt]).toEqual([after.latestAssessment.id, null, before.latestAssessment.id, newer.createdAt]);
       expect(after.jobs.edges).toHaveLength(2);
       expect(after.jobs.totalCount).toBe(2);
       // newest first: the re-assessment's job leads

@@ -25,9 +25,10 @@ function seedTenant(org: string, utterances: number, rareEvery: number | null): 
     INSERT INTO "Learner"(id, "organizationId", "externalId")
       SELECT md5('${org}' || 'l' || g)::uuid, '${org}', 'learner-' || g FROM generate_series(1, ${Math.max(1, utterances / 10)}) g;
     INSERT INTO "Utterance"(id, "organizationId", "learnerId", "referenceText", "referenceWords", "audioSha256", "audioFormat",
-                            "audioBytes", "durationMs", "sourceSampleRate", "sourceChannels", "speechMs", "createdAt")
+                            "audioBytes", "durationMs", "sourceSampleRate", "sourceChannels", "speechMs", "createdAt", "metadata")
       SELECT md5('${org}' || 'u' || g)::uuid, '${org}', md5('${org}' || 'l' || (1 + g % ${Math.max(1, utterances / 10)}))::uuid,
-             'WE CALL IT BEAR', '[]', md5('a' || g), 'wav', 1000, 1000, 16000, 1, 900, now() - g * interval '1 minute'
+             'WE CALL IT BEAR', '[]', md5('a' || g), 'wav', 1000, 1000, 16000, 1, 900, now() - g * interval '1 minute',
+             jsonb_build_object('lmsAttemptId', 'att-' || g, 'course', 'c-' || g % 5)
         FROM generate_series(1, ${utterances}) g;
     INSERT INTO "Job"(id, "organizationId", "utteranceId", status, "createdAt")
       SELECT md5('${org}' || 'j' || g)::uuid, '${org}', md5('${org}' || 'u' || g)::uuid, 'SUCCEEDED', now() - g * interval '1 minute'
@@ -142,6 +143,23 @@ describeEachDatabase('query plans', ({ kind }) => {
     for (const s of reads) {
       const plan = await explain(db, s.sql, s.params);
       expect({ sql: s.sql.slice(0, 80), plan }).not.toMatchObject({ plan: expect.stringMatching(/Seq Scan on "?(Utterance|Assessment|WordAssessment|PhonemeAssessment|Job)"?/) });
+    }
+  });
+
+  test('utterances by a metadata pair are found through the GIN index on metadata', async () => {
+    const loaders = createLoaders(db.prisma, adminOf(big));
+    let page: Awaited<ReturnType<typeof loaders.allUtterancesPage>> | undefined;
+    const statements = await captured(log, async () => {
+      page = await loaders.allUtterancesPage({ first: 20, withTotalCount: true, filter: { metadata: { lmsAttemptId: 'att-42' } } });
+    });
+    expect(page!.edges).toHaveLength(1);
+    expect(page!.totalCount).toBe(1);
+    const reads = statements.filter((s) => /"Utterance"/.test(s.sql) && /metadata/.test(s.sql));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const s of reads) {
+      const plan = await explain(db, s.sql, s.params);
+      expect(plan).toContain('Utterance_metadata_idx');
+      expect(plan).not.toMatch(/Seq Scan on "?Utterance"?/);
     }
   });
 
