@@ -83,12 +83,22 @@ export interface Insertion extends TimeSpan {
   phones: string[];
 }
 
+/** A pitch contour: one estimate per frame, `hopMs` apart, the first frame centred at `firstMs`. */
+export interface PitchTrack {
+  hopMs: number;
+  firstMs: number;
+  /** semitones above 100 Hz, null where no voicing was heard */
+  semitones: (number | null)[];
+}
+
 /** Timing and miscues from a model's forced alignment; absent for human labels. */
 export interface Diagnostics {
   /** Per reference word, in order. */
   words: WordDiagnosis[];
   pauses: Pause[];
   insertions: Insertion[];
+  /** The cleaned pitch contour (absent from models without a pitch tracker). */
+  pitch?: PitchTrack;
 }
 
 /** Labels at every level for one utterance: a model's predictions or a rater's scores. */

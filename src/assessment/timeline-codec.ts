@@ -1,43 +1,65 @@
 /**
  * The codec of Assessment.timeline (JSON): the pauses and inserted speech a model's alignment found
- * in the utterance. Written only through `encodeTimeline`, read only through `decodeTimeline`, which
- * checks the shape so a hand-edited or older row reads as "no timeline" rather than as garbage.
+ * in the utterance, and its pitch contour. Written only through `encodeTimeline`, read only through
+ * `decodeTimeline`, which checks the shape so a hand-edited or older row reads as "no timeline"
+ * rather than as garbage.
  */
-import type { Insertion, Pause } from '../types.js';
+import type { Insertion, Pause, PitchTrack } from '../types.js';
 
 export interface Timeline {
   pauses: Pause[];
   insertions: Insertion[];
+  /** null in rows written before pitch was kept (version 1) */
+  pitch: PitchTrack | null;
 }
 
-/** Version 1: {v: 1, pauses: [[afterWordIndex, startMs, endMs]], insertions: [[afterWordIndex|null, startMs, endMs, phones]]}. */
+/**
+ * Version 2: {v: 2, pauses: [[afterWordIndex, startMs, endMs]], insertions: [[afterWordIndex|null,
+ * startMs, endMs, phones]], pitch: [hopMs, firstMs, [tenths of a semitone above 100 Hz | null]] | null}.
+ * Version 1 had no pitch; it still reads, with pitch null. Tenths of a semitone (0.6% in frequency)
+ * are finer than the tracker's own resolution and keep the contour a few kB.
+ */
 interface StoredTimeline {
-  v: 1;
+  v: 1 | 2;
   pauses: [number, number, number][];
   insertions: [number | null, number, number, string[]][];
+  pitch?: [number, number, (number | null)[]] | null;
 }
 
-export function encodeTimeline(t: Timeline): StoredTimeline {
+export function encodeTimeline(t: { pauses: Pause[]; insertions: Insertion[]; pitch?: PitchTrack | null }): StoredTimeline {
   return {
-    v: 1,
+    v: 2,
     pauses: t.pauses.map((p) => [p.afterWordIndex, p.startMs, p.endMs]),
     insertions: t.insertions.map((i) => [i.afterWordIndex, i.startMs, i.endMs, i.phones]),
+    pitch: t.pitch ? [t.pitch.hopMs, t.pitch.firstMs, t.pitch.semitones.map((v) => (v === null ? null : Math.round(v * 10)))] : null,
   };
 }
 
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 
+function decodePitch(stored: unknown): PitchTrack | null | undefined {
+  if (stored === null || stored === undefined) return null;
+  if (!Array.isArray(stored) || stored.length !== 3) return undefined;
+  const [hopMs, firstMs, values] = stored as unknown[];
+  if (!isInt(hopMs) || hopMs <= 0 || !isInt(firstMs) || firstMs < 0 || !Array.isArray(values)) return undefined;
+  if (!values.every((v) => v === null || isInt(v))) return undefined;
+  return { hopMs, firstMs, semitones: values.map((v: number | null) => (v === null ? null : v / 10)) };
+}
+
 /** null when the column is empty or not a timeline this codec wrote. */
 export function decodeTimeline(stored: unknown): Timeline | null {
   const s = stored as Partial<StoredTimeline> | null;
-  if (!s || s.v !== 1 || !Array.isArray(s.pauses) || !Array.isArray(s.insertions)) return null;
+  if (!s || (s.v !== 1 && s.v !== 2) || !Array.isArray(s.pauses) || !Array.isArray(s.insertions)) return null;
   const pauses = s.pauses.filter((p) => Array.isArray(p) && p.length === 3 && p.every(isInt));
   const insertions = s.insertions.filter(
     (i) => Array.isArray(i) && i.length === 4 && (i[0] === null || isInt(i[0])) && isInt(i[1]) && isInt(i[2]) && Array.isArray(i[3]) && i[3].every((x) => typeof x === 'string'),
   );
   if (pauses.length !== s.pauses.length || insertions.length !== s.insertions.length) return null;
+  const pitch = s.v === 2 ? decodePitch(s.pitch) : null;
+  if (pitch === undefined) return null;
   return {
     pauses: pauses.map(([afterWordIndex, startMs, endMs]) => ({ afterWordIndex, startMs, endMs })),
     insertions: insertions.map(([afterWordIndex, startMs, endMs, phones]) => ({ afterWordIndex, startMs, endMs, phones })),
+    pitch,
   };
 }

@@ -92,12 +92,23 @@ describe('what was heard instead of a phone', () => {
 });
 
 describe('Assessment.timeline codec', () => {
-  test('round-trips pauses and insertions; anything else reads as no timeline', () => {
-    const t = { pauses: [{ afterWordIndex: 1, startMs: 900, endMs: 1300 }], insertions: [{ afterWordIndex: null, startMs: 10, endMs: 300, phones: ['AH', 'M'] }] };
-    expect(decodeTimeline(JSON.parse(JSON.stringify(encodeTimeline(t))))).toEqual(t);
+  const t = { pauses: [{ afterWordIndex: 1, startMs: 900, endMs: 1300 }], insertions: [{ afterWordIndex: null, startMs: 10, endMs: 300, phones: ['AH', 'M'] }] };
+  const roundTrip = (x: Parameters<typeof encodeTimeline>[0]) => decodeTimeline(JSON.parse(JSON.stringify(encodeTimeline(x))));
+
+  test('round-trips pauses, insertions and the pitch contour (to a tenth of a semitone); anything else reads as no timeline', () => {
+    expect(roundTrip(t)).toEqual({ ...t, pitch: null });
+    const pitch = { hopMs: 20, firstMs: 16, semitones: [null, 3.04, 3.16, -1.25, null] };
+    expect(roundTrip({ ...t, pitch })).toEqual({ ...t, pitch: { ...pitch, semitones: [null, 3, 3.2, -1.2, null] } });
     expect(decodeTimeline(null)).toBeNull();
-    expect(decodeTimeline({ v: 2, pauses: [], insertions: [] })).toBeNull();
+    expect(decodeTimeline({ v: 3, pauses: [], insertions: [] })).toBeNull();
     expect(decodeTimeline({ v: 1, pauses: [[1, 'a', 3]], insertions: [] })).toBeNull();
+    expect(decodeTimeline({ v: 2, pauses: [], insertions: [], pitch: [20, 16, [1, 'x']] })).toBeNull();
+    expect(decodeTimeline({ v: 2, pauses: [], insertions: [], pitch: [0, 16, []] })).toBeNull();
+  });
+
+  test('a row written before pitch was kept (version 1) reads with pitch null', () => {
+    const v1 = { v: 1, pauses: [[1, 900, 1300]], insertions: [[null, 10, 300, ['AH', 'M']]] };
+    expect(decodeTimeline(v1)).toEqual({ ...t, pitch: null });
   });
 });
 

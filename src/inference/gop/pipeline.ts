@@ -18,6 +18,7 @@ import type { Batcher } from '../batcher.js';
 import { acousticBatcher, loadBatched, type BatchedAcoustic } from './batched-acoustic.js';
 import { contentFeatures, contentMatch, NATIVE_CONTENT_FEATURES, type ContentModel } from './content.js';
 import { diagnose, diagnosticEvidence, type DiagnosticThresholds } from './diagnostics.js';
+import { pitchTrack } from './pitch.js';
 import { ACOUSTIC_OUTPUTS, HEADS_INPUTS, HEADS_OUTPUTS, runAcoustic, runHeads, type AcousticResult } from './engine.js';
 import { PHONE_FEATURES, UTTERANCE_FEATURES, VOCAB, WORD_FEATURES } from './features.js';
 import { NATIVE_PHONE_FEATURES, nativeContentFeatures, type NativeLoglik } from './native.js';
@@ -105,7 +106,8 @@ export class GopScorer extends ScorerBase {
     const labels = decodeLabels(raw, words, this.stressThreshold);
     // outputs beside the scores: nothing below feeds the heads
     const evidence = diagnosticEvidence(acoustic.logp, acoustic.frames, acoustic.track, words);
-    labels.diagnostics = diagnose(evidence, words, this.diagnosticThresholds, Math.round((samples.length / SAMPLE_RATE) * 1000));
+    const durationMs = Math.round((samples.length / SAMPLE_RATE) * 1000);
+    labels.diagnostics = { ...diagnose(evidence, words, this.diagnosticThresholds, durationMs), pitch: pitchTrack(acoustic.track.f0, durationMs) };
     const model = this.bundle.manifest.contentMatch;
     const content = model ? contentOf(model, acoustic, words, native?.loglik) : null;
     addStage(times, 'features', performance.now() - afterStarted); // label decoding, diagnostics, content match

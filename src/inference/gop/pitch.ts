@@ -4,6 +4,8 @@
  * per 20 ms frame so it lines up with the recogniser's frames.
  */
 
+import type { PitchTrack } from '../../types.js';
+
 const RATE = 8000;
 const HOP = 160; // 20 ms at 8 kHz
 const WINDOW = 256; // 32 ms
@@ -62,4 +64,55 @@ function squaredDifference(x: Float32Array, a: number, b: number): number {
     s3 += d3 * d3;
   }
   return s0 + s1 + s2 + s3;
+}
+
+/** trackPitch's frames: 20 ms apart, the first window's centre 16 ms into the recording. */
+export const PITCH_HOP_MS = 20;
+export const PITCH_FIRST_MS = 16;
+/** A voiced run shorter than this (frames) is a stray detection in a consonant or noise, not a tone. */
+const MIN_RUN = 3;
+/** Further than this from the utterance's median (semitones) is an octave error, not intonation. */
+const OCTAVE_ERROR = 10;
+
+/** Semitones above 100 Hz: a log scale, so spans compare across voices (a child's and a man's). */
+export const semitonesOf = (hz: number): number => 12 * Math.log2(hz / 100);
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[s.length >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!)) : NaN;
+};
+
+/**
+ * The pitch contour intonation feedback reads: trackPitch's estimates in semitones, null where
+ * unvoiced, cleaned the way a listener hears a tune: each estimate is the median of itself and its
+ * neighbours (single-frame jumps are tracker noise), voiced runs under 3 frames are dropped, and
+ * estimates more than 10 semitones from the utterance's median are dropped as octave errors.
+ */
+export function pitchContour(f0: Float32Array): (number | null)[] {
+  const st = Array.from(f0, (hz) => (hz > 0 ? semitonesOf(hz) : null));
+  const smoothed = st.map((v, t) => {
+    if (v === null) return null;
+    const near = [st[t - 1], v, st[t + 1]].filter((x): x is number => x !== null && x !== undefined);
+    return median(near);
+  });
+  const kept = dropShortRuns(smoothed);
+  const centre = median(kept.filter((v): v is number => v !== null));
+  return kept.map((v) => (v !== null && Math.abs(v - centre) <= OCTAVE_ERROR ? v : null));
+}
+
+function dropShortRuns(xs: (number | null)[]): (number | null)[] {
+  const out = [...xs];
+  let start = 0;
+  for (let t = 0; t <= xs.length; t++) {
+    if (t < xs.length && xs[t] !== null) continue;
+    if (t - start < MIN_RUN) for (let i = start; i < t; i++) out[i] = null;
+    start = t + 1;
+  }
+  return out;
+}
+
+/** The cleaned contour of a recording `durationMs` long (frames of the graph's padding dropped). */
+export function pitchTrack(f0: Float32Array, durationMs: number): PitchTrack {
+  const frames = Math.max(0, Math.min(f0.length, Math.ceil((durationMs - PITCH_FIRST_MS) / PITCH_HOP_MS)));
+  return { hopMs: PITCH_HOP_MS, firstMs: PITCH_FIRST_MS, semitones: pitchContour(f0.subarray(0, frames)) };
 }

@@ -11,3 +11,4 @@ export * from './pauses.js';
 export * from './insertions.js';
 export * from './flags.js';
 export * from './fluencyMetrics.js';
+export * from './intonation.js';

@@ -5,3 +5,4 @@ export * from './ipa.js';
 export * from './totalLabel.js';
 export * from './syllables.js';
 export * from './breakBefore.js';
+export * from './pitch.js';
