@@ -115,6 +115,10 @@ const TYPE_NEEDS: Record<string, Need> = {
   PhonemeAssessment: 'SCORES',
   SyllableAssessment: 'SCORES',
   WordBreak: 'SCORES',
+  /** Pitch from the model's tracker: derived from the recording like scores. */
+  Intonation: 'SCORES',
+  PitchPoint: 'SCORES',
+  WordPitch: 'SCORES',
   /** Timing and miscues from the model's alignment (issue 11): derived from the recording like scores. */
   Pause: 'SCORES',
   /** Rates and pauses from the model's alignment, like Pause. */
