@@ -881,6 +881,8 @@ async function seedOrganisationA(t: TestApp, lms: LtiTestPlatform) {
       })),
       pauses: [{ afterWordIndex: 0, startMs: 1300, endMs: 1600 }],
       insertions: [{ afterWordIndex: null, startMs: 200, endMs: 600, phones: ['AH', 'M'] }],
+      // voiced frames inside every word's time, so WordPitch has values too
+      pitch: { hopMs: 20, firstMs: 10, semitones: Array.from({ length: 200 }, (_, i) => (i % 3 ? 4 + (i % 5) : null)) },
     },
   };
   const praise = 'Excellent work: every word was perfect and your fluency was superb.';
