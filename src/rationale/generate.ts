@@ -16,9 +16,11 @@
  * - miscues from the model's alignment (labels.diagnostics) are told only where the labels agree:
  *   a skipped word only if labelled < 8, a substituted sound only if labelled < 1.5.
  * No random or hashed choice: the same labels give the same text, and the wording follows the
- * content (which aspects are strong, how many errors, pauses, stress slips, the audience).
+ * content (which aspects are strong, how many errors, pauses, stress slips, a monotone reading, the
+ * audience).
  */
 import type { AssessmentLabels, WordScore } from '../types.js';
+import { intonationOf } from '../assessment/intonation.js';
 import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
 import {
@@ -48,9 +50,16 @@ export function generateRationale(labels: AssessmentLabels, options: RationaleOp
     words: labels.words.length,
     pauses: labels.diagnostics?.pauses.length ?? 0,
     stressErrors: labels.words.filter((w) => w.stress === 5).length,
+    monotone: isMonotone(labels),
   };
   const aspects = (['accuracy', 'fluency', 'prosody', 'total'] as const).map((a) => aspectLine(labels, a, calibration, audience, content));
   return [...aspects, ...tokenLines(labels, plan, audience)].join('\n');
+}
+
+/** What Assessment.intonation will say of the reading: the same summary of the same contour. */
+function isMonotone(labels: AssessmentLabels): boolean {
+  const pitch = labels.diagnostics?.pitch;
+  return pitch ? intonationOf(pitch).errorTypes.includes('MONOTONE') : false;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Content {
   pauses: number;
   /** Words whose stress the model marked as wrong. */
   stressErrors: number;
+  /** The pitch tracker heard the reading on one note (Assessment.intonation MONOTONE). */
+  monotone: boolean;
 }
 
 export interface AspectPhrase {
@@ -40,6 +42,7 @@ const noErrors = (c: Content): boolean => c.errorWords === 0;
 const manyErrors = (c: Content): boolean => c.errorWords >= 3 && c.errorWords * 3 >= c.words;
 const paused = (c: Content): boolean => c.pauses > 0;
 const stressSlips = (c: Content): boolean => c.stressErrors > 0;
+const monotone = (c: Content): boolean => c.monotone;
 
 export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly AspectPhrase[]>> = {
   adult: {
@@ -66,10 +69,14 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
       { fits: LOW, text: 'Your delivery is very hesitant.' },
     ],
     prosody: [
+      { fits: HIGH, when: monotone, text: 'Your rhythm is very natural, though your pitch stays close to one note.' },
       { fits: HIGH, text: 'Your intonation and rhythm sound very natural.' },
+      { fits: MID_HIGH, when: monotone, text: 'Your rhythm is fairly natural, though your pitch stays close to one note.' },
       { fits: MID_HIGH, when: stressSlips, text: 'Your rhythm is fairly natural.' },
       { fits: MID_HIGH, text: 'Your intonation is fairly natural and lively.' },
+      { fits: MID, when: monotone, text: 'Your intonation is average, staying close to one note.' },
       { fits: MID, text: 'Your intonation is average.' },
+      { fits: LOW_MID, when: monotone, text: 'Your intonation is somewhat flat, staying close to one note.' },
       { fits: LOW_MID, when: stressSlips, text: 'Your rhythm is somewhat uneven.' },
       { fits: LOW_MID, text: 'Your intonation is somewhat flat.' },
       { fits: LOW, text: 'Your intonation is very flat and the rhythm is unnatural.' },
@@ -101,6 +108,7 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
       { fits: HIGH, text: 'Your reading had a really lovely melody.' },
       { fits: MID_HIGH, text: 'Your reading had a nice melody.' },
       { fits: MID, text: 'Your melody was okay.' },
+      { fits: LOW_MID, when: monotone, text: 'Your melody was a bit flat, like one long note.' },
       { fits: LOW_MID, text: 'Your melody was a bit flat.' },
       { fits: LOW, text: 'Your melody was very flat, like a robot.' },
     ],

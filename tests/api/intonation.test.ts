@@ -85,6 +85,12 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(lively.intonation.pitchSpanSemitones).toBeGreaterThan(2);
     expect(lively.intonation.pitchSpanSemitones).toBeGreaterThan(flat.intonation.pitchSpanSemitones * 2);
     expect(lively.intonation.errorTypes).toEqual([]);
+    // the rationale does not praise a one-note reading's tune, and still passes its own checks
+    const rationale = async (id: string) => (await t.admin.request(`query($id: ID!) { assessment(id: $id) { sentence { prosody } rationale { text plausibility { prosody } } } }`, { id })).data.assessment;
+    const told = await rationale(flat.id);
+    expect(told.rationale.plausibility.prosody).toBe('CONSISTENT');
+    expect(told.rationale.text).not.toMatch(/lively|intonation and rhythm/);
+    expect(told.rationale.text).toMatch(/one note|very flat/);
     // espeak-ng's voice sits around 100-200 Hz
     expect(flat.intonation.medianPitchHz).toBeGreaterThan(70);
     expect(flat.intonation.medianPitchHz).toBeLessThan(250);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { checkRationale } from '../../src/rationale/check.js';
 import { generateRationale, type RationaleOptions } from '../../src/rationale/generate.js';
 import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
-import type { AssessmentLabels } from '../../src/types.js';
+import type { AssessmentLabels, WordScore } from '../../src/types.js';
 import { randomLabels, rng, withRandomDiagnostics, withRandomPredictions } from './random-labels.js';
 
 function expectClean(l: AssessmentLabels, seedInfo: string, options: RationaleOptions = {}): string {
@@ -173,4 +173,37 @@ test('sounds wrong in the same words with the same firmness share one line, and 
   // with one of them right, the line names the other alone
   const one: AssessmentLabels = { ...l, words: [{ ...l.words[0]!, phonemes: l.words[0]!.phonemes.map((p) => (p.symbol === 'L' ? { ...p, accuracy: 2 } : p)) }, l.words[1]!] };
   expect(generateRationale(one)).toMatch(/The \/ɪ\/ sound \(as in \w+\) was unclear in "REALLY"\./);
+});
+
+test('a reading on one note is told so where its prosody band allows, and never called lively', async () => {
+  const { intonationOf } = await import('../../src/assessment/intonation.js');
+  const contour = (span: number) => ({ hopMs: 20, firstMs: 16, semitones: Array.from({ length: 80 }, (_, i) => 5 + span * Math.sin(i / 5)) });
+  const flat = contour(0.5);
+  const lively = contour(5);
+  expect(intonationOf(flat).errorTypes).toEqual(['MONOTONE']);
+  expect(intonationOf(lively).errorTypes).toEqual([]);
+  const word: WordScore = { text: 'CAT', accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'K', accuracy: 2 }] };
+  const timing = { words: [{ startMs: 0, endMs: 1600, errorType: 'NONE' as const, phonemes: [{ startMs: 0, endMs: 1600, produced: 'K', producedConfidence: 0.9, deleted: false, substituted: false }] }], pauses: [], insertions: [] };
+  const at = (prosody: number, pitch: typeof flat, audience: 'adult' | 'child' = 'adult') =>
+    expectClean({ sentence: { accuracy: 8, fluency: 8, prosody, completeness: 10, total: 8 }, words: [word], diagnostics: { ...timing, pitch } }, `prosody ${prosody}`, { audience });
+  expect(at(5, flat)).toContain('Your intonation is average, staying close to one note.');
+  expect(at(5, lively)).not.toContain('one note');
+  // a low prosody score already says "very flat"
+  expect(at(3, flat)).toContain('Your intonation is very flat');
+  // where the calibration leaves the band open between low and mid
+  const between = { accuracy: 8, fluency: 8, prosody: 5, completeness: 10, total: 8 };
+  const predicted = { sentence: { ...between, prosody: 4.6 }, words: [{ accuracy: 9, total: 9 }] };
+  const text = expectClean({ sentence: between, words: [word], continuous: predicted, diagnostics: { ...timing, pitch: flat } }, 'between');
+  expect(text).toMatch(/staying close to one note/);
+  expect(at(7, flat)).toContain('staying close to one note');
+  for (const prosody of [8, 9, 10]) {
+    // the model's high prosody score stands; the praise goes to the rhythm, and the tune is named
+    expect(at(prosody, flat)).not.toMatch(/lively|intonation and rhythm/);
+    expect(at(prosody, flat)).toContain('Your rhythm is very natural, though your pitch stays close to one note.');
+  }
+  // where the calibration leaves the band open between mid and high
+  const upper = { accuracy: 8, fluency: 8, prosody: 7, completeness: 10, total: 8 };
+  const upperText = expectClean({ sentence: upper, words: [word], continuous: { sentence: { ...upper, prosody: 7.4 }, words: [{ accuracy: 9, total: 9 }] }, diagnostics: { ...timing, pitch: flat } }, 'upper');
+  expect(upperText).toMatch(/close to one note/);
+  expect(at(8, lively)).toContain('Your intonation and rhythm sound very natural.');
 });

@@ -75,7 +75,10 @@ export function withRandomDiagnostics(labels: AssessmentLabels, seed: number): A
     const errorType = omitted ? ('OMITTED' as const) : phonemes.some((p) => p.deleted || p.substituted) ? ('MISPRONOUNCED' as const) : ('NONE' as const);
     return { startMs: phonemes[0]!.startMs, endMs: ms, errorType, phonemes };
   });
-  return { ...labels, diagnostics: { words, pauses: [], insertions: [] } };
+  // a pitch contour over the reading: on one note (MONOTONE) for about half the seeds, else lively
+  const span = r() < 0.5 ? 1 : 6;
+  const pitch = { hopMs: 20, firstMs: 16, semitones: Array.from({ length: Math.ceil(ms / 20) + 30 }, (_, i) => (i % 4 === 3 ? null : 5 + span * Math.sin(i / 5))) };
+  return { ...labels, diagnostics: { words, pauses: [], insertions: [], pitch } };
 }
 
 /**

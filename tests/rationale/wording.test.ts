@@ -20,9 +20,13 @@ for (const [audience, aspects] of Object.entries(ASPECT_PHRASES)) {
     test(`${audience} ${aspect}: each phrase fits exactly the bands it declares`, () => {
       for (const ph of phrases) {
         for (const band of ['low', 'mid', 'high'] as const) {
-          const verdict = checkRationale(ph.text, labelsWith(aspect, SCORE[band])).plausibility[VERDICT_KEY[aspect]];
+          const plausibility = checkRationale(ph.text, labelsWith(aspect, SCORE[band])).plausibility;
+          const verdict = plausibility[VERDICT_KEY[aspect]];
           const expected = ph.fits.includes(band) ? 'consistent' : 'inconsistent';
           if (verdict !== expected) throw new Error(`"${ph.text}" at ${band}: ${verdict}, expected ${expected}`);
+          // and it speaks of its own aspect only ("sounds" would be read as pronunciation)
+          const others = Object.entries(plausibility).filter(([k, v]) => k !== VERDICT_KEY[aspect] && v !== 'not_mentioned');
+          if (others.length) throw new Error(`"${ph.text}" also reads as ${others.map(([k]) => k).join(', ')}`);
         }
       }
     });
