@@ -65,7 +65,8 @@ export function normalizeReferenceText(text: string): string[] {
  * Whether the text between two tokens marks a phrase boundary, where a reader is expected to pause:
  * a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
  * between them allowed); a full stop (an ellipsis too) followed by a space, unless it ends an
- * initial ("J. Smith", "U.S. Army": a single letter other than I); a dash or a bracket, but not the
+ * initial ("J. Smith", "U.S. Army": a single letter other than I, unless a word that only starts a
+ * sentence follows, "vitamin C. Then"); a dash or a bracket, but not the
  * dash of a range ("1990–2000"); a line break.
  */
 function phraseBoundary(between: string, previous: Token, next: Token): boolean {
@@ -73,8 +74,21 @@ function phraseBoundary(between: string, previous: Token, next: Token): boolean 
   if (/^\s*[\u2013\u2014]\s*$/.test(between) && numeric(previous) && numeric(next)) return false;
   if (/[\u2013\u2014()[\]\n]|\s-+\s/.test(between)) return true;
   if (/[,;:!?]["'\u201D\u00BB]*(?=\s)/.test(between)) return true;
-  const initial = /^[A-Z]$/.test(previous.text) && previous.text !== 'I';
-  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && !initial;
+  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && !isInitial(previous, next);
+}
+
+/**
+ * Words that start a sentence and never a name: after one, a single letter's full stop ends a
+ * sentence ("vitamin C. Then", "plan B. It") instead of an initial ("J. Smith").
+ */
+const SENTENCE_STARTERS = new Set(
+  ('the a an it its he she we they you i this that these those then there here but and so or if when while after ' +
+    'before now next later also yet still my our your his her their what why how where who').split(' '),
+);
+
+/** A single capital letter other than I, with a full stop, before a word that can begin a name. */
+function isInitial(previous: Token, next: Token): boolean {
+  return /^[A-Z]$/.test(previous.text) && previous.text !== 'I' && !SENTENCE_STARTERS.has(next.text.toLowerCase());
 }
 
 /**

@@ -14,6 +14,9 @@ test('phrase boundaries: punctuation followed by a space, dashes, brackets and l
   expect(marked('The U.S. Army - and J. Smith (the man) came — late')).toBe('THE U S ARMY | AND J SMITH | THE MAN | CAME | LATE');
   // A full stop after a number or after I ends a sentence; after another single letter it ends an initial.
   expect(marked('I am 5. Then so did I. Then')).toBe('I AM FIVE | THEN SO DID I | THEN');
+  // ... unless a word that only starts a sentence follows: then the letter ended one.
+  expect(marked('Take vitamin C. Then plan B. It works, says J. Then')).toBe('TAKE VITAMIN C | THEN PLAN B | IT WORKS | SAYS J | THEN');
+  expect(marked('Ask A. Jones or B. Smith')).toBe('ASK A JONES OR B SMITH');
   // Read-out abbreviations lose their stop, unless it also ends the sentence; numbers keep their commas and points; a comma without a space is a typo, not a pause.
   expect(marked('Dr. Smith paid $1,000.50 at 10:30 for 3.5 kilos, well,then')).toBe('DOCTOR SMITH PAID ONE THOUSAND DOLLARS FIFTY CENTS AT TEN THIRTY FOR THREE POINT FIVE KILOS | WELL THEN');
   expect(marked('He lives on Elm St. It is quiet, and Acme Inc. and Baker St. are near')).toBe('HE LIVES ON ELM STREET | IT IS QUIET | AND ACME INCORPORATED AND BAKER STREET ARE NEAR');
