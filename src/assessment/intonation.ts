@@ -8,7 +8,7 @@ import type { PitchTrack } from '../types.js';
 /**
  * A span (90th minus 10th percentile) under this many semitones is MONOTONE. A convention: the
  * dataset's prosody scores barely follow pitch span (Spearman .12 on train/), so nothing could be
- * fitted; 6.7% of train/ readings of four or more words are MONOTONE (scripts/eval/intonation.ts).
+ * fitted; 6.5% of train/ readings of four or more words are MONOTONE (scripts/eval/intonation.ts).
  */
 export const MONOTONE_SPAN_SEMITONES = 2;
 /** Under this much voicing there is too little tune to judge. */
@@ -65,10 +65,11 @@ export function intonationOf(track: PitchTrack): Intonation {
   const voicedMs = frames.length * track.hopMs;
   if (!sorted.length) return { medianPitchHz: null, pitchSpanSemitones: null, voicedMs, errorTypes: [], contour: [] };
   const centre = quantile(sorted, 0.5);
-  const span = quantile(sorted, 0.9) - quantile(sorted, 0.1);
+  // rounded before the comparison: the span reported is the span judged (2.3 − 0.3 is 1.9999999999999998)
+  const span = round2(quantile(sorted, 0.9) - quantile(sorted, 0.1));
   return {
     medianPitchHz: round1(hzOf(centre)),
-    pitchSpanSemitones: round2(span),
+    pitchSpanSemitones: span,
     voicedMs,
     errorTypes: voicedMs >= MIN_VOICED_MS && span < MONOTONE_SPAN_SEMITONES ? ['MONOTONE'] : [],
     contour: frames.map((f) => ({ timeMs: f.timeMs, hz: round1(hzOf(f.st)), semitones: round2(f.st - centre) })),
@@ -77,7 +78,10 @@ export function intonationOf(track: PitchTrack): Intonation {
 
 /** The voiced frames centred in [startMs, endMs), against the reading's median; null without any. */
 export function wordPitch(track: PitchTrack, startMs: number, endMs: number, centre: number): WordPitch | null {
-  const inWord = voiced(track).filter((f) => f.timeMs >= startMs && f.timeMs < endMs).map((f) => f.st);
+  // only the word's own frames are visited: a resolver asks this for every word of a reading
+  const first = Math.max(0, Math.ceil((startMs - track.firstMs) / track.hopMs));
+  const last = Math.min(track.semitones.length, Math.ceil((endMs - track.firstMs) / track.hopMs));
+  const inWord = track.semitones.slice(first, last).filter((v): v is number => v !== null);
   if (!inWord.length) return null;
   const mean = inWord.reduce((a, b) => a + b, 0) / inWord.length;
   return {

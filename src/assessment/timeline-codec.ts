@@ -37,6 +37,7 @@ export function encodeTimeline(t: { pauses: Pause[]; insertions: Insertion[]; pi
 
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 
+/** null when absent; undefined when present but not a contour this codec wrote. */
 function decodePitch(stored: unknown): PitchTrack | null | undefined {
   if (stored === null || stored === undefined) return null;
   if (!Array.isArray(stored) || stored.length !== 3) return undefined;
@@ -46,20 +47,32 @@ function decodePitch(stored: unknown): PitchTrack | null | undefined {
   return { hopMs, firstMs, semitones: values.map((v: number | null) => (v === null ? null : v / 10)) };
 }
 
+/**
+ * Decoded once per loaded row: the resolvers of one assessment (pauses, insertions, fluency, each
+ * word's break and pitch) all read the same column value, and the contour is the long part.
+ * Callers must not change what they get.
+ */
+const decoded = new WeakMap<object, Timeline | null>();
+
 /** null when the column is empty or not a timeline this codec wrote. */
 export function decodeTimeline(stored: unknown): Timeline | null {
-  const s = stored as Partial<StoredTimeline> | null;
+  if (typeof stored !== 'object' || stored === null) return null;
+  if (!decoded.has(stored)) decoded.set(stored, decodeStored(stored));
+  return decoded.get(stored)!;
+}
+
+function decodeStored(stored: object): Timeline | null {
+  const s = stored as Partial<StoredTimeline>;
   if (!s || (s.v !== 1 && s.v !== 2) || !Array.isArray(s.pauses) || !Array.isArray(s.insertions)) return null;
   const pauses = s.pauses.filter((p) => Array.isArray(p) && p.length === 3 && p.every(isInt));
   const insertions = s.insertions.filter(
     (i) => Array.isArray(i) && i.length === 4 && (i[0] === null || isInt(i[0])) && isInt(i[1]) && isInt(i[2]) && Array.isArray(i[3]) && i[3].every((x) => typeof x === 'string'),
   );
   if (pauses.length !== s.pauses.length || insertions.length !== s.insertions.length) return null;
-  const pitch = s.v === 2 ? decodePitch(s.pitch) : null;
-  if (pitch === undefined) return null;
   return {
     pauses: pauses.map(([afterWordIndex, startMs, endMs]) => ({ afterWordIndex, startMs, endMs })),
     insertions: insertions.map(([afterWordIndex, startMs, endMs, phones]) => ({ afterWordIndex, startMs, endMs, phones })),
-    pitch,
+    // a contour that does not decode costs the intonation only, not the pauses and breaks
+    pitch: (s.v === 2 ? decodePitch(s.pitch) : null) ?? null,
   };
 }

@@ -105,8 +105,11 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
       { fits: LOW, text: 'Your reading was very choppy, with lots of stops.' },
     ],
     prosody: [
+      { fits: HIGH, when: monotone, text: 'Your reading had a really lovely rhythm, though it stayed close to one note.' },
       { fits: HIGH, text: 'Your reading had a really lovely melody.' },
+      { fits: MID_HIGH, when: monotone, text: 'Your reading had a nice rhythm, though it stayed close to one note.' },
       { fits: MID_HIGH, text: 'Your reading had a nice melody.' },
+      { fits: MID, when: monotone, text: 'Your melody was okay, but it stayed close to one note.' },
       { fits: MID, text: 'Your melody was okay.' },
       { fits: LOW_MID, when: monotone, text: 'Your melody was a bit flat, like one long note.' },
       { fits: LOW_MID, text: 'Your melody was a bit flat.' },

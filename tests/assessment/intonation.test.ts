@@ -52,6 +52,23 @@ describe('the pitch tracker and its contour', () => {
     expect(c.at(-1)).toBeCloseTo(5, 5);
   });
 
+  test('the contour is on the recording\'s clock: a tone after 400 ms of silence starts at 400 ms and ends with it', () => {
+    const silence = new Float32Array(0.4 * RATE);
+    const tone = glide(150, 150, 0.6);
+    const samples = new Float32Array(silence.length + tone.length + 0.4 * RATE);
+    samples.set(tone, silence.length);
+    const s = intonationOf(pitchTrack(trackPitch(samples, samples.length / 320), 1400));
+    // a frame is voiced once its 32 ms window is mostly tone; its centre is then within a frame of the onset
+    expect(Math.abs(s.contour[0]!.timeMs - 400)).toBeLessThanOrEqual(PITCH_HOP_MS);
+    expect(Math.abs(s.contour.at(-1)!.timeMs - 1000)).toBeLessThanOrEqual(PITCH_HOP_MS);
+  });
+
+  test('the contour is kept in tenths of a semitone, as the timeline stores it', () => {
+    const c = pitchTrack(trackPitch(glide(120, 180, 1), 50), 1000).semitones.filter((v): v is number => v !== null);
+    expect(c.length).toBeGreaterThan(30);
+    for (const v of c) expect(Math.round(v * 10) / 10).toBe(v);
+  });
+
   test('frames of the padding past the recording are dropped', () => {
     const f0 = new Float32Array(100).fill(150);
     expect(pitchTrack(f0, 1000).semitones).toHaveLength(Math.ceil((1000 - PITCH_FIRST_MS) / PITCH_HOP_MS));
@@ -68,6 +85,10 @@ describe('the intonation summary', () => {
     expect(intonationOf(alternating(enough, MONOTONE_SPAN_SEMITONES)).errorTypes).toEqual([]);
     expect(intonationOf(alternating(enough - 1, 0.5)).errorTypes).toEqual([]);
     expect(intonationOf(alternating(enough - 1, 0.5)).voicedMs).toBe(MIN_VOICED_MS - PITCH_HOP_MS);
+    // the span judged is the span reported: 2.3 − 0.3 in floating point is just under 2
+    const edge = intonationOf(track(Array.from({ length: enough }, (_, i) => (i % 2 ? 2.3 : 0.3))));
+    expect(edge.pitchSpanSemitones).toBe(2);
+    expect(edge.errorTypes).toEqual([]);
   });
 
   test('the contour skips unvoiced frames and is relative to the median; no voicing gives nulls', () => {

@@ -206,4 +206,11 @@ test('a reading on one note is told so where its prosody band allows, and never 
   const upperText = expectClean({ sentence: upper, words: [word], continuous: { sentence: { ...upper, prosody: 7.4 }, words: [{ accuracy: 9, total: 9 }] }, diagnostics: { ...timing, pitch: flat } }, 'upper');
   expect(upperText).toMatch(/close to one note/);
   expect(at(8, lively)).toContain('Your intonation and rhythm sound very natural.');
+  // children too: a one-note reading's melody is never praised
+  for (const prosody of [3, 5, 7, 9]) {
+    const told = at(prosody, flat, 'child');
+    expect(told).not.toMatch(/lovely melody|nice melody/);
+    expect(told).toMatch(/one (long )?note|very flat/);
+  }
+  expect(at(9, lively, 'child')).toContain('lovely melody');
 });

@@ -111,8 +111,13 @@ function dropShortRuns(xs: (number | null)[]): (number | null)[] {
   return out;
 }
 
-/** The cleaned contour of a recording `durationMs` long (frames of the graph's padding dropped). */
+/**
+ * The cleaned contour of a recording `durationMs` long (frames of the graph's padding dropped), in
+ * tenths of a semitone: what Assessment.timeline stores, so the rationale written from it and the
+ * API reading the stored row summarise the same values.
+ */
 export function pitchTrack(f0: Float32Array, durationMs: number): PitchTrack {
   const frames = Math.max(0, Math.min(f0.length, Math.ceil((durationMs - PITCH_FIRST_MS) / PITCH_HOP_MS)));
-  return { hopMs: PITCH_HOP_MS, firstMs: PITCH_FIRST_MS, semitones: pitchContour(f0.subarray(0, frames)) };
+  const tenths = pitchContour(f0.subarray(0, frames)).map((v) => (v === null ? null : Math.round(v * 10) / 10));
+  return { hopMs: PITCH_HOP_MS, firstMs: PITCH_FIRST_MS, semitones: tenths };
 }
