@@ -110,17 +110,20 @@ export function statementReadUrl(endpoint: string, statementId: string, by: 'sta
 
 type ReadBack = { kind: 'read'; status: number; statement: Record<string, unknown> | null; note: string | null } | { kind: 'outcome'; outcome: LrsOutcome };
 
-/** One read of a stored statement: the statement when the LRS returned one with our id. */
-async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voidedStatementId', options: SendOptions): Promise<ReadBack> {
+/**
+ * One read of a stored statement: the statement when the LRS returned one with our id. `after`:
+ * what made the sender read (for the reasons of a read that fails).
+ */
+async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voidedStatementId', options: SendOptions, after = 'LRS answered 409'): Promise<ReadBack> {
   let res: { status: number; text(): Promise<string> };
   try {
     const { 'content-type': _none, ...headers } = lrsHeaders(lrs);
     res = await fetchOf(options)(statementReadUrl(lrs.endpoint, id, by), { method: 'GET', headers, signal: deadline(options) });
   } catch (e) {
-    return { kind: 'outcome', outcome: unreachable(e, 'LRS answered 409 and could not be read back') };
+    return { kind: 'outcome', outcome: unreachable(e, `${after} and could not be read back`) };
   }
   if (res.status === 408 || res.status === 429 || res.status >= 500) {
-    return { kind: 'outcome', outcome: { kind: 'retry', status: res.status, reason: `LRS answered 409, then ${res.status} to reading the stored statement back` } };
+    return { kind: 'outcome', outcome: { kind: 'retry', status: res.status, reason: `${after}, then ${res.status} to reading the stored statement back` } };
   }
   if (res.status !== 200) return { kind: 'read', status: res.status, statement: null, note: `the LRS answered ${res.status} to reading it back` };
   let body: unknown;
@@ -134,6 +137,35 @@ async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voide
   // A StatementResult, or another statement: the LRS did not honour the single read; nothing to compare.
   if (!isOurs) return { kind: 'read', status: 200, statement: null, note: 'the LRS did not return the statement with this id' };
   return { kind: 'read', status: 200, statement: body as Record<string, unknown>, note: null };
+}
+
+/**
+ * Whether the endpoint is an LRS's that answers these credentials: its About resource (xAPI 1.0.3
+ * communication 2.8, `GET {endpoint}/about`, which every LRS serves) answers 200 with the versions
+ * it speaks. A 404 elsewhere means something only from an endpoint that passes this.
+ */
+export async function lrsAnswers(lrs: LrsConfig, options: SendOptions = {}): Promise<boolean> {
+  try {
+    const { 'content-type': _none, ...headers } = lrsHeaders(lrs);
+    const res = await fetchOf(options)(appendPath(lrs.endpoint, 'about'), { method: 'GET', headers, signal: deadline(options) });
+    if (res.status !== 200) return false;
+    const about = JSON.parse(await res.text()) as { version?: unknown };
+    return Array.isArray(about.version) && about.version.some((v) => typeof v === 'string' && v.startsWith('1.0'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the LRS holds statement `id` as a live (not voided) statement: true on a 200, false on a
+ * 404 (never received, or voided already: either way nothing of it is left in the LRS's queries),
+ * null when the read does not tell (write-only credentials, another status). `after` names what
+ * led to the read; a read worth retrying is returned as that outcome.
+ */
+export async function holdsStatement(lrs: LrsConfig, id: string, after: string, options: SendOptions = {}): Promise<boolean | null | LrsOutcome> {
+  const read = await readStored(lrs, id, 'statementId', options, after);
+  if (read.kind === 'outcome') return read.outcome;
+  return read.status === 200 ? true : read.status === 404 ? false : null;
 }
 
 /**

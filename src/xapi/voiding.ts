@@ -15,7 +15,7 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
 import { lrsFor } from './send.js';
-import { postStatements, sendStatement, type LrsConfig, type LrsOutcome, type SendOptions } from './lrs.js';
+import { holdsStatement, lrsAnswers, postStatements, sendStatement, type LrsConfig, type LrsOutcome, type SendOptions } from './lrs.js';
 import { PLATFORM, VERB_VOIDED, type VoidingStatement } from './statement.js';
 import { statementIdFor, STATEMENT_NAMESPACE, uuidV5 } from './uuid.js';
 
@@ -105,9 +105,41 @@ export async function queueVoiding(
 }
 
 /**
+ * A batch refused with one of these may have been refused for one statement in it (an LRS stores a
+ * batch whole or not at all): 400 for a statement it will not take, 413 for a batch too large. Its
+ * statements are then sent one at a time, so one refusal does not keep the others from the LRS.
+ * (Not 404: that is as likely a wrong endpoint as a refusal.)
+ */
+const MAYBE_ONE_REFUSED = new Set([400, 413]);
+
+/** What the statements of one attempt came to, over all its batches. */
+interface Tally {
+  /** Voiding statements the LRS took (stored now, or before: 409 and compared). */
+  voided: number;
+  /**
+   * Voided statements whose voiding the LRS refused and that a read by statementId says it does not
+   * hold (404). They count as done only if the LRS showed in this attempt that it answers (a voiding
+   * stored, a read answered 200): a wrong endpoint answers 404 to everything.
+   */
+  absent: string[];
+  /** Voided statements whose voiding the LRS refused while it holds them (or could not say). */
+  refused: string[];
+  firstRefusal: { status: number; reason: string } | null;
+  /** The LRS's last answer that took a voiding, for the delivery's record. */
+  lastTaken: LrsOutcome | null;
+  /** The endpoint showed it is an LRS's: a read answered 200, or its About resource did. */
+  answers: boolean;
+}
+
+/**
  * One attempt of a voiding delivery: every statement of the event, in batches. A batch answered
  * 409 (some were stored by an earlier attempt whose answer was lost) is sent again one statement at
- * a time, each 409 read back and compared. The first batch that is not delivered decides the outcome.
+ * a time, each 409 read back and compared; so is a batch refused as a whole (MAYBE_ONE_REFUSED). A
+ * batch to retry, a conflict or a refusal of the credentials ends the attempt there. A voiding the
+ * LRS refuses for a statement it does not hold counts as done (a strict LRS will not void what it
+ * never got, or voided already); any other refused voiding fails the delivery, naming the
+ * statements, after the rest were voided. A batch of which the LRS took nothing ends the attempt: it
+ * refuses the requests, not one statement.
  */
 export async function sendVoiding(
   prisma: PrismaClient,
@@ -115,23 +147,82 @@ export async function sendVoiding(
   lrs: LrsConfig,
   event: { id: string },
   options: SendOptions,
+  batchSize = BATCH,
 ): Promise<LrsOutcome> {
   const rows = await prisma.xapiVoiding.findMany({ where: { eventId: event.id }, select: { statementId: true, voidedAt: true }, orderBy: { statementId: 'asc' } });
-  let last: LrsOutcome = { kind: 'delivered', status: 204, alreadyStored: false, note: 'Nothing to void.' };
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const statements = rows.slice(i, i + BATCH).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
-    last = await postStatements(lrs, statements, options);
-    if (last.kind === 'delivered' && last.alreadyStored) last = await oneByOne(lrs, statements, options);
-    if (last.kind !== 'delivered') return last;
+  if (rows.length === 0) return { kind: 'delivered', status: 204, alreadyStored: false, note: 'Nothing to void.' };
+  const tally: Tally = { voided: 0, absent: [], refused: [], firstRefusal: null, lastTaken: null, answers: false };
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const statements = rows.slice(i, i + batchSize).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
+    const [voidedBefore, refusedBefore] = [tally.voided, tally.refused.length];
+    const posted = await postStatements(lrs, statements, options);
+    const oneAtATime = (posted.kind === 'delivered' && posted.alreadyStored) || (posted.kind === 'rejected' && MAYBE_ONE_REFUSED.has(posted.status));
+    if (posted.kind === 'delivered' && !posted.alreadyStored) {
+      tally.voided += statements.length;
+      tally.lastTaken = posted;
+    } else if (!oneAtATime) return withTally(posted, tally, rows.length);
+    if (oneAtATime) {
+      const stopped = await oneByOne(lrs, statements, options, tally);
+      if (stopped) return withTally(stopped, tally, rows.length);
+    }
+    if (tally.voided > voidedBefore) continue;
+    // The LRS took nothing of this batch: every voiding refused means it refuses these requests,
+    // not one statement; only "not held" answers count if the endpoint is an LRS's at all.
+    if (tally.refused.length - refusedBefore === statements.length) break;
+    if (tally.voided === 0 && !tally.answers) tally.answers = await lrsAnswers(lrs, options);
+    if (tally.voided === 0 && !tally.answers) break;
   }
-  return last;
+  return summarise(tally, rows.length);
 }
 
-async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: SendOptions): Promise<LrsOutcome> {
-  let last: LrsOutcome = { kind: 'delivered', status: 204, alreadyStored: false };
-  for (const statement of statements) {
-    last = await sendStatement(lrs, statement, options);
-    if (last.kind !== 'delivered') return last;
+/** The attempt's outcome from its tally: delivered when every voiding was taken or is moot. */
+function summarise(tally: Tally, total: number): LrsOutcome {
+  const answers = tally.voided > 0 || tally.answers;
+  const refused = answers ? tally.refused : [...tally.refused, ...tally.absent];
+  if (refused.length > 0 || (!tally.lastTaken && !answers)) {
+    const named = refused.slice(0, 5).join(', ') + (refused.length > 5 ? ` and ${refused.length - 5} more` : '');
+    const first = tally.firstRefusal ?? { status: 404, reason: 'LRS answered 404' };
+    return { kind: 'rejected', status: first.status, reason: `The LRS refused to void ${refused.length} of ${total} statements (${named}); ${counts(tally, total, answers)}. The first refusal: ${first.reason}` };
   }
-  return last;
+  // every voiding moot: the About resource's answer is the delivery's record
+  const taken = tally.lastTaken ?? { kind: 'delivered', status: 200, alreadyStored: false };
+  if (tally.absent.length === 0 || taken.kind !== 'delivered') return taken;
+  const moot = `${tally.absent.length} of ${total} statements are not in the LRS (a read by statementId answers 404: never received, or voided already), which refused to void them: nothing of them is left to void.`;
+  return { ...taken, note: taken.note ? `${taken.note} ${moot}` : moot };
+}
+
+function counts(tally: Tally, total: number, answers: boolean): string {
+  const moot = answers ? tally.absent.length : 0;
+  const notSent = total - tally.voided - tally.absent.length - tally.refused.length;
+  return `${tally.voided} voided` + (moot ? `, ${moot} not in the LRS` : '') + (notSent ? `, ${notSent} not sent after a batch of which the LRS took nothing` : '');
+}
+
+/** An outcome that ends the attempt early, with what the attempt had done before it. */
+function withTally(outcome: LrsOutcome, tally: Tally, total: number): LrsOutcome {
+  if (outcome.kind === 'delivered' || (tally.voided === 0 && tally.refused.length === 0 && tally.absent.length === 0)) return outcome;
+  const refused = tally.refused.length ? `; refused before it: ${tally.refused.slice(0, 5).join(', ')}${tally.refused.length > 5 ? ' and more' : ''}` : '';
+  return { ...outcome, reason: `${outcome.reason} (this attempt: ${counts(tally, total, true)}${refused})` };
+}
+
+/** The statements one at a time; an outcome that ends the attempt (retry, conflict, credentials), or null. */
+async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: SendOptions, tally: Tally): Promise<LrsOutcome | null> {
+  for (const statement of statements) {
+    const outcome = await sendStatement(lrs, statement, options);
+    if (outcome.kind === 'rejected' && MAYBE_ONE_REFUSED.has(outcome.status)) {
+      const target = statement.object.id;
+      const held = await holdsStatement(lrs, target, `LRS refused to void ${target} (${outcome.status})`, options);
+      if (typeof held === 'object' && held !== null) return held; // a read to retry
+      if (held === true) tally.answers = true;
+      if (held === false) tally.absent.push(target);
+      else {
+        tally.refused.push(target);
+        tally.firstRefusal ??= { status: outcome.status, reason: outcome.reason };
+      }
+      continue;
+    }
+    if (outcome.kind !== 'delivered') return outcome;
+    tally.voided++;
+    tally.lastTaken = outcome;
+  }
+  return null;
 }

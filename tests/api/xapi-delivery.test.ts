@@ -17,7 +17,7 @@ import { TestLrs } from '../support/xapi-lrs.js';
 import { xapiErrors } from '../support/xapi-schema.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { statementIdFor } from '../../src/xapi/uuid.js';
-import { voidingStatementIdFor } from '../../src/xapi/voiding.js';
+import { sendVoiding, voidingStatementIdFor } from '../../src/xapi/voiding.js';
 import { waitFor } from '../jobs/fixtures.js';
 
 const DATABASES = await testDatabases();
@@ -399,6 +399,102 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
     const quiet = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-quiet-${randomUUID()}` })).data.createLearner.id;
     const gone = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { xapiStatementsVoided } }`, { id: quiet });
     expect(gone.data.eraseLearner).toEqual({ xapiStatementsVoided: 0 });
+  });
+
+  test('an LRS that refuses some voidings: the others are voided, what it does not hold counts as done, the refused ones are named; a batch refused whole stops the attempt', async () => {
+    expect((await t.admin.request(SET, { input: { endpoint: lrs.url, username: lrs.username, password: lrs.password } })).errors).toBeUndefined();
+    const learner = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-strict-${randomUUID()}` })).data.createLearner.id;
+    const take = async () => {
+      const res = await t.admin.upload(SUBMIT, { input: { learnerId: learner, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+        bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav',
+      });
+      const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+      expect(job.status).toBe('SUCCEEDED');
+      const assessmentId = fromGlobalId(job.assessment.id)!.id;
+      await settledXapi(assessmentId);
+      expect(lrs.stored.has(statementIdFor(assessmentId))).toBe(true);
+      return statementIdFor(assessmentId);
+    };
+    const [held, lost, refused] = [await take(), await take(), await take()];
+    lrs.stored.delete(lost); // the LRS no longer has it (as if it never got it)
+    lrs.refuseVoidingUnknown = true;
+    lrs.refuseVoidingOf.add(refused);
+    try {
+      const erased = await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { xapiStatementsVoided } }`, { id: learner });
+      expect(erased.data.eraseLearner).toEqual({ xapiStatementsVoided: 3 });
+      const { eventId } = await prisma().xapiVoiding.findFirstOrThrow({ where: { statementId: held } });
+      const failed = await waitFor(async () => {
+        const d = await prisma().delivery.findFirst({ where: { eventId, channel: 'XAPI' } });
+        return d && (d.status === 'FAILED' || d.status === 'DELIVERED') ? d : null;
+      }, 30_000, 50);
+      expect(failed).toMatchObject({ status: 'FAILED', lastStatusCode: 400 });
+      expect(failed.lastError).toContain(`refused to void 1 of 3 statements (${refused})`);
+      expect(failed.lastError).toContain('1 voided, 1 not in the LRS');
+      expect(lrs.voided.has(held)).toBe(true);
+      expect(lrs.voided.has(refused)).toBe(false);
+
+      // The LRS relents; a re-send: the voided one is 409 and compared, the lost one still counts as done, the refused one is voided.
+      lrs.refuseVoidingOf.clear();
+      const resent = await t.admin.request(`mutation($id: ID!) { resendXapiDelivery(id: $id) { id } }`, { id: toGlobalId('XapiDelivery', failed.id) });
+      expect(resent.errors).toBeUndefined();
+      const delivered = await waitFor(async () => {
+        const d = await prisma().delivery.findUnique({ where: { id: fromGlobalId(resent.data.resendXapiDelivery.id)!.id } });
+        return d && (d.status === 'FAILED' || d.status === 'DELIVERED') ? d : null;
+      }, 30_000, 50);
+      expect(delivered.status).toBe('DELIVERED');
+      expect(delivered.lastError).toContain('1 of 3 statements are not in the LRS');
+      expect(lrs.voided.has(refused)).toBe(true);
+      expect(lrs.stored.has(voidingStatementIdFor(lost))).toBe(false);
+
+      // Every voiding refused (the LRS refuses these requests, not one statement): one batch, then each statement once, no more.
+      const learner2 = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `xapi-strict-${randomUUID()}` })).data.createLearner.id;
+      const takes2: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await t.admin.upload(SUBMIT, { input: { learnerId: learner2, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
+          bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav',
+        });
+        const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+        expect(job.status).toBe('SUCCEEDED');
+        const assessmentId = fromGlobalId(job.assessment.id)!.id;
+        await settledXapi(assessmentId);
+        takes2.push(statementIdFor(assessmentId));
+      }
+      for (const id of takes2) lrs.refuseVoidingOf.add(id);
+      const before = lrs.requests.length;
+      await t.admin.request(`mutation($id: ID!) { eraseLearner(id: $id) { xapiStatementsVoided } }`, { id: learner2 });
+      const event2 = (await prisma().xapiVoiding.findFirstOrThrow({ where: { statementId: takes2[0] } })).eventId;
+      const allRefused = await waitFor(async () => {
+        const d = await prisma().delivery.findFirst({ where: { eventId: event2, channel: 'XAPI' } });
+        return d && (d.status === 'FAILED' || d.status === 'DELIVERED') ? d : null;
+      }, 30_000, 50);
+      expect(allRefused.status).toBe('FAILED');
+      expect(allRefused.lastError).toContain('refused to void 2 of 2 statements');
+      // the batch, then per statement its POST and the read of its target
+      expect(lrs.requests.length - before).toBe(1 + 2 * 2);
+
+      // The same attempt in batches of one: the first batch refused whole ends it (the LRS refuses
+      // these requests), the second is not sent.
+      const endpoint = { endpoint: lrs.url, username: lrs.username, password: lrs.password };
+      const start = lrs.requests.length;
+      const stopped = await sendVoiding(prisma(), t.config.xapi, endpoint, { id: event2 }, {}, 1);
+      expect(stopped).toMatchObject({ kind: 'rejected', status: 400 });
+      expect((stopped as { reason: string }).reason).toContain('refused to void 1 of 2 statements');
+      expect((stopped as { reason: string }).reason).toContain('0 voided, 1 not sent after a batch of which the LRS took nothing');
+      expect(lrs.requests.length - start).toBe(3);
+      // A wrong endpoint answers 404 to everything: that is no "not held", it fails as it is.
+      const nowhere = await sendVoiding(prisma(), t.config.xapi, { ...endpoint, endpoint: `${lrs.url}nowhere/` }, { id: event2 }, {});
+      expect(nowhere).toMatchObject({ kind: 'rejected', status: 404 });
+      // Statements the LRS never got, voidings refused for them: once the About resource shows the
+      // endpoint is an LRS, nothing is left to void, and the delivery says so.
+      lrs.refuseVoidingOf.clear();
+      for (const id of takes2) lrs.stored.delete(id);
+      const moot = await sendVoiding(prisma(), t.config.xapi, endpoint, { id: event2 }, {});
+      expect(moot).toMatchObject({ kind: 'delivered', note: expect.stringContaining('2 of 2 statements are not in the LRS') });
+      for (const id of takes2) expect(lrs.stored.has(voidingStatementIdFor(id))).toBe(false);
+    } finally {
+      lrs.refuseVoidingUnknown = false;
+      lrs.refuseVoidingOf.clear();
+    }
   });
 
   test("a write-only key gets its submission's utterance back, but not the learner's groups it snapshots", async () => {

@@ -4,7 +4,8 @@
  * `X-Experience-API-Version: 1.0.x`, `Content-Type: application/json`, a statement or an array of
  * statements that validates against tests/support/xapi-schema.ts, no id twice in one batch.
  * It stores by statement id and answers 200 with the ids; a statement whose id it already holds is
- * 409 Conflict (as some LRSs answer any re-sent id). A `voided` statement voids its target. `failNext` makes the next requests 503.
+ * 409 Conflict (as some LRSs answer any re-sent id). A `voided` statement voids its target. `failNext` makes the next requests 503;
+ * `refuseVoidingUnknown` and `refuseVoidingOf` make it refuse voidings as stricter LRSs do.
  * `GET /xapi/statements?statementId=…` returns a stored statement as an LRS does: with `stored`,
  * `authority` and `version` added and the timestamp in another time zone and precision (what xAPI's
  * immutability exceptions allow), 404 for an id it does not hold; `readBack` makes it refuse reads
@@ -36,6 +37,13 @@ export class TestLrs {
    * credentials); or 503.
    */
   readBack: 'serve' | 'dropNulls' | 'statementResult' | 'forbid' | 'fail' = 'serve';
+  /**
+   * As some LRSs do (against xAPI 2.3.2's SHOULD NOT): refuse, with 400 for the whole batch, a
+   * voiding statement whose target it does not hold as a live statement.
+   */
+  refuseVoidingUnknown = false;
+  /** Targets whose voiding is refused (400 for the whole batch), held or not. */
+  readonly refuseVoidingOf = new Set<string>();
   private server: http.Server | null = null;
   url = '';
 
@@ -94,6 +102,8 @@ export class TestLrs {
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://lrs');
+    // The About resource (xAPI 1.0.3 communication 2.8), which every LRS serves, to anyone.
+    if (url.pathname === '/xapi/about' && req.method === 'GET') return this.answer(req, res, 200, 'about', { version: ['1.0.3'] });
     if (url.pathname !== '/xapi/statements' || (req.method !== 'POST' && req.method !== 'GET')) return this.answer(req, res, 404, `no ${req.method} ${req.url}`);
     if (!this.authorised(req.headers.authorization)) return this.answer(req, res, 401, 'bad or missing Basic credentials');
     if (!/^1\.0(\.\d+)?$/.test(String(req.headers['x-experience-api-version'] ?? ''))) return this.answer(req, res, 400, 'missing X-Experience-API-Version');
@@ -116,6 +126,9 @@ export class TestLrs {
     if (ids.some((id) => !id)) return this.answer(req, res, 400, 'this LRS wants the producer to set ids');
     if (new Set(ids).size !== ids.length) return this.answer(req, res, 400, 'an id twice in one batch');
     if (ids.some((id) => this.stored.has(id!) || this.voided.has(id!))) return this.answer(req, res, 409, 'a statement with this id is stored already');
+    const refusedVoiding = (batch as { verb?: { id?: string }; object?: { id?: string } }[]).map((st) => st.verb?.id === VOIDED_VERB ? (st.object?.id ?? '').toLowerCase() : null)
+      .find((target) => target !== null && (this.refuseVoidingOf.has(target) || (this.refuseVoidingUnknown && (!this.stored.has(target) || this.voided.has(target)))));
+    if (refusedVoiding !== undefined) return this.answer(req, res, 400, `will not void statement ${refusedVoiding}`);
     batch.forEach((s, i) => this.stored.set(ids[i]!, s));
     // A voiding statement voids its target (xAPI 2.3.2), whether the LRS holds the target or not.
     for (const s of batch as { verb?: { id?: string }; object?: { objectType?: string; id?: string } }[]) {
