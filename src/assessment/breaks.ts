@@ -68,3 +68,21 @@ export function storedPhraseBreaks(utterance: { referenceText: string; reference
   const words = normalizeReferenceText(utterance.referenceText);
   return words.length === stored.length && words.every((w, i) => w === stored[i]) ? phraseBreaksBefore(utterance.referenceText) : null;
 }
+
+/**
+ * The break feedback of one model assessment, by word index, as every channel gives it (the API's
+ * WordAssessment.breakBefore, the assessment.completed event, the results export): null for the
+ * whole assessment when it was flagged READ_WRONG_TEXT (an alignment of this text to another
+ * sentence says nothing about its phrasing), had no alignment, or its utterance's words are no
+ * longer what the normaliser makes of its text (storedPhraseBreaks).
+ */
+export function assessmentBreaks(input: {
+  words: TimedWord[];
+  utterance: { referenceText: string; referenceWords: unknown };
+  insertions: TimedPause[] | null;
+  flags: readonly string[];
+}): Map<number, WordBreak | null> | null {
+  if (!input.insertions || input.flags.includes('READ_WRONG_TEXT')) return null;
+  const expected = storedPhraseBreaks(input.utterance);
+  return expected ? wordBreaks(input.words, expected, input.insertions) : null;
+}

@@ -31,6 +31,10 @@ import { parseDateTime } from '../resolvers/scalars.js';
 import { authoriseRead, failBeforeBody } from './route-auth.js';
 import { decodeMetadata, type Metadata } from '../assessment/metadata.js';
 import { ipaOf } from '../analytics/common.js';
+import { decodeTimeline } from '../assessment/timeline-codec.js';
+import { intonationOf } from '../assessment/intonation.js';
+import { assessmentBreaks, type WordBreak } from '../assessment/breaks.js';
+import type { PitchTrack } from '../types.js';
 
 export const EXPORT_PAGE_SIZE = 500;
 
@@ -57,6 +61,10 @@ interface UtteranceRow {
   learnerGroups: string[];
   /** Utterance.metadata as stored (decoded by src/assessment/metadata.ts). */
   metadata: unknown;
+  /** Assessment.timeline as stored (src/assessment/timeline-codec.ts): the pitch contour and inserted speech. */
+  timeline: unknown;
+  /** Utterance.referenceWords as stored: the break feedback checks the text still normalises to them. */
+  referenceWords: unknown;
 }
 
 interface WordRow {
@@ -106,10 +114,21 @@ const PHONEME_COLUMNS = [
   'phonemeStartMs', 'phonemeEndMs',
 ] as const;
 
+/**
+ * Prosody feedback, last at every level for the same reason: the reading's intonation
+ * (Assessment.intonation without its contour) and, at word and phoneme level, the break before the
+ * word (WordAssessment.breakBefore). Empty where the API gives null.
+ */
+const INTONATION_COLUMNS = ['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes'] as const;
+const BREAK_COLUMNS = ['breakSilenceMs', 'breakExpected', 'breakErrorTypes'] as const;
+
 /** The columns of a level, in order. */
 function columnsOf(level: Level): string[] {
-  if (level === 'utterance') return [...UTTERANCE_COLUMNS, ...OUTCOME_COLUMNS];
-  return [...UTTERANCE_COLUMNS, ...WORD_COLUMNS, ...OUTCOME_COLUMNS, ...WORD_DETAIL_COLUMNS, ...(level === 'phoneme' ? PHONEME_COLUMNS : [])];
+  if (level === 'utterance') return [...UTTERANCE_COLUMNS, ...OUTCOME_COLUMNS, ...INTONATION_COLUMNS];
+  return [
+    ...UTTERANCE_COLUMNS, ...WORD_COLUMNS, ...OUTCOME_COLUMNS, ...WORD_DETAIL_COLUMNS, ...(level === 'phoneme' ? PHONEME_COLUMNS : []),
+    ...INTONATION_COLUMNS, ...BREAK_COLUMNS,
+  ];
 }
 
 type Cell = string | number | boolean | string[] | Metadata | null;
@@ -256,7 +275,7 @@ async function* utterancePages(services: Services, organizationId: string, learn
     const rows: UtteranceRow[] = await services.prisma.$queryRaw<UtteranceRow[]>`
       SELECT u."id" AS "utteranceId", u."createdAt", u."referenceText", a."id" AS "assessmentId", a."createdAt" AS "assessedAt",
              a."modelVersion", a."accuracy", a."fluency", a."prosody", a."completeness", a."total",
-             a."contentMatch", a."flags", u."learnerGroups", u."metadata"
+             a."contentMatch", a."flags", u."learnerGroups", u."metadata", a."timeline", u."referenceWords"
       FROM "Utterance" u
       JOIN LATERAL (
         SELECT * FROM "Assessment" x
@@ -355,6 +374,18 @@ function phonemeCells(p: PhonemeRow): Record_ {
   };
 }
 
+/** The reading's intonation cells (Assessment.intonation's summary); empty without a contour. */
+function intonationCells(pitch: PitchTrack | null): Record_ {
+  if (!pitch) return { medianPitchHz: null, pitchSpanSemitones: null, intonationErrorTypes: null };
+  const i = intonationOf(pitch);
+  return { medianPitchHz: i.medianPitchHz, pitchSpanSemitones: i.pitchSpanSemitones, intonationErrorTypes: i.errorTypes };
+}
+
+/** A word's break cells (WordAssessment.breakBefore); empty where it is null. */
+function breakCells(b: WordBreak | null): Record_ {
+  return { breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null };
+}
+
 function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]> | null): Record_[] {
   const out: Record_[] = [];
   for (const r of rows) {
@@ -374,17 +405,22 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
       total: r.total,
     };
     const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups, metadata: decodeMetadata(r.metadata) };
+    const timeline = decodeTimeline(r.timeline);
+    const intonation = intonationCells(timeline?.pitch ?? null);
     if (!words) {
-      out.push({ ...base, ...outcome });
+      out.push({ ...base, ...outcome, ...intonation });
       continue;
     }
-    for (const w of words.get(r.assessmentId) ?? []) {
+    const ws = words.get(r.assessmentId) ?? [];
+    const breaks = assessmentBreaks({ words: ws, utterance: r, insertions: timeline?.insertions ?? null, flags: r.flags });
+    for (const w of ws) {
       const word: Record_ = {
         ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome,
         wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
       };
-      if (!w.phonemes) out.push(word);
-      else for (const p of w.phonemes) out.push({ ...word, ...phonemeCells(p) });
+      const prosody = { ...intonation, ...breakCells(breaks?.get(w.index) ?? null) };
+      if (!w.phonemes) out.push({ ...word, ...prosody });
+      else for (const p of w.phonemes) out.push({ ...word, ...phonemeCells(p), ...prosody });
     }
   }
   return out;

@@ -16,6 +16,8 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
+import { assessmentBreaks, type WordBreak } from '../assessment/breaks.js';
+import { intonationOf } from '../assessment/intonation.js';
 
 export const EVENT_TYPES = [
   'assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted',
@@ -135,10 +137,11 @@ function sentenceOf(s: SentenceScores) {
 
 /**
  * Per reference word: scores, phoneme accuracies and, from the model's alignment, when the word was
- * said and its miscue (null for human labels). Phoneme timing and the sounds heard stay in the API
- * (Assessment.words): the payload grows with the word count only, and stays a few KB.
+ * said, its miscue and the break before it (null for human labels). Phoneme timing, the sounds heard
+ * and the pitch contour stay in the API (Assessment.words, intonation): the payload grows with the
+ * word count only, and stays a few KB.
  */
-function wordsOf(labels: AssessmentLabels) {
+function wordsOf(labels: AssessmentLabels, breaks: Map<number, WordBreak | null> | null) {
   return labels.words.map((w, i) => {
     const d = labels.diagnostics?.words[i];
     return {
@@ -149,9 +152,38 @@ function wordsOf(labels: AssessmentLabels) {
       startMs: d?.startMs ?? null,
       endMs: d?.endMs ?? null,
       errorType: d?.errorType ?? null,
+      breakBefore: breaks?.get(i) ?? null,
       phonemes: w.phonemes.map((p) => ({ symbol: p.symbol, accuracy: p.accuracy })),
     };
   });
+}
+
+/**
+ * The break feedback of a model's labels, as WordAssessment.breakBefore computes it from the stored
+ * rows (the same words, insertions, text and flags).
+ */
+function breaksOf(labels: AssessmentLabels, utterance: UtteranceText, flags: readonly string[]): Map<number, WordBreak | null> | null {
+  const diagnostics = labels.diagnostics;
+  if (!diagnostics) return null;
+  const words = labels.words.map((_, index) => {
+    const d = diagnostics.words[index];
+    return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
+  });
+  return assessmentBreaks({ words, utterance, insertions: diagnostics.insertions, flags });
+}
+
+/** Assessment.intonation without its contour (the API serves that): null without a pitch contour. */
+function intonationSummaryOf(labels: AssessmentLabels) {
+  const pitch = labels.diagnostics?.pitch;
+  if (!pitch) return null;
+  const { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes } = intonationOf(pitch);
+  return { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes };
+}
+
+/** What the break feedback needs of an utterance: its text and the words stored for it. */
+export interface UtteranceText {
+  referenceText: string;
+  referenceWords: unknown;
 }
 
 export interface UtteranceFacts extends UtteranceRef {
@@ -171,7 +203,7 @@ export function utteranceSubmitted(u: UtteranceFacts, learner: LearnerRef, job: 
 export function assessmentCompleted(input: {
   assessmentId: string;
   job: { id: string; attempts: number; bulkOperationId: string | null };
-  utterance: UtteranceRef;
+  utterance: UtteranceRef & UtteranceText;
   learner: LearnerRef;
   model: { name: string; version: string; executionProvider: string };
   labels: AssessmentLabels;
@@ -186,7 +218,8 @@ export function assessmentCompleted(input: {
       model: { name: input.model.name, version: input.model.version },
       executionProvider: input.model.executionProvider,
       sentence: sentenceOf(input.labels.sentence),
-      words: wordsOf(input.labels),
+      words: wordsOf(input.labels, breaksOf(input.labels, input.utterance, input.content.flags)),
+      intonation: intonationSummaryOf(input.labels),
       rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
       contentMatch: input.content.contentMatch,
       flags: input.content.flags,
@@ -235,7 +268,7 @@ export function humanLabelsAttached(input: {
       source: 'HUMAN',
       rater: input.rater,
       sentence: sentenceOf(input.labels.sentence),
-      words: input.labels.words === null ? null : wordsOf(input.labels as AssessmentLabels),
+      words: input.labels.words === null ? null : wordsOf(input.labels as AssessmentLabels, null),
     },
     utterance: utteranceRef(input.utterance),
     learner: learnerRef(input.learner),

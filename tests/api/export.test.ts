@@ -11,6 +11,9 @@ import { EXPORT_PAGE_SIZE } from '../../src/http/export.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
 import { arpabetToIpa } from '../../src/text/phones.js';
+import { decodeTimeline } from '../../src/assessment/timeline-codec.js';
+import { intonationOf } from '../../src/assessment/intonation.js';
+import { assessmentBreaks } from '../../src/assessment/breaks.js';
 import type { AssessmentLabels } from '../../src/types.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
@@ -68,20 +71,27 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
     };
     // The outcome columns come last, after the word columns too.
     const outcome: Rec = { contentMatch: a.contentMatch, flags: a.flags, groupsAtSubmission: u.learnerGroups, metadata: Object.fromEntries(Object.entries(u.metadata as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))) };
-    if (level === 'utterance') out.push({ ...base, ...outcome });
+    // The prosody columns come last of all, at every level.
+    const timeline = decodeTimeline(a.timeline);
+    const tune = timeline?.pitch ? intonationOf(timeline.pitch) : null;
+    const intonation: Rec = { medianPitchHz: tune?.medianPitchHz ?? null, pitchSpanSemitones: tune?.pitchSpanSemitones ?? null, intonationErrorTypes: tune?.errorTypes ?? null };
+    const breaks = assessmentBreaks({ words: a.words, utterance: u, insertions: timeline?.insertions ?? null, flags: a.flags });
+    if (level === 'utterance') out.push({ ...base, ...outcome, ...intonation });
     else {
       for (const w of a.words) {
         const word: Rec = {
           ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome,
           wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
         };
-        if (level === 'word') out.push(word);
+        const b = breaks?.get(w.index) ?? null;
+        const prosody: Rec = { ...intonation, breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null };
+        if (level === 'word') out.push({ ...word, ...prosody });
         else {
           for (const p of w.phonemes) {
             out.push({
               ...word, phonemeIndex: p.index, phoneme: p.symbol, phonemeIpa: arpabetToIpa(p.symbol), phonemeAccuracy: p.accuracy,
               producedPhoneme: p.producedSymbol, producedConfidence: p.producedConfidence, phonemeDeleted: p.deleted, phonemeSubstituted: p.substituted,
-              phonemeStartMs: p.startMs, phonemeEndMs: p.endMs,
+              phonemeStartMs: p.startMs, phonemeEndMs: p.endMs, ...prosody,
             });
           }
         }
@@ -198,7 +208,9 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(want.length).toBe(8);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
     // The word columns, then the outcome columns, then the word's miscue and timing (added last, so earlier positions hold).
-    expect(csv[0]!.slice(-12)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata', 'wordErrorType', 'wordStartMs', 'wordEndMs']);
+    expect(csv[0]!.slice(-18, -6)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata', 'wordErrorType', 'wordStartMs', 'wordEndMs']);
+    // then the prosody feedback, last of all
+    expect(csv[0]!.slice(-6)).toEqual(['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', 'breakSilenceMs', 'breakExpected', 'breakErrorTypes']);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);
@@ -224,9 +236,10 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${nasty.externalId.replace(/[^A-Za-z0-9._-]+/g, '_')}-phonemes.jsonl"`);
     expect((await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(want);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=phoneme`)).text());
-    expect(csv[0]!.slice(-13)).toEqual([
+    expect(csv[0]!.slice(-19)).toEqual([
       'wordErrorType', 'wordStartMs', 'wordEndMs', 'phonemeIndex', 'phoneme', 'phonemeIpa', 'phonemeAccuracy', 'producedPhoneme', 'producedConfidence',
       'phonemeDeleted', 'phonemeSubstituted', 'phonemeStartMs', 'phonemeEndMs',
+      'medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', 'breakSilenceMs', 'breakExpected', 'breakErrorTypes',
     ]);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     // A long history at phoneme level equals the database too (several keyset pages).

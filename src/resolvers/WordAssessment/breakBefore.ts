@@ -1,5 +1,5 @@
 import type { WordAssessmentResolvers } from '../../generated/graphql.js';
-import { storedPhraseBreaks, wordBreaks, type WordBreak } from '../../assessment/breaks.js';
+import { assessmentBreaks, type WordBreak } from '../../assessment/breaks.js';
 import { decodeTimeline } from '../../assessment/timeline-codec.js';
 
 /**
@@ -15,13 +15,11 @@ const computed = new WeakMap<object, Map<number, WordBreak | null> | null>();
  */
 export const breakBefore: WordAssessmentResolvers['breakBefore'] = async (word, _args, ctx) => {
   const assessment = await ctx.loaders.assessment.load(word.assessmentId);
-  const timeline = assessment ? decodeTimeline(assessment.timeline) : null;
-  // Another sentence was read: an alignment of this text to it says nothing about its phrasing.
-  if (!assessment || !timeline || assessment.flags.includes('READ_WRONG_TEXT')) return null;
+  if (!assessment) return null;
   const [words, utterance] = await Promise.all([ctx.loaders.wordsByAssessment.load(assessment.id), ctx.loaders.utterance.load(assessment.utteranceId)]);
   if (!computed.has(words)) {
-    const expected = utterance ? storedPhraseBreaks(utterance) : null;
-    computed.set(words, expected ? wordBreaks(words, expected, timeline.insertions) : null);
+    const insertions = decodeTimeline(assessment.timeline)?.insertions ?? null;
+    computed.set(words, utterance ? assessmentBreaks({ words, utterance, insertions, flags: assessment.flags }) : null);
   }
   return computed.get(words)?.get(word.index) ?? null;
 };
