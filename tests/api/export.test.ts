@@ -176,16 +176,16 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-learner-_HYPERLINK_http_x_y_.csv"');
     const text = await res.text();
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission,metadata');
+    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission,metadata,medianPitchHz,pitchSpanSemitones,intonationErrorTypes');
     // The unassessed utterance is left out; the HUMAN labels are not the result; v2 replaced v1.
     expect(text.startsWith(lines[0] + '\r\n"\'=HYPERLINK(""http://x"",""y"")","@class;set,2;group-001"'.replace('"@class', '"\'@class'))).toBe(true);
     const rows = parseCsv(text);
     expect(rows.length).toBe(3);
-    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001", '{"attempt":"a-1","note":"said \\"hi\\", twice"}']);
+    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001", '{"attempt":"a-1","note":"said \\"hi\\", twice"}', '', '', '']);
     // Groups now and at submission differ for a learner who changed class.
     expect(rows[1]![1]).toBe("'@class;set,2;group-001");
     // Another sentence was read: the row says so (the analytics leave it out).
-    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '', '']);
+    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '', '', '', '', '']);
     const want = await expected(prisma, nasty.id, 'utterance');
     expect(rows.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
   });
