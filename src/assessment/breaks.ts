@@ -12,11 +12,18 @@
  */
 import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
+import type { AssessmentLabels } from '../types.js';
 
 /** Less silence than this at a phrase boundary is a MISSING_BREAK. */
 export const MISSING_BREAK_MS = 100;
 
 export type BreakErrorType = 'UNEXPECTED_BREAK' | 'MISSING_BREAK';
+
+/** What the break feedback needs of an utterance: its text and the words stored for it. */
+export interface UtteranceText {
+  referenceText: string;
+  referenceWords: unknown;
+}
 
 export interface WordBreak {
   /** Silence between the previous spoken word's end and this word's start, in ms. */
@@ -78,11 +85,25 @@ export function storedPhraseBreaks(utterance: { referenceText: string; reference
  */
 export function assessmentBreaks(input: {
   words: TimedWord[];
-  utterance: { referenceText: string; referenceWords: unknown };
+  utterance: UtteranceText;
   insertions: TimedPause[] | null;
   flags: readonly string[];
 }): Map<number, WordBreak | null> | null {
   if (!input.insertions || input.flags.includes('READ_WRONG_TEXT')) return null;
   const expected = storedPhraseBreaks(input.utterance);
   return expected ? wordBreaks(input.words, expected, input.insertions) : null;
+}
+
+/**
+ * assessmentBreaks of a model's labels before they are stored (the completing transaction's event
+ * and rationale): the same words, insertions, text and flags WordAssessment.breakBefore reads back.
+ */
+export function labelBreaks(labels: AssessmentLabels, utterance: UtteranceText, flags: readonly string[]): Map<number, WordBreak | null> | null {
+  const diagnostics = labels.diagnostics;
+  if (!diagnostics) return null;
+  const words = labels.words.map((_, index) => {
+    const d = diagnostics.words[index];
+    return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
+  });
+  return assessmentBreaks({ words, utterance, insertions: diagnostics.insertions, flags });
 }

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { INTERNAL_FAILURE_MESSAGE, type FailedJob } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
+import { labelBreaks } from './breaks.js';
 import { applyContentMatch } from './wrong-text.js';
 import { audioRemoved } from './audio-retention.js';
 import { lockForModelAssessment } from './human.js';
@@ -53,7 +54,9 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const rationaleStarted = performance.now();
     // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
     const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
-    const wording = { audience: utterance.learner.ageGroup === 'CHILD' ? ('child' as const) : ('adult' as const) };
+    // what WordAssessment.breakBefore will serve: the rationale and the event say the same
+    const breaks = labelBreaks(labels, utterance, flags);
+    const wording = { audience: utterance.learner.ageGroup === 'CHILD' ? ('child' as const) : ('adult' as const), breaks };
     const text = assessed.rationale
       ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels, wording) : generateRationale(labels, wording));
     const check = checkRationale(text, labels);
@@ -84,7 +87,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         learnerId: utterance.learner.id,
         type: 'assessment.completed',
         data: assessmentCompleted({
-          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, rationale: { text, flags: check.flags },
+          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, breaks, rationale: { text, flags: check.flags },
           content: { contentMatch, flags },
         }),
       });

@@ -16,7 +16,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
-import { assessmentBreaks, type WordBreak } from '../assessment/breaks.js';
+import type { WordBreak } from '../assessment/breaks.js';
 import { intonationOf } from '../assessment/intonation.js';
 
 export const EVENT_TYPES = [
@@ -141,7 +141,7 @@ function sentenceOf(s: SentenceScores) {
  * and the pitch contour stay in the API (Assessment.words, intonation): the payload grows with the
  * word count only, and stays a few KB.
  */
-function wordsOf(labels: AssessmentLabels, breaks: Map<number, WordBreak | null> | null) {
+function wordsOf(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak | null> | null) {
   return labels.words.map((w, i) => {
     const d = labels.diagnostics?.words[i];
     return {
@@ -158,32 +158,12 @@ function wordsOf(labels: AssessmentLabels, breaks: Map<number, WordBreak | null>
   });
 }
 
-/**
- * The break feedback of a model's labels, as WordAssessment.breakBefore computes it from the stored
- * rows (the same words, insertions, text and flags).
- */
-function breaksOf(labels: AssessmentLabels, utterance: UtteranceText, flags: readonly string[]): Map<number, WordBreak | null> | null {
-  const diagnostics = labels.diagnostics;
-  if (!diagnostics) return null;
-  const words = labels.words.map((_, index) => {
-    const d = diagnostics.words[index];
-    return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
-  });
-  return assessmentBreaks({ words, utterance, insertions: diagnostics.insertions, flags });
-}
-
 /** Assessment.intonation without its contour (the API serves that): null without a pitch contour. */
 function intonationSummaryOf(labels: AssessmentLabels) {
   const pitch = labels.diagnostics?.pitch;
   if (!pitch) return null;
   const { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes } = intonationOf(pitch);
   return { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes };
-}
-
-/** What the break feedback needs of an utterance: its text and the words stored for it. */
-export interface UtteranceText {
-  referenceText: string;
-  referenceWords: unknown;
 }
 
 export interface UtteranceFacts extends UtteranceRef {
@@ -203,10 +183,12 @@ export function utteranceSubmitted(u: UtteranceFacts, learner: LearnerRef, job: 
 export function assessmentCompleted(input: {
   assessmentId: string;
   job: { id: string; attempts: number; bulkOperationId: string | null };
-  utterance: UtteranceRef & UtteranceText;
+  utterance: UtteranceRef;
   learner: LearnerRef;
   model: { name: string; version: string; executionProvider: string };
   labels: AssessmentLabels;
+  /** The labels' break feedback (src/assessment/breaks.ts labelBreaks), as the API will serve it. */
+  breaks: ReadonlyMap<number, WordBreak | null> | null;
   rationale: { text: string; flags: string[] };
   /** Assessment.contentMatch and Assessment.flags (READ_WRONG_TEXT), as the API serves them */
   content: { contentMatch: number | null; flags: string[] };
@@ -218,7 +200,7 @@ export function assessmentCompleted(input: {
       model: { name: input.model.name, version: input.model.version },
       executionProvider: input.model.executionProvider,
       sentence: sentenceOf(input.labels.sentence),
-      words: wordsOf(input.labels, breaksOf(input.labels, input.utterance, input.content.flags)),
+      words: wordsOf(input.labels, input.breaks),
       intonation: intonationSummaryOf(input.labels),
       rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
       contentMatch: input.content.contentMatch,

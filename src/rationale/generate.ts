@@ -16,11 +16,12 @@
  * - miscues from the model's alignment (labels.diagnostics) are told only where the labels agree:
  *   a skipped word only if labelled < 8, a substituted sound only if labelled < 1.5.
  * No random or hashed choice: the same labels give the same text, and the wording follows the
- * content (which aspects are strong, how many errors, pauses, stress slips, a monotone reading, the
- * audience).
+ * content (which aspects are strong, how many errors, hesitation pauses, punctuation run through, stress
+ * slips, a monotone reading, the audience).
  */
 import type { AssessmentLabels, WordScore } from '../types.js';
 import { intonationOf } from '../assessment/intonation.js';
+import type { BreakErrorType, WordBreak } from '../assessment/breaks.js';
 import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
 import {
@@ -39,6 +40,13 @@ export interface RationaleOptions {
   audience?: Audience;
   /** The model's calibration table; the default bundle's when absent. */
   calibration?: RationaleCalibration;
+  /**
+   * The reading's break feedback (src/assessment/breaks.ts labelBreaks), when the reference text's
+   * phrasing is known: a pause at a comma is then phrasing, not hesitation, and running on through
+   * the punctuation is named. Without it every pause counts as hesitation and nothing is said of
+   * the punctuation (a text without any, as SpeechOcean762's).
+   */
+  breaks?: ReadonlyMap<number, WordBreak | null> | null;
 }
 
 export function generateRationale(labels: AssessmentLabels, options: RationaleOptions = {}): string {
@@ -48,12 +56,18 @@ export function generateRationale(labels: AssessmentLabels, options: RationaleOp
   const content: Content = {
     errorWords: plan.words.length,
     words: labels.words.length,
-    pauses: labels.diagnostics?.pauses.length ?? 0,
+    pauses: options.breaks ? countBreaks(options.breaks, 'UNEXPECTED_BREAK') : (labels.diagnostics?.pauses.length ?? 0),
+    missingBreaks: options.breaks ? countBreaks(options.breaks, 'MISSING_BREAK') : 0,
     stressErrors: labels.words.filter((w) => w.stress === 5).length,
     monotone: isMonotone(labels),
   };
   const aspects = (['accuracy', 'fluency', 'prosody', 'total'] as const).map((a) => aspectLine(labels, a, calibration, audience, content));
   return [...aspects, ...tokenLines(labels, plan, audience)].join('\n');
+}
+
+/** How many words WordAssessment.breakBefore will give this error type. */
+function countBreaks(breaks: ReadonlyMap<number, WordBreak | null>, type: BreakErrorType): number {
+  return [...breaks.values()].filter((b) => b?.errorTypes.includes(type)).length;
 }
 
 /** What Assessment.intonation will say of the reading: the same summary of the same contour. */

@@ -17,8 +17,13 @@ export interface Content {
   errorWords: number;
   /** Words of the reference. */
   words: number;
-  /** Pauses the alignment found (0 without diagnostics). */
+  /**
+   * Pauses where the text has no phrase boundary (UNEXPECTED_BREAK) when the text's phrasing is
+   * known, else every pause the alignment found (0 without diagnostics).
+   */
   pauses: number;
+  /** Phrase boundaries read straight through (MISSING_BREAK; 0 when the phrasing is not known). */
+  missingBreaks: number;
   /** Words whose stress the model marked as wrong. */
   stressErrors: number;
   /** The pitch tracker heard the reading on one note (Assessment.intonation MONOTONE). */
@@ -43,6 +48,7 @@ const manyErrors = (c: Content): boolean => c.errorWords >= 3 && c.errorWords * 
 const paused = (c: Content): boolean => c.pauses > 0;
 const stressSlips = (c: Content): boolean => c.stressErrors > 0;
 const monotone = (c: Content): boolean => c.monotone;
+const runOn = (c: Content): boolean => c.missingBreaks > 0;
 
 export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly AspectPhrase[]>> = {
   adult: {
@@ -70,15 +76,20 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
     ],
     prosody: [
       { fits: HIGH, when: monotone, text: 'Your rhythm is very natural, though your pitch stays close to one note.' },
+      { fits: HIGH, when: runOn, text: 'Your intonation is very natural, though the rhythm runs on through the punctuation.' },
       { fits: HIGH, text: 'Your intonation and rhythm sound very natural.' },
       { fits: MID_HIGH, when: monotone, text: 'Your rhythm is fairly natural, though your pitch stays close to one note.' },
+      { fits: MID_HIGH, when: runOn, text: 'Your intonation is fairly natural, though the rhythm runs on through the punctuation.' },
       { fits: MID_HIGH, when: stressSlips, text: 'Your rhythm is fairly natural.' },
       { fits: MID_HIGH, text: 'Your intonation is fairly natural and lively.' },
       { fits: MID, when: monotone, text: 'Your intonation is average, staying close to one note.' },
+      { fits: MID, when: runOn, text: 'Your rhythm is average, running on through the punctuation.' },
       { fits: MID, text: 'Your intonation is average.' },
       { fits: LOW_MID, when: monotone, text: 'Your intonation is somewhat flat, staying close to one note.' },
+      { fits: LOW_MID, when: runOn, text: 'Your rhythm is somewhat uneven, running on through the punctuation.' },
       { fits: LOW_MID, when: stressSlips, text: 'Your rhythm is somewhat uneven.' },
       { fits: LOW_MID, text: 'Your intonation is somewhat flat.' },
+      { fits: LOW, when: runOn, text: 'Your intonation is very flat and the rhythm runs on through the punctuation.' },
       { fits: LOW, text: 'Your intonation is very flat and the rhythm is unnatural.' },
     ],
     total: [
@@ -108,10 +119,13 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
       { fits: HIGH, when: monotone, text: 'Your reading had a really lovely rhythm, though it stayed close to one note.' },
       { fits: HIGH, text: 'Your reading had a really lovely melody.' },
       { fits: MID_HIGH, when: monotone, text: 'Your reading had a nice rhythm, though it stayed close to one note.' },
+      { fits: MID_HIGH, when: runOn, text: 'Your reading had a nice melody, though it ran on past the commas and full stops.' },
       { fits: MID_HIGH, text: 'Your reading had a nice melody.' },
       { fits: MID, when: monotone, text: 'Your melody was okay, but it stayed close to one note.' },
+      { fits: MID, when: runOn, text: 'Your melody was okay, but it ran on past the commas and full stops.' },
       { fits: MID, text: 'Your melody was okay.' },
       { fits: LOW_MID, when: monotone, text: 'Your melody was a bit flat, like one long note.' },
+      { fits: LOW_MID, when: runOn, text: 'Your melody was a bit flat, and it ran on past the commas and full stops.' },
       { fits: LOW_MID, text: 'Your melody was a bit flat.' },
       { fits: LOW, text: 'Your melody was very flat, like a robot.' },
     ],

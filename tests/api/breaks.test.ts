@@ -48,6 +48,9 @@ function readmeQuery(): string {
     expect(a.words.every((w: any) => w.errorType !== 'OMITTED')).toBe(true);
     return { utteranceId: res.data.submitUtterance.utterance.id as string, id: job.assessment.id as string, ...a };
   }
+  const rationaleOf = async (id: string) =>
+    (await t.admin.request(`query($id: ID!) { assessment(id: $id) { sentence { fluency prosody } rationale { text flags } } }`, { id })).data.assessment
+      .rationale as { text: string; flags: string[] };
   const byText = (a: any) => Object.fromEntries(a.words.map((w: any) => [w.text, w.breakBefore]));
 
   test('read straight through the comma: a MISSING_BREAK before TOMORROW, nothing else', async () => {
@@ -63,6 +66,10 @@ function readmeQuery(): string {
     // A word's silence is the time from the previous word's end (no inserted speech here).
     expect(a.insertions).toEqual([]);
     a.words.slice(1).forEach((w: any, i: number) => expect(w.breakBefore.silenceMs).toBe(w.startMs - a.words[i].endMs));
+    // The rationale says the reading ran on through the comma, and passes its own checks.
+    const said = await rationaleOf(a.id);
+    expect(said.flags).toEqual([]);
+    expect(said.text).toMatch(/runs on through the punctuation/);
   });
 
   test('a pause at the comma is what the text asks for; a long one between SEE and YOU is UNEXPECTED_BREAK, as Assessment.pauses shows', async () => {
@@ -78,6 +85,10 @@ function readmeQuery(): string {
     expect(a.insertions).toEqual([]);
     expect(breaks.YOU.silenceMs).toBe(pause.durationMs);
     for (const w of ['WILL', 'SEE', 'AT', 'THE', 'STREAM']) expect(breaks[w]).toMatchObject({ expected: false, errorTypes: [] });
+    // A pause at the comma is phrasing: the rationale says nothing of the punctuation.
+    const said = await rationaleOf(a.id);
+    expect(said.flags).toEqual([]);
+    expect(said.text).not.toMatch(/punctuation/);
   });
 
   test('human labels have no break feedback', async () => {

@@ -214,3 +214,46 @@ test('a reading on one note is told so where its prosody band allows, and never 
   }
   expect(at(9, lively, 'child')).toContain('lovely melody');
 });
+
+test('phrasing: a pause at a punctuation mark is not hesitation; punctuation read straight through is named where the prosody band allows', () => {
+  const words: WordScore[] = ['SEE', 'YOU', 'TOMORROW'].map((text) => ({ text, accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'S', accuracy: 2 }] }));
+  const timed = (startMs: number, endMs: number) => ({ startMs, endMs, errorType: 'NONE' as const, phonemes: [{ startMs, endMs, produced: 'S', producedConfidence: 0.9, deleted: false, substituted: false }] });
+  // one 500 ms pause, between YOU and TOMORROW
+  const diagnostics = { words: [timed(0, 400), timed(400, 800), timed(1300, 1900)], pauses: [{ afterWordIndex: 1, startMs: 800, endMs: 1300 }], insertions: [] };
+  const at = (fluency: number, prosody: number, breaks: RationaleOptions['breaks'], audience: 'adult' | 'child' = 'adult') =>
+    expectClean({ sentence: { accuracy: 9, fluency, prosody, completeness: 10, total: 8 }, words, diagnostics }, `fluency ${fluency} prosody ${prosody}`, { breaks, audience });
+  const pauseAt = (expected: boolean) => new Map([[0, null], [1, { silenceMs: 0, expected: false, errorTypes: [] }],
+    [2, { silenceMs: 500, expected, errorTypes: expected ? [] : ['UNEXPECTED_BREAK' as const] }]]);
+  // Without the text's phrasing every pause is hesitation; with it, only a pause where the text has none.
+  expect(at(3, 8, null)).toContain('with frequent pauses');
+  expect(at(3, 8, pauseAt(false))).toContain('with frequent pauses');
+  expect(at(3, 8, pauseAt(true))).not.toMatch(/pauses/);
+  expect(at(5, 8, pauseAt(true))).not.toMatch(/pauses/);
+
+  // A comma before YOU read straight through.
+  const runOn = new Map([[0, null], [1, { silenceMs: 0, expected: true, errorTypes: ['MISSING_BREAK' as const] }], [2, { silenceMs: 500, expected: true, errorTypes: [] }]]);
+  const told = [2, 5, 7, 9].map((prosody) => at(9, prosody, runOn));
+  for (const text of told) expect(text).toMatch(/runs? on through the punctuation|running on through the punctuation/);
+  expect(told[3]).toContain('Your intonation is very natural, though the rhythm runs on through the punctuation.');
+  for (const prosody of [5, 7]) expect(at(9, prosody, runOn, 'child')).toContain('ran on past the commas and full stops');
+  // without the phrasing, or with a pause at the comma, nothing is said of the punctuation
+  for (const prosody of [2, 5, 7, 9]) {
+    expect(at(9, prosody, null)).not.toMatch(/punctuation/);
+    expect(at(9, prosody, pauseAt(true))).not.toMatch(/punctuation/);
+  }
+});
+
+test('no flags for 3000 random label sets with random break feedback', () => {
+  let named = 0;
+  for (let seed = 1; seed <= 3000; seed++) {
+    const l = withRandomDiagnostics(withRandomPredictions(randomLabels(seed), seed), seed);
+    const next = rng(seed * 7 + 3);
+    const breaks = new Map(l.words.map((_, i) => {
+      const r = next();
+      return [i, i === 0 ? null : { silenceMs: Math.round(r * 800), expected: r < 0.3, errorTypes: r < 0.1 ? ['MISSING_BREAK' as const] : r > 0.8 ? ['UNEXPECTED_BREAK' as const] : [] }];
+    }));
+    const text = expectClean(l, `seed ${seed} with breaks`, { breaks, audience: seed % 3 ? 'adult' : 'child' });
+    if (/through the punctuation|past the commas/.test(text)) named++;
+  }
+  expect(named).toBeGreaterThan(300);
+});
