@@ -18,6 +18,7 @@ import type { AssessmentLabels, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
 import type { WordBreak } from '../assessment/breaks.js';
 import { intonationOf } from '../assessment/intonation.js';
+import { decodeTimeline, encodeTimeline } from '../assessment/timeline-codec.js';
 
 export const EVENT_TYPES = [
   'assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted',
@@ -158,9 +159,13 @@ function wordsOf(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak
   });
 }
 
-/** Assessment.intonation without its contour (the API serves that): null without a pitch contour. */
+/**
+ * Assessment.intonation without its contour (the API serves that): null without a pitch contour.
+ * Summarised from the contour as stored (through its codec), so the event says what the API will.
+ */
 function intonationSummaryOf(labels: AssessmentLabels) {
-  const pitch = labels.diagnostics?.pitch;
+  const diagnostics = labels.diagnostics;
+  const pitch = diagnostics ? decodeTimeline(encodeTimeline(diagnostics))?.pitch : null;
   if (!pitch) return null;
   const { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes } = intonationOf(pitch);
   return { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes };

@@ -5,7 +5,8 @@
  * It goes up as a multipart upload, the real scorer assesses it, a webhook receiver on 127.0.0.1
  * gets assessment.completed, and the results export is read at every level: the event's intonation
  * and each word's breakBefore, and the export's prosody columns (JSON lines and CSV), equal what the
- * API serves for the same assessment.
+ * API serves for the same assessment. A reading of another sentence (READ_WRONG_TEXT) keeps its
+ * intonation but has no break feedback anywhere.
  */
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
@@ -38,6 +39,7 @@ function csvRows(body: string): string[][] {
   let externalId: string;
   let assessment: { id: string; intonation: any; words: any[] };
   let event: any;
+  let learnerId: string;
 
   const exportOf = async (query: string) => {
     const res = await fetch(`${t.app.url.replace(/\/graphql$/, '/export/results')}?learner=${externalId}&${query}`, {
@@ -52,7 +54,7 @@ function csvRows(body: string): string[][] {
     await receiver.start();
     t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true });
     externalId = `prosody-${kind}`;
-    const learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: externalId })).data.createLearner.id;
+    learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: externalId })).data.createLearner.id;
     const hook = await t.admin.request(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`, {
       input: { url: receiver.url, eventTypes: ['assessment.completed'] },
     });
@@ -67,7 +69,7 @@ function csvRows(body: string): string[][] {
     expect(read.errors).toBeUndefined();
     assessment = { id: job.assessment.id, ...read.data.assessment };
     await receiver.waitForCount(1);
-    event = receiver.delivered().find((e) => e.type === 'assessment.completed')!.data;
+    event = receiver.delivered().find((e) => e.data.assessment.id === assessment.id)!.data;
   }, 180_000);
   afterAll(async () => {
     await t?.dispose();
@@ -122,5 +124,31 @@ function csvRows(body: string): string[][] {
         w.text, w.breakBefore ? String(w.breakBefore.silenceMs) : '', w.breakBefore ? String(w.breakBefore.expected) : '',
         w.breakBefore ? w.breakBefore.errorTypes.join(';') : '', 'MONOTONE',
       ]));
+  });
+
+  test('a reading of another sentence keeps its intonation and has no break feedback, in the API, the event and the export', async () => {
+    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: TEXT, audio: null } }, 'variables.input.audio', {
+      bytes: espeakWav('The cat sat on the mat by the old red door.'), name: 'other.wav',
+    });
+    expect(res.errors).toBeUndefined();
+    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+    const api = (await t.admin.request(`query($id: ID!) { assessment(id: $id) { flags intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes }
+      words { text startMs breakBefore { silenceMs } } } }`, { id: job.assessment.id })).data.assessment;
+    expect(api.flags).toContain('READ_WRONG_TEXT');
+    expect(api.intonation.voicedMs).toBeGreaterThan(500); // the tune does not depend on the text
+    expect(api.words.some((w: any) => w.startMs !== null)).toBe(true); // aligned all the same
+    expect(api.words.every((w: any) => w.breakBefore === null)).toBe(true);
+
+    await receiver.waitForCount(2);
+    const other = receiver.delivered().find((e) => e.data.assessment.id === job.assessment.id)!.data;
+    expect(other.assessment.intonation).toEqual(api.intonation);
+    expect(other.assessment.words.map((w: any) => w.breakBefore)).toEqual(api.words.map(() => null));
+
+    const rows = (await jsonl('level=word')).filter((r) => r.assessmentId === job.assessment.id);
+    expect(rows.map((r) => r.word)).toEqual(api.words.map((w: any) => w.text));
+    for (const r of rows) {
+      expect(r).toMatchObject({ flags: ['READ_WRONG_TEXT'], medianPitchHz: api.intonation.medianPitchHz, intonationErrorTypes: api.intonation.errorTypes });
+      expect([r.breakSilenceMs, r.breakExpected, r.breakErrorTypes]).toEqual([null, null, null]);
+    }
   });
 });

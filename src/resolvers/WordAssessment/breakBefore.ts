@@ -15,7 +15,8 @@ const computed = new WeakMap<object, Map<number, WordBreak | null> | null>();
  */
 export const breakBefore: WordAssessmentResolvers['breakBefore'] = async (word, _args, ctx) => {
   const assessment = await ctx.loaders.assessment.load(word.assessmentId);
-  if (!assessment) return null;
+  // Nothing to load for an assessment without an alignment (human labels) or of another sentence.
+  if (!assessment?.timeline || assessment.flags.includes('READ_WRONG_TEXT')) return null;
   const [words, utterance] = await Promise.all([ctx.loaders.wordsByAssessment.load(assessment.id), ctx.loaders.utterance.load(assessment.utteranceId)]);
   if (!computed.has(words)) {
     const insertions = decodeTimeline(assessment.timeline)?.insertions ?? null;
