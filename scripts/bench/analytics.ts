@@ -167,6 +167,16 @@ export async function benchAnalytics(args: string[]): Promise<void> {
         name: 'cohort summary (group)',
         run: () => gql(`query($g: String!) { group(externalId: $g) { externalId learnerCount scoreDistribution { aspect count mean p10 median p90 } weakSounds { phoneme count meanAccuracy errorRate } droppedLearners { learner { externalId } drop } inactiveLearners { learner { externalId } lastPracticeAt } } }`, { g: group }),
       },
+      {
+        // The learners' running sums (LearnerSoundRollup): one statement whatever the history's size.
+        name: 'organisation weak sounds (all time)',
+        run: () => gql(`{ viewer { organization { weakSounds(first: 41) { phoneme count meanAccuracy errorRate } } } }`, {}),
+      },
+      {
+        // A window reads every phoneme row of the window's latest assessments: the seed's last month (a sixth of the history).
+        name: 'organisation weak sounds (last month)',
+        run: () => gql(`query($from: DateTime!) { viewer { organization { weakSounds(from: $from, first: 41) { phoneme count meanAccuracy errorRate } } } }`, { from: '2026-05-01T00:00:00Z' }),
+      },
     ];
 
     const chosen = values.only ? cases.filter((c, i) => i === 0 || c.name.includes(values.only!)) : cases;
