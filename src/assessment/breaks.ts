@@ -10,7 +10,7 @@
  * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (the alignment's
  * frames are 20 ms, and a reader who runs two phrases together leaves no silence at all).
  */
-import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
+import { labelTimedWords, PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
 import type { AssessmentLabels } from '../types.js';
 
@@ -101,9 +101,5 @@ export function assessmentBreaks(input: {
 export function labelBreaks(labels: AssessmentLabels, utterance: UtteranceText, flags: readonly string[]): Map<number, WordBreak | null> | null {
   const diagnostics = labels.diagnostics;
   if (!diagnostics) return null;
-  const words = labels.words.map((_, index) => {
-    const d = diagnostics.words[index];
-    return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
-  });
-  return assessmentBreaks({ words, utterance, insertions: diagnostics.insertions, flags });
+  return assessmentBreaks({ words: labelTimedWords(labels), utterance, insertions: diagnostics.insertions, flags });
 }

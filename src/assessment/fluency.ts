@@ -12,7 +12,7 @@
  * speech heard there (a filler, an extra word) is speech, not silence.
  */
 import { isVowel } from '../text/phones.js';
-import type { ReferenceWord } from '../types.js';
+import type { AssessmentLabels, ReferenceWord } from '../types.js';
 
 export interface TimedWord {
   index: number;
@@ -108,4 +108,28 @@ export function fluencyMetrics(words: TimedWord[], reference: ReferenceWord[], p
     meanLengthOfRun: round(syllableCount / (silences.length + 1), 2),
     phonationTimeRatio: round(articulationMs / speakingMs, 3),
   };
+}
+
+/**
+ * The fluency measures of one model assessment, as every channel gives them (the API's
+ * Assessment.fluencyMetrics, the assessment.completed event, the results export): null when it was
+ * flagged READ_WRONG_TEXT (an alignment of this text to another sentence measures nothing about the
+ * reading) or has no alignment (`timing` null: human labels, rows stored before it).
+ */
+export function assessmentFluency(input: {
+  words: TimedWord[];
+  referenceWords: unknown;
+  timing: { pauses: TimedPause[]; insertions: TimedPause[] } | null;
+  flags: readonly string[];
+}): FluencyMetrics | null {
+  if (!input.timing || input.flags.includes('READ_WRONG_TEXT')) return null;
+  return fluencyMetrics(input.words, input.referenceWords as ReferenceWord[], input.timing.pauses, input.timing.insertions);
+}
+
+/** The words of a model's labels before they are stored, timed as WordAssessment rows will be. */
+export function labelTimedWords(labels: AssessmentLabels): TimedWord[] {
+  return labels.words.map((_, index) => {
+    const d = labels.diagnostics?.words[index];
+    return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
+  });
 }

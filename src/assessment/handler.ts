@@ -9,6 +9,7 @@ import { INTERNAL_FAILURE_MESSAGE, type FailedJob } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
 import { labelBreaks } from './breaks.js';
+import { assessmentFluency, labelTimedWords } from './fluency.js';
 import { applyContentMatch } from './wrong-text.js';
 import { audioRemoved } from './audio-retention.js';
 import { lockForModelAssessment } from './human.js';
@@ -56,6 +57,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
     // what WordAssessment.breakBefore will serve: the rationale and the event say the same
     const breaks = labelBreaks(labels, utterance, flags);
+    const fluency = assessmentFluency({ words: labelTimedWords(labels), referenceWords: utterance.referenceWords, timing: labels.diagnostics ?? null, flags });
     const wording = { audience: utterance.learner.ageGroup === 'CHILD' ? ('child' as const) : ('adult' as const), breaks };
     const text = assessed.rationale
       ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels, wording) : generateRationale(labels, wording));
@@ -87,7 +89,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         learnerId: utterance.learner.id,
         type: 'assessment.completed',
         data: assessmentCompleted({
-          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, breaks, rationale: { text, flags: check.flags },
+          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, breaks, fluency, rationale: { text, flags: check.flags },
           content: { contentMatch, flags },
         }),
       });

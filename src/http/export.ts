@@ -34,6 +34,7 @@ import { ipaOf } from '../analytics/common.js';
 import { decodeTimeline } from '../assessment/timeline-codec.js';
 import { intonationOf } from '../assessment/intonation.js';
 import { assessmentBreaks, type WordBreak } from '../assessment/breaks.js';
+import { assessmentFluency, type FluencyMetrics } from '../assessment/fluency.js';
 import type { PitchTrack } from '../types.js';
 
 export const EXPORT_PAGE_SIZE = 500;
@@ -115,19 +116,25 @@ const PHONEME_COLUMNS = [
 ] as const;
 
 /**
- * Prosody feedback, last at every level for the same reason: the reading's intonation
- * (Assessment.intonation without its contour) and, at word and phoneme level, the break before the
- * word (WordAssessment.breakBefore). Empty where the API gives null.
+ * Prosody and fluency feedback, last at every level for the same reason: the reading's intonation
+ * (Assessment.intonation without its contour) and fluency measures (Assessment.fluencyMetrics)
+ * and, at word and phoneme level, the break before the word (WordAssessment.breakBefore). Empty
+ * where the API gives null.
  */
 const INTONATION_COLUMNS = ['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes'] as const;
+/** Assessment.fluencyMetrics, by its field names. */
+const FLUENCY_COLUMNS = [
+  'wordCount', 'syllableCount', 'speakingMs', 'articulationMs', 'wordsPerMinute', 'speechRate', 'articulationRate', 'pauseCount',
+  'totalPauseMs', 'longestPauseMs', 'meanLengthOfRun', 'phonationTimeRatio',
+] as const satisfies readonly (keyof FluencyMetrics)[];
 const BREAK_COLUMNS = ['breakSilenceMs', 'breakExpected', 'breakErrorTypes'] as const;
 
 /** The columns of a level, in order. */
 function columnsOf(level: Level): string[] {
-  if (level === 'utterance') return [...UTTERANCE_COLUMNS, ...OUTCOME_COLUMNS, ...INTONATION_COLUMNS];
+  if (level === 'utterance') return [...UTTERANCE_COLUMNS, ...OUTCOME_COLUMNS, ...INTONATION_COLUMNS, ...FLUENCY_COLUMNS];
   return [
     ...UTTERANCE_COLUMNS, ...WORD_COLUMNS, ...OUTCOME_COLUMNS, ...WORD_DETAIL_COLUMNS, ...(level === 'phoneme' ? PHONEME_COLUMNS : []),
-    ...INTONATION_COLUMNS, ...BREAK_COLUMNS,
+    ...INTONATION_COLUMNS, ...FLUENCY_COLUMNS, ...BREAK_COLUMNS,
   ];
 }
 
@@ -386,7 +393,13 @@ function breakCells(b: WordBreak | null): Record_ {
   return { breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null };
 }
 
-function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]> | null): Record_[] {
+/** The reading's fluency cells (Assessment.fluencyMetrics); empty where it is null. */
+function fluencyCells(m: FluencyMetrics | null): Record_ {
+  return Object.fromEntries(FLUENCY_COLUMNS.map((c) => [c, m?.[c] ?? null]));
+}
+
+/** Rows of `level`: one per utterance, word or phoneme; `words` are every assessment's (with phonemes at phoneme level). */
+function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]>, level: Level): Record_[] {
   const out: Record_[] = [];
   for (const r of rows) {
     const base: Record_ = {
@@ -406,19 +419,20 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
     };
     const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups, metadata: decodeMetadata(r.metadata) };
     const timeline = decodeTimeline(r.timeline);
-    const intonation = intonationCells(timeline?.pitch ?? null);
-    if (!words) {
-      out.push({ ...base, ...outcome, ...intonation });
+    const ws = words.get(r.assessmentId) ?? [];
+    const fluency = assessmentFluency({ words: ws, referenceWords: r.referenceWords, timing: timeline, flags: r.flags });
+    const reading = { ...intonationCells(timeline?.pitch ?? null), ...fluencyCells(fluency) };
+    if (level === 'utterance') {
+      out.push({ ...base, ...outcome, ...reading });
       continue;
     }
-    const ws = words.get(r.assessmentId) ?? [];
     const breaks = assessmentBreaks({ words: ws, utterance: r, insertions: timeline?.insertions ?? null, flags: r.flags });
     for (const w of ws) {
       const word: Record_ = {
         ...base, wordIndex: w.index, word: w.text, wordAccuracy: w.accuracy, wordStress: w.stress, wordTotal: w.total, ...outcome,
         wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
       };
-      const prosody = { ...intonation, ...breakCells(breaks?.get(w.index) ?? null) };
+      const prosody = { ...reading, ...breakCells(breaks?.get(w.index) ?? null) };
       if (!w.phonemes) out.push({ ...word, ...prosody });
       else for (const p of w.phonemes) out.push({ ...word, ...phonemeCells(p), ...prosody });
     }
@@ -495,8 +509,9 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       if (format === 'csv' && !(await write(res, csvLine(columns)))) return;
       for await (const learner of learners) {
         for await (const rows of utterancePages(services, organizationId, learner.id, request.window)) {
-          const words = level === 'utterance' ? null : await wordsOf(services, organizationId, rows.map((r) => r.assessmentId), level === 'phoneme');
-          const recs = records(learner, rows, words);
+          // At utterance level too: the fluency measures are of the words' timing.
+          const words = await wordsOf(services, organizationId, rows.map((r) => r.assessmentId), level === 'phoneme');
+          const recs = records(learner, rows, words, level);
           const chunk = format === 'csv' ? recs.map((r) => csvLine(columns.map((c) => r[c] ?? null))).join('') : recs.map((r) => JSON.stringify(r) + '\n').join('');
           if (!(await write(res, chunk))) return; // the client went away
         }

@@ -17,6 +17,7 @@ import { toGlobalId } from '../graphql/ids.js';
 import type { AssessmentLabels, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
 import type { WordBreak } from '../assessment/breaks.js';
+import type { FluencyMetrics } from '../assessment/fluency.js';
 import { intonationOf } from '../assessment/intonation.js';
 import { decodeTimeline, encodeTimeline } from '../assessment/timeline-codec.js';
 
@@ -194,6 +195,8 @@ export function assessmentCompleted(input: {
   labels: AssessmentLabels;
   /** The labels' break feedback (src/assessment/breaks.ts labelBreaks), as the API will serve it. */
   breaks: ReadonlyMap<number, WordBreak | null> | null;
+  /** The labels' fluency measures (src/assessment/fluency.ts assessmentFluency), as the API will serve them. */
+  fluency: FluencyMetrics | null;
   rationale: { text: string; flags: string[] };
   /** Assessment.contentMatch and Assessment.flags (READ_WRONG_TEXT), as the API serves them */
   content: { contentMatch: number | null; flags: string[] };
@@ -207,6 +210,7 @@ export function assessmentCompleted(input: {
       sentence: sentenceOf(input.labels.sentence),
       words: wordsOf(input.labels, input.breaks),
       intonation: intonationSummaryOf(input.labels),
+      fluencyMetrics: input.fluency,
       rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
       contentMatch: input.content.contentMatch,
       flags: input.content.flags,

@@ -14,6 +14,7 @@ import { arpabetToIpa } from '../../src/text/phones.js';
 import { decodeTimeline } from '../../src/assessment/timeline-codec.js';
 import { intonationOf } from '../../src/assessment/intonation.js';
 import { assessmentBreaks } from '../../src/assessment/breaks.js';
+import { assessmentFluency } from '../../src/assessment/fluency.js';
 import type { AssessmentLabels } from '../../src/types.js';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment, seedUtterance } from '../support/seed.js';
@@ -50,6 +51,8 @@ function labels(total: number, words: string[]): AssessmentLabels {
   };
 }
 
+const FLUENCY = ['wordCount', 'syllableCount', 'speakingMs', 'articulationMs', 'wordsPerMinute', 'speechRate', 'articulationRate', 'pauseCount', 'totalPauseMs', 'longestPauseMs', 'meanLengthOfRun', 'phonationTimeRatio'] as const;
+
 type Rec = Record<string, string | number | boolean | string[] | Record<string, string> | null>;
 
 /** The export's rows computed independently from the database through Prisma. */
@@ -75,8 +78,10 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
     const timeline = decodeTimeline(a.timeline);
     const tune = timeline?.pitch ? intonationOf(timeline.pitch) : null;
     const intonation: Rec = { medianPitchHz: tune?.medianPitchHz ?? null, pitchSpanSemitones: tune?.pitchSpanSemitones ?? null, intonationErrorTypes: tune?.errorTypes ?? null };
+    const m = assessmentFluency({ words: a.words, referenceWords: u.referenceWords, timing: timeline, flags: a.flags });
+    const fluency: Rec = Object.fromEntries(FLUENCY.map((k) => [k, m?.[k] ?? null]));
     const breaks = assessmentBreaks({ words: a.words, utterance: u, insertions: timeline?.insertions ?? null, flags: a.flags });
-    if (level === 'utterance') out.push({ ...base, ...outcome, ...intonation });
+    if (level === 'utterance') out.push({ ...base, ...outcome, ...intonation, ...fluency });
     else {
       for (const w of a.words) {
         const word: Rec = {
@@ -84,7 +89,7 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
           wordErrorType: w.errorType, wordStartMs: w.startMs, wordEndMs: w.endMs,
         };
         const b = breaks?.get(w.index) ?? null;
-        const prosody: Rec = { ...intonation, breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null };
+        const prosody: Rec = { ...intonation, ...fluency, breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null };
         if (level === 'word') out.push({ ...word, ...prosody });
         else {
           for (const p of w.phonemes) {
@@ -176,16 +181,16 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="results-learner-_HYPERLINK_http_x_y_.csv"');
     const text = await res.text();
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission,metadata,medianPitchHz,pitchSpanSemitones,intonationErrorTypes');
+    expect(lines[0]).toBe('learnerExternalId,groups,utteranceId,referenceText,createdAt,assessmentId,assessedAt,modelVersion,accuracy,fluency,prosody,completeness,total,contentMatch,flags,groupsAtSubmission,metadata,medianPitchHz,pitchSpanSemitones,intonationErrorTypes,' + FLUENCY.join(','));
     // The unassessed utterance is left out; the HUMAN labels are not the result; v2 replaced v1.
     expect(text.startsWith(lines[0] + '\r\n"\'=HYPERLINK(""http://x"",""y"")","@class;set,2;group-001"'.replace('"@class', '"\'@class'))).toBe(true);
     const rows = parseCsv(text);
     expect(rows.length).toBe(3);
-    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001", '{"attempt":"a-1","note":"said \\"hi\\", twice"}', '', '', '']);
+    expect(rows[1]!.slice(3, 4).concat(rows[1]!.slice(7))).toEqual(['He said "hi", then left.\nAgain', '2.0', '7', '7', '7', '10', '7', '', '', "'=old class;group-001", '{"attempt":"a-1","note":"said \\"hi\\", twice"}', ...Array(15).fill('')]);
     // Groups now and at submission differ for a learner who changed class.
     expect(rows[1]![1]).toBe("'@class;set,2;group-001");
     // Another sentence was read: the row says so (the analytics leave it out).
-    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '', '', '', '', '']);
+    expect(rows[2]!.slice(3, 4).concat(rows[2]!.slice(7))).toEqual(["'-5 degrees + wind", "'=2.0", '4', '4', '4', '10', '4', '0.12', 'READ_WRONG_TEXT', '', '', ...Array(15).fill('')]);
     const want = await expected(prisma, nasty.id, 'utterance');
     expect(rows.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
   });
@@ -208,9 +213,9 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(want.length).toBe(8);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=word`)).text());
     // The word columns, then the outcome columns, then the word's miscue and timing (added last, so earlier positions hold).
-    expect(csv[0]!.slice(-18, -6)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata', 'wordErrorType', 'wordStartMs', 'wordEndMs']);
+    expect(csv[0]!.slice(-30, -18)).toEqual(['wordIndex', 'word', 'wordAccuracy', 'wordStress', 'wordTotal', 'contentMatch', 'flags', 'groupsAtSubmission', 'metadata', 'wordErrorType', 'wordStartMs', 'wordEndMs']);
     // then the prosody feedback, last of all
-    expect(csv[0]!.slice(-6)).toEqual(['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', 'breakSilenceMs', 'breakExpected', 'breakErrorTypes']);
+    expect(csv[0]!.slice(-18)).toEqual(['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', ...FLUENCY, 'breakSilenceMs', 'breakExpected', 'breakErrorTypes']);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     const res = await get(`learner=${seeded.externalId}&level=word&format=jsonl`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${seeded.externalId}-words.jsonl"`);
@@ -236,10 +241,10 @@ describe.each(kinds)('GET /export/results [%s]', (kind) => {
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="results-learner-${nasty.externalId.replace(/[^A-Za-z0-9._-]+/g, '_')}-phonemes.jsonl"`);
     expect((await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(want);
     const csv = parseCsv(await (await get(`learner=${encodeURIComponent(nasty.externalId)}&level=phoneme`)).text());
-    expect(csv[0]!.slice(-19)).toEqual([
+    expect(csv[0]!.slice(-31)).toEqual([
       'wordErrorType', 'wordStartMs', 'wordEndMs', 'phonemeIndex', 'phoneme', 'phonemeIpa', 'phonemeAccuracy', 'producedPhoneme', 'producedConfidence',
       'phonemeDeleted', 'phonemeSubstituted', 'phonemeStartMs', 'phonemeEndMs',
-      'medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', 'breakSilenceMs', 'breakExpected', 'breakErrorTypes',
+      'medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', ...FLUENCY, 'breakSilenceMs', 'breakExpected', 'breakErrorTypes',
     ]);
     expect(csv.slice(1)).toEqual(want.map((r) => Object.values(r).map(asCsv)));
     // A long history at phoneme level equals the database too (several keyset pages).

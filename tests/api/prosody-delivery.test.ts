@@ -1,12 +1,12 @@
 /**
- * Prosody feedback reaches an LMS without a query back: espeak-ng reads a sentence on one note
+ * Prosody and fluency feedback reach an LMS without a query back: espeak-ng reads a sentence on one note
  * (SSML `range="x-low"`), straight through its comma and with a long pause where the text has none,
  * so the reading has all three kinds of prosody feedback (MONOTONE, MISSING_BREAK, UNEXPECTED_BREAK).
  * It goes up as a multipart upload, the real scorer assesses it, a webhook receiver on 127.0.0.1
- * gets assessment.completed, and the results export is read at every level: the event's intonation
- * and each word's breakBefore, and the export's prosody columns (JSON lines and CSV), equal what the
- * API serves for the same assessment. A reading of another sentence (READ_WRONG_TEXT) keeps its
- * intonation but has no break feedback anywhere.
+ * gets assessment.completed, and the results export is read at every level: the event's intonation,
+ * fluency measures and each word's breakBefore, and the export's prosody and fluency columns (JSON
+ * lines and CSV), equal what the API serves for the same assessment. A reading of another sentence
+ * (READ_WRONG_TEXT) keeps its intonation but has no break feedback or fluency measures anywhere.
  */
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
@@ -17,8 +17,9 @@ const DATABASES = await testDatabases();
 const TEXT = 'We will see you, tomorrow at the stream.';
 const SAID = '<speak><prosody range="x-low">We will see <break time="700ms"/> you tomorrow at the stream</prosody></speak>';
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
+const FLUENCY = 'wordCount syllableCount speakingMs articulationMs wordsPerMinute speechRate articulationRate pauseCount totalPauseMs longestPauseMs meanLengthOfRun phonationTimeRatio';
 const READ = `query($id: ID!) { assessment(id: $id) {
-  intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes }
+  intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes } fluencyMetrics { ${FLUENCY} }
   words { text breakBefore { silenceMs expected errorTypes } phonemes { symbol } } } }`;
 
 /** RFC 4180 rows of a CSV body (quoted fields may hold commas; none here holds a line break). */
@@ -37,7 +38,7 @@ function csvRows(body: string): string[][] {
   let t: TestApp;
   const receiver = new Receiver();
   let externalId: string;
-  let assessment: { id: string; intonation: any; words: any[] };
+  let assessment: { id: string; intonation: any; fluencyMetrics: any; words: any[] };
   let event: any;
   let learnerId: string;
 
@@ -82,26 +83,30 @@ function csvRows(body: string): string[][] {
     expect(breaks.WE).toBeNull();
     expect(breaks.YOU).toMatchObject({ expected: false, errorTypes: ['UNEXPECTED_BREAK'] });
     expect(breaks.TOMORROW).toMatchObject({ expected: true, errorTypes: ['MISSING_BREAK'] });
+    expect(assessment.fluencyMetrics.pauseCount).toBe(1); // the pause between SEE and YOU
+    expect(assessment.fluencyMetrics.wordsPerMinute).toBeGreaterThan(0);
   });
 
-  test('assessment.completed carries the intonation summary and every word\'s break, as the API serves them', () => {
+  test('assessment.completed carries the intonation summary, the fluency measures and every word\'s break, as the API serves them', () => {
     expect(event.assessment.id).toBe(assessment.id);
     expect(event.assessment.intonation).toEqual(assessment.intonation);
+    expect(event.assessment.fluencyMetrics).toEqual(assessment.fluencyMetrics);
     expect(event.assessment.intonation).not.toHaveProperty('contour'); // the contour stays in the API
     expect(event.assessment.words.map((w: any) => [w.text, w.breakBefore])).toEqual(assessment.words.map((w) => [w.text, w.breakBefore]));
   });
 
-  test('the results export has the same prosody columns, last, at every level, in JSON lines and CSV', async () => {
+  test('the results export has the same prosody and fluency columns, last, at every level, in JSON lines and CSV', async () => {
     const tune = {
       medianPitchHz: assessment.intonation.medianPitchHz,
       pitchSpanSemitones: assessment.intonation.pitchSpanSemitones,
       intonationErrorTypes: assessment.intonation.errorTypes,
+      ...assessment.fluencyMetrics,
     };
     const breakOf = (b: any) => ({ breakSilenceMs: b?.silenceMs ?? null, breakExpected: b?.expected ?? null, breakErrorTypes: b?.errorTypes ?? null });
 
     const [utterance] = await jsonl('level=utterance');
     expect(utterance).toMatchObject(tune);
-    expect(Object.keys(utterance).slice(-3)).toEqual(Object.keys(tune));
+    expect(Object.keys(utterance).slice(-15)).toEqual(['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', ...FLUENCY.split(' ')]);
 
     const words = await jsonl('level=word');
     expect(words.map((w) => [w.word, w.breakSilenceMs, w.breakExpected, w.breakErrorTypes]))
@@ -113,7 +118,7 @@ function csvRows(body: string): string[][] {
     for (const p of phonemes) {
       const word = assessment.words[p.wordIndex];
       expect(p).toMatchObject({ ...tune, ...breakOf(word.breakBefore) });
-      expect(Object.keys(p).slice(-6)).toEqual([...Object.keys(tune), 'breakSilenceMs', 'breakExpected', 'breakErrorTypes']);
+      expect(Object.keys(p).slice(-18)).toEqual(['medianPitchHz', 'pitchSpanSemitones', 'intonationErrorTypes', ...FLUENCY.split(' '), 'breakSilenceMs', 'breakExpected', 'breakErrorTypes']);
     }
 
     // CSV: lists joined by ';', an absent value an empty cell
@@ -126,29 +131,31 @@ function csvRows(body: string): string[][] {
       ]));
   });
 
-  test('a reading of another sentence keeps its intonation and has no break feedback, in the API, the event and the export', async () => {
+  test('a reading of another sentence keeps its intonation and has no break feedback or fluency measures, in the API, the event and the export', async () => {
     const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: TEXT, audio: null } }, 'variables.input.audio', {
       bytes: espeakWav('The cat sat on the mat by the old red door.'), name: 'other.wav',
     });
     expect(res.errors).toBeUndefined();
     const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
-    const api = (await t.admin.request(`query($id: ID!) { assessment(id: $id) { flags intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes }
+    const api = (await t.admin.request(`query($id: ID!) { assessment(id: $id) { flags intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes } fluencyMetrics { wordCount }
       words { text startMs breakBefore { silenceMs } } } }`, { id: job.assessment.id })).data.assessment;
     expect(api.flags).toContain('READ_WRONG_TEXT');
     expect(api.intonation.voicedMs).toBeGreaterThan(500); // the tune does not depend on the text
     expect(api.words.some((w: any) => w.startMs !== null)).toBe(true); // aligned all the same
     expect(api.words.every((w: any) => w.breakBefore === null)).toBe(true);
+    expect(api.fluencyMetrics).toBeNull();
 
     await receiver.waitForCount(2);
     const other = receiver.delivered().find((e) => e.data.assessment.id === job.assessment.id)!.data;
     expect(other.assessment.intonation).toEqual(api.intonation);
+    expect(other.assessment.fluencyMetrics).toBeNull();
     expect(other.assessment.words.map((w: any) => w.breakBefore)).toEqual(api.words.map(() => null));
 
     const rows = (await jsonl('level=word')).filter((r) => r.assessmentId === job.assessment.id);
     expect(rows.map((r) => r.word)).toEqual(api.words.map((w: any) => w.text));
     for (const r of rows) {
       expect(r).toMatchObject({ flags: ['READ_WRONG_TEXT'], medianPitchHz: api.intonation.medianPitchHz, intonationErrorTypes: api.intonation.errorTypes });
-      expect([r.breakSilenceMs, r.breakExpected, r.breakErrorTypes]).toEqual([null, null, null]);
+      expect([r.breakSilenceMs, r.breakExpected, r.breakErrorTypes, r.wordsPerMinute, r.pauseCount]).toEqual([null, null, null, null, null]);
     }
   });
 });

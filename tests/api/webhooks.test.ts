@@ -109,7 +109,8 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     const served = await t.admin.request(
       `query($id: ID!) { assessment(id: $id) { model { name version } executionProvider sentence { accuracy fluency prosody completeness total }
          words { text accuracy stress total startMs endMs errorType breakBefore { silenceMs expected errorTypes } phonemes { symbol accuracy } }
-         intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes } rationale { text flags trusted } contentMatch flags } }`,
+         intonation { medianPitchHz pitchSpanSemitones voicedMs errorTypes }
+         fluencyMetrics { wordCount syllableCount speakingMs articulationMs wordsPerMinute speechRate articulationRate pauseCount totalPauseMs longestPauseMs meanLengthOfRun phonationTimeRatio } rationale { text flags trusted } contentMatch flags } }`,
       { id: done.assessment.id },
     );
     const a = served.data.assessment;
