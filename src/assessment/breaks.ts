@@ -14,7 +14,7 @@ import { labelTimedWords, PAUSE_MS, silenceBetween, type TimedPause, type TimedW
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
 import type { AssessmentLabels } from '../types.js';
 
-/** Less silence than this at a phrase boundary is a MISSING_BREAK. */
+/** Less silence than this at a phrase boundary, and no inserted speech there, is a MISSING_BREAK. */
 export const MISSING_BREAK_MS = 100;
 
 export type BreakErrorType = 'UNEXPECTED_BREAK' | 'MISSING_BREAK';
@@ -42,7 +42,8 @@ type Timed = TimedWord & { startMs: number; endMs: number };
  * spoken word's end and this word's start, less inserted speech heard there: the alignment ends a
  * word where the silence after it starts (src/inference/gop/diagnostics.ts), so that time is silence
  * however short (Assessment.pauses keeps only the gaps of PAUSE_MS or more), and the place of a word
- * skipped there was not spoken either.
+ * skipped there was not spoken either. A boundary whose gap holds inserted speech (a filled pause) is
+ * not a MISSING_BREAK, however little silence is left: the reader stopped there.
  */
 export function wordBreaks(words: TimedWord[], expected: readonly boolean[], inserted: TimedPause[]): Map<number, WordBreak | null> {
   // In reference order: a forced alignment keeps the words in order.
@@ -57,9 +58,11 @@ export function wordBreaks(words: TimedWord[], expected: readonly boolean[], ins
     const silenceMs = Math.max(0, silenceBetween(gap, [gap], [], inserted));
     // A boundary before any word from the previous spoken one to this one: a skipped word's boundary still stands between them.
     const boundary = expected.slice(previous.index + 1, w.index + 1).some(Boolean);
+    // A reader who stopped at the boundary and filled the stop ("um") did not run the phrases together.
+    const filled = inserted.some((i) => i.startMs < gap.endMs && i.endMs > gap.startMs);
     const errorTypes: BreakErrorType[] = [];
     if (!boundary && silenceMs >= PAUSE_MS) errorTypes.push('UNEXPECTED_BREAK');
-    if (boundary && silenceMs < MISSING_BREAK_MS) errorTypes.push('MISSING_BREAK');
+    if (boundary && silenceMs < MISSING_BREAK_MS && !filled) errorTypes.push('MISSING_BREAK');
     out.set(w.index, { silenceMs, expected: boundary, errorTypes });
   });
   return out;

@@ -42,9 +42,11 @@ export interface RationaleOptions {
   calibration?: RationaleCalibration;
   /**
    * The reading's break feedback (src/assessment/breaks.ts labelBreaks), when the reference text's
-   * phrasing is known: a pause at a comma is then phrasing, not hesitation, and running on through
-   * the punctuation is named. Without it every pause counts as hesitation and nothing is said of
-   * the punctuation (a text without any, as SpeechOcean762's).
+   * phrasing is known (the completing transaction passes it whenever the text still normalises to
+   * its stored words): a pause at a phrase boundary is then phrasing, not hesitation, and running
+   * on where the text asks for a break is named. Without it every pause counts as hesitation and
+   * nothing is said of the phrasing. A text without boundaries (SpeechOcean762's) has no MISSING_BREAK
+   * and no phrasing pause, so it reads as without.
    */
   breaks?: ReadonlyMap<number, WordBreak | null> | null;
 }
@@ -56,13 +58,30 @@ export function generateRationale(labels: AssessmentLabels, options: RationaleOp
   const content: Content = {
     errorWords: plan.words.length,
     words: labels.words.length,
-    pauses: options.breaks ? countBreaks(options.breaks, 'UNEXPECTED_BREAK') : (labels.diagnostics?.pauses.length ?? 0),
+    pauses: hesitationPauses(labels, options.breaks ?? null),
     missingBreaks: options.breaks ? countBreaks(options.breaks, 'MISSING_BREAK') : 0,
     stressErrors: labels.words.filter((w) => w.stress === 5).length,
     monotone: isMonotone(labels),
   };
   const aspects = (['accuracy', 'fluency', 'prosody', 'total'] as const).map((a) => aspectLine(labels, a, calibration, audience, content));
   return [...aspects, ...tokenLines(labels, plan, audience)].join('\n');
+}
+
+/** A pause at a phrase boundary longer than this is hesitation all the same (a convention, as the break thresholds). */
+export const PHRASING_PAUSE_MAX_MS = 1500;
+
+/**
+ * The pauses of Assessment.pauses that read as hesitation: all of them, less, when the text's
+ * phrasing is known, those at a phrase boundary up to PHRASING_PAUSE_MAX_MS (the boundary is the
+ * one before the next spoken word, as WordAssessment.breakBefore reads it). A filled pause keeps
+ * its place in the list, so a gap holding an "um" still counts.
+ */
+function hesitationPauses(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak | null> | null): number {
+  const pauses = labels.diagnostics?.pauses ?? [];
+  if (!breaks) return pauses.length;
+  const spoken = [...breaks.entries()].filter((e): e is [number, WordBreak] => e[1] !== null).sort(([a], [b]) => a - b);
+  const atBoundary = (p: { afterWordIndex: number }) => spoken.find(([i]) => i > p.afterWordIndex)?.[1].expected === true;
+  return pauses.filter((p) => !(atBoundary(p) && p.endMs - p.startMs <= PHRASING_PAUSE_MAX_MS)).length;
 }
 
 /** How many words WordAssessment.breakBefore will give this error type. */

@@ -22,7 +22,7 @@ export interface Content {
    * known, else every pause the alignment found (0 without diagnostics).
    */
   pauses: number;
-  /** Phrase boundaries read straight through (MISSING_BREAK; 0 when the phrasing is not known). */
+  /** Phrase boundaries (punctuation, a dash, a bracket, a line break) read straight through (MISSING_BREAK; 0 when the phrasing is not known). */
   missingBreaks: number;
   /** Words whose stress the model marked as wrong. */
   stressErrors: number;
@@ -76,20 +76,20 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
     ],
     prosody: [
       { fits: HIGH, when: monotone, text: 'Your rhythm is very natural, though your pitch stays close to one note.' },
-      { fits: HIGH, when: runOn, text: 'Your intonation is very natural, though the rhythm runs on through the punctuation.' },
+      { fits: HIGH, when: runOn, text: 'Your intonation is very natural, though the rhythm runs on where the text asks for a break.' },
       { fits: HIGH, text: 'Your intonation and rhythm sound very natural.' },
       { fits: MID_HIGH, when: monotone, text: 'Your rhythm is fairly natural, though your pitch stays close to one note.' },
-      { fits: MID_HIGH, when: runOn, text: 'Your intonation is fairly natural, though the rhythm runs on through the punctuation.' },
+      { fits: MID_HIGH, when: runOn, text: 'Your intonation is fairly natural, though the rhythm runs on where the text asks for a break.' },
       { fits: MID_HIGH, when: stressSlips, text: 'Your rhythm is fairly natural.' },
       { fits: MID_HIGH, text: 'Your intonation is fairly natural and lively.' },
       { fits: MID, when: monotone, text: 'Your intonation is average, staying close to one note.' },
-      { fits: MID, when: runOn, text: 'Your rhythm is average, running on through the punctuation.' },
+      { fits: MID, when: runOn, text: 'Your rhythm is average, running on where the text asks for a break.' },
       { fits: MID, text: 'Your intonation is average.' },
       { fits: LOW_MID, when: monotone, text: 'Your intonation is somewhat flat, staying close to one note.' },
-      { fits: LOW_MID, when: runOn, text: 'Your rhythm is somewhat uneven, running on through the punctuation.' },
+      { fits: LOW_MID, when: runOn, text: 'Your rhythm is somewhat uneven, running on where the text asks for a break.' },
       { fits: LOW_MID, when: stressSlips, text: 'Your rhythm is somewhat uneven.' },
       { fits: LOW_MID, text: 'Your intonation is somewhat flat.' },
-      { fits: LOW, when: runOn, text: 'Your intonation is very flat and the rhythm runs on through the punctuation.' },
+      { fits: LOW, when: runOn, text: 'Your intonation is very flat and the rhythm runs on where the text asks for a break.' },
       { fits: LOW, text: 'Your intonation is very flat and the rhythm is unnatural.' },
     ],
     total: [
@@ -119,13 +119,13 @@ export const ASPECT_PHRASES: Record<Audience, Record<SentenceAspect, readonly As
       { fits: HIGH, when: monotone, text: 'Your reading had a really lovely rhythm, though it stayed close to one note.' },
       { fits: HIGH, text: 'Your reading had a really lovely melody.' },
       { fits: MID_HIGH, when: monotone, text: 'Your reading had a nice rhythm, though it stayed close to one note.' },
-      { fits: MID_HIGH, when: runOn, text: 'Your reading had a nice melody, though it ran on past the commas and full stops.' },
+      { fits: MID_HIGH, when: runOn, text: 'Your reading had a nice melody, though it ran on where the sentence has a stop.' },
       { fits: MID_HIGH, text: 'Your reading had a nice melody.' },
       { fits: MID, when: monotone, text: 'Your melody was okay, but it stayed close to one note.' },
-      { fits: MID, when: runOn, text: 'Your melody was okay, but it ran on past the commas and full stops.' },
+      { fits: MID, when: runOn, text: 'Your melody was okay, but it ran on where the sentence has a stop.' },
       { fits: MID, text: 'Your melody was okay.' },
       { fits: LOW_MID, when: monotone, text: 'Your melody was a bit flat, like one long note.' },
-      { fits: LOW_MID, when: runOn, text: 'Your melody was a bit flat, and it ran on past the commas and full stops.' },
+      { fits: LOW_MID, when: runOn, text: 'Your melody was a bit flat, and it ran on where the sentence has a stop.' },
       { fits: LOW_MID, text: 'Your melody was a bit flat.' },
       { fits: LOW, text: 'Your melody was very flat, like a robot.' },
     ],

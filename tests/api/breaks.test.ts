@@ -66,10 +66,10 @@ function readmeQuery(): string {
     // A word's silence is the time from the previous word's end (no inserted speech here).
     expect(a.insertions).toEqual([]);
     a.words.slice(1).forEach((w: any, i: number) => expect(w.breakBefore.silenceMs).toBe(w.startMs - a.words[i].endMs));
-    // The rationale says the reading ran on through the comma, and passes its own checks.
+    // The rationale says the reading ran on where the comma asks for a break, and passes its own checks.
     const said = await rationaleOf(a.id);
     expect(said.flags).toEqual([]);
-    expect(said.text).toMatch(/runs on through the punctuation/);
+    expect(said.text).toMatch(/runs on where the text asks for a break/);
   });
 
   test('a pause at the comma is what the text asks for; a long one between SEE and YOU is UNEXPECTED_BREAK, as Assessment.pauses shows', async () => {
@@ -85,10 +85,10 @@ function readmeQuery(): string {
     expect(a.insertions).toEqual([]);
     expect(breaks.YOU.silenceMs).toBe(pause.durationMs);
     for (const w of ['WILL', 'SEE', 'AT', 'THE', 'STREAM']) expect(breaks[w]).toMatchObject({ expected: false, errorTypes: [] });
-    // A pause at the comma is phrasing: the rationale says nothing of the punctuation.
+    // A pause at the comma is phrasing: the rationale says nothing of a missed break.
     const said = await rationaleOf(a.id);
     expect(said.flags).toEqual([]);
-    expect(said.text).not.toMatch(/punctuation/);
+    expect(said.text).not.toMatch(/asks for a break/);
   });
 
   test('human labels have no break feedback', async () => {

@@ -81,3 +81,15 @@ test('a boundary before a skipped word still stands between the words around it'
   const joined = [words[0]!, { ...words[1]!, startMs: 200, endMs: 220 }, { ...words[2]!, startMs: 220 }];
   expect(wordBreaks(joined, [false, true, false], []).get(2)).toEqual({ silenceMs: 20, expected: true, errorTypes: ['MISSING_BREAK'] });
 });
+
+test('a boundary filled with inserted speech ("um") is no MISSING_BREAK, however little silence is left', () => {
+  const words = [{ index: 0, startMs: 0, endMs: 500, errorType: 'NONE' }, { index: 1, startMs: 900, endMs: 1300, errorType: 'NONE' }];
+  // 400 ms gap at a comma, 350 ms of it a filler: 50 ms of silence left
+  const filled = wordBreaks(words, [false, true], [{ startMs: 520, endMs: 870 }]).get(1);
+  expect(filled).toEqual({ silenceMs: 50, expected: true, errorTypes: [] });
+  // the same silence without the filler (the words closer together) is a missed boundary
+  const tight = [words[0]!, { index: 1, startMs: 550, endMs: 950, errorType: 'NONE' }];
+  expect(wordBreaks(tight, [false, true], []).get(1)).toEqual({ silenceMs: 50, expected: true, errorTypes: ['MISSING_BREAK'] });
+  // an insertion elsewhere does not count
+  expect(wordBreaks(tight, [false, true], [{ startMs: 1000, endMs: 1200 }]).get(1)!.errorTypes).toEqual(['MISSING_BREAK']);
+});
