@@ -10,9 +10,8 @@
  * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (the alignment's
  * frames are 20 ms, and a reader who runs two phrases together leaves no silence at all).
  */
-import { labelTimedWords, PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
+import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
-import type { AssessmentLabels } from '../types.js';
 
 /** Less silence than this at a phrase boundary, and no inserted speech there, is a MISSING_BREAK. */
 export const MISSING_BREAK_MS = 100;
@@ -95,14 +94,4 @@ export function assessmentBreaks(input: {
   if (!input.insertions || input.flags.includes('READ_WRONG_TEXT')) return null;
   const expected = storedPhraseBreaks(input.utterance);
   return expected ? wordBreaks(input.words, expected, input.insertions) : null;
-}
-
-/**
- * assessmentBreaks of a model's labels before they are stored (the completing transaction's event
- * and rationale): the same words, insertions, text and flags WordAssessment.breakBefore reads back.
- */
-export function labelBreaks(labels: AssessmentLabels, utterance: UtteranceText, flags: readonly string[]): Map<number, WordBreak | null> | null {
-  const diagnostics = labels.diagnostics;
-  if (!diagnostics) return null;
-  return assessmentBreaks({ words: labelTimedWords(labels), utterance, insertions: diagnostics.insertions, flags });
 }

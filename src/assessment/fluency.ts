@@ -114,7 +114,9 @@ export function fluencyMetrics(words: TimedWord[], reference: ReferenceWord[], p
  * The fluency measures of one model assessment, as every channel gives them (the API's
  * Assessment.fluencyMetrics, the assessment.completed event, the results export): null when it was
  * flagged READ_WRONG_TEXT (an alignment of this text to another sentence measures nothing about the
- * reading) or has no alignment (`timing` null: human labels, rows stored before it).
+ * reading) or has no alignment (`timing` null: human labels, rows stored before it), and when the
+ * stored reference words are not words with phones (a hand-edited row: one such row must not stop an
+ * export of thousands).
  */
 export function assessmentFluency(input: {
   words: TimedWord[];
@@ -122,8 +124,8 @@ export function assessmentFluency(input: {
   timing: { pauses: TimedPause[]; insertions: TimedPause[] } | null;
   flags: readonly string[];
 }): FluencyMetrics | null {
-  if (!input.timing || input.flags.includes('READ_WRONG_TEXT')) return null;
-  return fluencyMetrics(input.words, input.referenceWords as ReferenceWord[], input.timing.pauses, input.timing.insertions);
+  if (!input.timing || input.flags.includes('READ_WRONG_TEXT') || !isReferenceWords(input.referenceWords)) return null;
+  return fluencyMetrics(input.words, input.referenceWords, input.timing.pauses, input.timing.insertions);
 }
 
 /** The words of a model's labels before they are stored, timed as WordAssessment rows will be. */
@@ -132,4 +134,9 @@ export function labelTimedWords(labels: AssessmentLabels): TimedWord[] {
     const d = labels.diagnostics?.words[index];
     return { index, startMs: d?.startMs ?? null, endMs: d?.endMs ?? null, errorType: d?.errorType ?? null };
   });
+}
+
+/** Utterance.referenceWords as the intake stores it: words with their phones (the syllable count reads them). */
+function isReferenceWords(stored: unknown): stored is ReferenceWord[] {
+  return Array.isArray(stored) && stored.every((w) => typeof w === 'object' && w !== null && Array.isArray((w as { phones?: unknown }).phones));
 }

@@ -8,7 +8,8 @@ import { AppError } from '../errors.js';
 import { INTERNAL_FAILURE_MESSAGE, type FailedJob } from '../jobs/queue.js';
 import type { ReferenceWord } from '../types.js';
 import { writeAssessment } from './persist.js';
-import { labelBreaks } from './breaks.js';
+import { assessmentBreaks } from './breaks.js';
+import { decodeTimeline, encodeTimeline } from './timeline-codec.js';
 import { assessmentFluency, labelTimedWords } from './fluency.js';
 import { applyContentMatch } from './wrong-text.js';
 import { audioRemoved } from './audio-retention.js';
@@ -55,9 +56,11 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
     const rationaleStarted = performance.now();
     // a recording of another sentence gets the READ_WRONG_TEXT outcome, not an ordinary score
     const { labels, contentMatch, flags } = applyContentMatch(assessed.labels, assessed.content);
-    // what WordAssessment.breakBefore will serve: the rationale and the event say the same
-    const breaks = labelBreaks(labels, utterance, flags);
-    const fluency = assessmentFluency({ words: labelTimedWords(labels), referenceWords: utterance.referenceWords, timing: labels.diagnostics ?? null, flags });
+    // What the API will serve of the stored rows (the timeline through its codec): the rationale and the event say the same.
+    const timeline = labels.diagnostics ? decodeTimeline(encodeTimeline(labels.diagnostics)) : null;
+    const timed = labelTimedWords(labels);
+    const breaks = assessmentBreaks({ words: timed, utterance, insertions: timeline?.insertions ?? null, flags });
+    const fluency = assessmentFluency({ words: timed, referenceWords: utterance.referenceWords, timing: timeline, flags });
     const wording = { audience: utterance.learner.ageGroup === 'CHILD' ? ('child' as const) : ('adult' as const), breaks };
     const text = assessed.rationale
       ?? (flags.includes('READ_WRONG_TEXT') ? generateWrongTextRationale(labels, wording) : generateRationale(labels, wording));
@@ -89,7 +92,7 @@ export function createAssessHandler(deps: { prisma: PrismaClient; intake: Intake
         learnerId: utterance.learner.id,
         type: 'assessment.completed',
         data: assessmentCompleted({
-          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, breaks, fluency, rationale: { text, flags: check.flags },
+          assessmentId, job, utterance, learner: utterance.learner, model: modelRef, labels, pitch: timeline?.pitch ?? null, breaks, fluency, rationale: { text, flags: check.flags },
           content: { contentMatch, flags },
         }),
       });

@@ -34,7 +34,7 @@ import { ipaOf } from '../analytics/common.js';
 import { decodeTimeline } from '../assessment/timeline-codec.js';
 import { intonationOf } from '../assessment/intonation.js';
 import { assessmentBreaks, type WordBreak } from '../assessment/breaks.js';
-import { assessmentFluency, type FluencyMetrics } from '../assessment/fluency.js';
+import { assessmentFluency, type FluencyMetrics, type TimedWord } from '../assessment/fluency.js';
 import type { PitchTrack } from '../types.js';
 
 export const EXPORT_PAGE_SIZE = 500;
@@ -325,6 +325,25 @@ async function wordsOf(services: Services, organizationId: string, assessmentIds
   return by;
 }
 
+/**
+ * The words' timing only, for the fluency measures of level=utterance (which shows no word): four
+ * columns of the words of `assessmentIds`, which the caller limits to assessments with measures.
+ */
+async function timingOf(services: Services, organizationId: string, assessmentIds: string[]): Promise<Map<string, TimedWord[]>> {
+  if (assessmentIds.length === 0) return new Map();
+  const rows = await services.prisma.wordAssessment.findMany({
+    where: { organizationId, assessmentId: { in: assessmentIds } },
+    orderBy: [{ assessmentId: 'asc' }, { index: 'asc' }],
+    select: { assessmentId: true, index: true, startMs: true, endMs: true, errorType: true },
+  });
+  const by = new Map<string, TimedWord[]>();
+  for (const { assessmentId, ...timing } of rows) by.set(assessmentId, [...(by.get(assessmentId) ?? []), timing]);
+  return by;
+}
+
+/** Whether a row can have fluency measures (assessmentFluency is null otherwise): aligned, and a reading of its text. */
+const hasFluency = (r: UtteranceRow) => decodeTimeline(r.timeline) !== null && !r.flags.includes('READ_WRONG_TEXT');
+
 /** Whose results or statements an export covers: one learner (externalId or global id), a group's learners, or the organisation's. */
 export type ExportWanted = { learner: string } | { group: string } | { all: true };
 
@@ -398,8 +417,11 @@ function fluencyCells(m: FluencyMetrics | null): Record_ {
   return Object.fromEntries(FLUENCY_COLUMNS.map((c) => [c, m?.[c] ?? null]));
 }
 
-/** Rows of `level`: one per utterance, word or phoneme; `words` are every assessment's (with phonemes at phoneme level). */
-function records(learner: Learner, rows: UtteranceRow[], words: Map<string, WordRow[]>, level: Level): Record_[] {
+/**
+ * Rows of each utterance (`words` null), or of each word of `words` (with phonemes: of each
+ * phoneme). `timing`: each assessment's words, timed, for the fluency measures.
+ */
+function records(learner: Learner, rows: UtteranceRow[], timing: Map<string, TimedWord[]>, words: Map<string, WordRow[]> | null): Record_[] {
   const out: Record_[] = [];
   for (const r of rows) {
     const base: Record_ = {
@@ -419,13 +441,13 @@ function records(learner: Learner, rows: UtteranceRow[], words: Map<string, Word
     };
     const outcome: Record_ = { contentMatch: r.contentMatch, flags: r.flags, groupsAtSubmission: r.learnerGroups, metadata: decodeMetadata(r.metadata) };
     const timeline = decodeTimeline(r.timeline);
-    const ws = words.get(r.assessmentId) ?? [];
-    const fluency = assessmentFluency({ words: ws, referenceWords: r.referenceWords, timing: timeline, flags: r.flags });
+    const fluency = assessmentFluency({ words: timing.get(r.assessmentId) ?? [], referenceWords: r.referenceWords, timing: timeline, flags: r.flags });
     const reading = { ...intonationCells(timeline?.pitch ?? null), ...fluencyCells(fluency) };
-    if (level === 'utterance') {
+    if (!words) {
       out.push({ ...base, ...outcome, ...reading });
       continue;
     }
+    const ws = words.get(r.assessmentId) ?? [];
     const breaks = assessmentBreaks({ words: ws, utterance: r, insertions: timeline?.insertions ?? null, flags: r.flags });
     for (const w of ws) {
       const word: Record_ = {
@@ -509,9 +531,9 @@ export function exportResults(services: Services, limiter: RateLimiter): Request
       if (format === 'csv' && !(await write(res, csvLine(columns)))) return;
       for await (const learner of learners) {
         for await (const rows of utterancePages(services, organizationId, learner.id, request.window)) {
-          // At utterance level too: the fluency measures are of the words' timing.
-          const words = await wordsOf(services, organizationId, rows.map((r) => r.assessmentId), level === 'phoneme');
-          const recs = records(learner, rows, words, level);
+          const words = level === 'utterance' ? null : await wordsOf(services, organizationId, rows.map((r) => r.assessmentId), level === 'phoneme');
+          const timing = words ?? await timingOf(services, organizationId, rows.filter(hasFluency).map((r) => r.assessmentId));
+          const recs = records(learner, rows, timing, words);
           const chunk = format === 'csv' ? recs.map((r) => csvLine(columns.map((c) => r[c] ?? null))).join('') : recs.map((r) => JSON.stringify(r) + '\n').join('');
           if (!(await write(res, chunk))) return; // the client went away
         }

@@ -14,12 +14,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.js';
 import { toGlobalId } from '../graphql/ids.js';
-import type { AssessmentLabels, SentenceScores } from '../types.js';
+import type { AssessmentLabels, PitchTrack, SentenceScores } from '../types.js';
 import { decodeMetadata } from '../assessment/metadata.js';
 import type { WordBreak } from '../assessment/breaks.js';
 import type { FluencyMetrics } from '../assessment/fluency.js';
 import { intonationOf } from '../assessment/intonation.js';
-import { decodeTimeline, encodeTimeline } from '../assessment/timeline-codec.js';
 
 export const EVENT_TYPES = [
   'assessment.completed', 'assessment.failed', 'utterance.submitted', 'humanLabels.attached', 'bulkOperation.completed', 'learner.erased', 'utterance.deleted',
@@ -160,13 +159,8 @@ function wordsOf(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak
   });
 }
 
-/**
- * Assessment.intonation without its contour (the API serves that): null without a pitch contour.
- * Summarised from the contour as stored (through its codec), so the event says what the API will.
- */
-function intonationSummaryOf(labels: AssessmentLabels) {
-  const diagnostics = labels.diagnostics;
-  const pitch = diagnostics ? decodeTimeline(encodeTimeline(diagnostics))?.pitch : null;
+/** Assessment.intonation without its contour (the API serves that): null without a pitch contour. */
+function intonationSummaryOf(pitch: PitchTrack | null) {
   if (!pitch) return null;
   const { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes } = intonationOf(pitch);
   return { medianPitchHz, pitchSpanSemitones, voicedMs, errorTypes };
@@ -193,7 +187,9 @@ export function assessmentCompleted(input: {
   learner: LearnerRef;
   model: { name: string; version: string; executionProvider: string };
   labels: AssessmentLabels;
-  /** The labels' break feedback (src/assessment/breaks.ts labelBreaks), as the API will serve it. */
+  /** The labels' pitch contour as stored (through the timeline codec), as the API will read it. */
+  pitch: PitchTrack | null;
+  /** The labels' break feedback (src/assessment/breaks.ts assessmentBreaks), as the API will serve it. */
   breaks: ReadonlyMap<number, WordBreak | null> | null;
   /** The labels' fluency measures (src/assessment/fluency.ts assessmentFluency), as the API will serve them. */
   fluency: FluencyMetrics | null;
@@ -209,7 +205,7 @@ export function assessmentCompleted(input: {
       executionProvider: input.model.executionProvider,
       sentence: sentenceOf(input.labels.sentence),
       words: wordsOf(input.labels, input.breaks),
-      intonation: intonationSummaryOf(input.labels),
+      intonation: intonationSummaryOf(input.pitch),
       fluencyMetrics: input.fluency,
       rationale: { text: input.rationale.text, flags: input.rationale.flags, trusted: input.rationale.flags.length === 0 },
       contentMatch: input.content.contentMatch,

@@ -21,6 +21,7 @@
  */
 import type { AssessmentLabels, WordScore } from '../types.js';
 import { intonationOf } from '../assessment/intonation.js';
+import { decodeTimeline, encodeTimeline } from '../assessment/timeline-codec.js';
 import type { BreakErrorType, WordBreak } from '../assessment/breaks.js';
 import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
@@ -41,7 +42,7 @@ export interface RationaleOptions {
   /** The model's calibration table; the default bundle's when absent. */
   calibration?: RationaleCalibration;
   /**
-   * The reading's break feedback (src/assessment/breaks.ts labelBreaks), when the reference text's
+   * The reading's break feedback (src/assessment/breaks.ts assessmentBreaks), when the reference text's
    * phrasing is known (the completing transaction passes it whenever the text still normalises to
    * its stored words): a pause at a phrase boundary is then phrasing, not hesitation, and running
    * on where the text asks for a break is named. Without it every pause counts as hesitation and
@@ -89,10 +90,11 @@ function countBreaks(breaks: ReadonlyMap<number, WordBreak | null>, type: BreakE
   return [...breaks.values()].filter((b) => b?.errorTypes.includes(type)).length;
 }
 
-/** What Assessment.intonation will say of the reading: the same summary of the same contour. */
+/** What Assessment.intonation will say of the reading: the same summary of the contour as stored (through its codec). */
 function isMonotone(labels: AssessmentLabels): boolean {
   const pitch = labels.diagnostics?.pitch;
-  return pitch ? intonationOf(pitch).errorTypes.includes('MONOTONE') : false;
+  const stored = pitch ? decodeTimeline(encodeTimeline({ pauses: [], insertions: [], pitch }))?.pitch : null;
+  return stored ? intonationOf(stored).errorTypes.includes('MONOTONE') : false;
 }
 
 /**

@@ -8,6 +8,7 @@
  * lines and CSV), equal what the API serves for the same assessment. A reading of another sentence
  * (READ_WRONG_TEXT) keeps its intonation but has no break feedback or fluency measures anywhere.
  */
+import { fromGlobalId } from '../../src/graphql/ids.js';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { Receiver } from '../support/receiver.js';
@@ -157,5 +158,22 @@ function csvRows(body: string): string[][] {
       expect(r).toMatchObject({ flags: ['READ_WRONG_TEXT'], medianPitchHz: api.intonation.medianPitchHz, intonationErrorTypes: api.intonation.errorTypes });
       expect([r.breakSilenceMs, r.breakExpected, r.breakErrorTypes, r.wordsPerMinute, r.pauseCount]).toEqual([null, null, null, null, null]);
     }
+  });
+
+  test('reference words edited by hand cost that row its fluency and breaks, not the export', async () => {
+    const prisma = t.app.services.prisma;
+    const { utteranceId } = await prisma.assessment.findUniqueOrThrow({ where: { id: fromGlobalId(assessment.id)!.id }, select: { utteranceId: true } });
+    await prisma.utterance.update({ where: { id: utteranceId }, data: { referenceWords: [{ text: 'WE' }] } });
+    for (const level of ['utterance', 'word']) {
+      const rows = (await jsonl(`level=${level}`)).filter((r) => r.assessmentId === assessment.id);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) {
+        expect([r.wordsPerMinute, r.breakSilenceMs ?? null]).toEqual([null, null]);
+        expect(r.medianPitchHz).toBe(assessment.intonation.medianPitchHz); // the tune does not read the words
+      }
+    }
+    const api = (await t.admin.request(`query($id: ID!) { assessment(id: $id) { fluencyMetrics { wordCount } words { breakBefore { silenceMs } } } }`, { id: assessment.id })).data.assessment;
+    expect(api.fluencyMetrics).toBeNull();
+    expect(api.words.every((w: any) => w.breakBefore === null)).toBe(true);
   });
 });
