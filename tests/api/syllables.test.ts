@@ -13,7 +13,7 @@ import { syllableNuclei } from '../../src/text/syllables.js';
 const TEXT = 'Tomorrow people read another table';
 const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { utterance { id } job { id } } }`;
 const PHONES = `phonemes { index symbol ipa accuracy startMs endMs }`;
-const WORDS = `words { text ${PHONES} syllables { index symbols ipa stress accuracy label startMs endMs phonemes { index symbol accuracy } } }`;
+const WORDS = `words { text ${PHONES} syllables { index symbols ipa grapheme stress accuracy label startMs endMs phonemes { index symbol accuracy } } }`;
 const ATTACH = `mutation($u: ID!, $labels: HumanLabelsInput!) { attachHumanLabels(utteranceId: $u, labels: $labels) { ${WORDS} } }`;
 const PHONE_BANDS: [string, number][] = [['EXCELLENT', 1.9], ['GOOD', 1.5], ['AVERAGE', 1.0], ['BAD', 0.5], ['WORST', 0]];
 const phoneLabel = (v: number) => PHONE_BANDS.find(([, lo]) => Math.round(v * 10) / 10 >= lo)![0];
@@ -30,7 +30,10 @@ function expectSyllablesOf(word: any, timed: boolean): void {
   expect(syllables.map((s: any) => s.index)).toEqual(syllables.map((_: any, i: number) => i));
   // the phones regrouped: each once, in order, the same objects
   expect(syllables.flatMap((s: any) => s.phonemes)).toEqual(phonemes.map((p: any) => ({ index: p.index, symbol: p.symbol, accuracy: p.accuracy })));
+  // the letters spell the word, a piece per syllable
+  expect(syllables.map((s: any) => s.grapheme).join('')).toBe(word.text);
   for (const s of syllables) {
+    expect(s.grapheme).toMatch(/[A-Z]/);
     expect(s.symbols).toEqual(s.phonemes.map((p: any) => p.symbol));
     // one nucleus: a vowel, or a syllabic consonant of the word's (PEOPLE's final L)
     const nuclei = syllableNuclei(word.phonemes.map((p: any) => p.symbol));
@@ -74,6 +77,7 @@ describe('syllables through the API', () => {
     expect(tomorrow.syllables.map((s: any) => s.symbols.join(' '))).toEqual(['T AH0', 'M AH1', 'R OW0']);
     expect(tomorrow.syllables.map((s: any) => s.stress)).toEqual(['UNSTRESSED', 'PRIMARY', 'UNSTRESSED']);
     expect(tomorrow.syllables.map((s: any) => s.ipa)).toEqual(['tə', 'mʌ', 'ɹoʊ']);
+    expect(words.map((w) => w.syllables.map((s: any) => s.grapheme).join('|'))).toEqual(['TO|MOR|ROW', 'PEO|PLE', 'READ', 'A|NO|THER', 'TA|BLE']);
     expect(words[1].syllables.map((s: any) => [s.symbols.join(' '), s.stress])).toEqual([['P IY1', 'PRIMARY'], ['P L', 'UNSTRESSED']]);
     expect(words[2].syllables).toHaveLength(1);
   });
@@ -88,7 +92,7 @@ describe('syllables through the API', () => {
     expect(res.errors).toBeUndefined();
     const human = res.data.attachHumanLabels.words;
     for (const w of human) expectSyllablesOf(w, false);
-    expect(human[0].syllables.map((s: any) => [s.accuracy, s.label])).toEqual([[2, 'EXCELLENT'], [0.5, 'BAD'], [2, 'EXCELLENT']]);
+    expect(human[0].syllables.map((s: any) => [s.grapheme, s.accuracy, s.label])).toEqual([['TO', 2, 'EXCELLENT'], ['MOR', 0.5, 'BAD'], ['ROW', 2, 'EXCELLENT']]);
   });
 
   test("the README's query answers the same syllables", async () => {
@@ -96,6 +100,6 @@ describe('syllables through the API', () => {
     expect(res.errors).toBeUndefined();
     const readme = res.data.utterance.latestAssessment.words;
     expect(readme.map((w: any) => w.syllables.map((s: any) => s.symbols))).toEqual(words.map((w) => w.syllables.map((s: any) => s.symbols)));
-    expect(readme[0].syllables[1]).toMatchObject({ index: 1, stress: 'PRIMARY', phonemes: [{ index: 2 }, { index: 3 }] });
+    expect(readme[0].syllables[1]).toMatchObject({ index: 1, grapheme: 'MOR', stress: 'PRIMARY', phonemes: [{ index: 2 }, { index: 3 }] });
   });
 });

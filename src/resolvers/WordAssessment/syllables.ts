@@ -3,4 +3,4 @@ import { syllablesOf } from '../../assessment/syllables.js';
 
 /** From the word's stored phones (the same loader as `phonemes`: no extra statement). */
 export const syllables: WordAssessmentResolvers['syllables'] = async (word, _args, ctx) =>
-  syllablesOf(await ctx.loaders.phonemesByWord.load(word.id));
+  syllablesOf(word.text, await ctx.loaders.phonemesByWord.load(word.id));
