@@ -23,8 +23,10 @@
  *   sees only the objects its own mutation returns, field by field as it wrote them: the Learner
  *   createLearner made, the Utterance and Job submitUtterance made (or replays), the Job
  *   reassessUtterance queued (id, status, attempts, times), the BulkOperation reassessUtterances
- *   started or cancelBulkOperation cancelled (not its progress: how many utterances a selection
- *   matched is learner data, and varying `since` would date a learner's practice). Every relation
+ *   started or cancelBulkOperation cancelled (what was asked: its selection and options, when; not
+ *   its progress, status, completedAt or cancelledAt: how many utterances a selection matched is
+ *   learner data, an empty selection completes at once, and varying `since` would date a learner's
+ *   practice). Every relation
  *   from those objects is loaded, so it is refused: the learner behind an utterance, an utterance's
  *   jobs or assessments, a job's utterance, assessment or error, a learner's utterances. It cannot
  *   poll `job(id)`. updateLearner changes a learner that existed before: of it, such a key reads back

@@ -571,9 +571,11 @@ function pathName(steps: Step[]): string {
  * selections (one refused leaf would mark the whole object refused) and tested where they are made.
  * Utterance.audioUrl (SCORES_READ, on an utterance a write key gets back from submitUtterance):
  * tests/api/audio-playback.test.ts. Utterance.learnerGroups (SCORES_READ, the same case):
- * tests/api/xapi-delivery.test.ts.
+ * tests/api/xapi-delivery.test.ts. BulkOperation.status, completedAt and cancelledAt (SCORES_READ,
+ * on the operation a write key gets back from reassessUtterances or cancelBulkOperation):
+ * tests/api/bulk-reassess.test.ts.
  */
-const SCOPED_LEAVES = new Set(['Utterance.audioUrl', 'Utterance.learnerGroups']);
+const SCOPED_LEAVES = new Set(['Utterance.audioUrl', 'Utterance.learnerGroups', 'BulkOperation.status', 'BulkOperation.completedAt', 'BulkOperation.cancelledAt']);
 
 function leaves(type: GraphQLObjectType): string {
   const names = Object.values(type.getFields())

@@ -415,7 +415,7 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(withProgress.errors![0]!.message).toMatch(/SCORES_READ/);
     expect(withProgress.data).toBeNull(); // progress is non-null: the refusal nulls the operation
     const started = await writeOnly.request(
-      `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id status groupExternalId since } }`,
+      `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id groupExternalId since createdAt } }`,
       { i: { groupExternalId: 'g-scope', since: '2020-01-01T00:00:00Z' } },
     );
     expect(started.errors).toBeUndefined();
@@ -434,10 +434,30 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
     expect(errorCode(await other.client.request(CANCEL, { id: op.id }))).toBe('NOT_FOUND');
     expect(await jobsOf(op.id)).toHaveLength(2);
 
-    // The writer cancels it and reads back its status, not its progress.
-    const cancelled = await writeOnly.request(`mutation($id: ID!) { cancelBulkOperation(id: $id) { id status } }`, { id: op.id });
-    expect(cancelled.errors).toBeUndefined();
-    expect(cancelled.data.cancelBulkOperation).toEqual({ id: op.id, status: 'CANCELLED' });
+    // The writer cancels it, and reads back what it asked for, not whether the cancel found the
+    // operation still running (cancelledAt stays null on one that had completed).
+    const cancelled = await writeOnly.request(`mutation($id: ID!) { cancelBulkOperation(id: $id) { id groupExternalId cancelledAt } }`, { id: op.id });
+    expect(errorCode(cancelled)).toBe('FORBIDDEN');
+    expect(cancelled.data.cancelBulkOperation).toEqual({ id: op.id, groupExternalId: 'g-scope', cancelledAt: null });
     expect(await jobsOf(op.id)).toHaveLength(0);
+    expect((await reader.request(GET, { id: op.id })).data.bulkOperation).toMatchObject({ status: 'CANCELLED', cancelledAt: expect.any(String) });
+
+    // Nor its status or completion: a selection that matched nothing completes at once, so they would
+    // tell whether a learner recorded anything since `since`. The writer gets the same answer for an
+    // empty selection as for this one; a reader sees the difference.
+    const WHERE = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { groupExternalId completedAt } }`;
+    const STATUS = `mutation($i: ReassessUtterancesInput!) { reassessUtterances(input: $i) { id status } }`;
+    for (const group of ['g-scope', 'g-nobody']) {
+      const withStatus = await writeOnly.request(STATUS, { i: { groupExternalId: group } });
+      expect(errorCode(withStatus)).toBe('FORBIDDEN');
+      expect(withStatus.errors![0]!.message).toMatch(/SCORES_READ/);
+      expect(withStatus.data).toBeNull(); // status is non-null: the refusal nulls the operation
+      const withCompletion = await writeOnly.request(WHERE, { i: { groupExternalId: group } });
+      expect(errorCode(withCompletion)).toBe('FORBIDDEN');
+      expect(withCompletion.data.reassessUtterances).toEqual({ groupExternalId: group, completedAt: null });
+    }
+    const empty = await writeOnly.request(`mutation { reassessUtterances(input: {groupExternalId: "g-nobody"}) { id } }`);
+    const seenByReader = await reader.request(`query($id: ID!) { bulkOperation(id: $id) { status completedAt progress { total } } }`, { id: empty.data.reassessUtterances.id });
+    expect(seenByReader.data.bulkOperation).toMatchObject({ status: 'COMPLETED', completedAt: expect.any(String), progress: { total: 0 } });
   });
 });

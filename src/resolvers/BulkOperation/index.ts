@@ -4,3 +4,5 @@ export * from './oneLearner.js';
 export * from './modelVersion.js';
 export * from './progress.js';
 export * from './status.js';
+export * from './completedAt.js';
+export * from './cancelledAt.js';
