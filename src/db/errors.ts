@@ -81,3 +81,13 @@ export function isLockConflict(err: unknown): boolean {
     LOCK_STATES.includes(x.code as string) || LOCK_STATES.includes(x.originalCode as string)
     || (typeof x.message === 'string' && /lock timeout|deadlock detected/i.test(x.message)));
 }
+
+/**
+ * The transaction lost out to other transactions and was rolled back, so nothing of it committed: a
+ * lock timeout or deadlock (isLockConflict), a serialization failure (SQLSTATE 40001), or Prisma's
+ * P2028 (it could not start in time, or it ran past its timeout, typically waiting on a lock, and
+ * was rolled back). Work that is fenced, as a job's completion is, can simply run again.
+ */
+export function isContention(err: unknown): boolean {
+  return isLockConflict(err) || anyCause(err, (x) => x.code === 'P2028' || x.code === '40001' || x.originalCode === '40001');
+}

@@ -19,7 +19,7 @@ import {
   type QueueHooks,
   type TransactionClient,
 } from './queue.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isContention, isDatabaseUnavailable } from '../db/errors.js';
 import { Poller } from './poll.js';
 import { log } from '../ops/log.js';
 
@@ -63,6 +63,12 @@ export interface WorkerOptions extends WorkerEvents {
   maxAttemptMs?: number;
   /** Longest wait between polls while the database keeps failing (doubling from pollIntervalMs). Default 15 s. */
   maxPollBackoffMs?: number;
+  /**
+   * Longest a completing transaction may run (ms). One that runs past it, waiting on a lock another
+   * transaction holds (a re-grade batch holds a learner's grade lock for up to a minute), is rolled
+   * back and tried again like a lock conflict, not failed. Default 30 s.
+   */
+  completeTimeoutMs?: number;
   /**
    * Writes that go with a job ending FAILED, in the transaction that marks it (the outbox's
    * `assessment.failed`): see QueueHooks.
@@ -376,12 +382,14 @@ export class Worker {
       try {
         // Safe to repeat: completeJob writes only while this attempt still holds the job, in one
         // transaction, so a retry after a commit whose answer was lost finds it SUCCEEDED (false).
-        const ok = await completeJob(prisma, job, this.workerId, write);
+        const ok = await completeJob(prisma, job, this.workerId, write, { timeoutMs: this.opts.completeTimeoutMs });
         return settle(ok ? 'succeeded' : 'lost');
       } catch (err) {
         if (entry.abandoned) return settle('abandoned');
-        if (isDatabaseUnavailable(err) && retry < COMPLETE_RETRIES) {
-          // The heartbeat keeps the lease while we wait for the database (when it can reach it).
+        // The database down, or this transaction rolled back behind another's locks (an erasure, a
+        // re-grade batch holding the learner's grade lock): the inference is done, so wait and write
+        // it again rather than spend the attempt on it. The heartbeat keeps the lease meanwhile.
+        if ((isDatabaseUnavailable(err) || isContention(err)) && retry < COMPLETE_RETRIES) {
           this.reportError(err, `complete (retry ${retry + 1} of ${COMPLETE_RETRIES})`, job.id);
           await sleep(Math.min(8_000, 500 * 2 ** retry));
           continue;

@@ -2,6 +2,7 @@ import type { Job } from '../../src/generated/prisma/client.js';
 import type { JobFailure } from '../../src/jobs/queue.js';
 import { Worker, type JobHandler, type WorkerOptions } from '../../src/jobs/worker.js';
 import { describeEachDatabase } from '../support/db.js';
+import { openDatabase } from '../../src/db/client.js';
 import { createJobs, sleep, waitFor, writeAssessment } from './fixtures.js';
 
 class TransientError extends Error {}
@@ -216,6 +217,36 @@ describeEachDatabase('Worker', (ctx) => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2, maxAttempts: job!.maxAttempts + 1, lockedBy: 'A' });
     expect(await ctx.prisma.assessment.count({ where: { jobId: job!.id } })).toBe(1);
     await a.stop({ graceful: true });
+  });
+
+  // PostgreSQL: a second connection holds the lock; PGlite runs one transaction at a time.
+  (ctx.kind === 'postgres' ? test : test.skip)('a completion that waits on a lock past its transaction time is tried again, not failed: a last attempt still succeeds', async () => {
+    const [job] = await createJobs(ctx.prisma, 1, { maxAttempts: 1 });
+    const utterance = await ctx.prisma.utterance.findUniqueOrThrow({ where: { id: job!.utteranceId } });
+    const other = await openDatabase({ databaseUrl: ctx.db.url, dataDir: 'memory://' });
+    const phases: string[] = [];
+    try {
+      // Another transaction holds the learner's row (as an erasure or a re-grade batch would) for
+      // longer than the completing transaction may run: completeJob's KEY SHARE lock waits on it.
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = other.prisma.$transaction(async (tx) => {
+        await tx.$queryRawUnsafe(`SELECT 1 FROM "Learner" WHERE "id" = $1::uuid FOR UPDATE`, utterance.learnerId);
+        holding();
+        await sleep(2500);
+      }, { timeout: 20_000 });
+      const w = make(async (j) => { await held; return writeAssessment(j); }, { completeTimeoutMs: 700, onError: (_e, c) => phases.push(c.phase) });
+      w.start();
+      await holder;
+      await waitFor(async () => (await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } })).status !== 'RUNNING', 30_000, 50);
+      const done = await ctx.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+      expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1, errorCode: null });
+      expect(await ctx.prisma.assessment.count({ where: { jobId: job!.id } })).toBe(1);
+      // It waited, and said so: at least one completion timed out on the lock and was tried again.
+      expect(phases.some((p) => /^complete \(retry 1 of \d+\)$/.test(p))).toBe(true);
+    } finally {
+      await other.close();
+    }
   });
 
   test('the poll loop survives database errors: logged, retried with a backoff, and it picks work up again', async () => {
