@@ -36,11 +36,36 @@ interface Token {
   end: number;
 }
 
+/**
+ * Stands in for the dash of a range, so that no phrase boundary is read there. A private-use
+ * character: like a dash it is no letter, digit, space or mark any rewrite looks for, so the words
+ * the text normalises to stay the same.
+ */
+const RANGE_DASH = '\uE000';
+
+/**
+ * A dash (hyphen, en dash, em dash; spaced or not, on one line) between two numeric expressions:
+ * after a number, a percentage, a currency symbol after an amount, a decade or an ordinal ("5",
+ * "50%", "5€", "1990s", "1st"), before a number, with a currency or number sign ("$10", "#2"), or a
+ * decade with its apostrophe ("'90s").
+ */
+const NUMERIC_RANGE_DASH = /(?<=\d|\d%|\d\s?[$£€]|\d0['\u2019]?s|\d(?:st|nd|rd|th))([^\S\r\n]*)(-+|[\u2013\u2014])([^\S\r\n]*)(?=[$£€#]?\d|['\u2018\u2019]\d0s)/gi;
+
+/**
+ * The dash of a range ("1990–2000", "$5–$10", "9:00-17:00", "50% – 60%") made RANGE_DASH before
+ * the text is spelled out, when the expansions would hide that numbers stand on both sides of it.
+ * A hyphen after a space and right before a number is a minus sign ("10 -20" → TEN MINUS TWENTY), kept.
+ */
+function markRangeDashes(text: string): string {
+  return text.replace(NUMERIC_RANGE_DASH, (m, before: string, dash: string, after: string) =>
+    dash.startsWith('-') && before !== '' && after === '' ? m : `${before}${RANGE_DASH}${after}`);
+}
+
 /** The text folded (abbreviations and number forms spelled out, upper case) and its tokens, in order. */
 function referenceTokens(text: string): { folded: string; tokens: Token[] } {
   // "1½": NFKC makes it "11⁄2"; a space first keeps the whole number apart ("1 1⁄2").
   const separated = text.replace(/(\d)([\u00BC-\u00BE\u2150-\u215E])/g, '$1 $2');
-  const folded = expandNumberForms(expandAbbreviations(separated.normalize('NFKC')))
+  const folded = expandNumberForms(expandAbbreviations(markRangeDashes(separated.normalize('NFKC'))))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe
@@ -66,8 +91,8 @@ export function normalizeReferenceText(text: string): string[] {
  * a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
  * between them allowed); a full stop (an ellipsis too) followed by a space, unless it ends an
  * initial ("J. Smith", "U.S. Army": a single letter other than I, unless a word that only starts a
- * sentence follows, "vitamin C. Then"); a dash or a bracket, but not the
- * dash of a range ("1990–2000"); a line break.
+ * sentence follows, "vitamin C. Then"); a dash or a bracket, but not the dash of a range
+ * ("1990–2000", "$5–$10", "9:00 - 17:00": markRangeDashes, before the numbers are spelled out); a line break.
  */
 function phraseBoundary(between: string, previous: Token, next: Token): boolean {
   const numeric = (t: Token) => /^\d/.test(t.text);
