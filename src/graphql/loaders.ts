@@ -37,6 +37,7 @@ import { decodeNameCursor, encodeNameCursor, findPage, newestFirst, MAX_PAGE_SIZ
 import { countGroups, listGroups, type LearnerGroupModel } from '../analytics/cohorts.js';
 import { fromGlobalId } from './ids.js';
 import { likeContains } from './filters.js';
+import { checkRange } from '../analytics/common.js';
 import { allWorkers, servedModelVersions } from '../jobs/heartbeat.js';
 
 /** auditEvents' filters; ids are global ids, as AuditEvent shows them. */
@@ -58,11 +59,22 @@ interface DeliveryWindow {
   until?: Date | null;
 }
 
-function deliveryWindow(f: DeliveryWindow): Prisma.DeliveryWhereInput {
+/**
+ * Rows created in [since, until). An empty window (until not after since) is BAD_USER_INPUT naming
+ * both, as the utterance filters and the analytics refuse it: an empty page would read as "nothing
+ * happened" rather than as a mistake.
+ */
+function createdWithin(since: Date | null | undefined, until: Date | null | undefined, names: [string, string]): { createdAt?: { gte?: Date; lt?: Date } } {
+  checkRange(since, until, names);
+  if (since == null && until == null) return {};
+  return { createdAt: { ...(since != null ? { gte: since } : {}), ...(until != null ? { lt: until } : {}) } };
+}
+
+function deliveryWindow(f: DeliveryWindow, names: [string, string] = ['filter.since', 'filter.until']): Prisma.DeliveryWhereInput {
   const learner = f.learnerId != null ? fromGlobalId(f.learnerId) : null;
   return {
     ...(f.learnerId != null ? { event: { is: { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } } } : {}),
-    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+    ...createdWithin(f.since, f.until, names),
   };
 }
 
@@ -106,7 +118,7 @@ function eventWhere(f: EventFilter): Prisma.OutboxEventWhereInput {
     // The listed types; without a filter every type but sendTestWebhook's (an admin's test, not an event).
     type: f.types != null ? { in: f.types } : { not: TEST_EVENT_TYPE },
     ...(f.learnerId != null ? { learnerId: learner?.type === 'Learner' ? learner.id : NO_ID } : {}),
-    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+    ...createdWithin(f.since, f.until, ['filter.since', 'filter.until']),
   };
 }
 
@@ -119,7 +131,7 @@ function auditEventWhere(f: AuditEventFilterArgs): Prisma.AuditEventWhereInput {
     ...(f.targetId != null ? (target ? { targetType: target.type, targetId: target.id } : { targetId: NO_ID }) : {}),
     ...(f.actorApiKeyId != null ? { actorApiKeyId: actor?.type === 'ApiKey' ? actor.id : NO_ID } : {}),
     ...(f.requestId != null ? { requestId: f.requestId } : {}),
-    ...(f.since != null || f.until != null ? { createdAt: { ...(f.since != null ? { gte: f.since } : {}), ...(f.until != null ? { lt: f.until } : {}) } } : {}),
+    ...createdWithin(f.since, f.until, ['since', 'until']),
   };
 }
 
@@ -819,7 +831,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     /** xAPI statement deliveries (ADMIN) newest first. */
     xapiDeliveriesPage: (args: PageArgs & DeliveryWindow & { status?: XapiDeliveryStatus | null }) => {
       admin();
-      const where = { organizationId, channel: 'XAPI' as const, ...deliveryWindow(args), ...(args.status != null ? { status: args.status } : {}) };
+      const where = { organizationId, channel: 'XAPI' as const, ...deliveryWindow(args, ['since', 'until']), ...(args.status != null ? { status: args.status } : {}) };
       return findPage(args, {
         findMany: (q) => prisma.delivery.findMany(pageOf(where, q)),
         count: () => prisma.delivery.count({ where }),

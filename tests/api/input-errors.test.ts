@@ -123,6 +123,24 @@ describe.each(DATABASES)('BAD_USER_INPUT names the input at fault [%s]', (kind) 
       .toEqual({ argument: 'input.learnerId', arguments: ['input.learnerId', 'input.groupExternalId', 'input.wholeOrganisation'] });
   });
 
+  test('an empty time window on the event, audit and delivery lists: both bounds named, not an empty page', async () => {
+    const [early, late] = ['"2026-01-01T00:00:00Z"', '"2026-02-01T00:00:00Z"'];
+    const both = (prefix: string) => ({ argument: `${prefix}since`, arguments: [`${prefix}since`, `${prefix}until`] });
+    for (const [since, until] of [[late, early], [early, early]]) {
+      const window = `since: ${since}, until: ${until}`;
+      expect(await extensionsOf(`{ events(filter: {${window}}) { totalCount } }`)).toEqual(both('filter.'));
+      expect(await extensionsOf(`{ eventFeed(filter: {${window}}) { cursor } }`)).toEqual(both('filter.'));
+      expect(await extensionsOf(`{ auditEvents(${window}) { totalCount } }`)).toEqual(both(''));
+      expect(await extensionsOf(`{ webhookDeliveries(filter: {${window}}) { totalCount } }`)).toEqual(both('filter.'));
+      expect(await extensionsOf(`{ gradeDeliveries(filter: {${window}}) { totalCount } }`)).toEqual(both('filter.'));
+      expect(await extensionsOf(`{ xapiDeliveries(${window}) { totalCount } }`)).toEqual(both(''));
+    }
+    // A window with room in it still lists.
+    const listed = await t.admin.request(`{ events(filter: {since: ${early}, until: ${late}}) { totalCount } }`);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data.events.totalCount).toEqual(expect.any(Number));
+  });
+
   test('a rater\'s labels: the path down to the offending score', async () => {
     const labels = {
       sentence: { accuracy: 8, fluency: 8, prosody: 8, completeness: 10, total: 8 },
