@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../config.js';
-import { authenticate, bearerToken, hashApiKey } from '../graphql/auth.js';
+import { authenticate, bearerToken, hashApiKey, holdsScope } from '../graphql/auth.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
 import { checkQuerySource, type QueryLimits } from '../graphql/limits.js';
@@ -137,7 +137,8 @@ export class RateLimiter {
 
 /**
  * A multipart request (an upload) is authenticated before graphql-upload reads its body into a temp
- * file, so a client without a valid key, or a cross-site form (which cannot send Authorization),
+ * file, so a client without a valid key, a key that may not submit (the only upload is
+ * submitUtterance's audio, ASSESS_WRITE), or a cross-site form (which cannot send Authorization)
  * writes nothing to the server's disk. The GraphQL context authenticates again (from the key cache);
  * any other failure here (the database away) is left to it, which answers it as it does for JSON.
  */
@@ -145,7 +146,11 @@ export function authenticateUploads(prisma: PrismaClient, limiter: RateLimiter):
   return (req, res, next) => {
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/')) return next();
     authenticate(prisma, req.headers.authorization).then(
-      () => next(),
+      (principal) => {
+        if (holdsScope(principal, 'ASSESS_WRITE')) return next();
+        res.setHeader('Connection', 'close'); // as below: the upload is not read
+        sendError(res, 403, 'This API key lacks the ASSESS_WRITE scope.', { code: 'FORBIDDEN' });
+      },
       (e: unknown) => {
         if (!(e instanceof AppError && e.code === 'UNAUTHENTICATED')) return next();
         limiter.authFailed(req, res);

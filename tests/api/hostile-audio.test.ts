@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
+import { keyWithScopes } from '../support/seed.js';
 import { encodeWav, hasFfmpeg, sine, whiteNoise } from '../support/audio-fixtures.js';
 import { craftWav, BOMB_KINDS, decompressionBomb, flacWithFfmpeg, floatWav, pcm16, rssGrowthMiB, type BombKind } from '../support/hostile-audio.js';
 
@@ -73,7 +74,7 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
   const submit = (bytes: Uint8Array) =>
     t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'WE CALL IT BEAR', audio: null } }, 'variables.input.audio', { bytes, name: 'take.wav' });
 
-  test('an upload without a valid key is refused before its body reaches the disk', async () => {
+  test('an upload without a valid key, or with a key that may not submit, is refused before its body reaches the disk', async () => {
     const earlier = new Set(uploadTempFiles()); // (an earlier upload's file may still be on its way out)
     const seen: string[] = [];
     const watcher = watch(os.tmpdir(), (_event, name) => { if (name?.startsWith('capacitor-') && !earlier.has(name)) seen.push(name); });
@@ -83,6 +84,10 @@ describe.each(DATABASES)('hostile uploads on %s', (kind) => {
         const res = await t.admin.withKey(key).upload(SUBMIT, { input: { learnerId, referenceText: 'WE CALL IT BEAR', audio: null } }, 'variables.input.audio', { bytes, name: 'take.wav' });
         expect({ key, status: res.status, code: errorCode(res) }).toEqual({ key, status: 401, code: 'UNAUTHENTICATED' });
       }
+      // A valid key that may not submit (a read-only one) is refused before the body is read too.
+      const reader = await keyWithScopes(t, ['SCORES_READ']);
+      const read = await reader.upload(SUBMIT, { input: { learnerId, referenceText: 'WE CALL IT BEAR', audio: null } }, 'variables.input.audio', { bytes, name: 'take.wav' });
+      expect({ status: read.status, code: errorCode(read), message: read.errors?.[0]?.message }).toEqual({ status: 403, code: 'FORBIDDEN', message: 'This API key lacks the ASSESS_WRITE scope.' });
       await new Promise((r) => setTimeout(r, 200)); // any watch event still on its way
       expect(seen).toEqual([]);
       // the same upload with the key is buffered (in the directory watched) and stored as ever
