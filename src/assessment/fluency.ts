@@ -4,14 +4,17 @@
  * L2 fluency research and products such as Speechace report them: speech rate and articulation rate
  * (syllables per second with and without pauses), mean length of run, phonation-time ratio, pauses.
  *
- * Syllables are counted as the vowels of each spoken word's reference pronunciation (the phones the
- * model scored), which is what the learner was asked to say. OMITTED words count neither as words
- * nor as syllables, and the time the alignment gave them is silence. The speaking time runs from the
- * first spoken word's start to the last one's end, so silence before and after the reading does not
- * lower the rates. A pause is a silence of PAUSE_MS or more between two spoken words; inserted
- * speech heard there (a filler, an extra word) is speech, not silence.
+ * Syllables are counted in each spoken word's reference pronunciation (the phones the model scored,
+ * which is what the learner was asked to say) as WordAssessment.syllables splits it (syllabify): a
+ * vowel or a syllabic L, M, N each (PEOPLE: P IY1 | P L), and one for a word without a nucleus (HMM).
+ * OMITTED words count neither as words nor as syllables, and the time the alignment gave them is
+ * silence. The speaking time runs from the first spoken word's start to the last one's end, so
+ * silence before and after the reading does not lower the rates. A pause is a silence of PAUSE_MS or
+ * more between two spoken words, measured as WordAssessment.breakBefore measures it (breaks.ts): all
+ * the time from the one's end to the other's start, a skipped word's place included; inserted speech
+ * heard there (a filler, an extra word) is speech, not silence.
  */
-import { isVowel } from '../text/phones.js';
+import { syllabify } from '../text/syllables.js';
 import type { AssessmentLabels, ReferenceWord } from '../types.js';
 
 export interface TimedWord {
@@ -64,10 +67,9 @@ const clip = (x: Span, to: Span): Span => ({ startMs: Math.max(x.startMs, to.sta
 const length = (spans: Span[]) => spans.reduce((n, x) => n + x.endMs - x.startMs, 0);
 
 /**
- * The silence between two spoken words: the alignment's pauses in that gap and the time it gave
- * to words skipped there (a skipped word was not said), less any inserted speech heard in it.
- * Pauses are found per gap between reference words, so a skipped word would otherwise cut one
- * silence in two, and an insertion inside a pause would count as silence.
+ * The time within `gap` that the `pauses` and `skipped` spans cover (counted once where they
+ * overlap), less any inserted speech heard in it. gapSilence and breaks.ts pass the whole gap as
+ * silence.
  */
 export function silenceBetween(gap: Span, pauses: Span[], skipped: Span[], inserted: Span[]): number {
   const silent = union([...pauses, ...skipped].map((x) => clip(x, gap)));
@@ -76,24 +78,39 @@ export function silenceBetween(gap: Span, pauses: Span[], skipped: Span[], inser
 }
 
 /**
+ * The silence between two consecutive spoken words, as both the fluency measures and
+ * WordAssessment.breakBefore (breaks.ts) count it: the whole gap from the one's end to the other's
+ * start, less inserted speech heard in it. The alignment ends a word where the silence after it
+ * starts, so the gap is silence however it is cut: Assessment.pauses keeps only pieces of PAUSE_MS
+ * or more per gap between reference words, and a word skipped in the gap (its place not spoken
+ * either) would cut one silence into two pieces that pauses drops.
+ */
+export function gapSilence(gap: Span, inserted: Span[]): number {
+  return Math.max(0, silenceBetween(gap, [gap], [], inserted));
+}
+
+/**
  * The measures, or null when there is nothing to measure: no spoken word with a time (HUMAN labels,
  * models without an alignment, every word skipped) or no time between the first and the last.
+ * `timing.insertions` is the inserted speech heard (Assessment.insertions); the silences are the
+ * gaps between spoken words (gapSilence), not Assessment.pauses.
  */
-export function fluencyMetrics(words: TimedWord[], reference: ReferenceWord[], pauses: TimedPause[], inserted: TimedPause[] = []): FluencyMetrics | null {
-  const timed = words.filter((w): w is TimedWord & { startMs: number; endMs: number } => w.startMs != null && w.endMs != null);
-  const spoken = timed.filter((w) => w.errorType !== 'OMITTED').sort((a, b) => a.startMs - b.startMs);
-  const skipped = timed.filter((w) => w.errorType === 'OMITTED');
+export function fluencyMetrics(words: TimedWord[], reference: ReferenceWord[], timing: { insertions: TimedPause[] } = { insertions: [] }): FluencyMetrics | null {
+  // In reference order, as breaks.ts takes them: a forced alignment keeps the words in order.
+  const spoken = words
+    .filter((w): w is TimedWord & { startMs: number; endMs: number } => w.startMs != null && w.endMs != null && w.errorType !== 'OMITTED')
+    .sort((a, b) => a.index - b.index);
   if (spoken.length === 0) return null;
-  const start = spoken[0]!.startMs;
+  const start = Math.min(...spoken.map((w) => w.startMs));
   const end = Math.max(...spoken.map((w) => w.endMs));
   const speakingMs = end - start;
   const silences = spoken.slice(1)
-    .map((w, i) => silenceBetween({ startMs: spoken[i]!.endMs, endMs: w.startMs }, pauses, skipped, inserted))
+    .map((w, i) => gapSilence({ startMs: spoken[i]!.endMs, endMs: w.startMs }, timing.insertions))
     .filter((ms) => ms >= PAUSE_MS);
   const totalPauseMs = silences.reduce((a, b) => a + b, 0);
   const articulationMs = speakingMs - totalPauseMs;
   if (speakingMs <= 0 || articulationMs <= 0) return null;
-  const syllableCount = spoken.reduce((n, w) => n + (reference[w.index]?.phones.filter(isVowel).length ?? 0), 0);
+  const syllableCount = spoken.reduce((n, w) => n + syllabify(reference[w.index]?.phones ?? []).length, 0);
   return {
     wordCount: spoken.length,
     syllableCount,
@@ -125,7 +142,7 @@ export function assessmentFluency(input: {
   flags: readonly string[];
 }): FluencyMetrics | null {
   if (!input.timing || input.flags.includes('READ_WRONG_TEXT') || !isReferenceWords(input.referenceWords)) return null;
-  return fluencyMetrics(input.words, input.referenceWords, input.timing.pauses, input.timing.insertions);
+  return fluencyMetrics(input.words, input.referenceWords, input.timing);
 }
 
 /** The words of a model's labels before they are stored, timed as WordAssessment rows will be. */

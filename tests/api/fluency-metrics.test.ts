@@ -1,7 +1,7 @@
 /**
  * Assessment.fluencyMetrics through HTTP: a real upload scored by the real model, its measures checked
- * against a straightforward recomputation from what the same query serves (the words' times and
- * miscues, the pauses, the reference pronunciations); an assessment without an alignment has none.
+ * against a straightforward recomputation from what the same query serves (the words' times, miscues,
+ * syllables and breaks, the insertions); an assessment without an alignment has none.
  */
 import { readFileSync } from 'node:fs';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
@@ -16,8 +16,7 @@ const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input:
 const READ = `query($id: ID!) { assessment(id: $id) {
   fluencyMetrics { wordCount syllableCount speakingMs articulationMs wordsPerMinute speechRate articulationRate
     pauseCount totalPauseMs longestPauseMs meanLengthOfRun phonationTimeRatio }
-  words { startMs endMs errorType } pauses { startMs endMs durationMs } insertions { startMs endMs }
-  utterance { referenceWords { phonemes } } } }`;
+  words { startMs endMs errorType syllables { index } breakBefore { silenceMs } } pauses { startMs endMs durationMs } insertions { startMs endMs } } }`;
 
 describe.each(DATABASES)('fluency measures on %s', (kind) => {
   let t: TestApp;
@@ -44,23 +43,22 @@ describe.each(DATABASES)('fluency measures on %s', (kind) => {
     expect(m).not.toBeNull();
 
     // The same measures, recomputed here from what the API serves: between each two spoken words,
-    // the pauses and skipped words' times (less inserted speech), counted when 200 ms or more.
-    const spoken = a.words.map((w: any, i: number) => ({ ...w, i })).filter((w: any) => w.errorType !== 'OMITTED');
-    const skipped = a.words.filter((w: any) => w.errorType === 'OMITTED');
-    const silentAt = (ms: number) =>
-      (a.pauses.some((p: any) => p.startMs <= ms && ms < p.endMs) || skipped.some((w: any) => w.startMs <= ms && ms < w.endMs))
-      && !a.insertions.some((x: any) => x.startMs <= ms && ms < x.endMs);
+    // all the time from the one's end to the other's start (a skipped word's place included), less
+    // inserted speech, counted when 200 ms or more; it is what breakBefore gives as silenceMs.
+    const spoken = a.words.filter((w: any) => w.errorType !== 'OMITTED');
+    const insertedAt = (ms: number) => a.insertions.some((x: any) => x.startMs <= ms && ms < x.endMs);
     const silences: number[] = [];
     for (let k = 1; k < spoken.length; k++) {
       let ms = 0;
-      for (let at = spoken[k - 1].endMs; at < spoken[k].startMs; at++) if (silentAt(at)) ms++;
+      for (let at = spoken[k - 1].endMs; at < spoken[k].startMs; at++) if (!insertedAt(at)) ms++;
+      expect(spoken[k].breakBefore.silenceMs).toBe(ms);
       if (ms >= 200) silences.push(ms);
     }
     const start = spoken[0].startMs;
     const end = Math.max(...spoken.map((w: any) => w.endMs));
     const pauseMs = silences.reduce((n, ms) => n + ms, 0);
-    const syllables = spoken.reduce((n: number, w: any) =>
-      n + a.utterance.referenceWords[w.i].phonemes.filter((p: string) => /^(AA|AE|AH|AO|AW|AY|EH|ER|EY|IH|IY|OW|OY|UH|UW)[012]?$/.test(p)).length, 0);
+    // Syllables as each word's `syllables` splits it (syllabic consonants included).
+    const syllables = spoken.reduce((n: number, w: any) => n + w.syllables.length, 0);
     const rounded = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
     expect(m).toEqual({
       wordCount: spoken.length, syllableCount: syllables, speakingMs: end - start, articulationMs: end - start - pauseMs,
