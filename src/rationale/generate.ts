@@ -44,9 +44,10 @@ export interface RationaleOptions {
   /**
    * The reading's break feedback (src/assessment/breaks.ts assessmentBreaks), when the reference text's
    * phrasing is known (the completing transaction passes it whenever the text still normalises to
-   * its stored words): a pause at a phrase boundary is then phrasing, not hesitation, and running
-   * on where the text asks for a break is named. Without it every pause counts as hesitation and
-   * nothing is said of the phrasing. A text without boundaries (SpeechOcean762's) has no MISSING_BREAK
+   * its stored words): a pause at a phrase boundary without inserted speech in it (hesitationPauses)
+   * is then phrasing, not hesitation, and running on where the text asks for a break is named.
+   * Without it every pause between two spoken words counts as hesitation and nothing is said of the
+   * phrasing. A text without boundaries (SpeechOcean762's) has no MISSING_BREAK
    * and no phrasing pause, so it reads as without.
    */
   breaks?: ReadonlyMap<number, WordBreak | null> | null;
@@ -72,17 +73,24 @@ export function generateRationale(labels: AssessmentLabels, options: RationaleOp
 export const PHRASING_PAUSE_MAX_MS = 1500;
 
 /**
- * The pauses of Assessment.pauses that read as hesitation: all of them, less, when the text's
- * phrasing is known, those at a phrase boundary up to PHRASING_PAUSE_MAX_MS (the boundary is the
- * one before the next spoken word, as WordAssessment.breakBefore reads it). A filled pause keeps
- * its place in the list, so a gap holding an "um" still counts.
+ * The pauses of Assessment.pauses that read as hesitation: those between two spoken words (as the
+ * fluency measures count pauses: a silence before a skipped last word or after a skipped first word
+ * is no hesitation between words), less, when the text's phrasing is known, those at a phrase
+ * boundary up to PHRASING_PAUSE_MAX_MS (the boundary is the one before the next spoken word, as
+ * WordAssessment.breakBefore reads it) with no inserted speech in them. A filled pause keeps its
+ * place in the list, so a gap holding an "um" still counts, at a phrase boundary too.
  */
 function hesitationPauses(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak | null> | null): number {
-  const pauses = labels.diagnostics?.pauses ?? [];
+  const diagnostics = labels.diagnostics;
+  if (!diagnostics) return 0;
+  const spokenAt = diagnostics.words.flatMap((w, i) => (w.errorType === 'OMITTED' ? [] : [i]));
+  const betweenSpoken = (p: { afterWordIndex: number }) => spokenAt.some((i) => i <= p.afterWordIndex) && spokenAt.some((i) => i > p.afterWordIndex);
+  const filled = (p: { startMs: number; endMs: number }) => diagnostics.insertions.some((x) => x.startMs < p.endMs && x.endMs > p.startMs);
+  const pauses = diagnostics.pauses.filter(betweenSpoken);
   if (!breaks) return pauses.length;
   const spoken = [...breaks.entries()].filter((e): e is [number, WordBreak] => e[1] !== null).sort(([a], [b]) => a - b);
   const atBoundary = (p: { afterWordIndex: number }) => spoken.find(([i]) => i > p.afterWordIndex)?.[1].expected === true;
-  return pauses.filter((p) => !(atBoundary(p) && p.endMs - p.startMs <= PHRASING_PAUSE_MAX_MS)).length;
+  return pauses.filter((p) => !(atBoundary(p) && p.endMs - p.startMs <= PHRASING_PAUSE_MAX_MS && !filled(p))).length;
 }
 
 /** How many words WordAssessment.breakBefore will give this error type. */

@@ -282,3 +282,50 @@ test('no flags for 3000 random label sets with random break feedback', () => {
   }
   expect(named).toBeGreaterThan(300);
 });
+
+test('hesitation: only a pause between two spoken words counts, as the fluency measures count one', () => {
+  // "we call it bear", BEAR skipped and squeezed in after 1.9 s of silence: the alignment lists that
+  // silence as a pause after IT, but no word was spoken after it.
+  const words: WordScore[] = ['WE', 'CALL', 'IT', 'BEAR'].map((text, i) => ({ text, accuracy: i === 3 ? 2 : 9, stress: 10, total: i === 3 ? 2 : 9, phonemes: [{ symbol: 'S', accuracy: i === 3 ? 0.2 : 2 }] }));
+  const timed = (startMs: number, endMs: number, errorType: 'NONE' | 'OMITTED' = 'NONE') => ({ startMs, endMs, errorType, phonemes: [{ startMs, endMs, produced: errorType === 'OMITTED' ? null : 'S', producedConfidence: errorType === 'OMITTED' ? null : 0.9, deleted: errorType === 'OMITTED', substituted: false }] });
+  const reading = (diagnostics: AssessmentLabels['diagnostics']): AssessmentLabels => ({ sentence: { accuracy: 7, fluency: 4, prosody: 7, completeness: 7, total: 6 }, words, diagnostics });
+  const lastSkipped = reading({ words: [timed(0, 300), timed(300, 700), timed(700, 1000), timed(2900, 2960, 'OMITTED')], pauses: [{ afterWordIndex: 2, startMs: 1000, endMs: 2900 }], insertions: [] });
+  const timedWords = lastSkipped.diagnostics!.words.map((w, index) => ({ index, ...w }));
+  const breaks = wordBreaks(timedWords, [false, false, false, false], []);
+  expect([...breaks.values()].every((b) => b === null || b.errorTypes.length === 0)).toBe(true);
+  for (const options of [{}, { breaks }]) {
+    const text = expectClean(lastSkipped, 'last word skipped', options);
+    expect(text).not.toMatch(/pauses/);
+    expect(text).toContain('Your delivery is very hesitant.');
+  }
+  // The same after a skipped first word.
+  const firstSkipped = reading({ words: [timed(0, 60, 'OMITTED'), timed(1960, 2300), timed(2300, 2700), timed(2700, 3000)], pauses: [{ afterWordIndex: 0, startMs: 60, endMs: 1960 }], insertions: [] });
+  firstSkipped.words = [...words].reverse();
+  expect(expectClean(firstSkipped, 'first word skipped')).not.toMatch(/pauses/);
+  // A pause between two spoken words around a skipped one still counts.
+  const middleSkipped = reading({ words: [timed(0, 300), timed(300, 700), timed(1500, 1560, 'OMITTED'), timed(2900, 3200)], pauses: [{ afterWordIndex: 1, startMs: 700, endMs: 1500 }, { afterWordIndex: 2, startMs: 1560, endMs: 2900 }], insertions: [] });
+  middleSkipped.words = [words[0]!, words[1]!, words[3]!, words[2]!];
+  expect(expectClean(middleSkipped, 'middle word skipped')).toContain('with frequent pauses');
+});
+
+test('hesitation: a filled pause ("um") at a phrase boundary is hesitation, not phrasing', () => {
+  // "Yes, we can." read "Yes, um we can": 900 ms between YES and WE, an "um" in 800-1300 of it.
+  const words: WordScore[] = ['YES', 'WE', 'CAN'].map((text) => ({ text, accuracy: 9, stress: 10, total: 9, phonemes: [{ symbol: 'S', accuracy: 2 }] }));
+  const timed = (startMs: number, endMs: number) => ({ startMs, endMs, errorType: 'NONE' as const, phonemes: [{ startMs, endMs, produced: 'S', producedConfidence: 0.9, deleted: false, substituted: false }] });
+  const reading = (um: boolean): AssessmentLabels => ({
+    sentence: { accuracy: 9, fluency: 9, prosody: 9, completeness: 10, total: 9 },
+    words,
+    diagnostics: {
+      words: [timed(0, 600), timed(1500, 1800), timed(1800, 2200)],
+      pauses: [{ afterWordIndex: 0, startMs: 600, endMs: 1500 }],
+      insertions: um ? [{ afterWordIndex: 0, startMs: 800, endMs: 1300, phones: ['AH', 'M'] }] : [],
+    },
+  });
+  const breaksOf = (l: AssessmentLabels) => wordBreaks(l.diagnostics!.words.map((w, index) => ({ index, ...w })), [false, true, false], l.diagnostics!.insertions);
+  const filled = reading(true);
+  expect(breaksOf(filled).get(1)).toEqual({ silenceMs: 400, expected: true, errorTypes: [] });
+  expect(expectClean(filled, 'um at the comma', { breaks: breaksOf(filled) })).not.toContain('without hesitation');
+  // Without the "um", the pause at the comma is phrasing.
+  const silent = reading(false);
+  expect(expectClean(silent, 'silence at the comma', { breaks: breaksOf(silent) })).toContain('Your delivery is very smooth, without hesitation.');
+});
