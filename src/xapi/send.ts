@@ -1,7 +1,9 @@
 /**
  * One finished assessment to a Learning Record Store: read it, build its statement, POST it. Every
  * attempt rebuilds the same statement (same id), so retries and re-sends never make a second copy
- * in the LRS. `attemptXapiStatement` is the outbox's XAPI channel: one attempt of a delivery that
+ * in the LRS; what it reads from settings that can change (the account home page, the IRI base) is
+ * the event's frozen identity (./identity.ts), so the statement rebuilt is the one sent before.
+ * `attemptXapiStatement` is the outbox's XAPI channel: one attempt of a delivery that
  * assessment.completed wrote (queueXapiStatement, in the completing transaction), through the
  * outbox's guarded HTTP client.
  */
@@ -15,6 +17,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { loadStatementSource } from './load.js';
 import { sendStatement, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
 import { buildStatement } from './statement.js';
+import { freezeAtQueue, frozenIdentity, identityAtQueue, type XapiIdentity } from './identity.js';
 import { sendVoiding, VOIDING_EVENT_TYPES } from './voiding.js';
 
 export type SendOutcome = LrsOutcome | { kind: 'gone'; reason: string };
@@ -25,11 +28,16 @@ export async function sendAssessmentStatement(
   organizationId: string,
   assessmentId: string,
   options: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {},
+  identity: XapiIdentity | null = null,
 ): Promise<SendOutcome> {
   const source = await loadStatementSource(prisma, organizationId, assessmentId);
   // Erased since (learner erasure deletes the rows): nothing left to report, and nothing to retry.
   if (!source) return { kind: 'gone', reason: 'the assessment no longer exists' };
-  return sendStatement(xapi.lrs, buildStatement(xapi, source), options);
+  // Frozen when queued (./identity.ts): not the organisation's home page now, which an admin may have changed since.
+  const statement = identity
+    ? buildStatement(identity, { ...source, accountHomePage: identity.accountHomePage })
+    : buildStatement(xapi, source);
+  return sendStatement(xapi.lrs, statement, options);
 }
 
 /** The LRS an organisation's statements go to: its own (set by an admin), else the server's, else none. */
@@ -40,7 +48,8 @@ export async function lrsFor(db: PrismaClient | Prisma.TransactionClient, organi
 
 /**
  * In the completing transaction, after the assessment.completed event (`eventId`): an XAPI
- * delivery when the organisation has a Learning Record Store (its own, or the server's).
+ * delivery when the organisation has a Learning Record Store (its own, or the server's), and the
+ * statement's identity frozen on the event (the organisation's account home page now: ./identity.ts).
  */
 export async function queueXapiStatement(
   tx: Prisma.TransactionClient,
@@ -48,6 +57,7 @@ export async function queueXapiStatement(
   serverLrs: LrsConfig | null,
 ): Promise<boolean> {
   if (!(await lrsFor(tx, event.organizationId, serverLrs))) return false;
+  await freezeAtQueue(tx, event.eventId, await identityAtQueue(tx, event.organizationId));
   await tx.delivery.create({ data: { organizationId: event.organizationId, eventId: event.eventId, channel: 'XAPI' } });
   return true;
 }
@@ -94,17 +104,19 @@ export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDeli
   const record = (verdict: AttemptVerdict, statusCode: number | null, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: Math.round(performance.now() - started), statusCode, errorCode, error, responseBody: null,
   });
-  const event = await deps.prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { id: true, type: true, body: true, createdAt: true } });
+  const event = await deps.prisma.outboxEvent.findUnique({ where: { id: d.eventId }, select: { id: true, type: true, body: true, createdAt: true, xapiIdentity: true } });
   const voids = event !== null && VOIDING_EVENT_TYPES.has(event.type);
   const assessmentId = event && !voids ? assessmentIdOf(event.body) : null;
   if (!voids && !assessmentId) return record({ kind: 'failed' }, null, 'ASSESSMENT_DELETED', 'The event or its assessment no longer exists.');
   const lrs = await lrsFor(deps.prisma, d.organizationId, deps.xapi.lrs);
   if (!lrs) return record({ kind: 'failed' }, null, 'LRS_NOT_CONFIGURED', 'The organisation has no Learning Record Store any more.');
   const options = { fetch: guardedFetch(deps.policy, deps.timeoutMs), timeoutMs: deps.timeoutMs, signal };
+  // Before anything is sent: the settings every attempt of this event builds from (./identity.ts).
+  const identity = await frozenIdentity(deps.prisma, event!, deps.xapi);
   // An erasure's or a deletion's event voids the statements sent about what went (./voiding.ts).
   const outcome = voids
-    ? await sendVoiding(deps.prisma, deps.xapi, lrs, event!, options)
-    : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options);
+    ? await sendVoiding(deps.prisma, identity ?? deps.xapi, lrs, event!, options)
+    : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options, identity);
   switch (outcome.kind) {
     case 'delivered':
       return record({ kind: 'delivered' }, outcome.status, null, outcome.note ?? null);

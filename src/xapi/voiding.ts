@@ -15,6 +15,7 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
 import { lrsFor } from './send.js';
+import { freezeAtQueue } from './identity.js';
 import { holdsStatement, lrsAnswers, postStatements, sendStatement, type LrsConfig, type LrsOutcome, type SendOptions } from './lrs.js';
 import { PLATFORM, VERB_VOIDED, type VoidingStatement } from './statement.js';
 import { statementIdFor, STATEMENT_NAMESPACE, uuidV5 } from './uuid.js';
@@ -100,6 +101,8 @@ export async function queueVoiding(
   await tx.xapiVoiding.createMany({
     data: [...voidings].map(([statementId, voidedAt]) => ({ organizationId: event.organizationId, eventId: event.eventId, statementId, voidedAt })),
   });
+  // The voiding statements' actor is on the IRI base: frozen by the first attempt (./identity.ts).
+  await freezeAtQueue(tx, event.eventId, {});
   await tx.delivery.create({ data: { organizationId: event.organizationId, eventId: event.eventId, channel: 'XAPI' } });
   return voidings.size;
 }

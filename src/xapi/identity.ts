@@ -1,0 +1,82 @@
+/**
+ * What a statement's content reads from settings that can change, frozen per event so that every
+ * attempt and re-send of its XAPI delivery posts the same statement under the same id.
+ *
+ * An LRS keeps the first statement it stores under an id; a retry after a lost answer that built the
+ * statement again with another actor (the organisation's account home page changed by an admin in
+ * between: setXapiAccountHomePage) or other IRIs (SPEECHMARK_XAPI_IRI_BASE or
+ * SPEECHMARK_XAPI_ACCOUNT_HOME_PAGE changed across a restart) met a 409 whose stored statement
+ * differs, and failed as STATEMENT_CONFLICT although the LRS held ours.
+ *
+ * So the event (OutboxEvent.xapiIdentity) records, when its XAPI delivery is queued, the
+ * organisation's own home page (null: the server's); the first attempt then resolves the server-wide
+ * parts (the IRI base, the server's home page where the organisation had none) and stores them
+ * before it sends anything, and every attempt after builds from what is stored. An event queued
+ * before this existed has no snapshot: its statements are built from the live settings, as before.
+ */
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { XapiConfig } from '../config.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** The settings a statement is built from: what buildStatement reads from config, with the home page resolved. */
+export interface XapiIdentity {
+  iriBase: string;
+  accountHomePage: string;
+}
+
+/** As stored: queued ({accountHomePage}, null for the server's), then resolved by the first attempt (both). */
+interface StoredIdentity {
+  accountHomePage?: string | null;
+  iriBase?: string;
+}
+
+/** In the queuing transaction: the organisation's account home page now (null: the server's). */
+export async function identityAtQueue(tx: Prisma.TransactionClient, organizationId: string): Promise<StoredIdentity> {
+  const org = await tx.organization.findUniqueOrThrow({ where: { id: organizationId }, select: { xapiAccountHomePage: true } });
+  return { accountHomePage: org.xapiAccountHomePage };
+}
+
+/** Records `identity` on the event (in the transaction that queues its XAPI delivery). */
+export async function freezeAtQueue(tx: Prisma.TransactionClient, eventId: string, identity: StoredIdentity): Promise<void> {
+  await tx.outboxEvent.update({ where: { id: eventId }, data: { xapiIdentity: identity as Prisma.InputJsonObject } });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function complete(v: unknown): XapiIdentity | null {
+  return isObject(v) && typeof v.iriBase === 'string' && typeof v.accountHomePage === 'string'
+    ? { iriBase: v.iriBase, accountHomePage: v.accountHomePage }
+    : null;
+}
+
+/**
+ * The identity an attempt builds the event's statements from: null for an event without a
+ * snapshot (built from the live settings, as before). A snapshot taken at queue time is resolved
+ * with this server's settings and stored first (the first attempt to store it wins: a concurrent
+ * one uses what was stored), so the statements of every later attempt and re-send are the same.
+ */
+export async function frozenIdentity(
+  db: Db,
+  event: { id: string; xapiIdentity: unknown },
+  config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'>,
+): Promise<XapiIdentity | null> {
+  const stored = event.xapiIdentity;
+  if (!isObject(stored)) return null;
+  const done = complete(stored);
+  if (done) return done;
+  const own = typeof stored.accountHomePage === 'string' ? stored.accountHomePage : null;
+  const resolved: XapiIdentity = { iriBase: config.iriBase, accountHomePage: own ?? config.accountHomePage };
+  const written = await db.$executeRawUnsafe(
+    `UPDATE "OutboxEvent" SET "xapiIdentity" = $2::jsonb
+      WHERE "id" = $1::uuid AND "xapiIdentity" IS NOT NULL AND ("xapiIdentity"->>'iriBase') IS NULL`,
+    event.id,
+    JSON.stringify(resolved),
+  );
+  if (written > 0) return resolved;
+  // Another attempt stored it first (or the event went: erased, and nothing is sent anyway).
+  const again = await db.outboxEvent.findUnique({ where: { id: event.id }, select: { xapiIdentity: true } });
+  return complete(again?.xapiIdentity) ?? resolved;
+}
