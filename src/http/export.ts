@@ -141,9 +141,16 @@ function columnsOf(level: Level): string[] {
 type Cell = string | number | boolean | string[] | Metadata | null;
 type Record_ = Record<string, Cell>;
 
+/** Text a spreadsheet would read as a formula gets a leading apostrophe (OWASP's CSV injection guard). */
+function formulaGuarded(s: string): string {
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+}
+
 /**
- * One CSV cell: formula guard on text, then RFC 4180 quoting. A list is joined by ';'; metadata is
- * its JSON object (empty when there is none).
+ * One CSV cell: formula guard on text, then RFC 4180 quoting. A list is joined by ';', each item
+ * guarded (a later item is where a split on ';' starts a cell); metadata is its JSON object (empty
+ * when there is none). A cell holding ';' is quoted too: a spreadsheet whose list separator is ';'
+ * would otherwise split it there.
  */
 export function csvCell(value: Cell): string {
   if (value === null) return '';
@@ -152,9 +159,8 @@ export function csvCell(value: Cell): string {
     if (Object.keys(value).length === 0) return '';
     value = JSON.stringify(value);
   }
-  let s = Array.isArray(value) ? value.join(';') : value;
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = Array.isArray(value) ? value.map(formulaGuarded).join(';') : formulaGuarded(value);
+  return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 function csvLine(cells: Cell[]): string {

@@ -7,7 +7,7 @@
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { writeAssessment } from '../../src/assessment/persist.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
-import { EXPORT_PAGE_SIZE } from '../../src/http/export.js';
+import { csvCell, EXPORT_PAGE_SIZE } from '../../src/http/export.js';
 import { writeSeed } from '../../src/seed/write.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
 import { arpabetToIpa } from '../../src/text/phones.js';
@@ -106,14 +106,24 @@ async function expected(prisma: PrismaClient, learnerId: string, level: 'utteran
   return out;
 }
 
-/** How the CSV writes a value (formula guard on text, groups joined by ';', metadata as its JSON object or nothing). */
+/** How the CSV writes a value (formula guard on text and on each group, groups joined by ';', metadata as its JSON object or nothing). */
 function asCsv(v: string | number | boolean | string[] | Record<string, string> | null | undefined): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (!Array.isArray(v) && typeof v === 'object') return Object.keys(v).length ? JSON.stringify(v) : '';
-  const s = Array.isArray(v) ? v.join(';') : v;
-  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  const guard = (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+  return Array.isArray(v) ? v.map(guard).join(';') : guard(v);
 }
+
+test('a CSV cell: every list item guarded, quoted where a spreadsheet would split it', () => {
+  // A group that is a formula after another: Excel with ';' as its list separator splits there.
+  expect(csvCell(['7B', '=HYPERLINK("http://x","y")'])).toBe('"7B;\'=HYPERLINK(""http://x"",""y"")"');
+  expect(csvCell(['7B', '-1+2'])).toBe(`"7B;'-1+2"`);
+  expect(csvCell('a;=1+1')).toBe('"a;=1+1"');
+  expect(csvCell(['plain', 'list'])).toBe('"plain;list"');
+  expect(csvCell('plain')).toBe('plain');
+  expect(csvCell('@sum')).toBe("'@sum");
+});
 
 describe.each(kinds)('GET /export/results [%s]', (kind) => {
   let t: TestApp;
