@@ -10,7 +10,7 @@
  * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (the alignment's
  * frames are 20 ms, and a reader who runs two phrases together leaves no silence at all).
  */
-import { PAUSE_MS, silenceBetween, type TimedPause, type TimedWord } from './fluency.js';
+import { gapSilence, isReferenceWords, PAUSE_MS, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
 
 /** Less silence than this at a phrase boundary, and no inserted speech there, is a MISSING_BREAK. */
@@ -54,7 +54,7 @@ export function wordBreaks(words: TimedWord[], expected: readonly boolean[], ins
     const previous = spoken[i - 1];
     if (!previous) return;
     const gap = { startMs: previous.endMs, endMs: w.startMs };
-    const silenceMs = Math.max(0, silenceBetween(gap, [gap], [], inserted));
+    const silenceMs = gapSilence(gap, inserted);
     // A boundary before any word from the previous spoken one to this one: a skipped word's boundary still stands between them.
     const boundary = expected.slice(previous.index + 1, w.index + 1).some(Boolean);
     // A reader who stopped at the boundary and filled the stop ("um") did not run the phrases together.
@@ -70,10 +70,12 @@ export function wordBreaks(words: TimedWord[], expected: readonly boolean[], ins
 /**
  * phraseBreaksBefore of the utterance's reference text, or null when its words are no longer what
  * the normaliser makes of the text (a normaliser change since the utterance was stored): the
- * boundaries would then fall before the wrong words.
+ * boundaries would then fall before the wrong words. Null too for stored words that are not words
+ * (a row edited by hand), as the fluency measures are.
  */
 export function storedPhraseBreaks(utterance: { referenceText: string; referenceWords: unknown }): boolean[] | null {
-  const stored = Array.isArray(utterance.referenceWords) ? utterance.referenceWords.map((w) => (w as { text?: unknown }).text) : [];
+  if (!isReferenceWords(utterance.referenceWords)) return null;
+  const stored = utterance.referenceWords.map((w) => w.text);
   const words = normalizeReferenceText(utterance.referenceText);
   return words.length === stored.length && words.every((w, i) => w === stored[i]) ? phraseBreaksBefore(utterance.referenceText) : null;
 }

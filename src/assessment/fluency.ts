@@ -153,7 +153,12 @@ export function labelTimedWords(labels: AssessmentLabels): TimedWord[] {
   });
 }
 
-/** Utterance.referenceWords as the intake stores it: words with their phones (the syllable count reads them). */
-function isReferenceWords(stored: unknown): stored is ReferenceWord[] {
-  return Array.isArray(stored) && stored.every((w) => typeof w === 'object' && w !== null && Array.isArray((w as { phones?: unknown }).phones));
+/**
+ * Utterance.referenceWords as the intake stores it: words with their text and phones (the syllable
+ * count reads the phones, the break feedback the text). A row edited by hand into anything else costs
+ * that row its measures, never an error.
+ */
+export function isReferenceWords(stored: unknown): stored is ReferenceWord[] {
+  return Array.isArray(stored) && stored.every((w) => typeof w === 'object' && w !== null
+    && typeof (w as { text?: unknown }).text === 'string' && Array.isArray((w as { phones?: unknown }).phones));
 }
