@@ -96,6 +96,24 @@ function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: n
   );
 }
 
+/**
+ * Renews the lease of a delivery whose attempt is making progress (an erasure's voidings: many
+ * requests, more than a lease covers), fenced as recordAttempt is: false, and nothing written, when
+ * the delivery is no longer this attempt's (its lease expired and it was claimed again, or it went).
+ * `updatedAt` stays the claim's: a LEASE_EXPIRED record dates the lost attempt from it.
+ */
+export async function extendDeliveryLease(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, leaseSeconds: number): Promise<boolean> {
+  const n = await prisma.$executeRawUnsafe(
+    `UPDATE "Delivery" SET "leaseExpiresAt" = now() + make_interval(secs => $4::float8)
+      WHERE "id" = $1::uuid AND "status" = 'SENDING' AND "lockedBy" = $2 AND "attempts" = $3::int`,
+    d.id,
+    workerId,
+    d.attempts,
+    leaseSeconds,
+  );
+  return n > 0;
+}
+
 /** Deliveries a worker could claim now (drain, monitoring). */
 export async function countClaimableDeliveries(prisma: PrismaClient): Promise<number> {
   const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM "Delivery" WHERE ${CLAIMABLE}`);

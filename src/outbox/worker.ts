@@ -21,7 +21,7 @@ import { guardedPost } from '../lti/http.js';
 import { LtiTokenClient } from '../lti/token.js';
 import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
-import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
+import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, extendDeliveryLease, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
 import { log } from '../ops/log.js';
 import { deliveriesSettled } from '../ops/metrics.js';
 
@@ -44,10 +44,19 @@ export interface DeliveryWorkerOptions extends WebhookSettings {
   onSettled?: (delivery: ClaimedDelivery, outcome: DeliveryOutcome, record: AttemptRecord) => void;
   /** xAPI statements' IRIs and the server-wide LRS (an organisation's own LRS comes first). */
   xapi?: XapiConfig;
+  /** A claimed delivery's lease, in seconds; by default every request of an attempt, plus 10 s (leaseSeconds below). */
+  leaseSeconds?: number;
 }
 
+/**
+ * Called by an attempt that makes many requests (an erasure's voidings) after each step: renews the
+ * delivery's lease when due. False once the delivery is no longer the attempt's (its lease expired
+ * and another claim took it): the attempt should stop sending.
+ */
+export type KeepAlive = () => Promise<boolean>;
+
 /** One attempt of a claimed delivery of one channel; never throws for what the receiver does. */
-type ChannelAttempt = (d: ClaimedDelivery, signal: AbortSignal) => Promise<AttemptRecord>;
+type ChannelAttempt = (d: ClaimedDelivery, signal: AbortSignal, keepAlive: KeepAlive) => Promise<AttemptRecord>;
 
 const NO_XAPI: XapiConfig = { iriBase: DEFAULT_XAPI_IRI_BASE, accountHomePage: `${DEFAULT_XAPI_IRI_BASE}/lms`, lrs: null };
 
@@ -83,7 +92,7 @@ export class DeliveryWorker {
     this.channels = {
       WEBHOOK: (d, signal) => attemptWebhook(prisma, d, options, signal),
       LTI_SCORE: (d, signal) => attemptLtiScore(lti, d, signal),
-      XAPI: (d, signal) => attemptXapiStatement(xapi, d, signal),
+      XAPI: (d, signal, keepAlive) => attemptXapiStatement(xapi, d, signal, keepAlive),
     };
     this.poller = new Poller(options.pollIntervalMs, options.maxPollBackoffMs ?? 15_000);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:deliveries:${randomUUID().slice(0, 8)}`;
@@ -94,10 +103,11 @@ export class DeliveryWorker {
    * plus time to load and record it. An LTI score attempt makes up to four (a token, the post, a
    * fresh token after a 401, the post again); a shorter lease let such an attempt outlive it, so a
    * second worker posted the score beside it, and on the last attempt the claim marked the delivery
-   * FAILED while the score was in fact accepted.
+   * FAILED while the score was in fact accepted. An attempt that makes more requests (an erasure's
+   * voidings, any number of them) renews it as it goes (keepAlive).
    */
   private get leaseSeconds(): number {
-    return Math.ceil((this.opts.timeoutMs * MAX_REQUESTS_PER_ATTEMPT) / 1000) + 10;
+    return this.opts.leaseSeconds ?? Math.ceil((this.opts.timeoutMs * MAX_REQUESTS_PER_ATTEMPT) / 1000) + 10;
   }
 
   get inFlight(): number {
@@ -159,6 +169,7 @@ export class DeliveryWorker {
       try {
         const free = this.opts.concurrency - this.running.size;
         if (free > 0) {
+          const claimedAt = performance.now();
           const claimed = await claimDeliveries(this.opts.prisma, this.workerId, this.leaseSeconds, free, this.opts.schedule.maxAttempts);
           for (const d of claimed) {
             if (this.stopping) {
@@ -167,7 +178,7 @@ export class DeliveryWorker {
               }).catch((err) => this.reportError(err, 'release', d.id));
               continue;
             }
-            this.launch(d);
+            this.launch(d, claimedAt);
           }
           idle = claimed.length < free;
         }
@@ -200,11 +211,11 @@ export class DeliveryWorker {
     }
   }
 
-  private launch(d: ClaimedDelivery): void {
+  private launch(d: ClaimedDelivery, claimedAt: number): void {
     const controller = new AbortController();
     const entry: InFlight = { delivery: d, controller, done: Promise.resolve() };
     this.running.set(d.id, entry);
-    entry.done = this.attempt(d, controller.signal)
+    entry.done = this.attempt(d, controller.signal, this.keepAlive(d, claimedAt))
       .catch((err) => this.reportError(err, 'attempt', d.id))
       .finally(() => {
         if (this.running.get(d.id) === entry) this.running.delete(d.id);
@@ -218,12 +229,40 @@ export class DeliveryWorker {
    */
   private static readonly INTERNAL = 'The attempt failed inside the server before a request was sent; its log has the cause under this delivery\'s id.';
 
-  private async attempt(d: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+  /**
+   * The attempt's KeepAlive: renews the lease once a quarter of it has passed since the claim (timed
+   * from before the claim's statement) or the last renewal, so that a step between two calls (at
+   * most three requests, each within the request timeout: src/xapi/voiding.ts) always ends inside
+   * the lease: with the default lease (4 request timeouts + 10 s), a quarter of it and three
+   * requests more still fit. Fenced by the attempt number; a renewal the database could not make is
+   * tried again at the next call.
+   */
+  private keepAlive(d: ClaimedDelivery, claimedAt: number): KeepAlive {
+    let renewedAt = claimedAt;
+    let lost = false;
+    return async () => {
+      if (lost) return false;
+      if (performance.now() - renewedAt < (this.leaseSeconds * 1000) / 4) return true;
+      const asked = performance.now();
+      try {
+        if (!(await extendDeliveryLease(this.opts.prisma, d, this.workerId, this.leaseSeconds))) {
+          lost = true;
+          return false;
+        }
+        renewedAt = asked;
+      } catch (err) {
+        this.reportError(err, 'renew lease', d.id);
+      }
+      return true;
+    };
+  }
+
+  private async attempt(d: ClaimedDelivery, signal: AbortSignal, keepAlive: KeepAlive): Promise<void> {
     let record: AttemptRecord;
     try {
       const send = this.channels[d.channel];
       if (!send) throw new Error(`no sender for channel ${d.channel}`);
-      record = await send(d, signal);
+      record = await send(d, signal, keepAlive);
     } catch (err) {
       if (signal.aborted) {
         record = { verdict: { kind: 'release' }, startedAt: new Date(), durationMs: 0, statusCode: null, errorCode: 'ABORTED', error: null, responseBody: null };

@@ -98,7 +98,13 @@ export function assessmentIdOf(body: string): string | null {
  * ours (or cannot be read back); 408, 429, 5xx and no answer retried; another statement stored
  * under our id (STATEMENT_CONFLICT) and other answers fail.
  */
-export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDelivery, signal: AbortSignal): Promise<AttemptRecord> {
+export async function attemptXapiStatement(
+  deps: XapiChannelDeps,
+  d: ClaimedDelivery,
+  signal: AbortSignal,
+  /** The worker's lease renewal (src/outbox/worker.ts KeepAlive), for a voiding attempt's many requests. */
+  keepAlive?: () => Promise<boolean>,
+): Promise<AttemptRecord> {
   const startedAt = new Date();
   const started = performance.now();
   const record = (verdict: AttemptVerdict, statusCode: number | null, errorCode: string | null, error: string | null): AttemptRecord => ({
@@ -115,7 +121,7 @@ export async function attemptXapiStatement(deps: XapiChannelDeps, d: ClaimedDeli
   const identity = await frozenIdentity(deps.prisma, event!, deps.xapi);
   // An erasure's or a deletion's event voids the statements sent about what went (./voiding.ts).
   const outcome = voids
-    ? await sendVoiding(deps.prisma, identity ?? deps.xapi, lrs, event!, options)
+    ? await sendVoiding(deps.prisma, identity ?? deps.xapi, lrs, event!, { ...options, keepAlive })
     : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options, identity);
   switch (outcome.kind) {
     case 'delivered':

@@ -115,6 +115,27 @@ export async function queueVoiding(
  */
 const MAYBE_ONE_REFUSED = new Set([400, 413]);
 
+/**
+ * A voiding attempt's options: `keepAlive` (the delivery worker's lease renewal) is called before
+ * each step that sends (a batch, or one statement with its reads); false: the delivery was taken
+ * over by another claim, and the attempt stops sending.
+ */
+export type VoidingOptions = SendOptions & { keepAlive?: () => Promise<boolean> };
+
+/** The outcome of an attempt that lost its delivery: whatever it records is fenced off anyway. */
+const LEASE_LOST: LrsOutcome = {
+  kind: 'retry', status: null, errorCode: 'LEASE_EXPIRED',
+  reason: 'The attempt stopped: its lease ran out and another claim took the delivery over.',
+};
+
+/**
+ * Before each step that sends (a batch's POST, one statement with its reads: at most three
+ * requests, an About read): whether the attempt still holds its delivery, the lease renewed when due.
+ */
+async function alive(options: VoidingOptions): Promise<boolean> {
+  return !options.keepAlive || (await options.keepAlive());
+}
+
 /** What the statements of one attempt came to, over all its batches. */
 interface Tally {
   /** Voiding statements the LRS took (stored now, or before: 409 and compared). */
@@ -142,14 +163,16 @@ interface Tally {
  * LRS refuses for a statement it does not hold counts as done (a strict LRS will not void what it
  * never got, or voided already); any other refused voiding fails the delivery, naming the
  * statements, after the rest were voided. A batch of which the LRS took nothing ends the attempt: it
- * refuses the requests, not one statement.
+ * refuses the requests, not one statement. Before each batch, and each statement sent alone, the
+ * delivery's lease is renewed when due (options.keepAlive), so an attempt over any number of voidings keeps
+ * its delivery while it makes progress instead of being taken over mid-way (LEASE_EXPIRED).
  */
 export async function sendVoiding(
   prisma: PrismaClient,
   config: Pick<XapiConfig, 'iriBase'>,
   lrs: LrsConfig,
   event: { id: string },
-  options: SendOptions,
+  options: VoidingOptions,
   batchSize = BATCH,
 ): Promise<LrsOutcome> {
   const rows = await prisma.xapiVoiding.findMany({ where: { eventId: event.id }, select: { statementId: true, voidedAt: true }, orderBy: { statementId: 'asc' } });
@@ -158,6 +181,7 @@ export async function sendVoiding(
   for (let i = 0; i < rows.length; i += batchSize) {
     const statements = rows.slice(i, i + batchSize).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
     const [voidedBefore, refusedBefore] = [tally.voided, tally.refused.length];
+    if (!(await alive(options))) return withTally(LEASE_LOST, tally, rows.length);
     const posted = await postStatements(lrs, statements, options);
     const oneAtATime = (posted.kind === 'delivered' && posted.alreadyStored) || (posted.kind === 'rejected' && MAYBE_ONE_REFUSED.has(posted.status));
     if (posted.kind === 'delivered' && !posted.alreadyStored) {
@@ -172,7 +196,10 @@ export async function sendVoiding(
     // The LRS took nothing of this batch: every voiding refused means it refuses these requests,
     // not one statement; only "not held" answers count if the endpoint is an LRS's at all.
     if (tally.refused.length - refusedBefore === statements.length) break;
-    if (tally.voided === 0 && !tally.answers) tally.answers = await lrsAnswers(lrs, options);
+    if (tally.voided === 0 && !tally.answers) {
+      if (!(await alive(options))) return withTally(LEASE_LOST, tally, rows.length);
+      tally.answers = await lrsAnswers(lrs, options);
+    }
     if (tally.voided === 0 && !tally.answers) break;
   }
   return summarise(tally, rows.length);
@@ -208,8 +235,9 @@ function withTally(outcome: LrsOutcome, tally: Tally, total: number): LrsOutcome
 }
 
 /** The statements one at a time; an outcome that ends the attempt (retry, conflict, credentials), or null. */
-async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: SendOptions, tally: Tally): Promise<LrsOutcome | null> {
+async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: VoidingOptions, tally: Tally): Promise<LrsOutcome | null> {
   for (const statement of statements) {
+    if (!(await alive(options))) return LEASE_LOST;
     const outcome = await sendStatement(lrs, statement, options);
     if (outcome.kind === 'rejected' && MAYBE_ONE_REFUSED.has(outcome.status)) {
       const target = statement.object.id;
