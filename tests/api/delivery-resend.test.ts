@@ -7,10 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { LOCAL_PEERS, startTestApp, submitScored, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
-import { speechLikeWav } from '../support/audio-fixtures.js';
 import { LtiTestPlatform } from '../support/lti-platform.js';
 import { TestLrs } from '../support/xapi-lrs.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
@@ -51,13 +50,7 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
     lms = await LtiTestPlatform.start();
     lrs = await new TestLrs().start();
     // Both peers are on 127.0.0.1, over http: the operator allows that. Short backoff, four attempts.
-    t = await startTestApp(kind, {
-      webhookAllowedPrivateNetworks: ['127.0.0.1'],
-      webhookAllowHttp: true,
-      webhookBackoffBaseMs: 200,
-      webhookBackoffCapMs: 1000,
-      webhookMaxAttempts: 4,
-    });
+    t = await startTestApp(kind, LOCAL_PEERS);
     platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-resend');
   });
   afterAll(async () => {
@@ -78,16 +71,7 @@ describe.each(DATABASES)('re-sending failed grade and statement deliveries on %s
   async function assessed(lti?: { lineItemId: string; userId: string }): Promise<string> {
     const learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e}) { id } }`, { e: `resend-${randomUUID()}` }))
       .data.createLearner.id;
-    const res = await t.admin.upload(
-      `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`,
-      { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(lti ? { lti } : {}) } },
-      'variables.input.audio',
-      { bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav' },
-    );
-    expect(res.errors).toBeUndefined();
-    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
-    expect(job.status).toBe('SUCCEEDED');
-    return job.assessment.id;
+    return (await submitScored(t, { learnerId, ...(lti ? { lti } : {}) })).assessment.id;
   }
 
   /** The grade deliveries of an assessment once all are settled (DELIVERED or FAILED). */

@@ -7,7 +7,7 @@
  * with it; only ADMIN keys of the organisation reach any of it.
  */
 import { readFileSync } from 'node:fs';
-import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { LOCAL_PEERS, startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { Receiver, verifyStandardWebhook } from '../support/receiver.js';
 import { keyWithScopes, otherOrganization, seedUtterance } from '../support/seed.js';
@@ -37,11 +37,7 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
   beforeAll(async () => {
     await receiver.start();
     t = await startTestApp(kind, {
-      webhookAllowedPrivateNetworks: ['127.0.0.1'],
-      webhookAllowHttp: true,
-      webhookBackoffBaseMs: 200,
-      webhookBackoffCapMs: 1000,
-      webhookMaxAttempts: 4,
+      ...LOCAL_PEERS,
       jobMaxAttempts: 1,
     });
     externalId = `lms-${kind}-webhooks`;

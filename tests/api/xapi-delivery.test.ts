@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
+import { LOCAL_PEERS, startTestApp, submitScored, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization } from '../support/seed.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
@@ -37,13 +37,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
   beforeAll(async () => {
     lrs = await new TestLrs().start();
     // The LRS is on 127.0.0.1: the operator allows that address and http://.
-    t = await startTestApp(kind, {
-      webhookAllowedPrivateNetworks: ['127.0.0.1'],
-      webhookAllowHttp: true,
-      webhookBackoffBaseMs: 200,
-      webhookBackoffCapMs: 1000,
-      webhookMaxAttempts: 4,
-    });
+    t = await startTestApp(kind, LOCAL_PEERS);
     learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e, groups: ["course-xapi"]}) { id } }`, { e: externalId })).data.createLearner.id;
   });
   afterAll(async () => {
@@ -52,14 +46,7 @@ describe.each(DATABASES)('xAPI statements to an LRS through the outbox on %s', (
   });
 
   async function assessed(metadata?: Record<string, string>): Promise<string> {
-    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(metadata ? { metadata } : {}) } }, 'variables.input.audio', {
-      bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)),
-      name: 'take.wav',
-    });
-    expect(res.errors).toBeUndefined();
-    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
-    expect(job.status).toBe('SUCCEEDED');
-    return fromGlobalId(job.assessment.id)!.id;
+    return fromGlobalId((await submitScored(t, { learnerId, ...(metadata ? { metadata } : {}) })).assessment.id)!.id;
   }
 
   /** The XAPI deliveries of an assessment's assessment.completed event, once all settled. */

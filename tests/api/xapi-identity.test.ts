@@ -6,12 +6,9 @@
  * xapiDelivery.failed event while the LRS holds the statement. The real server over HTTP, a real
  * database, the test LRS (tests/support/xapi-lrs.ts) behind a pass-through that loses one answer.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
-import { speechLikeWav } from '../support/audio-fixtures.js';
-import { TestLrs } from '../support/xapi-lrs.js';
+import { LOCAL_PEERS, startTestApp, submitScored, testDatabases, type TestApp } from '../support/app.js';
+import { LrsLink, TestLrs } from '../support/xapi-lrs.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { statementIdFor } from '../../src/xapi/uuid.js';
 import { waitFor } from '../jobs/fixtures.js';
@@ -19,72 +16,20 @@ import { waitFor } from '../jobs/fixtures.js';
 const DATABASES = await testDatabases();
 
 const SET = `mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint } }`;
-const SUBMIT = `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`;
 const HOME = `mutation($u: String) { setXapiAccountHomePage(url: $u) { xapiAccountHomePage } }`;
-
-/**
- * In front of the test LRS: passes every request through, except that while `lose` > 0 a POST of
- * statements reaches the LRS (which stores them) and its answer is replaced by a 502, after
- * `whileLost` ran (an admin acting before the sender hears anything).
- */
-class LossyLink {
-  lose = 0;
-  whileLost: () => Promise<void> = async () => undefined;
-  private server: http.Server | null = null;
-  url = '';
-
-  constructor(private readonly lrs: TestLrs) {}
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.pass(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/xapi/`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private async pass(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
-    const upstream = await fetch(new URL(req.url ?? '/', this.lrs.url).toString(), {
-      method: req.method, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-    });
-    const body = await upstream.text();
-    if (req.method === 'POST' && this.lose > 0 && upstream.status === 200) {
-      this.lose--;
-      await this.whileLost();
-      res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'the LRS stored it; its answer was lost on the way' }));
-      return;
-    }
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-    res.end(body);
-  }
-}
 
 describe.each(DATABASES)('an xAPI statement retried after its account home page changed, on %s', (kind) => {
   let t: TestApp;
   let lrs: TestLrs;
-  let link: LossyLink;
+  let link: LrsLink;
   let learnerId: string;
   const externalId = `xapi-identity-${randomUUID()}`;
   const prisma = () => t.app.services.prisma;
 
   beforeAll(async () => {
     lrs = await new TestLrs().start();
-    link = await new LossyLink(lrs).start();
-    t = await startTestApp(kind, {
-      webhookAllowedPrivateNetworks: ['127.0.0.1'],
-      webhookAllowHttp: true,
-      webhookBackoffBaseMs: 200,
-      webhookBackoffCapMs: 1000,
-      webhookMaxAttempts: 4,
-    });
+    link = await new LrsLink(lrs).start();
+    t = await startTestApp(kind, LOCAL_PEERS);
     learnerId = (await t.admin.request(`mutation($e: String!) { createLearner(input: {externalId: $e, groups: ["course-id"]}) { id } }`, { e: externalId })).data.createLearner.id;
     expect((await t.admin.request(SET, { input: { endpoint: link.url, username: lrs.username, password: lrs.password } })).errors).toBeUndefined();
   });
@@ -95,14 +40,7 @@ describe.each(DATABASES)('an xAPI statement retried after its account home page 
   });
 
   async function assessed(): Promise<string> {
-    const res = await t.admin.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null } }, 'variables.input.audio', {
-      bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)),
-      name: 'take.wav',
-    });
-    expect(res.errors).toBeUndefined();
-    const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
-    expect(job.status).toBe('SUCCEEDED');
-    return fromGlobalId(job.assessment.id)!.id;
+    return fromGlobalId((await submitScored(t, { learnerId })).assessment.id)!.id;
   }
 
   async function settled(deliveryId: string) {

@@ -8,11 +8,9 @@
  * database, two real delivery workers sharing the queue with a 0.5 s lease, and the test LRS
  * (tests/support/xapi-lrs.ts) behind a pass-through that delays every request.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
-import { TestLrs } from '../support/xapi-lrs.js';
+import { LrsLink, TestLrs } from '../support/xapi-lrs.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { AddressPolicy } from '../../src/outbox/address-policy.js';
 import { emitEvent } from '../../src/outbox/events.js';
@@ -27,52 +25,16 @@ const SET = `mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { en
 const VOIDINGS = 250;
 const LEASE_SECONDS = 0.5;
 
-/** In front of the test LRS: every request passes through after `delayMs`; `requests` counts them. */
-class SlowLink {
-  delayMs = 0;
-  requests = 0;
-  private server: http.Server | null = null;
-  url = '';
-
-  constructor(private readonly lrs: TestLrs) {}
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.pass(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/xapi/`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private async pass(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    this.requests++;
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
-    const upstream = await fetch(new URL(req.url ?? '/', this.lrs.url).toString(), {
-      method: req.method, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-    });
-    const body = await upstream.text();
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-    res.end(body);
-  }
-}
-
 describe.each(DATABASES)('a voiding delivery longer than its lease, on %s', (kind) => {
   let t: TestApp;
   let lrs: TestLrs;
-  let link: SlowLink;
+  let link: LrsLink;
   const workers: DeliveryWorker[] = [];
   const prisma = () => t.app.services.prisma;
 
   beforeAll(async () => {
     lrs = await new TestLrs().start();
-    link = await new SlowLink(lrs).start();
+    link = await new LrsLink(lrs).start();
     // Only the two workers below send.
     t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true, deliveryWorker: false });
     expect((await t.admin.request(SET, { input: { endpoint: link.url, username: lrs.username, password: lrs.password } })).errors).toBeUndefined();

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { startSpeechmark, type Speechmark } from '../../src/app.js';
 import { MEMORY_DATA_DIR } from '../../src/db/client.js';
 import { GqlClient } from './client.js';
+import { speechLikeWav } from './audio-fixtures.js';
 import { dropTestSchema, postgresUnavailable, TEST_POSTGRES_URL } from './db.js';
 import { log } from '../../src/ops/log.js';
 
@@ -75,6 +76,18 @@ export async function startTestApp(
   };
 }
 
+/**
+ * The settings of a test whose LMS peers (a webhook receiver, an LRS, an LTI platform) run on
+ * 127.0.0.1 over http: the operator allows that address and scheme; short backoff, four attempts.
+ */
+export const LOCAL_PEERS: Readonly<Partial<Config>> = {
+  webhookAllowedPrivateNetworks: ['127.0.0.1'],
+  webhookAllowHttp: true,
+  webhookBackoffBaseMs: 200,
+  webhookBackoffCapMs: 1000,
+  webhookMaxAttempts: 4,
+};
+
 /** Poll a job through the API until it leaves QUEUED/RUNNING. */
 export async function waitForJob(client: GqlClient, jobId: string, timeoutMs = 60000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
@@ -88,4 +101,22 @@ export async function waitForJob(client: GqlClient, jobId: string, timeoutMs = 6
     if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A 1.2 s speech-like recording of "We call it bear" submitted (a multipart upload; `input` adds or
+ * overrides SubmitUtteranceInput fields, learnerId at least) and scored by the app's worker: the job,
+ * SUCCEEDED with its assessment.
+ */
+export async function submitScored(t: TestApp, input: Record<string, unknown>): Promise<any> {
+  const res = await t.admin.upload(
+    `mutation($input: SubmitUtteranceInput!) { submitUtterance(input: $input) { job { id } } }`,
+    { input: { referenceText: 'We call it bear', audio: null, ...input } },
+    'variables.input.audio',
+    { bytes: speechLikeWav(1.2, Math.floor(Math.random() * 1000)), name: 'take.wav' },
+  );
+  if (res.errors) throw new Error(`submitUtterance refused: ${JSON.stringify(res.errors)}`);
+  const job = await waitForJob(t.admin, res.data.submitUtterance.job.id);
+  if (job.status !== 'SUCCEEDED') throw new Error(`job ${job.id} ${job.status}: ${JSON.stringify(job.error)}`);
+  return job;
 }

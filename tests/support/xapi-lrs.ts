@@ -15,6 +15,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { xapiErrors } from './xapi-schema.js';
 
+/** An HTTP server on a free port of 127.0.0.1, and the xAPI base URL it answers under. */
+async function listenXapi(handler: http.RequestListener): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/xapi/` };
+}
+
+async function closeServer(server: http.Server | null): Promise<void> {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+}
+
 const VOIDED_VERB = 'http://adlnet.gov/expapi/verbs/voided';
 
 export interface LrsRequest {
@@ -50,15 +62,12 @@ export class TestLrs {
   constructor(readonly username = 'lrs-user', readonly password = 'lrs-secret: with colon') {}
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/xapi/`;
+    ({ server: this.server, url: this.url } = await listenXapi((req, res) => void this.handle(req, res)));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse, status: number, reason: string, body?: unknown): void {
@@ -143,4 +152,51 @@ function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
   return v;
+}
+
+/**
+ * A link in front of a TestLrs, as the network between the server and its LRS: every request is
+ * passed through, after `delayMs`, and counted in `requests`. `lose` > 0 makes the next POSTs the
+ * LRS stored lose their answer on the way back (a 502 instead), `whileLost` running first (something
+ * done before the sender hears anything).
+ */
+export class LrsLink {
+  delayMs = 0;
+  requests = 0;
+  lose = 0;
+  whileLost: () => Promise<void> = async () => undefined;
+  private server: http.Server | null = null;
+  url = '';
+
+  constructor(private readonly lrs: TestLrs) {}
+
+  async start(): Promise<this> {
+    ({ server: this.server, url: this.url } = await listenXapi((req, res) => void this.pass(req, res)));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await closeServer(this.server);
+  }
+
+  private async pass(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    this.requests++;
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+    const upstream = await fetch(new URL(req.url ?? '/', this.lrs.url).toString(), {
+      method: req.method, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
+    });
+    const body = await upstream.text();
+    if (req.method === 'POST' && this.lose > 0 && upstream.status === 200) {
+      this.lose--;
+      await this.whileLost();
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the LRS stored it; its answer was lost on the way' }));
+      return;
+    }
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+    res.end(body);
+  }
 }
