@@ -72,7 +72,7 @@ function titleOrStreet(pair: [string, string], next: string | undefined, caseTel
 
 /**
  * Whether an abbreviation's stop also ends a sentence: the word after it starts a new one, or the
- * text ends there (nothing but space after the stop). A number or a symbol after it ("Dec. 5",
+ * text ends there (nothing but space and closing quotes or brackets after the stop). A number or a symbol after it ("Dec. 5",
  * "Mr. & Mrs.", "approx. $5") continues the sentence.
  */
 function endsSentence(next: string | undefined, textEnds: boolean, caseTells: boolean): boolean {
@@ -112,10 +112,11 @@ export function expandAbbreviations(text: string): string {
   out = out.replace(/\b(?:No|NO)\.(?=\s*\d)/g, ' number ');
   if (lowerText) out = out.replace(/^\s*no\.(?=\s*\d)/, ' number ');
   // Not a piece of a domain or a path ("data.gov.", "x/etc."): only a word of its own.
-  out = out.replace(/(?<![.@/\p{L}\d])([A-Za-z]+)\.(?=(?:\s*["'“‘(\[]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined, offset: number, whole: string) => {
+  // The next word may follow quotes or brackets, opening or closing ('etc.” Then', '(Dr. "Smith")').
+  out = out.replace(/(?<![.@/\p{L}\d])([A-Za-z]+)\.(?=(?:\s*["'“‘”’»«()\[\]]*\s*(\p{L}+))?)/gu, (m, word: string, next: string | undefined, offset: number, whole: string) => {
     // The stop also ends a sentence ("Baker St. It is quiet", "and so on etc. Then"): it stays, apart,
     // as the phrase boundary it is (src/text/reference.ts phraseBreaksBefore); no token reads it.
-    const textEnds = /^\s*$/.test(whole.slice(offset + m.length));
+    const textEnds = /^[\s"'”’»)\]]*$/.test(whole.slice(offset + m.length)); // nothing but space and closing marks
     const stop = endsSentence(next, textEnds, caseTells) ? ' . ' : ' ';
     const pair = lookup(BEFORE_OR_AFTER_NAME, word, lowerText);
     if (pair) {
