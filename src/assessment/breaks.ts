@@ -10,7 +10,7 @@
  * MISSING_BREAK_MS of silence at a phrase boundary, shorter than any audible pause (the alignment's
  * frames are 20 ms, and a reader who runs two phrases together leaves no silence at all).
  */
-import { gapSilence, isReferenceWords, PAUSE_MS, type TimedPause, type TimedWord } from './fluency.js';
+import { isReferenceWords, PAUSE_MS, spokenGaps, type TimedPause, type TimedWord } from './fluency.js';
 import { normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
 
 /** Less silence than this at a phrase boundary, and no inserted speech there, is a MISSING_BREAK. */
@@ -32,8 +32,6 @@ export interface WordBreak {
   errorTypes: BreakErrorType[];
 }
 
-type Timed = TimedWord & { startMs: number; endMs: number };
-
 /**
  * Each word's break feedback by word index: null for a word not spoken (OMITTED or untimed) and for
  * the first spoken word (nothing before it to break from). `expected[i]` says whether the text has
@@ -45,25 +43,16 @@ type Timed = TimedWord & { startMs: number; endMs: number };
  * not a MISSING_BREAK, however little silence is left: the reader stopped there.
  */
 export function wordBreaks(words: TimedWord[], expected: readonly boolean[], inserted: TimedPause[]): Map<number, WordBreak | null> {
-  // In reference order: a forced alignment keeps the words in order.
-  const spoken = words
-    .filter((w): w is Timed => w.startMs != null && w.endMs != null && w.errorType !== 'OMITTED')
-    .sort((a, b) => a.index - b.index);
   const out = new Map<number, WordBreak | null>(words.map((w) => [w.index, null]));
-  spoken.forEach((w, i) => {
-    const previous = spoken[i - 1];
-    if (!previous) return;
-    const gap = { startMs: previous.endMs, endMs: w.startMs };
-    const silenceMs = gapSilence(gap, inserted);
+  for (const { afterIndex, beforeIndex, silenceMs, filled } of spokenGaps(words, inserted)) {
     // A boundary before any word from the previous spoken one to this one: a skipped word's boundary still stands between them.
-    const boundary = expected.slice(previous.index + 1, w.index + 1).some(Boolean);
-    // A reader who stopped at the boundary and filled the stop ("um") did not run the phrases together.
-    const filled = inserted.some((i) => i.startMs < gap.endMs && i.endMs > gap.startMs);
+    const boundary = expected.slice(afterIndex + 1, beforeIndex + 1).some(Boolean);
     const errorTypes: BreakErrorType[] = [];
     if (!boundary && silenceMs >= PAUSE_MS) errorTypes.push('UNEXPECTED_BREAK');
+    // A reader who stopped at the boundary and filled the stop ("um") did not run the phrases together.
     if (boundary && silenceMs < MISSING_BREAK_MS && !filled) errorTypes.push('MISSING_BREAK');
-    out.set(w.index, { silenceMs, expected: boundary, errorTypes });
-  });
+    out.set(beforeIndex, { silenceMs, expected: boundary, errorTypes });
+  }
   return out;
 }
 

@@ -89,24 +89,59 @@ export function gapSilence(gap: Span, inserted: Span[]): number {
   return Math.max(0, silenceBetween(gap, [gap], [], inserted));
 }
 
+/** A word the reader said (not OMITTED), with the time the alignment gave it. */
+export type SpokenWord = TimedWord & { startMs: number; endMs: number };
+
+/** The spoken words in reference order: a forced alignment keeps the words in order. */
+export function spokenWords(words: TimedWord[]): SpokenWord[] {
+  return words
+    .filter((w): w is SpokenWord => w.startMs != null && w.endMs != null && w.errorType !== 'OMITTED')
+    .sort((a, b) => a.index - b.index);
+}
+
+/** The time between two consecutive spoken words. */
+export interface SpokenGap extends TimedPause {
+  /** The spoken words either side (reference word indexes). */
+  afterIndex: number;
+  beforeIndex: number;
+  /** Its silence (gapSilence). */
+  silenceMs: number;
+  /** Inserted speech was heard in it (a filler, an extra word). */
+  filled: boolean;
+}
+
+/**
+ * Every gap between two consecutive spoken words, in order: the one place the fluency measures'
+ * pauses, WordAssessment.breakBefore (breaks.ts) and the rationale's hesitation count (a pause is a
+ * gap with PAUSE_MS or more of silence) read the reading's silences from.
+ */
+export function spokenGaps(words: TimedWord[], inserted: TimedPause[]): SpokenGap[] {
+  const spoken = spokenWords(words);
+  return spoken.slice(1).map((w, i) => {
+    const gap = { startMs: spoken[i]!.endMs, endMs: w.startMs };
+    return {
+      ...gap,
+      afterIndex: spoken[i]!.index,
+      beforeIndex: w.index,
+      silenceMs: gapSilence(gap, inserted),
+      filled: inserted.some((x) => x.startMs < gap.endMs && x.endMs > gap.startMs),
+    };
+  });
+}
+
 /**
  * The measures, or null when there is nothing to measure: no spoken word with a time (HUMAN labels,
  * models without an alignment, every word skipped) or no time between the first and the last.
  * `timing.insertions` is the inserted speech heard (Assessment.insertions); the silences are the
- * gaps between spoken words (gapSilence), not Assessment.pauses.
+ * gaps between spoken words (spokenGaps), not Assessment.pauses.
  */
 export function fluencyMetrics(words: TimedWord[], reference: ReferenceWord[], timing: { insertions: TimedPause[] } = { insertions: [] }): FluencyMetrics | null {
-  // In reference order, as breaks.ts takes them: a forced alignment keeps the words in order.
-  const spoken = words
-    .filter((w): w is TimedWord & { startMs: number; endMs: number } => w.startMs != null && w.endMs != null && w.errorType !== 'OMITTED')
-    .sort((a, b) => a.index - b.index);
+  const spoken = spokenWords(words);
   if (spoken.length === 0) return null;
   const start = Math.min(...spoken.map((w) => w.startMs));
   const end = Math.max(...spoken.map((w) => w.endMs));
   const speakingMs = end - start;
-  const silences = spoken.slice(1)
-    .map((w, i) => gapSilence({ startMs: spoken[i]!.endMs, endMs: w.startMs }, timing.insertions))
-    .filter((ms) => ms >= PAUSE_MS);
+  const silences = spokenGaps(words, timing.insertions).map((g) => g.silenceMs).filter((ms) => ms >= PAUSE_MS);
   const totalPauseMs = silences.reduce((a, b) => a + b, 0);
   const articulationMs = speakingMs - totalPauseMs;
   if (speakingMs <= 0 || articulationMs <= 0) return null;

@@ -23,6 +23,7 @@ import type { AssessmentLabels, WordScore } from '../types.js';
 import { intonationOf } from '../assessment/intonation.js';
 import { decodeTimeline, encodeTimeline } from '../assessment/timeline-codec.js';
 import type { BreakErrorType, WordBreak } from '../assessment/breaks.js';
+import { labelTimedWords, PAUSE_MS, spokenGaps, type SpokenGap } from '../assessment/fluency.js';
 import { arpabetToIpa } from '../text/phones.js';
 import { bandOf, type Band } from './check.js';
 import {
@@ -73,24 +74,21 @@ export function generateRationale(labels: AssessmentLabels, options: RationaleOp
 export const PHRASING_PAUSE_MAX_MS = 1500;
 
 /**
- * The pauses of Assessment.pauses that read as hesitation: those between two spoken words (as the
- * fluency measures count pauses: a silence before a skipped last word or after a skipped first word
- * is no hesitation between words), less, when the text's phrasing is known, those at a phrase
- * boundary up to PHRASING_PAUSE_MAX_MS (the boundary is the one before the next spoken word, as
- * WordAssessment.breakBefore reads it) with no inserted speech in them. A filled pause keeps its
- * place in the list, so a gap holding an "um" still counts, at a phrase boundary too.
+ * The pauses that read as hesitation, between two spoken words (spokenGaps: the whole gap, a skipped
+ * word's place included): a silent pause, PAUSE_MS or more of silence as Assessment.fluencyMetrics
+ * counts its pauses, or a filled one, a gap of PAUSE_MS or more with inserted speech in it ("um"),
+ * however little silence is left. When the text's phrasing is known, a silent pause at a phrase
+ * boundary (as WordAssessment.breakBefore reads it) up to PHRASING_PAUSE_MAX_MS is phrasing instead;
+ * a filled one still counts there.
  */
 function hesitationPauses(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak | null> | null): number {
   const diagnostics = labels.diagnostics;
   if (!diagnostics) return 0;
-  const spokenAt = diagnostics.words.flatMap((w, i) => (w.errorType === 'OMITTED' ? [] : [i]));
-  const betweenSpoken = (p: { afterWordIndex: number }) => spokenAt.some((i) => i <= p.afterWordIndex) && spokenAt.some((i) => i > p.afterWordIndex);
-  const filled = (p: { startMs: number; endMs: number }) => diagnostics.insertions.some((x) => x.startMs < p.endMs && x.endMs > p.startMs);
-  const pauses = diagnostics.pauses.filter(betweenSpoken);
+  const hesitant = (g: SpokenGap) => g.silenceMs >= PAUSE_MS || (g.filled && g.endMs - g.startMs >= PAUSE_MS);
+  const pauses = spokenGaps(labelTimedWords(labels), diagnostics.insertions).filter(hesitant);
   if (!breaks) return pauses.length;
-  const spoken = [...breaks.entries()].filter((e): e is [number, WordBreak] => e[1] !== null).sort(([a], [b]) => a - b);
-  const atBoundary = (p: { afterWordIndex: number }) => spoken.find(([i]) => i > p.afterWordIndex)?.[1].expected === true;
-  return pauses.filter((p) => !(atBoundary(p) && p.endMs - p.startMs <= PHRASING_PAUSE_MAX_MS && !filled(p))).length;
+  const phrasing = (g: SpokenGap) => breaks.get(g.beforeIndex)?.expected === true && g.silenceMs <= PHRASING_PAUSE_MAX_MS && !g.filled;
+  return pauses.filter((g) => !phrasing(g)).length;
 }
 
 /** How many words WordAssessment.breakBefore will give this error type. */

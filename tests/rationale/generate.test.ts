@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { checkRationale } from '../../src/rationale/check.js';
 import { generateRationale, PHRASING_PAUSE_MAX_MS, type RationaleOptions } from '../../src/rationale/generate.js';
 import { wordBreaks } from '../../src/assessment/breaks.js';
+import { fluencyMetrics } from '../../src/assessment/fluency.js';
 import { speechOceanToLabels } from '../../src/rationale/speechocean.js';
 import type { AssessmentLabels, WordScore } from '../../src/types.js';
 import { randomLabels, rng, withRandomDiagnostics, withRandomPredictions } from './random-labels.js';
@@ -306,6 +307,13 @@ test('hesitation: only a pause between two spoken words counts, as the fluency m
   const middleSkipped = reading({ words: [timed(0, 300), timed(300, 700), timed(1500, 1560, 'OMITTED'), timed(2900, 3200)], pauses: [{ afterWordIndex: 1, startMs: 700, endMs: 1500 }, { afterWordIndex: 2, startMs: 1560, endMs: 2900 }], insertions: [] });
   middleSkipped.words = [words[0]!, words[1]!, words[3]!, words[2]!];
   expect(expectClean(middleSkipped, 'middle word skipped')).toContain('with frequent pauses');
+  // Around a skipped word, two pieces of silence each under 200 ms (so the alignment lists no pause):
+  // one 400 ms pause between CALL and BEAR, as the fluency measures and BEAR's break count it.
+  const shortPieces = reading({ words: [timed(0, 300), timed(300, 700), timed(850, 950, 'OMITTED'), timed(1100, 1400)], pauses: [], insertions: [] });
+  const pieces = shortPieces.diagnostics!.words.map((w, index) => ({ index, ...w }));
+  expect(fluencyMetrics(pieces, words.map((w) => ({ text: w.text, phones: ['S', 'IY1'], source: 'dataset' as const })))).toMatchObject({ pauseCount: 1, totalPauseMs: 400 });
+  expect(wordBreaks(pieces, [false, false, false, false], []).get(3)).toEqual({ silenceMs: 400, expected: false, errorTypes: ['UNEXPECTED_BREAK'] });
+  expect(expectClean(shortPieces, 'a pause around a skipped word')).toContain('with frequent pauses');
 });
 
 test('hesitation: a filled pause ("um") at a phrase boundary is hesitation, not phrasing', () => {
