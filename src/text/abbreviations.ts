@@ -41,7 +41,7 @@ const CURRENCY: Record<string, { one: string; many: string; small: [string, stri
   '€': { one: 'euro', many: 'euros', small: ['cent', 'cents'] },
 };
 
-/** "$1.01" → ONE DOLLAR ONE CENT, "$0.50" → FIFTY CENTS, "$1,000" → ONE THOUSAND DOLLARS. */
+/** "$1.01" → ONE DOLLAR ONE CENT, "$0.50" and "$.50" → FIFTY CENTS, "$1,000" → ONE THOUSAND DOLLARS. */
 function spellAmount(symbol: string, whole: string, fraction: string | undefined): string {
   const { one, many, small } = CURRENCY[symbol]!;
   const units = Number(whole.replace(/,/g, ''));
@@ -101,8 +101,10 @@ export function expandAbbreviations(text: string): string {
   let out = text;
   for (const [re, words] of DOTTED) out = out.replace(re, ` ${words} `);
   out = out.replace(SCALED_CURRENCY, (_m, symbol: string, amount: string, scale: string) => ` ${amount} ${scale} ${CURRENCY[symbol]!.many} `);
-  out = out.replace(/([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b/g, (_m, symbol: string, whole: string, fraction?: string) =>
-    spellAmount(symbol, whole, fraction));
+  // No whole part ("$.99", "£.50") is none at all: NINETY NINE CENTS, FIFTY PENCE.
+  out = out.replace(/([$£€])\s?(?:(\d[\d,]*)(?:\.(\d{1,2}))?|\.(\d{1,2}))\b/g,
+    (_m, symbol: string, whole: string | undefined, fraction: string | undefined, onlyFraction: string | undefined) =>
+      spellAmount(symbol, whole ?? '0', fraction ?? onlyFraction));
   // The symbol after the amount is the continental way, whose decimal mark is a comma: "1,50 €".
   out = out.replace(/\b(\d[\d.]*),(\d{2})\s?([€£$])/g, (_m, whole: string, cents: string, symbol: string) =>
     spellAmount(symbol, whole.replace(/\./g, ','), cents));

@@ -146,8 +146,11 @@ function clockWords(h: number, minutes: number): string[] {
  * O'CLOCK, "24:00" → TWENTY FOUR HUNDRED), simple fractions ("1/2", "½" → ONE HALF, "½ a mile" →
  * HALF A MILE, "2 3/4" → TWO AND THREE QUARTERS, "2½" → TWO AND A HALF; not "1/2/3", a date or a code), decades ("1990s",
  * "1990's" → NINETEEN NINETIES, "the 80s", "'80s" → EIGHTIES; "30s" alone may be seconds and is
- * left), "#1" → NUMBER ONE and a minus sign ("-5" → MINUS FIVE). Runs after NFKC, which turns "½"
- * into "1⁄2" (normalizeReferenceText separates "1½" first).
+ * left; "100s" → HUNDREDS, "1000s" → THOUSANDS, "the 500s" → THE FIVE HUNDREDS), degrees ("20°C" →
+ * TWENTY DEGREES CELSIUS, "20 °F" → … FAHRENHEIT, "90°" → NINETY DEGREES, "1°" → ONE DEGREE, "a 90°
+ * angle" → A NINETY DEGREE ANGLE), "#1" →
+ * NUMBER ONE and a minus sign ("-5" → MINUS FIVE). Runs after NFKC, which turns "½" into "1⁄2"
+ * (normalizeReferenceText separates "1½" first) and "℃" into "°C".
  */
 export function expandNumberForms(text: string): string {
   return text
@@ -166,6 +169,25 @@ export function expandNumberForms(text: string): string {
         return spaced(fractionWords(num, den));
       },
     )
+    // Degrees ("20°C", "20 °F", "90°", "1°"; NFKC makes "℃" "°C"): the number stays for the tokeniser.
+    // Between "a" and a noun the degrees describe it, in the singular: "a 90° angle" → A NINETY DEGREE ANGLE.
+    .replace(
+      /(\b[Aa][Nn]?[^\S\r\n]+)?(?<![\d.,])(\d[\d,]*(?:\.\d+)?)[^\S\r\n]?°(?:[^\S\r\n]?([CF])|([cf]))?(?![\p{L}\d])(?=([^\S\r\n]+\p{L})?)/gu,
+      (_m, article: string | undefined, n: string, upper: string | undefined, lower: string | undefined, noun: string | undefined) => {
+        const scale = (upper ?? lower)?.toUpperCase();
+        const one = n === '1' || (article !== undefined && noun !== undefined);
+        return `${article ?? ''}${n} ${one ? 'degree' : 'degrees'}${scale === 'C' ? ' Celsius' : scale === 'F' ? ' Fahrenheit' : ''} `;
+      },
+    )
+    // Round hundreds and thousands in the plural: "100s", "the 100s" → HUNDREDS, "1000s", "1,000s" →
+    // THOUSANDS ("1000s of people", "in the 1000s"), "the 500s" → FIVE HUNDREDS.
+    .replace(
+      /(?<![\d,.])\b(?:(THE\s+)([2-9]00)|(100|1,?000))['\u2019]?S\b/gi,
+      (_m, the: string | undefined, hundreds: string | undefined, round: string | undefined) =>
+        hundreds !== undefined
+          ? `${the}${spaced([ONES[Number(hundreds[0])]!, 'HUNDREDS'])}`
+          : spaced([round === '100' ? 'HUNDREDS' : 'THOUSANDS']),
+    )
     .replace(
       /(?:(['\u2018\u2019])(\d0)|\b(THE\s+)(\d0)|\b(1[0-9]\d0|20\d0))['\u2019]?S\b/gi,
       (_m, _q, quoted: string | undefined, the: string | undefined, afterThe: string | undefined, long: string | undefined) =>
@@ -173,4 +195,41 @@ export function expandNumberForms(text: string): string {
     )
     .replace(/#\s?(?=\d)/g, ' NUMBER ')
     .replace(/(^|[\s(])[-\u2212](?=\d)/g, '$1 MINUS ');
+}
+
+/**
+ * Phone numbers, read digit by digit ("555-1234" → FIVE FIVE FIVE ONE TWO THREE FOUR, not a range
+ * or a year): a group of three digits, a hyphen and a group of four ("555-1234"), with an area code
+ * before it in brackets or with a hyphen ("(555) 123-4567", "555-123-4567"); or a number after a
+ * plus sign, in groups, of at least eight digits ("+1 555 123 4567" → PLUS ONE FIVE FIVE FIVE …,
+ * "+44 (0)20 7946 0958": the "(0)" dialled only at home is not read). The digits come back apart
+ * (the brackets and hyphens gone), so that no later rewrite reads them as a range, a year or an
+ * amount, and no boundary is read inside. Not a number in a longer run of digits, hyphens, stops or
+ * commas, after a currency or number sign, or before a per cent, degree or currency sign; and a
+ * three-digit group ending in 0 before a four-digit one ending in 00 is the range it looks like
+ * ("100-1000", "800-1200 calories"). Runs after NFKC and before the dashes of ranges are marked.
+ */
+export function expandPhoneNumbers(text: string): string {
+  const apart = (digits: string): string => ` ${[...digits.replace(/\D/g, '')].join(' ')} `;
+  const plus = /\p{Ll}/u.test(text) ? 'plus' : 'PLUS'; // in the text's case: abbreviations.ts reads case
+  const NOT_AFTER = String.raw`(?<![\p{L}\d_$£€#+.,\-\u2010\u2011\u2212\u2013\u2014/:])`;
+  const NOT_BEFORE = String.raw`(?![\p{L}\d_%°$£€/\u2044]|[.,:\-\u2010\u2011\u2013]\d|['\u2019]s)`;
+  const local = new RegExp(
+    String.raw`${NOT_AFTER}(?:\((\d{3})\)[^\S\r\n]?|(\d{3})[-\u2010\u2011])?(\d{3})[-\u2010\u2011](\d{4})${NOT_BEFORE}`,
+    'gu',
+  );
+  const international = new RegExp(
+    String.raw`${NOT_AFTER}\+(\d{1,3})((?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,6}|[ .\-]\d{1,6}){1,5})${NOT_BEFORE}`,
+    'gu',
+  );
+  return text
+    .replace(international, (m, country: string, rest: string) => {
+      const digits = country + rest.replace(/\(0\)/g, '').replace(/\D/g, '');
+      return digits.length >= 8 ? ` ${plus}${apart(digits)}` : m;
+    })
+    .replace(local, (m, bracketed: string | undefined, hyphened: string | undefined, exchange: string, line: string) => {
+      const area = bracketed ?? hyphened;
+      if (area === undefined && exchange.endsWith('0') && line.endsWith('00')) return m;
+      return apart(`${area ?? ''}${exchange}${line}`);
+    });
 }

@@ -13,7 +13,7 @@ import type { ReferenceWord } from '../types.js';
 import { letterToSound } from './g2p.js';
 import { loadLexicon, type Lexicon } from './lexicon.js';
 import { expandAbbreviations } from './abbreviations.js';
-import { expandNumberForms, numberWords } from './numbers.js';
+import { expandNumberForms, expandPhoneNumbers, numberWords } from './numbers.js';
 import { stripStress } from './phones.js';
 
 export { loadLexicon, parseLexicon, DEFAULT_LEXICON_PATH, type Lexicon } from './lexicon.js';
@@ -45,11 +45,11 @@ const RANGE_DASH = '\uE000';
 
 /**
  * A dash (hyphen, en dash, em dash; spaced or not, on one line) between two numeric expressions:
- * after a number, a percentage, a currency symbol after an amount, a decade or an ordinal ("5",
- * "50%", "5€", "1990s", "1st"), before a number, with a currency or number sign ("$10", "#2"), or a
+ * after a number, a percentage, a currency symbol after an amount, degrees, a decade or an ordinal
+ * ("5", "50%", "5€", "20°C", "1990s", "1st"), before a number, with a currency or number sign ("$10", "#2"), or a
  * decade with its apostrophe ("'90s").
  */
-const NUMERIC_RANGE_DASH = /(?<=\d|\d%|\d\s?[$£€]|\d0['\u2019]?s|\d(?:st|nd|rd|th))([^\S\r\n]*)(-+|[\u2013\u2014])([^\S\r\n]*)(?=[$£€#]?\d|['\u2018\u2019]\d0s)/gi;
+const NUMERIC_RANGE_DASH = /(?<=\d|\d%|\d\s?[$£€]|\d\s?°(?:\s?[CF])?|\d0['\u2019]?s|\d(?:st|nd|rd|th))([^\S\r\n]*)(-+|[\u2013\u2014])([^\S\r\n]*)(?=[$£€#]?\d|['\u2018\u2019]\d0s)/gi;
 
 /**
  * The dash of a range ("1990–2000", "$5–$10", "9:00-17:00", "50% – 60%") made RANGE_DASH before
@@ -65,7 +65,7 @@ function markRangeDashes(text: string): string {
 function referenceTokens(text: string): { folded: string; tokens: Token[] } {
   // "1½": NFKC makes it "11⁄2"; a space first keeps the whole number apart ("1 1⁄2").
   const separated = text.replace(/(\d)([\u00BC-\u00BE\u2150-\u215E])/g, '$1 $2');
-  const folded = expandNumberForms(expandAbbreviations(markRangeDashes(separated.normalize('NFKC'))))
+  const folded = expandNumberForms(expandAbbreviations(markRangeDashes(expandPhoneNumbers(separated.normalize('NFKC')))))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe
@@ -87,19 +87,22 @@ export function normalizeReferenceText(text: string): string[] {
 }
 
 /**
- * Whether the text between two tokens marks a phrase boundary, where a reader is expected to pause:
- * a comma, semicolon, colon, question or exclamation mark followed by a space (closing quotes
- * between them allowed); a full stop (an ellipsis too) followed by a space, unless it ends an
- * initial ("J. Smith", "U.S. Army": a single letter other than I, unless a word that only starts a
- * sentence follows, "vitamin C. Then"); a dash or a bracket, but not the dash of a range
- * ("1990–2000", "$5–$10", "9:00 - 17:00": markRangeDashes, before the numbers are spelled out); a line break.
+ * Whether the text between tokens i-1 and i marks a phrase boundary, where a reader is expected to
+ * pause: a comma, semicolon, colon, question or exclamation mark followed by a space (closing
+ * quotes between them allowed); a full stop (an ellipsis too) followed by a space, unless it ends an
+ * initial ("J. Smith", "U.S. Army", "I. M. Pei": isInitial); a dash or a bracket, but not the dash of
+ * a range ("1990–2000", "$5–$10", "9:00 - 17:00": markRangeDashes, before the numbers are spelled
+ * out); a line break.
  */
-function phraseBoundary(between: string, previous: Token, next: Token): boolean {
+function phraseBoundary(folded: string, tokens: Token[], i: number): boolean {
+  const previous = tokens[i - 1]!;
+  const next = tokens[i]!;
+  const between = folded.slice(previous.end, next.start);
   const numeric = (t: Token) => /^\d/.test(t.text);
   if (/^\s*[\u2013\u2014]\s*$/.test(between) && numeric(previous) && numeric(next)) return false;
   if (/[\u2013\u2014()[\]\n]|\s-+\s/.test(between)) return true;
   if (/[,;:!?]["'\u201D\u00BB]*(?=\s)/.test(between)) return true;
-  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && !isInitial(previous, next);
+  return /\.["'\u201D\u00BB]*(?=\s)/.test(between) && !isInitial(folded, tokens, i - 1);
 }
 
 /**
@@ -111,9 +114,27 @@ const SENTENCE_STARTERS = new Set(
     'before now next later also yet still my our your his her their what why how where who').split(' '),
 );
 
-/** A single capital letter other than I, with a full stop, before a word that can begin a name. */
-function isInitial(previous: Token, next: Token): boolean {
-  return /^[A-Z]$/.test(previous.text) && previous.text !== 'I' && !SENTENCE_STARTERS.has(next.text.toLowerCase());
+/** Token i is a single letter with one full stop after it and nothing else before the next token ("J. ", "U.S"). */
+function stoppedLetter(folded: string, tokens: Token[], i: number): boolean {
+  const t = tokens[i];
+  return t !== undefined && /^[A-Z]$/.test(t.text) && /^\.\s*$/.test(folded.slice(t.end, tokens[i + 1]?.start ?? folded.length));
+}
+
+/**
+ * Whether the single letter with a full stop at token i is an initial, its stop no sentence end:
+ * - before another single letter with a stop, a run of initials goes on, whatever the letters
+ *   ("I. M. Pei", "J. A. Smith", "J. I. Smith");
+ * - otherwise before a word that can begin a name ("J. Smith"; not "vitamin C. Then", "plan B. It"),
+ *   where the letter is not I or is the last of a run ("J. I. Smith"): a lone "I." is the pronoun
+ *   ending its sentence ("It was I. Then I left", "It was I. Mary left").
+ */
+function isInitial(folded: string, tokens: Token[], i: number): boolean {
+  const letter = tokens[i]!;
+  const next = tokens[i + 1]!;
+  if (!/^[A-Z]$/.test(letter.text)) return false;
+  if (stoppedLetter(folded, tokens, i + 1)) return true;
+  if (letter.text === 'I' && !stoppedLetter(folded, tokens, i - 1)) return false;
+  return !SENTENCE_STARTERS.has(next.text.toLowerCase());
 }
 
 /**
@@ -125,8 +146,7 @@ function isInitial(previous: Token, next: Token): boolean {
 export function phraseBreaksBefore(text: string): boolean[] {
   const { folded, tokens } = referenceTokens(text);
   return tokens.flatMap((t, i) => {
-    const previous = tokens[i - 1];
-    const before = previous !== undefined && phraseBoundary(folded.slice(previous.end, t.start), previous, t);
+    const before = i > 0 && phraseBoundary(folded, tokens, i);
     return t.words.map((_w, j) => j === 0 && before);
   });
 }

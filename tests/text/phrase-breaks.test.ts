@@ -94,3 +94,63 @@ describe('the dash of a range between numeric expressions is no boundary, howeve
     expect(marked(text)).toBe(expected);
   });
 });
+
+describe('amounts without a whole part, phone numbers, round plurals and degrees: the words a reader says, and the boundaries', () => {
+  test.each([
+    // No whole part is none at all, not a dropped currency.
+    ['It costs $.99 today.', 'IT COSTS NINETY NINE CENTS TODAY'],
+    ['$0.99, or £.50', 'NINETY NINE CENTS | OR FIFTY PENCE'],
+    ['€0.05 and €.05', 'FIVE CENTS AND FIVE CENTS'],
+    // A phone number is read digit by digit, with no boundary inside (the area code's brackets are no parenthesis).
+    ['Call 555-1234. Then wait', 'CALL FIVE FIVE FIVE ONE TWO THREE FOUR | THEN WAIT'],
+    ['Call me (555) 123-4567 now', 'CALL ME FIVE FIVE FIVE ONE TWO THREE FOUR FIVE SIX SEVEN NOW'],
+    ['(555)123-4567 or 555-123-4567', 'FIVE FIVE FIVE ONE TWO THREE FOUR FIVE SIX SEVEN OR FIVE FIVE FIVE ONE TWO THREE FOUR FIVE SIX SEVEN'],
+    ['Dial +1 555 123 4567, please', 'DIAL PLUS ONE FIVE FIVE FIVE ONE TWO THREE FOUR FIVE SIX SEVEN | PLEASE'],
+    ['+44 (0)20 7946 0958', 'PLUS FOUR FOUR TWO ZERO SEVEN NINE FOUR SIX ZERO NINE FIVE EIGHT'],
+    ['CALL 555-1234 DR. SMITH', 'CALL FIVE FIVE FIVE ONE TWO THREE FOUR DOCTOR SMITH'],
+    // Ranges stay ranges: only three digits, a hyphen and four digits (or the bracketed and plus forms) make a phone number.
+    ['1990-2000', 'NINETEEN NINETY TWO THOUSAND'],
+    ['10-20 or pages 5-10', 'TEN TWENTY OR PAGES FIVE TEN'],
+    ['from 100-1000 people', 'FROM ONE HUNDRED ONE THOUSAND PEOPLE'],
+    ['800-1200 calories', 'EIGHT HUNDRED TWELVE HUNDRED CALORIES'],
+    ['$555-1234', 'FIVE HUNDRED AND FIFTY FIVE DOLLARS TWELVE THIRTY FOUR'],
+    ['555–1234', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
+    ['555-1234-5678', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR FIVE THOUSAND SIX HUNDRED AND SEVENTY EIGHT'],
+    ['2+2 and +5 points', 'TWO TWO AND FIVE POINTS'],
+    // Round hundreds and thousands in the plural.
+    ['in the 1000s, 1000s of people', 'IN THE THOUSANDS | THOUSANDS OF PEOPLE'],
+    ['1,000s and 100s', 'THOUSANDS AND HUNDREDS'],
+    ['the 100s, the 500s, the 1900s, the 1100s', 'THE HUNDREDS | THE FIVE HUNDREDS | THE NINETEEN HUNDREDS | THE ELEVEN HUNDREDS'],
+    // Degrees, with the scale when it is given; one degree in the singular.
+    ['It is 20°C, or 68 °F.', 'IT IS TWENTY DEGREES CELSIUS | OR SIXTY EIGHT DEGREES FAHRENHEIT'],
+    ['Turn 90°, then 1° more', 'TURN NINETY DEGREES | THEN ONE DEGREE MORE'],
+    ['-5°C or 1.5° or 20 ℃', 'MINUS FIVE DEGREES CELSIUS OR ONE POINT FIVE DEGREES OR TWENTY DEGREES CELSIUS'],
+    // Between "a" and a noun, the singular: a ninety-degree angle.
+    ['a 90° angle, an 80°F day, a 20°C', 'A NINETY DEGREE ANGLE | AN EIGHTY DEGREE FAHRENHEIT DAY | A TWENTY DEGREES CELSIUS'],
+    ['It rose 20° overnight to 30° Celsius', 'IT ROSE TWENTY DEGREES OVERNIGHT TO THIRTY DEGREES CELSIUS'],
+    // A range of degrees: its dash is no boundary.
+    ['20°C–25°C', 'TWENTY DEGREES CELSIUS TWENTY FIVE DEGREES CELSIUS'],
+    ['20° – 25°', 'TWENTY DEGREES TWENTY FIVE DEGREES'],
+  ])('%j → %s', (text, expected) => {
+    expect(marked(text)).toBe(expected);
+  });
+});
+
+describe('a run of initials is one name, "I" included; a lone "I." is the pronoun ending its sentence', () => {
+  test.each([
+    ['I. M. Pei designed it', 'I M PEI DESIGNED IT'],
+    ['J. I. Smith and J. A. Smith', 'J I SMITH AND J A SMITH'],
+    ['I. A. Richards wrote', 'I A RICHARDS WROTE'],
+    ['J. R. R. Tolkien wrote', 'J R R TOLKIEN WROTE'],
+    ['Pei, I. M.', 'PEI | I M'],
+    ['U.S. Army', 'U S ARMY'],
+    ['I. Then I left', 'I | THEN I LEFT'],
+    ['It was I. Mary left', 'IT WAS I | MARY LEFT'],
+    ['It was I. I left.', 'IT WAS I | I LEFT'],
+    ['He said I. A new day', 'HE SAID I | A NEW DAY'],
+    ['Answer B. I think so', 'ANSWER B | I THINK SO'],
+    ['Take vitamin C. Then rest', 'TAKE VITAMIN C | THEN REST'],
+  ])('%j → %s', (text, expected) => {
+    expect(marked(text)).toBe(expected);
+  });
+});

@@ -61,6 +61,10 @@ describe('normalizeReferenceText', () => {
     ['one half a cup', 'ONE HALF A CUP'],
     ["the 1990's, the 60s, the 2000s, 2010s", 'THE NINETEEN NINETIES THE SIXTIES THE TWO THOUSANDS TWENTY TENS'],
     ['at 24:00 or 13:00, in 1066', 'AT TWENTY FOUR HUNDRED OR THIRTEEN HUNDRED IN TEN SIXTY SIX'],
+    ['$.99, $0.99, £.50, €0.05', 'NINETY NINE CENTS NINETY NINE CENTS FIFTY PENCE FIVE CENTS'],
+    ['call 555-1234', 'CALL FIVE FIVE FIVE ONE TWO THREE FOUR'],
+    ['in the 1000s, 100s, the 1900s', 'IN THE THOUSANDS HUNDREDS THE NINETEEN HUNDREDS'],
+    ['20°C, 20 °F, 90°, 1°', 'TWENTY DEGREES CELSIUS TWENTY DEGREES FAHRENHEIT NINETY DEGREES ONE DEGREE'],
   ])('%j → %s', (input, expected) => {
     expect(words(input)).toBe(expected);
   });
