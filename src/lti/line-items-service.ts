@@ -64,7 +64,7 @@ export async function createLineItem(deps: LineItemServiceDeps, organizationId: 
     const extra = (['resourceId', 'resourceLinkId', 'tag'] as const).find((f) => input[f] != null);
     if (extra) throw badInput(`${extra} is for a line item made now (lineItemsUrl).`, [`input.${extra}`, 'input.url']);
     const { platformId, url, aspect, scoreMaximum, label, gradingPolicy } = input;
-    return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label, gradingPolicy }, actor);
+    return createLtiLineItem(deps.prisma, organizationId, { platformId, url, aspect, scoreMaximum, label, gradingPolicy }, actor, deps);
   }
   return createLineItemOnPlatform(deps, organizationId, { ...input, lineItemsUrl: input.lineItemsUrl! }, actor);
 }
@@ -132,6 +132,7 @@ export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organi
       deps.prisma, organizationId,
       { platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label, gradingPolicy: input.gradingPolicy },
       actor,
+      deps,
     );
   } catch (e) {
     // Made on the platform but not mapped here (a platform that answered an id mapped already):

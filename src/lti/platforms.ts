@@ -8,6 +8,7 @@ import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { createToolKey, rotateToolKey } from './keys.js';
+import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 
 export interface PlatformInput {
   name: string;
@@ -86,17 +87,33 @@ function audienceOf(value: string | null | undefined): string | null {
   return value == null || value.trim() === '' ? null : text('audience', value);
 }
 
+/** The operator's rules for every URL the server sends an LMS's credentials to. */
+export interface EndpointRules {
+  policy: AddressPolicy;
+  allowHttp: boolean;
+}
+
+/**
+ * An httpUrl the server sends credentials to (a token endpoint gets the signed client assertion, a
+ * line item the AGS token and the grade): https unless the operator allows http
+ * (SPEECHMARK_WEBHOOK_ALLOW_HTTP), and no address the operator's policy refuses, as the membership
+ * and line-items containers are checked.
+ */
+function serviceUrl(field: string, value: string, rules: EndpointRules): string {
+  return validateEndpointUrl(httpUrl(field, value), rules.policy, rules.allowHttp, `input.${field}`);
+}
+
 const PLATFORM_CONFLICT = 'This organisation already registered a platform with that issuer, client id and deployment id.';
 
 /** A platform and its first RSA 2048 key pair, in one transaction. */
-export async function registerLtiPlatform(prisma: PrismaClient, organizationId: string, input: PlatformInput, actor: Actor) {
+export async function registerLtiPlatform(prisma: PrismaClient, organizationId: string, input: PlatformInput, actor: Actor, rules: EndpointRules) {
   const data = {
     organizationId,
     name: text('name', input.name),
     issuer: identifier('issuer', input.issuer),
     clientId: identifier('clientId', input.clientId),
     deploymentId: identifier('deploymentId', input.deploymentId),
-    tokenEndpoint: httpUrl('tokenEndpoint', input.tokenEndpoint),
+    tokenEndpoint: serviceUrl('tokenEndpoint', input.tokenEndpoint, rules),
     audience: audienceOf(input.audience),
   };
   try {
@@ -142,13 +159,13 @@ async function lockPlatform(tx: Prisma.TransactionClient, organizationId: string
 }
 
 /** Changes a platform's settings; every given field is checked as registration checks it. */
-export async function updateLtiPlatform(prisma: PrismaClient, organizationId: string, id: string, changes: PlatformChanges, actor: Actor) {
+export async function updateLtiPlatform(prisma: PrismaClient, organizationId: string, id: string, changes: PlatformChanges, actor: Actor, rules: EndpointRules) {
   const data = {
     ...(changes.name != null ? { name: text('name', changes.name) } : {}),
     ...(changes.issuer != null ? { issuer: identifier('issuer', changes.issuer) } : {}),
     ...(changes.clientId != null ? { clientId: identifier('clientId', changes.clientId) } : {}),
     ...(changes.deploymentId != null ? { deploymentId: identifier('deploymentId', changes.deploymentId) } : {}),
-    ...(changes.tokenEndpoint != null ? { tokenEndpoint: httpUrl('tokenEndpoint', changes.tokenEndpoint) } : {}),
+    ...(changes.tokenEndpoint != null ? { tokenEndpoint: serviceUrl('tokenEndpoint', changes.tokenEndpoint, rules) } : {}),
     ...(changes.audience != null ? { audience: audienceOf(changes.audience) } : {}),
   };
   try {
@@ -227,9 +244,9 @@ export function checkLineItemFields(input: { scoreMaximum: number; label?: strin
   return { label: input.label == null ? null : text('label', input.label) };
 }
 
-export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor) {
+export async function createLtiLineItem(prisma: PrismaClient, organizationId: string, input: LineItemInput, actor: Actor, rules: EndpointRules) {
   const { label } = checkLineItemFields(input);
-  const url = httpUrl('url', input.url);
+  const url = serviceUrl('url', input.url, rules);
   try {
     return await prisma.$transaction(async (tx) => {
       const platform = await tx.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });
@@ -263,9 +280,9 @@ async function lockLineItem(tx: Prisma.TransactionClient, organizationId: string
 }
 
 /** Changes a mapping for the scores owed from now on (an LtiScore keeps what it was computed with). */
-export async function updateLtiLineItem(prisma: PrismaClient, organizationId: string, id: string, changes: LineItemChanges, actor: Actor) {
+export async function updateLtiLineItem(prisma: PrismaClient, organizationId: string, id: string, changes: LineItemChanges, actor: Actor, rules: EndpointRules) {
   const data = {
-    ...(changes.url != null ? { url: httpUrl('url', changes.url) } : {}),
+    ...(changes.url != null ? { url: serviceUrl('url', changes.url, rules) } : {}),
     ...(changes.aspect != null ? { aspect: changes.aspect } : {}),
     ...(changes.scoreMaximum != null ? { scoreMaximum: scoreMaximumOf(changes.scoreMaximum) } : {}),
     ...(changes.label != null ? { label: changes.label.trim() === '' ? null : text('label', changes.label) } : {}),

@@ -403,19 +403,22 @@ async function failedDelivery({ t, seed, organizationId }: RunContext, channel: 
   return toGlobalId(channel === 'XAPI' ? 'XapiDelivery' : 'GradeDelivery', d.id);
 }
 
+/** The server's own rules for LMS endpoints, as its resolvers pass them. */
+const endpointRules = (t: TestApp) => ({ policy: t.app.services.webhookPolicy, allowHttp: t.app.services.config.webhookAllowHttp });
+
 function ltiPlatformInput() {
   return { name: 'Generated LMS', issuer: 'https://lms.example', clientId: `gen-${randomUUID()}`, deploymentId: '1', tokenEndpoint: 'https://lms.example/token' };
 }
 
 async function freshLtiPlatform({ t, organizationId }: RunContext) {
-  const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor());
+  const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor(), endpointRules(t));
   return toGlobalId('LtiPlatform', platform.id);
 }
 
 async function freshLtiLineItem(c: RunContext) {
   const platformId = fromGlobalId(await freshLtiPlatform(c))!.id;
   const item = await createLtiLineItem(
-    c.t.app.services.prisma, c.organizationId, { platformId, url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 }, cliActor(),
+    c.t.app.services.prisma, c.organizationId, { platformId, url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 }, cliActor(), endpointRules(c.t),
   );
   return toGlobalId('LtiLineItem', item.id);
 }

@@ -40,7 +40,7 @@ interface Graded {
   };
 
   beforeAll(async () => {
-    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'] });
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true });
     lms = await LtiTestPlatform.start();
     platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-tool');
     learnerId = (await t.admin.request(`mutation { createLearner(input: { externalId: "grading" }) { id } }`)).data.createLearner.id;

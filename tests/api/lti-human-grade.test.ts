@@ -34,7 +34,7 @@ const sentence = (total: number) => ({ accuracy: total, fluency: total, prosody:
   let learnerId: string;
 
   beforeAll(async () => {
-    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'] });
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true });
     lms = await LtiTestPlatform.start();
     platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-tool');
     learnerId = (await t.admin.request(`mutation { createLearner(input: { externalId: "rated" }) { id } }`)).data.createLearner.id;

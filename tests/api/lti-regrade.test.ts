@@ -43,7 +43,7 @@ interface Reading {
   const halting = espeakWav(`<speak>We <break time="1500ms"/> will see you <break time="1500ms"/> tomorrow <break time="1500ms"/> at the stream</speak>`, { ssml: true });
 
   beforeAll(async () => {
-    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'] });
+    t = await startTestApp(kind, { webhookAllowedPrivateNetworks: ['127.0.0.1'], webhookAllowHttp: true });
     lms = await LtiTestPlatform.start();
     platformId = await lms.registerWith(t.admin, t.app.url, 'speechmark-tool');
     learnerId = (await t.admin.request(`mutation { createLearner(input: { externalId: "regrade" }) { id } }`)).data.createLearner.id;

@@ -44,10 +44,12 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
   const base = () => new URL(t.app.url).origin;
 
   beforeAll(async () => {
-    // The platform is on 127.0.0.1: the operator allows that one address (nothing else private),
-    // as SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS=127.0.0.1 does. Short backoff, four attempts.
+    // The platform is on 127.0.0.1 over http: the operator allows that one address (nothing else
+    // private) and http, as SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS=127.0.0.1 and
+    // SPEECHMARK_WEBHOOK_ALLOW_HTTP=true do. Short backoff, four attempts.
     t = await startTestApp(kind, {
       webhookAllowedPrivateNetworks: ['127.0.0.1'],
+      webhookAllowHttp: true,
       webhookBackoffBaseMs: 200,
       webhookBackoffCapMs: 1000,
       webhookMaxAttempts: 4,
@@ -461,12 +463,16 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().outboxEvent.count({ where: { type: 'gradeDelivery.failed', body: { contains: deliveryId } } })).toBe(0);
   });
 
-  test('a line item on an address the operator does not allow is refused by the outbound guard, not tried again', async () => {
+  test('a line item on an address the operator does not allow is refused when mapped, and by the outbound guard when one is stored all the same', async () => {
     // 127.0.0.2 is loopback like the platform, but only 127.0.0.1 is allowed.
     const url = lms.lineItemUrl('elsewhere').replace('127.0.0.1', '127.0.0.2');
-    const res = await t.admin.request(LINE_ITEM, { input: { platformId, url, aspect: 'TOTAL', scoreMaximum: 10 } });
-    expect(res.errors).toBeUndefined();
-    const { assessmentId } = await assessedSubmission({ lineItemId: res.data.createLtiLineItem.id });
+    const refused = await t.admin.request(LINE_ITEM, { input: { platformId, url, aspect: 'TOTAL', scoreMaximum: 10 } });
+    expect({ code: errorCode(refused), argument: refused.errors?.[0]?.extensions?.argument }).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.url' });
+    // Stored all the same (mapped before mapping checked the address; a host name resolving there
+    // at delivery time meets the same guard): the delivery refuses to connect.
+    const platformRow = await prisma().ltiPlatform.findUniqueOrThrow({ where: { id: fromGlobalId(platformId)!.id } });
+    const row = await prisma().ltiLineItem.create({ data: { organizationId: platformRow.organizationId, platformId: platformRow.id, url, aspect: 'TOTAL', scoreMaximum: 10 } });
+    const { assessmentId } = await assessedSubmission({ lineItemId: toGlobalId('LtiLineItem', row.id) });
     const d = (await settled(assessmentId)).gradeDeliveries[0];
     expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastErrorCode: 'ADDRESS_NOT_ALLOWED', lastHttpStatus: null });
     expect(d.lastError).toMatch(/127\.0\.0\.2/);
@@ -612,5 +618,48 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(platforms).toContain(platformId);
     expect(platforms).not.toContain(secondId);
     expect(lms.problems).toEqual([]);
+  });
+});
+
+describe.each(DATABASES)('LMS credentials go only where the operator allows [%s]', (kind) => {
+  // The defaults: https only, no private address (no SPEECHMARK_WEBHOOK_ALLOW_HTTP or _PRIVATE_NETWORKS).
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(kind, { deliveryWorker: false });
+  });
+  afterAll(() => t?.dispose());
+
+  const refusal = async (query: string, variables: Record<string, unknown>) => {
+    const res = await t.admin.request(query, variables);
+    return { code: errorCode(res), argument: res.errors?.[0]?.extensions?.argument, message: res.errors?.[0]?.message };
+  };
+  const platform = (tokenEndpoint: string) => ({ name: 'LMS', issuer: 'https://lms.example', clientId: `c-${randomUUID()}`, deploymentId: '1', tokenEndpoint });
+  const UPDATE_PLATFORM = `mutation($id: ID!, $input: UpdateLtiPlatformInput!) { updateLtiPlatform(id: $id, input: $input) { tokenEndpoint } }`;
+  const UPDATE_ITEM = `mutation($id: ID!, $input: UpdateLtiLineItemInput!) { updateLtiLineItem(id: $id, input: $input) { url } }`;
+
+  test('a token endpoint or line item over http, or at a private address, is BAD_USER_INPUT, and nothing is stored', async () => {
+    // The signed client assertion would go to the token endpoint in clear text, the AGS token and the grade to the line item.
+    expect(await refusal(REGISTER, { input: platform('http://lms.example/token') }))
+      .toEqual({ code: 'BAD_USER_INPUT', argument: 'input.tokenEndpoint', message: expect.stringMatching(/must be https:\/\//) });
+    expect(await refusal(REGISTER, { input: platform('https://127.0.0.1/token') }))
+      .toEqual({ code: 'BAD_USER_INPUT', argument: 'input.tokenEndpoint', message: expect.stringMatching(/refused/) });
+    expect(await t.app.services.prisma.ltiPlatform.count()).toBe(0);
+
+    const made = await t.admin.request(REGISTER, { input: platform('https://lms.example/token') });
+    expect(made.errors).toBeUndefined();
+    const platformId = made.data.registerLtiPlatform.id;
+    expect(await refusal(UPDATE_PLATFORM, { id: platformId, input: { tokenEndpoint: 'http://lms.example/token' } }))
+      .toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.tokenEndpoint' });
+    const item = { platformId, aspect: 'TOTAL', scoreMaximum: 10 };
+    expect(await refusal(LINE_ITEM, { input: { ...item, url: 'http://lms.example/lineitems/1' } }))
+      .toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.url' });
+    expect(await t.app.services.prisma.ltiLineItem.count()).toBe(0);
+    const mapped = await t.admin.request(LINE_ITEM, { input: { ...item, url: 'https://lms.example/lineitems/1' } });
+    expect(mapped.errors).toBeUndefined();
+    expect(await refusal(UPDATE_ITEM, { id: mapped.data.createLtiLineItem.id, input: { url: 'http://lms.example/lineitems/2' } }))
+      .toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.url' });
+    // What was stored is unchanged.
+    expect((await t.app.services.prisma.ltiPlatform.findFirstOrThrow()).tokenEndpoint).toBe('https://lms.example/token');
+    expect((await t.app.services.prisma.ltiLineItem.findFirstOrThrow()).url).toBe('https://lms.example/lineitems/1');
   });
 });

@@ -5,5 +5,6 @@ import { registerLtiPlatform as register } from '../../lti/platforms.js';
 
 export const registerLtiPlatform: MutationResolvers['registerLtiPlatform'] = (_parent, { input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return register(ctx.services.prisma, ctx.principal.organizationId, input, actorOf(ctx));
+  const { prisma, webhookPolicy, config } = ctx.services;
+  return register(prisma, ctx.principal.organizationId, input, actorOf(ctx), { policy: webhookPolicy, allowHttp: config.webhookAllowHttp });
 };

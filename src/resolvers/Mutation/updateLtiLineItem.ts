@@ -6,5 +6,6 @@ import { updateLtiLineItem as update } from '../../lti/platforms.js';
 
 export const updateLtiLineItem: MutationResolvers['updateLtiLineItem'] = (_parent, { id, input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), input, actorOf(ctx));
+  const { prisma, webhookPolicy, config } = ctx.services;
+  return update(prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), input, actorOf(ctx), { policy: webhookPolicy, allowHttp: config.webhookAllowHttp });
 };

@@ -6,5 +6,6 @@ import { updateLtiPlatform as update } from '../../lti/platforms.js';
 
 export const updateLtiPlatform: MutationResolvers['updateLtiPlatform'] = (_parent, { id, input }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return update(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), input, actorOf(ctx));
+  const { prisma, webhookPolicy, config } = ctx.services;
+  return update(prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), input, actorOf(ctx), { policy: webhookPolicy, allowHttp: config.webhookAllowHttp });
 };
