@@ -69,16 +69,18 @@ export const MAX_CATCH_UP = 10_000;
  * The notifications that jobs and assessments changed since `since` would have sent, as payloads in
  * the order they happened: what a LISTEN connection that was down missed. Each job once, with its
  * status now (a subscriber may hear a status again, or skip one it missed in between: at least the
- * latest state, never a lost one); each assessment created since.
+ * latest state, never a lost one), a job sent back to QUEUED included; each assessment created since.
  */
 export async function changesSince(db: Db, since: Date): Promise<string[]> {
   const rows = await db.$queryRawUnsafe<{ payload: string }[]>(
     `SELECT "payload" FROM (
        SELECT json_build_object('type', 'job', 'organizationId', j."organizationId", 'jobId', j."id",
                                 'utteranceId', j."utteranceId", 'status', j."status")::text AS "payload",
-              greatest(j."createdAt", j."startedAt", j."finishedAt") AS "at", 0 AS "kind"
+              greatest(j."createdAt", j."startedAt", j."finishedAt", least(j."runAfter", now())) AS "at", 0 AS "kind"
          FROM "Job" j
         WHERE j."createdAt" >= $1::timestamptz OR j."startedAt" >= $1::timestamptz OR j."finishedAt" >= $1::timestamptz
+           -- Sent back to QUEUED (a retry after its backoff, an attempt handed back): runAfter is set then, to now or later.
+           OR j."runAfter" >= $1::timestamptz
        UNION ALL
        SELECT json_build_object('type', 'assessment', 'organizationId', a."organizationId", 'assessmentId', a."id",
                                 'utteranceId', a."utteranceId")::text,
