@@ -9,6 +9,7 @@
  * the buckets (four grouped scans, each on an index led by the organisation, joined on the bucket
  * start) and the totals (distinct learners over the window cannot be summed from the buckets).
  */
+import { TEST_EVENT_TYPE } from '../outbox/events.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { bound, within, type Window } from './common.js';
 import { runTransaction } from '../db/transaction.js';
@@ -83,7 +84,17 @@ function sources(organizationId: string, w: Window, key: (col: Prisma.Sql) => Pr
       FROM "Delivery" d
         JOIN "OutboxEvent" e ON e."id" = d."eventId"
         LEFT JOIN "LtiScore" s ON s."id" = d."ltiScoreId"
-      WHERE d."organizationId" = ${org} AND d.status = 'DELIVERED' ${within(Prisma.sql`d."deliveredAt"`, w)} GROUP BY 1),
+      WHERE d."organizationId" = ${org} AND d.status = 'DELIVERED' ${within(Prisma.sql`d."deliveredAt"`, w)}
+        -- An admin's test request is no usage.
+        AND e.type <> ${TEST_EVENT_TYPE}
+        -- A re-send of what a peer already accepted (the same event to the same endpoint, the same
+        -- score, the same statement) is counted once, when first accepted, in buckets and totals alike.
+        AND NOT EXISTS (
+          SELECT 1 FROM "Delivery" p
+           WHERE p."eventId" = d."eventId" AND p.channel = d.channel AND p.status = 'DELIVERED'
+             AND p."webhookEndpointId" IS NOT DISTINCT FROM d."webhookEndpointId" AND p."ltiScoreId" IS NOT DISTINCT FROM d."ltiScoreId"
+             AND (p."deliveredAt" < d."deliveredAt" OR (p."deliveredAt" = d."deliveredAt" AND p."id" < d."id")))
+      GROUP BY 1),
     keys AS (SELECT k FROM recorded UNION SELECT k FROM assessed UNION SELECT k FROM failed UNION SELECT k FROM delivered)`;
 }
 

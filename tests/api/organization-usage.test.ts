@@ -14,7 +14,7 @@ import { errorCode, type GqlClient } from '../support/client.js';
 import { otherOrganization, seedModelAssessment } from '../support/seed.js';
 import { labels } from '../support/history.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
-import { emitEvent } from '../../src/outbox/events.js';
+import { emitEvent, TEST_EVENT_TYPE } from '../../src/outbox/events.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 
@@ -69,7 +69,8 @@ async function seedHistory(prisma: PrismaClient, organizationId: string) {
 /**
  * What the February assessment was delivered as: its grade posted and its statement sent on 10
  * February (a second statement delivery FAILED, a Failed score and an erasure's voiding statements
- * delivered the same day: none counted), a webhook on 5 March.
+ * delivered the same day: none counted), a webhook on 5 March; re-sends of all three and a test
+ * webhook, not counted.
  */
 async function deliveries(prisma: PrismaClient, organizationId: string, learnerId: string, assessmentId: string) {
   const eventId = await prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId, type: 'assessment.completed', data: { assessment: { id: assessmentId } } }));
@@ -89,6 +90,15 @@ async function deliveries(prisma: PrismaClient, organizationId: string, learnerI
   await delivered('LTI_SCORE', '2026-02-10T10:12:00.000Z', { ltiScoreId: failedScore.id });
   const erasure = await prisma.$transaction((tx) => emitEvent(tx, { organizationId, learnerId: null, type: 'learner.erased', data: {} }));
   await prisma.delivery.create({ data: { organizationId, eventId: erasure, channel: 'XAPI', status: 'DELIVERED', attempts: 1, deliveredAt: new Date('2026-02-10T11:00:00.000Z') } });
+  // Nor re-sends of what was accepted already (the same grade, statement and webhook again, the next
+  // day and a month on), nor an admin's test webhook.
+  for (const at of ['2026-03-06T10:00:00.000Z', '2026-02-11T10:00:00.000Z']) {
+    await delivered('LTI_SCORE', at, { ltiScoreId: score.id });
+    await delivered('XAPI', at);
+  }
+  await delivered('WEBHOOK', '2026-03-06T09:05:00.000Z');
+  const test = await prisma.outboxEvent.create({ data: { organizationId, type: TEST_EVENT_TYPE, body: '{}' } });
+  await prisma.delivery.create({ data: { organizationId, eventId: test.id, channel: 'WEBHOOK', status: 'DELIVERED', attempts: 1, deliveredAt: new Date('2026-03-05T10:00:00.000Z') } });
 }
 
 type Figure = 'recordings' | 'audioSeconds' | 'activeLearners' | 'modelAssessments' | 'inferenceSeconds' | 'failedJobs' | 'gradesPosted' | 'statementsSent' | 'webhooksDelivered';
