@@ -3,7 +3,8 @@
  *
  * - PostgreSQL: a dedicated `pg.Client` (not from the pool: a pooled connection is handed to other
  *   queries and would lose its LISTEN). When it drops (server restart, network, a terminated
- *   backend), it reconnects with a growing delay (0.5 s doubling up to 10 s by default). NOTIFY
+ *   backend, or a check query unanswered: a connection cut without a reset), it reconnects with a
+ *   growing delay (0.5 s doubling up to 10 s by default). NOTIFY
  *   keeps nothing for absent listeners, so once LISTENing again it calls `onReconnected` with when
  *   it went down, and the hub re-reads what changed since from the database (./hub.ts).
  * - PGlite (one process): PGlite's own LISTEN/NOTIFY on the instance Prisma uses, which delivers a
@@ -23,7 +24,16 @@ export type OnNotification = (payload: string | undefined) => void;
 export interface ListenOptions {
   /** The first reconnect delay (ms), doubling up to RECONNECT_MAX_MS. */
   reconnectMs?: number;
-  /** LISTENing again after a drop; `downSince` is when the connection was lost (this process's clock). */
+  /**
+   * How often the connection is checked with a query (ms; HEARTBEAT_MS by default). A LISTEN
+   * connection only ever receives, so one cut without a reset (a NAT or load balancer dropping an
+   * idle flow, a failover) would otherwise never end: a check unanswered within the same time ends it.
+   */
+  heartbeatMs?: number;
+  /**
+   * LISTENing again after a drop; `downSince` is the last moment the connection was known to work
+   * (connected, a check answered, a notification received; this process's clock).
+   */
   onReconnected?: (downSince: Date) => void;
 }
 
@@ -32,6 +42,7 @@ const CHANNEL_QUERY = `SELECT ${CHANNEL_SQL} AS "channel"`;
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
+const HEARTBEAT_MS = 15_000;
 
 /** `clientConfig`: the pool's connection string and options (search_path), so the schema matches. */
 export async function listenPostgres(clientConfig: pg.ClientConfig, onNotification: OnNotification, options: ListenOptions = {}): Promise<NotificationListener> {
@@ -42,14 +53,22 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
   let timer: NodeJS.Timeout | null = null;
   /** Set when the connection drops, cleared once LISTENing again. */
   let downSince: Date | null = null;
+  /** The last moment the connection was known to work: what was missed is re-read from there. */
+  let aliveAt = new Date();
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  let heartbeat: NodeJS.Timeout | null = null;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client(clientConfig);
-    c.on('notification', (msg) => onNotification(msg.payload));
+    // TCP keepalive too, so the kernel also notices a dead peer on an idle connection.
+    const c = new pg.Client({ ...clientConfig, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    c.on('notification', (msg) => {
+      aliveAt = new Date();
+      onNotification(msg.payload);
+    });
     c.on('error', () => undefined); // followed by 'end', which reconnects
     c.on('end', () => {
       if (client === c) client = null;
-      downSince ??= new Date();
+      downSince ??= aliveAt;
       if (!closed) scheduleReconnect();
     });
     await c.connect();
@@ -66,6 +85,7 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     }
     client = c;
     delay = firstDelay;
+    aliveAt = new Date();
     if (downSince) {
       const since = downSince;
       downSince = null;
@@ -85,10 +105,36 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     timer.unref();
   };
 
+  /** A query on the LISTEN connection; unanswered within heartbeatMs, the connection is cut, which reconnects. */
+  const check = async () => {
+    const c = client;
+    if (!c || closed) return;
+    let answered = false;
+    const cut = setTimeout(() => {
+      if (answered || client !== c) return;
+      log.warn('subscription listener did not answer its check; reconnecting', { heartbeatMs });
+      // end() would wait for the dead peer; destroying the socket ends the client at once.
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }, heartbeatMs);
+    cut.unref();
+    try {
+      await c.query('SELECT 1');
+      answered = true;
+      if (client === c) aliveAt = new Date();
+    } catch {
+      // The connection failed: 'end' follows and reconnects.
+    } finally {
+      clearTimeout(cut);
+    }
+  };
+
   await connect();
+  heartbeat = setInterval(() => void check(), heartbeatMs);
+  heartbeat.unref();
   return {
     async close() {
       closed = true;
+      if (heartbeat) clearInterval(heartbeat);
       if (timer) clearTimeout(timer);
       await client?.end().catch(() => undefined);
       client = null;
