@@ -126,9 +126,24 @@ export function configureApiKeyCache(prisma: PrismaClient, ttlMs: number): void 
   if (ttlMs <= 0) cacheFor(prisma).clear();
 }
 
+const forgetListeners = new WeakMap<PrismaClient, Set<() => void>>();
+
 /** Call after a key is revoked or its expiry brought forward, once the change has committed. */
 export function forgetCachedApiKeys(prisma: PrismaClient): void {
   caches.get(prisma)?.clear();
+  for (const listener of forgetListeners.get(prisma) ?? []) listener();
+}
+
+/**
+ * `listener` runs (synchronously, so it must not throw) each time this process revokes a key or
+ * brings an expiry forward on `prisma` (forgetCachedApiKeys): the WebSocket server re-checks the
+ * keys of its open sockets then. Returns the function that removes it.
+ */
+export function onApiKeysForgotten(prisma: PrismaClient, listener: () => void): () => void {
+  let listeners = forgetListeners.get(prisma);
+  if (!listeners) forgetListeners.set(prisma, (listeners = new Set()));
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
 }
 
 async function findApiKey(prisma: PrismaClient, keyHash: string): Promise<ApiKeyRow | null> {
@@ -140,7 +155,13 @@ async function findApiKey(prisma: PrismaClient, keyHash: string): Promise<ApiKey
   return row;
 }
 
-export async function authenticate(prisma: PrismaClient, authorization: string | undefined): Promise<Principal> {
+/**
+ * The key's principal, or UNAUTHENTICATED. `recordUse: false`: a re-check that is no request (an open
+ * WebSocket's key checked again), which does not touch lastUsedAt.
+ */
+export async function authenticate(
+  prisma: PrismaClient, authorization: string | undefined, options: { recordUse?: boolean } = {},
+): Promise<Principal> {
   const token = bearerToken(authorization);
   if (!token) throw new AppError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
   const key = await findApiKey(prisma, hashApiKey(token));
@@ -148,7 +169,7 @@ export async function authenticate(prisma: PrismaClient, authorization: string |
   if (apiKeyStatus(key) === 'EXPIRED') {
     throw new AppError('UNAUTHENTICATED', `The API key expired at ${key.expiresAt!.toISOString()}.`);
   }
-  recordLastUse(prisma, key);
+  if (options.recordUse !== false) recordLastUse(prisma, key);
   return principalOf(key);
 }
 

@@ -12,7 +12,10 @@
  *   new one is closed with 1013 Try Again Later, which graphql-ws clients retry with backoff;
  *   4429 would end them for good) and active subscriptions per API key
  *   (a subscribe beyond is answered RATE_LIMITED with `limit: "subscriptionsPerKey"`), so one key
- *   cannot hold the process's sockets or memory.
+ *   cannot hold the process's sockets or memory;
+ * - a key that stops being valid (revoked, expired, rotated away) closes its sockets with 4401: when
+ *   an event's delivery finds it so, on a check of every connected key every `keyCheckMs` (30 s),
+ *   and at once when this process revokes a key or brings an expiry forward.
  * Only subscriptions: queries and mutations are refused (BAD_REQUEST) and go over HTTP, where
  * uploads, CSRF prevention and the HTTP guards apply.
  */
@@ -34,7 +37,8 @@ import {
 } from 'graphql';
 import { AppError } from '../errors.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { authenticate, bearerToken, hashApiKey, type Principal } from './auth.js';
+import { authenticate, bearerToken, hashApiKey, onApiKeysForgotten, type Principal } from './auth.js';
+import { log } from '../ops/log.js';
 import { createLoaders } from './loaders.js';
 import type { RequestContext, Services } from './context.js';
 import { checkOperation, checkQuerySource, rejectUnstorableStrings } from './limits.js';
@@ -51,6 +55,9 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** How long a stopping server waits for clients to answer its close frame before dropping them. */
 const CLOSE_HANDSHAKE_MS = 2_000;
+
+/** How often the keys of open sockets are authenticated again (a key revoked elsewhere, or expired). */
+export const DEFAULT_KEY_CHECK_MS = 30_000;
 
 /** Largest message a client may send; an operation is far smaller (maxQueryChars and variables). */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -91,14 +98,33 @@ export interface SubscriptionServer {
   dispose(): Promise<void>;
 }
 
+export interface SubscriptionServerOptions {
+  /** How often each connected key is authenticated again (ms); DEFAULT_KEY_CHECK_MS. */
+  keyCheckMs?: number;
+}
+
+type AnyWsContext = WsContext<Record<string, unknown>, Extra>;
+
+/**
+ * Closes the socket with 4401 after what is being sent now (an error message) has gone: the key it
+ * authenticated with is no longer valid, so nothing it holds may go on (nor count against the caps).
+ */
+function closeUnauthorized(socket: import('ws').WebSocket, message: string): void {
+  setImmediate(() => {
+    if (socket.readyState === socket.OPEN) socket.close(CLOSE_UNAUTHORIZED, closeReason(`UNAUTHENTICATED: ${message}`));
+  });
+}
+
 export function startSubscriptionServer(
   httpServer: http.Server,
   schema: GraphQLSchema,
   services: Services,
   limiter: RateLimiter,
   formatError: FormatError,
+  options: SubscriptionServerOptions = {},
 ): SubscriptionServer {
   const { prisma, config } = services;
+  const keyCheckMs = options.keyCheckMs ?? DEFAULT_KEY_CHECK_MS;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
   /** Accepted connections by API key hash: the caps count these (their `subscriptions` are graphql-ws's own). */
   const byKey = new Map<string, Set<WsContext<Record<string, unknown>, Extra>>>();
@@ -198,6 +224,10 @@ export function startSubscriptionServer(
         return { ...result, errors: format(ctx, id, result.errors) };
       },
       onError(ctx, id, _payload, errors) {
+        // The key failed authentication (an event's delivery, or a subscribe): it was revoked or
+        // expired since the socket connected, so the whole socket goes, not only this subscription.
+        const unauthenticated = errors.find((e) => e.extensions?.code === 'UNAUTHENTICATED');
+        if (unauthenticated) closeUnauthorized(ctx.extra.socket, unauthenticated.message);
         return format(ctx, id, errors);
       },
       onComplete(ctx, id) {
@@ -263,8 +293,57 @@ export function startSubscriptionServer(
     return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue: context };
   }
 
+  /**
+   * Each connected key authenticated once (its sockets grouped by key hash); a key no longer valid
+   * has all its sockets closed with 4401. One check at a time; a request for another while one
+   * runs (a revoke meanwhile) runs it again after. A database that is unavailable leaves the
+   * sockets open until a later check.
+   */
+  let checking: Promise<void> | null = null;
+  let checkAgain = false;
+  let stopped = false;
+  const checkKeys = (): void => {
+    if (stopped) return;
+    if (checking) {
+      checkAgain = true;
+      return;
+    }
+    checking = (async () => {
+      do {
+        checkAgain = false;
+        for (const [keyHash, connections] of [...byKey]) {
+          if (stopped) return;
+          const connection = [...connections][0]?.extra.connection;
+          if (!connection) continue;
+          try {
+            await authenticate(prisma, connection.authorization, { recordUse: false });
+          } catch (e) {
+            if (e instanceof AppError && e.code === 'UNAUTHENTICATED') {
+              const sockets = [...(byKey.get(keyHash) ?? [])];
+              log.info('closing WebSocket connections: their API key is no longer valid', {
+                apiKeyId: connection.principal.apiKeyId, connections: sockets.length,
+              });
+              for (const c of sockets) closeUnauthorized(c.extra.socket, e.message);
+            } else if (!isDatabaseUnavailable(e)) {
+              log.error('checking the API key of open WebSocket connections failed', { apiKeyId: connection.principal.apiKeyId, err: e });
+            }
+          }
+        }
+      } while (checkAgain && !stopped);
+    })().finally(() => {
+      checking = null;
+    });
+  };
+  const keyCheck = setInterval(checkKeys, keyCheckMs);
+  keyCheck.unref();
+  const stopListening = onApiKeysForgotten(prisma, checkKeys);
+
   return {
     dispose: async () => {
+      stopped = true;
+      clearInterval(keyCheck);
+      stopListening();
+      await checking;
       // A client that does not answer the close handshake would hold the stop for ws's 30 s.
       const stragglers = setTimeout(() => {
         for (const client of wss.clients) client.terminate();

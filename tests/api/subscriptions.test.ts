@@ -16,7 +16,7 @@ import { createApiKey } from '../../src/graphql/auth.js';
 import { runEntry, type ChildRun } from '../support/processes.js';
 import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js';
 import { subscribe, wsUrl, type Subscription } from '../support/subscriptions.js';
-import { fromGlobalId } from '../../src/graphql/ids.js';
+import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 
 const DATABASES = await testDatabases();
 
@@ -43,6 +43,16 @@ async function refusal(s: Subscription): Promise<{ code?: string; limit?: unknow
   const why = await s.ended;
   const errors = why.errors ?? s.received.find((r) => r.result.errors)?.result.errors;
   return errors?.[0]?.extensions ?? {};
+}
+
+/** How the socket closed (code and reason), whatever ended the subscription first; call it right after subscribing. */
+function socketClosed(s: Subscription): Promise<{ code?: number; reason?: string }> {
+  return new Promise((resolve) => {
+    s.client.on('closed', (e) => {
+      const ev = e as { code?: number; reason?: string };
+      resolve({ code: ev.code, reason: ev.reason });
+    });
+  });
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -199,22 +209,25 @@ describeWithSpeech('GraphQL subscriptions over WebSocket', () => {
       expect(foreignAssessments.received).toEqual([]);
     }, 120_000);
 
-    test('a key revoked while subscribed: its next event ends the subscription with UNAUTHENTICATED', async () => {
+    test('a key revoked by another process while subscribed: its next event closes the socket with 4401, nothing sent', async () => {
       const { prisma } = t.app.services;
       const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
       const doomed = await createApiKey(prisma, org.id, 'ws-doomed', ['SCORES_READ']);
       const s = sub(doomed.key, JOBS, { learnerId });
+      const closed = socketClosed(s);
       // A second subscriber sees the job through, so the next test starts with no job running.
       const done = sub(readKey, JOBS, { learnerId });
       await hubHolds(2, 'exactly');
-      const revoked = await t.admin.request(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, {
-        id: Buffer.from(`ApiKey:${doomed.apiKey.id}`).toString('base64url'),
-      });
-      expect(revoked.data?.revokeApiKey.status).toBe('REVOKED');
+      // Written as another process (the admin CLI) would: this process learns of it when its cached
+      // row expires, and the periodic key check (30 s) has not run yet.
+      await prisma.apiKey.update({ where: { id: doomed.apiKey.id }, data: { revokedAt: new Date() } });
+      await sleep(t.config.apiKeyCacheMs + 100);
       const utteranceId = (await t.admin.request(`query($l: ID!) { learner(id: $l) { utterances(first: 1) { edges { node { id } } } } }`, { l: learnerId }))
         .data.learner.utterances.edges[0].node.id;
       expect((await t.admin.request(REASSESS, { id: utteranceId })).errors).toBeUndefined();
+      // The subscription's error, then the socket closed.
       expect((await refusal(s)).code).toBe('UNAUTHENTICATED');
+      expect(await closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/^UNAUTHENTICATED/) });
       expect(s.received.filter((r) => r.result.data)).toEqual([]);
       while (!['SUCCEEDED', 'FAILED'].includes((await done.next()).data.jobStatusChanged.status));
     }, 120_000);
@@ -376,6 +389,54 @@ describe('subscription rate limits (PGlite)', () => {
     for (let i = 0; i < 2; i++) expect((await subscribe(t.app.url, 'sm_wrong', JOBS, { learnerId }).ended).closeCode).toBe(4401);
     const throttled = await subscribe(t.app.url, 'sm_wrong', JOBS, { learnerId }).ended;
     expect(throttled.closeCode).toBe(4429);
+  }, 60_000);
+});
+
+describe('a key that stops being valid closes its sockets (PGlite)', () => {
+  let t: TestApp;
+  const open: Subscription[] = [];
+  beforeAll(async () => {
+    t = await startTestApp('pglite');
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(open.map((s) => s.dispose()));
+    await t?.dispose();
+  });
+
+  test('revoked or rotated away through the API: 4401 at once, with no event; another key\'s socket stays open', async () => {
+    const { prisma } = t.app.services;
+    const learnerId = (await t.admin.request(CREATE_LEARNER, { input: { externalId: 'ws-revoke' } })).data.createLearner.id;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const [revoked, rotated, kept] = await Promise.all(
+      ['ws-to-revoke', 'ws-to-rotate', 'ws-kept'].map((name) => createApiKey(prisma, org.id, name, ['SCORES_READ'])),
+    );
+    const sockets = [revoked, rotated, kept].map(({ key }) => subscribe(t.app.url, key, JOBS, { learnerId }));
+    open.push(...sockets);
+    const [revokedSocket, rotatedSocket, keptSocket] = sockets as [Subscription, Subscription, Subscription];
+    await waitForHub(t, 3);
+    let keptEnded = false;
+    void keptSocket.ended.then(() => (keptEnded = true));
+
+    const start = Date.now();
+    const res = await t.admin.request(`mutation($id: ID!) { revokeApiKey(id: $id) { status } }`, { id: toGlobalId('ApiKey', revoked.apiKey.id) });
+    expect(res.data?.revokeApiKey.status).toBe('REVOKED');
+    const why = await revokedSocket.ended;
+    // Well within the periodic check's 30 s: the revoke itself triggers the check.
+    expect(Date.now() - start).toBeLessThan(10_000);
+    expect(why).toMatchObject({ closeCode: 4401, closeReason: expect.stringMatching(/^UNAUTHENTICATED/) });
+    expect(revokedSocket.received).toEqual([]);
+
+    // Rotated with no overlap: the old key expires now, and its socket goes too.
+    const rot = await t.admin.request(`mutation($id: ID!) { rotateApiKey(id: $id, expireOldAfterSeconds: 0) { apiKey { id } } }`, {
+      id: toGlobalId('ApiKey', rotated.apiKey.id),
+    });
+    expect(rot.errors).toBeUndefined();
+    expect(await rotatedSocket.ended).toMatchObject({ closeCode: 4401, closeReason: expect.stringMatching(/^UNAUTHENTICATED/) });
+
+    // The other key's socket and subscription are untouched (and the closed ones are released).
+    await sleep(200);
+    expect(keptEnded).toBe(false);
+    while ((t.app.services.events?.size ?? 0) !== 1) await sleep(10);
   }, 60_000);
 });
 
