@@ -78,6 +78,8 @@ export interface Config {
   wsMaxConnectionsPerKey: number;
   /** WebSocket: active subscriptions per API key per API process; beyond, a subscribe gets RATE_LIMITED. */
   wsMaxSubscriptionsPerKey: number;
+  /** WebSocket: how often each connected key is authenticated again (ms); a key no longer valid has its sockets closed with 4401. */
+  wsKeyCheckMs: number;
   /** PostgreSQL LISTEN connection: first reconnect delay after it drops (ms), doubling up to 10 s. */
   listenReconnectMs: number;
   /** What one multipart upload request costs against `rateLimitPerMinute`. */
@@ -329,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: num('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, NON_NEGATIVE),
     wsMaxConnections: num('SPEECHMARK_WS_MAX_CONNECTIONS', 2000, COUNT),
     wsMaxConnectionsPerKey: num('SPEECHMARK_WS_MAX_CONNECTIONS_PER_KEY', 50, COUNT),
+    wsKeyCheckMs: num('SPEECHMARK_WS_KEY_CHECK_MS', 30_000, POSITIVE),
     wsMaxSubscriptionsPerKey: num('SPEECHMARK_WS_MAX_SUBSCRIPTIONS_PER_KEY', 200, COUNT),
     listenReconnectMs: num('SPEECHMARK_LISTEN_RECONNECT_MS', 500, POSITIVE),
     rateLimitUploadCost: num('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, NON_NEGATIVE),

@@ -124,7 +124,7 @@ export function startSubscriptionServer(
   options: SubscriptionServerOptions = {},
 ): SubscriptionServer {
   const { prisma, config } = services;
-  const keyCheckMs = options.keyCheckMs ?? DEFAULT_KEY_CHECK_MS;
+  const keyCheckMs = options.keyCheckMs ?? config.wsKeyCheckMs ?? DEFAULT_KEY_CHECK_MS;
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
   /** Accepted connections by API key hash: the caps count these (their `subscriptions` are graphql-ws's own). */
   const byKey = new Map<string, Set<WsContext<Record<string, unknown>, Extra>>>();

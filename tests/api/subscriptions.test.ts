@@ -440,6 +440,39 @@ describe('a key that stops being valid closes its sockets (PGlite)', () => {
   }, 60_000);
 });
 
+describe('the periodic key check (PGlite)', () => {
+  let t: TestApp;
+  const open: Subscription[] = [];
+  beforeAll(async () => {
+    t = await startTestApp('pglite', { wsKeyCheckMs: 300, apiKeyCacheMs: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(open.map((s) => s.dispose()));
+    await t?.dispose();
+  });
+
+  test('a key revoked by another process closes its socket with 4401 within the check interval, with no event', async () => {
+    const { prisma } = t.app.services;
+    const learnerId = (await t.admin.request(CREATE_LEARNER, { input: { externalId: 'ws-periodic' } })).data.createLearner.id;
+    const org = await prisma.organization.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+    const [doomed, kept] = await Promise.all(['ws-periodic-doomed', 'ws-periodic-kept'].map((name) => createApiKey(prisma, org.id, name, ['SCORES_READ'])));
+    const [doomedSocket, keptSocket] = [doomed, kept].map(({ key }) => subscribe(t.app.url, key, JOBS, { learnerId })) as [Subscription, Subscription];
+    open.push(doomedSocket, keptSocket);
+    await waitForHub(t, 2);
+    let keptEnded = false;
+    void keptSocket.ended.then(() => (keptEnded = true));
+    // As another process (the admin CLI) would: no hook in this process, no event to deliver.
+    const start = Date.now();
+    await prisma.apiKey.update({ where: { id: doomed.apiKey.id }, data: { revokedAt: new Date() } });
+    expect(await doomedSocket.ended).toMatchObject({ closeCode: 4401, closeReason: expect.stringMatching(/^UNAUTHENTICATED/) });
+    // By the configured check (300 ms), not the default 30 s one: a generous bound between the two.
+    expect(Date.now() - start).toBeLessThan(10_000);
+    expect(doomedSocket.received).toEqual([]);
+    await sleep(700); // two more checks
+    expect(keptEnded).toBe(false);
+  }, 60_000);
+});
+
 async function waitForHub(t: TestApp, n: number): Promise<'held'> {
   while ((t.app.services.events?.size ?? 0) < n) await sleep(10);
   return 'held';
