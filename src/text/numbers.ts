@@ -205,9 +205,10 @@ export function expandNumberForms(text: string): string {
  * "+44 (0)20 7946 0958": the "(0)" dialled only at home is not read). The digits come back apart
  * (the brackets and hyphens gone), so that no later rewrite reads them as a range, a year or an
  * amount, and no boundary is read inside. Not a number in a longer run of digits, hyphens, stops or
- * commas, after a currency or number sign, or before a per cent, degree or currency sign; and a
- * three-digit group ending in 0 before a four-digit one ending in 00 is the range it looks like
- * ("100-1000", "800-1200 calories"). Runs after NFKC and before the dashes of ranges are marked.
+ * commas, after a currency or number sign, or before a per cent, degree or currency sign; and three
+ * digits and four without an area code are the range they look like ("from 476-1453", "100-1000")
+ * unless the words before say a number is dialled (PHONE_CUE: "call 555-1234", "phone number:
+ * 555-1234"). Runs after NFKC and before the dashes of ranges are marked.
  */
 export function expandPhoneNumbers(text: string): string {
   const apart = (digits: string): string => ` ${[...digits.replace(/\D/g, '')].join(' ')} `;
@@ -227,9 +228,14 @@ export function expandPhoneNumbers(text: string): string {
       const digits = country + rest.replace(/\(0\)/g, '').replace(/\D/g, '');
       return digits.length >= 8 ? ` ${plus}${apart(digits)}` : m;
     })
-    .replace(local, (m, bracketed: string | undefined, hyphened: string | undefined, exchange: string, line: string) => {
+    .replace(local, (m, bracketed: string | undefined, hyphened: string | undefined, exchange: string, line: string, offset: number, whole: string) => {
       const area = bracketed ?? hyphened;
-      if (area === undefined && exchange.endsWith('0') && line.endsWith('00')) return m;
+      // Without an area code, three digits and four are a range ("from 476-1453", "150-1250 words")
+      // unless the words before say a number is dialled ("call me at 555-1234", "phone: 555-1234").
+      if (area === undefined && !PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset))) return m;
       return apart(`${area ?? ''}${exchange}${line}`);
     });
 }
+
+/** Words just before a bare "555-1234" that make it a phone number (up to two words between: "call me at"). */
+const PHONE_CUE = /\b(?:call|calls|called|calling|phone|phoned|telephone|tel|dial|dialled|dialed|fax|text|texted|ring|mobile|cell|number|no)\b[^\p{L}\d]{0,3}(?:\p{L}+[^\p{L}\d]{1,3}){0,2}$/iu;

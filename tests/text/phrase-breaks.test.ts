@@ -113,6 +113,11 @@ describe('amounts without a whole part, phone numbers, round plurals and degrees
     ['10-20 or pages 5-10', 'TEN TWENTY OR PAGES FIVE TEN'],
     ['from 100-1000 people', 'FROM ONE HUNDRED ONE THOUSAND PEOPLE'],
     ['800-1200 calories', 'EIGHT HUNDRED TWELVE HUNDRED CALORIES'],
+    // Three digits and four with no area code and no word of dialling before them: a range of years or counts.
+    ['from 476-1453', 'FROM FOUR HUNDRED AND SEVENTY SIX FOURTEEN FIFTY THREE'],
+    ['between 150-1250 words', 'BETWEEN ONE HUNDRED AND FIFTY TWELVE FIFTY WORDS'],
+    ['Call me at 555-1234', 'CALL ME AT FIVE FIVE FIVE ONE TWO THREE FOUR'],
+    ['My phone number is 555-1234', 'MY PHONE NUMBER IS FIVE FIVE FIVE ONE TWO THREE FOUR'],
     ['$555-1234', 'FIVE HUNDRED AND FIFTY FIVE DOLLARS TWELVE THIRTY FOUR'],
     ['555–1234', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
     ['555-1234-5678', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR FIVE THOUSAND SIX HUNDRED AND SEVENTY EIGHT'],
