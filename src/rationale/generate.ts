@@ -76,15 +76,17 @@ export const PHRASING_PAUSE_MAX_MS = 1500;
 /**
  * The pauses that read as hesitation, between two spoken words (spokenGaps: the whole gap, a skipped
  * word's place included): a silent pause, PAUSE_MS or more of silence as Assessment.fluencyMetrics
- * counts its pauses, or a filled one, a gap of PAUSE_MS or more with inserted speech in it ("um"),
- * however little silence is left. When the text's phrasing is known, a silent pause at a phrase
- * boundary (as WordAssessment.breakBefore reads it) up to PHRASING_PAUSE_MAX_MS is phrasing instead;
- * a filled one still counts there.
+ * counts its pauses, or a filled one, a gap with inserted speech in it ("um") where the alignment
+ * heard the reader stop (one of Assessment.pauses overlaps it), however little silence the filler
+ * leaves. An extra word read on without a stop is no pause. When the text's phrasing is known, a
+ * silent pause at a phrase boundary (as WordAssessment.breakBefore reads it) up to
+ * PHRASING_PAUSE_MAX_MS is phrasing instead; a filled one still counts there.
  */
 function hesitationPauses(labels: AssessmentLabels, breaks: ReadonlyMap<number, WordBreak | null> | null): number {
   const diagnostics = labels.diagnostics;
   if (!diagnostics) return 0;
-  const hesitant = (g: SpokenGap) => g.silenceMs >= PAUSE_MS || (g.filled && g.endMs - g.startMs >= PAUSE_MS);
+  const stopped = (g: SpokenGap) => diagnostics.pauses.some((p) => p.startMs < g.endMs && p.endMs > g.startMs);
+  const hesitant = (g: SpokenGap) => g.silenceMs >= PAUSE_MS || (g.filled && stopped(g));
   const pauses = spokenGaps(labelTimedWords(labels), diagnostics.insertions).filter(hesitant);
   if (!breaks) return pauses.length;
   const phrasing = (g: SpokenGap) => breaks.get(g.beforeIndex)?.expected === true && g.silenceMs <= PHRASING_PAUSE_MAX_MS && !g.filled;

@@ -263,6 +263,9 @@ test('hesitation: a pause filled with an "um" still counts; a stall at a comma l
   const filled = reading(500, true);
   expect(breaksOf(filled, false).get(1)!.errorTypes).toEqual([]); // 150 ms of silence: no UNEXPECTED_BREAK
   expect(expectClean(filled, 'filled', { breaks: breaksOf(filled, false) })).toContain('with frequent pauses');
+  // An extra word read on without a stop (no pause in the alignment): no hesitation.
+  const readOn = { ...filled, diagnostics: { ...filled.diagnostics, pauses: [] } };
+  expect(expectClean(readOn, 'extra word', { breaks: breaksOf(readOn, false) })).not.toMatch(/pauses/); // the low score's wording, without pauses
   // At a comma: phrasing up to the cap, hesitation beyond it.
   const atComma = (gapMs: number) => expectClean(reading(gapMs, false), `comma ${gapMs}`, { breaks: breaksOf(reading(gapMs, false), true) });
   expect(atComma(PHRASING_PAUSE_MAX_MS)).not.toMatch(/pauses/);
