@@ -94,13 +94,21 @@ export interface EndpointRules {
 }
 
 /**
- * An httpUrl the server sends credentials to (a token endpoint gets the signed client assertion, a
- * line item the AGS token and the grade): https unless the operator allows http
+ * Checks an httpUrl the server will send credentials to (a token endpoint gets the signed client
+ * assertion, a line item the AGS token and the grade): https unless the operator allows http
  * (SPEECHMARK_WEBHOOK_ALLOW_HTTP), and no address the operator's policy refuses, as the membership
- * and line-items containers are checked.
+ * and line-items containers are checked. The URL is stored as httpUrl gave it (a fragment kept, as
+ * lookups by URL compare it).
  */
+function checkServiceUrl(field: string, url: string, rules: EndpointRules): void {
+  validateEndpointUrl(url, rules.policy, rules.allowHttp, `input.${field}`);
+}
+
+/** httpUrl, checked by checkServiceUrl. */
 function serviceUrl(field: string, value: string, rules: EndpointRules): string {
-  return validateEndpointUrl(httpUrl(field, value), rules.policy, rules.allowHttp, `input.${field}`);
+  const url = httpUrl(field, value);
+  checkServiceUrl(field, url, rules);
+  return url;
 }
 
 const PLATFORM_CONFLICT = 'This organisation already registered a platform with that issuer, client id and deployment id.';
@@ -165,12 +173,14 @@ export async function updateLtiPlatform(prisma: PrismaClient, organizationId: st
     ...(changes.issuer != null ? { issuer: identifier('issuer', changes.issuer) } : {}),
     ...(changes.clientId != null ? { clientId: identifier('clientId', changes.clientId) } : {}),
     ...(changes.deploymentId != null ? { deploymentId: identifier('deploymentId', changes.deploymentId) } : {}),
-    ...(changes.tokenEndpoint != null ? { tokenEndpoint: serviceUrl('tokenEndpoint', changes.tokenEndpoint, rules) } : {}),
+    ...(changes.tokenEndpoint != null ? { tokenEndpoint: httpUrl('tokenEndpoint', changes.tokenEndpoint) } : {}),
     ...(changes.audience != null ? { audience: audienceOf(changes.audience) } : {}),
   };
   try {
     return await prisma.$transaction(async (tx) => {
       const before = await lockPlatform(tx, organizationId, id);
+      // A new address meets the operator's rules; the stored one sent back (a whole form re-sent) is kept.
+      if (data.tokenEndpoint !== undefined && data.tokenEndpoint !== before.tokenEndpoint) checkServiceUrl('tokenEndpoint', data.tokenEndpoint, rules);
       const platform = await tx.ltiPlatform.update({ where: { id: before.id }, data });
       const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== platform[k as keyof typeof data]);
       await recordAudit(tx, { organizationId, actor, action: 'ltiPlatform.updated', targetType: 'LtiPlatform', targetId: id, details: { changed } });
@@ -282,7 +292,7 @@ async function lockLineItem(tx: Prisma.TransactionClient, organizationId: string
 /** Changes a mapping for the scores owed from now on (an LtiScore keeps what it was computed with). */
 export async function updateLtiLineItem(prisma: PrismaClient, organizationId: string, id: string, changes: LineItemChanges, actor: Actor, rules: EndpointRules) {
   const data = {
-    ...(changes.url != null ? { url: serviceUrl('url', changes.url, rules) } : {}),
+    ...(changes.url != null ? { url: httpUrl('url', changes.url) } : {}),
     ...(changes.aspect != null ? { aspect: changes.aspect } : {}),
     ...(changes.scoreMaximum != null ? { scoreMaximum: scoreMaximumOf(changes.scoreMaximum) } : {}),
     ...(changes.label != null ? { label: changes.label.trim() === '' ? null : text('label', changes.label) } : {}),
@@ -291,6 +301,8 @@ export async function updateLtiLineItem(prisma: PrismaClient, organizationId: st
   try {
     return await prisma.$transaction(async (tx) => {
       const before = await lockLineItem(tx, organizationId, id);
+      // A new address meets the operator's rules; the stored one sent back (a whole form re-sent) is kept.
+      if (data.url !== undefined && data.url !== before.url) checkServiceUrl('url', data.url, rules);
       const lineItem = await tx.ltiLineItem.update({ where: { id: before.id }, data });
       const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== lineItem[k as keyof typeof data]);
       await recordAudit(tx, {

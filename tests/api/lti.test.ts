@@ -662,4 +662,22 @@ describe.each(DATABASES)('LMS credentials go only where the operator allows [%s]
     expect((await t.app.services.prisma.ltiPlatform.findFirstOrThrow()).tokenEndpoint).toBe('https://lms.example/token');
     expect((await t.app.services.prisma.ltiLineItem.findFirstOrThrow()).url).toBe('https://lms.example/lineitems/1');
   });
+
+  test('a stored address sent back unchanged is kept (a whole form re-sent); a fragment stays part of the URL', async () => {
+    const { prisma } = t.app.services;
+    const made = await t.admin.request(REGISTER, { input: platform('https://lms.example/token') });
+    const platformId = made.data.registerLtiPlatform.id;
+    const item = await t.admin.request(LINE_ITEM, { input: { platformId, aspect: 'TOTAL', scoreMaximum: 10, url: 'https://lms.example/lineitems/7#week-3' } });
+    expect(item.errors).toBeUndefined();
+    expect(item.data.createLtiLineItem.url).toBe('https://lms.example/lineitems/7#week-3');
+    // Registered over http before addresses were checked: a rename that sends it back is no change of address.
+    await prisma.ltiPlatform.update({ where: { id: fromGlobalId(platformId)!.id }, data: { tokenEndpoint: 'http://lms.example/token' } });
+    await prisma.ltiLineItem.update({ where: { id: fromGlobalId(item.data.createLtiLineItem.id)!.id }, data: { url: 'http://lms.example/lineitems/7' } });
+    const renamed = await t.admin.request(UPDATE_PLATFORM, { id: platformId, input: { name: 'Renamed', tokenEndpoint: 'http://lms.example/token' } });
+    expect(renamed.errors).toBeUndefined();
+    const relabelled = await t.admin.request(UPDATE_ITEM, { id: item.data.createLtiLineItem.id, input: { label: 'Week 3', url: 'http://lms.example/lineitems/7' } });
+    expect(relabelled.errors).toBeUndefined();
+    // A new http address is still refused.
+    expect(await refusal(UPDATE_PLATFORM, { id: platformId, input: { tokenEndpoint: 'http://lms.example/token2' } })).toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
 });
