@@ -331,7 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: num('SPEECHMARK_RATE_LIMIT_PER_MINUTE', 600, NON_NEGATIVE),
     wsMaxConnections: num('SPEECHMARK_WS_MAX_CONNECTIONS', 2000, COUNT),
     wsMaxConnectionsPerKey: num('SPEECHMARK_WS_MAX_CONNECTIONS_PER_KEY', 50, COUNT),
-    wsKeyCheckMs: num('SPEECHMARK_WS_KEY_CHECK_MS', 30_000, POSITIVE),
+    wsKeyCheckMs: num('SPEECHMARK_WS_KEY_CHECK_MS', 30_000, { min: 100, max: 3_600_000, integer: true }), // a timer's range; a check a few times a second at most
     wsMaxSubscriptionsPerKey: num('SPEECHMARK_WS_MAX_SUBSCRIPTIONS_PER_KEY', 200, COUNT),
     listenReconnectMs: num('SPEECHMARK_LISTEN_RECONNECT_MS', 500, POSITIVE),
     rateLimitUploadCost: num('SPEECHMARK_RATE_LIMIT_UPLOAD_COST', 5, NON_NEGATIVE),

@@ -168,7 +168,13 @@ export async function startHttpServer(
     // CSRF prevention stays on: multipart clients send `Apollo-Require-Preflight: true`.
     csrfPrevention: true,
   });
-  await apollo.start();
+  try {
+    await apollo.start();
+  } catch (e) {
+    // Nothing will drain the server: release the subscription server's timer, key hook and sockets.
+    await subscriptions.dispose();
+    throw e;
+  }
   mountOpsRoutes(app, readiness, config.metricsToken);
   app.use(
     '/graphql',

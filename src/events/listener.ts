@@ -111,10 +111,14 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     if (!c || closed) return;
     let answered = false;
     const cut = setTimeout(() => {
-      if (answered || client !== c) return;
-      log.warn('subscription listener did not answer its check; reconnecting', { heartbeatMs });
-      // end() would wait for the dead peer; destroying the socket ends the client at once.
-      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      // After the I/O of this turn: a process stalled past heartbeatMs runs its timers before it
+      // reads the answer already waiting on the socket, and must not cut a healthy connection for it.
+      setImmediate(() => {
+        if (answered || client !== c) return;
+        log.warn('subscription listener did not answer its check; reconnecting', { heartbeatMs });
+        // end() would wait for the dead peer; destroying the socket ends the client at once.
+        (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      });
     }, heartbeatMs);
     cut.unref();
     try {

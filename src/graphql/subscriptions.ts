@@ -300,6 +300,8 @@ export function startSubscriptionServer(
    * sockets open until a later check.
    */
   let checking: Promise<void> | null = null;
+  /** How long a stop waits for a key check in progress. */
+  const CHECK_STOP_WAIT_MS = 2_000;
   let checkAgain = false;
   let stopped = false;
   const checkKeys = (): void => {
@@ -343,7 +345,12 @@ export function startSubscriptionServer(
       stopped = true;
       clearInterval(keyCheck);
       stopListening();
-      await checking;
+      // A check in progress stops after its current key; one stuck on a silent database does not hold the stop.
+      if (checking) {
+        let waited: NodeJS.Timeout | undefined;
+        await Promise.race([checking, new Promise<void>((resolve) => (waited = setTimeout(resolve, CHECK_STOP_WAIT_MS)))]);
+        clearTimeout(waited);
+      }
       // A client that does not answer the close handshake would hold the stop for ws's 30 s.
       const stragglers = setTimeout(() => {
         for (const client of wss.clients) client.terminate();
