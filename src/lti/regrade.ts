@@ -9,12 +9,15 @@
  * the one the grade was made from; and attachHumanLabels, whose rater's scores now count for the
  * reading (and settle a PendingManual grade).
  */
-import type { LtiLineItem, LtiScoreReason, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { createHash } from 'node:crypto';
+import type { LtiLineItem, LtiRegrade, LtiScoreReason, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
 import { toGlobalId } from '../graphql/ids.js';
 import { recordAudit, updateAuditDetails, type Actor } from '../admin/audit.js';
 import { emitEvent } from '../outbox/events.js';
 import { runTransaction } from '../db/transaction.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { checkIdempotencyKey } from '../assessment/submit.js';
 import { scaleScore } from './score.js';
 import { gradeComment, gradeOf, gradeTimestamp, lockGrade, userReadings, type AssessedReading } from './grading.js';
 
@@ -118,11 +121,17 @@ export const REGRADE_BATCH = 100;
 
 /**
  * regradeLtiLineItem: every user with a submission to the line item (or those of `userIds`), one
- * grade each. A first transaction takes the users and writes the `ltiLineItem.regraded` event and
- * the audit record; then batches of REGRADE_BATCH users, each its own transaction holding the line
- * item FOR SHARE (its settings cannot change during a batch; a change between batches applies to
- * the batches after it; a deletion ends the re-grade). Assessments completing meanwhile still grade:
- * each user's grade lock orders them with this one, and the later grade counts every reading.
+ * grade each. A first transaction writes the re-grade's LtiRegrade row, its `ltiLineItem.regraded`
+ * event and the audit record; then batches of REGRADE_BATCH users in user id order, each its own
+ * transaction holding the line item FOR SHARE (its settings cannot change during a batch; a change
+ * between batches applies to the batches after it; a deletion ends the re-grade) and the row FOR
+ * UPDATE, moving its cursor. Assessments completing meanwhile still grade: each user's grade lock
+ * orders them with this one, and the later grade counts every reading.
+ *
+ * `idempotencyKey`, as submitUtterance's (src/assessment/submit.ts): the same key with the same line
+ * item and user ids replays the re-grade it first started (going on from its cursor when it did not
+ * finish, taking turns with a call still running it, so no user is re-graded twice); with another
+ * line item or other user ids it is CONFLICT naming what differs.
  */
 export async function regradeLineItem(
   prisma: PrismaClient,
@@ -130,55 +139,129 @@ export async function regradeLineItem(
   lineItemId: string,
   userIds: readonly string[] | null,
   actor: Actor,
-  batchSize = REGRADE_BATCH,
+  options: { idempotencyKey?: string | null; batchSize?: number } = {},
 ): Promise<RegradeResult> {
   if (userIds && userIds.length > MAX_REGRADE_USER_IDS) {
     throw badInput(`At most ${MAX_REGRADE_USER_IDS} user ids per re-grade.`, 'userIds', { max: MAX_REGRADE_USER_IDS });
   }
-  const start = await runTransaction(prisma, async (tx) => {
-    const lineItem = await shareLineItem(tx, organizationId, lineItemId);
-    if (!lineItem) throw new AppError('NOT_FOUND', 'No such LTI line item.');
-    const users = await submittingUsers(tx, lineItem, userIds);
-    // Written before the grades are queued: each batch's deliveries hang off this event.
-    const eventId = await emitEvent(tx, {
-      organizationId, learnerId: null, type: 'ltiLineItem.regraded',
-      data: { lineItem: { id: toGlobalId('LtiLineItem', lineItem.id), url: lineItem.url, label: lineItem.label, ...settingsOf(lineItem) }, users: users.length },
+  const idempotencyKey = checkIdempotencyKey(options.idempotencyKey, 'idempotencyKey');
+  const request = { lineItemId, userIdsFingerprint: userIdsFingerprint(userIds) };
+  const run = (idempotencyKey && await earlierRegrade(prisma, organizationId, idempotencyKey, request))
+    || await startRegrade(prisma, organizationId, request, userIds, actor, idempotencyKey);
+  return runBatches(prisma, run, userIds, options.batchSize ?? REGRADE_BATCH);
+}
+
+/** What an idempotency key remembers of a re-grade's request. */
+interface RegradeRequest {
+  lineItemId: string;
+  userIdsFingerprint: string | null;
+}
+
+/** The distinct user ids, sorted, hashed: the same set in another order or with repeats is the same request. */
+function userIdsFingerprint(userIds: readonly string[] | null): string | null {
+  if (!userIds) return null;
+  const sorted = [...new Set(userIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+/** The re-grade the key started, when the request is the same; CONFLICT when it is not; null when the key is new. */
+async function earlierRegrade(prisma: PrismaClient, organizationId: string, idempotencyKey: string, request: RegradeRequest): Promise<LtiRegrade | null> {
+  const earlier = await prisma.ltiRegrade.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+  if (!earlier) return null;
+  const differs = [
+    earlier.lineItemId !== request.lineItemId && 'lineItem',
+    earlier.userIdsFingerprint !== request.userIdsFingerprint && 'userIds',
+  ].filter((d): d is string => typeof d === 'string');
+  if (differs.length > 0) {
+    throw new AppError('CONFLICT', `idempotencyKey ${JSON.stringify(idempotencyKey)} was already used for a different re-grade (different ${differs.join(', ')}); use a new key.`, {
+      idempotencyKey, differs,
     });
-    const auditId = await recordAudit(tx, {
-      organizationId, actor, action: 'ltiLineItem.regraded', targetType: 'LtiLineItem', targetId: lineItem.id,
-      details: { users: users.length, ...settingsOf(lineItem) },
-    });
-    return { lineItem, users, eventId, auditId };
-  });
-  let usersRegraded = 0;
-  let usersDone = 0;
-  const record = (extra: Record<string, unknown>) =>
-    updateAuditDetails(prisma, start.auditId, { users: start.users.length, usersRegraded, usersWithoutReadings: usersDone - usersRegraded, ...settingsOf(start.lineItem), ...extra });
+  }
+  return earlier;
+}
+
+/** The re-grade's row, event and audit record, in one transaction; a concurrent call that created the key first is replayed. */
+async function startRegrade(
+  prisma: PrismaClient, organizationId: string, request: RegradeRequest, userIds: readonly string[] | null, actor: Actor, idempotencyKey: string | null,
+): Promise<LtiRegrade> {
   try {
-    for (let i = 0; i < start.users.length; i += batchSize) {
-      const batch = start.users.slice(i, i + batchSize);
-      const regraded = await runTransaction(prisma, async (tx) => {
-        const lineItem = await shareLineItem(tx, organizationId, lineItemId);
-        if (!lineItem) throw new AppError('NOT_FOUND', 'The LTI line item was deleted during the re-grade; its scores went with it.');
+    return await runTransaction(prisma, async (tx) => {
+      const lineItem = await shareLineItem(tx, organizationId, request.lineItemId);
+      if (!lineItem) throw new AppError('NOT_FOUND', 'No such LTI line item.');
+      const users = await countSubmittingUsers(tx, lineItem, userIds);
+      // Written before the grades are queued: each batch's deliveries hang off this event.
+      const eventId = await emitEvent(tx, {
+        organizationId, learnerId: null, type: 'ltiLineItem.regraded',
+        data: { lineItem: { id: toGlobalId('LtiLineItem', lineItem.id), url: lineItem.url, label: lineItem.label, ...settingsOf(lineItem) }, users },
+      });
+      const auditEventId = await recordAudit(tx, {
+        organizationId, actor, action: 'ltiLineItem.regraded', targetType: 'LtiLineItem', targetId: lineItem.id,
+        details: { users, ...settingsOf(lineItem) },
+      });
+      return tx.ltiRegrade.create({ data: { organizationId, lineItemId: lineItem.id, userIdsFingerprint: request.userIdsFingerprint, idempotencyKey, eventId, auditEventId } });
+    });
+  } catch (e) {
+    if (idempotencyKey && isUniqueViolation(e)) {
+      const earlier = await earlierRegrade(prisma, organizationId, idempotencyKey, request);
+      if (earlier) return earlier;
+    }
+    throw e;
+  }
+}
+
+/**
+ * The re-grade's batches from its cursor until it is complete; its answer from its row. Batches a
+ * concurrent call with the same key runs meanwhile are counted once (each moves the cursor under the
+ * row's lock).
+ */
+async function runBatches(prisma: PrismaClient, start: LtiRegrade, userIds: readonly string[] | null, batchSize: number): Promise<RegradeResult> {
+  const { organizationId, lineItemId } = start;
+  let run = start;
+  let lineItem: LtiLineItem | null = null;
+  try {
+    while (!run.completedAt) {
+      ({ run, lineItem } = await runTransaction(prisma, async (tx) => {
+        const held = await shareLineItem(tx, organizationId, lineItemId);
+        if (!held) throw new AppError('NOT_FOUND', 'The LTI line item was deleted during the re-grade; its scores went with it.');
+        const [locked] = await tx.$queryRaw<LtiRegrade[]>`SELECT * FROM "LtiRegrade" WHERE "id" = ${start.id}::uuid FOR UPDATE`;
+        if (!locked || locked.completedAt) return { run: locked ?? run, lineItem: held };
+        const batch = await submittingUsers(tx, held, userIds, locked.cursor, batchSize);
         let n = 0;
         // In user id order: two re-grades of the same line item take the users' grade locks in one order.
-        for (const userId of batch) if (await queueRegrade(tx, { organizationId, lineItem, userId, eventId: start.eventId, reason: 'REGRADED' })) n++;
-        return n;
-      }, { timeout: 60_000, maxWait: 10_000 });
-      usersRegraded += regraded;
-      usersDone += batch.length;
+        for (const userId of batch) if (await queueRegrade(tx, { organizationId, lineItem: held, userId, eventId: locked.eventId, reason: 'REGRADED' })) n++;
+        const done = batch.length < batchSize;
+        const usersDone = locked.usersDone + batch.length;
+        const usersRegraded = locked.usersRegraded + n;
+        // Users asked for without a submission count as without readings.
+        const asked = userIds ? new Set(userIds).size : usersDone;
+        const updated = await tx.ltiRegrade.update({
+          where: { id: locked.id },
+          data: done
+            ? { cursor: null, usersDone, usersRegraded, usersWithoutReadings: asked - usersRegraded, completedAt: new Date() }
+            : { cursor: batch.at(-1)!, usersDone, usersRegraded },
+        });
+        return { run: updated, lineItem: held };
+      }, { timeout: 60_000, maxWait: 10_000 }));
     }
   } catch (e) {
     // The batches before stay committed and their grades are posted: say how far it went.
-    await record({ incomplete: true });
+    const reached = await prisma.ltiRegrade.findUnique({ where: { id: start.id } });
+    const usersRegraded = reached?.usersRegraded ?? run.usersRegraded;
+    await recordProgress(prisma, reached ?? run, lineItem, { incomplete: true });
     if (e instanceof AppError) e.extensions.usersRegraded = usersRegraded;
     // Anything else is masked at the edge (and logged); the audit record says how far it went.
     throw e;
   }
-  const asked = userIds ? new Set(userIds).size : start.users.length;
-  usersDone = asked; // users asked for without a submission count as without readings
-  await record({});
-  return { lineItem: start.lineItem, usersRegraded, usersWithoutReadings: asked - usersRegraded };
+  await recordProgress(prisma, run, lineItem, {});
+  return { lineItem: lineItem ?? await prisma.ltiLineItem.findUniqueOrThrow({ where: { id: lineItemId } }), usersRegraded: run.usersRegraded, usersWithoutReadings: run.usersWithoutReadings ?? 0 };
+}
+
+/** The audit record's details: how far the re-grade got, under which settings. */
+async function recordProgress(prisma: PrismaClient, run: LtiRegrade, lineItem: LtiLineItem | null, extra: Record<string, unknown>): Promise<void> {
+  const usersWithoutReadings = run.usersWithoutReadings ?? run.usersDone - run.usersRegraded;
+  await updateAuditDetails(prisma, run.auditEventId, {
+    users: run.usersDone, usersRegraded: run.usersRegraded, usersWithoutReadings, ...(lineItem ? settingsOf(lineItem) : {}), ...extra,
+  });
 }
 
 /** What a grade is computed under. */
@@ -191,13 +274,24 @@ async function shareLineItem(tx: Tx, organizationId: string, id: string): Promis
   return held.length === 0 ? null : tx.ltiLineItem.findUnique({ where: { id } });
 }
 
-/** The users with a submission to the line item (only those of `userIds` when given), in user id order. */
-async function submittingUsers(tx: Tx, lineItem: LtiLineItem, userIds: readonly string[] | null): Promise<string[]> {
-  const rows = await tx.ltiSubmission.findMany({
-    where: { organizationId: lineItem.organizationId, lineItemId: lineItem.id, ...(userIds ? { userId: { in: [...userIds] } } : {}) },
-    distinct: ['userId'],
-    select: { userId: true },
-    orderBy: { userId: 'asc' },
-  });
+/** Up to `take` users with a submission to the line item (only those of `userIds` when given) after `after`, in user id order. */
+async function submittingUsers(tx: Tx, lineItem: LtiLineItem, userIds: readonly string[] | null, after: string | null, take: number): Promise<string[]> {
+  const only = userIds ? [...userIds] : null;
+  const rows = await tx.$queryRaw<{ userId: string }[]>`
+    SELECT DISTINCT "userId" FROM "LtiSubmission"
+     WHERE "organizationId" = ${lineItem.organizationId}::uuid AND "lineItemId" = ${lineItem.id}::uuid
+       AND (${only}::text[] IS NULL OR "userId" = ANY(${only}::text[]))
+       AND (${after}::text IS NULL OR "userId" > ${after}::text)
+     ORDER BY "userId" LIMIT ${take}`;
   return rows.map((r) => r.userId);
+}
+
+/** How many users have a submission to the line item (only those of `userIds` when given). */
+async function countSubmittingUsers(tx: Tx, lineItem: LtiLineItem, userIds: readonly string[] | null): Promise<number> {
+  const only = userIds ? [...userIds] : null;
+  const [row] = await tx.$queryRaw<{ n: number }[]>`
+    SELECT count(DISTINCT "userId")::int AS n FROM "LtiSubmission"
+     WHERE "organizationId" = ${lineItem.organizationId}::uuid AND "lineItemId" = ${lineItem.id}::uuid
+       AND (${only}::text[] IS NULL OR "userId" = ANY(${only}::text[]))`;
+  return row?.n ?? 0;
 }

@@ -254,7 +254,7 @@ describe.each(DATABASES)('a re-grade in batches on %s', (kind) => {
       await completeReading(prisma, organizationId, u, 2 + i, Promise.resolve());
     }
     const actor = { apiKeyId: null, label: 'test', requestId: null, ipAddress: null };
-    const result = await regradeLineItem(prisma, organizationId, lineItemId, null, actor, 2);
+    const result = await regradeLineItem(prisma, organizationId, lineItemId, null, actor, { batchSize: 2 });
     expect([result.usersRegraded, result.usersWithoutReadings]).toEqual([5, 0]);
     const regrades = await prisma.ltiScore.findMany({ where: { lineItemId, reason: 'REGRADED' }, orderBy: { scoredAt: 'asc' } });
     expect(regrades.map((r) => r.userId).sort()).toEqual([...users].sort());

@@ -4,7 +4,7 @@ import { expectGlobalId } from '../../graphql/ids.js';
 import { actorOf } from '../../admin/audit.js';
 import { regradeLineItem } from '../../lti/regrade.js';
 
-export const regradeLtiLineItem: MutationResolvers['regradeLtiLineItem'] = (_parent, { id, userIds }, ctx) => {
+export const regradeLtiLineItem: MutationResolvers['regradeLtiLineItem'] = (_parent, { id, userIds, idempotencyKey }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return regradeLineItem(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), userIds ?? null, actorOf(ctx));
+  return regradeLineItem(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiLineItem'), userIds ?? null, actorOf(ctx), { idempotencyKey });
 };
