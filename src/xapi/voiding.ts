@@ -10,7 +10,9 @@
  * LRS should not refuse it for that) and one XAPI delivery on the learner.erased or utterance.deleted
  * event, sent by the outbox like every statement. Its attempt posts the voiding statements in
  * batches; each is built from stored rows only (id a UUID v5 of the voided id, the row's time), so
- * a retry or a re-send posts the same statements and an LRS's 409 is read back and compared.
+ * a retry or a re-send posts the same statements and an LRS's 409 is read back and compared. Each
+ * voiding the LRS takes is recorded on its row as the answer comes (confirmedAt, with the LRS's
+ * endpoint), so an attempt that stops mid-way leaves a later one only the rest to send.
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
@@ -140,6 +142,8 @@ async function alive(options: VoidingOptions): Promise<boolean> {
 interface Tally {
   /** Voiding statements the LRS took (stored now, or before: 409 and compared). */
   voided: number;
+  /** Voiding statements this LRS took in earlier attempts (recorded then): not sent again. */
+  earlier: number;
   /**
    * Voided statements whose voiding the LRS refused and that a read by statementId says it does not
    * hold (404). They count as done only if the LRS showed in this attempt that it answers (a voiding
@@ -156,6 +160,20 @@ interface Tally {
 }
 
 /**
+ * Records that the LRS at `endpoint` took the voidings of `statementIds` (the voided ids), right
+ * after its answer. A fact about the LRS, not about the delivery: written even by an attempt that
+ * lost its lease. A crash before this write only means the next attempt sends them again, which
+ * the LRS answers 409 (compared: ours), so nothing is lost either way.
+ */
+async function recordTaken(prisma: PrismaClient, eventId: string, endpoint: string, statementIds: string[]): Promise<void> {
+  if (statementIds.length === 0) return;
+  await prisma.xapiVoiding.updateMany({
+    where: { eventId, statementId: { in: statementIds } },
+    data: { confirmedAt: new Date(), confirmedEndpoint: endpoint },
+  });
+}
+
+/**
  * One attempt of a voiding delivery: every statement of the event, in batches. A batch answered
  * 409 (some were stored by an earlier attempt whose answer was lost) is sent again one statement at
  * a time, each 409 read back and compared; so is a batch refused as a whole (MAYBE_ONE_REFUSED). A
@@ -165,7 +183,10 @@ interface Tally {
  * statements, after the rest were voided. A batch of which the LRS took nothing ends the attempt: it
  * refuses the requests, not one statement. Before each batch, and each statement sent alone, the
  * delivery's lease is renewed when due (options.keepAlive), so an attempt over any number of voidings keeps
- * its delivery while it makes progress instead of being taken over mid-way (LEASE_EXPIRED).
+ * its delivery while it makes progress instead of being taken over mid-way (LEASE_EXPIRED). What
+ * the LRS took is recorded as it goes (recordTaken); voidings this LRS took in an earlier attempt
+ * are not sent again, so an attempt after one that stopped mid-way (the LRS dropped, the lease
+ * was lost) sends only the rest.
  */
 export async function sendVoiding(
   prisma: PrismaClient,
@@ -175,21 +196,32 @@ export async function sendVoiding(
   options: VoidingOptions,
   batchSize = BATCH,
 ): Promise<LrsOutcome> {
-  const rows = await prisma.xapiVoiding.findMany({ where: { eventId: event.id }, select: { statementId: true, voidedAt: true }, orderBy: { statementId: 'asc' } });
+  const rows = await prisma.xapiVoiding.findMany({
+    where: { eventId: event.id }, select: { statementId: true, voidedAt: true, confirmedEndpoint: true }, orderBy: { statementId: 'asc' },
+  });
   if (rows.length === 0) return { kind: 'delivered', status: 204, alreadyStored: false, note: 'Nothing to void.' };
-  const tally: Tally = { voided: 0, absent: [], refused: [], firstRefusal: null, lastTaken: null, answers: false };
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const statements = rows.slice(i, i + batchSize).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
+  // Taken by this LRS before (another LRS since gets them all: it never had them).
+  const pending = rows.filter((r) => r.confirmedEndpoint !== lrs.endpoint);
+  const earlier = rows.length - pending.length;
+  if (pending.length === 0) return { kind: 'delivered', status: 204, alreadyStored: false, note: `Every voiding (${earlier}) was taken by the LRS in an earlier attempt; nothing sent.` };
+  // An LRS that took voidings before is one that answers.
+  const tally: Tally = { voided: 0, earlier, absent: [], refused: [], firstRefusal: null, lastTaken: null, answers: earlier > 0 };
+  const taken = (ids: string[]) => recordTaken(prisma, event.id, lrs.endpoint, ids);
+  for (let i = 0; i < pending.length; i += batchSize) {
+    const statements = pending.slice(i, i + batchSize).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
     const [voidedBefore, refusedBefore] = [tally.voided, tally.refused.length];
     if (!(await alive(options))) return withTally(LEASE_LOST, tally, rows.length);
     const posted = await postStatements(lrs, statements, options);
     const oneAtATime = (posted.kind === 'delivered' && posted.alreadyStored) || (posted.kind === 'rejected' && MAYBE_ONE_REFUSED.has(posted.status));
     if (posted.kind === 'delivered' && !posted.alreadyStored) {
+      await taken(statements.map((st) => st.object.id));
       tally.voided += statements.length;
       tally.lastTaken = posted;
     } else if (!oneAtATime) return withTally(posted, tally, rows.length);
     if (oneAtATime) {
-      const stopped = await oneByOne(lrs, statements, options, tally);
+      // Recorded once for the batch (one write, not one per statement: each step must fit the lease), also when it stops.
+      const takenHere: string[] = [];
+      const stopped = await oneByOne(lrs, statements, options, tally, takenHere).finally(() => taken(takenHere));
       if (stopped) return withTally(stopped, tally, rows.length);
     }
     if (tally.voided > voidedBefore) continue;
@@ -216,26 +248,34 @@ function summarise(tally: Tally, total: number): LrsOutcome {
   }
   // every voiding moot: the About resource's answer is the delivery's record
   const taken = tally.lastTaken ?? { kind: 'delivered', status: 200, alreadyStored: false };
-  if (tally.absent.length === 0 || taken.kind !== 'delivered') return taken;
-  const moot = `${tally.absent.length} of ${total} statements are not in the LRS (a read by statementId answers 404: never received, or voided already), which refused to void them: nothing of them is left to void.`;
-  return { ...taken, note: taken.note ? `${taken.note} ${moot}` : moot };
+  if (taken.kind !== 'delivered') return taken;
+  const notes = [
+    taken.note,
+    tally.earlier ? `${tally.earlier} of ${total} voidings were taken by the LRS in earlier attempts and not sent again.` : null,
+    tally.absent.length ? `${tally.absent.length} of ${total} statements are not in the LRS (a read by statementId answers 404: never received, or voided already), which refused to void them: nothing of them is left to void.` : null,
+  ].filter((n): n is string => !!n);
+  return notes.length ? { ...taken, note: notes.join(' ') } : taken;
 }
 
 function counts(tally: Tally, total: number, answers: boolean): string {
   const moot = answers ? tally.absent.length : 0;
-  const notSent = total - tally.voided - tally.absent.length - tally.refused.length;
-  return `${tally.voided} voided` + (moot ? `, ${moot} not in the LRS` : '') + (notSent ? `, ${notSent} not sent after a batch of which the LRS took nothing` : '');
+  const notSent = total - tally.voided - tally.earlier - tally.absent.length - tally.refused.length;
+  return `${tally.voided} voided` + (tally.earlier ? `, ${tally.earlier} voided by earlier attempts` : '') + (moot ? `, ${moot} not in the LRS` : '')
+    + (notSent ? `, ${notSent} not sent after a batch of which the LRS took nothing` : '');
 }
 
 /** An outcome that ends the attempt early, with what the attempt had done before it. */
 function withTally(outcome: LrsOutcome, tally: Tally, total: number): LrsOutcome {
-  if (outcome.kind === 'delivered' || (tally.voided === 0 && tally.refused.length === 0 && tally.absent.length === 0)) return outcome;
+  if (outcome.kind === 'delivered' || (tally.voided === 0 && tally.earlier === 0 && tally.refused.length === 0 && tally.absent.length === 0)) return outcome;
   const refused = tally.refused.length ? `; refused before it: ${tally.refused.slice(0, 5).join(', ')}${tally.refused.length > 5 ? ' and more' : ''}` : '';
   return { ...outcome, reason: `${outcome.reason} (this attempt: ${counts(tally, total, true)}${refused})` };
 }
 
-/** The statements one at a time; an outcome that ends the attempt (retry, conflict, credentials), or null. */
-async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: VoidingOptions, tally: Tally): Promise<LrsOutcome | null> {
+/**
+ * The statements one at a time; an outcome that ends the attempt (retry, conflict, credentials), or
+ * null. The voided ids of those the LRS took are added to `taken`, for the caller to record.
+ */
+async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: VoidingOptions, tally: Tally, taken: string[]): Promise<LrsOutcome | null> {
   for (const statement of statements) {
     if (!(await alive(options))) return LEASE_LOST;
     const outcome = await sendStatement(lrs, statement, options);
@@ -252,6 +292,7 @@ async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options:
       continue;
     }
     if (outcome.kind !== 'delivered') return outcome;
+    taken.push(statement.object.id);
     tally.voided++;
     tally.lastTaken = outcome;
   }
