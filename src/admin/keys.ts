@@ -43,7 +43,7 @@ export function validateExpiry(expiresAt: Date | null | undefined, argument: str
 }
 
 async function lockOrganization(tx: Tx, organizationId: string): Promise<void> {
-  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId}::uuid FOR UPDATE`;
+  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Organization" WHERE "id" = ${organizationId}::uuid FOR NO KEY UPDATE`;
   if (rows.length === 0) throw new AppError('NOT_FOUND', `No organisation with id "${organizationId}".`);
 }
 
@@ -55,13 +55,22 @@ async function findKey(tx: Tx, organizationId: string | null, id: string): Promi
 
 const isActiveAdmin = (k: ApiKey, now: Date) => k.scopes.includes('ADMIN') && apiKeyStatus(k, now) === 'ACTIVE';
 
-/** Active ADMIN keys of the organisation other than `exceptId`. */
-async function otherActiveAdminKeys(tx: Tx, organizationId: string, exceptId: string, now: Date): Promise<number> {
+/** Active ADMIN keys of the organisation other than `except`. */
+async function otherActiveAdminKeys(tx: Tx, organizationId: string, except: ApiKey, now: Date): Promise<ApiKey[]> {
   const keys = await tx.apiKey.findMany({
-    where: { organizationId, revokedAt: null, id: { not: exceptId }, scopes: { has: 'ADMIN' } },
+    where: { organizationId, revokedAt: null, id: { not: except.id }, scopes: { has: 'ADMIN' } },
   });
-  return keys.filter((k) => isActiveAdmin(k, now)).length;
+  return keys.filter((k) => isActiveAdmin(k, now));
 }
+
+/**
+ * Whether `other` keeps the organisation administrable at least as long as `key` would have: no
+ * expiry, or an expiry no earlier than key's. An admin key expiring in an hour (the old key of a
+ * rotation, say) does not make it safe to revoke the one that never expires: an hour later the
+ * organisation would have no admin key, and only the operator CLI could help.
+ */
+const outlives = (other: ApiKey, key: ApiKey) =>
+  other.expiresAt == null || (key.expiresAt != null && other.expiresAt >= key.expiresAt);
 
 export interface IssueKeyInput {
   organizationId: string;
@@ -110,12 +119,15 @@ export async function revokeApiKey(
     await lockOrganization(tx, target.organizationId);
     const key = await findKey(tx, target.organizationId, where.id); // re-read under the lock
     const now = new Date();
-    const others = await otherActiveAdminKeys(tx, key.organizationId, key.id, now);
-    if (key.revokedAt) return { apiKey: key, changed: false, activeAdminKeysLeft: others };
-    if (options.protectLastAdmin && isActiveAdmin(key, now) && others === 0) {
+    const others = await otherActiveAdminKeys(tx, key.organizationId, key, now);
+    if (key.revokedAt) return { apiKey: key, changed: false, activeAdminKeysLeft: others.length };
+    if (options.protectLastAdmin && isActiveAdmin(key, now) && !others.some((k) => outlives(k, key))) {
+      const lastWords = others.length === 0
+        ? `is the organisation's last active ADMIN key`
+        : `is the organisation's last active ADMIN key that ${key.expiresAt ? `lasts until ${key.expiresAt.toISOString()}` : 'does not expire'} (the others expire sooner)`;
       throw new AppError(
         'CONFLICT',
-        `API key ${key.prefix} is the organisation's last active ADMIN key; create or rotate to another admin key before revoking it.`,
+        `API key ${key.prefix} ${lastWords}; create or rotate to another admin key before revoking it.`,
       );
     }
     const apiKey = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: now } });
@@ -123,7 +135,7 @@ export async function revokeApiKey(
       organizationId: key.organizationId, actor, action: 'apiKey.revoked', targetType: 'ApiKey', targetId: key.id,
       details: { name: key.name, prefix: key.prefix, scopes: key.scopes },
     });
-    return { apiKey, changed: true, activeAdminKeysLeft: others };
+    return { apiKey, changed: true, activeAdminKeysLeft: others.length };
   });
   // Committed: this process stops accepting the key now, others when their cache expires.
   if (result.changed) forgetCachedApiKeys(prisma);

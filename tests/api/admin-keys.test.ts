@@ -178,6 +178,29 @@ describe.each(DATABASES)('API key administration on %s', (kind) => {
     expect(errorCode(await second.client.request(REVOKE, { id: second.apiKey.id }))).toBe('CONFLICT');
   });
 
+  test('an admin key that expires sooner does not cover revoking one that lasts longer: the rotated-away key in its overlap', async () => {
+    const other = await otherOrganization(t, ['ADMIN']);
+    const [self] = (await other.client.request(LIST)).data.apiKeys.edges.map((e: any) => e.node);
+    // Rotate with an hour's overlap: the old key now expires in an hour, its successor never.
+    const rotated = (await other.client.request(ROTATE, { id: self.id, s: 3600 })).data.rotateApiKey;
+    const successor = new GqlClient(t.app.url, rotated.key);
+    // Revoking the successor by mistake (both share a name) would leave the organisation without an
+    // admin key in an hour.
+    const res = await other.client.request(REVOKE, { id: rotated.apiKey.id });
+    expect(errorCode(res)).toBe('CONFLICT');
+    expect(res.errors![0]!.message).toMatch(/does not expire \(the others expire sooner\)/);
+    expect((await successor.request(VIEWER)).errors).toBeUndefined();
+    // The expiring key itself may go: the successor outlives it.
+    const gone = await successor.request(REVOKE, { id: self.id });
+    expect(gone.errors).toBeUndefined();
+    expect(gone.data.revokeApiKey.status).toBe('REVOKED');
+    // An admin key with a later expiry than the one revoked covers it; an earlier one does not.
+    const soon = await create({ name: 'a day', scopes: ['ADMIN'], expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, successor);
+    const later = await create({ name: 'a week', scopes: ['ADMIN'], expiresAt: new Date(Date.now() + 7 * 86_400_000).toISOString() }, successor);
+    expect(errorCode(await later.client.request(REVOKE, { id: rotated.apiKey.id }))).toBe('CONFLICT');
+    expect((await soon.client.request(REVOKE, { id: later.apiKey.id })).errors).toBeUndefined();
+  });
+
   test('rotateApiKey: same name and scopes, both keys work during the overlap, the old one expires at its end', async () => {
     const { client: old, apiKey } = await create({ name: 'lms backend', scopes: ['ASSESS_WRITE', 'SCORES_READ'] });
     const before = Date.now();
