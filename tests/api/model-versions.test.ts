@@ -34,10 +34,10 @@ async function createLearner(t: TestApp): Promise<string> {
 }
 
 /** A multipart submit of synthetic speech, optionally asking for a model version; the raw response. */
-function submit(t: TestApp, learnerId: string, modelVersion?: string) {
+function submit(t: TestApp, learnerId: string, modelVersion?: string, idempotencyKey?: string) {
   return t.admin.upload(
     SUBMIT,
-    { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(modelVersion ? { modelVersion } : {}) } },
+    { input: { learnerId, referenceText: 'We call it bear', audio: null, ...(modelVersion ? { modelVersion } : {}), ...(idempotencyKey ? { idempotencyKey } : {}) } },
     'variables.input.audio',
     { bytes: speechLikeWav(1.5, 3), name: 'speech.wav' },
   );
@@ -211,6 +211,57 @@ describe.each(DATABASES)('model versions [%s]', (kind) => {
       }
     }, 300_000);
   });
+});
+
+describe.each(DATABASES)('retries after the workers of a version have gone (%s)', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(kind, { inProcessWorker: false });
+  }, 180_000);
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const REASSESS = `mutation($id: ID!, $v: String, $k: String) { reassessUtterance(utteranceId: $id, modelVersion: $v, idempotencyKey: $k) { id } }`;
+  const BULK = `mutation($input: ReassessUtterancesInput!) { reassessUtterances(input: $input) { id } }`;
+
+  test('a submit, re-assessment or bulk re-assessment retried with its idempotency key is replayed, not UNKNOWN_MODEL_VERSION', async () => {
+    const { prisma } = t.app.services;
+    const learnerId = await createLearner(t);
+    const models = await loadModelSet(SECOND_DIR, [], { providers: ['cpu'] });
+    const second = createWorker(t.config, { prisma, intake: t.app.services.intake, models });
+    const heartbeat = createHeartbeat(t.config, prisma, second, models);
+    const bulkInput = { learnerId, modelVersion: SECOND_VERSION, idempotencyKey: 'mv-retry-bulk' };
+    await heartbeat.start();
+    let first: { submit: any; reassess: any; bulk: any };
+    try {
+      first = {
+        submit: (await submit(t, learnerId, SECOND_VERSION, 'mv-retry-submit')).data.submitUtterance,
+        reassess: null,
+        bulk: (await t.admin.request(BULK, { input: bulkInput })).data.reassessUtterances,
+      };
+      first.reassess = (await t.admin.request(REASSESS, { id: first.submit.utterance.id, v: SECOND_VERSION, k: 'mv-retry-reassess' })).data.reassessUtterance;
+    } finally {
+      await heartbeat.stop();
+    }
+    const counts = async () => ({ utterances: await prisma.utterance.count(), jobs: await prisma.job.count(), bulk: await prisma.bulkOperation.count() });
+    const before = await counts();
+    // No worker serves the version now: a new request for it is refused ...
+    expect(errorCode(await submit(t, learnerId, SECOND_VERSION, 'mv-retry-new'))).toBe('UNKNOWN_MODEL_VERSION');
+    // ... but the retries of accepted ones get their first answers.
+    const again = await submit(t, learnerId, SECOND_VERSION, 'mv-retry-submit');
+    expect(again.errors).toBeUndefined();
+    expect(again.data.submitUtterance).toEqual(first.submit);
+    const reassess = await t.admin.request(REASSESS, { id: first.submit.utterance.id, v: SECOND_VERSION, k: 'mv-retry-reassess' });
+    expect(reassess.errors).toBeUndefined();
+    expect(reassess.data.reassessUtterance).toEqual(first.reassess);
+    const bulk = await t.admin.request(BULK, { input: bulkInput });
+    expect(bulk.errors).toBeUndefined();
+    expect(bulk.data.reassessUtterances).toEqual(first.bulk);
+    // A used key asking for another (unknown) version is what the key's CONFLICT says, not a replay.
+    expect(errorCode(await t.admin.request(REASSESS, { id: first.submit.utterance.id, v: 'no-such-model-1.0', k: 'mv-retry-reassess' }))).toBe('CONFLICT');
+    expect(await counts()).toEqual(before);
+  }, 180_000);
 });
 
 /** The database row of a job by its global id (the id the API returned). */

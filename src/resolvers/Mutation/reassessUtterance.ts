@@ -11,8 +11,9 @@ export const reassessUtterance: MutationResolvers['reassessUtterance'] = async (
   requireScope(ctx.principal, 'ASSESS_WRITE');
   const utterance = await ctx.loaders.writeTarget.utterance.load(expectGlobalId(utteranceId, 'Utterance'));
   if (!utterance) throw new AppError('NOT_FOUND', `No Utterance with id "${utteranceId}".`);
-  checkIdempotencyKey(idempotencyKey, 'idempotencyKey'); // refuse a bad key before anything else is looked up
-  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, modelVersion, 'modelVersion');
+  const key = checkIdempotencyKey(idempotencyKey, 'idempotencyKey'); // refuse a bad key before anything else is looked up
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, modelVersion, 'modelVersion', async () =>
+    key != null && (await ctx.services.prisma.job.count({ where: { organizationId: utterance.organizationId, idempotencyKey: key } })) > 0);
   const { job, replayed } = await reassess(ctx.services.prisma, {
     organizationId: utterance.organizationId,
     utteranceId: utterance.id,

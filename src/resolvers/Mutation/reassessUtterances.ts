@@ -4,6 +4,7 @@ import { expectGlobalId } from '../../graphql/ids.js';
 import { AppError } from '../../errors.js';
 import { startBulkReassessment } from '../../assessment/bulk.js';
 import { checkModelVersion } from '../../assessment/model-version.js';
+import { checkIdempotencyKey } from '../../assessment/submit.js';
 import { actorOf } from '../../admin/audit.js';
 
 /** Bulk re-assessment (src/assessment/bulk.ts); the learner, when named, is found through the tenant's loader. */
@@ -15,7 +16,9 @@ export const reassessUtterances: MutationResolvers['reassessUtterances'] = async
     if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
     learnerId = learner.id;
   }
-  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion');
+  const key = checkIdempotencyKey(input.idempotencyKey);
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion', async () =>
+    key != null && (await ctx.services.prisma.bulkOperation.count({ where: { organizationId: ctx.principal.organizationId, idempotencyKey: key } })) > 0);
   const op = await startBulkReassessment(ctx.services.prisma, {
     organizationId: ctx.principal.organizationId,
     actor: actorOf(ctx),

@@ -18,9 +18,10 @@ export const submitUtterance: MutationResolvers['submitUtterance'] = async (_par
   const { prisma, config, intake } = ctx.services;
   const learner = await ctx.loaders.writeTarget.learner.load(expectGlobalId(input.learnerId, 'Learner'));
   if (!learner) throw new AppError('NOT_FOUND', `No Learner with id "${input.learnerId}".`);
-  checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
+  const key = checkIdempotencyKey(input.idempotencyKey); // refuse a bad key before reading the upload
   const metadata = checkMetadata(input.metadata); // and bad metadata
-  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion'); // and a version no worker runs
+  const requestedModelVersion = await checkModelVersion(ctx.services.modelVersions, input.modelVersion, 'input.modelVersion', async () => // and a version no worker runs
+    key != null && (await prisma.utterance.count({ where: { organizationId: ctx.principal.organizationId, idempotencyKey: key } })) > 0);
   const lti = input.lti ? await ltiScoreRequest(ctx, input.lti, learner) : null; // and a bad line item
   const audio = await readUpload(input.audio, config.maxUploadBytes);
   const result = await submitRecording(
