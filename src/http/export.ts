@@ -476,7 +476,14 @@ export function safeFilePart(s: string): string {
 export async function write(res: Response, chunk: string): Promise<boolean> {
   if (res.destroyed || res.writableEnded) return false;
   if (!res.write(chunk)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    // Abort the wait that lost, or each full buffer of a long export to a slow client would leave
+    // its 'close' and 'error' listeners behind (MaxListenersExceededWarning after ten pages).
+    const done = new AbortController();
+    try {
+      await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+    } finally {
+      done.abort();
+    }
   }
   return !res.destroyed;
 }

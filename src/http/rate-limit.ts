@@ -27,7 +27,11 @@ export class TokenBuckets {
     readonly perMinute: number,
     /** Buckets kept at most; full buckets are dropped first (a full bucket is the same as none). */
     private readonly maxEntries = 100_000,
-    private readonly now: () => number = Date.now,
+    /**
+     * Milliseconds on a clock that never steps back (not the wall clock: an NTP correction of an
+     * hour backwards would otherwise leave every bucket refilling for an hour).
+     */
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.ratePerMs = perMinute / 60_000;
   }
@@ -39,7 +43,8 @@ export class TokenBuckets {
   private refilled(key: string, t: number): Bucket {
     const b = this.buckets.get(key);
     if (!b) return { tokens: this.perMinute, at: t };
-    return { tokens: Math.min(this.perMinute, b.tokens + (t - b.at) * this.ratePerMs), at: t };
+    // Never less than the bucket held: a clock that does step back refills nothing, drains nothing.
+    return { tokens: Math.min(this.perMinute, b.tokens + Math.max(0, t - b.at) * this.ratePerMs), at: t };
   }
 
   private state(b: Bucket, allowed: boolean, cost: number): BucketState {
@@ -103,7 +108,11 @@ export class RecentSet {
   constructor(
     private readonly max = 10_000,
     private readonly ttlMs = 10 * 60_000,
-    private readonly now: () => number = Date.now,
+    /**
+     * Milliseconds on a clock that never steps back (not the wall clock: an NTP correction of an
+     * hour backwards would otherwise leave every bucket refilling for an hour).
+     */
+    private readonly now: () => number = () => performance.now(),
   ) {}
   add(key: string): void {
     this.items.delete(key);
