@@ -9,6 +9,8 @@
  * SAINT PAUL, "Baker St." → BAKER STREET.
  */
 
+import { roundPluralWords } from './numbers.js';
+
 /** Abbreviation (as written, without its full stop) → the words read, for every position. */
 const ALWAYS: Record<string, string> = {
   Mr: 'Mister', Mrs: 'Missus', Prof: 'Professor', Jr: 'Junior', Sr: 'Senior', Mt: 'Mount', Ave: 'Avenue', Rd: 'Road',
@@ -95,11 +97,23 @@ function lookup<V>(table: Record<string, V>, word: string, lowerText: boolean): 
 /** "$5 million", "€1.5 billion": the number with its scale word, then the currency. */
 const SCALED_CURRENCY = /([$£€])\s?(\d[\d,]*(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b/gi;
 
+/**
+ * An amount in the plural ("$100s", "£20's"). A round one is a rough sum: "$100s" → HUNDREDS OF
+ * DOLLARS, "$1,000s" → THOUSANDS OF DOLLARS (roundPluralWords), as in "it cost $100s", "the $1000s
+ * he saved". Any other is banknotes or a price range, said as the plural number with the currency
+ * left unsaid: "a stack of $20s" → TWENTIES, "homes in the $500s" → THE FIVE HUNDREDS (numbers.ts).
+ */
+const PLURAL_AMOUNT = /([$£€])\s?(\d{1,3}(?:,\d{3})+|\d+)['\u2019]?[sS]\b/g;
+
 export function expandAbbreviations(text: string): string {
   const caseTells = /\p{Ll}/u.test(text) && /\p{Lu}/u.test(text);
   const lowerText = !/\p{Lu}/u.test(text);
   let out = text;
   for (const [re, words] of DOTTED) out = out.replace(re, ` ${words} `);
+  out = out.replace(PLURAL_AMOUNT, (_m, symbol: string, amount: string) => {
+    const round = roundPluralWords(amount);
+    return round ? ` ${round.join(' ').toLowerCase()} of ${CURRENCY[symbol]!.many} ` : ` ${amount}s `;
+  });
   out = out.replace(SCALED_CURRENCY, (_m, symbol: string, amount: string, scale: string) => ` ${amount} ${scale} ${CURRENCY[symbol]!.many} `);
   // No whole part ("$.99", "£.50") is none at all: NINETY NINE CENTS, FIFTY PENCE.
   out = out.replace(/([$£€])\s?(?:(\d[\d,]*)(?:\.(\d{1,2}))?|\.(\d{1,2}))\b/g,

@@ -78,6 +78,20 @@ function decadeWords(n: number): string[] {
   return pluralNumberWords(n >= 1000 ? yearWords(n) : cardinalWords(n));
 }
 
+/**
+ * A power of ten of at least a hundred, in the plural, as a rough count is said: "100" → HUNDREDS,
+ * "1,000" → THOUSANDS, "10000" → TENS OF THOUSANDS, "100,000" → HUNDREDS OF THOUSANDS, "1000000" →
+ * MILLIONS; undefined for any other number ("10s" is TENS, "500s" FIVE HUNDREDS: pluralNumberWords).
+ */
+export function roundPluralWords(number: string): string[] | undefined {
+  const m = /^1(0{2,11})$/.exec(number.replace(/,/g, ''));
+  if (!m) return undefined;
+  const zeros = m[1]!.length;
+  if (zeros === 2) return ['HUNDREDS'];
+  const scale = ['THOUSANDS', 'MILLIONS', 'BILLIONS'][Math.floor(zeros / 3) - 1]!;
+  return [...[[], ['TENS', 'OF'], ['HUNDREDS', 'OF']][zeros % 3]!, scale];
+}
+
 /** The plural of a number's last word, for decades and centuries: NINETY → NINETIES, HUNDRED → HUNDREDS. */
 export function pluralNumberWords(words: string[]): string[] {
   const last = words.at(-1)!;
@@ -123,6 +137,11 @@ export function numberWords(token: string): string[] {
   return m[2] === undefined ? intWords : [...intWords, 'POINT', ...digitWords(m[2])];
 }
 
+/** "n/d" read as a fraction ("3/4" → THREE QUARTERS): one digit over a larger one of 2-10. */
+function isSimpleFraction(n: string, d: string): boolean {
+  return /^[1-9]$/.test(n) && /^\d{1,2}$/.test(d) && Number(d) >= 2 && Number(d) <= 10 && Number(n) < Number(d);
+}
+
 /** Denominators read as words in fractions ("3/4" → THREE QUARTERS). */
 const FRACTION_NAMES: Record<number, [string, string]> = { 2: ['HALF', 'HALVES'], 4: ['QUARTER', 'QUARTERS'] };
 
@@ -145,8 +164,8 @@ function clockWords(h: number, minutes: number): string[] {
  * text is tokenised: clock times ("10:30" → TEN THIRTY, "9:05" → NINE OH FIVE, "10:00" → TEN
  * O'CLOCK, "24:00" → TWENTY FOUR HUNDRED), simple fractions ("1/2", "½" → ONE HALF, "½ a mile" →
  * HALF A MILE, "2 3/4" → TWO AND THREE QUARTERS, "2½" → TWO AND A HALF; not "1/2/3", a date or a code), decades ("1990s",
- * "1990's" → NINETEEN NINETIES, "the 80s", "'80s" → EIGHTIES; "30s" alone may be seconds and is
- * left; "100s" → HUNDREDS, "1000s" → THOUSANDS, "the 500s" → THE FIVE HUNDREDS), degrees ("20°C" →
+ * "1990's" → NINETEEN NINETIES, "the 80s", "'80s" → EIGHTIES; "100s" → HUNDREDS, "1000s" → THOUSANDS,
+ * "the 500s" → THE FIVE HUNDREDS; any other number in the plural too: "in her 30s" → THIRTIES), degrees ("20°C" →
  * TWENTY DEGREES CELSIUS, "20 °F" → … FAHRENHEIT, "90°" → NINETY DEGREES, "1°" → ONE DEGREE, "a 90°
  * angle" → A NINETY DEGREE ANGLE), "#1" →
  * NUMBER ONE and a minus sign ("-5" → MINUS FIVE). Runs after NFKC, which turns "½" into "1⁄2"
@@ -161,7 +180,7 @@ export function expandNumberForms(text: string): string {
       (m, whole: string | undefined, n: string, d: string, article: string | undefined) => {
         const num = Number(n);
         const den = Number(d);
-        if (den < 2 || den > 10 || num >= den) return m;
+        if (!isSimpleFraction(n, d)) return m;
         // "½ a mile" is read HALF A MILE; after a whole number ("2½ hours") the fraction is said in full.
         if (!whole && article && num === 1 && den === 2) return ' HALF ';
         // After a whole number a unit fraction takes "a": 2½ → TWO AND A HALF.
@@ -179,20 +198,26 @@ export function expandNumberForms(text: string): string {
         return `${article ?? ''}${n} ${one ? 'degree' : 'degrees'}${scale === 'C' ? ' Celsius' : scale === 'F' ? ' Fahrenheit' : ''} `;
       },
     )
-    // Round hundreds and thousands in the plural: "100s", "the 100s" → HUNDREDS, "1000s", "1,000s" →
-    // THOUSANDS ("1000s of people", "in the 1000s"), "the 500s" → FIVE HUNDREDS.
+    // Round numbers in the plural are rough counts: "100s", "the 100s" → HUNDREDS, "1000s", "1,000s" →
+    // THOUSANDS ("1000s of people", "in the 1000s"), "10,000s" → TENS OF THOUSANDS (roundPluralWords);
+    // "the 500s" → FIVE HUNDREDS.
     .replace(
-      /(?<![\d,.])\b(?:(THE\s+)([2-9]00)|(100|1,?000))['\u2019]?S\b/gi,
-      (_m, the: string | undefined, hundreds: string | undefined, round: string | undefined) =>
-        hundreds !== undefined
-          ? `${the}${spaced([ONES[Number(hundreds[0])]!, 'HUNDREDS'])}`
-          : spaced([round === '100' ? 'HUNDREDS' : 'THOUSANDS']),
+      /(?<![\d,.])\b(?:(THE\s+)([2-9]00)|(\d{1,3}(?:,\d{3})+|\d+))['\u2019]?S\b/gi,
+      (m, the: string | undefined, hundreds: string | undefined, round: string | undefined) => {
+        if (hundreds !== undefined) return `${the}${spaced([ONES[Number(hundreds[0])]!, 'HUNDREDS'])}`;
+        const words = roundPluralWords(round!);
+        return words ? spaced(words) : m;
+      },
     )
     .replace(
       /(?:(['\u2018\u2019])(\d0)|\b(THE\s+)(\d0)|\b(1[0-9]\d0|20\d0))['\u2019]?S\b/gi,
       (_m, _q, quoted: string | undefined, the: string | undefined, afterThe: string | undefined, long: string | undefined) =>
         `${the ?? ''}${spaced(decadeWords(Number(quoted ?? afterThe ?? long)))}`,
     )
+    // Any other number with a plural "s" is said in the plural, never as a number and a letter S: ages
+    // ("in her 30s" → THIRTIES), dice and notes ("two 7s", "$20s" → TWENTIES: abbreviations.ts), "MP3s".
+    // "30s" may mean seconds, but THIRTY S is no reading at all. Not after a decimal point ("3.5s").
+    .replace(/(?<![\d,.])(\d{1,3}(?:,\d{3})+|\d+)['\u2019]?S\b/gi, (_m, n: string) => spaced(pluralNumberWords(numberWords(n))))
     .replace(/#\s?(?=\d)/g, ' NUMBER ')
     .replace(/(^|[\s(])[-\u2212](?=\d)/g, '$1 MINUS ');
 }
@@ -208,15 +233,20 @@ export function expandNumberForms(text: string): string {
  * commas, after a currency or number sign, or before a per cent, degree or currency sign; and three
  * digits and four without an area code are the range they look like ("from 476-1453", "100-1000")
  * unless the words before say a number is dialled (PHONE_CUE: "call 555-1234", "phone number:
- * 555-1234"). Runs after NFKC and before the dashes of ranges are marked.
+ * 555-1234"). A number with an area code may start with the North American trunk "1" ("1-800-555-1234",
+ * "1 (800) 555-1234"), read ONE; an area code N00 (800 toll-free, 900 premium: service codes) is read
+ * as its hundred, as Americans say "one eight hundred", "a nine hundred number" (areaCode).
+ * Runs after NFKC and before the dashes of ranges are marked.
  */
 export function expandPhoneNumbers(text: string): string {
   const apart = (digits: string): string => ` ${[...digits.replace(/\D/g, '')].join(' ')} `;
   const plus = /\p{Ll}/u.test(text) ? 'plus' : 'PLUS'; // in the text's case: abbreviations.ts reads case
   const NOT_AFTER = String.raw`(?<![\p{L}\d_$£€#+.,\-\u2010\u2011\u2212\u2013\u2014/:])`;
   const NOT_BEFORE = String.raw`(?![\p{L}\d_%°$£€/\u2044]|[.,:\-\u2010\u2011\u2013]\d|['\u2019]s)`;
+  // The trunk "1" only before a whole number with its area code: in "1 555-1234" the 1 is a count of its own.
+  const TRUNK = String.raw`(?:(1)(?:[-\u2010\u2011][^\S\r\n]?|[^\S\r\n])?(?=\(\d{3}\)|\d{3}[-\u2010\u2011]\d{3}[-\u2010\u2011]\d{4}))?`;
   const local = new RegExp(
-    String.raw`${NOT_AFTER}(?:\((\d{3})\)[^\S\r\n]?|(\d{3})[-\u2010\u2011])?(\d{3})[-\u2010\u2011](\d{4})${NOT_BEFORE}`,
+    String.raw`${NOT_AFTER}${TRUNK}(?:\((\d{3})\)[^\S\r\n]?|(\d{3})[-\u2010\u2011])?(\d{3})[-\u2010\u2011](\d{4})${NOT_BEFORE}`,
     'gu',
   );
   const international = new RegExp(
@@ -225,17 +255,75 @@ export function expandPhoneNumbers(text: string): string {
   );
   return text
     .replace(international, (m, country: string, rest: string) => {
-      const digits = country + rest.replace(/\(0\)/g, '').replace(/\D/g, '');
-      return digits.length >= 8 ? ` ${plus}${apart(digits)}` : m;
+      const groups = rest.replace(/\(0\)/g, '').match(/\d+/g)!;
+      const digits = country + groups.join('');
+      if (digits.length < 8) return m;
+      // "+1 800 555 1234": the same North American number as "1-800-555-1234", read the same.
+      const northAmerican = country === '1' && digits.length === 11 && groups[0]!.length === 3;
+      return northAmerican ? ` ${plus} 1${areaCode(groups[0]!)}${apart(groups.slice(1).join(''))}` : ` ${plus}${apart(digits)}`;
     })
-    .replace(local, (m, bracketed: string | undefined, hyphened: string | undefined, exchange: string, line: string, offset: number, whole: string) => {
+    .replace(local, (m, trunk: string | undefined, bracketed: string | undefined, hyphened: string | undefined, exchange: string, line: string, offset: number, whole: string) => {
       const area = bracketed ?? hyphened;
       // Without an area code, three digits and four are a range ("from 476-1453", "150-1250 words")
       // unless the words before say a number is dialled ("call me at 555-1234", "phone: 555-1234").
       if (area === undefined && !PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset))) return m;
-      return apart(`${area ?? ''}${exchange}${line}`);
+      return `${trunk ? ' 1' : ''}${area === undefined ? '' : areaCode(area)}${apart(`${exchange}${line}`)}`;
     });
+}
+
+/**
+ * A North American area code's digits, apart, or kept whole where it is a service code N00 (800
+ * toll-free, 900 premium), which is said as its hundred ("one eight hundred"); the other toll-free
+ * codes are said digit by digit ("eight eight eight"), as geographic ones are.
+ */
+function areaCode(area: string): string {
+  return /^[2-9]00$/.test(area) ? ` ${area} ` : ` ${[...area].join(' ')} `;
 }
 
 /** Words just before a bare "555-1234" that make it a phone number (up to two words between: "call me at"). */
 const PHONE_CUE = /\b(?:call|calls|called|calling|phone|phoned|telephone|tel|dial|dialled|dialed|fax|text|texted|ring|mobile|cell|number|no)\b[^\p{L}\d]{0,3}(?:\p{L}+[^\p{L}\d]{1,3}){0,2}$/iu;
+
+/** A number as an equation writes it: an amount or a percentage ("$10", "50%", "1,000", "2.5"). */
+const EQ_NUMBER = String.raw`[$£€]?\d+(?:[.,]\d+)*%?`;
+/** Signs between the numbers of an equation: "=" itself, the arithmetic signs, and the look-alikes
+ * written for them (a hyphen or en dash for minus, x or * for times, a slash for divided by). */
+const EQ_SIGN = String.raw`[-+=×÷*/xX\u2212\u2013]`;
+const GAP = String.raw`[^\S\r\n]*`;
+/** Numbers joined by signs, on one line; not part of a word, a time or a longer number. */
+const NUMBER_CHAIN = new RegExp(
+  String.raw`(?<![\p{L}\d_.,:])${EQ_NUMBER}(?:${GAP}${EQ_SIGN}${GAP}${EQ_NUMBER})+(?![\p{L}\d_:])`,
+  'gu',
+);
+const CHAIN_SIGN = new RegExp(String.raw`(${EQ_NUMBER})(${GAP})(${EQ_SIGN})(${GAP})(?=(${EQ_NUMBER}))`, 'gu');
+
+/** A sign in an equation as the symbol that tokens read (reference.ts): − MINUS, × TIMES, ÷ DIVIDED BY. */
+function equationSign(sign: string, before: string, after: string): string {
+  if (sign === '-' || sign === '\u2013') return '\u2212';
+  if (/^[xX*]$/.test(sign)) return '×';
+  // "1/2 + 1/4 = 3/4" is said in fractions (ONE HALF PLUS …); "10/2 = 5" is a division.
+  if (sign === '/') return isSimpleFraction(before, after) ? '/' : '÷';
+  return sign;
+}
+
+/**
+ * Arithmetic read as it is said. The signs "+", "=", "×", "÷" and "−" are words wherever they stand
+ * (reference.ts TOKEN: PLUS, EQUALS, TIMES, DIVIDED BY, MINUS), so "2+2" is TWO PLUS TWO, "+5" PLUS
+ * FIVE, "C++" C PLUS PLUS, "A+" A PLUS. The look-alikes mean a sign only in an equation, numbers
+ * joined by signs with an "=" among them or right beside them: there "10 - 3 = 7" is TEN MINUS THREE
+ * EQUALS SEVEN (elsewhere "10 - 20" is a range), "3 x 4 = 12" THREE TIMES FOUR (elsewhere the
+ * letter, a size or a hex code), "10/2 = 5" TEN DIVIDED BY TWO (elsewhere a date or "24/7"). A star
+ * between two numbers ("2 * 3") is a multiplication anywhere. Runs after phone numbers are read and
+ * before the dashes of ranges are marked.
+ */
+export function expandArithmetic(text: string): string {
+  return text
+    .replace(NUMBER_CHAIN, (chain: string, offset: number, whole: string) => {
+      const beside = /=[^\S\r\n]*$/.test(whole.slice(0, offset)) || /^[^\S\r\n]*=/.test(whole.slice(offset + chain.length));
+      if (!chain.includes('=') && !beside) return chain;
+      // Two slashes in a row are a date ("1/2/2020 = …"), read as dates are (numberWords), not divided.
+      const date = /\d\/\d+\/\d/.test(chain);
+      return chain.replace(CHAIN_SIGN, (_m, before: string, gap1: string, sign: string, gap2: string, after: string) =>
+        `${before}${gap1}${sign === '/' && date ? sign : equationSign(sign, before, after)}${gap2}`);
+    })
+    .replace(/(\d)[^\S\r\n]*\*[^\S\r\n]*(?=\d)/g, '$1 × ');
+}

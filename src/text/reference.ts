@@ -13,7 +13,7 @@ import type { ReferenceWord } from '../types.js';
 import { letterToSound } from './g2p.js';
 import { loadLexicon, type Lexicon } from './lexicon.js';
 import { expandAbbreviations } from './abbreviations.js';
-import { expandNumberForms, expandPhoneNumbers, numberWords } from './numbers.js';
+import { expandArithmetic, expandNumberForms, expandPhoneNumbers, numberWords } from './numbers.js';
 import { stripStress } from './phones.js';
 
 export { loadLexicon, parseLexicon, DEFAULT_LEXICON_PATH, type Lexicon } from './lexicon.js';
@@ -24,8 +24,15 @@ export const MAX_REFERENCE_CHARS = 1000;
 
 /** Apostrophe look-alikes folded to "'" (NFKC leaves these alone). */
 const APOSTROPHES = /[\u2018\u2019\u201A\u201B\u2032\u2035\u02BC\u02BB\u02BD\u0060\u00B4\uFF07]/g;
-/** Numeric tokens (with thousands commas, decimals, ordinal suffixes), words with inner apostrophes, & and %. */
-const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|[&%]/g;
+/** Numeric tokens (with thousands commas, decimals, ordinal suffixes), words with inner apostrophes, and signs. */
+const TOKEN = /\d(?:[\d,.]*\d)?(?:(?:ST|ND|RD|TH)(?![A-Z]))?|[A-Z]+(?:'[A-Z]+)*|[&%+=×÷\u2212]/g;
+/**
+ * Signs read as their names wherever they stand: "&" AND, "%" PERCENT, and the arithmetic ones
+ * ("2+2", "+5", "C++", "A+", "x = 5"; expandArithmetic makes the look-alikes of an equation these).
+ */
+const SIGN_WORDS = new Map<string, string[]>([
+  ['&', ['AND']], ['%', ['PERCENT']], ['+', ['PLUS']], ['=', ['EQUALS']], ['×', ['TIMES']], ['÷', ['DIVIDED', 'BY']], ['\u2212', ['MINUS']],
+]);
 
 interface Token {
   /** The normalised words it reads as ("2" → [TWO], "&" → [AND]). */
@@ -45,11 +52,11 @@ const RANGE_DASH = '\uE000';
 
 /**
  * A dash (hyphen, en dash, em dash; spaced or not, on one line) between two numeric expressions:
- * after a number, a percentage, a currency symbol after an amount, degrees, a decade or an ordinal
- * ("5", "50%", "5€", "20°C", "1990s", "1st"), before a number, with a currency or number sign ("$10", "#2"), or a
+ * after a number, a percentage, a currency symbol after an amount, degrees, a number in the plural
+ * or an ordinal ("5", "50%", "5€", "20°C", "1990s", "5s", "1st"), before a number, with a currency or number sign ("$10", "#2"), or a
  * decade with its apostrophe ("'90s").
  */
-const NUMERIC_RANGE_DASH = /(?<=\d|\d%|\d\s?[$£€]|\d\s?°(?:\s?[CF])?|\d0['\u2019]?s|\d(?:st|nd|rd|th))([^\S\r\n]*)(-+|[\u2013\u2014])([^\S\r\n]*)(?=[$£€#]?\d|['\u2018\u2019]\d0s)/gi;
+const NUMERIC_RANGE_DASH = /(?<=\d|\d%|\d\s?[$£€]|\d\s?°(?:\s?[CF])?|\d['\u2019]?s|\d(?:st|nd|rd|th))([^\S\r\n]*)(-+|[\u2013\u2014])([^\S\r\n]*)(?=[$£€#]?\d|['\u2018\u2019]\d0s)/gi;
 
 /**
  * The dash of a range ("1990–2000", "$5–$10", "9:00-17:00", "50% – 60%") made RANGE_DASH before
@@ -65,14 +72,14 @@ function markRangeDashes(text: string): string {
 function referenceTokens(text: string): { folded: string; tokens: Token[] } {
   // "1½": NFKC makes it "11⁄2"; a space first keeps the whole number apart ("1 1⁄2").
   const separated = text.replace(/(\d)([\u00BC-\u00BE\u2150-\u215E])/g, '$1 $2');
-  const folded = expandNumberForms(expandAbbreviations(markRangeDashes(expandPhoneNumbers(separated.normalize('NFKC')))))
+  const folded = expandNumberForms(expandAbbreviations(markRangeDashes(expandArithmetic(expandPhoneNumbers(separated.normalize('NFKC'))))))
     .replace(APOSTROPHES, "'")
     .normalize('NFD')
     .replace(/\p{M}/gu, '') // café → cafe
     .toUpperCase();
   const tokens = [...folded.matchAll(TOKEN)].map((m) => {
     const tok = m[0];
-    const words = tok === '&' ? ['AND'] : tok === '%' ? ['PERCENT'] : /^\d/.test(tok) ? numberWords(tok) : [tok];
+    const words = SIGN_WORDS.get(tok) ?? (/^\d/.test(tok) ? numberWords(tok) : [tok]);
     return { words, text: tok, start: m.index, end: m.index + tok.length };
   });
   return { folded, tokens };

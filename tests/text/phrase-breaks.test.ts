@@ -121,7 +121,7 @@ describe('amounts without a whole part, phone numbers, round plurals and degrees
     ['$555-1234', 'FIVE HUNDRED AND FIFTY FIVE DOLLARS TWELVE THIRTY FOUR'],
     ['555–1234', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
     ['555-1234-5678', 'FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR FIVE THOUSAND SIX HUNDRED AND SEVENTY EIGHT'],
-    ['2+2 and +5 points', 'TWO TWO AND FIVE POINTS'],
+    ['2+2 and +5 points', 'TWO PLUS TWO AND PLUS FIVE POINTS'],
     // Round hundreds and thousands in the plural.
     ['in the 1000s, 1000s of people', 'IN THE THOUSANDS | THOUSANDS OF PEOPLE'],
     ['1,000s and 100s', 'THOUSANDS AND HUNDREDS'],
