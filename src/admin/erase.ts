@@ -157,7 +157,8 @@ export async function deleteUtterance(
       // the line item waits for this one instead of deadlocking on the submission row).
       const submission = await tx.ltiSubmission.findUnique({ where: { utteranceId }, select: { lineItemId: true, userId: true } });
       const lineItem = submission ? await holdLineItem(tx, submission.lineItemId) : null;
-      if (submission) await lockGrade(tx, submission);
+      // The newest grade as the platform holds it, read before the rows (its score among them) go: the re-grade is stamped after it.
+      const before = submission ? await lockGrade(tx, submission) : null;
       // A reading that may count in the user's grade (assessed, by the model or a rater, while the
       // user has a grade there): the grade is made again from the others once it is gone. Not "a
       // score names it": a grade names the user's newest reading, and counts the others too.
@@ -180,7 +181,7 @@ export async function deleteUtterance(
       const xapiStatementsVoided = await queueVoiding(tx, { organizationId, eventId: deletedEvent, at: new Date() }, statements, options.serverLrs ?? null);
       // AGS cannot take a score back: with no assessed reading left, the gradebook keeps what it has.
       const regraded = graded && lineItem && submission
-        ? await queueRegrade(tx, { organizationId, lineItem, userId: submission.userId, eventId: deletedEvent, reason: 'READING_DELETED' })
+        ? await queueRegrade(tx, { organizationId, lineItem, userId: submission.userId, eventId: deletedEvent, reason: 'READING_DELETED', notBefore: before?.lastScoredAt })
         : null;
       const gradesReposted = regraded ? 1 : 0;
       const eventId = await recordAudit(tx, {

@@ -40,7 +40,7 @@ export async function queueLtiScore(
   if (!submission) return null;
   const { lineItem } = submission;
   const policy = lineItem.gradingPolicy;
-  const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+  const clock = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
   const at = { organizationId: assessment.organizationId, lineItemId: lineItem.id, userId: submission.userId, aspect: lineItem.aspect };
   const others = policy === 'LATEST' ? [] : await userReadings(tx, { ...at, exceptUtteranceId: assessment.utteranceId });
   // A reading a rater scored is counted by the rater's scores, even when the model assesses it again.
@@ -61,7 +61,7 @@ export async function queueLtiScore(
       gradingPolicy: policy,
       attemptsGraded: grade.attemptsGraded,
       // Under the grade's lock and after the user's previous grade: the gradebook keeps the newest.
-      scoredAt: gradeTimestamp(lastScoredAt),
+      scoredAt: gradeTimestamp(clock),
     },
   });
   await tx.delivery.create({ data: { organizationId: assessment.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });
@@ -95,7 +95,7 @@ export async function queueLtiFailure(
   // deletion of this user's in progress, a hash collision) is not waited out in the queue's failure
   // transaction: after GRADE_LOCK_WAIT_MS the Failed score is skipped (the job still fails).
   const queued = await skippableUnderLock(tx, GRADE_LOCK_WAIT_MS, async () => {
-    const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
+    const clock = await lockGrade(tx, { lineItemId: lineItem.id, userId: submission.userId });
     const graded = await tx.ltiScore.findFirst({ where: { lineItemId: lineItem.id, userId: submission.userId, gradingProgress: { not: 'FAILED' } }, select: { id: true } });
     if (graded) return null;
     const score = await tx.ltiScore.create({
@@ -111,7 +111,7 @@ export async function queueLtiFailure(
         reason: 'GRADING_FAILED',
         gradingPolicy: lineItem.gradingPolicy,
         attemptsGraded: 0,
-        scoredAt: gradeTimestamp(lastScoredAt),
+        scoredAt: gradeTimestamp(clock),
       },
     });
     await tx.delivery.create({ data: { organizationId: job.organizationId, eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });

@@ -54,18 +54,28 @@ export function gradeComment(policy: LtiGradingPolicy, grade: Grade, rationale: 
 /** 'SMLG' as an int4: the advisory lock namespace of "a grade of this line item and user is being computed". */
 const GRADE_LOCK_NAMESPACE = 0x534d4c47;
 
+/** What a grade's timestamp is chosen from, read under the grade lock (lockGrade). */
+export interface GradeClock {
+  /** The user's newest grade on the line item, as stamped; null when there is none. */
+  lastScoredAt: Date | null;
+  /** The database's clock (clock_timestamp()) once the lock was taken. */
+  now: Date;
+}
+
 /**
- * Takes the transaction lock on (line item, user) and returns when the user's newest grade there was
- * stamped. Two readings completing at once would each miss the other's uncommitted assessment; this
- * way the second waits, then reads the first (READ COMMITTED reads afresh per statement), so the
- * later grade counts both, and is stamped after the other (AGS keeps the score with the latest
- * timestamp), whatever the clocks of the processes that wrote them.
+ * Takes the transaction lock on (line item, user) and reads when the user's newest grade there was
+ * stamped, and the database's clock. Two readings completing at once would each miss the other's
+ * uncommitted assessment; this way the second waits, then reads the first (READ COMMITTED reads
+ * afresh per statement), so the later grade counts both, and is stamped after the other (AGS keeps
+ * the score with the latest timestamp). Every grade is stamped from this one clock, read after the
+ * lock: a grade stamped by the previous holder committed before, so before this reading of it,
+ * whatever the clocks of the processes that computed them.
  */
-export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: string; userId: string }): Promise<Date | null> {
+export async function lockGrade(tx: Prisma.TransactionClient, at: { lineItemId: string; userId: string }): Promise<GradeClock> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${GRADE_LOCK_NAMESPACE}::int4, hashtext(${`${at.lineItemId}:${at.userId}`}))`;
-  const [last] = await tx.$queryRaw<{ at: Date | null }[]>`
-    SELECT max("scoredAt") AS at FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
-  return last?.at ?? null;
+  const [row] = await tx.$queryRaw<{ at: Date | null; now: Date }[]>`
+    SELECT max("scoredAt") AS at, clock_timestamp() AS now FROM "LtiScore" WHERE "lineItemId" = ${at.lineItemId}::uuid AND "userId" = ${at.userId}`;
+  return { lastScoredAt: row?.at ?? null, now: row?.now ?? new Date() };
 }
 
 /** The comment of a grade made from a reading a rater scored (a HUMAN assessment has no rationale). */
@@ -118,7 +128,13 @@ export async function userReadings(
   }));
 }
 
-/** When a grade is stamped: now, or just after the user's previous grade when a clock is behind. */
-export function gradeTimestamp(lastScoredAt: Date | null, now = new Date()): Date {
-  return lastScoredAt && lastScoredAt.getTime() >= now.getTime() ? new Date(lastScoredAt.getTime() + 1) : now;
+/**
+ * When a grade is stamped: the database's clock, or just after the newest timestamp the platform may
+ * hold when that one is not behind it: the user's previous grade, and `notBefore`, a grade sent
+ * before that is gone now (a deleted reading's, whose score went with it). Grades stored before they
+ * came from the database's clock were stamped by whichever process computed them, maybe ahead of it.
+ */
+export function gradeTimestamp(clock: GradeClock, notBefore: Date | null = null): Date {
+  const floor = [clock.lastScoredAt, notBefore].reduce<Date | null>((a, b) => (b && (!a || b > a) ? b : a), null);
+  return floor && floor.getTime() >= clock.now.getTime() ? new Date(floor.getTime() + 1) : clock.now;
 }

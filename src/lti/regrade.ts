@@ -47,10 +47,16 @@ export async function queueRegrade(
     organizationId: string; lineItem: LtiLineItem; userId: string; eventId: string; reason: Extract<LtiScoreReason, 'REGRADED' | 'READING_DELETED' | 'HUMAN_LABELS'>;
     /** The reading whose change asks for the grade: under LATEST nothing is posted unless it is the newest (the grade would not change). */
     changedUtteranceId?: string;
+    /**
+     * The user's newest grade as it was before rows were deleted in this transaction (lockGrade's
+     * `lastScoredAt` before deleteUtterance removed a reading, and its scores with it): the platform
+     * still holds that one, so this grade is stamped after it.
+     */
+    notBefore?: Date | null;
   },
 ): Promise<string | null> {
   const { lineItem, userId } = at;
-  const lastScoredAt = await lockGrade(tx, { lineItemId: lineItem.id, userId });
+  const clock = await lockGrade(tx, { lineItemId: lineItem.id, userId });
   const readings = await heldReadings(tx, { organizationId: at.organizationId, lineItemId: lineItem.id, userId, aspect: lineItem.aspect });
   const [newest, ...others] = readings;
   if (!newest) return null;
@@ -69,7 +75,7 @@ export async function queueRegrade(
       gradingPolicy: lineItem.gradingPolicy,
       attemptsGraded: grade.attemptsGraded,
       reason: at.reason,
-      scoredAt: gradeTimestamp(lastScoredAt),
+      scoredAt: gradeTimestamp(clock, at.notBefore),
     },
   });
   await tx.delivery.create({ data: { organizationId: at.organizationId, eventId: at.eventId, channel: 'LTI_SCORE', ltiScoreId: score.id } });

@@ -31,10 +31,15 @@ test('the comment says what the grade is made of, then the latest reading\'s rat
   expect(gradeComment('BEST', gradeOf('BEST', ok(4), [ok(9)]), 'x'.repeat(5000))!.length).toBe(2000);
 });
 
-test("a grade is stamped after the user's previous one, even when this process's clock is behind", () => {
+test("a grade is stamped by the database's clock, after the user's previous one and after a deleted one the platform holds", () => {
   const now = new Date('2026-12-03T10:00:00.000Z');
-  expect(gradeTimestamp(null, now)).toEqual(now);
-  expect(gradeTimestamp(new Date('2026-12-03T09:59:59.000Z'), now)).toEqual(now);
-  expect(gradeTimestamp(new Date('2026-12-03T10:00:00.000Z'), now)).toEqual(new Date('2026-12-03T10:00:00.001Z'));
-  expect(gradeTimestamp(new Date('2026-12-03T10:00:05.000Z'), now)).toEqual(new Date('2026-12-03T10:00:05.001Z'));
+  const at = (lastScoredAt: string | null) => ({ lastScoredAt: lastScoredAt === null ? null : new Date(lastScoredAt), now });
+  expect(gradeTimestamp(at(null))).toEqual(now);
+  expect(gradeTimestamp(at('2026-12-03T09:59:59.000Z'))).toEqual(now);
+  expect(gradeTimestamp(at('2026-12-03T10:00:00.000Z'))).toEqual(new Date('2026-12-03T10:00:00.001Z'));
+  expect(gradeTimestamp(at('2026-12-03T10:00:05.000Z'))).toEqual(new Date('2026-12-03T10:00:05.001Z'));
+  // A deleted reading's grade, stamped ahead by a process whose clock was: the newest the platform holds.
+  expect(gradeTimestamp(at('2026-12-03T09:00:00.000Z'), new Date('2026-12-03T10:10:00.000Z'))).toEqual(new Date('2026-12-03T10:10:00.001Z'));
+  expect(gradeTimestamp(at('2026-12-03T10:00:05.000Z'), new Date('2026-12-03T09:00:00.000Z'))).toEqual(new Date('2026-12-03T10:00:05.001Z'));
+  expect(gradeTimestamp(at(null), new Date('2026-12-03T09:00:00.000Z'))).toEqual(now);
 });
