@@ -17,7 +17,7 @@ import { recordAudit, type Actor } from '../admin/audit.js';
 import type { AudioStore } from '../audio/store.js';
 import { AppError, badInput } from '../errors.js';
 import { log } from '../ops/log.js';
-import { removeAudioIfUnreferenced } from './audio-files.js';
+import { removeAudioIfUnreferenced, sweepUnreferencedAudio } from './audio-files.js';
 import { MAX_AUDIO_RETENTION_DAYS } from '../config.js';
 import { FORMAT_EXTENSION } from '../audio/sniff.js';
 
@@ -103,7 +103,13 @@ export async function removeExpiredAudio(prisma: PrismaClient, store: AudioStore
   return sweep;
 }
 
-/** The sweep every `everyMs` (and once at start), one run at a time; stop() waits for the one in progress. */
+/**
+ * The sweep every `everyMs` (and once at start), one run at a time; stop() waits for the one in
+ * progress. Each run after the first also removes audio files no utterance references
+ * (sweepUnreferencedAudio): left by an erasure or a retention removal whose file removal failed
+ * after its commit, they are learners' voices nothing points to, and waiting for the next restart
+ * could mean months. (The server sweeps those once as it starts, before this begins.)
+ */
 export class AudioRetention {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -120,15 +126,23 @@ export class AudioRetention {
     if (this.timer || this.everyMs <= 0) return;
     this.timer = setInterval(() => void this.tick(), this.everyMs);
     this.timer.unref();
-    void this.tick();
+    void this.tick({ unreferenced: false });
   }
 
-  tick(): Promise<void> {
-    this.running ??= removeExpiredAudio(this.prisma, this.store, this.serverDays, this.stopping.signal)
-      .then((sweep) => { if (sweep.utterances > 0) log.info('audio retention removed recordings', { ...sweep }); })
-      .catch((err: unknown) => log.warn('audio retention sweep failed; the next run retries', { err }))
-      .finally(() => { this.running = null; });
+  tick(options: { unreferenced: boolean } = { unreferenced: true }): Promise<void> {
+    this.running ??= this.sweep(options.unreferenced).finally(() => { this.running = null; });
     return this.running;
+  }
+
+  private async sweep(unreferenced: boolean): Promise<void> {
+    const signal = this.stopping.signal;
+    await removeExpiredAudio(this.prisma, this.store, this.serverDays, signal)
+      .then((sweep) => { if (sweep.utterances > 0) log.info('audio retention removed recordings', { ...sweep }); })
+      .catch((err: unknown) => log.warn('audio retention sweep failed; the next run retries', { err }));
+    if (!unreferenced) return;
+    await sweepUnreferencedAudio(this.prisma, this.store, { signal })
+      .then((removed) => { if (removed > 0) log.info('removed audio files no utterance references', { removed }); })
+      .catch((err: unknown) => log.warn('unreferenced audio sweep failed; the next run retries', { err }));
   }
 
   async stop(): Promise<void> {

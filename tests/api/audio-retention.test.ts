@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { utimes } from 'node:fs/promises';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes } from '../support/seed.js';
@@ -16,6 +17,7 @@ import { speechLikeWav } from '../support/audio-fixtures.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { removeExpiredAudio } from '../../src/assessment/audio-retention.js';
 import { waitFor } from '../jobs/fixtures.js';
+import { sha256Hex } from '../../src/audio/store.js';
 
 const DATABASES = await testDatabases();
 
@@ -152,5 +154,19 @@ describe.each(DATABASES)('audio retention on %s', (kind) => {
     } finally {
       await prisma().organization.update({ where: { id: busy.row.organizationId }, data: { audioRetentionDays: null } });
     }
+  });
+
+  test('an audio file no utterance references (a removal that failed after its commit) is removed by the running server, not only at its next start', async () => {
+    // What an erasure whose file removal failed leaves: the file, with no row pointing to it.
+    const orphan = speechLikeWav(1.1, 404);
+    const young = speechLikeWav(1.1, 405);
+    const stored = await store().put(orphan, 'wav');
+    await store().put(young, 'wav');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(stored.path, twoHoursAgo, twoHoursAgo);
+    // The server's own sweep (every 200 ms here) finds it; a file younger than an hour may be a
+    // submit in flight and stays.
+    expect(await waitFor(async () => ((await store().has(sha256Hex(orphan))) ? null : true), 10_000, 50)).toBe(true);
+    expect(await store().has(sha256Hex(young))).toBe(true);
   });
 });
