@@ -13,6 +13,12 @@
  * parts (the IRI base, the server's home page where the organisation had none) and stores them
  * before it sends anything, and every attempt after builds from what is stored. An event queued
  * before this existed has no snapshot: its statements are built from the live settings, as before.
+ *
+ * The snapshot also says what the statement's content is made of where versions of speechmark
+ * differ (`metadata`: whether it carries the submission's metadata extension, which statements
+ * sent before that extension existed lack): this version freezes `metadata: true`; an event without
+ * a snapshot whose LRS holds the statement as an earlier version built it (a 409 read back equal
+ * to the build without the extension) freezes that build (freezeAsStored), so its re-sends post it.
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
@@ -23,12 +29,15 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export interface XapiIdentity {
   iriBase: string;
   accountHomePage: string;
+  /** Whether the statement carries the submission's metadata extension (when the recording has metadata). */
+  metadata: boolean;
 }
 
-/** As stored: queued ({accountHomePage}, null for the server's), then resolved by the first attempt (both). */
+/** As stored: queued ({accountHomePage}, null for the server's), then resolved by the first attempt (all). */
 interface StoredIdentity {
   accountHomePage?: string | null;
   iriBase?: string;
+  metadata?: boolean;
 }
 
 /** In the queuing transaction: the organisation's account home page now (null: the server's). */
@@ -46,10 +55,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function complete(v: unknown): XapiIdentity | null {
+/**
+ * A resolved snapshot. One without `metadata` was resolved by a version whose statements carried
+ * the metadata extension already (snapshots came after it), so it is true there.
+ */
+export function complete(v: unknown): XapiIdentity | null {
   return isObject(v) && typeof v.iriBase === 'string' && typeof v.accountHomePage === 'string'
-    ? { iriBase: v.iriBase, accountHomePage: v.accountHomePage }
+    ? { iriBase: v.iriBase, accountHomePage: v.accountHomePage, metadata: v.metadata !== false }
     : null;
+}
+
+/** What a queued snapshot resolves to on this server (the first attempt stores it; an export only reads it). */
+export function resolveQueued(stored: unknown, config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'>): XapiIdentity | null {
+  if (!isObject(stored)) return null;
+  const own = typeof stored.accountHomePage === 'string' ? stored.accountHomePage : null;
+  return complete(stored) ?? { iriBase: config.iriBase, accountHomePage: own ?? config.accountHomePage, metadata: true };
 }
 
 /**
@@ -67,8 +87,7 @@ export async function frozenIdentity(
   if (!isObject(stored)) return null;
   const done = complete(stored);
   if (done) return done;
-  const own = typeof stored.accountHomePage === 'string' ? stored.accountHomePage : null;
-  const resolved: XapiIdentity = { iriBase: config.iriBase, accountHomePage: own ?? config.accountHomePage };
+  const resolved = resolveQueued(stored, config)!;
   const written = await db.$executeRawUnsafe(
     `UPDATE "OutboxEvent" SET "xapiIdentity" = $2::jsonb
       WHERE "id" = $1::uuid AND "xapiIdentity" IS NOT NULL AND ("xapiIdentity"->>'iriBase') IS NULL`,
@@ -79,4 +98,18 @@ export async function frozenIdentity(
   // Another attempt stored it first (or the event went: erased, and nothing is sent anyway).
   const again = await db.outboxEvent.findUnique({ where: { id: event.id }, select: { xapiIdentity: true } });
   return complete(again?.xapiIdentity) ?? resolved;
+}
+
+/**
+ * An event without a snapshot whose statement the LRS was shown to hold as `identity` builds it (a
+ * 409 read back equal): that build is frozen, so every later attempt, re-send and export of the
+ * event gives the stored statement whatever the settings or this version's defaults become. Only
+ * where there is still no snapshot (a concurrent attempt's stays).
+ */
+export async function freezeAsStored(db: Db, eventId: string, identity: XapiIdentity): Promise<void> {
+  await db.$executeRawUnsafe(
+    `UPDATE "OutboxEvent" SET "xapiIdentity" = $2::jsonb WHERE "id" = $1::uuid AND "xapiIdentity" IS NULL`,
+    eventId,
+    JSON.stringify(identity),
+  );
 }

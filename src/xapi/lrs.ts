@@ -24,7 +24,11 @@ export type LrsOutcome =
    * write, an answer that is not a statement), in which case it counts as delivered as before.
    * `note`: what an admin should know about such a delivery (not compared, or voided since).
    */
-  | { kind: 'delivered'; status: number; alreadyStored: boolean; matches?: boolean | null; note?: string }
+  | {
+    kind: 'delivered'; status: number; alreadyStored: boolean; matches?: boolean | null; note?: string;
+    /** After a 409: the stored statement is not this build but the earlier one at this index (sendStatement's `earlier`). */
+    earlierBuild?: number;
+  }
   /** `errorCode`: why no answer came (the outbound client's code: TIMEOUT, ADDRESS_NOT_ALLOWED …), when known. */
   | { kind: 'retry'; status: number | null; reason: string; errorCode?: string }
   | { kind: 'rejected'; status: number; reason: string }
@@ -85,15 +89,23 @@ export async function postStatements(lrs: LrsConfig, statements: AnyStatement[],
   }
 }
 
+/** A build of the same statement by an earlier version of speechmark, and what it lacked (for the delivery's note). */
+export interface EarlierBuild {
+  statement: AnyStatement;
+  lacking: string;
+}
+
 /**
  * One statement to the LRS. A 409 is read back (`GET statements?statementId=…&format=exact`) and
- * compared: ours is delivered, another one under our id is a conflict. Never throws for what the
- * network or the LRS does.
+ * compared: ours is delivered, another one under our id is a conflict. `earlier`: builds of the
+ * same statement by earlier versions (same id), which the LRS may hold from before: equal to one of
+ * them is ours too, delivered with `earlierBuild` saying which. Never throws for what the network
+ * or the LRS does.
  */
-export async function sendStatement(lrs: LrsConfig, statement: AnyStatement, options: SendOptions = {}): Promise<LrsOutcome> {
+export async function sendStatement(lrs: LrsConfig, statement: AnyStatement, options: SendOptions = {}, earlier: EarlierBuild[] = []): Promise<LrsOutcome> {
   const posted = await postStatements(lrs, [statement], options);
   if (posted.kind !== 'delivered' || !posted.alreadyStored) return posted;
-  return compareWithStored(lrs, statement, options);
+  return compareWithStored(lrs, statement, options, earlier);
 }
 
 /**
@@ -174,7 +186,7 @@ export async function holdsStatement(lrs: LrsConfig, id: string, after: string, 
  * that cannot be read (credentials that may only write, a read the LRS does not offer) counts as
  * delivered, with a note saying it was not compared.
  */
-async function compareWithStored(lrs: LrsConfig, statement: AnyStatement, options: SendOptions): Promise<LrsOutcome> {
+async function compareWithStored(lrs: LrsConfig, statement: AnyStatement, options: SendOptions, earlier: EarlierBuild[]): Promise<LrsOutcome> {
   const unverified = (note: string): LrsOutcome => ({
     kind: 'delivered', status: 409, alreadyStored: true, matches: null, note: `Stored already (409); not compared: ${note}.`,
   });
@@ -197,6 +209,14 @@ async function compareWithStored(lrs: LrsConfig, statement: AnyStatement, option
     return voided
       ? { kind: 'delivered', status: 409, alreadyStored: true, matches: true, note: 'Stored already (409), and voided in the LRS since.' }
       : { kind: 'delivered', status: 409, alreadyStored: true, matches: true };
+  }
+  // Equal to an earlier version's build of it: ours, as the LRS got it then.
+  const before = earlier.findIndex((e) => statementDifferences(e.statement, read.statement!).length === 0);
+  if (before >= 0) {
+    return {
+      kind: 'delivered', status: 409, alreadyStored: true, matches: true, earlierBuild: before,
+      note: `Stored already (409) as an earlier version of speechmark built it, ${earlier[before]!.lacking}${voided ? '; voided in the LRS since' : ''}.`,
+    };
   }
   const where = differences.slice(0, 10);
   return {

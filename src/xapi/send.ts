@@ -17,7 +17,7 @@ import type { AttemptRecord, AttemptVerdict, ClaimedDelivery } from '../outbox/s
 import { loadStatementSource } from './load.js';
 import { sendStatement, type Fetch, type LrsConfig, type LrsOutcome } from './lrs.js';
 import { buildStatement } from './statement.js';
-import { freezeAtQueue, frozenIdentity, identityAtQueue, type XapiIdentity } from './identity.js';
+import { freezeAsStored, freezeAtQueue, frozenIdentity, identityAtQueue, type XapiIdentity } from './identity.js';
 import { sendVoiding, VOIDING_EVENT_TYPES } from './voiding.js';
 
 export type SendOutcome = LrsOutcome | { kind: 'gone'; reason: string };
@@ -29,15 +29,24 @@ export async function sendAssessmentStatement(
   assessmentId: string,
   options: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {},
   identity: XapiIdentity | null = null,
+  /** The event whose statement this is: one without a frozen identity freezes the build the LRS is found to hold. */
+  eventId: string | null = null,
 ): Promise<SendOutcome> {
   const source = await loadStatementSource(prisma, organizationId, assessmentId);
   // Erased since (learner erasure deletes the rows): nothing left to report, and nothing to retry.
   if (!source) return { kind: 'gone', reason: 'the assessment no longer exists' };
   // Frozen when queued (./identity.ts): not the organisation's home page now, which an admin may have changed since.
-  const statement = identity
-    ? buildStatement(identity, { ...source, accountHomePage: identity.accountHomePage })
-    : buildStatement(xapi, source);
-  return sendStatement(xapi.lrs, statement, options);
+  if (identity) return sendStatement(xapi.lrs, buildStatement(identity, { ...source, accountHomePage: identity.accountHomePage }), options);
+  // No snapshot (queued before there were any): built from the live settings. Its first attempt may
+  // have been made by a version whose statements did not carry the metadata extension yet, so the
+  // LRS may hold that build: a 409 read back equal to it is ours, and that build is frozen.
+  const live: XapiIdentity = { iriBase: xapi.iriBase, accountHomePage: source.accountHomePage ?? xapi.accountHomePage, metadata: true };
+  const earlier = Object.keys(source.metadata).length > 0
+    ? [{ statement: buildStatement({ ...live, metadata: false }, source), lacking: 'without the metadata extension' }]
+    : [];
+  const outcome = await sendStatement(xapi.lrs, buildStatement(live, source), options, earlier);
+  if (eventId && outcome.kind === 'delivered' && outcome.earlierBuild === 0) await freezeAsStored(prisma, eventId, { ...live, metadata: false });
+  return outcome;
 }
 
 /** The LRS an organisation's statements go to: its own (set by an admin), else the server's, else none. */
@@ -122,7 +131,7 @@ export async function attemptXapiStatement(
   // An erasure's or a deletion's event voids the statements sent about what went (./voiding.ts).
   const outcome = voids
     ? await sendVoiding(deps.prisma, identity ?? deps.xapi, lrs, event!, { ...options, keepAlive })
-    : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options, identity);
+    : await sendAssessmentStatement(deps.prisma, { ...deps.xapi, lrs }, d.organizationId, assessmentId!, options, identity, event!.id);
   switch (outcome.kind) {
     case 'delivered':
       return record({ kind: 'delivered' }, outcome.status, null, outcome.note ?? null);

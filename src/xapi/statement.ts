@@ -159,7 +159,11 @@ function groupActivity(iris: ReturnType<typeof xapiIris>, homePage: string, grou
   };
 }
 
-export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'>, source: StatementSource): Statement {
+/**
+ * `config.metadata` false: the statement as versions before the metadata extension built it (an
+ * event that froze that build: src/xapi/identity.ts); the extension is there by default.
+ */
+export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'> & { metadata?: boolean }, source: StatementSource): Statement {
   const iris = xapiIris(config.iriBase);
   const { utterance, sentence } = source;
   const homePage = source.accountHomePage ?? config.accountHomePage;
@@ -199,7 +203,7 @@ export function buildStatement(config: Pick<XapiConfig, 'iriBase' | 'accountHome
         [iris.referenceText]: utterance.referenceText,
         // Only when given: a recording without metadata has the statement it had before the key existed
         // (a re-send after an LRS's 409 is compared with the stored one, and must match it).
-        ...(Object.keys(source.metadata).length > 0 ? { [iris.metadata]: source.metadata } : {}),
+        ...(config.metadata !== false && Object.keys(source.metadata).length > 0 ? { [iris.metadata]: source.metadata } : {}),
       },
     },
     // When the learner read the sentence (the experience), not when a model scored it.

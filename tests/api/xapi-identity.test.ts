@@ -74,7 +74,7 @@ describe.each(DATABASES)('an xAPI statement retried after its account home page 
     expect(await prisma().outboxEvent.count({ where: { organizationId: delivery.organizationId, type: 'xapiDelivery.failed' } })).toBe(0);
     // What the event froze: the organisation's home page when queued, the server's IRI base at the first attempt.
     expect((await prisma().outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).xapiIdentity)
-      .toEqual({ iriBase: t.config.xapi.iriBase, accountHomePage: 'https://moodle.before.example' });
+      .toEqual({ iriBase: t.config.xapi.iriBase, accountHomePage: 'https://moodle.before.example', metadata: true });
 
     // An admin's re-send later: the same statement again (409, compared), delivered.
     const resent = await t.admin.request(`mutation($id: ID!) { resendXapiDelivery(id: $id) { id } }`, { id: toGlobalId('XapiDelivery', deliveryId) });
