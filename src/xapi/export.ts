@@ -10,6 +10,12 @@
  * SCORES_READ, only the key's organisation, the API's rate limits, read in keyset pages and written
  * as they arrive, and a failure after the first byte cuts the connection so a partial array is
  * never taken for a whole one.
+ *
+ * A statement whose delivery froze its identity (src/xapi/identity.ts: the account home page, the
+ * IRI base, whether it carries the metadata extension) is built from that snapshot, as every
+ * attempt and re-send of it is: the export holds the statement the LRS holds (same actor, activity
+ * and extension IRIs), not one rebuilt from settings changed since. The others are built from the
+ * current settings.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Services } from '../graphql/context.js';
@@ -17,7 +23,8 @@ import type { Learner } from '../generated/prisma/client.js';
 import { BadRequest, openExport, rejectUnknownParams, safeFilePart, wantedParam, windowParams, write, type ExportWanted, type Window } from '../http/export.js';
 import type { RateLimiter } from '../http/guards.js';
 import { learnerStatementSources, type StatementSelection } from './load.js';
-import { buildStatement } from './statement.js';
+import { buildStatement, type StatementSource } from './statement.js';
+import { frozenIdentitiesOf, type XapiIdentity } from './identity.js';
 import { log } from '../ops/log.js';
 
 const PARAMETERS: ReadonlySet<string> = new Set(['learner', 'group', 'all', 'since', 'until', 'liveOnly']);
@@ -30,6 +37,11 @@ function parseRequest(req: Request): { wanted: ExportWanted; window: Window; liv
   return { wanted: wantedParam(req), window: windowParams(req), liveOnly: liveOnly === 'true' };
 }
 
+/** The statement as its delivery builds it: from its event's frozen identity where there is one. */
+function statementOf(xapi: Services['config']['xapi'], source: StatementSource, identity: XapiIdentity | undefined) {
+  return identity ? buildStatement(identity, { ...source, accountHomePage: identity.accountHomePage }) : buildStatement(xapi, source);
+}
+
 /** One JSON array of the statements of every learner given, in order, each learner's oldest first. */
 async function streamStatements(services: Services, res: Response, organizationId: string, learners: AsyncIterable<Learner>, which: StatementSelection): Promise<void> {
   const { xapi } = services.config;
@@ -37,7 +49,8 @@ async function streamStatements(services: Services, res: Response, organizationI
   let first = true;
   for await (const learner of learners) {
     for await (const page of learnerStatementSources(services.prisma, organizationId, learner.id, which)) {
-      const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(buildStatement(xapi, s))).join('');
+      const frozen = await frozenIdentitiesOf(services.prisma, organizationId, learner.id, page.map((s) => s.assessmentId), xapi);
+      const chunk = page.map((s) => (first ? ((first = false), '\n') : ',\n') + JSON.stringify(statementOf(xapi, s, frozen.get(s.assessmentId)))).join('');
       if (!(await write(res, chunk))) return; // the client went away
     }
   }

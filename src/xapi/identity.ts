@@ -22,6 +22,7 @@
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
+import { toGlobalId } from '../graphql/ids.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -112,4 +113,39 @@ export async function freezeAsStored(db: Db, eventId: string, identity: XapiIden
     eventId,
     JSON.stringify(identity),
   );
+}
+
+/**
+ * For an export: the identity each of `assessmentIds` (one learner's) was or will be sent with,
+ * where its assessment.completed event froze one: a snapshot resolved by an attempt as stored, one
+ * only queued as its first attempt will resolve it (not stored here: an export reads). Assessments
+ * missing from the map have no snapshot (no LRS when assessed, a bulk re-assessment not sent, an
+ * event queued before snapshots existed) and are built from the live settings, as their delivery is.
+ */
+export async function frozenIdentitiesOf(
+  db: Db,
+  organizationId: string,
+  learnerId: string,
+  assessmentIds: string[],
+  config: Pick<XapiConfig, 'iriBase' | 'accountHomePage'>,
+): Promise<Map<string, XapiIdentity>> {
+  if (assessmentIds.length === 0) return new Map();
+  const byGlobalId = new Map(assessmentIds.map((id) => [toGlobalId('Assessment', id), id]));
+  // The learner's events (the index on learnerId), the assessment named in the body as the event was sent.
+  const rows = await db.$queryRawUnsafe<{ assessment: string; xapiIdentity: unknown }[]>(
+    `SELECT ("body"::jsonb #>> '{data,assessment,id}') AS "assessment", "xapiIdentity"
+       FROM "OutboxEvent"
+      WHERE "learnerId" = $1::uuid AND "organizationId" = $2::uuid AND "type" = 'assessment.completed' AND "xapiIdentity" IS NOT NULL
+        AND ("body"::jsonb #>> '{data,assessment,id}') = ANY($3::text[])`,
+    learnerId,
+    organizationId,
+    [...byGlobalId.keys()],
+  );
+  const out = new Map<string, XapiIdentity>();
+  for (const row of rows) {
+    const identity = resolveQueued(row.xapiIdentity, config);
+    const assessmentId = byGlobalId.get(row.assessment);
+    if (identity && assessmentId && !out.has(assessmentId)) out.set(assessmentId, identity);
+  }
+  return out;
 }
