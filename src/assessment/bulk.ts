@@ -214,7 +214,13 @@ export async function startBulkReassessment(prisma: PrismaClient, request: Start
     }
     throw e;
   }
-  const finished = await enqueueFor(prisma, op.id, input.maxAttempts, input.inRequestMs ?? ENQUEUE_IN_REQUEST_MS);
+  // The operation is committed: a batch failing now (a lock held past the transaction's time, a
+  // learner erased mid-batch) must not answer the request with an error, or the client's retry
+  // would start a second operation. Queueing goes on from the cursor, here or in a sweep.
+  const finished = await enqueueFor(prisma, op.id, input.maxAttempts, input.inRequestMs ?? ENQUEUE_IN_REQUEST_MS).catch((err: unknown) => {
+    log.warn('bulk re-assessment: a batch failed in the request; queueing goes on from its cursor', { bulkOperationId: op.id, err });
+    return false;
+  });
   if (!finished) {
     // A large selection: the request returns (status ENQUEUEING) and this process queues on. Should
     // it end first, any API or worker process takes the operation up from its cursor (sweepBulkEnqueueing).

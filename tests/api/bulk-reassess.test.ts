@@ -15,6 +15,7 @@ import { BulkEnqueueSweeper } from '../../src/assessment/bulk-sweeper.js';
 import { cliActor } from '../../src/admin/audit.js';
 import { claimJob, completeJob, failJob } from '../../src/jobs/queue.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import { openDatabase } from '../../src/db/client.js';
 
 const DATABASES = await testDatabases();
 
@@ -155,6 +156,38 @@ describe.each(DATABASES)('bulk re-assessment on %s', (kind) => {
       status: 'RUNNING', progress: { total: 2 * BATCH_SIZE + 7, queued: 2 * BATCH_SIZE + 7 },
     });
   });
+
+  (kind === 'postgres' ? test : test.skip)('a batch failing within the request (a row held past the transaction time) answers the operation, not an error; queueing goes on from its cursor', async () => {
+    const learner = await learnerWith(prisma, org, BATCH_SIZE + 3);
+    const [last] = await prisma.utterance.findMany({ where: { learnerId: learner.id }, orderBy: { id: 'desc' }, take: 1 });
+    // A process whose transactions may run 1.5 s, and another transaction holding the second
+    // batch's last utterance (as an erasure would) for longer: that batch's job insert waits on the
+    // row and times out.
+    const short = await openDatabase({ databaseUrl: t.config.databaseUrl, dataDir: 'memory://', dbTransactionTimeoutMs: 1_500 });
+    try {
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = prisma.$transaction(async (tx) => {
+        await tx.$queryRawUnsafe(`SELECT 1 FROM "Utterance" WHERE "id" = $1::uuid FOR UPDATE`, last!.id);
+        holding();
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+      }, { timeout: 20_000 });
+      await held;
+      const op = await startBulkReassessment(short.prisma, { organizationId: org, actor: cliActor(), learnerId: learner.id, maxAttempts: 3, inRequestMs: 60_000 });
+      // Not all queued, though the request could have queued for a minute: a batch failed.
+      expect(op).toMatchObject({ total: BATCH_SIZE + 3, enqueuedAt: null });
+      await holder;
+      // Once the row is free, the queueing left in the background or a sweep finishes it, once each.
+      await sweepBulkEnqueueing(prisma, 3, new Date(Date.now() + 10 * STALLED_ENQUEUE_MS));
+      for (let i = 0; i < 200 && !(await prisma.bulkOperation.findUniqueOrThrow({ where: { id: op.id } })).enqueuedAt; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await expectEachQueuedOnce(op.id, learner.id);
+      expect(await prisma.bulkOperation.count({ where: { learnerId: learner.id } })).toBe(1);
+    } finally {
+      await short.close();
+    }
+  }, 60_000);
 
   test('while queueing goes on, the operation reads ENQUEUEING', async () => {
     const learner = await learnerWith(prisma, org, 3);
