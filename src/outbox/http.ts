@@ -36,6 +36,8 @@ const agents = {
   https: new https.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 10_000 }),
 };
 
+const ABORTED_MESSAGE = 'the delivery worker stopped during the attempt';
+
 class AddressRefused extends Error {
   readonly code = 'ADDRESS_NOT_ALLOWED';
 }
@@ -95,6 +97,8 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
     const refusal = options.policy.refusal(host);
     if (refusal) return Promise.resolve(failed('ADDRESS_NOT_ALLOWED', refusal));
   }
+  // A worker that already stopped sends nothing: no request is built, so none can fail unheard.
+  if (options.signal?.aborted) return Promise.resolve(failed('ABORTED', ABORTED_MESSAGE));
   const secure = url.protocol === 'https:';
   return new Promise<PostResult>((resolve) => {
     let settled = false;
@@ -151,6 +155,11 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
         res.on('close', () => finish(answer()));
       },
     );
+    // Listened to before anything can destroy the request: an 'error' nobody hears ends the process.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof AddressRefused || err.code === 'ADDRESS_NOT_ALLOWED') return finish(failed('ADDRESS_NOT_ALLOWED', err.message));
+      finish(failed('CONNECTION_FAILED', `${err.code ? `${err.code}: ` : ''}${err.message}`));
+    });
     const deadline = setTimeout(() => {
       const answer = answered;
       req.destroy();
@@ -158,14 +167,9 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
     }, options.timeoutMs);
     const onAbort = () => {
       req.destroy();
-      finish(failed('ABORTED', 'the delivery worker stopped during the attempt'));
+      finish(failed('ABORTED', ABORTED_MESSAGE));
     };
-    if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof AddressRefused || err.code === 'ADDRESS_NOT_ALLOWED') return finish(failed('ADDRESS_NOT_ALLOWED', err.message));
-      finish(failed('CONNECTION_FAILED', `${err.code ? `${err.code}: ` : ''}${err.message}`));
-    });
     req.end(body);
   });
 }

@@ -35,8 +35,15 @@ export type LrsOutcome =
   /** The LRS holds another statement under this id (`differences`: where they differ, at most 10). */
   | { kind: 'conflict'; status: 409; reason: string; differences: string[] };
 
-/** The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can stand in. */
-export type Fetch = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+/**
+ * The same fetch-like shape as the global one, so another HTTP client (e.g. an SSRF-guarded one) can
+ * stand in; `headers` where the client gives them (a read's X-Experience-API-Consistent-Through).
+ */
+export type Fetch = (url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+  status: number;
+  text(): Promise<string>;
+  headers?: { get(name: string): string | null };
+}>;
 
 export type SendOptions = { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal };
 
@@ -120,14 +127,21 @@ export function statementReadUrl(endpoint: string, statementId: string, by: 'sta
   return url.toString();
 }
 
-type ReadBack = { kind: 'read'; status: number; statement: Record<string, unknown> | null; note: string | null } | { kind: 'outcome'; outcome: LrsOutcome };
+/** `consistentThrough`: the answer's X-Experience-API-Consistent-Through (ms since the epoch), null without one. */
+type ReadBack = { kind: 'read'; status: number; statement: Record<string, unknown> | null; note: string | null; consistentThrough: number | null } | { kind: 'outcome'; outcome: LrsOutcome };
+
+/** Up to when the LRS's reads are complete, by its answer (xAPI 1.0.3 communication 2.1.3, a MUST on every Statements answer). */
+function consistentThrough(res: { headers?: { get(name: string): string | null } }): number | null {
+  const at = Date.parse(res.headers?.get('x-experience-api-consistent-through') ?? '');
+  return Number.isNaN(at) ? null : at;
+}
 
 /**
  * One read of a stored statement: the statement when the LRS returned one with our id. `after`:
  * what made the sender read (for the reasons of a read that fails).
  */
 async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voidedStatementId', options: SendOptions, after = 'LRS answered 409'): Promise<ReadBack> {
-  let res: { status: number; text(): Promise<string> };
+  let res: Awaited<ReturnType<Fetch>>;
   try {
     const { 'content-type': _none, ...headers } = lrsHeaders(lrs);
     res = await fetchOf(options)(statementReadUrl(lrs.endpoint, id, by), { method: 'GET', headers, signal: deadline(options) });
@@ -137,18 +151,19 @@ async function readStored(lrs: LrsConfig, id: string, by: 'statementId' | 'voide
   if (res.status === 408 || res.status === 429 || res.status >= 500) {
     return { kind: 'outcome', outcome: { kind: 'retry', status: res.status, reason: `${after}, then ${res.status} to reading the stored statement back` } };
   }
-  if (res.status !== 200) return { kind: 'read', status: res.status, statement: null, note: `the LRS answered ${res.status} to reading it back` };
+  const through = consistentThrough(res);
+  if (res.status !== 200) return { kind: 'read', status: res.status, statement: null, note: `the LRS answered ${res.status} to reading it back`, consistentThrough: through };
   let body: unknown;
   try {
     body = JSON.parse(await res.text());
   } catch {
-    return { kind: 'read', status: 200, statement: null, note: 'the LRS answered with something that is not JSON (or over 1 MB)' };
+    return { kind: 'read', status: 200, statement: null, note: 'the LRS answered with something that is not JSON (or over 1 MB)', consistentThrough: through };
   }
   const isOurs = typeof body === 'object' && body !== null && !Array.isArray(body)
     && typeof (body as { id?: unknown }).id === 'string' && (body as { id: string }).id.toLowerCase() === id.toLowerCase();
   // A StatementResult, or another statement: the LRS did not honour the single read; nothing to compare.
-  if (!isOurs) return { kind: 'read', status: 200, statement: null, note: 'the LRS did not return the statement with this id' };
-  return { kind: 'read', status: 200, statement: body as Record<string, unknown>, note: null };
+  if (!isOurs) return { kind: 'read', status: 200, statement: null, note: 'the LRS did not return the statement with this id', consistentThrough: through };
+  return { kind: 'read', status: 200, statement: body as Record<string, unknown>, note: null, consistentThrough: through };
 }
 
 /**
@@ -169,15 +184,26 @@ export async function lrsAnswers(lrs: LrsConfig, options: SendOptions = {}): Pro
 }
 
 /**
- * Whether the LRS holds statement `id` as a live (not voided) statement: true on a 200, false on a
- * 404 (never received, or voided already: either way nothing of it is left in the LRS's queries),
- * null when the read does not tell (write-only credentials, another status). `after` names what
- * led to the read; a read worth retrying is returned as that outcome.
+ * What the LRS says of statement `id`: `held` (a read by statementId answers 200), `voided` (404 so,
+ * 200 by voidedStatementId: voided already, for good), `absent` (404 to both: not readable now),
+ * `unknown` (a read that does not tell: write-only credentials, another status). `consistentThrough`:
+ * up to when the LRS says its reads are complete (the earlier of the two reads'), null when it does
+ * not say. `after` names what led to the read; a read worth retrying is returned as that outcome.
  */
-export async function holdsStatement(lrs: LrsConfig, id: string, after: string, options: SendOptions = {}): Promise<boolean | null | LrsOutcome> {
-  const read = await readStored(lrs, id, 'statementId', options, after);
-  if (read.kind === 'outcome') return read.outcome;
-  return read.status === 200 ? true : read.status === 404 ? false : null;
+export interface StatementState {
+  state: 'held' | 'voided' | 'absent' | 'unknown';
+  consistentThrough: number | null;
+}
+
+export async function statementState(lrs: LrsConfig, id: string, after: string, options: SendOptions = {}): Promise<StatementState | LrsOutcome> {
+  const live = await readStored(lrs, id, 'statementId', options, after);
+  if (live.kind === 'outcome') return live.outcome;
+  if (live.status !== 404) return { state: live.status === 200 ? 'held' : 'unknown', consistentThrough: live.consistentThrough };
+  const voided = await readStored(lrs, id, 'voidedStatementId', options, after);
+  if (voided.kind === 'outcome') return voided.outcome;
+  const times = [live.consistentThrough, voided.consistentThrough].filter((t): t is number => t !== null);
+  const through = times.length ? Math.min(...times) : null;
+  return { state: voided.status === 200 ? 'voided' : voided.status === 404 ? 'absent' : 'unknown', consistentThrough: through };
 }
 
 /**

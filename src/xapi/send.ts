@@ -91,8 +91,12 @@ function guardedFetch(policy: AddressPolicy, timeoutMs: number): Fetch {
       // One byte over the limit shows a cut answer, which then does not parse and is not compared.
       ? await getForAnswer(url, init.headers, { ...options, keepBytes: MAX_READ_BACK_BYTES + 1 })
       : await postForAnswer(url, init.headers, init.body ?? '', options);
-    return { status: answer.status, text: async () => answer.text };
+    return { status: answer.status, text: async () => answer.text, headers: { get: (name: string) => headerValue(answer.headers[name.toLowerCase()]) } };
   };
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return (Array.isArray(v) ? v[0] : v) ?? null;
 }
 
 /** The assessment an assessment.completed body is about. */

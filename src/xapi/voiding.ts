@@ -18,7 +18,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { XapiConfig } from '../config.js';
 import { lrsFor } from './send.js';
 import { freezeAtQueue } from './identity.js';
-import { holdsStatement, lrsAnswers, postStatements, sendStatement, type LrsConfig, type LrsOutcome, type SendOptions } from './lrs.js';
+import { lrsAnswers, postStatements, sendStatement, statementState, type LrsConfig, type LrsOutcome, type SendOptions, type StatementState } from './lrs.js';
 import { PLATFORM, VERB_VOIDED, type VoidingStatement } from './statement.js';
 import { statementIdFor, STATEMENT_NAMESPACE, uuidV5 } from './uuid.js';
 
@@ -120,9 +120,10 @@ const MAYBE_ONE_REFUSED = new Set([400, 413]);
 /**
  * A voiding attempt's options: `keepAlive` (the delivery worker's lease renewal) is called before
  * each step that sends (a batch, or one statement with its reads); false: the delivery was taken
- * over by another claim, and the attempt stops sending.
+ * over by another claim, and the attempt stops sending. `settleMs`: the window after a voiding's
+ * time in which a statement on its way may still land (settleWindowMs; twice the request timeout).
  */
-export type VoidingOptions = SendOptions & { keepAlive?: () => Promise<boolean> };
+export type VoidingOptions = SendOptions & { keepAlive?: () => Promise<boolean>; settleMs?: number };
 
 /** The outcome of an attempt that lost its delivery: whatever it records is fenced off anyway. */
 const LEASE_LOST: LrsOutcome = {
@@ -152,6 +153,11 @@ interface Tally {
   absent: string[];
   /** Voided statements whose voiding the LRS refused while it holds them (or could not say). */
   refused: string[];
+  /**
+   * Voided statements whose voiding the LRS refused, not readable there, while the LRS says its
+   * reads are complete only up to before the settle window's end: not yet moot; retried.
+   */
+  unsettled: string[];
   firstRefusal: { status: number; reason: string } | null;
   /** The LRS's last answer that took a voiding, for the delivery's record. */
   lastTaken: LrsOutcome | null;
@@ -205,7 +211,7 @@ export async function sendVoiding(
   const earlier = rows.length - pending.length;
   if (pending.length === 0) return { kind: 'delivered', status: 204, alreadyStored: false, note: `Every voiding (${earlier}) was taken by the LRS in an earlier attempt; nothing sent.` };
   // An LRS that took voidings before is one that answers.
-  const tally: Tally = { voided: 0, earlier, absent: [], refused: [], firstRefusal: null, lastTaken: null, answers: earlier > 0 };
+  const tally: Tally = { voided: 0, earlier, absent: [], refused: [], unsettled: [], firstRefusal: null, lastTaken: null, answers: earlier > 0 };
   const taken = (ids: string[]) => recordTaken(prisma, event.id, lrs.endpoint, ids);
   for (let i = 0; i < pending.length; i += batchSize) {
     const statements = pending.slice(i, i + batchSize).map((r) => voidingStatement(config, r.statementId, r.voidedAt));
@@ -246,22 +252,29 @@ function summarise(tally: Tally, total: number): LrsOutcome {
     const first = tally.firstRefusal ?? { status: 404, reason: 'LRS answered 404' };
     return { kind: 'rejected', status: first.status, reason: `The LRS refused to void ${refused.length} of ${total} statements (${named}); ${counts(tally, total, answers)}. The first refusal: ${first.reason}` };
   }
+  if (tally.unsettled.length > 0) {
+    const named = tally.unsettled.slice(0, 5).join(', ') + (tally.unsettled.length > 5 ? ` and ${tally.unsettled.length - 5} more` : '');
+    return {
+      kind: 'retry', status: null, errorCode: 'LRS_NOT_CONSISTENT',
+      reason: `The LRS refused to void ${tally.unsettled.length} of ${total} statements (${named}) that it does not return, but says its reads are complete only up to before they could have landed (X-Experience-API-Consistent-Through): read again later; ${counts(tally, total, answers)}.`,
+    };
+  }
   // every voiding moot: the About resource's answer is the delivery's record
   const taken = tally.lastTaken ?? { kind: 'delivered', status: 200, alreadyStored: false };
   if (taken.kind !== 'delivered') return taken;
   const notes = [
     taken.note,
     tally.earlier ? `${tally.earlier} of ${total} voidings were taken by the LRS in earlier attempts and not sent again.` : null,
-    tally.absent.length ? `${tally.absent.length} of ${total} statements are not in the LRS (a read by statementId answers 404: never received, or voided already), which refused to void them: nothing of them is left to void.` : null,
+    tally.absent.length ? `${tally.absent.length} of ${total} statements are not in the LRS (voided already, read by voidedStatementId; or never received, 404 to both reads once any statement on its way would have landed), which refused to void them: nothing of them is left to void.` : null,
   ].filter((n): n is string => !!n);
   return notes.length ? { ...taken, note: notes.join(' ') } : taken;
 }
 
 function counts(tally: Tally, total: number, answers: boolean): string {
   const moot = answers ? tally.absent.length : 0;
-  const notSent = total - tally.voided - tally.earlier - tally.absent.length - tally.refused.length;
+  const notSent = total - tally.voided - tally.earlier - tally.absent.length - tally.refused.length - tally.unsettled.length;
   return `${tally.voided} voided` + (tally.earlier ? `, ${tally.earlier} voided by earlier attempts` : '') + (moot ? `, ${moot} not in the LRS` : '')
-    + (notSent ? `, ${notSent} not sent after a batch of which the LRS took nothing` : '');
+    + (tally.unsettled.length ? `, ${tally.unsettled.length} not readable yet` : '') + (notSent ? `, ${notSent} not sent after a batch of which the LRS took nothing` : '');
 }
 
 /** An outcome that ends the attempt early, with what the attempt had done before it. */
@@ -278,18 +291,23 @@ function withTally(outcome: LrsOutcome, tally: Tally, total: number): LrsOutcome
 async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options: VoidingOptions, tally: Tally, taken: string[]): Promise<LrsOutcome | null> {
   for (const statement of statements) {
     if (!(await alive(options))) return LEASE_LOST;
-    const outcome = await sendStatement(lrs, statement, options);
+    let outcome = await sendStatement(lrs, statement, options);
     if (outcome.kind === 'rejected' && MAYBE_ONE_REFUSED.has(outcome.status)) {
       const target = statement.object.id;
-      const held = await holdsStatement(lrs, target, `LRS refused to void ${target} (${outcome.status})`, options);
-      if (typeof held === 'object' && held !== null) return held; // a read to retry
-      if (held === true) tally.answers = true;
-      if (held === false) tally.absent.push(target);
-      else {
-        tally.refused.push(target);
-        tally.firstRefusal ??= { status: outcome.status, reason: outcome.reason };
+      const found = await refusedTarget(lrs, statement, outcome.status, options);
+      if ('kind' in found) {
+        if (found.kind !== 'delivered') return found; // a read to retry, the lease lost, or the second POST's outcome
+        outcome = found; // it landed meanwhile, and the LRS took the voiding then
+      } else {
+        if (found.state === 'held' || found.state === 'voided') tally.answers = true;
+        if (found.state === 'voided' || found.state === 'absent') tally.absent.push(target);
+        else if (found.state === 'unsettled') tally.unsettled.push(target);
+        else {
+          tally.refused.push(target);
+          tally.firstRefusal ??= { status: outcome.status, reason: outcome.reason };
+        }
+        continue;
       }
-      continue;
     }
     if (outcome.kind !== 'delivered') return outcome;
     taken.push(statement.object.id);
@@ -297,4 +315,59 @@ async function oneByOne(lrs: LrsConfig, statements: VoidingStatement[], options:
     tally.lastTaken = outcome;
   }
   return null;
+}
+
+/**
+ * The window after a voiding's time in which a statement on its way to the LRS may still land: a
+ * delivery in flight when its learner was erased posts within its request timeout; twice that,
+ * for the clocks of two hosts. (`settleMs` overrides it.)
+ */
+function settleWindowMs(options: VoidingOptions): number {
+  return options.settleMs ?? 2 * (options.timeoutMs ?? 10_000);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * What a refused voiding's target is in the LRS, made sure before a voiding counts as moot. One 404
+ * to a read by statementId proves little: a statement voided already answers it too (it is read by
+ * voidedStatementId: moot for good), an LRS may answer before what it stored can be read (its
+ * X-Experience-API-Consistent-Through says up to when its reads are complete), and a statement on
+ * its way lands after the read. So a target not readable before the settle window has passed is
+ * read again once it has (one that landed meanwhile is voided now: the LRS's answer to that POST is
+ * returned), and one the LRS's reads may not cover yet (consistent only up to before the window's
+ * end) is `unsettled`: the attempt is retried rather than the voiding counted as moot.
+ */
+async function refusedTarget(
+  lrs: LrsConfig, statement: VoidingStatement, status: number, options: VoidingOptions,
+): Promise<LrsOutcome | { state: StatementState['state'] | 'unsettled' }> {
+  const target = statement.object.id;
+  const after = `LRS refused to void ${target} (${status})`;
+  const settled = Date.parse(statement.timestamp) + settleWindowMs(options);
+  let read = await statementState(lrs, target, after, options);
+  if ('kind' in read) return read;
+  if (read.state === 'absent' && Date.now() < settled) {
+    await sleep(settled - Date.now(), options.signal);
+    if (!(await alive(options))) return LEASE_LOST;
+    read = await statementState(lrs, target, after, options);
+    if ('kind' in read) return read;
+    if (read.state === 'held') {
+      // It landed: void it now. Refused again while held is a refusal like any other.
+      const again = await sendStatement(lrs, statement, options);
+      return again.kind === 'rejected' && MAYBE_ONE_REFUSED.has(again.status) ? { state: 'held' } : again;
+    }
+  }
+  if (read.state === 'absent' && read.consistentThrough !== null && read.consistentThrough < settled) return { state: 'unsettled' };
+  return { state: read.state };
 }

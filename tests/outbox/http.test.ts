@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy } from '../../src/outbox/address-policy.js';
-import { getForAnswer, postForAnswer } from '../../src/outbox/http.js';
+import { getForAnswer, postForAnswer, postJson } from '../../src/outbox/http.js';
 
 const BODY = JSON.stringify({ name: 'lms\u007fuser', note: 'tab\there' });
 
@@ -33,4 +33,25 @@ test('a GET answer is kept exactly (it is parsed); a POST answer printable (it i
   expect(JSON.parse(got.text).name).toBe('lms\u007fuser');
   const posted = await postForAnswer(url, {}, '{}', options);
   expect(posted.text).toBe(BODY.replace('\u007f', ''));
+});
+
+test('an attempt whose worker already stopped is ABORTED without a request, and nothing is thrown later', async () => {
+  let connections = 0;
+  server.on('connection', () => connections++);
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const controller = new AbortController();
+    controller.abort();
+    const res = await postJson(url, {}, Buffer.from('{}'), { policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 2000, signal: controller.signal });
+    expect(res).toMatchObject({ errorCode: 'ABORTED', statusCode: null });
+    // Before, the request was built and destroyed with no 'error' listener: "socket hang up" was
+    // thrown a tick later, which ends a process that is shutting down with exit code 1.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(uncaught).toEqual([]);
+    expect(connections).toBe(0);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
 });

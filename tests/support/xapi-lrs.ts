@@ -56,6 +56,11 @@ export class TestLrs {
   refuseVoidingUnknown = false;
   /** Targets whose voiding is refused (400 for the whole batch), held or not. */
   readonly refuseVoidingOf = new Set<string>();
+  /**
+   * How far behind its reads are: every answer's X-Experience-API-Consistent-Through (xAPI 1.0.3
+   * communication 2.1.3, which every LRS sends) is this long before now.
+   */
+  consistencyLagMs = 0;
   private server: http.Server | null = null;
   url = '';
 
@@ -72,7 +77,10 @@ export class TestLrs {
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse, status: number, reason: string, body?: unknown): void {
     this.requests.push({ status, reason, headers: req.headers, query: new URL(req.url ?? '/', 'http://lrs').search });
-    res.writeHead(status, { 'content-type': 'application/json', 'x-experience-api-version': '1.0.3' });
+    res.writeHead(status, {
+      'content-type': 'application/json', 'x-experience-api-version': '1.0.3',
+      'x-experience-api-consistent-through': new Date(Date.now() - this.consistencyLagMs).toISOString(),
+    });
     res.end(body === undefined ? JSON.stringify({ error: reason }) : JSON.stringify(body));
   }
 
