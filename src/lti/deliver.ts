@@ -13,6 +13,7 @@ import { gradeComment, gradeOf, gradeTimestamp, lockGrade, readingOf, userReadin
 import { LOCK_BUSY, skippableUnderLock } from '../db/lock-timeout.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpAnswer, HttpPost } from './http.js';
+import { UnboundOriginError } from './origins.js';
 
 /** The line item (held FOR KEY SHARE until commit) and LTI user a reading's submission named; null when none. */
 async function heldSubmission(tx: Prisma.TransactionClient, utteranceId: string) {
@@ -157,9 +158,10 @@ export async function attemptLtiScore(deps: LtiChannelDeps, d: ClaimedDelivery, 
     : null;
   if (!score) return record({ kind: 'failed' }, null, 'SCORE_DELETED', 'The score or its line item no longer exists.');
   const { platform } = score.lineItem;
+  const url = scoresUrl(score.lineItem.url);
   const post = async (refresh: boolean): Promise<HttpAnswer> => {
-    const token = await deps.tokens.token(platform, { refresh });
-    return deps.post(scoresUrl(score.lineItem.url), {
+    const token = await deps.tokens.token(platform, url, { refresh });
+    return deps.post(url, {
       headers: { 'content-type': SCORE_MEDIA_TYPE, authorization: `Bearer ${token}` },
       body: JSON.stringify(scoreBody(score)),
       signal,
@@ -183,6 +185,8 @@ export async function attemptLtiScore(deps: LtiChannelDeps, d: ClaimedDelivery, 
       return record(retry(), null, e.code, e.message);
     }
     if (e instanceof TokenError) return record(retry(), e.status, 'TOKEN_REFUSED', e.message);
+    // Nothing was sent: retried, since an admin may list the origin in the platform's serviceOrigins meanwhile.
+    if (e instanceof UnboundOriginError) return record(retry(), null, e.code, e.message);
     throw e;
   }
 }

@@ -17,6 +17,7 @@ import { createLtiLineItem, httpUrl, checkLineItemFields } from './platforms.js'
 import { platformError } from './platform-error.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import type { HttpPost } from './http.js';
+import { refuseUnbound, refuseUnboundPlatform } from './origins.js';
 
 export const AGS_LINEITEM_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem';
 export const LINEITEM_MEDIA_TYPE = 'application/vnd.ims.lis.v2.lineitem+json';
@@ -117,6 +118,9 @@ export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organi
   const body = { scoreMaximum: input.scoreMaximum, label, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
   const platform = await deps.prisma.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });
   if (!platform) throw new AppError('NOT_FOUND', 'No such LTI platform.');
+  // The lineitem token goes to the container, the client assertion to the token endpoint: the platform's origins only.
+  refuseUnbound(platform, 'input.lineItemsUrl', container);
+  refuseUnboundPlatform(platform);
   let url: string;
   try {
     url = await postLineItem(deps, platform, container, JSON.stringify(body));
@@ -145,7 +149,7 @@ export async function createLineItemOnPlatform(deps: LineItemServiceDeps, organi
 /** POSTs the line item, with one fresh token after a 401 or 403; returns its URL. */
 async function postLineItem(deps: LineItemServiceDeps, platform: Parameters<LtiTokenClient['token']>[0], container: string, body: string) {
   for (let refresh = false; ; refresh = true) {
-    const token = await deps.tokens.token(platform, { scope: AGS_LINEITEM_SCOPE, refresh });
+    const token = await deps.tokens.token(platform, container, { scope: AGS_LINEITEM_SCOPE, refresh });
     const answer = await deps.post(container, {
       headers: { authorization: `Bearer ${token}`, 'content-type': LINEITEM_MEDIA_TYPE, accept: LINEITEM_MEDIA_TYPE },
       body,

@@ -21,6 +21,7 @@ import { httpUrl } from './platforms.js';
 import { platformError as serviceError } from './platform-error.js';
 import { TokenError, type LtiTokenClient } from './token.js';
 import { MAX_PAGE_BYTES, type HttpGet } from './http.js';
+import { refuseUnbound, refuseUnboundPlatform, UnboundOriginError } from './origins.js';
 
 export const NRPS_SCOPE = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
 export const MEMBERSHIP_MEDIA_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
@@ -151,7 +152,7 @@ async function readRoster(tokens: LtiTokenClient, get: HttpGet, platform: Parame
 async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Parameters<LtiTokenClient['token']>[0], url: string) {
   try {
     for (let refresh = false; ; refresh = true) {
-      const token = await tokens.token(platform, { scope: NRPS_SCOPE, refresh });
+      const token = await tokens.token(platform, url, { scope: NRPS_SCOPE, refresh });
       const answer = await get(url, { headers: { authorization: `Bearer ${token}`, accept: MEMBERSHIP_MEDIA_TYPE } });
       // 401: the token was refused. 403: it may have been granted before the platform allowed the
       // scope (a platform grants only the scopes allowed, and the token is cached): one fresh try.
@@ -164,6 +165,7 @@ async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Paramet
     // The code only: the message may say what an internal name resolves to.
     if (e instanceof TokenError) throw platformError(`the token endpoint refused (HTTP ${e.status ?? 'no answer'}).`, e.status);
     if (e instanceof OutboundError) throw platformError(`no answer (${e.code}).`);
+    if (e instanceof UnboundOriginError) throw platformError(e.message);
     throw e;
   }
 }
@@ -218,6 +220,9 @@ export async function syncLtiMembers(
   }
   const platform = await prisma.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId: input.organizationId } });
   if (!platform) throw new AppError('NOT_FOUND', 'No LtiPlatform with that id.');
+  // The NRPS token goes with every page, the client assertion to the token endpoint: the platform's origins only.
+  refuseUnbound(platform, 'input.contextMembershipsUrl', url);
+  refuseUnboundPlatform(platform);
 
   const roster = await readRoster(deps.tokens, deps.get, platform, url);
   const group = requestedGroup ?? roster.context.id?.trim() ?? null;

@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
 import { createToolKey, rotateToolKey } from './keys.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
+import { checkServiceOrigins, refuseUnbound } from './origins.js';
 
 export interface PlatformInput {
   name: string;
@@ -17,6 +18,8 @@ export interface PlatformInput {
   deploymentId: string;
   tokenEndpoint: string;
   audience?: string | null;
+  /** Origins other than the issuer's that the platform's token endpoint and services are on (src/lti/origins.ts). */
+  serviceOrigins?: readonly string[] | null;
 }
 
 const MAX_FIELD_CHARS = 2048;
@@ -123,7 +126,10 @@ export async function registerLtiPlatform(prisma: PrismaClient, organizationId: 
     deploymentId: identifier('deploymentId', input.deploymentId),
     tokenEndpoint: serviceUrl('tokenEndpoint', input.tokenEndpoint, rules),
     audience: audienceOf(input.audience),
+    serviceOrigins: checkServiceOrigins(input.serviceOrigins ?? [], rules.allowHttp),
   };
+  // The signed client assertion goes there: one of the platform's own origins.
+  refuseUnbound(data, 'input.tokenEndpoint', data.tokenEndpoint);
   try {
     return await prisma.$transaction(async (tx) => {
       const platform = await tx.ltiPlatform.create({ data });
@@ -175,14 +181,20 @@ export async function updateLtiPlatform(prisma: PrismaClient, organizationId: st
     ...(changes.deploymentId != null ? { deploymentId: identifier('deploymentId', changes.deploymentId) } : {}),
     ...(changes.tokenEndpoint != null ? { tokenEndpoint: httpUrl('tokenEndpoint', changes.tokenEndpoint) } : {}),
     ...(changes.audience != null ? { audience: audienceOf(changes.audience) } : {}),
+    ...(changes.serviceOrigins != null ? { serviceOrigins: checkServiceOrigins(changes.serviceOrigins, rules.allowHttp) } : {}),
   };
   try {
     return await prisma.$transaction(async (tx) => {
       const before = await lockPlatform(tx, organizationId, id);
       // A new address meets the operator's rules; the stored one sent back (a whole form re-sent) is kept.
       if (data.tokenEndpoint !== undefined && data.tokenEndpoint !== before.tokenEndpoint) checkServiceUrl('tokenEndpoint', data.tokenEndpoint, rules);
+      // The token endpoint stays on one of the platform's origins whenever it, the issuer or the origins change.
+      const after = { ...before, ...data };
+      if (!same(after.tokenEndpoint, before.tokenEndpoint) || !same(after.issuer, before.issuer) || !same(after.serviceOrigins, before.serviceOrigins)) {
+        refuseUnbound(after, 'input.tokenEndpoint', after.tokenEndpoint);
+      }
       const platform = await tx.ltiPlatform.update({ where: { id: before.id }, data });
-      const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== platform[k as keyof typeof data]);
+      const changed = Object.keys(data).filter((k) => !same(before[k as keyof typeof data], platform[k as keyof typeof data]));
       await recordAudit(tx, { organizationId, actor, action: 'ltiPlatform.updated', targetType: 'LtiPlatform', targetId: id, details: { changed } });
       return platform;
     });
@@ -190,6 +202,11 @@ export async function updateLtiPlatform(prisma: PrismaClient, organizationId: st
     if (isUniqueViolation(e)) throw new AppError('CONFLICT', PLATFORM_CONFLICT);
     throw e;
   }
+}
+
+/** Equal values, lists compared by their items. */
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** How many scores were owed to what a deletion removes, and how many of their deliveries had not been delivered. */
@@ -261,6 +278,8 @@ export async function createLtiLineItem(prisma: PrismaClient, organizationId: st
     return await prisma.$transaction(async (tx) => {
       const platform = await tx.ltiPlatform.findFirst({ where: { id: input.platformId, organizationId } });
       if (!platform) throw new AppError('NOT_FOUND', 'No such LTI platform.');
+      // Scores go there with the platform's token: one of its origins.
+      refuseUnbound(platform, 'input.url', url);
       const lineItem = await tx.ltiLineItem.create({
         data: { organizationId, platformId: platform.id, url, aspect: input.aspect, scoreMaximum: input.scoreMaximum, label, gradingPolicy: input.gradingPolicy ?? 'LATEST' },
       });
@@ -302,7 +321,10 @@ export async function updateLtiLineItem(prisma: PrismaClient, organizationId: st
     return await prisma.$transaction(async (tx) => {
       const before = await lockLineItem(tx, organizationId, id);
       // A new address meets the operator's rules; the stored one sent back (a whole form re-sent) is kept.
-      if (data.url !== undefined && data.url !== before.url) checkServiceUrl('url', data.url, rules);
+      if (data.url !== undefined && data.url !== before.url) {
+        checkServiceUrl('url', data.url, rules);
+        refuseUnbound(await tx.ltiPlatform.findUniqueOrThrow({ where: { id: before.platformId } }), 'input.url', data.url);
+      }
       const lineItem = await tx.ltiLineItem.update({ where: { id: before.id }, data });
       const changed = Object.keys(data).filter((k) => before[k as keyof typeof data] !== lineItem[k as keyof typeof data]);
       await recordAudit(tx, {

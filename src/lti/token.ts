@@ -8,6 +8,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { clientAssertion } from './assertion.js';
 import { signingKey } from './keys.js';
 import type { HttpPost } from './http.js';
+import { requireBound } from './origins.js';
 
 export const AGS_SCORE_SCOPE = 'https://purl.imsglobal.org/spec/lti-ags/scope/score';
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -20,9 +21,11 @@ const MAX_LIFETIME_S = 86_400;
 
 export interface TokenPlatform {
   id: string;
+  issuer: string;
   clientId: string;
   tokenEndpoint: string;
   audience: string | null;
+  serviceOrigins: readonly string[];
 }
 
 /** The token endpoint refused or failed; `status` when it answered at all. */
@@ -48,10 +51,15 @@ export class LtiTokenClient {
   ) {}
 
   /**
-   * A token with `scope` (by default AGS's score scope); `refresh` discards a cached one the
-   * platform refused.
+   * A token with `scope` (by default AGS's score scope) to send to `target`; `refresh` discards a
+   * cached one the platform refused. UnboundOriginError, before anything is sent, when the token
+   * endpoint (which gets the signed client assertion) or `target` is on none of the platform's
+   * origins (src/lti/origins.ts): checked on every call, so rows stored before the check, or made
+   * unbound by a later change of the platform, send nothing either.
    */
-  async token(platform: TokenPlatform, options: { refresh?: boolean; scope?: string } = {}): Promise<string> {
+  async token(platform: TokenPlatform, target: string, options: { refresh?: boolean; scope?: string } = {}): Promise<string> {
+    requireBound(platform, 'tokenEndpoint', platform.tokenEndpoint);
+    requireBound(platform, 'the service URL', target);
     const scope = options.scope ?? AGS_SCORE_SCOPE;
     const signer = await signingKey(this.prisma, platform.id);
     // Keyed by the kid too: after a rotation the next request uses the new key at once.

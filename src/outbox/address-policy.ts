@@ -5,9 +5,10 @@
  *
  * Every address a host name resolves to must be public: not loopback, private (RFC 1918, unique
  * local), link-local, carrier-grade NAT, multicast, documentation, benchmarking or otherwise
- * reserved, for IPv4 and IPv6 (an IPv4-mapped or NAT64 address is judged by its IPv4 part). The
- * check runs when the connection is made (the HTTP client's `lookup`), on the addresses it connects
- * to, so a name that resolves differently later (DNS rebinding) is caught too. An operator allows
+ * reserved, for IPv4 and IPv6 (an IPv6 address embedding an IPv4 one, mapped, compatible,
+ * translated or NAT64, is judged by its IPv4 part). The check runs when the connection is made (the
+ * HTTP client's `lookup`), on the addresses it connects to, so a name that resolves differently
+ * later (DNS rebinding) is caught too. An operator allows
  * particular networks (SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS=10.1.2.0/24,fd00::/8) or all of
  * them (=true), e.g. for a receiver on the same host in development.
  */
@@ -38,6 +39,7 @@ const V6_RESERVED = [
   '2001::/23', // IETF protocol assignments (Teredo, benchmarking, ORCHID...)
   '2001:db8::/32', // documentation
   '2002::/16', // 6to4: embeds an IPv4 address; refused rather than decoded
+  '64:ff9b:1::/48', // local-use NAT64 (RFC 8215): not global, and its IPv4 may sit anywhere in it
   'fc00::/7', // unique local
   'fe80::/10', // link-local
   'fec0::/10', // site-local (deprecated)
@@ -58,23 +60,44 @@ function blockList(cidrs: string[]): net.BlockList {
 const RESERVED_V4 = blockList(V4_RESERVED);
 const RESERVED_V6 = blockList(V6_RESERVED);
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::/96) IPv6 address. */
+/** The eight 16-bit groups of a valid IPv6 address in any textual form (a zone id ignored). */
+function v6Groups(address: string): number[] {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const groups = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
+  const [head, tail] = text.split('::');
+  const before = groups(head);
+  const after = groups(tail);
+  return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
+/**
+ * The IPv4 address an IPv6 address embeds in its last 32 bits, judged by the IPv4 rules: IPv4-mapped
+ * (::ffff:0:0/96), IPv4-compatible (::/96, deprecated, and so :: and ::1 too), IPv4-translated
+ * (::ffff:0:0:0/96) and NAT64 (64:ff9b::/96). Parsed from the groups, not matched as text, so
+ * every way of writing them (`0:0:0:0:0:ffff:7f00:1`, `::127.0.0.1`) is caught.
+ */
 function embeddedV4(address: string): string | null {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1]!;
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex) return null;
-  const hi = parseInt(hex[1]!, 16);
-  const lo = parseInt(hex[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const g = v6Groups(address);
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const embeds =
+    (zero(0, 5) && g[5] === 0xffff) || // mapped
+    zero(0, 6) || // compatible
+    (zero(0, 4) && g[4] === 0xffff && g[5] === 0) || // translated
+    (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)); // NAT64, well-known prefix
+  if (!embeds) return null;
+  return [g[6]! >> 8, g[6]! & 255, g[7]! >> 8, g[7]! & 255].join('.');
 }
 
 /** Whether an IP address is publicly routable (false for anything reserved, as listed above). */
 export function isPublicAddress(address: string): boolean {
   if (net.isIPv4(address)) return !RESERVED_V4.check(address, 'ipv4');
   if (!net.isIPv6(address)) return false;
-  const v4 = embeddedV4(address.replace(/^\[|\]$/g, ''));
+  const v4 = embeddedV4(address);
   if (v4) return isPublicAddress(v4);
   return !RESERVED_V6.check(address, 'ipv6');
 }
@@ -135,7 +158,7 @@ export function validateEndpointUrl(raw: string, policy: AddressPolicy, allowHtt
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const refusal = net.isIP(host)
     ? policy.refusal(host)
-    : /^localhost$|\.localhost$/i.test(host)
+    : /^localhost\.?$|\.localhost\.?$/i.test(host)
       ? policy.refusal('127.0.0.1')
       : null;
   if (refusal) throw bad(`${name} refused: ${refusal}.`);

@@ -142,7 +142,8 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().auditEvent.count({ where: { action: 'ltiPlatform.registered' } })).toBe(1);
     // (in another organisation, so this one still has the one platform the later tests use)
     const { client: otherAdmin } = await otherOrganization(t);
-    const largest = await otherAdmin.request(REGISTER, { input: { ...input, issuer: random(1024), clientId: random(1024), deploymentId: random(255) } });
+    // (an issuer that is no URL: the token endpoint's origin listed)
+    const largest = await otherAdmin.request(REGISTER, { input: { ...input, issuer: random(1024), clientId: random(1024), deploymentId: random(255), serviceOrigins: [lms.url] } });
     expect(largest.errors).toBeUndefined();
   });
 
@@ -470,10 +471,12 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect({ code: errorCode(refused), argument: refused.errors?.[0]?.extensions?.argument }).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.url' });
     // Stored all the same (mapped before mapping checked the address; a host name resolving there
     // at delivery time meets the same guard): the delivery refuses to connect.
-    const platformRow = await prisma().ltiPlatform.findUniqueOrThrow({ where: { id: fromGlobalId(platformId)!.id } });
+    // Its origin listed as the platform's (lti-service-origins.test.ts covers an origin that is not): the address guard is what refuses.
+    const platformRow = await prisma().ltiPlatform.update({ where: { id: fromGlobalId(platformId)!.id }, data: { serviceOrigins: [new URL(url).origin] } });
     const row = await prisma().ltiLineItem.create({ data: { organizationId: platformRow.organizationId, platformId: platformRow.id, url, aspect: 'TOTAL', scoreMaximum: 10 } });
     const { assessmentId } = await assessedSubmission({ lineItemId: toGlobalId('LtiLineItem', row.id) });
     const d = (await settled(assessmentId)).gradeDeliveries[0];
+    await prisma().ltiPlatform.update({ where: { id: platformRow.id }, data: { serviceOrigins: [] } });
     expect(d).toMatchObject({ status: 'FAILED', attempts: 1, lastErrorCode: 'ADDRESS_NOT_ALLOWED', lastHttpStatus: null });
     expect(d.lastError).toMatch(/127\.0\.0\.2/);
   });

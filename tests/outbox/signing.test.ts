@@ -90,12 +90,16 @@ describe('SSRF: which addresses webhooks may reach', () => {
     '127.0.0.1', '127.9.9.9', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
     '0.0.0.0', '224.0.0.1', '255.255.255.255', '198.18.0.1', '192.0.2.10', '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1',
     'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe', '2001:db8::1',
+    // An IPv4 address however it is embedded: written out in full, IPv4-compatible (::/96),
+    // IPv4-translated (::ffff:0:0/96), NAT64 with a short tail, and local-use NAT64 (64:ff9b:1::/48).
+    '0:0:0:0:0:ffff:7f00:1', '0:0:0:0:0:FFFF:127.0.0.1', '::127.0.0.1', '::7f00:1', '::a9fe:a9fe', '::ffff:0:7f00:1',
+    '::ffff:0:10.0.0.1', '64:ff9b::1', '64:ff9b::127.0.0.1', '64:ff9b:1::a9fe:a9fe', '64:ff9b:1:ffff::808:808',
   ])('%s is not public', (a) => {
     expect(isPublicAddress(a)).toBe(false);
     expect(new AddressPolicy().refusal(a)).toMatch(/not a public address/);
   });
 
-  test.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'])(
+  test.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '64:ff9b::8.8.8.8', '0:0:0:0:0:ffff:808:808'])(
     '%s is public',
     (a) => {
       expect(isPublicAddress(a)).toBe(true);
@@ -138,6 +142,10 @@ describe('SSRF: which addresses webhooks may reach', () => {
     expect(refused('https://169.254.169.254/latest/meta-data')).toMatch(/not a public address/);
     expect(refused('https://localhost/x')).toMatch(/not a public address/);
     expect(refused('https://a.localhost/x')).toMatch(/not a public address/);
+    expect(refused('https://localhost./x')).toMatch(/not a public address/);
+    expect(refused('https://[::127.0.0.1]/x')).toMatch(/not a public address/);
+    expect(refused('https://[::ffff:0:7f00:1]/x')).toMatch(/not a public address/);
+    expect(refused('https://[64:ff9b:1::a9fe:a9fe]/x')).toMatch(/not a public address/);
     expect(refused(`https://lms.example.com/${'x'.repeat(2100)}`)).toMatch(/1 to 2048 characters/);
     expect(refused('https://127.0.0.1/x', new AddressPolicy(['127.0.0.0/8']))).toBe('accepted');
   });

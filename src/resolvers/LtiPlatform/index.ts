@@ -3,6 +3,7 @@ import { toGlobalId } from '../../graphql/ids.js';
 import { assertionAudience } from '../../lti/assertion.js';
 import { jwksPath as pathOf } from '../../lti/jwks-route.js';
 import { normalisedLineItemUrl } from '../../lti/platforms.js';
+import { platformOrigins } from '../../lti/origins.js';
 
 export const id: LtiPlatformResolvers['id'] = (platform) => toGlobalId('LtiPlatform', platform.id);
 export const audience: LtiPlatformResolvers['audience'] = (platform) => assertionAudience(platform);
@@ -16,3 +17,5 @@ export const lineItems: LtiPlatformResolvers['lineItems'] = async (platform, arg
   const url = normalisedLineItemUrl(args.url);
   return url === null ? [] : all.filter((item) => item.url === url);
 };
+/** The issuer's origin first, then the registered ones (src/lti/origins.ts). */
+export const serviceOrigins: LtiPlatformResolvers['serviceOrigins'] = (platform) => platformOrigins(platform);
