@@ -8,14 +8,21 @@
  * the codec's streaming decoder a few KiB at a time and decoding stops the moment the frames decoded
  * so far exceed the duration limit. Each chunk is downmixed as it arrives, so at most the limit's
  * worth of mono PCM (plus one chunk's output) is ever held.
+ *
+ * The header checks must read the file as the decoder does, or a file passes them and the decoder
+ * does unbounded work on what it read instead. So WAV is decoded here from the header we checked
+ * (./wav.ts), and M4A's checks walk the boxes its demuxer walks (./mp4-header.ts), which is then
+ * given the whole file at once: its output is bounded by the frames checked, not by chunking.
  */
 import decode from 'audio-decode';
 import { AppError } from '../errors.js';
 import { assertStreamBounds } from './bounds.js';
-import { headerInfo, wavHeaderInfo, type HeaderInfo } from './header-duration.js';
-import { inconsistentMp4Table } from './mp4-header.js';
+import { log } from '../ops/log.js';
+import { headerInfo, type HeaderInfo } from './header-duration.js';
+import { readMp4 } from './mp4-header.js';
 import { resample } from './resample.js';
 import { id3v2Size, sniffAudioFormat, type AudioFormat } from './sniff.js';
+import { readWavHeader, wavChunks, type WavHeader } from './wav.js';
 
 export const TARGET_SAMPLE_RATE = 16000;
 
@@ -49,7 +56,7 @@ interface StreamDecoder {
  * output: FLAC constant subframes reach ~4,600 samples per 12 bytes, so 4 KiB can yield ~6 MB of
  * float PCM; Opus and MP3 expand far less. WebM gets 1 KiB: its decoder's cost grows with the square
  * of the frames in one chunk (64 KiB of silent Opus frames took 116 s, 1 KiB chunks 0.25 s). WAV
- * expands at most 4x and its length is bounded by its header.
+ * (decoded here) expands at most 4x and its length is bounded by its header. M4A is not chunked.
  */
 const CHUNK_BYTES: Partial<Record<AudioFormat, number>> = { wav: 1 << 20, webm: 1024 };
 const DEFAULT_CHUNK_BYTES = 4096;
@@ -94,48 +101,25 @@ function sniffOrThrow(bytes: Uint8Array): AudioFormat {
   return format;
 }
 
-/** PCM integer depths and IEEE float depths the WAV decoder really reads; ADPCM, G.711 etc. are not taken. */
-const WAV_CODECS: Record<number, { name: string; bits: number[] }> = {
-  1: { name: 'PCM', bits: [8, 16, 24, 32] },
-  3: { name: 'IEEE float', bits: [32, 64] },
-};
-
-/** WAV: a fmt and data chunk, a codec we decode, and a block size that matches it. */
-function checkWavHeader(bytes: Uint8Array): HeaderInfo {
-  const info = wavHeaderInfo(bytes);
-  if (!info) throw corrupt('wav', 'The WAV file has no readable "fmt " and "data" chunks.');
-  const codec = info.formatTag === null ? undefined : WAV_CODECS[info.formatTag];
-  if (!codec || !codec.bits.includes(info.bitsPerSample)) {
-    const tag = info.formatTag === null ? 'an unreadable extensible' : `0x${info.formatTag.toString(16).padStart(4, '0')}`;
-    throw new AppError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `WAV with format tag ${tag} at ${info.bitsPerSample} bits is not supported; send PCM (8/16/24/32-bit) or IEEE float (32/64-bit).`,
-      { format: 'wav', formatTag: info.formatTag, bitsPerSample: info.bitsPerSample },
-    );
-  }
-  assertStreamBounds('wav', info.sampleRate, info.channels);
-  if (info.blockAlign !== (info.channels * info.bitsPerSample) / 8) {
-    throw corrupt('wav', `The WAV header's block size (${info.blockAlign}) does not match its channels and bit depth.`);
-  }
-  return info;
-}
-
 /**
  * Refuse from the header alone what it proves unacceptable: odd rates or channel counts, codecs we do
  * not decode, or a declared length over the limit (no decode needed). Headers that do not state a
  * length (MP3, WebM, a zeroed FLAC count) are bounded while decoding instead.
  */
 function checkHeader(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): HeaderInfo | null {
-  const info = format === 'wav' ? checkWavHeader(bytes) : headerInfo(format, bytes);
-  if (!info && format === 'm4a') {
-    // Without a sample table there is nothing to decode, and nothing bounds what the decoder would buffer.
-    throw corrupt('m4a', 'The MP4/M4A file has no sound track with a sample table (moov box missing or damaged).');
-  }
+  const info = format === 'wav' ? readWavHeader(bytes) : format === 'm4a' ? checkMp4(bytes) : headerInfo(format, bytes);
   if (!info) return null;
-  const badTable = format === 'm4a' ? inconsistentMp4Table(bytes) : null;
-  if (badTable) throw corrupt('m4a', `The MP4/M4A file's ${badTable} table claims more entries than it holds.`, { box: badTable });
   assertStreamBounds(format, info.sampleRate, info.channels);
   if (info.seconds !== null && info.seconds > limits.maxSeconds) throw tooLong(info.seconds, limits);
+  return info;
+}
+
+/** M4A: the sound track the demuxer will decode, refused when a table it sizes arrays by lies. */
+function checkMp4(bytes: Uint8Array): HeaderInfo {
+  const { info, problem } = readMp4(bytes);
+  if (problem) throw corrupt('m4a', problem.message, { box: problem.box });
+  // Without a sample table there is nothing to decode, and nothing bounds what the decoder would buffer.
+  if (!info) throw corrupt('m4a', 'The MP4/M4A file has no sound track with a sample table (moov box missing or damaged).');
   return info;
 }
 
@@ -241,24 +225,37 @@ function audioStart(format: AudioFormat, bytes: Uint8Array): number {
   return Math.min(at, bytes.length);
 }
 
-/**
- * M4A from phones puts the sample table (moov) after the audio, so its decoder yields nothing until
- * the end of the file; checkHeader has already bounded its output by that table, so the no-audio
- * rule would only refuse long, honest recordings.
- */
-const headerBoundsDecoding = (format: AudioFormat): boolean => format === 'm4a';
-
 /** Feed the file chunk by chunk; decoder failures are the client's bad bytes: CORRUPT_AUDIO. */
-async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits): Promise<BoundedPcm> {
+async function decodeBounded(format: AudioFormat, bytes: Uint8Array, limits: DurationLimits, header: HeaderInfo | null): Promise<BoundedPcm> {
   const pcm = new BoundedPcm(format, limits);
+  if (format === 'wav') {
+    for (const chunk of wavChunks(bytes, header as WavHeader, CHUNK_BYTES.wav!)) pcm.add(chunk);
+    return pcm;
+  }
+  if (format === 'm4a') return decodeMp4Whole(bytes, pcm);
   const step = CHUNK_BYTES[format] ?? DEFAULT_CHUNK_BYTES;
   let lastAudioAt = audioStart(format, bytes);
   await withDecoder(format, bytes, async (dec) => {
     for (let at = 0; at < bytes.length; at += step) {
       if (pcm.add(await dec(bytes.subarray(at, at + step)))) lastAudioAt = at + step;
-      else if (at + step - lastAudioAt > MAX_BYTES_WITHOUT_AUDIO && !headerBoundsDecoding(format)) throw noAudioIn(format);
+      else if (at + step - lastAudioAt > MAX_BYTES_WITHOUT_AUDIO) throw noAudioIn(format);
     }
     pcm.add(await dec()); // end of stream: flush what the decoder still holds
+  });
+  return pcm;
+}
+
+/**
+ * M4A goes to its demuxer in one call. Fed in pieces, decode-mp4 copies everything received so far
+ * on every call until the moov arrives (phones write it after the audio: an 8 MB file fed 4 KiB at a
+ * time took 14 s), and again while a sample it waits for is incomplete. Whole, it walks the file
+ * once, sees exactly the boxes readMp4 checked, and can yield no more than the frames checkHeader
+ * bounded by the duration limit; the file itself is bounded by the upload limit.
+ */
+async function decodeMp4Whole(bytes: Uint8Array, pcm: BoundedPcm): Promise<BoundedPcm> {
+  await withDecoder('m4a', bytes, async (dec) => {
+    pcm.add(await dec(bytes));
+    pcm.add(await dec());
   });
   return pcm;
 }
@@ -288,13 +285,16 @@ async function withDecoder(format: AudioFormat, bytes: Uint8Array, use: (dec: St
     await use(dec);
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw corrupt(format, `Could not decode the ${format} audio: it is damaged or truncated.`, {
-      reason: e instanceof Error ? e.message : String(e),
-    });
+    // The library's own words stay in our log: they name its internals, and change with its versions.
+    log.warn('audio decoder failed', { format, error: e });
+    throw corrupt(format, `Could not decode the ${format} audio: it is damaged or truncated.`, { reason: DECODER_ERROR });
   } finally {
     dec.free(); // a no-op once flushed; releases the WASM decoder when we stopped early
   }
 }
+
+/** `extensions.reason` of a refusal the decoder library raised: stable, whatever the library said. */
+export const DECODER_ERROR = 'decoder-error';
 
 function noAudioIn(format: AudioFormat): AppError {
   return corrupt(format, `The ${format} file holds more than ${MAX_BYTES_WITHOUT_AUDIO} bytes that decode to no audio.`, {
@@ -309,7 +309,7 @@ function noAudioIn(format: AudioFormat): AppError {
 export async function decodeAudio(bytes: Uint8Array, limits: DurationLimits): Promise<DecodedAudio> {
   const format = sniffOrThrow(bytes);
   const declared = checkHeader(format, bytes, limits);
-  let pcm = await decodeBounded(format, bytes, limits);
+  let pcm = await decodeBounded(format, bytes, limits, declared);
   if (format === 'flac') pcm = await decodeFlacTail(bytes, limits, pcm, declared);
   const mono = pcm.finish();
   const samples = resample(mono, pcm.sampleRate, TARGET_SAMPLE_RATE);

@@ -6,6 +6,7 @@
  */
 import { id3v2Size, type AudioFormat } from './sniff.js';
 import { adtsHeaderInfo, mp4HeaderInfo } from './mp4-header.js';
+import { readWavHeader } from './wav.js';
 
 export interface HeaderInfo {
   seconds: number | null;
@@ -15,56 +16,6 @@ export interface HeaderInfo {
 
 const text = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
 const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
-
-/** What the WAV `fmt ` chunk says, beyond duration: enough to refuse codecs we do not decode. */
-export interface WavHeaderInfo extends HeaderInfo {
-  /** WAVE_FORMAT tag; for WAVE_FORMAT_EXTENSIBLE the SubFormat's tag (null when the chunk is too short to say) */
-  formatTag: number | null;
-  bitsPerSample: number;
-  blockAlign: number;
-}
-
-const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
-
-/** The codec tag: the SubFormat GUID's first two bytes when the tag is WAVE_FORMAT_EXTENSIBLE. */
-function wavFormatTag(dv: DataView, body: number, size: number): number | null {
-  const tag = dv.getUint16(body, true);
-  if (tag !== WAVE_FORMAT_EXTENSIBLE) return tag;
-  return size >= 40 && body + 26 <= dv.byteLength ? dv.getUint16(body + 24, true) : null;
-}
-
-/**
- * WAV: walk the RIFF chunks to `fmt ` and `data`. The claimed data size is trusted even when the file
- * is shorter (the point is refusing cheaply), except the 0 / 0xFFFFFFFF placeholders that streaming
- * writers leave, where the bytes actually present are used. Null when either chunk is missing.
- */
-export function wavHeaderInfo(bytes: Uint8Array): WavHeaderInfo | null {
-  const dv = view(bytes);
-  let off = 12;
-  let fmt: Omit<WavHeaderInfo, 'seconds'> | null = null;
-  while (off + 8 <= bytes.length) {
-    const id = text(bytes, off, 4);
-    const size = dv.getUint32(off + 4, true);
-    const body = off + 8;
-    if (id === 'fmt ' && size >= 16 && body + 16 <= bytes.length) {
-      fmt = {
-        formatTag: wavFormatTag(dv, body, size),
-        channels: dv.getUint16(body + 2, true),
-        sampleRate: dv.getUint32(body + 4, true),
-        blockAlign: dv.getUint16(body + 12, true),
-        bitsPerSample: dv.getUint16(body + 14, true),
-      };
-    } else if (id === 'data') {
-      if (!fmt) return null;
-      const present = bytes.length - body;
-      const dataBytes = size === 0 || size === 0xffffffff ? present : size;
-      const seconds = fmt.blockAlign && fmt.sampleRate ? dataBytes / fmt.blockAlign / fmt.sampleRate : 0;
-      return { ...fmt, seconds };
-    }
-    off = body + size + (size & 1); // chunks are padded to even length
-  }
-  return null;
-}
 
 /** FLAC: STREAMINFO is always the first metadata block and carries a 36-bit total sample count. */
 export function flacHeaderInfo(bytes: Uint8Array): HeaderInfo | null {
@@ -122,7 +73,7 @@ export function oggHeaderInfo(bytes: Uint8Array): HeaderInfo | null {
 export function headerInfo(format: AudioFormat, bytes: Uint8Array): HeaderInfo | null {
   switch (format) {
     case 'wav':
-      return wavHeaderInfo(bytes);
+      return readWavHeader(bytes);
     case 'flac':
       return flacHeaderInfo(bytes);
     case 'ogg':

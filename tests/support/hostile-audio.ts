@@ -145,7 +145,9 @@ export function decompressionBomb(kind: BombKind, seconds = 2 * 3600): Uint8Arra
     case 'adts-aac': // raw AAC frames: no length anywhere
       return loopedSilence(seconds, 16000, ['-c:a', 'aac', '-b:a', '8k'], 'adts', [], 'aac');
     case 'm4a-aac-fragmented': // fragmented MP4 (what a pipe-writing recorder makes): an empty moov table
-      return loopedSilence(seconds, 16000, ['-c:a', 'aac', '-b:a', '8k'], 'mp4', ['-movflags', 'frag_keyframe+empty_moov'], 'mov');
+      // 10 s fragments: left to itself, ffmpeg put 2 hours in one moof of size 0 ("to the end"), which
+      // the demuxer never reads, so the file was no bomb, only undecodable.
+      return loopedSilence(seconds, 16000, ['-c:a', 'aac', '-b:a', '8k'], 'mp4', ['-movflags', 'frag_keyframe+empty_moov', '-frag_duration', '10000000'], 'mov');
   }
 }
 
