@@ -119,13 +119,19 @@ export class AddressPolicy {
     this.allowed = blockList(list);
   }
 
-  /** null when `address` may be connected to, else why not. */
-  refusal(address: string): string | null {
+  /**
+   * null when `address` may be connected to, else why not. Given `host` (the name that resolved to
+   * `address`), the reason names the host only: it is stored on the delivery, which the
+   * organisation's admins read, and which internal address a name resolves to is the operator's to
+   * know (the caller logs it).
+   */
+  refusal(address: string, host?: string): string | null {
     if (this.allowAll || isPublicAddress(address)) return null;
     const v4 = net.isIPv6(address) ? embeddedV4(address) : null;
     const family = net.isIPv4(address) ? 'ipv4' : 'ipv6';
     if (this.allowed.check(address, family) || (v4 !== null && this.allowed.check(v4, 'ipv4'))) return null;
-    return `${address} is not a public address (private, loopback, link-local or reserved); an operator can allow it with SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS`;
+    const what = host === undefined ? `${address} is not a public address` : `the address of ${host} is not allowed: it is not a public address`;
+    return `${what} (private, loopback, link-local or reserved); an operator can allow it with SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS`;
   }
 }
 

@@ -9,6 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { AddressPolicy } from './address-policy.js';
 import { parseRetryAfter } from './schedule.js';
+import { log } from '../ops/log.js';
 
 export type SendErrorCode = 'TIMEOUT' | 'CONNECTION_FAILED' | 'ADDRESS_NOT_ALLOWED' | 'ABORTED';
 
@@ -51,8 +52,12 @@ function guardedLookup(policy: AddressPolicy) {
       if (err) return callback(err, []);
       const list = addresses as dns.LookupAddress[];
       for (const a of list) {
-        const refusal = policy.refusal(a.address);
-        if (refusal) return callback(new AddressRefused(`${hostname} resolves to ${refusal}`) as NodeJS.ErrnoException, []);
+        const refusal = policy.refusal(a.address, hostname);
+        if (refusal) {
+          // The address for the operator; the error (stored, shown to the organisation) names the host only.
+          log.warn('outbound request refused: a host name resolves to an address that is not allowed', { host: hostname, address: a.address });
+          return callback(new AddressRefused(refusal) as NodeJS.ErrnoException, []);
+        }
       }
       if (list.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
       if (options.all) return callback(null, list);
