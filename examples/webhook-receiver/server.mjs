@@ -25,26 +25,40 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
+/** Seconds a retry of an id still being handled is asked to wait (Retry-After of the 409). */
+const IN_PROGRESS_RETRY_SECONDS = 5;
+
 /**
- * In memory here; a real LMS stores handled ids in its database (a unique column), so a restart
- * or a second receiver process still handles each id once.
+ * Which webhook-ids are being handled and which were handled, kept apart: a retry that arrives
+ * while the first request is still being handled must not be told "done" (if that handling then
+ * fails, nothing would send the event again). In memory here; a real LMS records handled ids in
+ * its database (a unique column, written in the same transaction as the handling), so a restart or
+ * a second receiver process still handles each id once.
  */
 class SeenIds {
-  #until = new Map();
-  /** True when the id is new (and now taken), false when it was handled or is being handled. */
+  #handling = new Set();
+  #handledUntil = new Map();
+  /** 'new' (the caller handles it now), 'handling' (another request is) or 'handled'. */
   take(id, now = Date.now()) {
-    for (const [k, until] of this.#until) if (until < now) this.#until.delete(k);
-    if (this.#until.has(id)) return false;
-    this.#until.set(id, now + DEDUPE_MS);
-    return true;
+    for (const [k, until] of this.#handledUntil) if (until < now) this.#handledUntil.delete(k);
+    if (this.#handledUntil.has(id)) return 'handled';
+    if (this.#handling.has(id)) return 'handling';
+    this.#handling.add(id);
+    return 'new';
   }
+  /** Handled: later requests with this id are duplicates. */
+  done(id, now = Date.now()) {
+    this.#handling.delete(id);
+    this.#handledUntil.set(id, now + DEDUPE_MS);
+  }
+  /** Not handled: a retry handles it. */
   release(id) {
-    this.#until.delete(id);
+    this.#handling.delete(id);
   }
 }
 
-function answer(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function answer(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
@@ -60,7 +74,12 @@ export function createWebhookReceiver({ secrets, onEvent, toleranceSeconds = DEF
       if (e instanceof WebhookError) return answer(res, e.status, { error: e.message });
       return answer(res, 400, { error: 'body is not JSON' });
     }
-    if (!seen.take(event.id)) return answer(res, 200, { duplicate: true }); // handled already: stop the retries
+    const state = seen.take(event.id);
+    if (state === 'handled') return answer(res, 200, { duplicate: true }); // stop the retries
+    if (state === 'handling') {
+      // Not 200: the handling under way may still fail, and then only a retry delivers the event.
+      return answer(res, 409, { error: 'this webhook-id is being handled; retry later' }, { 'retry-after': String(IN_PROGRESS_RETRY_SECONDS) });
+    }
     try {
       await onEvent(event);
     } catch (e) {
@@ -68,6 +87,7 @@ export function createWebhookReceiver({ secrets, onEvent, toleranceSeconds = DEF
       console.error(`handling ${event.id} failed:`, e);
       return answer(res, 500, { error: 'handler failed' });
     }
+    seen.done(event.id);
     answer(res, 200, { ok: true });
   });
 }

@@ -6,7 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+// @ts-expect-error the example is plain JavaScript, shipped without types
+import { createWebhookReceiver } from '../../examples/webhook-receiver/server.mjs';
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -50,11 +54,20 @@ describe('examples/webhook-receiver', () => {
   const secret = newSecret();
   const oldSecret = newSecret();
   let receiver: Receiver;
+  /** The same receiver in this process (createWebhookReceiver), its handler set by the test. */
+  let inProcess: Server;
+  let inProcessUrl = '';
+  let handler: (event: { id: string }) => Promise<void> = async () => undefined;
   beforeAll(async () => {
     receiver = await startReceiver([secret]);
+    inProcess = createWebhookReceiver({ secrets: [secret], onEvent: (event: { id: string }) => handler(event) });
+    await new Promise<void>((resolve) => inProcess.listen(0, '127.0.0.1', resolve));
+    inProcessUrl = `http://127.0.0.1:${(inProcess.address() as AddressInfo).port}/`;
   });
   afterAll(async () => {
     await receiver?.stop();
+    inProcess?.closeAllConnections();
+    await new Promise((resolve) => inProcess?.close(resolve));
   });
 
   const body = (id: string) => JSON.stringify({ type: 'assessment.completed', timestamp: new Date().toISOString(), data: { assessmentId: id, total: 8 } });
@@ -64,7 +77,7 @@ describe('examples/webhook-receiver', () => {
     const signatures = (options.secrets ?? [secret]).map((s) => new Webhook(s).sign(id, at, payload));
     return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signatures.join(' '), 'content-type': 'application/json' };
   }
-  const post = (headers: Record<string, string>, payload: string) => fetch(receiver.url, { method: 'POST', headers, body: payload });
+  const post = (headers: Record<string, string>, payload: string, url = receiver.url) => fetch(url, { method: 'POST', headers, body: payload });
 
   test('a signed delivery is handled; the same webhook-id again is answered 200 and not handled twice', async () => {
     const payload = body('a1');
@@ -112,6 +125,35 @@ describe('examples/webhook-receiver', () => {
   test('a timestamp four minutes old is inside the five-minute tolerance', async () => {
     const payload = body('a4');
     expect((await post(signed('msg_6', payload, { at: new Date(Date.now() - 4 * 60_000) }), payload)).status).toBe(200);
+  });
+
+  test('a retry arriving while the first request is still being handled is answered 409, so a failed first handling is retried, not lost', async () => {
+    // createWebhookReceiver with a handler the test holds open, then fails: a real server on a free port.
+    const calls: string[] = [];
+    let fail!: () => void;
+    const started = new Promise<void>((begun) => {
+      handler = async (event) => {
+        calls.push(event.id);
+        if (calls.length > 1) return;
+        begun();
+        await new Promise<void>((_resolve, reject) => (fail = () => reject(new Error('the LMS database is down'))));
+      };
+    });
+    const payload = body('a5');
+    const first = post(signed('msg_7', payload), payload, inProcessUrl);
+    await started;
+    const retry = await post(signed('msg_7', payload, { at: new Date(Date.now() + 1000) }), payload, inProcessUrl);
+    // Before, 200 {duplicate}: the sender stopped, and the event was lost once the first handling failed.
+    expect(retry.status).toBe(409);
+    expect(Number(retry.headers.get('retry-after'))).toBeGreaterThan(0);
+    fail();
+    expect((await first).status).toBe(500);
+    const later = await post(signed('msg_7', payload, { at: new Date(Date.now() + 2000) }), payload, inProcessUrl);
+    expect([later.status, await later.json()]).toEqual([200, { ok: true }]);
+    // Handled now: a duplicate is 200 and not handled again.
+    const duplicate = await post(signed('msg_7', payload, { at: new Date(Date.now() + 3000) }), payload, inProcessUrl);
+    expect([duplicate.status, await duplicate.json()]).toEqual([200, { duplicate: true }]);
+    expect(calls).toEqual(['msg_7', 'msg_7']);
   });
 
   test('it refuses to start without a secret', async () => {
