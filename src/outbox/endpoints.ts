@@ -16,6 +16,12 @@ import { capped, insertResends, MAX_BULK_RESEND, resendOne, type BulkResent } fr
 type Tx = Prisma.TransactionClient;
 
 export const MAX_DESCRIPTION_CHARS = 500;
+/**
+ * The most secrets that sign at once (each adds a signature to every request): a rotation beyond it
+ * ends the oldest at once. Without a cap, ~340 rotations within an overlap made `webhook-signature`
+ * larger than the 16 KB of headers receivers accept (431).
+ */
+export const MAX_SIGNING_SECRETS = 5;
 /** rotateWebhookSecret's longest overlap: 7 days. */
 export const MAX_SECRET_OVERLAP_SECONDS = 7 * 24 * 3600;
 
@@ -148,7 +154,8 @@ export async function deleteEndpoint(prisma: PrismaClient, where: { organization
 /**
  * A new signing secret (returned here only). Secrets that were valid keep signing until now +
  * `expireOldAfterSeconds` (never later than they were going to), so a receiver can switch over
- * with no webhook failing verification: every request carries a signature per valid secret.
+ * with no webhook failing verification: every request carries a signature per valid secret. At
+ * most MAX_SIGNING_SECRETS sign: the oldest beyond them stop now.
  */
 export async function rotateSecret(
   prisma: PrismaClient,
@@ -167,6 +174,7 @@ export async function rotateSecret(
     const until = new Date(now.getTime() + overlap * 1000);
     await tx.webhookSecret.deleteMany({ where: { endpointId: endpoint.id, expiresAt: { lte: now } } });
     await tx.webhookSecret.updateMany({ where: { endpointId: endpoint.id, OR: [{ expiresAt: null }, { expiresAt: { gt: until } }] }, data: { expiresAt: until } });
+    await expireBeyondCap(tx, endpoint.id, now);
     await tx.webhookSecret.create({ data: { organizationId: where.organizationId, endpointId: endpoint.id, secret } });
     const updated = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { updatedAt: now } });
     await recordAudit(tx, {
@@ -175,6 +183,17 @@ export async function rotateSecret(
     });
     return { endpoint: updated, secret };
   });
+}
+
+/** Ends now the valid secrets past the newest MAX_SIGNING_SECRETS - 1, leaving room for a new one. */
+async function expireBeyondCap(tx: Tx, endpointId: string, now: Date): Promise<void> {
+  const beyond = await tx.webhookSecret.findMany({
+    where: { endpointId, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    skip: MAX_SIGNING_SECRETS - 1,
+    select: { id: true },
+  });
+  if (beyond.length > 0) await tx.webhookSecret.updateMany({ where: { id: { in: beyond.map((b) => b.id) } }, data: { expiresAt: now } });
 }
 
 function requireEnabled(endpoint: WebhookEndpoint): void {

@@ -11,6 +11,7 @@
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AddressPolicy } from './address-policy.js';
+import { MAX_SIGNING_SECRETS } from './endpoints.js';
 import { fitBody } from './events.js';
 import { postJson } from './http.js';
 import { retryOrFail, type RetrySchedule } from './schedule.js';
@@ -41,7 +42,10 @@ export async function attemptWebhook(
     d.webhookEndpointId
       ? prisma.webhookEndpoint.findUnique({
           where: { id: d.webhookEndpointId },
-          include: { secrets: { where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }, orderBy: { createdAt: 'desc' } } },
+          // The newest MAX_SIGNING_SECRETS only, however many an endpoint holds: the header stays bounded.
+          include: {
+            secrets: { where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: MAX_SIGNING_SECRETS },
+          },
         })
       : null,
   ]);

@@ -11,11 +11,11 @@ import { AddressPolicy } from '../../src/outbox/address-policy.js';
 import { DeliveryWorker, type DeliveryOutcome } from '../../src/outbox/worker.js';
 import pg from 'pg';
 import { claimDeliveries, deleteOldEvents, recordAttempt } from '../../src/outbox/store.js';
-import { resendDelivery, resendFailedDeliveries } from '../../src/outbox/endpoints.js';
+import { MAX_SIGNING_SECRETS, resendDelivery, resendFailedDeliveries, rotateSecret } from '../../src/outbox/endpoints.js';
 import { webhookId } from '../../src/outbox/signing.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
-import { endpoint, organisation } from './fixtures.js';
+import { ACTOR, endpoint, organisation } from './fixtures.js';
 
 const SCHEDULE = { baseMs: 150, capMs: 2_000, maxAttempts: 3 };
 
@@ -182,6 +182,28 @@ describeEachDatabase('delivery worker', (ctx) => {
     expect(receiver.received).toHaveLength(0);
     const cause = logged.find((l) => l.deliveryId === d.id);
     expect((cause?.err as Error)?.message).toMatch(/whsec_/);
+  });
+
+  test('rotations within the overlap: only the newest MAX_SIGNING_SECRETS secrets sign, so the signature header stays bounded', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep, secret: first } = await endpoint(db, org.id, receiver.url);
+    const secrets = [first];
+    for (let i = 0; i < MAX_SIGNING_SECRETS + 2; i++) {
+      secrets.push((await rotateSecret(db, { organizationId: org.id, id: ep.id }, { expireOldAfterSeconds: 3600 }, ACTOR)).secret);
+    }
+    // Before, every rotation within the overlap added a signature (about 340 of them made a 16 KB header).
+    const valid = await db.webhookSecret.findMany({ where: { endpointId: ep.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
+    expect(valid.map((v) => v.secret).sort()).toEqual(secrets.slice(-MAX_SIGNING_SECRETS).sort());
+    await emit(db, org.id, learner.id);
+    w = worker(db);
+    w.start();
+    await receiver.waitForCount(1);
+    const got = receiver.received[0]!;
+    expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(MAX_SIGNING_SECRETS);
+    expect(() => verifyStandardWebhook(secrets.at(-1)!, got)).not.toThrow();
+    expect(() => verifyStandardWebhook(secrets.at(-MAX_SIGNING_SECRETS)!, got)).not.toThrow();
+    expect(() => verifyStandardWebhook(secrets.at(-MAX_SIGNING_SECRETS - 1)!, got)).toThrow();
   });
 
   test('a receiver slower than the timeout: TIMEOUT, retried', async () => {
