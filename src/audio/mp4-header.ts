@@ -116,6 +116,8 @@ export interface Mp4Layout {
   /** the track the demuxer decodes: rate, channels and the length its frames allow; null when none */
   info: HeaderInfo | null;
   problem: Mp4Problem | null;
+  /** the sound track's sample entry type ('mp4a' for AAC); null when there is none */
+  codec?: string | null;
 }
 
 /**
@@ -298,7 +300,7 @@ export function readMp4(bytes: Uint8Array): Mp4Layout {
     const frames = fragmented ? fragmentFrames(bytes, track.id, trex.get(track.id ?? -1) ?? 0) : (track.samples?.count ?? 0);
     const sampleRate = entry.sampleRate || track.timescale || 0;
     const seconds = sampleRate ? (frames * AAC_FRAME_SAMPLES) / sampleRate : null;
-    return { info: { seconds, sampleRate, channels: entry.channels }, problem: null };
+    return { info: { seconds, sampleRate, channels: entry.channels }, problem: null, codec: entry.type };
   } catch (e) {
     if (e instanceof Problem) return { info: null, problem: { box: e.box, message: e.message } };
     throw e;

@@ -51,16 +51,6 @@ async function refusal(bytes: Uint8Array, limits = LIMITS): Promise<AppError> {
   return err;
 }
 
-/** Wall time of a decode, whatever it answers. */
-async function timed(bytes: Uint8Array): Promise<{ ms: number; code: string }> {
-  const t0 = performance.now();
-  const code = await decodeAudio(bytes, LIMITS).then(
-    () => 'OK',
-    (e: unknown) => (e instanceof AppError ? e.code : String(e)),
-  );
-  return { ms: performance.now() - t0, code };
-}
-
 describe('MP4: the sample tables the demuxer uses are the ones checked', () => {
   // The demuxer keeps the LAST stsz and fills an array of its count; a fixed-size stsz lists no
   // sizes, so 2^32-1 entries fit in 20 bytes. Before: accepted as 0.064 s, then a heap OOM abort.
@@ -69,10 +59,8 @@ describe('MP4: the sample tables the demuxer uses are the ones checked', () => {
     const huge = fullBox('stsz', 0, 1, 0xffffffff);
     const moov = box('moov', trak(1, small, huge, fullBox('stsc', 0, 1, 1, 1, 1), fullBox('stco', 0, 1, 0)));
     const file = new Uint8Array(Buffer.concat([ftyp(), moov, box('mdat', Buffer.alloc(16))]));
-    const t0 = performance.now();
     const err = await refusal(file);
     expect(err).toMatchObject({ code: 'CORRUPT_AUDIO', message: expect.stringMatching(/stsz/) });
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   test('one fixed-size stsz whose count the file cannot hold → CORRUPT_AUDIO; whose count is over the duration limit → AUDIO_TOO_LONG', async () => {
@@ -101,20 +89,21 @@ describe('MP4: the sample tables the demuxer uses are the ones checked', () => {
       const moof = box('moof', box('traf', tfhd, box('udta', fullBox('trun', 0, count))));
       return new Uint8Array(Buffer.concat([ftyp(), moov, moof, box('mdat', Buffer.alloc(64))]));
     };
-    const t0 = performance.now();
     expect(await refusal(file(0xffffffff))).toMatchObject({ code: 'CORRUPT_AUDIO', message: expect.stringMatching(/\btrun\b/) });
-    expect(performance.now() - t0).toBeLessThan(1000);
     // 2,000 AAC frames at 16 kHz: 128 s, from the fragment the demuxer reads
     expect(await refusal(file(2000))).toMatchObject({ code: 'AUDIO_TOO_LONG' });
   });
 
-  // decode-mp4 re-copies everything received until the moov arrives: fed 4 KiB at a time, an 8 MB
-  // mdat before the moov cost 14 s.
-  test('an 8 MB M4A with its moov at the end is answered in well under a second', async () => {
+  // M4A means AAC: the length bound counts 1,024 samples a frame, and a FLAC, ALAC or Opus track's
+  // frames hold up to 65,535, so such a track could decode far past the limit before it was counted.
+  test('a sound track that is not AAC (FLAC, ALAC, Opus in MP4) → UNSUPPORTED_MEDIA_TYPE before decoding', async () => {
     const tables = [fullBox('stsz', 0, 0, 1, 10), fullBox('stsc', 0, 1, 1, 1, 1), fullBox('stco', 0, 1, 0)];
-    const file = new Uint8Array(Buffer.concat([ftyp(), box('mdat', Buffer.alloc(8 << 20)), box('moov', trak(1, ...tables))]));
-    const { ms } = await timed(file);
-    expect(ms).toBeLessThan(1500);
+    for (const type of ['fLaC', 'alac', 'Opus']) {
+      const entry = mp4aEntry(16000, false);
+      entry.write(type, 4, 'latin1');
+      const file = new Uint8Array(Buffer.concat([ftyp(), box('moov', trakWith(box('stsd', u32be(0), u32be(1), entry), 1, ...tables)), box('mdat', Buffer.alloc(16))]));
+      expect([type, await refusal(file)]).toEqual([type, expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining(type) })]);
+    }
   });
 
   test("a decoder failure answers a short stable reason, not the library's message", async () => {
@@ -168,9 +157,7 @@ describe('WAV: one reading of the header, ours, decodes the file', () => {
       Buffer.concat([Buffer.from([0x11, 0, 1, 0]), u32le(16000), imaBody]),
       dataChunk(Buffer.alloc(6400)),
     );
-    const t0 = performance.now();
     expect(await refusal(file)).toMatchObject({ code: 'CORRUPT_AUDIO', message: expect.stringMatching(/fmt/) });
-    expect(performance.now() - t0).toBeLessThan(500);
   });
 
   test('two full fmt chunks → CORRUPT_AUDIO; a fmt chunk under 16 bytes → CORRUPT_AUDIO', async () => {
