@@ -6,13 +6,18 @@
  * - depth, cost, aliases, directives, root mutation fields: checked on the parsed, validated
  *   operation with its variables (`checkOperation`, from the Apollo plugin's didResolveOperation).
  *
- * Cost: every field costs 1; a list field's selection costs once per item it can return. A
- * connection's `edges` return up to the connection's `first` or `last` (clamped to the page-size
- * cap; a variable is read from the request; when neither is given, the schema default or the
- * connections' default page size); `nodes(ids)` returns one item per id (at most MAX_PAGE_SIZE);
- * any other list field counts DEFAULT_LIST_SIZE items. Fragments are measured once per use, with
- * memoisation, so a fragment that spreads another twice at every level cannot make the measuring
- * itself exponential.
+ * Cost: every field costs 1; a list field's selection costs once per item it can return:
+ * - a list argument counts its entries (`nodes(ids)`, `learnersByExternalIds(externalIds)`: at
+ *   most MAX_PAGE_SIZE);
+ * - a list with `first` (the analytics lists: `soundProfile`, `weakWords`, `droppedLearners`, ...)
+ *   counts its `first`, else the argument's schema default;
+ * - a list directly under a field with `first`/`last` (a connection's `edges`, `eventFeed`'s
+ *   `events`) counts that field's page: `first` or `last`, else its schema default, else the
+ *   default its description documents (`eventFeed`: 100), else the connections' default page size;
+ * - any other list counts DEFAULT_LIST_SIZE items.
+ * Sizes are clamped to the page-size cap; a variable is read from the request. Fragments are
+ * measured once per use, with memoisation, so a fragment that spreads another twice at every level
+ * cannot make the measuring itself exponential.
  * Introspection fields (`__schema`, `__type`) are exempt: they are bounded by the schema.
  *
  * A NUL character in any string (variables or literals) is refused once here as BAD_USER_INPUT:
@@ -35,6 +40,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLArgument,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -56,6 +62,11 @@ export interface QueryLimits {
 
 /** Items assumed for a list field without a `first` argument (jobs, words, phonemes, ...). */
 export const DEFAULT_LIST_SIZE = 10;
+/**
+ * Page sizes documented in a field's description where its `first` has no schema default (the
+ * resolver applies them): the event feed reads 100 events when `first` is omitted.
+ */
+const DOCUMENTED_PAGE_DEFAULTS: Readonly<Record<string, number>> = { 'Query.eventFeed': MAX_PAGE_SIZE };
 /** Uploads per request: one file, so at most one submitUtterance. */
 export const MAX_SUBMITS_PER_REQUEST = 1;
 
@@ -150,42 +161,63 @@ export function checkOperation(
     }
   }
 
+  /** An Int argument's value: a literal, a variable (or its default); null when not given or null. */
+  const intArg = (field: FieldNode, name: string): number | null => {
+    const node = field.arguments?.find((a) => a.name.value === name);
+    let value: unknown = undefined;
+    if (node?.value.kind === Kind.INT) value = Number(node.value.value);
+    else if (node?.value.kind === Kind.VARIABLE) {
+      const variable = node.value.name.value;
+      value = variable in variables ? variables[variable] : variableDefaults.get(variable);
+    } else if (node && node.value.kind !== Kind.NULL) value = MAX_PAGE_SIZE;
+    if (value === undefined || value === null) return null;
+    return typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE_SIZE;
+  };
+
   /**
    * Items a paginated field can return: its `first` or `last` (whichever is given; both is refused
-   * by the resolver), else the argument's schema default, else the connections' DEFAULT_PAGE_SIZE.
+   * by the resolver), else the argument's schema default, else the default its description
+   * documents (DOCUMENTED_PAGE_DEFAULTS), else the connections' DEFAULT_PAGE_SIZE.
    */
-  const pageSizeOf = (field: FieldNode, args: readonly GraphQLArgument[]): number => {
+  const pageSizeOf = (parent: GraphQLNamedType | undefined, field: FieldNode, args: readonly GraphQLArgument[]): number => {
     let size: number | null = null;
     for (const arg of args) {
-      const node = field.arguments?.find((a) => a.name.value === arg.name);
-      let value: unknown = undefined;
-      if (node?.value.kind === Kind.INT) value = Number(node.value.value);
-      else if (node?.value.kind === Kind.VARIABLE) {
-        const name = node.value.name.value;
-        value = name in variables ? variables[name] : variableDefaults.get(name);
-      } else if (node && node.value.kind !== Kind.NULL) value = MAX_PAGE_SIZE;
-      if (value === undefined || value === null) continue;
-      const n = typeof value === 'number' && Number.isFinite(value) ? value : MAX_PAGE_SIZE;
-      size = Math.max(size ?? 0, n);
+      const n = intArg(field, arg.name);
+      if (n !== null) size = Math.max(size ?? 0, n);
     }
     if (size === null) {
       const withDefault = args.find((a) => typeof a.defaultValue === 'number');
-      size = withDefault ? (withDefault.defaultValue as number) : DEFAULT_PAGE_SIZE;
+      size = withDefault ? (withDefault.defaultValue as number) : DOCUMENTED_PAGE_DEFAULTS[`${parent?.name}.${field.name.value}`] ?? DEFAULT_PAGE_SIZE;
     }
     // a page above the cap is refused by the resolver (BAD_USER_INPUT naming the cap), not here
     return Math.max(0, Math.min(MAX_PAGE_SIZE, Math.floor(size)));
   };
 
-  /** `nodes(ids:)`: one item per id sent (an unreadable count: the cap). */
-  const idCount = (field: FieldNode): number => {
-    const node = field.arguments?.find((a) => a.name.value === 'ids');
+  /** A list argument (`nodes(ids:)`, `learnersByExternalIds(externalIds:)`): one item per entry sent (an unreadable count: the cap). */
+  const listArgCount = (field: FieldNode, arg: GraphQLArgument): number => {
+    const node = field.arguments?.find((a) => a.name.value === arg.name);
     let n: number = MAX_PAGE_SIZE;
     if (node?.value.kind === Kind.LIST) n = node.value.values.length;
     else if (node?.value.kind === Kind.VARIABLE) {
       const value = variables[node.value.name.value];
       if (Array.isArray(value)) n = value.length;
     }
+    // both take at most MAX_NODE_IDS (= MAX_PAGE_SIZE); more is refused by the resolver
     return Math.min(MAX_PAGE_SIZE, n);
+  };
+
+  /**
+   * Items a field returns (1 unless it is a list), and the page its own selection's lists get: a
+   * list argument counts its entries; a list with `first` its page; a list directly under a paged
+   * field (a connection's `edges`, the event feed's `events`) that field's page; any other list
+   * DEFAULT_LIST_SIZE.
+   */
+  const sizeOf = (parent: GraphQLNamedType | undefined, field: FieldNode, def: GraphQLField<unknown, unknown>, page: number | null) => {
+    const sizeArgs = def.args.filter((a) => a.name === 'first' || a.name === 'last');
+    const ownPage = sizeArgs.length ? pageSizeOf(parent, field, sizeArgs) : null;
+    if (!isListType(getNullableType(def.type))) return { items: 1, childPage: ownPage };
+    const listArg = def.args.find((a) => isListType(getNullableType(a.type)));
+    return { items: listArg ? listArgCount(field, listArg) : ownPage ?? page ?? DEFAULT_LIST_SIZE, childPage: null };
   };
 
   const memo = new Map<string, Measure>();
@@ -203,14 +235,7 @@ export function checkOperation(
         }
         const def = type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields()[name] : undefined;
         if (!def) continue; // validation has refused unknown fields already
-        const sizeArgs = def.args.filter((a) => a.name === 'first' || a.name === 'last');
-        const childPage = sizeArgs.length ? pageSizeOf(sel, sizeArgs) : null;
-        const idsArg = def.args.some((a) => a.name === 'ids') ? idCount(sel) : null;
-        const items = isListType(getNullableType(def.type))
-          ? name === 'edges' && page !== null
-            ? page
-            : idsArg ?? DEFAULT_LIST_SIZE
-          : 1;
+        const { items, childPage } = sizeOf(type, sel, def, page);
         const child = sel.selectionSet ? measure(sel.selectionSet, getNamedType(def.type), childPage) : { cost: 0, depth: 0 };
         cost += 1 + items * child.cost;
         depth = Math.max(depth, 1 + child.depth);
