@@ -266,7 +266,7 @@ async function startOnDatabase(config: Config, db: Awaited<ReturnType<typeof ope
         onNotification(payload);
         wakeOnQueued?.(payload);
       }, listenOptions),
-      { catchUp: (since) => changesSince(db.prisma, since), reconnectMs: config.listenReconnectMs },
+      { catchUp: (since, learnerIds) => changesSince(db.prisma, since, learnerIds), reconnectMs: config.listenReconnectMs },
     );
     if (config.metricsPort !== null) ops = await startOpsServer(config.metricsPort, config.metricsHost, readiness);
     const http = await startHttpServer(services, config.port, host, readiness);

@@ -1,39 +1,98 @@
 /**
- * Fans the process's change notifications out to its subscriptions. When the LISTEN connection
- * comes back after a drop, the hub re-reads from the database what changed while it was down
- * (`catchUp`, notify.ts's changesSince) and publishes it like notifications, so no change is lost to
- * a reconnect (a subscriber may hear a job's current status twice). Each subscription gets an
- * async iterator of the events its filter accepts, buffered in order; one that falls more than
- * MAX_BUFFERED events behind (a client that stopped reading) is ended with an error rather than
- * holding memory without bound.
+ * Fans the process's change notifications out to its subscriptions. Each subscription gets an async
+ * iterator of the events its filter accepts, buffered in order; one that falls more than
+ * MAX_BUFFERED events behind (a client that stopped reading) is ended with an error
+ * (SERVICE_UNAVAILABLE: subscribe again) rather than holding memory without bound.
+ *
+ * The replay: NOTIFY keeps nothing for an absent listener, so when the LISTEN connection comes back
+ * after a drop the hub re-reads from the database what changed meanwhile (`catchUp`, notify.ts's
+ * changesSince) and sends it to the subscriptions:
+ * - only the learners that subscriptions follow are read, and each replayed change says whose it
+ *   is, so it is filtered before it is queued (another learner's burst does not overflow a
+ *   learner's subscription) and nobody looks its utterance up again per subscription;
+ * - a learner with more missed changes than a subscription may hold, or a replay that cannot be
+ *   read, ends the learner's (or every) subscription with that same overflow error: the subscriber
+ *   is told, rather than silently missing events, and reads the current state with a query;
+ * - what was sent live is not sent again (the replay starts a little before the drop, as rows carry
+ *   other clocks): the last status sent of each job and the ids of assessments sent are remembered
+ *   for RECENT_MS;
+ * - a subscription gets only changes from after it started (less SUBSCRIBED_GRACE_MS);
+ * - notifications that arrive from the drop until the replay is sent are held back and sent after
+ *   it, less those the replay already carried: each subscription sees the replay, then live events.
  */
 import { AppError } from '../errors.js';
-import { parseChangeEvent, type ChangeEvent } from './notify.js';
+import { parseChangeEvent, type ChangeEvent, type MissedChanges } from './notify.js';
 import type { ListenOptions, NotificationListener, OnNotification } from './listener.js';
 import { log } from '../ops/log.js';
 
 /** Re-read from this much before the drop: rows carry the database's and other processes' clocks. */
 export const CATCH_UP_MARGIN_MS = 5_000;
 
+/**
+ * A replayed change reaches a subscription if it happened at most this long before the subscription
+ * started: a row's time is when its transaction began (or the writer's clock), and a transaction
+ * that began just before the subscribe may commit after it, which is news to the subscriber.
+ */
+export const SUBSCRIBED_GRACE_MS = 1_000;
+
+/**
+ * How long what was sent is remembered, to leave it out of a replay: longer than a replay reaches
+ * back before the drop (CATCH_UP_MARGIN_MS, and up to a check interval, 15 s, from the last sign
+ * of life to the drop). At most MAX_RECENT keys: past that, a repeat is possible, never a loss.
+ */
+const RECENT_MS = 60_000;
+const MAX_RECENT = 20_000;
+
+/** Notifications held back while a replay is read; one more ends every subscription with the overflow error. */
+const MAX_HELD = 10_000;
+
+export const MAX_BUFFERED = 1000;
+
 export interface HubOptions {
-  /** The missed changes' payloads since a time (notify.ts's changesSince on the process's database). */
-  catchUp?: (since: Date) => Promise<string[]>;
+  /** These learners' missed changes since a time (notify.ts's changesSince on the process's database). */
+  catchUp?: (since: Date, learnerIds: string[]) => Promise<MissedChanges>;
   reconnectMs?: number;
   onError?: (err: unknown) => void;
 }
 
-export const MAX_BUFFERED = 1000;
+/** The one way a subscription is told it cannot be complete: SERVICE_UNAVAILABLE, subscribe again. */
+const overflow = (why: string) => new AppError('SERVICE_UNAVAILABLE', `${why}; subscribe again.`);
 
 interface Subscriber {
   accepts(event: ChangeEvent): boolean;
   push(event: ChangeEvent): void;
   end(error?: Error): void;
+  /** The learner whose changes it follows: what the replay reads for it. */
+  learnerId: string | undefined;
+  /** When it started (Date.now()): nothing from before reaches it. */
+  since: number;
+}
+
+/** What makes an event a repeat: the same key with the same value (a job's status; an assessment is its id alone). */
+function identity(e: ChangeEvent): [key: string, value: string] {
+  return e.type === 'job' ? [`job:${e.jobId}`, e.status] : [`assessment:${e.assessmentId}`, ''];
+}
+
+interface Held {
+  event: ChangeEvent;
+  /** Date.now() on arrival. */
+  at: number;
+  /** The drop it arrived after (EventHub.drops then). */
+  drop: number;
 }
 
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private listener: NotificationListener | null = null;
   private closed = false;
+  /** Sent (live or replayed), by identity key: the value sent and when; insertion order is age. */
+  private readonly recent = new Map<string, { value: string; at: number }>();
+  /** Notifications held back from a drop until its replay is sent; null while none is pending. */
+  private held: Held[] | null = null;
+  /** Drops so far: a replay releases what arrived up to its own drop, not what came after a later one. */
+  private drops = 0;
+  /** Replays run one after another, in the order of the reconnects. */
+  private replays: Promise<void> = Promise.resolve();
 
   /** Start listening (`listen` is Database.listen). */
   async start(
@@ -42,17 +101,75 @@ export class EventHub {
   ): Promise<void> {
     this.listener = await listen((payload) => this.publish(payload), {
       reconnectMs: options.reconnectMs,
-      onReconnected: (downSince) => void this.catchUp(options, downSince),
+      onDisconnected: () => {
+        this.drops++;
+        this.held ??= [];
+      },
+      onReconnected: (downSince) => {
+        const drop = this.drops;
+        this.replays = this.replays.then(() => this.catchUp(options, downSince, drop));
+      },
     });
   }
 
-  private async catchUp(options: HubOptions, downSince: Date): Promise<void> {
-    if (!options.catchUp || this.closed) return;
+  /** The replay after drop number `drop` (see the module comment), then what was held back behind it. */
+  private async catchUp(options: HubOptions, downSince: Date, drop: number): Promise<void> {
+    // Those subscribed when the read starts: one that subscribes later hears the rest live.
+    const replayed = [...this.subscribers];
+    const readAt = Date.now();
+    /** Identity keys the replay carried (at their state when read). */
+    const carried = new Set<string>();
     try {
-      const missed = await options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS));
-      for (const payload of missed) this.publish(payload);
+      if (!options.catchUp || this.closed) return;
+      const learners = [...new Set(replayed.flatMap((s) => (s.learnerId ? [s.learnerId] : [])))];
+      const { changes, overflowed } = await options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS), learners);
+      const over = new Set(overflowed);
+      for (const s of replayed) {
+        if (s.learnerId && over.has(s.learnerId)) s.end(overflow(`More than ${MAX_BUFFERED} changes were missed while the server reconnected to the database`));
+      }
+      for (const { event, at } of changes) {
+        const [key, value] = identity(event);
+        carried.add(key);
+        if (this.recent.get(key)?.value === value) continue; // sent before the drop
+        this.remember(key, value);
+        for (const s of replayed) {
+          if (s.learnerId === event.learnerId && at.getTime() >= s.since - SUBSCRIBED_GRACE_MS && s.accepts(event)) s.push(event);
+        }
+      }
     } catch (err) {
+      // What was missed is unknown: every subscription is told, rather than left to miss it.
+      for (const s of replayed) s.end(overflow('The changes missed while the server reconnected to the database could not be read'));
       (options.onError ?? ((e) => log.error('subscription catch-up after a reconnect failed', { err: e })))(err);
+    } finally {
+      this.release(drop, readAt, carried);
+    }
+  }
+
+  /**
+   * Sends what was held back up to drop `drop`, now that its replay is sent: each event once. One
+   * that arrived before the replay was read committed before it, so the replay's (later) state of
+   * the same job or assessment supersedes it. What arrived after a later drop waits for its replay.
+   */
+  private release(drop: number, readAt: number, carried: ReadonlySet<string>): void {
+    const held = this.held ?? [];
+    this.held = this.drops > drop ? held.filter((h) => h.drop > drop) : null;
+    for (const h of held) {
+      if (h.drop > drop) continue;
+      const [key, value] = identity(h.event);
+      if (h.at < readAt && carried.has(key)) continue;
+      if (this.recent.get(key)?.value === value) continue;
+      this.deliver(h.event, h.at);
+    }
+  }
+
+  /** Remembers what was sent, for RECENT_MS and at most MAX_RECENT keys. */
+  private remember(key: string, value: string): void {
+    const now = Date.now();
+    this.recent.delete(key);
+    this.recent.set(key, { value, at: now });
+    for (const [k, v] of this.recent) {
+      if (this.recent.size <= MAX_RECENT && v.at >= now - RECENT_MS) break;
+      this.recent.delete(k);
     }
   }
 
@@ -71,11 +188,31 @@ export class EventHub {
   private publish(payload: string | undefined): void {
     const event = parseChangeEvent(payload);
     if (!event) return;
-    for (const s of this.subscribers) if (s.accepts(event)) s.push(event);
+    if (!this.held) {
+      this.deliver(event, Date.now());
+      return;
+    }
+    if (this.held.length >= MAX_HELD) {
+      // Holding more would cost memory without bound; sending now would break the order.
+      for (const s of [...this.subscribers]) s.end(overflow(`More than ${MAX_HELD} changes arrived while the server caught up after a reconnect`));
+      this.held.length = 0;
+      return;
+    }
+    this.held.push({ event, at: Date.now(), drop: this.drops });
   }
 
-  /** Events `accepts` lets through, from now on, until the iterator is returned or the hub closes. */
-  subscribe(accepts: (event: ChangeEvent) => boolean): AsyncIterableIterator<ChangeEvent> {
+  /** An event that arrived at `at` (Date.now()), to the subscriptions that had started by then. */
+  private deliver(event: ChangeEvent, at: number): void {
+    this.remember(...identity(event));
+    for (const s of this.subscribers) if (s.since <= at && s.accepts(event)) s.push(event);
+  }
+
+  /**
+   * Events `accepts` lets through, from now on, until the iterator is returned or the hub closes.
+   * `learnerId`: the learner whose changes it follows, for the replay after a reconnect (without
+   * one, a subscription hears only notifications).
+   */
+  subscribe(accepts: (event: ChangeEvent) => boolean, scope: { learnerId?: string } = {}): AsyncIterableIterator<ChangeEvent> {
     const buffer: ChangeEvent[] = [];
     let waiting: ((r: IteratorResult<ChangeEvent>) => void) | null = null;
     let failWaiting: ((e: Error) => void) | null = null;
@@ -85,6 +222,8 @@ export class EventHub {
 
     const subscriber: Subscriber = {
       accepts,
+      learnerId: scope.learnerId,
+      since: Date.now(),
       push(event) {
         if (done) return;
         if (waiting) {
@@ -94,7 +233,7 @@ export class EventHub {
           return;
         }
         if (buffer.length >= MAX_BUFFERED) {
-          subscriber.end(new AppError('SERVICE_UNAVAILABLE', `The subscription fell more than ${MAX_BUFFERED} events behind and was ended; subscribe again.`));
+          subscriber.end(overflow(`The subscription fell more than ${MAX_BUFFERED} events behind and was ended`));
           return;
         }
         buffer.push(event);

@@ -31,6 +31,11 @@ export interface ListenOptions {
    */
   heartbeatMs?: number;
   /**
+   * The connection dropped (once per outage, before the reconnect's `onReconnected`): what arrives
+   * from now until the replay is done is held back so that it comes after the replay.
+   */
+  onDisconnected?: () => void;
+  /**
    * LISTENing again after a drop; `downSince` is the last moment the connection was known to work
    * (connected, a check answered, a notification received; this process's clock).
    */
@@ -68,7 +73,10 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     c.on('error', () => undefined); // followed by 'end', which reconnects
     c.on('end', () => {
       if (client === c) client = null;
-      downSince ??= aliveAt;
+      if (!downSince) {
+        downSince = aliveAt;
+        options.onDisconnected?.();
+      }
       if (!closed) scheduleReconnect();
     });
     await c.connect();

@@ -5,7 +5,7 @@ export const assessmentCreated: SubscriptionResolvers['assessmentCreated'] = {
   subscribe: async (_parent, args, ctx) => {
     const target = await resolveTarget(ctx, args, ['utteranceId', 'learnerId']);
     const { organizationId } = ctx.principal;
-    const events = hubOf(ctx).subscribe((e) => e.type === 'assessment' && mayConcern(e, organizationId, target));
+    const events = hubOf(ctx).subscribe((e) => e.type === 'assessment' && mayConcern(e, organizationId, target), { learnerId: target.learnerId });
     return deliver(ctx, events, concernsLearner(ctx, target), async (e) => {
       if (e.type !== 'assessment') return null;
       const assessment = await ctx.loaders.assessment.load(e.assessmentId);

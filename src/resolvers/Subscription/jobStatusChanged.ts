@@ -10,7 +10,7 @@ export const jobStatusChanged: SubscriptionResolvers['jobStatusChanged'] = {
   subscribe: async (_parent, args, ctx) => {
     const target = await resolveTarget(ctx, args, ['jobId', 'utteranceId', 'learnerId']);
     const { organizationId } = ctx.principal;
-    const events = hubOf(ctx).subscribe((e) => e.type === 'job' && mayConcern(e, organizationId, target));
+    const events = hubOf(ctx).subscribe((e) => e.type === 'job' && mayConcern(e, organizationId, target), { learnerId: target.learnerId });
     return deliver(ctx, events, concernsLearner(ctx, target), async (e) => {
       if (e.type !== 'job') return null;
       const job = await ctx.loaders.job.load(e.jobId);

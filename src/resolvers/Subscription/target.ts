@@ -11,6 +11,8 @@ type TargetArg = keyof typeof TYPE_OF_ARG;
 export interface Target {
   arg: TargetArg;
   id: string;
+  /** The learner it belongs to (the learner itself): what the replay after a reconnect reads for it (hub.ts). */
+  learnerId: string;
 }
 
 /**
@@ -31,7 +33,16 @@ export async function resolveTarget(
   const type = TYPE_OF_ARG[arg];
   const row = await findByGlobalId(ctx, type, args[arg]!);
   if (!row) throw new AppError('NOT_FOUND', `No ${type} with id ${JSON.stringify(args[arg])}.`);
-  return { arg, id: row.id };
+  return { arg, id: row.id, learnerId: await learnerOf(ctx, arg, row) };
+}
+
+/** Whose job, utterance or learner it is; an utterance never changes learner, so once per subscription. */
+async function learnerOf(ctx: RequestContext, arg: TargetArg, row: { id: string; learnerId?: string; utteranceId?: string }): Promise<string> {
+  if (arg === 'learnerId') return row.id;
+  if (arg === 'utteranceId') return row.learnerId!;
+  const utterance = await ctx.loaders.writeTarget.utterance.load(row.utteranceId!);
+  if (!utterance) throw new AppError('NOT_FOUND', `No Job with id ${JSON.stringify(row.id)}.`);
+  return utterance.learnerId;
 }
 
 /**
@@ -57,6 +68,8 @@ export function concernsLearner(ctx: RequestContext, target: Target): (event: Ch
   if (target.arg !== 'learnerId') return async () => true;
   const known = new Map<string, boolean>();
   return async (event) => {
+    // A replayed change says whose it is (read once for every subscription: hub.ts).
+    if (event.learnerId !== undefined) return event.learnerId === target.id;
     let mine = known.get(event.utteranceId);
     if (mine === undefined) {
       // The tenant-bound loader without a scope check: this only filters; what is sent is read
