@@ -1,8 +1,11 @@
 /**
- * The tool's RSA key pairs, one set per registered platform. The newest unretired key signs client
- * assertions; the JWKS publishes it and, for an overlap after a rotation, the keys it replaced, so
- * a platform that cached the old set and an assertion signed just before the rotation both verify.
- * Private keys are stored as PKCS#8 PEM and never leave the server.
+ * The tool's RSA key pairs, one set per registered platform. A rotation publishes the new key in
+ * the JWKS at once but lets it sign client assertions only from its `activatesAt`, a grace later
+ * (a day by default): platforms cache key sets, and one that fetched the set before the rotation
+ * would refuse an assertion signed by a key it has not seen. The key it replaces signs until then
+ * (its `retiredAt` is the new key's `activatesAt`) and stays published for an overlap after, so an
+ * assertion signed just before the switch verifies too. Private keys are stored as PKCS#8 PEM and
+ * never leave the server.
  */
 import { randomUUID } from 'node:crypto';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from 'jose';
@@ -11,33 +14,52 @@ import type { LtiKey, Prisma, PrismaClient } from '../generated/prisma/client.js
 export const LTI_SIGNING_ALG = 'RS256';
 /** How long a retired key stays in the JWKS (platforms cache key sets for minutes to hours). */
 export const RETIRED_KEY_OVERLAP_MS = 24 * 3600_000;
+/**
+ * How long a rotated key is published before it signs, by default: longer than any cache of key
+ * sets we know of (ours says max-age 300 s; platforms keep sets for minutes to hours).
+ */
+export const KEY_ACTIVATION_GRACE_S = 24 * 3600;
+/** The longest grace rotateLtiPlatformKey accepts. */
+export const MAX_KEY_ACTIVATION_GRACE_S = 30 * 24 * 3600;
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-/** A fresh RSA 2048 key pair; `id` is its `kid`. */
-export async function createToolKey(db: Db, organizationId: string, platformId: string): Promise<LtiKey> {
+/** A fresh RSA 2048 key pair; `id` is its `kid`. It signs from `activatesAt` (now by default: a platform's first key). */
+export async function createToolKey(db: Db, organizationId: string, platformId: string, activatesAt = new Date()): Promise<LtiKey> {
   const id = randomUUID();
   const { publicKey, privateKey } = await generateKeyPair(LTI_SIGNING_ALG, { modulusLength: 2048, extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: id, alg: LTI_SIGNING_ALG, use: 'sig' };
   return db.ltiKey.create({
-    data: { id, organizationId, platformId, publicJwk: publicJwk as Prisma.InputJsonValue, privateKeyPem: await exportPKCS8(privateKey) },
+    data: { id, organizationId, platformId, publicJwk: publicJwk as Prisma.InputJsonValue, privateKeyPem: await exportPKCS8(privateKey), activatesAt },
   });
 }
 
-/** A new signing key; the previous ones are retired (still published during the overlap). */
-export async function rotateToolKey(db: Db, organizationId: string, platformId: string): Promise<LtiKey> {
-  await db.ltiKey.updateMany({ where: { organizationId, platformId, retiredAt: null }, data: { retiredAt: new Date() } });
-  return createToolKey(db, organizationId, platformId);
+/** Not retired at `at`: no retiredAt, or one still ahead. */
+const unretiredAt = (at: Date): Prisma.LtiKeyWhereInput => ({ OR: [{ retiredAt: null }, { retiredAt: { gt: at } }] });
+
+/**
+ * A new key, published now and signing `graceSeconds` later (0: at once). The key that signs now
+ * signs until then; a key still waiting for its turn (an earlier rotation's, within its grace) is
+ * superseded and never signs. Call it with the platform locked: two rotations take turns.
+ */
+export async function rotateToolKey(db: Db, organizationId: string, platformId: string, graceSeconds = KEY_ACTIVATION_GRACE_S, now = new Date()): Promise<LtiKey> {
+  const activatesAt = new Date(now.getTime() + graceSeconds * 1000);
+  await db.ltiKey.updateMany({ where: { organizationId, platformId, activatesAt: { gt: now }, ...unretiredAt(now) }, data: { retiredAt: now } });
+  await db.ltiKey.updateMany({ where: { organizationId, platformId, activatesAt: { lte: now }, ...unretiredAt(now) }, data: { retiredAt: activatesAt } });
+  return createToolKey(db, organizationId, platformId, activatesAt);
 }
 
-/** The key that signs now: the newest unretired one. */
-export async function signingKey(db: Db, platformId: string): Promise<{ kid: string; key: CryptoKey }> {
-  const row = await db.ltiKey.findFirst({ where: { platformId, retiredAt: null }, orderBy: { createdAt: 'desc' } });
+/** The key that signs at `now`: the newest one active then (activatesAt reached, retiredAt not). */
+export async function signingKey(db: Db, platformId: string, now = new Date()): Promise<{ kid: string; key: CryptoKey }> {
+  const row = await db.ltiKey.findFirst({
+    where: { platformId, activatesAt: { lte: now }, ...unretiredAt(now) },
+    orderBy: [{ activatesAt: 'desc' }, { createdAt: 'desc' }],
+  });
   if (!row) throw new Error(`LTI platform ${platformId} has no signing key`);
   return { kid: row.id, key: await importPKCS8(row.privateKeyPem, LTI_SIGNING_ALG) };
 }
 
-/** Public keys a platform may see: the signing key first, then retired ones still in their overlap. */
+/** Public keys a platform may see, newest first: one waiting to sign, the signing key, retired ones still in their overlap. */
 export function publishedKeys(db: Db, platformId: string, now = new Date()) {
   return db.ltiKey.findMany({
     where: { platformId, OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - RETIRED_KEY_OVERLAP_MS) } }] },

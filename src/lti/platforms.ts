@@ -7,7 +7,7 @@ import type { LtiGradingPolicy, LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma
 import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
-import { createToolKey, rotateToolKey } from './keys.js';
+import { createToolKey, KEY_ACTIVATION_GRACE_S, MAX_KEY_ACTIVATION_GRACE_S, rotateToolKey } from './keys.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 import { checkServiceOrigins, refuseUnbound } from './origins.js';
 
@@ -148,14 +148,22 @@ export async function registerLtiPlatform(prisma: PrismaClient, organizationId: 
   }
 }
 
-/** A new signing key; the old one stays in the JWKS for the overlap (see keys.ts). */
-export async function rotateLtiPlatformKey(prisma: PrismaClient, organizationId: string, platformId: string, actor: Actor) {
+/**
+ * A new key, published now and signing after `activateAfterSeconds` (a day by default, 0: at once);
+ * the key that signs now signs until then, and stays in the JWKS for the overlap after (see keys.ts).
+ */
+export async function rotateLtiPlatformKey(prisma: PrismaClient, organizationId: string, platformId: string, actor: Actor, activateAfterSeconds?: number | null) {
+  const grace = activateAfterSeconds ?? KEY_ACTIVATION_GRACE_S;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_KEY_ACTIVATION_GRACE_S) {
+    throw badInput(`activateAfterSeconds must be 0 to ${MAX_KEY_ACTIVATION_GRACE_S} (30 days).`, 'activateAfterSeconds', { max: MAX_KEY_ACTIVATION_GRACE_S });
+  }
   return prisma.$transaction(async (tx) => {
-    const platform = await tx.ltiPlatform.findFirst({ where: { id: platformId, organizationId } });
-    if (!platform) throw new AppError('NOT_FOUND', 'No such LTI platform.');
-    const key = await rotateToolKey(tx, organizationId, platformId);
+    // Locked: two rotations of one platform take turns (each supersedes what the other left waiting).
+    const platform = await lockPlatform(tx, organizationId, platformId);
+    const key = await rotateToolKey(tx, organizationId, platformId, grace);
     await recordAudit(tx, {
-      organizationId, actor, action: 'ltiPlatform.keyRotated', targetType: 'LtiPlatform', targetId: platformId, details: { kid: key.id },
+      organizationId, actor, action: 'ltiPlatform.keyRotated', targetType: 'LtiPlatform', targetId: platformId,
+      details: { kid: key.id, activatesAt: key.activatesAt.toISOString() },
     });
     return platform;
   });

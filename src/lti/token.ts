@@ -61,7 +61,7 @@ export class LtiTokenClient {
     requireBound(platform, 'tokenEndpoint', platform.tokenEndpoint);
     requireBound(platform, 'the service URL', target);
     const scope = options.scope ?? AGS_SCORE_SCOPE;
-    const signer = await signingKey(this.prisma, platform.id);
+    const signer = await signingKey(this.prisma, platform.id, new Date(this.now()));
     // Keyed by the kid too: after a rotation the next request uses the new key at once.
     // And by what the token is asked with: after updateLtiPlatform a token of the old client or
     // endpoint is not used again, nor one of another scope.

@@ -25,7 +25,8 @@ const DATABASES = await testDatabases();
 
 const PLATFORM_FIELDS = 'id name issuer clientId deploymentId tokenEndpoint audience jwksPath createdAt keys { kid publicJwk createdAt retiredAt }';
 const REGISTER = `mutation($input: RegisterLtiPlatformInput!) { registerLtiPlatform(input: $input) { ${PLATFORM_FIELDS} } }`;
-const ROTATE = `mutation($id: ID!) { rotateLtiPlatformKey(id: $id) { ${PLATFORM_FIELDS} } }`;
+// activateAfterSeconds 0: the new key signs at once (tests/api/lti-key-rotation.test.ts covers the grace).
+const ROTATE = `mutation($id: ID!) { rotateLtiPlatformKey(id: $id, activateAfterSeconds: 0) { ${PLATFORM_FIELDS} } }`;
 const PLATFORMS = `{ ltiPlatforms { ${PLATFORM_FIELDS} lineItems { id url aspect scoreMaximum label } } }`;
 const LINE_ITEM = `mutation($input: CreateLtiLineItemInput!) { createLtiLineItem(input: $input) { id url aspect scoreMaximum label platform { id } } }`;
 const CREATE_LEARNER = `mutation($externalId: String!) { createLearner(input: {externalId: $externalId}) { id } }`;

@@ -4,7 +4,7 @@ import { expectGlobalId } from '../../graphql/ids.js';
 import { actorOf } from '../../admin/audit.js';
 import { rotateLtiPlatformKey as rotate } from '../../lti/platforms.js';
 
-export const rotateLtiPlatformKey: MutationResolvers['rotateLtiPlatformKey'] = (_parent, { id }, ctx) => {
+export const rotateLtiPlatformKey: MutationResolvers['rotateLtiPlatformKey'] = (_parent, { id, activateAfterSeconds }, ctx) => {
   requireScope(ctx.principal, 'ADMIN');
-  return rotate(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx));
+  return rotate(ctx.services.prisma, ctx.principal.organizationId, expectGlobalId(id, 'LtiPlatform'), actorOf(ctx), activateAfterSeconds);
 };
