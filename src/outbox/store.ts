@@ -29,12 +29,37 @@ export interface ClaimedDelivery {
   attempts: number;
 }
 
-const CLAIMABLE = `(("status" = 'PENDING' AND "runAfter" <= now()) OR ("status" = 'SENDING' AND "leaseExpiresAt" < now()))`;
+const claimable = (d: string) =>
+  `((${d}"status" = 'PENDING' AND ${d}"runAfter" <= now()) OR (${d}"status" = 'SENDING' AND ${d}"leaseExpiresAt" < now()))`;
+const CLAIMABLE = claimable('');
+
+/**
+ * How many attempts one claimer (a worker) may have in flight per endpoint and per organisation.
+ * A claim skips what would go past them, so an organisation whose endpoints never answer (each
+ * attempt holding a slot for the whole request timeout) cannot fill every slot and stall the
+ * other organisations' webhooks, grades and statements behind its backlog.
+ */
+export interface InFlightCaps {
+  perEndpoint: number;
+  perOrganization: number;
+}
+
+/** Attempts one endpoint may have in flight in one worker. */
+export const MAX_IN_FLIGHT_PER_ENDPOINT = 2;
+
+/** The caps of a worker running `concurrency` attempts at once: 2 per endpoint, half the slots per organisation. */
+export function inFlightCaps(concurrency: number): InFlightCaps {
+  return { perEndpoint: MAX_IN_FLIGHT_PER_ENDPOINT, perOrganization: Math.max(1, Math.floor(concurrency / 2)) };
+}
+
+/** Due deliveries a claim ranks against the caps: enough that capped organisations rarely crowd out the rest. */
+const claimWindow = (limit: number) => Math.max(50, limit * 10);
 
 /**
  * Claims up to `limit` due deliveries in one statement: PENDING ones whose time has come, and
- * SENDING ones whose lease expired. An expired one gets an attempt row saying its attempt did not
- * finish; when that was its last allowed attempt it is marked FAILED instead of being sent again.
+ * SENDING ones whose lease expired, oldest first, skipping those that would put this worker past
+ * `caps` (InFlightCaps; none by default: the worker gives its own). An expired one gets an attempt row saying its attempt did not finish;
+ * when that was its last allowed attempt it is marked FAILED instead of being sent again.
  */
 export async function claimDeliveries(
   prisma: PrismaClient,
@@ -42,10 +67,11 @@ export async function claimDeliveries(
   leaseSeconds: number,
   limit: number,
   maxAttempts: number,
+  caps: InFlightCaps = { perEndpoint: limit, perOrganization: limit },
 ): Promise<ClaimedDelivery[]> {
   // One transaction with the failure events of the deliveries it retires (src/outbox/delivery-failed.ts).
   const rows = await runTransaction(prisma, async (tx) => {
-    const claimed = await claimStatement(tx, workerId, leaseSeconds, limit, maxAttempts);
+    const claimed = await claimStatement(tx, workerId, leaseSeconds, limit, maxAttempts, caps);
     for (const r of claimed) if (r.status === 'FAILED') await tellFailure(tx, r.id);
     return claimed;
   });
@@ -54,14 +80,45 @@ export async function claimDeliveries(
   return rows.filter((r) => r.status === 'SENDING').map(({ status: _status, ...r }) => ({ ...r, attempts: Number(r.attempts) }));
 }
 
-function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: number, maxAttempts: number) {
+/**
+ * The caps are counted on this worker's attempts in flight (SENDING, its lease running): `due`
+ * leaves out the organisations and endpoints already at their cap, so a backlog of theirs is
+ * skipped in the index scan instead of filling the window, and `fitting` ranks the rest so this
+ * claim does not take them past it either. Two workers claiming at once each count their own.
+ */
+function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: number, maxAttempts: number, caps: InFlightCaps) {
   return tx.$queryRawUnsafe<(ClaimedDelivery & { status: string })[]>(
-    `WITH candidate AS (
-       SELECT "id", "status", "attempts", "lockedBy", "updatedAt" FROM "Delivery"
-        WHERE ${CLAIMABLE}
-        ORDER BY "runAfter", "id"
+    `WITH mine AS (
+       SELECT "organizationId", "webhookEndpointId" FROM "Delivery"
+        WHERE "status" = 'SENDING' AND "lockedBy" = $1 AND "leaseExpiresAt" >= now()
+     ),
+     org_busy AS (SELECT "organizationId" AS "key", count(*)::int AS "n" FROM mine GROUP BY 1),
+     endpoint_busy AS (SELECT "webhookEndpointId" AS "key", count(*)::int AS "n" FROM mine WHERE "webhookEndpointId" IS NOT NULL GROUP BY 1),
+     due AS (
+       SELECT d."id", d."organizationId", d."webhookEndpointId", d."runAfter",
+              coalesce(o."n", 0) AS "orgBusy", coalesce(e."n", 0) AS "endpointBusy"
+         FROM "Delivery" d
+         LEFT JOIN org_busy o ON o."key" = d."organizationId"
+         LEFT JOIN endpoint_busy e ON e."key" = d."webhookEndpointId"
+        WHERE ${claimable('d.')} AND coalesce(o."n", 0) < $6::int AND coalesce(e."n", 0) < $5::int
+        ORDER BY d."runAfter", d."id"
+        LIMIT $7::int
+     ),
+     fitting AS (
+       SELECT "id", "runAfter" FROM (
+         SELECT "id", "runAfter", "webhookEndpointId",
+                "orgBusy" + row_number() OVER (PARTITION BY "organizationId" ORDER BY "runAfter", "id") AS "orgSlot",
+                "endpointBusy" + row_number() OVER (PARTITION BY "webhookEndpointId" ORDER BY "runAfter", "id") AS "endpointSlot"
+           FROM due
+       ) ranked
+        WHERE "orgSlot" <= $6::int AND ("webhookEndpointId" IS NULL OR "endpointSlot" <= $5::int)
+     ),
+     candidate AS (
+       SELECT d."id", d."status", d."attempts", d."lockedBy", d."updatedAt" FROM "Delivery" d JOIN fitting f ON f."id" = d."id"
+        WHERE ${claimable('d.')}
+        ORDER BY f."runAfter", d."id"
         LIMIT $3
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF d SKIP LOCKED
      ),
      lost AS (
        INSERT INTO "DeliveryAttempt" ("id", "organizationId", "deliveryId", "number", "startedAt", "durationMs", "errorCode", "error", "createdAt")
@@ -93,6 +150,9 @@ function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: n
     leaseSeconds,
     limit,
     maxAttempts,
+    caps.perEndpoint,
+    caps.perOrganization,
+    claimWindow(limit),
   );
 }
 

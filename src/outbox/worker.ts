@@ -1,7 +1,8 @@
 /**
  * The delivery worker: claims due deliveries (./store.ts), sends each through its channel (WEBHOOK:
  * ./webhook.ts; LTI_SCORE: src/lti/deliver.ts; XAPI: src/xapi/send.ts) with up to `concurrency` in
- * flight, and records every attempt: one queue, one lease and fencing, one backoff, one attempt log. It runs in
+ * flight (of which one organisation holds at most half, one endpoint at most 2: one whose receivers
+ * never answer cannot stall the others), and records every attempt: one queue, one lease and fencing, one backoff, one attempt log. It runs in
  * the API process and in `npm run worker` processes by default; any number of them share the queue.
  *
  * A process that committed an event nudges its own worker (wake) so the first attempt goes out at
@@ -21,7 +22,10 @@ import { guardedPost } from '../lti/http.js';
 import { LtiTokenClient } from '../lti/token.js';
 import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
-import { claimDeliveries, countClaimableDeliveries, deleteOldEvents, extendDeliveryLease, recordAttempt, type AttemptRecord, type ClaimedDelivery } from './store.js';
+import {
+  claimDeliveries, countClaimableDeliveries, deleteOldEvents, extendDeliveryLease, inFlightCaps, recordAttempt,
+  type AttemptRecord, type ClaimedDelivery, type InFlightCaps,
+} from './store.js';
 import { log } from '../ops/log.js';
 import { deliveriesSettled } from '../ops/metrics.js';
 
@@ -46,6 +50,8 @@ export interface DeliveryWorkerOptions extends WebhookSettings {
   xapi?: XapiConfig;
   /** A claimed delivery's lease, in seconds; by default every request of an attempt, plus 10 s (leaseSeconds below). */
   leaseSeconds?: number;
+  /** Attempts in flight per endpoint and per organisation; by default 2, and half of `concurrency` (at least 1). */
+  inFlightCaps?: InFlightCaps;
 }
 
 /**
@@ -110,6 +116,11 @@ export class DeliveryWorker {
     return this.opts.leaseSeconds ?? Math.ceil((this.opts.timeoutMs * MAX_REQUESTS_PER_ATTEMPT) / 1000) + 10;
   }
 
+  /** What one organisation and one endpoint may hold of this worker's slots (./store.ts InFlightCaps). */
+  private get caps(): InFlightCaps {
+    return this.opts.inFlightCaps ?? inFlightCaps(this.opts.concurrency);
+  }
+
   get inFlight(): number {
     return this.running.size;
   }
@@ -170,7 +181,7 @@ export class DeliveryWorker {
         const free = this.opts.concurrency - this.running.size;
         if (free > 0) {
           const claimedAt = performance.now();
-          const claimed = await claimDeliveries(this.opts.prisma, this.workerId, this.leaseSeconds, free, this.opts.schedule.maxAttempts);
+          const claimed = await claimDeliveries(this.opts.prisma, this.workerId, this.leaseSeconds, free, this.opts.schedule.maxAttempts, this.caps);
           for (const d of claimed) {
             if (this.stopping) {
               await recordAttempt(this.opts.prisma, d, this.workerId, {

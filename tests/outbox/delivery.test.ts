@@ -206,6 +206,59 @@ describeEachDatabase('delivery worker', (ctx) => {
     expect(() => verifyStandardWebhook(secrets.at(-MAX_SIGNING_SECRETS - 1)!, got)).toThrow();
   });
 
+  /** A receiver that takes every request and answers long after the worker's timeout (a black hole). */
+  async function blackHole(): Promise<Receiver> {
+    const hole = await new Receiver().start();
+    hole.answer = () => ({ status: 200, delayMs: 30_000 });
+    return hole;
+  }
+  const sendingOf = (db: PrismaClient, where: { organizationId?: string; webhookEndpointId?: string }) =>
+    db.delivery.count({ where: { ...where, status: 'SENDING' } });
+
+  test('one organisation whose endpoints never answer holds at most half the slots: another organisation is delivered at once', async () => {
+    const db = ctx.db.prisma;
+    const hole = await blackHole();
+    try {
+      const a = await organisation(db);
+      await endpoint(db, a.org.id, hole.url);
+      await endpoint(db, a.org.id, hole.url);
+      for (let i = 0; i < 6; i++) await emit(db, a.org.id, a.learner.id, 'utterance.submitted', { i });
+      const b = await organisation(db);
+      await endpoint(db, b.org.id, receiver.url);
+      const bEvent = await emit(db, b.org.id, b.learner.id);
+      w = worker(db, { concurrency: 4, timeoutMs: 3_000 });
+      const started = Date.now();
+      w.start();
+      // Before, the 12 older deliveries of A filled all 4 slots, and B waited 3 timeouts (9 s).
+      await waitFor(async () => (await deliveryOf(db, bEvent)).status === 'DELIVERED', 2_500, 50);
+      expect(Date.now() - started).toBeLessThan(2_500);
+      expect(await sendingOf(db, { organizationId: a.org.id })).toBe(2); // half of concurrency 4
+    } finally {
+      await w?.stop({ deadlineMs: 0 });
+      await hole.stop();
+    }
+  });
+
+  test('an endpoint that never answers holds at most 2 slots: the same organisation\'s other endpoint is delivered at once', async () => {
+    const db = ctx.db.prisma;
+    const hole = await blackHole();
+    try {
+      const { org, learner } = await organisation(db);
+      const { endpoint: stuck } = await endpoint(db, org.id, hole.url);
+      const { endpoint: fine } = await endpoint(db, org.id, receiver.url);
+      for (let i = 0; i < 10; i++) await emit(db, org.id, learner.id, 'utterance.submitted', { i });
+      w = worker(db, { concurrency: 8, timeoutMs: 3_000 });
+      const started = Date.now();
+      w.start();
+      await waitFor(async () => (await db.delivery.count({ where: { webhookEndpointId: fine.id, status: 'DELIVERED' } })) === 10, 2_500, 50);
+      expect(Date.now() - started).toBeLessThan(2_500);
+      expect(await sendingOf(db, { webhookEndpointId: stuck.id })).toBe(2);
+    } finally {
+      await w?.stop({ deadlineMs: 0 });
+      await hole.stop();
+    }
+  });
+
   test('a receiver slower than the timeout: TIMEOUT, retried', async () => {
     const db = ctx.db.prisma;
     const { org, learner } = await organisation(db);
