@@ -49,7 +49,10 @@ export async function attemptWebhook(
         })
       : null,
   ]);
-  if (!event || !endpoint) return local({ kind: 'failed' }, 'ENDPOINT_DELETED', 'The endpoint or the event no longer exists.');
+  // Either one going deletes the delivery too (cascade), so these are seldom stored: what the
+  // attempt reports (onSettled, the log) must still say which.
+  if (!event) return local({ kind: 'failed' }, 'EVENT_DELETED', 'The event no longer exists (its utterance was deleted or its learner erased since it was queued).');
+  if (!endpoint) return local({ kind: 'failed' }, 'ENDPOINT_DELETED', 'The endpoint no longer exists.');
   if (endpoint.disabledAt) {
     return local({ kind: 'failed' }, 'ENDPOINT_DISABLED', `The endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'}); enable it and re-send.`);
   }

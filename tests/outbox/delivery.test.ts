@@ -13,6 +13,7 @@ import pg from 'pg';
 import { claimDeliveries, deleteOldEvents, recordAttempt } from '../../src/outbox/store.js';
 import { MAX_SIGNING_SECRETS, resendDelivery, resendFailedDeliveries, rotateSecret } from '../../src/outbox/endpoints.js';
 import { webhookId } from '../../src/outbox/signing.js';
+import { attemptWebhook } from '../../src/outbox/webhook.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
 import { ACTOR, endpoint, organisation } from './fixtures.js';
@@ -257,6 +258,25 @@ describeEachDatabase('delivery worker', (ctx) => {
       await w?.stop({ deadlineMs: 0 });
       await hole.stop();
     }
+  });
+
+  test('an attempt whose event went after the claim (an erasure, a deleted utterance) says so: EVENT_DELETED, not ENDPOINT_DELETED', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    const settings = { timeoutMs: 2_000, maxPayloadBytes: 64 * 1024, schedule: SCHEDULE, policy: new AddressPolicy(['127.0.0.1']) };
+    const erased = await emit(db, org.id, learner.id);
+    const [claimed] = await claimDeliveries(db, 'w', 30, 10, 3);
+    await db.outboxEvent.delete({ where: { id: erased } });
+    const gone = await attemptWebhook(db, claimed!, settings, new AbortController().signal);
+    expect(gone).toMatchObject({ verdict: { kind: 'failed' }, errorCode: 'EVENT_DELETED', error: 'The event no longer exists (its utterance was deleted or its learner erased since it was queued).' });
+    const kept = await emit(db, org.id, learner.id);
+    const [second] = await claimDeliveries(db, 'w', 30, 10, 3);
+    expect(second!.eventId).toBe(kept);
+    await db.webhookEndpoint.delete({ where: { id: ep.id } });
+    const noEndpoint = await attemptWebhook(db, second!, settings, new AbortController().signal);
+    expect(noEndpoint).toMatchObject({ verdict: { kind: 'failed' }, errorCode: 'ENDPOINT_DELETED', error: 'The endpoint no longer exists.' });
+    expect(receiver.received).toHaveLength(0);
   });
 
   test('a receiver slower than the timeout: TIMEOUT, retried', async () => {
