@@ -62,6 +62,8 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
   let aliveAt = new Date();
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   let heartbeat: NodeJS.Timeout | null = null;
+  /** `LISTEN "<channel>"`, once known. */
+  let listenStatement = '';
 
   const connect = async (): Promise<void> => {
     // TCP keepalive too, so the kernel also notices a dead peer on an idle connection.
@@ -82,7 +84,8 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     await c.connect();
     try {
       const { rows } = await c.query<{ channel: string }>(CHANNEL_QUERY);
-      await c.query(`LISTEN "${rows[0]!.channel}"`);
+      listenStatement = `LISTEN "${rows[0]!.channel}"`;
+      await c.query(listenStatement);
     } catch (e) {
       await c.end().catch(() => undefined);
       throw e;
@@ -130,7 +133,9 @@ export async function listenPostgres(clientConfig: pg.ClientConfig, onNotificati
     }, heartbeatMs);
     cut.unref();
     try {
-      await c.query('SELECT 1');
+      // LISTEN again rather than SELECT 1: a no-op on a channel already listened to, and the
+      // connection's pg_stat_activity.query stays what identifies the listener to an operator.
+      await c.query(listenStatement);
       answered = true;
       if (client === c) aliveAt = new Date();
     } catch {
