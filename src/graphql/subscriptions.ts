@@ -29,6 +29,7 @@ import {
   getVariableValues,
   GraphQLError,
   parse,
+  specifiedRules,
   validate,
   type DocumentNode,
   type ExecutionArgs,
@@ -264,7 +265,10 @@ export function startSubscriptionServer(
     } catch (e) {
       throw requestError('GRAPHQL_PARSE_FAILED', e as GraphQLError);
     }
-    const invalid = validate(schema, document);
+    // With introspection off, "Did you mean …?" would walk the schema as introspection does; Apollo
+    // hides them over HTTP (hideSchemaDetailsFromClientErrors), this is the WebSocket's equal.
+    const hideSuggestions = !config.introspection;
+    const invalid = validate(schema, document, specifiedRules, { hideSuggestions });
     if (invalid.length) throw requestError('GRAPHQL_VALIDATION_FAILED', invalid[0]!);
     const operation = getOperationAST(document, payload.operationName ?? undefined);
     if (!operation) throw new AppError('BAD_USER_INPUT', 'Name the operation to run (operationName).');
@@ -272,7 +276,7 @@ export function startSubscriptionServer(
       throw new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: 'BAD_REQUEST' } });
     }
     const variables = payload.variables ?? {};
-    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { hideSuggestions });
     if (coerced.errors) throw requestError('BAD_USER_INPUT', coerced.errors[0]!);
     checkOperation(schema, document, operation, variables, config);
     rejectUnstorableStrings(document, variables);

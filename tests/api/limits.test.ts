@@ -7,6 +7,7 @@ import { getIntrospectionQuery } from 'graphql';
 import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, GqlClient, type GqlResponse } from '../support/client.js';
 import { keyWithScopes, seedUtterance } from '../support/seed.js';
+import { subscribe } from '../support/subscriptions.js';
 import { loadConfig } from '../../src/config.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 
@@ -221,5 +222,17 @@ describe('introspection off', () => {
     const typo = await t.admin.request(`{ viewer { scopez } }`);
     expect(errorCode(typo)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(typo.errors![0]!.message).not.toMatch(/Did you mean|scopes/);
+  });
+
+  test('over WebSocket too: a subscription with a misspelt field names no suggestion', async () => {
+    const s = subscribe(t.app.url, t.admin.apiKey!, `subscription { jobStatusChanged(learnerId: "x") { id stauts } }`);
+    try {
+      const ended = await s.ended;
+      expect(ended.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(ended.errors![0]!.message).toMatch(/stauts/);
+      expect(ended.errors![0]!.message).not.toMatch(/Did you mean|status/);
+    } finally {
+      await s.dispose();
+    }
   });
 });
