@@ -15,6 +15,8 @@
  *   `events`) counts that field's page: `first` or `last`, else its schema default, else the
  *   default its description documents (`eventFeed`: 100), else the connections' default page size;
  * - any other list counts DEFAULT_LIST_SIZE items.
+ * A field that runs its own aggregate statement for each parent (a group's analytics, see
+ * AGGREGATE_FIELDS) costs AGGREGATE_FIELD_COST instead of 1.
  * Sizes are clamped to the page-size cap; a variable is read from the request. Fragments are
  * measured once per use, with memoisation, so a fragment that spreads another twice at every level
  * cannot make the measuring itself exponential.
@@ -67,6 +69,34 @@ export const DEFAULT_LIST_SIZE = 10;
  * resolver applies them): the event feed reads 100 events when `first` is omitted.
  */
 const DOCUMENTED_PAGE_DEFAULTS: Readonly<Record<string, number>> = { 'Query.eventFeed': MAX_PAGE_SIZE };
+/**
+ * What one evaluation of a field in AGGREGATE_FIELDS costs, instead of 1: about what a page of 400
+ * plain fields does. With the default cost limit (50,000) a request runs at most about 120 such
+ * aggregates: one group with every analytic, a page of 20 groups with five, or 100 groups with one.
+ */
+export const AGGREGATE_FIELD_COST = 400;
+/**
+ * Fields that run their own aggregate statements for each parent object, unbatched: a group's
+ * analytics (src/analytics/cohorts.ts, progress.ts) read the history of every learner in the group,
+ * once per group and per distinct arguments, and compareGroups' lists both groups'. Counted as 1,
+ * a page of 100 groups times 30 aliased droppedLearnerCount (3,000 aggregate statements) cost
+ * 3,102. Each evaluation costs AGGREGATE_FIELD_COST, multiplied like any field by the number of
+ * parents (the page of groups). Fields that batch a whole page into one statement (the Learner
+ * analytics, LearnerGroup.learnerCount, Organization.weakSounds/weakWords) cost 1 as others do.
+ */
+const AGGREGATE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  LearnerGroup: [
+    'progress', 'scoreDistribution', 'weakSounds', 'weakWords', 'soundChanges', 'hardestTexts',
+    'droppedLearners', 'droppedLearnerCount', 'inactiveLearners', 'inactiveLearnerCount',
+  ],
+  GroupComparison: ['aspects', 'sounds'],
+};
+
+/** What one evaluation of `field` of `parent` costs, before its selection. */
+function fieldCost(parent: GraphQLNamedType | undefined, field: string): number {
+  return parent && AGGREGATE_FIELDS[parent.name]?.includes(field) ? AGGREGATE_FIELD_COST : 1;
+}
+
 /** Uploads per request: one file, so at most one submitUtterance. */
 export const MAX_SUBMITS_PER_REQUEST = 1;
 
@@ -237,7 +267,7 @@ export function checkOperation(
         if (!def) continue; // validation has refused unknown fields already
         const { items, childPage } = sizeOf(type, sel, def, page);
         const child = sel.selectionSet ? measure(sel.selectionSet, getNamedType(def.type), childPage) : { cost: 0, depth: 0 };
-        cost += 1 + items * child.cost;
+        cost += fieldCost(type, name) + items * child.cost;
         depth = Math.max(depth, 1 + child.depth);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
