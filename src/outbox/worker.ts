@@ -22,6 +22,7 @@ import { guardedPost } from '../lti/http.js';
 import { LtiTokenClient } from '../lti/token.js';
 import { attemptXapiStatement } from '../xapi/send.js';
 import { attemptWebhook, type WebhookSettings } from './webhook.js';
+import { retryOrFail } from './schedule.js';
 import {
   claimDeliveries, countClaimableDeliveries, deleteOldEvents, extendDeliveryLease, inFlightCaps, recordAttempt,
   type AttemptRecord, type ClaimedDelivery, type InFlightCaps,
@@ -284,7 +285,8 @@ export class DeliveryWorker {
       } else {
         this.reportError(err, 'attempt', d.id);
         record = {
-          verdict: d.attempts >= this.opts.schedule.maxAttempts ? { kind: 'failed' } : { kind: 'retry', delayMs: this.opts.schedule.baseMs },
+          // The backoff of any failed attempt: a fault that lasts (a corrupt row) is not retried every few seconds.
+          verdict: retryOrFail(d.attempts, this.opts.schedule, null, this.opts.random),
           startedAt: new Date(), durationMs: 0, statusCode: null, errorCode: 'INTERNAL_ERROR', error: DeliveryWorker.INTERNAL, responseBody: null,
         };
       }

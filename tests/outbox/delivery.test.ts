@@ -164,6 +164,22 @@ describeEachDatabase('delivery worker', (ctx) => {
     expect(d).toMatchObject({ lastStatusCode: 500, lastErrorCode: 'HTTP_STATUS' });
   });
 
+  test('a fault inside the server is retried on the backoff schedule, not every baseMs', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    await db.webhookSecret.updateMany({ where: { endpointId: ep.id }, data: { secret: 'not a secret' } });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { random: () => 1 }); // jitter at its top: each delay × 1.2
+    w.start();
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? deliveryOf(db, eventId) : null), 20_000);
+    expect(d.attemptLog.map((a) => a.errorCode)).toEqual(['INTERNAL_ERROR', 'INTERNAL_ERROR', 'INTERNAL_ERROR']);
+    const [first, second, third] = d.attemptLog.map((a) => a.startedAt.getTime());
+    // 150 ms × 1.2 after the first, 150 ms × 3 × 1.2 after the second; before, 150 ms every time.
+    expect(second! - first!).toBeGreaterThanOrEqual(180);
+    expect(third! - second!).toBeGreaterThanOrEqual(540);
+  });
+
   test('a fault inside the server (a stored secret that is not whsec_): INTERNAL_ERROR with a fixed message; the cause goes to the log', async () => {
     const db = ctx.db.prisma;
     const { org, learner } = await organisation(db);
