@@ -1,7 +1,8 @@
 /**
- * One outbound POST for the outbox: a hard deadline over the whole exchange, no redirects followed
- * (a 3xx is a failed attempt, as Standard Webhooks advises), every address connected to checked
- * against the AddressPolicy at connection time, and at most a little of the answer read.
+ * One outbound POST for the outbox: a hard deadline over the whole exchange (and a shorter one to
+ * open the connection), no redirects followed (a 3xx is a failed attempt, as Standard Webhooks
+ * advises), every address connected to checked against the AddressPolicy at connection time, and
+ * at most a little of the answer read.
  */
 import dns from 'node:dns';
 import http from 'node:http';
@@ -72,8 +73,16 @@ function printable(bytes: Buffer): string {
   return bytes.toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
+/**
+ * How long a connection may take to open, within the deadline: a host that drops packets would
+ * otherwise hold a delivery slot for the whole deadline on every attempt.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export interface PostOptions {
   timeoutMs: number;
+  /** Opening the connection (TCP), CONNECT_TIMEOUT_MS by default; never more than timeoutMs. */
+  connectTimeoutMs?: number;
   policy: AddressPolicy;
   /** Aborts the request (a worker shutting down). */
   signal?: AbortSignal;
@@ -164,6 +173,16 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof AddressRefused || err.code === 'ADDRESS_NOT_ALLOWED') return finish(failed('ADDRESS_NOT_ALLOWED', err.message));
       finish(failed('CONNECTION_FAILED', `${err.code ? `${err.code}: ` : ''}${err.message}`));
+    });
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return; // a kept-alive connection, open already
+      const connectMs = Math.min(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, options.timeoutMs);
+      const connecting = setTimeout(() => {
+        req.destroy();
+        finish(failed('TIMEOUT', `could not connect within ${connectMs} ms`));
+      }, connectMs);
+      socket.once('connect', () => clearTimeout(connecting));
+      socket.once('close', () => clearTimeout(connecting));
     });
     const deadline = setTimeout(() => {
       const answer = answered;

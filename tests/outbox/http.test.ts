@@ -4,10 +4,11 @@
  * where it is parsed (a GET's JSON: an LTI roster page, an xAPI statement read back), since JSON may
  * carry U+007F unescaped and dropping it would change the data.
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { AddressPolicy } from '../../src/outbox/address-policy.js';
-import { getForAnswer, postForAnswer, postJson } from '../../src/outbox/http.js';
+import { getForAnswer, postForAnswer, postJson, type PostOptions } from '../../src/outbox/http.js';
 
 const BODY = JSON.stringify({ name: 'lms\u007fuser', note: 'tab\there' });
 
@@ -53,5 +54,41 @@ test('an attempt whose worker already stopped is ABORTED without a request, and 
     expect(connections).toBe(0);
   } finally {
     process.off('uncaughtException', onUncaught);
+  }
+});
+
+/**
+ * A peer whose accept queue is full, as a host that drops connections looks: a child process
+ * listening with a backlog of 1 and its event loop blocked (it never accepts), connections queued
+ * until one no longer opens; the next connection's SYN goes unanswered.
+ */
+async function blackHole(): Promise<{ port: number; close: () => void }> {
+  const child = spawn(process.execPath, ['-e', `
+    const server = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      process.stdout.write(server.address().port + '\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (c) => resolve(Number(String(c).trim()))));
+  const queued: net.Socket[] = [];
+  for (let opened = true; opened && queued.length < 10; ) {
+    const socket = net.connect(port, '127.0.0.1').on('error', () => undefined);
+    queued.push(socket);
+    opened = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    });
+  }
+  return { port, close: () => (queued.forEach((q) => q.destroy()), child.kill('SIGKILL')) };
+}
+
+test('a host that never completes the connection fails at the connect timeout, not the whole deadline', async () => {
+  const hole = await blackHole();
+  try {
+    const options: PostOptions = { policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 8000, connectTimeoutMs: 500 };
+    const res = await postJson(`http://127.0.0.1:${hole.port}/x`, {}, Buffer.from('{}'), options);
+    expect(res).toMatchObject({ errorCode: 'TIMEOUT', statusCode: null, error: 'could not connect within 500 ms' });
+    expect(res.durationMs).toBeLessThan(3000);
+  } finally {
+    hole.close();
   }
 });
