@@ -20,7 +20,8 @@
  * Sizes are clamped to the page-size cap; a variable is read from the request. Fragments are
  * measured once per use, with memoisation, so a fragment that spreads another twice at every level
  * cannot make the measuring itself exponential.
- * Introspection fields (`__schema`, `__type`) are exempt: they are bounded by the schema.
+ * Introspection fields (`__schema`, `__type`) are left out of depth and cost (bounded by the
+ * schema); their repeats are limited instead (checkIntrospection).
  *
  * A NUL character in any string (variables or literals) is refused once here as BAD_USER_INPUT:
  * PostgreSQL text cannot hold it, so it would otherwise fail deep inside the database driver. So is
@@ -38,6 +39,8 @@ import {
   isListType,
   isObjectType,
   visit,
+  visitWithTypeInfo,
+  TypeInfo,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -97,10 +100,15 @@ function fieldCost(parent: GraphQLNamedType | undefined, field: string): number 
   return parent && AGGREGATE_FIELDS[parent.name]?.includes(field) ? AGGREGATE_FIELD_COST : 1;
 }
 
+/** `__schema` root fields (by response key) per operation: one is what every tool sends. */
+const MAX_SCHEMA_FIELDS = 1;
+/** `__type` root fields (by response key) per operation: a client looking up a few types at once. */
+const MAX_TYPE_FIELDS = 10;
+
 /** Uploads per request: one file, so at most one submitUtterance. */
 export const MAX_SUBMITS_PER_REQUEST = 1;
 
-export type LimitName = 'querySize' | 'tokens' | 'depth' | 'cost' | 'aliases' | 'directives' | 'mutationFields' | 'submitUtterance';
+export type LimitName = 'querySize' | 'tokens' | 'depth' | 'cost' | 'aliases' | 'directives' | 'mutationFields' | 'submitUtterance' | 'introspection';
 
 export function limitError(limit: LimitName, max: number, actual: number | null, message: string): AppError {
   return new AppError('QUERY_TOO_COMPLEX', message, {
@@ -135,6 +143,33 @@ interface Measure {
   depth: number;
 }
 
+/**
+ * Introspection is left out of depth and cost: its answers are bounded by the schema, not by data,
+ * and the standard introspection query (9 nested ofType, lists of types, fields, arguments) would
+ * measure as deep and as costly as the limits allow. What could multiply a schema-sized answer is
+ * bounded here instead: graphql-js's validation (MaxIntrospectionDepthRule) already refuses walks
+ * nesting fields within fields within fields; this refuses repeats: more than one `__schema` (30
+ * aliased ones were 8.6 MB and over a second of CPU), more than MAX_TYPE_FIELDS `__type`, and any
+ * alias inside an introspection selection (ten aliased `fields` lists under one `__schema` were 2 MB).
+ * No tool's introspection query (GraphiQL, Apollo Sandbox, graphql-codegen) does any of these.
+ */
+function checkIntrospection(schema: GraphQLSchema, document: DocumentNode, rootFields: string[]): void {
+  for (const [field, max] of [['__schema', MAX_SCHEMA_FIELDS], ['__type', MAX_TYPE_FIELDS]] as const) {
+    const n = rootFields.filter((name) => name === field).length;
+    if (n > max) throw limitError('introspection', max, n, `The query asks for ${field} ${n} times; the limit is ${max} per request.`);
+  }
+  let aliases = 0;
+  const typeInfo = new TypeInfo(schema);
+  visit(document, visitWithTypeInfo(typeInfo, {
+    Field(node) {
+      if (node.alias && typeInfo.getParentType()?.name.startsWith('__')) aliases++;
+    },
+  }));
+  if (aliases > 0) {
+    throw limitError('introspection', 0, aliases, `The query uses ${aliases} aliases inside __schema or __type; introspection takes none.`);
+  }
+}
+
 /** Depth, cost, aliases, directives and root mutation fields of the operation to execute. */
 export function checkOperation(
   schema: GraphQLSchema,
@@ -167,29 +202,32 @@ export function checkOperation(
     if (v.defaultValue?.kind === Kind.INT) variableDefaults.set(v.variable.name.value, Number(v.defaultValue.value));
   }
 
-  if (operation.operation === 'mutation') {
-    const mutationType = schema.getMutationType();
-    const keys = new Map<string, string>(); // response key -> field name (same key, same args: executed once)
-    const collect = (set: SelectionSetNode, seen: Set<string>) => {
-      for (const sel of set.selections) {
-        if (sel.kind === Kind.FIELD) keys.set(sel.alias?.value ?? sel.name.value, sel.name.value);
-        else if (sel.kind === Kind.INLINE_FRAGMENT) collect(sel.selectionSet, seen);
-        else if (!seen.has(sel.name.value)) {
-          seen.add(sel.name.value);
-          const fragment = fragments.get(sel.name.value);
-          if (fragment) collect(fragment.selectionSet, seen);
-        }
+  // response key -> field name at the root (same key, same args: executed once)
+  const rootFields = new Map<string, string>();
+  const collect = (set: SelectionSetNode, seen: Set<string>) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) rootFields.set(sel.alias?.value ?? sel.name.value, sel.name.value);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) collect(sel.selectionSet, seen);
+      else if (!seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        const fragment = fragments.get(sel.name.value);
+        if (fragment) collect(fragment.selectionSet, seen);
       }
-    };
-    if (mutationType) collect(operation.selectionSet, new Set());
-    if (keys.size > limits.maxMutationFields) {
-      throw limitError('mutationFields', limits.maxMutationFields, keys.size, `The mutation has ${keys.size} root fields; the limit is ${limits.maxMutationFields} per request.`);
     }
-    const submits = [...keys.values()].filter((name) => name === 'submitUtterance').length;
+  };
+  collect(operation.selectionSet, new Set());
+
+  if (operation.operation === 'mutation') {
+    if (rootFields.size > limits.maxMutationFields) {
+      throw limitError('mutationFields', limits.maxMutationFields, rootFields.size, `The mutation has ${rootFields.size} root fields; the limit is ${limits.maxMutationFields} per request.`);
+    }
+    const submits = [...rootFields.values()].filter((name) => name === 'submitUtterance').length;
     if (submits > MAX_SUBMITS_PER_REQUEST) {
       throw limitError('submitUtterance', MAX_SUBMITS_PER_REQUEST, submits, `Send one submitUtterance per request (this one has ${submits}).`);
     }
   }
+
+  checkIntrospection(schema, document, [...rootFields.values()]);
 
   /** An Int argument's value: a literal, a variable (or its default); null when not given or null. */
   const intArg = (field: FieldNode, name: string): number | null => {
@@ -257,7 +295,8 @@ export function checkOperation(
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
-        if (name === '__schema' || name === '__type') continue; // introspection: bounded by the schema
+        // introspection: bounded by the schema and checked apart (checkIntrospection)
+        if (name === '__schema' || name === '__type') continue;
         if (name === '__typename') {
           cost += 1;
           depth = Math.max(depth, 1);
