@@ -30,8 +30,22 @@ export function encodeCursor(row: Keyset): string {
 }
 
 const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,200}$/;
-/** What encodeCursor writes: an ISO timestamp of years 1000-9999 in UTC, a bar, a UUID. */
-const CURSOR_BODY = /^([1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/**
+ * An instant as toISOString writes it for years 1000-9999 in UTC: what the database holds. Other
+ * years (0, negative, six digits) are valid JavaScript dates that PostgreSQL's timestamptz refuses.
+ */
+const ISO_INSTANT = '[1-9]\\d{3}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z';
+/** What encodeCursor writes: an ISO instant (ISO_INSTANT), a bar, a UUID. */
+const CURSOR_BODY = new RegExp(`^(${ISO_INSTANT})\\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`);
+
+const STORED_INSTANT = new RegExp(`^${ISO_INSTANT}$`);
+
+/** Whether `text` is an instant toISOString wrote for years 1000-9999 (a calendar-invalid date such as 2024-02-31 does not round-trip). */
+function isStoredInstant(text: string): boolean {
+  if (!STORED_INSTANT.test(text)) return false;
+  const date = new Date(text);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === text;
+}
 
 /** Only a cursor this server could have written is accepted; anything else is BAD_USER_INPUT naming `argument` (after or before). */
 export function decodeCursor(cursor: string, argument: string): Keyset {
@@ -39,10 +53,8 @@ export function decodeCursor(cursor: string, argument: string): Keyset {
   if (!CURSOR_TEXT.test(cursor)) throw invalid();
   const match = CURSOR_BODY.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw invalid();
-  const createdAt = new Date(match[1]!);
-  // a calendar-invalid date (2024-02-31) parses to another day or NaN: require the round trip
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1]) throw invalid();
-  return { createdAt, id: match[2]! };
+  if (!isStoredInstant(match[1]!)) throw invalid();
+  return { createdAt: new Date(match[1]!), id: match[2]! };
 }
 
 /**
@@ -56,7 +68,8 @@ export function encodeNameCursor(name: string): string {
 
 export function decodeNameCursor(cursor: string, argument: string): string {
   const text = /^[A-Za-z0-9_-]{1,1200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!text.startsWith(NAME_CURSOR) || encodeNameCursor(text.slice(NAME_CURSOR.length)) !== cursor) {
+  // A NUL round-trips through base64url but no stored name holds one (PostgreSQL text cannot).
+  if (!text.startsWith(NAME_CURSOR) || text.includes('\u0000') || encodeNameCursor(text.slice(NAME_CURSOR.length)) !== cursor) {
     throw badInput('Invalid cursor: pass an endCursor, startCursor or edge cursor exactly as this API returned it.', argument);
   }
   return text.slice(NAME_CURSOR.length);
@@ -93,7 +106,7 @@ export function decodeRankCursor(kind: string, cursor: string, value: 'number' |
   const [v, id] = parsed as unknown[];
   if (typeof id !== 'string' || !UUID_TEXT.test(id)) throw invalid();
   const ok = value === 'number' ? typeof v === 'number' && Number.isFinite(v)
-    : v === null || (typeof v === 'string' && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v);
+    : v === null || (typeof v === 'string' && isStoredInstant(v));
   if (!ok) throw invalid();
   const key = { value: v as RankKey['value'], id };
   if (encodeRankCursor(kind, key) !== cursor) throw invalid();
