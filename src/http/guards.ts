@@ -3,6 +3,7 @@
  * query-text limits. Refusals use GraphQL's response shape (`{ errors: [...] }`) and a stable code.
  */
 import { randomUUID } from 'node:crypto';
+import { parse as parseUrl } from 'node:url';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../config.js';
@@ -162,13 +163,29 @@ export function authenticateUploads(prisma: PrismaClient, limiter: RateLimiter):
   };
 }
 
+/**
+ * The query texts Apollo will read: the JSON or multipart body's `query`, and on GET every `query`
+ * search parameter, found as Apollo's Express integration finds them (URLSearchParams over
+ * url.parse's search). Express's req.query is not that: querystring.parse keeps only the first
+ * 1,000 keys, so 1,000 junk keys in front of `query` hid it from the limits while Apollo ran it.
+ */
+function queryTexts(req: Request): unknown[] {
+  const body = req.body as { query?: unknown } | undefined;
+  const texts: unknown[] = body && typeof body === 'object' && !Array.isArray(body) && body.query !== undefined ? [body.query] : [];
+  if (req.method === 'GET') texts.push(...new URLSearchParams(parseUrl(req.url).search ?? '').getAll('query'));
+  return texts;
+}
+
 /** Size and token limits on the query text, before Apollo parses it (JSON, multipart and GET). */
 export function querySourceLimits(limits: QueryLimits): RequestHandler {
   return (req, res, next) => {
-    const body = req.body as { query?: unknown } | undefined;
-    let query: unknown = body && typeof body === 'object' && !Array.isArray(body) ? body.query : undefined;
-    if (query === undefined && req.method === 'GET') query = (req.query as Record<string, unknown>).query;
-    if (typeof query === 'string') {
+    const texts = queryTexts(req);
+    if (req.method === 'GET' && texts.length > 1) {
+      // Apollo refuses it too (the same answer): checked here so that no text goes unmeasured
+      return sendError(res, 400, "The 'query' search parameter may only be specified once.", { code: 'BAD_REQUEST' });
+    }
+    for (const query of texts) {
+      if (typeof query !== 'string') continue;
       try {
         checkQuerySource(query, limits);
       } catch (e) {
