@@ -43,10 +43,10 @@ export interface InFlightCaps {
   perEndpoint: number;
   perOrganization: number;
   /**
-   * Looser caps for slots nothing within the caps above wants: the claim takes what fits the
-   * caps first, then fills the rest up to these, so a lone organisation (a self-hosted server
-   * has one) or endpoint is not held to a fraction of the worker when nobody else is waiting.
-   * Another organisation's delivery due later gets the next slot that frees. Default: the caps.
+   * Looser caps for the slots a claim within the caps above left free (the worker's second claim):
+   * a lone organisation (a self-hosted server has one) or endpoint is not held to a fraction of the
+   * worker when nobody else is waiting. The worker keeps one slot back from them, so another
+   * organisation's delivery due later is claimed at the next poll, not after a stuck attempt ends.
    */
   spare?: { perEndpoint: number; perOrganization: number };
 }
@@ -56,14 +56,14 @@ export const MAX_IN_FLIGHT_PER_ENDPOINT = 2;
 
 /**
  * The caps of a worker running `concurrency` attempts at once: 2 per endpoint, half the slots per
- * organisation; spare slots to anyone, up to half of them per endpoint.
+ * organisation; spare slots to anyone, up to half of them on one endpoint.
  */
 export function inFlightCaps(concurrency: number): InFlightCaps {
   const half = Math.max(1, Math.floor(concurrency / 2));
   return {
     perEndpoint: MAX_IN_FLIGHT_PER_ENDPOINT,
     perOrganization: half,
-    spare: { perEndpoint: Math.max(MAX_IN_FLIGHT_PER_ENDPOINT, half), perOrganization: Math.max(1, concurrency) },
+    spare: { perEndpoint: Math.max(MAX_IN_FLIGHT_PER_ENDPOINT, half), perOrganization: concurrency },
   };
 }
 
@@ -97,10 +97,9 @@ export async function claimDeliveries(
 
 /**
  * The caps are counted on this worker's attempts in flight (SENDING, its lease running): `due`
- * leaves out the organisations and endpoints already at their spare cap, so a backlog of theirs is
+ * leaves out the organisations and endpoints already at their cap, so a backlog of theirs is
  * skipped in the index scan instead of filling the window, and `fitting` ranks the rest so this
- * claim does not take them past it either; what fits the strict caps is claimed first, what only
- * fits the spare caps fills the slots left. Two workers claiming at once each count their own.
+ * claim does not take them past it either. Two workers claiming at once each count their own.
  */
 function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: number, maxAttempts: number, caps: InFlightCaps) {
   return tx.$queryRawUnsafe<(ClaimedDelivery & { status: string })[]>(
@@ -116,23 +115,23 @@ function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: n
          FROM "Delivery" d
          LEFT JOIN org_busy o ON o."key" = d."organizationId"
          LEFT JOIN endpoint_busy e ON e."key" = d."webhookEndpointId"
-        WHERE ${claimable('d.')} AND coalesce(o."n", 0) < $9::int AND coalesce(e."n", 0) < $8::int
+        WHERE ${claimable('d.')} AND coalesce(o."n", 0) < $6::int AND coalesce(e."n", 0) < $5::int
         ORDER BY d."runAfter", d."id"
         LIMIT $7::int
      ),
      fitting AS (
-       SELECT "id", "runAfter", ("orgSlot" > $6::int OR ("webhookEndpointId" IS NOT NULL AND "endpointSlot" > $5::int)) AS "spare" FROM (
+       SELECT "id", "runAfter" FROM (
          SELECT "id", "runAfter", "webhookEndpointId",
                 "orgBusy" + row_number() OVER (PARTITION BY "organizationId" ORDER BY "runAfter", "id") AS "orgSlot",
                 "endpointBusy" + row_number() OVER (PARTITION BY "webhookEndpointId" ORDER BY "runAfter", "id") AS "endpointSlot"
            FROM due
        ) ranked
-        WHERE "orgSlot" <= $9::int AND ("webhookEndpointId" IS NULL OR "endpointSlot" <= $8::int)
+        WHERE "orgSlot" <= $6::int AND ("webhookEndpointId" IS NULL OR "endpointSlot" <= $5::int)
      ),
      candidate AS (
        SELECT d."id", d."status", d."attempts", d."lockedBy", d."updatedAt" FROM "Delivery" d JOIN fitting f ON f."id" = d."id"
         WHERE ${claimable('d.')}
-        ORDER BY f."spare", f."runAfter", d."id"
+        ORDER BY f."runAfter", d."id"
         LIMIT $3
         FOR UPDATE OF d SKIP LOCKED
      ),
@@ -169,8 +168,6 @@ function claimStatement(tx: Tx, workerId: string, leaseSeconds: number, limit: n
     caps.perEndpoint,
     caps.perOrganization,
     claimWindow(limit),
-    caps.spare?.perEndpoint ?? caps.perEndpoint,
-    caps.spare?.perOrganization ?? caps.perOrganization,
   );
 }
 

@@ -173,6 +173,21 @@ export class DeliveryWorker {
     else log.error(`delivery worker ${phase}`, { workerId: this.workerId, deliveryId, err });
   }
 
+  /**
+   * Up to `free` deliveries: first within the caps, then, when that left slots free, within the
+   * spare caps, keeping one slot back. Kept back, that slot goes at the next poll to a delivery
+   * within the caps (another organisation's, typically): a spare claim ranks the oldest due rows,
+   * and a busy organisation's backlog of them would otherwise take every slot as it frees.
+   */
+  private async claim(free: number): Promise<ClaimedDelivery[]> {
+    const { prisma, schedule } = this.opts;
+    const caps = this.caps;
+    const claimed = await claimDeliveries(prisma, this.workerId, this.leaseSeconds, free, schedule.maxAttempts, caps);
+    const spareSlots = free - claimed.length - 1;
+    if (!caps.spare || spareSlots <= 0 || this.stopping) return claimed;
+    return [...claimed, ...(await claimDeliveries(prisma, this.workerId, this.leaseSeconds, spareSlots, schedule.maxAttempts, caps.spare))];
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
@@ -182,7 +197,7 @@ export class DeliveryWorker {
         const free = this.opts.concurrency - this.running.size;
         if (free > 0) {
           const claimedAt = performance.now();
-          const claimed = await claimDeliveries(this.opts.prisma, this.workerId, this.leaseSeconds, free, this.opts.schedule.maxAttempts, this.caps);
+          const claimed = await this.claim(free);
           for (const d of claimed) {
             if (this.stopping) {
               await recordAttempt(this.opts.prisma, d, this.workerId, {
