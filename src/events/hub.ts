@@ -11,7 +11,7 @@
  *   is, so it is filtered before it is queued (another learner's burst does not overflow a
  *   learner's subscription) and nobody looks its utterance up again per subscription;
  * - a learner with more missed changes than a subscription may hold, or a replay that cannot be
- *   read, ends the learner's (or every) subscription with that same overflow error: the subscriber
+ *   read (within CATCH_UP_TIMEOUT_MS), ends the learner's (or every) subscription with that same overflow error: the subscriber
  *   is told, rather than silently missing events, and reads the current state with a query;
  * - what was sent live is not sent again (the replay starts a little before the drop, as rows carry
  *   other clocks): the last status sent of each job and the ids of assessments sent are remembered
@@ -43,6 +43,13 @@ export const SUBSCRIBED_GRACE_MS = 1_000;
 const RECENT_MS = 60_000;
 const MAX_RECENT = 20_000;
 
+/**
+ * How long a replay's read may take before it is given up (as a read that failed): after a failover
+ * a pooled connection can be left half-open, and its query would wait for minutes while every
+ * notification is held back behind it.
+ */
+export const CATCH_UP_TIMEOUT_MS = 30_000;
+
 /** Notifications held back while a replay is read; one more ends every subscription with the overflow error. */
 const MAX_HELD = 10_000;
 
@@ -52,6 +59,8 @@ export interface HubOptions {
   /** These learners' missed changes since a time (notify.ts's changesSince on the process's database). */
   catchUp?: (since: Date, learnerIds: string[]) => Promise<MissedChanges>;
   reconnectMs?: number;
+  /** How long the replay's read may take (CATCH_UP_TIMEOUT_MS by default). */
+  catchUpTimeoutMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -66,6 +75,23 @@ interface Subscriber {
   learnerId: string | undefined;
   /** When it started (Date.now()): nothing from before reaches it. */
   since: number;
+}
+
+/**
+ * `read`, or a failure once `ms` have passed. The read itself cannot be cancelled (a query on a
+ * dead socket ends when the pool notices); its late result or failure is ignored.
+ */
+async function withTimeout<T>(read: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the replay's read took longer than ${ms} ms`)), ms);
+  });
+  read.catch(() => undefined);
+  try {
+    return await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What makes an event a repeat: the same key with the same value (a job's status; an assessment is its id alone). */
@@ -122,7 +148,8 @@ export class EventHub {
     try {
       if (!options.catchUp || this.closed) return;
       const learners = [...new Set(replayed.flatMap((s) => (s.learnerId ? [s.learnerId] : [])))];
-      const { changes, overflowed } = await options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS), learners);
+      const read = options.catchUp(new Date(downSince.getTime() - CATCH_UP_MARGIN_MS), learners);
+      const { changes, overflowed } = await withTimeout(read, options.catchUpTimeoutMs ?? CATCH_UP_TIMEOUT_MS);
       const over = new Set(overflowed);
       for (const s of replayed) {
         if (s.learnerId && over.has(s.learnerId)) s.end(overflow(`More than ${MAX_BUFFERED} changes were missed while the server reconnected to the database`));
