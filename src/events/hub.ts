@@ -73,8 +73,14 @@ interface Subscriber {
   end(error?: Error): void;
   /** The learner whose changes it follows: what the replay reads for it. */
   learnerId: string | undefined;
-  /** When it started (Date.now()): nothing from before reaches it. */
+  /**
+   * When it started, on the monotonic clock (performance.now()): no live notification that arrived
+   * before reaches it. Not the wall clock, which can step back (NTP, a VM resumed) and would keep
+   * live events from it until it caught up.
+   */
   since: number;
+  /** When it started, on the wall clock (Date.now()): only to compare with rows' times in a replay. */
+  sinceWall: number;
 }
 
 /**
@@ -101,7 +107,7 @@ function identity(e: ChangeEvent): [key: string, value: string] {
 
 interface Held {
   event: ChangeEvent;
-  /** Date.now() on arrival. */
+  /** performance.now() on arrival. */
   at: number;
   /** The drop it arrived after (EventHub.drops then). */
   drop: number;
@@ -142,7 +148,7 @@ export class EventHub {
   private async catchUp(options: HubOptions, downSince: Date, drop: number): Promise<void> {
     // Those subscribed when the read starts: one that subscribes later hears the rest live.
     const replayed = [...this.subscribers];
-    const readAt = Date.now();
+    const readAt = performance.now();
     /** Identity keys the replay carried (at their state when read). */
     const carried = new Set<string>();
     try {
@@ -160,7 +166,7 @@ export class EventHub {
         if (this.recent.get(key)?.value === value) continue; // sent before the drop
         this.remember(key, value);
         for (const s of replayed) {
-          if (s.learnerId === event.learnerId && at.getTime() >= s.since - SUBSCRIBED_GRACE_MS && s.accepts(event)) s.push(event);
+          if (s.learnerId === event.learnerId && at.getTime() >= s.sinceWall - SUBSCRIBED_GRACE_MS && s.accepts(event)) s.push(event);
         }
       }
     } catch (err) {
@@ -191,7 +197,7 @@ export class EventHub {
 
   /** Remembers what was sent, for RECENT_MS and at most MAX_RECENT keys. */
   private remember(key: string, value: string): void {
-    const now = Date.now();
+    const now = performance.now();
     this.recent.delete(key);
     this.recent.set(key, { value, at: now });
     for (const [k, v] of this.recent) {
@@ -216,7 +222,7 @@ export class EventHub {
     const event = parseChangeEvent(payload);
     if (!event) return;
     if (!this.held) {
-      this.deliver(event, Date.now());
+      this.deliver(event, performance.now());
       return;
     }
     if (this.held.length >= MAX_HELD) {
@@ -225,10 +231,10 @@ export class EventHub {
       this.held.length = 0;
       return;
     }
-    this.held.push({ event, at: Date.now(), drop: this.drops });
+    this.held.push({ event, at: performance.now(), drop: this.drops });
   }
 
-  /** An event that arrived at `at` (Date.now()), to the subscriptions that had started by then. */
+  /** An event that arrived at `at` (performance.now()), to the subscriptions that had started by then. */
   private deliver(event: ChangeEvent, at: number): void {
     this.remember(...identity(event));
     for (const s of this.subscribers) if (s.since <= at && s.accepts(event)) s.push(event);
@@ -250,7 +256,8 @@ export class EventHub {
     const subscriber: Subscriber = {
       accepts,
       learnerId: scope.learnerId,
-      since: Date.now(),
+      since: performance.now(),
+      sinceWall: Date.now(),
       push(event) {
         if (done) return;
         if (waiting) {

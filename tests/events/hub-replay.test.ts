@@ -5,7 +5,9 @@
  * (tests/api/subscriptions-replay.test.ts) cannot set up through the server:
  * - a replay whose read does not come back (a pooled socket left half-open by a failover) must not
  *   hold every live notification for ever: it gives up after its timeout;
+ * - the wall clock stepping back must not hold live events from earlier subscriptions;
  */
+import { jest } from '@jest/globals';
 import pg from 'pg';
 import { EventHub, type HubOptions } from '../../src/events/hub.js';
 import { listenPostgres } from '../../src/events/listener.js';
@@ -109,4 +111,21 @@ describeEachDatabase('the hub replay with a real listener', (ctx) => {
     }
   }, 30_000);
 
+  test('the wall clock stepping back does not hold live events from subscriptions made before the step', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const { hub } = await startHub();
+    try {
+      const events = hub.subscribe(() => true, { learnerId: await learnerOf(job!) });
+      const wall = Date.now.bind(Date);
+      const stepBack = jest.spyOn(Date, 'now').mockImplementation(() => wall() - 3_600_000); // NTP, a VM resumed
+      try {
+        await notifyStatus(job!, 'RUNNING');
+        expect(statusOf(await within(events.next(), 3_000))).toBe(`${job!.id}:RUNNING`);
+      } finally {
+        stepBack.mockRestore();
+      }
+    } finally {
+      await hub.close();
+    }
+  }, 30_000);
 }, { kinds: ['postgres'] });
