@@ -181,7 +181,7 @@ export const hasFfmpeg = commandExists('ffmpeg');
 
 export type FfmpegTarget =
   | 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm-opus' | 'm4a-aac' | 'm4a-aac-faststart' | 'm4a-aac-fragmented' | 'adts-aac'
-  | 'adts-aac-id3';
+  | 'adts-aac-id3' | 'm4a-alac';
 
 const FFMPEG_ARGS: Record<FfmpegTarget, string[]> = {
   'ogg-vorbis': ['-c:a', 'libvorbis', '-f', 'ogg'],
@@ -195,10 +195,12 @@ const FFMPEG_ARGS: Record<FfmpegTarget, string[]> = {
   'adts-aac': ['-c:a', 'aac', '-f', 'adts'],
   // Some encoders put an ID3v2 tag (title, encoder) before the first ADTS frame, as MP3 files have.
   'adts-aac-id3': ['-c:a', 'aac', '-f', 'adts', '-write_id3v2', '1', '-metadata', 'title=Recording'],
+  // Apple Lossless in M4A, as Voice Memos' lossless setting writes it.
+  'm4a-alac': ['-c:a', 'alac', '-f', 'ipod'],
 };
 
 /** Targets whose muxer seeks back to write its index: written to a temporary file, not a pipe. */
-const SEEKING_MUXER = new Set<FfmpegTarget>(['m4a-aac', 'm4a-aac-faststart']);
+const SEEKING_MUXER = new Set<FfmpegTarget>(['m4a-aac', 'm4a-aac-faststart', 'm4a-alac']);
 
 /** Transcode WAV/FLAC bytes with ffmpeg. Requires `hasFfmpeg`. */
 export function transcodeWithFfmpeg(input: Uint8Array, target: FfmpegTarget): Uint8Array {
