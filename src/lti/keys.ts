@@ -24,8 +24,20 @@ export const MAX_KEY_ACTIVATION_GRACE_S = 30 * 24 * 3600;
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-/** A fresh RSA 2048 key pair; `id` is its `kid`. It signs from `activatesAt` (now by default: a platform's first key). */
-export async function createToolKey(db: Db, organizationId: string, platformId: string, activatesAt = new Date()): Promise<LtiKey> {
+/**
+ * How far a platform's first key is dated back: it must sign at once in every process, and a worker
+ * whose clock is behind the API's that created it would otherwise find no signing key until its own
+ * clock caught up.
+ */
+export const FIRST_KEY_CLOCK_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * A fresh RSA 2048 key pair; `id` is its `kid`. It signs from `activatesAt` (for a platform's first
+ * key, by default, now less FIRST_KEY_CLOCK_TOLERANCE_MS).
+ */
+export async function createToolKey(
+  db: Db, organizationId: string, platformId: string, activatesAt = new Date(Date.now() - FIRST_KEY_CLOCK_TOLERANCE_MS),
+): Promise<LtiKey> {
   const id = randomUUID();
   const { publicKey, privateKey } = await generateKeyPair(LTI_SIGNING_ALG, { modulusLength: 2048, extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: id, alg: LTI_SIGNING_ALG, use: 'sig' };

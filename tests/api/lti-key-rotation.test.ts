@@ -13,6 +13,7 @@ import { seedUtterance } from '../support/seed.js';
 import { waitFor } from '../jobs/fixtures.js';
 import { errorCode } from '../support/client.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
+import { signingKey } from '../../src/lti/keys.js';
 
 const DATABASES = await testDatabases();
 
@@ -58,6 +59,18 @@ describe.each(DATABASES)('LTI tool key rotation on %s', (kind) => {
     return lms.assertions.at(-1)!.kid;
   }
   const published = async (jwksPath: string) => ((await (await fetch(new URL(jwksPath, t.app.url))).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+
+  test("a platform's first key signs at once in a process whose clock is a minute behind the API's that registered it", async () => {
+    const prisma = t.app.services.prisma;
+    const fresh = await LtiTestPlatform.start();
+    try {
+      const id = fromGlobalId(await fresh.registerWith(t.admin, t.app.url, 'speechmark-tool-skew'))!.id;
+      const lagging = new Date(Date.now() - 60_000);
+      await expect(signingKey(prisma, id, lagging)).resolves.toMatchObject({ kid: expect.any(String) });
+    } finally {
+      await fresh.close();
+    }
+  });
 
   test('a rotated key is published at once and signs after the grace; the old key signs until then and stays published after', async () => {
     const prisma = t.app.services.prisma;
