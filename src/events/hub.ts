@@ -15,8 +15,10 @@
  *   is told, rather than silently missing events, and reads the current state with a query;
  * - what was sent live is not sent again (the replay starts a little before the drop, as rows carry
  *   other clocks): the last status sent of each job and the ids of assessments sent are remembered
- *   for RECENT_MS;
- * - a subscription gets only changes from after it started (less SUBSCRIBED_GRACE_MS);
+ *   for RECENT_MS, once a subscriber got them; a notification is never left out for it (each is a
+ *   commit of its own);
+ * - a subscription gets only changes from after it started (less SUBSCRIBED_GRACE_MS, as much as
+ *   the replay reaches back before the drop);
  * - notifications that arrive from the drop until the replay is sent are held back and sent after
  *   it, less those the replay already carried: each subscription sees the replay, then live events.
  */
@@ -30,10 +32,13 @@ export const CATCH_UP_MARGIN_MS = 5_000;
 
 /**
  * A replayed change reaches a subscription if it happened at most this long before the subscription
- * started: a row's time is when its transaction began (or the writer's clock), and a transaction
- * that began just before the subscribe may commit after it, which is news to the subscriber.
+ * started: a row's time is when its transaction began (completeJob's finishedAt is set before the
+ * result is written) on the database's clock, and a transaction that began before the subscribe may
+ * commit after it, which is news to the subscriber. As much as the replay itself allows for the
+ * same reasons before the drop: a subscription made during the outage is held to no stricter a
+ * clock than one made before it (what it may get from before it started is a repeat, never a loss).
  */
-export const SUBSCRIBED_GRACE_MS = 1_000;
+export const SUBSCRIBED_GRACE_MS = CATCH_UP_MARGIN_MS;
 
 /**
  * How long what was sent is remembered, to leave it out of a replay: longer than a replay reaches
@@ -100,9 +105,12 @@ async function withTimeout<T>(read: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** What makes an event a repeat: the same key with the same value (a job's status; an assessment is its id alone). */
+/**
+ * What makes an event a repeat: the same key with the same value (a job's status and attempts, so
+ * a job reclaimed, RUNNING again, is news; an assessment is its id alone).
+ */
 function identity(e: ChangeEvent): [key: string, value: string] {
-  return e.type === 'job' ? [`job:${e.jobId}`, e.status] : [`assessment:${e.assessmentId}`, ''];
+  return e.type === 'job' ? [`job:${e.jobId}`, `${e.status}:${e.attempts ?? ''}`] : [`assessment:${e.assessmentId}`, ''];
 }
 
 interface Held {
@@ -149,8 +157,10 @@ export class EventHub {
     // Those subscribed when the read starts: one that subscribes later hears the rest live.
     const replayed = [...this.subscribers];
     const readAt = performance.now();
-    /** Identity keys the replay carried (at their state when read). */
+    /** Identity keys the replay sent on (at their state when read): not those it left out as sent before. */
     const carried = new Set<string>();
+    /** Who got each event (key and value) from the replay: a notification of the same is a repeat to them. */
+    const sentTo = new Map<string, Set<Subscriber>>();
     try {
       if (!options.catchUp || this.closed) return;
       const learners = [...new Set(replayed.flatMap((s) => (s.learnerId ? [s.learnerId] : [])))];
@@ -162,19 +172,28 @@ export class EventHub {
       }
       for (const { event, at } of changes) {
         const [key, value] = identity(event);
+        // Sent before the drop. A held notification of the same state is a later commit (a job
+        // reclaimed is RUNNING again), so this is not carried: that one is sent.
+        if (this.recent.get(key)?.value === value) continue;
         carried.add(key);
-        if (this.recent.get(key)?.value === value) continue; // sent before the drop
-        this.remember(key, value);
+        let sent = false;
         for (const s of replayed) {
-          if (s.learnerId === event.learnerId && at.getTime() >= s.sinceWall - SUBSCRIBED_GRACE_MS && s.accepts(event)) s.push(event);
+          if (s.learnerId === event.learnerId && at.getTime() >= s.sinceWall - SUBSCRIBED_GRACE_MS && s.accepts(event)) {
+            s.push(event);
+            sent = true;
+            const got = sentTo.get(`${key}\0${value}`) ?? new Set();
+            sentTo.set(`${key}\0${value}`, got.add(s));
+          }
         }
+        // Only what somebody got: a change nobody took must not pass for sent when it comes again.
+        if (sent) this.remember(key, value);
       }
     } catch (err) {
       // What was missed is unknown: every subscription is told, rather than left to miss it.
       for (const s of replayed) s.end(overflow('The changes missed while the server reconnected to the database could not be read'));
       (options.onError ?? ((e) => log.error('subscription catch-up after a reconnect failed', { err: e })))(err);
     } finally {
-      this.release(drop, readAt, carried);
+      this.release(drop, readAt, carried, sentTo);
     }
   }
 
@@ -182,16 +201,19 @@ export class EventHub {
    * Sends what was held back up to drop `drop`, now that its replay is sent: each event once. One
    * that arrived before the replay was read committed before it, so the replay's (later) state of
    * the same job or assessment supersedes it. What arrived after a later drop waits for its replay.
+   * One that arrived after the read started may be news the replay did not see: it is sent, except
+   * to a subscriber the replay sent the very same event (`sentTo`). A held notification is not
+   * compared with what was sent before (`recent`): each is a commit of its own, and what the replay
+   * left out for a subscriber (before it started, or remembered but not sent to it) may be news to it.
    */
-  private release(drop: number, readAt: number, carried: ReadonlySet<string>): void {
+  private release(drop: number, readAt: number, carried: ReadonlySet<string>, sentTo: ReadonlyMap<string, ReadonlySet<Subscriber>>): void {
     const held = this.held ?? [];
     this.held = this.drops > drop ? held.filter((h) => h.drop > drop) : null;
     for (const h of held) {
       if (h.drop > drop) continue;
       const [key, value] = identity(h.event);
       if (h.at < readAt && carried.has(key)) continue;
-      if (this.recent.get(key)?.value === value) continue;
-      this.deliver(h.event, h.at);
+      this.deliver(h.event, h.at, sentTo.get(`${key}\0${value}`));
     }
   }
 
@@ -234,10 +256,16 @@ export class EventHub {
     this.held.push({ event, at: performance.now(), drop: this.drops });
   }
 
-  /** An event that arrived at `at` (performance.now()), to the subscriptions that had started by then. */
-  private deliver(event: ChangeEvent, at: number): void {
-    this.remember(...identity(event));
-    for (const s of this.subscribers) if (s.since <= at && s.accepts(event)) s.push(event);
+  /** An event that arrived at `at` (performance.now()), to the subscriptions that had started by then (less those that `got` it). */
+  private deliver(event: ChangeEvent, at: number, got?: ReadonlySet<Subscriber>): void {
+    let sent = false;
+    for (const s of this.subscribers) {
+      if (s.since <= at && !got?.has(s) && s.accepts(event)) {
+        s.push(event);
+        sent = true;
+      }
+    }
+    if (sent) this.remember(...identity(event));
   }
 
   /**

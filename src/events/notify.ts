@@ -24,7 +24,11 @@ export const CHANNEL_SQL = `'speechmark_' || left(md5(current_schema()), 12)`;
  * listening side (src/resolvers/Subscription/target.ts).
  */
 export type ChangeEvent = (
-  | { type: 'job'; organizationId: string; jobId: string; utteranceId: string; status: JobStatusName }
+  | {
+      type: 'job'; organizationId: string; jobId: string; utteranceId: string; status: JobStatusName;
+      /** Attempts made so far: a job reclaimed after its lease expired is RUNNING again, with one more. */
+      attempts?: number;
+    }
   | { type: 'assessment'; organizationId: string; assessmentId: string; utteranceId: string }
 ) & {
   /** Whose utterance it is: known for a replayed change (changesSince reads it), never for a notification. */
@@ -41,7 +45,7 @@ export async function notifyJobChanged(tx: Db, jobId: string): Promise<void> {
   await tx.$queryRawUnsafe(
     `SELECT pg_notify(${CHANNEL_SQL}, json_build_object(
               'type', 'job', 'organizationId', j."organizationId", 'jobId', j."id",
-              'utteranceId', j."utteranceId", 'status', j."status")::text)::text AS "sent"
+              'utteranceId', j."utteranceId", 'status', j."status", 'attempts', j."attempts")::text)::text AS "sent"
        FROM "Job" j
       WHERE j."id" = $1::uuid
      UNION ALL
@@ -104,7 +108,7 @@ export async function changesSince(db: Db, since: Date, learnerIds: readonly str
     `SELECT "payload", "learnerId", "at" FROM (
        SELECT c.*, row_number() OVER (PARTITION BY c."learnerId" ORDER BY c."at", c."kind", c."id") AS "n" FROM (
          SELECT json_build_object('type', 'job', 'organizationId', j."organizationId", 'jobId', j."id",
-                                  'utteranceId', j."utteranceId", 'status', j."status")::text AS "payload",
+                                  'utteranceId', j."utteranceId", 'status', j."status", 'attempts', j."attempts")::text AS "payload",
                 u."learnerId", greatest(j."createdAt", j."startedAt", j."finishedAt", least(j."runAfter", now())) AS "at", 0 AS "kind", j."id"
            FROM "Job" j JOIN "Utterance" u ON u."id" = j."utteranceId"
           WHERE u."learnerId" = ANY($2::uuid[])
@@ -151,7 +155,8 @@ export function parseChangeEvent(payload: string | undefined): ChangeEvent | nul
   }
   if (!v || !str(v.organizationId) || !str(v.utteranceId)) return null;
   if (v.type === 'job' && str(v.jobId) && typeof v.status === 'string' && STATUSES.has(v.status)) {
-    return { type: 'job', organizationId: v.organizationId, jobId: v.jobId, utteranceId: v.utteranceId, status: v.status as JobStatusName };
+    const attempts = typeof v.attempts === 'number' ? { attempts: v.attempts } : {};
+    return { type: 'job', organizationId: v.organizationId, jobId: v.jobId, utteranceId: v.utteranceId, status: v.status as JobStatusName, ...attempts };
   }
   if (v.type === 'assessment' && str(v.assessmentId)) {
     return { type: 'assessment', organizationId: v.organizationId, assessmentId: v.assessmentId, utteranceId: v.utteranceId };

@@ -16,7 +16,7 @@ import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { createApiKey } from '../../src/graphql/auth.js';
 import { notifyAssessmentCreated, notifyJobChanged } from '../../src/events/notify.js';
 import { parsePostgresUrl, quoteIdent } from '../../src/db/client.js';
-import { MAX_BUFFERED } from '../../src/events/hub.js';
+import { MAX_BUFFERED, SUBSCRIBED_GRACE_MS } from '../../src/events/hub.js';
 import { subscribe, type Subscription } from '../support/subscriptions.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
@@ -29,8 +29,11 @@ const ASSESSMENTS = `subscription($learnerId: ID) { assessmentCreated(learnerId:
 const ATTACH = `mutation($u: ID!) {
   attachHumanLabels(utteranceId: $u, labels: { sentence: { accuracy: 8, fluency: 8, prosody: 8, completeness: 10, total: 8 } }, rater: "replay") { id }
 }`;
-/** The listener stays away this long after its backend is killed: the test's changes fall in the gap. */
-const RECONNECT_MS = 4_000;
+/**
+ * The listener stays away this long after its backend is killed: the test's changes fall in the gap
+ * (one test waits out SUBSCRIBED_GRACE_MS, 5 s, in it).
+ */
+const RECONNECT_MS = 8_000;
 
 POSTGRES('the replay after the LISTEN connection comes back (PostgreSQL)', () => {
   let t: TestApp;
@@ -185,7 +188,7 @@ POSTGRES('the replay after the LISTEN connection comes back (PostgreSQL)', () =>
     await hubHolds(1);
     await dropListener();
     const before = await attach(utteranceId);
-    await sleep(1_500);
+    await sleep(SUBSCRIBED_GRACE_MS + 500);
     const late = sub(ASSESSMENTS, learnerId);
     await hubHolds(2);
     const after = await attach(utteranceId);

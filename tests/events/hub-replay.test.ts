@@ -6,13 +6,16 @@
  * - a replay whose read does not come back (a pooled socket left half-open by a failover) must not
  *   hold every live notification for ever: it gives up after its timeout;
  * - the wall clock stepping back must not hold live events from earlier subscriptions;
+ * - a change committed after a subscribe, by a transaction that began well before it, reaches it;
+ * - a job reclaimed (RUNNING again) while a replay is read is news, not a repeat of RUNNING.
  */
 import { jest } from '@jest/globals';
 import pg from 'pg';
 import { EventHub, type HubOptions } from '../../src/events/hub.js';
 import { listenPostgres } from '../../src/events/listener.js';
-import { changesSince, CHANNEL_SQL, type ChangeEvent } from '../../src/events/notify.js';
+import { changesSince, CHANNEL_SQL, notifyJobChanged, type ChangeEvent } from '../../src/events/notify.js';
 import { parsePostgresUrl, quoteIdent } from '../../src/db/client.js';
+import { claimJob } from '../../src/jobs/queue.js';
 import type { Job } from '../../src/generated/prisma/client.js';
 import { describeEachDatabase } from '../support/db.js';
 import { createJobs, sleep, waitFor } from '../jobs/fixtures.js';
@@ -50,6 +53,8 @@ describeEachDatabase('the hub replay with a real listener', (ctx) => {
     const [{ channel }] = await ctx.prisma.$queryRawUnsafe<{ channel: string }[]>(`SELECT ${CHANNEL_SQL} AS "channel"`);
     return `LISTEN "${channel}"`;
   };
+  const listening = async () =>
+    (await ctx.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS "n" FROM pg_stat_activity WHERE "query" = $1`, await listenStatement()))[0]!.n;
 
   /** Terminates the listener's backend and waits until the hub has heard of the drop. */
   async function dropListener(drops: { down: number }): Promise<void> {
@@ -125,6 +130,53 @@ describeEachDatabase('the hub replay with a real listener', (ctx) => {
         stepBack.mockRestore();
       }
     } finally {
+      await hub.close();
+    }
+  }, 30_000);
+
+  test('a change committed after a subscribe, by a transaction that began seconds before it, is replayed to it', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const learnerId = await learnerOf(job!);
+    const { hub, drops } = await startHub({ reconnectMs: 2_000 });
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    try {
+      // completeJob's way: finishedAt = now() (the transaction's start), then the result is written, then it commits.
+      const completed = ctx.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`UPDATE "Job" SET "status" = 'SUCCEEDED', "startedAt" = now(), "finishedAt" = now() WHERE "id" = $1::uuid`, job!.id);
+        await notifyJobChanged(tx, job!.id);
+        await committing;
+      }, { timeout: 20_000 });
+      await sleep(2_000); // writing the result takes a while
+      await dropListener(drops);
+      const events = hub.subscribe(() => true, { learnerId });
+      commit();
+      await completed; // its notification is lost: nobody listens
+      expect(await listening()).toBe(0);
+      expect(statusOf(await within(events.next(), 10_000))).toBe(`${job!.id}:SUCCEEDED`);
+    } finally {
+      commit();
+      await hub.close();
+    }
+  }, 30_000);
+
+  test('a job reclaimed (RUNNING again) while a replay is read reaches its subscribers', async () => {
+    const [job] = await createJobs(ctx.prisma, 1);
+    const { hub, drops } = await startHub();
+    const events = hub.subscribe(() => true, { learnerId: await learnerOf(job!) });
+    const lock = await lockUtterances();
+    try {
+      expect((await claimJob(ctx.prisma, 'w1', 1))?.id).toBe(job!.id);
+      expect(statusOf(await within(events.next(), 3_000))).toBe(`${job!.id}:RUNNING`);
+      await dropListener(drops);
+      await lock.readWaiting();
+      await sleep(1_100); // w1's lease expires
+      expect((await claimJob(ctx.prisma, 'w2', 60))?.id).toBe(job!.id); // notified RUNNING again, held behind the replay
+      await sleep(300);
+      await lock.release();
+      expect(statusOf(await within(events.next(), 5_000))).toBe(`${job!.id}:RUNNING`);
+    } finally {
+      await lock.release();
       await hub.close();
     }
   }, 30_000);
