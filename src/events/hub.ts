@@ -157,8 +157,8 @@ export class EventHub {
     // Those subscribed when the read starts: one that subscribes later hears the rest live.
     const replayed = [...this.subscribers];
     const readAt = performance.now();
-    /** Identity keys the replay sent on (at their state when read): not those it left out as sent before. */
-    const carried = new Set<string>();
+    /** Who got some state of each identity key from the replay (its state when read supersedes older ones). */
+    const carried = new Map<string, Set<Subscriber>>();
     /** Who got each event (key and value) from the replay: a notification of the same is a repeat to them. */
     const sentTo = new Map<string, Set<Subscriber>>();
     try {
@@ -175,12 +175,12 @@ export class EventHub {
         // Sent before the drop. A held notification of the same state is a later commit (a job
         // reclaimed is RUNNING again), so this is not carried: that one is sent.
         if (this.recent.get(key)?.value === value) continue;
-        carried.add(key);
         let sent = false;
         for (const s of replayed) {
           if (s.learnerId === event.learnerId && at.getTime() >= s.sinceWall - SUBSCRIBED_GRACE_MS && s.accepts(event)) {
             s.push(event);
             sent = true;
+            carried.set(key, (carried.get(key) ?? new Set()).add(s));
             const got = sentTo.get(`${key}\0${value}`) ?? new Set();
             sentTo.set(`${key}\0${value}`, got.add(s));
           }
@@ -200,20 +200,23 @@ export class EventHub {
   /**
    * Sends what was held back up to drop `drop`, now that its replay is sent: each event once. One
    * that arrived before the replay was read committed before it, so the replay's (later) state of
-   * the same job or assessment supersedes it. What arrived after a later drop waits for its replay.
+   * the same job or assessment supersedes it for those the replay sent a state of it (`carried`); a
+   * subscriber the replay left out (the row dated before the subscription, by a transaction that
+   * began earlier) still gets the notification. What arrived after a later drop waits for its replay.
    * One that arrived after the read started may be news the replay did not see: it is sent, except
    * to a subscriber the replay sent the very same event (`sentTo`). A held notification is not
    * compared with what was sent before (`recent`): each is a commit of its own, and what the replay
    * left out for a subscriber (before it started, or remembered but not sent to it) may be news to it.
    */
-  private release(drop: number, readAt: number, carried: ReadonlySet<string>, sentTo: ReadonlyMap<string, ReadonlySet<Subscriber>>): void {
+  private release(
+    drop: number, readAt: number, carried: ReadonlyMap<string, ReadonlySet<Subscriber>>, sentTo: ReadonlyMap<string, ReadonlySet<Subscriber>>,
+  ): void {
     const held = this.held ?? [];
     this.held = this.drops > drop ? held.filter((h) => h.drop > drop) : null;
     for (const h of held) {
       if (h.drop > drop) continue;
       const [key, value] = identity(h.event);
-      if (h.at < readAt && carried.has(key)) continue;
-      this.deliver(h.event, h.at, sentTo.get(`${key}\0${value}`));
+      this.deliver(h.event, h.at, h.at < readAt ? carried.get(key) : sentTo.get(`${key}\0${value}`));
     }
   }
 

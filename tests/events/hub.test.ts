@@ -66,3 +66,26 @@ test('close ends every subscription and the listener; a subscribe after it is al
   expect(await hub.subscribe(() => true).next()).toEqual({ value: undefined, done: true });
   expect(hub.size).toBe(0);
 });
+
+test("a held notification the replay left out for a subscriber (its row dated before the subscription) still reaches it", async () => {
+  let emit: OnNotification = () => undefined;
+  let listen: { onDisconnected?: () => void; onReconnected?: (since: Date) => void } = {};
+  const hub = new EventHub();
+  const event = { type: 'job', organizationId: ORG, jobId: 'late', utteranceId: 'u1', status: 'SUCCEEDED', attempts: 1 };
+  await hub.start(
+    async (onNotification, options) => {
+      emit = onNotification;
+      listen = options ?? {};
+      return { close: async () => undefined };
+    },
+    // The replay reads the same commit, dated 10 s back: its transaction began before the subscription.
+    { catchUp: async () => ({ changes: [{ event: { ...event, learnerId: 'L' } as never, at: new Date(Date.now() - 10_000) }], overflowed: [] }) },
+  );
+  const events = hub.subscribe(() => true, { learnerId: 'L' });
+  listen.onDisconnected!();
+  emit(JSON.stringify(event)); // held behind the replay
+  listen.onReconnected!(new Date(Date.now() - 1_000));
+  const got = await Promise.race([events.next(), new Promise((r) => setTimeout(() => r('nothing'), 2_000))]);
+  expect(got).toMatchObject({ value: { jobId: 'late', status: 'SUCCEEDED' } });
+  await hub.close();
+});
