@@ -175,7 +175,7 @@ export class DeliveryWorker {
 
   /**
    * Up to `free` deliveries: first within the caps, then, when that left slots free, within the
-   * spare caps, keeping one slot back. Kept back, that slot goes at the next poll to a delivery
+   * spare caps, keeping one slot back (above 2 slots). Kept back, that slot goes at the next poll to a delivery
    * within the caps (another organisation's, typically): a spare claim ranks the oldest due rows,
    * and a busy organisation's backlog of them would otherwise take every slot as it frees.
    */
@@ -183,9 +183,16 @@ export class DeliveryWorker {
     const { prisma, schedule } = this.opts;
     const caps = this.caps;
     const claimed = await claimDeliveries(prisma, this.workerId, this.leaseSeconds, free, schedule.maxAttempts, caps);
-    const spareSlots = free - claimed.length - 1;
+    // With 2 slots or fewer, keeping one back would leave a lone organisation half the worker.
+    const spareSlots = free - claimed.length - (this.opts.concurrency > 2 ? 1 : 0);
     if (!caps.spare || spareSlots <= 0 || this.stopping) return claimed;
-    return [...claimed, ...(await claimDeliveries(prisma, this.workerId, this.leaseSeconds, spareSlots, schedule.maxAttempts, caps.spare))];
+    try {
+      return [...claimed, ...(await claimDeliveries(prisma, this.workerId, this.leaseSeconds, spareSlots, schedule.maxAttempts, caps.spare))];
+    } catch (err) {
+      // The first claim is committed: its deliveries must run, not wait out their lease.
+      this.reportError(err, 'spare claim');
+      return claimed;
+    }
   }
 
   private async run(): Promise<void> {
