@@ -114,18 +114,19 @@ function checkHeader(format: AudioFormat, bytes: Uint8Array, limits: DurationLim
   return info;
 }
 
-/** Sample entries an M4A's sound track may have: AAC ('mp4a') and Apple Lossless ('alac'). */
-const M4A_CODECS = new Set(['mp4a', 'alac']);
+/** Sample entries an M4A's sound track may have: AAC ('mp4a'). */
+const M4A_CODECS = new Set(['mp4a']);
 
 /** M4A: the sound track the demuxer will decode, refused when a table it sizes arrays by lies. */
 function checkMp4(bytes: Uint8Array): HeaderInfo {
   const { info, problem, codec } = readMp4(bytes);
   if (problem) throw corrupt('m4a', problem.message, { box: problem.box });
-  // M4A means AAC or ALAC (Voice Memos' lossless setting), the codecs whose frame length the length
-  // bound knows: the demuxer would also decode FLAC, Opus or AMR, whose frames hold other, larger
-  // counts, so such a track's declared length says nothing of what it decodes to.
+  // M4A means AAC, whose frames decode to 1,024 samples, as the length bound counts: the demuxer
+  // would also decode ALAC, FLAC, Opus or AMR, whose frames declare their own counts (an ALAC frame
+  // flagged partial names any count, whatever its cookie says), and M4A is decoded in one call, so
+  // such a track's declared length says nothing of what it decodes to.
   if (codec != null && !M4A_CODECS.has(codec)) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `The MP4/M4A file's sound track is ${JSON.stringify(codec)}, not AAC or ALAC; send AAC in M4A, or the audio as WAV, FLAC or Ogg.`, { format: 'm4a', codec });
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `The MP4/M4A file's sound track is ${JSON.stringify(codec)}, not AAC; send AAC in M4A, or the audio as WAV, FLAC or Ogg.`, { format: 'm4a', codec });
   }
   // Without a sample table there is nothing to decode, and nothing bounds what the decoder would buffer.
   if (!info) throw corrupt('m4a', 'The MP4/M4A file has no sound track with a sample table (moov box missing or damaged).');

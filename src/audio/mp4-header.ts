@@ -102,8 +102,6 @@ interface Track {
   samples?: { count: number; bytes: number };
   chunks?: number;
   runs?: number;
-  /** ALAC's samples per frame, from its magic cookie (the `alac` box inside the `alac` entry) */
-  alacFrameLength?: number;
   /** how many of each table the track holds: the demuxer parses every one, then keeps the last */
   seen: Map<string, number>;
 }
@@ -214,7 +212,6 @@ function readLeaf(b: Uint8Array, t: Track, leaf: Leaf): void {
   else if (type === 'stsz') t.samples = stszSamples(b, leaf);
   else if (type === 'stco' || type === 'co64') t.chunks = tableCount(b, leaf);
   else if (type === 'stsc') t.runs = tableCount(b, leaf);
-  else if (type === 'alac' && d.length >= 8) t.alacFrameLength ??= r32(d, 4); // after version and flags; the first entry's
   else if (type in TABLES || type === 'elst') tableCount(b, leaf);
 }
 
@@ -287,20 +284,6 @@ function trunSamples(d: Uint8Array, flags: number, defaultSize: number): { count
 
 /** Samples per AAC frame at the core rate (SBR doubles both the rate and the count: same duration). */
 const AAC_FRAME_SAMPLES = 1024;
-/** ALAC frames Apple's encoders write hold 4,096 samples; the cookie may say up to this many. */
-const MAX_ALAC_FRAME_SAMPLES = 65_536;
-
-/**
- * What one frame of the track decodes to, which the length bound multiplies the frames by: AAC's
- * 1,024, or the frame length ALAC's cookie declares (Voice Memos' lossless recordings), refused
- * when missing or past what an encoder writes.
- */
-function samplesPerFrame(entry: SampleEntry, track: Track): number {
-  if (entry.type !== 'alac') return AAC_FRAME_SAMPLES;
-  const n = track.alacFrameLength;
-  if (!n || n > MAX_ALAC_FRAME_SAMPLES) throw new Problem('alac', `The MP4/M4A file's ALAC configuration gives ${n ?? 'no'} samples a frame (1 to ${MAX_ALAC_FRAME_SAMPLES}).`);
-  return n;
-}
 
 /**
  * The file as decode-mp4 will read it: the sound track it decodes (rate, channels, the length its
@@ -318,7 +301,7 @@ export function readMp4(bytes: Uint8Array): Mp4Layout {
     if (!fragmented && (track.runs ?? 0) > (track.chunks ?? 0)) throw claimsTooMany('stsc');
     const frames = fragmented ? fragmentFrames(bytes, track.id, trex.get(track.id ?? -1) ?? 0) : (track.samples?.count ?? 0);
     const sampleRate = entry.sampleRate || track.timescale || 0;
-    const seconds = sampleRate ? (frames * samplesPerFrame(entry, track)) / sampleRate : null;
+    const seconds = sampleRate ? (frames * AAC_FRAME_SAMPLES) / sampleRate : null;
     return { info: { seconds, sampleRate, channels: entry.channels }, problem: null, codec: entry.type };
   } catch (e) {
     if (e instanceof Problem) return { info: null, problem: { box: e.box, message: e.message } };
