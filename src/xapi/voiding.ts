@@ -326,6 +326,23 @@ function settleWindowMs(options: VoidingOptions): number {
   return options.settleMs ?? 2 * (options.timeoutMs ?? 10_000);
 }
 
+/**
+ * Waits `ms` while keeping the delivery: the wait can be longer than the lease (the settle window is
+ * twice the request timeout), so the lease is renewed as it runs out (alive), as between requests.
+ * False when the lease was lost meanwhile.
+ */
+async function sleepHoldingLease(ms: number, options: VoidingOptions): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !options.signal?.aborted) {
+    await sleep(Math.min(until - Date.now(), SETTLE_STEP_MS), options.signal);
+    if (!(await alive(options))) return false;
+  }
+  return true;
+}
+
+/** How often a wait for the settle window checks the lease (alive renews it only when due). */
+const SETTLE_STEP_MS = 100;
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -358,8 +375,7 @@ async function refusedTarget(
   let read = await statementState(lrs, target, after, options);
   if ('kind' in read) return read;
   if (read.state === 'absent' && Date.now() < settled) {
-    await sleep(settled - Date.now(), options.signal);
-    if (!(await alive(options))) return LEASE_LOST;
+    if (!(await sleepHoldingLease(settled - Date.now(), options))) return LEASE_LOST;
     read = await statementState(lrs, target, after, options);
     if ('kind' in read) return read;
     if (read.state === 'held') {
