@@ -185,7 +185,7 @@ export class DeliveryWorker {
     const claimed = await claimDeliveries(prisma, this.workerId, this.leaseSeconds, free, schedule.maxAttempts, caps);
     // With 2 slots or fewer, keeping one back would leave a lone organisation half the worker.
     const spareSlots = free - claimed.length - (this.opts.concurrency > 2 ? 1 : 0);
-    if (!caps.spare || spareSlots <= 0 || this.stopping) return claimed;
+    if (!caps.spare || spareSlots <= 0 || this.stopping || !this.atACap(claimed, caps)) return claimed;
     try {
       return [...claimed, ...(await claimDeliveries(prisma, this.workerId, this.leaseSeconds, spareSlots, schedule.maxAttempts, caps.spare))];
     } catch (err) {
@@ -193,6 +193,21 @@ export class DeliveryWorker {
       this.reportError(err, 'spare claim');
       return claimed;
     }
+  }
+
+  /**
+   * Whether an organisation or endpoint holds its strict cap of this worker's attempts (those in
+   * flight and those just claimed, the rows the claim counts): only then can the strict claim have
+   * left due deliveries behind, and a second claim is worth its statement (idle polls make none).
+   */
+  private atACap(claimed: readonly ClaimedDelivery[], caps: InFlightCaps): boolean {
+    const perOrg = new Map<string, number>();
+    const perEndpoint = new Map<string, number>();
+    for (const d of [...[...this.running.values()].map((r) => r.delivery), ...claimed]) {
+      perOrg.set(d.organizationId, (perOrg.get(d.organizationId) ?? 0) + 1);
+      if (d.webhookEndpointId) perEndpoint.set(d.webhookEndpointId, (perEndpoint.get(d.webhookEndpointId) ?? 0) + 1);
+    }
+    return [...perOrg.values()].some((n) => n >= caps.perOrganization) || [...perEndpoint.values()].some((n) => n >= caps.perEndpoint);
   }
 
   private async run(): Promise<void> {
