@@ -5,7 +5,7 @@
  * it over mid-way (LEASE_EXPIRED) and its DELIVERED record is not fenced off: one attempt, DELIVERED.
  *
  * The real server over HTTP (its LRS set through GraphQL; its own delivery worker off), a real
- * database, two real delivery workers sharing the queue with a 0.5 s lease, and the test LRS
+ * database, two real delivery workers sharing the queue with a 2 s lease, and the test LRS
  * (tests/support/xapi-lrs.ts) behind a pass-through that delays every request.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +23,9 @@ const DATABASES = await testDatabases();
 
 const SET = `mutation($input: SetXapiLrsInput!) { setXapiLrs(input: $input) { endpoint } }`;
 const VOIDINGS = 250;
-const LEASE_SECONDS = 0.5;
+// Progress renews a lease once a quarter of it has passed, so each step (a statement and its read)
+// must fit in the other three quarters: 0.5 s was less than one step took on a loaded CI machine.
+const LEASE_SECONDS = 2;
 
 describe.each(DATABASES)('a voiding delivery longer than its lease, on %s', (kind) => {
   let t: TestApp;
@@ -71,7 +73,7 @@ describe.each(DATABASES)('a voiding delivery longer than its lease, on %s', (kin
     });
     expect(stored.status).toBe(200);
 
-    link.delayMs = 10;
+    link.delayMs = 35; // 203 requests: the attempt outlasts three leases
     const settled: { worker: number; outcome: DeliveryOutcome; errorCode: string | null }[] = [];
     for (const n of [0, 1]) {
       const w = new DeliveryWorker({
