@@ -6,7 +6,7 @@
  */
 import type { Job, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../errors.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { notifyJobChanged } from '../events/notify.js';
 import { checkIdempotencyKey, createAssessmentJob } from './submit.js';
 import { audioRemoved } from './audio-retention.js';
@@ -27,7 +27,8 @@ export async function reassessUtterance(prisma: PrismaClient, request: ReassessR
   }
   // Refused up front when retention removed the recording (a removal after this is the job's AUDIO_REMOVED).
   const stored = await prisma.utterance.findFirst({ where: { id: request.utteranceId, organizationId: request.organizationId }, select: { audioRemovedAt: true } });
-  if (stored?.audioRemovedAt) throw audioRemoved(stored.audioRemovedAt);
+  if (!stored) throw utteranceGone();
+  if (stored.audioRemovedAt) throw audioRemoved(stored.audioRemovedAt);
   try {
     const job = await prisma.$transaction(async (tx) => {
       const created = await createAssessmentJob(tx, {
@@ -48,8 +49,14 @@ export async function reassessUtterance(prisma: PrismaClient, request: ReassessR
       const earlier = await jobByKey(prisma, request.organizationId, idempotencyKey);
       if (earlier) return { job: replayOrConflict(earlier, request, idempotencyKey), replayed: true };
     }
+    // Deleted (or its learner erased) after the read above, before the job's insert: nothing was written.
+    if (isForeignKeyViolation(e)) throw utteranceGone();
     throw e;
   }
+}
+
+function utteranceGone(): AppError {
+  return new AppError('NOT_FOUND', 'The utterance no longer exists (it was deleted, or its learner erased).');
 }
 
 function jobByKey(prisma: PrismaClient, organizationId: string, idempotencyKey: string): Promise<Job | null> {

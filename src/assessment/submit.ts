@@ -20,7 +20,7 @@ import type { Job, JobPriority, LtiSubmission, Prisma, PrismaClient, Utterance }
 import { sha256Hex } from '../audio/store.js';
 import { AppError, badInput } from '../errors.js';
 import type { Intake } from '../intake.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { runTransaction } from '../db/transaction.js';
 import { analyzeReferenceText, normalizeReferenceText } from '../text/reference.js';
 import type { ReferenceWord } from '../types.js';
@@ -179,11 +179,6 @@ async function findByKey(prisma: PrismaClient, organizationId: string, idempoten
     where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } },
     include: { jobs: { orderBy: { createdAt: 'asc' }, take: 1 }, ltiSubmission: true },
   });
-}
-
-/** Prisma's foreign-key violation (P2003): the learner was deleted between the check and the insert. */
-function isForeignKeyViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
 }
 
 /** What every assessment job is created with. */

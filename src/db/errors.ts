@@ -3,6 +3,11 @@ export function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 }
 
+/** Prisma's foreign-key violation (P2003): the row a write points to was deleted since it was read. */
+export function isForeignKeyViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
+}
+
 /**
  * Recognising "the database is not there right now" (server restarted, connection killed,
  * unreachable, pool exhausted) among the errors Prisma and the pg driver throw, so the API can

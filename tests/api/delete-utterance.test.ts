@@ -14,6 +14,8 @@ import { espeakWav, hasEspeak } from '../support/espeak.js';
 import { AudioStore } from '../../src/audio/store.js';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { addNewLearners } from '../../src/analytics/rollup.js';
+import { waitFor } from '../jobs/fixtures.js';
+import type { GqlResponse } from '../support/client.js';
 
 const DATABASES = await testDatabases();
 
@@ -62,6 +64,37 @@ describe.each(DATABASES)('deleteUtterance on %s', (kind) => {
       scores: plain(await prisma().learnerScoreRollup.findMany({ where, orderBy: [{ aspect: 'asc' }, { score: 'asc' }] })).filter((r) => r.count !== 0),
     };
   };
+
+  // PostgreSQL only: the race needs two connections at once (PGlite has one).
+  (kind === 'postgres' ? test : test.skip)('a re-assessment racing the deletion of its utterance answers NOT_FOUND (not a masked internal error) and queues nothing', async () => {
+    const u = await recording(await learner('del-race'), 3);
+    const id = dbId(u);
+    let pending!: Promise<GqlResponse>;
+    // Holding the row, the request's job insert waits on it (its foreign key); the row is then
+    // deleted under it, as a deleteUtterance or an erasure committing at that moment would.
+    await prisma().$transaction(async (tx) => {
+      const [{ pid }] = await tx.$queryRawUnsafe<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+      await tx.$queryRawUnsafe(`SELECT 1 FROM "Utterance" WHERE "id" = $1::uuid FOR UPDATE`, id);
+      pending = t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id } }`, { id: u });
+      await waitFor(async () => {
+        const [{ n }] = await prisma().$queryRawUnsafe<{ n: number }[]>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', pid);
+        return n > 0;
+      }, 20_000, 20);
+      await tx.$executeRawUnsafe(`DELETE FROM "Utterance" WHERE "id" = $1::uuid`, id);
+    }, { timeout: 30_000 });
+    const res = await pending;
+    expect(res.data?.reassessUtterance ?? null).toBeNull();
+    expect(errorCode(res)).toBe('NOT_FOUND');
+    expect(res.errors![0]!.message).toMatch(/no longer exists/);
+    expect(await prisma().job.count({ where: { utteranceId: id } })).toBe(0);
+  });
+
+  test('a re-assessment of an utterance deleted before it answers NOT_FOUND', async () => {
+    const u = await recording(await learner('del-before'), 3);
+    expect((await t.admin.request(DELETE, { id: u })).errors).toBeUndefined();
+    const res = await t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id } }`, { id: u });
+    expect(errorCode(res)).toBe('NOT_FOUND');
+  });
 
   // Speech of the text, so that the readings count in the analytics (synthetic noise reads as another text).
   (hasEspeak ? test : test.skip)('deletes the recording and everything about it; the learner, its other recordings and its analytics stay right', async () => {
