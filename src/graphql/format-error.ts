@@ -1,13 +1,14 @@
 /**
  * What clients see of errors. Our codes (and Apollo's request-shape errors) pass through as they
  * are; anything else is masked, logged whole with the request id, and reaches the client only as
- * INTERNAL_SERVER_ERROR (or SERVICE_UNAVAILABLE when the database is down) carrying that id.
+ * INTERNAL_SERVER_ERROR (or SERVICE_UNAVAILABLE when the database is down) carrying that id; a
+ * write whose target was deleted meanwhile is NOT_FOUND.
  * Shared by HTTP (Apollo) and WebSocket subscriptions (graphql-ws).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES } from '../errors.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, isForeignKeyViolation } from '../db/errors.js';
 import type { RequestContext } from './context.js';
 import { log } from '../ops/log.js';
 
@@ -32,6 +33,13 @@ const PASS_THROUGH = new Set<string>([
  * AsyncLocalStorage scope around each request cost every promise of the request a hook).
  */
 export const DATABASE_UNAVAILABLE = 'The database is unavailable right now; retry shortly.';
+/**
+ * A write whose target was deleted after the resolver loaded it (a deleteUtterance, an erasure,
+ * a learner or endpoint removed, committing meanwhile): the database refuses the row that points
+ * to it (a foreign-key violation) and the write's transaction rolls back. Not a bug to mask: the
+ * answer the client would get a moment later.
+ */
+export const DELETED_MEANWHILE = 'A record this request refers to was deleted while the request ran.';
 const MASKED_CODES = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
 
 export function passesThrough(code: unknown): boolean {
@@ -70,6 +78,9 @@ export function createFormatError(dev = false) {
       // Not a bug: the database restarted or dropped the connection. Worth a retry by the client.
       return { message: DATABASE_UNAVAILABLE, locations: formatted.locations, path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE', ...requestId } };
     }
+    if (isForeignKeyViolation(originalOf(error))) {
+      return { message: DELETED_MEANWHILE, locations: formatted.locations, path: formatted.path, extensions: { code: 'NOT_FOUND' } };
+    }
     const stacktrace = dev ? formatted.extensions?.stacktrace : undefined;
     return {
       message: 'Internal server error.',
@@ -85,7 +96,9 @@ export function logMaskedErrors(errors: readonly { extensions?: Record<string, u
   for (const error of errors) {
     if (passesThrough(error.extensions?.code)) continue;
     const original = originalOf(error);
-    if (isDatabaseUnavailable(original)) {
+    if (isForeignKeyViolation(original)) {
+      log.warn('a write raced a deletion: NOT_FOUND', { requestId, reason: (original as { meta?: unknown })?.meta ?? null });
+    } else if (isDatabaseUnavailable(original)) {
       log.error('database unavailable', { requestId, reason: (original as Error)?.message?.split('\n').filter(Boolean).pop() ?? String(original) });
     } else {
       log.error('internal error', { requestId, err: original });

@@ -65,28 +65,50 @@ describe.each(DATABASES)('deleteUtterance on %s', (kind) => {
     };
   };
 
-  // PostgreSQL only: the race needs two connections at once (PGlite has one).
-  (kind === 'postgres' ? test : test.skip)('a re-assessment racing the deletion of its utterance answers NOT_FOUND (not a masked internal error) and queues nothing', async () => {
-    const u = await recording(await learner('del-race'), 3);
-    const id = dbId(u);
+  /**
+   * `request`'s answer when the utterance is deleted under it: holding the row, the request's insert
+   * waits on it (its foreign key); the row is then deleted, as a deleteUtterance or an erasure
+   * committing at that moment would. PostgreSQL only: the race needs two connections at once.
+   */
+  const whileDeleted = async (id: string, request: () => Promise<GqlResponse>): Promise<GqlResponse> => {
     let pending!: Promise<GqlResponse>;
-    // Holding the row, the request's job insert waits on it (its foreign key); the row is then
-    // deleted under it, as a deleteUtterance or an erasure committing at that moment would.
     await prisma().$transaction(async (tx) => {
       const [{ pid }] = await tx.$queryRawUnsafe<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
       await tx.$queryRawUnsafe(`SELECT 1 FROM "Utterance" WHERE "id" = $1::uuid FOR UPDATE`, id);
-      pending = t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id } }`, { id: u });
+      pending = request();
       await waitFor(async () => {
         const [{ n }] = await prisma().$queryRawUnsafe<{ n: number }[]>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', pid);
         return n > 0;
       }, 20_000, 20);
       await tx.$executeRawUnsafe(`DELETE FROM "Utterance" WHERE "id" = $1::uuid`, id);
     }, { timeout: 30_000 });
-    const res = await pending;
+    return pending;
+  };
+
+  (kind === 'postgres' ? test : test.skip)('a re-assessment racing the deletion of its utterance answers NOT_FOUND (not a masked internal error) and queues nothing', async () => {
+    const u = await recording(await learner('del-race'), 3);
+    const id = dbId(u);
+    const res = await whileDeleted(id, () => t.admin.request(`mutation($id: ID!) { reassessUtterance(utteranceId: $id) { id } }`, { id: u }));
     expect(res.data?.reassessUtterance ?? null).toBeNull();
     expect(errorCode(res)).toBe('NOT_FOUND');
     expect(res.errors![0]!.message).toMatch(/no longer exists/);
     expect(await prisma().job.count({ where: { utteranceId: id } })).toBe(0);
+  });
+
+  (kind === 'postgres' ? test : test.skip)('human labels attached while their utterance is deleted answer NOT_FOUND (the edge maps the write\'s foreign-key violation) and write nothing', async () => {
+    const u = await recording(await learner('del-race-labels'), 3);
+    const id = dbId(u);
+    const before = await prisma().assessment.count();
+    const res = await whileDeleted(id, () => t.admin.request(
+      `mutation($u: ID!) { attachHumanLabels(utteranceId: $u, labels: {sentence: {accuracy: 8, fluency: 7, prosody: 7, completeness: 10, total: 8}}, rater: "r1") { id } }`,
+      { u },
+    ));
+    expect(res.data?.attachHumanLabels ?? null).toBeNull();
+    expect(errorCode(res)).toBe('NOT_FOUND');
+    expect(res.errors![0]!.message).toBe('A record this request refers to was deleted while the request ran.');
+    expect(res.errors![0]!.extensions).toEqual({ code: 'NOT_FOUND' }); // no internal detail
+    expect(await prisma().assessment.count()).toBe(before - 1); // the deleted utterance's own assessment, nothing added
+    expect(await prisma().auditEvent.count({ where: { action: 'humanLabels.attached', targetId: id } })).toBe(0);
   });
 
   test('a re-assessment of an utterance deleted before it answers NOT_FOUND', async () => {
