@@ -185,6 +185,7 @@ export function createDeliveryWorker(config: Config, prisma: Services['prisma'],
     maxPayloadBytes: config.webhookMaxPayloadBytes,
     schedule: { baseMs: config.webhookBackoffBaseMs, capMs: config.webhookBackoffCapMs, maxAttempts: config.webhookMaxAttempts },
     policy: new AddressPolicy(config.webhookAllowedPrivateNetworks),
+    disableAfterFailingDays: config.webhookDisableAfterFailingDays,
     xapi: config.xapi,
   });
 }

@@ -48,6 +48,8 @@ export type AuditAction =
   | 'webhookEndpoint.deleted'
   | 'webhookEndpoint.secretRotated'
   | 'webhookEndpoint.tested'
+  // Written in SQL by the delivery worker (src/outbox/store.ts), actor system:delivery-worker
+  | 'webhookEndpoint.disabled'
   | 'webhookDelivery.resent'
   // xAPI (src/xapi)
   | 'xapiLrs.set'

@@ -213,11 +213,19 @@ export interface AttemptRecord {
   errorCode: string | null;
   error: string | null;
   responseBody: string | null;
+  /**
+   * Webhooks: whether the endpoint took the attempt (2xx) or failed it (any other answer, a timeout,
+   * a refused connection or address). A failure starts or continues its run of failures
+   * (WebhookEndpoint.failingSince), which disables it once it has lasted `disableAfterFailingDays`
+   * (0: never); a success ends the run. Absent: the attempt says nothing of it (it never reached
+   * for the endpoint, or another channel's).
+   */
+  endpoint?: { answered: boolean; disableAfterFailingDays: number };
 }
 
 /**
  * Writes how an attempt ended, in one statement: the delivery's new state, the attempt row and, for
- * a 410, the endpoint disabled. Fenced: false (nothing written) when the delivery is no longer this
+ * a webhook, the endpoint's health (disabled after a 410 or days of failures: ENDPOINT_HEALTH). Fenced: false (nothing written) when the delivery is no longer this
  * attempt's (its lease expired and it was claimed again, or it was deleted).
  */
 export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
@@ -277,10 +285,7 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
        SELECT gen_random_uuid(), upd."organizationId", upd."id", upd."attempts", $6::timestamptz, $7::int, $8::int, $9, $10, $11, now() FROM upd
        ON CONFLICT ("deliveryId", "number") DO NOTHING
      ),
-     disabled AS (
-       UPDATE "WebhookEndpoint" e SET "disabledAt" = now(), "disabledReason" = $12, "updatedAt" = now()
-         FROM upd WHERE $12::text IS NOT NULL AND e."id" = upd."webhookEndpointId" AND e."disabledAt" IS NULL
-     )
+     ${ENDPOINT_HEALTH}
      SELECT count(*)::int AS "ok" FROM upd`,
     d.id,
     workerId,
@@ -294,9 +299,53 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
     r.error,
     r.responseBody,
     disable,
+    r.endpoint ? r.endpoint.answered : null,
+    r.endpoint?.disableAfterFailingDays ?? 0,
   );
   return Number(rows[0]?.ok ?? 0) > 0;
 }
+
+/** The audit log's actor for what the delivery worker does on its own (disabling a failing endpoint). */
+export const SYSTEM_ACTOR = 'system:delivery-worker';
+
+/** The endpoint's run of failures ($13 false, WebhookEndpoint.failingSince) has lasted $14 days (> 0). */
+const FAILED_LONG_ENOUGH = `($13::boolean = false AND $14::float8 > 0 AND e."failingSince" <= now() - make_interval(secs => $14::float8 * 86400))`;
+/** This attempt disables the endpoint: a 410 ($12, the reason), or failures for long enough. */
+const DISABLES = `(e."disabledAt" IS NULL AND ($12::text IS NOT NULL OR ${FAILED_LONG_ENOUGH}))`;
+
+/**
+ * writeAttempt's part about a webhook endpoint (CTEs after `upd`, fenced by it): its run of failures
+ * starts at a failed attempt ($13 false) and ends at a delivered one ($13 true); a 410 ($12), or a
+ * run that has lasted $14 days, disables it, with an audit event (webhookEndpoint.disabled, by the
+ * system). The row is written only when something changes, so attempts to a healthy endpoint do not
+ * queue on its row lock.
+ */
+const ENDPOINT_HEALTH = `endpoint AS (
+       UPDATE "WebhookEndpoint" e SET
+         "failingSince" = CASE WHEN $13::boolean IS NULL THEN e."failingSince" WHEN $13::boolean THEN NULL ELSE coalesce(e."failingSince", now()) END,
+         "disabledAt" = CASE WHEN ${DISABLES} THEN now() ELSE e."disabledAt" END,
+         "disabledReason" = CASE
+           WHEN NOT ${DISABLES} THEN e."disabledReason"
+           WHEN $12::text IS NOT NULL THEN $12::text
+           ELSE 'Every delivery attempt failed for ' || $14::float8 || ' days (since '
+                || to_char(e."failingSince" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                || '); enable it once it answers again, and re-send what failed.'
+         END,
+         "updatedAt" = CASE WHEN ${DISABLES} THEN now() ELSE e."updatedAt" END
+         FROM upd
+        WHERE e."id" = upd."webhookEndpointId"
+          AND (${DISABLES}
+               OR ($13::boolean AND e."failingSince" IS NOT NULL)
+               OR ($13::boolean = false AND e."failingSince" IS NULL))
+        RETURNING e."id", e."organizationId", e."disabledReason", e."disabledAt" = now()::timestamptz(3) AS "disabledNow"
+     ),
+     disabled_audit AS (
+       INSERT INTO "AuditEvent" ("id", "organizationId", "actorApiKeyId", "actor", "action", "targetType", "targetId", "details", "createdAt")
+       SELECT gen_random_uuid(), x."organizationId", NULL, '${SYSTEM_ACTOR}', 'webhookEndpoint.disabled', 'WebhookEndpoint', x."id"::text,
+              jsonb_build_object('reason', x."disabledReason", 'deliveryId', $1::text), now()
+         FROM endpoint x WHERE x."disabledNow"
+     )`;
+
 
 /**
  * An event retention may delete: nothing pending or in flight, no LTI score (that delivery is the

@@ -8,6 +8,9 @@
  * - an address the policy refuses: failed at once (retrying cannot help; fix the URL or the policy);
  * - anything else (3xx, other 4xx, 429, 5xx, timeout, connection error): tried again after the
  *   backoff (or the answer's Retry-After, when longer), until the attempts run out.
+ * Each attempt that reached for the endpoint tells its health (AttemptRecord.endpoint): an endpoint
+ * whose every attempt failed for `disableAfterFailingDays` is disabled, as Stripe and Svix do, so a
+ * receiver gone for good stops costing each event a dozen attempts.
  */
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AddressPolicy } from './address-policy.js';
@@ -24,6 +27,8 @@ export interface WebhookSettings {
   schedule: RetrySchedule;
   policy: AddressPolicy;
   random?: () => number;
+  /** An endpoint whose every attempt failed for this many days is disabled; 0 or absent: never. */
+  disableAfterFailingDays?: number;
 }
 
 export async function attemptWebhook(
@@ -72,10 +77,13 @@ export async function attemptWebhook(
     body,
   );
   const res = await postJson(endpoint.url, headers, Buffer.from(body), { timeoutMs: s.timeoutMs, policy: s.policy, signal });
+  const disableAfterFailingDays = s.disableAfterFailingDays ?? 0;
   const record = (verdict: AttemptVerdict, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: res.durationMs, statusCode: res.statusCode, errorCode, error, responseBody: res.responseBody,
+    endpoint: { answered: verdict.kind === 'delivered', disableAfterFailingDays },
   });
-  if (res.errorCode === 'ABORTED') return record({ kind: 'release' }, res.errorCode, res.error);
+  // Our worker stopping, not the endpoint failing: no word on its health.
+  if (res.errorCode === 'ABORTED') return { ...record({ kind: 'release' }, res.errorCode, res.error), endpoint: undefined };
   if (res.errorCode === 'ADDRESS_NOT_ALLOWED') return record({ kind: 'failed' }, res.errorCode, res.error);
   if (res.errorCode) return record(retryOrFail(d.attempts, s.schedule, null, s.random), res.errorCode, res.error);
   const status = res.statusCode!;

@@ -480,6 +480,38 @@ describe.each(DATABASES)('webhooks through the API on %s', (kind) => {
     expect(await testEvents()).toBe(0);
   });
 
+  test('an endpoint failing for days: failingSince shows the run, the server disables it at the next failure (audit: system:delivery-worker), enabling it starts afresh', async () => {
+    const failing = new Receiver();
+    await failing.start();
+    try {
+      failing.answer = () => ({ status: 500 });
+      const created = await t.admin.request(CREATE, { input: { url: `${failing.url}/down`, eventTypes: ['ltiLineItem.regraded'] } });
+      const id = created.data.createWebhookEndpoint.endpoint.id as string;
+      const READ = `query($id: ID!) { webhookEndpoint(id: $id) { enabled disabledAt disabledReason failingSince } }`;
+      const endpointNow = async () => (await t.admin.request(READ, { id })).data.webhookEndpoint;
+      expect(await endpointNow()).toEqual({ enabled: true, disabledAt: null, disabledReason: null, failingSince: null });
+      const test = async () => expect((await t.admin.request(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id })).errors).toBeUndefined();
+      await test();
+      const run = await waitFor(async () => (await endpointNow()).failingSince as string | null, 20_000, 50);
+      expect(Date.parse(run)).toBeLessThanOrEqual(Date.now());
+      // As if that run had begun 6 days ago: the server's setting (5 days, the default) is past.
+      const sixDaysAgo = new Date(Date.now() - 6 * 86_400_000);
+      await t.app.services.prisma.webhookEndpoint.update({ where: { id: fromGlobalId(id)!.id }, data: { failingSince: sixDaysAgo } });
+      await test();
+      const off = await waitFor(async () => { const e = await endpointNow(); return e.enabled ? null : e; }, 20_000, 50);
+      expect(off).toMatchObject({ failingSince: sixDaysAgo.toISOString(), disabledReason: expect.stringMatching(/^Every delivery attempt failed for 5 days \(since /) });
+      const audit = await t.admin.request(`{ auditEvents(first: 20) { edges { node { action actor actorApiKeyId details } } } }`);
+      expect(audit.data.auditEvents.edges.map((e: any) => e.node).filter((n: any) => n.action === 'webhookEndpoint.disabled'))
+        .toEqual([{ action: 'webhookEndpoint.disabled', actor: 'system:delivery-worker', actorApiKeyId: null, details: expect.objectContaining({ reason: off.disabledReason }) }]);
+      const on = await t.admin.request(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: true}) { enabled disabledReason failingSince } }`, { id });
+      expect(on.data.updateWebhookEndpoint).toEqual({ enabled: true, disabledReason: null, failingSince: null });
+      // Gone, with what it still had to retry.
+      expect((await t.admin.request(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { id } }`, { id })).errors).toBeUndefined();
+    } finally {
+      await failing.stop();
+    }
+  });
+
   test('a failed delivery re-sent by id while the endpoint is re-sent in bulk: one new delivery, no deadlock', async () => {
     const prisma = t.app.services.prisma;
     // Deliveries stay as the re-sends leave them (nothing sent), so each round starts from FAILED.

@@ -11,12 +11,12 @@ import { AddressPolicy } from '../../src/outbox/address-policy.js';
 import { DeliveryWorker, type DeliveryOutcome } from '../../src/outbox/worker.js';
 import pg from 'pg';
 import { claimDeliveries, deleteOldEvents, recordAttempt } from '../../src/outbox/store.js';
-import { MAX_SIGNING_SECRETS, resendDelivery, resendFailedDeliveries, rotateSecret } from '../../src/outbox/endpoints.js';
+import { MAX_SIGNING_SECRETS, resendDelivery, resendFailedDeliveries, rotateSecret, updateEndpoint } from '../../src/outbox/endpoints.js';
 import { webhookId } from '../../src/outbox/signing.js';
 import { attemptWebhook } from '../../src/outbox/webhook.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { sleep, waitFor } from '../jobs/fixtures.js';
-import { ACTOR, endpoint, organisation } from './fixtures.js';
+import { ACTOR, endpoint, LOOPBACK, organisation } from './fixtures.js';
 
 const SCHEDULE = { baseMs: 150, capMs: 2_000, maxAttempts: 3 };
 
@@ -134,6 +134,9 @@ describeEachDatabase('delivery worker', (ctx) => {
     const disabled = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } });
     expect(disabled.disabledAt).not.toBeNull();
     expect(disabled.disabledReason).toMatch(/410 Gone/);
+    // The audit log says the system did it, and why.
+    expect(await db.auditEvent.findMany({ where: { organizationId: org.id, action: 'webhookEndpoint.disabled' }, select: { actor: true, targetId: true, details: true } }))
+      .toEqual([{ actor: 'system:delivery-worker', targetId: ep.id, details: { reason: disabled.disabledReason, deliveryId: d.id } }]);
     // A delivery created before the disable, still pending: failed on its attempt, nothing sent.
     const pending = await db.delivery.create({ data: { organizationId: org.id, eventId: first, channel: 'WEBHOOK', webhookEndpointId: ep.id } });
     w.wake();
@@ -162,6 +165,75 @@ describeEachDatabase('delivery worker', (ctx) => {
     expect(d.attempts).toBe(3);
     expect(d.attemptLog.map((a) => a.number)).toEqual([1, 2, 3]);
     expect(d).toMatchObject({ lastStatusCode: 500, lastErrorCode: 'HTTP_STATUS' });
+  });
+
+  test('an endpoint whose every attempt failed for the configured days is disabled at its next failure, with the reason and a system audit event; a delivery ends a run; enabling it starts afresh', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    const row = () => db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } });
+    /** One event, its one attempt settled; the endpoint as that left it. */
+    const settle = async () => {
+      const eventId = await emit(db, org.id, learner.id);
+      w!.wake();
+      const d = await waitFor(async () => (['DELIVERED', 'FAILED'].includes((await deliveryOf(db, eventId)).status) ? deliveryOf(db, eventId) : null), 20_000);
+      return { d, ep: await row() };
+    };
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
+    w = worker(db, { schedule: { ...SCHEDULE, maxAttempts: 1 }, disableAfterFailingDays: 5 });
+    w.start();
+
+    receiver.answer = () => ({ status: 500 });
+    const first = await settle();
+    expect(first.d.lastErrorCode).toBe('HTTP_STATUS');
+    expect(first.ep.failingSince).not.toBeNull(); // a run begins
+    expect(first.ep.disabledAt).toBeNull();
+    // A later failure leaves the run's start where it was; one delivery ends the run.
+    const fourDaysAgo = daysAgo(4);
+    await db.webhookEndpoint.update({ where: { id: ep.id }, data: { failingSince: fourDaysAgo } });
+    expect(await settle()).toMatchObject({ ep: { failingSince: fourDaysAgo, disabledAt: null } });
+    receiver.answer = () => ({ status: 204 });
+    expect(await settle()).toMatchObject({ d: { status: 'DELIVERED' }, ep: { failingSince: null, disabledAt: null } });
+
+    // A run that began 5 days ago (and a minute): the next failure disables the endpoint.
+    receiver.answer = () => ({ status: 503 });
+    expect((await settle()).ep.disabledAt).toBeNull();
+    const since = daysAgo(5 + 1 / 1440);
+    await db.webhookEndpoint.update({ where: { id: ep.id }, data: { failingSince: since } });
+    const sent = receiver.received.length;
+    const last = await settle();
+    expect(last.d.attemptLog.map((a) => [a.statusCode, a.errorCode])).toEqual([[503, 'HTTP_STATUS']]);
+    expect(last.ep.disabledAt).not.toBeNull();
+    expect(last.ep.disabledReason).toBe(`Every delivery attempt failed for 5 days (since ${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}); enable it once it answers again, and re-send what failed.`);
+    const audits = await db.auditEvent.findMany({ where: { organizationId: org.id, action: 'webhookEndpoint.disabled' } });
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ actor: 'system:delivery-worker', actorApiKeyId: null, targetType: 'WebhookEndpoint', targetId: ep.id, details: { reason: last.ep.disabledReason, deliveryId: last.d.id } });
+    // Disabled: the next event is not sent.
+    const after = await emit(db, org.id, learner.id);
+    expect(await db.delivery.findFirstOrThrow({ where: { eventId: after } })).toMatchObject({ status: 'FAILED', lastErrorCode: 'ENDPOINT_DISABLED' });
+    expect(receiver.received).toHaveLength(sent + 1);
+
+    // Enabled again: the run starts afresh, so its next failure does not disable it at once.
+    const enabled = await updateEndpoint(db, LOOPBACK, { organizationId: org.id, id: ep.id }, { enabled: true, descriptionGiven: false }, ACTOR);
+    expect(enabled).toMatchObject({ disabledAt: null, disabledReason: null, failingSince: null });
+    const again = await settle();
+    expect(again.d.lastErrorCode).toBe('HTTP_STATUS');
+    expect(again.ep.disabledAt).toBeNull();
+    expect(again.ep.failingSince!.getTime()).toBeGreaterThan(daysAgo(1).getTime());
+    expect(await db.auditEvent.count({ where: { organizationId: org.id, action: 'webhookEndpoint.disabled' } })).toBe(1);
+  });
+
+  test('with disabling after failures off (0 days), a run of any length leaves the endpoint enabled', async () => {
+    const db = ctx.db.prisma;
+    const { org, learner } = await organisation(db);
+    const { endpoint: ep } = await endpoint(db, org.id, receiver.url);
+    receiver.answer = () => ({ status: 500 });
+    await db.webhookEndpoint.update({ where: { id: ep.id }, data: { failingSince: new Date(Date.now() - 365 * 86_400_000) } });
+    const eventId = await emit(db, org.id, learner.id);
+    w = worker(db, { schedule: { ...SCHEDULE, maxAttempts: 1 }, disableAfterFailingDays: 0 });
+    w.start();
+    await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? true : null), 20_000);
+    expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } })).toMatchObject({ disabledAt: null });
   });
 
   test('a fault inside the server is retried on the backoff schedule, not every baseMs', async () => {
