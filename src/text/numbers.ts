@@ -235,7 +235,11 @@ export function expandNumberForms(text: string): string {
  * unless the words before say a number is dialled (PHONE_CUE: "call 555-1234", "phone number:
  * 555-1234"). A number with an area code may start with the North American trunk "1" ("1-800-555-1234",
  * "1 (800) 555-1234"), read ONE; an area code N00 (800 toll-free, 900 premium: service codes) is read
- * as its hundred, as Americans say "one eight hundred", "a nine hundred number" (areaCode).
+ * as its hundred, as Americans say "one eight hundred", "a nine hundred number" (areaCode). The
+ * same ten digits in groups apart by spaces ("1 800 555 1234", "call 212 555 0100") are a number
+ * when they fit the North American plan (area code and exchange not starting 0 or 1) and the trunk
+ * "1", a toll-free or premium area code or the words before (PHONE_CUE) say so: "300 400 5000"
+ * alone is three numbers.
  * Runs after NFKC and before the dashes of ranges are marked.
  */
 export function expandPhoneNumbers(text: string): string {
@@ -249,6 +253,7 @@ export function expandPhoneNumbers(text: string): string {
     String.raw`${NOT_AFTER}${TRUNK}(?:\((\d{3})\)[^\S\r\n]?|(\d{3})[-\u2010\u2011])?(\d{3})[-\u2010\u2011](\d{4})${NOT_BEFORE}`,
     'gu',
   );
+  const spaced = new RegExp(String.raw`${NOT_AFTER}(?:(1)[^\S\r\n])?([2-9]\d{2})[^\S\r\n]([2-9]\d{2})[^\S\r\n](\d{4})${NOT_BEFORE}`, 'gu');
   const international = new RegExp(
     String.raw`${NOT_AFTER}\+(\d{1,3})((?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,6}|[ .\-]\d{1,6}){1,5})${NOT_BEFORE}`,
     'gu',
@@ -268,6 +273,10 @@ export function expandPhoneNumbers(text: string): string {
       // unless the words before say a number is dialled ("call me at 555-1234", "phone: 555-1234").
       if (area === undefined && !PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset))) return m;
       return `${trunk ? ' 1' : ''}${area === undefined ? '' : areaCode(area)}${apart(`${exchange}${line}`)}`;
+    })
+    .replace(spaced, (m, trunk: string | undefined, area: string, exchange: string, line: string, offset: number, whole: string) => {
+      const said = trunk !== undefined || TOLL_FREE_OR_PREMIUM.test(area) || PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset));
+      return said ? `${trunk ? ' 1' : ''}${areaCode(area)}${apart(`${exchange}${line}`)}` : m;
     });
 }
 
@@ -280,11 +289,19 @@ function areaCode(area: string): string {
   return /^[2-9]00$/.test(area) ? ` ${area} ` : ` ${[...area].join(' ')} `;
 }
 
+/** Area codes that say a number is dialled by themselves: toll-free (800, 833 … 888) and premium (900). */
+const TOLL_FREE_OR_PREMIUM = /^(?:8(?:00|33|44|55|66|77|88)|900)$/;
+
 /** Words just before a bare "555-1234" that make it a phone number (up to two words between: "call me at"). */
 const PHONE_CUE = /\b(?:call|calls|called|calling|phone|phoned|telephone|tel|dial|dialled|dialed|fax|text|texted|ring|mobile|cell|number|no)\b[^\p{L}\d]{0,3}(?:\p{L}+[^\p{L}\d]{1,3}){0,2}$/iu;
 
 /** A number as an equation writes it: an amount or a percentage ("$10", "50%", "1,000", "2.5"). */
 const EQ_NUMBER = String.raw`[$£€]?\d+(?:[.,]\d+)*%?`;
+/**
+ * A term of an equation: a number, with a one-letter variable after it ("2x", not "2nd" or "5km"),
+ * or a one-letter variable alone ("y"). Letters count only in a chain with an "=" (expandArithmetic).
+ */
+const EQ_TERM = String.raw`(?:${EQ_NUMBER}(?:\p{L}(?!\p{L}))?|(?<!\p{L})\p{L}(?![\p{L}\d]))`;
 /** Signs between the numbers of an equation: "=" itself, the arithmetic signs, and the look-alikes
  * written for them (a hyphen or en dash for minus, x or * for times, a slash for divided by). */
 const EQ_SIGN = String.raw`[-+=×÷*/xX\u2212\u2013]`;
@@ -294,7 +311,14 @@ const NUMBER_CHAIN = new RegExp(
   String.raw`(?<![\p{L}\d_.,:])${EQ_NUMBER}(?:${GAP}${EQ_SIGN}${GAP}${EQ_NUMBER})+(?![\p{L}\d_:])`,
   'gu',
 );
-const CHAIN_SIGN = new RegExp(String.raw`(${EQ_NUMBER})(${GAP})(${EQ_SIGN})(${GAP})(?=(${EQ_NUMBER}))`, 'gu');
+/** Terms joined by signs with an "=" among them: an equation with variables ("y = 2x - 3"). */
+const TERM_EQUATION = new RegExp(
+  String.raw`(?<![\p{L}\d_.,:])${EQ_TERM}(?:${GAP}${EQ_SIGN}${GAP}${EQ_TERM})*${GAP}=${GAP}${EQ_TERM}(?:${GAP}${EQ_SIGN}${GAP}${EQ_TERM})*(?![\p{L}\d_:])`,
+  'gu',
+);
+const CHAIN_SIGN = new RegExp(String.raw`(${EQ_TERM})(${GAP})(${EQ_SIGN})(${GAP})(?=(${EQ_TERM}))`, 'gu');
+/** Numbers joined by a letter x, or by "×" with three digits or more either side and no space: a size, said BY ("a 3 x 4 room", "1920×1080"). */
+const SIZE = /(?<![\p{L}\d_.,:])([1-9]\d*(?:\.\d+)?)(?:[^\S\r\n]*[xX][^\S\r\n]*|(?<=\d{3})×(?=\d{3}))(?=\d+(?:\.\d+)?(?![\p{L}\d_]))/gu;
 
 /** A sign in an equation as the symbol that tokens read (reference.ts): − MINUS, × TIMES, ÷ DIVIDED BY. */
 function equationSign(sign: string, before: string, after: string): string {
@@ -311,19 +335,29 @@ function equationSign(sign: string, before: string, after: string): string {
  * FIVE, "C++" C PLUS PLUS, "A+" A PLUS. The look-alikes mean a sign only in an equation, numbers
  * joined by signs with an "=" among them or right beside them: there "10 - 3 = 7" is TEN MINUS THREE
  * EQUALS SEVEN (elsewhere "10 - 20" is a range), "3 x 4 = 12" THREE TIMES FOUR (elsewhere the
- * letter, a size or a hex code), "10/2 = 5" TEN DIVIDED BY TWO (elsewhere a date or "24/7"). A star
- * between two numbers ("2 * 3") is a multiplication anywhere. Runs after phone numbers are read and
- * before the dashes of ranges are marked.
+ * letter, a size or a hex code), "10/2 = 5" TEN DIVIDED BY TWO (elsewhere a date or "24/7"). An
+ * equation may have one-letter variables: "y = 2x - 3" is Y EQUALS TWO X MINUS THREE. Outside an
+ * equation, a letter x between numbers is a size, BY ("a 3 x 4 room", "1920x1080"), and so is "×"
+ * between numbers of three digits or more written without spaces ("1920×1080"; "3×4" stays TIMES).
+ * A star between two numbers ("2 * 3") is a multiplication anywhere. Runs after phone numbers are
+ * read and before the dashes of ranges are marked.
  */
 export function expandArithmetic(text: string): string {
+  const by = /\p{Ll}/u.test(text) ? 'by' : 'BY'; // in the text's case: abbreviations.ts reads case
   return text
+    .replace(TERM_EQUATION, readSigns)
     .replace(NUMBER_CHAIN, (chain: string, offset: number, whole: string) => {
       const beside = /=[^\S\r\n]*$/.test(whole.slice(0, offset)) || /^[^\S\r\n]*=/.test(whole.slice(offset + chain.length));
-      if (!chain.includes('=') && !beside) return chain;
-      // Two slashes in a row are a date ("1/2/2020 = …"), read as dates are (numberWords), not divided.
-      const date = /\d\/\d+\/\d/.test(chain);
-      return chain.replace(CHAIN_SIGN, (_m, before: string, gap1: string, sign: string, gap2: string, after: string) =>
-        `${before}${gap1}${sign === '/' && date ? sign : equationSign(sign, before, after)}${gap2}`);
+      return chain.includes('=') || beside ? readSigns(chain) : chain;
     })
+    .replace(SIZE, (_m, n: string) => `${n} ${by} `)
     .replace(/(\d)[^\S\r\n]*\*[^\S\r\n]*(?=\d)/g, '$1 × ');
+}
+
+/** The signs of an equation as the symbols that tokens read (equationSign). */
+function readSigns(chain: string): string {
+  // Two slashes in a row are a date ("1/2/2020 = …"), read as dates are (numberWords), not divided.
+  const date = /\d\/\d+\/\d/.test(chain);
+  return chain.replace(CHAIN_SIGN, (_m, before: string, gap1: string, sign: string, gap2: string, after: string) =>
+    `${before}${gap1}${sign === '/' && date ? sign : equationSign(sign, before, after)}${gap2}`);
 }

@@ -36,6 +36,13 @@ describe('North American numbers: the trunk "1" is read ONE, an N00 service code
     // A phone number keeps its boundaries outside and none inside; a vanity number reads its word.
     ['Dial 1-800-555-1234, then wait', `DIAL ${TOLL_FREE} | THEN WAIT`],
     ['Call 1-800-FLOWERS now', 'CALL ONE EIGHT HUNDRED FLOWERS NOW'],
+    // The groups apart by spaces: a number when the trunk, a toll-free code or the words before say so.
+    ['Call 1 800 555 1234 now', `CALL ${TOLL_FREE} NOW`],
+    ['800 555 1234', 'EIGHT HUNDRED FIVE FIVE FIVE ONE TWO THREE FOUR'],
+    ['Phone 888 555 1234', 'PHONE EIGHT EIGHT EIGHT FIVE FIVE FIVE ONE TWO THREE FOUR'],
+    ['call 212 555 0100', 'CALL TWO ONE TWO FIVE FIVE FIVE ZERO ONE ZERO ZERO'],
+    ['300 400 5000', 'THREE HUNDRED FOUR HUNDRED FIVE THOUSAND'],
+    ['Scores: 212 555 0100', 'SCORES | TWO HUNDRED AND TWELVE FIVE HUNDRED AND FIFTY FIVE ZERO ONE ZERO ZERO'],
     // Not a trunk "1" inside a longer run of digits: the digits around it are left as they were.
     ['21-800-555-1234', 'TWENTY ONE EIGHT HUNDRED FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
   ])('%j → %s', (text, expected) => {
@@ -65,6 +72,19 @@ describe('arithmetic: + is PLUS and = EQUALS wherever they stand; in an equation
     ['1,000 + 2.5 = 1,002.5', 'ONE THOUSAND PLUS TWO POINT FIVE EQUALS ONE THOUSAND AND TWO POINT FIVE'],
     // A letter x is times only between numbers of an equation; elsewhere it is the letter.
     ['x = 5 and 2x = 10', 'X EQUALS FIVE AND TWO X EQUALS TEN'],
+    // One-letter variables in an equation: its dash is MINUS too.
+    ['Solve y = 2x - 3', 'SOLVE Y EQUALS TWO X MINUS THREE'],
+    ['a - b = c', 'A MINUS B EQUALS C'],
+    ['10k - 5k = 5k', 'TEN K MINUS FIVE K EQUALS FIVE K'],
+    ['He is 2nd - she is 3rd', 'HE IS SECOND | SHE IS THIRD'],
+    ['Plan A - B', 'PLAN A | B'],
+    // Between numbers outside an equation a letter x is a size (BY), as is "×" between numbers of
+    // three digits or more written close; a hex code stays letters and digits.
+    ['a 3 x 4 room', 'A THREE BY FOUR ROOM'],
+    ['It is 2.5 x 3.5 m', 'IT IS TWO POINT FIVE BY THREE POINT FIVE M'],
+    ['The screen is 1920×1080', 'THE SCREEN IS NINETEEN TWENTY BY TEN EIGHTY'],
+    ['1920x1080', 'NINETEEN TWENTY BY TEN EIGHTY'],
+    ['0x1F', 'ZERO X ONE F'],
     // Outside an equation a dash between numbers is still a range, and a slash a date or a fraction.
     ['10 - 20 people', 'TEN TWENTY PEOPLE'],
     ['open 24/7', 'OPEN TWENTY FOUR SEVEN'],
