@@ -353,7 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowedPrivateNetworks: networks(env.SPEECHMARK_WEBHOOK_ALLOW_PRIVATE_NETWORKS),
     webhookAllowHttp: bool('SPEECHMARK_WEBHOOK_ALLOW_HTTP', false),
     webhookMaxEndpoints: num('SPEECHMARK_WEBHOOK_MAX_ENDPOINTS', 20, NON_NEGATIVE),
-    webhookDisableAfterFailingDays: num('SPEECHMARK_WEBHOOK_DISABLE_AFTER_DAYS', 5, NON_NEGATIVE),
+    webhookDisableAfterFailingDays: num('SPEECHMARK_WEBHOOK_DISABLE_AFTER_DAYS', 5, { min: 0, max: 365 }),
     outboxRetentionDays: num('SPEECHMARK_OUTBOX_RETENTION_DAYS', 30, NON_NEGATIVE),
     audioRetentionDays: num('SPEECHMARK_AUDIO_RETENTION_DAYS', 0, { min: 0, max: MAX_AUDIO_RETENTION_DAYS, integer: true }),
     audioRetentionSweepSeconds: num('SPEECHMARK_AUDIO_RETENTION_SWEEP_SECONDS', 3600, NON_NEGATIVE),

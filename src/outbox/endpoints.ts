@@ -118,8 +118,9 @@ export async function updateEndpoint(
   if (input.descriptionGiven) data.description = validateDescription(input.description);
   return prisma.$transaction(async (tx) => {
     const before = await lockEndpoint(tx, where.organizationId, where.id);
-    // Enabled again: its run of failures starts afresh, so it is not disabled again at its next failure.
+    // Enabled again, or pointed elsewhere: its run of failures starts afresh, so it is not disabled at its next failure.
     if (input.enabled === true && before.disabledAt) Object.assign(data, { disabledAt: null, disabledReason: null, failingSince: null });
+    if (data.url !== undefined && data.url !== before.url) data.failingSince = null;
     if (input.enabled === false && !before.disabledAt) Object.assign(data, { disabledAt: new Date(), disabledReason: `Disabled by ${actor.label}.` });
     const endpoint = await tx.webhookEndpoint.update({ where: { id: before.id }, data });
     const changed = (['url', 'eventTypes', 'description', 'disabledAt'] as const).filter(

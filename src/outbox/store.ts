@@ -13,6 +13,7 @@ import { deliveriesSettled } from '../ops/metrics.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { emitDeliveryFailed, NOTIFIED_CHANNELS } from './delivery-failed.js';
 import { runTransaction } from '../db/transaction.js';
+import { recordEndpointHealth, type EndpointHealth } from './endpoint-health.js';
 import { LOCK_BUSY, skippableUnderLock } from '../db/lock-timeout.js';
 import { log } from '../ops/log.js';
 
@@ -200,8 +201,8 @@ export type AttemptVerdict =
   | { kind: 'delivered' }
   /** Tried again after `delayMs`. */
   | { kind: 'retry'; delayMs: number }
-  /** No more attempts; with `disableEndpoint`, the endpoint is disabled too (410 Gone). */
-  | { kind: 'failed'; disableEndpoint?: string }
+  /** No more attempts. */
+  | { kind: 'failed' }
   /** Handed back untouched (a worker shutting down): PENDING now, the attempt not counted, no attempt row. */
   | { kind: 'release' };
 
@@ -213,22 +214,21 @@ export interface AttemptRecord {
   errorCode: string | null;
   error: string | null;
   responseBody: string | null;
-  /**
-   * Webhooks: whether the endpoint took the attempt (2xx) or failed it (any other answer, a timeout,
-   * a refused connection or address). A failure starts or continues its run of failures
-   * (WebhookEndpoint.failingSince), which disables it once it has lasted `disableAfterFailingDays`
-   * (0: never); a success ends the run. Absent: the attempt says nothing of it (it never reached
-   * for the endpoint, or another channel's).
-   */
-  endpoint?: { answered: boolean; disableAfterFailingDays: number };
+  /** Webhooks: what the attempt says of its endpoint's health (./endpoint-health.ts); absent when nothing. */
+  endpoint?: EndpointHealth;
 }
 
 /**
- * Writes how an attempt ended, in one statement: the delivery's new state, the attempt row and, for
- * a webhook, the endpoint's health (disabled after a 410 or days of failures: ENDPOINT_HEALTH). Fenced: false (nothing written) when the delivery is no longer this
- * attempt's (its lease expired and it was claimed again, or it was deleted).
+ * Writes how an attempt ended, in one statement: the delivery's new state and the attempt row.
+ * Fenced: false (nothing written) when the delivery is no longer this attempt's (its lease expired
+ * and it was claimed again, or it was deleted). A webhook's endpoint health follows, once written.
  */
 export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
+  if (r.endpoint && d.webhookEndpointId) {
+    const written = await writeAttempt(prisma, d, workerId, r);
+    if (written) await recordEndpointHealth(prisma, d.webhookEndpointId, d.id, r.endpoint);
+    return written;
+  }
   if (r.verdict.kind !== 'failed' || !NOTIFIED_CHANNELS.has(d.channel)) return writeAttempt(prisma, d, workerId, r);
   // A grade or statement given up: its failure event in the same transaction (src/outbox/delivery-failed.ts).
   return runTransaction(prisma, async (tx) => {
@@ -267,7 +267,6 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
   }
   const status = v.kind === 'delivered' ? 'DELIVERED' : v.kind === 'retry' ? 'PENDING' : 'FAILED';
   const delaySeconds = v.kind === 'retry' ? v.delayMs / 1000 : 0;
-  const disable = v.kind === 'failed' && v.disableEndpoint ? v.disableEndpoint : null;
   const rows = await prisma.$queryRawUnsafe<{ ok: number }[]>(
     `WITH upd AS (
        UPDATE "Delivery" SET
@@ -284,8 +283,7 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
        INSERT INTO "DeliveryAttempt" ("id", "organizationId", "deliveryId", "number", "startedAt", "durationMs", "statusCode", "errorCode", "error", "responseBody", "createdAt")
        SELECT gen_random_uuid(), upd."organizationId", upd."id", upd."attempts", $6::timestamptz, $7::int, $8::int, $9, $10, $11, now() FROM upd
        ON CONFLICT ("deliveryId", "number") DO NOTHING
-     ),
-     ${ENDPOINT_HEALTH}
+     )
      SELECT count(*)::int AS "ok" FROM upd`,
     d.id,
     workerId,
@@ -298,53 +296,10 @@ async function writeAttempt(prisma: Tx, d: ClaimedDelivery, workerId: string, r:
     r.errorCode,
     r.error,
     r.responseBody,
-    disable,
-    r.endpoint ? r.endpoint.answered : null,
-    r.endpoint?.disableAfterFailingDays ?? 0,
   );
   return Number(rows[0]?.ok ?? 0) > 0;
 }
 
-/** The audit log's actor for what the delivery worker does on its own (disabling a failing endpoint). */
-export const SYSTEM_ACTOR = 'system:delivery-worker';
-
-/** The endpoint's run of failures ($13 false, WebhookEndpoint.failingSince) has lasted $14 days (> 0). */
-const FAILED_LONG_ENOUGH = `($13::boolean = false AND $14::float8 > 0 AND e."failingSince" <= now() - make_interval(secs => $14::float8 * 86400))`;
-/** This attempt disables the endpoint: a 410 ($12, the reason), or failures for long enough. */
-const DISABLES = `(e."disabledAt" IS NULL AND ($12::text IS NOT NULL OR ${FAILED_LONG_ENOUGH}))`;
-
-/**
- * writeAttempt's part about a webhook endpoint (CTEs after `upd`, fenced by it): its run of failures
- * starts at a failed attempt ($13 false) and ends at a delivered one ($13 true); a 410 ($12), or a
- * run that has lasted $14 days, disables it, with an audit event (webhookEndpoint.disabled, by the
- * system). The row is written only when something changes, so attempts to a healthy endpoint do not
- * queue on its row lock.
- */
-const ENDPOINT_HEALTH = `endpoint AS (
-       UPDATE "WebhookEndpoint" e SET
-         "failingSince" = CASE WHEN $13::boolean IS NULL THEN e."failingSince" WHEN $13::boolean THEN NULL ELSE coalesce(e."failingSince", now()) END,
-         "disabledAt" = CASE WHEN ${DISABLES} THEN now() ELSE e."disabledAt" END,
-         "disabledReason" = CASE
-           WHEN NOT ${DISABLES} THEN e."disabledReason"
-           WHEN $12::text IS NOT NULL THEN $12::text
-           ELSE 'Every delivery attempt failed for ' || $14::float8 || ' days (since '
-                || to_char(e."failingSince" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                || '); enable it once it answers again, and re-send what failed.'
-         END,
-         "updatedAt" = CASE WHEN ${DISABLES} THEN now() ELSE e."updatedAt" END
-         FROM upd
-        WHERE e."id" = upd."webhookEndpointId"
-          AND (${DISABLES}
-               OR ($13::boolean AND e."failingSince" IS NOT NULL)
-               OR ($13::boolean = false AND e."failingSince" IS NULL))
-        RETURNING e."id", e."organizationId", e."disabledReason", e."disabledAt" = now()::timestamptz(3) AS "disabledNow"
-     ),
-     disabled_audit AS (
-       INSERT INTO "AuditEvent" ("id", "organizationId", "actorApiKeyId", "actor", "action", "targetType", "targetId", "details", "createdAt")
-       SELECT gen_random_uuid(), x."organizationId", NULL, '${SYSTEM_ACTOR}', 'webhookEndpoint.disabled', 'WebhookEndpoint', x."id"::text,
-              jsonb_build_object('reason', x."disabledReason", 'deliveryId', $1::text), now()
-         FROM endpoint x WHERE x."disabledNow"
-     )`;
 
 
 /**

@@ -80,7 +80,7 @@ export async function attemptWebhook(
   const disableAfterFailingDays = s.disableAfterFailingDays ?? 0;
   const record = (verdict: AttemptVerdict, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: res.durationMs, statusCode: res.statusCode, errorCode, error, responseBody: res.responseBody,
-    endpoint: { answered: verdict.kind === 'delivered', disableAfterFailingDays },
+    endpoint: { answered: verdict.kind === 'delivered', disableAfterFailingDays, gone: res.statusCode === 410 ? `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` : null },
   });
   // Our worker stopping, not the endpoint failing: no word on its health.
   if (res.errorCode === 'ABORTED') return { ...record({ kind: 'release' }, res.errorCode, res.error), endpoint: undefined };
@@ -89,7 +89,7 @@ export async function attemptWebhook(
   const status = res.statusCode!;
   if (status >= 200 && status < 300) return record({ kind: 'delivered' }, null, null);
   if (status === 410) {
-    return record({ kind: 'failed', disableEndpoint: `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` }, 'ENDPOINT_GONE', 'Answered 410 Gone: the endpoint was disabled.');
+    return record({ kind: 'failed' }, 'ENDPOINT_GONE', 'Answered 410 Gone: the endpoint was disabled.');
   }
   return record(retryOrFail(d.attempts, s.schedule, res.retryAfterMs, s.random), 'HTTP_STATUS', `Answered HTTP ${status}.`);
 }

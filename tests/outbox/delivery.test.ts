@@ -130,6 +130,7 @@ describeEachDatabase('delivery worker', (ctx) => {
     w = worker(db);
     w.start();
     const d = await waitFor(async () => ((await deliveryOf(db, first)).status === 'FAILED' ? deliveryOf(db, first) : null));
+    await waitFor(async () => w!.settled.some((s) => s.id === d.id)); // the endpoint's health is written after the attempt's record
     expect(d.attemptLog.map((a) => [a.statusCode, a.errorCode])).toEqual([[410, 'ENDPOINT_GONE']]);
     const disabled = await db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } });
     expect(disabled.disabledAt).not.toBeNull();
@@ -177,6 +178,8 @@ describeEachDatabase('delivery worker', (ctx) => {
       const eventId = await emit(db, org.id, learner.id);
       w!.wake();
       const d = await waitFor(async () => (['DELIVERED', 'FAILED'].includes((await deliveryOf(db, eventId)).status) ? deliveryOf(db, eventId) : null), 20_000);
+      // Settled once the endpoint's health is written too (after the attempt's record).
+      await waitFor(async () => w!.settled.some((s) => s.id === d.id), 20_000);
       return { d, ep: await row() };
     };
     const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
@@ -232,7 +235,8 @@ describeEachDatabase('delivery worker', (ctx) => {
     const eventId = await emit(db, org.id, learner.id);
     w = worker(db, { schedule: { ...SCHEDULE, maxAttempts: 1 }, disableAfterFailingDays: 0 });
     w.start();
-    await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? true : null), 20_000);
+    const d = await waitFor(async () => ((await deliveryOf(db, eventId)).status === 'FAILED' ? deliveryOf(db, eventId) : null), 20_000);
+    await waitFor(async () => w!.settled.some((s) => s.id === d.id), 20_000);
     expect(await db.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } })).toMatchObject({ disabledAt: null });
   });
 
