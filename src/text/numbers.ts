@@ -237,9 +237,9 @@ export function expandNumberForms(text: string): string {
  * "1 (800) 555-1234"), read ONE; an area code N00 (800 toll-free, 900 premium: service codes) is read
  * as its hundred, as Americans say "one eight hundred", "a nine hundred number" (areaCode). The
  * same ten digits in groups apart by spaces ("1 800 555 1234", "call 212 555 0100") are a number
- * when they fit the North American plan (area code and exchange not starting 0 or 1) and the trunk
- * "1", a toll-free or premium area code or the words before (PHONE_CUE) say so: "300 400 5000"
- * alone is three numbers.
+ * when they fit the North American plan (area code and exchange not starting 0 or 1), stand apart
+ * from other numbers, and a toll-free or premium area code or the words before (PHONE_CUE) say so:
+ * "300 400 5000" alone is three numbers.
  * Runs after NFKC and before the dashes of ranges are marked.
  */
 export function expandPhoneNumbers(text: string): string {
@@ -253,7 +253,11 @@ export function expandPhoneNumbers(text: string): string {
     String.raw`${NOT_AFTER}${TRUNK}(?:\((\d{3})\)[^\S\r\n]?|(\d{3})[-\u2010\u2011])?(\d{3})[-\u2010\u2011](\d{4})${NOT_BEFORE}`,
     'gu',
   );
-  const spaced = new RegExp(String.raw`${NOT_AFTER}(?:(1)[^\S\r\n])?([2-9]\d{2})[^\S\r\n]([2-9]\d{2})[^\S\r\n](\d{4})${NOT_BEFORE}`, 'gu');
+  // Not inside a longer run of numbers apart by spaces ("700 800 900 1000", "21 800 555 1234").
+  const inGroups = new RegExp(
+    String.raw`${NOT_AFTER}(?<!\d[^\S\r\n])(?:(1)[^\S\r\n])?([2-9]\d{2})[^\S\r\n]([2-9]\d{2})[^\S\r\n](\d{4})${NOT_BEFORE}(?![^\S\r\n]*\d)`,
+    'gu',
+  );
   const international = new RegExp(
     String.raw`${NOT_AFTER}\+(\d{1,3})((?:[ .\-]?\(\d{1,4}\)[ .\-]?\d{1,6}|[ .\-]\d{1,6}){1,5})${NOT_BEFORE}`,
     'gu',
@@ -274,8 +278,11 @@ export function expandPhoneNumbers(text: string): string {
       if (area === undefined && !PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset))) return m;
       return `${trunk ? ' 1' : ''}${area === undefined ? '' : areaCode(area)}${apart(`${exchange}${line}`)}`;
     })
-    .replace(spaced, (m, trunk: string | undefined, area: string, exchange: string, line: string, offset: number, whole: string) => {
-      const said = trunk !== undefined || TOLL_FREE_OR_PREMIUM.test(area) || PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset));
+    .replace(inGroups, (m, trunk: string | undefined, area: string, exchange: string, line: string, offset: number, whole: string) => {
+      // A trunk "1" alone says little here ("population 1 200 300 4000"), nor a toll-free code
+      // before round numbers ("800 900 1000").
+      const round = /00$/.test(exchange) || /000$/.test(line);
+      const said = (TOLL_FREE_OR_PREMIUM.test(area) && !round) || PHONE_CUE.test(whole.slice(Math.max(0, offset - 40), offset));
       return said ? `${trunk ? ' 1' : ''}${areaCode(area)}${apart(`${exchange}${line}`)}` : m;
     });
 }
@@ -317,8 +324,12 @@ const TERM_EQUATION = new RegExp(
   'gu',
 );
 const CHAIN_SIGN = new RegExp(String.raw`(${EQ_TERM})(${GAP})(${EQ_SIGN})(${GAP})(?=(${EQ_TERM}))`, 'gu');
-/** Numbers joined by a letter x, or by "×" with three digits or more either side and no space: a size, said BY ("a 3 x 4 room", "1920×1080"). */
-const SIZE = /(?<![\p{L}\d_.,:])([1-9]\d*(?:\.\d+)?)(?:[^\S\r\n]*[xX][^\S\r\n]*|(?<=\d{3})×(?=\d{3}))(?=\d+(?:\.\d+)?(?![\p{L}\d_]))/gu;
+/** Numbers joined only by x or × (not a hex code, "0x1F"): a product or a size (readTimes). */
+const TIMES_CHAIN = /^[1-9][\d.,]*(?:[^\S\r\n]*[xX×][^\S\r\n]*[\d.,]+)+$/;
+/** A length unit after a product's last number: it is a size ("2.5 x 3.5 m", "4 x 6 inches"). */
+const LENGTH_AFTER = /^[^\S\r\n]*(?:(?:mm|cm|m|km|in|inch(?:es)?|ft|foot|feet|yds?|yards?|(?:centi|milli|kilo)?met(?:re|er)s?|px|pixels?)\b|["\u2033'\u2032])/i;
+/** An article right before a product's first number: a size used as a noun's modifier ("a 3 x 4 room", "the 2 x 4"). */
+const ARTICLE_BEFORE = /(?:^|[^\p{L}])(?:a|an|the)[^\S\r\n]+$/iu;
 
 /** A sign in an equation as the symbol that tokens read (reference.ts): − MINUS, × TIMES, ÷ DIVIDED BY. */
 function equationSign(sign: string, before: string, after: string): string {
@@ -337,8 +348,8 @@ function equationSign(sign: string, before: string, after: string): string {
  * EQUALS SEVEN (elsewhere "10 - 20" is a range), "3 x 4 = 12" THREE TIMES FOUR (elsewhere the
  * letter, a size or a hex code), "10/2 = 5" TEN DIVIDED BY TWO (elsewhere a date or "24/7"). An
  * equation may have one-letter variables: "y = 2x - 3" is Y EQUALS TWO X MINUS THREE. Outside an
- * equation, a letter x between numbers is a size, BY ("a 3 x 4 room", "1920x1080"), and so is "×"
- * between numbers of three digits or more written without spaces ("1920×1080"; "3×4" stays TIMES).
+ * equation, numbers joined by x or × are a product, TIMES ("what is 3 x 4"), or a size, BY, where
+ * they read as one ("a 3 x 4 room", "2.5 x 3.5 m", "1920×1080": readTimes).
  * A star between two numbers ("2 * 3") is a multiplication anywhere. Runs after phone numbers are
  * read and before the dashes of ranges are marked.
  */
@@ -347,11 +358,23 @@ export function expandArithmetic(text: string): string {
   return text
     .replace(TERM_EQUATION, readSigns)
     .replace(NUMBER_CHAIN, (chain: string, offset: number, whole: string) => {
-      const beside = /=[^\S\r\n]*$/.test(whole.slice(0, offset)) || /^[^\S\r\n]*=/.test(whole.slice(offset + chain.length));
-      return chain.includes('=') || beside ? readSigns(chain) : chain;
+      const before = whole.slice(0, offset);
+      const after = whole.slice(offset + chain.length);
+      if (chain.includes('=') || /=[^\S\r\n]*$/.test(before) || /^[^\S\r\n]*=/.test(after)) return readSigns(chain);
+      return TIMES_CHAIN.test(chain) ? readTimes(chain, before, after, by) : chain;
     })
-    .replace(SIZE, (_m, n: string) => `${n} ${by} `)
     .replace(/(\d)[^\S\r\n]*\*[^\S\r\n]*(?=\d)/g, '$1 × ');
+}
+
+/**
+ * Numbers joined by x or × outside an equation: a size, BY, where it reads as one (a length unit
+ * after, an article before, or numbers of three digits or more written close: "1920x1080");
+ * otherwise a product, TIMES ("what is 3 x 4", "3×4").
+ */
+function readTimes(chain: string, before: string, after: string, by: string): string {
+  const close = !/\s/.test(chain) && chain.split(/[xX×]/).every((n) => n.replace(/\D/g, '').length >= 3);
+  const size = close || LENGTH_AFTER.test(after) || ARTICLE_BEFORE.test(before);
+  return chain.replace(/[^\S\r\n]*[xX×][^\S\r\n]*/g, size ? ` ${by} ` : ' × ');
 }
 
 /** The signs of an equation as the symbols that tokens read (equationSign). */

@@ -42,6 +42,10 @@ describe('North American numbers: the trunk "1" is read ONE, an N00 service code
     ['Phone 888 555 1234', 'PHONE EIGHT EIGHT EIGHT FIVE FIVE FIVE ONE TWO THREE FOUR'],
     ['call 212 555 0100', 'CALL TWO ONE TWO FIVE FIVE FIVE ZERO ONE ZERO ZERO'],
     ['300 400 5000', 'THREE HUNDRED FOUR HUNDRED FIVE THOUSAND'],
+    ['Population 1 200 300 4000', 'POPULATION ONE TWO HUNDRED THREE HUNDRED FOUR THOUSAND'],
+    ['Read the numbers 800 900 1000', 'READ THE NUMBERS EIGHT HUNDRED NINE HUNDRED ONE THOUSAND'],
+    ['Count: 700 800 555 1234 5', 'COUNT | SEVEN HUNDRED EIGHT HUNDRED FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR FIVE'],
+    ['21 800 555 1234', 'TWENTY ONE EIGHT HUNDRED FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
     ['Scores: 212 555 0100', 'SCORES | TWO HUNDRED AND TWELVE FIVE HUNDRED AND FIFTY FIVE ZERO ONE ZERO ZERO'],
     // Not a trunk "1" inside a longer run of digits: the digits around it are left as they were.
     ['21-800-555-1234', 'TWENTY ONE EIGHT HUNDRED FIVE HUNDRED AND FIFTY FIVE TWELVE THIRTY FOUR'],
@@ -78,9 +82,16 @@ describe('arithmetic: + is PLUS and = EQUALS wherever they stand; in an equation
     ['10k - 5k = 5k', 'TEN K MINUS FIVE K EQUALS FIVE K'],
     ['He is 2nd - she is 3rd', 'HE IS SECOND | SHE IS THIRD'],
     ['Plan A - B', 'PLAN A | B'],
-    // Between numbers outside an equation a letter x is a size (BY), as is "×" between numbers of
-    // three digits or more written close; a hex code stays letters and digits.
+    // Outside an equation, x or × between numbers is a product (TIMES), or a size (BY) where it reads
+    // as one: a length unit after, an article before, numbers of three digits or more written close.
+    // A hex code stays letters and digits; in an equation it is always TIMES.
+    ['What is 3 x 4?', 'WHAT IS THREE TIMES FOUR'],
+    ['Take 2 x 500 mg', 'TAKE TWO TIMES FIVE HUNDRED MG'],
     ['a 3 x 4 room', 'A THREE BY FOUR ROOM'],
+    ['a 2 x 4 x 8 board', 'A TWO BY FOUR BY EIGHT BOARD'],
+    ['4 x 6 inches', 'FOUR BY SIX INCHES'],
+    ['100x200 = 20000', 'ONE HUNDRED TIMES TWO HUNDRED EQUALS TWENTY THOUSAND'],
+    ['0x10', 'ZERO X TEN'],
     ['It is 2.5 x 3.5 m', 'IT IS TWO POINT FIVE BY THREE POINT FIVE M'],
     ['The screen is 1920×1080', 'THE SCREEN IS NINETEEN TWENTY BY TEN EIGHTY'],
     ['1920x1080', 'NINETEEN TWENTY BY TEN EIGHTY'],
