@@ -34,6 +34,7 @@ export type AuditAction =
   // LTI grade passback (src/lti)
   | 'ltiPlatform.registered'
   | 'ltiPlatform.keyRotated'
+  | 'ltiPlatform.keyActivated'
   | 'ltiPlatform.updated'
   | 'ltiPlatform.deleted'
   | 'ltiPlatform.membersSynced'

@@ -11,6 +11,11 @@ const NODE_TYPES: readonly NodeType[] = [
 ];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A database id as ours are written (lower-case UUID): anything else names no row, and must not reach a uuid column. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
 export function toGlobalId(type: NodeType, id: string): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');
 }

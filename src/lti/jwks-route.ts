@@ -6,9 +6,9 @@
 import type { Request, Response } from 'express';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { platformJwks } from './keys.js';
+import { isUuid } from '../graphql/ids.js';
 
 export const JWKS_ROUTE = '/lti/jwks/:platformId';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function jwksPath(platformId: string): string {
   return `/lti/jwks/${platformId}`;
@@ -17,7 +17,7 @@ export function jwksPath(platformId: string): string {
 export function serveJwks(prisma: PrismaClient) {
   return async (req: Request, res: Response) => {
     const platformId = String(req.params.platformId ?? '');
-    const jwks = UUID.test(platformId) ? await platformJwks(prisma, platformId) : { keys: [] };
+    const jwks = isUuid(platformId) ? await platformJwks(prisma, platformId) : { keys: [] };
     if (jwks.keys.length === 0) {
       res.status(404).json({ error: 'not_found' });
       return;

@@ -61,6 +61,38 @@ export async function rotateToolKey(db: Db, organizationId: string, platformId: 
   return createToolKey(db, organizationId, platformId, activatesAt);
 }
 
+/**
+ * The key a rotation left waiting signs from `now` instead of its `activatesAt` (an administrator
+ * who knows the platform has fetched the key set need not wait out the grace); the key that signed
+ * until then retires now and stays published for the overlap. With `kid`, that key: when it signs
+ * already (activated before), nothing changes, so a retry after a lost answer is harmless. Returns
+ * the key activated now and when it was due, or null when `kid` signs already. Call it with the
+ * platform locked, as rotateToolKey. Throws WaitingKeyError when there is nothing to activate.
+ */
+export async function activateWaitingToolKey(
+  db: Db, organizationId: string, platformId: string, kid: string | null, now = new Date(),
+): Promise<{ key: LtiKey; wasDueAt: Date } | null> {
+  const waiting = await db.ltiKey.findFirst({ where: { organizationId, platformId, activatesAt: { gt: now }, ...unretiredAt(now) }, orderBy: { createdAt: 'desc' } });
+  if (kid !== null && waiting?.id !== kid) {
+    const asked = await db.ltiKey.findFirst({ where: { organizationId, platformId, id: kid } });
+    if (!asked) throw new WaitingKeyError('unknown');
+    const signs = asked.activatesAt <= now && (asked.retiredAt === null || asked.retiredAt > now);
+    if (signs) return null;
+    throw new WaitingKeyError('retired');
+  }
+  if (!waiting) throw new WaitingKeyError('none');
+  await db.ltiKey.updateMany({ where: { organizationId, platformId, activatesAt: { lte: now }, ...unretiredAt(now) }, data: { retiredAt: now } });
+  const key = await db.ltiKey.update({ where: { id: waiting.id }, data: { activatesAt: now } });
+  return { key, wasDueAt: waiting.activatesAt };
+}
+
+/** Why activateWaitingToolKey had nothing to do: no key waiting, `kid` not this platform's, or retired (superseded). */
+export class WaitingKeyError extends Error {
+  constructor(readonly reason: 'none' | 'unknown' | 'retired') {
+    super(`no waiting key to activate (${reason})`);
+  }
+}
+
 /** The key that signs at `now`: the newest one active then (activatesAt reached, retiredAt not). */
 export async function signingKey(db: Db, platformId: string, now = new Date()): Promise<{ kid: string; key: CryptoKey }> {
   const row = await db.ltiKey.findFirst({

@@ -2,12 +2,12 @@
  * Registering LTI platforms and mapping line items (admin). One write path each; every change
  * writes its audit event in the same transaction.
  */
-import { toGlobalId } from '../graphql/ids.js';
+import { isUuid, toGlobalId } from '../graphql/ids.js';
 import type { LtiGradingPolicy, LtiLineItem, LtiPlatform, LtiScoreAspect, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
-import { createToolKey, KEY_ACTIVATION_GRACE_S, MAX_KEY_ACTIVATION_GRACE_S, rotateToolKey } from './keys.js';
+import { activateWaitingToolKey, createToolKey, KEY_ACTIVATION_GRACE_S, MAX_KEY_ACTIVATION_GRACE_S, rotateToolKey, WaitingKeyError } from './keys.js';
 import { validateEndpointUrl, type AddressPolicy } from '../outbox/address-policy.js';
 import { checkServiceOrigins, refuseUnbound } from './origins.js';
 
@@ -165,6 +165,35 @@ export async function rotateLtiPlatformKey(prisma: PrismaClient, organizationId:
       organizationId, actor, action: 'ltiPlatform.keyRotated', targetType: 'LtiPlatform', targetId: platformId,
       details: { kid: key.id, activatesAt: key.activatesAt.toISOString() },
     });
+    return platform;
+  });
+}
+
+/**
+ * The key a rotation left waiting signs now (activateLtiPlatformKey); audited as
+ * ltiPlatform.keyActivated, except when `kid` signs already (a retry: nothing changes).
+ */
+export async function activateLtiPlatformKey(prisma: PrismaClient, organizationId: string, platformId: string, actor: Actor, kid?: string | null) {
+  const unknownKey = () => new AppError('NOT_FOUND', `No key ${JSON.stringify(kid)} of this platform.`, { argument: 'kid' });
+  if (kid != null && !isUuid(kid)) throw unknownKey();
+  return prisma.$transaction(async (tx) => {
+    const platform = await lockPlatform(tx, organizationId, platformId);
+    let activated;
+    try {
+      activated = await activateWaitingToolKey(tx, organizationId, platformId, kid ?? null);
+    } catch (e) {
+      if (!(e instanceof WaitingKeyError)) throw e;
+      if (e.reason === 'unknown') throw unknownKey();
+      throw new AppError('CONFLICT', e.reason === 'none'
+        ? 'No key is waiting to sign: rotateLtiPlatformKey makes one.'
+        : `Key ${JSON.stringify(kid)} will not sign: a later rotation superseded it, or it was retired.`);
+    }
+    if (activated) {
+      await recordAudit(tx, {
+        organizationId, actor, action: 'ltiPlatform.keyActivated', targetType: 'LtiPlatform', targetId: platformId,
+        details: { kid: activated.key.id, activatesAt: activated.key.activatesAt.toISOString(), wasDueAt: activated.wasDueAt.toISOString() },
+      });
+    }
     return platform;
   });
 }

@@ -46,7 +46,7 @@ import { createApiKey, type Scope } from '../../src/graphql/auth.js';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 import { checkRationale } from '../../src/rationale/check.js';
 import type { AssessmentLabels, ReferenceWord } from '../../src/types.js';
-import { createLtiLineItem, registerLtiPlatform } from '../../src/lti/platforms.js';
+import { createLtiLineItem, registerLtiPlatform, rotateLtiPlatformKey } from '../../src/lti/platforms.js';
 import { cliActor } from '../../src/admin/audit.js';
 import { createEndpoint } from '../../src/outbox/endpoints.js';
 import { Receiver } from '../support/receiver.js';
@@ -344,6 +344,7 @@ const MUTATIONS: Record<string, MutationSpec> = {
   deleteUtterance: { need: 'ADMIN', variables: async (c) => ({ id: await freshUtterance(c) }) },
   registerLtiPlatform: { need: 'ADMIN', variables: async () => ({ input: ltiPlatformInput() }) },
   rotateLtiPlatformKey: { need: 'ADMIN', variables: async (c) => ({ id: await freshLtiPlatform(c) }) },
+  activateLtiPlatformKey: { need: 'ADMIN', variables: async (c) => ({ id: await rotatedLtiPlatform(c) }) },
   createLtiLineItem: {
     need: 'ADMIN',
     variables: async (c) => ({ input: { platformId: await freshLtiPlatform(c), url: `https://lms.example/lineitems/${randomUUID()}`, aspect: 'TOTAL', scoreMaximum: 100 } }),
@@ -413,6 +414,13 @@ function ltiPlatformInput() {
 async function freshLtiPlatform({ t, organizationId }: RunContext) {
   const platform = await registerLtiPlatform(t.app.services.prisma, organizationId, ltiPlatformInput(), cliActor(), endpointRules(t));
   return toGlobalId('LtiPlatform', platform.id);
+}
+
+/** A fresh platform with a key waiting to sign (rotated, its grace not passed). */
+async function rotatedLtiPlatform(c: RunContext) {
+  const id = await freshLtiPlatform(c);
+  await rotateLtiPlatformKey(c.t.app.services.prisma, c.organizationId, fromGlobalId(id)!.id, cliActor());
+  return id;
 }
 
 async function freshLtiLineItem(c: RunContext) {

@@ -12,6 +12,7 @@ import { completeReading } from '../support/lti-grading.js';
 import { seedUtterance } from '../support/seed.js';
 import { waitFor } from '../jobs/fixtures.js';
 import { errorCode } from '../support/client.js';
+import { readFileSync } from 'node:fs';
 import { fromGlobalId } from '../../src/graphql/ids.js';
 import { signingKey } from '../../src/lti/keys.js';
 
@@ -111,5 +112,42 @@ describe.each(DATABASES)('LTI tool key rotation on %s', (kind) => {
     expect(await published(now.data.rotateLtiPlatformKey.jwksPath)).toEqual(expect.arrayContaining([fresh.kid, waiting.kid, signing]));
     expect(lms.assertions.some((a) => a.kid === waiting.kid)).toBe(false);
     expect(errorCode(await t.admin.request(ROTATE, { id: platformId, after: 31 * 24 * 3600 }))).toBe('BAD_USER_INPUT');
+  });
+
+  test("activateLtiPlatformKey (the README's call): the waiting key signs now, the one before retires now; a retry changes nothing; CONFLICT when none waits", async () => {
+    const prisma = t.app.services.prisma;
+    const signing = await gradeSignedBy();
+    const rotated = (await t.admin.request(ROTATE, { id: platformId })).data.rotateLtiPlatformKey;
+    const waiting = rotated.keys[0];
+    expect(Date.parse(waiting.activatesAt)).toBeGreaterThan(Date.now() + 23 * HOUR);
+    expect(await gradeSignedBy()).toBe(signing);
+    // The call as the README writes it, with this platform's id and the waiting key's kid.
+    const call = /`(activateLtiPlatformKey\(id: "\.\.\.", kid: "\.\.\."\))`/.exec(readFileSync('README.md', 'utf8'))![1]!;
+    const operation = `mutation { ${call.replace('id: "..."', `id: ${JSON.stringify(platformId)}`).replace('kid: "..."', `kid: ${JSON.stringify(waiting.kid)}`)} { ${KEYS} } }`;
+    const before = Date.now();
+    const activated = await t.admin.request(operation);
+    expect(activated.errors).toBeUndefined();
+    const keys = activated.data.activateLtiPlatformKey.keys as { kid: string; activatesAt: string; retiredAt: string | null }[];
+    const now = keys.find((k) => k.kid === waiting.kid)!;
+    expect(Date.parse(now.activatesAt)).toBeGreaterThanOrEqual(before - 5_000);
+    expect(Date.parse(now.activatesAt)).toBeLessThanOrEqual(Date.now() + 5_000);
+    expect(now.retiredAt).toBeNull();
+    expect(keys.find((k) => k.kid === signing)!.retiredAt).toBe(now.activatesAt);
+    expect(await gradeSignedBy()).toBe(waiting.kid);
+    // Both stay published: the old one for its overlap.
+    expect(await published(rotated.jwksPath)).toEqual(expect.arrayContaining([waiting.kid, signing]));
+    const audited = () => prisma.auditEvent.findMany({ where: { action: 'ltiPlatform.keyActivated', targetId: fromGlobalId(platformId)!.id } });
+    expect((await audited()).map((a) => a.details)).toEqual([{ kid: waiting.kid, activatesAt: now.activatesAt, wasDueAt: waiting.activatesAt }]);
+    // A retry after a lost answer: the same answer, nothing changed, no second audit event.
+    const retried = await t.admin.request(operation);
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data.activateLtiPlatformKey.keys).toEqual(keys);
+    expect(await audited()).toHaveLength(1);
+    // Nothing waiting now; a key that is not the platform's; the old, retired key.
+    const ACTIVATE = `mutation($id: ID!, $kid: String) { activateLtiPlatformKey(id: $id, kid: $kid) { id } }`;
+    expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId }))).toBe('CONFLICT');
+    expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: '00000000-0000-4000-8000-000000000000' }))).toBe('NOT_FOUND');
+    expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: signing }))).toBe('CONFLICT');
+    expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: 'not a kid' }))).toBe('NOT_FOUND');
   });
 });

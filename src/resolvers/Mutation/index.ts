@@ -17,6 +17,7 @@ export * from './submitUtterance.js';
 export * from './updateLearner.js';
 export * from './registerLtiPlatform.js';
 export * from './rotateLtiPlatformKey.js';
+export * from './activateLtiPlatformKey.js';
 export * from './createLtiLineItem.js';
 export * from './updateWebhookEndpoint.js';
 export * from './setXapiLrs.js';
