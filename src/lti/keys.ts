@@ -67,7 +67,8 @@ export async function rotateToolKey(db: Db, organizationId: string, platformId: 
  * until then retires now and stays published for the overlap. With `kid`, that key: when it signs
  * already (activated before), nothing changes, so a retry after a lost answer is harmless. Returns
  * the key activated now and when it was due, or null when `kid` signs already. Call it with the
- * platform locked, as rotateToolKey. Throws WaitingKeyError when there is nothing to activate.
+ * platform locked, as rotateToolKey, and `now` from the database (a retry on a host whose clock is
+ * behind must see the key as activated). Throws WaitingKeyError when there is nothing to activate.
  */
 export async function activateWaitingToolKey(
   db: Db, organizationId: string, platformId: string, kid: string | null, now = new Date(),
@@ -76,9 +77,11 @@ export async function activateWaitingToolKey(
   if (kid !== null && waiting?.id !== kid) {
     const asked = await db.ltiKey.findFirst({ where: { organizationId, platformId, id: kid } });
     if (!asked) throw new WaitingKeyError('unknown');
+    // Signing already, and nothing else waiting: this call made it so (a retry). With another key
+    // waiting, `kid` is not the one the caller meant to activate.
     const signs = asked.activatesAt <= now && (asked.retiredAt === null || asked.retiredAt > now);
-    if (signs) return null;
-    throw new WaitingKeyError('retired');
+    if (signs && !waiting) return null;
+    throw new WaitingKeyError(signs ? 'another' : 'retired');
   }
   if (!waiting) throw new WaitingKeyError('none');
   await db.ltiKey.updateMany({ where: { organizationId, platformId, activatesAt: { lte: now }, ...unretiredAt(now) }, data: { retiredAt: now } });
@@ -86,9 +89,12 @@ export async function activateWaitingToolKey(
   return { key, wasDueAt: waiting.activatesAt };
 }
 
-/** Why activateWaitingToolKey had nothing to do: no key waiting, `kid` not this platform's, or retired (superseded). */
+/**
+ * Why activateWaitingToolKey did nothing: no key waiting, `kid` not this platform's, retired
+ * (superseded), or signing already while another key waits.
+ */
 export class WaitingKeyError extends Error {
-  constructor(readonly reason: 'none' | 'unknown' | 'retired') {
+  constructor(readonly reason: 'none' | 'unknown' | 'retired' | 'another') {
     super(`no waiting key to activate (${reason})`);
   }
 }

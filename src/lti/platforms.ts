@@ -178,15 +178,18 @@ export async function activateLtiPlatformKey(prisma: PrismaClient, organizationI
   if (kid != null && !isUuid(kid)) throw unknownKey();
   return prisma.$transaction(async (tx) => {
     const platform = await lockPlatform(tx, organizationId, platformId);
+    const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT date_trunc('milliseconds', now()) AS "now"`;
     let activated;
     try {
-      activated = await activateWaitingToolKey(tx, organizationId, platformId, kid ?? null);
+      activated = await activateWaitingToolKey(tx, organizationId, platformId, kid ?? null, now);
     } catch (e) {
       if (!(e instanceof WaitingKeyError)) throw e;
       if (e.reason === 'unknown') throw unknownKey();
       throw new AppError('CONFLICT', e.reason === 'none'
         ? 'No key is waiting to sign: rotateLtiPlatformKey makes one.'
-        : `Key ${JSON.stringify(kid)} will not sign: a later rotation superseded it, or it was retired.`);
+        : e.reason === 'another'
+          ? `Key ${JSON.stringify(kid)} signs already, and another key is waiting: pass the waiting key's kid (LtiPlatform.keys).`
+          : `Key ${JSON.stringify(kid)} will not sign: a later rotation superseded it, or it was retired.`);
     }
     if (activated) {
       await recordAudit(tx, {

@@ -23,6 +23,11 @@ export interface EndpointHealth {
   disableAfterFailingDays: number;
   /** It answered 410 Gone: disabled now, for this reason. */
   gone: string | null;
+  /**
+   * The endpoint's updatedAt as the attempt loaded it: an endpoint changed since (its URL, enabled
+   * again, disabled) is not judged by an attempt made to what it was.
+   */
+  version: Date;
 }
 
 /** The audit log's actor for what the delivery worker does on its own. */
@@ -34,28 +39,31 @@ interface EndpointState {
   organizationId: string;
   failingSince: Date | null;
   disabledAt: Date | null;
+  updatedAt: Date;
 }
 
 /**
- * Records what an attempt says of its endpoint. Never throws: the attempt is recorded already, and
- * a health update lost (the database gone a moment) is made good by the next attempt.
+ * Records what an attempt says of its endpoint, unless the endpoint changed since the attempt
+ * loaded it. Never throws: the attempt is recorded already; a health update lost (the database gone
+ * a moment) leaves the run as it was until the next attempt.
  */
 export async function recordEndpointHealth(prisma: PrismaClient, endpointId: string, deliveryId: string, health: EndpointHealth): Promise<void> {
   try {
     // Most attempts change nothing (a healthy endpoint answering, a failing one failing on): a read, no lock.
-    const seen = await prisma.webhookEndpoint.findUnique({ where: { id: endpointId }, select: { organizationId: true, failingSince: true, disabledAt: true } });
+    const seen = await prisma.webhookEndpoint.findUnique({ where: { id: endpointId }, select: { organizationId: true, failingSince: true, disabledAt: true, updatedAt: true } });
     if (!seen || !mayChange(seen, health, new Date())) return;
     await runTransaction(prisma, async (tx) => {
       const [row] = await tx.$queryRaw<(EndpointState & { now: Date })[]>`
-        SELECT "organizationId"::text AS "organizationId", "failingSince", "disabledAt", now() AS "now"
+        SELECT "organizationId"::text AS "organizationId", "failingSince", "disabledAt", "updatedAt", now() AS "now"
           FROM "WebhookEndpoint" WHERE "id" = ${endpointId}::uuid FOR NO KEY UPDATE`;
-      if (!row) return;
+      if (!row || row.updatedAt.getTime() !== health.version.getTime()) return;
       const failingSince = health.answered ? null : (row.failingSince ?? row.now);
       const reason = row.disabledAt === null ? disableReason(row, health) : null;
       if (failingSince?.getTime() === row.failingSince?.getTime() && reason === null) return;
       await tx.webhookEndpoint.update({
         where: { id: endpointId },
-        data: reason === null ? { failingSince } : { failingSince, disabledAt: row.now, disabledReason: reason },
+        // The run alone is not a change of the endpoint: updatedAt moves only when it is disabled.
+        data: reason === null ? { failingSince, updatedAt: row.updatedAt } : { failingSince, disabledAt: row.now, disabledReason: reason },
       });
       if (reason !== null) {
         await recordAudit(tx, {
@@ -71,6 +79,7 @@ export async function recordEndpointHealth(prisma: PrismaClient, endpointId: str
 
 /** Whether the attempt may change the endpoint (checked again, with the database's clock, under its lock). */
 function mayChange(e: EndpointState, health: EndpointHealth, now: Date): boolean {
+  if (e.updatedAt.getTime() !== health.version.getTime()) return false;
   if (health.answered) return e.failingSince !== null;
   if (e.failingSince === null || health.gone !== null) return true;
   // An hour's slack for the clocks of this host and the database's.

@@ -221,12 +221,14 @@ export interface AttemptRecord {
 /**
  * Writes how an attempt ended, in one statement: the delivery's new state and the attempt row.
  * Fenced: false (nothing written) when the delivery is no longer this attempt's (its lease expired
- * and it was claimed again, or it was deleted). A webhook's endpoint health follows, once written.
+ * and it was claimed again, or it was deleted). A webhook's endpoint health follows, fenced or not:
+ * the endpoint answered (or failed) whoever holds the delivery now, and a retry of this call after
+ * a lost answer finds the attempt written already (false) but must still record it.
  */
 export async function recordAttempt(prisma: PrismaClient, d: ClaimedDelivery, workerId: string, r: AttemptRecord): Promise<boolean> {
   if (r.endpoint && d.webhookEndpointId) {
     const written = await writeAttempt(prisma, d, workerId, r);
-    if (written) await recordEndpointHealth(prisma, d.webhookEndpointId, d.id, r.endpoint);
+    await recordEndpointHealth(prisma, d.webhookEndpointId, d.id, r.endpoint);
     return written;
   }
   if (r.verdict.kind !== 'failed' || !NOTIFIED_CHANNELS.has(d.channel)) return writeAttempt(prisma, d, workerId, r);

@@ -80,7 +80,12 @@ export async function attemptWebhook(
   const disableAfterFailingDays = s.disableAfterFailingDays ?? 0;
   const record = (verdict: AttemptVerdict, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: res.durationMs, statusCode: res.statusCode, errorCode, error, responseBody: res.responseBody,
-    endpoint: { answered: verdict.kind === 'delivered', disableAfterFailingDays, gone: res.statusCode === 410 ? `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` : null },
+    endpoint: {
+      answered: verdict.kind === 'delivered',
+      disableAfterFailingDays,
+      gone: res.statusCode === 410 ? `The endpoint answered 410 Gone at ${startedAt.toISOString()}.` : null,
+      version: endpoint.updatedAt,
+    },
   });
   // Our worker stopping, not the endpoint failing: no word on its health.
   if (res.errorCode === 'ABORTED') return { ...record({ kind: 'release' }, res.errorCode, res.error), endpoint: undefined };

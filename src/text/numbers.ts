@@ -324,10 +324,19 @@ const TERM_EQUATION = new RegExp(
   'gu',
 );
 const CHAIN_SIGN = new RegExp(String.raw`(${EQ_TERM})(${GAP})(${EQ_SIGN})(${GAP})(?=(${EQ_TERM}))`, 'gu');
-/** Numbers joined only by x or × (not a hex code, "0x1F"): a product or a size (readTimes). */
-const TIMES_CHAIN = /^[1-9][\d.,]*(?:[^\S\r\n]*[xX×][^\S\r\n]*[\d.,]+)+$/;
-/** A length unit after a product's last number: it is a size ("2.5 x 3.5 m", "4 x 6 inches"). */
-const LENGTH_AFTER = /^[^\S\r\n]*(?:(?:mm|cm|m|km|in|inch(?:es)?|ft|foot|feet|yds?|yards?|(?:centi|milli|kilo)?met(?:re|er)s?|px|pixels?)\b|["\u2033'\u2032])/i;
+/**
+ * Numbers joined by x or ×, maybe with + and * too (not "=": no equation), and not a hex code
+ * ("0x1F"): a product or a size (readTimes).
+ */
+const TIMES_CHAIN = new RegExp(String.raw`^(?!0[xX])${EQ_NUMBER}(?:${GAP}[-+xX×*]${GAP}${EQ_NUMBER})*$`, 'u');
+/**
+ * A length unit after a product's last number: it is a size ("2.5 x 3.5 m", "4 x 6 inches", `4 x 6"`).
+ * "in" only at the end of a clause ("2 x 2 in", not "3 x 4 in your head"); a mark of inches or feet
+ * only close (INCHES_AFTER).
+ */
+const LENGTH_AFTER = /^(?:[^\S\r\n]*(?:mm|cm|m|km|inch(?:es)?|ft|foot|feet|yds?|yards?|(?:centi|milli|kilo)?met(?:re|er)s?|px|pixels?)\b|[^\S\r\n]*in\b(?=[^\S\r\n]*(?:$|[.,;:!?)])))/iu;
+/** Inches or feet marked right after the last number (`4 x 6"`, `8 x 10′`), unless the mark closes a quotation (inchesMarked). */
+const INCHES_AFTER = /^(["\u2033'\u2032])(?!\p{L})/u;
 /** An article right before a product's first number: a size used as a noun's modifier ("a 3 x 4 room", "the 2 x 4"). */
 const ARTICLE_BEFORE = /(?:^|[^\p{L}])(?:a|an|the)[^\S\r\n]+$/iu;
 
@@ -361,19 +370,31 @@ export function expandArithmetic(text: string): string {
       const before = whole.slice(0, offset);
       const after = whole.slice(offset + chain.length);
       if (chain.includes('=') || /=[^\S\r\n]*$/.test(before) || /^[^\S\r\n]*=/.test(after)) return readSigns(chain);
-      return TIMES_CHAIN.test(chain) ? readTimes(chain, before, after, by) : chain;
+      return /[xX×]/.test(chain) && TIMES_CHAIN.test(chain) ? readTimes(chain, before, after, by) : chain;
     })
     .replace(/(\d)[^\S\r\n]*\*[^\S\r\n]*(?=\d)/g, '$1 × ');
 }
 
+/** A mark of inches or feet after a product, not the end of a quotation it stands in ("What is 3 x 4"). */
+function inchesMarked(before: string, after: string): boolean {
+  const mark = INCHES_AFTER.exec(after)?.[1];
+  if (!mark) return false;
+  // A quotation opened before and not closed: an odd count of its marks (a ' only where it opens a word, not an apostrophe).
+  const opened = mark === '"' ? (before.match(/"/g) ?? []).length : mark === "'" ? (before.match(/(?:^|[^\p{L}\d])'(?=\S|$)|(?<=\S)'(?![\p{L}\d])/gu) ?? []).length : 0;
+  return opened % 2 === 0;
+}
+
 /**
- * Numbers joined by x or × outside an equation: a size, BY, where it reads as one (a length unit
- * after, an article before, or numbers of three digits or more written close: "1920x1080");
- * otherwise a product, TIMES ("what is 3 x 4", "3×4").
+ * Numbers joined by x or × outside an equation: a size, BY, where it reads as one (only x or × as
+ * signs, and a length unit after, an article before, or numbers of three digits or more written
+ * close: "1920x1080"); otherwise a product, TIMES ("what is 3 x 4", "3×4", "3 x 4 + 2"). A dash in
+ * the chain keeps it as it was: a range ("3 x 4 - 5 x 6").
  */
 function readTimes(chain: string, before: string, after: string, by: string): string {
+  if (/[-]/.test(chain.replace(/^-/, ''))) return chain;
+  const onlyTimes = !/[-+*]/.test(chain);
   const close = !/\s/.test(chain) && chain.split(/[xX×]/).every((n) => n.replace(/\D/g, '').length >= 3);
-  const size = close || LENGTH_AFTER.test(after) || ARTICLE_BEFORE.test(before);
+  const size = onlyTimes && (close || LENGTH_AFTER.test(after) || inchesMarked(before, after) || ARTICLE_BEFORE.test(before));
   return chain.replace(/[^\S\r\n]*[xX×][^\S\r\n]*/g, size ? ` ${by} ` : ' × ');
 }
 

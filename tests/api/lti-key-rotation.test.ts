@@ -149,5 +149,13 @@ describe.each(DATABASES)('LTI tool key rotation on %s', (kind) => {
     expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: '00000000-0000-4000-8000-000000000000' }))).toBe('NOT_FOUND');
     expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: signing }))).toBe('CONFLICT');
     expect(errorCode(await t.admin.request(ACTIVATE, { id: platformId, kid: 'not a kid' }))).toBe('NOT_FOUND');
+    // With another key waiting, the kid of the key that signs is not taken for a retry.
+    const next = (await t.admin.request(ROTATE, { id: platformId })).data.rotateLtiPlatformKey.keys[0];
+    const wrong = await t.admin.request(ACTIVATE, { id: platformId, kid: waiting.kid });
+    expect(errorCode(wrong)).toBe('CONFLICT');
+    expect(wrong.errors![0]!.message).toMatch(/another key is waiting/);
+    expect(await gradeSignedBy()).toBe(waiting.kid);
+    expect((await t.admin.request(ACTIVATE, { id: platformId, kid: next.kid })).errors).toBeUndefined();
+    expect(await gradeSignedBy()).toBe(next.kid);
   });
 });
