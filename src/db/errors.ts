@@ -1,11 +1,35 @@
-/** Prisma's unique-constraint violation (P2002), which both driver adapters report. */
-export function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
+/**
+ * The driver adapter's report of a failed statement, where Prisma puts it: on its own queries' errors
+ * (P2002, P2003) and on a raw statement's (P2010, which carries nothing else to tell them apart).
+ */
+function adapterCause(e: unknown): { kind?: unknown; originalCode?: unknown; originalMessage?: unknown } | undefined {
+  const meta = (e as { meta?: { driverAdapterError?: { cause?: unknown } } } | null)?.meta;
+  const cause = meta?.driverAdapterError?.cause;
+  return typeof cause === 'object' && cause !== null ? cause : undefined;
 }
 
-/** Prisma's foreign-key violation (P2003): the row a write points to was deleted since it was read. */
+function prismaCode(e: unknown): unknown {
+  return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+}
+
+/** A unique-constraint violation: Prisma's P2002, or a raw statement's (SQLSTATE 23505), from either driver adapter. */
+export function isUniqueViolation(e: unknown): boolean {
+  if (prismaCode(e) === 'P2002') return true;
+  const cause = adapterCause(e);
+  return prismaCode(e) === 'P2010' && (cause?.kind === 'UniqueConstraintViolation' || cause?.originalCode === '23505');
+}
+
+/**
+ * A foreign-key violation where the row a write points to was deleted since it was read: Prisma's
+ * P2003, or a raw statement's (SQLSTATE 23503). Not a delete refused because rows still point to
+ * the deleted row ("update or delete on table … violates foreign key constraint"): nothing vanished.
+ */
 export function isForeignKeyViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2003';
+  const cause = adapterCause(e);
+  const code = prismaCode(e);
+  const foreignKey = code === 'P2003'
+    || (code === 'P2010' && (cause?.kind === 'ForeignKeyConstraintViolation' || cause?.originalCode === '23503'));
+  return foreignKey && !(typeof cause?.originalMessage === 'string' && /^update or delete on table/i.test(cause.originalMessage));
 }
 
 /**
