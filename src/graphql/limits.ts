@@ -53,6 +53,7 @@ import {
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { AppError } from '../errors.js';
+import { unstorableReason } from '../text/storable.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.js';
 
 export interface QueryLimits {
@@ -343,24 +344,12 @@ export function checkOperation(
   }
 }
 
-const NUL = '\u0000';
-/** A UTF-16 surrogate without its pair: not a character, so UTF-8 (and PostgreSQL) cannot hold it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why a string cannot be stored as sent, or null. */
-function unstorable(value: string): string | null {
-  if (value.includes(NUL)) return 'a NUL character (\\u0000), which text cannot hold';
-  // Encoded to UTF-8 it would become U+FFFD: two different ids or keys could turn into one.
-  if (LONE_SURROGATE.test(value)) return 'an unpaired UTF-16 surrogate (not a character), which text cannot hold as sent';
-  return null;
-}
-
 function unstorableError(where: string, why: string): AppError {
   return new AppError('BAD_USER_INPUT', `${where} contains ${why}.`, { http: { status: 400 } });
 }
 
 function check(value: string, where: string): void {
-  const why = unstorable(value);
+  const why = unstorableReason(value);
   if (why) throw unstorableError(where, why);
 }
 

@@ -57,7 +57,8 @@ export function applyGroupChange(current: readonly string[], change: GroupChange
   for (const g of add) if (!next.includes(g)) next.push(g);
   const result = next.filter((g) => !remove.has(g));
   if (result.length > MAX_GROUPS) {
-    throw badInput(`The learner would belong to ${result.length} groups; at most ${MAX_GROUPS}.`, 'input.addGroups', { max: MAX_GROUPS });
+    // Not how many it would be: a key that may not read the learner would learn its groups from the count.
+    throw badInput(`The learner would belong to more than ${MAX_GROUPS} groups, the most one can.`, 'input.addGroups', { max: MAX_GROUPS });
   }
   return result;
 }

@@ -9,6 +9,7 @@
  * The roster is read whole (every page, by the `Link: rel="next"` headers) before anything is
  * written, then applied in one transaction with its audit event: a failure part-way writes nothing.
  */
+import { unstorableReason } from '../text/storable.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
 import { recordAudit, type Actor } from '../admin/audit.js';
@@ -102,7 +103,9 @@ export function nextLink(header: string | string[] | undefined, base: string): s
       if (!m) continue;
       const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(m[2]!);
       const rels = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-      if (rels.includes('next')) return new URL(m[1]!, base).toString();
+      if (!rels.includes('next')) continue;
+      if (!URL.canParse(m[1]!, base)) throw platformError(`the next page's link (${JSON.stringify(m[1]!.slice(0, 200))}) is not a URL.`);
+      return new URL(m[1]!, base).toString();
     }
   }
   return null;
@@ -117,6 +120,7 @@ async function readRoster(tokens: LtiTokenClient, get: HttpGet, platform: Parame
   let bytes = 0;
   let listed = 0;
   let context: SyncResult['context'] = { id: null, label: null, title: null };
+  let unstorableContextId = false;
   let url: string | null = firstUrl;
   for (let page = 0; url; page++) {
     if (page === MAX_PAGES) throw platformError(`more than ${MAX_PAGES} pages.`);
@@ -134,7 +138,9 @@ async function readRoster(tokens: LtiTokenClient, get: HttpGet, platform: Parame
     }
     if (!body || !Array.isArray(body.members)) throw platformError('a page has no members list.', answer.status);
     if (page === 0 && body.context) {
-      const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
+      // Strings text cannot hold (a NUL) are dropped; an unstorable id is refused below if it would name the group.
+      const str = (v: unknown) => (typeof v === 'string' && v && !unstorableReason(v) ? v : null);
+      if (typeof body.context.id === 'string' && unstorableReason(body.context.id)) unstorableContextId = true;
       context = { id: str(body.context.id), label: str(body.context.label), title: str(body.context.title) };
     }
     listed += body.members.length;
@@ -146,7 +152,7 @@ async function readRoster(tokens: LtiTokenClient, get: HttpGet, platform: Parame
     // The token goes with every page: only to the service's own origin.
     if (url && new URL(url).origin !== origin) throw platformError(`the next page (${url}) is on another origin than the service.`);
   }
-  return { members, context };
+  return { members, context, unstorableContextId };
 }
 
 async function fetchPage(tokens: LtiTokenClient, get: HttpGet, platform: Parameters<LtiTokenClient['token']>[0], url: string) {
@@ -193,8 +199,13 @@ function activeLearners(members: Member[]) {
       skipped.push({ userId: m.userId.slice(0, ECHO_CHARS), reason: 'user_id must be 1 to 200 characters' });
       continue;
     }
+    const unstorable = unstorableReason(userId);
+    if (unstorable) {
+      skipped.push({ userId: userId.slice(0, ECHO_CHARS), reason: `user_id contains ${unstorable}` });
+      continue;
+    }
     if (!m.active) continue;
-    const name = typeof m.name === 'string' && m.name.trim() && [...m.name.trim()].length <= MAX_DISPLAY_NAME_LENGTH ? m.name.trim() : null;
+    const name = typeof m.name === 'string' && m.name.trim() && [...m.name.trim()].length <= MAX_DISPLAY_NAME_LENGTH && !unstorableReason(m.name) ? m.name.trim() : null;
     learners.set(userId, learners.get(userId) ?? name);
   }
   return { learners: new Map([...learners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), skipped };
@@ -226,6 +237,7 @@ export async function syncLtiMembers(
 
   const roster = await readRoster(deps.tokens, deps.get, platform, url);
   const group = requestedGroup ?? roster.context.id?.trim() ?? null;
+  if (!group && roster.unstorableContextId) throw platformError('the roster\'s context id contains a character text cannot hold (a NUL or an unpaired surrogate); pass group.');
   if (!group) throw platformError('the roster names no context id; pass group.');
   if (group.length > MAX_GROUP_LENGTH) throw badInput(`The context id is over ${MAX_GROUP_LENGTH} characters; pass group.`, 'input.group');
   const { learners, skipped } = activeLearners(roster.members);

@@ -397,8 +397,19 @@ export async function deleteLtiLineItem(prisma: PrismaClient, organizationId: st
   });
 }
 
-/** The LTI user id of a learner: the one the submission names, else the learner's externalId. */
+/**
+ * LTI 1.3 caps `sub`, the user id, at 255 ASCII characters; 255 characters of any kind stay under
+ * PostgreSQL's limit for an index row (the submission's and the score's indexes hold it), which a
+ * longer id would hit as an internal error, or worse, only when the reading's score is queued.
+ */
+const MAX_USER_ID_CHARS = 255;
+
+/** The LTI user id of a learner: the one the submission names, else the learner's externalId (at most 200 characters). */
 export function ltiUserId(explicit: string | null | undefined, learner: { externalId: string }): string {
   if (explicit == null) return learner.externalId;
-  return text('lti.userId', explicit);
+  const trimmed = explicit.trim();
+  if (!trimmed || trimmed.length > MAX_USER_ID_CHARS) {
+    throw refuse(`lti.userId must be 1 to ${MAX_USER_ID_CHARS} characters (LTI 1.3 caps a user id at 255).`, 'lti.userId', { max: MAX_USER_ID_CHARS });
+  }
+  return trimmed;
 }

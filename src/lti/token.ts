@@ -18,6 +18,8 @@ const EXPIRY_MARGIN_MS = 60_000;
 const DEFAULT_LIFETIME_S = 3600;
 /** No token is kept longer than a day, whatever the platform says. */
 const MAX_LIFETIME_S = 86_400;
+/** A longer access token is refused: it travels in every request's header (JWTs from LMSs are a few KiB). */
+const MAX_TOKEN_CHARS = 16_384;
 
 export interface TokenPlatform {
   id: string;
@@ -107,14 +109,19 @@ export class LtiTokenClient {
     if (answer.status < 200 || answer.status >= 300) {
       throw new TokenError(`token endpoint answered ${answer.status}: ${answer.text.slice(0, 300)}`, answer.status);
     }
-    let parsed: { access_token?: unknown; expires_in?: unknown };
+    let parsed: { access_token?: unknown; expires_in?: unknown } | null;
     try {
       parsed = JSON.parse(answer.text);
     } catch {
       throw new TokenError('token endpoint answered with something that is not JSON', answer.status);
     }
-    if (typeof parsed.access_token !== 'string' || !parsed.access_token) {
+    // Valid JSON need not be an object: `null`, a number or a string has no token either.
+    if (typeof parsed !== 'object' || parsed === null || typeof parsed.access_token !== 'string' || !parsed.access_token) {
       throw new TokenError('token endpoint answered without access_token', answer.status);
+    }
+    // RFC 6750's b64token, which an Authorization header carries: anything else (a newline, a space) cannot be sent.
+    if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(parsed.access_token) || parsed.access_token.length > MAX_TOKEN_CHARS) {
+      throw new TokenError('token endpoint answered an access_token that is not a bearer token', answer.status);
     }
     // Capped: a platform's huge expires_in would keep a token (and its cache entry) forever.
     const lifetimeMs = Math.min(MAX_LIFETIME_S, typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_LIFETIME_S) * 1000;

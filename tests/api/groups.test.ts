@@ -156,6 +156,11 @@ describe.each(DATABASES)('learner groups on %s', (kind) => {
     // The write itself happened each time (the refusal is of reading, not of writing).
     const row = await t.app.services.prisma.learner.findUniqueOrThrow({ where: { id: fromGlobalId(id)!.id } });
     expect(row).toMatchObject({ displayName: 'Bob', ageGroup: 'ADULT', groups: ['x', 'y', 'z'] });
+    // Too many groups: refused without saying how many the learner would have (its current count,
+    // and with removeGroups whether it is in a group, would follow from it).
+    const tooMany = await as('id', { addGroups: Array.from({ length: 50 }, (_, i) => `many-${i}`), removeGroups: ['x'] });
+    expect({ code: errorCode(tooMany), message: tooMany.errors?.[0]?.message, max: tooMany.errors?.[0]?.extensions?.max })
+      .toEqual({ code: 'BAD_USER_INPUT', message: 'The learner would belong to more than 50 groups, the most one can.', max: 50 });
     // A key that also reads gets the whole row.
     expect((await lms.request(UPDATE, { id, i: {} })).data.updateLearner).toMatchObject({ externalId: created.data.createLearner.externalId, groups: ['x', 'y', 'z'] });
   });

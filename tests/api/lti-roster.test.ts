@@ -29,6 +29,8 @@ test('a Link header gives its rel="next" target, resolved against the page; lear
   expect(nextLink(['<https://a.example/x>; rel="differences"', '<https://lms.example/n>; rel="first next"'], base)).toBe('https://lms.example/n');
   expect(nextLink('<https://lms.example/x>; rel="differences"', base)).toBeNull();
   expect(nextLink(undefined, base)).toBeNull();
+  // A next link that is no URL is the platform's error, named as such (not an internal one).
+  expect(() => nextLink('<http://[::1/x>; rel="next"', base)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'LTI_PLATFORM_ERROR' }) }));
   for (const role of [LEARNER, 'Learner', 'http://purl.imsglobal.org/vocab/lis/v2/membership/Learner#Learner']) expect(isLearnerRole(role)).toBe(true);
   for (const role of [INSTRUCTOR, 'http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant', 'LearnerX', 42]) expect(isLearnerRole(role)).toBe(false);
 });
@@ -247,6 +249,44 @@ describe.each(DATABASES)('course rosters from the LMS on %s', (kind) => {
     const loop = await t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl('course-loop') } });
     expect([errorCode(loop), loop.errors![0]!.extensions!.reason]).toEqual(['LTI_PLATFORM_ERROR', expect.stringMatching(/read already/)]);
     expect(await prisma().learner.count({ where: { externalId: 'l-1' } })).toBe(0);
+  });
+
+  test('a platform answering what cannot be used is LTI_PLATFORM_ERROR, and strings text cannot hold are skipped, not an internal error', async () => {
+    const sync = (contextId: string, extra: Record<string, unknown> = {}) =>
+      t.admin.request(SYNC, { input: { platformId, contextMembershipsUrl: lms.membershipsUrl(contextId), ...extra } });
+    const audits = () => prisma().auditEvent.count({ where: { action: 'ltiPlatform.membersSynced' } });
+    const before = { learners: await prisma().learner.count(), audits: await audits() };
+    const problems = lms.problems.length;
+    lms.setRoster('course-odd', [{ user_id: 'odd-1', roles: [LEARNER] }]);
+    // A token endpoint answering JSON that holds no token: null, a number, a token no header can carry.
+    for (const body of ['null', '42', JSON.stringify({ access_token: 'line\nbreak', token_type: 'Bearer' })]) {
+      lms.revokeTokens(); // the cached token is refused, so a fresh one is asked for
+      lms.answerNextTokens(body);
+      const res = await sync('course-odd');
+      expect({ body, code: errorCode(res), reason: res.errors?.[0]?.extensions?.reason }).toEqual({ body, code: 'LTI_PLATFORM_ERROR', reason: expect.stringMatching(/token endpoint refused/) });
+    }
+    // A next link that is not a URL.
+    lms.setRoster('course-badlink', [{ user_id: 'odd-2', roles: [LEARNER] }], { next: () => 'http://[::1/x' });
+    const badLink = await sync('course-badlink');
+    expect([errorCode(badLink), badLink.errors![0]!.extensions!.reason]).toEqual(['LTI_PLATFORM_ERROR', expect.stringMatching(/is not a URL/)]);
+    // A context id with a NUL can name no group; with a group given, the sync goes on.
+    lms.setRoster('course-nul', [
+      { user_id: 'nul-ok', roles: [LEARNER], name: 'Bad\u0000Name' },
+      { user_id: 'nul\u0000id', roles: [LEARNER] },
+      { user_id: 'lone\uD800', roles: [LEARNER] },
+    ], { servedContextId: 'ctx\u0000nul' });
+    const noGroup = await sync('course-nul');
+    expect([errorCode(noGroup), noGroup.errors![0]!.extensions!.reason]).toEqual(['LTI_PLATFORM_ERROR', expect.stringMatching(/context id contains a character text cannot hold.*pass group/)]);
+    expect({ learners: await prisma().learner.count(), audits: await audits() }).toEqual(before);
+    const grouped = await sync('course-nul', { group: 'course-nul' });
+    expect(grouped.errors).toBeUndefined();
+    expect(grouped.data.syncLtiMembers).toMatchObject({ group: 'course-nul', contextId: null, learners: 1, created: 1 });
+    expect(grouped.data.syncLtiMembers.skipped).toEqual([
+      { userId: 'nul\u0000id', reason: expect.stringMatching(/^user_id contains a NUL character/) },
+      { userId: 'lone\uD800', reason: expect.stringMatching(/^user_id contains an unpaired UTF-16 surrogate/) },
+    ]);
+    expect(await learnerOf('nul-ok')).toEqual({ displayName: null, groups: ['course-nul'] });
+    expect(lms.problems.slice(problems)).toEqual([]); // every request we made was well-formed
   });
 
   test('bad input is BAD_USER_INPUT, another organisation\'s platform NOT_FOUND, and only an admin key may sync', async () => {

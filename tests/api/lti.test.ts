@@ -173,6 +173,26 @@ describe.each(DATABASES)('LTI grade passback on %s', (kind) => {
     expect(await prisma().ltiSubmission.count()).toBe(0);
   });
 
+  test('an LTI user id is 1 to 255 characters (LTI 1.3 caps it at 255): a longer one is BAD_USER_INPUT and writes nothing; the longest, wide characters too, is scored and posted', async () => {
+    const item = await lineItem({ aspect: 'TOTAL', scoreMaximum: 10, path: 'user-id-bounds' });
+    const learnerId = (await t.admin.request(CREATE_LEARNER, { externalId: `uid-${randomUUID()}` })).data.createLearner.id;
+    const counts = async () => ({ utterances: await prisma().utterance.count(), submissions: await prisma().ltiSubmission.count() });
+    const before = await counts();
+    // 900 CJK characters (2,700 bytes) once passed the submission's index and broke the score's, in every completing transaction.
+    for (const userId of ['u'.repeat(256), '字'.repeat(900), '   ']) {
+      const res = await writer.upload(SUBMIT, { input: { learnerId, referenceText: 'We call it bear', audio: null, lti: { lineItemId: item.id, userId } } },
+        'variables.input.audio', { bytes: speechLikeWav(1.2, 11), name: 'take.wav' });
+      expect({ length: userId.length, code: errorCode(res), argument: res.errors?.[0]?.extensions?.argument })
+        .toEqual({ length: userId.length, code: 'BAD_USER_INPUT', argument: 'input.lti.userId' });
+    }
+    expect(await counts()).toEqual(before);
+    const longest = '字'.repeat(255);
+    const { assessmentId } = await assessedSubmission({ lineItemId: item.id, userId: longest });
+    const a = await settled(assessmentId);
+    expect(a.gradeDeliveries).toMatchObject([{ status: 'DELIVERED', userId: longest }]);
+    expect(lms.scores.filter((x) => x.lineItem === 'user-id-bounds').map((x) => x.body.userId)).toEqual([longest]);
+  });
+
   // A reading of its own sentence (espeak-ng), so an ordinary assessment: speechLikeWav's noise is
   // rightly READ_WRONG_TEXT, which the next test covers with real speech of another sentence.
   (hasEspeak ? test : test.skip)('a completed assessment posts its scaled score with every field; the delivery status is visible with the scores', async () => {

@@ -73,6 +73,8 @@ export class LtiTestPlatform {
   private readonly seenJti = new Set<string>();
   private tool: { clientId: string; jwks: ReturnType<typeof createRemoteJWKSet> } | null = null;
   tokenLifetimeS = 3600;
+  /** Bodies the next token requests are answered with (200, JSON's media type), whatever they hold. */
+  private tokenAnswers: string[] = [];
 
   private constructor(private readonly server: http.Server, readonly url: string) {}
 
@@ -122,10 +124,11 @@ export class LtiTestPlatform {
 
   /**
    * A course's roster, served at `membershipsUrl(contextId)` in pages of `pageSize`; `next` replaces
-   * the Link of every page (a platform that links elsewhere, or in a loop).
+   * the Link of every page (a platform that links elsewhere, or in a loop); `servedContextId` is the
+   * context id the pages say, when it is not the one in the URL.
    */
-  setRoster(contextId: string, members: RosterMember[], options: { pageSize?: number; label?: string; title?: string; next?: (page: number) => string } = {}) {
-    const context = { id: contextId, ...(options.label ? { label: options.label } : {}), ...(options.title ? { title: options.title } : {}) };
+  setRoster(contextId: string, members: RosterMember[], options: { pageSize?: number; label?: string; title?: string; next?: (page: number) => string; servedContextId?: string } = {}) {
+    const context = { id: options.servedContextId ?? contextId, ...(options.label ? { label: options.label } : {}), ...(options.title ? { title: options.title } : {}) };
     this.rosters.set(contextId, { context, members, pageSize: options.pageSize ?? 100, next: options.next });
   }
 
@@ -143,6 +146,11 @@ export class LtiTestPlatform {
 
   answerNextLineItems(...answers: ('location-only' | 'foreign-id')[]) {
     this.lineItemAnswers.push(...answers);
+  }
+
+  /** The next token requests are answered 200 with these bodies (a platform answering nonsense). */
+  answerNextTokens(...bodies: string[]) {
+    this.tokenAnswers.push(...bodies);
   }
 
   failNextRosterPages(...statuses: number[]) {
@@ -210,6 +218,11 @@ export class LtiTestPlatform {
       this.assertions.push({ kid: header.kid, jti: payload.jti!, iat: payload.iat!, exp: payload.exp! });
     } catch (e) {
       return this.refuse(res, 401, `client assertion refused: ${(e as Error).message}`, 'invalid_client');
+    }
+    const told = this.tokenAnswers.shift();
+    if (told !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(told);
+      return;
     }
     const token = randomBytes(24).toString('base64url');
     this.tokens.set(token, scope);
