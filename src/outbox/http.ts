@@ -190,8 +190,11 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
       finish(answer ? answer() : failed('TIMEOUT', `no answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     const onAbort = () => {
+      // As at the deadline: once the status arrived, that is the answer (a webhook the receiver took
+      // with a slow body was delivered; releasing it would send it again and miss its success).
+      const answer = answered;
       req.destroy();
-      finish(failed('ABORTED', ABORTED_MESSAGE));
+      finish(answer ? answer() : failed('ABORTED', ABORTED_MESSAGE));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     req.end(body);

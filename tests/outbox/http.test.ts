@@ -92,3 +92,38 @@ test('a host that never completes the connection fails at the connect timeout, n
     hole.close();
   }
 });
+
+test('an attempt aborted after the status arrived (a stopping worker, a slow body) keeps that answer: it was delivered', async () => {
+  let flushed!: () => void;
+  const headersSent = new Promise<void>((resolve) => { flushed = resolve; });
+  const slow = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('accepted, and more to come', () => flushed()); // the body never ends
+    });
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  try {
+    const controller = new AbortController();
+    const posting = postJson(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`, {}, Buffer.from('{}'), {
+      policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: controller.signal,
+    });
+    await headersSent;
+    // The bytes are in the client's socket buffer: a few turns of the event loop read them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    expect(await posting).toMatchObject({ statusCode: 200, errorCode: null, responseBody: 'accepted, and more to come' });
+    // Aborted before any answer, the attempt is ABORTED, as before.
+    const early = new AbortController();
+    const unanswered = postJson(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`, {}, Buffer.from('{}'), {
+      policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: early.signal,
+    });
+    early.abort();
+    expect(await unanswered).toMatchObject({ statusCode: null, errorCode: 'ABORTED' });
+  } finally {
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+  }
+});
