@@ -324,12 +324,18 @@ export async function startSpeechmark(
     heartbeat,
     deliveries,
     async close() {
-      // Together: the worker stops claiming while the HTTP server drains its requests. Running jobs
-      // finish, or are handed back to the queue once the shutdown grace has passed; so do the
-      // deliveries in flight (their attempts are bounded by the outbound request timeout).
-      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true }), bulkSweeper?.stop(), maintenance?.stop(), audioRetention.stop()]);
+      // One grace for everything: the worker stops claiming while the HTTP server drains its
+      // requests; running jobs finish, or are handed back to the queue when the grace ends. The
+      // deliveries keep going meanwhile (a job finishing now owes its webhooks and grades), and hand
+      // back what is in flight at that same deadline, not a second grace later: run one after the
+      // other, a slow job and a slow receiver took twice the grace and met the signal handler's hard
+      // exit (SPEECHMARK_SHUTDOWN_GRACE_SECONDS + 15 s), which leaves deliveries SENDING (each
+      // then spends an attempt when its lease expires) and an embedded database unclosed.
+      const graceMs = (config.shutdownGraceSeconds ?? 10) * 1000;
+      const deadline = Date.now() + graceMs;
+      await Promise.all([http.close(), ops?.close(), worker?.stop({ graceful: true, deadlineMs: graceMs }), bulkSweeper?.stop(), maintenance?.stop(), audioRetention.stop()]);
       await heartbeat?.stop().catch((err: unknown) => log.warn('heartbeat not marked stopped', { err }));
-      await deliveries?.stop();
+      await deliveries?.stop({ deadlineMs: Math.max(0, deadline - Date.now()) });
       await events.close();
       await stopSweep();
       await intake.close();
