@@ -204,16 +204,23 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const reads = needs('SCORES_READ');
   const admin = needs('ADMIN');
   let queueView: Promise<{ versions: string[]; now: Date }> | undefined;
+  /** Every loader made for this request, so forgetCached can empty them all. */
+  const made: DataLoader<never, unknown>[] = [];
+  const batch = <K, V>(load: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> => {
+    const loader = batched(load);
+    made.push(loader as unknown as DataLoader<never, unknown>);
+    return loader;
+  };
 
   /** One row (or null) per key, the key being a unique column: `id`, or a one-to-one foreign key. */
   const oneBy = <T, K extends keyof T>(key: K, fetch: (keys: string[]) => Promise<T[]>) =>
-    batched<string, T | null>(async (keys) => {
+    batch<string, T | null>(async (keys) => {
       const rows = new Map((await fetch([...keys])).map((r) => [r[key] as string, r]));
       return keys.map((k) => rows.get(k) ?? null);
     });
   const byId = <T extends { id: string }>(fetch: (ids: string[]) => Promise<T[]>) => oneBy<T, 'id'>('id', fetch);
   const groupedBy = <T, K extends keyof T>(key: K, fetch: (ids: string[]) => Promise<T[]>) =>
-    batched<string, T[]>(async (ids) => {
+    batch<string, T[]>(async (ids) => {
       const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
       for (const row of await fetch([...ids])) groups.get(row[key] as string)?.push(row);
       return ids.map((id) => groups.get(id) ?? []);
@@ -229,7 +236,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   // loaders below so both arrive in the same wave and what they lead to batches together. DISTINCT ON
   // runs in the database, along the (organizationId, utteranceId, createdAt, id) index: Prisma's
   // `distinct` would read every assessment of each utterance and drop the older ones in memory.
-  const latestBySource = batched<string, Partial<Record<'MODEL' | 'HUMAN', Assessment>>>(async (ids) => {
+  const latestBySource = batch<string, Partial<Record<'MODEL' | 'HUMAN', Assessment>>>(async (ids) => {
     const rows = await prisma.$queryRaw<Assessment[]>`
       SELECT DISTINCT ON ("utteranceId", "source") * FROM "Assessment"
       WHERE "organizationId" = ${organizationId}::uuid AND "utteranceId" = ANY(${[...ids]}::uuid[])
@@ -361,7 +368,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     const key = JSON.stringify([q.keyset.map((b) => [b.op, b.at.createdAt.toISOString(), b.at.id]), q.oldestFirst, q.take, f ?? null]);
     let loader = learnerPageLoaders.get(key);
     if (!loader) {
-      loader = batched<string, Utterance[]>(async (ids) => {
+      loader = batch<string, Utterance[]>(async (ids) => {
         const rows = await prisma.$queryRaw<Utterance[]>`SELECT p.* FROM unnest(${[...ids]}::uuid[]) AS l(id)
           CROSS JOIN LATERAL (
             SELECT u.* FROM "Utterance" u
@@ -381,7 +388,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
     const key = JSON.stringify(f ?? null);
     let loader = learnerCountLoaders.get(key);
     if (!loader) {
-      loader = batched<string, number>(async (ids) => {
+      loader = batch<string, number>(async (ids) => {
         const rows = await prisma.$queryRaw<{ learner: string; n: number }[]>`
           SELECT u."learnerId"::text AS learner, count(*)::int AS n FROM "Utterance" u
           WHERE u."organizationId" = ${organizationId}::uuid AND u."learnerId" = ANY(${[...ids]}::uuid[]) AND ${where(utteranceFilter(f))}
@@ -412,7 +419,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      * (bulkOperation/node: SCORES_READ; the mutations: ASSESS_WRITE) has already checked.
      */
     bulkJobCounts: scoped(
-      batched<string, BulkJobCounts>(async (ids) => {
+      batch<string, BulkJobCounts>(async (ids) => {
         const rows = await prisma.$queryRawUnsafe<{ id: string; status: string; n: number }[]>(
           `SELECT "bulkOperationId"::text AS id, "status"::text AS status, count(*)::int AS n FROM "Job"
             WHERE "bulkOperationId" = ANY($1::uuid[]) AND "organizationId" = $2::uuid GROUP BY 1, 2`,
@@ -426,7 +433,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       () => undefined,
     ),
     learnerByExternalId: scoped(
-      batched<string, Learner | null>(async (externalIds) => {
+      batch<string, Learner | null>(async (externalIds) => {
         const rows = await prisma.learner.findMany({ where: { organizationId, externalId: { in: [...externalIds] } } });
         const byExternalId = new Map(rows.map((r) => [r.externalId, r]));
         return externalIds.map((id) => byExternalId.get(id) ?? null);
@@ -434,13 +441,13 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       reads,
     ),
     latestAssessmentByUtterance: scoped(
-      batched<string, Assessment | null>(async (ids) =>
+      batch<string, Assessment | null>(async (ids) =>
         (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.MODEL ?? null)),
       ),
       reads,
     ),
     latestHumanByUtterance: scoped(
-      batched<string, Assessment | null>(async (ids) =>
+      batch<string, Assessment | null>(async (ids) =>
         (await latestBySource.loadMany(ids)).map((r) => (r instanceof Error ? r : r.HUMAN ?? null)),
       ),
       reads,
@@ -523,7 +530,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      * createdAt) index.
      */
     learnerActivity: scoped(
-      batched<string, LearnerActivity>(async (ids) => {
+      batch<string, LearnerActivity>(async (ids) => {
         const rows = await prisma.$queryRaw<(LearnerActivity & { learnerId: string })[]>`
           SELECT "learnerId"::text AS "learnerId", count(*)::int AS "recordings", min("createdAt") AS "firstPracticeAt", max("createdAt") AS "lastPracticeAt"
           FROM "Utterance"
@@ -876,6 +883,19 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
         prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS "now"`,
       ]).then(([versions, [row]]) => ({ versions, now: new Date(row!.now) }));
       return queueView;
+    },
+    /**
+     * Forget every row read so far in this request. Each root mutation field starts so (src/resolvers/index.ts):
+     * an operation's fields run one after another, and one's payload must not show what an earlier
+     * field read before this one wrote (keys before activateLtiPlatformKey, secrets before a second
+     * rotateWebhookSecret, labels before attachHumanLabels).
+     */
+    forgetCached: () => {
+      for (const loader of made) loader.clearAll();
+      learnerPageLoaders.clear();
+      learnerCountLoaders.clear();
+      queueView = undefined;
+      ownKey = null;
     },
     /** Trust analytics per model version (ADMIN). */
     trustStats: (modelVersion: string | null | undefined) => {

@@ -32,11 +32,26 @@ import * as WebhookSigningSecret from './WebhookSigningSecret/index.js';
 import * as WebhookDelivery from './WebhookDelivery/index.js';
 import * as WebhookEvent from './WebhookEvent/index.js';
 import { scalars } from './scalars.js';
+import type { RequestContext } from '../graphql/context.js';
+
+type MutationField = (parent: unknown, args: unknown, ctx: RequestContext, info: unknown) => unknown;
+
+/**
+ * Each root mutation field starts with the request's loaders emptied: the fields of one operation
+ * run one after another, and one field's answer must show what the fields before it wrote, not rows
+ * an earlier payload read (and the loaders cached) before those writes.
+ */
+function startingFresh<T extends Record<string, unknown>>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).map(([name, resolve]) => [name, ((parent, args, ctx, info) => {
+    ctx.loaders.forgetCached();
+    return (resolve as MutationField)(parent, args, ctx, info);
+  }) satisfies MutationField])) as T;
+}
 
 export const resolvers: Resolvers = {
   ...scalars,
   Query: { ...Query },
-  Mutation: { ...Mutation },
+  Mutation: startingFresh({ ...Mutation }),
   Viewer: { ...Viewer },
   ViewerApiKey: { ...ViewerApiKey },
   Learner: { ...Learner },

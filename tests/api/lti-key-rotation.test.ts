@@ -158,4 +158,19 @@ describe.each(DATABASES)('LTI tool key rotation on %s', (kind) => {
     expect((await t.admin.request(ACTIVATE, { id: platformId, kid: next.kid })).errors).toBeUndefined();
     expect(await gradeSignedBy()).toBe(next.kid);
   });
+
+  test('in one operation, each mutation field answers with what the fields before it wrote, not what an earlier payload read', async () => {
+    const both = await t.admin.request(`mutation($id: ID!) {
+      rotated: rotateLtiPlatformKey(id: $id) { ${KEYS} }
+      activated: activateLtiPlatformKey(id: $id) { ${KEYS} } }`, { id: platformId });
+    expect(both.errors).toBeUndefined();
+    const waiting = both.data.rotated.keys[0];
+    expect(Date.parse(waiting.activatesAt)).toBeGreaterThan(Date.now() + 23 * HOUR);
+    // The second field shows the activation it made (the rows as stored), not the first field's keys.
+    const stored = (await t.app.services.prisma.ltiKey.findMany({ where: { platformId: fromGlobalId(platformId)!.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }))
+      .map((k) => ({ kid: k.id, activatesAt: k.activatesAt.toISOString(), retiredAt: k.retiredAt?.toISOString() ?? null }));
+    const shown = (both.data.activated.keys as { kid: string; activatesAt: string; retiredAt: string | null }[]).map(({ kid, activatesAt, retiredAt }) => ({ kid, activatesAt, retiredAt }));
+    expect(shown).toEqual(stored);
+    expect(Date.parse(shown.find((k) => k.kid === waiting.kid)!.activatesAt)).toBeLessThan(Date.now() + 60_000);
+  });
 });
