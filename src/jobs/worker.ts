@@ -344,6 +344,25 @@ export class Worker {
     return Promise.race([work, limit]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * After an attempt timed out, its slot stays taken until its handler has stopped, for at most
+   * another maxAttemptMs: an inference cannot be interrupted, and starting the next job (or this
+   * one's retry) beside it ran more attempts than `concurrency` at once; on a loaded machine that
+   * slowed every attempt past the limit in turn. A handler still running after that is left behind.
+   */
+  private async slotHeldUntilStopped(work: Promise<unknown>, jobId: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      work.then(() => true, () => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.opts.maxAttemptMs ?? 0);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!stopped) this.reportError(new Error('a timed-out attempt is still running; its slot is given back'), 'attempt', jobId);
+  }
+
   private async attempt(entry: Running): Promise<void> {
     const { job, controller } = entry;
     const { prisma } = this.opts;
@@ -351,8 +370,10 @@ export class Worker {
       if (!entry.released) this.settle(job, outcome);
     };
     let write: WriteResult;
+    let work: Promise<WriteResult> | undefined;
     try {
-      write = await this.withinAttemptLimit(this.opts.handler(job, controller.signal));
+      work = this.opts.handler(job, controller.signal);
+      write = await this.withinAttemptLimit(work);
     } catch (err) {
       if (entry.abandoned) return settle('abandoned');
       if (err instanceof AttemptTimedOut && !controller.signal.aborted) {
@@ -364,6 +385,9 @@ export class Worker {
         } catch (dbErr) {
           this.reportError(dbErr, 'failJob', job.id);
         }
+        entry.abandoned = true; // recorded: nothing more to write, nothing to hand back at a stop
+        clearInterval(entry.heartbeat);
+        if (work) await this.slotHeldUntilStopped(work, job.id);
         return;
       }
       if (controller.signal.aborted) return settle('lost');

@@ -106,6 +106,31 @@ describeEachDatabase('Worker', (ctx) => {
     expect(failed).toMatchObject({ attempts: failed.maxAttempts, errorCode: 'ATTEMPT_TIMED_OUT' });
   });
 
+  test('a timed-out attempt keeps its slot until its handler stops (an inference cannot be interrupted): never more attempts at once than the concurrency', async () => {
+    await createJobs(ctx.prisma, 2);
+    let active = 0;
+    let maxActive = 0;
+    let slowId: string | undefined;
+    const order: string[] = [];
+    const w = make(async (job) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      const name = (slowId ??= job.id) === job.id ? 'slow' : 'next';
+      order.push(`start ${name}`);
+      // The first job's first attempt outlasts the limit (400 ms) but stops well within a second one.
+      if (order.length === 1) await sleep(550);
+      order.push(`end ${name}`);
+      active--;
+      return writeAssessment(job);
+    }, { concurrency: 1, maxAttemptMs: 400 });
+    w.start();
+    await waitFor(async () => (await ctx.prisma.job.count({ where: { status: 'SUCCEEDED' } })) === 2, 20_000);
+    expect(maxActive).toBe(1);
+    // The next job waited for the timed-out handler to stop, not only for its failure to be recorded.
+    expect(order.slice(0, 3)).toEqual(['start slow', 'end slow', 'start next']);
+    expect(await ctx.prisma.job.findUniqueOrThrow({ where: { id: slowId! } })).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  });
+
   test('the heartbeat keeps a long job leased: another worker never steals it', async () => {
     const [job] = await createJobs(ctx.prisma, 1);
     const seen: string[] = [];
