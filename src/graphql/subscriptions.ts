@@ -62,6 +62,8 @@ export const DEFAULT_KEY_CHECK_MS = 30_000;
 
 /** Largest message a client may send; an operation is far smaller (maxQueryChars and variables). */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** A subscribe's id is kept while the subscription runs; clients use counters or UUIDs. */
+const MAX_SUBSCRIPTION_ID_CHARS = 128;
 
 type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
@@ -202,6 +204,10 @@ export function startSubscriptionServer(
         if (mine.size === 0) byKey.delete(keyHash!);
       },
       async onSubscribe(ctx, id, payload) {
+        // The protocol bounds an id only by the message (1 MiB); one is kept while it runs.
+        if (id.length > MAX_SUBSCRIPTION_ID_CHARS) {
+          return [new AppError('BAD_USER_INPUT', `A subscription id is at most ${MAX_SUBSCRIPTION_ID_CHARS} characters.`, { max: MAX_SUBSCRIPTION_ID_CHARS })];
+        }
         const requestId = randomUUID();
         (ctx.extra.requestIds ??= new Map()).set(id, requestId);
         const connection = ctx.extra.connection!;
@@ -229,7 +235,10 @@ export function startSubscriptionServer(
         // expired since the socket connected, so the whole socket goes, not only this subscription.
         const unauthenticated = errors.find((e) => e.extensions?.code === 'UNAUTHENTICATED');
         if (unauthenticated) closeUnauthorized(ctx.extra.socket, unauthenticated.message);
-        return format(ctx, id, errors);
+        const formatted = format(ctx, id, errors);
+        // A refused subscribe ends here: graphql-ws runs no onComplete for it, and its id would be kept for the connection's life.
+        ctx.extra.requestIds?.delete(id);
+        return formatted;
       },
       onComplete(ctx, id) {
         ctx.extra.requestIds?.delete(id);

@@ -8,6 +8,8 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { startTestApp, testDatabases, waitForJob, type TestApp } from '../support/app.js';
 import { createApiKey } from '../../src/graphql/auth.js';
 import { speechLikeWav } from '../support/audio-fixtures.js';
@@ -152,6 +154,50 @@ describe.each(DATABASES)('subscription caps on %s', (kind) => {
     const fifth = start();
     await hubHolds(3);
     expect(fifth.outcome.errors).toBeNull();
+  });
+
+  test('refused subscribes keep nothing: many on one connection leave the heap as it was; an id over 128 characters is refused', async () => {
+    // The graphql-transport-ws protocol spoken by hand, so each refusal is one message.
+    const socket = new WebSocket(wsUrl(t.app.url), 'graphql-transport-ws');
+    open.push({ dispose: () => socket.close() });
+    // Only counted, and the last kept: the test itself must hold nothing per message.
+    let acked = false;
+    let errors = 0;
+    let last: { id?: string; type: string; payload?: any } | null = null;
+    socket.on('message', (m) => {
+      last = JSON.parse(String(m));
+      if (last!.type === 'connection_ack') acked = true;
+      if (last!.type === 'error') errors++;
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${keys[3]}` } }));
+    await waitFor(async () => acked, 10_000, 10);
+    const refusals = (n: number) => waitFor(async () => errors >= n, 60_000, 20);
+
+    const long = 'x'.repeat(129);
+    socket.send(JSON.stringify({ id: long, type: 'subscribe', payload: { query: JOBS, variables: { learnerId } } }));
+    await refusals(1);
+    expect(last!.id).toBe(long);
+    expect(last!.payload).toEqual([expect.objectContaining({
+      message: 'A subscription id is at most 128 characters.', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', max: 128 }),
+    })]);
+
+    // Refused before they run (a query is not a subscription): before, each kept its id and a request id for the connection's life.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const heap = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+    const send = (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) socket.send(JSON.stringify({ id: `${i}`.padStart(128, 'r'), type: 'subscribe', payload: { query: '{ __typename }' } }));
+    };
+    send(0, 2_000); // warm: whatever the first refusals allocate once (parsers, caches)
+    await refusals(2_001);
+    const before = heap();
+    send(2_000, 30_000);
+    await refusals(32_001);
+    const grown = heap() - before;
+    expect(last!.payload[0].extensions.code).toMatch(/^(BAD_REQUEST|RATE_LIMITED)$/);
+    // 30,000 kept ids of 128 characters and their request ids would be about 10 MB.
+    expect(grown).toBeLessThan(3 * 1024 * 1024);
   });
 });
 
