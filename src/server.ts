@@ -23,6 +23,7 @@ import { AUDIO_ROUTE } from './http/audio-url.js';
 import { serveAudio } from './http/audio.js';
 import { JWKS_ROUTE, serveJwks } from './lti/jwks-route.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
+import proxyaddr from 'proxy-addr';
 import { refuseSubscriptionsOverHttp, startSubscriptionServer } from './graphql/subscriptions.js';
 import { mountOpsRoutes, observeRequests, type Readiness } from './ops/http.js';
 import { graphqlMetricsPlugin } from './ops/graphql-metrics.js';
@@ -137,7 +138,9 @@ export async function startHttpServer(
   // One executable schema for HTTP (Apollo) and WebSocket subscriptions (graphql-ws).
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   const formatError = createFormatError(config.dev);
-  const subscriptions = startSubscriptionServer(httpServer, schema, services, limiter, formatError);
+  const subscriptions = startSubscriptionServer(httpServer, schema, services, limiter, formatError, {
+    clientIp: (request) => proxyaddr(request, app.get('trust proxy fn')),
+  });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     formatError,

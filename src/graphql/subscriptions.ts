@@ -104,6 +104,12 @@ export interface SubscriptionServer {
 export interface SubscriptionServerOptions {
   /** How often each connected key is authenticated again (ms); DEFAULT_KEY_CHECK_MS. */
   keyCheckMs?: number;
+  /**
+   * The client's address as HTTP requests get it (Express's `req.ip`, which believes the
+   * `SPEECHMARK_TRUST_PROXY` proxies' X-Forwarded-For); the socket's peer when not given. Behind a
+   * proxy the peer is the proxy: one client's failed logins would lock every client out.
+   */
+  clientIp?: (request: http.IncomingMessage) => string | undefined;
 }
 
 type AnyWsContext = WsContext<Record<string, unknown>, Extra>;
@@ -152,7 +158,7 @@ export function startSubscriptionServer(
       connectionInitWaitTimeout: 10_000,
       async onConnect(ctx) {
         const { socket, request } = ctx.extra;
-        const ip = request.socket.remoteAddress ?? 'unknown';
+        const ip = (options.clientIp ? options.clientIp(request) : request.socket.remoteAddress) ?? 'unknown';
         const authorization = authorizationOf(ctx.connectionParams, request);
         const token = bearerToken(authorization);
         const knownGood = token ? limiter.isKnownGood(hashApiKey(token)) : false;

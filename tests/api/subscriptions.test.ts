@@ -16,6 +16,7 @@ import { createApiKey } from '../../src/graphql/auth.js';
 import { runEntry, type ChildRun } from '../support/processes.js';
 import { describeWithSpeech, speechOceanUtterances } from '../support/speech.js';
 import { subscribe, wsUrl, type Subscription } from '../support/subscriptions.js';
+import WebSocket from 'ws';
 import { fromGlobalId, toGlobalId } from '../../src/graphql/ids.js';
 
 const DATABASES = await testDatabases();
@@ -390,6 +391,36 @@ describe('subscription rate limits (PGlite)', () => {
     const throttled = await subscribe(t.app.url, 'sm_wrong', JOBS, { learnerId }).ended;
     expect(throttled.closeCode).toBe(4429);
   }, 60_000);
+});
+
+describe('failed WebSocket logins behind a trusted proxy (PGlite)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp('pglite', { authFailuresPerMinute: 2, trustProxy: 'loopback' });
+  }, 120_000);
+  afterAll(() => t?.dispose());
+
+  /** A handshake with a wrong key from client address `ip`, as the proxy forwards it; the socket's close code. */
+  const failedLogin = (ip: string) => new Promise<number>((resolve, reject) => {
+    const socket = new WebSocket(wsUrl(t.app.url), 'graphql-transport-ws', { headers: { 'x-forwarded-for': ip } });
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer sm_wrong' } })));
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', reject);
+  });
+
+  test('are counted per client address (X-Forwarded-For, as HTTP counts them), not against the proxy that every client shares', async () => {
+    expect([await failedLogin('203.0.113.1'), await failedLogin('203.0.113.1')]).toEqual([4401, 4401]);
+    expect(await failedLogin('203.0.113.1')).toBe(4429);
+    // Another client behind the same proxy still has its own allowance.
+    expect(await failedLogin('203.0.113.2')).toBe(4401);
+    // HTTP counts the same address: the throttled client is refused there too.
+    const res = await fetch(`${t.app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sm_wrong', 'x-forwarded-for': '203.0.113.1' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(res.status).toBe(429);
+  });
 });
 
 describe('a key that stops being valid closes its sockets (PGlite)', () => {
