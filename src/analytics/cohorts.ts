@@ -10,6 +10,7 @@ import {
 } from './common.js';
 import { soundChanges, soundStats, wordStats, type ChangeArgs, type SoundArgs, type SoundScope } from './sounds.js';
 import { decodeRankCursor, encodeRankCursor } from '../graphql/pagination.js';
+import { badInput } from '../errors.js';
 
 export interface LearnerGroupModel {
   externalId: string;
@@ -250,13 +251,15 @@ export async function droppedLearnerCount(prisma: PrismaClient, organizationId: 
 /** `per` (each learner's recent and earlier means) and `dropped` (those that dropped by minDrop), as CTEs. */
 function droppedSql(organizationId: string, externalId: string, args: DropArgs): Prisma.Sql {
   const n = bound('latest', args.latest, 5, 1000);
+  // No recent take, no recent mean: every learner would be left out, whatever the data.
+  if (n < 1) throw badInput(`latest must be an integer from 1 to 1000; got ${n}.`, 'latest', { max: 1000 });
   const minDrop = args.minDrop ?? 1;
   const aspect = args.aspect ?? 'TOTAL';
   const sql = args.since == null
     ? droppedFromRollupSql(organizationId, externalId, aspect, n)
     : droppedFromAssessmentsSql(organizationId, externalId, aspect, n, args.since);
   return Prisma.sql`per AS (${sql}),
-    dropped AS (SELECT * FROM per WHERE ec > 0 AND earlier - recent >= ${minDrop}::float8)`;
+    dropped AS (SELECT * FROM per WHERE ec > 0 AND round((earlier - recent)::numeric, 9) >= ${minDrop}::numeric)`;
 }
 
 /** Per learner ("learnerId", recent, rc, earlier, ec) from the latest assessments submitted since `since`. */

@@ -34,6 +34,14 @@ const WEEK_SECONDS = 7 * 24 * 3600;
 /** Weeks since the epoch of a timestamp expression, the x of every regr_slope (slopes are per week). */
 export const weeks = (expr: Prisma.Sql) => Prisma.sql`(EXTRACT(EPOCH FROM ${expr})::float8 / ${WEEK_SECONDS}::float8)`;
 
+/**
+ * The least-squares slope of `y` per week of `at`, an aggregate: null unless two times differ.
+ * regr_slope alone is not: summing the same float x six times leaves a spread of 1e-25, not 0, and
+ * a slope of 10^11 came out of six phones of one recording.
+ */
+export const slopePerWeek = (y: Prisma.Sql, at: Prisma.Sql) =>
+  Prisma.sql`CASE WHEN min(${at}) <> max(${at}) THEN regr_slope(${y}, ${weeks(at)}) END`;
+
 /** A list bound: the default when omitted, BAD_USER_INPUT when negative or over the cap. */
 export function bound(name: string, value: number | null | undefined, fallback: number, max: number): number {
   if (value == null) return fallback;

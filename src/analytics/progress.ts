@@ -6,7 +6,7 @@
  */
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput } from '../errors.js';
-import { ASPECTS, aspectRows, bound, groupLearners, latestModelAssessments, submittedIn, weeks, type Aspect, type Window } from './common.js';
+import { ASPECTS, aspectRows, bound, groupLearners, latestModelAssessments, slopePerWeek, submittedIn, type Aspect, type Window } from './common.js';
 
 export type TimeBucket = 'DAY' | 'WEEK' | 'MONTH';
 /** date_trunc's unit for each bucket width. */
@@ -54,19 +54,21 @@ export type LearnerProgress = ReturnType<typeof progressOf>;
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
 /**
- * The time zone the buckets follow, checked against the IANA database Node carries (ICU). A bare
- * offset ("+02:00", "-5") is refused: PostgreSQL reads it as a POSIX zone, whose sign is the
- * opposite of ISO 8601's, so "+02:00" would silently mean two hours west.
+ * The time zone the buckets follow, checked against the IANA database Node carries (ICU), as the
+ * canonical zone the database is given. A bare offset ("+02:00", "-5") is refused: PostgreSQL reads
+ * it as a POSIX zone, whose sign is the opposite of ISO 8601's, so "+02:00" would silently mean two
+ * hours west. And a name is passed on as the zone ICU resolves it to (CET → Europe/Brussels, with
+ * its summer time): PostgreSQL looks "CET", "EET", "WET", "MET" up as abbreviations first, fixed
+ * offsets all year, so July's buckets would have started an hour off.
  */
 export function timeZoneOf(name: string | null | undefined): string {
   if (name == null) return 'UTC';
   if (name.length > 64 || !ZONE_NAME.test(name)) throw unknownTimeZone(name);
   try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
+    return new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     throw unknownTimeZone(name);
   }
-  return name;
 }
 
 function unknownTimeZone(name: string): AppError {
@@ -137,13 +139,13 @@ async function progressRows(prisma: PrismaClient, organizationId: string, scope:
         (array_agg(score ORDER BY at, "utteranceId"))[1] AS first,
         (array_agg(score ORDER BY at DESC, "utteranceId" DESC))[1] AS latest,
         MAX(score) AS best, AVG(score)::float8 AS mean,
-        regr_slope(score, ${weeks(Prisma.sql`at`)}) AS slope
+        ${slopePerWeek(Prisma.sql`score`, Prisma.sql`at`)} AS slope
       FROM scores GROUP BY learner, aspect`,
   ]).catch((e: unknown) => {
     throw zoneRefusedByDatabase(e, zone);
   });
   return {
-    of: (series: string) => progressOf(bucket, zone, buckets.filter((b) => b.learner === series), summary.filter((r) => r.learner === series)),
+    of: (series: string) => progressOf(bucket, args.timeZone ?? 'UTC', buckets.filter((b) => b.learner === series), summary.filter((r) => r.learner === series)),
   };
 }
 

@@ -7,7 +7,7 @@
 import { shiftWithin } from '../instants.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { WEEK_SECONDS } from './rollup.js';
-import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, submittedIn, weeks, WORD_ERROR_BELOW, type Window } from './common.js';
+import { bound, ipaOf, latestModelAssessments, PHONEME_ERROR_BELOW, soundKey, slopePerWeek, submittedIn, WORD_ERROR_BELOW, type Window } from './common.js';
 import { badInput } from '../errors.js';
 
 /** Every sound a profile can hold: the 39 ARPAbet phones, and AH0 and ER0 kept apart (common.ts soundKey). */
@@ -94,7 +94,7 @@ function phonemeSoundSql(organizationId: string, scope: SoundScope, args: SoundA
     stats AS (
       SELECT key, phone, COUNT(*)::int AS n, AVG(accuracy)::float8 AS mean,
         COUNT(*) FILTER (WHERE accuracy < ${PHONEME_ERROR_BELOW}::float8)::int AS errors,
-        regr_slope(accuracy, ${weeks(Prisma.sql`at`)}) AS slope
+        ${slopePerWeek(Prisma.sql`accuracy`, Prisma.sql`at`)} AS slope
       FROM ph GROUP BY key, phone HAVING COUNT(*) >= ${minCount}::int),
     ranked AS (
       SELECT s.key, s.phone, s.n, s.mean, s.errors, s.errors::float8 / s.n AS error_rate, s.slope,
@@ -241,7 +241,8 @@ export async function soundChanges(prisma: PrismaClient, organizationId: string,
     ranked AS (SELECT changes.*, ROW_NUMBER() OVER (PARTITION BY key ORDER BY abs(after - before) DESC NULLS LAST, phone) AS rk FROM changes)
     SELECT * FROM ranked WHERE rk <= ${first}::int ORDER BY key, rk`;
   return rows.map((r) => {
-    const change = r.before != null && r.after != null ? r.after - r.before : null;
+    // Rounded before it is compared: accuracies are stored to 0.1, and 1.2 - 1.1 is 0.0999… in floating point.
+    const change = r.before != null && r.after != null ? Math.round((r.after - r.before) * 1e9) / 1e9 : null;
     const direction = change == null ? 'UNKNOWN' as const
       : change >= CHANGE_THRESHOLD ? 'IMPROVED' as const
       : change <= -CHANGE_THRESHOLD ? 'WORSENED' as const : 'UNCHANGED' as const;

@@ -143,7 +143,7 @@ export async function organizationUsage(prisma: PrismaClient, organizationId: st
   }, { timeout: 120_000 }).catch((e: unknown) => { throw zoneRefusedByDatabase(e, zone); });
   return {
     bucket,
-    timeZone: zone,
+    timeZone: args.timeZone ?? 'UTC',
     buckets: buckets.map((row) => ({ start: row.start, figures: figures(row) })),
     totals: figures(totals[0]),
   };

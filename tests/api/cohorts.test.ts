@@ -240,6 +240,26 @@ describe.each(DATABASES)('cohorts and model audit on %s', (kind) => {
     expect(errorCode(await t.admin.request(GROUP, { g: 'class-a', latest: -1 }))).toBe('BAD_USER_INPUT');
   });
 
+  test('a learner who fell by exactly minDrop is listed ("that much or more"), whatever the floating point of the means; latest must be at least 1', async () => {
+    // TOTAL 1,2,1,2,1 then 1,0,0,1,0: means 1.4 and 0.4, a difference of 0.9999999999999999 in float8.
+    const prisma = t.app.services.prisma;
+    const org = (await prisma.organization.findFirstOrThrow()).id;
+    const totals = [1, 2, 1, 2, 1, 1, 0, 0, 1, 0];
+    const takes = totals.map((total, i) => ({ at: `2026-02-${String(i + 1).padStart(2, '0')}T10:00:00Z`, total, th: 2, r: 2, think: 9, bear: 9, version: 'v-exact' }));
+    const seeded = await seedLearner(prisma, org, takes, ['exact-drop']);
+    const exact = seeded.externalId;
+    const DROPS = `query($since: DateTime) { group(externalId: "exact-drop") {
+      droppedLearners(since: $since, latest: 5, minDrop: 1) { learner { externalId } recentMean earlierMean drop } droppedLearnerCount(since: $since, latest: 5, minDrop: 1) } }`;
+    for (const since of [null, '2026-01-01T00:00:00Z']) { // from the rollups, and from the assessments
+      const res = await t.admin.request(DROPS, { since });
+      expect(res.errors).toBeUndefined();
+      close(res.data.group, { droppedLearners: [{ learner: { externalId: exact }, recentMean: 0.4, earlierMean: 1.4, drop: 1 }], droppedLearnerCount: 1 });
+    }
+    const none = await t.admin.request(`{ group(externalId: "exact-drop") { droppedLearners(latest: 0) { drop } } }`);
+    expect({ code: errorCode(none), argument: none.errors?.[0]?.extensions?.argument }).toEqual({ code: 'BAD_USER_INPUT', argument: 'latest' });
+    await prisma.learner.delete({ where: { id: seeded.id } }); // the organisation-wide figures below count without it
+  });
+
   test('drops without a date (score histograms + latest takes) equal drops since the beginning (the assessments themselves)', async () => {
     const DROPS = `query($g: String!, $since: DateTime, $latest: Int, $aspect: SentenceAspect) { group(externalId: $g) {
       droppedLearners(since: $since, latest: $latest, aspect: $aspect, minDrop: -100) { learner { externalId } recentMean recentCount earlierMean earlierCount drop } } }`;
