@@ -22,7 +22,7 @@ import { AppError, badInput } from '../errors.js';
 import type { Intake } from '../intake.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { runTransaction } from '../db/transaction.js';
-import { analyzeReferenceText, normalizeReferenceText } from '../text/reference.js';
+import { analyzeReferenceText, normalizeReferenceText, phraseBreaksBefore } from '../text/reference.js';
 import type { ReferenceWord } from '../types.js';
 import { holdAudioForInsert, removeAudioIfUnreferenced } from './audio-files.js';
 import { notifyJobChanged } from '../events/notify.js';
@@ -91,6 +91,12 @@ interface RequestIdentity {
   learnerId: string;
   /** normalizeReferenceText's words, space-joined: "we call it bear!" and "We call it bear" match. */
   text: string;
+  /**
+   * The words a phrase boundary comes before (phraseBreaksBefore), comma-joined: punctuation that
+   * changes the assessment (the pauses expected) changes the request; "We call it, bear" is not
+   * "We call it bear". Empty without any.
+   */
+  breaks: string;
   audioSha256: string;
   modelVersion: string | null;
   lti: LtiScoreRequest | null;
@@ -100,19 +106,21 @@ interface RequestIdentity {
 function identityOf(
   learnerId: string, referenceText: string, audioSha256: string, modelVersion: string | null, lti: LtiScoreRequest | null, metadata: Metadata,
 ): RequestIdentity {
-  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), audioSha256, modelVersion, lti, metadata };
+  const breaks = phraseBreaksBefore(referenceText).flatMap((b, i) => (b ? [i] : [])).join(',');
+  return { learnerId, text: normalizeReferenceText(referenceText).join(' '), breaks, audioSha256, modelVersion, lti, metadata };
 }
 
 /**
  * v2: the whole request. A retry that adds a gradebook or asks for another model is another request.
- * Metadata joins the list only when given, so a request without any keeps the fingerprint that keys
- * stored before metadata existed remember.
+ * Metadata and phrase breaks join the list only when there are any, so a request without them keeps
+ * the fingerprint that keys stored before they counted remember.
  */
 export function requestFingerprint(id: RequestIdentity): string {
   const metadata = metadataEntries(id.metadata);
   return sha256Json([
     'v2', id.learnerId, id.text, id.audioSha256, id.modelVersion, id.lti?.lineItemId ?? null, id.lti?.userId ?? null,
     ...(metadata.length > 0 ? [metadata] : []),
+    ...(id.breaks ? [{ breaks: id.breaks }] : []),
   ]);
 }
 
@@ -140,8 +148,11 @@ function storedIdentity(earlier: EarlierSubmit): RequestIdentity {
 }
 
 function sameRequest(earlier: EarlierSubmit, stored: RequestIdentity, request: RequestIdentity): boolean {
+  // The breaks are read from the earlier row's text (stored as sent): a fingerprint from before they
+  // counted does not hold them.
+  if (stored.breaks !== request.breaks) return false;
   const fingerprint = earlier.requestFingerprint ?? requestFingerprint(stored); // rows from before fingerprints
-  if (fingerprint === requestFingerprint(request)) return true;
+  if (fingerprint === requestFingerprint(request) || fingerprint === requestFingerprint({ ...request, breaks: '' })) return true;
   // A v1 fingerprint froze learner, text and audio; the model version and gradebook are read from the rows.
   return fingerprint === requestFingerprintV1(request) && stored.modelVersion === request.modelVersion
     && stored.lti?.lineItemId === request.lti?.lineItemId && stored.lti?.userId === request.lti?.userId
@@ -154,7 +165,7 @@ function replayOrConflict(earlier: EarlierSubmit, key: string, request: RequestI
   if (!sameRequest(earlier, stored, request)) {
     const differs = [
       stored.learnerId !== request.learnerId && 'learner',
-      stored.text !== request.text && 'referenceText',
+      (stored.text !== request.text || stored.breaks !== request.breaks) && 'referenceText',
       stored.audioSha256 !== request.audioSha256 && 'audio',
       stored.modelVersion !== request.modelVersion && 'modelVersion',
       (stored.lti?.lineItemId !== request.lti?.lineItemId || stored.lti?.userId !== request.lti?.userId) && 'lti',

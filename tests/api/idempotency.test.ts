@@ -79,8 +79,8 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     const first = await submit({ bytes, key: 'same-1' });
     expect(first.errors).toBeUndefined();
     expect(first.data.submitUtterance.replayed).toBe(false);
-    // The same text after normalisation (case, punctuation, spacing) is the same request.
-    const again = await submit({ bytes, key: 'same-1', text: '  we call it, BEAR! ' });
+    // The same text after normalisation (case, spacing, punctuation that marks no pause) is the same request.
+    const again = await submit({ bytes, key: 'same-1', text: '  we call it BEAR! ' });
     expect(again.errors).toBeUndefined();
     expect(again.data.submitUtterance.replayed).toBe(true);
     expect(again.data.submitUtterance.utterance.id).toBe(first.data.submitUtterance.utterance.id);
@@ -101,6 +101,8 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     const cases: [Parameters<typeof submit>[0], string[]][] = [
       [{ bytes, key: 'conflict-1', learner: otherLearnerId }, ['learner']],
       [{ bytes, key: 'conflict-1', text: 'We call it a bear' }, ['referenceText']],
+      // The same words with a phrase boundary: a pause is expected before BEAR, so another assessment.
+      [{ bytes, key: 'conflict-1', text: 'We call it, bear' }, ['referenceText']],
       [{ bytes: speech(3), key: 'conflict-1' }, ['audio']],
       [{ bytes: speech(4), key: 'conflict-1', learner: otherLearnerId, text: 'Something else' }, ['learner', 'referenceText', 'audio']],
     ];
@@ -169,6 +171,20 @@ describe.each(DATABASES)('idempotent submits on %s', (kind) => {
     const other = await submit({ bytes, key: 'v1-key', modelVersion: version });
     expect(errorCode(other)).toBe('CONFLICT');
     expect(other.errors![0]!.extensions!.differs).toEqual(['modelVersion']);
+  });
+
+  test('a key stored before phrase breaks counted still replays its own text, punctuation included; other punctuation is CONFLICT', async () => {
+    const bytes = speech(8);
+    const text = 'We call it, bear';
+    expect((await submit({ bytes, key: 'pre-breaks', text })).errors).toBeUndefined();
+    // The v2 fingerprint as it was computed before: learner, words, audio, no model, no gradebook.
+    const before = createHash('sha256')
+      .update(JSON.stringify(['v2', fromGlobalId(learnerId)!.id, normalizeReferenceText(text).join(' '), sha256Hex(bytes), null, null, null]))
+      .digest('hex');
+    await prisma().utterance.updateMany({ where: { idempotencyKey: 'pre-breaks' }, data: { requestFingerprint: before } });
+    expect((await submit({ bytes, key: 'pre-breaks', text: 'we call it , BEAR' })).data.submitUtterance.replayed).toBe(true);
+    const other = await submit({ bytes, key: 'pre-breaks', text: 'We call it bear' });
+    expect([errorCode(other), other.errors![0]!.extensions!.differs]).toEqual(['CONFLICT', ['referenceText']]);
   });
 
   test('keys are scoped to the organisation', async () => {
