@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -56,11 +56,38 @@ const multipartErrors: ErrorRequestHandler = (err, req, res, next) => {
     return;
   }
   const status = (err as { status?: number }).status ?? 500;
+  if (status === 413 && /multipart field value exceeds/.test((err as Error).message)) {
+    // A form field over graphql-upload's 1 MB (the operations): the query is too large, as in JSON.
+    res.status(413).json({ errors: [{ message: (err as Error).message, extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: MULTIPART_FIELD_BYTES } }] });
+    return;
+  }
   const code = status === 413 ? 'FILE_TOO_LARGE' : status < 500 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR';
   if (status >= 500) log.error('request error', { requestId, err });
   const message = status >= 500 ? 'Internal server error.' : (err as Error).message;
   res.status(status).json({ errors: [{ message, extensions: status >= 500 && requestId ? { code, requestId } : { code } }] });
 };
+
+/** graphql-upload's bound on a form field (the operations, the map): its default, 1 MB. */
+const MULTIPART_FIELD_BYTES = 1_000_000;
+/** What a multipart upload carries besides its file: the operations (at most 1 MB), the map, the framing. */
+const MULTIPART_OVERHEAD_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A multipart request whose declared length cannot hold an upload within the limit is refused at
+ * once, before any of it is read: graphql-upload answers only once the whole body has arrived (and
+ * discarded), which for a body of gigabytes was minutes of a connection and a parser held.
+ */
+function uploadLengthBound(maxUploadBytes: number): RequestHandler {
+  const max = maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+  return (req, res, next) => {
+    if (typeof req.is('multipart/form-data') !== 'string') return next();
+    const declared = Number(req.headers['content-length']);
+    if (!Number.isFinite(declared) || declared <= max) return next();
+    res.setHeader('Connection', 'close'); // the body is not read: the connection goes with the answer
+    const message = `The request is ${declared} bytes; an audio file is at most ${maxUploadBytes} bytes (with at most ${MULTIPART_OVERHEAD_BYTES} bytes of form fields).`;
+    res.status(413).json({ errors: [{ message, extensions: { code: 'FILE_TOO_LARGE', maxBytes: maxUploadBytes } }] });
+  };
+}
 
 /** How much of a refused multipart body is read (so that the answer can go) before the connection is cut instead. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
@@ -184,6 +211,7 @@ export async function startHttpServer(
     requestId,
     cors(config.corsOrigins),
     limiter.middleware,
+    uploadLengthBound(services.config.maxUploadBytes),
     express.json({ limit: MAX_JSON_BODY_BYTES }),
     authenticateUploads(services.prisma, limiter),
     // busboy's limit is exclusive; ours is not

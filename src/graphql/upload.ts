@@ -17,8 +17,10 @@ interface Capacitor {
 /**
  * Read an upload fully into memory, at most `maxBytes` (inclusive: a file of exactly the limit is
  * accepted). graphql-upload is configured with `maxBytes + 1` because busboy's limit is exclusive;
- * it then fails the stream with a 413 the moment one byte more arrives, and so does our own count,
- * so an oversized upload is never read further. Either way the client sees FILE_TOO_LARGE.
+ * it then fails the stream with a 413 the moment one byte more arrives, and so does our own count:
+ * nothing past the limit is kept (the rest of the body is read and dropped before graphql-upload
+ * answers; a declared length too large for any upload is refused before that, in src/server.ts).
+ * Either way the client sees FILE_TOO_LARGE.
  *
  * The temp file behind the upload is released here on every path, success or not, rather than
  * only when the HTTP response closes: a refused upload frees its disk at once.

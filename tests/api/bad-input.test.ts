@@ -2,6 +2,7 @@ import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode, GqlClient } from '../support/client.js';
 import { encodeWav, flacStreamHeader, concatBytes, sine, wavHeader, whiteNoise } from '../support/audio-fixtures.js';
 import { createApiKey } from '../../src/graphql/auth.js';
+import http from 'node:http';
 
 const DATABASES = await testDatabases();
 
@@ -56,6 +57,39 @@ describe.each(DATABASES)('refused submits on %s', (kind) => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('FILE_TOO_LARGE');
+    expect(await t.app.services.prisma.utterance.count()).toBe(0);
+  });
+
+  test('a multipart request that declares more than an upload can be is FILE_TOO_LARGE at once, before its body is read', async () => {
+    // 10 GB declared, nothing sent: the answer cannot wait for the body.
+    const answer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request(t.app.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'multipart/form-data; boundary=x', 'content-length': String(10 * 1024 ** 3),
+          'apollo-require-preflight': 'true', authorization: `Bearer ${t.admin.apiKey}`,
+        },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body.errors[0].extensions).toEqual({ code: 'FILE_TOO_LARGE', maxBytes: 400_000 });
+    expect(await t.app.services.prisma.utterance.count()).toBe(0);
+  });
+
+  test('multipart operations over 1 MB are an operation too large (QUERY_TOO_COMPLEX), as in JSON; not a file too large', async () => {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: SUBMIT, variables: { input: { learnerId, referenceText: 'A'.repeat(1_100_000), audio: null } } }));
+    form.append('map', JSON.stringify({ 0: ['variables.input.audio'] }));
+    form.append('0', new Blob([new Uint8Array(10)]), 'a.wav');
+    const res = await fetch(t.app.url, { method: 'POST', headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${t.admin.apiKey}` }, body: form });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: 1_000_000 });
     expect(await t.app.services.prisma.utterance.count()).toBe(0);
   });
 
