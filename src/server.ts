@@ -83,7 +83,10 @@ function uploadLengthBound(maxUploadBytes: number): RequestHandler {
     if (typeof req.is('multipart/form-data') !== 'string') return next();
     const declared = Number(req.headers['content-length']);
     if (!Number.isFinite(declared) || declared <= max) return next();
-    res.setHeader('Connection', 'close'); // the body is not read: the connection goes with the answer
+    // Read (bounded) what the client is still sending, so that it can read the answer rather than
+    // meet a reset; past MAX_DRAIN_BYTES the connection is cut. It closes with the answer.
+    drain(req, MAX_DRAIN_BYTES);
+    res.setHeader('Connection', 'close');
     const message = `The request is ${declared} bytes; an audio file is at most ${maxUploadBytes} bytes (with at most ${MULTIPART_OVERHEAD_BYTES} bytes of form fields).`;
     res.status(413).json({ errors: [{ message, extensions: { code: 'FILE_TOO_LARGE', maxBytes: maxUploadBytes } }] });
   };

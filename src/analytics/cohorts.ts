@@ -250,9 +250,9 @@ export async function droppedLearnerCount(prisma: PrismaClient, organizationId: 
 
 /** `per` (each learner's recent and earlier means) and `dropped` (those that dropped by minDrop), as CTEs. */
 function droppedSql(organizationId: string, externalId: string, args: DropArgs): Prisma.Sql {
+  // At least 1: no recent take, no recent mean, and every learner would be left out whatever the data.
+  if (args.latest != null && args.latest < 1) throw badInput(`latest must be an integer from 1 to 1000; got ${args.latest}.`, 'latest', { max: 1000 });
   const n = bound('latest', args.latest, 5, 1000);
-  // No recent take, no recent mean: every learner would be left out, whatever the data.
-  if (n < 1) throw badInput(`latest must be an integer from 1 to 1000; got ${n}.`, 'latest', { max: 1000 });
   const minDrop = args.minDrop ?? 1;
   const aspect = args.aspect ?? 'TOTAL';
   const sql = args.since == null

@@ -17,9 +17,13 @@ import {
 import { modelAudit } from './audit.js';
 import { organizationUsage, type UsageArgs } from './usage.js';
 
-/** A loader per distinct arguments, keyed by learner id, dispatched like the other loaders (setImmediate). */
-function perLearner<A, R>(fetch: (learnerIds: string[], args: A) => Promise<Map<string, R>>) {
+/**
+ * A loader per distinct arguments, keyed by learner id, dispatched like the other loaders
+ * (setImmediate). `forget`, registered here, empties them (Loaders.forgetCached).
+ */
+function perLearner<A, R>(forget: (() => void)[], fetch: (learnerIds: string[], args: A) => Promise<Map<string, R>>) {
   const loaders = new Map<string, DataLoader<string, R>>();
+  forget.push(() => loaders.clear());
   return (learnerId: string, args: A): Promise<R> => {
     const key = JSON.stringify(args);
     let loader = loaders.get(key);
@@ -36,12 +40,15 @@ function perLearner<A, R>(fetch: (learnerIds: string[], args: A) => Promise<Map<
 
 export function scopedAnalytics(prisma: PrismaClient, organizationId: string, reads: () => void, admin: () => void) {
   const org = organizationId;
-  const progress = perLearner((ids, args: ProgressArgs) => learnerProgress(prisma, org, ids, args));
-  const sounds = perLearner(async (ids, args: SoundArgs) =>
+  const forget: (() => void)[] = [];
+  const progress = perLearner(forget, (ids, args: ProgressArgs) => learnerProgress(prisma, org, ids, args));
+  const sounds = perLearner(forget, async (ids, args: SoundArgs) =>
     perKey(ids, await soundStats(prisma, org, learnersScope(ids), args, MAX_SOUNDS)));
-  const words = perLearner(async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, learnersScope(ids), args)));
-  const changes = perLearner(async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, learnersScope(ids), args)));
+  const words = perLearner(forget, async (ids, args: SoundArgs) => perKey(ids, await wordStats(prisma, org, learnersScope(ids), args)));
+  const changes = perLearner(forget, async (ids, args: ChangeArgs) => perKey(ids, await soundChanges(prisma, org, learnersScope(ids), args)));
   return {
+    /** Forget every answer read so far in this request (Loaders.forgetCached). */
+    forget: () => forget.forEach((f) => f()),
     progress: (learnerId: string, args: ProgressArgs) => (reads(), progress(learnerId, args)),
     groupProgress: (externalId: string, args: ProgressArgs) => (reads(), groupProgress(prisma, org, externalId, args)),
     soundProfile: (learnerId: string, args: SoundArgs) => (reads(), sounds(learnerId, args)),

@@ -55,20 +55,24 @@ const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
 /**
  * The time zone the buckets follow, checked against the IANA database Node carries (ICU), as the
- * canonical zone the database is given. A bare offset ("+02:00", "-5") is refused: PostgreSQL reads
- * it as a POSIX zone, whose sign is the opposite of ISO 8601's, so "+02:00" would silently mean two
- * hours west. And a name is passed on as the zone ICU resolves it to (CET → Europe/Brussels, with
- * its summer time): PostgreSQL looks "CET", "EET", "WET", "MET" up as abbreviations first, fixed
- * offsets all year, so July's buckets would have started an hour off.
+ * database is given it. A bare offset ("+02:00", "-5") is refused: PostgreSQL reads it as a POSIX
+ * zone, whose sign is the opposite of ISO 8601's, so "+02:00" would silently mean two hours west.
+ * A name without a slash is passed on as the zone ICU resolves it to (CET → Europe/Brussels, with its
+ * summer time): PostgreSQL looks "CET", "EET", "WET", "MET" up as abbreviations first, fixed offsets
+ * all year, so July's buckets would have started an hour off. A name with one (Area/Location) is
+ * passed on as given: ICU resolves current names to old ones (Asia/Kolkata → Asia/Calcutta) that a
+ * PostgreSQL on the system's time zone data may not have.
  */
 export function timeZoneOf(name: string | null | undefined): string {
   if (name == null) return 'UTC';
   if (name.length > 64 || !ZONE_NAME.test(name)) throw unknownTimeZone(name);
+  let resolved: string;
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     throw unknownTimeZone(name);
   }
+  return name.includes('/') ? name : resolved;
 }
 
 function unknownTimeZone(name: string): AppError {

@@ -204,6 +204,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
   const reads = needs('SCORES_READ');
   const admin = needs('ADMIN');
   let queueView: Promise<{ versions: string[]; now: Date }> | undefined;
+  const analytics = scopedAnalytics(prisma, organizationId, reads, admin);
   /** Every loader made for this request, so forgetCached can empty them all. */
   const made: DataLoader<never, unknown>[] = [];
   const batch = <K, V>(load: DataLoader.BatchLoadFn<K, V>): DataLoader<K, V> => {
@@ -845,7 +846,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
       });
     },
     /** History analytics (src/analytics): learner and cohort ones need SCORES_READ, the model audit ADMIN. */
-    analytics: scopedAnalytics(prisma, organizationId, reads, admin),
+    analytics,
     /**
      * The deployment's inference workers from their heartbeats (ADMIN). Not tenant data: workers
      * serve every organisation. `liveWithinSeconds`: the readiness window.
@@ -892,6 +893,7 @@ export function createLoaders(prisma: PrismaClient, principal: Principal) {
      */
     forgetCached: () => {
       for (const loader of made) loader.clearAll();
+      analytics.forget();
       learnerPageLoaders.clear();
       learnerCountLoaders.clear();
       queueView = undefined;

@@ -152,6 +152,25 @@ export function startSubscriptionServer(
     return formatted;
   };
 
+  /** The subscription's refusal (over the key's cap, a bad operation, the database away), or what it runs. */
+  async function refuseOrPrepare(ctx: AnyWsContext, payload: Parameters<typeof prepareOperation>[1], requestId: string) {
+    const connection = ctx.extra.connection!;
+    // This subscription is already among its connection's (graphql-ws registers it first).
+    if (subscriptionsOf(connection.keyHash) > config.wsMaxSubscriptionsPerKey) {
+      return [new AppError('RATE_LIMITED', `At most ${config.wsMaxSubscriptionsPerKey} active subscriptions per API key; complete one first.`, {
+        limit: 'subscriptionsPerKey',
+        maxSubscriptions: config.wsMaxSubscriptionsPerKey,
+      })];
+    }
+    try {
+      return await prepareOperation(connection, payload, requestId);
+    } catch (e) {
+      if (e instanceof GraphQLError) return [e];
+      if (isDatabaseUnavailable(e)) return [new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.')];
+      throw e;
+    }
+  }
+
   const server = useServer<Record<string, unknown>, Extra>(
     {
       schema,
@@ -216,21 +235,11 @@ export function startSubscriptionServer(
         }
         const requestId = randomUUID();
         (ctx.extra.requestIds ??= new Map()).set(id, requestId);
-        const connection = ctx.extra.connection!;
-        // This subscription is already among its connection's (graphql-ws registers it first).
-        if (subscriptionsOf(connection.keyHash) > config.wsMaxSubscriptionsPerKey) {
-          return [new AppError('RATE_LIMITED', `At most ${config.wsMaxSubscriptionsPerKey} active subscriptions per API key; complete one first.`, {
-            limit: 'subscriptionsPerKey',
-            maxSubscriptions: config.wsMaxSubscriptionsPerKey,
-          })];
-        }
-        try {
-          return await prepareOperation(connection, payload, requestId);
-        } catch (e) {
-          if (e instanceof GraphQLError) return [e];
-          if (isDatabaseUnavailable(e)) return [new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.')];
-          throw e;
-        }
+        const refused = await refuseOrPrepare(ctx, payload, requestId);
+        // A refusal reaches onError (which forgets the id) only while the subscription is still
+        // there: a Complete sent before the refusal removed it, and nothing else would.
+        if (Array.isArray(refused) && !(id in ctx.subscriptions)) ctx.extra.requestIds.delete(id);
+        return refused;
       },
       onNext(ctx, id, _payload, _args, result) {
         if (!result.errors?.length) return undefined;

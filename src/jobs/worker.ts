@@ -188,7 +188,8 @@ export class Worker {
       try {
         // The loop ends after its current claim (a job claimed while stopping is released by it).
         await Promise.race([loop, deadline]);
-        await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), deadline]);
+        // Not the attempts already recorded (timed out, their slots held until their handlers stop).
+        await Promise.race([Promise.all([...this.running.values()].filter((r) => !r.abandoned).map((r) => r.done)), deadline]);
       } finally {
         clearTimeout(timer);
       }

@@ -119,8 +119,9 @@ export class LtiTokenClient {
     if (typeof parsed !== 'object' || parsed === null || typeof parsed.access_token !== 'string' || !parsed.access_token) {
       throw new TokenError('token endpoint answered without access_token', answer.status);
     }
-    // RFC 6750's b64token, which an Authorization header carries: anything else (a newline, a space) cannot be sent.
-    if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(parsed.access_token) || parsed.access_token.length > MAX_TOKEN_CHARS) {
+    // Visible ASCII, as an Authorization header can carry it (a newline or a space cannot be sent);
+    // not RFC 6750's stricter b64token, which some platforms' tokens (with | or :) would fail.
+    if (!/^[\x21-\x7e]+$/.test(parsed.access_token) || parsed.access_token.length > MAX_TOKEN_CHARS) {
       throw new TokenError('token endpoint answered an access_token that is not a bearer token', answer.status);
     }
     // Capped: a platform's huge expires_in would keep a token (and its cache entry) forever.

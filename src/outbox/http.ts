@@ -96,6 +96,13 @@ export interface PostOptions {
    * JSON): printable() would drop characters JSON carries unescaped (U+007F), changing the data.
    */
   rawBody?: boolean;
+  /**
+   * Aborted once the status line has arrived, answer with it (a webhook: the status is all that
+   * counts, and releasing a delivery the receiver took would send it again). Otherwise an abort is
+   * ABORTED whatever arrived: a caller that reads the body (a token, an LRS's read-back) must not
+   * take a body cut short for the answer.
+   */
+  statusSuffices?: boolean;
 }
 
 export function postJson(urlText: string, headers: Record<string, string>, body: Buffer, options: PostOptions): Promise<PostResult> {
@@ -190,9 +197,7 @@ export function postJson(urlText: string, headers: Record<string, string>, body:
       finish(answer ? answer() : failed('TIMEOUT', `no answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     const onAbort = () => {
-      // As at the deadline: once the status arrived, that is the answer (a webhook the receiver took
-      // with a slow body was delivered; releasing it would send it again and miss its success).
-      const answer = answered;
+      const answer = options.statusSuffices ? answered : null;
       req.destroy();
       finish(answer ? answer() : failed('ABORTED', ABORTED_MESSAGE));
     };

@@ -76,7 +76,7 @@ export async function attemptWebhook(
     Math.floor(Date.now() / 1000),
     body,
   );
-  const res = await postJson(endpoint.url, headers, Buffer.from(body), { timeoutMs: s.timeoutMs, policy: s.policy, signal });
+  const res = await postJson(endpoint.url, headers, Buffer.from(body), { timeoutMs: s.timeoutMs, policy: s.policy, signal, statusSuffices: true });
   const disableAfterFailingDays = s.disableAfterFailingDays ?? 0;
   const record = (verdict: AttemptVerdict, errorCode: string | null, error: string | null): AttemptRecord => ({
     verdict, startedAt, durationMs: res.durationMs, statusCode: res.statusCode, errorCode, error, responseBody: res.responseBody,

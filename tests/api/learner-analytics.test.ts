@@ -7,6 +7,7 @@ import { startTestApp, testDatabases, type TestApp } from '../support/app.js';
 import { errorCode } from '../support/client.js';
 import { keyWithScopes, otherOrganization, seedModelAssessment } from '../support/seed.js';
 import { analyzeReferenceText } from '../../src/text/reference.js';
+import { timeZoneOf } from '../../src/analytics/progress.js';
 import { toGlobalId } from '../../src/graphql/ids.js';
 import {
   ASPECT_KEYS, close, expectedSoundChanges, mean, percentile, phonesOf, seedLearner, sentence, slope, weekStart, weeksOf, type Take,
@@ -341,6 +342,10 @@ describe.each(DATABASES)('learner analytics on %s', (kind) => {
     const cet = (await ask(ZONED, { id, bucket: 'DAY', tz: 'CET' })).progress;
     expect(cet.timeZone).toBe('CET');
     close({ ...cet, timeZone: 'Europe/Berlin' }, { ...day, timeZone: 'Europe/Berlin' });
+    // An Area/Location name goes to the database as given: ICU would make Asia/Kolkata the old
+    // Asia/Calcutta, which a PostgreSQL on the system's time zone data (without tzdata-legacy) lacks.
+    expect([timeZoneOf('CET'), timeZoneOf('Asia/Kolkata'), timeZoneOf('Europe/Kyiv')]).toEqual(['Europe/Brussels', 'Asia/Kolkata', 'Europe/Kyiv']);
+    expect((await ask(ZONED, { id, bucket: 'DAY', tz: 'Asia/Kolkata' })).progress.timeZone).toBe('Asia/Kolkata');
     const utc = (await ask(ZONED, { id, bucket: 'DAY' })).progress;
     expect(utc.timeZone).toBe('UTC');
     close(utc, expectedProgress(nightOwl, (at) => `${at.slice(0, 10)}T00:00:00.000Z`));

@@ -93,33 +93,35 @@ test('a host that never completes the connection fails at the connect timeout, n
   }
 });
 
-test('an attempt aborted after the status arrived (a stopping worker, a slow body) keeps that answer: it was delivered', async () => {
-  let flushed!: () => void;
-  const headersSent = new Promise<void>((resolve) => { flushed = resolve; });
+test('an attempt aborted after the status arrived (a stopping worker, a slow body) keeps that answer where the status suffices (a webhook); a caller reading the body gets ABORTED', async () => {
+  let flushes = 0;
   const slow = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('accepted, and more to come', () => flushed()); // the body never ends
+      res.write('accepted, and more to come', () => flushes++); // the body never ends
     });
   });
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
-  try {
+  const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+  /** A post whose status line and first bytes have reached this process, and its abort. */
+  const answered = async (statusSuffices: boolean) => {
     const controller = new AbortController();
-    const posting = postJson(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`, {}, Buffer.from('{}'), {
-      policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: controller.signal,
-    });
-    await headersSent;
+    const before = flushes;
+    const posting = postJson(url, {}, Buffer.from('{}'), { policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: controller.signal, statusSuffices });
+    while (flushes === before) await new Promise((resolve) => setTimeout(resolve, 10));
     // The bytes are in the client's socket buffer: a few turns of the event loop read them.
     await new Promise((resolve) => setTimeout(resolve, 50));
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     controller.abort();
-    expect(await posting).toMatchObject({ statusCode: 200, errorCode: null, responseBody: 'accepted, and more to come' });
-    // Aborted before any answer, the attempt is ABORTED, as before.
+    return posting;
+  };
+  try {
+    expect(await answered(true)).toMatchObject({ statusCode: 200, errorCode: null, responseBody: 'accepted, and more to come' });
+    expect(await answered(false)).toMatchObject({ statusCode: null, errorCode: 'ABORTED' });
+    // Aborted before any answer, the attempt is ABORTED either way.
     const early = new AbortController();
-    const unanswered = postJson(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`, {}, Buffer.from('{}'), {
-      policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: early.signal,
-    });
+    const unanswered = postJson(url, {}, Buffer.from('{}'), { policy: new AddressPolicy(['127.0.0.1']), timeoutMs: 60_000, signal: early.signal, statusSuffices: true });
     early.abort();
     expect(await unanswered).toMatchObject({ statusCode: null, errorCode: 'ABORTED' });
   } finally {
